@@ -1,0 +1,57 @@
+/*
+ * tdi_config: the configuration file (format in README.md, "Configuration") as one struct.
+ *
+ * tdi_config_load() reads and checks the whole file up front: every error names the file and
+ * line and the run stops before any source is touched. Paths in the file are taken relative to
+ * the directory of the config file and stored absolute. The struct owns all its strings;
+ * tdi_config_free() releases everything.
+ */
+#ifndef TDI_CONFIG_H
+#define TDI_CONFIG_H
+
+#include "tdi_record.h"
+#include "tdi_status.h"
+
+#include <stddef.h>
+
+#define TDI_NAME_MAX 32 /* source and body names: [A-Za-z0-9_-], also used in file names */
+
+typedef struct tdi_source_config {
+    char *name;      /* [source NAME] */
+    char *conninfo;  /* libpq connection string or "service=NAME" */
+    char *query;     /* SQL yielding the columns of tdi_columns */
+    char *crosswalk; /* absolute path of the crosswalk file */
+    char *region;    /* region code of the source's centres */
+    int line;        /* line of the section header, for messages */
+} tdi_source_config;
+
+typedef struct tdi_body_config {
+    char *name;      /* [body NAME] */
+    char **regions;  /* region codes this body receives; "*" = all */
+    size_t nregions;
+    char **centres;  /* centre codes this body receives besides its regions */
+    size_t ncentres;
+    int line;
+} tdi_body_config;
+
+typedef struct tdi_config {
+    char *path;       /* the config file as given */
+    char *output_dir; /* absolute */
+    char *key_file;   /* absolute */
+    char *schema_dir; /* absolute; defaults to the compiled-in schema directory */
+    int gzip_level;   /* 1..9, default 1 */
+    tdi_source_config *sources;
+    size_t nsources;
+    tdi_body_config *bodies;
+    size_t nbodies;
+} tdi_config;
+
+/* Reads path into *out (caller frees with tdi_config_free). Logs every problem as
+ * "FILE:LINE: message" and returns TDI_ERR_CONFIG. */
+tdi_status tdi_config_load(const char *path, tdi_config **out);
+void tdi_config_free(tdi_config *cfg);
+
+/* 1 when body receives records of this region and centre. */
+int tdi_config_body_takes(const tdi_body_config *body, const char *region, const char *centre);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * tdi_log: the only way any module prints a diagnostic.
+ *
+ * Messages go to stderr prefixed with "tdi: " and the level. Callers must never pass a raw value
+ * from a clinic row (identifiers, dates, names); pass record keys, rule ids and local codes only.
+ * Tests install a sink to capture messages and assert their exact text.
+ */
+#ifndef TDI_LOG_H
+#define TDI_LOG_H
+
+typedef enum tdi_log_level {
+    TDI_LOG_ERROR = 0,
+    TDI_LOG_WARN = 1,
+    TDI_LOG_INFO = 2,
+    TDI_LOG_DEBUG = 3
+} tdi_log_level;
+
+typedef void (*tdi_log_sink)(void *ctx, tdi_log_level level, const char *msg);
+
+void tdi_log(tdi_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Messages above this level are dropped. Default TDI_LOG_INFO. */
+void tdi_log_set_level(tdi_log_level max);
+/* Send messages to sink instead of stderr; NULL restores stderr. */
+void tdi_log_set_sink(tdi_log_sink sink, void *ctx);
+
+#define tdi_error(...) tdi_log(TDI_LOG_ERROR, __VA_ARGS__)
+#define tdi_warn(...) tdi_log(TDI_LOG_WARN, __VA_ARGS__)
+#define tdi_info(...) tdi_log(TDI_LOG_INFO, __VA_ARGS__)
+#define tdi_debug(...) tdi_log(TDI_LOG_DEBUG, __VA_ARGS__)
+
+#endif

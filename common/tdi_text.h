@@ -1,0 +1,51 @@
+/*
+ * tdi_text: line-oriented text input shared by the config and crosswalk readers, and the small
+ * string checks every stage needs (dates, names, cleaning values for messages).
+ */
+#ifndef TDI_TEXT_H
+#define TDI_TEXT_H
+
+#include "tdi_status.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct tdi_lines {
+    FILE *fp;
+    char *buf;            /* owned; reused for every line */
+    size_t cap;
+    unsigned long lineno; /* number of the line last returned, 1-based */
+    const char *path;     /* borrowed, for messages */
+} tdi_lines;
+
+/* Opens path; logs "PATH: cannot open: REASON" and returns err_class on failure. */
+tdi_status tdi_lines_open(tdi_lines *lr, const char *path, tdi_status err_class);
+/* *line points at the next line without its \n or \r\n, valid until the next call.
+ * Returns 1 for a line, 0 at end of file, -1 on a read error or a line that is not valid UTF-8
+ * or holds a NUL byte (logged as "PATH:LINE: ..."). */
+int tdi_lines_next(tdi_lines *lr, char **line);
+void tdi_lines_close(tdi_lines *lr);
+
+/* Splits line in place into at most max fields separated by blanks. A field in double quotes may
+ * hold blanks; inside it \" and \\ are escapes. A # where a field would start ends the line.
+ * Returns the number of fields, or -1 with *why set (static text) on an unterminated quote or
+ * more than max fields. */
+int tdi_split_fields(char *line, char **fields, int max, const char **why);
+
+/* Strips leading and trailing blanks in place; returns the start. */
+char *tdi_trim(char *s);
+
+/* Strict YYYY-MM-DD, a real calendar date. Returns 0 and sets *ymd = YYYYMMDD, or -1. */
+int tdi_parse_date(const char *s, int *ymd);
+/* Completed years between two YYYYMMDD dates (birthday rule: 29 Feb counts on 1 Mar). */
+int tdi_age_years(int birth_ymd, int at_ymd);
+
+/* 1 when s is 1..max characters of [A-Za-z0-9._-]. */
+int tdi_name_ok(const char *s, size_t max);
+/* 1 when s[0..len) is valid UTF-8 without NUL or C0 control characters other than tab. */
+int tdi_utf8_ok(const char *s, size_t len);
+/* Copies src into dst for a message or quarantine field: printable ASCII kept, anything else
+ * replaced by '?', truncated with "..." to fit dstlen. */
+void tdi_clean_value(char *dst, size_t dstlen, const char *src);
+
+#endif
