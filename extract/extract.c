@@ -1,0 +1,314 @@
+/*
+ * extract: one clinic source as a stream of rows (see extract.h).
+ *
+ * The source query is wrapped, never edited: the wrapper selects the contract columns by name
+ * and casts them, so a clinic maps any schema with a view or a SELECT with renames, and a
+ * missing column is reported by the server by name. COPY text format costs the client the least
+ * CPU of the ways to read a result, and PQgetCopyData hands over one row at a time.
+ */
+#include "extract.h"
+
+#include "../common/tdi_log.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct extract_source {
+    PGconn *conn;
+    const char *name; /* borrowed from the config */
+    char *line;       /* current COPY row, owned by libpq (PQfreemem) */
+    unsigned long rows;
+    int in_copy;      /* 1 while the COPY has not ended */
+};
+
+/* Logs a server error without the values it may quote. Class 22 (data exception) and 23
+ * (integrity) messages can carry a cell of the row, which may be a birth date or a name. */
+static void log_pg_error(const char *source, const char *what, const PGresult *res,
+                         const PGconn *conn)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+    if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)) {
+        tdi_error("source %s: %s failed: SQLSTATE %s, a value of the source query does not fit "
+                  "the column contract (the server's message is not shown: it may quote "
+                  "personal data)",
+                  source, what, state);
+        return;
+    }
+    if (primary) {
+        tdi_error("source %s: %s failed: %s (SQLSTATE %s)", source, what, primary,
+                  state ? state : "?");
+        return;
+    }
+    /* No result: a connection-level failure; libpq's text names the host, not data. */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "no connection");
+    msg[strcspn(msg, "\n")] = '\0';
+    tdi_error("source %s: %s failed: %s", source, what, msg);
+}
+
+static tdi_status run_command(extract_source *s, const char *sql, const char *what)
+{
+    PGresult *res = PQexec(s->conn, sql);
+    tdi_status st = TDI_OK;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        log_pg_error(s->name, what, res, s->conn);
+        st = TDI_ERR_SOURCE;
+    }
+    PQclear(res);
+    return st;
+}
+
+char *extract_copy_sql(const tdi_source_config *src, int year)
+{
+    size_t qlen = strlen(src->query), cap;
+    char *sql, *p;
+    int n;
+
+    /* A trailing semicolon would end the wrapped query early. */
+    while (qlen > 0 && strchr(" \t\r\n;", src->query[qlen - 1]))
+        qlen--;
+    cap = qlen + 1024 + 64 * TDI_COL_COUNT;
+    sql = malloc(cap);
+    if (!sql)
+        return NULL;
+    p = sql;
+    p += snprintf(p, cap, "COPY (SELECT ");
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        p += snprintf(p, cap - (size_t)(p - sql), "%stdi_src.\"%s\"::%s", i ? ", " : "",
+                      tdi_columns[i].name, tdi_columns[i].sql_type);
+    /* The newline keeps a trailing -- comment in the source query from eating the wrapper. */
+    n = snprintf(p, cap - (size_t)(p - sql),
+                 " FROM (\n%.*s\n) AS tdi_src WHERE tdi_src.\"start_date\" IS NULL OR "
+                 "(tdi_src.\"start_date\"::date >= DATE '%04d-01-01' AND "
+                 "tdi_src.\"start_date\"::date < DATE '%04d-01-01')) TO STDOUT",
+                 (int)qlen, src->query, year, year + 1);
+    if (n < 0 || (size_t)n >= cap - (size_t)(p - sql)) {
+        free(sql);
+        return NULL;
+    }
+    return sql;
+}
+
+tdi_status extract_open(const tdi_source_config *src, int year, extract_source **out)
+{
+    /* Later keywords override earlier ones, and the conninfo expands in place of dbname: our
+     * defaults go first so the source's own settings win. */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const vals[] = {"30", "tdi", src->conninfo, NULL};
+    extract_source *s;
+    PGresult *res = NULL;
+    char *sql = NULL;
+    tdi_status st = TDI_OK;
+
+    *out = NULL;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return TDI_ERR_INTERNAL;
+    s->name = src->name;
+    s->conn = PQconnectdbParams(keys, vals, 1);
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+        log_pg_error(s->name, "connecting", NULL, s->conn);
+        st = TDI_ERR_SOURCE;
+        goto done;
+    }
+    if (PQsetClientEncoding(s->conn, "UTF8") != 0) {
+        log_pg_error(s->name, "setting client_encoding UTF8", NULL, s->conn);
+        st = TDI_ERR_SOURCE;
+        goto done;
+    }
+    /* ISO dates whatever the server's default; one snapshot for the whole read. */
+    st = run_command(s, "SET DateStyle = ISO", "setting DateStyle");
+    if (st == TDI_OK)
+        st = run_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                         "starting the read-only snapshot");
+    if (st != TDI_OK)
+        goto done;
+
+    sql = extract_copy_sql(src, year);
+    if (!sql) {
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    res = PQexec(s->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        log_pg_error(s->name, "the source query", res, s->conn);
+        st = TDI_ERR_SOURCE;
+        goto done;
+    }
+    s->in_copy = 1;
+
+done:
+    PQclear(res);
+    free(sql);
+    if (st == TDI_OK)
+        *out = s;
+    else
+        extract_close(s);
+    return st;
+}
+
+/* Decodes one backslash escape of COPY text format starting at *pp (just past the backslash)
+ * and returns the byte; advances *pp. */
+static char decode_escape(const char **pp)
+{
+    const char *p = *pp;
+    char c = *p++;
+    int v = 0, k;
+
+    switch (c) {
+    case 'b':
+        c = '\b';
+        break;
+    case 'f':
+        c = '\f';
+        break;
+    case 'n':
+        c = '\n';
+        break;
+    case 'r':
+        c = '\r';
+        break;
+    case 't':
+        c = '\t';
+        break;
+    case 'v':
+        c = '\v';
+        break;
+    case 'x':
+        for (k = 0; k < 2 && strchr("0123456789abcdefABCDEF", *p) && *p; k++, p++)
+            v = v * 16 + (*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
+        c = k ? (char)v : 'x';
+        break;
+    default:
+        if (c >= '0' && c <= '7') {
+            v = c - '0';
+            for (k = 1; k < 3 && *p >= '0' && *p <= '7'; k++, p++)
+                v = v * 8 + (*p - '0');
+            c = (char)v;
+        }
+        break; /* any other character stands for itself */
+    }
+    *pp = p;
+    return c;
+}
+
+tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row)
+{
+    char *end = line + len, *w = line;
+    const char *r = line;
+    int col = 0;
+
+    if (len > 0 && end[-1] == '\n')
+        end--;
+    row->col[col] = w;
+    while (r < end) {
+        if (*r == '\t') {
+            *w++ = '\0';
+            r++;
+            if (++col >= TDI_COL_COUNT)
+                return TDI_ERR_SOURCE;
+            row->col[col] = w;
+        } else if (*r == '\\' && r + 1 < end) {
+            r++;
+            if (*r == 'N' && w == row->col[col] && (r + 1 == end || r[1] == '\t')) {
+                row->col[col] = NULL;
+                r++;
+                continue;
+            }
+            char c = decode_escape(&r);
+            if (c == '\0')
+                return TDI_ERR_SOURCE; /* a NUL byte cannot be in a text value */
+            *w++ = c;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return col == TDI_COL_COUNT - 1 ? TDI_OK : TDI_ERR_SOURCE;
+}
+
+/* Ends the COPY the pg_dump way: every result is drained, and only COMMAND_OK is success. */
+static tdi_status finish_copy(extract_source *s)
+{
+    tdi_status st = TDI_OK;
+    PGresult *res;
+
+    s->in_copy = 0;
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && st == TDI_OK) {
+            log_pg_error(s->name, "reading the COPY stream", res, s->conn);
+            st = TDI_ERR_SOURCE;
+        }
+        PQclear(res);
+    }
+    return st;
+}
+
+tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof)
+{
+    int n;
+
+    *eof = 0;
+    if (s->line) {
+        PQfreemem(s->line);
+        s->line = NULL;
+    }
+    if (!s->in_copy) {
+        *eof = 1;
+        return TDI_OK;
+    }
+    n = PQgetCopyData(s->conn, &s->line, 0);
+    if (n > 0) {
+        s->rows++;
+        row->row_number = s->rows;
+        if (extract_parse_copy_line(s->line, (size_t)n, row) != TDI_OK) {
+            tdi_error("source %s: row %lu of the COPY stream is malformed", s->name, s->rows);
+            return TDI_ERR_SOURCE;
+        }
+        return TDI_OK;
+    }
+    if (n == -1) {
+        *eof = 1;
+        return finish_copy(s);
+    }
+    /* -2: the stream broke; the reason is in the pending result. */
+    if (finish_copy(s) == TDI_OK)
+        log_pg_error(s->name, "reading the COPY stream", NULL, s->conn);
+    return TDI_ERR_SOURCE;
+}
+
+tdi_status extract_close(extract_source *s)
+{
+    tdi_status st = TDI_OK;
+
+    if (!s)
+        return TDI_OK;
+    if (s->line)
+        PQfreemem(s->line);
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK) {
+        if (s->in_copy) {
+            /* Closed early (a signal, an error downstream): stop the server sending. */
+            char errbuf[256];
+            PGcancel *cancel = PQgetCancel(s->conn);
+            if (cancel) {
+                PQcancel(cancel, errbuf, sizeof errbuf);
+                PQfreeCancel(cancel);
+            }
+            char *buf;
+            while (PQgetCopyData(s->conn, &buf, 0) > 0)
+                PQfreemem(buf);
+            finish_copy(s);
+            st = TDI_ERR_SOURCE;
+        } else if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS) {
+            st = run_command(s, "COMMIT", "ending the snapshot");
+        }
+    }
+    PQfinish(s->conn);
+    free(s);
+    return st;
+}

@@ -1,0 +1,36 @@
+/*
+ * extract: reads one clinic source as a stream of tdi_raw_row.
+ *
+ * One connection per source, one READ ONLY REPEATABLE READ transaction (a consistent snapshot),
+ * one COPY (SELECT <tdi columns> FROM (<source query>)) TO STDOUT in text format, parsed row by
+ * row: memory does not grow with the number of rows. The year filter is applied in the query.
+ * Errors from the server are logged without the values they may quote (they can be identifiers).
+ */
+#ifndef TDI_EXTRACT_H
+#define TDI_EXTRACT_H
+
+#include "../common/tdi_config.h"
+#include "../common/tdi_record.h"
+#include "../common/tdi_status.h"
+
+typedef struct extract_source extract_source;
+
+/* Connects, opens the snapshot and starts the COPY for rows whose start_date is in year (or NULL).
+ * On success *out owns the connection; release it with extract_close(). */
+tdi_status extract_open(const tdi_source_config *src, int year, extract_source **out);
+
+/* Fills row with the next row, or sets *eof. Row strings stay valid until the next call. */
+tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof);
+
+/* Ends the COPY and the transaction, closes the connection and frees s (NULL is fine).
+ * Returns the first error seen if the stream did not end cleanly. */
+tdi_status extract_close(extract_source *s);
+
+/* Parses one COPY text-format line in place (tabs, \N, backslash escapes) into row->col.
+ * Exposed for unit tests. Returns TDI_ERR_SOURCE on a malformed line or wrong column count. */
+tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row);
+
+/* The COPY statement for src and year, malloc'd; the caller frees it. Exposed for tests. */
+char *extract_copy_sql(const tdi_source_config *src, int year);
+
+#endif
