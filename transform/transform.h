@@ -1,0 +1,54 @@
+/*
+ * transform: turns a tdi_raw_row into a tdi_record or a tdi_rejection.
+ *
+ * Owns the crosswalks (local code -> TDI code, by effective date), the business rules (a table
+ * with stable ids), the setting classification and the keyed pseudonyms (HMAC-SHA256 under the
+ * key file). After transform_row() the record holds no identifier of the row.
+ */
+#ifndef TDI_TRANSFORM_H
+#define TDI_TRANSFORM_H
+
+#include "../common/tdi_config.h"
+#include "../common/tdi_record.h"
+#include "../common/tdi_status.h"
+
+#include <stdio.h>
+
+typedef struct transform_ctx transform_ctx;
+
+/* Per-source counters, filled by transform_row(). */
+typedef struct transform_stats {
+    unsigned long rows;     /* rows seen */
+    unsigned long accepted; /* rows turned into records */
+    unsigned long rejected; /* rows quarantined */
+} transform_stats;
+
+/* Reads the key file (refusing one readable by group or others), runs the HMAC self-test.
+ * year is the reporting year; today (YYYYMMDD as int) bounds start dates. *out is freed with
+ * transform_close(), which also wipes the key. */
+tdi_status transform_open(const char *key_file, int year, int today, transform_ctx **out);
+void transform_close(transform_ctx *tx);
+
+/* Loads the crosswalk of src and resets the per-source counters. */
+tdi_status transform_begin_source(transform_ctx *tx, const tdi_source_config *src);
+
+/* *accepted = 1 and rec filled, or *accepted = 0 and rej filled. Only TDI_ERR_INTERNAL fails. */
+tdi_status transform_row(transform_ctx *tx, const tdi_raw_row *row, tdi_record *rec,
+                         tdi_rejection *rej, int *accepted);
+
+/* Key of a rejected row for the quarantine file: the episode pseudonym, or "row:N". */
+void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *buf, size_t len);
+
+/* Fills rej with rule R007 (no receiving body takes the record's region or centre) and counts it
+ * as a rejection of the current source; the caller found no body for an accepted record. */
+void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej);
+
+/* Creates path (O_EXCL, mode 0600) holding a new random key in the key file format. */
+tdi_status transform_keygen(const char *path);
+
+const transform_stats *transform_source_stats(const transform_ctx *tx);
+
+/* Prints, for the current source, unmapped local codes by item with counts, and rule counts. */
+void transform_print_source_report(const transform_ctx *tx, FILE *fp);
+
+#endif
