@@ -1,0 +1,411 @@
+/*
+ * report: the submission writer (report_open, report_add, report_publish, report_abort).
+ *
+ * XML goes out through xmlTextWriter into an xmlOutputBuffer whose write callback feeds rpt_gz,
+ * which deflates onto the temp file: memory stays flat however many episodes there are. Each
+ * <episode/> is one line, so a validator's line number points at one record. Publishing
+ * validates the finished temp file against the schema before anything gets its final name.
+ */
+#include "report.h"
+
+#include "rpt_file.h"
+#include "rpt_gz.h"
+#include "rpt_names.h"
+#include "rpt_xml.h"
+
+#include "../common/tdi_log.h"
+#include "../common/tdi_text.h"
+
+#include <libxml/parser.h>
+#include <libxml/xmlIO.h>
+#include <libxml/xmlwriter.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XC(s)          ((const xmlChar *)(s))
+#define COUNTING_LEVEL "none" /* report/ writes episodes as they come: no de-duplication */
+#define EPISODE_ATTRS  (7 + TDI_ITEM_COUNT) /* key .. age, then one per item */
+
+struct report_writer {
+    report_meta meta; /* copy; its strings are borrowed */
+    char body[RPT_NAME_MAX + 1];
+    rpt_file file;
+    rpt_gz gz;
+    xmlTextWriterPtr xw; /* owns its xmlOutputBuffer */
+    unsigned long records;
+    tdi_status failed;    /* first failure: the writer refuses all further work */
+    tdi_status io_status; /* what the output callback last ran into */
+    int discarding;       /* the output callback drops data: the file is going away */
+    char xml_error[256];  /* first libxml2 message of the current call */
+};
+
+/* libxml2's output callback: every byte of XML passes here on its way to the gzip stream. */
+static int write_xml(void *ctx, const char *buf, int len)
+{
+    report_writer *w = ctx;
+
+    if (w->discarding)
+        return len;
+    if (w->io_status != TDI_OK || len < 0)
+        return -1;
+    w->io_status = rpt_gz_write(&w->gz, buf, (size_t)len);
+    return w->io_status == TDI_OK ? len : -1;
+}
+
+static void on_xml_error(void *ctx, xmlErrorPtr err)
+{
+    report_writer *w = ctx;
+
+    if (w->xml_error[0] == '\0')
+        rpt_xml_message(w->xml_error, sizeof w->xml_error, err);
+}
+
+/* Status of a libxml2 writer call that returned rc. An I/O failure underneath was logged where
+ * it happened; anything else is libxml2's own and logged here. */
+static tdi_status xml_status(report_writer *w, int rc)
+{
+    if (rc >= 0)
+        return TDI_OK;
+    if (w->io_status != TDI_OK)
+        return w->io_status;
+    tdi_error("%s: XML writer failed: %s", w->file.tmp,
+              w->xml_error[0] ? w->xml_error : "no message from libxml2");
+    return TDI_ERR_INTERNAL;
+}
+
+static void begin_xml_call(report_writer *w, rpt_xml_guard *g)
+{
+    w->xml_error[0] = '\0';
+    rpt_xml_capture(g, on_xml_error, w);
+}
+
+static tdi_status put_attr(report_writer *w, const char *name, const char *value)
+{
+    return xml_status(w, xmlTextWriterWriteAttribute(w->xw, XC(name), XC(value)));
+}
+
+static tdi_status put_newline(report_writer *w)
+{
+    return xml_status(w, xmlTextWriterWriteRaw(w->xw, XC("\n")));
+}
+
+/* <?xml?>, <submission ...>, <episodes>, each on its own line. */
+static tdi_status write_header(report_writer *w)
+{
+    char year[16];
+    tdi_status st;
+
+    snprintf(year, sizeof year, "%d", w->meta.year);
+    st = xml_status(w, xmlTextWriterStartDocument(w->xw, NULL, "UTF-8", NULL));
+    /* xmlns by hand: xmlTextWriterStartElementNS would put it after the other attributes. */
+    if (st == TDI_OK)
+        st = xml_status(w, xmlTextWriterStartElement(w->xw, XC("submission")));
+    if (st == TDI_OK)
+        st = put_attr(w, "xmlns", REPORT_NAMESPACE);
+    if (st == TDI_OK)
+        st = put_attr(w, "schemaVersion", REPORT_SCHEMA_VERSION);
+    if (st == TDI_OK)
+        st = put_attr(w, "body", w->body);
+    if (st == TDI_OK)
+        st = put_attr(w, "year", year);
+    if (st == TDI_OK)
+        st = put_attr(w, "runId", w->meta.run_id);
+    if (st == TDI_OK)
+        st = put_attr(w, "generated", w->meta.generated);
+    if (st == TDI_OK)
+        st = put_attr(w, "countingLevel", COUNTING_LEVEL);
+    if (st == TDI_OK)
+        st = put_newline(w);
+    if (st == TDI_OK)
+        st = xml_status(w, xmlTextWriterStartElement(w->xw, XC("episodes")));
+    if (st == TDI_OK)
+        st = put_newline(w);
+    return st;
+}
+
+/* Frees w; unless its file was handed over, removes it. */
+static void writer_free(report_writer *w)
+{
+    rpt_xml_guard g;
+
+    if (!w)
+        return;
+    w->discarding = 1;
+    if (w->xw) {
+        begin_xml_call(w, &g);
+        xmlFreeTextWriter(w->xw);
+        rpt_xml_restore(&g);
+    }
+    rpt_gz_discard(&w->gz);
+    rpt_file_discard(&w->file);
+    free(w);
+}
+
+tdi_status report_open(const report_meta *meta, const char *body, report_writer **out)
+{
+    report_writer *w = NULL;
+    xmlOutputBufferPtr ob = NULL;
+    char name[PATH_MAX];
+    rpt_xml_guard g;
+    int guarded = 0;
+    tdi_status st;
+
+    *out = NULL;
+    st = rpt_meta_check(meta, "submission", body);
+    if (st != TDI_OK)
+        return st;
+    w = calloc(1, sizeof *w); /* zeroed file and gz hold nothing to release */
+    if (!w) {
+        tdi_error("submission %s: out of memory", body);
+        return TDI_ERR_INTERNAL;
+    }
+    w->meta = *meta;
+    snprintf(w->body, sizeof w->body, "%s", body);
+
+    snprintf(name, sizeof name, "tdi-%s-%d-%s.xml.gz", body, meta->year, meta->run_id);
+    st = rpt_file_create_under(&w->file, meta->output_dir, body, name);
+    if (st == TDI_OK)
+        st = rpt_gz_init(&w->gz, &w->file, meta->gzip_level);
+    if (st != TDI_OK)
+        goto done;
+
+    xmlInitParser();
+    begin_xml_call(w, &g);
+    guarded = 1;
+    ob = xmlOutputBufferCreateIO(write_xml, NULL, w, NULL);
+    if (!ob) {
+        tdi_error("%s: cannot create XML output buffer", w->file.tmp);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    w->xw = xmlNewTextWriter(ob);
+    if (!w->xw) {
+        tdi_error("%s: cannot create XML writer", w->file.tmp);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    ob = NULL; /* owned by w->xw from here */
+    st = write_header(w);
+
+done:
+    if (ob)
+        xmlOutputBufferClose(ob); /* never handed to a writer; holds nothing written */
+    if (guarded)
+        rpt_xml_restore(&g);
+    if (st != TDI_OK) {
+        writer_free(w);
+        return st;
+    }
+    *out = w;
+    return TDI_OK;
+}
+
+/* 1 when s is text an attribute can carry: valid UTF-8, no control character, tab included. */
+static int text_ok(const char *s)
+{
+    size_t len = strlen(s);
+
+    return tdi_utf8_ok(s, len) && !memchr(s, '\t', len);
+}
+
+/* What xmlTextWriter would not catch (it writes ill-formed XML for bad UTF-8) and what must not
+ * reach a file or a log line (anything in the key slot but a pseudonym). The schema checks the
+ * rest when the file is published. */
+static tdi_status check_record(const report_writer *w, const tdi_record *rec)
+{
+    const char *file = w->file.name;
+    const char *key = rec->episode;
+
+    if (!memchr(rec->episode, '\0', sizeof rec->episode) || !rpt_episode_key_ok(rec->episode)) {
+        tdi_error("%s: record %lu: key is not an episode pseudonym", file, w->records + 1);
+        return TDI_ERR_INTERNAL;
+    }
+    if (!memchr(rec->person, '\0', sizeof rec->person) || !rpt_person_key_ok(rec->person)) {
+        tdi_error("%s: record %s: person is not a pseudonym", file, key);
+        return TDI_ERR_INTERNAL;
+    }
+    if (!memchr(rec->centre, '\0', sizeof rec->centre) || !text_ok(rec->centre)) {
+        tdi_error("%s: record %s: centre is not valid UTF-8 or holds a control character", file,
+                  key);
+        return TDI_ERR_INTERNAL;
+    }
+    if (!rec->source || !text_ok(rec->source)) {
+        tdi_error("%s: record %s: source %s", file, key,
+                  rec->source ? "is not valid UTF-8 or holds a control character" : "missing");
+        return TDI_ERR_INTERNAL;
+    }
+    if (!rec->region || !text_ok(rec->region)) {
+        tdi_error("%s: record %s: region %s", file, key,
+                  rec->region ? "is not valid UTF-8 or holds a control character" : "missing");
+        return TDI_ERR_INTERNAL;
+    }
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        if (rec->code[i] >= def->ncodes) {
+            tdi_error("%s: record %s: %s code index %u out of range", file, key, def->name,
+                      (unsigned)rec->code[i]);
+            return TDI_ERR_INTERNAL;
+        }
+    }
+    return TDI_OK;
+}
+
+typedef struct xml_attr {
+    const char *name, *value;
+} xml_attr;
+
+static tdi_status write_episode(report_writer *w, const tdi_record *rec)
+{
+    xml_attr attrs[EPISODE_ATTRS];
+    char year[16], age[16];
+    size_t n = 0;
+    tdi_status st;
+
+    snprintf(year, sizeof year, "%d", rec->year);
+    snprintf(age, sizeof age, "%d", rec->age);
+    attrs[n++] = (xml_attr){"key", rec->episode};
+    attrs[n++] = (xml_attr){"person", rec->person};
+    attrs[n++] = (xml_attr){"source", rec->source};
+    attrs[n++] = (xml_attr){"centre", rec->centre};
+    attrs[n++] = (xml_attr){"region", rec->region};
+    attrs[n++] = (xml_attr){"year", year};
+    if (rec->age != TDI_AGE_NOT_KNOWN)
+        attrs[n++] = (xml_attr){"age", age};
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code};
+    }
+
+    st = xml_status(w, xmlTextWriterStartElement(w->xw, XC("episode")));
+    for (size_t i = 0; i < n && st == TDI_OK; i++)
+        st = put_attr(w, attrs[i].name, attrs[i].value);
+    if (st == TDI_OK)
+        st = xml_status(w, xmlTextWriterEndElement(w->xw));
+    if (st == TDI_OK)
+        st = put_newline(w);
+    return st;
+}
+
+tdi_status report_add(report_writer *w, const tdi_record *rec)
+{
+    rpt_xml_guard g;
+    tdi_status st;
+
+    if (!w || !rec)
+        return TDI_ERR_INTERNAL;
+    if (w->failed != TDI_OK)
+        return w->failed;
+    st = check_record(w, rec);
+    if (st == TDI_OK) {
+        begin_xml_call(w, &g);
+        st = write_episode(w, rec);
+        rpt_xml_restore(&g);
+    }
+    if (st != TDI_OK) {
+        w->failed = st;
+        return st;
+    }
+    w->records++;
+    return TDI_OK;
+}
+
+/* Ends the document and drains libxml2's buffer into the gzip stream, then ends that. */
+static tdi_status finish_file(report_writer *w)
+{
+    rpt_xml_guard g;
+    tdi_status st;
+
+    begin_xml_call(w, &g);
+    st = xml_status(w, xmlTextWriterEndElement(w->xw)); /* </episodes> */
+    if (st == TDI_OK)
+        st = put_newline(w);
+    if (st == TDI_OK)
+        st = xml_status(w, xmlTextWriterEndDocument(w->xw)); /* </submission> and a newline */
+    /* EndDocument adds the flush result into its byte count: check the flush on its own. */
+    if (st == TDI_OK)
+        st = xml_status(w, xmlTextWriterFlush(w->xw));
+    rpt_xml_restore(&g);
+    if (st == TDI_OK)
+        st = rpt_gz_finish(&w->gz);
+    if (st == TDI_OK)
+        st = rpt_file_close(&w->file);
+    return st;
+}
+
+/* Writes DIR/tdi-BODY-YEAR-RUNID.manifest.json through its own temp file. */
+static tdi_status write_manifest(report_writer *w, const char *sha256, rpt_file *mf)
+{
+    char name[PATH_MAX], json[1024];
+    tdi_status st;
+    int n;
+
+    snprintf(name, sizeof name, "tdi-%s-%d-%s.manifest.json", w->body, w->meta.year,
+             w->meta.run_id);
+    /* Every string here passed rpt_names' patterns: nothing needs JSON escaping. */
+    n = snprintf(json, sizeof json,
+                 "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"schemaVersion\":\"%s\","
+                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"}\n",
+                 w->file.name, sha256, w->records, REPORT_SCHEMA_VERSION, w->body, w->meta.year,
+                 w->meta.run_id, w->meta.generated);
+    if (n < 0 || (size_t)n >= sizeof json) {
+        tdi_error("%s: manifest too long", w->file.path);
+        return TDI_ERR_INTERNAL;
+    }
+    st = rpt_file_create(mf, w->file.dir, name);
+    if (st == TDI_OK)
+        st = rpt_file_write(mf, json, (size_t)n);
+    if (st == TDI_OK)
+        st = rpt_file_close(mf);
+    if (st == TDI_OK)
+        st = rpt_file_publish(mf);
+    return st;
+}
+
+tdi_status report_publish(report_writer *w, report_published *out)
+{
+    rpt_file manifest = {0};
+    char sha256[65] = "";
+    tdi_status st;
+
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!w)
+        return TDI_ERR_INTERNAL;
+    st = w->failed;
+    if (st == TDI_OK)
+        st = finish_file(w);
+    if (st == TDI_OK) {
+        st = report_validate_file(w->file.tmp, w->meta.schema_dir);
+        if (st == TDI_ERR_INVALID)
+            tdi_error("%s: fails schema validation, not published", w->file.path);
+    }
+    if (st == TDI_OK)
+        st = rpt_sha256_file(w->file.tmp, sha256);
+    /* Data first, directory synced, then the manifest: a manifest on disk vouches for a
+     * durable data file. */
+    if (st == TDI_OK)
+        st = rpt_file_publish(&w->file);
+    if (st == TDI_OK)
+        st = write_manifest(w, sha256, &manifest);
+    if (st == TDI_OK) {
+        if (out) {
+            snprintf(out->path, sizeof out->path, "%s", w->file.path);
+            snprintf(out->manifest, sizeof out->manifest, "%s", manifest.path);
+            out->records = w->records;
+            memcpy(out->sha256, sha256, sizeof out->sha256);
+        }
+        rpt_file_keep(&w->file);
+        rpt_file_keep(&manifest);
+    }
+    /* On failure these remove the data file and the manifest, published or not. */
+    rpt_file_discard(&manifest);
+    writer_free(w);
+    return st;
+}
+
+void report_abort(report_writer *w)
+{
+    writer_free(w);
+}

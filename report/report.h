@@ -1,0 +1,71 @@
+/*
+ * report: writes what leaves the building, and checks it.
+ *
+ *   - one submission per receiving body: gzip-compressed XML, one <episode/> per line, streamed
+ *     (xmlTextWriter over a zlib deflate stream, no DOM), validated against
+ *     schemas/tdi-submission.xsd before it is published (temp file, fsync, rename, fsync dir),
+ *     then a manifest (records, SHA-256 of the .xml.gz, schema version);
+ *   - one quarantine file per source (TSV: key, rule, item, value, message), published the same way;
+ *   - the streaming validator behind `tdi validate` (.xml and .xml.gz, errors with line numbers,
+ *     no network, no external entities).
+ */
+#ifndef TDI_REPORT_H
+#define TDI_REPORT_H
+
+#include "../common/tdi_record.h"
+#include "../common/tdi_status.h"
+
+#include <limits.h>
+
+#define REPORT_SCHEMA_VERSION "1.0"
+#define REPORT_NAMESPACE "urn:tdi:submission:1"
+
+/* What every file of one run shares. Strings are borrowed for the writers' lifetime. */
+typedef struct report_meta {
+    const char *output_dir; /* published files go under OUTPUT_DIR/BODY/ and OUTPUT_DIR/quarantine/ */
+    const char *schema_dir; /* directory holding tdi-submission.xsd */
+    const char *run_id;     /* UTC stamp YYYYMMDDTHHMMSSZ: in file names and the header */
+    const char *generated;  /* UTC time, ISO 8601 (YYYY-MM-DDTHH:MM:SSZ) */
+    int year;               /* reporting year */
+    int gzip_level;         /* 1..9 */
+} report_meta;
+
+typedef struct report_published {
+    char path[PATH_MAX];     /* the published .xml.gz (or .tsv for quarantine) */
+    char manifest[PATH_MAX]; /* the manifest, empty for quarantine files */
+    unsigned long records;
+    char sha256[65];         /* hex SHA-256 of the published file */
+} report_published;
+
+/* ---- submissions ---- */
+typedef struct report_writer report_writer;
+
+/* Creates OUTPUT_DIR/BODY/ if needed and starts a temp file there. *out is released by exactly one
+ * of report_publish() or report_abort(). */
+tdi_status report_open(const report_meta *meta, const char *body, report_writer **out);
+tdi_status report_add(report_writer *w, const tdi_record *rec);
+/* Finishes the document, validates the temp file against the schema, renames it to
+ * tdi-BODY-YEAR-RUNID.xml.gz and writes tdi-BODY-YEAR-RUNID.manifest.json. Frees w. On any
+ * failure nothing is left in the output directory. */
+tdi_status report_publish(report_writer *w, report_published *out);
+/* Removes the temp file and frees w (NULL is fine). */
+void report_abort(report_writer *w);
+
+/* ---- quarantine ---- */
+typedef struct report_quarantine report_quarantine;
+
+tdi_status report_quarantine_open(const report_meta *meta, const char *source,
+                                  report_quarantine **out);
+tdi_status report_quarantine_add(report_quarantine *q, const char *key, const tdi_rejection *rej);
+/* Publishes OUTPUT_DIR/quarantine/quarantine-SOURCE-YEAR-RUNID.tsv (header line only when no
+ * row was rejected) and frees q. */
+tdi_status report_quarantine_publish(report_quarantine *q, report_published *out);
+void report_quarantine_abort(report_quarantine *q);
+
+/* ---- validation ---- */
+/* Validates path (.xml or .xml.gz, by content) against schema_dir/tdi-submission.xsd, streaming.
+ * Each error is logged as "PATH:LINE: message". Returns TDI_OK, TDI_ERR_INVALID, or
+ * TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read at all. */
+tdi_status report_validate_file(const char *path, const char *schema_dir);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * report_validate: the streaming schema validator (report_validate_file).
+ *
+ * The file is read through zlib's gzread (gzip or plain, by content) into a libxml2 parser of
+ * our own with the XSD validator plugged into its SAX stream: no tree is built, memory does not
+ * grow with the file. The parser gets no network (XML_PARSE_NONET), no entity substitution, no
+ * DTD loading, and any DOCTYPE at all ends the parse with an error, so neither external entities
+ * nor entity expansion bombs are ever processed. Every message is logged as "PATH:LINE: message",
+ * at most MAX_SHOWN of them.
+ */
+#include "report.h"
+
+#include "rpt_xml.h"
+
+#include "../common/tdi_log.h"
+
+#include <libxml/SAX2.h>
+#include <libxml/parser.h>
+#include <libxml/xmlschemas.h>
+
+#include <zlib.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SCHEMA_FILE "tdi-submission.xsd"
+#define MAX_SHOWN   100
+#define GZ_BUFFER   65536
+
+typedef struct validation {
+    const char *path;  /* the document, borrowed */
+    const char *label; /* prefix of messages: the schema while loading it, then path */
+    gzFile gz;
+    xmlParserCtxtPtr pctxt;
+    unsigned long errors; /* error-level messages, shown or not */
+    unsigned long shown;  /* messages logged */
+    unsigned long hidden; /* messages past MAX_SHOWN */
+    int read_errno;       /* reading the file failed: nothing was really checked */
+    int gz_broken;        /* the gzip data is truncated or corrupt */
+    int parse_broken;     /* a fatal well-formedness error was reported */
+    int internal;         /* out of memory in zlib */
+} validation;
+
+static void note(validation *v, tdi_log_level level, long line, const char *msg)
+{
+    if (level == TDI_LOG_ERROR)
+        v->errors++;
+    if (v->shown >= MAX_SHOWN) {
+        v->hidden++;
+        return;
+    }
+    v->shown++;
+    if (line > 0)
+        tdi_log(level, "%s:%ld: %s", v->label, line, msg);
+    else
+        tdi_log(level, "%s: %s", v->label, msg);
+}
+
+/* Parser, schema parser and validator messages all arrive here. */
+static void on_xml_error(void *ctx, xmlErrorPtr err)
+{
+    validation *v = ctx;
+    char msg[512];
+
+    if (!err)
+        return;
+    /* Our read callback has already said why the input ended; libxml2's I/O error adds
+     * nothing. */
+    if (err->domain == XML_FROM_IO && (v->gz_broken || v->read_errno))
+        return;
+    /* Once the input is broken, the validator only complains about the consequences. */
+    if (err->domain == XML_FROM_SCHEMASV && (v->gz_broken || v->parse_broken)) {
+        v->errors++;
+        return;
+    }
+    if (err->domain == XML_FROM_PARSER && err->level == XML_ERR_FATAL)
+        v->parse_broken = 1;
+    rpt_xml_message(msg, sizeof msg, err);
+    note(v, err->level == XML_ERR_WARNING ? TDI_LOG_WARN : TDI_LOG_ERROR, err->line, msg);
+}
+
+/* SAX internalSubset: called at <!DOCTYPE before any declaration in it is parsed. */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *public_id,
+                       const xmlChar *system_id)
+{
+    validation *v = ctx;
+
+    (void)name;
+    (void)public_id;
+    (void)system_id;
+    note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt),
+         "DOCTYPE not allowed: a submission has no DTD and no entities");
+    xmlStopParser(v->pctxt);
+}
+
+/* Where the validator is in the document; SAX validation has no tree to ask. */
+static int locate(void *ctx, const char **file, unsigned long *line)
+{
+    validation *v = ctx;
+    long l = v->pctxt ? xmlSAX2GetLineNumber(v->pctxt) : 0;
+
+    *file = v->path;
+    *line = l > 0 ? (unsigned long)l : 0;
+    return 0;
+}
+
+/* libxml2's input callback. A plain end of file is 0; anything else stops the parse with -1
+ * after saying what happened, since a truncated gzip member can end exactly on a well-formed
+ * prefix of the document. */
+static int read_input(void *ctx, char *buf, int len)
+{
+    validation *v = ctx;
+    int n, errnum, err;
+
+    if (v->read_errno || v->gz_broken || v->internal)
+        return -1;
+    if (len <= 0)
+        return 0;
+    errno = 0;
+    n = gzread(v->gz, buf, (unsigned)len);
+    err = errno;
+    if (n > 0)
+        return n;
+    gzerror(v->gz, &errnum);
+    switch (errnum) {
+    case Z_OK:
+        return 0;
+    case Z_ERRNO:
+        v->read_errno = err ? err : EIO;
+        tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
+        break;
+    case Z_BUF_ERROR: /* zlib's "unexpected end of file" */
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
+        break;
+    case Z_DATA_ERROR:
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
+        break;
+    default:
+        v->internal = 1;
+        tdi_error("%s: gzip reader failed: zlib error %d", v->path, errnum);
+        break;
+    }
+    return -1;
+}
+
+/* Parses schema_dir/tdi-submission.xsd into *out. */
+static tdi_status load_schema(validation *v, const char *schema_dir, xmlSchemaPtr *out)
+{
+    xmlSchemaParserCtxtPtr pc = NULL;
+    char path[PATH_MAX];
+    tdi_status st = TDI_OK;
+    int n, fd;
+
+    n = snprintf(path, sizeof path, "%s/%s", schema_dir, SCHEMA_FILE);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        tdi_error("%s: schema directory path too long", schema_dir);
+        return TDI_ERR_INTERNAL;
+    }
+    /* Open it ourselves first: a clear "cannot open" beats libxml2's I/O warning. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        tdi_error("%s: cannot open schema: %s", path, strerror(errno));
+        return TDI_ERR_INTERNAL;
+    }
+    close(fd); /* only probed */
+
+    v->label = path;
+    pc = xmlSchemaNewParserCtxt(path);
+    if (!pc) {
+        tdi_error("%s: cannot create schema parser", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    xmlSchemaSetParserStructuredErrors(pc, on_xml_error, v);
+    *out = xmlSchemaParse(pc);
+    if (!*out) {
+        tdi_error("%s: cannot load schema", path);
+        st = TDI_ERR_INTERNAL;
+    }
+
+done:
+    xmlSchemaFreeParserCtxt(pc);
+    v->label = v->path;
+    v->errors = v->shown = v->hidden = 0;
+    return st;
+}
+
+/* Opens path for gzread: regular gzip or plain files, pipes; not directories. */
+static tdi_status open_input(validation *v)
+{
+    struct stat sb;
+    int fd, err = 0;
+
+    fd = open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        tdi_error("%s: cannot open: %s", v->path, strerror(errno));
+        return TDI_ERR_OUTPUT;
+    }
+    if (fstat(fd, &sb) != 0)
+        err = errno;
+    else if (S_ISDIR(sb.st_mode))
+        err = EISDIR; /* open() accepts a directory; gzread would fail later, less clearly */
+    if (err) {
+        close(fd);
+        tdi_error("%s: cannot open: %s", v->path, strerror(err));
+        return TDI_ERR_OUTPUT;
+    }
+    v->gz = gzdopen(fd, "rb"); /* owns fd from here */
+    if (!v->gz) {
+        close(fd);
+        tdi_error("%s: cannot start gzip reader", v->path);
+        return TDI_ERR_INTERNAL;
+    }
+    if (gzbuffer(v->gz, GZ_BUFFER) != 0) {
+        tdi_error("%s: cannot size gzip buffer", v->path);
+        return TDI_ERR_INTERNAL;
+    }
+    return TDI_OK;
+}
+
+tdi_status report_validate_file(const char *path, const char *schema_dir)
+{
+    validation v = {.path = path, .label = path};
+    xmlSchemaPtr schema = NULL;
+    xmlSchemaValidCtxtPtr vctxt = NULL;
+    xmlSchemaSAXPlugPtr plug = NULL;
+    xmlSAXHandler sax;
+    rpt_xml_guard guard;
+    tdi_status st;
+    int rc, valid;
+
+    xmlInitParser();
+    rpt_xml_capture(&guard, on_xml_error, &v);
+    st = load_schema(&v, schema_dir, &schema);
+    if (st == TDI_OK)
+        st = open_input(&v);
+    if (st != TDI_OK)
+        goto done;
+
+    vctxt = xmlSchemaNewValidCtxt(schema);
+    if (!vctxt) {
+        tdi_error("%s: cannot create schema validator", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    xmlSchemaSetValidStructuredErrors(vctxt, on_xml_error, &v);
+    xmlSchemaValidateSetLocator(vctxt, locate, &v);
+
+    /* Only a DOCTYPE hook: without startDocument and friends no tree is built, and the
+     * schema plug below adds the element and text events it needs. */
+    memset(&sax, 0, sizeof sax);
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.internalSubset = on_doctype;
+    v.pctxt = xmlCreateIOParserCtxt(&sax, &v, read_input, NULL, &v, XML_CHAR_ENCODING_NONE);
+    if (!v.pctxt) {
+        tdi_error("%s: cannot create XML parser", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    /* No NOENT, DTDLOAD, DTDATTR or HUGE: entities stay unexpanded, libxml2's limits hold. */
+    if (xmlCtxtUseOptions(v.pctxt, XML_PARSE_NONET) != 0) {
+        tdi_error("%s: cannot set XML parser options", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    plug = xmlSchemaSAXPlug(vctxt, &v.pctxt->sax, &v.pctxt->userData);
+    if (!plug) {
+        tdi_error("%s: cannot plug schema validator into the parser", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+
+    rc = xmlParseDocument(v.pctxt);
+    /* Ask before unplugging: unplugging ends the validation run. */
+    valid = xmlSchemaIsValid(vctxt) == 1;
+    if (xmlSchemaSAXUnplug(plug) != 0) {
+        plug = NULL;
+        tdi_error("%s: cannot unplug schema validator", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    plug = NULL;
+
+    if (v.internal)
+        st = TDI_ERR_INTERNAL;
+    else if (v.read_errno)
+        st = TDI_ERR_OUTPUT;
+    else if (rc != 0 || !v.pctxt->wellFormed || !valid || v.errors > 0 || v.gz_broken)
+        st = TDI_ERR_INVALID;
+    if (st == TDI_ERR_INVALID && v.errors == 0) /* never fail without saying why */
+        note(&v, TDI_LOG_ERROR, 0, "not valid (no message from libxml2)");
+
+done:
+    if (v.hidden > 0)
+        tdi_error("%s: ... %lu more errors", path, v.hidden);
+    if (plug)
+        xmlSchemaSAXUnplug(plug); /* an error path; its result changes nothing */
+    if (v.pctxt)
+        xmlFreeParserCtxt(v.pctxt);
+    xmlSchemaFreeValidCtxt(vctxt);
+    xmlSchemaFree(schema);
+    if (v.gz)
+        gzclose(v.gz); /* read-only: a close error cannot change what was read */
+    rpt_xml_restore(&guard);
+    return st;
+}

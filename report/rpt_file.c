@@ -1,0 +1,234 @@
+/* rpt_file: temp file, fsync, rename, directory fsync, SHA-256 of a file; see rpt_file.h. */
+#include "rpt_file.h"
+
+#include "../common/tdi_log.h"
+
+#include <openssl/evp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+
+static tdi_status io_error(const char *path, const char *what, int err)
+{
+    tdi_error("%s: %s: %s", path, what, strerror(err));
+    return TDI_ERR_OUTPUT;
+}
+
+tdi_status rpt_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    tdi_status st = TDI_OK;
+
+    if (fd < 0)
+        return io_error(dir, "cannot open directory", errno);
+    if (fsync(fd) != 0)
+        st = io_error(dir, "fsync failed", errno);
+    if (close(fd) != 0 && st == TDI_OK)
+        st = io_error(dir, "close failed", errno);
+    return st;
+}
+
+/* Copies the parent of dir into parent; returns 0, or -1 when dir has no parent to name. */
+static int parent_of(const char *dir, char *parent, size_t len)
+{
+    const char *slash = strrchr(dir, '/');
+
+    if (!slash)
+        return snprintf(parent, len, ".") >= (int)len ? -1 : 0;
+    if (slash == dir)
+        return snprintf(parent, len, "/") >= (int)len ? -1 : 0;
+    if ((size_t)(slash - dir) >= len)
+        return -1;
+    memcpy(parent, dir, (size_t)(slash - dir));
+    parent[slash - dir] = '\0';
+    return 0;
+}
+
+tdi_status rpt_dir_ensure(const char *dir)
+{
+    char parent[PATH_MAX];
+    struct stat sb;
+    int rc = mkdir(dir, 0750);
+
+    /* A first run on a new machine: create output_dir and its missing parents too. */
+    if (rc != 0 && errno == ENOENT && parent_of(dir, parent, sizeof parent) == 0 &&
+        strcmp(parent, dir) != 0 && strcmp(parent, "/") != 0 && strcmp(parent, ".") != 0) {
+        tdi_status st = rpt_dir_ensure(parent);
+        if (st != TDI_OK)
+            return st;
+        rc = mkdir(dir, 0750);
+    }
+    if (rc != 0) {
+        if (errno != EEXIST)
+            return io_error(dir, "cannot create directory", errno);
+        if (stat(dir, &sb) != 0)
+            return io_error(dir, "cannot stat directory", errno);
+        if (!S_ISDIR(sb.st_mode))
+            return io_error(dir, "cannot create directory", ENOTDIR);
+        return TDI_OK;
+    }
+    /* A new directory entry is durable only once its parent is synced. */
+    if (parent_of(dir, parent, sizeof parent) != 0)
+        return io_error(dir, "cannot sync parent directory", ENAMETOOLONG);
+    return rpt_fsync_dir(parent);
+}
+
+tdi_status rpt_file_create(rpt_file *f, const char *dir, const char *name)
+{
+    int n1, n2, n3;
+
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->state = RPT_FILE_NONE;
+    n1 = snprintf(f->dir, sizeof f->dir, "%s", dir);
+    n2 = snprintf(f->path, sizeof f->path, "%s/%s", dir, name);
+    n3 = snprintf(f->tmp, sizeof f->tmp, "%s/.%s.tmp", dir, name);
+    if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n1 >= sizeof f->dir || (size_t)n2 >= sizeof f->path ||
+        (size_t)n3 >= sizeof f->tmp)
+        return io_error(dir, "cannot create file", ENAMETOOLONG);
+    f->name = f->path + strlen(dir) + 1;
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (f->fd < 0)
+        return io_error(f->tmp, "cannot create", errno);
+    f->state = RPT_FILE_TEMP;
+    return TDI_OK;
+}
+
+tdi_status rpt_file_create_under(rpt_file *f, const char *root, const char *sub, const char *name)
+{
+    char dir[PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s/%s", root, sub);
+    tdi_status st;
+
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return io_error(root, "output directory path too long", ENAMETOOLONG);
+    st = rpt_dir_ensure(dir);
+    if (st != TDI_OK)
+        return st;
+    return rpt_file_create(f, dir, name);
+}
+
+tdi_status rpt_file_write(rpt_file *f, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(f->fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return io_error(f->tmp, "write failed", errno);
+        }
+        if (n == 0) /* no progress and no errno: do not spin */
+            return io_error(f->tmp, "write failed", EIO);
+        p += n;
+        len -= (size_t)n;
+    }
+    return TDI_OK;
+}
+
+tdi_status rpt_file_close(rpt_file *f)
+{
+    int fd = f->fd;
+
+    if (f->state != RPT_FILE_TEMP || fd < 0) {
+        tdi_error("%s: closed twice or never opened", f->tmp);
+        return TDI_ERR_INTERNAL;
+    }
+    f->fd = -1;
+    if (fsync(fd) != 0) {
+        int err = errno;
+        close(fd); /* already failing; the fsync error is the one to report */
+        return io_error(f->tmp, "fsync failed", err);
+    }
+    /* After a successful fsync a close error still means the data may not be on disk. */
+    if (close(fd) != 0)
+        return io_error(f->tmp, "close failed", errno);
+    return TDI_OK;
+}
+
+tdi_status rpt_file_publish(rpt_file *f)
+{
+    if (rename(f->tmp, f->path) != 0)
+        return io_error(f->tmp, "rename failed", errno);
+    f->state = RPT_FILE_PUBLISHED;
+    return rpt_fsync_dir(f->dir);
+}
+
+void rpt_file_discard(rpt_file *f)
+{
+    if (f->state == RPT_FILE_TEMP && f->fd >= 0) {
+        close(f->fd); /* the file goes away; nothing to report about its close */
+        f->fd = -1;
+    }
+    if (f->state == RPT_FILE_TEMP && unlink(f->tmp) != 0 && errno != ENOENT)
+        io_error(f->tmp, "cannot remove", errno);
+    if (f->state == RPT_FILE_PUBLISHED && unlink(f->path) != 0 && errno != ENOENT)
+        io_error(f->path, "cannot remove", errno);
+    f->state = RPT_FILE_NONE;
+}
+
+void rpt_file_keep(rpt_file *f)
+{
+    f->state = RPT_FILE_NONE;
+}
+
+tdi_status rpt_sha256_file(const char *path, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char buf[READ_CHUNK], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = NULL;
+    tdi_status st = TDI_OK;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error(path, "cannot open", errno);
+    ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        tdi_error("%s: cannot start SHA-256", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            st = io_error(path, "read failed", errno);
+            goto done;
+        }
+        if (n == 0)
+            break;
+        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+            tdi_error("%s: SHA-256 failed", path);
+            st = TDI_ERR_INTERNAL;
+            goto done;
+        }
+    }
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+        tdi_error("%s: SHA-256 failed", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    for (unsigned int i = 0; i < mdlen; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 0x0f];
+    }
+    hex[64] = '\0';
+
+done:
+    EVP_MD_CTX_free(ctx);
+    if (close(fd) != 0 && st == TDI_OK)
+        st = io_error(path, "close failed", errno);
+    return st;
+}

@@ -1,0 +1,107 @@
+/* rpt_gz: zlib deflate stream with a gzip wrapper onto an rpt_file; see rpt_gz.h. */
+#include "rpt_gz.h"
+
+#include "../common/tdi_log.h"
+
+#include <limits.h>
+
+/* windowBits 15 + 16: the largest window, gzip header and trailer instead of zlib's. */
+#define GZ_WINDOW_BITS (15 + 16)
+#define GZ_MEM_LEVEL   8
+
+static tdi_status zlib_error(const rpt_gz *gz, const char *what, int rc)
+{
+    tdi_error("%s: %s: zlib error %d (%s)", gz->file->tmp, what, rc,
+              gz->zs.msg ? gz->zs.msg : "no message");
+    return TDI_ERR_INTERNAL;
+}
+
+tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
+{
+    int rc;
+
+    gz->file = file;
+    gz->zs.zalloc = Z_NULL;
+    gz->zs.zfree = Z_NULL;
+    gz->zs.opaque = Z_NULL;
+    rc = deflateInit2(&gz->zs, level, Z_DEFLATED, GZ_WINDOW_BITS, GZ_MEM_LEVEL, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK)
+        return zlib_error(gz, "deflateInit2 failed", rc);
+    gz->live = 1;
+    return TDI_OK;
+}
+
+/* Runs deflate over the pending input with flush and writes out whatever it produces. */
+static tdi_status pump(rpt_gz *gz, int flush)
+{
+    int rc;
+
+    do {
+        size_t have;
+
+        gz->zs.next_out = gz->out;
+        gz->zs.avail_out = sizeof gz->out;
+        rc = deflate(&gz->zs, flush);
+        if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
+            return zlib_error(gz, "deflate failed", rc);
+        have = sizeof gz->out - gz->zs.avail_out;
+        /* Z_BUF_ERROR only means no progress was possible; with output room and Z_FINISH
+         * that cannot last, so treat a stall there as a bug rather than loop forever. */
+        if (rc == Z_BUF_ERROR && have == 0 && flush == Z_FINISH)
+            return zlib_error(gz, "deflate made no progress", rc);
+        if (have > 0) {
+            tdi_status st = rpt_file_write(gz->file, gz->out, have);
+            if (st != TDI_OK)
+                return st;
+        }
+        if (rc == Z_STREAM_END)
+            break;
+    } while (gz->zs.avail_out == 0 || (flush == Z_FINISH));
+    return TDI_OK;
+}
+
+tdi_status rpt_gz_write(rpt_gz *gz, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+
+    while (len > 0) {
+        /* avail_in is a uInt: feed very large buffers in pieces. */
+        uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+        tdi_status st;
+
+        gz->zs.next_in = p;
+        gz->zs.avail_in = n;
+        st = pump(gz, Z_NO_FLUSH);
+        if (st != TDI_OK)
+            return st;
+        p += n;
+        len -= n;
+    }
+    return TDI_OK;
+}
+
+tdi_status rpt_gz_finish(rpt_gz *gz)
+{
+    tdi_status st;
+    int rc;
+
+    gz->zs.next_in = Z_NULL;
+    gz->zs.avail_in = 0;
+    st = pump(gz, Z_FINISH);
+    if (st != TDI_OK)
+        return st;
+    gz->live = 0;
+    rc = deflateEnd(&gz->zs);
+    if (rc != Z_OK)
+        return zlib_error(gz, "deflateEnd failed", rc);
+    return TDI_OK;
+}
+
+void rpt_gz_discard(rpt_gz *gz)
+{
+    if (gz->live) {
+        gz->live = 0;
+        /* Z_DATA_ERROR is expected here: the stream is being dropped unfinished. */
+        (void)deflateEnd(&gz->zs);
+    }
+}
