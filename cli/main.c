@@ -1,0 +1,55 @@
+/* tdi entry point: picks the subcommand and returns its status as the exit code. */
+#include "cli.h"
+
+#include <string.h>
+
+#define TDI_VERSION "0.1.0"
+
+static const cli_command commands[] = {
+    {"run", "extract, transform and publish one reporting year", cli_run, cli_run_usage},
+    {"validate", "validate submission files against the schemas", cli_validate,
+     cli_validate_usage},
+    {"keygen", "create a new pseudonymisation key file", cli_keygen, cli_keygen_usage},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "Usage: tdi COMMAND [OPTIONS]\n\n"
+                "Turns treatment records into TDI Protocol 3.0 submissions.\n\nCommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n'tdi COMMAND --help' describes a command.\n\n");
+    cli_print_exit_codes(fp);
+}
+
+void cli_print_exit_codes(FILE *fp)
+{
+    fprintf(fp, "Exit codes:\n");
+    for (int st = 0; st < TDI_STATUS_COUNT; st++)
+        fprintf(fp, "  %2d  %s\n", st, tdi_status_text((tdi_status)st));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return TDI_ERR_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return TDI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tdi %s\n", TDI_VERSION);
+        return TDI_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return (int)commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tdi: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return TDI_ERR_USAGE;
+}
