@@ -1,0 +1,351 @@
+# shellcheck shell=bash
+# tests/lib.sh: shell helpers shared by the test runners, the integration tests and the demo.
+# Source it (bash only). It defines functions and a few variables; it starts nothing by itself.
+#
+#   throwaway PostgreSQL cluster: pg_start DIR, pg_load DIR, pg_stop DIR, pg_env DIR, pg_sql DB ...
+#   configuration from the template: tdi_write_config DIR
+#   integration tests: it_begin, it_case NAME FUNCTION, it_end, fail, tdi_exec, ...
+
+TDI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TDI_FIXTURES=$TDI_ROOT/tests/fixtures
+TDI_EXAMPLES=$TDI_ROOT/examples
+TDI_CONF_TEMPLATE=$TDI_EXAMPLES/tdi.conf.in
+TDI_CLINIC_DBS=(clinic_en clinic_nl)
+TDI_READER=tdi_reader
+TDI_CLUSTER_MARK=.tdi-throwaway-cluster
+
+# Sanitizer settings for the ASan/UBSan build; a caller's own settings win.
+: "${ASAN_OPTIONS:=halt_on_error=1:abort_on_error=0:detect_leaks=1:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=1}"
+: "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}"
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+msg() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- throwaway PostgreSQL cluster
+
+# The bin directory of the newest PostgreSQL server installed.
+pg_bindir() {
+    local d best=""
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/initdb" ] || continue
+        if [ -z "$best" ] || [ "$(printf '%s\n%s\n' "$best" "$d" | sort -V | tail -n 1)" = "$d" ]; then
+            best=$d
+        fi
+    done
+    if [ -z "$best" ] && command -v pg_config >/dev/null 2>&1; then
+        best=$(pg_config --bindir)
+        [ -x "$best/initdb" ] || best=""
+    fi
+    if [ -z "$best" ]; then
+        msg "tdi tests: no PostgreSQL server found (initdb under /usr/lib/postgresql/*/bin); install 'postgresql'"
+        return 1
+    fi
+    printf '%s\n' "$best"
+}
+
+# Runs a command as the cluster's owner: the postgres OS user when we are root (initdb and the
+# server refuse root), the current user otherwise. Paths given must be absolute.
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+# 0 when something listens on TCP port $1.
+port_in_use() {
+    local port=$1 hex
+    if command -v ss >/dev/null 2>&1; then
+        ss -Hltn 2>/dev/null | awk '{print $4}' | grep -q ":$port\$"
+        return
+    fi
+    hex=$(printf '%04X' "$port")
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" {print $2}' | grep -qi ":$hex\$"
+}
+
+# A TCP port nobody listens on, searched from a random base.
+pg_free_port() {
+    local base port i
+    base=$((20000 + RANDOM % 30000))
+    for ((i = 0; i < 200; i++)); do
+        port=$((base + i))
+        if ! port_in_use "$port"; then
+            printf '%s\n' "$port"
+            return 0
+        fi
+    done
+    msg "tdi tests: no free TCP port found from $base"
+    return 1
+}
+
+# pg_start DIR: initdb into DIR/data and start a server listening on the Unix socket DIR/sock only.
+# Writes DIR/env (PGHOST, PGPORT; source it). DIR must be absent or empty.
+pg_start() {
+    local dir=$1 bin port
+    bin=$(pg_bindir) || return 1
+    case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
+    mkdir -p "$dir"
+    if [ -n "$(ls -A "$dir")" ]; then
+        msg "pg_start: $dir is not empty"
+        return 1
+    fi
+    : >"$dir/$TDI_CLUSTER_MARK"
+    mkdir "$dir/sock"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres:postgres "$dir" "$dir/sock"
+    fi
+    chmod 755 "$dir" "$dir/sock"
+
+    if ! as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 \
+        --locale=C >"$dir/initdb.log" 2>&1; then
+        msg "pg_start: initdb failed:"
+        cat "$dir/initdb.log" >&2
+        return 1
+    fi
+    port=$(pg_free_port) || return 1
+    cat >>"$dir/data/postgresql.conf" <<EOF
+
+# tdi throwaway test cluster
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$dir/sock'
+unix_socket_permissions = 0777
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 20
+shared_buffers = 16MB
+log_min_messages = warning
+log_min_error_statement = panic
+EOF
+    if ! as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s start; then
+        msg "pg_start: the server did not start:"
+        tail -n 20 "$dir/server.log" >&2 2>/dev/null || true
+        return 1
+    fi
+    printf 'PGHOST=%q\nPGPORT=%q\nTDI_PG_BIN=%q\nexport PGHOST PGPORT TDI_PG_BIN\n' \
+        "$dir/sock" "$port" "$bin" >"$dir/env"
+}
+
+# pg_stop DIR: stops the server (fast) and removes DIR. Does nothing when DIR does not exist;
+# refuses a directory pg_start did not make.
+pg_stop() {
+    local dir=$1 bin
+    [ -n "$dir" ] && [ -d "$dir" ] || return 0
+    if [ ! -e "$dir/$TDI_CLUSTER_MARK" ]; then
+        msg "pg_stop: $dir is not a throwaway cluster; not removing it"
+        return 1
+    fi
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        bin=$(pg_bindir) || return 1
+        as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 -s stop >/dev/null 2>&1 ||
+            as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 -s stop >/dev/null 2>&1 ||
+            msg "pg_stop: could not stop the server in $dir/data"
+    fi
+    rm -rf -- "$dir"
+}
+
+# pg_env DIR: exports PGHOST and PGPORT of the cluster in DIR (and TDI_PG_BIN, its bin directory)
+# into the current shell.
+pg_env() {
+    # shellcheck source=/dev/null
+    . "$1/env"
+}
+
+# pg_sql DB [psql args...]: psql as the superuser on the cluster of the last pg_env, stopping at
+# the first error, unaligned and quiet (good for scripts).
+pg_sql() {
+    local db=$1
+    shift
+    "${TDI_PG_BIN:?run pg_env first}/psql" -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$db" "$@"
+}
+
+# pg_reader_sql DB [psql args...]: the same as the read-only role the pipeline uses.
+pg_reader_sql() {
+    local db=$1
+    shift
+    "${TDI_PG_BIN:?run pg_env first}/psql" -X -q -A -t -v ON_ERROR_STOP=1 -U "$TDI_READER" -d "$db" "$@"
+}
+
+# pg_load DIR: creates the role tdi_reader and the clinic databases from tests/fixtures.
+pg_load() {
+    local db
+    pg_env "$1"
+    pg_sql postgres -c "CREATE ROLE $TDI_READER LOGIN" \
+        -c "ALTER ROLE $TDI_READER SET default_transaction_read_only = on" || return 1
+    for db in "${TDI_CLINIC_DBS[@]}"; do
+        if ! pg_sql postgres -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" ||
+            ! pg_sql "$db" -f "$TDI_FIXTURES/$db.sql"; then
+            msg "pg_load: loading $TDI_FIXTURES/$db.sql failed"
+            return 1
+        fi
+    done
+}
+
+# ---------------------------------------------------------------- configuration
+
+# tdi_write_config DIR [TEMPLATE]: writes DIR/tdi.conf from the template for the cluster in
+# PGHOST/PGPORT, with the sample crosswalks of examples/crosswalks.
+tdi_write_config() {
+    local dir=$1 template=${2:-$TDI_CONF_TEMPLATE}
+    : "${PGHOST:?no cluster: PGHOST is not set}" "${PGPORT:?no cluster: PGPORT is not set}"
+    sed -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" \
+        -e "s|@CROSSWALK_DIR@|$TDI_EXAMPLES/crosswalks|g" "$template" >"$dir/tdi.conf"
+}
+
+# ---------------------------------------------------------------- integration tests
+#
+# A test script:
+#   . "$(dirname "$0")/../lib.sh"
+#   it_begin                       # checks $TDI, joins (or starts) the cluster, makes IT_TMP
+#   case_foo() { ...; fail "why"; }
+#   it_case foo case_foo           # prints "ok foo" or "FAIL foo: why"
+#   it_end                         # exit status: 0 when every case passed
+#
+# Each case runs in a subshell with `set -e`, in its own fresh directory $CASE_DIR.
+
+it_begin() {
+    set -euo pipefail
+    # shellcheck disable=SC2034 # for the test scripts
+    mapfile -t TDI_BODIES < <(tdi_bodies)
+    # shellcheck disable=SC2034
+    mapfile -t TDI_SOURCES < <(tdi_sources)
+    IT_FAILED=0
+    IT_OWN_CLUSTER=""
+    : "${TDI:?set TDI to the tdi binary (make check does)}"
+    if [ ! -x "$TDI" ]; then
+        msg "tdi tests: $TDI is not an executable"
+        exit 1
+    fi
+    IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tdi-it.XXXXXX")
+    trap it_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 141' PIPE # the runner's tee is gone: still clean up
+    if [ -z "${TDI_PG_DIR:-}" ]; then
+        # Run on its own (not from run-integration.sh): bring up a cluster for this script.
+        IT_OWN_CLUSTER=$(mktemp -d /tmp/tdi-pg.XXXXXX)
+        rmdir "$IT_OWN_CLUSTER"
+        pg_start "$IT_OWN_CLUSTER"
+        pg_load "$IT_OWN_CLUSTER"
+        TDI_PG_DIR=$IT_OWN_CLUSTER
+    fi
+    pg_env "$TDI_PG_DIR"
+}
+
+it_cleanup() {
+    [ -z "${IT_TMP:-}" ] || rm -rf -- "$IT_TMP"
+    [ -z "${IT_OWN_CLUSTER:-}" ] || pg_stop "$IT_OWN_CLUSTER"
+}
+
+# fail REASON: ends the current case as failed. Writes to fd 3 (the case's stdout, set up by
+# it_case) so that a fail inside $(...) is still seen, and leaves a mark so that a fail inside a
+# process substitution, which cannot end the case, still fails it.
+fail() {
+    printf 'FAIL %s: %s\n' "$CASE" "$*" >&3
+    : >"$CASE_DIR/.failed"
+    exit 99
+}
+
+it_case() {
+    local name=$1 fn=$2 rc
+    set +e
+    (
+        exec 3>&1
+        set -e
+        CASE=$name
+        CASE_DIR=$IT_TMP/$name
+        mkdir -p "$CASE_DIR"
+        # where an unexpected command failure ended the case (99 is a fail already reported)
+        # shellcheck disable=SC2154 # st is set inside the trap
+        trap 'st=$?; [ "$st" = 99 ] || msg "  $CASE: command failed (status $st) at line $LINENO: $BASH_COMMAND"' ERR
+        "$fn"
+    )
+    rc=$?
+    set -e
+    if [ -e "$IT_TMP/$name/.failed" ]; then
+        IT_FAILED=1
+    elif [ "$rc" = 0 ]; then
+        printf 'ok %s\n' "$name"
+    else
+        printf 'FAIL %s: exited with status %s\n' "$name" "$rc"
+        IT_FAILED=1
+    fi
+}
+
+it_end() {
+    exit "$IT_FAILED"
+}
+
+# tdi_exec PREFIX ARGS...: runs $TDI ARGS with stdout in PREFIX.out and stderr in PREFIX.err;
+# sets TDI_RC. Fails the case when a sanitizer reported something.
+tdi_exec() {
+    local prefix=$1
+    shift
+    TDI_RC=0
+    TDI_LAST=$prefix
+    "$TDI" "$@" </dev/null >"$prefix.out" 2>"$prefix.err" || TDI_RC=$?
+    if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' \
+        "$prefix.err"; then
+        cat "$prefix.err" >&2
+        fail "sanitizer report from: tdi $*"
+    fi
+}
+
+# expect_rc WANT: fails unless the last tdi_exec exited with WANT; shows its stderr.
+expect_rc() {
+    if [ "$TDI_RC" != "$1" ]; then
+        msg "  --- stderr of tdi:"
+        sed 's/^/  | /' "$TDI_LAST.err" >&2 || true
+        fail "tdi exited $TDI_RC, expected $1"
+    fi
+}
+
+# tdi_try PREFIX WANT ARGS...: tdi_exec then expect_rc.
+tdi_try() {
+    local prefix=$1 want=$2
+    shift 2
+    tdi_exec "$prefix" "$@"
+    expect_rc "$want"
+}
+
+# run_setup DIR: a fresh DIR/tdi.conf and DIR/tdi.key (the fixed test key, mode 0600). The output
+# directory DIR/out does not exist yet: tdi creates it.
+run_setup() {
+    local dir=$1
+    mkdir -p "$dir"
+    tdi_write_config "$dir"
+    cp "$TDI_FIXTURES/test.key" "$dir/tdi.key"
+    chmod 600 "$dir/tdi.key"
+}
+
+# run_pipeline DIR: run_setup, then `tdi run --year 2025`, which must succeed. Output under
+# DIR/out, stdout/stderr in DIR/run.out and DIR/run.err.
+run_pipeline() {
+    local dir=$1
+    run_setup "$dir"
+    tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
+}
+
+# episode_lines FILE.xml.gz: the <episode .../> elements, one a line, leading blanks removed.
+episode_lines() {
+    gzip -dc "$1" | sed -n 's/^[[:space:]]*\(<episode[[:space:]].*\)$/\1/p'
+}
+
+# one_file GLOB: the single file matching GLOB (quoted by the caller), or fail.
+one_file() {
+    local -a found=()
+    mapfile -t found < <(compgen -G "$1" || true)
+    [ "${#found[@]}" = 1 ] || fail "expected one file matching $1, found ${#found[@]}"
+    printf '%s\n' "${found[0]}"
+}
+
+# json_field FILE NAME: the value of a top-level "NAME": scalar in a small JSON file (no jq needed).
+json_field() {
+    tr -d '\n' <"$1" | sed -nE "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"?([^\",}]*)\"?[[:space:]]*[,}].*/\1/p"
+}
+
+# the bodies and sources of examples/tdi.conf.in
+tdi_bodies() { sed -n 's/^[[:space:]]*\[body[[:space:]]\{1,\}\([^]]*\)\].*/\1/p' "$TDI_CONF_TEMPLATE"; }
+tdi_sources() { sed -n 's/^[[:space:]]*\[source[[:space:]]\{1,\}\([^]]*\)\].*/\1/p' "$TDI_CONF_TEMPLATE"; }

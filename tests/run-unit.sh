@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# tests/run-unit.sh BIN...: runs each cmocka unit-test binary, shows its output, and ends with
+#   unit: N passed, N failed
+# N counts test cases, read from cmocka's "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"
+# lines; a binary that ends badly (crash, sanitizer report) with no failed case counts as one
+# failure. With TDI_RESULTS=FILE, also appends "unit PASSED FAILED" to FILE (for run-all.sh).
+# Exit status: 0 when nothing failed.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+passed=0
+failed=0
+log=$(mktemp "${TMPDIR:-/tmp}/tdi-unit.XXXXXX")
+trap 'rm -f -- "$log"' EXIT
+
+# cmocka_count LOG WORD: the sum of N over the "[  WORD  ] N test(s)" lines of LOG.
+cmocka_count() {
+    sed -n "s/^\[  $2  \] \([0-9]\{1,\}\) test(s).*/\1/p" "$1" | awk '{n += $1} END {print n + 0}'
+}
+
+for bin in "$@"; do
+    printf '== %s\n' "${bin#"$TDI_ROOT"/}"
+    rc=0
+    if [ -x "$bin" ]; then
+        "$bin" </dev/null >"$log" 2>&1 || rc=$?
+    else
+        printf 'not an executable: %s\n' "$bin" >"$log"
+        rc=127
+    fi
+    cat "$log"
+    p=$(cmocka_count "$log" PASSED)
+    f=$(cmocka_count "$log" FAILED)
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        printf 'FAIL %s: exited with status %s\n' "${bin##*/}" "$rc"
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+
+printf 'unit: %d passed, %d failed\n' "$passed" "$failed"
+[ -z "${TDI_RESULTS:-}" ] || printf 'unit %d %d\n' "$passed" "$failed" >>"$TDI_RESULTS"
+[ "$failed" = 0 ]

@@ -1,0 +1,680 @@
+/* Unit tests for report/: the submission writer, its publication and the quarantine writer. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../report/report.h"
+#include "test_log.h"
+
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RUN_ID        "20261123T040000Z"
+#define GENERATED     "2026-11-23T04:00:00Z"
+#define DATA_NAME     "tdi-flanders-2025-" RUN_ID ".xml.gz"
+#define MANIFEST_NAME "tdi-flanders-2025-" RUN_ID ".manifest.json"
+#define KEY1          "e1:00000000000000000000000000000001"
+#define KEY2          "e1:00000000000000000000000000000002"
+#define KEY3          "e1:00000000000000000000000000000003"
+#define PERSON_A      "v1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define PERSON_B      "v1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+#define HEADER                                                                                     \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
+    "<submission xmlns=\"urn:tdi:submission:1\" schemaVersion=\"1.0\" body=\"flanders\" "          \
+    "year=\"2025\" runId=\"" RUN_ID "\" generated=\"" GENERATED "\" countingLevel=\"none\">\n"     \
+    "<episodes>\n"
+#define FOOTER "</episodes>\n</submission>\n"
+
+typedef struct fixture {
+    char dir[64]; /* the output directory, removed after each test */
+    char body_dir[128];
+    report_meta meta;
+    test_log log;
+} fixture;
+
+/* ---- helpers ---- */
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/tdi-test-report-XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    snprintf(fx->body_dir, sizeof fx->body_dir, "%s/flanders", fx->dir);
+    fx->meta = (report_meta){
+        .output_dir = fx->dir,
+        .schema_dir = TDI_SCHEMA_DIR,
+        .run_id = RUN_ID,
+        .generated = GENERATED,
+        .year = 2025,
+        .gzip_level = 6,
+    };
+    test_log_start(&fx->log);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+
+    test_log_stop();
+    chmod(fx->dir, 0700);
+    nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names in dir, sorted, each followed by '\n'; "" when empty. */
+static void list_dir(const char *dir, char *out, size_t len)
+{
+    char *names[64];
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    out[0] = '\0';
+    assert_non_null(d);
+    while ((de = readdir(d)) && n < 64) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], by_name);
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s\n", names[i]);
+        free(names[i]);
+    }
+}
+
+static size_t read_all(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n;
+
+    assert_non_null(fp);
+    n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return n;
+}
+
+static void gunzip_all(const char *path, char *buf, size_t cap)
+{
+    gzFile gz = gzopen(path, "rb");
+    int n;
+
+    assert_non_null(gz);
+    n = gzread(gz, buf, (unsigned)cap - 1);
+    assert_true(n >= 0);
+    buf[n] = '\0';
+    assert_int_equal(gzclose(gz), Z_OK);
+}
+
+static void sha256_hex(const void *data, size_t len, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    assert_int_equal(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL), 1);
+    assert_int_equal(mdlen, 32);
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static void set_code(tdi_record *rec, tdi_item item, const char *code)
+{
+    int idx = tdi_code_index(tdi_item_get(item), code);
+
+    assert_true(idx >= 0);
+    rec->code[item] = (uint8_t)idx;
+}
+
+static tdi_record make_record(const char *key, const char *person, int age)
+{
+    tdi_record rec;
+
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.episode, sizeof rec.episode, "%s", key);
+    snprintf(rec.person, sizeof rec.person, "%s", person);
+    snprintf(rec.centre, sizeof rec.centre, "C01");
+    rec.source = "clinic_en";
+    rec.region = "VL";
+    rec.year = 2025;
+    rec.age = age;
+    set_code(&rec, TDI_ITEM_SETTING, "outpatient");
+    set_code(&rec, TDI_ITEM_CENTRE_TYPE, "1");
+    set_code(&rec, TDI_ITEM_SEX, "1");
+    set_code(&rec, TDI_ITEM_TREATMENT_STATUS, "2");
+    set_code(&rec, TDI_ITEM_PRIMARY_DRUG, "1.1");
+    set_code(&rec, TDI_ITEM_ROUTE, "1");
+    return rec;
+}
+
+static void path_in(char *out, size_t len, const char *dir, const char *name)
+{
+    snprintf(out, len, "%s/%s", dir, name);
+}
+
+/* ---- submissions ---- */
+
+static void publish_writes_exact_xml_and_manifest(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_record r1 = make_record(KEY1, PERSON_A, 34);
+    tdi_record r2 = make_record(KEY2, PERSON_A, TDI_AGE_NOT_KNOWN);
+    tdi_record r3 = make_record(KEY3, PERSON_B, 0);
+    char xml[8192], gz[8192], json[1024], expect[2048], sha[65], listing[512], path[256];
+    size_t gzlen;
+    struct stat sb;
+
+    set_code(&r2, TDI_ITEM_SETTING, "not_known");
+    set_code(&r2, TDI_ITEM_CENTRE_TYPE, "99");
+    set_code(&r2, TDI_ITEM_SEX, "99");
+    set_code(&r2, TDI_ITEM_TREATMENT_STATUS, "3");
+    set_code(&r2, TDI_ITEM_PRIMARY_DRUG, "99");
+    set_code(&r2, TDI_ITEM_ROUTE, "99");
+    snprintf(r3.centre, sizeof r3.centre, "C.02-x_y");
+    set_code(&r3, TDI_ITEM_SETTING, "residential_hospital");
+    set_code(&r3, TDI_ITEM_CENTRE_TYPE, "2");
+    set_code(&r3, TDI_ITEM_SEX, "2");
+    set_code(&r3, TDI_ITEM_TREATMENT_STATUS, "1");
+    set_code(&r3, TDI_ITEM_PRIMARY_DRUG, "7.1");
+    set_code(&r3, TDI_ITEM_ROUTE, "2");
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &r1), TDI_OK);
+    assert_int_equal(report_add(w, &r2), TDI_OK);
+    assert_int_equal(report_add(w, &r3), TDI_OK);
+    assert_int_equal(report_publish(w, &pub), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+
+    path_in(path, sizeof path, fx->body_dir, DATA_NAME);
+    assert_string_equal(pub.path, path);
+    path_in(path, sizeof path, fx->body_dir, MANIFEST_NAME);
+    assert_string_equal(pub.manifest, path);
+    assert_int_equal(pub.records, 3);
+
+    gunzip_all(pub.path, xml, sizeof xml);
+    assert_string_equal(
+        xml, HEADER
+        "<episode key=\"" KEY1 "\" person=\"" PERSON_A "\" source=\"clinic_en\" centre=\"C01\" "
+        "region=\"VL\" year=\"2025\" age=\"34\" setting=\"outpatient\" centre_type=\"1\" "
+        "sex=\"1\" treatment_status=\"2\" primary_drug=\"1.1\" route=\"1\"/>\n"
+        "<episode key=\"" KEY2 "\" person=\"" PERSON_A "\" source=\"clinic_en\" centre=\"C01\" "
+        "region=\"VL\" year=\"2025\" setting=\"not_known\" centre_type=\"99\" sex=\"99\" "
+        "treatment_status=\"3\" primary_drug=\"99\" route=\"99\"/>\n"
+        "<episode key=\"" KEY3 "\" person=\"" PERSON_B "\" source=\"clinic_en\" "
+        "centre=\"C.02-x_y\" region=\"VL\" year=\"2025\" age=\"0\" "
+        "setting=\"residential_hospital\" centre_type=\"2\" sex=\"2\" treatment_status=\"1\" "
+        "primary_drug=\"7.1\" route=\"2\"/>\n" FOOTER);
+
+    /* The digest is recomputed here over the bytes on disk, independently of report/. */
+    gzlen = read_all(pub.path, gz, sizeof gz);
+    assert_true(gzlen > 18 && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b);
+    sha256_hex(gz, gzlen, sha);
+    assert_string_equal(pub.sha256, sha);
+    read_all(pub.manifest, json, sizeof json);
+    snprintf(expect, sizeof expect,
+             "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":3,"
+             "\"schemaVersion\":\"1.0\",\"body\":\"flanders\",\"year\":2025,"
+             "\"runId\":\"" RUN_ID "\",\"generated\":\"" GENERATED "\"}\n",
+             sha);
+    assert_string_equal(json, expect);
+
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, MANIFEST_NAME "\n" DATA_NAME "\n");
+    assert_int_equal(stat(pub.path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0027, 0); /* created 0640: no group write, nothing for others */
+}
+
+static void publish_empty_submission(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    char xml[4096], json[1024];
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_publish(w, &pub), TDI_OK);
+    assert_int_equal(pub.records, 0);
+    gunzip_all(pub.path, xml, sizeof xml);
+    assert_string_equal(xml, HEADER FOOTER);
+    read_all(pub.manifest, json, sizeof json);
+    assert_non_null(strstr(json, "\"records\":0,"));
+}
+
+static void bad_utf8_centre_aborts_and_leaves_nothing(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_record good = make_record(KEY1, PERSON_A, 30);
+    tdi_record bad = make_record(KEY2, PERSON_A, 30);
+    char listing[512];
+
+    snprintf(bad.centre, sizeof bad.centre, "C\xc3\x28");
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &good), TDI_OK);
+    assert_int_equal(report_add(w, &bad), TDI_ERR_INTERNAL);
+    assert_string_equal(fx->log.text,
+                        DATA_NAME ": record " KEY2
+                                  ": centre is not valid UTF-8 or holds a control character\n");
+    /* The writer stays failed: no more records, and publishing publishes nothing. */
+    assert_int_equal(report_add(w, &good), TDI_ERR_INTERNAL);
+    assert_int_equal(report_publish(w, &pub), TDI_ERR_INTERNAL);
+    assert_int_equal(fx->log.count, 1);
+    assert_string_equal(pub.path, "");
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+static void bad_record_fields_are_named_not_quoted(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    tdi_record rec;
+    char listing[512];
+
+    /* Something that is not a pseudonym in the key slot is never logged. */
+    rec = make_record("e1:not-a-pseudonym-0123456789", PERSON_A, 30);
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
+    report_abort(w);
+
+    rec = make_record(KEY1, "19800101-1234", 30);
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
+    report_abort(w);
+
+    rec = make_record(KEY1, PERSON_A, 30);
+    rec.region = "VL\x1b[31m";
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
+    report_abort(w);
+
+    rec = make_record(KEY1, PERSON_A, 30);
+    rec.code[TDI_ITEM_PRIMARY_DRUG] = 200;
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
+    report_abort(w);
+
+    /* clang-format off */
+    assert_string_equal(fx->log.text,
+        DATA_NAME ": record 1: key is not an episode pseudonym\n"
+        DATA_NAME ": record " KEY1 ": person is not a pseudonym\n"
+        DATA_NAME ": record " KEY1 ": region is not valid UTF-8 or holds a control character\n"
+        DATA_NAME ": record " KEY1 ": primary_drug code index 200 out of range\n");
+    /* clang-format on */
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+static void schema_failure_publishes_nothing(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_record ok = make_record(KEY1, PERSON_A, 30);
+    tdi_record old = make_record(KEY2, PERSON_A, 121);
+    char listing[512], expect[1024];
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &ok), TDI_OK);
+    assert_int_equal(report_add(w, &old), TDI_OK); /* only the schema knows ages stop at 120 */
+    assert_int_equal(report_publish(w, &pub), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s/." DATA_NAME ".tmp:5: Element '{urn:tdi:submission:1}episode', attribute "
+             "'age': [facet 'maxInclusive'] The value '121' is greater than the maximum value "
+             "allowed ('120').\n"
+             "%s/" DATA_NAME ": fails schema validation, not published\n",
+             fx->body_dir, fx->body_dir);
+    assert_string_equal(fx->log.text, expect);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+static void missing_schema_publishes_nothing(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_record rec = make_record(KEY1, PERSON_A, 30);
+    char listing[512];
+
+    fx->meta.schema_dir = "/nonexistent-tdi-schemas";
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_OK);
+    assert_int_equal(report_publish(w, &pub), TDI_ERR_INTERNAL);
+    assert_string_equal(fx->log.text, "/nonexistent-tdi-schemas/tdi-submission.xsd: cannot open "
+                                      "schema: No such file or directory\n");
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+static void creates_missing_output_dir(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_quarantine *q = NULL;
+    char missing[128], listing[512];
+    struct stat sb;
+
+    /* A first run on a new machine: output_dir and its parent do not exist yet. */
+    snprintf(missing, sizeof missing, "%s/missing/out", fx->dir);
+    fx->meta.output_dir = missing;
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_quarantine_open(&fx->meta, "clinic_en", &q), TDI_OK);
+    report_abort(w);
+    report_quarantine_abort(q);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(stat(missing, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    list_dir(missing, listing, sizeof listing);
+    assert_string_equal(listing, "flanders\nquarantine\n");
+    snprintf(listing, sizeof listing, "%s/flanders", missing);
+    rmdir(listing);
+    snprintf(listing, sizeof listing, "%s/quarantine", missing);
+    rmdir(listing);
+    rmdir(missing);
+    snprintf(listing, sizeof listing, "%s/missing", fx->dir);
+    rmdir(listing);
+}
+
+static void body_path_taken_by_a_file(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    char expect[512], listing[512];
+    FILE *fp = fopen(fx->body_dir, "w");
+
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s: cannot create directory: Not a directory\n", fx->body_dir);
+    assert_string_equal(fx->log.text, expect);
+    list_dir(fx->dir, listing, sizeof listing);
+    assert_string_equal(listing, "flanders\n");
+}
+
+static void read_only_output_dir(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    char expect[512], listing[512];
+
+    if (geteuid() == 0)
+        skip(); /* root writes through mode bits; the other failure tests cover this path */
+    assert_int_equal(mkdir(fx->body_dir, 0500), 0);
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s/." DATA_NAME ".tmp: cannot create: Permission denied\n",
+             fx->body_dir);
+    assert_string_equal(fx->log.text, expect);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+static void same_run_twice_is_refused(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w1 = NULL, *w2 = NULL;
+    report_published pub;
+    char expect[512], listing[512];
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w1), TDI_OK);
+    assert_int_equal(report_open(&fx->meta, "flanders", &w2), TDI_ERR_OUTPUT);
+    assert_null(w2);
+    snprintf(expect, sizeof expect, "%s/." DATA_NAME ".tmp: cannot create: File exists\n",
+             fx->body_dir);
+    assert_string_equal(fx->log.text, expect);
+    /* The failed second writer must not have removed the first one's temp file. */
+    assert_int_equal(report_publish(w1, &pub), TDI_OK);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, MANIFEST_NAME "\n" DATA_NAME "\n");
+}
+
+static void write_failure_leaves_nothing(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_record rec = make_record(KEY1, PERSON_A, 30);
+    struct rlimit old, small;
+    void (*old_handler)(int);
+    char expect[512], listing[512];
+    tdi_status st;
+
+    /* A file size limit makes write() fail with EFBIG, as a full disk fails with ENOSPC. */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 16;
+    old_handler = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_OK);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    st = report_publish(w, &pub);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+
+    assert_int_equal(st, TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s/." DATA_NAME ".tmp: write failed: File too large\n",
+             fx->body_dir);
+    assert_string_equal(fx->log.text, expect);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+static void manifest_failure_removes_data_file(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_record rec = make_record(KEY1, PERSON_A, 30);
+    char blocker[256], expect[512], listing[512];
+
+    /* A directory where the manifest goes makes its rename fail after the data file is out. */
+    assert_int_equal(mkdir(fx->body_dir, 0750), 0);
+    path_in(blocker, sizeof blocker, fx->body_dir, MANIFEST_NAME);
+    assert_int_equal(mkdir(blocker, 0750), 0);
+    path_in(expect, sizeof expect, blocker, "keep");
+    assert_int_equal(mkdir(expect, 0750), 0); /* non-empty: rename cannot replace it */
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_OK);
+    assert_int_equal(report_publish(w, &pub), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s/." MANIFEST_NAME ".tmp: rename failed: Is a directory\n",
+             fx->body_dir);
+    assert_string_equal(fx->log.text, expect);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, MANIFEST_NAME "\n");
+}
+
+static void bad_meta_is_refused(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_meta meta = fx->meta;
+    char listing[512];
+
+    assert_int_equal(report_open(&meta, "..", &w), TDI_ERR_INTERNAL);
+    assert_int_equal(report_open(&meta, "a/b", &w), TDI_ERR_INTERNAL);
+    meta.run_id = "2026-11-23";
+    assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
+    meta = fx->meta;
+    meta.gzip_level = 0;
+    assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
+    assert_null(w);
+    assert_string_equal(fx->log.text, "submission: name is not 1..32 of [A-Za-z0-9_-]\n"
+                                      "submission: name is not 1..32 of [A-Za-z0-9_-]\n"
+                                      "submission: run id is not YYYYMMDDTHHMMSSZ\n"
+                                      "submission: gzip level out of range 1..9\n");
+    list_dir(fx->dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+static void abort_removes_temp_file(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    tdi_record rec = make_record(KEY1, PERSON_A, 30);
+    char listing[512];
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_OK);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "." DATA_NAME ".tmp\n");
+    report_abort(w);
+    report_abort(NULL);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+    assert_string_equal(fx->log.text, "");
+}
+
+/* ---- quarantine ---- */
+
+#define QUARANTINE_NAME "quarantine-clinic_en-2025-" RUN_ID ".tsv"
+
+static void quarantine_rows_are_cleaned(void **state)
+{
+    fixture *fx = *state;
+    report_quarantine *q = NULL;
+    report_published pub;
+    tdi_rejection r1 = {"R003", "primary_drug", "no crosswalk entry for the local code", ""};
+    tdi_rejection r2 = {"R010", "birth_date", "age out of range\tat start", ""};
+    char qdir[128], path[256], text[2048], sha[65], listing[512];
+    size_t len;
+
+    snprintf(r1.value, sizeof r1.value, "he\troin\nx");
+    snprintf(r2.value, sizeof r2.value, "age 131");
+    snprintf(qdir, sizeof qdir, "%s/quarantine", fx->dir);
+    assert_int_equal(report_quarantine_open(&fx->meta, "clinic_en", &q), TDI_OK);
+    assert_int_equal(report_quarantine_add(q, KEY1, &r1), TDI_OK);
+    assert_int_equal(report_quarantine_add(q, "row:17", &r2), TDI_OK);
+    assert_int_equal(report_quarantine_publish(q, &pub), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+
+    path_in(path, sizeof path, qdir, QUARANTINE_NAME);
+    assert_string_equal(pub.path, path);
+    assert_string_equal(pub.manifest, "");
+    assert_int_equal(pub.records, 2);
+    len = read_all(pub.path, text, sizeof text);
+    /* clang-format off */
+    assert_string_equal(text,
+        "key\trule\titem\tvalue\tmessage\n"
+        KEY1 "\tR003\tprimary_drug\the?roin?x\tno crosswalk entry for the local code\n"
+        "row:17\tR010\tbirth_date\tage 131\tage out of range?at start\n");
+    /* clang-format on */
+    sha256_hex(text, len, sha);
+    assert_string_equal(pub.sha256, sha);
+    list_dir(qdir, listing, sizeof listing);
+    assert_string_equal(listing, QUARANTINE_NAME "\n");
+}
+
+static void quarantine_without_rows_has_header_only(void **state)
+{
+    fixture *fx = *state;
+    report_quarantine *q = NULL;
+    report_published pub;
+    char text[256];
+
+    assert_int_equal(report_quarantine_open(&fx->meta, "clinic_en", &q), TDI_OK);
+    assert_int_equal(report_quarantine_publish(q, &pub), TDI_OK);
+    assert_int_equal(pub.records, 0);
+    read_all(pub.path, text, sizeof text);
+    assert_string_equal(text, "key\trule\titem\tvalue\tmessage\n");
+}
+
+static void quarantine_abort_and_write_failure(void **state)
+{
+    fixture *fx = *state;
+    report_quarantine *q = NULL;
+    report_published pub;
+    tdi_rejection rej = {"R003", "sex", "unknown code", "X"};
+    struct rlimit old, small;
+    void (*old_handler)(int);
+    char qdir[128], listing[512], expect[512];
+    tdi_status st;
+
+    snprintf(qdir, sizeof qdir, "%s/quarantine", fx->dir);
+    assert_int_equal(report_quarantine_open(&fx->meta, "clinic_en", &q), TDI_OK);
+    assert_int_equal(report_quarantine_add(q, KEY1, &rej), TDI_OK);
+    report_quarantine_abort(q);
+    report_quarantine_abort(NULL);
+    list_dir(qdir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 10;
+    old_handler = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(report_quarantine_open(&fx->meta, "clinic_en", &q), TDI_OK);
+    assert_int_equal(report_quarantine_add(q, KEY1, &rej), TDI_OK);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    st = report_quarantine_publish(q, &pub);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(st, TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s/." QUARANTINE_NAME ".tmp: write failed: File too large\n",
+             qdir);
+    assert_string_equal(fx->log.text, expect);
+    list_dir(qdir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(publish_writes_exact_xml_and_manifest, setup, teardown),
+        cmocka_unit_test_setup_teardown(publish_empty_submission, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_utf8_centre_aborts_and_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_record_fields_are_named_not_quoted, setup, teardown),
+        cmocka_unit_test_setup_teardown(schema_failure_publishes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_schema_publishes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(creates_missing_output_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(body_path_taken_by_a_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_only_output_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(same_run_twice_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_failure_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(manifest_failure_removes_data_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_meta_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(abort_removes_temp_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(quarantine_rows_are_cleaned, setup, teardown),
+        cmocka_unit_test_setup_teardown(quarantine_without_rows_has_header_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(quarantine_abort_and_write_failure, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,99 @@
+/* Unit tests for common/tdi_text: splitting, dates, ages, UTF-8 and value cleaning. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../common/tdi_text.h"
+
+static void split_plain_and_quoted(void **state)
+{
+    char line[] = "primary_drug  \"hero\\\"ine x\"\t1.1   # comment";
+    char *f[4];
+    const char *why = NULL;
+
+    (void)state;
+    assert_int_equal(tdi_split_fields(line, f, 4, &why), 3);
+    assert_string_equal(f[0], "primary_drug");
+    assert_string_equal(f[1], "hero\"ine x");
+    assert_string_equal(f[2], "1.1");
+}
+
+static void split_errors(void **state)
+{
+    char unterminated[] = "sex \"M 1";
+    char toomany[] = "a b c d e";
+    char glued[] = "\"a\"b c";
+    char *f[4];
+    const char *why = NULL;
+
+    (void)state;
+    assert_int_equal(tdi_split_fields(unterminated, f, 4, &why), -1);
+    assert_string_equal(why, "unterminated quote");
+    assert_int_equal(tdi_split_fields(toomany, f, 4, &why), -1);
+    assert_string_equal(why, "too many fields");
+    assert_int_equal(tdi_split_fields(glued, f, 4, &why), -1);
+    assert_string_equal(why, "a quoted field must be followed by a blank");
+}
+
+static void dates(void **state)
+{
+    int ymd = 0;
+
+    (void)state;
+    assert_int_equal(tdi_parse_date("2024-02-29", &ymd), 0);
+    assert_int_equal(ymd, 20240229);
+    assert_int_equal(tdi_parse_date("2023-02-29", &ymd), -1);
+    assert_int_equal(tdi_parse_date("2025-13-01", &ymd), -1);
+    assert_int_equal(tdi_parse_date("2025-1-01", &ymd), -1);
+    assert_int_equal(tdi_parse_date("2025-01-011", &ymd), -1);
+    assert_int_equal(tdi_parse_date("", &ymd), -1);
+}
+
+static void ages(void **state)
+{
+    (void)state;
+    assert_int_equal(tdi_age_years(19850730, 20250729), 39);
+    assert_int_equal(tdi_age_years(19850730, 20250730), 40);
+    /* Born on 29 February: a year completes on 1 March in common years. */
+    assert_int_equal(tdi_age_years(20000229, 20250228), 24);
+    assert_int_equal(tdi_age_years(20000229, 20250301), 25);
+}
+
+static void utf8(void **state)
+{
+    (void)state;
+    assert_true(tdi_utf8_ok("hero\xc3\xafne", 8));
+    assert_false(tdi_utf8_ok("\xc3", 1));           /* truncated */
+    assert_false(tdi_utf8_ok("\xc0\xaf", 2));       /* overlong */
+    assert_false(tdi_utf8_ok("\xed\xa0\x80", 3));   /* surrogate */
+    assert_false(tdi_utf8_ok("a\x01" "b", 3));      /* control character */
+    assert_true(tdi_utf8_ok("a\tb", 3));
+}
+
+static void names_and_cleaning(void **state)
+{
+    char out[8];
+
+    (void)state;
+    assert_true(tdi_name_ok("BE-211.a_1", 32));
+    assert_false(tdi_name_ok("BE 211", 32));
+    assert_false(tdi_name_ok("", 32));
+    assert_false(tdi_name_ok("abcdef", 5));
+    tdi_clean_value(out, sizeof out, "a\tb\xc3\xaf");
+    assert_string_equal(out, "a?b??");
+    tdi_clean_value(out, sizeof out, "0123456789");
+    assert_string_equal(out, "0123...");
+    tdi_clean_value(out, sizeof out, NULL);
+    assert_string_equal(out, "NULL");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(split_plain_and_quoted), cmocka_unit_test(split_errors),
+        cmocka_unit_test(dates),                  cmocka_unit_test(ages),
+        cmocka_unit_test(utf8),                   cmocka_unit_test(names_and_cleaning),
+    };
+    return cmocka_run_group_tests_name("text", tests, NULL, NULL);
+}

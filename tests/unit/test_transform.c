@@ -1,0 +1,732 @@
+/*
+ * Unit tests for transform/: every rule with a row that triggers it and one that does not, the
+ * exact rejection fields, a good row's exact record, the rule order, the unmapped report text,
+ * its memory bound, and the counters. Expected pseudonyms were computed independently with
+ * `openssl dgst -sha256 -mac HMAC -macopt hexkey:...`.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../transform/transform.h"
+#include "../../transform/tx_rules.h"
+#include "test_log.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define YEAR    2024
+#define TODAY   20240615
+
+/* HMAC(key, "tdi/person/v1\0C1001") and HMAC(key, "tdi/episode/v1\0clinic_a\0E1")[0..16) */
+#define PERSON_C1001 "v1:51e6d513cce78e8b002021684ac63a523f876b66294de49dce4e208fbb414426"
+#define EPISODE_E1   "e1:1673b91e72aefa5d3e0464b85a2f266d"
+
+static char dir[] = "/tmp/tdi-test-transform-XXXXXX";
+static char key_path[64];
+static char cw_path[PATH_MAX + 64];
+static tdi_source_config src;
+static transform_ctx *tx;
+
+static int setup(void **state)
+{
+    const char *env = getenv("TDI_FIXTURES");
+    char exe[PATH_MAX];
+    ssize_t n;
+    FILE *fp;
+
+    (void)state;
+    if (env) {
+        snprintf(cw_path, sizeof cw_path, "%s/crosswalk/ok.cw", env);
+    } else {
+        n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n < 0)
+            return -1;
+        exe[n] = '\0';
+        snprintf(cw_path, sizeof cw_path, "%s/../../../tests/fixtures/crosswalk/ok.cw",
+                 dirname(exe));
+    }
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(key_path, sizeof key_path, "%s/key", dir);
+    fp = fopen(key_path, "w");
+    if (!fp)
+        return -1;
+    fputs(KEY_HEX "\n", fp);
+    fclose(fp);
+    if (chmod(key_path, 0600) != 0) /* git keeps no modes: set it here */
+        return -1;
+    src.name = (char *)"clinic_a";
+    src.region = (char *)"BE211";
+    src.crosswalk = cw_path;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(key_path);
+    return rmdir(dir);
+}
+
+/* A fresh context and source for each test, so counters start at zero. */
+static int begin(void **state)
+{
+    (void)state;
+    if (transform_open(key_path, YEAR, TODAY, &tx) != TDI_OK)
+        return -1;
+    return transform_begin_source(tx, &src) == TDI_OK ? 0 : -1;
+}
+
+static int end(void **state)
+{
+    (void)state;
+    transform_close(tx);
+    tx = NULL;
+    return 0;
+}
+
+static tdi_raw_row good_row(void)
+{
+    tdi_raw_row r;
+
+    memset(&r, 0, sizeof r);
+    r.col[TDI_COL_EPISODE_ID] = "E1";
+    r.col[TDI_COL_CLIENT_ID] = "C1001";
+    r.col[TDI_COL_CENTRE_ID] = "GENT-01";
+    r.col[TDI_COL_START_DATE] = "2024-03-15";
+    r.col[TDI_COL_BIRTH_DATE] = "1990-05-20";
+    r.col[TDI_COL_SETTING] = "AMB";
+    r.col[TDI_COL_SEX] = "M";
+    r.col[TDI_COL_TREATMENT_STATUS] = "nooit";
+    r.col[TDI_COL_PRIMARY_DRUG] = "hero\xc3\xafne";
+    r.col[TDI_COL_ROUTE] = "spuiten";
+    r.row_number = 7;
+    return r;
+}
+
+static const char *code_of(const tdi_record *rec, tdi_item item)
+{
+    return tdi_item_get(item)->codes[rec->code[item]].code;
+}
+
+/* Runs the row, which must be accepted; returns the record. */
+static tdi_record accept_row(const tdi_raw_row *row)
+{
+    tdi_record rec;
+    tdi_rejection rej;
+    int accepted = -1;
+
+    assert_int_equal(transform_row(tx, row, &rec, &rej, &accepted), TDI_OK);
+    if (!accepted)
+        fail_msg("rejected: %s %s '%s'", rej.rule_id, rej.item, rej.value);
+    return rec;
+}
+
+/* Runs the row, which must be rejected with exactly these fields; rec must be left empty. */
+static void assert_rejected(const tdi_raw_row *row, const char *rule, const char *item,
+                            const char *message, const char *value)
+{
+    static const tdi_record zero;
+    tdi_record rec;
+    tdi_rejection rej;
+    int accepted = -1;
+
+    assert_int_equal(transform_row(tx, row, &rec, &rej, &accepted), TDI_OK);
+    assert_int_equal(accepted, 0);
+    assert_string_equal(rej.rule_id, rule);
+    assert_string_equal(rej.item, item);
+    assert_string_equal(rej.message, message);
+    assert_string_equal(rej.value, value);
+    assert_memory_equal(&rec, &zero, sizeof rec);
+}
+
+static char *report_text(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    assert_non_null(fp);
+    transform_print_source_report(tx, fp);
+    fclose(fp);
+    return buf; /* caller frees */
+}
+
+/* ---- a good row ---- */
+
+static void test_good_row(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec = accept_row(&row);
+
+    (void)state;
+    assert_string_equal(rec.person, PERSON_C1001);
+    assert_string_equal(rec.episode, EPISODE_E1);
+    assert_string_equal(rec.centre, "GENT-01");
+    assert_string_equal(rec.source, "clinic_a");
+    assert_string_equal(rec.region, "BE211");
+    assert_int_equal(rec.year, 2024);
+    assert_int_equal(rec.age, 33);
+    assert_string_equal(code_of(&rec, TDI_ITEM_SETTING), "outpatient");
+    assert_string_equal(code_of(&rec, TDI_ITEM_CENTRE_TYPE), "1");
+    assert_string_equal(code_of(&rec, TDI_ITEM_SEX), "1");
+    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "1");
+    assert_string_equal(code_of(&rec, TDI_ITEM_PRIMARY_DRUG), "1.1");
+    assert_string_equal(code_of(&rec, TDI_ITEM_ROUTE), "1");
+
+    const transform_stats *st = transform_source_stats(tx);
+    assert_int_equal(st->rows, 1);
+    assert_int_equal(st->accepted, 1);
+    assert_int_equal(st->rejected, 0);
+    char *text = report_text();
+    assert_string_equal(text, ""); /* only non-zero lines */
+    free(text);
+}
+
+static void test_not_known_and_dates_in_crosswalk(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    /* NULL or blank local values are the item's "not known"; no birth date: age not known. */
+    row.col[TDI_COL_SEX] = NULL;
+    row.col[TDI_COL_ROUTE] = "  ";
+    row.col[TDI_COL_TREATMENT_STATUS] = "";
+    row.col[TDI_COL_SETTING] = NULL;
+    row.col[TDI_COL_BIRTH_DATE] = NULL;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_SEX), "99");
+    assert_string_equal(code_of(&rec, TDI_ITEM_ROUTE), "99");
+    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "3");
+    assert_string_equal(code_of(&rec, TDI_ITEM_SETTING), "not_known");
+    assert_string_equal(code_of(&rec, TDI_ITEM_CENTRE_TYPE), "99");
+    assert_int_equal(rec.age, TDI_AGE_NOT_KNOWN);
+
+    row.col[TDI_COL_BIRTH_DATE] = " ";
+    rec = accept_row(&row);
+    assert_int_equal(rec.age, TDI_AGE_NOT_KNOWN);
+
+    /* The crosswalk applies on the start date: primary_drug 11 is 1 before 2024, 1.1 after. */
+    row = good_row();
+    row.col[TDI_COL_PRIMARY_DRUG] = " 11 ";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_PRIMARY_DRUG), "1.1");
+}
+
+static void test_centre_types(void **state)
+{
+    static const char *const cases[][2] = {
+        {"AMB", "1"},      {"RES", "2"}, {"KLIN", "2"},   {"DETOX", "2"}, {"GEV", "3"},
+        {"HUISARTS", "4"}, {"LDR", "5"}, {"ANDERS", "6"}, {"ONB", "99"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tdi_raw_row row = good_row();
+        tdi_record rec;
+
+        row.col[TDI_COL_SETTING] = cases[i][0];
+        rec = accept_row(&row);
+        assert_string_equal(code_of(&rec, TDI_ITEM_CENTRE_TYPE), cases[i][1]);
+    }
+}
+
+static void test_person_normalised(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.col[TDI_COL_CLIENT_ID] = " c-10.01 ";
+    rec = accept_row(&row);
+    assert_string_equal(rec.person, PERSON_C1001);
+}
+
+/* ---- R001 required value missing ---- */
+
+static void test_r001(void **state)
+{
+    static const tdi_column cols[] = {TDI_COL_EPISODE_ID, TDI_COL_CLIENT_ID, TDI_COL_CENTRE_ID,
+                                      TDI_COL_START_DATE};
+    const char *msg = "required value missing";
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        tdi_raw_row row = good_row();
+
+        row.col[cols[i]] = NULL;
+        assert_rejected(&row, "R001", tdi_columns[cols[i]].name, msg, "missing");
+        row.col[cols[i]] = " \t ";
+        assert_rejected(&row, "R001", tdi_columns[cols[i]].name, msg, "missing");
+    }
+    /* A client id with no letter or digit normalises to nothing. */
+    tdi_raw_row row = good_row();
+    row.col[TDI_COL_CLIENT_ID] = "-- / --";
+    assert_rejected(&row, "R001", "client_id", msg, "missing");
+}
+
+static void test_r001_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.col[TDI_COL_CLIENT_ID] = "x";     /* one letter is enough */
+    row.col[TDI_COL_EPISODE_ID] = " E1 "; /* blanks around a value are not "missing" */
+    row.col[TDI_COL_BIRTH_DATE] = NULL;   /* not required */
+    rec = accept_row(&row);
+    assert_string_equal(rec.centre, "GENT-01");
+}
+
+/* ---- R002 centre code ---- */
+
+static void test_r002(void **state)
+{
+    const char *msg = "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_CENTRE_ID] = "GENT 01";
+    assert_rejected(&row, "R002", "centre_id", msg, "GENT 01");
+    row.col[TDI_COL_CENTRE_ID] = "G\xc3\xabnt";
+    assert_rejected(&row, "R002", "centre_id", msg, "G??nt");
+    row.col[TDI_COL_CENTRE_ID] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"; /* 33 */
+    assert_rejected(&row, "R002", "centre_id", msg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456");
+    row.col[TDI_COL_CENTRE_ID] = "C/1";
+    assert_rejected(&row, "R002", "centre_id", msg, "C/1");
+}
+
+static void test_r002_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.col[TDI_COL_CENTRE_ID] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"; /* 32 */
+    rec = accept_row(&row);
+    assert_string_equal(rec.centre, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345");
+    row.col[TDI_COL_CENTRE_ID] = "  a.b_c-9\t"; /* blanks around it are dropped */
+    rec = accept_row(&row);
+    assert_string_equal(rec.centre, "a.b_c-9");
+}
+
+/* ---- R003 outside the reporting year, R004 future ---- */
+
+static void test_r003(void **state)
+{
+    const char *msg = "treatment start outside the reporting year";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2023-12-31";
+    assert_rejected(&row, "R003", "start_date", msg, "2023");
+    row.col[TDI_COL_START_DATE] = "2025-01-01";
+    assert_rejected(&row, "R003", "start_date", msg, "2025");
+}
+
+static void test_r003_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2024-01-01";
+    assert_int_equal(accept_row(&row).year, 2024);
+}
+
+static void test_r004(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2024-06-16";
+    assert_rejected(&row, "R004", "start_date", "treatment start in the future", "2024");
+}
+
+static void test_r004_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2024-06-15"; /* today */
+    accept_row(&row);
+}
+
+/* ---- R005 age ---- */
+
+static void test_r005(void **state)
+{
+    const char *msg = "age at treatment start outside 10-99";
+    tdi_raw_row row = good_row(); /* start 2024-03-15 */
+
+    (void)state;
+    row.col[TDI_COL_BIRTH_DATE] = "2014-03-16"; /* 9, one day short of 10 */
+    assert_rejected(&row, "R005", "birth_date", msg, "9");
+    row.col[TDI_COL_BIRTH_DATE] = "1924-03-15"; /* 100 that day */
+    assert_rejected(&row, "R005", "birth_date", msg, "100");
+    row.col[TDI_COL_BIRTH_DATE] = "2025-01-01"; /* born after the start: -1, not "not known" */
+    assert_rejected(&row, "R005", "birth_date", msg, "-1");
+}
+
+static void test_r005_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_BIRTH_DATE] = "2014-03-15";
+    assert_int_equal(accept_row(&row).age, 10);
+    row.col[TDI_COL_BIRTH_DATE] = "1924-03-16";
+    assert_int_equal(accept_row(&row).age, 99);
+}
+
+/* ---- R006 unmapped local code ---- */
+
+static void test_r006(void **state)
+{
+    const char *msg = "local code has no crosswalk entry";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_PRIMARY_DRUG] = " heroine ";
+    assert_rejected(&row, "R006", "primary_drug", msg, "heroine");
+    row.col[TDI_COL_PRIMARY_DRUG] = "k\xc3\xa9tamine";
+    assert_rejected(&row, "R006", "primary_drug", msg, "k??tamine");
+    /* Several unmapped columns: the first in column order is the rejection. */
+    row.col[TDI_COL_SETTING] = "XYZ";
+    row.col[TDI_COL_ROUTE] = "snuiven";
+    assert_rejected(&row, "R006", "setting", msg, "XYZ");
+    row = good_row();
+    row.col[TDI_COL_SEX] = "x"; /* the crosswalk has X: case matters */
+    assert_rejected(&row, "R006", "sex", msg, "x");
+}
+
+static void test_r006_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    /* sex X maps to 99 until 2025-07-01 and to 2 from then: the 2024 start takes 99. */
+    row.col[TDI_COL_SEX] = "X";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_SEX), "99");
+}
+
+/* ---- R008 invalid date ---- */
+
+static void test_r008(void **state)
+{
+    const char *msg = "date is not a valid YYYY-MM-DD date";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2024-02-30";
+    assert_rejected(&row, "R008", "start_date", msg, "invalid");
+    row.col[TDI_COL_START_DATE] = "15/03/2024";
+    assert_rejected(&row, "R008", "start_date", msg, "invalid");
+    row = good_row();
+    row.col[TDI_COL_BIRTH_DATE] = "1990-13-01"; /* never echoed */
+    assert_rejected(&row, "R008", "birth_date", msg, "invalid");
+}
+
+static void test_r008_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2024-02-29";
+    row.col[TDI_COL_BIRTH_DATE] = "2000-02-29";
+    assert_int_equal(accept_row(&row).age, 24);
+}
+
+/* ---- order and R007 ---- */
+
+static void test_rule_order(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    /* R001 before R002 */
+    row.col[TDI_COL_CLIENT_ID] = NULL;
+    row.col[TDI_COL_CENTRE_ID] = "bad centre";
+    assert_rejected(&row, "R001", "client_id", "required value missing", "missing");
+    /* R002 before R008 */
+    row = good_row();
+    row.col[TDI_COL_CENTRE_ID] = "bad centre";
+    row.col[TDI_COL_START_DATE] = "2024-02-30";
+    assert_rejected(&row, "R002", "centre_id",
+                    "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -", "bad centre");
+    /* R008 before R006 */
+    row = good_row();
+    row.col[TDI_COL_BIRTH_DATE] = "nope";
+    row.col[TDI_COL_SEX] = "Q";
+    assert_rejected(&row, "R008", "birth_date", "date is not a valid YYYY-MM-DD date", "invalid");
+    /* R006 before R005 */
+    row = good_row();
+    row.col[TDI_COL_SEX] = "Q";
+    row.col[TDI_COL_BIRTH_DATE] = "2020-01-01";
+    assert_rejected(&row, "R006", "sex", "local code has no crosswalk entry", "Q");
+    /* R005 before R003 */
+    row = good_row();
+    row.col[TDI_COL_START_DATE] = "2023-03-15";
+    row.col[TDI_COL_BIRTH_DATE] = "2020-01-01";
+    assert_rejected(&row, "R005", "birth_date", "age at treatment start outside 10-99", "3");
+    /* R003 before R004 */
+    row = good_row();
+    row.col[TDI_COL_START_DATE] = "2030-01-01";
+    assert_rejected(&row, "R003", "start_date", "treatment start outside the reporting year",
+                    "2030");
+}
+
+static void test_r007_no_body(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_rejection rej;
+    char *text;
+
+    (void)state;
+    accept_row(&row);
+    transform_reject_no_body(tx, &rej);
+    assert_string_equal(rej.rule_id, "R007");
+    assert_string_equal(rej.item, "centre_id");
+    assert_string_equal(rej.message, "no receiving body takes this centre");
+    assert_string_equal(rej.value, "GENT-01"); /* the centre of the record, not an identifier */
+    assert_int_equal(transform_source_stats(tx)->rows, 1);
+    assert_int_equal(transform_source_stats(tx)->accepted, 0);
+    assert_int_equal(transform_source_stats(tx)->rejected, 1);
+    text = report_text();
+    assert_string_equal(text, "  rule R007 (reject) no receiving body takes this centre: 1\n");
+    free(text);
+}
+
+static void test_keygen(void **state)
+{
+    char path[128];
+    transform_ctx *t2 = NULL;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/gen-key", dir);
+    assert_int_equal(transform_keygen(path), TDI_OK);
+    assert_int_equal(transform_open(path, YEAR, TODAY, &t2), TDI_OK);
+    transform_close(t2);
+    unlink(path);
+}
+
+/* The ids are stable: quarantine files, reports and scripts use them. */
+static void test_rule_table(void **state)
+{
+    static const char *const want[][3] = {
+        {"R001", "reject", "required value missing"},
+        {"R002", "reject", "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -"},
+        {"R003", "reject", "treatment start outside the reporting year"},
+        {"R004", "reject", "treatment start in the future"},
+        {"R005", "reject", "age at treatment start outside 10-99"},
+        {"R006", "reject", "local code has no crosswalk entry"},
+        {"R007", "reject", "no receiving body takes this centre"},
+        {"R008", "reject", "date is not a valid YYYY-MM-DD date"},
+    };
+    tx_rule_idx idx;
+
+    (void)state;
+    assert_int_equal(TX_RULE_COUNT, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const tx_rule *r = tx_rule_get(want[i][0], &idx);
+
+        assert_non_null(r);
+        assert_int_equal(idx, i);
+        assert_ptr_equal(tx_rule_at(idx), r);
+        assert_string_equal(tx_severity_name(r->severity), want[i][1]);
+        assert_string_equal(r->message, want[i][2]);
+    }
+    assert_null(tx_rule_get("R009", NULL));
+    assert_null(tx_rule_at(TX_RULE_COUNT));
+}
+
+/* ---- keys, report, counters ---- */
+
+static void test_rejection_key(void **state)
+{
+    tdi_raw_row row = good_row();
+    char key[64];
+
+    (void)state;
+    transform_rejection_key(tx, &row, key, sizeof key);
+    assert_string_equal(key, EPISODE_E1);
+    row.col[TDI_COL_EPISODE_ID] = NULL;
+    transform_rejection_key(tx, &row, key, sizeof key);
+    assert_string_equal(key, "row:7");
+    row.col[TDI_COL_EPISODE_ID] = "  ";
+    transform_rejection_key(tx, &row, key, sizeof key);
+    assert_string_equal(key, "row:7");
+}
+
+static void test_report(void **state)
+{
+    tdi_raw_row row;
+    char *text;
+
+    (void)state;
+    row = good_row();
+    accept_row(&row);
+    row.col[TDI_COL_PRIMARY_DRUG] = "heroine";
+    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "heroine");
+    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "heroine");
+    row.col[TDI_COL_PRIMARY_DRUG] = "k\xc3\xa9tamine";
+    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "k??tamine");
+    row = good_row();
+    row.col[TDI_COL_SETTING] = "XYZ";
+    row.col[TDI_COL_ROUTE] = "snuiven";
+    assert_rejected(&row, "R006", "setting", "local code has no crosswalk entry", "XYZ");
+    row = good_row();
+    row.col[TDI_COL_CLIENT_ID] = NULL;
+    assert_rejected(&row, "R001", "client_id", "required value missing", "missing");
+    row = good_row();
+    row.col[TDI_COL_START_DATE] = "2023-05-01";
+    assert_rejected(&row, "R003", "start_date", "treatment start outside the reporting year",
+                    "2023");
+    row = good_row();
+    row.col[TDI_COL_BIRTH_DATE] = "2020-01-01";
+    assert_rejected(&row, "R005", "birth_date", "age at treatment start outside 10-99", "4");
+
+    text = report_text();
+    assert_string_equal(text, "  unmapped primary_drug 'heroine': 2\n"
+                              "  unmapped primary_drug 'k??tamine': 1\n"
+                              "  unmapped route 'snuiven': 1\n"
+                              "  unmapped setting 'XYZ': 1\n"
+                              "  rule R001 (reject) required value missing: 1\n"
+                              "  rule R003 (reject) treatment start outside the reporting year: 1\n"
+                              "  rule R005 (reject) age at treatment start outside 10-99: 1\n"
+                              "  rule R006 (reject) local code has no crosswalk entry: 4\n");
+    free(text);
+    assert_int_equal(transform_source_stats(tx)->rows, 8);
+    assert_int_equal(transform_source_stats(tx)->accepted, 1);
+    assert_int_equal(transform_source_stats(tx)->rejected, 7);
+
+    /* A new source starts from zero. */
+    assert_int_equal(transform_begin_source(tx, &src), TDI_OK);
+    text = report_text();
+    assert_string_equal(text, "");
+    free(text);
+    assert_int_equal(transform_source_stats(tx)->rows, 0);
+}
+
+static void test_unmapped_bounded(void **state)
+{
+    tdi_raw_row row = good_row();
+    char code[16], *text, *last;
+    tdi_record rec;
+    tdi_rejection rej;
+    int accepted, lines = 0;
+
+    (void)state;
+    for (int i = 0; i < 1005; i++) {
+        snprintf(code, sizeof code, "d%04d", i);
+        row.col[TDI_COL_PRIMARY_DRUG] = code;
+        assert_int_equal(transform_row(tx, &row, &rec, &rej, &accepted), TDI_OK);
+        assert_int_equal(accepted, 0);
+    }
+    row.col[TDI_COL_PRIMARY_DRUG] = "d0000"; /* listed ones still count */
+    assert_int_equal(transform_row(tx, &row, &rec, &rej, &accepted), TDI_OK);
+    row.col[TDI_COL_PRIMARY_DRUG] = "d1004"; /* so do the others */
+    assert_int_equal(transform_row(tx, &row, &rec, &rej, &accepted), TDI_OK);
+
+    text = report_text();
+    for (char *p = text; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 1000 + 2);
+    assert_true(strncmp(text,
+                        "  unmapped primary_drug 'd0000': 2\n"
+                        "  unmapped primary_drug 'd0001': 1\n",
+                        70) == 0);
+    text[strlen(text) - 1] = '\0';
+    last = strrchr(text, '\n');
+    assert_non_null(last);
+    *last = '\0';
+    assert_string_equal(last + 1, "  rule R006 (reject) local code has no crosswalk entry: 1007");
+    assert_string_equal(strrchr(text, '\n') + 1, "  unmapped primary_drug (other codes): 6");
+    free(text);
+}
+
+static void test_before_begin_source(void **state)
+{
+    transform_ctx *t2 = NULL;
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+    tdi_rejection rej;
+    int accepted = -1;
+    test_log tl;
+
+    (void)state;
+    assert_int_equal(transform_open(key_path, YEAR, TODAY, &t2), TDI_OK);
+    test_log_start(&tl);
+    assert_int_equal(transform_row(t2, &row, &rec, &rej, &accepted), TDI_ERR_INTERNAL);
+    test_log_stop();
+    assert_int_equal(accepted, 0);
+    assert_string_equal(tl.text, "transform_row called before transform_begin_source\n");
+    transform_close(t2);
+}
+
+static void test_bad_key_and_crosswalk(void **state)
+{
+    transform_ctx *t2 = (transform_ctx *)1;
+    tdi_source_config bad = src;
+    char want[256];
+    test_log tl;
+
+    (void)state;
+    assert_int_equal(chmod(key_path, 0644), 0);
+    test_log_start(&tl);
+    assert_int_equal(transform_open(key_path, YEAR, TODAY, &t2), TDI_ERR_KEY);
+    test_log_stop();
+    assert_int_equal(chmod(key_path, 0600), 0);
+    assert_null(t2);
+    snprintf(want, sizeof want, "%s: permissions 0644 are too open; use chmod 600\n", key_path);
+    assert_string_equal(tl.text, want);
+
+    bad.crosswalk = (char *)"/nonexistent/x.cw";
+    test_log_start(&tl);
+    assert_int_equal(transform_begin_source(tx, &bad), TDI_ERR_CROSSWALK);
+    test_log_stop();
+    assert_string_equal(tl.text, "/nonexistent/x.cw: cannot open: No such file or directory\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_good_row, begin, end),
+        cmocka_unit_test_setup_teardown(test_not_known_and_dates_in_crosswalk, begin, end),
+        cmocka_unit_test_setup_teardown(test_centre_types, begin, end),
+        cmocka_unit_test_setup_teardown(test_person_normalised, begin, end),
+        cmocka_unit_test_setup_teardown(test_r001, begin, end),
+        cmocka_unit_test_setup_teardown(test_r001_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r002, begin, end),
+        cmocka_unit_test_setup_teardown(test_r002_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r003, begin, end),
+        cmocka_unit_test_setup_teardown(test_r003_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r004, begin, end),
+        cmocka_unit_test_setup_teardown(test_r004_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r005, begin, end),
+        cmocka_unit_test_setup_teardown(test_r005_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r006, begin, end),
+        cmocka_unit_test_setup_teardown(test_r006_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r008, begin, end),
+        cmocka_unit_test_setup_teardown(test_r008_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_rule_order, begin, end),
+        cmocka_unit_test_setup_teardown(test_r007_no_body, begin, end),
+        cmocka_unit_test(test_rule_table),
+        cmocka_unit_test_setup_teardown(test_keygen, begin, end),
+        cmocka_unit_test_setup_teardown(test_rejection_key, begin, end),
+        cmocka_unit_test_setup_teardown(test_report, begin, end),
+        cmocka_unit_test_setup_teardown(test_unmapped_bounded, begin, end),
+        cmocka_unit_test_setup_teardown(test_before_begin_source, begin, end),
+        cmocka_unit_test_setup_teardown(test_bad_key_and_crosswalk, begin, end),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

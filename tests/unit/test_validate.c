@@ -1,0 +1,378 @@
+/* Unit tests for report_validate_file: valid, invalid, broken, hostile and unreadable inputs. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../report/report.h"
+#include "test_log.h"
+
+#include <zlib.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef TDI_FIXTURE_DIR
+#define TDI_FIXTURE_DIR TDI_SCHEMA_DIR "/../tests/fixtures/xml"
+#endif
+
+#define FIX(name)       TDI_FIXTURE_DIR "/" name
+#define DOCTYPE_REFUSED ":2: DOCTYPE not allowed: a submission has no DTD and no entities\n"
+#define PERSON          "v1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+typedef struct fixture {
+    char dir[64]; /* scratch directory for generated inputs */
+    test_log log;
+} fixture;
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/tdi-test-validate-XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    test_log_start(&fx->log);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+
+    test_log_stop();
+    nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+static size_t read_all(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n;
+
+    assert_non_null(fp);
+    n = fread(buf, 1, cap, fp);
+    fclose(fp);
+    return n;
+}
+
+static void write_all(const char *path, const void *buf, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(buf, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Writes src gzip-compressed to dst; returns the compressed size. */
+static size_t gzip_file(const char *src, const char *dst)
+{
+    char buf[16384];
+    size_t n = read_all(src, buf, sizeof buf);
+    gzFile gz = gzopen(dst, "wb9");
+    FILE *fp;
+    long size;
+
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, buf, (unsigned)n), (int)n);
+    assert_int_equal(gzclose(gz), Z_OK);
+    fp = fopen(dst, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    size = ftell(fp);
+    fclose(fp);
+    return (size_t)size;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ---- valid ---- */
+
+static void valid_plain_and_gzip(void **state)
+{
+    fixture *fx = *state;
+    char gz[128];
+
+    assert_int_equal(report_validate_file(FIX("valid.xml"), TDI_SCHEMA_DIR), TDI_OK);
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(report_validate_file(gz, TDI_SCHEMA_DIR), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+}
+
+/* ---- invalid ---- */
+
+static void wrong_code_names_the_line(void **state)
+{
+    fixture *fx = *state;
+    const char *path = FIX("bad-code.xml");
+    char expect[1024];
+
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s:5: Element '{urn:tdi:submission:1}episode', attribute 'primary_drug': "
+             "[facet 'enumeration'] The value '1.9' is not an element of the set "
+             "{'1', '1.1', '1.2', '1.3', '1.4', '1.5', '2', '2.1', '2.2', '2.3', '3', '3.1', "
+             "'3.2', '3.3', '3.4', '3.5', '4', '4.1', '4.2', '4.3', '4.4', '5', '5.1', '5.2', "
+             "'5.3', '6', '7', '7.1', '7.2', '7.3', '8', '9', '99'}.\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+}
+
+static void not_well_formed(void **state)
+{
+    fixture *fx = *state;
+    const char *path = FIX("not-well-formed.xml");
+    char expect[1024];
+
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s:5: Element '{urn:tdi:submission:1}episode': Character content is not allowed, "
+             "because the content type is empty.\n"
+             "%s:5: Opening and ending tag mismatch: episode line 4 and episodes\n"
+             "%s:6: Opening and ending tag mismatch: episodes line 3 and submission\n"
+             "%s:7: Premature end of data in tag submission line 2\n",
+             path, path, path, path);
+    assert_string_equal(fx->log.text, expect);
+}
+
+static void not_xml_at_all(void **state)
+{
+    fixture *fx = *state;
+    char path[128], expect[512];
+
+    snprintf(path, sizeof path, "%s/notes.txt", fx->dir);
+    write_all(path, "key,value\n1,2\n", 14);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect, "%s:1: Start tag expected, '<' not found\n", path);
+    assert_string_equal(fx->log.text, expect);
+}
+
+static void wrong_namespace(void **state)
+{
+    fixture *fx = *state;
+    char path[128], expect[512];
+    static const char doc[] =
+        "<?xml version=\"1.0\"?>\n"
+        "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"1.0\" body=\"b\" "
+        "year=\"2025\" runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" "
+        "countingLevel=\"none\"><episodes/></submission>\n";
+
+    snprintf(path, sizeof path, "%s/ns.xml", fx->dir);
+    write_all(path, doc, sizeof doc - 1);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s:2: Element '{urn:tdi:submission:2}submission': No matching global declaration "
+             "available for the validation root.\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+}
+
+/* ---- broken gzip ---- */
+
+static void truncated_gzip(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], cut[128], buf[16384], expect[512];
+    size_t n;
+
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    snprintf(cut, sizeof cut, "%s/cut.xml.gz", fx->dir);
+    n = gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(read_all(gz, buf, sizeof buf), n);
+
+    /* Only the trailer lost: the XML inside is complete and well-formed, still invalid. */
+    write_all(cut, buf, n - 4);
+    assert_int_equal(report_validate_file(cut, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect, "%s: gzip data ends early: the file is truncated\n", cut);
+    assert_string_equal(fx->log.text, expect);
+
+    /* Cut in the middle: the gzip message comes first, then where the XML stopped. */
+    test_log_start(&fx->log);
+    write_all(cut, buf, n / 2);
+    assert_int_equal(report_validate_file(cut, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_true(strncmp(fx->log.text, expect, strlen(expect)) == 0);
+    assert_non_null(strstr(fx->log.text, "Premature end of data"));
+}
+
+static void corrupt_gzip(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], buf[16384], expect[512];
+    size_t n;
+
+    snprintf(gz, sizeof gz, "%s/corrupt.xml.gz", fx->dir);
+    n = gzip_file(FIX("valid.xml"), gz);
+    read_all(gz, buf, sizeof buf);
+    buf[n / 2] ^= 0x55;
+    write_all(gz, buf, n);
+    assert_int_equal(report_validate_file(gz, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect, "%s: gzip data is corrupt\n", gz);
+    assert_true(strncmp(fx->log.text, expect, strlen(expect)) == 0);
+}
+
+/* ---- hostile ---- */
+
+static void refused_quickly(fixture *fx, const char *path)
+{
+    struct timespec t0;
+    char expect[512];
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_true(seconds_since(&t0) < 1.0);
+    snprintf(expect, sizeof expect, "%s" DOCTYPE_REFUSED, path);
+    assert_string_equal(fx->log.text, expect);
+}
+
+static void xxe_is_refused(void **state)
+{
+    fixture *fx = *state;
+
+    refused_quickly(fx, FIX("xxe.xml"));
+    assert_null(strstr(fx->log.text, "root:")); /* nothing of /etc/passwd came through */
+}
+
+static void billion_laughs_is_refused(void **state)
+{
+    refused_quickly(*state, FIX("billion-laughs.xml"));
+}
+
+static void external_dtd_is_refused(void **state)
+{
+    refused_quickly(*state, FIX("external-dtd.xml"));
+}
+
+/* ---- limits ---- */
+
+static tdi_log_level last_level;
+static char last_message[1024];
+static int message_count;
+
+static void counting_sink(void *ctx, tdi_log_level level, const char *msg)
+{
+    (void)ctx;
+    last_level = level;
+    snprintf(last_message, sizeof last_message, "%s", msg);
+    message_count++;
+}
+
+static void errors_are_capped_at_100(void **state)
+{
+    fixture *fx = *state;
+    char path[128], expect[256];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/many.xml", fx->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<submission xmlns=\"urn:tdi:submission:1\" schemaVersion=\"1.0\" body=\"b\" "
+                "year=\"2025\" runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" "
+                "countingLevel=\"none\">\n<episodes>\n");
+    for (int i = 0; i < 150; i++)
+        fprintf(fp,
+                "<episode key=\"e1:%032x\" person=\"" PERSON "\" source=\"s\" centre=\"c\" "
+                "region=\"r\" year=\"2025\" setting=\"outpatient\" centre_type=\"1\" sex=\"1\" "
+                "treatment_status=\"1\" primary_drug=\"1.9\" route=\"1\"/>\n",
+                i);
+    fprintf(fp, "</episodes>\n</submission>\n");
+    assert_int_equal(fclose(fp), 0);
+
+    message_count = 0;
+    tdi_log_set_sink(counting_sink, NULL);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_int_equal(message_count, 101);
+    snprintf(expect, sizeof expect, "%s: ... 50 more errors", path);
+    assert_string_equal(last_message, expect);
+    assert_int_equal(last_level, TDI_LOG_ERROR);
+}
+
+/* ---- unreadable ---- */
+
+static void unreadable_input(void **state)
+{
+    fixture *fx = *state;
+    char expect[512];
+
+    assert_int_equal(report_validate_file("/nonexistent/x.xml.gz", TDI_SCHEMA_DIR), TDI_ERR_OUTPUT);
+    assert_int_equal(report_validate_file(fx->dir, TDI_SCHEMA_DIR), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect,
+             "/nonexistent/x.xml.gz: cannot open: No such file or directory\n"
+             "%s: cannot open: Is a directory\n",
+             fx->dir);
+    assert_string_equal(fx->log.text, expect);
+}
+
+static void missing_or_broken_schema(void **state)
+{
+    fixture *fx = *state;
+    char xsd[128], expect[512];
+    const char *tail;
+    static const char broken[] = "<?xml version=\"1.0\"?>\n"
+                                 "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n"
+                                 "  <xs:element name=\"x\" type=\"xs:nosuchtype\"/>\n"
+                                 "</xs:schema>\n";
+
+    assert_int_equal(report_validate_file(FIX("valid.xml"), "/nonexistent-schemas"),
+                     TDI_ERR_INTERNAL);
+    assert_string_equal(fx->log.text, "/nonexistent-schemas/tdi-submission.xsd: cannot open "
+                                      "schema: No such file or directory\n");
+
+    test_log_start(&fx->log);
+    snprintf(xsd, sizeof xsd, "%s/tdi-submission.xsd", fx->dir);
+    write_all(xsd, broken, sizeof broken - 1);
+    assert_int_equal(report_validate_file(FIX("valid.xml"), fx->dir), TDI_ERR_INTERNAL);
+    /* libxml2's own complaint, with the schema's line, then ours. */
+    snprintf(expect, sizeof expect, "%s:3: ", xsd);
+    assert_true(strncmp(fx->log.text, expect, strlen(expect)) == 0);
+    snprintf(expect, sizeof expect, "%s: cannot load schema\n", xsd);
+    assert_true(strlen(fx->log.text) > strlen(expect));
+    tail = fx->log.text + strlen(fx->log.text) - strlen(expect);
+    assert_string_equal(tail, expect);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(valid_plain_and_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_code_names_the_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(not_well_formed, setup, teardown),
+        cmocka_unit_test_setup_teardown(not_xml_at_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_namespace, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(xxe_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(errors_are_capped_at_100, setup, teardown),
+        cmocka_unit_test_setup_teardown(unreadable_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_or_broken_schema, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
