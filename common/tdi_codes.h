@@ -3,20 +3,47 @@
  *
  * One table per item, each code with the workbook's code and label. The same codes are listed as
  * enumerations in schemas/tdi-submission.xsd; tests/unit/test_codes.c checks the two agree.
- * An item's name is its stable id: the crosswalk item name and the XML attribute name.
+ * An item's name is its stable id: the XML attribute name and, for items a crosswalk maps, the
+ * crosswalk item name (cw_name; the four secondary drugs share one: secondary_drug).
  */
 #ifndef TDI_CODES_H
 #define TDI_CODES_H
 
 #include <stddef.h>
 
+/* In the order of the XML attributes. */
 typedef enum tdi_item {
-    TDI_ITEM_SETTING,          /* setting class (residential typology) */
-    TDI_ITEM_CENTRE_TYPE,      /* derived from the setting class */
+    TDI_ITEM_SETTING,              /* setting class (residential typology) */
+    TDI_ITEM_CENTRE_TYPE,          /* derived from the setting class */
+    TDI_ITEM_RESIDENTIAL_APPROACH, /* residential classes only */
+    TDI_ITEM_PLANNED_DURATION,     /* residential classes only */
+    TDI_ITEM_DETOX_PHASE,          /* residential classes only */
     TDI_ITEM_SEX,
+    TDI_ITEM_AGE_BAND, /* from the age, or crosswalked from a source's own bands */
+    TDI_ITEM_NATIONALITY,
     TDI_ITEM_TREATMENT_STATUS, /* ever previously treated */
+    TDI_ITEM_REFERRAL_SOURCE,
+    TDI_ITEM_LIVING_WITH,
+    TDI_ITEM_LIVING_WITH_CHILDREN,
+    TDI_ITEM_LIVING_WHERE,
+    TDI_ITEM_EDUCATION,
+    TDI_ITEM_LABOUR_STATUS,
     TDI_ITEM_PRIMARY_DRUG,
-    TDI_ITEM_ROUTE,            /* usual route of the primary drug */
+    TDI_ITEM_ROUTE,              /* usual route of the primary drug */
+    TDI_ITEM_FREQUENCY,          /* of the primary drug, last 30 days */
+    TDI_ITEM_FIRST_USE_AGE_BAND, /* age at first use of the primary drug, banded */
+    TDI_ITEM_SECONDARY_DRUG_1,
+    TDI_ITEM_SECONDARY_DRUG_2,
+    TDI_ITEM_SECONDARY_DRUG_3,
+    TDI_ITEM_SECONDARY_DRUG_4,
+    TDI_ITEM_POLYDRUG,
+    TDI_ITEM_INJECTING,                   /* injecting behaviour, any drug */
+    TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, /* derived; ever-injectors only */
+    TDI_ITEM_NEEDLE_SHARING,
+    TDI_ITEM_HIV_TESTING,
+    TDI_ITEM_HCV_TESTING,
+    TDI_ITEM_OST,                   /* opioid substitution treatment status */
+    TDI_ITEM_YEARS_SINCE_FIRST_OST, /* derived; persons ever in OST only */
     TDI_ITEM_COUNT
 } tdi_item;
 
@@ -26,17 +53,23 @@ typedef struct tdi_code {
 } tdi_code;
 
 typedef struct tdi_item_def {
-    const char *name;      /* stable id: crosswalk item and XML attribute */
+    const char *name;      /* stable id: the XML attribute */
     const char *label;     /* human-readable item name */
     const tdi_code *codes; /* the code list */
     size_t ncodes;
-    size_t not_known;      /* index of the "not known" code in codes */
-    int mapped;            /* 1 when a crosswalk maps local codes onto it, 0 when derived */
+    size_t not_known;    /* index of the "not known" code in codes */
+    const char *cw_name; /* crosswalk item that maps local codes onto it; NULL: derived only */
+    int fallback;        /* a tdi_item whose crosswalk lines are tried when cw_name has none
+                          * for a local code, or -1 (secondary drugs fall back on primary_drug) */
+    int conditional;     /* 1: does not apply to every episode; then the attribute is left out */
 } tdi_item_def;
 
 const tdi_item_def *tdi_item_get(tdi_item item);
-/* The item with that stable name, or NULL. */
+/* The item whose XML attribute is name, or NULL. */
 const tdi_item_def *tdi_item_by_name(const char *name, tdi_item *item_out);
+/* The first item a crosswalk item of that name maps, or NULL: crosswalk entries are kept under
+ * that item. */
+const tdi_item_def *tdi_item_by_cw_name(const char *cw_name, tdi_item *item_out);
 /* Index of code in the item's list, or -1. */
 int tdi_code_index(const tdi_item_def *def, const char *code);
 

@@ -1,15 +1,59 @@
 /* tdi_record: the source column contract (see README.md, "Source query"). */
 #include "tdi_record.h"
 
+#include <string.h>
+
+/* name, cast, kind, required, identifying, item, min, max */
+#define ID(nm, type)       {nm, type, TDI_KIND_TEXT, 1, 1, -1, 0, 0}
+#define CODE(nm, item)     {nm, "text", TDI_KIND_CODE, 0, 0, item, 0, 0}
+/* Numbers are read as text and checked by transform (rule R014): a cast on the server would stop
+ * the whole source at the first bad cell. */
+#define NUMBER(nm, lo, hi) {nm, "text", TDI_KIND_NUMBER, 0, 0, -1, lo, hi}
+
 const tdi_column_def tdi_columns[TDI_COL_COUNT] = {
-    [TDI_COL_EPISODE_ID] = {"episode_id", "text", 1, -1},
-    [TDI_COL_CLIENT_ID] = {"client_id", "text", 1, -1},
-    [TDI_COL_CENTRE_ID] = {"centre_id", "text", 0, -1},
-    [TDI_COL_START_DATE] = {"start_date", "date", 0, -1},
-    [TDI_COL_BIRTH_DATE] = {"birth_date", "date", 1, -1},
-    [TDI_COL_SETTING] = {"setting", "text", 0, TDI_ITEM_SETTING},
-    [TDI_COL_SEX] = {"sex", "text", 0, TDI_ITEM_SEX},
-    [TDI_COL_TREATMENT_STATUS] = {"treatment_status", "text", 0, TDI_ITEM_TREATMENT_STATUS},
-    [TDI_COL_PRIMARY_DRUG] = {"primary_drug", "text", 0, TDI_ITEM_PRIMARY_DRUG},
-    [TDI_COL_ROUTE] = {"route", "text", 0, TDI_ITEM_ROUTE},
+    [TDI_COL_EPISODE_ID] = ID("episode_id", "text"),
+    [TDI_COL_CLIENT_ID] = ID("client_id", "text"),
+    [TDI_COL_CENTRE_ID] = {"centre_id", "text", TDI_KIND_TEXT, 1, 0, -1, 0, 0},
+    [TDI_COL_START_DATE] = {"start_date", "date", TDI_KIND_DATE, 1, 0, -1, 0, 0},
+    [TDI_COL_BIRTH_DATE] = {"birth_date", "date", TDI_KIND_DATE, 0, 1, -1, 0, 0},
+    [TDI_COL_SETTING] = CODE("setting", TDI_ITEM_SETTING),
+    [TDI_COL_RESIDENTIAL_APPROACH] = CODE("residential_approach", TDI_ITEM_RESIDENTIAL_APPROACH),
+    [TDI_COL_PLANNED_DURATION] = CODE("planned_duration", TDI_ITEM_PLANNED_DURATION),
+    [TDI_COL_DETOX_PHASE] = CODE("detox_phase", TDI_ITEM_DETOX_PHASE),
+    [TDI_COL_SEX] = CODE("sex", TDI_ITEM_SEX),
+    [TDI_COL_AGE_BAND] = CODE("age_band", TDI_ITEM_AGE_BAND),
+    [TDI_COL_NATIONALITY] = CODE("nationality", TDI_ITEM_NATIONALITY),
+    [TDI_COL_TREATMENT_STATUS] = CODE("treatment_status", TDI_ITEM_TREATMENT_STATUS),
+    [TDI_COL_REFERRAL_SOURCE] = CODE("referral_source", TDI_ITEM_REFERRAL_SOURCE),
+    [TDI_COL_LIVING_WITH] = CODE("living_with", TDI_ITEM_LIVING_WITH),
+    [TDI_COL_LIVING_WITH_CHILDREN] = CODE("living_with_children", TDI_ITEM_LIVING_WITH_CHILDREN),
+    [TDI_COL_LIVING_WHERE] = CODE("living_where", TDI_ITEM_LIVING_WHERE),
+    [TDI_COL_EDUCATION] = CODE("education", TDI_ITEM_EDUCATION),
+    [TDI_COL_LABOUR_STATUS] = CODE("labour_status", TDI_ITEM_LABOUR_STATUS),
+    [TDI_COL_PRIMARY_DRUG] = CODE("primary_drug", TDI_ITEM_PRIMARY_DRUG),
+    [TDI_COL_ROUTE] = CODE("route", TDI_ITEM_ROUTE),
+    [TDI_COL_FREQUENCY] = CODE("frequency", TDI_ITEM_FREQUENCY),
+    [TDI_COL_FIRST_USE_AGE] = NUMBER("first_use_age", 0, 120),
+    [TDI_COL_FIRST_USE_AGE_BAND] = CODE("first_use_age_band", TDI_ITEM_FIRST_USE_AGE_BAND),
+    [TDI_COL_SECONDARY_DRUG_1] = CODE("secondary_drug_1", TDI_ITEM_SECONDARY_DRUG_1),
+    [TDI_COL_SECONDARY_DRUG_2] = CODE("secondary_drug_2", TDI_ITEM_SECONDARY_DRUG_2),
+    [TDI_COL_SECONDARY_DRUG_3] = CODE("secondary_drug_3", TDI_ITEM_SECONDARY_DRUG_3),
+    [TDI_COL_SECONDARY_DRUG_4] = CODE("secondary_drug_4", TDI_ITEM_SECONDARY_DRUG_4),
+    [TDI_COL_POLYDRUG] = CODE("polydrug", TDI_ITEM_POLYDRUG),
+    [TDI_COL_INJECTING] = CODE("injecting", TDI_ITEM_INJECTING),
+    [TDI_COL_FIRST_INJECTION_AGE] = NUMBER("first_injection_age", 0, 120),
+    [TDI_COL_FIRST_INJECTION_YEAR] = NUMBER("first_injection_year", 1900, 2999),
+    [TDI_COL_NEEDLE_SHARING] = CODE("needle_sharing", TDI_ITEM_NEEDLE_SHARING),
+    [TDI_COL_HIV_TESTING] = CODE("hiv_testing", TDI_ITEM_HIV_TESTING),
+    [TDI_COL_HCV_TESTING] = CODE("hcv_testing", TDI_ITEM_HCV_TESTING),
+    [TDI_COL_OST] = CODE("ost", TDI_ITEM_OST),
+    [TDI_COL_FIRST_OST_YEAR] = NUMBER("first_ost_year", 1900, 2999),
 };
+
+int tdi_column_by_name(const char *name)
+{
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        if (strcmp(tdi_columns[i].name, name) == 0)
+            return i;
+    return -1;
+}

@@ -15,7 +15,9 @@
 
 #include <stdint.h>
 
-/* The columns every source query must yield (by name; order and extra columns are free). */
+/* The columns of the source column contract (README.md, "Source query"), by name; order and extra
+ * columns are free. Only the first four are required: a source that lacks another one has it
+ * NULL (not known) in every row. */
 typedef enum tdi_column {
     TDI_COL_EPISODE_ID,
     TDI_COL_CLIENT_ID,
@@ -23,44 +25,91 @@ typedef enum tdi_column {
     TDI_COL_START_DATE,
     TDI_COL_BIRTH_DATE,
     TDI_COL_SETTING,
+    TDI_COL_RESIDENTIAL_APPROACH,
+    TDI_COL_PLANNED_DURATION,
+    TDI_COL_DETOX_PHASE,
     TDI_COL_SEX,
+    TDI_COL_AGE_BAND,
+    TDI_COL_NATIONALITY,
     TDI_COL_TREATMENT_STATUS,
+    TDI_COL_REFERRAL_SOURCE,
+    TDI_COL_LIVING_WITH,
+    TDI_COL_LIVING_WITH_CHILDREN,
+    TDI_COL_LIVING_WHERE,
+    TDI_COL_EDUCATION,
+    TDI_COL_LABOUR_STATUS,
     TDI_COL_PRIMARY_DRUG,
     TDI_COL_ROUTE,
+    TDI_COL_FREQUENCY,
+    TDI_COL_FIRST_USE_AGE,
+    TDI_COL_FIRST_USE_AGE_BAND,
+    TDI_COL_SECONDARY_DRUG_1,
+    TDI_COL_SECONDARY_DRUG_2,
+    TDI_COL_SECONDARY_DRUG_3,
+    TDI_COL_SECONDARY_DRUG_4,
+    TDI_COL_POLYDRUG,
+    TDI_COL_INJECTING,
+    TDI_COL_FIRST_INJECTION_AGE,
+    TDI_COL_FIRST_INJECTION_YEAR,
+    TDI_COL_NEEDLE_SHARING,
+    TDI_COL_HIV_TESTING,
+    TDI_COL_HCV_TESTING,
+    TDI_COL_OST,
+    TDI_COL_FIRST_OST_YEAR,
     TDI_COL_COUNT
 } tdi_column;
+
+typedef enum tdi_column_kind {
+    TDI_KIND_TEXT,   /* an identifier or a code the pipeline checks itself */
+    TDI_KIND_DATE,   /* YYYY-MM-DD */
+    TDI_KIND_CODE,   /* a local code, mapped onto item through the crosswalk */
+    TDI_KIND_NUMBER, /* a whole number in [min, max] */
+} tdi_column_kind;
 
 typedef struct tdi_column_def {
     const char *name;     /* column name in the source query */
     const char *sql_type; /* the type extract casts it to */
-    int identifying;      /* 1: personal identifier, must never reach an output or a log */
-    int item;             /* tdi_item mapped from it through the crosswalk, or -1 */
+    tdi_column_kind kind;
+    int required;    /* 1: a source query without it is an error */
+    int identifying; /* 1: personal identifier, must never reach an output or a log */
+    int item;        /* TDI_KIND_CODE: the tdi_item mapped from it; -1 otherwise */
+    int min, max;    /* TDI_KIND_NUMBER: the accepted range */
 } tdi_column_def;
 
 extern const tdi_column_def tdi_columns[TDI_COL_COUNT];
 
-/* One row as extracted. Strings are NUL-terminated; NULL means SQL NULL. Owned by extract/ and
- * valid until the next extract_next() call. */
+/* The column of that name, or -1. */
+int tdi_column_by_name(const char *name);
+
+/* One row as extracted. Strings are NUL-terminated; NULL means SQL NULL (or a column the source
+ * does not have). Owned by extract/ and valid until the next extract_next() call. */
 typedef struct tdi_raw_row {
     const char *col[TDI_COL_COUNT];
     unsigned long row_number; /* 1-based position in the source's COPY stream */
 } tdi_raw_row;
 
-#define TDI_PSEUDONYM_MAX 80 /* "v1:" + 64 hex digits */
+#define TDI_PSEUDONYM_MAX   80 /* "v1:" + 64 hex digits */
 #define TDI_EPISODE_KEY_MAX 40 /* "e1:" + 32 hex digits */
-#define TDI_CENTRE_MAX 32
-#define TDI_AGE_NOT_KNOWN (-1)
+#define TDI_CENTRE_MAX      32
+#define TDI_AGE_NOT_KNOWN   (-1)
+/* code[] value of an item that does not apply to the episode (a residential attribute of an
+ * outpatient episode, years since first injection of a person who never injected): the XML
+ * attribute is left out. Only items with tdi_item_def.conditional take it. */
+#define TDI_CODE_NOT_APPLICABLE 0xFF
 
 /* One anonymised treatment episode, ready for report/. Holds no identifier. */
 typedef struct tdi_record {
-    char person[TDI_PSEUDONYM_MAX + 1];     /* keyed pseudonym of the client */
-    char episode[TDI_EPISODE_KEY_MAX + 1];  /* keyed pseudonym of (source, episode id) */
-    char centre[TDI_CENTRE_MAX + 1];        /* centre code, [A-Za-z0-9._-] only */
-    const char *source;                     /* source name; owned by the config */
-    const char *region;                     /* region code; owned by the config */
-    int year;                               /* year of treatment start */
-    int age;                                /* age at treatment start, or TDI_AGE_NOT_KNOWN */
-    uint8_t code[TDI_ITEM_COUNT];           /* index into each item's code list */
+    char person[TDI_PSEUDONYM_MAX + 1];    /* keyed pseudonym of the client */
+    char episode[TDI_EPISODE_KEY_MAX + 1]; /* keyed pseudonym of (source, episode id) */
+    char centre[TDI_CENTRE_MAX + 1];       /* centre code, [A-Za-z0-9._-] only */
+    const char *source;                    /* source name; owned by the config */
+    const char *region;                    /* region code; owned by the config */
+    int year;                              /* year of treatment start */
+    int start_ymd;     /* treatment start, YYYYMMDD: which start of a person is the first in the
+                        * year (the TDI counting unit); not written to the submission */
+    int age;           /* age at treatment start, or TDI_AGE_NOT_KNOWN */
+    int first_use_age; /* age at first use of the primary drug, or TDI_AGE_NOT_KNOWN */
+    uint8_t code[TDI_ITEM_COUNT]; /* index into each item's code list, or TDI_CODE_NOT_APPLICABLE */
 } tdi_record;
 
 #define TDI_VALUE_MAX 48

@@ -2,9 +2,10 @@
  * extract: one clinic source as a stream of rows (see extract.h).
  *
  * The source query is wrapped, never edited: the wrapper selects the contract columns by name
- * and casts them, so a clinic maps any schema with a view or a SELECT with renames, and a
- * missing column is reported by the server by name. COPY text format costs the client the least
- * CPU of the ways to read a result, and PQgetCopyData hands over one row at a time.
+ * and casts them, so a clinic maps any schema with a view or a SELECT with renames. Which columns
+ * the query has is learnt first by preparing it and describing the statement (no row is read):
+ * optional columns it lacks become typed NULLs in the wrapper. COPY text format costs the client
+ * the least CPU of the ways to read a result, and PQgetCopyData hands over one row at a time.
  */
 #include "extract.h"
 
@@ -63,24 +64,38 @@ static tdi_status run_command(extract_source *s, const char *sql, const char *wh
     return st;
 }
 
-char *extract_copy_sql(const tdi_source_config *src, int year)
+/* Length of the source query without the blanks and semicolons at its end: a trailing semicolon
+ * would end the wrapped query early. */
+static size_t query_len(const char *query)
 {
-    size_t qlen = strlen(src->query), cap;
+    size_t qlen = strlen(query);
+
+    while (qlen > 0 && strchr(" \t\r\n;", query[qlen - 1]))
+        qlen--;
+    return qlen;
+}
+
+char *extract_copy_sql(const tdi_source_config *src, int year,
+                       const unsigned char present[TDI_COL_COUNT])
+{
+    size_t qlen = query_len(src->query), cap;
     char *sql, *p;
     int n;
 
-    /* A trailing semicolon would end the wrapped query early. */
-    while (qlen > 0 && strchr(" \t\r\n;", src->query[qlen - 1]))
-        qlen--;
-    cap = qlen + 1024 + 64 * TDI_COL_COUNT;
+    cap = qlen + 1024 + 80 * TDI_COL_COUNT;
     sql = malloc(cap);
     if (!sql)
         return NULL;
     p = sql;
     p += snprintf(p, cap, "COPY (SELECT ");
-    for (int i = 0; i < TDI_COL_COUNT; i++)
-        p += snprintf(p, cap - (size_t)(p - sql), "%stdi_src.\"%s\"::%s", i ? ", " : "",
-                      tdi_columns[i].name, tdi_columns[i].sql_type);
+    for (int i = 0; i < TDI_COL_COUNT; i++) {
+        if (present[i])
+            p += snprintf(p, cap - (size_t)(p - sql), "%stdi_src.\"%s\"::%s", i ? ", " : "",
+                          tdi_columns[i].name, tdi_columns[i].sql_type);
+        else
+            p += snprintf(p, cap - (size_t)(p - sql), "%sNULL::%s", i ? ", " : "",
+                          tdi_columns[i].sql_type);
+    }
     /* The newline keeps a trailing -- comment in the source query from eating the wrapper. */
     n = snprintf(p, cap - (size_t)(p - sql),
                  " FROM (\n%.*s\n) AS tdi_src WHERE tdi_src.\"start_date\" IS NULL OR "
@@ -94,12 +109,97 @@ char *extract_copy_sql(const tdi_source_config *src, int year)
     return sql;
 }
 
+tdi_status extract_match_columns(const char *source, const char *const *names, int n,
+                                 unsigned char present[TDI_COL_COUNT])
+{
+    char absent[64 * TDI_COL_COUNT];
+    size_t used = 0;
+    int nabsent = 0;
+    tdi_status st = TDI_OK;
+
+    memset(present, 0, TDI_COL_COUNT);
+    for (int i = 0; i < n; i++) {
+        int c = names[i] ? tdi_column_by_name(names[i]) : -1;
+
+        if (c >= 0)
+            present[c] = 1;
+    }
+    absent[0] = '\0';
+    for (int c = 0; c < TDI_COL_COUNT; c++) {
+        if (present[c])
+            continue;
+        if (tdi_columns[c].required) {
+            tdi_error("source %s: the source query has no column %s (required; see README.md, "
+                      "\"Source query\")",
+                      source, tdi_columns[c].name);
+            st = TDI_ERR_SOURCE;
+            continue;
+        }
+        if (used < sizeof absent) {
+            int k = snprintf(absent + used, sizeof absent - used, "%s%s", nabsent ? ", " : "",
+                             tdi_columns[c].name);
+            used += k > 0 ? (size_t)k : 0;
+        }
+        nabsent++;
+    }
+    if (st == TDI_OK && nabsent)
+        tdi_info("source %s: %d optional column%s not in the source query, not known in every "
+                 "row: %s",
+                 source, nabsent, nabsent == 1 ? "" : "s", absent);
+    return st;
+}
+
+/* Prepares the source query (unnamed statement) and describes it: the names of its columns,
+ * without running it. */
+static tdi_status describe_query(extract_source *s, const tdi_source_config *src,
+                                 unsigned char present[TDI_COL_COUNT])
+{
+    size_t qlen = query_len(src->query), cap = qlen + 64;
+    const char **names = NULL;
+    PGresult *res = NULL;
+    char *sql = malloc(cap);
+    tdi_status st = TDI_OK;
+    int n;
+
+    if (!sql)
+        return TDI_ERR_INTERNAL;
+    snprintf(sql, cap, "SELECT * FROM (\n%.*s\n) AS tdi_src", (int)qlen, src->query);
+    res = PQprepare(s->conn, "", sql, 0, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        log_pg_error(s->name, "the source query", res, s->conn);
+        st = TDI_ERR_SOURCE;
+        goto done;
+    }
+    PQclear(res);
+    res = PQdescribePrepared(s->conn, "");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        log_pg_error(s->name, "describing the source query", res, s->conn);
+        st = TDI_ERR_SOURCE;
+        goto done;
+    }
+    n = PQnfields(res);
+    names = calloc(n > 0 ? (size_t)n : 1, sizeof *names);
+    if (!names) {
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        names[i] = PQfname(res, i);
+    st = extract_match_columns(s->name, names, n, present);
+done:
+    free(names);
+    PQclear(res);
+    free(sql);
+    return st;
+}
+
 tdi_status extract_open(const tdi_source_config *src, int year, extract_source **out)
 {
     /* Later keywords override earlier ones, and the conninfo expands in place of dbname: our
      * defaults go first so the source's own settings win. */
     const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
     const char *const vals[] = {"30", "tdi", src->conninfo, NULL};
+    unsigned char present[TDI_COL_COUNT];
     extract_source *s;
     PGresult *res = NULL;
     char *sql = NULL;
@@ -126,10 +226,12 @@ tdi_status extract_open(const tdi_source_config *src, int year, extract_source *
     if (st == TDI_OK)
         st = run_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                          "starting the read-only snapshot");
+    if (st == TDI_OK)
+        st = describe_query(s, src, present);
     if (st != TDI_OK)
         goto done;
 
-    sql = extract_copy_sql(src, year);
+    sql = extract_copy_sql(src, year, present);
     if (!sql) {
         st = TDI_ERR_INTERNAL;
         goto done;

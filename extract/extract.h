@@ -1,10 +1,13 @@
 /*
  * extract: reads one clinic source as a stream of tdi_raw_row.
  *
- * One connection per source, one READ ONLY REPEATABLE READ transaction (a consistent snapshot),
- * one COPY (SELECT <tdi columns> FROM (<source query>)) TO STDOUT in text format, parsed row by
- * row: memory does not grow with the number of rows. The year filter is applied in the query.
- * Errors from the server are logged without the values they may quote (they can be identifiers).
+ * One connection per source, one READ ONLY REPEATABLE READ transaction (a consistent snapshot).
+ * The source query is first described (prepared, never run) to learn which contract columns it
+ * yields: a missing required column is an error naming it, a missing optional one is NULL in every
+ * row (logged once, at info level). Then one COPY (SELECT <tdi columns> FROM (<source query>)) TO
+ * STDOUT in text format, parsed row by row: memory does not grow with the number of rows. The
+ * year filter is applied in the query. Errors from the server are logged without the values they
+ * may quote (they can be identifiers).
  */
 #ifndef TDI_EXTRACT_H
 #define TDI_EXTRACT_H
@@ -30,7 +33,15 @@ tdi_status extract_close(extract_source *s);
  * Exposed for unit tests. Returns TDI_ERR_SOURCE on a malformed line or wrong column count. */
 tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row);
 
-/* The COPY statement for src and year, malloc'd; the caller frees it. Exposed for tests. */
-char *extract_copy_sql(const tdi_source_config *src, int year);
+/* Which contract columns are among the n column names a source query yields: present[c] = 1 or 0.
+ * Logs every missing required column as an error naming it (then returns TDI_ERR_SOURCE) and the
+ * missing optional ones in one info line. Exposed for unit tests. */
+tdi_status extract_match_columns(const char *source, const char *const *names, int n,
+                                 unsigned char present[TDI_COL_COUNT]);
+
+/* The COPY statement for src and year, malloc'd; the caller frees it. A column not present is
+ * selected as a typed NULL. Exposed for tests. */
+char *extract_copy_sql(const tdi_source_config *src, int year,
+                       const unsigned char present[TDI_COL_COUNT]);
 
 #endif

@@ -26,7 +26,7 @@
 
 #define XC(s)          ((const xmlChar *)(s))
 #define COUNTING_LEVEL "none" /* report/ writes episodes as they come: no de-duplication */
-#define EPISODE_ATTRS  (7 + TDI_ITEM_COUNT) /* key .. age, then one per item */
+#define EPISODE_ATTRS  (8 + TDI_ITEM_COUNT) /* key .. first_use_age, then one per item */
 
 struct report_writer {
     report_meta meta; /* copy; its strings are borrowed */
@@ -243,6 +243,8 @@ static tdi_status check_record(const report_writer *w, const tdi_record *rec)
     }
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        if (rec->code[i] == TDI_CODE_NOT_APPLICABLE && def->conditional)
+            continue;
         if (rec->code[i] >= def->ncodes) {
             tdi_error("%s: record %s: %s code index %u out of range", file, key, def->name,
                       (unsigned)rec->code[i]);
@@ -259,22 +261,29 @@ typedef struct xml_attr {
 static tdi_status write_episode(report_writer *w, const tdi_record *rec)
 {
     xml_attr attrs[EPISODE_ATTRS];
-    char year[16], age[16];
+    char year[16], age[16], first_use_age[16];
     size_t n = 0;
     tdi_status st;
 
     snprintf(year, sizeof year, "%d", rec->year);
     snprintf(age, sizeof age, "%d", rec->age);
+    snprintf(first_use_age, sizeof first_use_age, "%d", rec->first_use_age);
     attrs[n++] = (xml_attr){"key", rec->episode};
     attrs[n++] = (xml_attr){"person", rec->person};
     attrs[n++] = (xml_attr){"source", rec->source};
     attrs[n++] = (xml_attr){"centre", rec->centre};
     attrs[n++] = (xml_attr){"region", rec->region};
     attrs[n++] = (xml_attr){"year", year};
+    /* Numbers are left out when not known; coded items carry their "not known" code and are
+     * left out only where they do not apply. */
     if (rec->age != TDI_AGE_NOT_KNOWN)
         attrs[n++] = (xml_attr){"age", age};
+    if (rec->first_use_age != TDI_AGE_NOT_KNOWN)
+        attrs[n++] = (xml_attr){"first_use_age", first_use_age};
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        if (rec->code[i] == TDI_CODE_NOT_APPLICABLE)
+            continue;
         attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code};
     }
 

@@ -2,15 +2,18 @@
  * transform: owns the per-run context (key, reporting year, today), the current source's
  * crosswalk and counters, and the order in which a row is checked and turned into a record:
  *
- *   required values (R001) -> centre code (R002) -> dates (R008) -> crosswalk of every mapped
- *   column (R006) -> centre type from the setting -> age, R005 -> R003, R004 -> pseudonyms.
+ *   required values (R001) -> centre code (R002) -> dates (R008) -> crosswalk of every coded
+ *   column (R006) -> numbers (R014) -> consistency rules on the facts of the row (tx_rules:
+ *   R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived values (tx_derive)
+ *   -> pseudonyms.
  *
- * The first reject wins; the crosswalk step still looks at every mapped column so one run
+ * The first reject wins; the crosswalk step still looks at every coded column so one run
  * lists all the missing mappings. Nothing here keeps or logs an identifier of a row.
  */
 #include "transform.h"
 
 #include "tx_crosswalk.h"
+#include "tx_derive.h"
 #include "tx_pseudo.h"
 #include "tx_rules.h"
 
@@ -23,7 +26,6 @@
 #include <string.h>
 
 #define UNMAPPED_MAX 1000 /* distinct unmapped codes listed per source; the rest are "other" */
-#define SETTING_MAX  32   /* bound on the setting code list, for the centre type map */
 
 /* One unmapped (item, local code) pair and how many rows had it. */
 typedef struct tx_unmapped {
@@ -36,7 +38,10 @@ struct transform_ctx {
     tx_pseudo *pseudo;                   /* owned */
     int year;                            /* reporting year */
     int today;                           /* YYYYMMDD */
-    uint8_t centre_type_of[SETTING_MAX]; /* setting code index -> centre_type code index */
+    tx_derive derive;                    /* the derivation tables, resolved */
+    uint8_t cw_item_of[TDI_ITEM_COUNT];  /* the item a mapped item's crosswalk lines are under */
+    /* For items with a fallback: index in the fallback item's list -> index in the item's */
+    uint8_t fallback_code[TDI_ITEM_COUNT][TX_CODES_MAX];
 
     const tdi_source_config *src; /* borrowed from the config; NULL until a source is begun */
     tx_crosswalk *cw;             /* owned; the current source's */
@@ -46,23 +51,6 @@ struct transform_ctx {
     size_t nunmapped;
     unsigned long unmapped_other[TDI_ITEM_COUNT]; /* codes beyond UNMAPPED_MAX, by item */
     char last_centre[TDI_CENTRE_MAX + 1];         /* of the last accepted row, for R007 */
-};
-
-/* The TDI centre type of each setting class (residential-typology.md): both residential
- * classes and inpatient detox are inpatient treatment. */
-static const struct {
-    const char *setting;
-    const char *centre_type;
-} centre_types[] = {
-    {"outpatient", "1"},
-    {"residential_community", "2"},
-    {"residential_hospital", "2"},
-    {"inpatient_detox", "2"},
-    {"prison", "3"},
-    {"general_practitioner", "4"},
-    {"low_threshold", "5"},
-    {"other", "6"},
-    {"not_known", "99"},
 };
 
 static int is_blank_char(char c)
@@ -105,25 +93,33 @@ static void clean_trimmed(char *dst, size_t dstlen, const char *s)
     tdi_clean_value(dst, dstlen, tmp);
 }
 
-/* Fills the setting -> centre type map; every setting class must have a centre type. */
-static tdi_status build_centre_types(transform_ctx *tx)
+/* Resolves the crosswalk item of each mapped item and the fallback code maps. */
+static tdi_status build_lookup(transform_ctx *tx)
 {
-    const tdi_item_def *setting = tdi_item_get(TDI_ITEM_SETTING);
-    const tdi_item_def *ctype = tdi_item_get(TDI_ITEM_CENTRE_TYPE);
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i), *fb;
+        tdi_item owner;
 
-    if (setting->ncodes > SETTING_MAX)
-        return TDI_ERR_INTERNAL;
-    for (size_t i = 0; i < setting->ncodes; i++) {
-        int found = -1;
-
-        for (size_t j = 0; j < sizeof centre_types / sizeof centre_types[0]; j++)
-            if (strcmp(centre_types[j].setting, setting->codes[i].code) == 0)
-                found = tdi_code_index(ctype, centre_types[j].centre_type);
-        if (found < 0) {
-            tdi_error("setting class %s has no centre type", setting->codes[i].code);
+        if (!def->cw_name)
+            continue;
+        if (!tdi_item_by_cw_name(def->cw_name, &owner))
             return TDI_ERR_INTERNAL;
+        tx->cw_item_of[i] = (uint8_t)owner;
+        if (def->fallback < 0)
+            continue;
+        fb = tdi_item_get((tdi_item)def->fallback);
+        if (fb->ncodes > TX_CODES_MAX)
+            return TDI_ERR_INTERNAL;
+        for (size_t k = 0; k < fb->ncodes; k++) {
+            int idx = tdi_code_index(def, fb->codes[k].code);
+
+            if (idx < 0) {
+                tdi_error("code '%s' of %s is not a code of %s", fb->codes[k].code, fb->name,
+                          def->name);
+                return TDI_ERR_INTERNAL;
+            }
+            tx->fallback_code[i][k] = (uint8_t)idx;
         }
-        tx->centre_type_of[i] = (uint8_t)found;
     }
     return TDI_OK;
 }
@@ -142,7 +138,9 @@ tdi_status transform_open(const char *key_file, int year, int today, transform_c
     }
     tx->year = year;
     tx->today = today;
-    st = build_centre_types(tx);
+    st = tx_derive_init(&tx->derive);
+    if (st == TDI_OK)
+        st = build_lookup(tx);
     if (st != TDI_OK)
         goto done;
     st = tx_pseudo_open(key_file, &tx->pseudo);
@@ -192,14 +190,15 @@ tdi_status transform_begin_source(transform_ctx *tx, const tdi_source_config *sr
     return TDI_OK;
 }
 
-static const char *item_name(uint8_t item)
+/* The crosswalk item name of an item that has one. */
+static const char *cw_name(uint8_t item)
 {
-    return tdi_item_get((tdi_item)item)->name;
+    return tdi_item_get((tdi_item)item)->cw_name;
 }
 
 static int cmp_unmapped(uint8_t item, const char *code, const tx_unmapped *u)
 {
-    int c = strcmp(item_name(item), item_name(u->item));
+    int c = strcmp(cw_name(item), cw_name(u->item));
 
     return c != 0 ? c : strcmp(code, u->code);
 }
@@ -244,7 +243,22 @@ static int reject(transform_ctx *tx, tx_rule_idx idx, const char *item, const ch
     return 1;
 }
 
-/* Maps every crosswalked column; NULL or blank is the item's "not known". */
+/* Index into item's list of the mapping of local in force on date_ymd: the item's crosswalk
+ * lines, then its fallback item's. -1 when neither maps it. */
+static int lookup_code(const transform_ctx *tx, tdi_item item, const char *local, int date_ymd)
+{
+    const tdi_item_def *def = tdi_item_get(item);
+    int idx = tx_crosswalk_lookup(tx->cw, (tdi_item)tx->cw_item_of[item], local, date_ymd);
+
+    if (idx < 0 && def->fallback >= 0) {
+        idx = tx_crosswalk_lookup(tx->cw, (tdi_item)def->fallback, local, date_ymd);
+        if (idx >= 0)
+            idx = tx->fallback_code[item][idx];
+    }
+    return idx;
+}
+
+/* Maps every coded column; NULL or blank is the item's "not known". */
 static int map_codes(transform_ctx *tx, const tdi_raw_row *row, int start_ymd, tdi_record *rec,
                      tdi_rejection *rej)
 {
@@ -257,7 +271,7 @@ static int map_codes(transform_ctx *tx, const tdi_raw_row *row, int start_ymd, t
         tdi_item item;
         int idx;
 
-        if (tdi_columns[c].item < 0)
+        if (tdi_columns[c].kind != TDI_KIND_CODE)
             continue;
         item = (tdi_item)tdi_columns[c].item;
         def = tdi_item_get(item);
@@ -265,17 +279,111 @@ static int map_codes(transform_ctx *tx, const tdi_raw_row *row, int start_ymd, t
             rec->code[item] = (uint8_t)def->not_known;
             continue;
         }
-        idx = tx_crosswalk_lookup(tx->cw, item, v, start_ymd);
+        idx = lookup_code(tx, item, v, start_ymd);
         if (idx >= 0) {
             rec->code[item] = (uint8_t)idx;
             continue;
         }
         clean_trimmed(code, sizeof code, v);
-        count_unmapped(tx, item, code);
+        count_unmapped(tx, (tdi_item)tx->cw_item_of[item], code);
         if (!rejected) /* the first unmapped column is the row's rejection; go on counting */
-            rejected = reject(tx, TX_R006, def->name, code, rej);
+            rejected = reject(tx, TX_R006, tdi_columns[c].name, code, rej);
     }
     return rejected;
+}
+
+/* A whole number in [min, max], blanks around it allowed: 0 and *out, or -1. */
+static int parse_number(const char *s, int min, int max, int *out)
+{
+    size_t len;
+    const char *t = trimmed(s, &len);
+    long v = 0;
+
+    if (len == 0 || len > 9)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] < '0' || t[i] > '9')
+            return -1;
+        v = v * 10 + (t[i] - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Reads every number column into num[] (-1 when NULL or blank). Returns 1 when one is not a
+ * whole number in its range (R014, rej filled). */
+static int read_numbers(transform_ctx *tx, const tdi_raw_row *row, int num[TDI_COL_COUNT],
+                        tdi_rejection *rej)
+{
+    for (int c = 0; c < TDI_COL_COUNT; c++) {
+        char value[TDI_VALUE_MAX];
+
+        num[c] = -1;
+        if (tdi_columns[c].kind != TDI_KIND_NUMBER || is_missing(row->col[c]))
+            continue;
+        if (parse_number(row->col[c], tdi_columns[c].min, tdi_columns[c].max, &num[c]) == 0)
+            continue;
+        clean_trimmed(value, sizeof value, row->col[c]);
+        return reject(tx, TX_R014, tdi_columns[c].name, value, rej);
+    }
+    return 0;
+}
+
+/* An age for the rules: exact when known, else the bounds of the age-group code. */
+static void age_fact(const transform_ctx *tx, int exact, uint8_t band, tx_age *a)
+{
+    if (exact >= 0) {
+        a->lo = a->hi = exact;
+        snprintf(a->desc, sizeof a->desc, "%d", exact);
+    } else if (tx_derive_age_band_bounds(&tx->derive, band, &a->lo, &a->hi) == 0) {
+        snprintf(a->desc, sizeof a->desc, "%s",
+                 tdi_item_get(TDI_ITEM_AGE_BAND)->codes[band].code);
+    } else {
+        a->lo = a->hi = -1;
+        a->desc[0] = '\0';
+    }
+}
+
+/* The drug code of item for R013, or NULL when it is "none" or "not known". */
+static const char *drug_fact(const transform_ctx *tx, const tdi_record *rec, tdi_item item)
+{
+    const tdi_item_def *def = tdi_item_get(item);
+    uint8_t c = rec->code[item];
+
+    if (c == def->not_known || (def->fallback >= 0 && c == tx->derive.secondary_none))
+        return NULL;
+    return def->codes[c].code;
+}
+
+/* The facts of a mapped row for tx_rules, but for age_known and age, which the caller set. */
+static void row_facts(const transform_ctx *tx, const tdi_record *rec, const tx_numbers *n,
+                      int start_ymd, tx_facts *f)
+{
+    static const tdi_item drugs[TX_DRUGS] = {TDI_ITEM_PRIMARY_DRUG, TDI_ITEM_SECONDARY_DRUG_1,
+                                             TDI_ITEM_SECONDARY_DRUG_2, TDI_ITEM_SECONDARY_DRUG_3,
+                                             TDI_ITEM_SECONDARY_DRUG_4};
+    tdi_item given;
+
+    f->start_ymd = start_ymd;
+    f->year = tx->year;
+    f->today = tx->today;
+    age_fact(tx, f->age_known ? f->age : -1, rec->code[TDI_ITEM_AGE_BAND], &f->age_at_start);
+    age_fact(tx, n->first_use_age, rec->code[TDI_ITEM_FIRST_USE_AGE_BAND], &f->first_use);
+    f->first_injection_age = n->first_injection_age;
+    f->first_injection_year = n->first_injection_year;
+    f->first_ost_year = n->first_ost_year;
+    f->never_injected = tx_derive_injecting_ever(&tx->derive, rec) == TX_EVER_NEVER;
+    f->route_inject = tx_derive_route_inject(&tx->derive, rec);
+    f->never_ost = tx_derive_ost_ever(&tx->derive, rec) == TX_EVER_NEVER;
+    f->residential = tx_derive_is_residential(&tx->derive, rec);
+    if (tx_derive_residential_given(&tx->derive, rec, &given)) {
+        f->residential_item = tdi_item_get(given)->name;
+        f->residential_value = tdi_item_get(given)->codes[rec->code[given]].code;
+    }
+    for (int i = 0; i < TX_DRUGS; i++)
+        f->drug[i] = drug_fact(tx, rec, drugs[i]);
 }
 
 /* The steps of the file comment. Returns 1 when rejected (rej filled), 0 when rec is complete,
@@ -286,8 +394,10 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     static const tdi_column required[] = {TDI_COL_EPISODE_ID, TDI_COL_CLIENT_ID, TDI_COL_CENTRE_ID,
                                           TDI_COL_START_DATE};
     const char *centre, *birth = row->col[TDI_COL_BIRTH_DATE];
-    int start_ymd = 0, birth_ymd = 0;
+    int start_ymd = 0, birth_ymd = 0, age_known, age;
+    int num[TDI_COL_COUNT];
     size_t len;
+    tx_numbers n;
     tx_facts facts;
 
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
@@ -313,19 +423,29 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     if (!is_missing(birth) && tdi_parse_date(birth, &birth_ymd) != 0)
         return reject(tx, TX_R008, tdi_columns[TDI_COL_BIRTH_DATE].name, "invalid", rej);
 
-    if (map_codes(tx, row, start_ymd, rec, rej))
+    if (map_codes(tx, row, start_ymd, rec, rej) || read_numbers(tx, row, num, rej))
         return 1;
-    rec->code[TDI_ITEM_CENTRE_TYPE] = tx->centre_type_of[rec->code[TDI_ITEM_SETTING]];
 
-    /* Kept apart from rec->age: a birth date after the start gives -1, which is no "not known". */
-    facts.age_known = !is_missing(birth);
-    facts.age = facts.age_known ? tdi_age_years(birth_ymd, start_ymd) : 0;
-    facts.start_ymd = start_ymd;
-    facts.year = tx->year;
-    facts.today = tx->today;
+    /* The age is kept apart from the numbers until R005: a birth date after the start gives -1,
+     * which is no "not known". */
+    age_known = !is_missing(birth);
+    age = age_known ? tdi_age_years(birth_ymd, start_ymd) : 0;
+    n.start_year = start_ymd / 10000;
+    n.first_use_age = num[TDI_COL_FIRST_USE_AGE];
+    n.first_injection_age = num[TDI_COL_FIRST_INJECTION_AGE];
+    n.first_injection_year = num[TDI_COL_FIRST_INJECTION_YEAR];
+    n.first_ost_year = num[TDI_COL_FIRST_OST_YEAR];
+    n.age = age_known ? age : -1;
+    memset(&facts, 0, sizeof facts);
+    facts.age_known = age_known;
+    facts.age = age;
+    row_facts(tx, rec, &n, start_ymd, &facts);
     if (tx_rules_check(&facts, tx->hits, rej))
         return 1;
-    rec->age = facts.age_known ? facts.age : TDI_AGE_NOT_KNOWN;
+    tx_derive_record(&tx->derive, &n, rec);
+    rec->age = age_known ? age : TDI_AGE_NOT_KNOWN;
+    rec->first_use_age = n.first_use_age >= 0 ? n.first_use_age : TDI_AGE_NOT_KNOWN;
+    rec->start_ymd = start_ymd;
 
     if (tx_pseudo_person(tx->pseudo, row->col[TDI_COL_CLIENT_ID], rec->person,
                          sizeof rec->person) != TDI_OK ||
@@ -403,20 +523,24 @@ const transform_stats *transform_source_stats(const transform_ctx *tx)
 
 void transform_print_source_report(const transform_ctx *tx, FILE *fp)
 {
-    int order[TDI_ITEM_COUNT];
+    int order[TDI_ITEM_COUNT], n = 0;
 
-    /* Items by name, as the unmapped table is sorted. */
+    /* Crosswalk items by name, as the unmapped table is sorted; each once. */
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
-        int j = i;
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        int j = n;
 
-        while (j > 0 && strcmp(item_name((uint8_t)order[j - 1]), item_name((uint8_t)i)) > 0) {
+        if (!def->cw_name || tx->cw_item_of[i] != i)
+            continue;
+        while (j > 0 && strcmp(cw_name((uint8_t)order[j - 1]), def->cw_name) > 0) {
             order[j] = order[j - 1];
             j--;
         }
         order[j] = i;
+        n++;
     }
-    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
-        const char *name = item_name((uint8_t)order[i]);
+    for (int i = 0; i < n; i++) {
+        const char *name = cw_name((uint8_t)order[i]);
 
         for (size_t k = 0; k < tx->nunmapped; k++)
             if (tx->unmapped[k].item == order[i])

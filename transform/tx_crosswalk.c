@@ -11,8 +11,11 @@
  * would start begins a comment that runs to the end of the line; blank lines are ignored. The
  * file is UTF-8.
  *
- *   ITEM        a crosswalk item: setting, sex, treatment_status, primary_drug, route
- *               (centre_type is derived from setting and has no crosswalk).
+ *   ITEM        a crosswalk item: the name of a coded item of tdi_codes.c (setting, sex,
+ *               primary_drug, route, ...), or secondary_drug for the four secondary drug columns.
+ *               Derived items (centre_type, years_since_first_injection, years_since_first_ost)
+ *               have no crosswalk. A secondary drug code without a secondary_drug line is looked
+ *               up in the primary_drug lines: one drug code list usually serves both.
  *   LOCAL_CODE  the code as the source query yields it, compared exactly (case matters) once
  *               blanks around it are removed, in the file and in the data. A NULL or blank
  *               value needs no mapping: it becomes the item's "not known" code.
@@ -149,19 +152,21 @@ static tdi_status add_entry(tx_crosswalk *cw, const cw_entry *e, const char *loc
     return TDI_OK;
 }
 
-/* "setting, sex, ..." : the items a crosswalk may map, for the unknown-item message. */
+/* "setting, residential_approach, ...": the crosswalk items, each once, for the unknown-item
+ * message. */
 static void mapped_items(char *buf, size_t len)
 {
     size_t used = 0;
+    tdi_item owner;
 
     buf[0] = '\0';
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);
         int n;
 
-        if (!def->mapped)
+        if (!def->cw_name || !tdi_item_by_cw_name(def->cw_name, &owner) || owner != (tdi_item)i)
             continue;
-        n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", def->name);
+        n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", def->cw_name);
         if (n < 0 || (size_t)n >= len - used)
             break;
         used += (size_t)n;
@@ -183,9 +188,9 @@ static int parse_mapping(const char *path, unsigned long lineno, char **f, int n
                   lineno, nf);
         return -1;
     }
-    def = tdi_item_by_name(f[0], &item);
-    if (!def || !def->mapped) {
-        char valid[128];
+    def = tdi_item_by_cw_name(f[0], &item);
+    if (!def) {
+        char valid[1024];
 
         mapped_items(valid, sizeof valid);
         tdi_clean_value(shown, sizeof shown, f[0]);

@@ -20,6 +20,15 @@ typedef enum tx_rule_idx {
     TX_R006, /* local code without crosswalk entry */
     TX_R007, /* no receiving body takes the centre (raised by the CLI) */
     TX_R008, /* invalid date */
+    TX_R009, /* age at first use above the age at start */
+    TX_R010, /* first injection after the start */
+    TX_R011, /* first injection given, never injected */
+    TX_R012, /* route inject, never injected */
+    TX_R013, /* secondary drug repeats the primary or an earlier secondary drug (warn) */
+    TX_R014, /* number not whole or out of range */
+    TX_R015, /* first OST after the start year */
+    TX_R016, /* first OST given, never in OST */
+    TX_R017, /* residential attribute given outside the residential classes (warn) */
     TX_RULE_COUNT
 } tx_rule_idx;
 
@@ -44,17 +53,37 @@ const char *tx_severity_name(tx_severity sev);
  * cleaned (tdi_clean_value) and truncated. Callers never pass an identifier as value. */
 void tx_rule_raise(tx_rule_idx idx, const char *item, const char *value, tdi_rejection *rej);
 
-/* What the consistency rules look at: facts derived from a row, no identifier. */
+/* What the consistency rules look at: facts derived from a row, no identifier. Numbers are -1
+ * when not known. An age is an interval [lo, hi]: lo = hi for an exact age, the group's bounds
+ * when only an age group is known, lo = -1 when neither; desc is how it is shown ("25", "20-24"). */
+typedef struct tx_age {
+    int lo, hi;
+    char desc[16];
+} tx_age;
+
+#define TX_DRUGS 5 /* the primary drug and four secondary drugs */
+
 typedef struct tx_facts {
     int start_ymd; /* treatment start, YYYYMMDD */
-    int age_known; /* 0 without a birth date: no age rule applies */
+    int age_known; /* 0 without a birth date: R005 does not apply */
     int age;       /* completed years at start; may be negative (birth after start) */
     int year;      /* reporting year */
     int today;     /* YYYYMMDD */
+    tx_age age_at_start, first_use;
+    int first_injection_age, first_injection_year, first_ost_year;
+    int never_injected; /* the injecting answer is "never injected" */
+    int route_inject;   /* the primary drug's usual route is inject */
+    int never_ost;      /* the OST answer is "never" */
+    int residential;    /* the setting class is a residential one */
+    const char *residential_item;  /* a residential attribute given (not "not known") ... */
+    const char *residential_value; /* ... and its code; NULL when none is given */
+    const char *drug[TX_DRUGS];    /* TDI codes of the primary and secondary drugs; NULL when
+                                    * none or not known */
 } tx_facts;
 
-/* Applies the consistency rules in table order (R005, R003, R004). Each hit counts in
- * hits[rule]; warnings go on, the first reject fills rej and stops. Returns 1 when rejected. */
+/* Applies the consistency rules in table order (R005, R009, R010, R011, R012, R015, R016, R003,
+ * R004, then the warnings R013, R017). Each hit counts in hits[rule]; warnings go on, the first
+ * reject fills rej and stops. Returns 1 when rejected. */
 int tx_rules_check(const tx_facts *f, unsigned long hits[TX_RULE_COUNT], tdi_rejection *rej);
 
 #endif

@@ -72,13 +72,21 @@ static void test_ok_file(void **state)
     tx_crosswalk *cw = load_ok("ok.cw");
 
     (void)state;
-    assert_int_equal(tx_crosswalk_size(cw), 26);
+    assert_int_equal(tx_crosswalk_size(cw), 59);
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "AMB", 20240101), "outpatient");
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "RES", 20240101), "residential_community");
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "ONB", 20240101), "not_known");
     assert_string_equal(lookup(cw, TDI_ITEM_SEX, "V", 20240101), "2");
     assert_string_equal(lookup(cw, TDI_ITEM_TREATMENT_STATUS, "?", 20240101), "3");
     assert_string_equal(lookup(cw, TDI_ITEM_ROUTE, "roken", 20240101), "2");
+    assert_string_equal(lookup(cw, TDI_ITEM_PLANNED_DURATION, "KORT", 20240101), "short");
+    assert_string_equal(lookup(cw, TDI_ITEM_AGE_BAND, "A2", 20240101), "20-24");
+    assert_string_equal(lookup(cw, TDI_ITEM_INJECTING, "RECENT", 20240101), "2.3");
+    /* secondary_drug lines are kept under the first secondary drug item, with its list */
+    assert_string_equal(lookup(cw, TDI_ITEM_SECONDARY_DRUG_1, "GEEN", 20240101), "0");
+    assert_string_equal(lookup(cw, TDI_ITEM_SECONDARY_DRUG_1, "11", 20240101), "1.3");
+    assert_string_equal(lookup(cw, TDI_ITEM_SECONDARY_DRUG_1, "cannabis", 20240101), "-");
+    assert_string_equal(lookup(cw, TDI_ITEM_SECONDARY_DRUG_2, "GEEN", 20240101), "-");
     tx_crosswalk_free(cw);
 }
 
@@ -169,12 +177,18 @@ static void test_empty_files(void **state)
     tx_crosswalk_free(cw);
 }
 
+/* Every crosswalk item, once: secondary_drug serves the four secondary drug columns. */
+#define VALID_ITEMS                                                                                \
+    "setting, residential_approach, planned_duration, detox_phase, sex, age_band, nationality, "   \
+    "treatment_status, referral_source, living_with, living_with_children, living_where, "        \
+    "education, labour_status, primary_drug, route, frequency, first_use_age_band, "               \
+    "secondary_drug, polydrug, injecting, needle_sharing, hiv_testing, hcv_testing, ost"
+
 static void test_errors(void **state)
 {
     static const char *const want[] = {
-        "2: unknown item 'sexe' (valid: setting, sex, treatment_status, primary_drug, route)",
-        "3: unknown item 'centre_type' (valid: setting, sex, treatment_status, primary_drug, "
-        "route)",
+        "2: unknown item 'sexe' (valid: " VALID_ITEMS ")",
+        "3: unknown item 'centre_type' (valid: " VALID_ITEMS ")",
         "4: '1.9' is not a TDI code of item primary_drug",
         "5: VALID_FROM '2025-02-30' is not a YYYY-MM-DD date",
         "6: expected ITEM LOCAL_CODE TDI_CODE [VALID_FROM], found 2 fields",
@@ -183,9 +197,12 @@ static void test_errors(void **state)
         "10: line is not valid UTF-8 text",
         "11: empty LOCAL_CODE (blank values need no mapping: they are not known)",
         "16: VALID_FROM '2024-1-01' is not a YYYY-MM-DD date",
-        "17: unknown item 'bogus' (valid: setting, sex, treatment_status, primary_drug, route)",
+        "17: unknown item 'bogus' (valid: " VALID_ITEMS ")",
         "17: VALID_FROM 'notadate' is not a YYYY-MM-DD date",
         "18: too many fields",
+        "20: unknown item 'secondary_drug_2' (valid: " VALID_ITEMS ")",
+        "21: unknown item 'years_since_first_ost' (valid: " VALID_ITEMS ")",
+        "23: '0' is not a TDI code of item primary_drug",
         /* duplicates come last, found once the mappings are sorted */
         "12: duplicate mapping of sex 'M' from always (first at line 8)",
         "15: duplicate mapping of sex 'M' from always (first at line 8)",

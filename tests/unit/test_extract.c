@@ -1,63 +1,174 @@
-/* Unit tests for extract/: COPY text-format parsing and the wrapped source query. */
+/* Unit tests for extract/: COPY text-format parsing, the column check, and the wrapped query. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "../../extract/extract.h"
+#include "test_log.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* A COPY line of TDI_COL_COUNT fields: field i is "c<i>" unless given in vals. */
+static void copy_line(char *buf, size_t len, const char *const vals[TDI_COL_COUNT])
+{
+    size_t used = 0;
+
+    for (int i = 0; i < TDI_COL_COUNT; i++) {
+        int n = vals[i] ? snprintf(buf + used, len - used, "%s%s", i ? "\t" : "", vals[i])
+                        : snprintf(buf + used, len - used, "%sc%d", i ? "\t" : "", i);
+        assert_true(n > 0 && (size_t)n < len - used);
+        used += (size_t)n;
+    }
+    snprintf(buf + used, len - used, "\n");
+}
+
 static void parse_line_with_escapes_and_nulls(void **state)
 {
-    char line[] = "E1\t85.07.30\\t033\tC-1\t2025-03-01\t\\N\tOP\\\\X\th\\303\\257\t\\N\t\\x41\t\n";
+    const char *vals[TDI_COL_COUNT] = {0};
+    char line[2048];
     tdi_raw_row row;
 
     (void)state;
+    vals[TDI_COL_EPISODE_ID] = "E1";
+    vals[TDI_COL_CLIENT_ID] = "85.07.30\\t033";
+    vals[TDI_COL_BIRTH_DATE] = "\\N";
+    vals[TDI_COL_SETTING] = "OP\\\\X";
+    vals[TDI_COL_SEX] = "h\\303\\257";
+    vals[TDI_COL_TREATMENT_STATUS] = "\\N";
+    vals[TDI_COL_PRIMARY_DRUG] = "\\x41";
+    vals[TDI_COL_ROUTE] = "";
+    vals[TDI_COL_FIRST_OST_YEAR] = "\\N"; /* the last field */
+    copy_line(line, sizeof line, vals);
     assert_int_equal(extract_parse_copy_line(line, strlen(line), &row), TDI_OK);
     assert_string_equal(row.col[TDI_COL_EPISODE_ID], "E1");
     assert_string_equal(row.col[TDI_COL_CLIENT_ID], "85.07.30\t033");
-    assert_string_equal(row.col[TDI_COL_START_DATE], "2025-03-01");
+    assert_string_equal(row.col[TDI_COL_CENTRE_ID], "c2");
     assert_null(row.col[TDI_COL_BIRTH_DATE]);
     assert_string_equal(row.col[TDI_COL_SETTING], "OP\\X");
     assert_string_equal(row.col[TDI_COL_SEX], "h\xc3\xaf");
     assert_null(row.col[TDI_COL_TREATMENT_STATUS]);
     assert_string_equal(row.col[TDI_COL_PRIMARY_DRUG], "A");
     assert_string_equal(row.col[TDI_COL_ROUTE], "");
+    assert_string_equal(row.col[TDI_COL_HCV_TESTING], "c34");
+    assert_null(row.col[TDI_COL_FIRST_OST_YEAR]);
 }
 
 static void parse_line_wrong_column_count(void **state)
 {
+    const char *vals[TDI_COL_COUNT] = {0};
     char short_line[] = "a\tb\tc\n";
-    char long_line[] = "1\t2\t3\t4\t5\t6\t7\t8\t9\t10\t11\n";
-    char nul_escape[] = "\\000\t2\t3\t4\t5\t6\t7\t8\t9\t10\n";
+    char line[2048], nul_escape[2048];
     tdi_raw_row row;
 
     (void)state;
     assert_int_equal(extract_parse_copy_line(short_line, strlen(short_line), &row),
                      TDI_ERR_SOURCE);
-    assert_int_equal(extract_parse_copy_line(long_line, strlen(long_line), &row), TDI_ERR_SOURCE);
+    copy_line(line, sizeof line, vals);
+    line[strlen(line) - 1] = '\0';
+    strcat(line, "\textra\n"); /* one field too many */
+    assert_int_equal(extract_parse_copy_line(line, strlen(line), &row), TDI_ERR_SOURCE);
+    vals[0] = "\\000";
+    copy_line(nul_escape, sizeof nul_escape, vals);
     assert_int_equal(extract_parse_copy_line(nul_escape, strlen(nul_escape), &row),
                      TDI_ERR_SOURCE);
 }
 
+/* Only the required columns and setting: every other column is a typed NULL. */
 static void copy_sql_wraps_query(void **state)
 {
     tdi_source_config src = {.name = "x", .query = "SELECT * FROM v -- note\n ;; "};
-    char *sql = extract_copy_sql(&src, 2025);
+    unsigned char present[TDI_COL_COUNT] = {0};
+    char *sql;
 
     (void)state;
+    present[TDI_COL_EPISODE_ID] = present[TDI_COL_CLIENT_ID] = 1;
+    present[TDI_COL_CENTRE_ID] = present[TDI_COL_START_DATE] = present[TDI_COL_SETTING] = 1;
+    sql = extract_copy_sql(&src, 2025, present);
     assert_non_null(sql);
     assert_string_equal(
         sql, "COPY (SELECT tdi_src.\"episode_id\"::text, tdi_src.\"client_id\"::text, "
-             "tdi_src.\"centre_id\"::text, tdi_src.\"start_date\"::date, "
-             "tdi_src.\"birth_date\"::date, tdi_src.\"setting\"::text, tdi_src.\"sex\"::text, "
-             "tdi_src.\"treatment_status\"::text, tdi_src.\"primary_drug\"::text, "
-             "tdi_src.\"route\"::text FROM (\nSELECT * FROM v -- note\n) AS tdi_src WHERE "
+             "tdi_src.\"centre_id\"::text, tdi_src.\"start_date\"::date, NULL::date, "
+             "tdi_src.\"setting\"::text, NULL::text, NULL::text, NULL::text, NULL::text, "
+             "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
+             "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
+             "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
+             "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text "
+             "FROM (\nSELECT * FROM v -- note\n) AS tdi_src WHERE "
              "tdi_src.\"start_date\" IS NULL OR (tdi_src.\"start_date\"::date >= DATE "
              "'2025-01-01' AND tdi_src.\"start_date\"::date < DATE '2026-01-01')) TO STDOUT");
     free(sql);
+
+    /* Every column present: each selected by name with its cast. */
+    memset(present, 1, sizeof present);
+    sql = extract_copy_sql(&src, 2025, present);
+    assert_non_null(sql);
+    assert_non_null(strstr(sql, ", tdi_src.\"birth_date\"::date, tdi_src.\"setting\"::text, "));
+    assert_non_null(strstr(sql, ", tdi_src.\"first_ost_year\"::text FROM (\n"));
+    assert_null(strstr(sql, "NULL::"));
+    free(sql);
+}
+
+static void columns_all_there(void **state)
+{
+    const char *names[TDI_COL_COUNT + 1];
+    unsigned char present[TDI_COL_COUNT];
+    test_log tl;
+
+    (void)state;
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        names[TDI_COL_COUNT - 1 - i] = tdi_columns[i].name; /* any order */
+    names[TDI_COL_COUNT] = "national_no";                    /* extra columns are ignored */
+    test_log_start(&tl);
+    assert_int_equal(extract_match_columns("s", names, TDI_COL_COUNT + 1, present), TDI_OK);
+    test_log_stop();
+    assert_string_equal(tl.text, "");
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        assert_int_equal(present[i], 1);
+}
+
+static void columns_optional_missing(void **state)
+{
+    const char *names[] = {"start_date", "centre_id", "client_id", "episode_id", "route",
+                           "Sex", "remark"};
+    unsigned char present[TDI_COL_COUNT];
+    test_log tl;
+
+    (void)state;
+    test_log_start(&tl);
+    assert_int_equal(extract_match_columns("riverside", names, 7, present), TDI_OK);
+    test_log_stop();
+    assert_int_equal(tl.count, 1);
+    assert_string_equal(
+        tl.text,
+        "source riverside: 32 optional columns not in the source query, not known in every row: "
+        "birth_date, setting, residential_approach, planned_duration, detox_phase, sex, "
+        "age_band, nationality, treatment_status, referral_source, living_with, "
+        "living_with_children, living_where, education, labour_status, primary_drug, "
+        "frequency, first_use_age, first_use_age_band, secondary_drug_1, secondary_drug_2, "
+        "secondary_drug_3, secondary_drug_4, polydrug, injecting, first_injection_age, "
+        "first_injection_year, needle_sharing, hiv_testing, hcv_testing, ost, first_ost_year\n");
+    assert_int_equal(present[TDI_COL_ROUTE], 1);
+    assert_int_equal(present[TDI_COL_SEX], 0); /* names match exactly */
+    assert_int_equal(present[TDI_COL_START_DATE], 1);
+}
+
+static void columns_required_missing(void **state)
+{
+    const char *names[] = {"episode_id", "centre", "start_date"};
+    unsigned char present[TDI_COL_COUNT];
+    test_log tl;
+
+    (void)state;
+    test_log_start(&tl);
+    assert_int_equal(extract_match_columns("debrug", names, 3, present), TDI_ERR_SOURCE);
+    test_log_stop();
+    /* Each missing required column named; no info line on a failed source. */
+    assert_string_equal(tl.text, "source debrug: the source query has no column client_id "
+                                 "(required; see README.md, \"Source query\")\n"
+                                 "source debrug: the source query has no column centre_id "
+                                 "(required; see README.md, \"Source query\")\n");
 }
 
 int main(void)
@@ -66,6 +177,9 @@ int main(void)
         cmocka_unit_test(parse_line_with_escapes_and_nulls),
         cmocka_unit_test(parse_line_wrong_column_count),
         cmocka_unit_test(copy_sql_wraps_query),
+        cmocka_unit_test(columns_all_there),
+        cmocka_unit_test(columns_optional_missing),
+        cmocka_unit_test(columns_required_missing),
     };
     return cmocka_run_group_tests_name("extract", tests, NULL, NULL);
 }

@@ -161,6 +161,8 @@ static void set_code(tdi_record *rec, tdi_item item, const char *code)
     rec->code[item] = (uint8_t)idx;
 }
 
+/* An outpatient episode: every item "not known" but those set here, the conditional items left
+ * out (not applicable). */
 static tdi_record make_record(const char *key, const char *person, int age)
 {
     tdi_record rec;
@@ -172,7 +174,14 @@ static tdi_record make_record(const char *key, const char *person, int age)
     rec.source = "clinic_en";
     rec.region = "VL";
     rec.year = 2025;
+    rec.start_ymd = 20250301;
     rec.age = age;
+    rec.first_use_age = TDI_AGE_NOT_KNOWN;
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+
+        rec.code[i] = def->conditional ? TDI_CODE_NOT_APPLICABLE : (uint8_t)def->not_known;
+    }
     set_code(&rec, TDI_ITEM_SETTING, "outpatient");
     set_code(&rec, TDI_ITEM_CENTRE_TYPE, "1");
     set_code(&rec, TDI_ITEM_SEX, "1");
@@ -214,6 +223,19 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     set_code(&r3, TDI_ITEM_TREATMENT_STATUS, "1");
     set_code(&r3, TDI_ITEM_PRIMARY_DRUG, "7.1");
     set_code(&r3, TDI_ITEM_ROUTE, "2");
+    set_code(&r3, TDI_ITEM_RESIDENTIAL_APPROACH, "twelve_step");
+    set_code(&r3, TDI_ITEM_PLANNED_DURATION, "short");
+    set_code(&r3, TDI_ITEM_DETOX_PHASE, "not_known");
+    set_code(&r3, TDI_ITEM_SECONDARY_DRUG_1, "8");
+    set_code(&r3, TDI_ITEM_SECONDARY_DRUG_2, "0");
+    set_code(&r3, TDI_ITEM_INJECTING, "1");
+    set_code(&r3, TDI_ITEM_OST, "2");
+    set_code(&r3, TDI_ITEM_YEARS_SINCE_FIRST_OST, "16+");
+    set_code(&r1, TDI_ITEM_AGE_BAND, "30-34");
+    set_code(&r1, TDI_ITEM_FIRST_USE_AGE_BAND, "15-19");
+    set_code(&r1, TDI_ITEM_INJECTING, "2.3");
+    set_code(&r1, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, "3");
+    r1.first_use_age = 17;
 
     assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
     assert_int_equal(report_add(w, &r1), TDI_OK);
@@ -229,18 +251,38 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     assert_int_equal(pub.records, 3);
 
     gunzip_all(pub.path, xml, sizeof xml);
+    /* Numbers left out when not known, coded items always there but where they do not apply. */
     assert_string_equal(
         xml, HEADER
         "<episode key=\"" KEY1 "\" person=\"" PERSON_A "\" source=\"clinic_en\" centre=\"C01\" "
-        "region=\"VL\" year=\"2025\" age=\"34\" setting=\"outpatient\" centre_type=\"1\" "
-        "sex=\"1\" treatment_status=\"2\" primary_drug=\"1.1\" route=\"1\"/>\n"
+        "region=\"VL\" year=\"2025\" age=\"34\" first_use_age=\"17\" setting=\"outpatient\" "
+        "centre_type=\"1\" sex=\"1\" age_band=\"30-34\" nationality=\"99\" "
+        "treatment_status=\"2\" referral_source=\"99\" living_with=\"99\" "
+        "living_with_children=\"99\" living_where=\"99\" education=\"99\" labour_status=\"99\" "
+        "primary_drug=\"1.1\" route=\"1\" frequency=\"99\" first_use_age_band=\"15-19\" "
+        "secondary_drug_1=\"99\" secondary_drug_2=\"99\" secondary_drug_3=\"99\" "
+        "secondary_drug_4=\"99\" polydrug=\"99\" injecting=\"2.3\" "
+        "years_since_first_injection=\"3\" needle_sharing=\"99\" hiv_testing=\"99\" "
+        "hcv_testing=\"99\" ost=\"99\"/>\n"
         "<episode key=\"" KEY2 "\" person=\"" PERSON_A "\" source=\"clinic_en\" centre=\"C01\" "
         "region=\"VL\" year=\"2025\" setting=\"not_known\" centre_type=\"99\" sex=\"99\" "
-        "treatment_status=\"3\" primary_drug=\"99\" route=\"99\"/>\n"
+        "age_band=\"99\" nationality=\"99\" treatment_status=\"3\" referral_source=\"99\" "
+        "living_with=\"99\" living_with_children=\"99\" living_where=\"99\" education=\"99\" "
+        "labour_status=\"99\" primary_drug=\"99\" route=\"99\" frequency=\"99\" "
+        "first_use_age_band=\"99\" secondary_drug_1=\"99\" secondary_drug_2=\"99\" "
+        "secondary_drug_3=\"99\" secondary_drug_4=\"99\" polydrug=\"99\" injecting=\"99\" "
+        "needle_sharing=\"99\" hiv_testing=\"99\" hcv_testing=\"99\" ost=\"99\"/>\n"
         "<episode key=\"" KEY3 "\" person=\"" PERSON_B "\" source=\"clinic_en\" "
         "centre=\"C.02-x_y\" region=\"VL\" year=\"2025\" age=\"0\" "
-        "setting=\"residential_hospital\" centre_type=\"2\" sex=\"2\" treatment_status=\"1\" "
-        "primary_drug=\"7.1\" route=\"2\"/>\n" FOOTER);
+        "setting=\"residential_hospital\" centre_type=\"2\" "
+        "residential_approach=\"twelve_step\" planned_duration=\"short\" "
+        "detox_phase=\"not_known\" sex=\"2\" age_band=\"99\" nationality=\"99\" "
+        "treatment_status=\"1\" referral_source=\"99\" living_with=\"99\" "
+        "living_with_children=\"99\" living_where=\"99\" education=\"99\" labour_status=\"99\" "
+        "primary_drug=\"7.1\" route=\"2\" frequency=\"99\" first_use_age_band=\"99\" "
+        "secondary_drug_1=\"8\" secondary_drug_2=\"0\" secondary_drug_3=\"99\" "
+        "secondary_drug_4=\"99\" polydrug=\"99\" injecting=\"1\" needle_sharing=\"99\" "
+        "hiv_testing=\"99\" hcv_testing=\"99\" ost=\"2\" years_since_first_ost=\"16+\"/>\n" FOOTER);
 
     /* The digest is recomputed here over the bytes on disk, independently of report/. */
     gzlen = read_all(pub.path, gz, sizeof gz);
@@ -332,12 +374,20 @@ static void bad_record_fields_are_named_not_quoted(void **state)
     assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
     report_abort(w);
 
+    /* "not applicable" only for items that can be left out */
+    rec = make_record(KEY1, PERSON_A, 30);
+    rec.code[TDI_ITEM_SEX] = TDI_CODE_NOT_APPLICABLE;
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
+    report_abort(w);
+
     /* clang-format off */
     assert_string_equal(fx->log.text,
         DATA_NAME ": record 1: key is not an episode pseudonym\n"
         DATA_NAME ": record " KEY1 ": person is not a pseudonym\n"
         DATA_NAME ": record " KEY1 ": region is not valid UTF-8 or holds a control character\n"
-        DATA_NAME ": record " KEY1 ": primary_drug code index 200 out of range\n");
+        DATA_NAME ": record " KEY1 ": primary_drug code index 200 out of range\n"
+        DATA_NAME ": record " KEY1 ": sex code index 255 out of range\n");
     /* clang-format on */
     list_dir(fx->body_dir, listing, sizeof listing);
     assert_string_equal(listing, "");

@@ -91,6 +91,7 @@ static int end(void **state)
     return 0;
 }
 
+/* An outpatient episode with every column given (the residential ones do not apply). */
 static tdi_raw_row good_row(void)
 {
     tdi_raw_row r;
@@ -103,15 +104,38 @@ static tdi_raw_row good_row(void)
     r.col[TDI_COL_BIRTH_DATE] = "1990-05-20";
     r.col[TDI_COL_SETTING] = "AMB";
     r.col[TDI_COL_SEX] = "M";
+    r.col[TDI_COL_NATIONALITY] = "BE";
     r.col[TDI_COL_TREATMENT_STATUS] = "nooit";
+    r.col[TDI_COL_REFERRAL_SOURCE] = "HA";
+    r.col[TDI_COL_LIVING_WITH] = "ALLEEN";
+    r.col[TDI_COL_LIVING_WITH_CHILDREN] = "NEE";
+    r.col[TDI_COL_LIVING_WHERE] = "VAST";
+    r.col[TDI_COL_EDUCATION] = "SEC";
+    r.col[TDI_COL_LABOUR_STATUS] = "WERKLOOS";
     r.col[TDI_COL_PRIMARY_DRUG] = "hero\xc3\xafne";
     r.col[TDI_COL_ROUTE] = "spuiten";
+    r.col[TDI_COL_FREQUENCY] = "DAG";
+    r.col[TDI_COL_FIRST_USE_AGE] = "17";
+    r.col[TDI_COL_SECONDARY_DRUG_1] = "cannabis"; /* a primary_drug line */
+    r.col[TDI_COL_SECONDARY_DRUG_2] = "alcohol";  /* a secondary_drug line */
+    r.col[TDI_COL_SECONDARY_DRUG_3] = "GEEN";
+    r.col[TDI_COL_POLYDRUG] = "J";
+    r.col[TDI_COL_INJECTING] = "RECENT";
+    r.col[TDI_COL_FIRST_INJECTION_AGE] = "20";
+    r.col[TDI_COL_NEEDLE_SHARING] = "NOOIT";
+    r.col[TDI_COL_HIV_TESTING] = "RECENT";
+    r.col[TDI_COL_HCV_TESTING] = "NOOIT";
+    r.col[TDI_COL_OST] = "NU";
+    r.col[TDI_COL_FIRST_OST_YEAR] = "2014";
     r.row_number = 7;
     return r;
 }
 
+/* The record's code of item, or "-" when the item does not apply. */
 static const char *code_of(const tdi_record *rec, tdi_item item)
 {
+    if (rec->code[item] == TDI_CODE_NOT_APPLICABLE)
+        return "-";
     return tdi_item_get(item)->codes[rec->code[item]].code;
 }
 
@@ -162,6 +186,39 @@ static char *report_text(void)
 
 static void test_good_row(void **state)
 {
+    static const char *const want[TDI_ITEM_COUNT] = {
+        [TDI_ITEM_SETTING] = "outpatient",
+        [TDI_ITEM_CENTRE_TYPE] = "1",
+        [TDI_ITEM_RESIDENTIAL_APPROACH] = "-",
+        [TDI_ITEM_PLANNED_DURATION] = "-",
+        [TDI_ITEM_DETOX_PHASE] = "-",
+        [TDI_ITEM_SEX] = "1",
+        [TDI_ITEM_AGE_BAND] = "30-34",
+        [TDI_ITEM_NATIONALITY] = "1",
+        [TDI_ITEM_TREATMENT_STATUS] = "1",
+        [TDI_ITEM_REFERRAL_SOURCE] = "2",
+        [TDI_ITEM_LIVING_WITH] = "1",
+        [TDI_ITEM_LIVING_WITH_CHILDREN] = "1",
+        [TDI_ITEM_LIVING_WHERE] = "1",
+        [TDI_ITEM_EDUCATION] = "3",
+        [TDI_ITEM_LABOUR_STATUS] = "4",
+        [TDI_ITEM_PRIMARY_DRUG] = "1.1",
+        [TDI_ITEM_ROUTE] = "1",
+        [TDI_ITEM_FREQUENCY] = "1",
+        [TDI_ITEM_FIRST_USE_AGE_BAND] = "15-19",
+        [TDI_ITEM_SECONDARY_DRUG_1] = "7.1",
+        [TDI_ITEM_SECONDARY_DRUG_2] = "8",
+        [TDI_ITEM_SECONDARY_DRUG_3] = "0",
+        [TDI_ITEM_SECONDARY_DRUG_4] = "0", /* after "none", a blank is none too */
+        [TDI_ITEM_POLYDRUG] = "1",
+        [TDI_ITEM_INJECTING] = "2.3",
+        [TDI_ITEM_YEARS_SINCE_FIRST_INJECTION] = "4", /* 33 - 20 = 13 years */
+        [TDI_ITEM_NEEDLE_SHARING] = "1",
+        [TDI_ITEM_HIV_TESTING] = "2.2",
+        [TDI_ITEM_HCV_TESTING] = "1",
+        [TDI_ITEM_OST] = "3",
+        [TDI_ITEM_YEARS_SINCE_FIRST_OST] = "10", /* 2024 - 2014 */
+    };
     tdi_raw_row row = good_row();
     tdi_record rec = accept_row(&row);
 
@@ -172,13 +229,15 @@ static void test_good_row(void **state)
     assert_string_equal(rec.source, "clinic_a");
     assert_string_equal(rec.region, "BE211");
     assert_int_equal(rec.year, 2024);
+    assert_int_equal(rec.start_ymd, 20240315);
     assert_int_equal(rec.age, 33);
-    assert_string_equal(code_of(&rec, TDI_ITEM_SETTING), "outpatient");
-    assert_string_equal(code_of(&rec, TDI_ITEM_CENTRE_TYPE), "1");
-    assert_string_equal(code_of(&rec, TDI_ITEM_SEX), "1");
-    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "1");
-    assert_string_equal(code_of(&rec, TDI_ITEM_PRIMARY_DRUG), "1.1");
-    assert_string_equal(code_of(&rec, TDI_ITEM_ROUTE), "1");
+    assert_int_equal(rec.first_use_age, 17);
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        assert_non_null(want[i]);
+        if (strcmp(code_of(&rec, (tdi_item)i), want[i]) != 0)
+            fail_msg("%s: %s, want %s", tdi_item_get((tdi_item)i)->name,
+                     code_of(&rec, (tdi_item)i), want[i]);
+    }
 
     const transform_stats *st = transform_source_stats(tx);
     assert_int_equal(st->rows, 1);
@@ -187,6 +246,32 @@ static void test_good_row(void **state)
     char *text = report_text();
     assert_string_equal(text, ""); /* only non-zero lines */
     free(text);
+}
+
+/* A source with only the required columns: every item not known, nothing derived but the
+ * centre type. */
+static void test_required_columns_only(void **state)
+{
+    tdi_raw_row row, full = good_row();
+    tdi_record rec;
+
+    (void)state;
+    memset(&row, 0, sizeof row);
+    row.col[TDI_COL_EPISODE_ID] = full.col[TDI_COL_EPISODE_ID];
+    row.col[TDI_COL_CLIENT_ID] = full.col[TDI_COL_CLIENT_ID];
+    row.col[TDI_COL_CENTRE_ID] = full.col[TDI_COL_CENTRE_ID];
+    row.col[TDI_COL_START_DATE] = full.col[TDI_COL_START_DATE];
+    rec = accept_row(&row);
+    assert_int_equal(rec.age, TDI_AGE_NOT_KNOWN);
+    assert_int_equal(rec.first_use_age, TDI_AGE_NOT_KNOWN);
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+
+        if (def->conditional)
+            assert_int_equal(rec.code[i], TDI_CODE_NOT_APPLICABLE);
+        else
+            assert_int_equal(rec.code[i], def->not_known);
+    }
 }
 
 static void test_not_known_and_dates_in_crosswalk(void **state)
@@ -379,6 +464,8 @@ static void test_r005_not_triggered(void **state)
     tdi_raw_row row = good_row();
 
     (void)state;
+    row.col[TDI_COL_FIRST_USE_AGE] = NULL; /* 17, 20: not at the age of 10 */
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
     row.col[TDI_COL_BIRTH_DATE] = "2014-03-15";
     assert_int_equal(accept_row(&row).age, 10);
     row.col[TDI_COL_BIRTH_DATE] = "1924-03-16";
@@ -443,6 +530,472 @@ static void test_r008_not_triggered(void **state)
     row.col[TDI_COL_START_DATE] = "2024-02-29";
     row.col[TDI_COL_BIRTH_DATE] = "2000-02-29";
     assert_int_equal(accept_row(&row).age, 24);
+}
+
+/* ---- derived values (tx_derive) ---- */
+
+static void test_residential_attributes(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    /* residential: given ones mapped, a missing one not known */
+    row.col[TDI_COL_SETTING] = "KLIN";
+    row.col[TDI_COL_RESIDENTIAL_APPROACH] = "MIN";
+    row.col[TDI_COL_PLANNED_DURATION] = "LANG";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_CENTRE_TYPE), "2");
+    assert_string_equal(code_of(&rec, TDI_ITEM_RESIDENTIAL_APPROACH), "twelve_step");
+    assert_string_equal(code_of(&rec, TDI_ITEM_PLANNED_DURATION), "long");
+    assert_string_equal(code_of(&rec, TDI_ITEM_DETOX_PHASE), "not_known");
+    /* inpatient detox is inpatient, not residential treatment: not applicable */
+    row.col[TDI_COL_SETTING] = "DETOX";
+    row.col[TDI_COL_RESIDENTIAL_APPROACH] = NULL;
+    row.col[TDI_COL_PLANNED_DURATION] = NULL;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_CENTRE_TYPE), "2");
+    assert_string_equal(code_of(&rec, TDI_ITEM_RESIDENTIAL_APPROACH), "-");
+    assert_string_equal(code_of(&rec, TDI_ITEM_PLANNED_DURATION), "-");
+    assert_string_equal(code_of(&rec, TDI_ITEM_DETOX_PHASE), "-");
+}
+
+static void test_age_groups(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    /* no birth date: the source's own group, mapped */
+    row.col[TDI_COL_BIRTH_DATE] = NULL;
+    row.col[TDI_COL_AGE_BAND] = "A2";
+    rec = accept_row(&row);
+    assert_int_equal(rec.age, TDI_AGE_NOT_KNOWN);
+    assert_string_equal(code_of(&rec, TDI_ITEM_AGE_BAND), "20-24");
+    /* a source group across two TDI groups maps to not known */
+    row.col[TDI_COL_AGE_BAND] = "A9";
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL; /* no age to count the years from */
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_AGE_BAND), "99");
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "99");
+    /* an exact age wins over the group column */
+    row.col[TDI_COL_BIRTH_DATE] = "1959-03-15"; /* 65 on the day */
+    row.col[TDI_COL_AGE_BAND] = "A2";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_AGE_BAND), "65+");
+    row.col[TDI_COL_BIRTH_DATE] = "2010-03-16"; /* 13: R005 rejects under 10 only */
+    row.col[TDI_COL_FIRST_USE_AGE] = "12";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_AGE_BAND), "0-14");
+    assert_string_equal(code_of(&rec, TDI_ITEM_FIRST_USE_AGE_BAND), "0-14");
+    /* first use: the group column when the age is not given, the exact age when it is */
+    row = good_row();
+    row.col[TDI_COL_FIRST_USE_AGE] = NULL;
+    row.col[TDI_COL_FIRST_USE_AGE_BAND] = "F2";
+    rec = accept_row(&row);
+    assert_int_equal(rec.first_use_age, TDI_AGE_NOT_KNOWN);
+    assert_string_equal(code_of(&rec, TDI_ITEM_FIRST_USE_AGE_BAND), "15-19");
+    row.col[TDI_COL_FIRST_USE_AGE] = "24";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_FIRST_USE_AGE_BAND), "20-24");
+}
+
+static void test_secondary_drugs(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+    char *text;
+
+    (void)state;
+    /* secondary_drug lines win over primary_drug lines (11 is 1.1 as a primary drug in 2024) */
+    row.col[TDI_COL_SECONDARY_DRUG_1] = "11";
+    row.col[TDI_COL_SECONDARY_DRUG_2] = NULL;
+    row.col[TDI_COL_SECONDARY_DRUG_3] = NULL;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_SECONDARY_DRUG_1), "1.3");
+    assert_string_equal(code_of(&rec, TDI_ITEM_SECONDARY_DRUG_2), "99"); /* not known */
+    assert_string_equal(code_of(&rec, TDI_ITEM_SECONDARY_DRUG_4), "99");
+    /* "none" first: the rest, when not given, are none too */
+    row.col[TDI_COL_SECONDARY_DRUG_1] = "GEEN";
+    rec = accept_row(&row);
+    for (int i = TDI_ITEM_SECONDARY_DRUG_1; i <= TDI_ITEM_SECONDARY_DRUG_4; i++)
+        assert_string_equal(code_of(&rec, (tdi_item)i), "0");
+    /* none is not a primary drug: the primary_drug list does not take it */
+    row = good_row();
+    row.col[TDI_COL_PRIMARY_DRUG] = "GEEN";
+    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "GEEN");
+    /* an unmapped secondary code is reported under the crosswalk item secondary_drug */
+    row = good_row();
+    row.col[TDI_COL_SECONDARY_DRUG_4] = "kratom";
+    assert_rejected(&row, "R006", "secondary_drug_4", "local code has no crosswalk entry",
+                    "kratom");
+    text = report_text();
+    assert_string_equal(text, "  unmapped primary_drug 'GEEN': 1\n"
+                              "  unmapped secondary_drug 'kratom': 1\n"
+                              "  rule R006 (reject) local code has no crosswalk entry: 2\n");
+    free(text);
+}
+
+static void test_injecting_derived(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    /* not known + route inject: ever injected */
+    row.col[TDI_COL_INJECTING] = NULL;
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_INJECTING), "2");
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "99");
+    /* not known + a first injection: ever injected, years from the year of first injection */
+    row.col[TDI_COL_ROUTE] = "roken";
+    row.col[TDI_COL_FIRST_INJECTION_YEAR] = "2022";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_INJECTING), "2");
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "2"); /* 2 years */
+    /* the year wins over the age: 2024 - 2023 = 1, although 33 - 20 = 13 */
+    row.col[TDI_COL_FIRST_INJECTION_YEAR] = "2023";
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = "20";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "1");
+    /* no sign of injecting: not known stays, years not applicable */
+    row.col[TDI_COL_FIRST_INJECTION_YEAR] = NULL;
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_INJECTING), "99");
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "-");
+    /* "does not want to answer" is an answer: kept, even with route inject */
+    row.col[TDI_COL_INJECTING] = "WEIGERT";
+    row.col[TDI_COL_ROUTE] = "spuiten";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_INJECTING), "3");
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "-");
+    /* never injected, no first injection: not applicable */
+    row.col[TDI_COL_INJECTING] = "NOOIT";
+    row.col[TDI_COL_ROUTE] = "roken";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_INJECTING), "1");
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "-");
+}
+
+static void test_ost_years(void **state)
+{
+    static const char *const cases[][2] = {
+        {"2024", "0"},  {"2023", "1"},     {"2014", "10"}, {"2013", "11-15"},
+        {"2009", "11-15"}, {"2008", "16+"}, {"1950", "16+"},
+    };
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        row.col[TDI_COL_FIRST_OST_YEAR] = cases[i][0];
+        rec = accept_row(&row);
+        assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_OST), cases[i][1]);
+    }
+    row.col[TDI_COL_FIRST_OST_YEAR] = NULL; /* in OST, year not known */
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_OST), "99");
+    row.col[TDI_COL_OST] = NULL; /* nothing known about OST: not applicable */
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_OST), "-");
+    row.col[TDI_COL_FIRST_OST_YEAR] = "2020"; /* status not known, but a first OST */
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_OST), "99");
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_OST), "4");
+    row.col[TDI_COL_OST] = "NOOIT";
+    row.col[TDI_COL_FIRST_OST_YEAR] = NULL;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_OST), "-");
+}
+
+static void test_injection_years(void **state)
+{
+    static const char *const cases[][2] = {
+        {"33", "1"}, {"32", "1"}, {"31", "2"}, {"29", "2"}, {"28", "3"}, {"24", "3"},
+        {"23", "4"}, {"0", "4"},
+    };
+    tdi_raw_row row = good_row(); /* age 33 */
+    tdi_record rec;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        row.col[TDI_COL_FIRST_INJECTION_AGE] = cases[i][0];
+        rec = accept_row(&row);
+        assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), cases[i][1]);
+    }
+}
+
+/* ---- R009 first use after the age at start ---- */
+
+static void test_r009(void **state)
+{
+    const char *msg = "age at first use above the age at treatment start";
+    tdi_raw_row row = good_row(); /* age 33 */
+
+    (void)state;
+    row.col[TDI_COL_FIRST_USE_AGE] = "34";
+    assert_rejected(&row, "R009", "first_use_age", msg, "34>33");
+    /* groups: surely later only when the whole first-use group is above the age group */
+    row.col[TDI_COL_BIRTH_DATE] = NULL;
+    row.col[TDI_COL_AGE_BAND] = "A2"; /* 20-24 */
+    row.col[TDI_COL_FIRST_USE_AGE] = NULL;
+    row.col[TDI_COL_FIRST_USE_AGE_BAND] = "F6"; /* 30-34 */
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    assert_rejected(&row, "R009", "first_use_age", msg, "30-34>20-24");
+    row.col[TDI_COL_FIRST_USE_AGE] = "25";
+    assert_rejected(&row, "R009", "first_use_age", msg, "25>20-24");
+}
+
+static void test_r009_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_FIRST_USE_AGE] = "33";
+    assert_int_equal(accept_row(&row).first_use_age, 33);
+    row.col[TDI_COL_BIRTH_DATE] = NULL;
+    row.col[TDI_COL_AGE_BAND] = "A2"; /* 20-24 */
+    row.col[TDI_COL_FIRST_USE_AGE] = "24";
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    accept_row(&row);
+    row.col[TDI_COL_AGE_BAND] = "A9"; /* not known: nothing to compare */
+    row.col[TDI_COL_FIRST_USE_AGE] = "90";
+    accept_row(&row);
+}
+
+/* ---- R010 first injection after the start ---- */
+
+static void test_r010(void **state)
+{
+    const char *msg = "first injection after the treatment start";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = "34";
+    assert_rejected(&row, "R010", "first_injection_age", msg, "34>33");
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    row.col[TDI_COL_FIRST_INJECTION_YEAR] = "2025";
+    assert_rejected(&row, "R010", "first_injection_year", msg, "2025>2024");
+}
+
+static void test_r010_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = "33";
+    row.col[TDI_COL_FIRST_INJECTION_YEAR] = "2024";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION), "1");
+}
+
+/* ---- R011 first injection of a person who never injected, R012 route inject ---- */
+
+static void test_r011(void **state)
+{
+    const char *msg = "first injection given for a person who never injected";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_INJECTING] = "NOOIT";
+    row.col[TDI_COL_ROUTE] = "roken";
+    assert_rejected(&row, "R011", "first_injection_age", msg, "20");
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    row.col[TDI_COL_FIRST_INJECTION_YEAR] = "2010";
+    assert_rejected(&row, "R011", "first_injection_year", msg, "2010");
+}
+
+static void test_r011_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_INJECTING] = "OOIT";
+    accept_row(&row);
+    row.col[TDI_COL_INJECTING] = "NOOIT";
+    row.col[TDI_COL_ROUTE] = "roken";
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = " ";
+    accept_row(&row);
+}
+
+static void test_r012(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_INJECTING] = "NOOIT";
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    assert_rejected(&row, "R012", "route", "route inject for a person who never injected", "1");
+}
+
+static void test_r012_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_INJECTING] = "OOIT";
+    accept_row(&row);
+    row.col[TDI_COL_INJECTING] = "NOOIT";
+    row.col[TDI_COL_ROUTE] = "roken";
+    row.col[TDI_COL_FIRST_INJECTION_AGE] = NULL;
+    accept_row(&row);
+}
+
+/* ---- R013 (warn) secondary drug repeats ---- */
+
+static void test_r013(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_SECONDARY_DRUG_1] = "hero\xc3\xafne"; /* the primary drug */
+    rec = accept_row(&row);                                 /* a warning: the row goes on */
+    assert_string_equal(code_of(&rec, TDI_ITEM_SECONDARY_DRUG_1), "1.1");
+    row = good_row();
+    row.col[TDI_COL_SECONDARY_DRUG_3] = "cannabis"; /* the first secondary drug again */
+    accept_row(&row);
+    text = report_text();
+    assert_string_equal(text, "  rule R013 (warn) secondary drug repeats the primary drug or an "
+                              "earlier secondary drug: 2\n");
+    free(text);
+    assert_int_equal(transform_source_stats(tx)->accepted, 2);
+}
+
+static void test_r013_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_SECONDARY_DRUG_1] = "GEEN"; /* none, none, none, none */
+    accept_row(&row);
+    row = good_row();
+    row.col[TDI_COL_SECONDARY_DRUG_1] = NULL; /* not known twice */
+    row.col[TDI_COL_SECONDARY_DRUG_2] = NULL;
+    row.col[TDI_COL_SECONDARY_DRUG_3] = "11"; /* 1.3, the primary is 1.1 */
+    accept_row(&row);
+    text = report_text();
+    assert_string_equal(text, "");
+    free(text);
+}
+
+/* ---- R014 numbers ---- */
+
+static void test_r014(void **state)
+{
+    static const char *const bad[][2] = {
+        {"abc", "abc"}, {"-3", "-3"}, {"121", "121"}, {"17.5", "17.5"}, {"1 7", "1 7"},
+        {"+17", "+17"}, {"0017000000", "0017000000"},
+    };
+    const char *msg = "not a whole number in the accepted range";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        row.col[TDI_COL_FIRST_USE_AGE] = bad[i][0];
+        assert_rejected(&row, "R014", "first_use_age", msg, bad[i][1]);
+    }
+    row = good_row();
+    row.col[TDI_COL_FIRST_OST_YEAR] = "1899";
+    assert_rejected(&row, "R014", "first_ost_year", msg, "1899");
+    row.col[TDI_COL_FIRST_OST_YEAR] = "3000";
+    assert_rejected(&row, "R014", "first_ost_year", msg, "3000");
+}
+
+static void test_r014_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_FIRST_USE_AGE] = " 017\t";
+    assert_int_equal(accept_row(&row).first_use_age, 17);
+    row.col[TDI_COL_FIRST_USE_AGE] = "0";
+    assert_int_equal(accept_row(&row).first_use_age, 0);
+    row.col[TDI_COL_FIRST_USE_AGE] = "";
+    assert_int_equal(accept_row(&row).first_use_age, TDI_AGE_NOT_KNOWN);
+    row.col[TDI_COL_FIRST_OST_YEAR] = "1900";
+    accept_row(&row);
+}
+
+/* ---- R015, R016 first OST ---- */
+
+static void test_r015(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_FIRST_OST_YEAR] = "2025";
+    assert_rejected(&row, "R015", "first_ost_year",
+                    "first opioid substitution treatment after the treatment start year",
+                    "2025>2024");
+}
+
+static void test_r015_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_FIRST_OST_YEAR] = "2024";
+    accept_row(&row);
+}
+
+static void test_r016(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_OST] = "NOOIT";
+    assert_rejected(&row, "R016", "first_ost_year",
+                    "first opioid substitution treatment given for a person never in it", "2014");
+}
+
+static void test_r016_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_OST] = "NOOIT";
+    row.col[TDI_COL_FIRST_OST_YEAR] = NULL;
+    accept_row(&row);
+}
+
+/* ---- R017 (warn) residential attribute outside the residential classes ---- */
+
+static void test_r017(void **state)
+{
+    tdi_raw_row row = good_row(); /* outpatient */
+    tdi_record rec;
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_DETOX_PHASE] = "J";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_DETOX_PHASE), "-"); /* left out */
+    text = report_text();
+    assert_string_equal(text, "  rule R017 (warn) residential attribute given for a "
+                              "non-residential setting: left out: 1\n");
+    free(text);
+}
+
+static void test_r017_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_SETTING] = "RES";
+    row.col[TDI_COL_DETOX_PHASE] = "J";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_DETOX_PHASE), "yes");
+    text = report_text();
+    assert_string_equal(text, "");
+    free(text);
 }
 
 /* ---- order and R007 ---- */
@@ -530,6 +1083,15 @@ static void test_rule_table(void **state)
         {"R006", "reject", "local code has no crosswalk entry"},
         {"R007", "reject", "no receiving body takes this centre"},
         {"R008", "reject", "date is not a valid YYYY-MM-DD date"},
+        {"R009", "reject", "age at first use above the age at treatment start"},
+        {"R010", "reject", "first injection after the treatment start"},
+        {"R011", "reject", "first injection given for a person who never injected"},
+        {"R012", "reject", "route inject for a person who never injected"},
+        {"R013", "warn", "secondary drug repeats the primary drug or an earlier secondary drug"},
+        {"R014", "reject", "not a whole number in the accepted range"},
+        {"R015", "reject", "first opioid substitution treatment after the treatment start year"},
+        {"R016", "reject", "first opioid substitution treatment given for a person never in it"},
+        {"R017", "warn", "residential attribute given for a non-residential setting: left out"},
     };
     tx_rule_idx idx;
 
@@ -544,7 +1106,7 @@ static void test_rule_table(void **state)
         assert_string_equal(tx_severity_name(r->severity), want[i][1]);
         assert_string_equal(r->message, want[i][2]);
     }
-    assert_null(tx_rule_get("R009", NULL));
+    assert_null(tx_rule_get("R018", NULL));
     assert_null(tx_rule_at(TX_RULE_COUNT));
 }
 
@@ -717,6 +1279,31 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r006_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r008, begin, end),
         cmocka_unit_test_setup_teardown(test_r008_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_required_columns_only, begin, end),
+        cmocka_unit_test_setup_teardown(test_residential_attributes, begin, end),
+        cmocka_unit_test_setup_teardown(test_age_groups, begin, end),
+        cmocka_unit_test_setup_teardown(test_secondary_drugs, begin, end),
+        cmocka_unit_test_setup_teardown(test_injecting_derived, begin, end),
+        cmocka_unit_test_setup_teardown(test_ost_years, begin, end),
+        cmocka_unit_test_setup_teardown(test_injection_years, begin, end),
+        cmocka_unit_test_setup_teardown(test_r009, begin, end),
+        cmocka_unit_test_setup_teardown(test_r009_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r010, begin, end),
+        cmocka_unit_test_setup_teardown(test_r010_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r011, begin, end),
+        cmocka_unit_test_setup_teardown(test_r011_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r012, begin, end),
+        cmocka_unit_test_setup_teardown(test_r012_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r013, begin, end),
+        cmocka_unit_test_setup_teardown(test_r013_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r014, begin, end),
+        cmocka_unit_test_setup_teardown(test_r014_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r015, begin, end),
+        cmocka_unit_test_setup_teardown(test_r015_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r016, begin, end),
+        cmocka_unit_test_setup_teardown(test_r016_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r017, begin, end),
+        cmocka_unit_test_setup_teardown(test_r017_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_rule_order, begin, end),
         cmocka_unit_test_setup_teardown(test_r007_no_body, begin, end),
         cmocka_unit_test(test_rule_table),

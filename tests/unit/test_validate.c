@@ -298,7 +298,13 @@ static void errors_are_capped_at_100(void **state)
         fprintf(fp,
                 "<episode key=\"e1:%032x\" person=\"" PERSON "\" source=\"s\" centre=\"c\" "
                 "region=\"r\" year=\"2025\" setting=\"outpatient\" centre_type=\"1\" sex=\"1\" "
-                "treatment_status=\"1\" primary_drug=\"1.9\" route=\"1\"/>\n",
+                "age_band=\"99\" nationality=\"99\" treatment_status=\"1\" "
+                "referral_source=\"99\" living_with=\"99\" living_with_children=\"99\" "
+                "living_where=\"99\" education=\"99\" labour_status=\"99\" primary_drug=\"1.9\" "
+                "route=\"1\" frequency=\"99\" first_use_age_band=\"99\" secondary_drug_1=\"99\" "
+                "secondary_drug_2=\"99\" secondary_drug_3=\"99\" secondary_drug_4=\"99\" "
+                "polydrug=\"99\" injecting=\"2\" years_since_first_injection=\"99\" "
+                "needle_sharing=\"99\" hiv_testing=\"99\" hcv_testing=\"99\" ost=\"99\"/>\n",
                 i);
     fprintf(fp, "</episodes>\n</submission>\n");
     assert_int_equal(fclose(fp), 0);
