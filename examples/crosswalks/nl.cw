@@ -44,3 +44,88 @@ route  chinezen  2
 route  slikken   3
 route  snuiven   4
 route  anders    5
+
+# --- De rest van het TDI-record (intakeformulier) ---
+
+# Klinische programma's (alleen residentieel): aanpak en geplande duur. Ontgifting bij de start
+# registreert deze kliniek niet: de view laat detox_phase weg (niet gekend).
+residential_approach  TG          therapeutic_community
+residential_approach  minnesota   twelve_step
+residential_approach  cgt         cbt
+residential_approach  eclectisch  combined
+planned_duration      kort        short
+planned_duration      lang        long
+
+# Nationaliteit als landengroep: 1 Belg, 2 andere EU, 3 buiten de EU
+nationality  "België"   1
+nationality  Nederland  2
+nationality  Frankrijk  2
+nationality  Marokko    3
+nationality  Turkije    3
+
+# Verwijzer
+referral_source  justitie   1
+referral_source  huisarts   2
+referral_source  andere-vz  3
+referral_source  ggz        4
+referral_source  school     5
+referral_source  zelf       6
+referral_source  overig     7
+
+# Woonsituatie: met wie, met kinderen, waar
+living_with           alleen      1
+living_with           ouders      2
+living_with           partner     3
+living_with           vrienden    4
+living_with           detentie    5
+living_with           instelling  6
+living_with_children  nee         1
+living_with_children  ja          2
+living_where          vast        1
+living_where          dakloos     2
+living_where          detentie    3
+living_where          anders      4
+
+# Opleiding en werk
+education      geen       1
+education      lager      2
+education      secundair  3
+education      hoger      4
+labour_status  interim    1
+labour_status  vast       2
+labour_status  student    3
+labour_status  werkloos   4
+labour_status  uitkering  5
+labour_status  anders     6
+
+# Gebruiksfrequentie hoofdmiddel, laatste 30 dagen
+frequency  dagelijks  1
+frequency  4-6/week   2
+frequency  2-3/week   3
+frequency  wekelijks  4
+frequency  niet       5
+
+# Bijmiddelen: de primary_drug-regels hierboven gelden ook; alleen "geen" heeft een eigen regel.
+secondary_drug  geen  0
+polydrug        ja    1
+polydrug        nee   2
+
+# Spuiten (eender welk middel), naalden delen, HIV- en HCV-test, substitutiebehandeling
+injecting       nooit    1
+injecting       vroeger  2.1
+injecting       12m      2.2
+injecting       30d      2.3
+injecting       weigert  3
+needle_sharing  nooit    1
+needle_sharing  vroeger  2.1
+needle_sharing  12m      2.2
+needle_sharing  30d      2.3
+hiv_testing     nooit    1
+hiv_testing     vroeger  2.1
+hiv_testing     12m      2.2
+hcv_testing     nooit    1
+hcv_testing     vroeger  2.1
+hcv_testing     12m      2.2
+ost             nooit    1
+ost             vroeger  2
+ost             huidig   3
