@@ -57,10 +57,18 @@ static const tdi_code sex_codes[] = {
 
 /* The workbook's age groups, used for the age at entry and the age at first use. */
 static const tdi_code age_band_codes[] = {
-    {"0-14", "Under 15"},      {"15-19", "15 to 19"},    {"20-24", "20 to 24"},
-    {"25-29", "25 to 29"},     {"30-34", "30 to 34"},    {"35-39", "35 to 39"},
-    {"40-44", "40 to 44"},     {"45-49", "45 to 49"},    {"50-54", "50 to 54"},
-    {"55-59", "55 to 59"},     {"60-64", "60 to 64"},    {"65+", "65 and over"},
+    {"0-14", "Under 15"},
+    {"15-19", "15 to 19"},
+    {"20-24", "20 to 24"},
+    {"25-29", "25 to 29"},
+    {"30-34", "30 to 34"},
+    {"35-39", "35 to 39"},
+    {"40-44", "40 to 44"},
+    {"45-49", "45 to 49"},
+    {"50-54", "50 to 54"},
+    {"55-59", "55 to 59"},
+    {"60-64", "60 to 64"},
+    {"65+", "65 and over"},
     {"99", "Not known"},
 };
 
@@ -245,18 +253,29 @@ static const tdi_code ost_codes[] = {
 };
 
 static const tdi_code years_since_first_ost_codes[] = {
-    {"0", "Less than 1 year"}, {"1", "1 year"},   {"2", "2 years"},
-    {"3", "3 years"},          {"4", "4 years"},  {"5", "5 years"},
-    {"6", "6 years"},          {"7", "7 years"},  {"8", "8 years"},
-    {"9", "9 years"},          {"10", "10 years"}, {"11-15", "11 to 15 years"},
-    {"16+", "More than 15 years"}, {"99", "Not known"},
+    {"0", "Less than 1 year"},
+    {"1", "1 year"},
+    {"2", "2 years"},
+    {"3", "3 years"},
+    {"4", "4 years"},
+    {"5", "5 years"},
+    {"6", "6 years"},
+    {"7", "7 years"},
+    {"8", "8 years"},
+    {"9", "9 years"},
+    {"10", "10 years"},
+    {"11-15", "11 to 15 years"},
+    {"16+", "More than 15 years"},
+    {"99", "Not known"},
 };
 
 /* name, label, code list, crosswalk item, fallback item, conditional; the last code of every list
  * is its "not known". */
-#define ITEM(nm, lbl, list, cw, fb, cond) {nm, lbl, list, COUNT(list), COUNT(list) - 1, cw, fb, cond}
+#define ITEM(nm, lbl, list, cw, fb, cond)                                                          \
+    {nm, lbl, list, COUNT(list), COUNT(list) - 1, cw, fb, cond}
 #define MAPPED(nm, lbl, list)             ITEM(nm, lbl, list, nm, -1, 0)
-#define SECONDARY(nm, lbl) ITEM(nm, lbl, secondary_drug_codes, "secondary_drug", TDI_ITEM_PRIMARY_DRUG, 0)
+#define SECONDARY(nm, lbl)                                                                         \
+    ITEM(nm, lbl, secondary_drug_codes, "secondary_drug", TDI_ITEM_PRIMARY_DRUG, 0)
 
 static const tdi_item_def items[TDI_ITEM_COUNT] = {
     [TDI_ITEM_SETTING] = MAPPED("setting", "Setting class", setting_codes),
@@ -271,7 +290,8 @@ static const tdi_item_def items[TDI_ITEM_COUNT] = {
                                   detox_phase_codes, "detox_phase", -1, 1),
     [TDI_ITEM_SEX] = MAPPED("sex", "Sex", sex_codes),
     [TDI_ITEM_AGE_BAND] = MAPPED("age_band", "Age group at treatment start", age_band_codes),
-    [TDI_ITEM_NATIONALITY] = MAPPED("nationality", "Nationality (country group)", nationality_codes),
+    [TDI_ITEM_NATIONALITY] =
+        MAPPED("nationality", "Nationality (country group)", nationality_codes),
     [TDI_ITEM_TREATMENT_STATUS] =
         MAPPED("treatment_status", "Ever previously treated", treatment_status_codes),
     [TDI_ITEM_REFERRAL_SOURCE] =

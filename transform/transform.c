@@ -35,11 +35,11 @@ typedef struct tx_unmapped {
 } tx_unmapped;
 
 struct transform_ctx {
-    tx_pseudo *pseudo;                   /* owned */
-    int year;                            /* reporting year */
-    int today;                           /* YYYYMMDD */
-    tx_derive derive;                    /* the derivation tables, resolved */
-    uint8_t cw_item_of[TDI_ITEM_COUNT];  /* the item a mapped item's crosswalk lines are under */
+    tx_pseudo *pseudo;                  /* owned */
+    int year;                           /* reporting year */
+    int today;                          /* YYYYMMDD */
+    tx_derive derive;                   /* the derivation tables, resolved */
+    uint8_t cw_item_of[TDI_ITEM_COUNT]; /* the item a mapped item's crosswalk lines are under */
     /* For items with a fallback: index in the fallback item's list -> index in the item's */
     uint8_t fallback_code[TDI_ITEM_COUNT][TX_CODES_MAX];
 
@@ -338,8 +338,7 @@ static void age_fact(const transform_ctx *tx, int exact, uint8_t band, tx_age *a
         a->lo = a->hi = exact;
         snprintf(a->desc, sizeof a->desc, "%d", exact);
     } else if (tx_derive_age_band_bounds(&tx->derive, band, &a->lo, &a->hi) == 0) {
-        snprintf(a->desc, sizeof a->desc, "%s",
-                 tdi_item_get(TDI_ITEM_AGE_BAND)->codes[band].code);
+        snprintf(a->desc, sizeof a->desc, "%s", tdi_item_get(TDI_ITEM_AGE_BAND)->codes[band].code);
     } else {
         a->lo = a->hi = -1;
         a->desc[0] = '\0';

@@ -38,7 +38,7 @@ typedef struct tx_class {
 
 /* The workbook's age groups, for the age at entry and the age at first use. */
 static const tx_class age_bands[] = {
-    {0, 14, "0-14"},  {15, 19, "15-19"}, {20, 24, "20-24"}, {25, 29, "25-29"},
+    {0, 14, "0-14"},   {15, 19, "15-19"}, {20, 24, "20-24"}, {25, 29, "25-29"},
     {30, 34, "30-34"}, {35, 39, "35-39"}, {40, 44, "40-44"}, {45, 49, "45-49"},
     {50, 54, "50-54"}, {55, 59, "55-59"}, {60, 64, "60-64"}, {65, INT_MAX, "65+"},
 };
@@ -53,8 +53,8 @@ static const tx_class injection_years[] = {
 
 /* Table 29.1.2: years since first OST. */
 static const tx_class ost_years[] = {
-    {0, 0, "0"},   {1, 1, "1"},   {2, 2, "2"},   {3, 3, "3"},         {4, 4, "4"},
-    {5, 5, "5"},   {6, 6, "6"},   {7, 7, "7"},   {8, 8, "8"},         {9, 9, "9"},
+    {0, 0, "0"},    {1, 1, "1"},       {2, 2, "2"},          {3, 3, "3"}, {4, 4, "4"},
+    {5, 5, "5"},    {6, 6, "6"},       {7, 7, "7"},          {8, 8, "8"}, {9, 9, "9"},
     {10, 10, "10"}, {11, 15, "11-15"}, {16, INT_MAX, "16+"},
 };
 
@@ -65,8 +65,8 @@ typedef struct tx_answer {
 } tx_answer;
 
 static const tx_answer injecting_answers[] = {
-    {"1", TX_EVER_NEVER},    {"2", TX_EVER_YES}, {"2.1", TX_EVER_YES},      {"2.2", TX_EVER_YES},
-    {"2.3", TX_EVER_YES},    {"3", TX_EVER_NOT_KNOWN}, {"99", TX_EVER_NOT_KNOWN},
+    {"1", TX_EVER_NEVER}, {"2", TX_EVER_YES},       {"2.1", TX_EVER_YES},      {"2.2", TX_EVER_YES},
+    {"2.3", TX_EVER_YES}, {"3", TX_EVER_NOT_KNOWN}, {"99", TX_EVER_NOT_KNOWN},
 };
 
 static const tx_answer ost_answers[] = {
@@ -76,9 +76,9 @@ static const tx_answer ost_answers[] = {
     {"99", TX_EVER_NOT_KNOWN},
 };
 
-#define INJECTED_EVER   "2"  /* injecting: ever injected, timing not known */
-#define ROUTE_INJECT    "1"  /* route: inject */
-#define SECONDARY_NONE  "0"  /* secondary drug: none */
+#define INJECTED_EVER  "2" /* injecting: ever injected, timing not known */
+#define ROUTE_INJECT   "1" /* route: inject */
+#define SECONDARY_NONE "0" /* secondary drug: none */
 
 static const tdi_item residential_items[] = {
     TDI_ITEM_RESIDENTIAL_APPROACH,
@@ -182,7 +182,8 @@ tdi_status tx_derive_init(tx_derive *d)
         resolve(TDI_ITEM_SECONDARY_DRUG_1, SECONDARY_NONE, &d->secondary_none))
         return TDI_ERR_INTERNAL;
     /* The first-use groups are read with the age-group table: the lists must be one. */
-    if (tdi_item_get(TDI_ITEM_FIRST_USE_AGE_BAND)->codes != tdi_item_get(TDI_ITEM_AGE_BAND)->codes) {
+    if (tdi_item_get(TDI_ITEM_FIRST_USE_AGE_BAND)->codes !=
+        tdi_item_get(TDI_ITEM_AGE_BAND)->codes) {
         tdi_error("derivation tables: first_use_age_band and age_band lists differ");
         return TDI_ERR_INTERNAL;
     }

@@ -25,16 +25,16 @@ typedef enum tx_ever {
 
 /* The tables resolved to code indices once, at transform_open(). */
 typedef struct tx_derive {
-    uint8_t centre_type_of[TX_CODES_MAX]; /* setting index -> centre_type index */
-    uint8_t residential[TX_CODES_MAX];    /* setting index -> 1 when residential */
-    uint8_t injecting_ever[TX_CODES_MAX]; /* injecting index -> tx_ever */
-    uint8_t ost_ever[TX_CODES_MAX];       /* ost index -> tx_ever */
+    uint8_t centre_type_of[TX_CODES_MAX];    /* setting index -> centre_type index */
+    uint8_t residential[TX_CODES_MAX];       /* setting index -> 1 when residential */
+    uint8_t injecting_ever[TX_CODES_MAX];    /* injecting index -> tx_ever */
+    uint8_t ost_ever[TX_CODES_MAX];          /* ost index -> tx_ever */
     uint8_t age_band_of_class[TX_CODES_MAX]; /* age band class (table order) -> code index */
     uint8_t injection_years_code[TX_CODES_MAX];
     uint8_t ost_years_code[TX_CODES_MAX];
-    uint8_t injected_ever;    /* injecting index of "ever injected, timing not known" */
-    uint8_t route_inject;     /* route index of "inject" */
-    uint8_t secondary_none;   /* secondary drug index of "no secondary drug" */
+    uint8_t injected_ever;  /* injecting index of "ever injected, timing not known" */
+    uint8_t route_inject;   /* route index of "inject" */
+    uint8_t secondary_none; /* secondary drug index of "no secondary drug" */
 } tx_derive;
 
 /* The numbers of a row, -1 when not known. */

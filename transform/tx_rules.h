@@ -55,7 +55,8 @@ void tx_rule_raise(tx_rule_idx idx, const char *item, const char *value, tdi_rej
 
 /* What the consistency rules look at: facts derived from a row, no identifier. Numbers are -1
  * when not known. An age is an interval [lo, hi]: lo = hi for an exact age, the group's bounds
- * when only an age group is known, lo = -1 when neither; desc is how it is shown ("25", "20-24"). */
+ * when only an age group is known, lo = -1 when neither; desc is how it is shown ("25", "20-24").
+ */
 typedef struct tx_age {
     int lo, hi;
     char desc[16];
@@ -71,10 +72,10 @@ typedef struct tx_facts {
     int today;     /* YYYYMMDD */
     tx_age age_at_start, first_use;
     int first_injection_age, first_injection_year, first_ost_year;
-    int never_injected; /* the injecting answer is "never injected" */
-    int route_inject;   /* the primary drug's usual route is inject */
-    int never_ost;      /* the OST answer is "never" */
-    int residential;    /* the setting class is a residential one */
+    int never_injected;            /* the injecting answer is "never injected" */
+    int route_inject;              /* the primary drug's usual route is inject */
+    int never_ost;                 /* the OST answer is "never" */
+    int residential;               /* the setting class is a residential one */
     const char *residential_item;  /* a residential attribute given (not "not known") ... */
     const char *residential_value; /* ... and its code; NULL when none is given */
     const char *drug[TX_DRUGS];    /* TDI codes of the primary and secondary drugs; NULL when

@@ -180,7 +180,7 @@ static void test_empty_files(void **state)
 /* Every crosswalk item, once: secondary_drug serves the four secondary drug columns. */
 #define VALID_ITEMS                                                                                \
     "setting, residential_approach, planned_duration, detox_phase, sex, age_band, nationality, "   \
-    "treatment_status, referral_source, living_with, living_with_children, living_where, "        \
+    "treatment_status, referral_source, living_with, living_with_children, living_where, "         \
     "education, labour_status, primary_drug, route, frequency, first_use_age_band, "               \
     "secondary_drug, polydrug, injecting, needle_sharing, hiv_testing, hcv_testing, ost"
 

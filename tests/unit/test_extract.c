@@ -63,16 +63,14 @@ static void parse_line_wrong_column_count(void **state)
     tdi_raw_row row;
 
     (void)state;
-    assert_int_equal(extract_parse_copy_line(short_line, strlen(short_line), &row),
-                     TDI_ERR_SOURCE);
+    assert_int_equal(extract_parse_copy_line(short_line, strlen(short_line), &row), TDI_ERR_SOURCE);
     copy_line(line, sizeof line, vals);
     line[strlen(line) - 1] = '\0';
     strcat(line, "\textra\n"); /* one field too many */
     assert_int_equal(extract_parse_copy_line(line, strlen(line), &row), TDI_ERR_SOURCE);
     vals[0] = "\\000";
     copy_line(nul_escape, sizeof nul_escape, vals);
-    assert_int_equal(extract_parse_copy_line(nul_escape, strlen(nul_escape), &row),
-                     TDI_ERR_SOURCE);
+    assert_int_equal(extract_parse_copy_line(nul_escape, strlen(nul_escape), &row), TDI_ERR_SOURCE);
 }
 
 /* Only the required columns and setting: every other column is a typed NULL. */
@@ -119,7 +117,7 @@ static void columns_all_there(void **state)
     (void)state;
     for (int i = 0; i < TDI_COL_COUNT; i++)
         names[TDI_COL_COUNT - 1 - i] = tdi_columns[i].name; /* any order */
-    names[TDI_COL_COUNT] = "national_no";                    /* extra columns are ignored */
+    names[TDI_COL_COUNT] = "national_no";                   /* extra columns are ignored */
     test_log_start(&tl);
     assert_int_equal(extract_match_columns("s", names, TDI_COL_COUNT + 1, present), TDI_OK);
     test_log_stop();
@@ -130,8 +128,8 @@ static void columns_all_there(void **state)
 
 static void columns_optional_missing(void **state)
 {
-    const char *names[] = {"start_date", "centre_id", "client_id", "episode_id", "route",
-                           "Sex", "remark"};
+    const char *names[] = {"start_date", "centre_id", "client_id", "episode_id",
+                           "route",      "Sex",       "remark"};
     unsigned char present[TDI_COL_COUNT];
     test_log tl;
 

@@ -235,8 +235,8 @@ static void test_good_row(void **state)
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         assert_non_null(want[i]);
         if (strcmp(code_of(&rec, (tdi_item)i), want[i]) != 0)
-            fail_msg("%s: %s, want %s", tdi_item_get((tdi_item)i)->name,
-                     code_of(&rec, (tdi_item)i), want[i]);
+            fail_msg("%s: %s, want %s", tdi_item_get((tdi_item)i)->name, code_of(&rec, (tdi_item)i),
+                     want[i]);
     }
 
     const transform_stats *st = transform_source_stats(tx);
@@ -682,7 +682,7 @@ static void test_injecting_derived(void **state)
 static void test_ost_years(void **state)
 {
     static const char *const cases[][2] = {
-        {"2024", "0"},  {"2023", "1"},     {"2014", "10"}, {"2013", "11-15"},
+        {"2024", "0"},     {"2023", "1"},   {"2014", "10"},  {"2013", "11-15"},
         {"2009", "11-15"}, {"2008", "16+"}, {"1950", "16+"},
     };
     tdi_raw_row row = good_row();
@@ -713,8 +713,8 @@ static void test_ost_years(void **state)
 static void test_injection_years(void **state)
 {
     static const char *const cases[][2] = {
-        {"33", "1"}, {"32", "1"}, {"31", "2"}, {"29", "2"}, {"28", "3"}, {"24", "3"},
-        {"23", "4"}, {"0", "4"},
+        {"33", "1"}, {"32", "1"}, {"31", "2"}, {"29", "2"},
+        {"28", "3"}, {"24", "3"}, {"23", "4"}, {"0", "4"},
     };
     tdi_raw_row row = good_row(); /* age 33 */
     tdi_record rec;
@@ -854,7 +854,7 @@ static void test_r013(void **state)
 
     (void)state;
     row.col[TDI_COL_SECONDARY_DRUG_1] = "hero\xc3\xafne"; /* the primary drug */
-    rec = accept_row(&row);                                 /* a warning: the row goes on */
+    rec = accept_row(&row);                               /* a warning: the row goes on */
     assert_string_equal(code_of(&rec, TDI_ITEM_SECONDARY_DRUG_1), "1.1");
     row = good_row();
     row.col[TDI_COL_SECONDARY_DRUG_3] = "cannabis"; /* the first secondary drug again */
@@ -889,8 +889,13 @@ static void test_r013_not_triggered(void **state)
 static void test_r014(void **state)
 {
     static const char *const bad[][2] = {
-        {"abc", "abc"}, {"-3", "-3"}, {"121", "121"}, {"17.5", "17.5"}, {"1 7", "1 7"},
-        {"+17", "+17"}, {"0017000000", "0017000000"},
+        {"abc", "abc"},
+        {"-3", "-3"},
+        {"121", "121"},
+        {"17.5", "17.5"},
+        {"1 7", "1 7"},
+        {"+17", "+17"},
+        {"0017000000", "0017000000"},
     };
     const char *msg = "not a whole number in the accepted range";
     tdi_raw_row row = good_row();
