@@ -2,7 +2,8 @@
 # shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # Failures end with their own exit code (README.md, "Exit codes"), say where the problem is, and
 # leave no submission and no temp file behind:
-#   3 config (FILE:LINE), 4 key, 5 source, 6 crosswalk (FILE:LINE), 8 invalid (FILE:LINE:).
+#   3 config (FILE:LINE), 4 key, 5 source (a required column named), 6 crosswalk (FILE:LINE),
+#   8 invalid (FILE:LINE:).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -83,6 +84,17 @@ case_source_bad_db() {
     nothing_published "$CASE_DIR"
 }
 
+# The source query lacks a required column: exit 5, the column named, nothing published. (A
+# missing optional column is no error: every other test runs sources that lack some.)
+case_source_required_column() {
+    run_setup "$CASE_DIR"
+    break_line "$CASE_DIR/tdi.conf" '^query +=.*' \
+        'query     = SELECT episode_id, client_id, start_date, sex FROM tdi_episodes' >/dev/null
+    tdi_try "$CASE_DIR/run" 5 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stderr_has 'tdi: error: source riverside: the source query has no column centre_id (required; see README.md, "Source query")'
+    nothing_published "$CASE_DIR"
+}
+
 # A crosswalk line naming a code TDI does not have.
 case_crosswalk_bad_code() {
     local cw=$CASE_DIR/en.cw line
@@ -120,6 +132,7 @@ it_case errors-key-mode case_key_mode
 it_case errors-key-missing case_key_missing
 it_case errors-source-down case_source_down
 it_case errors-source-bad-db case_source_bad_db
+it_case errors-source-required-column case_source_required_column
 it_case errors-crosswalk-bad-code case_crosswalk_bad_code
 it_case errors-validate-invalid case_validate_invalid
 it_end
