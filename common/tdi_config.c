@@ -22,6 +22,12 @@
 
 #define REGION_MAX 32
 
+const char *const tdi_nid_scheme_names[TDI_NID_SCHEME_COUNT] = {
+    [TDI_NID_NONE] = "none",
+    [TDI_NID_BE_RRN] = "be_rrn",
+    [TDI_NID_NL_BSN] = "nl_bsn",
+};
+
 enum section { SEC_TOP, SEC_SOURCE, SEC_BODY, SEC_BAD };
 
 typedef struct parser {
@@ -176,10 +182,18 @@ static void top_key(parser *p, unsigned long line, const char *key, const char *
             perr(p, line, "gzip_level must be a whole number from 1 to 9, not '%s'", val);
         else
             c->gzip_level = (int)lvl;
+    } else if (strcmp(key, "suppression_threshold") == 0) {
+        char *end;
+        long t = strtol(val, &end, 10);
+        if (*end || end == val || t < 0 || t > 1000)
+            perr(p, line, "suppression_threshold must be a whole number from 0 to 1000, not '%s'",
+                 val);
+        else
+            c->suppression_threshold = (int)t;
     } else {
         perr(p, line,
              "unknown setting '%s' (before any section: output_dir, key_file, schema_dir, "
-             "gzip_level)",
+             "gzip_level, suppression_threshold)",
              key);
     }
 }
@@ -213,10 +227,19 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
                  val, REGION_MAX);
         else
             set_once(p, line, key, &s->region, dup_str(p, val));
+    } else if (strcmp(key, "national_id") == 0) {
+        int found = -1;
+        for (int i = 0; i < TDI_NID_SCHEME_COUNT; i++)
+            if (strcmp(val, tdi_nid_scheme_names[i]) == 0)
+                found = i;
+        if (found < 0)
+            perr(p, line, "national_id must be be_rrn, nl_bsn or none, not '%s'", val);
+        else
+            s->national_id = (tdi_nid_scheme)found;
     } else {
         perr(p, line,
              "unknown setting '%s' in [source %s] (conninfo, query, query_file, crosswalk, "
-             "region)",
+             "region, national_id)",
              key, s->name);
     }
 }
@@ -399,6 +422,7 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
     if (!p.cfg)
         return TDI_ERR_INTERNAL;
     p.cfg->gzip_level = 1;
+    p.cfg->suppression_threshold = TDI_SUPPRESSION_DEFAULT;
     st = tdi_lines_open(&lr, path, TDI_ERR_CONFIG);
     if (st != TDI_OK)
         goto done;

@@ -15,6 +15,18 @@
 #include <stddef.h>
 
 #define TDI_NAME_MAX 32 /* source and body names: [A-Za-z0-9_-], also used in file names */
+#define TDI_SUPPRESSION_DEFAULT 5 /* tables: non-zero cells below this are suppressed */
+
+/* How a source's national_id column is checked (README.md, "Pseudonyms"). */
+typedef enum tdi_nid_scheme {
+    TDI_NID_NONE,   /* the source has no national id: national_id is not used */
+    TDI_NID_BE_RRN, /* Belgian national register number: 11 digits, mod-97 check */
+    TDI_NID_NL_BSN, /* Dutch BSN: 9 digits (8 with a leading zero dropped), 11-proef */
+    TDI_NID_SCHEME_COUNT
+} tdi_nid_scheme;
+
+/* "none", "be_rrn", "nl_bsn": the config values, also in the pseudonym's domain. */
+extern const char *const tdi_nid_scheme_names[TDI_NID_SCHEME_COUNT];
 
 typedef struct tdi_source_config {
     char *name;      /* [source NAME] */
@@ -22,6 +34,7 @@ typedef struct tdi_source_config {
     char *query;     /* SQL yielding the columns of tdi_columns */
     char *crosswalk; /* absolute path of the crosswalk file */
     char *region;    /* region code of the source's centres */
+    tdi_nid_scheme national_id; /* default TDI_NID_NONE */
     int line;        /* line of the section header, for messages */
 } tdi_source_config;
 
@@ -40,6 +53,7 @@ typedef struct tdi_config {
     char *key_file;   /* absolute */
     char *schema_dir; /* absolute; defaults to the compiled-in schema directory */
     int gzip_level;   /* 1..9, default 1 */
+    int suppression_threshold; /* tables: 0..1000, default TDI_SUPPRESSION_DEFAULT */
     tdi_source_config *sources;
     size_t nsources;
     tdi_body_config *bodies;

@@ -48,6 +48,15 @@ const tdi_column_def tdi_columns[TDI_COL_COUNT] = {
     [TDI_COL_HCV_TESTING] = CODE("hcv_testing", TDI_ITEM_HCV_TESTING),
     [TDI_COL_OST] = CODE("ost", TDI_ITEM_OST),
     [TDI_COL_FIRST_OST_YEAR] = NUMBER("first_ost_year", 1900, 2999),
+    [TDI_COL_NATIONAL_ID] = {"national_id", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
+    [TDI_COL_FAMILY_NAME] = {"family_name", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
+    [TDI_COL_GIVEN_NAME] = {"given_name", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
+};
+
+const char *const tdi_person_kind_names[TDI_PERSON_KIND_COUNT] = {
+    [TDI_PERSON_NID] = "nid",
+    [TDI_PERSON_SLK581] = "slk581",
+    [TDI_PERSON_CLIENT] = "client",
 };
 
 int tdi_column_by_name(const char *name)

@@ -56,6 +56,9 @@ typedef enum tdi_column {
     TDI_COL_HCV_TESTING,
     TDI_COL_OST,
     TDI_COL_FIRST_OST_YEAR,
+    TDI_COL_NATIONAL_ID, /* optional: the person's national id (scheme per source, config) */
+    TDI_COL_FAMILY_NAME, /* optional: only for the SLK-581 fallback pseudonym */
+    TDI_COL_GIVEN_NAME,  /* optional: idem */
     TDI_COL_COUNT
 } tdi_column;
 
@@ -97,10 +100,22 @@ typedef struct tdi_raw_row {
  * attribute is left out. Only items with tdi_item_def.conditional take it. */
 #define TDI_CODE_NOT_APPLICABLE 0xFF
 
+/* What a record's person pseudonym was computed from (README.md, "Pseudonyms"). */
+typedef enum tdi_person_kind {
+    TDI_PERSON_NID,    /* the national id, check digits verified: links across sources */
+    TDI_PERSON_SLK581, /* name letters, birth date and sex (SLK-581): links, with collisions */
+    TDI_PERSON_CLIENT, /* the source's own client id: links within that source only */
+    TDI_PERSON_KIND_COUNT
+} tdi_person_kind;
+
+/* "nid", "slk581", "client": the personKind attribute. */
+extern const char *const tdi_person_kind_names[TDI_PERSON_KIND_COUNT];
+
 /* One anonymised treatment episode, ready for report/. Holds no identifier. */
 typedef struct tdi_record {
-    char person[TDI_PSEUDONYM_MAX + 1];    /* keyed pseudonym of the client */
-    char episode[TDI_EPISODE_KEY_MAX + 1]; /* keyed pseudonym of (source, episode id) */
+    char person[TDI_PSEUDONYM_MAX + 1];    /* keyed pseudonym of the client, per body */
+    char episode[TDI_EPISODE_KEY_MAX + 1]; /* keyed pseudonym of (source, episode id), per body */
+    uint8_t person_kind;                   /* tdi_person_kind */
     char centre[TDI_CENTRE_MAX + 1];       /* centre code, [A-Za-z0-9._-] only */
     const char *source;                    /* source name; owned by the config */
     const char *region;                    /* region code; owned by the config */

@@ -149,6 +149,24 @@ tdi_status extract_match_columns(const char *source, const char *const *names, i
     return st;
 }
 
+/* The national_id column and the source's scheme must agree: a scheme without the column would
+ * quietly key every person by SLK-581 or client id instead. */
+static tdi_status check_national_id(const tdi_source_config *src,
+                                    const unsigned char present[TDI_COL_COUNT])
+{
+    if (src->national_id != TDI_NID_NONE && !present[TDI_COL_NATIONAL_ID]) {
+        tdi_error("source %s: national_id = %s in the config, but the source query yields no "
+                  "national_id column",
+                  src->name, tdi_nid_scheme_names[src->national_id]);
+        return TDI_ERR_SOURCE;
+    }
+    if (src->national_id == TDI_NID_NONE && present[TDI_COL_NATIONAL_ID])
+        tdi_warn("source %s: the source query yields a national_id column, but national_id = "
+                 "none in the config: it is not used",
+                 src->name);
+    return TDI_OK;
+}
+
 /* Prepares the source query (unnamed statement) and describes it: the names of its columns,
  * without running it. */
 static tdi_status describe_query(extract_source *s, const tdi_source_config *src,
@@ -186,6 +204,8 @@ static tdi_status describe_query(extract_source *s, const tdi_source_config *src
     for (int i = 0; i < n; i++)
         names[i] = PQfname(res, i);
     st = extract_match_columns(s->name, names, n, present);
+    if (st == TDI_OK)
+        st = check_national_id(src, present);
 done:
     free(names);
     PQclear(res);

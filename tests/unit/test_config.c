@@ -46,12 +46,14 @@ static const char good[] = "# nightly\n"
                            "output_dir = out\n"
                            "key_file = /etc/tdi/key\n"
                            "gzip_level = 6\n"
+                           "suppression_threshold = 10\n"
                            "\n"
                            "[source ams]\n"
                            "conninfo = service=clinic_ams\n"
                            "query = SELECT * FROM tdi_episodes;\n"
                            "crosswalk = cw/ams.cw\n"
                            "region = NL329\n"
+                           "national_id = nl_bsn\n"
                            "[source rot]\n"
                            "conninfo = host=db port=5432 dbname=rot\n"
                            "query_file = q.sql\n"
@@ -81,7 +83,10 @@ static void loads_good_file(void **state)
     assert_string_equal(cfg->output_dir, want);
     assert_string_equal(cfg->key_file, "/etc/tdi/key");
     assert_int_equal(cfg->gzip_level, 6);
+    assert_int_equal(cfg->suppression_threshold, 10);
     assert_int_equal(cfg->nsources, 2);
+    assert_int_equal(cfg->sources[0].national_id, TDI_NID_NL_BSN);
+    assert_int_equal(cfg->sources[1].national_id, TDI_NID_NONE); /* the default */
     assert_string_equal(cfg->sources[0].name, "ams");
     assert_string_equal(cfg->sources[0].query, "SELECT * FROM tdi_episodes;");
     snprintf(want, sizeof want, "%s/cw/ams.cw", dir);
@@ -122,7 +127,7 @@ static void reports_every_error_with_line(void **state)
     assert_null(cfg);
     snprintf(want, sizeof want,
              "%1$s:2: unknown setting 'outptu_dir' (before any section: output_dir, key_file, "
-             "schema_dir, gzip_level)\n"
+             "schema_dir, gzip_level, suppression_threshold)\n"
              "%1$s:3: gzip_level must be a whole number from 1 to 9, not '11'\n"
              "%1$s:7: give either query or query_file, once\n"
              "%1$s:8: region 'NL 329' is not a code of 1-32 characters of A-Z a-z 0-9 . _ -\n"
@@ -132,6 +137,33 @@ static void reports_every_error_with_line(void **state)
              "%1$s:12: expected 'key = value', '[source NAME]' or '[body NAME]'\n"
              "%1$s: key_file is not set\n"
              "%1$s:9: [body national] region 'NL999' is the region of no source\n",
+             path);
+    assert_string_equal(tl.text, want);
+
+    /* The settings of this change: threshold, national id scheme, unknown source key. */
+    write_conf("output_dir = out\n"
+               "key_file = k\n"
+               "suppression_threshold = -1\n"
+               "suppression_threshold = 5x\n"
+               "[source ams]\n"
+               "conninfo = dbname=a\n"
+               "query = SELECT 1\n"
+               "crosswalk = a.cw\n"
+               "region = NL329\n"
+               "national_id = bsn\n"
+               "nid = be_rrn\n"
+               "[body national]\n"
+               "regions = *\n");
+    test_log_start(&tl);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
+    test_log_stop();
+    assert_null(cfg);
+    snprintf(want, sizeof want,
+             "%1$s:3: suppression_threshold must be a whole number from 0 to 1000, not '-1'\n"
+             "%1$s:4: suppression_threshold must be a whole number from 0 to 1000, not '5x'\n"
+             "%1$s:10: national_id must be be_rrn, nl_bsn or none, not 'bsn'\n"
+             "%1$s:11: unknown setting 'nid' in [source ams] (conninfo, query, query_file, "
+             "crosswalk, region, national_id)\n",
              path);
     assert_string_equal(tl.text, want);
 }
