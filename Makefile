@@ -7,7 +7,7 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 PKGS     := libpq libxml-2.0 zlib libcrypto
 DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev libssl-dev \
-            libcmocka-dev postgresql
+            libcmocka-dev postgresql openssl
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SCHEMA_DIR ?= $(CURDIR)/schemas
@@ -19,6 +19,8 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lxml2 -lz -lcrypto)
 ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# The tested build also has the test hooks (docs/hacking.md, "Tests"); the release build never.
+ASAN     += -DTDI_TEST_HOOKS
 
 LIB_SRC  := $(sort $(wildcard common/*.c extract/*.c transform/*.c report/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))

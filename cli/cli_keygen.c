@@ -1,4 +1,4 @@
-/* cli_keygen: `tdi keygen FILE`, creates a pseudonymisation key file. */
+/* cli_keygen: `tdi keygen FILE`, creates a master key file. */
 #include "cli.h"
 
 #include "../transform/transform.h"
@@ -9,8 +9,8 @@ void cli_keygen_usage(FILE *fp)
 {
     fprintf(fp, "Usage: tdi keygen FILE\n\n"
                 "Creates FILE (mode 0600, refusing to overwrite) holding a new random 256-bit\n"
-                "pseudonymisation key. Keep it secret and backed up: a new key gives every\n"
-                "person a new pseudonym.\n");
+                "master key; each receiving body's pseudonymisation key is derived from it.\n"
+                "Keep it secret and backed up: a new key gives every person a new pseudonym.\n");
 }
 
 tdi_status cli_keygen(int argc, char **argv)

@@ -53,14 +53,19 @@ typedef struct run_state {
     int published; /* files published so far: a late failure cannot take them back */
 } run_state;
 
-/* Hands one accepted record to every body that takes it; a record no body takes is rejected. */
+/* Hands one accepted record, with that body's pseudonyms, to every body that takes it; a record
+ * no body takes is rejected. */
 static tdi_status route_record(run_state *rs, const tdi_record *rec, int *taken)
 {
+    tdi_record out = *rec;
+
     *taken = 0;
     for (size_t b = 0; b < rs->cfg->nbodies; b++) {
         if (!tdi_config_body_takes(&rs->cfg->bodies[b], rec->region, rec->centre))
             continue;
-        tdi_status st = report_add(rs->writers[b], rec);
+        tdi_status st = transform_pseudonymise(rs->tx, b, &out);
+        if (st == TDI_OK)
+            st = report_add(rs->writers[b], &out);
         if (st != TDI_OK)
             return st;
         rs->body_records[b]++;
@@ -238,7 +243,7 @@ tdi_status cli_run(int argc, char **argv)
     st = tdi_config_load(config, &rs.cfg);
     if (st != TDI_OK)
         goto done;
-    st = transform_open(rs.cfg->key_file, year, today_ymd(now), &rs.tx);
+    st = transform_open(rs.cfg, year, today_ymd(now), &rs.tx);
     if (st != TDI_OK)
         goto done;
     rs.meta = (report_meta){
@@ -258,8 +263,11 @@ tdi_status cli_run(int argc, char **argv)
     }
     printf("tdi run %s: reporting year %d, %zu sources, %zu bodies\n", run_id, year,
            rs.cfg->nsources, rs.cfg->nbodies);
-    for (size_t b = 0; b < rs.cfg->nbodies && st == TDI_OK; b++)
-        st = report_open(&rs.meta, rs.cfg->bodies[b].name, &rs.writers[b]);
+    for (size_t b = 0; b < rs.cfg->nbodies && st == TDI_OK; b++) {
+        report_meta body_meta = rs.meta;
+        body_meta.key_id = transform_body_key_id(rs.tx, b);
+        st = report_open(&body_meta, rs.cfg->bodies[b].name, &rs.writers[b]);
+    }
     for (size_t s = 0; s < rs.cfg->nsources && st == TDI_OK; s++)
         st = run_source(&rs, s, year);
     if (st == TDI_OK && stop_signal)

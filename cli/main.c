@@ -9,7 +9,7 @@ static const cli_command commands[] = {
     {"run", "extract, transform and publish one reporting year", cli_run, cli_run_usage},
     {"validate", "validate submission files against the schemas", cli_validate,
      cli_validate_usage},
-    {"keygen", "create a new pseudonymisation key file", cli_keygen, cli_keygen_usage},
+    {"keygen", "create a new master key file", cli_keygen, cli_keygen_usage},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

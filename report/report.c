@@ -26,7 +26,7 @@
 
 #define XC(s)          ((const xmlChar *)(s))
 #define COUNTING_LEVEL "none" /* report/ writes episodes as they come: no de-duplication */
-#define EPISODE_ATTRS  (8 + TDI_ITEM_COUNT) /* key .. first_use_age, then one per item */
+#define EPISODE_ATTRS  (9 + TDI_ITEM_COUNT) /* key .. first_use_age, then one per item */
 
 struct report_writer {
     report_meta meta; /* copy; its strings are borrowed */
@@ -116,6 +116,8 @@ static tdi_status write_header(report_writer *w)
         st = put_attr(w, "generated", w->meta.generated);
     if (st == TDI_OK)
         st = put_attr(w, "countingLevel", COUNTING_LEVEL);
+    if (st == TDI_OK && w->meta.key_id)
+        st = put_attr(w, "keyId", w->meta.key_id);
     if (st == TDI_OK)
         st = put_newline(w);
     if (st == TDI_OK)
@@ -226,6 +228,11 @@ static tdi_status check_record(const report_writer *w, const tdi_record *rec)
         tdi_error("%s: record %s: person is not a pseudonym", file, key);
         return TDI_ERR_INTERNAL;
     }
+    if (rec->person_kind >= TDI_PERSON_KIND_COUNT) {
+        tdi_error("%s: record %s: person kind %u out of range", file, key,
+                  (unsigned)rec->person_kind);
+        return TDI_ERR_INTERNAL;
+    }
     if (!memchr(rec->centre, '\0', sizeof rec->centre) || !text_ok(rec->centre)) {
         tdi_error("%s: record %s: centre is not valid UTF-8 or holds a control character", file,
                   key);
@@ -270,6 +277,7 @@ static tdi_status write_episode(report_writer *w, const tdi_record *rec)
     snprintf(first_use_age, sizeof first_use_age, "%d", rec->first_use_age);
     attrs[n++] = (xml_attr){"key", rec->episode};
     attrs[n++] = (xml_attr){"person", rec->person};
+    attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind]};
     attrs[n++] = (xml_attr){"source", rec->source};
     attrs[n++] = (xml_attr){"centre", rec->centre};
     attrs[n++] = (xml_attr){"region", rec->region};
@@ -346,30 +354,24 @@ static tdi_status finish_file(report_writer *w)
 /* Writes DIR/tdi-BODY-YEAR-RUNID.manifest.json through its own temp file. */
 static tdi_status write_manifest(report_writer *w, const char *sha256, rpt_file *mf)
 {
-    char name[PATH_MAX], json[1024];
-    tdi_status st;
+    char name[PATH_MAX], json[1024], key_id[32] = "";
     int n;
 
     snprintf(name, sizeof name, "tdi-%s-%d-%s.manifest.json", w->body, w->meta.year,
              w->meta.run_id);
+    if (w->meta.key_id)
+        snprintf(key_id, sizeof key_id, ",\"keyId\":\"%s\"", w->meta.key_id);
     /* Every string here passed rpt_names' patterns: nothing needs JSON escaping. */
     n = snprintf(json, sizeof json,
                  "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"schemaVersion\":\"%s\","
-                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"}\n",
+                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"%s}\n",
                  w->file.name, sha256, w->records, REPORT_SCHEMA_VERSION, w->body, w->meta.year,
-                 w->meta.run_id, w->meta.generated);
+                 w->meta.run_id, w->meta.generated, key_id);
     if (n < 0 || (size_t)n >= sizeof json) {
         tdi_error("%s: manifest too long", w->file.path);
         return TDI_ERR_INTERNAL;
     }
-    st = rpt_file_create(mf, w->file.dir, name);
-    if (st == TDI_OK)
-        st = rpt_file_write(mf, json, (size_t)n);
-    if (st == TDI_OK)
-        st = rpt_file_close(mf);
-    if (st == TDI_OK)
-        st = rpt_file_publish(mf);
-    return st;
+    return rpt_file_put(mf, w->file.dir, name, json, (size_t)n);
 }
 
 tdi_status report_publish(report_writer *w, report_published *out)

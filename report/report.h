@@ -17,7 +17,7 @@
 
 #include <limits.h>
 
-#define REPORT_SCHEMA_VERSION "1.0"
+#define REPORT_SCHEMA_VERSION "1.1"
 #define REPORT_NAMESPACE "urn:tdi:submission:1"
 
 /* What every file of one run shares. Strings are borrowed for the writers' lifetime. */
@@ -28,6 +28,7 @@ typedef struct report_meta {
     const char *generated;  /* UTC time, ISO 8601 (YYYY-MM-DDTHH:MM:SSZ) */
     int year;               /* reporting year */
     int gzip_level;         /* 1..9 */
+    const char *key_id;     /* the body's key id (8 lowercase hex digits) or NULL: submissions */
 } report_meta;
 
 typedef struct report_published {

@@ -181,6 +181,20 @@ void rpt_file_keep(rpt_file *f)
     f->state = RPT_FILE_NONE;
 }
 
+tdi_status rpt_file_put(rpt_file *f, const char *dir, const char *name, const void *buf,
+                        size_t len)
+{
+    tdi_status st = rpt_file_create(f, dir, name);
+
+    if (st == TDI_OK)
+        st = rpt_file_write(f, buf, len);
+    if (st == TDI_OK)
+        st = rpt_file_close(f);
+    if (st == TDI_OK)
+        st = rpt_file_publish(f);
+    return st;
+}
+
 tdi_status rpt_sha256_file(const char *path, char hex[65])
 {
     static const char digits[] = "0123456789abcdef";

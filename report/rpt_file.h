@@ -46,6 +46,9 @@ tdi_status rpt_file_publish(rpt_file *f);
 void rpt_file_discard(rpt_file *f);
 /* Hands a published file over to its readers: rpt_file_discard() will no longer remove it. */
 void rpt_file_keep(rpt_file *f);
+/* A small file in one go: create, write buf, close, publish (manifests). */
+tdi_status rpt_file_put(rpt_file *f, const char *dir, const char *name, const void *buf,
+                        size_t len);
 
 tdi_status rpt_fsync_dir(const char *dir);
 /* Hex SHA-256 of the file at path, read in chunks. */

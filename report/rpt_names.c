@@ -75,6 +75,11 @@ int rpt_person_key_ok(const char *s)
     return prefixed_hex_ok(s, "v1:", 64);
 }
 
+int rpt_key_id_ok(const char *s)
+{
+    return prefixed_hex_ok(s, "", 8);
+}
+
 tdi_status rpt_meta_check(const report_meta *meta, const char *what, const char *name)
 {
     const char *problem = NULL;
@@ -91,6 +96,8 @@ tdi_status rpt_meta_check(const report_meta *meta, const char *what, const char 
         problem = "reporting year out of range 1900..2999";
     else if (meta->gzip_level < 1 || meta->gzip_level > 9)
         problem = "gzip level out of range 1..9";
+    else if (meta->key_id && !rpt_key_id_ok(meta->key_id))
+        problem = "key id is not 8 lowercase hex digits";
     if (problem) {
         tdi_error("%s: %s", what, problem);
         return TDI_ERR_INTERNAL;

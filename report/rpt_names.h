@@ -22,6 +22,8 @@ int rpt_timestamp_ok(const char *s);
 int rpt_episode_key_ok(const char *s);
 /* 1 when s is "v1:" + 64 lowercase hex digits. */
 int rpt_person_key_ok(const char *s);
+/* 1 when s is 8 lowercase hex digits (a key id). */
+int rpt_key_id_ok(const char *s);
 
 /* Checks what every writer takes from meta; logs "what: problem" and returns TDI_ERR_INTERNAL
  * (a bad meta is a caller bug, the config has checked what it owns). */

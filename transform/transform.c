@@ -3,22 +3,28 @@
  * crosswalk and counters, and the order in which a row is checked and turned into a record:
  *
  *   required values (R001) -> centre code (R002) -> dates (R008) -> crosswalk of every coded
- *   column (R006) -> numbers (R014) -> consistency rules on the facts of the row (tx_rules:
- *   R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived values (tx_derive)
- *   -> pseudonyms.
+ *   column (R006) -> numbers (R014) -> national id (R020) -> consistency rules on the facts of
+ *   the row (tx_rules: R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived
+ *   values (tx_derive) -> person and episode digests.
  *
  * The first reject wins; the crosswalk step still looks at every coded column so one run
- * lists all the missing mappings. Nothing here keeps or logs an identifier of a row.
+ * lists all the missing mappings. The digests (under the link key, tx_pseudo.h) of the row last
+ * accepted stay here, out of the record, until the next row: transform_pseudonymise() turns
+ * them into one body's pseudonyms. Nothing here keeps or logs an identifier of a row.
  */
 #include "transform.h"
 
 #include "tx_crosswalk.h"
 #include "tx_derive.h"
+#include "tx_keys.h"
+#include "tx_person.h"
 #include "tx_pseudo.h"
 #include "tx_rules.h"
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
+
+#include <openssl/crypto.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +41,7 @@ typedef struct tx_unmapped {
 } tx_unmapped;
 
 struct transform_ctx {
-    tx_pseudo *pseudo;                  /* owned */
+    tx_keyring *keys;                   /* owned */
     int year;                           /* reporting year */
     int today;                          /* YYYYMMDD */
     tx_derive derive;                   /* the derivation tables, resolved */
@@ -51,6 +57,11 @@ struct transform_ctx {
     size_t nunmapped;
     unsigned long unmapped_other[TDI_ITEM_COUNT]; /* codes beyond UNMAPPED_MAX, by item */
     char last_centre[TDI_CENTRE_MAX + 1];         /* of the last accepted row, for R007 */
+
+    /* Of the last accepted row, for transform_pseudonymise(); wiped when the next row comes. */
+    unsigned char person_digest[TX_HMAC_BYTES];
+    unsigned char episode_digest[TX_HMAC_BYTES];
+    int have_digests;
 };
 
 static int is_blank_char(char c)
@@ -124,15 +135,16 @@ static tdi_status build_lookup(transform_ctx *tx)
     return TDI_OK;
 }
 
-tdi_status transform_open(const char *key_file, int year, int today, transform_ctx **out)
+tdi_status transform_open(const tdi_config *cfg, int year, int today, transform_ctx **out)
 {
     tdi_status st = TDI_ERR_INTERNAL;
     transform_ctx *tx = calloc(1, sizeof *tx);
+    const char **bodies = calloc(cfg->nbodies + 1, sizeof *bodies);
 
     *out = NULL;
     if (tx)
         tx->unmapped = calloc(UNMAPPED_MAX, sizeof *tx->unmapped);
-    if (!tx || !tx->unmapped) {
+    if (!tx || !tx->unmapped || !bodies) {
         tdi_error("transform: out of memory");
         goto done;
     }
@@ -143,12 +155,15 @@ tdi_status transform_open(const char *key_file, int year, int today, transform_c
         st = build_lookup(tx);
     if (st != TDI_OK)
         goto done;
-    st = tx_pseudo_open(key_file, &tx->pseudo);
+    for (size_t b = 0; b < cfg->nbodies; b++)
+        bodies[b] = cfg->bodies[b].name;
+    st = tx_keys_open(cfg->key_file, bodies, cfg->nbodies, &tx->keys);
     if (st != TDI_OK)
         goto done;
     *out = tx;
     tx = NULL;
 done:
+    free(bodies);
     transform_close(tx);
     return st;
 }
@@ -157,7 +172,9 @@ void transform_close(transform_ctx *tx)
 {
     if (!tx)
         return;
-    tx_pseudo_close(tx->pseudo); /* wipes the key */
+    tx_keys_close(tx->keys); /* wipes the keys */
+    OPENSSL_cleanse(tx->person_digest, sizeof tx->person_digest);
+    OPENSSL_cleanse(tx->episode_digest, sizeof tx->episode_digest);
     tx_crosswalk_free(tx->cw);
     free(tx->unmapped);
     free(tx);
@@ -385,6 +402,67 @@ static void row_facts(const transform_ctx *tx, const tdi_record *rec, const tx_n
         f->drug[i] = drug_fact(tx, rec, drugs[i]);
 }
 
+/* SLK-581's sex digit of the record's TDI sex code. */
+static char slk_sex(const tdi_record *rec)
+{
+    const char *code = tdi_item_get(TDI_ITEM_SEX)->codes[rec->code[TDI_ITEM_SEX]].code;
+
+    return strcmp(code, "1") == 0 ? '1' : strcmp(code, "2") == 0 ? '2' : '9';
+}
+
+/* 1 when the row has a national id its source's scheme applies to (it may still be invalid). */
+static int has_nid(const transform_ctx *tx, const tdi_raw_row *row)
+{
+    return tx->src->national_id != TDI_NID_NONE && !is_missing(row->col[TDI_COL_NATIONAL_ID]);
+}
+
+/* R020, with the rules that read the row: the national id passes its scheme's check. Returns 1
+ * when rejected. The digits are not kept: person_digest() takes them again. */
+static int check_nid(transform_ctx *tx, const tdi_raw_row *row, tdi_rejection *rej)
+{
+    char digits[TX_NID_MAX + 1];
+    const char *why = NULL;
+    int bad;
+
+    if (!has_nid(tx, row))
+        return 0;
+    bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0;
+    OPENSSL_cleanse(digits, sizeof digits);
+    return bad ? reject(tx, TX_R020, NULL, why, rej) : 0; /* why is static text, no digit */
+}
+
+/* Chooses what the person pseudonym is computed from (tx_person.h) and computes its digest into
+ * tx->person_digest; rec->person_kind says which. The identifier copies are wiped here. Returns
+ * 0 when done, -1 on an internal error (the national id passed check_nid() before). */
+static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ymd,
+                         tdi_record *rec)
+{
+    tx_pseudo *link = tx_keys_link(tx->keys);
+    tdi_nid_scheme scheme = tx->src->national_id;
+    char digits[TX_NID_MAX + 1], slk[TX_SLK581_LEN + 1];
+    const char *why = NULL;
+    tdi_status st;
+
+    if (has_nid(tx, row)) {
+        if (tx_person_nid(scheme, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0)
+            return -1;
+        rec->person_kind = TDI_PERSON_NID;
+        st = tx_pseudo_person_digest(link, TDI_PERSON_NID, tdi_nid_scheme_names[scheme], digits,
+                                     tx->person_digest);
+        OPENSSL_cleanse(digits, sizeof digits);
+    } else if (tx_person_slk581(row->col[TDI_COL_FAMILY_NAME], row->col[TDI_COL_GIVEN_NAME],
+                                birth_ymd, slk_sex(rec), slk) == 0) {
+        rec->person_kind = TDI_PERSON_SLK581;
+        st = tx_pseudo_person_digest(link, TDI_PERSON_SLK581, NULL, slk, tx->person_digest);
+        OPENSSL_cleanse(slk, sizeof slk);
+    } else {
+        rec->person_kind = TDI_PERSON_CLIENT;
+        st = tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, tx->src->name,
+                                     row->col[TDI_COL_CLIENT_ID], tx->person_digest);
+    }
+    return st == TDI_OK ? 0 : -1;
+}
+
 /* The steps of the file comment. Returns 1 when rejected (rej filled), 0 when rec is complete,
  * -1 on an internal error. */
 static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *rec,
@@ -422,7 +500,8 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     if (!is_missing(birth) && tdi_parse_date(birth, &birth_ymd) != 0)
         return reject(tx, TX_R008, tdi_columns[TDI_COL_BIRTH_DATE].name, "invalid", rej);
 
-    if (map_codes(tx, row, start_ymd, rec, rej) || read_numbers(tx, row, num, rej))
+    if (map_codes(tx, row, start_ymd, rec, rej) || read_numbers(tx, row, num, rej) ||
+        check_nid(tx, row, rej))
         return 1;
 
     /* The age is kept apart from the numbers until R005: a birth date after the start gives -1,
@@ -446,11 +525,12 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     rec->first_use_age = n.first_use_age >= 0 ? n.first_use_age : TDI_AGE_NOT_KNOWN;
     rec->start_ymd = start_ymd;
 
-    if (tx_pseudo_person(tx->pseudo, row->col[TDI_COL_CLIENT_ID], rec->person,
-                         sizeof rec->person) != TDI_OK ||
-        tx_pseudo_episode(tx->pseudo, tx->src->name, row->col[TDI_COL_EPISODE_ID], rec->episode,
-                          sizeof rec->episode) != TDI_OK)
+    if (person_digest(tx, row, birth_ymd, rec) != 0)
         return -1;
+    if (tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name,
+                                 row->col[TDI_COL_EPISODE_ID], tx->episode_digest) != TDI_OK)
+        return -1;
+    tx->have_digests = 1;
     rec->source = tx->src->name;
     rec->region = tx->src->region;
     rec->year = start_ymd / 10000;
@@ -465,6 +545,9 @@ tdi_status transform_row(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     *accepted = 0;
     memset(rec, 0, sizeof *rec);
     memset(rej, 0, sizeof *rej);
+    OPENSSL_cleanse(tx->person_digest, sizeof tx->person_digest);
+    OPENSSL_cleanse(tx->episode_digest, sizeof tx->episode_digest);
+    tx->have_digests = 0;
     if (!tx->src || !tx->cw) {
         tdi_error("transform_row called before transform_begin_source");
         return TDI_ERR_INTERNAL;
@@ -473,11 +556,13 @@ tdi_status transform_row(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     r = row_to_record(tx, row, rec, rej);
     if (r < 0) {
         memset(rec, 0, sizeof *rec);
+        tx->have_digests = 0;
         tdi_error("row:%lu: pseudonym computation failed", row->row_number);
         return TDI_ERR_INTERNAL;
     }
     if (r > 0) {
         memset(rec, 0, sizeof *rec); /* a rejected row leaves nothing behind in rec */
+        tx->have_digests = 0;
         tx->stats.rejected++;
         return TDI_OK;
     }
@@ -498,19 +583,44 @@ void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej)
     }
 }
 
+tdi_status transform_pseudonymise(transform_ctx *tx, size_t body, tdi_record *rec)
+{
+    tx_pseudo *key = tx_keys_body(tx->keys, body);
+
+    if (!key || !tx->have_digests) {
+        tdi_error("transform_pseudonymise: no accepted row or no body %zu", body);
+        return TDI_ERR_INTERNAL;
+    }
+    if (tx_pseudo_person(key, tx->person_digest, rec->person, sizeof rec->person) != TDI_OK ||
+        tx_pseudo_episode(key, tx->episode_digest, rec->episode, sizeof rec->episode) != TDI_OK) {
+        tdi_error("pseudonym computation failed");
+        return TDI_ERR_INTERNAL;
+    }
+    return TDI_OK;
+}
+
+const char *transform_body_key_id(const transform_ctx *tx, size_t body)
+{
+    return tx_keys_body_id(tx->keys, body);
+}
+
 tdi_status transform_keygen(const char *path)
 {
-    return tx_pseudo_keygen(path);
+    return tx_keys_keygen(path);
 }
 
 void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *buf, size_t len)
 {
     const char *episode = row->col[TDI_COL_EPISODE_ID];
+    unsigned char digest[TX_HMAC_BYTES];
 
     if (len == 0)
         return;
+    /* Under the quarantine key: the data manager's file links to no body's submission. */
     if (tx->src && !is_missing(episode) &&
-        tx_pseudo_episode(tx->pseudo, tx->src->name, episode, buf, len) == TDI_OK)
+        tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, episode, digest) ==
+            TDI_OK &&
+        tx_pseudo_episode(tx_keys_quarantine(tx->keys), digest, buf, len) == TDI_OK)
         return;
     snprintf(buf, len, "row:%lu", row->row_number);
 }

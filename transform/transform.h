@@ -2,8 +2,10 @@
  * transform: turns a tdi_raw_row into a tdi_record or a tdi_rejection.
  *
  * Owns the crosswalks (local code -> TDI code, by effective date), the business rules (a table
- * with stable ids), the setting classification and the keyed pseudonyms (HMAC-SHA256 under the
- * key file). After transform_row() the record holds no identifier of the row.
+ * with stable ids), the setting classification and the keyed pseudonyms (HMAC-SHA256 under keys
+ * derived per receiving body from the master key file). After transform_row() the record holds
+ * no identifier of the row and no pseudonym yet: transform_pseudonymise() gives it those of one
+ * body.
  */
 #ifndef TDI_TRANSFORM_H
 #define TDI_TRANSFORM_H
@@ -23,10 +25,11 @@ typedef struct transform_stats {
     unsigned long rejected; /* rows quarantined */
 } transform_stats;
 
-/* Reads the key file (refusing one readable by group or others), runs the HMAC self-test.
- * year is the reporting year; today (YYYYMMDD as int) bounds start dates. *out is freed with
- * transform_close(), which also wipes the key. */
-tdi_status transform_open(const char *key_file, int year, int today, transform_ctx **out);
+/* Turns core dumps off, runs the HMAC and HKDF self-tests, reads cfg's master key file
+ * (refusing one readable by group or others) and derives one key per body of cfg, in cfg's
+ * order; the master key is wiped. year is the reporting year; today (YYYYMMDD as int) bounds
+ * start dates. *out is freed with transform_close(), which also wipes the keys. */
+tdi_status transform_open(const tdi_config *cfg, int year, int today, transform_ctx **out);
 void transform_close(transform_ctx *tx);
 
 /* Loads the crosswalk of src and resets the per-source counters. */
@@ -36,14 +39,23 @@ tdi_status transform_begin_source(transform_ctx *tx, const tdi_source_config *sr
 tdi_status transform_row(transform_ctx *tx, const tdi_raw_row *row, tdi_record *rec,
                          tdi_rejection *rej, int *accepted);
 
-/* Key of a rejected row for the quarantine file: the episode pseudonym, or "row:N". */
+/* Fills rec->person and rec->episode with the pseudonyms for body (index in the config's
+ * bodies) of the row transform_row() last accepted; call it once per body that takes the
+ * record, before the next transform_row(). */
+tdi_status transform_pseudonymise(transform_ctx *tx, size_t body, tdi_record *rec);
+
+/* The key id of body (8 hex digits: it changes when the master key does), for file headers. */
+const char *transform_body_key_id(const transform_ctx *tx, size_t body);
+
+/* Key of a rejected row for the quarantine file: the episode pseudonym under the quarantine key,
+ * or "row:N". */
 void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *buf, size_t len);
 
 /* Fills rej with rule R007 (no receiving body takes the record's region or centre) and counts it
  * as a rejection of the current source; the caller found no body for an accepted record. */
 void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej);
 
-/* Creates path (O_EXCL, mode 0600) holding a new random key in the key file format. */
+/* Creates path (O_EXCL, mode 0600) holding a new random master key in the key file format. */
 tdi_status transform_keygen(const char *path);
 
 const transform_stats *transform_source_stats(const transform_ctx *tx);

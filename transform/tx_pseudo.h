@@ -1,56 +1,59 @@
 /*
- * tx_pseudo: keyed pseudonyms (HMAC-SHA256 through OpenSSL 3 EVP_MAC) and the key file.
+ * tx_pseudo: keyed digests and pseudonyms (HMAC-SHA256 through OpenSSL 3 EVP_MAC).
  *
- * Private to transform/. One EVP_MAC is fetched and one EVP_MAC_CTX is keyed once; every
- * pseudonym re-initialises that context without a key, which reuses it.
+ * Private to transform/. A tx_pseudo is one HMAC context keyed once; every MAC re-initialises
+ * it without a key, which reuses it. Pseudonyms are made in two steps (README.md, "Pseudonyms"):
+ *
+ *   digest    = HMAC(link key, DOMAIN \0 [SCOPE \0] VALUE)        kept in memory, never written
+ *   pseudonym = "v1:" + hex HMAC(body key, "tdi/person/v1" \0 digest)
+ *   episode   = "e1:" + hex of the first 16 bytes of HMAC(body key, "tdi/episode/v1" \0 digest)
+ *
+ * so a body's pseudonyms need the master key to be recomputed from an identifier, and two
+ * bodies' pseudonyms of one person are unrelated.
  */
 #ifndef TX_PSEUDO_H
 #define TX_PSEUDO_H
 
+#include "../common/tdi_record.h"
 #include "../common/tdi_status.h"
 
 #include <stddef.h>
 
-#define TX_KEY_BYTES  32
 #define TX_HMAC_BYTES 32
 
 typedef struct tx_pseudo tx_pseudo;
 
-/* Reads the key file (checks in tx_pseudo.c: regular file, owned by the euid, mode 0600 or
- * 0400, 64 hex digits and an optional newline) and runs the RFC 4231 self-test. Every failure
- * is logged naming the file and returns TDI_ERR_KEY (TDI_ERR_INTERNAL when OpenSSL itself
- * fails). *out is released with tx_pseudo_close(), which wipes the key. */
-tdi_status tx_pseudo_open(const char *key_file, tx_pseudo **out);
-
-/* Same from a raw key of any length (the RFC 4231 vectors and tests); no self-test. */
+/* An HMAC-SHA256 context keyed with key (copied by OpenSSL). TDI_ERR_INTERNAL when OpenSSL
+ * fails (logged). *out is released with tx_pseudo_close(), which wipes the key it holds. */
 tdi_status tx_pseudo_open_key(const unsigned char *key, size_t keylen, tx_pseudo **out);
-
 void tx_pseudo_close(tx_pseudo *p);
-
-/* Creates path (O_EXCL, mode 0600, never following a link) holding a new random key in the key
- * file format: 64 lowercase hex digits and a newline. On failure nothing is left behind;
- * TDI_ERR_KEY (logged naming the file) or TDI_ERR_INTERNAL (no random bytes). */
-tdi_status tx_pseudo_keygen(const char *path);
 
 /* HMAC(key, msg) into out. TDI_ERR_INTERNAL when OpenSSL fails. */
 tdi_status tx_pseudo_hmac(tx_pseudo *p, const void *msg, size_t len,
                           unsigned char out[TX_HMAC_BYTES]);
 
-/* Runs RFC 4231 test cases 1 and 2 through the same code path as the pseudonyms (each MAC
- * computed twice on one context, so key reuse is tested too). TDI_OK or TDI_ERR_KEY. */
-tdi_status tx_pseudo_self_test(void);
-
 /* 1 when client_id holds at least one [0-9A-Za-z], i.e. has a non-empty normalised form. */
 int tx_pseudo_client_id_ok(const char *client_id);
 
-/* "v1:" + hex HMAC(key, "tdi/person/v1" \0 normalised id); normalised = [0-9A-Za-z] kept,
- * uppercased. out must hold 68 bytes. TDI_ERR_INTERNAL on an id with an empty normalised form
- * (callers check tx_pseudo_client_id_ok first) or an OpenSSL failure. */
-tdi_status tx_pseudo_person(tx_pseudo *p, const char *client_id, char *out, size_t outlen);
+/* The person digest under the link key. Domains: "tdi/person/nid/v1" (scope: the scheme name,
+ * value: the checked digits), "tdi/person/slk581/v1" (no scope, value: the 14-character key),
+ * "tdi/person/client/v1" (scope: the source name, value: the client id normalised here to its
+ * [0-9A-Za-z], upper-cased). TDI_ERR_INTERNAL on an empty normalised value or an OpenSSL
+ * failure. */
+tdi_status tx_pseudo_person_digest(tx_pseudo *link, tdi_person_kind kind, const char *scope,
+                                   const char *value, unsigned char out[TX_HMAC_BYTES]);
 
-/* "e1:" + hex of the first 16 bytes of HMAC(key, "tdi/episode/v1" \0 source \0 episode_id),
- * episode_id as given. out must hold 36 bytes. */
-tdi_status tx_pseudo_episode(tx_pseudo *p, const char *source, const char *episode_id, char *out,
+/* HMAC(link key, "tdi/episode/v1" \0 source \0 episode_id), episode_id as given. */
+tdi_status tx_pseudo_episode_digest(tx_pseudo *link, const char *source, const char *episode_id,
+                                    unsigned char out[TX_HMAC_BYTES]);
+
+/* The body pseudonyms of a digest. out must hold 68 (person) or 36 (episode) bytes. */
+tdi_status tx_pseudo_person(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES], char *out,
+                            size_t outlen);
+tdi_status tx_pseudo_episode(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES], char *out,
                              size_t outlen);
+
+/* Lowercase hex of in[0..n) into out (2n + 1 bytes). */
+void tx_pseudo_hex(const unsigned char *in, size_t n, char *out);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * tx_rules: owns the rule table (ids, severities, messages) and the consistency checks made on
- * the facts derived from a row. Parse-level rules (R001, R002, R006, R008, R014) are raised by
- * id where transform.c meets them; R007 is checked by the CLI.
+ * the facts derived from a row. Parse-level rules (R001, R002, R006, R008, R014, R020) are
+ * raised by id where transform.c meets them; R007 is checked by the CLI.
  *
  * Ids are stable: they appear in quarantine files, reports and scripts. A retired rule keeps
  * its id unused; a new rule takes the next free id.
@@ -37,6 +37,9 @@ static const tx_rule rules[TX_RULE_COUNT] = {
                  "first opioid substitution treatment given for a person never in it"},
     [TX_R017] = {"R017", TX_WARN, NULL,
                  "residential attribute given for a non-residential setting: left out"},
+    /* R018-R019 are free; R020 on is pseudonymisation. */
+    [TX_R020] = {"R020", TX_REJECT, "national_id",
+                 "national id fails the length or check digits of its scheme"},
 };
 
 const tx_rule *tx_rule_at(tx_rule_idx idx)

@@ -29,6 +29,7 @@ typedef enum tx_rule_idx {
     TX_R015, /* first OST after the start year */
     TX_R016, /* first OST given, never in OST */
     TX_R017, /* residential attribute given outside the residential classes (warn) */
+    TX_R020, /* national id fails its scheme's check */
     TX_RULE_COUNT
 } tx_rule_idx;
 

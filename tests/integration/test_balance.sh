@@ -5,7 +5,8 @@
 #   body NAME: N records -> PATH                            (one per body)
 #   balance: extracted N = written W + quarantined Q        (the last line)
 # and each figure agrees with the clinic databases (rows of 2025 or with no start date, counted
-# by psql as tdi_reader), the submissions (distinct episode keys) and the quarantine files.
+# by psql as tdi_reader), the submission of the body that takes every region (distinct episode
+# keys) and the quarantine files.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -21,12 +22,14 @@ db_count() {
                                OR (start_date >= DATE '2025-01-01' AND start_date < DATE '2026-01-01')"
 }
 
-# distinct episode keys over all submissions (of source $1 when given)
+# distinct episode keys (of source $1 when given) in the submission of body national, which takes
+# every region: episode keys are per body (no two bodies can link their records), so the
+# submissions of several bodies cannot be pooled to count episodes.
 written_keys() {
-    local gz
-    for gz in "$RUN"/out/*/tdi-*-2025-*.xml.gz; do
-        episode_lines "$gz"
-    done | { if [ -n "${1:-}" ]; then grep -F " source=\"$1\"" || true; else cat; fi; } |
+    grep -A1 -x '\[body national\]' "$TDI_CONF_TEMPLATE" | grep -qx 'regions = \*' ||
+        fail "body national of the config template does not take every region"
+    episode_lines "$(one_file "$RUN/out/national/tdi-national-2025-*.xml.gz")" |
+        { if [ -n "${1:-}" ]; then grep -F " source=\"$1\"" || true; else cat; fi; } |
         grep -oE ' key="[^"]*"' | LC_ALL=C sort -u | wc -l
 }
 

@@ -82,7 +82,7 @@ case_manifest() {
         records=$(json_field "$mf" records)
         lines=$(episode_lines "$gz" | wc -l)
         [ "$records" = "$lines" ] || fail "$body: manifest records=$records, file has $lines episodes"
-        [ "$(json_field "$mf" schemaVersion)" = 1.0 ] || fail "$body: manifest schemaVersion is not 1.0"
+        [ "$(json_field "$mf" schemaVersion)" = 1.1 ] || fail "$body: manifest schemaVersion is not 1.1"
     done
 }
 
@@ -102,7 +102,8 @@ case_quarantine() {
 case_cross_clinic() {
     local gz
     gz=$(one_file "$RUN/out/national/tdi-national-2025-*.xml.gz")
-    episode_lines "$gz" | sed -nE 's/.* person="([^"]*)" source="([^"]*)".*/\1 \2/p' | LC_ALL=C sort -u >"$CASE_DIR/person-source"
+    episode_lines "$gz" | sed -nE 's/.* person="([^"]*)" personKind="[a-z0-9]*" source="([^"]*)".*/\1 \2/p' |
+        LC_ALL=C sort -u >"$CASE_DIR/person-source"
     [ -s "$CASE_DIR/person-source" ] || fail "no person= and source= attributes found"
     cut -d' ' -f1 "$CASE_DIR/person-source" | uniq -d >"$CASE_DIR/both"
     [ "$(wc -l <"$CASE_DIR/both")" = 1 ] || fail "$(wc -l <"$CASE_DIR/both") persons are in both clinics, expected 1"

@@ -2,8 +2,10 @@
 # shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # No identifier leaves: after a run on the sample clinics, no name, national number (as written in
 # either clinic and digits only), birth date (YYYY-MM-DD, YYYYMMDD, DD/MM/YYYY), street, postcode,
-# raw client number or raw episode id of any client appears in the submissions (decompressed),
-# manifests, quarantine files, file names, or the stdout and stderr of a --verbose run.
+# raw client number, raw episode id or SLK-581 linkage key of any client appears in the
+# submissions (decompressed), manifests, quarantine files, file names, or the stdout and
+# stderr of a --verbose run. The names and national numbers do reach tdi (the pseudonyms are made
+# from them): the fixtures' views hand them over.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -16,12 +18,13 @@ CORPUS=$IT_TMP/corpus
 # Identifiers planted in the fixtures, as written there: the test must be able to find them.
 PLANTED=(
     'Zebulon' 'Quartermaine' 'Wilhelmina' 'Vandersloot-Ekker' 'Joëlle' 'Ruÿsbroeck'
-    '85.07.30-033.28' '85073003328' '90021128463' '1985-07-30' '2017-10-05'
+    '85.07.30-033.28' '85073003328' '90021128429' '1985-07-30' '2017-10-05'
     'Lange Kievitstraat 111' 'Rogierlaan 212 bus 3' 'B-2018 Antwerpen' 'B-1030 Schaarbeek'
     'CL-7781-XQ' 'CL-3310-MB' 'BH-25-0101'
 )
 # Derived forms the list below must hold too.
-DERIVED=('19850730' '30/07/1985' '85.07.30-033.28' '85073003328' 'Zebulon Quartermaine')
+DERIVED=('19850730' '30/07/1985' '85.07.30-033.28' '85073003328' 'Zebulon Quartermaine'
+    'UATEB300719851' 'OIVAR010719982')
 
 # Every identifying value of every client of both clinics, with its usual other spellings.
 # National numbers: YY.MM.DD-SSS.CC and digits only, whichever way the clinic writes them.
@@ -29,16 +32,27 @@ natno_forms="regexp_replace(n, '[^0-9A-Za-z]', '', 'g'),
     regexp_replace(regexp_replace(n, '[^0-9A-Za-z]', '', 'g'),
                    '^(..)(..)(..)(...)(..)$', '\\1.\\2.\\3-\\4.\\5')"
 date_forms="to_char(d, 'YYYY-MM-DD'), to_char(d, 'YYYYMMDD'), to_char(d, 'DD/MM/YYYY')"
+# SLK-581, for each sex digit: letters 2, 3, 5 of the family name and 2, 3 of the given name
+# (A-Z only, diacritics dropped, '2' for a missing letter), then DDMMYYYY.
+slk() {
+    local f="regexp_replace(upper(translate($1, 'ëÿïéèöüäËŸ', 'eyieeouaEY')), '[^A-Z]', '', 'g')"
+    local g="regexp_replace(upper(translate($2, 'ëÿïéèöüäËŸ', 'eyieeouaEY')), '[^A-Z]', '', 'g')"
+    printf "%s" "rpad(substr($f, 2, 2), 2, '2') || rpad(substr($f, 5, 1), 1, '2') ||
+        rpad(substr($g, 2, 2), 2, '2') || to_char(d, 'DDMMYYYY') || s"
+}
 
 write_needles() {
     pg_sql clinic_en -c "
         SELECT unnest(ARRAY[n, $natno_forms, first_name, last_name, first_name || ' ' || last_name,
-                            $date_forms, postcode, street])
-          FROM (SELECT national_no AS n, dob AS d, * FROM patients) p"
+                            $date_forms, postcode, street, $(slk last_name first_name)])
+          FROM (SELECT national_no AS n, dob AS d, * FROM patients) p,
+               unnest(ARRAY['1', '2', '9']) AS s"
     pg_sql clinic_nl -c "
         SELECT unnest(ARRAY[n, $natno_forms, client_nr, voornaam, achternaam,
-                            voornaam || ' ' || achternaam, $date_forms, postcode, adres])
-          FROM (SELECT bsn AS n, geboortedatum AS d, * FROM clienten) c;
+                            voornaam || ' ' || achternaam, $date_forms, postcode, adres,
+                            $(slk achternaam voornaam)])
+          FROM (SELECT rrn AS n, geboortedatum AS d, * FROM clienten) c,
+               unnest(ARRAY['1', '2', '9']) AS s;
         SELECT behandeling_id FROM behandelingen"
 }
 

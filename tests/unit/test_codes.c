@@ -1,5 +1,6 @@
 /* Unit tests for common/tdi_codes against schemas/tdi-submission.xsd: the same codes, in the same
- * order, with the same labels, for every item. */
+ * order, with the same labels, for every item; the person kinds; and the schema version the
+ * writer puts in its files. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,13 +17,18 @@
 #define XSD_NS "http://www.w3.org/2001/XMLSchema"
 #define XC(s)  ((const xmlChar *)(s))
 
-/* The DOM is fine here: the schema is small and ours. */
-static xmlDocPtr load_xsd(void)
+/* The DOM is fine here: the schemas are small and ours. */
+static xmlDocPtr load_schema(const char *file)
 {
-    xmlDocPtr doc = xmlReadFile(TDI_SCHEMA_DIR "/tdi-submission.xsd", NULL, XML_PARSE_NONET);
+    xmlDocPtr doc = xmlReadFile(file, NULL, XML_PARSE_NONET);
 
     assert_non_null(doc);
     return doc;
+}
+
+static xmlDocPtr load_xsd(void)
+{
+    return load_schema(TDI_SCHEMA_DIR "/tdi-submission.xsd");
 }
 
 static int is_xsd(const xmlNode *n, const char *name)
@@ -129,8 +135,8 @@ static void each_item_matches_its_enumeration(void **state)
  * does not write, so a required attribute cannot be forgotten on either side. */
 static void episode_attributes_are_the_items_and_the_record_fields(void **state)
 {
-    static const char *const fields[] = {"key",    "person", "source", "centre",
-                                         "region", "year",   "age",    "first_use_age"};
+    static const char *const fields[] = {"key",    "person", "personKind", "source",       "centre",
+                                         "region", "year",   "age",        "first_use_age"};
     xmlDocPtr doc = load_xsd();
     xmlNodePtr schema = xmlDocGetRootElement(doc);
     xmlNodePtr episode = find_child(schema, "complexType", "episode");
@@ -183,20 +189,71 @@ static void not_known_and_crosswalk_names(void **state)
     assert_null(tdi_item_get(TDI_ITEM_COUNT));
 }
 
+/* The enumeration values of the simple type NAME, joined by blanks, into buf. */
+static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t len)
+{
+    xmlNodePtr type = find_child(schema, "simpleType", name);
+    xmlNodePtr restriction = type ? find_child(type, "restriction", NULL) : NULL;
+
+    assert_non_null(restriction);
+    buf[0] = '\0';
+    for (xmlNodePtr e = restriction->children; e; e = e->next) {
+        xmlChar *v;
+
+        if (!is_xsd(e, "enumeration"))
+            continue;
+        v = xmlGetProp(e, XC("value"));
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " " : "",
+                 (const char *)v);
+        xmlFree(v);
+    }
+}
+
+/* Each schema's version and namespace are its writer's; its schemaVersion attribute accepts
+ * every 1.x version up to the writer's. */
 static void schema_version_is_the_writers(void **state)
 {
-    xmlDocPtr doc = load_xsd();
-    xmlNodePtr schema = xmlDocGetRootElement(doc);
-    xmlNodePtr submission = find_child(schema, "complexType", "submission");
-    xmlNodePtr version;
+    static const struct {
+        const char *file, *ns, *version, *root, *accepted;
+    } schemas[] = {
+        {TDI_SCHEMA_DIR "/tdi-submission.xsd", REPORT_NAMESPACE, REPORT_SCHEMA_VERSION,
+         "submission", "1.0 1.1"},
+    };
+    char buf[256];
 
     (void)state;
-    assert_true(attr_is(schema, "targetNamespace", REPORT_NAMESPACE));
-    assert_true(attr_is(schema, "version", REPORT_SCHEMA_VERSION));
-    assert_non_null(submission);
-    version = find_child(submission, "attribute", "schemaVersion");
-    assert_non_null(version);
-    assert_true(attr_is(version, "fixed", REPORT_SCHEMA_VERSION));
+    for (size_t i = 0; i < sizeof schemas / sizeof schemas[0]; i++) {
+        xmlDocPtr doc = load_schema(schemas[i].file);
+        xmlNodePtr schema = xmlDocGetRootElement(doc);
+        xmlNodePtr root = find_child(schema, "complexType", schemas[i].root);
+        xmlNodePtr version;
+
+        assert_true(attr_is(schema, "targetNamespace", schemas[i].ns));
+        assert_true(attr_is(schema, "version", schemas[i].version));
+        assert_non_null(root);
+        version = find_child(root, "attribute", "schemaVersion");
+        assert_non_null(version);
+        assert_true(attr_is(version, "use", "required"));
+        enumeration(schema, "schemaVersion", buf, sizeof buf);
+        assert_string_equal(buf, schemas[i].accepted);
+        assert_non_null(strstr(buf, schemas[i].version));
+        xmlFreeDoc(doc);
+    }
+}
+
+/* personKind lists tdi_person_kind_names, in order. */
+static void person_kinds_match(void **state)
+{
+    xmlDocPtr doc = load_xsd();
+    char buf[256], want[256] = "";
+
+    (void)state;
+    for (int k = 0; k < TDI_PERSON_KIND_COUNT; k++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", k ? " " : "",
+                 tdi_person_kind_names[k]);
+    enumeration(xmlDocGetRootElement(doc), "personKind", buf, sizeof buf);
+    assert_string_equal(buf, want);
+    assert_string_equal(buf, "nid slk581 client");
     xmlFreeDoc(doc);
 }
 
@@ -207,6 +264,7 @@ int main(void)
         cmocka_unit_test(episode_attributes_are_the_items_and_the_record_fields),
         cmocka_unit_test(not_known_and_crosswalk_names),
         cmocka_unit_test(schema_version_is_the_writers),
+        cmocka_unit_test(person_kinds_match),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

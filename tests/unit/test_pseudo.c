@@ -1,21 +1,38 @@
 /*
- * Unit tests for transform/tx_pseudo: RFC 4231 vectors, exact pseudonyms under a fixed key
- * (expected values computed independently with `openssl dgst -sha256 -mac HMAC -macopt
- * hexkey:...`), normalisation, and every key file refusal with its exact message.
+ * Unit tests for transform/tx_keys and transform/tx_pseudo: the RFC 4231 and RFC 5869 vectors,
+ * a broken primitive failing the self-test with its exact message, key ids and pseudonyms under
+ * a fixed master key, every key file refusal with its exact message, keygen, and core dumps.
+ *
+ * Expected keys and pseudonyms were computed independently with the openssl command line:
+ *   K=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:MASTER \
+ *         -kdfopt salt:tdi-hkdf-salt-v1 -kdfopt hexinfo:HEX(INFO) HKDF)
+ *   digest = printf 'DOMAIN\000SCOPE\000VALUE' | openssl dgst -sha256 -mac HMAC -macopt hexkey:LINK
+ *   person = (printf 'tdi/person/v1\000'; digest) | openssl dgst ... -macopt hexkey:BODY
+ * with INFO "tdi/link/v1", "tdi/quarantine/v1" or "tdi/body/v1\000NAME".
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../transform/tx_keys.h"
 #include "../../transform/tx_pseudo.h"
 #include "test_log.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+static const unsigned char master[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                         11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                         22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+static const char *const bodies[] = {"flanders", "national"};
 
 static char dir[] = "/tmp/tdi-test-pseudo-XXXXXX";
 static char path[256];
@@ -52,131 +69,249 @@ static void write_key(const char *text, mode_t mode)
 /* Opening must fail with TDI_ERR_KEY and log exactly "PATH: <suffix>". */
 static void assert_refused(const char *suffix)
 {
-    tx_pseudo *p = (tx_pseudo *)1;
+    tx_keyring *k = (tx_keyring *)1;
     test_log tl;
     char want[512];
 
     test_log_start(&tl);
-    assert_int_equal(tx_pseudo_open(path, &p), TDI_ERR_KEY);
+    assert_int_equal(tx_keys_open(path, bodies, 2, &k), TDI_ERR_KEY);
     test_log_stop();
-    assert_null(p);
+    assert_null(k);
     snprintf(want, sizeof want, "%s: %s\n", path, suffix);
     assert_string_equal(tl.text, want);
 }
 
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+    tx_pseudo_hex(in, n, out);
+}
+
+/* ---- the primitives ---- */
+
+static const tx_hmac_kat hmac_vectors[] = {
+    {"RFC 4231 test case 1",
+     {0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+      0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b},
+     20,
+     "Hi There",
+     {0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53, 0x5c, 0xa8, 0xaf,
+      0xce, 0xaf, 0x0b, 0xf1, 0x2b, 0x88, 0x1d, 0xc2, 0x00, 0xc9, 0x83,
+      0x3d, 0xa7, 0x26, 0xe9, 0x37, 0x6c, 0x2e, 0x32, 0xcf, 0xf7}},
+    {"RFC 4231 test case 2",
+     {'J', 'e', 'f', 'e'},
+     4,
+     "what do ya want for nothing?",
+     {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+      0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+      0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43}},
+};
+
+static const tx_hkdf_kat hkdf_vectors[] = {
+    {"RFC 5869 test case 1",
+     {0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+      0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b},
+     22,
+     {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c},
+     13,
+     {0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9},
+     10,
+     {0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a, 0x90, 0x43, 0x4f, 0x64, 0xd0, 0x36,
+      0x2f, 0x2a, 0x2d, 0x2d, 0x0a, 0x90, 0xcf, 0x1a, 0x5a, 0x4c, 0x5d, 0xb0, 0x2d, 0x56,
+      0xec, 0xc4, 0xc5, 0xbf, 0x34, 0x00, 0x72, 0x08, 0xd5, 0xb8, 0x87, 0x18, 0x58, 0x65},
+     42},
+};
+
 static void test_rfc4231(void **state)
 {
-    static const unsigned char key1[20] = {0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
-                                           0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
-                                           0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b};
-    static const unsigned char mac1[32] = {0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53,
-                                           0x5c, 0xa8, 0xaf, 0xce, 0xaf, 0x0b, 0xf1, 0x2b,
-                                           0x88, 0x1d, 0xc2, 0x00, 0xc9, 0x83, 0x3d, 0xa7,
-                                           0x26, 0xe9, 0x37, 0x6c, 0x2e, 0x32, 0xcf, 0xf7};
-    static const unsigned char mac2[32] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
-                                           0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
-                                           0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
-                                           0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
     unsigned char out[32];
     tx_pseudo *p = NULL;
 
     (void)state;
-    assert_int_equal(tx_pseudo_open_key(key1, sizeof key1, &p), TDI_OK);
-    for (int round = 0; round < 3; round++) { /* the key survives re-initialisation */
-        memset(out, 0, sizeof out);
-        assert_int_equal(tx_pseudo_hmac(p, "Hi There", 8, out), TDI_OK);
-        assert_memory_equal(out, mac1, sizeof out);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(tx_pseudo_open_key(hmac_vectors[i].key, hmac_vectors[i].keylen, &p),
+                         TDI_OK);
+        for (int round = 0; round < 3; round++) { /* the key survives re-initialisation */
+            memset(out, 0, sizeof out);
+            assert_int_equal(
+                tx_pseudo_hmac(p, hmac_vectors[i].data, strlen(hmac_vectors[i].data), out), TDI_OK);
+            assert_memory_equal(out, hmac_vectors[i].mac, sizeof out);
+        }
+        tx_pseudo_close(p);
     }
-    tx_pseudo_close(p);
-
-    assert_int_equal(tx_pseudo_open_key((const unsigned char *)"Jefe", 4, &p), TDI_OK);
-    assert_int_equal(tx_pseudo_hmac(p, "what do ya want for nothing?", 28, out), TDI_OK);
-    assert_memory_equal(out, mac2, sizeof out);
-    tx_pseudo_close(p);
-
-    assert_int_equal(tx_pseudo_self_test(), TDI_OK);
+    assert_int_equal(tx_keys_self_test(), TDI_OK);
+    assert_int_equal(tx_keys_run_kats(hmac_vectors, 2, hkdf_vectors, 1), TDI_OK);
 }
 
-static void test_pseudonyms_exact(void **state)
+static void test_rfc5869(void **state)
 {
-    char a[TX_HMAC_BYTES * 2 + 8], b[sizeof a];
-    tx_pseudo *p = NULL;
+    const tx_hkdf_kat *v = &hkdf_vectors[0];
+    unsigned char out[42];
 
     (void)state;
-    write_key(KEY_HEX "\n", 0600);
-    assert_int_equal(tx_pseudo_open(path, &p), TDI_OK);
+    assert_int_equal(
+        tx_keys_hkdf(v->ikm, v->ikmlen, v->salt, v->saltlen, v->info, v->infolen, out, sizeof out),
+        TDI_OK);
+    assert_memory_equal(out, v->okm, sizeof out);
+}
 
-    /* HMAC(key, "tdi/person/v1\0" "85073003328") */
-    assert_int_equal(tx_pseudo_person(p, "85.07.30-033 28", a, sizeof a), TDI_OK);
-    assert_string_equal(a, "v1:55bc5736750238894d57138d197a945518bc70ca02f4d22de78b0d09906663f8");
-    assert_int_equal(tx_pseudo_person(p, "850730033 28", b, sizeof b), TDI_OK);
-    assert_string_equal(a, b);
-    assert_int_equal(tx_pseudo_person(p, "85073003328", b, sizeof b), TDI_OK);
-    assert_string_equal(a, b);
+/* A primitive that gives a wrong answer (here: a vector that expects another one) stops
+ * everything with TDI_ERR_KEY (exit 4) and this exact message. */
+static void test_self_test_fails_loudly(void **state)
+{
+    tx_hmac_kat h[2];
+    tx_hkdf_kat k[1];
+    test_log tl;
 
-    /* Letters are uppercased: HMAC(key, "tdi/person/v1\0" "AB12C") */
-    assert_int_equal(tx_pseudo_person(p, "ab-12c", a, sizeof a), TDI_OK);
-    assert_string_equal(a, "v1:6a077054985f8922f4d7594422bc834776dab4407f5a646fb74134f50d7b6d21");
-    assert_int_equal(tx_pseudo_person(p, " A B 1 2 C ", b, sizeof b), TDI_OK);
-    assert_string_equal(a, b);
+    (void)state;
+    memcpy(h, hmac_vectors, sizeof h);
+    h[1].mac[31] ^= 0x80;
+    test_log_start(&tl);
+    assert_int_equal(tx_keys_run_kats(h, 2, hkdf_vectors, 1), TDI_ERR_KEY);
+    test_log_stop();
+    assert_string_equal(tl.text,
+                        "SELF-TEST FAILED: HMAC-SHA256 (RFC 4231 test case 2) gives a "
+                        "wrong result: OpenSSL's HMAC-SHA256 is broken; refusing to run\n");
 
-    /* Longer than the normalisation chunk: 100 x "a-" -> 100 x "A" */
+    memcpy(k, hkdf_vectors, sizeof k);
+    k[0].okm[0] ^= 1;
+    test_log_start(&tl);
+    assert_int_equal(tx_keys_run_kats(hmac_vectors, 2, k, 1), TDI_ERR_KEY);
+    test_log_stop();
+    assert_string_equal(tl.text,
+                        "SELF-TEST FAILED: HKDF-SHA256 (RFC 5869 test case 1) gives a "
+                        "wrong result: OpenSSL's HKDF-SHA256 is broken; refusing to run\n");
+}
+
+/* ---- derived keys and pseudonyms ---- */
+
+static void test_key_ids(void **state)
+{
+    tx_keyring *k = NULL;
+
+    (void)state;
+    assert_int_equal(tx_keys_open_master(master, sizeof master, bodies, 2, &k), TDI_OK);
+    assert_string_equal(tx_keys_body_id(k, 0), "b06f95c7");
+    assert_string_equal(tx_keys_body_id(k, 1), "88f8b6dc");
+    assert_null(tx_keys_body_id(k, 2));
+    assert_null(tx_keys_body(k, 2));
+    tx_keys_close(k);
+}
+
+/* Each kind's digest, then the body pseudonyms of it. */
+static void test_pseudonyms_exact(void **state)
+{
+    unsigned char d[TX_HMAC_BYTES];
+    char a[80], h[65];
+    tx_keyring *k = NULL;
+    tx_pseudo *link, *flanders, *national;
+
+    (void)state;
+    assert_int_equal(tx_keys_open_master(master, sizeof master, bodies, 2, &k), TDI_OK);
+    link = tx_keys_link(k);
+    flanders = tx_keys_body(k, 0);
+    national = tx_keys_body(k, 1);
+
+    /* "tdi/person/nid/v1\0be_rrn\085073003328" */
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_NID, "be_rrn", "85073003328", d),
+                     TDI_OK);
+    hex(d, sizeof d, h);
+    assert_string_equal(h, "3bbb9a5f36ea22105c37eaa43918585b8549649e061239775b25ff229c522c29");
+    assert_int_equal(tx_pseudo_person(flanders, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "v1:4f54c3afd831b1c784d9e41455dc2db4e1efa3e41fd99aff18b3eacc024ca9e6");
+    /* Another body: another pseudonym of the same person. */
+    assert_int_equal(tx_pseudo_person(national, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "v1:42d0682ae7d7a817ecf09a13568ec484ab1a84b78b75e97cf0e7a29898969c91");
+
+    /* The scheme is part of the domain. */
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_NID, "nl_bsn", "012345672", d),
+                     TDI_OK);
+    assert_int_equal(tx_pseudo_person(flanders, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "v1:f271afbc29ed817964bb0539ab2f20189fc25103f6e57611608b253e4a243696");
+
+    /* "tdi/person/slk581/v1\0UATEB300719851" */
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_SLK581, NULL, "UATEB300719851", d),
+                     TDI_OK);
+    assert_int_equal(tx_pseudo_person(flanders, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "v1:9bdd8d7378e2fdca6e8019827c8545a3fd352c59ab1bfc669f3b9c2e7ff61717");
+
+    /* "tdi/person/client/v1\0clinic_a\0C1001": normalised to [0-9A-Z] */
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", " c-10.01 ", d),
+                     TDI_OK);
+    assert_int_equal(tx_pseudo_person(flanders, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "v1:10f77eb4aaac907e5e2199c2a0b16e3ebe05d524ce217f3943f735f0cc1880e9");
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", "ab-12c", d),
+                     TDI_OK);
+    assert_int_equal(tx_pseudo_person(flanders, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "v1:e5b1374db62d3232d2cc53d7c7d74afaca134b32f46fe950e1707c3b251aa82a");
     {
-        char id[201];
+        char id[201]; /* longer than the normalisation chunk: 100 x "a-" -> 100 x "A" */
 
         for (int i = 0; i < 100; i++)
             memcpy(id + 2 * i, "a-", 2);
         id[200] = '\0';
-        assert_int_equal(tx_pseudo_person(p, id, a, sizeof a), TDI_OK);
+        assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", id, d),
+                         TDI_OK);
+        assert_int_equal(tx_pseudo_person(flanders, d, a, sizeof a), TDI_OK);
         assert_string_equal(a,
-                            "v1:427a0911d84f60c3b694897927cb268381bb81408bac8dfb37c5a758ff55c418");
+                            "v1:002db08cf2a0152984bd5c28f03a73d7238bcb50c6f30653fdc89b5a3c080838");
     }
+    /* An id with nothing left after normalisation has no pseudonym. */
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", " .-/ ", d),
+                     TDI_ERR_INTERNAL);
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_KIND_COUNT, NULL, "x", d),
+                     TDI_ERR_INTERNAL);
 
-    /* Episode key: first 16 bytes of HMAC(key, "tdi/episode/v1\0gent\0EP-0042") */
-    assert_int_equal(tx_pseudo_episode(p, "gent", "EP-0042", a, sizeof a), TDI_OK);
-    assert_string_equal(a, "e1:29878582d636af9f8beb1649bde7c485");
-    /* The episode id is taken as given. */
-    assert_int_equal(tx_pseudo_episode(p, "gent", " EP-0042", b, sizeof b), TDI_OK);
-    assert_string_equal(b, "e1:adcf23d8b6cedd96ff85d568878dba96");
-    tx_pseudo_close(p);
+    /* Episode: "tdi/episode/v1\0gent\0EP-0042", the id taken as given */
+    assert_int_equal(tx_pseudo_episode_digest(link, "gent", "EP-0042", d), TDI_OK);
+    assert_int_equal(tx_pseudo_episode(flanders, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "e1:5a1e5d2969df340e48280e658c74cc00");
+    assert_int_equal(tx_pseudo_episode(national, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "e1:f501271eba613ac0bc79d88344fa14c9");
+    assert_int_equal(tx_pseudo_episode(tx_keys_quarantine(k), d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "e1:6b8f650e400058c73979f2afc75294ac");
+    assert_int_equal(tx_pseudo_episode_digest(link, "gent", " EP-0042", d), TDI_OK);
+    assert_int_equal(tx_pseudo_episode(flanders, d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "e1:9882030e4a36089943a42a238f0424d7");
+
+    /* Too small an output buffer is refused, not overrun. */
+    assert_int_equal(tx_pseudo_person(flanders, d, a, 67), TDI_ERR_INTERNAL);
+    assert_int_equal(tx_pseudo_episode(flanders, d, a, 35), TDI_ERR_INTERNAL);
+    tx_keys_close(k);
 }
 
-static void test_key_0400_no_newline(void **state)
+static void test_client_id_ok(void **state)
 {
-    char a[80];
-    tx_pseudo *p = NULL;
-
-    (void)state;
-    write_key(KEY_HEX, 0400);
-    assert_int_equal(tx_pseudo_open(path, &p), TDI_OK);
-    assert_int_equal(tx_pseudo_person(p, "ab12c", a, sizeof a), TDI_OK);
-    assert_string_equal(a, "v1:6a077054985f8922f4d7594422bc834776dab4407f5a646fb74134f50d7b6d21");
-    tx_pseudo_close(p);
-
-    /* Uppercase hex digits are the same key. */
-    write_key("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n", 0600);
-    assert_int_equal(tx_pseudo_open(path, &p), TDI_OK);
-    assert_int_equal(tx_pseudo_person(p, "ab12c", a, sizeof a), TDI_OK);
-    assert_string_equal(a, "v1:6a077054985f8922f4d7594422bc834776dab4407f5a646fb74134f50d7b6d21");
-    tx_pseudo_close(p);
-}
-
-static void test_client_id_normalisation(void **state)
-{
-    char a[80];
-    tx_pseudo *p = NULL;
-
     (void)state;
     assert_int_equal(tx_pseudo_client_id_ok("85.07.30-033 28"), 1);
     assert_int_equal(tx_pseudo_client_id_ok("x"), 1);
     assert_int_equal(tx_pseudo_client_id_ok(""), 0);
     assert_int_equal(tx_pseudo_client_id_ok(" .-/ "), 0);
     assert_int_equal(tx_pseudo_client_id_ok("\xc3\xa9"), 0); /* é: not [0-9A-Za-z] */
+}
 
+/* ---- the key file ---- */
+
+/* The file's key is the master key: the same key ids as from the bytes. */
+static void test_key_file(void **state)
+{
+    tx_keyring *k = NULL;
+
+    (void)state;
     write_key(KEY_HEX "\n", 0600);
-    assert_int_equal(tx_pseudo_open(path, &p), TDI_OK);
-    assert_int_equal(tx_pseudo_person(p, " .-/ ", a, sizeof a), TDI_ERR_INTERNAL);
-    tx_pseudo_close(p);
+    assert_int_equal(tx_keys_open(path, bodies, 2, &k), TDI_OK);
+    assert_string_equal(tx_keys_body_id(k, 0), "b06f95c7");
+    tx_keys_close(k);
+
+    write_key(KEY_HEX, 0400); /* read-only, no newline */
+    assert_int_equal(tx_keys_open(path, bodies, 2, &k), TDI_OK);
+    assert_string_equal(tx_keys_body_id(k, 1), "88f8b6dc");
+    tx_keys_close(k);
+
+    /* Uppercase hex digits are the same key. */
+    write_key("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n", 0600);
+    assert_int_equal(tx_keys_open(path, bodies, 2, &k), TDI_OK);
+    assert_string_equal(tx_keys_body_id(k, 0), "b06f95c7");
+    tx_keys_close(k);
 }
 
 static void test_key_too_open(void **state)
@@ -206,15 +341,15 @@ static void test_key_missing(void **state)
 
 static void test_key_not_regular(void **state)
 {
-    tx_pseudo *p = NULL;
+    tx_keyring *k = NULL;
     test_log tl;
     char want[512];
 
     (void)state;
     test_log_start(&tl);
-    assert_int_equal(tx_pseudo_open(dir, &p), TDI_ERR_KEY);
+    assert_int_equal(tx_keys_open(dir, bodies, 2, &k), TDI_ERR_KEY);
     test_log_stop();
-    assert_null(p);
+    assert_null(k);
     snprintf(want, sizeof want, "%s: key file is not a regular file\n", dir);
     assert_string_equal(tl.text, want);
 }
@@ -256,7 +391,7 @@ static void test_key_bad_content(void **state)
 static void test_keygen(void **state)
 {
     char gen[300], gen2[300], text[80], text2[80], want[400];
-    tx_pseudo *p = NULL;
+    tx_keyring *k = NULL;
     struct stat sb;
     mode_t old_mask;
     test_log tl;
@@ -266,7 +401,7 @@ static void test_keygen(void **state)
     snprintf(gen, sizeof gen, "%s/gen-key", dir);
     snprintf(gen2, sizeof gen2, "%s/gen-key2", dir);
     old_mask = umask(0277); /* the mode is 0600 whatever the umask */
-    assert_int_equal(tx_pseudo_keygen(gen), TDI_OK);
+    assert_int_equal(tx_keys_keygen(gen), TDI_OK);
     umask(old_mask);
     assert_int_equal(stat(gen, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0600);
@@ -278,12 +413,12 @@ static void test_keygen(void **state)
     assert_int_equal(strlen(text), 65);
     assert_int_equal(strspn(text, "0123456789abcdef"), 64);
     assert_int_equal(text[64], '\n');
-    assert_int_equal(tx_pseudo_open(gen, &p), TDI_OK); /* the reader takes what keygen writes */
-    tx_pseudo_close(p);
+    assert_int_equal(tx_keys_open(gen, bodies, 2, &k), TDI_OK); /* it reads what keygen writes */
+    tx_keys_close(k);
 
     /* Never overwrites a key. */
     test_log_start(&tl);
-    assert_int_equal(tx_pseudo_keygen(gen), TDI_ERR_KEY);
+    assert_int_equal(tx_keys_keygen(gen), TDI_ERR_KEY);
     test_log_stop();
     snprintf(want, sizeof want, "%s: cannot create key file: File exists\n", gen);
     assert_string_equal(tl.text, want);
@@ -294,7 +429,7 @@ static void test_keygen(void **state)
     assert_string_equal(text, text2);
 
     /* Two keys differ. */
-    assert_int_equal(tx_pseudo_keygen(gen2), TDI_OK);
+    assert_int_equal(tx_keys_keygen(gen2), TDI_OK);
     fp = fopen(gen2, "r");
     assert_non_null(fp);
     assert_non_null(fgets(text2, sizeof text2, fp));
@@ -304,13 +439,34 @@ static void test_keygen(void **state)
     unlink(gen2);
 }
 
+/* Opening the key file turned core dumps off for the process (it ran in earlier tests). */
+static void test_no_core_dumps(void **state)
+{
+    struct rlimit rl;
+    tx_keyring *k = NULL;
+
+    (void)state;
+    write_key(KEY_HEX "\n", 0600);
+    assert_int_equal(tx_keys_open(path, bodies, 2, &k), TDI_OK);
+    tx_keys_close(k);
+    assert_int_equal(getrlimit(RLIMIT_CORE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 0);
+    assert_int_equal(rl.rlim_max, 0);
+#ifdef __linux__
+    assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4231),
+        cmocka_unit_test(test_rfc5869),
+        cmocka_unit_test(test_self_test_fails_loudly),
+        cmocka_unit_test(test_key_ids),
         cmocka_unit_test(test_pseudonyms_exact),
-        cmocka_unit_test(test_key_0400_no_newline),
-        cmocka_unit_test(test_client_id_normalisation),
+        cmocka_unit_test(test_client_id_ok),
+        cmocka_unit_test(test_key_file),
         cmocka_unit_test(test_key_too_open),
         cmocka_unit_test(test_key_odd_mode),
         cmocka_unit_test(test_key_missing),
@@ -318,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_key_wrong_owner),
         cmocka_unit_test(test_key_bad_content),
         cmocka_unit_test(test_keygen),
+        cmocka_unit_test(test_no_core_dumps),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

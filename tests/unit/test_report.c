@@ -32,11 +32,12 @@
 #define PERSON_A      "v1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define PERSON_B      "v1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-#define HEADER                                                                                     \
+#define HEADER_START                                                                               \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
-    "<submission xmlns=\"urn:tdi:submission:1\" schemaVersion=\"1.0\" body=\"flanders\" "          \
-    "year=\"2025\" runId=\"" RUN_ID "\" generated=\"" GENERATED "\" countingLevel=\"none\">\n"     \
-    "<episodes>\n"
+    "<submission xmlns=\"urn:tdi:submission:1\" schemaVersion=\"1.1\" body=\"flanders\" "          \
+    "year=\"2025\" runId=\"" RUN_ID "\" generated=\"" GENERATED "\" countingLevel=\"none\""
+#define HEADER       HEADER_START ">\n<episodes>\n"
+#define HEADER_KEYED HEADER_START " keyId=\"0a1b2c3d\">\n<episodes>\n"
 #define FOOTER "</episodes>\n</submission>\n"
 
 typedef struct fixture {
@@ -236,7 +237,10 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     set_code(&r1, TDI_ITEM_INJECTING, "2.3");
     set_code(&r1, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, "3");
     r1.first_use_age = 17;
+    r2.person_kind = TDI_PERSON_CLIENT;
+    r3.person_kind = TDI_PERSON_SLK581;
 
+    fx->meta.key_id = "0a1b2c3d";
     assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
     assert_int_equal(report_add(w, &r1), TDI_OK);
     assert_int_equal(report_add(w, &r2), TDI_OK);
@@ -253,8 +257,9 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     gunzip_all(pub.path, xml, sizeof xml);
     /* Numbers left out when not known, coded items always there but where they do not apply. */
     assert_string_equal(
-        xml, HEADER
-        "<episode key=\"" KEY1 "\" person=\"" PERSON_A "\" source=\"clinic_en\" centre=\"C01\" "
+        xml, HEADER_KEYED
+        "<episode key=\"" KEY1 "\" person=\"" PERSON_A "\" personKind=\"nid\" "
+        "source=\"clinic_en\" centre=\"C01\" "
         "region=\"VL\" year=\"2025\" age=\"34\" first_use_age=\"17\" setting=\"outpatient\" "
         "centre_type=\"1\" sex=\"1\" age_band=\"30-34\" nationality=\"99\" "
         "treatment_status=\"2\" referral_source=\"99\" living_with=\"99\" "
@@ -264,7 +269,8 @@ static void publish_writes_exact_xml_and_manifest(void **state)
         "secondary_drug_4=\"99\" polydrug=\"99\" injecting=\"2.3\" "
         "years_since_first_injection=\"3\" needle_sharing=\"99\" hiv_testing=\"99\" "
         "hcv_testing=\"99\" ost=\"99\"/>\n"
-        "<episode key=\"" KEY2 "\" person=\"" PERSON_A "\" source=\"clinic_en\" centre=\"C01\" "
+        "<episode key=\"" KEY2 "\" person=\"" PERSON_A "\" personKind=\"client\" "
+        "source=\"clinic_en\" centre=\"C01\" "
         "region=\"VL\" year=\"2025\" setting=\"not_known\" centre_type=\"99\" sex=\"99\" "
         "age_band=\"99\" nationality=\"99\" treatment_status=\"3\" referral_source=\"99\" "
         "living_with=\"99\" living_with_children=\"99\" living_where=\"99\" education=\"99\" "
@@ -272,7 +278,8 @@ static void publish_writes_exact_xml_and_manifest(void **state)
         "first_use_age_band=\"99\" secondary_drug_1=\"99\" secondary_drug_2=\"99\" "
         "secondary_drug_3=\"99\" secondary_drug_4=\"99\" polydrug=\"99\" injecting=\"99\" "
         "needle_sharing=\"99\" hiv_testing=\"99\" hcv_testing=\"99\" ost=\"99\"/>\n"
-        "<episode key=\"" KEY3 "\" person=\"" PERSON_B "\" source=\"clinic_en\" "
+        "<episode key=\"" KEY3 "\" person=\"" PERSON_B "\" personKind=\"slk581\" "
+        "source=\"clinic_en\" "
         "centre=\"C.02-x_y\" region=\"VL\" year=\"2025\" age=\"0\" "
         "setting=\"residential_hospital\" centre_type=\"2\" "
         "residential_approach=\"twelve_step\" planned_duration=\"short\" "
@@ -292,8 +299,8 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":3,"
-             "\"schemaVersion\":\"1.0\",\"body\":\"flanders\",\"year\":2025,"
-             "\"runId\":\"" RUN_ID "\",\"generated\":\"" GENERATED "\"}\n",
+             "\"schemaVersion\":\"1.1\",\"body\":\"flanders\",\"year\":2025,"
+             "\"runId\":\"" RUN_ID "\",\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
              sha);
     assert_string_equal(json, expect);
 
@@ -363,6 +370,12 @@ static void bad_record_fields_are_named_not_quoted(void **state)
     report_abort(w);
 
     rec = make_record(KEY1, PERSON_A, 30);
+    rec.person_kind = TDI_PERSON_KIND_COUNT;
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
+    report_abort(w);
+
+    rec = make_record(KEY1, PERSON_A, 30);
     rec.region = "VL\x1b[31m";
     assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
     assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
@@ -385,6 +398,7 @@ static void bad_record_fields_are_named_not_quoted(void **state)
     assert_string_equal(fx->log.text,
         DATA_NAME ": record 1: key is not an episode pseudonym\n"
         DATA_NAME ": record " KEY1 ": person is not a pseudonym\n"
+        DATA_NAME ": record " KEY1 ": person kind 3 out of range\n"
         DATA_NAME ": record " KEY1 ": region is not valid UTF-8 or holds a control character\n"
         DATA_NAME ": record " KEY1 ": primary_drug code index 200 out of range\n"
         DATA_NAME ": record " KEY1 ": sex code index 255 out of range\n");
@@ -586,11 +600,18 @@ static void bad_meta_is_refused(void **state)
     meta = fx->meta;
     meta.gzip_level = 0;
     assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
+    meta = fx->meta;
+    meta.key_id = "0A1B2C3D";
+    assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
+    meta.key_id = "0a1b2c3";
+    assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
     assert_null(w);
     assert_string_equal(fx->log.text, "submission: name is not 1..32 of [A-Za-z0-9_-]\n"
                                       "submission: name is not 1..32 of [A-Za-z0-9_-]\n"
                                       "submission: run id is not YYYYMMDDTHHMMSSZ\n"
-                                      "submission: gzip level out of range 1..9\n");
+                                      "submission: gzip level out of range 1..9\n"
+                                      "submission: key id is not 8 lowercase hex digits\n"
+                                      "submission: key id is not 8 lowercase hex digits\n");
     list_dir(fx->dir, listing, sizeof listing);
     assert_string_equal(listing, "");
 }

@@ -1,8 +1,9 @@
 /*
  * Unit tests for transform/: every rule with a row that triggers it and one that does not, the
  * exact rejection fields, a good row's exact record, the rule order, the unmapped report text,
- * its memory bound, and the counters. Expected pseudonyms were computed independently with
- * `openssl dgst -sha256 -mac HMAC -macopt hexkey:...`.
+ * its memory bound, the counters, and which identifier the person pseudonym comes from. Expected
+ * pseudonyms were computed independently with `openssl kdf ... HKDF` and `openssl dgst -sha256
+ * -mac HMAC` (see test_pseudo.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,14 +24,21 @@
 #define YEAR    2024
 #define TODAY   20240615
 
-/* HMAC(key, "tdi/person/v1\0C1001") and HMAC(key, "tdi/episode/v1\0clinic_a\0E1")[0..16) */
-#define PERSON_C1001 "v1:51e6d513cce78e8b002021684ac63a523f876b66294de49dce4e208fbb414426"
-#define EPISODE_E1   "e1:1673b91e72aefa5d3e0464b85a2f266d"
+/* For body "flanders" of KEY_HEX: the client id C1001 of source clinic_a (kind client), the
+ * national number 85073003328 (be_rrn), the SLK-581 UATEB300719851, and episode E1 of clinic_a;
+ * and E1 under the quarantine key. */
+#define PERSON_C1001  "v1:10f77eb4aaac907e5e2199c2a0b16e3ebe05d524ce217f3943f735f0cc1880e9"
+#define PERSON_NID    "v1:4f54c3afd831b1c784d9e41455dc2db4e1efa3e41fd99aff18b3eacc024ca9e6"
+#define PERSON_SLK    "v1:9bdd8d7378e2fdca6e8019827c8545a3fd352c59ab1bfc669f3b9c2e7ff61717"
+#define EPISODE_E1    "e1:7a624748ffb416201e27f398efda221d"
+#define QUARANTINE_E1 "e1:d816b27193acd0746bb9b03c8f1663b3"
 
 static char dir[] = "/tmp/tdi-test-transform-XXXXXX";
 static char key_path[64];
 static char cw_path[PATH_MAX + 64];
 static tdi_source_config src;
+static tdi_body_config body = {.name = (char *)"flanders"};
+static tdi_config cfg = {.bodies = &body, .nbodies = 1};
 static transform_ctx *tx;
 
 static int setup(void **state)
@@ -64,6 +72,7 @@ static int setup(void **state)
     src.name = (char *)"clinic_a";
     src.region = (char *)"BE211";
     src.crosswalk = cw_path;
+    cfg.key_file = key_path;
     return 0;
 }
 
@@ -78,7 +87,8 @@ static int teardown(void **state)
 static int begin(void **state)
 {
     (void)state;
-    if (transform_open(key_path, YEAR, TODAY, &tx) != TDI_OK)
+    src.national_id = TDI_NID_NONE;
+    if (transform_open(&cfg, YEAR, TODAY, &tx) != TDI_OK)
         return -1;
     return transform_begin_source(tx, &src) == TDI_OK ? 0 : -1;
 }
@@ -139,7 +149,8 @@ static const char *code_of(const tdi_record *rec, tdi_item item)
     return tdi_item_get(item)->codes[rec->code[item]].code;
 }
 
-/* Runs the row, which must be accepted; returns the record. */
+/* Runs the row, which must be accepted with no pseudonym yet; returns the record with the
+ * pseudonyms of body 0. */
 static tdi_record accept_row(const tdi_raw_row *row)
 {
     tdi_record rec;
@@ -149,6 +160,9 @@ static tdi_record accept_row(const tdi_raw_row *row)
     assert_int_equal(transform_row(tx, row, &rec, &rej, &accepted), TDI_OK);
     if (!accepted)
         fail_msg("rejected: %s %s '%s'", rej.rule_id, rej.item, rej.value);
+    assert_string_equal(rec.person, "");
+    assert_string_equal(rec.episode, "");
+    assert_int_equal(transform_pseudonymise(tx, 0, &rec), TDI_OK);
     return rec;
 }
 
@@ -233,6 +247,7 @@ static void test_good_row(void **state)
 
     (void)state;
     assert_string_equal(rec.person, PERSON_C1001);
+    assert_int_equal(rec.person_kind, TDI_PERSON_CLIENT);
     assert_string_equal(rec.episode, EPISODE_E1);
     assert_string_equal(rec.centre, "GENT-01");
     assert_string_equal(rec.source, "clinic_a");
@@ -340,6 +355,104 @@ static void test_person_normalised(void **state)
     row.col[TDI_COL_CLIENT_ID] = " c-10.01 ";
     rec = accept_row(&row);
     assert_string_equal(rec.person, PERSON_C1001);
+}
+
+/* ---- which identifier the person pseudonym comes from ---- */
+
+static void test_person_kinds(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.col[TDI_COL_NATIONAL_ID] = "85.07.30-033.28";
+    row.col[TDI_COL_FAMILY_NAME] = "Quartermaine";
+    row.col[TDI_COL_GIVEN_NAME] = "Zebulon";
+    row.col[TDI_COL_BIRTH_DATE] = "1985-07-30";
+    row.col[TDI_COL_SEX] = "M";
+
+    /* The source has no national id scheme: its national_id is not used; the names are. */
+    rec = accept_row(&row);
+    assert_int_equal(rec.person_kind, TDI_PERSON_SLK581);
+    assert_string_equal(rec.person, PERSON_SLK);
+    assert_string_equal(rec.episode, EPISODE_E1); /* the episode key does not depend on it */
+
+    /* With the scheme, the national id wins, whatever the names and the client id say. */
+    src.national_id = TDI_NID_BE_RRN;
+    rec = accept_row(&row);
+    assert_int_equal(rec.person_kind, TDI_PERSON_NID);
+    assert_string_equal(rec.person, PERSON_NID);
+    row.col[TDI_COL_CLIENT_ID] = "other";
+    row.col[TDI_COL_FAMILY_NAME] = NULL;
+    rec = accept_row(&row);
+    assert_string_equal(rec.person, PERSON_NID);
+
+    /* No national id: SLK-581 when both names and the birth date are there... */
+    row.col[TDI_COL_NATIONAL_ID] = "  ";
+    row.col[TDI_COL_FAMILY_NAME] = "quarter-maine";
+    rec = accept_row(&row);
+    assert_int_equal(rec.person_kind, TDI_PERSON_SLK581);
+    assert_string_equal(rec.person, PERSON_SLK);
+
+    /* ...else the client id. */
+    row.col[TDI_COL_CLIENT_ID] = "C1001";
+    row.col[TDI_COL_BIRTH_DATE] = NULL;
+    rec = accept_row(&row);
+    assert_int_equal(rec.person_kind, TDI_PERSON_CLIENT);
+    assert_string_equal(rec.person, PERSON_C1001);
+    row.col[TDI_COL_BIRTH_DATE] = "1985-07-30";
+    row.col[TDI_COL_GIVEN_NAME] = "- -";
+    rec = accept_row(&row);
+    assert_int_equal(rec.person_kind, TDI_PERSON_CLIENT);
+    assert_string_equal(rec.person, PERSON_C1001);
+}
+
+/* ---- R020 national id check ---- */
+
+static void test_r020(void **state)
+{
+    const char *msg = "national id fails the length or check digits of its scheme";
+    tdi_raw_row row = good_row();
+    char key[64];
+
+    (void)state;
+    src.national_id = TDI_NID_BE_RRN;
+    row.col[TDI_COL_NATIONAL_ID] = "85.07.30-033.29";
+    assert_rejected(&row, "R020", "national_id", msg, "check digits"); /* never the number */
+    row.col[TDI_COL_NATIONAL_ID] = "85.07.30-033";
+    assert_rejected(&row, "R020", "national_id", msg, "length");
+    row.col[TDI_COL_NATIONAL_ID] = "85.07.30-O33.28";
+    assert_rejected(&row, "R020", "national_id", msg, "not digits");
+    transform_rejection_key(tx, &row, key, sizeof key);
+    assert_string_equal(key, QUARANTINE_E1);
+
+    src.national_id = TDI_NID_NL_BSN;
+    row.col[TDI_COL_NATIONAL_ID] = "85073003328";
+    assert_rejected(&row, "R020", "national_id", msg, "length");
+    row.col[TDI_COL_NATIONAL_ID] = "123456782";
+    assert_int_equal(accept_row(&row).person_kind, TDI_PERSON_NID);
+}
+
+static void test_r020_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    /* A wrong number in a source without a scheme is not looked at. */
+    row.col[TDI_COL_NATIONAL_ID] = "85.07.30-033.29";
+    assert_int_equal(accept_row(&row).person_kind, TDI_PERSON_CLIENT);
+    /* A missing one falls back. */
+    src.national_id = TDI_NID_BE_RRN;
+    row.col[TDI_COL_NATIONAL_ID] = NULL;
+    assert_int_equal(accept_row(&row).person_kind, TDI_PERSON_CLIENT);
+    /* R006 before R020, R020 before the consistency rules */
+    row.col[TDI_COL_NATIONAL_ID] = "bad";
+    row.col[TDI_COL_SEX] = "Q";
+    assert_rejected(&row, "R006", "sex", "local code has no crosswalk entry", "Q");
+    row.col[TDI_COL_SEX] = "M";
+    row.col[TDI_COL_START_DATE] = "2024-06-16";
+    assert_rejected(&row, "R020", "national_id",
+                    "national id fails the length or check digits of its scheme", "not digits");
 }
 
 /* ---- R001 required value missing ---- */
@@ -1067,7 +1180,11 @@ static void test_keygen(void **state)
     (void)state;
     snprintf(path, sizeof path, "%s/gen-key", dir);
     assert_int_equal(transform_keygen(path), TDI_OK);
-    assert_int_equal(transform_open(path, YEAR, TODAY, &t2), TDI_OK);
+    cfg.key_file = path;
+    assert_int_equal(transform_open(&cfg, YEAR, TODAY, &t2), TDI_OK);
+    cfg.key_file = key_path;
+    assert_int_equal(strlen(transform_body_key_id(t2, 0)), 8);
+    assert_string_not_equal(transform_body_key_id(t2, 0), transform_body_key_id(tx, 0));
     transform_close(t2);
     unlink(path);
 }
@@ -1093,6 +1210,7 @@ static void test_rule_table(void **state)
         {"R015", "reject", "first opioid substitution treatment after the treatment start year"},
         {"R016", "reject", "first opioid substitution treatment given for a person never in it"},
         {"R017", "warn", "residential attribute given for a non-residential setting: left out"},
+        {"R020", "reject", "national id fails the length or check digits of its scheme"},
     };
     tx_rule_idx idx;
 
@@ -1120,7 +1238,7 @@ static void test_rejection_key(void **state)
 
     (void)state;
     transform_rejection_key(tx, &row, key, sizeof key);
-    assert_string_equal(key, EPISODE_E1);
+    assert_string_equal(key, QUARANTINE_E1); /* the quarantine key: no body's episode key */
     row.col[TDI_COL_EPISODE_ID] = NULL;
     transform_rejection_key(tx, &row, key, sizeof key);
     assert_string_equal(key, "row:7");
@@ -1226,12 +1344,14 @@ static void test_before_begin_source(void **state)
     test_log tl;
 
     (void)state;
-    assert_int_equal(transform_open(key_path, YEAR, TODAY, &t2), TDI_OK);
+    assert_int_equal(transform_open(&cfg, YEAR, TODAY, &t2), TDI_OK);
     test_log_start(&tl);
+    assert_int_equal(transform_pseudonymise(t2, 0, &rec), TDI_ERR_INTERNAL);
     assert_int_equal(transform_row(t2, &row, &rec, &rej, &accepted), TDI_ERR_INTERNAL);
     test_log_stop();
     assert_int_equal(accepted, 0);
-    assert_string_equal(tl.text, "transform_row called before transform_begin_source\n");
+    assert_string_equal(tl.text, "transform_pseudonymise: no accepted row or no body 0\n"
+                                 "transform_row called before transform_begin_source\n");
     transform_close(t2);
 }
 
@@ -1245,7 +1365,7 @@ static void test_bad_key_and_crosswalk(void **state)
     (void)state;
     assert_int_equal(chmod(key_path, 0644), 0);
     test_log_start(&tl);
-    assert_int_equal(transform_open(key_path, YEAR, TODAY, &t2), TDI_ERR_KEY);
+    assert_int_equal(transform_open(&cfg, YEAR, TODAY, &t2), TDI_ERR_KEY);
     test_log_stop();
     assert_int_equal(chmod(key_path, 0600), 0);
     assert_null(t2);
@@ -1266,6 +1386,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_known_and_dates_in_crosswalk, begin, end),
         cmocka_unit_test_setup_teardown(test_centre_types, begin, end),
         cmocka_unit_test_setup_teardown(test_person_normalised, begin, end),
+        cmocka_unit_test_setup_teardown(test_person_kinds, begin, end),
+        cmocka_unit_test_setup_teardown(test_r020, begin, end),
+        cmocka_unit_test_setup_teardown(test_r020_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r001, begin, end),
         cmocka_unit_test_setup_teardown(test_r001_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r002, begin, end),

@@ -1,0 +1,449 @@
+/*
+ * tx_keys: owns the master key from the key file to its wiping, the HKDF derivation of the
+ * link, quarantine and body keys (tx_keys.h), the known-answer self-tests of the primitives
+ * they rest on, and the process settings that keep keys out of core files.
+ *
+ * The key file is opened once and checked on that same descriptor (fstat, then read), so the
+ * file checked is the file read. A symbolic link is followed: the checks apply to its target.
+ */
+#include "tx_keys.h"
+
+#include "../common/tdi_log.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+static const char link_info[] = "tdi/link/v1";
+static const char quarantine_info[] = "tdi/quarantine/v1";
+static const char body_info[] = "tdi/body/v1"; /* sizeof includes the \0 before the name */
+static const char key_id_label[] = "tdi/key-id/v1";
+
+typedef struct tx_body_key {
+    tx_pseudo *mac;
+    char id[TX_KEY_ID_CHARS + 1];
+} tx_body_key;
+
+struct tx_keyring {
+    tx_pseudo *link;       /* owned */
+    tx_pseudo *quarantine; /* owned */
+    tx_body_key *bodies;   /* owned, nbodies */
+    size_t nbodies;
+};
+
+/* ---- HKDF ---- */
+
+tdi_status tx_keys_hkdf(const unsigned char *ikm, size_t ikmlen, const void *salt, size_t saltlen,
+                        const void *info, size_t infolen, unsigned char *out, size_t outlen)
+{
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikmlen),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt, saltlen),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info, infolen),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    tdi_status st = TDI_ERR_INTERNAL;
+
+    if (ctx && EVP_KDF_derive(ctx, out, outlen, params) == 1)
+        st = TDI_OK;
+    else
+        tdi_error("HKDF-SHA256 unavailable in OpenSSL");
+    EVP_KDF_CTX_free(ctx); /* wipes the key material it holds */
+    EVP_KDF_free(kdf);
+    return st;
+}
+
+/* ---- self-tests ---- */
+
+static const tx_hmac_kat rfc4231[] = {
+    {"RFC 4231 test case 1",
+     {0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+      0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b},
+     20,
+     "Hi There",
+     {0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53, 0x5c, 0xa8, 0xaf,
+      0xce, 0xaf, 0x0b, 0xf1, 0x2b, 0x88, 0x1d, 0xc2, 0x00, 0xc9, 0x83,
+      0x3d, 0xa7, 0x26, 0xe9, 0x37, 0x6c, 0x2e, 0x32, 0xcf, 0xf7}},
+    {"RFC 4231 test case 2",
+     {'J', 'e', 'f', 'e'},
+     4,
+     "what do ya want for nothing?",
+     {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+      0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+      0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43}},
+};
+
+static const tx_hkdf_kat rfc5869[] = {
+    {"RFC 5869 test case 1",
+     {0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+      0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b},
+     22,
+     {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c},
+     13,
+     {0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9},
+     10,
+     {0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a, 0x90, 0x43, 0x4f, 0x64, 0xd0, 0x36,
+      0x2f, 0x2a, 0x2d, 0x2d, 0x0a, 0x90, 0xcf, 0x1a, 0x5a, 0x4c, 0x5d, 0xb0, 0x2d, 0x56,
+      0xec, 0xc4, 0xc5, 0xbf, 0x34, 0x00, 0x72, 0x08, 0xd5, 0xb8, 0x87, 0x18, 0x58, 0x65},
+     42},
+};
+
+static tdi_status kat_failed(const char *what, const char *name)
+{
+    tdi_error("SELF-TEST FAILED: %s (%s) gives a wrong result: OpenSSL's %s is broken; "
+              "refusing to run",
+              what, name, what);
+    return TDI_ERR_KEY;
+}
+
+tdi_status tx_keys_run_kats(const tx_hmac_kat *hmac, size_t nhmac, const tx_hkdf_kat *hkdf,
+                            size_t nhkdf)
+{
+    unsigned char out[64];
+
+    for (size_t i = 0; i < nhmac; i++) {
+        tx_pseudo *p = NULL;
+        int ok = 1;
+
+        if (tx_pseudo_open_key(hmac[i].key, hmac[i].keylen, &p) != TDI_OK)
+            return TDI_ERR_INTERNAL;
+        /* Twice on the same context: the second run checks the key survives a re-init. */
+        for (int round = 0; round < 2 && ok; round++) {
+            memset(out, 0, sizeof out);
+            ok = tx_pseudo_hmac(p, hmac[i].data, strlen(hmac[i].data), out) == TDI_OK &&
+                 CRYPTO_memcmp(out, hmac[i].mac, TX_HMAC_BYTES) == 0;
+        }
+        tx_pseudo_close(p);
+        if (!ok)
+            return kat_failed("HMAC-SHA256", hmac[i].name);
+    }
+    for (size_t i = 0; i < nhkdf; i++) {
+        memset(out, 0, sizeof out);
+        if (hkdf[i].okmlen > sizeof out)
+            return TDI_ERR_INTERNAL;
+        if (tx_keys_hkdf(hkdf[i].ikm, hkdf[i].ikmlen, hkdf[i].salt, hkdf[i].saltlen, hkdf[i].info,
+                         hkdf[i].infolen, out, hkdf[i].okmlen) != TDI_OK ||
+            CRYPTO_memcmp(out, hkdf[i].okm, hkdf[i].okmlen) != 0)
+            return kat_failed("HKDF-SHA256", hkdf[i].name);
+    }
+    return TDI_OK;
+}
+
+tdi_status tx_keys_self_test(void)
+{
+#ifdef TDI_TEST_HOOKS
+    /* Test builds only: a wrong expected value stands for a broken primitive. */
+    const char *brk = getenv("TDI_TEST_BREAK_SELFTEST");
+    tx_hmac_kat h[sizeof rfc4231 / sizeof rfc4231[0]];
+    tx_hkdf_kat k[sizeof rfc5869 / sizeof rfc5869[0]];
+
+    memcpy(h, rfc4231, sizeof h);
+    memcpy(k, rfc5869, sizeof k);
+    if (brk && strcmp(brk, "hmac") == 0)
+        h[0].mac[0] ^= 1;
+    if (brk && strcmp(brk, "hkdf") == 0)
+        k[0].okm[41] ^= 1;
+    return tx_keys_run_kats(h, sizeof h / sizeof h[0], k, sizeof k / sizeof k[0]);
+#else
+    return tx_keys_run_kats(rfc4231, sizeof rfc4231 / sizeof rfc4231[0], rfc5869,
+                            sizeof rfc5869 / sizeof rfc5869[0]);
+#endif
+}
+
+tdi_status tx_keys_no_core_dumps(void)
+{
+    struct rlimit rl = {0, 0};
+
+    if (setrlimit(RLIMIT_CORE, &rl) != 0) {
+        tdi_error("cannot turn core dumps off (setrlimit): %s", strerror(errno));
+        return TDI_ERR_KEY;
+    }
+#ifdef __linux__
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        tdi_error("cannot turn core dumps off (prctl): %s", strerror(errno));
+        return TDI_ERR_KEY;
+    }
+#endif
+    return TDI_OK;
+}
+
+/* ---- the key file ---- */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads and checks the key file into key. Every refusal names the file; none quotes it. */
+static tdi_status read_key_file(const char *path, unsigned char key[TX_KEY_BYTES])
+{
+    tdi_status st = TDI_ERR_KEY;
+    char buf[2 * TX_KEY_BYTES + 16]; /* room to notice a file that is too long */
+    size_t got = 0;
+    struct stat sb;
+    mode_t mode;
+    /* O_NONBLOCK: opening a FIFO must not hang; it is refused as not a regular file below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0) {
+        tdi_error("%s: cannot open key file: %s", path, strerror(errno));
+        return TDI_ERR_KEY;
+    }
+    if (fstat(fd, &sb) != 0) {
+        tdi_error("%s: cannot stat key file: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        tdi_error("%s: key file is not a regular file", path);
+        goto done;
+    }
+    if (sb.st_uid != geteuid()) {
+        tdi_error("%s: key file is owned by uid %lu, not by the running user (uid %lu)", path,
+                  (unsigned long)sb.st_uid, (unsigned long)geteuid());
+        goto done;
+    }
+    mode = sb.st_mode & 07777;
+    if (mode != 0600 && mode != 0400) {
+        if (mode & 077)
+            tdi_error("%s: permissions %04o are too open; use chmod 600", path, (unsigned)mode);
+        else
+            tdi_error("%s: permissions %04o are not 0600 or 0400; use chmod 600", path,
+                      (unsigned)mode);
+        goto done;
+    }
+    while (got < sizeof buf) {
+        ssize_t n = read(fd, buf + got, sizeof buf - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            tdi_error("%s: cannot read key file: %s", path, strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (!(got == 2 * TX_KEY_BYTES || (got == 2 * TX_KEY_BYTES + 1 && buf[got - 1] == '\n')))
+        goto bad_content;
+    for (size_t i = 0; i < TX_KEY_BYTES; i++) {
+        int hi = hex_value(buf[2 * i]), lo = hex_value(buf[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            goto bad_content;
+        key[i] = (unsigned char)(hi << 4 | lo);
+    }
+    st = TDI_OK;
+    goto done;
+bad_content:
+    tdi_error("%s: key file must hold 64 hex digits (a 32-byte key) and an optional newline", path);
+done:
+    OPENSSL_cleanse(buf, sizeof buf);
+    close(fd);
+    return st;
+}
+
+tdi_status tx_keys_keygen(const char *path)
+{
+    tdi_status st = TDI_ERR_KEY;
+    unsigned char key[TX_KEY_BYTES];
+    char text[2 * TX_KEY_BYTES + 2];
+    size_t len = 2 * TX_KEY_BYTES + 1, done_len = 0;
+    int fd = -1, created = 0;
+
+    if (RAND_bytes(key, sizeof key) != 1) {
+        tdi_error("%s: no random bytes from OpenSSL", path);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    tx_pseudo_hex(key, sizeof key, text);
+    text[len - 1] = '\n';
+    /* O_EXCL: never overwrite a key (a new key gives every person a new pseudonym). */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        tdi_error("%s: cannot create key file: %s", path, strerror(errno));
+        goto done;
+    }
+    created = 1;
+    if (fchmod(fd, 0600) != 0) { /* exactly 0600 whatever the umask */
+        tdi_error("%s: cannot set key file mode: %s", path, strerror(errno));
+        goto done;
+    }
+    while (done_len < len) {
+        ssize_t n = write(fd, text + done_len, len - done_len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            tdi_error("%s: cannot write key file: %s", path, strerror(errno));
+            goto done;
+        }
+        done_len += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        tdi_error("%s: cannot write key file: %s", path, strerror(errno));
+        goto done;
+    }
+    st = TDI_OK;
+done:
+    if (fd >= 0 && close(fd) != 0 && st == TDI_OK) {
+        tdi_error("%s: cannot write key file: %s", path, strerror(errno));
+        st = TDI_ERR_KEY;
+    }
+    if (st != TDI_OK && created)
+        unlink(path); /* no half-written key left behind */
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(text, sizeof text);
+    return st;
+}
+
+/* ---- the keyring ---- */
+
+/* Derives a key with info (info_len bytes, then name and its \0 when name is given) into a new
+ * HMAC context; the derived key bytes are wiped before returning. */
+static tdi_status derive(const unsigned char *master, size_t len, const char *info, size_t info_len,
+                         const char *name, tx_pseudo **out)
+{
+    unsigned char key[TX_KEY_BYTES];
+    char buf[64];
+    size_t n = info_len;
+    tdi_status st;
+
+    memcpy(buf, info, info_len);
+    if (name) {
+        size_t nl = strlen(name);
+        if (info_len + nl > sizeof buf)
+            return TDI_ERR_INTERNAL;
+        memcpy(buf + info_len, name, nl);
+        n += nl;
+    }
+    st = tx_keys_hkdf(master, len, TX_HKDF_SALT, sizeof TX_HKDF_SALT - 1, buf, n, key, sizeof key);
+    if (st == TDI_OK)
+        st = tx_pseudo_open_key(key, sizeof key, out);
+    OPENSSL_cleanse(key, sizeof key);
+    return st;
+}
+
+/* First 8 hex digits of SHA-256(HMAC(body key, "tdi/key-id/v1")). */
+static tdi_status key_id(tx_pseudo *body, char id[TX_KEY_ID_CHARS + 1])
+{
+    unsigned char mac[TX_HMAC_BYTES], sha[32];
+    char hex[65];
+    unsigned int shalen = 0;
+
+    if (tx_pseudo_hmac(body, key_id_label, sizeof key_id_label - 1, mac) != TDI_OK ||
+        EVP_Digest(mac, sizeof mac, sha, &shalen, EVP_sha256(), NULL) != 1 || shalen != 32) {
+        tdi_error("SHA-256 unavailable in OpenSSL");
+        return TDI_ERR_INTERNAL;
+    }
+    tx_pseudo_hex(sha, sizeof sha, hex);
+    memcpy(id, hex, TX_KEY_ID_CHARS);
+    id[TX_KEY_ID_CHARS] = '\0';
+    return TDI_OK;
+}
+
+tdi_status tx_keys_open_master(const unsigned char *master, size_t len, const char *const *bodies,
+                               size_t nbodies, tx_keyring **out)
+{
+    tdi_status st = TDI_ERR_INTERNAL;
+    tx_keyring *k = calloc(1, sizeof *k);
+
+    *out = NULL;
+    if (k && nbodies)
+        k->bodies = calloc(nbodies, sizeof *k->bodies);
+    if (!k || (nbodies && !k->bodies)) {
+        tdi_error("keys: out of memory");
+        goto done;
+    }
+    k->nbodies = nbodies;
+    st = derive(master, len, link_info, sizeof link_info - 1, NULL, &k->link);
+    if (st == TDI_OK)
+        st = derive(master, len, quarantine_info, sizeof quarantine_info - 1, NULL, &k->quarantine);
+    for (size_t b = 0; b < nbodies && st == TDI_OK; b++) {
+        st = derive(master, len, body_info, sizeof body_info, bodies[b], &k->bodies[b].mac);
+        if (st == TDI_OK)
+            st = key_id(k->bodies[b].mac, k->bodies[b].id);
+    }
+    if (st == TDI_OK) {
+        *out = k;
+        k = NULL;
+    }
+done:
+    tx_keys_close(k);
+    return st;
+}
+
+tdi_status tx_keys_open(const char *key_file, const char *const *bodies, size_t nbodies,
+                        tx_keyring **out)
+{
+    unsigned char master[TX_KEY_BYTES];
+    tdi_status st;
+
+    *out = NULL;
+    st = tx_keys_no_core_dumps();
+    if (st == TDI_OK)
+        st = tx_keys_self_test();
+    if (st == TDI_OK)
+        st = read_key_file(key_file, master);
+    if (st == TDI_OK)
+        st = tx_keys_open_master(master, sizeof master, bodies, nbodies, out);
+    OPENSSL_cleanse(master, sizeof master);
+    return st;
+}
+
+void tx_keys_close(tx_keyring *k)
+{
+    if (!k)
+        return;
+    tx_pseudo_close(k->link);
+    tx_pseudo_close(k->quarantine);
+    for (size_t b = 0; b < k->nbodies; b++)
+        tx_pseudo_close(k->bodies[b].mac);
+    free(k->bodies);
+    free(k);
+}
+
+tx_pseudo *tx_keys_link(tx_keyring *k)
+{
+    return k->link;
+}
+
+tx_pseudo *tx_keys_quarantine(tx_keyring *k)
+{
+    return k->quarantine;
+}
+
+tx_pseudo *tx_keys_body(tx_keyring *k, size_t b)
+{
+    return b < k->nbodies ? k->bodies[b].mac : NULL;
+}
+
+const char *tx_keys_body_id(const tx_keyring *k, size_t b)
+{
+    return b < k->nbodies ? k->bodies[b].id : NULL;
+}
