@@ -47,6 +47,7 @@ typedef struct run_state {
     transform_ctx *tx;
     report_meta meta;
     report_writer **writers;     /* one per body, same order as cfg->bodies */
+    report_tables **tables;      /* idem */
     unsigned long *body_records; /* records added per body */
     report_quarantine **quarantine; /* one per source */
     run_totals totals;
@@ -66,6 +67,8 @@ static tdi_status route_record(run_state *rs, const tdi_record *rec, int *taken)
         tdi_status st = transform_pseudonymise(rs->tx, b, &out);
         if (st == TDI_OK)
             st = report_add(rs->writers[b], &out);
+        if (st == TDI_OK)
+            st = report_tables_add(rs->tables[b], &out);
         if (st != TDI_OK)
             return st;
         rs->body_records[b]++;
@@ -146,6 +149,15 @@ static tdi_status publish_all(run_state *rs)
         if (st == TDI_OK)
             printf("body %s: %lu records -> %s\n", rs->cfg->bodies[b].name, pub.records,
                    pub.path);
+    }
+    for (size_t b = 0; b < rs->cfg->nbodies && st == TDI_OK; b++) {
+        size_t hidden = 0;
+        st = report_tables_publish(rs->tables[b], &pub, &hidden);
+        rs->tables[b] = NULL;
+        rs->published += st == TDI_OK;
+        if (st == TDI_OK)
+            printf("tables %s: %zu tables, %zu cells suppressed -> %s\n",
+                   rs->cfg->bodies[b].name, report_tables_count(), hidden, pub.path);
     }
     for (size_t s = 0; s < rs->cfg->nsources && st == TDI_OK; s++) {
         st = report_quarantine_publish(rs->quarantine[s], &pub);
@@ -255,9 +267,10 @@ tdi_status cli_run(int argc, char **argv)
         .gzip_level = rs.cfg->gzip_level,
     };
     rs.writers = calloc(rs.cfg->nbodies, sizeof *rs.writers);
+    rs.tables = calloc(rs.cfg->nbodies, sizeof *rs.tables);
     rs.body_records = calloc(rs.cfg->nbodies, sizeof *rs.body_records);
     rs.quarantine = calloc(rs.cfg->nsources, sizeof *rs.quarantine);
-    if (!rs.writers || !rs.body_records || !rs.quarantine) {
+    if (!rs.writers || !rs.tables || !rs.body_records || !rs.quarantine) {
         st = TDI_ERR_INTERNAL;
         goto done;
     }
@@ -267,6 +280,9 @@ tdi_status cli_run(int argc, char **argv)
         report_meta body_meta = rs.meta;
         body_meta.key_id = transform_body_key_id(rs.tx, b);
         st = report_open(&body_meta, rs.cfg->bodies[b].name, &rs.writers[b]);
+        if (st == TDI_OK)
+            st = report_tables_open(&rs.meta, rs.cfg->bodies[b].name,
+                                    rs.cfg->suppression_threshold, &rs.tables[b]);
     }
     for (size_t s = 0; s < rs.cfg->nsources && st == TDI_OK; s++)
         st = run_source(&rs, s, year);
@@ -295,10 +311,13 @@ done:
     if (rs.cfg) {
         for (size_t b = 0; rs.writers && b < rs.cfg->nbodies; b++)
             report_abort(rs.writers[b]);
+        for (size_t b = 0; rs.tables && b < rs.cfg->nbodies; b++)
+            report_tables_abort(rs.tables[b]);
         for (size_t s = 0; rs.quarantine && s < rs.cfg->nsources; s++)
             report_quarantine_abort(rs.quarantine[s]);
     }
     free(rs.writers);
+    free(rs.tables);
     free(rs.body_records);
     free(rs.quarantine);
     transform_close(rs.tx);

@@ -13,9 +13,10 @@
 void cli_validate_usage(FILE *fp)
 {
     fprintf(fp, "Usage: tdi validate [--schema-dir DIR] FILE...\n\n"
-                "Validates .xml and .xml.gz submission files against the XML schemas, streaming.\n"
-                "Every error names the file and line. Exit 0 only when every file is valid,\n"
-                "8 when one is invalid, 7 when one cannot be read.\n\n"
+                "Validates .xml and .xml.gz submission and tables files against the XML schema\n"
+                "of their root element's namespace, streaming. Every error names the file and\n"
+                "line. Exit 0 only when every file is valid, 8 when one is invalid, 7 when one\n"
+                "cannot be read.\n\n"
                 "  --schema-dir DIR  schemas to use (default " TDI_SCHEMA_DIR ")\n"
                 "  -h, --help        this text\n");
 }

@@ -7,7 +7,7 @@
 
 static const cli_command commands[] = {
     {"run", "extract, transform and publish one reporting year", cli_run, cli_run_usage},
-    {"validate", "validate submission files against the schemas", cli_validate,
+    {"validate", "validate submission and tables files against the schemas", cli_validate,
      cli_validate_usage},
     {"keygen", "create a new master key file", cli_keygen, cli_keygen_usage},
 };

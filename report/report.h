@@ -6,8 +6,10 @@
  *     schemas/tdi-submission.xsd before it is published (temp file, fsync, rename, fsync dir),
  *     then a manifest (records, SHA-256 of the .xml.gz, schema version);
  *   - one quarantine file per source (TSV: key, rule, item, value, message), published the same way;
+ *   - the TDI standard tables per receiving body: counts in memory, disclosure control, XML
+ *     validated against schemas/tdi-tables.xsd, published the same way with a manifest;
  *   - the streaming validator behind `tdi validate` (.xml and .xml.gz, errors with line numbers,
- *     no network, no external entities).
+ *     no network, no external entities; the schema is chosen by the root element's namespace).
  */
 #ifndef TDI_REPORT_H
 #define TDI_REPORT_H
@@ -19,6 +21,8 @@
 
 #define REPORT_SCHEMA_VERSION "1.1"
 #define REPORT_NAMESPACE "urn:tdi:submission:1"
+#define REPORT_TABLES_SCHEMA_VERSION "1.0"
+#define REPORT_TABLES_NAMESPACE "urn:tdi:tables:1"
 
 /* What every file of one run shares. Strings are borrowed for the writers' lifetime. */
 typedef struct report_meta {
@@ -63,9 +67,30 @@ tdi_status report_quarantine_add(report_quarantine *q, const char *key, const td
 tdi_status report_quarantine_publish(report_quarantine *q, report_published *out);
 void report_quarantine_abort(report_quarantine *q);
 
+/* ---- tables ---- */
+typedef struct report_tables report_tables;
+
+/* Starts the tables of body: in memory only until published. threshold: non-zero counts below
+ * it are suppressed (0 or 1: none). *out is released by exactly one of report_tables_publish()
+ * or report_tables_abort(). */
+tdi_status report_tables_open(const report_meta *meta, const char *body, int threshold,
+                              report_tables **out);
+/* Counts rec (with the body's pseudonyms; only its codes and age are used). */
+tdi_status report_tables_add(report_tables *t, const tdi_record *rec);
+/* Applies disclosure control, writes OUTPUT_DIR/BODY/tdi-BODY-YEAR-RUNID.tables.xml, validates
+ * it against schema_dir/tdi-tables.xsd, publishes it and tdi-BODY-YEAR-RUNID.tables.manifest.json,
+ * and frees t. out->records is the number of records counted; *suppressed (may be NULL) the
+ * number of suppressed cells. TDI_ERR_DISCLOSURE when a table cannot be protected; on any
+ * failure nothing is left in the output directory. */
+tdi_status report_tables_publish(report_tables *t, report_published *out, size_t *suppressed);
+void report_tables_abort(report_tables *t);
+/* Number of tables in a tables file. */
+size_t report_tables_count(void);
+
 /* ---- validation ---- */
-/* Validates path (.xml or .xml.gz, by content) against schema_dir/tdi-submission.xsd, streaming.
- * Each error is logged as "PATH:LINE: message". Returns TDI_OK, TDI_ERR_INVALID, or
+/* Validates path (.xml or .xml.gz, by content) against the schema of its root element's
+ * namespace in schema_dir (tdi-submission.xsd or tdi-tables.xsd), streaming. Each error is
+ * logged as "PATH:LINE: message". Returns TDI_OK, TDI_ERR_INVALID, or
  * TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read at all. */
 tdi_status report_validate_file(const char *path, const char *schema_dir);
 

@@ -7,12 +7,17 @@
  * DTD loading, and any DOCTYPE at all ends the parse with an error, so neither external entities
  * nor entity expansion bombs are ever processed. Every message is logged as "PATH:LINE: message",
  * at most MAX_SHOWN of them.
+ *
+ * The schema is the one of the root element's namespace (submission or tables): a first pass
+ * reads the file only up to its root element's start tag, then the file is read again under
+ * that schema.
  */
 #include "report.h"
 
 #include "rpt_xml.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_text.h"
 
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
@@ -27,7 +32,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_FILE "tdi-submission.xsd"
 #define MAX_SHOWN   100
 #define GZ_BUFFER   65536
 
@@ -43,7 +47,18 @@ typedef struct validation {
     int gz_broken;        /* the gzip data is truncated or corrupt */
     int parse_broken;     /* a fatal well-formedness error was reported */
     int internal;         /* out of memory in zlib */
+    int probing;          /* first pass: looking for the root element only */
+    int root_seen;        /* the first pass met the root element and stopped there */
+    const char *schema;   /* file name of the root's schema, once the first pass found it */
 } validation;
+
+/* The document kinds and their schemas, by the root element's namespace. */
+static const struct {
+    const char *ns, *schema;
+} kinds[] = {
+    {REPORT_NAMESPACE, "tdi-submission.xsd"},
+    {REPORT_TABLES_NAMESPACE, "tdi-tables.xsd"},
+};
 
 static void note(validation *v, tdi_log_level level, long line, const char *msg)
 {
@@ -66,8 +81,8 @@ static void on_xml_error(void *ctx, xmlErrorPtr err)
     validation *v = ctx;
     char msg[512];
 
-    if (!err)
-        return;
+    if (!err || (v->probing && v->root_seen))
+        return; /* the first pass stopped on purpose at the root element */
     /* Our read callback has already said why the input ended; libxml2's I/O error adds
      * nothing. */
     if (err->domain == XML_FROM_IO && (v->gz_broken || v->read_errno))
@@ -149,15 +164,46 @@ static int read_input(void *ctx, char *buf, int len)
     return -1;
 }
 
-/* Parses schema_dir/tdi-submission.xsd into *out. */
-static tdi_status load_schema(validation *v, const char *schema_dir, xmlSchemaPtr *out)
+/* SAX startElementNs of the first pass: picks the schema of the root element's namespace. */
+static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                    int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    validation *v = ctx;
+    char ns[128], name[64], msg[400];
+
+    (void)prefix;
+    (void)nb_namespaces;
+    (void)namespaces;
+    (void)nb_attributes;
+    (void)nb_defaulted;
+    (void)attributes;
+    v->root_seen = 1;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (uri && strcmp((const char *)uri, kinds[i].ns) == 0)
+            v->schema = kinds[i].schema;
+    if (!v->schema) {
+        /* The names come from the document: cleaned before they reach the log. */
+        tdi_clean_value(ns, sizeof ns, uri ? (const char *)uri : "");
+        tdi_clean_value(name, sizeof name, (const char *)localname);
+        snprintf(msg, sizeof msg,
+                 "root element {%s}%s is neither a TDI submission (%s) nor TDI tables (%s)", ns,
+                 name, REPORT_NAMESPACE, REPORT_TABLES_NAMESPACE);
+        note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt), msg);
+    }
+    xmlStopParser(v->pctxt);
+}
+
+/* Parses schema_dir/FILE into *out. */
+static tdi_status load_schema(validation *v, const char *schema_dir, const char *file,
+                              xmlSchemaPtr *out)
 {
     xmlSchemaParserCtxtPtr pc = NULL;
     char path[PATH_MAX];
     tdi_status st = TDI_OK;
     int n, fd;
 
-    n = snprintf(path, sizeof path, "%s/%s", schema_dir, SCHEMA_FILE);
+    n = snprintf(path, sizeof path, "%s/%s", schema_dir, file);
     if (n < 0 || (size_t)n >= sizeof path) {
         tdi_error("%s: schema directory path too long", schema_dir);
         return TDI_ERR_INTERNAL;
@@ -224,6 +270,45 @@ static tdi_status open_input(validation *v)
     return TDI_OK;
 }
 
+/* The first pass: reads path up to its root element and sets v->schema. TDI_ERR_INVALID (said
+ * why) when there is no root element or its namespace is not a TDI one. */
+static tdi_status find_schema(validation *v)
+{
+    xmlSAXHandler sax;
+    tdi_status st = open_input(v);
+
+    if (st != TDI_OK)
+        return st;
+    memset(&sax, 0, sizeof sax);
+    sax.initialized = XML_SAX2_MAGIC;
+    sax.internalSubset = on_doctype;
+    sax.startElementNs = on_root;
+    v->probing = 1;
+    v->pctxt = xmlCreateIOParserCtxt(&sax, v, read_input, NULL, v, XML_CHAR_ENCODING_NONE);
+    if (!v->pctxt || xmlCtxtUseOptions(v->pctxt, XML_PARSE_NONET) != 0) {
+        tdi_error("%s: cannot create XML parser", v->path);
+        st = TDI_ERR_INTERNAL;
+    } else {
+        xmlParseDocument(v->pctxt); /* stops at the root element: its result says nothing */
+    }
+    if (st == TDI_OK && v->internal)
+        st = TDI_ERR_INTERNAL;
+    else if (st == TDI_OK && v->read_errno)
+        st = TDI_ERR_OUTPUT;
+    else if (st == TDI_OK && !v->schema)
+        st = TDI_ERR_INVALID;
+    if (st == TDI_ERR_INVALID && v->errors == 0)
+        note(v, TDI_LOG_ERROR, 0, "no root element");
+    if (v->pctxt)
+        xmlFreeParserCtxt(v->pctxt);
+    v->pctxt = NULL;
+    gzclose(v->gz); /* read-only: a close error cannot change what was read */
+    v->gz = NULL;
+    v->probing = 0;
+    v->gz_broken = v->parse_broken = 0; /* the second pass reads it all again */
+    return st;
+}
+
 tdi_status report_validate_file(const char *path, const char *schema_dir)
 {
     validation v = {.path = path, .label = path};
@@ -237,7 +322,9 @@ tdi_status report_validate_file(const char *path, const char *schema_dir)
 
     xmlInitParser();
     rpt_xml_capture(&guard, on_xml_error, &v);
-    st = load_schema(&v, schema_dir, &schema);
+    st = find_schema(&v);
+    if (st == TDI_OK)
+        st = load_schema(&v, schema_dir, v.schema, &schema);
     if (st == TDI_OK)
         st = open_input(&v);
     if (st != TDI_OK)

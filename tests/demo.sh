@@ -33,7 +33,7 @@ mkdir -p "$DEMO"
 rm -rf -- "$DEMO/out" # only this run's files, so the list at the end is this run's
 if [ ! -f "$DEMO/tdi.key" ]; then
     "$TDI_BIN" keygen "$DEMO/tdi.key"
-    echo "demo: new pseudonymisation key $DEMO/tdi.key"
+    echo "demo: new master key $DEMO/tdi.key"
 fi
 tdi_write_config "$DEMO"
 echo "demo: configuration $DEMO/tdi.conf"
@@ -50,6 +50,7 @@ PG_DIR=""
 
 shopt -s nullglob
 submissions=("$DEMO"/out/*/tdi-*-2025-*.xml.gz)
+tables=("$DEMO"/out/*/tdi-*-2025-*.tables.xml)
 manifests=("$DEMO"/out/*/tdi-*-2025-*.manifest.json)
 quarantine=("$DEMO"/out/quarantine/quarantine-*-2025-*.tsv)
 shopt -u nullglob
@@ -58,11 +59,14 @@ if [ "${#submissions[@]}" = 0 ]; then
     msg "demo: no submission under $DEMO/out"
     exit 1
 fi
-"$TDI_BIN" validate "${submissions[@]}"
-echo "demo: every submission is valid against schemas/tdi-submission.xsd"
+"$TDI_BIN" validate "${submissions[@]}" "${tables[@]}"
+echo "demo: every submission and tables file is valid against schemas/tdi-submission.xsd and"
+echo "      schemas/tdi-tables.xsd"
 echo
 echo "Submissions (gzip XML, one per receiving body):"
 printf '  %s\n' "${submissions[@]}"
+echo "TDI standard tables (XML, one per receiving body; small counts suppressed):"
+printf '  %s\n' "${tables[@]}"
 echo "Manifests (records, SHA-256):"
 printf '  %s\n' "${manifests[@]}"
 echo "Quarantine (rows held back, with the rule that stopped them):"

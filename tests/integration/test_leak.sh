@@ -3,7 +3,7 @@
 # No identifier leaves: after a run on the sample clinics, no name, national number (as written in
 # either clinic and digits only), birth date (YYYY-MM-DD, YYYYMMDD, DD/MM/YYYY), street, postcode,
 # raw client number, raw episode id or SLK-581 linkage key of any client appears in the
-# submissions (decompressed), manifests, quarantine files, file names, or the stdout and
+# submissions (decompressed), tables, manifests, quarantine files, file names, or the stdout and
 # stderr of a --verbose run. The names and national numbers do reach tdi (the pseudonyms are made
 # from them): the fixtures' views hand them over.
 set -euo pipefail
@@ -88,6 +88,7 @@ case_run() {
         done < <(find "$RUN/out" -type f -print0)
     } >"$CASE_DIR/corpus"
     [ "$(grep -c '<episode ' "$CASE_DIR/corpus")" -ge 10 ] || fail "the output holds fewer than 10 episodes: nothing to search"
+    [ "$(grep -c '^<tables ' "$CASE_DIR/corpus")" = 2 ] || fail "the output does not hold both bodies' tables"
     mv "$CASE_DIR/corpus" "$CORPUS"
 }
 

@@ -1,6 +1,6 @@
 /* Unit tests for common/tdi_codes against schemas/tdi-submission.xsd: the same codes, in the same
- * order, with the same labels, for every item; the person kinds; and the schema version the
- * writer puts in its files. */
+ * order, with the same labels, for every item; the person kinds; and the schema versions the
+ * writers put in their files (submission and tables). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -218,6 +218,8 @@ static void schema_version_is_the_writers(void **state)
     } schemas[] = {
         {TDI_SCHEMA_DIR "/tdi-submission.xsd", REPORT_NAMESPACE, REPORT_SCHEMA_VERSION,
          "submission", "1.0 1.1"},
+        {TDI_SCHEMA_DIR "/tdi-tables.xsd", REPORT_TABLES_NAMESPACE, REPORT_TABLES_SCHEMA_VERSION,
+         "tables", "1.0"},
     };
     char buf[256];
 

@@ -1,4 +1,5 @@
-/* Unit tests for report_validate_file: valid, invalid, broken, hostile and unreadable inputs. */
+/* Unit tests for report_validate_file: valid, invalid, broken, hostile and unreadable inputs, of
+ * both kinds (submission and tables: the schema is chosen by the root element's namespace). */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,8 +187,63 @@ static void wrong_namespace(void **state)
     write_all(path, doc, sizeof doc - 1);
     assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     snprintf(expect, sizeof expect,
-             "%s:2: Element '{urn:tdi:submission:2}submission': No matching global declaration "
-             "available for the validation root.\n",
+             "%s:2: root element {urn:tdi:submission:2}submission is neither a TDI submission "
+             "(urn:tdi:submission:1) nor TDI tables (urn:tdi:tables:1)\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+}
+
+/* ---- tables ---- */
+
+#define TABLES_HEAD                                                                                \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
+    "<tables xmlns=\"urn:tdi:tables:1\" schemaVersion=\"1.0\" body=\"b\" year=\"2025\" "           \
+    "runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" countingLevel=\"none\" "       \
+    "threshold=\"5\" suppressedCells=\"2\">\n"                                                    \
+    "<table id=\"10.1.1\" title=\"Primary drug by sex: All\" variant=\"all\" "                   \
+    "rows=\"primary_drug\" columns=\"sex\">\n"
+
+/* A tables document validates against tdi-tables.xsd; a suppressed cell with a number, a table
+ * id twice or a cell twice do not. */
+static void tables_documents(void **state)
+{
+    fixture *fx = *state;
+    char path[128], expect[1024];
+    static const char good[] = TABLES_HEAD "<cell row=\"1.1\" column=\"1\" value=\"12\"/>\n"
+                                           "<suppressed row=\"1.1\" column=\"2\"/>\n"
+                                           "<cell row=\"total\" column=\"total\" value=\"0\"/>\n"
+                                           "</table>\n</tables>\n";
+    static const char number[] = TABLES_HEAD "<cell row=\"1.1\" column=\"1\" value=\"12\"/>\n"
+                                             "<suppressed row=\"1.1\" column=\"2\" value=\"3\"/>\n"
+                                             "</table>\n</tables>\n";
+    static const char twice[] = TABLES_HEAD "<cell row=\"1.1\" column=\"1\" value=\"12\"/>\n"
+                                            "<suppressed row=\"1.1\" column=\"1\"/>\n"
+                                            "</table>\n"
+                                            "<table id=\"10.1.1\" title=\"t\" variant=\"all\" "
+                                            "rows=\"primary_drug\" columns=\"sex\"/>\n"
+                                            "</tables>\n";
+
+    snprintf(path, sizeof path, "%s/tables.xml", fx->dir);
+    write_all(path, good, sizeof good - 1);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+
+    write_all(path, number, sizeof number - 1);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s:5: Element '{urn:tdi:tables:1}suppressed', attribute 'value': The attribute "
+             "'value' is not allowed.\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+
+    fx->log.text[0] = '\0';
+    write_all(path, twice, sizeof twice - 1);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%1$s:5: Element '{urn:tdi:tables:1}suppressed': Duplicate key-sequence ['1.1', '1'] "
+             "in unique identity-constraint '{urn:tdi:tables:1}cellPosition'.\n"
+             "%1$s:7: Element '{urn:tdi:tables:1}table': Duplicate key-sequence ['10.1.1'] in "
+             "unique identity-constraint '{urn:tdi:tables:1}tableId'.\n",
              path);
     assert_string_equal(fx->log.text, expect);
 }
@@ -370,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(not_well_formed, setup, teardown),
         cmocka_unit_test_setup_teardown(not_xml_at_all, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_namespace, setup, teardown),
+        cmocka_unit_test_setup_teardown(tables_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(xxe_is_refused, setup, teardown),

@@ -1,0 +1,333 @@
+/*
+ * report_tables: the TDI standard tables of one receiving body (report_tables_*).
+ *
+ * Counts are kept in memory as records are added (rpt_tables; a few thousand cells whatever
+ * the number of records). Publishing applies disclosure control to each table family
+ * (rpt_suppress), writes the XML (xmlTextWriter into a memory buffer: the document is small
+ * and bounded), validates it against schemas/tdi-tables.xsd and publishes it like a
+ * submission (temp file, fsync, rename, directory fsync), then its manifest.
+ */
+#include "report.h"
+
+#include "rpt_file.h"
+#include "rpt_names.h"
+#include "rpt_tables.h"
+#include "rpt_xml.h"
+
+#include "../common/tdi_log.h"
+
+#include <libxml/parser.h>
+#include <libxml/xmlwriter.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XC(s) ((const xmlChar *)(s))
+
+struct report_tables {
+    report_meta meta; /* copy; its strings are borrowed */
+    char body[RPT_NAME_MAX + 1];
+    unsigned long threshold;
+    unsigned long records; /* added, in the population or not */
+    rpt_family *families;  /* owned, rpt_nfamilies */
+    size_t nfamilies;      /* initialised so far */
+};
+
+tdi_status report_tables_open(const report_meta *meta, const char *body, int threshold,
+                              report_tables **out)
+{
+    report_tables *t;
+    tdi_status st;
+
+    *out = NULL;
+    st = rpt_meta_check(meta, "tables", body);
+    if (st != TDI_OK)
+        return st;
+    if (threshold < 0) {
+        tdi_error("tables %s: negative suppression threshold", body);
+        return TDI_ERR_INTERNAL;
+    }
+    t = calloc(1, sizeof *t);
+    if (t)
+        t->families = calloc(rpt_nfamilies, sizeof *t->families);
+    if (!t || !t->families) {
+        tdi_error("tables %s: out of memory", body);
+        report_tables_abort(t);
+        return TDI_ERR_INTERNAL;
+    }
+    t->meta = *meta;
+    snprintf(t->body, sizeof t->body, "%s", body);
+    t->threshold = (unsigned long)threshold;
+    for (; t->nfamilies < rpt_nfamilies; t->nfamilies++) {
+        st = rpt_family_init(&t->families[t->nfamilies], &rpt_families[t->nfamilies]);
+        if (st != TDI_OK) {
+            report_tables_abort(t);
+            return st;
+        }
+    }
+    *out = t;
+    return TDI_OK;
+}
+
+tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
+{
+    if (!t || !rec)
+        return TDI_ERR_INTERNAL;
+    for (int i = 0; i < TDI_ITEM_COUNT; i++)
+        if (rec->code[i] >= tdi_item_get((tdi_item)i)->ncodes &&
+            !(rec->code[i] == TDI_CODE_NOT_APPLICABLE && tdi_item_get((tdi_item)i)->conditional)) {
+            tdi_error("tables %s: record %s: %s code index out of range", t->body, rec->episode,
+                      tdi_item_get((tdi_item)i)->name);
+            return TDI_ERR_INTERNAL;
+        }
+    for (size_t f = 0; f < t->nfamilies; f++)
+        rpt_family_add(&t->families[f], rec);
+    t->records++;
+    return TDI_OK;
+}
+
+void report_tables_abort(report_tables *t)
+{
+    if (!t)
+        return;
+    for (size_t f = 0; f < t->nfamilies; f++)
+        rpt_family_free(&t->families[f]);
+    free(t->families);
+    free(t);
+}
+
+/* ---- the document ---- */
+
+typedef struct doc {
+    xmlTextWriterPtr xw;
+    int rc; /* < 0 after the first failed writer call */
+} doc;
+
+static void put(doc *d, int rc)
+{
+    if (d->rc >= 0 && rc < 0)
+        d->rc = rc;
+}
+
+static void attr(doc *d, const char *name, const char *value)
+{
+    if (d->rc >= 0)
+        put(d, xmlTextWriterWriteAttribute(d->xw, XC(name), XC(value)));
+}
+
+static void attr_ul(doc *d, const char *name, unsigned long value)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof buf, "%lu", value);
+    attr(d, name, buf);
+}
+
+static void start(doc *d, const char *name)
+{
+    if (d->rc >= 0)
+        put(d, xmlTextWriterStartElement(d->xw, XC(name)));
+}
+
+/* Ends the open element and starts a new line: one element a line, so a validator's line
+ * number points at one cell. */
+static void end(doc *d)
+{
+    if (d->rc >= 0)
+        put(d, xmlTextWriterEndElement(d->xw));
+    if (d->rc >= 0)
+        put(d, xmlTextWriterWriteRaw(d->xw, XC("\n")));
+}
+
+static void newline(doc *d)
+{
+    if (d->rc >= 0)
+        put(d, xmlTextWriterWriteRaw(d->xw, XC("\n")));
+}
+
+static void write_table(doc *d, const rpt_family *f, size_t v)
+{
+    const rpt_variant_def *var = &f->def->variants[v];
+    char id[32], title[256];
+
+    snprintf(id, sizeof id, "%s.%zu", f->def->id, v + 1);
+    snprintf(title, sizeof title, "%s: %s", f->def->title, var->title);
+    start(d, "table");
+    attr(d, "id", id);
+    attr(d, "title", title);
+    attr(d, "variant", var->name);
+    attr(d, "rows", f->rows.def->name);
+    attr(d, "columns", f->cols.def->name);
+    newline(d);
+    for (size_t r = 0; r < f->rows.n; r++)
+        for (size_t c = 0; c < f->cols.n; c++) {
+            size_t i = rpt_cell(&f->grid, v, r, c);
+            int hidden = f->suppressed[i];
+
+            /* A suppressed cell carries no number: another element, so the schema can say so. */
+            start(d, hidden ? "suppressed" : "cell");
+            attr(d, "row", f->rows.code[r]);
+            attr(d, "column", f->cols.code[c]);
+            if (!hidden)
+                attr_ul(d, "value", f->value[i]);
+            end(d);
+        }
+    end(d);
+}
+
+static void write_doc(doc *d, const report_tables *t, size_t suppressed)
+{
+    char year[16];
+
+    snprintf(year, sizeof year, "%d", t->meta.year);
+    put(d, xmlTextWriterStartDocument(d->xw, NULL, "UTF-8", NULL));
+    start(d, "tables");
+    attr(d, "xmlns", REPORT_TABLES_NAMESPACE);
+    attr(d, "schemaVersion", REPORT_TABLES_SCHEMA_VERSION);
+    attr(d, "body", t->body);
+    attr(d, "year", year);
+    attr(d, "runId", t->meta.run_id);
+    attr(d, "generated", t->meta.generated);
+    attr(d, "countingLevel", "none");
+    attr_ul(d, "threshold", t->threshold);
+    attr_ul(d, "suppressedCells", suppressed);
+    newline(d);
+    for (size_t f = 0; f < t->nfamilies; f++)
+        for (size_t v = 0; v < t->families[f].def->nvariants; v++)
+            write_table(d, &t->families[f], v);
+    if (d->rc >= 0)
+        put(d, xmlTextWriterEndDocument(d->xw)); /* </tables> and a newline */
+    if (d->rc >= 0)
+        put(d, xmlTextWriterFlush(d->xw));
+}
+
+static void on_xml_error(void *ctx, xmlErrorPtr err)
+{
+    char *msg = ctx;
+
+    if (msg[0] == '\0')
+        rpt_xml_message(msg, 256, err);
+}
+
+/* The whole document into the temp file f. */
+static tdi_status write_file(const report_tables *t, size_t suppressed, rpt_file *f)
+{
+    xmlBufferPtr buf = NULL;
+    doc d = {0};
+    rpt_xml_guard g;
+    char msg[256] = "";
+    tdi_status st = TDI_OK;
+
+    xmlInitParser();
+    rpt_xml_capture(&g, on_xml_error, msg);
+    buf = xmlBufferCreate();
+    d.xw = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
+    if (!d.xw) {
+        tdi_error("%s: cannot create XML writer", f->tmp);
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    write_doc(&d, t, suppressed);
+    if (d.rc < 0) {
+        tdi_error("%s: XML writer failed: %s", f->tmp, msg[0] ? msg : "no message from libxml2");
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    st = rpt_file_write(f, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+done:
+    if (d.xw)
+        xmlFreeTextWriter(d.xw);
+    if (buf)
+        xmlBufferFree(buf);
+    rpt_xml_restore(&g);
+    return st;
+}
+
+static tdi_status write_manifest(const report_tables *t, const rpt_file *data, const char *sha256,
+                                 size_t suppressed, rpt_file *mf)
+{
+    char name[PATH_MAX], json[1024];
+    int n;
+
+    snprintf(name, sizeof name, "tdi-%s-%d-%s.tables.manifest.json", t->body, t->meta.year,
+             t->meta.run_id);
+    /* Every string here passed rpt_names' patterns: nothing needs JSON escaping. */
+    n = snprintf(json, sizeof json,
+                 "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"tables\":%zu,"
+                 "\"threshold\":%lu,\"suppressedCells\":%zu,\"schemaVersion\":\"%s\","
+                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"}\n",
+                 data->name, sha256, t->records, report_tables_count(), t->threshold, suppressed,
+                 REPORT_TABLES_SCHEMA_VERSION, t->body, t->meta.year, t->meta.run_id,
+                 t->meta.generated);
+    if (n < 0 || (size_t)n >= sizeof json) {
+        tdi_error("%s: manifest too long", data->path);
+        return TDI_ERR_INTERNAL;
+    }
+    return rpt_file_put(mf, data->dir, name, json, (size_t)n);
+}
+
+size_t report_tables_count(void)
+{
+    size_t n = 0;
+
+    for (size_t f = 0; f < rpt_nfamilies; f++)
+        n += rpt_families[f].nvariants;
+    return n;
+}
+
+tdi_status report_tables_publish(report_tables *t, report_published *out, size_t *suppressed_out)
+{
+    rpt_file file = {.fd = -1}, manifest = {.fd = -1};
+    char name[PATH_MAX], sha256[65] = "";
+    size_t suppressed = 0;
+    tdi_status st = TDI_OK;
+
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!t)
+        return TDI_ERR_INTERNAL;
+    for (size_t f = 0; f < t->nfamilies && st == TDI_OK; f++) {
+        size_t n = 0;
+        st = rpt_suppress(&t->families[f].grid, t->threshold, &n);
+        if (st == TDI_ERR_DISCLOSURE)
+            tdi_error("tables %s: table %s cannot be protected; not published", t->body,
+                      t->families[f].def->id);
+        suppressed += n;
+    }
+    snprintf(name, sizeof name, "tdi-%s-%d-%s.tables.xml", t->body, t->meta.year, t->meta.run_id);
+    if (st == TDI_OK)
+        st = rpt_file_create_under(&file, t->meta.output_dir, t->body, name);
+    if (st == TDI_OK)
+        st = write_file(t, suppressed, &file);
+    if (st == TDI_OK)
+        st = rpt_file_close(&file);
+    if (st == TDI_OK) {
+        st = report_validate_file(file.tmp, t->meta.schema_dir);
+        if (st == TDI_ERR_INVALID)
+            tdi_error("%s: fails schema validation, not published", file.path);
+    }
+    if (st == TDI_OK)
+        st = rpt_sha256_file(file.tmp, sha256);
+    if (st == TDI_OK)
+        st = rpt_file_publish(&file);
+    if (st == TDI_OK)
+        st = write_manifest(t, &file, sha256, suppressed, &manifest);
+    if (suppressed_out)
+        *suppressed_out = suppressed;
+    if (st == TDI_OK) {
+        if (out) {
+            snprintf(out->path, sizeof out->path, "%s", file.path);
+            snprintf(out->manifest, sizeof out->manifest, "%s", manifest.path);
+            out->records = t->records;
+            memcpy(out->sha256, sha256, sizeof out->sha256);
+        }
+        rpt_file_keep(&file);
+        rpt_file_keep(&manifest);
+    }
+    /* On failure these remove the data file and the manifest, published or not. */
+    rpt_file_discard(&manifest);
+    rpt_file_discard(&file);
+    report_tables_abort(t);
+    return st;
+}

@@ -1,0 +1,94 @@
+/*
+ * rpt_tables: the TDI standard tables as data, and their counts.
+ *
+ * A table family (e.g. "9.1": primary drug by type of treatment centre) is a row dimension, a
+ * column dimension and a list of variants (9.1.1 all entrants, 9.1.2 never treated, 9.1.3
+ * previously treated). A dimension is built from an item's code list (common/tdi_codes.c) by a
+ * rule: one category per code, the primary-drug tree (groups as subtotals of their sub-codes),
+ * the top-level groups only, or age bands. Adding a table whose items exist is one line of
+ * data in rpt_tables.c.
+ *
+ * Counting: a record counts in its category and every aggregate above it, on both axes, in
+ * every variant it matches. The population is the TDI's: treatment entrants for drugs, so
+ * alcohol-primary records (kept in the submission) are left out of every table.
+ */
+#ifndef RPT_TABLES_H
+#define RPT_TABLES_H
+
+#include "rpt_suppress.h"
+
+#include "../common/tdi_record.h"
+#include "../common/tdi_status.h"
+
+#include <stddef.h>
+
+#define RPT_DIM_MAX      48 /* categories of one dimension */
+#define RPT_CODE_MAX     16 /* a category code, e.g. "1.1", "15-19", "total" */
+#define RPT_VARIANTS_MAX 9
+#define RPT_ITEM_CODES   64 /* bound on an item's code list */
+
+typedef enum rpt_dim_kind {
+    RPT_DIM_CODES,     /* a category per code of the item, in list order; then the total */
+    RPT_DIM_DRUG_TREE, /* a code without a dot is a subtotal of the codes "X.n" under it */
+    RPT_DIM_GROUPS,    /* a category per code without a dot; "X.n" counts in X */
+    RPT_DIM_AGE_BANDS, /* age at entry: 0-14, 15-19, ..., 60-64, 65+, 99 (not known) */
+} rpt_dim_kind;
+
+typedef struct rpt_dim_def {
+    const char *name; /* names the dimension in the XML: an item name, or "age_group" */
+    rpt_dim_kind kind;
+    int item;         /* tdi_item the categories come from; -1 for age bands */
+    const char *skip; /* a code with no category (outside the population), or NULL */
+} rpt_dim_def;
+
+typedef struct rpt_variant_def {
+    const char *name;  /* "all", "never_treated", ... */
+    const char *title; /* appended to the family title */
+    int item;          /* tdi_item the variant selects on, or -1 for every record */
+    const char *code;  /* the code selected */
+} rpt_variant_def;
+
+typedef struct rpt_family_def {
+    const char *id;    /* "9.1": its tables are "9.1.1", "9.1.2", ... in variant order */
+    const char *title; /* the workbook's title without the variant */
+    const rpt_dim_def *rows, *cols;
+    const rpt_variant_def *variants;
+    size_t nvariants;
+    int variant_sum; /* variant 0 counts what the others count, and records they do not */
+} rpt_family_def;
+
+/* The families the report stage writes, in output order. */
+extern const rpt_family_def rpt_families[];
+extern const size_t rpt_nfamilies;
+
+typedef struct rpt_dim {
+    const rpt_dim_def *def;
+    size_t n;
+    char code[RPT_DIM_MAX][RPT_CODE_MAX];
+    int parent[RPT_DIM_MAX];              /* rpt_axis.parent */
+    unsigned char aggregate[RPT_DIM_MAX]; /* rpt_axis.is_aggregate */
+    int entry[RPT_ITEM_CODES];            /* item code index -> category, -1: not counted */
+} rpt_dim;
+
+typedef struct rpt_family {
+    const rpt_family_def *def;
+    rpt_dim rows, cols;
+    int variant_code[RPT_VARIANTS_MAX]; /* code index each variant selects, -1: all */
+    unsigned long *value;               /* owned; rpt_grid layout */
+    unsigned char *suppressed;          /* owned */
+    rpt_grid grid;
+} rpt_family;
+
+/* Builds def's dimensions and zeroed counts into f. TDI_ERR_INTERNAL (logged) on a definition
+ * that does not fit the code lists or out of memory. Release with rpt_family_free(). */
+tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def);
+void rpt_family_free(rpt_family *f);
+
+/* Counts rec in every variant and cell it belongs to (nothing when it is outside the
+ * population). */
+void rpt_family_add(rpt_family *f, const tdi_record *rec);
+
+/* 1 when rec is in the tables' population (not alcohol-primary). */
+int rpt_tables_population(const tdi_record *rec);
+
+#endif

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
+# The TDI standard tables: with suppression_threshold = 1 (nothing suppressed), every cell of
+# every table of every body equals the count computed here by an independent route: awk over
+# the published records (the submission XML), with the workbook's layout written out in awk
+# (drug groups as subtotals, alcohol left out, age bands, variants by treatment status or sex).
+# With the default threshold the file is valid (xmllint and tdi validate), suppressed cells carry
+# no number, totals are published as computed, and no row or column of a table holds exactly
+# one suppressed cell.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+it_begin
+
+SCHEMA=$TDI_ROOT/schemas/tdi-tables.xsd
+OPEN=$IT_TMP/open       # threshold 1
+GUARDED=$IT_TMP/guarded # the default threshold, 5
+
+# expected_cells SUBMISSION.xml.gz: "TABLE ROW COLUMN COUNT" for every non-zero cell, computed
+# from the episode elements alone.
+expected_cells() {
+    episode_lines "$1" | awk '
+    function attr(name,   m) {
+        if (match($0, " " name "=\"[^\"]*\"")) { m = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", m); sub(/"$/, "", m); return m }
+        return ""
+    }
+    function band(age,   lo) {
+        if (age == "") return "99"
+        age += 0
+        if (age < 15) return "0-14"
+        if (age >= 65) return "65+"
+        lo = 15 + int((age - 15) / 5) * 5
+        return lo "-" (lo + 4)
+    }
+    # count TABLE ROWCODES COLCODE: the record in every row category listed, in COLCODE and total
+    function count(t, rows, col,   n, r, i) {
+        n = split(rows, r, " ")
+        for (i = 1; i <= n; i++) { cells[t " " r[i] " " col]++; cells[t " " r[i] " total"]++ }
+    }
+    {
+        drug = attr("primary_drug"); if (drug == "8") next   # alcohol: in no table
+        group = drug; sub(/\..*/, "", group)
+        drows = (drug == group) ? drug " total" : drug " " group " total"
+        status = attr("treatment_status"); sex = attr("sex")
+        ct = attr("centre_type"); route = attr("route"); age = band(attr("age"))
+        # table 8: status rows x centre type; variants all, male, female
+        for (v = 1; v <= 3; v++) {
+            if ((v == 2 && sex != "1") || (v == 3 && sex != "2")) continue
+            count("8.1." v, status " total", ct)
+        }
+        # drug tables: variants all, never treated (1), previously treated (2)
+        for (v = 1; v <= 3; v++) {
+            if ((v == 2 && status != "1") || (v == 3 && status != "2")) continue
+            count("9.1." v, drows, ct)
+            count("10.1." v, drows, sex)
+            count("12.1." v, drows, age)
+            count("19.1." v, drows, route)
+        }
+    }
+    END { for (k in cells) print k, cells[k] }' | LC_ALL=C sort
+}
+
+# table_cells TABLES.xml: "TABLE ROW COLUMN VALUE" for every cell element, "TABLE ROW COLUMN S"
+# for every suppressed one.
+table_cells() {
+    awk '
+    /<table / { match($0, / id="[^"]*"/); t = substr($0, RSTART + 5, RLENGTH - 6) }
+    /<cell / || /<suppressed / {
+        match($0, / row="[^"]*"/); r = substr($0, RSTART + 6, RLENGTH - 7)
+        match($0, / column="[^"]*"/); c = substr($0, RSTART + 9, RLENGTH - 10)
+        if ($0 ~ /<suppressed /) v = "S"
+        else { match($0, / value="[^"]*"/); v = substr($0, RSTART + 8, RLENGTH - 9) }
+        print t, r, c, v
+    }' "$1"
+}
+
+run_with_threshold() {
+    local dir=$1 threshold=$2
+    run_setup "$dir"
+    sed -i "s/^suppression_threshold *=.*/suppression_threshold = $threshold/" "$dir/tdi.conf"
+    grep -qx "suppression_threshold = $threshold" "$dir/tdi.conf" || fail "could not set the threshold"
+    tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
+}
+
+case_run() {
+    run_with_threshold "$OPEN" 1
+    run_with_threshold "$GUARDED" 5
+    grep -q '^tables national: 15 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
+        fail "threshold 1 suppressed something: $(grep '^tables' "$OPEN/run.out")"
+}
+
+case_valid() {
+    local dir body t
+    for dir in "$OPEN" "$GUARDED"; do
+        for body in "${TDI_BODIES[@]}"; do
+            t=$(one_file "$dir/out/$body/tdi-$body-2025-*.tables.xml")
+            xmllint --noout --nonet --schema "$SCHEMA" "$t" 2>"$CASE_DIR/xmllint.err" ||
+                { cat "$CASE_DIR/xmllint.err" >&2; fail "$body: xmllint rejects $(basename "$t")"; }
+            tdi_try "$CASE_DIR/validate-$body" 0 validate "$t"
+            grep -q '^<tables xmlns="urn:tdi:tables:1" ' "$t" || fail "$body: no tables root element"
+        done
+    done
+}
+
+# The shape: 15 tables, each a full grid of the workbook's rows and columns.
+case_shape() {
+    local t
+    t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
+    table_cells "$t" | awk '{ n[$1]++ } END { for (k in n) print k, n[k] }' | LC_ALL=C sort >"$CASE_DIR/shape"
+    cat >"$CASE_DIR/want" <<'EOF'
+10.1.1 132
+10.1.2 132
+10.1.3 132
+12.1.1 462
+12.1.2 462
+12.1.3 462
+19.1.1 231
+19.1.2 231
+19.1.3 231
+8.1.1 32
+8.1.2 32
+8.1.3 32
+9.1.1 264
+9.1.2 264
+9.1.3 264
+EOF
+    diff -u "$CASE_DIR/want" "$CASE_DIR/shape" >&2 || fail "the tables do not have the workbook's shape"
+}
+
+# Cell by cell, before suppression, against the independent count.
+case_cells() {
+    local body gz t n
+    for body in "${TDI_BODIES[@]}"; do
+        gz=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.xml.gz")
+        t=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.tables.xml")
+        expected_cells "$gz" >"$CASE_DIR/$body.want"
+        table_cells "$t" | awk '$4 != "0"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
+        n=$(wc -l <"$CASE_DIR/$body.want")
+        [ "$n" -ge 100 ] || fail "$body: only $n non-zero cells expected: the fixture is too small to test"
+        if ! diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2; then
+            fail "$body: tables differ from the independent count (- independent, + tdi)"
+        fi
+    done
+    # Every body's grand total is its non-alcohol records.
+    gz=$(one_file "$OPEN/out/national/tdi-national-2025-*.xml.gz")
+    n=$(episode_lines "$gz" | grep -vc ' primary_drug="8" ' || true)
+    t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
+    table_cells "$t" >"$CASE_DIR/national.all"
+    grep -qx "9.1.1 total total $n" "$CASE_DIR/national.all" || fail "9.1.1 grand total is not the $n non-alcohol records"
+    grep -qx "8.1.1 total total $n" "$CASE_DIR/national.all" || fail "8.1.1 grand total is not the $n non-alcohol records"
+}
+
+# With suppression: the published cells equal the open run's (pseudonyms differ by run time, counts
+# do not), suppressed ones have no value, totals and subtotals are all there, every count from 1 to
+# 4 in an interior cell is suppressed, and no relation holds exactly one suppressed cell: no row,
+# no column within a drug group or among the groups, no cell across a table's variants (.1 is .2
+# plus .3 plus the not-known rest).
+case_suppressed() {
+    local body open guarded
+    for body in "${TDI_BODIES[@]}"; do
+        open=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.tables.xml")
+        guarded=$(one_file "$GUARDED/out/$body/tdi-$body-2025-*.tables.xml")
+        grep -q '<suppressed [^>]*value=' "$guarded" && fail "$body: a suppressed cell carries a value"
+        table_cells "$guarded" >"$CASE_DIR/$body.guarded"
+        grep -q ' S$' "$CASE_DIR/$body.guarded" || fail "$body: nothing suppressed at threshold 5"
+        table_cells "$open" >"$CASE_DIR/$body.open"
+        paste -d' ' "$CASE_DIR/$body.open" "$CASE_DIR/$body.guarded" | awk -v body="$body" '
+            # a drug group with sub-codes is a subtotal row in the drug tables
+            function aggregate(t, r, c) { return r == "total" || c == "total" || (t !~ /^8\./ && r ~ /^[1-57]$/) }
+            $1 != $5 || $2 != $6 || $3 != $7 { print body ": cell order differs at line " NR; bad = 1; exit }
+            $8 != "S" && $8 != $4 { print body ": " $1 " " $2 " " $3 " published as " $8 ", counted " $4; bad = 1 }
+            $8 == "S" && aggregate($1, $2, $3) { print body ": total " $1 " " $2 " " $3 " suppressed"; bad = 1 }
+            $4 > 0 && $4 < 5 && $8 != "S" && !aggregate($1, $2, $3) { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
+            END { exit bad }' >&2 || fail "$body: suppression changed, hid or showed what it must not"
+        awk '
+            function aggregate(t, r, c) { return r == "total" || c == "total" || (t !~ /^8\./ && r ~ /^[1-57]$/) }
+            !aggregate($1, $2, $3) {
+                family = $1; sub(/\.[0-9]+$/, "", family)
+                group = ($1 ~ /^8\./ || $2 !~ /\./) ? "top" : $2; sub(/\..*/, "", group)
+                rel["row " $1 " " $2] += ($4 == "S")
+                rel["column " $1 " " $3 " under " group] += ($4 == "S")
+                rel["variants " family " " $2 " " $3] += ($4 == "S")
+                n++
+            }
+            END { for (k in rel) if (rel[k] == 1) print k; if (n < 1000) print "only " n " interior cells" }' \
+            "$CASE_DIR/$body.guarded" >"$CASE_DIR/$body.single"
+        if [ -s "$CASE_DIR/$body.single" ]; then
+            sed 's/^/  | /' "$CASE_DIR/$body.single" >&2
+            fail "$body: a relation with exactly one suppressed cell (its total gives it away)"
+        fi
+    done
+}
+
+# The manifest names the file and its digest.
+case_manifest() {
+    local t mf
+    t=$(one_file "$GUARDED/out/national/tdi-national-2025-*.tables.xml")
+    mf=${t%.xml}.manifest.json
+    [ -f "$mf" ] || fail "no manifest $(basename "$mf")"
+    [ "$(json_field "$mf" file)" = "$(basename "$t")" ] || fail "manifest file is not $(basename "$t")"
+    [ "$(json_field "$mf" sha256)" = "$(sha256sum "$t" | cut -d' ' -f1)" ] || fail "manifest sha256 is not the file's"
+    [ "$(json_field "$mf" tables)" = 15 ] || fail "manifest tables is not 15"
+    [ "$(json_field "$mf" threshold)" = 5 ] || fail "manifest threshold is not 5"
+    [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
+}
+
+it_case tables-run case_run
+it_case tables-valid case_valid
+it_case tables-shape case_shape
+it_case tables-cells case_cells
+it_case tables-suppressed case_suppressed
+it_case tables-manifest case_manifest
+it_end

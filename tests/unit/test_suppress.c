@@ -1,0 +1,298 @@
+/*
+ * Unit tests for report/rpt_suppress: an exact small case, and a property check over many
+ * generated tables (flat and with subtotals, with and without variants): afterwards every small
+ * interior count is suppressed, no total is, and for every suppressed cell no relation (a row, a
+ * column, a subtotal, a variant total) of published cells and its total yields its value.
+ *
+ * The relations are enumerated here, independently of rpt_grid_relations().
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../report/rpt_suppress.h"
+#include "test_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXN 24
+
+typedef struct shape {
+    size_t nrows, ncols, nvariants;
+    int variant_sum;
+    int rparent[MAXN], cparent[MAXN];
+    unsigned char ragg[MAXN], cagg[MAXN];
+} shape;
+
+static unsigned long seed = 20261123;
+
+static unsigned rnd(unsigned n)
+{
+    seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+    return (unsigned)((seed >> 33) % n);
+}
+
+static rpt_grid grid_of(const shape *s, const unsigned long *value, unsigned char *suppressed)
+{
+    return (rpt_grid){
+        .nvariants = s->nvariants,
+        .variant_sum = s->variant_sum,
+        .rows = {s->nrows, s->rparent, s->ragg},
+        .cols = {s->ncols, s->cparent, s->cagg},
+        .value = value,
+        .suppressed = suppressed,
+    };
+}
+
+/* ---- an exact case ---- */
+
+/* 3 x 3 interior cells plus a total row and column, one variant:
+ *
+ *        c0  c1  c2 | tot
+ *   r0   10   2  20 |  32     2 is primary. Row r0 then needs one more: 10 (smaller than 20).
+ *   r1    8  30   6 |  44     Column c0 has 10 alone: 8 joins. Column c1 has 2 alone: 30
+ *   r2    0   0  40 |  40     joins (the non-zero one; 0 only when nothing else is left).
+ *   tot  18  32  66 | 116     Row r1 now has 8 and 30: every relation holds 0 or 2+.
+ */
+static void exact_small_case(void **state)
+{
+    static const unsigned long v[16] = {10, 2, 20, 32, 8, 30, 6, 44, 0, 0, 40, 40, 18, 32, 66, 116};
+    static const unsigned char want[16] = {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    shape s = {.nrows = 4, .ncols = 4, .nvariants = 1};
+    unsigned char sup[16];
+    rpt_grid g;
+    size_t n = 0;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        s.rparent[i] = s.cparent[i] = 3;
+    s.rparent[3] = s.cparent[3] = -1;
+    s.ragg[3] = s.cagg[3] = 1;
+    g = grid_of(&s, v, sup);
+    assert_int_equal(rpt_suppress(&g, 5, &n), TDI_OK);
+    assert_memory_equal(sup, want, sizeof want);
+    assert_int_equal(n, 4);
+
+    /* threshold 0 or 1: nothing is below it */
+    assert_int_equal(rpt_suppress(&g, 1, &n), TDI_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(rpt_suppress(&g, 0, &n), TDI_OK);
+    assert_int_equal(n, 0);
+}
+
+/* A subtotal with a single leaf under it: its one suppressed cell cannot be protected. */
+static void unprotectable_relation(void **state)
+{
+    /* rows: r0 leaf under r1 (subtotal) under r2 (total); cols: c0, c1 under c2 */
+    static const unsigned long v[9] = {3, 7, 10, 3, 7, 10, 3, 7, 10};
+    shape s = {.nrows = 3, .ncols = 3, .nvariants = 1};
+    unsigned char sup[9];
+    rpt_grid g;
+    test_log tl;
+
+    (void)state;
+    s.rparent[0] = 1;
+    s.rparent[1] = 2;
+    s.rparent[2] = -1;
+    s.ragg[1] = s.ragg[2] = 1;
+    s.cparent[0] = s.cparent[1] = 2;
+    s.cparent[2] = -1;
+    s.cagg[2] = 1;
+    g = grid_of(&s, v, sup);
+    test_log_start(&tl);
+    assert_int_equal(rpt_suppress(&g, 5, NULL), TDI_ERR_DISCLOSURE);
+    test_log_stop();
+    assert_string_equal(tl.text, "disclosure control: a suppressed cell's relation has no other "
+                                 "cell that may be suppressed\n");
+}
+
+/* ---- the property ---- */
+
+static size_t cell(const shape *s, size_t v, size_t r, size_t c)
+{
+    return (v * s->nrows + r) * s->ncols + c;
+}
+
+/* One axis: n leaves under the total, some of them grouped under subtotals (each with at least
+ * two leaves), the total last; as the drug rows are built. */
+static size_t make_axis(int *parent, unsigned char *agg, int with_groups)
+{
+    size_t n = 0, total;
+    unsigned groups = with_groups ? 1 + rnd(3) : 0, loose = 2 + rnd(4);
+
+    for (unsigned g = 0; g < groups; g++) {
+        size_t sub = n++;
+        unsigned kids = 2 + rnd(4);
+
+        agg[sub] = 1;
+        parent[sub] = -2; /* the total, once its index is known */
+        for (unsigned k = 0; k < kids; k++) {
+            parent[n] = (int)sub;
+            agg[n++] = 0;
+        }
+    }
+    for (unsigned k = 0; k < loose; k++) {
+        parent[n] = -2;
+        agg[n++] = 0;
+    }
+    total = n++;
+    agg[total] = 1;
+    parent[total] = -1;
+    for (size_t i = 0; i < total; i++)
+        if (parent[i] == -2)
+            parent[i] = (int)total;
+    return n;
+}
+
+/* Adds one record at (v, r, c) and every aggregate above, in v and (variant_sum) in 0. */
+static void add(const shape *s, unsigned long *value, size_t v, int r, int c)
+{
+    for (int rr = r; rr >= 0; rr = s->rparent[rr])
+        for (int cc = c; cc >= 0; cc = s->cparent[cc]) {
+            value[cell(s, v, (size_t)rr, (size_t)cc)]++;
+            if (s->variant_sum && v > 0)
+                value[cell(s, 0, (size_t)rr, (size_t)cc)]++;
+        }
+}
+
+static int suppressible(const shape *s, size_t i)
+{
+    return !s->ragg[i / s->ncols % s->nrows] && !s->cagg[i % s->ncols];
+}
+
+typedef struct check {
+    const shape *s;
+    const unsigned long *value;
+    const unsigned char *sup;
+    size_t relations, suppressed_in_relations;
+} check;
+
+/* total = sum(members) (+ residual): each suppressed cell needs another suppressed one in here. */
+static void check_relation(check *ck, size_t total, const size_t *m, size_t n)
+{
+    size_t cells[MAXN + 1], hidden = 0;
+
+    cells[0] = total;
+    memcpy(cells + 1, m, n * sizeof *m);
+    ck->relations++;
+    for (size_t i = 0; i <= n; i++)
+        hidden += ck->sup[cells[i]];
+    if (hidden == 1) {
+        for (size_t i = 0; i <= n; i++)
+            if (ck->sup[cells[i]])
+                fail_msg("cell %zu (value %lu) is the only suppressed cell of the relation of "
+                         "total cell %zu: its total and the published rest give it away",
+                         cells[i], ck->value[cells[i]], total);
+    }
+    ck->suppressed_in_relations += hidden;
+}
+
+static void check_all(check *ck)
+{
+    const shape *s = ck->s;
+    size_t m[MAXN];
+
+    for (size_t v = 0; v < s->nvariants; v++) {
+        for (size_t r = 0; r < s->nrows; r++)
+            for (size_t a = 0; a < s->ncols; a++) {
+                size_t n = 0;
+                unsigned long sum = 0;
+                if (!s->cagg[a])
+                    continue;
+                for (size_t c = 0; c < s->ncols; c++)
+                    if (s->cparent[c] == (int)a) {
+                        m[n++] = cell(s, v, r, c);
+                        sum += ck->value[cell(s, v, r, c)];
+                    }
+                assert_true(sum <= ck->value[cell(s, v, r, a)]); /* totals stay as computed */
+                check_relation(ck, cell(s, v, r, a), m, n);
+            }
+        for (size_t c = 0; c < s->ncols; c++)
+            for (size_t a = 0; a < s->nrows; a++) {
+                size_t n = 0;
+                if (!s->ragg[a])
+                    continue;
+                for (size_t r = 0; r < s->nrows; r++)
+                    if (s->rparent[r] == (int)a)
+                        m[n++] = cell(s, v, r, c);
+                check_relation(ck, cell(s, v, a, c), m, n);
+            }
+    }
+    if (s->variant_sum)
+        for (size_t r = 0; r < s->nrows; r++)
+            for (size_t c = 0; c < s->ncols; c++) {
+                for (size_t v = 1; v < s->nvariants; v++)
+                    m[v - 1] = cell(s, v, r, c);
+                check_relation(ck, cell(s, 0, r, c), m, s->nvariants - 1);
+            }
+}
+
+static void secondary_suppression_property(void **state)
+{
+    size_t tables = 0, total_suppressed = 0, total_secondary = 0;
+
+    (void)state;
+    for (int round = 0; round < 400; round++) {
+        shape s = {0};
+        unsigned long *value;
+        unsigned char *sup;
+        size_t ncells, nsup = 0;
+        unsigned records, threshold = 2 + rnd(9);
+        rpt_grid g;
+        check ck;
+
+        s.nrows = make_axis(s.rparent, s.ragg, rnd(2));
+        s.ncols = make_axis(s.cparent, s.cagg, rnd(4) == 0);
+        s.variant_sum = rnd(2);
+        s.nvariants = s.variant_sum ? 2 + rnd(3) : 1;
+        ncells = s.nvariants * s.nrows * s.ncols;
+        value = calloc(ncells, sizeof *value);
+        sup = calloc(ncells, 1);
+        assert_non_null(value);
+        assert_non_null(sup);
+        /* Sparse, small counts: many cells below the threshold. Some records sit on a subtotal
+         * (a drug coded at group level), some in variant 0 only (status not known). */
+        records = (unsigned)(s.nrows * s.ncols) / (1 + rnd(3)) + rnd(40);
+        for (unsigned k = 0; k < records; k++) {
+            int r = (int)rnd((unsigned)s.nrows - 1), c = (int)rnd((unsigned)s.ncols - 1);
+            size_t v = s.nvariants > 1 ? rnd((unsigned)s.nvariants) : 0;
+            if (s.cagg[c])
+                c = (int)s.ncols - 2; /* a leaf column */
+            add(&s, value, v, r, c);
+        }
+
+        g = grid_of(&s, value, sup);
+        assert_int_equal(rpt_suppress(&g, threshold, &nsup), TDI_OK);
+        for (size_t i = 0; i < ncells; i++) {
+            if (suppressible(&s, i) && value[i] > 0 && value[i] < threshold)
+                assert_true(sup[i]); /* primary */
+            else if (sup[i])
+                total_secondary++;
+            if (!suppressible(&s, i))
+                assert_false(sup[i]); /* totals and subtotals are published */
+        }
+        ck = (check){&s, value, sup, 0, 0};
+        check_all(&ck);
+        total_suppressed += nsup;
+        tables++;
+        free(value);
+        free(sup);
+    }
+    /* The generator must exercise what it claims to. */
+    assert_int_equal(tables, 400);
+    assert_true(total_suppressed > 2000);
+    assert_true(total_secondary > 500);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(exact_small_case),
+        cmocka_unit_test(unprotectable_relation),
+        cmocka_unit_test(secondary_suppression_property),
+    };
+
+    return cmocka_run_group_tests_name("suppress", tests, NULL, NULL);
+}

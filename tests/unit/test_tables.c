@@ -1,0 +1,291 @@
+/*
+ * Unit tests for report/rpt_tables and report_tables: the dimensions are the workbook's rows and
+ * columns in its order, a record counts in its cell and every aggregate above it in the variants
+ * it matches, alcohol-primary records are in no table, no shipped table has a relation that
+ * suppression could not protect, and publishing writes a valid file with its manifest.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../report/report.h"
+#include "../../report/rpt_tables.h"
+#include "test_log.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUN_ID    "20261123T040000Z"
+#define GENERATED "2026-11-23T04:00:00Z"
+
+static const rpt_family_def *family(const char *id)
+{
+    for (size_t i = 0; i < rpt_nfamilies; i++)
+        if (strcmp(rpt_families[i].id, id) == 0)
+            return &rpt_families[i];
+    fail_msg("no table family %s", id);
+    return NULL;
+}
+
+/* The category codes of d, blank-separated. */
+static void codes(const rpt_dim *d, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->n; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "", d->code[i]);
+}
+
+static void set_code(tdi_record *rec, tdi_item item, const char *code)
+{
+    int idx = tdi_code_index(tdi_item_get(item), code);
+
+    assert_true(idx >= 0);
+    rec->code[item] = (uint8_t)idx;
+}
+
+static tdi_record record(const char *drug, const char *sex, const char *status, int age)
+{
+    tdi_record rec;
+
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.episode, sizeof rec.episode, "e1:00000000000000000000000000000001");
+    set_code(&rec, TDI_ITEM_SETTING, "outpatient");
+    set_code(&rec, TDI_ITEM_CENTRE_TYPE, "1");
+    set_code(&rec, TDI_ITEM_SEX, sex);
+    set_code(&rec, TDI_ITEM_TREATMENT_STATUS, status);
+    set_code(&rec, TDI_ITEM_PRIMARY_DRUG, drug);
+    set_code(&rec, TDI_ITEM_ROUTE, "1");
+    rec.age = age;
+    return rec;
+}
+
+/* The count at (variant, row code, column code). */
+static unsigned long at(const rpt_family *f, size_t v, const char *row, const char *col)
+{
+    size_t r = 0, c = 0;
+
+    while (r < f->rows.n && strcmp(f->rows.code[r], row) != 0)
+        r++;
+    while (c < f->cols.n && strcmp(f->cols.code[c], col) != 0)
+        c++;
+    assert_true(r < f->rows.n);
+    assert_true(c < f->cols.n);
+    return f->value[rpt_cell(&f->grid, v, r, c)];
+}
+
+static void dimensions_are_the_workbooks(void **state)
+{
+    static const struct {
+        const char *id, *rows, *cols;
+    } want[] = {
+        {"8.1", "1 2 3 total", "1 2 3 4 5 6 99 total"},
+        {"9.1", NULL, "1 2 3 4 5 6 99 total"},
+        {"10.1", NULL, "1 2 99 total"},
+        {"12.1", NULL,
+         "0-14 15-19 20-24 25-29 30-34 35-39 40-44 45-49 50-54 55-59 60-64 65+ 99 total"},
+        {"19.1", NULL, "1 2 3 4 5 99 total"},
+    };
+    /* the 33 primary-drug rows: alcohol has none */
+    static const char drugs[] = "1 1.1 1.2 1.3 1.4 1.5 2 2.1 2.2 2.3 3 3.1 3.2 3.3 3.4 3.5 4 4.1 "
+                                "4.2 4.3 4.4 5 5.1 5.2 5.3 6 7 7.1 7.2 7.3 9 99 total";
+    char buf[512];
+
+    (void)state;
+    assert_int_equal(rpt_nfamilies, sizeof want / sizeof want[0]);
+    assert_int_equal(report_tables_count(), 15);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        rpt_family f;
+
+        assert_string_equal(rpt_families[i].id, want[i].id);
+        assert_int_equal(rpt_family_init(&f, &rpt_families[i]), TDI_OK);
+        codes(&f.rows, buf, sizeof buf);
+        assert_string_equal(buf, want[i].rows ? want[i].rows : drugs);
+        codes(&f.cols, buf, sizeof buf);
+        assert_string_equal(buf, want[i].cols);
+        if (!want[i].rows)
+            assert_int_equal(f.rows.n, 33);
+        rpt_family_free(&f);
+    }
+}
+
+static void records_count_in_cells_and_aggregates(void **state)
+{
+    rpt_family f;
+    tdi_record heroin = record("1.1", "1", "1", 34);
+    tdi_record opioid = record("1", "2", "2", 15); /* coded at group level */
+    tdi_record cannabis = record("7.1", "99", "3", TDI_AGE_NOT_KNOWN);
+    tdi_record alcohol = record("8", "1", "1", 40); /* in no table */
+    tdi_record young = record("99", "2", "1", 14);
+    tdi_record old = record("99", "2", "1", 65);
+
+    (void)state;
+    assert_int_equal(rpt_family_init(&f, family("12.1")), TDI_OK);
+    rpt_family_add(&f, &heroin);
+    rpt_family_add(&f, &opioid);
+    rpt_family_add(&f, &cannabis);
+    rpt_family_add(&f, &alcohol);
+    rpt_family_add(&f, &young);
+    rpt_family_add(&f, &old);
+    /* variant 0: all entrants */
+    assert_int_equal(at(&f, 0, "1.1", "30-34"), 1);
+    assert_int_equal(at(&f, 0, "1.1", "total"), 1);
+    assert_int_equal(at(&f, 0, "1", "30-34"), 1);
+    assert_int_equal(at(&f, 0, "1", "15-19"), 1);
+    assert_int_equal(at(&f, 0, "1", "total"), 2); /* 1.1 plus the group-level record */
+    assert_int_equal(at(&f, 0, "1.5", "total"), 0);
+    assert_int_equal(at(&f, 0, "7", "99"), 1);
+    assert_int_equal(at(&f, 0, "7.1", "99"), 1);
+    assert_int_equal(at(&f, 0, "99", "0-14"), 1);
+    assert_int_equal(at(&f, 0, "99", "65+"), 1);
+    assert_int_equal(at(&f, 0, "total", "total"), 5); /* not the alcohol record */
+    /* variant 1: never treated; variant 2: previously treated; status 3 is in neither */
+    assert_int_equal(at(&f, 1, "total", "total"), 3);
+    assert_int_equal(at(&f, 1, "1.1", "30-34"), 1);
+    assert_int_equal(at(&f, 2, "total", "total"), 1);
+    assert_int_equal(at(&f, 2, "1", "15-19"), 1);
+    assert_int_equal(at(&f, 2, "7.1", "99"), 0);
+    rpt_family_free(&f);
+
+    /* table 8: variants by sex, rows by status */
+    assert_int_equal(rpt_family_init(&f, family("8.1")), TDI_OK);
+    rpt_family_add(&f, &heroin);
+    rpt_family_add(&f, &opioid);
+    rpt_family_add(&f, &cannabis);
+    rpt_family_add(&f, &alcohol);
+    assert_int_equal(at(&f, 0, "total", "total"), 3);
+    assert_int_equal(at(&f, 0, "3", "1"), 1);
+    assert_int_equal(at(&f, 1, "1", "1"), 1); /* males */
+    assert_int_equal(at(&f, 1, "total", "total"), 1);
+    assert_int_equal(at(&f, 2, "2", "total"), 1); /* females */
+    rpt_family_free(&f);
+
+    assert_int_equal(rpt_tables_population(&heroin), 1);
+    assert_int_equal(rpt_tables_population(&alcohol), 0);
+}
+
+/* Suppression can always protect a shipped table: every relation has no or at least two cells
+ * that may be suppressed. */
+typedef struct protectable {
+    const rpt_grid *g;
+    const char *id;
+} protectable;
+
+static void check_protectable(void *ctx, size_t total, const size_t *m, size_t n)
+{
+    protectable *p = ctx;
+    size_t k = rpt_grid_suppressible(p->g, total);
+
+    for (size_t i = 0; i < n; i++)
+        k += rpt_grid_suppressible(p->g, m[i]);
+    if (k == 1)
+        fail_msg("table %s: a relation with a single suppressible cell", p->id);
+}
+
+static void shipped_tables_are_protectable(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < rpt_nfamilies; i++) {
+        rpt_family f;
+        protectable p;
+
+        assert_int_equal(rpt_family_init(&f, &rpt_families[i]), TDI_OK);
+        p = (protectable){&f.grid, f.def->id};
+        assert_int_equal(rpt_grid_relations(&f.grid, check_protectable, &p), TDI_OK);
+        rpt_family_free(&f);
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Publishing: the file validates (report_validate_file runs inside), the manifest says what it
+ * holds, and the suppressed cells carry no value. */
+static void publish_tables(void **state)
+{
+    char dir[] = "/tmp/tdi-test-tables-XXXXXX", path[256], text[1 << 16];
+    report_meta meta = {.schema_dir = TDI_SCHEMA_DIR,
+                        .run_id = RUN_ID,
+                        .generated = GENERATED,
+                        .year = 2025,
+                        .gzip_level = 1};
+    report_tables *t = NULL;
+    report_published pub;
+    tdi_record heroin = record("1.1", "1", "1", 34);
+    size_t hidden = 0, n;
+    FILE *fp;
+    test_log tl;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    meta.output_dir = dir;
+    assert_int_equal(report_tables_open(&meta, "flanders", 5, &t), TDI_OK);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(report_tables_add(t, &heroin), TDI_OK);
+    heroin.code[TDI_ITEM_SEX] = 200;
+    test_log_start(&tl);
+    assert_int_equal(report_tables_add(t, &heroin), TDI_ERR_INTERNAL);
+    test_log_stop();
+    assert_string_equal(tl.text, "tables flanders: record e1:00000000000000000000000000000001: "
+                                 "sex code index out of range\n");
+    assert_int_equal(report_tables_publish(t, &pub, &hidden), TDI_OK);
+    assert_int_equal(pub.records, 7);
+    assert_int_equal(hidden, 0); /* 7 is not below 5; every other interior cell is 0 */
+    snprintf(path, sizeof path, "%s/flanders/tdi-flanders-2025-" RUN_ID ".tables.xml", dir);
+    assert_string_equal(pub.path, path);
+    assert_int_equal(report_validate_file(pub.path, TDI_SCHEMA_DIR), TDI_OK);
+    fp = fopen(pub.path, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    assert_non_null(strstr(text, "<table id=\"9.1.2\" title=\"Primary drug by type of treatment "
+                                 "centre: Never previously treated\" variant=\"never_treated\" "
+                                 "rows=\"primary_drug\" columns=\"centre_type\">\n"));
+    assert_non_null(strstr(text, "\n<cell row=\"1.1\" column=\"1\" value=\"7\"/>\n"));
+    assert_null(strstr(text, "<suppressed"));
+    fp = fopen(pub.manifest, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    assert_non_null(strstr(text, "\"records\":7,\"tables\":15,\"threshold\":5,"
+                                 "\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
+
+    /* Threshold 10: the 7s are suppressed, and so much else that nothing gives them away. */
+    assert_int_equal(report_tables_open(&meta, "small", 10, &t), TDI_OK);
+    heroin.code[TDI_ITEM_SEX] = 0;
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(report_tables_add(t, &heroin), TDI_OK);
+    assert_int_equal(report_tables_publish(t, &pub, &hidden), TDI_OK);
+    assert_true(hidden > 0);
+    fp = fopen(pub.path, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    assert_non_null(strstr(text, "\n<suppressed row=\"1.1\" column=\"1\"/>\n"));
+    assert_non_null(strstr(text, "\n<cell row=\"1.1\" column=\"total\" value=\"7\"/>\n"));
+    report_tables_abort(NULL);
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dimensions_are_the_workbooks),
+        cmocka_unit_test(records_count_in_cells_and_aggregates),
+        cmocka_unit_test(shipped_tables_are_protectable),
+        cmocka_unit_test(publish_tables),
+    };
+
+    return cmocka_run_group_tests_name("tables", tests, NULL, NULL);
+}
