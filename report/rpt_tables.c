@@ -25,14 +25,40 @@ static const struct {
     {TDI_ITEM_PRIMARY_DRUG, "8"},
 };
 
+/* Dimensions: the 33 primary-drug rows, the 10 drug-group rows, and one per item. */
 static const rpt_dim_def drug_rows = {"primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG,
                                       "8"};
-static const rpt_dim_def status_rows = {"treatment_status", RPT_DIM_CODES,
-                                        TDI_ITEM_TREATMENT_STATUS, NULL};
-static const rpt_dim_def centre_cols = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL};
-static const rpt_dim_def sex_cols = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL};
-static const rpt_dim_def age_cols = {"age_group", RPT_DIM_AGE_BANDS, -1, NULL};
-static const rpt_dim_def route_cols = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL};
+static const rpt_dim_def group_rows = {"primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG,
+                                       "8"};
+static const rpt_dim_def status_dim = {"treatment_status", RPT_DIM_CODES,
+                                       TDI_ITEM_TREATMENT_STATUS, NULL};
+static const rpt_dim_def centre_dim = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL};
+static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL};
+static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL};
+static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL};
+static const rpt_dim_def referral_dim = {"referral_source", RPT_DIM_CODES,
+                                         TDI_ITEM_REFERRAL_SOURCE, NULL};
+static const rpt_dim_def living_with_dim = {"living_with", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH,
+                                            NULL};
+static const rpt_dim_def children_dim = {"living_with_children", RPT_DIM_CODES,
+                                         TDI_ITEM_LIVING_WITH_CHILDREN, NULL};
+static const rpt_dim_def living_where_dim = {"living_where", RPT_DIM_CODES, TDI_ITEM_LIVING_WHERE,
+                                             NULL};
+static const rpt_dim_def education_dim = {"education", RPT_DIM_CODES, TDI_ITEM_EDUCATION, NULL};
+static const rpt_dim_def labour_dim = {"labour_status", RPT_DIM_CODES, TDI_ITEM_LABOUR_STATUS,
+                                       NULL};
+static const rpt_dim_def frequency_dim = {"frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY, NULL};
+static const rpt_dim_def first_use_dim = {"first_use_age_band", RPT_DIM_CODES,
+                                          TDI_ITEM_FIRST_USE_AGE_BAND, NULL};
+static const rpt_dim_def first_injection_dim = {"years_since_first_injection", RPT_DIM_CODES,
+                                                TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, NULL};
+static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG, NULL};
+static const rpt_dim_def injecting_dim = {"injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING, NULL};
+static const rpt_dim_def hiv_dim = {"hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING, NULL};
+static const rpt_dim_def hcv_dim = {"hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING, NULL};
+static const rpt_dim_def sharing_dim = {"needle_sharing", RPT_DIM_CODES, TDI_ITEM_NEEDLE_SHARING,
+                                        NULL};
+static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL};
 
 /* .1 all entrants = .2 never treated + .3 previously treated + status not known. */
 static const rpt_variant_def by_status[] = {
@@ -41,29 +67,55 @@ static const rpt_variant_def by_status[] = {
     {"previously_treated", "Previously treated", TDI_ITEM_TREATMENT_STATUS, "2"},
 };
 
-/* Table 8: .1 total = .2 males + .3 females + sex not known. */
+/* Tables 8, 14, 15: .1 total = .2 males + .3 females + sex not known. */
 static const rpt_variant_def by_sex[] = {
     {"all", "Total (male + female + not known)", -1, NULL},
     {"male", "Males", TDI_ITEM_SEX, "1"},
     {"female", "Females", TDI_ITEM_SEX, "2"},
 };
 
+/* A single table. */
+static const rpt_variant_def all_only[] = {
+    {"all", "All treatment entrants", -1, NULL},
+};
+
+#define FAMILY(id, title, rows, cols, variants)                                                    \
+    {id, title, &rows, &cols, variants, COUNT(variants), COUNT(variants) > 1}
+
+/* The workbook's tables whose items the record has, one line each. Not here yet: 11 (means and
+ * standard deviations, linked to table 12 through its N), 22 (any drug, counting persons), 25
+ * (secondary drug grids) and 29.1.2 (its own drug rows). */
 const rpt_family_def rpt_families[] = {
-    {"8.1", "Type of treatment centre by treatment status (number of cases)", &status_rows,
-     &centre_cols, by_sex, COUNT(by_sex), 1},
-    {"9.1", "Primary drug by type of treatment centre", &drug_rows, &centre_cols, by_status,
-     COUNT(by_status), 1},
-    {"10.1", "Primary drug by sex", &drug_rows, &sex_cols, by_status, COUNT(by_status), 1},
-    {"12.1", "Primary drug by age at entering treatment", &drug_rows, &age_cols, by_status,
-     COUNT(by_status), 1},
-    {"19.1", "Primary drug by route of administration", &drug_rows, &route_cols, by_status,
-     COUNT(by_status), 1},
+    FAMILY("8.1", "Type of treatment centre by treatment status (number of cases)", status_dim,
+           centre_dim, by_sex),
+    FAMILY("9.1", "Primary drug by type of treatment centre", drug_rows, centre_dim, by_status),
+    FAMILY("10.1", "Primary drug by sex", drug_rows, sex_dim, by_status),
+    FAMILY("12.1", "Primary drug by age at entering treatment", drug_rows, age_dim, by_status),
+    FAMILY("13.1", "Primary drug by source of referral", group_rows, referral_dim, by_status),
+    FAMILY("14.1", "Primary drug by living status (with whom)", group_rows, living_with_dim,
+           by_sex),
+    FAMILY("15.1", "Primary drug by living status (with children)", group_rows, children_dim,
+           by_sex),
+    FAMILY("16.1", "Primary drug by living status (where)", group_rows, living_where_dim,
+           by_status),
+    FAMILY("17.1", "Primary drug by educational level", group_rows, education_dim, by_status),
+    FAMILY("18.1", "Primary drug by labour status", group_rows, labour_dim, by_status),
+    FAMILY("19.1", "Primary drug by route of administration", drug_rows, route_dim, by_status),
+    FAMILY("20.1", "Primary drug by frequency of use", drug_rows, frequency_dim, by_status),
+    FAMILY("21.1", "Primary drug by age at first use", drug_rows, first_use_dim, by_status),
+    FAMILY("23.1", "Age at entering treatment by years since first injection (ever injectors)",
+           age_dim, first_injection_dim, by_status),
+    FAMILY("24.1", "Polydrug use problem by treatment status", status_dim, polydrug_dim,
+           all_only),
+    FAMILY("26.1", "HIV testing by injecting behaviour", hiv_dim, injecting_dim, by_status),
+    FAMILY("27.1", "HCV testing by injecting behaviour", hcv_dim, injecting_dim, by_status),
+    FAMILY("28.1", "Needle or syringe sharing by injecting behaviour", sharing_dim, injecting_dim,
+           all_only),
+    FAMILY("29.1", "Primary drug by OST status", drug_rows, ost_dim, all_only),
 };
 const size_t rpt_nfamilies = COUNT(rpt_families);
 
 /* ---- dimensions ---- */
-
-#define AGE_BANDS 12 /* 0-14, 15-19, ..., 60-64, 65+ */
 
 static int add_cat(rpt_dim *d, const char *code, int parent)
 {
@@ -119,35 +171,16 @@ static int build_item_dim(rpt_dim *d, const tdi_item_def *item)
     return 0;
 }
 
-static int build_age_dim(rpt_dim *d)
-{
-    char code[32];
-
-    if (add_cat(d, "0-14", -2) < 0)
-        return -1;
-    for (int lo = 15; lo < 65; lo += 5) {
-        snprintf(code, sizeof code, "%d-%d", lo, lo + 4);
-        if (add_cat(d, code, -2) < 0)
-            return -1;
-    }
-    if (add_cat(d, "65+", -2) < 0 || add_cat(d, "99", -2) < 0)
-        return -1;
-    return 0;
-}
-
 static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
 {
-    const tdi_item_def *item = def->item >= 0 ? tdi_item_get((tdi_item)def->item) : NULL;
+    const tdi_item_def *item = tdi_item_get((tdi_item)def->item);
     int total, rc;
 
     memset(d, 0, sizeof *d);
     d->def = def;
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         d->entry[i] = -1;
-    if (def->kind == RPT_DIM_AGE_BANDS)
-        rc = build_age_dim(d);
-    else
-        rc = item && item->ncodes <= RPT_ITEM_CODES ? build_item_dim(d, item) : -1;
+    rc = item && item->ncodes <= RPT_ITEM_CODES ? build_item_dim(d, item) : -1;
     total = rc == 0 ? add_cat(d, "total", -1) : -1;
     if (total < 0) {
         tdi_error("table dimension %s does not fit its code list", def->name);
@@ -164,15 +197,6 @@ static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
  * not apply to the episode, or a code the dimension skips). */
 static int entry_of(const rpt_dim *d, const tdi_record *rec)
 {
-    if (d->def->kind == RPT_DIM_AGE_BANDS) {
-        if (rec->age == TDI_AGE_NOT_KNOWN || rec->age < 0)
-            return AGE_BANDS; /* "99" */
-        if (rec->age < 15)
-            return 0;
-        if (rec->age >= 65)
-            return AGE_BANDS - 1;
-        return 1 + (rec->age - 15) / 5;
-    }
     if (rec->code[d->def->item] == TDI_CODE_NOT_APPLICABLE)
         return -1;
     return d->entry[rec->code[d->def->item]];

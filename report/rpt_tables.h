@@ -4,9 +4,9 @@
  * A table family (e.g. "9.1": primary drug by type of treatment centre) is a row dimension, a
  * column dimension and a list of variants (9.1.1 all entrants, 9.1.2 never treated, 9.1.3
  * previously treated). A dimension is built from an item's code list (common/tdi_codes.c) by a
- * rule: one category per code, the primary-drug tree (groups as subtotals of their sub-codes),
- * the top-level groups only, or age bands. Adding a table whose items exist is one line of
- * data in rpt_tables.c.
+ * rule: one category per code, the primary-drug tree (groups as subtotals of their sub-codes), or
+ * the top-level groups only. Adding a table whose items exist is one line of data in
+ * rpt_tables.c.
  *
  * Counting: a record counts in its category and every aggregate above it, on both axes, in
  * every variant it matches. The population is the TDI's: treatment entrants for drugs, so
@@ -31,13 +31,12 @@ typedef enum rpt_dim_kind {
     RPT_DIM_CODES,     /* a category per code of the item, in list order; then the total */
     RPT_DIM_DRUG_TREE, /* a code without a dot is a subtotal of the codes "X.n" under it */
     RPT_DIM_GROUPS,    /* a category per code without a dot; "X.n" counts in X */
-    RPT_DIM_AGE_BANDS, /* age at entry: 0-14, 15-19, ..., 60-64, 65+, 99 (not known) */
 } rpt_dim_kind;
 
 typedef struct rpt_dim_def {
-    const char *name; /* names the dimension in the XML: an item name, or "age_group" */
+    const char *name; /* names the dimension in the XML: an item name, or "primary_drug_group" */
     rpt_dim_kind kind;
-    int item;         /* tdi_item the categories come from; -1 for age bands */
+    int item;         /* tdi_item the categories come from */
     const char *skip; /* a code with no category (outside the population), or NULL */
 } rpt_dim_def;
 

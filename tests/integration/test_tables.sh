@@ -25,37 +25,50 @@ expected_cells() {
         return ""
     }
     function band(age,   lo) {
-        if (age == "") return "99"
         age += 0
         if (age < 15) return "0-14"
         if (age >= 65) return "65+"
         lo = 15 + int((age - 15) / 5) * 5
         return lo "-" (lo + 4)
     }
-    # count TABLE ROWCODES COLCODE: the record in every row category listed, in COLCODE and total
-    function count(t, rows, col,   n, r, i) {
-        n = split(rows, r, " ")
-        for (i = 1; i <= n; i++) { cells[t " " r[i] " " col]++; cells[t " " r[i] " total"]++ }
+    # the categories a code counts in: itself and the total; drug rows also their group
+    function flat(code) { return code " total" }
+    function tree(code,   g) { g = code; sub(/\..*/, "", g); return code == g ? code " total" : code " " g " total" }
+    function group(code,   g) { g = code; sub(/\..*/, "", g); return g " total" }
+    # count FAMILY VARIANTS ROWS COLUMNS: every row category x every column category, in each
+    # variant the record is in (VARIANTS: status, sex or single)
+    function count(family, variants, rows, cols,   nr, nc, r, c, i, j, v, sel) {
+        nr = split(rows, r, " "); nc = split(cols, c, " ")
+        for (v = 1; v <= (variants == "single" ? 1 : 3); v++) {
+            sel = variants == "status" ? status : sex
+            if ((v == 2 && sel != "1") || (v == 3 && sel != "2")) continue
+            for (i = 1; i <= nr; i++) for (j = 1; j <= nc; j++) cells[family "." v " " r[i] " " c[j]]++
+        }
     }
     {
         drug = attr("primary_drug"); if (drug == "8") next   # alcohol: in no table
-        group = drug; sub(/\..*/, "", group)
-        drows = (drug == group) ? drug " total" : drug " " group " total"
         status = attr("treatment_status"); sex = attr("sex")
-        ct = attr("centre_type"); route = attr("route"); age = band(attr("age"))
-        # table 8: status rows x centre type; variants all, male, female
-        for (v = 1; v <= 3; v++) {
-            if ((v == 2 && sex != "1") || (v == 3 && sex != "2")) continue
-            count("8.1." v, status " total", ct)
-        }
-        # drug tables: variants all, never treated (1), previously treated (2)
-        for (v = 1; v <= 3; v++) {
-            if ((v == 2 && status != "1") || (v == 3 && status != "2")) continue
-            count("9.1." v, drows, ct)
-            count("10.1." v, drows, sex)
-            count("12.1." v, drows, age)
-            count("19.1." v, drows, route)
-        }
+        age = attr("age") == "" ? attr("age_band") : band(attr("age"))
+        count("8.1", "sex", flat(status), flat(attr("centre_type")))
+        count("9.1", "status", tree(drug), flat(attr("centre_type")))
+        count("10.1", "status", tree(drug), flat(sex))
+        count("12.1", "status", tree(drug), flat(age))
+        count("13.1", "status", group(drug), flat(attr("referral_source")))
+        count("14.1", "sex", group(drug), flat(attr("living_with")))
+        count("15.1", "sex", group(drug), flat(attr("living_with_children")))
+        count("16.1", "status", group(drug), flat(attr("living_where")))
+        count("17.1", "status", group(drug), flat(attr("education")))
+        count("18.1", "status", group(drug), flat(attr("labour_status")))
+        count("19.1", "status", tree(drug), flat(attr("route")))
+        count("20.1", "status", tree(drug), flat(attr("frequency")))
+        count("21.1", "status", tree(drug), flat(attr("first_use_age_band")))
+        if (attr("years_since_first_injection") != "")       # ever-injectors only
+            count("23.1", "status", flat(age), flat(attr("years_since_first_injection")))
+        count("24.1", "single", flat(status), flat(attr("polydrug")))
+        count("26.1", "status", flat(attr("hiv_testing")), flat(attr("injecting")))
+        count("27.1", "status", flat(attr("hcv_testing")), flat(attr("injecting")))
+        count("28.1", "single", flat(attr("needle_sharing")), flat(attr("injecting")))
+        count("29.1", "single", tree(drug), flat(attr("ost")))
     }
     END { for (k in cells) print k, cells[k] }' | LC_ALL=C sort
 }
@@ -85,7 +98,7 @@ run_with_threshold() {
 case_run() {
     run_with_threshold "$OPEN" 1
     run_with_threshold "$GUARDED" 5
-    grep -q '^tables national: 15 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
+    grep -q '^tables national: 51 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$OPEN/run.out")"
 }
 
@@ -102,7 +115,7 @@ case_valid() {
     done
 }
 
-# The shape: 15 tables, each a full grid of the workbook's rows and columns.
+# The shape: 51 tables, each a full grid of the workbook's rows and columns.
 case_shape() {
     local t
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
@@ -114,9 +127,45 @@ case_shape() {
 12.1.1 462
 12.1.2 462
 12.1.3 462
+13.1.1 90
+13.1.2 90
+13.1.3 90
+14.1.1 90
+14.1.2 90
+14.1.3 90
+15.1.1 40
+15.1.2 40
+15.1.3 40
+16.1.1 60
+16.1.2 60
+16.1.3 60
+17.1.1 60
+17.1.2 60
+17.1.3 60
+18.1.1 80
+18.1.2 80
+18.1.3 80
 19.1.1 231
 19.1.2 231
 19.1.3 231
+20.1.1 231
+20.1.2 231
+20.1.3 231
+21.1.1 462
+21.1.2 462
+21.1.3 462
+23.1.1 84
+23.1.2 84
+23.1.3 84
+24.1.1 16
+26.1.1 56
+26.1.2 56
+26.1.3 56
+27.1.1 56
+27.1.2 56
+27.1.3 56
+28.1.1 64
+29.1.1 165
 8.1.1 32
 8.1.2 32
 8.1.3 32
@@ -165,21 +214,24 @@ case_suppressed() {
         grep -q ' S$' "$CASE_DIR/$body.guarded" || fail "$body: nothing suppressed at threshold 5"
         table_cells "$open" >"$CASE_DIR/$body.open"
         paste -d' ' "$CASE_DIR/$body.open" "$CASE_DIR/$body.guarded" | awk -v body="$body" '
-            # a drug group with sub-codes is a subtotal row in the drug tables
-            function aggregate(t, r, c) { return r == "total" || c == "total" || (t !~ /^8\./ && r ~ /^[1-57]$/) }
+            # a drug group with sub-codes is a subtotal row in the tables of the 33 drug rows
+            function tree(t) { return t ~ /^(9|10|12|19|20|21|29)\./ }
+            function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) }
             $1 != $5 || $2 != $6 || $3 != $7 { print body ": cell order differs at line " NR; bad = 1; exit }
             $8 != "S" && $8 != $4 { print body ": " $1 " " $2 " " $3 " published as " $8 ", counted " $4; bad = 1 }
             $8 == "S" && aggregate($1, $2, $3) { print body ": total " $1 " " $2 " " $3 " suppressed"; bad = 1 }
             $4 > 0 && $4 < 5 && $8 != "S" && !aggregate($1, $2, $3) { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
             END { exit bad }' >&2 || fail "$body: suppression changed, hid or showed what it must not"
         awk '
-            function aggregate(t, r, c) { return r == "total" || c == "total" || (t !~ /^8\./ && r ~ /^[1-57]$/) }
+            function tree(t) { return t ~ /^(9|10|12|19|20|21|29)\./ }
+            function single(t) { return t ~ /^(24|28|29)\./ }
+            function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) }
             !aggregate($1, $2, $3) {
                 family = $1; sub(/\.[0-9]+$/, "", family)
-                group = ($1 ~ /^8\./ || $2 !~ /\./) ? "top" : $2; sub(/\..*/, "", group)
+                group = (!tree($1) || $2 !~ /\./) ? "top" : $2; sub(/\..*/, "", group)
                 rel["row " $1 " " $2] += ($4 == "S")
                 rel["column " $1 " " $3 " under " group] += ($4 == "S")
-                rel["variants " family " " $2 " " $3] += ($4 == "S")
+                if (!single($1)) rel["variants " family " " $2 " " $3] += ($4 == "S")
                 n++
             }
             END { for (k in rel) if (rel[k] == 1) print k; if (n < 1000) print "only " n " interior cells" }' \
@@ -199,7 +251,7 @@ case_manifest() {
     [ -f "$mf" ] || fail "no manifest $(basename "$mf")"
     [ "$(json_field "$mf" file)" = "$(basename "$t")" ] || fail "manifest file is not $(basename "$t")"
     [ "$(json_field "$mf" sha256)" = "$(sha256sum "$t" | cut -d' ' -f1)" ] || fail "manifest sha256 is not the file's"
-    [ "$(json_field "$mf" tables)" = 15 ] || fail "manifest tables is not 15"
+    [ "$(json_field "$mf" tables)" = 51 ] || fail "manifest tables is not 51"
     [ "$(json_field "$mf" threshold)" = 5 ] || fail "manifest threshold is not 5"
     [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
 }
