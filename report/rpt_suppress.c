@@ -18,6 +18,28 @@ int rpt_grid_suppressible(const rpt_grid *g, size_t i)
     return !g->rows.is_aggregate[r] && !g->cols.is_aggregate[c];
 }
 
+/* The relations of variant v along one axis: for every category of the other axis (a line) and
+ * every aggregate a of this axis, a's cell and the cells of the categories whose parent is a.
+ * A category k of this axis is k * along_stride away, a line l of the other l * across_stride. */
+static void axis_relations(const rpt_grid *g, size_t v, const rpt_axis *along, size_t along_stride,
+                           const rpt_axis *across, size_t across_stride, size_t *m,
+                           rpt_relation_fn fn, void *ctx)
+{
+    size_t base = rpt_cell(g, v, 0, 0);
+
+    for (size_t l = 0; l < across->n; l++)
+        for (size_t a = 0; a < along->n; a++) {
+            size_t n = 0;
+            if (!along->is_aggregate[a])
+                continue;
+            for (size_t k = 0; k < along->n; k++)
+                if (along->parent[k] == (int)a)
+                    m[n++] = base + l * across_stride + k * along_stride;
+            if (n)
+                fn(ctx, base + l * across_stride + a * along_stride, m, n);
+        }
+}
+
 tdi_status rpt_grid_relations(const rpt_grid *g, rpt_relation_fn fn, void *ctx)
 {
     size_t max = g->rows.n > g->cols.n ? g->rows.n : g->cols.n;
@@ -29,30 +51,8 @@ tdi_status rpt_grid_relations(const rpt_grid *g, rpt_relation_fn fn, void *ctx)
     if (!m)
         return TDI_ERR_INTERNAL;
     for (size_t v = 0; v < g->nvariants; v++) {
-        /* along each row: aggregate columns and what sums into them */
-        for (size_t r = 0; r < g->rows.n; r++)
-            for (size_t a = 0; a < g->cols.n; a++) {
-                size_t n = 0;
-                if (!g->cols.is_aggregate[a])
-                    continue;
-                for (size_t c = 0; c < g->cols.n; c++)
-                    if (g->cols.parent[c] == (int)a)
-                        m[n++] = rpt_cell(g, v, r, c);
-                if (n)
-                    fn(ctx, rpt_cell(g, v, r, a), m, n);
-            }
-        /* down each column */
-        for (size_t c = 0; c < g->cols.n; c++)
-            for (size_t a = 0; a < g->rows.n; a++) {
-                size_t n = 0;
-                if (!g->rows.is_aggregate[a])
-                    continue;
-                for (size_t r = 0; r < g->rows.n; r++)
-                    if (g->rows.parent[r] == (int)a)
-                        m[n++] = rpt_cell(g, v, r, c);
-                if (n)
-                    fn(ctx, rpt_cell(g, v, a, c), m, n);
-            }
+        axis_relations(g, v, &g->cols, 1, &g->rows, g->cols.n, m, fn, ctx); /* along each row */
+        axis_relations(g, v, &g->rows, g->cols.n, &g->cols, 1, m, fn, ctx); /* down each column */
     }
     if (g->variant_sum && g->nvariants > 1)
         for (size_t r = 0; r < g->rows.n; r++)

@@ -30,14 +30,14 @@ static const rpt_dim_def drug_rows = {"primary_drug", RPT_DIM_DRUG_TREE, TDI_ITE
                                       "8"};
 static const rpt_dim_def group_rows = {"primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG,
                                        "8"};
-static const rpt_dim_def status_dim = {"treatment_status", RPT_DIM_CODES,
-                                       TDI_ITEM_TREATMENT_STATUS, NULL};
+static const rpt_dim_def status_dim = {"treatment_status", RPT_DIM_CODES, TDI_ITEM_TREATMENT_STATUS,
+                                       NULL};
 static const rpt_dim_def centre_dim = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL};
 static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL};
 static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL};
 static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL};
-static const rpt_dim_def referral_dim = {"referral_source", RPT_DIM_CODES,
-                                         TDI_ITEM_REFERRAL_SOURCE, NULL};
+static const rpt_dim_def referral_dim = {"referral_source", RPT_DIM_CODES, TDI_ITEM_REFERRAL_SOURCE,
+                                         NULL};
 static const rpt_dim_def living_with_dim = {"living_with", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH,
                                             NULL};
 static const rpt_dim_def children_dim = {"living_with_children", RPT_DIM_CODES,
@@ -80,7 +80,9 @@ static const rpt_variant_def all_only[] = {
 };
 
 #define FAMILY(id, title, rows, cols, variants)                                                    \
-    {id, title, &rows, &cols, variants, COUNT(variants), COUNT(variants) > 1}
+    {                                                                                              \
+        id, title, &rows, &cols, variants, COUNT(variants), COUNT(variants) > 1                    \
+    }
 
 /* The workbook's tables whose items the record has, one line each. Not here yet: 11 (means and
  * standard deviations, linked to table 12 through its N), 22 (any drug, counting persons), 25
@@ -105,8 +107,7 @@ const rpt_family_def rpt_families[] = {
     FAMILY("21.1", "Primary drug by age at first use", drug_rows, first_use_dim, by_status),
     FAMILY("23.1", "Age at entering treatment by years since first injection (ever injectors)",
            age_dim, first_injection_dim, by_status),
-    FAMILY("24.1", "Polydrug use problem by treatment status", status_dim, polydrug_dim,
-           all_only),
+    FAMILY("24.1", "Polydrug use problem by treatment status", status_dim, polydrug_dim, all_only),
     FAMILY("26.1", "HIV testing by injecting behaviour", hiv_dim, injecting_dim, by_status),
     FAMILY("27.1", "HCV testing by injecting behaviour", hcv_dim, injecting_dim, by_status),
     FAMILY("28.1", "Needle or syringe sharing by injecting behaviour", sharing_dim, injecting_dim,

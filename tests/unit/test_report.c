@@ -1,5 +1,5 @@
 /* Unit tests for report/: the submission writer, its publication and the quarantine writer. */
-#define _XOPEN_SOURCE 700 /* nftw */
+#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +48,6 @@ typedef struct fixture {
 
 /* ---- helpers ---- */
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
@@ -86,7 +77,7 @@ static int teardown(void **state)
 
     test_log_stop();
     chmod(fx->dir, 0700);
-    nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_fs_remove_tree(fx->dir);
     free(fx);
     return 0;
 }

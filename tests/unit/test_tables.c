@@ -4,7 +4,7 @@
  * it matches, alcohol-primary records are in no table, no shipped table has a relation that
  * suppression could not protect, and publishing writes a valid file with its manifest.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,7 +14,6 @@
 #include "../../report/rpt_tables.h"
 #include "test_log.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +61,10 @@ static tdi_record record(const char *drug, const char *sex, const char *status, 
     }
     snprintf(rec.episode, sizeof rec.episode, "e1:00000000000000000000000000000001");
     set_code(&rec, TDI_ITEM_AGE_BAND,
-             age < 0 ? "99" : bands[age < 15 ? 0 : age >= 65 ? 11 : 1 + (age - 15) / 5]);
+             age < 0 ? "99"
+                     : bands[age < 15    ? 0
+                             : age >= 65 ? 11
+                                         : 1 + (age - 15) / 5]);
     set_code(&rec, TDI_ITEM_SETTING, "outpatient");
     set_code(&rec, TDI_ITEM_CENTRE_TYPE, "1");
     set_code(&rec, TDI_ITEM_SEX, sex);
@@ -91,7 +93,8 @@ static void dimensions_are_the_workbooks(void **state)
 {
     /* the 33 primary-drug rows and the 10 drug-group rows: alcohol has none */
 #define DRUGS                                                                                      \
-    "1 1.1 1.2 1.3 1.4 1.5 2 2.1 2.2 2.3 3 3.1 3.2 3.3 3.4 3.5 4 4.1 4.2 4.3 4.4 5 5.1 5.2 5.3 6 7 " \
+    "1 1.1 1.2 1.3 1.4 1.5 2 2.1 2.2 2.3 3 3.1 3.2 3.3 3.4 3.5 4 4.1 4.2 4.3 4.4 5 5.1 5.2 5.3 6 " \
+    "7 "                                                                                           \
     "7.1 7.2 7.3 9 99 total"
 #define GROUPS "1 2 3 4 5 6 7 9 99 total"
 #define AGES   "0-14 15-19 20-24 25-29 30-34 35-39 40-44 45-49 50-54 55-59 60-64 65+ 99 total"
@@ -242,12 +245,16 @@ static void shipped_tables_are_protectable(void **state)
     }
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* The whole of a small file, NUL-terminated, into buf. */
+static void read_text(const char *path, char *buf, size_t cap)
 {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    FILE *fp = fopen(path, "r");
+    size_t n;
+
+    assert_non_null(fp);
+    n = fread(buf, 1, cap - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
 }
 
 /* Publishing: the file validates (report_validate_file runs inside), the manifest says what it
@@ -263,8 +270,7 @@ static void publish_tables(void **state)
     report_tables *t = NULL;
     report_published pub;
     tdi_record heroin = record("1.1", "1", "1", 34);
-    size_t hidden = 0, n;
-    FILE *fp;
+    size_t hidden = 0;
     test_log tl;
 
     (void)state;
@@ -285,21 +291,13 @@ static void publish_tables(void **state)
     snprintf(path, sizeof path, "%s/flanders/tdi-flanders-2025-" RUN_ID ".tables.xml", dir);
     assert_string_equal(pub.path, path);
     assert_int_equal(report_validate_file(pub.path, TDI_SCHEMA_DIR), TDI_OK);
-    fp = fopen(pub.path, "r");
-    assert_non_null(fp);
-    n = fread(text, 1, sizeof text - 1, fp);
-    fclose(fp);
-    text[n] = '\0';
+    read_text(pub.path, text, sizeof text);
     assert_non_null(strstr(text, "<table id=\"9.1.2\" title=\"Primary drug by type of treatment "
                                  "centre: Never previously treated\" variant=\"never_treated\" "
                                  "rows=\"primary_drug\" columns=\"centre_type\">\n"));
     assert_non_null(strstr(text, "\n<cell row=\"1.1\" column=\"1\" value=\"7\"/>\n"));
     assert_null(strstr(text, "<suppressed"));
-    fp = fopen(pub.manifest, "r");
-    assert_non_null(fp);
-    n = fread(text, 1, sizeof text - 1, fp);
-    fclose(fp);
-    text[n] = '\0';
+    read_text(pub.manifest, text, sizeof text);
     assert_non_null(strstr(text, "\"records\":7,\"tables\":51,\"threshold\":5,"
                                  "\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
 
@@ -310,15 +308,11 @@ static void publish_tables(void **state)
         assert_int_equal(report_tables_add(t, &heroin), TDI_OK);
     assert_int_equal(report_tables_publish(t, &pub, &hidden), TDI_OK);
     assert_true(hidden > 0);
-    fp = fopen(pub.path, "r");
-    assert_non_null(fp);
-    n = fread(text, 1, sizeof text - 1, fp);
-    fclose(fp);
-    text[n] = '\0';
+    read_text(pub.path, text, sizeof text);
     assert_non_null(strstr(text, "\n<suppressed row=\"1.1\" column=\"1\"/>\n"));
     assert_non_null(strstr(text, "\n<cell row=\"1.1\" column=\"total\" value=\"7\"/>\n"));
     report_tables_abort(NULL);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_fs_remove_tree(dir);
 }
 
 int main(void)

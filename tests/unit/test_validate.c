@@ -1,6 +1,6 @@
 /* Unit tests for report_validate_file: valid, invalid, broken, hostile and unreadable inputs, of
  * both kinds (submission and tables: the schema is chosen by the root element's namespace). */
-#define _XOPEN_SOURCE 700 /* nftw */
+#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +11,6 @@
 
 #include <zlib.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +29,6 @@ typedef struct fixture {
     char dir[64]; /* scratch directory for generated inputs */
     test_log log;
 } fixture;
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -58,7 +49,7 @@ static int teardown(void **state)
     fixture *fx = *state;
 
     test_log_stop();
-    nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_fs_remove_tree(fx->dir);
     free(fx);
     return 0;
 }
