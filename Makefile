@@ -1,13 +1,21 @@
-# tdi — build, test, demo. `make help` lists the targets.
+# tdi — build, test, demo, install. `make help` lists the targets.
 #
-# Two build flavours share the sources: build/release (the tdi users run, -O2) and build/asan
-# (AddressSanitizer + UndefinedBehaviorSanitizer, what `make check` tests).
+# Build flavours share the sources: build/release (the tdi users run, -O2), build/asan
+# (AddressSanitizer + UndefinedBehaviorSanitizer, what `make check` tests), build/fuzz (clang
+# libFuzzer targets) and build/install (release, with the installed schema directory compiled in).
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share/tdi
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/tdi
 PKGS     := libpq libxml-2.0 zlib libcrypto
+# openssl and groff-base: tests compute pseudonyms independently and check the man page.
 DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev libssl-dev \
-            libcmocka-dev postgresql openssl
+            libcmocka-dev postgresql openssl groff-base
+# libFuzzer: clang and its compiler-rt runtime (libclang-rt-14-dev on Debian 12).
+FUZZ_DEB_PKGS := clang libclang-rt-dev
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SCHEMA_DIR ?= $(CURDIR)/schemas
@@ -32,7 +40,20 @@ ASAN_LIB := $(LIB_SRC:%.c=build/asan/%.o)
 ASAN_OBJ := $(ASAN_LIB) $(CLI_SRC:%.c=build/asan/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all deps check unit integration demo bench install format clean help
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_RUNS  ?= 10000
+FUZZ_SMOKE ?= 500
+FUZZ_LIB   := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_BIN   := build/fuzz/fuzz_config build/fuzz/fuzz_crosswalk build/fuzz/fuzz_validate
+
+# The installed tdi differs from ./tdi only in where it looks for the schemas by default.
+INSTALL_SCHEMA_DIR := $(DATADIR)/schemas
+INSTALL_OBJ := $(filter-out build/release/common/tdi_config.o,$(REL_OBJ)) \
+               build/install/common/tdi_config.o
+
+.PHONY: all deps deps-fuzz install-packages check unit integration demo bench install fuzz fuzz-build man-check \
+        format clean help FORCE
 .DEFAULT_GOAL := all
 
 all: tdi
@@ -40,13 +61,24 @@ all: tdi
 help:
 	@echo "make            build ./tdi"
 	@echo "make demo       install missing packages, build, run the pipeline on sample clinics"
-	@echo "make check      install missing packages, run unit and integration tests (ASan/UBSan)"
+	@echo "make check      install missing packages, run unit and integration tests (ASan/UBSan),"
+	@echo "                and a short fuzzing smoke run ($(FUZZ_SMOKE) inputs per target)"
+	@echo "make fuzz       run each libFuzzer target for FUZZ_RUNS inputs (default $(FUZZ_RUNS))"
+	@echo "make install    install tdi, its schemas and tdi(1) under PREFIX (default /usr/local),"
+	@echo "                staged under DESTDIR when set"
 	@echo "make format     clang-format every source file"
 	@echo "make clean      remove build output"
 
 # Installs the Debian packages the build, the tests and the demo need, only those missing.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS)"
+
+# What `make fuzz` (and the smoke run in `make check`) needs besides.
+deps-fuzz:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(FUZZ_DEB_PKGS)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -84,9 +116,57 @@ integration: deps build/asan/tdi
 	@TDI=$(CURDIR)/build/asan/tdi tests/run-integration.sh
 
 # The README's test command. Unit and integration results are summed into one closing line.
-check: deps
-	@$(MAKE) --no-print-directory $(UNIT_BIN) build/asan/tdi
-	@TDI=$(CURDIR)/build/asan/tdi tests/run-all.sh $(UNIT_BIN)
+check: deps deps-fuzz
+	@$(MAKE) --no-print-directory $(UNIT_BIN) build/asan/tdi $(FUZZ_BIN)
+	@TDI=$(CURDIR)/build/asan/tdi TDI_FUZZ_DIR=$(CURDIR)/build/fuzz TDI_FUZZ_RUNS=$(FUZZ_SMOKE) \
+	  tests/run-all.sh $(UNIT_BIN)
+
+# ---- fuzzing (clang libFuzzer): the config reader, the crosswalk reader, the validator
+build/fuzz/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -std=c11 $(WARN) -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=c11 $(WARN) -o $@ $< $(FUZZ_LIB) \
+	  $(LDLIBS)
+
+fuzz-build: deps-fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_RUNS) $(CURDIR)/build/fuzz
+
+# ---- install
+# Rebuilt when the schema directory to compile in changes (another PREFIX or DATADIR).
+build/install/schema-dir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(INSTALL_SCHEMA_DIR)' | cmp -s - $@ || echo '$(INSTALL_SCHEMA_DIR)' >$@
+
+build/install/common/tdi_config.o: common/tdi_config.c $(HDRS) build/install/schema-dir
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -DTDI_SCHEMA_DIR=%,$(CPPFLAGS)) -DTDI_SCHEMA_DIR='"$(INSTALL_SCHEMA_DIR)"' \
+	  $(CFLAGS) -c -o $@ $<
+
+build/install/tdi: $(INSTALL_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+install: build/install/tdi
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INSTALL_SCHEMA_DIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 build/install/tdi $(DESTDIR)$(BINDIR)/tdi
+	install -m 0644 schemas/*.xsd $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
+	install -m 0644 docs/tdi.1 $(DESTDIR)$(MANDIR)/man1/tdi.1
+	install -m 0644 README.md docs/clinic-access.md docs/operations.md $(DESTDIR)$(DOCDIR)/
+	for f in tdi.service tdi.timer tdi.cron; do \
+	  sed 's|/usr/local/bin/tdi|$(BINDIR)/tdi|g' docs/$$f >$(DESTDIR)$(DOCDIR)/examples/$$f && \
+	  chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; \
+	done
+
+# The man page renders without a warning.
+man-check:
+	@out=$$(groff -man -Tutf8 -ww -z docs/tdi.1 2>&1) && [ -z "$$out" ] || \
+	  { echo "docs/tdi.1: $$out"; exit 1; }
 
 demo: deps
 	@$(MAKE) --no-print-directory tdi
@@ -98,3 +178,5 @@ format:
 
 clean:
 	rm -rf build tdi
+
+FORCE:

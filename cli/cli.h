@@ -23,7 +23,29 @@ void cli_validate_usage(FILE *fp);
 tdi_status cli_keygen(int argc, char **argv);
 void cli_keygen_usage(FILE *fp);
 
+tdi_status cli_init(int argc, char **argv);
+void cli_init_usage(FILE *fp);
+tdi_status cli_status(int argc, char **argv);
+void cli_status_usage(FILE *fp);
+tdi_status cli_year(int argc, char **argv);
+void cli_year_usage(FILE *fp);
+
 /* Prints the exit code table (for --help). */
 void cli_print_exit_codes(FILE *fp);
+
+/* The options of init, status and year: -c/--config FILE (required), -h/--help (prints usage to
+ * stdout, *help = 1) and, when runs is not NULL, -n/--runs N (1-1000). Positional arguments
+ * are left from optind on. */
+tdi_status cli_config_opts(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
+                           const char **config, long *runs, int *help);
+
+struct tdi_config;
+struct tdi_state;
+/* What run, init, status and year share: loads the config (TDI_ERR_CONFIG, also when it names
+ * no state database), turns on syslog when asked (flag or config), connects to the state
+ * database and, when check, refuses a schema that is missing or not this tdi's (TDI_ERR_STATE).
+ * Installs the signal handlers. */
+tdi_status cli_open_state(const char *config, int use_syslog, int check, struct tdi_config **cfg,
+                          struct tdi_state **state);
 
 #endif

@@ -2,173 +2,125 @@
  * cli_run: `tdi run`, the nightly job. Wires the stages together and owns the run's bookkeeping:
  * every extracted row is counted as written or quarantined and the balance is printed and checked.
  *
- * All or nothing for now: if any source fails, nothing of this run is published.
+ *   lock the state database, record the run   (a second run stops here: exit 9)
+ *   sweep temp files a killed run left, refuse a closed year
+ *   per source, retried with backoff:  extract -> transform -> spool, one entry per record and
+ *       body that takes it, with that body's pseudonyms (+ quarantine, + rows seen, + key scan)
+ *   bodies whose every source was read are served; the others get nothing this run
+ *   spool -> state database: one statement computes append/replace/delete per body
+ *   per served body with changes: XML from the spool in spool order, validate, publish; the
+ *       tables too when every source feeding the body was read in full
+ *   commit what was published, the watermarks, the ledger      (file first: at least once)
+ *
+ * A watermark moves only when every body its source feeds got this run's changes: a body left
+ * out gets them on the next run, and a body that already has them is not sent them twice,
+ * because changes are found by content hash, not by time.
  */
 #include "cli.h"
 
 #include "../common/tdi_config.h"
+#include "../common/tdi_hash.h"
 #include "../common/tdi_log.h"
+#include "../common/tdi_signal.h"
+#include "../common/tdi_spool.h"
+#include "../common/tdi_state.h"
+#include "../common/tdi_version.h"
 #include "../extract/extract.h"
 #include "../report/report.h"
 #include "../transform/transform.h"
 
 #include <getopt.h>
-#include <signal.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-static volatile sig_atomic_t stop_signal;
+#define BACKOFF_MAX_MS (10L * 60 * 1000) /* one wait between attempts never exceeds this */
+#define ERROR_MAX      512
+#define PROGRESS_EVERY 4096
 
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
+/* One spooled record for one body that takes it, with that body's pseudonyms, its content hash
+ * and its state key. Fixed size; the record's source and region pointers are not kept, they are
+ * restored from the config on reading. */
+typedef struct spool_entry {
+    uint32_t src;
+    uint32_t body;
+    char hash[REPORT_HASH_HEX + 1];
+    char eid[TDI_EPISODE_KEY_MAX + 1];
+    tdi_record rec;
+} spool_entry;
+
+typedef struct run_source {
+    const tdi_source_config *cfg;
+    tdi_source_mark mark;
+    char fingerprint[TDI_SHA256_HEX];
+    int full_read;                  /* every row of the year is read */
+    char since[TDI_STATE_TIME_MAX]; /* incremental lower bound, "" for a full read */
+    int attempts;
+    tdi_status status; /* TDI_OK, or why the source failed */
+    char error[ERROR_MAX];
+    unsigned long extracted, written, quarantined;
+    char max_changed[TDI_STATE_TIME_MAX];
+    unsigned char *routed;         /* per body: records went there this run */
+    report_quarantine *quarantine; /* open until published or aborted */
+    report_published qpub;         /* its published quarantine file, when qpublished */
+    int qpublished;
+    int advance; /* store the watermark and fingerprint */
+} run_source;
+
+typedef struct run_body {
+    int served;
+    char why[ERROR_MAX];
+    tdi_state_counts counts;
+    uint64_t sequence;
+    tdi_status status; /* of its publication */
+    int published;
+    report_published pub;
+    int tables_due; /* no file this run, but its tables are older than its last file */
+    int tables_published;
+    report_published tables;
+} run_body;
+
+typedef struct run_ctx {
+    tdi_config *cfg;
+    const char *config_path;
+    int year, full;
+    char run_id[32], generated[32];
+    tdi_state *state;
+    int64_t run_no;
+    int delta_ready; /* the run's tables exist: the commit path records everything */
+    transform_ctx *tx;
+    tdi_hash *hash;
+    tdi_spool *spool;
+    report_meta meta;
+    run_source *src;
+    run_body *body;
+    int *takes; /* scratch: bodies taking the current record */
+    unsigned long extracted, written, quarantined;
+    int published; /* files published */
+    char message[ERROR_MAX];
+} run_ctx;
 
 void cli_run_usage(FILE *fp)
 {
-    fprintf(fp, "Usage: tdi run --config FILE [--year YYYY] [--verbose]\n\n"
-                "Extracts every source of FILE, maps and checks its rows, and publishes one\n"
-                "validated .xml.gz submission with a manifest per receiving body, and one\n"
-                "quarantine file per source. Prints a summary; every row is accounted for.\n\n"
+    fprintf(fp, "Usage: tdi run --config FILE [--year YYYY] [--full] [--syslog] [--verbose]\n\n"
+                "Reads every source of FILE (incrementally where configured), maps and checks its\n"
+                "rows, and publishes per receiving body one validated .xml.gz delta submission\n"
+                "(appends, replaces, deletes since the body's last file) with a manifest, and per\n"
+                "source a quarantine file of the rows held back. Records the run in the state\n"
+                "database; prints a summary in which every row is accounted for.\n\n"
                 "  -c, --config FILE  configuration file (see README.md)\n"
                 "  -y, --year YYYY    reporting year (default: the current year)\n"
+                "  -f, --full         read every source in full, ignoring the watermarks\n"
+                "      --syslog       log to syslog too\n"
                 "  -v, --verbose      more log lines on stderr\n"
                 "  -h, --help         this text\n\n");
     cli_print_exit_codes(fp);
 }
 
-typedef struct run_totals {
-    unsigned long extracted, written, quarantined;
-} run_totals;
-
-typedef struct run_state {
-    tdi_config *cfg;
-    transform_ctx *tx;
-    report_meta meta;
-    report_writer **writers;     /* one per body, same order as cfg->bodies */
-    report_tables **tables;      /* idem */
-    unsigned long *body_records; /* records added per body */
-    report_quarantine **quarantine; /* one per source */
-    run_totals totals;
-    int published; /* files published so far: a late failure cannot take them back */
-} run_state;
-
-/* Hands one accepted record, with that body's pseudonyms, to every body that takes it; a record
- * no body takes is rejected. */
-static tdi_status route_record(run_state *rs, const tdi_record *rec, int *taken)
-{
-    tdi_record out = *rec;
-
-    *taken = 0;
-    for (size_t b = 0; b < rs->cfg->nbodies; b++) {
-        if (!tdi_config_body_takes(&rs->cfg->bodies[b], rec->region, rec->centre))
-            continue;
-        tdi_status st = transform_pseudonymise(rs->tx, b, &out);
-        if (st == TDI_OK)
-            st = report_add(rs->writers[b], &out);
-        if (st == TDI_OK)
-            st = report_tables_add(rs->tables[b], &out);
-        if (st != TDI_OK)
-            return st;
-        rs->body_records[b]++;
-        (*taken)++;
-    }
-    return TDI_OK;
-}
-
-static tdi_status run_source(run_state *rs, size_t si, int year)
-{
-    const tdi_source_config *src = &rs->cfg->sources[si];
-    extract_source *ex = NULL;
-    tdi_raw_row row;
-    tdi_record rec;
-    tdi_rejection rej;
-    unsigned long written = 0, quarantined = 0;
-    char key[TDI_EPISODE_KEY_MAX + 32];
-    tdi_status st;
-    int eof = 0, accepted, taken;
-
-    st = transform_begin_source(rs->tx, src);
-    if (st == TDI_OK)
-        st = report_quarantine_open(&rs->meta, src->name, &rs->quarantine[si]);
-    if (st == TDI_OK)
-        st = extract_open(src, year, &ex);
-    while (st == TDI_OK) {
-        if (stop_signal) {
-            st = TDI_ERR_INTERRUPTED;
-            break;
-        }
-        st = extract_next(ex, &row, &eof);
-        if (st != TDI_OK || eof)
-            break;
-        st = transform_row(rs->tx, &row, &rec, &rej, &accepted);
-        if (st == TDI_OK && accepted) {
-            st = route_record(rs, &rec, &taken);
-            if (st == TDI_OK && !taken) {
-                transform_reject_no_body(rs->tx, &rej);
-                accepted = 0;
-            }
-        }
-        if (st != TDI_OK)
-            break;
-        if (accepted) {
-            written++;
-        } else {
-            transform_rejection_key(rs->tx, &row, key, sizeof key);
-            st = report_quarantine_add(rs->quarantine[si], key, &rej);
-            quarantined++;
-        }
-    }
-    if (ex) {
-        tdi_status cst = extract_close(ex);
-        if (st == TDI_OK)
-            st = cst;
-    }
-    if (st != TDI_OK)
-        return st;
-
-    printf("source %s: extracted %lu, written %lu, quarantined %lu\n", src->name,
-           written + quarantined, written, quarantined);
-    transform_print_source_report(rs->tx, stdout);
-    rs->totals.extracted += written + quarantined;
-    rs->totals.written += written;
-    rs->totals.quarantined += quarantined;
-    return TDI_OK;
-}
-
-static tdi_status publish_all(run_state *rs)
-{
-    report_published pub;
-    tdi_status st = TDI_OK;
-
-    for (size_t b = 0; b < rs->cfg->nbodies && st == TDI_OK; b++) {
-        st = report_publish(rs->writers[b], &pub);
-        rs->writers[b] = NULL;
-        rs->published += st == TDI_OK;
-        if (st == TDI_OK)
-            printf("body %s: %lu records -> %s\n", rs->cfg->bodies[b].name, pub.records,
-                   pub.path);
-    }
-    for (size_t b = 0; b < rs->cfg->nbodies && st == TDI_OK; b++) {
-        size_t hidden = 0;
-        st = report_tables_publish(rs->tables[b], &pub, &hidden);
-        rs->tables[b] = NULL;
-        rs->published += st == TDI_OK;
-        if (st == TDI_OK)
-            printf("tables %s: %zu tables, %zu cells suppressed -> %s\n",
-                   rs->cfg->bodies[b].name, report_tables_count(), hidden, pub.path);
-    }
-    for (size_t s = 0; s < rs->cfg->nsources && st == TDI_OK; s++) {
-        st = report_quarantine_publish(rs->quarantine[s], &pub);
-        rs->quarantine[s] = NULL;
-        rs->published += st == TDI_OK;
-        if (st == TDI_OK)
-            printf("quarantine %s: %lu rows -> %s\n", rs->cfg->sources[s].name, pub.records,
-                   pub.path);
-    }
-    return st;
-}
+/* ------------------------------------------------------------------ small helpers */
 
 static int today_ymd(time_t now)
 {
@@ -178,11 +130,717 @@ static int today_ymd(time_t now)
     return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
-static tdi_status parse_args(int argc, char **argv, const char **config, int *year)
+static void set_run_id(run_ctx *rc, time_t now)
+{
+    struct tm utc;
+
+    gmtime_r(&now, &utc);
+    strftime(rc->run_id, sizeof rc->run_id, "%Y%m%dT%H%M%SZ", &utc);
+    strftime(rc->generated, sizeof rc->generated, "%Y-%m-%dT%H:%M:%SZ", &utc);
+}
+
+/* The failure that decides the exit code when several happened: a stop first, then what broke
+ * the run as a whole, then what only kept bodies from being served. */
+static tdi_status worse(tdi_status a, tdi_status b)
+{
+    static const tdi_status order[] = {TDI_ERR_INTERRUPTED, TDI_ERR_INTERNAL, TDI_ERR_STATE,
+                                       TDI_ERR_OUTPUT,      TDI_ERR_INVALID,  TDI_ERR_CROSSWALK,
+                                       TDI_ERR_SOURCE};
+
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (a == order[i] || b == order[i])
+            return order[i];
+    return a != TDI_OK ? a : b;
+}
+
+static void keep_message(run_ctx *rc, const char *msg)
+{
+    if (!rc->message[0] && msg && *msg)
+        snprintf(rc->message, sizeof rc->message, "%.*s", (int)sizeof rc->message - 1, msg);
+}
+
+/* ------------------------------------------------------------------ planning a source */
+
+/* What shapes a source's records besides its rows: when any of it changes, records the rows
+ * did not change may change too, so the source is read in full once. */
+static tdi_status fingerprint(run_ctx *rc, run_source *s)
+{
+    const tdi_source_config *src = s->cfg;
+    tdi_status st;
+
+    st = transform_begin_source(rc->tx, src);
+    if (st == TDI_OK)
+        st = tdi_hash_begin(rc->hash);
+    if (st == TDI_OK) {
+        const char *fields[] = {"tdi-source-fingerprint-2",
+                                TDI_VERSION,
+                                src->query,
+                                src->region,
+                                src->incremental ? src->incremental : "",
+                                tdi_nid_scheme_names[src->national_id]};
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0] && st == TDI_OK; i++)
+            st = tdi_hash_field(rc->hash, fields[i]);
+    }
+    /* Each body's routing and key id (a new master key changes every pseudonym). */
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
+        const tdi_body_config *body = &rc->cfg->bodies[b];
+        st = tdi_hash_field(rc->hash, body->name);
+        if (st == TDI_OK)
+            st = tdi_hash_field(rc->hash, transform_body_key_id(rc->tx, b));
+        for (size_t i = 0; i < body->nregions && st == TDI_OK; i++)
+            st = tdi_hash_field(rc->hash, body->regions[i]);
+        if (st == TDI_OK)
+            st = tdi_hash_field(rc->hash, "");
+        for (size_t i = 0; i < body->ncentres && st == TDI_OK; i++)
+            st = tdi_hash_field(rc->hash, body->centres[i]);
+        if (st == TDI_OK)
+            st = tdi_hash_field(rc->hash, "");
+    }
+    if (st == TDI_OK)
+        st = tdi_hash_file_into(rc->hash, src->crosswalk, TDI_ERR_CROSSWALK);
+    if (st == TDI_OK)
+        st = tdi_hash_end(rc->hash, s->fingerprint, 64);
+    return st;
+}
+
+/* Full or incremental, and from when. A crosswalk that cannot be read fails the source. */
+static tdi_status plan_source(run_ctx *rc, run_source *s)
+{
+    tdi_status st;
+
+    s->full_read = 1;
+    s->since[0] = '\0';
+    tdi_log_clear_last_error();
+    st = fingerprint(rc, s);
+    if (st == TDI_OK)
+        st = tdi_state_source_mark(rc->state, s->cfg->name, rc->year, &s->mark);
+    if (st != TDI_OK)
+        return st;
+    if (!s->cfg->incremental || rc->full || !s->mark.known || !s->mark.watermark[0])
+        return TDI_OK;
+    if (strcmp(s->mark.fingerprint, s->fingerprint) != 0) {
+        tdi_info("source %s: its crosswalk, query, routing or key changed since the last run: "
+                 "reading it in full",
+                 s->cfg->name);
+        return TDI_OK;
+    }
+    st = tdi_state_time_minus(rc->state, s->mark.watermark, rc->cfg->incremental_overlap, s->since,
+                              sizeof s->since);
+    if (st == TDI_OK)
+        s->full_read = 0;
+    return st;
+}
+
+/* ------------------------------------------------------------------ reading a source */
+
+/* Hands one accepted record to the spool, once for each body that takes it, with that body's
+ * pseudonyms; none takes it: R007. */
+static tdi_status spool_record(run_ctx *rc, size_t si, const tdi_record *rec, const char *eid,
+                               int *taken)
+{
+    spool_entry e;
+    tdi_status st = TDI_OK;
+
+    *taken = 0;
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
+        if (!tdi_config_body_takes(&rc->cfg->bodies[b], rec->region, rec->centre))
+            continue;
+        memset(&e, 0, sizeof e);
+        e.src = (uint32_t)si;
+        e.body = (uint32_t)b;
+        e.rec = *rec;
+        snprintf(e.eid, sizeof e.eid, "%s", eid);
+        st = transform_pseudonymise(rc->tx, b, &e.rec);
+        if (st == TDI_OK)
+            st = report_record_hash(rc->hash, &e.rec, e.hash);
+        e.rec.source = e.rec.region = NULL;
+        if (st == TDI_OK)
+            st = tdi_spool_append(rc->spool, &e);
+        rc->src[si].routed[b] = 1;
+        (*taken)++;
+    }
+    return st;
+}
+
+/* rows seen: the state database learns of every row an incremental read read (when seen). */
+static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen)
+{
+    run_source *s = &rc->src[si];
+    char key[TDI_EPISODE_KEY_MAX + 32], eid[TDI_EPISODE_KEY_MAX + 1];
+    tdi_raw_row row;
+    tdi_record rec;
+    tdi_rejection rej;
+    tdi_status st = TDI_OK;
+    int eof = 0, accepted, taken, has_eid;
+
+    while (st == TDI_OK) {
+        if (tdi_stop_requested())
+            return TDI_ERR_INTERRUPTED;
+        st = extract_next(ex, &row, &eof);
+        if (st != TDI_OK || eof)
+            break;
+        if ((s->extracted + 1) % PROGRESS_EVERY == 0)
+            tdi_progress("source %s: %lu rows", s->cfg->name, s->extracted + 1);
+        st = transform_row(rc->tx, &row, &rec, &rej, &accepted);
+        if (st == TDI_OK)
+            st = transform_state_key(rc->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid,
+                                     &has_eid);
+        if (st == TDI_OK && accepted) {
+            st = spool_record(rc, si, &rec, eid, &taken);
+            if (st == TDI_OK && !taken) {
+                transform_reject_no_body(rc->tx, &rej);
+                accepted = 0;
+            }
+        }
+        if (st == TDI_OK && seen && has_eid)
+            st = tdi_state_put_key(rc->state, (int)si, eid);
+        if (st != TDI_OK)
+            break;
+        s->extracted++;
+        if (accepted) {
+            s->written++;
+            continue;
+        }
+        transform_rejection_key(rc->tx, &row, key, sizeof key);
+        st = report_quarantine_add(s->quarantine, key, &rej);
+        s->quarantined++;
+    }
+    tdi_progress_end();
+    return st;
+}
+
+/* The key scan of an incremental read, into the state database. On failure the keys of this
+ * attempt are dropped there. */
+static tdi_status read_keys(run_ctx *rc, size_t si, extract_source *ex)
+{
+    char key[TDI_EPISODE_KEY_MAX + 1];
+    const char *id;
+    tdi_status st, cst;
+    int eof = 0, has_key;
+
+    st = extract_keys_begin(ex);
+    if (st != TDI_OK)
+        return st;
+    st = tdi_state_copy_begin(rc->state, TDI_COPY_PRESENT);
+    while (st == TDI_OK) {
+        if (tdi_stop_requested()) {
+            st = TDI_ERR_INTERRUPTED;
+            break;
+        }
+        st = extract_key_next(ex, &id, &eof);
+        if (st != TDI_OK || eof)
+            break;
+        st = transform_state_key(rc->tx, id, key, sizeof key, &has_key);
+        if (st == TDI_OK && has_key)
+            st = tdi_state_put_key(rc->state, (int)si, key);
+    }
+    cst = tdi_state_copy_end(rc->state, st != TDI_OK);
+    return st != TDI_OK ? st : cst;
+}
+
+/* One attempt at a source. What it leaves on failure (spool entries, quarantine rows, keys) the
+ * caller drops. */
+static tdi_status read_once(run_ctx *rc, size_t si)
+{
+    run_source *s = &rc->src[si];
+    extract_source *ex = NULL;
+    tdi_status st, cst;
+
+    s->extracted = s->written = s->quarantined = 0;
+    s->max_changed[0] = '\0';
+    memset(s->routed, 0, rc->cfg->nbodies);
+    st = transform_begin_source(rc->tx, s->cfg);
+    if (st == TDI_OK)
+        st = report_quarantine_open(&rc->meta, s->cfg->name, &s->quarantine);
+    if (st == TDI_OK)
+        st = extract_open(s->cfg, rc->year, s->full_read ? NULL : s->since, &ex);
+    /* An incremental read tells the state database every row it read: a row read now that a
+     * body holds and does not get any more is deleted there. */
+    if (st == TDI_OK && !s->full_read) {
+        tdi_status cst2;
+        st = tdi_state_copy_begin(rc->state, TDI_COPY_SEEN);
+        if (st == TDI_OK)
+            st = read_rows(rc, si, ex, 1);
+        cst2 = tdi_state_copy_end(rc->state, st != TDI_OK);
+        if (st == TDI_OK)
+            st = cst2;
+    } else if (st == TDI_OK) {
+        st = read_rows(rc, si, ex, 0);
+    }
+    if (st == TDI_OK && s->cfg->incremental)
+        snprintf(s->max_changed, sizeof s->max_changed, "%s", extract_max_changed(ex));
+    if (st == TDI_OK && !s->full_read)
+        st = read_keys(rc, si, ex);
+    if (ex) {
+        cst = extract_close(ex);
+        if (st == TDI_OK)
+            st = cst;
+    }
+    return st;
+}
+
+/* Reads source si, retrying a transient failure with backoff. Returns only what stops the run
+ * as a whole; a source failure is left in s->status. */
+static tdi_status read_source(run_ctx *rc, size_t si)
+{
+    run_source *s = &rc->src[si];
+    long delay = rc->cfg->retry_delay_ms;
+    uint64_t mark = tdi_spool_count(rc->spool);
+    tdi_status st = TDI_OK;
+
+    for (s->attempts = 1;; s->attempts++) {
+        int transient;
+
+        tdi_log_clear_last_error();
+        st = read_once(rc, si);
+        if (st == TDI_OK)
+            break;
+        transient = st == TDI_ERR_SOURCE && extract_failure_transient();
+        snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
+        /* Nothing of a failed attempt stays: not its spool entries, not its quarantine file. */
+        report_quarantine_abort(s->quarantine);
+        s->quarantine = NULL;
+        {
+            tdi_status tst = tdi_spool_truncate(rc->spool, mark);
+            if (tst != TDI_OK)
+                return tst;
+        }
+        if (st != TDI_ERR_SOURCE && st != TDI_ERR_CROSSWALK)
+            return st; /* interrupted, disk full, state database gone: the run stops */
+        if (!transient || s->attempts >= rc->cfg->retry_attempts)
+            break;
+        tdi_warn("source %s: attempt %d of %d failed; trying again in %ld ms", s->cfg->name,
+                 s->attempts, rc->cfg->retry_attempts, delay);
+        st = tdi_sleep_ms(delay);
+        if (st != TDI_OK)
+            return st;
+        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+    }
+    s->status = st;
+    if (st != TDI_OK) {
+        s->extracted = s->written = s->quarantined = 0;
+        printf("source %s: FAILED after %d attempt%s: %s\n", s->cfg->name, s->attempts,
+               s->attempts == 1 ? "" : "s", s->error);
+        return TDI_OK;
+    }
+    if (s->full_read)
+        printf("source %s: extracted %lu, written %lu, quarantined %lu\n", s->cfg->name,
+               s->extracted, s->written, s->quarantined);
+    else
+        printf("source %s: extracted %lu, written %lu, quarantined %lu (changed since %s)\n",
+               s->cfg->name, s->extracted, s->written, s->quarantined, s->since);
+    transform_print_source_report(rc->tx, stdout);
+    rc->extracted += s->extracted;
+    rc->written += s->written;
+    rc->quarantined += s->quarantined;
+    return TDI_OK;
+}
+
+/* ------------------------------------------------------------------ which bodies are served */
+
+/* 1 when body b may receive records of source s: by region, or through its centres when s has
+ * sent it records before (or nothing is known yet of where s's centres go). */
+static tdi_status depends(run_ctx *rc, size_t b, size_t si, int *dep)
+{
+    const tdi_body_config *body = &rc->cfg->bodies[b];
+    const run_source *s = &rc->src[si];
+    int seen = 0;
+    tdi_status st;
+
+    *dep = tdi_config_body_takes(body, s->cfg->region, NULL) || s->routed[b];
+    if (*dep || body->ncentres == 0)
+        return TDI_OK;
+    if (!s->mark.known) {
+        *dep = 1;
+        return TDI_OK;
+    }
+    st = tdi_state_route_seen(rc->state, body->name, s->cfg->name, rc->year, &seen);
+    *dep = seen;
+    return st;
+}
+
+static tdi_status decide_served(run_ctx *rc)
+{
+    for (size_t b = 0; b < rc->cfg->nbodies; b++) {
+        rc->body[b].served = 1;
+        for (size_t si = 0; si < rc->cfg->nsources && rc->body[b].served; si++) {
+            int dep = 0;
+            tdi_status st;
+
+            if (rc->src[si].status == TDI_OK)
+                continue;
+            st = depends(rc, b, si, &dep);
+            if (st != TDI_OK)
+                return st;
+            if (dep) {
+                rc->body[b].served = 0;
+                snprintf(rc->body[b].why, sizeof rc->body[b].why, "source %s failed",
+                         rc->src[si].cfg->name);
+            }
+        }
+    }
+    return TDI_OK;
+}
+
+/* ------------------------------------------------------------------ the delta */
+
+static tdi_status read_entry(run_ctx *rc, uint64_t pos, spool_entry *e)
+{
+    tdi_status st = tdi_spool_read(rc->spool, pos, e);
+
+    if (st == TDI_OK && (e->src >= rc->cfg->nsources || e->body >= rc->cfg->nbodies))
+        st = TDI_ERR_INTERNAL;
+    if (st == TDI_OK) {
+        e->rec.source = rc->cfg->sources[e->src].name;
+        e->rec.region = rc->cfg->sources[e->src].region;
+    }
+    return st;
+}
+
+/* Every spooled record into the state database. */
+static tdi_status load_spool(run_ctx *rc)
+{
+    uint64_t n = tdi_spool_count(rc->spool);
+    spool_entry e;
+    tdi_status st, cst;
+
+    st = tdi_state_copy_begin(rc->state, TDI_COPY_RECORDS);
+    for (uint64_t pos = 0; pos < n && st == TDI_OK; pos++) {
+        if (tdi_stop_requested()) {
+            st = TDI_ERR_INTERRUPTED;
+            break;
+        }
+        st = read_entry(rc, pos, &e);
+        if (st == TDI_OK)
+            st = tdi_state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid,
+                                      e.rec.episode, e.hash, e.rec.person, e.rec.centre);
+    }
+    cst = tdi_state_copy_end(rc->state, st != TDI_OK);
+    return st != TDI_OK ? st : cst;
+}
+
+/* A source whose episode ids repeat breaks the column contract: its records cannot be told
+ * apart, so it fails like a source that could not be read. */
+static tdi_status check_duplicates(run_ctx *rc)
+{
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        run_source *s = &rc->src[si];
+        unsigned long count = 0;
+        char example[TDI_EPISODE_KEY_MAX + 1];
+        tdi_status st;
+
+        if (s->status != TDI_OK)
+            continue;
+        st = tdi_state_duplicates(rc->state, (int)si, &count, example, sizeof example);
+        if (st != TDI_OK)
+            return st;
+        if (count == 0)
+            continue;
+        tdi_log_clear_last_error();
+        tdi_error("source %s: %lu episode ids appear more than once (one of them has the state "
+                  "key %s): episode_id must be unique within a source",
+                  s->cfg->name, count, example);
+        snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
+        s->status = TDI_ERR_SOURCE;
+        printf("source %s: FAILED: %lu episode ids are not unique\n", s->cfg->name, count);
+        rc->extracted -= s->extracted;
+        rc->written -= s->written;
+        rc->quarantined -= s->quarantined;
+        s->extracted = s->written = s->quarantined = 0;
+    }
+    return TDI_OK;
+}
+
+static tdi_status compute_actions(run_ctx *rc)
+{
+    tdi_state_source_in *sin = calloc(rc->cfg->nsources, sizeof *sin);
+    tdi_state_body_in *bin = calloc(rc->cfg->nbodies, sizeof *bin);
+    tdi_state_counts *counts = calloc(rc->cfg->nbodies, sizeof *counts);
+    tdi_status st = TDI_ERR_INTERNAL;
+
+    if (sin && bin && counts) {
+        for (size_t si = 0; si < rc->cfg->nsources; si++)
+            sin[si] = (tdi_state_source_in){rc->src[si].cfg->name, rc->src[si].status == TDI_OK,
+                                            rc->src[si].full_read};
+        for (size_t b = 0; b < rc->cfg->nbodies; b++)
+            bin[b] = (tdi_state_body_in){rc->cfg->bodies[b].name, rc->body[b].served};
+        st = tdi_state_actions(rc->state, rc->year, sin, rc->cfg->nsources, bin, rc->cfg->nbodies,
+                               counts);
+    }
+    for (size_t b = 0; st == TDI_OK && b < rc->cfg->nbodies; b++)
+        rc->body[b].counts = counts[b];
+    free(sin);
+    free(bin);
+    free(counts);
+    return st;
+}
+
+/* Writes body b's file from its actions and the spool, and publishes it. */
+static tdi_status publish_body(run_ctx *rc, size_t b)
+{
+    run_body *rb = &rc->body[b];
+    report_writer *w = NULL;
+    spool_entry e;
+    char ekey[TDI_EPISODE_KEY_MAX + 1];
+    uint64_t pos = 0;
+    tdi_status st;
+    int eof = 0, replace = 0;
+
+    st = tdi_state_next_sequence(rc->state, rc->cfg->bodies[b].name, rc->year, &rb->sequence);
+    if (st != TDI_OK)
+        return st;
+    rc->meta.sequence = rb->sequence;
+    rc->meta.key_id = transform_body_key_id(rc->tx, b);
+    st = report_open(&rc->meta, rc->cfg->bodies[b].name, &w);
+    rc->meta.key_id = NULL;
+    if (st == TDI_OK)
+        st = tdi_state_actions_open(rc->state, (int)b, 0);
+    while (st == TDI_OK) {
+        if (tdi_stop_requested()) {
+            st = TDI_ERR_INTERRUPTED;
+            break;
+        }
+        st = tdi_state_actions_next(rc->state, &pos, &replace, NULL, 0, &eof);
+        if (st != TDI_OK || eof)
+            break;
+        st = read_entry(rc, pos, &e);
+        if (st == TDI_OK && e.body != b)
+            st = TDI_ERR_INTERNAL;
+        if (st == TDI_OK)
+            st = report_add_action(w, &e.rec, replace ? REPORT_REPLACE : REPORT_APPEND);
+    }
+    if (st == TDI_OK)
+        st = tdi_state_actions_open(rc->state, (int)b, 1);
+    while (st == TDI_OK) {
+        st = tdi_state_actions_next(rc->state, &pos, &replace, ekey, sizeof ekey, &eof);
+        if (st != TDI_OK || eof)
+            break;
+        st = report_delete(w, ekey);
+    }
+    if (st == TDI_OK && tdi_stop_requested())
+        st = TDI_ERR_INTERRUPTED;
+    if (st == TDI_OK) {
+        st = report_publish(w, &rb->pub);
+        w = NULL;
+    }
+    report_abort(w);
+    rb->status = st;
+    rb->published = st == TDI_OK;
+    rc->published += rb->published;
+    return st;
+}
+
+/* The body's standard tables count every record it holds: a snapshot, so they are written only
+ * when every source feeding the body was read in full this run (the records of the others are
+ * not in this run's spool); the next full read brings them. */
+static tdi_status publish_tables(run_ctx *rc, size_t b)
+{
+    run_body *rb = &rc->body[b];
+    const char *name = rc->cfg->bodies[b].name;
+    uint64_t n = tdi_spool_count(rc->spool);
+    report_tables *t = NULL;
+    size_t hidden = 0;
+    spool_entry e;
+    tdi_status st;
+
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        int dep = 0;
+
+        if (rc->src[si].full_read)
+            continue;
+        st = depends(rc, b, si, &dep);
+        if (st != TDI_OK)
+            return st;
+        if (dep) {
+            printf("tables %s: not published: source %s was read incrementally (a full read "
+                   "publishes them)\n",
+                   name, rc->src[si].cfg->name);
+            return TDI_OK;
+        }
+    }
+    st = report_tables_open(&rc->meta, name, rc->cfg->suppression_threshold, &t);
+    for (uint64_t pos = 0; pos < n && st == TDI_OK; pos++) {
+        st = read_entry(rc, pos, &e);
+        if (st == TDI_OK && e.body == b)
+            st = report_tables_add(t, &e.rec);
+    }
+    if (st == TDI_OK && tdi_stop_requested())
+        st = TDI_ERR_INTERRUPTED;
+    if (st != TDI_OK) {
+        report_tables_abort(t);
+        return st;
+    }
+    st = report_tables_publish(t, &rb->tables, &hidden);
+    if (st != TDI_OK)
+        return st;
+    rb->tables_published = 1;
+    rc->published++;
+    printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
+           hidden, rb->tables.path);
+    return TDI_OK;
+}
+
+static tdi_status publish_bodies(run_ctx *rc)
+{
+    tdi_status st = TDI_OK;
+
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
+        run_body *rb = &rc->body[b];
+        const char *name = rc->cfg->bodies[b].name;
+
+        if (!rb->served) {
+            printf("body %s: nothing published: %s\n", name, rb->why);
+            continue;
+        }
+        if (rb->counts.appends + rb->counts.replaces + rb->counts.deletes == 0) {
+            int due = 0;
+            printf("body %s: no changes, nothing published\n", name);
+            /* Tables an incremental run left behind: this (full) run can bring them. */
+            st = tdi_state_tables_due(rc->state, name, rc->year, &due);
+            if (st == TDI_OK && due)
+                rb->tables_due = 1;
+            continue;
+        }
+        st = publish_body(rc, b);
+        if (st == TDI_OK)
+            printf("body %s: %lu records, %lu replaces, %lu deletes, sequence %" PRIu64 " -> %s\n",
+                   name, rb->pub.records, rb->pub.replaces, rb->pub.deletes, rb->sequence,
+                   rb->pub.path);
+    }
+    /* Tables after every submission: a tables failure (disclosure) keeps no body waiting. */
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++)
+        if (rc->body[b].published || rc->body[b].tables_due)
+            st = publish_tables(rc, b);
+    return st;
+}
+
+/* Quarantine files of the sources read, when they hold a row and differ from the source's last
+ * one: a rerun that holds back the same rows publishes nothing new. With publish = 0 (the run
+ * is stopping) they are all dropped. */
+static tdi_status publish_quarantine(run_ctx *rc, int publish)
+{
+    tdi_status st = TDI_OK;
+
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        run_source *s = &rc->src[si];
+        char sha[65];
+        int same = 0;
+
+        if (!s->quarantine)
+            continue;
+        if (publish && st == TDI_OK && s->status == TDI_OK && s->quarantined > 0) {
+            st = report_quarantine_finish(s->quarantine, sha);
+            if (st == TDI_OK)
+                st = tdi_state_quarantine_same(rc->state, s->cfg->name, rc->year, sha, &same);
+            if (st == TDI_OK && same)
+                printf("quarantine %s: %lu rows, the same as in the last file, not published "
+                       "again\n",
+                       s->cfg->name, s->quarantined);
+        }
+        if (!publish || st != TDI_OK || s->status != TDI_OK || s->quarantined == 0 || same) {
+            report_quarantine_abort(s->quarantine);
+            s->quarantine = NULL;
+            continue;
+        }
+        st = report_quarantine_publish(s->quarantine, &s->qpub);
+        s->quarantine = NULL;
+        if (st != TDI_OK)
+            continue;
+        s->qpublished = 1;
+        rc->published++;
+        printf("quarantine %s: %lu rows -> %s\n", s->cfg->name, s->qpub.records, s->qpub.path);
+    }
+    return st;
+}
+
+/* A source's watermark moves when it was read and every body it feeds has this run's changes. */
+static tdi_status decide_advance(run_ctx *rc)
+{
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        run_source *s = &rc->src[si];
+
+        s->advance = s->status == TDI_OK && s->attempts > 0;
+        for (size_t b = 0; b < rc->cfg->nbodies && s->advance; b++) {
+            const run_body *rb = &rc->body[b];
+            int ok =
+                rb->served && (rb->published ||
+                               rb->counts.appends + rb->counts.replaces + rb->counts.deletes == 0);
+            int dep = 0;
+            tdi_status st;
+
+            if (ok)
+                continue;
+            st = depends(rc, b, si, &dep);
+            if (st != TDI_OK)
+                return st;
+            s->advance = !dep;
+        }
+    }
+    return TDI_OK;
+}
+
+/* ------------------------------------------------------------------ the ledger */
+
+static tdi_status commit(run_ctx *rc, tdi_status run_st)
+{
+    tdi_status st = tdi_state_commit_begin(rc->state);
+
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
+        run_body *rb = &rc->body[b];
+        tdi_state_file_out f = {
+            "submission", rc->cfg->bodies[b].name, rb->pub.path,     rb->pub.sha256,
+            rb->sequence, rb->pub.records,         rb->pub.replaces, rb->pub.deletes};
+
+        tdi_state_file_out t = {"tables", rc->cfg->bodies[b].name, rb->tables.path,
+                                rb->tables.sha256, 0, rb->tables.records, 0, 0};
+
+        if (!rb->published && !rb->tables_published)
+            continue;
+        st = tdi_state_commit_body(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name,
+                                   rb->published ? rb->sequence : 0, rb->tables_published,
+                                   rc->run_no);
+        if (st == TDI_OK && rb->published)
+            st = tdi_state_commit_file(rc->state, rc->run_no, &f);
+        if (st == TDI_OK && rb->tables_published)
+            st = tdi_state_commit_file(rc->state, rc->run_no, &t);
+    }
+    for (size_t si = 0; si < rc->cfg->nsources && st == TDI_OK; si++) {
+        run_source *s = &rc->src[si];
+        tdi_state_file_out f = {
+            "quarantine", s->cfg->name, s->qpub.path, s->qpub.sha256, 0, s->qpub.records, 0, 0};
+        tdi_state_source_out o = {
+            .name = s->cfg->name,
+            .mode = s->attempts == 0 ? "not read"
+                    : s->full_read   ? "full"
+                                     : "incremental",
+            .since = s->attempts > 0 && !s->full_read && s->since[0] ? s->since : NULL,
+            .attempts = s->attempts,
+            .extracted = s->extracted,
+            .written = s->written,
+            .quarantined = s->quarantined,
+            .status = s->attempts == 0 && s->status == TDI_OK ? run_st : s->status,
+            .error = s->error,
+            .advance = s->advance && run_st != TDI_ERR_INTERRUPTED,
+            .watermark = s->max_changed[0] ? s->max_changed : NULL,
+            .fingerprint = s->fingerprint,
+        };
+        st = tdi_state_commit_source(rc->state, rc->year, rc->run_no, &o);
+        if (st == TDI_OK && s->qpublished)
+            st = tdi_state_commit_file(rc->state, rc->run_no, &f);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ the run */
+
+static tdi_status parse_args(int argc, char **argv, const char **config, int *year, int *full,
+                             int *use_syslog)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"year", required_argument, NULL, 'y'},
+        {"full", no_argument, NULL, 'f'},
+        {"syslog", no_argument, NULL, 's'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -192,7 +850,7 @@ static tdi_status parse_args(int argc, char **argv, const char **config, int *ye
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:y:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:y:fvh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             *config = optarg;
@@ -204,6 +862,12 @@ static tdi_status parse_args(int argc, char **argv, const char **config, int *ye
                 return TDI_ERR_USAGE;
             }
             *year = (int)y;
+            break;
+        case 'f':
+            *full = 1;
+            break;
+        case 's':
+            *use_syslog = 1;
             break;
         case 'v':
             tdi_log_set_level(TDI_LOG_DEBUG);
@@ -227,101 +891,253 @@ static tdi_status parse_args(int argc, char **argv, const char **config, int *ye
     return TDI_OK;
 }
 
-tdi_status cli_run(int argc, char **argv)
+/* Records the run under a run id of its own: two runs in one second would name their files
+ * alike, so the second waits for the next second. */
+static tdi_status begin_run(run_ctx *rc)
 {
-    run_state rs = {0};
-    const char *config = NULL;
-    char run_id[32], generated[32];
-    time_t now = time(NULL);
-    struct tm utc;
-    struct sigaction sa = {0};
-    tdi_status st;
-    int year = 0;
+    for (int tries = 0;; tries++) {
+        int taken = 0;
+        tdi_status st;
 
-    st = parse_args(argc, argv, &config, &year);
+        set_run_id(rc, time(NULL));
+        st = tdi_state_run_begin(rc->state, rc->run_id, rc->year, rc->full, &rc->run_no, &taken);
+        if (st != TDI_OK || !taken)
+            return st;
+        if (tries == 3) {
+            tdi_error("run id %s is already in the ledger: is the clock right?", rc->run_id);
+            return TDI_ERR_STATE;
+        }
+        st = tdi_sleep_ms(1000);
+        if (st != TDI_OK)
+            return st;
+    }
+}
+
+static tdi_status sweep(run_ctx *rc)
+{
+    unsigned long removed = 0;
+    char dir[PATH_MAX];
+    tdi_status st = report_sweep_temp(rc->cfg->work_dir, &removed);
+
+    if (st == TDI_OK)
+        st = report_sweep_temp(rc->cfg->output_dir, &removed);
+    for (size_t b = 0; b <= rc->cfg->nbodies && st == TDI_OK; b++) {
+        snprintf(dir, sizeof dir, "%s/%s", rc->cfg->output_dir,
+                 b < rc->cfg->nbodies ? rc->cfg->bodies[b].name : "quarantine");
+        st = report_sweep_temp(dir, &removed);
+    }
+    if (st == TDI_OK && removed > 0)
+        tdi_info("removed %lu temp file%s left by an interrupted run", removed,
+                 removed == 1 ? "" : "s");
+    return st;
+}
+
+static tdi_status check_year(run_ctx *rc)
+{
+    char since[128];
+    int closed = 0;
+    tdi_status st = tdi_state_year_closed(rc->state, rc->year, &closed, since, sizeof since);
+
+    if (st != TDI_OK || !closed)
+        return st;
+    tdi_error("reporting year %d is closed (since %s): nothing is sent for it; 'tdi year reopen "
+              "%d --config %s' lets runs change it again",
+              rc->year, since, rc->year, rc->config_path);
+    return TDI_ERR_CLOSED;
+}
+
+static tdi_status setup(run_ctx *rc)
+{
+    time_t now = time(NULL);
+    tdi_status st;
+
+    st = check_year(rc);
+    if (st == TDI_OK)
+        st = sweep(rc);
+    if (st == TDI_OK)
+        st = transform_open(rc->cfg, rc->year, today_ymd(now), &rc->tx);
+    if (st == TDI_OK)
+        st = tdi_hash_new(&rc->hash);
+    if (st == TDI_OK)
+        st = report_ensure_dir(rc->cfg->work_dir);
+    if (st == TDI_OK)
+        st = tdi_spool_open(rc->cfg->work_dir, sizeof(spool_entry), &rc->spool);
+    if (st == TDI_OK)
+        st = tdi_state_delta_begin(rc->state);
     if (st != TDI_OK)
         return st;
-    if (!year)
-        year = today_ymd(now) / 10000;
-    gmtime_r(&now, &utc);
-    strftime(run_id, sizeof run_id, "%Y%m%dT%H%M%SZ", &utc);
-    strftime(generated, sizeof generated, "%Y-%m-%dT%H:%M:%SZ", &utc);
-
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    st = tdi_config_load(config, &rs.cfg);
-    if (st != TDI_OK)
-        goto done;
-    st = transform_open(rs.cfg, year, today_ymd(now), &rs.tx);
-    if (st != TDI_OK)
-        goto done;
-    rs.meta = (report_meta){
-        .output_dir = rs.cfg->output_dir,
-        .schema_dir = rs.cfg->schema_dir,
-        .run_id = run_id,
-        .generated = generated,
-        .year = year,
-        .gzip_level = rs.cfg->gzip_level,
+    rc->delta_ready = 1;
+    rc->src = calloc(rc->cfg->nsources, sizeof *rc->src);
+    rc->body = calloc(rc->cfg->nbodies, sizeof *rc->body);
+    rc->takes = calloc(rc->cfg->nbodies, sizeof *rc->takes);
+    if (!rc->src || !rc->body || !rc->takes)
+        return TDI_ERR_INTERNAL;
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        rc->src[si].cfg = &rc->cfg->sources[si];
+        rc->src[si].routed = calloc(rc->cfg->nbodies, 1);
+        if (!rc->src[si].routed)
+            return TDI_ERR_INTERNAL;
+    }
+    rc->meta = (report_meta){
+        .output_dir = rc->cfg->output_dir,
+        .schema_dir = rc->cfg->schema_dir,
+        .run_id = rc->run_id,
+        .generated = rc->generated,
+        .year = rc->year,
+        .gzip_level = rc->cfg->gzip_level,
     };
-    rs.writers = calloc(rs.cfg->nbodies, sizeof *rs.writers);
-    rs.tables = calloc(rs.cfg->nbodies, sizeof *rs.tables);
-    rs.body_records = calloc(rs.cfg->nbodies, sizeof *rs.body_records);
-    rs.quarantine = calloc(rs.cfg->nsources, sizeof *rs.quarantine);
-    if (!rs.writers || !rs.tables || !rs.body_records || !rs.quarantine) {
-        st = TDI_ERR_INTERNAL;
-        goto done;
-    }
-    printf("tdi run %s: reporting year %d, %zu sources, %zu bodies\n", run_id, year,
-           rs.cfg->nsources, rs.cfg->nbodies);
-    for (size_t b = 0; b < rs.cfg->nbodies && st == TDI_OK; b++) {
-        report_meta body_meta = rs.meta;
-        body_meta.key_id = transform_body_key_id(rs.tx, b);
-        st = report_open(&body_meta, rs.cfg->bodies[b].name, &rs.writers[b]);
+    return TDI_OK;
+}
+
+/* Extract, compute the delta, publish. Returns the run's status; source failures are in it
+ * only through run_status(). */
+static tdi_status work(run_ctx *rc)
+{
+    tdi_status st = TDI_OK;
+
+    printf("tdi run %s: reporting year %d, %zu sources, %zu bodies%s\n", rc->run_id, rc->year,
+           rc->cfg->nsources, rc->cfg->nbodies, rc->full ? ", full read" : "");
+    for (size_t si = 0; si < rc->cfg->nsources && st == TDI_OK; si++) {
+        run_source *s = &rc->src[si];
+
+        st = plan_source(rc, s);
+        if (st == TDI_ERR_CROSSWALK) { /* its crosswalk is unreadable: the source fails */
+            s->status = st;
+            s->attempts = 1;
+            snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
+            printf("source %s: FAILED: %s\n", s->cfg->name, s->error);
+            st = TDI_OK;
+            continue;
+        }
         if (st == TDI_OK)
-            st = report_tables_open(&rs.meta, rs.cfg->bodies[b].name,
-                                    rs.cfg->suppression_threshold, &rs.tables[b]);
+            st = read_source(rc, si);
     }
-    for (size_t s = 0; s < rs.cfg->nsources && st == TDI_OK; s++)
-        st = run_source(&rs, s, year);
-    if (st == TDI_OK && stop_signal)
+    if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
     if (st == TDI_OK)
-        st = publish_all(&rs);
-    if (st == TDI_OK) {
-        printf("balance: extracted %lu = written %lu + quarantined %lu\n", rs.totals.extracted,
-               rs.totals.written, rs.totals.quarantined);
-        if (rs.totals.extracted != rs.totals.written + rs.totals.quarantined) {
+        st = load_spool(rc);
+    if (st == TDI_OK)
+        st = check_duplicates(rc);
+    if (st == TDI_OK)
+        st = decide_served(rc);
+    if (st == TDI_OK)
+        st = compute_actions(rc);
+    if (st == TDI_OK)
+        st = publish_bodies(rc);
+    if (st == TDI_OK && tdi_stop_requested())
+        st = TDI_ERR_INTERRUPTED;
+    {
+        tdi_status qst = publish_quarantine(rc, st == TDI_OK);
+        st = worse(st, qst);
+    }
+    return st;
+}
+
+static tdi_status run_status(const run_ctx *rc, tdi_status st)
+{
+    for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++)
+        st = worse(st, rc->src[si].status);
+    return st;
+}
+
+/* The message of the ledger row: the first failure. */
+static void run_message(run_ctx *rc, tdi_status st)
+{
+    for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++)
+        if (rc->src[si].status != TDI_OK) {
+            char msg[ERROR_MAX + 64];
+            snprintf(msg, sizeof msg, "source %s failed", rc->src[si].cfg->name);
+            keep_message(rc, msg);
+        }
+    if (st != TDI_OK)
+        keep_message(rc, tdi_log_last_error());
+}
+
+static void cleanup(run_ctx *rc)
+{
+    for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++) {
+        report_quarantine_abort(rc->src[si].quarantine);
+        free(rc->src[si].routed);
+    }
+    free(rc->src);
+    free(rc->body);
+    free(rc->takes);
+    tdi_spool_close(rc->spool);
+    tdi_hash_free(rc->hash);
+    transform_close(rc->tx);
+    tdi_state_close(rc->state);
+    tdi_config_free(rc->cfg);
+}
+
+tdi_status cli_run(int argc, char **argv)
+{
+    run_ctx rc;
+    tdi_status st, fatal = TDI_OK;
+    int use_syslog = 0;
+
+    memset(&rc, 0, sizeof rc);
+    st = parse_args(argc, argv, &rc.config_path, &rc.year, &rc.full, &use_syslog);
+    if (st != TDI_OK)
+        return st;
+    if (!rc.year)
+        rc.year = today_ymd(time(NULL)) / 10000;
+    st = cli_open_state(rc.config_path, use_syslog, 1, &rc.cfg, &rc.state);
+    if (st == TDI_OK)
+        st = tdi_state_lock(rc.state);
+    if (st == TDI_OK)
+        st = begin_run(&rc);
+    if (st != TDI_OK) {
+        cleanup(&rc);
+        return st;
+    }
+
+    /* From here every outcome is written to the ledger. */
+    st = setup(&rc);
+    if (st == TDI_OK)
+        st = work(&rc);
+    fatal = st;
+    if (st == TDI_OK && tdi_stop_requested())
+        fatal = st = TDI_ERR_INTERRUPTED;
+    /* What is left is bounded: the ledger gets written, whatever signal comes now. */
+    tdi_stop_acknowledge();
+    if (rc.delta_ready && st != TDI_ERR_STATE) {
+        tdi_status cst = decide_advance(&rc);
+        st = run_status(&rc, st);
+        run_message(&rc, st);
+        if (cst == TDI_OK)
+            cst = commit(&rc, st);
+        if (cst == TDI_OK)
+            cst = tdi_state_commit_end(rc.state, rc.year, rc.run_no, st, rc.message);
+        if (cst != TDI_OK) {
+            tdi_state_commit_abort(rc.state);
+            st = worse(st, TDI_ERR_STATE);
+        }
+    } else {
+        st = run_status(&rc, st);
+        run_message(&rc, st);
+        tdi_state_commit_abort(rc.state);
+        if (st != TDI_ERR_STATE)
+            (void)tdi_state_run_end(rc.state, rc.run_no, st, rc.message);
+    }
+
+    if (st == TDI_OK || fatal == TDI_OK) {
+        printf("balance: extracted %lu = written %lu + quarantined %lu\n", rc.extracted, rc.written,
+               rc.quarantined);
+        if (rc.extracted != rc.written + rc.quarantined) {
             tdi_error("row counts do not balance");
             st = TDI_ERR_INTERNAL;
         }
     }
-
-done:
     if (st == TDI_ERR_INTERRUPTED)
-        tdi_error("stopped by signal %d; nothing of this run was published",
-                  (int)stop_signal);
-    else if (st != TDI_OK && rs.published)
-        tdi_error("run failed (%s) after publishing the %d files listed above",
-                  tdi_status_name(st), rs.published);
-    else if (st != TDI_OK && rs.cfg)
+        tdi_error("stopped by signal %d; %s", tdi_stop_requested(),
+                  rc.published ? "the files listed above are published and recorded"
+                               : "nothing of this run was published");
+    else if (st != TDI_OK && rc.published)
+        tdi_error("run failed (%s) after publishing the %d files listed above", tdi_status_name(st),
+                  rc.published);
+    else if (st != TDI_OK)
         tdi_error("run failed (%s); nothing of this run was published", tdi_status_name(st));
-    if (rs.cfg) {
-        for (size_t b = 0; rs.writers && b < rs.cfg->nbodies; b++)
-            report_abort(rs.writers[b]);
-        for (size_t b = 0; rs.tables && b < rs.cfg->nbodies; b++)
-            report_tables_abort(rs.tables[b]);
-        for (size_t s = 0; rs.quarantine && s < rs.cfg->nsources; s++)
-            report_quarantine_abort(rs.quarantine[s]);
-    }
-    free(rs.writers);
-    free(rs.tables);
-    free(rs.body_records);
-    free(rs.quarantine);
-    transform_close(rs.tx);
-    tdi_config_free(rs.cfg);
     fflush(stdout);
+    cleanup(&rc);
     return st;
 }

@@ -1,24 +1,23 @@
 /* cli_validate: `tdi validate`, the auditors' command. */
 #include "cli.h"
 
+#include "../common/tdi_config.h"
 #include "../common/tdi_log.h"
 #include "../report/report.h"
 
 #include <getopt.h>
 
-#ifndef TDI_SCHEMA_DIR
-#define TDI_SCHEMA_DIR "/usr/local/share/tdi/schemas"
-#endif
-
 void cli_validate_usage(FILE *fp)
 {
-    fprintf(fp, "Usage: tdi validate [--schema-dir DIR] FILE...\n\n"
-                "Validates .xml and .xml.gz submission and tables files against the XML schema\n"
-                "of their root element's namespace, streaming. Every error names the file and\n"
-                "line. Exit 0 only when every file is valid, 8 when one is invalid, 7 when one\n"
-                "cannot be read.\n\n"
-                "  --schema-dir DIR  schemas to use (default " TDI_SCHEMA_DIR ")\n"
-                "  -h, --help        this text\n");
+    fprintf(fp,
+            "Usage: tdi validate [--schema-dir DIR] FILE...\n\n"
+            "Validates .xml and .xml.gz submission and tables files against the XML schema\n"
+            "of their root element's namespace, streaming. Every error names the file and\n"
+            "line. Exit 0 only when every file is valid, 8 when one is invalid, 7 when one\n"
+            "cannot be read.\n\n"
+            "  --schema-dir DIR  schemas to use (default %s)\n"
+            "  -h, --help        this text\n",
+            tdi_default_schema_dir());
 }
 
 tdi_status cli_validate(int argc, char **argv)
@@ -28,7 +27,7 @@ tdi_status cli_validate(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *schema_dir = TDI_SCHEMA_DIR;
+    const char *schema_dir = tdi_default_schema_dir();
     tdi_status worst = TDI_OK;
     int c;
 

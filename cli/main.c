@@ -1,12 +1,16 @@
 /* tdi entry point: picks the subcommand and returns its status as the exit code. */
 #include "cli.h"
 
-#include <string.h>
+#include "../common/tdi_signal.h"
+#include "../common/tdi_version.h"
 
-#define TDI_VERSION "0.1.0"
+#include <string.h>
 
 static const cli_command commands[] = {
     {"run", "extract, transform and publish one reporting year", cli_run, cli_run_usage},
+    {"status", "show the last runs from the run ledger", cli_status, cli_status_usage},
+    {"init", "create or upgrade the state database schema", cli_init, cli_init_usage},
+    {"year", "close or reopen a reporting year", cli_year, cli_year_usage},
     {"validate", "validate submission and tables files against the schemas", cli_validate,
      cli_validate_usage},
     {"keygen", "create a new master key file", cli_keygen, cli_keygen_usage},
@@ -33,6 +37,9 @@ void cli_print_exit_codes(FILE *fp)
 
 int main(int argc, char **argv)
 {
+    /* Before anything can block or write: a stop signal only sets a flag, and a file size
+     * limit or a closed pipe becomes an error return. */
+    tdi_signal_setup();
     if (argc < 2) {
         usage(stderr);
         return TDI_ERR_USAGE;

@@ -9,6 +9,7 @@
 #include "tdi_log.h"
 #include "tdi_text.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -165,6 +166,81 @@ static void parse_list(parser *p, unsigned long line, const char *key, const cha
     free(copy);
 }
 
+#define OPS_KEYS "state, work_dir, retry_attempts, retry_delay, incremental_overlap, syslog"
+
+/* A whole number in [lo, hi] into *out; 0 when val is not one. */
+static int whole_number(const char *val, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(val, &end, 10);
+    if (errno || *end || end == val || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* The settings of unattended operation; 1 when key is one of them. */
+static int ops_key(parser *p, unsigned long line, const char *key, const char *val)
+{
+    tdi_config *c = p->cfg;
+    long n;
+
+    if (strcmp(key, "state") == 0) {
+        set_once(p, line, key, &c->state, dup_str(p, val));
+    } else if (strcmp(key, "work_dir") == 0) {
+        set_once(p, line, key, &c->work_dir, resolve_path(p, val));
+    } else if (strcmp(key, "retry_attempts") == 0) {
+        if (!whole_number(val, 1, 100, &n))
+            perr(p, line, "retry_attempts must be a whole number from 1 to 100, not '%s'", val);
+        else
+            c->retry_attempts = (int)n;
+    } else if (strcmp(key, "retry_delay") == 0) {
+        char *end;
+        double d;
+        errno = 0;
+        d = strtod(val, &end);
+        /* Seconds, with a fraction for tests that cannot wait (0.01 is 10 ms). */
+        if (errno || *end || end == val || !(d >= 0 && d <= 3600))
+            perr(p, line, "retry_delay must be a number of seconds from 0 to 3600, not '%s'", val);
+        else
+            c->retry_delay_ms = (long)(d * 1000 + 0.5);
+    } else if (strcmp(key, "incremental_overlap") == 0) {
+        if (!whole_number(val, 0, 7 * 24 * 3600, &n))
+            perr(p, line,
+                 "incremental_overlap must be a whole number of seconds from 0 to 604800, "
+                 "not '%s'",
+                 val);
+        else
+            c->incremental_overlap = n;
+    } else if (strcmp(key, "syslog") == 0) {
+        if (strcmp(val, "yes") == 0 || strcmp(val, "on") == 0 || strcmp(val, "true") == 0)
+            c->syslog = 1;
+        else if (strcmp(val, "no") == 0 || strcmp(val, "off") == 0 || strcmp(val, "false") == 0)
+            c->syslog = 0;
+        else
+            perr(p, line, "syslog must be yes or no, not '%s'", val);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when s is a plain SQL column name: a letter or _, then letters, digits, _; at most 63. */
+static int column_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 63 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
 static void top_key(parser *p, unsigned long line, const char *key, const char *val)
 {
     tdi_config *c = p->cfg;
@@ -190,10 +266,10 @@ static void top_key(parser *p, unsigned long line, const char *key, const char *
                  val);
         else
             c->suppression_threshold = (int)t;
-    } else {
+    } else if (!ops_key(p, line, key, val)) {
         perr(p, line,
              "unknown setting '%s' (before any section: output_dir, key_file, schema_dir, "
-             "gzip_level, suppression_threshold)",
+             "gzip_level, suppression_threshold, " OPS_KEYS ")",
              key);
     }
 }
@@ -236,10 +312,16 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
             perr(p, line, "national_id must be be_rrn, nl_bsn or none, not '%s'", val);
         else
             s->national_id = (tdi_nid_scheme)found;
+    } else if (strcmp(key, "incremental") == 0) {
+        if (!column_name_ok(val))
+            perr(p, line, "incremental names the change-time column, e.g. changed_at, not '%s'",
+                 val);
+        else
+            set_once(p, line, key, &s->incremental, dup_str(p, val));
     } else {
         perr(p, line,
              "unknown setting '%s' in [source %s] (conninfo, query, query_file, crosswalk, "
-             "region, national_id)",
+             "region, national_id, incremental)",
              key, s->name);
     }
 }
@@ -423,6 +505,9 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
         return TDI_ERR_INTERNAL;
     p.cfg->gzip_level = 1;
     p.cfg->suppression_threshold = TDI_SUPPRESSION_DEFAULT;
+    p.cfg->retry_attempts = 3;
+    p.cfg->retry_delay_ms = 5000;
+    p.cfg->incremental_overlap = 3600;
     st = tdi_lines_open(&lr, path, TDI_ERR_CONFIG);
     if (st != TDI_OK)
         goto done;
@@ -479,6 +564,8 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
     check_source_done(&p);
     if (!p.cfg->schema_dir)
         p.cfg->schema_dir = dup_str(&p, TDI_SCHEMA_DIR);
+    if (!p.cfg->work_dir && p.cfg->output_dir)
+        p.cfg->work_dir = dup_str(&p, p.cfg->output_dir);
     check_whole(&p);
     if (p.oom)
         st = TDI_ERR_INTERNAL;
@@ -515,6 +602,7 @@ void tdi_config_free(tdi_config *cfg)
         free(s->query);
         free(s->crosswalk);
         free(s->region);
+        free(s->incremental);
     }
     for (size_t i = 0; i < cfg->nbodies; i++) {
         free(cfg->bodies[i].name);
@@ -527,7 +615,14 @@ void tdi_config_free(tdi_config *cfg)
     free(cfg->output_dir);
     free(cfg->key_file);
     free(cfg->schema_dir);
+    free(cfg->state);
+    free(cfg->work_dir);
     free(cfg);
+}
+
+const char *tdi_default_schema_dir(void)
+{
+    return TDI_SCHEMA_DIR;
 }
 
 int tdi_config_body_takes(const tdi_body_config *body, const char *region, const char *centre)

@@ -36,6 +36,8 @@ typedef struct tdi_source_config {
     char *region;    /* region code of the source's centres */
     tdi_nid_scheme national_id; /* default TDI_NID_NONE */
     int line;        /* line of the section header, for messages */
+    char *incremental; /* column holding the row's last change (timestamptz), or NULL: always
+                        * read the whole reporting year */
 } tdi_source_config;
 
 typedef struct tdi_body_config {
@@ -54,6 +56,14 @@ typedef struct tdi_config {
     char *schema_dir; /* absolute; defaults to the compiled-in schema directory */
     int gzip_level;   /* 1..9, default 1 */
     int suppression_threshold; /* tables: 0..1000, default TDI_SUPPRESSION_DEFAULT */
+    /* Operations (README.md, "Operations"). */
+    char *state;              /* conninfo of the state database; required by run, init, status,
+                               * year (checked there, so the other commands need no database) */
+    char *work_dir;           /* absolute; where the run's spool lives; default output_dir */
+    int retry_attempts;       /* attempts per source, default 3 */
+    long retry_delay_ms;      /* wait before the second attempt, doubled each time; default 5000 */
+    long incremental_overlap; /* seconds re-read below a source's watermark; default 3600 */
+    int syslog;               /* 1: log to syslog too */
     tdi_source_config *sources;
     size_t nsources;
     tdi_body_config *bodies;
@@ -64,6 +74,9 @@ typedef struct tdi_config {
  * "FILE:LINE: message" and returns TDI_ERR_CONFIG. */
 tdi_status tdi_config_load(const char *path, tdi_config **out);
 void tdi_config_free(tdi_config *cfg);
+
+/* The schema directory compiled in (make install points it at PREFIX/share/tdi/schemas). */
+const char *tdi_default_schema_dir(void);
 
 /* 1 when body receives records of this region and centre. */
 int tdi_config_body_takes(const tdi_body_config *body, const char *region, const char *centre);

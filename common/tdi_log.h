@@ -1,8 +1,10 @@
 /*
  * tdi_log: the only way any module prints a diagnostic.
  *
- * Messages go to stderr prefixed with "tdi: " and the level. Callers must never pass a raw value
- * from a clinic row (identifiers, dates, names); pass record keys, rule ids and local codes only.
+ * Messages go to stderr prefixed with "tdi: " and the level, and also to syslog once
+ * tdi_log_open_syslog() was called. Callers must never pass a raw value from a clinic row
+ * (identifiers, dates, names); pass record keys, rule ids and local codes only: the run ledger
+ * stores the last error message as the reason a run or a source failed.
  * Tests install a sink to capture messages and assert their exact text.
  */
 #ifndef TDI_LOG_H
@@ -22,6 +24,17 @@ void tdi_log(tdi_log_level level, const char *fmt, ...) __attribute__((format(pr
 void tdi_log_set_level(tdi_log_level max);
 /* Send messages to sink instead of stderr; NULL restores stderr. */
 void tdi_log_set_sink(tdi_log_sink sink, void *ctx);
+/* Also send every message to syslog (ident "tdi", facility daemon). */
+void tdi_log_open_syslog(void);
+
+/* The text of the last error-level message since tdi_log_clear_last_error(), or "". */
+const char *tdi_log_last_error(void);
+void tdi_log_clear_last_error(void);
+
+/* A progress line on stderr, rewritten in place, only when stderr is a terminal and at most a
+ * few times a second; tdi_progress_end() clears it. Never part of the log or syslog. */
+void tdi_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tdi_progress_end(void);
 
 #define tdi_error(...) tdi_log(TDI_LOG_ERROR, __VA_ARGS__)
 #define tdi_warn(...) tdi_log(TDI_LOG_WARN, __VA_ARGS__)

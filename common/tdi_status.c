@@ -19,6 +19,8 @@ static const struct {
     [TDI_ERR_LOCKED] = {"locked", "another run is active"},
     [TDI_ERR_INTERRUPTED] = {"interrupted", "stopped by a signal"},
     [TDI_ERR_DISCLOSURE] = {"disclosure", "disclosure control could not be met"},
+    [TDI_ERR_STATE] = {"state", "state database unreachable, not initialised or too old"},
+    [TDI_ERR_CLOSED] = {"closed", "the reporting year is closed"},
 };
 
 const char *tdi_status_name(tdi_status st)

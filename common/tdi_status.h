@@ -21,6 +21,8 @@ typedef enum tdi_status {
     TDI_ERR_LOCKED = 9,       /* another run is active */
     TDI_ERR_INTERRUPTED = 10, /* stopped by SIGINT or SIGTERM */
     TDI_ERR_DISCLOSURE = 11,  /* disclosure control could not be met */
+    TDI_ERR_STATE = 12,       /* state database unreachable, without its schema, or too old */
+    TDI_ERR_CLOSED = 13,      /* the reporting year is closed */
     TDI_STATUS_COUNT
 } tdi_status;
 

@@ -6,66 +6,74 @@
  * the query has is learnt first by preparing it and describing the statement (no row is read):
  * optional columns it lacks become typed NULLs in the wrapper. COPY text format costs the client
  * the least CPU of the ways to read a result, and PQgetCopyData hands over one row at a time.
+ *
+ * An incremental source adds its change-time column to the select list (as fixed-width UTC
+ * text, so the largest value is the largest string) and to the filter; the key scan then reads
+ * the episode ids of the whole year in the same snapshot, so deletions are seen whatever the
+ * change times say.
  */
 #include "extract.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_pg.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define WHO_MAX     64
+#define CHANGED_LEN 27 /* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+
 struct extract_source {
     PGconn *conn;
-    const char *name; /* borrowed from the config */
-    char *line;       /* current COPY row, owned by libpq (PQfreemem) */
+    const tdi_source_config *src; /* borrowed from the config */
+    int year;
+    char who[WHO_MAX]; /* "source NAME", for messages */
+    char *line;        /* current COPY row, owned by libpq (PQfreemem) */
     unsigned long rows;
-    int in_copy;      /* 1 while the COPY has not ended */
+    int in_copy;     /* 1 while a COPY has not ended */
+    int incremental; /* the rows carry the change-time column after the contract columns */
+    char max_changed[CHANGED_LEN + 1]; /* largest change time seen, "" for none */
+    char snapshot_at[CHANGED_LEN + 1]; /* the source's clock when the snapshot was taken */
 };
 
-/* Logs a server error without the values it may quote. Class 22 (data exception) and 23
- * (integrity) messages can carry a cell of the row, which may be a birth date or a name. */
-static void log_pg_error(const char *source, const char *what, const PGresult *res,
-                         const PGconn *conn)
-{
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+static int last_transient; /* of the last failure; see extract_failure_transient() */
 
-    if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)) {
-        tdi_error("source %s: %s failed: SQLSTATE %s, a value of the source query does not fit "
-                  "the column contract (the server's message is not shown: it may quote "
-                  "personal data)",
-                  source, what, state);
-        return;
-    }
-    if (primary) {
-        tdi_error("source %s: %s failed: %s (SQLSTATE %s)", source, what, primary,
-                  state ? state : "?");
-        return;
-    }
-    /* No result: a connection-level failure; libpq's text names the host, not data. */
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "no connection");
-    msg[strcspn(msg, "\n")] = '\0';
-    tdi_error("source %s: %s failed: %s", source, what, msg);
+int extract_failure_transient(void)
+{
+    return last_transient;
 }
 
 static tdi_status run_command(extract_source *s, const char *sql, const char *what)
 {
-    PGresult *res = PQexec(s->conn, sql);
-    tdi_status st = TDI_OK;
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_pg_error(s->name, what, res, s->conn);
-        st = TDI_ERR_SOURCE;
-    }
-    PQclear(res);
-    return st;
+    return tdi_pg_query(s->conn, s->who, what, TDI_ERR_SOURCE, sql, 0, NULL, PGRES_COMMAND_OK, NULL,
+                        &last_transient);
 }
 
-/* Length of the source query without the blanks and semicolons at its end: a trailing semicolon
- * would end the wrapped query early. */
+/* 1 when s has the shape CHANGED_LEN digits and separators of a change time we wrote. */
+static int changed_ok(const char *s)
+{
+    static const char shape[] = "9999-99-99T99:99:99.999999Z";
+
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == '9' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return 0;
+    return s[sizeof shape - 1] == '\0';
+}
+
+/* Appends the wrapped query and the year filter: " FROM (QUERY) AS tdi_src WHERE ...". */
+static int put_from_where(char *p, size_t cap, const char *query, size_t qlen, int year)
+{
+    /* The newline keeps a trailing -- comment in the source query from eating the wrapper. */
+    return snprintf(p, cap,
+                    " FROM (\n%.*s\n) AS tdi_src WHERE (tdi_src.\"start_date\" IS NULL OR "
+                    "(tdi_src.\"start_date\"::date >= DATE '%04d-01-01' AND "
+                    "tdi_src.\"start_date\"::date < DATE '%04d-01-01'))",
+                    (int)qlen, query, year, year + 1);
+}
+
+/* Length of query without the trailing blanks and semicolons that would end it early. */
 static size_t query_len(const char *query)
 {
     size_t qlen = strlen(query);
@@ -75,14 +83,30 @@ static size_t query_len(const char *query)
     return qlen;
 }
 
-char *extract_copy_sql(const tdi_source_config *src, int year,
-                       const unsigned char present[TDI_COL_COUNT])
+/* Ends the statement in sql (its end at p, cap bytes in all) with ") TO STDOUT". NULL, and sql
+ * freed, when the statement did not fit. */
+static char *end_copy_sql(char *sql, char *p, size_t cap)
 {
+    size_t used = (size_t)(p - sql);
+    int n = used < cap ? snprintf(p, cap - used, ") TO STDOUT") : -1;
+
+    if (n < 0 || (size_t)n >= cap - used) {
+        free(sql);
+        return NULL;
+    }
+    return sql;
+}
+
+char *extract_copy_sql(const tdi_source_config *src, int year,
+                       const unsigned char present[TDI_COL_COUNT], const char *since)
+{
+    const char *col = src->incremental;
     size_t qlen = query_len(src->query), cap;
     char *sql, *p;
-    int n;
 
-    cap = qlen + 1024 + 80 * TDI_COL_COUNT;
+    if (since && (!col || !changed_ok(since)))
+        return NULL;
+    cap = qlen + 1024 + 80 * TDI_COL_COUNT + (col ? 4 * strlen(col) + 256 : 0);
     sql = malloc(cap);
     if (!sql)
         return NULL;
@@ -96,17 +120,32 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
             p += snprintf(p, cap - (size_t)(p - sql), "%sNULL::%s", i ? ", " : "",
                           tdi_columns[i].sql_type);
     }
-    /* The newline keeps a trailing -- comment in the source query from eating the wrapper. */
-    n = snprintf(p, cap - (size_t)(p - sql),
-                 " FROM (\n%.*s\n) AS tdi_src WHERE tdi_src.\"start_date\" IS NULL OR "
-                 "(tdi_src.\"start_date\"::date >= DATE '%04d-01-01' AND "
-                 "tdi_src.\"start_date\"::date < DATE '%04d-01-01')) TO STDOUT",
-                 (int)qlen, src->query, year, year + 1);
-    if (n < 0 || (size_t)n >= cap - (size_t)(p - sql)) {
-        free(sql);
+    if (col)
+        p += snprintf(p, cap - (size_t)(p - sql),
+                      ", to_char(tdi_src.\"%s\"::timestamptz AT TIME ZONE 'UTC', "
+                      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+                      col);
+    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year);
+    /* A NULL change time cannot be compared: such a row is read every time, never missed. */
+    if (since)
+        p += snprintf(p, cap - (size_t)(p - sql),
+                      " AND (tdi_src.\"%s\" IS NULL OR tdi_src.\"%s\"::timestamptz > "
+                      "TIMESTAMPTZ '%s')",
+                      col, col, since);
+    return end_copy_sql(sql, p, cap);
+}
+
+char *extract_keys_sql(const tdi_source_config *src, int year)
+{
+    size_t qlen = query_len(src->query), cap = qlen + 512;
+    char *sql = malloc(cap), *p;
+
+    if (!sql)
         return NULL;
-    }
-    return sql;
+    p = sql;
+    p += snprintf(p, cap, "COPY (SELECT tdi_src.\"episode_id\"::text");
+    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year);
+    return end_copy_sql(sql, p, cap);
 }
 
 tdi_status extract_match_columns(const char *source, const char *const *names, int n,
@@ -167,6 +206,21 @@ static tdi_status check_national_id(const tdi_source_config *src,
     return TDI_OK;
 }
 
+/* The change-time column an incremental source names must be there: without it every read
+ * would fail on it anyway; say which column, once. */
+static tdi_status check_incremental(const tdi_source_config *src, const char *const *names, int n)
+{
+    if (!src->incremental)
+        return TDI_OK;
+    for (int i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], src->incremental) == 0)
+            return TDI_OK;
+    tdi_error("source %s: incremental = %s in the config, but the source query yields no %s "
+              "column",
+              src->name, src->incremental, src->incremental);
+    return TDI_ERR_SOURCE;
+}
+
 /* Prepares the source query (unnamed statement) and describes it: the names of its columns,
  * without running it. */
 static tdi_status describe_query(extract_source *s, const tdi_source_config *src,
@@ -182,16 +236,19 @@ static tdi_status describe_query(extract_source *s, const tdi_source_config *src
     if (!sql)
         return TDI_ERR_INTERNAL;
     snprintf(sql, cap, "SELECT * FROM (\n%.*s\n) AS tdi_src", (int)qlen, src->query);
+    /* Metadata only, no row is read: these short synchronous calls keep no stop waiting. */
     res = PQprepare(s->conn, "", sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_pg_error(s->name, "the source query", res, s->conn);
+        tdi_pg_log_error(s->who, "the source query", res, s->conn);
+        last_transient = tdi_pg_transient(res, s->conn);
         st = TDI_ERR_SOURCE;
         goto done;
     }
     PQclear(res);
     res = PQdescribePrepared(s->conn, "");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_pg_error(s->name, "describing the source query", res, s->conn);
+        tdi_pg_log_error(s->who, "describing the source query", res, s->conn);
+        last_transient = tdi_pg_transient(res, s->conn);
         st = TDI_ERR_SOURCE;
         goto done;
     }
@@ -203,9 +260,11 @@ static tdi_status describe_query(extract_source *s, const tdi_source_config *src
     }
     for (int i = 0; i < n; i++)
         names[i] = PQfname(res, i);
-    st = extract_match_columns(s->name, names, n, present);
+    st = extract_match_columns(src->name, names, n, present);
     if (st == TDI_OK)
         st = check_national_id(src, present);
+    if (st == TDI_OK)
+        st = check_incremental(src, names, n);
 done:
     free(names);
     PQclear(res);
@@ -213,59 +272,74 @@ done:
     return st;
 }
 
-tdi_status extract_open(const tdi_source_config *src, int year, extract_source **out)
+/* Starts sql, a COPY ... TO STDOUT, on the connection. */
+static tdi_status start_copy(extract_source *s, const char *sql, const char *what)
 {
-    /* Later keywords override earlier ones, and the conninfo expands in place of dbname: our
-     * defaults go first so the source's own settings win. */
-    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const vals[] = {"30", "tdi", src->conninfo, NULL};
+    tdi_status st;
+
+    if (!sql) {
+        tdi_error("%s: %s: cannot build the statement", s->who, what);
+        return TDI_ERR_INTERNAL;
+    }
+    st = tdi_pg_query(s->conn, s->who, what, TDI_ERR_SOURCE, sql, 0, NULL, PGRES_COPY_OUT, NULL,
+                      &last_transient);
+    if (st == TDI_OK) {
+        s->in_copy = 1;
+        s->rows = 0;
+    }
+    return st;
+}
+
+/* The source's clock at the start of the snapshot (now() is the transaction's start). */
+static tdi_status read_snapshot_time(extract_source *s)
+{
+    PGresult *res = NULL;
+    tdi_status st;
+
+    st = tdi_pg_query(
+        s->conn, s->who, "reading the server's clock", TDI_ERR_SOURCE,
+        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 0, NULL,
+        PGRES_TUPLES_OK, &res, &last_transient);
+    if (st == TDI_OK && (PQntuples(res) != 1 || !changed_ok(PQgetvalue(res, 0, 0)))) {
+        tdi_error("%s: reading the server's clock failed: unexpected answer", s->who);
+        st = TDI_ERR_SOURCE;
+    }
+    if (st == TDI_OK)
+        memcpy(s->snapshot_at, PQgetvalue(res, 0, 0), CHANGED_LEN + 1);
+    PQclear(res);
+    return st;
+}
+
+tdi_status extract_open(const tdi_source_config *src, int year, const char *since,
+                        extract_source **out)
+{
     unsigned char present[TDI_COL_COUNT];
     extract_source *s;
-    PGresult *res = NULL;
     char *sql = NULL;
-    tdi_status st = TDI_OK;
+    tdi_status st;
 
     *out = NULL;
+    last_transient = 0;
     s = calloc(1, sizeof *s);
     if (!s)
         return TDI_ERR_INTERNAL;
-    s->name = src->name;
-    s->conn = PQconnectdbParams(keys, vals, 1);
-    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
-        log_pg_error(s->name, "connecting", NULL, s->conn);
-        st = TDI_ERR_SOURCE;
-        goto done;
-    }
-    if (PQsetClientEncoding(s->conn, "UTF8") != 0) {
-        log_pg_error(s->name, "setting client_encoding UTF8", NULL, s->conn);
-        st = TDI_ERR_SOURCE;
-        goto done;
-    }
-    /* ISO dates whatever the server's default; one snapshot for the whole read. */
-    st = run_command(s, "SET DateStyle = ISO", "setting DateStyle");
+    s->src = src;
+    s->year = year;
+    s->incremental = src->incremental != NULL;
+    snprintf(s->who, sizeof s->who, "source %s", src->name);
+    st = tdi_pg_connect(src->conninfo, "tdi", s->who, TDI_ERR_SOURCE, &s->conn, &last_transient);
+    /* One snapshot for the rows and the key scan. */
     if (st == TDI_OK)
         st = run_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                          "starting the read-only snapshot");
     if (st == TDI_OK)
         st = describe_query(s, src, present);
-    if (st != TDI_OK)
-        goto done;
-
-    sql = extract_copy_sql(src, year, present);
-    if (!sql) {
-        st = TDI_ERR_INTERNAL;
-        goto done;
+    if (st == TDI_OK && s->incremental)
+        st = read_snapshot_time(s);
+    if (st == TDI_OK) {
+        sql = extract_copy_sql(src, year, present, since);
+        st = start_copy(s, sql, "the source query");
     }
-    res = PQexec(s->conn, sql);
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        log_pg_error(s->name, "the source query", res, s->conn);
-        st = TDI_ERR_SOURCE;
-        goto done;
-    }
-    s->in_copy = 1;
-
-done:
-    PQclear(res);
     free(sql);
     if (st == TDI_OK)
         *out = s;
@@ -319,7 +393,8 @@ static char decode_escape(const char **pp)
     return c;
 }
 
-tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row)
+/* Splits one COPY text-format line in place into exactly ncols fields (NULL for \\N). */
+static tdi_status parse_fields(char *line, size_t len, const char **cols, int ncols)
 {
     char *end = line + len, *w = line;
     const char *r = line;
@@ -327,18 +402,18 @@ tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row)
 
     if (len > 0 && end[-1] == '\n')
         end--;
-    row->col[col] = w;
+    cols[col] = w;
     while (r < end) {
         if (*r == '\t') {
             *w++ = '\0';
             r++;
-            if (++col >= TDI_COL_COUNT)
+            if (++col >= ncols)
                 return TDI_ERR_SOURCE;
-            row->col[col] = w;
+            cols[col] = w;
         } else if (*r == '\\' && r + 1 < end) {
             r++;
-            if (*r == 'N' && w == row->col[col] && (r + 1 == end || r[1] == '\t')) {
-                row->col[col] = NULL;
+            if (*r == 'N' && w == cols[col] && (r + 1 == end || r[1] == '\t')) {
+                cols[col] = NULL;
                 r++;
                 continue;
             }
@@ -351,57 +426,104 @@ tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row)
         }
     }
     *w = '\0';
-    return col == TDI_COL_COUNT - 1 ? TDI_OK : TDI_ERR_SOURCE;
+    return col == ncols - 1 ? TDI_OK : TDI_ERR_SOURCE;
 }
 
-/* Ends the COPY the pg_dump way: every result is drained, and only COMMAND_OK is success. */
-static tdi_status finish_copy(extract_source *s)
+tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row)
 {
-    tdi_status st = TDI_OK;
-    PGresult *res;
+    return parse_fields(line, len, row->col, TDI_COL_COUNT);
+}
 
-    s->in_copy = 0;
-    while ((res = PQgetResult(s->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && st == TDI_OK) {
-            log_pg_error(s->name, "reading the COPY stream", res, s->conn);
-            st = TDI_ERR_SOURCE;
-        }
-        PQclear(res);
+/* The next line of the current COPY into s->line; *eof after the last. */
+static tdi_status next_line(extract_source *s, const char *what, int *len, int *eof)
+{
+    tdi_status st;
+
+    if (s->line) {
+        PQfreemem(s->line);
+        s->line = NULL;
     }
+    *eof = 0;
+    if (!s->in_copy) {
+        *eof = 1;
+        return TDI_OK;
+    }
+    st =
+        tdi_pg_copy_get(s->conn, s->who, what, TDI_ERR_SOURCE, &s->line, len, eof, &last_transient);
+    if (st != TDI_OK || *eof)
+        s->in_copy = st == TDI_ERR_INTERRUPTED; /* interrupted: still in it, close cancels */
     return st;
 }
 
 tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof)
 {
-    int n;
+    const char *cols[TDI_COL_COUNT + 1];
+    int n = 0, ncols = TDI_COL_COUNT + s->incremental;
+    tdi_status st = next_line(s, "reading the COPY stream", &n, eof);
 
-    *eof = 0;
-    if (s->line) {
-        PQfreemem(s->line);
-        s->line = NULL;
+    if (st != TDI_OK || *eof)
+        return st;
+    s->rows++;
+    row->row_number = s->rows;
+    if (parse_fields(s->line, (size_t)n, cols, ncols) != TDI_OK) {
+        tdi_error("%s: row %lu of the COPY stream is malformed", s->who, s->rows);
+        last_transient = 0;
+        return TDI_ERR_SOURCE;
     }
-    if (!s->in_copy) {
-        *eof = 1;
-        return TDI_OK;
-    }
-    n = PQgetCopyData(s->conn, &s->line, 0);
-    if (n > 0) {
-        s->rows++;
-        row->row_number = s->rows;
-        if (extract_parse_copy_line(s->line, (size_t)n, row) != TDI_OK) {
-            tdi_error("source %s: row %lu of the COPY stream is malformed", s->name, s->rows);
+    memcpy(row->col, cols, sizeof row->col);
+    if (s->incremental && cols[TDI_COL_COUNT]) {
+        if (!changed_ok(cols[TDI_COL_COUNT])) {
+            tdi_error("%s: row %lu: the change time is not a timestamp", s->who, s->rows);
+            last_transient = 0;
             return TDI_ERR_SOURCE;
         }
-        return TDI_OK;
+        if (strcmp(cols[TDI_COL_COUNT], s->max_changed) > 0)
+            memcpy(s->max_changed, cols[TDI_COL_COUNT], sizeof s->max_changed);
     }
-    if (n == -1) {
-        *eof = 1;
-        return finish_copy(s);
+    return TDI_OK;
+}
+
+const char *extract_max_changed(const extract_source *s)
+{
+    /* A change time ahead of the source's clock (clock skew, a typo) must not carry the
+     * watermark into the future, where it would hide the next real changes. */
+    if (s->snapshot_at[0] && strcmp(s->max_changed, s->snapshot_at) > 0)
+        return s->snapshot_at;
+    return s->max_changed;
+}
+
+tdi_status extract_keys_begin(extract_source *s)
+{
+    char *sql;
+    tdi_status st;
+
+    if (s->in_copy) {
+        tdi_error("%s: key scan started before the rows were read", s->who);
+        return TDI_ERR_INTERNAL;
     }
-    /* -2: the stream broke; the reason is in the pending result. */
-    if (finish_copy(s) == TDI_OK)
-        log_pg_error(s->name, "reading the COPY stream", NULL, s->conn);
-    return TDI_ERR_SOURCE;
+    sql = extract_keys_sql(s->src, s->year);
+    st = start_copy(s, sql, "the key scan");
+    free(sql);
+    return st;
+}
+
+tdi_status extract_key_next(extract_source *s, const char **episode_id, int *eof)
+{
+    const char *cols[1];
+    int n = 0;
+    tdi_status st = next_line(s, "reading the key scan", &n, eof);
+
+    *episode_id = NULL;
+    if (st != TDI_OK || *eof)
+        return st;
+    s->rows++;
+    if (parse_fields(s->line, (size_t)n, cols, 1) != TDI_OK) {
+        tdi_error("%s: row %lu of the key scan is malformed", s->who, s->rows);
+        last_transient = 0;
+        return TDI_ERR_SOURCE;
+    }
+    *episode_id = cols[0];
+    return TDI_OK;
 }
 
 tdi_status extract_close(extract_source *s)
@@ -414,17 +536,9 @@ tdi_status extract_close(extract_source *s)
         PQfreemem(s->line);
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK) {
         if (s->in_copy) {
-            /* Closed early (a signal, an error downstream): stop the server sending. */
-            char errbuf[256];
-            PGcancel *cancel = PQgetCancel(s->conn);
-            if (cancel) {
-                PQcancel(cancel, errbuf, sizeof errbuf);
-                PQfreeCancel(cancel);
-            }
-            char *buf;
-            while (PQgetCopyData(s->conn, &buf, 0) > 0)
-                PQfreemem(buf);
-            finish_copy(s);
+            /* Closed early (a signal, an error downstream): stop the server sending. The
+             * connection is closed right after, so how the cancel ends does not matter. */
+            (void)tdi_pg_recover(s->conn, 2000);
             st = TDI_ERR_SOURCE;
         } else if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS) {
             st = run_command(s, "COMMIT", "ending the snapshot");

@@ -6,8 +6,11 @@
  * yields: a missing required column is an error naming it, a missing optional one is NULL in every
  * row (logged once, at info level). Then one COPY (SELECT <tdi columns> FROM (<source query>)) TO
  * STDOUT in text format, parsed row by row: memory does not grow with the number of rows. The
- * year filter is applied in the query. Errors from the server are logged without the values they
- * may quote (they can be identifiers).
+ * year filter is applied in the query. An incremental source (src->incremental names its
+ * change-time column) reads only the rows changed after a given time, and then, in the same
+ * snapshot, the episode ids of the whole year (extract_keys_begin), from which deletions are
+ * found. Errors from the server are logged without the values they may quote (they can be
+ * identifiers); waits end at once on SIGINT or SIGTERM (TDI_ERR_INTERRUPTED).
  */
 #ifndef TDI_EXTRACT_H
 #define TDI_EXTRACT_H
@@ -18,12 +21,29 @@
 
 typedef struct extract_source extract_source;
 
-/* Connects, opens the snapshot and starts the COPY for rows whose start_date is in year (or NULL).
- * On success *out owns the connection; release it with extract_close(). */
-tdi_status extract_open(const tdi_source_config *src, int year, extract_source **out);
+/* Connects, opens the snapshot and starts the COPY for rows whose start_date is in year (or NULL),
+ * and, when since is not NULL (YYYY-MM-DDTHH:MM:SS.ffffffZ, incremental sources only), whose
+ * change time is after since or NULL. On success *out owns the connection and src must outlive
+ * it; release it with extract_close(). */
+tdi_status extract_open(const tdi_source_config *src, int year, const char *since,
+                        extract_source **out);
 
 /* Fills row with the next row, or sets *eof. Row strings stay valid until the next call. */
 tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof);
+
+/* Incremental sources: the largest change time of the rows read so far (same format as since),
+ * but never later than the source's clock at the start of the snapshot; "" when no row had one. */
+const char *extract_max_changed(const extract_source *s);
+
+/* After the last row: starts reading the episode id of every row of the year (the same
+ * snapshot), one per extract_key_next() call, *episode_id NULL for a NULL id. */
+tdi_status extract_keys_begin(extract_source *s);
+tdi_status extract_key_next(extract_source *s, const char **episode_id, int *eof);
+
+/* 1 when the last failure of extract_open/next/keys could go away on a retry (the connection was
+ * refused or lost, the server shut down or ran out of resources); 0 for a wrong query, a value
+ * that breaks the column contract, a malformed row. */
+int extract_failure_transient(void);
 
 /* Ends the COPY and the transaction, closes the connection and frees s (NULL is fine).
  * Returns the first error seen if the stream did not end cleanly. */
@@ -39,9 +59,11 @@ tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row);
 tdi_status extract_match_columns(const char *source, const char *const *names, int n,
                                  unsigned char present[TDI_COL_COUNT]);
 
-/* The COPY statement for src and year, malloc'd; the caller frees it. A column not present is
- * selected as a typed NULL. Exposed for tests. */
+/* The COPY statements for src and year, malloc'd; the caller frees them. A column not present is
+ * selected as a typed NULL; since as for extract_open. NULL when out of memory or since is
+ * malformed. Exposed for tests. */
 char *extract_copy_sql(const tdi_source_config *src, int year,
-                       const unsigned char present[TDI_COL_COUNT]);
+                       const unsigned char present[TDI_COL_COUNT], const char *since);
+char *extract_keys_sql(const tdi_source_config *src, int year);
 
 #endif

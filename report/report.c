@@ -13,6 +13,7 @@
 #include "rpt_names.h"
 #include "rpt_xml.h"
 
+#include "../common/tdi_hash.h"
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
 
@@ -20,13 +21,15 @@
 #include <libxml/xmlIO.h>
 #include <libxml/xmlwriter.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define XC(s)          ((const xmlChar *)(s))
 #define COUNTING_LEVEL "none" /* report/ writes episodes as they come: no de-duplication */
-#define EPISODE_ATTRS  (9 + TDI_ITEM_COUNT) /* key .. first_use_age, then one per item */
+#define EPISODE_ATTRS  (9 + TDI_ITEM_COUNT)    /* key .. first_use_age, then one per item */
+#define SEQUENCE_MAX   UINT64_C(999999999999) /* the schema's bound, far beyond any need */
 
 struct report_writer {
     report_meta meta; /* copy; its strings are borrowed */
@@ -34,7 +37,9 @@ struct report_writer {
     rpt_file file;
     rpt_gz gz;
     xmlTextWriterPtr xw; /* owns its xmlOutputBuffer */
-    unsigned long records;
+    unsigned long records;  /* episodes written */
+    unsigned long replaces; /* of records */
+    unsigned long deletes;
     tdi_status failed;    /* first failure: the writer refuses all further work */
     tdi_status io_status; /* what the output callback last ran into */
     int discarding;       /* the output callback drops data: the file is going away */
@@ -94,10 +99,11 @@ static tdi_status put_newline(report_writer *w)
 /* <?xml?>, <submission ...>, <episodes>, each on its own line. */
 static tdi_status write_header(report_writer *w)
 {
-    char year[16];
+    char year[16], sequence[32];
     tdi_status st;
 
     snprintf(year, sizeof year, "%d", w->meta.year);
+    snprintf(sequence, sizeof sequence, "%" PRIu64, w->meta.sequence);
     st = xml_status(w, xmlTextWriterStartDocument(w->xw, NULL, "UTF-8", NULL));
     /* xmlns by hand: xmlTextWriterStartElementNS would put it after the other attributes. */
     if (st == TDI_OK)
@@ -110,6 +116,8 @@ static tdi_status write_header(report_writer *w)
         st = put_attr(w, "body", w->body);
     if (st == TDI_OK)
         st = put_attr(w, "year", year);
+    if (st == TDI_OK)
+        st = put_attr(w, "sequence", sequence);
     if (st == TDI_OK)
         st = put_attr(w, "runId", w->meta.run_id);
     if (st == TDI_OK)
@@ -158,6 +166,10 @@ tdi_status report_open(const report_meta *meta, const char *body, report_writer 
     st = rpt_meta_check(meta, "submission", body);
     if (st != TDI_OK)
         return st;
+    if (meta->sequence < 1 || meta->sequence > SEQUENCE_MAX) {
+        tdi_error("submission: sequence number out of range 1..%" PRIu64, SEQUENCE_MAX);
+        return TDI_ERR_INTERNAL;
+    }
     w = calloc(1, sizeof *w); /* zeroed file and gz hold nothing to release */
     if (!w) {
         tdi_error("submission %s: out of memory", body);
@@ -265,37 +277,54 @@ typedef struct xml_attr {
     const char *name, *value;
 } xml_attr;
 
-static tdi_status write_episode(report_writer *w, const tdi_record *rec)
-{
-    xml_attr attrs[EPISODE_ATTRS];
+/* The caller's buffers for the numbers of an episode's attributes. */
+typedef struct episode_numbers {
     char year[16], age[16], first_use_age[16];
-    size_t n = 0;
-    tdi_status st;
+} episode_numbers;
 
-    snprintf(year, sizeof year, "%d", rec->year);
-    snprintf(age, sizeof age, "%d", rec->age);
-    snprintf(first_use_age, sizeof first_use_age, "%d", rec->first_use_age);
+/* The attributes of rec's <episode/> (without action), in the order written, with the numbers in
+ * num. Returns how many. */
+static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS],
+                            episode_numbers *num)
+{
+    size_t n = 0;
+
+    snprintf(num->year, sizeof num->year, "%d", rec->year);
+    snprintf(num->age, sizeof num->age, "%d", rec->age);
+    snprintf(num->first_use_age, sizeof num->first_use_age, "%d", rec->first_use_age);
     attrs[n++] = (xml_attr){"key", rec->episode};
     attrs[n++] = (xml_attr){"person", rec->person};
     attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind]};
     attrs[n++] = (xml_attr){"source", rec->source};
     attrs[n++] = (xml_attr){"centre", rec->centre};
     attrs[n++] = (xml_attr){"region", rec->region};
-    attrs[n++] = (xml_attr){"year", year};
+    attrs[n++] = (xml_attr){"year", num->year};
     /* Numbers are left out when not known; coded items carry their "not known" code and are
      * left out only where they do not apply. */
     if (rec->age != TDI_AGE_NOT_KNOWN)
-        attrs[n++] = (xml_attr){"age", age};
+        attrs[n++] = (xml_attr){"age", num->age};
     if (rec->first_use_age != TDI_AGE_NOT_KNOWN)
-        attrs[n++] = (xml_attr){"first_use_age", first_use_age};
+        attrs[n++] = (xml_attr){"first_use_age", num->first_use_age};
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);
         if (rec->code[i] == TDI_CODE_NOT_APPLICABLE)
             continue;
         attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code};
     }
+    return n;
+}
+
+static tdi_status write_episode(report_writer *w, const tdi_record *rec, report_action action)
+{
+    xml_attr attrs[EPISODE_ATTRS];
+    episode_numbers num;
+    size_t n = episode_attrs(rec, attrs, &num);
+    tdi_status st;
 
     st = xml_status(w, xmlTextWriterStartElement(w->xw, XC("episode")));
+    /* An append is the schema's default action: first versions of records look as in 1.0. */
+    if (st == TDI_OK && action == REPORT_REPLACE)
+        st = put_attr(w, "action", "replace");
     for (size_t i = 0; i < n && st == TDI_OK; i++)
         st = put_attr(w, attrs[i].name, attrs[i].value);
     if (st == TDI_OK)
@@ -305,7 +334,29 @@ static tdi_status write_episode(report_writer *w, const tdi_record *rec)
     return st;
 }
 
+tdi_status report_record_hash(tdi_hash *h, const tdi_record *rec, char hex[REPORT_HASH_HEX + 1])
+{
+    xml_attr attrs[EPISODE_ATTRS];
+    episode_numbers num;
+    size_t n = episode_attrs(rec, attrs, &num);
+    tdi_status st = tdi_hash_begin(h);
+
+    for (size_t i = 0; i < n && st == TDI_OK; i++) {
+        st = tdi_hash_field(h, attrs[i].name);
+        if (st == TDI_OK)
+            st = tdi_hash_field(h, attrs[i].value ? attrs[i].value : "");
+    }
+    if (st == TDI_OK)
+        st = tdi_hash_end(h, hex, REPORT_HASH_HEX);
+    return st;
+}
+
 tdi_status report_add(report_writer *w, const tdi_record *rec)
+{
+    return report_add_action(w, rec, REPORT_APPEND);
+}
+
+tdi_status report_add_action(report_writer *w, const tdi_record *rec, report_action action)
 {
     rpt_xml_guard g;
     tdi_status st;
@@ -314,10 +365,15 @@ tdi_status report_add(report_writer *w, const tdi_record *rec)
         return TDI_ERR_INTERNAL;
     if (w->failed != TDI_OK)
         return w->failed;
-    st = check_record(w, rec);
+    if (w->deletes > 0) {
+        tdi_error("%s: episode after a delete: deletes come last", w->file.name);
+        st = TDI_ERR_INTERNAL;
+    } else {
+        st = check_record(w, rec);
+    }
     if (st == TDI_OK) {
         begin_xml_call(w, &g);
-        st = write_episode(w, rec);
+        st = write_episode(w, rec, action);
         rpt_xml_restore(&g);
     }
     if (st != TDI_OK) {
@@ -325,6 +381,38 @@ tdi_status report_add(report_writer *w, const tdi_record *rec)
         return st;
     }
     w->records++;
+    w->replaces += action == REPORT_REPLACE;
+    return TDI_OK;
+}
+
+tdi_status report_delete(report_writer *w, const char *episode_key)
+{
+    rpt_xml_guard g;
+    tdi_status st;
+
+    if (!w || !episode_key)
+        return TDI_ERR_INTERNAL;
+    if (w->failed != TDI_OK)
+        return w->failed;
+    if (!rpt_episode_key_ok(episode_key)) {
+        tdi_error("%s: delete %lu: key is not an episode pseudonym", w->file.name, w->deletes + 1);
+        w->failed = TDI_ERR_INTERNAL;
+        return w->failed;
+    }
+    begin_xml_call(w, &g);
+    st = xml_status(w, xmlTextWriterStartElement(w->xw, XC("delete")));
+    if (st == TDI_OK)
+        st = put_attr(w, "key", episode_key);
+    if (st == TDI_OK)
+        st = xml_status(w, xmlTextWriterEndElement(w->xw));
+    if (st == TDI_OK)
+        st = put_newline(w);
+    rpt_xml_restore(&g);
+    if (st != TDI_OK) {
+        w->failed = st;
+        return st;
+    }
+    w->deletes++;
     return TDI_OK;
 }
 
@@ -364,8 +452,10 @@ static tdi_status write_manifest(report_writer *w, const char *sha256, rpt_file 
     /* Every string here passed rpt_names' patterns: nothing needs JSON escaping. */
     n = snprintf(json, sizeof json,
                  "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"schemaVersion\":\"%s\","
-                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"%s}\n",
+                 "\"body\":\"%s\",\"year\":%d,\"sequence\":%" PRIu64 ",\"appends\":%lu,"
+                 "\"replaces\":%lu,\"deletes\":%lu,\"runId\":\"%s\",\"generated\":\"%s\"%s}\n",
                  w->file.name, sha256, w->records, REPORT_SCHEMA_VERSION, w->body, w->meta.year,
+                 w->meta.sequence, w->records - w->replaces, w->replaces, w->deletes,
                  w->meta.run_id, w->meta.generated, key_id);
     if (n < 0 || (size_t)n >= sizeof json) {
         tdi_error("%s: manifest too long", w->file.path);
@@ -393,7 +483,7 @@ tdi_status report_publish(report_writer *w, report_published *out)
             tdi_error("%s: fails schema validation, not published", w->file.path);
     }
     if (st == TDI_OK)
-        st = rpt_sha256_file(w->file.tmp, sha256);
+        st = tdi_sha256_file(w->file.tmp, sha256);
     /* Data first, directory synced, then the manifest: a manifest on disk vouches for a
      * durable data file. */
     if (st == TDI_OK)
@@ -405,6 +495,8 @@ tdi_status report_publish(report_writer *w, report_published *out)
             snprintf(out->path, sizeof out->path, "%s", w->file.path);
             snprintf(out->manifest, sizeof out->manifest, "%s", manifest.path);
             out->records = w->records;
+            out->replaces = w->replaces;
+            out->deletes = w->deletes;
             memcpy(out->sha256, sha256, sizeof out->sha256);
         }
         rpt_file_keep(&w->file);

@@ -1,10 +1,12 @@
 /*
  * report: writes what leaves the building, and checks it.
  *
- *   - one submission per receiving body: gzip-compressed XML, one <episode/> per line, streamed
- *     (xmlTextWriter over a zlib deflate stream, no DOM), validated against
+ *   - one submission per receiving body: gzip-compressed XML, one <episode/> or <delete/> per
+ *     line, streamed (xmlTextWriter over a zlib deflate stream, no DOM), validated against
  *     schemas/tdi-submission.xsd before it is published (temp file, fsync, rename, fsync dir),
- *     then a manifest (records, SHA-256 of the .xml.gz, schema version);
+ *     then a manifest (sequence, counts, SHA-256 of the .xml.gz, schema version). A submission
+ *     is a delta: each episode is an append or a replace, a delete carries only the key;
+ *   - the content hash of a record: what decides whether a record changed since it was sent;
  *   - one quarantine file per source (TSV: key, rule, item, value, message), published the same way;
  *   - the TDI standard tables per receiving body: counts in memory, disclosure control, XML
  *     validated against schemas/tdi-tables.xsd, published the same way with a manifest;
@@ -14,15 +16,18 @@
 #ifndef TDI_REPORT_H
 #define TDI_REPORT_H
 
+#include "../common/tdi_hash.h"
 #include "../common/tdi_record.h"
 #include "../common/tdi_status.h"
 
 #include <limits.h>
+#include <stdint.h>
 
-#define REPORT_SCHEMA_VERSION "1.1"
-#define REPORT_NAMESPACE "urn:tdi:submission:1"
+#define REPORT_SCHEMA_VERSION        "2.0"
+#define REPORT_NAMESPACE             "urn:tdi:submission:2"
 #define REPORT_TABLES_SCHEMA_VERSION "1.0"
-#define REPORT_TABLES_NAMESPACE "urn:tdi:tables:1"
+#define REPORT_TABLES_NAMESPACE      "urn:tdi:tables:1"
+#define REPORT_HASH_HEX              32 /* a record's content hash: 128 bits of SHA-256, in hex */
 
 /* What every file of one run shares. Strings are borrowed for the writers' lifetime. */
 typedef struct report_meta {
@@ -33,14 +38,19 @@ typedef struct report_meta {
     int year;               /* reporting year */
     int gzip_level;         /* 1..9 */
     const char *key_id;     /* the body's key id (8 lowercase hex digits) or NULL: submissions */
+    uint64_t sequence;      /* submissions: the body's sequence number for this year, >= 1 */
 } report_meta;
 
 typedef struct report_published {
     char path[PATH_MAX];     /* the published .xml.gz (or .tsv for quarantine) */
     char manifest[PATH_MAX]; /* the manifest, empty for quarantine files */
-    unsigned long records;
+    unsigned long records;   /* episodes (appends + replaces), or quarantined rows */
+    unsigned long replaces;  /* of records */
+    unsigned long deletes;
     char sha256[65];         /* hex SHA-256 of the published file */
 } report_published;
+
+typedef enum report_action { REPORT_APPEND, REPORT_REPLACE } report_action;
 
 /* ---- submissions ---- */
 typedef struct report_writer report_writer;
@@ -48,7 +58,12 @@ typedef struct report_writer report_writer;
 /* Creates OUTPUT_DIR/BODY/ if needed and starts a temp file there. *out is released by exactly one
  * of report_publish() or report_abort(). */
 tdi_status report_open(const report_meta *meta, const char *body, report_writer **out);
+/* An episode the body does not have yet (report_add) or has in another version. */
 tdi_status report_add(report_writer *w, const tdi_record *rec);
+tdi_status report_add_action(report_writer *w, const tdi_record *rec, report_action action);
+/* A <delete key="..."/>: the body drops the episode with that key. Deletes come after every
+ * episode of the file (the schema's order): an episode after a delete is refused. */
+tdi_status report_delete(report_writer *w, const char *episode_key);
 /* Finishes the document, validates the temp file against the schema, renames it to
  * tdi-BODY-YEAR-RUNID.xml.gz and writes tdi-BODY-YEAR-RUNID.manifest.json. Frees w. On any
  * failure nothing is left in the output directory. */
@@ -56,12 +71,19 @@ tdi_status report_publish(report_writer *w, report_published *out);
 /* Removes the temp file and frees w (NULL is fine). */
 void report_abort(report_writer *w);
 
+/* The content hash of rec (hex, REPORT_HASH_HEX digits) over every attribute its <episode/>
+ * carries, so two versions of a record hash alike exactly when the body would see the same. */
+tdi_status report_record_hash(tdi_hash *h, const tdi_record *rec, char hex[REPORT_HASH_HEX + 1]);
+
 /* ---- quarantine ---- */
 typedef struct report_quarantine report_quarantine;
 
 tdi_status report_quarantine_open(const report_meta *meta, const char *source,
                                   report_quarantine **out);
 tdi_status report_quarantine_add(report_quarantine *q, const char *key, const tdi_rejection *rej);
+/* Finishes the temp file and gives its SHA-256 (the caller may find it holds nothing new and
+ * abort instead of publishing). */
+tdi_status report_quarantine_finish(report_quarantine *q, char sha256[65]);
 /* Publishes OUTPUT_DIR/quarantine/quarantine-SOURCE-YEAR-RUNID.tsv (header line only when no
  * row was rejected) and frees q. */
 tdi_status report_quarantine_publish(report_quarantine *q, report_published *out);
@@ -86,6 +108,13 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
 void report_tables_abort(report_tables *t);
 /* Number of tables in a tables file. */
 size_t report_tables_count(void);
+/* ---- housekeeping ---- */
+/* Creates dir and its missing parents (mode 0750) when missing. */
+tdi_status report_ensure_dir(const char *dir);
+/* Removes from dir the temp files a killed run left: .tdi-*.tmp (submissions, manifests, spools)
+ * and .quarantine-*.tmp, regular files only. *removed counts them. A missing dir is fine. Only
+ * safe while no other run can be writing there (under the run lock). */
+tdi_status report_sweep_temp(const char *dir, unsigned long *removed);
 
 /* ---- validation ---- */
 /* Validates path (.xml or .xml.gz, by content) against the schema of its root element's

@@ -10,6 +10,7 @@
 #include "rpt_file.h"
 #include "rpt_names.h"
 
+#include "../common/tdi_hash.h"
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
 
@@ -29,6 +30,8 @@ struct report_quarantine {
     rpt_file file;
     unsigned long rows;
     tdi_status failed; /* first failure: refuses all further work */
+    int finished;      /* closed, sha256 known */
+    char sha256[65];
     size_t used;       /* bytes pending in buf */
     char buf[QUARANTINE_BUF];
 };
@@ -119,6 +122,8 @@ tdi_status report_quarantine_add(report_quarantine *q, const char *key, const td
         return TDI_ERR_INTERNAL;
     if (q->failed != TDI_OK)
         return q->failed;
+    if (q->finished)
+        return TDI_ERR_INTERNAL;
     clean_field(k, sizeof k, key);
     clean_field(rule, sizeof rule, rej->rule_id);
     clean_field(item, sizeof item, rej->item);
@@ -134,29 +139,45 @@ tdi_status report_quarantine_add(report_quarantine *q, const char *key, const td
     return TDI_OK;
 }
 
+tdi_status report_quarantine_finish(report_quarantine *q, char sha256[65])
+{
+    tdi_status st;
+
+    if (!q)
+        return TDI_ERR_INTERNAL;
+    st = q->failed;
+    if (st == TDI_OK && !q->finished) {
+        st = flush_buf(q);
+        if (st == TDI_OK)
+            st = rpt_file_close(&q->file);
+        if (st == TDI_OK)
+            st = tdi_sha256_file(q->file.tmp, q->sha256);
+        if (st == TDI_OK)
+            q->finished = 1;
+        else
+            q->failed = st;
+    }
+    if (st == TDI_OK && sha256)
+        memcpy(sha256, q->sha256, sizeof q->sha256);
+    return st;
+}
+
 tdi_status report_quarantine_publish(report_quarantine *q, report_published *out)
 {
-    char sha256[65] = "";
     tdi_status st;
 
     if (out)
         memset(out, 0, sizeof *out);
     if (!q)
         return TDI_ERR_INTERNAL;
-    st = q->failed;
-    if (st == TDI_OK)
-        st = flush_buf(q);
-    if (st == TDI_OK)
-        st = rpt_file_close(&q->file);
-    if (st == TDI_OK)
-        st = rpt_sha256_file(q->file.tmp, sha256);
+    st = report_quarantine_finish(q, NULL);
     if (st == TDI_OK)
         st = rpt_file_publish(&q->file);
     if (st == TDI_OK) {
         if (out) {
             snprintf(out->path, sizeof out->path, "%s", q->file.path);
             out->records = q->rows;
-            memcpy(out->sha256, sha256, sizeof out->sha256);
+            memcpy(out->sha256, q->sha256, sizeof out->sha256);
         }
         rpt_file_keep(&q->file);
     }

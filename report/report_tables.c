@@ -14,6 +14,7 @@
 #include "rpt_tables.h"
 #include "rpt_xml.h"
 
+#include "../common/tdi_hash.h"
 #include "../common/tdi_log.h"
 
 #include <libxml/parser.h>
@@ -308,7 +309,7 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
             tdi_error("%s: fails schema validation, not published", file.path);
     }
     if (st == TDI_OK)
-        st = rpt_sha256_file(file.tmp, sha256);
+        st = tdi_sha256_file(file.tmp, sha256);
     if (st == TDI_OK)
         st = rpt_file_publish(&file);
     if (st == TDI_OK)

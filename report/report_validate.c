@@ -58,6 +58,8 @@ static const struct {
 } kinds[] = {
     {REPORT_NAMESPACE, "tdi-submission.xsd"},
     {REPORT_TABLES_NAMESPACE, "tdi-tables.xsd"},
+    /* Files of tdi 0.1 (full snapshots): auditors keep them, so they stay checkable. */
+    {"urn:tdi:submission:1", "tdi-submission-1.xsd"},
 };
 
 static void note(validation *v, tdi_log_level level, long line, const char *msg)
@@ -187,8 +189,9 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         tdi_clean_value(ns, sizeof ns, uri ? (const char *)uri : "");
         tdi_clean_value(name, sizeof name, (const char *)localname);
         snprintf(msg, sizeof msg,
-                 "root element {%s}%s is neither a TDI submission (%s) nor TDI tables (%s)", ns,
-                 name, REPORT_NAMESPACE, REPORT_TABLES_NAMESPACE);
+                 "root element {%s}%s is neither a TDI submission (%s, or urn:tdi:submission:1 "
+                 "of tdi 0.1) nor TDI tables (%s)",
+                 ns, name, REPORT_NAMESPACE, REPORT_TABLES_NAMESPACE);
         note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt), msg);
     }
     xmlStopParser(v->pctxt);

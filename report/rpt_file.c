@@ -1,18 +1,18 @@
-/* rpt_file: temp file, fsync, rename, directory fsync, SHA-256 of a file; see rpt_file.h. */
+/* rpt_file: temp file, fsync, rename, directory fsync, and the sweep of temp files left behind;
+ * see rpt_file.h and report.h. */
 #include "rpt_file.h"
+
+#include "report.h"
 
 #include "../common/tdi_log.h"
 
-#include <openssl/evp.h>
-
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define READ_CHUNK 65536
 
 static tdi_status io_error(const char *path, const char *what, int err)
 {
@@ -195,54 +195,49 @@ tdi_status rpt_file_put(rpt_file *f, const char *dir, const char *name, const vo
     return st;
 }
 
-tdi_status rpt_sha256_file(const char *path, char hex[65])
+tdi_status report_ensure_dir(const char *dir)
 {
-    static const char digits[] = "0123456789abcdef";
-    unsigned char buf[READ_CHUNK], md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = NULL;
+    return rpt_dir_ensure(dir);
+}
+
+/* 1 when name is one of ours: .tdi-*.tmp or .quarantine-*.tmp (rpt_file_create's temp names). */
+static int temp_name(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n < 5 || strcmp(name + n - 4, ".tmp") != 0)
+        return 0;
+    return strncmp(name, ".tdi-", 5) == 0 || strncmp(name, ".quarantine-", 12) == 0;
+}
+
+tdi_status report_sweep_temp(const char *dir, unsigned long *removed)
+{
     tdi_status st = TDI_OK;
-    int fd;
+    struct dirent *de;
+    DIR *d = opendir(dir);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_error(path, "cannot open", errno);
-    ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        tdi_error("%s: cannot start SHA-256", path);
-        st = TDI_ERR_INTERNAL;
-        goto done;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
+    if (!d)
+        return errno == ENOENT ? TDI_OK : io_error(dir, "cannot open directory", errno);
+    errno = 0;
+    while ((de = readdir(d)) != NULL) {
+        struct stat sb;
+
+        if (!temp_name(de->d_name))
             continue;
-        if (n < 0) {
-            st = io_error(path, "read failed", errno);
-            goto done;
-        }
-        if (n == 0)
+        /* Never follow a link, never touch anything but a plain file. */
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+            st = io_error(dir, "cannot remove a temp file", errno);
             break;
-        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-            tdi_error("%s: SHA-256 failed", path);
-            st = TDI_ERR_INTERNAL;
-            goto done;
         }
+        (*removed)++;
+        errno = 0;
     }
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-        tdi_error("%s: SHA-256 failed", path);
-        st = TDI_ERR_INTERNAL;
-        goto done;
-    }
-    for (unsigned int i = 0; i < mdlen; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 0x0f];
-    }
-    hex[64] = '\0';
-
-done:
-    EVP_MD_CTX_free(ctx);
-    if (close(fd) != 0 && st == TDI_OK)
-        st = io_error(path, "close failed", errno);
+    if (st == TDI_OK && errno != 0)
+        st = io_error(dir, "cannot read directory", errno);
+    closedir(d);
+    if (st == TDI_OK && *removed > 0)
+        st = rpt_fsync_dir(dir);
     return st;
 }

@@ -51,7 +51,5 @@ tdi_status rpt_file_put(rpt_file *f, const char *dir, const char *name, const vo
                         size_t len);
 
 tdi_status rpt_fsync_dir(const char *dir);
-/* Hex SHA-256 of the file at path, read in chunks. */
-tdi_status rpt_sha256_file(const char *path, char hex[65]);
 
 #endif

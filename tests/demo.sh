@@ -3,9 +3,10 @@
 #
 # Starts a throwaway PostgreSQL cluster (removed again at the end, also on failure or Ctrl-C),
 # loads Riverside Recovery (English codes) and Kliniek De Brug (Dutch codes) from tests/fixtures,
-# makes a key in demo-out/tdi.key (kept across demos), writes demo-out/tdi.conf from
-# examples/tdi.conf.in, runs `./tdi run --year 2025` into demo-out/out/ (emptied first), checks the
-# submissions with `./tdi validate` and lists the files it produced.
+# creates the state database tdi_state there (`tdi init`), makes a key in demo-out/tdi.key (kept
+# across demos), writes demo-out/tdi.conf from examples/tdi.conf.in, runs `./tdi run --year 2025`
+# into demo-out/out/ (emptied first), runs it again (nothing changed: nothing new is published),
+# shows `tdi status`, checks the submissions with `./tdi validate` and lists the files.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,16 +36,28 @@ if [ ! -f "$DEMO/tdi.key" ]; then
     "$TDI_BIN" keygen "$DEMO/tdi.key"
     echo "demo: new master key $DEMO/tdi.key"
 fi
-tdi_write_config "$DEMO"
+TDI_STATE_DB=tdi_state
+state_db_create "$TDI_STATE_DB"
+TDI_STATE_DB=$TDI_STATE_DB tdi_write_config "$DEMO"
 echo "demo: configuration $DEMO/tdi.conf"
+"$TDI_BIN" init --config "$DEMO/tdi.conf"
 echo
 
-rc=0
-"$TDI_BIN" run --config "$DEMO/tdi.conf" --year 2025 || rc=$?
-if [ "$rc" != 0 ]; then
-    msg "demo: tdi run failed with exit code $rc"
-    exit "$rc"
-fi
+run_demo() {
+    local rc=0
+    "$TDI_BIN" run --config "$DEMO/tdi.conf" --year 2025 || rc=$?
+    if [ "$rc" != 0 ]; then
+        msg "demo: tdi run failed with exit code $rc"
+        exit "$rc"
+    fi
+}
+run_demo
+echo
+echo "demo: the same run again: the sources did not change, so nothing new is published"
+echo
+run_demo
+echo
+"$TDI_BIN" status --config "$DEMO/tdi.conf" --runs 2
 pg_stop "$PG_DIR"
 PG_DIR=""
 

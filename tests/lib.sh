@@ -3,7 +3,8 @@
 # Source it (bash only). It defines functions and a few variables; it starts nothing by itself.
 #
 #   throwaway PostgreSQL cluster: pg_start DIR, pg_load DIR, pg_stop DIR, pg_env DIR, pg_sql DB ...
-#   configuration from the template: tdi_write_config DIR
+#   state database: state_db_create NAME, state_sql NAME SQL...
+#   configuration from the template: tdi_write_config DIR [TEMPLATE] (state database: $TDI_STATE_DB)
 #   integration tests: it_begin, it_case NAME FUNCTION, it_end, fail, tdi_exec, ...
 
 TDI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -183,14 +184,38 @@ pg_load() {
     done
 }
 
+# ---------------------------------------------------------------- state database
+
+# state_db_create NAME: an empty database NAME on the cluster of the last pg_env, for tdi's state
+# (the receiving side's database; `tdi init` creates its schema). Dropped first if it exists.
+state_db_create() {
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
+        -c "CREATE DATABASE $1 TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+}
+
+# state_sql NAME SQL: one query on the state database NAME, unaligned, no headers.
+state_sql() {
+    local db=$1
+    shift
+    pg_sql "$db" -c "$*"
+}
+
+# state_db_name DIR: the name of the state database of a test directory (one per directory, so
+# that cases do not see each other's runs).
+state_db_name() {
+    printf 'tdi_state_%s\n' "$(printf '%s' "$1" | md5sum | cut -c1-16)"
+}
+
 # ---------------------------------------------------------------- configuration
 
 # tdi_write_config DIR [TEMPLATE]: writes DIR/tdi.conf from the template for the cluster in
-# PGHOST/PGPORT, with the sample crosswalks of examples/crosswalks.
+# PGHOST/PGPORT, with the sample crosswalks of examples/crosswalks and the state database
+# $TDI_STATE_DB (default tdi_state).
 tdi_write_config() {
     local dir=$1 template=${2:-$TDI_CONF_TEMPLATE}
     : "${PGHOST:?no cluster: PGHOST is not set}" "${PGPORT:?no cluster: PGPORT is not set}"
     sed -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" \
+        -e "s|@STATE_DB@|${TDI_STATE_DB:-tdi_state}|g" \
         -e "s|@CROSSWALK_DIR@|$TDI_EXAMPLES/crosswalks|g" "$template" >"$dir/tdi.conf"
 }
 
@@ -310,14 +335,25 @@ tdi_try() {
     expect_rc "$want"
 }
 
-# run_setup DIR: a fresh DIR/tdi.conf and DIR/tdi.key (the fixed test key, mode 0600). The output
-# directory DIR/out does not exist yet: tdi creates it.
+# run_setup DIR: a fresh DIR/tdi.conf and DIR/tdi.key (the fixed test key, mode 0600), and a
+# fresh state database of its own (DIR/state.db holds its name) initialised with `tdi init`. The
+# output directory DIR/out does not exist yet: tdi creates it.
 run_setup() {
-    local dir=$1
+    local dir=$1 db
     mkdir -p "$dir"
-    tdi_write_config "$dir"
+    db=$(state_db_name "$dir")
+    state_db_create "$db"
+    printf '%s\n' "$db" >"$dir/state.db"
+    TDI_STATE_DB=$db tdi_write_config "$dir"
     cp "$TDI_FIXTURES/test.key" "$dir/tdi.key"
     chmod 600 "$dir/tdi.key"
+    "$TDI" init --config "$dir/tdi.conf" >"$dir/init.out" 2>"$dir/init.err" ||
+        fail "tdi init failed: $(cat "$dir/init.err")"
+}
+
+# ledger DIR SQL: a query on the state database of DIR (run_setup made it).
+ledger() {
+    state_sql "$(cat "$1/state.db")" "$2"
 }
 
 # run_pipeline DIR: run_setup, then `tdi run --year 2025`, which must succeed. Output under
@@ -326,6 +362,104 @@ run_pipeline() {
     local dir=$1
     run_setup "$dir"
     tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
+}
+
+# stderr_has TEXT: the last tdi's stderr contains TEXT.
+stderr_has() {
+    grep -qF -- "$1" "$TDI_LAST.err" || {
+        sed 's/^/  | /' "$TDI_LAST.err" >&2
+        fail "stderr does not contain '$1'"
+    }
+}
+
+# stdout_has TEXT: the last tdi's stdout contains TEXT as a whole line.
+stdout_has() {
+    grep -qxF -- "$1" "$TDI_LAST.out" || {
+        sed 's/^/  | /' "$TDI_LAST.out" >&2
+        fail "stdout has no line '$1'"
+    }
+}
+
+# break_line FILE PATTERN REPLACEMENT: replaces the first line matching PATTERN (an ERE) and
+# prints its line number.
+break_line() {
+    local file=$1 pattern=$2 replacement=$3 n
+    n=$(grep -nE -m 1 -- "$pattern" "$file" | cut -d: -f1)
+    [ -n "$n" ] || fail "no line matching $pattern in $file"
+    sed -i "${n}s|.*|$replacement|" "$file"
+    printf '%s\n' "$n"
+}
+
+# no_temp_files DIR: nothing half-written under DIR/out: no temp file (.*.tmp) at all.
+no_temp_files() {
+    local out=$1/out f
+    [ -d "$out" ] || return 0
+    f=$(find "$out" -name '.*.tmp' -print -quit)
+    [ -z "$f" ] || fail "temp file left in the output directory: ${f#"$out"/}"
+}
+
+# no_submission DIR [BODY...]: no submission or manifest under DIR/out (of the BODYs named, or
+# of any body), and no temp file.
+no_submission() {
+    local dir=$1 out=$1/out f b
+    shift
+    no_temp_files "$dir"
+    [ -d "$out" ] || return 0
+    if [ "$#" = 0 ]; then
+        f=$(find "$out" -name 'tdi-*' -print -quit)
+        [ -z "$f" ] || fail "published: ${f#"$out"/}"
+        return 0
+    fi
+    for b in "$@"; do
+        f=$(find "$out" -name "tdi-$b-*" -print -quit)
+        [ -z "$f" ] || fail "published: ${f#"$out"/}"
+    done
+}
+
+# last_run DIR: "status exit_code" of the newest run in the ledger of DIR's state database.
+last_run() {
+    ledger "$1" "SELECT status || ' ' || coalesce(exit_code::text, '-') FROM tdi.run ORDER BY run_no DESC LIMIT 1"
+}
+
+# expect_last_run DIR STATUS CODE: the newest ledger row has that status and exit code.
+expect_last_run() {
+    local got
+    got=$(last_run "$1")
+    [ "$got" = "$2 $3" ] || fail "ledger: the last run is '$got', expected '$2 $3'"
+}
+
+# run_count DIR: how many runs the ledger of DIR holds.
+run_count() {
+    ledger "$1" "SELECT count(*) FROM tdi.run"
+}
+
+# ---------------------------------------------------------------- pseudonyms, independently
+# The keys and pseudonyms of README.md ("Pseudonyms") computed with the openssl command line, so
+# tests compare tdi's output with values tdi did not make. The master key is $MASTER (default:
+# the test key).
+
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+unhex() {
+    local h
+    h=$(cat)
+    printf '%b' "$(printf '%s' "$h" | sed 's/../\\x&/g')"
+}
+# hkdf INFO_HEX: HKDF-SHA256 of the master key with tdi's salt, 32 bytes, hex
+hkdf() {
+    openssl kdf -keylen 32 -kdfopt digest:SHA256 \
+        -kdfopt "hexkey:${MASTER:-$(cat "$TDI_FIXTURES/test.key")}" \
+        -kdfopt salt:tdi-hkdf-salt-v1 -kdfopt "hexinfo:$1" HKDF | tr -d ':\n' | tr 'A-F' 'a-f'
+}
+# hmac KEY_HEX: HMAC-SHA256 of stdin, hex
+hmac() { openssl dgst -sha256 -mac HMAC -macopt "hexkey:$1" -binary | hex; }
+body_key() { hkdf "$( (printf 'tdi/body/v1\000'; printf '%s' "$1") | hex)"; }
+# episode_key BODY SOURCE ID: the key of episode ID of SOURCE in BODY's files
+episode_key() {
+    local link digest
+    link=$(hkdf "$(printf 'tdi/link/v1' | hex)")
+    digest=$( (printf 'tdi/episode/v1\000%s\000' "$2"; printf '%s' "$3") | hmac "$link")
+    printf 'e1:%s\n' "$( (printf 'tdi/episode/v1\000'; printf '%s' "$digest" | unhex) |
+        hmac "$(body_key "$1")" | cut -c1-32)"
 }
 
 # episode_lines FILE.xml.gz: the <episode .../> elements, one a line, leading blanks removed.

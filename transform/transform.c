@@ -625,6 +625,25 @@ void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *bu
     snprintf(buf, len, "row:%lu", row->row_number);
 }
 
+tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *buf, size_t len,
+                               int *has_key)
+{
+    unsigned char digest[TX_HMAC_BYTES];
+
+    *has_key = 0;
+    if (!tx->src)
+        return TDI_ERR_INTERNAL;
+    if (is_missing(episode_id))
+        return TDI_OK;
+    /* Under the state key: the state database's ids link to no file's pseudonyms by themselves. */
+    if (tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, episode_id, digest) !=
+            TDI_OK ||
+        tx_pseudo_episode(tx_keys_state(tx->keys), digest, buf, len) != TDI_OK)
+        return TDI_ERR_INTERNAL;
+    *has_key = 1;
+    return TDI_OK;
+}
+
 const transform_stats *transform_source_stats(const transform_ctx *tx)
 {
     return &tx->stats;

@@ -51,6 +51,13 @@ const char *transform_body_key_id(const transform_ctx *tx, size_t body);
  * or "row:N". */
 void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *buf, size_t len);
 
+/* The key of an episode id of the current source in the state database ("e1:" + hex, under the
+ * state key: body-independent, unlike the pseudonyms in submissions, and unlike the quarantine
+ * files' keys). *has_key = 0 when episode_id is missing or blank (such a row never has a key).
+ * Only TDI_ERR_INTERNAL fails. */
+tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *buf, size_t len,
+                               int *has_key);
+
 /* Fills rej with rule R007 (no receiving body takes the record's region or centre) and counts it
  * as a rejection of the current source; the caller found no body for an accepted record. */
 void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej);

@@ -323,7 +323,7 @@ done:
 int tx_crosswalk_lookup(const tx_crosswalk *cw, tdi_item item, const char *local, int date_ymd)
 {
     cw_key key;
-    const cw_entry *e, *end = cw->entries + cw->n;
+    const cw_entry *e, *end;
     int found = -1;
 
     while (*local == ' ' || *local == '\t')
@@ -333,8 +333,10 @@ int tx_crosswalk_lookup(const tx_crosswalk *cw, tdi_item item, const char *local
     key.len = strlen(local);
     while (key.len > 0 && (local[key.len - 1] == ' ' || local[key.len - 1] == '\t'))
         key.len--;
+    /* An empty crosswalk has no entries array: NULL + 0 is undefined (found by fuzzing). */
     if (cw->n == 0)
         return -1;
+    end = cw->entries + cw->n;
     e = bsearch(&key, cw->entries, cw->n, sizeof *cw->entries, cmp_key_entry);
     if (!e)
         return -1;

@@ -31,6 +31,7 @@
 
 static const char link_info[] = "tdi/link/v1";
 static const char quarantine_info[] = "tdi/quarantine/v1";
+static const char state_info[] = "tdi/state/v1";
 static const char body_info[] = "tdi/body/v1"; /* sizeof includes the \0 before the name */
 static const char key_id_label[] = "tdi/key-id/v1";
 
@@ -42,6 +43,7 @@ typedef struct tx_body_key {
 struct tx_keyring {
     tx_pseudo *link;       /* owned */
     tx_pseudo *quarantine; /* owned */
+    tx_pseudo *state;      /* owned */
     tx_body_key *bodies;   /* owned, nbodies */
     size_t nbodies;
 };
@@ -384,6 +386,8 @@ tdi_status tx_keys_open_master(const unsigned char *master, size_t len, const ch
     st = derive(master, len, link_info, sizeof link_info - 1, NULL, &k->link);
     if (st == TDI_OK)
         st = derive(master, len, quarantine_info, sizeof quarantine_info - 1, NULL, &k->quarantine);
+    if (st == TDI_OK)
+        st = derive(master, len, state_info, sizeof state_info - 1, NULL, &k->state);
     for (size_t b = 0; b < nbodies && st == TDI_OK; b++) {
         st = derive(master, len, body_info, sizeof body_info, bodies[b], &k->bodies[b].mac);
         if (st == TDI_OK)
@@ -422,6 +426,7 @@ void tx_keys_close(tx_keyring *k)
         return;
     tx_pseudo_close(k->link);
     tx_pseudo_close(k->quarantine);
+    tx_pseudo_close(k->state);
     for (size_t b = 0; b < k->nbodies; b++)
         tx_pseudo_close(k->bodies[b].mac);
     free(k->bodies);
@@ -436,6 +441,11 @@ tx_pseudo *tx_keys_link(tx_keyring *k)
 tx_pseudo *tx_keys_quarantine(tx_keyring *k)
 {
     return k->quarantine;
+}
+
+tx_pseudo *tx_keys_state(tx_keyring *k)
+{
+    return k->state;
 }
 
 tx_pseudo *tx_keys_body(tx_keyring *k, size_t b)

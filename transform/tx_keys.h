@@ -7,6 +7,7 @@
  *
  *   link key        info "tdi/link/v1"            per-row digests kept in memory only
  *   quarantine key  info "tdi/quarantine/v1"      episode keys in quarantine files
+ *   state key       info "tdi/state/v1"           episode keys in the state database
  *   body key        info "tdi/body/v1" \0 NAME    pseudonyms in that body's files
  *
  * all with the fixed, public salt "tdi-hkdf-salt-v1". Two bodies' pseudonyms of one person are
@@ -44,6 +45,7 @@ void tx_keys_close(tx_keyring *k);
 
 tx_pseudo *tx_keys_link(tx_keyring *k);
 tx_pseudo *tx_keys_quarantine(tx_keyring *k);
+tx_pseudo *tx_keys_state(tx_keyring *k);
 /* NULL when b >= nbodies. */
 tx_pseudo *tx_keys_body(tx_keyring *k, size_t b);
 /* 8 lowercase hex digits, or NULL when b >= nbodies. */

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # Every extracted row is accounted for: the run's summary says
 #   source NAME: extracted N, written W, quarantined Q      (one per source)
-#   body NAME: N records -> PATH                            (one per body)
+#   body NAME: N records, R replaces, D deletes, sequence S -> PATH   (one per body)
 #   balance: extracted N = written W + quarantined Q        (the last line)
 # and each figure agrees with the clinic databases (rows of 2025 or with no start date, counted
 # by psql as tdi_reader), the submission of the body that takes every region (distinct episode
@@ -76,9 +76,9 @@ case_sources() {
 case_bodies() {
     local body line re n path gz
     for body in "${TDI_BODIES[@]}"; do
-        re="^body $body: ([0-9]+) records -> (.+)\$"
+        re="^body $body: ([0-9]+) records, 0 replaces, 0 deletes, sequence 1 -> (.+)\$"
         line=$(grep -E "^body $body: " "$RUN/run.out" || true)
-        [[ $line =~ $re ]] || fail "no line 'body $body: N records -> PATH' (got: $line)"
+        [[ $line =~ $re ]] || fail "no line 'body $body: N records, 0 replaces, 0 deletes, sequence 1 -> PATH' (got: $line)"
         n=${BASH_REMATCH[1]} path=${BASH_REMATCH[2]}
         gz=$(one_file "$RUN/out/$body/tdi-$body-2025-*.xml.gz")
         [[ -f $path && $path -ef $gz ]] || fail "$body: the summary names $path, the submission is $gz"

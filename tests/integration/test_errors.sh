@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
-# Failures end with their own exit code (README.md, "Exit codes"), say where the problem is, and
+# Failures end with their own exit code (README.md, "Exit codes"), say where the problem is, are
+# in the run ledger (a config error is not: it stops before the state database is known), and
 # leave no submission and no temp file behind:
 #   3 config (FILE:LINE), 4 key, 5 source (a required column named), 6 crosswalk (FILE:LINE),
 #   8 invalid (FILE:LINE:).
@@ -9,40 +10,26 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 it_begin
 
-# nothing_published DIR: DIR/out holds no file at all (README: "If any source fails, nothing of the
-# run is published"): no submission, manifest, quarantine file or temp file.
-nothing_published() {
-    local out=$1/out f
-    [ -d "$out" ] || return 0
-    f=$(find "$out" -mindepth 1 ! -type d -print -quit)
-    [ -z "$f" ] || fail "left in the output directory: ${f#"$out"/}"
-}
-
-# stderr_has TEXT: the last tdi's stderr contains TEXT.
-stderr_has() {
-    grep -qF -- "$1" "$TDI_LAST.err" || {
-        sed 's/^/  | /' "$TDI_LAST.err" >&2
-        fail "stderr does not contain '$1'"
-    }
-}
-
-# break_line FILE PATTERN REPLACEMENT: replaces the first line matching PATTERN (an ERE) and
-# prints its line number.
-break_line() {
-    local file=$1 pattern=$2 replacement=$3 n
-    n=$(grep -nE -m 1 -- "$pattern" "$file" | cut -d: -f1)
-    [ -n "$n" ] || fail "no line matching $pattern in $file"
-    sed -i "${n}s|.*|$replacement|" "$file"
-    printf '%s\n' "$n"
-}
-
 case_config_typo() {
     local conf=$CASE_DIR/tdi.conf line
     run_setup "$CASE_DIR"
     line=$(break_line "$conf" '^region +=.*BE100' 'regoin    = BE100')
     tdi_try "$CASE_DIR/run" 3 run --config "$conf" --year 2025
-    stderr_has "$conf:$line"
-    nothing_published "$CASE_DIR"
+    stderr_has "$conf:$line: unknown setting 'regoin' in [source debrug]"
+    no_submission "$CASE_DIR"
+    [ "$(run_count "$CASE_DIR")" = 0 ] || fail "a config error left a ledger row"
+}
+
+# Bytes that are no text at all, in the middle of a config: one clear error, no crash.
+case_config_corrupt() {
+    local conf=$CASE_DIR/tdi.conf n
+    run_setup "$CASE_DIR"
+    n=$(($(wc -l <"$conf") + 1))
+    printf '\377\376\000\001garbage\n' >>"$conf"
+    tdi_try "$CASE_DIR/run" 3 run --config "$conf" --year 2025
+    stderr_has "$conf:$n: line is not valid UTF-8 text"
+    no_submission "$CASE_DIR"
+    [ "$(run_count "$CASE_DIR")" = 0 ] || fail "a config error left a ledger row"
 }
 
 case_config_missing() {
@@ -54,17 +41,21 @@ case_key_mode() {
     run_setup "$CASE_DIR"
     chmod 644 "$CASE_DIR/tdi.key"
     tdi_try "$CASE_DIR/run" 4 run --config "$CASE_DIR/tdi.conf" --year 2025
-    nothing_published "$CASE_DIR"
+    stderr_has "$CASE_DIR/tdi.key"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" key 4
 }
 
 case_key_missing() {
     run_setup "$CASE_DIR"
     rm "$CASE_DIR/tdi.key"
     tdi_try "$CASE_DIR/run" 4 run --config "$CASE_DIR/tdi.conf" --year 2025
-    nothing_published "$CASE_DIR"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" key 4
 }
 
-# The first source's server is not there (a port nobody listens on).
+# The first source's server is not there (a port nobody listens on): tried retry_attempts times,
+# then both bodies (national takes every region, antwerp riverside's) get nothing.
 case_source_down() {
     local port
     run_setup "$CASE_DIR"
@@ -72,16 +63,27 @@ case_source_down() {
     break_line "$CASE_DIR/tdi.conf" '^conninfo.*dbname=clinic_en' \
         "conninfo  = host=$PGHOST port=$port dbname=clinic_en user=tdi_reader connect_timeout=5" >/dev/null
     tdi_try "$CASE_DIR/run" 5 run --config "$CASE_DIR/tdi.conf" --year 2025
-    nothing_published "$CASE_DIR"
+    stderr_has "source riverside: attempt 1 of 2 failed; trying again in 200 ms"
+    stderr_has "source riverside: connecting failed:"
+    stdout_has "body national: nothing published: source riverside failed"
+    stdout_has "body antwerp: nothing published: source riverside failed"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" source 5
+    [ "$(ledger "$CASE_DIR" "SELECT status, attempts, error LIKE 'source riverside: connecting failed: %' FROM tdi.run_source WHERE source = 'riverside'")" = "source|2|t" ] ||
+        fail "the ledger does not say riverside failed to connect after 2 attempts"
 }
 
-# The second source's database does not exist: the first source was read, yet nothing is published.
+# The second source's database does not exist: the first source was read, yet no submission is
+# published (every body depends on the second); the first source's quarantine file is.
 case_source_bad_db() {
     run_setup "$CASE_DIR"
     break_line "$CASE_DIR/tdi.conf" '^conninfo.*dbname=clinic_nl' \
         "conninfo  = host=$PGHOST port=$PGPORT dbname=clinic_gone user=tdi_reader" >/dev/null
     tdi_try "$CASE_DIR/run" 5 run --config "$CASE_DIR/tdi.conf" --year 2025
-    nothing_published "$CASE_DIR"
+    stderr_has 'source debrug: connecting failed: connection to server on socket'
+    no_submission "$CASE_DIR"
+    one_file "$CASE_DIR/out/quarantine/quarantine-riverside-2025-*.tsv" >/dev/null
+    expect_last_run "$CASE_DIR" source 5
 }
 
 # The source query lacks a required column: exit 5, the column named, nothing published. (A
@@ -92,7 +94,8 @@ case_source_required_column() {
         'query     = SELECT episode_id, client_id, start_date, sex FROM tdi_episodes' >/dev/null
     tdi_try "$CASE_DIR/run" 5 run --config "$CASE_DIR/tdi.conf" --year 2025
     stderr_has 'tdi: error: source riverside: the source query has no column centre_id (required; see README.md, "Source query")'
-    nothing_published "$CASE_DIR"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" source 5
 }
 
 # A crosswalk line naming a code TDI does not have.
@@ -104,7 +107,34 @@ case_crosswalk_bad_code() {
     sed -i "s|^crosswalk *=.*/en.cw\$|crosswalk = $cw|" "$CASE_DIR/tdi.conf"
     tdi_try "$CASE_DIR/run" 6 run --config "$CASE_DIR/tdi.conf" --year 2025
     stderr_has "$cw:$line"
-    nothing_published "$CASE_DIR"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" crosswalk 6
+    [ "$(ledger "$CASE_DIR" "SELECT status, error LIKE '$cw:$line: %' FROM tdi.run_source WHERE source = 'riverside'")" = "crosswalk|t" ] ||
+        fail "the ledger does not name the crosswalk line"
+}
+
+# A crosswalk that is no text: the run says where, riverside's bodies get nothing.
+case_crosswalk_corrupt() {
+    local cw=$CASE_DIR/en.cw n
+    run_setup "$CASE_DIR"
+    n=$(($(wc -l <"$TDI_EXAMPLES/crosswalks/en.cw") + 1))
+    { cat "$TDI_EXAMPLES/crosswalks/en.cw"; printf 'sex \377\376 1\n\000\001\002\n'; } >"$cw"
+    sed -i "s|^crosswalk *=.*/en.cw\$|crosswalk = $cw|" "$CASE_DIR/tdi.conf"
+    tdi_try "$CASE_DIR/run" 6 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stderr_has "$cw:$n: line is not valid UTF-8 text"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" crosswalk 6
+}
+
+# Hostile XML given to the validator: an external entity and an entity expansion bomb are refused
+# at the DOCTYPE, before anything is resolved or expanded (no ledger: validate needs no state).
+case_validate_hostile() {
+    local f
+    for f in xxe billion-laughs external-dtd; do
+        tdi_try "$CASE_DIR/$f" 8 validate "$TDI_FIXTURES/xml/$f.xml"
+        stderr_has "$TDI_FIXTURES/xml/$f.xml:2: DOCTYPE not allowed: a submission has no DTD and no entities"
+        ! grep -q 'root:' "$CASE_DIR/$f.out" "$CASE_DIR/$f.err" || fail "$f: /etc/passwd was read"
+    done
 }
 
 # A submission with one code changed fails `tdi validate` with exit 8 and FILE:LINE: of the change,
@@ -127,6 +157,7 @@ case_validate_invalid() {
 }
 
 it_case errors-config-typo case_config_typo
+it_case errors-config-corrupt case_config_corrupt
 it_case errors-config-missing case_config_missing
 it_case errors-key-mode case_key_mode
 it_case errors-key-missing case_key_missing
@@ -134,5 +165,7 @@ it_case errors-source-down case_source_down
 it_case errors-source-bad-db case_source_bad_db
 it_case errors-source-required-column case_source_required_column
 it_case errors-crosswalk-bad-code case_crosswalk_bad_code
+it_case errors-crosswalk-corrupt case_crosswalk_corrupt
+it_case errors-validate-hostile case_validate_hostile
 it_case errors-validate-invalid case_validate_invalid
 it_end

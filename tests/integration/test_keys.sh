@@ -18,16 +18,7 @@ RUN=$IT_TMP/run
 MASTER=$(cat "$TDI_FIXTURES/test.key")
 CROSS_NID=85073003328 # the person planted in both clinics (clinic_en.sql, clinic_nl.sql)
 
-hex() { od -An -v -tx1 | tr -d ' \n'; }
-unhex() { local h; h=$(cat); printf '%b' "$(printf '%s' "$h" | sed 's/../\\x&/g')"; }
-# hkdf INFO_HEX: HKDF-SHA256 of the master key with tdi's salt, 32 bytes, hex
-hkdf() {
-    openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt "hexkey:$MASTER" \
-        -kdfopt salt:tdi-hkdf-salt-v1 -kdfopt "hexinfo:$1" HKDF | tr -d ':\n' | tr 'A-F' 'a-f'
-}
-# hmac KEY_HEX: HMAC-SHA256 of stdin, hex
-hmac() { openssl dgst -sha256 -mac HMAC -macopt "hexkey:$1" -binary | hex; }
-body_key() { hkdf "$( (printf 'tdi/body/v1\000'; printf '%s' "$1") | hex)"; }
+# hex, unhex, hkdf, hmac, body_key: tests/lib.sh
 
 # The pseudonym body $1 must give the cross person, computed without tdi.
 expected_cross() {

@@ -93,11 +93,15 @@ case_load() {
 }
 
 case_run() {
+    local db
     mkdir -p "$RUN"
+    db=$(state_db_name "$RUN")
+    state_db_create "$db"
     sed -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" -e "s|@TEDS_DIR@|$TEDS|g" \
-        "$TEDS/tdi.conf.in" >"$RUN/tdi.conf"
+        -e "s|@STATE_DB@|$db|g" "$TEDS/tdi.conf.in" >"$RUN/tdi.conf"
     cp "$TDI_FIXTURES/test.key" "$RUN/tdi.key"
     chmod 600 "$RUN/tdi.key"
+    tdi_try "$RUN/init" 0 init --config "$RUN/tdi.conf"
     tdi_try "$RUN/run" 0 run --config "$RUN/tdi.conf" --year 2017
 }
 

@@ -127,7 +127,8 @@ static void reports_every_error_with_line(void **state)
     assert_null(cfg);
     snprintf(want, sizeof want,
              "%1$s:2: unknown setting 'outptu_dir' (before any section: output_dir, key_file, "
-             "schema_dir, gzip_level, suppression_threshold)\n"
+             "schema_dir, gzip_level, suppression_threshold, state, work_dir, retry_attempts, "
+             "retry_delay, incremental_overlap, syslog)\n"
              "%1$s:3: gzip_level must be a whole number from 1 to 9, not '11'\n"
              "%1$s:7: give either query or query_file, once\n"
              "%1$s:8: region 'NL 329' is not a code of 1-32 characters of A-Z a-z 0-9 . _ -\n"
@@ -163,7 +164,7 @@ static void reports_every_error_with_line(void **state)
              "%1$s:4: suppression_threshold must be a whole number from 0 to 1000, not '5x'\n"
              "%1$s:10: national_id must be be_rrn, nl_bsn or none, not 'bsn'\n"
              "%1$s:11: unknown setting 'nid' in [source ams] (conninfo, query, query_file, "
-             "crosswalk, region, national_id)\n",
+             "crosswalk, region, national_id, incremental)\n",
              path);
     assert_string_equal(tl.text, want);
 }
@@ -202,13 +203,75 @@ static void uncovered_source_and_duplicates(void **state)
     assert_string_equal(tl.text, want);
 }
 
+/* The operations settings: defaults, good values, and each bad value with its line. */
+static void operations_settings(void **state)
+{
+    tdi_config *cfg = NULL;
+    test_log tl;
+    char want[2048];
+    static const char body[] = "[source a]\nconninfo = x\nquery = q\ncrosswalk = c\nregion = R1\n"
+                               "incremental = changed_at\n[body b]\nregions = R1\n";
+
+    (void)state;
+    snprintf(want, sizeof want, "output_dir = o\nkey_file = k\n%s", body);
+    write_conf(want);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_OK);
+    assert_null(cfg->state);
+    snprintf(want, sizeof want, "%s/o", dir);
+    assert_string_equal(cfg->work_dir, want); /* defaults to output_dir */
+    assert_int_equal(cfg->retry_attempts, 3);
+    assert_int_equal(cfg->retry_delay_ms, 5000);
+    assert_int_equal(cfg->incremental_overlap, 3600);
+    assert_int_equal(cfg->syslog, 0);
+    assert_string_equal(cfg->sources[0].incremental, "changed_at");
+    tdi_config_free(cfg);
+
+    snprintf(want, sizeof want,
+             "output_dir = o\nkey_file = k\nstate = service=tdi_state\nwork_dir = /var/tmp\n"
+             "retry_attempts = 5\nretry_delay = 0.05\nincremental_overlap = 0\nsyslog = yes\n%s",
+             body);
+    write_conf(want);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_OK);
+    assert_string_equal(cfg->state, "service=tdi_state");
+    assert_string_equal(cfg->work_dir, "/var/tmp");
+    assert_int_equal(cfg->retry_attempts, 5);
+    assert_int_equal(cfg->retry_delay_ms, 50);
+    assert_int_equal(cfg->incremental_overlap, 0);
+    assert_int_equal(cfg->syslog, 1);
+    tdi_config_free(cfg);
+
+    write_conf("output_dir = o\nkey_file = k\n"
+               "retry_attempts = 0\n"
+               "retry_delay = soon\n"
+               "incremental_overlap = -1\n"
+               "syslog = maybe\n"
+               "state = a\n"
+               "state = b\n"
+               "[source a]\nconninfo = x\nquery = q\ncrosswalk = c\nregion = R1\n"
+               "incremental = changed at\n"
+               "[body b]\nregions = R1\n");
+    test_log_start(&tl);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
+    test_log_stop();
+    snprintf(want, sizeof want,
+             "%1$s:3: retry_attempts must be a whole number from 1 to 100, not '0'\n"
+             "%1$s:4: retry_delay must be a number of seconds from 0 to 3600, not 'soon'\n"
+             "%1$s:5: incremental_overlap must be a whole number of seconds from 0 to 604800, "
+             "not '-1'\n"
+             "%1$s:6: syslog must be yes or no, not 'maybe'\n"
+             "%1$s:8: 'state' is set twice in this section\n"
+             "%1$s:14: incremental names the change-time column, e.g. changed_at, not "
+             "'changed at'\n",
+             path);
+    assert_string_equal(tl.text, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loads_good_file),
-        cmocka_unit_test(reports_every_error_with_line),
-        cmocka_unit_test(missing_file),
-        cmocka_unit_test(uncovered_source_and_duplicates),
+        cmocka_unit_test(loads_good_file),     cmocka_unit_test(reports_every_error_with_line),
+        cmocka_unit_test(missing_file),        cmocka_unit_test(uncovered_source_and_duplicates),
+        cmocka_unit_test(operations_settings),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

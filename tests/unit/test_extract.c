@@ -73,6 +73,13 @@ static void parse_line_wrong_column_count(void **state)
     assert_int_equal(extract_parse_copy_line(nul_escape, strlen(nul_escape), &row), TDI_ERR_SOURCE);
 }
 
+#define CHANGED                                                                                    \
+    ", to_char(tdi_src.\"changed_at\"::timestamptz AT TIME ZONE 'UTC', "                           \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define YEAR_2025                                                                                  \
+    "WHERE (tdi_src.\"start_date\" IS NULL OR (tdi_src.\"start_date\"::date >= DATE "              \
+    "'2025-01-01' AND tdi_src.\"start_date\"::date < DATE '2026-01-01'))"
+
 /* Only the required columns and setting: every other column is a typed NULL. */
 static void copy_sql_wraps_query(void **state)
 {
@@ -83,7 +90,7 @@ static void copy_sql_wraps_query(void **state)
     (void)state;
     present[TDI_COL_EPISODE_ID] = present[TDI_COL_CLIENT_ID] = 1;
     present[TDI_COL_CENTRE_ID] = present[TDI_COL_START_DATE] = present[TDI_COL_SETTING] = 1;
-    sql = extract_copy_sql(&src, 2025, present);
+    sql = extract_copy_sql(&src, 2025, present, NULL);
     assert_non_null(sql);
     assert_string_equal(
         sql, "COPY (SELECT tdi_src.\"episode_id\"::text, tdi_src.\"client_id\"::text, "
@@ -94,19 +101,69 @@ static void copy_sql_wraps_query(void **state)
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
              "NULL::text, NULL::text, NULL::text "
-             "FROM (\nSELECT * FROM v -- note\n) AS tdi_src WHERE "
-             "tdi_src.\"start_date\" IS NULL OR (tdi_src.\"start_date\"::date >= DATE "
-             "'2025-01-01' AND tdi_src.\"start_date\"::date < DATE '2026-01-01')) TO STDOUT");
+             "FROM (\nSELECT * FROM v -- note\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
     free(sql);
 
     /* Every column present: each selected by name with its cast. */
     memset(present, 1, sizeof present);
-    sql = extract_copy_sql(&src, 2025, present);
+    sql = extract_copy_sql(&src, 2025, present, NULL);
     assert_non_null(sql);
     assert_non_null(strstr(sql, ", tdi_src.\"birth_date\"::date, tdi_src.\"setting\"::text, "));
     assert_non_null(strstr(sql, ", tdi_src.\"first_ost_year\"::text, "));
     assert_non_null(strstr(sql, ", tdi_src.\"given_name\"::text FROM (\n"));
     assert_null(strstr(sql, "NULL::"));
+    free(sql);
+}
+
+/* sql starts with the contract columns and ends with tail. */
+static void assert_copy_tail(const char *sql, const char *tail)
+{
+    size_t n = strlen(sql), t = strlen(tail);
+
+    assert_non_null(strstr(sql, "COPY (SELECT tdi_src.\"episode_id\"::text, "));
+    assert_true(n > t);
+    assert_string_equal(sql + n - t, tail);
+}
+
+/* An incremental source: its change time as fixed-width UTC text after the contract columns,
+ * and, with a lower bound, only rows changed after it or without a change time. */
+static void copy_sql_incremental(void **state)
+{
+    tdi_source_config src = {.name = "x", .query = "SELECT * FROM v", .incremental = "changed_at"};
+    unsigned char present[TDI_COL_COUNT];
+    char *full, *since;
+
+    (void)state;
+    memset(present, 1, sizeof present);
+    full = extract_copy_sql(&src, 2025, present, NULL);
+    since = extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z");
+    assert_non_null(full);
+    assert_non_null(since);
+    assert_copy_tail(full, "tdi_src.\"given_name\"::text" CHANGED
+                           " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
+    assert_copy_tail(since, "tdi_src.\"given_name\"::text" CHANGED
+                            " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025
+                            " AND (tdi_src.\"changed_at\" IS NULL OR tdi_src.\"changed_at\""
+                            "::timestamptz > TIMESTAMPTZ '2025-03-01T10:00:00.000000Z')) TO "
+                            "STDOUT");
+    free(full);
+    free(since);
+    /* The bound is spliced into SQL: anything but the exact shape is refused. */
+    assert_null(extract_copy_sql(&src, 2025, present, "2025-03-01' OR true --"));
+    assert_null(extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00Z"));
+    src.incremental = NULL;
+    assert_null(extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z"));
+}
+
+static void keys_sql(void **state)
+{
+    tdi_source_config src = {.name = "x", .query = "SELECT * FROM v;"};
+    char *sql = extract_keys_sql(&src, 2025);
+
+    (void)state;
+    assert_non_null(sql);
+    assert_string_equal(sql, "COPY (SELECT tdi_src.\"episode_id\"::text FROM (\nSELECT * FROM v"
+                             "\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
     free(sql);
 }
 
@@ -181,6 +238,8 @@ int main(void)
         cmocka_unit_test(columns_all_there),
         cmocka_unit_test(columns_optional_missing),
         cmocka_unit_test(columns_required_missing),
+        cmocka_unit_test(copy_sql_incremental),
+        cmocka_unit_test(keys_sql),
     };
     return cmocka_run_group_tests_name("extract", tests, NULL, NULL);
 }

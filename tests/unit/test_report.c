@@ -33,8 +33,9 @@
 
 #define HEADER_START                                                                               \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
-    "<submission xmlns=\"urn:tdi:submission:1\" schemaVersion=\"1.1\" body=\"flanders\" "          \
-    "year=\"2025\" runId=\"" RUN_ID "\" generated=\"" GENERATED "\" countingLevel=\"none\""
+    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" body=\"flanders\" "          \
+    "year=\"2025\" sequence=\"1\" runId=\"" RUN_ID "\" generated=\"" GENERATED                     \
+    "\" countingLevel=\"none\""
 #define HEADER       HEADER_START ">\n<episodes>\n"
 #define HEADER_KEYED HEADER_START " keyId=\"0a1b2c3d\">\n<episodes>\n"
 #define FOOTER "</episodes>\n</submission>\n"
@@ -65,6 +66,7 @@ static int setup(void **state)
         .generated = GENERATED,
         .year = 2025,
         .gzip_level = 6,
+        .sequence = 1,
     };
     test_log_start(&fx->log);
     *state = fx;
@@ -290,8 +292,9 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":3,"
-             "\"schemaVersion\":\"1.1\",\"body\":\"flanders\",\"year\":2025,"
-             "\"runId\":\"" RUN_ID "\",\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
+             "\"schemaVersion\":\"2.0\",\"body\":\"flanders\",\"year\":2025,"
+             "\"sequence\":1,\"appends\":3,\"replaces\":0,\"deletes\":0,\"runId\":\"" RUN_ID
+             "\",\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
              sha);
     assert_string_equal(json, expect);
 
@@ -299,6 +302,203 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     assert_string_equal(listing, MANIFEST_NAME "\n" DATA_NAME "\n");
     assert_int_equal(stat(pub.path, &sb), 0);
     assert_int_equal(sb.st_mode & 0027, 0); /* created 0640: no group write, nothing for others */
+}
+
+/* The lines of text, split in place at '\n'; returns how many (at most max). */
+static int split_lines(char *text, char **lines, int max)
+{
+    int n = 0;
+
+    for (char *p = text; *p && n < max; n++) {
+        char *nl = strchr(p, '\n');
+        lines[n] = p;
+        if (!nl)
+            return n + 1;
+        *nl = '\0';
+        p = nl + 1;
+    }
+    return n;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A delta: a replace carries action="replace" first, an append none (the schema's default), a
+ * delete only the key, after every episode; the header and the manifest carry the sequence. */
+static void publish_delta_with_replace_and_delete(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_record r1 = make_record(KEY1, PERSON_A, 34);
+    tdi_record r2 = make_record(KEY2, PERSON_B, 40);
+    char xml[16384], json[1024], expect[1024], *line[16];
+
+    fx->meta.sequence = 42;
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add_action(w, &r1, REPORT_REPLACE), TDI_OK);
+    assert_int_equal(report_add(w, &r2), TDI_OK);
+    assert_int_equal(report_delete(w, KEY3), TDI_OK);
+    assert_int_equal(report_delete(w, "e1:0000000000000000000000000000000f"), TDI_OK);
+    assert_int_equal(report_publish(w, &pub), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(pub.records, 2);
+    assert_int_equal(pub.replaces, 1);
+    assert_int_equal(pub.deletes, 2);
+    gunzip_all(pub.path, xml, sizeof xml);
+    assert_int_equal(split_lines(xml, line, 16), 9);
+    assert_string_equal(line[1],
+                        "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" "
+                        "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
+                        "\" generated=\"" GENERATED "\" countingLevel=\"none\">");
+    assert_string_equal(line[2], "<episodes>");
+    assert_true(starts_with(line[3], "<episode action=\"replace\" key=\"" KEY1 "\" person=\"" PERSON_A
+                                     "\" personKind=\"nid\" source=\"clinic_en\" "));
+    assert_true(starts_with(line[4], "<episode key=\"" KEY2 "\" person=\"" PERSON_B "\" "));
+    assert_string_equal(line[5], "<delete key=\"" KEY3 "\"/>");
+    assert_string_equal(line[6], "<delete key=\"e1:0000000000000000000000000000000f\"/>");
+    assert_string_equal(line[7], "</episodes>");
+    assert_string_equal(line[8], "</submission>");
+    read_all(pub.manifest, json, sizeof json);
+    snprintf(expect, sizeof expect,
+             "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":2,"
+             "\"schemaVersion\":\"2.0\",\"body\":\"flanders\",\"year\":2025,"
+             "\"sequence\":42,\"appends\":1,\"replaces\":1,\"deletes\":2,\"runId\":\"" RUN_ID
+             "\",\"generated\":\"" GENERATED "\"}\n",
+             pub.sha256);
+    assert_string_equal(json, expect);
+}
+
+/* Deletes come last; a delete needs a key; sequence 0 is no sequence. */
+static void delta_order_and_keys_are_checked(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    tdi_record r1 = make_record(KEY1, PERSON_A, 34);
+    char listing[512];
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_delete(w, KEY2), TDI_OK);
+    assert_int_equal(report_add(w, &r1), TDI_ERR_INTERNAL);
+    assert_string_equal(fx->log.text, DATA_NAME ": episode after a delete: deletes come last\n");
+    report_abort(w);
+
+    fx->log.text[0] = '\0';
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_delete(w, "row:7"), TDI_ERR_INTERNAL);
+    assert_string_equal(fx->log.text, DATA_NAME ": delete 1: key is not an episode pseudonym\n");
+    report_abort(w);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "");
+
+    fx->log.text[0] = '\0';
+    fx->meta.sequence = 0;
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_ERR_INTERNAL);
+    assert_string_equal(fx->log.text, "submission: sequence number out of range 1..999999999999\n");
+}
+
+/* "name\0value\0" for every attribute of an <episode .../> line but action, parsed from the text
+ * as written, into canon; returns its length. */
+static size_t canonical_from_line(const char *line, char *canon, size_t cap)
+{
+    const char *p = strchr(line, ' ');
+    size_t n = 0;
+
+    while (p && *p == ' ') {
+        const char *eq = strchr(p, '='), *v, *end;
+        size_t nlen, vlen;
+
+        if (!eq || eq[1] != '"')
+            break;
+        v = eq + 2;
+        end = strchr(v, '"');
+        assert_non_null(end);
+        nlen = (size_t)(eq - p - 1);
+        vlen = (size_t)(end - v);
+        if (!(nlen == 6 && strncmp(p + 1, "action", 6) == 0)) {
+            assert_true(n + nlen + vlen + 2 < cap);
+            memcpy(canon + n, p + 1, nlen);
+            n += nlen;
+            canon[n++] = '\0';
+            memcpy(canon + n, v, vlen);
+            n += vlen;
+            canon[n++] = '\0';
+        }
+        p = end + 1;
+    }
+    return n;
+}
+
+/* The content hash: SHA-256 over "name\0value\0" of every attribute the episode carries, the
+ * first 128 bits in hex; recomputed here from the written line. Any attribute change changes it;
+ * the action does not. */
+static void record_hash_is_over_the_attributes(void **state)
+{
+    fixture *fx = *state;
+    tdi_record r = make_record(KEY1, PERSON_A, 34);
+    report_writer *w = NULL;
+    report_published pub;
+    tdi_hash *h = NULL;
+    char hex[REPORT_HASH_HEX + 1], again[REPORT_HASH_HEX + 1], sha[65];
+    char xml[16384], canon[4096], *line[8];
+    size_t n;
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    assert_int_equal(report_add_action(w, &r, REPORT_REPLACE), TDI_OK);
+    assert_int_equal(report_publish(w, &pub), TDI_OK);
+    gunzip_all(pub.path, xml, sizeof xml);
+    assert_int_equal(split_lines(xml, line, 8), 6);
+    n = canonical_from_line(line[3], canon, sizeof canon);
+    assert_true(n > 100);
+    sha256_hex(canon, n, sha);
+    sha[REPORT_HASH_HEX] = '\0';
+
+    assert_int_equal(tdi_hash_new(&h), TDI_OK);
+    assert_int_equal(report_record_hash(h, &r, hex), TDI_OK);
+    assert_string_equal(hex, sha);
+    assert_int_equal(report_record_hash(h, &r, again), TDI_OK); /* the context is reused */
+    assert_string_equal(hex, again);
+    set_code(&r, TDI_ITEM_ROUTE, "2");
+    assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
+    assert_string_not_equal(hex, again);
+    r = make_record(KEY1, PERSON_A, TDI_AGE_NOT_KNOWN);
+    assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
+    assert_string_not_equal(hex, again);
+    tdi_hash_free(h);
+}
+
+/* The sweep removes tdi's temp files (.tdi-*.tmp, .quarantine-*.tmp), nothing else, no link. */
+static void sweep_removes_only_temp_files(void **state)
+{
+    fixture *fx = *state;
+    static const char *const files[] = {".tdi-flanders-2025-x.xml.gz.tmp",
+                                        ".quarantine-s-2025-x.tsv.tmp",
+                                        ".tdi-spool-abc.tmp",
+                                        ".keep",
+                                        "tdi-flanders-2025-x.xml.gz",
+                                        ".tdi-x.tmpx"};
+    char path[256], listing[512];
+    unsigned long removed = 0;
+
+    assert_int_equal(mkdir(fx->body_dir, 0700), 0);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        FILE *fp;
+        path_in(path, sizeof path, fx->body_dir, files[i]);
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    path_in(path, sizeof path, fx->body_dir, ".tdi-link.tmp");
+    assert_int_equal(symlink("/etc/hostname", path), 0);
+    assert_int_equal(report_sweep_temp(fx->body_dir, &removed), TDI_OK);
+    assert_int_equal(removed, 3);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, ".keep\n.tdi-link.tmp\n.tdi-x.tmpx\ntdi-flanders-2025-x.xml.gz\n");
+    removed = 0;
+    assert_int_equal(report_sweep_temp("/nonexistent/dir", &removed), TDI_OK);
+    assert_int_equal(removed, 0);
 }
 
 static void publish_empty_submission(void **state)
@@ -412,7 +612,7 @@ static void schema_failure_publishes_nothing(void **state)
     assert_int_equal(report_add(w, &old), TDI_OK); /* only the schema knows ages stop at 120 */
     assert_int_equal(report_publish(w, &pub), TDI_ERR_INVALID);
     snprintf(expect, sizeof expect,
-             "%s/." DATA_NAME ".tmp:5: Element '{urn:tdi:submission:1}episode', attribute "
+             "%s/." DATA_NAME ".tmp:5: Element '{urn:tdi:submission:2}episode', attribute "
              "'age': [facet 'maxInclusive'] The value '121' is greater than the maximum value "
              "allowed ('120').\n"
              "%s/" DATA_NAME ": fails schema validation, not published\n",
@@ -721,6 +921,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(publish_writes_exact_xml_and_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(publish_empty_submission, setup, teardown),
+        cmocka_unit_test_setup_teardown(publish_delta_with_replace_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(delta_order_and_keys_are_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(record_hash_is_over_the_attributes, setup, teardown),
+        cmocka_unit_test_setup_teardown(sweep_removes_only_temp_files, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_utf8_centre_aborts_and_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_record_fields_are_named_not_quoted, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_failure_publishes_nothing, setup, teardown),

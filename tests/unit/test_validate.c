@@ -126,7 +126,7 @@ static void wrong_code_names_the_line(void **state)
 
     assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     snprintf(expect, sizeof expect,
-             "%s:5: Element '{urn:tdi:submission:1}episode', attribute 'primary_drug': "
+             "%s:5: Element '{urn:tdi:submission:2}episode', attribute 'primary_drug': "
              "[facet 'enumeration'] The value '1.9' is not an element of the set "
              "{'1', '1.1', '1.2', '1.3', '1.4', '1.5', '2', '2.1', '2.2', '2.3', '3', '3.1', "
              "'3.2', '3.3', '3.4', '3.5', '4', '4.1', '4.2', '4.3', '4.4', '5', '5.1', '5.2', "
@@ -143,7 +143,7 @@ static void not_well_formed(void **state)
 
     assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     snprintf(expect, sizeof expect,
-             "%s:5: Element '{urn:tdi:submission:1}episode': Character content is not allowed, "
+             "%s:5: Element '{urn:tdi:submission:2}episode': Character content is not allowed, "
              "because the content type is empty.\n"
              "%s:5: Opening and ending tag mismatch: episode line 4 and episodes\n"
              "%s:6: Opening and ending tag mismatch: episodes line 3 and submission\n"
@@ -170,7 +170,7 @@ static void wrong_namespace(void **state)
     char path[128], expect[512];
     static const char doc[] =
         "<?xml version=\"1.0\"?>\n"
-        "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"1.0\" body=\"b\" "
+        "<submission xmlns=\"urn:tdi:submission:3\" schemaVersion=\"3.0\" body=\"b\" "
         "year=\"2025\" runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" "
         "countingLevel=\"none\"><episodes/></submission>\n";
 
@@ -178,10 +178,20 @@ static void wrong_namespace(void **state)
     write_all(path, doc, sizeof doc - 1);
     assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     snprintf(expect, sizeof expect,
-             "%s:2: root element {urn:tdi:submission:2}submission is neither a TDI submission "
-             "(urn:tdi:submission:1) nor TDI tables (urn:tdi:tables:1)\n",
+             "%s:2: root element {urn:tdi:submission:3}submission is neither a TDI submission "
+             "(urn:tdi:submission:2, or urn:tdi:submission:1 of tdi 0.1) nor TDI tables "
+             "(urn:tdi:tables:1)\n",
              path);
     assert_string_equal(fx->log.text, expect);
+}
+
+/* A file of tdi 0.1 (schema 1.1, a full snapshot) is checked against tdi-submission-1.xsd. */
+static void version_1_file(void **state)
+{
+    fixture *fx = *state;
+
+    assert_int_equal(report_validate_file(FIX("valid-1.1.xml"), TDI_SCHEMA_DIR), TDI_OK);
+    assert_string_equal(fx->log.text, "");
 }
 
 /* ---- tables ---- */
@@ -338,8 +348,9 @@ static void errors_are_capped_at_100(void **state)
     fp = fopen(path, "w");
     assert_non_null(fp);
     fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                "<submission xmlns=\"urn:tdi:submission:1\" schemaVersion=\"1.0\" body=\"b\" "
-                "year=\"2025\" runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" "
+                "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" body=\"b\" "
+                "year=\"2025\" sequence=\"1\" runId=\"20261123T040000Z\" "
+                "generated=\"2026-11-23T04:00:00Z\" "
                 "countingLevel=\"none\">\n<episodes>\n");
     for (int i = 0; i < 150; i++)
         fprintf(fp,
@@ -417,6 +428,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(not_well_formed, setup, teardown),
         cmocka_unit_test_setup_teardown(not_xml_at_all, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_namespace, setup, teardown),
+        cmocka_unit_test_setup_teardown(version_1_file, setup, teardown),
         cmocka_unit_test_setup_teardown(tables_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),

@@ -1,0 +1,198 @@
+/* tdi_spool: fixed-size entries in an unlinked temp file; see tdi_spool.h. */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemps */
+#include "tdi_spool.h"
+
+#include "tdi_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SPOOL_BUF (256 * 1024)
+
+struct tdi_spool {
+    int fd;
+    char dir[PATH_MAX]; /* for messages */
+    size_t size;        /* bytes per entry */
+    uint64_t count;     /* entries in the file and the buffer */
+    uint64_t flushed;   /* entries in the file */
+    int reading;        /* buf holds entries read from the file, from position first */
+    uint64_t first;
+    size_t used; /* bytes in buf */
+    unsigned char *buf;
+    size_t cap; /* whole entries that fit in buf, in bytes */
+};
+
+static tdi_status io_error(const tdi_spool *sp, const char *what, int err)
+{
+    tdi_error("%s: spool: %s: %s", sp->dir, what, strerror(err));
+    return TDI_ERR_OUTPUT;
+}
+
+/* An unnamed file in dir: O_TMPFILE where the file system has it, else a name unlinked at once
+ * (in the window between, the .tdi-*.tmp name is what the next run's sweep removes). */
+static int open_unlinked(const char *dir, int *err)
+{
+    char path[PATH_MAX];
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) {
+        *err = errno;
+        return fd;
+    }
+    if (snprintf(path, sizeof path, "%s/.tdi-spool-XXXXXX.tmp", dir) >= (int)sizeof path) {
+        *err = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemps(path, 4, O_CLOEXEC);
+    *err = errno;
+    if (fd >= 0 && unlink(path) != 0) {
+        *err = errno;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+tdi_status tdi_spool_open(const char *dir, size_t entry_size, tdi_spool **out)
+{
+    tdi_spool *sp;
+    int err = 0;
+
+    *out = NULL;
+    if (entry_size == 0 || entry_size > SPOOL_BUF)
+        return TDI_ERR_INTERNAL;
+    sp = calloc(1, sizeof *sp);
+    if (!sp || !(sp->buf = malloc(SPOOL_BUF))) {
+        free(sp);
+        tdi_error("%s: spool: out of memory", dir);
+        return TDI_ERR_INTERNAL;
+    }
+    snprintf(sp->dir, sizeof sp->dir, "%s", dir);
+    sp->size = entry_size;
+    sp->cap = SPOOL_BUF / entry_size * entry_size;
+    sp->fd = open_unlinked(dir, &err);
+    if (sp->fd < 0) {
+        tdi_status st = io_error(sp, "cannot create", err);
+        free(sp->buf);
+        free(sp);
+        return st;
+    }
+    *out = sp;
+    return TDI_OK;
+}
+
+void tdi_spool_close(tdi_spool *sp)
+{
+    if (!sp)
+        return;
+    close(sp->fd); /* nothing written to it is kept: no error to act on */
+    free(sp->buf);
+    free(sp);
+}
+
+static tdi_status write_all(tdi_spool *sp, const unsigned char *p, size_t len, off_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(sp->fd, p, len, off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return io_error(sp, "write failed", errno);
+        if (n == 0)
+            return io_error(sp, "write failed", EIO);
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return TDI_OK;
+}
+
+static tdi_status flush(tdi_spool *sp)
+{
+    tdi_status st;
+
+    if (sp->used == 0)
+        return TDI_OK;
+    st = write_all(sp, sp->buf, sp->used, (off_t)(sp->flushed * sp->size));
+    sp->used = 0; /* on failure the entries are lost: the caller gives up on the spool */
+    if (st == TDI_OK)
+        sp->flushed = sp->count;
+    return st;
+}
+
+tdi_status tdi_spool_append(tdi_spool *sp, const void *entry)
+{
+    if (sp->reading)
+        return TDI_ERR_INTERNAL;
+    if (sp->used + sp->size > sp->cap) {
+        tdi_status st = flush(sp);
+        if (st != TDI_OK)
+            return st;
+    }
+    memcpy(sp->buf + sp->used, entry, sp->size);
+    sp->used += sp->size;
+    sp->count++;
+    return TDI_OK;
+}
+
+uint64_t tdi_spool_count(const tdi_spool *sp)
+{
+    return sp->count;
+}
+
+tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count)
+{
+    if (sp->reading || count > sp->count)
+        return TDI_ERR_INTERNAL;
+    if (count >= sp->flushed) { /* only buffered entries go */
+        sp->used = (size_t)(count - sp->flushed) * sp->size;
+        sp->count = count;
+        return TDI_OK;
+    }
+    sp->used = 0;
+    sp->count = sp->flushed = count;
+    if (ftruncate(sp->fd, (off_t)(count * sp->size)) != 0)
+        return io_error(sp, "truncate failed", errno);
+    return TDI_OK;
+}
+
+tdi_status tdi_spool_read(tdi_spool *sp, uint64_t pos, void *entry)
+{
+    if (pos >= sp->count)
+        return TDI_ERR_INTERNAL;
+    if (!sp->reading) {
+        tdi_status st = flush(sp);
+        if (st != TDI_OK)
+            return st;
+        sp->reading = 1;
+    }
+    if (pos < sp->first || (pos - sp->first) * sp->size >= sp->used) {
+        uint64_t left = (sp->count - pos) * sp->size;
+        size_t want = left < sp->cap ? (size_t)left : sp->cap;
+        off_t off = (off_t)(pos * sp->size);
+
+        sp->first = pos;
+        sp->used = 0;
+        while (sp->used < want) {
+            ssize_t n = pread(sp->fd, sp->buf + sp->used, want - sp->used, off + (off_t)sp->used);
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 || n == 0) {
+                tdi_status st = io_error(sp, "read failed", n < 0 ? errno : EIO);
+                sp->used = 0;
+                return st;
+            }
+            sp->used += (size_t)n;
+        }
+    }
+    memcpy(entry, sp->buf + (pos - sp->first) * sp->size, sp->size);
+    return TDI_OK;
+}

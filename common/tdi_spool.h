@@ -1,0 +1,36 @@
+/*
+ * tdi_spool: an append-only file of fixed-size entries, the run's memory of what it extracted.
+ *
+ * A run writes every transformed record once, in extraction order, and later reads them back by
+ * position (the state database answers "which positions go out, with which action"), so memory
+ * stays flat however many records there are. The file is created unlinked (O_TMPFILE, or a
+ * .tdi-spool-*.tmp name removed at once where that is not supported): a killed run leaves
+ * nothing behind. Writes are buffered; errors (disk full, file size limit) are logged as
+ * "DIR: spool: write failed: REASON" and returned as TDI_ERR_OUTPUT.
+ */
+#ifndef TDI_SPOOL_H
+#define TDI_SPOOL_H
+
+#include "tdi_status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tdi_spool tdi_spool;
+
+/* Creates an empty spool in dir for entries of entry_size bytes. */
+tdi_status tdi_spool_open(const char *dir, size_t entry_size, tdi_spool **out);
+/* Closes and frees sp (NULL is fine); the space is returned to the file system. */
+void tdi_spool_close(tdi_spool *sp);
+
+tdi_status tdi_spool_append(tdi_spool *sp, const void *entry);
+/* Number of entries appended (and not truncated away). */
+uint64_t tdi_spool_count(const tdi_spool *sp);
+/* Drops every entry from position count on (a source's failed attempt). */
+tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count);
+
+/* Copies the entry at position pos (< count) into entry. Reads ahead, so ascending positions
+ * cost one read per buffer; the first read ends the writing (appends fail afterwards). */
+tdi_status tdi_spool_read(tdi_spool *sp, uint64_t pos, void *entry);
+
+#endif

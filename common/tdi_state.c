@@ -1,0 +1,1107 @@
+/*
+ * tdi_state: the state database (see tdi_state.h).
+ *
+ * Statements take their values as parameters; the few that cannot (COPY, identifiers of the
+ * run's own temporary tables) only ever splice in numbers tdi formatted itself.
+ */
+#include "tdi_state.h"
+
+#include "tdi_log.h"
+#include "tdi_pg.h"
+#include "tdi_version.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WHO       "state database"
+#define COPY_BUF  65536
+#define LOCK_KEY1 "7627881" /* 'tdi' as a number: the first key of tdi's advisory locks */
+#define LOCK_RUN  "1"       /* held by a run (and tdi init, year) for its whole session */
+#define LOCK_INIT "2"       /* held by a migration for its transaction */
+#define TIME_FMT  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
+#define SHOW_FMT  "'YYYY-MM-DD HH24:MI:SS\"Z\"'"
+
+struct tdi_state {
+    PGconn *conn;
+    int in_copy;  /* a COPY FROM STDIN is open */
+    int in_txn;   /* commit_begin ran, commit_end or abort not yet */
+    int copy_out; /* actions_open ran, the COPY has not ended */
+    size_t used;  /* bytes pending in buf */
+    char buf[COPY_BUF];
+};
+
+/* ------------------------------------------------------------------ statements */
+
+static tdi_status query(tdi_state *st, const char *what, const char *sql, int nparams,
+                        const char *const *params, ExecStatusType want, PGresult **res)
+{
+    return tdi_pg_query(st->conn, WHO, what, TDI_ERR_STATE, sql, nparams, params, want, res, NULL);
+}
+
+static tdi_status command(tdi_state *st, const char *what, const char *sql, int nparams,
+                          const char *const *params)
+{
+    return query(st, what, sql, nparams, params, PGRES_COMMAND_OK, NULL);
+}
+
+/* One row of one column, copied into out (NULL becomes ""); *found = 0 when no row. */
+static tdi_status query_value(tdi_state *st, const char *what, const char *sql, int nparams,
+                              const char *const *params, char *out, size_t len, int *found)
+{
+    PGresult *res = NULL;
+    tdi_status s = query(st, what, sql, nparams, params, PGRES_TUPLES_OK, &res);
+
+    if (found)
+        *found = 0;
+    if (len)
+        out[0] = '\0';
+    if (s == TDI_OK && PQntuples(res) > 0) {
+        if (found)
+            *found = 1;
+        snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return s;
+}
+
+/* query_value with two parameters, a name and a year: the shape of most lookups here. */
+static tdi_status name_year_value(tdi_state *st, const char *what, const char *sql,
+                                  const char *name, int year, char *out, size_t len, int *found)
+{
+    char ystr[16];
+    const char *params[2] = {name, ystr};
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    return query_value(st, what, sql, 2, params, out, len, found);
+}
+
+tdi_status tdi_state_open(const char *conninfo, tdi_state **out)
+{
+    tdi_state *st = calloc(1, sizeof *st);
+    tdi_status s;
+
+    *out = NULL;
+    if (!st) {
+        tdi_error(WHO ": out of memory");
+        return TDI_ERR_INTERNAL;
+    }
+    s = tdi_pg_connect(conninfo, "tdi", WHO, TDI_ERR_STATE, &st->conn, NULL);
+    if (s != TDI_OK) {
+        free(st);
+        return s;
+    }
+    *out = st;
+    return TDI_OK;
+}
+
+void tdi_state_close(tdi_state *st)
+{
+    if (!st)
+        return;
+    PQfinish(st->conn); /* ends the session: temporary tables and the run lock go with it */
+    free(st);
+}
+
+/* ------------------------------------------------------------------ schema */
+
+typedef struct migration {
+    int version;
+    const char *description;
+    const char *sql;
+} migration;
+
+/* Append only: a released migration never changes, the next change is the next version. */
+static const migration migrations[] = {
+    {1, "run ledger, watermarks, sequences, what each body was sent, routes, closed years",
+     "CREATE SCHEMA tdi;\n"
+     "COMMENT ON SCHEMA tdi IS 'tdi state: run ledger, watermarks, what each receiving body was "
+     "sent. Managed by tdi init.';\n"
+     "CREATE TABLE tdi.schema_version (\n"
+     "    version     integer PRIMARY KEY,\n"
+     "    applied_at  timestamptz NOT NULL DEFAULT now(),\n"
+     "    tdi_version text NOT NULL,\n"
+     "    description text NOT NULL);\n"
+     "CREATE TABLE tdi.run (\n"
+     "    run_no      bigserial PRIMARY KEY,\n"
+     "    run_id      text NOT NULL UNIQUE,\n"
+     "    year        integer NOT NULL,\n"
+     "    mode        text NOT NULL CHECK (mode IN ('normal', 'full')),\n"
+     "    started_at  timestamptz NOT NULL DEFAULT now(),\n"
+     "    ended_at    timestamptz,\n"
+     "    status      text NOT NULL,\n" /* running, abandoned, or the exit code's name */
+     "    exit_code   integer,\n"
+     "    message     text,\n"
+     "    host        text NOT NULL,\n"
+     "    pid         integer NOT NULL,\n"
+     "    tdi_version text NOT NULL);\n"
+     "CREATE TABLE tdi.run_source (\n"
+     "    run_no      bigint NOT NULL REFERENCES tdi.run ON DELETE CASCADE,\n"
+     "    source      text NOT NULL,\n"
+     "    mode        text NOT NULL,\n"
+     "    since       timestamptz,\n"
+     "    attempts    integer NOT NULL,\n"
+     "    extracted   bigint NOT NULL,\n"
+     "    written     bigint NOT NULL,\n"
+     "    quarantined bigint NOT NULL,\n"
+     "    status      text NOT NULL,\n"
+     "    error       text,\n"
+     "    PRIMARY KEY (run_no, source));\n"
+     "CREATE TABLE tdi.run_file (\n"
+     "    run_no   bigint NOT NULL REFERENCES tdi.run ON DELETE CASCADE,\n"
+     "    path     text NOT NULL,\n"
+     "    kind     text NOT NULL CHECK (kind IN ('submission', 'tables', 'quarantine')),\n"
+     "    owner    text NOT NULL,\n"
+     "    sequence bigint,\n"
+     "    records  bigint NOT NULL,\n"
+     "    replaces bigint NOT NULL,\n"
+     "    deletes  bigint NOT NULL,\n"
+     "    sha256   text NOT NULL,\n"
+     "    PRIMARY KEY (run_no, path));\n"
+     "CREATE TABLE tdi.source_state (\n"
+     "    source      text NOT NULL,\n"
+     "    year        integer NOT NULL,\n"
+     "    watermark   timestamptz,\n"
+     "    fingerprint text NOT NULL,\n"
+     "    run_no      bigint NOT NULL,\n"
+     "    PRIMARY KEY (source, year));\n"
+     "CREATE TABLE tdi.body_sequence (\n"
+     "    body     text NOT NULL,\n"
+     "    year     integer NOT NULL,\n"
+     "    sequence bigint NOT NULL,\n"
+     "    tables_sequence bigint,\n" /* the tables were last written with this file */
+     "    run_no   bigint NOT NULL,\n"
+     "    PRIMARY KEY (body, year));\n"
+     "CREATE TABLE tdi.sent (\n"
+     "    body     text NOT NULL,\n"
+     "    year     integer NOT NULL,\n"
+     "    eid      text NOT NULL,\n" /* the episode under the state key */
+     "    ekey     text NOT NULL,\n" /* the episode's key in the body's files */
+     "    source   text NOT NULL,\n"
+     "    hash     bytea NOT NULL,\n"
+     "    sequence bigint NOT NULL,\n"
+     "    PRIMARY KEY (body, year, eid));\n"
+     "CREATE TABLE tdi.route (\n"
+     "    body   text NOT NULL,\n"
+     "    source text NOT NULL,\n"
+     "    year   integer NOT NULL,\n"
+     "    PRIMARY KEY (body, source, year));\n"
+     "CREATE TABLE tdi.closed_year (\n"
+     "    year      integer PRIMARY KEY,\n"
+     "    closed_at timestamptz NOT NULL DEFAULT now(),\n"
+     "    closed_by text NOT NULL);\n"
+     "CREATE TABLE tdi.year_event (\n"
+     "    at      timestamptz NOT NULL DEFAULT now(),\n"
+     "    year    integer NOT NULL,\n"
+     "    action  text NOT NULL CHECK (action IN ('close', 'reopen')),\n"
+     "    by_user text NOT NULL);\n"},
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* The schema version of the database: 0 when tdi's schema is not there (*exists = 0) or has
+ * no version recorded. */
+static tdi_status schema_version(tdi_state *st, int *version, int *exists)
+{
+    char buf[32];
+    tdi_status s;
+
+    *version = 0;
+    s = query_value(st, "reading the schema version",
+                    "SELECT to_regclass('tdi.schema_version') IS NOT NULL", 0, NULL, buf,
+                    sizeof buf, NULL);
+    if (exists)
+        *exists = s == TDI_OK && strcmp(buf, "t") == 0;
+    if (s != TDI_OK || strcmp(buf, "t") != 0)
+        return s;
+    s = query_value(st, "reading the schema version",
+                    "SELECT coalesce(max(version), 0) FROM tdi.schema_version", 0, NULL, buf,
+                    sizeof buf, NULL);
+    if (s == TDI_OK)
+        *version = atoi(buf);
+    return s;
+}
+
+static tdi_status apply(tdi_state *st, const migration *m, int *applied)
+{
+    char version[16];
+    const char *params[3] = {version, TDI_VERSION, m->description};
+    tdi_status s;
+    int now = 0;
+
+    *applied = 0;
+    snprintf(version, sizeof version, "%d", m->version);
+    s = command(st, "starting a migration", "BEGIN", 0, NULL);
+    /* Two tdi init at once: the second waits here, then finds the work done. */
+    if (s == TDI_OK)
+        s = query(st, "locking the schema",
+                  "SELECT pg_advisory_xact_lock(" LOCK_KEY1 ", " LOCK_INIT ")", 0, NULL,
+                  PGRES_TUPLES_OK, NULL);
+    if (s == TDI_OK)
+        s = schema_version(st, &now, NULL);
+    if (s == TDI_OK && now < m->version) {
+        s = command(st, "applying a migration", m->sql, 0, NULL);
+        if (s == TDI_OK)
+            s = command(st, "recording a migration",
+                        "INSERT INTO tdi.schema_version (version, tdi_version, description) "
+                        "VALUES ($1, $2, $3)",
+                        3, params);
+        *applied = s == TDI_OK;
+    }
+    if (s == TDI_OK)
+        s = command(st, "committing a migration", "COMMIT", 0, NULL);
+    if (s != TDI_OK) {
+        *applied = 0;
+        if (s != TDI_ERR_INTERRUPTED || tdi_pg_recover(st->conn, 5000))
+            (void)command(st, "rolling back a migration", "ROLLBACK", 0, NULL);
+    }
+    return s;
+}
+
+tdi_status tdi_state_migrate(tdi_state *st, int *from, int *to)
+{
+    tdi_status s = schema_version(st, from, NULL);
+
+    *to = *from;
+    if (s != TDI_OK)
+        return s;
+    if (*from > TDI_STATE_SCHEMA_VERSION) {
+        tdi_error(WHO ": schema version %d is newer than this tdi knows (%d): use a newer tdi",
+                  *from, TDI_STATE_SCHEMA_VERSION);
+        return TDI_ERR_STATE;
+    }
+    for (int i = 0; i < NMIGRATIONS && s == TDI_OK; i++) {
+        int applied = 0;
+        if (migrations[i].version <= *to)
+            continue;
+        s = apply(st, &migrations[i], &applied);
+        if (s == TDI_OK)
+            *to = migrations[i].version;
+    }
+    return s;
+}
+
+tdi_status tdi_state_check(tdi_state *st)
+{
+    int version = 0, exists = 0;
+    tdi_status s = schema_version(st, &version, &exists);
+
+    if (s != TDI_OK)
+        return s;
+    if (version == TDI_STATE_SCHEMA_VERSION)
+        return TDI_OK;
+    if (!exists)
+        tdi_error(WHO ": no tdi schema in it: run 'tdi init' with this configuration first");
+    else if (version < TDI_STATE_SCHEMA_VERSION)
+        tdi_error(WHO ": schema version %d is older than this tdi needs (%d): run 'tdi init' "
+                      "with this configuration to upgrade it",
+                  version, TDI_STATE_SCHEMA_VERSION);
+    else
+        tdi_error(WHO ": schema version %d is newer than this tdi knows (%d): use a newer tdi",
+                  version, TDI_STATE_SCHEMA_VERSION);
+    return TDI_ERR_STATE;
+}
+
+/* ------------------------------------------------------------------ the run lock */
+
+tdi_status tdi_state_lock(tdi_state *st)
+{
+    char got[8], pid[32];
+    tdi_status s;
+
+    s = query_value(st, "taking the run lock",
+                    "SELECT pg_try_advisory_lock(" LOCK_KEY1 ", " LOCK_RUN ")", 0, NULL, got,
+                    sizeof got, NULL);
+    if (s != TDI_OK || strcmp(got, "t") == 0)
+        return s;
+    /* Who holds it, for the operator: a server pid leads to pg_stat_activity. */
+    s = query_value(st, "finding the holder of the run lock",
+                    "SELECT string_agg(pid::text, ', ') FROM pg_locks WHERE locktype = "
+                    "'advisory' AND classid = " LOCK_KEY1 " AND objid = " LOCK_RUN
+                    " AND objsubid = 2 AND granted",
+                    0, NULL, pid, sizeof pid, NULL);
+    if (s != TDI_OK)
+        return s;
+    tdi_error("another tdi run is active (it holds the run lock in the state database, server "
+              "process %s); this one stops without changing anything",
+              *pid ? pid : "unknown");
+    return TDI_ERR_LOCKED;
+}
+
+/* ------------------------------------------------------------------ the ledger */
+
+tdi_status tdi_state_run_begin(tdi_state *st, const char *run_id, int year, int full,
+                               int64_t *run_no, int *taken)
+{
+    char ystr[16], pidstr[16], host[256] = "", value[32];
+    const char *params[6] = {run_id, ystr, full ? "full" : "normal", host, pidstr, TDI_VERSION};
+    tdi_status s;
+    int found = 0;
+
+    *run_no = 0;
+    *taken = 0;
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(pidstr, sizeof pidstr, "%ld", (long)getpid());
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    s = command(st, "closing the ledger rows of runs that ended without a word",
+                "UPDATE tdi.run SET status = 'abandoned', message = 'no end was recorded: the "
+                "run was killed or lost the state database' WHERE status = 'running'",
+                0, NULL);
+    if (s == TDI_OK)
+        s = query_value(st, "recording the run",
+                        "INSERT INTO tdi.run (run_id, year, mode, status, host, pid, tdi_version) "
+                        "VALUES ($1, $2, $3, 'running', $4, $5, $6) ON CONFLICT (run_id) DO "
+                        "NOTHING RETURNING run_no",
+                        6, params, value, sizeof value, &found);
+    if (s != TDI_OK)
+        return s;
+    if (!found)
+        *taken = 1;
+    else
+        *run_no = strtoll(value, NULL, 10);
+    return TDI_OK;
+}
+
+/* The ledger's text for status: the exit code's name. */
+static void status_params(tdi_status status, char *code, size_t len)
+{
+    snprintf(code, len, "%d", (int)status);
+}
+
+/* After an interrupted call the connection may still be busy: get it idle again. */
+static tdi_status ready(tdi_state *st)
+{
+    if (tdi_pg_recover(st->conn, 5000))
+        return TDI_OK;
+    tdi_error(WHO ": the connection is not usable after the interruption");
+    return TDI_ERR_STATE;
+}
+
+tdi_status tdi_state_run_end(tdi_state *st, int64_t run_no, tdi_status status, const char *message)
+{
+    char no[32], code[16];
+    const char *params[4] = {no, tdi_status_name(status), code,
+                             message && *message ? message : NULL};
+
+    snprintf(no, sizeof no, "%" PRId64, run_no);
+    status_params(status, code, sizeof code);
+    if (!st->in_txn && ready(st) != TDI_OK)
+        return TDI_ERR_STATE;
+    return command(st, "recording the end of the run",
+                   "UPDATE tdi.run SET ended_at = now(), status = $2, exit_code = $3, message = "
+                   "$4 WHERE run_no = $1",
+                   4, params);
+}
+
+static tdi_status print_run_details(tdi_state *st, const char *run_no, FILE *fp)
+{
+    const char *params[1] = {run_no};
+    PGresult *res = NULL;
+    tdi_status s;
+
+    s = query(st, "reading the ledger",
+              "SELECT source, status, mode, coalesce(to_char(since AT TIME ZONE 'UTC', " TIME_FMT
+              "), ''), attempts, extracted, written, quarantined, coalesce(error, '') "
+              "FROM tdi.run_source WHERE run_no = $1 ORDER BY source",
+              1, params, PGRES_TUPLES_OK, &res);
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        const char *since = PQgetvalue(res, i, 3), *error = PQgetvalue(res, i, 8);
+        int attempts = atoi(PQgetvalue(res, i, 4));
+
+        fprintf(fp,
+                "  source %s: %s, %s%s%s, %d attempt%s: extracted %s, written %s, "
+                "quarantined %s\n",
+                PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                *since ? " since " : "", since, attempts, attempts == 1 ? "" : "s",
+                PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7));
+        if (*error)
+            fprintf(fp, "    error: %s\n", error);
+    }
+    PQclear(res);
+    res = NULL;
+    if (s == TDI_OK)
+        s = query(st, "reading the ledger",
+                  "SELECT kind, owner, coalesce(sequence::text, ''), records, replaces, deletes, "
+                  "path, sha256 FROM tdi.run_file WHERE run_no = $1 "
+                  "ORDER BY kind = 'quarantine', owner, kind",
+                  1, params, PGRES_TUPLES_OK, &res);
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        if (strcmp(PQgetvalue(res, i, 0), "submission") == 0)
+            fprintf(fp, "  body %s: sequence %s, %s records (%s replaces), %s deletes -> %s\n",
+                    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+                    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+        else if (strcmp(PQgetvalue(res, i, 0), "tables") == 0)
+            fprintf(fp, "  tables %s: %s records -> %s\n", PQgetvalue(res, i, 1),
+                    PQgetvalue(res, i, 3), PQgetvalue(res, i, 6));
+        else
+            fprintf(fp, "  quarantine %s: %s rows -> %s\n", PQgetvalue(res, i, 1),
+                    PQgetvalue(res, i, 3), PQgetvalue(res, i, 6));
+        fprintf(fp, "    sha256 %s\n", PQgetvalue(res, i, 7));
+    }
+    PQclear(res);
+    return s;
+}
+
+tdi_status tdi_state_print_runs(tdi_state *st, int n, FILE *fp)
+{
+    char limit[16];
+    const char *params[1] = {limit};
+    PGresult *res = NULL;
+    tdi_status s;
+
+    snprintf(limit, sizeof limit, "%d", n);
+    s = query(st, "reading the ledger",
+              "SELECT run_no, run_id, year, mode, status, coalesce(exit_code::text, '-'), "
+              "to_char(started_at AT TIME ZONE 'UTC', " SHOW_FMT "), "
+              "coalesce(to_char(ended_at AT TIME ZONE 'UTC', " SHOW_FMT "), '-'), "
+              "coalesce(round(extract(epoch FROM ended_at - started_at))::text || ' s', '-'), "
+              "coalesce(message, '') FROM tdi.run ORDER BY run_no DESC LIMIT $1",
+              1, params, PGRES_TUPLES_OK, &res);
+    if (s == TDI_OK && PQntuples(res) == 0)
+        fprintf(fp, "no runs recorded yet\n");
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        fprintf(fp, "run %s: year %s%s, %s (exit %s)\n", PQgetvalue(res, i, 1),
+                PQgetvalue(res, i, 2), strcmp(PQgetvalue(res, i, 3), "full") == 0 ? ", --full" : "",
+                PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+        fprintf(fp, "  started %s, ended %s, took %s\n", PQgetvalue(res, i, 6),
+                PQgetvalue(res, i, 7), PQgetvalue(res, i, 8));
+        if (*PQgetvalue(res, i, 9))
+            fprintf(fp, "  message: %s\n", PQgetvalue(res, i, 9));
+        s = print_run_details(st, PQgetvalue(res, i, 0), fp);
+    }
+    PQclear(res);
+    return s;
+}
+
+/* ------------------------------------------------------------------ reporting years */
+
+tdi_status tdi_state_year_closed(tdi_state *st, int year, int *closed, char *since, size_t len)
+{
+    char ystr[16];
+    const char *params[1] = {ystr};
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    return query_value(st, "reading the closed years",
+                       "SELECT to_char(closed_at AT TIME ZONE 'UTC', " SHOW_FMT
+                       ") || ' by ' || closed_by FROM tdi.closed_year WHERE year = $1",
+                       1, params, since, len, closed);
+}
+
+tdi_status tdi_state_year_set(tdi_state *st, int year, int close, const char *by, int *changed)
+{
+    char ystr[16], value[16];
+    const char *params[2] = {ystr, by};
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    /* One statement: the change and its event row are one atomic step. */
+    return query_value(
+        st, close ? "closing the year" : "reopening the year",
+        close ? "WITH c AS (INSERT INTO tdi.closed_year (year, closed_by) VALUES ($1, $2) ON "
+                "CONFLICT (year) DO NOTHING RETURNING year) INSERT INTO tdi.year_event (year, "
+                "action, by_user) SELECT year, 'close', $2 FROM c RETURNING year"
+              : "WITH c AS (DELETE FROM tdi.closed_year WHERE year = $1 RETURNING year) INSERT "
+                "INTO tdi.year_event (year, action, by_user) SELECT year, 'reopen', $2 FROM c "
+                "RETURNING year",
+        2, params, value, sizeof value, changed);
+}
+
+/* ------------------------------------------------------------------ sources and routes */
+
+tdi_status tdi_state_source_mark(tdi_state *st, const char *source, int year, tdi_source_mark *out)
+{
+    char both[TDI_STATE_TIME_MAX + sizeof out->fingerprint + 1], *bar;
+    tdi_status s;
+
+    memset(out, 0, sizeof *out);
+    /* One value, "watermark|fingerprint": neither can hold a bar. */
+    s = name_year_value(st, "reading the source watermark",
+                        "SELECT coalesce(to_char(watermark AT TIME ZONE 'UTC', " TIME_FMT
+                        "), '') || '|' || fingerprint FROM tdi.source_state WHERE source = $1 "
+                        "AND year = $2",
+                        source, year, both, sizeof both, &out->known);
+    bar = strchr(both, '|');
+    if (s == TDI_OK && out->known && bar) {
+        *bar = '\0';
+        snprintf(out->watermark, sizeof out->watermark, "%.*s",
+                 (int)sizeof out->watermark - 1, both);
+        snprintf(out->fingerprint, sizeof out->fingerprint, "%.*s",
+                 (int)sizeof out->fingerprint - 1, bar + 1);
+    }
+    return s;
+}
+
+tdi_status tdi_state_time_minus(tdi_state *st, const char *watermark, long seconds, char *out,
+                                size_t len)
+{
+    char secs[32];
+    const char *params[2] = {watermark, secs};
+
+    snprintf(secs, sizeof secs, "%ld", seconds);
+    return query_value(st, "computing the incremental lower bound",
+                       "SELECT to_char(($1::timestamptz - make_interval(secs => $2::bigint)) AT "
+                       "TIME ZONE 'UTC', " TIME_FMT ")",
+                       2, params, out, len, NULL);
+}
+
+tdi_status tdi_state_route_seen(tdi_state *st, const char *body, const char *source, int year,
+                                int *seen)
+{
+    char ystr[16], value[8];
+    const char *params[3] = {body, source, ystr};
+    tdi_status s;
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    s = query_value(st, "reading the routes",
+                    "SELECT EXISTS (SELECT 1 FROM tdi.route WHERE body = $1 AND source = $2 AND "
+                    "year = $3)",
+                    3, params, value, sizeof value, NULL);
+    *seen = s == TDI_OK && strcmp(value, "t") == 0;
+    return s;
+}
+
+tdi_status tdi_state_quarantine_same(tdi_state *st, const char *source, int year,
+                                     const char *sha256, int *same)
+{
+    char value[80];
+    int found = 0;
+    tdi_status s = name_year_value(
+        st, "reading the last quarantine file",
+        "SELECT f.sha256 FROM tdi.run_file f JOIN tdi.run r ON r.run_no = f.run_no "
+        "WHERE f.kind = 'quarantine' AND f.owner = $1 AND r.year = $2::integer "
+        "ORDER BY f.run_no DESC LIMIT 1",
+        source, year, value, sizeof value, &found);
+
+    *same = s == TDI_OK && found && strcmp(value, sha256) == 0;
+    return s;
+}
+
+tdi_status tdi_state_tables_due(tdi_state *st, const char *body, int year, int *due)
+{
+    char value[8];
+    tdi_status s = name_year_value(st, "reading when the tables were written",
+                                   "SELECT sequence > coalesce(tables_sequence, 0) FROM "
+                                   "tdi.body_sequence WHERE body = $1 AND year = $2",
+                                   body, year, value, sizeof value, NULL);
+
+    *due = s == TDI_OK && strcmp(value, "t") == 0;
+    return s;
+}
+
+tdi_status tdi_state_next_sequence(tdi_state *st, const char *body, int year, uint64_t *seq)
+{
+    char value[32];
+    tdi_status s = name_year_value(st, "reading the sequence number",
+                                   "SELECT coalesce((SELECT sequence FROM tdi.body_sequence WHERE "
+                                   "body = $1 AND year = $2), 0) + 1",
+                                   body, year, value, sizeof value, NULL);
+
+    *seq = s == TDI_OK ? strtoull(value, NULL, 10) : 0;
+    return s;
+}
+
+/* ------------------------------------------------------------------ the delta pass */
+
+tdi_status tdi_state_delta_begin(tdi_state *st)
+{
+    /* Temporary: private to this session, gone with it (also when the run is killed). */
+    return command(st, "creating the run's tables",
+                   "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
+                   "body integer NOT NULL, eid text NOT NULL, ekey text NOT NULL, hash bytea NOT "
+                   "NULL, person text NOT NULL, centre text NOT NULL);\n"
+                   "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid text NOT NULL);\n"
+                   "CREATE TEMP TABLE run_present (src integer NOT NULL, eid text NOT NULL);\n"
+                   "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
+                   "ok boolean NOT NULL, full_read boolean NOT NULL);\n"
+                   "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
+                   "served boolean NOT NULL)",
+                   0, NULL);
+}
+
+tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table)
+{
+    tdi_status s;
+
+    s = query(st, "starting a COPY",
+              table == TDI_COPY_RECORDS
+                  ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre) FROM STDIN"
+              : table == TDI_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
+                                       : "COPY run_present (src, eid) FROM STDIN",
+              0, NULL, PGRES_COPY_IN, NULL);
+    st->in_copy = s == TDI_OK;
+    st->used = 0;
+    return s;
+}
+
+static tdi_status copy_flush(tdi_state *st)
+{
+    tdi_status s = tdi_pg_copy_put(st->conn, WHO, "COPY", TDI_ERR_STATE, st->buf, st->used);
+
+    st->used = 0;
+    return s;
+}
+
+/* 1 when s can go into a COPY text field as it is: no tab, newline, backslash or control. */
+static int copy_safe(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == '\\' || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Appends a line of nfields fields, each already COPY-safe ("\\N" passes as it is). */
+static tdi_status copy_line(tdi_state *st, const char *const *fields, int nfields)
+{
+    size_t need = 1;
+
+    for (int i = 0; i < nfields; i++)
+        need += strlen(fields[i]) + 1;
+    if (need > sizeof st->buf)
+        return TDI_ERR_INTERNAL;
+    if (st->used + need > sizeof st->buf) {
+        tdi_status s = copy_flush(st);
+        if (s != TDI_OK)
+            return s;
+    }
+    for (int i = 0; i < nfields; i++) {
+        size_t n = strlen(fields[i]);
+        memcpy(st->buf + st->used, fields[i], n);
+        st->used += n;
+        st->buf[st->used++] = i + 1 < nfields ? '\t' : '\n';
+    }
+    return TDI_OK;
+}
+
+tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, const char *eid,
+                                const char *ekey, const char *hash, const char *person,
+                                const char *centre)
+{
+    char p[32], s[16], b[16], h[80];
+    const char *fields[8] = {p, s, b, eid, ekey, h, person, centre};
+
+    if (!st->in_copy || !copy_safe(eid) || !copy_safe(ekey) || !copy_safe(hash) ||
+        strlen(hash) > 64 || !copy_safe(person) || !copy_safe(centre)) {
+        tdi_error(WHO ": a record cannot go into the COPY stream");
+        return TDI_ERR_INTERNAL;
+    }
+    snprintf(p, sizeof p, "%" PRIu64, pos);
+    snprintf(s, sizeof s, "%d", src);
+    snprintf(b, sizeof b, "%d", body);
+    /* bytea in hex input form; COPY text wants its backslash doubled. */
+    snprintf(h, sizeof h, "\\\\x%s", hash);
+    return copy_line(st, fields, 8);
+}
+
+tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid)
+{
+    char s[16];
+    const char *fields[2] = {s, eid};
+
+    if (!st->in_copy || !copy_safe(eid))
+        return TDI_ERR_INTERNAL;
+    snprintf(s, sizeof s, "%d", src);
+    return copy_line(st, fields, 2);
+}
+
+tdi_status tdi_state_copy_end(tdi_state *st, int discard)
+{
+    tdi_status s = TDI_OK;
+
+    if (!st->in_copy)
+        return TDI_OK;
+    if (!discard)
+        s = copy_flush(st);
+    st->used = 0;
+    st->in_copy = 0;
+    if (s != TDI_OK)
+        discard = 1;
+    {
+        tdi_status e = tdi_pg_copy_end(st->conn, WHO, "COPY", TDI_ERR_STATE,
+                                       discard ? "discarded by tdi" : NULL);
+        return s != TDI_OK ? s : e;
+    }
+}
+
+tdi_status tdi_state_duplicates(tdi_state *st, int src, unsigned long *count, char *example,
+                                size_t len)
+{
+    char s[16];
+    const char *params[1] = {s};
+    PGresult *res = NULL;
+    tdi_status rc;
+
+    *count = 0;
+    example[0] = '\0';
+    snprintf(s, sizeof s, "%d", src);
+    rc = query(st, "looking for repeated keys",
+               "SELECT count(DISTINCT eid), coalesce(min(eid), '') FROM (SELECT eid FROM run_rec "
+               "WHERE src = $1 GROUP BY body, eid HAVING count(*) > 1) d",
+               1, params, PGRES_TUPLES_OK, &res);
+    if (rc == TDI_OK && PQntuples(res) == 1) {
+        *count = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(example, len, "%s", PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* An array literal {"a","b"} of n strings (names: no quote or backslash in them). */
+static char *array_literal(const char *const *items, size_t n)
+{
+    size_t cap = 3, used = 0;
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(items[i]) + 3;
+    out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s\"%s\"", i ? "," : "", items[i]);
+    out[used++] = '}';
+    out[used] = '\0';
+    return out;
+}
+
+/* The action statement. Records go to the bodies that take them (one run_rec row each, with the
+ * body's pseudonyms); against what each body was sent, by the episode's state key: a new one is
+ * an append, another hash a replace, the same hash nothing. An episode the body was sent and
+ * does not get now is deleted when its source was read and the episode is known to be gone
+ * from the body: the source was read in full, or the row was read now (it breaks a rule or goes
+ * to other bodies now), or the key scan does not have it (deleted, or out of the year); also when
+ * its source is no longer configured. Unchanged rows an incremental read skipped are in the key
+ * scan: nothing. Bodies not served this run are left out entirely.
+ * Later (counting unit, "ever treated before"): run_rec carries person and centre, so one window
+ * over run_rec and what the body was sent can rank treatment demands in this pass. */
+static const char action_sql[] =
+    "CREATE TEMP TABLE run_action AS\n"
+    "WITH rec AS (\n"
+    "    SELECT r.body, r.pos, r.eid, r.hash\n"
+    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"
+    "     WHERE b.served),\n"
+    "sent AS (\n"
+    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source\n"
+    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
+    "     WHERE s.year = $1 AND b.served)\n"
+    "SELECT rec.body, rec.pos, rec.eid, NULL::text AS ekey,\n"
+    "       CASE WHEN sent.eid IS NULL THEN 'a' ELSE 'r' END AS action\n"
+    "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
+    " WHERE sent.eid IS NULL OR sent.hash <> rec.hash\n"
+    "UNION ALL\n"
+    "SELECT sent.body, NULL, sent.eid, sent.ekey, 'd'\n"
+    "  FROM sent LEFT JOIN run_src rs ON rs.name = sent.source\n"
+    " WHERE NOT EXISTS (SELECT 1 FROM rec WHERE rec.body = sent.body AND rec.eid = sent.eid)\n"
+    "   AND (rs.src IS NULL\n"
+    "        OR (rs.ok AND (rs.full_read\n"
+    "             OR EXISTS (SELECT 1 FROM run_seen x WHERE x.src = rs.src AND x.eid = "
+    "sent.eid)\n"
+    "             OR NOT EXISTS (SELECT 1 FROM run_present p WHERE p.src = rs.src AND "
+    "p.eid = sent.eid))))";
+
+tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in *sources,
+                             size_t nsources, const tdi_state_body_in *bodies, size_t nbodies,
+                             tdi_state_counts *counts)
+{
+    const char **names = calloc(nsources + nbodies + 1, sizeof *names);
+    char *snames = NULL, *bnames = NULL, *sok = NULL, *sfull = NULL, *bserved = NULL, ystr[16];
+    PGresult *res = NULL;
+    tdi_status s = TDI_ERR_INTERNAL;
+
+    memset(counts, 0, nbodies * sizeof *counts);
+    if (!names)
+        goto done;
+    sok = malloc(2 * nsources + 3);
+    sfull = malloc(2 * nsources + 3);
+    bserved = malloc(2 * nbodies + 3);
+    if (!sok || !sfull || !bserved)
+        goto done;
+    for (size_t i = 0; i < nsources; i++)
+        names[i] = sources[i].name;
+    snames = array_literal(names, nsources);
+    for (size_t i = 0; i < nbodies; i++)
+        names[i] = bodies[i].name;
+    bnames = array_literal(names, nbodies);
+    if (!snames || !bnames)
+        goto done;
+    /* Boolean arrays: {t,f,...} */
+    {
+        size_t a = 0, b = 0, c = 0;
+        sok[a++] = sfull[b++] = '{';
+        for (size_t i = 0; i < nsources; i++) {
+            if (i) {
+                sok[a++] = ',';
+                sfull[b++] = ',';
+            }
+            sok[a++] = sources[i].ok ? 't' : 'f';
+            sfull[b++] = sources[i].full_read ? 't' : 'f';
+        }
+        sok[a++] = sfull[b++] = '}';
+        sok[a] = sfull[b] = '\0';
+        bserved[c++] = '{';
+        for (size_t i = 0; i < nbodies; i++) {
+            if (i)
+                bserved[c++] = ',';
+            bserved[c++] = bodies[i].served ? 't' : 'f';
+        }
+        bserved[c++] = '}';
+        bserved[c] = '\0';
+    }
+    snprintf(ystr, sizeof ystr, "%d", year);
+    {
+        const char *sp[3] = {snames, sok, sfull};
+        const char *bp[2] = {bnames, bserved};
+        const char *yp[1] = {ystr};
+
+        s = command(st, "recording the run's sources",
+                    "INSERT INTO run_src SELECT n - 1, name, ok, full_read FROM unnest($1::text[], "
+                    "$2::boolean[], $3::boolean[]) WITH ORDINALITY AS u(name, ok, full_read, n)",
+                    3, sp);
+        if (s == TDI_OK)
+            s = command(st, "recording the run's bodies",
+                        "INSERT INTO run_body SELECT n - 1, name, served FROM unnest($1::text[], "
+                        "$2::boolean[]) WITH ORDINALITY AS u(name, served, n)",
+                        2, bp);
+        /* Temporary tables are never analysed by autovacuum: without this the planner guesses
+         * their size, badly at a million rows. */
+        if (s == TDI_OK)
+            s = command(st, "analysing the run's tables",
+                        "ANALYZE run_rec, run_seen, run_present, run_src, run_body", 0, NULL);
+        if (s == TDI_OK)
+            s = command(st, "computing the actions", action_sql, 1, yp);
+        if (s == TDI_OK)
+            s = query(st, "counting the actions",
+                      "SELECT body, action, count(*) FROM run_action GROUP BY body, action", 0,
+                      NULL, PGRES_TUPLES_OK, &res);
+    }
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        long b = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        const char *action = PQgetvalue(res, i, 1);
+        unsigned long n = strtoul(PQgetvalue(res, i, 2), NULL, 10);
+
+        if (b < 0 || (size_t)b >= nbodies)
+            continue;
+        if (*action == 'a')
+            counts[b].appends = n;
+        else if (*action == 'r')
+            counts[b].replaces = n;
+        else
+            counts[b].deletes = n;
+    }
+
+done:
+    if (s == TDI_ERR_INTERNAL)
+        tdi_error(WHO ": out of memory");
+    PQclear(res);
+    free(names);
+    free(snames);
+    free(bnames);
+    free(sok);
+    free(sfull);
+    free(bserved);
+    return s;
+}
+
+tdi_status tdi_state_actions_open(tdi_state *st, int body, int deletes)
+{
+    char sql[256];
+    tdi_status s;
+
+    snprintf(sql, sizeof sql,
+             deletes ? "COPY (SELECT ekey FROM run_action WHERE body = %d AND action = 'd' "
+                       "ORDER BY ekey) TO STDOUT"
+                     : "COPY (SELECT pos, action FROM run_action WHERE body = %d AND action <> "
+                       "'d' ORDER BY pos) TO STDOUT",
+             body);
+    s = query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
+    st->copy_out = s == TDI_OK;
+    return s;
+}
+
+tdi_status tdi_state_actions_next(tdi_state *st, uint64_t *pos, int *replace, char *ekey,
+                                  size_t len, int *eof)
+{
+    char *line = NULL, *tab;
+    int n = 0;
+    tdi_status s;
+
+    *eof = 0;
+    if (!st->copy_out) {
+        *eof = 1;
+        return TDI_OK;
+    }
+    s = tdi_pg_copy_get(st->conn, WHO, "reading the actions", TDI_ERR_STATE, &line, &n, eof, NULL);
+    if (s != TDI_OK || *eof) {
+        st->copy_out = s == TDI_ERR_INTERRUPTED;
+        return s;
+    }
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    tab = strchr(line, '\t');
+    if (tab) {
+        *tab = '\0';
+        *pos = strtoull(line, NULL, 10);
+        *replace = tab[1] == 'r';
+        if (ekey && len)
+            ekey[0] = '\0';
+    } else if (ekey && (size_t)n < len) {
+        snprintf(ekey, len, "%s", line);
+    } else {
+        tdi_error(WHO ": an action line is malformed");
+        s = TDI_ERR_STATE;
+    }
+    PQfreemem(line);
+    return s;
+}
+
+/* ------------------------------------------------------------------ the commit */
+
+tdi_status tdi_state_commit_begin(tdi_state *st)
+{
+    tdi_status s = ready(st);
+
+    st->copy_out = 0;
+    if (s == TDI_OK)
+        s = command(st, "starting the commit", "BEGIN", 0, NULL);
+
+    st->in_txn = s == TDI_OK;
+    return s;
+}
+
+tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *body, uint64_t seq,
+                                 int tables, int64_t run_no)
+{
+    char bstr[16], ystr[16], sstr[32], rstr[32];
+    const char *params[6] = {bstr, body, ystr, sstr, rstr, tables ? "t" : "f"};
+    tdi_status s;
+
+    snprintf(bstr, sizeof bstr, "%d", b);
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(sstr, sizeof sstr, "%" PRIu64, seq);
+    snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
+    if (!seq) /* no file, only the tables brought up to date */
+        return command(st, "recording the tables",
+                       "UPDATE tdi.body_sequence SET tables_sequence = sequence WHERE body = $1 "
+                       "AND year = $2",
+                       2, params + 1);
+    s = command(st, "recording the deletes",
+                "DELETE FROM tdi.sent s USING run_action a WHERE a.body = $1 AND a.action = 'd' "
+                "AND s.body = $2 AND s.year = $3 AND s.eid = a.eid",
+                3, params);
+    if (s == TDI_OK)
+        s = command(st, "recording what was sent",
+                    "INSERT INTO tdi.sent (body, year, eid, ekey, source, hash, sequence) "
+                    "SELECT $2, $3, r.eid, r.ekey, rs.name, r.hash, $4 FROM run_action a "
+                    "JOIN run_rec r ON r.pos = a.pos JOIN run_src rs ON rs.src = r.src "
+                    "WHERE a.body = $1 AND a.action <> 'd' "
+                    "ON CONFLICT (body, year, eid) DO UPDATE SET ekey = EXCLUDED.ekey, "
+                    "source = EXCLUDED.source, hash = EXCLUDED.hash, sequence = EXCLUDED.sequence",
+                    4, params);
+    if (s == TDI_OK)
+        s = command(st, "recording the sequence number",
+                    "INSERT INTO tdi.body_sequence (body, year, sequence, tables_sequence, run_no) "
+                    "VALUES ($1, $2, $3, CASE WHEN $5::boolean THEN $3::bigint END, $4) "
+                    "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
+                    "tables_sequence = coalesce(EXCLUDED.tables_sequence, "
+                    "tdi.body_sequence.tables_sequence), run_no = EXCLUDED.run_no",
+                    5, params + 1);
+    return s;
+}
+
+tdi_status tdi_state_commit_source(tdi_state *st, int year, int64_t run_no,
+                                   const tdi_state_source_out *src)
+{
+    char rstr[32], ystr[16], att[16], ex[32], wr[32], qu[32];
+    const char *run_params[10] = {rstr,
+                                  src->name,
+                                  src->mode,
+                                  src->since,
+                                  att,
+                                  ex,
+                                  wr,
+                                  qu,
+                                  tdi_status_name(src->status),
+                                  src->error && *src->error ? src->error : NULL};
+    const char *mark_params[5] = {src->name, ystr, src->watermark, src->fingerprint, rstr};
+    tdi_status s;
+
+    snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(att, sizeof att, "%d", src->attempts);
+    snprintf(ex, sizeof ex, "%lu", src->extracted);
+    snprintf(wr, sizeof wr, "%lu", src->written);
+    snprintf(qu, sizeof qu, "%lu", src->quarantined);
+    s = command(st, "recording a source of the run",
+                "INSERT INTO tdi.run_source (run_no, source, mode, since, attempts, extracted, "
+                "written, quarantined, status, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                "$9, $10)",
+                10, run_params);
+    /* Under an unchanged fingerprint the watermark only moves up; under a new one (a full
+     * read) it is what this read saw. */
+    if (s == TDI_OK && src->advance)
+        s = command(st, "recording the source watermark",
+                    "INSERT INTO tdi.source_state (source, year, watermark, fingerprint, run_no) "
+                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, year) DO UPDATE SET "
+                    "watermark = CASE WHEN tdi.source_state.fingerprint = EXCLUDED.fingerprint "
+                    "THEN greatest(tdi.source_state.watermark, EXCLUDED.watermark) ELSE "
+                    "EXCLUDED.watermark END, fingerprint = EXCLUDED.fingerprint, run_no = "
+                    "EXCLUDED.run_no",
+                    5, mark_params);
+    return s;
+}
+
+tdi_status tdi_state_commit_file(tdi_state *st, int64_t run_no, const tdi_state_file_out *f)
+{
+    char rstr[32], seq[32], rec[32], rep[32], del[32];
+    const char *params[9] = {rstr, f->path, f->kind, f->owner, f->sequence ? seq : NULL,
+                             rec,  rep,     del,     f->sha256};
+
+    snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
+    snprintf(seq, sizeof seq, "%" PRIu64, f->sequence);
+    snprintf(rec, sizeof rec, "%lu", f->records);
+    snprintf(rep, sizeof rep, "%lu", f->replaces);
+    snprintf(del, sizeof del, "%lu", f->deletes);
+    return command(st, "recording a published file",
+                   "INSERT INTO tdi.run_file (run_no, path, kind, owner, sequence, records, "
+                   "replaces, deletes, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                   9, params);
+}
+
+tdi_status tdi_state_commit_end(tdi_state *st, int year, int64_t run_no, tdi_status status,
+                                const char *message)
+{
+    char ystr[16];
+    const char *params[1] = {ystr};
+    tdi_status s;
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    /* The routes seen: which bodies depend on which source, for a later run's failures. */
+    s = command(
+        st, "recording the routes",
+        "INSERT INTO tdi.route (body, source, year) SELECT DISTINCT b.name, rs.name, $1::integer "
+        "FROM run_rec r JOIN run_src rs ON rs.src = r.src JOIN run_body b ON b.body = r.body "
+        "ON CONFLICT DO NOTHING",
+        1, params);
+    if (s == TDI_OK)
+        s = tdi_state_run_end(st, run_no, status, message);
+    if (s == TDI_OK)
+        s = command(st, "committing", "COMMIT", 0, NULL);
+    if (s != TDI_OK) {
+        tdi_state_commit_abort(st);
+        return s;
+    }
+    st->in_txn = 0;
+    return TDI_OK;
+}
+
+void tdi_state_commit_abort(tdi_state *st)
+{
+    if (!st || !st->in_txn)
+        return;
+    st->in_txn = 0;
+    if (tdi_pg_recover(st->conn, 5000))
+        (void)command(st, "rolling back", "ROLLBACK", 0, NULL);
+}

@@ -1,0 +1,181 @@
+/*
+ * tdi_state: the state database, and every SQL statement tdi runs against it.
+ *
+ * A PostgreSQL database of the receiving side (config key `state`) holds, in schema `tdi`:
+ *   - the run ledger: one row per run (start, end, status, exit code, why it failed), per source
+ *     (mode, attempts, row counts, error) and per published file (path, sha256, sequence, counts);
+ *   - per source and year the watermark of incremental reads and the fingerprint of what shapes
+ *     the source's records (crosswalk, query, routing, key): a new fingerprint forces a full read;
+ *   - per body and year the sequence number of the last file, and per episode key what the body
+ *     was last sent (the content hash): the base every delta is computed against;
+ *   - the routes seen (which source's records went to which body), and the closed years.
+ * The schema is versioned; tdi_state_migrate() (`tdi init`) creates or upgrades it in place, and
+ * every other command refuses a database whose schema is missing or not the version it knows.
+ *
+ * A run holds a session advisory lock for its whole length: a second run fails at once with
+ * TDI_ERR_LOCKED. The delta of a run is computed in the database in bulk: the run COPYs its
+ * records (position in its spool, key, content hash, bodies) and the key sets of incremental
+ * sources into temporary tables, one statement computes every action, and the run reads the
+ * actions back with COPY in spool order. Nothing here runs one statement per record. The state
+ * database never holds an identifier: keys and persons are pseudonyms.
+ *
+ * Every failure is logged ("state database: WHAT failed: REASON") and returned as TDI_ERR_STATE
+ * (TDI_ERR_INTERRUPTED when a stop signal ended a wait).
+ */
+#ifndef TDI_STATE_H
+#define TDI_STATE_H
+
+#include "tdi_status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TDI_STATE_SCHEMA_VERSION 1  /* the migrations tdi_state_migrate() knows */
+#define TDI_STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
+
+typedef struct tdi_state tdi_state;
+
+/* Connects to the state database. */
+tdi_status tdi_state_open(const char *conninfo, tdi_state **out);
+void tdi_state_close(tdi_state *st);
+
+/* ---- schema ---- */
+/* Applies the missing migrations, each in its own transaction; *from and *to get the versions
+ * before and after. Refuses a schema newer than TDI_STATE_SCHEMA_VERSION. */
+tdi_status tdi_state_migrate(tdi_state *st, int *from, int *to);
+/* TDI_OK when the schema is exactly TDI_STATE_SCHEMA_VERSION; else logs what to do. */
+tdi_status tdi_state_check(tdi_state *st);
+
+/* ---- the run lock ---- */
+/* Takes the session advisory lock of tdi runs; TDI_ERR_LOCKED (the message names the holder's
+ * server process) when another session holds it. Released when the connection closes. */
+tdi_status tdi_state_lock(tdi_state *st);
+
+/* ---- the ledger ---- */
+/* Records a run in status "running" and returns its number. Rows of runs still "running" are
+ * set to "abandoned" first (the lock proves they are not). *taken = 1 (and nothing recorded)
+ * when run_id is already in the ledger: the caller waits for the next second. */
+tdi_status tdi_state_run_begin(tdi_state *st, const char *run_id, int year, int full,
+                               int64_t *run_no, int *taken);
+/* The end of a run that did not get to tdi_state_commit_*: status and message only. */
+tdi_status tdi_state_run_end(tdi_state *st, int64_t run_no, tdi_status status, const char *message);
+/* Prints the last n runs, newest first, with their sources and files. */
+tdi_status tdi_state_print_runs(tdi_state *st, int n, FILE *fp);
+
+/* ---- reporting years ---- */
+/* *closed = 1 when year is closed; since then holds when (YYYY-MM-DD HH:MM:SSZ) and by whom. */
+tdi_status tdi_state_year_closed(tdi_state *st, int year, int *closed, char *since, size_t len);
+/* Closes (close = 1) or reopens year; *changed = 0 when it already was. by: the OS user. */
+tdi_status tdi_state_year_set(tdi_state *st, int year, int close, const char *by, int *changed);
+
+/* ---- sources and routes ---- */
+typedef struct tdi_source_mark {
+    int known;                          /* a run has read the source for this year */
+    char watermark[TDI_STATE_TIME_MAX]; /* YYYY-MM-DDTHH:MM:SS.ffffffZ, "" when none */
+    char fingerprint[72];
+} tdi_source_mark;
+
+tdi_status tdi_state_source_mark(tdi_state *st, const char *source, int year, tdi_source_mark *out);
+/* watermark minus seconds, in the same format (the lower bound of an incremental read). */
+tdi_status tdi_state_time_minus(tdi_state *st, const char *watermark, long seconds, char *out,
+                                size_t len);
+/* *seen = 1 when records of source have gone to body in year. */
+tdi_status tdi_state_route_seen(tdi_state *st, const char *body, const char *source, int year,
+                                int *seen);
+/* *same = 1 when the last quarantine file recorded for source and year has this sha256. */
+tdi_status tdi_state_quarantine_same(tdi_state *st, const char *source, int year,
+                                     const char *sha256, int *same);
+/* *due = 1 when the body's tables are older than its last file for year (a run read a source
+ * incrementally and left them for a full read). */
+tdi_status tdi_state_tables_due(tdi_state *st, const char *body, int year, int *due);
+/* The sequence number the body's next file for year gets (1 for the first). */
+tdi_status tdi_state_next_sequence(tdi_state *st, const char *body, int year, uint64_t *seq);
+
+/* ---- the delta pass ---- */
+/* Creates the run's temporary tables (sources and bodies by index, as in the config). */
+tdi_status tdi_state_delta_begin(tdi_state *st);
+
+/* COPY into the run's tables. Between begin and end no other call may use the connection.
+ *   RECORDS  tdi_state_put_record(): what goes to each body
+ *   SEEN     tdi_state_put_key(): every row an incremental read read (accepted or quarantined)
+ *   PRESENT  tdi_state_put_key(): every episode of the year an incremental source holds now */
+typedef enum tdi_state_copy { TDI_COPY_RECORDS, TDI_COPY_SEEN, TDI_COPY_PRESENT } tdi_state_copy;
+tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table);
+/* The record at spool position pos of source src for body: its state key eid, its key ekey in
+ * the body's files, its content hash (hex), and (for the counting unit) person and centre. */
+tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, const char *eid,
+                                const char *ekey, const char *hash, const char *person,
+                                const char *centre);
+/* An episode's state key, for SEEN and PRESENT. */
+tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid);
+/* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
+tdi_status tdi_state_copy_end(tdi_state *st, int discard);
+
+/* Episodes that a source yields more than once: *count of them, one's state key in example. */
+tdi_status tdi_state_duplicates(tdi_state *st, int src, unsigned long *count, char *example,
+                                size_t len);
+
+typedef struct tdi_state_source_in {
+    const char *name;
+    int ok;        /* read completely this run */
+    int full_read; /* every row of the year was read (not incremental) */
+} tdi_state_source_in;
+
+typedef struct tdi_state_body_in {
+    const char *name;
+    int served; /* every source it depends on was read */
+} tdi_state_body_in;
+
+typedef struct tdi_state_counts {
+    unsigned long appends, replaces, deletes;
+} tdi_state_counts;
+
+/* Computes every action of the run for year in one statement; counts[b] per body (nbodies). */
+tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in *sources,
+                             size_t nsources, const tdi_state_body_in *bodies, size_t nbodies,
+                             tdi_state_counts *counts);
+/* Reads the actions of body back: first appends and replaces in spool order (*pos, *replace),
+ * then (deletes = 1) the body's keys to delete in key order (*ekey). */
+tdi_status tdi_state_actions_open(tdi_state *st, int body, int deletes);
+tdi_status tdi_state_actions_next(tdi_state *st, uint64_t *pos, int *replace, char *ekey,
+                                  size_t len, int *eof);
+
+/* ---- the commit: one transaction, after the files are published ---- */
+typedef struct tdi_state_source_out {
+    const char *name;
+    const char *mode;  /* "full", "incremental", or "not read" */
+    const char *since; /* lower bound of an incremental read, or NULL */
+    int attempts;
+    unsigned long extracted, written, quarantined;
+    tdi_status status;
+    const char *error;     /* why it failed, or NULL */
+    int advance;           /* 1: store watermark and fingerprint */
+    const char *watermark; /* NULL: none seen (no incremental column or no row) */
+    const char *fingerprint;
+} tdi_state_source_out;
+
+typedef struct tdi_state_file_out {
+    const char *kind;  /* "submission", "tables" or "quarantine" */
+    const char *owner; /* body or source */
+    const char *path;
+    const char *sha256;
+    uint64_t sequence; /* 0 for quarantine */
+    unsigned long records, replaces, deletes;
+} tdi_state_file_out;
+
+tdi_status tdi_state_commit_begin(tdi_state *st);
+/* Body b's file with sequence seq is published: its actions become what it was sent; tables = 1
+ * when its tables were published with it. seq 0: no file, only the tables (brought up to date). */
+tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *body, uint64_t seq,
+                                 int tables, int64_t run_no);
+tdi_status tdi_state_commit_source(tdi_state *st, int year, int64_t run_no,
+                                   const tdi_state_source_out *src);
+tdi_status tdi_state_commit_file(tdi_state *st, int64_t run_no, const tdi_state_file_out *f);
+/* Records the routes of this run, ends the ledger row and commits. On any failure of the
+ * commit_* calls nothing of them is kept. */
+tdi_status tdi_state_commit_end(tdi_state *st, int year, int64_t run_no, tdi_status status,
+                                const char *message);
+void tdi_state_commit_abort(tdi_state *st);
+
+#endif

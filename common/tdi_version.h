@@ -1,0 +1,7 @@
+/* tdi_version: the version of tdi, in `tdi --version`, the run ledger and the state schema log. */
+#ifndef TDI_VERSION_H
+#define TDI_VERSION_H
+
+#define TDI_VERSION "0.2.0"
+
+#endif

@@ -1,0 +1,507 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
+# Nightly operations: the state database (tdi init), incremental runs and delta submissions
+# (append, replace, delete, sequence), reruns that publish nothing, closed years, the run lock,
+# faults (a source killed mid-COPY, SIGTERM, SIGKILL, disk full) and the run ledger.
+# Each fault case asserts the exit code, the message, the ledger row and that no partial or temp
+# file is in the output directory.
+#
+# The clinics are copies of the sample databases made for each case (clinic_<case>), so a case
+# may change rows. Incremental copies get a change-time column kept by a trigger and a view
+# tdi_episodes_inc with it; "slow" copies a view tdi_episodes_slow that sleeps on one row, so a
+# run can be caught mid-COPY deterministically.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+it_begin
+
+# clinic_copy NAME TEMPLATE: a fresh copy of a sample clinic database.
+clinic_copy() {
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
+        -c "CREATE DATABASE $1 TEMPLATE $2"
+}
+
+# incremental_en DB: riverside's schema gets admissions.changed_at (set on every update) and the
+# view tdi_episodes_inc = tdi_episodes + changed_at.
+incremental_en() {
+    pg_sql "$1" <<'SQL'
+SET client_min_messages = warning;
+ALTER TABLE admissions ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now();
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN NEW.changed_at := clock_timestamp(); RETURN NEW; END$$;
+CREATE TRIGGER touch BEFORE UPDATE ON admissions FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE VIEW tdi_episodes_inc AS
+  SELECT v.*, a.changed_at FROM tdi_episodes v JOIN admissions a ON a.adm_id::text = v.episode_id;
+GRANT SELECT ON tdi_episodes_inc TO tdi_reader;
+SQL
+}
+
+# slow DB: the view tdi_episodes_slow, which sleeps a minute on episode 9.
+slow() {
+    pg_sql "$1" <<'SQL'
+CREATE VIEW tdi_episodes_slow AS
+  SELECT * FROM tdi_episodes
+   WHERE CASE WHEN episode_id = '9' THEN (SELECT true FROM pg_sleep(60)) ELSE true END;
+GRANT SELECT ON tdi_episodes_slow TO tdi_reader;
+SQL
+}
+
+# set_source CONF SOURCE KEY VALUE: sets KEY in [source SOURCE] (replaced, or added).
+set_source() {
+    awk -v src="$2" -v key="$3" -v val="$4" '
+        /^\[/ { if (in_src && !done) { print key " = " val; done = 1 }
+                in_src = ($0 == "[source " src "]") }
+        in_src && $1 == key { if (!done) print key " = " val; done = 1; next }
+        { print }
+        END { if (in_src && !done) print key " = " val }' "$1" >"$1.new"
+    mv "$1.new" "$1"
+}
+
+# use_db CONF SOURCE DB [QUERY]: the source reads DB (with QUERY).
+use_db() {
+    set_source "$1" "$2" conninfo "host=$PGHOST port=$PGPORT dbname=$3 user=tdi_reader"
+    [ -z "${4:-}" ] || set_source "$1" "$2" query "$4"
+}
+
+# top_key CONF LINE: adds a top-level setting (before the first section).
+top_key() {
+    awk -v line="$2" '/^\[/ && !done { print line; print ""; done = 1 } { print }' "$1" >"$1.new"
+    mv "$1.new" "$1"
+}
+
+# delete_lines GZ / replace_lines GZ: the <delete/> and action="replace" lines of a submission.
+delete_lines() { gzip -dc "$1" | grep -E '^<delete ' || true; }
+replace_lines() { episode_lines "$1" | grep -F ' action="replace" ' || true; }
+
+# submissions DIR BODY: the body's submissions, oldest first (run ids sort by time).
+submissions() {
+    compgen -G "$1/out/$2/tdi-$2-2025-*.xml.gz" | LC_ALL=C sort || true
+}
+
+# wait_for_sleep DB: returns once a backend in DB sleeps in pg_sleep (tdi is mid-COPY).
+wait_for_sleep() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        [ "$(pg_sql postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND wait_event = 'PgSleep'")" = 0 ] ||
+            return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_unlocked: returns once no session holds tdi's run lock.
+wait_unlocked() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        [ "$(pg_sql postgres -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7627881 AND objid = 1")" != 0 ] ||
+            return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# valid_both GZ: tdi validate and xmllint both accept the submission.
+valid_both() {
+    tdi_try "$CASE_DIR/validate" 0 validate "$1"
+    gzip -dc "$1" | xmllint --noout --nonet --schema "$TDI_ROOT/schemas/tdi-submission.xsd" - 2>"$CASE_DIR/xmllint.err" ||
+        { cat "$CASE_DIR/xmllint.err" >&2; fail "xmllint rejects $(basename "$1")"; }
+}
+
+# ---------------------------------------------------------------- the state database
+
+case_init() {
+    local conf=$CASE_DIR/tdi.conf db
+    run_setup "$CASE_DIR"
+    db=$(cat "$CASE_DIR/state.db")
+    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 1" ] ||
+        fail "first tdi init said: $(cat "$CASE_DIR/init.out")"
+    tdi_try "$CASE_DIR/again" 0 init --config "$conf"
+    stdout_has "state database: schema version 1, up to date"
+    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',') FROM tdi.schema_version")" = 1 ] ||
+        fail "tdi.schema_version does not hold exactly version 1"
+    tdi_try "$CASE_DIR/status" 0 status --config "$conf"
+    stdout_has "no runs recorded yet"
+
+    # A state database without the schema: run refuses, with the remedy, and touches nothing.
+    state_db_create "$db"
+    tdi_try "$CASE_DIR/run" 12 run --config "$conf" --year 2025
+    stderr_has "state database: no tdi schema in it: run 'tdi init' with this configuration first"
+    [ ! -e "$CASE_DIR/out" ] || fail "a run without state schema created the output directory"
+    # a schema of another version: older (tdi init would upgrade it), newer (tdi must be newer)
+    tdi_try "$CASE_DIR/init2" 0 init --config "$conf"
+    state_sql "$db" "DELETE FROM tdi.schema_version" >/dev/null
+    tdi_try "$CASE_DIR/old" 12 run --config "$conf" --year 2025
+    stderr_has "state database: schema version 0 is older than this tdi needs (1): run 'tdi init' with this configuration to upgrade it"
+    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (2, now(), 'test', 'from the future')" >/dev/null
+    tdi_try "$CASE_DIR/new" 12 run --config "$conf" --year 2025
+    stderr_has "state database: schema version 2 is newer than this tdi knows (1): use a newer tdi"
+    tdi_try "$CASE_DIR/newinit" 12 init --config "$conf"
+    stderr_has "state database: schema version 2 is newer than this tdi knows (1): use a newer tdi"
+    # no state key at all
+    sed -i '/^state *=/d' "$conf"
+    tdi_try "$CASE_DIR/nostate" 3 run --config "$conf" --year 2025
+    stderr_has "$conf: 'state' is not set"
+}
+
+# ---------------------------------------------------------------- corrections
+
+# Riverside reads incrementally. Run 1 sends everything (appends); then one row changes and one
+# is deleted: run 2 sends exactly one replace and one delete, to both bodies that hold them, with
+# sequence 2; run 3 (nothing changed) publishes nothing and exits 0. A full run into a fresh state
+# database ends with exactly what the bodies hold after the three runs.
+case_delta() {
+    local conf=$CASE_DIR/tdi.conf body first second changed gone files before
+    clinic_copy clinic_delta clinic_en
+    incremental_en clinic_delta
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_delta 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    for body in national antwerp; do
+        changed=$(episode_key "$body" riverside 3)
+        gone=$(episode_key "$body" riverside 4)
+        first=$(one_file "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz")
+        episode_lines "$first" | grep -F " key=\"$changed\" " >/dev/null || fail "$body: run 1 did not send episode 3"
+        episode_lines "$first" | grep -F " key=\"$gone\" " >/dev/null || fail "$body: run 1 did not send episode 4"
+        [ -z "$(replace_lines "$first")$(delete_lines "$first")" ] || fail "$body: a first file has replaces or deletes"
+    done
+
+    pg_sql clinic_delta -c "UPDATE admissions SET route = 'SMOKE' WHERE adm_id = 3" \
+        -c "DELETE FROM intake WHERE adm_id = 4" -c "DELETE FROM admissions WHERE adm_id = 4"
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 1, written 1, quarantined 0 \(changed since [0-9-]{10}T[0-9:.]{15}Z\)$' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not read riverside incrementally: $(grep '^source riverside' "$CASE_DIR/run2.out")"
+    for body in national antwerp; do
+        changed=$(episode_key "$body" riverside 3)
+        gone=$(episode_key "$body" riverside 4)
+        mapfile -t files < <(submissions "$CASE_DIR" "$body")
+        [ "${#files[@]}" = 2 ] || fail "$body: ${#files[@]} submissions after run 2, expected 2"
+        second=${files[1]}
+        valid_both "$second"
+        [ "$(episode_lines "$second" | wc -l)" = 1 ] || fail "$body: run 2 sent $(episode_lines "$second" | wc -l) episodes, expected 1"
+        [ "$(replace_lines "$second" | wc -l)" = 1 ] || fail "$body: run 2 has no single replace"
+        replace_lines "$second" | grep -F "<episode action=\"replace\" key=\"$changed\" " >/dev/null || fail "$body: the replace is not episode 3"
+        replace_lines "$second" | grep -E ' route="2"( |/>)' >/dev/null || fail "$body: the replace does not carry the new route (2, smoke)"
+        [ "$(delete_lines "$second")" = "<delete key=\"$gone\"/>" ] || fail "$body: the deletes are '$(delete_lines "$second")', expected episode 4 only"
+        gzip -dc "$second" | grep -E '^<submission .* sequence="2" ' >/dev/null || fail "$body: run 2's file is not sequence 2"
+        [ "$(json_field "${second%.xml.gz}.manifest.json" sequence)" = 2 ] || fail "$body: manifest sequence is not 2"
+        [ "$(json_field "${second%.xml.gz}.manifest.json" replaces)" = 1 ] || fail "$body: manifest replaces is not 1"
+        [ "$(json_field "${second%.xml.gz}.manifest.json" deletes)" = 1 ] || fail "$body: manifest deletes is not 1"
+    done
+    grep -qxF "body national: 1 records, 1 replaces, 1 deletes, sequence 2 -> ${files[1]//antwerp/national}" "$CASE_DIR/run2.out" ||
+        fail "run 2's summary has no line for national's second file"
+
+    before=$(find "$CASE_DIR/out" -type f | wc -l)
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    stdout_has "body national: no changes, nothing published"
+    stdout_has "body antwerp: no changes, nothing published"
+    grep -qE '^source riverside: extracted 0, written 0, quarantined 0 \(changed since ' "$CASE_DIR/run3.out" ||
+        fail "run 3 read riverside rows that did not change"
+    grep -qE '^quarantine debrug: [0-9]+ rows, the same as in the last file, not published again$' "$CASE_DIR/run3.out" ||
+        fail "run 3 published De Brug's quarantine file again"
+    [ "$(find "$CASE_DIR/out" -type f | wc -l)" = "$before" ] || fail "run 3 published something"
+    # run 2 read riverside incrementally: the tables (a snapshot) wait for a full read
+    grep -qx 'tables national: not published: source riverside was read incrementally (a full read publishes them)' "$CASE_DIR/run2.out" ||
+        fail "run 2 published tables from an incremental read"
+    no_temp_files "$CASE_DIR"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(status || ' ' || exit_code, ',' ORDER BY run_no) FROM tdi.run")" = "ok 0,ok 0,ok 0" ] ||
+        fail "the ledger does not hold three good runs"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(body || ' ' || sequence, ',' ORDER BY body) FROM tdi.body_sequence")" = "antwerp 2,national 2" ] ||
+        fail "the sequence numbers are not 2"
+
+    # A change time in the future (clock skew) does not carry the watermark past the source's
+    # clock: the row is read again each run (and sends nothing), later changes are not hidden.
+    pg_sql clinic_delta -c "ALTER TABLE admissions DISABLE TRIGGER touch" \
+        -c "UPDATE admissions SET changed_at = '2999-01-01' WHERE adm_id = 5" \
+        -c "ALTER TABLE admissions ENABLE TRIGGER touch"
+    tdi_try "$CASE_DIR/skew" 0 run --config "$conf" --year 2025
+    [ "$(ledger "$CASE_DIR" "SELECT watermark < now() + interval '1 hour' FROM tdi.source_state WHERE source = 'riverside'")" = t ] ||
+        fail "a future change time moved the watermark into the future"
+    tdi_try "$CASE_DIR/skew2" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 1, written 1, quarantined 0 \(changed since ' "$CASE_DIR/skew2.out" ||
+        fail "the row with a future change time is not read again"
+    stdout_has "body national: no changes, nothing published"
+
+    # --full reads every source in full and still finds nothing to send.
+    tdi_try "$CASE_DIR/full" 0 run --config "$conf" --year 2025 --full
+    stdout_has "body national: no changes, nothing published"
+    # ... but the tables the incremental runs left behind: a full read brings them, once
+    grep -qE '^tables national: [0-9]+ tables, [0-9]+ cells suppressed -> ' "$CASE_DIR/full.out" ||
+        fail "the full run did not bring national's tables up to date"
+    tdi_try "$CASE_DIR/full2" 0 run --config "$conf" --year 2025 --full
+    ! grep -q '^tables ' "$CASE_DIR/full2.out" || fail "tables published again with nothing new"
+    [ "$(ledger "$CASE_DIR" "SELECT s.mode FROM tdi.run_source s JOIN tdi.run r USING (run_no) WHERE s.source = 'riverside' ORDER BY run_no DESC LIMIT 1")" = full ] ||
+        fail "--full did not read riverside in full"
+
+    # What the bodies hold after the deltas is what one full run sends.
+    run_setup "$CASE_DIR/fresh"
+    cp "$conf" "$CASE_DIR/fresh/tdi.conf"
+    sed -i "s/dbname=$(cat "$CASE_DIR/state.db")/dbname=$(cat "$CASE_DIR/fresh/state.db")/; s|^output_dir .*|output_dir = fresh/out|" "$CASE_DIR/fresh/tdi.conf"
+    tdi_try "$CASE_DIR/fresh/run" 0 run --config "$CASE_DIR/fresh/tdi.conf" --year 2025
+    ledger "$CASE_DIR" "SELECT body, ekey, encode(hash, 'hex') FROM tdi.sent ORDER BY 1, 2" >"$CASE_DIR/sent.delta"
+    ledger "$CASE_DIR/fresh" "SELECT body, ekey, encode(hash, 'hex') FROM tdi.sent ORDER BY 1, 2" >"$CASE_DIR/sent.full"
+    diff "$CASE_DIR/sent.full" "$CASE_DIR/sent.delta" >&2 || fail "the bodies hold other records after the deltas than after one full run"
+}
+
+# A full-read source (no change-time column): a row moved to a centre antwerp does not take is a
+# delete for antwerp and a replace for national; a row that now breaks a rule is a delete.
+case_routed_away() {
+    local conf=$CASE_DIR/tdi.conf moved broken nat ant
+    clinic_copy clinic_moved clinic_nl
+    run_setup "$CASE_DIR"
+    use_db "$conf" debrug clinic_moved
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    moved=$(episode_key antwerp debrug BH-25-0112)
+    episode_lines "$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")" | grep -F " key=\"$moved\" " >/dev/null ||
+        fail "BH-25-0112 (DB-ANTW) did not go to antwerp"
+    pg_sql clinic_moved -c "UPDATE behandelingen SET locatie = 'DB-BRU' WHERE behandeling_id = 'BH-25-0112'" \
+        -c "UPDATE behandelingen SET hoofdmiddel = 'lachgas' WHERE behandeling_id = 'BH-25-0101'"
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    mapfile -t nat < <(submissions "$CASE_DIR" national)
+    mapfile -t ant < <(submissions "$CASE_DIR" antwerp)
+    [ "${#nat[@]}" = 2 ] && [ "${#ant[@]}" = 2 ] || fail "expected a second file for both bodies"
+    moved=$(episode_key national debrug BH-25-0112)
+    broken=$(episode_key national debrug BH-25-0101)
+    [ "$(replace_lines "${nat[1]}" | grep -c .)" = 1 ] && replace_lines "${nat[1]}" | grep -F " key=\"$moved\" " >/dev/null ||
+        fail "national: not exactly one replace, of BH-25-0112"
+    [ "$(delete_lines "${nat[1]}")" = "<delete key=\"$broken\"/>" ] || fail "national: the deletes are '$(delete_lines "${nat[1]}")'"
+    moved=$(episode_key antwerp debrug BH-25-0112)
+    [ -z "$(episode_lines "${ant[1]}")" ] || fail "antwerp: run 2 sent episodes"
+    [ "$(delete_lines "${ant[1]}")" = "<delete key=\"$moved\"/>" ] || fail "antwerp: the deletes are '$(delete_lines "${ant[1]}")'"
+    valid_both "${ant[1]}"
+}
+
+# ---------------------------------------------------------------- closed years
+
+case_closed_year() {
+    local conf=$CASE_DIR/tdi.conf
+    run_setup "$CASE_DIR"
+    tdi_try "$CASE_DIR/close" 0 year close 2025 --config "$conf"
+    stdout_has "reporting year 2025 closed"
+    tdi_try "$CASE_DIR/again" 0 year close 2025 --config "$conf"
+    stdout_has "reporting year 2025 was already closed"
+    tdi_try "$CASE_DIR/status" 0 year status 2025 --config "$conf"
+    grep -qE '^reporting year 2025 is closed \(since [0-9-]+ [0-9:]+Z by [^ ]+\)$' "$CASE_DIR/status.out" ||
+        fail "year status says: $(cat "$CASE_DIR/status.out")"
+    tdi_try "$CASE_DIR/run" 13 run --config "$conf" --year 2025
+    stderr_has "reporting year 2025 is closed (since "
+    stderr_has "'tdi year reopen 2025 --config $conf' lets runs change it again"
+    [ ! -e "$CASE_DIR/out" ] || no_submission "$CASE_DIR"
+    [ -z "$(find "$CASE_DIR/out" -type f 2>/dev/null)" ] || fail "a run for a closed year wrote a file"
+    expect_last_run "$CASE_DIR" closed 13
+    # another year is not affected; reopening lets 2025 run again
+    tdi_try "$CASE_DIR/reopen" 0 year reopen 2025 --config "$conf"
+    stdout_has "reporting year 2025 reopened"
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    expect_last_run "$CASE_DIR" ok 0
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(action, ',' ORDER BY at) FROM tdi.year_event WHERE year = 2025")" = close,reopen ] ||
+        fail "the year's history is not close,reopen"
+}
+
+# ---------------------------------------------------------------- faults
+
+# slow_setup DIR CLINIC: run_setup with riverside reading a slow copy; a third body, brussels,
+# takes only De Brug's region, so it does not depend on riverside.
+slow_setup() {
+    clinic_copy "$2" clinic_en
+    slow "$2"
+    run_setup "$1"
+    use_db "$1/tdi.conf" riverside "$2" 'SELECT * FROM tdi_episodes_slow'
+    printf '\n[body brussels]\nregions = BE100\n' >>"$1/tdi.conf"
+}
+
+# A second run while one is active exits at once with 9 and changes nothing; SIGTERM then stops
+# the first cleanly with 10: no partial file, ledger "interrupted".
+case_concurrent_and_sigterm() {
+    local conf=$CASE_DIR/tdi.conf pid rc=0
+    slow_setup "$CASE_DIR" clinic_slow1
+    "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/first.out" 2>"$CASE_DIR/first.err" &
+    pid=$!
+    trap 'kill "$pid" 2>/dev/null || true' EXIT
+    wait_for_sleep clinic_slow1 || fail "the first run never reached the slow row"
+
+    tdi_try "$CASE_DIR/second" 9 run --config "$conf" --year 2025
+    stderr_has "another tdi run is active (it holds the run lock in the state database, server process "
+    stderr_has "this one stops without changing anything"
+    kill -0 "$pid" 2>/dev/null || fail "the first run ended before the second was refused"
+    [ "$(run_count "$CASE_DIR")" = 1 ] || fail "the refused run left a ledger row"
+    [ "$(last_run "$CASE_DIR")" = "running -" ] || fail "the active run is not 'running' in the ledger"
+    tdi_try "$CASE_DIR/init" 9 init --config "$conf"
+    tdi_try "$CASE_DIR/close" 9 year close 2025 --config "$conf"
+
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    trap - EXIT
+    [ "$rc" = 10 ] || { cat "$CASE_DIR/first.err" >&2; fail "SIGTERM: exit $rc, expected 10"; }
+    grep -qF 'tdi: error: stopped by signal 15; nothing of this run was published' "$CASE_DIR/first.err" ||
+        { cat "$CASE_DIR/first.err" >&2; fail "SIGTERM: no 'stopped by signal 15' message"; }
+    no_submission "$CASE_DIR"
+    [ -z "$(find "$CASE_DIR/out" -type f 2>/dev/null)" ] || fail "SIGTERM left a file: $(find "$CASE_DIR/out" -type f)"
+    expect_last_run "$CASE_DIR" interrupted 10
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.source_state")" = 0 ] || fail "an interrupted run moved a watermark"
+}
+
+# The source's server ends tdi's backend mid-COPY, on every attempt: retried with backoff, then
+# the bodies that take riverside get nothing, brussels is served, exit 5, the ledger says why.
+case_source_killed() {
+    local conf=$CASE_DIR/tdi.conf killer w
+    slow_setup "$CASE_DIR" clinic_slow2
+    top_key "$conf" 'retry_delay = 0.05'
+    (
+        for _ in 1 2; do
+            wait_for_sleep clinic_slow2 || exit 1
+            pg_sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'clinic_slow2' AND wait_event = 'PgSleep'" >/dev/null
+        done
+    ) &
+    killer=$!
+    tdi_try "$CASE_DIR/run" 5 run --config "$conf" --year 2025
+    wait "$killer" || fail "the killer did not find tdi sleeping twice"
+    stderr_has "source riverside: attempt 1 of 2 failed; trying again in 50 ms"
+    stderr_has "source riverside: reading the COPY stream failed: terminating connection due to administrator command (SQLSTATE 57P01)"
+    stdout_has "source riverside: FAILED after 2 attempts: source riverside: reading the COPY stream failed: terminating connection due to administrator command (SQLSTATE 57P01)"
+    stdout_has "body national: nothing published: source riverside failed"
+    stdout_has "body antwerp: nothing published: source riverside failed"
+    # brussels takes every record of De Brug: as many as De Brug wrote
+    w=$(sed -n 's/^source debrug: extracted [0-9]*, written \([0-9]*\), .*/\1/p' "$CASE_DIR/run.out")
+    grep -qE "^body brussels: $w records, 0 replaces, 0 deletes, sequence 1 -> " "$CASE_DIR/run.out" ||
+        fail "brussels was not served with De Brug's $w records: $(grep '^body brussels' "$CASE_DIR/run.out")"
+    no_submission "$CASE_DIR" national antwerp
+    valid_both "$(one_file "$CASE_DIR/out/brussels/tdi-brussels-2025-*.xml.gz")"
+    expect_last_run "$CASE_DIR" source 5
+    [ "$(ledger "$CASE_DIR" "SELECT status || ' ' || attempts || ' ' || error FROM tdi.run_source WHERE source = 'riverside'")" = \
+        "source 2 source riverside: reading the COPY stream failed: terminating connection due to administrator command (SQLSTATE 57P01)" ] ||
+        fail "the ledger does not say why riverside failed"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(owner, ',' ORDER BY owner) FROM tdi.run_file WHERE kind = 'submission'")" = brussels ] ||
+        fail "the ledger does not list brussels' file alone"
+    # De Brug also feeds national, which got nothing: its watermark must not move
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.source_state")" = 0 ] || fail "a watermark moved"
+
+    # The source is back: national and antwerp get everything, brussels nothing new.
+    use_db "$conf" riverside clinic_slow2 'SELECT * FROM tdi_episodes'
+    tdi_try "$CASE_DIR/again" 0 run --config "$conf" --year 2025
+    stdout_has "body brussels: no changes, nothing published"
+    w=$(sed -n 's/^balance: extracted [0-9]* = written \([0-9]*\) .*/\1/p' "$CASE_DIR/again.out")
+    grep -qE "^body national: $w records, 0 replaces, 0 deletes, sequence 1 -> " "$CASE_DIR/again.out" ||
+        fail "national did not get all $w records on the next run: $(grep '^body national' "$CASE_DIR/again.out")"
+}
+
+# SIGKILL mid-run: the ledger row stays "running" and a temp file stays; the next run takes the
+# lock, marks the row "abandoned" and sweeps the temp file.
+case_killed_run() {
+    local conf=$CASE_DIR/tdi.conf pid
+    slow_setup "$CASE_DIR" clinic_slow3
+    "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/first.out" 2>"$CASE_DIR/first.err" &
+    pid=$!
+    trap 'kill "$pid" 2>/dev/null || true' EXIT
+    wait_for_sleep clinic_slow3 || fail "the run never reached the slow row"
+    kill -KILL "$pid"
+    { wait "$pid"; } 2>/dev/null || true
+    trap - EXIT
+    [ -n "$(find "$CASE_DIR/out" -name '.*.tmp')" ] || fail "the killed run left no temp file to sweep"
+    : >"$CASE_DIR/out/.keep"
+    use_db "$conf" riverside clinic_slow3 'SELECT * FROM tdi_episodes'
+    wait_unlocked || fail "the killed run's session still holds the lock"
+    tdi_try "$CASE_DIR/next" 0 run --config "$conf" --year 2025
+    stderr_has "tdi: info: removed 1 temp file left by an interrupted run"
+    no_temp_files "$CASE_DIR"
+    [ -e "$CASE_DIR/out/.keep" ] || fail "the sweep removed a file that is not tdi's"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(status, ',' ORDER BY run_no) FROM tdi.run")" = abandoned,ok ] ||
+        fail "the ledger is not abandoned,ok"
+}
+
+# Disk full while writing (a file size limit: write() fails with EFBIG, SIGXFSZ is ignored).
+case_disk_full() {
+    local conf=$CASE_DIR/tdi.conf rc=0
+    run_setup "$CASE_DIR"
+    (
+        ulimit -f 2
+        exec "$TDI" run --config "$conf" --year 2025
+    ) >"$CASE_DIR/run.out" 2>"$CASE_DIR/run.err" || rc=$?
+    TDI_LAST=$CASE_DIR/run
+    [ "$rc" = 7 ] || { cat "$CASE_DIR/run.err" >&2; fail "exit $rc, expected 7"; }
+    stderr_has "write failed: File too large"
+    stderr_has "run failed (output); nothing of this run was published"
+    no_submission "$CASE_DIR"
+    [ -z "$(find "$CASE_DIR/out" -type f)" ] || fail "a file was left: $(find "$CASE_DIR/out" -type f)"
+    expect_last_run "$CASE_DIR" output 7
+}
+
+# Disk full for real, on a small tmpfs as the output directory (the spool elsewhere): what was
+# published before the disk filled is recorded, nothing partial stays, and the next run (with
+# room) sends the rest without sending anything twice.
+case_disk_full_tmpfs() {
+    local conf=$CASE_DIR/tdi.conf rc=0 mnt=$CASE_DIR/out
+    run_setup "$CASE_DIR"
+    mkdir -p "$mnt" "$CASE_DIR/work"
+    top_key "$conf" "work_dir = $CASE_DIR/work"
+    mount -t tmpfs -o size=12k,mode=0755 tdi-test "$mnt"
+    trap 'umount "$mnt" 2>/dev/null || true' EXIT
+    tdi_exec "$CASE_DIR/run" run --config "$conf" --year 2025
+    expect_rc 7
+    stderr_has "No space left on device"
+    no_temp_files "$CASE_DIR"
+    expect_last_run "$CASE_DIR" output 7
+    cp -a "$mnt" "$CASE_DIR/full-out"
+    umount "$mnt"
+    trap - EXIT
+    rm -rf "$mnt"
+    mv "$CASE_DIR/full-out" "$mnt"
+    # each published body is in the ledger with its file; the next run completes the others
+    local before
+    before=$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.run_file WHERE kind = 'submission'")
+    [ "$before" = "$(find "$mnt" -name 'tdi-*.xml.gz' | wc -l)" ] || fail "the ledger lists $before submissions, the disk holds $(find "$mnt" -name 'tdi-*.xml.gz' | wc -l)"
+    tdi_try "$CASE_DIR/again" 0 run --config "$conf" --year 2025
+    [ "$(find "$mnt" -name 'tdi-*.xml.gz' | wc -l)" = 2 ] || fail "after the rerun the bodies do not have one file each"
+}
+
+case_status() {
+    local conf=$CASE_DIR/tdi.conf id src counts
+    run_setup "$CASE_DIR"
+    tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
+    id=$(sed -n 's/^tdi run \([0-9TZ]*\): .*/\1/p' "$CASE_DIR/run.out")
+    tdi_try "$CASE_DIR/status" 0 status --config "$conf" --runs 1
+    stdout_has "run $id: year 2025, ok (exit 0)"
+    # the ledger's counts are the run's summary's
+    for src in riverside debrug; do
+        counts=$(sed -n "s/^source $src: \(extracted [0-9]*, written [0-9]*, quarantined [0-9]*\)\$/\1/p" "$CASE_DIR/run.out")
+        [ -n "$counts" ] || fail "no summary line for $src"
+        stdout_has "  source $src: ok, full, 1 attempt: $counts"
+    done
+    counts=$(sed -n 's/^body national: \([0-9]*\) records, .*/\1/p' "$CASE_DIR/run.out")
+    stdout_has "  body national: sequence 1, $counts records (0 replaces), 0 deletes -> $CASE_DIR/out/national/tdi-national-2025-$id.xml.gz"
+    stdout_has "  tables national: $counts records -> $CASE_DIR/out/national/tdi-national-2025-$id.tables.xml"
+    stdout_has "    sha256 $(sha256sum "$CASE_DIR/out/national/tdi-national-2025-$id.xml.gz" | cut -d' ' -f1)"
+    stdout_has "  $(grep '^quarantine debrug: ' "$CASE_DIR/run.out")"
+    [ "$(grep -c '^run ' "$CASE_DIR/status.out")" = 1 ] || fail "--runs 1 printed more than one run"
+    tdi_try "$CASE_DIR/bad" 2 status --config "$conf" --runs 0
+}
+
+# A source whose episode ids repeat breaks the contract: it fails like an unreadable source.
+case_duplicate_ids() {
+    local conf=$CASE_DIR/tdi.conf
+    run_setup "$CASE_DIR"
+    set_source "$conf" riverside query "SELECT * FROM tdi_episodes UNION ALL SELECT * FROM tdi_episodes WHERE episode_id IN ('1', '2')"
+    tdi_try "$CASE_DIR/run" 5 run --config "$conf" --year 2025
+    stderr_has "source riverside: 2 episode ids appear more than once (one of them has the state key e1:"
+    stdout_has "source riverside: FAILED: 2 episode ids are not unique"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" source 5
+}
+
+it_case ops-init case_init
+it_case ops-delta case_delta
+it_case ops-routed-away case_routed_away
+it_case ops-closed-year case_closed_year
+it_case ops-concurrent-and-sigterm case_concurrent_and_sigterm
+it_case ops-source-killed case_source_killed
+it_case ops-killed-run case_killed_run
+it_case ops-disk-full case_disk_full
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4k tdi-probe "$IT_TMP" 2>/dev/null && umount "$IT_TMP"; then
+    it_case ops-disk-full-tmpfs case_disk_full_tmpfs
+else
+    printf 'skip ops-disk-full-tmpfs: mounting a tmpfs is not permitted here (ops-disk-full covers the case)\n'
+fi
+it_case ops-status case_status
+it_case ops-duplicate-ids case_duplicate_ids
+it_end

@@ -1,0 +1,172 @@
+/* Unit tests for common/tdi_spool (and the stop flag of common/tdi_signal it relies on). */
+#define _XOPEN_SOURCE 700
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../common/tdi_signal.h"
+#include "../../common/tdi_spool.h"
+#include "test_log.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+typedef struct entry {
+    uint64_t n;
+    char pad[1000]; /* big entries: a few hundred fill the write buffer */
+} entry;
+
+static char dir[] = "/tmp/tdi-test-spool-XXXXXX";
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rmdir(dir);
+}
+
+static entry make(uint64_t n)
+{
+    entry e;
+
+    memset(&e, 0, sizeof e);
+    e.n = n;
+    snprintf(e.pad, sizeof e.pad, "entry %llu", (unsigned long long)n);
+    return e;
+}
+
+/* The directory holds no file: the spool is never visible, so a killed run leaves nothing. */
+static void assert_dir_empty(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)))
+        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    closedir(d);
+    assert_int_equal(n, 0);
+}
+
+static void append_truncate_read(void **state)
+{
+    tdi_spool *sp = NULL;
+    entry e;
+
+    (void)state;
+    assert_int_equal(tdi_spool_open(dir, sizeof(entry), &sp), TDI_OK);
+    assert_dir_empty();
+    for (uint64_t i = 0; i < 1000; i++) { /* past the buffer: some on disk, some buffered */
+        e = make(i);
+        assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
+    }
+    /* a failed attempt's entries go: one cut inside the file, one inside the buffer */
+    assert_int_equal(tdi_spool_truncate(sp, 100), TDI_OK);
+    assert_int_equal(tdi_spool_count(sp), 100);
+    for (uint64_t i = 100; i < 700; i++) {
+        e = make(i + 1000000);
+        assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
+    }
+    assert_int_equal(tdi_spool_truncate(sp, 650), TDI_OK);
+    assert_int_equal(tdi_spool_count(sp), 650);
+    /* in order, then back and forth */
+    for (uint64_t i = 0; i < 650; i++) {
+        assert_int_equal(tdi_spool_read(sp, i, &e), TDI_OK);
+        assert_int_equal(e.n, i < 100 ? i : i + 1000000);
+    }
+    assert_int_equal(tdi_spool_read(sp, 3, &e), TDI_OK);
+    assert_int_equal(e.n, 3);
+    assert_int_equal(tdi_spool_read(sp, 649, &e), TDI_OK);
+    assert_int_equal(e.n, 1000649);
+    assert_string_equal(e.pad, "entry 1000649");
+    assert_int_equal(tdi_spool_read(sp, 650, &e), TDI_ERR_INTERNAL);
+    /* reading ended the writing */
+    assert_int_equal(tdi_spool_append(sp, &e), TDI_ERR_INTERNAL);
+    tdi_spool_close(sp);
+    assert_dir_empty();
+}
+
+/* A file size limit (the way tests make a disk full): the write fails with EFBIG, reported. */
+static void write_failure_is_reported(void **state)
+{
+    struct rlimit old, small = {.rlim_cur = 4096, .rlim_max = RLIM_INFINITY};
+    tdi_spool *sp = NULL;
+    test_log log;
+    char expect[256];
+    entry e = make(1);
+    tdi_status st = TDI_OK;
+
+    (void)state;
+    tdi_signal_setup(); /* SIGXFSZ ignored */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    assert_int_equal(tdi_spool_open(dir, sizeof(entry), &sp), TDI_OK);
+    test_log_start(&log);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    for (int i = 0; i < 1000 && st == TDI_OK; i++)
+        st = tdi_spool_append(sp, &e);
+    if (st == TDI_OK)
+        st = tdi_spool_read(sp, 0, &e);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    test_log_stop();
+    assert_int_equal(st, TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s: spool: write failed: File too large\n", dir);
+    assert_string_equal(log.text, expect);
+    tdi_spool_close(sp);
+    assert_dir_empty();
+}
+
+static void missing_dir(void **state)
+{
+    tdi_spool *sp = (tdi_spool *)1;
+    test_log log;
+
+    (void)state;
+    test_log_start(&log);
+    assert_int_equal(tdi_spool_open("/nonexistent/dir", 16, &sp), TDI_ERR_OUTPUT);
+    test_log_stop();
+    assert_null(sp);
+    assert_string_equal(log.text,
+                        "/nonexistent/dir: spool: cannot create: No such file or directory\n");
+}
+
+/* SIGTERM only sets the flag; a wait then ends at once, until the stop is acknowledged. */
+static void stop_signal_ends_waits(void **state)
+{
+    int ready = 1;
+
+    (void)state;
+    tdi_signal_setup();
+    assert_int_equal(tdi_stop_requested(), 0);
+    assert_int_equal(tdi_sleep_ms(1), TDI_OK);
+    assert_int_equal(raise(SIGTERM), 0);
+    assert_int_equal(tdi_stop_requested(), SIGTERM);
+    assert_int_equal(tdi_sleep_ms(3600 * 1000), TDI_ERR_INTERRUPTED);
+    assert_int_equal(tdi_wait_fd(STDIN_FILENO, 0, -1, &ready), TDI_ERR_INTERRUPTED);
+    assert_int_equal(ready, 0);
+    tdi_stop_acknowledge();
+    assert_int_equal(tdi_wait_fd(STDIN_FILENO, 0, 10, &ready), TDI_OK); /* times out or reads */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(append_truncate_read),
+        cmocka_unit_test(write_failure_is_reported),
+        cmocka_unit_test(missing_dir),
+        cmocka_unit_test(stop_signal_ends_waits),
+    };
+    return cmocka_run_group_tests_name("spool", tests, setup, teardown);
+}
