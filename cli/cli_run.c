@@ -283,8 +283,8 @@ static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen
             tdi_progress("source %s: %lu rows", s->cfg->name, s->extracted + 1);
         st = transform_row(rc->tx, &row, &rec, &rej, &accepted);
         if (st == TDI_OK)
-            st = transform_state_key(rc->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid,
-                                     &has_eid);
+            st =
+                transform_state_key(rc->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid, &has_eid);
         if (st == TDI_OK && accepted) {
             st = spool_record(rc, si, &rec, eid, &taken);
             if (st == TDI_OK && !taken) {
@@ -512,8 +512,8 @@ static tdi_status load_spool(run_ctx *rc)
         }
         st = read_entry(rc, pos, &e);
         if (st == TDI_OK)
-            st = tdi_state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid,
-                                      e.rec.episode, e.hash, e.rec.person, e.rec.centre);
+            st = tdi_state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
+                                      e.hash, e.rec.person, e.rec.centre);
     }
     cst = tdi_state_copy_end(rc->state, st != TDI_OK);
     return st != TDI_OK ? st : cst;
@@ -791,8 +791,14 @@ static tdi_status commit(run_ctx *rc, tdi_status run_st)
             "submission", rc->cfg->bodies[b].name, rb->pub.path,     rb->pub.sha256,
             rb->sequence, rb->pub.records,         rb->pub.replaces, rb->pub.deletes};
 
-        tdi_state_file_out t = {"tables", rc->cfg->bodies[b].name, rb->tables.path,
-                                rb->tables.sha256, 0, rb->tables.records, 0, 0};
+        tdi_state_file_out t = {"tables",
+                                rc->cfg->bodies[b].name,
+                                rb->tables.path,
+                                rb->tables.sha256,
+                                0,
+                                rb->tables.records,
+                                0,
+                                0};
 
         if (!rb->published && !rb->tables_published)
             continue;

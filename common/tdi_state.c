@@ -525,8 +525,8 @@ tdi_status tdi_state_source_mark(tdi_state *st, const char *source, int year, td
     bar = strchr(both, '|');
     if (s == TDI_OK && out->known && bar) {
         *bar = '\0';
-        snprintf(out->watermark, sizeof out->watermark, "%.*s",
-                 (int)sizeof out->watermark - 1, both);
+        snprintf(out->watermark, sizeof out->watermark, "%.*s", (int)sizeof out->watermark - 1,
+                 both);
         snprintf(out->fingerprint, sizeof out->fingerprint, "%.*s",
                  (int)sizeof out->fingerprint - 1, bar + 1);
     }
@@ -567,12 +567,12 @@ tdi_status tdi_state_quarantine_same(tdi_state *st, const char *source, int year
 {
     char value[80];
     int found = 0;
-    tdi_status s = name_year_value(
-        st, "reading the last quarantine file",
-        "SELECT f.sha256 FROM tdi.run_file f JOIN tdi.run r ON r.run_no = f.run_no "
-        "WHERE f.kind = 'quarantine' AND f.owner = $1 AND r.year = $2::integer "
-        "ORDER BY f.run_no DESC LIMIT 1",
-        source, year, value, sizeof value, &found);
+    tdi_status s =
+        name_year_value(st, "reading the last quarantine file",
+                        "SELECT f.sha256 FROM tdi.run_file f JOIN tdi.run r ON r.run_no = f.run_no "
+                        "WHERE f.kind = 'quarantine' AND f.owner = $1 AND r.year = $2::integer "
+                        "ORDER BY f.run_no DESC LIMIT 1",
+                        source, year, value, sizeof value, &found);
 
     *same = s == TDI_OK && found && strcmp(value, sha256) == 0;
     return s;

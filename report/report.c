@@ -28,7 +28,7 @@
 
 #define XC(s)          ((const xmlChar *)(s))
 #define COUNTING_LEVEL "none" /* report/ writes episodes as they come: no de-duplication */
-#define EPISODE_ATTRS  (9 + TDI_ITEM_COUNT)    /* key .. first_use_age, then one per item */
+#define EPISODE_ATTRS  (9 + TDI_ITEM_COUNT)   /* key .. first_use_age, then one per item */
 #define SEQUENCE_MAX   UINT64_C(999999999999) /* the schema's bound, far beyond any need */
 
 struct report_writer {

@@ -7,7 +7,8 @@
  *     then a manifest (sequence, counts, SHA-256 of the .xml.gz, schema version). A submission
  *     is a delta: each episode is an append or a replace, a delete carries only the key;
  *   - the content hash of a record: what decides whether a record changed since it was sent;
- *   - one quarantine file per source (TSV: key, rule, item, value, message), published the same way;
+ *   - one quarantine file per source (TSV: key, rule, item, value, message), published the same
+ * way;
  *   - the TDI standard tables per receiving body: counts in memory, disclosure control, XML
  *     validated against schemas/tdi-tables.xsd, published the same way with a manifest;
  *   - the streaming validator behind `tdi validate` (.xml and .xml.gz, errors with line numbers,

@@ -349,13 +349,13 @@ static void publish_delta_with_replace_and_delete(void **state)
     assert_int_equal(pub.deletes, 2);
     gunzip_all(pub.path, xml, sizeof xml);
     assert_int_equal(split_lines(xml, line, 16), 9);
-    assert_string_equal(line[1],
-                        "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" "
-                        "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
-                        "\" generated=\"" GENERATED "\" countingLevel=\"none\">");
+    assert_string_equal(line[1], "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" "
+                                 "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
+                                 "\" generated=\"" GENERATED "\" countingLevel=\"none\">");
     assert_string_equal(line[2], "<episodes>");
-    assert_true(starts_with(line[3], "<episode action=\"replace\" key=\"" KEY1 "\" person=\"" PERSON_A
-                                     "\" personKind=\"nid\" source=\"clinic_en\" "));
+    assert_true(starts_with(line[3],
+                            "<episode action=\"replace\" key=\"" KEY1 "\" person=\"" PERSON_A
+                            "\" personKind=\"nid\" source=\"clinic_en\" "));
     assert_true(starts_with(line[4], "<episode key=\"" KEY2 "\" person=\"" PERSON_B "\" "));
     assert_string_equal(line[5], "<delete key=\"" KEY3 "\"/>");
     assert_string_equal(line[6], "<delete key=\"e1:0000000000000000000000000000000f\"/>");
