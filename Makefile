@@ -16,6 +16,7 @@ DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev l
             libcmocka-dev postgresql openssl groff-base
 # libFuzzer: clang and its compiler-rt runtime (libclang-rt-14-dev on Debian 12).
 FUZZ_DEB_PKGS := clang libclang-rt-dev
+BENCH_DEB_PKGS := time postgresql-contrib
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SCHEMA_DIR ?= $(CURDIR)/schemas
@@ -52,7 +53,7 @@ INSTALL_SCHEMA_DIR := $(DATADIR)/schemas
 INSTALL_OBJ := $(filter-out build/release/common/tdi_config.o,$(REL_OBJ)) \
                build/install/common/tdi_config.o
 
-.PHONY: all deps deps-fuzz install-packages check unit integration demo bench install fuzz fuzz-build man-check \
+.PHONY: all deps deps-fuzz bench-deps install-packages check unit integration demo bench install fuzz fuzz-build man-check \
         format clean help FORCE
 .DEFAULT_GOAL := all
 
@@ -66,6 +67,8 @@ help:
 	@echo "make fuzz       run each libFuzzer target for FUZZ_RUNS inputs (default $(FUZZ_RUNS))"
 	@echo "make install    install tdi, its schemas and tdi(1) under PREFIX (default /usr/local),"
 	@echo "                staged under DESTDIR when set"
+	@echo "make bench      time tdi against the floors and a peer on 10k-2M synthetic episodes"
+	@echo "                (quick: make bench BENCH_SIZES=10000,100000 BENCH_RUNS=1)"
 	@echo "make format     clang-format every source file"
 	@echo "make clean      remove build output"
 
@@ -76,6 +79,10 @@ deps:
 # What `make fuzz` (and the smoke run in `make check`) needs besides.
 deps-fuzz:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(FUZZ_DEB_PKGS)"
+
+# What the benchmark needs besides: GNU time (peak RSS), pgcrypto (the peer's hmac()).
+bench-deps: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_DEB_PKGS)"
 
 install-packages:
 	@missing=""; for p in $(PACKAGES); do \
@@ -171,6 +178,11 @@ man-check:
 demo: deps
 	@$(MAKE) --no-print-directory tdi
 	@tests/demo.sh
+
+# Speed is measured here only, never in make check. BENCH_SIZES, BENCH_RUNS: tests/bench/bench.sh.
+bench: bench-deps
+	@$(MAKE) --no-print-directory tdi
+	@tests/bench/bench.sh
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(UNIT_SRC) $(HDRS) tests/unit/*.h 2>/dev/null || \

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# tests/bench/bench.sh (make bench): times `tdi run` and `tdi validate` on synthetic national-scale
+# data against the floors and a peer that do the same job on the same rows, in the same run.
+#
+# For each size of BENCH_SIZES (episodes; default 10000,100000,1000000,2000000) it builds one
+# table server-side (tests/bench/gen.sql) in a throwaway PostgreSQL (tests/pg.sh), then, BENCH_RUNS
+# times (default 3), round-robin so that machine noise falls on every step alike:
+#   copy floor    psql \copy (tdi's own wrapped source query, read from the server log) to /dev/null
+#   tdi run       the release ./tdi, end to end (extract, transform, XML, gzip, schema check, publish)
+#   gzip floor    gzip -<tdi's level> of the XML tdi produced (decompressed once beforehand)
+#   peer          the server-built XML (tests/bench/peer.sql: xmlelement, pgcrypto hmac) | gzip
+#   xmllint       xmllint --sax --noout --schema on tdi's .xml.gz
+#   tdi validate  the same file
+# Each under /usr/bin/time -v (peak RSS, client CPU); the server's CPU is read from the
+# postmaster's /proc stat (its reaped backends). Medians of the runs are printed as a table with
+# the ratios the issue's targets name, then the targets with PASS/FAIL.
+#
+# Environment: BENCH_SIZES, BENCH_RUNS, BENCH_OUT (default build/bench), TDI (default ./tdi),
+# BENCH_GZIP_LEVEL (default 1), BENCH_KEEP=1 keeps the work directory.
+# Output: the table on stdout and in BENCH_OUT/bench-STAMP.txt (also BENCH_OUT/latest.txt), every
+# single measurement in BENCH_OUT/bench-STAMP.tsv.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+BENCH_DIR=$TDI_ROOT/tests/bench
+SIZES=${BENCH_SIZES:-10000,100000,1000000,2000000}
+RUNS=${BENCH_RUNS:-3}
+OUT=${BENCH_OUT:-$TDI_ROOT/build/bench}
+TDI_BIN=${TDI:-$TDI_ROOT/tdi}
+LEVEL=${BENCH_GZIP_LEVEL:-1}
+YEAR=2025
+SOURCE=bench
+REGION=BE100
+BODY=national
+DB=bench
+
+case $TDI_BIN in /*) ;; *) TDI_BIN=$PWD/$TDI_BIN ;; esac
+[ -x "$TDI_BIN" ] || { msg "bench: no $TDI_BIN; build it with 'make'"; exit 1; }
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { msg "bench: BENCH_RUNS must be a positive number"; exit 2; }
+[[ $LEVEL =~ ^[1-9]$ ]] || { msg "bench: BENCH_GZIP_LEVEL must be 1-9"; exit 2; }
+IFS=, read -r -a sizes <<<"$SIZES"
+for n in "${sizes[@]}"; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || { msg "bench: BENCH_SIZES wants numbers such as 10000,100000, not '$SIZES'"; exit 2; }
+done
+for tool in /usr/bin/time xmllint gzip; do
+    command -v "$tool" >/dev/null || { msg "bench: $tool is missing (make bench installs it)"; exit 1; }
+done
+
+mkdir -p "$OUT"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RAW=$OUT/bench-$STAMP.tsv
+REPORT=$OUT/bench-$STAMP.txt
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdi-bench.XXXXXX")
+PG_DIR=""
+cleanup() {
+    [ -z "$PG_DIR" ] || pg_stop "$PG_DIR"
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then msg "bench: work directory kept: $WORK"; else rm -rf -- "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- measuring
+
+POSTMASTER=""
+CLK_TCK=$(getconf CLK_TCK)
+
+# CPU seconds the server has used so far: the postmaster's own and its reaped children's (the
+# backends that served finished connections).
+server_cpu() {
+    awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13 + $14 + $15) / hz }' \
+        "/proc/$POSTMASTER/stat"
+}
+
+# Waits until the postmaster has reaped every backend (its children are back to the background
+# processes), so server_cpu counts the connection that just ended.
+server_settle() {
+    local i
+    for ((i = 0; i < 500; i++)); do
+        [ "$(pgrep -c -P "$POSTMASTER" || true)" -le "$PG_BACKGROUND" ] && return 0
+        sleep 0.01
+    done
+    msg "bench: the server still has connections open; its CPU figure may be short"
+}
+
+# measure SIZE STEP RUN CMD...: runs CMD under /usr/bin/time -v, appends one line to $RAW:
+# size step run wall_s user_s sys_s maxrss_kib server_cpu_s. CMD must succeed; its output goes
+# to $WORK/step.log.
+measure() {
+    local size=$1 step=$2 run=$3 t0 t1 s0 s1 rc=0
+    shift 3
+    server_settle
+    s0=$(server_cpu)
+    t0=$EPOCHREALTIME
+    /usr/bin/time -v -o "$WORK/time.out" "$@" >"$WORK/step.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    if [ "$rc" != 0 ]; then
+        msg "bench: $step at $size rows failed (exit $rc): $*"
+        tail -n 20 "$WORK/step.log" >&2
+        exit 1
+    fi
+    server_settle
+    s1=$(server_cpu)
+    awk -F': ' -v size="$size" -v step="$step" -v run="$run" -v t0="$t0" -v t1="$t1" \
+        -v s0="$s0" -v s1="$s1" '
+        /User time \(seconds\)/ { user = $2 }
+        /System time \(seconds\)/ { sys = $2 }
+        /Maximum resident set size/ { rss = $2 }
+        END { printf "%s\t%s\t%s\t%.3f\t%.2f\t%.2f\t%d\t%.2f\n", size, step, run, t1 - t0, user, sys,
+                     rss, s1 - s0 }' "$WORK/time.out" >>"$RAW"
+}
+
+# ---------------------------------------------------------------- the machine
+
+machine() {
+    local cpu mem
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    echo "machine: $(nproc) cores ($cpu), $mem RAM, Linux $(uname -r)"
+    echo "versions: tdi $(git -C "$TDI_ROOT" describe --always --dirty 2>/dev/null || echo '?')," \
+        "$("$CC_VERSION" --version 2>/dev/null | head -n 1 || echo 'cc ?')," \
+        "PostgreSQL $(pg_sql postgres -c 'SHOW server_version' | awk '{print $1}')," \
+        "libxml2 $(xmllint --version 2>&1 | awk '/using libxml version/ { print $NF; exit }')," \
+        "zlib $(dpkg-query -W -f '${Version}' zlib1g 2>/dev/null || echo '?')," \
+        "OpenSSL $(dpkg-query -W -f '${Version}' libssl3 2>/dev/null || echo '?')," \
+        "$(gzip --version | head -n 1)"
+}
+CC_VERSION=${CC:-cc}
+
+# ---------------------------------------------------------------- the data
+
+PG_DIR=$(mktemp -d /tmp/tdi-pg.XXXXXX)
+rmdir "$PG_DIR"
+pg_start "$PG_DIR"
+pg_env "$PG_DIR"
+POSTMASTER=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+PG_BACKGROUND=$(pgrep -c -P "$POSTMASTER" || true)
+# Every statement in the server log: the copy floor runs tdi's own COPY statement, read back
+# from there, so it stays the same query whatever tdi's column list becomes.
+pg_sql postgres -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+pg_sql postgres -c "CREATE ROLE $TDI_READER LOGIN" \
+    -c "ALTER ROLE $TDI_READER SET default_transaction_read_only = on"
+pg_sql postgres -c "CREATE DATABASE $DB TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+pg_sql "$DB" -c "CREATE EXTENSION pgcrypto"
+# The crosswalk as a table for the peer; blank and NULL local codes are each item's not-known.
+{
+    echo "CREATE TABLE bench_cw (item text, local text, tdi text);"
+    echo "INSERT INTO bench_cw VALUES ('setting', '', 'not_known'), ('sex', '', '99'),"
+    echo "  ('treatment_status', '', '3'), ('primary_drug', '', '99'), ('route', '', '99');"
+    awk '!/^[[:space:]]*(#|$)/ { gsub(/"/, "", $2); printf "INSERT INTO bench_cw VALUES (%c%s%c, %c%s%c, %c%s%c);\n", 39, $1, 39, 39, $2, 39, 39, $3, 39 }' \
+        "$BENCH_DIR/bench.cw"
+} | pg_sql "$DB"
+
+"$TDI_BIN" keygen "$WORK/tdi.key" >/dev/null
+KEY=$(cat "$WORK/tdi.key")
+
+for n in "${sizes[@]}"; do
+    t0=$EPOCHREALTIME
+    pg_sql "$DB" -v n="$n" -v tbl="ep_$n" -f "$BENCH_DIR/gen.sql"
+    msg "bench: generated $n episodes in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+done
+
+{
+    machine
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); runs per step: $RUNS (medians); gzip level $LEVEL;" \
+        "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$WORK/head.txt"
+cat "$WORK/head.txt" >&2
+
+# ---------------------------------------------------------------- one size
+
+# The COPY statement tdi sent for table ep_N, from the server log past byte offset $1.
+copy_statement() {
+    tail -c +"$(($1 + 1))" "$PG_DIR/server.log" | awk -v tbl="ep_$2" '
+        /statement: COPY \(/ { grab = 1; sub(/^.*statement: /, ""); s = $0; next }
+        grab && /^\t/ { sub(/^\t/, ""); s = s " " $0; next }
+        grab { if (index(s, tbl)) last = s; grab = 0 }
+        END { if (grab && index(s, tbl)) last = s; print last }'
+}
+
+: >"$WORK/sizes.tsv"
+printf 'size\tstep\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\tserver_cpu_s\n' >"$RAW"
+for n in "${sizes[@]}"; do
+    dir=$WORK/ep_$n
+    mkdir -p "$dir"
+    cat >"$dir/tdi.conf" <<EOF
+output_dir = out
+key_file   = $WORK/tdi.key
+gzip_level = $LEVEL
+
+[source $SOURCE]
+conninfo  = host=$PGHOST port=$PGPORT dbname=$DB user=$TDI_READER
+query     = SELECT * FROM ep_$n
+crosswalk = $BENCH_DIR/bench.cw
+region    = $REGION
+
+[body $BODY]
+regions = *
+EOF
+    # Warm-up run (not timed): fills the page cache, gives the statement and the submission.
+    offset=$(stat -c %s "$PG_DIR/server.log")
+    "$TDI_BIN" run --config "$dir/tdi.conf" --year "$YEAR" >"$dir/run.out"
+    server_settle
+    stmt=$(copy_statement "$offset" "$n")
+    [ -n "$stmt" ] || { msg "bench: tdi's COPY statement for ep_$n is not in the server log"; exit 1; }
+    query=${stmt#COPY }
+    query=${query% TO STDOUT}
+    subs=("$dir/out/$BODY/tdi-$BODY-$YEAR-"*.xml.gz)
+    [ -f "${subs[0]}" ] || { msg "bench: tdi run published no submission for ep_$n"; exit 1; }
+    sub=${subs[0]}
+    cp "$sub" "$dir/sub.xml.gz"
+    gzip -dc "$sub" >"$dir/sub.xml"
+    extracted=$(sed -n 's/^balance: extracted \([0-9]*\) = .*/\1/p' "$dir/run.out")
+    written=$(sed -n 's/^balance: .* written \([0-9]*\) + .*/\1/p' "$dir/run.out")
+    quarantined=$(sed -n 's/^balance: .* quarantined \([0-9]*\)$/\1/p' "$dir/run.out")
+
+    # The peer must be doing tdi's job: same episode lines, byte for byte (as sets).
+    peer() {
+        {
+            head -n 3 "$dir/sub.xml"
+            pg_sql "$DB" -v tbl="ep_$n" -v key="$KEY" -v source="$SOURCE" -v region="$REGION" \
+                -v year="$YEAR" -f "$BENCH_DIR/peer.sql"
+            printf '</episodes>\n</submission>\n'
+        } | gzip -"$LEVEL" >"$dir/peer.xml.gz"
+    }
+    peer
+    if ! cmp -s <(episode_lines "$dir/sub.xml.gz" | sort) <(episode_lines "$dir/peer.xml.gz" | sort); then
+        msg "bench: WARNING: at $n rows the peer's episodes differ from tdi's (tests/bench/peer.sql"
+        msg "       needs the items or rules tdi gained); its timings are not a like-for-like peer"
+        peer_same=no
+    else
+        peer_same=yes
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$extracted" "$written" "$quarantined" \
+        "$(stat -c %s "$dir/sub.xml")" "$(stat -c %s "$sub")" "$peer_same" >>"$WORK/sizes.tsv"
+
+    for ((r = 1; r <= RUNS; r++)); do
+        measure "$n" copy "$r" "$TDI_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$TDI_READER" -d "$DB" \
+            -c "\\copy ($query) to /dev/null"
+        rm -rf -- "$dir/out"
+        measure "$n" tdi_run "$r" sh -c '"$1" run --config "$2" --year "$3" >/dev/null' sh \
+            "$TDI_BIN" "$dir/tdi.conf" "$YEAR"
+        measure "$n" gzip "$r" sh -c 'gzip -"$1" -c "$2" >/dev/null' sh "$LEVEL" "$dir/sub.xml"
+        measure "$n" peer "$r" sh -c '
+            { head -n 3 "$1"; "$2" -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$3" -v tbl="$4" \
+                -v key="$5" -v source="$6" -v region="$7" -v year="$8" -f "$9";
+              printf "</episodes>\n</submission>\n"; } | gzip -"${10}" >/dev/null' sh \
+            "$dir/sub.xml" "$TDI_PG_BIN/psql" "$DB" "ep_$n" "$KEY" "$SOURCE" "$REGION" "$YEAR" \
+            "$BENCH_DIR/peer.sql" "$LEVEL"
+        measure "$n" xmllint "$r" xmllint --sax --noout --schema "$TDI_ROOT/schemas/tdi-submission.xsd" \
+            "$dir/sub.xml.gz"
+        measure "$n" tdi_validate "$r" "$TDI_BIN" validate --schema-dir "$TDI_ROOT/schemas" "$dir/sub.xml.gz"
+    done
+    rm -f -- "$dir/sub.xml" # large; the rest of the directory is small
+    msg "bench: $n rows done"
+done
+
+# ---------------------------------------------------------------- the table
+
+{
+    cat "$WORK/head.txt"
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    awk -F'\t' -v runs="$RUNS" '
+        function median(key,    n, i, j, t, a) {
+            n = cnt[key]
+            for (i = 1; i <= n; i++) a[i] = val[key, i]
+            for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        function add(key, v) { cnt[key]++; val[key, cnt[key]] = v }
+        function mib(kib) { return kib / 1024 }
+        function rate(rows, s) { return s > 0 ? rows / s : 0 }
+        FNR == 1 && NR != 1 { file++ }
+        file == 0 { nsize++; order[nsize] = $1; ext[$1] = $2; wr[$1] = $3; qu[$1] = $4; xml[$1] = $5; gz[$1] = $6; same[$1] = $7; next }
+        FNR == 1 { next }
+        {
+            k = $1 SUBSEP $2
+            add(k SUBSEP "wall", $4); add(k SUBSEP "cpu", $5 + $6); add(k SUBSEP "srv", $8)
+            if ($7 > rss[k]) rss[k] = $7
+        }
+        END {
+            split("copy tdi_run gzip peer xmllint tdi_validate", steps, " ")
+            label["copy"] = "copy floor (\\copy to /dev/null)"; label["tdi_run"] = "tdi run"
+            label["gzip"] = "gzip floor (gzip -L of the XML)"; label["peer"] = "server-built XML peer | gzip"
+            label["xmllint"] = "xmllint --sax --schema"; label["tdi_validate"] = "tdi validate"
+            for (s = 1; s <= nsize; s++) {
+                n = order[s]
+                printf "%d episodes: extracted %d, written %d, quarantined %d; XML %.1f MiB, .xml.gz %.1f MiB; peer output = tdi output: %s\n", \
+                    n, ext[n], wr[n], qu[n], xml[n] / 1048576, gz[n] / 1048576, same[n]
+                printf "  %-34s %8s %10s %8s %8s %8s  %s\n", "step", "wall s", "rows/s", "RSS MiB", "CPU s", "srv s", "ratio"
+                floor = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
+                tw = median(n SUBSEP "tdi_run" SUBSEP "wall"); xw = median(n SUBSEP "xmllint" SUBSEP "wall")
+                for (i = 1; i <= 6; i++) {
+                    st = steps[i]; k = n SUBSEP st
+                    w = median(k SUBSEP "wall")
+                    note = ""
+                    if (st == "tdi_run") note = sprintf("%.2fx copy floor; peer/tdi %.2fx", w / floor, pw / w)
+                    else if (st == "peer") note = sprintf("%.2fx copy floor", w / floor)
+                    else if (st == "gzip") note = sprintf("%.2fx copy floor; %.0f MB/s", w / floor, xml[n] / w / 1e6)
+                    else if (st == "tdi_validate") note = sprintf("%.2fx xmllint", w / xw)
+                    printf "  %-34s %8.2f %10.0f %8.1f %8.2f %8.2f  %s\n", label[st], w, rate(ext[n], w), \
+                        mib(rss[k]), median(k SUBSEP "cpu"), median(k SUBSEP "srv"), note
+                }
+                print ""
+            }
+            # The targets of the issue, where the sizes they name were run.
+            print "targets:"
+            if (cnt["1000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
+                n = 1000000; tw = median(n SUBSEP "tdi_run" SUBSEP "wall")
+                fl = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
+                printf "  tdi run at 1M <= 2.5x copy floor:        %.2fx  %s\n", tw / fl, (tw / fl <= 2.5) ? "PASS" : "FAIL"
+                printf "  tdi run at 1M >= 3x faster than the peer: %.2fx  %s\n", pw / tw, (pw / tw >= 3) ? "PASS" : "FAIL"
+            } else print "  (1M not run: the wall-time targets are not checked)"
+            if (cnt["2000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0 && cnt["10000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
+                a = rss["10000" SUBSEP "tdi_run"]; b = rss["2000000" SUBSEP "tdi_run"]
+                printf "  peak RSS at 2M within 10%% of 10k:        %.1f vs %.1f MiB (%+.1f%%)  %s\n", mib(b), mib(a), (b / a - 1) * 100, (b <= a * 1.1) ? "PASS" : "FAIL"
+                printf "  peak RSS at 2M under 32 MiB:              %.1f MiB  %s\n", mib(b), (b < 32 * 1024) ? "PASS" : "FAIL"
+            } else print "  (10k and 2M not both run: the memory targets are not checked)"
+            for (s = 1; s <= nsize; s++) {
+                n = order[s]
+                v = median(n SUBSEP "tdi_validate" SUBSEP "wall"); x = median(n SUBSEP "xmllint" SUBSEP "wall")
+                printf "  tdi validate at %d no slower than xmllint: %.2f vs %.2f s  %s\n", n, v, x, (v <= x) ? "PASS" : "FAIL"
+            }
+        }' "$WORK/sizes.tsv" "$RAW" | sed "s/gzip -L/gzip -$LEVEL/"
+    echo
+    echo "wall s, CPU s (client user+sys) and srv s (PostgreSQL server CPU) are medians of $RUNS runs;"
+    echo "RSS is the largest peak of the runs (/usr/bin/time -v); rows/s counts extracted rows."
+    echo "raw measurements: ${RAW#"$TDI_ROOT"/}"
+} >"$REPORT"
+cp "$REPORT" "$OUT/latest.txt"
+cat "$REPORT"
