@@ -22,11 +22,11 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SCHEMA_DIR ?= $(CURDIR)/schemas
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
             -Wvla -Wpointer-arith -Wcast-qual -Wnull-dereference
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DTDI_SCHEMA_DIR='"$(SCHEMA_DIR)"' \
+CPPFLAGS += -pthread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DTDI_SCHEMA_DIR='"$(SCHEMA_DIR)"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lxml2 -lz -lcrypto)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lxml2 -lz -lcrypto) -pthread
 ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The tested build also has the test hooks (docs/hacking.md, "Tests"); the release build never.
 ASAN     += -DTDI_TEST_HOOKS

@@ -1,6 +1,7 @@
 /* tdi_log: level filter, sink, syslog, last error and the terminal progress line; see tdi_log.h. */
 #include "tdi_log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,9 @@
 #include <unistd.h>
 
 #define MSG_MAX 2048
+
+/* report/ logs from its worker threads too: one message at a time reaches the sink. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static tdi_log_level log_max = TDI_LOG_INFO;
 static tdi_log_sink log_sink;
@@ -57,19 +61,21 @@ void tdi_log(tdi_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    (void)pthread_mutex_lock(&log_lock); /* a static default mutex: cannot fail */
     /* Kept whatever the level filter: the ledger wants the reason even from a quiet run. */
     if (level == TDI_LOG_ERROR)
         memcpy(last_error, msg, sizeof last_error);
-    if (level > log_max)
-        return;
-    if (log_syslog)
-        syslog(syslog_priority[level], "%s: %s", level_names[level], msg);
-    if (log_sink) {
-        log_sink(log_sink_ctx, level, msg);
-        return;
+    if (level <= log_max) {
+        if (log_syslog)
+            syslog(syslog_priority[level], "%s: %s", level_names[level], msg);
+        if (log_sink) {
+            log_sink(log_sink_ctx, level, msg);
+        } else {
+            tdi_progress_end();
+            fprintf(stderr, "tdi: %s: %s\n", level_names[level], msg);
+        }
     }
-    tdi_progress_end();
-    fprintf(stderr, "tdi: %s: %s\n", level_names[level], msg);
+    (void)pthread_mutex_unlock(&log_lock);
 }
 
 void tdi_progress(const char *fmt, ...)

@@ -10,10 +10,18 @@
  *
  * The schema is the one of the root element's namespace (submission or tables): a first pass
  * reads the file only up to its root element's start tag, then the file is read again under
- * that schema.
+ * that schema. In that second pass the file is inflated (gzread) on the calling thread and handed
+ * through a pipe (rpt_pipe) to the parser on a second thread, so inflating adds nothing to the
+ * time of the check, which takes the other core.
+ *
+ * The same parser runs inside `tdi run` on a submission's XML stream as it is written
+ * (rpt_validate_fd, on the writer's check thread), so a submission is checked while it is
+ * produced, not read back afterwards.
  */
 #include "report.h"
 
+#include "rpt_pipe.h"
+#include "rpt_validate.h"
 #include "rpt_xml.h"
 
 #include "../common/tdi_log.h"
@@ -22,41 +30,63 @@
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
+#include <libxml/xmlschemastypes.h>
 
 #include <zlib.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_SHOWN   100
-#define GZ_BUFFER   65536
+#define MAX_SHOWN         100
+#define SUBMISSION_SCHEMA "tdi-submission.xsd"
+#define GZ_BUFFER         65536
+#define IN_BUFFER         65536 /* libxml2 asks for 4000 bytes a call: one read(2) per call is slow */
+
+/* What the inflating side ran into, for the parsing side to report when its input ends. */
+enum { FEED_OK, FEED_READ_ERROR, FEED_TRUNCATED, FEED_CORRUPT, FEED_ZLIB_ERROR };
+
+typedef struct feed_state {
+    int err;            /* errno of FEED_READ_ERROR, zlib code of FEED_ZLIB_ERROR */
+    atomic_int problem; /* FEED_*, stored after err, before the pipe is closed */
+} feed_state;
 
 typedef struct validation {
     const char *path;  /* the document, borrowed */
     const char *label; /* prefix of messages: the schema while loading it, then path */
-    gzFile gz;
+    gzFile gz;         /* the file, read on the calling thread */
+    int fd;            /* the second pass: plain XML from the read end of a pipe */
+    feed_state *feed;  /* how the producer of fd ended, or NULL */
+    unsigned char *in; /* IN_BUFFER bytes read from fd ahead of the parser */
+    size_t in_used, in_have;
+    xmlSchemaPtr xsd; /* the loaded schema */
     xmlParserCtxtPtr pctxt;
-    unsigned long errors; /* error-level messages, shown or not */
-    unsigned long shown;  /* messages logged */
-    unsigned long hidden; /* messages past MAX_SHOWN */
-    int read_errno;       /* reading the file failed: nothing was really checked */
-    int gz_broken;        /* the gzip data is truncated or corrupt */
-    int parse_broken;     /* a fatal well-formedness error was reported */
-    int internal;         /* out of memory in zlib */
-    int probing;          /* first pass: looking for the root element only */
-    int root_seen;        /* the first pass met the root element and stopped there */
-    const char *schema;   /* file name of the root's schema, once the first pass found it */
+    unsigned long errors;     /* error-level messages, shown or not */
+    unsigned long shown;      /* messages logged */
+    unsigned long hidden;     /* messages past MAX_SHOWN */
+    int read_errno;           /* reading the file failed: nothing was really checked */
+    int gz_broken;            /* the gzip data is truncated or corrupt */
+    int parse_broken;         /* a fatal well-formedness error was reported */
+    int internal;             /* out of memory in zlib */
+    int probing;              /* first pass: looking for the root element only */
+    int root_seen;            /* the first pass met the root element and stopped there */
+    const char *schema;       /* file name of the root's schema, once the first pass found it */
+    const atomic_int *cancel; /* set by the producer of a stream it abandons; may be NULL */
+    int cancelled;            /* seen set: the stream is cut on purpose, nothing more is said */
+    long quiet_lines;         /* errors on lines 1..quiet_lines are counted, not said */
+    int quiet_schema;         /* nothing is said about loading the schema (another thread does) */
+    int loading;              /* the schema is being loaded */
 } validation;
 
 /* The document kinds and their schemas, by the root element's namespace. */
 static const struct {
     const char *ns, *schema;
 } kinds[] = {
-    {REPORT_NAMESPACE, "tdi-submission.xsd"},
+    {REPORT_NAMESPACE, SUBMISSION_SCHEMA},
     {REPORT_TABLES_NAMESPACE, "tdi-tables.xsd"},
     /* Files of tdi 0.1 (full snapshots): auditors keep them, so they stay checkable. */
     {"urn:tdi:submission:1", "tdi-submission-1.xsd"},
@@ -64,8 +94,12 @@ static const struct {
 
 static void note(validation *v, tdi_log_level level, long line, const char *msg)
 {
+    if (v->cancelled)
+        return;
     if (level == TDI_LOG_ERROR)
         v->errors++;
+    if ((line > 0 && line <= v->quiet_lines) || (v->loading && v->quiet_schema))
+        return;
     if (v->shown >= MAX_SHOWN) {
         v->hidden++;
         return;
@@ -125,10 +159,10 @@ static int locate(void *ctx, const char **file, unsigned long *line)
     return 0;
 }
 
-/* libxml2's input callback. A plain end of file is 0; anything else stops the parse with -1
- * after saying what happened, since a truncated gzip member can end exactly on a well-formed
- * prefix of the document. */
-static int read_input(void *ctx, char *buf, int len)
+/* libxml2's input callback of the first pass, reading the file. A plain end of file is 0;
+ * anything else stops the parse with -1 after saying what happened, since a truncated gzip member
+ * can end exactly on a well-formed prefix of the document. */
+static int read_gz(void *ctx, char *buf, int len)
 {
     validation *v = ctx;
     int n, errnum, err;
@@ -166,10 +200,106 @@ static int read_input(void *ctx, char *buf, int len)
     return -1;
 }
 
+/* libxml2's input callback of the second pass, on the parsing thread: plain XML from the pipe.
+ * At its end, what the inflating side ran into is said as read_gz would have said it. */
+static int read_input(void *ctx, char *buf, int len)
+{
+    validation *v = ctx;
+    ssize_t n = 1;
+    size_t k;
+
+    if (v->read_errno || v->gz_broken || v->internal || v->cancelled)
+        return -1;
+    if (v->cancel && atomic_load(v->cancel)) {
+        v->cancelled = 1;
+        return -1;
+    }
+    if (len <= 0)
+        return 0;
+    if (v->in_used == v->in_have) {
+        while ((n = read(v->fd, v->in, IN_BUFFER)) < 0 && errno == EINTR)
+            ;
+        v->in_used = 0;
+        v->in_have = n > 0 ? (size_t)n : 0;
+    }
+    if (n > 0) {
+        k = v->in_have - v->in_used;
+        if (k > (size_t)len)
+            k = (size_t)len;
+        memcpy(buf, v->in + v->in_used, k);
+        v->in_used += k;
+        return (int)k;
+    }
+    if (n < 0) {
+        v->internal = 1;
+        tdi_error("%s: cannot read the XML stream: %s", v->path, strerror(errno));
+        return -1;
+    }
+    /* The end of an abandoned stream: the producer set cancel before it closed the pipe. */
+    if (v->cancel && atomic_load(v->cancel)) {
+        v->cancelled = 1;
+        return -1;
+    }
+    switch (v->feed ? atomic_load(&v->feed->problem) : FEED_OK) {
+    case FEED_OK:
+        return 0;
+    case FEED_READ_ERROR:
+        v->read_errno = v->feed->err;
+        tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
+        break;
+    case FEED_TRUNCATED:
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
+        break;
+    case FEED_CORRUPT:
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
+        break;
+    default:
+        v->internal = 1;
+        tdi_error("%s: gzip reader failed: zlib error %d", v->path, v->feed->err);
+        break;
+    }
+    return -1;
+}
+
+/* One gzread of the second pass, on the calling thread: bytes read, 0 at the end, -1 after
+ * recording the problem in feed for the parsing thread to say. */
+static int read_file(validation *v, feed_state *feed, unsigned char *buf, unsigned len)
+{
+    int n, errnum, err;
+
+    errno = 0;
+    n = gzread(v->gz, buf, len);
+    err = errno;
+    if (n > 0)
+        return n;
+    gzerror(v->gz, &errnum);
+    switch (errnum) {
+    case Z_OK:
+        return 0;
+    case Z_ERRNO:
+        feed->err = err ? err : EIO;
+        atomic_store(&feed->problem, FEED_READ_ERROR);
+        break;
+    case Z_BUF_ERROR: /* zlib's "unexpected end of file" */
+        atomic_store(&feed->problem, FEED_TRUNCATED);
+        break;
+    case Z_DATA_ERROR:
+        atomic_store(&feed->problem, FEED_CORRUPT);
+        break;
+    default:
+        feed->err = errnum;
+        atomic_store(&feed->problem, FEED_ZLIB_ERROR);
+        break;
+    }
+    return -1;
+}
+
 /* SAX startElementNs of the first pass: picks the schema of the root element's namespace. */
-static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                    int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                    int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                    int nb_defaulted, const xmlChar **attributes)
 {
     validation *v = ctx;
     char ns[128], name[64], msg[400];
@@ -198,6 +328,13 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 }
 
 /* Parses schema_dir/FILE into *out. */
+/* tdi_error, unless v is a second check thread of a document (another thread says it). */
+#define SAY(v, ...)                                                                                \
+    do {                                                                                           \
+        if (!(v)->quiet_schema)                                                                    \
+            tdi_error(__VA_ARGS__);                                                                \
+    } while (0)
+
 static tdi_status load_schema(validation *v, const char *schema_dir, const char *file,
                               xmlSchemaPtr *out)
 {
@@ -206,15 +343,18 @@ static tdi_status load_schema(validation *v, const char *schema_dir, const char 
     tdi_status st = TDI_OK;
     int n, fd;
 
+    v->loading = 1;
     n = snprintf(path, sizeof path, "%s/%s", schema_dir, file);
     if (n < 0 || (size_t)n >= sizeof path) {
-        tdi_error("%s: schema directory path too long", schema_dir);
+        SAY(v, "%s: schema directory path too long", schema_dir);
+        v->loading = 0;
         return TDI_ERR_INTERNAL;
     }
     /* Open it ourselves first: a clear "cannot open" beats libxml2's I/O warning. */
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        tdi_error("%s: cannot open schema: %s", path, strerror(errno));
+        SAY(v, "%s: cannot open schema: %s", path, strerror(errno));
+        v->loading = 0;
         return TDI_ERR_INTERNAL;
     }
     close(fd); /* only probed */
@@ -222,14 +362,14 @@ static tdi_status load_schema(validation *v, const char *schema_dir, const char 
     v->label = path;
     pc = xmlSchemaNewParserCtxt(path);
     if (!pc) {
-        tdi_error("%s: cannot create schema parser", path);
+        SAY(v, "%s: cannot create schema parser", path);
         st = TDI_ERR_INTERNAL;
         goto done;
     }
     xmlSchemaSetParserStructuredErrors(pc, on_xml_error, v);
     *out = xmlSchemaParse(pc);
     if (!*out) {
-        tdi_error("%s: cannot load schema", path);
+        SAY(v, "%s: cannot load schema", path);
         st = TDI_ERR_INTERNAL;
     }
 
@@ -237,6 +377,7 @@ done:
     xmlSchemaFreeParserCtxt(pc);
     v->label = v->path;
     v->errors = v->shown = v->hidden = 0;
+    v->loading = 0;
     return st;
 }
 
@@ -287,7 +428,7 @@ static tdi_status find_schema(validation *v)
     sax.internalSubset = on_doctype;
     sax.startElementNs = on_root;
     v->probing = 1;
-    v->pctxt = xmlCreateIOParserCtxt(&sax, v, read_input, NULL, v, XML_CHAR_ENCODING_NONE);
+    v->pctxt = xmlCreateIOParserCtxt(&sax, v, read_gz, NULL, v, XML_CHAR_ENCODING_NONE);
     if (!v->pctxt || xmlCtxtUseOptions(v->pctxt, XML_PARSE_NONET) != 0) {
         tdi_error("%s: cannot create XML parser", v->path);
         st = TDI_ERR_INTERNAL;
@@ -312,10 +453,11 @@ static tdi_status find_schema(validation *v)
     return st;
 }
 
-tdi_status report_validate_file(const char *path, const char *schema_dir)
+/* The parse and the check of the document on v->fd against v->xsd, on the thread that reads
+ * v->fd. Says every error; returns the verdict. */
+static tdi_status parse_stream(validation *v)
 {
-    validation v = {.path = path, .label = path};
-    xmlSchemaPtr schema = NULL;
+    const char *path = v->path;
     xmlSchemaValidCtxtPtr vctxt = NULL;
     xmlSchemaSAXPlugPtr plug = NULL;
     xmlSAXHandler sax;
@@ -323,50 +465,48 @@ tdi_status report_validate_file(const char *path, const char *schema_dir)
     tdi_status st;
     int rc, valid;
 
-    xmlInitParser();
-    rpt_xml_capture(&guard, on_xml_error, &v);
-    st = find_schema(&v);
-    if (st == TDI_OK)
-        st = load_schema(&v, schema_dir, v.schema, &schema);
-    if (st == TDI_OK)
-        st = open_input(&v);
-    if (st != TDI_OK)
+    rpt_xml_capture(&guard, on_xml_error, v);
+    st = TDI_OK;
+    v->in = malloc(IN_BUFFER);
+    if (!v->in) {
+        tdi_error("%s: out of memory", path);
+        st = TDI_ERR_INTERNAL;
         goto done;
-
-    vctxt = xmlSchemaNewValidCtxt(schema);
+    }
+    vctxt = xmlSchemaNewValidCtxt(v->xsd);
     if (!vctxt) {
         tdi_error("%s: cannot create schema validator", path);
         st = TDI_ERR_INTERNAL;
         goto done;
     }
-    xmlSchemaSetValidStructuredErrors(vctxt, on_xml_error, &v);
-    xmlSchemaValidateSetLocator(vctxt, locate, &v);
+    xmlSchemaSetValidStructuredErrors(vctxt, on_xml_error, v);
+    xmlSchemaValidateSetLocator(vctxt, locate, v);
 
     /* Only a DOCTYPE hook: without startDocument and friends no tree is built, and the
      * schema plug below adds the element and text events it needs. */
     memset(&sax, 0, sizeof sax);
     sax.initialized = XML_SAX2_MAGIC;
     sax.internalSubset = on_doctype;
-    v.pctxt = xmlCreateIOParserCtxt(&sax, &v, read_input, NULL, &v, XML_CHAR_ENCODING_NONE);
-    if (!v.pctxt) {
+    v->pctxt = xmlCreateIOParserCtxt(&sax, v, read_input, NULL, v, XML_CHAR_ENCODING_NONE);
+    if (!v->pctxt) {
         tdi_error("%s: cannot create XML parser", path);
         st = TDI_ERR_INTERNAL;
         goto done;
     }
     /* No NOENT, DTDLOAD, DTDATTR or HUGE: entities stay unexpanded, libxml2's limits hold. */
-    if (xmlCtxtUseOptions(v.pctxt, XML_PARSE_NONET) != 0) {
+    if (xmlCtxtUseOptions(v->pctxt, XML_PARSE_NONET) != 0) {
         tdi_error("%s: cannot set XML parser options", path);
         st = TDI_ERR_INTERNAL;
         goto done;
     }
-    plug = xmlSchemaSAXPlug(vctxt, &v.pctxt->sax, &v.pctxt->userData);
+    plug = xmlSchemaSAXPlug(vctxt, &v->pctxt->sax, &v->pctxt->userData);
     if (!plug) {
         tdi_error("%s: cannot plug schema validator into the parser", path);
         st = TDI_ERR_INTERNAL;
         goto done;
     }
 
-    rc = xmlParseDocument(v.pctxt);
+    rc = xmlParseDocument(v->pctxt);
     /* Ask before unplugging: unplugging ends the validation run. */
     valid = xmlSchemaIsValid(vctxt) == 1;
     if (xmlSchemaSAXUnplug(plug) != 0) {
@@ -377,26 +517,116 @@ tdi_status report_validate_file(const char *path, const char *schema_dir)
     }
     plug = NULL;
 
-    if (v.internal)
+    if (v->internal)
         st = TDI_ERR_INTERNAL;
-    else if (v.read_errno)
+    else if (v->read_errno)
         st = TDI_ERR_OUTPUT;
-    else if (rc != 0 || !v.pctxt->wellFormed || !valid || v.errors > 0 || v.gz_broken)
+    else if (rc != 0 || !v->pctxt->wellFormed || !valid || v->errors > 0 || v->gz_broken)
         st = TDI_ERR_INVALID;
-    if (st == TDI_ERR_INVALID && v.errors == 0) /* never fail without saying why */
-        note(&v, TDI_LOG_ERROR, 0, "not valid (no message from libxml2)");
+    if (st == TDI_ERR_INVALID && v->errors == 0) /* never fail without saying why */
+        note(v, TDI_LOG_ERROR, 0, "not valid (no message from libxml2)");
+
+done:
+    if (plug)
+        xmlSchemaSAXUnplug(plug); /* an error path; its result changes nothing */
+    if (v->pctxt)
+        xmlFreeParserCtxt(v->pctxt);
+    v->pctxt = NULL;
+    free(v->in);
+    v->in = NULL;
+    xmlSchemaFreeValidCtxt(vctxt);
+    rpt_xml_restore(&guard);
+    return st;
+}
+
+/* The parsing thread of report_validate_file. */
+static tdi_status parse_pipe(int fd, void *arg)
+{
+    validation *v = arg;
+
+    v->fd = fd;
+    return parse_stream(v);
+}
+
+/* libxml2's lazily built globals, set up before a second thread uses them (not thread-safe). */
+static void init_libxml2(void)
+{
+    xmlInitParser();
+    xmlSchemaInitTypes();
+}
+
+tdi_status report_validate_file(const char *path, const char *schema_dir)
+{
+    validation v = {.path = path, .label = path, .fd = -1};
+    feed_state feed = {0};
+    rpt_pipe *pipe = NULL;
+    unsigned char *buf = NULL;
+    rpt_xml_guard guard;
+    tdi_status st, pst;
+
+    init_libxml2();
+    rpt_xml_capture(&guard, on_xml_error, &v);
+    st = find_schema(&v);
+    if (st == TDI_OK)
+        st = load_schema(&v, schema_dir, v.schema, &v.xsd);
+    if (st == TDI_OK)
+        st = open_input(&v);
+    rpt_xml_restore(&guard);
+    if (st == TDI_OK) {
+        pipe = calloc(1, sizeof *pipe);
+        buf = malloc(RPT_PIPE_CHUNK);
+        if (!pipe || !buf) {
+            tdi_error("%s: out of memory", path);
+            st = TDI_ERR_INTERNAL;
+        }
+    }
+    if (st != TDI_OK)
+        goto done;
+    v.feed = &feed;
+    /* Inflate here, parse there; the parser stops us early once it has given up. */
+    st = rpt_pipe_start(pipe, parse_pipe, &v, RPT_PIPE_STOP_EARLY);
+    while (st == TDI_OK) {
+        int n = read_file(&v, &feed, buf, RPT_PIPE_CHUNK);
+
+        if (n <= 0)
+            break;
+        st = rpt_pipe_write(pipe, buf, (size_t)n);
+    }
+    pst = rpt_pipe_close(pipe); /* the parser's verdict, once it has read to the end */
+    if (pst != TDI_OK || st == TDI_ERR_INVALID)
+        st = pst;
 
 done:
     if (v.hidden > 0)
         tdi_error("%s: ... %lu more errors", path, v.hidden);
-    if (plug)
-        xmlSchemaSAXUnplug(plug); /* an error path; its result changes nothing */
-    if (v.pctxt)
-        xmlFreeParserCtxt(v.pctxt);
-    xmlSchemaFreeValidCtxt(vctxt);
-    xmlSchemaFree(schema);
+    free(buf);
+    free(pipe);
+    xmlSchemaFree(v.xsd);
     if (v.gz)
         gzclose(v.gz); /* read-only: a close error cannot change what was read */
+    return st;
+}
+
+tdi_status rpt_validate_fd(int fd, const char *label, const char *schema_dir,
+                           const atomic_int *cancel, long quiet_lines)
+{
+    validation v = {.path = label,
+                    .label = label,
+                    .fd = fd,
+                    .cancel = cancel,
+                    .quiet_lines = quiet_lines,
+                    .quiet_schema = quiet_lines > 0};
+    rpt_xml_guard guard;
+    tdi_status st;
+
+    init_libxml2();
+    rpt_xml_capture(&guard, on_xml_error, &v);
+    st = load_schema(&v, schema_dir, SUBMISSION_SCHEMA, &v.xsd);
     rpt_xml_restore(&guard);
+    if (st == TDI_OK)
+        st = parse_stream(&v);
+    if (v.hidden > 0)
+        tdi_error("%s: ... %lu more errors", label, v.hidden);
+    xmlSchemaFree(v.xsd);
     return st;
 }

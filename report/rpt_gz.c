@@ -3,7 +3,9 @@
 
 #include "../common/tdi_log.h"
 
-#include <limits.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
 
 /* windowBits 15 + 16: the largest window, gzip header and trailer instead of zlib's. */
 #define GZ_WINDOW_BITS (15 + 16)
@@ -14,6 +16,38 @@ static tdi_status zlib_error(const rpt_gz *gz, const char *what, int rc)
     tdi_error("%s: %s: zlib error %d (%s)", gz->file->tmp, what, rc,
               gz->zs.msg ? gz->zs.msg : "no message");
     return TDI_ERR_INTERNAL;
+}
+
+static tdi_status pump(rpt_gz *gz, int flush);
+
+/* The deflate thread: compresses what arrives on fd, and ends the stream at end of file. */
+static tdi_status consume(int fd, void *arg)
+{
+    rpt_gz *gz = arg;
+
+    for (;;) {
+        ssize_t n = read(fd, gz->in, sizeof gz->in);
+        tdi_status st;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            tdi_error("%s: cannot read the XML stream: %s", gz->file->tmp, strerror(errno));
+            return TDI_ERR_INTERNAL;
+        }
+        if (n == 0)
+            break;
+        gz->zs.next_in = gz->in;
+        gz->zs.avail_in = (uInt)n;
+        st = pump(gz, Z_NO_FLUSH);
+        if (st != TDI_OK)
+            return st;
+    }
+    if (atomic_load(&gz->discarding))
+        return TDI_OK;
+    gz->zs.next_in = Z_NULL;
+    gz->zs.avail_in = 0;
+    return pump(gz, Z_FINISH);
 }
 
 tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
@@ -28,7 +62,7 @@ tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
     if (rc != Z_OK)
         return zlib_error(gz, "deflateInit2 failed", rc);
     gz->live = 1;
-    return TDI_OK;
+    return rpt_pipe_start(&gz->pipe, consume, gz, RPT_PIPE_STOP_EARLY);
 }
 
 /* Runs deflate over the pending input with flush and writes out whatever it produces. */
@@ -62,22 +96,7 @@ static tdi_status pump(rpt_gz *gz, int flush)
 
 tdi_status rpt_gz_write(rpt_gz *gz, const void *buf, size_t len)
 {
-    const unsigned char *p = buf;
-
-    while (len > 0) {
-        /* avail_in is a uInt: feed very large buffers in pieces. */
-        uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
-        tdi_status st;
-
-        gz->zs.next_in = p;
-        gz->zs.avail_in = n;
-        st = pump(gz, Z_NO_FLUSH);
-        if (st != TDI_OK)
-            return st;
-        p += n;
-        len -= n;
-    }
-    return TDI_OK;
+    return rpt_pipe_write(&gz->pipe, buf, len);
 }
 
 tdi_status rpt_gz_finish(rpt_gz *gz)
@@ -85,9 +104,7 @@ tdi_status rpt_gz_finish(rpt_gz *gz)
     tdi_status st;
     int rc;
 
-    gz->zs.next_in = Z_NULL;
-    gz->zs.avail_in = 0;
-    st = pump(gz, Z_FINISH);
+    st = rpt_pipe_close(&gz->pipe);
     if (st != TDI_OK)
         return st;
     gz->live = 0;
@@ -99,6 +116,8 @@ tdi_status rpt_gz_finish(rpt_gz *gz)
 
 void rpt_gz_discard(rpt_gz *gz)
 {
+    atomic_store(&gz->discarding, 1);
+    (void)rpt_pipe_close(&gz->pipe); /* the stream is dropped: its result no longer matters */
     if (gz->live) {
         gz->live = 0;
         /* Z_DATA_ERROR is expected here: the stream is being dropped unfinished. */

@@ -2,12 +2,16 @@
  * rpt_gz: a gzip (deflate, RFC 1952) stream written onto an rpt_file.
  *
  * The submission writer feeds the XML through it as libxml2 produces it, so neither the XML nor
- * the compressed file is ever held in memory.
+ * the compressed file is ever held in memory. Deflate and the file writes run on a thread of their
+ * own (rpt_pipe), so compression, at level 1 about a third of tdi run's work, takes the second
+ * core; once rpt_gz_init has returned, gz->zs and gz->file belong to that thread until
+ * rpt_gz_finish or rpt_gz_discard has returned.
  */
 #ifndef RPT_GZ_H
 #define RPT_GZ_H
 
 #include "rpt_file.h"
+#include "rpt_pipe.h"
 
 #ifndef ZLIB_CONST
 #define ZLIB_CONST /* next_in is const: the input is never written through */
@@ -18,17 +22,23 @@
 
 typedef struct rpt_gz {
     z_stream zs;
-    int live;       /* deflateInit2 succeeded and deflateEnd is still due */
-    rpt_file *file; /* borrowed */
+    int live;              /* deflateInit2 succeeded and deflateEnd is still due */
+    rpt_file *file;        /* borrowed */
+    atomic_int discarding; /* the stream is being dropped: no trailer is written */
+    rpt_pipe pipe;         /* to the deflate thread */
+    unsigned char in[RPT_GZ_CHUNK];
     unsigned char out[RPT_GZ_CHUNK];
 } rpt_gz;
 
-/* level 1..9. gz must be zeroed (calloc'd) before the first call. */
+/* level 1..9. gz must be zeroed (calloc'd) before the first call. Starts the deflate thread. */
 tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level);
+/* Queues len bytes. A write or deflate failure of the thread (logged there) is returned by the
+ * next call after it, and by rpt_gz_finish. */
 tdi_status rpt_gz_write(rpt_gz *gz, const void *buf, size_t len);
-/* Writes the end of the stream (trailer with CRC and length) and releases zlib's state. */
+/* Writes the end of the stream (trailer with CRC and length), waits for the thread and releases
+ * zlib's state. */
 tdi_status rpt_gz_finish(rpt_gz *gz);
-/* Releases zlib's state without writing anything more. */
+/* Stops the thread and releases zlib's state without finishing the stream. */
 void rpt_gz_discard(rpt_gz *gz);
 
 #endif

@@ -10,11 +10,6 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int is_lower_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f');
-}
-
 /* 1 when s matches shape, where '9' stands for a digit and any other character for itself. */
 static int matches_shape(const char *s, const char *shape)
 {
@@ -32,10 +27,8 @@ static int prefixed_hex_ok(const char *s, const char *prefix, size_t ndigits)
     if (strncmp(s, prefix, plen) != 0)
         return 0;
     s += plen;
-    for (size_t i = 0; i < ndigits; i++)
-        if (!is_lower_hex(s[i]))
-            return 0;
-    return s[ndigits] == '\0';
+    /* strspn: checked twice per record, a per-character loop was 4% of tdi run. */
+    return strspn(s, "0123456789abcdef") == ndigits && s[ndigits] == '\0';
 }
 
 int rpt_name_ok(const char *s)

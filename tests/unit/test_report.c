@@ -598,28 +598,51 @@ static void bad_record_fields_are_named_not_quoted(void **state)
     assert_string_equal(listing, "");
 }
 
-static void schema_failure_publishes_nothing(void **state)
+/* Adds recs to a new submission and checks that publishing it is refused with exactly the
+ * validator's message for line, then the refusal, and that nothing is left behind. */
+static void expect_schema_refusal(fixture *fx, const tdi_record *recs, size_t n, int line,
+                                  const char *message)
 {
-    fixture *fx = *state;
     report_writer *w = NULL;
     report_published pub;
-    tdi_record ok = make_record(KEY1, PERSON_A, 30);
-    tdi_record old = make_record(KEY2, PERSON_A, 121);
     char listing[512], expect[1024];
 
     assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
-    assert_int_equal(report_add(w, &ok), TDI_OK);
-    assert_int_equal(report_add(w, &old), TDI_OK); /* only the schema knows ages stop at 120 */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(report_add(w, &recs[i]), TDI_OK);
     assert_int_equal(report_publish(w, &pub), TDI_ERR_INVALID);
     snprintf(expect, sizeof expect,
-             "%s/." DATA_NAME ".tmp:5: Element '{urn:tdi:submission:2}episode', attribute "
-             "'age': [facet 'maxInclusive'] The value '121' is greater than the maximum value "
-             "allowed ('120').\n"
-             "%s/" DATA_NAME ": fails schema validation, not published\n",
-             fx->body_dir, fx->body_dir);
+             "%s/." DATA_NAME ".tmp:%d: %s\n%s/" DATA_NAME ": fails schema validation, not "
+             "published\n",
+             fx->body_dir, line, message, fx->body_dir);
     assert_string_equal(fx->log.text, expect);
     list_dir(fx->body_dir, listing, sizeof listing);
     assert_string_equal(listing, "");
+}
+
+static void schema_failure_publishes_nothing(void **state)
+{
+    /* The second record's age: only the schema knows ages stop at 120. */
+    const tdi_record recs[] = {make_record(KEY1, PERSON_A, 30), make_record(KEY2, PERSON_A, 121)};
+
+    expect_schema_refusal(*state, recs, 2, 5,
+                          "Element '{urn:tdi:submission:2}episode', attribute 'age': [facet "
+                          "'maxInclusive'] The value '121' is greater than the maximum value "
+                          "allowed ('120').");
+}
+
+static void markup_in_a_value_is_escaped(void **state)
+{
+    tdi_record rec = make_record(KEY1, PERSON_A, 30);
+
+    /* Past check_record, caught by the schema: the parser must see the value itself, not
+     * markup, so the writer escaped it (libxml2's serialiser, the writer's slow path). The log
+     * shows each byte of the é as '?'. */
+    snprintf(rec.centre, sizeof rec.centre, "%s", "R&D<\"1\">\xc3\xa9");
+    expect_schema_refusal(*state, &rec, 1, 4,
+                          "Element '{urn:tdi:submission:2}episode', attribute 'centre': [facet "
+                          "'pattern'] The value 'R&D<\"1\">?\?' is not accepted by the pattern "
+                          "'[A-Za-z0-9._\\-]{1,32}'.");
 }
 
 static void missing_schema_publishes_nothing(void **state)
@@ -928,6 +951,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_utf8_centre_aborts_and_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_record_fields_are_named_not_quoted, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_failure_publishes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(markup_in_a_value_is_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_schema_publishes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(creates_missing_output_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(body_path_taken_by_a_file, setup, teardown),
