@@ -220,7 +220,7 @@ EOF
         {
             head -n 3 "$dir/sub.xml"
             pg_sql "$DB" -v tbl="ep_$n" -v key="$KEY" -v source="$SOURCE" -v region="$REGION" \
-                -v year="$YEAR" -f "$BENCH_DIR/peer.sql"
+                -v body="$BODY" -v year="$YEAR" -f "$BENCH_DIR/peer.sql"
             printf '</episodes>\n</submission>\n'
         } | gzip -"$LEVEL" >"$dir/peer.xml.gz"
     }
@@ -244,10 +244,10 @@ EOF
         measure "$n" gzip "$r" sh -c 'gzip -"$1" -c "$2" >/dev/null' sh "$LEVEL" "$dir/sub.xml"
         measure "$n" peer "$r" sh -c '
             { head -n 3 "$1"; "$2" -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$3" -v tbl="$4" \
-                -v key="$5" -v source="$6" -v region="$7" -v year="$8" -f "$9";
+                -v key="$5" -v source="$6" -v region="$7" -v year="$8" -v body="${11}" -f "$9";
               printf "</episodes>\n</submission>\n"; } | gzip -"${10}" >/dev/null' sh \
             "$dir/sub.xml" "$TDI_PG_BIN/psql" "$DB" "ep_$n" "$KEY" "$SOURCE" "$REGION" "$YEAR" \
-            "$BENCH_DIR/peer.sql" "$LEVEL"
+            "$BENCH_DIR/peer.sql" "$LEVEL" "$BODY"
         measure "$n" xmllint "$r" xmllint --sax --noout --schema "$TDI_ROOT/schemas/tdi-submission.xsd" \
             "$dir/sub.xml.gz"
         measure "$n" tdi_validate "$r" "$TDI_BIN" validate --schema-dir "$TDI_ROOT/schemas" "$dir/sub.xml.gz"
