@@ -8,7 +8,8 @@
 #   copy floor    psql \copy (tdi's own wrapped source query, read from the server log) to /dev/null
 #   tdi run       the release ./tdi, end to end (extract, transform, XML, gzip, schema check, publish)
 #   gzip floor    gzip -<tdi's level> of the XML tdi produced (decompressed once beforehand)
-#   peer          the server-built XML (tests/bench/peer.sql: xmlelement, pgcrypto hmac) | gzip
+#   peer          the server-built XML (tests/bench/peer.sql: xmlelement, pgcrypto hmac) | gzip,
+#                 whose episode lines must equal tdi's (checked after the runs)
 #   xmllint       xmllint --sax --noout --schema on tdi's .xml.gz
 #   tdi validate  the same file
 # Each under /usr/bin/time -v (peak RSS, client CPU); the server's CPU is read from the
@@ -215,26 +216,6 @@ EOF
     written=$(sed -n 's/^balance: .* written \([0-9]*\) + .*/\1/p' "$dir/run.out")
     quarantined=$(sed -n 's/^balance: .* quarantined \([0-9]*\)$/\1/p' "$dir/run.out")
 
-    # The peer must be doing tdi's job: same episode lines, byte for byte (as sets).
-    peer() {
-        {
-            head -n 3 "$dir/sub.xml"
-            pg_sql "$DB" -v tbl="ep_$n" -v key="$KEY" -v source="$SOURCE" -v region="$REGION" \
-                -v body="$BODY" -v year="$YEAR" -f "$BENCH_DIR/peer.sql"
-            printf '</episodes>\n</submission>\n'
-        } | gzip -"$LEVEL" >"$dir/peer.xml.gz"
-    }
-    peer
-    if ! cmp -s <(episode_lines "$dir/sub.xml.gz" | sort) <(episode_lines "$dir/peer.xml.gz" | sort); then
-        msg "bench: WARNING: at $n rows the peer's episodes differ from tdi's (tests/bench/peer.sql"
-        msg "       needs the items or rules tdi gained); its timings are not a like-for-like peer"
-        peer_same=no
-    else
-        peer_same=yes
-    fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$extracted" "$written" "$quarantined" \
-        "$(stat -c %s "$dir/sub.xml")" "$(stat -c %s "$sub")" "$peer_same" >>"$WORK/sizes.tsv"
-
     for ((r = 1; r <= RUNS; r++)); do
         measure "$n" copy "$r" "$TDI_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$TDI_READER" -d "$DB" \
             -c "\\copy ($query) to /dev/null"
@@ -245,14 +226,24 @@ EOF
         measure "$n" peer "$r" sh -c '
             { head -n 3 "$1"; "$2" -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$3" -v tbl="$4" \
                 -v key="$5" -v source="$6" -v region="$7" -v year="$8" -v body="${11}" -f "$9";
-              printf "</episodes>\n</submission>\n"; } | gzip -"${10}" >/dev/null' sh \
+              printf "</episodes>\n</submission>\n"; } | gzip -"${10}" >"${12}"' sh \
             "$dir/sub.xml" "$TDI_PG_BIN/psql" "$DB" "ep_$n" "$KEY" "$SOURCE" "$REGION" "$YEAR" \
-            "$BENCH_DIR/peer.sql" "$LEVEL" "$BODY"
+            "$BENCH_DIR/peer.sql" "$LEVEL" "$BODY" "$dir/peer.xml.gz"
         measure "$n" xmllint "$r" xmllint --sax --noout --schema "$TDI_ROOT/schemas/tdi-submission.xsd" \
             "$dir/sub.xml.gz"
         measure "$n" tdi_validate "$r" "$TDI_BIN" validate --schema-dir "$TDI_ROOT/schemas" "$dir/sub.xml.gz"
     done
-    rm -f -- "$dir/sub.xml" # large; the rest of the directory is small
+    # The peer must be doing tdi's job: the same episode lines, byte for byte (as sets).
+    if cmp -s <(episode_lines "$dir/sub.xml.gz" | sort) <(episode_lines "$dir/peer.xml.gz" | sort); then
+        peer_same=yes
+    else
+        msg "bench: WARNING: at $n rows the peer's episodes differ from tdi's (tests/bench/peer.sql"
+        msg "       needs the items or rules tdi gained); its timings are not a like-for-like peer"
+        peer_same=no
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$extracted" "$written" "$quarantined" \
+        "$(stat -c %s "$dir/sub.xml")" "$(stat -c %s "$dir/sub.xml.gz")" "$peer_same" >>"$WORK/sizes.tsv"
+    rm -f -- "$dir/sub.xml" "$dir/peer.xml.gz" # large; the rest of the directory is small
     msg "bench: $n rows done"
 done
 
