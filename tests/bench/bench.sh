@@ -201,7 +201,11 @@ regions = *
 EOF
     # Warm-up run (not timed): fills the page cache, gives the statement and the submission.
     offset=$(stat -c %s "$PG_DIR/server.log")
-    "$TDI_BIN" run --config "$dir/tdi.conf" --year "$YEAR" >"$dir/run.out"
+    "$TDI_BIN" run --config "$dir/tdi.conf" --year "$YEAR" >"$dir/run.out" 2>"$dir/run.err" || {
+        cat "$dir/run.err" >&2
+        msg "bench: tdi run failed on ep_$n"
+        exit 1
+    }
     server_settle
     stmt=$(copy_statement "$offset" "$n")
     [ -n "$stmt" ] || { msg "bench: tdi's COPY statement for ep_$n is not in the server log"; exit 1; }
