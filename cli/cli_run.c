@@ -997,6 +997,19 @@ static tdi_status setup(run_ctx *rc)
 
 /* Extract, compute the delta, publish. Returns the run's status; source failures are in it
  * only through run_status(). */
+/* Seconds since the last call (the phases' times in --verbose). */
+static double lap(void)
+{
+    static struct timespec last;
+    struct timespec now;
+    double d;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    d = last.tv_sec ? (double)(now.tv_sec - last.tv_sec) + (now.tv_nsec - last.tv_nsec) / 1e9 : 0;
+    last = now;
+    return d;
+}
+
 static tdi_status work(run_ctx *rc)
 {
     tdi_status st = TDI_OK;
@@ -1015,8 +1028,10 @@ static tdi_status work(run_ctx *rc)
             st = TDI_OK;
             continue;
         }
+        (void)lap();
         if (st == TDI_OK)
             st = read_source(rc, si);
+        tdi_debug("source %s: read in %.1f s", s->cfg->name, lap());
     }
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
@@ -1028,8 +1043,11 @@ static tdi_status work(run_ctx *rc)
         st = decide_served(rc);
     if (st == TDI_OK)
         st = compute_actions(rc);
+    tdi_debug("delta: %" PRIu64 " spool entries to the state database, actions computed, in %.1f s",
+              tdi_spool_count(rc->spool), lap());
     if (st == TDI_OK)
         st = publish_bodies(rc);
+    tdi_debug("bodies: files written and published in %.1f s", lap());
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
     {

@@ -792,15 +792,19 @@ static const char action_sql[] =
     "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
     " WHERE sent.eid IS NULL OR sent.hash <> rec.hash\n"
     "UNION ALL\n"
+    /* Joins, not EXISTS in an OR: PostgreSQL runs such a sublink once per row, a quadratic plan
+     * at a million episodes; hash joins keep the statement linear. */
     "SELECT sent.body, NULL, sent.eid, sent.ekey, 'd'\n"
-    "  FROM sent LEFT JOIN run_src rs ON rs.name = sent.source\n"
-    " WHERE NOT EXISTS (SELECT 1 FROM rec WHERE rec.body = sent.body AND rec.eid = sent.eid)\n"
-    "   AND (rs.src IS NULL\n"
-    "        OR (rs.ok AND (rs.full_read\n"
-    "             OR EXISTS (SELECT 1 FROM run_seen x WHERE x.src = rs.src AND x.eid = "
-    "sent.eid)\n"
-    "             OR NOT EXISTS (SELECT 1 FROM run_present p WHERE p.src = rs.src AND "
-    "p.eid = sent.eid))))";
+    "  FROM sent\n"
+    "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
+    "  LEFT JOIN (SELECT DISTINCT body, eid FROM rec) r ON r.body = sent.body AND r.eid = "
+    "sent.eid\n"
+    "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_seen) x ON x.src = rs.src AND x.eid = "
+    "sent.eid\n"
+    "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_present) p ON p.src = rs.src AND p.eid = "
+    "sent.eid\n"
+    " WHERE r.eid IS NULL\n"
+    "   AND (rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL)))";
 
 tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in *sources,
                              size_t nsources, const tdi_state_body_in *bodies, size_t nbodies,
