@@ -159,45 +159,81 @@ static int locate(void *ctx, const char **file, unsigned long *line)
     return 0;
 }
 
+/* What gzerror's code means for the check. */
+static int classify_gz(int errnum)
+{
+    switch (errnum) {
+    case Z_OK:
+        return FEED_OK;
+    case Z_ERRNO:
+        return FEED_READ_ERROR;
+    case Z_BUF_ERROR: /* zlib's "unexpected end of file" */
+        return FEED_TRUNCATED;
+    case Z_DATA_ERROR:
+        return FEED_CORRUPT;
+    default:
+        return FEED_ZLIB_ERROR;
+    }
+}
+
+/* Says why the input ended early (problem: FEED_*, detail: the errno of FEED_READ_ERROR or the
+ * zlib code of FEED_ZLIB_ERROR), marks v, and returns -1 for libxml2. */
+static int input_broken(validation *v, int problem, int detail)
+{
+    switch (problem) {
+    case FEED_READ_ERROR:
+        v->read_errno = detail;
+        tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
+        break;
+    case FEED_TRUNCATED:
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
+        break;
+    case FEED_CORRUPT:
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
+        break;
+    default:
+        v->internal = 1;
+        tdi_error("%s: gzip reader failed: zlib error %d", v->path, detail);
+        break;
+    }
+    return -1;
+}
+
+/* One gzread of the file: bytes read, 0 at its end, or -1 with *problem (FEED_*) and *detail (the
+ * errno of FEED_READ_ERROR, the zlib code of FEED_ZLIB_ERROR) set. */
+static int gz_read(validation *v, unsigned char *buf, unsigned len, int *problem, int *detail)
+{
+    int n, errnum, err;
+
+    errno = 0;
+    n = gzread(v->gz, buf, len);
+    err = errno;
+    if (n > 0)
+        return n;
+    gzerror(v->gz, &errnum);
+    *problem = classify_gz(errnum);
+    if (*problem == FEED_OK)
+        return 0;
+    *detail = *problem == FEED_READ_ERROR ? (err ? err : EIO) : errnum;
+    return -1;
+}
+
 /* libxml2's input callback of the first pass, reading the file. A plain end of file is 0;
  * anything else stops the parse with -1 after saying what happened, since a truncated gzip member
  * can end exactly on a well-formed prefix of the document. */
 static int read_gz(void *ctx, char *buf, int len)
 {
     validation *v = ctx;
-    int n, errnum, err;
+    int n, problem, detail;
 
     if (v->read_errno || v->gz_broken || v->internal)
         return -1;
     if (len <= 0)
         return 0;
-    errno = 0;
-    n = gzread(v->gz, buf, (unsigned)len);
-    err = errno;
-    if (n > 0)
-        return n;
-    gzerror(v->gz, &errnum);
-    switch (errnum) {
-    case Z_OK:
-        return 0;
-    case Z_ERRNO:
-        v->read_errno = err ? err : EIO;
-        tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
-        break;
-    case Z_BUF_ERROR: /* zlib's "unexpected end of file" */
-        v->gz_broken = 1;
-        note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
-        break;
-    case Z_DATA_ERROR:
-        v->gz_broken = 1;
-        note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
-        break;
-    default:
-        v->internal = 1;
-        tdi_error("%s: gzip reader failed: zlib error %d", v->path, errnum);
-        break;
-    }
-    return -1;
+    n = gz_read(v, (unsigned char *)buf, (unsigned)len, &problem, &detail);
+    return n >= 0 ? n : input_broken(v, problem, detail);
 }
 
 /* libxml2's input callback of the second pass, on the parsing thread: plain XML from the pipe.
@@ -207,6 +243,7 @@ static int read_input(void *ctx, char *buf, int len)
     validation *v = ctx;
     ssize_t n = 1;
     size_t k;
+    int problem;
 
     if (v->read_errno || v->gz_broken || v->internal || v->cancelled)
         return -1;
@@ -240,60 +277,23 @@ static int read_input(void *ctx, char *buf, int len)
         v->cancelled = 1;
         return -1;
     }
-    switch (v->feed ? atomic_load(&v->feed->problem) : FEED_OK) {
-    case FEED_OK:
+    problem = v->feed ? atomic_load(&v->feed->problem) : FEED_OK;
+    if (problem == FEED_OK)
         return 0;
-    case FEED_READ_ERROR:
-        v->read_errno = v->feed->err;
-        tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
-        break;
-    case FEED_TRUNCATED:
-        v->gz_broken = 1;
-        note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
-        break;
-    case FEED_CORRUPT:
-        v->gz_broken = 1;
-        note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
-        break;
-    default:
-        v->internal = 1;
-        tdi_error("%s: gzip reader failed: zlib error %d", v->path, v->feed->err);
-        break;
-    }
-    return -1;
+    return input_broken(v, problem, v->feed->err);
 }
 
 /* One gzread of the second pass, on the calling thread: bytes read, 0 at the end, -1 after
  * recording the problem in feed for the parsing thread to say. */
 static int read_file(validation *v, feed_state *feed, unsigned char *buf, unsigned len)
 {
-    int n, errnum, err;
+    int problem, detail, n = gz_read(v, buf, len, &problem, &detail);
 
-    errno = 0;
-    n = gzread(v->gz, buf, len);
-    err = errno;
-    if (n > 0)
-        return n;
-    gzerror(v->gz, &errnum);
-    switch (errnum) {
-    case Z_OK:
-        return 0;
-    case Z_ERRNO:
-        feed->err = err ? err : EIO;
-        atomic_store(&feed->problem, FEED_READ_ERROR);
-        break;
-    case Z_BUF_ERROR: /* zlib's "unexpected end of file" */
-        atomic_store(&feed->problem, FEED_TRUNCATED);
-        break;
-    case Z_DATA_ERROR:
-        atomic_store(&feed->problem, FEED_CORRUPT);
-        break;
-    default:
-        feed->err = errnum;
-        atomic_store(&feed->problem, FEED_ZLIB_ERROR);
-        break;
+    if (n < 0) {
+        feed->err = detail;
+        atomic_store(&feed->problem, problem);
     }
-    return -1;
+    return n;
 }
 
 /* SAX startElementNs of the first pass: picks the schema of the root element's namespace. */

@@ -50,9 +50,11 @@ for tool in /usr/bin/time xmllint gzip; do
 done
 
 mkdir -p "$OUT"
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+STAMP=${BENCH_TABLE:-$(date -u +%Y%m%dT%H%M%SZ)}
 RAW=$OUT/bench-$STAMP.tsv
 REPORT=$OUT/bench-$STAMP.txt
+HEAD=$OUT/bench-$STAMP.head.txt   # the machine, for the table
+SIZES_TSV=$OUT/bench-$STAMP.sizes # per size: rows, file sizes, peer check
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdi-bench.XXXXXX")
 PG_DIR=""
 cleanup() {
@@ -130,6 +132,92 @@ machine() {
 }
 CC_VERSION=${CC:-cc}
 
+# ---------------------------------------------------------------- the table, defined here
+
+# The table from $HEAD, $SIZES_TSV and $RAW, into $REPORT and build/bench/latest.txt.
+print_table() {
+    {
+        cat "$HEAD"
+        echo
+        awk -F'\t' -v runs="$RUNS" '
+            function median(key,    n, i, j, t, a) {
+                n = cnt[key]
+                for (i = 1; i <= n; i++) a[i] = val[key, i]
+                for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            }
+            function add(key, v) { cnt[key]++; val[key, cnt[key]] = v }
+            function mib(kib) { return kib / 1024 }
+            function rate(rows, s) { return s > 0 ? rows / s : 0 }
+            FNR == 1 && NR != 1 { file++ }
+            file == 0 { nsize++; order[nsize] = $1; ext[$1] = $2; wr[$1] = $3; qu[$1] = $4; xml[$1] = $5; gz[$1] = $6; same[$1] = $7; next }
+            FNR == 1 { next }
+            {
+                k = $1 SUBSEP $2
+                add(k SUBSEP "wall", $4); add(k SUBSEP "cpu", $5 + $6); add(k SUBSEP "srv", $8)
+                if ($7 > rss[k]) rss[k] = $7
+            }
+            END {
+                split("copy tdi_run gzip peer xmllint tdi_validate", steps, " ")
+                label["copy"] = "copy floor (\\copy to /dev/null)"; label["tdi_run"] = "tdi run"
+                label["gzip"] = "gzip floor (gzip -L of the XML)"; label["peer"] = "server-built XML peer | gzip"
+                label["xmllint"] = "xmllint --sax --schema"; label["tdi_validate"] = "tdi validate"
+                for (s = 1; s <= nsize; s++) {
+                    n = order[s]
+                    printf "%d episodes: extracted %d, written %d, quarantined %d; XML %.1f MiB, .xml.gz %.1f MiB; peer output = tdi output: %s\n", \
+                        n, ext[n], wr[n], qu[n], xml[n] / 1048576, gz[n] / 1048576, same[n]
+                    printf "  %-34s %8s %10s %8s %8s %8s  %s\n", "step", "wall s", "rows/s", "RSS MiB", "CPU s", "srv s", "ratio"
+                    floor = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
+                    tw = median(n SUBSEP "tdi_run" SUBSEP "wall"); xw = median(n SUBSEP "xmllint" SUBSEP "wall")
+                    for (i = 1; i <= 6; i++) {
+                        st = steps[i]; k = n SUBSEP st
+                        w = median(k SUBSEP "wall")
+                        note = ""
+                        if (st == "tdi_run") note = sprintf("%.2fx copy floor; peer/tdi %.2fx", w / floor, pw / w)
+                        else if (st == "peer") note = sprintf("%.2fx copy floor", w / floor)
+                        else if (st == "gzip") note = sprintf("%.2fx copy floor; %.0f MB/s", w / floor, xml[n] / w / 1e6)
+                        else if (st == "tdi_validate") note = sprintf("%.2fx xmllint", w / xw)
+                        printf "  %-34s %8.2f %10.0f %8.1f %8.2f %8.2f  %s\n", label[st], w, rate(ext[n], w), \
+                            mib(rss[k]), median(k SUBSEP "cpu"), median(k SUBSEP "srv"), note
+                    }
+                    print ""
+                }
+                # The targets of the issue, where the sizes they name were run.
+                print "targets:"
+                if (cnt["1000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
+                    n = 1000000; tw = median(n SUBSEP "tdi_run" SUBSEP "wall")
+                    fl = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
+                    printf "  tdi run at 1M <= 2.5x copy floor:        %.2fx  %s\n", tw / fl, (tw / fl <= 2.5) ? "PASS" : "FAIL"
+                    printf "  tdi run at 1M >= 3x faster than the peer: %.2fx  %s\n", pw / tw, (pw / tw >= 3) ? "PASS" : "FAIL"
+                } else print "  (1M not run: the wall-time targets are not checked)"
+                if (cnt["2000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0 && cnt["10000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
+                    a = rss["10000" SUBSEP "tdi_run"]; b = rss["2000000" SUBSEP "tdi_run"]
+                    printf "  peak RSS at 2M within 10%% of 10k:        %.1f vs %.1f MiB (%+.1f%%)  %s\n", mib(b), mib(a), (b / a - 1) * 100, (b <= a * 1.1) ? "PASS" : "FAIL"
+                    printf "  peak RSS at 2M under 32 MiB:              %.1f MiB  %s\n", mib(b), (b < 32 * 1024) ? "PASS" : "FAIL"
+                } else print "  (10k and 2M not both run: the memory targets are not checked)"
+                for (s = 1; s <= nsize; s++) {
+                    n = order[s]
+                    v = median(n SUBSEP "tdi_validate" SUBSEP "wall"); x = median(n SUBSEP "xmllint" SUBSEP "wall")
+                    printf "  tdi validate at %d no slower than xmllint: %.2f vs %.2f s  %s\n", n, v, x, (v <= x) ? "PASS" : "FAIL"
+                }
+            }' "$SIZES_TSV" "$RAW" | sed "s/gzip -L/gzip -$LEVEL/"
+        echo
+        echo "wall s, CPU s (client user+sys) and srv s (PostgreSQL server CPU) are medians of $RUNS runs;"
+        echo "RSS is the largest peak of the runs (/usr/bin/time -v); rows/s counts extracted rows."
+        echo "raw measurements: ${RAW#"$TDI_ROOT"/}"
+    } >"$REPORT"
+    cp "$REPORT" "$OUT/latest.txt"
+    cat "$REPORT"
+}
+# BENCH_TABLE=STAMP: only print the table of that earlier run again, from its files in BENCH_OUT.
+if [ -n "${BENCH_TABLE:-}" ]; then
+    for f in "$HEAD" "$SIZES_TSV" "$RAW"; do
+        [ -f "$f" ] || { msg "bench: $f is missing"; exit 1; }
+    done
+    print_table
+    exit 0
+fi
+
 # ---------------------------------------------------------------- the data
 
 PG_DIR=$(mktemp -d /tmp/tdi-pg.XXXXXX)
@@ -167,8 +255,8 @@ done
     machine
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); runs per step: $RUNS (medians); gzip level $LEVEL;" \
         "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$WORK/head.txt"
-cat "$WORK/head.txt" >&2
+} >"$HEAD"
+cat "$HEAD" >&2
 
 # ---------------------------------------------------------------- one size
 
@@ -192,7 +280,7 @@ copy_statement() {
         END { if (grab && index(s, tbl)) last = s; print last }'
 }
 
-: >"$WORK/sizes.tsv"
+: >"$SIZES_TSV"
 printf 'size\tstep\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\tserver_cpu_s\n' >"$RAW"
 for n in "${sizes[@]}"; do
     dir=$WORK/ep_$n
@@ -261,83 +349,12 @@ EOF
         peer_same=no
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$extracted" "$written" "$quarantined" \
-        "$(stat -c %s "$dir/sub.xml")" "$(stat -c %s "$dir/sub.xml.gz")" "$peer_same" >>"$WORK/sizes.tsv"
+        "$(stat -c %s "$dir/sub.xml")" "$(stat -c %s "$dir/sub.xml.gz")" "$peer_same" >>"$SIZES_TSV"
     rm -f -- "$dir/sub.xml" "$dir/peer.xml.gz" # large; the rest of the directory is small
     msg "bench: $n rows done"
 done
 
 # ---------------------------------------------------------------- the table
 
-{
-    cat "$WORK/head.txt"
-    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo
-    awk -F'\t' -v runs="$RUNS" '
-        function median(key,    n, i, j, t, a) {
-            n = cnt[key]
-            for (i = 1; i <= n; i++) a[i] = val[key, i]
-            for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
-        function add(key, v) { cnt[key]++; val[key, cnt[key]] = v }
-        function mib(kib) { return kib / 1024 }
-        function rate(rows, s) { return s > 0 ? rows / s : 0 }
-        FNR == 1 && NR != 1 { file++ }
-        file == 0 { nsize++; order[nsize] = $1; ext[$1] = $2; wr[$1] = $3; qu[$1] = $4; xml[$1] = $5; gz[$1] = $6; same[$1] = $7; next }
-        FNR == 1 { next }
-        {
-            k = $1 SUBSEP $2
-            add(k SUBSEP "wall", $4); add(k SUBSEP "cpu", $5 + $6); add(k SUBSEP "srv", $8)
-            if ($7 > rss[k]) rss[k] = $7
-        }
-        END {
-            split("copy tdi_run gzip peer xmllint tdi_validate", steps, " ")
-            label["copy"] = "copy floor (\\copy to /dev/null)"; label["tdi_run"] = "tdi run"
-            label["gzip"] = "gzip floor (gzip -L of the XML)"; label["peer"] = "server-built XML peer | gzip"
-            label["xmllint"] = "xmllint --sax --schema"; label["tdi_validate"] = "tdi validate"
-            for (s = 1; s <= nsize; s++) {
-                n = order[s]
-                printf "%d episodes: extracted %d, written %d, quarantined %d; XML %.1f MiB, .xml.gz %.1f MiB; peer output = tdi output: %s\n", \
-                    n, ext[n], wr[n], qu[n], xml[n] / 1048576, gz[n] / 1048576, same[n]
-                printf "  %-34s %8s %10s %8s %8s %8s  %s\n", "step", "wall s", "rows/s", "RSS MiB", "CPU s", "srv s", "ratio"
-                floor = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
-                tw = median(n SUBSEP "tdi_run" SUBSEP "wall"); xw = median(n SUBSEP "xmllint" SUBSEP "wall")
-                for (i = 1; i <= 6; i++) {
-                    st = steps[i]; k = n SUBSEP st
-                    w = median(k SUBSEP "wall")
-                    note = ""
-                    if (st == "tdi_run") note = sprintf("%.2fx copy floor; peer/tdi %.2fx", w / floor, pw / w)
-                    else if (st == "peer") note = sprintf("%.2fx copy floor", w / floor)
-                    else if (st == "gzip") note = sprintf("%.2fx copy floor; %.0f MB/s", w / floor, xml[n] / w / 1e6)
-                    else if (st == "tdi_validate") note = sprintf("%.2fx xmllint", w / xw)
-                    printf "  %-34s %8.2f %10.0f %8.1f %8.2f %8.2f  %s\n", label[st], w, rate(ext[n], w), \
-                        mib(rss[k]), median(k SUBSEP "cpu"), median(k SUBSEP "srv"), note
-                }
-                print ""
-            }
-            # The targets of the issue, where the sizes they name were run.
-            print "targets:"
-            if (cnt["1000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
-                n = 1000000; tw = median(n SUBSEP "tdi_run" SUBSEP "wall")
-                fl = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
-                printf "  tdi run at 1M <= 2.5x copy floor:        %.2fx  %s\n", tw / fl, (tw / fl <= 2.5) ? "PASS" : "FAIL"
-                printf "  tdi run at 1M >= 3x faster than the peer: %.2fx  %s\n", pw / tw, (pw / tw >= 3) ? "PASS" : "FAIL"
-            } else print "  (1M not run: the wall-time targets are not checked)"
-            if (cnt["2000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0 && cnt["10000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
-                a = rss["10000" SUBSEP "tdi_run"]; b = rss["2000000" SUBSEP "tdi_run"]
-                printf "  peak RSS at 2M within 10%% of 10k:        %.1f vs %.1f MiB (%+.1f%%)  %s\n", mib(b), mib(a), (b / a - 1) * 100, (b <= a * 1.1) ? "PASS" : "FAIL"
-                printf "  peak RSS at 2M under 32 MiB:              %.1f MiB  %s\n", mib(b), (b < 32 * 1024) ? "PASS" : "FAIL"
-            } else print "  (10k and 2M not both run: the memory targets are not checked)"
-            for (s = 1; s <= nsize; s++) {
-                n = order[s]
-                v = median(n SUBSEP "tdi_validate" SUBSEP "wall"); x = median(n SUBSEP "xmllint" SUBSEP "wall")
-                printf "  tdi validate at %d no slower than xmllint: %.2f vs %.2f s  %s\n", n, v, x, (v <= x) ? "PASS" : "FAIL"
-            }
-        }' "$WORK/sizes.tsv" "$RAW" | sed "s/gzip -L/gzip -$LEVEL/"
-    echo
-    echo "wall s, CPU s (client user+sys) and srv s (PostgreSQL server CPU) are medians of $RUNS runs;"
-    echo "RSS is the largest peak of the runs (/usr/bin/time -v); rows/s counts extracted rows."
-    echo "raw measurements: ${RAW#"$TDI_ROOT"/}"
-} >"$REPORT"
-cp "$REPORT" "$OUT/latest.txt"
-cat "$REPORT"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$HEAD"
+print_table
