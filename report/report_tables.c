@@ -152,7 +152,7 @@ static void write_table(doc *d, const rpt_family *f, size_t v)
     const rpt_variant_def *var = &f->def->variants[v];
     char id[32], title[256];
 
-    snprintf(id, sizeof id, "%s.%zu", f->def->id, v + 1);
+    snprintf(id, sizeof id, "%s.%zu", f->def->id, v + (size_t)f->def->first);
     snprintf(title, sizeof title, "%s: %s", f->def->title, var->title);
     start(d, "table");
     attr(d, "id", id);

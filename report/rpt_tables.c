@@ -8,6 +8,7 @@
 #include "../common/tdi_codes.h"
 #include "../common/tdi_log.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,38 +28,38 @@ static const struct {
 
 /* Dimensions: the 33 primary-drug rows, the 10 drug-group rows, and one per item. */
 static const rpt_dim_def drug_rows = {"primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG,
-                                      "8"};
+                                      "8", NULL, 0};
 static const rpt_dim_def group_rows = {"primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG,
-                                       "8"};
+                                       "8", NULL, 0};
 static const rpt_dim_def status_dim = {"treatment_status", RPT_DIM_CODES, TDI_ITEM_TREATMENT_STATUS,
-                                       NULL};
-static const rpt_dim_def centre_dim = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL};
-static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL};
-static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL};
-static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL};
+                                       NULL, NULL, 0};
+static const rpt_dim_def centre_dim = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL, NULL, 0};
+static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL, NULL, 0};
+static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL, NULL, 0};
+static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL, NULL, 0};
 static const rpt_dim_def referral_dim = {"referral_source", RPT_DIM_CODES, TDI_ITEM_REFERRAL_SOURCE,
-                                         NULL};
+                                         NULL, NULL, 0};
 static const rpt_dim_def living_with_dim = {"living_with", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH,
-                                            NULL};
+                                            NULL, NULL, 0};
 static const rpt_dim_def children_dim = {"living_with_children", RPT_DIM_CODES,
-                                         TDI_ITEM_LIVING_WITH_CHILDREN, NULL};
+                                         TDI_ITEM_LIVING_WITH_CHILDREN, NULL, NULL, 0};
 static const rpt_dim_def living_where_dim = {"living_where", RPT_DIM_CODES, TDI_ITEM_LIVING_WHERE,
-                                             NULL};
-static const rpt_dim_def education_dim = {"education", RPT_DIM_CODES, TDI_ITEM_EDUCATION, NULL};
+                                             NULL, NULL, 0};
+static const rpt_dim_def education_dim = {"education", RPT_DIM_CODES, TDI_ITEM_EDUCATION, NULL, NULL, 0};
 static const rpt_dim_def labour_dim = {"labour_status", RPT_DIM_CODES, TDI_ITEM_LABOUR_STATUS,
-                                       NULL};
-static const rpt_dim_def frequency_dim = {"frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY, NULL};
+                                       NULL, NULL, 0};
+static const rpt_dim_def frequency_dim = {"frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY, NULL, NULL, 0};
 static const rpt_dim_def first_use_dim = {"first_use_age_band", RPT_DIM_CODES,
-                                          TDI_ITEM_FIRST_USE_AGE_BAND, NULL};
+                                          TDI_ITEM_FIRST_USE_AGE_BAND, NULL, NULL, 0};
 static const rpt_dim_def first_injection_dim = {"years_since_first_injection", RPT_DIM_CODES,
-                                                TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, NULL};
-static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG, NULL};
-static const rpt_dim_def injecting_dim = {"injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING, NULL};
-static const rpt_dim_def hiv_dim = {"hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING, NULL};
-static const rpt_dim_def hcv_dim = {"hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING, NULL};
+                                                TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, NULL, NULL, 0};
+static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG, NULL, NULL, 0};
+static const rpt_dim_def injecting_dim = {"injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING, NULL, NULL, 0};
+static const rpt_dim_def hiv_dim = {"hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING, NULL, NULL, 0};
+static const rpt_dim_def hcv_dim = {"hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING, NULL, NULL, 0};
 static const rpt_dim_def sharing_dim = {"needle_sharing", RPT_DIM_CODES, TDI_ITEM_NEEDLE_SHARING,
-                                        NULL};
-static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL};
+                                        NULL, NULL, 0};
+static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL, NULL, 0};
 
 /* .1 all entrants = .2 never treated + .3 previously treated + status not known. */
 static const rpt_variant_def by_status[] = {
@@ -79,14 +80,56 @@ static const rpt_variant_def all_only[] = {
     {"all", "All treatment entrants", -1, NULL},
 };
 
-#define FAMILY(id, title, rows, cols, variants)                                                    \
+/* Table 25.1.1-25.1.5: one table per primary drug group; they add up to no published table (a
+ * primary drug not known is in none of them). */
+static const rpt_variant_def by_primary_group[] = {
+    {"opioids", "Primary opioids", TDI_ITEM_PRIMARY_DRUG, "1 1.*"},
+    {"cocaine", "Primary cocaine", TDI_ITEM_PRIMARY_DRUG, "2 2.*"},
+    {"stimulants", "Primary stimulants other than cocaine", TDI_ITEM_PRIMARY_DRUG, "3 3.*"},
+    {"cannabis", "Primary cannabis", TDI_ITEM_PRIMARY_DRUG, "7 7.*"},
+    {"other", "Primary other drugs (hypnotics and sedatives, hallucinogens, inhalants, other)",
+     TDI_ITEM_PRIMARY_DRUG, "4 4.* 5 5.* 6 9"},
+};
+
+/* The workbook's 12 groups of secondary drugs (table 25.1.1-25.1.5), in its order. */
+#define SECONDARY_GRID                                                                             \
+    {"heroin", "1.1"}, {"other_opioids", "1 1.2 1.3 1.4 1.5"}, {"cocaine", "2 2.1 2.3"},           \
+        {"crack", "2.2"}, {"amphetamines", "3.1 3.2"}, {"cannabis", "7 7.*"},                      \
+        {"stimulants", "3 3.3 3.4 3.5"}, {"hypnotics", "4 4.*"}, {"alcohol", "8"},                 \
+        {"other", "5 5.* 6 9"}, {"none", "0"}, { "99", "99" }
+static const rpt_map_cat secondary_grid[] = {SECONDARY_GRID};
+static const rpt_dim_def second_grid_dim = {"secondary_drug_2_group", RPT_DIM_MAP,
+                                            TDI_ITEM_SECONDARY_DRUG_2, NULL, secondary_grid,
+                                            COUNT(secondary_grid)};
+static const rpt_dim_def first_grid_dim = {"secondary_drug_1_group", RPT_DIM_MAP,
+                                           TDI_ITEM_SECONDARY_DRUG_1, NULL, secondary_grid,
+                                           COUNT(secondary_grid)};
+
+/* Table 29.1.2's drug rows. */
+static const rpt_map_cat ost_drug_groups[] = {
+    {"heroin", "1.1"},
+    {"other_opioids", "1 1.2 1.3 1.4 1.5"},
+    {"cocaine", "2 2.*"},
+    {"stimulants", "3 3.*"},
+    {"other", "4 4.* 5 5.* 6 7 7.* 9"},
+    {"99", "99"},
+};
+static const rpt_dim_def ost_drug_dim = {"primary_drug_ost_group", RPT_DIM_MAP,
+                                         TDI_ITEM_PRIMARY_DRUG, "8", ost_drug_groups,
+                                         COUNT(ost_drug_groups)};
+static const rpt_dim_def ost_years_dim = {"years_since_first_ost", RPT_DIM_CODES,
+                                          TDI_ITEM_YEARS_SINCE_FIRST_OST, NULL, NULL, 0};
+
+#define FAMILY_AT(id, first, title, rows, cols, variants, sum)                                     \
     {                                                                                              \
-        id, title, &rows, &cols, variants, COUNT(variants), COUNT(variants) > 1                    \
+        id, title, &rows, &cols, variants, COUNT(variants), sum, first                             \
     }
+#define FAMILY(id, title, rows, cols, variants)                                                    \
+    FAMILY_AT(id, 1, title, rows, cols, variants, COUNT(variants) > 1)
 
 /* The workbook's tables whose items the record has, one line each. Not here yet: 11 (means and
- * standard deviations, linked to table 12 through its N), 22 (any drug, counting persons), 25
- * (secondary drug grids) and 29.1.2 (its own drug rows). */
+ * standard deviations, linked to table 12 through its N), 22 (any drug, counting persons) and
+ * 25.1.6 (every secondary drug of a record: the columns do not add up). */
 const rpt_family_def rpt_families[] = {
     FAMILY("8.1", "Type of treatment centre by treatment status (number of cases)", status_dim,
            centre_dim, by_sex),
@@ -112,7 +155,11 @@ const rpt_family_def rpt_families[] = {
     FAMILY("27.1", "HCV testing by injecting behaviour", hcv_dim, injecting_dim, by_status),
     FAMILY("28.1", "Needle or syringe sharing by injecting behaviour", sharing_dim, injecting_dim,
            all_only),
+    FAMILY_AT("25.1", 1, "Second by first secondary drug", second_grid_dim, first_grid_dim,
+              by_primary_group, 0),
     FAMILY("29.1", "Primary drug by OST status", drug_rows, ost_dim, all_only),
+    FAMILY_AT("29.1", 2, "Primary drug by years since first OST (persons ever in OST)",
+              ost_drug_dim, ost_years_dim, all_only, 0),
 };
 const size_t rpt_nfamilies = COUNT(rpt_families);
 
@@ -135,6 +182,64 @@ static int find_cat(const rpt_dim *d, const char *code)
         if (strcmp(d->code[i], code) == 0)
             return (int)i;
     return -1;
+}
+
+/* The code indexes of item named by list (rpt_map_cat.members) into *set; -1 when a name is
+ * not a code of the item. */
+static int code_set(const tdi_item_def *item, const char *list, uint64_t *set)
+{
+    char name[RPT_CODE_MAX];
+
+    *set = 0;
+    while (*list) {
+        size_t len = strcspn(list, " ");
+        int found = 0;
+
+        if (len == 0 || len >= sizeof name)
+            return -1;
+        memcpy(name, list, len);
+        name[len] = '\0';
+        for (size_t i = 0; i < item->ncodes && i < RPT_ITEM_CODES; i++) {
+            const char *code = item->codes[i].code;
+            /* "X.*": every code "X.n" */
+            int match = len > 2 && strcmp(name + len - 2, ".*") == 0
+                            ? strncmp(code, name, len - 1) == 0 && code[len - 1] != '\0'
+                            : strcmp(code, name) == 0;
+            if (match) {
+                *set |= UINT64_C(1) << i;
+                found = 1;
+            }
+        }
+        if (!found)
+            return -1;
+        list += len;
+        list += strspn(list, " ");
+    }
+    return 0;
+}
+
+/* Categories of a map: each code of the item in exactly one, but the skipped code in none. */
+static int build_map_dim(rpt_dim *d, const tdi_item_def *item)
+{
+    int skip = d->def->skip ? tdi_code_index(item, d->def->skip) : -1;
+
+    for (size_t k = 0; k < d->def->nmap; k++) {
+        int cat = add_cat(d, d->def->map[k].code, -2);
+        uint64_t set;
+
+        if (cat < 0 || code_set(item, d->def->map[k].members, &set) < 0)
+            return -1;
+        for (size_t i = 0; i < item->ncodes; i++)
+            if (set >> i & 1) {
+                if (d->entry[i] >= 0 || (int)i == skip)
+                    return -1;
+                d->entry[i] = cat;
+            }
+    }
+    for (size_t i = 0; i < item->ncodes; i++)
+        if (d->entry[i] < 0 && (int)i != skip)
+            return -1;
+    return 0;
 }
 
 /* Categories of an item's code list; the total is added by the caller at the end, so parents
@@ -181,7 +286,9 @@ static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
     d->def = def;
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         d->entry[i] = -1;
-    rc = item && item->ncodes <= RPT_ITEM_CODES ? build_item_dim(d, item) : -1;
+    rc = !item || item->ncodes > RPT_ITEM_CODES ? -1
+         : def->kind == RPT_DIM_MAP           ? build_map_dim(d, item)
+                                              : build_item_dim(d, item);
     total = rc == 0 ? add_cat(d, "total", -1) : -1;
     if (total < 0) {
         tdi_error("table dimension %s does not fit its code list", def->name);
@@ -223,10 +330,10 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
         return st;
     for (size_t v = 0; v < def->nvariants; v++) {
         const rpt_variant_def *var = &def->variants[v];
-        f->variant_code[v] = -1;
+        f->variant_codes[v] = ~UINT64_C(0);
         if (var->item >= 0) {
-            f->variant_code[v] = tdi_code_index(tdi_item_get((tdi_item)var->item), var->code);
-            if (f->variant_code[v] < 0) {
+            if (code_set(tdi_item_get((tdi_item)var->item), var->codes, &f->variant_codes[v]) <
+                0) {
                 tdi_error("table %s: variant %s selects no code", def->id, var->name);
                 return TDI_ERR_INTERNAL;
             }
@@ -279,7 +386,8 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
     for (size_t v = 0; v < f->def->nvariants; v++) {
         const rpt_variant_def *var = &f->def->variants[v];
 
-        if (var->item >= 0 && rec->code[var->item] != (unsigned)f->variant_code[v])
+        if (var->item >= 0 && (rec->code[var->item] >= RPT_ITEM_CODES ||
+                                !(f->variant_codes[v] >> rec->code[var->item] & 1)))
             continue;
         /* the cell and every aggregate above it on both axes */
         for (int r = er; r >= 0; r = f->rows.parent[r])

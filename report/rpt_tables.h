@@ -21,6 +21,7 @@
 #include "../common/tdi_status.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define RPT_DIM_MAX      48 /* categories of one dimension */
 #define RPT_CODE_MAX     16 /* a category code, e.g. "1.1", "15-19", "total" */
@@ -31,20 +32,31 @@ typedef enum rpt_dim_kind {
     RPT_DIM_CODES,     /* a category per code of the item, in list order; then the total */
     RPT_DIM_DRUG_TREE, /* a code without a dot is a subtotal of the codes "X.n" under it */
     RPT_DIM_GROUPS,    /* a category per code without a dot; "X.n" counts in X */
+    RPT_DIM_MAP,       /* the categories of rpt_dim_def.map, each a set of the item's codes */
 } rpt_dim_kind;
+
+/* A category of an RPT_DIM_MAP dimension: its code and the item codes counted in it, blank-
+ * separated; "X.*" stands for the codes "X.n". Every code of the item but the skipped one must
+ * be in exactly one category. */
+typedef struct rpt_map_cat {
+    const char *code;
+    const char *members;
+} rpt_map_cat;
 
 typedef struct rpt_dim_def {
     const char *name; /* names the dimension in the XML: an item name, or "primary_drug_group" */
     rpt_dim_kind kind;
     int item;         /* tdi_item the categories come from */
     const char *skip; /* a code with no category (outside the population), or NULL */
+    const rpt_map_cat *map; /* RPT_DIM_MAP only */
+    size_t nmap;
 } rpt_dim_def;
 
 typedef struct rpt_variant_def {
     const char *name;  /* "all", "never_treated", ... */
     const char *title; /* appended to the family title */
     int item;          /* tdi_item the variant selects on, or -1 for every record */
-    const char *code;  /* the code selected */
+    const char *codes; /* the codes selected, as in rpt_map_cat.members */
 } rpt_variant_def;
 
 typedef struct rpt_family_def {
@@ -54,6 +66,7 @@ typedef struct rpt_family_def {
     const rpt_variant_def *variants;
     size_t nvariants;
     int variant_sum; /* variant 0 counts what the others count, and records they do not */
+    int first;       /* the number of variant 0's table: 1, or e.g. 2 for "29.1.2" */
 } rpt_family_def;
 
 /* The families the report stage writes, in output order. */
@@ -72,7 +85,7 @@ typedef struct rpt_dim {
 typedef struct rpt_family {
     const rpt_family_def *def;
     rpt_dim rows, cols;
-    int variant_code[RPT_VARIANTS_MAX]; /* code index each variant selects, -1: all */
+    uint64_t variant_codes[RPT_VARIANTS_MAX]; /* code indexes each variant selects (bits) */
     unsigned long *value;               /* owned; rpt_grid layout */
     unsigned char *suppressed;          /* owned */
     rpt_grid grid;

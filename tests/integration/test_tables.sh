@@ -35,13 +35,38 @@ expected_cells() {
     function flat(code) { return code " total" }
     function tree(code,   g) { g = code; sub(/\..*/, "", g); return code == g ? code " total" : code " " g " total" }
     function group(code,   g) { g = code; sub(/\..*/, "", g); return g " total" }
+    # table 25.1.1-25.1.5: the workbook'"'"'s 12 groups of secondary drugs
+    function grid(code) {
+        if (code == "1.1") return "heroin total"
+        if (code ~ /^1(\.|$)/) return "other_opioids total"
+        if (code == "2.2") return "crack total"
+        if (code ~ /^2(\.|$)/) return "cocaine total"
+        if (code == "3.1" || code == "3.2") return "amphetamines total"
+        if (code ~ /^3(\.|$)/) return "stimulants total"
+        if (code ~ /^4(\.|$)/) return "hypnotics total"
+        if (code ~ /^7(\.|$)/) return "cannabis total"
+        if (code == "8") return "alcohol total"
+        if (code == "0") return "none total"
+        if (code == "99") return "99 total"
+        return "other total"
+    }
+    # table 29.1.2: heroin, other opioids, cocaine, stimulants, other, not known
+    function ostgroup(code) {
+        if (code == "1.1") return "heroin total"
+        if (code ~ /^1(\.|$)/) return "other_opioids total"
+        if (code ~ /^2(\.|$)/) return "cocaine total"
+        if (code ~ /^3(\.|$)/) return "stimulants total"
+        if (code == "99") return "99 total"
+        return "other total"
+    }
     # count FAMILY VARIANTS ROWS COLUMNS: every row category x every column category, in each
-    # variant the record is in (VARIANTS: status, sex or single)
+    # variant the record is in (VARIANTS: status, sex, single, or "onlyN": table FAMILY.N alone)
     function count(family, variants, rows, cols,   nr, nc, r, c, i, j, v, sel) {
         nr = split(rows, r, " "); nc = split(cols, c, " ")
-        for (v = 1; v <= (variants == "single" ? 1 : 3); v++) {
+        for (v = 1; v <= (variants == "single" ? 1 : variants ~ /^only/ ? 9 : 3); v++) {
             sel = variants == "status" ? status : sex
-            if ((v == 2 && sel != "1") || (v == 3 && sel != "2")) continue
+            if (variants ~ /^only/) { if ("only" v != variants) continue }
+            else if ((v == 2 && sel != "1") || (v == 3 && sel != "2")) continue
             for (i = 1; i <= nr; i++) for (j = 1; j <= nc; j++) cells[family "." v " " r[i] " " c[j]]++
         }
     }
@@ -69,6 +94,11 @@ expected_cells() {
         count("27.1", "status", flat(attr("hcv_testing")), flat(attr("injecting")))
         count("28.1", "single", flat(attr("needle_sharing")), flat(attr("injecting")))
         count("29.1", "single", tree(drug), flat(attr("ost")))
+        if (attr("years_since_first_ost") != "")             # persons ever in OST only
+            count("29.1", "only2", ostgroup(drug), flat(attr("years_since_first_ost")))
+        g = drug; sub(/\..*/, "", g)
+        pg = g == "1" ? 1 : g == "2" ? 2 : g == "3" ? 3 : g == "7" ? 4 : g == "99" ? 0 : 5
+        if (pg) count("25.1", "only" pg, grid(attr("secondary_drug_2")), grid(attr("secondary_drug_1")))
     }
     END { for (k in cells) print k, cells[k] }' | LC_ALL=C sort
 }
@@ -98,7 +128,7 @@ run_with_threshold() {
 case_run() {
     run_with_threshold "$OPEN" 1
     run_with_threshold "$GUARDED" 5
-    grep -q '^tables national: 51 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
+    grep -q '^tables national: 57 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$OPEN/run.out")"
 }
 
@@ -115,7 +145,7 @@ case_valid() {
     done
 }
 
-# The shape: 51 tables, each a full grid of the workbook's rows and columns.
+# The shape: 57 tables, each a full grid of the workbook's rows and columns.
 case_shape() {
     local t
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
@@ -158,6 +188,11 @@ case_shape() {
 23.1.2 84
 23.1.3 84
 24.1.1 16
+25.1.1 169
+25.1.2 169
+25.1.3 169
+25.1.4 169
+25.1.5 169
 26.1.1 56
 26.1.2 56
 26.1.3 56
@@ -166,6 +201,7 @@ case_shape() {
 27.1.3 56
 28.1.1 64
 29.1.1 165
+29.1.2 105
 8.1.1 32
 8.1.2 32
 8.1.3 32
@@ -178,7 +214,7 @@ EOF
 
 # Cell by cell, before suppression, against the independent count.
 case_cells() {
-    local body gz t n
+    local body gz t n id
     for body in "${TDI_BODIES[@]}"; do
         gz=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.xml.gz")
         t=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.tables.xml")
@@ -186,6 +222,9 @@ case_cells() {
         table_cells "$t" | awk '$4 != "0"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
         n=$(wc -l <"$CASE_DIR/$body.want")
         [ "$n" -ge 100 ] || fail "$body: only $n non-zero cells expected: the fixture is too small to test"
+        for id in 25.1.1 25.1.4 29.1.2; do
+            grep -q "^$id " "$CASE_DIR/$body.want" || fail "$body: the fixture has nothing in table $id"
+        done
         if ! diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2; then
             fail "$body: tables differ from the independent count (- independent, + tdi)"
         fi
@@ -224,7 +263,7 @@ case_suppressed() {
             END { exit bad }' >&2 || fail "$body: suppression changed, hid or showed what it must not"
         awk '
             function tree(t) { return t ~ /^(9|10|12|19|20|21|29)\./ }
-            function single(t) { return t ~ /^(24|28|29)\./ }
+            function single(t) { return t ~ /^(24|25|28|29)\./ }  # no variant sums
             function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) }
             !aggregate($1, $2, $3) {
                 family = $1; sub(/\.[0-9]+$/, "", family)
@@ -251,7 +290,7 @@ case_manifest() {
     [ -f "$mf" ] || fail "no manifest $(basename "$mf")"
     [ "$(json_field "$mf" file)" = "$(basename "$t")" ] || fail "manifest file is not $(basename "$t")"
     [ "$(json_field "$mf" sha256)" = "$(sha256sum "$t" | cut -d' ' -f1)" ] || fail "manifest sha256 is not the file's"
-    [ "$(json_field "$mf" tables)" = 51 ] || fail "manifest tables is not 51"
+    [ "$(json_field "$mf" tables)" = 57 ] || fail "manifest tables is not 57"
     [ "$(json_field "$mf" threshold)" = 5 ] || fail "manifest threshold is not 5"
     [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
 }
