@@ -277,6 +277,34 @@ size_t report_tables_count(void)
     return n;
 }
 
+/* Disclosure control over all the tables at once: their cells are linked across tables. */
+static tdi_status suppress(report_tables *t, size_t *suppressed)
+{
+    rpt_grid **grids = calloc(t->nfamilies ? t->nfamilies : 1, sizeof *grids);
+    rpt_set *set = NULL;
+    tdi_status st = TDI_ERR_INTERNAL;
+
+    for (size_t f = 0; grids && f < t->nfamilies; f++)
+        grids[f] = &t->families[f].grid;
+    set = grids ? rpt_set_new(grids, t->nfamilies) : NULL;
+    if (!set) {
+        tdi_error("tables %s: out of memory", t->body);
+        goto done;
+    }
+    st = rpt_tables_link(t->families, t->nfamilies, set);
+    if (st != TDI_OK) {
+        tdi_error("tables %s: out of memory", t->body);
+        goto done;
+    }
+    st = rpt_set_suppress(set, t->threshold, suppressed);
+    if (st == TDI_ERR_DISCLOSURE)
+        tdi_error("tables %s: the tables cannot be protected; not published", t->body);
+done:
+    rpt_set_free(set);
+    free(grids);
+    return st;
+}
+
 tdi_status report_tables_publish(report_tables *t, report_published *out, size_t *suppressed_out)
 {
     rpt_file file = {.fd = -1}, manifest = {.fd = -1};
@@ -288,14 +316,7 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
         memset(out, 0, sizeof *out);
     if (!t)
         return TDI_ERR_INTERNAL;
-    for (size_t f = 0; f < t->nfamilies && st == TDI_OK; f++) {
-        size_t n = 0;
-        st = rpt_suppress(&t->families[f].grid, t->threshold, &n);
-        if (st == TDI_ERR_DISCLOSURE)
-            tdi_error("tables %s: table %s cannot be protected; not published", t->body,
-                      t->families[f].def->id);
-        suppressed += n;
-    }
+    st = suppress(t, &suppressed);
     snprintf(name, sizeof name, "tdi-%s-%d-%s.tables.xml", t->body, t->meta.year, t->meta.run_id);
     if (st == TDI_OK)
         st = rpt_file_create_under(&file, t->meta.output_dir, t->body, name);

@@ -1,8 +1,10 @@
 /*
- * rpt_suppress: owns the relations of a grid and the suppression loop (see rpt_suppress.h).
+ * rpt_suppress: owns the relations of a grid and of a set of grids, and the suppression loop
+ * (see rpt_suppress.h).
  *
- * Tables are small (a few thousand cells), so the relations are listed once into flat arrays
- * and swept until a sweep changes nothing; each sweep only adds suppressions, so it ends.
+ * Tables are small (a body's tables hold some ten thousand cells), so the relations are listed
+ * once into flat arrays and swept until a sweep changes nothing; each sweep only adds public or
+ * suppressed cells, so it ends.
  */
 #include "rpt_suppress.h"
 
@@ -36,7 +38,8 @@ static void axis_relations(const rpt_grid *g, size_t v, const rpt_axis *along, s
                 if (along->parent[k] == (int)a)
                     m[n++] = base + l * across_stride + k * along_stride;
             if (n)
-                fn(ctx, base + l * across_stride + a * along_stride, m, n);
+                fn(ctx, base + l * across_stride + a * along_stride, m, n,
+                   along->exact && along->exact[a]);
         }
 }
 
@@ -54,13 +57,20 @@ tdi_status rpt_grid_relations(const rpt_grid *g, rpt_relation_fn fn, void *ctx)
         axis_relations(g, v, &g->cols, 1, &g->rows, g->cols.n, m, fn, ctx); /* along each row */
         axis_relations(g, v, &g->rows, g->cols.n, &g->cols, 1, m, fn, ctx); /* down each column */
     }
-    if (g->variant_sum && g->nvariants > 1)
-        for (size_t r = 0; r < g->rows.n; r++)
-            for (size_t c = 0; c < g->cols.n; c++) {
+    for (size_t r = 0; r < g->rows.n; r++)
+        for (size_t c = 0; c < g->cols.n; c++) {
+            if (g->variant_sum && g->nvariants > 1) {
                 for (size_t v = 1; v < g->nvariants; v++)
                     m[v - 1] = rpt_cell(g, v, r, c);
-                fn(ctx, rpt_cell(g, 0, r, c), m, g->nvariants - 1);
+                fn(ctx, rpt_cell(g, 0, r, c), m, g->nvariants - 1, g->variant_exact);
             }
+            for (size_t k = 0; k < g->nvrel; k++) {
+                const rpt_vrel *vr = &g->vrel[k];
+                for (size_t j = 0; j < vr->n; j++)
+                    m[j] = rpt_cell(g, vr->member[j], r, c);
+                fn(ctx, rpt_cell(g, vr->total, r, c), m, vr->n, vr->exact);
+            }
+        }
     free(m);
     return TDI_OK;
 }
@@ -69,6 +79,8 @@ tdi_status rpt_grid_relations(const rpt_grid *g, rpt_relation_fn fn, void *ctx)
 typedef struct relations {
     size_t *cells, ncells, cap;
     size_t *start, n, start_cap;
+    unsigned char *exact; /* per relation; start_cap long */
+    size_t offset;        /* added to every cell collected (a grid's place in a set) */
     int oom;
 } relations;
 
@@ -89,36 +101,158 @@ static int grow(size_t **arr, size_t *cap, size_t need)
     return 1;
 }
 
-static void collect(void *ctx, size_t total, const size_t *members, size_t n)
+static void collect(void *ctx, size_t total, const size_t *members, size_t n, int exact)
 {
     relations *rel = ctx;
+    size_t old_cap = rel->start_cap;
 
     if (rel->oom || !grow(&rel->cells, &rel->cap, rel->ncells + n + 1) ||
         !grow(&rel->start, &rel->start_cap, rel->n + 2)) {
         rel->oom = 1;
         return;
     }
+    if (rel->start_cap != old_cap || !rel->exact) {
+        unsigned char *p = realloc(rel->exact, rel->start_cap);
+        if (!p) {
+            rel->oom = 1;
+            return;
+        }
+        rel->exact = p;
+    }
+    rel->exact[rel->n] = (unsigned char)(exact != 0);
     rel->start[rel->n++] = rel->ncells;
-    rel->cells[rel->ncells++] = total;
-    memcpy(rel->cells + rel->ncells, members, n * sizeof *members);
-    rel->ncells += n;
+    rel->cells[rel->ncells++] = rel->offset + total;
+    for (size_t k = 0; k < n; k++)
+        rel->cells[rel->ncells++] = rel->offset + members[k];
     rel->start[rel->n] = rel->ncells;
+}
+
+static void relations_free(relations *rel)
+{
+    free(rel->cells);
+    free(rel->start);
+    free(rel->exact);
+}
+
+struct rpt_set {
+    rpt_grid **grids; /* borrowed */
+    size_t ngrids;
+    size_t *offset;     /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
+    relations added;    /* rpt_set_relate() */
+    unsigned char *pub; /* after rpt_set_suppress() */
+};
+
+rpt_set *rpt_set_new(rpt_grid *const *grids, size_t n)
+{
+    rpt_set *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    s->grids = malloc((n ? n : 1) * sizeof *s->grids);
+    s->offset = malloc((n + 1) * sizeof *s->offset);
+    if (!s->grids || !s->offset) {
+        rpt_set_free(s);
+        return NULL;
+    }
+    s->ngrids = n;
+    s->offset[0] = 0;
+    for (size_t g = 0; g < n; g++) {
+        s->grids[g] = grids[g];
+        s->offset[g + 1] = s->offset[g] + grids[g]->nvariants * grids[g]->rows.n * grids[g]->cols.n;
+    }
+    return s;
+}
+
+void rpt_set_free(rpt_set *s)
+{
+    if (!s)
+        return;
+    free(s->grids);
+    free(s->offset);
+    free(s->pub);
+    relations_free(&s->added);
+    free(s);
+}
+
+size_t rpt_set_cell(const rpt_set *s, size_t g, size_t i)
+{
+    return s->offset[g] + i;
+}
+
+tdi_status rpt_set_relate(rpt_set *s, const size_t *cells, size_t n, int exact)
+{
+    if (n < 2)
+        return TDI_ERR_INTERNAL;
+    collect(&s->added, cells[0], cells + 1, n - 1, exact);
+    return s->added.oom ? TDI_ERR_INTERNAL : TDI_OK;
+}
+
+/* Passes a grid's relations on in set numbers. */
+typedef struct shift {
+    size_t offset, *buf;
+    rpt_relation_fn fn;
+    void *ctx;
+} shift;
+
+static void shifted(void *ctx, size_t total, const size_t *members, size_t n, int exact)
+{
+    shift *sh = ctx;
+
+    for (size_t k = 0; k < n; k++)
+        sh->buf[k] = sh->offset + members[k];
+    sh->fn(sh->ctx, sh->offset + total, sh->buf, n, exact);
+}
+
+tdi_status rpt_set_relations(const rpt_set *s, rpt_relation_fn fn, void *ctx)
+{
+    size_t max = 1;
+    tdi_status st = TDI_OK;
+    shift sh = {.fn = fn, .ctx = ctx};
+
+    for (size_t g = 0; g < s->ngrids; g++) {
+        const rpt_grid *gr = s->grids[g];
+        size_t m = gr->rows.n > gr->cols.n ? gr->rows.n : gr->cols.n;
+        if (gr->nvariants > m)
+            m = gr->nvariants;
+        if (m > max)
+            max = m;
+    }
+    sh.buf = malloc(max * sizeof *sh.buf);
+    if (!sh.buf)
+        return TDI_ERR_INTERNAL;
+    for (size_t g = 0; g < s->ngrids && st == TDI_OK; g++) {
+        sh.offset = s->offset[g];
+        st = rpt_grid_relations(s->grids[g], shifted, &sh);
+    }
+    free(sh.buf);
+    for (size_t k = 0; k < s->added.n && st == TDI_OK; k++) {
+        const size_t *cells = s->added.cells + s->added.start[k];
+        fn(ctx, cells[0], cells + 1, s->added.start[k + 1] - s->added.start[k] - 1,
+           s->added.exact[k]);
+    }
+    return st;
+}
+
+int rpt_set_public(const rpt_set *s, size_t i)
+{
+    return s->pub && i < s->offset[s->ngrids] && s->pub[i];
 }
 
 /* Suppresses one more cell of relation [cells, cells + n), which has exactly one suppressed.
  * Returns 1 when done, 0 when no cell may be suppressed. */
-static int protect(rpt_grid *g, const size_t *cells, size_t n)
+static int protect(const unsigned long *value, const unsigned char *pub, unsigned char *sup,
+                   const size_t *cells, size_t n)
 {
     size_t best = (size_t)-1, zero = (size_t)-1;
 
     for (size_t k = 0; k < n; k++) {
         size_t i = cells[k];
-        if (g->suppressed[i] || !rpt_grid_suppressible(g, i))
+        if (sup[i] || pub[i])
             continue;
-        if (g->value[i] == 0) {
+        if (value[i] == 0) {
             if (zero == (size_t)-1)
                 zero = i;
-        } else if (best == (size_t)-1 || g->value[i] < g->value[best]) {
+        } else if (best == (size_t)-1 || value[i] < value[best]) {
             best = i;
         }
     }
@@ -126,24 +260,65 @@ static int protect(rpt_grid *g, const size_t *cells, size_t n)
         best = zero;
     if (best == (size_t)-1)
         return 0;
-    g->suppressed[best] = 1;
+    sup[best] = 1;
     return 1;
 }
 
-tdi_status rpt_suppress(rpt_grid *g, unsigned long threshold, size_t *count)
+/* Public cells: totals, then whatever an exact relation's public cells give away. */
+static void publish_closure(const relations *rel, unsigned char *pub)
 {
-    size_t ncells = g->nvariants * g->rows.n * g->cols.n, nsup = 0;
-    relations rel = {0};
-    tdi_status st;
     int changed = 1;
 
-    memset(g->suppressed, 0, ncells);
-    for (size_t i = 0; i < ncells; i++)
-        if (rpt_grid_suppressible(g, i) && g->value[i] > 0 && g->value[i] < threshold)
-            g->suppressed[i] = 1;
-    st = rpt_grid_relations(g, collect, &rel);
+    while (changed) {
+        changed = 0;
+        for (size_t k = 0; k < rel->n; k++) {
+            const size_t *cells = rel->cells + rel->start[k];
+            size_t n = rel->start[k + 1] - rel->start[k], hidden = 0, last = 0;
+
+            if (!rel->exact[k])
+                continue;
+            for (size_t j = 0; j < n; j++)
+                if (!pub[cells[j]]) {
+                    hidden++;
+                    last = cells[j];
+                }
+            if (hidden == 1) {
+                pub[last] = 1;
+                changed = 1;
+            }
+        }
+    }
+}
+
+tdi_status rpt_set_suppress(rpt_set *s, unsigned long threshold, size_t *count)
+{
+    size_t ncells = s->offset[s->ngrids], nsup = 0;
+    relations rel = {0};
+    unsigned long *value = malloc((ncells ? ncells : 1) * sizeof *value);
+    unsigned char *sup = calloc(ncells ? ncells : 1, 1);
+    tdi_status st = TDI_OK;
+    int changed = 1;
+
+    free(s->pub);
+    s->pub = calloc(ncells ? ncells : 1, 1);
+    if (!value || !sup || !s->pub) {
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    for (size_t g = 0; g < s->ngrids; g++)
+        for (size_t i = 0; i < s->offset[g + 1] - s->offset[g]; i++) {
+            value[s->offset[g] + i] = s->grids[g]->value[i];
+            s->pub[s->offset[g] + i] = !rpt_grid_suppressible(s->grids[g], i);
+        }
+    st = rpt_set_relations(s, collect, &rel);
     if (st == TDI_OK && rel.oom)
         st = TDI_ERR_INTERNAL;
+    if (st != TDI_OK)
+        goto done;
+    publish_closure(&rel, s->pub);
+    for (size_t i = 0; i < ncells; i++)
+        if (!s->pub[i] && value[i] > 0 && value[i] < threshold)
+            sup[i] = 1;
     while (st == TDI_OK && changed) {
         changed = 0;
         for (size_t k = 0; k < rel.n && st == TDI_OK; k++) {
@@ -151,10 +326,10 @@ tdi_status rpt_suppress(rpt_grid *g, unsigned long threshold, size_t *count)
             size_t n = rel.start[k + 1] - rel.start[k], hidden = 0;
 
             for (size_t j = 0; j < n; j++)
-                hidden += g->suppressed[cells[j]];
+                hidden += sup[cells[j]];
             if (hidden != 1)
                 continue;
-            if (!protect(g, cells, n)) {
+            if (!protect(value, s->pub, sup, cells, n)) {
                 tdi_error("disclosure control: a suppressed cell's relation has no other cell "
                           "that may be suppressed");
                 st = TDI_ERR_DISCLOSURE;
@@ -162,13 +337,33 @@ tdi_status rpt_suppress(rpt_grid *g, unsigned long threshold, size_t *count)
             changed = 1;
         }
     }
+    for (size_t g = 0; g < s->ngrids; g++)
+        memcpy(s->grids[g]->suppressed, sup + s->offset[g], s->offset[g + 1] - s->offset[g]);
+    for (size_t i = 0; i < ncells; i++)
+        nsup += sup[i];
+done:
     if (st == TDI_ERR_INTERNAL)
         tdi_error("disclosure control: out of memory");
-    for (size_t i = 0; i < ncells; i++)
-        nsup += g->suppressed[i];
     if (count)
         *count = nsup;
-    free(rel.cells);
-    free(rel.start);
+    relations_free(&rel);
+    free(value);
+    free(sup);
+    return st;
+}
+
+tdi_status rpt_suppress(rpt_grid *g, unsigned long threshold, size_t *count)
+{
+    rpt_set *s = rpt_set_new(&g, 1);
+    tdi_status st;
+
+    if (!s) {
+        tdi_error("disclosure control: out of memory");
+        if (count)
+            *count = 0;
+        return TDI_ERR_INTERNAL;
+    }
+    st = rpt_set_suppress(s, threshold, count);
+    rpt_set_free(s);
     return st;
 }

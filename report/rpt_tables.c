@@ -27,38 +27,49 @@ static const struct {
 };
 
 /* Dimensions: the 33 primary-drug rows, the 10 drug-group rows, and one per item. */
-static const rpt_dim_def drug_rows = {"primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG,
-                                      "8", NULL, 0};
-static const rpt_dim_def group_rows = {"primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG,
-                                       "8", NULL, 0};
-static const rpt_dim_def status_dim = {"treatment_status", RPT_DIM_CODES, TDI_ITEM_TREATMENT_STATUS,
-                                       NULL, NULL, 0};
-static const rpt_dim_def centre_dim = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL, NULL, 0};
+static const rpt_dim_def drug_rows = {
+    "primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0};
+static const rpt_dim_def group_rows = {
+    "primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0};
+static const rpt_dim_def status_dim = {
+    "treatment_status", RPT_DIM_CODES, TDI_ITEM_TREATMENT_STATUS, NULL, NULL, 0};
+static const rpt_dim_def centre_dim = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE,
+                                       NULL,          NULL,          0};
 static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL, NULL, 0};
 static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL, NULL, 0};
 static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL, NULL, 0};
-static const rpt_dim_def referral_dim = {"referral_source", RPT_DIM_CODES, TDI_ITEM_REFERRAL_SOURCE,
-                                         NULL, NULL, 0};
+static const rpt_dim_def referral_dim = {
+    "referral_source", RPT_DIM_CODES, TDI_ITEM_REFERRAL_SOURCE, NULL, NULL, 0};
 static const rpt_dim_def living_with_dim = {"living_with", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH,
-                                            NULL, NULL, 0};
-static const rpt_dim_def children_dim = {"living_with_children", RPT_DIM_CODES,
-                                         TDI_ITEM_LIVING_WITH_CHILDREN, NULL, NULL, 0};
+                                            NULL,          NULL,          0};
+static const rpt_dim_def children_dim = {
+    "living_with_children", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH_CHILDREN, NULL, NULL, 0};
 static const rpt_dim_def living_where_dim = {"living_where", RPT_DIM_CODES, TDI_ITEM_LIVING_WHERE,
-                                             NULL, NULL, 0};
-static const rpt_dim_def education_dim = {"education", RPT_DIM_CODES, TDI_ITEM_EDUCATION, NULL, NULL, 0};
-static const rpt_dim_def labour_dim = {"labour_status", RPT_DIM_CODES, TDI_ITEM_LABOUR_STATUS,
-                                       NULL, NULL, 0};
-static const rpt_dim_def frequency_dim = {"frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY, NULL, NULL, 0};
-static const rpt_dim_def first_use_dim = {"first_use_age_band", RPT_DIM_CODES,
-                                          TDI_ITEM_FIRST_USE_AGE_BAND, NULL, NULL, 0};
-static const rpt_dim_def first_injection_dim = {"years_since_first_injection", RPT_DIM_CODES,
-                                                TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, NULL, NULL, 0};
-static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG, NULL, NULL, 0};
-static const rpt_dim_def injecting_dim = {"injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING, NULL, NULL, 0};
-static const rpt_dim_def hiv_dim = {"hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING, NULL, NULL, 0};
-static const rpt_dim_def hcv_dim = {"hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING, NULL, NULL, 0};
-static const rpt_dim_def sharing_dim = {"needle_sharing", RPT_DIM_CODES, TDI_ITEM_NEEDLE_SHARING,
-                                        NULL, NULL, 0};
+                                             NULL,           NULL,          0};
+static const rpt_dim_def education_dim = {"education", RPT_DIM_CODES, TDI_ITEM_EDUCATION,
+                                          NULL,        NULL,          0};
+static const rpt_dim_def labour_dim = {
+    "labour_status", RPT_DIM_CODES, TDI_ITEM_LABOUR_STATUS, NULL, NULL, 0};
+static const rpt_dim_def frequency_dim = {"frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY,
+                                          NULL,        NULL,          0};
+static const rpt_dim_def first_use_dim = {
+    "first_use_age_band", RPT_DIM_CODES, TDI_ITEM_FIRST_USE_AGE_BAND, NULL, NULL, 0};
+static const rpt_dim_def first_injection_dim = {"years_since_first_injection",
+                                                RPT_DIM_CODES,
+                                                TDI_ITEM_YEARS_SINCE_FIRST_INJECTION,
+                                                NULL,
+                                                NULL,
+                                                0};
+static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG,
+                                         NULL,       NULL,          0};
+static const rpt_dim_def injecting_dim = {"injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING,
+                                          NULL,        NULL,          0};
+static const rpt_dim_def hiv_dim = {"hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING,
+                                    NULL,          NULL,          0};
+static const rpt_dim_def hcv_dim = {"hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING,
+                                    NULL,          NULL,          0};
+static const rpt_dim_def sharing_dim = {
+    "needle_sharing", RPT_DIM_CODES, TDI_ITEM_NEEDLE_SHARING, NULL, NULL, 0};
 static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL, NULL, 0};
 
 /* .1 all entrants = .2 never treated + .3 previously treated + status not known. */
@@ -96,29 +107,28 @@ static const rpt_variant_def by_primary_group[] = {
     {"heroin", "1.1"}, {"other_opioids", "1 1.2 1.3 1.4 1.5"}, {"cocaine", "2 2.1 2.3"},           \
         {"crack", "2.2"}, {"amphetamines", "3.1 3.2"}, {"cannabis", "7 7.*"},                      \
         {"stimulants", "3 3.3 3.4 3.5"}, {"hypnotics", "4 4.*"}, {"alcohol", "8"},                 \
-        {"other", "5 5.* 6 9"}, {"none", "0"}, { "99", "99" }
+        {"other", "5 5.* 6 9"}, {"none", "0"},                                                     \
+    {                                                                                              \
+        "99", "99"                                                                                 \
+    }
 static const rpt_map_cat secondary_grid[] = {SECONDARY_GRID};
-static const rpt_dim_def second_grid_dim = {"secondary_drug_2_group", RPT_DIM_MAP,
-                                            TDI_ITEM_SECONDARY_DRUG_2, NULL, secondary_grid,
-                                            COUNT(secondary_grid)};
-static const rpt_dim_def first_grid_dim = {"secondary_drug_1_group", RPT_DIM_MAP,
-                                           TDI_ITEM_SECONDARY_DRUG_1, NULL, secondary_grid,
-                                           COUNT(secondary_grid)};
+static const rpt_dim_def second_grid_dim = {
+    "secondary_drug_2_group", RPT_DIM_MAP,          TDI_ITEM_SECONDARY_DRUG_2, NULL,
+    secondary_grid,           COUNT(secondary_grid)};
+static const rpt_dim_def first_grid_dim = {
+    "secondary_drug_1_group", RPT_DIM_MAP,          TDI_ITEM_SECONDARY_DRUG_1, NULL,
+    secondary_grid,           COUNT(secondary_grid)};
 
 /* Table 29.1.2's drug rows. */
 static const rpt_map_cat ost_drug_groups[] = {
-    {"heroin", "1.1"},
-    {"other_opioids", "1 1.2 1.3 1.4 1.5"},
-    {"cocaine", "2 2.*"},
-    {"stimulants", "3 3.*"},
-    {"other", "4 4.* 5 5.* 6 7 7.* 9"},
-    {"99", "99"},
+    {"heroin", "1.1"},       {"other_opioids", "1 1.2 1.3 1.4 1.5"}, {"cocaine", "2 2.*"},
+    {"stimulants", "3 3.*"}, {"other", "4 4.* 5 5.* 6 7 7.* 9"},     {"99", "99"},
 };
 static const rpt_dim_def ost_drug_dim = {"primary_drug_ost_group", RPT_DIM_MAP,
-                                         TDI_ITEM_PRIMARY_DRUG, "8", ost_drug_groups,
-                                         COUNT(ost_drug_groups)};
-static const rpt_dim_def ost_years_dim = {"years_since_first_ost", RPT_DIM_CODES,
-                                          TDI_ITEM_YEARS_SINCE_FIRST_OST, NULL, NULL, 0};
+                                         TDI_ITEM_PRIMARY_DRUG,    "8",
+                                         ost_drug_groups,          COUNT(ost_drug_groups)};
+static const rpt_dim_def ost_years_dim = {
+    "years_since_first_ost", RPT_DIM_CODES, TDI_ITEM_YEARS_SINCE_FIRST_OST, NULL, NULL, 0};
 
 #define FAMILY_AT(id, first, title, rows, cols, variants, sum)                                     \
     {                                                                                              \
@@ -287,8 +297,8 @@ static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         d->entry[i] = -1;
     rc = !item || item->ncodes > RPT_ITEM_CODES ? -1
-         : def->kind == RPT_DIM_MAP           ? build_map_dim(d, item)
-                                              : build_item_dim(d, item);
+         : def->kind == RPT_DIM_MAP             ? build_map_dim(d, item)
+                                                : build_item_dim(d, item);
     total = rc == 0 ? add_cat(d, "total", -1) : -1;
     if (total < 0) {
         tdi_error("table dimension %s does not fit its code list", def->name);
@@ -298,6 +308,13 @@ static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
     for (size_t i = 0; i < d->n; i++)
         if (d->parent[i] == -2)
             d->parent[i] = total;
+    /* an aggregate some code enters at directly (a drug coded at group level) is more than the
+     * sum of its parts */
+    for (size_t i = 0; i < d->n; i++)
+        d->exact[i] = d->aggregate[i];
+    for (size_t i = 0; i < RPT_ITEM_CODES; i++)
+        if (d->entry[i] >= 0)
+            d->exact[d->entry[i]] = 0;
     return TDI_OK;
 }
 
@@ -311,6 +328,28 @@ static int entry_of(const rpt_dim *d, const tdi_record *rec)
 }
 
 /* ---- families ---- */
+
+/* 1 when variants 1.. together select every code of their item: variant 0 is exactly their sum. */
+static int variants_cover(const rpt_family *f)
+{
+    const rpt_family_def *def = f->def;
+    uint64_t all = 0;
+    int item = def->nvariants > 1 ? def->variants[1].item : -1;
+    const tdi_item_def *idef;
+
+    if (item < 0)
+        return 0;
+    for (size_t v = 1; v < def->nvariants; v++) {
+        if (def->variants[v].item != item)
+            return 0;
+        all |= f->variant_codes[v];
+    }
+    idef = tdi_item_get((tdi_item)item);
+    for (size_t i = 0; i < idef->ncodes; i++)
+        if (!(all >> i & 1))
+            return 0;
+    return !idef->conditional;
+}
 
 tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
 {
@@ -332,8 +371,7 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
         const rpt_variant_def *var = &def->variants[v];
         f->variant_codes[v] = ~UINT64_C(0);
         if (var->item >= 0) {
-            if (code_set(tdi_item_get((tdi_item)var->item), var->codes, &f->variant_codes[v]) <
-                0) {
+            if (code_set(tdi_item_get((tdi_item)var->item), var->codes, &f->variant_codes[v]) < 0) {
                 tdi_error("table %s: variant %s selects no code", def->id, var->name);
                 return TDI_ERR_INTERNAL;
             }
@@ -350,8 +388,9 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
     f->grid = (rpt_grid){
         .nvariants = def->nvariants,
         .variant_sum = def->variant_sum,
-        .rows = {f->rows.n, f->rows.parent, f->rows.aggregate},
-        .cols = {f->cols.n, f->cols.parent, f->cols.aggregate},
+        .variant_exact = def->variant_sum && variants_cover(f),
+        .rows = {f->rows.n, f->rows.parent, f->rows.aggregate, f->rows.exact},
+        .cols = {f->cols.n, f->cols.parent, f->cols.aggregate, f->cols.exact},
         .value = f->value,
         .suppressed = f->suppressed,
     };
@@ -387,11 +426,98 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
         const rpt_variant_def *var = &f->def->variants[v];
 
         if (var->item >= 0 && (rec->code[var->item] >= RPT_ITEM_CODES ||
-                                !(f->variant_codes[v] >> rec->code[var->item] & 1)))
+                               !(f->variant_codes[v] >> rec->code[var->item] & 1)))
             continue;
         /* the cell and every aggregate above it on both axes */
         for (int r = er; r >= 0; r = f->rows.parent[r])
             for (int c = ec; c >= 0; c = f->cols.parent[c])
                 f->value[rpt_cell(&f->grid, v, (size_t)r, (size_t)c)]++;
     }
+}
+
+/* ---- links between families ---- */
+
+/* What a cell counts, as one code set per item (all ones: any code, or not applicable). Two
+ * cells with equal predicates count the same records whatever the data. */
+typedef struct predicate {
+    uint64_t mask[TDI_ITEM_COUNT];
+    size_t cell; /* set number */
+} predicate;
+
+/* The codes that count in category k of d. */
+static uint64_t category_codes(const rpt_dim *d, size_t k)
+{
+    uint64_t set = 0;
+
+    for (size_t i = 0; i < RPT_ITEM_CODES; i++)
+        for (int c = d->entry[i]; c >= 0; c = d->parent[c])
+            if (c == (int)k) {
+                set |= UINT64_C(1) << i;
+                break;
+            }
+    return set;
+}
+
+static void restrict_item(predicate *p, int item, uint64_t set)
+{
+    const tdi_item_def *def = tdi_item_get((tdi_item)item);
+    uint64_t all = def->ncodes >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << def->ncodes) - 1;
+
+    p->mask[item] &= set & all;
+    /* every code of an item that always applies is no restriction */
+    if (p->mask[item] == all && !def->conditional)
+        p->mask[item] = ~UINT64_C(0);
+}
+
+static int predicate_cmp(const void *a, const void *b)
+{
+    const predicate *x = a, *y = b;
+    int c = memcmp(x->mask, y->mask, sizeof x->mask);
+
+    if (c)
+        return c;
+    return x->cell < y->cell ? -1 : x->cell > y->cell;
+}
+
+tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set)
+{
+    size_t ncells = 0, k = 0;
+    predicate *p;
+    tdi_status st = TDI_OK;
+
+    for (size_t f = 0; f < n; f++)
+        ncells += fams[f].def->nvariants * fams[f].rows.n * fams[f].cols.n;
+    p = malloc((ncells ? ncells : 1) * sizeof *p);
+    if (!p)
+        return TDI_ERR_INTERNAL;
+    for (size_t f = 0; f < n; f++) {
+        const rpt_family *fam = &fams[f];
+        for (size_t v = 0; v < fam->def->nvariants; v++)
+            for (size_t r = 0; r < fam->rows.n; r++)
+                for (size_t c = 0; c < fam->cols.n; c++) {
+                    predicate *q = &p[k++];
+                    const rpt_variant_def *var = &fam->def->variants[v];
+
+                    memset(q->mask, 0xff, sizeof q->mask);
+                    for (size_t o = 0; o < COUNT(outside_population); o++) {
+                        const tdi_item_def *def = tdi_item_get(outside_population[o].item);
+                        int idx = tdi_code_index(def, outside_population[o].code);
+                        if (idx >= 0)
+                            restrict_item(q, outside_population[o].item, ~(UINT64_C(1) << idx));
+                    }
+                    restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
+                    restrict_item(q, fam->cols.def->item, category_codes(&fam->cols, c));
+                    if (var->item >= 0)
+                        restrict_item(q, var->item, fam->variant_codes[v]);
+                    q->cell = rpt_set_cell(set, f, rpt_cell(&fam->grid, v, r, c));
+                }
+    }
+    qsort(p, ncells, sizeof *p, predicate_cmp);
+    for (size_t i = 1; i < ncells && st == TDI_OK; i++)
+        if (memcmp(p[i - 1].mask, p[i].mask, sizeof p[i].mask) == 0) {
+            size_t pair[2] = {p[i - 1].cell, p[i].cell};
+            st = rpt_set_relate(set, pair, 2, 1);
+        }
+    free(p);
+    return st;
 }

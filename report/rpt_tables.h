@@ -46,8 +46,8 @@ typedef struct rpt_map_cat {
 typedef struct rpt_dim_def {
     const char *name; /* names the dimension in the XML: an item name, or "primary_drug_group" */
     rpt_dim_kind kind;
-    int item;         /* tdi_item the categories come from */
-    const char *skip; /* a code with no category (outside the population), or NULL */
+    int item;               /* tdi_item the categories come from */
+    const char *skip;       /* a code with no category (outside the population), or NULL */
     const rpt_map_cat *map; /* RPT_DIM_MAP only */
     size_t nmap;
 } rpt_dim_def;
@@ -79,6 +79,7 @@ typedef struct rpt_dim {
     char code[RPT_DIM_MAX][RPT_CODE_MAX];
     int parent[RPT_DIM_MAX];              /* rpt_axis.parent */
     unsigned char aggregate[RPT_DIM_MAX]; /* rpt_axis.is_aggregate */
+    unsigned char exact[RPT_DIM_MAX];     /* rpt_axis.exact: no code enters at the aggregate */
     int entry[RPT_ITEM_CODES];            /* item code index -> category, -1: not counted */
 } rpt_dim;
 
@@ -86,8 +87,8 @@ typedef struct rpt_family {
     const rpt_family_def *def;
     rpt_dim rows, cols;
     uint64_t variant_codes[RPT_VARIANTS_MAX]; /* code indexes each variant selects (bits) */
-    unsigned long *value;               /* owned; rpt_grid layout */
-    unsigned char *suppressed;          /* owned */
+    unsigned long *value;                     /* owned; rpt_grid layout */
+    unsigned char *suppressed;                /* owned */
     rpt_grid grid;
 } rpt_family;
 
@@ -100,7 +101,13 @@ void rpt_family_free(rpt_family *f);
  * population). */
 void rpt_family_add(rpt_family *f, const tdi_record *rec);
 
-/* 1 when rec is in the tables' population (not alcohol-primary). */
+/* 1 when rec is in the tables' population (not alcohol-primary). The one place that decides
+ * which records the tables count. */
 int rpt_tables_population(const tdi_record *rec);
+
+/* Links the cells of families fams[0..n) (grid k of set is fams[k].grid) that count the same
+ * records by definition (e.g. a cell of 8.1.1 and a total of 9.1.2): an exact relation each, so
+ * suppression treats them as one. TDI_ERR_INTERNAL when out of memory. */
+tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set);
 
 #endif

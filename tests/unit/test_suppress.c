@@ -108,6 +108,59 @@ static void unprotectable_relation(void **state)
                                  "cell that may be suppressed\n");
 }
 
+/* Two grids of 2 x 2 interior cells with totals; grid a's cell (r0, c0) counts what grid b's
+ * total (total, c0) counts. That makes it public, and through exact rows and columns every cell
+ * of a: nothing of a is suppressed, however small. Grid b is protected as usual. */
+static void linked_grids(void **state)
+{
+    static const unsigned long va[9] = {2, 1, 3, 1, 6, 7, 3, 7, 10};
+    static const unsigned long vb[9] = {1, 8, 9, 1, 9, 10, 2, 17, 19};
+    static const unsigned char want_b[9] = {1, 1, 0, 1, 1, 0, 0, 0, 0};
+    static const int parent[3] = {2, 2, -1};
+    static const unsigned char agg[3] = {0, 0, 1}, exact[3] = {0, 0, 1};
+    unsigned char sa[9], sb[9];
+    rpt_grid a = {.nvariants = 1,
+                  .rows = {3, parent, agg, exact},
+                  .cols = {3, parent, agg, exact},
+                  .value = va,
+                  .suppressed = sa};
+    rpt_grid b = a;
+    rpt_grid *grids[2] = {&a, &b};
+    rpt_set *set;
+    size_t link[2], n = 0;
+    test_log tl;
+
+    (void)state;
+    b.value = vb;
+    b.suppressed = sb;
+    set = rpt_set_new(grids, 2);
+    assert_non_null(set);
+    link[0] = rpt_set_cell(set, 1, 6); /* b (total, c0) = a (r0, c0) */
+    link[1] = rpt_set_cell(set, 0, 0);
+    assert_int_equal(rpt_set_relate(set, link, 2, 1), TDI_OK);
+    assert_int_equal(rpt_set_suppress(set, 5, &n), TDI_OK);
+    assert_memory_equal(sa, (unsigned char[9]){0}, 9);
+    assert_memory_equal(sb, want_b, 9);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < 9; i++) {
+        assert_true(rpt_set_public(set, rpt_set_cell(set, 0, i)));
+        assert_int_equal(rpt_set_public(set, rpt_set_cell(set, 1, i)), agg[i / 3] || agg[i % 3]);
+    }
+    rpt_set_free(set);
+
+    /* The same link, not exact (a residual): nothing follows from it, so a's small (r0, c0) is
+     * suppressed, and is the only suppressed cell of the link, whose other cell is a total. */
+    set = rpt_set_new(grids, 2);
+    assert_non_null(set);
+    assert_int_equal(rpt_set_relate(set, link, 2, 0), TDI_OK);
+    test_log_start(&tl);
+    assert_int_equal(rpt_set_suppress(set, 5, NULL), TDI_ERR_DISCLOSURE);
+    test_log_stop();
+    assert_string_equal(tl.text, "disclosure control: a suppressed cell's relation has no other "
+                                 "cell that may be suppressed\n");
+    rpt_set_free(set);
+}
+
 /* ---- the property ---- */
 
 static size_t cell(const shape *s, size_t v, size_t r, size_t c)
@@ -291,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_small_case),
         cmocka_unit_test(unprotectable_relation),
+        cmocka_unit_test(linked_grids),
         cmocka_unit_test(secondary_suppression_property),
     };
 
