@@ -26,7 +26,7 @@ CPPFLAGS += -pthread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DTDI_SCHEMA_DI
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lxml2 -lz -lcrypto) -pthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lxml2 -lz -lcrypto) -pthread -lm
 ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The tested build also has the test hooks (docs/hacking.md, "Tests"); the release build never.
 ASAN     += -DTDI_TEST_HOOKS

@@ -20,6 +20,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlwriter.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,91 @@ static void newline(doc *d)
         put(d, xmlTextWriterWriteRaw(d->xw, XC("\n")));
 }
 
-static void write_table(doc *d, const rpt_family *f, size_t v)
+/* A statistic of table 11 (stat 0 the mean, 1 the SD) over the records counted in cell i: 1 when
+ * withheld (its number is suppressed or below the threshold), 0 when published or not defined
+ * (no record; the SD of one); *x gets the value, *defined whether there is one. */
+static int stat_withheld(const rpt_family *f, size_t i, int stat, unsigned long threshold,
+                         double *x, int *defined)
+{
+    unsigned long n = f->value[i];
+    double dn = (double)n, sum = (double)f->sum[i], sumsq = (double)f->sumsq[i];
+
+    *x = 0;
+    *defined = 0;
+    if (n == 0)
+        return 0;
+    if (f->suppressed[i] || n < threshold)
+        return 1;
+    if (stat == 0) {
+        *x = sum / dn;
+        *defined = 1;
+    } else if (n > 1) {
+        /* the sample standard deviation, from exact integer sums */
+        double var = (dn * sumsq - sum * sum) / (dn * (dn - 1));
+        *x = sqrt(var > 0 ? var : 0);
+        *defined = 1;
+    }
+    return 0;
+}
+
+/* The number of statistics withheld in all tables. */
+static size_t stats_withheld(const report_tables *t)
+{
+    size_t n = 0;
+
+    for (size_t k = 0; k < t->nfamilies; k++) {
+        const rpt_family *f = &t->families[k];
+        size_t ncells = f->def->nvariants * f->rows.n * f->cols.n;
+        double x;
+        int defined;
+
+        for (size_t i = 0; f->def->measures && i < ncells; i++)
+            for (int stat = 0; stat < 2; stat++)
+                n += (size_t)stat_withheld(f, i, stat, t->threshold, &x, &defined);
+    }
+    return n;
+}
+
+static void write_cell(doc *d, const char *row, const char *col, int hidden, const char *value)
+{
+    /* A suppressed cell carries no number: another element, so the schema can say so. An empty
+     * one is a statistic with no value to give. */
+    start(d, hidden ? "suppressed" : value ? "cell" : "empty");
+    attr(d, "row", row);
+    attr(d, "column", col);
+    if (!hidden && value)
+        attr(d, "value", value);
+    end(d);
+}
+
+/* Table 11's rows: per measure its mean, SD and number. */
+static void write_stats(doc *d, const rpt_family *f, size_t v, unsigned long threshold)
+{
+    static const char *const suffix[3] = {"mean", "sd", "n"};
+
+    for (size_t r = 0; r < f->rows.n; r++)
+        for (size_t m = 0; m < f->cols.n; m++) {
+            size_t i = rpt_cell(&f->grid, v, r, m);
+            for (int stat = 0; stat < 3; stat++) {
+                char col[RPT_CODE_MAX + 8], value[32];
+                double x;
+                int defined = 0, hidden;
+
+                snprintf(col, sizeof col, "%s_%s", f->cols.code[m], suffix[stat]);
+                if (stat == 2) {
+                    hidden = f->suppressed[i];
+                    snprintf(value, sizeof value, "%lu", f->value[i]);
+                    defined = 1;
+                } else {
+                    hidden = stat_withheld(f, i, stat, threshold, &x, &defined);
+                    snprintf(value, sizeof value, "%.2f", x);
+                }
+                write_cell(d, f->rows.code[r], col, hidden, defined ? value : NULL);
+            }
+        }
+}
+
+static void write_table(doc *d, const rpt_family *f, size_t v, unsigned long threshold)
 {
     const rpt_variant_def *var = &f->def->variants[v];
     char id[32], title[256];
@@ -159,20 +244,17 @@ static void write_table(doc *d, const rpt_family *f, size_t v)
     attr(d, "title", title);
     attr(d, "variant", var->name);
     attr(d, "rows", f->rows.def->name);
-    attr(d, "columns", f->cols.def->name);
+    attr(d, "columns", f->def->measures ? "statistics" : f->cols.def->name);
     newline(d);
-    for (size_t r = 0; r < f->rows.n; r++)
+    if (f->def->measures)
+        write_stats(d, f, v, threshold);
+    for (size_t r = 0; !f->def->measures && r < f->rows.n; r++)
         for (size_t c = 0; c < f->cols.n; c++) {
             size_t i = rpt_cell(&f->grid, v, r, c);
-            int hidden = f->suppressed[i];
+            char value[32];
 
-            /* A suppressed cell carries no number: another element, so the schema can say so. */
-            start(d, hidden ? "suppressed" : "cell");
-            attr(d, "row", f->rows.code[r]);
-            attr(d, "column", f->cols.code[c]);
-            if (!hidden)
-                attr_ul(d, "value", f->value[i]);
-            end(d);
+            snprintf(value, sizeof value, "%lu", f->value[i]);
+            write_cell(d, f->rows.code[r], f->cols.code[c], f->suppressed[i], value);
         }
     end(d);
 }
@@ -196,7 +278,7 @@ static void write_doc(doc *d, const report_tables *t, size_t suppressed)
     newline(d);
     for (size_t f = 0; f < t->nfamilies; f++)
         for (size_t v = 0; v < t->families[f].def->nvariants; v++)
-            write_table(d, &t->families[f], v);
+            write_table(d, &t->families[f], v, t->threshold);
     if (d->rc >= 0)
         put(d, xmlTextWriterEndDocument(d->xw)); /* </tables> and a newline */
     if (d->rc >= 0)
@@ -297,6 +379,8 @@ static tdi_status suppress(report_tables *t, size_t *suppressed)
         goto done;
     }
     st = rpt_set_suppress(set, t->threshold, suppressed);
+    if (st == TDI_OK)
+        *suppressed += stats_withheld(t);
     if (st == TDI_ERR_DISCLOSURE)
         tdi_error("tables %s: the tables cannot be protected; not published", t->body);
 done:

@@ -74,32 +74,33 @@ static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL, NU
 
 /* .1 all entrants = .2 never treated + .3 previously treated + status not known. */
 static const rpt_variant_def by_status[] = {
-    {"all", "All treatment entrants", -1, NULL},
-    {"never_treated", "Never previously treated", TDI_ITEM_TREATMENT_STATUS, "1"},
-    {"previously_treated", "Previously treated", TDI_ITEM_TREATMENT_STATUS, "2"},
+    {"all", "All treatment entrants", -1, NULL, -1, NULL},
+    {"never_treated", "Never previously treated", TDI_ITEM_TREATMENT_STATUS, "1", -1, NULL},
+    {"previously_treated", "Previously treated", TDI_ITEM_TREATMENT_STATUS, "2", -1, NULL},
 };
 
 /* Tables 8, 14, 15: .1 total = .2 males + .3 females + sex not known. */
 static const rpt_variant_def by_sex[] = {
-    {"all", "Total (male + female + not known)", -1, NULL},
-    {"male", "Males", TDI_ITEM_SEX, "1"},
-    {"female", "Females", TDI_ITEM_SEX, "2"},
+    {"all", "Total (male + female + not known)", -1, NULL, -1, NULL},
+    {"male", "Males", TDI_ITEM_SEX, "1", -1, NULL},
+    {"female", "Females", TDI_ITEM_SEX, "2", -1, NULL},
 };
 
 /* A single table. */
 static const rpt_variant_def all_only[] = {
-    {"all", "All treatment entrants", -1, NULL},
+    {"all", "All treatment entrants", -1, NULL, -1, NULL},
 };
 
 /* Table 25.1.1-25.1.5: one table per primary drug group; they add up to no published table (a
  * primary drug not known is in none of them). */
 static const rpt_variant_def by_primary_group[] = {
-    {"opioids", "Primary opioids", TDI_ITEM_PRIMARY_DRUG, "1 1.*"},
-    {"cocaine", "Primary cocaine", TDI_ITEM_PRIMARY_DRUG, "2 2.*"},
-    {"stimulants", "Primary stimulants other than cocaine", TDI_ITEM_PRIMARY_DRUG, "3 3.*"},
-    {"cannabis", "Primary cannabis", TDI_ITEM_PRIMARY_DRUG, "7 7.*"},
+    {"opioids", "Primary opioids", TDI_ITEM_PRIMARY_DRUG, "1 1.*", -1, NULL},
+    {"cocaine", "Primary cocaine", TDI_ITEM_PRIMARY_DRUG, "2 2.*", -1, NULL},
+    {"stimulants", "Primary stimulants other than cocaine", TDI_ITEM_PRIMARY_DRUG, "3 3.*", -1,
+     NULL},
+    {"cannabis", "Primary cannabis", TDI_ITEM_PRIMARY_DRUG, "7 7.*", -1, NULL},
     {"other", "Primary other drugs (hypnotics and sedatives, hallucinogens, inhalants, other)",
-     TDI_ITEM_PRIMARY_DRUG, "4 4.* 5 5.* 6 9"},
+     TDI_ITEM_PRIMARY_DRUG, "4 4.* 5 5.* 6 9", -1, NULL},
 };
 
 /* The workbook's 12 groups of secondary drugs (table 25.1.1-25.1.5), in its order. */
@@ -130,21 +131,69 @@ static const rpt_dim_def ost_drug_dim = {"primary_drug_ost_group", RPT_DIM_MAP,
 static const rpt_dim_def ost_years_dim = {
     "years_since_first_ost", RPT_DIM_CODES, TDI_ITEM_YEARS_SINCE_FIRST_OST, NULL, NULL, 0};
 
+/* Table 11: its nine variants, all / never / previously treated for all, males, females. */
+static const rpt_variant_def by_sex_and_status[] = {
+    {"all", "All treatment entrants, total", -1, NULL, -1, NULL},
+    {"never_treated", "Never previously treated, total", TDI_ITEM_TREATMENT_STATUS, "1", -1, NULL},
+    {"previously_treated", "Previously treated, total", TDI_ITEM_TREATMENT_STATUS, "2", -1, NULL},
+    {"male", "All treatment entrants, males", TDI_ITEM_SEX, "1", -1, NULL},
+    {"male_never_treated", "Never previously treated, males", TDI_ITEM_SEX, "1",
+     TDI_ITEM_TREATMENT_STATUS, "1"},
+    {"male_previously_treated", "Previously treated, males", TDI_ITEM_SEX, "1",
+     TDI_ITEM_TREATMENT_STATUS, "2"},
+    {"female", "All treatment entrants, females", TDI_ITEM_SEX, "2", -1, NULL},
+    {"female_never_treated", "Never previously treated, females", TDI_ITEM_SEX, "2",
+     TDI_ITEM_TREATMENT_STATUS, "1"},
+    {"female_previously_treated", "Previously treated, females", TDI_ITEM_SEX, "2",
+     TDI_ITEM_TREATMENT_STATUS, "2"},
+};
+/* all = never + previously (+ status not known); total = males + females (+ sex not known) */
+static const rpt_vrel sex_and_status_sums[] = {
+    {0, 2, {1, 2}, 0}, {3, 2, {4, 5}, 0}, {6, 2, {7, 8}, 0},
+    {0, 2, {3, 6}, 0}, {1, 2, {4, 7}, 0}, {2, 2, {5, 8}, 0},
+};
+
+static int age_value(const tdi_record *rec)
+{
+    return rec->age >= 0 ? rec->age : -1;
+}
+
+static int first_use_value(const tdi_record *rec)
+{
+    return rec->first_use_age >= 0 ? rec->first_use_age : -1;
+}
+
+/* Years from first use to this treatment; a first use after the start is no value. */
+static int lag_value(const tdi_record *rec)
+{
+    return rec->age >= 0 && rec->first_use_age >= 0 && rec->age >= rec->first_use_age
+               ? rec->age - rec->first_use_age
+               : -1;
+}
+
+static const rpt_measure ages[] = {
+    {"age", age_value, "12.1", "99"},
+    {"first_use", first_use_value, "21.1", "99"},
+    {"lag", lag_value, NULL, NULL},
+};
+
 #define FAMILY_AT(id, first, title, rows, cols, variants, sum)                                     \
     {                                                                                              \
-        id, title, &rows, &cols, variants, COUNT(variants), sum, first                             \
+        id, title, &rows, &cols, variants, COUNT(variants), sum, first, NULL, 0, NULL, 0           \
     }
 #define FAMILY(id, title, rows, cols, variants)                                                    \
     FAMILY_AT(id, 1, title, rows, cols, variants, COUNT(variants) > 1)
 
-/* The workbook's tables whose items the record has, one line each. Not here yet: 11 (means and
- * standard deviations, linked to table 12 through its N), 22 (any drug, counting persons) and
- * 25.1.6 (every secondary drug of a record: the columns do not add up). */
+/* The workbook's tables whose items the record has, one line each. Not here yet: 22 (any drug,
+ * counting persons) and 25.1.6 (every secondary drug of a record: the columns do not add up). */
 const rpt_family_def rpt_families[] = {
     FAMILY("8.1", "Type of treatment centre by treatment status (number of cases)", status_dim,
            centre_dim, by_sex),
     FAMILY("9.1", "Primary drug by type of treatment centre", drug_rows, centre_dim, by_status),
     FAMILY("10.1", "Primary drug by sex", drug_rows, sex_dim, by_status),
+    {"11.1", "Primary drug by mean age at entering treatment, at first use, and lag to treatment",
+     &drug_rows, NULL, by_sex_and_status, COUNT(by_sex_and_status), 0, 1, sex_and_status_sums,
+     COUNT(sex_and_status_sums), ages, COUNT(ages)},
     FAMILY("12.1", "Primary drug by age at entering treatment", drug_rows, age_dim, by_status),
     FAMILY("13.1", "Primary drug by source of referral", group_rows, referral_dim, by_status),
     FAMILY("14.1", "Primary drug by living status (with whom)", group_rows, living_with_dim,
@@ -327,6 +376,25 @@ static int entry_of(const rpt_dim *d, const tdi_record *rec)
     return d->entry[rec->code[d->def->item]];
 }
 
+/* The columns of a statistics table: one per measure (its number; mean and SD are derived when
+ * written), none an aggregate, so no relation runs along a row. */
+static tdi_status build_measures(rpt_dim *d, const rpt_family_def *def)
+{
+    memset(d, 0, sizeof *d);
+    if (def->nmeasures == 0 || def->nmeasures > RPT_DIM_MAX) {
+        tdi_error("table %s: %zu measures", def->id, def->nmeasures);
+        return TDI_ERR_INTERNAL;
+    }
+    for (size_t m = 0; m < def->nmeasures; m++)
+        if (add_cat(d, def->measures[m].name, -1) < 0) {
+            tdi_error("table %s: measure name %s too long", def->id, def->measures[m].name);
+            return TDI_ERR_INTERNAL;
+        }
+    for (size_t i = 0; i < RPT_ITEM_CODES; i++)
+        d->entry[i] = -1;
+    return TDI_OK;
+}
+
 /* ---- families ---- */
 
 /* 1 when variants 1.. together select every code of their item: variant 0 is exactly their sum. */
@@ -340,7 +408,7 @@ static int variants_cover(const rpt_family *f)
     if (item < 0)
         return 0;
     for (size_t v = 1; v < def->nvariants; v++) {
-        if (def->variants[v].item != item)
+        if (def->variants[v].item != item || def->variants[v].item2 >= 0)
             return 0;
         all |= f->variant_codes[v];
     }
@@ -364,23 +432,34 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
     }
     st = build_dim(&f->rows, def->rows);
     if (st == TDI_OK)
-        st = build_dim(&f->cols, def->cols);
+        st = def->measures ? build_measures(&f->cols, def) : build_dim(&f->cols, def->cols);
     if (st != TDI_OK)
         return st;
     for (size_t v = 0; v < def->nvariants; v++) {
         const rpt_variant_def *var = &def->variants[v];
-        f->variant_codes[v] = ~UINT64_C(0);
-        if (var->item >= 0) {
-            if (code_set(tdi_item_get((tdi_item)var->item), var->codes, &f->variant_codes[v]) < 0) {
-                tdi_error("table %s: variant %s selects no code", def->id, var->name);
-                return TDI_ERR_INTERNAL;
-            }
+        f->variant_codes[v] = f->variant_codes2[v] = ~UINT64_C(0);
+        if ((var->item >= 0 &&
+             code_set(tdi_item_get((tdi_item)var->item), var->codes, &f->variant_codes[v]) < 0) ||
+            (var->item2 >= 0 && code_set(tdi_item_get((tdi_item)var->item2), var->codes2,
+                                         &f->variant_codes2[v]) < 0)) {
+            tdi_error("table %s: variant %s selects no code", def->id, var->name);
+            return TDI_ERR_INTERNAL;
         }
     }
+    for (size_t k = 0; k < def->nvrel; k++)
+        for (size_t j = 0; j < def->vrel[k].n; j++)
+            if (def->vrel[k].total >= def->nvariants || def->vrel[k].member[j] >= def->nvariants) {
+                tdi_error("table %s: a variant sum names no variant", def->id);
+                return TDI_ERR_INTERNAL;
+            }
     ncells = def->nvariants * f->rows.n * f->cols.n;
     f->value = calloc(ncells, sizeof *f->value);
     f->suppressed = calloc(ncells, 1);
-    if (!f->value || !f->suppressed) {
+    if (def->measures) {
+        f->sum = calloc(ncells, sizeof *f->sum);
+        f->sumsq = calloc(ncells, sizeof *f->sumsq);
+    }
+    if (!f->value || !f->suppressed || (def->measures && (!f->sum || !f->sumsq))) {
         tdi_error("table %s: out of memory", def->id);
         rpt_family_free(f);
         return TDI_ERR_INTERNAL;
@@ -389,6 +468,8 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
         .nvariants = def->nvariants,
         .variant_sum = def->variant_sum,
         .variant_exact = def->variant_sum && variants_cover(f),
+        .vrel = def->vrel,
+        .nvrel = def->nvrel,
         .rows = {f->rows.n, f->rows.parent, f->rows.aggregate, f->rows.exact},
         .cols = {f->cols.n, f->cols.parent, f->cols.aggregate, f->cols.exact},
         .value = f->value,
@@ -401,8 +482,11 @@ void rpt_family_free(rpt_family *f)
 {
     free(f->value);
     free(f->suppressed);
+    free(f->sum);
+    free(f->sumsq);
     f->value = NULL;
     f->suppressed = NULL;
+    f->sum = f->sumsq = NULL;
 }
 
 int rpt_tables_population(const tdi_record *rec)
@@ -416,18 +500,44 @@ int rpt_tables_population(const tdi_record *rec)
     return 1;
 }
 
+static int selects(int item, uint64_t codes, const tdi_record *rec)
+{
+    return item < 0 || (rec->code[item] < RPT_ITEM_CODES && (codes >> rec->code[item] & 1));
+}
+
+/* A statistics table: per measure with a value, the count, sum and sum of squares, in the row
+ * and every aggregate above it. */
+static void add_measures(rpt_family *f, size_t v, int er, const tdi_record *rec)
+{
+    for (size_t m = 0; m < f->def->nmeasures; m++) {
+        int x = f->def->measures[m].value(rec);
+        if (x < 0)
+            continue;
+        for (int r = er; r >= 0; r = f->rows.parent[r]) {
+            size_t i = rpt_cell(&f->grid, v, (size_t)r, m);
+            f->value[i]++;
+            f->sum[i] += (uint64_t)x;
+            f->sumsq[i] += (uint64_t)x * (uint64_t)x;
+        }
+    }
+}
+
 void rpt_family_add(rpt_family *f, const tdi_record *rec)
 {
-    int er = entry_of(&f->rows, rec), ec = entry_of(&f->cols, rec);
+    int er = entry_of(&f->rows, rec), ec = f->def->measures ? 0 : entry_of(&f->cols, rec);
 
     if (er < 0 || ec < 0 || !rpt_tables_population(rec))
         return;
     for (size_t v = 0; v < f->def->nvariants; v++) {
         const rpt_variant_def *var = &f->def->variants[v];
 
-        if (var->item >= 0 && (rec->code[var->item] >= RPT_ITEM_CODES ||
-                               !(f->variant_codes[v] >> rec->code[var->item] & 1)))
+        if (!selects(var->item, f->variant_codes[v], rec) ||
+            !selects(var->item2, f->variant_codes2[v], rec))
             continue;
+        if (f->def->measures) {
+            add_measures(f, v, er, rec);
+            continue;
+        }
         /* the cell and every aggregate above it on both axes */
         for (int r = er; r >= 0; r = f->rows.parent[r])
             for (int c = ec; c >= 0; c = f->cols.parent[c])
@@ -437,10 +547,12 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
 
 /* ---- links between families ---- */
 
-/* What a cell counts, as one code set per item (all ones: any code, or not applicable). Two
- * cells with equal predicates count the same records whatever the data. */
+/* What a cell counts, as one code set per item (all ones: any code, or not applicable), and for
+ * a measure's number the measure (all ones: a count of records). Two cells with equal predicates
+ * count the same records whatever the data. */
+#define PRED_MEASURE TDI_ITEM_COUNT
 typedef struct predicate {
-    uint64_t mask[TDI_ITEM_COUNT];
+    uint64_t mask[TDI_ITEM_COUNT + 1];
     size_t cell; /* set number */
 } predicate;
 
@@ -469,55 +581,127 @@ static void restrict_item(predicate *p, int item, uint64_t set)
         p->mask[item] = ~UINT64_C(0);
 }
 
+static int mask_cmp(const void *a, const void *b)
+{
+    const predicate *x = a, *y = b;
+
+    return memcmp(x->mask, y->mask, sizeof x->mask);
+}
+
 static int predicate_cmp(const void *a, const void *b)
 {
     const predicate *x = a, *y = b;
-    int c = memcmp(x->mask, y->mask, sizeof x->mask);
+    int c = mask_cmp(a, b);
 
     if (c)
         return c;
     return x->cell < y->cell ? -1 : x->cell > y->cell;
 }
 
+static void predicate_of(const rpt_family *fam, size_t v, size_t r, size_t c, predicate *q)
+{
+    const rpt_variant_def *var = &fam->def->variants[v];
+
+    memset(q->mask, 0xff, sizeof q->mask);
+    for (size_t o = 0; o < COUNT(outside_population); o++) {
+        const tdi_item_def *def = tdi_item_get(outside_population[o].item);
+        int idx = tdi_code_index(def, outside_population[o].code);
+        if (idx >= 0)
+            restrict_item(q, outside_population[o].item, ~(UINT64_C(1) << idx));
+    }
+    restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
+    if (fam->def->measures)
+        q->mask[PRED_MEASURE] = c;
+    else
+        restrict_item(q, fam->cols.def->item, category_codes(&fam->cols, c));
+    if (var->item >= 0)
+        restrict_item(q, var->item, fam->variant_codes[v]);
+    if (var->item2 >= 0)
+        restrict_item(q, var->item2, fam->variant_codes2[v]);
+}
+
+/* The counting family with that id (its first table numbered 1), or NULL. */
+static const rpt_family *family_by_id(const rpt_family *fams, size_t n, const char *id)
+{
+    for (size_t f = 0; f < n; f++)
+        if (strcmp(fams[f].def->id, id) == 0 && fams[f].def->first == 1 && !fams[f].def->measures)
+            return &fams[f];
+    return NULL;
+}
+
+/* A measure's number N of cell q: the linked table's cell T counting the same records without
+ * the measure and its cell K of those with no value in the linked column: T = K + N + the
+ * records banded without a value (taken as known, as every residual). */
+static tdi_status link_measure(const rpt_family *fams, size_t n, const predicate *sorted,
+                               size_t ncells, const predicate *q, rpt_set *set)
+{
+    const rpt_measure *m = NULL;
+    const rpt_family *linked;
+    predicate key;
+    const predicate *total, *nk;
+    size_t rel[3];
+    int k = -1;
+
+    for (size_t f = 0; f < n && !m; f++)
+        if (fams[f].def->measures && q->cell >= rpt_set_cell(set, f, 0) &&
+            q->cell <
+                rpt_set_cell(set, f, 0) + fams[f].def->nvariants * fams[f].rows.n * fams[f].cols.n)
+            m = &fams[f].def->measures[q->mask[PRED_MEASURE]];
+    if (!m || !m->linked || !(linked = family_by_id(fams, n, m->linked)))
+        return TDI_OK;
+    for (size_t c = 0; c < linked->cols.n && k < 0; c++)
+        if (strcmp(linked->cols.code[c], m->not_known) == 0)
+            k = (int)c;
+    if (k < 0)
+        return TDI_OK;
+    key = *q;
+    key.mask[PRED_MEASURE] = ~UINT64_C(0);
+    total = bsearch(&key, sorted, ncells, sizeof key, mask_cmp);
+    restrict_item(&key, linked->cols.def->item, category_codes(&linked->cols, (size_t)k));
+    nk = bsearch(&key, sorted, ncells, sizeof key, mask_cmp);
+    if (!total || !nk)
+        return TDI_OK; /* no table counts the records without a value: they stay unknown */
+    rel[0] = total->cell;
+    rel[1] = nk->cell;
+    rel[2] = q->cell;
+    return rpt_set_relate(set, rel, 3, 0);
+}
+
 tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set)
 {
     size_t ncells = 0, k = 0;
-    predicate *p;
+    predicate *p, *sorted;
     tdi_status st = TDI_OK;
 
     for (size_t f = 0; f < n; f++)
         ncells += fams[f].def->nvariants * fams[f].rows.n * fams[f].cols.n;
     p = malloc((ncells ? ncells : 1) * sizeof *p);
-    if (!p)
+    sorted = malloc((ncells ? ncells : 1) * sizeof *sorted);
+    if (!p || !sorted) {
+        free(p);
+        free(sorted);
         return TDI_ERR_INTERNAL;
+    }
     for (size_t f = 0; f < n; f++) {
         const rpt_family *fam = &fams[f];
         for (size_t v = 0; v < fam->def->nvariants; v++)
             for (size_t r = 0; r < fam->rows.n; r++)
                 for (size_t c = 0; c < fam->cols.n; c++) {
-                    predicate *q = &p[k++];
-                    const rpt_variant_def *var = &fam->def->variants[v];
-
-                    memset(q->mask, 0xff, sizeof q->mask);
-                    for (size_t o = 0; o < COUNT(outside_population); o++) {
-                        const tdi_item_def *def = tdi_item_get(outside_population[o].item);
-                        int idx = tdi_code_index(def, outside_population[o].code);
-                        if (idx >= 0)
-                            restrict_item(q, outside_population[o].item, ~(UINT64_C(1) << idx));
-                    }
-                    restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
-                    restrict_item(q, fam->cols.def->item, category_codes(&fam->cols, c));
-                    if (var->item >= 0)
-                        restrict_item(q, var->item, fam->variant_codes[v]);
-                    q->cell = rpt_set_cell(set, f, rpt_cell(&fam->grid, v, r, c));
+                    predicate_of(fam, v, r, c, &p[k]);
+                    p[k++].cell = rpt_set_cell(set, f, rpt_cell(&fam->grid, v, r, c));
                 }
     }
-    qsort(p, ncells, sizeof *p, predicate_cmp);
+    memcpy(sorted, p, ncells * sizeof *p);
+    qsort(sorted, ncells, sizeof *sorted, predicate_cmp);
     for (size_t i = 1; i < ncells && st == TDI_OK; i++)
-        if (memcmp(p[i - 1].mask, p[i].mask, sizeof p[i].mask) == 0) {
-            size_t pair[2] = {p[i - 1].cell, p[i].cell};
+        if (mask_cmp(&sorted[i - 1], &sorted[i]) == 0) {
+            size_t pair[2] = {sorted[i - 1].cell, sorted[i].cell};
             st = rpt_set_relate(set, pair, 2, 1);
         }
+    for (size_t i = 0; i < ncells && st == TDI_OK; i++)
+        if (p[i].mask[PRED_MEASURE] != ~UINT64_C(0))
+            st = link_measure(fams, n, sorted, ncells, &p[i], set);
     free(p);
+    free(sorted);
     return st;
 }

@@ -10,7 +10,10 @@
  *
  * Counting: a record counts in its category and every aggregate above it, on both axes, in
  * every variant it matches. The population is the TDI's: treatment entrants for drugs, so
- * alcohol-primary records (kept in the submission) are left out of every table.
+ * alcohol-primary records (kept in the submission) are left out of every table
+ * (rpt_tables_population()). A statistics table (11) has a column per measure instead: its
+ * cells count the records with a value, and keep their sum and sum of squares for the mean and
+ * standard deviation.
  */
 #ifndef RPT_TABLES_H
 #define RPT_TABLES_H
@@ -57,7 +60,19 @@ typedef struct rpt_variant_def {
     const char *title; /* appended to the family title */
     int item;          /* tdi_item the variant selects on, or -1 for every record */
     const char *codes; /* the codes selected, as in rpt_map_cat.members */
+    int item2;         /* a second selection (table 11: sex and status), or -1 */
+    const char *codes2;
 } rpt_variant_def;
+
+/* A statistics table's measure (table 11): mean, standard deviation and number of the records
+ * with a value. The number is a count like any cell (suppressed as one); mean and SD are
+ * published only where it is published and at least the threshold. */
+typedef struct rpt_measure {
+    const char *name;                    /* column codes NAME_mean, NAME_sd, NAME_n */
+    int (*value)(const tdi_record *rec); /* the value, or -1: none */
+    const char *linked;                  /* a table family whose column not_known counts the */
+    const char *not_known;               /* records without a value (banded), or NULL */
+} rpt_measure;
 
 typedef struct rpt_family_def {
     const char *id;    /* "9.1": its tables are "9.1.1", "9.1.2", ... in variant order */
@@ -65,8 +80,12 @@ typedef struct rpt_family_def {
     const rpt_dim_def *rows, *cols;
     const rpt_variant_def *variants;
     size_t nvariants;
-    int variant_sum; /* variant 0 counts what the others count, and records they do not */
-    int first;       /* the number of variant 0's table: 1, or e.g. 2 for "29.1.2" */
+    int variant_sum;      /* variant 0 counts what the others count, and records they do not */
+    int first;            /* the number of variant 0's table: 1, or e.g. 2 for "29.1.2" */
+    const rpt_vrel *vrel; /* further sums between variants */
+    size_t nvrel;
+    const rpt_measure *measures; /* a statistics table: cols is NULL, a column per measure */
+    size_t nmeasures;
 } rpt_family_def;
 
 /* The families the report stage writes, in output order. */
@@ -86,9 +105,11 @@ typedef struct rpt_dim {
 typedef struct rpt_family {
     const rpt_family_def *def;
     rpt_dim rows, cols;
-    uint64_t variant_codes[RPT_VARIANTS_MAX]; /* code indexes each variant selects (bits) */
-    unsigned long *value;                     /* owned; rpt_grid layout */
-    unsigned char *suppressed;                /* owned */
+    uint64_t variant_codes[RPT_VARIANTS_MAX];  /* code indexes each variant selects (bits) */
+    uint64_t variant_codes2[RPT_VARIANTS_MAX]; /* idem, rpt_variant_def.item2 */
+    unsigned long *value;                      /* owned; rpt_grid layout */
+    unsigned char *suppressed;                 /* owned */
+    uint64_t *sum, *sumsq; /* owned, statistics tables only: of the values counted in value */
     rpt_grid grid;
 } rpt_family;
 
@@ -107,7 +128,8 @@ int rpt_tables_population(const tdi_record *rec);
 
 /* Links the cells of families fams[0..n) (grid k of set is fams[k].grid) that count the same
  * records by definition (e.g. a cell of 8.1.1 and a total of 9.1.2): an exact relation each, so
- * suppression treats them as one. TDI_ERR_INTERNAL when out of memory. */
+ * suppression treats them as one. A measure's number is linked to its linked table: total = not
+ * known + number (+ the records banded without a value). TDI_ERR_INTERNAL when out of memory. */
 tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set);
 
 #endif

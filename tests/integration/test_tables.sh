@@ -4,9 +4,11 @@
 # every table of every body equals the count computed here by an independent route: awk over
 # the published records (the submission XML), with the workbook's layout written out in awk
 # (drug groups as subtotals, alcohol left out, age bands, variants by treatment status or sex).
-# With the default threshold the file is valid (xmllint and tdi validate), suppressed cells carry
-# no number, totals are published as computed, and no row or column of a table holds exactly
-# one suppressed cell.
+# Table 11's means and standard deviations are recomputed the same way, to two decimals. With the
+# default threshold the file is valid (xmllint and tdi validate), suppressed cells carry no number,
+# totals are published as computed, interior cells that another table publishes as totals are
+# published, a mean or SD only over a published number of 5 or more, and no row or column of a
+# table holds exactly one suppressed cell.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -70,6 +72,20 @@ expected_cells() {
             for (i = 1; i <= nr; i++) for (j = 1; j <= nc; j++) cells[family "." v " " r[i] " " c[j]]++
         }
     }
+    # table 11: per variant (11.1.1-11.1.9: total, males, females x all, never, previously
+    # treated), drug row and measure the number, sum and sum of squares of the values
+    function stats(measure, x,   s, q, t, n, i, cat) {
+        if (x == "") return
+        n = split(tree(drug), cat, " ")
+        for (s = 0; s <= 2; s++) for (q = 0; q <= 2; q++) {
+            if ((s && sex != s "") || (q && status != q "")) continue
+            t = "11.1." (s * 3 + q + 1)
+            for (i = 1; i <= n; i++) {
+                k = t " " cat[i] " " measure
+                N[k]++; S[k] += x; Q[k] += x * x
+            }
+        }
+    }
     {
         drug = attr("primary_drug"); if (drug == "8") next   # alcohol: in no table
         status = attr("treatment_status"); sex = attr("sex")
@@ -94,24 +110,35 @@ expected_cells() {
         count("27.1", "status", flat(attr("hcv_testing")), flat(attr("injecting")))
         count("28.1", "single", flat(attr("needle_sharing")), flat(attr("injecting")))
         count("29.1", "single", tree(drug), flat(attr("ost")))
+        a = attr("age"); f = attr("first_use_age")
+        stats("age", a); stats("first_use", f)
+        if (a != "" && f != "" && a + 0 >= f + 0) stats("lag", a - f)
         if (attr("years_since_first_ost") != "")             # persons ever in OST only
             count("29.1", "only2", ostgroup(drug), flat(attr("years_since_first_ost")))
         g = drug; sub(/\..*/, "", g)
         pg = g == "1" ? 1 : g == "2" ? 2 : g == "3" ? 3 : g == "7" ? 4 : g == "99" ? 0 : 5
         if (pg) count("25.1", "only" pg, grid(attr("secondary_drug_2")), grid(attr("secondary_drug_1")))
     }
-    END { for (k in cells) print k, cells[k] }' | LC_ALL=C sort
+    END {
+        for (k in cells) print k, cells[k]
+        for (k in N) {
+            print k "_n", N[k]
+            printf "%s_mean %.2f\n", k, S[k] / N[k]
+            if (N[k] > 1) { v = (N[k] * Q[k] - S[k] * S[k]) / (N[k] * (N[k] - 1)); printf "%s_sd %.2f\n", k, sqrt(v > 0 ? v : 0) }
+        }
+    }' | LC_ALL=C sort
 }
 
 # table_cells TABLES.xml: "TABLE ROW COLUMN VALUE" for every cell element, "TABLE ROW COLUMN S"
-# for every suppressed one.
+# for every suppressed one, "TABLE ROW COLUMN E" for every empty one (a statistic with no value).
 table_cells() {
     awk '
     /<table / { match($0, / id="[^"]*"/); t = substr($0, RSTART + 5, RLENGTH - 6) }
-    /<cell / || /<suppressed / {
+    /<cell / || /<suppressed / || /<empty / {
         match($0, / row="[^"]*"/); r = substr($0, RSTART + 6, RLENGTH - 7)
         match($0, / column="[^"]*"/); c = substr($0, RSTART + 9, RLENGTH - 10)
         if ($0 ~ /<suppressed /) v = "S"
+        else if ($0 ~ /<empty /) v = "E"
         else { match($0, / value="[^"]*"/); v = substr($0, RSTART + 8, RLENGTH - 9) }
         print t, r, c, v
     }' "$1"
@@ -128,7 +155,7 @@ run_with_threshold() {
 case_run() {
     run_with_threshold "$OPEN" 1
     run_with_threshold "$GUARDED" 5
-    grep -q '^tables national: 57 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
+    grep -q '^tables national: 66 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$OPEN/run.out")"
 }
 
@@ -145,7 +172,7 @@ case_valid() {
     done
 }
 
-# The shape: 57 tables, each a full grid of the workbook's rows and columns.
+# The shape: 66 tables, each a full grid of the workbook's rows and columns.
 case_shape() {
     local t
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
@@ -154,6 +181,15 @@ case_shape() {
 10.1.1 132
 10.1.2 132
 10.1.3 132
+11.1.1 297
+11.1.2 297
+11.1.3 297
+11.1.4 297
+11.1.5 297
+11.1.6 297
+11.1.7 297
+11.1.8 297
+11.1.9 297
 12.1.1 462
 12.1.2 462
 12.1.3 462
@@ -219,10 +255,10 @@ case_cells() {
         gz=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.xml.gz")
         t=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.tables.xml")
         expected_cells "$gz" >"$CASE_DIR/$body.want"
-        table_cells "$t" | awk '$4 != "0"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
+        table_cells "$t" | awk '$4 != "0" && $4 != "E"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
         n=$(wc -l <"$CASE_DIR/$body.want")
         [ "$n" -ge 100 ] || fail "$body: only $n non-zero cells expected: the fixture is too small to test"
-        for id in 25.1.1 25.1.4 29.1.2; do
+        for id in 11.1.1 11.1.9 25.1.1 25.1.4 29.1.2; do
             grep -q "^$id " "$CASE_DIR/$body.want" || fail "$body: the fixture has nothing in table $id"
         done
         if ! diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2; then
@@ -254,7 +290,7 @@ case_suppressed() {
         table_cells "$open" >"$CASE_DIR/$body.open"
         paste -d' ' "$CASE_DIR/$body.open" "$CASE_DIR/$body.guarded" | awk -v body="$body" '
             # a drug group with sub-codes is a subtotal row in the tables of the 33 drug rows
-            function tree(t) { return t ~ /^(9|10|12|19|20|21|29\.1\.1)/ }
+            function tree(t) { return t ~ /^(9|10|11|12|19|20|21|29\.1\.1)/ }
             function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) }
             # interior cells that are totals of other tables: 8.1.1 status 1 and 2 are the total
             # rows of 9.1.2 and 9.1.3 (status 3 follows); 10.1.1 drugs 6, 9, 99 by sex are the
@@ -262,18 +298,25 @@ case_suppressed() {
             function public(t, r) { return t == "8.1.1" || (t == "10.1.1" && r ~ /^(6|9|99)$/) }
             $1 != $5 || $2 != $6 || $3 != $7 { print body ": cell order differs at line " NR; bad = 1; exit }
             $8 != "S" && $8 != $4 { print body ": " $1 " " $2 " " $3 " published as " $8 ", counted " $4; bad = 1 }
-            $8 == "S" && aggregate($1, $2, $3) { print body ": total " $1 " " $2 " " $3 " suppressed"; bad = 1 }
+            $8 == "S" && aggregate($1, $2, $3) && $3 !~ /_(mean|sd)$/ { print body ": total " $1 " " $2 " " $3 " suppressed"; bad = 1 }
             $8 == "S" && public($1, $2) { print body ": " $1 " " $2 " " $3 " suppressed, but another table publishes it"; bad = 1 }
-            $4 > 0 && $4 < 5 && $8 != "S" && !aggregate($1, $2, $3) && !public($1, $2) { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
-            END { exit bad }' >&2 || fail "$body: suppression changed, hid or showed what it must not"
+            $4 > 0 && $4 < 5 && $8 != "S" && !aggregate($1, $2, $3) && !public($1, $2) && $3 !~ /_(mean|sd)$/ { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
+            # table 11: a mean or SD only where its number is published and at least 5
+            $3 ~ /_(mean|sd|n)$/ { m = $3; sub(/_[a-z]+$/, "", m); k = $1 " " $2 " " m }
+            $3 ~ /_n$/ { n[k] = $8 }
+            $3 ~ /_(mean|sd)$/ && $8 != "S" && $8 != "E" { shown[k] = $3 }
+            END {
+                for (k in shown) if (n[k] == "S" || n[k] < 5) { print body ": " k " " shown[k] " published over " n[k]; bad = 1 }
+                exit bad
+            }' >&2 || fail "$body: suppression changed, hid or showed what it must not"
         awk '
-            function tree(t) { return t ~ /^(9|10|12|19|20|21|29\.1\.1)/ }
-            function single(t) { return t ~ /^(24|25|28|29)\./ }  # no variant sums
+            function tree(t) { return t ~ /^(9|10|11|12|19|20|21|29\.1\.1)/ }
+            function single(t) { return t ~ /^(11|24|25|28|29)\./ }  # no variant sums (11: the unit test)
             function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) }
-            !aggregate($1, $2, $3) {
+            !aggregate($1, $2, $3) && ($1 !~ /^11\./ || $3 ~ /_n$/) {
                 family = $1; sub(/\.[0-9]+$/, "", family)
                 group = (!tree($1) || $2 !~ /\./) ? "top" : $2; sub(/\..*/, "", group)
-                rel["row " $1 " " $2] += ($4 == "S")
+                if ($1 !~ /^11\./) rel["row " $1 " " $2] += ($4 == "S")  # 11: no row sums
                 rel["column " $1 " " $3 " under " group] += ($4 == "S")
                 if (!single($1)) rel["variants " family " " $2 " " $3] += ($4 == "S")
                 n++
@@ -295,7 +338,7 @@ case_manifest() {
     [ -f "$mf" ] || fail "no manifest $(basename "$mf")"
     [ "$(json_field "$mf" file)" = "$(basename "$t")" ] || fail "manifest file is not $(basename "$t")"
     [ "$(json_field "$mf" sha256)" = "$(sha256sum "$t" | cut -d' ' -f1)" ] || fail "manifest sha256 is not the file's"
-    [ "$(json_field "$mf" tables)" = 57 ] || fail "manifest tables is not 57"
+    [ "$(json_field "$mf" tables)" = 66 ] || fail "manifest tables is not 66"
     [ "$(json_field "$mf" threshold)" = 5 ] || fail "manifest threshold is not 5"
     [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
 }

@@ -72,6 +72,7 @@ static tdi_record record(const char *drug, const char *sex, const char *status, 
     set_code(&rec, TDI_ITEM_PRIMARY_DRUG, drug);
     set_code(&rec, TDI_ITEM_ROUTE, "1");
     rec.age = age;
+    rec.first_use_age = TDI_AGE_NOT_KNOWN;
     return rec;
 }
 
@@ -111,6 +112,7 @@ static void dimensions_are_the_workbooks(void **state)
         {"8.1", "1 2 3 total", CENTRE, 3, 1, 1},
         {"9.1", DRUGS, CENTRE, 3, 1, 1},
         {"10.1", DRUGS, "1 2 99 total", 3, 1, 1},
+        {"11.1", DRUGS, "age first_use lag", 9, 0, 1},
         {"12.1", DRUGS, AGES, 3, 1, 1},
         {"13.1", GROUPS, "1 2 3 4 5 6 7 99 total", 3, 1, 1},
         {"14.1", GROUPS, "1 2 3 4 5 6 7 99 total", 3, 1, 1},
@@ -151,8 +153,8 @@ static void dimensions_are_the_workbooks(void **state)
         tables += want[i].variants;
         rpt_family_free(&f);
     }
-    assert_int_equal(tables, 57);
-    assert_int_equal(report_tables_count(), 57);
+    assert_int_equal(tables, 66);
+    assert_int_equal(report_tables_count(), 66);
 }
 
 static void records_count_in_cells_and_aggregates(void **state)
@@ -217,6 +219,28 @@ static void records_count_in_cells_and_aggregates(void **state)
     assert_int_equal(at(&f, 1, "total", "total"), 1);
     rpt_family_free(&f);
 
+    /* table 11: per measure the number, sum and sum of squares of the values, in nine variants */
+    assert_int_equal(rpt_family_init(&f, family("11.1")), TDI_OK);
+    heroin.first_use_age = 20;    /* lag 14 */
+    opioid.first_use_age = 16;    /* after entry at 15: a first use, no lag */
+    rpt_family_add(&f, &heroin);  /* male, never treated */
+    rpt_family_add(&f, &opioid);  /* female, previously treated */
+    rpt_family_add(&f, &alcohol); /* in no table */
+    assert_int_equal(at(&f, 0, "1", "age"), 2);
+    assert_int_equal(f.sum[rpt_cell(&f.grid, 0, 0, 0)], 34 + 15);
+    assert_int_equal(f.sumsq[rpt_cell(&f.grid, 0, 0, 0)], 34 * 34 + 15 * 15);
+    assert_int_equal(at(&f, 0, "1", "first_use"), 2);
+    assert_int_equal(at(&f, 0, "1", "lag"), 1);
+    assert_int_equal(at(&f, 0, "1.1", "age"), 1);
+    assert_int_equal(at(&f, 1, "total", "age"), 1); /* never treated */
+    assert_int_equal(at(&f, 3, "total", "age"), 1); /* males */
+    assert_int_equal(at(&f, 4, "1.1", "lag"), 1);   /* males never treated */
+    assert_int_equal(at(&f, 5, "total", "age"), 0); /* males previously treated */
+    assert_int_equal(at(&f, 8, "1", "age"), 1);     /* females previously treated */
+    assert_int_equal(at(&f, 8, "1", "lag"), 0);
+    assert_int_equal(f.sum[rpt_cell(&f.grid, 8, 0, 0)], 15);
+    rpt_family_free(&f);
+
     assert_int_equal(rpt_tables_population(&heroin), 1);
     assert_int_equal(rpt_tables_population(&alcohol), 0);
 }
@@ -276,8 +300,7 @@ static tdi_record random_record(void)
                                                       : (uint8_t)rnd((unsigned)def->ncodes);
     }
     rec.age = rnd(8) ? 12 + (int)rnd(60) : TDI_AGE_NOT_KNOWN;
-    rec.first_use_age =
-        rec.age > 12 && rnd(8) ? 10 + (int)rnd((unsigned)rec.age - 10) : TDI_AGE_NOT_KNOWN;
+    rec.first_use_age = rnd(8) ? 10 + (int)rnd(40) : TDI_AGE_NOT_KNOWN; /* after entry: no lag */
     return rec;
 }
 
@@ -404,6 +427,47 @@ static void check_relation(const tableset *ts, const unsigned char *sup, size_t 
     }
 }
 
+/* The set number of (table id, row, column), or fails. */
+static size_t find_cell(const tableset *ts, const char *id, const char *row, const char *col)
+{
+    for (size_t k = 0; k < rpt_nfamilies; k++) {
+        const rpt_family *f = &ts->f[k];
+        for (size_t v = 0; v < f->def->nvariants; v++) {
+            char tid[32];
+            snprintf(tid, sizeof tid, "%s.%zu", f->def->id, v + (size_t)f->def->first);
+            if (strcmp(tid, id) != 0)
+                continue;
+            for (size_t r = 0; r < f->rows.n; r++)
+                for (size_t c = 0; c < f->cols.n; c++)
+                    if (strcmp(f->rows.code[r], row) == 0 && strcmp(f->cols.code[c], col) == 0)
+                        return ts->off[k] + rpt_cell(&f->grid, v, r, c);
+        }
+    }
+    fail_msg("no cell %s %s %s", id, row, col);
+    return 0;
+}
+
+static void check_measure_links(const tableset *ts, const unsigned char *sup)
+{
+    static const struct {
+        const char *stats, *counts, *measure;
+    } links[] = {
+        {"11.1.1", "12.1.1", "age"},       {"11.1.2", "12.1.2", "age"},
+        {"11.1.3", "12.1.3", "age"},       {"11.1.1", "21.1.1", "first_use"},
+        {"11.1.2", "21.1.2", "first_use"}, {"11.1.3", "21.1.3", "first_use"},
+    };
+    const rpt_family *drugs = &ts->f[1]; /* 9.1: the 33 drug rows */
+
+    assert_string_equal(drugs->def->id, "9.1");
+    for (size_t k = 0; k < sizeof links / sizeof links[0]; k++)
+        for (size_t r = 0; r < drugs->rows.n; r++) {
+            const char *row = drugs->rows.code[r];
+            size_t m[2] = {find_cell(ts, links[k].counts, row, "99"),
+                           find_cell(ts, links[k].stats, row, links[k].measure)};
+            check_relation(ts, sup, find_cell(ts, links[k].counts, row, "total"), m, 2);
+        }
+}
+
 static void linked_suppression_property(void **state)
 {
     size_t *pairs, npairs = data_equal_pairs(&pairs), small_public = 0, suppressed = 0;
@@ -490,7 +554,18 @@ static void linked_suppression_property(void **state)
                         check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, 0, r, c), m,
                                        f->def->nvariants - 1);
                     }
+            for (size_t k = 0; k < f->def->nvrel; k++)
+                for (size_t r = 0; r < f->rows.n; r++)
+                    for (size_t c = 0; c < f->cols.n; c++) {
+                        const rpt_vrel *vr = &f->def->vrel[k];
+                        for (size_t j = 0; j < vr->n; j++)
+                            m[j] = ts.off[fi] + rpt_cell(&f->grid, vr->member[j], r, c);
+                        check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, vr->total, r, c),
+                                       m, vr->n);
+                    }
         }
+        /* Table 11's numbers of ages (first use) against table 12 (21): total = not known + N. */
+        check_measure_links(&ts, sup);
         /* Across tables: cells that count the same records are both published or both not. */
         for (size_t k = 0; k < npairs; k++)
             if (sup[pairs[2 * k]] != sup[pairs[2 * k + 1]]) {
@@ -525,7 +600,8 @@ static void read_text(const char *path, char *buf, size_t cap)
  * holds, and the suppressed cells carry no value. */
 static void publish_tables(void **state)
 {
-    char dir[] = "/tmp/tdi-test-tables-XXXXXX", path[256], text[1 << 16];
+    char dir[] = "/tmp/tdi-test-tables-XXXXXX", path[256];
+    static char text[1 << 21]; /* the whole tables file */
     report_meta meta = {.schema_dir = TDI_SCHEMA_DIR,
                         .run_id = RUN_ID,
                         .generated = GENERATED,
@@ -561,8 +637,19 @@ static void publish_tables(void **state)
                                  "rows=\"primary_drug\" columns=\"centre_type\">\n"));
     assert_non_null(strstr(text, "\n<cell row=\"1.1\" column=\"1\" value=\"7\"/>\n"));
     assert_null(strstr(text, "<suppressed"));
+    /* table 11: mean, SD and number of the seven ages of 34; no first use recorded */
+    assert_non_null(strstr(text, "<table id=\"11.1.4\" title=\"Primary drug by mean age at "
+                                 "entering treatment, at first use, and lag to treatment: All "
+                                 "treatment entrants, males\" variant=\"male\" "
+                                 "rows=\"primary_drug\" columns=\"statistics\">\n"));
+    assert_non_null(strstr(text, "\n<cell row=\"1.1\" column=\"age_mean\" value=\"34.00\"/>\n"
+                                 "<cell row=\"1.1\" column=\"age_sd\" value=\"0.00\"/>\n"
+                                 "<cell row=\"1.1\" column=\"age_n\" value=\"7\"/>\n"
+                                 "<empty row=\"1.1\" column=\"first_use_mean\"/>\n"
+                                 "<empty row=\"1.1\" column=\"first_use_sd\"/>\n"
+                                 "<cell row=\"1.1\" column=\"first_use_n\" value=\"0\"/>\n"));
     read_text(pub.manifest, text, sizeof text);
-    assert_non_null(strstr(text, "\"records\":7,\"tables\":57,\"threshold\":5,"
+    assert_non_null(strstr(text, "\"records\":7,\"tables\":66,\"threshold\":5,"
                                  "\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
 
     /* Threshold 10: the 7s are suppressed, and so much else that nothing gives them away. */
@@ -575,6 +662,14 @@ static void publish_tables(void **state)
     read_text(pub.path, text, sizeof text);
     assert_non_null(strstr(text, "\n<suppressed row=\"1.1\" column=\"1\"/>\n"));
     assert_non_null(strstr(text, "\n<cell row=\"1.1\" column=\"total\" value=\"7\"/>\n"));
+    /* table 11: the number of a drug is suppressed, so are its mean and SD; the total's number
+     * is published, but its mean and SD are over fewer than 10 */
+    assert_non_null(strstr(text, "\n<suppressed row=\"1.1\" column=\"age_mean\"/>\n"
+                                 "<suppressed row=\"1.1\" column=\"age_sd\"/>\n"
+                                 "<suppressed row=\"1.1\" column=\"age_n\"/>\n"));
+    assert_non_null(strstr(text, "\n<suppressed row=\"total\" column=\"age_mean\"/>\n"
+                                 "<suppressed row=\"total\" column=\"age_sd\"/>\n"
+                                 "<cell row=\"total\" column=\"age_n\" value=\"7\"/>\n"));
     report_tables_abort(NULL);
     test_fs_remove_tree(dir);
 }
