@@ -28,49 +28,51 @@ static const struct {
 
 /* Dimensions: the 33 primary-drug rows, the 10 drug-group rows, and one per item. */
 static const rpt_dim_def drug_rows = {
-    "primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0};
+    "primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0, NULL};
 static const rpt_dim_def group_rows = {
-    "primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0};
+    "primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0, NULL};
 static const rpt_dim_def status_dim = {
-    "treatment_status", RPT_DIM_CODES, TDI_ITEM_TREATMENT_STATUS, NULL, NULL, 0};
-static const rpt_dim_def centre_dim = {"centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE,
-                                       NULL,          NULL,          0};
-static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL, NULL, 0};
-static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL, NULL, 0};
-static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL, NULL, 0};
+    "treatment_status", RPT_DIM_CODES, TDI_ITEM_TREATMENT_STATUS, NULL, NULL, 0, NULL};
+static const rpt_dim_def centre_dim = {
+    "centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL, NULL, 0, NULL};
+static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL, NULL, 0, NULL};
+static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL, NULL,
+                                    0,          NULL};
+static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL, NULL, 0, NULL};
 static const rpt_dim_def referral_dim = {
-    "referral_source", RPT_DIM_CODES, TDI_ITEM_REFERRAL_SOURCE, NULL, NULL, 0};
-static const rpt_dim_def living_with_dim = {"living_with", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH,
-                                            NULL,          NULL,          0};
+    "referral_source", RPT_DIM_CODES, TDI_ITEM_REFERRAL_SOURCE, NULL, NULL, 0, NULL};
+static const rpt_dim_def living_with_dim = {
+    "living_with", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH, NULL, NULL, 0, NULL};
 static const rpt_dim_def children_dim = {
-    "living_with_children", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH_CHILDREN, NULL, NULL, 0};
-static const rpt_dim_def living_where_dim = {"living_where", RPT_DIM_CODES, TDI_ITEM_LIVING_WHERE,
-                                             NULL,           NULL,          0};
-static const rpt_dim_def education_dim = {"education", RPT_DIM_CODES, TDI_ITEM_EDUCATION,
-                                          NULL,        NULL,          0};
+    "living_with_children", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH_CHILDREN, NULL, NULL, 0, NULL};
+static const rpt_dim_def living_where_dim = {
+    "living_where", RPT_DIM_CODES, TDI_ITEM_LIVING_WHERE, NULL, NULL, 0, NULL};
+static const rpt_dim_def education_dim = {
+    "education", RPT_DIM_CODES, TDI_ITEM_EDUCATION, NULL, NULL, 0, NULL};
 static const rpt_dim_def labour_dim = {
-    "labour_status", RPT_DIM_CODES, TDI_ITEM_LABOUR_STATUS, NULL, NULL, 0};
-static const rpt_dim_def frequency_dim = {"frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY,
-                                          NULL,        NULL,          0};
+    "labour_status", RPT_DIM_CODES, TDI_ITEM_LABOUR_STATUS, NULL, NULL, 0, NULL};
+static const rpt_dim_def frequency_dim = {
+    "frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY, NULL, NULL, 0, NULL};
 static const rpt_dim_def first_use_dim = {
-    "first_use_age_band", RPT_DIM_CODES, TDI_ITEM_FIRST_USE_AGE_BAND, NULL, NULL, 0};
+    "first_use_age_band", RPT_DIM_CODES, TDI_ITEM_FIRST_USE_AGE_BAND, NULL, NULL, 0, NULL};
 static const rpt_dim_def first_injection_dim = {"years_since_first_injection",
                                                 RPT_DIM_CODES,
                                                 TDI_ITEM_YEARS_SINCE_FIRST_INJECTION,
                                                 NULL,
                                                 NULL,
-                                                0};
-static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG,
-                                         NULL,       NULL,          0};
-static const rpt_dim_def injecting_dim = {"injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING,
-                                          NULL,        NULL,          0};
-static const rpt_dim_def hiv_dim = {"hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING,
-                                    NULL,          NULL,          0};
-static const rpt_dim_def hcv_dim = {"hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING,
-                                    NULL,          NULL,          0};
+                                                0,
+                                                NULL};
+static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG, NULL, NULL,
+                                         0,          NULL};
+static const rpt_dim_def injecting_dim = {
+    "injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING, NULL, NULL, 0, NULL};
+static const rpt_dim_def hiv_dim = {
+    "hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING, NULL, NULL, 0, NULL};
+static const rpt_dim_def hcv_dim = {
+    "hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING, NULL, NULL, 0, NULL};
 static const rpt_dim_def sharing_dim = {
-    "needle_sharing", RPT_DIM_CODES, TDI_ITEM_NEEDLE_SHARING, NULL, NULL, 0};
-static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL, NULL, 0};
+    "needle_sharing", RPT_DIM_CODES, TDI_ITEM_NEEDLE_SHARING, NULL, NULL, 0, NULL};
+static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL, NULL, 0, NULL};
 
 /* .1 all entrants = .2 never treated + .3 previously treated + status not known. */
 static const rpt_variant_def by_status[] = {
@@ -114,22 +116,38 @@ static const rpt_variant_def by_primary_group[] = {
     }
 static const rpt_map_cat secondary_grid[] = {SECONDARY_GRID};
 static const rpt_dim_def second_grid_dim = {
-    "secondary_drug_2_group", RPT_DIM_MAP,          TDI_ITEM_SECONDARY_DRUG_2, NULL,
-    secondary_grid,           COUNT(secondary_grid)};
+    "secondary_drug_2_group", RPT_DIM_MAP, TDI_ITEM_SECONDARY_DRUG_2, NULL, secondary_grid,
+    COUNT(secondary_grid),    NULL};
 static const rpt_dim_def first_grid_dim = {
-    "secondary_drug_1_group", RPT_DIM_MAP,          TDI_ITEM_SECONDARY_DRUG_1, NULL,
-    secondary_grid,           COUNT(secondary_grid)};
+    "secondary_drug_1_group", RPT_DIM_MAP, TDI_ITEM_SECONDARY_DRUG_1, NULL, secondary_grid,
+    COUNT(secondary_grid),    NULL};
+
+/* Tables 22 and 25.1.6: any drug a record uses. A secondary drug slot not known counts nowhere;
+ * in 25.1.6 a first secondary drug not known counts in row 99. */
+static const rpt_also secondary_drugs = {{TDI_ITEM_SECONDARY_DRUG_1, TDI_ITEM_SECONDARY_DRUG_2,
+                                          TDI_ITEM_SECONDARY_DRUG_3, TDI_ITEM_SECONDARY_DRUG_4},
+                                         4,
+                                         "99"};
+static const rpt_also later_secondary_drugs = {
+    {TDI_ITEM_SECONDARY_DRUG_2, TDI_ITEM_SECONDARY_DRUG_3, TDI_ITEM_SECONDARY_DRUG_4}, 3, "99"};
+static const rpt_dim_def any_drug_rows = {
+    "any_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0, &secondary_drugs};
+static const rpt_dim_def secondary_rows = {
+    "secondary_drug",      RPT_DIM_DRUG_TREE, TDI_ITEM_SECONDARY_DRUG_1, "0", NULL, 0,
+    &later_secondary_drugs};
+static const rpt_dim_def primary_cols = {
+    "primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0, NULL};
 
 /* Table 29.1.2's drug rows. */
 static const rpt_map_cat ost_drug_groups[] = {
     {"heroin", "1.1"},       {"other_opioids", "1 1.2 1.3 1.4 1.5"}, {"cocaine", "2 2.*"},
     {"stimulants", "3 3.*"}, {"other", "4 4.* 5 5.* 6 7 7.* 9"},     {"99", "99"},
 };
-static const rpt_dim_def ost_drug_dim = {"primary_drug_ost_group", RPT_DIM_MAP,
-                                         TDI_ITEM_PRIMARY_DRUG,    "8",
-                                         ost_drug_groups,          COUNT(ost_drug_groups)};
+static const rpt_dim_def ost_drug_dim = {
+    "primary_drug_ost_group", RPT_DIM_MAP, TDI_ITEM_PRIMARY_DRUG, "8", ost_drug_groups,
+    COUNT(ost_drug_groups),   NULL};
 static const rpt_dim_def ost_years_dim = {
-    "years_since_first_ost", RPT_DIM_CODES, TDI_ITEM_YEARS_SINCE_FIRST_OST, NULL, NULL, 0};
+    "years_since_first_ost", RPT_DIM_CODES, TDI_ITEM_YEARS_SINCE_FIRST_OST, NULL, NULL, 0, NULL};
 
 /* Table 11: its nine variants, all / never / previously treated for all, males, females. */
 static const rpt_variant_def by_sex_and_status[] = {
@@ -184,8 +202,7 @@ static const rpt_measure ages[] = {
 #define FAMILY(id, title, rows, cols, variants)                                                    \
     FAMILY_AT(id, 1, title, rows, cols, variants, COUNT(variants) > 1)
 
-/* The workbook's tables whose items the record has, one line each. Not here yet: 22 (any drug,
- * counting persons) and 25.1.6 (every secondary drug of a record: the columns do not add up). */
+/* The workbook's tables, one line each. */
 const rpt_family_def rpt_families[] = {
     FAMILY("8.1", "Type of treatment centre by treatment status (number of cases)", status_dim,
            centre_dim, by_sex),
@@ -207,6 +224,8 @@ const rpt_family_def rpt_families[] = {
     FAMILY("19.1", "Primary drug by route of administration", drug_rows, route_dim, by_status),
     FAMILY("20.1", "Primary drug by frequency of use", drug_rows, frequency_dim, by_status),
     FAMILY("21.1", "Primary drug by age at first use", drug_rows, first_use_dim, by_status),
+    FAMILY("22.1", "Any drug used (primary or secondary) by injecting behaviour", any_drug_rows,
+           injecting_dim, by_status),
     FAMILY("23.1", "Age at entering treatment by years since first injection (ever injectors)",
            age_dim, first_injection_dim, by_status),
     FAMILY("24.1", "Polydrug use problem by treatment status", status_dim, polydrug_dim, all_only),
@@ -216,6 +235,8 @@ const rpt_family_def rpt_families[] = {
            all_only),
     FAMILY_AT("25.1", 1, "Second by first secondary drug", second_grid_dim, first_grid_dim,
               by_primary_group, 0),
+    FAMILY_AT("25.1", 6, "Secondary drugs by primary drug", secondary_rows, primary_cols, all_only,
+              0),
     FAMILY("29.1", "Primary drug by OST status", drug_rows, ost_dim, all_only),
     FAMILY_AT("29.1", 2, "Primary drug by years since first OST (persons ever in OST)",
               ost_drug_dim, ost_years_dim, all_only, 0),
@@ -336,6 +357,33 @@ static int build_item_dim(rpt_dim *d, const tdi_item_def *item)
     return 0;
 }
 
+/* The codes of def->also's items, by their text in the dimension item's list; and the axis
+ * suppression sees. */
+static tdi_status build_also(rpt_dim *d, const tdi_item_def *item, int total)
+{
+    const rpt_also *also = d->def->also;
+
+    for (size_t i = 0; i < d->n; i++) {
+        d->gparent[i] = also ? -1 : d->parent[i];
+        d->gaggregate[i] = also ? (int)i == total : d->aggregate[i];
+    }
+    for (size_t k = 0; also && k < also->nitems; k++) {
+        const tdi_item_def *other = tdi_item_get((tdi_item)also->items[k]);
+        if (k >= 4 || !other || other->ncodes > RPT_ITEM_CODES) {
+            tdi_error("table dimension %s: bad item list", d->def->name);
+            return TDI_ERR_INTERNAL;
+        }
+        for (size_t i = 0; i < RPT_ITEM_CODES; i++) {
+            int own = i < other->ncodes ? tdi_code_index(item, other->codes[i].code) : -1;
+            d->also_entry[k][i] =
+                own < 0 || (also->skip && strcmp(other->codes[i].code, also->skip) == 0)
+                    ? -1
+                    : d->entry[own];
+        }
+    }
+    return TDI_OK;
+}
+
 static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
 {
     const tdi_item_def *item = tdi_item_get((tdi_item)def->item);
@@ -364,7 +412,7 @@ static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         if (d->entry[i] >= 0)
             d->exact[d->entry[i]] = 0;
-    return TDI_OK;
+    return build_also(d, item, total);
 }
 
 /* The category a record enters a dimension at, or -1 (not in this table: an item that does
@@ -385,11 +433,13 @@ static tdi_status build_measures(rpt_dim *d, const rpt_family_def *def)
         tdi_error("table %s: %zu measures", def->id, def->nmeasures);
         return TDI_ERR_INTERNAL;
     }
-    for (size_t m = 0; m < def->nmeasures; m++)
+    for (size_t m = 0; m < def->nmeasures; m++) {
         if (add_cat(d, def->measures[m].name, -1) < 0) {
             tdi_error("table %s: measure name %s too long", def->id, def->measures[m].name);
             return TDI_ERR_INTERNAL;
         }
+        d->gparent[m] = -1;
+    }
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         d->entry[i] = -1;
     return TDI_OK;
@@ -470,8 +520,8 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
         .variant_exact = def->variant_sum && variants_cover(f),
         .vrel = def->vrel,
         .nvrel = def->nvrel,
-        .rows = {f->rows.n, f->rows.parent, f->rows.aggregate, f->rows.exact},
-        .cols = {f->cols.n, f->cols.parent, f->cols.aggregate, f->cols.exact},
+        .rows = {f->rows.n, f->rows.gparent, f->rows.gaggregate, f->rows.exact},
+        .cols = {f->cols.n, f->cols.gparent, f->cols.gaggregate, f->cols.exact},
         .value = f->value,
         .suppressed = f->suppressed,
     };
@@ -522,11 +572,28 @@ static void add_measures(rpt_family *f, size_t v, int er, const tdi_record *rec)
     }
 }
 
+/* The categories of d a record counts in, each once: its entry and every aggregate above it, for
+ * the dimension's item and (rpt_dim_def.also) the other items. */
+static uint64_t categories_of(const rpt_dim *d, int entry, const tdi_record *rec)
+{
+    uint64_t set = UINT64_C(1) << (d->n - 1); /* the total: every record, once */
+
+    for (int r = entry; r >= 0; r = d->parent[r])
+        set |= UINT64_C(1) << r;
+    for (size_t k = 0; d->def->also && k < d->def->also->nitems; k++) {
+        unsigned code = rec->code[d->def->also->items[k]];
+        for (int r = code < RPT_ITEM_CODES ? d->also_entry[k][code] : -1; r >= 0; r = d->parent[r])
+            set |= UINT64_C(1) << r;
+    }
+    return set;
+}
+
 void rpt_family_add(rpt_family *f, const tdi_record *rec)
 {
     int er = entry_of(&f->rows, rec), ec = f->def->measures ? 0 : entry_of(&f->cols, rec);
 
-    if (er < 0 || ec < 0 || !rpt_tables_population(rec))
+    /* over several items, a record none of whose codes has a row is in the total row only */
+    if ((er < 0 && !f->rows.def->also) || ec < 0 || !rpt_tables_population(rec))
         return;
     for (size_t v = 0; v < f->def->nvariants; v++) {
         const rpt_variant_def *var = &f->def->variants[v];
@@ -539,6 +606,13 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
             continue;
         }
         /* the cell and every aggregate above it on both axes */
+        if (f->rows.def->also) {
+            uint64_t rows = categories_of(&f->rows, er, rec);
+            for (size_t r = 0; r < f->rows.n; r++)
+                for (int c = ec; c >= 0 && (rows >> r & 1); c = f->cols.parent[c])
+                    f->value[rpt_cell(&f->grid, v, r, (size_t)c)]++;
+            continue;
+        }
         for (int r = er; r >= 0; r = f->rows.parent[r])
             for (int c = ec; c >= 0; c = f->cols.parent[c])
                 f->value[rpt_cell(&f->grid, v, (size_t)r, (size_t)c)]++;
@@ -609,7 +683,10 @@ static void predicate_of(const rpt_family *fam, size_t v, size_t r, size_t c, pr
         if (idx >= 0)
             restrict_item(q, outside_population[o].item, ~(UINT64_C(1) << idx));
     }
-    restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
+    if (!fam->rows.def->also)
+        restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
+    else if (!fam->rows.gaggregate[r]) /* any of several items: no other table counts that */
+        q->mask[PRED_MEASURE] = UINT64_C(1) << 40 | (uint64_t)(uintptr_t)fam->def << 8 | r;
     if (fam->def->measures)
         q->mask[PRED_MEASURE] = c;
     else

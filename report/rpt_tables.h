@@ -46,6 +46,16 @@ typedef struct rpt_map_cat {
     const char *members;
 } rpt_map_cat;
 
+/* A dimension over several items (tables 22, 25.1.6: any drug a record uses): a record counts
+ * once in every category one of its codes enters, so the categories do not add up to the total
+ * (which counts each record once) and no relation runs along this axis. The items' codes are
+ * matched to the dimension item's codes by their text. */
+typedef struct rpt_also {
+    int items[4];
+    size_t nitems;
+    const char *skip; /* a code of these items that counts nowhere ("99": a slot not known) */
+} rpt_also;
+
 typedef struct rpt_dim_def {
     const char *name; /* names the dimension in the XML: an item name, or "primary_drug_group" */
     rpt_dim_kind kind;
@@ -53,6 +63,7 @@ typedef struct rpt_dim_def {
     const char *skip;       /* a code with no category (outside the population), or NULL */
     const rpt_map_cat *map; /* RPT_DIM_MAP only */
     size_t nmap;
+    const struct rpt_also *also; /* more items whose codes count, or NULL */
 } rpt_dim_def;
 
 typedef struct rpt_variant_def {
@@ -100,6 +111,11 @@ typedef struct rpt_dim {
     unsigned char aggregate[RPT_DIM_MAX]; /* rpt_axis.is_aggregate */
     unsigned char exact[RPT_DIM_MAX];     /* rpt_axis.exact: no code enters at the aggregate */
     int entry[RPT_ITEM_CODES];            /* item code index -> category, -1: not counted */
+    int also_entry[4][RPT_ITEM_CODES];    /* idem for rpt_dim_def.also's items */
+    /* the axis suppression sees: parent and aggregate, or for a dimension over several items
+     * no parent and only the total an aggregate */
+    int gparent[RPT_DIM_MAX];
+    unsigned char gaggregate[RPT_DIM_MAX];
 } rpt_dim;
 
 typedef struct rpt_family {

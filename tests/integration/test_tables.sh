@@ -86,6 +86,23 @@ expected_cells() {
             }
         }
     }
+    # the categories of codes (a list), each once, and the total
+    function uniq(codes,   c, n, i, j, m, seen, out, part) {
+        split("", seen); out = ""
+        n = split(codes, c, " ")
+        for (i = 1; i <= n; i++) {
+            m = split(tree(c[i]), part, " ")
+            for (j = 1; j <= m; j++) if (!(part[j] in seen)) { seen[part[j]]; out = out " " part[j] }
+        }
+        if (!("total" in seen)) out = out " total"
+        return substr(out, 2)
+    }
+    # secondary drugs FROM..4 a record names (not none, not a slot not known)
+    function secondary(from,   k, sd, out) {
+        out = ""
+        for (k = from; k <= 4; k++) { sd = attr("secondary_drug_" k); if (sd != "" && sd != "0" && sd != "99") out = out " " sd }
+        return out
+    }
     {
         drug = attr("primary_drug"); if (drug == "8") next   # alcohol: in no table
         status = attr("treatment_status"); sex = attr("sex")
@@ -110,6 +127,12 @@ expected_cells() {
         count("27.1", "status", flat(attr("hcv_testing")), flat(attr("injecting")))
         count("28.1", "single", flat(attr("needle_sharing")), flat(attr("injecting")))
         count("29.1", "single", tree(drug), flat(attr("ost")))
+        # 22: any drug used (alcohol has no row), each once; 25.1.6: the secondary drugs, a first
+        # one not known in row 99, by primary drug
+        any = drug; n = split(secondary(1), sd, " "); for (i = 1; i <= n; i++) if (sd[i] != "8") any = any " " sd[i]
+        count("22.1", "status", uniq(any), flat(attr("injecting")))
+        s1 = attr("secondary_drug_1")
+        count("25.1", "only6", uniq((s1 == "99" ? "99" : "") secondary(1)), tree(drug))
         a = attr("age"); f = attr("first_use_age")
         stats("age", a); stats("first_use", f)
         if (a != "" && f != "" && a + 0 >= f + 0) stats("lag", a - f)
@@ -155,7 +178,7 @@ run_with_threshold() {
 case_run() {
     run_with_threshold "$OPEN" 1
     run_with_threshold "$GUARDED" 5
-    grep -q '^tables national: 66 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
+    grep -q '^tables national: 70 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$OPEN/run.out")"
 }
 
@@ -172,7 +195,7 @@ case_valid() {
     done
 }
 
-# The shape: 66 tables, each a full grid of the workbook's rows and columns.
+# The shape: 70 tables, each a full grid of the workbook's rows and columns.
 case_shape() {
     local t
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
@@ -220,6 +243,9 @@ case_shape() {
 21.1.1 462
 21.1.2 462
 21.1.3 462
+22.1.1 264
+22.1.2 264
+22.1.3 264
 23.1.1 84
 23.1.2 84
 23.1.3 84
@@ -229,6 +255,7 @@ case_shape() {
 25.1.3 169
 25.1.4 169
 25.1.5 169
+25.1.6 1122
 26.1.1 56
 26.1.2 56
 26.1.3 56
@@ -258,7 +285,7 @@ case_cells() {
         table_cells "$t" | awk '$4 != "0" && $4 != "E"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
         n=$(wc -l <"$CASE_DIR/$body.want")
         [ "$n" -ge 100 ] || fail "$body: only $n non-zero cells expected: the fixture is too small to test"
-        for id in 11.1.1 11.1.9 25.1.1 25.1.4 29.1.2; do
+        for id in 11.1.1 11.1.9 22.1.1 25.1.1 25.1.4 25.1.6 29.1.2; do
             grep -q "^$id " "$CASE_DIR/$body.want" || fail "$body: the fixture has nothing in table $id"
         done
         if ! diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2; then
@@ -291,7 +318,7 @@ case_suppressed() {
         paste -d' ' "$CASE_DIR/$body.open" "$CASE_DIR/$body.guarded" | awk -v body="$body" '
             # a drug group with sub-codes is a subtotal row in the tables of the 33 drug rows
             function tree(t) { return t ~ /^(9|10|11|12|19|20|21|29\.1\.1)/ }
-            function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) }
+            function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) || (t == "25.1.6" && c ~ /^[1-57]$/) }
             # interior cells that are totals of other tables: 8.1.1 status 1 and 2 are the total
             # rows of 9.1.2 and 9.1.3 (status 3 follows); 10.1.1 drugs 6, 9, 99 by sex are the
             # totals of 14.1.2 and 14.1.3 (sex not known follows)
@@ -312,12 +339,15 @@ case_suppressed() {
         awk '
             function tree(t) { return t ~ /^(9|10|11|12|19|20|21|29\.1\.1)/ }
             function single(t) { return t ~ /^(11|24|25|28|29)\./ }  # no variant sums (11: the unit test)
-            function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) }
+            function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) || (t == "25.1.6" && c ~ /^[1-57]$/) }
             !aggregate($1, $2, $3) && ($1 !~ /^11\./ || $3 ~ /_n$/) {
                 family = $1; sub(/\.[0-9]+$/, "", family)
                 group = (!tree($1) || $2 !~ /\./) ? "top" : $2; sub(/\..*/, "", group)
-                if ($1 !~ /^11\./) rel["row " $1 " " $2] += ($4 == "S")  # 11: no row sums
-                rel["column " $1 " " $3 " under " group] += ($4 == "S")
+                # 11: no row sums; 25.1.6: its columns are the drug tree
+                cgroup = ($1 == "25.1.6" && $3 ~ /\./) ? $3 : "top"; sub(/\..*/, "", cgroup)
+                if ($1 !~ /^11\./) rel["row " $1 " " $2 " under " cgroup] += ($4 == "S")
+                # 22, 25.1.6: a record counts in every drug it uses, so no column sums
+                if ($1 !~ /^22\./ && $1 != "25.1.6") rel["column " $1 " " $3 " under " group] += ($4 == "S")
                 if (!single($1)) rel["variants " family " " $2 " " $3] += ($4 == "S")
                 n++
             }
@@ -338,7 +368,7 @@ case_manifest() {
     [ -f "$mf" ] || fail "no manifest $(basename "$mf")"
     [ "$(json_field "$mf" file)" = "$(basename "$t")" ] || fail "manifest file is not $(basename "$t")"
     [ "$(json_field "$mf" sha256)" = "$(sha256sum "$t" | cut -d' ' -f1)" ] || fail "manifest sha256 is not the file's"
-    [ "$(json_field "$mf" tables)" = 66 ] || fail "manifest tables is not 66"
+    [ "$(json_field "$mf" tables)" = 70 ] || fail "manifest tables is not 70"
     [ "$(json_field "$mf" threshold)" = 5 ] || fail "manifest threshold is not 5"
     [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
 }

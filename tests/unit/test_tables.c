@@ -104,6 +104,9 @@ static void dimensions_are_the_workbooks(void **state)
 #define GRID                                                                                       \
     "heroin other_opioids cocaine crack amphetamines cannabis stimulants hypnotics alcohol other " \
     "none 99 total"
+#define SECONDARY                                                                                  \
+    "1 1.1 1.2 1.3 1.4 1.5 2 2.1 2.2 2.3 3 3.1 3.2 3.3 3.4 3.5 4 4.1 4.2 4.3 4.4 5 5.1 5.2 5.3 6 " \
+    "7 7.1 7.2 7.3 8 9 99 total"
     static const struct {
         const char *id, *rows, *cols;
         size_t variants;
@@ -123,12 +126,14 @@ static void dimensions_are_the_workbooks(void **state)
         {"19.1", DRUGS, "1 2 3 4 5 99 total", 3, 1, 1},
         {"20.1", DRUGS, "1 2 3 4 5 99 total", 3, 1, 1},
         {"21.1", DRUGS, AGES, 3, 1, 1},
+        {"22.1", DRUGS, INJ, 3, 1, 1},
         {"23.1", AGES, "1 2 3 4 99 total", 3, 1, 1},
         {"24.1", "1 2 3 total", "1 2 99 total", 1, 0, 1},
         {"26.1", "1 2 2.1 2.2 3 99 total", INJ, 3, 1, 1},
         {"27.1", "1 2 2.1 2.2 3 99 total", INJ, 3, 1, 1},
         {"28.1", "1 2 2.1 2.2 2.3 3 99 total", INJ, 1, 0, 1},
         {"25.1", GRID, GRID, 5, 0, 1},
+        {"25.1", SECONDARY, DRUGS, 1, 0, 6},
         {"29.1", DRUGS, "1 2 3 99 total", 1, 0, 1},
         {"29.1", "heroin other_opioids cocaine stimulants other 99 total",
          "0 1 2 3 4 5 6 7 8 9 10 11-15 16+ 99 total", 1, 0, 2},
@@ -153,8 +158,8 @@ static void dimensions_are_the_workbooks(void **state)
         tables += want[i].variants;
         rpt_family_free(&f);
     }
-    assert_int_equal(tables, 66);
-    assert_int_equal(report_tables_count(), 66);
+    assert_int_equal(tables, 70);
+    assert_int_equal(report_tables_count(), 70);
 }
 
 static void records_count_in_cells_and_aggregates(void **state)
@@ -239,6 +244,36 @@ static void records_count_in_cells_and_aggregates(void **state)
     assert_int_equal(at(&f, 8, "1", "age"), 1);     /* females previously treated */
     assert_int_equal(at(&f, 8, "1", "lag"), 0);
     assert_int_equal(f.sum[rpt_cell(&f.grid, 8, 0, 0)], 15);
+    rpt_family_free(&f);
+
+    /* table 22: every drug a record uses, each row once; 25.1.6: its secondary drugs */
+    set_code(&heroin, TDI_ITEM_SECONDARY_DRUG_1, "1.2");
+    set_code(&heroin, TDI_ITEM_SECONDARY_DRUG_2, "1.2"); /* twice: once in the table */
+    set_code(&heroin, TDI_ITEM_SECONDARY_DRUG_3, "8");
+    set_code(&heroin, TDI_ITEM_SECONDARY_DRUG_4, "99"); /* a slot not known: nowhere */
+    set_code(&heroin, TDI_ITEM_INJECTING, "2.3");
+    set_code(&opioid, TDI_ITEM_SECONDARY_DRUG_1, "0"); /* no secondary drug */
+    assert_int_equal(rpt_family_init(&f, family("22.1")), TDI_OK);
+    rpt_family_add(&f, &heroin);
+    rpt_family_add(&f, &opioid);
+    assert_int_equal(at(&f, 0, "1.1", "2.3"), 1);
+    assert_int_equal(at(&f, 0, "1.2", "2.3"), 1);
+    assert_int_equal(at(&f, 0, "1", "2.3"), 1); /* one person, two opioids */
+    assert_int_equal(at(&f, 0, "1", "total"), 2);
+    assert_int_equal(at(&f, 0, "99", "total"), 0);
+    assert_int_equal(at(&f, 0, "total", "total"), 2);
+    assert_int_equal(at(&f, 1, "total", "2.3"), 1);
+    rpt_family_free(&f);
+    assert_int_equal(rpt_family_init(&f, &rpt_families[rpt_nfamilies - 3]), TDI_OK);
+    assert_int_equal(f.def->first, 6); /* 25.1.6 */
+    rpt_family_add(&f, &heroin);
+    rpt_family_add(&f, &opioid);
+    assert_int_equal(at(&f, 0, "1.2", "1.1"), 1);
+    assert_int_equal(at(&f, 0, "1", "1.1"), 1);
+    assert_int_equal(at(&f, 0, "8", "1"), 1);
+    assert_int_equal(at(&f, 0, "99", "1"), 0);
+    assert_int_equal(at(&f, 0, "total", "1"), 2); /* persons, with or without a secondary drug */
+    assert_int_equal(at(&f, 0, "total", "total"), 2);
     rpt_family_free(&f);
 
     assert_int_equal(rpt_tables_population(&heroin), 1);
@@ -529,7 +564,7 @@ static void linked_suppression_property(void **state)
                     for (size_t a = 0; a < f->cols.n; a++) {
                         size_t n = 0;
                         for (size_t c = 0; c < f->cols.n; c++)
-                            if (f->cols.parent[c] == (int)a)
+                            if (f->grid.cols.parent[c] == (int)a)
                                 m[n++] = ts.off[fi] + rpt_cell(&f->grid, v, r, c);
                         if (n)
                             check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, v, r, a), m,
@@ -539,7 +574,7 @@ static void linked_suppression_property(void **state)
                     for (size_t a = 0; a < f->rows.n; a++) {
                         size_t n = 0;
                         for (size_t r = 0; r < f->rows.n; r++)
-                            if (f->rows.parent[r] == (int)a)
+                            if (f->grid.rows.parent[r] == (int)a)
                                 m[n++] = ts.off[fi] + rpt_cell(&f->grid, v, r, c);
                         if (n)
                             check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, v, a, c), m,
@@ -649,7 +684,7 @@ static void publish_tables(void **state)
                                  "<empty row=\"1.1\" column=\"first_use_sd\"/>\n"
                                  "<cell row=\"1.1\" column=\"first_use_n\" value=\"0\"/>\n"));
     read_text(pub.manifest, text, sizeof text);
-    assert_non_null(strstr(text, "\"records\":7,\"tables\":66,\"threshold\":5,"
+    assert_non_null(strstr(text, "\"records\":7,\"tables\":70,\"threshold\":5,"
                                  "\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
 
     /* Threshold 10: the 7s are suppressed, and so much else that nothing gives them away. */
