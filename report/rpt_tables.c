@@ -368,8 +368,8 @@ static tdi_status build_also(rpt_dim *d, const tdi_item_def *item, int total)
         d->gaggregate[i] = also ? (int)i == total : d->aggregate[i];
     }
     for (size_t k = 0; also && k < also->nitems; k++) {
-        const tdi_item_def *other = tdi_item_get((tdi_item)also->items[k]);
-        if (k >= 4 || !other || other->ncodes > RPT_ITEM_CODES) {
+        const tdi_item_def *other = k < 4 ? tdi_item_get((tdi_item)also->items[k]) : NULL;
+        if (!other || other->ncodes > RPT_ITEM_CODES) {
             tdi_error("table dimension %s: bad item list", d->def->name);
             return TDI_ERR_INTERNAL;
         }
@@ -672,7 +672,8 @@ static int predicate_cmp(const void *a, const void *b)
     return x->cell < y->cell ? -1 : x->cell > y->cell;
 }
 
-static void predicate_of(const rpt_family *fam, size_t v, size_t r, size_t c, predicate *q)
+static void predicate_of(const rpt_family *fam, size_t fi, size_t v, size_t r, size_t c,
+                         predicate *q)
 {
     const rpt_variant_def *var = &fam->def->variants[v];
 
@@ -686,7 +687,7 @@ static void predicate_of(const rpt_family *fam, size_t v, size_t r, size_t c, pr
     if (!fam->rows.def->also)
         restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
     else if (!fam->rows.gaggregate[r]) /* any of several items: no other table counts that */
-        q->mask[PRED_MEASURE] = UINT64_C(1) << 40 | (uint64_t)(uintptr_t)fam->def << 8 | r;
+        q->mask[PRED_MEASURE] = UINT64_C(1) << 40 | (uint64_t)fi << 8 | r;
     if (fam->def->measures)
         q->mask[PRED_MEASURE] = c;
     else
@@ -764,7 +765,7 @@ tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set)
         for (size_t v = 0; v < fam->def->nvariants; v++)
             for (size_t r = 0; r < fam->rows.n; r++)
                 for (size_t c = 0; c < fam->cols.n; c++) {
-                    predicate_of(fam, v, r, c, &p[k]);
+                    predicate_of(fam, f, v, r, c, &p[k]);
                     p[k++].cell = rpt_set_cell(set, f, rpt_cell(&fam->grid, v, r, c));
                 }
     }
