@@ -31,48 +31,29 @@ static const rpt_dim_def drug_rows = {
     "primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0, NULL};
 static const rpt_dim_def group_rows = {
     "primary_drug_group", RPT_DIM_GROUPS, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0, NULL};
-static const rpt_dim_def status_dim = {
-    "treatment_status", RPT_DIM_CODES, TDI_ITEM_TREATMENT_STATUS, NULL, NULL, 0, NULL};
-static const rpt_dim_def centre_dim = {
-    "centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL, NULL, 0, NULL};
-static const rpt_dim_def sex_dim = {"sex", RPT_DIM_CODES, TDI_ITEM_SEX, NULL, NULL, 0, NULL};
-static const rpt_dim_def age_dim = {"age_band", RPT_DIM_CODES, TDI_ITEM_AGE_BAND, NULL, NULL,
-                                    0,          NULL};
-static const rpt_dim_def route_dim = {"route", RPT_DIM_CODES, TDI_ITEM_ROUTE, NULL, NULL, 0, NULL};
-static const rpt_dim_def referral_dim = {
-    "referral_source", RPT_DIM_CODES, TDI_ITEM_REFERRAL_SOURCE, NULL, NULL, 0, NULL};
-static const rpt_dim_def living_with_dim = {
-    "living_with", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH, NULL, NULL, 0, NULL};
-static const rpt_dim_def children_dim = {
-    "living_with_children", RPT_DIM_CODES, TDI_ITEM_LIVING_WITH_CHILDREN, NULL, NULL, 0, NULL};
-static const rpt_dim_def living_where_dim = {
-    "living_where", RPT_DIM_CODES, TDI_ITEM_LIVING_WHERE, NULL, NULL, 0, NULL};
-static const rpt_dim_def education_dim = {
-    "education", RPT_DIM_CODES, TDI_ITEM_EDUCATION, NULL, NULL, 0, NULL};
-static const rpt_dim_def labour_dim = {
-    "labour_status", RPT_DIM_CODES, TDI_ITEM_LABOUR_STATUS, NULL, NULL, 0, NULL};
-static const rpt_dim_def frequency_dim = {
-    "frequency", RPT_DIM_CODES, TDI_ITEM_FREQUENCY, NULL, NULL, 0, NULL};
-static const rpt_dim_def first_use_dim = {
-    "first_use_age_band", RPT_DIM_CODES, TDI_ITEM_FIRST_USE_AGE_BAND, NULL, NULL, 0, NULL};
-static const rpt_dim_def first_injection_dim = {"years_since_first_injection",
-                                                RPT_DIM_CODES,
-                                                TDI_ITEM_YEARS_SINCE_FIRST_INJECTION,
-                                                NULL,
-                                                NULL,
-                                                0,
-                                                NULL};
-static const rpt_dim_def polydrug_dim = {"polydrug", RPT_DIM_CODES, TDI_ITEM_POLYDRUG, NULL, NULL,
-                                         0,          NULL};
-static const rpt_dim_def injecting_dim = {
-    "injecting", RPT_DIM_CODES, TDI_ITEM_INJECTING, NULL, NULL, 0, NULL};
-static const rpt_dim_def hiv_dim = {
-    "hiv_testing", RPT_DIM_CODES, TDI_ITEM_HIV_TESTING, NULL, NULL, 0, NULL};
-static const rpt_dim_def hcv_dim = {
-    "hcv_testing", RPT_DIM_CODES, TDI_ITEM_HCV_TESTING, NULL, NULL, 0, NULL};
-static const rpt_dim_def sharing_dim = {
-    "needle_sharing", RPT_DIM_CODES, TDI_ITEM_NEEDLE_SHARING, NULL, NULL, 0, NULL};
-static const rpt_dim_def ost_dim = {"ost", RPT_DIM_CODES, TDI_ITEM_OST, NULL, NULL, 0, NULL};
+/* A dimension with a category per code of an item, then the total. */
+#define CODES_DIM(var, name, item)                                                                 \
+    static const rpt_dim_def var = {name, RPT_DIM_CODES, item, NULL, NULL, 0, NULL}
+CODES_DIM(status_dim, "treatment_status", TDI_ITEM_TREATMENT_STATUS);
+CODES_DIM(centre_dim, "centre_type", TDI_ITEM_CENTRE_TYPE);
+CODES_DIM(sex_dim, "sex", TDI_ITEM_SEX);
+CODES_DIM(age_dim, "age_band", TDI_ITEM_AGE_BAND);
+CODES_DIM(route_dim, "route", TDI_ITEM_ROUTE);
+CODES_DIM(referral_dim, "referral_source", TDI_ITEM_REFERRAL_SOURCE);
+CODES_DIM(living_with_dim, "living_with", TDI_ITEM_LIVING_WITH);
+CODES_DIM(children_dim, "living_with_children", TDI_ITEM_LIVING_WITH_CHILDREN);
+CODES_DIM(living_where_dim, "living_where", TDI_ITEM_LIVING_WHERE);
+CODES_DIM(education_dim, "education", TDI_ITEM_EDUCATION);
+CODES_DIM(labour_dim, "labour_status", TDI_ITEM_LABOUR_STATUS);
+CODES_DIM(frequency_dim, "frequency", TDI_ITEM_FREQUENCY);
+CODES_DIM(first_use_dim, "first_use_age_band", TDI_ITEM_FIRST_USE_AGE_BAND);
+CODES_DIM(first_injection_dim, "years_since_first_injection", TDI_ITEM_YEARS_SINCE_FIRST_INJECTION);
+CODES_DIM(polydrug_dim, "polydrug", TDI_ITEM_POLYDRUG);
+CODES_DIM(injecting_dim, "injecting", TDI_ITEM_INJECTING);
+CODES_DIM(hiv_dim, "hiv_testing", TDI_ITEM_HIV_TESTING);
+CODES_DIM(hcv_dim, "hcv_testing", TDI_ITEM_HCV_TESTING);
+CODES_DIM(sharing_dim, "needle_sharing", TDI_ITEM_NEEDLE_SHARING);
+CODES_DIM(ost_dim, "ost", TDI_ITEM_OST);
 
 /* .1 all entrants = .2 never treated + .3 previously treated + status not known. */
 static const rpt_variant_def by_status[] = {
@@ -146,8 +127,7 @@ static const rpt_map_cat ost_drug_groups[] = {
 static const rpt_dim_def ost_drug_dim = {
     "primary_drug_ost_group", RPT_DIM_MAP, TDI_ITEM_PRIMARY_DRUG, "8", ost_drug_groups,
     COUNT(ost_drug_groups),   NULL};
-static const rpt_dim_def ost_years_dim = {
-    "years_since_first_ost", RPT_DIM_CODES, TDI_ITEM_YEARS_SINCE_FIRST_OST, NULL, NULL, 0, NULL};
+CODES_DIM(ost_years_dim, "years_since_first_ost", TDI_ITEM_YEARS_SINCE_FIRST_OST);
 
 /* Table 11: its nine variants, all / never / previously treated for all, males, females. */
 static const rpt_variant_def by_sex_and_status[] = {
