@@ -49,6 +49,7 @@ typedef struct spool_entry {
     uint32_t body;
     char hash[REPORT_HASH_HEX + 1];
     char eid[TDI_EPISODE_KEY_MAX + 1];
+    char pkey[TDI_PSEUDONYM_MAX + 1]; /* the person under the state key: for the state only */
     tdi_record rec;
 } spool_entry;
 
@@ -172,7 +173,7 @@ static tdi_status fingerprint(run_ctx *rc, run_source *s)
     if (st == TDI_OK)
         st = tdi_hash_begin(rc->hash);
     if (st == TDI_OK) {
-        const char *fields[] = {"tdi-source-fingerprint-2",
+        const char *fields[] = {"tdi-source-fingerprint-3",
                                 TDI_VERSION,
                                 src->query,
                                 src->region,
@@ -239,7 +240,8 @@ static tdi_status spool_record(run_ctx *rc, size_t si, const tdi_record *rec, co
                                int *taken)
 {
     spool_entry e;
-    tdi_status st = TDI_OK;
+    char pkey[TDI_PSEUDONYM_MAX + 1];
+    tdi_status st = transform_person_state_key(rc->tx, pkey, sizeof pkey);
 
     *taken = 0;
     for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
@@ -250,6 +252,7 @@ static tdi_status spool_record(run_ctx *rc, size_t si, const tdi_record *rec, co
         e.body = (uint32_t)b;
         e.rec = *rec;
         snprintf(e.eid, sizeof e.eid, "%s", eid);
+        memcpy(e.pkey, pkey, sizeof e.pkey);
         st = transform_pseudonymise(rc->tx, b, &e.rec);
         if (st == TDI_OK)
             st = report_record_hash(rc->hash, &e.rec, e.hash);
@@ -497,15 +500,24 @@ static tdi_status read_entry(run_ctx *rc, uint64_t pos, spool_entry *e)
     return st;
 }
 
-/* Every spooled record into the state database. */
-static tdi_status load_spool(run_ctx *rc)
+/* The treatment status code the source gave (before transform_history()). */
+static const char *status_code(const tdi_record *rec)
+{
+    const tdi_item_def *def = tdi_item_get(TDI_ITEM_TREATMENT_STATUS);
+    uint8_t i = rec->code[TDI_ITEM_TREATMENT_STATUS];
+
+    return i < def->ncodes ? def->codes[i].code : "";
+}
+
+/* The spooled records from position from on into the state database. */
+static tdi_status load_spool(run_ctx *rc, uint64_t from)
 {
     uint64_t n = tdi_spool_count(rc->spool);
     spool_entry e;
     tdi_status st, cst;
 
     st = tdi_state_copy_begin(rc->state, TDI_COPY_RECORDS);
-    for (uint64_t pos = 0; pos < n && st == TDI_OK; pos++) {
+    for (uint64_t pos = from; pos < n && st == TDI_OK; pos++) {
         if (tdi_stop_requested()) {
             st = TDI_ERR_INTERRUPTED;
             break;
@@ -513,7 +525,8 @@ static tdi_status load_spool(run_ctx *rc)
         st = read_entry(rc, pos, &e);
         if (st == TDI_OK)
             st = tdi_state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
-                                      e.hash, e.rec.person, e.rec.centre);
+                                      e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
+                                      status_code(&e.rec));
     }
     cst = tdi_state_copy_end(rc->state, st != TDI_OK);
     return st != TDI_OK ? st : cst;
@@ -551,27 +564,80 @@ static tdi_status check_duplicates(run_ctx *rc)
     return TDI_OK;
 }
 
+/* Source si was read incrementally, and an episode of it that the run did not read changed its
+ * counting (an earlier start of the person arrived, or the counted one went): its replace needs
+ * content the run does not have, so the source is read again, in full, in this run. */
+static tdi_status reread_source(run_ctx *rc, size_t si)
+{
+    run_source *s = &rc->src[si];
+    uint64_t from = tdi_spool_count(rc->spool);
+    tdi_status st;
+
+    printf("source %s: the counting of episodes not read this run changed: reading it in full\n",
+           s->cfg->name);
+    rc->extracted -= s->extracted;
+    rc->written -= s->written;
+    rc->quarantined -= s->quarantined;
+    report_quarantine_abort(s->quarantine);
+    s->quarantine = NULL;
+    s->full_read = 1;
+    s->since[0] = '\0';
+    st = tdi_state_forget_source(rc->state, (int)si);
+    if (st == TDI_OK)
+        st = read_source(rc, si);
+    if (st == TDI_OK && s->status == TDI_OK)
+        st = load_spool(rc, from);
+    return st;
+}
+
+/* The state database's pass; again after each source read in full because of it (each source at
+ * most once: a full read leaves nothing unread). */
 static tdi_status compute_actions(run_ctx *rc)
 {
-    tdi_state_source_in *sin = calloc(rc->cfg->nsources, sizeof *sin);
-    tdi_state_body_in *bin = calloc(rc->cfg->nbodies, sizeof *bin);
-    tdi_state_counts *counts = calloc(rc->cfg->nbodies, sizeof *counts);
+    size_t ns = rc->cfg->nsources, nb = rc->cfg->nbodies;
+    tdi_state_source_in *sin = calloc(ns, sizeof *sin);
+    tdi_state_body_in *bin = calloc(nb, sizeof *bin);
+    tdi_state_counts *counts = calloc(nb, sizeof *counts);
+    unsigned char *reread = calloc(ns, 1);
+    unsigned long *r018 = calloc(ns, sizeof *r018);
     tdi_status st = TDI_ERR_INTERNAL;
+    int again = 1;
 
-    if (sin && bin && counts) {
-        for (size_t si = 0; si < rc->cfg->nsources; si++)
+    while (sin && bin && counts && reread && r018 && again) {
+        again = 0;
+        for (size_t si = 0; si < ns; si++)
             sin[si] = (tdi_state_source_in){rc->src[si].cfg->name, rc->src[si].status == TDI_OK,
                                             rc->src[si].full_read};
-        for (size_t b = 0; b < rc->cfg->nbodies; b++)
-            bin[b] = (tdi_state_body_in){rc->cfg->bodies[b].name, rc->body[b].served};
-        st = tdi_state_actions(rc->state, rc->year, sin, rc->cfg->nsources, bin, rc->cfg->nbodies,
-                               counts);
+        for (size_t b = 0; b < nb; b++)
+            bin[b] = (tdi_state_body_in){rc->cfg->bodies[b].name, rc->body[b].served,
+                                         rc->cfg->bodies[b].counting == TDI_COUNTING_CENTRE};
+        st = tdi_state_actions(rc->state, rc->year, sin, ns, bin, nb, counts, reread, r018);
+        for (size_t si = 0; si < ns && st == TDI_OK; si++) {
+            if (!reread[si] || rc->src[si].status != TDI_OK || rc->src[si].full_read)
+                continue;
+            st = reread_source(rc, si);
+            again = 1;
+        }
+        if (st == TDI_OK && again)
+            st = check_duplicates(rc);
+        if (st == TDI_OK && again)
+            st = decide_served(rc);
+        if (st != TDI_OK)
+            break;
     }
-    for (size_t b = 0; st == TDI_OK && b < rc->cfg->nbodies; b++)
+    for (size_t b = 0; st == TDI_OK && b < nb; b++)
         rc->body[b].counts = counts[b];
+    for (size_t si = 0; st == TDI_OK && si < ns; si++) {
+        if (!r018[si])
+            continue;
+        printf("source %s, against earlier years:\n", rc->src[si].cfg->name);
+        transform_print_rule("R018", r018[si], stdout);
+    }
     free(sin);
     free(bin);
     free(counts);
+    free(reread);
+    free(r018);
     return st;
 }
 
@@ -581,41 +647,44 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     run_body *rb = &rc->body[b];
     report_writer *w = NULL;
     spool_entry e;
-    char ekey[TDI_EPISODE_KEY_MAX + 1];
-    uint64_t pos = 0;
+    tdi_state_action a;
     tdi_status st;
-    int eof = 0, replace = 0;
+    int eof = 0;
 
     st = tdi_state_next_sequence(rc->state, rc->cfg->bodies[b].name, rc->year, &rb->sequence);
     if (st != TDI_OK)
         return st;
     rc->meta.sequence = rb->sequence;
     rc->meta.key_id = transform_body_key_id(rc->tx, b);
+    rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
     st = report_open(&rc->meta, rc->cfg->bodies[b].name, &w);
     rc->meta.key_id = NULL;
+    rc->meta.counting_level = NULL;
     if (st == TDI_OK)
-        st = tdi_state_actions_open(rc->state, (int)b, 0);
+        st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_EPISODES);
     while (st == TDI_OK) {
         if (tdi_stop_requested()) {
             st = TDI_ERR_INTERRUPTED;
             break;
         }
-        st = tdi_state_actions_next(rc->state, &pos, &replace, NULL, 0, &eof);
+        st = tdi_state_actions_next(rc->state, &a, &eof);
         if (st != TDI_OK || eof)
             break;
-        st = read_entry(rc, pos, &e);
+        st = read_entry(rc, a.pos, &e);
         if (st == TDI_OK && e.body != b)
             st = TDI_ERR_INTERNAL;
-        if (st == TDI_OK)
-            st = report_add_action(w, &e.rec, replace ? REPORT_REPLACE : REPORT_APPEND);
+        if (st == TDI_OK) {
+            (void)transform_history(&e.rec, a.entrant, a.earlier); /* R018: counted in the pass */
+            st = report_add_action(w, &e.rec, a.replace ? REPORT_REPLACE : REPORT_APPEND);
+        }
     }
     if (st == TDI_OK)
-        st = tdi_state_actions_open(rc->state, (int)b, 1);
+        st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_DELETES);
     while (st == TDI_OK) {
-        st = tdi_state_actions_next(rc->state, &pos, &replace, ekey, sizeof ekey, &eof);
+        st = tdi_state_actions_next(rc->state, &a, &eof);
         if (st != TDI_OK || eof)
             break;
-        st = report_delete(w, ekey);
+        st = report_delete(w, a.ekey);
     }
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
@@ -637,11 +706,12 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
 {
     run_body *rb = &rc->body[b];
     const char *name = rc->cfg->bodies[b].name;
-    uint64_t n = tdi_spool_count(rc->spool);
     report_tables *t = NULL;
     size_t hidden = 0;
     spool_entry e;
+    tdi_state_action a;
     tdi_status st;
+    int eof = 0;
 
     for (size_t si = 0; si < rc->cfg->nsources; si++) {
         int dep = 0;
@@ -658,11 +728,24 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
             return TDI_OK;
         }
     }
+    /* What the body holds, every record of it read this run (its sources were read in full),
+     * with the counting unit: only entrants count. */
+    rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
     st = report_tables_open(&rc->meta, name, rc->cfg->suppression_threshold, &t);
-    for (uint64_t pos = 0; pos < n && st == TDI_OK; pos++) {
-        st = read_entry(rc, pos, &e);
-        if (st == TDI_OK && e.body == b)
+    rc->meta.counting_level = NULL;
+    if (st == TDI_OK)
+        st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_HELD);
+    while (st == TDI_OK) {
+        st = tdi_state_actions_next(rc->state, &a, &eof);
+        if (st != TDI_OK || eof)
+            break;
+        st = read_entry(rc, a.pos, &e);
+        if (st == TDI_OK && e.body != b)
+            st = TDI_ERR_INTERNAL;
+        if (st == TDI_OK) {
+            (void)transform_history(&e.rec, a.entrant, a.earlier);
             st = report_tables_add(t, &e.rec);
+        }
     }
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
@@ -1036,7 +1119,7 @@ static tdi_status work(run_ctx *rc)
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
     if (st == TDI_OK)
-        st = load_spool(rc);
+        st = load_spool(rc, 0);
     if (st == TDI_OK)
         st = check_duplicates(rc);
     if (st == TDI_OK)

@@ -29,6 +29,12 @@ const char *const tdi_nid_scheme_names[TDI_NID_SCHEME_COUNT] = {
     [TDI_NID_NL_BSN] = "nl_bsn",
 };
 
+const char *const tdi_counting_names[TDI_COUNTING_COUNT] = {
+    [TDI_COUNTING_CENTRE] = "centre",
+    [TDI_COUNTING_REGIONAL] = "regional",
+    [TDI_COUNTING_NATIONAL] = "national",
+};
+
 enum section { SEC_TOP, SEC_SOURCE, SEC_BODY, SEC_BAD };
 
 typedef struct parser {
@@ -340,8 +346,18 @@ static void body_key(parser *p, unsigned long line, const char *key, const char 
             perr(p, line, "'centres' is set twice in this section");
         else
             parse_list(p, line, key, val, &b->centres, &b->ncentres);
+    } else if (strcmp(key, "counting") == 0) {
+        int found = -1;
+        for (int i = 0; i < TDI_COUNTING_COUNT; i++)
+            if (strcmp(val, tdi_counting_names[i]) == 0)
+                found = i;
+        if (found < 0)
+            perr(p, line, "counting must be centre, regional or national, not '%s'", val);
+        else
+            b->counting = (tdi_counting)found;
     } else {
-        perr(p, line, "unknown setting '%s' in [body %s] (regions, centres)", key, b->name);
+        perr(p, line, "unknown setting '%s' in [body %s] (regions, centres, counting)", key,
+             b->name);
     }
 }
 

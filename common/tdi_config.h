@@ -40,12 +40,24 @@ typedef struct tdi_source_config {
                         * read the whole reporting year */
 } tdi_source_config;
 
+/* The level at which a body's persons are counted once a year (README.md, "Counting"). */
+typedef enum tdi_counting {
+    TDI_COUNTING_CENTRE,   /* default: once per person, centre and year */
+    TDI_COUNTING_REGIONAL, /* once per person and year across the body's centres */
+    TDI_COUNTING_NATIONAL, /* the same, for a body that receives every region */
+    TDI_COUNTING_COUNT
+} tdi_counting;
+
+/* "centre", "regional", "national": the config values, also the countingLevel in headers. */
+extern const char *const tdi_counting_names[TDI_COUNTING_COUNT];
+
 typedef struct tdi_body_config {
     char *name;      /* [body NAME] */
     char **regions;  /* region codes this body receives; "*" = all */
     size_t nregions;
     char **centres;  /* centre codes this body receives besides its regions */
     size_t ncentres;
+    tdi_counting counting; /* default TDI_COUNTING_CENTRE */
     int line;
 } tdi_body_config;
 

@@ -111,6 +111,14 @@ typedef enum tdi_person_kind {
 /* "nid", "slk581", "client": the personKind attribute. */
 extern const char *const tdi_person_kind_names[TDI_PERSON_KIND_COUNT];
 
+/* Whether a record is its person's counted treatment demand (README.md, "Counting"): decided
+ * by the state database over everything a body holds, after transform. */
+typedef enum tdi_entrant {
+    TDI_ENTRANT_UNRANKED = 0, /* not decided (a record straight from transform): no attribute */
+    TDI_ENTRANT_YES = 1,      /* the first start of the person in the year at the counting level */
+    TDI_ENTRANT_NO = 2        /* a later start of a person already counted */
+} tdi_entrant;
+
 /* One anonymised treatment episode, ready for report/. Holds no identifier. */
 typedef struct tdi_record {
     char person[TDI_PSEUDONYM_MAX + 1];    /* keyed pseudonym of the client, per body */
@@ -124,6 +132,7 @@ typedef struct tdi_record {
                         * year (the TDI counting unit); not written to the submission */
     int age;           /* age at treatment start, or TDI_AGE_NOT_KNOWN */
     int first_use_age; /* age at first use of the primary drug, or TDI_AGE_NOT_KNOWN */
+    uint8_t entrant;   /* tdi_entrant */
     uint8_t code[TDI_ITEM_COUNT]; /* index into each item's code list, or TDI_CODE_NOT_APPLICABLE */
 } tdi_record;
 

@@ -127,10 +127,21 @@ static tdi_status flush(tdi_spool *sp)
     return st;
 }
 
+/* Back to writing after reads: the first read flushed every entry, so the buffer holds only
+ * copies of the file's. */
+static void end_reading(tdi_spool *sp)
+{
+    if (!sp->reading)
+        return;
+    sp->reading = 0;
+    sp->used = 0;
+    sp->first = 0;
+    sp->flushed = sp->count;
+}
+
 tdi_status tdi_spool_append(tdi_spool *sp, const void *entry)
 {
-    if (sp->reading)
-        return TDI_ERR_INTERNAL;
+    end_reading(sp);
     if (sp->used + sp->size > sp->cap) {
         tdi_status st = flush(sp);
         if (st != TDI_OK)
@@ -149,8 +160,9 @@ uint64_t tdi_spool_count(const tdi_spool *sp)
 
 tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count)
 {
-    if (sp->reading || count > sp->count)
+    if (count > sp->count)
         return TDI_ERR_INTERNAL;
+    end_reading(sp);
     if (count >= sp->flushed) { /* only buffered entries go */
         sp->used = (size_t)(count - sp->flushed) * sp->size;
         sp->count = count;

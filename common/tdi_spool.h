@@ -30,7 +30,7 @@ uint64_t tdi_spool_count(const tdi_spool *sp);
 tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count);
 
 /* Copies the entry at position pos (< count) into entry. Reads ahead, so ascending positions
- * cost one read per buffer; the first read ends the writing (appends fail afterwards). */
+ * cost one read per buffer. Appends may follow reads (a source read again), and reads appends. */
 tdi_status tdi_spool_read(tdi_spool *sp, uint64_t pos, void *entry);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ struct tdi_state {
     int in_copy;  /* a COPY FROM STDIN is open */
     int in_txn;   /* commit_begin ran, commit_end or abort not yet */
     int copy_out; /* actions_open ran, the COPY has not ended */
+    int passes;   /* tdi_state_actions() calls that created the pass's tables */
     size_t used;  /* bytes pending in buf */
     char buf[COPY_BUF];
 };
@@ -197,6 +199,19 @@ static const migration migrations[] = {
      "    year    integer NOT NULL,\n"
      "    action  text NOT NULL CHECK (action IN ('close', 'reopen')),\n"
      "    by_user text NOT NULL);\n"},
+    {2, "the counting unit: person key, centre, start and entrant flag of each episode sent",
+     /* person: the person under the state key (never in a file); earlier years' rows stay, so a
+      * person's earlier treatment is known whatever source or body it came from. */
+     "ALTER TABLE tdi.sent ADD COLUMN person text, ADD COLUMN centre text,\n"
+     "    ADD COLUMN start_ymd integer, ADD COLUMN status text, ADD COLUMN entrant boolean,\n"
+     "    ADD COLUMN earlier boolean;\n"
+     "COMMENT ON COLUMN tdi.sent.person IS 'the person under the state key: links sources, "
+     "bodies and years; never written to a file';\n"
+     "COMMENT ON COLUMN tdi.sent.status IS 'treatment status as the source gave it';\n"
+     "COMMENT ON COLUMN tdi.sent.entrant IS 'sent as the counted treatment demand (entrant=1)';\n"
+     "COMMENT ON COLUMN tdi.sent.earlier IS 'the person had a treatment start in an earlier "
+     "year when it was sent';\n"
+     "CREATE INDEX sent_person_year ON tdi.sent (person, year);\n"},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -610,13 +625,14 @@ tdi_status tdi_state_delta_begin(tdi_state *st)
     return command(st, "creating the run's tables",
                    "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
                    "body integer NOT NULL, eid text NOT NULL, ekey text NOT NULL, hash bytea NOT "
-                   "NULL, person text NOT NULL, centre text NOT NULL);\n"
+                   "NULL, person text NOT NULL, centre text NOT NULL, start_ymd integer NOT "
+                   "NULL, status text NOT NULL);\n"
                    "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid text NOT NULL);\n"
                    "CREATE TEMP TABLE run_present (src integer NOT NULL, eid text NOT NULL);\n"
                    "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
                    "ok boolean NOT NULL, full_read boolean NOT NULL);\n"
                    "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
-                   "served boolean NOT NULL)",
+                   "served boolean NOT NULL, per_centre boolean NOT NULL)",
                    0, NULL);
 }
 
@@ -626,7 +642,8 @@ tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table)
 
     s = query(st, "starting a COPY",
               table == TDI_COPY_RECORDS
-                  ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre) FROM STDIN"
+                  ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
+                    "status) FROM STDIN"
               : table == TDI_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
                                        : "COPY run_present (src, eid) FROM STDIN",
               0, NULL, PGRES_COPY_IN, NULL);
@@ -677,13 +694,13 @@ static tdi_status copy_line(tdi_state *st, const char *const *fields, int nfield
 
 tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, const char *eid,
                                 const char *ekey, const char *hash, const char *person,
-                                const char *centre)
+                                const char *centre, int start_ymd, const char *status)
 {
-    char p[32], s[16], b[16], h[80];
-    const char *fields[8] = {p, s, b, eid, ekey, h, person, centre};
+    char p[32], s[16], b[16], h[80], d[16];
+    const char *fields[10] = {p, s, b, eid, ekey, h, person, centre, d, status};
 
     if (!st->in_copy || !copy_safe(eid) || !copy_safe(ekey) || !copy_safe(hash) ||
-        strlen(hash) > 64 || !copy_safe(person) || !copy_safe(centre)) {
+        strlen(hash) > 64 || !copy_safe(person) || !copy_safe(centre) || !copy_safe(status)) {
         tdi_error(WHO ": a record cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }
@@ -692,7 +709,8 @@ tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, 
     snprintf(b, sizeof b, "%d", body);
     /* bytea in hex input form; COPY text wants its backslash doubled. */
     snprintf(h, sizeof h, "\\\\x%s", hash);
-    return copy_line(st, fields, 8);
+    snprintf(d, sizeof d, "%d", start_ymd);
+    return copy_line(st, fields, 10);
 }
 
 tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid)
@@ -723,6 +741,24 @@ tdi_status tdi_state_copy_end(tdi_state *st, int discard)
                                        discard ? "discarded by tdi" : NULL);
         return s != TDI_OK ? s : e;
     }
+}
+
+tdi_status tdi_state_forget_source(tdi_state *st, int src)
+{
+    char s[16];
+    const char *params[1] = {s};
+    tdi_status rc;
+
+    snprintf(s, sizeof s, "%d", src);
+    rc = command(st, "dropping a source's records to read it again",
+                 "DELETE FROM run_rec WHERE src = $1", 1, params);
+    if (rc == TDI_OK)
+        rc = command(st, "dropping a source's rows seen to read it again",
+                     "DELETE FROM run_seen WHERE src = $1", 1, params);
+    if (rc == TDI_OK)
+        rc = command(st, "dropping a source's key scan to read it again",
+                     "DELETE FROM run_present WHERE src = $1", 1, params);
+    return rc;
 }
 
 tdi_status tdi_state_duplicates(tdi_state *st, int src, unsigned long *count, char *example,
@@ -767,34 +803,50 @@ static char *array_literal(const char *const *items, size_t n)
     return out;
 }
 
-/* The action statement. Records go to the bodies that take them (one run_rec row each, with the
- * body's pseudonyms); against what each body was sent, by the episode's state key: a new one is
- * an append, another hash a replace, the same hash nothing. An episode the body was sent and
- * does not get now is deleted when its source was read and the episode is known to be gone
- * from the body: the source was read in full, or the row was read now (it breaks a rule or goes
- * to other bodies now), or the key scan does not have it (deleted, or out of the year); also when
- * its source is no longer configured. Unchanged rows an incremental read skipped are in the key
- * scan: nothing. Bodies not served this run are left out entirely.
- * Later (counting unit, "ever treated before"): run_rec carries person and centre, so one window
- * over run_rec and what the body was sent can rank treatment demands in this pass. */
-static const char action_sql[] =
-    "CREATE TEMP TABLE run_action AS\n"
+/* The action pass, in three statements over the run's tables.
+ *
+ * run_held: what each served body holds after this run. Records go to the bodies that take them
+ * (one run_rec row each, with the body's pseudonyms); against what each body was sent, by the
+ * episode's state key. An episode the body was sent and does not get now is gone (deleted) when
+ * its source was read and the episode is known to be gone from the body: the source was read in
+ * full, or the row was read now (it breaks a rule or goes to other bodies now), or the key scan
+ * does not have it (deleted, or out of the year); also when its source is no longer configured.
+ * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent.
+ * Bodies not served this run are left out entirely.
+ *
+ * run_rank: the counting unit over what is held. Per body, the person's first start in the year
+ * (at each centre, or across the body's centres: per_centre) is the entrant; ties go to the
+ * smaller state key, so the choice does not depend on the order rows come in. earlier: the
+ * person has a start in an earlier year in tdi.sent, whatever body or source it went to.
+ *
+ * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
+ * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'). A kept row
+ * (not read this run) whose flags changed would need a replace whose content the run does not
+ * have: 'f', and the caller reads that source in full and computes the pass again. */
+static const char held_sql[] =
+    "CREATE TEMP TABLE run_held AS\n"
     "WITH rec AS (\n"
-    "    SELECT r.body, r.pos, r.eid, r.hash\n"
+    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd\n"
     "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"
     "     WHERE b.served),\n"
     "sent AS (\n"
-    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source\n"
+    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"
+    "           s.entrant, s.earlier\n"
     "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
     "     WHERE s.year = $1 AND b.served)\n"
-    "SELECT rec.body, rec.pos, rec.eid, NULL::text AS ekey,\n"
-    "       CASE WHEN sent.eid IS NULL THEN 'a' ELSE 'r' END AS action\n"
+    "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::text AS ekey, rec.person, rec.centre,\n"
+    "       rec.start_ymd, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM rec.hash AS "
+    "changed,\n"
+    "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone\n"
     "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
-    " WHERE sent.eid IS NULL OR sent.hash <> rec.hash\n"
     "UNION ALL\n"
     /* Joins, not EXISTS in an OR: PostgreSQL runs such a sublink once per row, a quadratic plan
-     * at a million episodes; hash joins keep the statement linear. */
-    "SELECT sent.body, NULL, sent.eid, sent.ekey, 'd'\n"
+     * at a million episodes; hash joins keep the statement linear. A row sent before migration 2
+     * has no person: it counts as a person of its own until its source is read in full. */
+    "SELECT sent.body, NULL, rs.src, sent.eid, sent.ekey, coalesce(sent.person, sent.eid),\n"
+    "       sent.centre, coalesce(sent.start_ymd, 0), false, false, sent.entrant, "
+    "sent.earlier,\n"
+    "       rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL))\n"
     "  FROM sent\n"
     "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
     "  LEFT JOIN (SELECT DISTINCT body, eid FROM rec) r ON r.body = sent.body AND r.eid = "
@@ -803,79 +855,152 @@ static const char action_sql[] =
     "sent.eid\n"
     "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_present) p ON p.src = rs.src AND p.eid = "
     "sent.eid\n"
-    " WHERE r.eid IS NULL\n"
-    "   AND (rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL)))";
+    " WHERE r.eid IS NULL";
+
+static const char rank_sql[] =
+    "CREATE TEMP TABLE run_rank AS\n"
+    "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
+    "h.was_earlier,\n"
+    "       row_number() OVER (PARTITION BY h.body, h.person,\n"
+    "                                       CASE WHEN b.per_centre THEN h.centre END\n"
+    "                          ORDER BY h.start_ymd, h.eid) = 1 AS entrant,\n"
+    "       e.person IS NOT NULL AS earlier\n"
+    "  FROM run_held h JOIN run_body b ON b.body = h.body\n"
+    "  LEFT JOIN (SELECT DISTINCT person FROM tdi.sent WHERE year < $1 AND person IS NOT NULL) "
+    "e\n"
+    "         ON e.person = h.person\n"
+    " WHERE NOT h.gone";
+
+static const char action_sql[] =
+    "CREATE TEMP TABLE run_action AS\n"
+    "SELECT body, pos, src, eid, ekey, 'd'::text AS action, NULL::boolean AS entrant,\n"
+    "       NULL::boolean AS earlier\n"
+    "  FROM run_held WHERE gone\n"
+    "UNION ALL\n"
+    "SELECT body, pos, src, eid, ekey,\n"
+    "       CASE WHEN pos IS NULL THEN 'f' WHEN fresh THEN 'a' ELSE 'r' END, entrant, earlier\n"
+    "  FROM run_rank\n"
+    " WHERE (pos IS NOT NULL AND (fresh OR changed))\n"
+    "    OR entrant IS DISTINCT FROM was_entrant OR earlier IS DISTINCT FROM was_earlier";
+
+/* R018 per source: rows read that say "never previously treated" of a person with a start in
+ * an earlier year (the rule's other half is transform_history()). */
+static const char r018_sql[] =
+    "SELECT r.src, count(DISTINCT r.eid) FROM run_rec r\n"
+    "  JOIN (SELECT DISTINCT person FROM tdi.sent WHERE year < $1 AND person IS NOT NULL) e\n"
+    "    ON e.person = r.person\n"
+    " WHERE r.status = '1' GROUP BY r.src";
+
+/* A boolean array literal {t,f,...}: the int flag at offset in each of n items of size bytes. */
+static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
+{
+    char *out = malloc(2 * n + 3);
+    size_t used = 0;
+
+    if (!out)
+        return NULL;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const int *flag = (const int *)((const char *)items + i * size + offset);
+        if (i)
+            out[used++] = ',';
+        out[used++] = *flag ? 't' : 'f';
+    }
+    out[used++] = '}';
+    out[used] = '\0';
+    return out;
+}
+
+/* Per source from a two-column result (src, number): flags (number > 0) and/or counts. */
+static tdi_status per_source(tdi_state *st, const char *what, const char *sql, const char *ystr,
+                             size_t nsources, unsigned char *flags, unsigned long *counts)
+{
+    const char *yp[1] = {ystr};
+    PGresult *res = NULL;
+    tdi_status s = query(st, what, sql, ystr ? 1 : 0, ystr ? yp : NULL, PGRES_TUPLES_OK, &res);
+
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        unsigned long n = strtoul(PQgetvalue(res, i, 1), NULL, 10);
+
+        if (src < 0 || (size_t)src >= nsources)
+            continue;
+        if (flags)
+            flags[src] = n > 0;
+        if (counts)
+            counts[src] = n;
+    }
+    PQclear(res);
+    return s;
+}
 
 tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in *sources,
                              size_t nsources, const tdi_state_body_in *bodies, size_t nbodies,
-                             tdi_state_counts *counts)
+                             tdi_state_counts *counts, unsigned char *reread, unsigned long *r018)
 {
     const char **names = calloc(nsources + nbodies + 1, sizeof *names);
-    char *snames = NULL, *bnames = NULL, *sok = NULL, *sfull = NULL, *bserved = NULL, ystr[16];
+    char *snames = NULL, *bnames = NULL, *sok = NULL, *sfull = NULL, *bserved = NULL,
+         *bcentre = NULL, ystr[16];
     PGresult *res = NULL;
     tdi_status s = TDI_ERR_INTERNAL;
 
     memset(counts, 0, nbodies * sizeof *counts);
+    memset(reread, 0, nsources);
+    memset(r018, 0, nsources * sizeof *r018);
     if (!names)
         goto done;
-    sok = malloc(2 * nsources + 3);
-    sfull = malloc(2 * nsources + 3);
-    bserved = malloc(2 * nbodies + 3);
-    if (!sok || !sfull || !bserved)
-        goto done;
+    sok = bool_array(nsources, sources, sizeof *sources, offsetof(tdi_state_source_in, ok));
+    sfull = bool_array(nsources, sources, sizeof *sources,
+                       offsetof(tdi_state_source_in, full_read));
+    bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(tdi_state_body_in, served));
+    bcentre = bool_array(nbodies, bodies, sizeof *bodies, offsetof(tdi_state_body_in, per_centre));
     for (size_t i = 0; i < nsources; i++)
         names[i] = sources[i].name;
     snames = array_literal(names, nsources);
     for (size_t i = 0; i < nbodies; i++)
         names[i] = bodies[i].name;
     bnames = array_literal(names, nbodies);
-    if (!snames || !bnames)
+    if (!snames || !bnames || !sok || !sfull || !bserved || !bcentre)
         goto done;
-    /* Boolean arrays: {t,f,...} */
-    {
-        size_t a = 0, b = 0, c = 0;
-        sok[a++] = sfull[b++] = '{';
-        for (size_t i = 0; i < nsources; i++) {
-            if (i) {
-                sok[a++] = ',';
-                sfull[b++] = ',';
-            }
-            sok[a++] = sources[i].ok ? 't' : 'f';
-            sfull[b++] = sources[i].full_read ? 't' : 'f';
-        }
-        sok[a++] = sfull[b++] = '}';
-        sok[a] = sfull[b] = '\0';
-        bserved[c++] = '{';
-        for (size_t i = 0; i < nbodies; i++) {
-            if (i)
-                bserved[c++] = ',';
-            bserved[c++] = bodies[i].served ? 't' : 'f';
-        }
-        bserved[c++] = '}';
-        bserved[c] = '\0';
-    }
     snprintf(ystr, sizeof ystr, "%d", year);
     {
         const char *sp[3] = {snames, sok, sfull};
-        const char *bp[2] = {bnames, bserved};
+        const char *bp[3] = {bnames, bserved, bcentre};
         const char *yp[1] = {ystr};
 
-        s = command(st, "recording the run's sources",
-                    "INSERT INTO run_src SELECT n - 1, name, ok, full_read FROM unnest($1::text[], "
-                    "$2::boolean[], $3::boolean[]) WITH ORDINALITY AS u(name, ok, full_read, n)",
-                    3, sp);
+        /* A second pass (after a source was read again) starts from the run's tables. */
+        s = !st->passes ? TDI_OK
+                        : command(st, "clearing the last pass",
+                                  "DROP TABLE IF EXISTS run_action, run_rank, run_held; TRUNCATE "
+                                  "run_src, "
+                                  "run_body",
+                                  0, NULL);
+        if (s == TDI_OK)
+            s = command(st, "recording the run's sources",
+                        "INSERT INTO run_src SELECT n - 1, name, ok, full_read FROM "
+                        "unnest($1::text[], $2::boolean[], $3::boolean[]) WITH ORDINALITY AS "
+                        "u(name, ok, full_read, n)",
+                        3, sp);
         if (s == TDI_OK)
             s = command(st, "recording the run's bodies",
-                        "INSERT INTO run_body SELECT n - 1, name, served FROM unnest($1::text[], "
-                        "$2::boolean[]) WITH ORDINALITY AS u(name, served, n)",
-                        2, bp);
+                        "INSERT INTO run_body SELECT n - 1, name, served, per_centre FROM "
+                        "unnest($1::text[], $2::boolean[], $3::boolean[]) WITH ORDINALITY AS "
+                        "u(name, served, per_centre, n)",
+                        3, bp);
         /* Temporary tables are never analysed by autovacuum: without this the planner guesses
          * their size, badly at a million rows. */
         if (s == TDI_OK)
             s = command(st, "analysing the run's tables",
                         "ANALYZE run_rec, run_seen, run_present, run_src, run_body", 0, NULL);
         if (s == TDI_OK)
-            s = command(st, "computing the actions", action_sql, 1, yp);
+            s = command(st, "computing what the bodies hold", held_sql, 1, yp);
+        st->passes += s == TDI_OK;
+        if (s == TDI_OK)
+            s = command(st, "analysing what the bodies hold", "ANALYZE run_held", 0, NULL);
+        if (s == TDI_OK)
+            s = command(st, "ranking the treatment demands", rank_sql, 1, yp);
+        if (s == TDI_OK)
+            s = command(st, "computing the actions", action_sql, 0, NULL);
         if (s == TDI_OK)
             s = query(st, "counting the actions",
                       "SELECT body, action, count(*) FROM run_action GROUP BY body, action", 0,
@@ -892,9 +1017,15 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
             counts[b].appends = n;
         else if (*action == 'r')
             counts[b].replaces = n;
-        else
+        else if (*action == 'd')
             counts[b].deletes = n;
     }
+    if (s == TDI_OK)
+        s = per_source(st, "finding episodes whose counting changed unread",
+                       "SELECT src, count(*) FROM run_action WHERE action = 'f' GROUP BY src",
+                       NULL, nsources, reread, NULL);
+    if (s == TDI_OK)
+        s = per_source(st, "counting rule R018", r018_sql, ystr, nsources, NULL, r018);
 
 done:
     if (s == TDI_ERR_INTERNAL)
@@ -906,33 +1037,39 @@ done:
     free(sok);
     free(sfull);
     free(bserved);
+    free(bcentre);
     return s;
 }
 
-tdi_status tdi_state_actions_open(tdi_state *st, int body, int deletes)
+tdi_status tdi_state_actions_open(tdi_state *st, int body, tdi_state_read what)
 {
-    char sql[256];
+    char sql[320];
     tdi_status s;
 
+    /* Every line: position (or key), action, entrant, earlier; \N where there is none. */
     snprintf(sql, sizeof sql,
-             deletes ? "COPY (SELECT ekey FROM run_action WHERE body = %d AND action = 'd' "
-                       "ORDER BY ekey) TO STDOUT"
-                     : "COPY (SELECT pos, action FROM run_action WHERE body = %d AND action <> "
-                       "'d' ORDER BY pos) TO STDOUT",
+             what == TDI_READ_DELETES
+                 ? "COPY (SELECT ekey, action, entrant, earlier FROM run_action WHERE body = %d "
+                   "AND action = 'd' ORDER BY ekey) TO STDOUT"
+             : what == TDI_READ_EPISODES
+                 ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
+                   "AND action IN ('a', 'r') ORDER BY pos) TO STDOUT"
+                 : "COPY (SELECT pos, 'h', entrant, earlier FROM run_rank WHERE body = %d AND "
+                   "pos IS NOT NULL ORDER BY pos) TO STDOUT",
              body);
     s = query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
     st->copy_out = s == TDI_OK;
     return s;
 }
 
-tdi_status tdi_state_actions_next(tdi_state *st, uint64_t *pos, int *replace, char *ekey,
-                                  size_t len, int *eof)
+tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof)
 {
-    char *line = NULL, *tab;
-    int n = 0;
+    char *line = NULL, *field[4];
+    int n = 0, nf = 0;
     tdi_status s;
 
     *eof = 0;
+    memset(a, 0, sizeof *a);
     if (!st->copy_out) {
         *eof = 1;
         return TDI_OK;
@@ -944,15 +1081,18 @@ tdi_status tdi_state_actions_next(tdi_state *st, uint64_t *pos, int *replace, ch
     }
     if (n > 0 && line[n - 1] == '\n')
         line[n - 1] = '\0';
-    tab = strchr(line, '\t');
-    if (tab) {
-        *tab = '\0';
-        *pos = strtoull(line, NULL, 10);
-        *replace = tab[1] == 'r';
-        if (ekey && len)
-            ekey[0] = '\0';
-    } else if (ekey && (size_t)n < len) {
-        snprintf(ekey, len, "%s", line);
+    for (char *p = line; p && nf < 4; nf++) {
+        field[nf] = p;
+        p = strchr(p, '\t');
+        if (p)
+            *p++ = '\0';
+    }
+    if (nf == 4 && strlen(field[0]) < sizeof a->ekey && field[1][0]) {
+        a->pos = strtoull(field[0], NULL, 10);
+        snprintf(a->ekey, sizeof a->ekey, "%s", field[0]);
+        a->replace = field[1][0] == 'r';
+        a->entrant = field[2][0] == 't';
+        a->earlier = field[3][0] == 't';
     } else {
         tdi_error(WHO ": an action line is malformed");
         s = TDI_ERR_STATE;
@@ -997,12 +1137,17 @@ tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *bod
                 3, params);
     if (s == TDI_OK)
         s = command(st, "recording what was sent",
-                    "INSERT INTO tdi.sent (body, year, eid, ekey, source, hash, sequence) "
-                    "SELECT $2, $3, r.eid, r.ekey, rs.name, r.hash, $4 FROM run_action a "
+                    "INSERT INTO tdi.sent (body, year, eid, ekey, source, hash, sequence, "
+                    "person, centre, start_ymd, status, entrant, earlier) "
+                    "SELECT $2, $3, r.eid, r.ekey, rs.name, r.hash, $4, r.person, r.centre, "
+                    "r.start_ymd, r.status, a.entrant, a.earlier FROM run_action a "
                     "JOIN run_rec r ON r.pos = a.pos JOIN run_src rs ON rs.src = r.src "
-                    "WHERE a.body = $1 AND a.action <> 'd' "
+                    "WHERE a.body = $1 AND a.action IN ('a', 'r') "
                     "ON CONFLICT (body, year, eid) DO UPDATE SET ekey = EXCLUDED.ekey, "
-                    "source = EXCLUDED.source, hash = EXCLUDED.hash, sequence = EXCLUDED.sequence",
+                    "source = EXCLUDED.source, hash = EXCLUDED.hash, sequence = EXCLUDED.sequence, "
+                    "person = EXCLUDED.person, centre = EXCLUDED.centre, start_ymd = "
+                    "EXCLUDED.start_ymd, status = EXCLUDED.status, entrant = EXCLUDED.entrant, "
+                    "earlier = EXCLUDED.earlier",
                     4, params);
     if (s == TDI_OK)
         s = command(st, "recording the sequence number",

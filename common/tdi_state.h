@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TDI_STATE_SCHEMA_VERSION 1  /* the migrations tdi_state_migrate() knows */
+#define TDI_STATE_SCHEMA_VERSION 2  /* the migrations tdi_state_migrate() knows */
 #define TDI_STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct tdi_state tdi_state;
@@ -103,14 +103,19 @@ tdi_status tdi_state_delta_begin(tdi_state *st);
 typedef enum tdi_state_copy { TDI_COPY_RECORDS, TDI_COPY_SEEN, TDI_COPY_PRESENT } tdi_state_copy;
 tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
- * the body's files, its content hash (hex), and (for the counting unit) person and centre. */
+ * the body's files, its content hash (hex), and for the counting unit its person under the state
+ * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD) and
+ * treatment status code as the source gave it. */
 tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, const char *eid,
                                 const char *ekey, const char *hash, const char *person,
-                                const char *centre);
+                                const char *centre, int start_ymd, const char *status);
 /* An episode's state key, for SEEN and PRESENT. */
 tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
 tdi_status tdi_state_copy_end(tdi_state *st, int discard);
+/* Drops every row of source src from the run's tables (records, rows seen, key scan): the source
+ * is read again. */
+tdi_status tdi_state_forget_source(tdi_state *st, int src);
 
 /* Episodes that a source yields more than once: *count of them, one's state key in example. */
 tdi_status tdi_state_duplicates(tdi_state *st, int src, unsigned long *count, char *example,
@@ -124,22 +129,41 @@ typedef struct tdi_state_source_in {
 
 typedef struct tdi_state_body_in {
     const char *name;
-    int served; /* every source it depends on was read */
+    int served;     /* every source it depends on was read */
+    int per_centre; /* counting = centre: a person is counted once per centre, else once */
 } tdi_state_body_in;
 
 typedef struct tdi_state_counts {
     unsigned long appends, replaces, deletes;
 } tdi_state_counts;
 
-/* Computes every action of the run for year in one statement; counts[b] per body (nbodies). */
+/* Computes every action of the run for year in bulk (what each body holds, the counting unit,
+ * the actions; see tdi_state.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
+ * an episode of incremental source s that this run did not read changed its counting (an
+ * earlier start arrived, the counted one went): the run reads s in full, then calls this again.
+ * r018[s]: rows of s that give "never previously treated" for a person with a start in an
+ * earlier year (rule R018). May be called again: each call starts over. */
 tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in *sources,
                              size_t nsources, const tdi_state_body_in *bodies, size_t nbodies,
-                             tdi_state_counts *counts);
-/* Reads the actions of body back: first appends and replaces in spool order (*pos, *replace),
- * then (deletes = 1) the body's keys to delete in key order (*ekey). */
-tdi_status tdi_state_actions_open(tdi_state *st, int body, int deletes);
-tdi_status tdi_state_actions_next(tdi_state *st, uint64_t *pos, int *replace, char *ekey,
-                                  size_t len, int *eof);
+                             tdi_state_counts *counts, unsigned char *reread, unsigned long *r018);
+
+typedef enum tdi_state_read {
+    TDI_READ_EPISODES, /* appends and replaces, in spool order */
+    TDI_READ_DELETES,  /* the keys to delete, in key order */
+    TDI_READ_HELD      /* every record the body holds after this run, in spool order (tables) */
+} tdi_state_read;
+
+typedef struct tdi_state_action {
+    uint64_t pos;                          /* spool position (episodes, held) */
+    char ekey[48];                         /* the "e1:" key to delete (deletes) */
+    int replace;                           /* episodes: a replace, not an append */
+    int entrant;                           /* the person's counted treatment demand */
+    int earlier;                           /* the person started a treatment in an earlier year */
+} tdi_state_action;
+
+/* Reads the actions of body back, what by what; then _next until *eof. */
+tdi_status tdi_state_actions_open(tdi_state *st, int body, tdi_state_read what);
+tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof);
 
 /* ---- the commit: one transaction, after the files are published ---- */
 typedef struct tdi_state_source_out {

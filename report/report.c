@@ -38,8 +38,8 @@
 #include <string.h>
 
 #define XC(s)          ((const xmlChar *)(s))
-#define COUNTING_LEVEL "none" /* report/ writes episodes as they come: no de-duplication */
-#define EPISODE_ATTRS  (9 + TDI_ITEM_COUNT) /* key .. first_use_age, then one per item */
+#define COUNTING_LEVEL "none" /* without meta.counting_level: episodes as they come */
+#define EPISODE_ATTRS  (10 + TDI_ITEM_COUNT) /* key .. first_use_age, then one per item */
 #ifndef CHECKS
 #define CHECKS 2 /* schema check threads, each taking every other record line */
 #endif
@@ -190,7 +190,8 @@ static tdi_status write_header(report_writer *w)
     if (st == TDI_OK)
         st = put_attr(w, "generated", w->meta.generated);
     if (st == TDI_OK)
-        st = put_attr(w, "countingLevel", COUNTING_LEVEL);
+        st = put_attr(w, "countingLevel",
+                      w->meta.counting_level ? w->meta.counting_level : COUNTING_LEVEL);
     if (st == TDI_OK && w->meta.key_id)
         st = put_attr(w, "keyId", w->meta.key_id);
     if (st == TDI_OK)
@@ -388,6 +389,9 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     attrs[n++] = (xml_attr){"centre", rec->centre};
     attrs[n++] = (xml_attr){"region", rec->region};
     attrs[n++] = (xml_attr){"year", num->year};
+    /* Decided after transform, so never part of the content hash (report_record_hash). */
+    if (rec->entrant != TDI_ENTRANT_UNRANKED)
+        attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0"};
     /* Numbers are left out when not known; coded items carry their "not known" code and are
      * left out only where they do not apply. */
     if (rec->age != TDI_AGE_NOT_KNOWN)
@@ -495,14 +499,25 @@ tdi_status report_record_hash(tdi_hash *h, const tdi_record *rec, char hex[REPOR
 {
     xml_attr attrs[EPISODE_ATTRS];
     episode_numbers num;
-    size_t n = episode_attrs(rec, attrs, &num);
+    tdi_record content = *rec;
+    char start[16];
+    size_t n;
     tdi_status st = tdi_hash_begin(h);
 
+    /* The source's content only: the entrant flag is the state database's to compare. The start
+     * date is not written but ranks the person's starts: a moved one must reach the state. */
+    content.entrant = TDI_ENTRANT_UNRANKED;
+    n = episode_attrs(&content, attrs, &num);
+    snprintf(start, sizeof start, "%d", rec->start_ymd);
     for (size_t i = 0; i < n && st == TDI_OK; i++) {
         st = tdi_hash_field(h, attrs[i].name);
         if (st == TDI_OK)
             st = tdi_hash_field(h, attrs[i].value ? attrs[i].value : "");
     }
+    if (st == TDI_OK)
+        st = tdi_hash_field(h, "start");
+    if (st == TDI_OK)
+        st = tdi_hash_field(h, start);
     if (st == TDI_OK)
         st = tdi_hash_end(h, hex, REPORT_HASH_HEX);
     return st;

@@ -24,7 +24,7 @@
 #include <limits.h>
 #include <stdint.h>
 
-#define REPORT_SCHEMA_VERSION        "2.0"
+#define REPORT_SCHEMA_VERSION        "2.1"
 #define REPORT_NAMESPACE             "urn:tdi:submission:2"
 #define REPORT_TABLES_SCHEMA_VERSION "1.0"
 #define REPORT_TABLES_NAMESPACE      "urn:tdi:tables:1"
@@ -40,6 +40,7 @@ typedef struct report_meta {
     int gzip_level;         /* 1..9 */
     const char *key_id;     /* the body's key id (8 lowercase hex digits) or NULL: submissions */
     uint64_t sequence;      /* submissions: the body's sequence number for this year, >= 1 */
+    const char *counting_level; /* submissions: the header's countingLevel; NULL: "none" */
 } report_meta;
 
 typedef struct report_published {
@@ -73,7 +74,8 @@ tdi_status report_publish(report_writer *w, report_published *out);
 void report_abort(report_writer *w);
 
 /* The content hash of rec (hex, REPORT_HASH_HEX digits) over every attribute its <episode/>
- * carries, so two versions of a record hash alike exactly when the body would see the same. */
+ * carries but entrant, and its start date, so two versions of a record hash alike exactly when
+ * the body would see the same and the person's starts rank alike. */
 tdi_status report_record_hash(tdi_hash *h, const tdi_record *rec, char hex[REPORT_HASH_HEX + 1]);
 
 /* ---- quarantine ---- */
@@ -98,7 +100,8 @@ typedef struct report_tables report_tables;
  * or report_tables_abort(). */
 tdi_status report_tables_open(const report_meta *meta, const char *body, int threshold,
                               report_tables **out);
-/* Counts rec (with the body's pseudonyms; only its codes and age are used). */
+/* Counts rec (with the body's pseudonyms; only its codes and age are used), unless it is not
+ * an entrant (TDI_ENTRANT_NO): the tables count each person once at the counting level. */
 tdi_status report_tables_add(report_tables *t, const tdi_record *rec);
 /* Applies disclosure control, writes OUTPUT_DIR/BODY/tdi-BODY-YEAR-RUNID.tables.xml, validates
  * it against schema_dir/tdi-tables.xsd, publishes it and tdi-BODY-YEAR-RUNID.tables.manifest.json,

@@ -76,6 +76,8 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
 {
     if (!t || !rec)
         return TDI_ERR_INTERNAL;
+    if (rec->entrant == TDI_ENTRANT_NO) /* a later start of a person counted already */
+        return TDI_OK;
     for (int i = 0; i < TDI_ITEM_COUNT; i++)
         if (rec->code[i] >= tdi_item_get((tdi_item)i)->ncodes &&
             !(rec->code[i] == TDI_CODE_NOT_APPLICABLE && tdi_item_get((tdi_item)i)->conditional)) {
@@ -272,7 +274,7 @@ static void write_doc(doc *d, const report_tables *t, size_t suppressed)
     attr(d, "year", year);
     attr(d, "runId", t->meta.run_id);
     attr(d, "generated", t->meta.generated);
-    attr(d, "countingLevel", "none");
+    attr(d, "countingLevel", t->meta.counting_level ? t->meta.counting_level : "none");
     attr_ul(d, "threshold", t->threshold);
     attr_ul(d, "suppressedCells", suppressed);
     newline(d);

@@ -462,6 +462,71 @@ episode_key() {
         hmac "$(body_key "$1")" | cut -c1-32)"
 }
 
+# ---- clinic copies and config edits, for cases that change rows or settings
+
+# clinic_copy NAME TEMPLATE: a fresh copy of a sample clinic database.
+clinic_copy() {
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
+        -c "CREATE DATABASE $1 TEMPLATE $2"
+}
+
+# incremental_en DB: riverside's schema gets admissions.changed_at (set on every update) and the
+# view tdi_episodes_inc = tdi_episodes + changed_at.
+incremental_en() {
+    pg_sql "$1" <<'SQL'
+SET client_min_messages = warning;
+ALTER TABLE admissions ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now();
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN NEW.changed_at := clock_timestamp(); RETURN NEW; END$$;
+CREATE TRIGGER touch BEFORE UPDATE ON admissions FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE VIEW tdi_episodes_inc AS
+  SELECT v.*, a.changed_at FROM tdi_episodes v JOIN admissions a ON a.adm_id::text = v.episode_id;
+GRANT SELECT ON tdi_episodes_inc TO tdi_reader;
+SQL
+}
+
+# set_in CONF SECTION KEY VALUE: sets KEY in the section headed SECTION ("[body national]"),
+# replaced or added; set_source CONF SOURCE KEY VALUE and set_body CONF BODY KEY VALUE name it.
+set_in() {
+    awk -v sec="$2" -v key="$3" -v val="$4" '
+        /^\[/ { if (in_sec && !done) { print key " = " val; done = 1 }
+                in_sec = ($0 == sec) }
+        in_sec && $1 == key { if (!done) print key " = " val; done = 1; next }
+        { print }
+        END { if (in_sec && !done) print key " = " val }' "$1" >"$1.new"
+    mv "$1.new" "$1"
+}
+set_source() { set_in "$1" "[source $2]" "$3" "$4"; }
+set_body() { set_in "$1" "[body $2]" "$3" "$4"; }
+
+# use_db CONF SOURCE DB [QUERY]: the source reads DB (with QUERY).
+use_db() {
+    set_source "$1" "$2" conninfo "host=$PGHOST port=$PGPORT dbname=$3 user=tdi_reader"
+    [ -z "${4:-}" ] || set_source "$1" "$2" query "$4"
+}
+
+# top_key CONF LINE: adds a top-level setting (before the first section).
+top_key() {
+    awk -v line="$2" '/^\[/ && !done { print line; print ""; done = 1 } { print }' "$1" >"$1.new"
+    mv "$1.new" "$1"
+}
+
+# delete_lines GZ / replace_lines GZ: the <delete/> and action="replace" lines of a submission.
+delete_lines() { gzip -dc "$1" | grep -E '^<delete ' || true; }
+replace_lines() { episode_lines "$1" | grep -F ' action="replace" ' || true; }
+
+# submissions DIR BODY: the body's submissions, oldest first (run ids sort by time).
+submissions() {
+    compgen -G "$1/out/$2/tdi-$2-2025-*.xml.gz" | LC_ALL=C sort || true
+}
+
+# valid_both GZ: tdi validate and xmllint both accept the submission.
+valid_both() {
+    tdi_try "$CASE_DIR/validate" 0 validate "$1"
+    gzip -dc "$1" | xmllint --noout --nonet --schema "$TDI_ROOT/schemas/tdi-submission.xsd" - 2>"$CASE_DIR/xmllint.err" ||
+        { cat "$CASE_DIR/xmllint.err" >&2; fail "xmllint rejects $(basename "$1")"; }
+}
+
 # episode_lines FILE.xml.gz: the <episode .../> elements, one a line, leading blanks removed.
 episode_lines() {
     gzip -dc "$1" | sed -n 's/^[[:space:]]*\(<episode[[:space:]].*\)$/\1/p'

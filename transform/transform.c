@@ -644,6 +644,30 @@ tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *
     return TDI_OK;
 }
 
+tdi_status transform_person_state_key(transform_ctx *tx, char *buf, size_t len)
+{
+    if (!tx->have_digests ||
+        tx_pseudo_state_person(tx_keys_state(tx->keys), tx->person_digest, buf, len) != TDI_OK) {
+        tdi_error("transform_person_state_key: no accepted row, or the HMAC failed");
+        return TDI_ERR_INTERNAL;
+    }
+    return TDI_OK;
+}
+
+int transform_history(tdi_record *rec, int entrant, int treated_earlier)
+{
+    return tx_derive_history(rec, entrant, treated_earlier);
+}
+
+void transform_print_rule(const char *rule_id, unsigned long hits, FILE *fp)
+{
+    const tx_rule *rule = tx_rule_get(rule_id, NULL);
+
+    if (rule && hits)
+        fprintf(fp, "  rule %s (%s) %s: %lu\n", rule->id, tx_severity_name(rule->severity),
+                rule->message, hits);
+}
+
 const transform_stats *transform_source_stats(const transform_ctx *tx)
 {
     return &tx->stats;

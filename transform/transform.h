@@ -58,6 +58,21 @@ void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *bu
 tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *buf, size_t len,
                                int *has_key);
 
+/* The person key of the row transform_row() last accepted, for the state database only
+ * ("p1:" + hex, under the state key): the same person, as far as personKind links, gets the same
+ * key whatever the source, body or year. Never written to a file or a log. */
+tdi_status transform_person_state_key(transform_ctx *tx, char *buf, size_t len);
+
+/* What the state database decided of a record (README.md, "Counting"): rec->entrant, and, when
+ * the person has a treatment start in an earlier year, a treatment status "not known" (3)
+ * becomes "previously treated" (2). A "never previously treated" (1) is kept: returns 1 then,
+ * rule R018 (warn); else 0. Needs no context: the state's SQL counts R018 per source. */
+int transform_history(tdi_record *rec, int entrant, int treated_earlier);
+
+/* The summary line of a rule counted outside transform_row() (R018), as
+ * transform_print_source_report() prints rule lines. */
+void transform_print_rule(const char *rule_id, unsigned long hits, FILE *fp);
+
 /* Fills rej with rule R007 (no receiving body takes the record's region or centre) and counts it
  * as a rejection of the current source; the caller found no body for an accepted record. */
 void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej);

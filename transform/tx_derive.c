@@ -303,3 +303,24 @@ void tx_derive_record(const tx_derive *d, const tx_numbers *n, tdi_record *rec)
     else
         rec->code[TDI_ITEM_YEARS_SINCE_FIRST_OST] = TDI_CODE_NOT_APPLICABLE;
 }
+
+int tx_derive_history(tdi_record *rec, int entrant, int treated_earlier)
+{
+    const tdi_item_def *def = tdi_item_get(TDI_ITEM_TREATMENT_STATUS);
+    const char *given = rec->code[TDI_ITEM_TREATMENT_STATUS] < def->ncodes
+                            ? def->codes[rec->code[TDI_ITEM_TREATMENT_STATUS]].code
+                            : "";
+
+    rec->entrant = entrant ? TDI_ENTRANT_YES : TDI_ENTRANT_NO;
+    if (!treated_earlier)
+        return 0;
+    /* "Not known" is what an earlier start answers; "never" is the source's word against it: kept,
+     * and warned of, since the two can be different persons under one slk581 key. */
+    if (strcmp(given, "3") == 0) {
+        int prev = tdi_code_index(def, "2");
+        if (prev >= 0)
+            rec->code[TDI_ITEM_TREATMENT_STATUS] = (uint8_t)prev;
+        return 0;
+    }
+    return strcmp(given, "1") == 0;
+}

@@ -71,4 +71,9 @@ int tx_derive_residential_given(const tx_derive *d, const tdi_record *rec, tdi_i
  *   injection (ever-injectors) and since first OST (persons ever in OST). */
 void tx_derive_record(const tx_derive *d, const tx_numbers *n, tdi_record *rec);
 
+/* After the state database ranked rec (transform_history()): sets rec->entrant (1 yes, else no)
+ * and, when the person was treated in an earlier year, turns treatment status "not known" into
+ * "previously treated". Returns 1 when R018 applies (given "never", treated earlier). */
+int tx_derive_history(tdi_record *rec, int entrant, int treated_earlier);
+
 #endif

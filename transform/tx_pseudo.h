@@ -52,6 +52,11 @@ tdi_status tx_pseudo_person(tx_pseudo *body, const unsigned char digest[TX_HMAC_
                             size_t outlen);
 tdi_status tx_pseudo_episode(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES], char *out,
                              size_t outlen);
+/* The person key of the state database: "p1:" + hex HMAC(state key, "tdi/person/v1" \0 digest),
+ * like a body pseudonym under the state key, so it links the person across bodies and years
+ * but no file's pseudonym. out must hold 68 bytes. */
+tdi_status tx_pseudo_state_person(tx_pseudo *state, const unsigned char digest[TX_HMAC_BYTES],
+                                  char *out, size_t outlen);
 
 /* Lowercase hex of in[0..n) into out (2n + 1 bytes). */
 void tx_pseudo_hex(const unsigned char *in, size_t n, char *out);

@@ -37,7 +37,10 @@ static const tx_rule rules[TX_RULE_COUNT] = {
                  "first opioid substitution treatment given for a person never in it"},
     [TX_R017] = {"R017", TX_WARN, NULL,
                  "residential attribute given for a non-residential setting: left out"},
-    /* R018-R019 are free; R020 on is pseudonymisation. */
+    [TX_R018] = {"R018", TX_WARN, "treatment_status",
+                 "never previously treated, but the person started a treatment in an earlier "
+                 "year: kept as given"},
+    /* R019 is free; R020 on is pseudonymisation. */
     [TX_R020] = {"R020", TX_REJECT, "national_id",
                  "national id fails the length or check digits of its scheme"},
 };

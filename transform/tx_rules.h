@@ -29,6 +29,8 @@ typedef enum tx_rule_idx {
     TX_R015, /* first OST after the start year */
     TX_R016, /* first OST given, never in OST */
     TX_R017, /* residential attribute given outside the residential classes (warn) */
+    TX_R018, /* "never previously treated" for a person treated in an earlier year (warn; counted
+              * by the state database's pass, see transform_history()) */
     TX_R020, /* national id fails its scheme's check */
     TX_RULE_COUNT
 } tx_rule_idx;

@@ -15,27 +15,6 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 it_begin
 
-# clinic_copy NAME TEMPLATE: a fresh copy of a sample clinic database.
-clinic_copy() {
-    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
-        -c "CREATE DATABASE $1 TEMPLATE $2"
-}
-
-# incremental_en DB: riverside's schema gets admissions.changed_at (set on every update) and the
-# view tdi_episodes_inc = tdi_episodes + changed_at.
-incremental_en() {
-    pg_sql "$1" <<'SQL'
-SET client_min_messages = warning;
-ALTER TABLE admissions ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now();
-CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS
-  $$BEGIN NEW.changed_at := clock_timestamp(); RETURN NEW; END$$;
-CREATE TRIGGER touch BEFORE UPDATE ON admissions FOR EACH ROW EXECUTE FUNCTION touch();
-CREATE VIEW tdi_episodes_inc AS
-  SELECT v.*, a.changed_at FROM tdi_episodes v JOIN admissions a ON a.adm_id::text = v.episode_id;
-GRANT SELECT ON tdi_episodes_inc TO tdi_reader;
-SQL
-}
-
 # slow DB: the view tdi_episodes_slow, which sleeps a minute on episode 9.
 slow() {
     pg_sql "$1" <<'SQL'
@@ -44,38 +23,6 @@ CREATE VIEW tdi_episodes_slow AS
    WHERE CASE WHEN episode_id = '9' THEN (SELECT true FROM pg_sleep(60)) ELSE true END;
 GRANT SELECT ON tdi_episodes_slow TO tdi_reader;
 SQL
-}
-
-# set_source CONF SOURCE KEY VALUE: sets KEY in [source SOURCE] (replaced, or added).
-set_source() {
-    awk -v src="$2" -v key="$3" -v val="$4" '
-        /^\[/ { if (in_src && !done) { print key " = " val; done = 1 }
-                in_src = ($0 == "[source " src "]") }
-        in_src && $1 == key { if (!done) print key " = " val; done = 1; next }
-        { print }
-        END { if (in_src && !done) print key " = " val }' "$1" >"$1.new"
-    mv "$1.new" "$1"
-}
-
-# use_db CONF SOURCE DB [QUERY]: the source reads DB (with QUERY).
-use_db() {
-    set_source "$1" "$2" conninfo "host=$PGHOST port=$PGPORT dbname=$3 user=tdi_reader"
-    [ -z "${4:-}" ] || set_source "$1" "$2" query "$4"
-}
-
-# top_key CONF LINE: adds a top-level setting (before the first section).
-top_key() {
-    awk -v line="$2" '/^\[/ && !done { print line; print ""; done = 1 } { print }' "$1" >"$1.new"
-    mv "$1.new" "$1"
-}
-
-# delete_lines GZ / replace_lines GZ: the <delete/> and action="replace" lines of a submission.
-delete_lines() { gzip -dc "$1" | grep -E '^<delete ' || true; }
-replace_lines() { episode_lines "$1" | grep -F ' action="replace" ' || true; }
-
-# submissions DIR BODY: the body's submissions, oldest first (run ids sort by time).
-submissions() {
-    compgen -G "$1/out/$2/tdi-$2-2025-*.xml.gz" | LC_ALL=C sort || true
 }
 
 # wait_for_sleep DB: returns once a backend in DB sleeps in pg_sleep (tdi is mid-COPY).
@@ -100,27 +47,27 @@ wait_unlocked() {
     return 1
 }
 
-# valid_both GZ: tdi validate and xmllint both accept the submission.
-valid_both() {
-    tdi_try "$CASE_DIR/validate" 0 validate "$1"
-    gzip -dc "$1" | xmllint --noout --nonet --schema "$TDI_ROOT/schemas/tdi-submission.xsd" - 2>"$CASE_DIR/xmllint.err" ||
-        { cat "$CASE_DIR/xmllint.err" >&2; fail "xmllint rejects $(basename "$1")"; }
-}
-
 # ---------------------------------------------------------------- the state database
 
 case_init() {
     local conf=$CASE_DIR/tdi.conf db
     run_setup "$CASE_DIR"
     db=$(cat "$CASE_DIR/state.db")
-    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 1" ] ||
+    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 2" ] ||
         fail "first tdi init said: $(cat "$CASE_DIR/init.out")"
     tdi_try "$CASE_DIR/again" 0 init --config "$conf"
-    stdout_has "state database: schema version 1, up to date"
-    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',') FROM tdi.schema_version")" = 1 ] ||
-        fail "tdi.schema_version does not hold exactly version 1"
+    stdout_has "state database: schema version 2, up to date"
+    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',' ORDER BY version) FROM tdi.schema_version")" = 1,2 ] ||
+        fail "tdi.schema_version does not hold exactly versions 1 and 2"
     tdi_try "$CASE_DIR/status" 0 status --config "$conf"
     stdout_has "no runs recorded yet"
+    # a database at schema version 1 (before the counting unit) is upgraded in place
+    state_sql "$db" "DROP INDEX tdi.sent_person_year; ALTER TABLE tdi.sent DROP COLUMN person, DROP COLUMN centre, DROP COLUMN start_ymd, DROP COLUMN status, DROP COLUMN entrant, DROP COLUMN earlier; DELETE FROM tdi.schema_version WHERE version = 2" >/dev/null
+    tdi_try "$CASE_DIR/upgrade" 0 init --config "$conf"
+    [ "$(cat "$CASE_DIR/upgrade.out")" = "state database: schema version 1 -> 2" ] ||
+        fail "the upgrade said: $(cat "$CASE_DIR/upgrade.out")"
+    [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('person', 'centre', 'start_ymd', 'status', 'entrant', 'earlier')")" = 6 ] ||
+        fail "the upgrade did not add the counting unit's columns"
 
     # A state database without the schema: run refuses, with the remedy, and touches nothing.
     state_db_create "$db"
@@ -131,12 +78,12 @@ case_init() {
     tdi_try "$CASE_DIR/init2" 0 init --config "$conf"
     state_sql "$db" "DELETE FROM tdi.schema_version" >/dev/null
     tdi_try "$CASE_DIR/old" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 0 is older than this tdi needs (1): run 'tdi init' with this configuration to upgrade it"
-    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (2, now(), 'test', 'from the future')" >/dev/null
+    stderr_has "state database: schema version 0 is older than this tdi needs (2): run 'tdi init' with this configuration to upgrade it"
+    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (3, now(), 'test', 'from the future')" >/dev/null
     tdi_try "$CASE_DIR/new" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 2 is newer than this tdi knows (1): use a newer tdi"
+    stderr_has "state database: schema version 3 is newer than this tdi knows (2): use a newer tdi"
     tdi_try "$CASE_DIR/newinit" 12 init --config "$conf"
-    stderr_has "state database: schema version 2 is newer than this tdi knows (1): use a newer tdi"
+    stderr_has "state database: schema version 3 is newer than this tdi knows (2): use a newer tdi"
     # no state key at all
     sed -i '/^state *=/d' "$conf"
     tdi_try "$CASE_DIR/nostate" 3 run --config "$conf" --year 2025
@@ -470,7 +417,9 @@ case_status() {
     done
     counts=$(sed -n 's/^body national: \([0-9]*\) records, .*/\1/p' "$CASE_DIR/run.out")
     stdout_has "  body national: sequence 1, $counts records (0 replaces), 0 deletes -> $CASE_DIR/out/national/tdi-national-2025-$id.xml.gz"
-    stdout_has "  tables national: $counts records -> $CASE_DIR/out/national/tdi-national-2025-$id.tables.xml"
+    # the tables count the entrants: each person once (national counting), 19 of the 28
+    [ "$counts" = 28 ] || fail "national got $counts records, expected 28"
+    stdout_has "  tables national: 19 records -> $CASE_DIR/out/national/tdi-national-2025-$id.tables.xml"
     stdout_has "    sha256 $(sha256sum "$CASE_DIR/out/national/tdi-national-2025-$id.xml.gz" | cut -d' ' -f1)"
     stdout_has "  $(grep '^quarantine debrug: ' "$CASE_DIR/run.out")"
     [ "$(grep -c '^run ' "$CASE_DIR/status.out")" = 1 ] || fail "--runs 1 printed more than one run"

@@ -19,9 +19,10 @@ OPEN=$IT_TMP/open       # threshold 1
 GUARDED=$IT_TMP/guarded # the default threshold, 5
 
 # expected_cells SUBMISSION.xml.gz: "TABLE ROW COLUMN COUNT" for every non-zero cell, computed
-# from the episode elements alone.
+# from the episode elements alone: the entrants (entrant="1"), each person once at the counting
+# level.
 expected_cells() {
-    episode_lines "$1" | awk '
+    episode_lines "$1" | grep -F ' entrant="1" ' | awk '
     function attr(name,   m) {
         if (match($0, " " name "=\"[^\"]*\"")) { m = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", m); sub(/"$/, "", m); return m }
         return ""
@@ -292,13 +293,17 @@ case_cells() {
             fail "$body: tables differ from the independent count (- independent, + tdi)"
         fi
     done
-    # Every body's grand total is its non-alcohol records.
+    # Every body's grand total is its non-alcohol entrants; later starts of a person counted
+    # already are in the file (entrant="0") and in no table.
     gz=$(one_file "$OPEN/out/national/tdi-national-2025-*.xml.gz")
-    n=$(episode_lines "$gz" | grep -vc ' primary_drug="8" ' || true)
+    n=$(episode_lines "$gz" | grep -F ' entrant="1" ' | grep -vc ' primary_drug="8" ' || true)
+    [ "$n" = 17 ] || fail "national: $n non-alcohol entrants, expected 17"
+    [ "$(episode_lines "$gz" | grep -cF ' entrant="0" ')" = 9 ] || fail "national: not 9 episodes with entrant=\"0\""
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
     table_cells "$t" >"$CASE_DIR/national.all"
-    grep -qx "9.1.1 total total $n" "$CASE_DIR/national.all" || fail "9.1.1 grand total is not the $n non-alcohol records"
-    grep -qx "8.1.1 total total $n" "$CASE_DIR/national.all" || fail "8.1.1 grand total is not the $n non-alcohol records"
+    grep -qx "9.1.1 total total $n" "$CASE_DIR/national.all" || fail "9.1.1 grand total is not the $n non-alcohol entrants"
+    grep -qx "8.1.1 total total $n" "$CASE_DIR/national.all" || fail "8.1.1 grand total is not the $n non-alcohol entrants"
+    grep -qE '^<tables .* countingLevel="national" ' "$t" || fail "national's tables do not say countingLevel=\"national\""
 }
 
 # With suppression: the published cells equal the open run's (pseudonyms differ by run time, counts

@@ -135,9 +135,9 @@ static void each_item_matches_its_enumeration(void **state)
  * does not write, so a required attribute cannot be forgotten on either side. */
 static void episode_attributes_are_the_items_and_the_record_fields(void **state)
 {
-    static const char *const fields[] = {"key",           "person", "personKind", "source",
-                                         "centre",        "region", "year",       "age",
-                                         "first_use_age", "action"};
+    static const char *const fields[] = {"key",    "person", "personKind",    "source",
+                                         "centre", "region", "year",          "entrant",
+                                         "age",    "first_use_age", "action"};
     xmlDocPtr doc = load_xsd();
     xmlNodePtr schema = xmlDocGetRootElement(doc);
     xmlNodePtr episode = find_child(schema, "complexType", "episode");
@@ -212,14 +212,15 @@ static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t l
 }
 
 /* Each schema's version and namespace are its writer's; its schemaVersion attribute accepts
- * every version of the major version up to the writer's (2.0 is a new major version: 2.0 only). */
+ * every version of the major version up to the writer's (2.0 was a new major version; 2.1 added
+ * the entrant attribute). */
 static void schema_version_is_the_writers(void **state)
 {
     static const struct {
         const char *file, *ns, *version, *root, *accepted;
     } schemas[] = {
         {TDI_SCHEMA_DIR "/tdi-submission.xsd", REPORT_NAMESPACE, REPORT_SCHEMA_VERSION,
-         "submission", "2.0"},
+         "submission", "2.0 2.1"},
         {TDI_SCHEMA_DIR "/tdi-tables.xsd", REPORT_TABLES_NAMESPACE, REPORT_TABLES_SCHEMA_VERSION,
          "tables", "1.0"},
     };

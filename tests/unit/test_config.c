@@ -61,6 +61,7 @@ static const char good[] = "# nightly\n"
                            "region = NL33C\n"
                            "[body national]\n"
                            "regions = *\n"
+                           "counting = national\n"
                            "[body nh]\n"
                            "regions = NL329\n"
                            "centres = ROT-01, ROT-02\n";
@@ -95,6 +96,9 @@ static void loads_good_file(void **state)
     assert_int_equal(cfg->nbodies, 2);
     assert_int_equal(cfg->bodies[1].ncentres, 2);
     assert_string_equal(cfg->bodies[1].centres[1], "ROT-02");
+    assert_int_equal(cfg->bodies[0].counting, TDI_COUNTING_NATIONAL);
+    assert_int_equal(cfg->bodies[1].counting, TDI_COUNTING_CENTRE); /* the default */
+    assert_string_equal(tdi_counting_names[cfg->bodies[0].counting], "national");
     assert_true(tdi_config_body_takes(&cfg->bodies[0], "NL33C", "X"));
     assert_true(tdi_config_body_takes(&cfg->bodies[1], "NL329", "X"));
     assert_true(tdi_config_body_takes(&cfg->bodies[1], "NL33C", "ROT-02"));
@@ -154,7 +158,9 @@ static void reports_every_error_with_line(void **state)
                "national_id = bsn\n"
                "nid = be_rrn\n"
                "[body national]\n"
-               "regions = *\n");
+               "regions = *\n"
+               "counting = person\n"
+               "cnt = centre\n");
     test_log_start(&tl);
     assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
     test_log_stop();
@@ -164,7 +170,9 @@ static void reports_every_error_with_line(void **state)
              "%1$s:4: suppression_threshold must be a whole number from 0 to 1000, not '5x'\n"
              "%1$s:10: national_id must be be_rrn, nl_bsn or none, not 'bsn'\n"
              "%1$s:11: unknown setting 'nid' in [source ams] (conninfo, query, query_file, "
-             "crosswalk, region, national_id, incremental)\n",
+             "crosswalk, region, national_id, incremental)\n"
+             "%1$s:14: counting must be centre, regional or national, not 'person'\n"
+             "%1$s:15: unknown setting 'cnt' in [body national] (regions, centres, counting)\n",
              path);
     assert_string_equal(tl.text, want);
 }

@@ -8,7 +8,7 @@
  *         -kdfopt salt:tdi-hkdf-salt-v1 -kdfopt hexinfo:HEX(INFO) HKDF)
  *   digest = printf 'DOMAIN\000SCOPE\000VALUE' | openssl dgst -sha256 -mac HMAC -macopt hexkey:LINK
  *   person = (printf 'tdi/person/v1\000'; digest) | openssl dgst ... -macopt hexkey:BODY
- * with INFO "tdi/link/v1", "tdi/quarantine/v1" or "tdi/body/v1\000NAME".
+ * with INFO "tdi/link/v1", "tdi/quarantine/v1", "tdi/state/v1" or "tdi/body/v1\000NAME".
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,6 +223,10 @@ static void test_pseudonyms_exact(void **state)
     /* Another body: another pseudonym of the same person. */
     assert_int_equal(tx_pseudo_person(national, d, a, sizeof a), TDI_OK);
     assert_string_equal(a, "v1:42d0682ae7d7a817ecf09a13568ec484ab1a84b78b75e97cf0e7a29898969c91");
+    /* The state database's person key: under the state key (INFO "tdi/state/v1"), no body's. */
+    assert_int_equal(tx_pseudo_state_person(tx_keys_state(k), d, a, sizeof a), TDI_OK);
+    assert_string_equal(a, "p1:1fb3a7164ea6a5e20b9f8bc4206c31290e41e0256b4058a92b70d8314a5a048d");
+    assert_int_equal(tx_pseudo_state_person(tx_keys_state(k), d, a, 67), TDI_ERR_INTERNAL);
 
     /* The scheme is part of the domain. */
     assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_NID, "nl_bsn", "012345672", d),

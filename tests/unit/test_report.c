@@ -33,7 +33,7 @@
 
 #define HEADER_START                                                                               \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
-    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" body=\"flanders\" "          \
+    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.1\" body=\"flanders\" "          \
     "year=\"2025\" sequence=\"1\" runId=\"" RUN_ID "\" generated=\"" GENERATED                     \
     "\" countingLevel=\"none\""
 #define HEADER       HEADER_START ">\n<episodes>\n"
@@ -292,7 +292,7 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":3,"
-             "\"schemaVersion\":\"2.0\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.1\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":1,\"appends\":3,\"replaces\":0,\"deletes\":0,\"runId\":\"" RUN_ID
              "\",\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
              sha);
@@ -349,7 +349,7 @@ static void publish_delta_with_replace_and_delete(void **state)
     assert_int_equal(pub.deletes, 2);
     gunzip_all(pub.path, xml, sizeof xml);
     assert_int_equal(split_lines(xml, line, 16), 9);
-    assert_string_equal(line[1], "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" "
+    assert_string_equal(line[1], "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.1\" "
                                  "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
                                  "\" generated=\"" GENERATED "\" countingLevel=\"none\">");
     assert_string_equal(line[2], "<episodes>");
@@ -364,7 +364,7 @@ static void publish_delta_with_replace_and_delete(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":2,"
-             "\"schemaVersion\":\"2.0\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.1\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":42,\"appends\":1,\"replaces\":1,\"deletes\":2,\"runId\":\"" RUN_ID
              "\",\"generated\":\"" GENERATED "\"}\n",
              pub.sha256);
@@ -431,9 +431,9 @@ static size_t canonical_from_line(const char *line, char *canon, size_t cap)
     return n;
 }
 
-/* The content hash: SHA-256 over "name\0value\0" of every attribute the episode carries, the
- * first 128 bits in hex; recomputed here from the written line. Any attribute change changes it;
- * the action does not. */
+/* The content hash: SHA-256 over "name\0value\0" of every attribute the episode carries and
+ * "start\0YYYYMMDD\0", the first 128 bits in hex; recomputed here from the written line. Any
+ * attribute change changes it, and a moved start; the action and the entrant flag do not. */
 static void record_hash_is_over_the_attributes(void **state)
 {
     fixture *fx = *state;
@@ -452,6 +452,8 @@ static void record_hash_is_over_the_attributes(void **state)
     assert_int_equal(split_lines(xml, line, 8), 6);
     n = canonical_from_line(line[3], canon, sizeof canon);
     assert_true(n > 100);
+    /* then the start date, which the line does not carry */
+    n += (size_t)snprintf(canon + n, sizeof canon - n, "start%c%d", '\0', r.start_ymd) + 1;
     sha256_hex(canon, n, sha);
     sha[REPORT_HASH_HEX] = '\0';
 
@@ -460,6 +462,13 @@ static void record_hash_is_over_the_attributes(void **state)
     assert_string_equal(hex, sha);
     assert_int_equal(report_record_hash(h, &r, again), TDI_OK); /* the context is reused */
     assert_string_equal(hex, again);
+    r.entrant = TDI_ENTRANT_YES; /* the state database's to compare, not content */
+    assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
+    assert_string_equal(hex, again);
+    r.start_ymd++;
+    assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
+    assert_string_not_equal(hex, again);
+    r.start_ymd--;
     set_code(&r, TDI_ITEM_ROUTE, "2");
     assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
     assert_string_not_equal(hex, again);

@@ -92,8 +92,26 @@ static void append_truncate_read(void **state)
     assert_int_equal(e.n, 1000649);
     assert_string_equal(e.pad, "entry 1000649");
     assert_int_equal(tdi_spool_read(sp, 650, &e), TDI_ERR_INTERNAL);
-    /* reading ended the writing */
-    assert_int_equal(tdi_spool_append(sp, &e), TDI_ERR_INTERNAL);
+    /* writing goes on after reads (a source read again), and reads see it */
+    for (uint64_t i = 650; i < 1400; i++) {
+        e = make(i + 2000000);
+        assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
+    }
+    assert_int_equal(tdi_spool_count(sp), 1400);
+    assert_int_equal(tdi_spool_read(sp, 649, &e), TDI_OK);
+    assert_int_equal(e.n, 1000649);
+    assert_int_equal(tdi_spool_read(sp, 650, &e), TDI_OK);
+    assert_int_equal(e.n, 2000650);
+    assert_int_equal(tdi_spool_read(sp, 1399, &e), TDI_OK);
+    assert_int_equal(e.n, 2001399);
+    assert_int_equal(tdi_spool_truncate(sp, 1000), TDI_OK); /* after reads too */
+    e = make(7);
+    assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
+    assert_int_equal(tdi_spool_read(sp, 999, &e), TDI_OK);
+    assert_int_equal(e.n, 2000999);
+    assert_int_equal(tdi_spool_read(sp, 1000, &e), TDI_OK);
+    assert_int_equal(e.n, 7);
+    assert_int_equal(tdi_spool_read(sp, 1001, &e), TDI_ERR_INTERNAL);
     tdi_spool_close(sp);
     assert_dir_empty();
 }

@@ -205,6 +205,19 @@ static char *report_text(void)
     return buf; /* caller frees */
 }
 
+/* transform_print_rule()'s line for rule_id and hits. */
+static char *capture_rule(const char *rule_id, unsigned long hits)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    assert_non_null(fp);
+    transform_print_rule(rule_id, hits, fp);
+    fclose(fp);
+    return buf; /* caller frees */
+}
+
 /* ---- a good row ---- */
 
 static void test_good_row(void **state)
@@ -1189,6 +1202,83 @@ static void test_keygen(void **state)
     unlink(path);
 }
 
+/* ---- R018 (warn) never previously treated, treated in an earlier year; the counting unit ---- */
+
+/* What the state database says of a record: the entrant flag is set, and "not known" becomes
+ * "previously treated" for a person with a start in an earlier year. */
+static void test_r018(void **state)
+{
+    tdi_raw_row row = good_row(); /* treatment status "nooit": 1, never previously treated */
+    tdi_record rec;
+    char *text;
+
+    (void)state;
+    rec = accept_row(&row);
+    assert_int_equal(rec.entrant, TDI_ENTRANT_UNRANKED); /* transform does not rank */
+    assert_int_equal(transform_history(&rec, 1, 1), 1);  /* R018: kept as given */
+    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "1");
+    assert_int_equal(rec.entrant, TDI_ENTRANT_YES);
+    text = capture_rule("R018", 3);
+    assert_string_equal(text, "  rule R018 (warn) never previously treated, but the person started "
+                              "a treatment in an earlier year: kept as given: 3\n");
+    free(text);
+    text = capture_rule("R018", 0); /* nothing to say */
+    assert_string_equal(text, "");
+    free(text);
+}
+
+static void test_r018_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    rec = accept_row(&row);
+    assert_int_equal(transform_history(&rec, 0, 0), 0); /* "never", and nothing earlier */
+    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "1");
+    assert_int_equal(rec.entrant, TDI_ENTRANT_NO);
+    row.col[TDI_COL_TREATMENT_STATUS] = "?"; /* not known ... */
+    rec = accept_row(&row);
+    assert_int_equal(transform_history(&rec, 1, 0), 0); /* ... and nothing earlier: stays 3 */
+    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "3");
+    rec = accept_row(&row);
+    assert_int_equal(transform_history(&rec, 1, 1), 0); /* ... treated earlier: 2 */
+    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "2");
+    row.col[TDI_COL_TREATMENT_STATUS] = "eerder";
+    rec = accept_row(&row);
+    assert_int_equal(transform_history(&rec, 1, 1), 0); /* previously treated: agrees */
+    assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "2");
+}
+
+/* The person key of the state database: under the state key, the same for the same person from
+ * any source, and no body's pseudonym. */
+static void test_person_state_key(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+    char key[TDI_PSEUDONYM_MAX + 1], again[TDI_PSEUDONYM_MAX + 1];
+
+    (void)state;
+    rec = accept_row(&row);
+    assert_int_equal(transform_person_state_key(tx, key, sizeof key), TDI_OK);
+    assert_int_equal(strlen(key), 67);
+    assert_memory_equal(key, "p1:", 3);
+    assert_int_equal(transform_pseudonymise(tx, 0, &rec), TDI_OK);
+    assert_string_equal(rec.person, PERSON_C1001);
+    assert_string_not_equal(key + 3, rec.person + 3);
+    row.col[TDI_COL_EPISODE_ID] = "E2"; /* another episode of the same client */
+    accept_row(&row);
+    assert_int_equal(transform_person_state_key(tx, again, sizeof again), TDI_OK);
+    assert_string_equal(again, key);
+    row.col[TDI_COL_CLIENT_ID] = "C1002";
+    accept_row(&row);
+    assert_int_equal(transform_person_state_key(tx, again, sizeof again), TDI_OK);
+    assert_string_not_equal(again, key);
+    row.col[TDI_COL_CENTRE_ID] = NULL; /* rejected: no key */
+    assert_rejected(&row, "R001", "centre_id", "required value missing", "missing");
+    assert_int_equal(transform_person_state_key(tx, again, sizeof again), TDI_ERR_INTERNAL);
+}
+
 /* The ids are stable: quarantine files, reports and scripts use them. */
 static void test_rule_table(void **state)
 {
@@ -1210,6 +1300,9 @@ static void test_rule_table(void **state)
         {"R015", "reject", "first opioid substitution treatment after the treatment start year"},
         {"R016", "reject", "first opioid substitution treatment given for a person never in it"},
         {"R017", "warn", "residential attribute given for a non-residential setting: left out"},
+        {"R018", "warn",
+         "never previously treated, but the person started a treatment in an earlier year: kept "
+         "as given"},
         {"R020", "reject", "national id fails the length or check digits of its scheme"},
     };
     tx_rule_idx idx;
@@ -1225,7 +1318,7 @@ static void test_rule_table(void **state)
         assert_string_equal(tx_severity_name(r->severity), want[i][1]);
         assert_string_equal(r->message, want[i][2]);
     }
-    assert_null(tx_rule_get("R018", NULL));
+    assert_null(tx_rule_get("R019", NULL));
     assert_null(tx_rule_at(TX_RULE_COUNT));
 }
 
@@ -1428,6 +1521,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r016_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r017, begin, end),
         cmocka_unit_test_setup_teardown(test_r017_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r018, begin, end),
+        cmocka_unit_test_setup_teardown(test_r018_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_person_state_key, begin, end),
         cmocka_unit_test_setup_teardown(test_rule_order, begin, end),
         cmocka_unit_test_setup_teardown(test_r007_no_body, begin, end),
         cmocka_unit_test(test_rule_table),

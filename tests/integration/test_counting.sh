@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
+# The TDI counting unit (README.md, "Counting"): one treatment demand per person per year, the
+# first start, at each body's counting level (national: once across every centre and clinic;
+# antwerp, the default: once per centre), through the person key of the state database, which
+# links the clinics; treatment status from earlier years (3 -> 2, rule R018); and the hard case
+# of incremental reads: an episode the run does not read changes its entrant flag (a backdated
+# episode arrives, then goes), so the run reads the source again in full and sends exactly the
+# replace that is due.
+#
+# The sample clinics: patient 1 of Riverside (episodes 1 at RR-NORTH on 2025-02-10, 11 at
+# RR-RESI on 2025-10-07) is BH-25-0101 of De Brug (DB-BRU, 2025-04-15); patient 2 has episodes
+# 2 (2025-01-06) and 13 (2025-12-15), both at RR-NORTH.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+it_begin
+
+# entrant_of FILE.xml.gz KEY: the entrant attribute of the episode KEY ("" when not there).
+entrant_of() {
+    episode_lines "$1" | grep -F " key=\"$2\" " | sed -n 's/.* entrant="\([01]\)".*/\1/p'
+}
+
+# expect_entrant FILE BODY SOURCE EPISODE_ID WANT
+expect_entrant() {
+    local got
+    got=$(entrant_of "$1" "$(episode_key "$2" "$3" "$4")")
+    [ "$got" = "$5" ] || fail "$2: $3 episode $4 has entrant=\"$got\", expected \"$5\""
+}
+
+# status_of FILE BODY SOURCE EPISODE_ID: its treatment_status.
+status_of() {
+    episode_lines "$1" | grep -F " key=\"$(episode_key "$2" "$3" "$4")\" " |
+        sed -n 's/.* treatment_status="\([0-9]*\)".*/\1/p'
+}
+
+# Both levels in one run of the sample configuration: national counts each person once, antwerp
+# once per centre. The state database's person keys give the same counts.
+case_levels() {
+    local nat ant
+    run_setup "$CASE_DIR"
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    ant=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
+    gzip -dc "$nat" | grep -qE '^<submission .* schemaVersion="2\.1" .* countingLevel="national" ' ||
+        fail "national's header does not say schemaVersion 2.1, countingLevel national"
+    gzip -dc "$ant" | grep -qE '^<submission .* countingLevel="centre" ' || fail "antwerp's header does not say countingLevel centre"
+    # the person in both clinics: once nationally (the first start, at Riverside) ...
+    expect_entrant "$nat" national riverside 1 1
+    expect_entrant "$nat" national debrug BH-25-0101 0
+    expect_entrant "$nat" national riverside 11 0
+    # ... at each centre in antwerp
+    expect_entrant "$ant" antwerp riverside 1 1
+    expect_entrant "$ant" antwerp riverside 11 1
+    # two starts at one centre: the first of the year
+    expect_entrant "$nat" national riverside 2 1
+    expect_entrant "$nat" national riverside 13 0
+    expect_entrant "$ant" antwerp riverside 2 1
+    expect_entrant "$ant" antwerp riverside 13 0
+    [ "$(episode_lines "$nat" | grep -c ' entrant="1" ')" = 19 ] || fail "national: not 19 entrants of 28"
+    [ "$(episode_lines "$nat" | grep -c ' entrant="0" ')" = 9 ] || fail "national: not 9 later starts"
+    [ "$(episode_lines "$ant" | grep -c ' entrant="1" ')" = 16 ] || fail "antwerp: not 16 entrants of 19"
+    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT person) || ' ' || count(*) FILTER (WHERE entrant) FROM tdi.sent WHERE body = 'national'")" = "19 19" ] ||
+        fail "national: the state's persons and entrants are not 19 and 19"
+    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT (person, centre)) || ' ' || count(*) FILTER (WHERE entrant) FROM tdi.sent WHERE body = 'antwerp'")" = "16 16" ] ||
+        fail "antwerp: the state's persons per centre and entrants are not 16 and 16"
+    # the person key is the state's: not a pseudonym of any file
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE person !~ '^p1:[0-9a-f]{64}\$'")" = 0 ] ||
+        fail "a person key in the state is not p1: and 64 hex digits"
+}
+
+# Counting per centre across clinics: De Brug's episode of the shared person moves to a centre
+# code Riverside uses too (RR-NORTH); with national counting per centre, it is a later start at
+# that centre, so not an entrant; Riverside's RR-RESI episode is, at its centre.
+case_shared_centre() {
+    local conf=$CASE_DIR/tdi.conf nat
+    clinic_copy clinic_shared clinic_nl
+    pg_sql clinic_shared -c "UPDATE behandelingen SET locatie = 'RR-NORTH' WHERE behandeling_id = 'BH-25-0101'"
+    run_setup "$CASE_DIR"
+    use_db "$conf" debrug clinic_shared
+    set_body "$conf" national counting centre
+    tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
+    nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    gzip -dc "$nat" | grep -qE '^<submission .* countingLevel="centre" ' || fail "national's header does not say countingLevel centre"
+    expect_entrant "$nat" national riverside 1 1
+    expect_entrant "$nat" national debrug BH-25-0101 0
+    expect_entrant "$nat" national riverside 11 1
+    episode_lines "$nat" | grep -F " key=\"$(episode_key national debrug BH-25-0101)\" " | grep -qF ' centre="RR-NORTH" ' ||
+        fail "De Brug's episode is not at RR-NORTH"
+}
+
+# Earlier years: a run for 2024 first, then 2025. Patient 4 says "never previously treated" in
+# 2025 (episode 4) but started at RR-SOUTH on 2024-12-31: kept, warned as R018. Patient 5's status
+# is "not known" (episode 5) and she started on 2024-05-02 in this copy: previously treated (2).
+case_earlier_year() {
+    local conf=$CASE_DIR/tdi.conf nat first
+    clinic_copy clinic_earlier clinic_en
+    pg_sql clinic_earlier -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22"
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_earlier
+    tdi_try "$CASE_DIR/run2024" 0 run --config "$conf" --year 2024
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE year = 2024 AND body = 'national'")" = 6 ] ||
+        fail "the 2024 run did not send 6 episodes to national"
+    ! grep -q 'R018' "$CASE_DIR/run2024.out" || fail "R018 in a year without an earlier one"
+    tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
+    grep -qxF 'source riverside, against earlier years:' "$CASE_DIR/run.out" || fail "no R018 heading for riverside"
+    stdout_has "  rule R018 (warn) never previously treated, but the person started a treatment in an earlier year: kept as given: 1"
+    [ "$(grep -c 'R018' "$CASE_DIR/run.out")" = 1 ] || fail "R018 counted for more than one source"
+    nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    [ "$(status_of "$nat" national riverside 4)" = 1 ] || fail "episode 4: treatment_status is not the source's 1"
+    [ "$(status_of "$nat" national riverside 5)" = 2 ] || fail "episode 5: treatment_status 3 did not become 2"
+    [ "$(status_of "$nat" national riverside 10)" = 1 ] || fail "episode 10 (no earlier year): treatment_status is not 1"
+    # not known without an earlier year stays not known (De Brug's BH-25-0105)
+    [ "$(status_of "$nat" national debrug BH-25-0105)" = 3 ] || fail "BH-25-0105: treatment_status is not 3"
+    # a rerun changes nothing; a full run into a fresh state database without 2024 sends 3
+    tdi_try "$CASE_DIR/again" 0 run --config "$conf" --year 2025
+    stdout_has "body national: no changes, nothing published"
+    first=$(ledger "$CASE_DIR" "SELECT count(*) FILTER (WHERE earlier) FROM tdi.sent WHERE year = 2025 AND body = 'national'")
+    # patients 1 (episodes 1, 11 and BH-25-0101), 4 (episode 4) and 5 (episodes 5, 26)
+    [ "$first" = 6 ] || fail "$first national episodes of 2025 are of persons treated in 2024, expected 6"
+}
+
+# The hard case. Riverside reads incrementally. A backdated episode of patient 2 arrives (RR-NORTH,
+# 2025-01-02): it is the first start now, and episode 2, unchanged and not read, stops being the
+# entrant. The run reads Riverside again in full and each body gets exactly an append of the new
+# episode (entrant 1) and a replace of episode 2 (entrant 0). When the new episode goes again,
+# each body gets its delete and a replace of episode 2 (entrant 1). What the bodies hold is then
+# what one full run sends, entrant flags included.
+case_flip() {
+    local conf=$CASE_DIR/tdi.conf body f new old
+    clinic_copy clinic_flip clinic_en
+    incremental_en clinic_flip
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_flip 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+
+    pg_sql clinic_flip -c "INSERT INTO admissions (adm_id, patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) VALUES (27, 2, 'RR-NORTH', '2025-01-02', 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE')"
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 1, written 1, quarantined 0 \(changed since ' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not first read riverside incrementally"
+    stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
+    grep -qE '^source riverside: extracted 23, written 17, quarantined 6$' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not read riverside again in full: $(grep '^source riverside' "$CASE_DIR/run2.out")"
+    stdout_has "balance: extracted 42 = written 29 + quarantined 13"
+    [ "$(ledger "$CASE_DIR" "SELECT mode FROM tdi.run_source WHERE source = 'riverside' ORDER BY run_no DESC LIMIT 1")" = full ] ||
+        fail "the ledger does not say riverside was read in full"
+    for body in national antwerp; do
+        new=$(episode_key "$body" riverside 27)
+        old=$(episode_key "$body" riverside 2)
+        mapfile -t files < <(submissions "$CASE_DIR" "$body")
+        [ "${#files[@]}" = 2 ] || fail "$body: ${#files[@]} submissions after run 2, expected 2"
+        f=${files[1]}
+        valid_both "$f"
+        episode_lines "$f" | sed 's/ person=.*entrant=/ entrant=/; s/ age=.*//' >"$CASE_DIR/$body.2"
+        printf '%s\n' "<episode action=\"replace\" key=\"$old\" entrant=\"0\"" "<episode key=\"$new\" entrant=\"1\"" |
+            LC_ALL=C sort >"$CASE_DIR/$body.2.want"
+        LC_ALL=C sort "$CASE_DIR/$body.2" | diff "$CASE_DIR/$body.2.want" - >&2 ||
+            fail "$body: run 2 did not send exactly the append of episode 27 and the replace of episode 2"
+        [ -z "$(delete_lines "$f")" ] || fail "$body: run 2 deletes something"
+    done
+
+    pg_sql clinic_flip -c "DELETE FROM admissions WHERE adm_id = 27"
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
+    for body in national antwerp; do
+        new=$(episode_key "$body" riverside 27)
+        old=$(episode_key "$body" riverside 2)
+        mapfile -t files < <(submissions "$CASE_DIR" "$body")
+        [ "${#files[@]}" = 3 ] || fail "$body: ${#files[@]} submissions after run 3, expected 3"
+        f=${files[2]}
+        [ "$(episode_lines "$f" | sed 's/ person=.*entrant=/ entrant=/; s/ age=.*//')" = "<episode action=\"replace\" key=\"$old\" entrant=\"1\"" ] ||
+            fail "$body: run 3 did not send exactly the replace of episode 2 as the entrant"
+        [ "$(delete_lines "$f")" = "<delete key=\"$new\"/>" ] || fail "$body: run 3's deletes are '$(delete_lines "$f")'"
+    done
+    tdi_try "$CASE_DIR/run4" 0 run --config "$conf" --year 2025
+    ! grep -q 'reading it in full' "$CASE_DIR/run4.out" || fail "run 4 read riverside again with nothing changed"
+    stdout_has "body national: no changes, nothing published"
+
+    run_setup "$CASE_DIR/fresh"
+    cp "$conf" "$CASE_DIR/fresh/tdi.conf"
+    sed -i "s/dbname=$(cat "$CASE_DIR/state.db")/dbname=$(cat "$CASE_DIR/fresh/state.db")/; s|^output_dir .*|output_dir = fresh/out|" "$CASE_DIR/fresh/tdi.conf"
+    tdi_try "$CASE_DIR/fresh/run" 0 run --config "$CASE_DIR/fresh/tdi.conf" --year 2025
+    ledger "$CASE_DIR" "SELECT body, ekey, encode(hash, 'hex'), entrant, earlier FROM tdi.sent ORDER BY 1, 2" >"$CASE_DIR/sent.delta"
+    ledger "$CASE_DIR/fresh" "SELECT body, ekey, encode(hash, 'hex'), entrant, earlier FROM tdi.sent ORDER BY 1, 2" >"$CASE_DIR/sent.full"
+    diff "$CASE_DIR/sent.full" "$CASE_DIR/sent.delta" >&2 || fail "the bodies hold other records after the deltas than after one full run"
+}
+
+it_case counting-levels case_levels
+it_case counting-shared-centre case_shared_centre
+it_case counting-earlier-year case_earlier_year
+it_case counting-flip case_flip
+it_end
