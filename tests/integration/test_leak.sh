@@ -4,7 +4,8 @@
 # either clinic and digits only), birth date (YYYY-MM-DD, YYYYMMDD, DD/MM/YYYY), street, postcode,
 # raw client number, raw episode id or SLK-581 linkage key of any client appears in the
 # submissions (decompressed), tables, manifests, quarantine files, file names, or the stdout and
-# stderr of a --verbose run. The names and national numbers do reach tdi (the pseudonyms are made
+# stderr of a --verbose run; nor does a person key of the state database (which links a person
+# across bodies). The names and national numbers do reach tdi (the pseudonyms are made
 # from them): the fixtures' views hand them over.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -14,6 +15,7 @@ it_begin
 RUN=$IT_TMP/run
 NEEDLES=$IT_TMP/needles
 CORPUS=$IT_TMP/corpus
+PKEYS=$IT_TMP/pkeys
 
 # Identifiers planted in the fixtures, as written there: the test must be able to find them.
 PLANTED=(
@@ -90,6 +92,8 @@ case_run() {
     [ "$(grep -c '<episode ' "$CASE_DIR/corpus")" -ge 10 ] || fail "the output holds fewer than 10 episodes: nothing to search"
     [ "$(grep -c '^<tables ' "$CASE_DIR/corpus")" = 2 ] || fail "the output does not hold both bodies' tables"
     mv "$CASE_DIR/corpus" "$CORPUS"
+    # the person keys of the state database (under the state key), without their prefix
+    ledger "$RUN" "SELECT DISTINCT substr(person, 4) FROM tdi.sent" >"$PKEYS"
 }
 
 case_no_identifier() {
@@ -99,6 +103,11 @@ case_no_identifier() {
         msg "  identifiers found in the output:"
         LC_ALL=C sort -u "$CASE_DIR/found" | sed 's/^/  | /' >&2
         fail "$(LC_ALL=C sort -u "$CASE_DIR/found" | wc -l) identifier(s) leaked into the output"
+    fi
+    # The state's person keys link a person across bodies: they stay in the state database.
+    [ "$(grep -cE '^[0-9a-f]{64}$' "$PKEYS")" -ge 10 ] || fail "fewer than 10 person keys in the state database"
+    if LC_ALL=C grep -oF -f "$PKEYS" "$CORPUS" >"$CASE_DIR/found"; then
+        fail "$(LC_ALL=C sort -u "$CASE_DIR/found" | wc -l) person key(s) of the state database in the output"
     fi
 }
 
