@@ -7,7 +7,9 @@
  *   per source, retried with backoff:  extract -> transform -> spool, one entry per record and
  *       body that takes it, with that body's pseudonyms (+ quarantine, + rows seen, + key scan)
  *   bodies whose every source was read are served; the others get nothing this run
- *   spool -> state database: one statement computes append/replace/delete per body
+ *   spool -> state database: in bulk, what each body holds, the counting unit (entrant flags,
+ *       earlier years) and append/replace/delete per body; an incremental source whose unread
+ *       episodes changed their counting is read again in full and the pass computed again
  *   per served body with changes: XML from the spool in spool order, validate, publish; the
  *       tables too when every source feeding the body was read in full
  *   commit what was published, the watermarks, the ledger      (file first: at least once)
@@ -641,6 +643,23 @@ static tdi_status compute_actions(run_ctx *rc)
     return st;
 }
 
+/* The next record of body b's action stream (tdi_state_actions_open()) from the spool, with what
+ * the state database decided of it: its entrant flag, its treatment status from earlier years
+ * (R018 is counted in the pass). *eof at the end. */
+static tdi_status next_record(run_ctx *rc, size_t b, spool_entry *e, tdi_state_action *a, int *eof)
+{
+    tdi_status st = tdi_state_actions_next(rc->state, a, eof);
+
+    if (st != TDI_OK || *eof)
+        return st;
+    st = read_entry(rc, a->pos, e);
+    if (st == TDI_OK && e->body != b)
+        st = TDI_ERR_INTERNAL;
+    if (st == TDI_OK)
+        (void)transform_history(&e->rec, a->entrant, a->earlier);
+    return st;
+}
+
 /* Writes body b's file from its actions and the spool, and publishes it. */
 static tdi_status publish_body(run_ctx *rc, size_t b)
 {
@@ -667,16 +686,11 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
             st = TDI_ERR_INTERRUPTED;
             break;
         }
-        st = tdi_state_actions_next(rc->state, &a, &eof);
-        if (st != TDI_OK || eof)
-            break;
-        st = read_entry(rc, a.pos, &e);
-        if (st == TDI_OK && e.body != b)
-            st = TDI_ERR_INTERNAL;
-        if (st == TDI_OK) {
-            (void)transform_history(&e.rec, a.entrant, a.earlier); /* R018: counted in the pass */
+        st = next_record(rc, b, &e, &a, &eof);
+        if (st == TDI_OK && !eof)
             st = report_add_action(w, &e.rec, a.replace ? REPORT_REPLACE : REPORT_APPEND);
-        }
+        if (eof)
+            break;
     }
     if (st == TDI_OK)
         st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_DELETES);
@@ -736,16 +750,11 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     if (st == TDI_OK)
         st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_HELD);
     while (st == TDI_OK) {
-        st = tdi_state_actions_next(rc->state, &a, &eof);
-        if (st != TDI_OK || eof)
-            break;
-        st = read_entry(rc, a.pos, &e);
-        if (st == TDI_OK && e.body != b)
-            st = TDI_ERR_INTERNAL;
-        if (st == TDI_OK) {
-            (void)transform_history(&e.rec, a.entrant, a.earlier);
+        st = next_record(rc, b, &e, &a, &eof);
+        if (st == TDI_OK && !eof)
             st = report_tables_add(t, &e.rec);
-        }
+        if (eof)
+            break;
     }
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;

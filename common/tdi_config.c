@@ -35,6 +35,15 @@ const char *const tdi_counting_names[TDI_COUNTING_COUNT] = {
     [TDI_COUNTING_NATIONAL] = "national",
 };
 
+/* The index of val in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *val)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(val, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 enum section { SEC_TOP, SEC_SOURCE, SEC_BODY, SEC_BAD };
 
 typedef struct parser {
@@ -310,10 +319,7 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
         else
             set_once(p, line, key, &s->region, dup_str(p, val));
     } else if (strcmp(key, "national_id") == 0) {
-        int found = -1;
-        for (int i = 0; i < TDI_NID_SCHEME_COUNT; i++)
-            if (strcmp(val, tdi_nid_scheme_names[i]) == 0)
-                found = i;
+        int found = name_index(tdi_nid_scheme_names, TDI_NID_SCHEME_COUNT, val);
         if (found < 0)
             perr(p, line, "national_id must be be_rrn, nl_bsn or none, not '%s'", val);
         else
@@ -347,10 +353,7 @@ static void body_key(parser *p, unsigned long line, const char *key, const char 
         else
             parse_list(p, line, key, val, &b->centres, &b->ncentres);
     } else if (strcmp(key, "counting") == 0) {
-        int found = -1;
-        for (int i = 0; i < TDI_COUNTING_COUNT; i++)
-            if (strcmp(val, tdi_counting_names[i]) == 0)
-                found = i;
+        int found = name_index(tdi_counting_names, TDI_COUNTING_COUNT, val);
         if (found < 0)
             perr(p, line, "counting must be centre, regional or national, not '%s'", val);
         else

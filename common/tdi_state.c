@@ -884,12 +884,10 @@ static const char action_sql[] =
     "    OR entrant IS DISTINCT FROM was_entrant OR earlier IS DISTINCT FROM was_earlier";
 
 /* R018 per source: rows read that say "never previously treated" of a person with a start in
- * an earlier year (the rule's other half is transform_history()). */
+ * an earlier year (the rule's other half is transform_history()), from the ranking. */
 static const char r018_sql[] =
-    "SELECT r.src, count(DISTINCT r.eid) FROM run_rec r\n"
-    "  JOIN (SELECT DISTINCT person FROM tdi.sent WHERE year < $1 AND person IS NOT NULL) e\n"
-    "    ON e.person = r.person\n"
-    " WHERE r.status = '1' GROUP BY r.src";
+    "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN run_rec r ON r.pos = k.pos\n"
+    " WHERE k.earlier AND r.status = '1' GROUP BY r.src";
 
 /* A boolean array literal {t,f,...}: the int flag at offset in each of n items of size bytes. */
 static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
@@ -912,12 +910,11 @@ static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
 }
 
 /* Per source from a two-column result (src, number): flags (number > 0) and/or counts. */
-static tdi_status per_source(tdi_state *st, const char *what, const char *sql, const char *ystr,
-                             size_t nsources, unsigned char *flags, unsigned long *counts)
+static tdi_status per_source(tdi_state *st, const char *what, const char *sql, size_t nsources,
+                             unsigned char *flags, unsigned long *counts)
 {
-    const char *yp[1] = {ystr};
     PGresult *res = NULL;
-    tdi_status s = query(st, what, sql, ystr ? 1 : 0, ystr ? yp : NULL, PGRES_TUPLES_OK, &res);
+    tdi_status s = query(st, what, sql, 0, NULL, PGRES_TUPLES_OK, &res);
 
     for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
         long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
@@ -1023,9 +1020,9 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
     if (s == TDI_OK)
         s = per_source(st, "finding episodes whose counting changed unread",
                        "SELECT src, count(*) FROM run_action WHERE action = 'f' GROUP BY src",
-                       NULL, nsources, reread, NULL);
+                       nsources, reread, NULL);
     if (s == TDI_OK)
-        s = per_source(st, "counting rule R018", r018_sql, ystr, nsources, NULL, r018);
+        s = per_source(st, "counting rule R018", r018_sql, nsources, NULL, r018);
 
 done:
     if (s == TDI_ERR_INTERNAL)

@@ -7,17 +7,19 @@
  *   - per source and year the watermark of incremental reads and the fingerprint of what shapes
  *     the source's records (crosswalk, query, routing, key): a new fingerprint forces a full read;
  *   - per body and year the sequence number of the last file, and per episode key what the body
- *     was last sent (the content hash): the base every delta is computed against;
+ *     was last sent (the content hash, the entrant flag, the person, centre and start): the base
+ *     every delta and the counting unit are computed against; earlier years' rows stay;
  *   - the routes seen (which source's records went to which body), and the closed years.
  * The schema is versioned; tdi_state_migrate() (`tdi init`) creates or upgrades it in place, and
  * every other command refuses a database whose schema is missing or not the version it knows.
  *
  * A run holds a session advisory lock for its whole length: a second run fails at once with
  * TDI_ERR_LOCKED. The delta of a run is computed in the database in bulk: the run COPYs its
- * records (position in its spool, key, content hash, bodies) and the key sets of incremental
- * sources into temporary tables, one statement computes every action, and the run reads the
- * actions back with COPY in spool order. Nothing here runs one statement per record. The state
- * database never holds an identifier: keys and persons are pseudonyms.
+ * records (position in its spool, key, content hash, bodies, person key, centre, start) and the
+ * key sets of incremental sources into temporary tables, a few statements compute what each body
+ * holds, the TDI counting unit over it and every action, and the run reads the actions back with
+ * COPY in spool order. Nothing here runs one statement per record. The state database never holds
+ * an identifier: keys and persons are pseudonyms (persons under the state key, in no file).
  *
  * Every failure is logged ("state database: WHAT failed: REASON") and returned as TDI_ERR_STATE
  * (TDI_ERR_INTERRUPTED when a stop signal ended a wait).

@@ -527,6 +527,19 @@ valid_both() {
         { cat "$CASE_DIR/xmllint.err" >&2; fail "xmllint rejects $(basename "$1")"; }
 }
 
+# same_as_full_run DIR COLUMNS: what the bodies hold in DIR's state database (tdi.sent: body,
+# ekey and COLUMNS) equals what one full run of DIR's config into a fresh state database sends.
+same_as_full_run() {
+    local q="SELECT body, ekey, $2 FROM tdi.sent ORDER BY 1, 2"
+    run_setup "$1/fresh"
+    cp "$1/tdi.conf" "$1/fresh/tdi.conf"
+    sed -i "s/dbname=$(cat "$1/state.db")/dbname=$(cat "$1/fresh/state.db")/; s|^output_dir .*|output_dir = fresh/out|" "$1/fresh/tdi.conf"
+    tdi_try "$1/fresh/run" 0 run --config "$1/fresh/tdi.conf" --year 2025
+    ledger "$1" "$q" >"$1/sent.delta"
+    ledger "$1/fresh" "$q" >"$1/sent.full"
+    diff "$1/sent.full" "$1/sent.delta" >&2 || fail "the bodies hold other records after the deltas than after one full run"
+}
+
 # episode_lines FILE.xml.gz: the <episode .../> elements, one a line, leading blanks removed.
 episode_lines() {
     gzip -dc "$1" | sed -n 's/^[[:space:]]*\(<episode[[:space:]].*\)$/\1/p'

@@ -15,7 +15,8 @@ WITH prk AS MATERIALIZED (
 ), k AS MATERIALIZED (
     SELECT hmac(convert_to('tdi/link/v1', 'UTF8') || '\x01'::bytea, prk, 'sha256') AS link,
            hmac(convert_to('tdi/body/v1', 'UTF8') || '\x00'::bytea || convert_to(:'body', 'UTF8') ||
-                '\x01'::bytea, prk, 'sha256') AS body
+                '\x01'::bytea, prk, 'sha256') AS body,
+           hmac(convert_to('tdi/state/v1', 'UTF8') || '\x01'::bytea, prk, 'sha256') AS state
       FROM prk
 ), r AS (
     SELECT e.*, s.tdi AS setting_code, x.tdi AS sex_code, ts.tdi AS status_code,
@@ -28,7 +29,7 @@ WITH prk AS MATERIALIZED (
            hmac(convert_to('tdi/episode/v1', 'UTF8') || '\x00'::bytea ||
                 convert_to(:'source', 'UTF8') || '\x00'::bytea || convert_to(e.episode_id, 'UTF8'),
                 k.link, 'sha256') AS episode_digest,
-           k.body
+           k.body, k.state
       FROM :"tbl" e
      CROSS JOIN k
       JOIN bench_cw s  ON s.item = 'setting'           AND s.local  = coalesce(btrim(e.setting, E' \t'), '')
@@ -42,6 +43,17 @@ WITH prk AS MATERIALIZED (
        AND e.client_id ~ '[A-Za-z0-9]'
        AND e.centre_id ~ E'^[ \t]*[A-Za-z0-9._-]{1,32}[ \t]*$'
        AND (e.birth_date IS NULL OR extract(year FROM age(e.start_date, e.birth_date)) BETWEEN 10 AND 99)
+), c AS (
+    -- The counting unit at tdi's default level: the first start of each person at each centre,
+    -- ties to the smaller state key (the episode under the state key, as tdi's state database).
+    SELECT r.*,
+           row_number() OVER (PARTITION BY person_digest, btrim(centre_id, E' \t')
+                              ORDER BY start_date,
+                                       'e1:' || left(encode(hmac(convert_to('tdi/episode/v1', 'UTF8') ||
+                                                                 '\x00'::bytea || episode_digest,
+                                                                 state, 'sha256'), 'hex'), 32)) = 1
+               AS first_start
+      FROM r
 )
 SELECT xmlelement(name episode, xmlattributes(
            'e1:' || left(encode(hmac(convert_to('tdi/episode/v1', 'UTF8') || '\x00'::bytea ||
@@ -53,6 +65,7 @@ SELECT xmlelement(name episode, xmlattributes(
            btrim(centre_id, E' \t') AS centre,
            :'region' AS region,
            extract(year FROM start_date)::int AS year,
+           CASE WHEN first_start THEN '1' ELSE '0' END AS entrant,
            age_years AS age, -- NULL: left out
            setting_code AS setting,
            CASE setting_code WHEN 'outpatient' THEN '1' WHEN 'residential_community' THEN '2'
@@ -81,5 +94,5 @@ SELECT xmlelement(name episode, xmlattributes(
            CASE WHEN route_code = '1' THEN '2' ELSE '99' END AS injecting,
            CASE WHEN route_code = '1' THEN '99' END AS years_since_first_injection,
            '99' AS needle_sharing, '99' AS hiv_testing, '99' AS hcv_testing, '99' AS ost))
-  FROM r
+  FROM c
 ) TO STDOUT;
