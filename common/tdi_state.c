@@ -947,8 +947,8 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
     if (!names)
         goto done;
     sok = bool_array(nsources, sources, sizeof *sources, offsetof(tdi_state_source_in, ok));
-    sfull = bool_array(nsources, sources, sizeof *sources,
-                       offsetof(tdi_state_source_in, full_read));
+    sfull =
+        bool_array(nsources, sources, sizeof *sources, offsetof(tdi_state_source_in, full_read));
     bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(tdi_state_body_in, served));
     bcentre = bool_array(nbodies, bodies, sizeof *bodies, offsetof(tdi_state_body_in, per_centre));
     for (size_t i = 0; i < nsources; i++)
@@ -968,9 +968,8 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
         /* A second pass (after a source was read again) starts from the run's tables. */
         s = !st->passes ? TDI_OK
                         : command(st, "clearing the last pass",
-                                  "DROP TABLE IF EXISTS run_action, run_rank, run_held; TRUNCATE "
-                                  "run_src, "
-                                  "run_body",
+                                  "DROP TABLE IF EXISTS run_action, run_rank, run_held; "
+                                  "TRUNCATE run_src, run_body",
                                   0, NULL);
         if (s == TDI_OK)
             s = command(st, "recording the run's sources",

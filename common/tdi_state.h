@@ -156,11 +156,11 @@ typedef enum tdi_state_read {
 } tdi_state_read;
 
 typedef struct tdi_state_action {
-    uint64_t pos;                          /* spool position (episodes, held) */
-    char ekey[48];                         /* the "e1:" key to delete (deletes) */
-    int replace;                           /* episodes: a replace, not an append */
-    int entrant;                           /* the person's counted treatment demand */
-    int earlier;                           /* the person started a treatment in an earlier year */
+    uint64_t pos;  /* spool position (episodes, held) */
+    char ekey[48]; /* the "e1:" key to delete (deletes) */
+    int replace;   /* episodes: a replace, not an append */
+    int entrant;   /* the person's counted treatment demand */
+    int earlier;   /* the person started a treatment in an earlier year */
 } tdi_state_action;
 
 /* Reads the actions of body back, what by what; then _next until *eof. */

@@ -199,8 +199,8 @@ tdi_status tx_pseudo_person(tx_pseudo *body, const unsigned char digest[TX_HMAC_
 tdi_status tx_pseudo_state_person(tx_pseudo *state, const unsigned char digest[TX_HMAC_BYTES],
                                   char *out, size_t outlen)
 {
-    return body_pseudonym(state, person_domain, sizeof person_domain, digest, "p1:",
-                          TX_HMAC_BYTES, out, outlen);
+    return body_pseudonym(state, person_domain, sizeof person_domain, digest, "p1:", TX_HMAC_BYTES,
+                          out, outlen);
 }
 
 tdi_status tx_pseudo_episode(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES], char *out,

@@ -135,8 +135,8 @@ static void each_item_matches_its_enumeration(void **state)
  * does not write, so a required attribute cannot be forgotten on either side. */
 static void episode_attributes_are_the_items_and_the_record_fields(void **state)
 {
-    static const char *const fields[] = {"key",    "person", "personKind",    "source",
-                                         "centre", "region", "year",          "entrant",
+    static const char *const fields[] = {"key",    "person",        "personKind", "source",
+                                         "centre", "region",        "year",       "entrant",
                                          "age",    "first_use_age", "action"};
     xmlDocPtr doc = load_xsd();
     xmlNodePtr schema = xmlDocGetRootElement(doc);
