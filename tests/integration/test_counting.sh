@@ -100,6 +100,16 @@ case_shared_centre() {
     expect_entrant "$nat" national riverside 11 1
     episode_lines "$nat" | grep -F " key=\"$(episode_key national debrug BH-25-0101)\" " | grep -qF ' centre="RR-NORTH" ' ||
         fail "De Brug's episode is not at RR-NORTH"
+    # Both on one day: the smaller state key is the entrant, whatever clinic was read first.
+    pg_sql clinic_shared -c "UPDATE behandelingen SET startdatum = '2025-02-10' WHERE behandeling_id = 'BH-25-0101'"
+    tdi_try "$CASE_DIR/tie" 0 run --config "$conf" --year 2025
+    ledger "$CASE_DIR" "SELECT eid || ' ' || ekey || ' ' || entrant FROM tdi.sent WHERE body = 'national' AND ekey IN ('$(episode_key national riverside 1)', '$(episode_key national debrug BH-25-0101)')" |
+        LC_ALL=C sort >"$CASE_DIR/tie.sent"
+    [ "$(wc -l <"$CASE_DIR/tie.sent")" = 2 ] || fail "the two episodes of the tie are not both sent"
+    [ "$(cut -d' ' -f3 "$CASE_DIR/tie.sent" | tr '\n' ' ')" = 'true false ' ] ||
+        fail "the tie did not go to the smaller state key: $(cat "$CASE_DIR/tie.sent")"
+    nat=$(nth_submission "$CASE_DIR" national 2)
+    [ "$(episode_lines "$nat" | grep -c ' entrant=')" -le 2 ] || fail "the tie sent more than the two episodes"
 }
 
 # Earlier years: a run for 2024 first, then 2025. Patient 4 says "never previously treated" in
