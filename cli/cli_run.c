@@ -608,11 +608,11 @@ static tdi_status compute_actions(run_ctx *rc)
     while (sin && bin && counts && reread && r018 && again) {
         again = 0;
         for (size_t si = 0; si < ns; si++)
-            sin[si] = (tdi_state_source_in){rc->src[si].cfg->name, rc->src[si].status == TDI_OK,
-                                            rc->src[si].full_read};
+            sin[si] = (tdi_state_source_in){rc->src[si].cfg->name, rc->src[si].cfg->region,
+                                            rc->src[si].status == TDI_OK, rc->src[si].full_read};
         for (size_t b = 0; b < nb; b++)
             bin[b] = (tdi_state_body_in){rc->cfg->bodies[b].name, rc->body[b].served,
-                                         rc->cfg->bodies[b].counting == TDI_COUNTING_CENTRE};
+                                         tdi_counting_names[rc->cfg->bodies[b].counting]};
         st = tdi_state_actions(rc->state, rc->year, sin, ns, bin, nb, counts, reread, r018);
         for (size_t si = 0; si < ns && st == TDI_OK; si++) {
             if (!reread[si] || rc->src[si].status != TDI_OK || rc->src[si].full_read)

@@ -43,8 +43,8 @@ typedef struct tdi_source_config {
 /* The level at which a body's persons are counted once a year (README.md, "Counting"). */
 typedef enum tdi_counting {
     TDI_COUNTING_CENTRE,   /* default: once per person, centre and year */
-    TDI_COUNTING_REGIONAL, /* once per person and year across the body's centres */
-    TDI_COUNTING_NATIONAL, /* the same, for a body that receives every region */
+    TDI_COUNTING_REGIONAL, /* once per person, region (of the sources) and year */
+    TDI_COUNTING_NATIONAL, /* once per person and year across all the body's centres */
     TDI_COUNTING_COUNT
 } tdi_counting;
 

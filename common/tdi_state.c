@@ -630,9 +630,9 @@ tdi_status tdi_state_delta_begin(tdi_state *st)
                    "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid text NOT NULL);\n"
                    "CREATE TEMP TABLE run_present (src integer NOT NULL, eid text NOT NULL);\n"
                    "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
-                   "ok boolean NOT NULL, full_read boolean NOT NULL);\n"
+                   "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
                    "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
-                   "served boolean NOT NULL, per_centre boolean NOT NULL)",
+                   "served boolean NOT NULL, counting text NOT NULL)",
                    0, NULL);
 }
 
@@ -815,7 +815,8 @@ static char *array_literal(const char *const *items, size_t n)
  * Bodies not served this run are left out entirely.
  *
  * run_rank: the counting unit over what is held. Per body, the person's first start in the year
- * (at each centre, or across the body's centres: per_centre) is the entrant; ties go to the
+ * (at each centre, in each source region, or across the body's centres: counting) is the
+ * entrant; ties go to the
  * smaller state key, so the choice does not depend on the order rows come in. earlier: the
  * person has a start in an earlier year in tdi.sent, whatever body or source it went to.
  *
@@ -862,10 +863,12 @@ static const char rank_sql[] =
     "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
     "h.was_earlier,\n"
     "       row_number() OVER (PARTITION BY h.body, h.person,\n"
-    "                                       CASE WHEN b.per_centre THEN h.centre END\n"
+    "                                       CASE b.counting WHEN 'centre' THEN h.centre\n"
+    "                                                       WHEN 'regional' THEN rs.region END\n"
     "                          ORDER BY h.start_ymd, h.eid) = 1 AS entrant,\n"
     "       e.person IS NOT NULL AS earlier\n"
     "  FROM run_held h JOIN run_body b ON b.body = h.body\n"
+    "  LEFT JOIN run_src rs ON rs.src = h.src\n"
     "  LEFT JOIN (SELECT DISTINCT person FROM tdi.sent WHERE year < $1 AND person IS NOT NULL) "
     "e\n"
     "         ON e.person = h.person\n"
@@ -937,7 +940,7 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
 {
     const char **names = calloc(nsources + nbodies + 1, sizeof *names);
     char *snames = NULL, *bnames = NULL, *sok = NULL, *sfull = NULL, *bserved = NULL,
-         *bcentre = NULL, ystr[16];
+         *bcounting = NULL, *sregions = NULL, ystr[16];
     PGresult *res = NULL;
     tdi_status s = TDI_ERR_INTERNAL;
 
@@ -950,19 +953,24 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
     sfull =
         bool_array(nsources, sources, sizeof *sources, offsetof(tdi_state_source_in, full_read));
     bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(tdi_state_body_in, served));
-    bcentre = bool_array(nbodies, bodies, sizeof *bodies, offsetof(tdi_state_body_in, per_centre));
     for (size_t i = 0; i < nsources; i++)
         names[i] = sources[i].name;
     snames = array_literal(names, nsources);
+    for (size_t i = 0; i < nsources; i++)
+        names[i] = sources[i].region;
+    sregions = array_literal(names, nsources);
     for (size_t i = 0; i < nbodies; i++)
         names[i] = bodies[i].name;
     bnames = array_literal(names, nbodies);
-    if (!snames || !bnames || !sok || !sfull || !bserved || !bcentre)
+    for (size_t i = 0; i < nbodies; i++)
+        names[i] = bodies[i].counting;
+    bcounting = array_literal(names, nbodies);
+    if (!snames || !sregions || !bnames || !bcounting || !sok || !sfull || !bserved)
         goto done;
     snprintf(ystr, sizeof ystr, "%d", year);
     {
-        const char *sp[3] = {snames, sok, sfull};
-        const char *bp[3] = {bnames, bserved, bcentre};
+        const char *sp[4] = {snames, sregions, sok, sfull};
+        const char *bp[3] = {bnames, bserved, bcounting};
         const char *yp[1] = {ystr};
 
         /* A second pass (after a source was read again) starts from the run's tables. */
@@ -973,15 +981,15 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
                                   0, NULL);
         if (s == TDI_OK)
             s = command(st, "recording the run's sources",
-                        "INSERT INTO run_src SELECT n - 1, name, ok, full_read FROM "
-                        "unnest($1::text[], $2::boolean[], $3::boolean[]) WITH ORDINALITY AS "
-                        "u(name, ok, full_read, n)",
-                        3, sp);
+                        "INSERT INTO run_src SELECT n - 1, name, region, ok, full_read FROM "
+                        "unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[]) WITH "
+                        "ORDINALITY AS u(name, region, ok, full_read, n)",
+                        4, sp);
         if (s == TDI_OK)
             s = command(st, "recording the run's bodies",
-                        "INSERT INTO run_body SELECT n - 1, name, served, per_centre FROM "
-                        "unnest($1::text[], $2::boolean[], $3::boolean[]) WITH ORDINALITY AS "
-                        "u(name, served, per_centre, n)",
+                        "INSERT INTO run_body SELECT n - 1, name, served, counting FROM "
+                        "unnest($1::text[], $2::boolean[], $3::text[]) WITH ORDINALITY AS "
+                        "u(name, served, counting, n)",
                         3, bp);
         /* Temporary tables are never analysed by autovacuum: without this the planner guesses
          * their size, badly at a million rows. */
@@ -1033,7 +1041,8 @@ done:
     free(sok);
     free(sfull);
     free(bserved);
-    free(bcentre);
+    free(bcounting);
+    free(sregions);
     return s;
 }
 

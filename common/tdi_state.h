@@ -125,14 +125,16 @@ tdi_status tdi_state_duplicates(tdi_state *st, int src, unsigned long *count, ch
 
 typedef struct tdi_state_source_in {
     const char *name;
-    int ok;        /* read completely this run */
+    const char *region; /* of its centres: counting = regional counts a person once per region */
+    int ok;             /* read completely this run */
     int full_read; /* every row of the year was read (not incremental) */
 } tdi_state_source_in;
 
 typedef struct tdi_state_body_in {
     const char *name;
-    int served;     /* every source it depends on was read */
-    int per_centre; /* counting = centre: a person is counted once per centre, else once */
+    int served;           /* every source it depends on was read */
+    const char *counting; /* "centre": a person counted once per centre and year, "regional":
+                           * per region of the sources, "national": once a year */
 } tdi_state_body_in;
 
 typedef struct tdi_state_counts {

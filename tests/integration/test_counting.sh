@@ -2,7 +2,8 @@
 # shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # The TDI counting unit (README.md, "Counting"): one treatment demand per person per year, the
 # first start, at each body's counting level (national: once across every centre and clinic;
-# antwerp, the default: once per centre), through the person key of the state database, which
+# regional: once per region; antwerp, the default: once per centre), through the person key of
+# the state database, which
 # links the clinics; treatment status from earlier years (3 -> 2, rule R018); and the hard case
 # of incremental reads: an episode the run does not read changes its entrant flag (a backdated
 # episode arrives, then goes), so the run reads the source again in full and sends exactly the
@@ -112,6 +113,21 @@ case_shared_centre() {
     [ "$(episode_lines "$nat" | grep -c ' entrant=')" -le 2 ] || fail "the tie sent more than the two episodes"
 }
 
+# Counting per region: the national body counts once per person and region of the sources; the
+# person in both clinics is an entrant in each region (Riverside BE211, De Brug BE100).
+case_regional() {
+    local conf=$CASE_DIR/tdi.conf nat
+    run_setup "$CASE_DIR"
+    set_body "$conf" national counting regional
+    tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
+    nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    gzip -dc "$nat" | grep -qE '^<submission .* countingLevel="regional" ' || fail "national's header does not say countingLevel regional"
+    expect_entrant "$nat" national riverside 1 1
+    expect_entrant "$nat" national riverside 11 0
+    expect_entrant "$nat" national debrug BH-25-0101 1
+    [ "$(episode_lines "$nat" | grep -c ' entrant="1" ')" = 20 ] || fail "national: not 20 entrants (19 persons, one in two regions)"
+}
+
 # Earlier years: a run for 2024 first, then 2025. Patient 4 says "never previously treated" in
 # 2025 (episode 4) but started at RR-SOUTH on 2024-12-31: kept, warned as R018. Patient 5's status
 # is "not known" (episode 5) and she started on 2024-05-02 in this copy: previously treated (2).
@@ -203,6 +219,7 @@ case_flip() {
 
 it_case counting-levels case_levels
 it_case counting-shared-centre case_shared_centre
+it_case counting-regional case_regional
 it_case counting-earlier-year case_earlier_year
 it_case counting-flip case_flip
 it_end
