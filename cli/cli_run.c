@@ -1145,6 +1145,7 @@ static tdi_status work(run_ctx *rc)
     {
         tdi_status qst = publish_quarantine(rc, st == TDI_OK);
         st = worse(st, qst);
+        tdi_debug("quarantine: files published in %.1f s", lap());
     }
     return st;
 }
@@ -1224,6 +1225,7 @@ tdi_status cli_run(int argc, char **argv)
             cst = commit(&rc, st);
         if (cst == TDI_OK)
             cst = tdi_state_commit_end(rc.state, rc.year, rc.run_no, st, rc.message);
+        tdi_debug("commit: the state database brought up to date in %.1f s", lap());
         if (cst != TDI_OK) {
             tdi_state_commit_abort(rc.state);
             st = worse(st, TDI_ERR_STATE);
