@@ -538,32 +538,35 @@ static tdi_status load_spool(run_ctx *rc, uint64_t from)
  * apart, so it fails like a source that could not be read. */
 static tdi_status check_duplicates(run_ctx *rc)
 {
-    for (size_t si = 0; si < rc->cfg->nsources; si++) {
-        run_source *s = &rc->src[si];
-        unsigned long count = 0;
-        char example[TDI_EPISODE_KEY_MAX + 1];
-        tdi_status st;
+    size_t ns = rc->cfg->nsources, len = TDI_EPISODE_KEY_MAX + 1;
+    unsigned long *count = calloc(ns + 1, sizeof *count);
+    char *example = calloc(ns + 1, len);
+    tdi_status st = TDI_ERR_INTERNAL;
 
-        if (s->status != TDI_OK)
-            continue;
-        st = tdi_state_duplicates(rc->state, (int)si, &count, example, sizeof example);
-        if (st != TDI_OK)
-            return st;
-        if (count == 0)
+    if (count && example)
+        st = tdi_state_duplicates(rc->state, ns, count, example, len);
+    else
+        tdi_error("out of memory");
+    for (size_t si = 0; si < ns && st == TDI_OK; si++) {
+        run_source *s = &rc->src[si];
+
+        if (s->status != TDI_OK || count[si] == 0)
             continue;
         tdi_log_clear_last_error();
         tdi_error("source %s: %lu episode ids appear more than once (one of them has the state "
                   "key %s): episode_id must be unique within a source",
-                  s->cfg->name, count, example);
+                  s->cfg->name, count[si], example + si * len);
         snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
         s->status = TDI_ERR_SOURCE;
-        printf("source %s: FAILED: %lu episode ids are not unique\n", s->cfg->name, count);
+        printf("source %s: FAILED: %lu episode ids are not unique\n", s->cfg->name, count[si]);
         rc->extracted -= s->extracted;
         rc->written -= s->written;
         rc->quarantined -= s->quarantined;
         s->extracted = s->written = s->quarantined = 0;
     }
-    return TDI_OK;
+    free(count);
+    free(example);
+    return st;
 }
 
 /* Source si was read incrementally, and an episode of it that the run did not read changed its

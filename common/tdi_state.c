@@ -761,24 +761,27 @@ tdi_status tdi_state_forget_source(tdi_state *st, int src)
     return rc;
 }
 
-tdi_status tdi_state_duplicates(tdi_state *st, int src, unsigned long *count, char *example,
+tdi_status tdi_state_duplicates(tdi_state *st, size_t nsources, unsigned long *count, char *example,
                                 size_t len)
 {
-    char s[16];
-    const char *params[1] = {s};
     PGresult *res = NULL;
     tdi_status rc;
 
-    *count = 0;
-    example[0] = '\0';
-    snprintf(s, sizeof s, "%d", src);
+    memset(count, 0, nsources * sizeof *count);
+    for (size_t i = 0; i < nsources; i++)
+        example[i * len] = '\0';
+    /* Every source in one pass: a pass per source would read all the run's records each time. */
     rc = query(st, "looking for repeated keys",
-               "SELECT count(DISTINCT eid), coalesce(min(eid), '') FROM (SELECT eid FROM run_rec "
-               "WHERE src = $1 GROUP BY body, eid HAVING count(*) > 1) d",
-               1, params, PGRES_TUPLES_OK, &res);
-    if (rc == TDI_OK && PQntuples(res) == 1) {
-        *count = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-        snprintf(example, len, "%s", PQgetvalue(res, 0, 1));
+               "SELECT src, count(DISTINCT eid), min(eid) FROM (SELECT src, eid FROM run_rec "
+               "GROUP BY src, body, eid HAVING count(*) > 1) d GROUP BY src",
+               0, NULL, PGRES_TUPLES_OK, &res);
+    for (int i = 0; rc == TDI_OK && i < PQntuples(res); i++) {
+        long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
+
+        if (src < 0 || (size_t)src >= nsources)
+            continue;
+        count[src] = strtoul(PQgetvalue(res, i, 1), NULL, 10);
+        snprintf(example + (size_t)src * len, len, "%s", PQgetvalue(res, i, 2));
     }
     PQclear(res);
     return rc;

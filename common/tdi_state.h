@@ -119,8 +119,10 @@ tdi_status tdi_state_copy_end(tdi_state *st, int discard);
  * is read again. */
 tdi_status tdi_state_forget_source(tdi_state *st, int src);
 
-/* Episodes that a source yields more than once: *count of them, one's state key in example. */
-tdi_status tdi_state_duplicates(tdi_state *st, int src, unsigned long *count, char *example,
+/* Episodes that a source yields more than once (to one body), for the nsources sources at once:
+ * count[src] of them and one's state key in example + src * len (example holds nsources strings
+ * of len bytes). */
+tdi_status tdi_state_duplicates(tdi_state *st, size_t nsources, unsigned long *count, char *example,
                                 size_t len);
 
 typedef struct tdi_state_source_in {

@@ -428,6 +428,9 @@ case_duplicate_ids() {
     tdi_try "$CASE_DIR/run" 5 run --config "$conf" --year 2025
     stderr_has "source riverside: 2 episode ids appear more than once (one of them has the state key e1:"
     stdout_has "source riverside: FAILED: 2 episode ids are not unique"
+    # the sources are checked in one pass: the other one is not blamed
+    [ "$(grep -c 'episode ids are not unique' "$CASE_DIR/run.out")" = 1 ] ||
+        fail "a source other than riverside was failed for repeated ids"
     no_submission "$CASE_DIR"
     expect_last_run "$CASE_DIR" source 5
 }
