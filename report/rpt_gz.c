@@ -4,6 +4,8 @@
 #include "../common/tdi_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -107,6 +109,7 @@ tdi_status rpt_gz_finish(rpt_gz *gz)
     st = rpt_pipe_close(&gz->pipe);
     if (st != TDI_OK)
         return st;
+    gz->total_in = (uint64_t)gz->zs.total_in;
     gz->live = 0;
     rc = deflateEnd(&gz->zs);
     if (rc != Z_OK)
@@ -123,4 +126,108 @@ void rpt_gz_discard(rpt_gz *gz)
         /* Z_DATA_ERROR is expected here: the stream is being dropped unfinished. */
         (void)deflateEnd(&gz->zs);
     }
+}
+
+/* The read-back of rpt_gz_check_file: hashes and inflates what fd holds; *why says what is wrong
+ * with the file (NULL when it is right). */
+static tdi_status check_fd(int fd, const char *path, tdi_hash *h, z_stream *zs, unsigned char *in,
+                           unsigned char *out, uint64_t want_len, const char **why)
+{
+    uint64_t got = 0;
+    int rc = Z_OK;
+
+    *why = NULL;
+    for (;;) {
+        ssize_t n = read(fd, in, RPT_GZ_CHUNK);
+        tdi_status st;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            tdi_error("%s: read failed: %s", path, strerror(errno));
+            return TDI_ERR_OUTPUT;
+        }
+        if (n == 0)
+            break;
+        st = tdi_hash_update(h, in, (size_t)n);
+        if (st != TDI_OK)
+            return st;
+        if (rc == Z_STREAM_END) { /* bytes after the stream's end */
+            *why = "data after the end of the gzip stream";
+            return TDI_OK;
+        }
+        zs->next_in = in;
+        zs->avail_in = (uInt)n;
+        while (zs->avail_in > 0 && rc != Z_STREAM_END) {
+            zs->next_out = out;
+            zs->avail_out = 4 * RPT_GZ_CHUNK;
+            rc = inflate(zs, Z_NO_FLUSH);
+            if (rc != Z_OK && rc != Z_STREAM_END) {
+                /* Z_DATA_ERROR: corrupt data, or a trailer whose CRC or length does not match. */
+                *why = zs->msg ? zs->msg : "the gzip stream is corrupt";
+                return TDI_OK;
+            }
+            got += 4 * RPT_GZ_CHUNK - zs->avail_out;
+        }
+        if (zs->avail_in > 0)
+            *why = "data after the end of the gzip stream";
+        if (*why)
+            return TDI_OK;
+    }
+    if (rc != Z_STREAM_END)
+        *why = "the gzip stream is cut short";
+    else if (got != want_len)
+        *why = "it inflates to another length than was written";
+    return TDI_OK;
+}
+
+tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX])
+{
+    unsigned char *in = malloc(RPT_GZ_CHUNK), *out = malloc(4 * RPT_GZ_CHUNK);
+    z_stream zs = {.zalloc = Z_NULL, .zfree = Z_NULL, .opaque = Z_NULL};
+    tdi_hash *h = NULL;
+    const char *why = NULL;
+    tdi_status st = TDI_ERR_INTERNAL;
+    int fd = -1, live = 0, rc;
+
+    if (!in || !out) {
+        tdi_error("%s: out of memory", path);
+        goto done;
+    }
+    rc = inflateInit2(&zs, GZ_WINDOW_BITS);
+    if (rc != Z_OK) {
+        tdi_error("%s: inflateInit2 failed: zlib error %d", path, rc);
+        goto done;
+    }
+    live = 1;
+    st = tdi_hash_new(&h);
+    if (st == TDI_OK)
+        st = tdi_hash_begin(h);
+    if (st != TDI_OK)
+        goto done;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        tdi_error("%s: cannot open: %s", path, strerror(errno));
+        st = TDI_ERR_OUTPUT;
+        goto done;
+    }
+    st = check_fd(fd, path, h, &zs, in, out, want_len, &why);
+    if (st == TDI_OK && why) {
+        tdi_error("%s: read back, the file is not what was written (%s)", path, why);
+        st = TDI_ERR_OUTPUT;
+    }
+    if (st == TDI_OK)
+        st = tdi_hash_end(h, sha256, 64);
+
+done:
+    if (fd >= 0 && close(fd) != 0 && st == TDI_OK) {
+        tdi_error("%s: close failed: %s", path, strerror(errno));
+        st = TDI_ERR_OUTPUT;
+    }
+    if (live)
+        (void)inflateEnd(&zs); /* Z_DATA_ERROR after a stream left unfinished: nothing to do */
+    tdi_hash_free(h);
+    free(in);
+    free(out);
+    return st;
 }

@@ -5,13 +5,18 @@
  * the compressed file is ever held in memory. Deflate and the file writes run on a thread of their
  * own (rpt_pipe), so compression, at level 1 about a third of tdi run's work, takes the second
  * core; once rpt_gz_init has returned, gz->zs and gz->file belong to that thread until
- * rpt_gz_finish or rpt_gz_discard has returned.
+ * rpt_gz_finish or rpt_gz_discard has returned. rpt_gz_check_file reads a finished file back:
+ * its SHA-256 for the manifest, and an inflate that checks the file against the stream.
  */
 #ifndef RPT_GZ_H
 #define RPT_GZ_H
 
 #include "rpt_file.h"
 #include "rpt_pipe.h"
+
+#include "../common/tdi_hash.h"
+
+#include <stdint.h>
 
 #ifndef ZLIB_CONST
 #define ZLIB_CONST /* next_in is const: the input is never written through */
@@ -25,6 +30,7 @@ typedef struct rpt_gz {
     int live;              /* deflateInit2 succeeded and deflateEnd is still due */
     rpt_file *file;        /* borrowed */
     atomic_int discarding; /* the stream is being dropped: no trailer is written */
+    uint64_t total_in;     /* after rpt_gz_finish: the bytes the stream was fed */
     rpt_pipe pipe;         /* to the deflate thread */
     unsigned char in[RPT_GZ_CHUNK];
     unsigned char out[RPT_GZ_CHUNK];
@@ -40,5 +46,11 @@ tdi_status rpt_gz_write(rpt_gz *gz, const void *buf, size_t len);
 tdi_status rpt_gz_finish(rpt_gz *gz);
 /* Stops the thread and releases zlib's state without finishing the stream. */
 void rpt_gz_discard(rpt_gz *gz);
+/* Reads the finished file at path back once: its SHA-256 (hex) into sha256, and inflates it, so
+ * that the file itself is checked, not only the stream that fed it: zlib compares the trailer's
+ * CRC-32 and length with the data, the data must be want_len bytes (gz->total_in) and the file
+ * must end where the stream does. TDI_ERR_OUTPUT, logged, when it cannot be read or is not what
+ * was written. */
+tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX]);
 
 #endif

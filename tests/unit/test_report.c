@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "../../report/report.h"
+#include "../../report/rpt_gz.h"
 #include "test_log.h"
 
 #include <openssl/evp.h>
@@ -188,6 +189,99 @@ static tdi_record make_record(const char *key, const char *person, int age)
 static void path_in(char *out, size_t len, const char *dir, const char *name)
 {
     snprintf(out, len, "%s/%s", dir, name);
+}
+
+/* ---- the read-back of a published file ---- */
+
+/* A gzip file of text at path, as tdi writes it (windowBits 15 + 16); its size into *len. */
+static void write_gz(const char *path, const char *text, unsigned char *gz, size_t cap, size_t *len)
+{
+    z_stream zs = {0};
+    FILE *fp;
+
+    assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (const Bytef *)text;
+    zs.avail_in = (uInt)strlen(text);
+    zs.next_out = gz;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *len = cap - zs.avail_out;
+    assert_int_equal(deflateEnd(&zs), Z_OK);
+    fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(gz, 1, *len, fp), *len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void put_file(const char *path, const unsigned char *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void read_back_checks_the_file_itself(void **state)
+{
+    fixture *fx = *state;
+    const char *text = HEADER FOOTER;
+    unsigned char gz[1024], bad[1024];
+    char path[128], sha[65], want[65], expect[512];
+    size_t len = 0;
+
+    snprintf(path, sizeof path, "%s/check.xml.gz", fx->dir);
+    write_gz(path, text, gz, sizeof gz, &len);
+    assert_int_equal(rpt_gz_check_file(path, strlen(text), sha), TDI_OK);
+    sha256_hex(gz, len, want);
+    assert_string_equal(sha, want);
+    assert_int_equal(fx->log.count, 0);
+
+    /* Another length than the writer fed in. */
+    assert_int_equal(rpt_gz_check_file(path, strlen(text) + 1, sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect,
+             "%s: read back, the file is not what was written (it inflates to another length "
+             "than was written)\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+
+    /* A CRC-32 in the trailer that does not match the data. */
+    memcpy(bad, gz, len);
+    bad[len - 8] ^= 0x01;
+    put_file(path, bad, len);
+    test_log_start(&fx->log);
+    assert_int_equal(rpt_gz_check_file(path, strlen(text), sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect,
+             "%s: read back, the file is not what was written (incorrect data check)\n", path);
+    assert_string_equal(fx->log.text, expect);
+
+    /* Cut short. */
+    put_file(path, gz, len - 4);
+    test_log_start(&fx->log);
+    assert_int_equal(rpt_gz_check_file(path, strlen(text), sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect,
+             "%s: read back, the file is not what was written (the gzip stream is cut short)\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+
+    /* Bytes after the end of the stream. */
+    memcpy(bad, gz, len);
+    memcpy(bad + len, "junk", 4);
+    put_file(path, bad, len + 4);
+    test_log_start(&fx->log);
+    assert_int_equal(rpt_gz_check_file(path, strlen(text), sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect,
+             "%s: read back, the file is not what was written (data after the end of the gzip "
+             "stream)\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+
+    /* No file. */
+    assert_int_equal(unlink(path), 0);
+    test_log_start(&fx->log);
+    assert_int_equal(rpt_gz_check_file(path, strlen(text), sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s: cannot open: No such file or directory\n", path);
+    assert_string_equal(fx->log.text, expect);
 }
 
 /* ---- submissions ---- */
@@ -953,6 +1047,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(publish_writes_exact_xml_and_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(publish_empty_submission, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_back_checks_the_file_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(publish_delta_with_replace_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(delta_order_and_keys_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(record_hash_is_over_the_attributes, setup, teardown),
