@@ -23,6 +23,7 @@
 #include "../common/tdi_config.h"
 #include "../common/tdi_hash.h"
 #include "../common/tdi_log.h"
+#include "../common/tdi_qi.h"
 #include "../common/tdi_signal.h"
 #include "../common/tdi_spool.h"
 #include "../common/tdi_state.h"
@@ -44,7 +45,7 @@
 #define PROGRESS_EVERY 4096
 
 /* One spooled record for one body that takes it, with that body's pseudonyms, its content hash
- * and its state key. Fixed size; the record's source and region pointers are not kept, they are
+ * and its state key. Fixed size; the record's source pointer is not kept, it is
  * restored from the config on reading. */
 typedef struct spool_entry {
     uint32_t src;
@@ -84,6 +85,11 @@ typedef struct run_body {
     int tables_due; /* no file this run, but its tables are older than its last file */
     int tables_published;
     report_published tables;
+    /* The re-identification check (check_disclosure). */
+    tdi_status disclosure;      /* TDI_ERR_DISCLOSURE: nothing is published for the body */
+    unsigned blank_mask;        /* the quasi-identifiers its records are published with blanked */
+    char blanked[128];          /* their names, blank-separated, for the header and the state */
+    char disclosure_json[1024]; /* the figures, for the manifest */
 } run_body;
 
 typedef struct run_ctx {
@@ -146,9 +152,9 @@ static void set_run_id(run_ctx *rc, time_t now)
  * the run as a whole, then what only kept bodies from being served. */
 static tdi_status worse(tdi_status a, tdi_status b)
 {
-    static const tdi_status order[] = {TDI_ERR_INTERRUPTED, TDI_ERR_INTERNAL, TDI_ERR_STATE,
-                                       TDI_ERR_OUTPUT,      TDI_ERR_INVALID,  TDI_ERR_CROSSWALK,
-                                       TDI_ERR_SOURCE};
+    static const tdi_status order[] = {TDI_ERR_INTERRUPTED, TDI_ERR_INTERNAL,  TDI_ERR_STATE,
+                                       TDI_ERR_OUTPUT,      TDI_ERR_INVALID,   TDI_ERR_CROSSWALK,
+                                       TDI_ERR_SOURCE,      TDI_ERR_DISCLOSURE};
 
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (a == order[i] || b == order[i])
@@ -190,6 +196,8 @@ static tdi_status fingerprint(run_ctx *rc, run_source *s)
         st = tdi_hash_field(rc->hash, body->name);
         if (st == TDI_OK)
             st = tdi_hash_field(rc->hash, transform_body_key_id(rc->tx, b));
+        if (st == TDI_OK)
+            st = tdi_hash_field(rc->hash, body->quarter ? "quarter" : "year");
         for (size_t i = 0; i < body->nregions && st == TDI_OK; i++)
             st = tdi_hash_field(rc->hash, body->regions[i]);
         if (st == TDI_OK)
@@ -201,6 +209,8 @@ static tdi_status fingerprint(run_ctx *rc, run_source *s)
     }
     if (st == TDI_OK)
         st = tdi_hash_file_into(rc->hash, src->crosswalk, TDI_ERR_CROSSWALK);
+    if (st == TDI_OK && src->region_map)
+        st = tdi_hash_file_into(rc->hash, src->region_map, TDI_ERR_CONFIG);
     if (st == TDI_OK)
         st = tdi_hash_end(rc->hash, s->fingerprint, 64);
     return st;
@@ -247,18 +257,21 @@ static tdi_status spool_record(run_ctx *rc, size_t si, const tdi_record *rec, co
 
     *taken = 0;
     for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
-        if (!tdi_config_body_takes(&rc->cfg->bodies[b], rec->region, rec->centre))
+        /* Routed by the centre's region (the source's), not the person's region of residence. */
+        if (!tdi_config_body_takes(&rc->cfg->bodies[b], rc->cfg->sources[si].region, rec->centre))
             continue;
         memset(&e, 0, sizeof e);
         e.src = (uint32_t)si;
         e.body = (uint32_t)b;
         e.rec = *rec;
+        if (!rc->cfg->bodies[b].quarter)
+            e.rec.quarter = 0; /* dates leave as the year only */
         snprintf(e.eid, sizeof e.eid, "%s", eid);
         memcpy(e.pkey, pkey, sizeof e.pkey);
         st = transform_pseudonymise(rc->tx, b, &e.rec);
         if (st == TDI_OK)
             st = report_record_hash(rc->hash, &e.rec, e.hash);
-        e.rec.source = e.rec.region = NULL;
+        e.rec.source = NULL;
         if (st == TDI_OK)
             st = tdi_spool_append(rc->spool, &e);
         rc->src[si].routed[b] = 1;
@@ -497,7 +510,6 @@ static tdi_status read_entry(run_ctx *rc, uint64_t pos, spool_entry *e)
         st = TDI_ERR_INTERNAL;
     if (st == TDI_OK) {
         e->rec.source = rc->cfg->sources[e->src].name;
-        e->rec.region = rc->cfg->sources[e->src].region;
     }
     return st;
 }
@@ -524,11 +536,16 @@ static tdi_status load_spool(run_ctx *rc, uint64_t from)
             st = TDI_ERR_INTERRUPTED;
             break;
         }
+        char qi[TDI_QI_TUPLE_MAX], sens[TDI_QI_TUPLE_MAX];
+
         st = read_entry(rc, pos, &e);
-        if (st == TDI_OK)
+        if (st == TDI_OK) {
+            tdi_qi_tuple(&e.rec, qi);
+            tdi_qi_sensitive_tuple(&e.rec, sens);
             st = tdi_state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
                                       e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
-                                      status_code(&e.rec));
+                                      status_code(&e.rec), qi, sens);
+        }
     }
     cst = tdi_state_copy_end(rc->state, st != TDI_OK);
     return st != TDI_OK ? st : cst;
@@ -679,9 +696,12 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     rc->meta.sequence = rb->sequence;
     rc->meta.key_id = transform_body_key_id(rc->tx, b);
     rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
+    rc->meta.blanked = rb->blanked;
+    rc->meta.disclosure = rb->disclosure_json[0] ? rb->disclosure_json : NULL;
     st = report_open(&rc->meta, rc->cfg->bodies[b].name, &w);
     rc->meta.key_id = NULL;
     rc->meta.counting_level = NULL;
+    rc->meta.blanked = rc->meta.disclosure = NULL;
     if (st == TDI_OK)
         st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_EPISODES);
     while (st == TDI_OK) {
@@ -690,6 +710,10 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
             break;
         }
         st = next_record(rc, b, &e, &a, &eof);
+        /* The file shows the body's blanking; its tables count the records as they are. */
+        for (int q = 0; q < TDI_QI_COUNT; q++)
+            if (rb->blank_mask & 1u << q)
+                tdi_qi_blank(&e.rec, (tdi_qi)q);
         if (st == TDI_OK && !eof)
             st = report_add_action(w, &e.rec, a.replace ? REPORT_REPLACE : REPORT_APPEND);
         if (eof)
@@ -716,6 +740,28 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     return st;
 }
 
+/* *partial = the first source feeding body b that was read incrementally this run, or nsources
+ * when every one was read in full: then this run's records are all the body holds. */
+static tdi_status read_in_full(run_ctx *rc, size_t b, size_t *partial)
+{
+    *partial = rc->cfg->nsources;
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        int dep = 0;
+        tdi_status st;
+
+        if (rc->src[si].full_read)
+            continue;
+        st = depends(rc, b, si, &dep);
+        if (st != TDI_OK)
+            return st;
+        if (dep) {
+            *partial = si;
+            return TDI_OK;
+        }
+    }
+    return TDI_OK;
+}
+
 /* The body's standard tables count every record it holds: a snapshot, so they are written only
  * when every source feeding the body was read in full this run (the records of the others are
  * not in this run's spool); the next full read brings them. */
@@ -730,20 +776,16 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     tdi_status st;
     int eof = 0;
 
-    for (size_t si = 0; si < rc->cfg->nsources; si++) {
-        int dep = 0;
+    size_t partial;
 
-        if (rc->src[si].full_read)
-            continue;
-        st = depends(rc, b, si, &dep);
-        if (st != TDI_OK)
-            return st;
-        if (dep) {
-            printf("tables %s: not published: source %s was read incrementally (a full read "
-                   "publishes them)\n",
-                   name, rc->src[si].cfg->name);
-            return TDI_OK;
-        }
+    st = read_in_full(rc, b, &partial);
+    if (st != TDI_OK)
+        return st;
+    if (partial < rc->cfg->nsources) {
+        printf("tables %s: not published: source %s was read incrementally (a full read "
+               "publishes them)\n",
+               name, rc->src[partial].cfg->name);
+        return TDI_OK;
     }
     /* What the body holds, every record of it read this run (its sources were read in full),
      * with the counting unit: only entrants count. */
@@ -772,6 +814,157 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     rc->published++;
     printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
            hidden, rb->tables.path);
+    return TDI_OK;
+}
+
+/* ------------------------------------------------------------------ re-identification */
+
+/* The names of the quasi-identifiers in mask, in tdi_qi order, blank-separated ("" for none). */
+static void qi_names(unsigned mask, char *out, size_t len)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (int q = 0; q < TDI_QI_COUNT && used < len; q++)
+        if (mask & 1u << q)
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used ? " " : "",
+                                     tdi_qi_name((tdi_qi)q));
+}
+
+/* The quasi-identifiers named in names (as qi_names writes them). */
+static unsigned qi_mask_of(const char *names)
+{
+    char copy[128], *save = NULL;
+    unsigned mask = 0;
+
+    snprintf(copy, sizeof copy, "%s", names);
+    for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        int q = tdi_qi_by_name(t);
+        if (q >= 0 && tdi_qi_blankable((tdi_qi)q))
+            mask |= 1u << q;
+    }
+    return mask;
+}
+
+/* The figures f of body b's records with blank blanked, on the summary and (kept for the
+ * manifest) as JSON; *ok when k reaches k_min (or there is nothing). */
+static void reid_report(run_ctx *rc, size_t b, unsigned blank, const tdi_state_reid *f, int *ok)
+{
+    const tdi_body_config *body = &rc->cfg->bodies[b];
+    run_body *rb = &rc->body[b];
+    unsigned by = body->reid.qi_mask & ~blank;
+    char bnames[128], gnames[128];
+    double highest = f->k ? 1.0 / (double)f->k : 0;
+    double average = f->records ? (double)f->groups / (double)f->records : 0;
+    const char *s0 = tdi_item_get(tdi_qi_sensitive[0])->name;
+    const char *s1 = tdi_item_get(tdi_qi_sensitive[1])->name;
+    const char *s2 = tdi_item_get(tdi_qi_sensitive[2])->name;
+    const char *s3 = tdi_item_get(tdi_qi_sensitive[3])->name;
+
+    *ok = (f->k >= (unsigned long)body->reid.k_min || f->records == 0) && f->legacy == 0;
+    qi_names(blank, bnames, sizeof bnames);
+    qi_names(by, gnames, sizeof gnames);
+    printf("disclosure %s: blanked %s: %lu records in %lu groups by %s; k %lu (minimum %d), %lu "
+           "at risk, highest risk %.4f, average risk %.4f; fewest distinct per group: %s %lu, %s "
+           "%lu, %s %lu, %s %lu\n",
+           body->name, blank ? bnames : "none", f->records, f->groups, by ? gnames : "nothing",
+           f->k, body->reid.k_min, f->at_risk, highest, average, s0, f->l[0], s1, f->l[1], s2,
+           f->l[2], s3, f->l[3]);
+    snprintf(rb->disclosure_json, sizeof rb->disclosure_json,
+             "{\"quasiIdentifiers\":\"%s\",\"blanked\":\"%s\",\"kMin\":%d,\"records\":%lu,"
+             "\"groups\":%lu,\"k\":%lu,\"recordsAtRisk\":%lu,\"highestRisk\":%.4f,"
+             "\"averageRisk\":%.4f,\"fewestDistinct\":{\"%s\":%lu,\"%s\":%lu,\"%s\":%lu,\"%s\":"
+             "%lu}}",
+             gnames, bnames, body->reid.k_min, f->records, f->groups, f->k, f->at_risk, highest,
+             average, s0, f->l[0], s1, f->l[1], s2, f->l[2], s3, f->l[3]);
+}
+
+/* Nothing is published for body b this run; the others are served. */
+static void disclosure_failed(run_ctx *rc, size_t b, const char *why)
+{
+    run_body *rb = &rc->body[b];
+
+    rb->served = 0;
+    rb->disclosure = TDI_ERR_DISCLOSURE;
+    snprintf(rb->why, sizeof rb->why, "%s", why);
+    tdi_error("body %s: %s", rc->cfg->bodies[b].name, why);
+}
+
+/* The re-identification check of every served body over what it holds after this run. How
+ * its records look (which quasi-identifiers are blanked) may change only in a run that reads
+ * every source feeding it in full: a new blanking changes every record, so every record is sent
+ * again, and only such a run has them all. Then the least blanking (in blank_order) that
+ * reaches k_min is taken; an incremental run keeps the body's blanking, and if that no longer
+ * suffices, the body waits for a full run. */
+static tdi_status check_disclosure(run_ctx *rc)
+{
+    for (size_t b = 0; b < rc->cfg->nbodies; b++) {
+        const tdi_body_config *body = &rc->cfg->bodies[b];
+        run_body *rb = &rc->body[b];
+        char stored[128] = "", why[ERROR_MAX], names[128];
+        unsigned held, blank = 0, blanks[TDI_QI_COUNT + 1], masks[TDI_QI_COUNT + 1];
+        tdi_state_reid figures[TDI_QI_COUNT + 1];
+        size_t partial, nlevels;
+        int found = 0, ok = 0, full;
+        tdi_status st;
+
+        if (!rb->served)
+            continue;
+        st = tdi_state_blanked(rc->state, body->name, rc->year, stored, sizeof stored, &found);
+        if (st == TDI_OK)
+            st = read_in_full(rc, b, &partial);
+        if (st != TDI_OK)
+            return st;
+        held = qi_mask_of(stored);
+        full = partial == rc->cfg->nsources;
+        /* The blankings to try, least first: with a full read every step of blank_order, else
+         * only the body's own. One statement groups the records every way. */
+        nlevels = full ? body->reid.nblank + 1 : 1;
+        for (size_t n = 0; n < nlevels; n++) {
+            blanks[n] = !full ? held : n ? blanks[n - 1] | 1u << body->reid.blank[n - 1] : 0;
+            masks[n] = body->reid.qi_mask & ~blanks[n];
+        }
+        st = tdi_state_reid_check(rc->state, rc->year, (int)b, body->name, masks, nlevels,
+                                  body->reid.k_min, figures);
+        if (st != TDI_OK)
+            return st;
+        for (size_t n = 0; n < nlevels && !ok; n++) {
+            blank = blanks[n];
+            reid_report(rc, b, blank, &figures[n], &ok);
+        }
+        if (!ok) {
+            if (figures[0].legacy)
+                snprintf(why, sizeof why,
+                         "%lu of its records were sent before tdi kept their quasi-identifiers "
+                         "(state schema 3): run 'tdi run --full' once",
+                         figures[0].legacy);
+            else if (full)
+                snprintf(why, sizeof why,
+                         "disclosure control not met: groups smaller than k_min %d remain with "
+                         "every quasi-identifier of blank_order blanked",
+                         body->reid.k_min);
+            else
+                snprintf(why, sizeof why,
+                         "disclosure control not met at the body's blanking (%s): a new "
+                         "blanking changes every record, and source %s was read incrementally; "
+                         "run 'tdi run --full'",
+                         held ? stored : "none", rc->src[partial].cfg->name);
+            disclosure_failed(rc, b, why);
+            continue;
+        }
+        rb->blank_mask = blank;
+        qi_names(blank, rb->blanked, sizeof rb->blanked);
+        if (blank)
+            printf("disclosure %s: k reached with %s blanked\n", body->name, rb->blanked);
+        if (blank != held) {
+            qi_names(held, names, sizeof names);
+            tdi_info("body %s: blanking changes from '%s' to '%s': every record is sent again",
+                     body->name, names, rb->blanked);
+            st = tdi_state_replace_all(rc->state, (int)b, &rb->counts);
+            if (st != TDI_OK)
+                return st;
+        }
+    }
     return TDI_OK;
 }
 
@@ -899,7 +1092,7 @@ static tdi_status commit(run_ctx *rc, tdi_status run_st)
             continue;
         st = tdi_state_commit_body(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name,
                                    rb->published ? rb->sequence : 0, rb->tables_published,
-                                   rc->run_no);
+                                   rc->run_no, rb->published ? rb->blanked : NULL);
         if (st == TDI_OK && rb->published)
             st = tdi_state_commit_file(rc->state, rc->run_no, &f);
         if (st == TDI_OK && rb->tables_published)
@@ -1141,6 +1334,9 @@ static tdi_status work(run_ctx *rc)
     tdi_debug("delta: %" PRIu64 " spool entries to the state database, actions computed, in %.1f s",
               tdi_spool_count(rc->spool), lap());
     if (st == TDI_OK)
+        st = check_disclosure(rc);
+    tdi_debug("disclosure: re-identification check in %.1f s", lap());
+    if (st == TDI_OK)
         st = publish_bodies(rc);
     tdi_debug("bodies: files written and published in %.1f s", lap());
     if (st == TDI_OK && tdi_stop_requested())
@@ -1157,6 +1353,8 @@ static tdi_status run_status(const run_ctx *rc, tdi_status st)
 {
     for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++)
         st = worse(st, rc->src[si].status);
+    for (size_t b = 0; rc->body && b < rc->cfg->nbodies; b++)
+        st = worse(st, rc->body[b].disclosure);
     return st;
 }
 
@@ -1169,6 +1367,9 @@ static void run_message(run_ctx *rc, tdi_status st)
             snprintf(msg, sizeof msg, "source %s failed", rc->src[si].cfg->name);
             keep_message(rc, msg);
         }
+    for (size_t b = 0; rc->body && b < rc->cfg->nbodies; b++)
+        if (rc->body[b].disclosure != TDI_OK)
+            keep_message(rc, rc->body[b].why);
     if (st != TDI_OK)
         keep_message(rc, tdi_log_last_error());
 }

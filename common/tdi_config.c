@@ -256,6 +256,69 @@ static int column_name_ok(const char *s)
     return 1;
 }
 
+/* The quasi-identifier list of key (quasi_identifiers or blank_order) into r. */
+static void parse_qi_list(parser *p, unsigned long line, const char *key, const char *val,
+                          tdi_reid_config *r)
+{
+    char *copy = dup_str(p, val), *save = NULL;
+    int blank = strcmp(key, "blank_order") == 0;
+
+    if (!copy)
+        return;
+    if ((blank && r->blank_set) || (!blank && r->qi_mask)) {
+        perr(p, line, "'%s' is set twice in this section", key);
+        free(copy);
+        return;
+    }
+    r->blank_set |= blank;
+    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        int qi = tdi_qi_by_name(tok);
+
+        if (blank && strcmp(tok, "none") == 0)
+            continue;
+        if (qi < 0) {
+            perr(p, line,
+                 "'%s' in %s is not a quasi-identifier (sex, age_band, nationality, region, "
+                 "year, centre_type, quarter, centre)",
+                 tok, key);
+        } else if (blank && !tdi_qi_blankable((tdi_qi)qi)) {
+            perr(p, line, "'%s' in blank_order cannot be blanked (year and centre cannot)", tok);
+        } else if (blank) {
+            for (size_t i = 0; i < r->nblank; i++)
+                if (r->blank[i] == qi) {
+                    perr(p, line, "'%s' is twice in blank_order", tok);
+                    qi = -1;
+                }
+            if (qi >= 0)
+                r->blank[r->nblank++] = (uint8_t)qi;
+        } else {
+            r->qi_mask |= 1u << qi;
+        }
+    }
+    free(copy);
+}
+
+/* k_min, quasi_identifiers, blank_order: in the global part or a body's; 1 when key is one. */
+static int reid_key(parser *p, unsigned long line, const char *key, const char *val,
+                    tdi_reid_config *r)
+{
+    long n;
+
+    if (strcmp(key, "k_min") == 0) {
+        if (!whole_number(val, 1, 1000, &n))
+            perr(p, line, "k_min must be a whole number from 1 to 1000, not '%s'", val);
+        else if (r->k_min)
+            perr(p, line, "'%s' is set twice in this section", key);
+        else
+            r->k_min = (int)n;
+    } else if (strcmp(key, "quasi_identifiers") == 0 || strcmp(key, "blank_order") == 0) {
+        parse_qi_list(p, line, key, val, r);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static void top_key(parser *p, unsigned long line, const char *key, const char *val)
 {
     tdi_config *c = p->cfg;
@@ -281,10 +344,13 @@ static void top_key(parser *p, unsigned long line, const char *key, const char *
                  val);
         else
             c->suppression_threshold = (int)t;
-    } else if (!ops_key(p, line, key, val)) {
+    } else if (strcmp(key, "region_map") == 0) {
+        set_once(p, line, key, &c->region_map, resolve_path(p, val));
+    } else if (!ops_key(p, line, key, val) && !reid_key(p, line, key, val, &c->reid)) {
         perr(p, line,
              "unknown setting '%s' (before any section: output_dir, key_file, schema_dir, "
-             "gzip_level, suppression_threshold, " OPS_KEYS ")",
+             "gzip_level, suppression_threshold, region_map, k_min, quasi_identifiers, "
+             "blank_order, " OPS_KEYS ")",
              key);
     }
 }
@@ -324,6 +390,8 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
             perr(p, line, "national_id must be be_rrn, nl_bsn or none, not '%s'", val);
         else
             s->national_id = (tdi_nid_scheme)found;
+    } else if (strcmp(key, "region_map") == 0) {
+        set_once(p, line, key, &s->region_map, resolve_path(p, val));
     } else if (strcmp(key, "incremental") == 0) {
         if (!column_name_ok(val))
             perr(p, line, "incremental names the change-time column, e.g. changed_at, not '%s'",
@@ -333,7 +401,7 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
     } else {
         perr(p, line,
              "unknown setting '%s' in [source %s] (conninfo, query, query_file, crosswalk, "
-             "region, national_id, incremental)",
+             "region, region_map, national_id, incremental)",
              key, s->name);
     }
 }
@@ -358,9 +426,18 @@ static void body_key(parser *p, unsigned long line, const char *key, const char 
             perr(p, line, "counting must be centre, regional or national, not '%s'", val);
         else
             b->counting = (tdi_counting)found;
-    } else {
-        perr(p, line, "unknown setting '%s' in [body %s] (regions, centres, counting)", key,
-             b->name);
+    } else if (strcmp(key, "quarter") == 0) {
+        if (strcmp(val, "yes") == 0)
+            b->quarter = 1;
+        else if (strcmp(val, "no") == 0)
+            b->quarter = 0;
+        else
+            perr(p, line, "quarter must be yes or no, not '%s'", val);
+    } else if (!reid_key(p, line, key, val, &b->reid)) {
+        perr(p, line,
+             "unknown setting '%s' in [body %s] (regions, centres, counting, quarter, k_min, "
+             "quasi_identifiers, blank_order)",
+             key, b->name);
     }
 }
 
@@ -474,6 +551,50 @@ static int source_has_region(const tdi_config *c, const char *region)
 }
 
 /* Checks that need the whole file: something to do, and no body or source left dangling. */
+/* The body's re-identification settings: its own, else the global ones, else the defaults
+ * (README.md, "Re-identification check"). Every blanked quasi-identifier must be one. */
+static void resolve_reid(parser *p, tdi_body_config *b)
+{
+    static const tdi_qi default_blank[] = {TDI_QI_QUARTER, TDI_QI_REGION, TDI_QI_NATIONALITY,
+                                           TDI_QI_AGE_BAND, TDI_QI_SEX};
+    const tdi_reid_config *g = &p->cfg->reid;
+    tdi_reid_config *r = &b->reid;
+
+    if (!r->k_min)
+        r->k_min = g->k_min ? g->k_min : TDI_K_MIN_DEFAULT;
+    /* Inherited settings fit themselves to the body: the quarter only where the body gets it. */
+    if (!r->qi_mask)
+        r->qi_mask = g->qi_mask & ~(b->quarter ? 0u : 1u << TDI_QI_QUARTER);
+    if (!r->qi_mask) {
+        r->qi_mask = 1u << TDI_QI_SEX | 1u << TDI_QI_AGE_BAND | 1u << TDI_QI_NATIONALITY |
+                     1u << TDI_QI_REGION | 1u << TDI_QI_YEAR | 1u << TDI_QI_CENTRE_TYPE;
+        if (b->quarter)
+            r->qi_mask |= 1u << TDI_QI_QUARTER;
+    }
+    if (!r->blank_set && g->blank_set) {
+        for (size_t i = 0; i < g->nblank; i++)
+            if (r->qi_mask & 1u << g->blank[i])
+                r->blank[r->nblank++] = g->blank[i];
+        r->blank_set = 1;
+    }
+    if (!r->blank_set) {
+        for (size_t i = 0; i < sizeof default_blank / sizeof default_blank[0]; i++)
+            if (r->qi_mask & 1u << default_blank[i])
+                r->blank[r->nblank++] = (uint8_t)default_blank[i];
+        r->blank_set = 1;
+    }
+    for (size_t i = 0; i < r->nblank; i++)
+        if (!(r->qi_mask & 1u << r->blank[i]))
+            perr(p, (unsigned long)b->line,
+                 "[body %s] blank_order names %s, which is not one of its quasi_identifiers",
+                 b->name, tdi_qi_name((tdi_qi)r->blank[i]));
+    if ((r->qi_mask & 1u << TDI_QI_QUARTER) && !b->quarter)
+        perr(p, (unsigned long)b->line,
+             "[body %s] quasi_identifiers names quarter, but the body does not get it (quarter = "
+             "yes)",
+             b->name);
+}
+
 static void check_whole(parser *p)
 {
     tdi_config *c = p->cfg;
@@ -486,8 +607,12 @@ static void check_whole(parser *p)
         perr(p, 0, "no [source NAME] section");
     if (c->nbodies == 0)
         perr(p, 0, "no [body NAME] section");
+    for (size_t i = 0; i < c->nsources; i++)
+        if (!c->sources[i].region_map && c->region_map)
+            c->sources[i].region_map = dup_str(p, c->region_map);
     for (size_t i = 0; i < c->nbodies; i++) {
         tdi_body_config *b = &c->bodies[i];
+        resolve_reid(p, b);
         if (b->nregions == 0 && b->ncentres == 0)
             perr(p, (unsigned long)b->line, "[body %s] needs regions or centres", b->name);
         for (size_t r = 0; r < b->nregions; r++)
@@ -622,6 +747,7 @@ void tdi_config_free(tdi_config *cfg)
         free(s->crosswalk);
         free(s->region);
         free(s->incremental);
+        free(s->region_map);
     }
     for (size_t i = 0; i < cfg->nbodies; i++) {
         free(cfg->bodies[i].name);
@@ -636,6 +762,7 @@ void tdi_config_free(tdi_config *cfg)
     free(cfg->schema_dir);
     free(cfg->state);
     free(cfg->work_dir);
+    free(cfg->region_map);
     free(cfg);
 }
 

@@ -9,6 +9,7 @@
 #ifndef TDI_CONFIG_H
 #define TDI_CONFIG_H
 
+#include "tdi_qi.h"
 #include "tdi_record.h"
 #include "tdi_status.h"
 
@@ -16,6 +17,16 @@
 
 #define TDI_NAME_MAX 32 /* source and body names: [A-Za-z0-9_-], also used in file names */
 #define TDI_SUPPRESSION_DEFAULT 5 /* tables: non-zero cells below this are suppressed */
+#define TDI_K_MIN_DEFAULT       5 /* records: the smallest group a body may hold */
+
+/* The re-identification check of a body's records (README.md, "Re-identification check"). */
+typedef struct tdi_reid_config {
+    int k_min;                   /* groups smaller than this are at risk; 0: not set (inherit) */
+    unsigned qi_mask;            /* bit (1u << tdi_qi) per quasi-identifier; 0: not set */
+    uint8_t blank[TDI_QI_COUNT]; /* tdi_qi values, blanked in this order as needed */
+    size_t nblank;               /* 0 with blank_set: nothing may be blanked */
+    int blank_set;
+} tdi_reid_config;
 
 /* How a source's national_id column is checked (README.md, "Pseudonyms"). */
 typedef enum tdi_nid_scheme {
@@ -34,6 +45,8 @@ typedef struct tdi_source_config {
     char *query;     /* SQL yielding the columns of tdi_columns */
     char *crosswalk; /* absolute path of the crosswalk file */
     char *region;    /* region code of the source's centres */
+    char *region_map; /* absolute path of the postcode -> region map, or NULL (the global one,
+                       * resolved at load) */
     tdi_nid_scheme national_id; /* default TDI_NID_NONE */
     int line;        /* line of the section header, for messages */
     char *incremental; /* column holding the row's last change (timestamptz), or NULL: always
@@ -58,6 +71,9 @@ typedef struct tdi_body_config {
     char **centres;  /* centre codes this body receives besides its regions */
     size_t ncentres;
     tdi_counting counting; /* default TDI_COUNTING_CENTRE */
+    int quarter;          /* 1: its records carry the quarter of the treatment start */
+    tdi_reid_config reid; /* resolved at load: the body's own settings, else the global ones,
+                           * else the defaults */
     int line;
 } tdi_body_config;
 
@@ -68,6 +84,8 @@ typedef struct tdi_config {
     char *schema_dir; /* absolute; defaults to the compiled-in schema directory */
     int gzip_level;   /* 1..9, default 1 */
     int suppression_threshold; /* tables: 0..1000, default TDI_SUPPRESSION_DEFAULT */
+    char *region_map;          /* absolute; the default postcode -> region map, or NULL */
+    tdi_reid_config reid;      /* the global re-identification settings, as given */
     /* Operations (README.md, "Operations"). */
     char *state;              /* conninfo of the state database; required by run, init, status,
                                * year (checked there, so the other commands need no database) */

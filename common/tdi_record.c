@@ -51,6 +51,8 @@ const tdi_column_def tdi_columns[TDI_COL_COUNT] = {
     [TDI_COL_NATIONAL_ID] = {"national_id", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
     [TDI_COL_FAMILY_NAME] = {"family_name", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
     [TDI_COL_GIVEN_NAME] = {"given_name", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
+    /* Identifying: it only selects a region code (README.md, "Generalisation"). */
+    [TDI_COL_POSTCODE] = {"postcode", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
 };
 
 const char *const tdi_person_kind_names[TDI_PERSON_KIND_COUNT] = {

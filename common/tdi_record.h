@@ -59,6 +59,7 @@ typedef enum tdi_column {
     TDI_COL_NATIONAL_ID, /* optional: the person's national id (scheme per source, config) */
     TDI_COL_FAMILY_NAME, /* optional: only for the SLK-581 fallback pseudonym */
     TDI_COL_GIVEN_NAME,  /* optional: idem */
+    TDI_COL_POSTCODE,    /* optional: postcode of residence, only mapped to a region code */
     TDI_COL_COUNT
 } tdi_column;
 
@@ -94,6 +95,7 @@ typedef struct tdi_raw_row {
 #define TDI_PSEUDONYM_MAX   80 /* "v1:" + 64 hex digits */
 #define TDI_EPISODE_KEY_MAX 40 /* "e1:" + 32 hex digits */
 #define TDI_CENTRE_MAX      32
+#define TDI_REGION_MAX      32 /* region codes: [A-Za-z0-9._-], as config names */
 #define TDI_AGE_NOT_KNOWN   (-1)
 /* code[] value of an item that does not apply to the episode (a residential attribute of an
  * outpatient episode, years since first injection of a person who never injected): the XML
@@ -126,8 +128,11 @@ typedef struct tdi_record {
     uint8_t person_kind;                   /* tdi_person_kind */
     char centre[TDI_CENTRE_MAX + 1];       /* centre code, [A-Za-z0-9._-] only */
     const char *source;                    /* source name; owned by the config */
-    const char *region;                    /* region code; owned by the config */
-    int year;                              /* year of treatment start */
+    char region[TDI_REGION_MAX + 1]; /* region of residence from the postcode through the region
+                                      * map, else the source's region: never the postcode */
+    int year;                        /* year of treatment start */
+    uint8_t quarter;   /* quarter of treatment start, 1-4, only for bodies configured to get it;
+                        * 0: not written (dates leave as the year only) */
     int start_ymd;     /* treatment start, YYYYMMDD: which start of a person is the first in the
                         * year (the TDI counting unit); not written to the submission */
     int age;           /* age at treatment start, or TDI_AGE_NOT_KNOWN */

@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TDI_STATE_SCHEMA_VERSION 2  /* the migrations tdi_state_migrate() knows */
+#define TDI_STATE_SCHEMA_VERSION 3  /* the migrations tdi_state_migrate() knows */
 #define TDI_STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct tdi_state tdi_state;
@@ -105,12 +105,14 @@ tdi_status tdi_state_delta_begin(tdi_state *st);
 typedef enum tdi_state_copy { TDI_COPY_RECORDS, TDI_COPY_SEEN, TDI_COPY_PRESENT } tdi_state_copy;
 tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
- * the body's files, its content hash (hex), and for the counting unit its person under the state
+ * the body's files, its content hash (hex), for the counting unit its person under the state
  * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD) and
- * treatment status code as the source gave it. */
+ * treatment status code as the source gave it, and for the re-identification check its
+ * quasi-identifier and sensitive tuples (tdi_qi.h). */
 tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, const char *eid,
                                 const char *ekey, const char *hash, const char *person,
-                                const char *centre, int start_ymd, const char *status);
+                                const char *centre, int start_ymd, const char *status,
+                                const char *qi, const char *sens);
 /* An episode's state key, for SEEN and PRESENT. */
 tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
@@ -171,6 +173,34 @@ typedef struct tdi_state_action {
 tdi_status tdi_state_actions_open(tdi_state *st, int body, tdi_state_read what);
 tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof);
 
+/* ---- the re-identification check (README.md, "Re-identification check") ---- */
+#define TDI_STATE_NSENSITIVE 4
+
+typedef struct tdi_state_reid {
+    unsigned long records; /* the body's records after this run (with a stored tuple) */
+    unsigned long groups;  /* distinct tuples of the quasi-identifiers grouped by */
+    unsigned long k;       /* the smallest group; 0 without records */
+    unsigned long at_risk; /* records in groups smaller than k_min */
+    unsigned long legacy;  /* records sent before tuples were kept (schema version 3) */
+    unsigned long l[TDI_STATE_NSENSITIVE]; /* per sensitive item: its fewest distinct values in
+                                            * a group */
+} tdi_state_reid;
+
+/* Groups what body b (name body) holds for year after this run's actions (what it was sent,
+ * less this run's deletes, with this run's records in place of their earlier versions) by the
+ * tuple positions (tdi_qi) set in each of masks[0..nmasks-1] (distinct), all in one statement;
+ * out[m] gets the figures of masks[m]. Call after tdi_state_actions(). */
+tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body,
+                                const unsigned *masks, size_t nmasks, int k_min,
+                                tdi_state_reid *out);
+/* The quasi-identifiers the body's files of year are blanked at (blank-separated, "" none);
+ * *found = 0 when nothing is recorded (then none). */
+tdi_status tdi_state_blanked(tdi_state *st, const char *body, int year, char *out, size_t len,
+                             int *found);
+/* Every record of body b this run that has no action becomes a replace (a new blanking changes
+ * how every record looks); *counts is recounted. */
+tdi_status tdi_state_replace_all(tdi_state *st, int b, tdi_state_counts *counts);
+
 /* ---- the commit: one transaction, after the files are published ---- */
 typedef struct tdi_state_source_out {
     const char *name;
@@ -196,9 +226,10 @@ typedef struct tdi_state_file_out {
 
 tdi_status tdi_state_commit_begin(tdi_state *st);
 /* Body b's file with sequence seq is published: its actions become what it was sent; tables = 1
- * when its tables were published with it. seq 0: no file, only the tables (brought up to date). */
+ * when its tables were published with it; blanked (or NULL: unchanged) the quasi-identifiers its
+ * file withheld. seq 0: no file, only the tables (brought up to date). */
 tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *body, uint64_t seq,
-                                 int tables, int64_t run_no);
+                                 int tables, int64_t run_no, const char *blanked);
 tdi_status tdi_state_commit_source(tdi_state *st, int year, int64_t run_no,
                                    const tdi_state_source_out *src);
 tdi_status tdi_state_commit_file(tdi_state *st, int64_t run_no, const tdi_state_file_out *f);

@@ -39,7 +39,7 @@
 
 #define XC(s)          ((const xmlChar *)(s))
 #define COUNTING_LEVEL "none" /* without meta.counting_level: episodes as they come */
-#define EPISODE_ATTRS  (10 + TDI_ITEM_COUNT) /* key .. first_use_age, then one per item */
+#define EPISODE_ATTRS  (11 + TDI_ITEM_COUNT) /* key .. entrant, then one per item */
 #ifndef CHECKS
 #define CHECKS 2 /* schema check threads, each taking every other record line */
 #endif
@@ -194,6 +194,8 @@ static tdi_status write_header(report_writer *w)
                       w->meta.counting_level ? w->meta.counting_level : COUNTING_LEVEL);
     if (st == TDI_OK && w->meta.key_id)
         st = put_attr(w, "keyId", w->meta.key_id);
+    if (st == TDI_OK && w->meta.blanked && w->meta.blanked[0])
+        st = put_attr(w, "blanked", w->meta.blanked);
     if (st == TDI_OK)
         st = put_newline(w);
     if (st == TDI_OK)
@@ -345,9 +347,14 @@ static tdi_status check_record(const report_writer *w, const tdi_record *rec)
                   rec->source ? "is not valid UTF-8 or holds a control character" : "missing");
         return TDI_ERR_INTERNAL;
     }
-    if (!rec->region || !text_ok(rec->region)) {
+    if (!memchr(rec->region, '\0', sizeof rec->region) || !rec->region[0] ||
+        !text_ok(rec->region)) {
         tdi_error("%s: record %s: region %s", file, key,
-                  rec->region ? "is not valid UTF-8 or holds a control character" : "missing");
+                  rec->region[0] ? "is not valid UTF-8 or holds a control character" : "missing");
+        return TDI_ERR_INTERNAL;
+    }
+    if (rec->quarter > 4) {
+        tdi_error("%s: record %s: quarter %u out of range", file, key, (unsigned)rec->quarter);
         return TDI_ERR_INTERNAL;
     }
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
@@ -369,7 +376,7 @@ typedef struct xml_attr {
 
 /* The caller's buffers for the numbers of an episode's attributes. */
 typedef struct episode_numbers {
-    char year[16], age[16], first_use_age[16];
+    char year[16], quarter[4];
 } episode_numbers;
 
 /* The attributes of rec's <episode/> (without action), in the order written, with the numbers in
@@ -380,8 +387,7 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     size_t n = 0;
 
     snprintf(num->year, sizeof num->year, "%d", rec->year);
-    snprintf(num->age, sizeof num->age, "%d", rec->age);
-    snprintf(num->first_use_age, sizeof num->first_use_age, "%d", rec->first_use_age);
+    snprintf(num->quarter, sizeof num->quarter, "%u", (unsigned)rec->quarter % 10);
     attrs[n++] = (xml_attr){"key", rec->episode};
     attrs[n++] = (xml_attr){"person", rec->person};
     attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind]};
@@ -389,15 +395,15 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     attrs[n++] = (xml_attr){"centre", rec->centre};
     attrs[n++] = (xml_attr){"region", rec->region};
     attrs[n++] = (xml_attr){"year", num->year};
+    /* Generalised (README.md, "Generalisation"): the date only as its year, and its quarter for
+     * bodies configured to get it; ages only as their bands (age_band, first_use_age_band): the
+     * age in years (rec->age, rec->first_use_age) stays in memory, for the tables. */
+    if (rec->quarter)
+        attrs[n++] = (xml_attr){"quarter", num->quarter};
     /* Decided after transform, so never part of the content hash (report_record_hash). */
     if (rec->entrant != TDI_ENTRANT_UNRANKED)
         attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0"};
-    /* Numbers are left out when not known; coded items carry their "not known" code and are
-     * left out only where they do not apply. */
-    if (rec->age != TDI_AGE_NOT_KNOWN)
-        attrs[n++] = (xml_attr){"age", num->age};
-    if (rec->first_use_age != TDI_AGE_NOT_KNOWN)
-        attrs[n++] = (xml_attr){"first_use_age", num->first_use_age};
+    /* Coded items carry their "not known" code and are left out only where they do not apply. */
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);
         if (rec->code[i] == TDI_CODE_NOT_APPLICABLE)
@@ -618,21 +624,26 @@ static tdi_status finish_file(report_writer *w)
 /* Writes DIR/tdi-BODY-YEAR-RUNID.manifest.json through its own temp file. */
 static tdi_status write_manifest(report_writer *w, const char *sha256, rpt_file *mf)
 {
-    char name[PATH_MAX], json[1024], key_id[32] = "";
+    char name[PATH_MAX], json[3072], key_id[32] = "", disclosure[2048] = "";
     int n;
 
     snprintf(name, sizeof name, "tdi-%s-%d-%s.manifest.json", w->body, w->meta.year,
              w->meta.run_id);
     if (w->meta.key_id)
         snprintf(key_id, sizeof key_id, ",\"keyId\":\"%s\"", w->meta.key_id);
+    if (w->meta.disclosure && snprintf(disclosure, sizeof disclosure, ",\"disclosure\":%s",
+                                       w->meta.disclosure) >= (int)sizeof disclosure) {
+        tdi_error("%s: manifest too long", w->file.path);
+        return TDI_ERR_INTERNAL;
+    }
     /* Every string here passed rpt_names' patterns: nothing needs JSON escaping. */
     n = snprintf(json, sizeof json,
                  "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"schemaVersion\":\"%s\","
                  "\"body\":\"%s\",\"year\":%d,\"sequence\":%" PRIu64 ",\"appends\":%lu,"
-                 "\"replaces\":%lu,\"deletes\":%lu,\"runId\":\"%s\",\"generated\":\"%s\"%s}\n",
+                 "\"replaces\":%lu,\"deletes\":%lu,\"runId\":\"%s\",\"generated\":\"%s\"%s%s}\n",
                  w->file.name, sha256, w->records, REPORT_SCHEMA_VERSION, w->body, w->meta.year,
                  w->meta.sequence, w->records - w->replaces, w->replaces, w->deletes,
-                 w->meta.run_id, w->meta.generated, key_id);
+                 w->meta.run_id, w->meta.generated, key_id, disclosure);
     if (n < 0 || (size_t)n >= sizeof json) {
         tdi_error("%s: manifest too long", w->file.path);
         return TDI_ERR_INTERNAL;

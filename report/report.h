@@ -24,7 +24,7 @@
 #include <limits.h>
 #include <stdint.h>
 
-#define REPORT_SCHEMA_VERSION        "2.1"
+#define REPORT_SCHEMA_VERSION        "2.2"
 #define REPORT_NAMESPACE             "urn:tdi:submission:2"
 #define REPORT_TABLES_SCHEMA_VERSION "1.0"
 #define REPORT_TABLES_NAMESPACE      "urn:tdi:tables:1"
@@ -41,6 +41,10 @@ typedef struct report_meta {
     const char *key_id;     /* the body's key id (8 lowercase hex digits) or NULL: submissions */
     uint64_t sequence;      /* submissions: the body's sequence number for this year, >= 1 */
     const char *counting_level; /* submissions: the header's countingLevel; NULL: "none" */
+    const char *blanked;    /* submissions: the quasi-identifiers withheld ("region sex"), or
+                             * NULL: the header's blanked attribute */
+    const char *disclosure; /* submissions: a JSON object, the re-identification check's
+                             * figures, for the manifest's "disclosure", or NULL */
 } report_meta;
 
 typedef struct report_published {

@@ -19,6 +19,7 @@
 #include "tx_keys.h"
 #include "tx_person.h"
 #include "tx_pseudo.h"
+#include "tx_region.h"
 #include "tx_rules.h"
 
 #include "../common/tdi_log.h"
@@ -48,6 +49,13 @@ struct transform_ctx {
     uint8_t cw_item_of[TDI_ITEM_COUNT]; /* the item a mapped item's crosswalk lines are under */
     /* For items with a fallback: index in the fallback item's list -> index in the item's */
     uint8_t fallback_code[TDI_ITEM_COUNT][TX_CODES_MAX];
+
+    /* Postcode -> region maps, one per distinct path of the config (a source's or the global). */
+    tx_region_map **maps;   /* owned */
+    const char **map_paths; /* borrowed from the config */
+    size_t nmaps;
+    const tx_region_map *map;    /* the current source's, or NULL */
+    unsigned long postcode_miss; /* rows of the current source whose postcode gave no region */
 
     const tdi_source_config *src; /* borrowed from the config; NULL until a source is begun */
     tx_crosswalk *cw;             /* owned; the current source's */
@@ -135,6 +143,30 @@ static tdi_status build_lookup(transform_ctx *tx)
     return TDI_OK;
 }
 
+/* The region maps of cfg's sources, each file read once. */
+static tdi_status load_maps(transform_ctx *tx, const tdi_config *cfg)
+{
+    tx->maps = calloc(cfg->nsources + 1, sizeof *tx->maps);
+    tx->map_paths = calloc(cfg->nsources + 1, sizeof *tx->map_paths);
+    if (!tx->maps || !tx->map_paths)
+        return TDI_ERR_INTERNAL;
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        const char *path = cfg->sources[i].region_map;
+        size_t k = 0;
+        tdi_status st;
+
+        while (k < tx->nmaps && strcmp(tx->map_paths[k], path ? path : "") != 0)
+            k++;
+        if (!path || k < tx->nmaps)
+            continue;
+        st = tx_region_map_load(path, &tx->maps[tx->nmaps]);
+        if (st != TDI_OK)
+            return st;
+        tx->map_paths[tx->nmaps++] = path;
+    }
+    return TDI_OK;
+}
+
 tdi_status transform_open(const tdi_config *cfg, int year, int today, transform_ctx **out)
 {
     tdi_status st = TDI_ERR_INTERNAL;
@@ -153,6 +185,9 @@ tdi_status transform_open(const tdi_config *cfg, int year, int today, transform_
     st = tx_derive_init(&tx->derive);
     if (st == TDI_OK)
         st = build_lookup(tx);
+    if (st != TDI_OK)
+        goto done;
+    st = load_maps(tx, cfg);
     if (st != TDI_OK)
         goto done;
     for (size_t b = 0; b < cfg->nbodies; b++)
@@ -176,6 +211,10 @@ void transform_close(transform_ctx *tx)
     OPENSSL_cleanse(tx->person_digest, sizeof tx->person_digest);
     OPENSSL_cleanse(tx->episode_digest, sizeof tx->episode_digest);
     tx_crosswalk_free(tx->cw);
+    for (size_t i = 0; i < tx->nmaps; i++)
+        tx_region_map_free(tx->maps[i]);
+    free(tx->maps);
+    free(tx->map_paths);
     free(tx->unmapped);
     free(tx);
 }
@@ -186,6 +225,7 @@ static void reset_counters(transform_ctx *tx)
     memset(tx->hits, 0, sizeof tx->hits);
     memset(tx->unmapped_other, 0, sizeof tx->unmapped_other);
     tx->nunmapped = 0;
+    tx->postcode_miss = 0;
 }
 
 tdi_status transform_begin_source(transform_ctx *tx, const tdi_source_config *src)
@@ -203,6 +243,10 @@ tdi_status transform_begin_source(transform_ctx *tx, const tdi_source_config *sr
     st = tx_crosswalk_load(src->crosswalk, &tx->cw);
     if (st != TDI_OK)
         return st;
+    tx->map = NULL;
+    for (size_t k = 0; src->region_map && k < tx->nmaps; k++)
+        if (strcmp(tx->map_paths[k], src->region_map) == 0)
+            tx->map = tx->maps[k];
     tx->src = src;
     return TDI_OK;
 }
@@ -470,7 +514,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
 {
     static const tdi_column required[] = {TDI_COL_EPISODE_ID, TDI_COL_CLIENT_ID, TDI_COL_CENTRE_ID,
                                           TDI_COL_START_DATE};
-    const char *centre, *birth = row->col[TDI_COL_BIRTH_DATE];
+    const char *centre, *region, *birth = row->col[TDI_COL_BIRTH_DATE];
     int start_ymd = 0, birth_ymd = 0, age_known, age;
     int num[TDI_COL_COUNT];
     size_t len;
@@ -532,8 +576,12 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
         return -1;
     tx->have_digests = 1;
     rec->source = tx->src->name;
-    rec->region = tx->src->region;
+    region = tx->map ? tx_region_of(tx->map, row->col[TDI_COL_POSTCODE]) : NULL;
+    if (tx->map && !region && !is_missing(row->col[TDI_COL_POSTCODE]))
+        tx->postcode_miss++; /* a postcode the map does not know: the map needs a line */
+    snprintf(rec->region, sizeof rec->region, "%s", region ? region : tx->src->region);
     rec->year = start_ymd / 10000;
+    rec->quarter = (uint8_t)tx_quarter(start_ymd); /* cli_run keeps it only for bodies with it */
     return 0;
 }
 
@@ -701,6 +749,9 @@ void transform_print_source_report(const transform_ctx *tx, FILE *fp)
         if (tx->unmapped_other[order[i]])
             fprintf(fp, "  unmapped %s (other codes): %lu\n", name, tx->unmapped_other[order[i]]);
     }
+    if (tx->postcode_miss)
+        fprintf(fp, "  postcode not in the region map, source region %s used: %lu\n",
+                tx->src ? tx->src->region : "?", tx->postcode_miss);
     for (int r = 0; r < TX_RULE_COUNT; r++) {
         const tx_rule *rule = tx_rule_at((tx_rule_idx)r);
 

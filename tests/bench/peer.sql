@@ -66,7 +66,6 @@ SELECT xmlelement(name episode, xmlattributes(
            :'region' AS region,
            extract(year FROM start_date)::int AS year,
            CASE WHEN first_start THEN '1' ELSE '0' END AS entrant,
-           age_years AS age, -- NULL: left out
            setting_code AS setting,
            CASE setting_code WHEN 'outpatient' THEN '1' WHEN 'residential_community' THEN '2'
                 WHEN 'residential_hospital' THEN '2' WHEN 'inpatient_detox' THEN '2'

@@ -23,10 +23,11 @@ PLANTED=(
     '85.07.30-033.28' '85073003328' '90021128429' '1985-07-30' '2017-10-05'
     'Lange Kievitstraat 111' 'Rogierlaan 212 bus 3' 'B-2018 Antwerpen' 'B-1030 Schaarbeek'
     'CL-7781-XQ' 'CL-3310-MB' 'BH-25-0101'
+    'B-2018' 'B-2140' 'B-2930'
 )
 # Derived forms the list below must hold too.
 DERIVED=('19850730' '30/07/1985' '85.07.30-033.28' '85073003328' 'Zebulon Quartermaine'
-    'UATEB300719851' 'OIVAR010719982')
+    'UATEB300719851' 'OIVAR010719982' 'B2018' 'B2140')
 
 # Every identifying value of every client of both clinics, with its usual other spellings.
 # National numbers: YY.MM.DD-SSS.CC and digits only, whichever way the clinic writes them.
@@ -46,13 +47,16 @@ slk() {
 write_needles() {
     pg_sql clinic_en -c "
         SELECT unnest(ARRAY[n, $natno_forms, first_name, last_name, first_name || ' ' || last_name,
-                            $date_forms, postcode, street, $(slk last_name first_name)])
+                            $date_forms, postcode, street, $(slk last_name first_name),
+                            split_part(postcode, ' ', 1),
+                            replace(split_part(postcode, ' ', 1), '-', '')])
           FROM (SELECT national_no AS n, dob AS d, * FROM patients) p,
                unnest(ARRAY['1', '2', '9']) AS s"
     pg_sql clinic_nl -c "
         SELECT unnest(ARRAY[n, $natno_forms, client_nr, voornaam, achternaam,
                             voornaam || ' ' || achternaam, $date_forms, postcode, adres,
-                            $(slk achternaam voornaam)])
+                            $(slk achternaam voornaam), split_part(postcode, ' ', 1),
+                            replace(split_part(postcode, ' ', 1), '-', '')])
           FROM (SELECT rrn AS n, geboortedatum AS d, * FROM clienten) c,
                unnest(ARRAY['1', '2', '9']) AS s;
         SELECT behandeling_id FROM behandelingen"

@@ -53,18 +53,25 @@ case_init() {
     local conf=$CASE_DIR/tdi.conf db
     run_setup "$CASE_DIR"
     db=$(cat "$CASE_DIR/state.db")
-    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 2" ] ||
+    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 3" ] ||
         fail "first tdi init said: $(cat "$CASE_DIR/init.out")"
     tdi_try "$CASE_DIR/again" 0 init --config "$conf"
-    stdout_has "state database: schema version 2, up to date"
-    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',' ORDER BY version) FROM tdi.schema_version")" = 1,2 ] ||
-        fail "tdi.schema_version does not hold exactly versions 1 and 2"
+    stdout_has "state database: schema version 3, up to date"
+    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',' ORDER BY version) FROM tdi.schema_version")" = 1,2,3 ] ||
+        fail "tdi.schema_version does not hold exactly versions 1, 2 and 3"
+    # a database of version 2 gets migration 3 (and only it)
+    state_sql "$db" "ALTER TABLE tdi.sent DROP COLUMN qi, DROP COLUMN sens; DROP TABLE tdi.body_blanking;
+                     DELETE FROM tdi.schema_version WHERE version = 3" >/dev/null
+    tdi_try "$CASE_DIR/upgrade" 0 init --config "$conf"
+    stdout_has "state database: schema version 2 -> 3"
+    [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('qi', 'sens')")" = 2 ] ||
+        fail "migration 3 did not add tdi.sent.qi and .sens"
     tdi_try "$CASE_DIR/status" 0 status --config "$conf"
     stdout_has "no runs recorded yet"
     # a database at schema version 1 (before the counting unit) is upgraded in place
-    state_sql "$db" "DROP INDEX tdi.sent_person_year; ALTER TABLE tdi.sent DROP COLUMN person, DROP COLUMN centre, DROP COLUMN start_ymd, DROP COLUMN status, DROP COLUMN entrant, DROP COLUMN earlier; DELETE FROM tdi.schema_version WHERE version = 2" >/dev/null
+    state_sql "$db" "DROP INDEX tdi.sent_person_year; ALTER TABLE tdi.sent DROP COLUMN person, DROP COLUMN centre, DROP COLUMN start_ymd, DROP COLUMN status, DROP COLUMN entrant, DROP COLUMN earlier, DROP COLUMN qi, DROP COLUMN sens; DROP TABLE tdi.body_blanking; DELETE FROM tdi.schema_version WHERE version IN (2, 3)" >/dev/null
     tdi_try "$CASE_DIR/upgrade" 0 init --config "$conf"
-    [ "$(cat "$CASE_DIR/upgrade.out")" = "state database: schema version 1 -> 2" ] ||
+    [ "$(cat "$CASE_DIR/upgrade.out")" = "state database: schema version 1 -> 3" ] ||
         fail "the upgrade said: $(cat "$CASE_DIR/upgrade.out")"
     [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('person', 'centre', 'start_ymd', 'status', 'entrant', 'earlier')")" = 6 ] ||
         fail "the upgrade did not add the counting unit's columns"
@@ -78,12 +85,12 @@ case_init() {
     tdi_try "$CASE_DIR/init2" 0 init --config "$conf"
     state_sql "$db" "DELETE FROM tdi.schema_version" >/dev/null
     tdi_try "$CASE_DIR/old" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 0 is older than this tdi needs (2): run 'tdi init' with this configuration to upgrade it"
-    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (3, now(), 'test', 'from the future')" >/dev/null
+    stderr_has "state database: schema version 0 is older than this tdi needs (3): run 'tdi init' with this configuration to upgrade it"
+    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (4, now(), 'test', 'from the future')" >/dev/null
     tdi_try "$CASE_DIR/new" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 3 is newer than this tdi knows (2): use a newer tdi"
+    stderr_has "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi"
     tdi_try "$CASE_DIR/newinit" 12 init --config "$conf"
-    stderr_has "state database: schema version 3 is newer than this tdi knows (2): use a newer tdi"
+    stderr_has "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi"
     # no state key at all
     sed -i '/^state *=/d' "$conf"
     tdi_try "$CASE_DIR/nostate" 3 run --config "$conf" --year 2025

@@ -1,4 +1,6 @@
 /* Unit tests for common/tdi_config: a good file, and each error with its exact "FILE:LINE:" text. */
+#include "test_fs.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,11 +17,7 @@ static char path[256];
 
 static void write_conf(const char *text)
 {
-    FILE *fp = fopen(path, "w");
-
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    assert_int_equal(test_fs_write(path, text), 0);
 }
 
 static int setup(void **state)
@@ -131,7 +129,8 @@ static void reports_every_error_with_line(void **state)
     assert_null(cfg);
     snprintf(want, sizeof want,
              "%1$s:2: unknown setting 'outptu_dir' (before any section: output_dir, key_file, "
-             "schema_dir, gzip_level, suppression_threshold, state, work_dir, retry_attempts, "
+             "schema_dir, gzip_level, suppression_threshold, region_map, k_min, "
+             "quasi_identifiers, blank_order, state, work_dir, retry_attempts, "
              "retry_delay, incremental_overlap, syslog)\n"
              "%1$s:3: gzip_level must be a whole number from 1 to 9, not '11'\n"
              "%1$s:7: give either query or query_file, once\n"
@@ -170,11 +169,120 @@ static void reports_every_error_with_line(void **state)
              "%1$s:4: suppression_threshold must be a whole number from 0 to 1000, not '5x'\n"
              "%1$s:10: national_id must be be_rrn, nl_bsn or none, not 'bsn'\n"
              "%1$s:11: unknown setting 'nid' in [source ams] (conninfo, query, query_file, "
-             "crosswalk, region, national_id, incremental)\n"
+             "crosswalk, region, region_map, national_id, incremental)\n"
              "%1$s:14: counting must be centre, regional or national, not 'person'\n"
-             "%1$s:15: unknown setting 'cnt' in [body national] (regions, centres, counting)\n",
+             "%1$s:15: unknown setting 'cnt' in [body national] (regions, centres, counting, "
+             "quarter, k_min, quasi_identifiers, blank_order)\n",
              path);
     assert_string_equal(tl.text, want);
+
+    /* Generalisation and the re-identification check. */
+    write_conf("output_dir = out\n"
+               "key_file = k\n"
+               "k_min = 0\n"
+               "quasi_identifiers = sex, age, region\n"
+               "blank_order = year\n"
+               "[source ams]\n"
+               "conninfo = dbname=a\n"
+               "query = SELECT 1\n"
+               "crosswalk = a.cw\n"
+               "region = NL329\n"
+               "[body national]\n"
+               "regions = *\n"
+               "quarter = often\n"
+               "blank_order = sex, sex\n"
+               "[body city]\n"
+               "regions = NL329\n"
+               "quasi_identifiers = sex quarter\n"
+               "blank_order = region\n"
+               "colour = red\n");
+    test_log_start(&tl);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
+    test_log_stop();
+    assert_null(cfg);
+    snprintf(want, sizeof want,
+             "%1$s:3: k_min must be a whole number from 1 to 1000, not '0'\n"
+             "%1$s:4: 'age' in quasi_identifiers is not a quasi-identifier (sex, age_band, "
+             "nationality, region, year, centre_type, quarter, centre)\n"
+             "%1$s:5: 'year' in blank_order cannot be blanked (year and centre cannot)\n"
+             "%1$s:13: quarter must be yes or no, not 'often'\n"
+             "%1$s:14: 'sex' is twice in blank_order\n"
+             "%1$s:19: unknown setting 'colour' in [body city] (regions, centres, counting, quarter, "
+             "k_min, quasi_identifiers, blank_order)\n"
+             "%1$s:15: [body city] blank_order names region, which is not one of its "
+             "quasi_identifiers\n"
+             "%1$s:15: [body city] quasi_identifiers names quarter, but the body does not get it "
+             "(quarter = yes)\n",
+             path);
+    assert_string_equal(tl.text, want);
+}
+
+/* Who gets which re-identification settings: the body's own, else the global ones, else the
+ * defaults; the region map of a source, else the global one. */
+static void reid_settings_resolve(void **state)
+{
+    tdi_config *cfg = NULL;
+
+    (void)state;
+    write_conf("output_dir = out\n"
+               "key_file = k\n"
+               "region_map = nuts.map\n"
+               "k_min = 3\n"
+               "blank_order = quarter, region, sex\n"
+               "[source ams]\n"
+               "conninfo = dbname=a\n"
+               "query = SELECT 1\n"
+               "crosswalk = a.cw\n"
+               "region = NL329\n"
+               "[source rdam]\n"
+               "conninfo = dbname=b\n"
+               "query = SELECT 1\n"
+               "crosswalk = b.cw\n"
+               "region = NL33C\n"
+               "region_map = /etc/rdam.map\n"
+               "[body national]\n"
+               "regions = *\n"
+               "quarter = yes\n"
+               "[body city]\n"
+               "regions = NL329\n"
+               "k_min = 10\n"
+               "quasi_identifiers = sex, age_band, region\n"
+               "blank_order = age_band region\n"
+               "[body open]\n"
+               "regions = NL33C\n"
+               "blank_order = none\n"
+               "[body rest]\n"
+               "regions = NL33C\n");
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_OK);
+    assert_non_null(strstr(cfg->sources[0].region_map, "/nuts.map"));
+    assert_string_equal(cfg->sources[1].region_map, "/etc/rdam.map");
+    /* national: global k_min, default quasi-identifiers with the quarter, default order */
+    assert_int_equal(cfg->bodies[0].quarter, 1);
+    assert_int_equal(cfg->bodies[0].reid.k_min, 3);
+    assert_int_equal(cfg->bodies[0].reid.qi_mask,
+                     1u << TDI_QI_SEX | 1u << TDI_QI_AGE_BAND | 1u << TDI_QI_NATIONALITY |
+                         1u << TDI_QI_REGION | 1u << TDI_QI_YEAR | 1u << TDI_QI_CENTRE_TYPE |
+                         1u << TDI_QI_QUARTER);
+    assert_int_equal(cfg->bodies[0].reid.nblank, 3); /* the global blank_order */
+    assert_int_equal(cfg->bodies[0].reid.blank[0], TDI_QI_QUARTER);
+    assert_int_equal(cfg->bodies[0].reid.blank[1], TDI_QI_REGION);
+    assert_int_equal(cfg->bodies[0].reid.blank[2], TDI_QI_SEX);
+    /* city: its own */
+    assert_int_equal(cfg->bodies[1].quarter, 0);
+    assert_int_equal(cfg->bodies[1].reid.k_min, 10);
+    assert_int_equal(cfg->bodies[1].reid.qi_mask,
+                     1u << TDI_QI_SEX | 1u << TDI_QI_AGE_BAND | 1u << TDI_QI_REGION);
+    assert_int_equal(cfg->bodies[1].reid.nblank, 2);
+    assert_int_equal(cfg->bodies[1].reid.blank[0], TDI_QI_AGE_BAND);
+    assert_int_equal(cfg->bodies[1].reid.blank[1], TDI_QI_REGION);
+    /* open: nothing may be blanked; no quarter, so none in its default quasi-identifiers */
+    assert_int_equal(cfg->bodies[2].reid.nblank, 0);
+    assert_int_equal(cfg->bodies[2].reid.qi_mask & 1u << TDI_QI_QUARTER, 0);
+    /* rest: the global blank_order without the quarter it does not get */
+    assert_int_equal(cfg->bodies[3].reid.nblank, 2);
+    assert_int_equal(cfg->bodies[3].reid.blank[0], TDI_QI_REGION);
+    assert_int_equal(cfg->bodies[3].reid.blank[1], TDI_QI_SEX);
+    tdi_config_free(cfg);
 }
 
 static void missing_file(void **state)
@@ -279,7 +387,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loads_good_file),     cmocka_unit_test(reports_every_error_with_line),
         cmocka_unit_test(missing_file),        cmocka_unit_test(uncovered_source_and_duplicates),
-        cmocka_unit_test(operations_settings),
+        cmocka_unit_test(operations_settings), cmocka_unit_test(reid_settings_resolve),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

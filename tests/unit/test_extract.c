@@ -100,7 +100,7 @@ static void copy_sql_wraps_query(void **state)
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
-             "NULL::text, NULL::text, NULL::text "
+             "NULL::text, NULL::text, NULL::text, NULL::text "
              "FROM (\nSELECT * FROM v -- note\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
     free(sql);
 
@@ -110,7 +110,8 @@ static void copy_sql_wraps_query(void **state)
     assert_non_null(sql);
     assert_non_null(strstr(sql, ", tdi_src.\"birth_date\"::date, tdi_src.\"setting\"::text, "));
     assert_non_null(strstr(sql, ", tdi_src.\"first_ost_year\"::text, "));
-    assert_non_null(strstr(sql, ", tdi_src.\"given_name\"::text FROM (\n"));
+    assert_non_null(
+        strstr(sql, ", tdi_src.\"given_name\"::text, tdi_src.\"postcode\"::text FROM (\n"));
     assert_null(strstr(sql, "NULL::"));
     free(sql);
 }
@@ -139,9 +140,9 @@ static void copy_sql_incremental(void **state)
     since = extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z");
     assert_non_null(full);
     assert_non_null(since);
-    assert_copy_tail(full, "tdi_src.\"given_name\"::text" CHANGED
+    assert_copy_tail(full, "tdi_src.\"postcode\"::text" CHANGED
                            " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
-    assert_copy_tail(since, "tdi_src.\"given_name\"::text" CHANGED
+    assert_copy_tail(since, "tdi_src.\"postcode\"::text" CHANGED
                             " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025
                             " AND (tdi_src.\"changed_at\" IS NULL OR tdi_src.\"changed_at\""
                             "::timestamptz > TIMESTAMPTZ '2025-03-01T10:00:00.000000Z')) TO "
@@ -199,14 +200,14 @@ static void columns_optional_missing(void **state)
     assert_int_equal(tl.count, 1);
     assert_string_equal(
         tl.text,
-        "source riverside: 35 optional columns not in the source query, not known in every row: "
+        "source riverside: 36 optional columns not in the source query, not known in every row: "
         "birth_date, setting, residential_approach, planned_duration, detox_phase, sex, "
         "age_band, nationality, treatment_status, referral_source, living_with, "
         "living_with_children, living_where, education, labour_status, primary_drug, "
         "frequency, first_use_age, first_use_age_band, secondary_drug_1, secondary_drug_2, "
         "secondary_drug_3, secondary_drug_4, polydrug, injecting, first_injection_age, "
         "first_injection_year, needle_sharing, hiv_testing, hcv_testing, ost, first_ost_year, "
-        "national_id, family_name, given_name\n");
+        "national_id, family_name, given_name, postcode\n");
     assert_int_equal(present[TDI_COL_ROUTE], 1);
     assert_int_equal(present[TDI_COL_SEX], 0); /* names match exactly */
     assert_int_equal(present[TDI_COL_START_DATE], 1);

@@ -1,5 +1,5 @@
-/* Shared by unit tests: scratch directories. Include it first in a test file that uses it (it
- * asks for nftw with _XOPEN_SOURCE before any system header). */
+/* Shared by unit tests: scratch directories and files. Include it first in a test file that uses
+ * it (it asks for nftw with _XOPEN_SOURCE before any system header). */
 #ifndef TEST_FS_H
 #define TEST_FS_H
 
@@ -23,6 +23,18 @@ static int test_fs_remove_entry(const char *path, const struct stat *sb, int fla
 static inline void test_fs_remove_tree(const char *dir)
 {
     nftw(dir, test_fs_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes text to path (created or truncated); 0 when all of it was written. */
+static inline int test_fs_write(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    int bad;
+
+    if (!fp)
+        return -1;
+    bad = fputs(text, fp) < 0;
+    return fclose(fp) != 0 || bad ? -1 : 0;
 }
 
 #endif

@@ -34,7 +34,7 @@
 
 #define HEADER_START                                                                               \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
-    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.1\" body=\"flanders\" "          \
+    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.2\" body=\"flanders\" "          \
     "year=\"2025\" sequence=\"1\" runId=\"" RUN_ID "\" generated=\"" GENERATED                     \
     "\" countingLevel=\"none\""
 #define HEADER       HEADER_START ">\n<episodes>\n"
@@ -167,7 +167,7 @@ static tdi_record make_record(const char *key, const char *person, int age)
     snprintf(rec.person, sizeof rec.person, "%s", person);
     snprintf(rec.centre, sizeof rec.centre, "C01");
     rec.source = "clinic_en";
-    rec.region = "VL";
+    snprintf(rec.region, sizeof rec.region, "VL");
     rec.year = 2025;
     rec.start_ymd = 20250301;
     rec.age = age;
@@ -324,6 +324,7 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     set_code(&r1, TDI_ITEM_INJECTING, "2.3");
     set_code(&r1, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, "3");
     r1.first_use_age = 17;
+    r3.quarter = 2;
     r2.person_kind = TDI_PERSON_CLIENT;
     r3.person_kind = TDI_PERSON_SLK581;
 
@@ -342,12 +343,13 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     assert_int_equal(pub.records, 3);
 
     gunzip_all(pub.path, xml, sizeof xml);
-    /* Numbers left out when not known, coded items always there but where they do not apply. */
+    /* Ages only as bands (the age in years is not written), the quarter only when given, coded
+     * items always there but where they do not apply. */
     assert_string_equal(
         xml, HEADER_KEYED
         "<episode key=\"" KEY1 "\" person=\"" PERSON_A "\" personKind=\"nid\" "
         "source=\"clinic_en\" centre=\"C01\" "
-        "region=\"VL\" year=\"2025\" age=\"34\" first_use_age=\"17\" setting=\"outpatient\" "
+        "region=\"VL\" year=\"2025\" setting=\"outpatient\" "
         "centre_type=\"1\" sex=\"1\" age_band=\"30-34\" nationality=\"99\" "
         "treatment_status=\"2\" referral_source=\"99\" living_with=\"99\" "
         "living_with_children=\"99\" living_where=\"99\" education=\"99\" labour_status=\"99\" "
@@ -367,7 +369,7 @@ static void publish_writes_exact_xml_and_manifest(void **state)
         "needle_sharing=\"99\" hiv_testing=\"99\" hcv_testing=\"99\" ost=\"99\"/>\n"
         "<episode key=\"" KEY3 "\" person=\"" PERSON_B "\" personKind=\"slk581\" "
         "source=\"clinic_en\" "
-        "centre=\"C.02-x_y\" region=\"VL\" year=\"2025\" age=\"0\" "
+        "centre=\"C.02-x_y\" region=\"VL\" year=\"2025\" quarter=\"2\" "
         "setting=\"residential_hospital\" centre_type=\"2\" "
         "residential_approach=\"twelve_step\" planned_duration=\"short\" "
         "detox_phase=\"not_known\" sex=\"2\" age_band=\"99\" nationality=\"99\" "
@@ -386,7 +388,7 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":3,"
-             "\"schemaVersion\":\"2.1\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.2\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":1,\"appends\":3,\"replaces\":0,\"deletes\":0,\"runId\":\"" RUN_ID
              "\",\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
              sha);
@@ -431,6 +433,8 @@ static void publish_delta_with_replace_and_delete(void **state)
     char xml[16384], json[1024], expect[1024], *line[16];
 
     fx->meta.sequence = 42;
+    fx->meta.blanked = "region sex";
+    fx->meta.disclosure = "{\"k\":5}";
     assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
     assert_int_equal(report_add_action(w, &r1, REPORT_REPLACE), TDI_OK);
     assert_int_equal(report_add(w, &r2), TDI_OK);
@@ -443,9 +447,10 @@ static void publish_delta_with_replace_and_delete(void **state)
     assert_int_equal(pub.deletes, 2);
     gunzip_all(pub.path, xml, sizeof xml);
     assert_int_equal(split_lines(xml, line, 16), 9);
-    assert_string_equal(line[1], "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.1\" "
+    assert_string_equal(line[1], "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.2\" "
                                  "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
-                                 "\" generated=\"" GENERATED "\" countingLevel=\"none\">");
+                                 "\" generated=\"" GENERATED "\" countingLevel=\"none\" "
+                                 "blanked=\"region sex\">");
     assert_string_equal(line[2], "<episodes>");
     assert_true(starts_with(line[3],
                             "<episode action=\"replace\" key=\"" KEY1 "\" person=\"" PERSON_A
@@ -458,9 +463,9 @@ static void publish_delta_with_replace_and_delete(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":2,"
-             "\"schemaVersion\":\"2.1\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.2\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":42,\"appends\":1,\"replaces\":1,\"deletes\":2,\"runId\":\"" RUN_ID
-             "\",\"generated\":\"" GENERATED "\"}\n",
+             "\",\"generated\":\"" GENERATED "\",\"disclosure\":{\"k\":5}}\n",
              pub.sha256);
     assert_string_equal(json, expect);
 }
@@ -566,7 +571,10 @@ static void record_hash_is_over_the_attributes(void **state)
     set_code(&r, TDI_ITEM_ROUTE, "2");
     assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
     assert_string_not_equal(hex, again);
-    r = make_record(KEY1, PERSON_A, TDI_AGE_NOT_KNOWN);
+    r = make_record(KEY1, PERSON_A, TDI_AGE_NOT_KNOWN); /* the age is not written */
+    assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
+    assert_string_equal(hex, again);
+    r.quarter = 3;
     assert_int_equal(report_record_hash(h, &r, again), TDI_OK);
     assert_string_not_equal(hex, again);
     tdi_hash_free(h);
@@ -670,7 +678,7 @@ static void bad_record_fields_are_named_not_quoted(void **state)
     report_abort(w);
 
     rec = make_record(KEY1, PERSON_A, 30);
-    rec.region = "VL\x1b[31m";
+    snprintf(rec.region, sizeof rec.region, "VL\x1b[31m");
     assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
     assert_int_equal(report_add(w, &rec), TDI_ERR_INTERNAL);
     report_abort(w);
@@ -725,13 +733,14 @@ static void expect_schema_refusal(fixture *fx, const tdi_record *recs, size_t n,
 
 static void schema_failure_publishes_nothing(void **state)
 {
-    /* The second record's age: only the schema knows ages stop at 120. */
-    const tdi_record recs[] = {make_record(KEY1, PERSON_A, 30), make_record(KEY2, PERSON_A, 121)};
+    /* The second record's region: only the schema knows its pattern. */
+    tdi_record recs[] = {make_record(KEY1, PERSON_A, 30), make_record(KEY2, PERSON_A, 30)};
 
+    snprintf(recs[1].region, sizeof recs[1].region, "V L");
     expect_schema_refusal(*state, recs, 2, 5,
-                          "Element '{urn:tdi:submission:2}episode', attribute 'age': [facet "
-                          "'maxInclusive'] The value '121' is greater than the maximum value "
-                          "allowed ('120').");
+                          "Element '{urn:tdi:submission:2}episode', attribute 'region': [facet "
+                          "'pattern'] The value 'V L' is not accepted by the pattern "
+                          "'[A-Za-z0-9._\\-]{1,32}'.");
 }
 
 static void markup_in_a_value_is_escaped(void **state)

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
+# Generalisation and the re-identification check of the record files (README.md, sections
+# "Generalisation" and "Re-identification check").
+#   generalised      no age in years, no date: the year, and the quarter only for the body with
+#                    quarter = yes; postcodes through a region map (a hit gives its region, a miss
+#                    the source's, counted in the summary), routing still by the source's region;
+# The re-identification check's
+# figures (records, groups, smallest group k, records at risk, highest and average risk, fewest
+# distinct sensitive values per group) are computed here a second way, by awk over the episodes
+# the body was published, and compared with tdi's summary line by line:
+#   reid-reached     k reached without blanking (national, default quasi-identifiers, k_min 1;
+#                    antwerp grouped by year only, k_min 5), figures in the manifests too;
+#   reid-blanked     k only reached by blanking sex: the published records carry sex 99 and
+#                    nothing else differs, the header says blanked="sex", xmllint and tdi
+#                    validate accept the file, the state database keeps the blanking;
+#   reid-unreachable nothing suffices for national: exit 11, the message, no file for national,
+#                    antwerp served, the ledger row;
+#   reid-every-blanking  every step of the default blank_order tried, none enough: five lines;
+#   reid-incremental an incremental run that would need a new blanking publishes nothing for the
+#                    body and says to run --full (exit 11); the full run blanks and sends every
+#                    record again as a replace.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+it_begin
+
+SCHEMA=$TDI_ROOT/schemas/tdi-submission.xsd
+REACHED=$IT_TMP/reached # the national file of reid-reached: unblanked, default settings
+DEFAULT_QIS="sex age_band nationality region year centre_type"
+
+# body_settings DIR BODY LINE...: the LINEs into DIR/tdi.conf right after [body BODY].
+body_settings() {
+    local conf=$1/tdi.conf body=$2
+    shift 2
+    awk -v body="$body" -v lines="$(printf '%s\n' "$@")" '
+        { print }
+        $0 == "[body " body "]" { print lines }' "$conf" >"$conf.new"
+    mv "$conf.new" "$conf"
+}
+
+# reid_line BODY QIS K_MIN BLANKED FILE.xml.gz: the summary line of the check of BODY grouping by
+# the attributes QIS (tdi's order), computed from FILE's episodes.
+reid_line() {
+    episode_lines "$5" | awk -v body="$1" -v qis="$2" -v kmin="$3" -v blanked="$4" '
+    function attr(name,   m) {
+        if (match($0, " " name "=\"[^\"]*\"")) { m = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", m); sub(/"$/, "", m); return m }
+        return ""
+    }
+    BEGIN { nq = split(qis, q, " "); split("primary_drug injecting hiv_testing hcv_testing", sens, " ") }
+    {
+        key = ""
+        for (i = 1; i <= nq; i++) key = key "|" attr(q[i])
+        size[key]++; records++
+        for (s = 1; s <= 4; s++) {
+            v = attr(sens[s])
+            if (!((key, s, v) in seen)) { seen[key, s, v] = 1; distinct[key, s]++ }
+        }
+    }
+    END {
+        for (g in size) {
+            groups++
+            if (k == 0 || size[g] < k) k = size[g]
+            if (size[g] < kmin) risk += size[g]
+            for (s = 1; s <= 4; s++) if (!(s in l) || distinct[g, s] < l[s]) l[s] = distinct[g, s]
+        }
+        printf "disclosure %s: blanked %s: %d records in %d groups by %s; k %d (minimum %d), %d at risk, highest risk %.4f, average risk %.4f; fewest distinct per group: primary_drug %d, injecting %d, hiv_testing %d, hcv_testing %d\n",
+            body, blanked, records, groups, qis, k, kmin, risk, 1 / k, groups / records, l[1], l[2], l[3], l[4]
+    }'
+}
+
+# valid FILE.xml.gz: tdi validate and xmllint both accept it.
+valid() {
+    "$TDI" validate "$1" >/dev/null 2>&1 || fail "tdi validate refuses $1"
+    gzip -dc "$1" | xmllint --noout --schema "$SCHEMA" - 2>/dev/null || fail "xmllint refuses $1"
+}
+
+# episode_of BODY ID FILE: riverside's episode ID in BODY's FILE.
+episode_of() {
+    episode_lines "$3" | grep -F " key=\"$(episode_key "$1" riverside "$2")\" " ||
+        fail "$1: no riverside episode $2"
+}
+
+case_generalised() {
+    local national antwerp line
+    run_setup "$CASE_DIR"
+    # B-2018 (patient 1: episodes 1 and 11) to BE212, B-2060 (patient 2) to BE211; the other
+    # postcodes of riverside's 16 records are not in this map (11 records; patient 12 has none)
+    printf '%s\n' '# test map' 'B-2018 BE212' '"b 2060" BE211' >"$CASE_DIR/test.map"
+    sed -i "s|^region_map = .*|region_map = $CASE_DIR/test.map|" "$CASE_DIR/tdi.conf"
+    body_settings "$CASE_DIR" antwerp 'quarter = yes'
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stdout_has '  postcode not in the region map, source region BE211 used: 11'
+    national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    antwerp=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
+    for id in 1 11; do
+        episode_of national "$id" "$national" | grep -q ' region="BE212" ' || fail "national: episode $id is not in BE212"
+        episode_of antwerp "$id" "$antwerp" | grep -q ' region="BE212" ' || fail "antwerp: episode $id is not in BE212"
+    done
+    episode_of national 2 "$national" | grep -q ' region="BE211" ' || fail "national: episode 2 is not in BE211"
+    episode_of national 3 "$national" | grep -q ' region="BE211" ' || fail "national: episode 3 (a miss) is not in BE211"
+    episode_of national 12 "$national" | grep -q ' region="BE211" ' || fail "national: episode 12 (no postcode) is not in BE211"
+    # the quarter: antwerp only (episode 1 starts 2025-02-10, episode 11 2025-10-07)
+    episode_of antwerp 1 "$antwerp" | grep -q ' year="2025" quarter="1" ' || fail "antwerp: episode 1 is not in quarter 1"
+    episode_of antwerp 11 "$antwerp" | grep -q ' year="2025" quarter="4" ' || fail "antwerp: episode 11 is not in quarter 4"
+    [ "$(episode_lines "$antwerp" | grep -vc ' quarter="[1-4]" ' || true)" = 0 ] || fail "antwerp: an episode without its quarter"
+    ! episode_lines "$national" | grep -q ' quarter=' || fail "national got quarters"
+    # no age in years, no date, in either file
+    for line in "$national" "$antwerp"; do
+        ! gzip -dc "$line" | grep -qE ' (age|first_use_age)="' || fail "an age in years in $line"
+        ! gzip -dc "$line" | grep -qE '[0-9]{4}-[0-9]{2}-[0-9]{2}"' || fail "a date in $line"
+        valid "$line"
+    done
+    # the quasi-identifiers the state keeps: generalised values only
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE qi !~ '^(1|2|99)\|[0-9+-]+\|(1|2|3|99)\|(BE21[12]|BE100)\|2025\|[0-9]+\|[0-4]\|[A-Za-z0-9._-]+\$'")" = 0 ] ||
+        fail "the state keeps a tuple that is not generalised: $(ledger "$CASE_DIR" "SELECT qi FROM tdi.sent LIMIT 3")"
+}
+
+case_reached() {
+    local national antwerp want
+    run_setup "$CASE_DIR"
+    body_settings "$CASE_DIR" antwerp 'quasi_identifiers = year' 'k_min = 5'
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    antwerp=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
+    stdout_has "$(reid_line national "$DEFAULT_QIS" 1 none "$national")"
+    stdout_has "$(reid_line antwerp year 5 none "$antwerp")"
+    # the numbers themselves, for this fixture: 28 records in 26 groups, antwerp's 19 in one
+    want='disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 1), 0 at risk, highest risk 1.0000, average risk 0.9286; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has "$want"
+    stdout_has 'disclosure antwerp: blanked none: 19 records in 1 groups by year; k 19 (minimum 5), 0 at risk, highest risk 0.0526, average risk 0.0526; fewest distinct per group: primary_drug 9, injecting 6, hiv_testing 4, hcv_testing 4'
+    ! grep -q 'blanked=' <(gzip -dc "$national") || fail "an unblanked file has a blanked attribute"
+    [ "$(json_field "${antwerp%.xml.gz}.manifest.json" k)" = 19 ] || fail "antwerp manifest: k is not 19"
+    grep -qF '"disclosure":{"quasiIdentifiers":"year","blanked":"","kMin":5,"records":19,"groups":1,"k":19,"recordsAtRisk":0,"highestRisk":0.0526,"averageRisk":0.0526,"fewestDistinct":{"primary_drug":9,"injecting":6,"hiv_testing":4,"hcv_testing":4}}' \
+        "${antwerp%.xml.gz}.manifest.json" || fail "antwerp manifest: $(cat "${antwerp%.xml.gz}.manifest.json")"
+    valid "$national"
+    valid "$antwerp"
+    cp "$national" "$REACHED"
+}
+
+case_blanked() {
+    local national qis="sex year"
+    [ -s "$REACHED" ] || fail "no file from reid-reached"
+    run_setup "$CASE_DIR"
+    body_settings "$CASE_DIR" national "quasi_identifiers = $qis" 'blank_order = sex' 'k_min = 5'
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    # first grouped by sex and year (too small), then by year alone
+    stdout_has "$(reid_line national "$qis" 5 none "$REACHED")"
+    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 5), 3 at risk, highest risk 0.3333, average risk 0.1071; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stdout_has "$(reid_line national year 5 sex "$national")"
+    stdout_has 'disclosure national: k reached with sex blanked'
+    # the published records: sex 99 in every one, nothing else changed
+    [ "$(episode_lines "$national" | grep -vc ' sex="99" ' || true)" = 0 ] || fail "a published record keeps its sex"
+    diff <(episode_lines "$REACHED" | sed 's/ sex="[^"]*" / sex="99" /' | sort) \
+        <(episode_lines "$national" | sort) >&2 || fail "the blanked file differs in more than sex"
+    gzip -dc "$national" | grep -q '^<submission .* blanked="sex">$' || fail "the header does not say blanked=\"sex\""
+    grep -qF '"blanked":"sex"' "${national%.xml.gz}.manifest.json" || fail "the manifest does not say blanked sex"
+    valid "$national"
+    [ "$(ledger "$CASE_DIR" "SELECT blanked FROM tdi.body_blanking WHERE body = 'national' AND year = 2025")" = sex ] ||
+        fail "the state database does not keep the blanking"
+    # a rerun: the same blanking, nothing changed, nothing published
+    tdi_try "$CASE_DIR/rerun" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stdout_has 'body national: no changes, nothing published'
+}
+
+case_unreachable() {
+    local msg
+    [ -s "$REACHED" ] || fail "no file from reid-reached"
+    run_setup "$CASE_DIR"
+    body_settings "$CASE_DIR" national 'blank_order = none' 'k_min = 3'
+    body_settings "$CASE_DIR" antwerp 'quasi_identifiers = year' 'k_min = 5'
+    tdi_try "$CASE_DIR/run" 11 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stdout_has "$(reid_line national "$DEFAULT_QIS" 3 none "$REACHED")"
+    stdout_has 'disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 3), 28 at risk, highest risk 1.0000, average risk 0.9286; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
+    msg='disclosure control not met: groups smaller than k_min 3 remain with every quasi-identifier of blank_order blanked'
+    stderr_has "tdi: error: body national: $msg"
+    stdout_has "body national: nothing published: $msg"
+    no_submission "$CASE_DIR" national
+    one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz" >/dev/null
+    one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.tables.xml" >/dev/null
+    expect_last_run "$CASE_DIR" disclosure 11
+    [ "$(ledger "$CASE_DIR" "SELECT message FROM tdi.run ORDER BY run_no DESC LIMIT 1")" = "$msg" ] ||
+        fail "ledger message: $(ledger "$CASE_DIR" "SELECT message FROM tdi.run ORDER BY run_no DESC LIMIT 1")"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE body = 'national'")" = 0 ] ||
+        fail "the state database records national as sent"
+}
+
+# Every step of the default blank_order tried (region, nationality, age_band, sex; one
+# statement groups the records all five ways), none reaching k_min 5: each line against awk.
+case_every_blanking() {
+    [ -s "$REACHED" ] || fail "no file from reid-reached"
+    run_setup "$CASE_DIR"
+    body_settings "$CASE_DIR" national 'k_min = 5'
+    tdi_try "$CASE_DIR/run" 11 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stdout_has "$(reid_line national "$DEFAULT_QIS" 5 none "$REACHED")"
+    stdout_has "$(reid_line national "sex age_band nationality year centre_type" 5 region "$REACHED")"
+    stdout_has "$(reid_line national "sex age_band year centre_type" 5 "nationality region" "$REACHED")"
+    stdout_has "$(reid_line national "sex year centre_type" 5 "age_band nationality region" "$REACHED")"
+    stdout_has "$(reid_line national "year centre_type" 5 "sex age_band nationality region" "$REACHED")"
+    [ "$(grep -c '^disclosure national: blanked ' "$CASE_DIR/run.out")" = 5 ] || fail "not five blankings tried"
+    stdout_has 'disclosure national: blanked sex age_band nationality region: 28 records in 5 groups by year centre_type; k 2 (minimum 5), 7 at risk, highest risk 0.5000, average risk 0.1786; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stderr_has 'tdi: error: body national: disclosure control not met: groups smaller than k_min 5 remain with every quasi-identifier of blank_order blanked'
+    no_submission "$CASE_DIR" national
+}
+
+# Riverside read incrementally: run 1 (its first read is full) needs no blanking at k_min 3;
+# run 2 (incremental) at k_min 4 would need sex blanked, which changes every record: nothing for
+# national, exit 11, "run --full"; run 3 (--full) blanks sex and replaces all 28 records.
+case_incremental() {
+    local conf=$CASE_DIR/tdi.conf national
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS clinic_reid" \
+        -c "CREATE DATABASE clinic_reid TEMPLATE clinic_en"
+    pg_sql clinic_reid <<'SQL'
+SET client_min_messages = warning;
+ALTER TABLE admissions ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now();
+CREATE VIEW tdi_episodes_inc AS
+  SELECT v.*, a.changed_at FROM tdi_episodes v JOIN admissions a ON a.adm_id::text = v.episode_id;
+GRANT SELECT ON tdi_episodes_inc TO tdi_reader;
+SQL
+    run_setup "$CASE_DIR"
+    sed -i -e 's/dbname=clinic_en /dbname=clinic_reid /' -e '1i incremental_overlap = 0' "$conf"
+    awk '/^\[/ { riverside = $0 == "[source riverside]" }
+         riverside && /^query / { print "query = SELECT * FROM tdi_episodes_inc"; next }
+         { print }
+         $0 == "[source riverside]" { print "incremental = changed_at" }' "$conf" >"$conf.new"
+    mv "$conf.new" "$conf"
+    grep -q 'tdi_episodes_inc' "$conf" || fail "the config does not read the incremental view"
+    body_settings "$CASE_DIR" national 'quasi_identifiers = sex year' 'blank_order = sex' 'k_min = 3'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.1071; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+
+    sed -i 's/^k_min = 3$/k_min = 4/' "$conf"
+    tdi_try "$CASE_DIR/run2" 11 run --config "$conf" --year 2025
+    grep -q '^source riverside: extracted 0, written 0, quarantined 0 (changed since ' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not read riverside incrementally"
+    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 4), 3 at risk, highest risk 0.3333, average risk 0.1071; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stderr_has "tdi: error: body national: disclosure control not met at the body's blanking (none): a new blanking changes every record, and source riverside was read incrementally; run 'tdi run --full'"
+    [ "$(find "$CASE_DIR/out/national" -name 'tdi-*.xml.gz' | wc -l)" = 1 ] || fail "run 2 published a file for national"
+    expect_last_run "$CASE_DIR" disclosure 11
+
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025 --full
+    stdout_has 'disclosure national: k reached with sex blanked'
+    grep -q '^body national: 28 records, 28 replaces, 0 deletes, sequence 2 -> ' "$CASE_DIR/run3.out" ||
+        fail "run 3: $(grep '^body national' "$CASE_DIR/run3.out")"
+    national=$(find "$CASE_DIR/out/national" -name 'tdi-*.xml.gz' -newer "$CASE_DIR/run2.out")
+    [ -n "$national" ] || fail "run 3 published no file for national"
+    [ "$(episode_lines "$national" | grep -c ' action="replace" .* sex="99" ')" = 28 ] || fail "run 3 did not replace every record with sex blanked"
+    valid "$national"
+}
+
+it_case generalised case_generalised
+it_case reid-reached case_reached
+it_case reid-blanked case_blanked
+it_case reid-unreachable case_unreachable
+it_case reid-every-blanking case_every_blanking
+it_case reid-incremental case_incremental
+it_end
