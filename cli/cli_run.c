@@ -855,7 +855,7 @@ static void reid_report(run_ctx *rc, size_t b, unsigned blank, const tdi_state_r
     unsigned by = body->reid.qi_mask & ~blank;
     char bnames[128], gnames[128];
     double highest = f->k ? 1.0 / (double)f->k : 0;
-    double average = f->records ? (double)f->groups / (double)f->records : 0;
+    double average = f->records ? f->average : 0;
     const char *s0 = tdi_item_get(tdi_qi_sensitive[0])->name;
     const char *s1 = tdi_item_get(tdi_qi_sensitive[1])->name;
     const char *s2 = tdi_item_get(tdi_qi_sensitive[2])->name;

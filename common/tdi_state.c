@@ -211,8 +211,10 @@ static const migration migrations[] = {
      "COMMENT ON COLUMN tdi.sent.status IS 'treatment status as the source gave it';\n"
      "COMMENT ON COLUMN tdi.sent.entrant IS 'sent as the counted treatment demand (entrant=1)';\n"
      "COMMENT ON COLUMN tdi.sent.earlier IS 'the person had a treatment start in an earlier "
-     "year when it was sent';\n"
-     "CREATE INDEX sent_person_year ON tdi.sent (person, year);\n"},
+     "year when it was sent';\n"},
+    /* No index on person: the pass reads earlier years' persons in one scan anyway, and an
+     * index over pseudonyms puts every insert on a random page (4.6 s of server CPU per
+     * million episodes sent). */
     {3, "quasi-identifiers of what each body was sent, and each body's blanking",
      "ALTER TABLE tdi.sent ADD COLUMN qi text, ADD COLUMN sens text;\n"
      "COMMENT ON COLUMN tdi.sent.qi IS 'the episode''s quasi-identifiers as the body got them "
@@ -1137,14 +1139,17 @@ tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof)
  * from run_rec, the others as they were sent. */
 #define REID_HOLD                                                                                  \
     "WITH hold AS (\n"                                                                             \
-    "    SELECT coalesce(r.qi, s.qi) AS qi, coalesce(r.sens, s.sens) AS sens\n"                     \
+    "    SELECT h.person, coalesce(r.qi, s.qi) AS qi, coalesce(r.sens, s.sens) AS sens\n"          \
     "      FROM run_held h\n"                                                                      \
     "      LEFT JOIN run_rec r ON r.pos = h.pos\n"                                                 \
     "      LEFT JOIN tdi.sent s ON h.pos IS NULL AND s.body = $2 AND s.year = $3 AND s.eid = h.eid\n" \
     "     WHERE h.body = $1 AND NOT h.gone)\n"
 
 /* The statement of the check: every grouping (one per blanking to try, %s: the GROUPING SETS)
- * in one pass over the body's records. A sensitive item's distinct values in a group are
+ * in one pass over the body's records. A group's size is its persons, not its records: the
+ * person pseudonym links one person's episodes, so five episodes of one person in a group are
+ * one person to find (each record's risk is 1 / the persons of its group). A sensitive item's
+ * distinct values in a group are
  * counted as bits of a bigint (each code its place in the item's code list, $5-$8), OR-ed over
  * the group: a hash aggregate, where count(DISTINCT) sorts every group (one grouping of a
  * million records: 2.3 s against 3.7 s; the five of the default blank_order together 3.0 s).
@@ -1152,7 +1157,7 @@ tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof)
  * for each one not grouped by, the first the highest). */
 static const char reid_sql[] = REID_HOLD
     ", q AS (\n"
-    "    SELECT split_part(qi, '|', 1) AS c1, split_part(qi, '|', 2) AS c2,\n"
+    "    SELECT person, split_part(qi, '|', 1) AS c1, split_part(qi, '|', 2) AS c2,\n"
     "           split_part(qi, '|', 3) AS c3, split_part(qi, '|', 4) AS c4,\n"
     "           split_part(qi, '|', 5) AS c5, split_part(qi, '|', 6) AS c6,\n"
     "           split_part(qi, '|', 7) AS c7, split_part(qi, '|', 8) AS c8,\n"
@@ -1162,15 +1167,16 @@ static const char reid_sql[] = REID_HOLD
     "           1::bigint << (array_position($8::text[], split_part(sens, '|', 4)) - 1) AS s4\n"
     "      FROM hold WHERE qi IS NOT NULL),\n"
     "g AS (\n"
-    "    SELECT %s AS gs, count(*) AS n,\n"
+    "    SELECT %s AS gs, count(*) AS n, count(DISTINCT person) AS p,\n"
     "           bit_or(s1) AS b1, bit_or(s2) AS b2, bit_or(s3) AS b3, bit_or(s4) AS b4\n"
     "      FROM q GROUP BY GROUPING SETS (%s))\n"
-    "SELECT gs, sum(n), count(*), min(n), coalesce(sum(n) FILTER (WHERE n < $4), 0),\n"
+    "SELECT gs, sum(n), count(*), min(p), coalesce(sum(n) FILTER (WHERE p < $4), 0),\n"
     "       min(length(replace(b1::bit(64)::text, '0', ''))),\n"
     "       min(length(replace(b2::bit(64)::text, '0', ''))),\n"
     "       min(length(replace(b3::bit(64)::text, '0', ''))),\n"
     "       min(length(replace(b4::bit(64)::text, '0', ''))),\n"
-    "       (SELECT count(*) FROM hold WHERE qi IS NULL)\n"
+    "       (SELECT count(*) FROM hold WHERE qi IS NULL),\n"
+    "       sum(n::float8 / p) / sum(n)\n"
     "  FROM g GROUP BY gs";
 
 #define REID_COLUMNS 8 /* c1..c8: the tuple's fields (tdi_qi order) */
@@ -1252,6 +1258,8 @@ tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body
     for (int r = 0; s == TDI_OK && r < PQntuples(res); r++) {
         unsigned long v[10];
 
+        double average = strtod(PQgetvalue(res, r, 10), NULL);
+
         for (int i = 0; i < 10; i++)
             v[i] = strtoul(PQgetvalue(res, r, i), NULL, 10);
         legacy = v[9];
@@ -1262,6 +1270,7 @@ tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body
             out[m].groups = v[2];
             out[m].k = v[3];
             out[m].at_risk = v[4];
+            out[m].average = average;
             for (int i = 0; i < TDI_STATE_NSENSITIVE; i++)
                 out[m].l[i] = v[5 + i];
         }

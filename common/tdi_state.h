@@ -179,8 +179,9 @@ tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof);
 typedef struct tdi_state_reid {
     unsigned long records; /* the body's records after this run (with a stored tuple) */
     unsigned long groups;  /* distinct tuples of the quasi-identifiers grouped by */
-    unsigned long k;       /* the smallest group; 0 without records */
-    unsigned long at_risk; /* records in groups smaller than k_min */
+    unsigned long k;       /* the fewest persons in a group; 0 without records */
+    unsigned long at_risk; /* records in groups of fewer than k_min persons */
+    double average;        /* mean over records of 1 / the persons of the record's group */
     unsigned long legacy;  /* records sent before tuples were kept (schema version 3) */
     unsigned long l[TDI_STATE_NSENSITIVE]; /* per sensitive item: its fewest distinct values in
                                             * a group */

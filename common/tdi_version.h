@@ -2,6 +2,6 @@
 #ifndef TDI_VERSION_H
 #define TDI_VERSION_H
 
-#define TDI_VERSION "0.2.0"
+#define TDI_VERSION "0.3.0"
 
 #endif

@@ -40,7 +40,8 @@ body_settings() {
 }
 
 # reid_line BODY QIS K_MIN BLANKED FILE.xml.gz: the summary line of the check of BODY grouping by
-# the attributes QIS (tdi's order), computed from FILE's episodes.
+# the attributes QIS (tdi's order), computed from FILE's episodes; a group's size is its distinct
+# person pseudonyms.
 reid_line() {
     episode_lines "$5" | awk -v body="$1" -v qis="$2" -v kmin="$3" -v blanked="$4" '
     function attr(name,   m) {
@@ -52,6 +53,8 @@ reid_line() {
         key = ""
         for (i = 1; i <= nq; i++) key = key "|" attr(q[i])
         size[key]++; records++
+        # a group is as large as its persons: one person'"'"'s episodes are one to find
+        if (!((key, attr("person")) in met)) { met[key, attr("person")] = 1; persons[key]++ }
         for (s = 1; s <= 4; s++) {
             v = attr(sens[s])
             if (!((key, s, v) in seen)) { seen[key, s, v] = 1; distinct[key, s]++ }
@@ -60,12 +63,13 @@ reid_line() {
     END {
         for (g in size) {
             groups++
-            if (k == 0 || size[g] < k) k = size[g]
-            if (size[g] < kmin) risk += size[g]
+            if (k == 0 || persons[g] < k) k = persons[g]
+            if (persons[g] < kmin) risk += size[g]
+            average += size[g] / persons[g]
             for (s = 1; s <= 4; s++) if (!(s in l) || distinct[g, s] < l[s]) l[s] = distinct[g, s]
         }
         printf "disclosure %s: blanked %s: %d records in %d groups by %s; k %d (minimum %d), %d at risk, highest risk %.4f, average risk %.4f; fewest distinct per group: primary_drug %d, injecting %d, hiv_testing %d, hcv_testing %d\n",
-            body, blanked, records, groups, qis, k, kmin, risk, 1 / k, groups / records, l[1], l[2], l[3], l[4]
+            body, blanked, records, groups, qis, k, kmin, risk, 1 / k, average / records, l[1], l[2], l[3], l[4]
     }'
 }
 
@@ -125,13 +129,13 @@ case_reached() {
     antwerp=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
     stdout_has "$(reid_line national "$DEFAULT_QIS" 1 none "$national")"
     stdout_has "$(reid_line antwerp year 5 none "$antwerp")"
-    # the numbers themselves, for this fixture: 28 records in 26 groups, antwerp's 19 in one
-    want='disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 1), 0 at risk, highest risk 1.0000, average risk 0.9286; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
+    # the numbers themselves, for this fixture: 28 records in 26 groups, antwerp's 19 (12 persons) in one
+    want='disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 1), 0 at risk, highest risk 1.0000, average risk 1.0000; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
     stdout_has "$want"
-    stdout_has 'disclosure antwerp: blanked none: 19 records in 1 groups by year; k 19 (minimum 5), 0 at risk, highest risk 0.0526, average risk 0.0526; fewest distinct per group: primary_drug 9, injecting 6, hiv_testing 4, hcv_testing 4'
+    stdout_has 'disclosure antwerp: blanked none: 19 records in 1 groups by year; k 12 (minimum 5), 0 at risk, highest risk 0.0833, average risk 0.0833; fewest distinct per group: primary_drug 9, injecting 6, hiv_testing 4, hcv_testing 4'
     ! grep -q 'blanked=' <(gzip -dc "$national") || fail "an unblanked file has a blanked attribute"
-    [ "$(json_field "${antwerp%.xml.gz}.manifest.json" k)" = 19 ] || fail "antwerp manifest: k is not 19"
-    grep -qF '"disclosure":{"quasiIdentifiers":"year","blanked":"","kMin":5,"records":19,"groups":1,"k":19,"recordsAtRisk":0,"highestRisk":0.0526,"averageRisk":0.0526,"fewestDistinct":{"primary_drug":9,"injecting":6,"hiv_testing":4,"hcv_testing":4}}' \
+    [ "$(json_field "${antwerp%.xml.gz}.manifest.json" k)" = 12 ] || fail "antwerp manifest: k is not 12"
+    grep -qF '"disclosure":{"quasiIdentifiers":"year","blanked":"","kMin":5,"records":19,"groups":1,"k":12,"recordsAtRisk":0,"highestRisk":0.0833,"averageRisk":0.0833,"fewestDistinct":{"primary_drug":9,"injecting":6,"hiv_testing":4,"hcv_testing":4}}' \
         "${antwerp%.xml.gz}.manifest.json" || fail "antwerp manifest: $(cat "${antwerp%.xml.gz}.manifest.json")"
     valid "$national"
     valid "$antwerp"
@@ -147,7 +151,7 @@ case_blanked() {
     national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     # first grouped by sex and year (too small), then by year alone
     stdout_has "$(reid_line national "$qis" 5 none "$REACHED")"
-    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 5), 3 at risk, highest risk 0.3333, average risk 0.1071; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 5), 3 at risk, highest risk 0.3333, average risk 0.1409; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
     stdout_has "$(reid_line national year 5 sex "$national")"
     stdout_has 'disclosure national: k reached with sex blanked'
     # the published records: sex 99 in every one, nothing else changed
@@ -172,7 +176,7 @@ case_unreachable() {
     body_settings "$CASE_DIR" antwerp 'quasi_identifiers = year' 'k_min = 5'
     tdi_try "$CASE_DIR/run" 11 run --config "$CASE_DIR/tdi.conf" --year 2025
     stdout_has "$(reid_line national "$DEFAULT_QIS" 3 none "$REACHED")"
-    stdout_has 'disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 3), 28 at risk, highest risk 1.0000, average risk 0.9286; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 3), 28 at risk, highest risk 1.0000, average risk 1.0000; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
     msg='disclosure control not met: groups smaller than k_min 3 remain with every quasi-identifier of blank_order blanked'
     stderr_has "tdi: error: body national: $msg"
     stdout_has "body national: nothing published: $msg"
@@ -199,7 +203,7 @@ case_every_blanking() {
     stdout_has "$(reid_line national "sex year centre_type" 5 "age_band nationality region" "$REACHED")"
     stdout_has "$(reid_line national "year centre_type" 5 "sex age_band nationality region" "$REACHED")"
     [ "$(grep -c '^disclosure national: blanked ' "$CASE_DIR/run.out")" = 5 ] || fail "not five blankings tried"
-    stdout_has 'disclosure national: blanked sex age_band nationality region: 28 records in 5 groups by year centre_type; k 2 (minimum 5), 7 at risk, highest risk 0.5000, average risk 0.1786; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked sex age_band nationality region: 28 records in 5 groups by year centre_type; k 1 (minimum 5), 7 at risk, highest risk 1.0000, average risk 0.2232; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
     stderr_has 'tdi: error: body national: disclosure control not met: groups smaller than k_min 5 remain with every quasi-identifier of blank_order blanked'
     no_submission "$CASE_DIR" national
 }
@@ -228,13 +232,13 @@ SQL
     grep -q 'tdi_episodes_inc' "$conf" || fail "the config does not read the incremental view"
     body_settings "$CASE_DIR" national 'quasi_identifiers = sex year' 'blank_order = sex' 'k_min = 3'
     tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
-    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.1071; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.1409; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
 
     sed -i 's/^k_min = 3$/k_min = 4/' "$conf"
     tdi_try "$CASE_DIR/run2" 11 run --config "$conf" --year 2025
     grep -q '^source riverside: extracted 0, written 0, quarantined 0 (changed since ' "$CASE_DIR/run2.out" ||
         fail "run 2 did not read riverside incrementally"
-    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 4), 3 at risk, highest risk 0.3333, average risk 0.1071; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 4), 3 at risk, highest risk 0.3333, average risk 0.1409; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
     stderr_has "tdi: error: body national: disclosure control not met at the body's blanking (none): a new blanking changes every record, and source riverside was read incrementally; run 'tdi run --full'"
     [ "$(find "$CASE_DIR/out/national" -name 'tdi-*.xml.gz' | wc -l)" = 1 ] || fail "run 2 published a file for national"
     expect_last_run "$CASE_DIR" disclosure 11
