@@ -553,6 +553,31 @@ one_file() {
     printf '%s\n' "${found[0]}"
 }
 
+# table_cells TABLES.xml: "TABLE ROW COLUMN VALUE" for every cell element, "TABLE ROW COLUMN S"
+# for every suppressed one, "TABLE ROW COLUMN E" for every empty one (a statistic with no value).
+table_cells() {
+    awk '
+    /<table / { match($0, / id="[^"]*"/); t = substr($0, RSTART + 5, RLENGTH - 6) }
+    /<cell / || /<suppressed / || /<empty / {
+        match($0, / row="[^"]*"/); r = substr($0, RSTART + 6, RLENGTH - 7)
+        match($0, / column="[^"]*"/); c = substr($0, RSTART + 9, RLENGTH - 10)
+        if ($0 ~ /<suppressed /) v = "S"
+        else if ($0 ~ /<empty /) v = "E"
+        else { match($0, / value="[^"]*"/); v = substr($0, RSTART + 8, RLENGTH - 9) }
+        print t, r, c, v
+    }' "$1"
+}
+
+# run_with_threshold DIR THRESHOLD: run_setup, suppression_threshold = THRESHOLD in DIR/tdi.conf,
+# then `tdi run --year 2025`, which must succeed.
+run_with_threshold() {
+    local dir=$1 threshold=$2
+    run_setup "$dir"
+    sed -i "s/^suppression_threshold *=.*/suppression_threshold = $threshold/" "$dir/tdi.conf"
+    grep -qx "suppression_threshold = $threshold" "$dir/tdi.conf" || fail "could not set the threshold"
+    tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
+}
+
 # json_field FILE NAME: the value of a top-level "NAME": scalar in a small JSON file (no jq needed).
 json_field() {
     tr -d '\n' <"$1" | sed -nE "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"?([^\",}]*)\"?[[:space:]]*[,}].*/\1/p"

@@ -178,29 +178,6 @@ expected_cells() {
     }' | LC_ALL=C sort
 }
 
-# table_cells TABLES.xml: "TABLE ROW COLUMN VALUE" for every cell element, "TABLE ROW COLUMN S"
-# for every suppressed one, "TABLE ROW COLUMN E" for every empty one (a statistic with no value).
-table_cells() {
-    awk '
-    /<table / { match($0, / id="[^"]*"/); t = substr($0, RSTART + 5, RLENGTH - 6) }
-    /<cell / || /<suppressed / || /<empty / {
-        match($0, / row="[^"]*"/); r = substr($0, RSTART + 6, RLENGTH - 7)
-        match($0, / column="[^"]*"/); c = substr($0, RSTART + 9, RLENGTH - 10)
-        if ($0 ~ /<suppressed /) v = "S"
-        else if ($0 ~ /<empty /) v = "E"
-        else { match($0, / value="[^"]*"/); v = substr($0, RSTART + 8, RLENGTH - 9) }
-        print t, r, c, v
-    }' "$1"
-}
-
-run_with_threshold() {
-    local dir=$1 threshold=$2
-    run_setup "$dir"
-    sed -i "s/^suppression_threshold *=.*/suppression_threshold = $threshold/" "$dir/tdi.conf"
-    grep -qx "suppression_threshold = $threshold" "$dir/tdi.conf" || fail "could not set the threshold"
-    tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
-}
-
 case_run() {
     run_with_threshold "$OPEN" 1
     run_with_threshold "$GUARDED" 5
