@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +66,10 @@ tdi_status tdi_spool_open(const char *dir, size_t entry_size, tdi_spool **out)
     int err = 0;
 
     *out = NULL;
-    if (entry_size == 0 || entry_size > SPOOL_BUF)
+    if (entry_size == 0 || entry_size > SPOOL_BUF) {
+        tdi_error("%s: spool: entry size %zu out of range", dir, entry_size);
         return TDI_ERR_INTERNAL;
+    }
     sp = calloc(1, sizeof *sp);
     if (!sp || !(sp->buf = malloc(SPOOL_BUF))) {
         free(sp);
@@ -160,8 +163,11 @@ uint64_t tdi_spool_count(const tdi_spool *sp)
 
 tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count)
 {
-    if (count > sp->count)
+    if (count > sp->count) {
+        tdi_error("%s: spool: cut to %" PRIu64 " entries, but it holds %" PRIu64, sp->dir, count,
+                  sp->count);
         return TDI_ERR_INTERNAL;
+    }
     end_reading(sp);
     if (count >= sp->flushed) { /* only buffered entries go */
         sp->used = (size_t)(count - sp->flushed) * sp->size;
@@ -177,8 +183,11 @@ tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count)
 
 tdi_status tdi_spool_read(tdi_spool *sp, uint64_t pos, void *entry)
 {
-    if (pos >= sp->count)
+    if (pos >= sp->count) {
+        tdi_error("%s: spool: entry %" PRIu64 " read, but it holds %" PRIu64, sp->dir, pos,
+                  sp->count);
         return TDI_ERR_INTERNAL;
+    }
     if (!sp->reading) {
         tdi_status st = flush(sp);
         if (st != TDI_OK)

@@ -692,8 +692,10 @@ static tdi_status copy_line(tdi_state *st, const char *const *fields, int nfield
 
     for (int i = 0; i < nfields; i++)
         need += strlen(fields[i]) + 1;
-    if (need > sizeof st->buf)
+    if (need > sizeof st->buf) {
+        tdi_error(WHO ": a COPY line of %zu bytes is longer than the buffer", need);
         return TDI_ERR_INTERNAL;
+    }
     if (st->used + need > sizeof st->buf) {
         tdi_status s = copy_flush(st);
         if (s != TDI_OK)
@@ -736,8 +738,10 @@ tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid)
     char s[16];
     const char *fields[2] = {s, eid};
 
-    if (!st->in_copy || !copy_safe(eid))
+    if (!st->in_copy || !copy_safe(eid)) {
+        tdi_error(WHO ": an episode key cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
+    }
     snprintf(s, sizeof s, "%d", src);
     return copy_line(st, fields, 2);
 }
