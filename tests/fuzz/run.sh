@@ -28,13 +28,18 @@ dict() {
     esac
 }
 
+# The targets write each input to a scratch file under TMPDIR (tests/fuzz/fuzz_common.h): one
+# directory for this run, removed at the end, so no run leaves files in /tmp.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/tdi-fuzz.XXXXXX") || exit 1
+trap 'rm -rf -- "$scratch"' EXIT
+
 failed=0
 for t in "${targets[@]}"; do
     corpus=$bin/corpus-$t log=$bin/fuzz-$t.log
     mkdir -p "$corpus"
     while IFS= read -r f; do cp -n "$f" "$corpus/" 2>/dev/null || true; done < <(seeds "$t")
     # detect_leaks: a reader that leaks on some input fails here like a crash would.
-    if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    if TMPDIR=$scratch ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         "$bin/fuzz_$t" -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
         -dict="$(dict "$t")" -artifact_prefix="$bin/crash-$t-" -print_final_stats=1 \
         "$corpus" </dev/null >"$log" 2>&1; then
