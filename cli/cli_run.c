@@ -918,14 +918,13 @@ static tdi_status check_disclosure(run_ctx *rc)
         held = qi_mask_of(stored);
         full = partial == rc->cfg->nsources;
         /* The blankings to try, least first: with a full read every step of blank_order, else
-         * only the body's own. One statement groups the records every way. */
+         * only the body's own. The least is grouped first, the others only if it falls short. */
         nlevels = full ? body->reid.nblank + 1 : 1;
         for (size_t n = 0; n < nlevels; n++) {
             blanks[n] = !full ? held : n ? blanks[n - 1] | 1u << body->reid.blank[n - 1] : 0;
             masks[n] = body->reid.qi_mask & ~blanks[n];
         }
-        st = tdi_state_reid_check(rc->state, rc->year, (int)b, body->name, masks, nlevels,
-                                  body->reid.k_min, figures);
+        st = tdi_state_reid_check(rc->state, (int)b, masks, nlevels, body->reid.k_min, figures);
         if (st != TDI_OK)
             return st;
         for (size_t n = 0; n < nlevels && !ok; n++) {

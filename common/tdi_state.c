@@ -836,7 +836,10 @@ static char *array_literal(const char *const *items, size_t n)
  * full, or the row was read now (it breaks a rule or goes to other bodies now), or the key scan
  * does not have it (deleted, or out of the year); also when its source is no longer configured.
  * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent.
- * Bodies not served this run are left out entirely.
+ * Bodies not served this run are left out entirely. Each row carries its tuple (qi, sens: this
+ * run's or as sent) for the re-identification check, which then reads this table alone. rec is
+ * not materialised: the second branch reads it only when the body holds something, and a
+ * million-row CTE costs more to write than run_rec does to read again.
  *
  * run_rank: the counting unit over what is held. Per body, the person's first start in the year
  * (at each centre, in each source region, or across the body's centres: counting) is the
@@ -850,19 +853,21 @@ static char *array_literal(const char *const *items, size_t n)
  * have: 'f', and the caller reads that source in full and computes the pass again. */
 static const char held_sql[] =
     "CREATE TEMP TABLE run_held AS\n"
-    "WITH rec AS (\n"
-    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd\n"
+    "WITH rec AS NOT MATERIALIZED (\n"
+    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd, r.qi,\n"
+    "           r.sens\n"
     "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"
     "     WHERE b.served),\n"
     "sent AS (\n"
     "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"
-    "           s.entrant, s.earlier\n"
+    "           s.entrant, s.earlier, s.qi, s.sens\n"
     "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
     "     WHERE s.year = $1 AND b.served)\n"
     "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::text AS ekey, rec.person, rec.centre,\n"
     "       rec.start_ymd, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM rec.hash AS "
     "changed,\n"
-    "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone\n"
+    "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone, rec.qi,\n"
+    "       rec.sens\n"
     "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
     "UNION ALL\n"
     /* Joins, not EXISTS in an OR: PostgreSQL runs such a sublink once per row, a quadratic plan
@@ -871,7 +876,8 @@ static const char held_sql[] =
     "SELECT sent.body, NULL, rs.src, sent.eid, sent.ekey, coalesce(sent.person, sent.eid),\n"
     "       sent.centre, coalesce(sent.start_ymd, 0), false, false, sent.entrant, "
     "sent.earlier,\n"
-    "       rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL))\n"
+    "       rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL)),\n"
+    "       sent.qi, sent.sens\n"
     "  FROM sent\n"
     "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
     "  LEFT JOIN (SELECT DISTINCT body, eid FROM rec) r ON r.body = sent.body AND r.eid = "
@@ -1138,22 +1144,19 @@ tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof)
 
 /* ------------------------------------------------------------------ re-identification */
 
-/* The records body b holds after this run (run_held, not gone) with their tuples: this run's
- * from run_rec, the others as they were sent. */
+/* The records body b ($1) holds after this run (run_held, not gone) with their tuples: this
+ * run's, the others as they were sent. Read twice (the records without a tuple are counted
+ * apart): a scan of run_held costs less than writing it again as a CTE. */
 #define REID_HOLD                                                                                  \
-    "WITH hold AS (\n"                                                                             \
-    "    SELECT h.person, coalesce(r.qi, s.qi) AS qi, coalesce(r.sens, s.sens) AS sens\n"          \
-    "      FROM run_held h\n"                                                                      \
-    "      LEFT JOIN run_rec r ON r.pos = h.pos\n"                                                 \
-    "      LEFT JOIN tdi.sent s ON h.pos IS NULL AND s.body = $2 AND s.year = $3 AND s.eid = h.eid\n" \
-    "     WHERE h.body = $1 AND NOT h.gone)\n"
+    "WITH hold AS NOT MATERIALIZED (\n"                                                            \
+    "    SELECT person, qi, sens FROM run_held WHERE body = $1 AND NOT gone)\n"
 
-/* The statement of the check: every grouping (one per blanking to try, %s: the GROUPING SETS)
+/* The statement of the check: each grouping (one per blanking to try, %s: the GROUPING SETS)
  * in one pass over the body's records. A group's size is its persons, not its records: the
  * person pseudonym links one person's episodes, so five episodes of one person in a group are
  * one person to find (each record's risk is 1 / the persons of its group); that one takes
  * count(DISTINCT person), a sort. A sensitive item's distinct values in a group are counted as
- * bits of a bigint (each code its place in the item's code list, $5-$8), OR-ed over the group,
+ * bits of a bigint (each code its place in the item's code list, $3-$6), OR-ed over the group,
  * rather than by four more count(DISTINCT) (measured before persons were counted: one grouping
  * of a million records 2.3 s against 3.7 s; the five of the default blank_order 3.0 s).
  * gs says which grouping a row is of (GROUPING() of the columns some grouping uses: a bit set
@@ -1164,16 +1167,16 @@ static const char reid_sql[] = REID_HOLD
     "           split_part(qi, '|', 3) AS c3, split_part(qi, '|', 4) AS c4,\n"
     "           split_part(qi, '|', 5) AS c5, split_part(qi, '|', 6) AS c6,\n"
     "           split_part(qi, '|', 7) AS c7, split_part(qi, '|', 8) AS c8,\n"
-    "           1::bigint << (array_position($5::text[], split_part(sens, '|', 1)) - 1) AS s1,\n"
-    "           1::bigint << (array_position($6::text[], split_part(sens, '|', 2)) - 1) AS s2,\n"
-    "           1::bigint << (array_position($7::text[], split_part(sens, '|', 3)) - 1) AS s3,\n"
-    "           1::bigint << (array_position($8::text[], split_part(sens, '|', 4)) - 1) AS s4\n"
+    "           1::bigint << (array_position($3::text[], split_part(sens, '|', 1)) - 1) AS s1,\n"
+    "           1::bigint << (array_position($4::text[], split_part(sens, '|', 2)) - 1) AS s2,\n"
+    "           1::bigint << (array_position($5::text[], split_part(sens, '|', 3)) - 1) AS s3,\n"
+    "           1::bigint << (array_position($6::text[], split_part(sens, '|', 4)) - 1) AS s4\n"
     "      FROM hold WHERE qi IS NOT NULL),\n"
     "g AS (\n"
     "    SELECT %s AS gs, count(*) AS n, count(DISTINCT person) AS p,\n"
     "           bit_or(s1) AS b1, bit_or(s2) AS b2, bit_or(s3) AS b3, bit_or(s4) AS b4\n"
     "      FROM q GROUP BY GROUPING SETS (%s))\n"
-    "SELECT gs, sum(n), count(*), min(p), coalesce(sum(n) FILTER (WHERE p < $4), 0),\n"
+    "SELECT gs, sum(n), count(*), min(p), coalesce(sum(n) FILTER (WHERE p < $2), 0),\n"
     "       min(length(replace(b1::bit(64)::text, '0', ''))),\n"
     "       min(length(replace(b2::bit(64)::text, '0', ''))),\n"
     "       min(length(replace(b3::bit(64)::text, '0', ''))),\n"
@@ -1195,21 +1198,20 @@ static unsigned reid_gs(unsigned mask, unsigned all)
     return gs;
 }
 
-tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body,
-                                const unsigned *masks, size_t nmasks, int k_min,
-                                tdi_state_reid *out)
+/* The figures of masks[0..nmasks-1] in one statement (reid_sql); *legacy: the records without a
+ * tuple. */
+static tdi_status reid_groupings(tdi_state *st, int b, const unsigned *masks, size_t nmasks,
+                                 int k_min, tdi_state_reid *out, unsigned long *legacy)
 {
-    char sql[sizeof reid_sql + 1024], sets[768] = "", grouping[128] = "0", bstr[16], ystr[16],
-                                      kstr[16];
-    const char *params[8] = {bstr, body, ystr, kstr, NULL, NULL, NULL, NULL};
+    char sql[sizeof reid_sql + 1024], sets[768] = "", grouping[128] = "0", bstr[16], kstr[16];
+    const char *params[6] = {bstr, kstr, NULL, NULL, NULL, NULL};
     char *codes[TDI_QI_NSENSITIVE] = {NULL};
     PGresult *res = NULL;
     size_t used = 0;
-    unsigned long legacy = 0;
     unsigned all = 0;
     tdi_status s = TDI_ERR_INTERNAL;
 
-    memset(out, 0, nmasks * sizeof *out);
+    *legacy = 0;
     for (size_t m = 0; m < nmasks; m++)
         all |= masks[m];
     if (all) { /* GROUPING() takes only columns some grouping set has; none: gs is 0 */
@@ -1250,13 +1252,12 @@ tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body
         codes[i] = array_literal(list, def->ncodes);
         if (!codes[i])
             goto done;
-        params[4 + i] = codes[i];
+        params[2 + i] = codes[i];
     }
     snprintf(sql, sizeof sql, reid_sql, grouping, sets);
     snprintf(bstr, sizeof bstr, "%d", b);
-    snprintf(ystr, sizeof ystr, "%d", year);
     snprintf(kstr, sizeof kstr, "%d", k_min);
-    s = query(st, "grouping the records by their quasi-identifiers", sql, 8, params,
+    s = query(st, "grouping the records by their quasi-identifiers", sql, 6, params,
               PGRES_TUPLES_OK, &res);
     for (int r = 0; s == TDI_OK && r < PQntuples(res); r++) {
         unsigned long v[10];
@@ -1264,7 +1265,7 @@ tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body
 
         for (int i = 0; i < 10; i++)
             v[i] = strtoul(PQgetvalue(res, r, i), NULL, 10);
-        legacy = v[9];
+        *legacy = v[9];
         for (size_t m = 0; m < nmasks; m++) {
             if (reid_gs(masks[m], all) != v[0])
                 continue;
@@ -1281,24 +1282,44 @@ tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body
      * for every grouping; with no row at all, they are counted apart. */
     if (s == TDI_OK && PQntuples(res) == 0) {
         char value[32];
-        int found = 0;
-        const char *p3[3] = {bstr, body, ystr};
+        const char *p1[1] = {bstr};
 
         PQclear(res);
         res = NULL;
         s = query_value(st, "counting the records without quasi-identifiers",
-                        REID_HOLD "SELECT count(*) FROM hold WHERE qi IS NULL", 3, p3, value,
-                        sizeof value, &found);
-        legacy = s == TDI_OK ? strtoul(value, NULL, 10) : 0;
+                        REID_HOLD "SELECT count(*) FROM hold WHERE qi IS NULL", 1, p1, value,
+                        sizeof value, NULL);
+        *legacy = s == TDI_OK ? strtoul(value, NULL, 10) : 0;
     }
-    for (size_t m = 0; m < nmasks; m++)
-        out[m].legacy = legacy;
 done:
     if (s == TDI_ERR_INTERNAL)
         tdi_error(WHO ": the re-identification check cannot be built");
     for (int i = 0; i < TDI_QI_NSENSITIVE; i++)
         free(codes[i]);
     PQclear(res);
+    return s;
+}
+
+/* The first grouping alone, then (only when it falls short) the others in one statement: a
+ * run mostly stops at the first, and each grouping costs a sort of the persons in its groups
+ * (at a million records, the five of the default blank_order in one statement took 8.8 s of
+ * server CPU). */
+tdi_status tdi_state_reid_check(tdi_state *st, int b, const unsigned *masks, size_t nmasks,
+                                int k_min, tdi_state_reid *out)
+{
+    unsigned long legacy = 0;
+    size_t done = nmasks ? 1 : 0;
+    tdi_status s;
+
+    memset(out, 0, nmasks * sizeof *out);
+    s = reid_groupings(st, b, masks, done, k_min, out, &legacy);
+    if (s == TDI_OK && nmasks > 1 &&
+        ((out[0].k < (unsigned long)k_min && out[0].records) || legacy)) {
+        s = reid_groupings(st, b, masks + 1, nmasks - 1, k_min, out + 1, &legacy);
+        done = nmasks;
+    }
+    for (size_t m = 0; m < done; m++)
+        out[m].legacy = legacy;
     return s;
 }
 

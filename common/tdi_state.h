@@ -187,13 +187,14 @@ typedef struct tdi_state_reid {
                                             * a group */
 } tdi_state_reid;
 
-/* Groups what body b (name body) holds for year after this run's actions (what it was sent,
- * less this run's deletes, with this run's records in place of their earlier versions) by the
- * tuple positions (tdi_qi) set in each of masks[0..nmasks-1] (distinct), all in one statement;
- * out[m] gets the figures of masks[m]. Call after tdi_state_actions(). */
-tdi_status tdi_state_reid_check(tdi_state *st, int year, int b, const char *body,
-                                const unsigned *masks, size_t nmasks, int k_min,
-                                tdi_state_reid *out);
+/* Groups what body b holds after this run's actions (what it was sent, less this run's
+ * deletes, with this run's records in place of their earlier versions) by the tuple positions
+ * (tdi_qi) set in masks[0..nmasks-1] (distinct, least blanking first); out[m] gets the figures
+ * of masks[m]. Masks after the first are grouped only when the first falls short (k below k_min
+ * with records, or records without a tuple): their out[] stays zero otherwise. Call after
+ * tdi_state_actions(). */
+tdi_status tdi_state_reid_check(tdi_state *st, int b, const unsigned *masks, size_t nmasks,
+                                int k_min, tdi_state_reid *out);
 /* The quasi-identifiers the body's files of year are blanked at (blank-separated, "" none);
  * *found = 0 when nothing is recorded (then none). */
 tdi_status tdi_state_blanked(tdi_state *st, const char *body, int year, char *out, size_t len,
