@@ -1214,7 +1214,7 @@ static tdi_status reid_groupings(tdi_state *st, int b, const unsigned *masks, si
                                  int k_min, tdi_state_reid *out, unsigned long *legacy)
 {
     char sql[sizeof reid_sql + 4096], keys[3072] = "", sets[256] = "", grouping[256] = "0",
-                                         bstr[16], kstr[16];
+                                      bstr[16], kstr[16];
     const char *params[6] = {bstr, kstr, NULL, NULL, NULL, NULL};
     char *codes[TDI_QI_NSENSITIVE] = {NULL};
     unsigned gs[TDI_QI_COUNT + 1];
