@@ -844,9 +844,11 @@ static char *array_literal(const char *const *items, size_t n)
  *
  * run_rank: the counting unit over what is held. Per body, the person's first start in the year
  * (at each centre, in each source region, or across the body's centres: counting) is the
- * entrant; ties go to the
- * smaller state key, so the choice does not depend on the order rows come in. earlier: the
- * person has a start in an earlier year in tdi.sent, whatever body or source it went to.
+ * entrant; ties go to the smaller state key (bytewise, whatever the database's collation), so
+ * the choice does not depend on the order rows come in. The person leads the sort, bytewise: its
+ * first bytes then decide most comparisons (1M first run: 2.8 -> 2.2 s of server CPU; on an
+ * en_US.UTF-8 database, where text comparisons cost strcoll, 4.3 -> 2.1 s). earlier: the person
+ * has a start in an earlier year in tdi.sent, whatever body or source it went to.
  *
  * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
  * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'). A kept row
@@ -893,10 +895,10 @@ static const char rank_sql[] =
     "CREATE TEMP TABLE run_rank AS\n"
     "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
     "h.was_earlier,\n"
-    "       row_number() OVER (PARTITION BY h.body, h.person,\n"
+    "       row_number() OVER (PARTITION BY h.person COLLATE \"C\", h.body,\n"
     "                                       CASE b.counting WHEN 'centre' THEN h.centre\n"
     "                                                       WHEN 'regional' THEN rs.region END\n"
-    "                          ORDER BY h.start_ymd, h.eid) = 1 AS entrant,\n"
+    "                          ORDER BY h.start_ymd, h.eid COLLATE \"C\") = 1 AS entrant,\n"
     "       e.person IS NOT NULL AS earlier\n"
     "  FROM run_held h JOIN run_body b ON b.body = h.body\n"
     "  LEFT JOIN run_src rs ON rs.src = h.src\n"
