@@ -1,8 +1,9 @@
 /*
  * tdi_codes: the TDI Protocol 3.0 items and their code lists, as data.
  *
- * One table per item, each code with the workbook's code and label. The same codes are listed as
- * enumerations in schemas/tdi-submission.xsd; tests/unit/test_codes.c checks the two agree.
+ * One table per item, each code with the workbook's code and label. The same codes are listed in
+ * the documentation of the item's type in schemas/tdi-submission.xsd, and its pattern accepts
+ * exactly them; tests/unit/test_codes.c checks the two agree.
  * An item's name is its stable id: the XML attribute name and, for items a crosswalk maps, the
  * crosswalk item name (cw_name; the four secondary drugs share one: secondary_drug).
  */

@@ -1,6 +1,6 @@
 /* Unit tests for common/tdi_codes against schemas/tdi-submission.xsd: the same codes, in the same
- * order, with the same labels, for every item; the person kinds; and the schema versions the
- * writers put in their files (submission and tables). */
+ * order, with the same labels, for every item, and a pattern that accepts exactly them; the person
+ * kinds; and the schema versions the writers put in their files (submission and tables). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +12,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define XSD_NS "http://www.w3.org/2001/XMLSchema"
@@ -55,15 +57,6 @@ static xmlNodePtr find_child(xmlNodePtr parent, const char *name, const char *va
     return NULL;
 }
 
-/* Text of xs:annotation/xs:documentation under n, or NULL; the caller frees it. */
-static xmlChar *documentation(xmlNodePtr n)
-{
-    xmlNodePtr ann = find_child(n, "annotation", NULL);
-    xmlNodePtr doc = ann ? find_child(ann, "documentation", NULL) : NULL;
-
-    return doc ? xmlNodeGetContent(doc) : NULL;
-}
-
 /* The simple type that the attribute of episode named attr uses. */
 static xmlNodePtr attribute_type(xmlNodePtr schema, const char *attr)
 {
@@ -91,7 +84,229 @@ static xmlNodePtr attribute_type(xmlNodePtr schema, const char *attr)
     return type;
 }
 
-static void each_item_matches_its_enumeration(void **state)
+/* ---- The canonical pattern of a code list ----
+ * A code type of the schema is one xs:pattern, not a list of xs:enumeration facets: libxml2
+ * compares a value with each enumeration in turn (half of the validation cost), and runs a
+ * pattern as an automaton. The pattern accepts exactly the codes because it is this function of
+ * the list: a trie written as a regular expression, alternatives in the order of the codes,
+ * siblings with the same continuation merged into one character class (runs of 3 or more as a
+ * range), an optional continuation where a code is a prefix of others ("1(\.[1-5])?").
+ * Alternatives never start with the same character, so libxml2's automaton never backtracks. */
+
+#define ALT_MAX  64
+#define ALT_LEN  512
+#define CODE_MAX 64
+
+typedef struct alts {
+    size_t n;
+    char s[ALT_MAX][ALT_LEN];
+} alts;
+
+static void append(char *buf, const char *s)
+{
+    assert_true(strlen(buf) + strlen(s) < ALT_LEN);
+    strcat(buf, s);
+}
+
+static void append_char(char *buf, char c)
+{
+    char e[3] = {'\\', c, '\0'};
+
+    append(buf, strchr(".\\?*+()[]{}|-^", c) ? e : e + 1);
+}
+
+static void alternatives(const char *const *words, size_t n, alts *out);
+
+/* What follows a character whose continuations are words[0..n), "" among them when end. */
+static void continuation(const char *const *words, size_t n, int end, char *tail)
+{
+    alts *a = calloc(1, sizeof *a);
+    char body[ALT_LEN] = "";
+
+    assert_non_null(a);
+    tail[0] = '\0';
+    alternatives(words, n, a);
+    for (size_t i = 0; i < a->n; i++) {
+        append(body, i ? "|" : "");
+        append(body, a->s[i]);
+    }
+    if (a->n > 0 && end && (a->n > 1 || strlen(a->s[0]) > 1)) {
+        append(tail, "(");
+        append(tail, body);
+        append(tail, ")?");
+    } else if (a->n > 0 && end) {
+        append(tail, body);
+        append(tail, "?");
+    } else if (a->n > 1) {
+        append(tail, "(");
+        append(tail, body);
+        append(tail, ")");
+    } else
+        append(tail, body);
+    free(a);
+}
+
+/* The alternatives that match exactly the non-empty words[0..n). */
+static void alternatives(const char *const *words, size_t n, alts *out)
+{
+    char firsts[CODE_MAX], tails[CODE_MAX][ALT_LEN];
+    size_t nf = 0;
+
+    out->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rest[CODE_MAX];
+        size_t nr = 0;
+        int end = 0, seen = 0;
+
+        for (size_t f = 0; f < nf; f++)
+            seen |= firsts[f] == words[i][0];
+        if (!words[i][0] || seen)
+            continue;
+        for (size_t j = i; j < n; j++) {
+            if (words[j][0] != words[i][0])
+                continue;
+            if (words[j][1])
+                rest[nr++] = words[j] + 1;
+            else
+                end = 1;
+        }
+        assert_true(nf < CODE_MAX);
+        firsts[nf] = words[i][0];
+        continuation(rest, nr, end, tails[nf]);
+        nf++;
+    }
+    /* one alternative per distinct continuation, its first characters as a class */
+    for (size_t f = 0; f < nf; f++) {
+        char group[CODE_MAX];
+        size_t ng = 0, done = 0;
+        char *alt;
+
+        for (size_t g = 0; g < f; g++)
+            done |= strcmp(tails[g], tails[f]) == 0;
+        if (done)
+            continue;
+        for (size_t g = f; g < nf; g++)
+            if (strcmp(tails[g], tails[f]) == 0)
+                group[ng++] = firsts[g];
+        assert_true(out->n < ALT_MAX);
+        alt = out->s[out->n++];
+        alt[0] = '\0';
+        if (ng == 1)
+            append_char(alt, group[0]);
+        else {
+            /* sorted, runs of 3 or more as a range */
+            for (size_t a = 1; a < ng; a++)
+                for (size_t b = a; b > 0 && group[b - 1] > group[b]; b--) {
+                    char t = group[b];
+
+                    group[b] = group[b - 1];
+                    group[b - 1] = t;
+                }
+            append(alt, "[");
+            for (size_t a = 0; a < ng;) {
+                size_t b = a;
+
+                while (b + 1 < ng && group[b + 1] == group[b] + 1)
+                    b++;
+                if (b - a >= 2) {
+                    append_char(alt, group[a]);
+                    append(alt, "-");
+                    append_char(alt, group[b]);
+                } else
+                    for (size_t k = a; k <= b; k++)
+                        append_char(alt, group[k]);
+                a = b + 1;
+            }
+            append(alt, "]");
+        }
+        append(alt, tails[f]);
+    }
+}
+
+/* The canonical pattern of codes[0..n) into buf (ALT_LEN). */
+static void canonical_pattern(const char *const *codes, size_t n, char *buf)
+{
+    alts *a = calloc(1, sizeof *a);
+
+    assert_non_null(a);
+    alternatives(codes, n, a);
+    buf[0] = '\0';
+    for (size_t i = 0; i < a->n; i++) {
+        append(buf, i ? "|" : "");
+        append(buf, a->s[i]);
+    }
+    free(a);
+}
+
+/* A code type: documentation "Codes:" then one "CODE = LABEL" line per code, in order, and a
+ * restriction of xs:string with one facet, the code list's canonical pattern. The codes go to
+ * codes[], their labels to labels[] (NULL: not wanted); returns how many. The caller frees
+ * both with free_codes(). */
+static size_t code_type(xmlNodePtr type, const char *name, char **codes, char **labels)
+{
+    xmlNodePtr ann = find_child(type, "annotation", NULL);
+    xmlNodePtr restriction = find_child(type, "restriction", NULL);
+    xmlNodePtr doc = NULL;
+    xmlChar *text, *value = NULL;
+    char *line, *save = NULL, want[ALT_LEN];
+    size_t n = 0, facets = 0;
+
+    assert_non_null(ann);
+    for (xmlNodePtr d = ann->children; d; d = d->next)
+        if (is_xsd(d, "documentation"))
+            doc = d; /* the last one */
+    assert_non_null(doc);
+    text = xmlNodeGetContent(doc);
+    assert_non_null(text);
+    line = strtok_r((char *)text, "\n", &save);
+    if (!line || strcmp(line, "Codes:") != 0)
+        fail_msg("%s: its last documentation does not start with 'Codes:'", name);
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        char *eq;
+
+        line += strspn(line, " ");
+        eq = strstr(line, " = ");
+        if (!eq)
+            fail_msg("%s: code line '%s' is not 'CODE = LABEL'", name, line);
+        assert_true(n < CODE_MAX);
+        codes[n] = strndup(line, (size_t)(eq - line));
+        if (labels)
+            labels[n] = strdup(eq + 3);
+        n++;
+    }
+    xmlFree(text);
+
+    assert_non_null(restriction);
+    if (!attr_is(restriction, "base", "xs:string"))
+        fail_msg("%s: not a restriction of xs:string", name);
+    for (xmlNodePtr e = restriction->children; e; e = e->next) {
+        if (e->type != XML_ELEMENT_NODE)
+            continue;
+        if (!is_xsd(e, "pattern"))
+            fail_msg("%s: unexpected facet %s", name, (const char *)e->name);
+        value = xmlGetProp(e, XC("value"));
+        facets++;
+    }
+    if (facets != 1)
+        fail_msg("%s: %zu facets, want one pattern", name, facets);
+    canonical_pattern((const char *const *)codes, n, want);
+    if (strcmp((const char *)value, want) != 0)
+        fail_msg("%s: the pattern is '%s', its code list needs '%s'", name, (const char *)value,
+                 want);
+    xmlFree(value);
+    return n;
+}
+
+static void free_codes(char **codes, char **labels, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(codes[i]);
+        if (labels)
+            free(labels[i]);
+    }
+}
+
+static void each_item_matches_its_code_list(void **state)
 {
     xmlDocPtr doc = load_xsd();
     xmlNodePtr schema = xmlDocGetRootElement(doc);
@@ -100,35 +315,38 @@ static void each_item_matches_its_enumeration(void **state)
     assert_true(is_xsd(schema, "schema"));
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);
-        xmlNodePtr type = attribute_type(schema, def->name);
-        xmlNodePtr restriction = find_child(type, "restriction", NULL);
-        size_t k = 0;
+        char *codes[CODE_MAX], *labels[CODE_MAX];
+        size_t n = code_type(attribute_type(schema, def->name), def->name, codes, labels);
 
-        assert_non_null(restriction);
-        assert_true(attr_is(restriction, "base", "xs:string"));
-        for (xmlNodePtr e = restriction->children; e; e = e->next) {
-            xmlChar *value, *label;
-
-            if (e->type != XML_ELEMENT_NODE)
-                continue;
-            if (!is_xsd(e, "enumeration"))
-                fail_msg("%s: unexpected facet %s", def->name, (const char *)e->name);
-            if (k >= def->ncodes)
-                fail_msg("%s: the schema lists more than the %zu codes", def->name, def->ncodes);
-            value = xmlGetProp(e, XC("value"));
-            label = documentation(e);
-            assert_non_null(value);
-            assert_non_null(label);
-            assert_string_equal((const char *)value, def->codes[k].code);
-            assert_string_equal((const char *)label, def->codes[k].label);
-            xmlFree(value);
-            xmlFree(label);
-            k++;
+        if (n != def->ncodes)
+            fail_msg("%s: the schema lists %zu of %zu codes", def->name, n, def->ncodes);
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(codes[k], def->codes[k].code);
+            assert_string_equal(labels[k], def->codes[k].label);
         }
-        if (k != def->ncodes)
-            fail_msg("%s: the schema lists %zu of %zu codes", def->name, k, def->ncodes);
+        free_codes(codes, labels, n);
     }
     xmlFreeDoc(doc);
+}
+
+/* The generator itself, on lists whose pattern is known. */
+static void canonical_patterns(void **state)
+{
+    static const char *const drugs[] = {"0", "1", "1.1", "1.2", "1.3", "2", "9", "99"};
+    static const char *const words[] = {"yes", "no", "not_known"};
+    static const char *const bands[] = {"0-14", "15-19", "65+", "99"};
+    static const char *const ost[] = {"0", "1", "2", "3", "10", "11-15", "16+"};
+    char buf[ALT_LEN];
+
+    (void)state;
+    canonical_pattern(drugs, 8, buf);
+    assert_string_equal(buf, "[02]|1(\\.[1-3])?|99?");
+    canonical_pattern(words, 3, buf);
+    assert_string_equal(buf, "yes|no(t_known)?");
+    canonical_pattern(bands, 4, buf);
+    assert_string_equal(buf, "0\\-14|15\\-19|65\\+|99");
+    canonical_pattern(ost, 7, buf);
+    assert_string_equal(buf, "[023]|1(0|1\\-15|6\\+)?");
 }
 
 /* The episode type has exactly the record's attributes plus one per item: nothing the writer
@@ -247,26 +465,45 @@ static void schema_version_is_the_writers(void **state)
     }
 }
 
-/* personKind lists tdi_person_kind_names, in order. */
+/* personKind lists tdi_person_kind_names, in order; action and entrant their values. */
 static void person_kinds_match(void **state)
 {
+    static const struct {
+        const char *type, *values;
+    } others[] = {{"action", "append replace"}, {"entrant", "1 0"}};
     xmlDocPtr doc = load_xsd();
-    char buf[256], want[256] = "";
+    xmlNodePtr schema = xmlDocGetRootElement(doc);
+    char buf[256], want[256] = "", *codes[CODE_MAX];
+    size_t n;
 
     (void)state;
     for (int k = 0; k < TDI_PERSON_KIND_COUNT; k++)
         snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", k ? " " : "",
                  tdi_person_kind_names[k]);
-    enumeration(xmlDocGetRootElement(doc), "personKind", buf, sizeof buf);
+    n = code_type(find_child(schema, "simpleType", "personKind"), "personKind", codes, NULL);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? " " : "", codes[i]);
+    free_codes(codes, NULL, n);
     assert_string_equal(buf, want);
     assert_string_equal(buf, "nid slk581 client");
+    for (size_t t = 0; t < sizeof others / sizeof others[0]; t++) {
+        n = code_type(find_child(schema, "simpleType", others[t].type), others[t].type, codes,
+                      NULL);
+        buf[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? " " : "", codes[i]);
+        free_codes(codes, NULL, n);
+        assert_string_equal(buf, others[t].values);
+    }
     xmlFreeDoc(doc);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(each_item_matches_its_enumeration),
+        cmocka_unit_test(each_item_matches_its_code_list),
+        cmocka_unit_test(canonical_patterns),
         cmocka_unit_test(episode_attributes_are_the_items_and_the_record_fields),
         cmocka_unit_test(not_known_and_crosswalk_names),
         cmocka_unit_test(schema_version_is_the_writers),
