@@ -663,12 +663,29 @@ static tdi_status compute_actions(run_ctx *rc)
     return st;
 }
 
-/* The next record of body b's action stream (tdi_state_actions_open()) from the spool, with what
- * the state database decided of it: its entrant flag, its treatment status from earlier years
- * (R018 is counted in the pass). *eof at the end. */
-static tdi_status next_record(run_ctx *rc, size_t b, spool_entry *e, tdi_state_action *a, int *eof)
+/* Body b's actions, what by what, fetched from the state database into an unnamed file in the
+ * work directory (*fp, closed by the caller): the connection is then free for the commit's work
+ * while the file is written, and memory stays flat. */
+static tdi_status keep_actions(run_ctx *rc, size_t b, tdi_state_read what, FILE **fp)
 {
-    tdi_status st = tdi_state_actions_next(rc->state, a, eof);
+    tdi_status st = tdi_spool_stream(rc->cfg->work_dir, fp);
+
+    return st != TDI_OK ? st : tdi_state_actions_save(rc->state, (int)b, what, *fp);
+}
+
+static void close_actions(FILE *fp)
+{
+    if (fp)
+        (void)fclose(fp); /* read only since the rewind: nothing to lose */
+}
+
+/* The next record of body b's actions (keep_actions()) from the spool, with what the state
+ * database decided of it: its entrant flag, its treatment status from earlier years (R018 is
+ * counted in the pass). *eof at the end. */
+static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, tdi_state_action *a,
+                              int *eof)
+{
+    tdi_status st = tdi_state_actions_read(fp, a, eof);
 
     if (st != TDI_OK || *eof)
         return st;
@@ -680,15 +697,18 @@ static tdi_status next_record(run_ctx *rc, size_t b, spool_entry *e, tdi_state_a
     return st;
 }
 
-/* Writes body b's file from its actions and the spool, and publishes it. */
+/* Writes body b's file from its actions and the spool, and publishes it. The state database
+ * records the actions as what the body was sent meanwhile, in the commit's transaction: the file
+ * is published only when that succeeded, and the transaction commits after it (at least once). */
 static tdi_status publish_body(run_ctx *rc, size_t b)
 {
     run_body *rb = &rc->body[b];
     report_writer *w = NULL;
+    FILE *episodes = NULL, *deletes = NULL;
     spool_entry e;
     tdi_state_action a;
     tdi_status st;
-    int eof = 0;
+    int eof = 0, sent = 0;
 
     st = tdi_state_next_sequence(rc->state, rc->cfg->bodies[b].name, rc->year, &rb->sequence);
     if (st != TDI_OK)
@@ -703,13 +723,20 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     rc->meta.counting_level = NULL;
     rc->meta.blanked = rc->meta.disclosure = NULL;
     if (st == TDI_OK)
-        st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_EPISODES);
+        st = keep_actions(rc, b, TDI_READ_EPISODES, &episodes);
+    if (st == TDI_OK)
+        st = keep_actions(rc, b, TDI_READ_DELETES, &deletes);
+    if (st == TDI_OK) {
+        st = tdi_state_commit_send(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name,
+                                   rb->sequence);
+        sent = st == TDI_OK;
+    }
     while (st == TDI_OK) {
         if (tdi_stop_requested()) {
             st = TDI_ERR_INTERRUPTED;
             break;
         }
-        st = next_record(rc, b, &e, &a, &eof);
+        st = next_record(rc, b, episodes, &e, &a, &eof);
         /* The file shows the body's blanking; its tables count the records as they are. */
         for (int q = 0; q < TDI_QI_COUNT; q++)
             if (rb->blank_mask & 1u << q)
@@ -719,21 +746,25 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
         if (eof)
             break;
     }
-    if (st == TDI_OK)
-        st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_DELETES);
     while (st == TDI_OK) {
-        st = tdi_state_actions_next(rc->state, &a, &eof);
+        st = tdi_state_actions_read(deletes, &a, &eof);
         if (st != TDI_OK || eof)
             break;
         st = report_delete(w, a.ekey);
     }
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
+    if (st == TDI_OK)
+        st = tdi_state_commit_wait(rc->state);
     if (st == TDI_OK) {
         st = report_publish(w, &rb->pub);
         w = NULL;
     }
     report_abort(w);
+    if (st != TDI_OK && sent) /* not published: what was recorded of it goes */
+        st = worse(st, tdi_state_commit_undo(rc->state));
+    close_actions(episodes);
+    close_actions(deletes);
     rb->status = st;
     rb->published = st == TDI_OK;
     rc->published += rb->published;
@@ -770,6 +801,7 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     run_body *rb = &rc->body[b];
     const char *name = rc->cfg->bodies[b].name;
     report_tables *t = NULL;
+    FILE *held = NULL;
     size_t hidden = 0;
     spool_entry e;
     tdi_state_action a;
@@ -793,14 +825,15 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     st = report_tables_open(&rc->meta, name, rc->cfg->suppression_threshold, &t);
     rc->meta.counting_level = NULL;
     if (st == TDI_OK)
-        st = tdi_state_actions_open(rc->state, (int)b, TDI_READ_HELD);
+        st = keep_actions(rc, b, TDI_READ_HELD, &held);
     while (st == TDI_OK) {
-        st = next_record(rc, b, &e, &a, &eof);
+        st = next_record(rc, b, held, &e, &a, &eof);
         if (st == TDI_OK && !eof)
             st = report_tables_add(t, &e.rec);
         if (eof)
             break;
     }
+    close_actions(held);
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
     if (st != TDI_OK) {
@@ -1089,7 +1122,7 @@ static tdi_status commit(run_ctx *rc, tdi_status run_st)
 
         if (!rb->published && !rb->tables_published)
             continue;
-        st = tdi_state_commit_body(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name,
+        st = tdi_state_commit_body(rc->state, rc->year, rc->cfg->bodies[b].name,
                                    rb->published ? rb->sequence : 0, rb->tables_published,
                                    rc->run_no, rb->published ? rb->blanked : NULL);
         if (st == TDI_OK && rb->published)

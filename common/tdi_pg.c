@@ -183,16 +183,11 @@ static tdi_status wait_result(PGconn *conn)
     return TDI_OK;
 }
 
-tdi_status tdi_pg_query(PGconn *conn, const char *who, const char *what, tdi_status err_class,
-                        const char *sql, int nparams, const char *const *params,
-                        ExecStatusType want, PGresult **out, int *transient)
+tdi_status tdi_pg_send(PGconn *conn, const char *who, const char *what, tdi_status err_class,
+                       const char *sql, int nparams, const char *const *params, int *transient)
 {
-    PGresult *res, *kept = NULL;
-    tdi_status st = TDI_OK;
     int sent;
 
-    if (out)
-        *out = NULL;
     set_transient(transient, 0);
     /* Without parameters the simple protocol, which takes several statements at once. */
     sent = nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
@@ -202,6 +197,30 @@ tdi_status tdi_pg_query(PGconn *conn, const char *who, const char *what, tdi_sta
         set_transient(transient, tdi_pg_transient(NULL, conn));
         return err_class;
     }
+    return TDI_OK;
+}
+
+tdi_status tdi_pg_query(PGconn *conn, const char *who, const char *what, tdi_status err_class,
+                        const char *sql, int nparams, const char *const *params,
+                        ExecStatusType want, PGresult **out, int *transient)
+{
+    tdi_status st;
+
+    if (out)
+        *out = NULL;
+    st = tdi_pg_send(conn, who, what, err_class, sql, nparams, params, transient);
+    return st != TDI_OK ? st : tdi_pg_result(conn, who, what, err_class, want, out, transient);
+}
+
+tdi_status tdi_pg_result(PGconn *conn, const char *who, const char *what, tdi_status err_class,
+                         ExecStatusType want, PGresult **out, int *transient)
+{
+    PGresult *res, *kept = NULL;
+    tdi_status st = TDI_OK;
+
+    if (out)
+        *out = NULL;
+    set_transient(transient, 0);
     for (;;) {
         ExecStatusType rs;
 

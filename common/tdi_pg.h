@@ -35,6 +35,12 @@ tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char 
 tdi_status tdi_pg_query(PGconn *conn, const char *who, const char *what, tdi_status err_class,
                         const char *sql, int nparams, const char *const *params,
                         ExecStatusType want, PGresult **out, int *transient);
+/* tdi_pg_query in two halves: _send sends sql and returns at once, so the server works while
+ * the caller does; _result waits (interruptibly) for its results, as tdi_pg_query does. */
+tdi_status tdi_pg_send(PGconn *conn, const char *who, const char *what, tdi_status err_class,
+                       const char *sql, int nparams, const char *const *params, int *transient);
+tdi_status tdi_pg_result(PGconn *conn, const char *who, const char *what, tdi_status err_class,
+                         ExecStatusType want, PGresult **out, int *transient);
 /* tdi_pg_query wanting PGRES_COMMAND_OK, no parameters, result dropped. */
 tdi_status tdi_pg_command(PGconn *conn, const char *who, const char *what, tdi_status err_class,
                           const char *sql);

@@ -60,6 +60,22 @@ static int open_unlinked(const char *dir, int *err)
     return fd;
 }
 
+tdi_status tdi_spool_stream(const char *dir, FILE **out)
+{
+    int err = 0;
+    int fd = open_unlinked(dir, &err);
+
+    *out = fd >= 0 ? fdopen(fd, "w+") : NULL;
+    if (*out)
+        return TDI_OK;
+    if (fd >= 0) {
+        err = errno;
+        close(fd);
+    }
+    tdi_error("%s: spool: cannot create: %s", dir, strerror(err));
+    return TDI_ERR_OUTPUT;
+}
+
 tdi_status tdi_spool_open(const char *dir, size_t entry_size, tdi_spool **out)
 {
     tdi_spool *sp;

@@ -15,11 +15,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct tdi_spool tdi_spool;
 
 /* Creates an empty spool in dir for entries of entry_size bytes. */
 tdi_status tdi_spool_open(const char *dir, size_t entry_size, tdi_spool **out);
+/* An unnamed stdio file in dir, created the same way, for a stream written once and read back
+ * (the actions of a body, fetched from the state database before its file is written). */
+tdi_status tdi_spool_stream(const char *dir, FILE **out);
 /* Closes and frees sp (NULL is fine); the space is returned to the file system. */
 void tdi_spool_close(tdi_spool *sp);
 

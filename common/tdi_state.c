@@ -11,6 +11,7 @@
 #include "tdi_qi.h"
 #include "tdi_version.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -31,7 +32,7 @@ struct tdi_state {
     PGconn *conn;
     int in_copy;  /* a COPY FROM STDIN is open */
     int in_txn;   /* commit_begin ran, commit_end or abort not yet */
-    int copy_out; /* actions_open ran, the COPY has not ended */
+    int pending;  /* tdi_state_commit_send() sent a statement, its result not read yet */
     int passes;   /* tdi_state_actions() calls that created the pass's tables */
     size_t used;  /* bytes pending in buf */
     char buf[COPY_BUF];
@@ -1086,10 +1087,11 @@ done:
     return s;
 }
 
-tdi_status tdi_state_actions_open(tdi_state *st, int body, tdi_state_read what)
+tdi_status tdi_state_actions_save(tdi_state *st, int body, tdi_state_read what, FILE *fp)
 {
     char sql[320];
     tdi_status s;
+    int eof = 0;
 
     /* Every line: position (or key), action, entrant, earlier; \N where there is none. */
     snprintf(sql, sizeof sql,
@@ -1103,27 +1105,44 @@ tdi_status tdi_state_actions_open(tdi_state *st, int body, tdi_state_read what)
                    "pos IS NOT NULL ORDER BY pos) TO STDOUT",
              body);
     s = query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
-    st->copy_out = s == TDI_OK;
+    while (s == TDI_OK) {
+        char *line = NULL;
+        int n = 0;
+
+        s = tdi_pg_copy_get(st->conn, WHO, "reading the actions", TDI_ERR_STATE, &line, &n, &eof,
+                            NULL);
+        if (s != TDI_OK || eof)
+            break;
+        if (fwrite(line, 1, (size_t)n, fp) != (size_t)n) {
+            tdi_error(WHO ": keeping the actions failed: %s", strerror(errno));
+            s = TDI_ERR_OUTPUT;
+        }
+        PQfreemem(line);
+    }
+    if (s == TDI_OK && (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0)) {
+        tdi_error(WHO ": keeping the actions failed: %s", strerror(errno));
+        s = TDI_ERR_OUTPUT;
+    }
     return s;
 }
 
-tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof)
+tdi_status tdi_state_actions_read(FILE *fp, tdi_state_action *a, int *eof)
 {
-    char *line = NULL, *field[4];
-    int n = 0, nf = 0;
-    tdi_status s;
+    char line[128], *field[4];
+    int nf = 0;
+    size_t n;
 
     *eof = 0;
     memset(a, 0, sizeof *a);
-    if (!st->copy_out) {
+    if (!fgets(line, sizeof line, fp)) {
+        if (ferror(fp)) {
+            tdi_error(WHO ": reading the kept actions failed: %s", strerror(errno));
+            return TDI_ERR_OUTPUT;
+        }
         *eof = 1;
         return TDI_OK;
     }
-    s = tdi_pg_copy_get(st->conn, WHO, "reading the actions", TDI_ERR_STATE, &line, &n, eof, NULL);
-    if (s != TDI_OK || *eof) {
-        st->copy_out = s == TDI_ERR_INTERRUPTED;
-        return s;
-    }
+    n = strlen(line);
     if (n > 0 && line[n - 1] == '\n')
         line[n - 1] = '\0';
     for (char *p = line; p && nf < 4; nf++) {
@@ -1138,12 +1157,10 @@ tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof)
         a->replace = field[1][0] == 'r';
         a->entrant = field[2][0] == 't';
         a->earlier = field[3][0] == 't';
-    } else {
-        tdi_error(WHO ": an action line is malformed");
-        s = TDI_ERR_STATE;
+        return TDI_OK;
     }
-    PQfreemem(line);
-    return s;
+    tdi_error(WHO ": an action line is malformed");
+    return TDI_ERR_STATE;
 }
 
 /* ------------------------------------------------------------------ re-identification */
@@ -1378,12 +1395,13 @@ tdi_status tdi_state_replace_all(tdi_state *st, int b, tdi_state_counts *counts)
 
 tdi_status tdi_state_commit_begin(tdi_state *st)
 {
-    tdi_status s = ready(st);
+    tdi_status s;
 
-    st->copy_out = 0;
+    if (st->in_txn) /* begun before the files were written (tdi_state_commit_send) */
+        return TDI_OK;
+    s = ready(st);
     if (s == TDI_OK)
         s = command(st, "starting the commit", "BEGIN", 0, NULL);
-
     st->in_txn = s == TDI_OK;
     return s;
 }
@@ -1399,14 +1417,71 @@ tdi_status tdi_state_commit_begin(tdi_state *st)
     "FROM run_action a JOIN run_rec r ON r.pos = a.pos JOIN run_src rs ON rs.src = r.src "         \
     "WHERE a.body = $1 AND a.action = "
 
-tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *body, uint64_t seq,
-                                 int tables, int64_t run_no, const char *blanked)
+/* The body's actions become what it was sent, in one statement (the deletes, the replaces in
+ * place, the appends). An append is new to the body by construction (the run lock keeps other
+ * writers out), so a plain INSERT; the primary key would refuse a repeat and the commit with it.
+ * In key order: the index then grows at its right edge instead of touching a random page per
+ * row (unsorted, the statement takes twice the server CPU at a million episodes). */
+static const char sent_sql[] =
+    "WITH gone AS (DELETE FROM tdi.sent s USING run_action a WHERE a.body = $1 AND a.action = 'd' "
+    "AND s.body = $2 AND s.year = $3 AND s.eid = a.eid),\n"
+    "changed AS (UPDATE tdi.sent s SET (" SENT_COLS ") = (" SENT_VALUES ") " SENT_FROM
+    "'r' AND s.body = $2 AND s.year = $3 AND s.eid = a.eid)\n"
+    "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, " SENT_VALUES
+    " " SENT_FROM "'a' ORDER BY a.eid";
+
+tdi_status tdi_state_commit_send(tdi_state *st, int year, int b, const char *body, uint64_t seq)
 {
-    char bstr[16], ystr[16], sstr[32], rstr[32];
-    const char *params[6] = {bstr, body, ystr, sstr, rstr, tables ? "t" : "f"};
-    tdi_status s;
+    char bstr[16], ystr[16], sstr[32];
+    const char *params[4] = {bstr, body, ystr, sstr};
+    tdi_status s = tdi_state_commit_begin(st);
 
     snprintf(bstr, sizeof bstr, "%d", b);
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(sstr, sizeof sstr, "%" PRIu64, seq);
+    if (s == TDI_OK)
+        s = command(st, "marking the body's part of the commit", "SAVEPOINT tdi_body", 0, NULL);
+    if (s == TDI_OK)
+        s = tdi_pg_send(st->conn, WHO, "recording what the body was sent", TDI_ERR_STATE,
+                        sent_sql, 4, params, NULL);
+    st->pending = s == TDI_OK;
+    return s;
+}
+
+tdi_status tdi_state_commit_wait(tdi_state *st)
+{
+    tdi_status s;
+
+    if (!st->pending)
+        return TDI_OK;
+    s = tdi_pg_result(st->conn, WHO, "recording what the body was sent", TDI_ERR_STATE,
+                      PGRES_COMMAND_OK, NULL, NULL);
+    /* Interrupted, the statement may still run: tdi_state_commit_undo() cancels it. The
+     * savepoint stays until the commit: publishing the file may still fail. */
+    st->pending = s == TDI_ERR_INTERRUPTED;
+    return s;
+}
+
+tdi_status tdi_state_commit_undo(tdi_state *st)
+{
+    st->pending = 0;
+    if (!st->in_txn)
+        return TDI_OK;
+    if (ready(st) == TDI_OK &&
+        command(st, "undoing the body's part of the commit",
+                "ROLLBACK TO SAVEPOINT tdi_body; RELEASE SAVEPOINT tdi_body", 0, NULL) == TDI_OK)
+        return TDI_OK;
+    tdi_state_commit_abort(st);
+    return TDI_ERR_STATE;
+}
+
+tdi_status tdi_state_commit_body(tdi_state *st, int year, const char *body, uint64_t seq,
+                                 int tables, int64_t run_no, const char *blanked)
+{
+    char ystr[16], sstr[32], rstr[32];
+    const char *params[5] = {body, ystr, sstr, rstr, tables ? "t" : "f"};
+    tdi_status s = TDI_OK;
+
     snprintf(ystr, sizeof ystr, "%d", year);
     snprintf(sstr, sizeof sstr, "%" PRIu64, seq);
     snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
@@ -1414,27 +1489,8 @@ tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *bod
         return command(st, "recording the tables",
                        "UPDATE tdi.body_sequence SET tables_sequence = sequence WHERE body = $1 "
                        "AND year = $2",
-                       2, params + 1);
-    s = command(st, "recording the deletes",
-                "DELETE FROM tdi.sent s USING run_action a WHERE a.body = $1 AND a.action = 'd' "
-                "AND s.body = $2 AND s.year = $3 AND s.eid = a.eid",
-                3, params);
-    /* A replace changes the body's row in place. */
-    if (s == TDI_OK)
-        s = command(st, "recording the replaces",
-                    "UPDATE tdi.sent s SET (" SENT_COLS ") = (" SENT_VALUES ") " SENT_FROM
-                    "'r' AND s.body = $2 AND s.year = $3 AND s.eid = a.eid",
-                    4, params);
-    /* An append is new to the body by construction (the run lock keeps other writers out), so a
-     * plain INSERT; the primary key would refuse a repeat and the commit with it. In key order:
-     * the index then grows at its right edge instead of touching a random page per row, which
-     * at a million episodes is most of the commit's time. */
-    if (s == TDI_OK)
-        s = command(st, "recording the appends",
-                    "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS
-                    ") SELECT $2, $3, a.eid, " SENT_VALUES " " SENT_FROM "'a' ORDER BY a.eid",
-                    4, params);
-    if (s == TDI_OK && blanked)
+                       2, params);
+    if (blanked)
         s = command(st, "recording the blanking",
                     "INSERT INTO tdi.body_blanking (body, year, blanked, run_no) "
                     "VALUES ($1, $2, $3, $4) ON CONFLICT (body, year) DO UPDATE SET "
@@ -1447,7 +1503,7 @@ tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *bod
                     "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
                     "tables_sequence = coalesce(EXCLUDED.tables_sequence, "
                     "tdi.body_sequence.tables_sequence), run_no = EXCLUDED.run_no",
-                    5, params + 1);
+                    5, params);
     return s;
 }
 
@@ -1542,6 +1598,7 @@ void tdi_state_commit_abort(tdi_state *st)
     if (!st || !st->in_txn)
         return;
     st->in_txn = 0;
+    st->pending = 0;
     if (tdi_pg_recover(st->conn, 5000))
         (void)command(st, "rolling back", "ROLLBACK", 0, NULL);
 }

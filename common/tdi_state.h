@@ -169,9 +169,12 @@ typedef struct tdi_state_action {
     int earlier;   /* the person started a treatment in an earlier year */
 } tdi_state_action;
 
-/* Reads the actions of body back, what by what; then _next until *eof. */
-tdi_status tdi_state_actions_open(tdi_state *st, int body, tdi_state_read what);
-tdi_status tdi_state_actions_next(tdi_state *st, tdi_state_action *a, int *eof);
+/* Copies the actions of body, what by what, into fp (one line each) and rewinds it: the body's
+ * file is then written from fp while the connection does the commit's work (the COPY would hold
+ * it otherwise). TDI_ERR_OUTPUT when fp cannot be written. */
+tdi_status tdi_state_actions_save(tdi_state *st, int body, tdi_state_read what, FILE *fp);
+/* The next action from a file tdi_state_actions_save() filled, or *eof. */
+tdi_status tdi_state_actions_read(FILE *fp, tdi_state_action *a, int *eof);
 
 /* ---- the re-identification check (README.md, "Re-identification check") ---- */
 #define TDI_STATE_NSENSITIVE 4
@@ -203,7 +206,7 @@ tdi_status tdi_state_blanked(tdi_state *st, const char *body, int year, char *ou
  * how every record looks); *counts is recounted. */
 tdi_status tdi_state_replace_all(tdi_state *st, int b, tdi_state_counts *counts);
 
-/* ---- the commit: one transaction, after the files are published ---- */
+/* ---- the commit: one transaction, begun before the files are written, committed after ---- */
 typedef struct tdi_state_source_out {
     const char *name;
     const char *mode;  /* "full", "incremental", or "not read" */
@@ -226,11 +229,22 @@ typedef struct tdi_state_file_out {
     unsigned long records, replaces, deletes;
 } tdi_state_file_out;
 
+/* Begins the commit's transaction (nothing when it is begun already). */
 tdi_status tdi_state_commit_begin(tdi_state *st);
-/* Body b's file with sequence seq is published: its actions become what it was sent; tables = 1
- * when its tables were published with it; blanked (or NULL: unchanged) the quasi-identifiers its
- * file withheld. seq 0: no file, only the tables (brought up to date). */
-tdi_status tdi_state_commit_body(tdi_state *st, int year, int b, const char *body, uint64_t seq,
+/* Body b's actions become what it was sent (sequence seq, the number of its file): the statement
+ * is sent and the call returns at once, so the server does the work while the file is written.
+ * Begins the transaction. Then, before the next call on st: _wait for its result once the file
+ * is complete (publish the file only when that succeeded), and _undo when the file is not
+ * published (also after _wait): the body's part is rolled back, what earlier bodies recorded
+ * stays. _undo fails
+ * (TDI_ERR_STATE, the transaction aborted) only when the connection is not usable. */
+tdi_status tdi_state_commit_send(tdi_state *st, int year, int b, const char *body, uint64_t seq);
+tdi_status tdi_state_commit_wait(tdi_state *st);
+tdi_status tdi_state_commit_undo(tdi_state *st);
+/* Body's file with sequence seq is published (its sent rows recorded by _send): its sequence
+ * number; tables = 1 when its tables were published with it; blanked (or NULL: unchanged) the
+ * quasi-identifiers its file withheld. seq 0: no file, only the tables (brought up to date). */
+tdi_status tdi_state_commit_body(tdi_state *st, int year, const char *body, uint64_t seq,
                                  int tables, int64_t run_no, const char *blanked);
 tdi_status tdi_state_commit_source(tdi_state *st, int year, int64_t run_no,
                                    const tdi_state_source_out *src);

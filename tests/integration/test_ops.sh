@@ -403,6 +403,58 @@ case_disk_full_tmpfs() {
     [ "$(find "$mnt" -name 'tdi-*.xml.gz' | wc -l)" = 2 ] || fail "after the rerun the bodies do not have one file each"
 }
 
+# refuse_sent DB BODY: a trigger on DB's tdi.sent that runs BODY (PL/pgSQL) before each insert.
+refuse_sent() {
+    pg_sql "$1" -c "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN $2; RETURN NULL; END\$\$" \
+        -c "CREATE TRIGGER test_refuse BEFORE INSERT ON tdi.sent FOR EACH STATEMENT EXECUTE FUNCTION test_refuse()" >/dev/null
+}
+
+# The state database refuses what a body was sent, in the statement that runs while the body's
+# file is written: the file is not published, nothing is recorded, exit 12; the next run sends
+# everything.
+case_commit_refused() {
+    local conf=$CASE_DIR/tdi.conf db
+    run_setup "$CASE_DIR"
+    db=$(cat "$CASE_DIR/state.db")
+    refuse_sent "$db" "RAISE EXCEPTION 'refused by the test'"
+    tdi_try "$CASE_DIR/run" 12 run --config "$conf" --year 2025
+    stderr_has "tdi: error: state database: recording what the body was sent failed: refused by the test (SQLSTATE P0001)"
+    stderr_has "tdi: error: run failed (state); nothing of this run was published"
+    no_submission "$CASE_DIR"
+    [ -z "$(find "$CASE_DIR/out" -type f 2>/dev/null)" ] || fail "a file was left: $(find "$CASE_DIR/out" -type f)"
+    [ "$(ledger "$CASE_DIR" "SELECT (SELECT count(*) FROM tdi.sent) || ' ' || (SELECT count(*) FROM tdi.run_file) || ' ' || (SELECT count(*) FROM tdi.body_sequence)")" = "0 0 0" ] ||
+        fail "the refused run recorded something"
+    expect_last_run "$CASE_DIR" running -
+    state_sql "$db" "DROP TRIGGER test_refuse ON tdi.sent" >/dev/null
+    tdi_try "$CASE_DIR/again" 0 run --config "$conf" --year 2025
+    grep -qE '^body national: 28 records, 0 replaces, 0 deletes, sequence 1 -> ' "$CASE_DIR/again.out" ||
+        fail "national did not get its 28 records: $(grep '^body national' "$CASE_DIR/again.out")"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(status, ',' ORDER BY run_no) FROM tdi.run")" = abandoned,ok ] ||
+        fail "the ledger is not abandoned,ok"
+}
+
+# SIGTERM while the run waits for the state database to record what a body was sent (a slow
+# trigger): the statement is cancelled, the file is not published, exit 10, ledger interrupted.
+case_commit_sigterm() {
+    local conf=$CASE_DIR/tdi.conf db pid rc=0
+    run_setup "$CASE_DIR"
+    db=$(cat "$CASE_DIR/state.db")
+    refuse_sent "$db" "PERFORM pg_sleep(60)"
+    "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/run.out" 2>"$CASE_DIR/run.err" &
+    pid=$!
+    trap 'kill "$pid" 2>/dev/null || true' EXIT
+    wait_for_sleep "$db" || fail "the run never reached the slow insert"
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    trap - EXIT
+    [ "$rc" = 10 ] || { cat "$CASE_DIR/run.err" >&2; fail "SIGTERM: exit $rc, expected 10"; }
+    grep -qF 'tdi: error: stopped by signal 15; nothing of this run was published' "$CASE_DIR/run.err" ||
+        { cat "$CASE_DIR/run.err" >&2; fail "SIGTERM: no 'stopped by signal 15' message"; }
+    [ -z "$(find "$CASE_DIR/out" -type f 2>/dev/null)" ] || fail "SIGTERM left a file: $(find "$CASE_DIR/out" -type f)"
+    expect_last_run "$CASE_DIR" interrupted 10
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent")" = 0 ] || fail "the interrupted run recorded what it did not publish"
+}
+
 case_status() {
     local conf=$CASE_DIR/tdi.conf id src counts
     run_setup "$CASE_DIR"
@@ -455,6 +507,8 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4k tdi-probe "$IT_TMP" 2>/dev/nu
 else
     printf 'skip ops-disk-full-tmpfs: mounting a tmpfs is not permitted here (ops-disk-full covers the case)\n'
 fi
+it_case ops-commit-refused case_commit_refused
+it_case ops-commit-sigterm case_commit_sigterm
 it_case ops-status case_status
 it_case ops-duplicate-ids case_duplicate_ids
 it_end
