@@ -10,8 +10,11 @@
  *   spool -> state database: in bulk, what each body holds, the counting unit (entrant flags,
  *       earlier years) and append/replace/delete per body; an incremental source whose unread
  *       episodes changed their counting is read again in full and the pass computed again
- *   per served body with changes: XML from the spool in spool order, validate, publish; the
- *       tables too when every source feeding the body was read in full
+ *   per served body with changes: its actions into a work file; the state database records them
+ *       (in the commit's transaction, a statement sent before the file is written and finished
+ *       before it is published) while the XML is written from the spool in spool order,
+ *       validated and published; the tables too when every source feeding the body was read
+ *       in full
  *   commit what was published, the watermarks, the ledger      (file first: at least once)
  *
  * A watermark moves only when every body its source feeds got this run's changes: a body left
