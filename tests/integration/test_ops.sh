@@ -47,6 +47,21 @@ wait_unlocked() {
     return 1
 }
 
+# sigterm_stops PID ERR: sends SIGTERM to the background run PID (stderr in ERR) and expects
+# what a stopped run must leave: exit 10, the message, no file under out/, the ledger's
+# "interrupted". Clears the caller's EXIT trap that kills PID.
+sigterm_stops() {
+    local pid=$1 err=$2 rc=0
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    trap - EXIT
+    [ "$rc" = 10 ] || { cat "$err" >&2; fail "SIGTERM: exit $rc, expected 10"; }
+    grep -qF 'tdi: error: stopped by signal 15; nothing of this run was published' "$err" ||
+        { cat "$err" >&2; fail "SIGTERM: no 'stopped by signal 15' message"; }
+    [ -z "$(find "$CASE_DIR/out" -type f 2>/dev/null)" ] || fail "SIGTERM left a file: $(find "$CASE_DIR/out" -type f)"
+    expect_last_run "$CASE_DIR" interrupted 10
+}
+
 # ---------------------------------------------------------------- the state database
 
 case_init() {
@@ -262,7 +277,7 @@ slow_setup() {
 # A second run while one is active exits at once with 9 and changes nothing; SIGTERM then stops
 # the first cleanly with 10: no partial file, ledger "interrupted".
 case_concurrent_and_sigterm() {
-    local conf=$CASE_DIR/tdi.conf pid rc=0
+    local conf=$CASE_DIR/tdi.conf pid
     slow_setup "$CASE_DIR" clinic_slow1
     "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/first.out" 2>"$CASE_DIR/first.err" &
     pid=$!
@@ -278,15 +293,8 @@ case_concurrent_and_sigterm() {
     tdi_try "$CASE_DIR/init" 9 init --config "$conf"
     tdi_try "$CASE_DIR/close" 9 year close 2025 --config "$conf"
 
-    kill -TERM "$pid"
-    wait "$pid" || rc=$?
-    trap - EXIT
-    [ "$rc" = 10 ] || { cat "$CASE_DIR/first.err" >&2; fail "SIGTERM: exit $rc, expected 10"; }
-    grep -qF 'tdi: error: stopped by signal 15; nothing of this run was published' "$CASE_DIR/first.err" ||
-        { cat "$CASE_DIR/first.err" >&2; fail "SIGTERM: no 'stopped by signal 15' message"; }
+    sigterm_stops "$pid" "$CASE_DIR/first.err"
     no_submission "$CASE_DIR"
-    [ -z "$(find "$CASE_DIR/out" -type f 2>/dev/null)" ] || fail "SIGTERM left a file: $(find "$CASE_DIR/out" -type f)"
-    expect_last_run "$CASE_DIR" interrupted 10
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.source_state")" = 0 ] || fail "an interrupted run moved a watermark"
 }
 
@@ -436,7 +444,7 @@ case_commit_refused() {
 # SIGTERM while the run waits for the state database to record what a body was sent (a slow
 # trigger): the statement is cancelled, the file is not published, exit 10, ledger interrupted.
 case_commit_sigterm() {
-    local conf=$CASE_DIR/tdi.conf db pid rc=0
+    local conf=$CASE_DIR/tdi.conf db pid
     run_setup "$CASE_DIR"
     db=$(cat "$CASE_DIR/state.db")
     refuse_sent "$db" "PERFORM pg_sleep(60)"
@@ -444,14 +452,7 @@ case_commit_sigterm() {
     pid=$!
     trap 'kill "$pid" 2>/dev/null || true' EXIT
     wait_for_sleep "$db" || fail "the run never reached the slow insert"
-    kill -TERM "$pid"
-    wait "$pid" || rc=$?
-    trap - EXIT
-    [ "$rc" = 10 ] || { cat "$CASE_DIR/run.err" >&2; fail "SIGTERM: exit $rc, expected 10"; }
-    grep -qF 'tdi: error: stopped by signal 15; nothing of this run was published' "$CASE_DIR/run.err" ||
-        { cat "$CASE_DIR/run.err" >&2; fail "SIGTERM: no 'stopped by signal 15' message"; }
-    [ -z "$(find "$CASE_DIR/out" -type f 2>/dev/null)" ] || fail "SIGTERM left a file: $(find "$CASE_DIR/out" -type f)"
-    expect_last_run "$CASE_DIR" interrupted 10
+    sigterm_stops "$pid" "$CASE_DIR/run.err"
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent")" = 0 ] || fail "the interrupted run recorded what it did not publish"
 }
 
