@@ -40,12 +40,12 @@ tdi_status cli_config_opts(int argc, char **argv, const char *cmd, void (*usage)
                            const char **config, long *runs, int *help);
 
 struct tdi_config;
-struct tdi_state;
+struct state_db;
 /* What run, init, status and year share: loads the config (TDI_ERR_CONFIG, also when it names
  * no state database), turns on syslog when asked (flag or config), connects to the state
  * database and, when check, refuses a schema that is missing or not this tdi's (TDI_ERR_STATE).
  * Installs the signal handlers. */
 tdi_status cli_open_state(const char *config, int use_syslog, int check, struct tdi_config **cfg,
-                          struct tdi_state **state);
+                          struct state_db **state);
 
 #endif

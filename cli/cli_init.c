@@ -2,7 +2,7 @@
 #include "cli.h"
 
 #include "../common/tdi_config.h"
-#include "../common/tdi_state.h"
+#include "../state/state.h"
 
 #include <getopt.h>
 
@@ -20,7 +20,7 @@ tdi_status cli_init(int argc, char **argv)
 {
     const char *config = NULL;
     tdi_config *cfg = NULL;
-    tdi_state *state = NULL;
+    state_db *state = NULL;
     tdi_status st;
     int help = 0, from = 0, to = 0;
 
@@ -33,14 +33,14 @@ tdi_status cli_init(int argc, char **argv)
     }
     st = cli_open_state(config, 0, 0, &cfg, &state);
     if (st == TDI_OK)
-        st = tdi_state_lock(state);
+        st = state_lock(state);
     if (st == TDI_OK)
-        st = tdi_state_migrate(state, &from, &to);
+        st = state_migrate(state, &from, &to);
     if (st == TDI_OK && from == to)
         printf("state database: schema version %d, up to date\n", to);
     else if (st == TDI_OK)
         printf("state database: schema version %d -> %d\n", from, to);
-    tdi_state_close(state);
+    state_close(state);
     tdi_config_free(cfg);
     return st;
 }

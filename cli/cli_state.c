@@ -4,7 +4,7 @@
 
 #include "../common/tdi_config.h"
 #include "../common/tdi_log.h"
-#include "../common/tdi_state.h"
+#include "../state/state.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -51,7 +51,7 @@ tdi_status cli_config_opts(int argc, char **argv, const char *cmd, void (*usage)
 }
 
 tdi_status cli_open_state(const char *config, int use_syslog, int check, tdi_config **cfg,
-                          tdi_state **state)
+                          state_db **state)
 {
     tdi_status st;
 
@@ -68,8 +68,8 @@ tdi_status cli_open_state(const char *config, int use_syslog, int check, tdi_con
                   config);
         return TDI_ERR_CONFIG;
     }
-    st = tdi_state_open((*cfg)->state, state);
+    st = state_open((*cfg)->state, state);
     if (st == TDI_OK && check)
-        st = tdi_state_check(*state);
+        st = state_check(*state);
     return st;
 }

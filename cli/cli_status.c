@@ -2,7 +2,7 @@
 #include "cli.h"
 
 #include "../common/tdi_config.h"
-#include "../common/tdi_state.h"
+#include "../state/state.h"
 
 #include <getopt.h>
 
@@ -21,7 +21,7 @@ tdi_status cli_status(int argc, char **argv)
 {
     const char *config = NULL;
     tdi_config *cfg = NULL;
-    tdi_state *state = NULL;
+    state_db *state = NULL;
     tdi_status st;
     long runs = 10;
     int help = 0;
@@ -35,8 +35,8 @@ tdi_status cli_status(int argc, char **argv)
     }
     st = cli_open_state(config, 0, 1, &cfg, &state);
     if (st == TDI_OK)
-        st = tdi_state_print_runs(state, (int)runs, stdout);
-    tdi_state_close(state);
+        st = state_print_runs(state, (int)runs, stdout);
+    state_close(state);
     tdi_config_free(cfg);
     return st;
 }

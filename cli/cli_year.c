@@ -2,7 +2,7 @@
 #include "cli.h"
 
 #include "../common/tdi_config.h"
-#include "../common/tdi_state.h"
+#include "../state/state.h"
 
 #include <getopt.h>
 #include <pwd.h>
@@ -33,7 +33,7 @@ tdi_status cli_year(int argc, char **argv)
 {
     const char *config = NULL, *action;
     tdi_config *cfg = NULL;
-    tdi_state *state = NULL;
+    state_db *state = NULL;
     char since[128], *end;
     tdi_status st;
     long year;
@@ -60,21 +60,21 @@ tdi_status cli_year(int argc, char **argv)
     st = cli_open_state(config, 0, 1, &cfg, &state);
     /* A run checks the year when it starts: do not change it under one. */
     if (st == TDI_OK && strcmp(action, "status") != 0)
-        st = tdi_state_lock(state);
+        st = state_lock(state);
     if (st == TDI_OK && strcmp(action, "status") == 0) {
-        st = tdi_state_year_closed(state, (int)year, &closed, since, sizeof since);
+        st = state_year_closed(state, (int)year, &closed, since, sizeof since);
         if (st == TDI_OK && closed)
             printf("reporting year %ld is closed (since %s)\n", year, since);
         else if (st == TDI_OK)
             printf("reporting year %ld is open\n", year);
     } else if (st == TDI_OK) {
         int close = strcmp(action, "close") == 0;
-        st = tdi_state_year_set(state, (int)year, close, user_name(), &changed);
+        st = state_year_set(state, (int)year, close, user_name(), &changed);
         if (st == TDI_OK)
             printf("reporting year %ld %s%s\n", year, changed ? "" : "was already ",
                    close ? "closed" : (changed ? "reopened" : "open"));
     }
-    tdi_state_close(state);
+    state_close(state);
     tdi_config_free(cfg);
     return st;
 }

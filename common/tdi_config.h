@@ -9,7 +9,6 @@
 #ifndef TDI_CONFIG_H
 #define TDI_CONFIG_H
 
-#include "tdi_qi.h"
 #include "tdi_record.h"
 #include "tdi_status.h"
 

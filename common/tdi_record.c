@@ -68,3 +68,32 @@ int tdi_column_by_name(const char *name)
             return i;
     return -1;
 }
+
+static const char *const qi_names[TDI_QI_COUNT] = {
+    [TDI_QI_SEX] = "sex",
+    [TDI_QI_AGE_BAND] = "age_band",
+    [TDI_QI_NATIONALITY] = "nationality",
+    [TDI_QI_REGION] = "region",
+    [TDI_QI_YEAR] = "year",
+    [TDI_QI_CENTRE_TYPE] = "centre_type",
+    [TDI_QI_QUARTER] = "quarter",
+    [TDI_QI_CENTRE] = "centre",
+};
+
+const char *tdi_qi_name(tdi_qi qi)
+{
+    return (unsigned)qi < TDI_QI_COUNT ? qi_names[qi] : "?";
+}
+
+int tdi_qi_by_name(const char *name)
+{
+    for (int i = 0; i < TDI_QI_COUNT; i++)
+        if (strcmp(qi_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int tdi_qi_blankable(tdi_qi qi)
+{
+    return qi != TDI_QI_YEAR && qi != TDI_QI_CENTRE && (unsigned)qi < TDI_QI_COUNT;
+}

@@ -152,4 +152,27 @@ typedef struct tdi_rejection {
     char value[TDI_VALUE_MAX]; /* offending value, cleaned and truncated */
 } tdi_rejection;
 
+/* ---- quasi-identifiers: the items of a published record that, together, could single a person
+ * out. What is done with them (tuples, blanking, the re-identification check) is disclosure/'s. */
+/* In the order of the stored tuple (never reorder: the state database keeps tuples). */
+typedef enum tdi_qi {
+    TDI_QI_SEX,
+    TDI_QI_AGE_BAND,
+    TDI_QI_NATIONALITY,
+    TDI_QI_REGION,
+    TDI_QI_YEAR,
+    TDI_QI_CENTRE_TYPE,
+    TDI_QI_QUARTER,
+    TDI_QI_CENTRE,
+    TDI_QI_COUNT
+} tdi_qi;
+
+/* "sex", "age_band", ...: the config names, which are the XML attributes. */
+const char *tdi_qi_name(tdi_qi qi);
+/* The quasi-identifier of that name, or -1. */
+int tdi_qi_by_name(const char *name);
+/* 1 when the quasi-identifier can be blanked (year and centre cannot: a body's file is one
+ * year, and the centre code is what the receiving body needs to act on a record). */
+int tdi_qi_blankable(tdi_qi qi);
+
 #endif

@@ -146,7 +146,7 @@ static const rpt_variant_def by_sex_and_status[] = {
      TDI_ITEM_TREATMENT_STATUS, "2"},
 };
 /* all = never + previously (+ status not known); total = males + females (+ sex not known) */
-static const rpt_vrel sex_and_status_sums[] = {
+static const dc_vrel sex_and_status_sums[] = {
     {0, 2, {1, 2}, 0}, {3, 2, {4, 5}, 0}, {6, 2, {7, 8}, 0},
     {0, 2, {3, 6}, 0}, {1, 2, {4, 7}, 0}, {2, 2, {5, 8}, 0},
 };
@@ -494,7 +494,7 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
         rpt_family_free(f);
         return TDI_ERR_INTERNAL;
     }
-    f->grid = (rpt_grid){
+    f->grid = (dc_grid){
         .nvariants = def->nvariants,
         .variant_sum = def->variant_sum,
         .variant_exact = def->variant_sum && variants_cover(f),
@@ -544,7 +544,7 @@ static void add_measures(rpt_family *f, size_t v, int er, const tdi_record *rec)
         if (x < 0)
             continue;
         for (int r = er; r >= 0; r = f->rows.parent[r]) {
-            size_t i = rpt_cell(&f->grid, v, (size_t)r, m);
+            size_t i = dc_cell(&f->grid, v, (size_t)r, m);
             f->value[i]++;
             f->sum[i] += (uint64_t)x;
             f->sumsq[i] += (uint64_t)x * (uint64_t)x;
@@ -590,12 +590,12 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
             uint64_t rows = categories_of(&f->rows, er, rec);
             for (size_t r = 0; r < f->rows.n; r++)
                 for (int c = ec; c >= 0 && (rows >> r & 1); c = f->cols.parent[c])
-                    f->value[rpt_cell(&f->grid, v, r, (size_t)c)]++;
+                    f->value[dc_cell(&f->grid, v, r, (size_t)c)]++;
             continue;
         }
         for (int r = er; r >= 0; r = f->rows.parent[r])
             for (int c = ec; c >= 0; c = f->cols.parent[c])
-                f->value[rpt_cell(&f->grid, v, (size_t)r, (size_t)c)]++;
+                f->value[dc_cell(&f->grid, v, (size_t)r, (size_t)c)]++;
     }
 }
 
@@ -691,7 +691,7 @@ static const rpt_family *family_by_id(const rpt_family *fams, size_t n, const ch
  * the measure and its cell K of those with no value in the linked column: T = K + N + the
  * records banded without a value (taken as known, as every residual). */
 static tdi_status link_measure(const rpt_family *fams, size_t n, const predicate *sorted,
-                               size_t ncells, const predicate *q, rpt_set *set)
+                               size_t ncells, const predicate *q, dc_set *set)
 {
     const rpt_measure *m = NULL;
     const rpt_family *linked;
@@ -701,9 +701,9 @@ static tdi_status link_measure(const rpt_family *fams, size_t n, const predicate
     int k = -1;
 
     for (size_t f = 0; f < n && !m; f++)
-        if (fams[f].def->measures && q->cell >= rpt_set_cell(set, f, 0) &&
+        if (fams[f].def->measures && q->cell >= dc_set_cell(set, f, 0) &&
             q->cell <
-                rpt_set_cell(set, f, 0) + fams[f].def->nvariants * fams[f].rows.n * fams[f].cols.n)
+                dc_set_cell(set, f, 0) + fams[f].def->nvariants * fams[f].rows.n * fams[f].cols.n)
             m = &fams[f].def->measures[q->mask[PRED_MEASURE]];
     if (!m || !m->linked || !(linked = family_by_id(fams, n, m->linked)))
         return TDI_OK;
@@ -722,10 +722,10 @@ static tdi_status link_measure(const rpt_family *fams, size_t n, const predicate
     rel[0] = total->cell;
     rel[1] = nk->cell;
     rel[2] = q->cell;
-    return rpt_set_relate(set, rel, 3, 0);
+    return dc_set_relate(set, rel, 3, 0);
 }
 
-tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set)
+tdi_status rpt_tables_link(const rpt_family *fams, size_t n, dc_set *set)
 {
     size_t ncells = 0, k = 0;
     predicate *p, *sorted;
@@ -746,7 +746,7 @@ tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set)
             for (size_t r = 0; r < fam->rows.n; r++)
                 for (size_t c = 0; c < fam->cols.n; c++) {
                     predicate_of(fam, f, v, r, c, &p[k]);
-                    p[k++].cell = rpt_set_cell(set, f, rpt_cell(&fam->grid, v, r, c));
+                    p[k++].cell = dc_set_cell(set, f, dc_cell(&fam->grid, v, r, c));
                 }
     }
     memcpy(sorted, p, ncells * sizeof *p);
@@ -754,7 +754,7 @@ tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set)
     for (size_t i = 1; i < ncells && st == TDI_OK; i++)
         if (mask_cmp(&sorted[i - 1], &sorted[i]) == 0) {
             size_t pair[2] = {sorted[i - 1].cell, sorted[i].cell};
-            st = rpt_set_relate(set, pair, 2, 1);
+            st = dc_set_relate(set, pair, 2, 1);
         }
     for (size_t i = 0; i < ncells && st == TDI_OK; i++)
         if (p[i].mask[PRED_MEASURE] != ~UINT64_C(0))

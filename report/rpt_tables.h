@@ -18,7 +18,7 @@
 #ifndef RPT_TABLES_H
 #define RPT_TABLES_H
 
-#include "rpt_suppress.h"
+#include "../disclosure/disclosure.h"
 
 #include "../common/tdi_record.h"
 #include "../common/tdi_status.h"
@@ -93,7 +93,7 @@ typedef struct rpt_family_def {
     size_t nvariants;
     int variant_sum;      /* variant 0 counts what the others count, and records they do not */
     int first;            /* the number of variant 0's table: 1, or e.g. 2 for "29.1.2" */
-    const rpt_vrel *vrel; /* further sums between variants */
+    const dc_vrel *vrel; /* further sums between variants */
     size_t nvrel;
     const rpt_measure *measures; /* a statistics table: cols is NULL, a column per measure */
     size_t nmeasures;
@@ -107,9 +107,9 @@ typedef struct rpt_dim {
     const rpt_dim_def *def;
     size_t n;
     char code[RPT_DIM_MAX][RPT_CODE_MAX];
-    int parent[RPT_DIM_MAX];              /* rpt_axis.parent */
-    unsigned char aggregate[RPT_DIM_MAX]; /* rpt_axis.is_aggregate */
-    unsigned char exact[RPT_DIM_MAX];     /* rpt_axis.exact: no code enters at the aggregate */
+    int parent[RPT_DIM_MAX];              /* dc_axis.parent */
+    unsigned char aggregate[RPT_DIM_MAX]; /* dc_axis.is_aggregate */
+    unsigned char exact[RPT_DIM_MAX];     /* dc_axis.exact: no code enters at the aggregate */
     int entry[RPT_ITEM_CODES];            /* item code index -> category, -1: not counted */
     int also_entry[4][RPT_ITEM_CODES];    /* idem for rpt_dim_def.also's items */
     /* the axis suppression sees: parent and aggregate, or for a dimension over several items
@@ -123,10 +123,10 @@ typedef struct rpt_family {
     rpt_dim rows, cols;
     uint64_t variant_codes[RPT_VARIANTS_MAX];  /* code indexes each variant selects (bits) */
     uint64_t variant_codes2[RPT_VARIANTS_MAX]; /* idem, rpt_variant_def.item2 */
-    unsigned long *value;                      /* owned; rpt_grid layout */
+    unsigned long *value;                      /* owned; dc_grid layout */
     unsigned char *suppressed;                 /* owned */
     uint64_t *sum, *sumsq; /* owned, statistics tables only: of the values counted in value */
-    rpt_grid grid;
+    dc_grid grid;
 } rpt_family;
 
 /* Builds def's dimensions and zeroed counts into f. TDI_ERR_INTERNAL (logged) on a definition
@@ -146,6 +146,6 @@ int rpt_tables_population(const tdi_record *rec);
  * records by definition (e.g. a cell of 8.1.1 and a total of 9.1.2): an exact relation each, so
  * suppression treats them as one. A measure's number is linked to its linked table: total = not
  * known + number (+ the records banded without a value). TDI_ERR_INTERNAL when out of memory. */
-tdi_status rpt_tables_link(const rpt_family *fams, size_t n, rpt_set *set);
+tdi_status rpt_tables_link(const rpt_family *fams, size_t n, dc_set *set);
 
 #endif

@@ -343,12 +343,12 @@ static void operations_settings(void **state)
     tdi_config_free(cfg);
 
     snprintf(want, sizeof want,
-             "output_dir = o\nkey_file = k\nstate = service=tdi_state\nwork_dir = /var/tmp\n"
+             "output_dir = o\nkey_file = k\nstate = service=state_db\nwork_dir = /var/tmp\n"
              "retry_attempts = 5\nretry_delay = 0.05\nincremental_overlap = 0\nsyslog = yes\n%s",
              body);
     write_conf(want);
     assert_int_equal(tdi_config_load(path, &cfg), TDI_OK);
-    assert_string_equal(cfg->state, "service=tdi_state");
+    assert_string_equal(cfg->state, "service=state_db");
     assert_string_equal(cfg->work_dir, "/var/tmp");
     assert_int_equal(cfg->retry_attempts, 5);
     assert_int_equal(cfg->retry_delay_ms, 50);

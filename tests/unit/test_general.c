@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "../../common/tdi_qi.h"
+#include "../../disclosure/disclosure.h"
 #include "../../transform/tx_derive.h"
 #include "../../transform/tx_region.h"
 #include "test_log.h"
@@ -187,38 +187,38 @@ static tdi_record coded_record(void)
 static void tuples_and_blanking(void **state)
 {
     tdi_record rec = coded_record();
-    char qi[TDI_QI_TUPLE_MAX];
+    char qi[DC_QI_TUPLE_MAX];
 
     (void)state;
-    tdi_qi_tuple(&rec, qi);
+    dc_qi_tuple(&rec, qi);
     assert_string_equal(qi, "2|30-34|3|BE211|2025|2|2|RR-RESI");
-    tdi_qi_sensitive_tuple(&rec, qi);
+    dc_qi_sensitive_tuple(&rec, qi);
     assert_string_equal(qi, "1.1|2.3|99|99");
 
-    tdi_qi_blank(&rec, TDI_QI_REGION);
-    tdi_qi_blank(&rec, TDI_QI_SEX);
-    tdi_qi_blank(&rec, TDI_QI_QUARTER);
-    tdi_qi_blank(&rec, TDI_QI_YEAR);   /* cannot be blanked: unchanged */
-    tdi_qi_blank(&rec, TDI_QI_CENTRE); /* idem */
-    tdi_qi_tuple(&rec, qi);
+    dc_qi_blank(&rec, TDI_QI_REGION);
+    dc_qi_blank(&rec, TDI_QI_SEX);
+    dc_qi_blank(&rec, TDI_QI_QUARTER);
+    dc_qi_blank(&rec, TDI_QI_YEAR);   /* cannot be blanked: unchanged */
+    dc_qi_blank(&rec, TDI_QI_CENTRE); /* idem */
+    dc_qi_tuple(&rec, qi);
     assert_string_equal(qi, "99|30-34|3|99|2025|2|0|RR-RESI");
     /* the centre type gives the setting away, and the residential attributes a residential one */
-    tdi_qi_blank(&rec, TDI_QI_CENTRE_TYPE);
-    tdi_qi_blank(&rec, TDI_QI_AGE_BAND);
-    tdi_qi_blank(&rec, TDI_QI_NATIONALITY);
-    tdi_qi_tuple(&rec, qi);
+    dc_qi_blank(&rec, TDI_QI_CENTRE_TYPE);
+    dc_qi_blank(&rec, TDI_QI_AGE_BAND);
+    dc_qi_blank(&rec, TDI_QI_NATIONALITY);
+    dc_qi_tuple(&rec, qi);
     assert_string_equal(qi, "99|99|99|99|2025|99|0|RR-RESI");
     assert_int_equal(rec.code[TDI_ITEM_SETTING], tdi_item_get(TDI_ITEM_SETTING)->not_known);
     assert_int_equal(rec.code[TDI_ITEM_PLANNED_DURATION], TDI_CODE_NOT_APPLICABLE);
     assert_int_equal(rec.code[TDI_ITEM_RESIDENTIAL_APPROACH], TDI_CODE_NOT_APPLICABLE);
     assert_int_equal(rec.code[TDI_ITEM_DETOX_PHASE], TDI_CODE_NOT_APPLICABLE);
     /* sensitive items are never touched */
-    tdi_qi_sensitive_tuple(&rec, qi);
+    dc_qi_sensitive_tuple(&rec, qi);
     assert_string_equal(qi, "1.1|2.3|99|99");
 
     /* the state database counts a group's distinct values as bits of a bigint: one a code */
-    for (int i = 0; i < TDI_QI_NSENSITIVE; i++)
-        assert_true(tdi_item_get(tdi_qi_sensitive[i])->ncodes <= 63);
+    for (int i = 0; i < DC_QI_NSENSITIVE; i++)
+        assert_true(tdi_item_get(dc_qi_sensitive[i])->ncodes <= 63);
     assert_int_equal(tdi_qi_by_name("age_band"), TDI_QI_AGE_BAND);
     assert_int_equal(tdi_qi_by_name("age"), -1);
     assert_string_equal(tdi_qi_name(TDI_QI_CENTRE_TYPE), "centre_type");

@@ -87,7 +87,7 @@ static unsigned long at(const rpt_family *f, size_t v, const char *row, const ch
         c++;
     assert_true(r < f->rows.n);
     assert_true(c < f->cols.n);
-    return f->value[rpt_cell(&f->grid, v, r, c)];
+    return f->value[dc_cell(&f->grid, v, r, c)];
 }
 
 static void dimensions_are_the_workbooks(void **state)
@@ -232,8 +232,8 @@ static void records_count_in_cells_and_aggregates(void **state)
     rpt_family_add(&f, &opioid);  /* female, previously treated */
     rpt_family_add(&f, &alcohol); /* in no table */
     assert_int_equal(at(&f, 0, "1", "age"), 2);
-    assert_int_equal(f.sum[rpt_cell(&f.grid, 0, 0, 0)], 34 + 15);
-    assert_int_equal(f.sumsq[rpt_cell(&f.grid, 0, 0, 0)], 34 * 34 + 15 * 15);
+    assert_int_equal(f.sum[dc_cell(&f.grid, 0, 0, 0)], 34 + 15);
+    assert_int_equal(f.sumsq[dc_cell(&f.grid, 0, 0, 0)], 34 * 34 + 15 * 15);
     assert_int_equal(at(&f, 0, "1", "first_use"), 2);
     assert_int_equal(at(&f, 0, "1", "lag"), 1);
     assert_int_equal(at(&f, 0, "1.1", "age"), 1);
@@ -243,7 +243,7 @@ static void records_count_in_cells_and_aggregates(void **state)
     assert_int_equal(at(&f, 5, "total", "age"), 0); /* males previously treated */
     assert_int_equal(at(&f, 8, "1", "age"), 1);     /* females previously treated */
     assert_int_equal(at(&f, 8, "1", "lag"), 0);
-    assert_int_equal(f.sum[rpt_cell(&f.grid, 8, 0, 0)], 15);
+    assert_int_equal(f.sum[dc_cell(&f.grid, 8, 0, 0)], 15);
     rpt_family_free(&f);
 
     /* table 22: every drug a record uses, each row once; 25.1.6: its secondary drugs */
@@ -283,18 +283,18 @@ static void records_count_in_cells_and_aggregates(void **state)
 /* Suppression can always protect a shipped table: every relation has no or at least two cells
  * that may be suppressed. */
 typedef struct protectable {
-    const rpt_grid *g;
+    const dc_grid *g;
     const char *id;
 } protectable;
 
 static void check_protectable(void *ctx, size_t total, const size_t *m, size_t n, int exact)
 {
     protectable *p = ctx;
-    size_t k = rpt_grid_suppressible(p->g, total);
+    size_t k = dc_grid_suppressible(p->g, total);
 
     (void)exact;
     for (size_t i = 0; i < n; i++)
-        k += rpt_grid_suppressible(p->g, m[i]);
+        k += dc_grid_suppressible(p->g, m[i]);
     if (k == 1)
         fail_msg("table %s: a relation with a single suppressible cell", p->id);
 }
@@ -308,7 +308,7 @@ static void shipped_tables_are_protectable(void **state)
 
         assert_int_equal(rpt_family_init(&f, &rpt_families[i]), TDI_OK);
         p = (protectable){&f.grid, f.def->id};
-        assert_int_equal(rpt_grid_relations(&f.grid, check_protectable, &p), TDI_OK);
+        assert_int_equal(dc_grid_relations(&f.grid, check_protectable, &p), TDI_OK);
         rpt_family_free(&f);
     }
 }
@@ -475,7 +475,7 @@ static size_t find_cell(const tableset *ts, const char *id, const char *row, con
             for (size_t r = 0; r < f->rows.n; r++)
                 for (size_t c = 0; c < f->cols.n; c++)
                     if (strcmp(f->rows.code[r], row) == 0 && strcmp(f->cols.code[c], col) == 0)
-                        return ts->off[k] + rpt_cell(&f->grid, v, r, c);
+                        return ts->off[k] + dc_cell(&f->grid, v, r, c);
         }
     }
     fail_msg("no cell %s %s %s", id, row, col);
@@ -514,8 +514,8 @@ static void linked_suppression_property(void **state)
     assert_true(npairs > 14);
     for (int round = 0; round < 40; round++) {
         tableset ts = {0};
-        rpt_grid *grids[64];
-        rpt_set *set;
+        dc_grid *grids[64];
+        dc_set *set;
         unsigned records = 60 + rnd(500), threshold = 2 + rnd(9);
         size_t ncells, m[64];
         unsigned char *sup;
@@ -529,10 +529,10 @@ static void linked_suppression_property(void **state)
         }
         for (size_t f = 0; f < rpt_nfamilies; f++)
             grids[f] = &ts.f[f].grid;
-        set = rpt_set_new(grids, rpt_nfamilies);
+        set = dc_set_new(grids, rpt_nfamilies);
         assert_non_null(set);
         assert_int_equal(rpt_tables_link(ts.f, rpt_nfamilies, set), TDI_OK);
-        assert_int_equal(rpt_set_suppress(set, threshold, NULL), TDI_OK);
+        assert_int_equal(dc_set_suppress(set, threshold, NULL), TDI_OK);
         sup = calloc(ncells, 1);
         assert_non_null(sup);
         for (size_t f = 0; f < rpt_nfamilies; f++)
@@ -542,7 +542,7 @@ static void linked_suppression_property(void **state)
             size_t local;
             const rpt_family *f = cell_of(&ts, i, &local);
             unsigned long v = f->value[local];
-            int interior = rpt_grid_suppressible(&f->grid, local);
+            int interior = dc_grid_suppressible(&f->grid, local);
 
             cell_name(&ts, i, name, sizeof name);
             if (!interior)
@@ -552,8 +552,8 @@ static void linked_suppression_property(void **state)
                 small_public += v > 0 && v < threshold;
             } else if (v > 0 && v < threshold && !sup[i])
                 fail_msg("%s = %lu published at threshold %u", name, v, threshold);
-            if (rpt_set_public(set, i) != (!interior || expected_public(name)))
-                fail_msg("%s is %s", name, rpt_set_public(set, i) ? "public" : "not public");
+            if (dc_set_public(set, i) != (!interior || expected_public(name)))
+                fail_msg("%s is %s", name, dc_set_public(set, i) ? "public" : "not public");
             suppressed += sup[i];
         }
         /* Rows, columns and variant sums of each table, as the dimensions say. */
@@ -565,9 +565,9 @@ static void linked_suppression_property(void **state)
                         size_t n = 0;
                         for (size_t c = 0; c < f->cols.n; c++)
                             if (f->grid.cols.parent[c] == (int)a)
-                                m[n++] = ts.off[fi] + rpt_cell(&f->grid, v, r, c);
+                                m[n++] = ts.off[fi] + dc_cell(&f->grid, v, r, c);
                         if (n)
-                            check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, v, r, a), m,
+                            check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, v, r, a), m,
                                            n);
                     }
                 for (size_t c = 0; c < f->cols.n; c++)
@@ -575,9 +575,9 @@ static void linked_suppression_property(void **state)
                         size_t n = 0;
                         for (size_t r = 0; r < f->rows.n; r++)
                             if (f->grid.rows.parent[r] == (int)a)
-                                m[n++] = ts.off[fi] + rpt_cell(&f->grid, v, r, c);
+                                m[n++] = ts.off[fi] + dc_cell(&f->grid, v, r, c);
                         if (n)
-                            check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, v, a, c), m,
+                            check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, v, a, c), m,
                                            n);
                     }
             }
@@ -585,17 +585,17 @@ static void linked_suppression_property(void **state)
                 for (size_t r = 0; r < f->rows.n; r++)
                     for (size_t c = 0; c < f->cols.n; c++) {
                         for (size_t v = 1; v < f->def->nvariants; v++)
-                            m[v - 1] = ts.off[fi] + rpt_cell(&f->grid, v, r, c);
-                        check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, 0, r, c), m,
+                            m[v - 1] = ts.off[fi] + dc_cell(&f->grid, v, r, c);
+                        check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, 0, r, c), m,
                                        f->def->nvariants - 1);
                     }
             for (size_t k = 0; k < f->def->nvrel; k++)
                 for (size_t r = 0; r < f->rows.n; r++)
                     for (size_t c = 0; c < f->cols.n; c++) {
-                        const rpt_vrel *vr = &f->def->vrel[k];
+                        const dc_vrel *vr = &f->def->vrel[k];
                         for (size_t j = 0; j < vr->n; j++)
-                            m[j] = ts.off[fi] + rpt_cell(&f->grid, vr->member[j], r, c);
-                        check_relation(&ts, sup, ts.off[fi] + rpt_cell(&f->grid, vr->total, r, c),
+                            m[j] = ts.off[fi] + dc_cell(&f->grid, vr->member[j], r, c);
+                        check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, vr->total, r, c),
                                        m, vr->n);
                     }
         }
@@ -610,7 +610,7 @@ static void linked_suppression_property(void **state)
                 fail_msg("%s and %s count the same records; one is suppressed", name, other);
             }
         free(sup);
-        rpt_set_free(set);
+        dc_set_free(set);
         tableset_free(&ts);
     }
     /* The generator must exercise what it claims to. */
@@ -623,7 +623,7 @@ static void linked_suppression_property(void **state)
  * it, no relation of the linked set has exactly one cell that may be suppressed, and suppression
  * can always protect a cell (TDI_ERR_DISCLOSURE cannot happen with the shipped tables). */
 typedef struct set_check {
-    const rpt_set *set;
+    const dc_set *set;
     const tableset *ts;
     size_t relations;
 } set_check;
@@ -631,12 +631,12 @@ typedef struct set_check {
 static void check_set_relation(void *ctx, size_t total, const size_t *m, size_t n, int exact)
 {
     set_check *sc = ctx;
-    size_t open = !rpt_set_public(sc->set, total), last = total;
+    size_t open = !dc_set_public(sc->set, total), last = total;
     char name[96];
 
     (void)exact;
     for (size_t k = 0; k < n; k++)
-        if (!rpt_set_public(sc->set, m[k])) {
+        if (!dc_set_public(sc->set, m[k])) {
             open++;
             last = m[k];
         }
@@ -650,22 +650,22 @@ static void check_set_relation(void *ctx, size_t total, const size_t *m, size_t 
 static void linked_tables_are_protectable(void **state)
 {
     tableset ts = {0};
-    rpt_grid *grids[64];
-    rpt_set *set;
+    dc_grid *grids[64];
+    dc_set *set;
     set_check sc;
 
     (void)state;
     tableset_init(&ts);
     for (size_t f = 0; f < rpt_nfamilies; f++)
         grids[f] = &ts.f[f].grid;
-    set = rpt_set_new(grids, rpt_nfamilies);
+    set = dc_set_new(grids, rpt_nfamilies);
     assert_non_null(set);
     assert_int_equal(rpt_tables_link(ts.f, rpt_nfamilies, set), TDI_OK);
-    assert_int_equal(rpt_set_suppress(set, 0, NULL), TDI_OK); /* works out the public cells */
+    assert_int_equal(dc_set_suppress(set, 0, NULL), TDI_OK); /* works out the public cells */
     sc = (set_check){set, &ts, 0};
-    assert_int_equal(rpt_set_relations(set, check_set_relation, &sc), TDI_OK);
+    assert_int_equal(dc_set_relations(set, check_set_relation, &sc), TDI_OK);
     assert_true(sc.relations > 7000); /* rows, columns, variants and links: 7314 today */
-    rpt_set_free(set);
+    dc_set_free(set);
     tableset_free(&ts);
 }
 

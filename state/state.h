@@ -1,5 +1,5 @@
 /*
- * tdi_state: the state database, and every SQL statement tdi runs against it.
+ * state_db: the state database, and every SQL statement tdi runs against it.
  *
  * A PostgreSQL database of the receiving side (config key `state`) holds, in schema `tdi`:
  *   - the run ledger: one row per run (start, end, status, exit code, why it failed), per source
@@ -10,7 +10,7 @@
  *     was last sent (the content hash, the entrant flag, the person, centre and start): the base
  *     every delta and the counting unit are computed against; earlier years' rows stay;
  *   - the routes seen (which source's records went to which body), and the closed years.
- * The schema is versioned; tdi_state_migrate() (`tdi init`) creates or upgrades it in place, and
+ * The schema is versioned; state_migrate() (`tdi init`) creates or upgrades it in place, and
  * every other command refuses a database whose schema is missing or not the version it knows.
  *
  * A run holds a session advisory lock for its whole length: a second run fails at once with
@@ -24,190 +24,190 @@
  * Every failure is logged ("state database: WHAT failed: REASON") and returned as TDI_ERR_STATE
  * (TDI_ERR_INTERRUPTED when a stop signal ended a wait).
  */
-#ifndef TDI_STATE_H
-#define TDI_STATE_H
+#ifndef STATE_H
+#define STATE_H
 
-#include "tdi_status.h"
+#include "../common/tdi_status.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#define TDI_STATE_SCHEMA_VERSION 3  /* the migrations tdi_state_migrate() knows */
-#define TDI_STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
+#define STATE_SCHEMA_VERSION 3  /* the migrations state_migrate() knows */
+#define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
-typedef struct tdi_state tdi_state;
+typedef struct state_db state_db;
 
 /* Connects to the state database. */
-tdi_status tdi_state_open(const char *conninfo, tdi_state **out);
-void tdi_state_close(tdi_state *st);
+tdi_status state_open(const char *conninfo, state_db **out);
+void state_close(state_db *st);
 
 /* ---- schema ---- */
 /* Applies the missing migrations, each in its own transaction; *from and *to get the versions
- * before and after. Refuses a schema newer than TDI_STATE_SCHEMA_VERSION. */
-tdi_status tdi_state_migrate(tdi_state *st, int *from, int *to);
-/* TDI_OK when the schema is exactly TDI_STATE_SCHEMA_VERSION; else logs what to do. */
-tdi_status tdi_state_check(tdi_state *st);
+ * before and after. Refuses a schema newer than STATE_SCHEMA_VERSION. */
+tdi_status state_migrate(state_db *st, int *from, int *to);
+/* TDI_OK when the schema is exactly STATE_SCHEMA_VERSION; else logs what to do. */
+tdi_status state_check(state_db *st);
 
 /* ---- the run lock ---- */
 /* Takes the session advisory lock of tdi runs; TDI_ERR_LOCKED (the message names the holder's
  * server process) when another session holds it. Released when the connection closes. */
-tdi_status tdi_state_lock(tdi_state *st);
+tdi_status state_lock(state_db *st);
 
 /* ---- the ledger ---- */
 /* Records a run in status "running" and returns its number. Rows of runs still "running" are
  * set to "abandoned" first (the lock proves they are not). *taken = 1 (and nothing recorded)
  * when run_id is already in the ledger: the caller waits for the next second. */
-tdi_status tdi_state_run_begin(tdi_state *st, const char *run_id, int year, int full,
+tdi_status state_run_begin(state_db *st, const char *run_id, int year, int full,
                                int64_t *run_no, int *taken);
-/* The end of a run that did not get to tdi_state_commit_*: status and message only. */
-tdi_status tdi_state_run_end(tdi_state *st, int64_t run_no, tdi_status status, const char *message);
+/* The end of a run that did not get to state_commit_*: status and message only. */
+tdi_status state_run_end(state_db *st, int64_t run_no, tdi_status status, const char *message);
 /* Prints the last n runs, newest first, with their sources and files. */
-tdi_status tdi_state_print_runs(tdi_state *st, int n, FILE *fp);
+tdi_status state_print_runs(state_db *st, int n, FILE *fp);
 
 /* ---- reporting years ---- */
 /* *closed = 1 when year is closed; since then holds when (YYYY-MM-DD HH:MM:SSZ) and by whom. */
-tdi_status tdi_state_year_closed(tdi_state *st, int year, int *closed, char *since, size_t len);
+tdi_status state_year_closed(state_db *st, int year, int *closed, char *since, size_t len);
 /* Closes (close = 1) or reopens year; *changed = 0 when it already was. by: the OS user. */
-tdi_status tdi_state_year_set(tdi_state *st, int year, int close, const char *by, int *changed);
+tdi_status state_year_set(state_db *st, int year, int close, const char *by, int *changed);
 
 /* ---- sources and routes ---- */
-typedef struct tdi_source_mark {
+typedef struct state_mark {
     int known;                          /* a run has read the source for this year */
-    char watermark[TDI_STATE_TIME_MAX]; /* YYYY-MM-DDTHH:MM:SS.ffffffZ, "" when none */
+    char watermark[STATE_TIME_MAX]; /* YYYY-MM-DDTHH:MM:SS.ffffffZ, "" when none */
     char fingerprint[72];
-} tdi_source_mark;
+} state_mark;
 
-tdi_status tdi_state_source_mark(tdi_state *st, const char *source, int year, tdi_source_mark *out);
+tdi_status state_source_mark(state_db *st, const char *source, int year, state_mark *out);
 /* watermark minus seconds, in the same format (the lower bound of an incremental read). */
-tdi_status tdi_state_time_minus(tdi_state *st, const char *watermark, long seconds, char *out,
+tdi_status state_time_minus(state_db *st, const char *watermark, long seconds, char *out,
                                 size_t len);
 /* *seen = 1 when records of source have gone to body in year. */
-tdi_status tdi_state_route_seen(tdi_state *st, const char *body, const char *source, int year,
+tdi_status state_route_seen(state_db *st, const char *body, const char *source, int year,
                                 int *seen);
 /* *same = 1 when the last quarantine file recorded for source and year has this sha256. */
-tdi_status tdi_state_quarantine_same(tdi_state *st, const char *source, int year,
+tdi_status state_quarantine_same(state_db *st, const char *source, int year,
                                      const char *sha256, int *same);
 /* *due = 1 when the body's tables are older than its last file for year (a run read a source
  * incrementally and left them for a full read). */
-tdi_status tdi_state_tables_due(tdi_state *st, const char *body, int year, int *due);
+tdi_status state_tables_due(state_db *st, const char *body, int year, int *due);
 /* The sequence number the body's next file for year gets (1 for the first). */
-tdi_status tdi_state_next_sequence(tdi_state *st, const char *body, int year, uint64_t *seq);
+tdi_status state_next_sequence(state_db *st, const char *body, int year, uint64_t *seq);
 
 /* ---- the delta pass ---- */
 /* Creates the run's temporary tables (sources and bodies by index, as in the config). */
-tdi_status tdi_state_delta_begin(tdi_state *st);
+tdi_status state_delta_begin(state_db *st);
 
 /* COPY into the run's tables. Between begin and end no other call may use the connection.
- *   RECORDS  tdi_state_put_record(): what goes to each body
- *   SEEN     tdi_state_put_key(): every row an incremental read read (accepted or quarantined)
- *   PRESENT  tdi_state_put_key(): every episode of the year an incremental source holds now */
-typedef enum tdi_state_copy { TDI_COPY_RECORDS, TDI_COPY_SEEN, TDI_COPY_PRESENT } tdi_state_copy;
-tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table);
+ *   RECORDS  state_put_record(): what goes to each body
+ *   SEEN     state_put_key(): every row an incremental read read (accepted or quarantined)
+ *   PRESENT  state_put_key(): every episode of the year an incremental source holds now */
+typedef enum state_copy { STATE_COPY_RECORDS, STATE_COPY_SEEN, STATE_COPY_PRESENT } state_copy;
+tdi_status state_copy_begin(state_db *st, state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
  * the body's files, its content hash (hex), for the counting unit its person under the state
  * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD) and
  * treatment status code as the source gave it, and for the re-identification check its
  * quasi-identifier and sensitive tuples (tdi_qi.h). */
-tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, const char *eid,
+tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                                 const char *ekey, const char *hash, const char *person,
                                 const char *centre, int start_ymd, const char *status,
                                 const char *qi, const char *sens);
 /* An episode's state key, for SEEN and PRESENT. */
-tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid);
+tdi_status state_put_key(state_db *st, int src, const char *eid);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
-tdi_status tdi_state_copy_end(tdi_state *st, int discard);
+tdi_status state_copy_end(state_db *st, int discard);
 /* Drops every row of source src from the run's tables (records, rows seen, key scan): the source
  * is read again. */
-tdi_status tdi_state_forget_source(tdi_state *st, int src);
+tdi_status state_forget_source(state_db *st, int src);
 
 /* Episodes that a source yields more than once (to one body), for the nsources sources at once:
  * count[src] of them and one's state key in example + src * len (example holds nsources strings
  * of len bytes). */
-tdi_status tdi_state_duplicates(tdi_state *st, size_t nsources, unsigned long *count, char *example,
+tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count, char *example,
                                 size_t len);
 
-typedef struct tdi_state_source_in {
+typedef struct state_source_in {
     const char *name;
     const char *region; /* of its centres: counting = regional counts a person once per region */
     int ok;             /* read completely this run */
     int full_read; /* every row of the year was read (not incremental) */
-} tdi_state_source_in;
+} state_source_in;
 
-typedef struct tdi_state_body_in {
+typedef struct state_body_in {
     const char *name;
     int served;           /* every source it depends on was read */
     const char *counting; /* "centre": a person counted once per centre and year, "regional":
                            * per region of the sources, "national": once a year */
-} tdi_state_body_in;
+} state_body_in;
 
-typedef struct tdi_state_counts {
+typedef struct state_counts {
     unsigned long appends, replaces, deletes;
-} tdi_state_counts;
+} state_counts;
 
 /* Computes every action of the run for year in bulk (what each body holds, the counting unit,
- * the actions; see tdi_state.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
+ * the actions; see state_db.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
  * an episode of incremental source s that this run did not read changed its counting (an
  * earlier start arrived, the counted one went): the run reads s in full, then calls this again.
  * r018[s]: rows of s that give "never previously treated" for a person with a start in an
  * earlier year (rule R018). May be called again: each call starts over. */
-tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in *sources,
-                             size_t nsources, const tdi_state_body_in *bodies, size_t nbodies,
-                             tdi_state_counts *counts, unsigned char *reread, unsigned long *r018);
+tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
+                             size_t nsources, const state_body_in *bodies, size_t nbodies,
+                             state_counts *counts, unsigned char *reread, unsigned long *r018);
 
-typedef enum tdi_state_read {
-    TDI_READ_EPISODES, /* appends and replaces, in spool order */
-    TDI_READ_DELETES,  /* the keys to delete, in key order */
-    TDI_READ_HELD      /* every record the body holds after this run, in spool order (tables) */
-} tdi_state_read;
+typedef enum state_read {
+    STATE_READ_EPISODES, /* appends and replaces, in spool order */
+    STATE_READ_DELETES,  /* the keys to delete, in key order */
+    STATE_READ_HELD      /* every record the body holds after this run, in spool order (tables) */
+} state_read;
 
-typedef struct tdi_state_action {
+typedef struct state_action {
     uint64_t pos;  /* spool position (episodes, held) */
     char ekey[48]; /* the "e1:" key to delete (deletes) */
     int replace;   /* episodes: a replace, not an append */
     int entrant;   /* the person's counted treatment demand */
     int earlier;   /* the person started a treatment in an earlier year */
-} tdi_state_action;
+} state_action;
 
 /* Copies the actions of body, what by what, into fp (one line each) and rewinds it: the body's
  * file is then written from fp while the connection does the commit's work (the COPY would hold
  * it otherwise). TDI_ERR_OUTPUT when fp cannot be written. */
-tdi_status tdi_state_actions_save(tdi_state *st, int body, tdi_state_read what, FILE *fp);
-/* The next action from a file tdi_state_actions_save() filled, or *eof. */
-tdi_status tdi_state_actions_read(FILE *fp, tdi_state_action *a, int *eof);
+tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp);
+/* The next action from a file state_actions_save() filled, or *eof. */
+tdi_status state_actions_read(FILE *fp, state_action *a, int *eof);
 
 /* ---- the re-identification check (README.md, "Re-identification check") ---- */
-#define TDI_STATE_NSENSITIVE 4
+#define STATE_NSENSITIVE 4
 
-typedef struct tdi_state_reid {
+typedef struct state_reid {
     unsigned long records; /* the body's records after this run (with a stored tuple) */
     unsigned long groups;  /* distinct tuples of the quasi-identifiers grouped by */
     unsigned long k;       /* the fewest persons in a group; 0 without records */
     unsigned long at_risk; /* records in groups of fewer than k_min persons */
     double average;        /* mean over records of 1 / the persons of the record's group */
     unsigned long legacy;  /* records sent before tuples were kept (schema version 3) */
-    unsigned long l[TDI_STATE_NSENSITIVE]; /* per sensitive item: its fewest distinct values in
+    unsigned long l[STATE_NSENSITIVE]; /* per sensitive item: its fewest distinct values in
                                             * a group */
-} tdi_state_reid;
+} state_reid;
 
 /* Groups what body b holds after this run's actions (what it was sent, less this run's
  * deletes, with this run's records in place of their earlier versions) by the tuple positions
  * (tdi_qi) set in masks[0..nmasks-1] (distinct, least blanking first); out[m] gets the figures
  * of masks[m]. Masks after the first are grouped only when the first falls short (k below k_min
  * with records, or records without a tuple): their out[] stays zero otherwise. Call after
- * tdi_state_actions(). */
-tdi_status tdi_state_reid_check(tdi_state *st, int b, const unsigned *masks, size_t nmasks,
-                                int k_min, tdi_state_reid *out);
+ * state_actions(). */
+tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t nmasks,
+                                int k_min, state_reid *out);
 /* The quasi-identifiers the body's files of year are blanked at (blank-separated, "" none);
  * *found = 0 when nothing is recorded (then none). */
-tdi_status tdi_state_blanked(tdi_state *st, const char *body, int year, char *out, size_t len,
+tdi_status state_blanked(state_db *st, const char *body, int year, char *out, size_t len,
                              int *found);
 /* Every record of body b this run that has no action becomes a replace (a new blanking changes
  * how every record looks); *counts is recounted. */
-tdi_status tdi_state_replace_all(tdi_state *st, int b, tdi_state_counts *counts);
+tdi_status state_replace_all(state_db *st, int b, state_counts *counts);
 
 /* ---- the commit: one transaction, begun before the files are written, committed after ---- */
-typedef struct tdi_state_source_out {
+typedef struct state_source_out {
     const char *name;
     const char *mode;  /* "full", "incremental", or "not read" */
     const char *since; /* lower bound of an incremental read, or NULL */
@@ -218,19 +218,19 @@ typedef struct tdi_state_source_out {
     int advance;           /* 1: store watermark and fingerprint */
     const char *watermark; /* NULL: none seen (no incremental column or no row) */
     const char *fingerprint;
-} tdi_state_source_out;
+} state_source_out;
 
-typedef struct tdi_state_file_out {
+typedef struct state_file_out {
     const char *kind;  /* "submission", "tables" or "quarantine" */
     const char *owner; /* body or source */
     const char *path;
     const char *sha256;
     uint64_t sequence; /* 0 for quarantine */
     unsigned long records, replaces, deletes;
-} tdi_state_file_out;
+} state_file_out;
 
 /* Begins the commit's transaction (nothing when it is begun already). */
-tdi_status tdi_state_commit_begin(tdi_state *st);
+tdi_status state_commit_begin(state_db *st);
 /* Body b's actions become what it was sent (sequence seq, the number of its file): the statement
  * is sent and the call returns at once, so the server does the work while the file is written.
  * Begins the transaction. Then, before the next call on st: _wait for its result once the file
@@ -238,21 +238,21 @@ tdi_status tdi_state_commit_begin(tdi_state *st);
  * published (also after _wait): the body's part is rolled back, what earlier bodies recorded
  * stays. _undo fails
  * (TDI_ERR_STATE, the transaction aborted) only when the connection is not usable. */
-tdi_status tdi_state_commit_send(tdi_state *st, int year, int b, const char *body, uint64_t seq);
-tdi_status tdi_state_commit_wait(tdi_state *st);
-tdi_status tdi_state_commit_undo(tdi_state *st);
+tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq);
+tdi_status state_commit_wait(state_db *st);
+tdi_status state_commit_undo(state_db *st);
 /* Body's file with sequence seq is published (its sent rows recorded by _send): its sequence
  * number; tables = 1 when its tables were published with it; blanked (or NULL: unchanged) the
  * quasi-identifiers its file withheld. seq 0: no file, only the tables (brought up to date). */
-tdi_status tdi_state_commit_body(tdi_state *st, int year, const char *body, uint64_t seq,
+tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t seq,
                                  int tables, int64_t run_no, const char *blanked);
-tdi_status tdi_state_commit_source(tdi_state *st, int year, int64_t run_no,
-                                   const tdi_state_source_out *src);
-tdi_status tdi_state_commit_file(tdi_state *st, int64_t run_no, const tdi_state_file_out *f);
+tdi_status state_commit_source(state_db *st, int year, int64_t run_no,
+                                   const state_source_out *src);
+tdi_status state_commit_file(state_db *st, int64_t run_no, const state_file_out *f);
 /* Records the routes of this run, ends the ledger row and commits. On any failure of the
  * commit_* calls nothing of them is kept. */
-tdi_status tdi_state_commit_end(tdi_state *st, int year, int64_t run_no, tdi_status status,
+tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status status,
                                 const char *message);
-void tdi_state_commit_abort(tdi_state *st);
+void state_commit_abort(state_db *st);
 
 #endif

@@ -1,19 +1,19 @@
 /*
- * rpt_suppress: owns the relations of a grid and of a set of grids, and the suppression loop
- * (see rpt_suppress.h).
+ * dc_suppress: owns the relations of a grid and of a set of grids, and the suppression loop
+ * (see dc_suppress.h).
  *
  * Tables are small (a body's tables hold some ten thousand cells), so the relations are listed
  * once into flat arrays and swept until a sweep changes nothing; each sweep only adds public or
  * suppressed cells, so it ends.
  */
-#include "rpt_suppress.h"
+#include "dc_suppress.h"
 
 #include "../common/tdi_log.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int rpt_grid_suppressible(const rpt_grid *g, size_t i)
+int dc_grid_suppressible(const dc_grid *g, size_t i)
 {
     size_t c = i % g->cols.n, r = i / g->cols.n % g->rows.n;
 
@@ -23,11 +23,11 @@ int rpt_grid_suppressible(const rpt_grid *g, size_t i)
 /* The relations of variant v along one axis: for every category of the other axis (a line) and
  * every aggregate a of this axis, a's cell and the cells of the categories whose parent is a.
  * A category k of this axis is k * along_stride away, a line l of the other l * across_stride. */
-static void axis_relations(const rpt_grid *g, size_t v, const rpt_axis *along, size_t along_stride,
-                           const rpt_axis *across, size_t across_stride, size_t *m,
-                           rpt_relation_fn fn, void *ctx)
+static void axis_relations(const dc_grid *g, size_t v, const dc_axis *along, size_t along_stride,
+                           const dc_axis *across, size_t across_stride, size_t *m,
+                           dc_relation_fn fn, void *ctx)
 {
-    size_t base = rpt_cell(g, v, 0, 0);
+    size_t base = dc_cell(g, v, 0, 0);
 
     for (size_t l = 0; l < across->n; l++)
         for (size_t a = 0; a < along->n; a++) {
@@ -43,7 +43,7 @@ static void axis_relations(const rpt_grid *g, size_t v, const rpt_axis *along, s
         }
 }
 
-tdi_status rpt_grid_relations(const rpt_grid *g, rpt_relation_fn fn, void *ctx)
+tdi_status dc_grid_relations(const dc_grid *g, dc_relation_fn fn, void *ctx)
 {
     size_t max = g->rows.n > g->cols.n ? g->rows.n : g->cols.n;
     size_t *m;
@@ -61,14 +61,14 @@ tdi_status rpt_grid_relations(const rpt_grid *g, rpt_relation_fn fn, void *ctx)
         for (size_t c = 0; c < g->cols.n; c++) {
             if (g->variant_sum && g->nvariants > 1) {
                 for (size_t v = 1; v < g->nvariants; v++)
-                    m[v - 1] = rpt_cell(g, v, r, c);
-                fn(ctx, rpt_cell(g, 0, r, c), m, g->nvariants - 1, g->variant_exact);
+                    m[v - 1] = dc_cell(g, v, r, c);
+                fn(ctx, dc_cell(g, 0, r, c), m, g->nvariants - 1, g->variant_exact);
             }
             for (size_t k = 0; k < g->nvrel; k++) {
-                const rpt_vrel *vr = &g->vrel[k];
+                const dc_vrel *vr = &g->vrel[k];
                 for (size_t j = 0; j < vr->n; j++)
-                    m[j] = rpt_cell(g, vr->member[j], r, c);
-                fn(ctx, rpt_cell(g, vr->total, r, c), m, vr->n, vr->exact);
+                    m[j] = dc_cell(g, vr->member[j], r, c);
+                fn(ctx, dc_cell(g, vr->total, r, c), m, vr->n, vr->exact);
             }
         }
     free(m);
@@ -134,24 +134,24 @@ static void relations_free(relations *rel)
     free(rel->exact);
 }
 
-struct rpt_set {
-    rpt_grid **grids; /* borrowed */
+struct dc_set {
+    dc_grid **grids; /* borrowed */
     size_t ngrids;
     size_t *offset;     /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
-    relations added;    /* rpt_set_relate() */
-    unsigned char *pub; /* after rpt_set_suppress() */
+    relations added;    /* dc_set_relate() */
+    unsigned char *pub; /* after dc_set_suppress() */
 };
 
-rpt_set *rpt_set_new(rpt_grid *const *grids, size_t n)
+dc_set *dc_set_new(dc_grid *const *grids, size_t n)
 {
-    rpt_set *s = calloc(1, sizeof *s);
+    dc_set *s = calloc(1, sizeof *s);
 
     if (!s)
         return NULL;
     s->grids = malloc((n ? n : 1) * sizeof *s->grids);
     s->offset = malloc((n + 1) * sizeof *s->offset);
     if (!s->grids || !s->offset) {
-        rpt_set_free(s);
+        dc_set_free(s);
         return NULL;
     }
     s->ngrids = n;
@@ -163,7 +163,7 @@ rpt_set *rpt_set_new(rpt_grid *const *grids, size_t n)
     return s;
 }
 
-void rpt_set_free(rpt_set *s)
+void dc_set_free(dc_set *s)
 {
     if (!s)
         return;
@@ -174,12 +174,12 @@ void rpt_set_free(rpt_set *s)
     free(s);
 }
 
-size_t rpt_set_cell(const rpt_set *s, size_t g, size_t i)
+size_t dc_set_cell(const dc_set *s, size_t g, size_t i)
 {
     return s->offset[g] + i;
 }
 
-tdi_status rpt_set_relate(rpt_set *s, const size_t *cells, size_t n, int exact)
+tdi_status dc_set_relate(dc_set *s, const size_t *cells, size_t n, int exact)
 {
     if (n < 2)
         return TDI_ERR_INTERNAL;
@@ -190,7 +190,7 @@ tdi_status rpt_set_relate(rpt_set *s, const size_t *cells, size_t n, int exact)
 /* Passes a grid's relations on in set numbers. */
 typedef struct shift {
     size_t offset, *buf;
-    rpt_relation_fn fn;
+    dc_relation_fn fn;
     void *ctx;
 } shift;
 
@@ -203,14 +203,14 @@ static void shifted(void *ctx, size_t total, const size_t *members, size_t n, in
     sh->fn(sh->ctx, sh->offset + total, sh->buf, n, exact);
 }
 
-tdi_status rpt_set_relations(const rpt_set *s, rpt_relation_fn fn, void *ctx)
+tdi_status dc_set_relations(const dc_set *s, dc_relation_fn fn, void *ctx)
 {
     size_t max = 1;
     tdi_status st = TDI_OK;
     shift sh = {.fn = fn, .ctx = ctx};
 
     for (size_t g = 0; g < s->ngrids; g++) {
-        const rpt_grid *gr = s->grids[g];
+        const dc_grid *gr = s->grids[g];
         size_t m = gr->rows.n > gr->cols.n ? gr->rows.n : gr->cols.n;
         if (gr->nvariants > m)
             m = gr->nvariants;
@@ -222,7 +222,7 @@ tdi_status rpt_set_relations(const rpt_set *s, rpt_relation_fn fn, void *ctx)
         return TDI_ERR_INTERNAL;
     for (size_t g = 0; g < s->ngrids && st == TDI_OK; g++) {
         sh.offset = s->offset[g];
-        st = rpt_grid_relations(s->grids[g], shifted, &sh);
+        st = dc_grid_relations(s->grids[g], shifted, &sh);
     }
     free(sh.buf);
     for (size_t k = 0; k < s->added.n && st == TDI_OK; k++) {
@@ -233,7 +233,7 @@ tdi_status rpt_set_relations(const rpt_set *s, rpt_relation_fn fn, void *ctx)
     return st;
 }
 
-int rpt_set_public(const rpt_set *s, size_t i)
+int dc_set_public(const dc_set *s, size_t i)
 {
     return s->pub && i < s->offset[s->ngrids] && s->pub[i];
 }
@@ -290,7 +290,7 @@ static void publish_closure(const relations *rel, unsigned char *pub)
     }
 }
 
-tdi_status rpt_set_suppress(rpt_set *s, unsigned long threshold, size_t *count)
+tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count)
 {
     size_t ncells = s->offset[s->ngrids], nsup = 0;
     relations rel = {0};
@@ -308,9 +308,9 @@ tdi_status rpt_set_suppress(rpt_set *s, unsigned long threshold, size_t *count)
     for (size_t g = 0; g < s->ngrids; g++)
         for (size_t i = 0; i < s->offset[g + 1] - s->offset[g]; i++) {
             value[s->offset[g] + i] = s->grids[g]->value[i];
-            s->pub[s->offset[g] + i] = !rpt_grid_suppressible(s->grids[g], i);
+            s->pub[s->offset[g] + i] = !dc_grid_suppressible(s->grids[g], i);
         }
-    st = rpt_set_relations(s, collect, &rel);
+    st = dc_set_relations(s, collect, &rel);
     if (st == TDI_OK && rel.oom)
         st = TDI_ERR_INTERNAL;
     if (st != TDI_OK)
@@ -352,9 +352,9 @@ done:
     return st;
 }
 
-tdi_status rpt_suppress(rpt_grid *g, unsigned long threshold, size_t *count)
+tdi_status dc_suppress(dc_grid *g, unsigned long threshold, size_t *count)
 {
-    rpt_set *s = rpt_set_new(&g, 1);
+    dc_set *s = dc_set_new(&g, 1);
     tdi_status st;
 
     if (!s) {
@@ -363,7 +363,7 @@ tdi_status rpt_suppress(rpt_grid *g, unsigned long threshold, size_t *count)
             *count = 0;
         return TDI_ERR_INTERNAL;
     }
-    st = rpt_set_suppress(s, threshold, count);
-    rpt_set_free(s);
+    st = dc_set_suppress(s, threshold, count);
+    dc_set_free(s);
     return st;
 }

@@ -1,17 +1,17 @@
 /*
- * Unit tests for report/rpt_suppress: an exact small case, and a property check over many
+ * Unit tests for report/dc_suppress: an exact small case, and a property check over many
  * generated tables (flat and with subtotals, with and without variants): afterwards every small
  * interior count is suppressed, no total is, and for every suppressed cell no relation (a row, a
  * column, a subtotal, a variant total) of published cells and its total yields its value.
  *
- * The relations are enumerated here, independently of rpt_grid_relations().
+ * The relations are enumerated here, independently of dc_grid_relations().
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "../../report/rpt_suppress.h"
+#include "../../disclosure/dc_suppress.h"
 #include "test_log.h"
 
 #include <stdlib.h>
@@ -34,9 +34,9 @@ static unsigned rnd(unsigned n)
     return (unsigned)((seed >> 33) % n);
 }
 
-static rpt_grid grid_of(const shape *s, const unsigned long *value, unsigned char *suppressed)
+static dc_grid grid_of(const shape *s, const unsigned long *value, unsigned char *suppressed)
 {
-    return (rpt_grid){
+    return (dc_grid){
         .nvariants = s->nvariants,
         .variant_sum = s->variant_sum,
         .rows = {s->nrows, s->rparent, s->ragg},
@@ -62,7 +62,7 @@ static void exact_small_case(void **state)
     static const unsigned char want[16] = {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     shape s = {.nrows = 4, .ncols = 4, .nvariants = 1};
     unsigned char sup[16];
-    rpt_grid g;
+    dc_grid g;
     size_t n = 0;
 
     (void)state;
@@ -71,14 +71,14 @@ static void exact_small_case(void **state)
     s.rparent[3] = s.cparent[3] = -1;
     s.ragg[3] = s.cagg[3] = 1;
     g = grid_of(&s, v, sup);
-    assert_int_equal(rpt_suppress(&g, 5, &n), TDI_OK);
+    assert_int_equal(dc_suppress(&g, 5, &n), TDI_OK);
     assert_memory_equal(sup, want, sizeof want);
     assert_int_equal(n, 4);
 
     /* threshold 0 or 1: nothing is below it */
-    assert_int_equal(rpt_suppress(&g, 1, &n), TDI_OK);
+    assert_int_equal(dc_suppress(&g, 1, &n), TDI_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(rpt_suppress(&g, 0, &n), TDI_OK);
+    assert_int_equal(dc_suppress(&g, 0, &n), TDI_OK);
     assert_int_equal(n, 0);
 }
 
@@ -89,7 +89,7 @@ static void unprotectable_relation(void **state)
     static const unsigned long v[9] = {3, 7, 10, 3, 7, 10, 3, 7, 10};
     shape s = {.nrows = 3, .ncols = 3, .nvariants = 1};
     unsigned char sup[9];
-    rpt_grid g;
+    dc_grid g;
     test_log tl;
 
     (void)state;
@@ -102,7 +102,7 @@ static void unprotectable_relation(void **state)
     s.cagg[2] = 1;
     g = grid_of(&s, v, sup);
     test_log_start(&tl);
-    assert_int_equal(rpt_suppress(&g, 5, NULL), TDI_ERR_DISCLOSURE);
+    assert_int_equal(dc_suppress(&g, 5, NULL), TDI_ERR_DISCLOSURE);
     test_log_stop();
     assert_string_equal(tl.text, "disclosure control: a suppressed cell's relation has no other "
                                  "cell that may be suppressed\n");
@@ -119,46 +119,46 @@ static void linked_grids(void **state)
     static const int parent[3] = {2, 2, -1};
     static const unsigned char agg[3] = {0, 0, 1}, exact[3] = {0, 0, 1};
     unsigned char sa[9], sb[9];
-    rpt_grid a = {.nvariants = 1,
+    dc_grid a = {.nvariants = 1,
                   .rows = {3, parent, agg, exact},
                   .cols = {3, parent, agg, exact},
                   .value = va,
                   .suppressed = sa};
-    rpt_grid b = a;
-    rpt_grid *grids[2] = {&a, &b};
-    rpt_set *set;
+    dc_grid b = a;
+    dc_grid *grids[2] = {&a, &b};
+    dc_set *set;
     size_t link[2], n = 0;
     test_log tl;
 
     (void)state;
     b.value = vb;
     b.suppressed = sb;
-    set = rpt_set_new(grids, 2);
+    set = dc_set_new(grids, 2);
     assert_non_null(set);
-    link[0] = rpt_set_cell(set, 1, 6); /* b (total, c0) = a (r0, c0) */
-    link[1] = rpt_set_cell(set, 0, 0);
-    assert_int_equal(rpt_set_relate(set, link, 2, 1), TDI_OK);
-    assert_int_equal(rpt_set_suppress(set, 5, &n), TDI_OK);
+    link[0] = dc_set_cell(set, 1, 6); /* b (total, c0) = a (r0, c0) */
+    link[1] = dc_set_cell(set, 0, 0);
+    assert_int_equal(dc_set_relate(set, link, 2, 1), TDI_OK);
+    assert_int_equal(dc_set_suppress(set, 5, &n), TDI_OK);
     assert_memory_equal(sa, (unsigned char[9]){0}, 9);
     assert_memory_equal(sb, want_b, 9);
     assert_int_equal(n, 4);
     for (size_t i = 0; i < 9; i++) {
-        assert_true(rpt_set_public(set, rpt_set_cell(set, 0, i)));
-        assert_int_equal(rpt_set_public(set, rpt_set_cell(set, 1, i)), agg[i / 3] || agg[i % 3]);
+        assert_true(dc_set_public(set, dc_set_cell(set, 0, i)));
+        assert_int_equal(dc_set_public(set, dc_set_cell(set, 1, i)), agg[i / 3] || agg[i % 3]);
     }
-    rpt_set_free(set);
+    dc_set_free(set);
 
     /* The same link, not exact (a residual): nothing follows from it, so a's small (r0, c0) is
      * suppressed, and is the only suppressed cell of the link, whose other cell is a total. */
-    set = rpt_set_new(grids, 2);
+    set = dc_set_new(grids, 2);
     assert_non_null(set);
-    assert_int_equal(rpt_set_relate(set, link, 2, 0), TDI_OK);
+    assert_int_equal(dc_set_relate(set, link, 2, 0), TDI_OK);
     test_log_start(&tl);
-    assert_int_equal(rpt_set_suppress(set, 5, NULL), TDI_ERR_DISCLOSURE);
+    assert_int_equal(dc_set_suppress(set, 5, NULL), TDI_ERR_DISCLOSURE);
     test_log_stop();
     assert_string_equal(tl.text, "disclosure control: a suppressed cell's relation has no other "
                                  "cell that may be suppressed\n");
-    rpt_set_free(set);
+    dc_set_free(set);
 }
 
 /* ---- the property ---- */
@@ -293,7 +293,7 @@ static void secondary_suppression_property(void **state)
         unsigned char *sup;
         size_t ncells, nsup = 0;
         unsigned records, threshold = 2 + rnd(9);
-        rpt_grid g;
+        dc_grid g;
         check ck;
 
         s.nrows = make_axis(s.rparent, s.ragg, rnd(2));
@@ -317,7 +317,7 @@ static void secondary_suppression_property(void **state)
         }
 
         g = grid_of(&s, value, sup);
-        assert_int_equal(rpt_suppress(&g, threshold, &nsup), TDI_OK);
+        assert_int_equal(dc_suppress(&g, threshold, &nsup), TDI_OK);
         for (size_t i = 0; i < ncells; i++) {
             if (suppressible(&s, i) && value[i] > 0 && value[i] < threshold)
                 assert_true(sup[i]); /* primary */

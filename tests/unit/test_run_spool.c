@@ -1,4 +1,4 @@
-/* Unit tests for common/tdi_spool (and the stop flag of common/tdi_signal it relies on). */
+/* Unit tests for common/run_spool (and the stop flag of common/tdi_signal it relies on). */
 #define _XOPEN_SOURCE 700
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "../../common/tdi_signal.h"
-#include "../../common/tdi_spool.h"
+#include "../../run/run_spool.h"
 #include "test_log.h"
 
 #include <dirent.h>
@@ -62,57 +62,57 @@ static void assert_dir_empty(void)
 
 static void append_truncate_read(void **state)
 {
-    tdi_spool *sp = NULL;
+    run_spool *sp = NULL;
     entry e;
 
     (void)state;
-    assert_int_equal(tdi_spool_open(dir, sizeof(entry), &sp), TDI_OK);
+    assert_int_equal(run_spool_open(dir, sizeof(entry), &sp), TDI_OK);
     assert_dir_empty();
     for (uint64_t i = 0; i < 1000; i++) { /* past the buffer: some on disk, some buffered */
         e = make(i);
-        assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
+        assert_int_equal(run_spool_append(sp, &e), TDI_OK);
     }
     /* a failed attempt's entries go: one cut inside the file, one inside the buffer */
-    assert_int_equal(tdi_spool_truncate(sp, 100), TDI_OK);
-    assert_int_equal(tdi_spool_count(sp), 100);
+    assert_int_equal(run_spool_truncate(sp, 100), TDI_OK);
+    assert_int_equal(run_spool_count(sp), 100);
     for (uint64_t i = 100; i < 700; i++) {
         e = make(i + 1000000);
-        assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
+        assert_int_equal(run_spool_append(sp, &e), TDI_OK);
     }
-    assert_int_equal(tdi_spool_truncate(sp, 650), TDI_OK);
-    assert_int_equal(tdi_spool_count(sp), 650);
+    assert_int_equal(run_spool_truncate(sp, 650), TDI_OK);
+    assert_int_equal(run_spool_count(sp), 650);
     /* in order, then back and forth */
     for (uint64_t i = 0; i < 650; i++) {
-        assert_int_equal(tdi_spool_read(sp, i, &e), TDI_OK);
+        assert_int_equal(run_spool_read(sp, i, &e), TDI_OK);
         assert_int_equal(e.n, i < 100 ? i : i + 1000000);
     }
-    assert_int_equal(tdi_spool_read(sp, 3, &e), TDI_OK);
+    assert_int_equal(run_spool_read(sp, 3, &e), TDI_OK);
     assert_int_equal(e.n, 3);
-    assert_int_equal(tdi_spool_read(sp, 649, &e), TDI_OK);
+    assert_int_equal(run_spool_read(sp, 649, &e), TDI_OK);
     assert_int_equal(e.n, 1000649);
     assert_string_equal(e.pad, "entry 1000649");
-    assert_int_equal(tdi_spool_read(sp, 650, &e), TDI_ERR_INTERNAL);
+    assert_int_equal(run_spool_read(sp, 650, &e), TDI_ERR_INTERNAL);
     /* writing goes on after reads (a source read again), and reads see it */
     for (uint64_t i = 650; i < 1400; i++) {
         e = make(i + 2000000);
-        assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
+        assert_int_equal(run_spool_append(sp, &e), TDI_OK);
     }
-    assert_int_equal(tdi_spool_count(sp), 1400);
-    assert_int_equal(tdi_spool_read(sp, 649, &e), TDI_OK);
+    assert_int_equal(run_spool_count(sp), 1400);
+    assert_int_equal(run_spool_read(sp, 649, &e), TDI_OK);
     assert_int_equal(e.n, 1000649);
-    assert_int_equal(tdi_spool_read(sp, 650, &e), TDI_OK);
+    assert_int_equal(run_spool_read(sp, 650, &e), TDI_OK);
     assert_int_equal(e.n, 2000650);
-    assert_int_equal(tdi_spool_read(sp, 1399, &e), TDI_OK);
+    assert_int_equal(run_spool_read(sp, 1399, &e), TDI_OK);
     assert_int_equal(e.n, 2001399);
-    assert_int_equal(tdi_spool_truncate(sp, 1000), TDI_OK); /* after reads too */
+    assert_int_equal(run_spool_truncate(sp, 1000), TDI_OK); /* after reads too */
     e = make(7);
-    assert_int_equal(tdi_spool_append(sp, &e), TDI_OK);
-    assert_int_equal(tdi_spool_read(sp, 999, &e), TDI_OK);
+    assert_int_equal(run_spool_append(sp, &e), TDI_OK);
+    assert_int_equal(run_spool_read(sp, 999, &e), TDI_OK);
     assert_int_equal(e.n, 2000999);
-    assert_int_equal(tdi_spool_read(sp, 1000, &e), TDI_OK);
+    assert_int_equal(run_spool_read(sp, 1000, &e), TDI_OK);
     assert_int_equal(e.n, 7);
-    assert_int_equal(tdi_spool_read(sp, 1001, &e), TDI_ERR_INTERNAL);
-    tdi_spool_close(sp);
+    assert_int_equal(run_spool_read(sp, 1001, &e), TDI_ERR_INTERNAL);
+    run_spool_close(sp);
     assert_dir_empty();
 }
 
@@ -120,7 +120,7 @@ static void append_truncate_read(void **state)
 static void write_failure_is_reported(void **state)
 {
     struct rlimit old, small = {.rlim_cur = 4096, .rlim_max = RLIM_INFINITY};
-    tdi_spool *sp = NULL;
+    run_spool *sp = NULL;
     test_log log;
     char expect[256];
     entry e = make(1);
@@ -130,30 +130,30 @@ static void write_failure_is_reported(void **state)
     tdi_signal_setup(); /* SIGXFSZ ignored */
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     small.rlim_max = old.rlim_max;
-    assert_int_equal(tdi_spool_open(dir, sizeof(entry), &sp), TDI_OK);
+    assert_int_equal(run_spool_open(dir, sizeof(entry), &sp), TDI_OK);
     test_log_start(&log);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
     for (int i = 0; i < 1000 && st == TDI_OK; i++)
-        st = tdi_spool_append(sp, &e);
+        st = run_spool_append(sp, &e);
     if (st == TDI_OK)
-        st = tdi_spool_read(sp, 0, &e);
+        st = run_spool_read(sp, 0, &e);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     test_log_stop();
     assert_int_equal(st, TDI_ERR_OUTPUT);
     snprintf(expect, sizeof expect, "%s: spool: write failed: File too large\n", dir);
     assert_string_equal(log.text, expect);
-    tdi_spool_close(sp);
+    run_spool_close(sp);
     assert_dir_empty();
 }
 
 static void missing_dir(void **state)
 {
-    tdi_spool *sp = (tdi_spool *)1;
+    run_spool *sp = (run_spool *)1;
     test_log log;
 
     (void)state;
     test_log_start(&log);
-    assert_int_equal(tdi_spool_open("/nonexistent/dir", 16, &sp), TDI_ERR_OUTPUT);
+    assert_int_equal(run_spool_open("/nonexistent/dir", 16, &sp), TDI_ERR_OUTPUT);
     test_log_stop();
     assert_null(sp);
     assert_string_equal(log.text,

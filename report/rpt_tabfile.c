@@ -3,7 +3,7 @@
  *
  * Counts are kept in memory as records are added (rpt_tables; a few thousand cells whatever
  * the number of records). Publishing applies disclosure control to each table family
- * (rpt_suppress), writes the XML (xmlTextWriter into a memory buffer: the document is small
+ * (dc_suppress), writes the XML (xmlTextWriter into a memory buffer: the document is small
  * and bounded), validates it against schemas/tdi-tables.xsd and publishes it like a
  * submission (temp file, fsync, rename, directory fsync), then its manifest.
  */
@@ -214,7 +214,7 @@ static void write_stats(doc *d, const rpt_family *f, size_t v, unsigned long thr
 
     for (size_t r = 0; r < f->rows.n; r++)
         for (size_t m = 0; m < f->cols.n; m++) {
-            size_t i = rpt_cell(&f->grid, v, r, m);
+            size_t i = dc_cell(&f->grid, v, r, m);
             for (int stat = 0; stat < 3; stat++) {
                 char col[RPT_CODE_MAX + 8], value[32];
                 double x;
@@ -252,7 +252,7 @@ static void write_table(doc *d, const rpt_family *f, size_t v, unsigned long thr
         write_stats(d, f, v, threshold);
     for (size_t r = 0; !f->def->measures && r < f->rows.n; r++)
         for (size_t c = 0; c < f->cols.n; c++) {
-            size_t i = rpt_cell(&f->grid, v, r, c);
+            size_t i = dc_cell(&f->grid, v, r, c);
             char value[32];
 
             snprintf(value, sizeof value, "%lu", f->value[i]);
@@ -364,13 +364,13 @@ size_t report_tables_count(void)
 /* Disclosure control over all the tables at once: their cells are linked across tables. */
 static tdi_status suppress(report_tables *t, size_t *suppressed)
 {
-    rpt_grid **grids = calloc(t->nfamilies ? t->nfamilies : 1, sizeof *grids);
-    rpt_set *set = NULL;
+    dc_grid **grids = calloc(t->nfamilies ? t->nfamilies : 1, sizeof *grids);
+    dc_set *set = NULL;
     tdi_status st = TDI_ERR_INTERNAL;
 
     for (size_t f = 0; grids && f < t->nfamilies; f++)
         grids[f] = &t->families[f].grid;
-    set = grids ? rpt_set_new(grids, t->nfamilies) : NULL;
+    set = grids ? dc_set_new(grids, t->nfamilies) : NULL;
     if (!set) {
         tdi_error("tables %s: out of memory", t->body);
         goto done;
@@ -380,13 +380,13 @@ static tdi_status suppress(report_tables *t, size_t *suppressed)
         tdi_error("tables %s: out of memory", t->body);
         goto done;
     }
-    st = rpt_set_suppress(set, t->threshold, suppressed);
+    st = dc_set_suppress(set, t->threshold, suppressed);
     if (st == TDI_OK)
         *suppressed += stats_withheld(t);
     if (st == TDI_ERR_DISCLOSURE)
         tdi_error("tables %s: the tables cannot be protected; not published", t->body);
 done:
-    rpt_set_free(set);
+    dc_set_free(set);
     free(grids);
     return st;
 }

@@ -1,8 +1,8 @@
-/* tdi_spool: fixed-size entries in an unlinked temp file; see tdi_spool.h. */
+/* run_spool: fixed-size entries in an unlinked temp file; see run_spool.h. */
 #define _GNU_SOURCE /* O_TMPFILE, mkostemps */
-#include "tdi_spool.h"
+#include "run_spool.h"
 
-#include "tdi_log.h"
+#include "../common/tdi_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 
 #define SPOOL_BUF (256 * 1024)
 
-struct tdi_spool {
+struct run_spool {
     int fd;
     char dir[PATH_MAX]; /* for messages */
     size_t size;        /* bytes per entry */
@@ -29,7 +29,7 @@ struct tdi_spool {
     size_t cap; /* whole entries that fit in buf, in bytes */
 };
 
-static tdi_status io_error(const tdi_spool *sp, const char *what, int err)
+static tdi_status io_error(const run_spool *sp, const char *what, int err)
 {
     tdi_error("%s: spool: %s: %s", sp->dir, what, strerror(err));
     return TDI_ERR_OUTPUT;
@@ -60,7 +60,7 @@ static int open_unlinked(const char *dir, int *err)
     return fd;
 }
 
-tdi_status tdi_spool_stream(const char *dir, FILE **out)
+tdi_status run_spool_stream(const char *dir, FILE **out)
 {
     int err = 0;
     int fd = open_unlinked(dir, &err);
@@ -76,9 +76,9 @@ tdi_status tdi_spool_stream(const char *dir, FILE **out)
     return TDI_ERR_OUTPUT;
 }
 
-tdi_status tdi_spool_open(const char *dir, size_t entry_size, tdi_spool **out)
+tdi_status run_spool_open(const char *dir, size_t entry_size, run_spool **out)
 {
-    tdi_spool *sp;
+    run_spool *sp;
     int err = 0;
 
     *out = NULL;
@@ -106,7 +106,7 @@ tdi_status tdi_spool_open(const char *dir, size_t entry_size, tdi_spool **out)
     return TDI_OK;
 }
 
-void tdi_spool_close(tdi_spool *sp)
+void run_spool_close(run_spool *sp)
 {
     if (!sp)
         return;
@@ -115,7 +115,7 @@ void tdi_spool_close(tdi_spool *sp)
     free(sp);
 }
 
-static tdi_status write_all(tdi_spool *sp, const unsigned char *p, size_t len, off_t off)
+static tdi_status write_all(run_spool *sp, const unsigned char *p, size_t len, off_t off)
 {
     while (len > 0) {
         ssize_t n = pwrite(sp->fd, p, len, off);
@@ -133,7 +133,7 @@ static tdi_status write_all(tdi_spool *sp, const unsigned char *p, size_t len, o
     return TDI_OK;
 }
 
-static tdi_status flush(tdi_spool *sp)
+static tdi_status flush(run_spool *sp)
 {
     tdi_status st;
 
@@ -148,7 +148,7 @@ static tdi_status flush(tdi_spool *sp)
 
 /* Back to writing after reads: the first read flushed every entry, so the buffer holds only
  * copies of the file's. */
-static void end_reading(tdi_spool *sp)
+static void end_reading(run_spool *sp)
 {
     if (!sp->reading)
         return;
@@ -158,7 +158,7 @@ static void end_reading(tdi_spool *sp)
     sp->flushed = sp->count;
 }
 
-tdi_status tdi_spool_append(tdi_spool *sp, const void *entry)
+tdi_status run_spool_append(run_spool *sp, const void *entry)
 {
     end_reading(sp);
     if (sp->used + sp->size > sp->cap) {
@@ -172,12 +172,12 @@ tdi_status tdi_spool_append(tdi_spool *sp, const void *entry)
     return TDI_OK;
 }
 
-uint64_t tdi_spool_count(const tdi_spool *sp)
+uint64_t run_spool_count(const run_spool *sp)
 {
     return sp->count;
 }
 
-tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count)
+tdi_status run_spool_truncate(run_spool *sp, uint64_t count)
 {
     if (count > sp->count) {
         tdi_error("%s: spool: cut to %" PRIu64 " entries, but it holds %" PRIu64, sp->dir, count,
@@ -197,7 +197,7 @@ tdi_status tdi_spool_truncate(tdi_spool *sp, uint64_t count)
     return TDI_OK;
 }
 
-tdi_status tdi_spool_read(tdi_spool *sp, uint64_t pos, void *entry)
+tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry)
 {
     if (pos >= sp->count) {
         tdi_error("%s: spool: entry %" PRIu64 " read, but it holds %" PRIu64, sp->dir, pos,

@@ -1,15 +1,15 @@
 /*
- * tdi_state: the state database (see tdi_state.h).
+ * state_db: the state database (see state_db.h).
  *
  * Statements take their values as parameters; the few that cannot (COPY, identifiers of the
  * run's own temporary tables) only ever splice in numbers tdi formatted itself.
  */
-#include "tdi_state.h"
+#include "state.h"
 
-#include "tdi_log.h"
-#include "tdi_pg.h"
-#include "tdi_qi.h"
-#include "tdi_version.h"
+#include "../common/tdi_log.h"
+#include "../common/tdi_pg.h"
+#include "../disclosure/disclosure.h"
+#include "../common/tdi_version.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,32 +28,32 @@
 #define TIME_FMT  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 #define SHOW_FMT  "'YYYY-MM-DD HH24:MI:SS\"Z\"'"
 
-struct tdi_state {
+struct state_db {
     PGconn *conn;
     int in_copy;  /* a COPY FROM STDIN is open */
     int in_txn;   /* commit_begin ran, commit_end or abort not yet */
-    int pending;  /* tdi_state_commit_send() sent a statement, its result not read yet */
-    int passes;   /* tdi_state_actions() calls that created the pass's tables */
+    int pending;  /* state_commit_send() sent a statement, its result not read yet */
+    int passes;   /* state_actions() calls that created the pass's tables */
     size_t used;  /* bytes pending in buf */
     char buf[COPY_BUF];
 };
 
 /* ------------------------------------------------------------------ statements */
 
-static tdi_status query(tdi_state *st, const char *what, const char *sql, int nparams,
+static tdi_status query(state_db *st, const char *what, const char *sql, int nparams,
                         const char *const *params, ExecStatusType want, PGresult **res)
 {
     return tdi_pg_query(st->conn, WHO, what, TDI_ERR_STATE, sql, nparams, params, want, res, NULL);
 }
 
-static tdi_status command(tdi_state *st, const char *what, const char *sql, int nparams,
+static tdi_status command(state_db *st, const char *what, const char *sql, int nparams,
                           const char *const *params)
 {
     return query(st, what, sql, nparams, params, PGRES_COMMAND_OK, NULL);
 }
 
 /* One row of one column, copied into out (NULL becomes ""); *found = 0 when no row. */
-static tdi_status query_value(tdi_state *st, const char *what, const char *sql, int nparams,
+static tdi_status query_value(state_db *st, const char *what, const char *sql, int nparams,
                               const char *const *params, char *out, size_t len, int *found)
 {
     PGresult *res = NULL;
@@ -73,7 +73,7 @@ static tdi_status query_value(tdi_state *st, const char *what, const char *sql, 
 }
 
 /* query_value with two parameters, a name and a year: the shape of most lookups here. */
-static tdi_status name_year_value(tdi_state *st, const char *what, const char *sql,
+static tdi_status name_year_value(state_db *st, const char *what, const char *sql,
                                   const char *name, int year, char *out, size_t len, int *found)
 {
     char ystr[16];
@@ -83,9 +83,9 @@ static tdi_status name_year_value(tdi_state *st, const char *what, const char *s
     return query_value(st, what, sql, 2, params, out, len, found);
 }
 
-tdi_status tdi_state_open(const char *conninfo, tdi_state **out)
+tdi_status state_open(const char *conninfo, state_db **out)
 {
-    tdi_state *st = calloc(1, sizeof *st);
+    state_db *st = calloc(1, sizeof *st);
     tdi_status s;
 
     *out = NULL;
@@ -102,7 +102,7 @@ tdi_status tdi_state_open(const char *conninfo, tdi_state **out)
     return TDI_OK;
 }
 
-void tdi_state_close(tdi_state *st)
+void state_close(state_db *st)
 {
     if (!st)
         return;
@@ -235,7 +235,7 @@ static const migration migrations[] = {
 
 /* The schema version of the database: 0 when tdi's schema is not there (*exists = 0) or has
  * no version recorded. */
-static tdi_status schema_version(tdi_state *st, int *version, int *exists)
+static tdi_status schema_version(state_db *st, int *version, int *exists)
 {
     char buf[32];
     tdi_status s;
@@ -256,7 +256,7 @@ static tdi_status schema_version(tdi_state *st, int *version, int *exists)
     return s;
 }
 
-static tdi_status apply(tdi_state *st, const migration *m, int *applied)
+static tdi_status apply(state_db *st, const migration *m, int *applied)
 {
     char version[16];
     const char *params[3] = {version, TDI_VERSION, m->description};
@@ -292,16 +292,16 @@ static tdi_status apply(tdi_state *st, const migration *m, int *applied)
     return s;
 }
 
-tdi_status tdi_state_migrate(tdi_state *st, int *from, int *to)
+tdi_status state_migrate(state_db *st, int *from, int *to)
 {
     tdi_status s = schema_version(st, from, NULL);
 
     *to = *from;
     if (s != TDI_OK)
         return s;
-    if (*from > TDI_STATE_SCHEMA_VERSION) {
+    if (*from > STATE_SCHEMA_VERSION) {
         tdi_error(WHO ": schema version %d is newer than this tdi knows (%d): use a newer tdi",
-                  *from, TDI_STATE_SCHEMA_VERSION);
+                  *from, STATE_SCHEMA_VERSION);
         return TDI_ERR_STATE;
     }
     for (int i = 0; i < NMIGRATIONS && s == TDI_OK; i++) {
@@ -315,30 +315,30 @@ tdi_status tdi_state_migrate(tdi_state *st, int *from, int *to)
     return s;
 }
 
-tdi_status tdi_state_check(tdi_state *st)
+tdi_status state_check(state_db *st)
 {
     int version = 0, exists = 0;
     tdi_status s = schema_version(st, &version, &exists);
 
     if (s != TDI_OK)
         return s;
-    if (version == TDI_STATE_SCHEMA_VERSION)
+    if (version == STATE_SCHEMA_VERSION)
         return TDI_OK;
     if (!exists)
         tdi_error(WHO ": no tdi schema in it: run 'tdi init' with this configuration first");
-    else if (version < TDI_STATE_SCHEMA_VERSION)
+    else if (version < STATE_SCHEMA_VERSION)
         tdi_error(WHO ": schema version %d is older than this tdi needs (%d): run 'tdi init' "
                       "with this configuration to upgrade it",
-                  version, TDI_STATE_SCHEMA_VERSION);
+                  version, STATE_SCHEMA_VERSION);
     else
         tdi_error(WHO ": schema version %d is newer than this tdi knows (%d): use a newer tdi",
-                  version, TDI_STATE_SCHEMA_VERSION);
+                  version, STATE_SCHEMA_VERSION);
     return TDI_ERR_STATE;
 }
 
 /* ------------------------------------------------------------------ the run lock */
 
-tdi_status tdi_state_lock(tdi_state *st)
+tdi_status state_lock(state_db *st)
 {
     char got[8], pid[32];
     tdi_status s;
@@ -364,7 +364,7 @@ tdi_status tdi_state_lock(tdi_state *st)
 
 /* ------------------------------------------------------------------ the ledger */
 
-tdi_status tdi_state_run_begin(tdi_state *st, const char *run_id, int year, int full,
+tdi_status state_run_begin(state_db *st, const char *run_id, int year, int full,
                                int64_t *run_no, int *taken)
 {
     char ystr[16], pidstr[16], host[256] = "", value[32];
@@ -404,7 +404,7 @@ static void status_params(tdi_status status, char *code, size_t len)
 }
 
 /* After an interrupted call the connection may still be busy: get it idle again. */
-static tdi_status ready(tdi_state *st)
+static tdi_status ready(state_db *st)
 {
     if (tdi_pg_recover(st->conn, 5000))
         return TDI_OK;
@@ -412,7 +412,7 @@ static tdi_status ready(tdi_state *st)
     return TDI_ERR_STATE;
 }
 
-tdi_status tdi_state_run_end(tdi_state *st, int64_t run_no, tdi_status status, const char *message)
+tdi_status state_run_end(state_db *st, int64_t run_no, tdi_status status, const char *message)
 {
     char no[32], code[16];
     const char *params[4] = {no, tdi_status_name(status), code,
@@ -428,7 +428,7 @@ tdi_status tdi_state_run_end(tdi_state *st, int64_t run_no, tdi_status status, c
                    4, params);
 }
 
-static tdi_status print_run_details(tdi_state *st, const char *run_no, FILE *fp)
+static tdi_status print_run_details(state_db *st, const char *run_no, FILE *fp)
 {
     const char *params[1] = {run_no};
     PGresult *res = NULL;
@@ -477,7 +477,7 @@ static tdi_status print_run_details(tdi_state *st, const char *run_no, FILE *fp)
     return s;
 }
 
-tdi_status tdi_state_print_runs(tdi_state *st, int n, FILE *fp)
+tdi_status state_print_runs(state_db *st, int n, FILE *fp)
 {
     char limit[16];
     const char *params[1] = {limit};
@@ -510,7 +510,7 @@ tdi_status tdi_state_print_runs(tdi_state *st, int n, FILE *fp)
 
 /* ------------------------------------------------------------------ reporting years */
 
-tdi_status tdi_state_year_closed(tdi_state *st, int year, int *closed, char *since, size_t len)
+tdi_status state_year_closed(state_db *st, int year, int *closed, char *since, size_t len)
 {
     char ystr[16];
     const char *params[1] = {ystr};
@@ -522,7 +522,7 @@ tdi_status tdi_state_year_closed(tdi_state *st, int year, int *closed, char *sin
                        1, params, since, len, closed);
 }
 
-tdi_status tdi_state_year_set(tdi_state *st, int year, int close, const char *by, int *changed)
+tdi_status state_year_set(state_db *st, int year, int close, const char *by, int *changed)
 {
     char ystr[16], value[16];
     const char *params[2] = {ystr, by};
@@ -542,9 +542,9 @@ tdi_status tdi_state_year_set(tdi_state *st, int year, int close, const char *by
 
 /* ------------------------------------------------------------------ sources and routes */
 
-tdi_status tdi_state_source_mark(tdi_state *st, const char *source, int year, tdi_source_mark *out)
+tdi_status state_source_mark(state_db *st, const char *source, int year, state_mark *out)
 {
-    char both[TDI_STATE_TIME_MAX + sizeof out->fingerprint + 1], *bar;
+    char both[STATE_TIME_MAX + sizeof out->fingerprint + 1], *bar;
     tdi_status s;
 
     memset(out, 0, sizeof *out);
@@ -565,7 +565,7 @@ tdi_status tdi_state_source_mark(tdi_state *st, const char *source, int year, td
     return s;
 }
 
-tdi_status tdi_state_time_minus(tdi_state *st, const char *watermark, long seconds, char *out,
+tdi_status state_time_minus(state_db *st, const char *watermark, long seconds, char *out,
                                 size_t len)
 {
     char secs[32];
@@ -578,7 +578,7 @@ tdi_status tdi_state_time_minus(tdi_state *st, const char *watermark, long secon
                        2, params, out, len, NULL);
 }
 
-tdi_status tdi_state_route_seen(tdi_state *st, const char *body, const char *source, int year,
+tdi_status state_route_seen(state_db *st, const char *body, const char *source, int year,
                                 int *seen)
 {
     char ystr[16], value[8];
@@ -594,7 +594,7 @@ tdi_status tdi_state_route_seen(tdi_state *st, const char *body, const char *sou
     return s;
 }
 
-tdi_status tdi_state_quarantine_same(tdi_state *st, const char *source, int year,
+tdi_status state_quarantine_same(state_db *st, const char *source, int year,
                                      const char *sha256, int *same)
 {
     char value[80];
@@ -610,7 +610,7 @@ tdi_status tdi_state_quarantine_same(tdi_state *st, const char *source, int year
     return s;
 }
 
-tdi_status tdi_state_tables_due(tdi_state *st, const char *body, int year, int *due)
+tdi_status state_tables_due(state_db *st, const char *body, int year, int *due)
 {
     char value[8];
     tdi_status s = name_year_value(st, "reading when the tables were written",
@@ -622,7 +622,7 @@ tdi_status tdi_state_tables_due(tdi_state *st, const char *body, int year, int *
     return s;
 }
 
-tdi_status tdi_state_next_sequence(tdi_state *st, const char *body, int year, uint64_t *seq)
+tdi_status state_next_sequence(state_db *st, const char *body, int year, uint64_t *seq)
 {
     char value[32];
     tdi_status s = name_year_value(st, "reading the sequence number",
@@ -636,7 +636,7 @@ tdi_status tdi_state_next_sequence(tdi_state *st, const char *body, int year, ui
 
 /* ------------------------------------------------------------------ the delta pass */
 
-tdi_status tdi_state_delta_begin(tdi_state *st)
+tdi_status state_delta_begin(state_db *st)
 {
     /* Temporary: private to this session, gone with it (also when the run is killed). */
     return command(st, "creating the run's tables",
@@ -653,15 +653,15 @@ tdi_status tdi_state_delta_begin(tdi_state *st)
                    0, NULL);
 }
 
-tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table)
+tdi_status state_copy_begin(state_db *st, state_copy table)
 {
     tdi_status s;
 
     s = query(st, "starting a COPY",
-              table == TDI_COPY_RECORDS
+              table == STATE_COPY_RECORDS
                   ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
                     "status, qi, sens) FROM STDIN"
-              : table == TDI_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
+              : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
                                        : "COPY run_present (src, eid) FROM STDIN",
               0, NULL, PGRES_COPY_IN, NULL);
     st->in_copy = s == TDI_OK;
@@ -669,7 +669,7 @@ tdi_status tdi_state_copy_begin(tdi_state *st, tdi_state_copy table)
     return s;
 }
 
-static tdi_status copy_flush(tdi_state *st)
+static tdi_status copy_flush(state_db *st)
 {
     tdi_status s = tdi_pg_copy_put(st->conn, WHO, "COPY", TDI_ERR_STATE, st->buf, st->used);
 
@@ -687,7 +687,7 @@ static int copy_safe(const char *s)
 }
 
 /* Appends a line of nfields fields, each already COPY-safe ("\\N" passes as it is). */
-static tdi_status copy_line(tdi_state *st, const char *const *fields, int nfields)
+static tdi_status copy_line(state_db *st, const char *const *fields, int nfields)
 {
     size_t need = 1;
 
@@ -711,7 +711,7 @@ static tdi_status copy_line(tdi_state *st, const char *const *fields, int nfield
     return TDI_OK;
 }
 
-tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, const char *eid,
+tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                                 const char *ekey, const char *hash, const char *person,
                                 const char *centre, int start_ymd, const char *status,
                                 const char *qi, const char *sens)
@@ -734,7 +734,7 @@ tdi_status tdi_state_put_record(tdi_state *st, uint64_t pos, int src, int body, 
     return copy_line(st, fields, 12);
 }
 
-tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid)
+tdi_status state_put_key(state_db *st, int src, const char *eid)
 {
     char s[16];
     const char *fields[2] = {s, eid};
@@ -747,7 +747,7 @@ tdi_status tdi_state_put_key(tdi_state *st, int src, const char *eid)
     return copy_line(st, fields, 2);
 }
 
-tdi_status tdi_state_copy_end(tdi_state *st, int discard)
+tdi_status state_copy_end(state_db *st, int discard)
 {
     tdi_status s = TDI_OK;
 
@@ -766,7 +766,7 @@ tdi_status tdi_state_copy_end(tdi_state *st, int discard)
     }
 }
 
-tdi_status tdi_state_forget_source(tdi_state *st, int src)
+tdi_status state_forget_source(state_db *st, int src)
 {
     char s[16];
     const char *params[1] = {s};
@@ -784,7 +784,7 @@ tdi_status tdi_state_forget_source(tdi_state *st, int src)
     return rc;
 }
 
-tdi_status tdi_state_duplicates(tdi_state *st, size_t nsources, unsigned long *count, char *example,
+tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count, char *example,
                                 size_t len)
 {
     PGresult *res = NULL;
@@ -948,7 +948,7 @@ static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
 }
 
 /* Per source from a two-column result (src, number): flags (number > 0) and/or counts. */
-static tdi_status per_source(tdi_state *st, const char *what, const char *sql, size_t nsources,
+static tdi_status per_source(state_db *st, const char *what, const char *sql, size_t nsources,
                              unsigned char *flags, unsigned long *counts)
 {
     PGresult *res = NULL;
@@ -970,7 +970,7 @@ static tdi_status per_source(tdi_state *st, const char *what, const char *sql, s
 }
 
 /* The count of one action ('a', 'r', 'd'; others are not a body's) of run_action into c. */
-static void set_count(tdi_state_counts *c, const char *action, unsigned long n)
+static void set_count(state_counts *c, const char *action, unsigned long n)
 {
     if (*action == 'a')
         c->appends = n;
@@ -980,9 +980,9 @@ static void set_count(tdi_state_counts *c, const char *action, unsigned long n)
         c->deletes = n;
 }
 
-tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in *sources,
-                             size_t nsources, const tdi_state_body_in *bodies, size_t nbodies,
-                             tdi_state_counts *counts, unsigned char *reread, unsigned long *r018)
+tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
+                             size_t nsources, const state_body_in *bodies, size_t nbodies,
+                             state_counts *counts, unsigned char *reread, unsigned long *r018)
 {
     const char **names = calloc(nsources + nbodies + 1, sizeof *names);
     char *snames = NULL, *bnames = NULL, *sok = NULL, *sfull = NULL, *bserved = NULL,
@@ -995,10 +995,10 @@ tdi_status tdi_state_actions(tdi_state *st, int year, const tdi_state_source_in 
     memset(r018, 0, nsources * sizeof *r018);
     if (!names)
         goto done;
-    sok = bool_array(nsources, sources, sizeof *sources, offsetof(tdi_state_source_in, ok));
+    sok = bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, ok));
     sfull =
-        bool_array(nsources, sources, sizeof *sources, offsetof(tdi_state_source_in, full_read));
-    bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(tdi_state_body_in, served));
+        bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, full_read));
+    bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(state_body_in, served));
     for (size_t i = 0; i < nsources; i++)
         names[i] = sources[i].name;
     snames = array_literal(names, nsources);
@@ -1087,7 +1087,7 @@ done:
     return s;
 }
 
-tdi_status tdi_state_actions_save(tdi_state *st, int body, tdi_state_read what, FILE *fp)
+tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
 {
     char sql[320];
     tdi_status s;
@@ -1095,10 +1095,10 @@ tdi_status tdi_state_actions_save(tdi_state *st, int body, tdi_state_read what, 
 
     /* Every line: position (or key), action, entrant, earlier; \N where there is none. */
     snprintf(sql, sizeof sql,
-             what == TDI_READ_DELETES
+             what == STATE_READ_DELETES
                  ? "COPY (SELECT ekey, action, entrant, earlier FROM run_action WHERE body = %d "
                    "AND action = 'd' ORDER BY ekey) TO STDOUT"
-             : what == TDI_READ_EPISODES
+             : what == STATE_READ_EPISODES
                  ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
                    "AND action IN ('a', 'r') ORDER BY pos) TO STDOUT"
                  : "COPY (SELECT pos, 'h', entrant, earlier FROM run_rank WHERE body = %d AND "
@@ -1126,7 +1126,7 @@ tdi_status tdi_state_actions_save(tdi_state *st, int body, tdi_state_read what, 
     return s;
 }
 
-tdi_status tdi_state_actions_read(FILE *fp, tdi_state_action *a, int *eof)
+tdi_status state_actions_read(FILE *fp, state_action *a, int *eof)
 {
     char line[128], *field[4];
     int nf = 0;
@@ -1230,13 +1230,13 @@ static int append(char *out, size_t len, size_t *used, const char *fmt, ...)
 
 /* The figures of masks[0..nmasks-1] in one statement (reid_sql); *legacy: the records without a
  * tuple. A mask of nothing groups all records as one (the empty grouping set, no key). */
-static tdi_status reid_groupings(tdi_state *st, int b, const unsigned *masks, size_t nmasks,
-                                 int k_min, tdi_state_reid *out, unsigned long *legacy)
+static tdi_status reid_groupings(state_db *st, int b, const unsigned *masks, size_t nmasks,
+                                 int k_min, state_reid *out, unsigned long *legacy)
 {
     char sql[sizeof reid_sql + 4096], keys[3072] = "", sets[256] = "", grouping[256] = "0",
                                       bstr[16], kstr[16];
     const char *params[6] = {bstr, kstr, NULL, NULL, NULL, NULL};
-    char *codes[TDI_QI_NSENSITIVE] = {NULL};
+    char *codes[DC_QI_NSENSITIVE] = {NULL};
     unsigned gs[TDI_QI_COUNT + 1];
     PGresult *res = NULL;
     size_t kused = 0, sused = 0, gused = 0, nkeys = 0;
@@ -1274,8 +1274,8 @@ static tdi_status reid_groupings(tdi_state *st, int b, const unsigned *masks, si
         unsigned ones = (1u << nkeys) - 1;
         gs[m] = !masks[m] ? ones : ones & ~(1u << (nkeys - 1 - k++));
     }
-    for (int i = 0; i < TDI_QI_NSENSITIVE; i++) {
-        const tdi_item_def *def = tdi_item_get(tdi_qi_sensitive[i]);
+    for (int i = 0; i < DC_QI_NSENSITIVE; i++) {
+        const tdi_item_def *def = tdi_item_get(dc_qi_sensitive[i]);
         const char *list[64];
 
         if (def->ncodes > 63)
@@ -1307,7 +1307,7 @@ static tdi_status reid_groupings(tdi_state *st, int b, const unsigned *masks, si
             out[m].k = v[3];
             out[m].at_risk = v[4];
             out[m].average = average;
-            for (int i = 0; i < TDI_STATE_NSENSITIVE; i++)
+            for (int i = 0; i < STATE_NSENSITIVE; i++)
                 out[m].l[i] = v[5 + i];
         }
     }
@@ -1327,7 +1327,7 @@ static tdi_status reid_groupings(tdi_state *st, int b, const unsigned *masks, si
 done:
     if (s == TDI_ERR_INTERNAL)
         tdi_error(WHO ": the re-identification check cannot be built");
-    for (int i = 0; i < TDI_QI_NSENSITIVE; i++)
+    for (int i = 0; i < DC_QI_NSENSITIVE; i++)
         free(codes[i]);
     PQclear(res);
     return s;
@@ -1337,8 +1337,8 @@ done:
  * run mostly stops at the first, and each grouping costs a sort of the persons in its groups
  * (at a million records, the five of the default blank_order in one statement took 8.8 s of
  * server CPU). */
-tdi_status tdi_state_reid_check(tdi_state *st, int b, const unsigned *masks, size_t nmasks,
-                                int k_min, tdi_state_reid *out)
+tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t nmasks,
+                                int k_min, state_reid *out)
 {
     unsigned long legacy = 0;
     size_t done = nmasks ? 1 : 0;
@@ -1356,7 +1356,7 @@ tdi_status tdi_state_reid_check(tdi_state *st, int b, const unsigned *masks, siz
     return s;
 }
 
-tdi_status tdi_state_blanked(tdi_state *st, const char *body, int year, char *out, size_t len,
+tdi_status state_blanked(state_db *st, const char *body, int year, char *out, size_t len,
                              int *found)
 {
     return name_year_value(st, "reading the blanking",
@@ -1364,7 +1364,7 @@ tdi_status tdi_state_blanked(tdi_state *st, const char *body, int year, char *ou
                            body, year, out, len, found);
 }
 
-tdi_status tdi_state_replace_all(tdi_state *st, int b, tdi_state_counts *counts)
+tdi_status state_replace_all(state_db *st, int b, state_counts *counts)
 {
     char bstr[16];
     const char *params[1] = {bstr};
@@ -1393,11 +1393,11 @@ tdi_status tdi_state_replace_all(tdi_state *st, int b, tdi_state_counts *counts)
 
 /* ------------------------------------------------------------------ the commit */
 
-tdi_status tdi_state_commit_begin(tdi_state *st)
+tdi_status state_commit_begin(state_db *st)
 {
     tdi_status s;
 
-    if (st->in_txn) /* begun before the files were written (tdi_state_commit_send) */
+    if (st->in_txn) /* begun before the files were written (state_commit_send) */
         return TDI_OK;
     s = ready(st);
     if (s == TDI_OK)
@@ -1430,11 +1430,11 @@ static const char sent_sql[] =
     "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, " SENT_VALUES
     " " SENT_FROM "'a' ORDER BY a.eid";
 
-tdi_status tdi_state_commit_send(tdi_state *st, int year, int b, const char *body, uint64_t seq)
+tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq)
 {
     char bstr[16], ystr[16], sstr[32];
     const char *params[4] = {bstr, body, ystr, sstr};
-    tdi_status s = tdi_state_commit_begin(st);
+    tdi_status s = state_commit_begin(st);
 
     snprintf(bstr, sizeof bstr, "%d", b);
     snprintf(ystr, sizeof ystr, "%d", year);
@@ -1448,7 +1448,7 @@ tdi_status tdi_state_commit_send(tdi_state *st, int year, int b, const char *bod
     return s;
 }
 
-tdi_status tdi_state_commit_wait(tdi_state *st)
+tdi_status state_commit_wait(state_db *st)
 {
     tdi_status s;
 
@@ -1456,13 +1456,13 @@ tdi_status tdi_state_commit_wait(tdi_state *st)
         return TDI_OK;
     s = tdi_pg_result(st->conn, WHO, "recording what the body was sent", TDI_ERR_STATE,
                       PGRES_COMMAND_OK, NULL, NULL);
-    /* Interrupted, the statement may still run: tdi_state_commit_undo() cancels it. The
+    /* Interrupted, the statement may still run: state_commit_undo() cancels it. The
      * savepoint stays until the commit: publishing the file may still fail. */
     st->pending = s == TDI_ERR_INTERRUPTED;
     return s;
 }
 
-tdi_status tdi_state_commit_undo(tdi_state *st)
+tdi_status state_commit_undo(state_db *st)
 {
     st->pending = 0;
     if (!st->in_txn)
@@ -1471,11 +1471,11 @@ tdi_status tdi_state_commit_undo(tdi_state *st)
         command(st, "undoing the body's part of the commit",
                 "ROLLBACK TO SAVEPOINT tdi_body; RELEASE SAVEPOINT tdi_body", 0, NULL) == TDI_OK)
         return TDI_OK;
-    tdi_state_commit_abort(st);
+    state_commit_abort(st);
     return TDI_ERR_STATE;
 }
 
-tdi_status tdi_state_commit_body(tdi_state *st, int year, const char *body, uint64_t seq,
+tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t seq,
                                  int tables, int64_t run_no, const char *blanked)
 {
     char ystr[16], sstr[32], rstr[32];
@@ -1507,8 +1507,8 @@ tdi_status tdi_state_commit_body(tdi_state *st, int year, const char *body, uint
     return s;
 }
 
-tdi_status tdi_state_commit_source(tdi_state *st, int year, int64_t run_no,
-                                   const tdi_state_source_out *src)
+tdi_status state_commit_source(state_db *st, int year, int64_t run_no,
+                                   const state_source_out *src)
 {
     char rstr[32], ystr[16], att[16], ex[32], wr[32], qu[32];
     const char *run_params[10] = {rstr,
@@ -1549,7 +1549,7 @@ tdi_status tdi_state_commit_source(tdi_state *st, int year, int64_t run_no,
     return s;
 }
 
-tdi_status tdi_state_commit_file(tdi_state *st, int64_t run_no, const tdi_state_file_out *f)
+tdi_status state_commit_file(state_db *st, int64_t run_no, const state_file_out *f)
 {
     char rstr[32], seq[32], rec[32], rep[32], del[32];
     const char *params[9] = {rstr, f->path, f->kind, f->owner, f->sequence ? seq : NULL,
@@ -1566,7 +1566,7 @@ tdi_status tdi_state_commit_file(tdi_state *st, int64_t run_no, const tdi_state_
                    9, params);
 }
 
-tdi_status tdi_state_commit_end(tdi_state *st, int year, int64_t run_no, tdi_status status,
+tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status status,
                                 const char *message)
 {
     char ystr[16];
@@ -1582,18 +1582,18 @@ tdi_status tdi_state_commit_end(tdi_state *st, int year, int64_t run_no, tdi_sta
         "ON CONFLICT DO NOTHING",
         1, params);
     if (s == TDI_OK)
-        s = tdi_state_run_end(st, run_no, status, message);
+        s = state_run_end(st, run_no, status, message);
     if (s == TDI_OK)
         s = command(st, "committing", "COMMIT", 0, NULL);
     if (s != TDI_OK) {
-        tdi_state_commit_abort(st);
+        state_commit_abort(st);
         return s;
     }
     st->in_txn = 0;
     return TDI_OK;
 }
 
-void tdi_state_commit_abort(tdi_state *st)
+void state_commit_abort(state_db *st)
 {
     if (!st || !st->in_txn)
         return;

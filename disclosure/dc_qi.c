@@ -1,19 +1,8 @@
-/* tdi_qi: quasi-identifier names, tuples and blanking (see tdi_qi.h). */
-#include "tdi_qi.h"
+/* dc_qi: quasi-identifier tuples and blanking (see dc_qi.h). */
+#include "dc_qi.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static const char *const names[TDI_QI_COUNT] = {
-    [TDI_QI_SEX] = "sex",
-    [TDI_QI_AGE_BAND] = "age_band",
-    [TDI_QI_NATIONALITY] = "nationality",
-    [TDI_QI_REGION] = "region",
-    [TDI_QI_YEAR] = "year",
-    [TDI_QI_CENTRE_TYPE] = "centre_type",
-    [TDI_QI_QUARTER] = "quarter",
-    [TDI_QI_CENTRE] = "centre",
-};
 
 /* The coded item behind a quasi-identifier, -1 for the others. */
 static const int item_of[TDI_QI_COUNT] = {
@@ -27,26 +16,8 @@ static const int item_of[TDI_QI_COUNT] = {
     [TDI_QI_CENTRE] = -1,
 };
 
-const tdi_item tdi_qi_sensitive[TDI_QI_NSENSITIVE] = {TDI_ITEM_PRIMARY_DRUG, TDI_ITEM_INJECTING,
+const tdi_item dc_qi_sensitive[DC_QI_NSENSITIVE] = {TDI_ITEM_PRIMARY_DRUG, TDI_ITEM_INJECTING,
                                                       TDI_ITEM_HIV_TESTING, TDI_ITEM_HCV_TESTING};
-
-const char *tdi_qi_name(tdi_qi qi)
-{
-    return (unsigned)qi < TDI_QI_COUNT ? names[qi] : "?";
-}
-
-int tdi_qi_by_name(const char *name)
-{
-    for (int i = 0; i < TDI_QI_COUNT; i++)
-        if (strcmp(names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-int tdi_qi_blankable(tdi_qi qi)
-{
-    return qi != TDI_QI_YEAR && qi != TDI_QI_CENTRE && (unsigned)qi < TDI_QI_COUNT;
-}
 
 /* The code of item in rec, "" when it does not apply. */
 static const char *code_of(const tdi_record *rec, tdi_item item)
@@ -57,21 +28,21 @@ static const char *code_of(const tdi_record *rec, tdi_item item)
     return c < def->ncodes ? def->codes[c].code : "";
 }
 
-void tdi_qi_tuple(const tdi_record *rec, char out[TDI_QI_TUPLE_MAX])
+void dc_qi_tuple(const tdi_record *rec, char out[DC_QI_TUPLE_MAX])
 {
-    snprintf(out, TDI_QI_TUPLE_MAX, "%s|%s|%s|%s|%d|%s|%u|%s", code_of(rec, TDI_ITEM_SEX),
+    snprintf(out, DC_QI_TUPLE_MAX, "%s|%s|%s|%s|%d|%s|%u|%s", code_of(rec, TDI_ITEM_SEX),
              code_of(rec, TDI_ITEM_AGE_BAND), code_of(rec, TDI_ITEM_NATIONALITY), rec->region,
              rec->year, code_of(rec, TDI_ITEM_CENTRE_TYPE), (unsigned)rec->quarter, rec->centre);
 }
 
-void tdi_qi_sensitive_tuple(const tdi_record *rec, char out[TDI_QI_TUPLE_MAX])
+void dc_qi_sensitive_tuple(const tdi_record *rec, char out[DC_QI_TUPLE_MAX])
 {
-    snprintf(out, TDI_QI_TUPLE_MAX, "%s|%s|%s|%s", code_of(rec, tdi_qi_sensitive[0]),
-             code_of(rec, tdi_qi_sensitive[1]), code_of(rec, tdi_qi_sensitive[2]),
-             code_of(rec, tdi_qi_sensitive[3]));
+    snprintf(out, DC_QI_TUPLE_MAX, "%s|%s|%s|%s", code_of(rec, dc_qi_sensitive[0]),
+             code_of(rec, dc_qi_sensitive[1]), code_of(rec, dc_qi_sensitive[2]),
+             code_of(rec, dc_qi_sensitive[3]));
 }
 
-void tdi_qi_blank(tdi_record *rec, tdi_qi qi)
+void dc_qi_blank(tdi_record *rec, tdi_qi qi)
 {
     if ((unsigned)qi >= TDI_QI_COUNT || !tdi_qi_blankable(qi))
         return;
@@ -83,7 +54,7 @@ void tdi_qi_blank(tdi_record *rec, tdi_qi qi)
         rec->code[TDI_ITEM_PLANNED_DURATION] = TDI_CODE_NOT_APPLICABLE;
         rec->code[TDI_ITEM_DETOX_PHASE] = TDI_CODE_NOT_APPLICABLE;
     } else if (qi == TDI_QI_REGION) {
-        snprintf(rec->region, sizeof rec->region, "%s", TDI_QI_REGION_BLANK);
+        snprintf(rec->region, sizeof rec->region, "%s", DC_QI_REGION_BLANK);
     } else if (qi == TDI_QI_QUARTER) {
         rec->quarter = 0;
     }

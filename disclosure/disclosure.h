@@ -1,0 +1,16 @@
+/*
+ * disclosure: statistical disclosure control, in one place. What a published file or table could
+ * give away about a person, and what is withheld so that it gives nothing away:
+ *   - dc_qi: the tuple of a record's quasi-identifiers as the state database keeps it, and the
+ *     blanking of a quasi-identifier in a record (which items are quasi-identifiers is record
+ *     data: tdi_qi in common/tdi_record.h);
+ *   - dc_suppress: primary and secondary suppression of the count tables.
+ * Depends on common/ only; the stages (the run, report/) call it, it calls none of them.
+ */
+#ifndef DISCLOSURE_H
+#define DISCLOSURE_H
+
+#include "dc_qi.h"
+#include "dc_suppress.h"
+
+#endif
