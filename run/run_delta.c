@@ -213,8 +213,11 @@ tdi_status run_compute_actions(run_ctx *rc)
     for (size_t si = 0; st == TDI_OK && si < ns; si++) {
         if (!r018[si])
             continue;
+        tdi_rule_hits hits = {{0}};
+
+        tdi_rule_count(&hits, TDI_R018, r018[si]);
         printf("source %s, against earlier years:\n", rc->src[si].cfg->name);
-        transform_print_rule("R018", r018[si], stdout);
+        tdi_rule_print(&hits, stdout);
     }
     free(sin);
     free(bin);

@@ -18,6 +18,7 @@
 
 #include "../common/tdi_hash.h"
 #include "../common/tdi_record.h"
+#include "../common/tdi_rules.h"
 #include "../disclosure/disclosure.h"
 #include "../report/report.h"
 #include "../state/state.h"
@@ -54,6 +55,7 @@ typedef struct run_source {
     unsigned long extracted, written, quarantined;
     char max_changed[STATE_TIME_MAX];
     unsigned char *routed;         /* per body: records went there this run */
+    tdi_rule_hits hits;            /* the rules the run raised for it (R007) */
     report_quarantine *quarantine; /* open until published or aborted */
     report_published qpub;         /* its published quarantine file, when qpublished */
     int qpublished;

@@ -153,7 +153,8 @@ static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen
         if (st == TDI_OK && accepted) {
             st = spool_record(rc, si, &rec, eid, &taken);
             if (st == TDI_OK && !taken) {
-                transform_reject_no_body(rc->tx, &rej);
+                /* The centre is the value: centre codes are not personal. */
+                tdi_rule_raise(&s->hits, TDI_R007, NULL, rec.centre, &rej);
                 accepted = 0;
             }
         }
@@ -214,6 +215,7 @@ static tdi_status read_once(run_ctx *rc, size_t si)
     s->extracted = s->written = s->quarantined = 0;
     s->max_changed[0] = '\0';
     memset(s->routed, 0, rc->cfg->nbodies);
+    memset(&s->hits, 0, sizeof s->hits);
     st = transform_begin_source(rc->tx, s->cfg);
     if (st == TDI_OK)
         st = report_quarantine_open(&rc->meta, s->cfg->name, &s->quarantine);
@@ -294,7 +296,7 @@ tdi_status run_read_source(run_ctx *rc, size_t si)
     else
         printf("source %s: extracted %lu, written %lu, quarantined %lu (changed since %s)\n",
                s->cfg->name, s->extracted, s->written, s->quarantined, s->since);
-    transform_print_source_report(rc->tx, stdout);
+    transform_print_source_report(rc->tx, &s->hits, stdout);
     rc->extracted += s->extracted;
     rc->written += s->written;
     rc->quarantined += s->quarantined;
