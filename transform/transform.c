@@ -4,7 +4,7 @@
  *
  *   required values (R001) -> centre code (R002) -> dates (R008) -> crosswalk of every coded
  *   column (R006) -> numbers (R014) -> national id (R020) -> consistency rules on the facts of
- *   the row (tx_rules: R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived
+ *   the row (tx_checks: R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived
  *   values (tx_derive) -> person and episode digests.
  *
  * The first reject wins; the crosswalk step still looks at every coded column so one run
@@ -20,7 +20,7 @@
 #include "tx_person.h"
 #include "tx_pseudo.h"
 #include "tx_region.h"
-#include "tx_rules.h"
+#include "tx_checks.h"
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
@@ -60,11 +60,10 @@ struct transform_ctx {
     const tdi_source_config *src; /* borrowed from the config; NULL until a source is begun */
     tx_crosswalk *cw;             /* owned; the current source's */
     transform_stats stats;
-    unsigned long hits[TX_RULE_COUNT];
+    tdi_rule_hits hits;    /* of the current source */
     tx_unmapped *unmapped; /* owned, UNMAPPED_MAX slots; sorted by item name, then code */
     size_t nunmapped;
     unsigned long unmapped_other[TDI_ITEM_COUNT]; /* codes beyond UNMAPPED_MAX, by item */
-    char last_centre[TDI_CENTRE_MAX + 1];         /* of the last accepted row, for R007 */
 
     /* Of the last accepted row, for transform_pseudonymise(); wiped when the next row comes. */
     unsigned char person_digest[TX_HMAC_BYTES];
@@ -222,7 +221,7 @@ void transform_close(transform_ctx *tx)
 static void reset_counters(transform_ctx *tx)
 {
     memset(&tx->stats, 0, sizeof tx->stats);
-    memset(tx->hits, 0, sizeof tx->hits);
+    memset(&tx->hits, 0, sizeof tx->hits);
     memset(tx->unmapped_other, 0, sizeof tx->unmapped_other);
     tx->nunmapped = 0;
     tx->postcode_miss = 0;
@@ -296,11 +295,10 @@ static void count_unmapped(transform_ctx *tx, tdi_item item, const char *code)
 }
 
 /* Raises a parse-level rule: counts it and fills the rejection. Returns 1. */
-static int reject(transform_ctx *tx, tx_rule_idx idx, const char *item, const char *value,
+static int reject(transform_ctx *tx, tdi_rule_idx idx, const char *item, const char *value,
                   tdi_rejection *rej)
 {
-    tx->hits[idx]++;
-    tx_rule_raise(idx, item, value, rej);
+    tdi_rule_raise(&tx->hits, idx, item, value, rej);
     return 1;
 }
 
@@ -348,7 +346,7 @@ static int map_codes(transform_ctx *tx, const tdi_raw_row *row, int start_ymd, t
         clean_trimmed(code, sizeof code, v);
         count_unmapped(tx, (tdi_item)tx->cw_item_of[item], code);
         if (!rejected) /* the first unmapped column is the row's rejection; go on counting */
-            rejected = reject(tx, TX_R006, tdi_columns[c].name, code, rej);
+            rejected = reject(tx, TDI_R006, tdi_columns[c].name, code, rej);
     }
     return rejected;
 }
@@ -387,7 +385,7 @@ static int read_numbers(transform_ctx *tx, const tdi_raw_row *row, int num[TDI_C
         if (parse_number(row->col[c], tdi_columns[c].min, tdi_columns[c].max, &num[c]) == 0)
             continue;
         clean_trimmed(value, sizeof value, row->col[c]);
-        return reject(tx, TX_R014, tdi_columns[c].name, value, rej);
+        return reject(tx, TDI_R014, tdi_columns[c].name, value, rej);
     }
     return 0;
 }
@@ -417,7 +415,7 @@ static const char *drug_fact(const transform_ctx *tx, const tdi_record *rec, tdi
     return def->codes[c].code;
 }
 
-/* The facts of a mapped row for tx_rules, but for age_known and age, which the caller set. */
+/* The facts of a mapped row for tx_checks, but for age_known and age, which the caller set. */
 static void row_facts(const transform_ctx *tx, const tdi_record *rec, const tx_numbers *n,
                       int start_ymd, tx_facts *f)
 {
@@ -472,14 +470,13 @@ static int check_nid(transform_ctx *tx, const tdi_raw_row *row, tdi_rejection *r
         return 0;
     bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0;
     OPENSSL_cleanse(digits, sizeof digits);
-    return bad ? reject(tx, TX_R020, NULL, why, rej) : 0; /* why is static text, no digit */
+    return bad ? reject(tx, TDI_R020, NULL, why, rej) : 0; /* why is static text, no digit */
 }
 
 /* Chooses what the person pseudonym is computed from (tx_person.h) and computes its digest into
  * tx->person_digest; rec->person_kind says which. The identifier copies are wiped here. Returns
  * 0 when done, -1 on an internal error (the national id passed check_nid() before). */
-static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ymd,
-                         tdi_record *rec)
+static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ymd, tdi_record *rec)
 {
     tx_pseudo *link = tx_keys_link(tx->keys);
     tdi_nid_scheme scheme = tx->src->national_id;
@@ -523,9 +520,9 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
 
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (is_missing(row->col[required[i]]))
-            return reject(tx, TX_R001, tdi_columns[required[i]].name, "missing", rej);
+            return reject(tx, TDI_R001, tdi_columns[required[i]].name, "missing", rej);
     if (!tx_pseudo_client_id_ok(row->col[TDI_COL_CLIENT_ID])) /* no letter or digit in it */
-        return reject(tx, TX_R001, tdi_columns[TDI_COL_CLIENT_ID].name, "missing", rej);
+        return reject(tx, TDI_R001, tdi_columns[TDI_COL_CLIENT_ID].name, "missing", rej);
 
     centre = trimmed(row->col[TDI_COL_CENTRE_ID], &len);
     if (len <= TDI_CENTRE_MAX) {
@@ -536,13 +533,13 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
         char value[TDI_VALUE_MAX];
 
         clean_trimmed(value, sizeof value, row->col[TDI_COL_CENTRE_ID]);
-        return reject(tx, TX_R002, NULL, value, rej);
+        return reject(tx, TDI_R002, NULL, value, rej);
     }
 
     if (tdi_parse_date(row->col[TDI_COL_START_DATE], &start_ymd) != 0)
-        return reject(tx, TX_R008, tdi_columns[TDI_COL_START_DATE].name, "invalid", rej);
+        return reject(tx, TDI_R008, tdi_columns[TDI_COL_START_DATE].name, "invalid", rej);
     if (!is_missing(birth) && tdi_parse_date(birth, &birth_ymd) != 0)
-        return reject(tx, TX_R008, tdi_columns[TDI_COL_BIRTH_DATE].name, "invalid", rej);
+        return reject(tx, TDI_R008, tdi_columns[TDI_COL_BIRTH_DATE].name, "invalid", rej);
 
     if (map_codes(tx, row, start_ymd, rec, rej) || read_numbers(tx, row, num, rej) ||
         check_nid(tx, row, rej))
@@ -562,7 +559,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     facts.age_known = age_known;
     facts.age = age;
     row_facts(tx, rec, &n, start_ymd, &facts);
-    if (tx_rules_check(&facts, tx->hits, rej))
+    if (tx_checks_apply(&facts, &tx->hits, rej))
         return 1;
     tx_derive_record(&tx->derive, &n, rec);
     rec->age = age_known ? age : TDI_AGE_NOT_KNOWN;
@@ -615,20 +612,8 @@ tdi_status transform_row(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
         return TDI_OK;
     }
     tx->stats.accepted++;
-    memcpy(tx->last_centre, rec->centre, sizeof tx->last_centre);
     *accepted = 1;
     return TDI_OK;
-}
-
-void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej)
-{
-    /* The value is the centre of the record just accepted: centre codes are not personal. */
-    tx_rule_raise(TX_R007, NULL, tx->last_centre, rej);
-    tx->hits[TX_R007]++;
-    if (tx->stats.accepted > 0) {
-        tx->stats.accepted--;
-        tx->stats.rejected++;
-    }
 }
 
 tdi_status transform_pseudonymise(transform_ctx *tx, size_t body, tdi_record *rec)
@@ -707,22 +692,14 @@ int transform_history(tdi_record *rec, int entrant, int treated_earlier)
     return tx_derive_history(rec, entrant, treated_earlier);
 }
 
-void transform_print_rule(const char *rule_id, unsigned long hits, FILE *fp)
-{
-    const tx_rule *rule = tx_rule_get(rule_id, NULL);
-
-    if (rule && hits)
-        fprintf(fp, "  rule %s (%s) %s: %lu\n", rule->id, tx_severity_name(rule->severity),
-                rule->message, hits);
-}
-
 const transform_stats *transform_source_stats(const transform_ctx *tx)
 {
     return &tx->stats;
 }
 
-void transform_print_source_report(const transform_ctx *tx, FILE *fp)
+void transform_print_source_report(const transform_ctx *tx, const tdi_rule_hits *more, FILE *fp)
 {
+    tdi_rule_hits hits = tx->hits;
     int order[TDI_ITEM_COUNT], n = 0;
 
     /* Crosswalk items by name, as the unmapped table is sorted; each once. */
@@ -752,11 +729,7 @@ void transform_print_source_report(const transform_ctx *tx, FILE *fp)
     if (tx->postcode_miss)
         fprintf(fp, "  postcode not in the region map, source region %s used: %lu\n",
                 tx->src ? tx->src->region : "?", tx->postcode_miss);
-    for (int r = 0; r < TX_RULE_COUNT; r++) {
-        const tx_rule *rule = tx_rule_at((tx_rule_idx)r);
-
-        if (tx->hits[r])
-            fprintf(fp, "  rule %s (%s) %s: %lu\n", rule->id, tx_severity_name(rule->severity),
-                    rule->message, tx->hits[r]);
-    }
+    if (more)
+        tdi_rule_hits_add(&hits, more);
+    tdi_rule_print(&hits, fp);
 }
