@@ -210,6 +210,7 @@ tdi_status run_compute_actions(run_ctx *rc)
     }
     for (size_t b = 0; st == TDI_OK && b < nb; b++)
         rc->body[b].counts = counts[b];
+    rc->actions_done = st == TDI_OK;
     for (size_t si = 0; st == TDI_OK && si < ns; si++) {
         if (!r018[si])
             continue;
@@ -327,13 +328,15 @@ tdi_status run_check_disclosure(run_ctx *rc)
     return TDI_OK;
 }
 
-/* A source's watermark moves when it was read and every body it feeds has this run's changes. */
+/* A source's watermark moves when the delta pass completed and every body the source feeds has
+ * this run's changes (published, or none due). */
 tdi_status run_decide_advance(run_ctx *rc)
 {
     for (size_t si = 0; si < rc->cfg->nsources; si++) {
         run_source *s = &rc->src[si];
 
-        s->advance = s->status == TDI_OK && s->attempts > 0;
+        /* Without a completed delta pass the counts say nothing: a body's changes may be unsent. */
+        s->advance = rc->actions_done && s->status == TDI_OK && s->attempts > 0;
         for (size_t b = 0; b < rc->cfg->nbodies && s->advance; b++) {
             const run_body *rb = &rc->body[b];
             int ok =

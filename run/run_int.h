@@ -88,7 +88,9 @@ typedef struct run_ctx {
     char run_id[32], generated[32];
     state_db *state;
     int64_t run_no;
-    int delta_ready; /* the run's tables exist: the commit path records everything */
+    int delta_ready;  /* the run's tables exist: the commit path records everything */
+    int actions_done; /* the delta pass completed (re-reads included): the per-body counts are
+                       * real; until then no watermark may move */
     transform_ctx *tx;
     tdi_hash *hash;
     run_spool *spool;
