@@ -2,8 +2,9 @@
  * st_db: the connection to the state database, its schema and the run lock.
  *
  * Owns state_open/state_close, the query helpers every state/ module uses (st_int.h), the
- * migrations (`tdi init`: each applied in its own transaction), the schema check every other
- * command makes, and the session advisory lock a run holds.
+ * migrations (`tdi init`: the .sql files under schemas/state/, embedded at build time by
+ * state/st_embed.sh, each applied in its own transaction), the schema check every other command
+ * makes, and the session advisory lock a run holds.
  */
 #include "st_int.h"
 
@@ -94,126 +95,21 @@ tdi_status st_ready(state_db *st)
 
 /* ------------------------------------------------------------------ schema */
 
-typedef struct migration {
+typedef struct st_migration {
     int version;
-    const char *description;
-    const char *sql;
-} migration;
+    const char *description; /* recorded in tdi.schema_version */
+    const char *sql;         /* the file's whole text */
+} st_migration;
 
-/* Append only: a released migration never changes, the next change is the next version. */
-static const migration migrations[] = {
-    {1, "run ledger, watermarks, sequences, what each body was sent, routes, closed years",
-     "CREATE SCHEMA tdi;\n"
-     "COMMENT ON SCHEMA tdi IS 'tdi state: run ledger, watermarks, what each receiving body was "
-     "sent. Managed by tdi init.';\n"
-     "CREATE TABLE tdi.schema_version (\n"
-     "    version     integer PRIMARY KEY,\n"
-     "    applied_at  timestamptz NOT NULL DEFAULT now(),\n"
-     "    tdi_version text NOT NULL,\n"
-     "    description text NOT NULL);\n"
-     "CREATE TABLE tdi.run (\n"
-     "    run_no      bigserial PRIMARY KEY,\n"
-     "    run_id      text NOT NULL UNIQUE,\n"
-     "    year        integer NOT NULL,\n"
-     "    mode        text NOT NULL CHECK (mode IN ('normal', 'full')),\n"
-     "    started_at  timestamptz NOT NULL DEFAULT now(),\n"
-     "    ended_at    timestamptz,\n"
-     "    status      text NOT NULL,\n" /* running, abandoned, or the exit code's name */
-     "    exit_code   integer,\n"
-     "    message     text,\n"
-     "    host        text NOT NULL,\n"
-     "    pid         integer NOT NULL,\n"
-     "    tdi_version text NOT NULL);\n"
-     "CREATE TABLE tdi.run_source (\n"
-     "    run_no      bigint NOT NULL REFERENCES tdi.run ON DELETE CASCADE,\n"
-     "    source      text NOT NULL,\n"
-     "    mode        text NOT NULL,\n"
-     "    since       timestamptz,\n"
-     "    attempts    integer NOT NULL,\n"
-     "    extracted   bigint NOT NULL,\n"
-     "    written     bigint NOT NULL,\n"
-     "    quarantined bigint NOT NULL,\n"
-     "    status      text NOT NULL,\n"
-     "    error       text,\n"
-     "    PRIMARY KEY (run_no, source));\n"
-     "CREATE TABLE tdi.run_file (\n"
-     "    run_no   bigint NOT NULL REFERENCES tdi.run ON DELETE CASCADE,\n"
-     "    path     text NOT NULL,\n"
-     "    kind     text NOT NULL CHECK (kind IN ('submission', 'tables', 'quarantine')),\n"
-     "    owner    text NOT NULL,\n"
-     "    sequence bigint,\n"
-     "    records  bigint NOT NULL,\n"
-     "    replaces bigint NOT NULL,\n"
-     "    deletes  bigint NOT NULL,\n"
-     "    sha256   text NOT NULL,\n"
-     "    PRIMARY KEY (run_no, path));\n"
-     "CREATE TABLE tdi.source_state (\n"
-     "    source      text NOT NULL,\n"
-     "    year        integer NOT NULL,\n"
-     "    watermark   timestamptz,\n"
-     "    fingerprint text NOT NULL,\n"
-     "    run_no      bigint NOT NULL,\n"
-     "    PRIMARY KEY (source, year));\n"
-     "CREATE TABLE tdi.body_sequence (\n"
-     "    body     text NOT NULL,\n"
-     "    year     integer NOT NULL,\n"
-     "    sequence bigint NOT NULL,\n"
-     "    tables_sequence bigint,\n" /* the tables were last written with this file */
-     "    run_no   bigint NOT NULL,\n"
-     "    PRIMARY KEY (body, year));\n"
-     "CREATE TABLE tdi.sent (\n"
-     "    body     text NOT NULL,\n"
-     "    year     integer NOT NULL,\n"
-     "    eid      text NOT NULL,\n" /* the episode under the state key */
-     "    ekey     text NOT NULL,\n" /* the episode's key in the body's files */
-     "    source   text NOT NULL,\n"
-     "    hash     bytea NOT NULL,\n"
-     "    sequence bigint NOT NULL,\n"
-     "    PRIMARY KEY (body, year, eid));\n"
-     "CREATE TABLE tdi.route (\n"
-     "    body   text NOT NULL,\n"
-     "    source text NOT NULL,\n"
-     "    year   integer NOT NULL,\n"
-     "    PRIMARY KEY (body, source, year));\n"
-     "CREATE TABLE tdi.closed_year (\n"
-     "    year      integer PRIMARY KEY,\n"
-     "    closed_at timestamptz NOT NULL DEFAULT now(),\n"
-     "    closed_by text NOT NULL);\n"
-     "CREATE TABLE tdi.year_event (\n"
-     "    at      timestamptz NOT NULL DEFAULT now(),\n"
-     "    year    integer NOT NULL,\n"
-     "    action  text NOT NULL CHECK (action IN ('close', 'reopen')),\n"
-     "    by_user text NOT NULL);\n"},
-    {2, "the counting unit: person key, centre, start and entrant flag of each episode sent",
-     /* person: the person under the state key (never in a file); earlier years' rows stay, so a
-      * person's earlier treatment is known whatever source or body it came from. No index on
-      * person: the pass reads earlier years' persons in one scan anyway, and an index over
-      * pseudonyms puts every insert on a random page (4.6 s of server CPU per million sent). */
-     "ALTER TABLE tdi.sent ADD COLUMN person text, ADD COLUMN centre text,\n"
-     "    ADD COLUMN start_ymd integer, ADD COLUMN status text, ADD COLUMN entrant boolean,\n"
-     "    ADD COLUMN earlier boolean;\n"
-     "COMMENT ON COLUMN tdi.sent.person IS 'the person under the state key: links sources, "
-     "bodies and years; never written to a file';\n"
-     "COMMENT ON COLUMN tdi.sent.status IS 'treatment status as the source gave it';\n"
-     "COMMENT ON COLUMN tdi.sent.entrant IS 'sent as the counted treatment demand (entrant=1)';\n"
-     "COMMENT ON COLUMN tdi.sent.earlier IS 'the person had a treatment start in an earlier "
-     "year when it was sent';\n"},
-    {3, "quasi-identifiers of what each body was sent, and each body's blanking",
-     "ALTER TABLE tdi.sent ADD COLUMN qi text, ADD COLUMN sens text;\n"
-     "COMMENT ON COLUMN tdi.sent.qi IS 'the episode''s quasi-identifiers as the body got them "
-     "before blanking (sex|age_band|nationality|region|year|centre_type|quarter|centre): "
-     "generalised codes only';\n"
-     "COMMENT ON COLUMN tdi.sent.sens IS 'its sensitive items "
-     "(primary_drug|injecting|hiv_testing|hcv_testing)';\n"
-     "CREATE TABLE tdi.body_blanking (\n"
-     "    body    text NOT NULL,\n"
-     "    year    integer NOT NULL,\n"
-     "    blanked text NOT NULL,\n" /* the quasi-identifiers withheld, blank-separated; '' none */
-     "    run_no  bigint NOT NULL,\n"
-     "    PRIMARY KEY (body, year));\n"},
-};
+/* st_migrations[] and ST_MIGRATION_LAST, generated from schemas/state/NNN-*.sql (the Makefile
+ * runs state/st_embed.sh). Append only: a released migration never changes, the next change is
+ * the next file. */
+#include "../build/gen/st_migrations.inc"
 
-#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(ST_MIGRATION_LAST == STATE_SCHEMA_VERSION,
+               "schemas/state/ and STATE_SCHEMA_VERSION (state.h) disagree");
+
+#define NMIGRATIONS ((int)(sizeof st_migrations / sizeof st_migrations[0]))
 
 /* The schema version of the database: 0 when tdi's schema is not there (*exists = 0) or has
  * no version recorded. */
@@ -238,7 +134,7 @@ static tdi_status schema_version(state_db *st, int *version, int *exists)
     return s;
 }
 
-static tdi_status apply(state_db *st, const migration *m, int *applied)
+static tdi_status apply(state_db *st, const st_migration *m, int *applied)
 {
     char version[16];
     const char *params[3] = {version, TDI_VERSION, m->description};
@@ -288,11 +184,11 @@ tdi_status state_migrate(state_db *st, int *from, int *to)
     }
     for (int i = 0; i < NMIGRATIONS && s == TDI_OK; i++) {
         int applied = 0;
-        if (migrations[i].version <= *to)
+        if (st_migrations[i].version <= *to)
             continue;
-        s = apply(st, &migrations[i], &applied);
+        s = apply(st, &st_migrations[i], &applied);
         if (s == TDI_OK)
-            *to = migrations[i].version;
+            *to = st_migrations[i].version;
     }
     return s;
 }

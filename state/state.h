@@ -10,8 +10,9 @@
  *     was last sent (the content hash, the entrant flag, the person, centre and start): the base
  *     every delta and the counting unit are computed against; earlier years' rows stay;
  *   - the routes seen (which source's records went to which body), and the closed years.
- * The schema is versioned; state_migrate() (`tdi init`) creates or upgrades it in place, and
- * every other command refuses a database whose schema is missing or not the version it knows.
+ * The schema is versioned: its migrations are schemas/state/NNN-*.sql, embedded into tdi at
+ * build time; state_migrate() (`tdi init`) creates or upgrades it in place, and every other
+ * command refuses a database whose schema is missing or not the version it knows.
  *
  * A run holds a session advisory lock for its whole length: a second run fails at once with
  * TDI_ERR_LOCKED. The delta of a run is computed in the database in bulk: the run COPYs its
