@@ -194,3 +194,19 @@ clean:
 	rm -rf build tdi
 
 FORCE:
+
+# ---- the state database's schema: schemas/state/NNN-*.sql become build/gen/st_migrations.inc
+# (state/st_embed.sh), which state/st_db.c includes; each flavour's st_db.o waits for it (make -j).
+# The file list is a prerequisite too, so that a file added, renamed or removed regenerates it.
+STATE_SQL := $(sort $(wildcard schemas/state/*.sql))
+
+build/gen/st_sql.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(STATE_SQL)' | cmp -s - $@ || echo '$(STATE_SQL)' >$@
+
+build/gen/st_migrations.inc: state/st_embed.sh $(STATE_SQL) build/gen/st_sql.list
+	sh state/st_embed.sh $(STATE_SQL) >$@.tmp || { rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+
+build/release/state/st_db.o build/asan/state/st_db.o build/fuzz/state/st_db.o: \
+  build/gen/st_migrations.inc
