@@ -194,3 +194,53 @@ clean:
 	rm -rf build tdi
 
 FORCE:
+
+# ---- the scripted libpq and `make coverage` (one block: tests/unit/harness_pq.h, docs/hacking.md)
+# Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of -lpq.
+HPQ_TESTS   := test_pg test_extract_pq test_state
+LDLIBS_NOPQ := $(filter-out -lpq,$(LDLIBS))
+COV         := -O0 -g --coverage -DTDI_TEST_HOOKS
+COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)
+COV_BIN     := $(UNIT_SRC:tests/unit/%.c=build/cov/tests/%)
+COV_DEB_PKGS := gcovr
+
+.PHONY: coverage deps-coverage
+
+build/asan/tests/harness_pq.o: tests/unit/harness_pq.c tests/unit/harness_pq.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -c -o $@ $<
+
+$(HPQ_TESTS:%=build/asan/tests/%): build/asan/tests/%: tests/unit/%.c build/asan/tests/harness_pq.o \
+                                  $(ASAN_LIB) $(HDRS) tests/unit/harness_pq.h
+	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< \
+	  build/asan/tests/harness_pq.o $(ASAN_LIB) $(LDLIBS_NOPQ) -lcmocka
+
+# Coverage: the unit tests built with gcov instrumentation (-O0, the test hooks on as in the ASan
+# build), run, then line coverage per file and folder, checked against tests/coverage-floors.txt.
+build/cov/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -c -o $@ $<
+
+build/cov/tests/harness_pq.o: tests/unit/harness_pq.c tests/unit/harness_pq.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O0 -g -std=c11 $(WARN) -c -o $@ $<
+
+build/cov/tests/%: tests/unit/%.c $(COV_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< $(COV_LIB) \
+	  $(LDLIBS) -lcmocka
+
+$(HPQ_TESTS:%=build/cov/tests/%): build/cov/tests/%: tests/unit/%.c build/cov/tests/harness_pq.o \
+                                 $(COV_LIB) $(HDRS) tests/unit/harness_pq.h
+	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< \
+	  build/cov/tests/harness_pq.o $(COV_LIB) $(LDLIBS_NOPQ) -lcmocka
+
+deps-coverage:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(COV_DEB_PKGS)"
+
+coverage: deps deps-coverage
+	@$(MAKE) --no-print-directory $(COV_BIN)
+	@find build/cov -name '*.gcda' -delete
+	@TDI_RESULTS= tests/run-unit.sh $(COV_BIN) >build/cov/unit.log 2>&1 || \
+	  { cat build/cov/unit.log; exit 1; }
+	@tests/coverage.sh build/cov tests/coverage-floors.txt $(LIB_DIRS)
