@@ -343,6 +343,8 @@ PGresult *PQprepare(PGconn *conn, const char *stmtName, const char *query, int n
     l = expect(HPQ_FN_PREPARE, conn, query);
     check_match(l, query);
     after_call(conn, l);
+    if (l->res.status == PGRES_FATAL_ERROR && conn->txn == PQTRANS_INTRANS)
+        conn->txn = conn->next_txn = PQTRANS_INERROR;
     return new_result(&l->res);
 }
 
