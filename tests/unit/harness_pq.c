@@ -69,12 +69,65 @@ static const char *fn_name(hpq_fn fn)
     return names[fn];
 }
 
+/* Memory the script's copies live in, freed by hpq_reset(). */
+struct keep {
+    struct keep *next;
+    max_align_t data[];
+};
+static struct keep *kept;
+
+static void *keep(size_t n)
+{
+    struct keep *k = malloc(sizeof *k + n);
+
+    if (!k)
+        fail_msg("harness_pq: out of memory");
+    k->next = kept;
+    kept = k;
+    return k->data;
+}
+
+static const char *keep_str(const char *s)
+{
+    char *copy;
+
+    if (!s || s == HPQ_NULL)
+        return s;
+    copy = keep(strlen(s) + 1);
+    return strcpy(copy, s);
+}
+
+static const char *const *keep_strs(const char *const *v, size_t n)
+{
+    const char **copy;
+
+    if (!v)
+        return NULL;
+    copy = keep(n * sizeof *copy + 1);
+    for (size_t i = 0; i < n; i++)
+        copy[i] = keep_str(v[i]);
+    return copy;
+}
+
+/* The lines are copied with every string and array they point to: a test may build them in a
+ * helper function or in buffers it reuses. */
 void hpq_script_add(const hpq_line *lines)
 {
     for (; lines->fn != HPQ_FN_END; lines++) {
+        hpq_line *l = &script[nlines];
+
         if (nlines >= MAX_LINES)
             fail_msg("harness_pq: more than %d script lines", MAX_LINES);
-        script[nlines++] = *lines;
+        *l = *lines;
+        l->match = keep_str(l->match);
+        l->params = keep_str(l->params);
+        l->data = keep_str(l->data);
+        l->error = keep_str(l->error);
+        l->res.sqlstate = keep_str(l->res.sqlstate);
+        l->res.message = keep_str(l->res.message);
+        l->res.fields = keep_strs(l->res.fields, (size_t)l->res.nfields);
+        l->res.values = keep_strs(l->res.values, (size_t)l->res.nfields * (size_t)l->res.ntuples);
+        nlines++;
     }
 }
 
@@ -149,6 +202,11 @@ void hpq_reset(void)
         struct pg_result *next = live->next;
         free(live);
         live = next;
+    }
+    while (kept) {
+        struct keep *next = kept->next;
+        free(kept);
+        kept = next;
     }
     nlines = pos = 0;
     busy_served = -1;

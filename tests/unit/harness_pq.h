@@ -69,7 +69,8 @@ typedef struct hpq_line {
     int at;             /* the script's source line, for messages */
 } hpq_line;
 
-/* Appends lines (up to one HPQ_FN_END line) to the script; copies them. */
+/* Appends lines (up to one HPQ_FN_END line) to the script; copies them and the strings and
+ * arrays they point to. */
 void hpq_script_add(const hpq_line *lines);
 #define hpq_script(...) hpq_script_add((const hpq_line[]){__VA_ARGS__, {.fn = HPQ_FN_END}})
 /* Fails the test when script lines are left, results or COPY rows not freed, connections not
