@@ -197,7 +197,7 @@ FORCE:
 
 # ---- the scripted libpq and `make coverage` (one block: tests/unit/harness_pq.h, docs/hacking.md)
 # Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of -lpq.
-HPQ_TESTS   := test_pg test_extract_pq test_state
+HPQ_TESTS   := test_pg test_extract_pq test_state test_run
 LDLIBS_NOPQ := $(filter-out -lpq,$(LDLIBS))
 COV         := -O0 -g --coverage -DTDI_TEST_HOOKS
 COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)
