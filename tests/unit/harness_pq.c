@@ -363,6 +363,8 @@ static int send_statement(PGconn *conn, const char *sql, int nparams, const char
                          params[i] ? params[i] : "\\N");
         used += n > 0 && (size_t)n < sizeof got - used ? (size_t)n : 0;
     }
+    if (l->capture)
+        snprintf(l->capture, HPQ_CAPTURE_MAX, "%.*s", HPQ_CAPTURE_MAX - 1, got);
     if (l->params && strcmp(l->params, got) != 0)
         fail_msg("harness_pq: %.100s... sent with parameters \"%s\", the script (test line %d) "
                  "expects \"%s\"",

@@ -24,6 +24,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#define HPQ_CAPTURE_MAX 1024
+
 /* The value of an SQL NULL in hpq_res.values. */
 extern const char HPQ_NULL[];
 
@@ -66,6 +68,8 @@ typedef struct hpq_line {
     int busy;           /* RESULT: PQisBusy says 1 once before it (so the caller polls) */
     int none;           /* RESULT: PQgetResult returns NULL */
     hpq_res res;        /* RESULT, PREPARE, DESCRIBE */
+    char *capture;      /* SEND: receives the parameters sent (as params reads them), for
+                         * values a test cannot know before (HPQ_CAPTURE_MAX bytes) */
     int at;             /* the script's source line, for messages */
 } hpq_line;
 
