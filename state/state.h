@@ -113,7 +113,7 @@ tdi_status state_copy_begin(state_db *st, state_copy table);
  * the body's files, its content hash (hex), for the counting unit its person under the state
  * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD) and
  * treatment status code as the source gave it, and for the re-identification check its
- * quasi-identifier and sensitive tuples (tdi_qi.h). */
+ * quasi-identifier and sensitive tuples (disclosure/dc_qi.h). */
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
                             const char *centre, int start_ymd, const char *status, const char *qi,
@@ -197,7 +197,7 @@ typedef struct state_reid {
 
 /* Groups what body b holds after this run's actions (what it was sent, less this run's
  * deletes, with this run's records in place of their earlier versions) by the tuple positions
- * (tdi_qi) set in masks[0..nmasks-1] (distinct, least blanking first); out[m] gets the figures
+ * (tdi_qi, common/tdi_record.h) set in masks[0..nmasks-1] (distinct, least blanking first); out[m] gets the figures
  * of masks[m]. Masks after the first are grouped only when the first falls short (k below k_min
  * with records, or records without a tuple): their out[] stays zero otherwise. Call after
  * state_actions(). */
