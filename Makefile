@@ -194,3 +194,12 @@ clean:
 	rm -rf build tdi
 
 FORCE:
+
+# ---- the receiving side (tdi load, tdi audit): the receiver's schema SQL, read at run time from
+# the schema directory, and the Schematron rules are installed with the XSDs.
+.PHONY: install-receiver
+install: install-receiver
+install-receiver: build/install/tdi
+	install -d $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver
+	install -m 0644 schemas/tdi-rules.sch $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
+	install -m 0644 schemas/receiver/*.sql $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver/
