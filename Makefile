@@ -261,3 +261,11 @@ coverage: deps
 	@TDI_RESULTS= tests/run-unit.sh $(COV_BIN) >build/cov/unit.log 2>&1 || \
 	  { cat build/cov/unit.log; exit 1; }
 	@tests/coverage.sh build/cov tests/coverage-floors.txt $(LIB_DIRS)
+# ---- the receiving side (tdi load, tdi audit): the receiver's schema SQL, read at run time from
+# the schema directory, and the Schematron rules are installed with the XSDs.
+.PHONY: install-receiver
+install: install-receiver
+install-receiver: build/install/tdi
+	install -d $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver
+	install -m 0644 schemas/tdi-rules.sch $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
+	install -m 0644 schemas/receiver/*.sql $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver/
