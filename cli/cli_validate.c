@@ -13,8 +13,8 @@ void cli_validate_usage(FILE *fp)
             "Usage: tdi validate [--schema-dir DIR] FILE...\n\n"
             "Validates .xml and .xml.gz submission and tables files against the XML schema\n"
             "of their root element's namespace, streaming. Every error names the file and\n"
-            "line. Exit 0 only when every file is valid, 8 when one is invalid, 7 when one\n"
-            "cannot be read.\n\n"
+            "line. FILE - is standard input (read once, like any pipe). Exit 0 only when\n"
+            "every file is valid, 8 when one is invalid, 7 when one cannot be read.\n\n"
             "  --schema-dir DIR  schemas to use (default %s)\n"
             "  -h, --help        this text\n",
             tdi_default_schema_dir());

@@ -125,10 +125,10 @@ tdi_status report_ensure_dir(const char *dir);
 tdi_status report_sweep_temp(const char *dir, unsigned long *removed);
 
 /* ---- validation ---- */
-/* Validates path (.xml or .xml.gz, by content) against the schema of its root element's
- * namespace in schema_dir (tdi-submission.xsd or tdi-tables.xsd), streaming. Each error is
- * logged as "PATH:LINE: message". Returns TDI_OK, TDI_ERR_INVALID, or
- * TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read at all. */
+/* Validates path (.xml or .xml.gz, by content; "-" is standard input; a pipe works, it is read
+ * once) against the schema of its root element's namespace in schema_dir (tdi-submission.xsd or
+ * tdi-tables.xsd), streaming. Each error is logged as "PATH:LINE: message". Returns TDI_OK,
+ * TDI_ERR_INVALID, or TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read. */
 tdi_status report_validate_file(const char *path, const char *schema_dir);
 
 #endif

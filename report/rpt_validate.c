@@ -8,11 +8,12 @@
  * nor entity expansion bombs are ever processed. Every message is logged as "PATH:LINE: message",
  * at most MAX_SHOWN of them.
  *
- * The schema is the one of the root element's namespace (submission or tables): a first pass
- * reads the file only up to its root element's start tag, then the file is read again under
- * that schema. In that second pass the file is inflated (gzread) on the calling thread and handed
- * through a pipe (rpt_pipe) to the parser on a second thread, so inflating adds nothing to the
- * time of the check, which takes the other core.
+ * The schema is the one of the root element's namespace (submission or tables). The file is read
+ * once, so a pipe (`zcat x.xml.gz | tdi validate -`) is checked like a file: a first parser reads
+ * up to the root element's start tag and keeps the bytes it read (the prolog, at most PROBE_MAX);
+ * under the root's schema, those bytes and then the rest of the stream are inflated on the calling
+ * thread and handed through a pipe (rpt_pipe) to the validating parser on a second thread, so
+ * inflating adds nothing to the time of the check, which takes the other core.
  *
  * The same parser runs inside `tdi run` on a submission's XML stream as it is written
  * (rpt_validate_fd, on the writer's check thread), so a submission is checked while it is
@@ -46,6 +47,8 @@
 #define SUBMISSION_SCHEMA "tdi-submission.xsd"
 #define GZ_BUFFER         65536
 #define IN_BUFFER         65536 /* libxml2 asks for 4000 bytes a call: one read(2) per call is slow */
+#define PROBE_MAX         (1024 * 1024) /* a prolog longer than this is refused */
+#define STDIN_PATH        "-"
 
 /* What the inflating side ran into, for the parsing side to report when its input ends. */
 enum { FEED_OK, FEED_READ_ERROR, FEED_TRUNCATED, FEED_CORRUPT, FEED_ZLIB_ERROR };
@@ -56,9 +59,11 @@ typedef struct feed_state {
 } feed_state;
 
 typedef struct validation {
-    const char *path;  /* the document, borrowed */
-    const char *label; /* prefix of messages: the schema while loading it, then path */
-    gzFile gz;         /* the file, read on the calling thread */
+    const char *path;      /* the document, borrowed */
+    const char *label;     /* prefix of messages: the schema while loading it, then path */
+    gzFile gz;             /* the file, read on the calling thread */
+    unsigned char *probed; /* what the first parser read, replayed to the second; owned */
+    size_t probed_len, probed_cap;
     int fd;            /* the second pass: plain XML from the read end of a pipe */
     feed_state *feed;  /* how the producer of fd ended, or NULL */
     unsigned char *in; /* IN_BUFFER bytes read from fd ahead of the parser */
@@ -220,20 +225,50 @@ static int gz_read(validation *v, unsigned char *buf, unsigned len, int *problem
     return -1;
 }
 
-/* libxml2's input callback of the first pass, reading the file. A plain end of file is 0;
- * anything else stops the parse with -1 after saying what happened, since a truncated gzip member
- * can end exactly on a well-formed prefix of the document. */
+/* Keeps what the first parser read, for the second. -1 (said why) past PROBE_MAX bytes. */
+static int keep_probed(validation *v, const char *buf, int n)
+{
+    size_t cap = v->probed_cap ? v->probed_cap : 8192;
+    unsigned char *p;
+
+    if (v->probed_len + (size_t)n > PROBE_MAX) {
+        note(v, TDI_LOG_ERROR, 0, "no root element in the first 1 MiB");
+        v->parse_broken = 1;
+        return -1;
+    }
+    while (cap < v->probed_len + (size_t)n)
+        cap *= 2;
+    if (cap != v->probed_cap) {
+        p = realloc(v->probed, cap);
+        if (!p) {
+            v->internal = 1;
+            tdi_error("%s: out of memory", v->path);
+            return -1;
+        }
+        v->probed = p;
+        v->probed_cap = cap;
+    }
+    memcpy(v->probed + v->probed_len, buf, (size_t)n);
+    v->probed_len += (size_t)n;
+    return n;
+}
+
+/* libxml2's input callback of the first pass, reading the file and keeping what it read. A plain
+ * end of file is 0; anything else stops the parse with -1 after saying what happened, since a
+ * truncated gzip member can end exactly on a well-formed prefix of the document. */
 static int read_gz(void *ctx, char *buf, int len)
 {
     validation *v = ctx;
     int n, problem, detail;
 
-    if (v->read_errno || v->gz_broken || v->internal)
+    if (v->read_errno || v->gz_broken || v->internal || v->parse_broken)
         return -1;
     if (len <= 0)
         return 0;
     n = gz_read(v, (unsigned char *)buf, (unsigned)len, &problem, &detail);
-    return n >= 0 ? n : input_broken(v, problem, detail);
+    if (n < 0)
+        return input_broken(v, problem, detail);
+    return n > 0 ? keep_probed(v, buf, n) : 0;
 }
 
 /* libxml2's input callback of the second pass, on the parsing thread: plain XML from the pipe.
@@ -381,13 +416,17 @@ done:
     return st;
 }
 
-/* Opens path for gzread: regular gzip or plain files, pipes; not directories. */
+/* Opens path ("-": a copy of standard input) for gzread: regular gzip or plain files, pipes and
+ * anything else read(2) can read to its end; not directories. */
 static tdi_status open_input(validation *v)
 {
     struct stat sb;
     int fd, err = 0;
 
-    fd = open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (strcmp(v->path, STDIN_PATH) == 0)
+        fd = fcntl(0, F_DUPFD_CLOEXEC, 3); /* gzclose closes it, not stdin */
+    else
+        fd = open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         tdi_error("%s: cannot open: %s", v->path, strerror(errno));
         return TDI_ERR_OUTPUT;
@@ -414,15 +453,14 @@ static tdi_status open_input(validation *v)
     return TDI_OK;
 }
 
-/* The first pass: reads path up to its root element and sets v->schema. TDI_ERR_INVALID (said
- * why) when there is no root element or its namespace is not a TDI one. */
+/* The first parser: reads v->gz up to its root element, keeping what it read in v->probed, and sets
+ * v->schema. TDI_ERR_INVALID (said why) when there is no root element, its namespace is not a TDI
+ * one, or the input broke before it. */
 static tdi_status find_schema(validation *v)
 {
     xmlSAXHandler sax;
-    tdi_status st = open_input(v);
+    tdi_status st = TDI_OK;
 
-    if (st != TDI_OK)
-        return st;
     memset(&sax, 0, sizeof sax);
     sax.initialized = XML_SAX2_MAGIC;
     sax.internalSubset = on_doctype;
@@ -439,17 +477,14 @@ static tdi_status find_schema(validation *v)
         st = TDI_ERR_INTERNAL;
     else if (st == TDI_OK && v->read_errno)
         st = TDI_ERR_OUTPUT;
-    else if (st == TDI_OK && !v->schema)
+    else if (st == TDI_OK && (!v->schema || v->gz_broken || v->parse_broken))
         st = TDI_ERR_INVALID;
     if (st == TDI_ERR_INVALID && v->errors == 0)
         note(v, TDI_LOG_ERROR, 0, "no root element");
     if (v->pctxt)
         xmlFreeParserCtxt(v->pctxt);
     v->pctxt = NULL;
-    gzclose(v->gz); /* read-only: a close error cannot change what was read */
-    v->gz = NULL;
     v->probing = 0;
-    v->gz_broken = v->parse_broken = 0; /* the second pass reads it all again */
     return st;
 }
 
@@ -566,11 +601,11 @@ tdi_status report_validate_file(const char *path, const char *schema_dir)
 
     init_libxml2();
     rpt_xml_capture(&guard, on_xml_error, &v);
-    st = find_schema(&v);
+    st = open_input(&v);
+    if (st == TDI_OK)
+        st = find_schema(&v);
     if (st == TDI_OK)
         st = load_schema(&v, schema_dir, v.schema, &v.xsd);
-    if (st == TDI_OK)
-        st = open_input(&v);
     rpt_xml_restore(&guard);
     if (st == TDI_OK) {
         pipe = calloc(1, sizeof *pipe);
@@ -585,6 +620,8 @@ tdi_status report_validate_file(const char *path, const char *schema_dir)
     v.feed = &feed;
     /* Inflate here, parse there; the parser stops us early once it has given up. */
     st = rpt_pipe_start(pipe, parse_pipe, &v, RPT_PIPE_STOP_EARLY);
+    if (st == TDI_OK && v.probed_len > 0) /* what the first parser read, again */
+        st = rpt_pipe_write(pipe, v.probed, v.probed_len);
     while (st == TDI_OK) {
         int n = read_file(&v, &feed, buf, RPT_PIPE_CHUNK);
 
@@ -601,6 +638,7 @@ done:
         tdi_error("%s: ... %lu more errors", path, v.hidden);
     free(buf);
     free(pipe);
+    free(v.probed);
     xmlSchemaFree(v.xsd);
     if (v.gz)
         gzclose(v.gz); /* read-only: a close error cannot change what was read */

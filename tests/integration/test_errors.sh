@@ -154,6 +154,13 @@ case_validate_invalid() {
     stderr_has "$bad.gz:$line:"
     # one bad file among good ones still fails the whole command
     tdi_try "$CASE_DIR/validate-mixed" 8 validate "$gz" "$bad"
+    # through a pipe, as with xmllint: read once, so the bytes checked are the bytes given
+    tdi_try "$CASE_DIR/validate-pipe" 0 validate <(gzip -dc "$gz")
+    tdi_try "$CASE_DIR/validate-pipe-bad" 8 validate <(cat "$bad.gz")
+    stderr_has ":$line: Element '{urn:tdi:submission:2}episode', attribute 'sex'"
+    gzip -dc "$gz" | "$TDI" validate - >"$CASE_DIR/stdin.out" 2>"$CASE_DIR/stdin.err" ||
+        { cat "$CASE_DIR/stdin.err" >&2; fail "zcat FILE | tdi validate - failed"; }
+    grep -qxF -- '-: valid' "$CASE_DIR/stdin.out" || fail "standard input was not said valid"
 }
 
 it_case errors-config-typo case_config_typo

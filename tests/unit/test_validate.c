@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef TDI_FIXTURE_DIR
@@ -197,9 +198,9 @@ static void version_1_file(void **state)
 #define TABLES_HEAD                                                                                \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
     "<tables xmlns=\"urn:tdi:tables:1\" schemaVersion=\"1.0\" body=\"b\" year=\"2025\" "           \
-    "runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" countingLevel=\"none\" "       \
-    "threshold=\"5\" suppressedCells=\"2\">\n"                                                    \
-    "<table id=\"10.1.1\" title=\"Primary drug by sex: All\" variant=\"all\" "                   \
+    "runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" countingLevel=\"none\" "        \
+    "threshold=\"5\" suppressedCells=\"2\">\n"                                                     \
+    "<table id=\"10.1.1\" title=\"Primary drug by sex: All\" variant=\"all\" "                     \
     "rows=\"primary_drug\" columns=\"sex\">\n"
 
 /* A tables document validates against tdi-tables.xsd; a suppressed cell with a number, a table
@@ -374,6 +375,82 @@ static void errors_are_capped_at_100(void **state)
     assert_int_equal(last_level, TDI_LOG_ERROR);
 }
 
+/* ---- pipes ---- */
+
+/* A child writes len bytes of buf into a pipe; returns its read end. */
+static int pipe_from(const void *buf, size_t len, pid_t *child)
+{
+    int fds[2];
+
+    assert_int_equal(pipe(fds), 0);
+    *child = fork();
+    assert_true(*child >= 0);
+    if (*child == 0) {
+        const char *p = buf;
+
+        close(fds[0]);
+        while (len > 0) {
+            ssize_t n = write(fds[1], p, len);
+            if (n <= 0)
+                _exit(1);
+            p += n;
+            len -= (size_t)n;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    return fds[0];
+}
+
+static tdi_status validate_piped(const char *file, const char *as_path, int on_stdin)
+{
+    static char buf[65536];
+    size_t n = read_all(file, buf, sizeof buf);
+    char path[64];
+    pid_t child;
+    int fd = pipe_from(buf, n, &child), saved = -1, status;
+    tdi_status st;
+
+    if (on_stdin) {
+        saved = dup(0);
+        assert_int_equal(dup2(fd, 0), 0);
+        close(fd);
+        st = report_validate_file("-", TDI_SCHEMA_DIR);
+        assert_int_equal(dup2(saved, 0), 0);
+        close(saved);
+    } else {
+        snprintf(path, sizeof path, "/dev/fd/%d", fd);
+        st = report_validate_file(as_path ? as_path : path, TDI_SCHEMA_DIR);
+        close(fd);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    return st;
+}
+
+/* A pipe is read once: the schema is chosen from the bytes that are checked, so nothing of the
+ * document is lost to a first look at it ("-" is standard input, as for xmllint). */
+static void pipe_is_read_once(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], expect[1024];
+
+    assert_int_equal(validate_piped(FIX("valid.xml"), NULL, 0), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(validate_piped(FIX("valid.xml"), NULL, 1), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(validate_piped(gz, NULL, 1), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+
+    assert_int_equal(validate_piped(FIX("bad-code.xml"), NULL, 1), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "-:5: Element '{urn:tdi:submission:2}episode', attribute 'primary_drug': "
+             "[facet 'pattern'] The value '1.9' is not accepted by the pattern "
+             "'[13](\\.[1-5])?|[257](\\.[1-3])?|4(\\.[1-4])?|[68]|99?'.\n");
+    assert_string_equal(fx->log.text, expect);
+}
+
 /* ---- unreadable ---- */
 
 static void unreadable_input(void **state)
@@ -434,6 +511,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_capped_at_100, setup, teardown),
+        cmocka_unit_test_setup_teardown(pipe_is_read_once, setup, teardown),
         cmocka_unit_test_setup_teardown(unreadable_input, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_or_broken_schema, setup, teardown),
     };
