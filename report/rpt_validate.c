@@ -1,7 +1,8 @@
 /*
  * report_validate: the streaming schema validator (report_validate_file).
  *
- * The file is read through zlib's gzread (gzip or plain, by content) into a libxml2 parser of
+ * The file is read through rpt_gz_reader (zlib's inflate: gzip or plain, by content; one gzip
+ * member and nothing after it, as gzip -t wants) into a libxml2 parser of
  * our own with the XSD validator plugged into its SAX stream: no tree is built, memory does not
  * grow with the file. The parser gets no network (XML_PARSE_NONET), no entity substitution, no
  * DTD loading, and any DOCTYPE at all ends the parse with an error, so neither external entities
@@ -21,6 +22,7 @@
  */
 #include "report.h"
 
+#include "rpt_gz.h"
 #include "rpt_pipe.h"
 #include "rpt_validate.h"
 #include "rpt_xml.h"
@@ -33,8 +35,6 @@
 #include <libxml/xmlschemas.h>
 #include <libxml/xmlschemastypes.h>
 
-#include <zlib.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,23 +45,20 @@
 
 #define MAX_SHOWN         100
 #define SUBMISSION_SCHEMA "tdi-submission.xsd"
-#define GZ_BUFFER         65536
 #define IN_BUFFER         65536 /* libxml2 asks for 4000 bytes a call: one read(2) per call is slow */
 #define PROBE_MAX         (1024 * 1024) /* a prolog longer than this is refused */
 #define STDIN_PATH        "-"
 
 /* What the inflating side ran into, for the parsing side to report when its input ends. */
-enum { FEED_OK, FEED_READ_ERROR, FEED_TRUNCATED, FEED_CORRUPT, FEED_ZLIB_ERROR };
-
 typedef struct feed_state {
-    int err;            /* errno of FEED_READ_ERROR, zlib code of FEED_ZLIB_ERROR */
-    atomic_int problem; /* FEED_*, stored after err, before the pipe is closed */
+    int err;            /* errno of RPT_GZ_READ_ERROR, zlib code of RPT_GZ_ZLIB_ERROR */
+    atomic_int problem; /* RPT_GZ_*, stored after err, before the pipe is closed */
 } feed_state;
 
 typedef struct validation {
     const char *path;      /* the document, borrowed */
     const char *label;     /* prefix of messages: the schema while loading it, then path */
-    gzFile gz;             /* the file, read on the calling thread */
+    rpt_gz_reader *gz;     /* the file, read on the calling thread; owned, as is its fd */
     unsigned char *probed; /* what the first parser read, replayed to the second; owned */
     size_t probed_len, probed_cap;
     int fd;            /* the second pass: plain XML from the read end of a pipe */
@@ -164,39 +161,26 @@ static int locate(void *ctx, const char **file, unsigned long *line)
     return 0;
 }
 
-/* What gzerror's code means for the check. */
-static int classify_gz(int errnum)
-{
-    switch (errnum) {
-    case Z_OK:
-        return FEED_OK;
-    case Z_ERRNO:
-        return FEED_READ_ERROR;
-    case Z_BUF_ERROR: /* zlib's "unexpected end of file" */
-        return FEED_TRUNCATED;
-    case Z_DATA_ERROR:
-        return FEED_CORRUPT;
-    default:
-        return FEED_ZLIB_ERROR;
-    }
-}
-
-/* Says why the input ended early (problem: FEED_*, detail: the errno of FEED_READ_ERROR or the
- * zlib code of FEED_ZLIB_ERROR), marks v, and returns -1 for libxml2. */
+/* Says why the input ended early (problem: RPT_GZ_*, detail: the errno of RPT_GZ_READ_ERROR or
+ * the zlib code of RPT_GZ_ZLIB_ERROR), marks v, and returns -1 for libxml2. */
 static int input_broken(validation *v, int problem, int detail)
 {
     switch (problem) {
-    case FEED_READ_ERROR:
-        v->read_errno = detail;
+    case RPT_GZ_READ_ERROR:
+        v->read_errno = detail ? detail : EIO;
         tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
         break;
-    case FEED_TRUNCATED:
+    case RPT_GZ_TRUNCATED:
         v->gz_broken = 1;
         note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
         break;
-    case FEED_CORRUPT:
+    case RPT_GZ_CORRUPT:
         v->gz_broken = 1;
         note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
+        break;
+    case RPT_GZ_TRAILING:
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "trailing data after the gzip stream");
         break;
     default:
         v->internal = 1;
@@ -206,23 +190,10 @@ static int input_broken(validation *v, int problem, int detail)
     return -1;
 }
 
-/* One gzread of the file: bytes read, 0 at its end, or -1 with *problem (FEED_*) and *detail (the
- * errno of FEED_READ_ERROR, the zlib code of FEED_ZLIB_ERROR) set. */
+/* One read of the file: bytes read, 0 at its end, or -1 with *problem (RPT_GZ_*) and *detail. */
 static int gz_read(validation *v, unsigned char *buf, unsigned len, int *problem, int *detail)
 {
-    int n, errnum, err;
-
-    errno = 0;
-    n = gzread(v->gz, buf, len);
-    err = errno;
-    if (n > 0)
-        return n;
-    gzerror(v->gz, &errnum);
-    *problem = classify_gz(errnum);
-    if (*problem == FEED_OK)
-        return 0;
-    *detail = *problem == FEED_READ_ERROR ? (err ? err : EIO) : errnum;
-    return -1;
+    return rpt_gz_read(v->gz, buf, len, problem, detail);
 }
 
 /* Keeps what the first parser read, for the second. -1 (said why) past PROBE_MAX bytes. */
@@ -312,13 +283,13 @@ static int read_input(void *ctx, char *buf, int len)
         v->cancelled = 1;
         return -1;
     }
-    problem = v->feed ? atomic_load(&v->feed->problem) : FEED_OK;
-    if (problem == FEED_OK)
+    problem = v->feed ? atomic_load(&v->feed->problem) : RPT_GZ_OK;
+    if (problem == RPT_GZ_OK)
         return 0;
     return input_broken(v, problem, v->feed->err);
 }
 
-/* One gzread of the second pass, on the calling thread: bytes read, 0 at the end, -1 after
+/* One read of the second pass, on the calling thread: bytes read, 0 at the end, -1 after
  * recording the problem in feed for the parsing thread to say. */
 static int read_file(validation *v, feed_state *feed, unsigned char *buf, unsigned len)
 {
@@ -416,15 +387,15 @@ done:
     return st;
 }
 
-/* Opens path ("-": a copy of standard input) for gzread: regular gzip or plain files, pipes and
- * anything else read(2) can read to its end; not directories. */
+/* Opens path ("-": a copy of standard input) for rpt_gz_reader: regular gzip or plain files, pipes
+ * and anything else read(2) can read to its end; not directories. */
 static tdi_status open_input(validation *v)
 {
     struct stat sb;
     int fd, err = 0;
 
     if (strcmp(v->path, STDIN_PATH) == 0)
-        fd = fcntl(0, F_DUPFD_CLOEXEC, 3); /* gzclose closes it, not stdin */
+        fd = fcntl(0, F_DUPFD_CLOEXEC, 3); /* closed at the end, not stdin */
     else
         fd = open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
@@ -434,22 +405,19 @@ static tdi_status open_input(validation *v)
     if (fstat(fd, &sb) != 0)
         err = errno;
     else if (S_ISDIR(sb.st_mode))
-        err = EISDIR; /* open() accepts a directory; gzread would fail later, less clearly */
+        err = EISDIR; /* open() accepts a directory; read() would fail later, less clearly */
     if (err) {
         close(fd);
         tdi_error("%s: cannot open: %s", v->path, strerror(err));
         return TDI_ERR_OUTPUT;
     }
-    v->gz = gzdopen(fd, "rb"); /* owns fd from here */
+    v->gz = calloc(1, sizeof *v->gz);
     if (!v->gz) {
         close(fd);
-        tdi_error("%s: cannot start gzip reader", v->path);
+        tdi_error("%s: out of memory", v->path);
         return TDI_ERR_INTERNAL;
     }
-    if (gzbuffer(v->gz, GZ_BUFFER) != 0) {
-        tdi_error("%s: cannot size gzip buffer", v->path);
-        return TDI_ERR_INTERNAL;
-    }
+    rpt_gz_reader_init(v->gz, fd, 0); /* v owns fd from here */
     return TDI_OK;
 }
 
@@ -640,8 +608,11 @@ done:
     free(pipe);
     free(v.probed);
     xmlSchemaFree(v.xsd);
-    if (v.gz)
-        gzclose(v.gz); /* read-only: a close error cannot change what was read */
+    if (v.gz) {
+        rpt_gz_reader_end(v.gz);
+        close(v.gz->fd); /* read-only: a close error cannot change what was read */
+        free(v.gz);
+    }
     return st;
 }
 

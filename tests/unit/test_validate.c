@@ -291,6 +291,41 @@ static void corrupt_gzip(void **state)
     assert_true(strncmp(fx->log.text, expect, strlen(expect)) == 0);
 }
 
+/* Bytes after the gzip stream are refused, as by gzip -t: plain text (it could be anything) and a
+ * second gzip member alike; the document before them is valid. */
+static void trailing_data_after_gzip(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], two[128], buf[32768], expect[512];
+    static const char tail[] = "Zebulon Quartermaine 85.07.30-033.28\n";
+    size_t n, m;
+
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    snprintf(two, sizeof two, "%s/two.xml.gz", fx->dir);
+    n = gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(read_all(gz, buf, sizeof buf), n);
+    memcpy(buf + n, tail, sizeof tail - 1);
+    write_all(two, buf, n + sizeof tail - 1);
+    assert_int_equal(report_validate_file(two, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect, "%s: trailing data after the gzip stream\n", two);
+    assert_string_equal(fx->log.text, expect);
+
+    /* a second member: the whole file again */
+    test_log_start(&fx->log);
+    memcpy(buf + n, buf, n);
+    write_all(two, buf, 2 * n);
+    assert_int_equal(report_validate_file(two, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_string_equal(fx->log.text, expect);
+
+    /* one byte, a NUL */
+    test_log_start(&fx->log);
+    buf[n] = '\0';
+    m = n + 1;
+    write_all(two, buf, m);
+    assert_int_equal(report_validate_file(two, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_string_equal(fx->log.text, expect);
+}
+
 /* ---- hostile ---- */
 
 static void refused_quickly(fixture *fx, const char *path)
@@ -507,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tables_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(trailing_data_after_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(xxe_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, teardown),
