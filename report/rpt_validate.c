@@ -48,6 +48,12 @@
 #define IN_BUFFER         65536 /* libxml2 asks for 4000 bytes a call: one read(2) per call is slow */
 #define PROBE_MAX         (1024 * 1024) /* a prolog longer than this is refused */
 #define STDIN_PATH        "-"
+/* The most attributes and namespace declarations one element may have: a TDI element has at most
+ * 43 attributes (an episode) and declares one namespace; the rest is margin. */
+#define MAX_ATTRIBUTES 100
+#define MAX_NS_DECLS   16
+#define STR_(x)        #x
+#define STR(x)         STR_(x)
 
 /* What the inflating side ran into, for the parsing side to report when its input ends. */
 typedef struct feed_state {
@@ -82,6 +88,7 @@ typedef struct validation {
     long quiet_lines;         /* errors on lines 1..quiet_lines are counted, not said */
     int quiet_schema;         /* nothing is said about loading the schema (another thread does) */
     int loading;              /* the schema is being loaded */
+    int limit_hit;            /* an element had too many attributes: the parse was stopped */
 } validation;
 
 /* The document kinds and their schemas, by the root element's namespace. */
@@ -119,8 +126,8 @@ static void on_xml_error(void *ctx, xmlErrorPtr err)
     validation *v = ctx;
     char msg[512];
 
-    if (!err || (v->probing && v->root_seen))
-        return; /* the first pass stopped on purpose at the root element */
+    if (!err || (v->probing && v->root_seen) || v->limit_hit)
+        return; /* the first pass stopped on purpose at the root element, or we stopped it */
     /* Our read callback has already said why the input ended; libxml2's I/O error adds
      * nothing. */
     if (err->domain == XML_FROM_IO && (v->gz_broken || v->read_errno))
@@ -196,6 +203,31 @@ static int gz_read(validation *v, unsigned char *buf, unsigned len, int *problem
     return rpt_gz_read(v->gz, buf, len, problem, detail);
 }
 
+/* Called by both parsers' input callbacks, which libxml2 calls while it parses a start tag: an
+ * element with more attributes than a TDI element can have stops the parse there. libxml2 2.9
+ * checks a start tag's attributes (and namespace declarations) for duplicates pairwise once it has
+ * read them all, before any SAX callback: 200,000 of them took 22 s, 1,000,000 took 556 s. Its
+ * attribute array (maxatts, 5 slots an attribute) grows as they are read, doubling to twice the
+ * slots needed: past 10 * (MAX_ATTRIBUTES + 1) slots, the element has more than MAX_ATTRIBUTES.
+ * Returns 1 when the input must end here (said why). */
+static int too_many_attributes(validation *v)
+{
+    const char *what = NULL;
+
+    if (!v->pctxt || v->limit_hit)
+        return v->limit_hit;
+    if (v->pctxt->maxatts > 10 * (MAX_ATTRIBUTES + 1))
+        what = "an element with more than " STR(MAX_ATTRIBUTES) " attributes is refused";
+    else if (v->pctxt->nsNr > 2 * MAX_NS_DECLS) /* the open elements', a prefix and a URI each */
+        what = "more than " STR(MAX_NS_DECLS) " namespace declarations in scope are refused";
+    if (!what)
+        return 0;
+    note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt), what);
+    v->limit_hit = 1; /* every read fails from here: the parser runs out of input and stops (not
+                       * xmlStopParser: inside its input callback, it frees the buffer in use) */
+    return 1;
+}
+
 /* Keeps what the first parser read, for the second. -1 (said why) past PROBE_MAX bytes. */
 static int keep_probed(validation *v, const char *buf, int n)
 {
@@ -232,7 +264,7 @@ static int read_gz(void *ctx, char *buf, int len)
     validation *v = ctx;
     int n, problem, detail;
 
-    if (v->read_errno || v->gz_broken || v->internal || v->parse_broken)
+    if (v->read_errno || v->gz_broken || v->internal || v->parse_broken || too_many_attributes(v))
         return -1;
     if (len <= 0)
         return 0;
@@ -251,7 +283,7 @@ static int read_input(void *ctx, char *buf, int len)
     size_t k;
     int problem;
 
-    if (v->read_errno || v->gz_broken || v->internal || v->cancelled)
+    if (v->read_errno || v->gz_broken || v->internal || v->cancelled || too_many_attributes(v))
         return -1;
     if (v->cancel && atomic_load(v->cancel)) {
         v->cancelled = 1;
@@ -445,7 +477,7 @@ static tdi_status find_schema(validation *v)
         st = TDI_ERR_INTERNAL;
     else if (st == TDI_OK && v->read_errno)
         st = TDI_ERR_OUTPUT;
-    else if (st == TDI_OK && (!v->schema || v->gz_broken || v->parse_broken))
+    else if (st == TDI_OK && (!v->schema || v->gz_broken || v->parse_broken || v->limit_hit))
         st = TDI_ERR_INVALID;
     if (st == TDI_ERR_INVALID && v->errors == 0)
         note(v, TDI_LOG_ERROR, 0, "no root element");

@@ -360,6 +360,42 @@ static void external_dtd_is_refused(void **state)
 
 /* ---- limits ---- */
 
+/* An element with 200,000 attributes (or namespace declarations): refused once it has more than
+ * any TDI element can have, before libxml2's duplicate check, quadratic in their number, runs over
+ * all of them. On the root element (read by the first parser) and on an episode. */
+static void many_attributes_refused(void **state)
+{
+    fixture *fx = *state;
+    char path[128], expect[512];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/attrs.xml", fx->dir);
+    for (int k = 0; k < 3; k++) {
+        int episode = k == 0, xmlns = k == 2;
+
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp, "<?xml version=\"1.0\"?>\n"
+                    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" body=\"b\" "
+                    "year=\"2025\" sequence=\"1\" runId=\"20261123T040000Z\" "
+                    "generated=\"2026-11-23T04:00:00Z\" countingLevel=\"none\"");
+        if (episode)
+            fprintf(fp, ">\n<episodes>\n<episode");
+        for (int i = 0; i < 200000; i++)
+            fprintf(fp, xmlns ? " xmlns:p%d=\"u\"" : " a%d=\"1\"", i);
+        fprintf(fp, episode ? "/>\n</episodes>\n</submission>\n" : "><episodes/></submission>\n");
+        assert_int_equal(fclose(fp), 0);
+
+        test_log_start(&fx->log);
+        assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+        snprintf(expect, sizeof expect,
+                 xmlns ? "%s:%d: more than 16 namespace declarations in scope are refused\n"
+                       : "%s:%d: an element with more than 100 attributes is refused\n",
+                 path, episode ? 4 : 2);
+        assert_string_equal(fx->log.text, expect);
+    }
+}
+
 static tdi_log_level last_level;
 static char last_message[1024];
 static int message_count;
@@ -546,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(xxe_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_attributes_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_capped_at_100, setup, teardown),
         cmocka_unit_test_setup_teardown(pipe_is_read_once, setup, teardown),
         cmocka_unit_test_setup_teardown(unreadable_input, setup, teardown),
