@@ -101,6 +101,26 @@ static const struct {
     {"urn:tdi:submission:1", "tdi-submission-1.xsd"},
 };
 
+/* Submissions of schemaVersion 2.0 and 2.1 may hold exact ages, which 2.2 refuses: they are
+ * checked against the kept schema of those versions. */
+#define SUBMISSION_2_1_SCHEMA "tdi-submission-2.1.xsd"
+
+/* The schema of a submission of namespace REPORT_NAMESPACE, by its schemaVersion (SAX2
+ * attributes: 5 pointers each, the value from [3] to [4]). */
+static const char *submission_schema(int nb_attributes, const xmlChar **attributes)
+{
+    for (int i = 0; i < nb_attributes; i++) {
+        const xmlChar **a = attributes + 5 * i;
+        size_t len = (size_t)(a[4] - a[3]);
+
+        if (a[1] || strcmp((const char *)a[0], "schemaVersion") != 0)
+            continue;
+        if (len == 3 && (memcmp(a[3], "2.0", 3) == 0 || memcmp(a[3], "2.1", 3) == 0))
+            return SUBMISSION_2_1_SCHEMA;
+    }
+    return SUBMISSION_SCHEMA;
+}
+
 static void note(validation *v, tdi_log_level level, long line, const char *msg)
 {
     if (v->cancelled)
@@ -345,13 +365,13 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
     (void)prefix;
     (void)nb_namespaces;
     (void)namespaces;
-    (void)nb_attributes;
     (void)nb_defaulted;
-    (void)attributes;
     v->root_seen = 1;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (uri && strcmp((const char *)uri, kinds[i].ns) == 0)
             v->schema = kinds[i].schema;
+    if (v->schema && strcmp(v->schema, SUBMISSION_SCHEMA) == 0)
+        v->schema = submission_schema(nb_attributes, attributes);
     if (!v->schema) {
         /* The names come from the document: cleaned before they reach the log. */
         tdi_clean_value(ns, sizeof ns, uri ? (const char *)uri : "");

@@ -161,6 +161,14 @@ case_validate_invalid() {
     gzip -dc "$gz" | "$TDI" validate - >"$CASE_DIR/stdin.out" 2>"$CASE_DIR/stdin.err" ||
         { cat "$CASE_DIR/stdin.err" >&2; fail "zcat FILE | tdi validate - failed"; }
     grep -qxF -- '-: valid' "$CASE_DIR/stdin.out" || fail "standard input was not said valid"
+    # an exact age in a 2.2 file: refused by the schema itself, for tdi validate and xmllint alike
+    gzip -dc "$gz" >"$CASE_DIR/age.xml"
+    line=$(grep -n -m 1 '<episode ' "$CASE_DIR/age.xml" | cut -d: -f1)
+    sed -i "${line}s/ age_band=/ age=\"34\" age_band=/" "$CASE_DIR/age.xml"
+    tdi_try "$CASE_DIR/validate-age" 8 validate "$CASE_DIR/age.xml"
+    stderr_has "$CASE_DIR/age.xml:$line: Element '{urn:tdi:submission:2}episode', attribute 'age': The attribute 'age' is not allowed."
+    ! xmllint --noout --nonet --schema "$TDI_ROOT/schemas/tdi-submission.xsd" "$CASE_DIR/age.xml" 2>/dev/null ||
+        fail "xmllint accepts an exact age in a 2.2 file"
 }
 
 it_case errors-config-typo case_config_typo

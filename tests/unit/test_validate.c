@@ -193,6 +193,38 @@ static void version_1_file(void **state)
     assert_string_equal(fx->log.text, "");
 }
 
+/* From schemaVersion 2.2 on, ages leave only as bands: exact age and first_use_age are refused by
+ * the schema itself (an auditor with xmllint sees it too). The same episodes in a 2.0 or 2.1 file
+ * stay valid, checked against the kept 2.1 schema. */
+static void exact_ages_refused_from_2_2(void **state)
+{
+    fixture *fx = *state;
+    char doc[16384], path[128], expect[1024], *v;
+    size_t n = read_all(FIX("valid.xml"), doc, sizeof doc - 1);
+
+    doc[n] = '\0';
+    v = strstr(doc, "schemaVersion=\"2.0\"");
+    assert_non_null(v);
+    snprintf(path, sizeof path, "%s/ages.xml", fx->dir);
+    v[17] = '1';
+    write_all(path, doc, n);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+
+    v[17] = '2';
+    write_all(path, doc, n);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%1$s:4: Element '{urn:tdi:submission:2}episode', attribute 'age': The attribute "
+             "'age' is not allowed.\n"
+             "%1$s:4: Element '{urn:tdi:submission:2}episode', attribute 'first_use_age': The "
+             "attribute 'first_use_age' is not allowed.\n"
+             "%1$s:6: Element '{urn:tdi:submission:2}episode', attribute 'age': The attribute "
+             "'age' is not allowed.\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+}
+
 /* ---- tables ---- */
 
 #define TABLES_HEAD                                                                                \
@@ -550,11 +582,11 @@ static void missing_or_broken_schema(void **state)
 
     assert_int_equal(report_validate_file(FIX("valid.xml"), "/nonexistent-schemas"),
                      TDI_ERR_INTERNAL);
-    assert_string_equal(fx->log.text, "/nonexistent-schemas/tdi-submission.xsd: cannot open "
+    assert_string_equal(fx->log.text, "/nonexistent-schemas/tdi-submission-2.1.xsd: cannot open "
                                       "schema: No such file or directory\n");
 
     test_log_start(&fx->log);
-    snprintf(xsd, sizeof xsd, "%s/tdi-submission.xsd", fx->dir);
+    snprintf(xsd, sizeof xsd, "%s/tdi-submission-2.1.xsd", fx->dir);
     write_all(xsd, broken, sizeof broken - 1);
     assert_int_equal(report_validate_file(FIX("valid.xml"), fx->dir), TDI_ERR_INTERNAL);
     /* libxml2's own complaint, with the schema's line, then ours. */
@@ -575,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(not_xml_at_all, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_namespace, setup, teardown),
         cmocka_unit_test_setup_teardown(version_1_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(exact_ages_refused_from_2_2, setup, teardown),
         cmocka_unit_test_setup_teardown(tables_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
