@@ -37,7 +37,7 @@
 /* One unmapped (item, local code) pair and how many rows had it. */
 typedef struct tx_unmapped {
     uint8_t item;
-    char code[TDI_VALUE_MAX]; /* cleaned with tdi_clean_value, as in the quarantine file */
+    char code[TDI_VALUE_MAX]; /* as in the quarantine file (tx_rule_echo) */
     unsigned long count;
 } tx_unmapped;
 
@@ -96,20 +96,6 @@ static int is_missing(const char *s)
     size_t len;
 
     return !s || (trimmed(s, &len), len == 0);
-}
-
-/* tdi_clean_value of s without the blanks around it. */
-static void clean_trimmed(char *dst, size_t dstlen, const char *s)
-{
-    char tmp[TDI_VALUE_MAX + 16]; /* longer than dst, so truncation still shows as "..." */
-    size_t len;
-    const char *t = trimmed(s, &len);
-
-    if (len >= sizeof tmp)
-        len = sizeof tmp - 1;
-    memcpy(tmp, t, len);
-    tmp[len] = '\0';
-    tdi_clean_value(dst, dstlen, tmp);
 }
 
 /* Resolves the crosswalk item of each mapped item and the fallback code maps. */
@@ -345,7 +331,7 @@ static int map_codes(transform_ctx *tx, const tdi_raw_row *row, int start_ymd, t
             rec->code[item] = (uint8_t)idx;
             continue;
         }
-        clean_trimmed(code, sizeof code, v);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), v, code);
         count_unmapped(tx, (tdi_item)tx->cw_item_of[item], code);
         if (!rejected) /* the first unmapped column is the row's rejection; go on counting */
             rejected = reject(tx, TX_R006, tdi_columns[c].name, code, rej);
@@ -386,7 +372,7 @@ static int read_numbers(transform_ctx *tx, const tdi_raw_row *row, int num[TDI_C
             continue;
         if (parse_number(row->col[c], tdi_columns[c].min, tdi_columns[c].max, &num[c]) == 0)
             continue;
-        clean_trimmed(value, sizeof value, row->col[c]);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), row->col[c], value);
         return reject(tx, TX_R014, tdi_columns[c].name, value, rej);
     }
     return 0;
@@ -478,8 +464,7 @@ static int check_nid(transform_ctx *tx, const tdi_raw_row *row, tdi_rejection *r
 /* Chooses what the person pseudonym is computed from (tx_person.h) and computes its digest into
  * tx->person_digest; rec->person_kind says which. The identifier copies are wiped here. Returns
  * 0 when done, -1 on an internal error (the national id passed check_nid() before). */
-static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ymd,
-                         tdi_record *rec)
+static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ymd, tdi_record *rec)
 {
     tx_pseudo *link = tx_keys_link(tx->keys);
     tdi_nid_scheme scheme = tx->src->national_id;
@@ -535,7 +520,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     if (len > TDI_CENTRE_MAX || !tdi_name_ok(rec->centre, TDI_CENTRE_MAX)) {
         char value[TDI_VALUE_MAX];
 
-        clean_trimmed(value, sizeof value, row->col[TDI_COL_CENTRE_ID]);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), row->col[TDI_COL_CENTRE_ID], value);
         return reject(tx, TX_R002, NULL, value, rej);
     }
 

@@ -6,6 +6,8 @@
 #ifndef TX_RULES_H
 #define TX_RULES_H
 
+#include "tx_pseudo.h"
+
 #include "../common/tdi_record.h"
 
 #include <stddef.h>
@@ -51,6 +53,16 @@ const tx_rule *tx_rule_at(tx_rule_idx idx);
 /* The rule with that id, or NULL; *idx_out (may be NULL) gets its index. */
 const tx_rule *tx_rule_get(const char *id, tx_rule_idx *idx_out);
 const char *tx_severity_name(tx_severity sev);
+
+/* What a quarantine line or the run summary may show of a clinic's cell: the cell (without the
+ * blanks around it) when it has the shape of a code, at most TX_ECHO_MAX of A-Z a-z 0-9 . _ - +
+ * / and at most TX_ECHO_DIGITS digits; otherwise "len=N hmac=HEX12": its length in bytes and the
+ * first 12 hex digits of HMAC(quarantine key, "tdi/quarantine/value/v1" \0 cell), so a name or a
+ * national number in a code column never leaves in clear, and one bad value is recognisable
+ * across rows and runs. out must hold TDI_VALUE_MAX bytes. */
+#define TX_ECHO_MAX    16
+#define TX_ECHO_DIGITS 4
+void tx_rule_echo(tx_pseudo *quarantine_key, const char *cell, char out[TDI_VALUE_MAX]);
 
 /* Fills rej for rule idx: item is the rule's own when it has one, else the given one; value is
  * cleaned (tdi_clean_value) and truncated. Callers never pass an identifier as value. */
