@@ -43,7 +43,8 @@ static const tx_rule rules[TX_RULE_COUNT] = {
     [TX_R018] = {"R018", TX_WARN, "treatment_status",
                  "never previously treated, but the person started a treatment in an earlier "
                  "year: kept as given"},
-    /* R019 is free; R020 on is pseudonymisation. */
+    [TX_R019] = {"R019", TX_REJECT, NULL, "text is not valid UTF-8"},
+    /* R020 on is pseudonymisation. */
     [TX_R020] = {"R020", TX_REJECT, "national_id",
                  "national id fails the length or check digits of its scheme"},
 };

@@ -33,6 +33,7 @@ typedef enum tx_rule_idx {
     TX_R017, /* residential attribute given outside the residential classes (warn) */
     TX_R018, /* "never previously treated" for a person treated in an earlier year (warn; counted
               * by the state database's pass, see transform_history()) */
+    TX_R019, /* a cell is not valid UTF-8 (a SQL_ASCII source) */
     TX_R020, /* national id fails its scheme's check */
     TX_RULE_COUNT
 } tx_rule_idx;

@@ -658,6 +658,29 @@ static void test_values_echoed_only_as_codes(void **state)
     free(text);
 }
 
+/* A cell that is no UTF-8 (a SQL_ASCII source sends its bytes as they are): R019 before any
+ * other rule, naming the column, never the bytes. */
+static void test_r019(void **state)
+{
+    const char *msg = "text is not valid UTF-8";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_PRIMARY_DRUG] = "HERO\xefNE";
+    assert_rejected(&row, "R019", "primary_drug", msg, "not UTF-8");
+    row = good_row();
+    row.col[TDI_COL_FAMILY_NAME] = "Fran\xe7ois"; /* Latin-1 */
+    row.col[TDI_COL_CLIENT_ID] = NULL;            /* R019 comes before R001 */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row = good_row();
+    row.col[TDI_COL_FAMILY_NAME] = "\xc0\xaf"; /* an overlong '/' */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row.col[TDI_COL_FAMILY_NAME] = "\xed\xa0\x80"; /* a surrogate */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row.col[TDI_COL_FAMILY_NAME] = "Fran\xc3\xa7ois \xf0\x9f\x98\x80"; /* fine */
+    accept_row(&row);
+}
+
 static void test_r006_not_triggered(void **state)
 {
     tdi_raw_row row = good_row();
@@ -1335,6 +1358,7 @@ static void test_rule_table(void **state)
         {"R018", "warn",
          "never previously treated, but the person started a treatment in an earlier year: kept "
          "as given"},
+        {"R019", "reject", "text is not valid UTF-8"},
         {"R020", "reject", "national id fails the length or check digits of its scheme"},
     };
     tx_rule_idx idx;
@@ -1350,7 +1374,7 @@ static void test_rule_table(void **state)
         assert_string_equal(tx_severity_name(r->severity), want[i][1]);
         assert_string_equal(r->message, want[i][2]);
     }
-    assert_null(tx_rule_get("R019", NULL));
+    assert_null(tx_rule_get("R021", NULL));
     assert_null(tx_rule_at(TX_RULE_COUNT));
 }
 
@@ -1527,6 +1551,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r005_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r006, begin, end),
         cmocka_unit_test_setup_teardown(test_values_echoed_only_as_codes, begin, end),
+        cmocka_unit_test_setup_teardown(test_r019, begin, end),
         cmocka_unit_test_setup_teardown(test_r006_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r008, begin, end),
         cmocka_unit_test_setup_teardown(test_r008_not_triggered, begin, end),
