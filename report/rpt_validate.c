@@ -62,10 +62,11 @@ typedef struct feed_state {
 } feed_state;
 
 typedef struct validation {
-    const char *path;      /* the document, borrowed */
-    const char *label;     /* prefix of messages: the schema while loading it, then path */
-    rpt_gz_reader *gz;     /* the file, read on the calling thread; owned, as is its fd */
-    unsigned char *probed; /* what the first parser read, replayed to the second; owned */
+    const char *path;             /* the document, borrowed */
+    unsigned long long max_bytes; /* of XML, 0: no limit */
+    const char *label;            /* prefix of messages: the schema while loading it, then path */
+    rpt_gz_reader *gz;            /* the file, read on the calling thread; owned, as is its fd */
+    unsigned char *probed;        /* what the first parser read, replayed to the second; owned */
     size_t probed_len, probed_cap;
     int fd;            /* the second pass: plain XML from the read end of a pipe */
     feed_state *feed;  /* how the producer of fd ended, or NULL */
@@ -209,6 +210,14 @@ static int input_broken(validation *v, int problem, int detail)
         v->gz_broken = 1;
         note(v, TDI_LOG_ERROR, 0, "trailing data after the gzip stream");
         break;
+    case RPT_GZ_TOO_BIG: {
+        char msg[96];
+
+        v->gz_broken = 1;
+        snprintf(msg, sizeof msg, "the XML is larger than %llu bytes (--max-bytes)", v->max_bytes);
+        note(v, TDI_LOG_ERROR, 0, msg);
+        break;
+    }
     default:
         v->internal = 1;
         tdi_error("%s: gzip reader failed: zlib error %d", v->path, detail);
@@ -469,7 +478,7 @@ static tdi_status open_input(validation *v)
         tdi_error("%s: out of memory", v->path);
         return TDI_ERR_INTERNAL;
     }
-    rpt_gz_reader_init(v->gz, fd, 0); /* v owns fd from here */
+    rpt_gz_reader_init(v->gz, fd, v->max_bytes); /* v owns fd from here */
     return TDI_OK;
 }
 
@@ -612,7 +621,13 @@ static void init_libxml2(void)
 
 tdi_status report_validate_file(const char *path, const char *schema_dir)
 {
-    validation v = {.path = path, .label = path, .fd = -1};
+    return report_validate_file_max(path, schema_dir, 0);
+}
+
+tdi_status report_validate_file_max(const char *path, const char *schema_dir,
+                                    unsigned long long max_bytes)
+{
+    validation v = {.path = path, .label = path, .fd = -1, .max_bytes = max_bytes};
     feed_state feed = {0};
     rpt_pipe *pipe = NULL;
     unsigned char *buf = NULL;

@@ -358,6 +358,21 @@ static void trailing_data_after_gzip(void **state)
     assert_string_equal(fx->log.text, expect);
 }
 
+/* A size cap for auditors: XML over max_bytes (inflated) is refused once it is read that far. */
+static void size_cap(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], expect[512];
+
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(report_validate_file_max(gz, TDI_SCHEMA_DIR, 1 << 20), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(report_validate_file_max(gz, TDI_SCHEMA_DIR, 1000), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect, "%s: the XML is larger than 1000 bytes (--max-bytes)\n", gz);
+    assert_true(strncmp(fx->log.text, expect, strlen(expect)) == 0);
+}
+
 /* ---- hostile ---- */
 
 static void refused_quickly(fixture *fx, const char *path)
@@ -612,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(trailing_data_after_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(xxe_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, teardown),
