@@ -37,6 +37,7 @@ typedef enum tdi_rule_idx {
     TDI_R017, /* residential attribute given outside the residential classes (warn) */
     TDI_R018, /* "never previously treated" for a person treated in an earlier year (warn; counted
                * by the state database's pass, raised by the run) */
+    TDI_R019, /* a cell is not valid UTF-8 (a SQL_ASCII source) */
     TDI_R020, /* national id fails its scheme's check */
     TDI_RULE_COUNT
 } tdi_rule_idx;

@@ -126,11 +126,15 @@ tdi_status report_ensure_dir(const char *dir);
 tdi_status report_sweep_temp(const char *dir, unsigned long *removed);
 
 /* ---- validation ---- */
-/* Validates path (.xml or .xml.gz, by content) against the schema of its root element's
- * namespace in schema_dir (tdi-submission.xsd or tdi-tables.xsd), streaming. Each error is
- * logged as "PATH:LINE: message". Returns TDI_OK, TDI_ERR_INVALID, or
- * TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read at all. */
+/* Validates path (.xml or .xml.gz, by content; "-" is standard input; a pipe works, it is read
+ * once) against the schema of its root element's namespace in schema_dir (tdi-submission.xsd or
+ * tdi-tables.xsd), streaming. Each error is logged as "PATH:LINE: message". Returns TDI_OK,
+ * TDI_ERR_INVALID, or TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read. */
 tdi_status report_validate_file(const char *path, const char *schema_dir);
+/* The same, refusing (TDI_ERR_INVALID) a document whose XML (inflated) is over max_bytes bytes
+ * (0: no limit), as soon as it is: a small .gz can inflate to gigabytes of whitespace. */
+tdi_status report_validate_file_max(const char *path, const char *schema_dir,
+                                    unsigned long long max_bytes);
 
 /* ---- the receiving side ---- */
 /* `tdi load`: applies the submissions among paths (files or directories) to the receiver's

@@ -37,7 +37,7 @@
 /* One unmapped (item, local code) pair and how many rows had it. */
 typedef struct tx_unmapped {
     uint8_t item;
-    char code[TDI_VALUE_MAX]; /* cleaned with tdi_clean_value, as in the quarantine file */
+    char code[TDI_VALUE_MAX]; /* as in the quarantine file (tx_rule_echo) */
     unsigned long count;
 } tx_unmapped;
 
@@ -95,20 +95,6 @@ static int is_missing(const char *s)
     size_t len;
 
     return !s || (trimmed(s, &len), len == 0);
-}
-
-/* tdi_clean_value of s without the blanks around it. */
-static void clean_trimmed(char *dst, size_t dstlen, const char *s)
-{
-    char tmp[TDI_VALUE_MAX + 16]; /* longer than dst, so truncation still shows as "..." */
-    size_t len;
-    const char *t = trimmed(s, &len);
-
-    if (len >= sizeof tmp)
-        len = sizeof tmp - 1;
-    memcpy(tmp, t, len);
-    tmp[len] = '\0';
-    tdi_clean_value(dst, dstlen, tmp);
 }
 
 /* Resolves the crosswalk item of each mapped item and the fallback code maps. */
@@ -294,6 +280,33 @@ static void count_unmapped(transform_ctx *tx, tdi_item item, const char *code)
     tx->nunmapped++;
 }
 
+/* 1 when s is well-formed UTF-8 (RFC 3629: shortest forms, no surrogates, at most U+10FFFF). */
+static int utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s++, n, min, cp;
+
+        if (c < 0x80)
+            continue;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, min = 0x80, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, min = 0x800, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return 0;
+        for (; n > 0; n--, s++) {
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*s & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+    }
+    return 1;
+}
+
 /* Raises a parse-level rule: counts it and fills the rejection. Returns 1. */
 static int reject(transform_ctx *tx, tdi_rule_idx idx, const char *item, const char *value,
                   tdi_rejection *rej)
@@ -343,7 +356,7 @@ static int map_codes(transform_ctx *tx, const tdi_raw_row *row, int start_ymd, t
             rec->code[item] = (uint8_t)idx;
             continue;
         }
-        clean_trimmed(code, sizeof code, v);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), v, code);
         count_unmapped(tx, (tdi_item)tx->cw_item_of[item], code);
         if (!rejected) /* the first unmapped column is the row's rejection; go on counting */
             rejected = reject(tx, TDI_R006, tdi_columns[c].name, code, rej);
@@ -384,7 +397,7 @@ static int read_numbers(transform_ctx *tx, const tdi_raw_row *row, int num[TDI_C
             continue;
         if (parse_number(row->col[c], tdi_columns[c].min, tdi_columns[c].max, &num[c]) == 0)
             continue;
-        clean_trimmed(value, sizeof value, row->col[c]);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), row->col[c], value);
         return reject(tx, TDI_R014, tdi_columns[c].name, value, rej);
     }
     return 0;
@@ -518,6 +531,9 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     tx_numbers n;
     tx_facts facts;
 
+    for (int c = 0; c < TDI_COL_COUNT; c++) /* a SQL_ASCII source's bytes are not checked */
+        if (row->col[c] && !utf8_valid((const unsigned char *)row->col[c]))
+            return reject(tx, TDI_R019, tdi_columns[c].name, "not UTF-8", rej);
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (is_missing(row->col[required[i]]))
             return reject(tx, TDI_R001, tdi_columns[required[i]].name, "missing", rej);
@@ -532,7 +548,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     if (len > TDI_CENTRE_MAX || !tdi_name_ok(rec->centre, TDI_CENTRE_MAX)) {
         char value[TDI_VALUE_MAX];
 
-        clean_trimmed(value, sizeof value, row->col[TDI_COL_CENTRE_ID]);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), row->col[TDI_COL_CENTRE_ID], value);
         return reject(tx, TDI_R002, NULL, value, rej);
     }
 

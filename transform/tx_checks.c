@@ -5,7 +5,10 @@
  */
 #include "tx_checks.h"
 
+#include <openssl/crypto.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- consistency checks: each returns 1 on a hit, with the value for quarantine and, for rules
@@ -176,4 +179,54 @@ int tx_checks_apply(const tx_facts *f, tdi_rule_hits *hits, tdi_rejection *rej)
         return 1;
     }
     return 0;
+}
+
+/* At most TX_ECHO_MAX code characters, at most TX_ECHO_DIGITS of them digits. */
+static int code_shaped(const char *t, size_t len)
+{
+    size_t digits = 0;
+
+    if (len == 0 || len > TX_ECHO_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = t[i];
+
+        if (c >= '0' && c <= '9')
+            digits++;
+        else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || strchr("._-+/", c)))
+            return 0;
+    }
+    return digits <= TX_ECHO_DIGITS;
+}
+
+void tx_rule_echo(tx_pseudo *quarantine_key, const char *cell, char out[TDI_VALUE_MAX])
+{
+    static const char domain[] = "tdi/quarantine/value/v1"; /* with its \0 */
+    unsigned char mac[TX_HMAC_BYTES], *msg;
+    size_t len;
+    const char *t = cell ? cell : "";
+
+    while (*t == ' ' || *t == '\t')
+        t++;
+    len = strlen(t);
+    while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+        len--;
+    if (code_shaped(t, len)) {
+        memcpy(out, t, len); /* len <= TX_ECHO_MAX < TDI_VALUE_MAX */
+        out[len] = '\0';
+        return;
+    }
+    msg = malloc(sizeof domain + len);
+    if (msg) {
+        memcpy(msg, domain, sizeof domain);
+        memcpy(msg + sizeof domain, t, len);
+    }
+    if (msg && tx_pseudo_hmac(quarantine_key, msg, sizeof domain + len, mac) == TDI_OK)
+        snprintf(out, TDI_VALUE_MAX, "len=%zu hmac=%02x%02x%02x%02x%02x%02x", len, mac[0], mac[1],
+                 mac[2], mac[3], mac[4], mac[5]);
+    else
+        snprintf(out, TDI_VALUE_MAX, "len=%zu", len); /* never the value itself */
+    if (msg)
+        OPENSSL_cleanse(msg, sizeof domain + len);
+    free(msg);
 }

@@ -6,6 +6,8 @@
 #ifndef TX_CHECKS_H
 #define TX_CHECKS_H
 
+#include "tx_pseudo.h"
+
 #include "../common/tdi_rules.h"
 
 #include <stddef.h>
@@ -43,5 +45,15 @@ typedef struct tx_facts {
  * R004, then the warnings R013, R017). Each hit is raised into hits; warnings go on, the first
  * reject fills rej and stops. Returns 1 when rejected. */
 int tx_checks_apply(const tx_facts *f, tdi_rule_hits *hits, tdi_rejection *rej);
+
+/* What a quarantine line or the run summary may show of a clinic's cell: the cell (without the
+ * blanks around it) when it has the shape of a code, at most TX_ECHO_MAX of A-Z a-z 0-9 . _ - +
+ * / and at most TX_ECHO_DIGITS digits; otherwise "len=N hmac=HEX12": its length in bytes and the
+ * first 12 hex digits of HMAC(quarantine key, "tdi/quarantine/value/v1" \0 cell), so a name or a
+ * national number in a code column never leaves in clear, and one bad value is recognisable
+ * across rows and runs. out must hold TDI_VALUE_MAX bytes. */
+#define TX_ECHO_MAX    16
+#define TX_ECHO_DIGITS 4
+void tx_rule_echo(tx_pseudo *quarantine_key, const char *cell, char out[TDI_VALUE_MAX]);
 
 #endif

@@ -50,6 +50,7 @@ static void test_rule_table(void **state)
         {"R018", "warn",
          "never previously treated, but the person started a treatment in an earlier year: kept "
          "as given"},
+        {"R019", "reject", "text is not valid UTF-8"},
         {"R020", "reject", "national id fails the length or check digits of its scheme"},
     };
     tdi_rule_idx idx;

@@ -523,11 +523,12 @@ static void test_r002(void **state)
 
     (void)state;
     row.col[TDI_COL_CENTRE_ID] = "GENT 01";
-    assert_rejected(&row, "R002", "centre_id", msg, "GENT 01");
+    /* not the shape of a code (a blank, a non-ASCII letter, too long): length and fingerprint */
+    assert_rejected(&row, "R002", "centre_id", msg, "len=7 hmac=e48d84f2e466");
     row.col[TDI_COL_CENTRE_ID] = "G\xc3\xabnt";
-    assert_rejected(&row, "R002", "centre_id", msg, "G??nt");
+    assert_rejected(&row, "R002", "centre_id", msg, "len=5 hmac=2f4533330d32");
     row.col[TDI_COL_CENTRE_ID] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"; /* 33 */
-    assert_rejected(&row, "R002", "centre_id", msg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456");
+    assert_rejected(&row, "R002", "centre_id", msg, "len=33 hmac=04bde81ecb79");
     row.col[TDI_COL_CENTRE_ID] = "C/1";
     assert_rejected(&row, "R002", "centre_id", msg, "C/1");
 }
@@ -627,7 +628,7 @@ static void test_r006(void **state)
     row.col[TDI_COL_PRIMARY_DRUG] = " heroine ";
     assert_rejected(&row, "R006", "primary_drug", msg, "heroine");
     row.col[TDI_COL_PRIMARY_DRUG] = "k\xc3\xa9tamine";
-    assert_rejected(&row, "R006", "primary_drug", msg, "k??tamine");
+    assert_rejected(&row, "R006", "primary_drug", msg, "len=9 hmac=b381c5e32cba");
     /* Several unmapped columns: the first in column order is the rejection. */
     row.col[TDI_COL_SETTING] = "XYZ";
     row.col[TDI_COL_ROUTE] = "snuiven";
@@ -635,6 +636,59 @@ static void test_r006(void **state)
     row = good_row();
     row.col[TDI_COL_SEX] = "x"; /* the crosswalk has X: case matters */
     assert_rejected(&row, "R006", "sex", msg, "x");
+}
+
+/* A cell is shown in the quarantine file and the run summary only when it has the shape of a
+ * code (at most 16 of A-Z a-z 0-9 . _ - + /, at most 4 digits); otherwise its length in bytes and
+ * a fingerprint, HMAC-SHA256 under the quarantine key (12 hex digits): a name or a national
+ * number put in a code column never leaves in clear. */
+static void test_values_echoed_only_as_codes(void **state)
+{
+    const char *msg = "local code has no crosswalk entry";
+    tdi_raw_row row = good_row();
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_PRIMARY_DRUG] = " Zebulon Quartermaine 85.07.30-033.28 ";
+    assert_rejected(&row, "R006", "primary_drug", msg, "len=36 hmac=0e1fe9481034");
+    row.col[TDI_COL_PRIMARY_DRUG] = "85.07.30-033.28"; /* code characters, but 11 digits */
+    assert_rejected(&row, "R006", "primary_drug", msg, "len=15 hmac=74a8cab3ee12");
+    row = good_row();
+    row.col[TDI_COL_CENTRE_ID] = "Zebulon Quartermaine 85.07.30-033.28";
+    assert_rejected(&row, "R002", "centre_id",
+                    "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -",
+                    "len=36 hmac=0e1fe9481034");
+    text = report_text();
+    assert_string_equal(text, "  unmapped primary_drug 'len=15 hmac=74a8cab3ee12': 1\n"
+                              "  unmapped primary_drug 'len=36 hmac=0e1fe9481034': 1\n"
+                              "  rule R002 (reject) centre code must be 1-32 characters of A-Z "
+                              "a-z 0-9 . _ -: 1\n"
+                              "  rule R006 (reject) local code has no crosswalk entry: 2\n");
+    assert_null(strstr(text, "Zebulon"));
+    free(text);
+}
+
+/* A cell that is no UTF-8 (a SQL_ASCII source sends its bytes as they are): R019 before any
+ * other rule, naming the column, never the bytes. */
+static void test_r019(void **state)
+{
+    const char *msg = "text is not valid UTF-8";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_PRIMARY_DRUG] = "HERO\xefNE";
+    assert_rejected(&row, "R019", "primary_drug", msg, "not UTF-8");
+    row = good_row();
+    row.col[TDI_COL_FAMILY_NAME] = "Fran\xe7ois"; /* Latin-1 */
+    row.col[TDI_COL_CLIENT_ID] = NULL;            /* R019 comes before R001 */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row = good_row();
+    row.col[TDI_COL_FAMILY_NAME] = "\xc0\xaf"; /* an overlong '/' */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row.col[TDI_COL_FAMILY_NAME] = "\xed\xa0\x80"; /* a surrogate */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row.col[TDI_COL_FAMILY_NAME] = "Fran\xc3\xa7ois \xf0\x9f\x98\x80"; /* fine */
+    accept_row(&row);
 }
 
 static void test_r006_not_triggered(void **state)
@@ -1027,9 +1081,9 @@ static void test_r014(void **state)
         {"-3", "-3"},
         {"121", "121"},
         {"17.5", "17.5"},
-        {"1 7", "1 7"},
+        {"1 7", "len=3 hmac=9cb2ae0ff8f8"},
         {"+17", "+17"},
-        {"0017000000", "0017000000"},
+        {"0017000000", "len=10 hmac=dd3281372a0f"},
     };
     const char *msg = "not a whole number in the accepted range";
     tdi_raw_row row = good_row();
@@ -1151,7 +1205,8 @@ static void test_rule_order(void **state)
     row.col[TDI_COL_CENTRE_ID] = "bad centre";
     row.col[TDI_COL_START_DATE] = "2024-02-30";
     assert_rejected(&row, "R002", "centre_id",
-                    "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -", "bad centre");
+                    "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -",
+                    "len=10 hmac=0caed2bbd911");
     /* R008 before R006 */
     row = good_row();
     row.col[TDI_COL_BIRTH_DATE] = "nope";
@@ -1332,7 +1387,8 @@ static void test_report(void **state)
     assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "heroine");
     assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "heroine");
     row.col[TDI_COL_PRIMARY_DRUG] = "k\xc3\xa9tamine";
-    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "k??tamine");
+    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry",
+                    "len=9 hmac=b381c5e32cba");
     row = good_row();
     row.col[TDI_COL_SETTING] = "XYZ";
     row.col[TDI_COL_ROUTE] = "snuiven";
@@ -1350,7 +1406,7 @@ static void test_report(void **state)
 
     text = report_text();
     assert_string_equal(text, "  unmapped primary_drug 'heroine': 2\n"
-                              "  unmapped primary_drug 'k??tamine': 1\n"
+                              "  unmapped primary_drug 'len=9 hmac=b381c5e32cba': 1\n"
                               "  unmapped route 'snuiven': 1\n"
                               "  unmapped setting 'XYZ': 1\n"
                               "  rule R001 (reject) required value missing: 1\n"
@@ -1473,6 +1529,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r005, begin, end),
         cmocka_unit_test_setup_teardown(test_r005_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r006, begin, end),
+        cmocka_unit_test_setup_teardown(test_values_echoed_only_as_codes, begin, end),
+        cmocka_unit_test_setup_teardown(test_r019, begin, end),
         cmocka_unit_test_setup_teardown(test_r006_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r008, begin, end),
         cmocka_unit_test_setup_teardown(test_r008_not_triggered, begin, end),
