@@ -41,6 +41,7 @@ struct pg_cancel {
 
 static hpq_line script[MAX_LINES];
 static int nlines, pos, busy_served = -1, nconns, open_conns, live_copy;
+static const char *server_encoding = "UTF8"; /* PQparameterStatus */
 static struct pg_result *live;
 
 /* libpq hands out char * to what the caller must not change: so does the harness. */
@@ -127,6 +128,12 @@ void hpq_script_add(const hpq_line *lines)
         l->res.message = keep_str(l->res.message);
         l->res.fields = keep_strs(l->res.fields, (size_t)l->res.nfields);
         l->res.values = keep_strs(l->res.values, (size_t)l->res.nfields * (size_t)l->res.ntuples);
+        if (l->res.types) {
+            Oid *t = keep((size_t)l->res.nfields * sizeof *t + 1);
+
+            memcpy(t, l->res.types, (size_t)l->res.nfields * sizeof *t);
+            l->res.types = t;
+        }
         nlines++;
     }
 }
@@ -210,6 +217,7 @@ void hpq_reset(void)
     }
     nlines = pos = 0;
     busy_served = -1;
+    server_encoding = "UTF8";
     nconns = open_conns = live_copy = 0;
 }
 
@@ -314,11 +322,24 @@ int PQsocket(const PGconn *conn)
     return conn && !conn->bad ? conn->sock[0] : -1;
 }
 
+void hpq_server_encoding(const char *encoding)
+{
+    server_encoding = encoding;
+}
+
+const char *PQparameterStatus(const PGconn *conn, const char *paramName)
+{
+    check_conn(conn, "PQparameterStatus");
+    return strcmp(paramName, "server_encoding") == 0 ? server_encoding : NULL;
+}
+
+/* UTF8, or SQL_ASCII for a SQL_ASCII server (read as the bytes it holds). */
 int PQsetClientEncoding(PGconn *conn, const char *encoding)
 {
     check_conn(conn, "PQsetClientEncoding");
-    if (strcmp(encoding, "UTF8") != 0)
-        fail_msg("harness_pq: client encoding %s, not UTF8", encoding);
+    if (strcmp(encoding, "UTF8") != 0 &&
+        !(strcmp(encoding, "SQL_ASCII") == 0 && strcmp(server_encoding, "SQL_ASCII") == 0))
+        fail_msg("harness_pq: client encoding %s on a %s server", encoding, server_encoding);
     return conn->bad ? -1 : 0;
 }
 
@@ -622,6 +643,15 @@ int PQntuples(const PGresult *res)
 int PQnfields(const PGresult *res)
 {
     return res_of(res, "PQnfields")->nfields;
+}
+
+Oid PQftype(const PGresult *res, int field_num)
+{
+    const hpq_res *r = res_of(res, "PQftype");
+
+    if (field_num < 0 || field_num >= r->nfields)
+        return 0; /* InvalidOid, as libpq */
+    return r->types ? r->types[field_num] : 25;
 }
 
 char *PQfname(const PGresult *res, int field_num)

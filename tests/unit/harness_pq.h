@@ -52,6 +52,7 @@ typedef struct hpq_res {
     const char *const *fields; /* the column names */
     int ntuples;
     const char *const *values; /* ntuples * nfields, row by row; HPQ_NULL for NULL */
+    const Oid *types;          /* nfields column type OIDs (PQftype); NULL: every one text (25) */
 } hpq_res;
 
 typedef struct hpq_line {
@@ -82,6 +83,9 @@ void hpq_script_add(const hpq_line *lines);
 void hpq_done(void);
 /* Forgets the script and everything left (after a test failed half-way). */
 void hpq_reset(void);
+/* What PQparameterStatus(conn, "server_encoding") answers from now on (default "UTF8"; reset by
+ * hpq_reset and hpq_done). */
+void hpq_server_encoding(const char *encoding);
 
 /* ---- script lines. Each notes where in the test it was written. */
 #define HPQ_AT .at = __LINE__

@@ -120,6 +120,55 @@ static void read_all_rows(void **state)
     hpq_done();
 }
 
+/* A start_date the source types as a date is filtered with a cast that cannot fail; as text it is
+ * compared as text, so a value that is no date reaches the client (R008) instead of failing the
+ * COPY. A SQL_ASCII server is read as the bytes it holds: a cell that is no UTF-8 reaches the
+ * client as it is (R019 there), not as a refused COPY. */
+static void typed_dates_and_sql_ascii(void **state)
+{
+    tdi_source_config src = source();
+    extract_source *s = NULL;
+    tdi_raw_row row;
+    int eof = 1;
+    Oid types[TDI_COL_COUNT];
+    char bad[2048];
+
+    (void)state;
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        types[i] = i == TDI_COL_START_DATE ? 1082 : 25;
+    char *cell;
+
+    snprintf(bad, sizeof bad, "%s", copy_row(0, NULL, 0, NULL));
+    cell = strstr(bad, "\tc2\t") + 1; /* centre_id's cell becomes the byte 0xEF: not UTF-8 */
+    cell[0] = (char)0xEF;
+    memmove(cell + 1, cell + 2, strlen(cell + 2) + 1);
+    hpq_server_encoding("SQL_ASCII");
+    hpq_script(HPQ_CONNECT("host=clinic dbname=ehr"),
+               HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+               {.fn = HPQ_FN_PREPARE,
+                .match = "SELECT * FROM tdi_episodes\n)",
+                .res = {.status = PGRES_COMMAND_OK},
+                HPQ_AT},
+               {.fn = HPQ_FN_DESCRIBE,
+                .res = {.status = PGRES_COMMAND_OK,
+                        .nfields = TDI_COL_COUNT,
+                        .fields = names,
+                        .types = types},
+                HPQ_AT},
+               HPQ_SEND("tdi_src.\"start_date\"::date >= DATE '2025-01-01' AND "
+                        "tdi_src.\"start_date\"::date < DATE '2026-01-01'"),
+               HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_ROW(bad), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"),
+               HPQ_FINISH);
+    assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_OK);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 0);
+    assert_string_equal(row.col[TDI_COL_CENTRE_ID], "\xEF");
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_int_equal(extract_close(s), TDI_OK);
+    hpq_done();
+}
+
 /* Optional columns the query lacks are selected as typed NULLs, and said once. */
 static void optional_columns_missing(void **state)
 {
@@ -130,7 +179,7 @@ static void optional_columns_missing(void **state)
 
     (void)state;
     script_open(TDI_COL_COUNT - 1); /* no postcode, the last */
-    hpq_script(HPQ_SEND(", NULL::text FROM (\nSELECT * FROM tdi_episodes\n) AS tdi_src WHERE"),
+    hpq_script(HPQ_SEND(", NULL::text FROM (\nSELECT * FROM tdi_episodes\n) AS tdi_src"),
                HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH);
     assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_OK);
     assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
@@ -362,6 +411,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(read_all_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(optional_columns_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(typed_dates_and_sql_ascii, setup, teardown),
         cmocka_unit_test_setup_teardown(describe_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(prepare_fails_and_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_breaks_off, setup, teardown),
