@@ -24,7 +24,7 @@
 #include <limits.h>
 #include <stdint.h>
 
-#define REPORT_SCHEMA_VERSION        "2.2"
+#define REPORT_SCHEMA_VERSION        "2.3"
 #define REPORT_NAMESPACE             "urn:tdi:submission:2"
 #define REPORT_TABLES_SCHEMA_VERSION "1.0"
 #define REPORT_TABLES_NAMESPACE      "urn:tdi:tables:1"
@@ -36,6 +36,8 @@ typedef struct report_meta {
         *output_dir; /* published files go under OUTPUT_DIR/BODY/ and OUTPUT_DIR/quarantine/ */
     const char *schema_dir; /* directory holding tdi-submission.xsd */
     const char *run_id;     /* UTC stamp YYYYMMDDTHHMMSSZ: in file names and the header */
+    int64_t run_no;         /* the run's number in the ledger, >= 1: grows with every run,
+                             * whatever the clock says (header and manifests: runNo) */
     const char *generated;  /* UTC time, ISO 8601 (YYYY-MM-DDTHH:MM:SSZ) */
     int year;               /* reporting year */
     int gzip_level;         /* 1..9 */
