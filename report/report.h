@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define REPORT_SCHEMA_VERSION        "2.2"
+#define REPORT_SCHEMA_VERSION        "2.3"
 #define REPORT_NAMESPACE             "urn:tdi:submission:2"
 #define REPORT_TABLES_SCHEMA_VERSION "1.0"
 #define REPORT_TABLES_NAMESPACE      "urn:tdi:tables:1"
@@ -33,19 +33,22 @@
 
 /* What every file of one run shares. Strings are borrowed for the writers' lifetime. */
 typedef struct report_meta {
-    const char *output_dir; /* published files go under OUTPUT_DIR/BODY/ and OUTPUT_DIR/quarantine/ */
+    const char
+        *output_dir; /* published files go under OUTPUT_DIR/BODY/ and OUTPUT_DIR/quarantine/ */
     const char *schema_dir; /* directory holding tdi-submission.xsd */
     const char *run_id;     /* UTC stamp YYYYMMDDTHHMMSSZ: in file names and the header */
+    int64_t run_no;         /* the run's number in the ledger, >= 1: grows with every run,
+                             * whatever the clock says (header and manifests: runNo) */
     const char *generated;  /* UTC time, ISO 8601 (YYYY-MM-DDTHH:MM:SSZ) */
     int year;               /* reporting year */
     int gzip_level;         /* 1..9 */
     const char *key_id;     /* the body's key id (8 lowercase hex digits) or NULL: submissions */
     uint64_t sequence;      /* submissions: the body's sequence number for this year, >= 1 */
     const char *counting_level; /* submissions: the header's countingLevel; NULL: "none" */
-    const char *blanked;    /* submissions: the quasi-identifiers withheld ("region sex"), or
-                             * NULL: the header's blanked attribute */
-    const char *disclosure; /* submissions: a JSON object, the re-identification check's
-                             * figures, for the manifest's "disclosure", or NULL */
+    const char *blanked;        /* submissions: the quasi-identifiers withheld ("region sex"), or
+                                 * NULL: the header's blanked attribute */
+    const char *disclosure;     /* submissions: a JSON object, the re-identification check's
+                                 * figures, for the manifest's "disclosure", or NULL */
 } report_meta;
 
 typedef struct report_published {
@@ -54,7 +57,7 @@ typedef struct report_published {
     unsigned long records;   /* episodes (appends + replaces), or quarantined rows */
     unsigned long replaces;  /* of records */
     unsigned long deletes;
-    char sha256[65];         /* hex SHA-256 of the published file */
+    char sha256[65]; /* hex SHA-256 of the published file */
 } report_published;
 
 typedef enum report_action { REPORT_APPEND, REPORT_REPLACE } report_action;
@@ -118,11 +121,13 @@ void report_tables_abort(report_tables *t);
 /* Number of tables in a tables file. */
 size_t report_tables_count(void);
 /* ---- housekeeping ---- */
-/* Creates dir and its missing parents (mode 0750) when missing. */
+/* Creates dir and its missing parents (mode 0750) when missing; TDI_ERR_OUTPUT when dir is a
+ * symbolic link, not owned by the running user, or writable by group or others. */
 tdi_status report_ensure_dir(const char *dir);
 /* Removes from dir the temp files a killed run left: .tdi-*.tmp (submissions, manifests, spools)
- * and .quarantine-*.tmp, regular files only. *removed counts them. A missing dir is fine. Only
- * safe while no other run can be writing there (under the run lock). */
+ * and .quarantine-*.tmp, regular files and links planted at those names (the link, never its
+ * target). *removed counts them. A missing dir is fine; an untrusted one (report_ensure_dir) is
+ * refused. Only safe while no other run can be writing there (under the run lock). */
 tdi_status report_sweep_temp(const char *dir, unsigned long *removed);
 
 /* ---- validation ---- */

@@ -20,6 +20,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlwriter.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,10 +342,11 @@ static tdi_status write_manifest(const report_tables *t, const rpt_file *data, c
     n = snprintf(json, sizeof json,
                  "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"tables\":%zu,"
                  "\"threshold\":%lu,\"suppressedCells\":%zu,\"schemaVersion\":\"%s\","
-                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"}\n",
+                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"runNo\":%" PRId64
+                 ",\"generated\":\"%s\"}\n",
                  data->name, sha256, t->records, report_tables_count(), t->threshold, suppressed,
                  REPORT_TABLES_SCHEMA_VERSION, t->body, t->meta.year, t->meta.run_id,
-                 t->meta.generated);
+                 t->meta.run_no, t->meta.generated);
     if (n < 0 || (size_t)n >= sizeof json) {
         tdi_error("%s: manifest too long", data->path);
         return TDI_ERR_INTERNAL;

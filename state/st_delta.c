@@ -494,18 +494,21 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
 
 tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
 {
-    char sql[320];
+    char sql[400];
     tdi_status s;
     int eof = 0;
 
-    /* Every line: position (or key), action, entrant, earlier; \N where there is none. */
+    /* Every line: position (or key), action, entrant, earlier; \N where there is none. A body's
+     * episodes go in the order of its episode keys, an HMAC under the body's key: two bodies
+     * that get the same records get them in unrelated orders, not in spool order (red team 6). */
     snprintf(sql, sizeof sql,
              what == STATE_READ_DELETES
                  ? "COPY (SELECT ekey, action, entrant, earlier FROM run_action WHERE body = %d "
                    "AND action = 'd' ORDER BY ekey) TO STDOUT"
              : what == STATE_READ_EPISODES
-                 ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
-                   "AND action IN ('a', 'r') ORDER BY pos) TO STDOUT"
+                 ? "COPY (SELECT a.pos, a.action, a.entrant, a.earlier FROM run_action a JOIN "
+                   "run_rec r ON r.pos = a.pos WHERE a.body = %d AND a.action IN ('a', 'r') "
+                   "ORDER BY r.ekey COLLATE \"C\") TO STDOUT"
                  : "COPY (SELECT pos, 'h', entrant, earlier FROM run_rank WHERE body = %d AND "
                    "pos IS NOT NULL ORDER BY pos) TO STDOUT",
              body);

@@ -161,7 +161,7 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
                          unsigned char *reread, unsigned long *r018);
 
 typedef enum state_read {
-    STATE_READ_EPISODES, /* appends and replaces, in spool order */
+    STATE_READ_EPISODES, /* appends and replaces, in the order of the body's episode keys */
     STATE_READ_DELETES,  /* the keys to delete, in key order */
     STATE_READ_HELD      /* every record the body holds after this run, in spool order (tables) */
 } state_read;

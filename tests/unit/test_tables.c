@@ -567,8 +567,7 @@ static void linked_suppression_property(void **state)
                             if (f->grid.cols.parent[c] == (int)a)
                                 m[n++] = ts.off[fi] + dc_cell(&f->grid, v, r, c);
                         if (n)
-                            check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, v, r, a), m,
-                                           n);
+                            check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, v, r, a), m, n);
                     }
                 for (size_t c = 0; c < f->cols.n; c++)
                     for (size_t a = 0; a < f->rows.n; a++) {
@@ -577,8 +576,7 @@ static void linked_suppression_property(void **state)
                             if (f->grid.rows.parent[r] == (int)a)
                                 m[n++] = ts.off[fi] + dc_cell(&f->grid, v, r, c);
                         if (n)
-                            check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, v, a, c), m,
-                                           n);
+                            check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, v, a, c), m, n);
                     }
             }
             if (f->def->variant_sum)
@@ -595,8 +593,8 @@ static void linked_suppression_property(void **state)
                         const dc_vrel *vr = &f->def->vrel[k];
                         for (size_t j = 0; j < vr->n; j++)
                             m[j] = ts.off[fi] + dc_cell(&f->grid, vr->member[j], r, c);
-                        check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, vr->total, r, c),
-                                       m, vr->n);
+                        check_relation(&ts, sup, ts.off[fi] + dc_cell(&f->grid, vr->total, r, c), m,
+                                       vr->n);
                     }
         }
         /* Table 11's numbers of ages (first use) against table 12 (21): total = not known + N. */
@@ -689,6 +687,7 @@ static void publish_tables(void **state)
     static char text[1 << 21]; /* the whole tables file */
     report_meta meta = {.schema_dir = TDI_SCHEMA_DIR,
                         .run_id = RUN_ID,
+                        .run_no = 3,
                         .generated = GENERATED,
                         .year = 2025,
                         .gzip_level = 1};
@@ -736,6 +735,7 @@ static void publish_tables(void **state)
     read_text(pub.manifest, text, sizeof text);
     assert_non_null(strstr(text, "\"records\":7,\"tables\":70,\"threshold\":5,"
                                  "\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
+    assert_non_null(strstr(text, "\"runId\":\"" RUN_ID "\",\"runNo\":3,"));
 
     /* Threshold 10: the 7s are suppressed, and so much else that nothing gives them away. */
     assert_int_equal(report_tables_open(&meta, "small", 10, &t), TDI_OK);
