@@ -38,7 +38,7 @@ for bin in "$@"; do
     f=$(cmocka_count "$log" 'FAILED  ')
     s=$(cmocka_count "$log" 'SKIPPED ')
     # the names: cmocka prints "[  SKIPPED ] NAME" when it happens and again in its summary
-    sed -n 's/^\[  SKIPPED \] \([^ ]*\)$/\1/p' "$log" | sort -u | sed "s|^|skipped: ${bin##*/}: |" >>"$skips"
+    sed -n 's/^\[  SKIPPED \] \([^ ]*\)$/\1/p' "$log" | sort -u | sed "s|^|skipped: ${bin#"$TDI_ROOT"/}: |" >>"$skips"
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
         printf 'FAIL %s: exited with status %s\n' "${bin##*/}" "$rc"
         f=1
