@@ -330,6 +330,7 @@ EOF
     written=$(sed -n 's/^balance: .* written \([0-9]*\) + .*/\1/p' "$dir/run.out")
     quarantined=$(sed -n 's/^balance: .* quarantined \([0-9]*\)$/\1/p' "$dir/run.out")
 
+    # shellcheck disable=SC2016 # each sh -c '...' expands its own arguments, not ours
     for ((r = 1; r <= RUNS; r++)); do
         measure "$n" copy "$r" "$TDI_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$TDI_READER" -d "$DB" \
             -c "\\copy ($query) to /dev/null"

@@ -506,7 +506,7 @@ it_case ops-disk-full case_disk_full
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4k tdi-probe "$IT_TMP" 2>/dev/null && umount "$IT_TMP"; then
     it_case ops-disk-full-tmpfs case_disk_full_tmpfs
 else
-    printf 'skip ops-disk-full-tmpfs: mounting a tmpfs is not permitted here (ops-disk-full covers the case)\n'
+    it_skip ops-disk-full-tmpfs 'mounting a tmpfs is not permitted here (ops-disk-full covers the case)'
 fi
 it_case ops-commit-refused case_commit_refused
 it_case ops-commit-sigterm case_commit_sigterm
