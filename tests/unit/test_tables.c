@@ -278,6 +278,10 @@ static void records_count_in_cells_and_aggregates(void **state)
 
     assert_int_equal(rpt_tables_population(&heroin), 1);
     assert_int_equal(rpt_tables_population(&alcohol), 0);
+    set_code(&alcohol, TDI_ITEM_PRIMARY_DRUG, "gambling"); /* no table has a row for it */
+    assert_int_equal(rpt_tables_population(&alcohol), 0);
+    set_code(&alcohol, TDI_ITEM_PRIMARY_DRUG, "99");
+    assert_int_equal(rpt_tables_population(&alcohol), 1);
 }
 
 /* Suppression can always protect a shipped table: every relation has no or at least two cells
