@@ -80,6 +80,8 @@ const tdi_item_def *tdi_item_by_cw_name(const char *cw_name, tdi_item *item_out)
  * have a row 99). Only such an episode can be a treatment entrant, make a person's first start or
  * count in a table; the others stay in the submission. 0 for an index out of the list. */
 int tdi_in_population(unsigned primary_drug);
+/* What an entrant count counts, said with every such count (summary, manifest, status). */
+#define TDI_POPULATION "entrants (TDI population: first start for a drug)"
 /* Index of code in the item's list, or -1. */
 int tdi_code_index(const tdi_item_def *def, const char *code);
 

@@ -103,9 +103,10 @@ tdi_status run_load_spool(run_ctx *rc, uint64_t from)
         if (st == TDI_OK) {
             dc_qi_tuple(&e.rec, qi);
             dc_qi_sensitive_tuple(&e.rec, sens);
-            st = state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
-                                  e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
-                                  status_code(&e.rec), qi, sens);
+            st =
+                state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
+                                 e.hash, e.pkey, e.rec.centre, e.rec.start_ymd, status_code(&e.rec),
+                                 tdi_in_population(e.rec.code[TDI_ITEM_PRIMARY_DRUG]), qi, sens);
         }
     }
     cst = state_copy_end(rc->state, st != TDI_OK);
