@@ -305,7 +305,7 @@ tdi_status run_check_disclosure(run_ctx *rc)
         if (st == TDI_OK)
             st = run_read_in_full(rc, b, &partial);
         if (st == TDI_OK) {
-            dc_reid_body in = {body->name, &body->reid, stored,
+            dc_reid_body in = {body->name, &body->reid, found ? stored : NULL,
                                partial < rc->cfg->nsources ? rc->src[partial].cfg->name : NULL};
             st = dc_reid_check(&in, group_body, &ra, &out);
         }
