@@ -33,8 +33,8 @@ struct report_tables {
     unsigned long threshold;
     unsigned long records;  /* added, entrants or not */
     unsigned long entrants; /* added and counted: entrants in the TDI population */
-    rpt_family *families;  /* owned, rpt_nfamilies */
-    size_t nfamilies;      /* initialised so far */
+    rpt_family *families;   /* owned, rpt_nfamilies */
+    size_t nfamilies;       /* initialised so far */
 };
 
 tdi_status report_tables_open(const report_meta *meta, const char *body, int threshold,
@@ -77,9 +77,6 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
 {
     if (!t || !rec)
         return TDI_ERR_INTERNAL;
-    t->records++;
-    if (rec->entrant == TDI_ENTRANT_NO) /* a later start, or outside the TDI population */
-        return TDI_OK;
     for (int i = 0; i < TDI_ITEM_COUNT; i++)
         if (rec->code[i] >= tdi_item_get((tdi_item)i)->ncodes &&
             !(rec->code[i] == TDI_CODE_NOT_APPLICABLE && tdi_item_get((tdi_item)i)->conditional)) {
@@ -87,6 +84,9 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
                       tdi_item_get((tdi_item)i)->name);
             return TDI_ERR_INTERNAL;
         }
+    t->records++;
+    if (rec->entrant == TDI_ENTRANT_NO) /* a later start, or outside the TDI population */
+        return TDI_OK;
     for (size_t f = 0; f < t->nfamilies; f++)
         rpt_family_add(&t->families[f], rec);
     t->entrants += rpt_tables_population(rec);
@@ -348,8 +348,7 @@ static tdi_status write_manifest(const report_tables *t, const rpt_file *data, c
                  "\"threshold\":%lu,\"suppressedCells\":%zu,\"schemaVersion\":\"%s\","
                  "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"}\n",
                  data->name, sha256, t->records, t->entrants, report_tables_count(), t->threshold,
-                 suppressed,
-                 REPORT_TABLES_SCHEMA_VERSION, t->body, t->meta.year, t->meta.run_id,
+                 suppressed, REPORT_TABLES_SCHEMA_VERSION, t->body, t->meta.year, t->meta.run_id,
                  t->meta.generated);
     if (n < 0 || (size_t)n >= sizeof json) {
         tdi_error("%s: manifest too long", data->path);

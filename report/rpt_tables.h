@@ -11,9 +11,9 @@
  * Counting: a record counts in its category and every aggregate above it, on both axes, in
  * every variant it matches. The population is the TDI's: treatment entrants for drugs, so
  * records of alcohol and the non-drug problems (kept in the submission) are left out of every
- * table (rpt_tables_population(), which is tdi_in_population()). A statistics table (11) has a column per measure instead: its
- * cells count the records with a value, and keep their sum and sum of squares for the mean and
- * standard deviation.
+ * table (rpt_tables_population(), which is tdi_in_population()). A statistics table (11) has a
+ * column per measure instead: its cells count the records with a value, and keep their sum and sum
+ * of squares for the mean and standard deviation.
  */
 #ifndef RPT_TABLES_H
 #define RPT_TABLES_H
