@@ -54,7 +54,9 @@ typedef struct report_meta {
 typedef struct report_published {
     char path[PATH_MAX];     /* the published .xml.gz (or .tsv for quarantine) */
     char manifest[PATH_MAX]; /* the manifest, empty for quarantine files */
-    unsigned long records;   /* episodes (appends + replaces), or quarantined rows */
+    unsigned long records;   /* episodes (appends + replaces), quarantined rows, or the records
+                              * tables were made of */
+    unsigned long entrants;  /* tables: the entrants they count (the TDI population) */
     unsigned long replaces;  /* of records */
     unsigned long deletes;
     char sha256[65]; /* hex SHA-256 of the published file */

@@ -174,6 +174,8 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     rc->published++;
     printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
            hidden, rb->tables.path);
+    printf("tables %s: counting %lu " TDI_POPULATION " of %lu records\n", name, rb->tables.entrants,
+           rb->tables.records);
     return TDI_OK;
 }
 

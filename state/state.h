@@ -38,7 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 3  /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 4  /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;
@@ -111,13 +111,14 @@ typedef enum state_copy { STATE_COPY_RECORDS, STATE_COPY_SEEN, STATE_COPY_PRESEN
 tdi_status state_copy_begin(state_db *st, state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
  * the body's files, its content hash (hex), for the counting unit its person under the state
- * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD) and
- * treatment status code as the source gave it, and for the re-identification check its
- * quasi-identifier and sensitive tuples (disclosure/dc_qi.h). */
+ * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD),
+ * treatment status code as the source gave it and drug (1: in the TDI population,
+ * tdi_in_population() of its primary drug; only such a record can be an entrant), and for the
+ * re-identification check its quasi-identifier and sensitive tuples (disclosure/dc_qi.h). */
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
-                            const char *centre, int start_ymd, const char *status, const char *qi,
-                            const char *sens);
+                            const char *centre, int start_ymd, const char *status, int drug,
+                            const char *qi, const char *sens);
 /* An episode's state key, for SEEN and PRESENT. */
 tdi_status state_put_key(state_db *st, int src, const char *eid);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
