@@ -95,7 +95,6 @@ static tdi_status set_put(key_set *s, const char *k, long line)
 /* ---- findings ---- */
 typedef struct auditor {
     FILE *out;
-    const char *schema_dir;
     const char *path; /* the file being validated: its messages become findings */
     unsigned long findings;
     key_set held; /* what the body holds after the files so far: key -> 1, deleted: 0 */
@@ -233,7 +232,7 @@ static int same_series(const rpt_entry *x, const rpt_entry *y)
 tdi_status report_audit(char *const *paths, int npaths, const char *schema_dir, FILE *out,
                         unsigned long *findings)
 {
-    auditor a = {.out = out, .schema_dir = schema_dir};
+    auditor a = {.out = out};
     const rpt_entry *prev = NULL;
     rpt_series s;
     tdi_status st, worst;

@@ -186,10 +186,10 @@ static tdi_status put(loader *l, const char *s, char end)
 {
     if (!s) {
         tdi_status st = put(l, "", '\\');
-        if (st == TDI_OK)
-            l->buf[l->used++] = 'N'; /* put leaves room for 3 bytes */
-        if (st == TDI_OK)
+        if (st == TDI_OK) { /* put leaves room for 3 bytes */
+            l->buf[l->used++] = 'N';
             l->buf[l->used++] = end;
+        }
         return st;
     }
     for (;; s++) {

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # test_receiver.sh: the receiving side. `tdi load` applies a series of nightly deltas (inserts,
 # changes, deletes, a backdated episode that moves the entrant flag, a year closed and reopened)
 # to a receiver database, which then holds record for record what one --full run into a fresh
 # state database sends; loading everything again changes nothing; a gap is refused. `tdi audit`
 # finds a missing file, a tampered file, a repeated key and a rule-breaking record with file and
 # line, and nothing in a clean series; its rules and xmllint's Schematron agree.
-. "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 it_begin
 
 SCH=$TDI_ROOT/schemas/tdi-rules.sch
