@@ -65,7 +65,7 @@ static tdi_status command(loader *l, const char *what, const char *sql)
 /* SCHEMA_DIR/receiver/NNN-*.sql of migration n, read whole into *sql (the caller frees it). */
 static tdi_status read_migration(const char *schema_dir, int n, char *path, size_t plen, char **sql)
 {
-    char dir[2048], prefix[8];
+    char dir[2048], prefix[16];
     DIR *d = NULL;
     struct dirent *de;
     FILE *fp = NULL;
