@@ -207,12 +207,59 @@ static tdi_status check_manifest(const rpt_entry *e)
 typedef struct loaded_run {
     char id[32];
     int64_t no;
+    int unknown; /* a file of schema 2.3 or later loaded before run_no was recorded */
 } loaded_run;
 
+/* Columns col.. of row 0: run_id, run_no, schema_version. */
 static void get_run(PGresult *res, int col, loaded_run *r)
 {
+    int major = 0, minor = 0;
+
     snprintf(r->id, sizeof r->id, "%s", PQgetvalue(res, 0, col));
     r->no = PQgetisnull(res, 0, col + 1) ? 0 : strtoll(PQgetvalue(res, 0, col + 1), NULL, 10);
+    if (sscanf(PQgetvalue(res, 0, col + 2), "%d.%d", &major, &minor) == 2)
+        r->unknown = r->no == 0 && (major > 2 || (major == 2 && minor >= 3));
+}
+
+/* The order of e and the loaded run: rpt_run_cmp, but by runId when the loaded file's runNo was
+ * not recorded (fill_run_no fills it in when that file is named again). */
+static int run_cmp(const rpt_entry *e, const loaded_run *r)
+{
+    return r->unknown ? strcmp(e->hdr.run_id, r->id)
+                      : rpt_run_cmp(e->hdr.run_no, e->hdr.run_id, r->no, r->id);
+}
+
+/* A file loaded before tdi_receiver had run_no (version 1) has none recorded: when the file is
+ * named again, its runNo is filled in (after its manifest and SHA-256 are checked), before any
+ * file is ordered against it. */
+static tdi_status fill_run_no(loader *l, const rpt_entry *e)
+{
+    char year[16], seq[32], no[32], sha[TDI_SHA256_HEX];
+    const char *p[6] = {e->hdr.body, year, seq, e->hdr.run_id, no, sha};
+    PGresult *res = NULL;
+    tdi_status st;
+
+    if (e->bad || e->hdr.run_no < 1)
+        return TDI_OK;
+    snprintf(year, sizeof year, "%d", e->hdr.year);
+    snprintf(seq, sizeof seq, "%" PRIu64, e->hdr.sequence);
+    snprintf(no, sizeof no, "%" PRId64, e->hdr.run_no);
+    st = query(l, "looking for a runNo to fill in",
+               "SELECT sha256 FROM tdi_receiver.file" WHERE_BY
+               " AND sequence = $3 AND run_id = $4 AND run_no IS NULL",
+               4, p, PGRES_TUPLES_OK, &res);
+    if (st != TDI_OK || PQntuples(res) == 0)
+        goto done;
+    if (check_manifest(e) != TDI_OK || tdi_sha256_file(e->path, sha) != TDI_OK ||
+        strcmp(sha, PQgetvalue(res, 0, 0)) != 0)
+        goto done; /* said when the file itself comes */
+    st = query(l, "filling in the runNo",
+               "UPDATE tdi_receiver.file SET run_no = $5" WHERE_BY
+               " AND sequence = $3 AND run_id = $4 AND sha256 = $6 AND run_no IS NULL",
+               6, p, PGRES_COMMAND_OK, NULL);
+done:
+    PQclear(res);
+    return st;
 }
 
 /* What to do with e given what the database holds of its body and year (in the transaction).
@@ -240,7 +287,7 @@ static tdi_status decide(loader *l, const rpt_entry *e, const char *sha, decisio
     }
     PQclear(res);
     st = query(l, "reading the latest file",
-               "SELECT sequence, run_id, run_no FROM tdi_receiver.file" WHERE_BY
+               "SELECT sequence, run_id, run_no, schema_version FROM tdi_receiver.file" WHERE_BY
                " AND superseded_by IS NULL ORDER BY sequence DESC LIMIT 1",
                2, p, PGRES_TUPLES_OK, &res);
     if (st != TDI_OK)
@@ -259,7 +306,7 @@ static tdi_status decide(loader *l, const rpt_entry *e, const char *sha, decisio
         /* An earlier sequence: settled when the run loaded for it is later than this one. */
         PQclear(res);
         st = query(l, "reading the file of the sequence",
-                   "SELECT sequence, run_id, run_no FROM tdi_receiver.file" WHERE_BY
+                   "SELECT sequence, run_id, run_no, schema_version FROM tdi_receiver.file" WHERE_BY
                    " AND sequence = $3 AND superseded_by IS NULL",
                    3, p, PGRES_TUPLES_OK, &res);
         if (st != TDI_OK || PQntuples(res) == 0) {
@@ -268,7 +315,7 @@ static tdi_status decide(loader *l, const rpt_entry *e, const char *sha, decisio
         }
     }
     get_run(res, 1, run);
-    c = rpt_run_cmp(e->hdr.run_no, e->hdr.run_id, run->no, run->id);
+    c = run_cmp(e, run);
     *d = c == 0 ? SAME_RUN : c < 0 ? SKIP_SUPERSEDED : e->hdr.sequence == *last ? SUPERSEDE : LATE;
 done:
     PQclear(res);
@@ -477,12 +524,15 @@ static const char *run_text(char *buf, size_t len, const char *id, int64_t no)
     return buf;
 }
 
-/* How two runs' files of one sequence were ordered, for the messages. */
-static const char *order_text(int64_t a, int64_t b)
+/* How e and the loaded run's file of one sequence were ordered, for the messages. */
+static const char *order_text(const rpt_entry *e, const loaded_run *r)
 {
-    return rpt_run_by_id(a, b) ? "ordered by runId: neither file has a runNo (schema before 2.3)"
-           : a > 0 && b > 0    ? "ordered by runNo"
-                               : "ordered by runNo: only the later file has one";
+    return r->unknown ? "ordered by runId: the loaded file's runNo is not recorded (loaded "
+                        "before tdi_receiver version 2; name it again to fill it in)"
+           : rpt_run_by_id(e->hdr.run_no, r->no)
+               ? "ordered by runId: neither file has a runNo (schema before 2.3)"
+           : e->hdr.run_no > 0 && r->no > 0 ? "ordered by runNo"
+                                            : "ordered by runNo: only the later file has one";
 }
 
 /* Says what load_one decided; the status of the file. */
@@ -500,8 +550,7 @@ static tdi_status tell(loader *l, const rpt_entry *e, decision d, uint64_t last,
         fprintf(l->out, "%s %d sequence %" PRIu64 " (%s): %lu appends, %lu replaces, %lu deletes",
                 h->body, h->year, h->sequence, mine, counts[0], counts[1], counts[2]);
         if (d == SUPERSEDE)
-            fprintf(l->out, " (in place of the earlier %s; %s)", theirs,
-                    order_text(h->run_no, run->no));
+            fprintf(l->out, " (in place of the earlier %s; %s)", theirs, order_text(e, run));
         fprintf(l->out, " <- %s\n", e->path);
         return TDI_OK;
     case SKIP_LOADED:
@@ -512,8 +561,7 @@ static tdi_status tell(loader *l, const rpt_entry *e, decision d, uint64_t last,
         fprintf(l->out,
                 "%s %d sequence %" PRIu64 " (%s): superseded by the later %s (%s), skipped <- "
                 "%s\n",
-                h->body, h->year, h->sequence, mine, theirs, order_text(h->run_no, run->no),
-                e->path);
+                h->body, h->year, h->sequence, mine, theirs, order_text(e, run), e->path);
         return TDI_OK;
     case GAP:
         *gap = 1;
@@ -548,7 +596,7 @@ static tdi_status load_one(loader *l, const rpt_entry *e, int *gap)
     const char *p[3] = {e->hdr.body, year, seq};
     unsigned long counts[3] = {0, 0, 0};
     uint64_t last = 0;
-    loaded_run run = {"", 0};
+    loaded_run run = {"", 0, 0};
     decision d = APPLY;
     tdi_status st;
 
@@ -615,6 +663,12 @@ tdi_status report_load(const char *conninfo, char *const *paths, int npaths, con
     st = tdi_pg_connect(conninfo, "tdi load", WHO, TDI_ERR_STATE, &l.conn, &transient);
     if (st == TDI_OK)
         st = migrate(&l);
+    if (st != TDI_OK) {
+        worst = st;
+        goto done;
+    }
+    for (size_t i = 0; i < s.n && st == TDI_OK; i++)
+        st = fill_run_no(&l, &s.e[i]);
     if (st != TDI_OK) {
         worst = st;
         goto done;

@@ -303,6 +303,12 @@ case_load_rerun() {
     tdi_try "$CASE_DIR/late2" 0 load --into "$conn" "$a"
     stdout_has "national 2025 sequence 2 (run $(attr runId "$a"), runNo $(attr runNo "$a")): superseded by the later run $(attr runId "$b"), runNo $(attr runNo "$b") (ordered by runNo), skipped <- $a"
     canon_all "${db}_late" | LC_ALL=C sort | diff "$CASE_DIR/full" - >&2 || fail "A loaded after B: the records differ from the full run's"
+    # files loaded before run_no was recorded (version 1): named again, they get their runNo
+    # before A is ordered against them (else A's later runId would win over B's)
+    pg_sql "${db}_late" -c "UPDATE tdi_receiver.file SET run_no = NULL" >/dev/null
+    tdi_try "$CASE_DIR/late3" 0 load --into "$conn" "${files[@]}"
+    stdout_has "national 2025 sequence 2 (run $(attr runId "$a"), runNo $(attr runNo "$a")): superseded by the later run $(attr runId "$b"), runNo $(attr runNo "$b") (ordered by runNo), skipped <- $a"
+    [ "$(pg_sql "${db}_late" -c "SELECT count(*) FROM tdi_receiver.file WHERE run_no IS NULL")" = 0 ] || fail "the runNo of files loaded before version 2 was not filled in"
 
     # the series audits clean: at most the information that runId and runNo disagree
     tdi_try "$CASE_DIR/audit" 0 audit "$CASE_DIR/out"
