@@ -60,13 +60,12 @@ static int date_ok(int y, int m, int d)
  * on one day, 001-997 (odd for men, even for women): 000, 998 and 999 are never issued, so a
  * number with one is a placeholder (000000-000-97 passes the check) that would link everybody
  * who got it. */
-static int be_rrn(char *d, size_t *len, int ref_year)
+static int be_rrn(const char *d, size_t len)
 {
     unsigned long long base;
     unsigned check, serial;
 
-    (void)ref_year;
-    if (*len != 11)
+    if (len != 11)
         return NID_LENGTH;
     serial = (unsigned)num(d + 6, 3);
     if (serial == 0 || serial > 997)
@@ -77,19 +76,26 @@ static int be_rrn(char *d, size_t *len, int ref_year)
                                                                                 : NID_CHECK;
 }
 
-/* Dutch BSN, 9 digits (8: a leading zero was dropped): 9*d1 + 8*d2 + ... + 2*d8 - d9 is a
- * multiple of 11 (the 11-proef), and not all zero. */
-static int nl_bsn(char *d, size_t *len, int ref_year)
+/* A number written without its leading zero (a BSN's 8 digits, a DNI's 7 and its letter) gets
+ * it back: the canonical form has it. */
+static int pad_zero(char *d, size_t *len, int ref_year)
 {
-    long sum = 0;
-
     (void)ref_year;
-    if (*len == 8) {
+    if (*len == 8 && digit(d[0])) {
         memmove(d + 1, d, 9);
         d[0] = '0';
         *len = 9;
     }
-    if (*len != 9)
+    return NID_OK;
+}
+
+/* Dutch BSN, 9 digits (8: a leading zero was dropped): 9*d1 + 8*d2 + ... + 2*d8 - d9 is a
+ * multiple of 11 (the 11-proef), and not all zero. */
+static int nl_bsn(const char *d, size_t len)
+{
+    long sum = 0;
+
+    if (len != 9)
         return NID_LENGTH;
     for (int i = 0; i < 9; i++)
         sum += i < 8 ? (9 - i) * (d[i] - '0') : -(d[i] - '0');
@@ -100,12 +106,11 @@ static int nl_bsn(char *d, size_t *len, int ref_year)
  * Corsican departments 2A and 2B count as 19 and 18 (INSEE; Sécurité sociale, "clé de
  * contrôle"). The canonical form keeps 2A/2B. The order number OOO runs from 001: 000 is a
  * placeholder. Months 20-42 and 50-99 (birth month not known) are valid: no date check. */
-static int fr_nir(char *d, size_t *len, int ref_year)
+static int fr_nir(const char *d, size_t len)
 {
     char n[13];
 
-    (void)ref_year;
-    if (*len != 15)
+    if (len != 15)
         return NID_LENGTH;
     memcpy(n, d, 13);
     if (d[5] == '2' && (d[6] == 'A' || d[6] == 'B')) {
@@ -124,19 +129,13 @@ static int fr_nir(char *d, size_t *len, int ref_year)
  * 2): the letter is TRWAGMYFPDXBNJZSQVHLCKE[number mod 23] (Ministerio del Interior, "Cálculo
  * del dígito de control del NIF/NIE"). A DNI written with 7 digits lost its leading zero. The
  * number 00000000 is never issued: a placeholder. */
-static int es_dni(char *d, size_t *len, int ref_year)
+static int es_dni(const char *d, size_t len)
 {
     static const char letters[] = "TRWAGMYFPDXBNJZSQVHLCKE", prefixes[] = "XYZ";
     const char *nie = NULL;
     unsigned long long v;
 
-    (void)ref_year;
-    if (*len == 8 && digit(d[0])) {
-        memmove(d + 1, d, 9);
-        d[0] = '0';
-        *len = 9;
-    }
-    if (*len != 9)
+    if (len != 9)
         return NID_LENGTH;
     if (!digit(d[0]) && (nie = strchr(prefixes, d[0])) == NULL)
         return NID_CHARS;
@@ -158,7 +157,7 @@ static int es_dni(char *d, size_t *len, int ref_year)
  * person's and is kept as it is. The check letter is A + (sum over the odd positions, 1-based,
  * of the odd table, plus over the even ones of the even table: digits 0-9, letters 0-25) mod 26
  * (Decreto ministeriale 23 dicembre 1976, allegato). */
-static int it_cf(char *d, size_t *len, int ref_year)
+static int it_cf(const char *d, size_t len)
 {
     static const unsigned char odd[26] = {1,  0,  5, 7, 9, 13, 15, 17, 19, 21, 2,  4,  18,
                                           20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23};
@@ -168,8 +167,7 @@ static int it_cf(char *d, size_t *len, int ref_year)
     unsigned sum = 0;
     int dd;
 
-    (void)ref_year;
-    if (*len != 16)
+    if (len != 16)
         return NID_LENGTH;
     for (int i = 0; i < 16; i++) {
         int ok = shape[i] == 'N'   ? digit(d[i]) || (upper(d[i]) && strchr(omocodes, d[i]))
@@ -198,12 +196,11 @@ static int it_cf(char *d, size_t *len, int ref_year)
  * Birth number 000 is never issued: a placeholder. Skatteverket's test numbers are a published
  * list, not a range (birth numbers 98x for older dates, 23x-39x for recent ones, the same as
  * real people's): they cannot be told by rule and are accepted. */
-static int se_pnr(char *d, size_t *len, int ref_year)
+static int se_canon(char *d, size_t *len, int ref_year)
 {
     char n[12];
     size_t k = 0;
-    int sep = 0, sum = 0, y, m, dd;
-    unsigned serial;
+    int sep = 0, y;
 
     for (size_t i = 0; i < *len; i++) {
         if (digit(d[i])) {
@@ -225,6 +222,18 @@ static int se_pnr(char *d, size_t *len, int ref_year)
     } else if (k != 12) {
         return NID_LENGTH;
     }
+    memcpy(d, n, 12);
+    d[12] = '\0';
+    *len = 12;
+    return NID_OK;
+}
+
+static int se_pnr(const char *n, size_t len)
+{
+    int sum = 0, y, m, dd;
+
+    if (len != 12)
+        return NID_LENGTH;
     y = (int)num(n, 4);
     m = (int)num(n + 4, 2);
     dd = (int)num(n + 6, 2);
@@ -236,22 +245,18 @@ static int se_pnr(char *d, size_t *len, int ref_year)
     }
     if (n[11] - '0' != (10 - sum % 10) % 10)
         return NID_CHECK;
-    serial = (unsigned)num(n + 8, 3);
-    memcpy(d, n, 12);
-    *len = 12;
-    return serial == 0 ? NID_PLACEHOLDER : NID_OK;
+    return all_zero(n + 8, 3) ? NID_PLACEHOLDER : NID_OK;
 }
 
 /* Danish CPR number DDMMYY-SSSS: the 7th digit and YY give the century (CPR-kontoret). Since
  * 2007 numbers that fail the old mod-11 check are issued (CPR-kontoret, "Personnumre uden
  * kontrolciffer"): the official stance is that mod 11 must not be used to reject a number, so
  * only the date is checked. */
-static int dk_cpr(char *d, size_t *len, int ref_year)
+static int dk_cpr(const char *d, size_t len)
 {
     int yy, c7, y;
 
-    (void)ref_year;
-    if (*len != 10)
+    if (len != 10)
         return NID_LENGTH;
     yy = (int)num(d + 4, 2);
     c7 = d[6] - '0';
@@ -269,7 +274,7 @@ static int dk_cpr(char *d, size_t *len, int ref_year)
  * 0123456789ABCDEFHJKLMNPRSTUVWXY[DDMMYYZZZ mod 31] (Digital and Population Data Services
  * Agency, DVV). The sign is part of the code (kept). ZZZ 002-899 are issued; 900-999 are
  * temporary codes and 000-001 unused: placeholders. */
-static int fi_hetu(char *d, size_t *len, int ref_year)
+static int fi_hetu(const char *d, size_t len)
 {
     static const char checks[] = "0123456789ABCDEFHJKLMNPRSTUVWXY";
     static const char signs[] = "+-YXWVUABCDEF";
@@ -278,8 +283,7 @@ static int fi_hetu(char *d, size_t *len, int ref_year)
     unsigned serial;
     int y;
 
-    (void)ref_year;
-    if (*len != 11)
+    if (len != 11)
         return NID_LENGTH;
     for (int i = 0; i < 10; i++)
         if (i != 6 && !digit(d[i]))
@@ -313,13 +317,12 @@ static int mod11(const char *d, const int *w, int n)
  * and 5 4 3 2 7 6 5 4 3 2 (Skatteetaten). D-numbers add 40 to the day, H-numbers 40 to the
  * month; the individual number III and YY give the century. Skatteetaten's synthetic test
  * numbers (Tenor) add 80 to the month: placeholders. */
-static int no_fnr(char *d, size_t *len, int ref_year)
+static int no_fnr(const char *d, size_t len)
 {
     static const int w1[] = {3, 7, 6, 1, 8, 9, 4, 5, 2}, w2[] = {5, 4, 3, 2, 7, 6, 5, 4, 3, 2};
     int dd, m, yy, ind, y;
 
-    (void)ref_year;
-    if (*len != 11)
+    if (len != 11)
         return NID_LENGTH;
     if (mod11(d, w1, 9) != d[9] - '0' || mod11(d, w2, 10) != d[10] - '0')
         return NID_CHECK;
@@ -345,13 +348,12 @@ static int no_fnr(char *d, size_t *len, int ref_year)
 /* Polish PESEL YYMMDDZZZXQ: Q = (10 - (1 3 7 9 1 3 7 9 1 3 . digits) mod 10) mod 10; the month
  * carries the century: +80 1800s, +0 1900s, +20 2000s, +40 2100s, +60 2200s (Ustawa o
  * ewidencji ludności, MSWiA). */
-static int pl_pesel(char *d, size_t *len, int ref_year)
+static int pl_pesel(const char *d, size_t len)
 {
     static const int w[] = {1, 3, 7, 9, 1, 3, 7, 9, 1, 3};
     int sum = 0, m;
 
-    (void)ref_year;
-    if (*len != 11)
+    if (len != 11)
         return NID_LENGTH;
     m = (int)num(d + 2, 2);
     if (!date_ok((m >= 80 ? 1800 : 1900 + m / 20 * 100) + (int)num(d, 2), m % 20,
@@ -366,23 +368,22 @@ static int pl_pesel(char *d, size_t *len, int ref_year)
  * 10 digits otherwise, the number a multiple of 11, except that a YYMMDDSSS with remainder 10
  * has check digit 0 (issued until 1985; zákon 133/2000 Sb., § 13). The month has 50 added for
  * women and, from 2004 when a day's numbers run out, 20 more. */
-static int cz_rc(char *d, size_t *len, int ref_year)
+static int cz_rc(const char *d, size_t len)
 {
     int yy, y, m, c;
 
-    (void)ref_year;
-    if (*len != 9 && *len != 10)
+    if (len != 9 && len != 10)
         return NID_LENGTH;
     yy = (int)num(d, 2);
-    if (*len == 9 && yy >= 54)
+    if (len == 9 && yy >= 54)
         return NID_LENGTH; /* 9 digits were issued up to 1953 only */
-    y = (*len == 9 || yy >= 54 ? 1900 : 2000) + yy;
+    y = (len == 9 || yy >= 54 ? 1900 : 2000) + yy;
     m = (int)num(d + 2, 2) % 50;
     if (m > 20 && y >= 2004)
         m -= 20;
     if (!date_ok(y, m, (int)num(d + 4, 2)))
         return NID_DATE;
-    if (*len == 10) {
+    if (len == 10) {
         c = (int)(num(d, 9) % 11);
         if (d[9] - '0' != (c == 10 ? 0 : c))
             return NID_CHECK;
@@ -391,38 +392,38 @@ static int cz_rc(char *d, size_t *len, int ref_year)
 }
 
 /* An id of the register's own: no check; only zeros is a placeholder. */
-static int plain(char *d, size_t *len, int ref_year)
+static int plain(const char *d, size_t len)
 {
-    (void)ref_year;
-    if (*len == 0)
+    if (len == 0)
         return NID_LENGTH;
-    return all_zero(d, *len) ? NID_PLACEHOLDER : NID_OK;
+    return all_zero(d, len) ? NID_PLACEHOLDER : NID_OK;
 }
 
 /* The schemes: what is dropped from the raw value (the rest is upper-cased), which characters
- * may remain besides digits (letters: any A-Z; extra: these), and the check, which may rewrite
- * the value into its canonical form. Indexed by tdi_nid_scheme. */
+ * may remain besides digits (letters: any A-Z; extra: these), what rewrites the value into its
+ * canonical form (NULL: it is already), and the check. Indexed by tdi_nid_scheme. */
 typedef struct nid_scheme {
     const char *drop;
     int letters;
     const char *extra;
-    int (*check)(char *d, size_t *len, int ref_year);
+    int (*canon)(char *d, size_t *len, int ref_year);
+    int (*check)(const char *d, size_t len);
 } nid_scheme;
 
 #define SEPARATORS " \t.-/"
 static const nid_scheme schemes[TDI_NID_SCHEME_COUNT] = {
-    [TDI_NID_BE_RRN] = {SEPARATORS, 0, "", be_rrn},
-    [TDI_NID_NL_BSN] = {SEPARATORS, 0, "", nl_bsn},
-    [TDI_NID_FR_NIR] = {SEPARATORS, 1, "", fr_nir},
-    [TDI_NID_ES_DNI] = {SEPARATORS, 1, "", es_dni},
-    [TDI_NID_IT_CF] = {SEPARATORS, 1, "", it_cf},
-    [TDI_NID_SE_PNR] = {" \t.", 0, "-+", se_pnr}, /* '+' and '-' tell the century */
-    [TDI_NID_DK_CPR] = {SEPARATORS, 0, "", dk_cpr},
-    [TDI_NID_FI_HETU] = {" \t.", 1, "+-", fi_hetu}, /* the century sign may be '-' */
-    [TDI_NID_NO_FNR] = {SEPARATORS, 0, "", no_fnr},
-    [TDI_NID_PL_PESEL] = {SEPARATORS, 0, "", pl_pesel},
-    [TDI_NID_CZ_RC] = {SEPARATORS, 0, "", cz_rc},
-    [TDI_NID_PLAIN] = {SEPARATORS "_:", 1, "", plain},
+    [TDI_NID_BE_RRN] = {SEPARATORS, 0, "", NULL, be_rrn},
+    [TDI_NID_NL_BSN] = {SEPARATORS, 0, "", pad_zero, nl_bsn},
+    [TDI_NID_FR_NIR] = {SEPARATORS, 1, "", NULL, fr_nir},
+    [TDI_NID_ES_DNI] = {SEPARATORS, 1, "", pad_zero, es_dni},
+    [TDI_NID_IT_CF] = {SEPARATORS, 1, "", NULL, it_cf},
+    [TDI_NID_SE_PNR] = {" \t.", 0, "-+", se_canon, se_pnr}, /* '+' and '-' tell the century */
+    [TDI_NID_DK_CPR] = {SEPARATORS, 0, "", NULL, dk_cpr},
+    [TDI_NID_FI_HETU] = {" \t.", 1, "+-", NULL, fi_hetu}, /* the century sign may be '-' */
+    [TDI_NID_NO_FNR] = {SEPARATORS, 0, "", NULL, no_fnr},
+    [TDI_NID_PL_PESEL] = {SEPARATORS, 0, "", NULL, pl_pesel},
+    [TDI_NID_CZ_RC] = {SEPARATORS, 0, "", NULL, cz_rc},
+    [TDI_NID_PLAIN] = {SEPARATORS "_:", 1, "", NULL, plain},
 };
 
 int tx_person_nid(tdi_nid_scheme scheme, const char *raw, int ref_year, char out[TX_NID_MAX + 1],
@@ -451,7 +452,9 @@ int tx_person_nid(tdi_nid_scheme scheme, const char *raw, int ref_year, char out
     }
     if (r == NID_OK) {
         buf[n] = '\0';
-        r = sc->check(buf, &n, ref_year);
+        r = sc->canon ? sc->canon(buf, &n, ref_year) : NID_OK;
+        if (r == NID_OK)
+            r = sc->check(buf, n);
     }
     if (r != NID_OK) {
         *why = why_text[r];
