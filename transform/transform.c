@@ -489,7 +489,8 @@ static int check_nid(transform_ctx *tx, const tdi_raw_row *row, tdi_rejection *r
 
     if (!has_nid(tx, row))
         return 0;
-    bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0;
+    bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], tx->year, digits,
+                        &why) != 0;
     OPENSSL_cleanse(digits, sizeof digits);
     return bad ? reject(tx, TDI_R020, NULL, why, rej) : 0; /* why is static text, no digit */
 }
@@ -506,7 +507,7 @@ static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ym
     tdi_status st;
 
     if (has_nid(tx, row)) {
-        if (tx_person_nid(scheme, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0)
+        if (tx_person_nid(scheme, row->col[TDI_COL_NATIONAL_ID], tx->year, digits, &why) != 0)
             return -1;
         rec->person_kind = TDI_PERSON_NID;
         st = tx_pseudo_person_digest(link, TDI_PERSON_NID, tdi_nid_scheme_names[scheme], digits,

@@ -168,7 +168,8 @@ static void reports_every_error_with_line(void **state)
     snprintf(want, sizeof want,
              "%1$s:3: suppression_threshold must be a whole number from 0 to 1000, not '-1'\n"
              "%1$s:4: suppression_threshold must be a whole number from 0 to 1000, not '5x'\n"
-             "%1$s:10: national_id must be be_rrn, nl_bsn or none, not 'bsn'\n"
+             "%1$s:10: national_id must be be_rrn, nl_bsn, fr_nir, es_dni, it_cf, se_pnr, dk_cpr, "
+             "fi_hetu, no_fnr, pl_pesel, cz_rc, plain or none, not 'bsn'\n"
              "%1$s:11: unknown setting 'nid' in [source ams] (conninfo, query, query_file, "
              "crosswalk, region, region_map, national_id, incremental)\n"
              "%1$s:14: counting must be centre, regional or national, not 'person'\n"
