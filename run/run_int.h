@@ -73,6 +73,7 @@ typedef struct run_body {
     int tables_due; /* no file this run, but its tables are older than its last file */
     int tables_published;
     report_published tables;
+    report_published workbook; /* the tables in the official form, when tables_published */
     /* The re-identification check (check_disclosure). */
     tdi_status disclosure; /* TDI_ERR_DISCLOSURE: nothing is published for the body */
     unsigned blank_mask;   /* the quasi-identifiers its records are published with blanked */

@@ -174,6 +174,12 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     rc->published++;
     printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
            hidden, rb->tables.path);
+    /* The official workbook filled in from them, next to them, with its manifest. */
+    st = report_workbook_publish(rb->tables.path, rc->meta.schema_dir, &rb->workbook);
+    if (st != TDI_OK)
+        return st;
+    rc->published++;
+    printf("workbook %s: %lu numbers -> %s\n", name, rb->workbook.records, rb->workbook.path);
     return TDI_OK;
 }
 

@@ -37,6 +37,22 @@ case_every_body() {
     [ -z "$(find "$CASE_DIR" -name '.*.tmp')" ] || fail "temp file left"
 }
 
+# tdi run publishes each body's workbook next to its tables, with a manifest naming its SHA-256.
+case_run_publishes() {
+    local t wb mf sum
+    for t in "$RUN"/out/*/tdi-*-2025-*.tables.xml; do
+        wb=${t%.tables.xml}.workbook.xlsx
+        mf=${t%.tables.xml}.workbook.manifest.json
+        [ -f "$wb" ] && [ -f "$mf" ] || fail "no workbook or manifest next to $(basename "$t")"
+        sum=$(sha256sum "$wb" | cut -d' ' -f1)
+        grep -q "\"file\":\"$(basename "$wb")\",\"sha256\":\"$sum\"" "$mf" ||
+            fail "$(basename "$mf") does not name the workbook's SHA-256"
+        "$PY" "$CHECK" "$FORM" "$MAP" "$t" "$wb" >"$CASE_DIR/check.out" 2>&1 ||
+            { cat "$CASE_DIR/check.out" >&2; fail "$(basename "$wb") differs from its tables"; }
+    done
+    grep -q '^workbook national: [0-9]* numbers -> ' "$RUN/run.out" || fail "no workbook line"
+}
+
 # The checker can fail: a number changed in the tables is found.
 case_checker_fails() {
     local t out
@@ -63,6 +79,7 @@ case_invalid_tables() {
 
 it_case run case_run
 it_case every_body case_every_body
+it_case run_publishes case_run_publishes
 it_case checker_fails case_checker_fails
 it_case invalid_tables case_invalid_tables
 it_end
