@@ -19,6 +19,8 @@ static const cli_command commands[] = {
      cli_audit_usage},
     {"workbook", "fill the official TDI workbook from a tables file", cli_workbook,
      cli_workbook_usage},
+    {"report", "write the HTML report of a run, for all or for one clinic", cli_report,
+     cli_report_usage},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -140,6 +140,14 @@ tdi_status report_workbook_write(const char *tables, const char *schema_dir, con
 tdi_status report_workbook_publish(const char *tables, const char *schema_dir,
                                    report_published *out);
 
+/* ---- the run report (rpt_html) ---- */
+struct state_report;
+/* Writes the run report r (state_report_load()) as one self-contained HTML page to out_path,
+ * atomically; source: r holds that source only, and the page is that clinic's (no body's
+ * files). */
+tdi_status report_html_write(const struct state_report *r, const char *source,
+                             const char *out_path);
+
 /* ---- housekeeping ---- */
 /* Creates dir and its missing parents (mode 0750) when missing. */
 tdi_status report_ensure_dir(const char *dir);

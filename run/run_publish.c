@@ -7,6 +7,7 @@
  */
 #include "run_int.h"
 
+#include "../common/tdi_log.h"
 #include "../common/tdi_signal.h"
 #include "../disclosure/disclosure.h"
 
@@ -254,4 +255,19 @@ tdi_status run_publish_quarantine(run_ctx *rc, int publish)
         printf("quarantine %s: %lu rows -> %s\n", s->cfg->name, s->qpub.records, s->qpub.path);
     }
     return st;
+}
+
+void run_publish_page(run_ctx *rc)
+{
+    state_report rep;
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof path, "%s/report-%s.html", rc->cfg->output_dir, rc->run_id);
+    if (state_report_load(rc->state, rc->run_id, NULL, &rep) != TDI_OK)
+        return;
+    if (report_html_write(&rep, NULL, path) == TDI_OK)
+        printf("report -> %s\n", path);
+    else
+        tdi_warn("the run's page was not written; tdi report --run %s makes it", rc->run_id);
+    state_report_free(&rep);
 }
