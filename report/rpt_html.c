@@ -354,7 +354,8 @@ static void history(page *p, const state_report *r)
     for (size_t i = 0; i < r->nhistory; i++)
         if (r->history[i].seconds > max)
             max = r->history[i].seconds;
-    svg_start(p, 40 + 20 * (int)r->nhistory, 150, "duration and exit code of the last runs");
+    svg_start(p, r->nhistory < 14 ? 320 : 40 + 20 * (int)r->nhistory, 150,
+              "duration and exit code of the last runs");
     for (size_t i = 0; i < r->nhistory; i++) {
         const state_report_run *h = &r->history[i];
         int bh = h->seconds < 0 ? 0 : 4 + (int)(100.0 * h->seconds / max);
