@@ -300,7 +300,8 @@ tdi_status run_main(const run_options *opt)
     /* What is left is bounded: the ledger gets written, whatever signal comes now. */
     tdi_stop_acknowledge();
     st = run_commit(&rc, st);
-    run_publish_page(&rc);
+    if (opt->page)
+        run_publish_page(&rc);
     st = print_outcome(&rc, st, fatal);
     fflush(stdout);
     cleanup(&rc);
