@@ -354,6 +354,23 @@ install-receiver: build/install/tdi
 	install -d $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver
 	install -m 0644 schemas/tdi-rules.sch $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
 	install -m 0644 schemas/receiver/*.sql $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver/
+# ---- the workbook and the run report (tdi workbook, tdi report): libxlsxwriter writes the TDI
+# form; make check reads the workbook with openpyxl and loads the report page in Chromium.
+DEB_PKGS     += libxlsxwriter-dev
+CHECK_DEB_PKGS := python3-openpyxl chromium
+TDI_CPPFLAGS += $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
+XLSX_LIBS    := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -lxlsxwriter -lz)
+LDLIBS       += $(XLSX_LIBS)
+LDLIBS_NOPQ  += $(XLSX_LIBS)
+
+.PHONY: deps-check install-workbook
+deps-check:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(CHECK_DEB_PKGS)"
+check: deps-check
+install: install-workbook
+install-workbook: build/install/tdi
+	install -d $(DESTDIR)$(INSTALL_SCHEMA_DIR)
+	install -m 0644 schemas/tdi-workbook-2022.map $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
 
 # The headers each object read, recorded when it was compiled (-MMD -MP).
 -include $(shell find build -name '*.d' 2>/dev/null)

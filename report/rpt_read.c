@@ -458,7 +458,8 @@ static tdi_status add_path(rpt_series *s, const char *path)
     rpt_entry *e;
     tdi_status st;
 
-    if (ends_with(path, ".manifest.json") && !ends_with(path, ".tables.manifest.json")) {
+    if (ends_with(path, ".manifest.json") && !ends_with(path, ".tables.manifest.json") &&
+        !ends_with(path, ".workbook.manifest.json")) {
         if (!grow((void **)&s->orphans, s->norphans, sizeof *s->orphans) ||
             !(s->orphans[s->norphans] = strdup(path)))
             return TDI_ERR_INTERNAL;
@@ -492,7 +493,8 @@ static tdi_status walk(rpt_series *s, const char *path, int named)
     if (!S_ISDIR(sb.st_mode)) {
         if (named || ((ends_with(path, ".xml.gz") || ends_with(path, ".xml") ||
                        ends_with(path, ".manifest.json")) &&
-                      !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json")))
+                      !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json") &&
+                      !ends_with(path, ".workbook.manifest.json")))
             return add_path(s, path);
         return TDI_OK;
     }

@@ -316,6 +316,10 @@ tdi_status run_main(const run_options *opt)
     /* What is left is bounded: the ledger gets written, whatever signal comes now. */
     tdi_stop_acknowledge();
     st = run_commit(&rc, st);
+    /* A run that failed, stopped or published nothing leaves nothing in the output
+     * directory; its page is `tdi report --run RUNID`. */
+    if (opt->page && st == TDI_OK && rc.published > 0)
+        run_publish_page(&rc);
     st = print_outcome(&rc, st, fatal);
     fflush(stdout);
     cleanup(&rc);

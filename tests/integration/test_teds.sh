@@ -190,6 +190,18 @@ case_log() {
     fi
 }
 
+# The official workbook from the TEDS tables: every number at its cell (test_workbook.sh's check).
+case_workbook() {
+    local t form=$TDI_ROOT/../shared/spec/tdi-workbook-2022.xlsx
+    [ -r "$form" ] || form=-
+    t=$(ls "$RUN"/out/*/tdi-*-2017-*.tables.xml | head -n 1)
+    [ -n "$t" ] || fail "no tables file"
+    tdi_try "$CASE_DIR/wb" 0 workbook "$t" -o "$CASE_DIR/teds.xlsx"
+    /usr/bin/python3 "$TDI_ROOT/tests/integration/workbook_check.py" "$form" \
+        "$TDI_ROOT/schemas/tdi-workbook-2022.map" "$t" "$CASE_DIR/teds.xlsx" >"$CASE_DIR/check.out" 2>&1 ||
+        { cat "$CASE_DIR/check.out" >&2; fail "the TEDS workbook differs from its tables"; }
+}
+
 it_case teds-load case_load
 it_case teds-run case_run
 it_case teds-expected case_expected
@@ -198,4 +210,5 @@ it_case teds-quarantine case_quarantine
 it_case teds-counts case_counts
 it_case teds-valid case_valid
 it_case teds-log case_log
+it_case teds-workbook case_workbook
 it_end
