@@ -1,9 +1,12 @@
 /* Unit tests for `tdi load` (report_load, report/rpt_load) against the scripted libpq
  * (harness_pq): the receiver's schema created on first use, a file applied (its COPY, the
- * set-based statements, the file's row, the commit), the same file again, a gap, two files of one
- * sequence ordered by runNo (the later applied with an undo of the earlier), a manifest's hash
- * that does not match, a database error mid-file. Submissions are written by the test (schema
- * 2.3, one episode and one delete); the COPY rows expected are written out by hand. */
+ * set-based statements, the file's row, the commit), the same file again, gaps, two files of one
+ * sequence ordered by runNo (the later applied with an undo of the earlier; the earlier skipped;
+ * a second file of one run refused), a late sequence, a runNo filled in for a file loaded before
+ * receiver version 2, a manifest's hash that does not match, files not taken (no manifest, a
+ * manifest of another file, not schema-valid, a key twice, another year), the schema refused
+ * (newer, not installed, a migration failing) and a database error mid-file. Submissions are
+ * written by the test (schema 2.3); the COPY rows expected are written out by hand. */
 #include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
@@ -356,6 +359,258 @@ static void database_error_rolled_back(void **state)
     assert_string_equal(fx->out, "");
 }
 
+/* Run 2's file of sequence 2 after run 3's was loaded: skipped (ordered by runNo); a second file
+ * of sequence 2 from run 3 that is not the loaded one: refused. */
+static void superseded_and_same_run(void **state)
+{
+    fixture *fx = *state;
+    char fast[TDI_SHA256_HEX], same[TDI_SHA256_HEX], expect[1024];
+
+    put_file(fx, "f2-fast", 2, RUN2, 2, DELETE, NULL, fast);
+    put_file(fx, "f2-same", 2, RUN3, 3, EPISODE, NULL, same);
+    hpq_script(
+        HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL),
+        NO_ROW_P("run_no IS NULL", NULL), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", fast),
+        ROWS_P("ORDER BY sequence DESC LIMIT 1", "flanders|2025", 4, 1, "2", RUN3, "3", "2.3"),
+        HPQ_COMMAND("ROLLBACK"), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", same),
+        ROWS_P("ORDER BY sequence DESC LIMIT 1", "flanders|2025", 4, 1, "2", RUN3, "3", "2.3"),
+        HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "flanders 2025 sequence 2 (run " RUN2 ", runNo 2): superseded by the later run " RUN3
+             ", runNo 3 (ordered by runNo), skipped <- %s/f2-fast.xml\n",
+             fx->dir);
+    assert_string_equal(fx->out, expect);
+    snprintf(expect, sizeof expect,
+             "%s/f2-same.xml: sequence 2 of flanders 2025 (run " RUN3 ", runNo 3) differs from "
+             "the loaded file of the same run (run " RUN3 ", runNo 3): one run writes one file of "
+             "a sequence; refused\n",
+             fx->dir);
+    assert_string_equal(logged.text, expect);
+}
+
+/* Sequence 3 is the latest loaded. Sequence 1 from run 1, where run 4's is loaded: skipped;
+ * sequence 2 from run 5 where no file of 2 is current: refused as late. */
+static void earlier_sequences(void **state)
+{
+    fixture *fx = *state;
+    char sha1[TDI_SHA256_HEX], sha2[TDI_SHA256_HEX], expect[1024];
+
+    put_file(fx, "f1", 1, RUN1, 1, DELETE, NULL, sha1);
+    put_file(fx, "f2", 2, "20261130T040000Z", 5, DELETE, NULL, sha2);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL),
+               NO_ROW_P("run_no IS NULL", NULL), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha1),
+               ROWS_P("ORDER BY sequence DESC LIMIT 1", "flanders|2025", 4, 1, "3",
+                      "20261126T040000Z", "6", "2.3"),
+               ROWS_P("AND sequence = $3 AND superseded_by IS NULL", "flanders|2025|1", 4, 1, "1",
+                      "20261127T040000Z", "4", "2.3"),
+               HPQ_COMMAND("ROLLBACK"), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha2),
+               ROWS_P("ORDER BY sequence DESC LIMIT 1", "flanders|2025", 4, 1, "3",
+                      "20261126T040000Z", "6", "2.3"),
+               HPQ_SEND_P("AND sequence = $3 AND superseded_by IS NULL", "flanders|2025|2"),
+               HPQ_RESULT_ROWS(4, V("a", "b", "c", "d"), 0, NULL), HPQ_RESULT_NONE,
+               HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "flanders 2025 sequence 1 (run " RUN1 ", runNo 1): superseded by the later run "
+             "20261127T040000Z, runNo 4 (ordered by runNo), skipped <- %s/f1.xml\n",
+             fx->dir);
+    assert_string_equal(fx->out, expect);
+    snprintf(expect, sizeof expect,
+             "%s/f2.xml: sequence 2 of flanders 2025 (run 20261130T040000Z, runNo 5) comes after "
+             "sequence 3 was loaded and is not superseded by a loaded file: refused (reload the "
+             "year from its first file)\n",
+             fx->dir);
+    assert_string_equal(logged.text, expect);
+}
+
+/* A file loaded before tdi_receiver version 2 (no run_no recorded) named again: its runNo is
+ * filled in, then it is found loaded. A file of its sequence from a later run is then ordered by
+ * runId against a loaded file whose runNo is still unknown. */
+static void run_no_filled_in(void **state)
+{
+    fixture *fx = *state;
+    char sha[TDI_SHA256_HEX], sha2[TDI_SHA256_HEX], p[256], expect[1024];
+
+    put_file(fx, "f1", 1, RUN1, 1, DELETE, NULL, sha);
+    put_file(fx, "f2", 2, RUN3, 3, DELETE, NULL, sha2);
+    snprintf(p, sizeof p, "flanders|2025|1|" RUN1 "|1|%s", sha);
+    hpq_script(
+        HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT,
+        ROWS_P("run_no IS NULL", "flanders|2025|1|" RUN1, 1, 1, sha),
+        COMMAND_P("UPDATE tdi_receiver.file SET run_no = $5", p),
+        NO_ROW_P("run_no IS NULL", "flanders|2025|2|" RUN3), BEGIN_LOCKED,
+        HPQ_SEND_P("WHERE sha256 = $1", sha), HPQ_RESULT_ROWS(1, V("v"), 1, V("1")),
+        HPQ_RESULT_NONE, HPQ_COMMAND("ROLLBACK"), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha2),
+        ROWS_P("ORDER BY sequence DESC LIMIT 1", "flanders|2025", 4, 1, "2", RUN2, HPQ_NULL, "2.3"),
+        HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_OK);
+    hpq_done();
+    assert_string_equal(logged.text, "");
+    snprintf(expect, sizeof expect,
+             "flanders 2025 sequence 1 (run " RUN1 ", runNo 1): already loaded, nothing changed "
+             "<- %s/f1.xml\n"
+             "flanders 2025 sequence 2 (run " RUN3 ", runNo 3): superseded by the later run " RUN2
+             ", no runNo (ordered by runId: the loaded file's runNo is not recorded (loaded before "
+             "tdi_receiver version 2; name it again to fill it in)), skipped <- %s/f2.xml\n",
+             fx->dir, fx->dir);
+    assert_string_equal(fx->out, expect);
+}
+
+/* Sequence 2 with nothing loaded, and a manifest without its submission. */
+static void gap_from_nothing_and_orphan(void **state)
+{
+    fixture *fx = *state;
+    char sha[TDI_SHA256_HEX], sha3[TDI_SHA256_HEX], path[256], expect[1024];
+
+    put_file(fx, "f2", 2, RUN2, 2, DELETE, NULL, sha);
+    put_file(fx, "f3", 3, RUN3, 3, DELETE, NULL, sha3);
+    snprintf(path, sizeof path, "%s/f3.xml", fx->dir);
+    assert_int_equal(remove(path), 0);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL),
+               BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha), LATEST_NONE,
+               HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "%s/f3.manifest.json: a manifest without its submission\n"
+             "%s/f2.xml: sequence 2 of flanders 2025, but nothing of it is loaded: sequence 1 is "
+             "missing; nothing of flanders 2025 from here on is loaded\n",
+             fx->dir, fx->dir);
+    assert_string_equal(logged.text, expect);
+    assert_string_equal(fx->out, "");
+}
+
+/* The receiver's schema: newer than this tdi; its files not installed; a migration the server
+ * refuses (rolled back). Each is TDI_ERR_STATE and nothing is loaded. */
+static void schema_refusals(void **state)
+{
+    fixture *fx = *state;
+    char sha[TDI_SHA256_HEX], expect[1024];
+
+    put_file(fx, "f1", 1, RUN1, 1, DELETE, NULL, sha);
+    hpq_script(HPQ_CONNECT(CONNINFO), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("coalesce(max(version), 0)", "3"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_STATE);
+    hpq_done();
+    assert_string_equal(logged.text, "receiver database: schema tdi_receiver version 3 is newer "
+                                     "than this tdi knows (2): use a newer tdi\n");
+    logged.text[0] = '\0';
+    hpq_script(HPQ_CONNECT(CONNINFO), HPQ_VALUE("to_regclass", "f"), HPQ_FINISH);
+    assert_int_equal(load(fx, fx->dir), TDI_ERR_STATE);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "%s/receiver: no 001-*.sql: the receiver's schema files are not all installed\n",
+             fx->dir);
+    assert_string_equal(logged.text, expect);
+    logged.text[0] = '\0';
+    hpq_script(HPQ_CONNECT(CONNINFO), HPQ_VALUE("to_regclass", "f"), BEGIN_LOCKED,
+               HPQ_VALUE("to_regclass", "f"),
+               HPQ_FAILS("CREATE SCHEMA tdi_receiver;", "42501",
+                         "permission denied for database tdi_receiver_test"),
+               HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_STATE);
+    hpq_done();
+    assert_string_equal(logged.text,
+                        "receiver database: updating the schema tdi_receiver failed: permission "
+                        "denied for database tdi_receiver_test (SQLSTATE 42501)\n");
+    assert_string_equal(fx->out, "");
+}
+
+/* Replaces the first "from" in s (size len) by "to". */
+static void replace(char *s, size_t len, const char *from, const char *to)
+{
+    char *p = strstr(s, from);
+    size_t a = strlen(from), b = strlen(to);
+
+    assert_non_null(p);
+    assert_true(strlen(s) - a + b < len);
+    memmove(p + b, p + a, strlen(p + a) + 1);
+    memcpy(p, to, b);
+}
+
+/* Files not taken: a key twice and an episode of 2024 (the server finds them in the staging
+ * table; rolled back); a file not valid against its schema, one without a manifest, one whose
+ * manifest names another sequence (refused before any transaction). */
+static void staged_refusals(void **state)
+{
+    fixture *fx = *state;
+    char sha[TDI_SHA256_HEX], items[4096], path[256], expect[1024];
+
+    put_file(fx, "f1", 1, RUN1, 1, EPISODE EPISODE, NULL, sha);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL),
+               BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha), LATEST_NONE,
+               HPQ_COMMAND("CREATE TEMP TABLE stage"), HPQ_SEND("COPY pg_temp.stage"),
+               HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("\n5\tappend\t" KEY2 "\tv1:"), HPQ_PUT_END,
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               ROWS_P("GROUP BY key HAVING count(*) > 1", "", 1, 1, "4"), HPQ_COMMAND("ROLLBACK"),
+               HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "%s/f1.xml:4: a key that appears twice in the file; not taken\n", fx->dir);
+    assert_string_equal(logged.text, expect);
+
+    /* a delete before an episode: not valid against the schema, refused before any
+     * transaction */
+    logged.text[0] = '\0';
+    put_file(fx, "f1", 1, RUN1, 1, DELETE EPISODE, NULL, sha);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "%s/f1.xml:5: Element '{urn:tdi:submission:2}episode': This element is not "
+             "expected. Expected is ( {urn:tdi:submission:2}delete ).\n"
+             "%s/f1.xml: not valid against its schema; not taken\n",
+             fx->dir, fx->dir);
+    assert_string_equal(logged.text, expect);
+
+    logged.text[0] = '\0';
+    snprintf(items, sizeof items, "%s", EPISODE DELETE);
+    replace(items, sizeof items, "year=\"2025\"", "year=\"2024\"");
+    put_file(fx, "f1", 1, RUN1, 1, items, NULL, sha);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL),
+               BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha), LATEST_NONE,
+               HPQ_COMMAND("CREATE TEMP TABLE stage"), HPQ_SEND("COPY pg_temp.stage"),
+               HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("\tVL\t2024\t"), HPQ_PUT_END,
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               NO_ROW_P("GROUP BY key HAVING count(*) > 1", ""),
+               ROWS_P("year <> $1", "2025", 1, 1, "4"), HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "%s/f1.xml:4: an episode of another year than the file's; not taken\n", fx->dir);
+    assert_string_equal(logged.text, expect);
+    assert_string_equal(fx->out, "");
+
+    /* no manifest, then one naming another sequence: refused before any transaction */
+    logged.text[0] = '\0';
+    snprintf(path, sizeof path, "%s/f1.manifest.json", fx->dir);
+    assert_int_equal(remove(path), 0);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "%s/f1.xml: no readable manifest %s: not taken (a manifest is written after its "
+             "file)\n",
+             fx->dir, path);
+    assert_string_equal(logged.text, expect);
+    logged.text[0] = '\0';
+    assert_int_equal(test_fs_write(path, "{\"sha256\":\"00\",\"body\":\"flanders\",\"year\":2025,"
+                                         "\"sequence\":7,\"runId\":\"" RUN1 "\",\"runNo\":1}\n"),
+                     0);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    hpq_done();
+    snprintf(expect, sizeof expect,
+             "%s: the manifest is malformed or names another file (body, year, sequence, runId, "
+             "runNo)\n",
+             path);
+    assert_string_equal(logged.text, expect);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +620,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(rerun_by_run_no, setup, teardown),
         cmocka_unit_test_setup_teardown(hash_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(database_error_rolled_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(superseded_and_same_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(earlier_sequences, setup, teardown),
+        cmocka_unit_test_setup_teardown(run_no_filled_in, setup, teardown),
+        cmocka_unit_test_setup_teardown(gap_from_nothing_and_orphan, setup, teardown),
+        cmocka_unit_test_setup_teardown(schema_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(staged_refusals, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
