@@ -300,7 +300,8 @@ case_load_rerun() {
     # the receiver's schema of version 1 (001 only, no run_no): the load brings it to 2 first.
     conn=$(receiver_db "${db}_late")
     pg_sql "${db}_late" -f "$TDI_ROOT/schemas/receiver/001-receiver.sql" >/dev/null
-    tdi_try "$CASE_DIR/late1" 0 load --into "$conn" $(printf '%s\n' "${files[@]}" | grep -vxF "$a")
+    mapfile -t others < <(printf '%s\n' "${files[@]}" | grep -vxF "$a")
+    tdi_try "$CASE_DIR/late1" 0 load --into "$conn" "${others[@]}"
     stderr_has "schema tdi_receiver now version 2 ($TDI_ROOT/schemas/receiver/002-run-no.sql)"
     [ "$(pg_sql "${db}_late" -c "SELECT version FROM tdi_receiver.version")" = 2 ] || fail "the schema's version is not 2"
     tdi_try "$CASE_DIR/late2" 0 load --into "$conn" "$a"
