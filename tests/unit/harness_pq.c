@@ -536,8 +536,10 @@ int PQputCopyData(PGconn *conn, const char *buffer, int nbytes)
         fail_msg("harness_pq: out of memory");
     l = expect(HPQ_FN_COPY_PUT, conn, text);
     if (l->match && !strstr(text, l->match)) {
+        char shown[301]; /* what the failure shows (check_match prints 300 bytes) */
+        snprintf(shown, sizeof shown, "%s", text);
         free(text);
-        check_match(l, NULL);
+        check_match(l, shown);
     }
     free(text);
     after_call(conn, l);
