@@ -4,12 +4,15 @@
  *   - dc_qi: the tuple of a record's quasi-identifiers as the state database keeps it, and the
  *     blanking of a quasi-identifier in a record (which items are quasi-identifiers is record
  *     data: tdi_qi in common/tdi_record.h);
- *   - dc_suppress: primary and secondary suppression of the count tables.
+ *   - dc_suppress: primary and secondary suppression of the count tables;
+ *   - dc_audit: the audit of suppressed tables by linear programming (GLPK), and the loop that
+ *     suppresses more until every suppressed cell is wide enough.
  * Depends on common/ only; the stages (the run, report/) call it, it calls none of them.
  */
 #ifndef DISCLOSURE_H
 #define DISCLOSURE_H
 
+#include "dc_audit.h"
 #include "dc_qi.h"
 #include "dc_suppress.h"
 

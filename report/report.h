@@ -32,7 +32,8 @@
 
 /* What every file of one run shares. Strings are borrowed for the writers' lifetime. */
 typedef struct report_meta {
-    const char *output_dir; /* published files go under OUTPUT_DIR/BODY/ and OUTPUT_DIR/quarantine/ */
+    const char
+        *output_dir; /* published files go under OUTPUT_DIR/BODY/ and OUTPUT_DIR/quarantine/ */
     const char *schema_dir; /* directory holding tdi-submission.xsd */
     const char *run_id;     /* UTC stamp YYYYMMDDTHHMMSSZ: in file names and the header */
     const char *generated;  /* UTC time, ISO 8601 (YYYY-MM-DDTHH:MM:SSZ) */
@@ -41,10 +42,12 @@ typedef struct report_meta {
     const char *key_id;     /* the body's key id (8 lowercase hex digits) or NULL: submissions */
     uint64_t sequence;      /* submissions: the body's sequence number for this year, >= 1 */
     const char *counting_level; /* submissions: the header's countingLevel; NULL: "none" */
-    const char *blanked;    /* submissions: the quasi-identifiers withheld ("region sex"), or
-                             * NULL: the header's blanked attribute */
-    const char *disclosure; /* submissions: a JSON object, the re-identification check's
-                             * figures, for the manifest's "disclosure", or NULL */
+    const char *blanked;        /* submissions: the quasi-identifiers withheld ("region sex"), or
+                                 * NULL: the header's blanked attribute */
+    const char *disclosure;     /* submissions: a JSON object, the re-identification check's
+                                 * figures, for the manifest's "disclosure", or NULL */
+    int protection_level; /* tables: the width a suppressed cell's interval needs (dc_audit.h);
+                           * 0: the suppression threshold */
 } report_meta;
 
 typedef struct report_published {
@@ -53,7 +56,7 @@ typedef struct report_published {
     unsigned long records;   /* episodes (appends + replaces), or quarantined rows */
     unsigned long replaces;  /* of records */
     unsigned long deletes;
-    char sha256[65];         /* hex SHA-256 of the published file */
+    char sha256[65]; /* hex SHA-256 of the published file */
 } report_published;
 
 typedef enum report_action { REPORT_APPEND, REPORT_REPLACE } report_action;

@@ -1,0 +1,510 @@
+/*
+ * dc_audit: owns the linear programs of the audit and the audit -> suppress more loop (see
+ * dc_audit.h). GLPK does the solving; this module only states the programs.
+ *
+ * One program per connected part of the suppressed cells: a column per suppressed cell (>= 0),
+ * a row per relation holding one of them (the published cells moved to the right-hand side).
+ * Each cell is minimised and maximised over the same rows; GLPK starts each solve from the
+ * previous basis, so after the first a solve is a few pivots.
+ */
+#include "dc_audit.h"
+
+#include "../common/tdi_log.h"
+
+#include <glpk.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every relation of the set as flat lists, as dc_suppress keeps them. */
+typedef struct rels {
+    size_t *cells, ncells, cap;
+    size_t *start, n, start_cap; /* relation k: cells[start[k] .. start[k + 1]), total first */
+    unsigned char *exact;
+    int oom;
+} rels;
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    size_t ncap = *cap ? *cap : 256;
+    void *p;
+
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap == *cap)
+        return 1;
+    p = realloc(*arr, ncap * size);
+    if (!p)
+        return 0;
+    *arr = p;
+    *cap = ncap;
+    return 1;
+}
+
+static void collect(void *ctx, size_t total, const size_t *members, size_t n, int exact)
+{
+    rels *r = ctx;
+    size_t scap = r->start_cap;
+
+    if (r->oom || !grow((void **)&r->cells, &r->cap, r->ncells + n + 1, sizeof *r->cells) ||
+        !grow((void **)&r->start, &r->start_cap, r->n + 2, sizeof *r->start)) {
+        r->oom = 1;
+        return;
+    }
+    if (!r->exact || scap != r->start_cap) {
+        unsigned char *p = realloc(r->exact, r->start_cap);
+        if (!p) {
+            r->oom = 1;
+            return;
+        }
+        r->exact = p;
+    }
+    r->exact[r->n] = (unsigned char)(exact != 0);
+    r->start[r->n++] = r->ncells;
+    r->cells[r->ncells++] = total;
+    memcpy(r->cells + r->ncells, members, n * sizeof *members);
+    r->ncells += n;
+    r->start[r->n] = r->ncells;
+}
+
+static void rels_free(rels *r)
+{
+    free(r->cells);
+    free(r->start);
+    free(r->exact);
+}
+
+/* ---- connected parts (union-find over cells) ---- */
+
+static size_t find(size_t *up, size_t i)
+{
+    while (up[i] != i) {
+        up[i] = up[up[i]];
+        i = up[i];
+    }
+    return i;
+}
+
+/* up[i]: for a suppressed cell, its part's representative after find(). */
+static void connect(const dc_set *s, const rels *r, const unsigned char *sup, size_t *up)
+{
+    for (size_t i = 0; i < dc_set_ncells(s); i++)
+        up[i] = i;
+    for (size_t k = 0; k < r->n; k++) {
+        size_t first = (size_t)-1;
+        for (size_t j = r->start[k]; j < r->start[k + 1]; j++) {
+            size_t c = r->cells[j];
+            if (!sup[c])
+                continue;
+            if (first == (size_t)-1)
+                first = c;
+            else
+                up[find(up, c)] = find(up, first);
+        }
+    }
+}
+
+/* The part of relation k: its first suppressed cell's, or (size_t)-1 when it has none. */
+static size_t part_of(const rels *r, size_t k, const unsigned char *sup, size_t *up)
+{
+    for (size_t j = r->start[k]; j < r->start[k + 1]; j++)
+        if (sup[r->cells[j]])
+            return find(up, r->cells[j]);
+    return (size_t)-1;
+}
+
+/* ---- one part's program ---- */
+
+typedef struct audit {
+    const dc_set *s;
+    const rels *r;
+    const unsigned char *sup;
+    int values_known;
+    unsigned long protection;
+    dc_interval_fn each, fail;
+    void *ctx;
+    size_t nfail;
+    int *col;            /* per cell: its column (1-based) in the current program, 0 for none */
+    size_t *eq;          /* union-find: cells an exact relation of two says are equal */
+    unsigned long *span; /* per class root: the smallest published grand total over it */
+} audit;
+
+/* Classes of cells that count the same records (exact relations of two cells), and for each
+ * the smallest published grand total of a table one of them is in: no cell of the class can be
+ * told apart more finely than 0 .. that total. */
+static tdi_status spans(audit *a)
+{
+    size_t ncells = dc_set_ncells(a->s);
+    const rels *r = a->r;
+
+    a->eq = malloc((ncells ? ncells : 1) * sizeof *a->eq);
+    a->span = malloc((ncells ? ncells : 1) * sizeof *a->span);
+    if (!a->eq || !a->span)
+        return TDI_ERR_INTERNAL;
+    for (size_t i = 0; i < ncells; i++) {
+        a->eq[i] = i;
+        a->span[i] = (unsigned long)-1;
+    }
+    for (size_t k = 0; k < r->n; k++)
+        if (r->exact[k] && r->start[k + 1] - r->start[k] == 2)
+            a->eq[find(a->eq, r->cells[r->start[k]])] = find(a->eq, r->cells[r->start[k] + 1]);
+    for (size_t i = 0; i < ncells; i++) {
+        size_t gt = dc_set_grand_total(a->s, i), root = find(a->eq, i);
+        unsigned long v = dc_set_value(a->s, gt);
+        if (!a->sup[gt] && v < a->span[root])
+            a->span[root] = v;
+    }
+    return TDI_OK;
+}
+
+/* The width cell i needs (dc_audit.h). */
+static unsigned long need_of(const audit *a, size_t i)
+{
+    unsigned long span = a->span[find(a->eq, i)];
+
+    return span < a->protection ? span : a->protection;
+}
+
+/* Row k of the program: its coefficients into ia/ja/ar from ne + 1 on; returns the new ne. */
+static int state_row(glp_prob *lp, const audit *a, size_t k, int row, int ne, int *ia, int *ja,
+                     double *ar)
+{
+    const rels *r = a->r;
+    double known = 0, residual = 0; /* published total - published members; the residual */
+
+    for (size_t j = r->start[k]; j < r->start[k + 1]; j++) {
+        size_t c = r->cells[j];
+        double sign = j == r->start[k] ? 1.0 : -1.0, v = (double)dc_set_value(a->s, c);
+        residual += sign * v;
+        if (a->sup[c]) {
+            ne++;
+            ia[ne] = row;
+            ja[ne] = a->col[c];
+            ar[ne] = sign;
+        } else {
+            known += sign * v;
+        }
+    }
+    /* suppressed part + known = residual; exact: residual 0; not known: residual >= 0 */
+    if (r->exact[k])
+        glp_set_row_bnds(lp, row, GLP_FX, -known, -known);
+    else if (a->values_known)
+        glp_set_row_bnds(lp, row, GLP_FX, residual - known, residual - known);
+    else
+        glp_set_row_bnds(lp, row, GLP_LO, -known, 0);
+    return ne;
+}
+
+/* Minimises, then maximises column j: *lo, *hi (INFINITY: unbounded). 0 when GLPK fails. */
+static int bounds(glp_prob *lp, int j, double *lo, double *hi)
+{
+    glp_smcp parm;
+    int ok = 1;
+
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    glp_set_obj_coef(lp, j, 1.0);
+    glp_set_obj_dir(lp, GLP_MIN);
+    if (glp_simplex(lp, &parm) != 0 || glp_get_status(lp) != GLP_OPT)
+        ok = 0;
+    *lo = ok ? ceil(glp_get_obj_val(lp) - 1e-6) : 0;
+    glp_set_obj_dir(lp, GLP_MAX);
+    if (ok && glp_simplex(lp, &parm) != 0)
+        ok = 0;
+    if (ok && glp_get_status(lp) == GLP_UNBND)
+        *hi = INFINITY;
+    else if (ok && glp_get_status(lp) == GLP_OPT)
+        *hi = floor(glp_get_obj_val(lp) + 1e-6);
+    else
+        ok = 0;
+    glp_set_obj_coef(lp, j, 0.0);
+    if (*lo < 0)
+        *lo = 0;
+    return ok;
+}
+
+static void report(audit *a, size_t cell, double lo, double hi)
+{
+    dc_interval iv = {cell, lo, hi, need_of(a, cell)};
+
+    if (a->each)
+        a->each(a->ctx, &iv);
+    if (hi - lo < (double)iv.need) {
+        a->nfail++;
+        if (a->fail)
+            a->fail(a->ctx, &iv);
+    }
+}
+
+/* The program of one part: cells[0..nc), relations rel[0..nr). */
+static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const size_t *rel, size_t nr)
+{
+    glp_prob *lp;
+    int *ia = NULL, *ja = NULL, ne = 0;
+    double *ar = NULL;
+    size_t nz = 0;
+    tdi_status st = TDI_OK;
+
+    if (nr == 0) { /* nothing relates the cell to anything published */
+        for (size_t k = 0; k < nc; k++)
+            report(a, cells[k], 0, INFINITY);
+        return TDI_OK;
+    }
+    for (size_t k = 0; k < nr; k++)
+        nz += a->r->start[rel[k] + 1] - a->r->start[rel[k]];
+    lp = glp_create_prob();
+    ia = malloc((nz + 1) * sizeof *ia);
+    ja = malloc((nz + 1) * sizeof *ja);
+    ar = malloc((nz + 1) * sizeof *ar);
+    if (!ia || !ja || !ar) {
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    glp_add_cols(lp, (int)nc);
+    for (size_t k = 0; k < nc; k++) {
+        a->col[cells[k]] = (int)k + 1;
+        glp_set_col_bnds(lp, (int)k + 1, GLP_LO, 0, 0);
+    }
+    glp_add_rows(lp, (int)nr);
+    for (size_t k = 0; k < nr; k++)
+        ne = state_row(lp, a, rel[k], (int)k + 1, ne, ia, ja, ar);
+    glp_load_matrix(lp, ne, ia, ja, ar);
+    for (size_t k = 0; k < nc && st == TDI_OK; k++) {
+        double lo, hi;
+        if (!bounds(lp, (int)k + 1, &lo, &hi)) {
+            tdi_error("disclosure audit: the linear program of a cell has no solution");
+            st = TDI_ERR_INTERNAL;
+        } else {
+            report(a, cells[k], lo, hi);
+        }
+    }
+done:
+    for (size_t k = 0; k < nc; k++)
+        a->col[cells[k]] = 0;
+    glp_delete_prob(lp);
+    free(ia);
+    free(ja);
+    free(ar);
+    return st;
+}
+
+/* An index and its part, sorted by part. */
+typedef struct keyed {
+    size_t part, idx;
+} keyed;
+
+static int by_part(const void *x, const void *y)
+{
+    const keyed *a = x, *b = y;
+
+    return a->part < b->part ? -1 : a->part > b->part;
+}
+
+/* Every part's program, given the relations and the suppressed cells. */
+static tdi_status audit_parts(audit *a, size_t *up)
+{
+    size_t ncells = dc_set_ncells(a->s), nc = 0, nr = 0;
+    keyed *cells = malloc((ncells ? ncells : 1) * sizeof *cells);
+    keyed *rel = malloc((a->r->n ? a->r->n : 1) * sizeof *rel);
+    size_t *ci = malloc((ncells ? ncells : 1) * sizeof *ci);
+    size_t *ri = malloc((a->r->n ? a->r->n : 1) * sizeof *ri);
+    tdi_status st = TDI_OK;
+
+    if (!cells || !rel || !ci || !ri) {
+        st = TDI_ERR_INTERNAL;
+        goto done;
+    }
+    connect(a->s, a->r, a->sup, up);
+    for (size_t i = 0; i < ncells; i++)
+        if (a->sup[i])
+            cells[nc++] = (keyed){find(up, i), i};
+    for (size_t k = 0; k < a->r->n; k++) {
+        size_t p = part_of(a->r, k, a->sup, up);
+        if (p != (size_t)-1)
+            rel[nr++] = (keyed){p, k};
+    }
+    qsort(cells, nc, sizeof *cells, by_part);
+    qsort(rel, nr, sizeof *rel, by_part);
+    for (size_t i = 0; i < nc; i++)
+        ci[i] = cells[i].idx;
+    for (size_t k = 0; k < nr; k++)
+        ri[k] = rel[k].idx;
+    for (size_t i = 0, k = 0; i < nc && st == TDI_OK;) {
+        size_t p = cells[i].part, i2 = i, k2;
+        while (i2 < nc && cells[i2].part == p)
+            i2++;
+        while (k < nr && rel[k].part < p)
+            k++;
+        for (k2 = k; k2 < nr && rel[k2].part == p;)
+            k2++;
+        st = solve_part(a, ci + i, i2 - i, ri + k, k2 - k);
+        i = i2;
+        k = k2;
+    }
+done:
+    free(cells);
+    free(rel);
+    free(ci);
+    free(ri);
+    return st;
+}
+
+/* The set's relations and suppressed flags; the caller frees both. */
+static tdi_status load(const dc_set *s, rels *r, unsigned char **sup, size_t **up, int **col)
+{
+    size_t ncells = dc_set_ncells(s);
+    tdi_status st = dc_set_relations(s, collect, r);
+
+    *sup = malloc(ncells ? ncells : 1);
+    *up = malloc((ncells ? ncells : 1) * sizeof **up);
+    *col = calloc(ncells ? ncells : 1, sizeof **col);
+    if (st == TDI_OK && (r->oom || !*sup || !*up || !*col))
+        st = TDI_ERR_INTERNAL;
+    for (size_t i = 0; st == TDI_OK && i < ncells; i++)
+        (*sup)[i] = (unsigned char)dc_set_suppressed(s, i);
+    return st;
+}
+
+tdi_status dc_audit(const dc_set *s, unsigned long protection, int values_known,
+                    dc_interval_fn each, dc_interval_fn fail, void *ctx, size_t *nfail)
+{
+    rels r = {0};
+    unsigned char *sup = NULL;
+    size_t *up = NULL;
+    audit a = {.s = s,
+               .r = &r,
+               .values_known = values_known,
+               .protection = protection,
+               .each = each,
+               .fail = fail,
+               .ctx = ctx};
+    tdi_status st;
+
+    glp_term_out(GLP_OFF);
+    st = load(s, &r, &sup, &up, &a.col);
+    a.sup = sup;
+    if (st == TDI_OK)
+        st = spans(&a);
+    if (st == TDI_OK)
+        st = audit_parts(&a, up);
+    if (st == TDI_ERR_INTERNAL)
+        tdi_error("disclosure audit: out of memory or the solver failed");
+    if (nfail)
+        *nfail = a.nfail;
+    rels_free(&r);
+    free(sup);
+    free(up);
+    free(a.col);
+    free(a.eq);
+    free(a.span);
+    return st;
+}
+
+/* ---- the loop ---- */
+
+typedef struct failing {
+    size_t *cell, n, cap;
+    int oom;
+} failing;
+
+static void note_fail(void *ctx, const dc_interval *iv)
+{
+    failing *f = ctx;
+
+    if (!f->oom && !grow((void **)&f->cell, &f->cap, f->n + 1, sizeof *f->cell))
+        f->oom = 1;
+    else if (!f->oom)
+        f->cell[f->n++] = iv->cell;
+}
+
+/* The cell to suppress next for failing cell i: in a relation holding i (else holding a cell
+ * of i's part), the smallest non-zero published cell that is not a grand total, else a zero
+ * one, else a grand total; (size_t)-1 when every such relation is suppressed throughout. */
+static size_t widen(const dc_set *s, const rels *r, const unsigned char *sup, size_t *up, size_t i)
+{
+    size_t best = (size_t)-1;
+    unsigned long best_rank = 0;
+
+    for (int wide = 0; wide < 2 && best == (size_t)-1; wide++)
+        for (size_t k = 0; k < r->n; k++) {
+            int in = 0;
+            for (size_t j = r->start[k]; j < r->start[k + 1] && !in; j++)
+                in = wide ? sup[r->cells[j]] && find(up, r->cells[j]) == find(up, i)
+                          : r->cells[j] == i;
+            for (size_t j = r->start[k]; in && j < r->start[k + 1]; j++) {
+                size_t c = r->cells[j];
+                unsigned long v = dc_set_value(s, c), rank;
+                if (sup[c])
+                    continue;
+                /* non-zero cells by value, then zero cells, then grand totals */
+                rank = dc_set_grand_total(s, c) == c ? (unsigned long)-1
+                       : v                           ? v
+                                                     : (unsigned long)-2;
+                if (best == (size_t)-1 || rank < best_rank) {
+                    best = c;
+                    best_rank = rank;
+                }
+            }
+        }
+    return best;
+}
+
+/* One more cell per failing cell; 0 when some failing cell has none left. */
+static tdi_status widen_all(dc_set *s, const failing *f, size_t *count)
+{
+    rels r = {0};
+    unsigned char *sup = NULL;
+    size_t *up = NULL, *more = malloc((f->n ? f->n : 1) * sizeof *more), nmore = 0;
+    int *col = NULL;
+    tdi_status st = more ? load(s, &r, &sup, &up, &col) : TDI_ERR_INTERNAL;
+
+    if (st == TDI_OK)
+        connect(s, &r, sup, up);
+    for (size_t k = 0; st == TDI_OK && k < f->n; k++) {
+        size_t c = widen(s, &r, sup, up, f->cell[k]);
+        if (c == (size_t)-1) {
+            tdi_error("disclosure audit: a suppressed cell cannot be protected: every cell "
+                      "around it is suppressed already");
+            st = TDI_ERR_DISCLOSURE;
+        } else {
+            more[nmore++] = c;
+        }
+    }
+    if (st == TDI_OK)
+        st = dc_set_suppress_more(s, more, nmore, count);
+    rels_free(&r);
+    free(sup);
+    free(up);
+    free(col);
+    free(more);
+    return st;
+}
+
+tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long protection,
+                          size_t *count, size_t *rounds)
+{
+    failing f = {0};
+    size_t n = 0, nrounds = 0;
+    tdi_status st = dc_set_suppress(s, threshold, &n);
+
+    if (protection == 0)
+        protection = threshold;
+    while (st == TDI_OK) {
+        f.n = 0;
+        nrounds++;
+        st = dc_audit(s, protection, 1, NULL, note_fail, &f, NULL);
+        if (st == TDI_OK && f.oom)
+            st = TDI_ERR_INTERNAL;
+        if (st != TDI_OK || f.n == 0)
+            break;
+        tdi_debug("disclosure audit: round %zu: %zu cells too narrow", nrounds, f.n);
+        st = widen_all(s, &f, &n);
+    }
+    free(f.cell);
+    if (count)
+        *count = n;
+    if (rounds)
+        *rounds = nrounds;
+    return st;
+}
