@@ -196,32 +196,94 @@ static int state_row(glp_prob *lp, const audit *a, size_t k, int row, int ne, in
     return ne;
 }
 
-/* Minimises, then maximises column j: *lo, *hi (INFINITY: unbounded). 0 when GLPK fails. */
-static int bounds(glp_prob *lp, int j, double *lo, double *hi)
+/* What the solves so far showed: per column the smallest and largest value it took in a
+ * feasible solution. An interval is at least that wide, so a column already seen as wide as it
+ * needs is not solved for (unless every interval is asked for). */
+typedef struct seen {
+    double *lo, *hi;
+    size_t n;
+} seen;
+
+static void see(glp_prob *lp, seen *sn)
+{
+    for (size_t k = 0; k < sn->n; k++) {
+        double x = glp_get_col_prim(lp, (int)k + 1);
+        if (x < sn->lo[k])
+            sn->lo[k] = x;
+        if (x > sn->hi[k])
+            sn->hi[k] = x;
+    }
+}
+
+/* Optimises column j (dir GLP_MIN or GLP_MAX): *x, INFINITY when unbounded. 0 when GLPK fails. */
+static int optimise(glp_prob *lp, int j, int dir, seen *sn, double *x)
 {
     glp_smcp parm;
-    int ok = 1;
+    int ok;
 
     glp_init_smcp(&parm);
     parm.msg_lev = GLP_MSG_OFF;
     glp_set_obj_coef(lp, j, 1.0);
-    glp_set_obj_dir(lp, GLP_MIN);
-    if (glp_simplex(lp, &parm) != 0 || glp_get_status(lp) != GLP_OPT)
+    glp_set_obj_dir(lp, dir);
+    ok = glp_simplex(lp, &parm) == 0;
+    if (ok && glp_get_status(lp) == GLP_UNBND && dir == GLP_MAX) {
+        *x = INFINITY;
+    } else if (ok && glp_get_status(lp) == GLP_OPT) {
+        *x = dir == GLP_MIN ? ceil(glp_get_obj_val(lp) - 1e-6) : floor(glp_get_obj_val(lp) + 1e-6);
+        see(lp, sn);
+    } else {
         ok = 0;
-    *lo = ok ? ceil(glp_get_obj_val(lp) - 1e-6) : 0;
+    }
+    glp_set_obj_coef(lp, j, 0.0);
+    return ok;
+}
+
+/* Maximises the sum of all columns and notes the solution (also an unbounded ray's last
+ * feasible basis). 0 when GLPK fails. */
+static int spread(glp_prob *lp, seen *sn)
+{
+    glp_smcp parm;
+    int ok, status;
+
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    for (size_t k = 0; k < sn->n; k++)
+        glp_set_obj_coef(lp, (int)k + 1, 1.0);
     glp_set_obj_dir(lp, GLP_MAX);
-    if (ok && glp_simplex(lp, &parm) != 0)
-        ok = 0;
-    if (ok && glp_get_status(lp) == GLP_UNBND)
-        *hi = INFINITY;
-    else if (ok && glp_get_status(lp) == GLP_OPT)
-        *hi = floor(glp_get_obj_val(lp) + 1e-6);
+    ok = glp_simplex(lp, &parm) == 0;
+    status = glp_get_status(lp);
+    if (ok && (status == GLP_OPT || status == GLP_UNBND))
+        see(lp, sn);
     else
         ok = 0;
-    glp_set_obj_coef(lp, j, 0.0);
+    for (size_t k = 0; k < sn->n; k++)
+        glp_set_obj_coef(lp, (int)k + 1, 0.0);
+    return ok;
+}
+
+/* Column j's interval; *exact 0 when it was not solved for, being seen wide enough. */
+static int bounds(glp_prob *lp, int j, seen *sn, double need, int all, double *lo, double *hi)
+{
+    size_t k = (size_t)j - 1;
+
+    if (!all && sn->hi[k] - sn->lo[k] >= need) {
+        *lo = sn->lo[k];
+        *hi = sn->hi[k];
+        return 1;
+    }
+    if (sn->lo[k] <= 1e-9) /* non-negative: a solution at 0 is the minimum */
+        *lo = 0;
+    else if (!optimise(lp, j, GLP_MIN, sn, lo))
+        return 0;
+    if (!all && sn->hi[k] - *lo >= need) {
+        *hi = sn->hi[k];
+        return 1;
+    }
+    if (!optimise(lp, j, GLP_MAX, sn, hi))
+        return 0;
     if (*lo < 0)
         *lo = 0;
-    return ok;
+    return 1;
 }
 
 static void report(audit *a, size_t cell, double lo, double hi)
@@ -242,8 +304,9 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
 {
     glp_prob *lp;
     int *ia = NULL, *ja = NULL, ne = 0;
-    double *ar = NULL;
+    double *ar = NULL, lo, hi;
     size_t nz = 0;
+    seen sn = {0};
     tdi_status st = TDI_OK;
 
     if (nr == 0) { /* nothing relates the cell to anything published */
@@ -257,7 +320,9 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     ia = malloc((nz + 1) * sizeof *ia);
     ja = malloc((nz + 1) * sizeof *ja);
     ar = malloc((nz + 1) * sizeof *ar);
-    if (!ia || !ja || !ar) {
+    sn.lo = malloc(nc * sizeof *sn.lo);
+    sn.hi = malloc(nc * sizeof *sn.hi);
+    if (!ia || !ja || !ar || !sn.lo || !sn.hi) {
         st = TDI_ERR_INTERNAL;
         goto done;
     }
@@ -270,15 +335,26 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     for (size_t k = 0; k < nr; k++)
         ne = state_row(lp, a, rel[k], (int)k + 1, ne, ia, ja, ar);
     glp_load_matrix(lp, ne, ia, ja, ar);
-    for (size_t k = 0; k < nc && st == TDI_OK; k++) {
-        double lo, hi;
-        if (!bounds(lp, (int)k + 1, &lo, &hi)) {
-            tdi_error("disclosure audit: the linear program of a cell has no solution");
-            st = TDI_ERR_INTERNAL;
-        } else {
-            report(a, cells[k], lo, hi);
-        }
+    sn.n = nc;
+    for (size_t k = 0; k < nc; k++) {
+        /* the true values are a solution; else a first solve finds one */
+        sn.lo[k] = a->values_known ? (double)dc_set_value(a->s, cells[k]) : INFINITY;
+        sn.hi[k] = a->values_known ? sn.lo[k] : -INFINITY;
     }
+    if (!a->values_known && !optimise(lp, 1, GLP_MIN, &sn, &lo))
+        st = TDI_ERR_INTERNAL;
+    /* one solve with every cell as large as it gets together: most cells are seen wide enough
+     * there, and need no solve of their own */
+    if (st == TDI_OK && !spread(lp, &sn))
+        st = TDI_ERR_INTERNAL;
+    for (size_t k = 0; k < nc && st == TDI_OK; k++) {
+        if (!bounds(lp, (int)k + 1, &sn, (double)need_of(a, cells[k]), a->each != NULL, &lo, &hi))
+            st = TDI_ERR_INTERNAL;
+        else
+            report(a, cells[k], lo, hi);
+    }
+    if (st != TDI_OK)
+        tdi_error("disclosure audit: the linear program of a cell has no solution");
 done:
     for (size_t k = 0; k < nc; k++)
         a->col[cells[k]] = 0;
@@ -286,6 +362,8 @@ done:
     free(ia);
     free(ja);
     free(ar);
+    free(sn.lo);
+    free(sn.hi);
     return st;
 }
 

@@ -525,7 +525,7 @@ static void linked_suppression_property(void **state)
         set = dc_set_new(grids, rpt_nfamilies);
         assert_non_null(set);
         assert_int_equal(rpt_tables_link(ts.f, rpt_nfamilies, set), TDI_OK);
-        assert_int_equal(dc_set_protect(set, threshold, 0, NULL, NULL), TDI_OK);
+        assert_int_equal(dc_set_suppress(set, threshold, NULL), TDI_OK);
         sup = calloc(ncells, 1);
         assert_non_null(sup);
         for (size_t f = 0; f < rpt_nfamilies; f++)
