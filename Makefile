@@ -199,3 +199,78 @@ clean:
 	rm -rf build tdi
 
 FORCE:
+
+# ---- the state database's schema: schemas/state/NNN-*.sql become build/gen/st_migrations.inc
+# (state/st_embed.sh), which state/st_db.c includes; each flavour's st_db.o waits for it (make -j).
+# The file list is a prerequisite too, so that a file added, renamed or removed regenerates it.
+STATE_SQL := $(sort $(wildcard schemas/state/*.sql))
+
+build/gen/st_sql.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(STATE_SQL)' | cmp -s - $@ || echo '$(STATE_SQL)' >$@
+
+build/gen/st_migrations.inc: state/st_embed.sh $(STATE_SQL) build/gen/st_sql.list
+	sh state/st_embed.sh $(STATE_SQL) >$@.tmp || { rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+
+build/release/state/st_db.o build/asan/state/st_db.o build/fuzz/state/st_db.o build/cov/state/st_db.o: \
+  build/gen/st_migrations.inc
+
+# ---- the scripted libpq and `make coverage` (one block: tests/unit/harness_pq.h, docs/hacking.md)
+# Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of -lpq.
+HPQ_TESTS   := test_pg test_extract_pq test_state test_run
+LDLIBS_NOPQ := $(filter-out -lpq,$(LDLIBS))
+COV         := -O0 -g --coverage -DTDI_TEST_HOOKS
+COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)
+COV_BIN     := $(UNIT_SRC:tests/unit/%.c=build/cov/tests/%)
+# gcovr: `make coverage`'s report; installed by `make deps` with the rest (one apt-get at a time).
+DEB_PKGS    += gcovr
+
+.PHONY: coverage
+
+build/asan/tests/harness_pq.o: tests/unit/harness_pq.c tests/unit/harness_pq.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -c -o $@ $<
+
+$(HPQ_TESTS:%=build/asan/tests/%): build/asan/tests/%: tests/unit/%.c build/asan/tests/harness_pq.o \
+                                  $(ASAN_LIB) $(HDRS) tests/unit/harness_pq.h
+	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< \
+	  build/asan/tests/harness_pq.o $(ASAN_LIB) $(LDLIBS_NOPQ) -lcmocka
+
+# Coverage: the unit tests built with gcov instrumentation (-O0, the test hooks on as in the ASan
+# build), run, then line coverage per file and folder, checked against tests/coverage-floors.txt.
+build/cov/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -c -o $@ $<
+
+build/cov/tests/harness_pq.o: tests/unit/harness_pq.c tests/unit/harness_pq.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O0 -g -std=c11 $(WARN) -c -o $@ $<
+
+build/cov/tests/%: tests/unit/%.c $(COV_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< $(COV_LIB) \
+	  $(LDLIBS) -lcmocka
+
+$(HPQ_TESTS:%=build/cov/tests/%): build/cov/tests/%: tests/unit/%.c build/cov/tests/harness_pq.o \
+                                 $(COV_LIB) $(HDRS) tests/unit/harness_pq.h
+	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< \
+	  build/cov/tests/harness_pq.o $(COV_LIB) $(LDLIBS_NOPQ) -lcmocka
+
+# About 40 s from a clean tree on 2 cores: part of `make check`, so a floor is enforced there.
+check: coverage
+
+coverage: deps
+	@$(MAKE) --no-print-directory $(COV_BIN)
+	@find build/cov -name '*.gcda' -delete
+	@TDI_RESULTS= tests/run-unit.sh $(COV_BIN) >build/cov/unit.log 2>&1 || \
+	  { cat build/cov/unit.log; exit 1; }
+	@tests/coverage.sh build/cov tests/coverage-floors.txt $(LIB_DIRS)
+# ---- the receiving side (tdi load, tdi audit): the receiver's schema SQL, read at run time from
+# the schema directory, and the Schematron rules are installed with the XSDs.
+.PHONY: install-receiver
+install: install-receiver
+install-receiver: build/install/tdi
+	install -d $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver
+	install -m 0644 schemas/tdi-rules.sch $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
+	install -m 0644 schemas/receiver/*.sql $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver/

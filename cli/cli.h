@@ -22,6 +22,10 @@ tdi_status cli_validate(int argc, char **argv);
 void cli_validate_usage(FILE *fp);
 tdi_status cli_keygen(int argc, char **argv);
 void cli_keygen_usage(FILE *fp);
+tdi_status cli_load(int argc, char **argv);
+void cli_load_usage(FILE *fp);
+tdi_status cli_audit(int argc, char **argv);
+void cli_audit_usage(FILE *fp);
 
 tdi_status cli_init(int argc, char **argv);
 void cli_init_usage(FILE *fp);

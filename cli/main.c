@@ -14,6 +14,9 @@ static const cli_command commands[] = {
     {"validate", "validate submission and tables files against the schemas", cli_validate,
      cli_validate_usage},
     {"keygen", "create a new master key file", cli_keygen, cli_keygen_usage},
+    {"load", "apply a body's submissions to a receiver's database", cli_load, cli_load_usage},
+    {"audit", "check a series of submissions: manifests, sequences, keys, rules", cli_audit,
+     cli_audit_usage},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

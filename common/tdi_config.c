@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef TDI_SCHEMA_DIR
 #define TDI_SCHEMA_DIR "/usr/local/share/tdi/schemas"
@@ -166,8 +167,8 @@ static void parse_list(parser *p, unsigned long line, const char *key, const cha
     for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         char **grown;
         if (strcmp(tok, "*") != 0 && !tdi_name_ok(tok, REGION_MAX)) {
-            perr(p, line, "'%s' in %s is not a code of 1-%d characters of A-Z a-z 0-9 . _ -",
-                 tok, key, REGION_MAX);
+            perr(p, line, "'%s' in %s is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", tok,
+                 key, REGION_MAX);
             continue;
         }
         grown = realloc(*items, (*nitems + 1) * sizeof **items);
@@ -380,8 +381,8 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
         set_once(p, line, key, &s->crosswalk, resolve_path(p, val));
     } else if (strcmp(key, "region") == 0) {
         if (!tdi_name_ok(val, REGION_MAX))
-            perr(p, line, "region '%s' is not a code of 1-%d characters of A-Z a-z 0-9 . _ -",
-                 val, REGION_MAX);
+            perr(p, line, "region '%s' is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", val,
+                 REGION_MAX);
         else
             set_once(p, line, key, &s->region, dup_str(p, val));
     } else if (strcmp(key, "national_id") == 0) {
@@ -487,6 +488,23 @@ static void *grow_one(parser *p, void **arr, size_t *n, size_t elem)
     return grown + (*n)++ * elem;
 }
 
+/* Folders of OUTPUT_DIR that are not a body's: a body's files go to OUTPUT_DIR/BODY/, so a body
+ * of one of these names would mix its files with them. Compared ignoring case, for filesystems
+ * that do. */
+static const struct reserved {
+    const char *folder, *holds;
+} reserved[] = {
+    {"quarantine", "quarantine files"},
+};
+
+static const struct reserved *reserved_folder(const char *name)
+{
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcasecmp(name, reserved[i].folder) == 0)
+            return &reserved[i];
+    return NULL;
+}
+
 static void section(parser *p, unsigned long line, char *text)
 {
     char *kind = text, *name, *end = strchr(text, ']');
@@ -527,6 +545,11 @@ static void section(parser *p, unsigned long line, char *text)
         p->sec = SEC_SOURCE;
     } else if (strcmp(kind, "body") == 0) {
         tdi_body_config *body;
+        if (reserved_folder(name)) {
+            perr(p, line, "body name '%s' is reserved: OUTPUT_DIR/%s/ holds the %s", name,
+                 reserved_folder(name)->folder, reserved_folder(name)->holds);
+            return;
+        }
         if (name_taken(c, name, 1)) {
             perr(p, line, "body '%s' is defined twice", name);
             return;
@@ -617,9 +640,8 @@ static void check_whole(parser *p)
             perr(p, (unsigned long)b->line, "[body %s] needs regions or centres", b->name);
         for (size_t r = 0; r < b->nregions; r++)
             if (strcmp(b->regions[r], "*") != 0 && !source_has_region(c, b->regions[r]))
-                perr(p, (unsigned long)b->line,
-                     "[body %s] region '%s' is the region of no source", b->name,
-                     b->regions[r]);
+                perr(p, (unsigned long)b->line, "[body %s] region '%s' is the region of no source",
+                     b->name, b->regions[r]);
     }
     for (size_t i = 0; i < c->nsources; i++) {
         tdi_source_config *s = &c->sources[i];
@@ -627,8 +649,8 @@ static void check_whole(parser *p)
         if (!s->region)
             continue;
         for (size_t b = 0; b < c->nbodies && !taken; b++)
-            taken = c->bodies[b].ncentres > 0 ||
-                    tdi_config_body_takes(&c->bodies[b], s->region, NULL);
+            taken =
+                c->bodies[b].ncentres > 0 || tdi_config_body_takes(&c->bodies[b], s->region, NULL);
         if (!taken)
             perr(p, (unsigned long)s->line, "[source %s] region '%s' is received by no body",
                  s->name, s->region);

@@ -4,6 +4,9 @@
  *   - dc_qi: the tuple of a record's quasi-identifiers as the state database keeps it, and the
  *     blanking of a quasi-identifier in a record (which items are quasi-identifiers is record
  *     data: tdi_qi in common/tdi_record.h);
+ *   - dc_reid: the re-identification check's policy: the blankings tried, least first, which one
+ *     is taken or why none reaches k_min, and its figures (the grouping is the caller's, the
+ *     run has the state database compute it);
  *   - dc_suppress: primary and secondary suppression of the count tables;
  *   - dc_audit: the audit of suppressed tables by linear programming (GLPK), and the loop that
  *     suppresses more until every suppressed cell is wide enough.
@@ -14,6 +17,7 @@
 
 #include "dc_audit.h"
 #include "dc_qi.h"
+#include "dc_reid.h"
 #include "dc_suppress.h"
 
 #endif

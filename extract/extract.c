@@ -34,6 +34,7 @@ struct extract_source {
     unsigned long rows;
     int in_copy;     /* 1 while a COPY has not ended */
     int incremental; /* the rows carry the change-time column after the contract columns */
+    int start_typed; /* start_date is a date or timestamp column: the year filter casts it */
     char max_changed[CHANGED_LEN + 1]; /* largest change time seen, "" for none */
     char snapshot_at[CHANGED_LEN + 1]; /* the source's clock when the snapshot was taken */
 };
@@ -62,14 +63,24 @@ static int changed_ok(const char *s)
     return s[sizeof shape - 1] == '\0';
 }
 
-/* Appends the wrapped query and the year filter: " FROM (QUERY) AS tdi_src WHERE ...". */
-static int put_from_where(char *p, size_t cap, const char *query, size_t qlen, int year)
+/* Appends the wrapped query and the year filter: " FROM (QUERY) AS tdi_src WHERE ...". A typed
+ * start_date is cast to date (which cannot fail); any other is compared as text, with no cast a
+ * value can fail: one that is no YYYY-MM-DD date passes the filter and gets R008 in tdi. */
+static int put_from_where(char *p, size_t cap, const char *query, size_t qlen, int year,
+                          int start_typed)
 {
     /* The newline keeps a trailing -- comment in the source query from eating the wrapper. */
+    if (start_typed)
+        return snprintf(p, cap,
+                        " FROM (\n%.*s\n) AS tdi_src WHERE (tdi_src.\"start_date\" IS NULL OR "
+                        "(tdi_src.\"start_date\"::date >= DATE '%04d-01-01' AND "
+                        "tdi_src.\"start_date\"::date < DATE '%04d-01-01'))",
+                        (int)qlen, query, year, year + 1);
     return snprintf(p, cap,
-                    " FROM (\n%.*s\n) AS tdi_src WHERE (tdi_src.\"start_date\" IS NULL OR "
-                    "(tdi_src.\"start_date\"::date >= DATE '%04d-01-01' AND "
-                    "tdi_src.\"start_date\"::date < DATE '%04d-01-01'))",
+                    " FROM (\n%.*s\n) AS tdi_src, LATERAL (SELECT left(btrim("
+                    "tdi_src.\"start_date\"::text), 10) AS d) AS tdi_start WHERE "
+                    "(tdi_start.d IS NULL OR tdi_start.d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR "
+                    "(tdi_start.d >= '%04d-01-01' AND tdi_start.d < '%04d-01-01'))",
                     (int)qlen, query, year, year + 1);
 }
 
@@ -113,9 +124,11 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
     p = sql;
     p += snprintf(p, cap, "COPY (SELECT ");
     for (int i = 0; i < TDI_COL_COUNT; i++) {
+        int as_text = tdi_columns[i].kind == TDI_KIND_DATE && present[i] != EXTRACT_DATE_TYPED;
+
         if (present[i])
             p += snprintf(p, cap - (size_t)(p - sql), "%stdi_src.\"%s\"::%s", i ? ", " : "",
-                          tdi_columns[i].name, tdi_columns[i].sql_type);
+                          tdi_columns[i].name, as_text ? "text" : tdi_columns[i].sql_type);
         else
             p += snprintf(p, cap - (size_t)(p - sql), "%sNULL::%s", i ? ", " : "",
                           tdi_columns[i].sql_type);
@@ -125,7 +138,8 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
                       ", to_char(tdi_src.\"%s\"::timestamptz AT TIME ZONE 'UTC', "
                       "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
                       col);
-    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year);
+    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year,
+                        present[TDI_COL_START_DATE] == EXTRACT_DATE_TYPED);
     /* A NULL change time cannot be compared: such a row is read every time, never missed. */
     if (since)
         p += snprintf(p, cap - (size_t)(p - sql),
@@ -135,7 +149,7 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
     return end_copy_sql(sql, p, cap);
 }
 
-char *extract_keys_sql(const tdi_source_config *src, int year)
+char *extract_keys_sql(const tdi_source_config *src, int year, int start_typed)
 {
     size_t qlen = query_len(src->query), cap = qlen + 512;
     char *sql = malloc(cap), *p;
@@ -144,7 +158,7 @@ char *extract_keys_sql(const tdi_source_config *src, int year)
         return NULL;
     p = sql;
     p += snprintf(p, cap, "COPY (SELECT tdi_src.\"episode_id\"::text");
-    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year);
+    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year, start_typed);
     return end_copy_sql(sql, p, cap);
 }
 
@@ -221,6 +235,37 @@ static tdi_status check_incremental(const tdi_source_config *src, const char *co
     return TDI_ERR_SOURCE;
 }
 
+/* Marks the date columns the source types as dates or timestamps (pg_type OIDs 1082, 1114,
+ * 1184): casting those to date on the server cannot fail. */
+static void mark_typed_dates(const PGresult *res, const char *const *names, int n,
+                             unsigned char present[TDI_COL_COUNT])
+{
+    for (int i = 0; i < n; i++) {
+        int c = names[i] ? tdi_column_by_name(names[i]) : -1;
+        Oid t = PQftype(res, i);
+
+        if (c >= 0 && tdi_columns[c].kind == TDI_KIND_DATE && (t == 1082 || t == 1114 || t == 1184))
+            present[c] = EXTRACT_DATE_TYPED;
+    }
+}
+
+/* A SQL_ASCII database checks no encoding: its text is bytes, and with client_encoding UTF8 the
+ * server refuses to send a row whose bytes are no UTF-8 (22021), which fails the whole COPY. Such
+ * a source is read as the bytes it holds; tdi checks every cell (R019), so the row goes to
+ * quarantine, not the source. Other server encodings are converted by the server as before. */
+static tdi_status read_raw_if_sql_ascii(extract_source *s)
+{
+    const char *enc = PQparameterStatus(s->conn, "server_encoding");
+
+    if (!enc || strcmp(enc, "SQL_ASCII") != 0)
+        return TDI_OK;
+    if (PQsetClientEncoding(s->conn, "SQL_ASCII") != 0) {
+        tdi_pg_log_error(s->who, "setting client_encoding SQL_ASCII", NULL, s->conn);
+        return TDI_ERR_SOURCE;
+    }
+    return TDI_OK;
+}
+
 /* Prepares the source query (unnamed statement) and describes it: the names of its columns,
  * without running it. */
 static tdi_status describe_query(extract_source *s, const tdi_source_config *src,
@@ -261,6 +306,8 @@ static tdi_status describe_query(extract_source *s, const tdi_source_config *src
     for (int i = 0; i < n; i++)
         names[i] = PQfname(res, i);
     st = extract_match_columns(src->name, names, n, present);
+    mark_typed_dates(res, names, n, present);
+    s->start_typed = present[TDI_COL_START_DATE] == EXTRACT_DATE_TYPED;
     if (st == TDI_OK)
         st = check_national_id(src, present);
     if (st == TDI_OK)
@@ -328,6 +375,8 @@ tdi_status extract_open(const tdi_source_config *src, int year, const char *sinc
     s->incremental = src->incremental != NULL;
     snprintf(s->who, sizeof s->who, "source %s", src->name);
     st = tdi_pg_connect(src->conninfo, "tdi", s->who, TDI_ERR_SOURCE, &s->conn, &last_transient);
+    if (st == TDI_OK)
+        st = read_raw_if_sql_ascii(s);
     /* One snapshot for the rows and the key scan. */
     if (st == TDI_OK)
         st = run_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -501,7 +550,7 @@ tdi_status extract_keys_begin(extract_source *s)
         tdi_error("%s: key scan started before the rows were read", s->who);
         return TDI_ERR_INTERNAL;
     }
-    sql = extract_keys_sql(s->src, s->year);
+    sql = extract_keys_sql(s->src, s->year, s->start_typed);
     st = start_copy(s, sql, "the key scan");
     free(sql);
     return st;

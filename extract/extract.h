@@ -53,17 +53,26 @@ tdi_status extract_close(extract_source *s);
  * Exposed for unit tests. Returns TDI_ERR_SOURCE on a malformed line or wrong column count. */
 tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row);
 
-/* Which contract columns are among the n column names a source query yields: present[c] = 1 or 0.
+/* Which contract columns are among the n column names a source query yields: present[c] = 1 or 0
+ * (extract_open then marks typed dates EXTRACT_DATE_TYPED).
  * Logs every missing required column as an error naming it (then returns TDI_ERR_SOURCE) and the
  * missing optional ones in one info line. Exposed for unit tests. */
 tdi_status extract_match_columns(const char *source, const char *const *names, int n,
                                  unsigned char present[TDI_COL_COUNT]);
 
+/* present[c] of a date column the source types date, timestamp or timestamptz: cast to date on
+ * the server, which cannot fail. Any other date column is sent as text and parsed by tdi (R008),
+ * so one bad value costs its row, not the source. */
+#define EXTRACT_DATE_TYPED 2
+
 /* The COPY statements for src and year, malloc'd; the caller frees them. A column not present is
- * selected as a typed NULL; since as for extract_open. NULL when out of memory or since is
- * malformed. Exposed for tests. */
+ * selected as a typed NULL; no cast that a value can fail: text columns and untyped dates are sent
+ * as text, and the year filter on an untyped start_date compares its text (a value that is no
+ * YYYY-MM-DD date passes, for R008). since as for extract_open. NULL when out of memory or since
+ * is malformed. Exposed for tests. */
 char *extract_copy_sql(const tdi_source_config *src, int year,
                        const unsigned char present[TDI_COL_COUNT], const char *since);
-char *extract_keys_sql(const tdi_source_config *src, int year);
+/* start_typed: present[TDI_COL_START_DATE] == EXTRACT_DATE_TYPED (the same year filter). */
+char *extract_keys_sql(const tdi_source_config *src, int year, int start_typed);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define REPORT_SCHEMA_VERSION        "2.2"
 #define REPORT_NAMESPACE             "urn:tdi:submission:2"
@@ -128,10 +129,31 @@ tdi_status report_ensure_dir(const char *dir);
 tdi_status report_sweep_temp(const char *dir, unsigned long *removed);
 
 /* ---- validation ---- */
-/* Validates path (.xml or .xml.gz, by content) against the schema of its root element's
- * namespace in schema_dir (tdi-submission.xsd or tdi-tables.xsd), streaming. Each error is
- * logged as "PATH:LINE: message". Returns TDI_OK, TDI_ERR_INVALID, or
- * TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read at all. */
+/* Validates path (.xml or .xml.gz, by content; "-" is standard input; a pipe works, it is read
+ * once) against the schema of its root element's namespace in schema_dir (tdi-submission.xsd or
+ * tdi-tables.xsd), streaming. Each error is logged as "PATH:LINE: message". Returns TDI_OK,
+ * TDI_ERR_INVALID, or TDI_ERR_OUTPUT/TDI_ERR_INTERNAL when the file or schema cannot be read. */
 tdi_status report_validate_file(const char *path, const char *schema_dir);
+/* The same, refusing (TDI_ERR_INVALID) a document whose XML (inflated) is over max_bytes bytes
+ * (0: no limit), as soon as it is: a small .gz can inflate to gigabytes of whitespace. */
+tdi_status report_validate_file_max(const char *path, const char *schema_dir,
+                                    unsigned long long max_bytes);
+
+/* ---- the receiving side ---- */
+/* `tdi load`: applies the submissions among paths (files or directories) to the receiver's
+ * database at conninfo (schema tdi_receiver, created from schema_dir/receiver/001-receiver.sql
+ * when missing), per body and year in sequence order, one transaction per file, each file after
+ * its manifest's SHA-256 and its schema check. One line per file on out. A file already loaded
+ * changes nothing; of two files with one sequence the later run's is kept. TDI_ERR_INVALID when
+ * a file was not taken (a gap, a bad hash, an invalid file: logged; nothing after it of its body
+ * and year is applied), TDI_ERR_STATE when the database fails. */
+tdi_status report_load(const char *conninfo, char *const *paths, int npaths, const char *schema_dir,
+                       FILE *out);
+/* `tdi audit`: checks the submissions among paths without tdi's state: schema, manifests,
+ * sequence continuity and order, repeated keys in a file, replaces and deletes of keys never
+ * appended, and the cross-field rules (schemas/tdi-rules.sch). One line per finding on out,
+ * "FILE:LINE: rule: message"; *findings counts them. TDI_ERR_INVALID when there is one. */
+tdi_status report_audit(char *const *paths, int npaths, const char *schema_dir, FILE *out,
+                        unsigned long *findings);
 
 #endif

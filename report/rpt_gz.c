@@ -231,3 +231,152 @@ done:
     free(out);
     return st;
 }
+
+/* ---- reading ---- */
+
+enum { GZR_PLAIN = 1, GZR_GZIP };
+
+void rpt_gz_reader_init(rpt_gz_reader *r, int fd, uint64_t max_out)
+{
+    r->fd = fd;
+    r->max_out = max_out;
+}
+
+void rpt_gz_reader_end(rpt_gz_reader *r)
+{
+    if (r->live)
+        (void)inflateEnd(&r->zs); /* a stream left unfinished: nothing to do */
+    r->live = 0;
+}
+
+static ssize_t read_some(int fd, void *buf, size_t len)
+{
+    ssize_t n;
+
+    while ((n = read(fd, buf, len)) < 0 && errno == EINTR)
+        ;
+    return n;
+}
+
+/* Records a problem for the read that returns -1. */
+static void gzr_fail(rpt_gz_reader *r, int problem, int detail)
+{
+    r->problem = problem;
+    r->detail = detail;
+}
+
+/* First read: gzip's magic (1f 8b) or plain. */
+static void gzr_detect(rpt_gz_reader *r)
+{
+    ssize_t n;
+    int rc;
+
+    while (r->have < 2) {
+        n = read_some(r->fd, r->in + r->have, sizeof r->in - r->have);
+        if (n < 0) {
+            gzr_fail(r, RPT_GZ_READ_ERROR, errno);
+            return;
+        }
+        if (n == 0)
+            break;
+        r->have += (size_t)n;
+    }
+    r->mode = r->have >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b ? GZR_GZIP : GZR_PLAIN;
+    if (r->mode == GZR_PLAIN)
+        return;
+    rc = inflateInit2(&r->zs, GZ_WINDOW_BITS);
+    if (rc != Z_OK) {
+        gzr_fail(r, RPT_GZ_ZLIB_ERROR, rc);
+        return;
+    }
+    r->live = 1;
+    r->zs.next_in = r->in;
+    r->zs.avail_in = (uInt)r->have;
+}
+
+static int gzr_plain(rpt_gz_reader *r, unsigned char *buf, unsigned len)
+{
+    size_t k = r->have - r->used;
+    ssize_t n;
+
+    if (k > 0) {
+        if (k > len)
+            k = len;
+        memcpy(buf, r->in + r->used, k);
+        r->used += k;
+        return (int)k;
+    }
+    n = read_some(r->fd, buf, len);
+    if (n < 0) {
+        gzr_fail(r, RPT_GZ_READ_ERROR, errno);
+        return -1;
+    }
+    return (int)n;
+}
+
+/* At the stream's end: anything left in the buffer or the file is refused. */
+static void gzr_check_end(rpt_gz_reader *r)
+{
+    ssize_t n = 0;
+
+    r->ended = 1;
+    if (r->zs.avail_in == 0)
+        n = read_some(r->fd, r->in, sizeof r->in);
+    if (n < 0)
+        gzr_fail(r, RPT_GZ_READ_ERROR, errno);
+    else if (n > 0 || r->zs.avail_in > 0)
+        gzr_fail(r, RPT_GZ_TRAILING, 0);
+}
+
+static int gzr_inflate(rpt_gz_reader *r, unsigned char *buf, unsigned len)
+{
+    ssize_t n;
+    int rc;
+
+    r->zs.next_out = buf;
+    r->zs.avail_out = len;
+    while (r->zs.avail_out == len && !r->ended && !r->problem) {
+        if (r->zs.avail_in == 0) {
+            n = read_some(r->fd, r->in, sizeof r->in);
+            if (n <= 0) {
+                gzr_fail(r, n < 0 ? RPT_GZ_READ_ERROR : RPT_GZ_TRUNCATED, n < 0 ? errno : 0);
+                break;
+            }
+            r->zs.next_in = r->in;
+            r->zs.avail_in = (uInt)n;
+        }
+        rc = inflate(&r->zs, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END)
+            gzr_check_end(r);
+        else if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT)
+            gzr_fail(r, RPT_GZ_CORRUPT, rc);
+        else if (rc != Z_OK && rc != Z_BUF_ERROR) /* Z_BUF_ERROR: no progress, more input */
+            gzr_fail(r, RPT_GZ_ZLIB_ERROR, rc);
+    }
+    /* Bytes inflated by a call that then met bad data are not the document's: dropped. */
+    if (r->problem == RPT_GZ_CORRUPT || r->problem == RPT_GZ_ZLIB_ERROR)
+        return -1;
+    return (int)(len - r->zs.avail_out);
+}
+
+int rpt_gz_read(rpt_gz_reader *r, void *buf, unsigned len, int *problem, int *detail)
+{
+    int n = 0;
+
+    if (!r->mode && !r->problem)
+        gzr_detect(r);
+    if (!r->problem && len > 0)
+        n = r->mode == GZR_GZIP ? gzr_inflate(r, buf, len) : gzr_plain(r, buf, len);
+    if (n > 0) {
+        r->out += (uint64_t)n;
+        if (r->max_out && r->out > r->max_out) {
+            gzr_fail(r, RPT_GZ_TOO_BIG, 0);
+            n = 0;
+        }
+    }
+    if (n > 0 || !r->problem)
+        return n < 0 ? 0 : n;
+    *problem = r->problem;
+    *detail = r->detail;
+    return -1;
+}

@@ -7,6 +7,7 @@
  * core; once rpt_gz_init has returned, gz->zs and gz->file belong to that thread until
  * rpt_gz_finish or rpt_gz_discard has returned. rpt_gz_check_file reads a finished file back:
  * its SHA-256 for the manifest, and an inflate that checks the file against the stream.
+ * rpt_gz_reader reads a file given to tdi validate, gzip or plain.
  */
 #ifndef RPT_GZ_H
 #define RPT_GZ_H
@@ -52,5 +53,42 @@ void rpt_gz_discard(rpt_gz *gz);
  * must end where the stream does. TDI_ERR_OUTPUT, logged, when it cannot be read or is not what
  * was written. */
 tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX]);
+
+/* ---- reading (tdi validate) ---- */
+
+/* Why a read stopped short. */
+enum {
+    RPT_GZ_OK,
+    RPT_GZ_READ_ERROR, /* detail: errno */
+    RPT_GZ_TRUNCATED,  /* the file ends inside the gzip stream */
+    RPT_GZ_CORRUPT,    /* bad data, or a trailer whose CRC-32 or length does not match */
+    RPT_GZ_TRAILING,   /* bytes after the gzip stream (text, a second member): gzip -t refuses */
+    RPT_GZ_TOO_BIG,    /* more than max_out bytes */
+    RPT_GZ_ZLIB_ERROR  /* detail: zlib's code */
+};
+
+/* A file read as gzip when it starts with gzip's magic, as plain bytes otherwise (as gzread
+ * does), with zlib's inflate directly: one gzip member and nothing after it, so no bytes pass
+ * unseen. Memory is the struct, whatever the size of the file. */
+typedef struct rpt_gz_reader {
+    int fd;            /* borrowed */
+    int mode;          /* 0 until the first read, then GZR_PLAIN or GZR_GZIP */
+    int live;          /* inflateInit2 succeeded and inflateEnd is still due */
+    int ended;         /* the gzip stream ended and nothing follows it */
+    int problem;       /* RPT_GZ_*: met after bytes were returned, returned by the next read */
+    int detail;        /* of problem */
+    uint64_t out;      /* bytes returned */
+    uint64_t max_out;  /* 0: no limit */
+    size_t have, used; /* plain: bytes of in read to detect the format, not yet returned */
+    z_stream zs;
+    unsigned char in[RPT_GZ_CHUNK];
+} rpt_gz_reader;
+
+/* r must be zeroed (calloc'd). max_out: the most bytes the stream may give (0: no limit). */
+void rpt_gz_reader_init(rpt_gz_reader *r, int fd, uint64_t max_out);
+/* Reads up to len bytes: their count, 0 at the end, or -1 with *problem (RPT_GZ_*) and *detail. */
+int rpt_gz_read(rpt_gz_reader *r, void *buf, unsigned len, int *problem, int *detail);
+/* Releases zlib's state (not fd). */
+void rpt_gz_reader_end(rpt_gz_reader *r);
 
 #endif

@@ -1,18 +1,20 @@
 /*
  * report_validate: the streaming schema validator (report_validate_file).
  *
- * The file is read through zlib's gzread (gzip or plain, by content) into a libxml2 parser of
+ * The file is read through rpt_gz_reader (zlib's inflate: gzip or plain, by content; one gzip
+ * member and nothing after it, as gzip -t wants) into a libxml2 parser of
  * our own with the XSD validator plugged into its SAX stream: no tree is built, memory does not
  * grow with the file. The parser gets no network (XML_PARSE_NONET), no entity substitution, no
  * DTD loading, and any DOCTYPE at all ends the parse with an error, so neither external entities
  * nor entity expansion bombs are ever processed. Every message is logged as "PATH:LINE: message",
  * at most MAX_SHOWN of them.
  *
- * The schema is the one of the root element's namespace (submission or tables): a first pass
- * reads the file only up to its root element's start tag, then the file is read again under
- * that schema. In that second pass the file is inflated (gzread) on the calling thread and handed
- * through a pipe (rpt_pipe) to the parser on a second thread, so inflating adds nothing to the
- * time of the check, which takes the other core.
+ * The schema is the one of the root element's namespace (submission or tables). The file is read
+ * once, so a pipe (`zcat x.xml.gz | tdi validate -`) is checked like a file: a first parser reads
+ * up to the root element's start tag and keeps the bytes it read (the prolog, at most PROBE_MAX);
+ * under the root's schema, those bytes and then the rest of the stream are inflated on the calling
+ * thread and handed through a pipe (rpt_pipe) to the validating parser on a second thread, so
+ * inflating adds nothing to the time of the check, which takes the other core.
  *
  * The same parser runs inside `tdi run` on a submission's XML stream as it is written
  * (rpt_validate_fd, on the writer's check thread), so a submission is checked while it is
@@ -20,6 +22,7 @@
  */
 #include "report.h"
 
+#include "rpt_gz.h"
 #include "rpt_pipe.h"
 #include "rpt_validate.h"
 #include "rpt_xml.h"
@@ -32,8 +35,6 @@
 #include <libxml/xmlschemas.h>
 #include <libxml/xmlschemastypes.h>
 
-#include <zlib.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,21 +45,29 @@
 
 #define MAX_SHOWN         100
 #define SUBMISSION_SCHEMA "tdi-submission.xsd"
-#define GZ_BUFFER         65536
 #define IN_BUFFER         65536 /* libxml2 asks for 4000 bytes a call: one read(2) per call is slow */
+#define PROBE_MAX         (1024 * 1024) /* a prolog longer than this is refused */
+#define STDIN_PATH        "-"
+/* The most attributes and namespace declarations one element may have: a TDI element has at most
+ * 43 attributes (an episode) and declares one namespace; the rest is margin. */
+#define MAX_ATTRIBUTES 100
+#define MAX_NS_DECLS   16
+#define STR_(x)        #x
+#define STR(x)         STR_(x)
 
 /* What the inflating side ran into, for the parsing side to report when its input ends. */
-enum { FEED_OK, FEED_READ_ERROR, FEED_TRUNCATED, FEED_CORRUPT, FEED_ZLIB_ERROR };
-
 typedef struct feed_state {
-    int err;            /* errno of FEED_READ_ERROR, zlib code of FEED_ZLIB_ERROR */
-    atomic_int problem; /* FEED_*, stored after err, before the pipe is closed */
+    int err;            /* errno of RPT_GZ_READ_ERROR, zlib code of RPT_GZ_ZLIB_ERROR */
+    atomic_int problem; /* RPT_GZ_*, stored after err, before the pipe is closed */
 } feed_state;
 
 typedef struct validation {
-    const char *path;  /* the document, borrowed */
-    const char *label; /* prefix of messages: the schema while loading it, then path */
-    gzFile gz;         /* the file, read on the calling thread */
+    const char *path;             /* the document, borrowed */
+    unsigned long long max_bytes; /* of XML, 0: no limit */
+    const char *label;            /* prefix of messages: the schema while loading it, then path */
+    rpt_gz_reader *gz;            /* the file, read on the calling thread; owned, as is its fd */
+    unsigned char *probed;        /* what the first parser read, replayed to the second; owned */
+    size_t probed_len, probed_cap;
     int fd;            /* the second pass: plain XML from the read end of a pipe */
     feed_state *feed;  /* how the producer of fd ended, or NULL */
     unsigned char *in; /* IN_BUFFER bytes read from fd ahead of the parser */
@@ -80,6 +89,7 @@ typedef struct validation {
     long quiet_lines;         /* errors on lines 1..quiet_lines are counted, not said */
     int quiet_schema;         /* nothing is said about loading the schema (another thread does) */
     int loading;              /* the schema is being loaded */
+    int limit_hit;            /* an element had too many attributes: the parse was stopped */
 } validation;
 
 /* The document kinds and their schemas, by the root element's namespace. */
@@ -91,6 +101,26 @@ static const struct {
     /* Files of tdi 0.1 (full snapshots): auditors keep them, so they stay checkable. */
     {"urn:tdi:submission:1", "tdi-submission-1.xsd"},
 };
+
+/* Submissions of schemaVersion 2.0 and 2.1 may hold exact ages, which 2.2 refuses: they are
+ * checked against the kept schema of those versions. */
+#define SUBMISSION_2_1_SCHEMA "tdi-submission-2.1.xsd"
+
+/* The schema of a submission of namespace REPORT_NAMESPACE, by its schemaVersion (SAX2
+ * attributes: 5 pointers each, the value from [3] to [4]). */
+static const char *submission_schema(int nb_attributes, const xmlChar **attributes)
+{
+    for (int i = 0; i < nb_attributes; i++) {
+        const xmlChar **a = attributes + 5 * i;
+        size_t len = (size_t)(a[4] - a[3]);
+
+        if (a[1] || strcmp((const char *)a[0], "schemaVersion") != 0)
+            continue;
+        if (len == 3 && (memcmp(a[3], "2.0", 3) == 0 || memcmp(a[3], "2.1", 3) == 0))
+            return SUBMISSION_2_1_SCHEMA;
+    }
+    return SUBMISSION_SCHEMA;
+}
 
 static void note(validation *v, tdi_log_level level, long line, const char *msg)
 {
@@ -117,8 +147,8 @@ static void on_xml_error(void *ctx, xmlErrorPtr err)
     validation *v = ctx;
     char msg[512];
 
-    if (!err || (v->probing && v->root_seen))
-        return; /* the first pass stopped on purpose at the root element */
+    if (!err || (v->probing && v->root_seen) || v->limit_hit)
+        return; /* the first pass stopped on purpose at the root element, or we stopped it */
     /* Our read callback has already said why the input ended; libxml2's I/O error adds
      * nothing. */
     if (err->domain == XML_FROM_IO && (v->gz_broken || v->read_errno))
@@ -159,40 +189,35 @@ static int locate(void *ctx, const char **file, unsigned long *line)
     return 0;
 }
 
-/* What gzerror's code means for the check. */
-static int classify_gz(int errnum)
-{
-    switch (errnum) {
-    case Z_OK:
-        return FEED_OK;
-    case Z_ERRNO:
-        return FEED_READ_ERROR;
-    case Z_BUF_ERROR: /* zlib's "unexpected end of file" */
-        return FEED_TRUNCATED;
-    case Z_DATA_ERROR:
-        return FEED_CORRUPT;
-    default:
-        return FEED_ZLIB_ERROR;
-    }
-}
-
-/* Says why the input ended early (problem: FEED_*, detail: the errno of FEED_READ_ERROR or the
- * zlib code of FEED_ZLIB_ERROR), marks v, and returns -1 for libxml2. */
+/* Says why the input ended early (problem: RPT_GZ_*, detail: the errno of RPT_GZ_READ_ERROR or
+ * the zlib code of RPT_GZ_ZLIB_ERROR), marks v, and returns -1 for libxml2. */
 static int input_broken(validation *v, int problem, int detail)
 {
     switch (problem) {
-    case FEED_READ_ERROR:
-        v->read_errno = detail;
+    case RPT_GZ_READ_ERROR:
+        v->read_errno = detail ? detail : EIO;
         tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
         break;
-    case FEED_TRUNCATED:
+    case RPT_GZ_TRUNCATED:
         v->gz_broken = 1;
         note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
         break;
-    case FEED_CORRUPT:
+    case RPT_GZ_CORRUPT:
         v->gz_broken = 1;
         note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
         break;
+    case RPT_GZ_TRAILING:
+        v->gz_broken = 1;
+        note(v, TDI_LOG_ERROR, 0, "trailing data after the gzip stream");
+        break;
+    case RPT_GZ_TOO_BIG: {
+        char msg[96];
+
+        v->gz_broken = 1;
+        snprintf(msg, sizeof msg, "the XML is larger than %llu bytes (--max-bytes)", v->max_bytes);
+        note(v, TDI_LOG_ERROR, 0, msg);
+        break;
+    }
     default:
         v->internal = 1;
         tdi_error("%s: gzip reader failed: zlib error %d", v->path, detail);
@@ -201,39 +226,81 @@ static int input_broken(validation *v, int problem, int detail)
     return -1;
 }
 
-/* One gzread of the file: bytes read, 0 at its end, or -1 with *problem (FEED_*) and *detail (the
- * errno of FEED_READ_ERROR, the zlib code of FEED_ZLIB_ERROR) set. */
+/* One read of the file: bytes read, 0 at its end, or -1 with *problem (RPT_GZ_*) and *detail. */
 static int gz_read(validation *v, unsigned char *buf, unsigned len, int *problem, int *detail)
 {
-    int n, errnum, err;
-
-    errno = 0;
-    n = gzread(v->gz, buf, len);
-    err = errno;
-    if (n > 0)
-        return n;
-    gzerror(v->gz, &errnum);
-    *problem = classify_gz(errnum);
-    if (*problem == FEED_OK)
-        return 0;
-    *detail = *problem == FEED_READ_ERROR ? (err ? err : EIO) : errnum;
-    return -1;
+    return rpt_gz_read(v->gz, buf, len, problem, detail);
 }
 
-/* libxml2's input callback of the first pass, reading the file. A plain end of file is 0;
- * anything else stops the parse with -1 after saying what happened, since a truncated gzip member
- * can end exactly on a well-formed prefix of the document. */
+/* Called by both parsers' input callbacks, which libxml2 calls while it parses a start tag: an
+ * element with more attributes than a TDI element can have stops the parse there. libxml2 2.9
+ * checks a start tag's attributes (and namespace declarations) for duplicates pairwise once it has
+ * read them all, before any SAX callback: 200,000 of them took 22 s, 1,000,000 took 556 s. Its
+ * attribute array (maxatts, 5 slots an attribute) grows as they are read, doubling to twice the
+ * slots needed: past 10 * (MAX_ATTRIBUTES + 1) slots, the element has more than MAX_ATTRIBUTES.
+ * Returns 1 when the input must end here (said why). */
+static int too_many_attributes(validation *v)
+{
+    const char *what = NULL;
+
+    if (!v->pctxt || v->limit_hit)
+        return v->limit_hit;
+    if (v->pctxt->maxatts > 10 * (MAX_ATTRIBUTES + 1))
+        what = "an element with more than " STR(MAX_ATTRIBUTES) " attributes is refused";
+    else if (v->pctxt->nsNr > 2 * MAX_NS_DECLS) /* the open elements', a prefix and a URI each */
+        what = "more than " STR(MAX_NS_DECLS) " namespace declarations in scope are refused";
+    if (!what)
+        return 0;
+    note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt), what);
+    v->limit_hit = 1; /* every read fails from here: the parser runs out of input and stops (not
+                       * xmlStopParser: inside its input callback, it frees the buffer in use) */
+    return 1;
+}
+
+/* Keeps what the first parser read, for the second. -1 (said why) past PROBE_MAX bytes. */
+static int keep_probed(validation *v, const char *buf, int n)
+{
+    size_t cap = v->probed_cap ? v->probed_cap : 8192;
+    unsigned char *p;
+
+    if (v->probed_len + (size_t)n > PROBE_MAX) {
+        note(v, TDI_LOG_ERROR, 0, "no root element in the first 1 MiB");
+        v->parse_broken = 1;
+        return -1;
+    }
+    while (cap < v->probed_len + (size_t)n)
+        cap *= 2;
+    if (cap != v->probed_cap) {
+        p = realloc(v->probed, cap);
+        if (!p) {
+            v->internal = 1;
+            tdi_error("%s: out of memory", v->path);
+            return -1;
+        }
+        v->probed = p;
+        v->probed_cap = cap;
+    }
+    memcpy(v->probed + v->probed_len, buf, (size_t)n);
+    v->probed_len += (size_t)n;
+    return n;
+}
+
+/* libxml2's input callback of the first pass, reading the file and keeping what it read. A plain
+ * end of file is 0; anything else stops the parse with -1 after saying what happened, since a
+ * truncated gzip member can end exactly on a well-formed prefix of the document. */
 static int read_gz(void *ctx, char *buf, int len)
 {
     validation *v = ctx;
     int n, problem, detail;
 
-    if (v->read_errno || v->gz_broken || v->internal)
+    if (v->read_errno || v->gz_broken || v->internal || v->parse_broken || too_many_attributes(v))
         return -1;
     if (len <= 0)
         return 0;
     n = gz_read(v, (unsigned char *)buf, (unsigned)len, &problem, &detail);
-    return n >= 0 ? n : input_broken(v, problem, detail);
+    if (n < 0)
+        return input_broken(v, problem, detail);
+    return n > 0 ? keep_probed(v, buf, n) : 0;
 }
 
 /* libxml2's input callback of the second pass, on the parsing thread: plain XML from the pipe.
@@ -245,7 +312,7 @@ static int read_input(void *ctx, char *buf, int len)
     size_t k;
     int problem;
 
-    if (v->read_errno || v->gz_broken || v->internal || v->cancelled)
+    if (v->read_errno || v->gz_broken || v->internal || v->cancelled || too_many_attributes(v))
         return -1;
     if (v->cancel && atomic_load(v->cancel)) {
         v->cancelled = 1;
@@ -277,13 +344,13 @@ static int read_input(void *ctx, char *buf, int len)
         v->cancelled = 1;
         return -1;
     }
-    problem = v->feed ? atomic_load(&v->feed->problem) : FEED_OK;
-    if (problem == FEED_OK)
+    problem = v->feed ? atomic_load(&v->feed->problem) : RPT_GZ_OK;
+    if (problem == RPT_GZ_OK)
         return 0;
     return input_broken(v, problem, v->feed->err);
 }
 
-/* One gzread of the second pass, on the calling thread: bytes read, 0 at the end, -1 after
+/* One read of the second pass, on the calling thread: bytes read, 0 at the end, -1 after
  * recording the problem in feed for the parsing thread to say. */
 static int read_file(validation *v, feed_state *feed, unsigned char *buf, unsigned len)
 {
@@ -307,13 +374,13 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
     (void)prefix;
     (void)nb_namespaces;
     (void)namespaces;
-    (void)nb_attributes;
     (void)nb_defaulted;
-    (void)attributes;
     v->root_seen = 1;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (uri && strcmp((const char *)uri, kinds[i].ns) == 0)
             v->schema = kinds[i].schema;
+    if (v->schema && strcmp(v->schema, SUBMISSION_SCHEMA) == 0)
+        v->schema = submission_schema(nb_attributes, attributes);
     if (!v->schema) {
         /* The names come from the document: cleaned before they reach the log. */
         tdi_clean_value(ns, sizeof ns, uri ? (const char *)uri : "");
@@ -381,13 +448,17 @@ done:
     return st;
 }
 
-/* Opens path for gzread: regular gzip or plain files, pipes; not directories. */
+/* Opens path ("-": a copy of standard input) for rpt_gz_reader: regular gzip or plain files, pipes
+ * and anything else read(2) can read to its end; not directories. */
 static tdi_status open_input(validation *v)
 {
     struct stat sb;
     int fd, err = 0;
 
-    fd = open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (strcmp(v->path, STDIN_PATH) == 0)
+        fd = fcntl(0, F_DUPFD_CLOEXEC, 3); /* closed at the end, not stdin */
+    else
+        fd = open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         tdi_error("%s: cannot open: %s", v->path, strerror(errno));
         return TDI_ERR_OUTPUT;
@@ -395,34 +466,30 @@ static tdi_status open_input(validation *v)
     if (fstat(fd, &sb) != 0)
         err = errno;
     else if (S_ISDIR(sb.st_mode))
-        err = EISDIR; /* open() accepts a directory; gzread would fail later, less clearly */
+        err = EISDIR; /* open() accepts a directory; read() would fail later, less clearly */
     if (err) {
         close(fd);
         tdi_error("%s: cannot open: %s", v->path, strerror(err));
         return TDI_ERR_OUTPUT;
     }
-    v->gz = gzdopen(fd, "rb"); /* owns fd from here */
+    v->gz = calloc(1, sizeof *v->gz);
     if (!v->gz) {
         close(fd);
-        tdi_error("%s: cannot start gzip reader", v->path);
+        tdi_error("%s: out of memory", v->path);
         return TDI_ERR_INTERNAL;
     }
-    if (gzbuffer(v->gz, GZ_BUFFER) != 0) {
-        tdi_error("%s: cannot size gzip buffer", v->path);
-        return TDI_ERR_INTERNAL;
-    }
+    rpt_gz_reader_init(v->gz, fd, v->max_bytes); /* v owns fd from here */
     return TDI_OK;
 }
 
-/* The first pass: reads path up to its root element and sets v->schema. TDI_ERR_INVALID (said
- * why) when there is no root element or its namespace is not a TDI one. */
+/* The first parser: reads v->gz up to its root element, keeping what it read in v->probed, and sets
+ * v->schema. TDI_ERR_INVALID (said why) when there is no root element, its namespace is not a TDI
+ * one, or the input broke before it. */
 static tdi_status find_schema(validation *v)
 {
     xmlSAXHandler sax;
-    tdi_status st = open_input(v);
+    tdi_status st = TDI_OK;
 
-    if (st != TDI_OK)
-        return st;
     memset(&sax, 0, sizeof sax);
     sax.initialized = XML_SAX2_MAGIC;
     sax.internalSubset = on_doctype;
@@ -439,17 +506,14 @@ static tdi_status find_schema(validation *v)
         st = TDI_ERR_INTERNAL;
     else if (st == TDI_OK && v->read_errno)
         st = TDI_ERR_OUTPUT;
-    else if (st == TDI_OK && !v->schema)
+    else if (st == TDI_OK && (!v->schema || v->gz_broken || v->parse_broken || v->limit_hit))
         st = TDI_ERR_INVALID;
     if (st == TDI_ERR_INVALID && v->errors == 0)
         note(v, TDI_LOG_ERROR, 0, "no root element");
     if (v->pctxt)
         xmlFreeParserCtxt(v->pctxt);
     v->pctxt = NULL;
-    gzclose(v->gz); /* read-only: a close error cannot change what was read */
-    v->gz = NULL;
     v->probing = 0;
-    v->gz_broken = v->parse_broken = 0; /* the second pass reads it all again */
     return st;
 }
 
@@ -557,7 +621,13 @@ static void init_libxml2(void)
 
 tdi_status report_validate_file(const char *path, const char *schema_dir)
 {
-    validation v = {.path = path, .label = path, .fd = -1};
+    return report_validate_file_max(path, schema_dir, 0);
+}
+
+tdi_status report_validate_file_max(const char *path, const char *schema_dir,
+                                    unsigned long long max_bytes)
+{
+    validation v = {.path = path, .label = path, .fd = -1, .max_bytes = max_bytes};
     feed_state feed = {0};
     rpt_pipe *pipe = NULL;
     unsigned char *buf = NULL;
@@ -566,11 +636,11 @@ tdi_status report_validate_file(const char *path, const char *schema_dir)
 
     init_libxml2();
     rpt_xml_capture(&guard, on_xml_error, &v);
-    st = find_schema(&v);
+    st = open_input(&v);
+    if (st == TDI_OK)
+        st = find_schema(&v);
     if (st == TDI_OK)
         st = load_schema(&v, schema_dir, v.schema, &v.xsd);
-    if (st == TDI_OK)
-        st = open_input(&v);
     rpt_xml_restore(&guard);
     if (st == TDI_OK) {
         pipe = calloc(1, sizeof *pipe);
@@ -585,6 +655,8 @@ tdi_status report_validate_file(const char *path, const char *schema_dir)
     v.feed = &feed;
     /* Inflate here, parse there; the parser stops us early once it has given up. */
     st = rpt_pipe_start(pipe, parse_pipe, &v, RPT_PIPE_STOP_EARLY);
+    if (st == TDI_OK && v.probed_len > 0) /* what the first parser read, again */
+        st = rpt_pipe_write(pipe, v.probed, v.probed_len);
     while (st == TDI_OK) {
         int n = read_file(&v, &feed, buf, RPT_PIPE_CHUNK);
 
@@ -601,9 +673,13 @@ done:
         tdi_error("%s: ... %lu more errors", path, v.hidden);
     free(buf);
     free(pipe);
+    free(v.probed);
     xmlSchemaFree(v.xsd);
-    if (v.gz)
-        gzclose(v.gz); /* read-only: a close error cannot change what was read */
+    if (v.gz) {
+        rpt_gz_reader_end(v.gz);
+        close(v.gz->fd); /* read-only: a close error cannot change what was read */
+        free(v.gz);
+    }
     return st;
 }
 

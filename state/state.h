@@ -10,8 +10,9 @@
  *     was last sent (the content hash, the entrant flag, the person, centre and start): the base
  *     every delta and the counting unit are computed against; earlier years' rows stay;
  *   - the routes seen (which source's records went to which body), and the closed years.
- * The schema is versioned; state_migrate() (`tdi init`) creates or upgrades it in place, and
- * every other command refuses a database whose schema is missing or not the version it knows.
+ * The schema is versioned: its migrations are schemas/state/NNN-*.sql, embedded into tdi at
+ * build time; state_migrate() (`tdi init`) creates or upgrades it in place, and every other
+ * command refuses a database whose schema is missing or not the version it knows.
  *
  * A run holds a session advisory lock for its whole length: a second run fails at once with
  * TDI_ERR_LOCKED. The delta of a run is computed in the database in bulk: the run COPYs its
@@ -23,6 +24,10 @@
  *
  * Every failure is logged ("state database: WHAT failed: REASON") and returned as TDI_ERR_STATE
  * (TDI_ERR_INTERRUPTED when a stop signal ended a wait).
+ *
+ * Implemented by state/st_db.c (connection, schema, lock), st_ledger.c (ledger, years, what
+ * earlier runs left), st_delta.c (the delta pass), st_reid.c (the re-identification grouping,
+ * the blanking) and st_commit.c (the commit); st_int.h is what they share.
  */
 #ifndef STATE_H
 #define STATE_H
@@ -58,8 +63,8 @@ tdi_status state_lock(state_db *st);
 /* Records a run in status "running" and returns its number. Rows of runs still "running" are
  * set to "abandoned" first (the lock proves they are not). *taken = 1 (and nothing recorded)
  * when run_id is already in the ledger: the caller waits for the next second. */
-tdi_status state_run_begin(state_db *st, const char *run_id, int year, int full,
-                               int64_t *run_no, int *taken);
+tdi_status state_run_begin(state_db *st, const char *run_id, int year, int full, int64_t *run_no,
+                           int *taken);
 /* The end of a run that did not get to state_commit_*: status and message only. */
 tdi_status state_run_end(state_db *st, int64_t run_no, tdi_status status, const char *message);
 /* Prints the last n runs, newest first, with their sources and files. */
@@ -73,7 +78,7 @@ tdi_status state_year_set(state_db *st, int year, int close, const char *by, int
 
 /* ---- sources and routes ---- */
 typedef struct state_mark {
-    int known;                          /* a run has read the source for this year */
+    int known;                      /* a run has read the source for this year */
     char watermark[STATE_TIME_MAX]; /* YYYY-MM-DDTHH:MM:SS.ffffffZ, "" when none */
     char fingerprint[72];
 } state_mark;
@@ -81,13 +86,13 @@ typedef struct state_mark {
 tdi_status state_source_mark(state_db *st, const char *source, int year, state_mark *out);
 /* watermark minus seconds, in the same format (the lower bound of an incremental read). */
 tdi_status state_time_minus(state_db *st, const char *watermark, long seconds, char *out,
-                                size_t len);
+                            size_t len);
 /* *seen = 1 when records of source have gone to body in year. */
 tdi_status state_route_seen(state_db *st, const char *body, const char *source, int year,
-                                int *seen);
+                            int *seen);
 /* *same = 1 when the last quarantine file recorded for source and year has this sha256. */
-tdi_status state_quarantine_same(state_db *st, const char *source, int year,
-                                     const char *sha256, int *same);
+tdi_status state_quarantine_same(state_db *st, const char *source, int year, const char *sha256,
+                                 int *same);
 /* *due = 1 when the body's tables are older than its last file for year (a run read a source
  * incrementally and left them for a full read). */
 tdi_status state_tables_due(state_db *st, const char *body, int year, int *due);
@@ -108,11 +113,11 @@ tdi_status state_copy_begin(state_db *st, state_copy table);
  * the body's files, its content hash (hex), for the counting unit its person under the state
  * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD) and
  * treatment status code as the source gave it, and for the re-identification check its
- * quasi-identifier and sensitive tuples (tdi_qi.h). */
+ * quasi-identifier and sensitive tuples (disclosure/dc_qi.h). */
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
-                                const char *ekey, const char *hash, const char *person,
-                                const char *centre, int start_ymd, const char *status,
-                                const char *qi, const char *sens);
+                            const char *ekey, const char *hash, const char *person,
+                            const char *centre, int start_ymd, const char *status, const char *qi,
+                            const char *sens);
 /* An episode's state key, for SEEN and PRESENT. */
 tdi_status state_put_key(state_db *st, int src, const char *eid);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
@@ -125,13 +130,13 @@ tdi_status state_forget_source(state_db *st, int src);
  * count[src] of them and one's state key in example + src * len (example holds nsources strings
  * of len bytes). */
 tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count, char *example,
-                                size_t len);
+                            size_t len);
 
 typedef struct state_source_in {
     const char *name;
     const char *region; /* of its centres: counting = regional counts a person once per region */
     int ok;             /* read completely this run */
-    int full_read; /* every row of the year was read (not incremental) */
+    int full_read;      /* every row of the year was read (not incremental) */
 } state_source_in;
 
 typedef struct state_body_in {
@@ -146,14 +151,14 @@ typedef struct state_counts {
 } state_counts;
 
 /* Computes every action of the run for year in bulk (what each body holds, the counting unit,
- * the actions; see state_db.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
+ * the actions; see st_delta.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
  * an episode of incremental source s that this run did not read changed its counting (an
  * earlier start arrived, the counted one went): the run reads s in full, then calls this again.
  * r018[s]: rows of s that give "never previously treated" for a person with a start in an
  * earlier year (rule R018). May be called again: each call starts over. */
-tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
-                             size_t nsources, const state_body_in *bodies, size_t nbodies,
-                             state_counts *counts, unsigned char *reread, unsigned long *r018);
+tdi_status state_actions(state_db *st, int year, const state_source_in *sources, size_t nsources,
+                         const state_body_in *bodies, size_t nbodies, state_counts *counts,
+                         unsigned char *reread, unsigned long *r018);
 
 typedef enum state_read {
     STATE_READ_EPISODES, /* appends and replaces, in spool order */
@@ -187,21 +192,21 @@ typedef struct state_reid {
     double average;        /* mean over records of 1 / the persons of the record's group */
     unsigned long legacy;  /* records sent before tuples were kept (schema version 3) */
     unsigned long l[STATE_NSENSITIVE]; /* per sensitive item: its fewest distinct values in
-                                            * a group */
+                                        * a group */
 } state_reid;
 
 /* Groups what body b holds after this run's actions (what it was sent, less this run's
  * deletes, with this run's records in place of their earlier versions) by the tuple positions
- * (tdi_qi) set in masks[0..nmasks-1] (distinct, least blanking first); out[m] gets the figures
+ * (tdi_qi, common/tdi_record.h) set in masks[0..nmasks-1] (distinct, least blanking first); out[m] gets the figures
  * of masks[m]. Masks after the first are grouped only when the first falls short (k below k_min
  * with records, or records without a tuple): their out[] stays zero otherwise. Call after
  * state_actions(). */
-tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t nmasks,
-                                int k_min, state_reid *out);
+tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t nmasks, int k_min,
+                            state_reid *out);
 /* The quasi-identifiers the body's files of year are blanked at (blank-separated, "" none);
  * *found = 0 when nothing is recorded (then none). */
 tdi_status state_blanked(state_db *st, const char *body, int year, char *out, size_t len,
-                             int *found);
+                         int *found);
 /* Every record of body b this run that has no action becomes a replace (a new blanking changes
  * how every record looks); *counts is recounted. */
 tdi_status state_replace_all(state_db *st, int b, state_counts *counts);
@@ -244,15 +249,14 @@ tdi_status state_commit_undo(state_db *st);
 /* Body's file with sequence seq is published (its sent rows recorded by _send): its sequence
  * number; tables = 1 when its tables were published with it; blanked (or NULL: unchanged) the
  * quasi-identifiers its file withheld. seq 0: no file, only the tables (brought up to date). */
-tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t seq,
-                                 int tables, int64_t run_no, const char *blanked);
-tdi_status state_commit_source(state_db *st, int year, int64_t run_no,
-                                   const state_source_out *src);
+tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t seq, int tables,
+                             int64_t run_no, const char *blanked);
+tdi_status state_commit_source(state_db *st, int year, int64_t run_no, const state_source_out *src);
 tdi_status state_commit_file(state_db *st, int64_t run_no, const state_file_out *f);
 /* Records the routes of this run, ends the ledger row and commits. On any failure of the
  * commit_* calls nothing of them is kept. */
 tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status status,
-                                const char *message);
+                            const char *message);
 void state_commit_abort(state_db *st);
 
 #endif

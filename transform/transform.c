@@ -4,7 +4,7 @@
  *
  *   required values (R001) -> centre code (R002) -> dates (R008) -> crosswalk of every coded
  *   column (R006) -> numbers (R014) -> national id (R020) -> consistency rules on the facts of
- *   the row (tx_rules: R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived
+ *   the row (tx_checks: R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived
  *   values (tx_derive) -> person and episode digests.
  *
  * The first reject wins; the crosswalk step still looks at every coded column so one run
@@ -20,7 +20,7 @@
 #include "tx_person.h"
 #include "tx_pseudo.h"
 #include "tx_region.h"
-#include "tx_rules.h"
+#include "tx_checks.h"
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
@@ -37,7 +37,7 @@
 /* One unmapped (item, local code) pair and how many rows had it. */
 typedef struct tx_unmapped {
     uint8_t item;
-    char code[TDI_VALUE_MAX]; /* cleaned with tdi_clean_value, as in the quarantine file */
+    char code[TDI_VALUE_MAX]; /* as in the quarantine file (tx_rule_echo) */
     unsigned long count;
 } tx_unmapped;
 
@@ -60,11 +60,10 @@ struct transform_ctx {
     const tdi_source_config *src; /* borrowed from the config; NULL until a source is begun */
     tx_crosswalk *cw;             /* owned; the current source's */
     transform_stats stats;
-    unsigned long hits[TX_RULE_COUNT];
+    tdi_rule_hits hits;    /* of the current source */
     tx_unmapped *unmapped; /* owned, UNMAPPED_MAX slots; sorted by item name, then code */
     size_t nunmapped;
     unsigned long unmapped_other[TDI_ITEM_COUNT]; /* codes beyond UNMAPPED_MAX, by item */
-    char last_centre[TDI_CENTRE_MAX + 1];         /* of the last accepted row, for R007 */
 
     /* Of the last accepted row, for transform_pseudonymise(); wiped when the next row comes. */
     unsigned char person_digest[TX_HMAC_BYTES];
@@ -96,20 +95,6 @@ static int is_missing(const char *s)
     size_t len;
 
     return !s || (trimmed(s, &len), len == 0);
-}
-
-/* tdi_clean_value of s without the blanks around it. */
-static void clean_trimmed(char *dst, size_t dstlen, const char *s)
-{
-    char tmp[TDI_VALUE_MAX + 16]; /* longer than dst, so truncation still shows as "..." */
-    size_t len;
-    const char *t = trimmed(s, &len);
-
-    if (len >= sizeof tmp)
-        len = sizeof tmp - 1;
-    memcpy(tmp, t, len);
-    tmp[len] = '\0';
-    tdi_clean_value(dst, dstlen, tmp);
 }
 
 /* Resolves the crosswalk item of each mapped item and the fallback code maps. */
@@ -222,7 +207,7 @@ void transform_close(transform_ctx *tx)
 static void reset_counters(transform_ctx *tx)
 {
     memset(&tx->stats, 0, sizeof tx->stats);
-    memset(tx->hits, 0, sizeof tx->hits);
+    memset(&tx->hits, 0, sizeof tx->hits);
     memset(tx->unmapped_other, 0, sizeof tx->unmapped_other);
     tx->nunmapped = 0;
     tx->postcode_miss = 0;
@@ -295,12 +280,38 @@ static void count_unmapped(transform_ctx *tx, tdi_item item, const char *code)
     tx->nunmapped++;
 }
 
+/* 1 when s is well-formed UTF-8 (RFC 3629: shortest forms, no surrogates, at most U+10FFFF). */
+static int utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s++, n, min, cp;
+
+        if (c < 0x80)
+            continue;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, min = 0x80, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, min = 0x800, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return 0;
+        for (; n > 0; n--, s++) {
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*s & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+    }
+    return 1;
+}
+
 /* Raises a parse-level rule: counts it and fills the rejection. Returns 1. */
-static int reject(transform_ctx *tx, tx_rule_idx idx, const char *item, const char *value,
+static int reject(transform_ctx *tx, tdi_rule_idx idx, const char *item, const char *value,
                   tdi_rejection *rej)
 {
-    tx->hits[idx]++;
-    tx_rule_raise(idx, item, value, rej);
+    tdi_rule_raise(&tx->hits, idx, item, value, rej);
     return 1;
 }
 
@@ -345,10 +356,10 @@ static int map_codes(transform_ctx *tx, const tdi_raw_row *row, int start_ymd, t
             rec->code[item] = (uint8_t)idx;
             continue;
         }
-        clean_trimmed(code, sizeof code, v);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), v, code);
         count_unmapped(tx, (tdi_item)tx->cw_item_of[item], code);
         if (!rejected) /* the first unmapped column is the row's rejection; go on counting */
-            rejected = reject(tx, TX_R006, tdi_columns[c].name, code, rej);
+            rejected = reject(tx, TDI_R006, tdi_columns[c].name, code, rej);
     }
     return rejected;
 }
@@ -386,8 +397,8 @@ static int read_numbers(transform_ctx *tx, const tdi_raw_row *row, int num[TDI_C
             continue;
         if (parse_number(row->col[c], tdi_columns[c].min, tdi_columns[c].max, &num[c]) == 0)
             continue;
-        clean_trimmed(value, sizeof value, row->col[c]);
-        return reject(tx, TX_R014, tdi_columns[c].name, value, rej);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), row->col[c], value);
+        return reject(tx, TDI_R014, tdi_columns[c].name, value, rej);
     }
     return 0;
 }
@@ -417,7 +428,7 @@ static const char *drug_fact(const transform_ctx *tx, const tdi_record *rec, tdi
     return def->codes[c].code;
 }
 
-/* The facts of a mapped row for tx_rules, but for age_known and age, which the caller set. */
+/* The facts of a mapped row for tx_checks, but for age_known and age, which the caller set. */
 static void row_facts(const transform_ctx *tx, const tdi_record *rec, const tx_numbers *n,
                       int start_ymd, tx_facts *f)
 {
@@ -472,14 +483,13 @@ static int check_nid(transform_ctx *tx, const tdi_raw_row *row, tdi_rejection *r
         return 0;
     bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0;
     OPENSSL_cleanse(digits, sizeof digits);
-    return bad ? reject(tx, TX_R020, NULL, why, rej) : 0; /* why is static text, no digit */
+    return bad ? reject(tx, TDI_R020, NULL, why, rej) : 0; /* why is static text, no digit */
 }
 
 /* Chooses what the person pseudonym is computed from (tx_person.h) and computes its digest into
  * tx->person_digest; rec->person_kind says which. The identifier copies are wiped here. Returns
  * 0 when done, -1 on an internal error (the national id passed check_nid() before). */
-static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ymd,
-                         tdi_record *rec)
+static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ymd, tdi_record *rec)
 {
     tx_pseudo *link = tx_keys_link(tx->keys);
     tdi_nid_scheme scheme = tx->src->national_id;
@@ -521,11 +531,14 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     tx_numbers n;
     tx_facts facts;
 
+    for (int c = 0; c < TDI_COL_COUNT; c++) /* a SQL_ASCII source's bytes are not checked */
+        if (row->col[c] && !utf8_valid((const unsigned char *)row->col[c]))
+            return reject(tx, TDI_R019, tdi_columns[c].name, "not UTF-8", rej);
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (is_missing(row->col[required[i]]))
-            return reject(tx, TX_R001, tdi_columns[required[i]].name, "missing", rej);
+            return reject(tx, TDI_R001, tdi_columns[required[i]].name, "missing", rej);
     if (!tx_pseudo_client_id_ok(row->col[TDI_COL_CLIENT_ID])) /* no letter or digit in it */
-        return reject(tx, TX_R001, tdi_columns[TDI_COL_CLIENT_ID].name, "missing", rej);
+        return reject(tx, TDI_R001, tdi_columns[TDI_COL_CLIENT_ID].name, "missing", rej);
 
     centre = trimmed(row->col[TDI_COL_CENTRE_ID], &len);
     if (len <= TDI_CENTRE_MAX) {
@@ -535,14 +548,14 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     if (len > TDI_CENTRE_MAX || !tdi_name_ok(rec->centre, TDI_CENTRE_MAX)) {
         char value[TDI_VALUE_MAX];
 
-        clean_trimmed(value, sizeof value, row->col[TDI_COL_CENTRE_ID]);
-        return reject(tx, TX_R002, NULL, value, rej);
+        tx_rule_echo(tx_keys_quarantine(tx->keys), row->col[TDI_COL_CENTRE_ID], value);
+        return reject(tx, TDI_R002, NULL, value, rej);
     }
 
     if (tdi_parse_date(row->col[TDI_COL_START_DATE], &start_ymd) != 0)
-        return reject(tx, TX_R008, tdi_columns[TDI_COL_START_DATE].name, "invalid", rej);
+        return reject(tx, TDI_R008, tdi_columns[TDI_COL_START_DATE].name, "invalid", rej);
     if (!is_missing(birth) && tdi_parse_date(birth, &birth_ymd) != 0)
-        return reject(tx, TX_R008, tdi_columns[TDI_COL_BIRTH_DATE].name, "invalid", rej);
+        return reject(tx, TDI_R008, tdi_columns[TDI_COL_BIRTH_DATE].name, "invalid", rej);
 
     if (map_codes(tx, row, start_ymd, rec, rej) || read_numbers(tx, row, num, rej) ||
         check_nid(tx, row, rej))
@@ -562,7 +575,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     facts.age_known = age_known;
     facts.age = age;
     row_facts(tx, rec, &n, start_ymd, &facts);
-    if (tx_rules_check(&facts, tx->hits, rej))
+    if (tx_checks_apply(&facts, &tx->hits, rej))
         return 1;
     tx_derive_record(&tx->derive, &n, rec);
     rec->age = age_known ? age : TDI_AGE_NOT_KNOWN;
@@ -615,20 +628,8 @@ tdi_status transform_row(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
         return TDI_OK;
     }
     tx->stats.accepted++;
-    memcpy(tx->last_centre, rec->centre, sizeof tx->last_centre);
     *accepted = 1;
     return TDI_OK;
-}
-
-void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej)
-{
-    /* The value is the centre of the record just accepted: centre codes are not personal. */
-    tx_rule_raise(TX_R007, NULL, tx->last_centre, rej);
-    tx->hits[TX_R007]++;
-    if (tx->stats.accepted > 0) {
-        tx->stats.accepted--;
-        tx->stats.rejected++;
-    }
 }
 
 tdi_status transform_pseudonymise(transform_ctx *tx, size_t body, tdi_record *rec)
@@ -707,22 +708,14 @@ int transform_history(tdi_record *rec, int entrant, int treated_earlier)
     return tx_derive_history(rec, entrant, treated_earlier);
 }
 
-void transform_print_rule(const char *rule_id, unsigned long hits, FILE *fp)
-{
-    const tx_rule *rule = tx_rule_get(rule_id, NULL);
-
-    if (rule && hits)
-        fprintf(fp, "  rule %s (%s) %s: %lu\n", rule->id, tx_severity_name(rule->severity),
-                rule->message, hits);
-}
-
 const transform_stats *transform_source_stats(const transform_ctx *tx)
 {
     return &tx->stats;
 }
 
-void transform_print_source_report(const transform_ctx *tx, FILE *fp)
+void transform_print_source_report(const transform_ctx *tx, const tdi_rule_hits *more, FILE *fp)
 {
+    tdi_rule_hits hits = tx->hits;
     int order[TDI_ITEM_COUNT], n = 0;
 
     /* Crosswalk items by name, as the unmapped table is sorted; each once. */
@@ -752,11 +745,7 @@ void transform_print_source_report(const transform_ctx *tx, FILE *fp)
     if (tx->postcode_miss)
         fprintf(fp, "  postcode not in the region map, source region %s used: %lu\n",
                 tx->src ? tx->src->region : "?", tx->postcode_miss);
-    for (int r = 0; r < TX_RULE_COUNT; r++) {
-        const tx_rule *rule = tx_rule_at((tx_rule_idx)r);
-
-        if (tx->hits[r])
-            fprintf(fp, "  rule %s (%s) %s: %lu\n", rule->id, tx_severity_name(rule->severity),
-                    rule->message, tx->hits[r]);
-    }
+    if (more)
+        tdi_rule_hits_add(&hits, more);
+    tdi_rule_print(&hits, fp);
 }

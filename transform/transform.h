@@ -1,17 +1,18 @@
 /*
  * transform: turns a tdi_raw_row into a tdi_record or a tdi_rejection.
  *
- * Owns the crosswalks (local code -> TDI code, by effective date), the business rules (a table
- * with stable ids), the setting classification and the keyed pseudonyms (HMAC-SHA256 under keys
- * derived per receiving body from the master key file). After transform_row() the record holds
- * no identifier of the row and no pseudonym yet: transform_pseudonymise() gives it those of one
- * body.
+ * Owns the crosswalks (local code -> TDI code, by effective date), the row-level business rules
+ * (raised through common/tdi_rules: the table with stable ids), the setting classification and the
+ * keyed pseudonyms (HMAC-SHA256 under keys derived per receiving body from the master key file).
+ * After transform_row() the record holds no identifier of the row and no pseudonym yet:
+ * transform_pseudonymise() gives it those of one body.
  */
 #ifndef TDI_TRANSFORM_H
 #define TDI_TRANSFORM_H
 
 #include "../common/tdi_config.h"
 #include "../common/tdi_record.h"
+#include "../common/tdi_rules.h"
 #include "../common/tdi_status.h"
 
 #include <stdio.h>
@@ -22,7 +23,7 @@ typedef struct transform_ctx transform_ctx;
 typedef struct transform_stats {
     unsigned long rows;     /* rows seen */
     unsigned long accepted; /* rows turned into records */
-    unsigned long rejected; /* rows quarantined */
+    unsigned long rejected; /* rows quarantined by transform (R007 is the run's) */
 } transform_stats;
 
 /* Turns core dumps off, runs the HMAC and HKDF self-tests, reads cfg's master key file
@@ -66,23 +67,17 @@ tdi_status transform_person_state_key(transform_ctx *tx, char *buf, size_t len);
 /* What the state database decided of a record (README.md, "Counting"): rec->entrant, and, when
  * the person has a treatment start in an earlier year, a treatment status "not known" (3)
  * becomes "previously treated" (2). A "never previously treated" (1) is kept: returns 1 then,
- * rule R018 (warn); else 0. Needs no context: the state's SQL counts R018 per source. */
+ * rule R018 (warn); else 0. Needs no context: the state's SQL counts R018 per source, the run
+ * raises it (tdi_rules.h). */
 int transform_history(tdi_record *rec, int entrant, int treated_earlier);
-
-/* The summary line of a rule counted outside transform_row() (R018), as
- * transform_print_source_report() prints rule lines. */
-void transform_print_rule(const char *rule_id, unsigned long hits, FILE *fp);
-
-/* Fills rej with rule R007 (no receiving body takes the record's region or centre) and counts it
- * as a rejection of the current source; the caller found no body for an accepted record. */
-void transform_reject_no_body(transform_ctx *tx, tdi_rejection *rej);
 
 /* Creates path (O_EXCL, mode 0600) holding a new random master key in the key file format. */
 tdi_status transform_keygen(const char *path);
 
 const transform_stats *transform_source_stats(const transform_ctx *tx);
 
-/* Prints, for the current source, unmapped local codes by item with counts, and rule counts. */
-void transform_print_source_report(const transform_ctx *tx, FILE *fp);
+/* Prints, for the current source, unmapped local codes by item with counts, and rule counts:
+ * transform's own plus more (may be NULL), the rules the caller raised for the source (R007). */
+void transform_print_source_report(const transform_ctx *tx, const tdi_rule_hits *more, FILE *fp);
 
 #endif

@@ -9,14 +9,20 @@
 
 /* Belgian national register number YYMMDDSSSCC: CC = 97 - (YYMMDDSSS mod 97), and for people
  * born from 2000 on the same over 2YYMMDDSSS. The birth date part may be partly zero (date not
- * known) or shifted (BIS numbers): the check is the same. */
+ * known) or shifted (BIS numbers): the check is the same. The serial SSS counts the people born
+ * on one day, 001-997 (odd for men, even for women): 000, 998 and 999 are never issued, so a
+ * number with one is a placeholder (000000-000-97 passes the check) that would link everybody
+ * who got it (2: refused). */
 static int be_rrn_ok(const char *d, size_t len)
 {
     unsigned long long base = 0;
-    unsigned check;
+    unsigned check, serial;
 
     if (len != 11)
         return -1;
+    serial = (unsigned)(d[6] - '0') * 100 + (unsigned)(d[7] - '0') * 10 + (unsigned)(d[8] - '0');
+    if (serial == 0 || serial > 997)
+        return 2;
     for (int i = 0; i < 9; i++)
         base = base * 10 + (unsigned)(d[i] - '0');
     check = (unsigned)(d[9] - '0') * 10 + (unsigned)(d[10] - '0');
@@ -80,7 +86,7 @@ int tx_person_nid(tdi_nid_scheme scheme, const char *raw, char digits[TX_NID_MAX
         break;
     }
     if (r != 0) {
-        *why = r < 0 ? "length" : "check digits";
+        *why = r < 0 ? "length" : r == 2 ? "placeholder" : "check digits";
         memset(buf, 0, sizeof buf);
         return -1;
     }

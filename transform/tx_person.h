@@ -19,8 +19,8 @@
 #define TX_SLK581_LEN 14
 
 /* Normalises raw (blanks, '.', '-' and '/' dropped) and checks it against scheme.
- * Returns 0 with digits set, or -1 with *why set to "not digits", "length" or "check digits"
- * (static text, never the value). scheme must not be TDI_NID_NONE. */
+ * Returns 0 with digits set, or -1 with *why set to "not digits", "length", "check digits" or
+ * "placeholder" (static text, never the value). scheme must not be TDI_NID_NONE. */
 int tx_person_nid(tdi_nid_scheme scheme, const char *raw, char digits[TX_NID_MAX + 1],
                   const char **why);
 

@@ -154,6 +154,50 @@ case_validate_invalid() {
     stderr_has "$bad.gz:$line:"
     # one bad file among good ones still fails the whole command
     tdi_try "$CASE_DIR/validate-mixed" 8 validate "$gz" "$bad"
+    # through a pipe, as with xmllint: read once, so the bytes checked are the bytes given
+    tdi_try "$CASE_DIR/validate-pipe" 0 validate <(gzip -dc "$gz")
+    tdi_try "$CASE_DIR/validate-pipe-bad" 8 validate <(cat "$bad.gz")
+    stderr_has ":$line: Element '{urn:tdi:submission:2}episode', attribute 'sex'"
+    gzip -dc "$gz" | "$TDI" validate - >"$CASE_DIR/stdin.out" 2>"$CASE_DIR/stdin.err" ||
+        { cat "$CASE_DIR/stdin.err" >&2; fail "zcat FILE | tdi validate - failed"; }
+    grep -qxF -- '-: valid' "$CASE_DIR/stdin.out" || fail "standard input was not said valid"
+    # an exact age in a 2.2 file: refused by the schema itself, for tdi validate and xmllint alike
+    gzip -dc "$gz" >"$CASE_DIR/age.xml"
+    line=$(grep -n -m 1 '<episode ' "$CASE_DIR/age.xml" | cut -d: -f1)
+    sed -i "${line}s/ age_band=/ age=\"34\" age_band=/" "$CASE_DIR/age.xml"
+    tdi_try "$CASE_DIR/validate-age" 8 validate "$CASE_DIR/age.xml"
+    stderr_has "$CASE_DIR/age.xml:$line: Element '{urn:tdi:submission:2}episode', attribute 'age': The attribute 'age' is not allowed."
+    ! xmllint --noout --nonet --schema "$TDI_ROOT/schemas/tdi-submission.xsd" "$CASE_DIR/age.xml" 2>/dev/null ||
+        fail "xmllint accepts an exact age in a 2.2 file"
+}
+
+# One bad cell costs one row, not the source: in a SQL_ASCII clinic database (no encoding check
+# on the server), a text birth date that is no date, a start date that is no date and a byte that
+# is no UTF-8 each send their row to the quarantine with its rule; the rest is published.
+case_source_bad_cells() {
+    local db=clinic_ascii cols e1 e2 e3 q
+    run_setup "$CASE_DIR"
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" \
+        -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'"
+    pg_sql "$db" -f "$TDI_FIXTURES/clinic_en.sql" >/dev/null
+    read -r e1 e2 e3 < <(pg_sql "$db" -c "SELECT string_agg(episode_id, ' ') FROM
+        (SELECT episode_id FROM tdi_episodes WHERE start_date >= '2025-01-01'
+         ORDER BY episode_id LIMIT 3) t")
+    pg_sql "$db" -c "UPDATE admissions SET main_substance = E'HERO\\xefNE' WHERE adm_id::text = '$e3'"
+    # the dates as text, as a clinic keeping them in text columns has them
+    cols=$(pg_sql "$db" -c "SELECT string_agg(CASE column_name
+        WHEN 'birth_date' THEN 'CASE WHEN episode_id = ''$e1'' THEN ''1985-02-30'' ELSE birth_date::text END AS birth_date'
+        WHEN 'start_date' THEN 'CASE WHEN episode_id = ''$e2'' THEN ''2025-02-30'' ELSE start_date::text END AS start_date'
+        ELSE quote_ident(column_name) END, ', ' ORDER BY ordinal_position)
+        FROM information_schema.columns WHERE table_name = 'tdi_episodes'")
+    use_db "$CASE_DIR/tdi.conf" riverside "$db" "SELECT $cols FROM tdi_episodes"
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    q=$(one_file "$CASE_DIR/out/quarantine/quarantine-riverside-2025-*.tsv")
+    grep -qP "^e1:[0-9a-f]{32}\tR008\tbirth_date\tinvalid\t" "$q" || fail "no R008 for the birth date"
+    grep -qP "^e1:[0-9a-f]{32}\tR008\tstart_date\tinvalid\t" "$q" || fail "no R008 for the start date"
+    grep -qP "^e1:[0-9a-f]{32}\tR019\tprimary_drug\tnot UTF-8\t" "$q" || fail "no R019 for the byte"
+    one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz" >/dev/null
+    pg_sql postgres -c "DROP DATABASE $db"
 }
 
 it_case errors-config-typo case_config_typo
@@ -164,6 +208,7 @@ it_case errors-key-missing case_key_missing
 it_case errors-source-down case_source_down
 it_case errors-source-bad-db case_source_bad_db
 it_case errors-source-required-column case_source_required_column
+it_case errors-source-bad-cells case_source_bad_cells
 it_case errors-crosswalk-bad-code case_crosswalk_bad_code
 it_case errors-crosswalk-corrupt case_crosswalk_corrupt
 it_case errors-validate-hostile case_validate_hostile

@@ -250,7 +250,7 @@ case_cells() {
         diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2 ||
             fail "$body: tables differ from the SQL on the clinic databases (- SQL, + tdi)"
     done
-    # the grand totals, as README's Tests section states them for this fixture (alcohol left out)
+    # the grand totals of this fixture (alcohol left out)
     grep -qx '8.1.1 total total 17' "$CASE_DIR/national.want" || fail "national: the SQL does not count 17 non-alcohol entrants"
     grep -qx '8.1.1 total total 15' "$CASE_DIR/antwerp.want" || fail "antwerp: the SQL does not count 15 non-alcohol entrants"
 }

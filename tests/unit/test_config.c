@@ -1,4 +1,5 @@
-/* Unit tests for common/tdi_config: a good file, and each error with its exact "FILE:LINE:" text. */
+/* Unit tests for common/tdi_config: a good file, and each error with its exact "FILE:LINE:" text.
+ */
 #include "test_fs.h"
 
 #include <stdarg.h>
@@ -200,20 +201,21 @@ static void reports_every_error_with_line(void **state)
     assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
     test_log_stop();
     assert_null(cfg);
-    snprintf(want, sizeof want,
-             "%1$s:3: k_min must be a whole number from 1 to 1000, not '0'\n"
-             "%1$s:4: 'age' in quasi_identifiers is not a quasi-identifier (sex, age_band, "
-             "nationality, region, year, centre_type, quarter, centre)\n"
-             "%1$s:5: 'year' in blank_order cannot be blanked (year and centre cannot)\n"
-             "%1$s:13: quarter must be yes or no, not 'often'\n"
-             "%1$s:14: 'sex' is twice in blank_order\n"
-             "%1$s:19: unknown setting 'colour' in [body city] (regions, centres, counting, quarter, "
-             "k_min, quasi_identifiers, blank_order)\n"
-             "%1$s:15: [body city] blank_order names region, which is not one of its "
-             "quasi_identifiers\n"
-             "%1$s:15: [body city] quasi_identifiers names quarter, but the body does not get it "
-             "(quarter = yes)\n",
-             path);
+    snprintf(
+        want, sizeof want,
+        "%1$s:3: k_min must be a whole number from 1 to 1000, not '0'\n"
+        "%1$s:4: 'age' in quasi_identifiers is not a quasi-identifier (sex, age_band, "
+        "nationality, region, year, centre_type, quarter, centre)\n"
+        "%1$s:5: 'year' in blank_order cannot be blanked (year and centre cannot)\n"
+        "%1$s:13: quarter must be yes or no, not 'often'\n"
+        "%1$s:14: 'sex' is twice in blank_order\n"
+        "%1$s:19: unknown setting 'colour' in [body city] (regions, centres, counting, quarter, "
+        "k_min, quasi_identifiers, blank_order)\n"
+        "%1$s:15: [body city] blank_order names region, which is not one of its "
+        "quasi_identifiers\n"
+        "%1$s:15: [body city] quasi_identifiers names quarter, but the body does not get it "
+        "(quarter = yes)\n",
+        path);
     assert_string_equal(tl.text, want);
 }
 
@@ -319,6 +321,30 @@ static void uncovered_source_and_duplicates(void **state)
     assert_string_equal(tl.text, want);
 }
 
+/* A body's files go to OUTPUT_DIR/BODY/: a body may not take the name of a folder tdi writes
+ * other files to (quarantine), or its files would land among them. */
+static void reserved_body_name(void **state)
+{
+    tdi_config *cfg = NULL;
+    test_log tl;
+    char want[1024];
+
+    (void)state;
+    write_conf("output_dir = o\nkey_file = k\n"
+               "[source a]\nconninfo = x\nquery = q\ncrosswalk = c\nregion = R1\n"
+               "[body national]\nregions = R1\n"
+               "[body quarantine]\nregions = R1\n");
+    test_log_start(&tl);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
+    test_log_stop();
+    assert_null(cfg);
+    snprintf(want, sizeof want,
+             "%1$s:10: body name 'quarantine' is reserved: OUTPUT_DIR/quarantine/ holds the "
+             "quarantine files\n",
+             path);
+    assert_string_equal(tl.text, want);
+}
+
 /* The operations settings: defaults, good values, and each bad value with its line. */
 static void operations_settings(void **state)
 {
@@ -385,9 +411,10 @@ static void operations_settings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loads_good_file),     cmocka_unit_test(reports_every_error_with_line),
-        cmocka_unit_test(missing_file),        cmocka_unit_test(uncovered_source_and_duplicates),
-        cmocka_unit_test(operations_settings), cmocka_unit_test(reid_settings_resolve),
+        cmocka_unit_test(loads_good_file),       cmocka_unit_test(reports_every_error_with_line),
+        cmocka_unit_test(missing_file),          cmocka_unit_test(uncovered_source_and_duplicates),
+        cmocka_unit_test(reserved_body_name),    cmocka_unit_test(operations_settings),
+        cmocka_unit_test(reid_settings_resolve),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

@@ -79,6 +79,11 @@ static void parse_line_wrong_column_count(void **state)
 #define YEAR_2025                                                                                  \
     "WHERE (tdi_src.\"start_date\" IS NULL OR (tdi_src.\"start_date\"::date >= DATE "              \
     "'2025-01-01' AND tdi_src.\"start_date\"::date < DATE '2026-01-01'))"
+/* The same on a start_date of no date type: its text, no cast that can fail. */
+#define YEAR_2025_TEXT                                                                             \
+    ", LATERAL (SELECT left(btrim(tdi_src.\"start_date\"::text), 10) AS d) AS tdi_start WHERE "    \
+    "(tdi_start.d IS NULL OR tdi_start.d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR (tdi_start.d >= "    \
+    "'2025-01-01' AND tdi_start.d < '2026-01-01'))"
 
 /* Only the required columns and setting: every other column is a typed NULL. */
 static void copy_sql_wraps_query(void **state)
@@ -89,7 +94,8 @@ static void copy_sql_wraps_query(void **state)
 
     (void)state;
     present[TDI_COL_EPISODE_ID] = present[TDI_COL_CLIENT_ID] = 1;
-    present[TDI_COL_CENTRE_ID] = present[TDI_COL_START_DATE] = present[TDI_COL_SETTING] = 1;
+    present[TDI_COL_CENTRE_ID] = present[TDI_COL_SETTING] = 1;
+    present[TDI_COL_START_DATE] = EXTRACT_DATE_TYPED; /* a date column: the cast cannot fail */
     sql = extract_copy_sql(&src, 2025, present, NULL);
     assert_non_null(sql);
     assert_string_equal(
@@ -104,11 +110,16 @@ static void copy_sql_wraps_query(void **state)
              "FROM (\nSELECT * FROM v -- note\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
     free(sql);
 
-    /* Every column present: each selected by name with its cast. */
+    /* Every column present, the dates of no date type (text, say): no cast a value can fail,
+     * the dates sent as text for tdi to parse (R008), the year filter on the text. */
     memset(present, 1, sizeof present);
     sql = extract_copy_sql(&src, 2025, present, NULL);
     assert_non_null(sql);
-    assert_non_null(strstr(sql, ", tdi_src.\"birth_date\"::date, tdi_src.\"setting\"::text, "));
+    assert_non_null(strstr(sql, ", tdi_src.\"start_date\"::text, tdi_src.\"birth_date\"::text, "
+                                "tdi_src.\"setting\"::text, "));
+    assert_null(strstr(sql, "::date"));
+    assert_non_null(
+        strstr(sql, " FROM (\nSELECT * FROM v -- note\n) AS tdi_src" YEAR_2025_TEXT ") TO STDOUT"));
     assert_non_null(strstr(sql, ", tdi_src.\"first_ost_year\"::text, "));
     assert_non_null(
         strstr(sql, ", tdi_src.\"given_name\"::text, tdi_src.\"postcode\"::text FROM (\n"));
@@ -136,6 +147,7 @@ static void copy_sql_incremental(void **state)
 
     (void)state;
     memset(present, 1, sizeof present);
+    present[TDI_COL_START_DATE] = EXTRACT_DATE_TYPED;
     full = extract_copy_sql(&src, 2025, present, NULL);
     since = extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z");
     assert_non_null(full);
@@ -159,12 +171,17 @@ static void copy_sql_incremental(void **state)
 static void keys_sql(void **state)
 {
     tdi_source_config src = {.name = "x", .query = "SELECT * FROM v;"};
-    char *sql = extract_keys_sql(&src, 2025);
+    char *sql = extract_keys_sql(&src, 2025, 1);
 
     (void)state;
     assert_non_null(sql);
     assert_string_equal(sql, "COPY (SELECT tdi_src.\"episode_id\"::text FROM (\nSELECT * FROM v"
                              "\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
+    free(sql);
+    sql = extract_keys_sql(&src, 2025, 0); /* the rows' filter, on text */
+    assert_non_null(sql);
+    assert_string_equal(sql, "COPY (SELECT tdi_src.\"episode_id\"::text FROM (\nSELECT * FROM v"
+                             "\n) AS tdi_src" YEAR_2025_TEXT ") TO STDOUT");
     free(sql);
 }
 

@@ -49,6 +49,14 @@ static void test_be_rrn(void **state)
     assert_nid(TDI_NID_BE_RRN, "80.00.00-501.15", "80000050115");
 
     assert_nid_refused(TDI_NID_BE_RRN, "85.07.30-033.29", "check digits");
+    /* serials 000, 998 and 999 are never issued (the register's day counter runs 001-997):
+     * placeholders that would link unrelated people, refused though their check digits hold */
+    assert_nid_refused(TDI_NID_BE_RRN, "85.07.30-000.61", "placeholder");
+    assert_nid_refused(TDI_NID_BE_RRN, "85.07.30-998.33", "placeholder");
+    assert_nid_refused(TDI_NID_BE_RRN, "85.07.30-999.32", "placeholder");
+    assert_nid_refused(TDI_NID_BE_RRN, "00000000097", "placeholder");
+    assert_nid(TDI_NID_BE_RRN, "85.07.30-997.34", "85073099734");
+    assert_nid(TDI_NID_BE_RRN, "85.07.30-001.60", "85073000160");
     /* 25 would be right for someone born in 1901 (no prefix): either rule is accepted */
     assert_nid(TDI_NID_BE_RRN, "01.05.23-311.25", "01052331125");
     assert_nid_refused(TDI_NID_BE_RRN, "01.05.23-311.55", "check digits");

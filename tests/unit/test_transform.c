@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "../../transform/transform.h"
-#include "../../transform/tx_rules.h"
+#include "../../common/tdi_rules.h"
 #include "test_log.h"
 
 #include <libgen.h>
@@ -193,27 +193,37 @@ static void assert_code(const tdi_raw_row *row, tdi_item item, const char *want)
         fail_msg("%s: %s, want %s", tdi_item_get(item)->name, code_of(&rec, item), want);
 }
 
-static char *report_text(void)
+/* The source report, with more (may be NULL) merged into its rule lines. */
+static char *report_text_with(const tdi_rule_hits *more)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
 
     assert_non_null(fp);
-    transform_print_source_report(tx, fp);
+    transform_print_source_report(tx, more, fp);
     fclose(fp);
     return buf; /* caller frees */
 }
 
-/* transform_print_rule()'s line for rule_id and hits. */
-static char *capture_rule(const char *rule_id, unsigned long hits)
+static char *report_text(void)
+{
+    return report_text_with(NULL);
+}
+
+/* The summary line of rule_id counted n times outside transform_row(), as the run prints R018. */
+static char *capture_rule(const char *rule_id, unsigned long n)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
+    tdi_rule_hits hits = {{0}};
+    tdi_rule_idx idx;
 
     assert_non_null(fp);
-    transform_print_rule(rule_id, hits, fp);
+    assert_non_null(tdi_rule_get(rule_id, &idx));
+    tdi_rule_count(&hits, idx, n);
+    tdi_rule_print(&hits, fp);
     fclose(fp);
     return buf; /* caller frees */
 }
@@ -513,11 +523,12 @@ static void test_r002(void **state)
 
     (void)state;
     row.col[TDI_COL_CENTRE_ID] = "GENT 01";
-    assert_rejected(&row, "R002", "centre_id", msg, "GENT 01");
+    /* not the shape of a code (a blank, a non-ASCII letter, too long): length and fingerprint */
+    assert_rejected(&row, "R002", "centre_id", msg, "len=7 hmac=e48d84f2e466");
     row.col[TDI_COL_CENTRE_ID] = "G\xc3\xabnt";
-    assert_rejected(&row, "R002", "centre_id", msg, "G??nt");
+    assert_rejected(&row, "R002", "centre_id", msg, "len=5 hmac=2f4533330d32");
     row.col[TDI_COL_CENTRE_ID] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"; /* 33 */
-    assert_rejected(&row, "R002", "centre_id", msg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456");
+    assert_rejected(&row, "R002", "centre_id", msg, "len=33 hmac=04bde81ecb79");
     row.col[TDI_COL_CENTRE_ID] = "C/1";
     assert_rejected(&row, "R002", "centre_id", msg, "C/1");
 }
@@ -617,7 +628,7 @@ static void test_r006(void **state)
     row.col[TDI_COL_PRIMARY_DRUG] = " heroine ";
     assert_rejected(&row, "R006", "primary_drug", msg, "heroine");
     row.col[TDI_COL_PRIMARY_DRUG] = "k\xc3\xa9tamine";
-    assert_rejected(&row, "R006", "primary_drug", msg, "k??tamine");
+    assert_rejected(&row, "R006", "primary_drug", msg, "len=9 hmac=b381c5e32cba");
     /* Several unmapped columns: the first in column order is the rejection. */
     row.col[TDI_COL_SETTING] = "XYZ";
     row.col[TDI_COL_ROUTE] = "snuiven";
@@ -625,6 +636,59 @@ static void test_r006(void **state)
     row = good_row();
     row.col[TDI_COL_SEX] = "x"; /* the crosswalk has X: case matters */
     assert_rejected(&row, "R006", "sex", msg, "x");
+}
+
+/* A cell is shown in the quarantine file and the run summary only when it has the shape of a
+ * code (at most 16 of A-Z a-z 0-9 . _ - + /, at most 4 digits); otherwise its length in bytes and
+ * a fingerprint, HMAC-SHA256 under the quarantine key (12 hex digits): a name or a national
+ * number put in a code column never leaves in clear. */
+static void test_values_echoed_only_as_codes(void **state)
+{
+    const char *msg = "local code has no crosswalk entry";
+    tdi_raw_row row = good_row();
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_PRIMARY_DRUG] = " Zebulon Quartermaine 85.07.30-033.28 ";
+    assert_rejected(&row, "R006", "primary_drug", msg, "len=36 hmac=0e1fe9481034");
+    row.col[TDI_COL_PRIMARY_DRUG] = "85.07.30-033.28"; /* code characters, but 11 digits */
+    assert_rejected(&row, "R006", "primary_drug", msg, "len=15 hmac=74a8cab3ee12");
+    row = good_row();
+    row.col[TDI_COL_CENTRE_ID] = "Zebulon Quartermaine 85.07.30-033.28";
+    assert_rejected(&row, "R002", "centre_id",
+                    "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -",
+                    "len=36 hmac=0e1fe9481034");
+    text = report_text();
+    assert_string_equal(text, "  unmapped primary_drug 'len=15 hmac=74a8cab3ee12': 1\n"
+                              "  unmapped primary_drug 'len=36 hmac=0e1fe9481034': 1\n"
+                              "  rule R002 (reject) centre code must be 1-32 characters of A-Z "
+                              "a-z 0-9 . _ -: 1\n"
+                              "  rule R006 (reject) local code has no crosswalk entry: 2\n");
+    assert_null(strstr(text, "Zebulon"));
+    free(text);
+}
+
+/* A cell that is no UTF-8 (a SQL_ASCII source sends its bytes as they are): R019 before any
+ * other rule, naming the column, never the bytes. */
+static void test_r019(void **state)
+{
+    const char *msg = "text is not valid UTF-8";
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_PRIMARY_DRUG] = "HERO\xefNE";
+    assert_rejected(&row, "R019", "primary_drug", msg, "not UTF-8");
+    row = good_row();
+    row.col[TDI_COL_FAMILY_NAME] = "Fran\xe7ois"; /* Latin-1 */
+    row.col[TDI_COL_CLIENT_ID] = NULL;            /* R019 comes before R001 */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row = good_row();
+    row.col[TDI_COL_FAMILY_NAME] = "\xc0\xaf"; /* an overlong '/' */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row.col[TDI_COL_FAMILY_NAME] = "\xed\xa0\x80"; /* a surrogate */
+    assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
+    row.col[TDI_COL_FAMILY_NAME] = "Fran\xc3\xa7ois \xf0\x9f\x98\x80"; /* fine */
+    accept_row(&row);
 }
 
 static void test_r006_not_triggered(void **state)
@@ -1017,9 +1081,9 @@ static void test_r014(void **state)
         {"-3", "-3"},
         {"121", "121"},
         {"17.5", "17.5"},
-        {"1 7", "1 7"},
+        {"1 7", "len=3 hmac=9cb2ae0ff8f8"},
         {"+17", "+17"},
-        {"0017000000", "0017000000"},
+        {"0017000000", "len=10 hmac=dd3281372a0f"},
     };
     const char *msg = "not a whole number in the accepted range";
     tdi_raw_row row = good_row();
@@ -1141,7 +1205,8 @@ static void test_rule_order(void **state)
     row.col[TDI_COL_CENTRE_ID] = "bad centre";
     row.col[TDI_COL_START_DATE] = "2024-02-30";
     assert_rejected(&row, "R002", "centre_id",
-                    "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -", "bad centre");
+                    "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -",
+                    "len=10 hmac=0caed2bbd911");
     /* R008 before R006 */
     row = good_row();
     row.col[TDI_COL_BIRTH_DATE] = "nope";
@@ -1164,24 +1229,37 @@ static void test_rule_order(void **state)
                     "2030");
 }
 
+/* R007 is the run's (no body takes an accepted record), raised through tdi_rules into the run's
+ * hits for the source; the source report merges them into its rule lines, in table order. */
 static void test_r007_no_body(void **state)
 {
     tdi_raw_row row = good_row();
+    tdi_rule_hits run_hits = {{0}};
     tdi_rejection rej;
+    tdi_record rec;
     char *text;
 
     (void)state;
-    accept_row(&row);
-    transform_reject_no_body(tx, &rej);
+    rec = accept_row(&row);
+    tdi_rule_raise(&run_hits, TDI_R007, NULL, rec.centre, &rej);
     assert_string_equal(rej.rule_id, "R007");
     assert_string_equal(rej.item, "centre_id");
     assert_string_equal(rej.message, "no receiving body takes this centre");
     assert_string_equal(rej.value, "GENT-01"); /* the centre of the record, not an identifier */
-    assert_int_equal(transform_source_stats(tx)->rows, 1);
-    assert_int_equal(transform_source_stats(tx)->accepted, 0);
-    assert_int_equal(transform_source_stats(tx)->rejected, 1);
-    text = report_text();
+    assert_int_equal(run_hits.n[TDI_R007], 1);
+    text = report_text_with(&run_hits);
     assert_string_equal(text, "  rule R007 (reject) no receiving body takes this centre: 1\n");
+    free(text);
+    /* A rule of transform's own (R001) and the run's R007 print in table order. */
+    row = good_row();
+    row.col[TDI_COL_CENTRE_ID] = "";
+    assert_rejected(&row, "R001", "centre_id", "required value missing", "missing");
+    text = report_text_with(&run_hits);
+    assert_string_equal(text, "  rule R001 (reject) required value missing: 1\n"
+                              "  rule R007 (reject) no receiving body takes this centre: 1\n");
+    free(text);
+    text = report_text(); /* transform's own only */
+    assert_string_equal(text, "  rule R001 (reject) required value missing: 1\n");
     free(text);
 }
 
@@ -1279,49 +1357,6 @@ static void test_person_state_key(void **state)
     assert_int_equal(transform_person_state_key(tx, again, sizeof again), TDI_ERR_INTERNAL);
 }
 
-/* The ids are stable: quarantine files, reports and scripts use them. */
-static void test_rule_table(void **state)
-{
-    static const char *const want[][3] = {
-        {"R001", "reject", "required value missing"},
-        {"R002", "reject", "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -"},
-        {"R003", "reject", "treatment start outside the reporting year"},
-        {"R004", "reject", "treatment start in the future"},
-        {"R005", "reject", "age at treatment start outside 10-99"},
-        {"R006", "reject", "local code has no crosswalk entry"},
-        {"R007", "reject", "no receiving body takes this centre"},
-        {"R008", "reject", "date is not a valid YYYY-MM-DD date"},
-        {"R009", "reject", "age at first use above the age at treatment start"},
-        {"R010", "reject", "first injection after the treatment start"},
-        {"R011", "reject", "first injection given for a person who never injected"},
-        {"R012", "reject", "route inject for a person who never injected"},
-        {"R013", "warn", "secondary drug repeats the primary drug or an earlier secondary drug"},
-        {"R014", "reject", "not a whole number in the accepted range"},
-        {"R015", "reject", "first opioid substitution treatment after the treatment start year"},
-        {"R016", "reject", "first opioid substitution treatment given for a person never in it"},
-        {"R017", "warn", "residential attribute given for a non-residential setting: left out"},
-        {"R018", "warn",
-         "never previously treated, but the person started a treatment in an earlier year: kept "
-         "as given"},
-        {"R020", "reject", "national id fails the length or check digits of its scheme"},
-    };
-    tx_rule_idx idx;
-
-    (void)state;
-    assert_int_equal(TX_RULE_COUNT, sizeof want / sizeof want[0]);
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const tx_rule *r = tx_rule_get(want[i][0], &idx);
-
-        assert_non_null(r);
-        assert_int_equal(idx, i);
-        assert_ptr_equal(tx_rule_at(idx), r);
-        assert_string_equal(tx_severity_name(r->severity), want[i][1]);
-        assert_string_equal(r->message, want[i][2]);
-    }
-    assert_null(tx_rule_get("R019", NULL));
-    assert_null(tx_rule_at(TX_RULE_COUNT));
-}
-
 /* ---- keys, report, counters ---- */
 
 static void test_rejection_key(void **state)
@@ -1352,7 +1387,8 @@ static void test_report(void **state)
     assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "heroine");
     assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "heroine");
     row.col[TDI_COL_PRIMARY_DRUG] = "k\xc3\xa9tamine";
-    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry", "k??tamine");
+    assert_rejected(&row, "R006", "primary_drug", "local code has no crosswalk entry",
+                    "len=9 hmac=b381c5e32cba");
     row = good_row();
     row.col[TDI_COL_SETTING] = "XYZ";
     row.col[TDI_COL_ROUTE] = "snuiven";
@@ -1370,7 +1406,7 @@ static void test_report(void **state)
 
     text = report_text();
     assert_string_equal(text, "  unmapped primary_drug 'heroine': 2\n"
-                              "  unmapped primary_drug 'k??tamine': 1\n"
+                              "  unmapped primary_drug 'len=9 hmac=b381c5e32cba': 1\n"
                               "  unmapped route 'snuiven': 1\n"
                               "  unmapped setting 'XYZ': 1\n"
                               "  rule R001 (reject) required value missing: 1\n"
@@ -1493,6 +1529,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r005, begin, end),
         cmocka_unit_test_setup_teardown(test_r005_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r006, begin, end),
+        cmocka_unit_test_setup_teardown(test_values_echoed_only_as_codes, begin, end),
+        cmocka_unit_test_setup_teardown(test_r019, begin, end),
         cmocka_unit_test_setup_teardown(test_r006_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r008, begin, end),
         cmocka_unit_test_setup_teardown(test_r008_not_triggered, begin, end),
@@ -1526,7 +1564,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_person_state_key, begin, end),
         cmocka_unit_test_setup_teardown(test_rule_order, begin, end),
         cmocka_unit_test_setup_teardown(test_r007_no_body, begin, end),
-        cmocka_unit_test(test_rule_table),
         cmocka_unit_test_setup_teardown(test_keygen, begin, end),
         cmocka_unit_test_setup_teardown(test_rejection_key, begin, end),
         cmocka_unit_test_setup_teardown(test_report, begin, end),

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef TDI_FIXTURE_DIR
@@ -192,14 +193,46 @@ static void version_1_file(void **state)
     assert_string_equal(fx->log.text, "");
 }
 
+/* From schemaVersion 2.2 on, ages leave only as bands: exact age and first_use_age are refused by
+ * the schema itself (an auditor with xmllint sees it too). The same episodes in a 2.0 or 2.1 file
+ * stay valid, checked against the kept 2.1 schema. */
+static void exact_ages_refused_from_2_2(void **state)
+{
+    fixture *fx = *state;
+    char doc[16384], path[128], expect[1024], *v;
+    size_t n = read_all(FIX("valid.xml"), doc, sizeof doc - 1);
+
+    doc[n] = '\0';
+    v = strstr(doc, "schemaVersion=\"2.0\"");
+    assert_non_null(v);
+    snprintf(path, sizeof path, "%s/ages.xml", fx->dir);
+    v[17] = '1';
+    write_all(path, doc, n);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+
+    v[17] = '2';
+    write_all(path, doc, n);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%1$s:4: Element '{urn:tdi:submission:2}episode', attribute 'age': The attribute "
+             "'age' is not allowed.\n"
+             "%1$s:4: Element '{urn:tdi:submission:2}episode', attribute 'first_use_age': The "
+             "attribute 'first_use_age' is not allowed.\n"
+             "%1$s:6: Element '{urn:tdi:submission:2}episode', attribute 'age': The attribute "
+             "'age' is not allowed.\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
+}
+
 /* ---- tables ---- */
 
 #define TABLES_HEAD                                                                                \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
     "<tables xmlns=\"urn:tdi:tables:1\" schemaVersion=\"1.0\" body=\"b\" year=\"2025\" "           \
-    "runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" countingLevel=\"none\" "       \
-    "threshold=\"5\" suppressedCells=\"2\">\n"                                                    \
-    "<table id=\"10.1.1\" title=\"Primary drug by sex: All\" variant=\"all\" "                   \
+    "runId=\"20261123T040000Z\" generated=\"2026-11-23T04:00:00Z\" countingLevel=\"none\" "        \
+    "threshold=\"5\" suppressedCells=\"2\">\n"                                                     \
+    "<table id=\"10.1.1\" title=\"Primary drug by sex: All\" variant=\"all\" "                     \
     "rows=\"primary_drug\" columns=\"sex\">\n"
 
 /* A tables document validates against tdi-tables.xsd; a suppressed cell with a number, a table
@@ -290,6 +323,56 @@ static void corrupt_gzip(void **state)
     assert_true(strncmp(fx->log.text, expect, strlen(expect)) == 0);
 }
 
+/* Bytes after the gzip stream are refused, as by gzip -t: plain text (it could be anything) and a
+ * second gzip member alike; the document before them is valid. */
+static void trailing_data_after_gzip(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], two[128], buf[32768], expect[512];
+    static const char tail[] = "Zebulon Quartermaine 85.07.30-033.28\n";
+    size_t n, m;
+
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    snprintf(two, sizeof two, "%s/two.xml.gz", fx->dir);
+    n = gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(read_all(gz, buf, sizeof buf), n);
+    memcpy(buf + n, tail, sizeof tail - 1);
+    write_all(two, buf, n + sizeof tail - 1);
+    assert_int_equal(report_validate_file(two, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect, "%s: trailing data after the gzip stream\n", two);
+    assert_string_equal(fx->log.text, expect);
+
+    /* a second member: the whole file again */
+    test_log_start(&fx->log);
+    memcpy(buf + n, buf, n);
+    write_all(two, buf, 2 * n);
+    assert_int_equal(report_validate_file(two, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_string_equal(fx->log.text, expect);
+
+    /* one byte, a NUL */
+    test_log_start(&fx->log);
+    buf[n] = '\0';
+    m = n + 1;
+    write_all(two, buf, m);
+    assert_int_equal(report_validate_file(two, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_string_equal(fx->log.text, expect);
+}
+
+/* A size cap for auditors: XML over max_bytes (inflated) is refused once it is read that far. */
+static void size_cap(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], expect[512];
+
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(report_validate_file_max(gz, TDI_SCHEMA_DIR, 1 << 20), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(report_validate_file_max(gz, TDI_SCHEMA_DIR, 1000), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect, "%s: the XML is larger than 1000 bytes (--max-bytes)\n", gz);
+    assert_true(strncmp(fx->log.text, expect, strlen(expect)) == 0);
+}
+
 /* ---- hostile ---- */
 
 static void refused_quickly(fixture *fx, const char *path)
@@ -323,6 +406,42 @@ static void external_dtd_is_refused(void **state)
 }
 
 /* ---- limits ---- */
+
+/* An element with 200,000 attributes (or namespace declarations): refused once it has more than
+ * any TDI element can have, before libxml2's duplicate check, quadratic in their number, runs over
+ * all of them. On the root element (read by the first parser) and on an episode. */
+static void many_attributes_refused(void **state)
+{
+    fixture *fx = *state;
+    char path[128], expect[512];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/attrs.xml", fx->dir);
+    for (int k = 0; k < 3; k++) {
+        int episode = k == 0, xmlns = k == 2;
+
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp, "<?xml version=\"1.0\"?>\n"
+                    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.0\" body=\"b\" "
+                    "year=\"2025\" sequence=\"1\" runId=\"20261123T040000Z\" "
+                    "generated=\"2026-11-23T04:00:00Z\" countingLevel=\"none\"");
+        if (episode)
+            fprintf(fp, ">\n<episodes>\n<episode");
+        for (int i = 0; i < 200000; i++)
+            fprintf(fp, xmlns ? " xmlns:p%d=\"u\"" : " a%d=\"1\"", i);
+        fprintf(fp, episode ? "/>\n</episodes>\n</submission>\n" : "><episodes/></submission>\n");
+        assert_int_equal(fclose(fp), 0);
+
+        test_log_start(&fx->log);
+        assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+        snprintf(expect, sizeof expect,
+                 xmlns ? "%s:%d: more than 16 namespace declarations in scope are refused\n"
+                       : "%s:%d: an element with more than 100 attributes is refused\n",
+                 path, episode ? 4 : 2);
+        assert_string_equal(fx->log.text, expect);
+    }
+}
 
 static tdi_log_level last_level;
 static char last_message[1024];
@@ -374,6 +493,82 @@ static void errors_are_capped_at_100(void **state)
     assert_int_equal(last_level, TDI_LOG_ERROR);
 }
 
+/* ---- pipes ---- */
+
+/* A child writes len bytes of buf into a pipe; returns its read end. */
+static int pipe_from(const void *buf, size_t len, pid_t *child)
+{
+    int fds[2];
+
+    assert_int_equal(pipe(fds), 0);
+    *child = fork();
+    assert_true(*child >= 0);
+    if (*child == 0) {
+        const char *p = buf;
+
+        close(fds[0]);
+        while (len > 0) {
+            ssize_t n = write(fds[1], p, len);
+            if (n <= 0)
+                _exit(1);
+            p += n;
+            len -= (size_t)n;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    return fds[0];
+}
+
+static tdi_status validate_piped(const char *file, const char *as_path, int on_stdin)
+{
+    static char buf[65536];
+    size_t n = read_all(file, buf, sizeof buf);
+    char path[64];
+    pid_t child;
+    int fd = pipe_from(buf, n, &child), saved = -1, status;
+    tdi_status st;
+
+    if (on_stdin) {
+        saved = dup(0);
+        assert_int_equal(dup2(fd, 0), 0);
+        close(fd);
+        st = report_validate_file("-", TDI_SCHEMA_DIR);
+        assert_int_equal(dup2(saved, 0), 0);
+        close(saved);
+    } else {
+        snprintf(path, sizeof path, "/dev/fd/%d", fd);
+        st = report_validate_file(as_path ? as_path : path, TDI_SCHEMA_DIR);
+        close(fd);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    return st;
+}
+
+/* A pipe is read once: the schema is chosen from the bytes that are checked, so nothing of the
+ * document is lost to a first look at it ("-" is standard input, as for xmllint). */
+static void pipe_is_read_once(void **state)
+{
+    fixture *fx = *state;
+    char gz[128], expect[1024];
+
+    assert_int_equal(validate_piped(FIX("valid.xml"), NULL, 0), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(validate_piped(FIX("valid.xml"), NULL, 1), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    snprintf(gz, sizeof gz, "%s/valid.xml.gz", fx->dir);
+    gzip_file(FIX("valid.xml"), gz);
+    assert_int_equal(validate_piped(gz, NULL, 1), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+
+    assert_int_equal(validate_piped(FIX("bad-code.xml"), NULL, 1), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "-:5: Element '{urn:tdi:submission:2}episode', attribute 'primary_drug': "
+             "[facet 'pattern'] The value '1.9' is not accepted by the pattern "
+             "'[13](\\.[1-5])?|[257](\\.[1-3])?|4(\\.[1-4])?|[68]|99?'.\n");
+    assert_string_equal(fx->log.text, expect);
+}
+
 /* ---- unreadable ---- */
 
 static void unreadable_input(void **state)
@@ -402,11 +597,11 @@ static void missing_or_broken_schema(void **state)
 
     assert_int_equal(report_validate_file(FIX("valid.xml"), "/nonexistent-schemas"),
                      TDI_ERR_INTERNAL);
-    assert_string_equal(fx->log.text, "/nonexistent-schemas/tdi-submission.xsd: cannot open "
+    assert_string_equal(fx->log.text, "/nonexistent-schemas/tdi-submission-2.1.xsd: cannot open "
                                       "schema: No such file or directory\n");
 
     test_log_start(&fx->log);
-    snprintf(xsd, sizeof xsd, "%s/tdi-submission.xsd", fx->dir);
+    snprintf(xsd, sizeof xsd, "%s/tdi-submission-2.1.xsd", fx->dir);
     write_all(xsd, broken, sizeof broken - 1);
     assert_int_equal(report_validate_file(FIX("valid.xml"), fx->dir), TDI_ERR_INTERNAL);
     /* libxml2's own complaint, with the schema's line, then ours. */
@@ -427,13 +622,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(not_xml_at_all, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_namespace, setup, teardown),
         cmocka_unit_test_setup_teardown(version_1_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(exact_ages_refused_from_2_2, setup, teardown),
         cmocka_unit_test_setup_teardown(tables_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(trailing_data_after_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(xxe_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_attributes_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_capped_at_100, setup, teardown),
+        cmocka_unit_test_setup_teardown(pipe_is_read_once, setup, teardown),
         cmocka_unit_test_setup_teardown(unreadable_input, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_or_broken_schema, setup, teardown),
     };

@@ -1,0 +1,554 @@
+/*
+ * rpt_read: submissions, manifests and series read back on the receiving side (rpt_read.h).
+ *
+ * The XML is read with libxml2's xmlTextReader from gzread (gzip or plain by content): one node
+ * at a time, nothing kept, so memory is flat for any size. The parser gets no network and no
+ * entity substitution, and a DOCTYPE ends the read, as in the validator.
+ */
+#include "rpt_read.h"
+
+#include "report.h"
+#include "rpt_xml.h"
+
+#include "../common/tdi_log.h"
+
+#include <libxml/xmlreader.h>
+#include <zlib.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *const rpt_attr_names[RPT_NATTRS] = {"key",
+                                                "person",
+                                                "personKind",
+                                                "source",
+                                                "centre",
+                                                "region",
+                                                "year",
+                                                "entrant",
+                                                "quarter",
+                                                "age",
+                                                "first_use_age",
+                                                "setting",
+                                                "centre_type",
+                                                "residential_approach",
+                                                "planned_duration",
+                                                "detox_phase",
+                                                "sex",
+                                                "age_band",
+                                                "nationality",
+                                                "treatment_status",
+                                                "referral_source",
+                                                "living_with",
+                                                "living_with_children",
+                                                "living_where",
+                                                "education",
+                                                "labour_status",
+                                                "primary_drug",
+                                                "route",
+                                                "frequency",
+                                                "first_use_age_band",
+                                                "secondary_drug_1",
+                                                "secondary_drug_2",
+                                                "secondary_drug_3",
+                                                "secondary_drug_4",
+                                                "polydrug",
+                                                "injecting",
+                                                "years_since_first_injection",
+                                                "needle_sharing",
+                                                "hiv_testing",
+                                                "hcv_testing",
+                                                "ost",
+                                                "years_since_first_ost"};
+
+const char *const rpt_attr_columns[RPT_NATTRS] = {"key",
+                                                  "person",
+                                                  "person_kind",
+                                                  "source",
+                                                  "centre",
+                                                  "region",
+                                                  "year",
+                                                  "entrant",
+                                                  "quarter",
+                                                  "age",
+                                                  "first_use_age",
+                                                  "setting",
+                                                  "centre_type",
+                                                  "residential_approach",
+                                                  "planned_duration",
+                                                  "detox_phase",
+                                                  "sex",
+                                                  "age_band",
+                                                  "nationality",
+                                                  "treatment_status",
+                                                  "referral_source",
+                                                  "living_with",
+                                                  "living_with_children",
+                                                  "living_where",
+                                                  "education",
+                                                  "labour_status",
+                                                  "primary_drug",
+                                                  "route",
+                                                  "frequency",
+                                                  "first_use_age_band",
+                                                  "secondary_drug_1",
+                                                  "secondary_drug_2",
+                                                  "secondary_drug_3",
+                                                  "secondary_drug_4",
+                                                  "polydrug",
+                                                  "injecting",
+                                                  "years_since_first_injection",
+                                                  "needle_sharing",
+                                                  "hiv_testing",
+                                                  "hcv_testing",
+                                                  "ost",
+                                                  "years_since_first_ost"};
+
+#define VALUES_MAX 4096 /* an episode's attribute values, NULs included (about 700 bytes used) */
+
+struct rpt_reader {
+    const char *path; /* borrowed */
+    gzFile gz;
+    xmlTextReaderPtr xr;
+    rpt_xml_guard guard;
+    int captured;            /* guard holds libxml2's previous handler */
+    int failed;              /* an error was said */
+    char values[VALUES_MAX]; /* the current item's attribute values */
+};
+
+int rpt_attr_index(const char *name)
+{
+    for (int i = 0; i < RPT_NATTRS; i++)
+        if (strcmp(rpt_attr_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static void on_error(void *ctx, xmlErrorPtr err)
+{
+    rpt_reader *r = ctx;
+    char msg[512];
+
+    if (!err || err->level < XML_ERR_ERROR || r->failed)
+        return; /* the first error says it; the rest follow from it */
+    rpt_xml_message(msg, sizeof msg, err);
+    tdi_error("%s:%d: %s", r->path, err->line, msg);
+    r->failed = 1;
+}
+
+static int read_gz(void *ctx, char *buf, int len)
+{
+    rpt_reader *r = ctx;
+    int n = gzread(r->gz, buf, (unsigned)len), errnum;
+
+    if (n >= 0)
+        return n;
+    gzerror(r->gz, &errnum);
+    tdi_error("%s: %s", r->path,
+              errnum == Z_ERRNO ? strerror(errno) : "gzip data is corrupt or truncated");
+    r->failed = 1;
+    return -1;
+}
+
+static int close_gz(void *ctx)
+{
+    (void)ctx; /* gzclose in rpt_reader_close */
+    return 0;
+}
+
+/* One node on; 1 at an element, 0 at the end, -1 after an error (said). */
+static int next_element(rpt_reader *r)
+{
+    int rc;
+
+    while ((rc = xmlTextReaderRead(r->xr)) == 1) {
+        int type = xmlTextReaderNodeType(r->xr);
+        if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+            tdi_error("%s:%ld: a DOCTYPE is not allowed", r->path,
+                      xmlGetLineNo(xmlTextReaderCurrentNode(r->xr)));
+            r->failed = 1;
+            return -1;
+        }
+        if (type == XML_READER_TYPE_ELEMENT)
+            return 1;
+    }
+    if (rc < 0 && !r->failed) {
+        tdi_error("%s: not well-formed XML", r->path);
+        r->failed = 1;
+    }
+    return rc < 0 || r->failed ? -1 : 0;
+}
+
+/* Copies the root's attribute name into dst; 0 when missing or too long. */
+static int header_field(rpt_reader *r, const char *name, char *dst, size_t len)
+{
+    xmlChar *x = xmlTextReaderGetAttribute(r->xr, (const xmlChar *)name);
+    const char *v = (const char *)x;
+    int ok = v && strlen(v) < len;
+
+    if (ok)
+        memcpy(dst, v, strlen(v) + 1);
+    xmlFree(x);
+    return ok;
+}
+
+static tdi_status read_header(rpt_reader *r, rpt_header *hdr)
+{
+    char year[16] = "", seq[32] = "", *end;
+    const xmlChar *ns;
+
+    memset(hdr, 0, sizeof *hdr);
+    if (next_element(r) != 1)
+        return TDI_ERR_INVALID;
+    hdr->line = xmlGetLineNo(xmlTextReaderCurrentNode(r->xr));
+    ns = xmlTextReaderConstNamespaceUri(r->xr);
+    if (!ns || strcmp((const char *)ns, REPORT_NAMESPACE) != 0 ||
+        strcmp((const char *)xmlTextReaderConstLocalName(r->xr), "submission") != 0) {
+        tdi_error("%s:%ld: not a submission of schema 2 (root element in %s)", r->path, hdr->line,
+                  REPORT_NAMESPACE);
+        return TDI_ERR_INVALID;
+    }
+    if (!header_field(r, "body", hdr->body, sizeof hdr->body) ||
+        !header_field(r, "year", year, sizeof year) ||
+        !header_field(r, "sequence", seq, sizeof seq) ||
+        !header_field(r, "runId", hdr->run_id, sizeof hdr->run_id) ||
+        !header_field(r, "schemaVersion", hdr->schema_version, sizeof hdr->schema_version)) {
+        tdi_error("%s:%ld: the header lacks body, year, sequence, runId or schemaVersion", r->path,
+                  hdr->line);
+        return TDI_ERR_INVALID;
+    }
+    header_field(r, "keyId", hdr->key_id, sizeof hdr->key_id);
+    errno = 0;
+    hdr->year = (int)strtol(year, &end, 10);
+    if (*end || errno)
+        hdr->year = 0;
+    hdr->sequence = strtoumax(seq, &end, 10);
+    if (*end || errno || hdr->year <= 0 || hdr->sequence == 0) {
+        tdi_error("%s:%ld: the header's year or sequence is not a positive number", r->path,
+                  hdr->line);
+        return TDI_ERR_INVALID;
+    }
+    return TDI_OK;
+}
+
+tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
+{
+    rpt_reader *r = calloc(1, sizeof *r);
+
+    *out = r;
+    if (!r)
+        return TDI_ERR_INTERNAL;
+    r->path = path;
+    r->gz = gzopen(path, "rb");
+    if (!r->gz) {
+        tdi_error("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+        return TDI_ERR_OUTPUT;
+    }
+    rpt_xml_capture(&r->guard, on_error, r);
+    r->captured = 1;
+    r->xr = xmlReaderForIO(read_gz, close_gz, r, path, NULL, XML_PARSE_NONET);
+    if (!r->xr) {
+        tdi_error("%s: cannot start the XML reader", path);
+        return TDI_ERR_INTERNAL;
+    }
+    xmlTextReaderSetStructuredErrorHandler(r->xr, on_error, r);
+    return read_header(r, hdr);
+}
+
+tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
+{
+    int rc;
+
+    memset(item, 0, sizeof *item);
+    *eof = 0;
+    while ((rc = next_element(r)) == 1) {
+        const char *name = (const char *)xmlTextReaderConstLocalName(r->xr);
+        size_t used = 0;
+
+        item->is_delete = strcmp(name, "delete") == 0;
+        if (!item->is_delete && strcmp(name, "episode") != 0)
+            continue; /* <episodes> */
+        item->line = xmlGetLineNo(xmlTextReaderCurrentNode(r->xr));
+        while (xmlTextReaderMoveToNextAttribute(r->xr) == 1) {
+            const char *an = (const char *)xmlTextReaderConstLocalName(r->xr);
+            const char *av = (const char *)xmlTextReaderConstValue(r->xr);
+            size_t len = av ? strlen(av) + 1 : 1;
+            int i = rpt_attr_index(an);
+
+            if (strcmp(an, "action") == 0) {
+                item->replace = av && strcmp(av, "replace") == 0;
+                continue;
+            }
+            if (i < 0 || !av)
+                continue; /* xmlns; anything else the schema check reports */
+            if (used + len > VALUES_MAX) {
+                tdi_error("%s:%ld: attributes too long", r->path, item->line);
+                return TDI_ERR_INVALID;
+            }
+            memcpy(r->values + used, av, len);
+            item->attr[i] = r->values + used;
+            used += len;
+        }
+        xmlTextReaderMoveToElement(r->xr);
+        if (!item->attr[0]) {
+            tdi_error("%s:%ld: %s without a key", r->path, item->line, name);
+            return TDI_ERR_INVALID;
+        }
+        return TDI_OK;
+    }
+    if (rc < 0)
+        return TDI_ERR_INVALID;
+    *eof = 1;
+    return TDI_OK;
+}
+
+void rpt_reader_close(rpt_reader *r)
+{
+    if (!r)
+        return;
+    if (r->xr)
+        xmlFreeTextReader(r->xr);
+    if (r->captured)
+        rpt_xml_restore(&r->guard);
+    if (r->gz)
+        gzclose(r->gz); /* read-only: a close error cannot change what was read */
+    free(r);
+}
+
+/* ---- manifests ---- */
+
+int rpt_manifest_path(const char *xml_path, char *out, size_t len)
+{
+    size_t n = strlen(xml_path);
+    size_t cut = n > 7 && strcmp(xml_path + n - 7, ".xml.gz") == 0 ? 7
+                 : n > 4 && strcmp(xml_path + n - 4, ".xml") == 0  ? 4
+                                                                   : 0;
+
+    if (!cut || n - cut + sizeof ".manifest.json" > len)
+        return 0;
+    snprintf(out, len, "%.*s.manifest.json", (int)(n - cut), xml_path);
+    return 1;
+}
+
+/* The value of the top-level "name": in json (flat scalars; nested objects skipped), copied into
+ * dst without quotes. 0 when missing or too long. */
+static int json_scalar(const char *json, const char *name, char *dst, size_t len)
+{
+    size_t nlen = strlen(name);
+    int depth = 0;
+
+    for (const char *p = json; *p; p++) {
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if (*p == '}' || *p == ']')
+            depth--;
+        else if (*p == '"') {
+            const char *s = p + 1, *e = s;
+            while (*e && *e != '"')
+                e += *e == '\\' && e[1] ? 2 : 1;
+            if (!*e)
+                return 0;
+            p = e;
+            if (depth != 1 || (size_t)(e - s) != nlen || strncmp(s, name, nlen) != 0)
+                continue;
+            for (s = e + 1; *s == ' ' || *s == ':'; s++)
+                ;
+            if (*s == '"')
+                for (e = ++s; *e && *e != '"'; e++)
+                    ;
+            else
+                for (e = s; *e && *e != ',' && *e != '}' && *e != ' '; e++)
+                    ;
+            if ((size_t)(e - s) >= len || e == s)
+                return 0;
+            memcpy(dst, s, (size_t)(e - s));
+            dst[e - s] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+tdi_status rpt_manifest_read(const char *path, rpt_manifest *m)
+{
+    char buf[16384], year[16], seq[32], *end;
+    FILE *fp = fopen(path, "r");
+    size_t n;
+
+    memset(m, 0, sizeof *m);
+    if (!fp)
+        return TDI_ERR_OUTPUT;
+    n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    if (!json_scalar(buf, "sha256", m->sha256, sizeof m->sha256) || strlen(m->sha256) != 64 ||
+        !json_scalar(buf, "body", m->body, sizeof m->body) ||
+        !json_scalar(buf, "runId", m->run_id, sizeof m->run_id) ||
+        !json_scalar(buf, "year", year, sizeof year) ||
+        !json_scalar(buf, "sequence", seq, sizeof seq))
+        return TDI_ERR_INVALID;
+    m->year = (int)strtol(year, &end, 10);
+    if (*end)
+        return TDI_ERR_INVALID;
+    m->sequence = strtoumax(seq, &end, 10);
+    return *end ? TDI_ERR_INVALID : TDI_OK;
+}
+
+/* ---- series ---- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int grow(void **arr, size_t n, size_t size)
+{
+    void *p;
+
+    if (n & (n - 1) || (n && n < 16))
+        return 1; /* room left: sizes 16, 32, 64, ... */
+    p = realloc(*arr, (n ? n * 2 : 16) * size);
+    if (!p)
+        return 0;
+    *arr = p;
+    return 1;
+}
+
+static tdi_status add_path(rpt_series *s, const char *path)
+{
+    rpt_reader *r = NULL;
+    rpt_entry *e;
+    tdi_status st;
+
+    if (ends_with(path, ".manifest.json") && !ends_with(path, ".tables.manifest.json")) {
+        if (!grow((void **)&s->orphans, s->norphans, sizeof *s->orphans) ||
+            !(s->orphans[s->norphans] = strdup(path)))
+            return TDI_ERR_INTERNAL;
+        s->norphans++; /* kept below when its submission is there */
+        return TDI_OK;
+    }
+    if (!grow((void **)&s->e, s->n, sizeof *s->e))
+        return TDI_ERR_INTERNAL;
+    e = &s->e[s->n];
+    memset(e, 0, sizeof *e);
+    if (!(e->path = strdup(path)))
+        return TDI_ERR_INTERNAL;
+    s->n++;
+    st = rpt_reader_open(path, &e->hdr, &r);
+    rpt_reader_close(r);
+    e->bad = st != TDI_OK;
+    return st == TDI_ERR_INTERNAL ? st : st != TDI_OK ? TDI_ERR_INVALID : TDI_OK;
+}
+
+static tdi_status walk(rpt_series *s, const char *path, int named)
+{
+    struct stat sb;
+    tdi_status st = TDI_OK, worst = TDI_OK;
+    DIR *d;
+    struct dirent *de;
+
+    if (stat(path, &sb) != 0) {
+        tdi_error("%s: %s", path, strerror(errno));
+        return TDI_ERR_OUTPUT;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        if (named || ((ends_with(path, ".xml.gz") || ends_with(path, ".xml") ||
+                       ends_with(path, ".manifest.json")) &&
+                      !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json")))
+            return add_path(s, path);
+        return TDI_OK;
+    }
+    if (!(d = opendir(path))) {
+        tdi_error("%s: %s", path, strerror(errno));
+        return TDI_ERR_OUTPUT;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char sub[4096];
+        if (de->d_name[0] == '.')
+            continue; /* ., .., and temp files of a run still writing */
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub)
+            continue;
+        st = walk(s, sub, 0);
+        if (st == TDI_ERR_INTERNAL) {
+            worst = st;
+            break;
+        }
+        if (st != TDI_OK && worst == TDI_OK)
+            worst = st;
+    }
+    closedir(d);
+    return worst;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const rpt_entry *x = a, *y = b;
+    int c;
+
+    if (x->bad != y->bad)
+        return y->bad - x->bad;
+    if ((c = strcmp(x->hdr.body, y->hdr.body)) != 0)
+        return c;
+    if (x->hdr.year != y->hdr.year)
+        return x->hdr.year < y->hdr.year ? -1 : 1;
+    if (x->hdr.sequence != y->hdr.sequence)
+        return x->hdr.sequence < y->hdr.sequence ? -1 : 1;
+    if ((c = strcmp(x->hdr.run_id, y->hdr.run_id)) != 0)
+        return c;
+    return strcmp(x->path, y->path);
+}
+
+/* Drops the manifests whose submission was found: what is left are orphans. */
+static void keep_orphans(rpt_series *s)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < s->norphans; i++) {
+        int found = 0;
+        for (size_t j = 0; j < s->n && !found; j++) {
+            char mf[4096];
+            found =
+                rpt_manifest_path(s->e[j].path, mf, sizeof mf) && strcmp(mf, s->orphans[i]) == 0;
+        }
+        if (found)
+            free(s->orphans[i]);
+        else
+            s->orphans[kept++] = s->orphans[i];
+    }
+    s->norphans = kept;
+}
+
+tdi_status rpt_series_collect(char *const *args, int nargs, rpt_series *out)
+{
+    tdi_status st, worst = TDI_OK;
+
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < nargs; i++) {
+        st = walk(out, args[i], 1);
+        if (st == TDI_ERR_INTERNAL)
+            return st;
+        if (st == TDI_ERR_OUTPUT || (st != TDI_OK && worst == TDI_OK))
+            worst = st;
+    }
+    if (out->n)
+        qsort(out->e, out->n, sizeof *out->e, cmp_entry);
+    keep_orphans(out);
+    return worst;
+}
+
+void rpt_series_free(rpt_series *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->e[i].path);
+    for (size_t i = 0; i < s->norphans; i++)
+        free(s->orphans[i]);
+    free(s->e);
+    free(s->orphans);
+    memset(s, 0, sizeof *s);
+}

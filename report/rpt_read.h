@@ -1,0 +1,91 @@
+/*
+ * rpt_read: reading what report/ wrote, on the receiving side (tdi load, tdi audit). Private to
+ * report/.
+ *
+ *   - a submission read as a stream (xmlTextReader over gzread: memory flat for any size; no
+ *     network, no DTD, no entity expansion): its header, then one item per <episode/> or
+ *     <delete/> with its line and every attribute;
+ *   - a manifest's top-level fields (the small flat JSON report.c writes);
+ *   - the files named on a command line (files or directories), each with its header, in the
+ *     order a body's series is applied: body, year, sequence, run id.
+ */
+#ifndef RPT_READ_H
+#define RPT_READ_H
+
+#include "../common/tdi_status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every attribute an <episode/> can carry but action, in the receiver table's column order. */
+#define RPT_NATTRS 42
+extern const char *const rpt_attr_names[RPT_NATTRS];
+/* The receiver table's column of attribute i (personKind is person_kind). */
+extern const char *const rpt_attr_columns[RPT_NATTRS];
+/* Index in rpt_attr_names of name, or -1. */
+int rpt_attr_index(const char *name);
+
+typedef struct rpt_header {
+    char body[33];
+    int year;
+    uint64_t sequence;
+    char run_id[32];
+    char key_id[16]; /* empty when the file has none */
+    char schema_version[16];
+    long line; /* of the <submission> start tag */
+} rpt_header;
+
+typedef struct rpt_item {
+    int is_delete;
+    int replace; /* action="replace" */
+    long line;
+    const char *attr[RPT_NATTRS]; /* NULL: absent; borrowed until the next rpt_reader_next */
+} rpt_item;
+
+typedef struct rpt_reader rpt_reader;
+
+/* Opens path (gzip or plain) and reads up to the root element into *hdr. A file whose root is
+ * not a submission of schema 2 is TDI_ERR_INVALID (logged as PATH:LINE). *out is freed with
+ * rpt_reader_close() (also on failure, when set). */
+tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out);
+/* The next episode or delete into *item, or *eof = 1. Parse errors are logged "PATH:LINE: ..."
+ * and returned as TDI_ERR_INVALID. */
+tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof);
+void rpt_reader_close(rpt_reader *r);
+
+typedef struct rpt_manifest {
+    char sha256[65];
+    char body[33];
+    int year;
+    uint64_t sequence;
+    char run_id[32];
+} rpt_manifest;
+
+/* The manifest path of a submission: tdi-B-Y-R.xml.gz -> tdi-B-Y-R.manifest.json. 0 when path
+ * does not end in .xml.gz or .xml. */
+int rpt_manifest_path(const char *xml_path, char *out, size_t len);
+/* Reads the manifest at path. TDI_ERR_OUTPUT when it cannot be read (errno kept), TDI_ERR_INVALID
+ * when a field is missing or malformed (not logged: the caller says it its own way). */
+tdi_status rpt_manifest_read(const char *path, rpt_manifest *m);
+
+typedef struct rpt_entry {
+    char *path;
+    rpt_header hdr;
+    int bad; /* its header could not be read (said already) */
+} rpt_entry;
+
+typedef struct rpt_series {
+    rpt_entry *e;
+    size_t n;
+    char **orphans; /* manifests without their submission */
+    size_t norphans;
+} rpt_series;
+
+/* The submissions among args (files, or directories searched to any depth for *.xml.gz and
+ * *.xml but tables files), sorted by body, year, sequence, run id, path. A file whose header
+ * cannot be read is kept with bad set (first) and makes the result TDI_ERR_INVALID; a path
+ * that cannot be read is TDI_ERR_OUTPUT. Everything found is in *out either way. */
+tdi_status rpt_series_collect(char *const *args, int nargs, rpt_series *out);
+void rpt_series_free(rpt_series *s);
+
+#endif

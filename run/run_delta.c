@@ -1,0 +1,357 @@
+/*
+ * run_delta: what each body gets this run. The spool into the state database, sources whose
+ * episode ids repeat failed, which bodies are served (every source feeding them was read), the
+ * state database's pass (the counting unit, append/replace/delete per body) with the in-run
+ * re-read of an incremental source whose unread episodes changed their counting, the
+ * re-identification check's inputs, and, after publishing, which watermarks move.
+ */
+#include "run_int.h"
+
+#include "../common/tdi_log.h"
+#include "../common/tdi_signal.h"
+#include "../disclosure/disclosure.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ which bodies are served */
+
+/* 1 when body b may receive records of source s: by region, or through its centres when s has
+ * sent it records before (or nothing is known yet of where s's centres go). */
+tdi_status run_depends(run_ctx *rc, size_t b, size_t si, int *dep)
+{
+    const tdi_body_config *body = &rc->cfg->bodies[b];
+    const run_source *s = &rc->src[si];
+    int seen = 0;
+    tdi_status st;
+
+    *dep = tdi_config_body_takes(body, s->cfg->region, NULL) || s->routed[b];
+    if (*dep || body->ncentres == 0)
+        return TDI_OK;
+    if (!s->mark.known) {
+        *dep = 1;
+        return TDI_OK;
+    }
+    st = state_route_seen(rc->state, body->name, s->cfg->name, rc->year, &seen);
+    *dep = seen;
+    return st;
+}
+
+tdi_status run_decide_served(run_ctx *rc)
+{
+    for (size_t b = 0; b < rc->cfg->nbodies; b++) {
+        rc->body[b].served = 1;
+        for (size_t si = 0; si < rc->cfg->nsources && rc->body[b].served; si++) {
+            int dep = 0;
+            tdi_status st;
+
+            if (rc->src[si].status == TDI_OK)
+                continue;
+            st = run_depends(rc, b, si, &dep);
+            if (st != TDI_OK)
+                return st;
+            if (dep) {
+                rc->body[b].served = 0;
+                snprintf(rc->body[b].why, sizeof rc->body[b].why, "source %s failed",
+                         rc->src[si].cfg->name);
+            }
+        }
+    }
+    return TDI_OK;
+}
+
+/* ------------------------------------------------------------------ the delta */
+
+tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e)
+{
+    tdi_status st = run_spool_read(rc->spool, pos, e);
+
+    if (st == TDI_OK && (e->src >= rc->cfg->nsources || e->body >= rc->cfg->nbodies))
+        st = TDI_ERR_INTERNAL;
+    if (st == TDI_OK) {
+        e->rec.source = rc->cfg->sources[e->src].name;
+    }
+    return st;
+}
+
+/* The treatment status code the source gave (before transform_history()). */
+static const char *status_code(const tdi_record *rec)
+{
+    const tdi_item_def *def = tdi_item_get(TDI_ITEM_TREATMENT_STATUS);
+    uint8_t i = rec->code[TDI_ITEM_TREATMENT_STATUS];
+
+    return i < def->ncodes ? def->codes[i].code : "";
+}
+
+/* The spooled records from position from on into the state database. */
+tdi_status run_load_spool(run_ctx *rc, uint64_t from)
+{
+    uint64_t n = run_spool_count(rc->spool);
+    spool_entry e;
+    tdi_status st, cst;
+
+    st = state_copy_begin(rc->state, STATE_COPY_RECORDS);
+    for (uint64_t pos = from; pos < n && st == TDI_OK; pos++) {
+        if (tdi_stop_requested()) {
+            st = TDI_ERR_INTERRUPTED;
+            break;
+        }
+        char qi[DC_QI_TUPLE_MAX], sens[DC_QI_TUPLE_MAX];
+
+        st = run_read_entry(rc, pos, &e);
+        if (st == TDI_OK) {
+            dc_qi_tuple(&e.rec, qi);
+            dc_qi_sensitive_tuple(&e.rec, sens);
+            st = state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
+                                  e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
+                                  status_code(&e.rec), qi, sens);
+        }
+    }
+    cst = state_copy_end(rc->state, st != TDI_OK);
+    return st != TDI_OK ? st : cst;
+}
+
+/* A source whose episode ids repeat breaks the column contract: its records cannot be told
+ * apart, so it fails like a source that could not be read. */
+tdi_status run_check_duplicates(run_ctx *rc)
+{
+    size_t ns = rc->cfg->nsources, len = TDI_EPISODE_KEY_MAX + 1;
+    unsigned long *count = calloc(ns + 1, sizeof *count);
+    char *example = calloc(ns + 1, len);
+    tdi_status st = TDI_ERR_INTERNAL;
+
+    if (count && example)
+        st = state_duplicates(rc->state, ns, count, example, len);
+    else
+        tdi_error("out of memory");
+    for (size_t si = 0; si < ns && st == TDI_OK; si++) {
+        run_source *s = &rc->src[si];
+
+        if (s->status != TDI_OK || count[si] == 0)
+            continue;
+        tdi_log_clear_last_error();
+        tdi_error("source %s: %lu episode ids appear more than once (one of them has the state "
+                  "key %s): episode_id must be unique within a source",
+                  s->cfg->name, count[si], example + si * len);
+        snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
+        s->status = TDI_ERR_SOURCE;
+        printf("source %s: FAILED: %lu episode ids are not unique\n", s->cfg->name, count[si]);
+        rc->extracted -= s->extracted;
+        rc->written -= s->written;
+        rc->quarantined -= s->quarantined;
+        s->extracted = s->written = s->quarantined = 0;
+    }
+    free(count);
+    free(example);
+    return st;
+}
+
+/* Source si was read incrementally, and an episode of it that the run did not read changed its
+ * counting (an earlier start of the person arrived, or the counted one went): its replace needs
+ * content the run does not have, so the source is read again, in full, in this run. */
+static tdi_status reread_source(run_ctx *rc, size_t si)
+{
+    run_source *s = &rc->src[si];
+    uint64_t from = run_spool_count(rc->spool);
+    tdi_status st;
+
+    printf("source %s: the counting of episodes not read this run changed: reading it in full\n",
+           s->cfg->name);
+    rc->extracted -= s->extracted;
+    rc->written -= s->written;
+    rc->quarantined -= s->quarantined;
+    report_quarantine_abort(s->quarantine);
+    s->quarantine = NULL;
+    s->full_read = 1;
+    s->since[0] = '\0';
+    st = state_forget_source(rc->state, (int)si);
+    if (st == TDI_OK)
+        st = run_read_source(rc, si);
+    if (st == TDI_OK && s->status == TDI_OK)
+        st = run_load_spool(rc, from);
+    return st;
+}
+
+/* The state database's pass; again after each source read in full because of it (each source at
+ * most once: a full read leaves nothing unread). */
+tdi_status run_compute_actions(run_ctx *rc)
+{
+    size_t ns = rc->cfg->nsources, nb = rc->cfg->nbodies;
+    state_source_in *sin = calloc(ns, sizeof *sin);
+    state_body_in *bin = calloc(nb, sizeof *bin);
+    state_counts *counts = calloc(nb, sizeof *counts);
+    unsigned char *reread = calloc(ns, 1);
+    unsigned long *r018 = calloc(ns, sizeof *r018);
+    tdi_status st = TDI_ERR_INTERNAL;
+    int again = 1;
+
+    while (sin && bin && counts && reread && r018 && again) {
+        again = 0;
+        for (size_t si = 0; si < ns; si++)
+            sin[si] = (state_source_in){rc->src[si].cfg->name, rc->src[si].cfg->region,
+                                        rc->src[si].status == TDI_OK, rc->src[si].full_read};
+        for (size_t b = 0; b < nb; b++)
+            bin[b] = (state_body_in){rc->cfg->bodies[b].name, rc->body[b].served,
+                                     tdi_counting_names[rc->cfg->bodies[b].counting]};
+        st = state_actions(rc->state, rc->year, sin, ns, bin, nb, counts, reread, r018);
+        for (size_t si = 0; si < ns && st == TDI_OK; si++) {
+            if (!reread[si] || rc->src[si].status != TDI_OK || rc->src[si].full_read)
+                continue;
+            st = reread_source(rc, si);
+            again = 1;
+        }
+        if (st == TDI_OK && again)
+            st = run_check_duplicates(rc);
+        if (st == TDI_OK && again)
+            st = run_decide_served(rc);
+        if (st != TDI_OK)
+            break;
+    }
+    for (size_t b = 0; st == TDI_OK && b < nb; b++)
+        rc->body[b].counts = counts[b];
+    rc->actions_done = st == TDI_OK;
+    for (size_t si = 0; st == TDI_OK && si < ns; si++) {
+        if (!r018[si])
+            continue;
+        tdi_rule_hits hits = {{0}};
+
+        tdi_rule_count(&hits, TDI_R018, r018[si]);
+        printf("source %s, against earlier years:\n", rc->src[si].cfg->name);
+        tdi_rule_print(&hits, stdout);
+    }
+    free(sin);
+    free(bin);
+    free(counts);
+    free(reread);
+    free(r018);
+    return st;
+}
+
+/* *partial = the first source feeding body b that was read incrementally this run, or nsources
+ * when every one was read in full: then this run's records are all the body holds. */
+tdi_status run_read_in_full(run_ctx *rc, size_t b, size_t *partial)
+{
+    *partial = rc->cfg->nsources;
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        int dep = 0;
+        tdi_status st;
+
+        if (rc->src[si].full_read)
+            continue;
+        st = run_depends(rc, b, si, &dep);
+        if (st != TDI_OK)
+            return st;
+        if (dep) {
+            *partial = si;
+            return TDI_OK;
+        }
+    }
+    return TDI_OK;
+}
+
+/* ------------------------------------------------------------------ re-identification */
+
+/* What dc_reid_check() groups by: body b's records after this run, in the state database. */
+typedef struct reid_arg {
+    run_ctx *rc;
+    size_t b;
+} reid_arg;
+
+_Static_assert(STATE_NSENSITIVE == DC_QI_NSENSITIVE, "state and disclosure count alike");
+
+static tdi_status group_body(void *arg, const unsigned *masks, size_t nmasks, int k_min,
+                             dc_reid_figures *out)
+{
+    const reid_arg *ra = arg;
+    state_reid f[TDI_QI_COUNT + 1];
+    tdi_status st;
+
+    if (nmasks > TDI_QI_COUNT + 1)
+        return TDI_ERR_INTERNAL;
+    memset(f, 0, sizeof f);
+    st = state_reid_check(ra->rc->state, (int)ra->b, masks, nmasks, k_min, f);
+    for (size_t m = 0; m < nmasks && st == TDI_OK; m++) {
+        out[m] = (dc_reid_figures){.records = f[m].records,
+                                   .groups = f[m].groups,
+                                   .k = f[m].k,
+                                   .at_risk = f[m].at_risk,
+                                   .average = f[m].average,
+                                   .legacy = f[m].legacy};
+        memcpy(out[m].l, f[m].l, sizeof out[m].l);
+    }
+    return st;
+}
+
+/* The re-identification check of every served body over what it holds after this run
+ * (dc_reid_check()). A body that fails it gets nothing this run; the others are served. A new
+ * blanking makes every record of the body a replace. */
+tdi_status run_check_disclosure(run_ctx *rc)
+{
+    for (size_t b = 0; b < rc->cfg->nbodies; b++) {
+        const tdi_body_config *body = &rc->cfg->bodies[b];
+        run_body *rb = &rc->body[b];
+        char stored[DC_REID_NAMES_MAX] = "";
+        reid_arg ra = {rc, b};
+        dc_reid_outcome out;
+        size_t partial;
+        int found = 0;
+        tdi_status st;
+
+        if (!rb->served)
+            continue;
+        st = state_blanked(rc->state, body->name, rc->year, stored, sizeof stored, &found);
+        if (st == TDI_OK)
+            st = run_read_in_full(rc, b, &partial);
+        if (st == TDI_OK) {
+            dc_reid_body in = {body->name, &body->reid, stored,
+                               partial < rc->cfg->nsources ? rc->src[partial].cfg->name : NULL};
+            st = dc_reid_check(&in, group_body, &ra, &out);
+        }
+        if (st != TDI_OK)
+            return st;
+        snprintf(rb->disclosure_json, sizeof rb->disclosure_json, "%s", out.json);
+        if (!out.met) {
+            rb->served = 0;
+            rb->disclosure = TDI_ERR_DISCLOSURE;
+            snprintf(rb->why, sizeof rb->why, "%s", out.why);
+            continue;
+        }
+        rb->blank_mask = out.blank_mask;
+        snprintf(rb->blanked, sizeof rb->blanked, "%s", out.blanked);
+        if (out.changed) {
+            st = state_replace_all(rc->state, (int)b, &rb->counts);
+            if (st != TDI_OK)
+                return st;
+        }
+    }
+    return TDI_OK;
+}
+
+/* A source's watermark moves when the delta pass completed and every body the source feeds has
+ * this run's changes (published, or none due). */
+tdi_status run_decide_advance(run_ctx *rc)
+{
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        run_source *s = &rc->src[si];
+
+        /* Without a completed delta pass the counts say nothing: a body's changes may be unsent. */
+        s->advance = rc->actions_done && s->status == TDI_OK && s->attempts > 0;
+        for (size_t b = 0; b < rc->cfg->nbodies && s->advance; b++) {
+            const run_body *rb = &rc->body[b];
+            int ok =
+                rb->served && (rb->published ||
+                               rb->counts.appends + rb->counts.replaces + rb->counts.deletes == 0);
+            int dep = 0;
+            tdi_status st;
+
+            if (ok)
+                continue;
+            st = run_depends(rc, b, si, &dep);
+            if (st != TDI_OK)
+                return st;
+            s->advance = !dep;
+        }
+    }
+    return TDI_OK;
+}

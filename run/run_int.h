@@ -1,0 +1,143 @@
+/*
+ * run_int: private to run/. The run's context (run_ctx: the config, the state database, the
+ * stages' handles, one run_source per source and one run_body per body, the row counts), the
+ * spool's entry, and the steps each run_*.c module offers the orchestration in run.c.
+ *
+ *   run.c          run_main(): lock, ledger row, setup, the steps in order, outcome, cleanup
+ *   run_read.c     planning a source (full or incremental), extract -> transform -> spool, retries
+ *   run_delta.c    spool -> state database, duplicates, in-run re-reads, which bodies are served,
+ *                  the re-identification check's inputs, which watermarks move
+ *   run_publish.c  bodies' files, their tables, the quarantine files
+ *   run_commit.c   what was published, the sources and the ledger into the state database
+ *   run_spool.c    the spool file itself
+ */
+#ifndef RUN_INT_H
+#define RUN_INT_H
+
+#include "run.h"
+
+#include "../common/tdi_hash.h"
+#include "../common/tdi_record.h"
+#include "../common/tdi_rules.h"
+#include "../disclosure/disclosure.h"
+#include "../report/report.h"
+#include "../state/state.h"
+#include "../transform/transform.h"
+#include "run_spool.h"
+
+#include <stdint.h>
+
+#define BACKOFF_MAX_MS (10L * 60 * 1000) /* one wait between attempts never exceeds this */
+#define ERROR_MAX      512
+#define PROGRESS_EVERY 4096
+
+/* One spooled record for one body that takes it, with that body's pseudonyms, its content hash
+ * and its state key. Fixed size; the record's source pointer is not kept, it is
+ * restored from the config on reading. */
+typedef struct spool_entry {
+    uint32_t src;
+    uint32_t body;
+    char hash[REPORT_HASH_HEX + 1];
+    char eid[TDI_EPISODE_KEY_MAX + 1];
+    char pkey[TDI_PSEUDONYM_MAX + 1]; /* the person under the state key: for the state only */
+    tdi_record rec;
+} spool_entry;
+
+typedef struct run_source {
+    const tdi_source_config *cfg;
+    state_mark mark;
+    char fingerprint[TDI_SHA256_HEX];
+    int full_read;              /* every row of the year is read */
+    char since[STATE_TIME_MAX]; /* incremental lower bound, "" for a full read */
+    int attempts;
+    tdi_status status; /* TDI_OK, or why the source failed */
+    char error[ERROR_MAX];
+    unsigned long extracted, written, quarantined;
+    char max_changed[STATE_TIME_MAX];
+    unsigned char *routed;         /* per body: records went there this run */
+    tdi_rule_hits hits;            /* the rules the run raised for it (R007) */
+    report_quarantine *quarantine; /* open until published or aborted */
+    report_published qpub;         /* its published quarantine file, when qpublished */
+    int qpublished;
+    int advance; /* store the watermark and fingerprint */
+} run_source;
+
+typedef struct run_body {
+    int served;
+    char why[ERROR_MAX];
+    state_counts counts;
+    uint64_t sequence;
+    tdi_status status; /* of its publication */
+    int published;
+    report_published pub;
+    int tables_due; /* no file this run, but its tables are older than its last file */
+    int tables_published;
+    report_published tables;
+    /* The re-identification check (check_disclosure). */
+    tdi_status disclosure; /* TDI_ERR_DISCLOSURE: nothing is published for the body */
+    unsigned blank_mask;   /* the quasi-identifiers its records are published with blanked */
+    char
+        blanked[DC_REID_NAMES_MAX]; /* their names, blank-separated, for the header and the state */
+    char disclosure_json[DC_REID_JSON_MAX]; /* the figures, for the manifest */
+} run_body;
+
+typedef struct run_ctx {
+    tdi_config *cfg;
+    const char *config_path;
+    int year, full;
+    char run_id[32], generated[32];
+    state_db *state;
+    int64_t run_no;
+    int delta_ready;  /* the run's tables exist: the commit path records everything */
+    int actions_done; /* the delta pass completed (re-reads included): the per-body counts are
+                       * real; until then no watermark may move */
+    transform_ctx *tx;
+    tdi_hash *hash;
+    run_spool *spool;
+    report_meta meta;
+    run_source *src;
+    run_body *body;
+    int *takes; /* scratch: bodies taking the current record */
+    unsigned long extracted, written, quarantined;
+    int published; /* files published */
+    char message[ERROR_MAX];
+} run_ctx;
+
+/* run.c: the failure that decides the exit code when several happened. */
+tdi_status run_worse(tdi_status a, tdi_status b);
+/* run.c: seconds since the last call (the phases' times in --verbose). */
+double run_lap(void);
+
+/* run_read.c: full or incremental, and from when (a crosswalk that cannot be read fails the
+ * source: TDI_ERR_CROSSWALK). */
+tdi_status run_plan_source(run_ctx *rc, run_source *s);
+/* run_read.c: reads source si, retrying a transient failure with backoff, and prints its summary.
+ * Returns only what stops the run as a whole; a source failure is left in its status. */
+tdi_status run_read_source(run_ctx *rc, size_t si);
+
+/* run_delta.c: the spool entry at pos, its source restored from the config. */
+tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e);
+/* run_delta.c: *dep = 1 when body b may receive records of source si. */
+tdi_status run_depends(run_ctx *rc, size_t b, size_t si, int *dep);
+/* run_delta.c: *partial = the first source feeding body b read incrementally, or nsources. */
+tdi_status run_read_in_full(run_ctx *rc, size_t b, size_t *partial);
+/* run_delta.c: the steps between reading and publishing, in this order. */
+tdi_status run_load_spool(run_ctx *rc, uint64_t from);
+tdi_status run_check_duplicates(run_ctx *rc);
+tdi_status run_decide_served(run_ctx *rc);
+tdi_status run_compute_actions(run_ctx *rc);
+tdi_status run_check_disclosure(run_ctx *rc);
+/* run_delta.c: which sources' watermarks move (s->advance), after publishing. */
+tdi_status run_decide_advance(run_ctx *rc);
+
+/* run_publish.c: every served body's file (and tables); the quarantine files (dropped when
+ * publish = 0). */
+tdi_status run_publish_bodies(run_ctx *rc);
+tdi_status run_publish_quarantine(run_ctx *rc, int publish);
+
+/* run_commit.c: the run's outcome into the state database (the ledger row included) when its
+ * tables exist, else the ledger row alone; st is the run's status, returned made worse by a
+ * failed commit. */
+tdi_status run_commit(run_ctx *rc, tdi_status st);
+
+#endif

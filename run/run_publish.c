@@ -1,0 +1,251 @@
+/*
+ * run_publish: what the run publishes. Per served body with changes, its file: its actions
+ * fetched from the state database into a work file, the XML written from the spool in spool
+ * order (with the body's blanking), validated and published while the state database records
+ * what was sent; its tables when every source feeding it was read in full; then the quarantine
+ * files of the sources read.
+ */
+#include "run_int.h"
+
+#include "../common/tdi_signal.h"
+#include "../disclosure/disclosure.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+/* Body b's actions, what by what, fetched from the state database into an unnamed file in the
+ * work directory (*fp, closed by the caller): the connection is then free for the commit's work
+ * while the file is written, and memory stays flat. */
+static tdi_status keep_actions(run_ctx *rc, size_t b, state_read what, FILE **fp)
+{
+    tdi_status st = run_spool_stream(rc->cfg->work_dir, fp);
+
+    return st != TDI_OK ? st : state_actions_save(rc->state, (int)b, what, *fp);
+}
+
+static void close_actions(FILE *fp)
+{
+    if (fp)
+        (void)fclose(fp); /* read only since the rewind: nothing to lose */
+}
+
+/* The next record of body b's actions (keep_actions()) from the spool, with what the state
+ * database decided of it: its entrant flag, its treatment status from earlier years (R018 is
+ * counted in the pass). *eof at the end. */
+static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, state_action *a,
+                              int *eof)
+{
+    tdi_status st = state_actions_read(fp, a, eof);
+
+    if (st != TDI_OK || *eof)
+        return st;
+    st = run_read_entry(rc, a->pos, e);
+    if (st == TDI_OK && e->body != b)
+        st = TDI_ERR_INTERNAL;
+    if (st == TDI_OK)
+        (void)transform_history(&e->rec, a->entrant, a->earlier);
+    return st;
+}
+
+/* Writes body b's file from its actions and the spool, and publishes it. The state database
+ * records the actions as what the body was sent meanwhile, in the commit's transaction: the file
+ * is published only when that succeeded, and the transaction commits after it (at least once). */
+static tdi_status publish_body(run_ctx *rc, size_t b)
+{
+    run_body *rb = &rc->body[b];
+    report_writer *w = NULL;
+    FILE *episodes = NULL, *deletes = NULL;
+    spool_entry e;
+    state_action a;
+    tdi_status st;
+    int eof = 0, sent = 0;
+
+    st = state_next_sequence(rc->state, rc->cfg->bodies[b].name, rc->year, &rb->sequence);
+    if (st != TDI_OK)
+        return st;
+    rc->meta.sequence = rb->sequence;
+    rc->meta.key_id = transform_body_key_id(rc->tx, b);
+    rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
+    rc->meta.blanked = rb->blanked;
+    rc->meta.disclosure = rb->disclosure_json[0] ? rb->disclosure_json : NULL;
+    st = report_open(&rc->meta, rc->cfg->bodies[b].name, &w);
+    rc->meta.key_id = NULL;
+    rc->meta.counting_level = NULL;
+    rc->meta.blanked = rc->meta.disclosure = NULL;
+    if (st == TDI_OK)
+        st = keep_actions(rc, b, STATE_READ_EPISODES, &episodes);
+    if (st == TDI_OK)
+        st = keep_actions(rc, b, STATE_READ_DELETES, &deletes);
+    if (st == TDI_OK) {
+        st = state_commit_send(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name, rb->sequence);
+        sent = st == TDI_OK;
+    }
+    while (st == TDI_OK) {
+        if (tdi_stop_requested()) {
+            st = TDI_ERR_INTERRUPTED;
+            break;
+        }
+        st = next_record(rc, b, episodes, &e, &a, &eof);
+        /* The file shows the body's blanking; its tables count the records as they are. */
+        for (int q = 0; q < TDI_QI_COUNT; q++)
+            if (rb->blank_mask & 1u << q)
+                dc_qi_blank(&e.rec, (tdi_qi)q);
+        if (st == TDI_OK && !eof)
+            st = report_add_action(w, &e.rec, a.replace ? REPORT_REPLACE : REPORT_APPEND);
+        if (eof)
+            break;
+    }
+    while (st == TDI_OK) {
+        st = state_actions_read(deletes, &a, &eof);
+        if (st != TDI_OK || eof)
+            break;
+        st = report_delete(w, a.ekey);
+    }
+    if (st == TDI_OK && tdi_stop_requested())
+        st = TDI_ERR_INTERRUPTED;
+    if (st == TDI_OK)
+        st = state_commit_wait(rc->state);
+    if (st == TDI_OK) {
+        st = report_publish(w, &rb->pub);
+        w = NULL;
+    }
+    report_abort(w);
+    if (st != TDI_OK && sent) /* not published: what was recorded of it goes */
+        st = run_worse(st, state_commit_undo(rc->state));
+    close_actions(episodes);
+    close_actions(deletes);
+    rb->status = st;
+    rb->published = st == TDI_OK;
+    rc->published += rb->published;
+    return st;
+}
+
+/* The body's standard tables count every record it holds: a snapshot, so they are written only
+ * when every source feeding the body was read in full this run (the records of the others are
+ * not in this run's spool); the next full read brings them. */
+static tdi_status publish_tables(run_ctx *rc, size_t b)
+{
+    run_body *rb = &rc->body[b];
+    const char *name = rc->cfg->bodies[b].name;
+    report_tables *t = NULL;
+    FILE *held = NULL;
+    size_t hidden = 0;
+    spool_entry e;
+    state_action a;
+    tdi_status st;
+    int eof = 0;
+
+    size_t partial;
+
+    st = run_read_in_full(rc, b, &partial);
+    if (st != TDI_OK)
+        return st;
+    if (partial < rc->cfg->nsources) {
+        printf("tables %s: not published: source %s was read incrementally (a full read "
+               "publishes them)\n",
+               name, rc->src[partial].cfg->name);
+        return TDI_OK;
+    }
+    /* What the body holds, every record of it read this run (its sources were read in full),
+     * with the counting unit: only entrants count. */
+    rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
+    st = report_tables_open(&rc->meta, name, rc->cfg->suppression_threshold, &t);
+    rc->meta.counting_level = NULL;
+    if (st == TDI_OK)
+        st = keep_actions(rc, b, STATE_READ_HELD, &held);
+    while (st == TDI_OK) {
+        st = next_record(rc, b, held, &e, &a, &eof);
+        if (st == TDI_OK && !eof)
+            st = report_tables_add(t, &e.rec);
+        if (eof)
+            break;
+    }
+    close_actions(held);
+    if (st == TDI_OK && tdi_stop_requested())
+        st = TDI_ERR_INTERRUPTED;
+    if (st != TDI_OK) {
+        report_tables_abort(t);
+        return st;
+    }
+    st = report_tables_publish(t, &rb->tables, &hidden);
+    if (st != TDI_OK)
+        return st;
+    rb->tables_published = 1;
+    rc->published++;
+    printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
+           hidden, rb->tables.path);
+    return TDI_OK;
+}
+
+tdi_status run_publish_bodies(run_ctx *rc)
+{
+    tdi_status st = TDI_OK;
+
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
+        run_body *rb = &rc->body[b];
+        const char *name = rc->cfg->bodies[b].name;
+
+        if (!rb->served) {
+            printf("body %s: nothing published: %s\n", name, rb->why);
+            continue;
+        }
+        if (rb->counts.appends + rb->counts.replaces + rb->counts.deletes == 0) {
+            int due = 0;
+            printf("body %s: no changes, nothing published\n", name);
+            /* Tables an incremental run left behind: this (full) run can bring them. */
+            st = state_tables_due(rc->state, name, rc->year, &due);
+            if (st == TDI_OK && due)
+                rb->tables_due = 1;
+            continue;
+        }
+        st = publish_body(rc, b);
+        if (st == TDI_OK)
+            printf("body %s: %lu records, %lu replaces, %lu deletes, sequence %" PRIu64 " -> %s\n",
+                   name, rb->pub.records, rb->pub.replaces, rb->pub.deletes, rb->sequence,
+                   rb->pub.path);
+    }
+    /* Tables after every submission: a tables failure (disclosure) keeps no body waiting. */
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++)
+        if (rc->body[b].published || rc->body[b].tables_due)
+            st = publish_tables(rc, b);
+    return st;
+}
+
+/* Quarantine files of the sources read, when they hold a row and differ from the source's last
+ * one: a rerun that holds back the same rows publishes nothing new. With publish = 0 (the run
+ * is stopping) they are all dropped. */
+tdi_status run_publish_quarantine(run_ctx *rc, int publish)
+{
+    tdi_status st = TDI_OK;
+
+    for (size_t si = 0; si < rc->cfg->nsources; si++) {
+        run_source *s = &rc->src[si];
+        char sha[65];
+        int same = 0;
+
+        if (!s->quarantine)
+            continue;
+        if (publish && st == TDI_OK && s->status == TDI_OK && s->quarantined > 0) {
+            st = report_quarantine_finish(s->quarantine, sha);
+            if (st == TDI_OK)
+                st = state_quarantine_same(rc->state, s->cfg->name, rc->year, sha, &same);
+            if (st == TDI_OK && same)
+                printf("quarantine %s: %lu rows, the same as in the last file, not published "
+                       "again\n",
+                       s->cfg->name, s->quarantined);
+        }
+        if (!publish || st != TDI_OK || s->status != TDI_OK || s->quarantined == 0 || same) {
+            report_quarantine_abort(s->quarantine);
+            s->quarantine = NULL;
+            continue;
+        }
+        st = report_quarantine_publish(s->quarantine, &s->qpub);
+        s->quarantine = NULL;
+        if (st != TDI_OK)
+            continue;
+        s->qpublished = 1;
+        rc->published++;
+        printf("quarantine %s: %lu rows -> %s\n", s->cfg->name, s->qpub.records, s->qpub.path);
+    }
+    return st;
+}

@@ -1,0 +1,569 @@
+/*
+ * st_delta: the delta pass of a run, computed in the state database in bulk.
+ *
+ * Owns the run's temporary tables (run_rec, run_seen, run_present, run_src, run_body and the
+ * pass's run_held, run_rank, run_action), the COPY of the run's records and key sets into them,
+ * the repeated keys, the action pass (what each body holds, the TDI counting unit, every
+ * action, the unread episodes whose counting changed, and the rows rule R018 is about), and
+ * reading a body's actions back in spool order through a work file. Nothing here runs one
+ * statement per record.
+ */
+#include "st_int.h"
+
+#include "../common/tdi_log.h"
+#include "../common/tdi_pg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ the delta pass */
+
+tdi_status state_delta_begin(state_db *st)
+{
+    /* Temporary: private to this session, gone with it (also when the run is killed). */
+    return st_command(
+        st, "creating the run's tables",
+        "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
+        "body integer NOT NULL, eid text NOT NULL, ekey text NOT NULL, hash bytea NOT "
+        "NULL, person text NOT NULL, centre text NOT NULL, start_ymd integer NOT "
+        "NULL, status text NOT NULL, qi text NOT NULL, sens text NOT NULL);\n"
+        "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid text NOT NULL);\n"
+        "CREATE TEMP TABLE run_present (src integer NOT NULL, eid text NOT NULL);\n"
+        "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
+        "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
+        "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
+        "served boolean NOT NULL, counting text NOT NULL)",
+        0, NULL);
+}
+
+tdi_status state_copy_begin(state_db *st, state_copy table)
+{
+    tdi_status s;
+
+    s = st_query(st, "starting a COPY",
+                 table == STATE_COPY_RECORDS
+                     ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
+                       "status, qi, sens) FROM STDIN"
+                 : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
+                                            : "COPY run_present (src, eid) FROM STDIN",
+                 0, NULL, PGRES_COPY_IN, NULL);
+    st->in_copy = s == TDI_OK;
+    st->used = 0;
+    return s;
+}
+
+static tdi_status copy_flush(state_db *st)
+{
+    tdi_status s = tdi_pg_copy_put(st->conn, WHO, "COPY", TDI_ERR_STATE, st->buf, st->used);
+
+    st->used = 0;
+    return s;
+}
+
+/* 1 when s can go into a COPY text field as it is: no tab, newline, backslash or control. */
+static int copy_safe(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == '\\' || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Appends a line of nfields fields, each already COPY-safe ("\\N" passes as it is). */
+static tdi_status copy_line(state_db *st, const char *const *fields, int nfields)
+{
+    size_t need = 1;
+
+    for (int i = 0; i < nfields; i++)
+        need += strlen(fields[i]) + 1;
+    if (need > sizeof st->buf) {
+        tdi_error(WHO ": a COPY line of %zu bytes is longer than the buffer", need);
+        return TDI_ERR_INTERNAL;
+    }
+    if (st->used + need > sizeof st->buf) {
+        tdi_status s = copy_flush(st);
+        if (s != TDI_OK)
+            return s;
+    }
+    for (int i = 0; i < nfields; i++) {
+        size_t n = strlen(fields[i]);
+        memcpy(st->buf + st->used, fields[i], n);
+        st->used += n;
+        st->buf[st->used++] = i + 1 < nfields ? '\t' : '\n';
+    }
+    return TDI_OK;
+}
+
+tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
+                            const char *ekey, const char *hash, const char *person,
+                            const char *centre, int start_ymd, const char *status, const char *qi,
+                            const char *sens)
+{
+    char p[32], s[16], b[16], h[80], d[16];
+    const char *fields[12] = {p, s, b, eid, ekey, h, person, centre, d, status, qi, sens};
+
+    if (!st->in_copy || !copy_safe(eid) || !copy_safe(ekey) || !copy_safe(hash) ||
+        strlen(hash) > 64 || !copy_safe(person) || !copy_safe(centre) || !copy_safe(status) ||
+        !copy_safe(qi) || !copy_safe(sens)) {
+        tdi_error(WHO ": a record cannot go into the COPY stream");
+        return TDI_ERR_INTERNAL;
+    }
+    snprintf(p, sizeof p, "%" PRIu64, pos);
+    snprintf(s, sizeof s, "%d", src);
+    snprintf(b, sizeof b, "%d", body);
+    /* bytea in hex input form; COPY text wants its backslash doubled. */
+    snprintf(h, sizeof h, "\\\\x%s", hash);
+    snprintf(d, sizeof d, "%d", start_ymd);
+    return copy_line(st, fields, 12);
+}
+
+tdi_status state_put_key(state_db *st, int src, const char *eid)
+{
+    char s[16];
+    const char *fields[2] = {s, eid};
+
+    if (!st->in_copy || !copy_safe(eid)) {
+        tdi_error(WHO ": an episode key cannot go into the COPY stream");
+        return TDI_ERR_INTERNAL;
+    }
+    snprintf(s, sizeof s, "%d", src);
+    return copy_line(st, fields, 2);
+}
+
+tdi_status state_copy_end(state_db *st, int discard)
+{
+    tdi_status s = TDI_OK;
+
+    if (!st->in_copy)
+        return TDI_OK;
+    if (!discard)
+        s = copy_flush(st);
+    st->used = 0;
+    st->in_copy = 0;
+    if (s != TDI_OK)
+        discard = 1;
+    {
+        tdi_status e = tdi_pg_copy_end(st->conn, WHO, "COPY", TDI_ERR_STATE,
+                                       discard ? "discarded by tdi" : NULL);
+        return s != TDI_OK ? s : e;
+    }
+}
+
+tdi_status state_forget_source(state_db *st, int src)
+{
+    char s[16];
+    const char *params[1] = {s};
+    tdi_status rc;
+
+    snprintf(s, sizeof s, "%d", src);
+    rc = st_command(st, "dropping a source's records to read it again",
+                    "DELETE FROM run_rec WHERE src = $1", 1, params);
+    if (rc == TDI_OK)
+        rc = st_command(st, "dropping a source's rows seen to read it again",
+                        "DELETE FROM run_seen WHERE src = $1", 1, params);
+    if (rc == TDI_OK)
+        rc = st_command(st, "dropping a source's key scan to read it again",
+                        "DELETE FROM run_present WHERE src = $1", 1, params);
+    return rc;
+}
+
+tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count, char *example,
+                            size_t len)
+{
+    PGresult *res = NULL;
+    tdi_status rc;
+
+    memset(count, 0, nsources * sizeof *count);
+    for (size_t i = 0; i < nsources; i++)
+        example[i * len] = '\0';
+    /* Every source in one pass: a pass per source would read all the run's records each time. */
+    rc = st_query(st, "looking for repeated keys",
+                  "SELECT src, count(DISTINCT eid), min(eid) FROM (SELECT src, eid FROM run_rec "
+                  "GROUP BY src, body, eid HAVING count(*) > 1) d GROUP BY src",
+                  0, NULL, PGRES_TUPLES_OK, &res);
+    for (int i = 0; rc == TDI_OK && i < PQntuples(res); i++) {
+        long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
+
+        if (src < 0 || (size_t)src >= nsources)
+            continue;
+        count[src] = strtoul(PQgetvalue(res, i, 1), NULL, 10);
+        snprintf(example + (size_t)src * len, len, "%s", PQgetvalue(res, i, 2));
+    }
+    PQclear(res);
+    return rc;
+}
+
+char *st_array_literal(const char *const *items, size_t n)
+{
+    size_t cap = 3, used = 0;
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(items[i]) + 3;
+    out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s\"%s\"", i ? "," : "", items[i]);
+    out[used++] = '}';
+    out[used] = '\0';
+    return out;
+}
+
+/* The action pass, in three statements over the run's tables.
+ *
+ * run_held: what each served body holds after this run. Records go to the bodies that take them
+ * (one run_rec row each, with the body's pseudonyms); against what each body was sent, by the
+ * episode's state key. An episode the body was sent and does not get now is gone (deleted) when
+ * its source was read and the episode is known to be gone from the body: the source was read in
+ * full, or the row was read now (it breaks a rule or goes to other bodies now), or the key scan
+ * does not have it (deleted, or out of the year); also when its source is no longer configured.
+ * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent.
+ * Bodies not served this run are left out entirely. Each row carries its tuple (qi, sens: this
+ * run's or as sent) for the re-identification check, which then reads this table alone. rec and
+ * sent are not materialised: a million-row CTE costs more to write than its table does to read
+ * again, and the second branch reads rec only when the body holds something.
+ *
+ * run_rank: the counting unit over what is held. Per body, the person's first start in the year
+ * (at each centre, in each source region, or across the body's centres: counting) is the
+ * entrant; ties go to the smaller state key (bytewise, whatever the database's collation), so
+ * the choice does not depend on the order rows come in. The person leads the sort, bytewise: its
+ * first bytes then decide most comparisons (1M first run: 2.8 -> 2.2 s of server CPU; on an
+ * en_US.UTF-8 database, where text comparisons cost strcoll, 4.3 -> 2.1 s). earlier: the person
+ * has a start in an earlier year in tdi.sent, whatever body or source it went to.
+ *
+ * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
+ * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'). A kept row
+ * (not read this run) whose flags changed would need a replace whose content the run does not
+ * have: 'f', and the caller reads that source in full and computes the pass again. */
+static const char held_sql[] =
+    "CREATE TEMP TABLE run_held AS\n"
+    "WITH rec AS NOT MATERIALIZED (\n"
+    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd, r.qi,\n"
+    "           r.sens\n"
+    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"
+    "     WHERE b.served),\n"
+    "sent AS NOT MATERIALIZED (\n"
+    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"
+    "           s.entrant, s.earlier, s.qi, s.sens\n"
+    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
+    "     WHERE s.year = $1 AND b.served)\n"
+    "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::text AS ekey, rec.person, rec.centre,\n"
+    "       rec.start_ymd, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM rec.hash AS "
+    "changed,\n"
+    "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone, rec.qi,\n"
+    "       rec.sens\n"
+    "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
+    "UNION ALL\n"
+    /* Joins, not EXISTS in an OR: PostgreSQL runs such a sublink once per row, a quadratic plan
+     * at a million episodes; hash joins keep the statement linear. Whether the body gets the
+     * episode now is a NOT EXISTS on its own, which is a hash anti join (a LEFT JOIN to the
+     * DISTINCT records sorted both sides: 1M held, 7.0 -> 4.8 s of server CPU). A row sent before
+     * migration 2 has no person: it counts as a person of its own until its source is read in
+     * full. */
+    "SELECT sent.body, NULL, rs.src, sent.eid, sent.ekey, coalesce(sent.person, sent.eid),\n"
+    "       sent.centre, coalesce(sent.start_ymd, 0), false, false, sent.entrant, "
+    "sent.earlier,\n"
+    "       rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL)),\n"
+    "       sent.qi, sent.sens\n"
+    "  FROM sent\n"
+    "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
+    "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_seen) x ON x.src = rs.src AND x.eid = "
+    "sent.eid\n"
+    "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_present) p ON p.src = rs.src AND p.eid = "
+    "sent.eid\n"
+    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)";
+
+static const char rank_sql[] =
+    "CREATE TEMP TABLE run_rank AS\n"
+    "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
+    "h.was_earlier,\n"
+    "       row_number() OVER (PARTITION BY h.person COLLATE \"C\", h.body,\n"
+    "                                       CASE b.counting WHEN 'centre' THEN h.centre\n"
+    "                                                       WHEN 'regional' THEN rs.region END\n"
+    "                          ORDER BY h.start_ymd, h.eid COLLATE \"C\") = 1 AS entrant,\n"
+    "       e.person IS NOT NULL AS earlier\n"
+    "  FROM run_held h JOIN run_body b ON b.body = h.body\n"
+    "  LEFT JOIN run_src rs ON rs.src = h.src\n"
+    "  LEFT JOIN (SELECT DISTINCT person FROM tdi.sent WHERE year < $1 AND person IS NOT NULL) "
+    "e\n"
+    "         ON e.person = h.person\n"
+    " WHERE NOT h.gone";
+
+static const char action_sql[] =
+    "CREATE TEMP TABLE run_action AS\n"
+    "SELECT body, pos, src, eid, ekey, 'd'::text AS action, NULL::boolean AS entrant,\n"
+    "       NULL::boolean AS earlier\n"
+    "  FROM run_held WHERE gone\n"
+    "UNION ALL\n"
+    "SELECT body, pos, src, eid, ekey,\n"
+    "       CASE WHEN pos IS NULL THEN 'f' WHEN fresh THEN 'a' ELSE 'r' END, entrant, earlier\n"
+    "  FROM run_rank\n"
+    " WHERE (pos IS NOT NULL AND (fresh OR changed))\n"
+    "    OR entrant IS DISTINCT FROM was_entrant OR earlier IS DISTINCT FROM was_earlier";
+
+/* R018 per source: rows read that say "never previously treated" of a person with a start in
+ * an earlier year (the rule's other half is transform_history()), from the ranking. */
+static const char r018_sql[] =
+    "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN run_rec r ON r.pos = k.pos\n"
+    " WHERE k.earlier AND r.status = '1' GROUP BY r.src";
+
+/* A boolean array literal {t,f,...}: the int flag at offset in each of n items of size bytes. */
+static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
+{
+    char *out = malloc(2 * n + 3);
+    size_t used = 0;
+
+    if (!out)
+        return NULL;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const int *flag = (const int *)((const char *)items + i * size + offset);
+        if (i)
+            out[used++] = ',';
+        out[used++] = *flag ? 't' : 'f';
+    }
+    out[used++] = '}';
+    out[used] = '\0';
+    return out;
+}
+
+/* Per source from a two-column result (src, number): flags (number > 0) and/or counts. */
+static tdi_status per_source(state_db *st, const char *what, const char *sql, size_t nsources,
+                             unsigned char *flags, unsigned long *counts)
+{
+    PGresult *res = NULL;
+    tdi_status s = st_query(st, what, sql, 0, NULL, PGRES_TUPLES_OK, &res);
+
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        unsigned long n = strtoul(PQgetvalue(res, i, 1), NULL, 10);
+
+        if (src < 0 || (size_t)src >= nsources)
+            continue;
+        if (flags)
+            flags[src] = n > 0;
+        if (counts)
+            counts[src] = n;
+    }
+    PQclear(res);
+    return s;
+}
+
+void st_set_count(state_counts *c, const char *action, unsigned long n)
+{
+    if (*action == 'a')
+        c->appends = n;
+    else if (*action == 'r')
+        c->replaces = n;
+    else if (*action == 'd')
+        c->deletes = n;
+}
+
+/* The pass's run_src and run_body from the config's sources and bodies (by index), after the
+ * last pass's tables are dropped: a second pass (after a source was read again) starts from the
+ * run's tables. TDI_ERR_INTERNAL (not logged) when out of memory. */
+static tdi_status pass_inputs(state_db *st, const state_source_in *sources, size_t nsources,
+                              const state_body_in *bodies, size_t nbodies)
+{
+    const char **names = calloc(nsources + nbodies + 1, sizeof *names);
+    char *snames = NULL, *bnames = NULL, *sok = NULL, *sfull = NULL, *bserved = NULL,
+         *bcounting = NULL, *sregions = NULL;
+    tdi_status s = TDI_ERR_INTERNAL;
+
+    if (!names)
+        goto done;
+    sok = bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, ok));
+    sfull = bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, full_read));
+    bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(state_body_in, served));
+    for (size_t i = 0; i < nsources; i++)
+        names[i] = sources[i].name;
+    snames = st_array_literal(names, nsources);
+    for (size_t i = 0; i < nsources; i++)
+        names[i] = sources[i].region;
+    sregions = st_array_literal(names, nsources);
+    for (size_t i = 0; i < nbodies; i++)
+        names[i] = bodies[i].name;
+    bnames = st_array_literal(names, nbodies);
+    for (size_t i = 0; i < nbodies; i++)
+        names[i] = bodies[i].counting;
+    bcounting = st_array_literal(names, nbodies);
+    if (!snames || !sregions || !bnames || !bcounting || !sok || !sfull || !bserved)
+        goto done;
+    s = !st->passes ? TDI_OK
+                    : st_command(st, "clearing the last pass",
+                                 "DROP TABLE IF EXISTS run_action, run_rank, run_held; "
+                                 "TRUNCATE run_src, run_body",
+                                 0, NULL);
+    if (s == TDI_OK)
+        s = st_command(st, "recording the run's sources",
+                       "INSERT INTO run_src SELECT n - 1, name, region, ok, full_read FROM "
+                       "unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[]) WITH "
+                       "ORDINALITY AS u(name, region, ok, full_read, n)",
+                       4, (const char *[]){snames, sregions, sok, sfull});
+    if (s == TDI_OK)
+        s = st_command(st, "recording the run's bodies",
+                       "INSERT INTO run_body SELECT n - 1, name, served, counting FROM "
+                       "unnest($1::text[], $2::boolean[], $3::text[]) WITH ORDINALITY AS "
+                       "u(name, served, counting, n)",
+                       3, (const char *[]){bnames, bserved, bcounting});
+done:
+    free(names);
+    free(snames);
+    free(bnames);
+    free(sok);
+    free(sfull);
+    free(bserved);
+    free(bcounting);
+    free(sregions);
+    return s;
+}
+
+/* The pass's three statements (held_sql, rank_sql, action_sql) for year. */
+static tdi_status pass_compute(state_db *st, int year)
+{
+    char ystr[16];
+    const char *yp[1] = {ystr};
+    tdi_status s;
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    /* Temporary tables are never analysed by autovacuum: without this the planner guesses
+     * their size, badly at a million rows. */
+    s = st_command(st, "analysing the run's tables",
+                   "ANALYZE run_rec, run_seen, run_present, run_src, run_body", 0, NULL);
+    if (s == TDI_OK)
+        s = st_command(st, "computing what the bodies hold", held_sql, 1, yp);
+    st->passes += s == TDI_OK;
+    if (s == TDI_OK)
+        s = st_command(st, "analysing what the bodies hold", "ANALYZE run_held", 0, NULL);
+    if (s == TDI_OK)
+        s = st_command(st, "ranking the treatment demands", rank_sql, 1, yp);
+    if (s == TDI_OK)
+        s = st_command(st, "computing the actions", action_sql, 0, NULL);
+    return s;
+}
+
+/* counts[b] (of nbodies) from run_action. */
+static tdi_status count_actions(state_db *st, size_t nbodies, state_counts *counts)
+{
+    PGresult *res = NULL;
+    tdi_status s = st_query(st, "counting the actions",
+                            "SELECT body, action, count(*) FROM run_action GROUP BY body, action",
+                            0, NULL, PGRES_TUPLES_OK, &res);
+
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        long b = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        const char *action = PQgetvalue(res, i, 1);
+        unsigned long n = strtoul(PQgetvalue(res, i, 2), NULL, 10);
+
+        if (b < 0 || (size_t)b >= nbodies)
+            continue;
+        st_set_count(&counts[b], action, n);
+    }
+    PQclear(res);
+    return s;
+}
+
+tdi_status state_actions(state_db *st, int year, const state_source_in *sources, size_t nsources,
+                         const state_body_in *bodies, size_t nbodies, state_counts *counts,
+                         unsigned char *reread, unsigned long *r018)
+{
+    tdi_status s;
+
+    memset(counts, 0, nbodies * sizeof *counts);
+    memset(reread, 0, nsources);
+    memset(r018, 0, nsources * sizeof *r018);
+    s = pass_inputs(st, sources, nsources, bodies, nbodies);
+    if (s == TDI_OK)
+        s = pass_compute(st, year);
+    if (s == TDI_OK)
+        s = count_actions(st, nbodies, counts);
+    if (s == TDI_OK)
+        s = per_source(st, "finding episodes whose counting changed unread",
+                       "SELECT src, count(*) FROM run_action WHERE action = 'f' GROUP BY src",
+                       nsources, reread, NULL);
+    if (s == TDI_OK)
+        s = per_source(st, "counting rule R018", r018_sql, nsources, NULL, r018);
+    if (s == TDI_ERR_INTERNAL)
+        tdi_error(WHO ": out of memory");
+    return s;
+}
+
+tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
+{
+    char sql[320];
+    tdi_status s;
+    int eof = 0;
+
+    /* Every line: position (or key), action, entrant, earlier; \N where there is none. */
+    snprintf(sql, sizeof sql,
+             what == STATE_READ_DELETES
+                 ? "COPY (SELECT ekey, action, entrant, earlier FROM run_action WHERE body = %d "
+                   "AND action = 'd' ORDER BY ekey) TO STDOUT"
+             : what == STATE_READ_EPISODES
+                 ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
+                   "AND action IN ('a', 'r') ORDER BY pos) TO STDOUT"
+                 : "COPY (SELECT pos, 'h', entrant, earlier FROM run_rank WHERE body = %d AND "
+                   "pos IS NOT NULL ORDER BY pos) TO STDOUT",
+             body);
+    s = st_query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
+    while (s == TDI_OK) {
+        char *line = NULL;
+        int n = 0;
+
+        s = tdi_pg_copy_get(st->conn, WHO, "reading the actions", TDI_ERR_STATE, &line, &n, &eof,
+                            NULL);
+        if (s != TDI_OK || eof)
+            break;
+        if (fwrite(line, 1, (size_t)n, fp) != (size_t)n) {
+            tdi_error(WHO ": keeping the actions failed: %s", strerror(errno));
+            s = TDI_ERR_OUTPUT;
+        }
+        PQfreemem(line);
+    }
+    if (s == TDI_OK && (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0)) {
+        tdi_error(WHO ": keeping the actions failed: %s", strerror(errno));
+        s = TDI_ERR_OUTPUT;
+    }
+    return s;
+}
+
+tdi_status state_actions_read(FILE *fp, state_action *a, int *eof)
+{
+    char line[128], *field[4];
+    int nf = 0;
+    size_t n;
+
+    *eof = 0;
+    memset(a, 0, sizeof *a);
+    if (!fgets(line, sizeof line, fp)) {
+        if (ferror(fp)) {
+            tdi_error(WHO ": reading the kept actions failed: %s", strerror(errno));
+            return TDI_ERR_OUTPUT;
+        }
+        *eof = 1;
+        return TDI_OK;
+    }
+    n = strlen(line);
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    for (char *p = line; p && nf < 4; nf++) {
+        field[nf] = p;
+        p = strchr(p, '\t');
+        if (p)
+            *p++ = '\0';
+    }
+    if (nf == 4 && strlen(field[0]) < sizeof a->ekey && field[1][0]) {
+        a->pos = strtoull(field[0], NULL, 10);
+        snprintf(a->ekey, sizeof a->ekey, "%s", field[0]);
+        a->replace = field[1][0] == 'r';
+        a->entrant = field[2][0] == 't';
+        a->earlier = field[3][0] == 't';
+        return TDI_OK;
+    }
+    tdi_error(WHO ": an action line is malformed");
+    return TDI_ERR_STATE;
+}

@@ -1,0 +1,60 @@
+/*
+ * st_int: what the state/ modules share, private to state/ (callers use state.h).
+ *
+ * The state_db handle, the constants of tdi's advisory locks and timestamp formats, and the
+ * small query helpers every module runs its statements through (st_db.c). Every failure is
+ * logged as "state database: WHAT failed: REASON" and returned as TDI_ERR_STATE.
+ *
+ * Statements take their values as parameters; the few that cannot (COPY, identifiers of the
+ * run's own temporary tables) only ever splice in numbers tdi formatted itself.
+ */
+#ifndef ST_INT_H
+#define ST_INT_H
+
+#include "state.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define WHO       "state database"
+#define COPY_BUF  65536
+#define LOCK_KEY1 "7627881" /* 'tdi' as a number: the first key of tdi's advisory locks */
+#define LOCK_RUN  "1"       /* held by a run (and tdi init, year) for its whole session */
+#define LOCK_INIT "2"       /* held by a migration for its transaction */
+#define TIME_FMT  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
+#define SHOW_FMT  "'YYYY-MM-DD HH24:MI:SS\"Z\"'"
+
+struct state_db {
+    PGconn *conn;
+    int in_copy; /* a COPY FROM STDIN is open */
+    int in_txn;  /* commit_begin ran, commit_end or abort not yet */
+    int pending; /* state_commit_send() sent a statement, its result not read yet */
+    int passes;  /* state_actions() calls that created the pass's tables */
+    size_t used; /* bytes pending in buf */
+    char buf[COPY_BUF];
+};
+
+/* ---- st_db.c: statements ---- */
+/* One statement; *res (when res is given) is the caller's to PQclear. */
+tdi_status st_query(state_db *st, const char *what, const char *sql, int nparams,
+                    const char *const *params, ExecStatusType want, PGresult **res);
+/* A statement that returns no rows. */
+tdi_status st_command(state_db *st, const char *what, const char *sql, int nparams,
+                      const char *const *params);
+/* One row of one column, copied into out (NULL becomes ""); *found = 0 when no row. */
+tdi_status st_query_value(state_db *st, const char *what, const char *sql, int nparams,
+                          const char *const *params, char *out, size_t len, int *found);
+/* st_query_value with two parameters, a name and a year: the shape of most lookups here. */
+tdi_status st_name_year_value(state_db *st, const char *what, const char *sql, const char *name,
+                              int year, char *out, size_t len, int *found);
+/* After an interrupted call the connection may still be busy: get it idle again. */
+tdi_status st_ready(state_db *st);
+
+/* ---- st_delta.c: shared with the re-identification bookkeeping ---- */
+/* An array literal {"a","b"} of n strings (names: no quote or backslash in them); the caller
+ * frees it. NULL when out of memory. */
+char *st_array_literal(const char *const *items, size_t n);
+/* The count of one action ('a', 'r', 'd'; others are not a body's) of run_action into c. */
+void st_set_count(state_counts *c, const char *action, unsigned long n);
+
+#endif

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
+# A watermark moves only when the run's delta pass completed and every body its source feeds got
+# its file (red team finding 1). A run that fails after reading a source incrementally must leave
+# the watermark where it was, so that the next run reads the same changes again: a change is
+# never lost because a run failed.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+it_begin
+
+# Two incremental sources: riverside, with 3,000 more episodes than the sample, and second (a copy
+# of the sample clinic in another region). A backdated episode of patient 2 makes the run read
+# riverside again in full (the counting of an unread episode changes); under a file size limit
+# that re-read fails writing the spool (exit 7, nothing published). second had two changes, one
+# after the other. Neither watermark may move: with second's at its later change, the next run
+# (overlap 0) would never read the earlier one again. The next run, without the limit, sends
+# everything, and the bodies then hold what one full run sends.
+case_failed_reread() {
+    local conf=$CASE_DIR/tdi.conf wm1 wm2 b1 b2 rc=0
+    clinic_copy clinic_wm clinic_en
+    incremental_en clinic_wm
+    clinic_copy clinic_wm_b clinic_en
+    incremental_en clinic_wm_b
+    pg_sql clinic_wm -c "INSERT INTO admissions (patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) SELECT 1 + i % 10, 'RR-NORTH', date '2025-03-01' + i % 200, 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE' FROM generate_series(1, 3000) i" >/dev/null
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_wm 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    printf '%s\n' '[source second]' "conninfo = host=$PGHOST port=$PGPORT dbname=clinic_wm_b user=tdi_reader" \
+        'query = SELECT * FROM tdi_episodes_inc' "crosswalk = $TDI_EXAMPLES/crosswalks/en.cw" \
+        'region = BE100' 'national_id = be_rrn' 'incremental = changed_at' >>"$conf"
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    wm1=$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'riverside'")
+    b1=$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'second'")
+    [ -n "$wm1" ] && [ -n "$b1" ] || fail "run 1 stored no watermark"
+
+    pg_sql clinic_wm -c "INSERT INTO admissions (patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) VALUES (2, 'RR-NORTH', '2025-01-02', 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE')" >/dev/null
+    pg_sql clinic_wm_b -c "UPDATE admissions SET gender = 'F' WHERE adm_id = 2" >/dev/null
+    pg_sql clinic_wm_b -c "UPDATE admissions SET gender = 'F' WHERE adm_id = 3" >/dev/null
+    (ulimit -f 1024 && exec "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/run2.out" 2>"$CASE_DIR/run2.err") || rc=$?
+    [ "$rc" = 7 ] || fail "run 2 under a file size limit exited $rc, expected 7: $(cat "$CASE_DIR/run2.err")"
+    grep -q 'reading it in full' "$CASE_DIR/run2.out" || fail "run 2 did not read riverside again in full"
+    grep -q 'nothing of this run was published' "$CASE_DIR/run2.err" || fail "run 2 does not say nothing was published"
+    wm2=$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'riverside'")
+    [ "$wm2" = "$wm1" ] || fail "the failed run moved riverside's watermark from $wm1 to $wm2"
+    b2=$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'second'")
+    [ "$b2" = "$b1" ] || fail "the failed run moved second's watermark from $b1 to $b2"
+
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
+}
+
+it_case watermark-failed-reread case_failed_reread
+it_end

@@ -1,0 +1,698 @@
+/* harness_pq: the scripted libpq; see harness_pq.h. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness_pq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_LINES 512
+
+const char HPQ_NULL[] = "\\N (harness NULL)";
+
+struct pg_conn {
+    int id;
+    int bad;         /* broken: PQstatus says CONNECTION_BAD */
+    int busy;        /* a statement was sent, PQgetResult has not returned NULL yet */
+    int copy;        /* 0, or PGRES_COPY_OUT / PGRES_COPY_IN while a COPY runs */
+    int txn;         /* PQTRANS_IDLE, PQTRANS_INTRANS or PQTRANS_INERROR between statements */
+    int next_txn;    /* what txn becomes when the statement's results are read */
+    int fail_poll;   /* PQconnectPoll fails */
+    const char *err; /* PQerrorMessage */
+    int sock[2];     /* PQsocket: sock[0], kept readable by a byte in sock[1] */
+};
+
+struct pg_result {
+    hpq_res r;
+    char errmsg[256];
+    struct pg_result *next; /* the live results, for hpq_reset */
+};
+
+struct pg_cancel {
+    PGconn *conn;
+};
+
+static hpq_line script[MAX_LINES];
+static int nlines, pos, busy_served = -1, nconns, open_conns, live_copy;
+static const char *server_encoding = "UTF8"; /* PQparameterStatus */
+static struct pg_result *live;
+
+/* libpq hands out char * to what the caller must not change: so does the harness. */
+static char *unconst(const char *s)
+{
+    union {
+        const char *c;
+        char *m;
+    } u = {.c = s};
+    return u.m;
+}
+
+static const char *fn_name(hpq_fn fn)
+{
+    static const char *const names[] = {"the end of the script",
+                                        "PQconnectStartParams",
+                                        "PQsendQuery",
+                                        "PQprepare",
+                                        "PQdescribePrepared",
+                                        "PQgetResult",
+                                        "PQgetCopyData",
+                                        "PQputCopyData",
+                                        "PQputCopyEnd",
+                                        "PQcancel",
+                                        "PQfinish"};
+    return names[fn];
+}
+
+/* Memory the script's copies live in, freed by hpq_reset(). */
+struct keep {
+    struct keep *next;
+    max_align_t data[];
+};
+static struct keep *kept;
+
+static void *keep(size_t n)
+{
+    struct keep *k = malloc(sizeof *k + n);
+
+    if (!k)
+        fail_msg("harness_pq: out of memory");
+    k->next = kept;
+    kept = k;
+    return k->data;
+}
+
+static const char *keep_str(const char *s)
+{
+    char *copy;
+
+    if (!s || s == HPQ_NULL)
+        return s;
+    copy = keep(strlen(s) + 1);
+    return strcpy(copy, s);
+}
+
+static const char *const *keep_strs(const char *const *v, size_t n)
+{
+    const char **copy;
+
+    if (!v)
+        return NULL;
+    copy = keep(n * sizeof *copy + 1);
+    for (size_t i = 0; i < n; i++)
+        copy[i] = keep_str(v[i]);
+    return copy;
+}
+
+/* The lines are copied with every string and array they point to: a test may build them in a
+ * helper function or in buffers it reuses. */
+void hpq_script_add(const hpq_line *lines)
+{
+    for (; lines->fn != HPQ_FN_END; lines++) {
+        hpq_line *l = &script[nlines];
+
+        if (nlines >= MAX_LINES)
+            fail_msg("harness_pq: more than %d script lines", MAX_LINES);
+        *l = *lines;
+        l->match = keep_str(l->match);
+        l->params = keep_str(l->params);
+        l->data = keep_str(l->data);
+        l->error = keep_str(l->error);
+        l->res.sqlstate = keep_str(l->res.sqlstate);
+        l->res.message = keep_str(l->res.message);
+        l->res.fields = keep_strs(l->res.fields, (size_t)l->res.nfields);
+        l->res.values = keep_strs(l->res.values, (size_t)l->res.nfields * (size_t)l->res.ntuples);
+        if (l->res.types) {
+            Oid *t = keep((size_t)l->res.nfields * sizeof *t + 1);
+
+            memcpy(t, l->res.types, (size_t)l->res.nfields * sizeof *t);
+            l->res.types = t;
+        }
+        nlines++;
+    }
+}
+
+/* The next script line, which must be for fn (and conn); the test fails otherwise. */
+static const hpq_line *expect(hpq_fn fn, const PGconn *conn, const char *what)
+{
+    const hpq_line *l = pos < nlines ? &script[pos] : NULL;
+
+    if (!l)
+        fail_msg("harness_pq: unexpected call %s(%s) after the end of the script", fn_name(fn),
+                 what ? what : "");
+    if (l->fn != fn)
+        fail_msg("harness_pq: call %s(%.200s) where the script (test line %d) expects %s",
+                 fn_name(fn), what ? what : "", l->at, fn_name(l->fn));
+    if (l->conn && conn && l->conn != conn->id)
+        fail_msg("harness_pq: %s on connection %d where the script (test line %d) expects "
+                 "connection %d",
+                 fn_name(fn), conn->id, l->at, l->conn);
+    pos++;
+    return l;
+}
+
+static void check_match(const hpq_line *l, const char *text)
+{
+    if (l->match && (!text || !strstr(text, l->match)))
+        fail_msg("harness_pq: %s got \"%.300s\", which does not contain \"%s\" (test line %d)",
+                 fn_name(l->fn), text ? text : "(null)", l->match, l->at);
+}
+
+static void after_call(PGconn *conn, const hpq_line *l)
+{
+    if (l->error)
+        conn->err = l->error;
+    if (l->lost) {
+        conn->bad = 1;
+        if (!l->error)
+            conn->err = "server closed the connection unexpectedly\n";
+    }
+}
+
+static void check_conn(const PGconn *conn, const char *fn)
+{
+    if (!conn)
+        fail_msg("harness_pq: %s on a NULL connection", fn);
+}
+
+static PGresult *new_result(const hpq_res *r)
+{
+    PGresult *res = calloc(1, sizeof *res);
+
+    if (!res)
+        fail_msg("harness_pq: out of memory");
+    res->r = *r;
+    if (r->message)
+        snprintf(res->errmsg, sizeof res->errmsg, "ERROR:  %s\n", r->message);
+    res->next = live;
+    live = res;
+    return res;
+}
+
+static void free_conn(PGconn *conn)
+{
+    close(conn->sock[0]);
+    close(conn->sock[1]);
+    free(conn);
+    open_conns--;
+}
+
+void hpq_reset(void)
+{
+    while (live) {
+        struct pg_result *next = live->next;
+        free(live);
+        live = next;
+    }
+    while (kept) {
+        struct keep *next = kept->next;
+        free(kept);
+        kept = next;
+    }
+    nlines = pos = 0;
+    busy_served = -1;
+    server_encoding = "UTF8";
+    nconns = open_conns = live_copy = 0;
+}
+
+void hpq_done(void)
+{
+    int left = nlines - pos, results = 0, conns = open_conns, rows = live_copy;
+
+    for (struct pg_result *r = live; r; r = r->next)
+        results++;
+    if (left > 0) {
+        const hpq_line *l = &script[pos];
+        hpq_reset();
+        fail_msg("harness_pq: %d script line(s) not used, the first %s (test line %d)", left,
+                 fn_name(l->fn), l->at);
+    }
+    hpq_reset();
+    if (results)
+        fail_msg("harness_pq: %d result(s) not cleared (PQclear)", results);
+    if (rows)
+        fail_msg("harness_pq: %d COPY row(s) not freed (PQfreemem)", rows);
+    if (conns)
+        fail_msg("harness_pq: %d connection(s) not finished (PQfinish)", conns);
+}
+
+/* ------------------------------------------------------------------ connections */
+
+PGconn *PQconnectStartParams(const char *const *keywords, const char *const *values,
+                             int expand_dbname)
+{
+    const char *dbname = NULL;
+    const hpq_line *l;
+    PGconn *conn;
+
+    (void)expand_dbname;
+    for (int i = 0; keywords[i]; i++)
+        if (strcmp(keywords[i], "dbname") == 0)
+            dbname = values[i];
+    l = expect(HPQ_FN_CONNECT, NULL, dbname);
+    check_match(l, dbname);
+    conn = calloc(1, sizeof *conn);
+    if (!conn || socketpair(AF_UNIX, SOCK_STREAM, 0, conn->sock) != 0 ||
+        write(conn->sock[1], "x", 1) != 1)
+        fail_msg("harness_pq: cannot make the socket");
+    conn->id = ++nconns;
+    conn->txn = conn->next_txn = PQTRANS_IDLE;
+    conn->err = "";
+    open_conns++;
+    if (l->ret == 1)
+        conn->bad = 1;
+    if (l->ret)
+        conn->err = l->error ? l->error : "connection refused\n";
+    conn->fail_poll = l->ret == 2;
+    return conn;
+}
+
+PostgresPollingStatusType PQconnectPoll(PGconn *conn)
+{
+    check_conn(conn, "PQconnectPoll");
+    if (conn->fail_poll) {
+        conn->bad = 1;
+        return PGRES_POLLING_FAILED;
+    }
+    return conn->bad ? PGRES_POLLING_FAILED : PGRES_POLLING_OK;
+}
+
+PQconninfoOption *PQconninfo(PGconn *conn)
+{
+    PQconninfoOption *o = calloc(2, sizeof *o);
+
+    (void)conn;
+    if (!o)
+        return NULL;
+    o[0].keyword = unconst("connect_timeout"); /* never written: PQconninfoFree frees o only */
+    o[0].val = unconst("30");
+    return o;
+}
+
+void PQconninfoFree(PQconninfoOption *connOptions)
+{
+    free(connOptions);
+}
+
+ConnStatusType PQstatus(const PGconn *conn)
+{
+    return !conn || conn->bad ? CONNECTION_BAD : CONNECTION_OK;
+}
+
+PGTransactionStatusType PQtransactionStatus(const PGconn *conn)
+{
+    if (!conn || conn->bad)
+        return PQTRANS_UNKNOWN;
+    return conn->busy ? PQTRANS_ACTIVE : (PGTransactionStatusType)conn->txn;
+}
+
+char *PQerrorMessage(const PGconn *conn)
+{
+    return unconst(conn ? conn->err : "connection pointer is NULL\n");
+}
+
+int PQsocket(const PGconn *conn)
+{
+    return conn && !conn->bad ? conn->sock[0] : -1;
+}
+
+void hpq_server_encoding(const char *encoding)
+{
+    server_encoding = encoding;
+}
+
+const char *PQparameterStatus(const PGconn *conn, const char *paramName)
+{
+    check_conn(conn, "PQparameterStatus");
+    return strcmp(paramName, "server_encoding") == 0 ? server_encoding : NULL;
+}
+
+/* UTF8, or SQL_ASCII for a SQL_ASCII server (read as the bytes it holds). */
+int PQsetClientEncoding(PGconn *conn, const char *encoding)
+{
+    check_conn(conn, "PQsetClientEncoding");
+    if (strcmp(encoding, "UTF8") != 0 &&
+        !(strcmp(encoding, "SQL_ASCII") == 0 && strcmp(server_encoding, "SQL_ASCII") == 0))
+        fail_msg("harness_pq: client encoding %s on a %s server", encoding, server_encoding);
+    return conn->bad ? -1 : 0;
+}
+
+void PQfinish(PGconn *conn)
+{
+    if (!conn)
+        return;
+    expect(HPQ_FN_FINISH, conn, NULL);
+    free_conn(conn);
+}
+
+/* ------------------------------------------------------------------ statements */
+
+/* The transaction state sql leaves when it succeeds (the first word decides). */
+static int txn_after(const PGconn *conn, const char *sql)
+{
+    while (*sql == ' ' || *sql == '\n')
+        sql++;
+    if (strncasecmp(sql, "BEGIN", 5) == 0 || strncasecmp(sql, "START TRANSACTION", 17) == 0)
+        return PQTRANS_INTRANS;
+    if (strncasecmp(sql, "COMMIT", 6) == 0 || strncasecmp(sql, "ROLLBACK", 8) == 0 ||
+        strncasecmp(sql, "END", 3) == 0)
+        return strncasecmp(sql, "ROLLBACK TO", 11) == 0 ? PQTRANS_INTRANS : PQTRANS_IDLE;
+    return conn->txn == PQTRANS_INERROR ? PQTRANS_INERROR : conn->txn;
+}
+
+static int send_statement(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    char got[4096] = "";
+    size_t used = 0;
+    const hpq_line *l;
+
+    check_conn(conn, "PQsendQuery");
+    if (conn->busy || conn->copy)
+        fail_msg("harness_pq: PQsendQuery(%.200s) while the last statement's results are not all "
+                 "read (PQgetResult until NULL)",
+                 sql);
+    l = expect(HPQ_FN_SEND, conn, sql);
+    check_match(l, sql);
+    for (int i = 0; i < nparams; i++) {
+        int n = snprintf(got + used, sizeof got - used, "%s%s", i ? "|" : "",
+                         params[i] ? params[i] : "\\N");
+        used += n > 0 && (size_t)n < sizeof got - used ? (size_t)n : 0;
+    }
+    if (l->capture)
+        snprintf(l->capture, HPQ_CAPTURE_MAX, "%.*s", HPQ_CAPTURE_MAX - 1, got);
+    if (l->params && strcmp(l->params, got) != 0)
+        fail_msg("harness_pq: %.100s... sent with parameters \"%s\", the script (test line %d) "
+                 "expects \"%s\"",
+                 sql, got, l->at, l->params);
+    after_call(conn, l);
+    if (l->ret != 1 || conn->bad)
+        return 0;
+    conn->busy = 1;
+    conn->next_txn = txn_after(conn, sql);
+    return 1;
+}
+
+int PQsendQuery(PGconn *conn, const char *query)
+{
+    return send_statement(conn, query, 0, NULL);
+}
+
+int PQsendQueryParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                      const char *const *paramValues, const int *paramLengths,
+                      const int *paramFormats, int resultFormat)
+{
+    if (paramTypes || paramLengths || paramFormats || resultFormat)
+        fail_msg("harness_pq: PQsendQueryParams with types, lengths or formats: not modelled");
+    return send_statement(conn, command, nParams, paramValues);
+}
+
+PGresult *PQprepare(PGconn *conn, const char *stmtName, const char *query, int nParams,
+                    const Oid *paramTypes)
+{
+    const hpq_line *l;
+
+    (void)stmtName;
+    (void)nParams;
+    (void)paramTypes;
+    check_conn(conn, "PQprepare");
+    l = expect(HPQ_FN_PREPARE, conn, query);
+    check_match(l, query);
+    after_call(conn, l);
+    if (l->res.status == PGRES_FATAL_ERROR && conn->txn == PQTRANS_INTRANS)
+        conn->txn = conn->next_txn = PQTRANS_INERROR;
+    return new_result(&l->res);
+}
+
+PGresult *PQdescribePrepared(PGconn *conn, const char *stmt)
+{
+    const hpq_line *l;
+
+    check_conn(conn, "PQdescribePrepared");
+    l = expect(HPQ_FN_DESCRIBE, conn, stmt);
+    after_call(conn, l);
+    return new_result(&l->res);
+}
+
+int PQisBusy(PGconn *conn)
+{
+    static int polls;
+    const hpq_line *l = pos < nlines ? &script[pos] : NULL;
+
+    check_conn(conn, "PQisBusy");
+    /* A result scripted busy is not there until the caller waited and consumed input; while
+     * a statement runs and the script has no result next, the server has not answered yet. */
+    if ((l && l->fn == HPQ_FN_RESULT && l->busy && busy_served != pos) ||
+        (conn->busy && !conn->copy && !conn->bad && (!l || l->fn != HPQ_FN_RESULT))) {
+        if (++polls > 1000)
+            fail_msg("harness_pq: PQisBusy polled 1000 times while the script expects %s next",
+                     fn_name(l ? l->fn : HPQ_FN_END));
+        return 1;
+    }
+    polls = 0;
+    return 0;
+}
+
+int PQconsumeInput(PGconn *conn)
+{
+    check_conn(conn, "PQconsumeInput");
+    if (conn->bad)
+        return 0;
+    busy_served = pos;
+    return 1;
+}
+
+PGresult *PQgetResult(PGconn *conn)
+{
+    const hpq_line *l;
+    PGresult *res;
+
+    check_conn(conn, "PQgetResult");
+    l = expect(HPQ_FN_RESULT, conn, NULL);
+    after_call(conn, l);
+    if (l->none) {
+        if (!conn->busy)
+            fail_msg("harness_pq: PQgetResult returns NULL twice (test line %d)", l->at);
+        conn->busy = 0;
+        conn->txn = conn->next_txn;
+        return NULL;
+    }
+    if (!conn->busy)
+        fail_msg("harness_pq: PQgetResult with no statement sent (test line %d)", l->at);
+    res = new_result(&l->res);
+    if (l->res.status == PGRES_FATAL_ERROR)
+        conn->next_txn = conn->txn == PQTRANS_IDLE ? PQTRANS_IDLE : PQTRANS_INERROR;
+    if (l->res.status == PGRES_COPY_OUT || l->res.status == PGRES_COPY_IN)
+        conn->copy = l->res.status;
+    return res;
+}
+
+/* ------------------------------------------------------------------ COPY */
+
+int PQgetCopyData(PGconn *conn, char **buffer, int async)
+{
+    const hpq_line *l;
+    size_t n;
+
+    check_conn(conn, "PQgetCopyData");
+    *buffer = NULL;
+    if (!async)
+        fail_msg("harness_pq: PQgetCopyData must not block (async 0)");
+    if (conn->copy != PGRES_COPY_OUT) {
+        conn->err = "no COPY in progress\n"; /* what libpq says */
+        return -2;
+    }
+    l = expect(HPQ_FN_COPY_GET, conn, NULL);
+    after_call(conn, l);
+    if (!l->data) {
+        if (l->ret < 0)
+            conn->copy = 0;
+        return l->ret;
+    }
+    n = strlen(l->data);
+    *buffer = malloc(n + 1);
+    if (!*buffer)
+        fail_msg("harness_pq: out of memory");
+    memcpy(*buffer, l->data, n + 1);
+    live_copy++;
+    return (int)n;
+}
+
+int PQputCopyData(PGconn *conn, const char *buffer, int nbytes)
+{
+    const hpq_line *l;
+    char *text;
+
+    check_conn(conn, "PQputCopyData");
+    if (conn->copy != PGRES_COPY_IN)
+        fail_msg("harness_pq: PQputCopyData outside a COPY IN");
+    text = strndup(buffer, (size_t)nbytes);
+    if (!text)
+        fail_msg("harness_pq: out of memory");
+    l = expect(HPQ_FN_COPY_PUT, conn, text);
+    if (l->match && !strstr(text, l->match)) {
+        free(text);
+        check_match(l, NULL);
+    }
+    free(text);
+    after_call(conn, l);
+    return l->ret;
+}
+
+int PQputCopyEnd(PGconn *conn, const char *errormsg)
+{
+    const hpq_line *l;
+
+    check_conn(conn, "PQputCopyEnd");
+    if (conn->copy != PGRES_COPY_IN)
+        fail_msg("harness_pq: PQputCopyEnd outside a COPY IN");
+    l = expect(HPQ_FN_COPY_END, conn, errormsg);
+    if (!l->match && errormsg)
+        fail_msg("harness_pq: PQputCopyEnd(\"%s\") where the script (test line %d) expects no "
+                 "error",
+                 errormsg, l->at);
+    check_match(l, errormsg);
+    after_call(conn, l);
+    if (l->ret == 1)
+        conn->copy = 0;
+    return l->ret;
+}
+
+void PQfreemem(void *ptr)
+{
+    if (ptr)
+        live_copy--;
+    free(ptr);
+}
+
+/* ------------------------------------------------------------------ cancel */
+
+PGcancel *PQgetCancel(PGconn *conn)
+{
+    PGcancel *c = calloc(1, sizeof *c);
+
+    if (c)
+        c->conn = conn;
+    return c;
+}
+
+int PQcancel(PGcancel *cancel, char *errbuf, int errbufsize)
+{
+    const hpq_line *l = expect(HPQ_FN_CANCEL, cancel->conn, NULL);
+
+    if (errbufsize > 0)
+        errbuf[0] = '\0';
+    return l->ret == 0;
+}
+
+void PQfreeCancel(PGcancel *cancel)
+{
+    free(cancel);
+}
+
+/* ------------------------------------------------------------------ results */
+
+static const hpq_res *res_of(const PGresult *res, const char *fn)
+{
+    if (!res)
+        fail_msg("harness_pq: %s on a NULL result", fn);
+    return &res->r;
+}
+
+ExecStatusType PQresultStatus(const PGresult *res)
+{
+    return res ? res->r.status : PGRES_FATAL_ERROR;
+}
+
+char *PQresStatus(ExecStatusType status)
+{
+    static const char *const names[] = {
+        "PGRES_EMPTY_QUERY", "PGRES_COMMAND_OK",   "PGRES_TUPLES_OK",      "PGRES_COPY_OUT",
+        "PGRES_COPY_IN",     "PGRES_BAD_RESPONSE", "PGRES_NONFATAL_ERROR", "PGRES_FATAL_ERROR",
+        "PGRES_COPY_BOTH",   "PGRES_SINGLE_TUPLE"};
+    return unconst((unsigned)status < sizeof names / sizeof names[0] ? names[status]
+                                                                     : "invalid ExecStatusType");
+}
+
+char *PQresultErrorMessage(const PGresult *res)
+{
+    return unconst(res ? res->errmsg : "");
+}
+
+char *PQresultErrorField(const PGresult *res, int fieldcode)
+{
+    if (!res)
+        return NULL;
+    if (fieldcode == PG_DIAG_SQLSTATE)
+        return unconst(res->r.sqlstate);
+    if (fieldcode == PG_DIAG_MESSAGE_PRIMARY)
+        return unconst(res->r.message);
+    return NULL;
+}
+
+int PQntuples(const PGresult *res)
+{
+    return res_of(res, "PQntuples")->ntuples;
+}
+
+int PQnfields(const PGresult *res)
+{
+    return res_of(res, "PQnfields")->nfields;
+}
+
+Oid PQftype(const PGresult *res, int field_num)
+{
+    const hpq_res *r = res_of(res, "PQftype");
+
+    if (field_num < 0 || field_num >= r->nfields)
+        return 0; /* InvalidOid, as libpq */
+    return r->types ? r->types[field_num] : 25;
+}
+
+char *PQfname(const PGresult *res, int field_num)
+{
+    const hpq_res *r = res_of(res, "PQfname");
+
+    return field_num >= 0 && field_num < r->nfields ? unconst(r->fields[field_num]) : NULL;
+}
+
+static const char *value(const PGresult *res, int row, int col, const char *fn)
+{
+    const hpq_res *r = res_of(res, fn);
+
+    if (row < 0 || row >= r->ntuples || col < 0 || col >= r->nfields)
+        fail_msg("harness_pq: %s(%d, %d) outside a result of %d row(s) of %d field(s)", fn, row,
+                 col, r->ntuples, r->nfields);
+    return r->values[row * r->nfields + col];
+}
+
+char *PQgetvalue(const PGresult *res, int tup_num, int field_num)
+{
+    const char *v = value(res, tup_num, field_num, "PQgetvalue");
+
+    return unconst(v == HPQ_NULL ? "" : v);
+}
+
+int PQgetisnull(const PGresult *res, int tup_num, int field_num)
+{
+    return value(res, tup_num, field_num, "PQgetisnull") == HPQ_NULL;
+}
+
+void PQclear(PGresult *res)
+{
+    struct pg_result **p = &live;
+
+    if (!res)
+        return;
+    while (*p && *p != res)
+        p = &(*p)->next;
+    if (!*p)
+        fail_msg("harness_pq: PQclear of a result that is not live (cleared twice?)");
+    *p = res->next;
+    free(res);
+}

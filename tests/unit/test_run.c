@@ -1,0 +1,396 @@
+/* Unit tests for run/ (run_main()) against the scripted libpq (harness_pq): tiny runs with one
+ * clinic source and one body, the state database and the clinic both scripted: a full read, two
+ * nights of an incremental source, a source that cannot be reached, the lock held, a closed
+ * year. The run's files are written for real in a temporary directory. */
+#include "test_fs.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../run/run.h"
+#include "harness_pq.h"
+#include "test_log.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_CONN  "dbname=tdi_state"
+#define CLINIC_CONN "dbname=clinic_en"
+#define V(...)      ((const char *const[]){__VA_ARGS__})
+/* A statement on the state database answering r rows of n columns. */
+#define ROWS(m, n, r, ...)                                                                         \
+    HPQ_SEND(m),                                                                                   \
+        HPQ_RESULT_ROWS(n, V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), r,            \
+                        V(__VA_ARGS__)),                                                           \
+        HPQ_RESULT_NONE
+#define COPY_OUT(m) HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_OUT)
+#define COPY_IN(m)  HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_IN)
+#define COPY_IN_END HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
+
+typedef struct fixture {
+    char dir[64];
+    char config[128];
+    tdi_config *cfg;
+    state_db *state;
+    test_log log;
+    char out[16384]; /* what the run printed */
+    int saved;       /* stdout while run() has it redirected, else -1 */
+} fixture;
+
+static fixture fx;
+static const char *names[TDI_COL_COUNT];
+static char row1[1024], row2[1024];
+
+/* One episode as the clinic's view yields it (columns in contract order, \N not known), with
+ * sex and, when changed is not NULL, the change time after the contract's columns. */
+static const char *episode(char *buf, size_t len, const char *id, const char *sex,
+                           const char *changed)
+{
+    const char *v[TDI_COL_COUNT] = {0};
+    size_t used = 0;
+
+    v[TDI_COL_EPISODE_ID] = id;
+    v[TDI_COL_CLIENT_ID] = id;
+    v[TDI_COL_CENTRE_ID] = "RR-NORTH";
+    v[TDI_COL_START_DATE] = "2025-02-10";
+    v[TDI_COL_BIRTH_DATE] = "1985-07-30";
+    v[TDI_COL_SETTING] = "OUTPT";
+    v[TDI_COL_SEX] = sex;
+    v[TDI_COL_TREATMENT_STATUS] = "Y";
+    v[TDI_COL_PRIMARY_DRUG] = "HEROIN";
+    v[TDI_COL_ROUTE] = "INJ";
+    for (int c = 0; c < TDI_COL_COUNT; c++)
+        used +=
+            (size_t)snprintf(buf + used, len - used, "%s%s", c ? "\t" : "", v[c] ? v[c] : "\\N");
+    if (changed)
+        used += (size_t)snprintf(buf + used, len - used, "\t%s", changed);
+    snprintf(buf + used, len - used, "\n");
+    return buf;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static int setup_with(const char *source_extra)
+{
+    char path[256], conf[2048], key[128] = "";
+    FILE *fp;
+
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        names[i] = tdi_columns[i].name;
+    names[TDI_COL_NATIONAL_ID] = "changed_at"; /* the clinic has no national id, no names */
+    hpq_reset();
+    memset(&fx, 0, sizeof fx);
+    fx.saved = -1;
+    snprintf(fx.dir, sizeof fx.dir, "/tmp/tdi-test-run.XXXXXX");
+    assert_non_null(mkdtemp(fx.dir));
+    fp = fopen("tests/fixtures/test.key", "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(key, sizeof key, fp));
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/tdi.key", fx.dir);
+    write_file(path, key, 0600);
+    snprintf(conf, sizeof conf,
+             "output_dir = out\nkey_file = tdi.key\nk_min = 1\nstate = " STATE_CONN "\n"
+             "retry_attempts = 2\nretry_delay = 0.01\n\n"
+             "[source riverside]\nconninfo = " CLINIC_CONN "\nquery = SELECT * FROM tdi_episodes\n"
+             "crosswalk = %s/examples/crosswalks/en.cw\nregion = BE211\n%s\n"
+             "[body national]\nregions = *\ncounting = national\n",
+             getcwd(path, sizeof path), source_extra);
+    snprintf(fx.config, sizeof fx.config, "%s/tdi.conf", fx.dir);
+    write_file(fx.config, conf, 0644);
+    assert_int_equal(tdi_config_load(fx.config, &fx.cfg), TDI_OK);
+    hpq_script(HPQ_CONNECT(STATE_CONN));
+    assert_int_equal(state_open(STATE_CONN, &fx.state), TDI_OK);
+    test_log_start(&fx.log);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_with("");
+}
+
+static int setup_incremental(void **state)
+{
+    (void)state;
+    return setup_with("incremental = changed_at\n");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_log_stop();
+    if (fx.saved >= 0) { /* a failure left run() half-way: stdout back, what the run said */
+        char path[128], line[512];
+        FILE *fp;
+
+        fflush(stdout);
+        dup2(fx.saved, 1);
+        close(fx.saved);
+        snprintf(path, sizeof path, "%s/stdout", fx.dir);
+        fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof line, fp))
+            fputs(line, stderr);
+        if (fp)
+            fclose(fp);
+    }
+    tdi_config_free(fx.cfg);
+    test_fs_remove_tree(fx.dir);
+    return 0;
+}
+
+/* Runs run_main() with stdout into fx.out. */
+static tdi_status run(void)
+{
+    run_options opt = {.cfg = fx.cfg, .state = fx.state, .config_path = fx.config, .year = 2025};
+    char path[128];
+    int fd;
+    ssize_t n;
+    tdi_status st;
+
+    snprintf(path, sizeof path, "%s/stdout", fx.dir);
+    fflush(stdout);
+    fx.saved = dup(1);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fx.saved >= 0 && fd >= 0);
+    dup2(fd, 1);
+    st = run_main(&opt);
+    fflush(stdout);
+    dup2(fx.saved, 1);
+    close(fx.saved);
+    fx.saved = -1;
+    n = pread(fd, fx.out, sizeof fx.out - 1, 0);
+    fx.out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return st;
+}
+
+static void finish(void)
+{
+    hpq_script(HPQ_FINISH);
+    state_close(fx.state);
+    hpq_done();
+}
+
+/* The run's start: the lock, the ledger row, the year open, the run's tables. */
+#define RUN_START                                                                                  \
+    HPQ_VALUE("pg_try_advisory_lock", "t"), HPQ_COMMAND("SET status = 'abandoned'"),               \
+        HPQ_VALUE("INSERT INTO tdi.run ", "5"), HPQ_NO_ROW("FROM tdi.closed_year"),                \
+        HPQ_COMMAND("CREATE TEMP TABLE run_rec")
+/* The action pass, with body 0's counts rows. */
+#define ACTIONS(r, ...)                                                                            \
+    HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
+        HPQ_COMMAND("ANALYZE run_rec"), HPQ_COMMAND("CREATE TEMP TABLE run_held"),                 \
+        HPQ_COMMAND("ANALYZE run_held"), HPQ_COMMAND("CREATE TEMP TABLE run_rank"),                \
+        HPQ_COMMAND("CREATE TEMP TABLE run_action"),                                               \
+        ROWS("GROUP BY body, action", 3, r, __VA_ARGS__), ROWS("action = 'f'", 2, 0, NULL),        \
+        ROWS("k.earlier", 2, 0, NULL)
+
+/* A full read of one episode, sent to the body as an append with its tables; the ledger. */
+static void tiny_run(void **state)
+{
+    (void)state;
+    hpq_script(
+        RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
+        /* the clinic */
+        HPQ_CONNECT(CLINIC_CONN), HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ"),
+        {.fn = HPQ_FN_PREPARE,
+         .match = "tdi_episodes",
+         .res = {.status = PGRES_COMMAND_OK},
+         HPQ_AT},
+        {.fn = HPQ_FN_DESCRIBE,
+         .res = {.status = PGRES_COMMAND_OK, .nfields = TDI_COL_NATIONAL_ID, .fields = names},
+         HPQ_AT},
+        COPY_OUT("COPY (SELECT"), HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)),
+        HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        /* the delta */
+        COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
+        ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "1"),
+        /* the re-identification check */
+        HPQ_NO_ROW("FROM tdi.body_blanking"),
+        ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+        /* the body's file */
+        HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
+        HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
+        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
+        HPQ_SEND_P("INSERT INTO tdi.sent", "0|national|2025|1"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE,
+        /* its tables */
+        COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\n"), HPQ_COPY_DONE,
+        /* the commit */
+        HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
+        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "national|2025|1|5|t"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_file"),
+        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
+        HPQ_COMMAND("INSERT INTO tdi.source_state"), HPQ_COMMAND("INSERT INTO tdi.route"),
+        HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
+    assert_int_equal(run(), TDI_OK);
+    assert_non_null(strstr(fx.out, "source riverside: extracted 1, written 1, quarantined 0\n"));
+    assert_non_null(strstr(fx.out, "body national: 1 records, 0 replaces, 0 deletes, sequence 1"));
+    assert_non_null(strstr(fx.out, "tables national: 70 tables, 198 cells suppressed -> "));
+    assert_non_null(strstr(fx.out, "balance: extracted 1 = written 1 + quarantined 0\n"));
+    finish();
+}
+
+/* The clinic's side of opening an incremental read (the describe has the change-time column). */
+#define CLINIC_OPEN_INCREMENTAL                                                                    \
+    HPQ_CONNECT(CLINIC_CONN), HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ"),                \
+        {.fn = HPQ_FN_PREPARE, .res = {.status = PGRES_COMMAND_OK}, HPQ_AT},                       \
+        {.fn = HPQ_FN_DESCRIBE,                                                                    \
+         .res = {.status = PGRES_COMMAND_OK, .nfields = TDI_COL_NATIONAL_ID + 1, .fields = names}, \
+         HPQ_AT},                                                                                  \
+        HPQ_VALUE("SELECT to_char(now()", "2025-06-01T00:00:00.000000Z")
+
+/* An incremental source: the first run reads it in full (no mark) and records its fingerprint
+ * and watermark; the second reads the rows changed since, tells the state database the rows
+ * seen and the key scan, sends a replace and a delete, holds one row back in quarantine, and
+ * leaves the tables for a full read. */
+static void incremental_runs(void **state)
+{
+    char mark[HPQ_CAPTURE_MAX], value[HPQ_CAPTURE_MAX];
+    const char *fp;
+
+    (void)state;
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
+               COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+               COPY_IN("COPY run_rec"), COPY_IN_END, ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
+               ROWS("GROUPING SETS", 11, 0, NULL), HPQ_VALUE("WHERE qi IS NULL", "0"),
+               HPQ_VALUE("tables_sequence", "f"), HPQ_COMMAND("BEGIN"),
+               HPQ_COMMAND("INSERT INTO tdi.run_source"),
+               {.fn = HPQ_FN_SEND,
+                .match = "INSERT INTO tdi.source_state",
+                .ret = 1,
+                .capture = mark,
+                HPQ_AT},
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
+               HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
+    assert_int_equal(run(), TDI_OK);
+    assert_non_null(strstr(fx.out, "body national: no changes, nothing published\n"));
+    /* riverside|2025|\N (no row, no change time)|FINGERPRINT|5 */
+    assert_true(strncmp(mark, "riverside|2025|\\N|", 18) == 0);
+    fp = mark + 18;
+    assert_int_equal(strlen(fp), 64 + 2);
+    snprintf(value, sizeof value, "2025-05-01T00:00:00.000000Z|%.64s", fp);
+    /* The next night: a new session. */
+    hpq_script(HPQ_FINISH, HPQ_CONNECT(STATE_CONN));
+    state_close(fx.state);
+    assert_int_equal(state_open(STATE_CONN, &fx.state), TDI_OK);
+
+    hpq_script(
+        RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
+        HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
+        COPY_OUT("> TIMESTAMPTZ '2025-04-30T23:00:00.000000Z'"), COPY_IN("COPY run_seen"),
+        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
+        HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "Q", "2025-05-11T00:00:00.000000Z")),
+        HPQ_COPY_DONE, HPQ_PUT("0\t"), COPY_IN_END,
+        /* the key scan */
+        COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), COPY_IN("COPY run_present"),
+        HPQ_COPY_ROW("1\n"), HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        /* the delta: a replace and a delete */
+        COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
+        ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
+        HPQ_VALUE("FROM tdi.body_blanking", ""),
+        ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+        HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
+        HPQ_COPY_ROW("0\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"),
+        HPQ_COPY_ROW("e1:0123456789abcdef0123456789abcdef\td\t\\N\t\\N\n"), HPQ_COPY_DONE,
+        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), HPQ_SEND("INSERT INTO tdi.sent"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        /* the quarantine file: not the same as the last one */
+        HPQ_NO_ROW("f.kind = 'quarantine'"),
+        /* the commit */
+        HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
+        HPQ_COMMAND("INSERT INTO tdi.run_file"),
+        HPQ_SEND_P("INSERT INTO tdi.run_source",
+                   "5|riverside|incremental|2025-04-30T23:00:00.000000Z|1|2|1|1|ok|\\N"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.source_state"),
+        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.route"),
+        HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
+    assert_int_equal(run(), TDI_OK);
+    assert_non_null(strstr(fx.out, "source riverside: extracted 2, written 1, quarantined 1 "
+                                   "(changed since 2025-04-30T23:00:00.000000Z)\n"));
+    assert_non_null(strstr(fx.out, "body national: 1 records, 1 replaces, 1 deletes, sequence 2"));
+    assert_non_null(strstr(fx.out, "tables national: not published: source riverside was read "
+                                   "incrementally (a full read publishes them)\n"));
+    assert_non_null(strstr(fx.out, "quarantine riverside: 1 rows -> "));
+    finish();
+}
+
+/* The clinic refuses the connection twice (a retry after the first): the source fails, the
+ * body depending on it gets nothing, the ledger says why; exit 5. */
+static void source_unreachable(void **state)
+{
+    (void)state;
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
+               HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
+               HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
+               COPY_IN("COPY run_rec"), COPY_IN_END, ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"),
+               HPQ_SEND_P("INSERT INTO tdi.run_source",
+                          "5|riverside|full|\\N|2|0|0|0|source|source riverside: connecting "
+                          "failed: Connection refused"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
+               HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|source|5|source riverside failed"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
+    assert_int_equal(run(), TDI_ERR_SOURCE);
+    assert_non_null(strstr(fx.out, "source riverside: FAILED after 2 attempts: source riverside: "
+                                   "connecting failed: Connection refused\n"));
+    assert_non_null(strstr(fx.out, "body national: nothing published: source riverside failed\n"));
+    finish();
+}
+
+/* Another run holds the lock: nothing is recorded. */
+static void lock_held(void **state)
+{
+    (void)state;
+    hpq_script(HPQ_VALUE("pg_try_advisory_lock", "f"), HPQ_VALUE("FROM pg_locks", "77"));
+    assert_int_equal(run(), TDI_ERR_LOCKED);
+    finish();
+}
+
+/* A closed year: the ledger row ends at once, exit 14. */
+static void year_closed(void **state)
+{
+    char params[64];
+
+    (void)state;
+    snprintf(params, sizeof params, "5|closed|%d|", TDI_ERR_CLOSED);
+    hpq_script(HPQ_VALUE("pg_try_advisory_lock", "t"), HPQ_COMMAND("SET status = 'abandoned'"),
+               HPQ_VALUE("INSERT INTO tdi.run ", "5"),
+               HPQ_VALUE("FROM tdi.closed_year", "2026-01-05 10:00:00Z by ops"),
+               HPQ_SEND("UPDATE tdi.run SET ended_at"), HPQ_RESULT(PGRES_COMMAND_OK),
+               HPQ_RESULT_NONE);
+    assert_int_equal(run(), TDI_ERR_CLOSED);
+    assert_non_null(strstr(fx.log.text, "reporting year 2025 is closed (since 2026-01-05 "
+                                        "10:00:00Z by ops)"));
+    finish();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(tiny_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(incremental_runs, setup_incremental, teardown),
+        cmocka_unit_test_setup_teardown(source_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(lock_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(year_closed, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,742 @@
+/* Unit tests for state/ (the public state.h only) against the scripted libpq (harness_pq):
+ * opening, the schema check and migrations, the run lock, the ledger, the closed years, the
+ * source marks and lookups, the delta pass's COPYs and actions, the re-identification check and
+ * the commit's paths. Statements are matched by short substrings, so moving the SQL around
+ * breaks nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../state/state.h"
+#include "harness_pq.h"
+#include "test_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONNINFO "dbname=tdi_state"
+#define V(...)   ((const char *const[]){__VA_ARGS__})
+/* A statement answering r rows of n columns. */
+#define ROWS(m, n, r, ...)                                                                         \
+    HPQ_SEND(m),                                                                                   \
+        HPQ_RESULT_ROWS(n, V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), r,            \
+                        V(__VA_ARGS__)),                                                           \
+        HPQ_RESULT_NONE
+
+static test_log logged;
+
+static int setup(void **state)
+{
+    (void)state;
+    hpq_reset();
+    test_log_start(&logged);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_log_stop();
+    return 0;
+}
+
+static state_db *opened(void)
+{
+    state_db *st = NULL;
+
+    hpq_script(HPQ_CONNECT(CONNINFO));
+    assert_int_equal(state_open(CONNINFO, &st), TDI_OK);
+    assert_non_null(st);
+    return st;
+}
+
+static void closed(state_db *st)
+{
+    hpq_script(HPQ_FINISH);
+    state_close(st);
+    hpq_done();
+}
+
+static void open_and_close(void **state)
+{
+    state_db *st = (state_db *)1;
+
+    (void)state;
+    closed(opened());
+    state_close(NULL);
+    hpq_script(HPQ_CONNECT_FAIL(CONNINFO, 2, "Connection refused\n"), HPQ_FINISH);
+    assert_int_equal(state_open(CONNINFO, &st), TDI_ERR_STATE);
+    assert_null(st);
+    assert_string_equal(logged.text, "state database: connecting failed: Connection refused\n");
+    hpq_done();
+}
+
+/* The schema check: missing, older, current, newer. */
+static void check_versions(void **state)
+{
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_VALUE("to_regclass('tdi.schema_version')", "f"), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "2"), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "3"), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "4"),
+               HPQ_FAILS("to_regclass", "42501", "permission denied for schema tdi"));
+    assert_int_equal(state_check(st), TDI_ERR_STATE);
+    assert_int_equal(state_check(st), TDI_ERR_STATE);
+    assert_int_equal(state_check(st), TDI_OK);
+    assert_int_equal(state_check(st), TDI_ERR_STATE);
+    assert_int_equal(state_check(st), TDI_ERR_STATE);
+    assert_string_equal(
+        logged.text,
+        "state database: no tdi schema in it: run 'tdi init' with this configuration first\n"
+        "state database: schema version 2 is older than this tdi needs (3): run 'tdi init' with "
+        "this configuration to upgrade it\n"
+        "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi\n"
+        "state database: reading the schema version failed: permission denied for schema tdi "
+        "(SQLSTATE 42501)\n");
+    closed(st);
+}
+
+/* One migration applied: its own transaction under the migration lock, recorded. */
+#define MIGRATION(from, version)                                                                   \
+    HPQ_COMMAND("BEGIN"), HPQ_VALUE("pg_advisory_xact_lock", ""),                                  \
+        HPQ_VALUE("to_regclass", (from) ? "t" : "f"), HPQ_VALUE("max(version)", #from),            \
+        HPQ_COMMAND(NULL), HPQ_COMMAND("INSERT INTO tdi.schema_version"), HPQ_COMMAND("COMMIT")
+
+static void migrate_from_nothing(void **state)
+{
+    state_db *st;
+    int from = -1, to = -1;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_VALUE("to_regclass", "f"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "f"),
+               HPQ_COMMAND("CREATE SCHEMA tdi"), HPQ_SEND("INSERT INTO tdi.schema_version"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
+               MIGRATION(1, 2), MIGRATION(2, 3));
+    assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, STATE_SCHEMA_VERSION);
+    assert_string_equal(logged.text, "");
+    closed(st);
+}
+
+/* Up to date: nothing to do; newer: refused; a second tdi init found the work done while it
+ * waited for the lock; a migration that fails is rolled back and the version stays. */
+static void migrate_other_cases(void **state)
+{
+    state_db *st;
+    int from = -1, to = -1;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "3"));
+    assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
+    assert_int_equal(from, 3);
+    assert_int_equal(to, 3);
+    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "4"));
+    assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
+    assert_int_equal(to, 4);
+    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "3"), HPQ_COMMAND("COMMIT"));
+    assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
+    assert_int_equal(from, 2);
+    assert_int_equal(to, 3);
+    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "2"),
+               HPQ_FAILS(NULL, "42P07", "relation \"x\" already exists"), HPQ_COMMAND("ROLLBACK"));
+    assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
+    assert_int_equal(to, 2);
+    assert_string_equal(
+        logged.text,
+        "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi\n"
+        "state database: applying a migration failed: relation \"x\" already exists (SQLSTATE "
+        "42P07)\n");
+    closed(st);
+}
+
+/* The run lock: taken; held by another session (named), or by one that cannot be named. */
+static void run_lock(void **state)
+{
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_VALUE("pg_try_advisory_lock(7627881, 1)", "t"),
+               HPQ_VALUE("pg_try_advisory_lock", "f"), HPQ_VALUE("FROM pg_locks", "4242"),
+               HPQ_VALUE("pg_try_advisory_lock", "f"), HPQ_VALUE("FROM pg_locks", HPQ_NULL));
+    assert_int_equal(state_lock(st), TDI_OK);
+    assert_int_equal(state_lock(st), TDI_ERR_LOCKED);
+    assert_int_equal(state_lock(st), TDI_ERR_LOCKED);
+    assert_string_equal(logged.text,
+                        "another tdi run is active (it holds the run lock in the state database, "
+                        "server process 4242); this one stops without changing anything\n"
+                        "another tdi run is active (it holds the run lock in the state database, "
+                        "server process unknown); this one stops without changing anything\n");
+    closed(st);
+}
+
+/* The ledger: a run recorded (abandoned ones closed first), a run id taken, the end. */
+static void ledger(void **state)
+{
+    char params[128];
+    state_db *st;
+    int64_t run_no = -1;
+    int taken = -1;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_COMMAND("SET status = 'abandoned'"), HPQ_VALUE("INSERT INTO tdi.run ", "17"),
+               HPQ_COMMAND("SET status = 'abandoned'"), HPQ_NO_ROW("INSERT INTO tdi.run "));
+    assert_int_equal(state_run_begin(st, "20250101T000000Z", 2025, 1, &run_no, &taken), TDI_OK);
+    assert_int_equal(run_no, 17);
+    assert_int_equal(taken, 0);
+    assert_int_equal(state_run_begin(st, "20250101T000000Z", 2025, 0, &run_no, &taken), TDI_OK);
+    assert_int_equal(run_no, 0);
+    assert_int_equal(taken, 1);
+    snprintf(params, sizeof params, "17|source|%d|source riverside failed", TDI_ERR_SOURCE);
+    hpq_script(HPQ_SEND_P("UPDATE tdi.run SET ended_at", params), HPQ_RESULT(PGRES_COMMAND_OK),
+               HPQ_RESULT_NONE, HPQ_SEND_P("UPDATE tdi.run SET ended_at", "18|ok|0|\\N"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE);
+    assert_int_equal(state_run_end(st, 17, TDI_ERR_SOURCE, "source riverside failed"), TDI_OK);
+    assert_int_equal(state_run_end(st, 18, TDI_OK, ""), TDI_OK);
+    closed(st);
+}
+
+static void print_runs(void **state)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&out, &len);
+    state_db *st;
+
+    (void)state;
+    assert_non_null(fp);
+    st = opened();
+    hpq_script(
+        ROWS("FROM tdi.run ORDER BY run_no DESC", 10, 0, NULL),
+        ROWS("FROM tdi.run ORDER BY run_no DESC", 10, 2, "18", "R18", "2025", "full", "failed", "5",
+             "2025-03-01 02:00:00Z", "2025-03-01 02:00:09Z", "9 s", "source riverside failed", "17",
+             "R17", "2025", "normal", "running", "-", "2025-02-01 02:00:00Z", "-", "-", ""),
+        ROWS("FROM tdi.run_source", 9, 2, "eastside", "ok", "incremental",
+             "2025-02-01T02:00:00.000000Z", "1", "10", "9", "1", "", "riverside", "source", "full",
+             "", "3", "0", "0", "0", "connection refused"),
+        ROWS("FROM tdi.run_file", 8, 3, "submission", "nl", "4", "9", "2", "1", "/out/nl-4.xml.gz",
+             "ab12", "tables", "nl", "", "30", "0", "0", "/out/nl-tables.xml", "cd34", "quarantine",
+             "eastside", "", "1", "0", "0", "/out/q.csv", "ef56"),
+        ROWS("FROM tdi.run_source", 9, 0, NULL), ROWS("FROM tdi.run_file", 8, 0, NULL));
+    assert_int_equal(state_print_runs(st, 5, fp), TDI_OK);
+    assert_int_equal(state_print_runs(st, 5, fp), TDI_OK);
+    fclose(fp);
+    assert_string_equal(out,
+                        "no runs recorded yet\n"
+                        "run R18: year 2025, --full, failed (exit 5)\n"
+                        "  started 2025-03-01 02:00:00Z, ended 2025-03-01 02:00:09Z, took 9 s\n"
+                        "  message: source riverside failed\n"
+                        "  source eastside: ok, incremental since 2025-02-01T02:00:00.000000Z, "
+                        "1 attempt: extracted 10, written 9, quarantined 1\n"
+                        "  source riverside: source, full, 3 attempts: extracted 0, written 0, "
+                        "quarantined 0\n"
+                        "    error: connection refused\n"
+                        "  body nl: sequence 4, 9 records (2 replaces), 1 deletes -> "
+                        "/out/nl-4.xml.gz\n"
+                        "    sha256 ab12\n"
+                        "  tables nl: 30 records -> /out/nl-tables.xml\n"
+                        "    sha256 cd34\n"
+                        "  quarantine eastside: 1 rows -> /out/q.csv\n"
+                        "    sha256 ef56\n"
+                        "run R17: year 2025, running (exit -)\n"
+                        "  started 2025-02-01 02:00:00Z, ended -, took -\n");
+    free(out);
+    closed(st);
+}
+
+/* Closing and reopening a year, and asking whether it is closed. */
+static void years(void **state)
+{
+    char since[64] = "x";
+    state_db *st;
+    int closed_ = -1, changed = -1;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_VALUE("FROM tdi.closed_year WHERE year", "2026-01-05 10:00:00Z by ops"),
+               HPQ_NO_ROW("FROM tdi.closed_year WHERE year"),
+               HPQ_SEND_P("INSERT INTO tdi.closed_year", "2025|ops"),
+               HPQ_RESULT_ROWS(1, V("year"), 1, V("2025")), HPQ_RESULT_NONE,
+               HPQ_NO_ROW("INSERT INTO tdi.closed_year"),
+               HPQ_SEND_P("DELETE FROM tdi.closed_year", "2025|ops"),
+               HPQ_RESULT_ROWS(1, V("year"), 1, V("2025")), HPQ_RESULT_NONE);
+    assert_int_equal(state_year_closed(st, 2025, &closed_, since, sizeof since), TDI_OK);
+    assert_int_equal(closed_, 1);
+    assert_string_equal(since, "2026-01-05 10:00:00Z by ops");
+    assert_int_equal(state_year_closed(st, 2025, &closed_, since, sizeof since), TDI_OK);
+    assert_int_equal(closed_, 0);
+    assert_string_equal(since, "");
+    assert_int_equal(state_year_set(st, 2025, 1, "ops", &changed), TDI_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(state_year_set(st, 2025, 1, "ops", &changed), TDI_OK);
+    assert_int_equal(changed, 0);
+    assert_int_equal(state_year_set(st, 2025, 0, "ops", &changed), TDI_OK);
+    assert_int_equal(changed, 1);
+    closed(st);
+}
+
+/* The source marks and the small lookups before a run reads its sources. */
+static void marks_and_lookups(void **state)
+{
+    char bound[STATE_TIME_MAX];
+    state_mark mark;
+    state_db *st;
+    uint64_t seq = 0;
+    int seen = -1, same = -1, due = -1;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_SEND_P("FROM tdi.source_state", "riverside|2025"),
+               HPQ_RESULT_ROWS(1, V("v"), 1, V("2025-05-01T00:00:00.000000Z|fp1")), HPQ_RESULT_NONE,
+               HPQ_VALUE("FROM tdi.source_state", "|fp2"), HPQ_NO_ROW("FROM tdi.source_state"),
+               HPQ_SEND_P("make_interval", "2025-05-01T00:00:00.000000Z|600"),
+               HPQ_RESULT_ROWS(1, V("v"), 1, V("2025-04-30T23:50:00.000000Z")), HPQ_RESULT_NONE,
+               HPQ_VALUE("FROM tdi.route", "t"), HPQ_VALUE("FROM tdi.route", "f"),
+               HPQ_VALUE("f.kind = 'quarantine'", "ab12"),
+               HPQ_VALUE("f.kind = 'quarantine'", "cd34"), HPQ_NO_ROW("f.kind = 'quarantine'"),
+               HPQ_VALUE("tables_sequence", "t"), HPQ_NO_ROW("tables_sequence"),
+               HPQ_VALUE("FROM tdi.body_sequence", "5"));
+    assert_int_equal(state_source_mark(st, "riverside", 2025, &mark), TDI_OK);
+    assert_int_equal(mark.known, 1);
+    assert_string_equal(mark.watermark, "2025-05-01T00:00:00.000000Z");
+    assert_string_equal(mark.fingerprint, "fp1");
+    assert_int_equal(state_source_mark(st, "riverside", 2025, &mark), TDI_OK);
+    assert_int_equal(mark.known, 1);
+    assert_string_equal(mark.watermark, "");
+    assert_string_equal(mark.fingerprint, "fp2");
+    assert_int_equal(state_source_mark(st, "riverside", 2025, &mark), TDI_OK);
+    assert_int_equal(mark.known, 0);
+    assert_int_equal(state_time_minus(st, "2025-05-01T00:00:00.000000Z", 600, bound, sizeof bound),
+                     TDI_OK);
+    assert_string_equal(bound, "2025-04-30T23:50:00.000000Z");
+    assert_int_equal(state_route_seen(st, "nl", "riverside", 2025, &seen), TDI_OK);
+    assert_int_equal(seen, 1);
+    assert_int_equal(state_route_seen(st, "nl", "riverside", 2025, &seen), TDI_OK);
+    assert_int_equal(seen, 0);
+    assert_int_equal(state_quarantine_same(st, "riverside", 2025, "ab12", &same), TDI_OK);
+    assert_int_equal(same, 1);
+    assert_int_equal(state_quarantine_same(st, "riverside", 2025, "ab12", &same), TDI_OK);
+    assert_int_equal(same, 0);
+    assert_int_equal(state_quarantine_same(st, "riverside", 2025, "ab12", &same), TDI_OK);
+    assert_int_equal(same, 0);
+    assert_int_equal(state_tables_due(st, "nl", 2025, &due), TDI_OK);
+    assert_int_equal(due, 1);
+    assert_int_equal(state_tables_due(st, "nl", 2025, &due), TDI_OK);
+    assert_int_equal(due, 0);
+    assert_int_equal(state_next_sequence(st, "nl", 2025, &seq), TDI_OK);
+    assert_int_equal(seq, 5);
+    closed(st);
+}
+
+/* The run's tables filled by COPY: records, keys; a COPY discarded; refusals of what cannot go
+ * into the stream. */
+static void delta_copies(void **state)
+{
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_COMMAND("CREATE TEMP TABLE run_rec"), HPQ_SEND("COPY run_rec ("),
+               HPQ_RESULT(PGRES_COPY_IN),
+               HPQ_PUT("7\t0\t1\teid1\te1:k1\t\\\\xabcd\tp1\tC1\t20250102\t1\tq|i\ts|e\n"
+                       "8\t0\t1\teid2\te1:k2\t\\\\xef\tp2\tC1\t20250103\t2\tq\ts\n"),
+               HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_SEND("COPY run_seen (src, eid) FROM STDIN"), HPQ_RESULT(PGRES_COPY_IN),
+               {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
+               HPQ_RESULT_ERROR("57014", "COPY from stdin failed: discarded by tdi"),
+               HPQ_RESULT_NONE, HPQ_SEND("COPY run_present (src, eid) FROM STDIN"),
+               HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("2\teid9\n"), HPQ_PUT_END,
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE);
+    assert_int_equal(state_delta_begin(st), TDI_OK);
+    assert_int_equal(state_put_key(st, 0, "eid0"), TDI_ERR_INTERNAL); /* no COPY open */
+    assert_int_equal(state_copy_begin(st, STATE_COPY_RECORDS), TDI_OK);
+    assert_int_equal(state_put_record(st, 7, 0, 1, "eid1", "e1:k1", "abcd", "p1", "C1", 20250102,
+                                      "1", "q|i", "s|e"),
+                     TDI_OK);
+    assert_int_equal(
+        state_put_record(st, 8, 0, 1, "eid2", "e1:k2", "ef", "p2", "C1", 20250103, "2", "q", "s"),
+        TDI_OK);
+    assert_int_equal(
+        state_put_record(st, 9, 0, 1, "eid\t3", "e1:k3", "ef", "p3", "C1", 20250103, "2", "q", "s"),
+        TDI_ERR_INTERNAL);
+    assert_int_equal(state_copy_end(st, 0), TDI_OK);
+    assert_int_equal(state_copy_end(st, 0), TDI_OK); /* none open: nothing */
+    assert_int_equal(state_copy_begin(st, STATE_COPY_SEEN), TDI_OK);
+    assert_int_equal(state_put_key(st, 1, "eid5"), TDI_OK);
+    assert_int_equal(state_copy_end(st, 1), TDI_OK);
+    assert_int_equal(state_copy_begin(st, STATE_COPY_PRESENT), TDI_OK);
+    assert_int_equal(state_put_key(st, 2, "eid\n9"), TDI_ERR_INTERNAL);
+    assert_int_equal(state_put_key(st, 2, "eid9"), TDI_OK);
+    assert_int_equal(state_copy_end(st, 0), TDI_OK);
+    assert_string_equal(logged.text, "state database: an episode key cannot go into the COPY "
+                                     "stream\n"
+                                     "state database: a record cannot go into the COPY stream\n"
+                                     "state database: an episode key cannot go into the COPY "
+                                     "stream\n");
+    closed(st);
+}
+
+/* Many records: the COPY buffer is sent whenever it is full, a failed send ends the COPY. */
+static void delta_copy_flushes(void **state)
+{
+    state_db *st;
+    char eid[32];
+    int i;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_SEND("COPY run_seen"), HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("0\tk0000000000\n"),
+               {.fn = HPQ_FN_COPY_PUT, .ret = -1, .error = "could not send data\n", HPQ_AT},
+               {.fn = HPQ_FN_COPY_END, .match = "discarded", .ret = 1, HPQ_AT},
+               HPQ_RESULT_ERROR("57014", "COPY from stdin failed"), HPQ_RESULT_NONE);
+    assert_int_equal(state_copy_begin(st, STATE_COPY_SEEN), TDI_OK);
+    /* 14 bytes a line: the 64 KiB buffer holds 4681 of them. */
+    for (i = 0; i < 4682; i++) {
+        snprintf(eid, sizeof eid, "k%010d", i);
+        assert_int_equal(state_put_key(st, 0, eid), TDI_OK);
+    }
+    assert_int_equal(state_copy_end(st, 0), TDI_ERR_STATE);
+    assert_string_equal(logged.text, "state database: COPY failed: could not send data\n");
+    closed(st);
+}
+
+/* A source read again: its rows dropped; the repeated keys found per source. */
+static void forget_and_duplicates(void **state)
+{
+    char example[2 * 16];
+    unsigned long count[2] = {9, 9};
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_SEND_P("DELETE FROM run_rec WHERE src", "1"), HPQ_RESULT(PGRES_COMMAND_OK),
+               HPQ_RESULT_NONE, HPQ_COMMAND("DELETE FROM run_seen WHERE src"),
+               HPQ_COMMAND("DELETE FROM run_present WHERE src"),
+               HPQ_FAILS("DELETE FROM run_rec", "57P01", "terminating connection"),
+               ROWS("HAVING count(*) > 1", 3, 2, "1", "2", "eid7", "5", "1", "x"));
+    assert_int_equal(state_forget_source(st, 1), TDI_OK);
+    assert_int_equal(state_forget_source(st, 1), TDI_ERR_STATE);
+    assert_int_equal(state_duplicates(st, 2, count, example, 16), TDI_OK);
+    assert_int_equal(count[0], 0);
+    assert_int_equal(count[1], 2);
+    assert_string_equal(example, "");
+    assert_string_equal(example + 16, "eid7");
+    closed(st);
+}
+
+/* The action pass: the run's sources and bodies as arrays, the statements in order, the counts
+ * per body, the sources to read again, R018; a second pass starts over. */
+static void actions(void **state)
+{
+    const state_source_in sources[2] = {{"riverside", "R1", 1, 1}, {"eastside", "R2", 1, 0}};
+    const state_body_in bodies[2] = {{"nl", 1, "centre"}, {"be", 0, "national"}};
+    state_counts counts[2];
+    unsigned char reread[2];
+    unsigned long r018[2];
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(
+        HPQ_SEND_P("INSERT INTO run_src",
+                   "{\"riverside\",\"eastside\"}|{\"R1\",\"R2\"}|{t,t}|{t,f}"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("INSERT INTO run_body", "{\"nl\",\"be\"}|{t,f}|{\"centre\",\"national\"}"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_rec"),
+        HPQ_SEND_P("CREATE TEMP TABLE run_held", "2025"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_held"), HPQ_COMMAND("CREATE TEMP TABLE run_rank"),
+        HPQ_COMMAND("CREATE TEMP TABLE run_action"),
+        ROWS("GROUP BY body, action", 3, 5, "0", "a", "3", "0", "r", "1", "1", "d", "2", "0", "f",
+             "1", "9", "a", "1"),
+        ROWS("action = 'f'", 2, 1, "1", "2"), ROWS("k.earlier", 2, 2, "0", "4", "7", "1"));
+    assert_int_equal(state_actions(st, 2025, sources, 2, bodies, 2, counts, reread, r018), TDI_OK);
+    assert_int_equal(counts[0].appends, 3);
+    assert_int_equal(counts[0].replaces, 1);
+    assert_int_equal(counts[0].deletes, 0);
+    assert_int_equal(counts[1].deletes, 2);
+    assert_int_equal(counts[1].appends, 0);
+    assert_int_equal(reread[0], 0);
+    assert_int_equal(reread[1], 1);
+    assert_int_equal(r018[0], 4);
+    assert_int_equal(r018[1], 0);
+    hpq_script(HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),
+               HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),
+               HPQ_FAILS("CREATE TEMP TABLE run_held", "53100", "could not extend file"));
+    assert_int_equal(state_actions(st, 2025, sources, 2, bodies, 2, counts, reread, r018),
+                     TDI_ERR_STATE);
+    assert_int_equal(counts[0].appends, 0);
+    closed(st);
+}
+
+/* The actions kept in a file and read back: episodes, deletes, a malformed line. */
+static void actions_save_and_read(void **state)
+{
+    FILE *fp = tmpfile();
+    state_action a;
+    state_db *st;
+    int eof = -1;
+
+    (void)state;
+    assert_non_null(fp);
+    st = opened();
+    hpq_script(HPQ_SEND("action IN ('a', 'r') ORDER BY pos"), HPQ_RESULT(PGRES_COPY_OUT),
+               HPQ_COPY_ROW("12\ta\tt\tf\n"), HPQ_COPY_ROW("13\tr\tf\tt\n"), HPQ_COPY_DONE);
+    assert_int_equal(state_actions_save(st, 0, STATE_READ_EPISODES, fp), TDI_OK);
+    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
+    assert_int_equal(eof, 0);
+    assert_int_equal(a.pos, 12);
+    assert_int_equal(a.replace, 0);
+    assert_int_equal(a.entrant, 1);
+    assert_int_equal(a.earlier, 0);
+    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
+    assert_int_equal(a.pos, 13);
+    assert_int_equal(a.replace, 1);
+    assert_int_equal(a.entrant, 0);
+    assert_int_equal(a.earlier, 1);
+    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    fclose(fp);
+
+    fp = tmpfile();
+    assert_non_null(fp);
+    hpq_script(HPQ_SEND("action = 'd' ORDER BY ekey"), HPQ_RESULT(PGRES_COPY_OUT),
+               HPQ_COPY_ROW("e1:abc\td\t\\N\t\\N\n"), HPQ_COPY_ROW("junk\n"), HPQ_COPY_DONE,
+               HPQ_SEND("FROM run_rank WHERE body = 1"), HPQ_RESULT(PGRES_COPY_OUT),
+               HPQ_COPY_RET(-1), HPQ_RESULT_ERROR("57014", "canceled"), HPQ_RESULT_NONE);
+    assert_int_equal(state_actions_save(st, 1, STATE_READ_DELETES, fp), TDI_OK);
+    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
+    assert_string_equal(a.ekey, "e1:abc");
+    assert_int_equal(a.entrant, 0);
+    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_ERR_STATE);
+    assert_int_equal(state_actions_save(st, 1, STATE_READ_HELD, fp), TDI_ERR_STATE);
+    fclose(fp);
+    assert_string_equal(logged.text, "state database: an action line is malformed\n"
+                                     "state database: reading the actions failed: canceled "
+                                     "(SQLSTATE 57014)\n");
+    closed(st);
+}
+
+/* The re-identification check: the first grouping alone when it is enough; the others in a
+ * second statement when it falls short; a body that holds nothing. */
+static void reid_check(void **state)
+{
+    const unsigned masks[3] = {0x3f, 0x1f, 0};
+    state_reid out[3];
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "3", "5", "0", "2", "1", "3", "1",
+                    "0", "0.25"));
+    assert_int_equal(state_reid_check(st, 0, masks, 3, 3, out), TDI_OK);
+    assert_int_equal(out[0].records, 10);
+    assert_int_equal(out[0].groups, 3);
+    assert_int_equal(out[0].k, 5);
+    assert_int_equal(out[0].at_risk, 0);
+    assert_int_equal(out[0].l[0], 2);
+    assert_int_equal(out[0].l[2], 3);
+    assert_true(out[0].average > 0.249 && out[0].average < 0.251);
+    assert_int_equal(out[1].records, 0); /* not grouped */
+
+    /* k 2 under 3: the two others, one with no key (every record one group). */
+    hpq_script(ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "6", "2", "3", "1", "1", "1", "1",
+                    "1", "0.5"),
+               ROWS("GROUPING SETS ((k1), ())", 11, 2, "0", "10", "4", "3", "0", "1", "1", "2", "1",
+                    "1", "0.3", "1", "10", "1", "9", "0", "4", "2", "5", "3", "1", "0.1"));
+    assert_int_equal(state_reid_check(st, 0, masks, 3, 3, out), TDI_OK);
+    assert_int_equal(out[0].k, 2);
+    assert_int_equal(out[0].at_risk, 3);
+    assert_int_equal(out[1].k, 3);
+    assert_int_equal(out[1].groups, 4);
+    assert_int_equal(out[2].k, 9);
+    assert_int_equal(out[2].l[3], 3);
+    assert_int_equal(out[0].legacy, 1);
+    assert_int_equal(out[2].legacy, 1);
+
+    hpq_script(ROWS("GROUPING SETS ((k1))", 11, 0, NULL),
+               HPQ_VALUE("SELECT count(*) FROM hold WHERE qi IS NULL", "4"),
+               ROWS("GROUPING SETS ((k1), ())", 11, 0, NULL),
+               HPQ_VALUE("SELECT count(*) FROM hold WHERE qi IS NULL", "4"));
+    assert_int_equal(state_reid_check(st, 1, masks, 3, 3, out), TDI_OK);
+    assert_int_equal(out[0].records, 0);
+    assert_int_equal(out[0].legacy, 4);
+    assert_int_equal(out[1].legacy, 4);
+    closed(st);
+}
+
+/* The blanking recorded for a body; every record turned into a replace. */
+static void blanked_and_replace_all(void **state)
+{
+    char blanked[64];
+    state_counts counts = {9, 9, 9};
+    state_db *st;
+    int found = -1;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_VALUE("FROM tdi.body_blanking", "age sex"),
+               HPQ_SEND_P("INSERT INTO run_action", "1"), HPQ_RESULT(PGRES_COMMAND_OK),
+               HPQ_RESULT_NONE, ROWS("GROUP BY action", 2, 3, "a", "2", "r", "5", "d", "1"));
+    assert_int_equal(state_blanked(st, "nl", 2025, blanked, sizeof blanked, &found), TDI_OK);
+    assert_int_equal(found, 1);
+    assert_string_equal(blanked, "age sex");
+    assert_int_equal(state_replace_all(st, 1, &counts), TDI_OK);
+    assert_int_equal(counts.appends, 2);
+    assert_int_equal(counts.replaces, 5);
+    assert_int_equal(counts.deletes, 1);
+    closed(st);
+}
+
+/* The commit that succeeds: the body's rows sent while its file is written, the body, the
+ * source, the file, the routes and the ledger's end, one transaction. */
+static void commit_success(void **state)
+{
+    const state_source_out src = {.name = "riverside",
+                                  .mode = "full",
+                                  .attempts = 1,
+                                  .extracted = 10,
+                                  .written = 9,
+                                  .quarantined = 1,
+                                  .status = TDI_OK,
+                                  .advance = 1,
+                                  .watermark = "2025-05-01T00:00:00.000000Z",
+                                  .fingerprint = "fp1"};
+    const state_file_out file = {.kind = "submission",
+                                 .owner = "nl",
+                                 .path = "/out/nl-4.xml.gz",
+                                 .sha256 = "ab12",
+                                 .sequence = 4,
+                                 .records = 9,
+                                 .replaces = 2,
+                                 .deletes = 1};
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(
+        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
+        HPQ_SEND_P("INSERT INTO tdi.sent", "0|nl|2025|4"),
+        {.fn = HPQ_FN_RESULT, .busy = 1, .res = {.status = PGRES_COMMAND_OK}, HPQ_AT},
+        HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.body_blanking", "nl|2025|age|17"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "nl|2025|4|17|t"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE,
+        HPQ_SEND_P("INSERT INTO tdi.run_source", "17|riverside|full|\\N|1|10|9|1|ok|\\N"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("INSERT INTO tdi.source_state",
+                   "riverside|2025|2025-05-01T00:00:00.000000Z|fp1|17"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("INSERT INTO tdi.run_file", "17|/out/nl-4.xml.gz|submission|nl|4|9|2|1|ab12"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.route", "2025"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("UPDATE tdi.run SET ended_at", "17|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
+    assert_int_equal(state_commit_wait(st), TDI_OK); /* nothing sent: nothing to wait for */
+    assert_int_equal(state_commit_send(st, 2025, 0, "nl", 4), TDI_OK);
+    assert_int_equal(state_commit_begin(st), TDI_OK); /* begun already */
+    assert_int_equal(state_commit_wait(st), TDI_OK);
+    assert_int_equal(state_commit_body(st, 2025, "nl", 4, 1, 17, "age"), TDI_OK);
+    assert_int_equal(state_commit_source(st, 2025, 17, &src), TDI_OK);
+    assert_int_equal(state_commit_file(st, 17, &file), TDI_OK);
+    assert_int_equal(state_commit_end(st, 2025, 17, TDI_OK, NULL), TDI_OK);
+    state_commit_abort(st); /* after the end: nothing */
+    assert_string_equal(logged.text, "");
+    closed(st);
+}
+
+/* The commit's failures: a body's rows refused (its part undone, the file not published), the
+ * tables-only update, then the COMMIT refused: everything rolled back. */
+static void commit_failures(void **state)
+{
+    const state_source_out src = {.name = "eastside",
+                                  .mode = "not read",
+                                  .status = TDI_ERR_SOURCE,
+                                  .error = "connection refused"};
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
+               HPQ_SEND("INSERT INTO tdi.sent"),
+               HPQ_RESULT_ERROR("23505", "duplicate key value violates unique constraint"),
+               HPQ_RESULT_NONE, HPQ_COMMAND("ROLLBACK TO SAVEPOINT tdi_body"),
+               HPQ_SEND_P("SET tables_sequence = sequence", "be|2025"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_SEND_P("INSERT INTO tdi.run_source", "17|eastside|not read|\\N|0|0|0|0|source|"
+                                                        "connection refused"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
+               HPQ_COMMAND("UPDATE tdi.run SET ended_at"),
+               HPQ_FAILS("COMMIT", "40001", "could not serialize access"), HPQ_COMMAND("ROLLBACK"));
+    assert_int_equal(state_commit_send(st, 2025, 1, "nl", 5), TDI_OK);
+    assert_int_equal(state_commit_wait(st), TDI_ERR_STATE);
+    assert_int_equal(state_commit_undo(st), TDI_OK);
+    assert_int_equal(state_commit_body(st, 2025, "be", 0, 1, 17, NULL), TDI_OK);
+    assert_int_equal(state_commit_source(st, 2025, 17, &src), TDI_OK);
+    assert_int_equal(state_commit_end(st, 2025, 17, TDI_ERR_SOURCE, "a source failed"),
+                     TDI_ERR_STATE);
+    assert_int_equal(state_commit_undo(st), TDI_OK); /* no transaction: nothing */
+    assert_string_equal(logged.text,
+                        "state database: recording what the body was sent failed: duplicate key "
+                        "value violates unique constraint (SQLSTATE 23505)\n"
+                        "state database: committing failed: could not serialize access (SQLSTATE "
+                        "40001)\n");
+    closed(st);
+}
+
+/* The undo itself refused: the whole transaction is rolled back, the caller told. */
+static void commit_undo_fails(void **state)
+{
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
+               HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_FAILS("ROLLBACK TO SAVEPOINT", "25P02", "current transaction is aborted"),
+               HPQ_COMMAND("ROLLBACK"));
+    assert_int_equal(state_commit_send(st, 2025, 0, "nl", 4), TDI_OK);
+    assert_int_equal(state_commit_wait(st), TDI_OK);
+    assert_int_equal(state_commit_undo(st), TDI_ERR_STATE);
+    state_commit_abort(NULL);
+    closed(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(open_and_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(check_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrate_from_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrate_other_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(run_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(print_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(years, setup, teardown),
+        cmocka_unit_test_setup_teardown(marks_and_lookups, setup, teardown),
+        cmocka_unit_test_setup_teardown(delta_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(delta_copy_flushes, setup, teardown),
+        cmocka_unit_test_setup_teardown(forget_and_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(actions_save_and_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(reid_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(blanked_and_replace_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(commit_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(commit_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(commit_undo_fails, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
