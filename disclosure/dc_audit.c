@@ -261,29 +261,35 @@ static int spread(glp_prob *lp, seen *sn)
     return ok;
 }
 
-/* Column j's interval; *exact 0 when it was not solved for, being seen wide enough. */
-static int bounds(glp_prob *lp, int j, seen *sn, double need, int all, double *lo, double *hi)
+/* Column j's interval, or enough of it to show the column wide enough. With the true value v
+ * known the column is first held within [v - need, v + need] (the simplex stops at the bound, not
+ * at the far extreme): an interval reaching either end is wide enough, one inside both is exact. */
+static int bounds(glp_prob *lp, int j, seen *sn, double need, double v, int all, double *lo,
+                  double *hi)
 {
     size_t k = (size_t)j - 1;
+    int capped = !all && !isnan(v) && need > 0, ok;
 
     if (!all && sn->hi[k] - sn->lo[k] >= need) {
         *lo = sn->lo[k];
         *hi = sn->hi[k];
         return 1;
     }
-    if (sn->lo[k] <= 1e-9) /* non-negative: a solution at 0 is the minimum */
+    if (capped)
+        glp_set_col_bnds(lp, j, GLP_DB, v - need > 0 ? v - need : 0, v + need);
+    ok = optimise(lp, j, GLP_MAX, sn, hi);
+    if (ok && !all && *hi - sn->lo[k] >= need) {
+        *lo = sn->lo[k];
+    } else if (ok && sn->lo[k] <= 1e-9) { /* non-negative: a solution at 0 is the minimum */
         *lo = 0;
-    else if (!optimise(lp, j, GLP_MIN, sn, lo))
-        return 0;
-    if (!all && sn->hi[k] - *lo >= need) {
-        *hi = sn->hi[k];
-        return 1;
+    } else if (ok) {
+        ok = optimise(lp, j, GLP_MIN, sn, lo);
     }
-    if (!optimise(lp, j, GLP_MAX, sn, hi))
-        return 0;
-    if (*lo < 0)
+    if (capped)
+        glp_set_col_bnds(lp, j, GLP_LO, 0, 0);
+    if (ok && *lo < 0)
         *lo = 0;
-    return 1;
+    return ok;
 }
 
 static void report(audit *a, size_t cell, double lo, double hi)
@@ -348,7 +354,9 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     if (st == TDI_OK && !spread(lp, &sn))
         st = TDI_ERR_INTERNAL;
     for (size_t k = 0; k < nc && st == TDI_OK; k++) {
-        if (!bounds(lp, (int)k + 1, &sn, (double)need_of(a, cells[k]), a->each != NULL, &lo, &hi))
+        double v = a->values_known ? (double)dc_set_value(a->s, cells[k]) : NAN;
+        if (!bounds(lp, (int)k + 1, &sn, (double)need_of(a, cells[k]), v, a->each != NULL, &lo,
+                    &hi))
             st = TDI_ERR_INTERNAL;
         else
             report(a, cells[k], lo, hi);
@@ -483,6 +491,8 @@ tdi_status dc_audit(const dc_set *s, unsigned long protection, int values_known,
 
 typedef struct failing {
     size_t *cell, n, cap;
+    double *deficit; /* per failing cell: the width it lacks */
+    size_t dcap;
     int oom;
 } failing;
 
@@ -490,72 +500,117 @@ static void note_fail(void *ctx, const dc_interval *iv)
 {
     failing *f = ctx;
 
-    if (!f->oom && !grow((void **)&f->cell, &f->cap, f->n + 1, sizeof *f->cell))
+    if (!f->oom && (!grow((void **)&f->cell, &f->cap, f->n + 1, sizeof *f->cell) ||
+                    !grow((void **)&f->deficit, &f->dcap, f->n + 1, sizeof *f->deficit)))
         f->oom = 1;
-    else if (!f->oom)
-        f->cell[f->n++] = iv->cell;
+    if (f->oom)
+        return;
+    f->deficit[f->n] = (double)iv->need - (iv->hi - iv->lo);
+    f->cell[f->n++] = iv->cell;
 }
 
-/* The cell to suppress next for failing cell i: in a relation holding i (else holding a cell
- * of i's part), the smallest non-zero published cell that is not a grand total, else a zero
- * one, else a grand total; (size_t)-1 when every such relation is suppressed throughout. */
-static size_t widen(const dc_set *s, const rels *r, const unsigned char *sup, size_t *up, size_t i)
+/* How good published cell c (value v) is to suppress for a cell lacking deficit: lower is
+ * better. A cell at least as large as the deficit widens the interval enough in one step (the
+ * smallest such: the least information lost), else the largest smaller one; zero cells widen
+ * nothing in the relation but may elsewhere; a grand total last. */
+static double rank_of(const dc_set *s, size_t c, double deficit)
+{
+    double v = (double)dc_set_value(s, c);
+
+    if (dc_set_grand_total(s, c) == c)
+        return 4e18;
+    if (v == 0)
+        return 3e18;
+    return v >= deficit ? v : 1e18 - v;
+}
+
+/* The published cell of relation k of best rank_of(), (size_t)-1 when it has none. */
+static size_t best_of(const dc_set *s, const rels *r, const unsigned char *sup, size_t k,
+                      double deficit)
 {
     size_t best = (size_t)-1;
-    unsigned long best_rank = 0;
+    double best_rank = 0;
 
-    for (int wide = 0; wide < 2 && best == (size_t)-1; wide++)
-        for (size_t k = 0; k < r->n; k++) {
-            int in = 0;
-            for (size_t j = r->start[k]; j < r->start[k + 1] && !in; j++)
-                in = wide ? sup[r->cells[j]] && find(up, r->cells[j]) == find(up, i)
-                          : r->cells[j] == i;
-            for (size_t j = r->start[k]; in && j < r->start[k + 1]; j++) {
-                size_t c = r->cells[j];
-                unsigned long v = dc_set_value(s, c), rank;
-                if (sup[c])
-                    continue;
-                /* non-zero cells by value, then zero cells, then grand totals */
-                rank = dc_set_grand_total(s, c) == c ? (unsigned long)-1
-                       : v                           ? v
-                                                     : (unsigned long)-2;
-                if (best == (size_t)-1 || rank < best_rank) {
-                    best = c;
-                    best_rank = rank;
-                }
-            }
+    for (size_t j = r->start[k]; j < r->start[k + 1]; j++) {
+        size_t c = r->cells[j];
+        double rank = sup[c] ? 0 : rank_of(s, c, deficit);
+        if (!sup[c] && (best == (size_t)-1 || rank < best_rank)) {
+            best = c;
+            best_rank = rank;
         }
+    }
     return best;
 }
 
-/* One more cell per failing cell; 0 when some failing cell has none left. */
+/* More cells to suppress for failing cell i into *more: the best cell of every relation holding
+ * i (a round widens i along each of its relations at once: fewer rounds), else the best cell of
+ * a relation holding a cell of i's part. 0 when there is none (every such relation suppressed
+ * throughout); -1 when out of memory. */
+static int widen(const dc_set *s, const rels *r, const unsigned char *sup, size_t *up, size_t i,
+                 double deficit, failing *more)
+{
+    size_t n0 = more->n, best = (size_t)-1;
+    double best_rank = 0;
+
+    for (size_t k = 0; k < r->n; k++) {
+        int in = 0;
+        size_t c;
+        for (size_t j = r->start[k]; j < r->start[k + 1] && !in; j++)
+            in = r->cells[j] == i;
+        if (in && (c = best_of(s, r, sup, k, deficit)) != (size_t)-1) {
+            if (!grow((void **)&more->cell, &more->cap, more->n + 1, sizeof *more->cell))
+                return -1;
+            more->cell[more->n++] = c;
+        }
+    }
+    for (size_t k = 0; more->n == n0 && k < r->n; k++) {
+        int in = 0;
+        size_t c;
+        for (size_t j = r->start[k]; j < r->start[k + 1] && !in; j++)
+            in = sup[r->cells[j]] && find(up, r->cells[j]) == find(up, i);
+        if (in && (c = best_of(s, r, sup, k, deficit)) != (size_t)-1 &&
+            (best == (size_t)-1 || rank_of(s, c, deficit) < best_rank)) {
+            best = c;
+            best_rank = rank_of(s, c, deficit);
+        }
+    }
+    if (more->n == n0 && best != (size_t)-1) {
+        if (!grow((void **)&more->cell, &more->cap, more->n + 1, sizeof *more->cell))
+            return -1;
+        more->cell[more->n++] = best;
+    }
+    return more->n > n0;
+}
+
+/* More cells for every failing cell, then secondary suppression again. */
 static tdi_status widen_all(dc_set *s, const failing *f, size_t *count)
 {
     rels r = {0};
     unsigned char *sup = NULL;
-    size_t *up = NULL, *more = malloc((f->n ? f->n : 1) * sizeof *more), nmore = 0;
+    size_t *up = NULL;
+    failing more = {0};
     int *col = NULL;
-    tdi_status st = more ? load(s, &r, &sup, &up, &col) : TDI_ERR_INTERNAL;
+    tdi_status st = load(s, &r, &sup, &up, &col);
 
     if (st == TDI_OK)
         connect(s, &r, sup, up);
     for (size_t k = 0; st == TDI_OK && k < f->n; k++) {
-        size_t c = widen(s, &r, sup, up, f->cell[k]);
-        if (c == (size_t)-1) {
+        int got = widen(s, &r, sup, up, f->cell[k], f->deficit[k], &more);
+        if (got < 0) {
+            st = TDI_ERR_INTERNAL;
+        } else if (got == 0) {
             tdi_error("disclosure audit: a suppressed cell cannot be protected: every cell "
                       "around it is suppressed already");
             st = TDI_ERR_DISCLOSURE;
-        } else {
-            more[nmore++] = c;
         }
     }
     if (st == TDI_OK)
-        st = dc_set_suppress_more(s, more, nmore, count);
+        st = dc_set_suppress_more(s, more.cell, more.n, count);
     rels_free(&r);
     free(sup);
     free(up);
     free(col);
-    free(more);
+    free(more.cell);
     return st;
 }
 
@@ -580,6 +635,7 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
         st = widen_all(s, &f, &n);
     }
     free(f.cell);
+    free(f.deficit);
     if (count)
         *count = n;
     if (rounds)
