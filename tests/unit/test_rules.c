@@ -66,7 +66,7 @@ static void test_rule_table(void **state)
         assert_string_equal(tdi_severity_name(r->severity), want[i][1]);
         assert_string_equal(r->message, want[i][2]);
     }
-    assert_null(tdi_rule_get("R019", NULL));
+    assert_null(tdi_rule_get("R021", NULL)); /* the next free id */
     assert_null(tdi_rule_at(TDI_RULE_COUNT));
 }
 
