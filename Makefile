@@ -1,8 +1,15 @@
 # tdi — build, test, demo, install. `make help` lists the targets.
 #
 # Build flavours share the sources: build/release (the tdi users run, -O2), build/asan
-# (AddressSanitizer + UndefinedBehaviorSanitizer, what `make check` tests), build/fuzz (clang
-# libFuzzer targets) and build/install (release, with the installed schema directory compiled in).
+# (AddressSanitizer + UndefinedBehaviorSanitizer, what `make check` tests), build/tsan
+# (ThreadSanitizer, the unit tests that run report/'s worker threads), build/fuzz (clang libFuzzer
+# targets) and build/install (release, with the installed schema directory compiled in).
+#
+# Flags: the ones tdi needs (C11, the warnings, the stack protector, -pthread, the defines, the
+# libraries' include paths) are in TDI_CFLAGS/TDI_CPPFLAGS, which a command-line CFLAGS or
+# CPPFLAGS cannot drop (`make CFLAGS=-O0` only changes the optimisation). -Werror is only in the
+# builds `make check` and CI use (asan, tsan, fuzz): a newer compiler's new warning must not break
+# a user's plain `make`. Every object records the headers it read (-MMD -MP, build/**/*.d).
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -11,25 +18,33 @@ DATADIR  ?= $(PREFIX)/share/tdi
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/tdi
 PKGS     := libpq libxml-2.0 zlib libcrypto
-# openssl and groff-base: tests compute pseudonyms independently and check the man page.
+# openssl and groff-base: tests compute pseudonyms independently and check the man page. perl:
+# prove runs the integration suite (TAP).
 DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev libssl-dev \
-            libcmocka-dev postgresql openssl groff-base
+            libcmocka-dev postgresql openssl groff-base perl
 # libFuzzer: clang and its compiler-rt runtime (libclang-rt-14-dev on Debian 12).
 FUZZ_DEB_PKGS := clang libclang-rt-dev
+# make lint: the formatter, the shell and C checkers, per-function line counts.
+LINT_DEB_PKGS := clang-format shellcheck cppcheck pmccabe
 BENCH_DEB_PKGS := time postgresql-contrib
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SCHEMA_DIR ?= $(CURDIR)/schemas
-WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
             -Wvla -Wpointer-arith -Wcast-qual -Wnull-dereference
-CPPFLAGS += -pthread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DTDI_SCHEMA_DIR='"$(SCHEMA_DIR)"' \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# What every build of tdi needs; CFLAGS/CPPFLAGS/LDFLAGS (the user's) come after and add to it.
+TDI_CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+TDI_CFLAGS   := -std=c11 $(WARN) -fstack-protector-strong -pthread
+SCHEMA_DEF   := -DTDI_SCHEMA_DIR='"$(SCHEMA_DIR)"'
+DEPFLAGS     := -MMD -MP
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lxml2 -lz -lcrypto) -pthread -lm
-ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-# The tested build also has the test hooks (docs/hacking.md, "Tests"); the release build never.
-ASAN     += -DTDI_TEST_HOOKS
+# The test builds: sanitizers, -Werror, and the test hooks (docs/hacking.md, "Tests"); the
+# release build never has the hooks.
+ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+            -Werror -DTDI_TEST_HOOKS
+TSAN     := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Werror -DTDI_TEST_HOOKS
 
 # ---- GLPK: the linear programs of the tables' disclosure audit (disclosure/dc_audit.c). Debian
 # ships no pkg-config file for it.
@@ -47,39 +62,67 @@ REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o) $(CLI_SRC:%.c=build/release/%.o)
 ASAN_LIB := $(LIB_SRC:%.c=build/asan/%.o)
 ASAN_OBJ := $(ASAN_LIB) $(CLI_SRC:%.c=build/asan/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+# The unit tests that run report/'s worker threads (rpt_pipe: deflate and the schema check), again
+# under ThreadSanitizer. Not test_tables: its three publishes are test_report's too, and its
+# single-threaded suppression searches cost 10 s of CPU under TSan.
+TSAN_TESTS := test_pipe test_report test_validate test_code_values
+TSAN_LIB := $(LIB_SRC:%.c=build/tsan/%.o)
+TSAN_BIN := $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
 
 FUZZ_CC    ?= clang
-FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -Werror
 FUZZ_RUNS  ?= 10000
 FUZZ_SMOKE ?= 500
 FUZZ_LIB   := $(LIB_SRC:%.c=build/fuzz/%.o)
 FUZZ_BIN   := build/fuzz/fuzz_config build/fuzz/fuzz_crosswalk build/fuzz/fuzz_validate
+
+# make lint (tests/lint.sh, also run by make check) checks the C of these folders and of tests/.
+# LINT_STRICT=0: the formatting and size checks report what they find (TAP "# TODO") without
+# failing, until the tree is formatted and split; shellcheck and cppcheck always fail.
+LINT_STRICT ?= 0
+LINT_ENV := LINT_STRICT=$(LINT_STRICT) TDI_SRC_DIRS="$(LIB_DIRS) cli"
 
 # The installed tdi differs from ./tdi only in where it looks for the schemas by default.
 INSTALL_SCHEMA_DIR := $(DATADIR)/schemas
 INSTALL_OBJ := $(filter-out build/release/common/tdi_config.o,$(REL_OBJ)) \
                build/install/common/tdi_config.o
 
-.PHONY: all deps deps-fuzz bench-deps install-packages check unit integration demo bench install fuzz fuzz-build man-check \
-        format clean help FORCE
+.PHONY: all deps deps-fuzz deps-lint bench-deps install-packages check check-build unit \
+        integration demo bench install fuzz fuzz-build man-check lint tsan format clean help FORCE
 .DEFAULT_GOAL := all
+# Objects reached only through pattern rules are kept, not deleted as intermediates.
+.SECONDARY: $(TSAN_LIB) $(FUZZ_LIB)
 
 all: tdi
 
 help:
-	@echo "make            build ./tdi"
+	@echo "make            build ./tdi (CFLAGS, default -O2 -g, adds to the flags tdi needs)"
 	@echo "make demo       install missing packages, build, run the pipeline on sample clinics"
-	@echo "make check      install missing packages, run unit and integration tests (ASan/UBSan),"
-	@echo "                and a short fuzzing smoke run ($(FUZZ_SMOKE) inputs per target)"
+	@echo "make check      install missing packages, then: make lint; unit tests under ASan/UBSan,"
+	@echo "                the threaded ones again under TSan; the integration suite (TAP, prove -j2),"
+	@echo "                with a short fuzzing smoke run ($(FUZZ_SMOKE) inputs per target); ends with"
+	@echo "                'N passed, N failed, N skipped'"
+	@echo "make unit       the unit tests only (ASan/UBSan, then TSan)"
+	@echo "make integration  the integration suite only (TAP, prove -j2)"
+	@echo "make lint       clang-format check, shellcheck, cppcheck, size limits (800 lines a file,"
+	@echo "                100 a function); formatting and sizes fatal only with LINT_STRICT=1"
+	@echo "make coverage   unit-test line coverage per folder (gcovr), checked against"
+	@echo "                tests/coverage-floors.txt (make check does it too)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_RUNS inputs (default $(FUZZ_RUNS))"
 	@echo "make install    install tdi, its schemas and tdi(1) under PREFIX (default /usr/local),"
 	@echo "                staged under DESTDIR when set"
 	@echo "make bench      time tdi against the floors and a peer on 10k-2M synthetic episodes"
 	@echo "                (quick: make bench BENCH_SIZES=10000,100000 BENCH_RUNS=1)"
-	@echo "make format     clang-format every source file"
+	@echo "make man-check  the man page renders without a warning"
+	@echo "make format     clang-format every C source and header"
 	@echo "make clean      remove build output"
 
-# Installs the Debian packages the build, the tests and the demo need, only those missing.
+# ---- Debian packages
+# Installs the packages the build, the tests and the demo need, only those missing. Targets that
+# need packages install them first and only then run a sub-make (whose pkg-config flags are read
+# after the install), so `make -j` never compiles while packages are still being installed. One
+# apt at a time (flock), for goals given together.
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS)"
 
@@ -87,63 +130,95 @@ deps:
 deps-fuzz:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(FUZZ_DEB_PKGS)"
 
+deps-lint:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(LINT_DEB_PKGS)"
+
 # What the benchmark needs besides: GNU time (peak RSS), pgcrypto (the peer's hmac()).
-bench-deps: deps
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_DEB_PKGS)"
+bench-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 
 install-packages:
-	@missing=""; for p in $(PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	@mkdir -p build; \
+	flock build/.apt.lock sh -c 'missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f="\$${Status}" $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "tdi: installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	fi'
 
+# ---- builds
 tdi: build/release/tdi
 	cp $< $@
 
 build/release/tdi: $(REL_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(TDI_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/asan/tdi: $(ASAN_OBJ)
-	$(CC) $(ASAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(TDI_CFLAGS) $(ASAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-build/release/%.o: %.c $(HDRS)
+build/release/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/asan/%.o: %.c $(HDRS)
+build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -c -o $@ $<
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) $(DEPFLAGS) -c -o $@ $<
 
-build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
+build/asan/tests/%: tests/unit/%.c $(ASAN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< $(ASAN_LIB) \
-	  $(LDLIBS) -lcmocka
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) -Wno-missing-prototypes \
+	  $(DEPFLAGS) -o $@ $< $(ASAN_LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-unit: deps $(UNIT_BIN) build/asan/tdi
-	@tests/run-unit.sh $(UNIT_BIN)
+build/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) $(DEPFLAGS) -c -o $@ $<
 
-integration: deps build/asan/tdi
+build/tsan/tests/%: tests/unit/%.c $(TSAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) -Wno-missing-prototypes \
+	  $(DEPFLAGS) -o $@ $< $(TSAN_LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+# ---- tests
+# Everything `make check` runs, built in one (parallel) make.
+check-build: $(UNIT_BIN) $(TSAN_BIN) build/asan/tdi $(FUZZ_BIN)
+
+unit: deps
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(TSAN_BIN)
+	@tests/run-unit.sh $(UNIT_BIN) $(TSAN_BIN)
+
+# The threaded unit tests under ThreadSanitizer only.
+tsan: deps
+	@$(MAKE) --no-print-directory $(TSAN_BIN)
+	@tests/run-unit.sh $(TSAN_BIN)
+
+integration: deps
+	@$(MAKE) --no-print-directory build/asan/tdi
 	@TDI=$(CURDIR)/build/asan/tdi tests/run-integration.sh
 
-# The README's test command. Unit and integration results are summed into one closing line.
-check: deps deps-fuzz
-	@$(MAKE) --no-print-directory $(UNIT_BIN) build/asan/tdi $(FUZZ_BIN)
+lint: deps-lint
+	@$(LINT_ENV) tests/lint.sh
+
+# The README's test command: lint, unit and integration cases are summed into one closing line.
+check:
+	@$(MAKE) --no-print-directory install-packages \
+	  PACKAGES="$(DEB_PKGS) $(FUZZ_DEB_PKGS) $(LINT_DEB_PKGS)"
+	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory check-cov
 	@TDI=$(CURDIR)/build/asan/tdi TDI_FUZZ_DIR=$(CURDIR)/build/fuzz TDI_FUZZ_RUNS=$(FUZZ_SMOKE) \
-	  tests/run-all.sh $(UNIT_BIN)
+	  $(LINT_ENV) tests/run-all.sh $(UNIT_BIN) $(TSAN_BIN)
 
 # ---- fuzzing (clang libFuzzer): the config reader, the crosswalk reader, the validator
-build/fuzz/%.o: %.c $(HDRS)
+build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -std=c11 $(WARN) -c -o $@ $<
+	$(FUZZ_CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(FUZZ_FLAGS) \
+	  -fsanitize=fuzzer-no-link $(DEPFLAGS) -c -o $@ $<
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB) $(HDRS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=c11 $(WARN) -o $@ $< $(FUZZ_LIB) \
-	  $(LDLIBS)
+	$(FUZZ_CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer \
+	  $(DEPFLAGS) -o $@ $< $(FUZZ_LIB) $(LDFLAGS) $(LDLIBS)
 
 fuzz-build: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
@@ -157,13 +232,13 @@ build/install/schema-dir: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(INSTALL_SCHEMA_DIR)' | cmp -s - $@ || echo '$(INSTALL_SCHEMA_DIR)' >$@
 
-build/install/common/tdi_config.o: common/tdi_config.c $(HDRS) build/install/schema-dir
+build/install/common/tdi_config.o: common/tdi_config.c build/install/schema-dir
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -DTDI_SCHEMA_DIR=%,$(CPPFLAGS)) -DTDI_SCHEMA_DIR='"$(INSTALL_SCHEMA_DIR)"' \
-	  $(CFLAGS) -c -o $@ $<
+	$(CC) $(TDI_CPPFLAGS) -DTDI_SCHEMA_DIR='"$(INSTALL_SCHEMA_DIR)"' $(CPPFLAGS) $(TDI_CFLAGS) \
+	  $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 build/install/tdi: $(INSTALL_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(TDI_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 install: build/install/tdi
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INSTALL_SCHEMA_DIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -192,8 +267,8 @@ bench: bench-deps
 	@tests/bench/bench.sh
 
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(UNIT_SRC) $(HDRS) tests/unit/*.h 2>/dev/null || \
-	  clang-format -i $(LIB_SRC) $(CLI_SRC) $(UNIT_SRC) $(HDRS)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(wildcard tests/unit/*.h \
+	  tests/fuzz/*.[ch])
 
 clean:
 	rm -rf build tdi
@@ -213,64 +288,94 @@ build/gen/st_migrations.inc: state/st_embed.sh $(STATE_SQL) build/gen/st_sql.lis
 	sh state/st_embed.sh $(STATE_SQL) >$@.tmp || { rm -f $@.tmp; exit 1; }
 	mv $@.tmp $@
 
-build/release/state/st_db.o build/asan/state/st_db.o build/fuzz/state/st_db.o build/cov/state/st_db.o: \
+$(addsuffix /state/st_db.o,build/release build/install build/asan build/tsan build/fuzz build/cov): \
   build/gen/st_migrations.inc
 
-# ---- the scripted libpq and `make coverage` (one block: tests/unit/harness_pq.h, docs/hacking.md)
+# ---- the scripted libpq and `make coverage` (tests/unit/harness_pq.h, docs/hacking.md)
 # Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of -lpq.
 HPQ_TESTS   := test_pg test_extract_pq test_state test_run
 LDLIBS_NOPQ := $(filter-out -lpq,$(LDLIBS))
-COV         := -O0 -g --coverage -DTDI_TEST_HOOKS
+COV         := -O0 -g --coverage -Werror -DTDI_TEST_HOOKS
 COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)
 COV_BIN     := $(UNIT_SRC:tests/unit/%.c=build/cov/tests/%)
-# gcovr: `make coverage`'s report; installed by `make deps` with the rest (one apt-get at a time).
+# gcovr: `make coverage`'s report.
 DEB_PKGS    += gcovr
 
 .PHONY: coverage
 
-build/asan/tests/harness_pq.o: tests/unit/harness_pq.c tests/unit/harness_pq.h
+build/asan/tests/harness_pq.o: tests/unit/harness_pq.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -c -o $@ $<
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) $(DEPFLAGS) -c -o $@ $<
 
 $(HPQ_TESTS:%=build/asan/tests/%): build/asan/tests/%: tests/unit/%.c build/asan/tests/harness_pq.o \
-                                  $(ASAN_LIB) $(HDRS) tests/unit/harness_pq.h
-	$(CC) $(CPPFLAGS) $(ASAN) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< \
-	  build/asan/tests/harness_pq.o $(ASAN_LIB) $(LDLIBS_NOPQ) -lcmocka
+                                  $(ASAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) -Wno-missing-prototypes \
+	  $(DEPFLAGS) -o $@ $< build/asan/tests/harness_pq.o $(ASAN_LIB) $(LDFLAGS) $(LDLIBS_NOPQ) \
+	  -lcmocka
 
 # Coverage: the unit tests built with gcov instrumentation (-O0, the test hooks on as in the ASan
 # build), run, then line coverage per file and folder, checked against tests/coverage-floors.txt.
-build/cov/%.o: %.c $(HDRS)
+build/cov/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -c -o $@ $<
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(COV) $(DEPFLAGS) -c -o $@ $<
 
-build/cov/tests/harness_pq.o: tests/unit/harness_pq.c tests/unit/harness_pq.h
+build/cov/tests/harness_pq.o: tests/unit/harness_pq.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -O0 -g -std=c11 $(WARN) -c -o $@ $<
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) -O0 -g -Werror $(DEPFLAGS) -c -o $@ $<
 
-build/cov/tests/%: tests/unit/%.c $(COV_LIB) $(HDRS)
+build/cov/tests/%: tests/unit/%.c $(COV_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< $(COV_LIB) \
-	  $(LDLIBS) -lcmocka
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(COV) -Wno-missing-prototypes \
+	  $(DEPFLAGS) -o $@ $< $(COV_LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 $(HPQ_TESTS:%=build/cov/tests/%): build/cov/tests/%: tests/unit/%.c build/cov/tests/harness_pq.o \
-                                 $(COV_LIB) $(HDRS) tests/unit/harness_pq.h
-	$(CC) $(CPPFLAGS) $(COV) -std=c11 $(WARN) -Wno-missing-prototypes -o $@ $< \
-	  build/cov/tests/harness_pq.o $(COV_LIB) $(LDLIBS_NOPQ) -lcmocka
+                                 $(COV_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(COV) -Wno-missing-prototypes \
+	  $(DEPFLAGS) -o $@ $< build/cov/tests/harness_pq.o $(COV_LIB) $(LDFLAGS) $(LDLIBS_NOPQ) -lcmocka
 
-# About 40 s from a clean tree on 2 cores: part of `make check`, so a floor is enforced there.
-check: coverage
+# make check builds them with the rest (a prerequisite list is read where it stands: here, after
+# COV_BIN is set).
+check-build: $(COV_BIN)
 
+# The unit tests again, instrumented, and the coverage floors. About 40 s on 2 cores; `make check`
+# runs it before the tests (check-cov), so a folder under its floor fails the check.
 coverage: deps
 	@$(MAKE) --no-print-directory $(COV_BIN)
+	@$(MAKE) --no-print-directory check-cov
+
+check-cov:
 	@find build/cov -name '*.gcda' -delete
 	@TDI_RESULTS= tests/run-unit.sh $(COV_BIN) >build/cov/unit.log 2>&1 || \
 	  { cat build/cov/unit.log; exit 1; }
 	@tests/coverage.sh build/cov tests/coverage-floors.txt $(LIB_DIRS)
+
 # ---- the receiving side (tdi load, tdi audit): the receiver's schema SQL, read at run time from
 # the schema directory, and the Schematron rules are installed with the XSDs.
-.PHONY: install-receiver
+.PHONY: install-receiver check-cov
 install: install-receiver
 install-receiver: build/install/tdi
 	install -d $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver
 	install -m 0644 schemas/tdi-rules.sch $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
 	install -m 0644 schemas/receiver/*.sql $(DESTDIR)$(INSTALL_SCHEMA_DIR)/receiver/
+# ---- the workbook and the run report (tdi workbook, tdi report): libxlsxwriter writes the TDI
+# form; make check reads the workbook with openpyxl and loads the report page in Chromium.
+DEB_PKGS     += libxlsxwriter-dev
+CHECK_DEB_PKGS := python3-openpyxl chromium
+TDI_CPPFLAGS += $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
+XLSX_LIBS    := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -lxlsxwriter -lz)
+LDLIBS       += $(XLSX_LIBS)
+LDLIBS_NOPQ  += $(XLSX_LIBS)
+
+.PHONY: deps-check install-workbook
+deps-check:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(CHECK_DEB_PKGS)"
+check: deps-check
+install: install-workbook
+install-workbook: build/install/tdi
+	install -d $(DESTDIR)$(INSTALL_SCHEMA_DIR)
+	install -m 0644 schemas/tdi-workbook-2022.map $(DESTDIR)$(INSTALL_SCHEMA_DIR)/
+
+# The headers each object read, recorded when it was compiled (-MMD -MP).
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -96,6 +96,7 @@ tdi_status cli_run(int argc, char **argv)
     if (st != TDI_OK)
         return st;
     st = cli_open_state(opt.config_path, use_syslog, 1, &opt.cfg, &opt.state);
+    opt.page = 1;
     if (st == TDI_OK)
         st = run_main(&opt);
     state_close(opt.state);

@@ -5,6 +5,11 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The code lists write tdi_code.outside only where it is 1 (the primary drug's list): a code
+ * without it is a code with it 0, as C has it. Only for the lists, up to the items' table. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 static const tdi_code setting_codes[] = {
     {"outpatient", "Outpatient (ambulatory, day care)"},
     {"low_threshold", "Low-threshold agency"},
@@ -140,7 +145,8 @@ static const tdi_code labour_status_codes[] = {
     {"99", "Not known"},
 };
 
-/* The TDI drug list, shared by the primary drug and the secondary drugs. */
+/* The TDI drug list, shared by the primary drug and the secondary drugs, but for "not known".
+ * Alcohol is on it (a secondary drug; tdi-protocol.md, "Alcohol") and outside the population. */
 /* clang-format off */
 #define DRUG_LIST                                                                                  \
     {"1", "Opioids"},                                                                              \
@@ -173,15 +179,27 @@ static const tdi_code labour_status_codes[] = {
     {"7.1", "Herbal cannabis or resin"},                                                           \
     {"7.2", "Synthetic cannabinoids"},                                                             \
     {"7.3", "Other cannabis"},                                                                     \
-    {"8", "Alcohol"},                                                                              \
-    {"9", "Other substances"},                                                                     \
-    {"99", "Not known"}
+    {"8", "Alcohol", 1},                                                                           \
+    {"9", "Other substances"}
 /* clang-format on */
 
-static const tdi_code drug_codes[] = {DRUG_LIST};
+/* The primary problem: a drug of the list, or a problem outside the TDI population (alcohol
+ * above, and the non-drug ones here: never a secondary drug), or not known. */
+static const tdi_code drug_codes[] = {
+    DRUG_LIST,
+    {"gambling", "Gambling (not a drug: outside the TDI population)", 1},
+    {"gaming", "Gaming, video or online games (not a drug: outside the TDI population)", 1},
+    {"tobacco", "Tobacco or nicotine (outside the TDI population)", 1},
+    {"other_behaviour", "Other non-drug behaviour (outside the TDI population)", 1},
+    {"99", "Not known"},
+};
 
 /* The secondary drugs add "none", a column of the workbook's secondary-drug tables. */
-static const tdi_code secondary_drug_codes[] = {{"0", "No secondary drug"}, DRUG_LIST};
+static const tdi_code secondary_drug_codes[] = {
+    {"0", "No secondary drug"},
+    DRUG_LIST,
+    {"99", "Not known"},
+};
 
 static const tdi_code route_codes[] = {
     {"1", "Inject"},
@@ -268,6 +286,8 @@ static const tdi_code years_since_first_ost_codes[] = {
     {"16+", "More than 15 years"},
     {"99", "Not known"},
 };
+
+#pragma GCC diagnostic pop
 
 /* name, label, code list, crosswalk item, fallback item, conditional; the last code of every list
  * is its "not known". */
@@ -357,6 +377,11 @@ const tdi_item_def *tdi_item_by_cw_name(const char *cw_name, tdi_item *item_out)
         }
     }
     return NULL;
+}
+
+int tdi_in_population(unsigned primary_drug)
+{
+    return primary_drug < COUNT(drug_codes) && !drug_codes[primary_drug].outside;
 }
 
 int tdi_code_index(const tdi_item_def *def, const char *code)

@@ -51,6 +51,9 @@ typedef enum tdi_item {
 typedef struct tdi_code {
     const char *code;  /* workbook code as written in the XML, e.g. "1.1" */
     const char *label; /* English label, for documentation and reports */
+    int outside;       /* primary drug list: 1 for a problem outside the TDI population (alcohol,
+                        * gambling, gaming, tobacco, other non-drug behaviour); see
+                        * tdi_in_population() */
 } tdi_code;
 
 typedef struct tdi_item_def {
@@ -71,6 +74,14 @@ const tdi_item_def *tdi_item_by_name(const char *name, tdi_item *item_out);
 /* The first item a crosswalk item of that name maps, or NULL: crosswalk entries are kept under
  * that item. */
 const tdi_item_def *tdi_item_by_cw_name(const char *cw_name, tdi_item *item_out);
+/* The TDI population, defined here and nowhere else (tdi-protocol.md, "All treatment entrants",
+ * "Alcohol"): 1 when an episode whose primary drug has index primary_drug in the primary drug's
+ * code list is a treatment for a drug, "not known" included (the workbook's primary-drug tables
+ * have a row 99). Only such an episode can be a treatment entrant, make a person's first start or
+ * count in a table; the others stay in the submission. 0 for an index out of the list. */
+int tdi_in_population(unsigned primary_drug);
+/* What an entrant count counts, said with every such count (summary, manifest, status). */
+#define TDI_POPULATION "entrants (TDI population: first start for a drug)"
 /* Index of code in the item's list, or -1. */
 int tdi_code_index(const tdi_item_def *def, const char *code);
 

@@ -25,9 +25,11 @@
 #define REGION_MAX 32
 
 const char *const tdi_nid_scheme_names[TDI_NID_SCHEME_COUNT] = {
-    [TDI_NID_NONE] = "none",
-    [TDI_NID_BE_RRN] = "be_rrn",
-    [TDI_NID_NL_BSN] = "nl_bsn",
+    [TDI_NID_NONE] = "none",     [TDI_NID_BE_RRN] = "be_rrn",     [TDI_NID_NL_BSN] = "nl_bsn",
+    [TDI_NID_FR_NIR] = "fr_nir", [TDI_NID_ES_DNI] = "es_dni",     [TDI_NID_IT_CF] = "it_cf",
+    [TDI_NID_SE_PNR] = "se_pnr", [TDI_NID_DK_CPR] = "dk_cpr",     [TDI_NID_FI_HETU] = "fi_hetu",
+    [TDI_NID_NO_FNR] = "no_fnr", [TDI_NID_PL_PESEL] = "pl_pesel", [TDI_NID_CZ_RC] = "cz_rc",
+    [TDI_NID_PLAIN] = "plain",
 };
 
 const char *const tdi_counting_names[TDI_COUNTING_COUNT] = {
@@ -396,7 +398,10 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
     } else if (strcmp(key, "national_id") == 0) {
         int found = name_index(tdi_nid_scheme_names, TDI_NID_SCHEME_COUNT, val);
         if (found < 0)
-            perr(p, line, "national_id must be be_rrn, nl_bsn or none, not '%s'", val);
+            perr(p, line,
+                 "national_id must be be_rrn, nl_bsn, fr_nir, es_dni, it_cf, se_pnr, dk_cpr, "
+                 "fi_hetu, no_fnr, pl_pesel, cz_rc, plain or none, not '%s'",
+                 val);
         else
             s->national_id = (tdi_nid_scheme)found;
     } else if (strcmp(key, "region_map") == 0) {

@@ -29,13 +29,23 @@ typedef struct tdi_reid_config {
 
 /* How a source's national_id column is checked (README.md, "Pseudonyms"). */
 typedef enum tdi_nid_scheme {
-    TDI_NID_NONE,   /* the source has no national id: national_id is not used */
-    TDI_NID_BE_RRN, /* Belgian national register number: 11 digits, mod-97 check */
-    TDI_NID_NL_BSN, /* Dutch BSN: 9 digits (8 with a leading zero dropped), 11-proef */
+    TDI_NID_NONE,     /* the source has no national id: national_id is not used */
+    TDI_NID_BE_RRN,   /* Belgian national register number: 11 digits, mod-97 check */
+    TDI_NID_NL_BSN,   /* Dutch BSN: 9 digits (8 with a leading zero dropped), 11-proef */
+    TDI_NID_FR_NIR,   /* French NIR: 13 characters (2A/2B for Corsica) + key mod 97 */
+    TDI_NID_ES_DNI,   /* Spanish DNI / NIE: 8 digits or X/Y/Z + 7, letter mod 23 */
+    TDI_NID_IT_CF,    /* Italian codice fiscale: 16 characters, check letter */
+    TDI_NID_SE_PNR,   /* Swedish personnummer: 10 or 12 digits, Luhn */
+    TDI_NID_DK_CPR,   /* Danish CPR number: 10 digits, date only (no mod 11 since 2007) */
+    TDI_NID_FI_HETU,  /* Finnish henkilötunnus: DDMMYY, century sign, NNN, check mod 31 */
+    TDI_NID_NO_FNR,   /* Norwegian fødselsnummer: 11 digits, two mod-11 check digits */
+    TDI_NID_PL_PESEL, /* Polish PESEL: 11 digits, weights 1-3-7-9 */
+    TDI_NID_CZ_RC,    /* Czech / Slovak rodné číslo: 9 or 10 digits, mod 11 */
+    TDI_NID_PLAIN,    /* a register's own id: normalised, no check */
     TDI_NID_SCHEME_COUNT
 } tdi_nid_scheme;
 
-/* "none", "be_rrn", "nl_bsn": the config values, also in the pseudonym's domain. */
+/* "none", "be_rrn", "nl_bsn", ...: the config values, also in the pseudonym's domain. */
 extern const char *const tdi_nid_scheme_names[TDI_NID_SCHEME_COUNT];
 
 typedef struct tdi_source_config {

@@ -91,7 +91,7 @@ tdi_status dc_reid_check(const dc_reid_body *body, dc_reid_group_fn group, void 
                          dc_reid_outcome *out)
 {
     const tdi_reid_config *reid = body->reid;
-    unsigned held = dc_reid_mask_of(body->held), blank = 0;
+    unsigned held = body->held ? dc_reid_mask_of(body->held) : 0, blank = 0;
     unsigned blanks[TDI_QI_COUNT + 1], masks[TDI_QI_COUNT + 1];
     dc_reid_figures figures[TDI_QI_COUNT + 1];
     char names[DC_REID_NAMES_MAX];
@@ -123,10 +123,11 @@ tdi_status dc_reid_check(const dc_reid_body *body, dc_reid_group_fn group, void 
     if (blank)
         printf("disclosure %s: k reached with %s blanked\n", body->name, out->blanked);
     out->changed = blank != held;
-    if (out->changed) {
+    /* Nothing sent before (held NULL): there is nothing to send again. */
+    if (out->changed && body->held) {
         dc_reid_names(held, names, sizeof names);
-        tdi_info("body %s: blanking changes from '%s' to '%s': every record is sent again",
-                 body->name, names, out->blanked);
+        tdi_info("body %s: blanking changes from %s to %s: every record it holds is sent again",
+                 body->name, held ? names : "none", blank ? out->blanked : "none");
     }
     return TDI_OK;
 }

@@ -40,7 +40,8 @@ typedef tdi_status (*dc_reid_group_fn)(void *arg, const unsigned *masks, size_t 
 typedef struct dc_reid_body {
     const char *name;            /* for the summary and messages */
     const tdi_reid_config *reid; /* its quasi-identifiers, k_min, blank order */
-    const char *held;            /* the blanking its files have now, as stored ("" for none) */
+    const char *held;            /* the blanking its files have now, as stored ("" for none);
+                                  * NULL: none recorded, no file of the year was sent yet */
     const char *partial;         /* a source feeding it read incrementally this run; NULL when
                                   * every one was read in full */
 } dc_reid_body;

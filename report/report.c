@@ -166,10 +166,11 @@ static tdi_status put_newline(report_writer *w)
 /* <?xml?>, <submission ...>, <episodes>, each on its own line. */
 static tdi_status write_header(report_writer *w)
 {
-    char year[16], sequence[32];
+    char year[16], sequence[32], run_no[32];
     tdi_status st;
 
     snprintf(year, sizeof year, "%d", w->meta.year);
+    snprintf(run_no, sizeof run_no, "%" PRId64, w->meta.run_no);
     snprintf(sequence, sizeof sequence, "%" PRIu64, w->meta.sequence);
     st = xml_status(w, xmlTextWriterStartDocument(w->xw, NULL, "UTF-8", NULL));
     /* xmlns by hand: xmlTextWriterStartElementNS would put it after the other attributes. */
@@ -187,6 +188,8 @@ static tdi_status write_header(report_writer *w)
         st = put_attr(w, "sequence", sequence);
     if (st == TDI_OK)
         st = put_attr(w, "runId", w->meta.run_id);
+    if (st == TDI_OK)
+        st = put_attr(w, "runNo", run_no);
     if (st == TDI_OK)
         st = put_attr(w, "generated", w->meta.generated);
     if (st == TDI_OK)
@@ -243,6 +246,10 @@ tdi_status report_open(const report_meta *meta, const char *body, report_writer 
         return st;
     if (meta->sequence < 1 || meta->sequence > SEQUENCE_MAX) {
         tdi_error("submission: sequence number out of range 1..%" PRIu64, SEQUENCE_MAX);
+        return TDI_ERR_INTERNAL;
+    }
+    if (meta->run_no < 1) {
+        tdi_error("submission: run number %" PRId64 " out of range (>= 1)", meta->run_no);
         return TDI_ERR_INTERNAL;
     }
     w = calloc(1, sizeof *w); /* zeroed file and gz hold nothing to release */
@@ -640,10 +647,11 @@ static tdi_status write_manifest(report_writer *w, const char *sha256, rpt_file 
     n = snprintf(json, sizeof json,
                  "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"schemaVersion\":\"%s\","
                  "\"body\":\"%s\",\"year\":%d,\"sequence\":%" PRIu64 ",\"appends\":%lu,"
-                 "\"replaces\":%lu,\"deletes\":%lu,\"runId\":\"%s\",\"generated\":\"%s\"%s%s}\n",
+                 "\"replaces\":%lu,\"deletes\":%lu,\"runId\":\"%s\",\"runNo\":%" PRId64
+                 ",\"generated\":\"%s\"%s%s}\n",
                  w->file.name, sha256, w->records, REPORT_SCHEMA_VERSION, w->body, w->meta.year,
                  w->meta.sequence, w->records - w->replaces, w->replaces, w->deletes,
-                 w->meta.run_id, w->meta.generated, key_id, disclosure);
+                 w->meta.run_id, w->meta.run_no, w->meta.generated, key_id, disclosure);
     if (n < 0 || (size_t)n >= sizeof json) {
         tdi_error("%s: manifest too long", w->file.path);
         return TDI_ERR_INTERNAL;

@@ -25,10 +25,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define REPORT_SCHEMA_VERSION        "2.2"
+#define REPORT_SCHEMA_VERSION        "2.3"
 #define REPORT_NAMESPACE             "urn:tdi:submission:2"
 #define REPORT_TABLES_SCHEMA_VERSION "1.0"
 #define REPORT_TABLES_NAMESPACE      "urn:tdi:tables:1"
+#define REPORT_BODY_MAX              32 /* a body name: [A-Za-z0-9_-]{1,32} */
 #define REPORT_HASH_HEX              32 /* a record's content hash: 128 bits of SHA-256, in hex */
 
 /* What every file of one run shares. Strings are borrowed for the writers' lifetime. */
@@ -37,6 +38,8 @@ typedef struct report_meta {
         *output_dir; /* published files go under OUTPUT_DIR/BODY/ and OUTPUT_DIR/quarantine/ */
     const char *schema_dir; /* directory holding tdi-submission.xsd */
     const char *run_id;     /* UTC stamp YYYYMMDDTHHMMSSZ: in file names and the header */
+    int64_t run_no;         /* the run's number in the ledger, >= 1: grows with every run,
+                             * whatever the clock says (header and manifests: runNo) */
     const char *generated;  /* UTC time, ISO 8601 (YYYY-MM-DDTHH:MM:SSZ) */
     int year;               /* reporting year */
     int gzip_level;         /* 1..9 */
@@ -54,7 +57,9 @@ typedef struct report_meta {
 typedef struct report_published {
     char path[PATH_MAX];     /* the published .xml.gz (or .tsv for quarantine) */
     char manifest[PATH_MAX]; /* the manifest, empty for quarantine files */
-    unsigned long records;   /* episodes (appends + replaces), or quarantined rows */
+    unsigned long records;   /* episodes (appends + replaces), quarantined rows, or the records
+                              * tables were made of */
+    unsigned long entrants;  /* tables: the entrants they count (the TDI population) */
     unsigned long replaces;  /* of records */
     unsigned long deletes;
     char sha256[65]; /* hex SHA-256 of the published file */
@@ -120,12 +125,44 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
 void report_tables_abort(report_tables *t);
 /* Number of tables in a tables file. */
 size_t report_tables_count(void);
+/* ---- the workbook (rpt_workbook) ---- */
+typedef struct report_workbook_info {
+    char body[REPORT_BODY_MAX + 1];
+    char run_id[17];
+    char counting_level[16];
+    int year, threshold;
+    unsigned long numbers;    /* cells written from the tables' numbers */
+    unsigned long suppressed; /* cells marked suppressed */
+    char sha256[65];          /* of the workbook written */
+} report_workbook_info;
+
+/* Writes the official TDI workbook (the layout schema_dir/tdi-workbook-2022.map) filled in from
+ * the tables file at tables (checked against its schema first) to out_path, atomically: every
+ * number at its row and column of the form, suppressed cells as "c" on grey, the methodological
+ * cells tdi knows. TDI_ERR_INVALID when the tables file is not valid. */
+tdi_status report_workbook_write(const char *tables, const char *schema_dir, const char *out_path,
+                                 report_workbook_info *info);
+/* The same next to a published tables file DIR/tdi-BODY-YEAR-RUNID.tables.xml:
+ * DIR/tdi-BODY-YEAR-RUNID.workbook.xlsx and its .workbook.manifest.json. */
+tdi_status report_workbook_publish(const char *tables, const char *schema_dir,
+                                   report_published *out);
+
+/* ---- the run report (rpt_html) ---- */
+struct state_report;
+/* Writes the run report r (state_report_load()) as one self-contained HTML page to out_path,
+ * atomically; source: r holds that source only, and the page is that clinic's (no body's
+ * files). */
+tdi_status report_html_write(const struct state_report *r, const char *source,
+                             const char *out_path);
+
 /* ---- housekeeping ---- */
-/* Creates dir and its missing parents (mode 0750) when missing. */
+/* Creates dir and its missing parents (mode 0750) when missing; TDI_ERR_OUTPUT when dir is a
+ * symbolic link, not owned by the running user, or writable by group or others. */
 tdi_status report_ensure_dir(const char *dir);
 /* Removes from dir the temp files a killed run left: .tdi-*.tmp (submissions, manifests, spools)
- * and .quarantine-*.tmp, regular files only. *removed counts them. A missing dir is fine. Only
- * safe while no other run can be writing there (under the run lock). */
+ * and .quarantine-*.tmp, regular files and links planted at those names (the link, never its
+ * target). *removed counts them. A missing dir is fine; an untrusted one (report_ensure_dir) is
+ * refused. Only safe while no other run can be writing there (under the run lock). */
 tdi_status report_sweep_temp(const char *dir, unsigned long *removed);
 
 /* ---- validation ---- */

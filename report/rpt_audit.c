@@ -4,10 +4,12 @@
  * Per file: its manifest (there, naming the file, SHA-256 equal), the schema (the validator's
  * messages become findings), then one streaming pass over its items: keys repeated in the file,
  * replaces and deletes of keys the body does not hold after the earlier files, and the
- * cross-field rules (rpt_rules). Per body and year: sequences from 1 without a gap, run ids
- * growing with the sequence; a repeated sequence from a later run takes the earlier one's place
- * (delivery is at least once), from the same run it is a finding. Keys are kept in memory (the
- * file's, and what the body holds): about 60 bytes a key.
+ * cross-field rules (rpt_rules). Per body and year: sequences from 1 without a gap, runs growing
+ * with the sequence; a repeated sequence from a later run takes the earlier one's place
+ * (delivery is at least once), from the same run it is a finding. Runs are ordered by runNo, by
+ * runId only for files without one (rpt_run_cmp); where runId says otherwise than runNo an
+ * "info" line says so (a sender's clock went back or was fast: not a fault of the series, not
+ * counted). Keys are kept in memory (the file's, and what the body holds): about 60 bytes a key.
  */
 #include "report.h"
 
@@ -95,7 +97,6 @@ static tdi_status set_put(key_set *s, const char *k, long line)
 /* ---- findings ---- */
 typedef struct auditor {
     FILE *out;
-    const char *schema_dir;
     const char *path; /* the file being validated: its messages become findings */
     unsigned long findings;
     key_set held; /* what the body holds after the files so far: key -> 1, deleted: 0 */
@@ -115,6 +116,31 @@ static void finding(auditor *a, const char *path, long line, const char *rule, c
     va_end(ap);
     fputc('\n', a->out);
     a->findings++;
+}
+
+/* An informational line in the findings' format; not a finding (not counted). */
+static void note(auditor *a, const char *path, long line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void note(auditor *a, const char *path, long line, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(a->out, "%s:%ld: info: ", path, line);
+    va_start(ap, fmt);
+    vfprintf(a->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', a->out);
+}
+
+/* "run ID, runNo N" (or "run ID") into buf. */
+static const char *run_text(char *buf, size_t len, const rpt_header *h)
+{
+    if (h->run_no > 0)
+        snprintf(buf, len, "run %s, runNo %" PRId64, h->run_id, h->run_no);
+    else
+        snprintf(buf, len, "run %s", h->run_id);
+    return buf;
 }
 
 /* The validator's "PATH:LINE: message" lines, as schema findings. */
@@ -150,8 +176,10 @@ static void check_manifest(auditor *a, const rpt_entry *e)
         return;
     }
     if (st != TDI_OK || strcmp(m.body, e->hdr.body) != 0 || m.year != e->hdr.year ||
-        m.sequence != e->hdr.sequence || strcmp(m.run_id, e->hdr.run_id) != 0) {
-        finding(a, mf, 1, "manifest", "malformed, or names another body, year, sequence or run");
+        m.sequence != e->hdr.sequence || strcmp(m.run_id, e->hdr.run_id) != 0 ||
+        m.run_no != e->hdr.run_no) {
+        finding(a, mf, 1, "manifest",
+                "malformed, or names another body, year, sequence or run (runId, runNo)");
         return;
     }
     if (tdi_sha256_file(e->path, sha) != TDI_OK)
@@ -164,30 +192,37 @@ static void check_manifest(auditor *a, const rpt_entry *e)
 /* Sequence and order of e after prev (NULL: the first file of its body and year). */
 static void check_series(auditor *a, const rpt_entry *e, const rpt_entry *prev)
 {
-    const rpt_header *h = &e->hdr;
+    const rpt_header *h = &e->hdr, *p = prev ? &prev->hdr : NULL;
+    char mine[80], theirs[80];
+    int by_no, c;
 
-    if (!prev) {
+    if (!p) {
         if (h->sequence != 1)
             finding(a, e->path, h->line, "sequence",
                     "the first file of %s %d has sequence %" PRIu64 ": 1 to %" PRIu64 " missing",
                     h->body, h->year, h->sequence, h->sequence - 1);
         return;
     }
-    if (h->sequence == prev->hdr.sequence) {
-        if (strcmp(h->run_id, prev->hdr.run_id) == 0)
-            finding(a, e->path, h->line, "sequence",
-                    "sequence %" PRIu64 " of run %s twice (also %s)", h->sequence, h->run_id,
-                    prev->path);
-        return; /* a later run's file of the sequence: it takes the earlier one's place */
-    }
-    if (h->sequence > prev->hdr.sequence + 1)
+    run_text(mine, sizeof mine, h);
+    run_text(theirs, sizeof theirs, p);
+    by_no = h->run_no > 0 && p->run_no > 0;
+    if (h->sequence > p->sequence + 1)
         finding(a, e->path, h->line, "sequence",
                 "sequence %" PRIu64 " follows %" PRIu64 ": %" PRIu64 " to %" PRIu64 " missing",
-                h->sequence, prev->hdr.sequence, prev->hdr.sequence + 1, h->sequence - 1);
-    if (strcmp(h->run_id, prev->hdr.run_id) <= 0)
+                h->sequence, p->sequence, p->sequence + 1, h->sequence - 1);
+    c = rpt_run_cmp(h->run_no, h->run_id, p->run_no, p->run_id);
+    if (h->sequence == p->sequence && c == 0)
+        finding(a, e->path, h->line, "sequence", "sequence %" PRIu64 " of %s twice (also %s)",
+                h->sequence, mine, prev->path);
+    else if (h->sequence != p->sequence && c <= 0)
         finding(a, e->path, h->line, "order",
-                "run %s of sequence %" PRIu64 " is not later than run %s of sequence %" PRIu64,
-                h->run_id, h->sequence, prev->hdr.run_id, prev->hdr.sequence);
+                "%s of sequence %" PRIu64 " is not later than %s of sequence %" PRIu64, mine,
+                h->sequence, theirs, p->sequence);
+    else if (by_no && strcmp(h->run_id, p->run_id) < 0)
+        note(a, e->path, h->line,
+             "%s of sequence %" PRIu64 " is later than %s of sequence %" PRIu64
+             " by runNo, earlier by runId (the sender's clock): runNo decides",
+             mine, h->sequence, theirs, p->sequence);
 }
 
 /* One pass over the items of e. superseded: a later run's file of the same sequence follows,
@@ -233,7 +268,7 @@ static int same_series(const rpt_entry *x, const rpt_entry *y)
 tdi_status report_audit(char *const *paths, int npaths, const char *schema_dir, FILE *out,
                         unsigned long *findings)
 {
-    auditor a = {.out = out, .schema_dir = schema_dir};
+    auditor a = {.out = out};
     const rpt_entry *prev = NULL;
     rpt_series s;
     tdi_status st, worst;

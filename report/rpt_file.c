@@ -20,6 +20,55 @@ static tdi_status io_error(const char *path, const char *what, int err)
     return TDI_ERR_OUTPUT;
 }
 
+/* Opens dir (O_DIRECTORY, never through a symbolic link) into *fd when only the running user can
+ * change it: owned by that user, not writable by group or others (a sticky bit does not help:
+ * others could still plant names in it). Anything else is refused as TDI_ERR_OUTPUT, naming dir:
+ * a name planted there could redirect or block what tdi publishes. ENOENT is returned in *err
+ * (when err is not NULL) without a message, for the callers that accept a missing directory. */
+static tdi_status trusted_dir(const char *dir, int *fd, int *err)
+{
+    struct stat sb;
+    int e;
+
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*fd < 0) {
+        e = errno;
+        if (err && e == ENOENT) {
+            *err = e;
+            return TDI_ERR_OUTPUT;
+        }
+        if (e == ELOOP || (e == ENOTDIR && lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode))) {
+            tdi_error("%s: refused as an output or work directory: it is a symbolic link", dir);
+            return TDI_ERR_OUTPUT;
+        }
+        return io_error(dir, "cannot open directory", e);
+    }
+    if (fstat(*fd, &sb) != 0) {
+        e = errno;
+        close(*fd);
+        *fd = -1;
+        return io_error(dir, "cannot stat directory", e);
+    }
+    if (sb.st_uid != geteuid())
+        tdi_error("%s: refused as an output or work directory: owned by uid %lu, not by the user "
+                  "running tdi (uid %lu)",
+                  dir, (unsigned long)sb.st_uid, (unsigned long)geteuid());
+    else if (sb.st_mode & (S_IWGRP | S_IWOTH))
+        tdi_error("%s: refused as an output or work directory: writable by group or others (mode "
+                  "%04o); only the user running tdi may change it",
+                  dir, (unsigned)(sb.st_mode & 07777));
+    else
+        return TDI_OK;
+    close(*fd);
+    *fd = -1;
+    return TDI_ERR_OUTPUT;
+}
+
+static tdi_status fsync_fd(int fd, const char *dir)
+{
+    return fsync(fd) != 0 ? io_error(dir, "fsync failed", errno) : TDI_OK;
+}
+
 tdi_status rpt_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -79,9 +128,15 @@ tdi_status rpt_dir_ensure(const char *dir)
     return rpt_fsync_dir(parent);
 }
 
+/* The temp file's name in its directory: .NAME.tmp. */
+static const char *temp_base(const rpt_file *f)
+{
+    return f->tmp + strlen(f->dir) + 1;
+}
+
 tdi_status rpt_file_create(rpt_file *f, const char *dir, const char *name)
 {
-    int n1, n2, n3;
+    int n1, n2, n3, dfd, err;
 
     memset(f, 0, sizeof *f);
     f->fd = -1;
@@ -93,9 +148,13 @@ tdi_status rpt_file_create(rpt_file *f, const char *dir, const char *name)
         (size_t)n3 >= sizeof f->tmp)
         return io_error(dir, "cannot create file", ENAMETOOLONG);
     f->name = f->path + strlen(dir) + 1;
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (trusted_dir(dir, &dfd, NULL) != TDI_OK)
+        return TDI_ERR_OUTPUT;
+    f->fd = openat(dfd, temp_base(f), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    err = errno;
+    close(dfd);
     if (f->fd < 0)
-        return io_error(f->tmp, "cannot create", errno);
+        return io_error(f->tmp, "cannot create", err);
     f->state = RPT_FILE_TEMP;
     return TDI_OK;
 }
@@ -106,14 +165,23 @@ tdi_status rpt_file_create_under(rpt_file *f, const char *root, const char *sub,
     int n = snprintf(dir, sizeof dir, "%s/%s", root, sub);
     tdi_status st;
 
+    int rfd = -1;
+
     memset(f, 0, sizeof *f);
     f->fd = -1;
     if (n < 0 || (size_t)n >= sizeof dir)
         return io_error(root, "output directory path too long", ENAMETOOLONG);
-    st = rpt_dir_ensure(dir);
-    if (st != TDI_OK)
-        return st;
-    return rpt_file_create(f, dir, name);
+    /* SUB is made inside ROOT only once ROOT is trusted, relative to it, never through a link. */
+    st = rpt_dir_ensure(root);
+    if (st == TDI_OK)
+        st = trusted_dir(root, &rfd, NULL);
+    if (st == TDI_OK && mkdirat(rfd, sub, 0750) == 0)
+        st = fsync_fd(rfd, root);
+    else if (st == TDI_OK && errno != EEXIST)
+        st = io_error(dir, "cannot create directory", errno);
+    if (rfd >= 0)
+        close(rfd);
+    return st != TDI_OK ? st : rpt_file_create(f, dir, name);
 }
 
 tdi_status rpt_file_write(rpt_file *f, const void *buf, size_t len)
@@ -157,22 +225,36 @@ tdi_status rpt_file_close(rpt_file *f)
 
 tdi_status rpt_file_publish(rpt_file *f)
 {
-    if (rename(f->tmp, f->path) != 0)
-        return io_error(f->tmp, "rename failed", errno);
-    f->state = RPT_FILE_PUBLISHED;
-    return rpt_fsync_dir(f->dir);
+    tdi_status st;
+    int dfd;
+
+    if (trusted_dir(f->dir, &dfd, NULL) != TDI_OK)
+        return TDI_ERR_OUTPUT;
+    if (renameat(dfd, temp_base(f), dfd, f->name) != 0) {
+        st = io_error(f->tmp, "rename failed", errno);
+    } else {
+        f->state = RPT_FILE_PUBLISHED;
+        st = fsync_fd(dfd, f->dir);
+    }
+    close(dfd);
+    return st;
 }
 
 void rpt_file_discard(rpt_file *f)
 {
+    int dfd = -1;
+
     if (f->state == RPT_FILE_TEMP && f->fd >= 0) {
         close(f->fd); /* the file goes away; nothing to report about its close */
         f->fd = -1;
     }
-    if (f->state == RPT_FILE_TEMP && unlink(f->tmp) != 0 && errno != ENOENT)
-        io_error(f->tmp, "cannot remove", errno);
-    if (f->state == RPT_FILE_PUBLISHED && unlink(f->path) != 0 && errno != ENOENT)
-        io_error(f->path, "cannot remove", errno);
+    /* unlinkat never follows a link; the directory is the one the file was made in. */
+    if (f->state != RPT_FILE_NONE && trusted_dir(f->dir, &dfd, NULL) == TDI_OK) {
+        const char *base = f->state == RPT_FILE_TEMP ? temp_base(f) : f->name;
+        if (unlinkat(dfd, base, 0) != 0 && errno != ENOENT)
+            io_error(f->state == RPT_FILE_TEMP ? f->tmp : f->path, "cannot remove", errno);
+        close(dfd);
+    }
     f->state = RPT_FILE_NONE;
 }
 
@@ -181,8 +263,7 @@ void rpt_file_keep(rpt_file *f)
     f->state = RPT_FILE_NONE;
 }
 
-tdi_status rpt_file_put(rpt_file *f, const char *dir, const char *name, const void *buf,
-                        size_t len)
+tdi_status rpt_file_put(rpt_file *f, const char *dir, const char *name, const void *buf, size_t len)
 {
     tdi_status st = rpt_file_create(f, dir, name);
 
@@ -197,7 +278,14 @@ tdi_status rpt_file_put(rpt_file *f, const char *dir, const char *name, const vo
 
 tdi_status report_ensure_dir(const char *dir)
 {
-    return rpt_dir_ensure(dir);
+    int fd = -1;
+    tdi_status st = rpt_dir_ensure(dir);
+
+    if (st == TDI_OK)
+        st = trusted_dir(dir, &fd, NULL);
+    if (fd >= 0)
+        close(fd);
+    return st;
 }
 
 /* 1 when name is one of ours: .tdi-*.tmp or .quarantine-*.tmp (rpt_file_create's temp names). */
@@ -214,18 +302,28 @@ tdi_status report_sweep_temp(const char *dir, unsigned long *removed)
 {
     tdi_status st = TDI_OK;
     struct dirent *de;
-    DIR *d = opendir(dir);
+    DIR *d;
+    int fd, err = 0;
 
-    if (!d)
-        return errno == ENOENT ? TDI_OK : io_error(dir, "cannot open directory", errno);
+    /* The directory is checked here first: a run refuses an untrusted one before reading. */
+    if (trusted_dir(dir, &fd, &err) != TDI_OK)
+        return err == ENOENT ? TDI_OK : TDI_ERR_OUTPUT;
+    d = fdopendir(fd);
+    if (!d) {
+        err = errno;
+        close(fd);
+        return io_error(dir, "cannot open directory", err);
+    }
     errno = 0;
     while ((de = readdir(d)) != NULL) {
         struct stat sb;
 
         if (!temp_name(de->d_name))
             continue;
-        /* Never follow a link, never touch anything but a plain file. */
-        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+        /* A plain file, or a link planted at one of our names (which would block the name):
+         * unlinkat removes the link itself, never what it points to. Nothing else is touched. */
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !(S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)))
             continue;
         if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
             st = io_error(dir, "cannot remove a temp file", errno);
@@ -236,8 +334,8 @@ tdi_status report_sweep_temp(const char *dir, unsigned long *removed)
     }
     if (st == TDI_OK && errno != 0)
         st = io_error(dir, "cannot read directory", errno);
-    closedir(d);
     if (st == TDI_OK && *removed > 0)
-        st = rpt_fsync_dir(dir);
+        st = fsync_fd(dirfd(d), dir);
+    closedir(d);
     return st;
 }

@@ -4,6 +4,9 @@
  *
  * A file is written under DIR/.NAME.tmp (O_EXCL, mode 0640), fsync'd and closed, then renamed to
  * DIR/NAME and the directory fsync'd: a reader sees the whole file or nothing, also after a crash.
+ * DIR must be trusted: a directory (not a symbolic link) owned by the running user and writable by
+ * no one else, checked each time it is opened; files are made, renamed and removed relative to it
+ * (openat, renameat, unlinkat), never through a link.
  * Every failure is logged as "PATH: what failed: reason" and returned as TDI_ERR_OUTPUT.
  */
 #ifndef RPT_FILE_H
@@ -33,7 +36,7 @@ typedef struct rpt_file {
 tdi_status rpt_dir_ensure(const char *dir);
 /* Opens DIR/.NAME.tmp for writing; f needs no prior initialisation. */
 tdi_status rpt_file_create(rpt_file *f, const char *dir, const char *name);
-/* rpt_file_create() in ROOT/SUB, creating that directory when it is missing. */
+/* rpt_file_create() in ROOT/SUB, creating that directory inside a trusted ROOT when missing. */
 tdi_status rpt_file_create_under(rpt_file *f, const char *root, const char *sub, const char *name);
 /* Writes all of buf, retrying short writes and EINTR. */
 tdi_status rpt_file_write(rpt_file *f, const void *buf, size_t len);

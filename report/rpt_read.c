@@ -199,7 +199,7 @@ static int header_field(rpt_reader *r, const char *name, char *dst, size_t len)
 
 static tdi_status read_header(rpt_reader *r, rpt_header *hdr)
 {
-    char year[16] = "", seq[32] = "", *end;
+    char year[16] = "", seq[32] = "", run_no[32] = "", *end;
     const xmlChar *ns;
 
     memset(hdr, 0, sizeof *hdr);
@@ -223,6 +223,14 @@ static tdi_status read_header(rpt_reader *r, rpt_header *hdr)
         return TDI_ERR_INVALID;
     }
     header_field(r, "keyId", hdr->key_id, sizeof hdr->key_id);
+    if (header_field(r, "runNo", run_no, sizeof run_no)) {
+        errno = 0;
+        hdr->run_no = strtoll(run_no, &end, 10);
+        if (*end || errno || hdr->run_no < 1) {
+            tdi_error("%s:%ld: the header's runNo is not a positive number", r->path, hdr->line);
+            return TDI_ERR_INVALID;
+        }
+    }
     errno = 0;
     hdr->year = (int)strtol(year, &end, 10);
     if (*end || errno)
@@ -376,7 +384,7 @@ static int json_scalar(const char *json, const char *name, char *dst, size_t len
 
 tdi_status rpt_manifest_read(const char *path, rpt_manifest *m)
 {
-    char buf[16384], year[16], seq[32], *end;
+    char buf[16384], year[16], seq[32], run_no[32], *end;
     FILE *fp = fopen(path, "r");
     size_t n;
 
@@ -396,7 +404,31 @@ tdi_status rpt_manifest_read(const char *path, rpt_manifest *m)
     if (*end)
         return TDI_ERR_INVALID;
     m->sequence = strtoumax(seq, &end, 10);
-    return *end ? TDI_ERR_INVALID : TDI_OK;
+    if (*end)
+        return TDI_ERR_INVALID;
+    if (json_scalar(buf, "runNo", run_no, sizeof run_no)) {
+        errno = 0;
+        m->run_no = strtoll(run_no, &end, 10);
+        if (*end || errno || m->run_no < 1)
+            return TDI_ERR_INVALID;
+    }
+    return TDI_OK;
+}
+
+/* ---- the order of two runs' files ---- */
+
+int rpt_run_by_id(int64_t no_a, int64_t no_b)
+{
+    return no_a < 1 && no_b < 1;
+}
+
+int rpt_run_cmp(int64_t no_a, const char *id_a, int64_t no_b, const char *id_b)
+{
+    if ((no_a > 0) != (no_b > 0))
+        return no_a > 0 ? 1 : -1;
+    if (no_a > 0)
+        return no_a < no_b ? -1 : no_a > no_b;
+    return strcmp(id_a, id_b); /* never the clock when a runNo is there (red team 5) */
 }
 
 /* ---- series ---- */
@@ -426,7 +458,8 @@ static tdi_status add_path(rpt_series *s, const char *path)
     rpt_entry *e;
     tdi_status st;
 
-    if (ends_with(path, ".manifest.json") && !ends_with(path, ".tables.manifest.json")) {
+    if (ends_with(path, ".manifest.json") && !ends_with(path, ".tables.manifest.json") &&
+        !ends_with(path, ".workbook.manifest.json")) {
         if (!grow((void **)&s->orphans, s->norphans, sizeof *s->orphans) ||
             !(s->orphans[s->norphans] = strdup(path)))
             return TDI_ERR_INTERNAL;
@@ -460,7 +493,8 @@ static tdi_status walk(rpt_series *s, const char *path, int named)
     if (!S_ISDIR(sb.st_mode)) {
         if (named || ((ends_with(path, ".xml.gz") || ends_with(path, ".xml") ||
                        ends_with(path, ".manifest.json")) &&
-                      !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json")))
+                      !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json") &&
+                      !ends_with(path, ".workbook.manifest.json")))
             return add_path(s, path);
         return TDI_OK;
     }
@@ -499,7 +533,7 @@ static int cmp_entry(const void *a, const void *b)
         return x->hdr.year < y->hdr.year ? -1 : 1;
     if (x->hdr.sequence != y->hdr.sequence)
         return x->hdr.sequence < y->hdr.sequence ? -1 : 1;
-    if ((c = strcmp(x->hdr.run_id, y->hdr.run_id)) != 0)
+    if ((c = rpt_run_cmp(x->hdr.run_no, x->hdr.run_id, y->hdr.run_no, y->hdr.run_id)) != 0)
         return c;
     return strcmp(x->path, y->path);
 }

@@ -7,7 +7,7 @@
  *     <delete/> with its line and every attribute;
  *   - a manifest's top-level fields (the small flat JSON report.c writes);
  *   - the files named on a command line (files or directories), each with its header, in the
- *     order a body's series is applied: body, year, sequence, run id.
+ *     order a body's series is applied: body, year, sequence, run (rpt_run_cmp).
  */
 #ifndef RPT_READ_H
 #define RPT_READ_H
@@ -30,6 +30,7 @@ typedef struct rpt_header {
     int year;
     uint64_t sequence;
     char run_id[32];
+    int64_t run_no;  /* runNo, the ledger's run number; 0: none (files before schema 2.3) */
     char key_id[16]; /* empty when the file has none */
     char schema_version[16];
     long line; /* of the <submission> start tag */
@@ -59,6 +60,7 @@ typedef struct rpt_manifest {
     int year;
     uint64_t sequence;
     char run_id[32];
+    int64_t run_no; /* 0: none (manifests before schema 2.3) */
 } rpt_manifest;
 
 /* The manifest path of a submission: tdi-B-Y-R.xml.gz -> tdi-B-Y-R.manifest.json. 0 when path
@@ -67,6 +69,14 @@ int rpt_manifest_path(const char *xml_path, char *out, size_t len);
 /* Reads the manifest at path. TDI_ERR_OUTPUT when it cannot be read (errno kept), TDI_ERR_INVALID
  * when a field is missing or malformed (not logged: the caller says it its own way). */
 tdi_status rpt_manifest_read(const char *path, rpt_manifest *m);
+
+/* The order of two runs' files of one sequence: < 0 when run a's is the earlier, > 0 when it is
+ * the later, 0 when they cannot be told apart (the same run). By runNo when both have one; by
+ * runId (the run's clock) only when neither has (files before 2.3); a file with runNo is later
+ * than one without (written by a newer tdi). A total order, so it can sort. */
+int rpt_run_cmp(int64_t no_a, const char *id_a, int64_t no_b, const char *id_b);
+/* 1 when rpt_run_cmp orders a and b by runId (neither has a runNo). */
+int rpt_run_by_id(int64_t no_a, int64_t no_b);
 
 typedef struct rpt_entry {
     char *path;
@@ -82,8 +92,8 @@ typedef struct rpt_series {
 } rpt_series;
 
 /* The submissions among args (files, or directories searched to any depth for *.xml.gz and
- * *.xml but tables files), sorted by body, year, sequence, run id, path. A file whose header
- * cannot be read is kept with bad set (first) and makes the result TDI_ERR_INVALID; a path
+ * *.xml but tables files), sorted by body, year, sequence, run (rpt_run_cmp), path. A file whose
+ * header cannot be read is kept with bad set (first) and makes the result TDI_ERR_INVALID; a path
  * that cannot be read is TDI_ERR_OUTPUT. Everything found is in *out either way. */
 tdi_status rpt_series_collect(char *const *args, int nargs, rpt_series *out);
 void rpt_series_free(rpt_series *s);

@@ -21,6 +21,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlwriter.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,8 @@ struct report_tables {
     char body[RPT_NAME_MAX + 1];
     unsigned long threshold;
     unsigned long protection; /* 0: the threshold */
-    unsigned long records;    /* added, in the population or not */
+    unsigned long records;    /* added, entrants or not */
+    unsigned long entrants;   /* added and counted: entrants in the TDI population */
     rpt_family *families;     /* owned, rpt_nfamilies */
     size_t nfamilies;         /* initialised so far */
 };
@@ -79,8 +81,6 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
 {
     if (!t || !rec)
         return TDI_ERR_INTERNAL;
-    if (rec->entrant == TDI_ENTRANT_NO) /* a later start of a person counted already */
-        return TDI_OK;
     for (int i = 0; i < TDI_ITEM_COUNT; i++)
         if (rec->code[i] >= tdi_item_get((tdi_item)i)->ncodes &&
             !(rec->code[i] == TDI_CODE_NOT_APPLICABLE && tdi_item_get((tdi_item)i)->conditional)) {
@@ -88,9 +88,12 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
                       tdi_item_get((tdi_item)i)->name);
             return TDI_ERR_INTERNAL;
         }
+    t->records++;
+    if (rec->entrant == TDI_ENTRANT_NO) /* a later start, or outside the TDI population */
+        return TDI_OK;
     for (size_t f = 0; f < t->nfamilies; f++)
         rpt_family_add(&t->families[f], rec);
-    t->records++;
+    t->entrants += rpt_tables_population(rec);
     return TDI_OK;
 }
 
@@ -280,6 +283,8 @@ static void write_doc(doc *d, const report_tables *t, size_t suppressed)
     attr(d, "countingLevel", t->meta.counting_level ? t->meta.counting_level : "none");
     attr_ul(d, "threshold", t->threshold);
     attr_ul(d, "suppressedCells", suppressed);
+    attr_ul(d, "records", t->records);
+    attr_ul(d, "entrants", t->entrants);
     newline(d);
     for (size_t f = 0; f < t->nfamilies; f++)
         for (size_t v = 0; v < t->families[f].def->nvariants; v++)
@@ -342,12 +347,14 @@ static tdi_status write_manifest(const report_tables *t, const rpt_file *data, c
              t->meta.run_id);
     /* Every string here passed rpt_names' patterns: nothing needs JSON escaping. */
     n = snprintf(json, sizeof json,
-                 "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"tables\":%zu,"
+                 "{\"file\":\"%s\",\"sha256\":\"%s\",\"records\":%lu,\"entrants\":%lu,"
+                 "\"population\":\"" TDI_POPULATION "\",\"tables\":%zu,"
                  "\"threshold\":%lu,\"suppressedCells\":%zu,\"schemaVersion\":\"%s\","
-                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"generated\":\"%s\"}\n",
-                 data->name, sha256, t->records, report_tables_count(), t->threshold, suppressed,
-                 REPORT_TABLES_SCHEMA_VERSION, t->body, t->meta.year, t->meta.run_id,
-                 t->meta.generated);
+                 "\"body\":\"%s\",\"year\":%d,\"runId\":\"%s\",\"runNo\":%" PRId64
+                 ",\"generated\":\"%s\"}\n",
+                 data->name, sha256, t->records, t->entrants, report_tables_count(), t->threshold,
+                 suppressed, REPORT_TABLES_SCHEMA_VERSION, t->body, t->meta.year, t->meta.run_id,
+                 t->meta.run_no, t->meta.generated);
     if (n < 0 || (size_t)n >= sizeof json) {
         tdi_error("%s: manifest too long", data->path);
         return TDI_ERR_INTERNAL;
@@ -433,6 +440,7 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
             snprintf(out->path, sizeof out->path, "%s", file.path);
             snprintf(out->manifest, sizeof out->manifest, "%s", manifest.path);
             out->records = t->records;
+            out->entrants = t->entrants;
             memcpy(out->sha256, sha256, sizeof out->sha256);
         }
         rpt_file_keep(&file);

@@ -17,15 +17,6 @@
 
 /* ---- the definitions ---- */
 
-/* Records left out of every table: the TDI counts treatment for drugs; alcohol-primary records
- * stay in the submission (tdi-protocol.md, "Alcohol"). */
-static const struct {
-    tdi_item item;
-    const char *code;
-} outside_population[] = {
-    {TDI_ITEM_PRIMARY_DRUG, "8"},
-};
-
 /* Dimensions: the 33 primary-drug rows, the 10 drug-group rows, and one per item. */
 static const rpt_dim_def drug_rows = {
     "primary_drug", RPT_DIM_DRUG_TREE, TDI_ITEM_PRIMARY_DRUG, "8", NULL, 0, NULL};
@@ -278,10 +269,17 @@ static int code_set(const tdi_item_def *item, const char *list, uint64_t *set)
     return 0;
 }
 
-/* Categories of a map: each code of the item in exactly one, but the skipped code in none. */
+/* 1 when code i of the dimension's item has no category: the skipped code, or a primary drug
+ * outside the TDI population (tdi_in_population()), which no table counts. */
+static int skipped(const rpt_dim *d, const tdi_item_def *item, size_t i)
+{
+    return (d->def->skip && strcmp(item->codes[i].code, d->def->skip) == 0) ||
+           (d->def->item == TDI_ITEM_PRIMARY_DRUG && !tdi_in_population((unsigned)i));
+}
+
+/* Categories of a map: each code of the item in exactly one, but the skipped codes in none. */
 static int build_map_dim(rpt_dim *d, const tdi_item_def *item)
 {
-    int skip = d->def->skip ? tdi_code_index(item, d->def->skip) : -1;
 
     for (size_t k = 0; k < d->def->nmap; k++) {
         int cat = add_cat(d, d->def->map[k].code, -2);
@@ -291,13 +289,13 @@ static int build_map_dim(rpt_dim *d, const tdi_item_def *item)
             return -1;
         for (size_t i = 0; i < item->ncodes; i++)
             if (set >> i & 1) {
-                if (d->entry[i] >= 0 || (int)i == skip)
+                if (d->entry[i] >= 0 || skipped(d, item, i))
                     return -1;
                 d->entry[i] = cat;
             }
     }
     for (size_t i = 0; i < item->ncodes; i++)
-        if (d->entry[i] < 0 && (int)i != skip)
+        if (d->entry[i] < 0 && !skipped(d, item, i))
             return -1;
     return 0;
 }
@@ -312,7 +310,7 @@ static int build_item_dim(rpt_dim *d, const tdi_item_def *item)
         char group[RPT_CODE_MAX];
         int cat;
 
-        if (d->def->skip && strcmp(code, d->def->skip) == 0)
+        if (skipped(d, item, i))
             continue;
         if (!dot || d->def->kind == RPT_DIM_CODES) {
             cat = add_cat(d, code, -2);
@@ -521,13 +519,7 @@ void rpt_family_free(rpt_family *f)
 
 int rpt_tables_population(const tdi_record *rec)
 {
-    for (size_t i = 0; i < COUNT(outside_population); i++) {
-        const tdi_item_def *def = tdi_item_get(outside_population[i].item);
-        if (strcmp(def->codes[rec->code[outside_population[i].item]].code,
-                   outside_population[i].code) == 0)
-            return 0;
-    }
-    return 1;
+    return tdi_in_population(rec->code[TDI_ITEM_PRIMARY_DRUG]);
 }
 
 static int selects(int item, uint64_t codes, const tdi_record *rec)
@@ -648,6 +640,17 @@ static void restrict_item(predicate *p, int item, uint64_t set)
         p->mask[item] = ~UINT64_C(0);
 }
 
+/* The primary drugs of the TDI population (tdi_in_population()): every cell counts only them. */
+static uint64_t population_codes(void)
+{
+    uint64_t set = 0;
+
+    for (unsigned i = 0; i < RPT_ITEM_CODES; i++)
+        if (tdi_in_population(i))
+            set |= UINT64_C(1) << i;
+    return set;
+}
+
 static int mask_cmp(const void *a, const void *b)
 {
     const predicate *x = a, *y = b;
@@ -671,12 +674,7 @@ static void predicate_of(const rpt_family *fam, size_t fi, size_t v, size_t r, s
     const rpt_variant_def *var = &fam->def->variants[v];
 
     memset(q->mask, 0xff, sizeof q->mask);
-    for (size_t o = 0; o < COUNT(outside_population); o++) {
-        const tdi_item_def *def = tdi_item_get(outside_population[o].item);
-        int idx = tdi_code_index(def, outside_population[o].code);
-        if (idx >= 0)
-            restrict_item(q, outside_population[o].item, ~(UINT64_C(1) << idx));
-    }
+    restrict_item(q, TDI_ITEM_PRIMARY_DRUG, population_codes());
     if (!fam->rows.def->also || (!fam->rows.gaggregate[r] && !also_reaches(&fam->rows, r)))
         restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
     else if (!fam->rows.gaggregate[r]) /* any of several items: no other table counts that */

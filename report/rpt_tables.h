@@ -10,10 +10,10 @@
  *
  * Counting: a record counts in its category and every aggregate above it, on both axes, in
  * every variant it matches. The population is the TDI's: treatment entrants for drugs, so
- * alcohol-primary records (kept in the submission) are left out of every table
- * (rpt_tables_population()). A statistics table (11) has a column per measure instead: its
- * cells count the records with a value, and keep their sum and sum of squares for the mean and
- * standard deviation.
+ * records of alcohol and the non-drug problems (kept in the submission) are left out of every
+ * table (rpt_tables_population(), which is tdi_in_population()). A statistics table (11) has a
+ * column per measure instead: its cells count the records with a value, and keep their sum and sum
+ * of squares for the mean and standard deviation.
  */
 #ifndef RPT_TABLES_H
 #define RPT_TABLES_H
@@ -138,8 +138,8 @@ void rpt_family_free(rpt_family *f);
  * population). */
 void rpt_family_add(rpt_family *f, const tdi_record *rec);
 
-/* 1 when rec is in the tables' population (not alcohol-primary). The one place that decides
- * which records the tables count. */
+/* 1 when rec is in the tables' population: tdi_in_population() of its primary drug, the one
+ * definition of the TDI population (common/tdi_codes.h). */
 int rpt_tables_population(const tdi_record *rec);
 
 /* Links the cells of families fams[0..n) (grid k of set is fams[k].grid) that count the same

@@ -67,15 +67,30 @@ tdi_status run_worse(tdi_status a, tdi_status b)
 
 /* ------------------------------------------------------------------ the run */
 
+/* The clock the run id is taken from. The test build can set it off (TDI_TEST_CLOCK_OFFSET,
+ * seconds): a run whose clock is fast or slow, for the tests of the ordering (runNo). */
+static time_t run_clock(void)
+{
+    time_t now = time(NULL);
+#ifdef TDI_TEST_HOOKS
+    const char *off = getenv("TDI_TEST_CLOCK_OFFSET");
+
+    if (off)
+        now += (time_t)strtol(off, NULL, 10);
+#endif
+    return now;
+}
+
 /* Records the run under a run id of its own: two runs in one second would name their files
- * alike, so the second waits for the next second. */
+ * alike, so the second waits for the next second. The run id is only a name: what orders the
+ * files is the ledger's run number (runNo), which the clock cannot set back. */
 static tdi_status begin_run(run_ctx *rc)
 {
     for (int tries = 0;; tries++) {
         int taken = 0;
         tdi_status st;
 
-        set_run_id(rc, time(NULL));
+        set_run_id(rc, run_clock());
         st = state_run_begin(rc->state, rc->run_id, rc->year, rc->full, &rc->run_no, &taken);
         if (st != TDI_OK || !taken)
             return st;
@@ -158,6 +173,7 @@ static tdi_status setup(run_ctx *rc)
         .output_dir = rc->cfg->output_dir,
         .schema_dir = rc->cfg->schema_dir,
         .run_id = rc->run_id,
+        .run_no = rc->run_no,
         .generated = rc->generated,
         .year = rc->year,
         .gzip_level = rc->cfg->gzip_level,
@@ -300,6 +316,10 @@ tdi_status run_main(const run_options *opt)
     /* What is left is bounded: the ledger gets written, whatever signal comes now. */
     tdi_stop_acknowledge();
     st = run_commit(&rc, st);
+    /* A run that failed, stopped or published nothing leaves nothing in the output
+     * directory; its page is `tdi report --run RUNID`. */
+    if (opt->page && st == TDI_OK && rc.published > 0)
+        run_publish_page(&rc);
     st = print_outcome(&rc, st, fatal);
     fflush(stdout);
     cleanup(&rc);

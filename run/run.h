@@ -17,6 +17,7 @@ typedef struct run_options {
     const char *config_path; /* for messages and the source fingerprints */
     int year;                /* reporting year; 0: the current year */
     int full;                /* read every source in full */
+    int page;                /* write OUTPUT_DIR/report-RUNID.html once the run is recorded */
 } run_options;
 
 /* Runs once: takes the run lock, records the run in the ledger, and from then on writes every

@@ -56,7 +56,7 @@ static tdi_status commit_files(run_ctx *rc, tdi_status run_st)
                             rb->tables.path,
                             rb->tables.sha256,
                             0,
-                            rb->tables.records,
+                            rb->tables.entrants, /* what the tables count: the ledger says so */
                             0,
                             0};
 

@@ -103,9 +103,10 @@ tdi_status run_load_spool(run_ctx *rc, uint64_t from)
         if (st == TDI_OK) {
             dc_qi_tuple(&e.rec, qi);
             dc_qi_sensitive_tuple(&e.rec, sens);
-            st = state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
-                                  e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
-                                  status_code(&e.rec), qi, sens);
+            st =
+                state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
+                                 e.hash, e.pkey, e.rec.centre, e.rec.start_ymd, status_code(&e.rec),
+                                 tdi_in_population(e.rec.code[TDI_ITEM_PRIMARY_DRUG]), qi, sens);
         }
     }
     cst = state_copy_end(rc->state, st != TDI_OK);
@@ -304,7 +305,7 @@ tdi_status run_check_disclosure(run_ctx *rc)
         if (st == TDI_OK)
             st = run_read_in_full(rc, b, &partial);
         if (st == TDI_OK) {
-            dc_reid_body in = {body->name, &body->reid, stored,
+            dc_reid_body in = {body->name, &body->reid, found ? stored : NULL,
                                partial < rc->cfg->nsources ? rc->src[partial].cfg->name : NULL};
             st = dc_reid_check(&in, group_body, &ra, &out);
         }

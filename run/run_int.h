@@ -73,6 +73,7 @@ typedef struct run_body {
     int tables_due; /* no file this run, but its tables are older than its last file */
     int tables_published;
     report_published tables;
+    report_published workbook; /* the tables in the official form, when tables_published */
     /* The re-identification check (check_disclosure). */
     tdi_status disclosure; /* TDI_ERR_DISCLOSURE: nothing is published for the body */
     unsigned blank_mask;   /* the quasi-identifiers its records are published with blanked */
@@ -134,6 +135,9 @@ tdi_status run_decide_advance(run_ctx *rc);
  * publish = 0). */
 tdi_status run_publish_bodies(run_ctx *rc);
 tdi_status run_publish_quarantine(run_ctx *rc, int publish);
+/* The run's page, OUTPUT_DIR/report-RUNID.html, from the ledger once the run is recorded; a
+ * failure is only logged (`tdi report` makes the page again). */
+void run_publish_page(run_ctx *rc);
 
 /* run_commit.c: the run's outcome into the state database (the ledger row included) when its
  * tables exist, else the ledger row alone; st is the run's status, returned made worse by a

@@ -7,6 +7,7 @@
  */
 #include "run_int.h"
 
+#include "../common/tdi_log.h"
 #include "../common/tdi_signal.h"
 #include "../disclosure/disclosure.h"
 
@@ -175,6 +176,14 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     rc->published++;
     printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
            hidden, rb->tables.path);
+    printf("tables %s: counting %lu " TDI_POPULATION " of %lu records\n", name, rb->tables.entrants,
+           rb->tables.records);
+    /* The official workbook filled in from them, next to them, with its manifest. */
+    st = report_workbook_publish(rb->tables.path, rc->meta.schema_dir, &rb->workbook);
+    if (st != TDI_OK)
+        return st;
+    rc->published++;
+    printf("workbook %s: %lu numbers -> %s\n", name, rb->workbook.records, rb->workbook.path);
     return TDI_OK;
 }
 
@@ -249,4 +258,19 @@ tdi_status run_publish_quarantine(run_ctx *rc, int publish)
         printf("quarantine %s: %lu rows -> %s\n", s->cfg->name, s->qpub.records, s->qpub.path);
     }
     return st;
+}
+
+void run_publish_page(run_ctx *rc)
+{
+    state_report rep;
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof path, "%s/report-%s.html", rc->cfg->output_dir, rc->run_id);
+    if (state_report_load(rc->state, rc->run_id, NULL, &rep) != TDI_OK)
+        return;
+    if (report_html_write(&rep, NULL, path) == TDI_OK)
+        printf("report -> %s\n", path);
+    else
+        tdi_warn("the run's page was not written; tdi report --run %s makes it", rc->run_id);
+    state_report_free(&rep);
 }

@@ -214,6 +214,11 @@ tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry)
         uint64_t left = (sp->count - pos) * sp->size;
         size_t want = left < sp->cap ? (size_t)left : sp->cap;
         off_t off = (off_t)(pos * sp->size);
+        /* Reads in position order (the tables) fill the buffer ahead; a read far from the
+         * buffer (a body's file, in its episode key order) takes the one entry: a whole
+         * buffer per record would copy 256 KB for each. */
+        if (sp->used > 0 && (pos < sp->first || pos - sp->first >= 2 * (sp->cap / sp->size)))
+            want = sp->size;
 
         sp->first = pos;
         sp->used = 0;

@@ -30,10 +30,12 @@ tdi_status state_commit_begin(state_db *st)
 /* What tdi.sent records of an episode a body was sent, from its run_rec row ($4: the sequence
  * number of the body's file); both the replaces and the appends write these columns. */
 #define SENT_COLS                                                                                  \
-    "ekey, source, hash, sequence, person, centre, start_ymd, status, entrant, earlier, qi, sens"
+    "ekey, source, hash, sequence, person, centre, start_ymd, status, drug, entrant, earlier, "    \
+    "qi, "                                                                                         \
+    "sens"
 #define SENT_VALUES                                                                                \
-    "r.ekey, rs.name, r.hash, $4::bigint, r.person, r.centre, r.start_ymd, r.status, a.entrant, "  \
-    "a.earlier, r.qi, r.sens"
+    "r.ekey, rs.name, r.hash, $4::bigint, r.person, r.centre, r.start_ymd, r.status, r.drug, "     \
+    "a.entrant, a.earlier, r.qi, r.sens"
 #define SENT_FROM                                                                                  \
     "FROM run_action a JOIN run_rec r ON r.pos = a.pos JOIN run_src rs ON rs.src = r.src "         \
     "WHERE a.body = $1 AND a.action = "

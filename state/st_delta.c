@@ -28,7 +28,8 @@ tdi_status state_delta_begin(state_db *st)
         "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
         "body integer NOT NULL, eid text NOT NULL, ekey text NOT NULL, hash bytea NOT "
         "NULL, person text NOT NULL, centre text NOT NULL, start_ymd integer NOT "
-        "NULL, status text NOT NULL, qi text NOT NULL, sens text NOT NULL);\n"
+        "NULL, status text NOT NULL, drug boolean NOT NULL, qi text NOT NULL, sens text NOT "
+        "NULL);\n"
         "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid text NOT NULL);\n"
         "CREATE TEMP TABLE run_present (src integer NOT NULL, eid text NOT NULL);\n"
         "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
@@ -45,7 +46,7 @@ tdi_status state_copy_begin(state_db *st, state_copy table)
     s = st_query(st, "starting a COPY",
                  table == STATE_COPY_RECORDS
                      ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
-                       "status, qi, sens) FROM STDIN"
+                       "status, drug, qi, sens) FROM STDIN"
                  : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
                                             : "COPY run_present (src, eid) FROM STDIN",
                  0, NULL, PGRES_COPY_IN, NULL);
@@ -98,11 +99,12 @@ static tdi_status copy_line(state_db *st, const char *const *fields, int nfields
 
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
-                            const char *centre, int start_ymd, const char *status, const char *qi,
-                            const char *sens)
+                            const char *centre, int start_ymd, const char *status, int drug,
+                            const char *qi, const char *sens)
 {
     char p[32], s[16], b[16], h[80], d[16];
-    const char *fields[12] = {p, s, b, eid, ekey, h, person, centre, d, status, qi, sens};
+    const char *fields[13] = {p,  s,   b, eid, ekey, h, person, centre, d, status, drug ? "t" : "f",
+                              qi, sens};
 
     if (!st->in_copy || !copy_safe(eid) || !copy_safe(ekey) || !copy_safe(hash) ||
         strlen(hash) > 64 || !copy_safe(person) || !copy_safe(centre) || !copy_safe(status) ||
@@ -116,7 +118,7 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
     /* bytea in hex input form; COPY text wants its backslash doubled. */
     snprintf(h, sizeof h, "\\\\x%s", hash);
     snprintf(d, sizeof d, "%d", start_ymd);
-    return copy_line(st, fields, 12);
+    return copy_line(st, fields, 13);
 }
 
 tdi_status state_put_key(state_db *st, int src, const char *eid)
@@ -227,13 +229,17 @@ char *st_array_literal(const char *const *items, size_t n)
  * sent are not materialised: a million-row CTE costs more to write than its table does to read
  * again, and the second branch reads rec only when the body holds something.
  *
- * run_rank: the counting unit over what is held. Per body, the person's first start in the year
- * (at each centre, in each source region, or across the body's centres: counting) is the
- * entrant; ties go to the smaller state key (bytewise, whatever the database's collation), so
- * the choice does not depend on the order rows come in. The person leads the sort, bytewise: its
- * first bytes then decide most comparisons (1M first run: 2.8 -> 2.2 s of server CPU; on an
- * en_US.UTF-8 database, where text comparisons cost strcoll, 4.3 -> 2.1 s). earlier: the person
- * has a start in an earlier year in tdi.sent, whatever body or source it went to.
+ * run_rank: the counting unit over what is held. Per body, the person's first start for a drug
+ * in the year (at each centre, in each source region, or across the body's centres: counting)
+ * is the entrant; only episodes in the TDI population (drug: tdi_in_population(), which the run
+ * passes per record) are ranked for it, so an alcohol, gambling or other non-drug episode is
+ * never an entrant and never hides a later drug start; ties go to the smaller state key (bytewise,
+ * whatever the database's collation), so the choice does not depend on the order rows come in. The
+ * person leads the sort, bytewise: its first bytes then decide most comparisons (1M first run: 2.8
+ * -> 2.2 s of server CPU; on an en_US.UTF-8 database, where text comparisons cost strcoll, 4.3
+ * -> 2.1 s). earlier: the person has a start for a drug in an earlier year in tdi.sent, whatever
+ * body or source it went to (an earlier alcohol episode does not make a person previously treated:
+ * tdi-protocol.md).
  *
  * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
  * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'). A kept row
@@ -242,17 +248,18 @@ char *st_array_literal(const char *const *items, size_t n)
 static const char held_sql[] =
     "CREATE TEMP TABLE run_held AS\n"
     "WITH rec AS NOT MATERIALIZED (\n"
-    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd, r.qi,\n"
-    "           r.sens\n"
+    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd, r.drug,\n"
+    "           r.qi, r.sens\n"
     "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"
     "     WHERE b.served),\n"
     "sent AS NOT MATERIALIZED (\n"
     "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"
-    "           s.entrant, s.earlier, s.qi, s.sens\n"
+    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"
     "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
     "     WHERE s.year = $1 AND b.served)\n"
     "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::text AS ekey, rec.person, rec.centre,\n"
-    "       rec.start_ymd, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM rec.hash AS "
+    "       rec.start_ymd, rec.drug, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM "
+    "rec.hash AS "
     "changed,\n"
     "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone, rec.qi,\n"
     "       rec.sens\n"
@@ -265,8 +272,8 @@ static const char held_sql[] =
      * migration 2 has no person: it counts as a person of its own until its source is read in
      * full. */
     "SELECT sent.body, NULL, rs.src, sent.eid, sent.ekey, coalesce(sent.person, sent.eid),\n"
-    "       sent.centre, coalesce(sent.start_ymd, 0), false, false, sent.entrant, "
-    "sent.earlier,\n"
+    "       sent.centre, coalesce(sent.start_ymd, 0), coalesce(sent.drug, true), false, false,\n"
+    "       sent.entrant, sent.earlier,\n"
     "       rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL)),\n"
     "       sent.qi, sent.sens\n"
     "  FROM sent\n"
@@ -281,15 +288,16 @@ static const char rank_sql[] =
     "CREATE TEMP TABLE run_rank AS\n"
     "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
     "h.was_earlier,\n"
-    "       row_number() OVER (PARTITION BY h.person COLLATE \"C\", h.body,\n"
+    "       h.drug AND row_number() OVER (PARTITION BY h.person COLLATE \"C\", h.body,\n"
     "                                       CASE b.counting WHEN 'centre' THEN h.centre\n"
-    "                                                       WHEN 'regional' THEN rs.region END\n"
+    "                                                       WHEN 'regional' THEN rs.region END,\n"
+    "                                       h.drug\n"
     "                          ORDER BY h.start_ymd, h.eid COLLATE \"C\") = 1 AS entrant,\n"
     "       e.person IS NOT NULL AS earlier\n"
     "  FROM run_held h JOIN run_body b ON b.body = h.body\n"
     "  LEFT JOIN run_src rs ON rs.src = h.src\n"
-    "  LEFT JOIN (SELECT DISTINCT person FROM tdi.sent WHERE year < $1 AND person IS NOT NULL) "
-    "e\n"
+    "  LEFT JOIN (SELECT DISTINCT person FROM tdi.sent\n"
+    "              WHERE year < $1 AND person IS NOT NULL AND drug IS NOT FALSE) e\n"
     "         ON e.person = h.person\n"
     " WHERE NOT h.gone";
 
@@ -494,18 +502,21 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
 
 tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
 {
-    char sql[320];
+    char sql[400];
     tdi_status s;
     int eof = 0;
 
-    /* Every line: position (or key), action, entrant, earlier; \N where there is none. */
+    /* Every line: position (or key), action, entrant, earlier; \N where there is none. A body's
+     * episodes go in the order of its episode keys, an HMAC under the body's key: two bodies
+     * that get the same records get them in unrelated orders, not in spool order (red team 6). */
     snprintf(sql, sizeof sql,
              what == STATE_READ_DELETES
                  ? "COPY (SELECT ekey, action, entrant, earlier FROM run_action WHERE body = %d "
                    "AND action = 'd' ORDER BY ekey) TO STDOUT"
              : what == STATE_READ_EPISODES
-                 ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
-                   "AND action IN ('a', 'r') ORDER BY pos) TO STDOUT"
+                 ? "COPY (SELECT a.pos, a.action, a.entrant, a.earlier FROM run_action a JOIN "
+                   "run_rec r ON r.pos = a.pos WHERE a.body = %d AND a.action IN ('a', 'r') "
+                   "ORDER BY r.ekey COLLATE \"C\") TO STDOUT"
                  : "COPY (SELECT pos, 'h', entrant, earlier FROM run_rank WHERE body = %d AND "
                    "pos IS NOT NULL ORDER BY pos) TO STDOUT",
              body);

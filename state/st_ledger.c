@@ -8,6 +8,7 @@
  */
 #include "st_int.h"
 
+#include "../common/tdi_codes.h"
 #include "../common/tdi_log.h"
 #include "../common/tdi_version.h"
 
@@ -113,7 +114,7 @@ static tdi_status print_run_details(state_db *st, const char *run_no, FILE *fp)
                     PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
                     PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
         else if (strcmp(PQgetvalue(res, i, 0), "tables") == 0)
-            fprintf(fp, "  tables %s: %s records -> %s\n", PQgetvalue(res, i, 1),
+            fprintf(fp, "  tables %s: %s " TDI_POPULATION " -> %s\n", PQgetvalue(res, i, 1),
                     PQgetvalue(res, i, 3), PQgetvalue(res, i, 6));
         else
             fprintf(fp, "  quarantine %s: %s rows -> %s\n", PQgetvalue(res, i, 1),

@@ -38,7 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 3  /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 4  /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;
@@ -111,13 +111,14 @@ typedef enum state_copy { STATE_COPY_RECORDS, STATE_COPY_SEEN, STATE_COPY_PRESEN
 tdi_status state_copy_begin(state_db *st, state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
  * the body's files, its content hash (hex), for the counting unit its person under the state
- * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD) and
- * treatment status code as the source gave it, and for the re-identification check its
- * quasi-identifier and sensitive tuples (disclosure/dc_qi.h). */
+ * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD),
+ * treatment status code as the source gave it and drug (1: in the TDI population,
+ * tdi_in_population() of its primary drug; only such a record can be an entrant), and for the
+ * re-identification check its quasi-identifier and sensitive tuples (disclosure/dc_qi.h). */
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
-                            const char *centre, int start_ymd, const char *status, const char *qi,
-                            const char *sens);
+                            const char *centre, int start_ymd, const char *status, int drug,
+                            const char *qi, const char *sens);
 /* An episode's state key, for SEEN and PRESENT. */
 tdi_status state_put_key(state_db *st, int src, const char *eid);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
@@ -161,7 +162,7 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
                          unsigned char *reread, unsigned long *r018);
 
 typedef enum state_read {
-    STATE_READ_EPISODES, /* appends and replaces, in spool order */
+    STATE_READ_EPISODES, /* appends and replaces, in the order of the body's episode keys */
     STATE_READ_DELETES,  /* the keys to delete, in key order */
     STATE_READ_HELD      /* every record the body holds after this run, in spool order (tables) */
 } state_read;
@@ -258,5 +259,66 @@ tdi_status state_commit_file(state_db *st, int64_t run_no, const state_file_out 
 tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status status,
                             const char *message);
 void state_commit_abort(state_db *st);
+
+/* ---- the run report's queries (st_report.c; read only) ---- */
+#define STATE_REPORT_RUNS 30 /* runs in the report's history */
+#define STATE_NAME_MAX    64
+
+typedef struct state_report_run {
+    char run_id[STATE_NAME_MAX];
+    int year;
+    char mode[16];
+    char status[STATE_NAME_MAX]; /* running, abandoned, or the exit code's name */
+    int exit_code;               /* -1 while running or abandoned */
+    double seconds;              /* duration, -1 when not ended */
+    char started[STATE_TIME_MAX];
+} state_report_run;
+
+typedef struct state_report_source {
+    char name[STATE_NAME_MAX];
+    char status[STATE_NAME_MAX];
+    char mode[16];
+    int attempts;
+    unsigned long extracted, written, quarantined;
+    int has_prev; /* the source's previous run: */
+    unsigned long prev_extracted, prev_written, prev_quarantined;
+} state_report_source;
+
+typedef struct state_report_file {
+    char kind[16]; /* submission, tables, quarantine */
+    char owner[STATE_NAME_MAX];
+    long long sequence; /* -1: none */
+    unsigned long records, replaces, deletes;
+    char path[4096];
+    char sha256[65];
+} state_report_file;
+
+typedef struct state_report_year {
+    char owner[STATE_NAME_MAX]; /* a body, or the source asked for */
+    int year;
+    unsigned long episodes, entrants;
+} state_report_year;
+
+/* What the report of one run shows: the run, its sources (with their previous run), its
+ * files, the bodies' blanking, the last STATE_REPORT_RUNS runs, and the episodes held per body
+ * (or, with a source, of that source) and year. Arrays are owned; state_report_free(). */
+typedef struct state_report {
+    state_report_run run;
+    state_report_source *sources;
+    size_t nsources;
+    state_report_file *files;
+    size_t nfiles;
+    state_report_run *history; /* oldest first */
+    size_t nhistory;
+    state_report_year *years;
+    size_t nyears;
+} state_report;
+
+/* Loads the report of run_id (NULL: the newest run); only source's rows when source is not NULL
+ * (its sources and quarantine files, its episodes per year; no body's files). TDI_ERR_USAGE when
+ * there is no such run. */
+tdi_status state_report_load(state_db *st, const char *run_id, const char *source,
+                             state_report *out);
+void state_report_free(state_report *r);
 
 #endif

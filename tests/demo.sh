@@ -64,6 +64,7 @@ PG_DIR=""
 shopt -s nullglob
 submissions=("$DEMO"/out/*/tdi-*-2025-*.xml.gz)
 tables=("$DEMO"/out/*/tdi-*-2025-*.tables.xml)
+workbooks=("$DEMO"/out/*/tdi-*-2025-*.workbook.xlsx)
 manifests=("$DEMO"/out/*/tdi-*-2025-*.manifest.json)
 quarantine=("$DEMO"/out/quarantine/quarantine-*-2025-*.tsv)
 shopt -u nullglob
@@ -80,6 +81,8 @@ echo "Submissions (gzip XML, one per receiving body):"
 printf '  %s\n' "${submissions[@]}"
 echo "TDI standard tables (XML, one per receiving body; small counts suppressed):"
 printf '  %s\n' "${tables[@]}"
+echo "The official TDI workbook, filled in from the tables (tdi workbook):"
+printf '  %s\n' "${workbooks[@]}"
 echo "Manifests (records, SHA-256):"
 printf '  %s\n' "${manifests[@]}"
 echo "Quarantine (rows held back, with the rule that stopped them):"

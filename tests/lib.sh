@@ -1,11 +1,13 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2030,SC2031 # it_case runs each case in a subshell: CASE and CASE_DIR are its own
 # tests/lib.sh: shell helpers shared by the test runners, the integration tests and the demo.
 # Source it (bash only). It defines functions and a few variables; it starts nothing by itself.
 #
 #   throwaway PostgreSQL cluster: pg_start DIR, pg_load DIR, pg_stop DIR, pg_env DIR, pg_sql DB ...
 #   state database: state_db_create NAME, state_sql NAME SQL...
 #   configuration from the template: tdi_write_config DIR [TEMPLATE] (state database: $TDI_STATE_DB)
-#   integration tests: it_begin, it_case NAME FUNCTION, it_end, fail, tdi_exec, ...
+#   integration tests (TAP): it_begin, it_case NAME FUNCTION, it_skip NAME REASON, it_end, fail,
+#   tdi_exec, ...
 
 TDI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TDI_FIXTURES=$TDI_ROOT/tests/fixtures
@@ -15,10 +17,11 @@ TDI_CLINIC_DBS=(clinic_en clinic_nl)
 TDI_READER=tdi_reader
 TDI_CLUSTER_MARK=.tdi-throwaway-cluster
 
-# Sanitizer settings for the ASan/UBSan build; a caller's own settings win.
+# Sanitizer settings for the ASan/UBSan and the TSan builds; a caller's own settings win.
 : "${ASAN_OPTIONS:=halt_on_error=1:abort_on_error=0:detect_leaks=1:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=1}"
 : "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}"
-export ASAN_OPTIONS UBSAN_OPTIONS
+: "${TSAN_OPTIONS:=halt_on_error=1:second_deadlock_stack=1}"
+export ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
 
 msg() { printf '%s\n' "$*" >&2; }
 
@@ -115,7 +118,7 @@ unix_socket_permissions = 0777
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_connections = 20
+max_connections = 50
 shared_buffers = 16MB
 log_min_messages = warning
 log_min_error_statement = panic
@@ -169,7 +172,9 @@ pg_reader_sql() {
     "${TDI_PG_BIN:?run pg_env first}/psql" -X -q -A -t -v ON_ERROR_STOP=1 -U "$TDI_READER" -d "$db" "$@"
 }
 
-# pg_load DIR: creates the role tdi_reader and the clinic databases from tests/fixtures.
+# pg_load DIR: creates the role tdi_reader and the clinic databases from tests/fixtures, and of
+# each an untouched copy NAME_tpl that nobody connects to, for clinic_copy: PostgreSQL copies only
+# a database no one else is connected to, and the integration scripts run in parallel.
 pg_load() {
     local db
     pg_env "$1"
@@ -177,7 +182,9 @@ pg_load() {
         -c "ALTER ROLE $TDI_READER SET default_transaction_read_only = on" || return 1
     for db in "${TDI_CLINIC_DBS[@]}"; do
         if ! pg_sql postgres -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" ||
-            ! pg_sql "$db" -f "$TDI_FIXTURES/$db.sql"; then
+            ! pg_sql "$db" -f "$TDI_FIXTURES/$db.sql" ||
+            ! pg_sql postgres -c "CREATE DATABASE ${db}_tpl TEMPLATE $db" \
+                -c "ALTER DATABASE ${db}_tpl ALLOW_CONNECTIONS false"; then
             msg "pg_load: loading $TDI_FIXTURES/$db.sql failed"
             return 1
         fi
@@ -221,12 +228,13 @@ tdi_write_config() {
 
 # ---------------------------------------------------------------- integration tests
 #
-# A test script:
+# A test script prints TAP (prove runs the scripts, tests/run-integration.sh):
 #   . "$(dirname "$0")/../lib.sh"
 #   it_begin                       # checks $TDI, joins (or starts) the cluster, makes IT_TMP
 #   case_foo() { ...; fail "why"; }
-#   it_case foo case_foo           # prints "ok foo" or "FAIL foo: why"
-#   it_end                         # exit status: 0 when every case passed
+#   it_case foo case_foo           # prints "ok 1 - foo", or "# FAIL foo: why" and "not ok 1 - foo"
+#   it_skip bar "why not here"     # prints "ok 2 - bar # SKIP why not here": counted, shown
+#   it_end                         # prints the plan "1..2"; exit status: 0 when no case failed
 #
 # Each case runs in a subshell with `set -e`, in its own fresh directory $CASE_DIR.
 
@@ -237,6 +245,7 @@ it_begin() {
     # shellcheck disable=SC2034
     mapfile -t TDI_SOURCES < <(tdi_sources)
     IT_FAILED=0
+    IT_N=0
     IT_OWN_CLUSTER=""
     : "${TDI:?set TDI to the tdi binary (make check does)}"
     if [ ! -x "$TDI" ]; then
@@ -264,11 +273,11 @@ it_cleanup() {
     [ -z "${IT_OWN_CLUSTER:-}" ] || pg_stop "$IT_OWN_CLUSTER"
 }
 
-# fail REASON: ends the current case as failed. Writes to fd 3 (the case's stdout, set up by
-# it_case) so that a fail inside $(...) is still seen, and leaves a mark so that a fail inside a
-# process substitution, which cannot end the case, still fails it.
+# fail REASON: ends the current case as failed. Writes a TAP comment to fd 3 (the case's stdout,
+# set up by it_case) so that a fail inside $(...) is still seen, and leaves a mark so that a fail
+# inside a process substitution, which cannot end the case, still fails it.
 fail() {
-    printf 'FAIL %s: %s\n' "$CASE" "$*" >&3
+    printf '# FAIL %s: %s\n' "$CASE" "$*" >&3
     : >"$CASE_DIR/.failed"
     exit 99
 }
@@ -289,17 +298,27 @@ it_case() {
     )
     rc=$?
     set -e
+    IT_N=$((IT_N + 1))
     if [ -e "$IT_TMP/$name/.failed" ]; then
+        printf 'not ok %d - %s\n' "$IT_N" "$name"
         IT_FAILED=1
     elif [ "$rc" = 0 ]; then
-        printf 'ok %s\n' "$name"
+        printf 'ok %d - %s\n' "$IT_N" "$name"
     else
-        printf 'FAIL %s: exited with status %s\n' "$name" "$rc"
+        printf '# FAIL %s: exited with status %s\n' "$name" "$rc"
+        printf 'not ok %d - %s\n' "$IT_N" "$name"
         IT_FAILED=1
     fi
 }
 
+# it_skip NAME REASON: a case that cannot run here; counted and shown as skipped, never as passed.
+it_skip() {
+    IT_N=$((IT_N + 1))
+    printf 'ok %d - %s # SKIP %s\n' "$IT_N" "$1" "$2"
+}
+
 it_end() {
+    printf '1..%d\n' "$IT_N"
     exit "$IT_FAILED"
 }
 
@@ -464,10 +483,13 @@ episode_key() {
 
 # ---- clinic copies and config edits, for cases that change rows or settings
 
-# clinic_copy NAME TEMPLATE: a fresh copy of a sample clinic database.
+# clinic_copy NAME TEMPLATE: a fresh copy of a sample clinic database (copied from its untouched
+# twin TEMPLATE_tpl, see pg_load, when there is one).
 clinic_copy() {
+    local from=$2
+    [ -z "$(pg_sql postgres -c "SELECT 1 FROM pg_database WHERE datname = '${2}_tpl'")" ] || from=${2}_tpl
     pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
-        -c "CREATE DATABASE $1 TEMPLATE $2"
+        -c "CREATE DATABASE $1 TEMPLATE $from"
 }
 
 # incremental_en DB: riverside's schema gets admissions.changed_at (set on every update) and the

@@ -41,13 +41,16 @@ typedef struct tx_unmapped {
     unsigned long count;
 } tx_unmapped;
 
+#define NO_FALLBACK 0xFF /* a fallback code the item has no counterpart of */
+
 struct transform_ctx {
     tx_keyring *keys;                   /* owned */
     int year;                           /* reporting year */
     int today;                          /* YYYYMMDD */
     tx_derive derive;                   /* the derivation tables, resolved */
     uint8_t cw_item_of[TDI_ITEM_COUNT]; /* the item a mapped item's crosswalk lines are under */
-    /* For items with a fallback: index in the fallback item's list -> index in the item's */
+    /* For items with a fallback: index in the fallback item's list -> index in the item's, or
+     * NO_FALLBACK */
     uint8_t fallback_code[TDI_ITEM_COUNT][TX_CODES_MAX];
 
     /* Postcode -> region maps, one per distinct path of the config (a source's or the global). */
@@ -117,6 +120,11 @@ static tdi_status build_lookup(transform_ctx *tx)
         for (size_t k = 0; k < fb->ncodes; k++) {
             int idx = tdi_code_index(def, fb->codes[k].code);
 
+            /* A non-drug primary problem (gambling...) is no secondary drug: not mapped. */
+            if (idx < 0 && fb->codes[k].outside) {
+                tx->fallback_code[i][k] = NO_FALLBACK;
+                continue;
+            }
             if (idx < 0) {
                 tdi_error("code '%s' of %s is not a code of %s", fb->codes[k].code, fb->name,
                           def->name);
@@ -325,7 +333,7 @@ static int lookup_code(const transform_ctx *tx, tdi_item item, const char *local
     if (idx < 0 && def->fallback >= 0) {
         idx = tx_crosswalk_lookup(tx->cw, (tdi_item)def->fallback, local, date_ymd);
         if (idx >= 0)
-            idx = tx->fallback_code[item][idx];
+            idx = tx->fallback_code[item][idx] == NO_FALLBACK ? -1 : tx->fallback_code[item][idx];
     }
     return idx;
 }
@@ -481,7 +489,8 @@ static int check_nid(transform_ctx *tx, const tdi_raw_row *row, tdi_rejection *r
 
     if (!has_nid(tx, row))
         return 0;
-    bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0;
+    bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], tx->year, digits,
+                        &why) != 0;
     OPENSSL_cleanse(digits, sizeof digits);
     return bad ? reject(tx, TDI_R020, NULL, why, rej) : 0; /* why is static text, no digit */
 }
@@ -498,7 +507,7 @@ static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ym
     tdi_status st;
 
     if (has_nid(tx, row)) {
-        if (tx_person_nid(scheme, row->col[TDI_COL_NATIONAL_ID], digits, &why) != 0)
+        if (tx_person_nid(scheme, row->col[TDI_COL_NATIONAL_ID], tx->year, digits, &why) != 0)
             return -1;
         rec->person_kind = TDI_PERSON_NID;
         st = tx_pseudo_person_digest(link, TDI_PERSON_NID, tdi_nid_scheme_names[scheme], digits,

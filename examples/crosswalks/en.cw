@@ -47,6 +47,8 @@ primary_drug  SPICE          7.2
 primary_drug  ALCOHOL        8
 primary_drug  OTHER          9
 primary_drug  UNKNOWN        99
+# Not drugs: kept in the submission with codes of their own, never entrants, in no table.
+primary_drug  GAMBLING       gambling
 
 # Usual route: 1 inject, 2 smoke/inhale, 3 eat/drink, 4 sniff, 5 other, 99 not known
 route  INJ    1

@@ -4,8 +4,9 @@
 # "missing/unknown/not collected/invalid": mapped to "not known" on purpose. Where a TEDS code
 # spans two or more TDI codes it maps to "not known" (or to the TDI group code, for drugs)
 # rather than to a guess; each such line says why. A code missing here is reported by tdi as
-# unmapped and its admission waits in quarantine (R006): TEDS SUB1 = 1 (no substance) has no
-# primary_drug line on purpose, as such an admission is not a TDI treatment demand for a drug.
+# unmapped and its admission waits in quarantine (R006). TEDS SUB1 = 1 (no substance) has no
+# primary_drug line on purpose: such an admission is not a TDI treatment demand for a drug, and
+# teds.sql leaves it out of scope (WHERE), so it is neither read nor unmapped.
 
 # --- SERVICES: setting class (residential-typology.md, "Cross-reference: US TEDS SERVICES") ---
 setting  1  inpatient_detox        # Detox, 24-hour, hospital inpatient
@@ -59,6 +60,19 @@ treatment_status   4  2
 treatment_status   5  2       # five or more
 treatment_status  -9  3
 
+# --- EMPLOY and DETNLF: labour status (full TEDS-A file only; the sample has no EMPLOY) ---
+# teds.sql sends EMPLOY, or nlf-DETNLF when EMPLOY = 4 (not in the labour force).
+labour_status   1      2     # full time
+labour_status   2      99    # part time: hours, not whether the work is regular (2) or occasional (1)
+labour_status   3      4     # unemployed (looking for work in the past 30 days, or on layoff)
+labour_status   nlf-1  5     # not in labour force: homemaker
+labour_status   nlf-2  3     # not in labour force: student
+labour_status   nlf-3  5     # not in labour force: retired, disabled
+labour_status   nlf-4  6     # not in labour force: resident of an institution (prison, hospital)
+labour_status   nlf-5  6     # not in labour force: other
+labour_status   nlf--9 99    # not in labour force, reason not known
+labour_status   -9     99
+
 # --- PSOURCE: referral source (full TEDS-A file only) ---
 referral_source   1  6    # individual, self
 referral_source   2  3    # alcohol/drug use care provider
@@ -85,7 +99,9 @@ education  -9  99
 
 # --- SUB1: primary substance -> TDI drug list (also SUB2, SUB3 as secondary drugs) ---
 primary_drug   2  8      # alcohol (kept in extraction; not a TDI primary-drug table row)
-primary_drug   3  2      # cocaine/crack: TEDS does not tell powder from crack
+primary_drug   3          2      # cocaine/crack, route not smoking or snorting: form not known
+primary_drug   3-smoked   2.2    # cocaine smoked (teds.sql): crack, as in SAMHSA's reports
+primary_drug   3-snorted  2.1    # cocaine snorted (teds.sql): powder
 primary_drug   4  7.1    # marijuana/hashish
 primary_drug   5  1.1    # heroin
 primary_drug   6  1.2    # non-prescription methadone

@@ -16,10 +16,25 @@
 --     FRSTUSE1 (age at first use) likewise goes to first_use_age_band.
 --   * SERVICES gives the setting class and, for residential care, what it says about the
 --     planned duration (teds.cw, after residential-typology.md).
---   * Columns with no TDI counterpart in this file are left out: tdi logs them once as not
---     provided and sends "not known". The sample has no GENDER, PSOURCE or EMPLOY column; with
---     the full TEDS-A file add `gender AS sex`, `psource AS referral_source` (teds.cw maps them).
---     METHUSE (planned medication-assisted therapy in this episode) is not the TDI OST status
+--   * SUB1 = 1 ("none": no primary substance, e.g. an admission for a co-dependent or a
+--     gambling problem) is no TDI treatment demand for a drug: the WHERE clause leaves it out,
+--     rather than have it unmapped and quarantined every night. It is out of scope like an
+--     admission of another year; a row without SUB1 is still read (and shown, if unmapped).
+--   * Crack: TEDS codes cocaine and crack together (SUB1 = 3). SAMHSA's own reports split them
+--     by route: smoked cocaine stands for crack. So SUB1 = 3 is sent as "3-smoked" with ROUTE1 =
+--     2 (teds.cw: crack), "3-snorted" with ROUTE1 = 3 (intranasal: powder; crack is smoked, not
+--     snorted), and plain "3" otherwise (cocaine, form not known: injected cocaine may be either).
+--     SUB2/SUB3 with ROUTE2/ROUTE3 likewise.
+--   * Labour status: EMPLOY (1 full time, 2 part time, 3 unemployed, 4 not in labour force)
+--     and, for EMPLOY = 4 only, DETNLF (homemaker, student, retired or disabled, resident of an
+--     institution, other; -9 "not applicable" for the others). They go as one code: EMPLOY, or
+--     "nlf-" || DETNLF when EMPLOY = 4. DETNLF alone says nothing: it is only asked when EMPLOY
+--     = 4 (and the sample, imputed by a third party, fills it for everybody).
+--   * GENDER, PSOURCE and EMPLOY are in the full TEDS-A file but not in the sample. They are
+--     read through to_jsonb(row) ->> 'name', which is NULL when the table has no such column:
+--     the same query serves both. With the sample they are "not known" in every row (sex,
+--     referral_source, labour_status = 99).
+--   * METHUSE (planned medication-assisted therapy in this episode) is not the TDI OST status
 --     and is not used.
 -- Empty CSV rows have no CASEID: they reach tdi with no episode_id and are quarantined (R001).
 SELECT 'TEDS-A-2017-' || t.caseid AS episode_id,
@@ -29,17 +44,34 @@ SELECT 'TEDS-A-2017-' || t.caseid AS episode_id,
        t.services                 AS setting,
        t.services                 AS planned_duration,
        t.age                      AS age_band,
+       t.gender                   AS sex,
+       t.psource                  AS referral_source,
+       CASE WHEN t.employ = '4' THEN 'nlf-' || coalesce(t.detnlf, '-9')
+            ELSE t.employ END     AS labour_status,
        t.noprior                  AS treatment_status,
        t.livarag                  AS living_where,
        t.educ                     AS education,
-       t.sub1                     AS primary_drug,
+       t.sub1 || CASE WHEN t.sub1 <> '3' THEN ''
+                      WHEN t.route1 = '2' THEN '-smoked'
+                      WHEN t.route1 = '3' THEN '-snorted'
+                      ELSE '' END AS primary_drug,
        t.route1                   AS route,
        t.freq1                    AS frequency,
        t.frstuse1                 AS first_use_age_band,
-       t.sub2                     AS secondary_drug_1,
-       t.sub3                     AS secondary_drug_2,
+       t.sub2 || CASE WHEN t.sub2 <> '3' THEN ''
+                      WHEN t.route2 = '2' THEN '-smoked'
+                      WHEN t.route2 = '3' THEN '-snorted'
+                      ELSE '' END AS secondary_drug_1,
+       t.sub3 || CASE WHEN t.sub3 <> '3' THEN ''
+                      WHEN t.route3 = '2' THEN '-smoked'
+                      WHEN t.route3 = '3' THEN '-snorted'
+                      ELSE '' END AS secondary_drug_2,
        t.idu                      AS injecting
   FROM (SELECT regexp_replace(caseid, '\.0$', '')   AS caseid,
+               regexp_replace(to_jsonb(x) ->> 'gender', '\.0$', '')  AS gender,
+               regexp_replace(to_jsonb(x) ->> 'psource', '\.0$', '') AS psource,
+               regexp_replace(to_jsonb(x) ->> 'employ', '\.0$', '')  AS employ,
+               regexp_replace(detnlf, '\.0$', '')   AS detnlf,
                stusab,
                regexp_replace(services, '\.0$', '') AS services,
                regexp_replace(age, '\.0$', '')      AS age,
@@ -50,7 +82,10 @@ SELECT 'TEDS-A-2017-' || t.caseid AS episode_id,
                regexp_replace(sub2, '\.0$', '')     AS sub2,
                regexp_replace(sub3, '\.0$', '')     AS sub3,
                regexp_replace(route1, '\.0$', '')   AS route1,
+               regexp_replace(route2, '\.0$', '')   AS route2,
+               regexp_replace(route3, '\.0$', '')   AS route3,
                regexp_replace(freq1, '\.0$', '')    AS freq1,
                regexp_replace(frstuse1, '\.0$', '') AS frstuse1,
                regexp_replace(idu, '\.0$', '')      AS idu
-          FROM teds_a_2017) AS t
+          FROM teds_a_2017 AS x) AS t
+ WHERE t.sub1 IS DISTINCT FROM '1'

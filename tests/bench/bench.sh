@@ -12,6 +12,8 @@
 #                 whose episode lines must equal tdi's (checked after the runs)
 #   xmllint       xmllint --sax --noout --schema on tdi's .xml.gz
 #   tdi validate  the same file
+#   tdi load      the same file (with its manifest) into an empty receiver database: `tdi load`
+#                 creates the schema, checks the manifest and the schema, COPYs and applies it
 # Each under /usr/bin/time -v (peak RSS, client CPU); the server's CPU is read from the
 # postmaster's /proc stat (its reaped backends). Medians of the runs are printed as a table with
 # the ratios the targets name, then the targets with PASS/FAIL. tdi run also checks what it
@@ -38,6 +40,7 @@ REGION=BE100
 BODY=national
 DB=bench
 STATE_DB=bench_state
+RECV_DB=bench_receiver
 
 case $TDI_BIN in /*) ;; *) TDI_BIN=$PWD/$TDI_BIN ;; esac
 [ -x "$TDI_BIN" ] || { msg "bench: no $TDI_BIN; build it with 'make'"; exit 1; }
@@ -160,10 +163,11 @@ print_table() {
                 if ($7 > rss[k]) rss[k] = $7
             }
             END {
-                split("copy tdi_run gzip peer xmllint tdi_validate", steps, " ")
+                split("copy tdi_run gzip peer xmllint tdi_validate tdi_load", steps, " ")
                 label["copy"] = "copy floor (\\copy to /dev/null)"; label["tdi_run"] = "tdi run"
                 label["gzip"] = "gzip floor (gzip -L of the XML)"; label["peer"] = "server-built XML peer | gzip"
                 label["xmllint"] = "xmllint --sax --schema"; label["tdi_validate"] = "tdi validate"
+                label["tdi_load"] = "tdi load (into a receiver db)"
                 for (s = 1; s <= nsize; s++) {
                     n = order[s]
                     printf "%d episodes: extracted %d, written %d, quarantined %d; XML %.1f MiB, .xml.gz %.1f MiB; peer output = tdi output: %s\n", \
@@ -171,14 +175,16 @@ print_table() {
                     printf "  %-34s %8s %10s %8s %8s %8s  %s\n", "step", "wall s", "rows/s", "RSS MiB", "CPU s", "srv s", "ratio"
                     floor = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
                     tw = median(n SUBSEP "tdi_run" SUBSEP "wall"); xw = median(n SUBSEP "xmllint" SUBSEP "wall")
-                    for (i = 1; i <= 6; i++) {
+                    for (i = 1; i <= 7; i++) {
                         st = steps[i]; k = n SUBSEP st
+                        if (!cnt[k SUBSEP "wall"]) continue
                         w = median(k SUBSEP "wall")
                         note = ""
                         if (st == "tdi_run") note = sprintf("%.2fx copy floor; peer/tdi %.2fx; (peer+xmllint)/tdi %.2fx", w / floor, pw / w, (pw + xw) / w)
                         else if (st == "peer") note = sprintf("%.2fx copy floor", w / floor)
                         else if (st == "gzip") note = sprintf("%.2fx copy floor; %.0f MB/s", w / floor, xml[n] / w / 1e6)
                         else if (st == "tdi_validate") note = sprintf("%.2fx xmllint", w / xw)
+                        else if (st == "tdi_load") note = sprintf("%.2fx tdi run; %.2fx tdi validate", w / tw, w / median(n SUBSEP "tdi_validate" SUBSEP "wall"))
                         printf "  %-34s %8.2f %10.0f %8.1f %8.2f %8.2f  %s\n", label[st], w, rate(ext[n], w), \
                             mib(rss[k]), median(k SUBSEP "cpu"), median(k SUBSEP "srv"), note
                     }
@@ -325,11 +331,14 @@ EOF
     [ -f "${subs[0]}" ] || { msg "bench: tdi run published no submission for ep_$n"; exit 1; }
     sub=${subs[0]}
     cp "$sub" "$dir/sub.xml.gz"
+    mkdir -p "$dir/load" # the file as a receiver gets it: with its manifest
+    cp "$sub" "${sub%.xml.gz}.manifest.json" "$dir/load/"
     gzip -dc "$sub" >"$dir/sub.xml"
     extracted=$(sed -n 's/^balance: extracted \([0-9]*\) = .*/\1/p' "$dir/run.out")
     written=$(sed -n 's/^balance: .* written \([0-9]*\) + .*/\1/p' "$dir/run.out")
     quarantined=$(sed -n 's/^balance: .* quarantined \([0-9]*\)$/\1/p' "$dir/run.out")
 
+    # shellcheck disable=SC2016 # each sh -c '...' expands its own arguments, not ours
     for ((r = 1; r <= RUNS; r++)); do
         measure "$n" copy "$r" "$TDI_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$TDI_READER" -d "$DB" \
             -c "\\copy ($query) to /dev/null"
@@ -347,7 +356,12 @@ EOF
         measure "$n" xmllint "$r" xmllint --sax --noout --schema "$TDI_ROOT/schemas/tdi-submission.xsd" \
             "$dir/sub.xml.gz"
         measure "$n" tdi_validate "$r" "$TDI_BIN" validate --schema-dir "$TDI_ROOT/schemas" "$dir/sub.xml.gz"
+        state_db_create "$RECV_DB" >/dev/null
+        measure "$n" tdi_load "$r" "$TDI_BIN" load --schema-dir "$TDI_ROOT/schemas" \
+            --into "host=$PGHOST port=$PGPORT dbname=$RECV_DB user=postgres" "$dir/load"
     done
+    loaded=$(pg_sql "$RECV_DB" -c "SELECT count(*) FROM tdi_receiver.episode")
+    [ "$loaded" = "$written" ] || { msg "bench: tdi load holds $loaded episodes, tdi run wrote $written"; exit 1; }
     # The peer must be doing tdi's job: the same episode lines, byte for byte (as sets).
     if cmp -s <(episode_lines "$dir/sub.xml.gz" | sort) <(episode_lines "$dir/peer.xml.gz" | sort); then
         peer_same=yes

@@ -56,8 +56,8 @@ case_levels() {
     tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
     nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     ant=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
-    gzip -dc "$nat" | grep -qE '^<submission .* schemaVersion="2\.2" .* countingLevel="national" ' ||
-        fail "national's header does not say schemaVersion 2.2, countingLevel national"
+    gzip -dc "$nat" | grep -qE '^<submission .* schemaVersion="2\.3" .* countingLevel="national" ' ||
+        fail "national's header does not say schemaVersion 2.3, countingLevel national"
     gzip -dc "$ant" | grep -qE '^<submission .* countingLevel="centre" ' || fail "antwerp's header does not say countingLevel centre"
     # the person in both clinics: once nationally (the first start, at Riverside) ...
     expect_entrant "$nat" national riverside 1 1
@@ -71,13 +71,21 @@ case_levels() {
     expect_entrant "$nat" national riverside 13 0
     expect_entrant "$ant" antwerp riverside 2 1
     expect_entrant "$ant" antwerp riverside 13 0
-    [ "$(episode_lines "$nat" | grep -c ' entrant="1" ')" = 19 ] || fail "national: not 19 entrants of 28"
-    [ "$(episode_lines "$nat" | grep -c ' entrant="0" ')" = 9 ] || fail "national: not 9 later starts"
-    [ "$(episode_lines "$ant" | grep -c ' entrant="1" ')" = 16 ] || fail "antwerp: not 16 entrants of 19"
-    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT person) || ' ' || count(*) FILTER (WHERE entrant) FROM tdi.sent WHERE body = 'national'")" = "19 19" ] ||
-        fail "national: the state's persons and entrants are not 19 and 19"
-    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT (person, centre)) || ' ' || count(*) FILTER (WHERE entrant) FROM tdi.sent WHERE body = 'antwerp'")" = "16 16" ] ||
-        fail "antwerp: the state's persons per centre and entrants are not 16 and 16"
+    # the TDI population: patient 3 of Riverside starts for alcohol (episode 3, RR-DETOX), then
+    # for amphetamines (17, RR-SOUTH): 17 is her national entrant; De Brug's CL-9902-KD has only
+    # an alcohol episode (BH-25-0104): no entrant
+    expect_entrant "$nat" national riverside 3 0
+    expect_entrant "$nat" national riverside 17 1
+    expect_entrant "$nat" national debrug BH-25-0104 0
+    expect_entrant "$ant" antwerp riverside 3 0
+    expect_entrant "$ant" antwerp riverside 17 1
+    [ "$(episode_lines "$nat" | grep -c ' entrant="1" ')" = 18 ] || fail "national: not 18 entrants of 28"
+    [ "$(episode_lines "$nat" | grep -c ' entrant="0" ')" = 10 ] || fail "national: not 10 later or non-drug starts"
+    [ "$(episode_lines "$ant" | grep -c ' entrant="1" ')" = 15 ] || fail "antwerp: not 15 entrants of 19"
+    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT person) FILTER (WHERE drug) || ' ' || count(*) FILTER (WHERE entrant) || ' ' || count(*) FILTER (WHERE NOT drug) FROM tdi.sent WHERE body = 'national'")" = "18 18 2" ] ||
+        fail "national: the state's persons with a drug start, entrants and non-drug episodes are not 18, 18 and 2"
+    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT (person, centre)) FILTER (WHERE drug) || ' ' || count(*) FILTER (WHERE entrant) FROM tdi.sent WHERE body = 'antwerp'")" = "15 15" ] ||
+        fail "antwerp: the state's persons per centre with a drug start and entrants are not 15 and 15"
     # the person key is the state's: not a pseudonym of any file
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE person !~ '^p1:[0-9a-f]{64}\$'")" = 0 ] ||
         fail "a person key in the state is not p1: and 64 hex digits"
@@ -125,7 +133,7 @@ case_regional() {
     expect_entrant "$nat" national riverside 1 1
     expect_entrant "$nat" national riverside 11 0
     expect_entrant "$nat" national debrug BH-25-0101 1
-    [ "$(episode_lines "$nat" | grep -c ' entrant="1" ')" = 20 ] || fail "national: not 20 entrants (19 persons, one in two regions)"
+    [ "$(episode_lines "$nat" | grep -c ' entrant="1" ')" = 19 ] || fail "national: not 19 entrants (18 persons with a drug start, one in two regions)"
 }
 
 # Earlier years: a run for 2024 first, then 2025. Patient 4 says "never previously treated" in
@@ -217,9 +225,78 @@ case_flip() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
+# ---- the TDI population (README.md, "Counting"): a treatment entrant is the first start *for a
+# drug*. Patient 3 has two episodes of 2025, moved to one centre (RR-DETOX): episode 3
+# (2025-03-21) and episode 17 (2025-07-01). Antwerp counts per centre, national at LEVEL.
+
+# population_run LEVEL SUBSTANCE3 SUBSTANCE17: the run of the sample clinics with those main
+# substances, into $CASE_DIR/LEVEL (the national file in $NAT, antwerp's in $ANT).
+population_run() {
+    local dir=$CASE_DIR/$1
+    clinic_copy clinic_pop clinic_en
+    pg_sql clinic_pop -c "UPDATE admissions SET site_code = 'RR-DETOX', main_substance = CASE adm_id WHEN 3 THEN '$2' ELSE '$3' END WHERE adm_id IN (3, 17)" >/dev/null
+    run_setup "$dir"
+    use_db "$dir/tdi.conf" riverside clinic_pop
+    set_body "$dir/tdi.conf" national counting "$1"
+    tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
+    NAT=$(one_file "$dir/out/national/tdi-national-2025-*.xml.gz")
+    ANT=$(one_file "$dir/out/antwerp/tdi-antwerp-2025-*.xml.gz")
+    gzip -dc "$NAT" | grep -qE "^<submission .* countingLevel=\"$1\" " || fail "national does not count at $1"
+}
+
+# expect_population LEVEL DRUG_EPISODE OTHER_EPISODE OTHER_CODE: the drug episode is the entrant
+# in both bodies, the other keeps its own code and is none; the tables count exactly the entrants
+# (header and grand total) and say so.
+expect_population() {
+    local dir=$CASE_DIR/$1 body f tables n
+    for body in national antwerp; do
+        f=$NAT
+        [ "$body" = national ] || f=$ANT
+        expect_entrant "$f" "$body" riverside "$2" 1
+        expect_entrant "$f" "$body" riverside "$3" 0
+        episode_lines "$f" | grep -F " key=\"$(episode_key "$body" riverside "$3")\" " | grep -qF " primary_drug=\"$4\" " ||
+            fail "$body: episode $3 is not sent with primary_drug $4"
+        n=$(episode_lines "$f" | grep -c ' entrant="1" ')
+        tables=$(one_file "$dir/out/$body/tdi-$body-2025-*.tables.xml")
+        grep -qE "^<tables .* records=\"$(episode_lines "$f" | wc -l)\" entrants=\"$n\"" "$tables" ||
+            fail "$body: the tables header does not say records $(episode_lines "$f" | wc -l), entrants $n: $(grep '^<tables ' "$tables")"
+        [ "$(table_cells "$tables" | grep '^8\.1\.1 total total ')" = "8.1.1 total total $n" ] ||
+            fail "$body: table 8.1.1 counts $(table_cells "$tables" | grep '^8\.1\.1 total total ') of $n entrants"
+    done
+}
+
+case_alcohol_then_drug() {
+    local level
+    for level in national regional; do
+        population_run "$level" ALCOHOL AMPHET
+        expect_population "$level" 17 3 8
+    done
+}
+
+case_drug_then_alcohol() {
+    local level
+    for level in national regional; do
+        population_run "$level" AMPHET ALCOHOL
+        expect_population "$level" 3 17 8
+    done
+}
+
+# Gambling has its own code (the crosswalk maps it so: never alcohol).
+case_gambling_then_drug() {
+    local level
+    for level in national regional; do
+        population_run "$level" GAMBLING AMPHET
+        expect_population "$level" 17 3 gambling
+        stdout_has "tables national: counting $(episode_lines "$NAT" | grep -c ' entrant="1" ') entrants (TDI population: first start for a drug) of $(episode_lines "$NAT" | wc -l) records"
+    done
+}
+
 it_case counting-levels case_levels
 it_case counting-shared-centre case_shared_centre
 it_case counting-regional case_regional
 it_case counting-earlier-year case_earlier_year
 it_case counting-flip case_flip
+it_case counting-alcohol-then-drug case_alcohol_then_drug
+it_case counting-drug-then-alcohol case_drug_then_alcohol
+it_case counting-gambling-then-drug case_gambling_then_drug
 it_end

@@ -20,7 +20,9 @@ case_crosswalk() { fuzz_case crosswalk; }
 case_validate() { fuzz_case validate; }
 
 if [ -z "${TDI_FUZZ_DIR:-}" ] || [ ! -x "$TDI_FUZZ_DIR/fuzz_config" ]; then
-    printf 'skip fuzz: no fuzz targets built (make check builds them; make fuzz runs them longer)\n'
+    for t in config crosswalk validate; do
+        it_skip "fuzz-$t" 'no fuzz targets built (make check builds them; make fuzz runs them longer)'
+    done
     it_end
 fi
 : "${TDI_FUZZ_RUNS:=500}"

@@ -3,7 +3,8 @@
 # No identifier leaves: after a run on the sample clinics, no name, national number (as written in
 # either clinic and digits only), birth date (YYYY-MM-DD, YYYYMMDD, DD/MM/YYYY), street, postcode,
 # raw client number, raw episode id or SLK-581 linkage key of any client appears in the
-# submissions (decompressed), tables, manifests, quarantine files, file names, or the stdout and
+# submissions (decompressed), tables, workbooks (unzipped), the run's page, manifests, quarantine
+# files, file names, or the stdout and
 # stderr of a --verbose run; nor does a person key of the state database (which links a person
 # across bodies). The names and national numbers do reach tdi (the pseudonyms are made
 # from them): the fixtures' views hand them over.
@@ -89,12 +90,20 @@ case_run() {
         while IFS= read -r -d '' f; do
             case $f in
             *.gz) gzip -dc "$f" ;;
+            # every value of every cell and the document properties (cell references such as
+            # B2018 would match postcode needles, so the XML is not searched as it is)
+            *.xlsx) /usr/bin/python3 -c 'import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+print("<workbook", wb.properties.creator, wb.properties.title, wb.properties.description)
+for ws in wb: print(ws.title, *(c for r in ws.iter_rows(values_only=True) for c in r if c is not None), sep="\n")' "$f" ;;
             *) cat "$f" ;;
             esac
         done < <(find "$RUN/out" -type f -print0)
     } >"$CASE_DIR/corpus"
     [ "$(grep -c '<episode ' "$CASE_DIR/corpus")" -ge 10 ] || fail "the output holds fewer than 10 episodes: nothing to search"
     [ "$(grep -c '^<tables ' "$CASE_DIR/corpus")" = 2 ] || fail "the output does not hold both bodies' tables"
+    grep -q '<h1>tdi run ' "$CASE_DIR/corpus" || fail "the output does not hold the run's page"
+    [ "$(grep -c '^<workbook' "$CASE_DIR/corpus")" = 2 ] || fail "the output does not hold both workbooks"
     mv "$CASE_DIR/corpus" "$CORPUS"
     # the person keys of the state database (under the state key), without their prefix
     ledger "$RUN" "SELECT DISTINCT substr(person, 4) FROM tdi.sent" >"$PKEYS"

@@ -68,25 +68,25 @@ case_init() {
     local conf=$CASE_DIR/tdi.conf db
     run_setup "$CASE_DIR"
     db=$(cat "$CASE_DIR/state.db")
-    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 3" ] ||
+    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 4" ] ||
         fail "first tdi init said: $(cat "$CASE_DIR/init.out")"
     tdi_try "$CASE_DIR/again" 0 init --config "$conf"
-    stdout_has "state database: schema version 3, up to date"
-    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',' ORDER BY version) FROM tdi.schema_version")" = 1,2,3 ] ||
-        fail "tdi.schema_version does not hold exactly versions 1, 2 and 3"
-    # a database of version 2 gets migration 3 (and only it)
-    state_sql "$db" "ALTER TABLE tdi.sent DROP COLUMN qi, DROP COLUMN sens; DROP TABLE tdi.body_blanking;
-                     DELETE FROM tdi.schema_version WHERE version = 3" >/dev/null
+    stdout_has "state database: schema version 4, up to date"
+    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',' ORDER BY version) FROM tdi.schema_version")" = 1,2,3,4 ] ||
+        fail "tdi.schema_version does not hold exactly versions 1 to 4"
+    # a database of version 2 gets migrations 3 and 4 (and only them)
+    state_sql "$db" "ALTER TABLE tdi.sent DROP COLUMN qi, DROP COLUMN sens, DROP COLUMN drug; DROP TABLE tdi.body_blanking;
+                     DELETE FROM tdi.schema_version WHERE version IN (3, 4)" >/dev/null
     tdi_try "$CASE_DIR/upgrade" 0 init --config "$conf"
-    stdout_has "state database: schema version 2 -> 3"
-    [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('qi', 'sens')")" = 2 ] ||
-        fail "migration 3 did not add tdi.sent.qi and .sens"
+    stdout_has "state database: schema version 2 -> 4"
+    [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('qi', 'sens', 'drug')")" = 3 ] ||
+        fail "migrations 3 and 4 did not add tdi.sent.qi, .sens and .drug"
     tdi_try "$CASE_DIR/status" 0 status --config "$conf"
     stdout_has "no runs recorded yet"
     # a database at schema version 1 (before the counting unit) is upgraded in place
-    state_sql "$db" "ALTER TABLE tdi.sent DROP COLUMN person, DROP COLUMN centre, DROP COLUMN start_ymd, DROP COLUMN status, DROP COLUMN entrant, DROP COLUMN earlier, DROP COLUMN qi, DROP COLUMN sens; DROP TABLE tdi.body_blanking; DELETE FROM tdi.schema_version WHERE version IN (2, 3)" >/dev/null
+    state_sql "$db" "ALTER TABLE tdi.sent DROP COLUMN person, DROP COLUMN centre, DROP COLUMN start_ymd, DROP COLUMN status, DROP COLUMN entrant, DROP COLUMN earlier, DROP COLUMN qi, DROP COLUMN sens, DROP COLUMN drug; DROP TABLE tdi.body_blanking; DELETE FROM tdi.schema_version WHERE version IN (2, 3, 4)" >/dev/null
     tdi_try "$CASE_DIR/upgrade" 0 init --config "$conf"
-    [ "$(cat "$CASE_DIR/upgrade.out")" = "state database: schema version 1 -> 3" ] ||
+    [ "$(cat "$CASE_DIR/upgrade.out")" = "state database: schema version 1 -> 4" ] ||
         fail "the upgrade said: $(cat "$CASE_DIR/upgrade.out")"
     [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('person', 'centre', 'start_ymd', 'status', 'entrant', 'earlier')")" = 6 ] ||
         fail "the upgrade did not add the counting unit's columns"
@@ -100,12 +100,12 @@ case_init() {
     tdi_try "$CASE_DIR/init2" 0 init --config "$conf"
     state_sql "$db" "DELETE FROM tdi.schema_version" >/dev/null
     tdi_try "$CASE_DIR/old" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 0 is older than this tdi needs (3): run 'tdi init' with this configuration to upgrade it"
-    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (4, now(), 'test', 'from the future')" >/dev/null
+    stderr_has "state database: schema version 0 is older than this tdi needs (4): run 'tdi init' with this configuration to upgrade it"
+    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (5, now(), 'test', 'from the future')" >/dev/null
     tdi_try "$CASE_DIR/new" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi"
+    stderr_has "state database: schema version 5 is newer than this tdi knows (4): use a newer tdi"
     tdi_try "$CASE_DIR/newinit" 12 init --config "$conf"
-    stderr_has "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi"
+    stderr_has "state database: schema version 5 is newer than this tdi knows (4): use a newer tdi"
     # no state key at all
     sed -i '/^state *=/d' "$conf"
     tdi_try "$CASE_DIR/nostate" 3 run --config "$conf" --year 2025
@@ -471,9 +471,10 @@ case_status() {
     done
     counts=$(sed -n 's/^body national: \([0-9]*\) records, .*/\1/p' "$CASE_DIR/run.out")
     stdout_has "  body national: sequence 1, $counts records (0 replaces), 0 deletes -> $CASE_DIR/out/national/tdi-national-2025-$id.xml.gz"
-    # the tables count the entrants: each person once (national counting), 19 of the 28
+    # the tables count the entrants: each person's first start for a drug (national counting),
+    # 18 of the 28; status says which population the number is
     [ "$counts" = 28 ] || fail "national got $counts records, expected 28"
-    stdout_has "  tables national: 19 records -> $CASE_DIR/out/national/tdi-national-2025-$id.tables.xml"
+    stdout_has "  tables national: 18 entrants (TDI population: first start for a drug) -> $CASE_DIR/out/national/tdi-national-2025-$id.tables.xml"
     stdout_has "    sha256 $(sha256sum "$CASE_DIR/out/national/tdi-national-2025-$id.xml.gz" | cut -d' ' -f1)"
     stdout_has "  $(grep '^quarantine debrug: ' "$CASE_DIR/run.out")"
     [ "$(grep -c '^run ' "$CASE_DIR/status.out")" = 1 ] || fail "--runs 1 printed more than one run"
@@ -506,7 +507,7 @@ it_case ops-disk-full case_disk_full
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4k tdi-probe "$IT_TMP" 2>/dev/null && umount "$IT_TMP"; then
     it_case ops-disk-full-tmpfs case_disk_full_tmpfs
 else
-    printf 'skip ops-disk-full-tmpfs: mounting a tmpfs is not permitted here (ops-disk-full covers the case)\n'
+    it_skip ops-disk-full-tmpfs 'mounting a tmpfs is not permitted here (ops-disk-full covers the case)'
 fi
 it_case ops-commit-refused case_commit_refused
 it_case ops-commit-sigterm case_commit_sigterm

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # test_receiver.sh: the receiving side. `tdi load` applies a series of nightly deltas (inserts,
 # changes, deletes, a backdated episode that moves the entrant flag, a year closed and reopened)
 # to a receiver database, which then holds record for record what one --full run into a fresh
 # state database sends; loading everything again changes nothing; a gap is refused. `tdi audit`
 # finds a missing file, a tampered file, a repeated key and a rule-breaking record with file and
-# line, and nothing in a clean series; its rules and xmllint's Schematron agree.
-. "$(dirname "$0")/../lib.sh"
+# line, and nothing in a clean series; its rules and xmllint's Schematron agree. A killed run and
+# its rerun: two files of one sequence, ordered by runNo, never by the runId (clock) order.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 it_begin
 
 SCH=$TDI_ROOT/schemas/tdi-rules.sch
@@ -218,9 +222,125 @@ case_rules_agree() {
     done
 }
 
+# attr NAME FILE.xml.gz: the header's attribute NAME ("" when absent).
+attr() {
+    gzip -dc "$2" | sed -n "s/^<submission .* $1=\"\([^\"]*\)\".*/\1/p" | head -1
+}
+
+# canon_all DB: what the receiver holds of every body, one line per episode with its body.
+canon_all() {
+    local b
+    for b in $(pg_sql "$1" -c "SELECT DISTINCT body FROM tdi_receiver.episode ORDER BY 1"); do
+        canon_db "$1" "$b" | sed "s/^/$b /"
+    done
+}
+
+# full_all DIR: the same from the --full run's files in DIR/out.
+full_all() {
+    local f b
+    for f in "$1"/out/*/tdi-*-2025-*.xml.gz; do
+        b=$(attr body "$f")
+        canon_xml "$f" | sed "s/^/$b /"
+    done
+}
+
+# A killed run and its rerun (red team 5): run 2 (clock 2 h fast) publishes sequence 2 and dies
+# before its commit (the state database refuses its files); run 3, clock right, publishes
+# sequence 2 again with more changes: the earlier runId, the larger runNo; run 4 sequence 3. The
+# receiver keeps run 3's sequence 2 (runNo), whatever order the files are named in and whether
+# they come in one load or one by one; a receiver that kept the later runId would hold run 2's
+# stale file and lose run 3's change for good. Audit: nothing but the information that runId
+# and runNo disagree.
+case_load_rerun() {
+    local conf=$CASE_DIR/tdi.conf db=tdi_receiver_rerun conn state a b f n
+    local -a files others
+    clinic_copy clinic_rcv_rerun clinic_en
+    run_setup "$CASE_DIR"
+    state=$(cat "$CASE_DIR/state.db")
+    use_db "$conf" riverside clinic_rcv_rerun
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    pg_sql clinic_rcv_rerun -c "UPDATE admissions SET route = 'SMOKE' WHERE adm_id = 3" >/dev/null
+    state_sql "$state" "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RAISE EXCEPTION 'refused by the test'; END\$\$" >/dev/null
+    state_sql "$state" "CREATE TRIGGER test_refuse BEFORE INSERT ON tdi.run_file FOR EACH STATEMENT EXECUTE FUNCTION test_refuse()" >/dev/null
+    TDI_TEST_CLOCK_OFFSET=7200 tdi_try "$CASE_DIR/runA" 12 run --config "$conf" --year 2025
+    state_sql "$state" "DROP TRIGGER test_refuse ON tdi.run_file" >/dev/null
+    pg_sql clinic_rcv_rerun -c "UPDATE admissions SET gender = 'F' WHERE adm_id = 2" >/dev/null
+    tdi_try "$CASE_DIR/runB" 0 run --config "$conf" --year 2025
+    pg_sql clinic_rcv_rerun -c "UPDATE admissions SET main_substance = 'CANNABIS', route = 'SMOKE' WHERE adm_id = 5" >/dev/null
+    tdi_try "$CASE_DIR/runC" 0 run --config "$conf" --year 2025
+    a=$(sed -n 's/^body national: .*sequence 2 -> //p' "$CASE_DIR/runA.out")
+    b=$(sed -n 's/^body national: .*sequence 2 -> //p' "$CASE_DIR/runB.out")
+    [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] || fail "runs A and B did not both publish national's sequence 2"
+    [[ "$(attr runId "$b")" < "$(attr runId "$a")" ]] || fail "B's runId is not the earlier one: the clock hook did not work"
+    [ "$(attr runNo "$b")" -gt "$(attr runNo "$a")" ] || fail "B's runNo is not above A's"
+    full_run
+    full_all "$CASE_DIR/fresh" | LC_ALL=C sort >"$CASE_DIR/full"
+    [ -s "$CASE_DIR/full" ] || fail "the full run sent nothing"
+
+    # every file in one load, named newest name first (reversed)
+    mapfile -t files < <(compgen -G "$CASE_DIR/out/*/tdi-*-2025-*.xml.gz" | grep -v '\.tables\.' | LC_ALL=C sort -r)
+    conn=$(receiver_db "$db")
+    tdi_try "$CASE_DIR/load1" 0 load --into "$conn" "${files[@]}"
+    grep -qF "national 2025 sequence 2 (run $(attr runId "$b"), runNo $(attr runNo "$b")): " "$CASE_DIR/load1.out" &&
+        grep -qF "(in place of the earlier run $(attr runId "$a"), runNo $(attr runNo "$a"); ordered by runNo) <- $b" "$CASE_DIR/load1.out" ||
+        fail "B's sequence 2 did not take A's place: $(cat "$CASE_DIR/load1.out")"
+    canon_all "$db" | LC_ALL=C sort >"$CASE_DIR/loaded"
+    diff "$CASE_DIR/full" "$CASE_DIR/loaded" >&2 || fail "the loaded records differ from the full run's"
+    [ "$(pg_sql "$db" -c "SELECT run_no FROM tdi_receiver.file WHERE body = 'national' AND sequence = 2 AND superseded_by IS NULL")" = "$(attr runNo "$b")" ] ||
+        fail "tdi_receiver.file does not hold B's runNo for national's sequence 2"
+    # loading everything again changes nothing
+    pg_sql "$db" -c "SELECT body, key, md5(e::text) FROM tdi_receiver.episode e ORDER BY 1, 2" >"$CASE_DIR/before"
+    tdi_try "$CASE_DIR/load2" 0 load --into "$conn" "${files[@]}"
+    n=${#files[@]}
+    [ "$(grep -c 'already loaded, nothing changed' "$CASE_DIR/load2.out")" = "$n" ] || fail "the second load did not skip all $n files: $(cat "$CASE_DIR/load2.out")"
+    pg_sql "$db" -c "SELECT body, key, md5(e::text) FROM tdi_receiver.episode e ORDER BY 1, 2" | diff "$CASE_DIR/before" - >&2 ||
+        fail "loading again changed the table"
+
+    # A arriving after B and C, in a load of its own: skipped as superseded. The database has
+    # the receiver's schema of version 1 (001 only, no run_no): the load brings it to 2 first.
+    conn=$(receiver_db "${db}_late")
+    pg_sql "${db}_late" -f "$TDI_ROOT/schemas/receiver/001-receiver.sql" >/dev/null
+    mapfile -t others < <(printf '%s\n' "${files[@]}" | grep -vxF "$a")
+    tdi_try "$CASE_DIR/late1" 0 load --into "$conn" "${others[@]}"
+    stderr_has "schema tdi_receiver now version 2 ($TDI_ROOT/schemas/receiver/002-run-no.sql)"
+    [ "$(pg_sql "${db}_late" -c "SELECT version FROM tdi_receiver.version")" = 2 ] || fail "the schema's version is not 2"
+    tdi_try "$CASE_DIR/late2" 0 load --into "$conn" "$a"
+    stdout_has "national 2025 sequence 2 (run $(attr runId "$a"), runNo $(attr runNo "$a")): superseded by the later run $(attr runId "$b"), runNo $(attr runNo "$b") (ordered by runNo), skipped <- $a"
+    canon_all "${db}_late" | LC_ALL=C sort | diff "$CASE_DIR/full" - >&2 || fail "A loaded after B: the records differ from the full run's"
+    # files loaded before run_no was recorded (version 1): named again, they get their runNo
+    # before A is ordered against them (else A's later runId would win over B's)
+    pg_sql "${db}_late" -c "UPDATE tdi_receiver.file SET run_no = NULL" >/dev/null
+    tdi_try "$CASE_DIR/late3" 0 load --into "$conn" "${files[@]}"
+    stdout_has "national 2025 sequence 2 (run $(attr runId "$a"), runNo $(attr runNo "$a")): superseded by the later run $(attr runId "$b"), runNo $(attr runNo "$b") (ordered by runNo), skipped <- $a"
+    [ "$(pg_sql "${db}_late" -c "SELECT count(*) FROM tdi_receiver.file WHERE run_no IS NULL")" = 0 ] || fail "the runNo of files loaded before version 2 was not filled in"
+
+    # the series audits clean: at most the information that runId and runNo disagree
+    tdi_try "$CASE_DIR/audit" 0 audit "$CASE_DIR/out"
+    grep -qF "$b:2: info: run $(attr runId "$b"), runNo $(attr runNo "$b") of sequence 2 is later than run $(attr runId "$a"), runNo $(attr runNo "$a") of sequence 2 by runNo, earlier by runId" "$CASE_DIR/audit.out" ||
+        fail "audit did not say that runId and runNo disagree: $(cat "$CASE_DIR/audit.out")"
+    ! grep -v ': info: ' "$CASE_DIR/audit.out" >&2 || fail "audit of the series found faults"
+
+    # a file that claims B's runNo for sequence 2 with other content: audit and load refuse it
+    mkdir "$CASE_DIR/same"
+    cp "$(printf '%s\n' "${files[@]}" | grep -- "-national-" | tail -n 1)" "$CASE_DIR/same/" # sequence 1
+    cp "$b" "${b%.xml.gz}.manifest.json" "$CASE_DIR/same/"
+    f=$CASE_DIR/same/tdi-national-2025-$(attr runId "$a").xml.gz
+    gzip -dc "$a" | sed "1,3s/ runNo=\"[0-9]*\"/ runNo=\"$(attr runNo "$b")\"/" | gzip -1 >"$f"
+    sed -e "s/\"sha256\":\"[0-9a-f]*\"/\"sha256\":\"$(sha256sum "$f" | cut -d' ' -f1)\"/" \
+        -e "s/\"runNo\":[0-9]*/\"runNo\":$(attr runNo "$b")/" "${a%.xml.gz}.manifest.json" >"${f%.xml.gz}.manifest.json"
+    cp "$(printf '%s\n' "${files[@]}" | grep -- "-national-" | tail -n 1 | sed 's/\.xml\.gz$/.manifest.json/')" "$CASE_DIR/same/"
+    tdi_try "$CASE_DIR/audit_same" 8 audit "$CASE_DIR/same"
+    grep -qE ": sequence: sequence 2 of run [^,]*, runNo $(attr runNo "$b") twice \(also " "$CASE_DIR/audit_same.out" ||
+        fail "audit did not find two files of sequence 2 with one runNo: $(cat "$CASE_DIR/audit_same.out")"
+    conn=$(receiver_db "${db}_same")
+    tdi_try "$CASE_DIR/load_same" 8 load --into "$conn" "$CASE_DIR/same"
+    stderr_has "differs from the loaded file of the same run"
+}
+
 it_case receiver-load-series case_load_series
 it_case receiver-load-gap case_load_gap
 it_case receiver-load-tampered case_load_tampered
 it_case receiver-audit-faults case_audit_faults
 it_case receiver-rules-agree case_rules_agree
+it_case receiver-load-rerun case_load_rerun
 it_end

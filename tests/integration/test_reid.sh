@@ -213,8 +213,7 @@ case_every_blanking() {
 # national, exit 11, "run --full"; run 3 (--full) blanks sex and replaces all 28 records.
 case_incremental() {
     local conf=$CASE_DIR/tdi.conf national
-    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS clinic_reid" \
-        -c "CREATE DATABASE clinic_reid TEMPLATE clinic_en"
+    clinic_copy clinic_reid clinic_en
     pg_sql clinic_reid <<'SQL'
 SET client_min_messages = warning;
 ALTER TABLE admissions ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now();

@@ -297,16 +297,18 @@ case_cells() {
             fail "$body: tables differ from the independent count (- independent, + tdi)"
         fi
     done
-    # Every body's grand total is its non-alcohol entrants; later starts of a person counted
-    # already are in the file (entrant="0") and in no table.
+    # Every body's grand total is its entrants, all starts for a drug (the TDI population):
+    # alcohol episodes and later starts of a person counted already are in the file
+    # (entrant="0") and in no table.
     gz=$(one_file "$OPEN/out/national/tdi-national-2025-*.xml.gz")
-    n=$(episode_lines "$gz" | grep -F ' entrant="1" ' | grep -vc ' primary_drug="8" ' || true)
-    [ "$n" = 17 ] || fail "national: $n non-alcohol entrants, expected 17"
-    [ "$(episode_lines "$gz" | grep -cF ' entrant="0" ')" = 9 ] || fail "national: not 9 episodes with entrant=\"0\""
+    n=$(episode_lines "$gz" | grep -cF ' entrant="1" ' || true)
+    [ "$n" = 18 ] || fail "national: $n entrants, expected 18"
+    [ "$(episode_lines "$gz" | grep -F ' entrant="1" ' | grep -c ' primary_drug="8" ')" = 0 ] || fail "national: an alcohol episode is an entrant"
+    [ "$(episode_lines "$gz" | grep -cF ' entrant="0" ')" = 10 ] || fail "national: not 10 episodes with entrant=\"0\""
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
     table_cells "$t" >"$CASE_DIR/national.all"
-    grep -qx "9.1.1 total total $n" "$CASE_DIR/national.all" || fail "9.1.1 grand total is not the $n non-alcohol entrants"
-    grep -qx "8.1.1 total total $n" "$CASE_DIR/national.all" || fail "8.1.1 grand total is not the $n non-alcohol entrants"
+    grep -qx "9.1.1 total total $n" "$CASE_DIR/national.all" || fail "9.1.1 grand total is not the $n entrants"
+    grep -qx "8.1.1 total total $n" "$CASE_DIR/national.all" || fail "8.1.1 grand total is not the $n entrants"
     grep -qE '^<tables .* countingLevel="national" ' "$t" || fail "national's tables do not say countingLevel=\"national\""
 }
 

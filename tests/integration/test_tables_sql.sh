@@ -24,7 +24,10 @@
 # suppression_threshold = 1 (nothing suppressed), cell by cell and exact: 8.1.x treatment status
 # x centre type (by sex), 10.1.x primary drug with group subtotals x sex (by treatment status),
 # 12.1.x primary drug x age band at entry (by status), 14.1.x drug group x living with whom (by
-# sex). Alcohol (8) has no row: it is left out, as the tables do.
+# sex). Alcohol (8) has no row: it is left out, as the tables do. The counting unit ranks only
+# the TDI population (a start for a drug): patient 3 of Riverside starts for alcohol (episode 3)
+# and later for amphetamines at another centre (17), so 17 is her national entrant (it was not
+# while the first start of any kind was ranked: 17 entrants then, 18 now).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -170,14 +173,16 @@ expected_cells() {
         cat "$1"
         printf '%s\n' '\.'
         cat <<'SQL'
--- the bodies of examples/tdi.conf.in: which episodes each takes, and its counting level
+-- the bodies of examples/tdi.conf.in: which episodes each takes, and its counting level. Only
+-- episodes of the TDI population are ranked (the first start *for a drug*): alcohol and the
+-- non-drug problems are never entrants and never hide a drug start.
 CREATE TEMP TABLE body (name text, level text);
 INSERT INTO body VALUES ('national', 'national'), ('antwerp', 'centre');
 CREATE TEMP TABLE held AS
 SELECT e.*, rank() OVER (PARTITION BY body, person, part ORDER BY start) AS nth
   FROM (SELECT b.name AS body, CASE b.level WHEN 'centre' THEN e.centre ELSE '' END AS part, e.*
           FROM ep e JOIN body b ON b.name = 'national' OR e.source = 'riverside' OR e.centre = 'DB-ANTW'
-         WHERE e.rule IS NULL) e;
+         WHERE e.rule IS NULL AND e.drug NOT IN ('8', 'gambling', 'gaming', 'tobacco', 'other_behaviour')) e;
 
 CREATE FUNCTION pg_temp.flat(c text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$ SELECT ARRAY[c, 'total'] $$;
 CREATE FUNCTION pg_temp.tree(c text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
@@ -196,7 +201,7 @@ SELECT body, t.family || '.' || v, r, c, count(*)
                        ('14.1', pg_temp.variants(e.sex), pg_temp.grp(e.drug), pg_temp.flat(e.living_with)))
            AS t(family, vs, rs, cs),
        unnest(t.vs) v, unnest(t.rs) r, unnest(t.cs) c
- WHERE e.nth = 1 AND e.drug <> '8'
+ WHERE e.nth = 1
  GROUP BY 1, 2, 3, 4;
 SQL
     } | pg_sql postgres -F ' ' | LC_ALL=C sort
@@ -233,7 +238,7 @@ case_rejects() {
 }
 
 case_cells() {
-    local body t id
+    local body t id n
     [ -s "$IT_TMP/episodes" ] || fail "no episode rows (case rejects failed)"
     expected_cells "$IT_TMP/episodes" >"$CASE_DIR/all"
     if grep '^tie ' "$CASE_DIR/all" >&2; then
@@ -249,10 +254,15 @@ case_cells() {
         done
         diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2 ||
             fail "$body: tables differ from the SQL on the clinic databases (- SQL, + tdi)"
+        # the entrants the header and the manifest say the tables count: the SQL's drug entrants
+        n=$(awk '$1 == "8.1.1" && $2 == "total" && $3 == "total" { print $4 }' "$CASE_DIR/$body.want")
+        grep -qE "^<tables .* entrants=\"$n\"" "$t" || fail "$body: the tables header does not say entrants $n"
+        [ "$(json_field "$(one_file "$RUN/out/$body/tdi-$body-2025-*.tables.manifest.json")" entrants)" = "$n" ] ||
+            fail "$body: the tables manifest does not say entrants $n"
     done
-    # the grand totals of this fixture (alcohol left out)
-    grep -qx '8.1.1 total total 17' "$CASE_DIR/national.want" || fail "national: the SQL does not count 17 non-alcohol entrants"
-    grep -qx '8.1.1 total total 15' "$CASE_DIR/antwerp.want" || fail "antwerp: the SQL does not count 15 non-alcohol entrants"
+    # the grand totals of this fixture (the TDI population: first starts for a drug)
+    grep -qx '8.1.1 total total 18' "$CASE_DIR/national.want" || fail "national: the SQL does not count 18 drug entrants"
+    grep -qx '8.1.1 total total 15' "$CASE_DIR/antwerp.want" || fail "antwerp: the SQL does not count 15 drug entrants"
 }
 
 it_case tables-sql-run case_run

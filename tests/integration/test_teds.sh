@@ -5,8 +5,12 @@
 # `tdi run --year 2017` through the shipped TEDS -> TDI crosswalk. The expected figures are
 # counted here from the CSV itself with awk and the codebook's meaning of each code, never from
 # tdi's output or its crosswalk: episodes by TDI primary drug group and by setting class, the
-# residential planned durations, the age groups TEDS cannot place, and the balance
-# extracted 425 = written 416 + quarantined 9, the 9 empty rows quarantined with rule R001.
+# residential planned durations, the age groups TEDS cannot place, cocaine split by route
+# (smoked: crack 2.2, snorted: powder 2.1, else 2), labour status (from EMPLOY and DETNLF; the
+# sample has no EMPLOY: all not known), and the balance extracted 425 = written 416 +
+# quarantined 9, the 9 empty rows quarantined with rule R001. One admission with SUB1 = 1
+# ("none") is added to the table: the source query leaves it out of scope, so it is neither
+# extracted nor unmapped.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -26,7 +30,7 @@ count_csv() {
     function code(v) { sub(/\.0$/, "", v); return v }
     NR == 1 {
         for (i = 1; i <= NF; i++) col[$i] = i
-        n = split("CASEID SERVICES SUB1 AGE", need, " ")
+        n = split("CASEID SERVICES SUB1 ROUTE1 AGE DETNLF", need, " ")
         for (k = 1; k <= n; k++) {
             if (!(need[k] in col)) { print "no column " need[k] > "/dev/stderr"; exit 2 }
             if (col[need[k]] > last) last = col[need[k]]
@@ -39,6 +43,13 @@ count_csv() {
         # SERVICES -> setting class (residential-typology.md)
         split("1:inpatient_detox 2:inpatient_detox 3:residential_hospital 4:residential_community 5:residential_community 6:outpatient 7:outpatient 8:outpatient", m, " ")
         for (k in m) { split(m[k], kv, ":"); setting[kv[1]] = kv[2] }
+        # EMPLOY -> TDI labour status: 1 full time: 2 regularly employed; 2 part time: 99 (regular
+        # or occasional); 3 unemployed: 4; 4 not in labour force: by DETNLF (1 homemaker: 5,
+        # 2 student: 3, 3 retired/disabled: 5, 4 in an institution: 6, 5 other: 6); else 99
+        split("1:2 2:99 3:4 -9:99", m, " ")
+        for (k in m) { split(m[k], kv, ":"); employ[kv[1]] = kv[2] }
+        split("1:5 2:3 3:5 4:6 5:6 -9:99", m, " ")
+        for (k in m) { split(m[k], kv, ":"); detnlf[kv[1]] = kv[2] }
         next
     }
     {
@@ -53,6 +64,13 @@ count_csv() {
         if (v == 4) cnt["duration short"]++
         if (v == 5) cnt["duration not_known"]++
         if (a == 3 || a == 11 || a == -9) cnt["age_band 99"]++
+        if (s == 3) {
+            r = code($col["ROUTE1"])
+            cnt["cocaine " (r == 2 ? "2.2" : r == 3 ? "2.1" : "2")]++
+        }
+        e = ("EMPLOY" in col) ? code($col["EMPLOY"]) : ""
+        l = e == "" ? 99 : e == 4 ? detnlf[code($col["DETNLF"])] : employ[e]
+        cnt["labour_status " (l == "" ? 99 : l)]++
     }
     END {
         for (k in cnt) print k, cnt[k]
@@ -70,8 +88,10 @@ count_xml() {
         return ""
     }
     {
-        d = attr("primary_drug"); sub(/\..*/, "", d)
+        full = attr("primary_drug"); d = full; sub(/\..*/, "", d)
         cnt["drug " d]++
+        if (d == "2") cnt["cocaine " full]++
+        cnt["labour_status " attr("labour_status")]++
         cnt["setting " attr("setting")]++
         p = attr("planned_duration")
         if (p != "") cnt["duration " p]++
@@ -90,6 +110,9 @@ case_load() {
         -c "GRANT SELECT ON teds_a_2017 TO $TDI_READER"
     [ "$(pg_reader_sql teds -c 'SELECT count(*) FROM teds_a_2017')" = 425 ] ||
         fail "teds_a_2017 does not hold the 425 rows of the CSV"
+    # An admission with no substance (SUB1 = 1, as the full file has them): out of scope.
+    pg_sql teds -c "INSERT INTO teds_a_2017 (caseid, stusab, services, age, sub1, route1)
+                    VALUES ('20179999999.0', 'AK', '7.0', '5.0', '1.0', '-9.0')"
 }
 
 case_run() {
@@ -157,11 +180,26 @@ case_log() {
     [ "$(printf '%s\n' "$line" | grep -c .)" = 1 ] || fail "expected one info line about source teds, got: $line"
     [[ $line == *"optional columns not in the source query, not known in every row: birth_date, "* ]] ||
         fail "the info line does not list the missing optional columns: $line"
-    [[ $line == *" sex, "* ]] || fail "sex is not listed as missing: $line"
+    # sex, referral_source and labour_status are in the query (GENDER, PSOURCE, EMPLOY of the
+    # full file, NULL in the sample): not listed
+    [[ $line != *" sex,"* && $line != *"referral_source"* && $line != *"labour_status"* ]] ||
+        fail "sex, referral_source or labour_status listed as missing: $line"
     if grep -q '^  unmapped ' "$RUN/run.out"; then
         grep '^  unmapped ' "$RUN/run.out" >&2
         fail "TEDS codes left unmapped by examples/teds/teds.cw"
     fi
+}
+
+# The official workbook from the TEDS tables: every number at its cell (test_workbook.sh's check).
+case_workbook() {
+    local t form=$TDI_ROOT/../shared/spec/tdi-workbook-2022.xlsx
+    [ -r "$form" ] || form=-
+    t=$(ls "$RUN"/out/*/tdi-*-2017-*.tables.xml | head -n 1)
+    [ -n "$t" ] || fail "no tables file"
+    tdi_try "$CASE_DIR/wb" 0 workbook "$t" -o "$CASE_DIR/teds.xlsx"
+    /usr/bin/python3 "$TDI_ROOT/tests/integration/workbook_check.py" "$form" \
+        "$TDI_ROOT/schemas/tdi-workbook-2022.map" "$t" "$CASE_DIR/teds.xlsx" >"$CASE_DIR/check.out" 2>&1 ||
+        { cat "$CASE_DIR/check.out" >&2; fail "the TEDS workbook differs from its tables"; }
 }
 
 it_case teds-load case_load
@@ -172,4 +210,5 @@ it_case teds-quarantine case_quarantine
 it_case teds-counts case_counts
 it_case teds-valid case_valid
 it_case teds-log case_log
+it_case teds-workbook case_workbook
 it_end

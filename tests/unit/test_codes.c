@@ -409,6 +409,35 @@ static void not_known_and_crosswalk_names(void **state)
     assert_null(tdi_item_get(TDI_ITEM_COUNT));
 }
 
+/* The TDI population (tdi_in_population): every primary drug of the list and "not known", but
+ * alcohol and the non-drug problems, each with a code of its own (gambling is never alcohol);
+ * those are no secondary drugs. */
+static void the_population_is_the_drug_list(void **state)
+{
+    const tdi_item_def *p = tdi_item_get(TDI_ITEM_PRIMARY_DRUG);
+    const tdi_item_def *s = tdi_item_get(TDI_ITEM_SECONDARY_DRUG_1);
+    char outside[128] = "";
+
+    (void)state;
+    for (size_t i = 0; i < p->ncodes; i++) {
+        assert_int_equal(tdi_in_population((unsigned)i), !p->codes[i].outside);
+        if (!tdi_in_population((unsigned)i)) {
+            snprintf(outside + strlen(outside), sizeof outside - strlen(outside), "%s ",
+                     p->codes[i].code);
+            assert_true(strcmp(p->codes[i].code, "8") == 0 ||
+                        tdi_code_index(s, p->codes[i].code) < 0);
+        }
+    }
+    assert_string_equal(outside, "8 gambling gaming tobacco other_behaviour ");
+    assert_true(tdi_in_population((unsigned)tdi_code_index(p, "1.1")));
+    assert_true(tdi_in_population((unsigned)tdi_code_index(p, "9")));
+    assert_true(tdi_in_population((unsigned)p->not_known));
+    assert_false(tdi_in_population((unsigned)p->ncodes));
+    assert_false(tdi_in_population(0xFF)); /* not applicable */
+    for (size_t i = 0; i < s->ncodes; i++)
+        assert_false(s->codes[i].outside && strcmp(s->codes[i].code, "8") != 0);
+}
+
 /* The enumeration values of the simple type NAME, joined by blanks, into buf. */
 static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t len)
 {
@@ -429,15 +458,16 @@ static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t l
 }
 
 /* Each schema's version and namespace are its writer's; its schemaVersion attribute accepts
- * the writer's version (2.2 withdrew exact ages: 2.0 and 2.1, which may hold them, have the kept
- * schema tdi-submission-2.1.xsd; the tables every version up to the writer's). */
+ * the versions since exact ages were withdrawn (2.2; 2.3 added runNo): 2.0 and 2.1, which may
+ * hold them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to the
+ * writer's). */
 static void schema_version_is_the_writers(void **state)
 {
     static const struct {
         const char *file, *ns, *version, *root, *accepted;
     } schemas[] = {
         {TDI_SCHEMA_DIR "/tdi-submission.xsd", REPORT_NAMESPACE, REPORT_SCHEMA_VERSION,
-         "submission", "2.2"},
+         "submission", "2.2 2.3"},
         {TDI_SCHEMA_DIR "/tdi-submission-2.1.xsd", REPORT_NAMESPACE, "2.1", "submission",
          "2.0 2.1"},
         {TDI_SCHEMA_DIR "/tdi-tables.xsd", REPORT_TABLES_NAMESPACE, REPORT_TABLES_SCHEMA_VERSION,
@@ -506,6 +536,7 @@ int main(void)
         cmocka_unit_test(canonical_patterns),
         cmocka_unit_test(episode_attributes_are_the_items_and_the_record_fields),
         cmocka_unit_test(not_known_and_crosswalk_names),
+        cmocka_unit_test(the_population_is_the_drug_list),
         cmocka_unit_test(schema_version_is_the_writers),
         cmocka_unit_test(person_kinds_match),
     };

@@ -90,8 +90,28 @@ static void test_full_takes_least(void **state)
                         "\"records\":20,\"groups\":2,\"k\":5,\"recordsAtRisk\":0,"
                         "\"highestRisk\":0.2000,\"averageRisk\":0.1000,\"fewestDistinct\":{"
                         "\"primary_drug\":1,\"injecting\":2,\"hiv_testing\":3,\"hcv_testing\":4}}");
-    assert_string_equal(tl.text, "body flanders: blanking changes from '' to 'region': every "
-                                 "record is sent again\n");
+    assert_string_equal(tl.text, "body flanders: blanking changes from none to region: every "
+                                 "record it holds is sent again\n");
+}
+
+/* The first run of the year for the body (no blanking recorded): region is taken, and there is
+ * nothing to send again, so nothing is said of a change. */
+static void test_first_run_says_no_change(void **state)
+{
+    script s = {.status = TDI_OK};
+    dc_reid_body body = {"flanders", &reid, NULL, NULL};
+    dc_reid_outcome out;
+    test_log tl;
+
+    (void)state;
+    s.fig[0] = (dc_reid_figures){.records = 20, .groups = 9, .k = 1, .at_risk = 6, .average = 0.5};
+    s.fig[1] = (dc_reid_figures){.records = 20, .groups = 2, .k = 5, .average = 0.1};
+    test_log_start(&tl);
+    assert_int_equal(dc_reid_check(&body, group, &s, &out), TDI_OK);
+    test_log_stop();
+    assert_true(out.met);
+    assert_int_equal(out.blank_mask, B(TDI_QI_REGION));
+    assert_string_equal(tl.text, "");
 }
 
 /* The held blanking still suffices: nothing changes, nothing is logged. */
@@ -171,7 +191,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),           cmocka_unit_test(test_full_takes_least),
         cmocka_unit_test(test_full_keeps_held), cmocka_unit_test(test_incremental),
-        cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_failures),        cmocka_unit_test(test_first_run_says_no_change),
     };
 
     return cmocka_run_group_tests_name("dc_reid", tests, NULL, NULL);

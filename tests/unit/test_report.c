@@ -34,12 +34,12 @@
 
 #define HEADER_START                                                                               \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
-    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.2\" body=\"flanders\" "          \
-    "year=\"2025\" sequence=\"1\" runId=\"" RUN_ID "\" generated=\"" GENERATED                     \
+    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.3\" body=\"flanders\" "          \
+    "year=\"2025\" sequence=\"1\" runId=\"" RUN_ID "\" runNo=\"7\" generated=\"" GENERATED         \
     "\" countingLevel=\"none\""
 #define HEADER       HEADER_START ">\n<episodes>\n"
 #define HEADER_KEYED HEADER_START " keyId=\"0a1b2c3d\">\n<episodes>\n"
-#define FOOTER "</episodes>\n</submission>\n"
+#define FOOTER       "</episodes>\n</submission>\n"
 
 typedef struct fixture {
     char dir[64]; /* the output directory, removed after each test */
@@ -68,6 +68,7 @@ static int setup(void **state)
         .year = 2025,
         .gzip_level = 6,
         .sequence = 1,
+        .run_no = 7,
     };
     test_log_start(&fx->log);
     *state = fx;
@@ -388,9 +389,9 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":3,"
-             "\"schemaVersion\":\"2.2\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.3\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":1,\"appends\":3,\"replaces\":0,\"deletes\":0,\"runId\":\"" RUN_ID
-             "\",\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
+             "\",\"runNo\":7,\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
              sha);
     assert_string_equal(json, expect);
 
@@ -447,10 +448,11 @@ static void publish_delta_with_replace_and_delete(void **state)
     assert_int_equal(pub.deletes, 2);
     gunzip_all(pub.path, xml, sizeof xml);
     assert_int_equal(split_lines(xml, line, 16), 9);
-    assert_string_equal(line[1], "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.2\" "
-                                 "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
-                                 "\" generated=\"" GENERATED "\" countingLevel=\"none\" "
-                                 "blanked=\"region sex\">");
+    assert_string_equal(line[1],
+                        "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.3\" "
+                        "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
+                        "\" runNo=\"7\" generated=\"" GENERATED "\" countingLevel=\"none\" "
+                        "blanked=\"region sex\">");
     assert_string_equal(line[2], "<episodes>");
     assert_true(starts_with(line[3],
                             "<episode action=\"replace\" key=\"" KEY1 "\" person=\"" PERSON_A
@@ -463,9 +465,9 @@ static void publish_delta_with_replace_and_delete(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":2,"
-             "\"schemaVersion\":\"2.2\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.3\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":42,\"appends\":1,\"replaces\":1,\"deletes\":2,\"runId\":\"" RUN_ID
-             "\",\"generated\":\"" GENERATED "\",\"disclosure\":{\"k\":5}}\n",
+             "\",\"runNo\":7,\"generated\":\"" GENERATED "\",\"disclosure\":{\"k\":5}}\n",
              pub.sha256);
     assert_string_equal(json, expect);
 }
@@ -580,7 +582,9 @@ static void record_hash_is_over_the_attributes(void **state)
     tdi_hash_free(h);
 }
 
-/* The sweep removes tdi's temp files (.tdi-*.tmp, .quarantine-*.tmp), nothing else, no link. */
+/* The sweep removes tdi's temp files (.tdi-*.tmp, .quarantine-*.tmp), nothing else; a link
+ * planted at such a name is removed itself, never what it points to (red team 7: kept, it blocked
+ * the name for good). */
 static void sweep_removes_only_temp_files(void **state)
 {
     fixture *fx = *state;
@@ -604,9 +608,10 @@ static void sweep_removes_only_temp_files(void **state)
     path_in(path, sizeof path, fx->body_dir, ".tdi-link.tmp");
     assert_int_equal(symlink("/etc/hostname", path), 0);
     assert_int_equal(report_sweep_temp(fx->body_dir, &removed), TDI_OK);
-    assert_int_equal(removed, 3);
+    assert_int_equal(removed, 4);
     list_dir(fx->body_dir, listing, sizeof listing);
-    assert_string_equal(listing, ".keep\n.tdi-link.tmp\n.tdi-x.tmpx\ntdi-flanders-2025-x.xml.gz\n");
+    assert_string_equal(listing, ".keep\n.tdi-x.tmpx\ntdi-flanders-2025-x.xml.gz\n");
+    assert_int_equal(access("/etc/hostname", F_OK), 0);
     removed = 0;
     assert_int_equal(report_sweep_temp("/nonexistent/dir", &removed), TDI_OK);
     assert_int_equal(removed, 0);
@@ -814,7 +819,7 @@ static void body_path_taken_by_a_file(void **state)
     assert_non_null(fp);
     fclose(fp);
     assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_ERR_OUTPUT);
-    snprintf(expect, sizeof expect, "%s: cannot create directory: Not a directory\n", fx->body_dir);
+    snprintf(expect, sizeof expect, "%s: cannot open directory: Not a directory\n", fx->body_dir);
     assert_string_equal(fx->log.text, expect);
     list_dir(fx->dir, listing, sizeof listing);
     assert_string_equal(listing, "flanders\n");
@@ -924,6 +929,9 @@ static void bad_meta_is_refused(void **state)
     meta.run_id = "2026-11-23";
     assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
     meta = fx->meta;
+    meta.run_no = 0;
+    assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
+    meta = fx->meta;
     meta.gzip_level = 0;
     assert_int_equal(report_open(&meta, "flanders", &w), TDI_ERR_INTERNAL);
     meta = fx->meta;
@@ -935,6 +943,7 @@ static void bad_meta_is_refused(void **state)
     assert_string_equal(fx->log.text, "submission: name is not 1..32 of [A-Za-z0-9_-]\n"
                                       "submission: name is not 1..32 of [A-Za-z0-9_-]\n"
                                       "submission: run id is not YYYYMMDDTHHMMSSZ\n"
+                                      "submission: run number 0 out of range (>= 1)\n"
                                       "submission: gzip level out of range 1..9\n"
                                       "submission: key id is not 8 lowercase hex digits\n"
                                       "submission: key id is not 8 lowercase hex digits\n");

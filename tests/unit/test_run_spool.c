@@ -92,6 +92,16 @@ static void append_truncate_read(void **state)
     assert_int_equal(e.n, 1000649);
     assert_string_equal(e.pad, "entry 1000649");
     assert_int_equal(run_spool_read(sp, 650, &e), TDI_ERR_INTERNAL);
+    /* scattered (a body's file in its key order: one entry a read), then in order again */
+    for (uint64_t k = 0; k < 650; k++) {
+        uint64_t i = k * 397 % 650;
+        assert_int_equal(run_spool_read(sp, i, &e), TDI_OK);
+        assert_int_equal(e.n, i < 100 ? i : i + 1000000);
+    }
+    for (uint64_t i = 0; i < 650; i++) {
+        assert_int_equal(run_spool_read(sp, i, &e), TDI_OK);
+        assert_int_equal(e.n, i < 100 ? i : i + 1000000);
+    }
     /* writing goes on after reads (a source read again), and reads see it */
     for (uint64_t i = 650; i < 1400; i++) {
         e = make(i + 2000000);

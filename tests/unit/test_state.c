@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../common/tdi_codes.h"
 #include "../../state/state.h"
 #include "harness_pq.h"
 #include "test_log.h"
@@ -81,9 +82,9 @@ static void check_versions(void **state)
     (void)state;
     st = opened();
     hpq_script(HPQ_VALUE("to_regclass('tdi.schema_version')", "f"), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("max(version)", "2"), HPQ_VALUE("to_regclass", "t"),
                HPQ_VALUE("max(version)", "3"), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("max(version)", "4"),
+               HPQ_VALUE("max(version)", "4"), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "5"),
                HPQ_FAILS("to_regclass", "42501", "permission denied for schema tdi"));
     assert_int_equal(state_check(st), TDI_ERR_STATE);
     assert_int_equal(state_check(st), TDI_ERR_STATE);
@@ -93,9 +94,9 @@ static void check_versions(void **state)
     assert_string_equal(
         logged.text,
         "state database: no tdi schema in it: run 'tdi init' with this configuration first\n"
-        "state database: schema version 2 is older than this tdi needs (3): run 'tdi init' with "
+        "state database: schema version 3 is older than this tdi needs (4): run 'tdi init' with "
         "this configuration to upgrade it\n"
-        "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi\n"
+        "state database: schema version 5 is newer than this tdi knows (4): use a newer tdi\n"
         "state database: reading the schema version failed: permission denied for schema tdi "
         "(SQLSTATE 42501)\n");
     closed(st);
@@ -118,7 +119,7 @@ static void migrate_from_nothing(void **state)
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "f"),
                HPQ_COMMAND("CREATE SCHEMA tdi"), HPQ_SEND("INSERT INTO tdi.schema_version"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
-               MIGRATION(1, 2), MIGRATION(2, 3));
+               MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -135,19 +136,21 @@ static void migrate_other_cases(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "3"));
-    assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
-    assert_int_equal(from, 3);
-    assert_int_equal(to, 3);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "4"));
-    assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
+    assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
+    assert_int_equal(from, 4);
     assert_int_equal(to, 4);
+    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "5"));
+    assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
+    assert_int_equal(to, 5);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("max(version)", "3"), HPQ_COMMAND("COMMIT"));
+               HPQ_VALUE("max(version)", "4"), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "4"), HPQ_COMMAND("COMMIT"));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 2);
-    assert_int_equal(to, 3);
+    assert_int_equal(to, 4);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
                HPQ_VALUE("max(version)", "2"),
@@ -156,7 +159,7 @@ static void migrate_other_cases(void **state)
     assert_int_equal(to, 2);
     assert_string_equal(
         logged.text,
-        "state database: schema version 4 is newer than this tdi knows (3): use a newer tdi\n"
+        "state database: schema version 5 is newer than this tdi knows (4): use a newer tdi\n"
         "state database: applying a migration failed: relation \"x\" already exists (SQLSTATE "
         "42P07)\n");
     closed(st);
@@ -248,7 +251,7 @@ static void print_runs(void **state)
                         "  body nl: sequence 4, 9 records (2 replaces), 1 deletes -> "
                         "/out/nl-4.xml.gz\n"
                         "    sha256 ab12\n"
-                        "  tables nl: 30 records -> /out/nl-tables.xml\n"
+                        "  tables nl: 30 " TDI_POPULATION " -> /out/nl-tables.xml\n"
                         "    sha256 cd34\n"
                         "  quarantine eastside: 1 rows -> /out/q.csv\n"
                         "    sha256 ef56\n"
@@ -352,8 +355,8 @@ static void delta_copies(void **state)
     st = opened();
     hpq_script(HPQ_COMMAND("CREATE TEMP TABLE run_rec"), HPQ_SEND("COPY run_rec ("),
                HPQ_RESULT(PGRES_COPY_IN),
-               HPQ_PUT("7\t0\t1\teid1\te1:k1\t\\\\xabcd\tp1\tC1\t20250102\t1\tq|i\ts|e\n"
-                       "8\t0\t1\teid2\te1:k2\t\\\\xef\tp2\tC1\t20250103\t2\tq\ts\n"),
+               HPQ_PUT("7\t0\t1\teid1\te1:k1\t\\\\xabcd\tp1\tC1\t20250102\t1\tt\tq|i\ts|e\n"
+                       "8\t0\t1\teid2\te1:k2\t\\\\xef\tp2\tC1\t20250103\t2\tf\tq\ts\n"),
                HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_SEND("COPY run_seen (src, eid) FROM STDIN"), HPQ_RESULT(PGRES_COPY_IN),
                {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
@@ -365,14 +368,14 @@ static void delta_copies(void **state)
     assert_int_equal(state_put_key(st, 0, "eid0"), TDI_ERR_INTERNAL); /* no COPY open */
     assert_int_equal(state_copy_begin(st, STATE_COPY_RECORDS), TDI_OK);
     assert_int_equal(state_put_record(st, 7, 0, 1, "eid1", "e1:k1", "abcd", "p1", "C1", 20250102,
-                                      "1", "q|i", "s|e"),
+                                      "1", 1, "q|i", "s|e"),
                      TDI_OK);
-    assert_int_equal(
-        state_put_record(st, 8, 0, 1, "eid2", "e1:k2", "ef", "p2", "C1", 20250103, "2", "q", "s"),
-        TDI_OK);
-    assert_int_equal(
-        state_put_record(st, 9, 0, 1, "eid\t3", "e1:k3", "ef", "p3", "C1", 20250103, "2", "q", "s"),
-        TDI_ERR_INTERNAL);
+    assert_int_equal(state_put_record(st, 8, 0, 1, "eid2", "e1:k2", "ef", "p2", "C1", 20250103, "2",
+                                      0, "q", "s"),
+                     TDI_OK);
+    assert_int_equal(state_put_record(st, 9, 0, 1, "eid\t3", "e1:k3", "ef", "p3", "C1", 20250103,
+                                      "2", 0, "q", "s"),
+                     TDI_ERR_INTERNAL);
     assert_int_equal(state_copy_end(st, 0), TDI_OK);
     assert_int_equal(state_copy_end(st, 0), TDI_OK); /* none open: nothing */
     assert_int_equal(state_copy_begin(st, STATE_COPY_SEEN), TDI_OK);
@@ -493,7 +496,7 @@ static void actions_save_and_read(void **state)
     (void)state;
     assert_non_null(fp);
     st = opened();
-    hpq_script(HPQ_SEND("action IN ('a', 'r') ORDER BY pos"), HPQ_RESULT(PGRES_COPY_OUT),
+    hpq_script(HPQ_SEND("action IN ('a', 'r') ORDER BY r.ekey"), HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW("12\ta\tt\tf\n"), HPQ_COPY_ROW("13\tr\tf\tt\n"), HPQ_COPY_DONE);
     assert_int_equal(state_actions_save(st, 0, STATE_READ_EPISODES, fp), TDI_OK);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);

@@ -278,6 +278,10 @@ static void records_count_in_cells_and_aggregates(void **state)
 
     assert_int_equal(rpt_tables_population(&heroin), 1);
     assert_int_equal(rpt_tables_population(&alcohol), 0);
+    set_code(&alcohol, TDI_ITEM_PRIMARY_DRUG, "gambling"); /* no table has a row for it */
+    assert_int_equal(rpt_tables_population(&alcohol), 0);
+    set_code(&alcohol, TDI_ITEM_PRIMARY_DRUG, "99");
+    assert_int_equal(rpt_tables_population(&alcohol), 1);
 }
 
 /* Suppression never has to hide a grand total within a shipped table: every relation has no or
@@ -629,6 +633,7 @@ static void publish_tables(void **state)
     static char text[1 << 21]; /* the whole tables file */
     report_meta meta = {.schema_dir = TDI_SCHEMA_DIR,
                         .run_id = RUN_ID,
+                        .run_no = 3,
                         .generated = GENERATED,
                         .year = 2025,
                         .gzip_level = 1};
@@ -650,13 +655,23 @@ static void publish_tables(void **state)
     test_log_stop();
     assert_string_equal(tl.text, "tables flanders: record e1:00000000000000000000000000000001: "
                                  "sex code index out of range\n");
+    /* records, not entrants: a later start, and gambling (not ranked: the population decides) */
+    heroin.code[TDI_ITEM_SEX] = 0;
+    heroin.entrant = TDI_ENTRANT_NO;
+    assert_int_equal(report_tables_add(t, &heroin), TDI_OK);
+    heroin.entrant = TDI_ENTRANT_UNRANKED;
+    set_code(&heroin, TDI_ITEM_PRIMARY_DRUG, "gambling");
+    assert_int_equal(report_tables_add(t, &heroin), TDI_OK);
     assert_int_equal(report_tables_publish(t, &pub, &hidden), TDI_OK);
-    assert_int_equal(pub.records, 7);
+    assert_int_equal(pub.records, 9);
+    assert_int_equal(pub.entrants, 7);
     assert_int_equal(hidden, 0); /* 7 is not below 5; every other interior cell is 0 */
     snprintf(path, sizeof path, "%s/flanders/tdi-flanders-2025-" RUN_ID ".tables.xml", dir);
     assert_string_equal(pub.path, path);
     assert_int_equal(report_validate_file(pub.path, TDI_SCHEMA_DIR), TDI_OK);
     read_text(pub.path, text, sizeof text);
+    assert_non_null(strstr(text, " threshold=\"5\" suppressedCells=\"0\" records=\"9\" "
+                                 "entrants=\"7\">\n"));
     assert_non_null(strstr(text, "<table id=\"9.1.2\" title=\"Primary drug by type of treatment "
                                  "centre: Never previously treated\" variant=\"never_treated\" "
                                  "rows=\"primary_drug\" columns=\"centre_type\">\n"));
@@ -674,12 +689,15 @@ static void publish_tables(void **state)
                                  "<empty row=\"1.1\" column=\"first_use_sd\"/>\n"
                                  "<cell row=\"1.1\" column=\"first_use_n\" value=\"0\"/>\n"));
     read_text(pub.manifest, text, sizeof text);
-    assert_non_null(strstr(text, "\"records\":7,\"tables\":70,\"threshold\":5,"
-                                 "\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
+    assert_non_null(strstr(text,
+                           "\"records\":9,\"entrants\":7,\"population\":\"entrants (TDI "
+                           "population: first start for a drug)\",\"tables\":70,"
+                           "\"threshold\":5,\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
+    assert_non_null(strstr(text, "\"runId\":\"" RUN_ID "\",\"runNo\":3,"));
 
     /* Threshold 10: the 7s are suppressed, and so much else that nothing gives them away. */
     assert_int_equal(report_tables_open(&meta, "small", 10, &t), TDI_OK);
-    heroin.code[TDI_ITEM_SEX] = 0;
+    set_code(&heroin, TDI_ITEM_PRIMARY_DRUG, "1.1");
     for (int i = 0; i < 7; i++)
         assert_int_equal(report_tables_add(t, &heroin), TDI_OK);
     assert_int_equal(report_tables_publish(t, &pub, &hidden), TDI_OK);

@@ -436,6 +436,7 @@ static void test_r020(void **state)
 {
     const char *msg = "national id fails the length or check digits of its scheme";
     tdi_raw_row row = good_row();
+    tdi_record a, b;
     char key[64];
 
     (void)state;
@@ -454,6 +455,26 @@ static void test_r020(void **state)
     assert_rejected(&row, "R020", "national_id", msg, "length");
     row.col[TDI_COL_NATIONAL_ID] = "123456782";
     assert_int_equal(accept_row(&row).person_kind, TDI_PERSON_NID);
+
+    /* The canonical form links one person however the number is written; the scheme is in the
+     * digest's domain, so the same characters under another scheme are another person. */
+    src.national_id = TDI_NID_SE_PNR;
+    row.col[TDI_COL_NATIONAL_ID] = "811218-9876";
+    a = accept_row(&row);
+    assert_int_equal(a.person_kind, TDI_PERSON_NID);
+    row.col[TDI_COL_NATIONAL_ID] = "19811218 9876";
+    b = accept_row(&row);
+    assert_string_equal(a.person, b.person);
+    src.national_id = TDI_NID_PLAIN;
+    row.col[TDI_COL_NATIONAL_ID] = "198112189876";
+    b = accept_row(&row);
+    assert_string_not_equal(a.person, b.person);
+    src.national_id = TDI_NID_SE_PNR;
+    row.col[TDI_COL_NATIONAL_ID] = "811232-9874";
+    assert_rejected(&row, "R020", "national_id", msg, "date");
+    src.national_id = TDI_NID_FI_HETU;
+    row.col[TDI_COL_NATIONAL_ID] = "131052-900W";
+    assert_rejected(&row, "R020", "national_id", msg, "placeholder");
 }
 
 static void test_r020_not_triggered(void **state)

@@ -126,6 +126,7 @@ static void wrong_code_names_the_line(void **state)
     char expect[1024];
 
     assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    /* A 2.0 file: checked against the kept 2.1 schema, whose code list this is. */
     snprintf(expect, sizeof expect,
              "%s:5: Element '{urn:tdi:submission:2}episode', attribute 'primary_drug': "
              "[facet 'pattern'] The value '1.9' is not accepted by the pattern "

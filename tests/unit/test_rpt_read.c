@@ -1,0 +1,162 @@
+/* Unit tests for the receiving side's reading (report/rpt_read): runNo from the header and the
+ * manifest, the order of two runs' files of one sequence (rpt_run_cmp: runNo, runId only when
+ * neither has one), and a series sorted by it whatever the run ids (clock times) say. */
+#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../report/rpt_read.h"
+#include "test_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct fixture {
+    char dir[64];
+    test_log log;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/tdi-test-rpt-read-XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    test_log_start(&fx->log);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+
+    test_log_stop();
+    test_fs_remove_tree(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* DIR/NAME: a submission header of sequence seq, run id, and runNo (NULL: none). */
+static void write_sub(const fixture *fx, const char *name, int seq, const char *run_id,
+                      const char *run_no, char *path, size_t len)
+{
+    char text[1024], no[64] = "";
+
+    if (run_no)
+        snprintf(no, sizeof no, " runNo=\"%s\"", run_no);
+    snprintf(
+        text, sizeof text,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<submission xmlns=\"urn:tdi:submission:2\" "
+        "schemaVersion=\"2.3\" body=\"national\" year=\"2025\" sequence=\"%d\" runId=\"%s\"%s>"
+        "\n<episodes>\n</episodes>\n</submission>\n",
+        seq, run_id, no);
+    snprintf(path, len, "%s/%s", fx->dir, name);
+    assert_int_equal(test_fs_write(path, text), 0);
+}
+
+static void test_run_cmp(void **state)
+{
+    (void)state;
+    /* runNo decides, whatever the run ids say */
+    assert_true(rpt_run_cmp(3, "20250101T000000Z", 2, "20250101T020000Z") > 0);
+    assert_true(rpt_run_cmp(2, "20250101T020000Z", 3, "20250101T000000Z") < 0);
+    assert_int_equal(rpt_run_cmp(3, "20250101T000000Z", 3, "20250101T020000Z"), 0);
+    assert_false(rpt_run_by_id(3, 2));
+    /* neither has one: runId */
+    assert_true(rpt_run_cmp(0, "20250101T020000Z", 0, "20250101T000000Z") > 0);
+    assert_int_equal(rpt_run_cmp(0, "20250101T000000Z", 0, "20250101T000000Z"), 0);
+    assert_true(rpt_run_by_id(0, 0));
+    /* only one has one: that one is the later (a newer tdi wrote it) */
+    assert_true(rpt_run_cmp(1, "20250101T000000Z", 0, "20250101T020000Z") > 0);
+    assert_true(rpt_run_cmp(0, "20250101T020000Z", 1, "20250101T000000Z") < 0);
+    assert_false(rpt_run_by_id(0, 1));
+}
+
+static void test_header_run_no(void **state)
+{
+    fixture *fx = *state;
+    char path[256];
+    rpt_header h;
+    rpt_reader *r = NULL;
+
+    write_sub(fx, "a.xml", 1, "20250101T000000Z", "42", path, sizeof path);
+    assert_int_equal(rpt_reader_open(path, &h, &r), TDI_OK);
+    rpt_reader_close(r);
+    assert_int_equal(h.run_no, 42);
+    write_sub(fx, "b.xml", 1, "20250101T000000Z", NULL, path, sizeof path);
+    assert_int_equal(rpt_reader_open(path, &h, &r), TDI_OK);
+    rpt_reader_close(r);
+    assert_int_equal(h.run_no, 0);
+    write_sub(fx, "c.xml", 1, "20250101T000000Z", "0", path, sizeof path);
+    assert_int_equal(rpt_reader_open(path, &h, &r), TDI_ERR_INVALID);
+    rpt_reader_close(r);
+    assert_non_null(strstr(fx->log.text, "the header's runNo is not a positive number"));
+}
+
+#define MANIFEST(tail)                                                                             \
+    "{\"sha256\":\"%064d\",\"body\":\"national\",\"year\":2025,\"sequence\":2,"                    \
+    "\"runId\":\"20250101T000000Z\"" tail "}\n"
+
+static void test_manifest_run_no(void **state)
+{
+    fixture *fx = *state;
+    char path[256];
+    char text[512];
+    rpt_manifest m;
+
+    snprintf(path, sizeof path, "%s/m.manifest.json", fx->dir);
+    snprintf(text, sizeof text, MANIFEST(",\"runNo\":7"), 0);
+    assert_int_equal(test_fs_write(path, text), 0);
+    assert_int_equal(rpt_manifest_read(path, &m), TDI_OK);
+    assert_int_equal(m.run_no, 7);
+    assert_int_equal(m.sequence, 2);
+    snprintf(text, sizeof text, MANIFEST(""), 0);
+    assert_int_equal(test_fs_write(path, text), 0);
+    assert_int_equal(rpt_manifest_read(path, &m), TDI_OK);
+    assert_int_equal(m.run_no, 0);
+    snprintf(text, sizeof text, MANIFEST(",\"runNo\":-1"), 0);
+    assert_int_equal(test_fs_write(path, text), 0);
+    assert_int_equal(rpt_manifest_read(path, &m), TDI_ERR_INVALID);
+}
+
+/* Three files of sequence 2 whose run ids go the other way from their runNo, and sequence 1:
+ * sorted by sequence, then runNo. */
+static void test_series_by_run_no(void **state)
+{
+    fixture *fx = *state;
+    char path[256], *args[1] = {fx->dir};
+    rpt_series s;
+
+    write_sub(fx, "s2-fast.xml", 2, "20250101T090000Z", "2", path, sizeof path);
+    write_sub(fx, "s2-rerun.xml", 2, "20250101T010000Z", "4", path, sizeof path);
+    write_sub(fx, "s2-mid.xml", 2, "20250101T050000Z", "3", path, sizeof path);
+    write_sub(fx, "s1.xml", 1, "20250101T080000Z", "1", path, sizeof path);
+    assert_int_equal(rpt_series_collect(args, 1, &s), TDI_OK);
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.e[0].hdr.run_no, 1);
+    assert_int_equal(s.e[1].hdr.run_no, 2);
+    assert_int_equal(s.e[2].hdr.run_no, 3);
+    assert_int_equal(s.e[3].hdr.run_no, 4);
+    assert_non_null(strstr(s.e[3].path, "s2-rerun.xml"));
+    rpt_series_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_cmp),
+        cmocka_unit_test_setup_teardown(test_header_run_no, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_run_no, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_series_by_run_no, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
