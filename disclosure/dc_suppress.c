@@ -29,9 +29,25 @@ size_t dc_grid_grand_total(const dc_grid *g, size_t i)
     return dc_cell(g, v, axis_root(&g->rows, r), axis_root(&g->cols, c));
 }
 
+/* 1 when category k can head its axis: an aggregate, or any category of an axis without one. A
+ * category without a parent on an axis that has a total is not a total: in the any-drug tables
+ * (a person counts in several rows) each drug row stands alone, and its total is a count of
+ * persons like any other. */
+static int axis_head(const dc_axis *a, size_t k)
+{
+    if (a->is_aggregate[k])
+        return 1;
+    for (size_t j = 0; j < a->n; j++)
+        if (a->is_aggregate[j])
+            return 0;
+    return 1;
+}
+
 static int grand_total(const dc_grid *g, size_t i)
 {
-    return dc_grid_grand_total(g, i) == i;
+    size_t c = i % g->cols.n, r = i / g->cols.n % g->rows.n;
+
+    return dc_grid_grand_total(g, i) == i && axis_head(&g->rows, r) && axis_head(&g->cols, c);
 }
 
 /* The relations of variant v along one axis: for every category of the other axis (a line) and
