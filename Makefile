@@ -46,6 +46,11 @@ ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-o
             -Werror -DTDI_TEST_HOOKS
 TSAN     := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Werror -DTDI_TEST_HOOKS
 
+# ---- GLPK: the linear programs of the tables' disclosure audit (disclosure/dc_audit.c). Debian
+# ships no pkg-config file for it.
+DEB_PKGS += libglpk-dev
+LDLIBS   += -lglpk
+
 # The product, one folder a module, in the order data flows (docs/hacking.md, "Layout").
 LIB_DIRS := common disclosure extract transform state run report
 LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))

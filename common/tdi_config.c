@@ -347,12 +347,20 @@ static void top_key(parser *p, unsigned long line, const char *key, const char *
                  val);
         else
             c->suppression_threshold = (int)t;
+    } else if (strcmp(key, "protection_level") == 0) {
+        char *end;
+        long t = strtol(val, &end, 10);
+        if (*end || end == val || t < 0 || t > 1000)
+            perr(p, line, "protection_level must be a whole number from 0 to 1000, not '%s'", val);
+        else
+            c->protection_level = (int)t;
     } else if (strcmp(key, "region_map") == 0) {
         set_once(p, line, key, &c->region_map, resolve_path(p, val));
     } else if (!ops_key(p, line, key, val) && !reid_key(p, line, key, val, &c->reid)) {
         perr(p, line,
              "unknown setting '%s' (before any section: output_dir, key_file, schema_dir, "
-             "gzip_level, suppression_threshold, region_map, k_min, quasi_identifiers, "
+             "gzip_level, suppression_threshold, protection_level, region_map, k_min, "
+             "quasi_identifiers, "
              "blank_order, " OPS_KEYS ")",
              key);
     }

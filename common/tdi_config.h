@@ -93,6 +93,8 @@ typedef struct tdi_config {
     char *schema_dir; /* absolute; defaults to the compiled-in schema directory */
     int gzip_level;   /* 1..9, default 1 */
     int suppression_threshold; /* tables: 0..1000, default TDI_SUPPRESSION_DEFAULT */
+    int protection_level;      /* tables: the width a suppressed cell's interval needs
+                                * (disclosure/dc_audit.h), 0..1000; 0: the threshold */
     char *region_map;          /* absolute; the default postcode -> region map, or NULL */
     tdi_reid_config reid;      /* the global re-identification settings, as given */
     /* Operations (README.md, "Operations"). */

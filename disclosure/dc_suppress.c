@@ -3,7 +3,7 @@
  * (see dc_suppress.h).
  *
  * Tables are small (a body's tables hold some ten thousand cells), so the relations are listed
- * once into flat arrays and swept until a sweep changes nothing; each sweep only adds public or
+ * once into flat arrays and swept until a sweep changes nothing; each sweep only adds
  * suppressed cells, so it ends.
  */
 #include "dc_suppress.h"
@@ -13,11 +13,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-int dc_grid_suppressible(const dc_grid *g, size_t i)
+/* The root of category k on axis a: the aggregate without a parent above it, or k itself on an
+ * axis without aggregates. */
+static size_t axis_root(const dc_axis *a, size_t k)
+{
+    while (a->parent[k] >= 0)
+        k = (size_t)a->parent[k];
+    return k;
+}
+
+size_t dc_grid_grand_total(const dc_grid *g, size_t i)
+{
+    size_t c = i % g->cols.n, r = i / g->cols.n % g->rows.n, v = i / g->cols.n / g->rows.n;
+
+    return dc_cell(g, v, axis_root(&g->rows, r), axis_root(&g->cols, c));
+}
+
+/* 1 when category k can head its axis: an aggregate, or any category of an axis without one. A
+ * category without a parent on an axis that has a total is not a total: in the any-drug tables
+ * (a person counts in several rows) each drug row stands alone, and its total is a count of
+ * persons like any other. */
+static int axis_head(const dc_axis *a, size_t k)
+{
+    if (a->is_aggregate[k])
+        return 1;
+    for (size_t j = 0; j < a->n; j++)
+        if (a->is_aggregate[j])
+            return 0;
+    return 1;
+}
+
+static int grand_total(const dc_grid *g, size_t i)
 {
     size_t c = i % g->cols.n, r = i / g->cols.n % g->rows.n;
 
-    return !g->rows.is_aggregate[r] && !g->cols.is_aggregate[c];
+    return dc_grid_grand_total(g, i) == i && axis_head(&g->rows, r) && axis_head(&g->cols, c);
 }
 
 /* The relations of variant v along one axis: for every category of the other axis (a line) and
@@ -137,9 +167,10 @@ static void relations_free(relations *rel)
 struct dc_set {
     dc_grid **grids; /* borrowed */
     size_t ngrids;
-    size_t *offset;     /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
-    relations added;    /* dc_set_relate() */
-    unsigned char *pub; /* after dc_set_suppress() */
+    size_t *offset;    /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
+    relations added;   /* dc_set_relate() */
+    relations all;     /* every relation, listed by dc_set_suppress() */
+    unsigned char *gt; /* per cell: 1 for a grand total */
 };
 
 dc_set *dc_set_new(dc_grid *const *grids, size_t n)
@@ -169,8 +200,9 @@ void dc_set_free(dc_set *s)
         return;
     free(s->grids);
     free(s->offset);
-    free(s->pub);
+    free(s->gt);
     relations_free(&s->added);
+    relations_free(&s->all);
     free(s);
 }
 
@@ -233,23 +265,58 @@ tdi_status dc_set_relations(const dc_set *s, dc_relation_fn fn, void *ctx)
     return st;
 }
 
-int dc_set_public(const dc_set *s, size_t i)
+size_t dc_set_ncells(const dc_set *s)
 {
-    return s->pub && i < s->offset[s->ngrids] && s->pub[i];
+    return s->offset[s->ngrids];
 }
 
-/* Suppresses one more cell of relation [cells, cells + n), which has exactly one suppressed.
- * Returns 1 when done, 0 when no cell may be suppressed. */
-static int protect(const unsigned long *value, const unsigned char *pub, unsigned char *sup,
+/* The grid cell i (set number) is in. */
+static size_t grid_of(const dc_set *s, size_t i)
+{
+    size_t g = 0;
+
+    while (g + 1 < s->ngrids && s->offset[g + 1] <= i)
+        g++;
+    return g;
+}
+
+unsigned long dc_set_value(const dc_set *s, size_t i)
+{
+    size_t g = grid_of(s, i);
+
+    return s->grids[g]->value[i - s->offset[g]];
+}
+
+int dc_set_suppressed(const dc_set *s, size_t i)
+{
+    size_t g = grid_of(s, i);
+
+    return s->grids[g]->suppressed[i - s->offset[g]];
+}
+
+size_t dc_set_grand_total(const dc_set *s, size_t i)
+{
+    size_t g = grid_of(s, i);
+
+    return s->offset[g] + dc_grid_grand_total(s->grids[g], i - s->offset[g]);
+}
+
+/* Suppresses one more cell of relation [cells, cells + n), which has exactly one suppressed:
+ * the smallest non-zero cell that is not a grand total, else a zero one, else a grand total.
+ * Returns 1 when done, 0 when every cell is suppressed already. */
+static int protect(const unsigned long *value, const unsigned char *gt, unsigned char *sup,
                    const size_t *cells, size_t n)
 {
-    size_t best = (size_t)-1, zero = (size_t)-1;
+    size_t best = (size_t)-1, zero = (size_t)-1, total = (size_t)-1;
 
     for (size_t k = 0; k < n; k++) {
         size_t i = cells[k];
-        if (sup[i] || pub[i])
+        if (sup[i])
             continue;
-        if (value[i] == 0) {
+        if (gt[i]) {
+            if (total == (size_t)-1)
+                total = i;
+        } else if (value[i] == 0) {
             if (zero == (size_t)-1)
                 zero = i;
         } else if (best == (size_t)-1 || value[i] < value[best]) {
@@ -259,97 +326,122 @@ static int protect(const unsigned long *value, const unsigned char *pub, unsigne
     if (best == (size_t)-1)
         best = zero;
     if (best == (size_t)-1)
+        best = total;
+    if (best == (size_t)-1)
         return 0;
     sup[best] = 1;
     return 1;
 }
 
-/* Public cells: totals, then whatever an exact relation's public cells give away. */
-static void publish_closure(const relations *rel, unsigned char *pub)
+/* Secondary suppression to a fixed point (dc_suppress.h). */
+static tdi_status secondary(const dc_set *s, const unsigned long *value, unsigned char *sup)
 {
+    const relations *rel = &s->all;
     int changed = 1;
 
     while (changed) {
         changed = 0;
         for (size_t k = 0; k < rel->n; k++) {
             const size_t *cells = rel->cells + rel->start[k];
-            size_t n = rel->start[k + 1] - rel->start[k], hidden = 0, last = 0;
-
-            if (!rel->exact[k])
-                continue;
-            for (size_t j = 0; j < n; j++)
-                if (!pub[cells[j]]) {
-                    hidden++;
-                    last = cells[j];
-                }
-            if (hidden == 1) {
-                pub[last] = 1;
-                changed = 1;
-            }
-        }
-    }
-}
-
-tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count)
-{
-    size_t ncells = s->offset[s->ngrids], nsup = 0;
-    relations rel = {0};
-    unsigned long *value = malloc((ncells ? ncells : 1) * sizeof *value);
-    unsigned char *sup = calloc(ncells ? ncells : 1, 1);
-    tdi_status st = TDI_OK;
-    int changed = 1;
-
-    free(s->pub);
-    s->pub = calloc(ncells ? ncells : 1, 1);
-    if (!value || !sup || !s->pub) {
-        st = TDI_ERR_INTERNAL;
-        goto done;
-    }
-    for (size_t g = 0; g < s->ngrids; g++)
-        for (size_t i = 0; i < s->offset[g + 1] - s->offset[g]; i++) {
-            value[s->offset[g] + i] = s->grids[g]->value[i];
-            s->pub[s->offset[g] + i] = !dc_grid_suppressible(s->grids[g], i);
-        }
-    st = dc_set_relations(s, collect, &rel);
-    if (st == TDI_OK && rel.oom)
-        st = TDI_ERR_INTERNAL;
-    if (st != TDI_OK)
-        goto done;
-    publish_closure(&rel, s->pub);
-    for (size_t i = 0; i < ncells; i++)
-        if (!s->pub[i] && value[i] > 0 && value[i] < threshold)
-            sup[i] = 1;
-    while (st == TDI_OK && changed) {
-        changed = 0;
-        for (size_t k = 0; k < rel.n && st == TDI_OK; k++) {
-            const size_t *cells = rel.cells + rel.start[k];
-            size_t n = rel.start[k + 1] - rel.start[k], hidden = 0;
+            size_t n = rel->start[k + 1] - rel->start[k], hidden = 0;
 
             for (size_t j = 0; j < n; j++)
                 hidden += sup[cells[j]];
             if (hidden != 1)
                 continue;
-            if (!protect(value, s->pub, sup, cells, n)) {
+            if (!protect(value, s->gt, sup, cells, n)) {
                 tdi_error("disclosure control: a suppressed cell's relation has no other cell "
                           "that may be suppressed");
-                st = TDI_ERR_DISCLOSURE;
+                return TDI_ERR_DISCLOSURE;
             }
             changed = 1;
         }
     }
+    return TDI_OK;
+}
+
+/* The set's values and suppressed flags into flat arrays, and back. */
+static void gather(const dc_set *s, unsigned long *value, unsigned char *sup)
+{
+    for (size_t g = 0; g < s->ngrids; g++) {
+        size_t n = s->offset[g + 1] - s->offset[g];
+        memcpy(sup + s->offset[g], s->grids[g]->suppressed, n);
+        for (size_t i = 0; i < n; i++)
+            value[s->offset[g] + i] = s->grids[g]->value[i];
+    }
+}
+
+static size_t scatter(const dc_set *s, const unsigned char *sup)
+{
+    size_t nsup = 0;
+
     for (size_t g = 0; g < s->ngrids; g++)
         memcpy(s->grids[g]->suppressed, sup + s->offset[g], s->offset[g + 1] - s->offset[g]);
-    for (size_t i = 0; i < ncells; i++)
+    for (size_t i = 0; i < s->offset[s->ngrids]; i++)
         nsup += sup[i];
+    return nsup;
+}
+
+/* Lists every relation and marks the grand totals, once. */
+static tdi_status prepare(dc_set *s)
+{
+    size_t ncells = s->offset[s->ngrids];
+    tdi_status st;
+
+    if (s->gt)
+        return TDI_OK;
+    s->gt = calloc(ncells ? ncells : 1, 1);
+    if (!s->gt)
+        return TDI_ERR_INTERNAL;
+    for (size_t g = 0; g < s->ngrids; g++)
+        for (size_t i = 0; i < s->offset[g + 1] - s->offset[g]; i++)
+            s->gt[s->offset[g] + i] = (unsigned char)grand_total(s->grids[g], i);
+    st = dc_set_relations(s, collect, &s->all);
+    if (st == TDI_OK && s->all.oom)
+        st = TDI_ERR_INTERNAL;
+    return st;
+}
+
+/* Marks cells[0..n) (primary: every small cell but a grand total, when cells is NULL), then
+ * secondary suppression. */
+static tdi_status suppress(dc_set *s, unsigned long threshold, const size_t *cells, size_t n,
+                           size_t *count)
+{
+    size_t ncells = s->offset[s->ngrids], nsup = 0;
+    unsigned long *value = malloc((ncells ? ncells : 1) * sizeof *value);
+    unsigned char *sup = calloc(ncells ? ncells : 1, 1);
+    tdi_status st = value && sup ? prepare(s) : TDI_ERR_INTERNAL;
+
+    if (st != TDI_OK)
+        goto done;
+    gather(s, value, sup);
+    if (!cells) {
+        for (size_t i = 0; i < ncells; i++)
+            sup[i] = !s->gt[i] && value[i] > 0 && value[i] < threshold;
+    }
+    for (size_t k = 0; cells && k < n; k++)
+        if (cells[k] < ncells)
+            sup[cells[k]] = 1;
+    st = secondary(s, value, sup);
+    nsup = scatter(s, sup);
 done:
     if (st == TDI_ERR_INTERNAL)
         tdi_error("disclosure control: out of memory");
     if (count)
         *count = nsup;
-    relations_free(&rel);
     free(value);
     free(sup);
     return st;
+}
+
+tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count)
+{
+    return suppress(s, threshold, NULL, 0, count);
+}
+
+tdi_status dc_set_suppress_more(dc_set *s, const size_t *cells, size_t n, size_t *count)
+{
+    return suppress(s, 0, cells, n, count);
 }
 
 tdi_status dc_suppress(dc_grid *g, unsigned long threshold, size_t *count)

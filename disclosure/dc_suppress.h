@@ -2,10 +2,11 @@
  * dc_suppress: disclosure control of count tables (primary and secondary cell suppression).
  *
  * A grid is a family of tables of one shape: variants v (e.g. all entrants, first treatment,
- * previously treated) of rows r x columns c. On each axis a category is either a leaf or an
- * aggregate (a subtotal or the total) and has a parent: the aggregate it sums into. The cells
- * of a leaf row and a leaf column are interior and may be suppressed; a cell in an aggregate
- * row or column is a total and is always published as computed.
+ * previously treated) of rows r x columns c; each variant is one published table. On each axis a
+ * category is either a leaf or an aggregate (a subtotal or the total) and has a parent: the
+ * aggregate it sums into. Every cell may be suppressed, totals and subtotals included: only a
+ * table's grand total (its total row and total column; on an axis without an aggregate, such as
+ * table 11's measures, every category is its own total) is published whatever its value.
  *
  * Relations (a total and the cells that sum to it, plus perhaps records counted only in the
  * total, such as a drug coded only as its group; such a residual is taken as known to an
@@ -17,15 +18,15 @@
  *
  * A set (dc_set) is several grids suppressed as one: the tables of a body, whose cells are
  * linked across grids by further relations (dc_set_relate), e.g. a cell of one table that
- * counts the same records as a cell of another. A cell is public when it is a total or
- * subtotal, or follows from public cells through an exact relation (it is the only non-public
- * cell of one): it is published as computed, small or not, since hiding it would hide nothing.
+ * counts the same records as a cell of another.
  *
- * Primary suppression: every non-public cell with 0 < value < threshold. Secondary suppression:
- * while some relation holds exactly one suppressed cell (which its total and the published rest
- * would give away), suppress one more of its non-public cells: the smallest non-zero one (first
- * in cell order on ties), a zero cell only when no non-zero one is left. Repeats to a fixed
- * point, so afterwards no single relation yields a suppressed value.
+ * Primary suppression: every cell with 0 < value < threshold but a grand total. Secondary
+ * suppression: while some relation holds exactly one suppressed cell (which the published rest
+ * would give away), suppress one more of its cells: the smallest non-zero one that is not a
+ * grand total (first in cell order on ties), else a zero one, a grand total only when nothing
+ * else is left. Repeats to a fixed point, so afterwards no single relation yields a suppressed
+ * value; several relations together still may: dc_audit checks them all at once and asks for
+ * more (dc_set_suppress_more).
  */
 #ifndef DC_SUPPRESS_H
 #define DC_SUPPRESS_H
@@ -53,8 +54,8 @@ typedef struct dc_vrel {
 
 typedef struct dc_grid {
     size_t nvariants;
-    int variant_sum;      /* variant 0 is the sum of the others (plus a residual) */
-    int variant_exact;    /* ... and no residual */
+    int variant_sum;     /* variant 0 is the sum of the others (plus a residual) */
+    int variant_exact;   /* ... and no residual */
     const dc_vrel *vrel; /* further relations between variants */
     size_t nvrel;
     dc_axis rows, cols;
@@ -67,20 +68,19 @@ static inline size_t dc_cell(const dc_grid *g, size_t v, size_t r, size_t c)
     return (v * g->rows.n + r) * g->cols.n + c;
 }
 
-/* 1 when cell index i is interior (may be suppressed). */
-int dc_grid_suppressible(const dc_grid *g, size_t i);
+/* The index of the grand total of the table (variant) cell i is in (file comment). */
+size_t dc_grid_grand_total(const dc_grid *g, size_t i);
 
 /* Called once per relation with its total's cell index, its members' cell indexes and whether
  * it is exact. */
-typedef void (*dc_relation_fn)(void *ctx, size_t total, const size_t *members, size_t n,
-                                int exact);
+typedef void (*dc_relation_fn)(void *ctx, size_t total, const size_t *members, size_t n, int exact);
 /* Calls fn for every relation of g. TDI_ERR_INTERNAL when out of memory. */
 tdi_status dc_grid_relations(const dc_grid *g, dc_relation_fn fn, void *ctx);
 
 /* Clears g->suppressed, then applies primary and secondary suppression (file comment).
  * *count (may be NULL) gets the number of suppressed cells. TDI_ERR_DISCLOSURE when a relation
- * with one suppressed cell has no other cell that may be suppressed (cannot happen with
- * categories of two or more leaves each); TDI_ERR_INTERNAL when out of memory. */
+ * with one suppressed cell has no other cell to suppress (cannot happen: every cell may be);
+ * TDI_ERR_INTERNAL when out of memory. */
 tdi_status dc_suppress(dc_grid *g, unsigned long threshold, size_t *count);
 
 /* Grids suppressed together (file comment). A cell of the set is numbered across its grids:
@@ -100,7 +100,15 @@ tdi_status dc_set_relations(const dc_set *s, dc_relation_fn fn, void *ctx);
 /* dc_suppress() over the whole set: writes every grid's suppressed cells. *count (may be
  * NULL) gets their number. */
 tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count);
-/* After dc_set_suppress(): 1 when cell i (set number) is public (file comment). */
-int dc_set_public(const dc_set *s, size_t i);
+/* After dc_set_suppress(): suppresses cells[0..n) (set numbers) as well, then secondary
+ * suppression again; *count (may be NULL) gets the set's number of suppressed cells. */
+tdi_status dc_set_suppress_more(dc_set *s, const size_t *cells, size_t n, size_t *count);
+
+/* The set's cells, the value and suppressed flag of cell i (its grid's arrays), and the set
+ * number of the grand total of i's table. */
+size_t dc_set_ncells(const dc_set *s);
+unsigned long dc_set_value(const dc_set *s, size_t i);
+int dc_set_suppressed(const dc_set *s, size_t i);
+size_t dc_set_grand_total(const dc_set *s, size_t i);
 
 #endif

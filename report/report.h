@@ -50,6 +50,8 @@ typedef struct report_meta {
                                  * NULL: the header's blanked attribute */
     const char *disclosure;     /* submissions: a JSON object, the re-identification check's
                                  * figures, for the manifest's "disclosure", or NULL */
+    int protection_level; /* tables: the width a suppressed cell's interval needs (dc_audit.h);
+                           * 0: the suppression threshold */
 } report_meta;
 
 typedef struct report_published {

@@ -616,6 +616,19 @@ static uint64_t category_codes(const rpt_dim *d, size_t k)
     return set;
 }
 
+/* Whether a code of one of d's other items (rpt_dim_def.also) counts in category k; when none
+ * does (row 99 of table 22: a secondary drug not known counts nowhere), k counts the records of
+ * its own item's codes only, as a one-item dimension would. */
+static int also_reaches(const rpt_dim *d, size_t k)
+{
+    for (size_t a = 0; a < d->def->also->nitems; a++)
+        for (size_t i = 0; i < RPT_ITEM_CODES; i++)
+            for (int c = d->also_entry[a][i]; c >= 0; c = d->parent[c])
+                if (c == (int)k)
+                    return 1;
+    return 0;
+}
+
 static void restrict_item(predicate *p, int item, uint64_t set)
 {
     const tdi_item_def *def = tdi_item_get((tdi_item)item);
@@ -662,7 +675,7 @@ static void predicate_of(const rpt_family *fam, size_t fi, size_t v, size_t r, s
 
     memset(q->mask, 0xff, sizeof q->mask);
     restrict_item(q, TDI_ITEM_PRIMARY_DRUG, population_codes());
-    if (!fam->rows.def->also)
+    if (!fam->rows.def->also || (!fam->rows.gaggregate[r] && !also_reaches(&fam->rows, r)))
         restrict_item(q, fam->rows.def->item, category_codes(&fam->rows, r));
     else if (!fam->rows.gaggregate[r]) /* any of several items: no other table counts that */
         q->mask[PRED_MEASURE] = UINT64_C(1) << 40 | (uint64_t)fi << 8 | r;

@@ -150,6 +150,7 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     /* What the body holds, every record of it read this run (its sources were read in full),
      * with the counting unit: only entrants count. */
     rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
+    rc->meta.protection_level = rc->cfg->protection_level;
     st = report_tables_open(&rc->meta, name, rc->cfg->suppression_threshold, &t);
     rc->meta.counting_level = NULL;
     if (st == TDI_OK)

@@ -336,9 +336,8 @@ case_suppressed() {
             function public(t, r) { return t == "8.1.1" || (t == "10.1.1" && r ~ /^(6|9|99)$/) }
             $1 != $5 || $2 != $6 || $3 != $7 { print body ": cell order differs at line " NR; bad = 1; exit }
             $8 != "S" && $8 != $4 { print body ": " $1 " " $2 " " $3 " published as " $8 ", counted " $4; bad = 1 }
-            $8 == "S" && aggregate($1, $2, $3) && $3 !~ /_(mean|sd)$/ { print body ": total " $1 " " $2 " " $3 " suppressed"; bad = 1 }
-            $8 == "S" && public($1, $2) { print body ": " $1 " " $2 " " $3 " suppressed, but another table publishes it"; bad = 1 }
-            $4 > 0 && $4 < 5 && $8 != "S" && !aggregate($1, $2, $3) && !public($1, $2) && $3 !~ /_(mean|sd)$/ { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
+            # no count from 1 to 4 anywhere but a grand total (totals and subtotals too)
+            $4 > 0 && $4 < 5 && $8 != "S" && !($2 == "total" && ($3 == "total" || $3 ~ /_n$/)) && $3 !~ /_(mean|sd)$/ { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
             # table 11: a mean or SD only where its number is published and at least 5
             $3 ~ /_(mean|sd|n)$/ { m = $3; sub(/_[a-z]+$/, "", m); k = $1 " " $2 " " m }
             $3 ~ /_n$/ { n[k] = $8 }
@@ -347,27 +346,6 @@ case_suppressed() {
                 for (k in shown) if (n[k] == "S" || n[k] < 5) { print body ": " k " " shown[k] " published over " n[k]; bad = 1 }
                 exit bad
             }' >&2 || fail "$body: suppression changed, hid or showed what it must not"
-        awk '
-            function tree(t) { return t ~ /^(9|10|11|12|19|20|21|29\.1\.1)/ }
-            function single(t) { return t ~ /^(11|24|25|28|29)\./ }  # no variant sums (11: the unit test)
-            function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) || (t == "25.1.6" && c ~ /^[1-57]$/) }
-            !aggregate($1, $2, $3) && ($1 !~ /^11\./ || $3 ~ /_n$/) {
-                family = $1; sub(/\.[0-9]+$/, "", family)
-                group = (!tree($1) || $2 !~ /\./) ? "top" : $2; sub(/\..*/, "", group)
-                # 11: no row sums; 25.1.6: its columns are the drug tree
-                cgroup = ($1 == "25.1.6" && $3 ~ /\./) ? $3 : "top"; sub(/\..*/, "", cgroup)
-                if ($1 !~ /^11\./) rel["row " $1 " " $2 " under " cgroup] += ($4 == "S")
-                # 22, 25.1.6: a record counts in every drug it uses, so no column sums
-                if ($1 !~ /^22\./ && $1 != "25.1.6") rel["column " $1 " " $3 " under " group] += ($4 == "S")
-                if (!single($1)) rel["variants " family " " $2 " " $3] += ($4 == "S")
-                n++
-            }
-            END { for (k in rel) if (rel[k] == 1) print k; if (n < 1000) print "only " n " interior cells" }' \
-            "$CASE_DIR/$body.guarded" >"$CASE_DIR/$body.single"
-        if [ -s "$CASE_DIR/$body.single" ]; then
-            sed 's/^/  | /' "$CASE_DIR/$body.single" >&2
-            fail "$body: a relation with exactly one suppressed cell (its total gives it away)"
-        fi
     done
 }
 

@@ -46,6 +46,7 @@ static const char good[] = "# nightly\n"
                            "key_file = /etc/tdi/key\n"
                            "gzip_level = 6\n"
                            "suppression_threshold = 10\n"
+                           "protection_level = 7\n"
                            "\n"
                            "[source ams]\n"
                            "conninfo = service=clinic_ams\n"
@@ -84,6 +85,7 @@ static void loads_good_file(void **state)
     assert_string_equal(cfg->key_file, "/etc/tdi/key");
     assert_int_equal(cfg->gzip_level, 6);
     assert_int_equal(cfg->suppression_threshold, 10);
+    assert_int_equal(cfg->protection_level, 7);
     assert_int_equal(cfg->nsources, 2);
     assert_int_equal(cfg->sources[0].national_id, TDI_NID_NL_BSN);
     assert_int_equal(cfg->sources[1].national_id, TDI_NID_NONE); /* the default */
@@ -130,7 +132,7 @@ static void reports_every_error_with_line(void **state)
     assert_null(cfg);
     snprintf(want, sizeof want,
              "%1$s:2: unknown setting 'outptu_dir' (before any section: output_dir, key_file, "
-             "schema_dir, gzip_level, suppression_threshold, region_map, k_min, "
+             "schema_dir, gzip_level, suppression_threshold, protection_level, region_map, k_min, "
              "quasi_identifiers, blank_order, state, work_dir, retry_attempts, "
              "retry_delay, incremental_overlap, syslog)\n"
              "%1$s:3: gzip_level must be a whole number from 1 to 9, not '11'\n"
@@ -150,6 +152,7 @@ static void reports_every_error_with_line(void **state)
                "key_file = k\n"
                "suppression_threshold = -1\n"
                "suppression_threshold = 5x\n"
+               "protection_level = -3\n"
                "[source ams]\n"
                "conninfo = dbname=a\n"
                "query = SELECT 1\n"
@@ -168,12 +171,13 @@ static void reports_every_error_with_line(void **state)
     snprintf(want, sizeof want,
              "%1$s:3: suppression_threshold must be a whole number from 0 to 1000, not '-1'\n"
              "%1$s:4: suppression_threshold must be a whole number from 0 to 1000, not '5x'\n"
-             "%1$s:10: national_id must be be_rrn, nl_bsn, fr_nir, es_dni, it_cf, se_pnr, dk_cpr, "
+             "%1$s:5: protection_level must be a whole number from 0 to 1000, not '-3'\n"
+             "%1$s:11: national_id must be be_rrn, nl_bsn, fr_nir, es_dni, it_cf, se_pnr, dk_cpr, "
              "fi_hetu, no_fnr, pl_pesel, cz_rc, plain or none, not 'bsn'\n"
-             "%1$s:11: unknown setting 'nid' in [source ams] (conninfo, query, query_file, "
+             "%1$s:12: unknown setting 'nid' in [source ams] (conninfo, query, query_file, "
              "crosswalk, region, region_map, national_id, incremental)\n"
-             "%1$s:14: counting must be centre, regional or national, not 'person'\n"
-             "%1$s:15: unknown setting 'cnt' in [body national] (regions, centres, counting, "
+             "%1$s:15: counting must be centre, regional or national, not 'person'\n"
+             "%1$s:16: unknown setting 'cnt' in [body national] (regions, centres, counting, "
              "quarter, k_min, quasi_identifiers, blank_order)\n",
              path);
     assert_string_equal(tl.text, want);

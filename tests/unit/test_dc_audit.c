@@ -1,0 +1,315 @@
+/*
+ * Unit tests for disclosure/dc_audit: the linear programs' intervals equal the smallest and
+ * largest value of each suppressed cell over every non-negative whole-number completion of small
+ * random tables (enumerated here, with the relations written out independently); two relations
+ * together pinning a cell that no single relation gives away (suppression alone leaves it, the
+ * audit loop protects it); the width a cell needs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../disclosure/dc_audit.h"
+#include "test_log.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long seed = 20260412;
+
+static unsigned rnd(unsigned n)
+{
+    seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+    return (unsigned)((seed >> 33) % n);
+}
+
+/* ---- brute force ---- */
+
+/* A small table: R x C interior cells, a total row and column (index R, C), V variants of which
+ * variant 0 is the sum of the others when V > 1. Rows exact or not (records on the row total
+ * only: residual). */
+#define R     2
+#define C     3
+#define NR    (R + 1)
+#define NC    (C + 1)
+#define VMAX  3
+#define NCELL (VMAX * NR * NC)
+
+typedef struct small {
+    size_t nv;
+    int rows_exact; /* the column relations (down the rows) are exact */
+    unsigned long value[NCELL];
+    unsigned char sup[NCELL];
+    /* enumeration */
+    unsigned long try[NCELL];
+    size_t hidden[NCELL], nhidden;
+    unsigned long lo[NCELL], hi[NCELL];
+    int found;
+} small;
+
+static size_t at(size_t v, size_t r, size_t c)
+{
+    return (v * NR + r) * NC + c;
+}
+
+/* Every relation holds for s->try (published cells are their values). */
+static int consistent(const small *s)
+{
+    const unsigned long *x = s->try;
+
+    for (size_t v = 0; v < s->nv; v++) {
+        for (size_t r = 0; r < NR; r++) { /* along a row: always exact */
+            unsigned long sum = 0;
+            for (size_t c = 0; c < C; c++)
+                sum += x[at(v, r, c)];
+            if (sum != x[at(v, r, C)])
+                return 0;
+        }
+        for (size_t c = 0; c < NC; c++) { /* down a column: exact or total >= sum */
+            unsigned long sum = 0;
+            for (size_t r = 0; r < R; r++)
+                sum += x[at(v, r, c)];
+            if (s->rows_exact ? sum != x[at(v, R, c)] : sum > x[at(v, R, c)])
+                return 0;
+        }
+    }
+    for (size_t r = 0; s->nv > 1 && r < NR; r++)
+        for (size_t c = 0; c < NC; c++) {
+            unsigned long sum = 0;
+            for (size_t v = 1; v < s->nv; v++)
+                sum += x[at(v, r, c)];
+            if (sum != x[at(0, r, c)])
+                return 0;
+        }
+    return 1;
+}
+
+/* Every completion with hidden cells from 0 to bound. */
+static void enumerate(small *s, size_t k, unsigned long bound)
+{
+    if (k == s->nhidden) {
+        if (!consistent(s))
+            return;
+        for (size_t j = 0; j < s->nhidden; j++) {
+            size_t i = s->hidden[j];
+            if (!s->found || s->try[i] < s->lo[i])
+                s->lo[i] = s->try[i];
+            if (!s->found || s->try[i] > s->hi[i])
+                s->hi[i] = s->try[i];
+        }
+        s->found = 1;
+        return;
+    }
+    for (unsigned long x = 0; x <= bound; x++) {
+        s->try[s->hidden[k]] = x;
+        enumerate(s, k + 1, bound);
+    }
+}
+
+typedef struct seen {
+    const small *s;
+    size_t calls;
+} seen;
+
+static void compare(void *ctx, const dc_interval *iv)
+{
+    seen *sn = ctx;
+    const small *s = sn->s;
+
+    sn->calls++;
+    if (iv->lo != (double)s->lo[iv->cell] || iv->hi != (double)s->hi[iv->cell])
+        fail_msg("cell %zu (value %lu): LP [%g, %g], enumeration [%lu, %lu]", iv->cell,
+                 s->value[iv->cell], iv->lo, iv->hi, s->lo[iv->cell], s->hi[iv->cell]);
+}
+
+static void lp_equals_enumeration(void **state)
+{
+    static const int parent_r[NR] = {R, R, -1}, parent_c[NC] = {C, C, C, -1};
+    static const unsigned char agg_r[NR] = {0, 0, 1}, agg_c[NC] = {0, 0, 0, 1};
+    static const unsigned char exact_r[NR] = {0, 0, 1}, inexact_r[NR] = {0, 0, 0};
+    static const unsigned char exact_c[NC] = {0, 0, 0, 1};
+    size_t trials = 0, cells = 0, narrow = 0;
+
+    (void)state;
+    for (int round = 0; round < 300; round++) {
+        small s = {.nv = 1 + rnd(VMAX), .rows_exact = rnd(3) != 0};
+        unsigned char sup[NCELL];
+        dc_grid g = {.nvariants = s.nv,
+                     .variant_sum = s.nv > 1,
+                     .variant_exact = 1,
+                     .rows = {NR, parent_r, agg_r, s.rows_exact ? exact_r : inexact_r},
+                     .cols = {NC, parent_c, agg_c, exact_c},
+                     .value = s.value,
+                     .suppressed = sup};
+        dc_grid *gp = &g;
+        dc_set *set;
+        seen sn = {&s, 0};
+        size_t ncell = s.nv * NR * NC, gt = at(0, R, C);
+
+        /* records: interior cells (and, rows not exact, some on the total row only) */
+        for (unsigned k = 4 + rnd(9); k > 0; k--) {
+            size_t v = s.nv > 1 ? 1 + rnd((unsigned)s.nv - 1) : 0;
+            size_t r = s.rows_exact ? rnd(R) : rnd(R + 1), c = rnd(C);
+            for (size_t vv = 0; vv <= v; vv += v ? v : 1)
+                for (size_t rr = r; rr <= R; rr += R - r ? R - r : 1)
+                    for (size_t cc = c; cc <= C; cc += C - c)
+                        s.value[at(vv, rr, cc)]++;
+        }
+        /* up to 4 suppressed cells, the grand total of variant 0 published: half the time a
+         * rectangle (each of its rows and columns two unknowns), else cells at random */
+        memset(sup, 0, sizeof sup);
+        if (rnd(2)) {
+            size_t v = rnd((unsigned)s.nv), c0 = rnd(C), c1 = (c0 + 1 + rnd(C - 1)) % C;
+            size_t corner[4] = {at(v, 0, c0), at(v, 0, c1), at(v, 1, c0), at(v, 1, c1)};
+            for (size_t k = 0; k < 4; k++) {
+                s.hidden[s.nhidden++] = corner[k];
+                sup[corner[k]] = 1;
+            }
+        }
+        for (unsigned k = s.nhidden ? 0 : 2 + rnd(3); k > 0; k--) {
+            size_t i = rnd((unsigned)ncell);
+            if (i != gt && !sup[i])
+                s.hidden[s.nhidden++] = i;
+            if (i != gt)
+                sup[i] = 1;
+        }
+        memcpy(s.try, s.value, sizeof s.try);
+        enumerate(&s, 0, s.value[gt]);
+        assert_true(s.found); /* the true values are a completion */
+
+        set = dc_set_new(&gp, 1);
+        assert_non_null(set);
+        assert_int_equal(dc_audit(set, 0, 0, compare, NULL, &sn, NULL), TDI_OK);
+        assert_int_equal(sn.calls, s.nhidden);
+        dc_set_free(set);
+        for (size_t j = 0; j < s.nhidden; j++)
+            narrow += s.hi[s.hidden[j]] == s.lo[s.hidden[j]];
+        cells += s.nhidden;
+        trials++;
+    }
+    print_message("%zu cells, %zu pinned\n", cells, narrow);
+    /* the generator must give pinned cells and free ones */
+    assert_true(cells > 600);
+    assert_true(narrow > 100 && narrow < cells - 100);
+    (void)trials;
+}
+
+/* ---- two relations together ---- */
+
+/* Grid a: x, y and their total T1 (one column). Grid b: x', y', z and their total T2; x' counts
+ * what x counts, y' what y counts. Every cell but the totals is small: x, y, x', y', z are
+ * suppressed, every relation holds two or three of them, so no single relation gives one away;
+ * but T2 - T1 = z. */
+static void two_relations_pin_a_cell(void **state)
+{
+    static const int pa[3] = {2, 2, -1}, pb[4] = {3, 3, 3, -1}, pc[1] = {-1};
+    static const unsigned char aa[3] = {0, 0, 1}, ab[4] = {0, 0, 0, 1}, ac[1] = {0};
+    static const unsigned char ea[3] = {0, 0, 1}, eb[4] = {0, 0, 0, 1};
+    static const unsigned long va[3] = {2, 2, 4}, vb[4] = {2, 2, 3, 7};
+    unsigned char sa[3], sb[4];
+    dc_grid a = {.nvariants = 1,
+                 .rows = {3, pa, aa, ea},
+                 .cols = {1, pc, ac, NULL},
+                 .value = va,
+                 .suppressed = sa};
+    dc_grid b = {.nvariants = 1,
+                 .rows = {4, pb, ab, eb},
+                 .cols = {1, pc, ac, NULL},
+                 .value = vb,
+                 .suppressed = sb};
+    dc_grid *grids[2] = {&a, &b};
+    dc_set *set = dc_set_new(grids, 2);
+    size_t link[2], n = 0, nfail = 9, z;
+    seen sn = {NULL, 0};
+
+    (void)state;
+    (void)sn;
+    assert_non_null(set);
+    z = dc_set_cell(set, 1, 2);
+    for (size_t k = 0; k < 2; k++) {
+        link[0] = dc_set_cell(set, 0, k);
+        link[1] = dc_set_cell(set, 1, k);
+        assert_int_equal(dc_set_relate(set, link, 2, 1), TDI_OK);
+    }
+    /* suppression alone: every small cell hidden, every relation with two or more */
+    assert_int_equal(dc_set_suppress(set, 5, &n), TDI_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(sb, ((unsigned char[4]){1, 1, 1, 0}), 4);
+    /* ... yet z is pinned: the audit says so */
+    assert_int_equal(dc_audit(set, 5, 1, NULL, NULL, NULL, &nfail), TDI_OK);
+    assert_int_equal(nfail, 1);
+    /* the loop suppresses more until nothing is pinned: T2, the only cell left around z */
+    assert_int_equal(dc_set_protect(set, 5, 0, &n, NULL), TDI_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(sb, ((unsigned char[4]){1, 1, 1, 1}), 4);
+    assert_true(sb[2]);
+    assert_int_equal(dc_audit(set, 5, 0, NULL, NULL, NULL, &nfail), TDI_OK);
+    assert_int_equal(nfail, 0);
+    (void)z;
+    dc_set_free(set);
+}
+
+/* The width a cell needs: the protection level, or its table's published grand total when
+ * smaller; a failing cell is reported with its interval. */
+typedef struct fails {
+    dc_interval iv[8];
+    size_t n;
+} fails;
+
+static void note(void *ctx, const dc_interval *iv)
+{
+    fails *f = ctx;
+
+    if (f->n < 8)
+        f->iv[f->n++] = *iv;
+}
+
+static void width_needed(void **state)
+{
+    /* 1 x 2 interior, total column; x = 1, y = 2, total 3 (under the threshold, published) */
+    static const int pr[1] = {-1}, pc[3] = {2, 2, -1};
+    static const unsigned char ar[1] = {0}, ac[3] = {0, 0, 1}, ec[3] = {0, 0, 1};
+    static const unsigned long v[3] = {1, 2, 3};
+    unsigned char sup[3] = {1, 1, 0};
+    dc_grid g = {.nvariants = 1,
+                 .rows = {1, pr, ar, NULL},
+                 .cols = {3, pc, ac, ec},
+                 .value = v,
+                 .suppressed = sup};
+    dc_grid *gp = &g;
+    dc_set *set = dc_set_new(&gp, 1);
+    fails f = {0};
+    size_t nfail = 0;
+
+    (void)state;
+    assert_non_null(set);
+    /* [0, 3] each: as wide as the grand total allows */
+    assert_int_equal(dc_audit(set, 5, 1, NULL, note, &f, &nfail), TDI_OK);
+    assert_int_equal(nfail, 0);
+    /* the total suppressed as well: nothing bounds them above, the level applies */
+    sup[2] = 1;
+    assert_int_equal(dc_audit(set, 5, 0, NULL, note, &f, &nfail), TDI_OK);
+    assert_int_equal(nfail, 0);
+    /* y published: x = 3 - 2 exactly */
+    sup[1] = 0;
+    sup[2] = 0;
+    assert_int_equal(dc_audit(set, 5, 1, NULL, note, &f, &nfail), TDI_OK);
+    assert_int_equal(nfail, 1);
+    assert_int_equal(f.iv[0].cell, 0);
+    assert_true(f.iv[0].lo == 1 && f.iv[0].hi == 1);
+    assert_int_equal(f.iv[0].need, 3);
+    dc_set_free(set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lp_equals_enumeration),
+        cmocka_unit_test(two_relations_pin_a_cell),
+        cmocka_unit_test(width_needed),
+    };
+
+    return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
+}
