@@ -4,7 +4,8 @@
  * Owns the run's temporary tables (run_rec, run_seen, run_present, run_src, run_body and the
  * pass's run_held, run_rank, run_action), the COPY of the run's records and key sets into them,
  * the repeated keys, the action pass (what each body holds, the TDI counting unit, every
- * action, the unread episodes whose counting changed, and the rows rule R018 is about), and
+ * action, the unread episodes whose counting changed, and the rows rule R018 is about, with
+ * tdi.sent's statistics brought up to date first), and
  * reading a body's actions back in spool order through a work file. Nothing here runs one
  * statement per record.
  */
