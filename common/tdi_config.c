@@ -184,7 +184,9 @@ static void parse_list(parser *p, unsigned long line, const char *key, const cha
     free(copy);
 }
 
-#define OPS_KEYS "state, work_dir, retry_attempts, retry_delay, incremental_overlap, syslog"
+#define OPS_KEYS                                                                                   \
+    "state, work_dir, retry_attempts, retry_delay, incremental_overlap, source_stall_timeout, "    \
+    "syslog"
 
 /* A whole number in [lo, hi] into *out; 0 when val is not one. */
 static int whole_number(const char *val, long lo, long hi, long *out)
@@ -233,6 +235,14 @@ static int ops_key(parser *p, unsigned long line, const char *key, const char *v
                  val);
         else
             c->incremental_overlap = n;
+    } else if (strcmp(key, "source_stall_timeout") == 0) {
+        if (!whole_number(val, 0, 24 * 3600, &n))
+            perr(p, line,
+                 "source_stall_timeout must be a whole number of seconds from 0 to 86400, "
+                 "not '%s'",
+                 val);
+        else
+            c->source_stall_timeout = n;
     } else if (strcmp(key, "syslog") == 0) {
         if (strcmp(val, "yes") == 0 || strcmp(val, "on") == 0 || strcmp(val, "true") == 0)
             c->syslog = 1;
@@ -687,6 +697,7 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
     p.cfg->retry_attempts = 3;
     p.cfg->retry_delay_ms = 5000;
     p.cfg->incremental_overlap = 3600;
+    p.cfg->source_stall_timeout = 300;
     st = tdi_lines_open(&lr, path, TDI_ERR_CONFIG);
     if (st != TDI_OK)
         goto done;
@@ -741,6 +752,8 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
         goto done;
     }
     check_source_done(&p);
+    for (size_t i = 0; i < p.cfg->nsources; i++)
+        p.cfg->sources[i].stall_timeout = p.cfg->source_stall_timeout;
     if (!p.cfg->schema_dir)
         p.cfg->schema_dir = dup_str(&p, TDI_SCHEMA_DIR);
     if (!p.cfg->work_dir && p.cfg->output_dir)

@@ -60,6 +60,8 @@ typedef struct tdi_source_config {
     int line;        /* line of the section header, for messages */
     char *incremental; /* column holding the row's last change (timestamptz), or NULL: always
                         * read the whole reporting year */
+    long stall_timeout; /* seconds the source may send nothing before it is given up, 0: no
+                         * limit (source_stall_timeout, resolved at load) */
 } tdi_source_config;
 
 /* The level at which a body's persons are counted once a year (README.md, "Counting"). */
@@ -104,6 +106,7 @@ typedef struct tdi_config {
     int retry_attempts;       /* attempts per source, default 3 */
     long retry_delay_ms;      /* wait before the second attempt, doubled each time; default 5000 */
     long incremental_overlap; /* seconds re-read below a source's watermark; default 3600 */
+    long source_stall_timeout; /* seconds a source may send nothing; 0: no limit; default 300 */
     int syslog;               /* 1: log to syslog too */
     tdi_source_config *sources;
     size_t nsources;

@@ -5,7 +5,9 @@
 #include "tdi_log.h"
 #include "tdi_signal.h"
 
+#include <libpq-events.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,14 +170,71 @@ done:
     return st;
 }
 
-/* Waits until a whole result can be read without blocking. */
-static tdi_status wait_result(PGconn *conn)
-{
-    while (PQisBusy(conn)) {
-        int ready = 0;
-        tdi_status st = tdi_wait_fd(PQsocket(conn), 0, -1, &ready);
+/* ---- the stall limit: libpq's instance data of this (do-nothing) event procedure */
 
-        if (st != TDI_OK)
+static int stall_event(PGEventId id, void *info, void *pass)
+{
+    (void)id;
+    (void)info;
+    (void)pass;
+    return 1;
+}
+
+tdi_status tdi_pg_set_stall_timeout(PGconn *conn, const char *who, long ms)
+{
+    if (ms <= 0)
+        return TDI_OK;
+    if (!PQregisterEventProc(conn, stall_event, "tdi stall timeout", NULL) ||
+        !PQsetInstanceData(conn, stall_event, (void *)(intptr_t)ms)) {
+        tdi_error("%s: setting the stall timeout failed", who);
+        return TDI_ERR_INTERNAL;
+    }
+    return TDI_OK;
+}
+
+/* conn's stall limit in milliseconds, -1 for none (tdi_wait_fd's "no timeout"). */
+static int stall_limit(const PGconn *conn)
+{
+    intptr_t ms = (intptr_t)PQinstanceData(conn, stall_event);
+
+    return ms > 0 ? (int)ms : -1;
+}
+
+/* Waits until conn's socket is readable; *stalled = 1 (TDI_OK) when the stall limit passed first.
+ */
+static tdi_status wait_read(PGconn *conn, int *stalled)
+{
+    int ready = 0;
+    tdi_status st = tdi_wait_fd(PQsocket(conn), 0, stall_limit(conn), &ready);
+
+    *stalled = st == TDI_OK && !ready;
+    return st;
+}
+
+/* The server sent nothing for the stall limit: cancel what it is doing (it may be sleeping, or
+ * stuck on a lock, and would go on after the connection is closed) and fail as transient. */
+static tdi_status give_up(PGconn *conn, const char *who, tdi_status err_class, int *transient)
+{
+    PGcancel *cancel = PQgetCancel(conn);
+    char errbuf[256];
+
+    if (cancel) {
+        (void)PQcancel(cancel, errbuf, sizeof errbuf);
+        PQfreeCancel(cancel);
+    }
+    tdi_error("%s: sent nothing for %g s: given up", who, stall_limit(conn) / 1000.0);
+    set_transient(transient, 1);
+    return err_class;
+}
+
+/* Waits until a whole result can be read without blocking; *stalled as wait_read. */
+static tdi_status wait_result(PGconn *conn, int *stalled)
+{
+    *stalled = 0;
+    while (PQisBusy(conn)) {
+        tdi_status st = wait_read(conn, stalled);
+
+        if (st != TDI_OK || *stalled)
             return st;
         if (!PQconsumeInput(conn))
             return TDI_ERR_SOURCE; /* the caller asks PQgetResult, which says why */
@@ -223,10 +282,15 @@ tdi_status tdi_pg_result(PGconn *conn, const char *who, const char *what, tdi_st
     set_transient(transient, 0);
     for (;;) {
         ExecStatusType rs;
+        int stalled = 0;
 
-        if (wait_result(conn) == TDI_ERR_INTERRUPTED) {
+        if (wait_result(conn, &stalled) == TDI_ERR_INTERRUPTED) {
             PQclear(kept);
             return TDI_ERR_INTERRUPTED;
+        }
+        if (stalled) {
+            PQclear(kept);
+            return give_up(conn, who, err_class, transient);
         }
         res = PQgetResult(conn);
         if (!res)
@@ -274,8 +338,12 @@ static tdi_status copy_results(PGconn *conn, const char *who, const char *what,
     PGresult *res;
 
     for (;;) {
-        if (wait_result(conn) == TDI_ERR_INTERRUPTED)
+        int stalled = 0;
+
+        if (wait_result(conn, &stalled) == TDI_ERR_INTERRUPTED)
             return TDI_ERR_INTERRUPTED;
+        if (stalled)
+            return give_up(conn, who, err_class, transient);
         res = PQgetResult(conn);
         if (!res)
             break;
@@ -300,7 +368,7 @@ tdi_status tdi_pg_copy_get(PGconn *conn, const char *who, const char *what, tdi_
     *eof = 0;
     set_transient(transient, 0);
     for (;;) {
-        int n = PQgetCopyData(conn, line, 1), ready = 0;
+        int n = PQgetCopyData(conn, line, 1), stalled = 0;
         tdi_status st;
 
         if (n > 0) {
@@ -320,9 +388,11 @@ tdi_status tdi_pg_copy_get(PGconn *conn, const char *who, const char *what, tdi_
             }
             return st;
         }
-        st = tdi_wait_fd(PQsocket(conn), 0, -1, &ready);
+        st = wait_read(conn, &stalled);
         if (st != TDI_OK)
             return st;
+        if (stalled)
+            return give_up(conn, who, err_class, transient);
         if (!PQconsumeInput(conn)) {
             tdi_pg_log_error(who, what, NULL, conn);
             set_transient(transient, 1);
@@ -356,7 +426,9 @@ tdi_status tdi_pg_copy_end(PGconn *conn, const char *who, const char *what, tdi_
     }
     if (errmsg) { /* the server answers with the error we asked for: expected, not logged */
         PGresult *res;
-        while (wait_result(conn) == TDI_OK && (res = PQgetResult(conn)) != NULL)
+        int stalled = 0;
+        while (wait_result(conn, &stalled) == TDI_OK && !stalled &&
+               (res = PQgetResult(conn)) != NULL)
             PQclear(res);
         return TDI_OK;
     }

@@ -7,7 +7,9 @@
  *   - every wait for the server is a poll() that a SIGINT/SIGTERM interrupts: the query is then
  *     cancelled and TDI_ERR_INTERRUPTED returned, so a stop never waits for a slow query;
  *   - each failure says whether it is transient (connection lost, server shutting down, out of
- *     resources), which is what the retry with backoff acts on.
+ *     resources), which is what the retry with backoff acts on;
+ *   - a connection may have a stall limit (tdi_pg_set_stall_timeout): a wait that hears nothing
+ *     from the server for that long cancels the statement and fails as transient.
  *
  * who names the other end in messages ("source riverside", "state database"); what names the
  * step ("the source query"). Messages read "WHO: WHAT failed: REASON".
@@ -28,6 +30,12 @@ int tdi_pg_transient(const PGresult *res, const PGconn *conn);
  * encoding, ISO dates, UTC. On failure logs, sets *transient and returns err_class. */
 tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char *who,
                           tdi_status err_class, PGconn **out, int *transient);
+
+/* From now on a wait on conn that hears nothing from the server for ms milliseconds (no result,
+ * no COPY data) gives up: the statement is cancelled (PQcancel), "WHO: sent nothing for N s:
+ * given up" logged, and the call fails with its err_class as transient. 0: no limit (the
+ * default). Once per connection; kept with it (libpq instance data), gone with PQfinish. */
+tdi_status tdi_pg_set_stall_timeout(PGconn *conn, const char *who, long ms);
 
 /* Runs sql with nparams text parameters (NULL entries are SQL NULL), waiting interruptibly.
  * Succeeds when the result status is want; *out (may be NULL: cleared here) receives the result.

@@ -375,6 +375,9 @@ tdi_status extract_open(const tdi_source_config *src, int year, const char *sinc
     s->incremental = src->incremental != NULL;
     snprintf(s->who, sizeof s->who, "source %s", src->name);
     st = tdi_pg_connect(src->conninfo, "tdi", s->who, TDI_ERR_SOURCE, &s->conn, &last_transient);
+    /* A clinic server that stalls must not hold the night's run (README: source_stall_timeout). */
+    if (st == TDI_OK)
+        st = tdi_pg_set_stall_timeout(s->conn, s->who, src->stall_timeout * 1000);
     if (st == TDI_OK)
         st = read_raw_if_sql_ascii(s);
     /* One snapshot for the rows and the key scan. */

@@ -20,8 +20,16 @@
 # publishes against the schema, which the peer does not: the table adds peer + xmllint (the same
 # check of the same episodes) as the like-for-like comparison.
 #
-# Environment: BENCH_SIZES, BENCH_RUNS, BENCH_OUT (default build/bench), TDI (default ./tdi),
-# BENCH_GZIP_LEVEL (default 1), BENCH_KEEP=1 keeps the work directory.
+# Then, for each size of BENCH_REREAD_SIZES (default 200000; empty: none), the in-run re-read: the
+# same synthetic rows as an incremental source (a changed_at column),
+#   reread_first  tdi run, the source's first (full) read into an empty state database
+#   reread        one backdated episode added (an earlier start of a person already sent): the
+#                 incremental read brings it, the counting of episodes it did not read changes,
+#                 and the run reads the source again in full (checked in its output)
+# with the target: the re-read run at most 2x the first full run of the same rows.
+#
+# Environment: BENCH_SIZES, BENCH_RUNS, BENCH_REREAD_SIZES, BENCH_OUT (default build/bench), TDI
+# (default ./tdi), BENCH_GZIP_LEVEL (default 1), BENCH_KEEP=1 keeps the work directory.
 # Output: the table on stdout and in BENCH_OUT/bench-STAMP.txt (also BENCH_OUT/latest.txt), every
 # single measurement in BENCH_OUT/bench-STAMP.tsv.
 set -euo pipefail
@@ -50,6 +58,11 @@ IFS=, read -r -a sizes <<<"$SIZES"
 for n in "${sizes[@]}"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || { msg "bench: BENCH_SIZES wants numbers such as 10000,100000, not '$SIZES'"; exit 2; }
 done
+REREAD_SIZES=${BENCH_REREAD_SIZES-200000}
+IFS=, read -r -a reread_sizes <<<"$REREAD_SIZES"
+for n in "${reread_sizes[@]}"; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || { msg "bench: BENCH_REREAD_SIZES wants numbers such as 200000, not '$REREAD_SIZES'"; exit 2; }
+done
 for tool in /usr/bin/time xmllint gzip; do
     command -v "$tool" >/dev/null || { msg "bench: $tool is missing (make bench installs it)"; exit 1; }
 done
@@ -60,6 +73,7 @@ RAW=$OUT/bench-$STAMP.tsv
 REPORT=$OUT/bench-$STAMP.txt
 HEAD=$OUT/bench-$STAMP.head.txt   # the machine, for the table
 SIZES_TSV=$OUT/bench-$STAMP.sizes # per size: rows, file sizes, peer check
+REREAD_TSV=$OUT/bench-$STAMP.reread # per re-read size: rows extracted by the first run
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdi-bench.XXXXXX")
 PG_DIR=""
 cleanup() {
@@ -157,6 +171,7 @@ print_table() {
             FNR == 1 && NR != 1 { file++ }
             file == 0 { nsize++; order[nsize] = $1; ext[$1] = $2; wr[$1] = $3; qu[$1] = $4; xml[$1] = $5; gz[$1] = $6; same[$1] = $7; next }
             FNR == 1 { next }
+            file == 2 { nre++; rorder[nre] = $1; rext[$1] = $2; next }
             {
                 k = $1 SUBSEP $2
                 add(k SUBSEP "wall", $4); add(k SUBSEP "cpu", $5 + $6); add(k SUBSEP "srv", $8)
@@ -190,6 +205,23 @@ print_table() {
                     }
                     print ""
                 }
+                for (s = 1; s <= nre; s++) {
+                    n = rorder[s]
+                    printf "re-read at %d: an incremental source whose backdated episode forces the full re-read (extracted %d)\n", n, rext[n]
+                    printf "  %-34s %8s %10s %8s %8s %8s  %s\n", "step", "wall s", "rows/s", "RSS MiB", "CPU s", "srv s", "ratio"
+                    fw = median(n SUBSEP "reread_first" SUBSEP "wall")
+                    fc = median(n SUBSEP "reread_first" SUBSEP "cpu") + median(n SUBSEP "reread_first" SUBSEP "srv")
+                    for (i = 1; i <= 2; i++) {
+                        st = i == 1 ? "reread_first" : "reread"; k = n SUBSEP st
+                        w = median(k SUBSEP "wall")
+                        c = median(k SUBSEP "cpu") + median(k SUBSEP "srv")
+                        note = i == 1 ? "" : sprintf("%.2fx the first full run; CPU client+server %.2fx", w / fw, c / fc)
+                        printf "  %-34s %8.2f %10.0f %8.1f %8.2f %8.2f  %s\n", \
+                            i == 1 ? "tdi run, first full read" : "tdi run, incremental + re-read", w, \
+                            rate(rext[n], w), mib(rss[k]), median(k SUBSEP "cpu"), median(k SUBSEP "srv"), note
+                    }
+                    print ""
+                }
                 # The targets of the issue, where the sizes they name were run.
                 print "targets:"
                 if (cnt["1000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
@@ -211,7 +243,12 @@ print_table() {
                     v = median(n SUBSEP "tdi_validate" SUBSEP "wall"); x = median(n SUBSEP "xmllint" SUBSEP "wall")
                     printf "  tdi validate at %d no slower than xmllint: %.2f vs %.2f s  %s\n", n, v, x, (v <= x) ? "PASS" : "FAIL"
                 }
-            }' "$SIZES_TSV" "$RAW" | sed "s/gzip -L/gzip -$LEVEL/"
+                for (s = 1; s <= nre; s++) {
+                    n = rorder[s]
+                    r = median(n SUBSEP "reread" SUBSEP "wall") / median(n SUBSEP "reread_first" SUBSEP "wall")
+                    printf "  re-read at %d <= 2x the first full run:  %.2fx  %s\n", n, r, (r <= 2) ? "PASS" : "FAIL"
+                }
+            }' "$SIZES_TSV" "$RAW" "$REREAD_TSV" | sed "s/gzip -L/gzip -$LEVEL/"
         echo
         echo "wall s, CPU s (client user+sys) and srv s (PostgreSQL server CPU) are medians of $RUNS runs;"
         echo "RSS is the largest peak of the runs (/usr/bin/time -v); rows/s counts extracted rows."
@@ -225,6 +262,8 @@ if [ -n "${BENCH_TABLE:-}" ]; then
     for f in "$HEAD" "$SIZES_TSV" "$RAW"; do
         [ -f "$f" ] || { msg "bench: $f is missing"; exit 1; }
     done
+    # Tables from before the re-read scenario have no such file.
+    [ -f "$REREAD_TSV" ] || REREAD_TSV=/dev/null
     print_table
     exit 0
 fi
@@ -260,6 +299,12 @@ for n in "${sizes[@]}"; do
     t0=$EPOCHREALTIME
     pg_sql "$DB" -v n="$n" -v tbl="ep_$n" -f "$BENCH_DIR/gen.sql"
     msg "bench: generated $n episodes in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+done
+# The re-read's rows: the same generator, with a change time a day back (a constant default: no
+# table rewrite).
+for n in "${reread_sizes[@]}"; do
+    pg_sql "$DB" -v n="$n" -v tbl="rr_$n" -f "$BENCH_DIR/gen.sql"
+    pg_sql "$DB" -c "ALTER TABLE rr_$n ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now() - interval '1 day'"
 done
 
 {
@@ -374,6 +419,58 @@ EOF
         "$(stat -c %s "$dir/sub.xml")" "$(stat -c %s "$dir/sub.xml.gz")" "$peer_same" >>"$SIZES_TSV"
     rm -f -- "$dir/sub.xml" "$dir/peer.xml.gz" # large; the rest of the directory is small
     msg "bench: $n rows done"
+done
+
+# ---------------------------------------------------------------- the in-run re-read
+
+# An earlier start (1 January) of the person of one clean row whose episode starts later: that
+# person's counted episode, not read by the incremental run, is no longer the first.
+BACKDATED="INSERT INTO %s SELECT 'BACKDATED', client_id, centre_id, DATE '2025-01-01', birth_date,
+  setting, sex, treatment_status, primary_drug, route, now() FROM %s
+  WHERE client_id IS NOT NULL AND centre_id NOT LIKE '%% %%' AND start_date > DATE '2025-01-15'
+    AND birth_date < DATE '2005-01-01' AND primary_drug = 'HEROIN' ORDER BY episode_id LIMIT 1"
+
+printf 'size\textracted\n' >"$REREAD_TSV"
+for n in "${reread_sizes[@]}"; do
+    dir=$WORK/rr_$n
+    mkdir -p "$dir"
+    cat >"$dir/tdi.conf" <<EOF
+output_dir = out
+key_file   = $WORK/tdi.key
+gzip_level = $LEVEL
+state      = host=$PGHOST port=$PGPORT dbname=$STATE_DB user=postgres
+k_min      = 1
+# Every row has the same change time: with an overlap the incremental read would take them all.
+incremental_overlap = 0
+
+[source $SOURCE]
+conninfo    = host=$PGHOST port=$PGPORT dbname=$DB user=$TDI_READER
+query       = SELECT * FROM rr_$n
+crosswalk   = $BENCH_DIR/bench.cw
+region      = $REGION
+incremental = changed_at
+
+[body $BODY]
+regions = *
+EOF
+    # shellcheck disable=SC2016 # each sh -c '...' expands its own arguments, not ours
+    for ((r = 1; r <= RUNS; r++)); do
+        pg_sql "$DB" -c "DELETE FROM rr_$n WHERE episode_id = 'BACKDATED'" >/dev/null
+        rm -rf -- "$dir/out"
+        fresh_state "$dir"
+        measure "$n" reread_first "$r" sh -c '"$1" run --config "$2" --year "$3" >"$4"' sh \
+            "$TDI_BIN" "$dir/tdi.conf" "$YEAR" "$dir/first.out"
+        # shellcheck disable=SC2059 # the statement is the format
+        pg_sql "$DB" -c "$(printf "$BACKDATED" "rr_$n" "rr_$n")" >/dev/null
+        measure "$n" reread "$r" sh -c '"$1" run --config "$2" --year "$3" >"$4"' sh \
+            "$TDI_BIN" "$dir/tdi.conf" "$YEAR" "$dir/reread.out"
+        grep -q 'reading it in full' "$dir/reread.out" || {
+            msg "bench: at $n rows the backdated episode did not make the run read the source again"
+            exit 1
+        }
+    done
+    printf '%s\t%s\n' "$n" "$(sed -n 's/^balance: extracted \([0-9]*\) = .*/\1/p' "$dir/first.out")" >>"$REREAD_TSV"
+    msg "bench: re-read at $n rows done"
 done
 
 # ---------------------------------------------------------------- the table

@@ -27,6 +27,9 @@ struct pg_conn {
     int fail_poll;   /* PQconnectPoll fails */
     const char *err; /* PQerrorMessage */
     int sock[2];     /* PQsocket: sock[0], kept readable by a byte in sock[1] */
+    int quiet[2];    /* PQsocket under hpq_silent_socket(1): quiet[0], never readable */
+    PGEventProc ev;  /* PQregisterEventProc's procedure (one per connection here) */
+    void *evdata;    /* and its PQsetInstanceData */
 };
 
 struct pg_result {
@@ -40,7 +43,7 @@ struct pg_cancel {
 };
 
 static hpq_line script[MAX_LINES];
-static int nlines, pos, busy_served = -1, nconns, open_conns, live_copy;
+static int nlines, pos, busy_served = -1, nconns, open_conns, live_copy, silent;
 static const char *server_encoding = "UTF8"; /* PQparameterStatus */
 static struct pg_result *live;
 
@@ -199,6 +202,8 @@ static void free_conn(PGconn *conn)
 {
     close(conn->sock[0]);
     close(conn->sock[1]);
+    close(conn->quiet[0]);
+    close(conn->quiet[1]);
     free(conn);
     open_conns--;
 }
@@ -218,7 +223,7 @@ void hpq_reset(void)
     nlines = pos = 0;
     busy_served = -1;
     server_encoding = "UTF8";
-    nconns = open_conns = live_copy = 0;
+    nconns = open_conns = live_copy = silent = 0;
 }
 
 void hpq_done(void)
@@ -259,7 +264,7 @@ PGconn *PQconnectStartParams(const char *const *keywords, const char *const *val
     check_match(l, dbname);
     conn = calloc(1, sizeof *conn);
     if (!conn || socketpair(AF_UNIX, SOCK_STREAM, 0, conn->sock) != 0 ||
-        write(conn->sock[1], "x", 1) != 1)
+        socketpair(AF_UNIX, SOCK_STREAM, 0, conn->quiet) != 0 || write(conn->sock[1], "x", 1) != 1)
         fail_msg("harness_pq: cannot make the socket");
     conn->id = ++nconns;
     conn->txn = conn->next_txn = PQTRANS_IDLE;
@@ -319,7 +324,38 @@ char *PQerrorMessage(const PGconn *conn)
 
 int PQsocket(const PGconn *conn)
 {
-    return conn && !conn->bad ? conn->sock[0] : -1;
+    return !conn || conn->bad ? -1 : silent ? conn->quiet[0] : conn->sock[0];
+}
+
+void hpq_silent_socket(int on)
+{
+    silent = on;
+}
+
+/* One procedure per connection is all tdi registers (tdi_pg's stall limit). */
+int PQregisterEventProc(PGconn *conn, PGEventProc proc, const char *name, void *passThrough)
+{
+    (void)name;
+    (void)passThrough;
+    check_conn(conn, "PQregisterEventProc");
+    if (!proc || conn->ev)
+        return 0;
+    conn->ev = proc;
+    return 1;
+}
+
+int PQsetInstanceData(PGconn *conn, PGEventProc proc, void *data)
+{
+    check_conn(conn, "PQsetInstanceData");
+    if (!proc || proc != conn->ev)
+        return 0;
+    conn->evdata = data;
+    return 1;
+}
+
+void *PQinstanceData(const PGconn *conn, PGEventProc proc)
+{
+    return conn && proc && proc == conn->ev ? conn->evdata : NULL;
 }
 
 void hpq_server_encoding(const char *encoding)

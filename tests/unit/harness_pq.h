@@ -16,11 +16,14 @@
  * COPY after a COPY result, in a transaction after BEGIN, broken after a scripted loss), and fail
  * the test when used the way libpq forbids (a row out of range, a statement sent while the last
  * one's results are not all read, PQputCopyData outside a COPY IN). PQsocket gives a real socket
- * that is always readable and writable, so the waits' poll() returns at once.
+ * that is always readable and writable, so the waits' poll() returns at once; after
+ * hpq_silent_socket(1) one that is never readable (a server that sends nothing). Event
+ * procedures keep their instance data (one procedure per connection).
  */
 #ifndef HARNESS_PQ_H
 #define HARNESS_PQ_H
 
+#include <libpq-events.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 
@@ -86,6 +89,9 @@ void hpq_reset(void);
 /* What PQparameterStatus(conn, "server_encoding") answers from now on (default "UTF8"; reset by
  * hpq_reset and hpq_done). */
 void hpq_server_encoding(const char *encoding);
+/* 1: PQsocket answers a socket that never becomes readable, a server that stalls (reset by
+ * hpq_reset and hpq_done). */
+void hpq_silent_socket(int on);
 
 /* ---- script lines. Each notes where in the test it was written. */
 #define HPQ_AT .at = __LINE__

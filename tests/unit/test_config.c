@@ -134,7 +134,7 @@ static void reports_every_error_with_line(void **state)
              "%1$s:2: unknown setting 'outptu_dir' (before any section: output_dir, key_file, "
              "schema_dir, gzip_level, suppression_threshold, protection_level, region_map, k_min, "
              "quasi_identifiers, blank_order, state, work_dir, retry_attempts, "
-             "retry_delay, incremental_overlap, syslog)\n"
+             "retry_delay, incremental_overlap, source_stall_timeout, syslog)\n"
              "%1$s:3: gzip_level must be a whole number from 1 to 9, not '11'\n"
              "%1$s:7: give either query or query_file, once\n"
              "%1$s:8: region 'NL 329' is not a code of 1-32 characters of A-Z a-z 0-9 . _ -\n"
@@ -355,7 +355,7 @@ static void operations_settings(void **state)
 {
     tdi_config *cfg = NULL;
     test_log tl;
-    char want[2048];
+    char want[4096];
     static const char body[] = "[source a]\nconninfo = x\nquery = q\ncrosswalk = c\nregion = R1\n"
                                "incremental = changed_at\n[body b]\nregions = R1\n";
 
@@ -369,13 +369,16 @@ static void operations_settings(void **state)
     assert_int_equal(cfg->retry_attempts, 3);
     assert_int_equal(cfg->retry_delay_ms, 5000);
     assert_int_equal(cfg->incremental_overlap, 3600);
+    assert_int_equal(cfg->source_stall_timeout, 300);
+    assert_int_equal(cfg->sources[0].stall_timeout, 300);
     assert_int_equal(cfg->syslog, 0);
     assert_string_equal(cfg->sources[0].incremental, "changed_at");
     tdi_config_free(cfg);
 
     snprintf(want, sizeof want,
              "output_dir = o\nkey_file = k\nstate = service=state_db\nwork_dir = /var/tmp\n"
-             "retry_attempts = 5\nretry_delay = 0.05\nincremental_overlap = 0\nsyslog = yes\n%s",
+             "retry_attempts = 5\nretry_delay = 0.05\nincremental_overlap = 0\nsyslog = yes\n"
+             "source_stall_timeout = 1\n%s",
              body);
     write_conf(want);
     assert_int_equal(tdi_config_load(path, &cfg), TDI_OK);
@@ -385,6 +388,7 @@ static void operations_settings(void **state)
     assert_int_equal(cfg->retry_delay_ms, 50);
     assert_int_equal(cfg->incremental_overlap, 0);
     assert_int_equal(cfg->syslog, 1);
+    assert_int_equal(cfg->sources[0].stall_timeout, 1);
     tdi_config_free(cfg);
 
     write_conf("output_dir = o\nkey_file = k\n"
@@ -394,6 +398,7 @@ static void operations_settings(void **state)
                "syslog = maybe\n"
                "state = a\n"
                "state = b\n"
+               "source_stall_timeout = 2h\n"
                "[source a]\nconninfo = x\nquery = q\ncrosswalk = c\nregion = R1\n"
                "incremental = changed at\n"
                "[body b]\nregions = R1\n");
@@ -407,7 +412,9 @@ static void operations_settings(void **state)
              "not '-1'\n"
              "%1$s:6: syslog must be yes or no, not 'maybe'\n"
              "%1$s:8: 'state' is set twice in this section\n"
-             "%1$s:14: incremental names the change-time column, e.g. changed_at, not "
+             "%1$s:9: source_stall_timeout must be a whole number of seconds from 0 to 86400, "
+             "not '2h'\n"
+             "%1$s:15: incremental names the change-time column, e.g. changed_at, not "
              "'changed at'\n",
              path);
     assert_string_equal(tl.text, want);

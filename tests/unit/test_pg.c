@@ -1,6 +1,6 @@
 /* Unit tests for common/tdi_pg.c against the scripted libpq (harness_pq): connecting and its
  * failures, errors with their SQLSTATE and whether a retry may help, the COPY loops, recovery
- * after a stop. */
+ * after a stop, a server that stalls. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -436,6 +436,61 @@ static void recover_after_copy_in(void **state)
     hpq_done();
 }
 
+/* A server that sends nothing for the stall limit while tdi waits for a result: the statement is
+ * cancelled, the failure logged and transient (the retry acts on it). */
+static void stall_waiting_for_result(void **state)
+{
+    PGconn *conn;
+    int transient = -1;
+
+    (void)state;
+    conn = connected();
+    assert_int_equal(tdi_pg_set_stall_timeout(conn, "source a", 20), TDI_OK);
+    hpq_silent_socket(1);
+    hpq_script(HPQ_SEND("pg_sleep"), HPQ_CANCEL, HPQ_FINISH);
+    assert_int_equal(tdi_pg_query(conn, "source a", "the source query", TDI_ERR_SOURCE,
+                                  "SELECT pg_sleep(3600)", 0, NULL, PGRES_TUPLES_OK, NULL,
+                                  &transient),
+                     TDI_ERR_SOURCE);
+    assert_int_equal(transient, 1);
+    assert_string_equal(logged.text, "source a: sent nothing for 0.02 s: given up\n");
+    PQfinish(conn);
+    hpq_done();
+}
+
+/* The same mid-COPY: rows came, then nothing. Without a limit set (0) a connection has none. */
+static void stall_mid_copy(void **state)
+{
+    PGconn *conn;
+    char *line = NULL;
+    int len, eof, transient = -1;
+
+    (void)state;
+    conn = connected();
+    assert_int_equal(tdi_pg_set_stall_timeout(conn, "source a", 0), TDI_OK);
+    assert_int_equal(tdi_pg_set_stall_timeout(conn, "source a", 1000), TDI_OK);
+    hpq_script(HPQ_SEND("COPY (SELECT"), HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_ROW("a\t1\n"),
+               HPQ_COPY_RET(0), HPQ_CANCEL, HPQ_FINISH);
+    assert_int_equal(tdi_pg_query(conn, "source a", "the source query", TDI_ERR_SOURCE,
+                                  "COPY (SELECT a FROM t) TO STDOUT", 0, NULL, PGRES_COPY_OUT, NULL,
+                                  NULL),
+                     TDI_OK);
+    assert_int_equal(
+        tdi_pg_copy_get(conn, "source a", "reading", TDI_ERR_SOURCE, &line, &len, &eof, NULL),
+        TDI_OK);
+    PQfreemem(line);
+    hpq_silent_socket(1);
+    assert_int_equal(
+        tdi_pg_copy_get(conn, "source a", "reading", TDI_ERR_SOURCE, &line, &len, &eof, &transient),
+        TDI_ERR_SOURCE);
+    assert_null(line);
+    assert_int_equal(eof, 0);
+    assert_int_equal(transient, 1);
+    assert_string_equal(logged.text, "source a: sent nothing for 1 s: given up\n");
+    PQfinish(conn);
+    hpq_done();
+}
+
 /* A stop signal ends the wait for a result at once; recovery then cancels the statement. Last:
  * the stop flag stays set for the rest of the binary. */
 static void stop_interrupts_wait(void **state)
@@ -475,6 +530,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(copy_in, setup, teardown),
         cmocka_unit_test_setup_teardown(recover_after_copy_out, setup, teardown),
         cmocka_unit_test_setup_teardown(recover_after_copy_in, setup, teardown),
+        cmocka_unit_test_setup_teardown(stall_waiting_for_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(stall_mid_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(stop_interrupts_wait, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,9 +194,9 @@ static void finish(void)
 /* The action pass, with body 0's counts rows. */
 #define ACTIONS(r, ...)                                                                            \
     HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
-        HPQ_COMMAND("ANALYZE run_rec"), HPQ_COMMAND("CREATE TEMP TABLE run_held"),                 \
-        HPQ_COMMAND("ANALYZE run_held"), HPQ_COMMAND("CREATE TEMP TABLE run_rank"),                \
-        HPQ_COMMAND("CREATE TEMP TABLE run_action"),                                               \
+        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),                     \
+        HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),                \
+        HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
         ROWS("GROUP BY body, action", 3, r, __VA_ARGS__), ROWS("action = 'f'", 2, 0, NULL),        \
         ROWS("k.earlier", 2, 0, NULL)
 
