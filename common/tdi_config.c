@@ -5,6 +5,7 @@
  * its line, so a data manager fixes a config in one pass instead of one error per night.
  */
 #include "tdi_config.h"
+#include "tdi_config_int.h"
 
 #include "tdi_log.h"
 #include "tdi_text.h"
@@ -47,22 +48,7 @@ static int name_index(const char *const *names, int n, const char *val)
     return -1;
 }
 
-enum section { SEC_TOP, SEC_SOURCE, SEC_BODY, SEC_BAD };
-
-typedef struct parser {
-    const char *path;
-    char *dir; /* directory of the config file, absolute */
-    tdi_config *cfg;
-    enum section sec;
-    int errors;
-    int oom;
-    int query_line; /* line of the current source's query or query_file, 0 if none yet */
-} parser;
-
-static void perr(parser *p, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void perr(parser *p, unsigned long line, const char *fmt, ...)
+void tdi_cfg_perr(parser *p, unsigned long line, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -77,7 +63,7 @@ static void perr(parser *p, unsigned long line, const char *fmt, ...)
     p->errors++;
 }
 
-static char *dup_str(parser *p, const char *s)
+char *tdi_cfg_dup(parser *p, const char *s)
 {
     char *d = strdup(s);
 
@@ -93,7 +79,7 @@ static char *resolve_path(parser *p, const char *s)
     size_t n;
 
     if (s[0] == '/')
-        return dup_str(p, s);
+        return tdi_cfg_dup(p, s);
     n = strlen(p->dir) + 1 + strlen(s) + 1;
     out = malloc(n);
     if (!out) {
@@ -108,7 +94,7 @@ static char *resolve_path(parser *p, const char *s)
 static void set_once(parser *p, unsigned long line, const char *key, char **slot, char *val)
 {
     if (*slot) {
-        perr(p, line, "'%s' is set twice in this section", key);
+        tdi_cfg_perr(p, line, "'%s' is set twice in this section", key);
         free(val);
         return;
     }
@@ -122,14 +108,14 @@ static char *read_small_file(parser *p, unsigned long line, const char *path)
     size_t len = 0, cap = 0;
 
     if (!fp) {
-        perr(p, line, "cannot open query_file %s: %s", path, strerror(errno));
+        tdi_cfg_perr(p, line, "cannot open query_file %s: %s", path, strerror(errno));
         return NULL;
     }
     for (;;) {
         if (cap - len < 4096) {
             char *nb;
             if (cap > (1u << 20)) {
-                perr(p, line, "query_file %s is larger than 1 MiB", path);
+                tdi_cfg_perr(p, line, "query_file %s is larger than 1 MiB", path);
                 goto fail;
             }
             nb = realloc(buf, cap + 8192);
@@ -146,7 +132,7 @@ static char *read_small_file(parser *p, unsigned long line, const char *path)
             break;
     }
     if (ferror(fp)) {
-        perr(p, line, "cannot read query_file %s", path);
+        tdi_cfg_perr(p, line, "cannot read query_file %s", path);
         goto fail;
     }
     buf[len] = '\0';
@@ -162,14 +148,14 @@ fail:
 static void parse_list(parser *p, unsigned long line, const char *key, const char *val,
                        char ***items, size_t *nitems)
 {
-    char *copy = dup_str(p, val), *save = NULL;
+    char *copy = tdi_cfg_dup(p, val), *save = NULL;
 
     if (!copy)
         return;
     for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         char **grown;
         if (strcmp(tok, "*") != 0 && !tdi_name_ok(tok, REGION_MAX)) {
-            perr(p, line, "'%s' in %s is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", tok,
+            tdi_cfg_perr(p, line, "'%s' in %s is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", tok,
                  key, REGION_MAX);
             continue;
         }
@@ -179,7 +165,7 @@ static void parse_list(parser *p, unsigned long line, const char *key, const cha
             break;
         }
         *items = grown;
-        (*items)[(*nitems)++] = dup_str(p, tok);
+        (*items)[(*nitems)++] = tdi_cfg_dup(p, tok);
     }
     free(copy);
 }
@@ -189,7 +175,7 @@ static void parse_list(parser *p, unsigned long line, const char *key, const cha
     "syslog"
 
 /* A whole number in [lo, hi] into *out; 0 when val is not one. */
-static int whole_number(const char *val, long lo, long hi, long *out)
+int tdi_cfg_whole_number(const char *val, long lo, long hi, long *out)
 {
     char *end;
     long v;
@@ -209,12 +195,12 @@ static int ops_key(parser *p, unsigned long line, const char *key, const char *v
     long n;
 
     if (strcmp(key, "state") == 0) {
-        set_once(p, line, key, &c->state, dup_str(p, val));
+        set_once(p, line, key, &c->state, tdi_cfg_dup(p, val));
     } else if (strcmp(key, "work_dir") == 0) {
         set_once(p, line, key, &c->work_dir, resolve_path(p, val));
     } else if (strcmp(key, "retry_attempts") == 0) {
-        if (!whole_number(val, 1, 100, &n))
-            perr(p, line, "retry_attempts must be a whole number from 1 to 100, not '%s'", val);
+        if (!tdi_cfg_whole_number(val, 1, 100, &n))
+            tdi_cfg_perr(p, line, "retry_attempts must be a whole number from 1 to 100, not '%s'", val);
         else
             c->retry_attempts = (int)n;
     } else if (strcmp(key, "retry_delay") == 0) {
@@ -224,20 +210,20 @@ static int ops_key(parser *p, unsigned long line, const char *key, const char *v
         d = strtod(val, &end);
         /* Seconds, with a fraction for tests that cannot wait (0.01 is 10 ms). */
         if (errno || *end || end == val || !(d >= 0 && d <= 3600))
-            perr(p, line, "retry_delay must be a number of seconds from 0 to 3600, not '%s'", val);
+            tdi_cfg_perr(p, line, "retry_delay must be a number of seconds from 0 to 3600, not '%s'", val);
         else
             c->retry_delay_ms = (long)(d * 1000 + 0.5);
     } else if (strcmp(key, "incremental_overlap") == 0) {
-        if (!whole_number(val, 0, 7 * 24 * 3600, &n))
-            perr(p, line,
+        if (!tdi_cfg_whole_number(val, 0, 7 * 24 * 3600, &n))
+            tdi_cfg_perr(p, line,
                  "incremental_overlap must be a whole number of seconds from 0 to 604800, "
                  "not '%s'",
                  val);
         else
             c->incremental_overlap = n;
     } else if (strcmp(key, "source_stall_timeout") == 0) {
-        if (!whole_number(val, 0, 24 * 3600, &n))
-            perr(p, line,
+        if (!tdi_cfg_whole_number(val, 0, 24 * 3600, &n))
+            tdi_cfg_perr(p, line,
                  "source_stall_timeout must be a whole number of seconds from 0 to 86400, "
                  "not '%s'",
                  val);
@@ -249,7 +235,7 @@ static int ops_key(parser *p, unsigned long line, const char *key, const char *v
         else if (strcmp(val, "no") == 0 || strcmp(val, "off") == 0 || strcmp(val, "false") == 0)
             c->syslog = 0;
         else
-            perr(p, line, "syslog must be yes or no, not '%s'", val);
+            tdi_cfg_perr(p, line, "syslog must be yes or no, not '%s'", val);
     } else {
         return 0;
     }
@@ -269,69 +255,6 @@ static int column_name_ok(const char *s)
     return 1;
 }
 
-/* The quasi-identifier list of key (quasi_identifiers or blank_order) into r. */
-static void parse_qi_list(parser *p, unsigned long line, const char *key, const char *val,
-                          tdi_reid_config *r)
-{
-    char *copy = dup_str(p, val), *save = NULL;
-    int blank = strcmp(key, "blank_order") == 0;
-
-    if (!copy)
-        return;
-    if ((blank && r->blank_set) || (!blank && r->qi_mask)) {
-        perr(p, line, "'%s' is set twice in this section", key);
-        free(copy);
-        return;
-    }
-    r->blank_set |= blank;
-    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        int qi = tdi_qi_by_name(tok);
-
-        if (blank && strcmp(tok, "none") == 0)
-            continue;
-        if (qi < 0) {
-            perr(p, line,
-                 "'%s' in %s is not a quasi-identifier (sex, age_band, nationality, region, "
-                 "year, centre_type, quarter, centre)",
-                 tok, key);
-        } else if (blank && !tdi_qi_blankable((tdi_qi)qi)) {
-            perr(p, line, "'%s' in blank_order cannot be blanked (year and centre cannot)", tok);
-        } else if (blank) {
-            for (size_t i = 0; i < r->nblank; i++)
-                if (r->blank[i] == qi) {
-                    perr(p, line, "'%s' is twice in blank_order", tok);
-                    qi = -1;
-                }
-            if (qi >= 0)
-                r->blank[r->nblank++] = (uint8_t)qi;
-        } else {
-            r->qi_mask |= 1u << qi;
-        }
-    }
-    free(copy);
-}
-
-/* k_min, quasi_identifiers, blank_order: in the global part or a body's; 1 when key is one. */
-static int reid_key(parser *p, unsigned long line, const char *key, const char *val,
-                    tdi_reid_config *r)
-{
-    long n;
-
-    if (strcmp(key, "k_min") == 0) {
-        if (!whole_number(val, 1, 1000, &n))
-            perr(p, line, "k_min must be a whole number from 1 to 1000, not '%s'", val);
-        else if (r->k_min)
-            perr(p, line, "'%s' is set twice in this section", key);
-        else
-            r->k_min = (int)n;
-    } else if (strcmp(key, "quasi_identifiers") == 0 || strcmp(key, "blank_order") == 0) {
-        parse_qi_list(p, line, key, val, r);
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
 static void top_key(parser *p, unsigned long line, const char *key, const char *val)
 {
     tdi_config *c = p->cfg;
@@ -346,14 +269,14 @@ static void top_key(parser *p, unsigned long line, const char *key, const char *
         char *end;
         long lvl = strtol(val, &end, 10);
         if (*end || end == val || lvl < 1 || lvl > 9)
-            perr(p, line, "gzip_level must be a whole number from 1 to 9, not '%s'", val);
+            tdi_cfg_perr(p, line, "gzip_level must be a whole number from 1 to 9, not '%s'", val);
         else
             c->gzip_level = (int)lvl;
     } else if (strcmp(key, "suppression_threshold") == 0) {
         char *end;
         long t = strtol(val, &end, 10);
         if (*end || end == val || t < 0 || t > 1000)
-            perr(p, line, "suppression_threshold must be a whole number from 0 to 1000, not '%s'",
+            tdi_cfg_perr(p, line, "suppression_threshold must be a whole number from 0 to 1000, not '%s'",
                  val);
         else
             c->suppression_threshold = (int)t;
@@ -361,13 +284,13 @@ static void top_key(parser *p, unsigned long line, const char *key, const char *
         char *end;
         long t = strtol(val, &end, 10);
         if (*end || end == val || t < 0 || t > 1000)
-            perr(p, line, "protection_level must be a whole number from 0 to 1000, not '%s'", val);
+            tdi_cfg_perr(p, line, "protection_level must be a whole number from 0 to 1000, not '%s'", val);
         else
             c->protection_level = (int)t;
     } else if (strcmp(key, "region_map") == 0) {
         set_once(p, line, key, &c->region_map, resolve_path(p, val));
-    } else if (!ops_key(p, line, key, val) && !reid_key(p, line, key, val, &c->reid)) {
-        perr(p, line,
+    } else if (!ops_key(p, line, key, val) && !tdi_cfg_reid_key(p, line, key, val, &c->reid)) {
+        tdi_cfg_perr(p, line,
              "unknown setting '%s' (before any section: output_dir, key_file, schema_dir, "
              "gzip_level, suppression_threshold, protection_level, region_map, k_min, "
              "quasi_identifiers, "
@@ -381,11 +304,11 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
     tdi_source_config *s = &p->cfg->sources[p->cfg->nsources - 1];
 
     if (strcmp(key, "conninfo") == 0) {
-        set_once(p, line, key, &s->conninfo, dup_str(p, val));
+        set_once(p, line, key, &s->conninfo, tdi_cfg_dup(p, val));
     } else if (strcmp(key, "query") == 0 || strcmp(key, "query_file") == 0) {
         char *q;
         if (s->query) {
-            perr(p, line, "give either query or query_file, once");
+            tdi_cfg_perr(p, line, "give either query or query_file, once");
             return;
         }
         if (key[5] == '_') {
@@ -393,7 +316,7 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
             q = path ? read_small_file(p, line, path) : NULL;
             free(path);
         } else {
-            q = dup_str(p, val);
+            q = tdi_cfg_dup(p, val);
         }
         s->query = q;
         p->query_line = (int)line;
@@ -401,14 +324,14 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
         set_once(p, line, key, &s->crosswalk, resolve_path(p, val));
     } else if (strcmp(key, "region") == 0) {
         if (!tdi_name_ok(val, REGION_MAX))
-            perr(p, line, "region '%s' is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", val,
+            tdi_cfg_perr(p, line, "region '%s' is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", val,
                  REGION_MAX);
         else
-            set_once(p, line, key, &s->region, dup_str(p, val));
+            set_once(p, line, key, &s->region, tdi_cfg_dup(p, val));
     } else if (strcmp(key, "national_id") == 0) {
         int found = name_index(tdi_nid_scheme_names, TDI_NID_SCHEME_COUNT, val);
         if (found < 0)
-            perr(p, line,
+            tdi_cfg_perr(p, line,
                  "national_id must be be_rrn, nl_bsn, fr_nir, es_dni, it_cf, se_pnr, dk_cpr, "
                  "fi_hetu, no_fnr, pl_pesel, cz_rc, plain or none, not '%s'",
                  val);
@@ -418,12 +341,12 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
         set_once(p, line, key, &s->region_map, resolve_path(p, val));
     } else if (strcmp(key, "incremental") == 0) {
         if (!column_name_ok(val))
-            perr(p, line, "incremental names the change-time column, e.g. changed_at, not '%s'",
+            tdi_cfg_perr(p, line, "incremental names the change-time column, e.g. changed_at, not '%s'",
                  val);
         else
-            set_once(p, line, key, &s->incremental, dup_str(p, val));
+            set_once(p, line, key, &s->incremental, tdi_cfg_dup(p, val));
     } else {
-        perr(p, line,
+        tdi_cfg_perr(p, line,
              "unknown setting '%s' in [source %s] (conninfo, query, query_file, crosswalk, "
              "region, region_map, national_id, incremental)",
              key, s->name);
@@ -436,18 +359,18 @@ static void body_key(parser *p, unsigned long line, const char *key, const char 
 
     if (strcmp(key, "regions") == 0) {
         if (b->nregions)
-            perr(p, line, "'regions' is set twice in this section");
+            tdi_cfg_perr(p, line, "'regions' is set twice in this section");
         else
             parse_list(p, line, key, val, &b->regions, &b->nregions);
     } else if (strcmp(key, "centres") == 0) {
         if (b->ncentres)
-            perr(p, line, "'centres' is set twice in this section");
+            tdi_cfg_perr(p, line, "'centres' is set twice in this section");
         else
             parse_list(p, line, key, val, &b->centres, &b->ncentres);
     } else if (strcmp(key, "counting") == 0) {
         int found = name_index(tdi_counting_names, TDI_COUNTING_COUNT, val);
         if (found < 0)
-            perr(p, line, "counting must be centre, regional or national, not '%s'", val);
+            tdi_cfg_perr(p, line, "counting must be centre, regional or national, not '%s'", val);
         else
             b->counting = (tdi_counting)found;
     } else if (strcmp(key, "quarter") == 0) {
@@ -456,9 +379,9 @@ static void body_key(parser *p, unsigned long line, const char *key, const char 
         else if (strcmp(val, "no") == 0)
             b->quarter = 0;
         else
-            perr(p, line, "quarter must be yes or no, not '%s'", val);
-    } else if (!reid_key(p, line, key, val, &b->reid)) {
-        perr(p, line,
+            tdi_cfg_perr(p, line, "quarter must be yes or no, not '%s'", val);
+    } else if (!tdi_cfg_reid_key(p, line, key, val, &b->reid)) {
+        tdi_cfg_perr(p, line,
              "unknown setting '%s' in [body %s] (regions, centres, counting, quarter, k_min, "
              "quasi_identifiers, blank_order)",
              key, b->name);
@@ -487,13 +410,13 @@ static void check_source_done(parser *p)
         return;
     s = &p->cfg->sources[p->cfg->nsources - 1];
     if (!s->conninfo)
-        perr(p, (unsigned long)s->line, "[source %s] needs conninfo", s->name);
+        tdi_cfg_perr(p, (unsigned long)s->line, "[source %s] needs conninfo", s->name);
     if (!s->query && !p->query_line)
-        perr(p, (unsigned long)s->line, "[source %s] needs query or query_file", s->name);
+        tdi_cfg_perr(p, (unsigned long)s->line, "[source %s] needs query or query_file", s->name);
     if (!s->crosswalk)
-        perr(p, (unsigned long)s->line, "[source %s] needs crosswalk", s->name);
+        tdi_cfg_perr(p, (unsigned long)s->line, "[source %s] needs crosswalk", s->name);
     if (!s->region)
-        perr(p, (unsigned long)s->line, "[source %s] needs region", s->name);
+        tdi_cfg_perr(p, (unsigned long)s->line, "[source %s] needs region", s->name);
 }
 
 /* Appends a zeroed element to the array *arr of *n elements; returns it, or NULL when out of
@@ -537,54 +460,54 @@ static void section(parser *p, unsigned long line, char *text)
     p->sec = SEC_BAD;
     p->query_line = 0;
     if (!end || tdi_trim(end + 1)[0] != '\0') {
-        perr(p, line, "a section header looks like [source NAME] or [body NAME]");
+        tdi_cfg_perr(p, line, "a section header looks like [source NAME] or [body NAME]");
         return;
     }
     *end = '\0';
     kind = tdi_trim(kind);
     name = strpbrk(kind, " \t");
     if (!name) {
-        perr(p, line, "a section header looks like [source NAME] or [body NAME]");
+        tdi_cfg_perr(p, line, "a section header looks like [source NAME] or [body NAME]");
         return;
     }
     *name++ = '\0';
     name = tdi_trim(name);
     if (!tdi_name_ok(name, TDI_NAME_MAX) || strchr(name, '.')) {
-        perr(p, line, "section name '%s' must be 1-%d characters of A-Z a-z 0-9 _ -", name,
+        tdi_cfg_perr(p, line, "section name '%s' must be 1-%d characters of A-Z a-z 0-9 _ -", name,
              TDI_NAME_MAX);
         return;
     }
     if (strcmp(kind, "source") == 0) {
         tdi_source_config *src;
         if (name_taken(c, name, 0)) {
-            perr(p, line, "source '%s' is defined twice", name);
+            tdi_cfg_perr(p, line, "source '%s' is defined twice", name);
             return;
         }
         src = grow_one(p, (void **)&c->sources, &c->nsources, sizeof *src);
         if (!src)
             return;
-        src->name = dup_str(p, name);
+        src->name = tdi_cfg_dup(p, name);
         src->line = (int)line;
         p->sec = SEC_SOURCE;
     } else if (strcmp(kind, "body") == 0) {
         tdi_body_config *body;
         if (reserved_folder(name)) {
-            perr(p, line, "body name '%s' is reserved: OUTPUT_DIR/%s/ holds the %s", name,
+            tdi_cfg_perr(p, line, "body name '%s' is reserved: OUTPUT_DIR/%s/ holds the %s", name,
                  reserved_folder(name)->folder, reserved_folder(name)->holds);
             return;
         }
         if (name_taken(c, name, 1)) {
-            perr(p, line, "body '%s' is defined twice", name);
+            tdi_cfg_perr(p, line, "body '%s' is defined twice", name);
             return;
         }
         body = grow_one(p, (void **)&c->bodies, &c->nbodies, sizeof *body);
         if (!body)
             return;
-        body->name = dup_str(p, name);
+        body->name = tdi_cfg_dup(p, name);
         body->line = (int)line;
         p->sec = SEC_BODY;
     } else {
-        perr(p, line, "unknown section kind '%s' (source, body)", kind);
+        tdi_cfg_perr(p, line, "unknown section kind '%s' (source, body)", kind);
     }
 }
 
@@ -597,73 +520,29 @@ static int source_has_region(const tdi_config *c, const char *region)
 }
 
 /* Checks that need the whole file: something to do, and no body or source left dangling. */
-/* The body's re-identification settings: its own, else the global ones, else the defaults
- * (README.md, "Re-identification check"). Every blanked quasi-identifier must be one. */
-static void resolve_reid(parser *p, tdi_body_config *b)
-{
-    static const tdi_qi default_blank[] = {TDI_QI_QUARTER, TDI_QI_REGION, TDI_QI_NATIONALITY,
-                                           TDI_QI_AGE_BAND, TDI_QI_SEX};
-    const tdi_reid_config *g = &p->cfg->reid;
-    tdi_reid_config *r = &b->reid;
-
-    if (!r->k_min)
-        r->k_min = g->k_min ? g->k_min : TDI_K_MIN_DEFAULT;
-    /* Inherited settings fit themselves to the body: the quarter only where the body gets it. */
-    if (!r->qi_mask)
-        r->qi_mask = g->qi_mask & ~(b->quarter ? 0u : 1u << TDI_QI_QUARTER);
-    if (!r->qi_mask) {
-        r->qi_mask = 1u << TDI_QI_SEX | 1u << TDI_QI_AGE_BAND | 1u << TDI_QI_NATIONALITY |
-                     1u << TDI_QI_REGION | 1u << TDI_QI_YEAR | 1u << TDI_QI_CENTRE_TYPE;
-        if (b->quarter)
-            r->qi_mask |= 1u << TDI_QI_QUARTER;
-    }
-    if (!r->blank_set && g->blank_set) {
-        for (size_t i = 0; i < g->nblank; i++)
-            if (r->qi_mask & 1u << g->blank[i])
-                r->blank[r->nblank++] = g->blank[i];
-        r->blank_set = 1;
-    }
-    if (!r->blank_set) {
-        for (size_t i = 0; i < sizeof default_blank / sizeof default_blank[0]; i++)
-            if (r->qi_mask & 1u << default_blank[i])
-                r->blank[r->nblank++] = (uint8_t)default_blank[i];
-        r->blank_set = 1;
-    }
-    for (size_t i = 0; i < r->nblank; i++)
-        if (!(r->qi_mask & 1u << r->blank[i]))
-            perr(p, (unsigned long)b->line,
-                 "[body %s] blank_order names %s, which is not one of its quasi_identifiers",
-                 b->name, tdi_qi_name((tdi_qi)r->blank[i]));
-    if ((r->qi_mask & 1u << TDI_QI_QUARTER) && !b->quarter)
-        perr(p, (unsigned long)b->line,
-             "[body %s] quasi_identifiers names quarter, but the body does not get it (quarter = "
-             "yes)",
-             b->name);
-}
-
 static void check_whole(parser *p)
 {
     tdi_config *c = p->cfg;
 
     if (!c->output_dir)
-        perr(p, 0, "output_dir is not set");
+        tdi_cfg_perr(p, 0, "output_dir is not set");
     if (!c->key_file)
-        perr(p, 0, "key_file is not set");
+        tdi_cfg_perr(p, 0, "key_file is not set");
     if (c->nsources == 0)
-        perr(p, 0, "no [source NAME] section");
+        tdi_cfg_perr(p, 0, "no [source NAME] section");
     if (c->nbodies == 0)
-        perr(p, 0, "no [body NAME] section");
+        tdi_cfg_perr(p, 0, "no [body NAME] section");
     for (size_t i = 0; i < c->nsources; i++)
         if (!c->sources[i].region_map && c->region_map)
-            c->sources[i].region_map = dup_str(p, c->region_map);
+            c->sources[i].region_map = tdi_cfg_dup(p, c->region_map);
     for (size_t i = 0; i < c->nbodies; i++) {
         tdi_body_config *b = &c->bodies[i];
-        resolve_reid(p, b);
+        tdi_cfg_resolve_reid(p, b);
         if (b->nregions == 0 && b->ncentres == 0)
-            perr(p, (unsigned long)b->line, "[body %s] needs regions or centres", b->name);
+            tdi_cfg_perr(p, (unsigned long)b->line, "[body %s] needs regions or centres", b->name);
         for (size_t r = 0; r < b->nregions; r++)
             if (strcmp(b->regions[r], "*") != 0 && !source_has_region(c, b->regions[r]))
-                perr(p, (unsigned long)b->line, "[body %s] region '%s' is the region of no source",
+                tdi_cfg_perr(p, (unsigned long)b->line, "[body %s] region '%s' is the region of no source",
                      b->name, b->regions[r]);
     }
     for (size_t i = 0; i < c->nsources; i++) {
@@ -675,7 +554,7 @@ static void check_whole(parser *p)
             taken =
                 c->bodies[b].ncentres > 0 || tdi_config_body_takes(&c->bodies[b], s->region, NULL);
         if (!taken)
-            perr(p, (unsigned long)s->line, "[source %s] region '%s' is received by no body",
+            tdi_cfg_perr(p, (unsigned long)s->line, "[source %s] region '%s' is received by no body",
                  s->name, s->region);
     }
 }
@@ -723,14 +602,14 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
         }
         eq = strchr(t, '=');
         if (!eq) {
-            perr(&p, lr.lineno, "expected 'key = value', '[source NAME]' or '[body NAME]'");
+            tdi_cfg_perr(&p, lr.lineno, "expected 'key = value', '[source NAME]' or '[body NAME]'");
             continue;
         }
         *eq = '\0';
         key = tdi_trim(t);
         val = tdi_trim(eq + 1);
         if (val[0] == '\0') {
-            perr(&p, lr.lineno, "'%s' has no value", key);
+            tdi_cfg_perr(&p, lr.lineno, "'%s' has no value", key);
             continue;
         }
         switch (p.sec) {
@@ -755,9 +634,9 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
     for (size_t i = 0; i < p.cfg->nsources; i++)
         p.cfg->sources[i].stall_timeout = p.cfg->source_stall_timeout;
     if (!p.cfg->schema_dir)
-        p.cfg->schema_dir = dup_str(&p, TDI_SCHEMA_DIR);
+        p.cfg->schema_dir = tdi_cfg_dup(&p, TDI_SCHEMA_DIR);
     if (!p.cfg->work_dir && p.cfg->output_dir)
-        p.cfg->work_dir = dup_str(&p, p.cfg->output_dir);
+        p.cfg->work_dir = tdi_cfg_dup(&p, p.cfg->output_dir);
     check_whole(&p);
     if (p.oom)
         st = TDI_ERR_INTERNAL;
