@@ -697,17 +697,3 @@ void PQclear(PGresult *res)
     free(res);
 }
 
-/* extract/ asks a result's column types (typed dates) and the server's encoding (SQL_ASCII
- * sources): the scripted server's columns are text (OID 25) and it speaks UTF8. */
-Oid PQftype(const PGresult *res, int field_num)
-{
-    (void)res_of(res, "PQftype");
-    (void)field_num;
-    return 25;
-}
-
-const char *PQparameterStatus(const PGconn *conn, const char *paramName)
-{
-    (void)conn;
-    return strcmp(paramName, "server_encoding") == 0 ? "UTF8" : NULL;
-}
