@@ -696,4 +696,3 @@ void PQclear(PGresult *res)
     *p = res->next;
     free(res);
 }
-
