@@ -293,7 +293,7 @@ $(addsuffix /state/st_db.o,build/release build/install build/asan build/tsan bui
 
 # ---- the scripted libpq and `make coverage` (tests/unit/harness_pq.h, docs/hacking.md)
 # Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of -lpq.
-HPQ_TESTS   := test_pg test_extract_pq test_state test_run test_rpt_load
+HPQ_TESTS   := test_pg test_extract_pq test_state test_run test_rpt_load test_st_report
 LDLIBS_NOPQ := $(filter-out -lpq,$(LDLIBS))
 COV         := -O0 -g --coverage -Werror -DTDI_TEST_HOOKS
 COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)
@@ -379,3 +379,6 @@ install-workbook: build/install/tdi
 
 # The headers each object read, recorded when it was compiled (-MMD -MP).
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- unit tests of the workbook: test_rpt_workbook reads the xlsx back with `unzip -p`.
+DEB_PKGS += unzip

@@ -192,10 +192,11 @@ case_log() {
 
 # The official workbook from the TEDS tables: every number at its cell (test_workbook.sh's check).
 case_workbook() {
-    local t form=$TDI_ROOT/../shared/spec/tdi-workbook-2022.xlsx
+    local t tables form=$TDI_ROOT/../shared/spec/tdi-workbook-2022.xlsx
     [ -r "$form" ] || form=-
-    t=$(ls "$RUN"/out/*/tdi-*-2017-*.tables.xml | head -n 1)
-    [ -n "$t" ] || fail "no tables file"
+    tables=("$RUN"/out/*/tdi-*-2017-*.tables.xml)
+    t=${tables[0]}
+    [ -f "$t" ] || fail "no tables file"
     tdi_try "$CASE_DIR/wb" 0 workbook "$t" -o "$CASE_DIR/teds.xlsx"
     /usr/bin/python3 "$TDI_ROOT/tests/integration/workbook_check.py" "$form" \
         "$TDI_ROOT/schemas/tdi-workbook-2022.map" "$t" "$CASE_DIR/teds.xlsx" >"$CASE_DIR/check.out" 2>&1 ||
