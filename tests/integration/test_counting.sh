@@ -238,6 +238,9 @@ population_run() {
     run_setup "$dir"
     use_db "$dir/tdi.conf" riverside clinic_pop
     set_body "$dir/tdi.conf" national counting "$1"
+    # Counts, not their protection, are tested here: no cell is suppressed (threshold 1), so the
+    # grand total is there to compare (under threshold 5 a grand total can be withheld too).
+    sed -i 's/^suppression_threshold.*/suppression_threshold = 1/' "$dir/tdi.conf"
     tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
     NAT=$(one_file "$dir/out/national/tdi-national-2025-*.xml.gz")
     ANT=$(one_file "$dir/out/antwerp/tdi-antwerp-2025-*.xml.gz")
