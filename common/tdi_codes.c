@@ -62,18 +62,9 @@ static const tdi_code sex_codes[] = {
 
 /* The workbook's age groups, used for the age at entry and the age at first use. */
 static const tdi_code age_band_codes[] = {
-    {"0-14", "Under 15"},
-    {"15-19", "15 to 19"},
-    {"20-24", "20 to 24"},
-    {"25-29", "25 to 29"},
-    {"30-34", "30 to 34"},
-    {"35-39", "35 to 39"},
-    {"40-44", "40 to 44"},
-    {"45-49", "45 to 49"},
-    {"50-54", "50 to 54"},
-    {"55-59", "55 to 59"},
-    {"60-64", "60 to 64"},
-    {"65+", "65 and over"},
+    {"0-14", "Under 15"},  {"15-19", "15 to 19"}, {"20-24", "20 to 24"}, {"25-29", "25 to 29"},
+    {"30-34", "30 to 34"}, {"35-39", "35 to 39"}, {"40-44", "40 to 44"}, {"45-49", "45 to 49"},
+    {"50-54", "50 to 54"}, {"55-59", "55 to 59"}, {"60-64", "60 to 64"}, {"65+", "65 and over"},
     {"99", "Not known"},
 };
 
@@ -120,10 +111,8 @@ static const tdi_code living_with_children_codes[] = {
 };
 
 static const tdi_code living_where_codes[] = {
-    {"1", "Stable accommodation"},
-    {"2", "Unstable accommodation and/or homeless"},
-    {"3", "In detention"},
-    {"4", "Other"},
+    {"1", "Stable accommodation"}, {"2", "Unstable accommodation and/or homeless"},
+    {"3", "In detention"},         {"4", "Other"},
     {"99", "Not known"},
 };
 
@@ -202,12 +191,8 @@ static const tdi_code secondary_drug_codes[] = {
 };
 
 static const tdi_code route_codes[] = {
-    {"1", "Inject"},
-    {"2", "Smoke/inhale"},
-    {"3", "Eat/drink"},
-    {"4", "Sniff"},
-    {"5", "Other"},
-    {"99", "Not known"},
+    {"1", "Inject"}, {"2", "Smoke/inhale"}, {"3", "Eat/drink"},
+    {"4", "Sniff"},  {"5", "Other"},        {"99", "Not known"},
 };
 
 static const tdi_code frequency_codes[] = {
@@ -236,11 +221,8 @@ static const tdi_code injecting_codes[] = {
 };
 
 static const tdi_code years_since_first_injection_codes[] = {
-    {"1", "1 year or less"},
-    {"2", "2 to 4 years"},
-    {"3", "5 to 9 years"},
-    {"4", "10 years or more"},
-    {"99", "Not known"},
+    {"1", "1 year or less"},   {"2", "2 to 4 years"}, {"3", "5 to 9 years"},
+    {"4", "10 years or more"}, {"99", "Not known"},
 };
 
 static const tdi_code needle_sharing_codes[] = {
@@ -292,8 +274,10 @@ static const tdi_code years_since_first_ost_codes[] = {
 /* name, label, code list, crosswalk item, fallback item, conditional; the last code of every list
  * is its "not known". */
 #define ITEM(nm, lbl, list, cw, fb, cond)                                                          \
-    {nm, lbl, list, COUNT(list), COUNT(list) - 1, cw, fb, cond}
-#define MAPPED(nm, lbl, list)             ITEM(nm, lbl, list, nm, -1, 0)
+    {                                                                                              \
+        nm, lbl, list, COUNT(list), COUNT(list) - 1, cw, fb, cond                                  \
+    }
+#define MAPPED(nm, lbl, list) ITEM(nm, lbl, list, nm, -1, 0)
 #define SECONDARY(nm, lbl)                                                                         \
     ITEM(nm, lbl, secondary_drug_codes, "secondary_drug", TDI_ITEM_PRIMARY_DRUG, 0)
 

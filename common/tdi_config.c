@@ -155,8 +155,9 @@ static void parse_list(parser *p, unsigned long line, const char *key, const cha
     for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         char **grown;
         if (strcmp(tok, "*") != 0 && !tdi_name_ok(tok, REGION_MAX)) {
-            tdi_cfg_perr(p, line, "'%s' in %s is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", tok,
-                 key, REGION_MAX);
+            tdi_cfg_perr(p, line,
+                         "'%s' in %s is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", tok,
+                         key, REGION_MAX);
             continue;
         }
         grown = realloc(*items, (*nitems + 1) * sizeof **items);
@@ -200,7 +201,8 @@ static int ops_key(parser *p, unsigned long line, const char *key, const char *v
         set_once(p, line, key, &c->work_dir, resolve_path(p, val));
     } else if (strcmp(key, "retry_attempts") == 0) {
         if (!tdi_cfg_whole_number(val, 1, 100, &n))
-            tdi_cfg_perr(p, line, "retry_attempts must be a whole number from 1 to 100, not '%s'", val);
+            tdi_cfg_perr(p, line, "retry_attempts must be a whole number from 1 to 100, not '%s'",
+                         val);
         else
             c->retry_attempts = (int)n;
     } else if (strcmp(key, "retry_delay") == 0) {
@@ -210,23 +212,24 @@ static int ops_key(parser *p, unsigned long line, const char *key, const char *v
         d = strtod(val, &end);
         /* Seconds, with a fraction for tests that cannot wait (0.01 is 10 ms). */
         if (errno || *end || end == val || !(d >= 0 && d <= 3600))
-            tdi_cfg_perr(p, line, "retry_delay must be a number of seconds from 0 to 3600, not '%s'", val);
+            tdi_cfg_perr(p, line,
+                         "retry_delay must be a number of seconds from 0 to 3600, not '%s'", val);
         else
             c->retry_delay_ms = (long)(d * 1000 + 0.5);
     } else if (strcmp(key, "incremental_overlap") == 0) {
         if (!tdi_cfg_whole_number(val, 0, 7 * 24 * 3600, &n))
             tdi_cfg_perr(p, line,
-                 "incremental_overlap must be a whole number of seconds from 0 to 604800, "
-                 "not '%s'",
-                 val);
+                         "incremental_overlap must be a whole number of seconds from 0 to 604800, "
+                         "not '%s'",
+                         val);
         else
             c->incremental_overlap = n;
     } else if (strcmp(key, "source_stall_timeout") == 0) {
         if (!tdi_cfg_whole_number(val, 0, 24 * 3600, &n))
             tdi_cfg_perr(p, line,
-                 "source_stall_timeout must be a whole number of seconds from 0 to 86400, "
-                 "not '%s'",
-                 val);
+                         "source_stall_timeout must be a whole number of seconds from 0 to 86400, "
+                         "not '%s'",
+                         val);
         else
             c->source_stall_timeout = n;
     } else if (strcmp(key, "syslog") == 0) {
@@ -276,26 +279,28 @@ static void top_key(parser *p, unsigned long line, const char *key, const char *
         char *end;
         long t = strtol(val, &end, 10);
         if (*end || end == val || t < 0 || t > 1000)
-            tdi_cfg_perr(p, line, "suppression_threshold must be a whole number from 0 to 1000, not '%s'",
-                 val);
+            tdi_cfg_perr(p, line,
+                         "suppression_threshold must be a whole number from 0 to 1000, not '%s'",
+                         val);
         else
             c->suppression_threshold = (int)t;
     } else if (strcmp(key, "protection_level") == 0) {
         char *end;
         long t = strtol(val, &end, 10);
         if (*end || end == val || t < 0 || t > 1000)
-            tdi_cfg_perr(p, line, "protection_level must be a whole number from 0 to 1000, not '%s'", val);
+            tdi_cfg_perr(p, line,
+                         "protection_level must be a whole number from 0 to 1000, not '%s'", val);
         else
             c->protection_level = (int)t;
     } else if (strcmp(key, "region_map") == 0) {
         set_once(p, line, key, &c->region_map, resolve_path(p, val));
     } else if (!ops_key(p, line, key, val) && !tdi_cfg_reid_key(p, line, key, val, &c->reid)) {
         tdi_cfg_perr(p, line,
-             "unknown setting '%s' (before any section: output_dir, key_file, schema_dir, "
-             "gzip_level, suppression_threshold, protection_level, region_map, k_min, "
-             "quasi_identifiers, "
-             "blank_order, " OPS_KEYS ")",
-             key);
+                     "unknown setting '%s' (before any section: output_dir, key_file, schema_dir, "
+                     "gzip_level, suppression_threshold, protection_level, region_map, k_min, "
+                     "quasi_identifiers, "
+                     "blank_order, " OPS_KEYS ")",
+                     key);
     }
 }
 
@@ -324,32 +329,35 @@ static void source_key(parser *p, unsigned long line, const char *key, const cha
         set_once(p, line, key, &s->crosswalk, resolve_path(p, val));
     } else if (strcmp(key, "region") == 0) {
         if (!tdi_name_ok(val, REGION_MAX))
-            tdi_cfg_perr(p, line, "region '%s' is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", val,
-                 REGION_MAX);
+            tdi_cfg_perr(p, line,
+                         "region '%s' is not a code of 1-%d characters of A-Z a-z 0-9 . _ -", val,
+                         REGION_MAX);
         else
             set_once(p, line, key, &s->region, tdi_cfg_dup(p, val));
     } else if (strcmp(key, "national_id") == 0) {
         int found = name_index(tdi_nid_scheme_names, TDI_NID_SCHEME_COUNT, val);
         if (found < 0)
-            tdi_cfg_perr(p, line,
-                 "national_id must be be_rrn, nl_bsn, fr_nir, es_dni, it_cf, se_pnr, dk_cpr, "
-                 "fi_hetu, no_fnr, pl_pesel, cz_rc, plain or none, not '%s'",
-                 val);
+            tdi_cfg_perr(
+                p, line,
+                "national_id must be be_rrn, nl_bsn, fr_nir, es_dni, it_cf, se_pnr, dk_cpr, "
+                "fi_hetu, no_fnr, pl_pesel, cz_rc, plain or none, not '%s'",
+                val);
         else
             s->national_id = (tdi_nid_scheme)found;
     } else if (strcmp(key, "region_map") == 0) {
         set_once(p, line, key, &s->region_map, resolve_path(p, val));
     } else if (strcmp(key, "incremental") == 0) {
         if (!column_name_ok(val))
-            tdi_cfg_perr(p, line, "incremental names the change-time column, e.g. changed_at, not '%s'",
-                 val);
+            tdi_cfg_perr(p, line,
+                         "incremental names the change-time column, e.g. changed_at, not '%s'",
+                         val);
         else
             set_once(p, line, key, &s->incremental, tdi_cfg_dup(p, val));
     } else {
         tdi_cfg_perr(p, line,
-             "unknown setting '%s' in [source %s] (conninfo, query, query_file, crosswalk, "
-             "region, region_map, national_id, incremental)",
-             key, s->name);
+                     "unknown setting '%s' in [source %s] (conninfo, query, query_file, crosswalk, "
+                     "region, region_map, national_id, incremental)",
+                     key, s->name);
     }
 }
 
@@ -381,10 +389,11 @@ static void body_key(parser *p, unsigned long line, const char *key, const char 
         else
             tdi_cfg_perr(p, line, "quarter must be yes or no, not '%s'", val);
     } else if (!tdi_cfg_reid_key(p, line, key, val, &b->reid)) {
-        tdi_cfg_perr(p, line,
-             "unknown setting '%s' in [body %s] (regions, centres, counting, quarter, k_min, "
-             "quasi_identifiers, blank_order)",
-             key, b->name);
+        tdi_cfg_perr(
+            p, line,
+            "unknown setting '%s' in [body %s] (regions, centres, counting, quarter, k_min, "
+            "quasi_identifiers, blank_order)",
+            key, b->name);
     }
 }
 
@@ -474,7 +483,7 @@ static void section(parser *p, unsigned long line, char *text)
     name = tdi_trim(name);
     if (!tdi_name_ok(name, TDI_NAME_MAX) || strchr(name, '.')) {
         tdi_cfg_perr(p, line, "section name '%s' must be 1-%d characters of A-Z a-z 0-9 _ -", name,
-             TDI_NAME_MAX);
+                     TDI_NAME_MAX);
         return;
     }
     if (strcmp(kind, "source") == 0) {
@@ -493,7 +502,7 @@ static void section(parser *p, unsigned long line, char *text)
         tdi_body_config *body;
         if (reserved_folder(name)) {
             tdi_cfg_perr(p, line, "body name '%s' is reserved: OUTPUT_DIR/%s/ holds the %s", name,
-                 reserved_folder(name)->folder, reserved_folder(name)->holds);
+                         reserved_folder(name)->folder, reserved_folder(name)->holds);
             return;
         }
         if (name_taken(c, name, 1)) {
@@ -542,8 +551,9 @@ static void check_whole(parser *p)
             tdi_cfg_perr(p, (unsigned long)b->line, "[body %s] needs regions or centres", b->name);
         for (size_t r = 0; r < b->nregions; r++)
             if (strcmp(b->regions[r], "*") != 0 && !source_has_region(c, b->regions[r]))
-                tdi_cfg_perr(p, (unsigned long)b->line, "[body %s] region '%s' is the region of no source",
-                     b->name, b->regions[r]);
+                tdi_cfg_perr(p, (unsigned long)b->line,
+                             "[body %s] region '%s' is the region of no source", b->name,
+                             b->regions[r]);
     }
     for (size_t i = 0; i < c->nsources; i++) {
         tdi_source_config *s = &c->sources[i];
@@ -554,8 +564,8 @@ static void check_whole(parser *p)
             taken =
                 c->bodies[b].ncentres > 0 || tdi_config_body_takes(&c->bodies[b], s->region, NULL);
         if (!taken)
-            tdi_cfg_perr(p, (unsigned long)s->line, "[source %s] region '%s' is received by no body",
-                 s->name, s->region);
+            tdi_cfg_perr(p, (unsigned long)s->line,
+                         "[source %s] region '%s' is received by no body", s->name, s->region);
     }
 }
 

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#define TDI_NAME_MAX 32 /* source and body names: [A-Za-z0-9_-], also used in file names */
+#define TDI_NAME_MAX            32 /* source and body names: [A-Za-z0-9_-], also used in file names */
 #define TDI_SUPPRESSION_DEFAULT 5 /* tables: non-zero cells below this are suppressed */
 #define TDI_K_MIN_DEFAULT       5 /* records: the smallest group a body may hold */
 
@@ -49,17 +49,17 @@ typedef enum tdi_nid_scheme {
 extern const char *const tdi_nid_scheme_names[TDI_NID_SCHEME_COUNT];
 
 typedef struct tdi_source_config {
-    char *name;      /* [source NAME] */
-    char *conninfo;  /* libpq connection string or "service=NAME" */
-    char *query;     /* SQL yielding the columns of tdi_columns */
-    char *crosswalk; /* absolute path of the crosswalk file */
-    char *region;    /* region code of the source's centres */
+    char *name;       /* [source NAME] */
+    char *conninfo;   /* libpq connection string or "service=NAME" */
+    char *query;      /* SQL yielding the columns of tdi_columns */
+    char *crosswalk;  /* absolute path of the crosswalk file */
+    char *region;     /* region code of the source's centres */
     char *region_map; /* absolute path of the postcode -> region map, or NULL (the global one,
                        * resolved at load) */
     tdi_nid_scheme national_id; /* default TDI_NID_NONE */
-    int line;        /* line of the section header, for messages */
-    char *incremental; /* column holding the row's last change (timestamptz), or NULL: always
-                        * read the whole reporting year */
+    int line;                   /* line of the section header, for messages */
+    char *incremental;  /* column holding the row's last change (timestamptz), or NULL: always
+                         * read the whole reporting year */
     long stall_timeout; /* seconds the source may send nothing before it is given up, 0: no
                          * limit (source_stall_timeout, resolved at load) */
 } tdi_source_config;
@@ -76,38 +76,38 @@ typedef enum tdi_counting {
 extern const char *const tdi_counting_names[TDI_COUNTING_COUNT];
 
 typedef struct tdi_body_config {
-    char *name;      /* [body NAME] */
-    char **regions;  /* region codes this body receives; "*" = all */
+    char *name;     /* [body NAME] */
+    char **regions; /* region codes this body receives; "*" = all */
     size_t nregions;
-    char **centres;  /* centre codes this body receives besides its regions */
+    char **centres; /* centre codes this body receives besides its regions */
     size_t ncentres;
     tdi_counting counting; /* default TDI_COUNTING_CENTRE */
-    int quarter;          /* 1: its records carry the quarter of the treatment start */
-    tdi_reid_config reid; /* resolved at load: the body's own settings, else the global ones,
-                           * else the defaults */
+    int quarter;           /* 1: its records carry the quarter of the treatment start */
+    tdi_reid_config reid;  /* resolved at load: the body's own settings, else the global ones,
+                            * else the defaults */
     int line;
 } tdi_body_config;
 
 typedef struct tdi_config {
-    char *path;       /* the config file as given */
-    char *output_dir; /* absolute */
-    char *key_file;   /* absolute */
-    char *schema_dir; /* absolute; defaults to the compiled-in schema directory */
-    int gzip_level;   /* 1..9, default 1 */
+    char *path;                /* the config file as given */
+    char *output_dir;          /* absolute */
+    char *key_file;            /* absolute */
+    char *schema_dir;          /* absolute; defaults to the compiled-in schema directory */
+    int gzip_level;            /* 1..9, default 1 */
     int suppression_threshold; /* tables: 0..1000, default TDI_SUPPRESSION_DEFAULT */
     int protection_level;      /* tables: the width a suppressed cell's interval needs
                                 * (disclosure/dc_audit.h), 0..1000; 0: the threshold */
     char *region_map;          /* absolute; the default postcode -> region map, or NULL */
     tdi_reid_config reid;      /* the global re-identification settings, as given */
     /* Operations (README.md, "Operations"). */
-    char *state;              /* conninfo of the state database; required by run, init, status,
-                               * year (checked there, so the other commands need no database) */
-    char *work_dir;           /* absolute; where the run's spool lives; default output_dir */
-    int retry_attempts;       /* attempts per source, default 3 */
-    long retry_delay_ms;      /* wait before the second attempt, doubled each time; default 5000 */
-    long incremental_overlap; /* seconds re-read below a source's watermark; default 3600 */
+    char *state;               /* conninfo of the state database; required by run, init, status,
+                                * year (checked there, so the other commands need no database) */
+    char *work_dir;            /* absolute; where the run's spool lives; default output_dir */
+    int retry_attempts;        /* attempts per source, default 3 */
+    long retry_delay_ms;       /* wait before the second attempt, doubled each time; default 5000 */
+    long incremental_overlap;  /* seconds re-read below a source's watermark; default 3600 */
     long source_stall_timeout; /* seconds a source may send nothing; 0: no limit; default 300 */
-    int syslog;               /* 1: log to syslog too */
+    int syslog;                /* 1: log to syslog too */
     tdi_source_config *sources;
     size_t nsources;
     tdi_body_config *bodies;

@@ -31,12 +31,14 @@ static void parse_qi_list(parser *p, unsigned long line, const char *key, const 
         if (blank && strcmp(tok, "none") == 0)
             continue;
         if (qi < 0) {
-            tdi_cfg_perr(p, line,
-                 "'%s' in %s is not a quasi-identifier (sex, age_band, nationality, region, "
-                 "year, centre_type, quarter, centre)",
-                 tok, key);
+            tdi_cfg_perr(
+                p, line,
+                "'%s' in %s is not a quasi-identifier (sex, age_band, nationality, region, "
+                "year, centre_type, quarter, centre)",
+                tok, key);
         } else if (blank && !tdi_qi_blankable((tdi_qi)qi)) {
-            tdi_cfg_perr(p, line, "'%s' in blank_order cannot be blanked (year and centre cannot)", tok);
+            tdi_cfg_perr(p, line, "'%s' in blank_order cannot be blanked (year and centre cannot)",
+                         tok);
         } else if (blank) {
             for (size_t i = 0; i < r->nblank; i++)
                 if (r->blank[i] == qi) {
@@ -54,7 +56,7 @@ static void parse_qi_list(parser *p, unsigned long line, const char *key, const 
 
 /* k_min, quasi_identifiers, blank_order: in the global part or a body's; 1 when key is one. */
 int tdi_cfg_reid_key(parser *p, unsigned long line, const char *key, const char *val,
-                    tdi_reid_config *r)
+                     tdi_reid_config *r)
 {
     long n;
 
@@ -107,12 +109,14 @@ void tdi_cfg_resolve_reid(parser *p, tdi_body_config *b)
     }
     for (size_t i = 0; i < r->nblank; i++)
         if (!(r->qi_mask & 1u << r->blank[i]))
-            tdi_cfg_perr(p, (unsigned long)b->line,
-                 "[body %s] blank_order names %s, which is not one of its quasi_identifiers",
-                 b->name, tdi_qi_name((tdi_qi)r->blank[i]));
+            tdi_cfg_perr(
+                p, (unsigned long)b->line,
+                "[body %s] blank_order names %s, which is not one of its quasi_identifiers",
+                b->name, tdi_qi_name((tdi_qi)r->blank[i]));
     if ((r->qi_mask & 1u << TDI_QI_QUARTER) && !b->quarter)
-        tdi_cfg_perr(p, (unsigned long)b->line,
-             "[body %s] quasi_identifiers names quarter, but the body does not get it (quarter = "
-             "yes)",
-             b->name);
+        tdi_cfg_perr(
+            p, (unsigned long)b->line,
+            "[body %s] quasi_identifiers names quarter, but the body does not get it (quarter = "
+            "yes)",
+            b->name);
 }

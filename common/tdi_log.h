@@ -37,8 +37,8 @@ void tdi_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tdi_progress_end(void);
 
 #define tdi_error(...) tdi_log(TDI_LOG_ERROR, __VA_ARGS__)
-#define tdi_warn(...) tdi_log(TDI_LOG_WARN, __VA_ARGS__)
-#define tdi_info(...) tdi_log(TDI_LOG_INFO, __VA_ARGS__)
+#define tdi_warn(...)  tdi_log(TDI_LOG_WARN, __VA_ARGS__)
+#define tdi_info(...)  tdi_log(TDI_LOG_INFO, __VA_ARGS__)
 #define tdi_debug(...) tdi_log(TDI_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -4,11 +4,20 @@
 #include <string.h>
 
 /* name, cast, kind, required, identifying, item, min, max */
-#define ID(nm, type)       {nm, type, TDI_KIND_TEXT, 1, 1, -1, 0, 0}
-#define CODE(nm, item)     {nm, "text", TDI_KIND_CODE, 0, 0, item, 0, 0}
+#define ID(nm, type)                                                                               \
+    {                                                                                              \
+        nm, type, TDI_KIND_TEXT, 1, 1, -1, 0, 0                                                    \
+    }
+#define CODE(nm, item)                                                                             \
+    {                                                                                              \
+        nm, "text", TDI_KIND_CODE, 0, 0, item, 0, 0                                                \
+    }
 /* Numbers are read as text and checked by transform (rule R014): a cast on the server would stop
  * the whole source at the first bad cell. */
-#define NUMBER(nm, lo, hi) {nm, "text", TDI_KIND_NUMBER, 0, 0, -1, lo, hi}
+#define NUMBER(nm, lo, hi)                                                                         \
+    {                                                                                              \
+        nm, "text", TDI_KIND_NUMBER, 0, 0, -1, lo, hi                                              \
+    }
 
 const tdi_column_def tdi_columns[TDI_COL_COUNT] = {
     [TDI_COL_EPISODE_ID] = ID("episode_id", "text"),

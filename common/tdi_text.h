@@ -12,7 +12,7 @@
 
 typedef struct tdi_lines {
     FILE *fp;
-    char *buf;            /* owned; reused for every line */
+    char *buf; /* owned; reused for every line */
     size_t cap;
     unsigned long lineno; /* number of the line last returned, 1-based */
     const char *path;     /* borrowed, for messages */

@@ -17,7 +17,7 @@ static const int item_of[TDI_QI_COUNT] = {
 };
 
 const tdi_item dc_qi_sensitive[DC_QI_NSENSITIVE] = {TDI_ITEM_PRIMARY_DRUG, TDI_ITEM_INJECTING,
-                                                      TDI_ITEM_HIV_TESTING, TDI_ITEM_HCV_TESTING};
+                                                    TDI_ITEM_HIV_TESTING, TDI_ITEM_HCV_TESTING};
 
 /* The code of item in rec, "" when it does not apply. */
 static const char *code_of(const tdi_record *rec, tdi_item item)

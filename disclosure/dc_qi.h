@@ -15,14 +15,12 @@
 
 #include <stddef.h>
 
-
 /* The sensitive items whose distinct values per group are counted (l-diversity). */
 #define DC_QI_NSENSITIVE 4
 extern const tdi_item dc_qi_sensitive[DC_QI_NSENSITIVE];
 
 #define DC_QI_TUPLE_MAX    128  /* "|"-joined tuple of a record, NUL included */
 #define DC_QI_REGION_BLANK "99" /* the region code of a record whose region is blanked */
-
 
 /* The record's quasi-identifiers, "|"-joined in tdi_qi order, and its sensitive items likewise.
  * Only codes and region/centre codes: COPY-safe, no identifier. */

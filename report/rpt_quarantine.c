@@ -32,7 +32,7 @@ struct report_quarantine {
     tdi_status failed; /* first failure: refuses all further work */
     int finished;      /* closed, sha256 known */
     char sha256[65];
-    size_t used;       /* bytes pending in buf */
+    size_t used; /* bytes pending in buf */
     char buf[QUARANTINE_BUF];
 };
 

@@ -491,10 +491,11 @@ static tdi_status walk(rpt_series *s, const char *path, int named)
         return TDI_ERR_OUTPUT;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        if (named || ((ends_with(path, ".xml.gz") || ends_with(path, ".xml") ||
-                       ends_with(path, ".manifest.json")) &&
-                      !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json") &&
-                      !ends_with(path, ".workbook.manifest.json")))
+        if (named ||
+            ((ends_with(path, ".xml.gz") || ends_with(path, ".xml") ||
+              ends_with(path, ".manifest.json")) &&
+             !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json") &&
+             !ends_with(path, ".workbook.manifest.json")))
             return add_path(s, path);
         return TDI_OK;
     }

@@ -91,8 +91,8 @@ typedef struct rpt_family_def {
     const rpt_dim_def *rows, *cols;
     const rpt_variant_def *variants;
     size_t nvariants;
-    int variant_sum;      /* variant 0 counts what the others count, and records they do not */
-    int first;            /* the number of variant 0's table: 1, or e.g. 2 for "29.1.2" */
+    int variant_sum;     /* variant 0 counts what the others count, and records they do not */
+    int first;           /* the number of variant 0's table: 1, or e.g. 2 for "29.1.2" */
     const dc_vrel *vrel; /* further sums between variants */
     size_t nvrel;
     const rpt_measure *measures; /* a statistics table: cols is NULL, a column per measure */

@@ -198,10 +198,10 @@ typedef struct state_reid {
 
 /* Groups what body b holds after this run's actions (what it was sent, less this run's
  * deletes, with this run's records in place of their earlier versions) by the tuple positions
- * (tdi_qi, common/tdi_record.h) set in masks[0..nmasks-1] (distinct, least blanking first); out[m] gets the figures
- * of masks[m]. Masks after the first are grouped only when the first falls short (k below k_min
- * with records, or records without a tuple): their out[] stays zero otherwise. Call after
- * state_actions(). */
+ * (tdi_qi, common/tdi_record.h) set in masks[0..nmasks-1] (distinct, least blanking first); out[m]
+ * gets the figures of masks[m]. Masks after the first are grouped only when the first falls short
+ * (k below k_min with records, or records without a tuple): their out[] stays zero otherwise. Call
+ * after state_actions(). */
 tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t nmasks, int k_min,
                             state_reid *out);
 /* The quasi-identifiers the body's files of year are blanked at (blank-separated, "" none);

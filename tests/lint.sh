@@ -8,7 +8,7 @@
 #     their reasons in tests/cppcheck.supp
 #   4 size: no product .c/.h over 800 lines, no product function over 100 (pmccabe)
 # Findings are printed as FILE:LINE: what. TDI_SRC_DIRS (the Makefile's LIB_DIRS and cli) are the
-# product folders. LINT_STRICT=0 (the Makefile's default until the tree is formatted and split)
+# product folders. LINT_STRICT=0 (not the default)
 # reports clang-format and size findings as "not ok ... # TODO", which do not fail; 1 makes them
 # fail like the others. With TDI_RESULTS=FILE, appends "lint PASSED FAILED SKIPPED TODO" to FILE
 # (for run-all.sh). Exit status: 0 when no check failed.

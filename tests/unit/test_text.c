@@ -64,10 +64,12 @@ static void utf8(void **state)
 {
     (void)state;
     assert_true(tdi_utf8_ok("hero\xc3\xafne", 8));
-    assert_false(tdi_utf8_ok("\xc3", 1));           /* truncated */
-    assert_false(tdi_utf8_ok("\xc0\xaf", 2));       /* overlong */
-    assert_false(tdi_utf8_ok("\xed\xa0\x80", 3));   /* surrogate */
-    assert_false(tdi_utf8_ok("a\x01" "b", 3));      /* control character */
+    assert_false(tdi_utf8_ok("\xc3", 1));         /* truncated */
+    assert_false(tdi_utf8_ok("\xc0\xaf", 2));     /* overlong */
+    assert_false(tdi_utf8_ok("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(tdi_utf8_ok("a\x01"
+                             "b",
+                             3)); /* control character */
     assert_true(tdi_utf8_ok("a\tb", 3));
 }
 
@@ -91,9 +93,12 @@ static void names_and_cleaning(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(split_plain_and_quoted), cmocka_unit_test(split_errors),
-        cmocka_unit_test(dates),                  cmocka_unit_test(ages),
-        cmocka_unit_test(utf8),                   cmocka_unit_test(names_and_cleaning),
+        cmocka_unit_test(split_plain_and_quoted),
+        cmocka_unit_test(split_errors),
+        cmocka_unit_test(dates),
+        cmocka_unit_test(ages),
+        cmocka_unit_test(utf8),
+        cmocka_unit_test(names_and_cleaning),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
