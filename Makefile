@@ -9,7 +9,8 @@
 # libraries' include paths) are in TDI_CFLAGS/TDI_CPPFLAGS, which a command-line CFLAGS or
 # CPPFLAGS cannot drop (`make CFLAGS=-O0` only changes the optimisation). -Werror is only in the
 # builds `make check` and CI use (asan, tsan, fuzz): a newer compiler's new warning must not break
-# a user's plain `make`. Every object records the headers it read (-MMD -MP, build/**/*.d).
+# a user's plain `make`. Every object records the headers it read (-MMD -MP, build/**/*.d) and is
+# rebuilt when the Makefile changes (its flags, or a build dir made by an older Makefile).
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -158,11 +159,11 @@ build/release/tdi: $(REL_OBJ)
 build/asan/tdi: $(ASAN_OBJ)
 	$(CC) $(TDI_CFLAGS) $(ASAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-build/release/%.o: %.c
+build/release/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/asan/%.o: %.c
+build/asan/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) $(DEPFLAGS) -c -o $@ $<
 
@@ -171,7 +172,7 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_LIB)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) -Wno-missing-prototypes \
 	  $(DEPFLAGS) -o $@ $< $(ASAN_LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-build/tsan/%.o: %.c
+build/tsan/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) $(DEPFLAGS) -c -o $@ $<
 
@@ -210,7 +211,7 @@ check:
 	  $(LINT_ENV) tests/run-all.sh $(UNIT_BIN) $(TSAN_BIN)
 
 # ---- fuzzing (clang libFuzzer): the config reader, the crosswalk reader, the validator
-build/fuzz/%.o: %.c
+build/fuzz/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(FUZZ_FLAGS) \
 	  -fsanitize=fuzzer-no-link $(DEPFLAGS) -c -o $@ $<
@@ -232,7 +233,7 @@ build/install/schema-dir: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(INSTALL_SCHEMA_DIR)' | cmp -s - $@ || echo '$(INSTALL_SCHEMA_DIR)' >$@
 
-build/install/common/tdi_config.o: common/tdi_config.c build/install/schema-dir
+build/install/common/tdi_config.o: common/tdi_config.c build/install/schema-dir Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) -DTDI_SCHEMA_DIR='"$(INSTALL_SCHEMA_DIR)"' $(CPPFLAGS) $(TDI_CFLAGS) \
 	  $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
@@ -303,7 +304,7 @@ DEB_PKGS    += gcovr
 
 .PHONY: coverage
 
-build/asan/tests/harness_pq.o: tests/unit/harness_pq.c
+build/asan/tests/harness_pq.o: tests/unit/harness_pq.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) $(DEPFLAGS) -c -o $@ $<
 
@@ -316,11 +317,11 @@ $(HPQ_TESTS:%=build/asan/tests/%): build/asan/tests/%: tests/unit/%.c build/asan
 
 # Coverage: the unit tests built with gcov instrumentation (-O0, the test hooks on as in the ASan
 # build), run, then line coverage per file and folder, checked against tests/coverage-floors.txt.
-build/cov/%.o: %.c
+build/cov/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(COV) $(DEPFLAGS) -c -o $@ $<
 
-build/cov/tests/harness_pq.o: tests/unit/harness_pq.c
+build/cov/tests/harness_pq.o: tests/unit/harness_pq.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) -O0 -g -Werror $(DEPFLAGS) -c -o $@ $<
 
