@@ -462,7 +462,7 @@ static tdi_status apply_stage(loader *l, const rpt_entry *e, const char *const p
                    2, p, PGRES_COMMAND_OK, NULL);
     /* Every attribute but year (the file's) as its column's type. */
     for (int i = 0; i < RPT_NATTRS; i++) {
-        const char *c = rpt_attr_columns[i];
+        const char *c = rpt_attrs[i].column;
         int num = !strcmp(c, "entrant") || !strcmp(c, "quarter") || !strcmp(c, "age") ||
                   !strcmp(c, "first_use_age");
         if (strcmp(c, "year") != 0)
@@ -473,8 +473,8 @@ static tdi_status apply_stage(loader *l, const rpt_entry *e, const char *const p
         char cols[2048];
         size_t m = 0;
         for (int i = 0; i < RPT_NATTRS; i++)
-            if (strcmp(rpt_attr_columns[i], "year") != 0)
-                m += (size_t)snprintf(cols + m, sizeof cols - m, ", %s", rpt_attr_columns[i]);
+            if (strcmp(rpt_attrs[i].column, "year") != 0)
+                m += (size_t)snprintf(cols + m, sizeof cols - m, ", %s", rpt_attrs[i].column);
         snprintf(sql, sizeof sql,
                  "INSERT INTO tdi_receiver.episode (body, year%s) SELECT $1, $2::int%s FROM "
                  "pg_temp.stage WHERE action <> 'delete'",
@@ -645,9 +645,9 @@ tdi_status report_load(const char *conninfo, char *const *paths, int npaths, con
 
     for (int i = 0, m = 0; i < RPT_NATTRS; i++) {
         n += (size_t)snprintf(l.cols + n, sizeof l.cols - n, "%s%s", i ? ", " : "",
-                              rpt_attr_columns[i]);
+                              rpt_attrs[i].column);
         m += snprintf(l.defs + m, sizeof l.defs - (size_t)m, "%s%s text", i ? ", " : "",
-                      rpt_attr_columns[i]);
+                      rpt_attrs[i].column);
     }
     worst = rpt_series_collect(paths, npaths, &s);
     if (worst == TDI_ERR_INTERNAL)

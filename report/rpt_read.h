@@ -19,10 +19,12 @@
 
 /* Every attribute an <episode/> can carry but action, in the receiver table's column order. */
 #define RPT_NATTRS 42
-extern const char *const rpt_attr_names[RPT_NATTRS];
-/* The receiver table's column of attribute i (personKind is person_kind). */
-extern const char *const rpt_attr_columns[RPT_NATTRS];
-/* Index in rpt_attr_names of name, or -1. */
+typedef struct rpt_attr {
+    const char *name;   /* the XML attribute */
+    const char *column; /* the receiver table's column (personKind is person_kind) */
+} rpt_attr;
+extern const rpt_attr rpt_attrs[RPT_NATTRS];
+/* Index in rpt_attrs of the attribute name, or -1. */
 int rpt_attr_index(const char *name);
 
 typedef struct rpt_header {
