@@ -17,7 +17,6 @@
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_version.h"
-#include "../state/state.h"
 
 #include <libxml/xmlwriter.h>
 
@@ -156,12 +155,12 @@ static const char *base(const char *path)
     return s ? s + 1 : path;
 }
 
-static void run_summary(page *p, const state_report *r)
+static void run_summary(page *p, const report_page *r)
 {
     static const char *const head[] = {"run",     "year",   "mode",     "started",
                                        "seconds", "status", "exit code"};
     char year[16], secs[32], code[16];
-    const state_report_run *run = &r->run;
+    const report_page_run *run = &r->run;
 
     snprintf(year, sizeof year, "%d", run->year);
     snprintf(secs, sizeof secs, "%.1f", run->seconds);
@@ -214,7 +213,7 @@ static void svg_start(page *p, int w, int h, const char *label)
 }
 
 /* Horizontal bars per source: written (green) and quarantined (red), to one scale. */
-static void source_chart(page *p, const state_report *r)
+static void source_chart(page *p, const report_page *r)
 {
     unsigned long max = 1;
     char buf[64];
@@ -224,7 +223,7 @@ static void source_chart(page *p, const state_report *r)
             max = r->sources[i].extracted;
     svg_start(p, 640, 24 * (int)r->nsources + 8, "written and quarantined per source");
     for (size_t i = 0; i < r->nsources; i++) {
-        const state_report_source *s = &r->sources[i];
+        const report_page_source *s = &r->sources[i];
         int y = 4 + 24 * (int)i;
         int ww = (int)(380.0 * (double)s->written / (double)max);
         int qw = (int)(380.0 * (double)s->quarantined / (double)max);
@@ -238,7 +237,7 @@ static void source_chart(page *p, const state_report *r)
     w_end(p);
 }
 
-static void sources(page *p, const state_report *r)
+static void sources(page *p, const report_page *r)
 {
     static const char *const head[] = {"source",    "status",  "mode",        "attempts",
                                        "extracted", "written", "quarantined", "previous run"};
@@ -248,7 +247,7 @@ static void sources(page *p, const state_report *r)
     w_start(p, "table");
     w_row(p, head, 8, "th");
     for (size_t i = 0; i < r->nsources; i++) {
-        const state_report_source *s = &r->sources[i];
+        const report_page_source *s = &r->sources[i];
 
         w_start(p, "tr");
         w_el(p, "td", NULL, NULL, s->name);
@@ -274,7 +273,7 @@ static void sources(page *p, const state_report *r)
         source_chart(p, r);
 }
 
-static void quarantine(page *p, const state_report *r)
+static void quarantine(page *p, const report_page *r)
 {
     static const char *const head[] = {"source", "rule", "item", "unmapped code", "rows"};
     cause *c = calloc(MAX_CAUSE, sizeof *c);
@@ -283,7 +282,7 @@ static void quarantine(page *p, const state_report *r)
     w_start(p, "table");
     w_row(p, head, 5, "th");
     for (size_t f = 0; c && f < r->nfiles; f++) {
-        const state_report_file *file = &r->files[f];
+        const report_page_file *file = &r->files[f];
         size_t n;
 
         if (strcmp(file->kind, "quarantine") != 0)
@@ -306,7 +305,7 @@ static void quarantine(page *p, const state_report *r)
     free(c);
 }
 
-static void files(page *p, const state_report *r)
+static void files(page *p, const report_page *r)
 {
     static const char *const head[] = {"kind",     "owner",   "sequence", "records",
                                        "replaces", "deletes", "file",     "SHA-256"};
@@ -316,7 +315,7 @@ static void files(page *p, const state_report *r)
     w_start(p, "table");
     w_row(p, head, 8, "th");
     for (size_t i = 0; i < r->nfiles; i++) {
-        const state_report_file *f = &r->files[i];
+        const report_page_file *f = &r->files[i];
 
         snprintf(seq, sizeof seq, "%lld", f->sequence);
         w_start(p, "tr");
@@ -345,7 +344,7 @@ static void files(page *p, const state_report *r)
 }
 
 /* The last runs: one bar per run, its height the duration, red when it failed. */
-static void history(page *p, const state_report *r)
+static void history(page *p, const report_page *r)
 {
     double max = 1;
     char buf[160];
@@ -357,7 +356,7 @@ static void history(page *p, const state_report *r)
     svg_start(p, r->nhistory < 14 ? 320 : 40 + 20 * (int)r->nhistory, 150,
               "duration and exit code of the last runs");
     for (size_t i = 0; i < r->nhistory; i++) {
-        const state_report_run *h = &r->history[i];
+        const report_page_run *h = &r->history[i];
         int bh = h->seconds < 0 ? 0 : 4 + (int)(100.0 * h->seconds / max);
 
         w_start(p, "g");
@@ -376,7 +375,7 @@ static void history(page *p, const state_report *r)
     w_end(p);
 }
 
-static void years(page *p, const state_report *r, const char *source)
+static void years(page *p, const report_page *r, const char *source)
 {
     static const char *const head[] = {"held by", "year", "episodes", "entrants"};
     char year[16];
@@ -386,7 +385,7 @@ static void years(page *p, const state_report *r, const char *source)
     w_start(p, "table");
     w_row(p, head, 4, "th");
     for (size_t i = 0; i < r->nyears; i++) {
-        const state_report_year *y = &r->years[i];
+        const report_page_year *y = &r->years[i];
 
         snprintf(year, sizeof year, "%d", y->year);
         w_start(p, "tr");
@@ -399,7 +398,7 @@ static void years(page *p, const state_report *r, const char *source)
     w_end(p);
 }
 
-static void body(page *p, const state_report *r, const char *source)
+static void body(page *p, const report_page *r, const char *source)
 {
     char title[256];
 
@@ -429,7 +428,7 @@ static void body(page *p, const state_report *r, const char *source)
     w_end(p);
 }
 
-tdi_status report_html_write(const state_report *r, const char *source, const char *out_path)
+tdi_status report_html_write(const report_page *r, const char *source, const char *out_path)
 {
     xmlBufferPtr buf = xmlBufferCreate();
     page p = {.w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL, .rc = 0};
@@ -470,4 +469,13 @@ done:
     if (buf)
         xmlBufferFree(buf);
     return st;
+}
+
+void report_page_free(report_page *r)
+{
+    free(r->sources);
+    free(r->files);
+    free(r->history);
+    free(r->years);
+    *r = (report_page){0};
 }
