@@ -385,6 +385,80 @@ static void year_closed(void **state)
     finish();
 }
 
+/* The page's figures (run_report_load): every field of the state's report copied to its place;
+ * no such run leaves the page empty. */
+#define F11 V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
+#define P_ROWS(m, p, n, r, ...)                                                                    \
+    HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, V(__VA_ARGS__)), HPQ_RESULT_NONE
+
+static void page_figures(void **state)
+{
+    report_page r;
+
+    (void)state;
+    hpq_script(
+        P_ROWS("FROM tdi.run WHERE run_id = $1", "20260105T040000Z", 8, 1, "20260105T040000Z",
+               "2025", "full", "ok", "0", "12.5", "2026-01-05 04:00:00Z", "42"),
+        P_ROWS("FROM tdi.run_source s LEFT JOIN LATERAL", "42|\\N", 11, 1, "riverside", "ok",
+               "full", "1", "120", "117", "3", "t", "110", "108", "2"),
+        P_ROWS("FROM tdi.run_file WHERE run_no = $1", "42|\\N", 8, 1, "submission", "nl", "4",
+               "117", "5", "2", "/out/nl/tdi-nl-2025-20260105T040000Z.xml.gz", "ab12"),
+        P_ROWS("ORDER BY run_no DESC LIMIT $2) r ORDER BY run_no", "42|30", 8, 1,
+               "20260104T040000Z", "2025", "full", "TDI_ERR_STATE", "5", "7.25",
+               "2026-01-04 04:00:00Z", "41"),
+        P_ROWS("GROUP BY body, year ORDER BY body, year", "", 4, 1, "nl", "2025", "117", "111"));
+    assert_int_equal(run_report_load(fx.state, "20260105T040000Z", NULL, &r), TDI_OK);
+    assert_string_equal(r.run.run_id, "20260105T040000Z");
+    assert_int_equal(r.run.year, 2025);
+    assert_string_equal(r.run.mode, "full");
+    assert_string_equal(r.run.status, "ok");
+    assert_int_equal(r.run.exit_code, 0);
+    assert_true(r.run.seconds == 12.5);
+    assert_string_equal(r.run.started, "2026-01-05 04:00:00Z");
+    assert_int_equal(r.nsources, 1);
+    assert_string_equal(r.sources[0].name, "riverside");
+    assert_string_equal(r.sources[0].status, "ok");
+    assert_string_equal(r.sources[0].mode, "full");
+    assert_int_equal(r.sources[0].attempts, 1);
+    assert_int_equal(r.sources[0].extracted, 120);
+    assert_int_equal(r.sources[0].written, 117);
+    assert_int_equal(r.sources[0].quarantined, 3);
+    assert_int_equal(r.sources[0].has_prev, 1);
+    assert_int_equal(r.sources[0].prev_extracted, 110);
+    assert_int_equal(r.sources[0].prev_written, 108);
+    assert_int_equal(r.sources[0].prev_quarantined, 2);
+    assert_int_equal(r.nfiles, 1);
+    assert_string_equal(r.files[0].kind, "submission");
+    assert_string_equal(r.files[0].owner, "nl");
+    assert_int_equal(r.files[0].sequence, 4);
+    assert_int_equal(r.files[0].records, 117);
+    assert_int_equal(r.files[0].replaces, 5);
+    assert_int_equal(r.files[0].deletes, 2);
+    assert_string_equal(r.files[0].path, "/out/nl/tdi-nl-2025-20260105T040000Z.xml.gz");
+    assert_string_equal(r.files[0].sha256, "ab12");
+    assert_int_equal(r.nhistory, 1);
+    assert_string_equal(r.history[0].run_id, "20260104T040000Z");
+    assert_string_equal(r.history[0].status, "TDI_ERR_STATE");
+    assert_int_equal(r.history[0].exit_code, 5);
+    assert_true(r.history[0].seconds == 7.25);
+    assert_string_equal(r.history[0].started, "2026-01-04 04:00:00Z");
+    assert_int_equal(r.nyears, 1);
+    assert_string_equal(r.years[0].owner, "nl");
+    assert_int_equal(r.years[0].year, 2025);
+    assert_int_equal(r.years[0].episodes, 117);
+    assert_int_equal(r.years[0].entrants, 111);
+    report_page_free(&r);
+    assert_null(r.sources);
+    assert_int_equal(r.nsources, 0);
+
+    hpq_script(HPQ_SEND_P("FROM tdi.run WHERE run_id = $1", "20200101T000000Z"),
+               HPQ_RESULT_ROWS(8, F11, 0, NULL), HPQ_RESULT_NONE);
+    assert_int_equal(run_report_load(fx.state, "20200101T000000Z", NULL, &r), TDI_ERR_USAGE);
+    assert_null(r.sources);
+    assert_null(r.years);
+    finish();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +467,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(source_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(lock_held, setup, teardown),
         cmocka_unit_test_setup_teardown(year_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(page_figures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
