@@ -106,3 +106,24 @@ int tdi_qi_blankable(tdi_qi qi)
 {
     return qi != TDI_QI_YEAR && qi != TDI_QI_CENTRE && (unsigned)qi < TDI_QI_COUNT;
 }
+
+/* QI -> the items blanked with it. A new item derived from one of them (or from the postcode,
+ * which gives the region) gets a row here, or blanking the qi leaves it as a bound. */
+const tdi_qi_link tdi_qi_links[] = {
+    {TDI_QI_SEX, TDI_ITEM_SEX, TDI_QI_TO_NOT_KNOWN},
+    {TDI_QI_AGE_BAND, TDI_ITEM_AGE_BAND, TDI_QI_TO_NOT_KNOWN},
+    /* the age at first use is at most the age */
+    {TDI_QI_AGE_BAND, TDI_ITEM_FIRST_USE_AGE_BAND, TDI_QI_TO_NOT_KNOWN},
+    /* with the reporting year, the years since a first event bound the age from below */
+    {TDI_QI_AGE_BAND, TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, TDI_QI_TO_NOT_KNOWN},
+    {TDI_QI_AGE_BAND, TDI_ITEM_YEARS_SINCE_FIRST_OST, TDI_QI_TO_NOT_KNOWN},
+    {TDI_QI_NATIONALITY, TDI_ITEM_NATIONALITY, TDI_QI_TO_NOT_KNOWN},
+    /* region: the postcode gives nothing but the region (transform/tx_region.c) */
+    {TDI_QI_CENTRE_TYPE, TDI_ITEM_CENTRE_TYPE, TDI_QI_TO_NOT_KNOWN},
+    /* the setting gives the centre type away, the residential attributes a residential one */
+    {TDI_QI_CENTRE_TYPE, TDI_ITEM_SETTING, TDI_QI_TO_NOT_KNOWN},
+    {TDI_QI_CENTRE_TYPE, TDI_ITEM_RESIDENTIAL_APPROACH, TDI_QI_TO_NOT_APPLICABLE},
+    {TDI_QI_CENTRE_TYPE, TDI_ITEM_PLANNED_DURATION, TDI_QI_TO_NOT_APPLICABLE},
+    {TDI_QI_CENTRE_TYPE, TDI_ITEM_DETOX_PHASE, TDI_QI_TO_NOT_APPLICABLE},
+};
+const size_t tdi_qi_nlinks = sizeof tdi_qi_links / sizeof tdi_qi_links[0];

@@ -13,6 +13,7 @@
 
 #include "tdi_codes.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The columns of the source column contract (README.md, "Source query"), by name; order and extra
@@ -174,5 +175,23 @@ int tdi_qi_by_name(const char *name);
 /* 1 when the quasi-identifier can be blanked (year and centre cannot: a body's file is one
  * year, and the centre code is what the receiving body needs to act on a record). */
 int tdi_qi_blankable(tdi_qi qi);
+
+/* How a linked item is blanked. */
+typedef enum tdi_qi_blank_to {
+    TDI_QI_TO_NOT_KNOWN,     /* its "not known" code; an item that does not apply stays left out */
+    TDI_QI_TO_NOT_APPLICABLE /* left out: it only exists for a known value of the qi */
+} tdi_qi_blank_to;
+
+/* One coded item blanked with a quasi-identifier: the qi's own item, and every item that bounds
+ * the qi (a first use at 55-59 says the person is at least 55). The region is not a coded item:
+ * blanking it is disclosure/'s (dc_qi_blank). */
+typedef struct tdi_qi_link {
+    tdi_qi qi;
+    tdi_item item;
+    tdi_qi_blank_to to;
+} tdi_qi_link;
+
+extern const tdi_qi_link tdi_qi_links[];
+extern const size_t tdi_qi_nlinks;
 
 #endif

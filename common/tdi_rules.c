@@ -12,8 +12,8 @@ static const tdi_rule rules[TDI_RULE_COUNT] = {
     [TDI_R001] = {"R001", TDI_RULE_REJECT, NULL, "required value missing"},
     [TDI_R002] = {"R002", TDI_RULE_REJECT, "centre_id",
                   "centre code must be 1-32 characters of A-Z a-z 0-9 . _ -"},
-    [TDI_R003] = {"R003", TDI_RULE_REJECT, "start_date",
-                  "treatment start outside the reporting year"},
+    /* R003 retired (start outside the reporting year): extract's year filter never yields such a
+     * row. The id is not reused. */
     [TDI_R004] = {"R004", TDI_RULE_REJECT, "start_date", "treatment start in the future"},
     [TDI_R005] = {"R005", TDI_RULE_REJECT, "birth_date", "age at treatment start outside 10-99"},
     [TDI_R006] = {"R006", TDI_RULE_REJECT, NULL, "local code has no crosswalk entry"},

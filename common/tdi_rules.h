@@ -20,7 +20,8 @@
 typedef enum tdi_rule_idx {
     TDI_R001, /* required value missing */
     TDI_R002, /* centre code format */
-    TDI_R003, /* start outside the reporting year */
+    /* R003 retired (start outside the reporting year): extract reads only starts in the year, so
+     * it could not fire. Its id stays unused. */
     TDI_R004, /* start in the future */
     TDI_R005, /* implausible age */
     TDI_R006, /* local code without crosswalk entry */

@@ -4,18 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The coded item behind a quasi-identifier, -1 for the others. */
-static const int item_of[TDI_QI_COUNT] = {
-    [TDI_QI_SEX] = TDI_ITEM_SEX,
-    [TDI_QI_AGE_BAND] = TDI_ITEM_AGE_BAND,
-    [TDI_QI_NATIONALITY] = TDI_ITEM_NATIONALITY,
-    [TDI_QI_REGION] = -1,
-    [TDI_QI_YEAR] = -1,
-    [TDI_QI_CENTRE_TYPE] = TDI_ITEM_CENTRE_TYPE,
-    [TDI_QI_QUARTER] = -1,
-    [TDI_QI_CENTRE] = -1,
-};
-
 const tdi_item dc_qi_sensitive[DC_QI_NSENSITIVE] = {TDI_ITEM_PRIMARY_DRUG, TDI_ITEM_INJECTING,
                                                     TDI_ITEM_HIV_TESTING, TDI_ITEM_HCV_TESTING};
 
@@ -46,16 +34,20 @@ void dc_qi_blank(tdi_record *rec, tdi_qi qi)
 {
     if ((unsigned)qi >= TDI_QI_COUNT || !tdi_qi_blankable(qi))
         return;
-    if (item_of[qi] >= 0)
-        rec->code[item_of[qi]] = (uint8_t)tdi_item_get((tdi_item)item_of[qi])->not_known;
-    if (qi == TDI_QI_CENTRE_TYPE) {
-        rec->code[TDI_ITEM_SETTING] = (uint8_t)tdi_item_get(TDI_ITEM_SETTING)->not_known;
-        rec->code[TDI_ITEM_RESIDENTIAL_APPROACH] = TDI_CODE_NOT_APPLICABLE;
-        rec->code[TDI_ITEM_PLANNED_DURATION] = TDI_CODE_NOT_APPLICABLE;
-        rec->code[TDI_ITEM_DETOX_PHASE] = TDI_CODE_NOT_APPLICABLE;
-    } else if (qi == TDI_QI_REGION) {
-        snprintf(rec->region, sizeof rec->region, "%s", DC_QI_REGION_BLANK);
-    } else if (qi == TDI_QI_QUARTER) {
-        rec->quarter = 0;
+    /* the qi's own item and every item that bounds it (common/tdi_record.c) */
+    for (size_t i = 0; i < tdi_qi_nlinks; i++) {
+        const tdi_qi_link *l = &tdi_qi_links[i];
+        uint8_t *c = &rec->code[l->item];
+
+        if (l->qi != qi)
+            continue;
+        if (l->to == TDI_QI_TO_NOT_APPLICABLE)
+            *c = TDI_CODE_NOT_APPLICABLE;
+        else if (*c != TDI_CODE_NOT_APPLICABLE)
+            *c = (uint8_t)tdi_item_get(l->item)->not_known;
     }
+    if (qi == TDI_QI_REGION)
+        snprintf(rec->region, sizeof rec->region, "%s", DC_QI_REGION_BLANK);
+    else if (qi == TDI_QI_QUARTER)
+        rec->quarter = 0;
 }

@@ -27,9 +27,10 @@ extern const tdi_item dc_qi_sensitive[DC_QI_NSENSITIVE];
 void dc_qi_tuple(const tdi_record *rec, char out[DC_QI_TUPLE_MAX]);
 void dc_qi_sensitive_tuple(const tdi_record *rec, char out[DC_QI_TUPLE_MAX]);
 
-/* Blanks qi in rec: a coded item becomes its "not known" code (blanking the centre type also
- * makes the setting not known and leaves the residential attributes out, as the setting gives
- * the centre type away), the region becomes DC_QI_REGION_BLANK, the quarter is left out. */
+/* Blanks qi in rec with every item linked to it (tdi_qi_links: the age band takes the age at
+ * first use and the years since first injection and first OST along; the centre type the setting
+ * and the residential attributes): a coded item becomes its "not known" code or is left out, the
+ * region becomes DC_QI_REGION_BLANK, the quarter is left out. */
 void dc_qi_blank(tdi_record *rec, tdi_qi qi);
 
 #endif

@@ -4,7 +4,7 @@
  *
  *   required values (R001) -> centre code (R002) -> dates (R008) -> crosswalk of every coded
  *   column (R006) -> numbers (R014) -> national id (R020) -> consistency rules on the facts of
- *   the row (tx_checks: R005, R009-R012, R015, R016, R003, R004; warnings R013, R017) -> derived
+ *   the row (tx_checks: R005, R009-R012, R015, R016, R004; warnings R013, R017) -> derived
  *   values (tx_derive) -> person and episode digests.
  *
  * The first reject wins; the crosswalk step still looks at every coded column so one run
@@ -446,7 +446,6 @@ static void row_facts(const transform_ctx *tx, const tdi_record *rec, const tx_n
     tdi_item given;
 
     f->start_ymd = start_ymd;
-    f->year = tx->year;
     f->today = tx->today;
     age_fact(tx, f->age_known ? f->age : -1, rec->code[TDI_ITEM_AGE_BAND], &f->age_at_start);
     age_fact(tx, n->first_use_age, rec->code[TDI_ITEM_FIRST_USE_AGE_BAND], &f->first_use);

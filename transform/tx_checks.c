@@ -98,15 +98,6 @@ static int check_ost_never(const tx_facts *f, char *value, size_t len, const cha
     return 1;
 }
 
-static int check_in_year(const tx_facts *f, char *value, size_t len, const char **item)
-{
-    (void)item;
-    if (f->start_ymd / 10000 == f->year)
-        return 0;
-    snprintf(value, len, "%d", f->start_ymd / 10000); /* the year only: the day could identify */
-    return 1;
-}
-
 static int check_not_future(const tx_facts *f, char *value, size_t len, const char **item)
 {
     (void)item;
@@ -157,7 +148,6 @@ static const struct {
     {TDI_R012, check_route_never},
     {TDI_R015, check_ost_after},
     {TDI_R016, check_ost_never},
-    {TDI_R003, check_in_year},
     {TDI_R004, check_not_future},
     {TDI_R013, check_secondary},
     {TDI_R017, check_residential},

@@ -27,7 +27,6 @@ typedef struct tx_facts {
     int start_ymd; /* treatment start, YYYYMMDD */
     int age_known; /* 0 without a birth date: R005 does not apply */
     int age;       /* completed years at start; may be negative (birth after start) */
-    int year;      /* reporting year */
     int today;     /* YYYYMMDD */
     tx_age age_at_start, first_use;
     int first_injection_age, first_injection_year, first_ost_year;
@@ -41,8 +40,8 @@ typedef struct tx_facts {
                                     * none or not known */
 } tx_facts;
 
-/* Applies the consistency rules in this order (R005, R009, R010, R011, R012, R015, R016, R003,
- * R004, then the warnings R013, R017). Each hit is raised into hits; warnings go on, the first
+/* Applies the consistency rules in this order (R005, R009, R010, R011, R012, R015, R016, R004,
+ * then the warnings R013, R017). Each hit is raised into hits; warnings go on, the first
  * reject fills rej and stops. Returns 1 when rejected. */
 int tx_checks_apply(const tx_facts *f, tdi_rule_hits *hits, tdi_rejection *rej);
 

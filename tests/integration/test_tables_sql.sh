@@ -9,7 +9,7 @@
 #   local codes are mapped onto TDI codes by a join, the setting class onto the centre type by
 #   README's typology table, the birth date onto the age at start and its band;
 # - the reject rules are recomputed in SQL (R001, R002, R006 over every coded column, R014,
-#   R020 with the be_rrn check digits, R005, R009-R012, R015, R016, R003, R004; first one wins),
+#   R020 with the be_rrn check digits, R005, R009-R012, R015, R016, R004; first one wins),
 #   and their counts per source and rule must equal the quarantine files' (the keys there are
 #   pseudonymous, the rules are not), so what the tables leave out is checked too;
 # - the counting unit (README "Counting") per the config template: body national counts a person
@@ -143,7 +143,6 @@ SELECT :'source', episode_id,
             WHEN route = '1' AND injecting = '1' THEN 'R012'
             WHEN first_ost_year > extract(year FROM start) THEN 'R015'
             WHEN first_ost_year IS NOT NULL AND ost = '1' THEN 'R016'
-            WHEN extract(year FROM start) <> 2025 THEN 'R003'
             WHEN start > current_date THEN 'R004'
        END,
        md5(CASE WHEN nid <> '' THEN 'nid:' || nid   -- hashed: no identifier in a test file

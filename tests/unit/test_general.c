@@ -224,12 +224,69 @@ static void tuples_and_blanking(void **state)
     assert_string_equal(tdi_qi_name(TDI_QI_CENTRE_TYPE), "centre_type");
 }
 
+static uint8_t code_at(tdi_item item, const char *code)
+{
+    return (uint8_t)tdi_code_index(tdi_item_get(item), code);
+}
+
+/* Blanking a quasi-identifier blanks every item that bounds it, and nothing else. */
+static void linked_blanking(void **state)
+{
+    tdi_record rec = coded_record(), before;
+    const tdi_item aged[] = {TDI_ITEM_AGE_BAND, TDI_ITEM_FIRST_USE_AGE_BAND,
+                             TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, TDI_ITEM_YEARS_SINCE_FIRST_OST};
+
+    (void)state;
+    rec.code[TDI_ITEM_FIRST_USE_AGE_BAND] = code_at(TDI_ITEM_FIRST_USE_AGE_BAND, "15-19");
+    rec.code[TDI_ITEM_YEARS_SINCE_FIRST_INJECTION] =
+        code_at(TDI_ITEM_YEARS_SINCE_FIRST_INJECTION, "3");
+    rec.code[TDI_ITEM_YEARS_SINCE_FIRST_OST] = code_at(TDI_ITEM_YEARS_SINCE_FIRST_OST, "11-15");
+    before = rec;
+
+    /* sex bounds nothing: only the sex changes */
+    dc_qi_blank(&rec, TDI_QI_SEX);
+    assert_int_equal(rec.code[TDI_ITEM_SEX], tdi_item_get(TDI_ITEM_SEX)->not_known);
+    rec.code[TDI_ITEM_SEX] = before.code[TDI_ITEM_SEX];
+    assert_memory_equal(&rec, &before, sizeof rec);
+
+    dc_qi_blank(&rec, TDI_QI_AGE_BAND);
+    for (size_t i = 0; i < sizeof aged / sizeof aged[0]; i++) {
+        assert_int_equal(rec.code[aged[i]], tdi_item_get(aged[i])->not_known);
+        rec.code[aged[i]] = before.code[aged[i]];
+    }
+    assert_memory_equal(&rec, &before, sizeof rec);
+
+    /* an item that does not apply (never injected) stays left out */
+    rec.code[TDI_ITEM_YEARS_SINCE_FIRST_INJECTION] = TDI_CODE_NOT_APPLICABLE;
+    dc_qi_blank(&rec, TDI_QI_AGE_BAND);
+    assert_int_equal(rec.code[TDI_ITEM_YEARS_SINCE_FIRST_INJECTION], TDI_CODE_NOT_APPLICABLE);
+    assert_int_equal(rec.code[TDI_ITEM_FIRST_USE_AGE_BAND],
+                     code_at(TDI_ITEM_FIRST_USE_AGE_BAND, "99"));
+
+    /* the region: nothing else comes from the postcode */
+    rec = before;
+    dc_qi_blank(&rec, TDI_QI_REGION);
+    assert_string_equal(rec.region, DC_QI_REGION_BLANK);
+    snprintf(rec.region, sizeof rec.region, "%s", before.region);
+    assert_memory_equal(&rec, &before, sizeof rec);
+
+    /* every link names a quasi-identifier that can be blanked and a real item */
+    for (size_t i = 0; i < tdi_qi_nlinks; i++) {
+        assert_true(tdi_qi_blankable(tdi_qi_links[i].qi));
+        assert_non_null(tdi_item_get(tdi_qi_links[i].item));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(age_band_edges_and_top_code), cmocka_unit_test(quarters),
-        cmocka_unit_test(postcode_normalising),        cmocka_unit_test(region_map_hits_and_misses),
-        cmocka_unit_test(region_map_errors),           cmocka_unit_test(tuples_and_blanking),
+        cmocka_unit_test(age_band_edges_and_top_code),
+        cmocka_unit_test(quarters),
+        cmocka_unit_test(postcode_normalising),
+        cmocka_unit_test(region_map_hits_and_misses),
+        cmocka_unit_test(region_map_errors),
+        cmocka_unit_test(tuples_and_blanking),
+        cmocka_unit_test(linked_blanking),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

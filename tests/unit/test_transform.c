@@ -568,27 +568,18 @@ static void test_r002_not_triggered(void **state)
     assert_string_equal(rec.centre, "a.b_c-9");
 }
 
-/* ---- R003 outside the reporting year, R004 future ---- */
+/* ---- R004 future (R003, outside the reporting year, is retired: extract reads only starts in
+ * the year, so transform never sees another; the record takes the year of its start) ---- */
 
-static void test_r003(void **state)
-{
-    const char *msg = "treatment start outside the reporting year";
-    tdi_raw_row row = good_row();
-
-    (void)state;
-    row.col[TDI_COL_START_DATE] = "2023-12-31";
-    assert_rejected(&row, "R003", "start_date", msg, "2023");
-    row.col[TDI_COL_START_DATE] = "2025-01-01";
-    assert_rejected(&row, "R003", "start_date", msg, "2025");
-}
-
-static void test_r003_not_triggered(void **state)
+static void test_start_year(void **state)
 {
     tdi_raw_row row = good_row();
 
     (void)state;
     row.col[TDI_COL_START_DATE] = "2024-01-01";
     assert_int_equal(accept_row(&row).year, 2024);
+    row.col[TDI_COL_START_DATE] = "2023-12-31";
+    assert_int_equal(accept_row(&row).year, 2023);
 }
 
 static void test_r004(void **state)
@@ -1238,16 +1229,15 @@ static void test_rule_order(void **state)
     row.col[TDI_COL_SEX] = "Q";
     row.col[TDI_COL_BIRTH_DATE] = "2020-01-01";
     assert_rejected(&row, "R006", "sex", "local code has no crosswalk entry", "Q");
-    /* R005 before R003 */
+    /* R005 before R004 */
     row = good_row();
-    row.col[TDI_COL_START_DATE] = "2023-03-15";
-    row.col[TDI_COL_BIRTH_DATE] = "2020-01-01";
-    assert_rejected(&row, "R005", "birth_date", "age at treatment start outside 10-99", "3");
-    /* R003 before R004 */
+    row.col[TDI_COL_START_DATE] = "2030-03-15";
+    row.col[TDI_COL_BIRTH_DATE] = "2025-01-01";
+    assert_rejected(&row, "R005", "birth_date", "age at treatment start outside 10-99", "5");
+    /* R003 is retired: a start in a later year is R004's */
     row = good_row();
     row.col[TDI_COL_START_DATE] = "2030-01-01";
-    assert_rejected(&row, "R003", "start_date", "treatment start outside the reporting year",
-                    "2030");
+    assert_rejected(&row, "R004", "start_date", "treatment start in the future", "2030");
 }
 
 /* R007 is the run's (no body takes an accepted record), raised through tdi_rules into the run's
@@ -1418,10 +1408,6 @@ static void test_report(void **state)
     row.col[TDI_COL_CLIENT_ID] = NULL;
     assert_rejected(&row, "R001", "client_id", "required value missing", "missing");
     row = good_row();
-    row.col[TDI_COL_START_DATE] = "2023-05-01";
-    assert_rejected(&row, "R003", "start_date", "treatment start outside the reporting year",
-                    "2023");
-    row = good_row();
     row.col[TDI_COL_BIRTH_DATE] = "2020-01-01";
     assert_rejected(&row, "R005", "birth_date", "age at treatment start outside 10-99", "4");
 
@@ -1431,13 +1417,12 @@ static void test_report(void **state)
                               "  unmapped route 'snuiven': 1\n"
                               "  unmapped setting 'XYZ': 1\n"
                               "  rule R001 (reject) required value missing: 1\n"
-                              "  rule R003 (reject) treatment start outside the reporting year: 1\n"
                               "  rule R005 (reject) age at treatment start outside 10-99: 1\n"
                               "  rule R006 (reject) local code has no crosswalk entry: 4\n");
     free(text);
-    assert_int_equal(transform_source_stats(tx)->rows, 8);
+    assert_int_equal(transform_source_stats(tx)->rows, 7);
     assert_int_equal(transform_source_stats(tx)->accepted, 1);
-    assert_int_equal(transform_source_stats(tx)->rejected, 7);
+    assert_int_equal(transform_source_stats(tx)->rejected, 6);
 
     /* A new source starts from zero. */
     assert_int_equal(transform_begin_source(tx, &src), TDI_OK);
@@ -1543,8 +1528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r001_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r002, begin, end),
         cmocka_unit_test_setup_teardown(test_r002_not_triggered, begin, end),
-        cmocka_unit_test_setup_teardown(test_r003, begin, end),
-        cmocka_unit_test_setup_teardown(test_r003_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_start_year, begin, end),
         cmocka_unit_test_setup_teardown(test_r004, begin, end),
         cmocka_unit_test_setup_teardown(test_r004_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r005, begin, end),
