@@ -46,7 +46,7 @@ tdi_status cli_report(int argc, char **argv)
     char path[PATH_MAX];
     tdi_config *cfg = NULL;
     state_db *state = NULL;
-    report_page rep = {0};
+    tdi_page rep = {0};
     tdi_status st;
     int c;
 
@@ -84,7 +84,7 @@ tdi_status cli_report(int argc, char **argv)
         st = TDI_ERR_USAGE;
     }
     if (st == TDI_OK)
-        st = run_report_load(state, run, source, &rep);
+        st = state_report_load(state, run, source, &rep);
     if (st == TDI_OK && !output) {
         /* the run id is the ledger's (a timestamp), the source a config name: both safe */
         snprintf(path, sizeof path, "%s/report-%s%s%s.html", cfg->output_dir, rep.run.run_id,
@@ -95,7 +95,7 @@ tdi_status cli_report(int argc, char **argv)
         st = report_html_write(&rep, source, output);
     if (st == TDI_OK)
         printf("report of run %s -> %s\n", rep.run.run_id, output);
-    report_page_free(&rep);
+    tdi_page_free(&rep);
     state_close(state);
     tdi_config_free(cfg);
     return st;

@@ -18,6 +18,7 @@
 #define TDI_REPORT_H
 
 #include "../common/tdi_hash.h"
+#include "../common/tdi_page.h"
 #include "../common/tdi_record.h"
 #include "../common/tdi_status.h"
 
@@ -148,66 +149,9 @@ tdi_status report_workbook_publish(const char *tables, const char *schema_dir,
                                    report_published *out);
 
 /* ---- the run report (rpt_html) ---- */
-/* The figures the page shows, filled by its caller (from the state database's report
- * queries: run_report_load()). Counts and names of runs, sources and bodies only. */
-#define REPORT_NAME_MAX 64
-#define REPORT_TIME_MAX 32
-
-typedef struct report_page_run {
-    char run_id[REPORT_NAME_MAX];
-    int year;
-    char mode[16];
-    char status[REPORT_NAME_MAX]; /* running, abandoned, or the exit code's name */
-    int exit_code;                /* -1 while running or abandoned */
-    double seconds;               /* duration, -1 when not ended */
-    char started[REPORT_TIME_MAX];
-} report_page_run;
-
-typedef struct report_page_source {
-    char name[REPORT_NAME_MAX];
-    char status[REPORT_NAME_MAX];
-    char mode[16];
-    int attempts;
-    unsigned long extracted, written, quarantined;
-    int has_prev; /* the source's previous run: */
-    unsigned long prev_extracted, prev_written, prev_quarantined;
-} report_page_source;
-
-typedef struct report_page_file {
-    char kind[16]; /* submission, tables, quarantine (read for its reasons) */
-    char owner[REPORT_NAME_MAX];
-    long long sequence; /* -1: none */
-    unsigned long records, replaces, deletes;
-    char path[4096];
-    char sha256[65];
-} report_page_file;
-
-typedef struct report_page_year {
-    char owner[REPORT_NAME_MAX]; /* a body, or the source asked for */
-    int year;
-    unsigned long episodes, entrants;
-} report_page_year;
-
-/* One run: the run, its sources (with their previous run), its files, the last runs (oldest
- * first) and the episodes held per owner and year. The arrays are the filler's; when it
- * allocated them (malloc) report_page_free() frees them. */
-typedef struct report_page {
-    report_page_run run;
-    report_page_source *sources;
-    size_t nsources;
-    report_page_file *files;
-    size_t nfiles;
-    report_page_run *history;
-    size_t nhistory;
-    report_page_year *years;
-    size_t nyears;
-} report_page;
-
 /* Writes the run report r as one self-contained HTML page to out_path, atomically; source: r
  * holds that source only, and the page is that clinic's (no body's files). */
-tdi_status report_html_write(const report_page *r, const char *source, const char *out_path);
-/* Frees r's arrays and empties it. */
-void report_page_free(report_page *r);
+tdi_status report_html_write(const tdi_page *r, const char *source, const char *out_path);
 
 /* ---- housekeeping ---- */
 /* Creates dir and its missing parents (mode 0750) when missing; TDI_ERR_OUTPUT when dir is a

@@ -155,12 +155,12 @@ static const char *base(const char *path)
     return s ? s + 1 : path;
 }
 
-static void run_summary(page *p, const report_page *r)
+static void run_summary(page *p, const tdi_page *r)
 {
     static const char *const head[] = {"run",     "year",   "mode",     "started",
                                        "seconds", "status", "exit code"};
     char year[16], secs[32], code[16];
-    const report_page_run *run = &r->run;
+    const tdi_page_run *run = &r->run;
 
     snprintf(year, sizeof year, "%d", run->year);
     snprintf(secs, sizeof secs, "%.1f", run->seconds);
@@ -213,7 +213,7 @@ static void svg_start(page *p, int w, int h, const char *label)
 }
 
 /* Horizontal bars per source: written (green) and quarantined (red), to one scale. */
-static void source_chart(page *p, const report_page *r)
+static void source_chart(page *p, const tdi_page *r)
 {
     unsigned long max = 1;
     char buf[64];
@@ -223,7 +223,7 @@ static void source_chart(page *p, const report_page *r)
             max = r->sources[i].extracted;
     svg_start(p, 640, 24 * (int)r->nsources + 8, "written and quarantined per source");
     for (size_t i = 0; i < r->nsources; i++) {
-        const report_page_source *s = &r->sources[i];
+        const tdi_page_source *s = &r->sources[i];
         int y = 4 + 24 * (int)i;
         int ww = (int)(380.0 * (double)s->written / (double)max);
         int qw = (int)(380.0 * (double)s->quarantined / (double)max);
@@ -237,7 +237,7 @@ static void source_chart(page *p, const report_page *r)
     w_end(p);
 }
 
-static void sources(page *p, const report_page *r)
+static void sources(page *p, const tdi_page *r)
 {
     static const char *const head[] = {"source",    "status",  "mode",        "attempts",
                                        "extracted", "written", "quarantined", "previous run"};
@@ -247,7 +247,7 @@ static void sources(page *p, const report_page *r)
     w_start(p, "table");
     w_row(p, head, 8, "th");
     for (size_t i = 0; i < r->nsources; i++) {
-        const report_page_source *s = &r->sources[i];
+        const tdi_page_source *s = &r->sources[i];
 
         w_start(p, "tr");
         w_el(p, "td", NULL, NULL, s->name);
@@ -273,7 +273,7 @@ static void sources(page *p, const report_page *r)
         source_chart(p, r);
 }
 
-static void quarantine(page *p, const report_page *r)
+static void quarantine(page *p, const tdi_page *r)
 {
     static const char *const head[] = {"source", "rule", "item", "unmapped code", "rows"};
     cause *c = calloc(MAX_CAUSE, sizeof *c);
@@ -282,7 +282,7 @@ static void quarantine(page *p, const report_page *r)
     w_start(p, "table");
     w_row(p, head, 5, "th");
     for (size_t f = 0; c && f < r->nfiles; f++) {
-        const report_page_file *file = &r->files[f];
+        const tdi_page_file *file = &r->files[f];
         size_t n;
 
         if (strcmp(file->kind, "quarantine") != 0)
@@ -305,7 +305,7 @@ static void quarantine(page *p, const report_page *r)
     free(c);
 }
 
-static void files(page *p, const report_page *r)
+static void files(page *p, const tdi_page *r)
 {
     static const char *const head[] = {"kind",     "owner",   "sequence", "records",
                                        "replaces", "deletes", "file",     "SHA-256"};
@@ -315,7 +315,7 @@ static void files(page *p, const report_page *r)
     w_start(p, "table");
     w_row(p, head, 8, "th");
     for (size_t i = 0; i < r->nfiles; i++) {
-        const report_page_file *f = &r->files[i];
+        const tdi_page_file *f = &r->files[i];
 
         snprintf(seq, sizeof seq, "%lld", f->sequence);
         w_start(p, "tr");
@@ -344,7 +344,7 @@ static void files(page *p, const report_page *r)
 }
 
 /* The last runs: one bar per run, its height the duration, red when it failed. */
-static void history(page *p, const report_page *r)
+static void history(page *p, const tdi_page *r)
 {
     double max = 1;
     char buf[160];
@@ -356,7 +356,7 @@ static void history(page *p, const report_page *r)
     svg_start(p, r->nhistory < 14 ? 320 : 40 + 20 * (int)r->nhistory, 150,
               "duration and exit code of the last runs");
     for (size_t i = 0; i < r->nhistory; i++) {
-        const report_page_run *h = &r->history[i];
+        const tdi_page_run *h = &r->history[i];
         int bh = h->seconds < 0 ? 0 : 4 + (int)(100.0 * h->seconds / max);
 
         w_start(p, "g");
@@ -375,7 +375,7 @@ static void history(page *p, const report_page *r)
     w_end(p);
 }
 
-static void years(page *p, const report_page *r, const char *source)
+static void years(page *p, const tdi_page *r, const char *source)
 {
     static const char *const head[] = {"held by", "year", "episodes", "entrants"};
     char year[16];
@@ -385,7 +385,7 @@ static void years(page *p, const report_page *r, const char *source)
     w_start(p, "table");
     w_row(p, head, 4, "th");
     for (size_t i = 0; i < r->nyears; i++) {
-        const report_page_year *y = &r->years[i];
+        const tdi_page_year *y = &r->years[i];
 
         snprintf(year, sizeof year, "%d", y->year);
         w_start(p, "tr");
@@ -398,7 +398,7 @@ static void years(page *p, const report_page *r, const char *source)
     w_end(p);
 }
 
-static void body(page *p, const report_page *r, const char *source)
+static void body(page *p, const tdi_page *r, const char *source)
 {
     char title[256];
 
@@ -428,7 +428,7 @@ static void body(page *p, const report_page *r, const char *source)
     w_end(p);
 }
 
-tdi_status report_html_write(const report_page *r, const char *source, const char *out_path)
+tdi_status report_html_write(const tdi_page *r, const char *source, const char *out_path)
 {
     xmlBufferPtr buf = xmlBufferCreate();
     page p = {.w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL, .rc = 0};
@@ -469,13 +469,4 @@ done:
     if (buf)
         xmlBufferFree(buf);
     return st;
-}
-
-void report_page_free(report_page *r)
-{
-    free(r->sources);
-    free(r->files);
-    free(r->history);
-    free(r->years);
-    *r = (report_page){0};
 }

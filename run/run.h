@@ -25,9 +25,4 @@ typedef struct run_options {
  * outcome there. Prints the summary on stdout. Returns the run's status (the exit code). */
 tdi_status run_main(const run_options *opt);
 
-/* The figures of the report of run_id (NULL: the newest run; source: that source's only) from
- * the state database, for report_html_write(). TDI_ERR_USAGE when there is no such run. *out
- * is freed with report_page_free() (empty on failure). */
-tdi_status run_report_load(state_db *st, const char *run_id, const char *source, report_page *out);
-
 #endif

@@ -262,15 +262,15 @@ tdi_status run_publish_quarantine(run_ctx *rc, int publish)
 
 void run_publish_page(run_ctx *rc)
 {
-    report_page rep;
+    tdi_page rep;
     char path[PATH_MAX];
 
     snprintf(path, sizeof path, "%s/report-%s.html", rc->cfg->output_dir, rc->run_id);
-    if (run_report_load(rc->state, rc->run_id, NULL, &rep) != TDI_OK)
+    if (state_report_load(rc->state, rc->run_id, NULL, &rep) != TDI_OK)
         return;
     if (report_html_write(&rep, NULL, path) == TDI_OK)
         printf("report -> %s\n", path);
     else
         tdi_warn("the run's page was not written; tdi report --run %s makes it", rc->run_id);
-    report_page_free(&rep);
+    tdi_page_free(&rep);
 }

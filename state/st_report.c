@@ -18,7 +18,7 @@
     "coalesce(extract(epoch FROM ended_at - started_at), -1), "                                    \
     "to_char(started_at AT TIME ZONE 'UTC', " SHOW_FMT ")"
 
-static void read_run(PGresult *res, int i, state_report_run *r)
+static void read_run(PGresult *res, int i, tdi_page_run *r)
 {
     COPY_FIELD(r->run_id, res, i, 0);
     r->year = atoi(PQgetvalue(res, i, 1));
@@ -29,7 +29,7 @@ static void read_run(PGresult *res, int i, state_report_run *r)
     COPY_FIELD(r->started, res, i, 6);
 }
 
-static tdi_status load_run(state_db *st, const char *run_id, state_report *out, char *run_no,
+static tdi_status load_run(state_db *st, const char *run_id, tdi_page *out, char *run_no,
                            size_t len)
 {
     const char *params[1] = {run_id};
@@ -53,8 +53,7 @@ static tdi_status load_run(state_db *st, const char *run_id, state_report *out, 
     return s;
 }
 
-static tdi_status load_sources(state_db *st, const char *run_no, const char *source,
-                               state_report *out)
+static tdi_status load_sources(state_db *st, const char *run_no, const char *source, tdi_page *out)
 {
     const char *params[2] = {run_no, source};
     PGresult *res = NULL;
@@ -74,7 +73,7 @@ static tdi_status load_sources(state_db *st, const char *run_no, const char *sou
     if (n > 0 && !(out->sources = calloc((size_t)n, sizeof *out->sources)))
         s = TDI_ERR_INTERNAL;
     for (int i = 0; s == TDI_OK && i < n; i++) {
-        state_report_source *r = &out->sources[out->nsources++];
+        tdi_page_source *r = &out->sources[out->nsources++];
         COPY_FIELD(r->name, res, i, 0);
         COPY_FIELD(r->status, res, i, 1);
         COPY_FIELD(r->mode, res, i, 2);
@@ -92,8 +91,7 @@ static tdi_status load_sources(state_db *st, const char *run_no, const char *sou
 }
 
 /* The run's files; with a source only its quarantine file. */
-static tdi_status load_files(state_db *st, const char *run_no, const char *source,
-                             state_report *out)
+static tdi_status load_files(state_db *st, const char *run_no, const char *source, tdi_page *out)
 {
     const char *params[2] = {run_no, source};
     PGresult *res = NULL;
@@ -109,7 +107,7 @@ static tdi_status load_files(state_db *st, const char *run_no, const char *sourc
     if (n > 0 && !(out->files = calloc((size_t)n, sizeof *out->files)))
         s = TDI_ERR_INTERNAL;
     for (int i = 0; s == TDI_OK && i < n; i++) {
-        state_report_file *f = &out->files[out->nfiles++];
+        tdi_page_file *f = &out->files[out->nfiles++];
         COPY_FIELD(f->kind, res, i, 0);
         COPY_FIELD(f->owner, res, i, 1);
         f->sequence = strtoll(PQgetvalue(res, i, 2), NULL, 10);
@@ -124,7 +122,7 @@ static tdi_status load_files(state_db *st, const char *run_no, const char *sourc
 }
 
 /* The last STATE_REPORT_RUNS runs up to this one, oldest first. */
-static tdi_status load_history(state_db *st, const char *run_no, state_report *out)
+static tdi_status load_history(state_db *st, const char *run_no, tdi_page *out)
 {
     char limit[16];
     const char *params[2] = {run_no, limit};
@@ -147,7 +145,7 @@ static tdi_status load_history(state_db *st, const char *run_no, state_report *o
 }
 
 /* Episodes and entrants held per body and year, or of one source (each episode once). */
-static tdi_status load_years(state_db *st, const char *source, state_report *out)
+static tdi_status load_years(state_db *st, const char *source, tdi_page *out)
 {
     const char *params[1] = {source};
     PGresult *res = NULL;
@@ -168,7 +166,7 @@ static tdi_status load_years(state_db *st, const char *source, state_report *out
     if (n > 0 && !(out->years = calloc((size_t)n, sizeof *out->years)))
         s = TDI_ERR_INTERNAL;
     for (int i = 0; s == TDI_OK && i < n; i++) {
-        state_report_year *y = &out->years[out->nyears++];
+        tdi_page_year *y = &out->years[out->nyears++];
         COPY_FIELD(y->owner, res, i, 0);
         y->year = atoi(PQgetvalue(res, i, 1));
         y->episodes = strtoul(PQgetvalue(res, i, 2), NULL, 10);
@@ -178,8 +176,7 @@ static tdi_status load_years(state_db *st, const char *source, state_report *out
     return s;
 }
 
-tdi_status state_report_load(state_db *st, const char *run_id, const char *source,
-                             state_report *out)
+tdi_status state_report_load(state_db *st, const char *run_id, const char *source, tdi_page *out)
 {
     char run_no[32];
     tdi_status s;
@@ -199,17 +196,6 @@ tdi_status state_report_load(state_db *st, const char *run_id, const char *sourc
     if (s == TDI_ERR_INTERNAL)
         tdi_error("state database: out of memory reading the report");
     if (s != TDI_OK)
-        state_report_free(out);
+        tdi_page_free(out);
     return s;
-}
-
-void state_report_free(state_report *r)
-{
-    if (!r)
-        return;
-    free(r->sources);
-    free(r->files);
-    free(r->history);
-    free(r->years);
-    memset(r, 0, sizeof *r);
 }

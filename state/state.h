@@ -32,6 +32,7 @@
 #ifndef STATE_H
 #define STATE_H
 
+#include "../common/tdi_page.h"
 #include "../common/tdi_status.h"
 
 #include <stddef.h>
@@ -262,63 +263,10 @@ void state_commit_abort(state_db *st);
 
 /* ---- the run report's queries (st_report.c; read only) ---- */
 #define STATE_REPORT_RUNS 30 /* runs in the report's history */
-#define STATE_NAME_MAX    64
-
-typedef struct state_report_run {
-    char run_id[STATE_NAME_MAX];
-    int year;
-    char mode[16];
-    char status[STATE_NAME_MAX]; /* running, abandoned, or the exit code's name */
-    int exit_code;               /* -1 while running or abandoned */
-    double seconds;              /* duration, -1 when not ended */
-    char started[STATE_TIME_MAX];
-} state_report_run;
-
-typedef struct state_report_source {
-    char name[STATE_NAME_MAX];
-    char status[STATE_NAME_MAX];
-    char mode[16];
-    int attempts;
-    unsigned long extracted, written, quarantined;
-    int has_prev; /* the source's previous run: */
-    unsigned long prev_extracted, prev_written, prev_quarantined;
-} state_report_source;
-
-typedef struct state_report_file {
-    char kind[16]; /* submission, tables, quarantine */
-    char owner[STATE_NAME_MAX];
-    long long sequence; /* -1: none */
-    unsigned long records, replaces, deletes;
-    char path[4096];
-    char sha256[65];
-} state_report_file;
-
-typedef struct state_report_year {
-    char owner[STATE_NAME_MAX]; /* a body, or the source asked for */
-    int year;
-    unsigned long episodes, entrants;
-} state_report_year;
-
-/* What the report of one run shows: the run, its sources (with their previous run), its
- * files, the bodies' blanking, the last STATE_REPORT_RUNS runs, and the episodes held per body
- * (or, with a source, of that source) and year. Arrays are owned; state_report_free(). */
-typedef struct state_report {
-    state_report_run run;
-    state_report_source *sources;
-    size_t nsources;
-    state_report_file *files;
-    size_t nfiles;
-    state_report_run *history; /* oldest first */
-    size_t nhistory;
-    state_report_year *years;
-    size_t nyears;
-} state_report;
 
 /* Loads the report of run_id (NULL: the newest run); only source's rows when source is not NULL
  * (its sources and quarantine files, its episodes per year; no body's files). TDI_ERR_USAGE when
  * there is no such run. */
-tdi_status state_report_load(state_db *st, const char *run_id, const char *source,
-                             state_report *out);
-void state_report_free(state_report *r);
+tdi_status state_report_load(state_db *st, const char *run_id, const char *source, tdi_page *out);
 
 #endif

@@ -32,11 +32,11 @@ typedef struct fixture {
     char dir[64];
     char page[128];
     char qfile[128];
-    report_page r;
-    report_page_source sources[2];
-    report_page_file files[3];
-    report_page_run history[3];
-    report_page_year years[2];
+    tdi_page r;
+    tdi_page_source sources[2];
+    tdi_page_file files[3];
+    tdi_page_run history[3];
+    tdi_page_year years[2];
     char *text; /* the page as written */
     xmlDocPtr doc;
     test_log log;
@@ -45,7 +45,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
-    report_page *r;
+    tdi_page *r;
 
     assert_non_null(fx);
     r = &fx->r;
@@ -64,33 +64,31 @@ static int setup(void **state)
                                    "short line\n"),
                      0);
 
-    r->run = (report_page_run){RUN_ID, 2025, "full", "ok", 0, 12.34, "2026-01-05 04:00:00Z"};
+    r->run = (tdi_page_run){RUN_ID, 2025, "full", "ok", 0, 12.34, "2026-01-05 04:00:00Z"};
     fx->sources[0] =
-        (report_page_source){"northside", "failed", "incremental", 3, 10, 0, 0, 0, 0, 0, 0};
-    fx->sources[1] =
-        (report_page_source){"riverside", "ok", "full", 1, 120, 117, 3, 1, 110, 108, 2};
+        (tdi_page_source){"northside", "failed", "incremental", 3, 10, 0, 0, 0, 0, 0, 0};
+    fx->sources[1] = (tdi_page_source){"riverside", "ok", "full", 1, 120, 117, 3, 1, 110, 108, 2};
     fx->files[0] =
-        (report_page_file){"submission",
-                           "nl",
-                           4,
-                           117,
-                           5,
-                           2,
-                           "/srv/out/nl/tdi-nl-2025-" RUN_ID ".xml.gz",
-                           "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"};
-    fx->files[1] = (report_page_file){
+        (tdi_page_file){"submission",
+                        "nl",
+                        4,
+                        117,
+                        5,
+                        2,
+                        "/srv/out/nl/tdi-nl-2025-" RUN_ID ".xml.gz",
+                        "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"};
+    fx->files[1] = (tdi_page_file){
         "tables", "nl", -1, 117, 0, 0, "/srv/out/nl/tdi-nl-2025-" RUN_ID ".tables.xml", "cd34"};
     snprintf(fx->files[2].kind, sizeof fx->files[2].kind, "quarantine");
     snprintf(fx->files[2].owner, sizeof fx->files[2].owner, "riverside");
     fx->files[2].sequence = -1;
     fx->files[2].records = 5;
     snprintf(fx->files[2].path, sizeof fx->files[2].path, "%s", fx->qfile);
-    fx->history[0] = (report_page_run){"20260103T040000Z", 2025, "full", "ok", 0, 30.0, ""};
-    fx->history[1] =
-        (report_page_run){"20260104T040000Z", 2025, "full", "TDI_ERR_STATE", 5, 7.5, ""};
+    fx->history[0] = (tdi_page_run){"20260103T040000Z", 2025, "full", "ok", 0, 30.0, ""};
+    fx->history[1] = (tdi_page_run){"20260104T040000Z", 2025, "full", "TDI_ERR_STATE", 5, 7.5, ""};
     fx->history[2] = r->run;
-    fx->years[0] = (report_page_year){"nl", 2024, 900, 850};
-    fx->years[1] = (report_page_year){"nl", 2025, 117, 111};
+    fx->years[0] = (tdi_page_year){"nl", 2024, 900, 850};
+    fx->years[1] = (tdi_page_year){"nl", 2025, 117, 111};
     r->sources = fx->sources;
     r->nsources = 2;
     r->files = fx->files;

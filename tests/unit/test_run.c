@@ -385,15 +385,15 @@ static void year_closed(void **state)
     finish();
 }
 
-/* The page's figures (run_report_load): every field of the state's report copied to its place;
- * no such run leaves the page empty. */
+/* The page's figures as the run's page and `tdi report` load them (state_report_load): every
+ * field in its place; no such run leaves the page empty. */
 #define F11 V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
 #define P_ROWS(m, p, n, r, ...)                                                                    \
     HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, V(__VA_ARGS__)), HPQ_RESULT_NONE
 
 static void page_figures(void **state)
 {
-    report_page r;
+    tdi_page r;
 
     (void)state;
     hpq_script(
@@ -407,7 +407,7 @@ static void page_figures(void **state)
                "20260104T040000Z", "2025", "full", "TDI_ERR_STATE", "5", "7.25",
                "2026-01-04 04:00:00Z", "41"),
         P_ROWS("GROUP BY body, year ORDER BY body, year", "", 4, 1, "nl", "2025", "117", "111"));
-    assert_int_equal(run_report_load(fx.state, "20260105T040000Z", NULL, &r), TDI_OK);
+    assert_int_equal(state_report_load(fx.state, "20260105T040000Z", NULL, &r), TDI_OK);
     assert_string_equal(r.run.run_id, "20260105T040000Z");
     assert_int_equal(r.run.year, 2025);
     assert_string_equal(r.run.mode, "full");
@@ -447,13 +447,13 @@ static void page_figures(void **state)
     assert_int_equal(r.years[0].year, 2025);
     assert_int_equal(r.years[0].episodes, 117);
     assert_int_equal(r.years[0].entrants, 111);
-    report_page_free(&r);
+    tdi_page_free(&r);
     assert_null(r.sources);
     assert_int_equal(r.nsources, 0);
 
     hpq_script(HPQ_SEND_P("FROM tdi.run WHERE run_id = $1", "20200101T000000Z"),
                HPQ_RESULT_ROWS(8, F11, 0, NULL), HPQ_RESULT_NONE);
-    assert_int_equal(run_report_load(fx.state, "20200101T000000Z", NULL, &r), TDI_ERR_USAGE);
+    assert_int_equal(state_report_load(fx.state, "20200101T000000Z", NULL, &r), TDI_ERR_USAGE);
     assert_null(r.sources);
     assert_null(r.years);
     finish();

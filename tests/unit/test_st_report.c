@@ -1,5 +1,5 @@
 /*
- * Unit tests for state/st_report (state_report_load, state_report_free) against the scripted
+ * Unit tests for state/st_report (state_report_load, tdi_page_free) against the scripted
  * libpq (harness_pq): each of the five read-only queries answers canned rows and the report
  * holds exactly them; the per-source variant sends the source and asks its episodes; no such run;
  * a query the server refuses leaves nothing allocated.
@@ -67,7 +67,7 @@ static void closed(state_db *st)
 /* The whole report of one run: every query once, in order, each row where it belongs. */
 static void whole_run(void **state)
 {
-    state_report r;
+    tdi_page r;
     state_db *st;
 
     (void)state;
@@ -144,17 +144,17 @@ static void whole_run(void **state)
     assert_int_equal(r.years[1].episodes, 117);
     assert_int_equal(r.years[1].entrants, 111);
 
-    state_report_free(&r);
+    tdi_page_free(&r);
     assert_null(r.sources);
     assert_int_equal(r.nsources, 0);
-    state_report_free(NULL);
+    tdi_page_free(NULL);
     closed(st);
 }
 
 /* The newest run (no run id sent), one source's rows; a run with no rows at all elsewhere. */
 static void newest_run_of_one_source(void **state)
 {
-    state_report r;
+    tdi_page r;
     state_db *st;
 
     (void)state;
@@ -181,14 +181,14 @@ static void newest_run_of_one_source(void **state)
     assert_int_equal(r.nyears, 1);
     assert_string_equal(r.years[0].owner, "riverside");
     assert_int_equal(r.years[0].episodes, 117);
-    state_report_free(&r);
+    tdi_page_free(&r);
     closed(st);
 }
 
 /* No such run: TDI_ERR_USAGE, named; the ledger empty: "at all". */
 static void no_such_run(void **state)
 {
-    state_report r;
+    tdi_page r;
     state_db *st;
 
     (void)state;
@@ -207,7 +207,7 @@ static void no_such_run(void **state)
  * ASan see every result cleared and nothing leaked). */
 static void query_fails(void **state)
 {
-    state_report r;
+    tdi_page r;
     state_db *st;
 
     (void)state;
