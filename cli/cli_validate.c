@@ -12,7 +12,7 @@
 void cli_validate_usage(FILE *fp)
 {
     fprintf(fp,
-            "Usage: tdi validate [--schema-dir DIR] FILE...\n\n"
+            "Usage: tdi validate [--schema-dir DIR] [--max-bytes N] FILE...\n\n"
             "Validates .xml and .xml.gz submission and tables files against the XML schema\n"
             "of their root element's namespace, streaming. Every error names the file and\n"
             "line. FILE - is standard input (read once, like any pipe). Exit 0 only when\n"
