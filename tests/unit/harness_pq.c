@@ -30,6 +30,7 @@ struct pg_conn {
     int quiet[2];    /* PQsocket under hpq_silent_socket(1): quiet[0], never readable */
     PGEventProc ev;  /* PQregisterEventProc's procedure (one per connection here) */
     void *evdata;    /* and its PQsetInstanceData */
+    int raw;         /* client_encoding SQL_ASCII: rows arrive as the bytes they are */
 };
 
 struct pg_result {
@@ -376,6 +377,7 @@ int PQsetClientEncoding(PGconn *conn, const char *encoding)
     if (strcmp(encoding, "UTF8") != 0 &&
         !(strcmp(encoding, "SQL_ASCII") == 0 && strcmp(server_encoding, "SQL_ASCII") == 0))
         fail_msg("harness_pq: client encoding %s on a %s server", encoding, server_encoding);
+    conn->raw = strcmp(encoding, "SQL_ASCII") == 0;
     return conn->bad ? -1 : 0;
 }
 
@@ -530,6 +532,27 @@ PGresult *PQgetResult(PGconn *conn)
 
 /* ------------------------------------------------------------------ COPY */
 
+/* 1 when s[0..n) is well-formed UTF-8 (what the scripted server checks before it converts). */
+static int utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+    while (p < end) {
+        int len = *p < 0x80             ? 1
+                  : (*p & 0xE0) == 0xC0 ? 2
+                  : (*p & 0xF0) == 0xE0 ? 3
+                  : (*p & 0xF8) == 0xF0 ? 4
+                                        : 0;
+        if (!len || end - p < len)
+            return 0;
+        for (int i = 1; i < len; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+        p += len;
+    }
+    return 1;
+}
+
 int PQgetCopyData(PGconn *conn, char **buffer, int async)
 {
     const hpq_line *l;
@@ -551,6 +574,13 @@ int PQgetCopyData(PGconn *conn, char **buffer, int async)
         return l->ret;
     }
     n = strlen(l->data);
+    /* As the server does: a SQL_ASCII database's bytes that are no UTF-8, sent to a client that
+     * asked for UTF8, fail the COPY (22021). */
+    if (strcmp(server_encoding, "SQL_ASCII") == 0 && !conn->raw && !utf8_ok(l->data, n)) {
+        conn->err = "ERROR:  invalid byte sequence for encoding \"UTF8\"\n";
+        conn->copy = 0;
+        return -2;
+    }
     *buffer = malloc(n + 1);
     if (!*buffer)
         fail_msg("harness_pq: out of memory");
