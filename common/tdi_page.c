@@ -12,5 +12,8 @@ void tdi_page_free(tdi_page *r)
     free(r->files);
     free(r->history);
     free(r->years);
+    free(r->items);
+    free(r->bodies);
+    free(r->cells);
     memset(r, 0, sizeof *r);
 }

@@ -61,6 +61,8 @@ static int report(const dc_reid_body *body, unsigned blank, const dc_reid_figure
              "%lu}}",
              gnames, bnames, k_min, f->records, f->groups, f->k, f->at_risk, highest, average, s0,
              f->l[0], s1, f->l[1], s2, f->l[2], s3, f->l[3]);
+    out->k = f->k;
+    out->records = f->records;
     return (f->k >= (unsigned long)k_min || f->records == 0) && f->legacy == 0;
 }
 

@@ -53,6 +53,7 @@ typedef struct dc_reid_outcome {
     unsigned blank_mask;             /* the quasi-identifiers to blank in its records */
     char blanked[DC_REID_NAMES_MAX]; /* their names, for the header and the state */
     char json[DC_REID_JSON_MAX];     /* the figures of the last blanking tried */
+    unsigned long k, records;        /* of them: the fewest persons in a group, the records */
     char why[DC_REID_WHY_MAX];       /* when not met */
 } dc_reid_outcome;
 

@@ -39,7 +39,10 @@ static const char style[] =
     "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em}"
     "td.n{text-align:right}th{background:#f2f2f2}.ok{color:#070}.bad{color:#b00}"
-    "code{font-size:.85em;word-break:break-all}";
+    "code{font-size:.85em;word-break:break-all}td.hi{background:#fdd;font-weight:bold}"
+    "td.c{text-align:center;color:#666}";
+
+#define HIGH_SHARE 0.25 /* a not-known share from which the page highlights the item */
 
 /* A value from a file is shown only when it is a plain code (never free text). */
 static int plain(const char *s)
@@ -149,6 +152,14 @@ static void w_row(page *p, const char *const *cells, size_t n, const char *cell)
     w_end(p);
 }
 
+/* A section: its heading, then a table with its header row (ended by the caller). */
+static void section_table(page *p, const char *title, const char *const *head, size_t n)
+{
+    w_el(p, "h2", NULL, NULL, title);
+    w_start(p, "table");
+    w_row(p, head, n, "th");
+}
+
 static const char *base(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -243,9 +254,7 @@ static void sources(page *p, const tdi_page *r)
                                        "extracted", "written", "quarantined", "previous run"};
     char id[128], prev[128];
 
-    w_el(p, "h2", NULL, NULL, "Sources");
-    w_start(p, "table");
-    w_row(p, head, 8, "th");
+    section_table(p, "Sources", head, 8);
     for (size_t i = 0; i < r->nsources; i++) {
         const tdi_page_source *s = &r->sources[i];
 
@@ -278,9 +287,7 @@ static void quarantine(page *p, const tdi_page *r)
     static const char *const head[] = {"source", "rule", "item", "unmapped code", "rows"};
     cause *c = calloc(MAX_CAUSE, sizeof *c);
 
-    w_el(p, "h2", NULL, NULL, "Quarantine: why rows were held back");
-    w_start(p, "table");
-    w_row(p, head, 5, "th");
+    section_table(p, "Quarantine: why rows were held back", head, 5);
     for (size_t f = 0; c && f < r->nfiles; f++) {
         const tdi_page_file *file = &r->files[f];
         size_t n;
@@ -311,9 +318,7 @@ static void files(page *p, const tdi_page *r)
                                        "replaces", "deletes", "file",     "SHA-256"};
     char seq[32], href[PATH_MAX + 80];
 
-    w_el(p, "h2", NULL, NULL, "Files published");
-    w_start(p, "table");
-    w_row(p, head, 8, "th");
+    section_table(p, "Files published", head, 8);
     for (size_t i = 0; i < r->nfiles; i++) {
         const tdi_page_file *f = &r->files[i];
 
@@ -338,6 +343,98 @@ static void files(page *p, const tdi_page *r)
         w_start(p, "td");
         w_el(p, "code", NULL, NULL, f->sha256);
         w_end(p);
+        w_end(p);
+    }
+    w_end(p);
+}
+
+/* One share "N / M (P%)" into buf; M = 0: "-". */
+static void share_text(char *buf, size_t len, unsigned long nk, unsigned long all)
+{
+    if (all == 0)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%lu / %lu (%.0f%%)", nk, all, 100.0 * (double)nk / (double)all);
+}
+
+static const tdi_page_item *find_item(const tdi_page *r, const char *source, const char *item)
+{
+    for (size_t i = 0; i < r->nitems; i++)
+        if (!strcmp(r->items[i].source, source) && !strcmp(r->items[i].item, item))
+            return &r->items[i];
+    return NULL;
+}
+
+/* One item's row: per source its not-known share this run and in the source's previous run. */
+static void completeness_row(page *p, const tdi_page *r, const char *item)
+{
+    char id[192], buf[64];
+
+    w_start(p, "tr");
+    w_el(p, "td", NULL, NULL, item);
+    for (size_t s = 0; s < r->nsources; s++) {
+        const tdi_page_item *it = find_item(r, r->sources[s].name, item);
+        int high =
+            it && it->applicable && (double)it->not_known >= HIGH_SHARE * (double)it->applicable;
+
+        share_text(buf, sizeof buf, it ? it->not_known : 0, it ? it->applicable : 0);
+        snprintf(id, sizeof id, "nk-%s-%s", r->sources[s].name, item);
+        w_el(p, "td", id, high ? "n hi" : "n", buf);
+        if (it && it->has_prev)
+            share_text(buf, sizeof buf, it->prev_not_known, it->prev_applicable);
+        w_el(p, "td", NULL, "n", it && it->has_prev ? buf : "none");
+    }
+    w_end(p);
+}
+
+static void completeness(page *p, const tdi_page *r)
+{
+    char note[320];
+
+    w_el(p, "h2", NULL, NULL, "Completeness: items left \"not known\"");
+    w_start(p, "table");
+    w_start(p, "tr");
+    w_el(p, "th", NULL, NULL, "item");
+    for (size_t s = 0; s < r->nsources; s++) {
+        w_el(p, "th", NULL, NULL, r->sources[s].name);
+        w_el(p, "th", NULL, NULL, "previous run");
+    }
+    w_end(p);
+    for (size_t i = 0; i < TDI_ITEM_COUNT; i++)
+        completeness_row(p, r, tdi_item_get((tdi_item)i)->name);
+    w_end(p);
+    snprintf(note, sizeof note,
+             "Not known / records: of the records each source wrote in the run, those an item "
+             "applies to (a residential item only to residential settings) and of them those "
+             "with its not-known code. Highlighted: %.0f%% or more.",
+             100 * HIGH_SHARE);
+    w_el(p, "p", NULL, NULL, note);
+}
+
+static void disclosure(page *p, const tdi_page *r)
+{
+    static const char *const head[] = {"body", "k_min",   "k reached",        "records",
+                                       "met",  "blanked", "suppressed cells", "added by audit"};
+    char id[128], buf[32];
+
+    section_table(p, "Disclosure control per body", head, 8);
+    for (size_t i = 0; i < r->nbodies; i++) {
+        const tdi_page_body *b = &r->bodies[i];
+
+        w_start(p, "tr");
+        w_el(p, "td", NULL, NULL, b->name);
+        w_num(p, NULL, (unsigned long)b->k_min);
+        snprintf(id, sizeof id, "disc-%s-k", b->name);
+        w_num(p, id, b->k);
+        w_num(p, NULL, b->records);
+        w_el(p, "td", NULL, b->met ? "ok" : "bad", b->met ? "yes" : "no: nothing published");
+        snprintf(id, sizeof id, "disc-%s-blanked", b->name);
+        w_el(p, "td", id, NULL, b->blanked[0] ? b->blanked : "none");
+        snprintf(id, sizeof id, "disc-%s-suppressed", b->name);
+        snprintf(buf, sizeof buf, "%lld", b->suppressed);
+        w_el(p, "td", id, "n", b->suppressed < 0 ? "no tables" : buf);
+        snprintf(buf, sizeof buf, "%lld", b->audit_added);
+        w_el(p, "td", NULL, "n", b->audit_added < 0 ? "not recorded" : buf);
         w_end(p);
     }
     w_end(p);
@@ -398,6 +495,176 @@ static void years(page *p, const tdi_page *r, const char *source)
     w_end(p);
 }
 
+/* ---- trends: the published cells of the bodies' tables, per year ---- */
+
+#define TREND_MAX 16 /* years and categories drawn per chart */
+
+typedef struct trend {
+    const char *body, *table;
+    int across_rows; /* categories are the table's rows (else its columns) */
+    int years[TREND_MAX];
+    size_t nyears;
+    const char *cats[TREND_MAX];
+    size_t ncats;
+    const tdi_page_cell *at[TREND_MAX][TREND_MAX]; /* [category][year], NULL: none */
+} trend;
+
+static const char *cat_of(const trend *t, const tdi_page_cell *c)
+{
+    return t->across_rows ? c->row : c->col;
+}
+
+static size_t slot(const char **v, size_t *n, const char *s)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(v[i], s) == 0)
+            return i;
+    if (*n == TREND_MAX)
+        return TREND_MAX;
+    v[*n] = s;
+    return (*n)++;
+}
+
+static size_t year_slot(trend *t, int year)
+{
+    for (size_t i = 0; i < t->nyears; i++)
+        if (t->years[i] == year)
+            return i;
+    if (t->nyears == TREND_MAX)
+        return TREND_MAX;
+    t->years[t->nyears] = year;
+    return t->nyears++;
+}
+
+/* The label of a category: the code list's, "total", or the code itself. */
+static const char *cat_label(const trend *t, const char *code)
+{
+    const tdi_item_def *d =
+        tdi_item_get(t->across_rows ? TDI_ITEM_PRIMARY_DRUG : TDI_ITEM_CENTRE_TYPE);
+    int i = tdi_code_index(d, code);
+
+    return i >= 0 ? d->codes[i].label : code;
+}
+
+/* Bars per category, one per year (darker for later years); a suppressed cell is an empty
+ * frame marked "c": its count is not on the page. The total is in the table, not drawn. */
+static void trend_chart(page *p, const trend *t)
+{
+    static const char *const fill[] = {"#bcd", "#9bc", "#7ab", "#589", "#367", "#245"};
+    unsigned long max = 1;
+    int bw = 12, gw = bw * (int)t->nyears + 14;
+    char label[64];
+
+    for (size_t c = 0; c < t->ncats; c++)
+        for (size_t y = 0; y < t->nyears; y++)
+            if (t->at[c][y] && !t->at[c][y]->suppressed && strcmp(t->cats[c], "total") != 0 &&
+                t->at[c][y]->value > max)
+                max = t->at[c][y]->value;
+    svg_start(p, 40 + gw * (int)t->ncats, 170, "published counts per year");
+    for (size_t c = 0; c < t->ncats; c++) {
+        if (strcmp(t->cats[c], "total") == 0)
+            continue;
+        for (size_t y = 0; y < t->nyears; y++) {
+            const tdi_page_cell *cell = t->at[c][y];
+            int x = 30 + gw * (int)c + bw * (int)y, h;
+
+            if (!cell)
+                continue;
+            h = cell->suppressed ? 0 : (int)(110.0 * (double)cell->value / (double)max);
+            svg_rect(p, x, 130 - h, bw - 2, h, fill[y % 6]);
+            if (cell->suppressed)
+                svg_text(p, x + 5, 128, "middle", "c");
+        }
+        snprintf(label, sizeof label, "%s", t->cats[c]);
+        svg_text(p, 30 + gw * (int)c + bw * (int)t->nyears / 2, 146, "middle", label);
+    }
+    snprintf(label, sizeof label, "years %d-%d, left to right; c: suppressed", t->years[0],
+             t->years[t->nyears - 1]);
+    svg_text(p, 30, 164, "start", label);
+    w_end(p);
+}
+
+static void trend_table(page *p, const trend *t)
+{
+    char id[256], buf[32];
+
+    w_start(p, "table");
+    w_start(p, "tr");
+    w_el(p, "th", NULL, NULL, "category");
+    for (size_t y = 0; y < t->nyears; y++) {
+        snprintf(buf, sizeof buf, "%d", t->years[y]);
+        w_el(p, "th", NULL, NULL, buf);
+    }
+    w_end(p);
+    for (size_t c = 0; c < t->ncats; c++) {
+        w_start(p, "tr");
+        snprintf(id, sizeof id, "%s %s", t->cats[c], cat_label(t, t->cats[c]));
+        w_el(p, "td", NULL, NULL, strcmp(t->cats[c], "total") == 0 ? "total" : id);
+        for (size_t y = 0; y < t->nyears; y++) {
+            const tdi_page_cell *cell = t->at[c][y];
+            snprintf(id, sizeof id, "trend-%s-%s-%d-%s", t->body, t->table, t->years[y],
+                     t->cats[c]);
+            snprintf(buf, sizeof buf, "%lu", cell ? cell->value : 0);
+            w_el(p, "td", id, cell && cell->suppressed ? "c" : "n",
+                 !cell              ? ""
+                 : cell->suppressed ? "c"
+                                    : buf);
+        }
+        w_end(p);
+    }
+    w_end(p);
+}
+
+/* The trend of body's table from r's cells (ordered by body, table, year). */
+static void trend_of(page *p, const tdi_page *r, const char *body, const char *table,
+                     const char *title)
+{
+    trend *t = calloc(1, sizeof *t);
+    char h[256];
+
+    if (!t) {
+        p->rc = -1;
+        return;
+    }
+    t->body = body;
+    t->table = table;
+    t->across_rows = strcmp(table, REPORT_TREND_DRUG) == 0;
+    for (size_t i = 0; i < r->ncells; i++) {
+        const tdi_page_cell *c = &r->cells[i];
+        size_t ci, yi;
+
+        if (strcmp(c->body, body) != 0 || strcmp(c->table, table) != 0)
+            continue;
+        ci = slot(t->cats, &t->ncats, cat_of(t, c));
+        yi = year_slot(t, c->year);
+        if (ci < TREND_MAX && yi < TREND_MAX)
+            t->at[ci][yi] = c;
+    }
+    if (t->nyears > 0) {
+        snprintf(h, sizeof h, "%s: %s (table %s)", body, title, table);
+        w_el(p, "h3", NULL, NULL, h);
+        trend_table(p, t);
+        trend_chart(p, t);
+    }
+    free(t);
+}
+
+static void trends(page *p, const tdi_page *r)
+{
+    w_el(p, "h2", NULL, NULL, "Trends: entrants per year, as the tables published them");
+    w_el(p, "p", NULL, NULL,
+         "From each body's published tables of each year (the latest run that published them): "
+         "a suppressed cell is shown as c, never its count. The type of treatment centre is "
+         "the TDI grouping of the setting class.");
+    for (size_t i = 0; i < r->ncells; i++) {
+        if (i > 0 && strcmp(r->cells[i].body, r->cells[i - 1].body) == 0)
+            continue;
+        trend_of(p, r, r->cells[i].body, REPORT_TREND_DRUG, "entrants by primary drug group");
+        trend_of(p, r, r->cells[i].body, REPORT_TREND_CENTRE,
+                 "entrants by type of treatment centre");
+    }
+}
+
 static void body(page *p, const tdi_page *r, const char *source)
 {
     char title[256];
@@ -418,8 +685,12 @@ static void body(page *p, const tdi_page *r, const char *source)
     run_summary(p, r);
     sources(p, r);
     quarantine(p, r);
-    if (!source)
+    completeness(p, r);
+    if (!source) {
+        disclosure(p, r);
         files(p, r);
+        trends(p, r);
+    }
     history(p, r);
     years(p, r, source);
     snprintf(title, sizeof title, "Made by tdi %s from the state database.", TDI_VERSION);

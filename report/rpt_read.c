@@ -3,7 +3,8 @@
  *
  * The XML is read with libxml2's xmlTextReader from gzread (gzip or plain by content): one node
  * at a time, nothing kept, so memory is flat for any size. The parser gets no network and no
- * entity substitution, and a DOCTYPE ends the read, as in the validator.
+ * entity substitution, and a DOCTYPE ends the read, as in the validator. The run report's trend
+ * cells are read from a tables file the same way (report_trend_cells).
  */
 #include "rpt_read.h"
 
@@ -545,4 +546,85 @@ void rpt_series_free(rpt_series *s)
     free(s->e);
     free(s->orphans);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- the run report's trend cells of a tables file ---- */
+
+/* Whether a cell of table id at (row, col) is one the trends draw (report.h). */
+static int trend_cell(const char *id, const char *row, const char *col)
+{
+    if (strcmp(id, REPORT_TREND_DRUG) == 0)
+        return strcmp(col, "total") == 0 && !strchr(row, '.');
+    return strcmp(id, REPORT_TREND_CENTRE) == 0 && strcmp(row, "total") == 0;
+}
+
+static tdi_status add_trend_cell(xmlTextReaderPtr r, const char *id, int suppressed,
+                                 report_cell **out, size_t *n)
+{
+    char *row = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"row");
+    char *col = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"column");
+    char *val = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"value");
+    tdi_status st = TDI_OK;
+
+    if (!row || !col || (!suppressed && !val) || strlen(row) >= REPORT_CODE_MAX ||
+        strlen(col) >= REPORT_CODE_MAX)
+        st = TDI_ERR_INVALID;
+    else if (trend_cell(id, row, col)) {
+        if (!grow((void **)out, *n, sizeof **out))
+            st = TDI_ERR_INTERNAL;
+        if (st == TDI_OK) {
+            report_cell *c = &(*out)[(*n)++];
+            memset(c, 0, sizeof *c);
+            snprintf(c->table, sizeof c->table, "%s", id);
+            snprintf(c->row, sizeof c->row, "%s", row);
+            snprintf(c->col, sizeof c->col, "%s", col);
+            c->suppressed = suppressed;
+            c->value = suppressed ? 0 : strtoul(val, NULL, 10);
+        }
+    }
+    xmlFree(row);
+    xmlFree(col);
+    xmlFree(val);
+    return st;
+}
+
+tdi_status report_trend_cells(const char *path, report_cell **out, size_t *n)
+{
+    xmlTextReaderPtr r = xmlReaderForFile(path, NULL, XML_PARSE_NONET);
+    char id[REPORT_CODE_MAX] = "";
+    tdi_status st = TDI_OK;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    if (!r) {
+        tdi_error("%s: cannot read", path);
+        return TDI_ERR_OUTPUT;
+    }
+    while (st == TDI_OK && (ret = xmlTextReaderRead(r)) == 1) {
+        const char *name = (const char *)xmlTextReaderConstLocalName(r);
+
+        if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT || !name)
+            continue;
+        if (strcmp(name, "table") == 0) {
+            char *v = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"id");
+            snprintf(id, sizeof id, "%s", v ? v : "");
+            xmlFree(v);
+        } else if (strcmp(name, "cell") == 0 || strcmp(name, "suppressed") == 0) {
+            st = add_trend_cell(r, id, name[0] == 's', out, n);
+        }
+    }
+    if (st == TDI_OK && ret != 0)
+        st = TDI_ERR_INVALID;
+    if (st == TDI_ERR_INVALID)
+        tdi_error("%s: not a tables file tdi can read", path);
+    if (st == TDI_ERR_INTERNAL)
+        tdi_error("%s: out of memory reading its cells", path);
+    xmlFreeTextReader(r);
+    if (st != TDI_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return st;
 }

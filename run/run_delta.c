@@ -312,6 +312,10 @@ tdi_status run_check_disclosure(run_ctx *rc)
         if (st != TDI_OK)
             return st;
         snprintf(rb->disclosure_json, sizeof rb->disclosure_json, "%s", out.json);
+        rb->checked = 1;
+        rb->reid_met = out.met;
+        rb->reid_k = out.k;
+        rb->reid_records = out.records;
         if (!out.met) {
             rb->served = 0;
             rb->disclosure = TDI_ERR_DISCLOSURE;

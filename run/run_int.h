@@ -60,6 +60,9 @@ typedef struct run_source {
     report_published qpub;         /* its published quarantine file, when qpublished */
     int qpublished;
     int advance; /* store the watermark and fingerprint */
+    /* Completeness of the records written, per tdi_item: those the item applies to, those
+     * with its "not known" code (the run report; tdi.run_completeness). */
+    unsigned long applicable[TDI_ITEM_COUNT], not_known[TDI_ITEM_COUNT];
 } run_source;
 
 typedef struct run_body {
@@ -73,7 +76,14 @@ typedef struct run_body {
     int tables_due; /* no file this run, but its tables are older than its last file */
     int tables_published;
     report_published tables;
-    report_published workbook; /* the tables in the official form, when tables_published */
+    report_published workbook; /* the tables in the official form, when workbook_published */
+    int workbook_published;
+    size_t suppressed;  /* cells its tables suppressed, when tables_published */
+    report_cell *cells; /* the trend cells of its published tables (run report), owned */
+    size_t ncells;
+    int checked;  /* the re-identification check ran: */
+    int reid_met; /* it was met */
+    unsigned long reid_k, reid_records;
     /* The re-identification check (check_disclosure). */
     tdi_status disclosure; /* TDI_ERR_DISCLOSURE: nothing is published for the body */
     unsigned blank_mask;   /* the quasi-identifiers its records are published with blanked */

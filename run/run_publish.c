@@ -173,7 +173,12 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     if (st != TDI_OK)
         return st;
     rb->tables_published = 1;
+    rb->suppressed = hidden;
     rc->published++;
+    /* The run report's trends come from the cells as published, never from the counts. */
+    st = report_trend_cells(rb->tables.path, &rb->cells, &rb->ncells);
+    if (st != TDI_OK)
+        return st;
     printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
            hidden, rb->tables.path);
     printf("tables %s: counting %lu " TDI_POPULATION " of %lu records\n", name, rb->tables.entrants,
@@ -182,6 +187,7 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     st = report_workbook_publish(rb->tables.path, rc->meta.schema_dir, &rb->workbook);
     if (st != TDI_OK)
         return st;
+    rb->workbook_published = 1;
     rc->published++;
     printf("workbook %s: %lu numbers -> %s\n", name, rb->workbook.records, rb->workbook.path);
     return TDI_OK;

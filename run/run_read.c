@@ -127,6 +127,18 @@ static tdi_status spool_record(run_ctx *rc, size_t si, const tdi_record *rec, co
     return st;
 }
 
+/* A written record's items into the source's completeness counts: an item that does not apply
+ * to the episode counts nowhere. */
+static void count_items(run_source *s, const tdi_record *rec)
+{
+    for (size_t i = 0; i < TDI_ITEM_COUNT; i++) {
+        if (rec->code[i] == TDI_CODE_NOT_APPLICABLE)
+            continue;
+        s->applicable[i]++;
+        s->not_known[i] += rec->code[i] == tdi_item_get((tdi_item)i)->not_known;
+    }
+}
+
 /* rows seen: the state database learns of every row an incremental read read (when seen). */
 static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen)
 {
@@ -165,6 +177,7 @@ static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen
         s->extracted++;
         if (accepted) {
             s->written++;
+            count_items(s, &rec);
             continue;
         }
         transform_rejection_key(rc->tx, &row, key, sizeof key);
@@ -216,6 +229,8 @@ static tdi_status read_once(run_ctx *rc, size_t si)
     s->max_changed[0] = '\0';
     memset(s->routed, 0, rc->cfg->nbodies);
     memset(&s->hits, 0, sizeof s->hits);
+    memset(s->applicable, 0, sizeof s->applicable);
+    memset(s->not_known, 0, sizeof s->not_known);
     st = transform_begin_source(rc->tx, s->cfg);
     if (st == TDI_OK)
         st = report_quarantine_open(&rc->meta, s->cfg->name, &s->quarantine);

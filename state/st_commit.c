@@ -3,15 +3,19 @@
  *
  * Owns what a run records once its files are out: per body what it was sent (sent while its
  * file is written, under a savepoint that is rolled back when the file is not published), its
- * sequence number, tables and blanking; per source the ledger row, watermark and fingerprint;
- * every published file; the routes seen; and the end of the run's ledger row, then COMMIT. On
- * any failure nothing of the commit is kept.
+ * sequence number, tables and blanking, what the run report shows of it (disclosure figures,
+ * the trend cells of its tables); per source the ledger row, watermark, fingerprint and the
+ * completeness of its records; every published file; the routes seen; and the end of the run's
+ * ledger row, then COMMIT. On any failure nothing of the commit is kept.
  */
 #include "st_int.h"
 
+#include "../common/tdi_codes.h"
+#include "../common/tdi_log.h"
 #include "../common/tdi_pg.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 tdi_status state_commit_begin(state_db *st)
@@ -131,10 +135,33 @@ tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t 
     return s;
 }
 
+/* The completeness arrays of src as array literals (item names, applicable, not known) into
+ * a[0..2], or all NULL when there is nothing to record; TDI_ERR_INTERNAL when out of memory. */
+static tdi_status completeness_arrays(const state_source_out *src, char *a[3])
+{
+    const char *names[TDI_ITEM_COUNT], *apps[TDI_ITEM_COUNT], *nks[TDI_ITEM_COUNT];
+    char num[2][TDI_ITEM_COUNT][24];
+
+    a[0] = a[1] = a[2] = NULL;
+    if (!src->applicable || !src->not_known)
+        return TDI_OK;
+    for (size_t i = 0; i < TDI_ITEM_COUNT; i++) {
+        names[i] = tdi_item_get((tdi_item)i)->name;
+        snprintf(num[0][i], sizeof num[0][i], "%lu", src->applicable[i]);
+        snprintf(num[1][i], sizeof num[1][i], "%lu", src->not_known[i]);
+        apps[i] = num[0][i];
+        nks[i] = num[1][i];
+    }
+    a[0] = st_array_literal(names, TDI_ITEM_COUNT);
+    a[1] = st_array_literal(apps, TDI_ITEM_COUNT);
+    a[2] = st_array_literal(nks, TDI_ITEM_COUNT);
+    return a[0] && a[1] && a[2] ? TDI_OK : TDI_ERR_INTERNAL;
+}
+
 tdi_status state_commit_source(state_db *st, int year, int64_t run_no, const state_source_out *src)
 {
-    char rstr[32], ystr[16], att[16], ex[32], wr[32], qu[32];
-    const char *run_params[10] = {rstr,
+    char rstr[32], ystr[16], att[16], ex[32], wr[32], qu[32], *arr[3] = {NULL, NULL, NULL};
+    const char *run_params[13] = {rstr,
                                   src->name,
                                   src->mode,
                                   src->since,
@@ -143,9 +170,12 @@ tdi_status state_commit_source(state_db *st, int year, int64_t run_no, const sta
                                   wr,
                                   qu,
                                   tdi_status_name(src->status),
-                                  src->error && *src->error ? src->error : NULL};
+                                  src->error && *src->error ? src->error : NULL,
+                                  NULL,
+                                  NULL,
+                                  NULL};
     const char *mark_params[5] = {src->name, ystr, src->watermark, src->fingerprint, rstr};
-    tdi_status s;
+    tdi_status s = completeness_arrays(src, arr);
 
     snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
     snprintf(ystr, sizeof ystr, "%d", year);
@@ -153,11 +183,22 @@ tdi_status state_commit_source(state_db *st, int year, int64_t run_no, const sta
     snprintf(ex, sizeof ex, "%lu", src->extracted);
     snprintf(wr, sizeof wr, "%lu", src->written);
     snprintf(qu, sizeof qu, "%lu", src->quarantined);
-    s = st_command(st, "recording a source of the run",
-                   "INSERT INTO tdi.run_source (run_no, source, mode, since, attempts, extracted, "
-                   "written, quarantined, status, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                   "$9, $10)",
-                   10, run_params);
+    for (int i = 0; i < 3; i++)
+        run_params[10 + i] = arr[i];
+    if (s == TDI_ERR_INTERNAL)
+        tdi_error("state database: out of memory recording source %s", src->name);
+    /* Its completeness in the same statement: one per source, whatever the items. */
+    if (s == TDI_OK)
+        s = st_command(st, "recording a source of the run",
+                       "WITH c AS (INSERT INTO tdi.run_completeness (run_no, source, item, "
+                       "applicable, not_known) SELECT $1, $2, i, a, n FROM unnest($11::text[], "
+                       "$12::bigint[], $13::bigint[]) u(i, a, n)) "
+                       "INSERT INTO tdi.run_source (run_no, source, mode, since, attempts, "
+                       "extracted, written, quarantined, status, error) VALUES ($1, $2, $3, $4, "
+                       "$5, $6, $7, $8, $9, $10)",
+                       13, run_params);
+    for (int i = 0; i < 3; i++)
+        free(arr[i]);
     /* Under an unchanged fingerprint the watermark only moves up; under a new one (a full
      * read) it is what this read saw. */
     if (s == TDI_OK && src->advance)
@@ -188,6 +229,82 @@ tdi_status state_commit_file(state_db *st, int64_t run_no, const state_file_out 
                       "INSERT INTO tdi.run_file (run_no, path, kind, owner, sequence, records, "
                       "replaces, deletes, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                       9, params);
+}
+
+/* The cells as three array literals of codes (table, row, column), one of values and one of
+ * suppressed flags into a[0..4]; TDI_ERR_INTERNAL when out of memory. */
+static tdi_status cell_arrays(const state_body_out *b, char *a[5])
+{
+    const char **col[5];
+    char(*num)[24] = b->ncells ? calloc(b->ncells, sizeof *num) : NULL;
+    tdi_status s = TDI_OK;
+
+    memset(a, 0, 5 * sizeof *a);
+    for (int k = 0; k < 5; k++)
+        col[k] = calloc(b->ncells ? b->ncells : 1, sizeof *col[k]);
+    for (int k = 0; k < 5; k++)
+        if (!col[k])
+            s = TDI_ERR_INTERNAL;
+    if (b->ncells && !num)
+        s = TDI_ERR_INTERNAL;
+    for (size_t i = 0; s == TDI_OK && i < b->ncells; i++) {
+        const state_cell *c = &b->cells[i];
+        snprintf(num[i], sizeof num[i], "%lu", c->suppressed ? 0 : c->value);
+        col[0][i] = c->table;
+        col[1][i] = c->row;
+        col[2][i] = c->col;
+        col[3][i] = num[i];
+        col[4][i] = c->suppressed ? "t" : "f";
+    }
+    for (int k = 0; s == TDI_OK && k < 5; k++)
+        if (!(a[k] = st_array_literal(col[k], b->ncells)))
+            s = TDI_ERR_INTERNAL;
+    for (int k = 0; k < 5; k++)
+        free(col[k]);
+    free(num);
+    return s;
+}
+
+tdi_status state_commit_report(state_db *st, int year, int64_t run_no, const state_body_out *b)
+{
+    char rstr[32], ystr[16], kmin[16], k[32], rec[32], sup[32], aud[32], *arr[5];
+    const char *params[15] = {rstr,
+                              b->name,
+                              ystr,
+                              kmin,
+                              k,
+                              rec,
+                              b->met ? "t" : "f",
+                              b->blanked,
+                              b->suppressed < 0 ? NULL : sup,
+                              b->audit_added < 0 ? NULL : aud};
+    tdi_status s = cell_arrays(b, arr);
+
+    snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(kmin, sizeof kmin, "%d", b->k_min);
+    snprintf(k, sizeof k, "%lu", b->k);
+    snprintf(rec, sizeof rec, "%lu", b->records);
+    snprintf(sup, sizeof sup, "%lld", b->suppressed);
+    snprintf(aud, sizeof aud, "%lld", b->audit_added);
+    for (int i = 0; i < 5; i++)
+        params[10 + i] = arr[i];
+    if (s == TDI_ERR_INTERNAL)
+        tdi_error("state database: out of memory recording body %s", b->name);
+    /* The cells in the same statement: one per body, whatever its tables. */
+    if (s == TDI_OK)
+        s = st_command(st, "recording a body's disclosure and tables",
+                       "WITH c AS (INSERT INTO tdi.run_cell (run_no, body, year, tbl, row_code, "
+                       "col_code, value, suppressed) SELECT $1, $2, $3, t, r, c, CASE WHEN x THEN "
+                       "NULL ELSE v END, x FROM unnest($11::text[], $12::text[], $13::text[], "
+                       "$14::bigint[], $15::boolean[]) u(t, r, c, v, x)) "
+                       "INSERT INTO tdi.run_body (run_no, body, year, k_min, k, records, met, "
+                       "blanked, suppressed, audit_added) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                       "$8, $9, $10)",
+                       15, params);
+    for (int i = 0; i < 5; i++)
+        free(arr[i]);
+    return s;
 }
 
 tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status status,

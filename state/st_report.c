@@ -1,10 +1,14 @@
 /*
  * st_report: the read-only queries behind the run report (`tdi report`, report-RUNID.html):
- * one run of the ledger with its sources, their previous run and its files, the last runs, and
- * the episodes held per body (or of one source) and year. No statement here writes.
+ * one run of the ledger with its sources, their previous run and its files, the last runs, the
+ * episodes held per body (or of one source) and year, the completeness of each source's records
+ * (against its previous run), each body's disclosure figures, and the trend cells of the bodies'
+ * published tables (per body and year those of the latest run up to this one). No statement here
+ * writes.
  */
 #include "st_int.h"
 
+#include "../common/tdi_codes.h"
 #include "../common/tdi_log.h"
 
 #include <stdlib.h>
@@ -176,6 +180,110 @@ static tdi_status load_years(state_db *st, const char *source, tdi_page *out)
     return s;
 }
 
+/* Per source and item (in the items' order), the records written that it applies to and those
+ * not known, with the source's previous run that recorded them. */
+static tdi_status load_items(state_db *st, const char *run_no, const char *source, tdi_page *out)
+{
+    const char *names[TDI_ITEM_COUNT];
+    char *order;
+    const char *params[3] = {run_no, source, NULL};
+    PGresult *res = NULL;
+    tdi_status s;
+    int n;
+
+    for (size_t i = 0; i < TDI_ITEM_COUNT; i++)
+        names[i] = tdi_item_get((tdi_item)i)->name;
+    if (!(params[2] = order = st_array_literal(names, TDI_ITEM_COUNT)))
+        return TDI_ERR_INTERNAL;
+    s = st_query(st, "reading the completeness",
+                 "SELECT c.source, c.item, c.applicable, c.not_known, p.applicable IS NOT NULL, "
+                 "coalesce(p.applicable, 0), coalesce(p.not_known, 0) "
+                 "FROM tdi.run_completeness c LEFT JOIN LATERAL (SELECT q.applicable, q.not_known "
+                 "FROM tdi.run_completeness q WHERE q.source = c.source AND q.item = c.item AND "
+                 "q.run_no < c.run_no ORDER BY q.run_no DESC LIMIT 1) p ON true "
+                 "WHERE c.run_no = $1 AND ($2::text IS NULL OR c.source = $2) "
+                 "ORDER BY c.source, array_position($3::text[], c.item), c.item",
+                 3, params, PGRES_TUPLES_OK, &res);
+    free(order);
+    n = s == TDI_OK ? PQntuples(res) : 0;
+    if (n > 0 && !(out->items = calloc((size_t)n, sizeof *out->items)))
+        s = TDI_ERR_INTERNAL;
+    for (int i = 0; s == TDI_OK && i < n; i++) {
+        tdi_page_item *r = &out->items[out->nitems++];
+        COPY_FIELD(r->source, res, i, 0);
+        COPY_FIELD(r->item, res, i, 1);
+        r->applicable = strtoul(PQgetvalue(res, i, 2), NULL, 10);
+        r->not_known = strtoul(PQgetvalue(res, i, 3), NULL, 10);
+        r->has_prev = PQgetvalue(res, i, 4)[0] == 't';
+        r->prev_applicable = strtoul(PQgetvalue(res, i, 5), NULL, 10);
+        r->prev_not_known = strtoul(PQgetvalue(res, i, 6), NULL, 10);
+    }
+    PQclear(res);
+    return s;
+}
+
+/* Each body's disclosure figures of the run. */
+static tdi_status load_bodies(state_db *st, const char *run_no, tdi_page *out)
+{
+    const char *params[1] = {run_no};
+    PGresult *res = NULL;
+    tdi_status s;
+    int n;
+
+    s = st_query(st, "reading the disclosure figures",
+                 "SELECT body, k_min, k, records, met, blanked, coalesce(suppressed, -1), "
+                 "coalesce(audit_added, -1) FROM tdi.run_body WHERE run_no = $1 ORDER BY body",
+                 1, params, PGRES_TUPLES_OK, &res);
+    n = s == TDI_OK ? PQntuples(res) : 0;
+    if (n > 0 && !(out->bodies = calloc((size_t)n, sizeof *out->bodies)))
+        s = TDI_ERR_INTERNAL;
+    for (int i = 0; s == TDI_OK && i < n; i++) {
+        tdi_page_body *b = &out->bodies[out->nbodies++];
+        COPY_FIELD(b->name, res, i, 0);
+        b->k_min = atoi(PQgetvalue(res, i, 1));
+        b->k = strtoul(PQgetvalue(res, i, 2), NULL, 10);
+        b->records = strtoul(PQgetvalue(res, i, 3), NULL, 10);
+        b->met = PQgetvalue(res, i, 4)[0] == 't';
+        COPY_FIELD(b->blanked, res, i, 5);
+        b->suppressed = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+        b->audit_added = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+    }
+    PQclear(res);
+    return s;
+}
+
+/* The trend cells: per body and year those of the latest run up to this one that published
+ * the body's tables of that year. A suppressed cell comes without a value. */
+static tdi_status load_cells(state_db *st, const char *run_no, tdi_page *out)
+{
+    const char *params[1] = {run_no};
+    PGresult *res = NULL;
+    tdi_status s;
+    int n;
+
+    s = st_query(st, "reading the trends",
+                 "SELECT c.body, c.year, c.tbl, c.row_code, c.col_code, coalesce(c.value, 0), "
+                 "c.suppressed FROM tdi.run_cell c WHERE c.run_no = (SELECT max(m.run_no) FROM "
+                 "tdi.run_cell m WHERE m.body = c.body AND m.year = c.year AND m.run_no <= $1) "
+                 "ORDER BY c.body, c.tbl, c.year, c.row_code, c.col_code",
+                 1, params, PGRES_TUPLES_OK, &res);
+    n = s == TDI_OK ? PQntuples(res) : 0;
+    if (n > 0 && !(out->cells = calloc((size_t)n, sizeof *out->cells)))
+        s = TDI_ERR_INTERNAL;
+    for (int i = 0; s == TDI_OK && i < n; i++) {
+        tdi_page_cell *c = &out->cells[out->ncells++];
+        COPY_FIELD(c->body, res, i, 0);
+        c->year = atoi(PQgetvalue(res, i, 1));
+        COPY_FIELD(c->table, res, i, 2);
+        COPY_FIELD(c->row, res, i, 3);
+        COPY_FIELD(c->col, res, i, 4);
+        c->suppressed = PQgetvalue(res, i, 6)[0] == 't';
+        c->value = c->suppressed ? 0 : strtoul(PQgetvalue(res, i, 5), NULL, 10);
+    }
+    PQclear(res);
+    return s;
+}
+
 tdi_status state_report_load(state_db *st, const char *run_id, const char *source, tdi_page *out)
 {
     char run_no[32];
@@ -193,6 +301,13 @@ tdi_status state_report_load(state_db *st, const char *run_id, const char *sourc
         s = load_history(st, run_no, out);
     if (s == TDI_OK)
         s = load_years(st, source, out);
+    if (s == TDI_OK)
+        s = load_items(st, run_no, source, out);
+    /* A body's figures count every clinic feeding it: none on one clinic's page. */
+    if (s == TDI_OK && !source)
+        s = load_bodies(st, run_no, out);
+    if (s == TDI_OK && !source)
+        s = load_cells(st, run_no, out);
     if (s == TDI_ERR_INTERNAL)
         tdi_error("state database: out of memory reading the report");
     if (s != TDI_OK)

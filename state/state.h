@@ -39,7 +39,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 4  /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 5  /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;
@@ -225,10 +225,13 @@ typedef struct state_source_out {
     int advance;           /* 1: store watermark and fingerprint */
     const char *watermark; /* NULL: none seen (no incremental column or no row) */
     const char *fingerprint;
+    /* Completeness of the records written, per tdi_item (TDI_ITEM_COUNT each): how many the
+     * item applies to, how many have its "not known" code; NULL: nothing to record. */
+    const unsigned long *applicable, *not_known;
 } state_source_out;
 
 typedef struct state_file_out {
-    const char *kind;  /* "submission", "tables" or "quarantine" */
+    const char *kind;  /* "submission", "tables", "workbook" or "quarantine" */
     const char *owner; /* body or source */
     const char *path;
     const char *sha256;
@@ -255,6 +258,28 @@ tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t 
                              int64_t run_no, const char *blanked);
 tdi_status state_commit_source(state_db *st, int year, int64_t run_no, const state_source_out *src);
 tdi_status state_commit_file(state_db *st, int64_t run_no, const state_file_out *f);
+/* A published cell of a body's tables that the run report draws trends from. */
+typedef struct state_cell {
+    const char *table, *row, *col; /* codes of the tables file */
+    unsigned long value;           /* not recorded when suppressed */
+    int suppressed;
+} state_cell;
+
+/* What the run report shows of a body (tdi.run_body): the re-identification check's figures,
+ * the suppression of its tables, and the trend cells of its tables as published. */
+typedef struct state_body_out {
+    const char *name;
+    int k_min;
+    unsigned long k, records; /* at the blanking taken, or the last tried when none met k_min */
+    int met;                  /* 0: nothing was published for the body */
+    const char *blanked;      /* blank-separated; "" none */
+    long long suppressed;     /* cells its tables suppressed; -1: no tables this run */
+    long long audit_added;    /* cells an audit added; -1: none recorded */
+    const state_cell *cells;  /* ncells, of the tables published this run */
+    size_t ncells;
+} state_body_out;
+
+tdi_status state_commit_report(state_db *st, int year, int64_t run_no, const state_body_out *b);
 /* Records the routes of this run, ends the ledger row and commits. On any failure of the
  * commit_* calls nothing of them is kept. */
 tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status status,
@@ -265,8 +290,8 @@ void state_commit_abort(state_db *st);
 #define STATE_REPORT_RUNS 30 /* runs in the report's history */
 
 /* Loads the report of run_id (NULL: the newest run); only source's rows when source is not NULL
- * (its sources and quarantine files, its episodes per year; no body's files). TDI_ERR_USAGE when
- * there is no such run. */
+ * (its sources and quarantine files, its episodes per year, its completeness; no body's files,
+ * disclosure figures or trends). TDI_ERR_USAGE when there is no such run. */
 tdi_status state_report_load(state_db *st, const char *run_id, const char *source, tdi_page *out);
 
 #endif

@@ -286,8 +286,9 @@ static void per_source(void **state)
     write_page(fx, "riverside");
     assert_xpath(fx, "/html/head/title", "tdi run " RUN_ID ": source riverside");
     assert_xpath(fx, "//h2",
-                 "Sources|Quarantine: why rows were held back|The last runs: duration "
-                 "and exit code|Episodes of this source held per year");
+                 "Sources|Quarantine: why rows were held back|Completeness: items left \"not "
+                 "known\"|The last runs: duration and exit code|Episodes of this source held per "
+                 "year");
     assert_xpath(fx, "//td[@id='src-riverside-written']", "117");
     assert_xpath(fx, "//td[starts-with(@id, 'src-northside')]", "");
     assert_xpath(fx, "//a", "");
@@ -297,6 +298,52 @@ static void per_source(void **state)
                  "tr/td",
                  "riverside|2024|900|850");
     assert_self_contained(fx);
+}
+
+/* The sections of the run report's figures: completeness per source (a high share highlighted,
+ * the previous run beside it), disclosure per body, and the trends from published cells: a
+ * suppressed cell is "c" in the table and an empty frame in the chart, never its value. */
+static void figures(void **state)
+{
+    fixture *fx = *state;
+    tdi_page_item items[2] = {{"riverside", "sex", 117, 4, 1, 108, 0},
+                              {"riverside", "detox_phase", 9, 9, 0, 0, 0}};
+    tdi_page_body bodies[1] = {{"nl", 5, 7, 117, 1, "region sex", 812, -1}};
+    tdi_page_cell cells[3] = {{"nl", 2024, "9.1.1", "1", "total", 40, 0},
+                              {"nl", 2025, "9.1.1", "1", "total", 98765, 1},
+                              {"nl", 2025, "9.1.1", "total", "total", 111, 0}};
+
+    fx->r.items = items;
+    fx->r.nitems = 2;
+    fx->r.bodies = bodies;
+    fx->r.nbodies = 1;
+    fx->r.cells = cells;
+    fx->r.ncells = 3;
+    write_page(fx, NULL);
+    assert_xpath(fx, "//td[@id='nk-riverside-sex']", "4 / 117 (3%)");
+    assert_xpath(fx, "//td[@id='nk-riverside-sex']/@class", "n");
+    assert_xpath(fx, "//td[@id='nk-riverside-detox_phase']", "9 / 9 (100%)");
+    assert_xpath(fx, "//td[@id='nk-riverside-detox_phase']/@class", "n hi");
+    assert_xpath(fx, "//td[@id='nk-riverside-sex']/following-sibling::td[1]", "0 / 108 (0%)");
+    assert_xpath(fx, "//td[@id='nk-northside-sex']", "-");
+    assert_xpath(fx, "//td[@id='disc-nl-k']", "7");
+    assert_xpath(fx, "//td[@id='disc-nl-blanked']", "region sex");
+    assert_xpath(fx, "//td[@id='disc-nl-suppressed']", "812");
+    assert_xpath(fx, "//h3", "nl: entrants by primary drug group (table 9.1.1)");
+    assert_xpath(fx, "//td[@id='trend-nl-9.1.1-2024-1']", "40");
+    assert_xpath(fx, "//td[@id='trend-nl-9.1.1-2025-1']", "c");
+    assert_xpath(fx, "//td[@id='trend-nl-9.1.1-2025-total']", "111");
+    assert_null(strstr(fx->text, "98765"));
+    assert_self_contained(fx);
+    /* one clinic's page: its completeness, no body's figures */
+    fx->r.nbodies = fx->r.ncells = 0;
+    write_page(fx, "riverside");
+    assert_xpath(fx, "//td[@id='nk-riverside-sex']", "4 / 117 (3%)");
+    assert_xpath(fx, "//td[starts-with(@id, 'disc-')]", "");
+    assert_xpath(fx, "//td[starts-with(@id, 'trend-')]", "");
+    fx->r.items = NULL;
+    fx->r.bodies = NULL;
+    fx->r.cells = NULL;
 }
 
 /* A run still going (no duration, no exit code), no sources, a quarantine file gone: the page is
@@ -339,6 +386,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(whole_page, setup, teardown),
         cmocka_unit_test_setup_teardown(hostile_values, setup, teardown),
         cmocka_unit_test_setup_teardown(per_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(figures, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_run, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_output, setup, teardown),
     };

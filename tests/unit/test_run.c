@@ -203,6 +203,8 @@ static void finish(void)
 /* A full read of one episode, sent to the body as an append with its tables; the ledger. */
 static void tiny_run(void **state)
 {
+    char wb[HPQ_CAPTURE_MAX];
+
     (void)state;
     hpq_script(
         RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
@@ -235,11 +237,16 @@ static void tiny_run(void **state)
         HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
         HPQ_SEND_P("INSERT INTO tdi.body_sequence", "national|2025|1|5|t"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_file"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
-        HPQ_COMMAND("INSERT INTO tdi.source_state"), HPQ_COMMAND("INSERT INTO tdi.route"),
+        HPQ_COMMAND("INSERT INTO tdi.run_file"),
+        {.fn = HPQ_FN_SEND, .match = "INSERT INTO tdi.run_file", .ret = 1, .capture = wb, HPQ_AT},
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_body"),
+        HPQ_COMMAND("INSERT INTO tdi.run_source"), HPQ_COMMAND("INSERT INTO tdi.source_state"),
+        HPQ_COMMAND("INSERT INTO tdi.route"),
         HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
     assert_int_equal(run(), TDI_OK);
+    /* the workbook in the ledger: 5|PATH|workbook|national|\N|NUMBERS|0|0|SHA256 */
+    assert_non_null(strstr(wb, ".workbook.xlsx|workbook|national|\\N|"));
     assert_non_null(strstr(fx.out, "source riverside: extracted 1, written 1, quarantined 0\n"));
     assert_non_null(strstr(fx.out, "body national: 1 records, 0 replaces, 0 deletes, sequence 1"));
     /* one record: every cell counting it is suppressed but the grand totals (198 while totals
@@ -274,7 +281,7 @@ static void incremental_runs(void **state)
                ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
                ROWS("GROUPING SETS", 11, 0, NULL), HPQ_VALUE("WHERE qi IS NULL", "0"),
                HPQ_VALUE("tables_sequence", "f"), HPQ_COMMAND("BEGIN"),
-               HPQ_COMMAND("INSERT INTO tdi.run_source"),
+               HPQ_COMMAND("INSERT INTO tdi.run_body"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
                {.fn = HPQ_FN_SEND,
                 .match = "INSERT INTO tdi.source_state",
                 .ret = 1,
@@ -319,15 +326,25 @@ static void incremental_runs(void **state)
         HPQ_NO_ROW("f.kind = 'quarantine'"),
         /* the commit */
         HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"),
-        HPQ_SEND_P("INSERT INTO tdi.run_source",
-                   "5|riverside|incremental|2025-04-30T23:00:00.000000Z|1|2|1|1|ok|\\N"),
+        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
+        {.fn = HPQ_FN_SEND,
+         .match = "INSERT INTO tdi.run_source",
+         .ret = 1,
+         .capture = value,
+         HPQ_AT},
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.source_state"),
         HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.route"),
         HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
     assert_int_equal(run(), TDI_OK);
     assert_non_null(strstr(fx.out, "source riverside: extracted 2, written 1, quarantined 1 "
                                    "(changed since 2025-04-30T23:00:00.000000Z)\n"));
+    /* its row, with the completeness of the one record written: setting known, detox_phase
+     * not applicable to an outpatient, sex (M) known */
+    assert_true(strncmp(value,
+                        "5|riverside|incremental|2025-04-30T23:00:00.000000Z|1|2|1|1|ok|\\N|{",
+                        66) == 0);
+    assert_non_null(strstr(value, "}|{\"1\",\"1\",\"0\",\"0\",\"0\",\"1\","));
+    assert_non_null(strstr(value, "}|{\"0\",\"0\",\"0\",\"0\",\"0\",\"0\","));
     assert_non_null(strstr(fx.out, "body national: 1 records, 1 replaces, 1 deletes, sequence 2"));
     assert_non_null(strstr(fx.out, "tables national: not published: source riverside was read "
                                    "incrementally (a full read publishes them)\n"));
@@ -347,7 +364,7 @@ static void source_unreachable(void **state)
                ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"),
                HPQ_SEND_P("INSERT INTO tdi.run_source",
                           "5|riverside|full|\\N|2|0|0|0|source|source riverside: connecting "
-                          "failed: Connection refused"),
+                          "failed: Connection refused|\\N|\\N|\\N"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|source|5|source riverside failed"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
@@ -406,7 +423,10 @@ static void page_figures(void **state)
         P_ROWS("ORDER BY run_no DESC LIMIT $2) r ORDER BY run_no", "42|30", 8, 1,
                "20260104T040000Z", "2025", "full", "TDI_ERR_STATE", "5", "7.25",
                "2026-01-04 04:00:00Z", "41"),
-        P_ROWS("GROUP BY body, year ORDER BY body, year", "", 4, 1, "nl", "2025", "117", "111"));
+        P_ROWS("GROUP BY body, year ORDER BY body, year", "", 4, 1, "nl", "2025", "117", "111"),
+        HPQ_SEND("FROM tdi.run_completeness c"), HPQ_RESULT_ROWS(7, F11, 0, NULL), HPQ_RESULT_NONE,
+        P_ROWS("FROM tdi.run_body", "42", 8, 0, NULL),
+        P_ROWS("FROM tdi.run_cell", "42", 7, 0, NULL));
     assert_int_equal(state_report_load(fx.state, "20260105T040000Z", NULL, &r), TDI_OK);
     assert_string_equal(r.run.run_id, "20260105T040000Z");
     assert_int_equal(r.run.year, 2025);

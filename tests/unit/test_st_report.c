@@ -1,7 +1,8 @@
 /*
  * Unit tests for state/st_report (state_report_load, tdi_page_free) against the scripted
- * libpq (harness_pq): each of the five read-only queries answers canned rows and the report
- * holds exactly them; the per-source variant sends the source and asks its episodes; no such run;
+ * libpq (harness_pq): each of the eight read-only queries answers canned rows and the report
+ * holds exactly them; the per-source variant sends the source, asks its episodes and its
+ * completeness and no body's disclosure figures or trend cells; no such run;
  * a query the server refuses leaves nothing allocated.
  */
 #include <stdarg.h>
@@ -24,6 +25,8 @@
 #define ROWS_P(m, p, n, r, ...)                                                                    \
     HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, V(__VA_ARGS__)), HPQ_RESULT_NONE
 #define NO_ROWS_P(m, p, n) HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, 0, NULL), HPQ_RESULT_NONE
+/* The same, its parameters not checked (the completeness query's item list). */
+#define ROWS(m, n, r, ...) HPQ_SEND(m), HPQ_RESULT_ROWS(n, F11, r, V(__VA_ARGS__)), HPQ_RESULT_NONE
 
 /* A run row: run_id, year, mode, status, exit code, seconds, started, run_no. */
 #define RUN_ROW(id, code, secs, no)                                                                \
@@ -87,7 +90,14 @@ static void whole_run(void **state)
                RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
         HPQ_SEND_P("GROUP BY body, year ORDER BY body, year", ""),
         HPQ_RESULT_ROWS(4, F11, 2, V("nl", "2024", "900", "850", "nl", "2025", "117", "111")),
-        HPQ_RESULT_NONE);
+        HPQ_RESULT_NONE,
+        ROWS("FROM tdi.run_completeness c LEFT JOIN LATERAL", 7, 2, "riverside", "sex", "117", "4",
+             "t", "108", "0", "riverside", "detox_phase", "9", "9", "f", "0", "0"),
+        ROWS_P("FROM tdi.run_body WHERE run_no = $1", "42", 8, 1, "nl", "5", "7", "117", "t",
+               "region sex", "812", "-1"),
+        ROWS_P("FROM tdi.run_cell c WHERE c.run_no = (SELECT max(m.run_no)", "42", 7, 2, "nl",
+               "2024", "9.1.1", "1", "total", "40", "f", "nl", "2025", "9.1.1", "1", "total", "0",
+               "t"));
     assert_int_equal(state_report_load(st, "20260105T040000Z", NULL, &r), TDI_OK);
     assert_string_equal(logged.text, "");
 
@@ -144,6 +154,38 @@ static void whole_run(void **state)
     assert_int_equal(r.years[1].episodes, 117);
     assert_int_equal(r.years[1].entrants, 111);
 
+    assert_int_equal(r.nitems, 2);
+    assert_string_equal(r.items[0].source, "riverside");
+    assert_string_equal(r.items[0].item, "sex");
+    assert_int_equal(r.items[0].applicable, 117);
+    assert_int_equal(r.items[0].not_known, 4);
+    assert_int_equal(r.items[0].has_prev, 1);
+    assert_int_equal(r.items[0].prev_applicable, 108);
+    assert_int_equal(r.items[0].prev_not_known, 0);
+    assert_string_equal(r.items[1].item, "detox_phase");
+    assert_int_equal(r.items[1].not_known, 9);
+    assert_int_equal(r.items[1].has_prev, 0);
+
+    assert_int_equal(r.nbodies, 1);
+    assert_string_equal(r.bodies[0].name, "nl");
+    assert_int_equal(r.bodies[0].k_min, 5);
+    assert_int_equal(r.bodies[0].k, 7);
+    assert_int_equal(r.bodies[0].records, 117);
+    assert_int_equal(r.bodies[0].met, 1);
+    assert_string_equal(r.bodies[0].blanked, "region sex");
+    assert_int_equal(r.bodies[0].suppressed, 812);
+    assert_int_equal(r.bodies[0].audit_added, -1);
+
+    /* a suppressed cell keeps no value, whatever the row said */
+    assert_int_equal(r.ncells, 2);
+    assert_string_equal(r.cells[0].table, "9.1.1");
+    assert_int_equal(r.cells[0].year, 2024);
+    assert_int_equal(r.cells[0].value, 40);
+    assert_int_equal(r.cells[0].suppressed, 0);
+    assert_int_equal(r.cells[1].year, 2025);
+    assert_int_equal(r.cells[1].suppressed, 1);
+    assert_int_equal(r.cells[1].value, 0);
+
     tdi_page_free(&r);
     assert_null(r.sources);
     assert_int_equal(r.nsources, 0);
@@ -167,7 +209,8 @@ static void newest_run_of_one_source(void **state)
         NO_ROWS_P("kind = 'quarantine' AND owner = $2", "43|riverside", 8),
         ROWS_P("WHERE run_no <= $1", "43|30", 8, 1, RUN_ROW("20260106T040000Z", "-1", "-1", "43")),
         ROWS_P("FROM tdi.sent WHERE source = $1 GROUP BY year", "riverside", 4, 1, "riverside",
-               "2025", "117", "111"));
+               "2025", "117", "111"),
+        ROWS("FROM tdi.run_completeness c", 7, 1, "riverside", "sex", "117", "4", "f", "0", "0"));
     assert_int_equal(state_report_load(st, NULL, "riverside", &r), TDI_OK);
     assert_string_equal(r.run.run_id, "20260106T040000Z");
     assert_int_equal(r.run.exit_code, -1);
@@ -181,6 +224,9 @@ static void newest_run_of_one_source(void **state)
     assert_int_equal(r.nyears, 1);
     assert_string_equal(r.years[0].owner, "riverside");
     assert_int_equal(r.years[0].episodes, 117);
+    assert_int_equal(r.nitems, 1);
+    assert_int_equal(r.nbodies, 0);
+    assert_int_equal(r.ncells, 0);
     tdi_page_free(&r);
     closed(st);
 }

@@ -83,8 +83,8 @@ static void check_versions(void **state)
     st = opened();
     hpq_script(HPQ_VALUE("to_regclass('tdi.schema_version')", "f"), HPQ_VALUE("to_regclass", "t"),
                HPQ_VALUE("max(version)", "3"), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("max(version)", "4"), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("max(version)", "5"),
+               HPQ_VALUE("max(version)", "5"), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "6"),
                HPQ_FAILS("to_regclass", "42501", "permission denied for schema tdi"));
     assert_int_equal(state_check(st), TDI_ERR_STATE);
     assert_int_equal(state_check(st), TDI_ERR_STATE);
@@ -94,9 +94,9 @@ static void check_versions(void **state)
     assert_string_equal(
         logged.text,
         "state database: no tdi schema in it: run 'tdi init' with this configuration first\n"
-        "state database: schema version 3 is older than this tdi needs (4): run 'tdi init' with "
+        "state database: schema version 3 is older than this tdi needs (5): run 'tdi init' with "
         "this configuration to upgrade it\n"
-        "state database: schema version 5 is newer than this tdi knows (4): use a newer tdi\n"
+        "state database: schema version 6 is newer than this tdi knows (5): use a newer tdi\n"
         "state database: reading the schema version failed: permission denied for schema tdi "
         "(SQLSTATE 42501)\n");
     closed(st);
@@ -119,7 +119,7 @@ static void migrate_from_nothing(void **state)
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "f"),
                HPQ_COMMAND("CREATE SCHEMA tdi"), HPQ_SEND("INSERT INTO tdi.schema_version"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
-               MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4));
+               MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -136,21 +136,23 @@ static void migrate_other_cases(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "4"));
-    assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
-    assert_int_equal(from, 4);
-    assert_int_equal(to, 4);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "5"));
-    assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
+    assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
+    assert_int_equal(from, 5);
     assert_int_equal(to, 5);
+    hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "6"));
+    assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
+    assert_int_equal(to, 6);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("max(version)", "4"), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("max(version)", "5"), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("max(version)", "4"), HPQ_COMMAND("COMMIT"));
+               HPQ_VALUE("max(version)", "5"), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", "5"), HPQ_COMMAND("COMMIT"));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 2);
-    assert_int_equal(to, 4);
+    assert_int_equal(to, 5);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
                HPQ_VALUE("max(version)", "2"),
@@ -159,7 +161,7 @@ static void migrate_other_cases(void **state)
     assert_int_equal(to, 2);
     assert_string_equal(
         logged.text,
-        "state database: schema version 5 is newer than this tdi knows (4): use a newer tdi\n"
+        "state database: schema version 6 is newer than this tdi knows (5): use a newer tdi\n"
         "state database: applying a migration failed: relation \"x\" already exists (SQLSTATE "
         "42P07)\n");
     closed(st);
@@ -610,6 +612,10 @@ static void blanked_and_replace_all(void **state)
  * source, the file, the routes and the ledger's end, one transaction. */
 static void commit_success(void **state)
 {
+    unsigned long applicable[TDI_ITEM_COUNT] = {9, 9, 2}, not_known[TDI_ITEM_COUNT] = {0, 1, 2};
+    char params[2048];
+    size_t n;
+
     const state_source_out src = {.name = "riverside",
                                   .mode = "full",
                                   .attempts = 1,
@@ -619,7 +625,11 @@ static void commit_success(void **state)
                                   .status = TDI_OK,
                                   .advance = 1,
                                   .watermark = "2025-05-01T00:00:00.000000Z",
-                                  .fingerprint = "fp1"};
+                                  .fingerprint = "fp1",
+                                  .applicable = applicable,
+                                  .not_known = not_known};
+    const state_cell cells[2] = {{"9.1.1", "1", "total", 40, 0}, {"8.1.1", "total", "2", 3, 1}};
+    const state_body_out body = {"nl", 5, 7, 9, 1, "age", 812, -1, cells, 2};
     const state_file_out file = {.kind = "submission",
                                  .owner = "nl",
                                  .path = "/out/nl-4.xml.gz",
@@ -631,6 +641,20 @@ static void commit_success(void **state)
     state_db *st;
 
     (void)state;
+    /* the source's row with its completeness: item names, applicable, not known */
+    n = (size_t)snprintf(params, sizeof params, "17|riverside|full|\\N|1|10|9|1|ok|\\N|{");
+    for (size_t i = 0; i < TDI_ITEM_COUNT; i++)
+        n += (size_t)snprintf(params + n, sizeof params - n, "%s\"%s\"", i ? "," : "",
+                              tdi_item_get((tdi_item)i)->name);
+    for (int k = 0; k < 2; k++) {
+        n += (size_t)snprintf(params + n, sizeof params - n, "}|{");
+        for (size_t i = 0; i < TDI_ITEM_COUNT; i++)
+            n += (size_t)snprintf(params + n, sizeof params - n, "%s\"%lu\"", i ? "," : "",
+                                  k ? not_known[i] : applicable[i]);
+    }
+    snprintf(params + n, sizeof params - n, "}");
+    assert_non_null(strstr(params, "{\"setting\",\"centre_type\",\"residential_approach\","));
+    assert_non_null(strstr(params, "}|{\"9\",\"9\",\"2\",\"0\","));
     st = opened();
     hpq_script(
         HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
@@ -639,13 +663,17 @@ static void commit_success(void **state)
         HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.body_blanking", "nl|2025|age|17"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("INSERT INTO tdi.body_sequence", "nl|2025|4|17|t"), HPQ_RESULT(PGRES_COMMAND_OK),
-        HPQ_RESULT_NONE,
-        HPQ_SEND_P("INSERT INTO tdi.run_source", "17|riverside|full|\\N|1|10|9|1|ok|\\N"),
+        HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.run_source", params),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("INSERT INTO tdi.source_state",
                    "riverside|2025|2025-05-01T00:00:00.000000Z|fp1|17"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("INSERT INTO tdi.run_file", "17|/out/nl-4.xml.gz|submission|nl|4|9|2|1|ab12"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        /* a suppressed cell's value goes as 0 (the statement stores NULL) */
+        HPQ_SEND_P("INSERT INTO tdi.run_body",
+                   "17|nl|2025|5|7|9|t|age|812|\\N|{\"9.1.1\",\"8.1.1\"}|{\"1\",\"total\"}|"
+                   "{\"total\",\"2\"}|{\"40\",\"0\"}|{\"f\",\"t\"}"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.route", "2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("UPDATE tdi.run SET ended_at", "17|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),
@@ -657,6 +685,7 @@ static void commit_success(void **state)
     assert_int_equal(state_commit_body(st, 2025, "nl", 4, 1, 17, "age"), TDI_OK);
     assert_int_equal(state_commit_source(st, 2025, 17, &src), TDI_OK);
     assert_int_equal(state_commit_file(st, 17, &file), TDI_OK);
+    assert_int_equal(state_commit_report(st, 2025, 17, &body), TDI_OK);
     assert_int_equal(state_commit_end(st, 2025, 17, TDI_OK, NULL), TDI_OK);
     state_commit_abort(st); /* after the end: nothing */
     assert_string_equal(logged.text, "");
@@ -682,7 +711,7 @@ static void commit_failures(void **state)
                HPQ_SEND_P("SET tables_sequence = sequence", "be|2025"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_SEND_P("INSERT INTO tdi.run_source", "17|eastside|not read|\\N|0|0|0|0|source|"
-                                                        "connection refused"),
+                                                        "connection refused|\\N|\\N|\\N"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_COMMAND("UPDATE tdi.run SET ended_at"),
                HPQ_FAILS("COMMIT", "40001", "could not serialize access"), HPQ_COMMAND("ROLLBACK"));
