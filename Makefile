@@ -2,7 +2,8 @@
 #
 # Build flavours share the sources: build/release (the tdi users run, -O2), build/asan
 # (AddressSanitizer + UndefinedBehaviorSanitizer, what `make check` tests), build/tsan
-# (ThreadSanitizer, the unit tests that run report/'s worker threads), build/fuzz (clang libFuzzer
+# (ThreadSanitizer: the unit tests that run report/'s worker threads, and a tdi for the tests that
+# read sources in parallel), build/fuzz (clang libFuzzer
 # targets) and build/install (release, with the installed schema directory compiled in).
 #
 # Flags: the ones tdi needs (C11, the warnings, the stack protector, -pthread, the defines, the
@@ -69,6 +70,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 TSAN_TESTS := test_pipe test_report test_validate test_code_values
 TSAN_LIB := $(LIB_SRC:%.c=build/tsan/%.o)
 TSAN_BIN := $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
+# tdi itself under ThreadSanitizer: the integration tests that read sources in parallel
+# (tests/integration/test_parallel.sh, run/run_pool.c) run it when TDI_TSAN names it.
+TSAN_OBJ := $(TSAN_LIB) $(CLI_SRC:%.c=build/tsan/%.o)
 
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -93,7 +97,7 @@ INSTALL_OBJ := $(filter-out build/release/common/tdi_config.o,$(REL_OBJ)) \
         integration demo bench install fuzz fuzz-build man-check lint tsan format clean help FORCE
 .DEFAULT_GOAL := all
 # Objects reached only through pattern rules are kept, not deleted as intermediates.
-.SECONDARY: $(TSAN_LIB) $(FUZZ_LIB)
+.SECONDARY: $(TSAN_OBJ) $(FUZZ_LIB)
 
 all: tdi
 
@@ -159,6 +163,9 @@ build/release/tdi: $(REL_OBJ)
 build/asan/tdi: $(ASAN_OBJ)
 	$(CC) $(TDI_CFLAGS) $(ASAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+build/tsan/tdi: $(TSAN_OBJ)
+	$(CC) $(TDI_CFLAGS) $(TSAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 build/release/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
@@ -183,7 +190,7 @@ build/tsan/tests/%: tests/unit/%.c $(TSAN_LIB)
 
 # ---- tests
 # Everything `make check` runs, built in one (parallel) make.
-check-build: $(UNIT_BIN) $(TSAN_BIN) build/asan/tdi $(FUZZ_BIN)
+check-build: $(UNIT_BIN) $(TSAN_BIN) build/asan/tdi build/tsan/tdi $(FUZZ_BIN)
 
 unit: deps
 	@$(MAKE) --no-print-directory $(UNIT_BIN) $(TSAN_BIN)
@@ -195,8 +202,8 @@ tsan: deps
 	@tests/run-unit.sh $(TSAN_BIN)
 
 integration: deps
-	@$(MAKE) --no-print-directory build/asan/tdi
-	@TDI=$(CURDIR)/build/asan/tdi tests/run-integration.sh
+	@$(MAKE) --no-print-directory build/asan/tdi build/tsan/tdi
+	@TDI=$(CURDIR)/build/asan/tdi TDI_TSAN=$(CURDIR)/build/tsan/tdi tests/run-integration.sh
 
 lint: deps-lint
 	@$(LINT_ENV) tests/lint.sh
@@ -207,7 +214,8 @@ check:
 	  PACKAGES="$(DEB_PKGS) $(FUZZ_DEB_PKGS) $(LINT_DEB_PKGS)"
 	@$(MAKE) --no-print-directory check-build
 	@$(MAKE) --no-print-directory check-cov
-	@TDI=$(CURDIR)/build/asan/tdi TDI_FUZZ_DIR=$(CURDIR)/build/fuzz TDI_FUZZ_RUNS=$(FUZZ_SMOKE) \
+	@TDI=$(CURDIR)/build/asan/tdi TDI_TSAN=$(CURDIR)/build/tsan/tdi TDI_FUZZ_DIR=$(CURDIR)/build/fuzz \
+	  TDI_FUZZ_RUNS=$(FUZZ_SMOKE) \
 	  $(LINT_ENV) tests/run-all.sh $(UNIT_BIN) $(TSAN_BIN)
 
 # ---- fuzzing (clang libFuzzer): the config reader, the crosswalk reader, the validator

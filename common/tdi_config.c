@@ -173,7 +173,7 @@ static void parse_list(parser *p, unsigned long line, const char *key, const cha
 
 #define OPS_KEYS                                                                                   \
     "state, work_dir, retry_attempts, retry_delay, incremental_overlap, source_stall_timeout, "    \
-    "syslog"
+    "max_parallel_sources, syslog"
 
 /* A whole number in [lo, hi] into *out; 0 when val is not one. */
 int tdi_cfg_whole_number(const char *val, long lo, long hi, long *out)
@@ -232,6 +232,13 @@ static int ops_key(parser *p, unsigned long line, const char *key, const char *v
                          val);
         else
             c->source_stall_timeout = n;
+    } else if (strcmp(key, "max_parallel_sources") == 0) {
+        if (!tdi_cfg_whole_number(val, 1, TDI_PARALLEL_SOURCES_MAX, &n))
+            tdi_cfg_perr(p, line,
+                         "max_parallel_sources must be a whole number from 1 to %d, not '%s'",
+                         TDI_PARALLEL_SOURCES_MAX, val);
+        else
+            c->max_parallel_sources = (int)n;
     } else if (strcmp(key, "syslog") == 0) {
         if (strcmp(val, "yes") == 0 || strcmp(val, "on") == 0 || strcmp(val, "true") == 0)
             c->syslog = 1;
@@ -587,6 +594,7 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
     p.cfg->retry_delay_ms = 5000;
     p.cfg->incremental_overlap = 3600;
     p.cfg->source_stall_timeout = 300;
+    p.cfg->max_parallel_sources = 8;
     st = tdi_lines_open(&lr, path, TDI_ERR_CONFIG);
     if (st != TDI_OK)
         goto done;

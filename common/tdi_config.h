@@ -14,9 +14,10 @@
 
 #include <stddef.h>
 
-#define TDI_NAME_MAX            32 /* source and body names: [A-Za-z0-9_-], also used in file names */
-#define TDI_SUPPRESSION_DEFAULT 5 /* tables: non-zero cells below this are suppressed */
-#define TDI_K_MIN_DEFAULT       5 /* records: the smallest group a body may hold */
+#define TDI_NAME_MAX             32 /* source and body names: [A-Za-z0-9_-], also used in file names */
+#define TDI_SUPPRESSION_DEFAULT  5   /* tables: non-zero cells below this are suppressed */
+#define TDI_K_MIN_DEFAULT        5   /* records: the smallest group a body may hold */
+#define TDI_PARALLEL_SOURCES_MAX 256 /* max_parallel_sources: threads and connections */
 
 /* The re-identification check of a body's records (README.md, "Re-identification check"). */
 typedef struct tdi_reid_config {
@@ -107,6 +108,7 @@ typedef struct tdi_config {
     long retry_delay_ms;       /* wait before the second attempt, doubled each time; default 5000 */
     long incremental_overlap;  /* seconds re-read below a source's watermark; default 3600 */
     long source_stall_timeout; /* seconds a source may send nothing; 0: no limit; default 300 */
+    int max_parallel_sources;  /* sources read at once, each on its own connection; default 8 */
     int syslog;                /* 1: log to syslog too */
     tdi_source_config *sources;
     size_t nsources;

@@ -11,7 +11,8 @@
 
 #define MSG_MAX 2048
 
-/* report/ logs from its worker threads too: one message at a time reaches the sink. */
+/* report/ and run/ (the sources' readers) log from worker threads too: one message at a time
+ * reaches the sink, and the progress line is drawn by one thread at a time. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static tdi_log_level log_max = TDI_LOG_INFO;
@@ -19,6 +20,7 @@ static tdi_log_sink log_sink;
 static void *log_sink_ctx;
 static int log_syslog;
 static char last_error[MSG_MAX];
+static _Thread_local char thread_error[MSG_MAX];
 static int progress_shown; /* a progress line is on the terminal and must be cleared first */
 static struct timespec progress_last;
 
@@ -50,7 +52,29 @@ const char *tdi_log_last_error(void)
 
 void tdi_log_clear_last_error(void)
 {
+    (void)pthread_mutex_lock(&log_lock);
     last_error[0] = '\0';
+    (void)pthread_mutex_unlock(&log_lock);
+}
+
+const char *tdi_log_thread_error(void)
+{
+    return thread_error;
+}
+
+void tdi_log_clear_thread_error(void)
+{
+    thread_error[0] = '\0';
+}
+
+/* tdi_progress_end() with log_lock held. */
+static void progress_end_locked(void)
+{
+    if (!progress_shown)
+        return;
+    progress_shown = 0;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
 }
 
 void tdi_log(tdi_log_level level, const char *fmt, ...)
@@ -63,15 +87,17 @@ void tdi_log(tdi_log_level level, const char *fmt, ...)
     va_end(ap);
     (void)pthread_mutex_lock(&log_lock); /* a static default mutex: cannot fail */
     /* Kept whatever the level filter: the ledger wants the reason even from a quiet run. */
-    if (level == TDI_LOG_ERROR)
+    if (level == TDI_LOG_ERROR) {
         memcpy(last_error, msg, sizeof last_error);
+        memcpy(thread_error, msg, sizeof thread_error);
+    }
     if (level <= log_max) {
         if (log_syslog)
             syslog(syslog_priority[level], "%s: %s", level_names[level], msg);
         if (log_sink) {
             log_sink(log_sink_ctx, level, msg);
         } else {
-            tdi_progress_end();
+            progress_end_locked();
             fprintf(stderr, "tdi: %s: %s\n", level_names[level], msg);
         }
     }
@@ -84,14 +110,17 @@ void tdi_progress(const char *fmt, ...)
     char line[256];
     va_list ap;
 
-    if (log_sink || !isatty(STDERR_FILENO))
+    if (!isatty(STDERR_FILENO))
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    (void)pthread_mutex_lock(&log_lock);
     /* At most four updates a second: a terminal is slow next to a million rows. */
-    if (progress_shown && (now.tv_sec - progress_last.tv_sec) * 1000 +
-                                  (now.tv_nsec - progress_last.tv_nsec) / 1000000 <
-                              250)
+    if (log_sink || (progress_shown && (now.tv_sec - progress_last.tv_sec) * 1000 +
+                                               (now.tv_nsec - progress_last.tv_nsec) / 1000000 <
+                                           250)) {
+        (void)pthread_mutex_unlock(&log_lock);
         return;
+    }
     progress_last = now;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -99,13 +128,12 @@ void tdi_progress(const char *fmt, ...)
     fprintf(stderr, "\rtdi: %s\033[K", line);
     fflush(stderr);
     progress_shown = 1;
+    (void)pthread_mutex_unlock(&log_lock);
 }
 
 void tdi_progress_end(void)
 {
-    if (!progress_shown)
-        return;
-    progress_shown = 0;
-    fputs("\r\033[K", stderr);
-    fflush(stderr);
+    (void)pthread_mutex_lock(&log_lock);
+    progress_end_locked();
+    (void)pthread_mutex_unlock(&log_lock);
 }

@@ -27,12 +27,19 @@ void tdi_log_set_sink(tdi_log_sink sink, void *ctx);
 /* Also send every message to syslog (ident "tdi", facility daemon). */
 void tdi_log_open_syslog(void);
 
-/* The text of the last error-level message since tdi_log_clear_last_error(), or "". */
+/* The text of the last error-level message since tdi_log_clear_last_error(), or "", whichever
+ * thread logged it. Read it when no other thread logs (before workers start, after they are
+ * joined). */
 const char *tdi_log_last_error(void);
 void tdi_log_clear_last_error(void);
+/* The same for the calling thread's messages only: what one source's reader ran into while the
+ * readers of other sources log too (run/, max_parallel_sources). */
+const char *tdi_log_thread_error(void);
+void tdi_log_clear_thread_error(void);
 
 /* A progress line on stderr, rewritten in place, only when stderr is a terminal and at most a
- * few times a second; tdi_progress_end() clears it. Never part of the log or syslog. */
+ * few times a second; tdi_progress_end() clears it. Never part of the log or syslog. Locked like
+ * the log: the readers of several sources report progress at once. */
 void tdi_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tdi_progress_end(void);
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,12 +14,14 @@
  * wait ends: waits are cut into slices of this length so such a stop is late by at most this. */
 #define SLICE_MS 200
 
-static volatile sig_atomic_t stop_signal;
+/* Atomic, not only volatile: the readers of several sources look at it from their threads while
+ * the handler sets it on whichever thread the signal reached (lock-free: async-signal-safe). */
+static atomic_int stop_signal;
 static int stop_acknowledged;
 
 static void on_stop(int sig)
 {
-    stop_signal = sig;
+    atomic_store(&stop_signal, sig);
 }
 
 void tdi_signal_setup(void)
@@ -38,7 +41,7 @@ void tdi_signal_setup(void)
 
 int tdi_stop_requested(void)
 {
-    return (int)stop_signal;
+    return atomic_load(&stop_signal);
 }
 
 void tdi_stop_acknowledge(void)

@@ -39,7 +39,9 @@ struct extract_source {
     char snapshot_at[CHANGED_LEN + 1]; /* the source's clock when the snapshot was taken */
 };
 
-static int last_transient; /* of the last failure; see extract_failure_transient() */
+/* Of the calling thread's last failure (sources are read in threads of their own); see
+ * extract_failure_transient(). */
+static _Thread_local int last_transient;
 
 int extract_failure_transient(void)
 {

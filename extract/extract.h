@@ -40,9 +40,9 @@ const char *extract_max_changed(const extract_source *s);
 tdi_status extract_keys_begin(extract_source *s);
 tdi_status extract_key_next(extract_source *s, const char **episode_id, int *eof);
 
-/* 1 when the last failure of extract_open/next/keys could go away on a retry (the connection was
- * refused or lost, the server shut down or ran out of resources); 0 for a wrong query, a value
- * that breaks the column contract, a malformed row. */
+/* 1 when the calling thread's last failure of extract_open/next/keys could go away on a retry (the
+ * connection was refused or lost, the server shut down or ran out of resources); 0 for a wrong
+ * query, a value that breaks the column contract, a malformed row. */
 int extract_failure_transient(void);
 
 /* Ends the COPY and the transaction, closes the connection and frees s (NULL is fine).

@@ -6,7 +6,8 @@
  *   lock the state database, record the run   (a second run stops here: exit 9)
  *   sweep temp files a killed run left, refuse a closed year
  *   per source, retried with backoff:  extract -> transform -> spool, one entry per record and
- *       body that takes it, with that body's pseudonyms (+ quarantine, + rows seen, + key scan)
+ *       body that takes it, with that body's pseudonyms (+ quarantine, + rows seen, + key scan);
+ *       max_parallel_sources at a time, merged in the configured order (run_pool.c)
  *   bodies whose every source was read are served; the others get nothing this run
  *   spool -> state database: in bulk, what each body holds, the counting unit (entrant flags,
  *       earlier years) and append/replace/delete per body; an incremental source whose unread
@@ -139,14 +140,14 @@ static tdi_status check_year(run_ctx *rc)
 
 static tdi_status setup(run_ctx *rc)
 {
-    time_t now = time(NULL);
     tdi_status st;
 
+    rc->today = today_ymd(time(NULL));
     st = check_year(rc);
     if (st == TDI_OK)
         st = sweep(rc);
     if (st == TDI_OK)
-        st = transform_open(rc->cfg, rc->year, today_ymd(now), &rc->tx);
+        st = transform_open(rc->cfg, rc->year, rc->today, &rc->tx);
     if (st == TDI_OK)
         st = tdi_hash_new(&rc->hash);
     if (st == TDI_OK)
@@ -202,23 +203,9 @@ static tdi_status work(run_ctx *rc)
 
     printf("tdi run %s: reporting year %d, %zu sources, %zu bodies%s\n", rc->run_id, rc->year,
            rc->cfg->nsources, rc->cfg->nbodies, rc->full ? ", full read" : "");
-    for (size_t si = 0; si < rc->cfg->nsources && st == TDI_OK; si++) {
-        run_source *s = &rc->src[si];
-
-        st = run_plan_source(rc, s);
-        if (st == TDI_ERR_CROSSWALK) { /* its crosswalk is unreadable: the source fails */
-            s->status = st;
-            s->attempts = 1;
-            snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
-            printf("source %s: FAILED: %s\n", s->cfg->name, s->error);
-            st = TDI_OK;
-            continue;
-        }
-        (void)run_lap();
-        if (st == TDI_OK)
-            st = run_read_source(rc, si);
-        tdi_debug("source %s: read in %.1f s", s->cfg->name, run_lap());
-    }
+    (void)run_lap();
+    st = run_read_sources(rc);
+    tdi_debug("sources: read in %.1f s", run_lap());
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
     if (st == TDI_OK)
@@ -251,6 +238,7 @@ static void cleanup(run_ctx *rc)
 {
     for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++) {
         report_quarantine_abort(rc->src[si].quarantine);
+        run_source_release(&rc->src[si]);
         free(rc->src[si].routed);
     }
     free(rc->src);

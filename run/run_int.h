@@ -4,7 +4,9 @@
  * spool's entry, and the steps each run_*.c module offers the orchestration in run.c.
  *
  *   run.c          run_main(): lock, ledger row, setup, the steps in order, outcome, cleanup
- *   run_read.c     planning a source (full or incremental), extract -> transform -> spool, retries
+ *   run_read.c     planning a source (full or incremental), extract -> transform -> spool, retries,
+ *                  a read's merge into the run (spool, state database, summary)
+ *   run_pool.c     the sources read max_parallel_sources at a time, merged in source order
  *   run_delta.c    spool -> state database, duplicates, in-run re-reads, which bodies are served,
  *                  the re-identification check's inputs, which watermarks move
  *   run_publish.c  bodies' files, their tables, the quarantine files
@@ -25,7 +27,9 @@
 #include "../transform/transform.h"
 #include "run_spool.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define BACKOFF_MAX_MS (10L * 60 * 1000) /* one wait between attempts never exceeds this */
 #define ERROR_MAX      512
@@ -43,6 +47,14 @@ typedef struct spool_entry {
     tdi_record rec;
 } spool_entry;
 
+/* What reads a source: a transform context and a hash of its own. The run's (rc->tx, rc->hash)
+ * plans every source and reads when one source is read at a time; each worker thread of
+ * run_pool.c has its own. */
+typedef struct run_reader {
+    transform_ctx *tx;
+    tdi_hash *hash;
+} run_reader;
+
 typedef struct run_source {
     const tdi_source_config *cfg;
     state_mark mark;
@@ -50,6 +62,7 @@ typedef struct run_source {
     int full_read;              /* every row of the year is read */
     char since[STATE_TIME_MAX]; /* incremental lower bound, "" for a full read */
     int attempts;
+    int unread;        /* planning failed it (its crosswalk): never read */
     tdi_status status; /* TDI_OK, or why the source failed */
     char error[ERROR_MAX];
     unsigned long extracted, written, quarantined;
@@ -63,6 +76,11 @@ typedef struct run_source {
     /* Completeness of the records written, per tdi_item: those the item applies to, those
      * with its "not known" code (the run report; tdi.run_completeness). */
     unsigned long applicable[TDI_ITEM_COUNT], not_known[TDI_ITEM_COUNT];
+    /* What a read leaves for its merge (run_merge_source), which the run does in source order. */
+    run_spool *seg;       /* parallel reads: its records, until appended to the run's spool */
+    FILE *seen, *present; /* incremental reads: the keys for the state database, one a line */
+    char *report;         /* unmapped codes and rule counts (transform_print_source_report) */
+    size_t report_len;
 } run_source;
 
 typedef struct run_body {
@@ -108,7 +126,9 @@ typedef struct run_ctx {
     report_meta meta;
     run_source *src;
     run_body *body;
-    int *takes; /* scratch: bodies taking the current record */
+    int *takes;       /* scratch: bodies taking the current record */
+    int today;        /* YYYYMMDD, for the readers' transform contexts */
+    atomic_int abort; /* a reader hit what stops the run: the other readers stop too */
     unsigned long extracted, written, quarantined;
     int published; /* files published */
     char message[ERROR_MAX];
@@ -122,9 +142,21 @@ double run_lap(void);
 /* run_read.c: full or incremental, and from when (a crosswalk that cannot be read fails the
  * source: TDI_ERR_CROSSWALK). */
 tdi_status run_plan_source(run_ctx *rc, run_source *s);
-/* run_read.c: reads source si, retrying a transient failure with backoff, and prints its summary.
- * Returns only what stops the run as a whole; a source failure is left in its status. */
+/* run_read.c: reads source si with rd into spool (the run's, or a segment of its own), retrying a
+ * transient failure with backoff; prints nothing (run_merge_source does). Any thread. Returns
+ * only what stops the run as a whole; a source failure is left in its status. */
+tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool);
+/* run_read.c, on the run's thread, in source order: source si's segment into the run's spool, its
+ * keys into the state database, its summary printed, its counts added to the run's. */
+tdi_status run_merge_source(run_ctx *rc, size_t si);
+/* run_read.c: run_read_one with the run's own reader into the run's spool, then the merge (a
+ * source read again in the run). */
 tdi_status run_read_source(run_ctx *rc, size_t si);
+/* run_read.c: frees what a read left for its merge (after the merge, or when the run stops). */
+void run_source_release(run_source *s);
+/* run_pool.c: plans every source, then reads them, max_parallel_sources at a time, each merged in
+ * source order. Returns only what stops the run as a whole. */
+tdi_status run_read_sources(run_ctx *rc);
 
 /* run_delta.c: the spool entry at pos, its source restored from the config. */
 tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e);

@@ -4,6 +4,11 @@
  * entry per record and body that takes it, with that body's pseudonyms; quarantine rows, the
  * rows seen and the key scan of an incremental read go along. A transient failure is retried
  * with backoff; nothing of a failed attempt stays.
+ *
+ * A read touches only what is its own (its reader, its source's run_source, its spool or
+ * segment, its key files, its quarantine file), so reads of several sources run at once
+ * (run_pool.c); the merge, on the run's thread and in source order, does what is shared: the
+ * run's spool, the state database, stdout and the run's counts.
  */
 #include "run_int.h"
 
@@ -12,7 +17,9 @@
 #include "../common/tdi_version.h"
 #include "../extract/extract.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ planning a source */
@@ -93,14 +100,20 @@ tdi_status run_plan_source(run_ctx *rc, run_source *s)
 
 /* ------------------------------------------------------------------ reading a source */
 
+/* A reader of source si stops when the run is stopped by a signal or another reader's failure. */
+static int stopping(run_ctx *rc)
+{
+    return tdi_stop_requested() || atomic_load(&rc->abort);
+}
+
 /* Hands one accepted record to the spool, once for each body that takes it, with that body's
  * pseudonyms; none takes it: R007. */
-static tdi_status spool_record(run_ctx *rc, size_t si, const tdi_record *rec, const char *eid,
-                               int *taken)
+static tdi_status spool_record(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si,
+                               const tdi_record *rec, const char *eid, int *taken)
 {
     spool_entry e;
     char pkey[TDI_PSEUDONYM_MAX + 1];
-    tdi_status st = transform_person_state_key(rc->tx, pkey, sizeof pkey);
+    tdi_status st = transform_person_state_key(rd->tx, pkey, sizeof pkey);
 
     *taken = 0;
     for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
@@ -115,12 +128,12 @@ static tdi_status spool_record(run_ctx *rc, size_t si, const tdi_record *rec, co
             e.rec.quarter = 0; /* dates leave as the year only */
         snprintf(e.eid, sizeof e.eid, "%s", eid);
         memcpy(e.pkey, pkey, sizeof e.pkey);
-        st = transform_pseudonymise(rc->tx, b, &e.rec);
+        st = transform_pseudonymise(rd->tx, b, &e.rec);
         if (st == TDI_OK)
-            st = report_record_hash(rc->hash, &e.rec, e.hash);
+            st = report_record_hash(rd->hash, &e.rec, e.hash);
         e.rec.source = NULL;
         if (st == TDI_OK)
-            st = run_spool_append(rc->spool, &e);
+            st = run_spool_append(spool, &e);
         rc->src[si].routed[b] = 1;
         (*taken)++;
     }
@@ -139,8 +152,19 @@ static void count_items(run_source *s, const tdi_record *rec)
     }
 }
 
-/* rows seen: the state database learns of every row an incremental read read (when seen). */
-static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen)
+/* One state key a line into fp (a key file the merge copies into the state database). */
+static tdi_status put_key(FILE *fp, const char *key)
+{
+    if (fputs(key, fp) < 0 || putc('\n', fp) == EOF) {
+        tdi_error("spool: writing a source's keys failed: %s", strerror(errno));
+        return TDI_ERR_OUTPUT;
+    }
+    return TDI_OK;
+}
+
+/* rows seen: the state database learns of every row an incremental read read (s->seen). */
+static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si,
+                            extract_source *ex)
 {
     run_source *s = &rc->src[si];
     char key[TDI_EPISODE_KEY_MAX + 32], eid[TDI_EPISODE_KEY_MAX + 1];
@@ -151,27 +175,27 @@ static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen
     int eof = 0, accepted, taken, has_eid;
 
     while (st == TDI_OK) {
-        if (tdi_stop_requested())
+        if (stopping(rc))
             return TDI_ERR_INTERRUPTED;
         st = extract_next(ex, &row, &eof);
         if (st != TDI_OK || eof)
             break;
         if ((s->extracted + 1) % PROGRESS_EVERY == 0)
             tdi_progress("source %s: %lu rows", s->cfg->name, s->extracted + 1);
-        st = transform_row(rc->tx, &row, &rec, &rej, &accepted);
+        st = transform_row(rd->tx, &row, &rec, &rej, &accepted);
         if (st == TDI_OK)
             st =
-                transform_state_key(rc->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid, &has_eid);
+                transform_state_key(rd->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid, &has_eid);
         if (st == TDI_OK && accepted) {
-            st = spool_record(rc, si, &rec, eid, &taken);
+            st = spool_record(rc, rd, spool, si, &rec, eid, &taken);
             if (st == TDI_OK && !taken) {
                 /* The centre is the value: centre codes are not personal. */
                 tdi_rule_raise(&s->hits, TDI_R007, NULL, rec.centre, &rej);
                 accepted = 0;
             }
         }
-        if (st == TDI_OK && seen && has_eid)
-            st = state_put_key(rc->state, (int)si, eid);
+        if (st == TDI_OK && s->seen && has_eid)
+            st = put_key(s->seen, eid);
         if (st != TDI_OK)
             break;
         s->extracted++;
@@ -180,7 +204,7 @@ static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen
             count_items(s, &rec);
             continue;
         }
-        transform_rejection_key(rc->tx, &row, key, sizeof key);
+        transform_rejection_key(rd->tx, &row, key, sizeof key);
         st = report_quarantine_add(s->quarantine, key, &rej);
         s->quarantined++;
     }
@@ -188,38 +212,67 @@ static tdi_status read_rows(run_ctx *rc, size_t si, extract_source *ex, int seen
     return st;
 }
 
-/* The key scan of an incremental read, into the state database. On failure the keys of this
- * attempt are dropped there. */
-static tdi_status read_keys(run_ctx *rc, size_t si, extract_source *ex)
+/* The key scan of an incremental read (s->present). */
+static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_source *ex)
 {
     char key[TDI_EPISODE_KEY_MAX + 1];
     const char *id;
-    tdi_status st, cst;
+    tdi_status st;
     int eof = 0, has_key;
 
     st = extract_keys_begin(ex);
-    if (st != TDI_OK)
-        return st;
-    st = state_copy_begin(rc->state, STATE_COPY_PRESENT);
     while (st == TDI_OK) {
-        if (tdi_stop_requested()) {
-            st = TDI_ERR_INTERRUPTED;
-            break;
-        }
+        if (stopping(rc))
+            return TDI_ERR_INTERRUPTED;
         st = extract_key_next(ex, &id, &eof);
         if (st != TDI_OK || eof)
             break;
-        st = transform_state_key(rc->tx, id, key, sizeof key, &has_key);
+        st = transform_state_key(rd->tx, id, key, sizeof key, &has_key);
         if (st == TDI_OK && has_key)
-            st = state_put_key(rc->state, (int)si, key);
+            st = put_key(rc->src[si].present, key);
     }
-    cst = state_copy_end(rc->state, st != TDI_OK);
-    return st != TDI_OK ? st : cst;
+    return st;
+}
+
+/* The unmapped codes and rule counts of the source just read, kept for its merge. */
+static tdi_status keep_report(run_reader *rd, run_source *s)
+{
+    FILE *fp = open_memstream(&s->report, &s->report_len);
+
+    if (!fp) {
+        tdi_error("source %s: out of memory", s->cfg->name);
+        return TDI_ERR_INTERNAL;
+    }
+    transform_print_source_report(rd->tx, &s->hits, fp);
+    if (fclose(fp) != 0) {
+        tdi_error("source %s: out of memory", s->cfg->name);
+        return TDI_ERR_INTERNAL;
+    }
+    return TDI_OK;
+}
+
+static void close_keys(run_source *s)
+{
+    if (s->seen)
+        fclose(s->seen); /* unlinked temp files: nothing to keep */
+    if (s->present)
+        fclose(s->present);
+    s->seen = s->present = NULL;
+}
+
+void run_source_release(run_source *s)
+{
+    close_keys(s);
+    run_spool_close(s->seg);
+    s->seg = NULL;
+    free(s->report);
+    s->report = NULL;
+    s->report_len = 0;
 }
 
 /* One attempt at a source. What it leaves on failure (spool entries, quarantine rows, keys) the
  * caller drops. */
-static tdi_status read_once(run_ctx *rc, size_t si)
+static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si)
 {
     run_source *s = &rc->src[si];
     extract_source *ex = NULL;
@@ -231,89 +284,167 @@ static tdi_status read_once(run_ctx *rc, size_t si)
     memset(&s->hits, 0, sizeof s->hits);
     memset(s->applicable, 0, sizeof s->applicable);
     memset(s->not_known, 0, sizeof s->not_known);
-    st = transform_begin_source(rc->tx, s->cfg);
+    st = transform_begin_source(rd->tx, s->cfg);
     if (st == TDI_OK)
         st = report_quarantine_open(&rc->meta, s->cfg->name, &s->quarantine);
+    /* An incremental read tells the state database every row it read (a row read now that a
+     * body holds and does not get any more is deleted there) and every episode of the year. */
+    if (st == TDI_OK && !s->full_read)
+        st = run_spool_stream(rc->cfg->work_dir, &s->seen);
+    if (st == TDI_OK && !s->full_read)
+        st = run_spool_stream(rc->cfg->work_dir, &s->present);
     if (st == TDI_OK)
         st = extract_open(s->cfg, rc->year, s->full_read ? NULL : s->since, &ex);
-    /* An incremental read tells the state database every row it read: a row read now that a
-     * body holds and does not get any more is deleted there. */
-    if (st == TDI_OK && !s->full_read) {
-        tdi_status cst2;
-        st = state_copy_begin(rc->state, STATE_COPY_SEEN);
-        if (st == TDI_OK)
-            st = read_rows(rc, si, ex, 1);
-        cst2 = state_copy_end(rc->state, st != TDI_OK);
-        if (st == TDI_OK)
-            st = cst2;
-    } else if (st == TDI_OK) {
-        st = read_rows(rc, si, ex, 0);
-    }
+    if (st == TDI_OK)
+        st = read_rows(rc, rd, spool, si, ex);
     if (st == TDI_OK && s->cfg->incremental)
         snprintf(s->max_changed, sizeof s->max_changed, "%s", extract_max_changed(ex));
     if (st == TDI_OK && !s->full_read)
-        st = read_keys(rc, si, ex);
+        st = read_keys(rc, rd, si, ex);
     if (ex) {
         cst = extract_close(ex);
         if (st == TDI_OK)
             st = cst;
     }
+    if (st == TDI_OK)
+        st = keep_report(rd, s);
     return st;
 }
 
-/* Reads source si, retrying a transient failure with backoff. Returns only what stops the run
- * as a whole; a source failure is left in s->status. */
-tdi_status run_read_source(run_ctx *rc, size_t si)
+/* A failed attempt leaves nothing: not its spool entries, keys, report or quarantine file. */
+static tdi_status drop_attempt(run_source *s, run_spool *spool, uint64_t mark)
+{
+    report_quarantine_abort(s->quarantine);
+    s->quarantine = NULL;
+    close_keys(s);
+    free(s->report);
+    s->report = NULL;
+    return run_spool_truncate(spool, mark);
+}
+
+tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool)
 {
     run_source *s = &rc->src[si];
     long delay = rc->cfg->retry_delay_ms;
-    uint64_t mark = run_spool_count(rc->spool);
+    uint64_t mark = run_spool_count(spool);
     tdi_status st = TDI_OK;
 
     for (s->attempts = 1;; s->attempts++) {
         int transient;
 
-        tdi_log_clear_last_error();
-        st = read_once(rc, si);
+        tdi_log_clear_thread_error();
+        st = read_once(rc, rd, spool, si);
         if (st == TDI_OK)
             break;
         transient = st == TDI_ERR_SOURCE && extract_failure_transient();
-        snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
-        /* Nothing of a failed attempt stays: not its spool entries, not its quarantine file. */
-        report_quarantine_abort(s->quarantine);
-        s->quarantine = NULL;
+        snprintf(s->error, sizeof s->error, "%s", tdi_log_thread_error());
         {
-            tdi_status tst = run_spool_truncate(rc->spool, mark);
+            tdi_status tst = drop_attempt(s, spool, mark);
             if (tst != TDI_OK)
                 return tst;
         }
         if (st != TDI_ERR_SOURCE && st != TDI_ERR_CROSSWALK)
-            return st; /* interrupted, disk full, state database gone: the run stops */
+            return st; /* interrupted, disk full, out of memory: the run stops */
         if (!transient || s->attempts >= rc->cfg->retry_attempts)
             break;
         tdi_warn("source %s: attempt %d of %d failed; trying again in %ld ms", s->cfg->name,
                  s->attempts, rc->cfg->retry_attempts, delay);
         st = tdi_sleep_ms(delay);
+        if (st == TDI_OK && atomic_load(&rc->abort))
+            st = TDI_ERR_INTERRUPTED;
         if (st != TDI_OK)
             return st;
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
     }
     s->status = st;
-    if (st != TDI_OK) {
+    if (st != TDI_OK)
         s->extracted = s->written = s->quarantined = 0;
+    return TDI_OK;
+}
+
+/* Source si's keys of one kind into the state database. */
+static tdi_status merge_keys(run_ctx *rc, size_t si, FILE *fp, state_copy table)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    tdi_status st, cst;
+
+    if (!fp)
+        return TDI_OK;
+    if (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0) {
+        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
+        return TDI_ERR_OUTPUT;
+    }
+    st = state_copy_begin(rc->state, table);
+    while (st == TDI_OK && (n = getline(&line, &cap, fp)) > 0) {
+        line[n - 1] = '\0';
+        st = state_put_key(rc->state, (int)si, line);
+    }
+    if (st == TDI_OK && ferror(fp)) {
+        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
+        st = TDI_ERR_OUTPUT;
+    }
+    free(line);
+    cst = state_copy_end(rc->state, st != TDI_OK);
+    return st != TDI_OK ? st : cst;
+}
+
+/* A parallel read's segment appended to the run's spool. */
+static tdi_status merge_segment(run_ctx *rc, run_spool *seg)
+{
+    spool_entry e;
+    uint64_t n = seg ? run_spool_count(seg) : 0;
+    tdi_status st = TDI_OK;
+
+    for (uint64_t i = 0; i < n && st == TDI_OK; i++) {
+        st = run_spool_read(seg, i, &e);
+        if (st == TDI_OK)
+            st = run_spool_append(rc->spool, &e);
+    }
+    return st;
+}
+
+tdi_status run_merge_source(run_ctx *rc, size_t si)
+{
+    run_source *s = &rc->src[si];
+    tdi_status st = TDI_OK;
+
+    if (s->status != TDI_OK && s->unread) /* planning failed it */
+        printf("source %s: FAILED: %s\n", s->cfg->name, s->error);
+    else if (s->status != TDI_OK)
         printf("source %s: FAILED after %d attempt%s: %s\n", s->cfg->name, s->attempts,
                s->attempts == 1 ? "" : "s", s->error);
+    if (s->status != TDI_OK) {
+        run_source_release(s);
         return TDI_OK;
     }
-    if (s->full_read)
-        printf("source %s: extracted %lu, written %lu, quarantined %lu\n", s->cfg->name,
-               s->extracted, s->written, s->quarantined);
-    else
-        printf("source %s: extracted %lu, written %lu, quarantined %lu (changed since %s)\n",
-               s->cfg->name, s->extracted, s->written, s->quarantined, s->since);
-    transform_print_source_report(rc->tx, &s->hits, stdout);
-    rc->extracted += s->extracted;
-    rc->written += s->written;
-    rc->quarantined += s->quarantined;
-    return TDI_OK;
+    st = merge_segment(rc, s->seg);
+    if (st == TDI_OK)
+        st = merge_keys(rc, si, s->seen, STATE_COPY_SEEN);
+    if (st == TDI_OK)
+        st = merge_keys(rc, si, s->present, STATE_COPY_PRESENT);
+    if (st == TDI_OK) {
+        if (s->full_read)
+            printf("source %s: extracted %lu, written %lu, quarantined %lu\n", s->cfg->name,
+                   s->extracted, s->written, s->quarantined);
+        else
+            printf("source %s: extracted %lu, written %lu, quarantined %lu (changed since %s)\n",
+                   s->cfg->name, s->extracted, s->written, s->quarantined, s->since);
+        if (s->report_len > 0)
+            fwrite(s->report, 1, s->report_len, stdout);
+        rc->extracted += s->extracted;
+        rc->written += s->written;
+        rc->quarantined += s->quarantined;
+    }
+    run_source_release(s);
+    return st;
+}
+
+tdi_status run_read_source(run_ctx *rc, size_t si)
+{
+    run_reader rd = {rc->tx, rc->hash};
+    tdi_status st = run_read_one(rc, &rd, si, rc->spool);
+
+    return st == TDI_OK ? run_merge_source(rc, si) : st;
 }

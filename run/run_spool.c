@@ -115,6 +115,18 @@ void run_spool_close(run_spool *sp)
     free(sp);
 }
 
+/* The buffer, made again after run_spool_rest(). */
+static tdi_status need_buffer(run_spool *sp)
+{
+    if (sp->buf)
+        return TDI_OK;
+    sp->buf = malloc(SPOOL_BUF);
+    if (sp->buf)
+        return TDI_OK;
+    tdi_error("%s: spool: out of memory", sp->dir);
+    return TDI_ERR_INTERNAL;
+}
+
 static tdi_status write_all(run_spool *sp, const unsigned char *p, size_t len, off_t off)
 {
     while (len > 0) {
@@ -160,9 +172,13 @@ static void end_reading(run_spool *sp)
 
 tdi_status run_spool_append(run_spool *sp, const void *entry)
 {
+    tdi_status st = need_buffer(sp);
+
+    if (st != TDI_OK)
+        return st;
     end_reading(sp);
     if (sp->used + sp->size > sp->cap) {
-        tdi_status st = flush(sp);
+        st = flush(sp);
         if (st != TDI_OK)
             return st;
     }
@@ -170,6 +186,18 @@ tdi_status run_spool_append(run_spool *sp, const void *entry)
     sp->used += sp->size;
     sp->count++;
     return TDI_OK;
+}
+
+tdi_status run_spool_rest(run_spool *sp)
+{
+    tdi_status st = TDI_OK;
+
+    if (!sp->reading)
+        st = flush(sp);
+    end_reading(sp);
+    free(sp->buf);
+    sp->buf = NULL;
+    return st;
 }
 
 uint64_t run_spool_count(const run_spool *sp)
@@ -204,6 +232,8 @@ tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry)
                   sp->count);
         return TDI_ERR_INTERNAL;
     }
+    if (need_buffer(sp) != TDI_OK)
+        return TDI_ERR_INTERNAL;
     if (!sp->reading) {
         tdi_status st = flush(sp);
         if (st != TDI_OK)

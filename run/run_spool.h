@@ -33,6 +33,10 @@ uint64_t run_spool_count(const run_spool *sp);
 /* Drops every entry from position count on (a source's failed attempt). */
 tdi_status run_spool_truncate(run_spool *sp, uint64_t count);
 
+/* Writes out what is buffered and frees the buffer (made again by the next append or read): a
+ * finished source's segment waiting for its merge holds no memory. */
+tdi_status run_spool_rest(run_spool *sp);
+
 /* Copies the entry at position pos (< count) into entry. Reads ahead, so ascending positions
  * cost one read per buffer. Appends may follow reads (a source read again), and reads appends. */
 tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry);

@@ -477,3 +477,5 @@ done
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$HEAD"
 print_table
+# Many clinics at once: tests/bench/parallel.sh (BENCH_PARALLEL_SOURCES=0 skips it).
+TDI=$TDI_BIN BENCH_RUNS=$RUNS BENCH_GZIP_LEVEL=$LEVEL "$BENCH_DIR/parallel.sh" | tee -a "$REPORT" "$OUT/latest.txt"

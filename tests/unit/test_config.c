@@ -134,7 +134,8 @@ static void reports_every_error_with_line(void **state)
              "%1$s:2: unknown setting 'outptu_dir' (before any section: output_dir, key_file, "
              "schema_dir, gzip_level, suppression_threshold, protection_level, region_map, k_min, "
              "quasi_identifiers, blank_order, state, work_dir, retry_attempts, "
-             "retry_delay, incremental_overlap, source_stall_timeout, syslog)\n"
+             "retry_delay, incremental_overlap, source_stall_timeout, max_parallel_sources, "
+             "syslog)\n"
              "%1$s:3: gzip_level must be a whole number from 1 to 9, not '11'\n"
              "%1$s:7: give either query or query_file, once\n"
              "%1$s:8: region 'NL 329' is not a code of 1-32 characters of A-Z a-z 0-9 . _ -\n"
@@ -370,6 +371,7 @@ static void operations_settings(void **state)
     assert_int_equal(cfg->retry_delay_ms, 5000);
     assert_int_equal(cfg->incremental_overlap, 3600);
     assert_int_equal(cfg->source_stall_timeout, 300);
+    assert_int_equal(cfg->max_parallel_sources, 8);
     assert_int_equal(cfg->sources[0].stall_timeout, 300);
     assert_int_equal(cfg->syslog, 0);
     assert_string_equal(cfg->sources[0].incremental, "changed_at");
@@ -378,7 +380,7 @@ static void operations_settings(void **state)
     snprintf(want, sizeof want,
              "output_dir = o\nkey_file = k\nstate = service=state_db\nwork_dir = /var/tmp\n"
              "retry_attempts = 5\nretry_delay = 0.05\nincremental_overlap = 0\nsyslog = yes\n"
-             "source_stall_timeout = 1\n%s",
+             "source_stall_timeout = 1\nmax_parallel_sources = 256\n%s",
              body);
     write_conf(want);
     assert_int_equal(tdi_config_load(path, &cfg), TDI_OK);
@@ -389,6 +391,7 @@ static void operations_settings(void **state)
     assert_int_equal(cfg->incremental_overlap, 0);
     assert_int_equal(cfg->syslog, 1);
     assert_int_equal(cfg->sources[0].stall_timeout, 1);
+    assert_int_equal(cfg->max_parallel_sources, 256);
     tdi_config_free(cfg);
 
     write_conf("output_dir = o\nkey_file = k\n"
@@ -399,6 +402,10 @@ static void operations_settings(void **state)
                "state = a\n"
                "state = b\n"
                "source_stall_timeout = 2h\n"
+               "max_parallel_sources = 0\n"
+               "max_parallel_sources = -3\n"
+               "max_parallel_sources = 257\n"
+               "max_parallel_sources = 99999999999999999999\n"
                "[source a]\nconninfo = x\nquery = q\ncrosswalk = c\nregion = R1\n"
                "incremental = changed at\n"
                "[body b]\nregions = R1\n");
@@ -414,7 +421,12 @@ static void operations_settings(void **state)
              "%1$s:8: 'state' is set twice in this section\n"
              "%1$s:9: source_stall_timeout must be a whole number of seconds from 0 to 86400, "
              "not '2h'\n"
-             "%1$s:15: incremental names the change-time column, e.g. changed_at, not "
+             "%1$s:10: max_parallel_sources must be a whole number from 1 to 256, not '0'\n"
+             "%1$s:11: max_parallel_sources must be a whole number from 1 to 256, not '-3'\n"
+             "%1$s:12: max_parallel_sources must be a whole number from 1 to 256, not '257'\n"
+             "%1$s:13: max_parallel_sources must be a whole number from 1 to 256, not "
+             "'99999999999999999999'\n"
+             "%1$s:19: incremental names the change-time column, e.g. changed_at, not "
              "'changed at'\n",
              path);
     assert_string_equal(tl.text, want);

@@ -304,14 +304,16 @@ static void incremental_runs(void **state)
     hpq_script(
         RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
         HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
-        COPY_OUT("> TIMESTAMPTZ '2025-04-30T23:00:00.000000Z'"), COPY_IN("COPY run_seen"),
+        COPY_OUT("> TIMESTAMPTZ '2025-04-30T23:00:00.000000Z'"),
         HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
         HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "Q", "2025-05-11T00:00:00.000000Z")),
-        HPQ_COPY_DONE, HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_COPY_DONE,
         /* the key scan */
-        COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), COPY_IN("COPY run_present"),
-        HPQ_COPY_ROW("1\n"), HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_PUT("0\t"), COPY_IN_END,
-        HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
+        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        /* the source's merge: the rows it read, the episodes it holds */
+        COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY run_present"),
+        HPQ_PUT("0\t"), COPY_IN_END,
         /* the delta: a replace and a delete */
         COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
         ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
