@@ -1,6 +1,8 @@
 /* tdi_record: the source column contract (see README.md, "Source query"). */
 #include "tdi_record.h"
 
+#include "tdi_text.h"
+
 #include <string.h>
 
 /* name, cast, kind, required, identifying, item, min, max */
@@ -76,6 +78,11 @@ int tdi_column_by_name(const char *name)
         if (strcmp(tdi_columns[i].name, name) == 0)
             return i;
     return -1;
+}
+
+long tdi_record_stay_days(const tdi_record *rec)
+{
+    return rec->end_ymd ? tdi_days_between(rec->start_ymd, rec->end_ymd) : -1;
 }
 
 static const char *const qi_names[TDI_QI_COUNT] = {

@@ -132,15 +132,24 @@ typedef struct tdi_record {
     char region[TDI_REGION_MAX + 1]; /* region of residence from the postcode through the region
                                       * map, else the source's region: never the postcode */
     int year;                        /* year of treatment start */
-    uint8_t quarter;   /* quarter of treatment start, 1-4, only for bodies configured to get it;
-                        * 0: not written (dates leave as the year only) */
-    int start_ymd;     /* treatment start, YYYYMMDD: which start of a person is the first in the
-                        * year (the TDI counting unit); not written to the submission */
-    int age;           /* age at treatment start, or TDI_AGE_NOT_KNOWN */
-    int first_use_age; /* age at first use of the primary drug, or TDI_AGE_NOT_KNOWN */
-    uint8_t entrant;   /* tdi_entrant */
+    uint8_t quarter;    /* quarter of treatment start, 1-4, only for bodies configured to get it;
+                         * 0: not written (dates leave as the year only) */
+    int start_ymd;      /* treatment start, YYYYMMDD: which start of a person is the first in the
+                         * year (the TDI counting unit); not written to the submission */
+    int end_ymd;        /* treatment end (discharge), YYYYMMDD, 0: open or no end date given;
+                         * not written: the submission carries the stay band only */
+    int age;            /* age at treatment start, or TDI_AGE_NOT_KNOWN */
+    int first_use_age;  /* age at first use of the primary drug, or TDI_AGE_NOT_KNOWN */
+    uint8_t entrant;    /* tdi_entrant */
+    uint8_t continuing; /* 1: started before the reporting year, still open in it (a continuing
+                         * client): written continuing="1", never an entrant, never in a TDI
+                         * table, never a person's first start */
     uint8_t code[TDI_ITEM_COUNT]; /* index into each item's code list, or TDI_CODE_NOT_APPLICABLE */
 } tdi_record;
+
+/* Days from start to end (0: ended on the day it started), or -1 for an open episode
+ * (end_ymd 0). The stay band is tdi_stay_band() of it. */
+long tdi_record_stay_days(const tdi_record *rec);
 
 #define TDI_VALUE_MAX 48
 

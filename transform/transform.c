@@ -586,6 +586,10 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     if (tx_checks_apply(&facts, &tx->hits, rej))
         return 1;
     tx_derive_record(&tx->derive, &n, rec);
+    /* Discharge items: only for a source with an end_date column (issue 17, step 1). */
+    rec->code[TDI_ITEM_DISCHARGE_REASON] = TDI_CODE_NOT_APPLICABLE;
+    rec->code[TDI_ITEM_AFTERCARE] = TDI_CODE_NOT_APPLICABLE;
+    rec->code[TDI_ITEM_STAY_BAND] = TDI_CODE_NOT_APPLICABLE;
     rec->age = age_known ? age : TDI_AGE_NOT_KNOWN;
     rec->first_use_age = n.first_use_age >= 0 ? n.first_use_age : TDI_AGE_NOT_KNOWN;
     rec->start_ymd = start_ymd;

@@ -182,7 +182,8 @@ static void test_empty_files(void **state)
     "setting, residential_approach, planned_duration, detox_phase, sex, age_band, nationality, "   \
     "treatment_status, referral_source, living_with, living_with_children, living_where, "         \
     "education, labour_status, primary_drug, route, frequency, first_use_age_band, "               \
-    "secondary_drug, polydrug, injecting, needle_sharing, hiv_testing, hcv_testing, ost"
+    "secondary_drug, polydrug, injecting, needle_sharing, hiv_testing, hcv_testing, ost, "         \
+    "discharge_reason, aftercare"
 
 static void test_errors(void **state)
 {

@@ -264,6 +264,9 @@ static void test_good_row(void **state)
         [TDI_ITEM_HCV_TESTING] = "1",
         [TDI_ITEM_OST] = "3",
         [TDI_ITEM_YEARS_SINCE_FIRST_OST] = "10", /* 2024 - 2014 */
+        [TDI_ITEM_DISCHARGE_REASON] = "-",       /* no end_date column */
+        [TDI_ITEM_AFTERCARE] = "-",
+        [TDI_ITEM_STAY_BAND] = "-",
     };
     tdi_raw_row row = good_row();
     tdi_record rec = accept_row(&row);
