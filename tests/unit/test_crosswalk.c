@@ -72,7 +72,7 @@ static void test_ok_file(void **state)
     tx_crosswalk *cw = load_ok("ok.cw");
 
     (void)state;
-    assert_int_equal(tx_crosswalk_size(cw), 59);
+    assert_int_equal(tx_crosswalk_size(cw), 66);
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "AMB", 20240101), "outpatient");
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "RES", 20240101), "residential_community");
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "ONB", 20240101), "not_known");
