@@ -525,30 +525,25 @@ static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ym
     return st == TDI_OK ? 0 : -1;
 }
 
+static const char *code_text(const tdi_record *rec, tdi_item item)
+{
+    return tdi_item_get(item)->codes[rec->code[item]].code;
+}
+
 /* The discharge rules' facts: the end date, and a reason or aftercare given without one. */
 static void discharge_facts(const tdi_raw_row *row, int end_ymd, const tdi_record *rec, tx_facts *f)
 {
-    static const struct {
-        tdi_column col;
-        tdi_item item;
-    } given[] = {{TDI_COL_DISCHARGE_REASON, TDI_ITEM_DISCHARGE_REASON},
-                 {TDI_COL_AFTERCARE, TDI_ITEM_AFTERCARE}};
-    const char *code[2] = {NULL, NULL};
-
     f->end_ymd = end_ymd;
     f->stay_open = !end_ymd && !row->no_end_date;
-    for (size_t i = 0; i < 2 && !end_ymd; i++)
-        if (!is_missing(row->col[given[i].col]))
-            code[i] = tdi_item_get(given[i].item)->codes[rec->code[given[i].item]].code;
-    f->open_reason = code[0];
-    f->open_aftercare = code[1];
+    if (!end_ymd && !is_missing(row->col[TDI_COL_DISCHARGE_REASON]))
+        f->open_reason = code_text(rec, TDI_ITEM_DISCHARGE_REASON);
+    if (!end_ymd && !is_missing(row->col[TDI_COL_AFTERCARE]))
+        f->open_aftercare = code_text(rec, TDI_ITEM_AFTERCARE);
 }
 
-/* The discharge items (README.md, "Discharges and continuing clients"): a closed episode gets
- * its stay band, reason and aftercare (not known where not given); an open one the band "open"
- * and no reason or aftercare, unless given (R033, R034: kept); a source without an end_date
- * column none of the three, so its records stay as they were. An episode started before the
- * reporting year (only the continuing clients' window yields one) is a continuing client. */
+/* README.md, "Discharges and continuing clients": closed, the band, reason and aftercare; open,
+ * "open" (a reason or aftercare given is kept: R033, R034); no end_date column, none of them (the
+ * records stay as they were). A start before the year (the second window) is a continuing one. */
 static void discharge_items(const transform_ctx *tx, const tdi_raw_row *row, int end_ymd,
                             tdi_record *rec)
 {
