@@ -269,6 +269,38 @@ static const tdi_code years_since_first_ost_codes[] = {
     {"99", "Not known"},
 };
 
+/* Why a closed episode ended (TEDS-D's reason for discharge, grouped). */
+static const tdi_code discharge_reason_codes[] = {
+    {"completed", "Treatment completed"},
+    {"dropped_out", "Dropped out (left against advice, did not return)"},
+    {"referred_on", "Referred on to another programme"},
+    {"transferred", "Transferred to another unit of the same provider"},
+    {"incarcerated", "Incarcerated"},
+    {"died", "Died"},
+    {"other", "Other"},
+    {"not_known", "Not known"},
+};
+
+/* Continuity of care: what the person was referred to after the stay. */
+static const tdi_code aftercare_codes[] = {
+    {"none", "No referral to continuing care"},
+    {"outpatient", "Outpatient treatment or counselling"},
+    {"self_help", "Self-help or mutual-aid group"},
+    {"housing", "Supported or recovery housing"},
+    {"other", "Other continuing care"},
+    {"not_known", "Not known"},
+};
+
+/* Length of stay in days, generalised (the date never leaves, only the band). */
+static const tdi_code stay_band_codes[] = {
+    {"0-7", "0 to 7 days"},        {"8-28", "8 to 28 days"},       {"29-90", "29 to 90 days"},
+    {"91-180", "91 to 180 days"},  {"181-365", "181 to 365 days"}, {"366+", "More than 365 days"},
+    {"open", "Open: no end date"}, {"not_known", "Not known"},
+};
+
+/* The last day of each band of stay_band_codes, in order; then "open". */
+static const long stay_band_last_day[] = {7, 28, 90, 180, 365};
+
 #pragma GCC diagnostic pop
 
 /* name, label, code list, crosswalk item, fallback item, conditional; the last code of every list
@@ -330,6 +362,11 @@ static const tdi_item_def items[TDI_ITEM_COUNT] = {
     [TDI_ITEM_YEARS_SINCE_FIRST_OST] =
         ITEM("years_since_first_ost", "Years since first opioid substitution treatment",
              years_since_first_ost_codes, NULL, -1, 1),
+    [TDI_ITEM_DISCHARGE_REASON] = ITEM("discharge_reason", "Reason for discharge",
+                                       discharge_reason_codes, "discharge_reason", -1, 1),
+    [TDI_ITEM_AFTERCARE] = ITEM("aftercare", "Referral to continuing care after discharge",
+                                aftercare_codes, "aftercare", -1, 1),
+    [TDI_ITEM_STAY_BAND] = ITEM("stay_band", "Length of stay", stay_band_codes, NULL, -1, 1),
 };
 
 const tdi_item_def *tdi_item_get(tdi_item item)
@@ -366,6 +403,17 @@ const tdi_item_def *tdi_item_by_cw_name(const char *cw_name, tdi_item *item_out)
 int tdi_in_population(unsigned primary_drug)
 {
     return primary_drug < COUNT(drug_codes) && !drug_codes[primary_drug].outside;
+}
+
+unsigned tdi_stay_band(long days)
+{
+    size_t i = 0;
+
+    if (days < 0)
+        return (unsigned)COUNT(stay_band_codes) - 2; /* open */
+    while (i < COUNT(stay_band_last_day) && days > stay_band_last_day[i])
+        i++;
+    return (unsigned)i; /* past the last: 366+ */
 }
 
 int tdi_code_index(const tdi_item_def *def, const char *code)

@@ -45,6 +45,10 @@ typedef enum tdi_item {
     TDI_ITEM_HCV_TESTING,
     TDI_ITEM_OST,                   /* opioid substitution treatment status */
     TDI_ITEM_YEARS_SINCE_FIRST_OST, /* derived; persons ever in OST only */
+    TDI_ITEM_DISCHARGE_REASON,      /* closed episodes (an end date) only */
+    TDI_ITEM_AFTERCARE,             /* referral to continuing care; closed episodes only */
+    TDI_ITEM_STAY_BAND, /* derived: length of stay as a band, "open" without an end date; only
+                         * for sources that have an end_date column */
     TDI_ITEM_COUNT
 } tdi_item;
 
@@ -82,6 +86,10 @@ const tdi_item_def *tdi_item_by_cw_name(const char *cw_name, tdi_item *item_out)
 int tdi_in_population(unsigned primary_drug);
 /* What an entrant count counts, said with every such count (summary, manifest, status). */
 #define TDI_POPULATION "entrants (TDI population: first start for a drug)"
+/* The stay_band index of a stay of days days (end date minus start date; 0 for a stay that
+ * ends on the day it starts), the "open" code for days < 0 (no end date). The bands are
+ * 0-7, 8-28, 29-90, 91-180, 181-365, 366+ (the 28 of the detox limit is a boundary). */
+unsigned tdi_stay_band(long days);
 /* Index of code in the item's list, or -1. */
 int tdi_code_index(const tdi_item_def *def, const char *code);
 

@@ -1,6 +1,8 @@
 /* tdi_record: the source column contract (see README.md, "Source query"). */
 #include "tdi_record.h"
 
+#include "tdi_text.h"
+
 #include <string.h>
 
 /* name, cast, kind, required, identifying, item, min, max */
@@ -62,6 +64,10 @@ const tdi_column_def tdi_columns[TDI_COL_COUNT] = {
     [TDI_COL_GIVEN_NAME] = {"given_name", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
     /* Identifying: it only selects a region code (README.md, "Generalisation"). */
     [TDI_COL_POSTCODE] = {"postcode", "text", TDI_KIND_TEXT, 0, 1, -1, 0, 0},
+    /* Not written: the stay band is (README.md, "Discharges and continuing clients"). */
+    [TDI_COL_END_DATE] = {"end_date", "date", TDI_KIND_DATE, 0, 0, -1, 0, 0},
+    [TDI_COL_DISCHARGE_REASON] = CODE("discharge_reason", TDI_ITEM_DISCHARGE_REASON),
+    [TDI_COL_AFTERCARE] = CODE("aftercare", TDI_ITEM_AFTERCARE),
 };
 
 const char *const tdi_person_kind_names[TDI_PERSON_KIND_COUNT] = {
@@ -76,6 +82,16 @@ int tdi_column_by_name(const char *name)
         if (strcmp(tdi_columns[i].name, name) == 0)
             return i;
     return -1;
+}
+
+long tdi_record_stay_days(const tdi_record *rec)
+{
+    return rec->end_ymd ? tdi_days_between(rec->start_ymd, rec->end_ymd) : -1;
+}
+
+int tdi_record_in_population(const tdi_record *rec)
+{
+    return !rec->continuing && tdi_in_population(rec->code[TDI_ITEM_PRIMARY_DRUG]);
 }
 
 static const char *const qi_names[TDI_QI_COUNT] = {

@@ -61,6 +61,9 @@ typedef enum tdi_column {
     TDI_COL_FAMILY_NAME, /* optional: only for the SLK-581 fallback pseudonym */
     TDI_COL_GIVEN_NAME,  /* optional: idem */
     TDI_COL_POSTCODE,    /* optional: postcode of residence, only mapped to a region code */
+    TDI_COL_END_DATE,    /* optional: treatment end (discharge); only the stay band leaves */
+    TDI_COL_DISCHARGE_REASON,
+    TDI_COL_AFTERCARE,
     TDI_COL_COUNT
 } tdi_column;
 
@@ -90,7 +93,9 @@ int tdi_column_by_name(const char *name);
  * does not have). Owned by extract/ and valid until the next extract_next() call. */
 typedef struct tdi_raw_row {
     const char *col[TDI_COL_COUNT];
-    unsigned long row_number; /* 1-based position in the source's COPY stream */
+    unsigned long row_number;  /* 1-based position in the source's COPY stream */
+    unsigned char no_end_date; /* 1: the source has no end_date column (no discharge data: the
+                                * discharge items are left out); 0: a NULL end date is open */
 } tdi_raw_row;
 
 #define TDI_PSEUDONYM_MAX   80 /* "v1:" + 64 hex digits */
@@ -132,15 +137,29 @@ typedef struct tdi_record {
     char region[TDI_REGION_MAX + 1]; /* region of residence from the postcode through the region
                                       * map, else the source's region: never the postcode */
     int year;                        /* year of treatment start */
-    uint8_t quarter;   /* quarter of treatment start, 1-4, only for bodies configured to get it;
-                        * 0: not written (dates leave as the year only) */
-    int start_ymd;     /* treatment start, YYYYMMDD: which start of a person is the first in the
-                        * year (the TDI counting unit); not written to the submission */
-    int age;           /* age at treatment start, or TDI_AGE_NOT_KNOWN */
-    int first_use_age; /* age at first use of the primary drug, or TDI_AGE_NOT_KNOWN */
-    uint8_t entrant;   /* tdi_entrant */
+    uint8_t quarter;    /* quarter of treatment start, 1-4, only for bodies configured to get it;
+                         * 0: not written (dates leave as the year only) */
+    int start_ymd;      /* treatment start, YYYYMMDD: which start of a person is the first in the
+                         * year (the TDI counting unit); not written to the submission */
+    int end_ymd;        /* treatment end (discharge), YYYYMMDD, 0: open or no end date given;
+                         * not written: the submission carries the stay band only */
+    int age;            /* age at treatment start, or TDI_AGE_NOT_KNOWN */
+    int first_use_age;  /* age at first use of the primary drug, or TDI_AGE_NOT_KNOWN */
+    uint8_t entrant;    /* tdi_entrant */
+    uint8_t continuing; /* 1: started before the reporting year, still open in it (a continuing
+                         * client): written continuing="1", never an entrant, never in a TDI
+                         * table, never a person's first start */
     uint8_t code[TDI_ITEM_COUNT]; /* index into each item's code list, or TDI_CODE_NOT_APPLICABLE */
 } tdi_record;
+
+/* Days from start to end (0: ended on the day it started), or -1 for an open episode
+ * (end_ymd 0). The stay band is tdi_stay_band() of it. */
+long tdi_record_stay_days(const tdi_record *rec);
+
+/* Whether rec can be a treatment entrant and count in a TDI table: in the TDI population
+ * (tdi_in_population() of its primary drug) and no continuing client. The tables and the state
+ * database's counting unit both follow it. */
+int tdi_record_in_population(const tdi_record *rec);
 
 #define TDI_VALUE_MAX 48
 

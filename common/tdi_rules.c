@@ -38,9 +38,17 @@ static const tdi_rule rules[TDI_RULE_COUNT] = {
                   "never previously treated, but the person started a treatment in an earlier "
                   "year: kept as given"},
     [TDI_R019] = {"R019", TDI_RULE_REJECT, NULL, "text is not valid UTF-8"},
-    /* R020 on is pseudonymisation. */
+    /* R020-R029 are pseudonymisation's. */
     [TDI_R020] = {"R020", TDI_RULE_REJECT, "national_id",
                   "national id fails the length or check digits of its scheme"},
+    /* R030 on: discharges (end_date, discharge_reason, aftercare). */
+    [TDI_R030] = {"R030", TDI_RULE_REJECT, "end_date", "treatment end before its start"},
+    [TDI_R031] = {"R031", TDI_RULE_REJECT, "end_date", "treatment end in the future"},
+    [TDI_R032] = {"R032", TDI_RULE_WARN, "end_date",
+                  "stay longer than 5 years (open: up to today): kept"},
+    [TDI_R033] = {"R033", TDI_RULE_WARN, "discharge_reason",
+                  "discharge reason without an end date: kept"},
+    [TDI_R034] = {"R034", TDI_RULE_WARN, "aftercare", "aftercare without an end date: kept"},
 };
 
 const tdi_rule *tdi_rule_at(tdi_rule_idx idx)

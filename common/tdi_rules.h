@@ -40,6 +40,12 @@ typedef enum tdi_rule_idx {
                * by the state database's pass, raised by the run) */
     TDI_R019, /* a cell is not valid UTF-8 (a SQL_ASCII source) */
     TDI_R020, /* national id fails its scheme's check */
+    /* R021-R029 are kept for pseudonymisation; R030 on: discharges */
+    TDI_R030, /* end date before the start */
+    TDI_R031, /* end date in the future */
+    TDI_R032, /* stay longer than 5 years (warn) */
+    TDI_R033, /* discharge reason without an end date (warn) */
+    TDI_R034, /* aftercare without an end date (warn) */
     TDI_RULE_COUNT
 } tdi_rule_idx;
 

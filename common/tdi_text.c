@@ -161,6 +161,25 @@ int tdi_age_years(int birth_ymd, int at_ymd)
     return age;
 }
 
+/* Days since 1 March of year 0 (Howard Hinnant's days_from_civil, shifted: the epoch cancels). */
+static long days_from_civil(int ymd)
+{
+    long y = ymd / 10000, m = ymd / 100 % 100, d = ymd % 100;
+    long era, yoe, doy;
+
+    y -= m <= 2;
+    y += 400; /* year 0000 parses: keep y >= 0 (the shift cancels in a difference) */
+    era = y / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy;
+}
+
+long tdi_days_between(int from_ymd, int to_ymd)
+{
+    return days_from_civil(to_ymd) - days_from_civil(from_ymd);
+}
+
 int tdi_name_ok(const char *s, size_t max)
 {
     size_t n = 0;

@@ -39,6 +39,8 @@ char *tdi_trim(char *s);
 int tdi_parse_date(const char *s, int *ymd);
 /* Completed years between two YYYYMMDD dates (birthday rule: 29 Feb counts on 1 Mar). */
 int tdi_age_years(int birth_ymd, int at_ymd);
+/* Days from one YYYYMMDD date to another (negative when to is earlier), proleptic Gregorian. */
+long tdi_days_between(int from_ymd, int to_ymd);
 
 /* 1 when s is 1..max characters of [A-Za-z0-9._-]. */
 int tdi_name_ok(const char *s, size_t max);

@@ -34,9 +34,9 @@ struct extract_source {
     unsigned long rows;
     int in_copy;     /* 1 while a COPY has not ended */
     int incremental; /* the rows carry the change-time column after the contract columns */
-    int start_typed; /* start_date is a date or timestamp column: the year filter casts it */
-    char max_changed[CHANGED_LEN + 1]; /* largest change time seen, "" for none */
-    char snapshot_at[CHANGED_LEN + 1]; /* the source's clock when the snapshot was taken */
+    unsigned char present[TDI_COL_COUNT]; /* the contract columns the query has (the filters) */
+    char max_changed[CHANGED_LEN + 1];    /* largest change time seen, "" for none */
+    char snapshot_at[CHANGED_LEN + 1];    /* the source's clock when the snapshot was taken */
 };
 
 /* Of the calling thread's last failure (sources are read in threads of their own); see
@@ -65,25 +65,68 @@ static int changed_ok(const char *s)
     return s[sizeof shape - 1] == '\0';
 }
 
+/* The continuing-clients window (README.md, "Continuing clients"): an episode that started
+ * before the year and is open in it (no end date, or one on or after 1 January). Only for a
+ * source with an end_date column: without one, no episode can be told open from closed, and the
+ * window would be every episode ever started. Typed dates are compared as dates; text ones as
+ * text (a start that is no date already passes the year's filter, for R008; an end that is none
+ * passes here, for R008 too). */
+static int put_continuing(char *p, size_t cap, const char *start, int start_typed, int end_kind,
+                          int year)
+{
+    if (!end_kind)
+        return 0;
+    return snprintf(
+        p, cap, " OR (%s%s < %s'%04d-01-01' AND (%s IS NULL OR %s%s >= %s'%04d-01-01'%s))", start,
+        start_typed ? "::date" : "", start_typed ? "DATE " : "", year,
+        end_kind == EXTRACT_DATE_TYPED ? "tdi_src.\"end_date\"" : "tdi_end.e",
+        end_kind == EXTRACT_DATE_TYPED ? "tdi_src.\"end_date\"" : "tdi_end.e",
+        end_kind == EXTRACT_DATE_TYPED ? "::date" : "",
+        end_kind == EXTRACT_DATE_TYPED ? "DATE " : "", year,
+        end_kind == EXTRACT_DATE_TYPED ? "" : " OR tdi_end.e !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'");
+}
+
 /* Appends the wrapped query and the year filter: " FROM (QUERY) AS tdi_src WHERE ...". A typed
  * start_date is cast to date (which cannot fail); any other is compared as text, with no cast a
- * value can fail: one that is no YYYY-MM-DD date passes the filter and gets R008 in tdi. */
+ * value can fail: one that is no YYYY-MM-DD date passes the filter and gets R008 in tdi. The
+ * continuing clients are the same statement's second window (put_continuing): one COPY, one
+ * snapshot, and the key scan sees what the rows' read sees, so a continuing episode that goes
+ * is a delete like any other. */
 static int put_from_where(char *p, size_t cap, const char *query, size_t qlen, int year,
-                          int start_typed)
+                          const unsigned char present[TDI_COL_COUNT])
 {
+    int start_typed = present[TDI_COL_START_DATE] == EXTRACT_DATE_TYPED;
+    int end_kind = present[TDI_COL_END_DATE];
+    const char *end_text = end_kind && end_kind != EXTRACT_DATE_TYPED
+                               ? ", LATERAL (SELECT left(btrim(tdi_src.\"end_date\"::text), 10) "
+                                 "AS e) AS tdi_end"
+                               : "";
+    int n;
+
     /* The newline keeps a trailing -- comment in the source query from eating the wrapper. */
     if (start_typed)
-        return snprintf(p, cap,
-                        " FROM (\n%.*s\n) AS tdi_src WHERE (tdi_src.\"start_date\" IS NULL OR "
-                        "(tdi_src.\"start_date\"::date >= DATE '%04d-01-01' AND "
-                        "tdi_src.\"start_date\"::date < DATE '%04d-01-01'))",
-                        (int)qlen, query, year, year + 1);
-    return snprintf(p, cap,
-                    " FROM (\n%.*s\n) AS tdi_src, LATERAL (SELECT left(btrim("
-                    "tdi_src.\"start_date\"::text), 10) AS d) AS tdi_start WHERE "
-                    "(tdi_start.d IS NULL OR tdi_start.d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR "
-                    "(tdi_start.d >= '%04d-01-01' AND tdi_start.d < '%04d-01-01'))",
-                    (int)qlen, query, year, year + 1);
+        n = snprintf(p, cap,
+                     " FROM (\n%.*s\n) AS tdi_src%s WHERE (tdi_src.\"start_date\" IS NULL OR "
+                     "(tdi_src.\"start_date\"::date >= DATE '%04d-01-01' AND "
+                     "tdi_src.\"start_date\"::date < DATE '%04d-01-01')",
+                     (int)qlen, query, end_text, year, year + 1);
+    else
+        n = snprintf(p, cap,
+                     " FROM (\n%.*s\n) AS tdi_src, LATERAL (SELECT left(btrim("
+                     "tdi_src.\"start_date\"::text), 10) AS d) AS tdi_start%s WHERE "
+                     "(tdi_start.d IS NULL OR tdi_start.d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR "
+                     "(tdi_start.d >= '%04d-01-01' AND tdi_start.d < '%04d-01-01')",
+                     (int)qlen, query, end_text, year, year + 1);
+    if (n < 0 || (size_t)n >= cap)
+        return n;
+    n += put_continuing(p + n, cap - (size_t)n,
+                        start_typed ? "tdi_src.\"start_date\"" : "tdi_start.d", start_typed,
+                        end_kind, year);
+    if (n < 0 || (size_t)n + 1 >= cap)
+        return n;
+    p[n++] = ')';
+    p[n] = '\0';
+    return n;
 }
 
 /* Length of query without the trailing blanks and semicolons that would end it early. */
@@ -140,8 +183,7 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
                       ", to_char(tdi_src.\"%s\"::timestamptz AT TIME ZONE 'UTC', "
                       "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
                       col);
-    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year,
-                        present[TDI_COL_START_DATE] == EXTRACT_DATE_TYPED);
+    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year, present);
     /* A NULL change time cannot be compared: such a row is read every time, never missed. */
     if (since)
         p += snprintf(p, cap - (size_t)(p - sql),
@@ -151,16 +193,17 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
     return end_copy_sql(sql, p, cap);
 }
 
-char *extract_keys_sql(const tdi_source_config *src, int year, int start_typed)
+char *extract_keys_sql(const tdi_source_config *src, int year,
+                       const unsigned char present[TDI_COL_COUNT])
 {
-    size_t qlen = query_len(src->query), cap = qlen + 512;
+    size_t qlen = query_len(src->query), cap = qlen + 1024;
     char *sql = malloc(cap), *p;
 
     if (!sql)
         return NULL;
     p = sql;
     p += snprintf(p, cap, "COPY (SELECT tdi_src.\"episode_id\"::text");
-    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year, start_typed);
+    p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year, present);
     return end_copy_sql(sql, p, cap);
 }
 
@@ -309,7 +352,7 @@ static tdi_status describe_query(extract_source *s, const tdi_source_config *src
         names[i] = PQfname(res, i);
     st = extract_match_columns(src->name, names, n, present);
     mark_typed_dates(res, names, n, present);
-    s->start_typed = present[TDI_COL_START_DATE] == EXTRACT_DATE_TYPED;
+    memcpy(s->present, present, sizeof s->present);
     if (st == TDI_OK)
         st = check_national_id(src, present);
     if (st == TDI_OK)
@@ -525,6 +568,7 @@ tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof)
         return TDI_ERR_SOURCE;
     }
     memcpy(row->col, cols, sizeof row->col);
+    row->no_end_date = !s->present[TDI_COL_END_DATE];
     if (s->incremental && cols[TDI_COL_COUNT]) {
         if (!changed_ok(cols[TDI_COL_COUNT])) {
             tdi_error("%s: row %lu: the change time is not a timestamp", s->who, s->rows);
@@ -555,7 +599,7 @@ tdi_status extract_keys_begin(extract_source *s)
         tdi_error("%s: key scan started before the rows were read", s->who);
         return TDI_ERR_INTERNAL;
     }
-    sql = extract_keys_sql(s->src, s->year, s->start_typed);
+    sql = extract_keys_sql(s->src, s->year, s->present);
     st = start_copy(s, sql, "the key scan");
     free(sql);
     return st;

@@ -72,7 +72,9 @@ tdi_status extract_match_columns(const char *source, const char *const *names, i
  * is malformed. Exposed for tests. */
 char *extract_copy_sql(const tdi_source_config *src, int year,
                        const unsigned char present[TDI_COL_COUNT], const char *since);
-/* start_typed: present[TDI_COL_START_DATE] == EXTRACT_DATE_TYPED (the same year filter). */
-char *extract_keys_sql(const tdi_source_config *src, int year, int start_typed);
+/* The key scan: the episode ids under the rows' own filter (the year, and the continuing
+ * clients' window of a source with an end_date column). */
+char *extract_keys_sql(const tdi_source_config *src, int year,
+                       const unsigned char present[TDI_COL_COUNT]);
 
 #endif

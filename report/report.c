@@ -39,7 +39,7 @@
 
 #define XC(s)          ((const xmlChar *)(s))
 #define COUNTING_LEVEL "none" /* without meta.counting_level: episodes as they come */
-#define EPISODE_ATTRS  (11 + TDI_ITEM_COUNT) /* key .. entrant, then one per item */
+#define EPISODE_ATTRS  (12 + TDI_ITEM_COUNT) /* key .. continuing, then one per item */
 #ifndef CHECKS
 #define CHECKS 2 /* schema check threads, each taking every other record line */
 #endif
@@ -410,6 +410,9 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     /* Decided after transform, so never part of the content hash (report_record_hash). */
     if (rec->entrant != TDI_ENTRANT_UNRANKED)
         attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0"};
+    /* Since 2.4: started before the file's year, open in it (never an entrant). */
+    if (rec->continuing)
+        attrs[n++] = (xml_attr){"continuing", "1"};
     /* Coded items carry their "not known" code and are left out only where they do not apply. */
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);

@@ -519,7 +519,7 @@ void rpt_family_free(rpt_family *f)
 
 int rpt_tables_population(const tdi_record *rec)
 {
-    return tdi_in_population(rec->code[TDI_ITEM_PRIMARY_DRUG]);
+    return tdi_record_in_population(rec);
 }
 
 static int selects(int item, uint64_t codes, const tdi_record *rec)

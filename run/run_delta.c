@@ -75,13 +75,14 @@ tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e)
     return st;
 }
 
-/* The treatment status code the source gave (before transform_history()). */
+/* The treatment status code the source gave (before transform_history()). A continuing client's
+ * is as of a start in an earlier year, which R018 cannot weigh: none. */
 static const char *status_code(const tdi_record *rec)
 {
     const tdi_item_def *def = tdi_item_get(TDI_ITEM_TREATMENT_STATUS);
     uint8_t i = rec->code[TDI_ITEM_TREATMENT_STATUS];
 
-    return i < def->ncodes ? def->codes[i].code : "";
+    return i < def->ncodes && !rec->continuing ? def->codes[i].code : "";
 }
 
 /* The spooled records from position from on into the state database. */
@@ -103,10 +104,9 @@ tdi_status run_load_spool(run_ctx *rc, uint64_t from)
         if (st == TDI_OK) {
             dc_qi_tuple(&e.rec, qi);
             dc_qi_sensitive_tuple(&e.rec, sens);
-            st =
-                state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
-                                 e.hash, e.pkey, e.rec.centre, e.rec.start_ymd, status_code(&e.rec),
-                                 tdi_in_population(e.rec.code[TDI_ITEM_PRIMARY_DRUG]), qi, sens);
+            st = state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
+                                  e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
+                                  status_code(&e.rec), tdi_record_in_population(&e.rec), qi, sens);
         }
     }
     cst = state_copy_end(rc->state, st != TDI_OK);

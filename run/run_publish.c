@@ -44,7 +44,7 @@ static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, s
     if (st == TDI_OK && e->body != b)
         st = TDI_ERR_INTERNAL;
     if (st == TDI_OK)
-        (void)transform_history(&e->rec, a->entrant, a->earlier);
+        (void)transform_history(&e->rec, a->entrant, !e->rec.continuing && a->earlier);
     return st;
 }
 

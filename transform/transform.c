@@ -525,6 +525,42 @@ static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ym
     return st == TDI_OK ? 0 : -1;
 }
 
+static const char *code_text(const tdi_record *rec, tdi_item item)
+{
+    return tdi_item_get(item)->codes[rec->code[item]].code;
+}
+
+/* The discharge rules' facts: the end date, and a reason or aftercare given without one. */
+static void discharge_facts(const tdi_raw_row *row, int end_ymd, const tdi_record *rec, tx_facts *f)
+{
+    f->end_ymd = end_ymd;
+    f->stay_open = !end_ymd && !row->no_end_date;
+    if (!end_ymd && !is_missing(row->col[TDI_COL_DISCHARGE_REASON]))
+        f->open_reason = code_text(rec, TDI_ITEM_DISCHARGE_REASON);
+    if (!end_ymd && !is_missing(row->col[TDI_COL_AFTERCARE]))
+        f->open_aftercare = code_text(rec, TDI_ITEM_AFTERCARE);
+}
+
+/* README.md, "Discharges and continuing clients": closed, the band, reason and aftercare; open,
+ * "open" (a reason or aftercare given is kept: R033, R034); no end_date column, none of them (the
+ * records stay as they were). A start before the year (the second window) is a continuing one. */
+static void discharge_items(const transform_ctx *tx, const tdi_raw_row *row, int end_ymd,
+                            tdi_record *rec)
+{
+    rec->end_ymd = end_ymd;
+    rec->continuing = rec->start_ymd < tx->year * 10000 + 101;
+    if (end_ymd) {
+        rec->code[TDI_ITEM_STAY_BAND] = (uint8_t)tdi_stay_band(tdi_record_stay_days(rec));
+        return;
+    }
+    rec->code[TDI_ITEM_STAY_BAND] =
+        row->no_end_date ? TDI_CODE_NOT_APPLICABLE : (uint8_t)tdi_stay_band(-1);
+    if (is_missing(row->col[TDI_COL_DISCHARGE_REASON]))
+        rec->code[TDI_ITEM_DISCHARGE_REASON] = TDI_CODE_NOT_APPLICABLE;
+    if (is_missing(row->col[TDI_COL_AFTERCARE]))
+        rec->code[TDI_ITEM_AFTERCARE] = TDI_CODE_NOT_APPLICABLE;
+}
+
 /* The steps of the file comment. Returns 1 when rejected (rej filled), 0 when rec is complete,
  * -1 on an internal error. */
 static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *rec,
@@ -533,7 +569,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     static const tdi_column required[] = {TDI_COL_EPISODE_ID, TDI_COL_CLIENT_ID, TDI_COL_CENTRE_ID,
                                           TDI_COL_START_DATE};
     const char *centre, *region, *birth = row->col[TDI_COL_BIRTH_DATE];
-    int start_ymd = 0, birth_ymd = 0, age_known, age;
+    int start_ymd = 0, birth_ymd = 0, end_ymd = 0, age_known, age;
     int num[TDI_COL_COUNT];
     size_t len;
     tx_numbers n;
@@ -564,6 +600,9 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
         return reject(tx, TDI_R008, tdi_columns[TDI_COL_START_DATE].name, "invalid", rej);
     if (!is_missing(birth) && tdi_parse_date(birth, &birth_ymd) != 0)
         return reject(tx, TDI_R008, tdi_columns[TDI_COL_BIRTH_DATE].name, "invalid", rej);
+    if (!is_missing(row->col[TDI_COL_END_DATE]) &&
+        tdi_parse_date(row->col[TDI_COL_END_DATE], &end_ymd) != 0)
+        return reject(tx, TDI_R008, tdi_columns[TDI_COL_END_DATE].name, "invalid", rej);
 
     if (map_codes(tx, row, start_ymd, rec, rej) || read_numbers(tx, row, num, rej) ||
         check_nid(tx, row, rej))
@@ -583,12 +622,14 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     facts.age_known = age_known;
     facts.age = age;
     row_facts(tx, rec, &n, start_ymd, &facts);
+    discharge_facts(row, end_ymd, rec, &facts);
     if (tx_checks_apply(&facts, &tx->hits, rej))
         return 1;
     tx_derive_record(&tx->derive, &n, rec);
     rec->age = age_known ? age : TDI_AGE_NOT_KNOWN;
     rec->first_use_age = n.first_use_age >= 0 ? n.first_use_age : TDI_AGE_NOT_KNOWN;
     rec->start_ymd = start_ymd;
+    discharge_items(tx, row, end_ymd, rec);
 
     if (person_digest(tx, row, birth_ymd, rec) != 0)
         return -1;

@@ -5,6 +5,8 @@
  */
 #include "tx_checks.h"
 
+#include "../common/tdi_text.h"
+
 #include <openssl/crypto.h>
 
 #include <stdio.h>
@@ -107,6 +109,56 @@ static int check_not_future(const tx_facts *f, char *value, size_t len, const ch
     return 1;
 }
 
+static int check_end_before_start(const tx_facts *f, char *value, size_t len, const char **item)
+{
+    (void)item;
+    if (!f->end_ymd || f->end_ymd >= f->start_ymd)
+        return 0;
+    snprintf(value, len, "%ld days", tdi_days_between(f->start_ymd, f->end_ymd));
+    return 1;
+}
+
+static int check_end_not_future(const tx_facts *f, char *value, size_t len, const char **item)
+{
+    (void)item;
+    if (f->end_ymd <= f->today)
+        return 0;
+    snprintf(value, len, "%d", f->end_ymd / 10000);
+    return 1;
+}
+
+/* Longer than TX_STAY_YEARS_MAX years: the end (today for an open stay) after the start's day
+ * that many years later; YYYYMMDD numbers order as dates, 29 February included. */
+static int check_long_stay(const tx_facts *f, char *value, size_t len, const char **item)
+{
+    int until = f->end_ymd ? f->end_ymd : f->today;
+
+    (void)item;
+    if ((!f->end_ymd && !f->stay_open) || until <= f->start_ymd + TX_STAY_YEARS_MAX * 10000)
+        return 0;
+    snprintf(value, len, "%s %ld days", f->end_ymd ? "closed" : "open",
+             tdi_days_between(f->start_ymd, until));
+    return 1;
+}
+
+static int check_open_reason(const tx_facts *f, char *value, size_t len, const char **item)
+{
+    (void)item;
+    if (!f->open_reason)
+        return 0;
+    snprintf(value, len, "%s", f->open_reason);
+    return 1;
+}
+
+static int check_open_aftercare(const tx_facts *f, char *value, size_t len, const char **item)
+{
+    (void)item;
+    if (!f->open_aftercare)
+        return 0;
+    snprintf(value, len, "%s", f->open_aftercare);
+    return 1;
+}
+
 /* The first secondary drug equal to the primary or to an earlier one. */
 static int check_secondary(const tx_facts *f, char *value, size_t len, const char **item)
 {
@@ -149,8 +201,13 @@ static const struct {
     {TDI_R015, check_ost_after},
     {TDI_R016, check_ost_never},
     {TDI_R004, check_not_future},
+    {TDI_R030, check_end_before_start},
+    {TDI_R031, check_end_not_future},
     {TDI_R013, check_secondary},
     {TDI_R017, check_residential},
+    {TDI_R032, check_long_stay},
+    {TDI_R033, check_open_reason},
+    {TDI_R034, check_open_aftercare},
 };
 
 int tx_checks_apply(const tx_facts *f, tdi_rule_hits *hits, tdi_rejection *rej)

@@ -21,13 +21,20 @@ typedef struct tx_age {
     char desc[16];
 } tx_age;
 
-#define TX_DRUGS 5 /* the primary drug and four secondary drugs */
+#define TX_DRUGS 5
+
+/* R032: a stay longer than this many years is warned of (README.md, "Business rules"). */
+#define TX_STAY_YEARS_MAX 5 /* the primary drug and four secondary drugs */
 
 typedef struct tx_facts {
     int start_ymd; /* treatment start, YYYYMMDD */
-    int age_known; /* 0 without a birth date: R005 does not apply */
-    int age;       /* completed years at start; may be negative (birth after start) */
-    int today;     /* YYYYMMDD */
+    int end_ymd;   /* treatment end, YYYYMMDD, 0 when none */
+    int stay_open; /* no end date, from a source with end dates: the stay goes on (R032) */
+    const char *open_reason;    /* discharge reason code given without an end date, or NULL */
+    const char *open_aftercare; /* aftercare code given without an end date, or NULL */
+    int age_known;              /* 0 without a birth date: R005 does not apply */
+    int age;                    /* completed years at start; may be negative (birth after start) */
+    int today;                  /* YYYYMMDD */
     tx_age age_at_start, first_use;
     int first_injection_age, first_injection_year, first_ost_year;
     int never_injected;            /* the injecting answer is "never injected" */
@@ -41,8 +48,8 @@ typedef struct tx_facts {
 } tx_facts;
 
 /* Applies the consistency rules in this order (R005, R009, R010, R011, R012, R015, R016, R004,
- * then the warnings R013, R017). Each hit is raised into hits; warnings go on, the first
- * reject fills rej and stops. Returns 1 when rejected. */
+ * R030, R031, then the warnings R013, R017, R032, R033, R034). Each hit is raised into hits;
+ * warnings go on, the first reject fills rej and stops. Returns 1 when rejected. */
 int tx_checks_apply(const tx_facts *f, tdi_rule_hits *hits, tdi_rejection *rej);
 
 /* What a quarantine line or the run summary may show of a clinic's cell: the cell (without the

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # The submission schema accepts exactly the codes of common/tdi_codes.c in each coded attribute,
 # as auditors check it (xmllint --sax --schema, libxml2's streaming validator):
-#   - the code lists are read from common/tdi_codes.c itself (31 items, 337 codes);
+#   - the code lists are read from common/tdi_codes.c itself (34 items, 359 codes);
 #   - per coded attribute, a file with one episode per code validates;
 #   - a file with one episode per near miss (blanks around a code, a character more, less or
 #     replaced, case variants, the codes of the other lists) gets exactly one error per episode,
@@ -111,13 +111,15 @@ NOT_KNOWN=$(item_codes | awk '{ print $1, $NF }')
 validate() { xmllint --sax --noout --nonet --schema "$SCHEMA" "$1"; }
 
 case_the_lists_are_read() {
-    [ "$(item_codes | wc -l)" = 31 ] || fail "$(item_codes | wc -l) items read from tdi_codes.c"
-    [ "$(item_codes | awk '{ n += NF - 1 } END { print n }')" = 337 ] ||
+    [ "$(item_codes | wc -l)" = 34 ] || fail "$(item_codes | wc -l) items read from tdi_codes.c"
+    [ "$(item_codes | awk '{ n += NF - 1 } END { print n }')" = 359 ] ||
         fail "$(item_codes | awk '{ n += NF - 1 } END { print n }') codes read from tdi_codes.c"
     [ "$(item_codes | grep '^secondary_drug_4 ')" = "secondary_drug_4 0 1 1.1 1.2 1.3 1.4 1.5 2 2.1 2.2 2.3 3 3.1 3.2 3.3 3.4 3.5 4 4.1 4.2 4.3 4.4 5 5.1 5.2 5.3 6 7 7.1 7.2 7.3 8 9 99" ] ||
         fail "secondary_drug_4: $(item_codes | grep '^secondary_drug_4 ')"
     [ "$(item_codes | grep '^primary_drug ')" = "primary_drug 1 1.1 1.2 1.3 1.4 1.5 2 2.1 2.2 2.3 3 3.1 3.2 3.3 3.4 3.5 4 4.1 4.2 4.3 4.4 5 5.1 5.2 5.3 6 7 7.1 7.2 7.3 8 9 gambling gaming tobacco other_behaviour 99" ] ||
         fail "primary_drug: $(item_codes | grep '^primary_drug ')"
+    [ "$(item_codes | grep '^stay_band ')" = "stay_band 0-7 8-28 29-90 91-180 181-365 366+ open not_known" ] ||
+        fail "stay_band: $(item_codes | grep '^stay_band ')"
     [ "$(item_codes | head -1)" = "setting outpatient low_threshold general_practitioner prison residential_community residential_hospital inpatient_detox other not_known" ] ||
         fail "setting: $(item_codes | head -1)"
     near_misses 1 1.1 99 >"$CASE_DIR/misses"

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "../../common/tdi_codes.h"
+#include "../../common/tdi_record.h"
 #include "../../report/report.h"
 
 #include <libxml/parser.h>
@@ -354,8 +355,9 @@ static void canonical_patterns(void **state)
 static void episode_attributes_are_the_items_and_the_record_fields(void **state)
 {
     /* no age or first_use_age: since 2.2 ages leave as bands, and the schema refuses them */
-    static const char *const fields[] = {"key",    "person", "personKind", "source",  "centre",
-                                         "region", "year",   "entrant",    "quarter", "action"};
+    static const char *const fields[] = {"key",     "person", "personKind", "source",
+                                         "centre",  "region", "year",       "entrant",
+                                         "quarter", "action", "continuing"};
     xmlDocPtr doc = load_xsd();
     xmlNodePtr schema = xmlDocGetRootElement(doc);
     xmlNodePtr episode = find_child(schema, "complexType", "episode");
@@ -438,6 +440,37 @@ static void the_population_is_the_drug_list(void **state)
         assert_false(s->codes[i].outside && strcmp(s->codes[i].code, "8") != 0);
 }
 
+/* The stay bands at each boundary (7/8, 28/29, 90/91, 180/181, 365/366), open, and the record's
+ * days from its start and end dates. */
+static void stay_bands(void **state)
+{
+    static const struct {
+        long days;
+        const char *band;
+    } cases[] = {{0, "0-7"},    {7, "0-7"},     {8, "8-28"},     {28, "8-28"},     {29, "29-90"},
+                 {90, "29-90"}, {91, "91-180"}, {180, "91-180"}, {181, "181-365"}, {365, "181-365"},
+                 {366, "366+"}, {5000, "366+"}, {-1, "open"}};
+    const tdi_item_def *def = tdi_item_get(TDI_ITEM_STAY_BAND);
+    tdi_record rec = {.start_ymd = 20231215};
+
+    (void)state;
+    assert_string_equal(def->name, "stay_band");
+    assert_true(def->conditional);
+    assert_null(def->cw_name);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(def->codes[tdi_stay_band(cases[i].days)].code, cases[i].band);
+    assert_int_equal(tdi_record_stay_days(&rec), -1); /* open */
+    rec.end_ymd = 20231215;
+    assert_int_equal(tdi_record_stay_days(&rec), 0);
+    rec.end_ymd = 20240112; /* across the year boundary: 16 + 12 */
+    assert_int_equal(tdi_record_stay_days(&rec), 28);
+    assert_string_equal(def->codes[tdi_stay_band(tdi_record_stay_days(&rec))].code, "8-28");
+    rec.end_ymd = 20240113;
+    assert_string_equal(def->codes[tdi_stay_band(tdi_record_stay_days(&rec))].code, "29-90");
+    assert_string_equal(tdi_item_get(TDI_ITEM_DISCHARGE_REASON)->cw_name, "discharge_reason");
+    assert_string_equal(tdi_item_get(TDI_ITEM_AFTERCARE)->cw_name, "aftercare");
+}
+
 /* The enumeration values of the simple type NAME, joined by blanks, into buf. */
 static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t len)
 {
@@ -458,16 +491,16 @@ static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t l
 }
 
 /* Each schema's version and namespace are its writer's; its schemaVersion attribute accepts
- * the versions since exact ages were withdrawn (2.2; 2.3 added runNo): 2.0 and 2.1, which may
- * hold them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to the
- * writer's). */
+ * the versions since exact ages were withdrawn (2.2; 2.3 added runNo, 2.4 discharges): 2.0 and 2.1,
+ * which may hold them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to
+ * the writer's). */
 static void schema_version_is_the_writers(void **state)
 {
     static const struct {
         const char *file, *ns, *version, *root, *accepted;
     } schemas[] = {
         {TDI_SCHEMA_DIR "/tdi-submission.xsd", REPORT_NAMESPACE, REPORT_SCHEMA_VERSION,
-         "submission", "2.2 2.3"},
+         "submission", "2.2 2.3 2.4"},
         {TDI_SCHEMA_DIR "/tdi-submission-2.1.xsd", REPORT_NAMESPACE, "2.1", "submission",
          "2.0 2.1"},
         {TDI_SCHEMA_DIR "/tdi-tables.xsd", REPORT_TABLES_NAMESPACE, REPORT_TABLES_SCHEMA_VERSION,
@@ -537,6 +570,7 @@ int main(void)
         cmocka_unit_test(episode_attributes_are_the_items_and_the_record_fields),
         cmocka_unit_test(not_known_and_crosswalk_names),
         cmocka_unit_test(the_population_is_the_drug_list),
+        cmocka_unit_test(stay_bands),
         cmocka_unit_test(schema_version_is_the_writers),
         cmocka_unit_test(person_kinds_match),
     };

@@ -72,7 +72,7 @@ static void test_ok_file(void **state)
     tx_crosswalk *cw = load_ok("ok.cw");
 
     (void)state;
-    assert_int_equal(tx_crosswalk_size(cw), 59);
+    assert_int_equal(tx_crosswalk_size(cw), 66);
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "AMB", 20240101), "outpatient");
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "RES", 20240101), "residential_community");
     assert_string_equal(lookup(cw, TDI_ITEM_SETTING, "ONB", 20240101), "not_known");
@@ -182,7 +182,8 @@ static void test_empty_files(void **state)
     "setting, residential_approach, planned_duration, detox_phase, sex, age_band, nationality, "   \
     "treatment_status, referral_source, living_with, living_with_children, living_where, "         \
     "education, labour_status, primary_drug, route, frequency, first_use_age_band, "               \
-    "secondary_drug, polydrug, injecting, needle_sharing, hiv_testing, hcv_testing, ost"
+    "secondary_drug, polydrug, injecting, needle_sharing, hiv_testing, hcv_testing, ost, "         \
+    "discharge_reason, aftercare"
 
 static void test_errors(void **state)
 {

@@ -85,6 +85,19 @@ static void parse_line_wrong_column_count(void **state)
     "(tdi_start.d IS NULL OR tdi_start.d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR (tdi_start.d >= "    \
     "'2025-01-01' AND tdi_start.d < '2026-01-01'))"
 
+#define CONT_2025                                                                                  \
+    "WHERE (tdi_src.\"start_date\" IS NULL OR (tdi_src.\"start_date\"::date >= DATE "              \
+    "'2025-01-01' AND tdi_src.\"start_date\"::date < DATE '2026-01-01') OR "                       \
+    "(tdi_src.\"start_date\"::date < DATE '2025-01-01' AND (tdi_src.\"end_date\" IS NULL OR "      \
+    "tdi_src.\"end_date\"::date >= DATE '2025-01-01')))"
+#define CONT_2025_TEXT                                                                             \
+    ", LATERAL (SELECT left(btrim(tdi_src.\"start_date\"::text), 10) AS d) AS tdi_start, "         \
+    "LATERAL (SELECT left(btrim(tdi_src.\"end_date\"::text), 10) AS e) AS tdi_end WHERE "          \
+    "(tdi_start.d IS NULL OR tdi_start.d !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' OR (tdi_start.d >= "    \
+    "'2025-01-01' AND tdi_start.d < '2026-01-01') OR (tdi_start.d < '2025-01-01' AND "             \
+    "(tdi_end.e IS NULL OR tdi_end.e >= '2025-01-01' OR tdi_end.e !~ "                             \
+    "'^[0-9]{4}-[0-9]{2}-[0-9]{2}$')))"
+
 /* Only the required columns and setting: every other column is a typed NULL. */
 static void copy_sql_wraps_query(void **state)
 {
@@ -106,24 +119,25 @@ static void copy_sql_wraps_query(void **state)
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
              "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, "
-             "NULL::text, NULL::text, NULL::text, NULL::text "
+             "NULL::text, NULL::text, NULL::text, NULL::text, NULL::date, NULL::text, NULL::text "
              "FROM (\nSELECT * FROM v -- note\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
     free(sql);
 
     /* Every column present, the dates of no date type (text, say): no cast a value can fail,
      * the dates sent as text for tdi to parse (R008), the year filter on the text. */
     memset(present, 1, sizeof present);
+    present[TDI_COL_END_DATE] = 0; /* the continuing clients' window: copy_sql_continuing */
     sql = extract_copy_sql(&src, 2025, present, NULL);
     assert_non_null(sql);
     assert_non_null(strstr(sql, ", tdi_src.\"start_date\"::text, tdi_src.\"birth_date\"::text, "
                                 "tdi_src.\"setting\"::text, "));
-    assert_null(strstr(sql, "::date"));
+    assert_null(strstr(sql, "\"::date"));
     assert_non_null(
         strstr(sql, " FROM (\nSELECT * FROM v -- note\n) AS tdi_src" YEAR_2025_TEXT ") TO STDOUT"));
     assert_non_null(strstr(sql, ", tdi_src.\"first_ost_year\"::text, "));
     assert_non_null(
-        strstr(sql, ", tdi_src.\"given_name\"::text, tdi_src.\"postcode\"::text FROM (\n"));
-    assert_null(strstr(sql, "NULL::"));
+        strstr(sql, ", tdi_src.\"given_name\"::text, tdi_src.\"postcode\"::text, NULL::date, "
+                    "tdi_src.\"discharge_reason\"::text, tdi_src.\"aftercare\"::text FROM (\n"));
     free(sql);
 }
 
@@ -148,13 +162,14 @@ static void copy_sql_incremental(void **state)
     (void)state;
     memset(present, 1, sizeof present);
     present[TDI_COL_START_DATE] = EXTRACT_DATE_TYPED;
+    present[TDI_COL_END_DATE] = 0;
     full = extract_copy_sql(&src, 2025, present, NULL);
     since = extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z");
     assert_non_null(full);
     assert_non_null(since);
-    assert_copy_tail(full, "tdi_src.\"postcode\"::text" CHANGED
+    assert_copy_tail(full, "tdi_src.\"aftercare\"::text" CHANGED
                            " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
-    assert_copy_tail(since, "tdi_src.\"postcode\"::text" CHANGED
+    assert_copy_tail(since, "tdi_src.\"aftercare\"::text" CHANGED
                             " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025
                             " AND (tdi_src.\"changed_at\" IS NULL OR tdi_src.\"changed_at\""
                             "::timestamptz > TIMESTAMPTZ '2025-03-01T10:00:00.000000Z')) TO "
@@ -168,17 +183,49 @@ static void copy_sql_incremental(void **state)
     assert_null(extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z"));
 }
 
+/* A source with an end_date column: the year's starts, or (the continuing clients' window) a
+ * start before the year with no end date or one on or after 1 January. Typed dates as dates,
+ * text ones as text; the key scan has the same filter. */
+static void copy_sql_continuing(void **state)
+{
+    tdi_source_config src = {.name = "x", .query = "SELECT * FROM v"};
+    unsigned char present[TDI_COL_COUNT] = {0};
+    char *sql;
+
+    (void)state;
+    present[TDI_COL_EPISODE_ID] = present[TDI_COL_CLIENT_ID] = present[TDI_COL_CENTRE_ID] = 1;
+    present[TDI_COL_START_DATE] = present[TDI_COL_END_DATE] = EXTRACT_DATE_TYPED;
+    sql = extract_copy_sql(&src, 2025, present, NULL);
+    assert_non_null(sql);
+    assert_copy_tail(sql, "tdi_src.\"end_date\"::date, NULL::text, NULL::text FROM (\nSELECT * "
+                          "FROM v\n) AS tdi_src " CONT_2025 ") TO STDOUT");
+    free(sql);
+    sql = extract_keys_sql(&src, 2025, present);
+    assert_non_null(sql);
+    assert_string_equal(sql, "COPY (SELECT tdi_src.\"episode_id\"::text FROM (\nSELECT * FROM v"
+                             "\n) AS tdi_src " CONT_2025 ") TO STDOUT");
+    free(sql);
+    present[TDI_COL_START_DATE] = present[TDI_COL_END_DATE] = 1; /* text */
+    sql = extract_copy_sql(&src, 2025, present, NULL);
+    assert_non_null(sql);
+    assert_copy_tail(sql, "tdi_src.\"end_date\"::text, NULL::text, NULL::text FROM (\nSELECT * "
+                          "FROM v\n) AS tdi_src" CONT_2025_TEXT ") TO STDOUT");
+    free(sql);
+}
+
 static void keys_sql(void **state)
 {
     tdi_source_config src = {.name = "x", .query = "SELECT * FROM v;"};
-    char *sql = extract_keys_sql(&src, 2025, 1);
+    unsigned char present[TDI_COL_COUNT] = {[TDI_COL_START_DATE] = EXTRACT_DATE_TYPED};
+    char *sql = extract_keys_sql(&src, 2025, present);
 
     (void)state;
     assert_non_null(sql);
     assert_string_equal(sql, "COPY (SELECT tdi_src.\"episode_id\"::text FROM (\nSELECT * FROM v"
                              "\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
     free(sql);
-    sql = extract_keys_sql(&src, 2025, 0); /* the rows' filter, on text */
+    present[TDI_COL_START_DATE] = 1;
+    sql = extract_keys_sql(&src, 2025, present); /* the rows' filter, on text */
     assert_non_null(sql);
     assert_string_equal(sql, "COPY (SELECT tdi_src.\"episode_id\"::text FROM (\nSELECT * FROM v"
                              "\n) AS tdi_src" YEAR_2025_TEXT ") TO STDOUT");
@@ -217,14 +264,14 @@ static void columns_optional_missing(void **state)
     assert_int_equal(tl.count, 1);
     assert_string_equal(
         tl.text,
-        "source riverside: 36 optional columns not in the source query, not known in every row: "
+        "source riverside: 39 optional columns not in the source query, not known in every row: "
         "birth_date, setting, residential_approach, planned_duration, detox_phase, sex, "
         "age_band, nationality, treatment_status, referral_source, living_with, "
         "living_with_children, living_where, education, labour_status, primary_drug, "
         "frequency, first_use_age, first_use_age_band, secondary_drug_1, secondary_drug_2, "
         "secondary_drug_3, secondary_drug_4, polydrug, injecting, first_injection_age, "
         "first_injection_year, needle_sharing, hiv_testing, hcv_testing, ost, first_ost_year, "
-        "national_id, family_name, given_name, postcode\n");
+        "national_id, family_name, given_name, postcode, end_date, discharge_reason, aftercare\n");
     assert_int_equal(present[TDI_COL_ROUTE], 1);
     assert_int_equal(present[TDI_COL_SEX], 0); /* names match exactly */
     assert_int_equal(present[TDI_COL_START_DATE], 1);
@@ -257,6 +304,7 @@ int main(void)
         cmocka_unit_test(columns_optional_missing),
         cmocka_unit_test(columns_required_missing),
         cmocka_unit_test(copy_sql_incremental),
+        cmocka_unit_test(copy_sql_continuing),
         cmocka_unit_test(keys_sql),
     };
     return cmocka_run_group_tests_name("extract", tests, NULL, NULL);

@@ -178,7 +178,7 @@ static void optional_columns_missing(void **state)
     int eof = 0;
 
     (void)state;
-    script_open(TDI_COL_COUNT - 1); /* no postcode, the last */
+    script_open(TDI_COL_COUNT - 1); /* no aftercare, the last */
     hpq_script(HPQ_SEND(", NULL::text FROM (\nSELECT * FROM tdi_episodes\n) AS tdi_src"),
                HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH);
     assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_OK);
@@ -186,7 +186,7 @@ static void optional_columns_missing(void **state)
     assert_int_equal(eof, 1);
     assert_int_equal(extract_close(s), TDI_OK);
     assert_string_equal(logged.text, "source riverside: 1 optional column not in the source "
-                                     "query, not known in every row: postcode\n");
+                                     "query, not known in every row: aftercare\n");
     hpq_done();
 }
 
@@ -217,8 +217,8 @@ static void describe_refuses(void **state)
         logged.text,
         "source riverside: the source query has no column client_id (required; see README.md, "
         "\"Source query\")\n"
-        "source riverside: 4 optional columns not in the source query, not known in every row: "
-        "national_id, family_name, given_name, postcode\n"
+        "source riverside: 7 optional columns not in the source query, not known in every row: "
+        "national_id, family_name, given_name, postcode, end_date, discharge_reason, aftercare\n"
         "source riverside: national_id = be_rrn in the config, but the source query yields no "
         "national_id column\n"
         "source riverside: incremental = updated_at in the config, but the source query yields "

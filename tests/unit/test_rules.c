@@ -51,6 +51,11 @@ static void test_rule_table(void **state)
          "as given"},
         {"R019", "reject", "text is not valid UTF-8"},
         {"R020", "reject", "national id fails the length or check digits of its scheme"},
+        {"R030", "reject", "treatment end before its start"},
+        {"R031", "reject", "treatment end in the future"},
+        {"R032", "warn", "stay longer than 5 years (open: up to today): kept"},
+        {"R033", "warn", "discharge reason without an end date: kept"},
+        {"R034", "warn", "aftercare without an end date: kept"},
     };
     tdi_rule_idx idx;
 

@@ -60,6 +60,24 @@ static void ages(void **state)
     assert_int_equal(tdi_age_years(20000229, 20250301), 25);
 }
 
+/* Checked against date(1): date -d 2025-03-01 +%s minus date -d 2024-02-28 +%s, / 86400. */
+static void days(void **state)
+{
+    (void)state;
+    assert_int_equal(tdi_days_between(20240228, 20240228), 0);
+    assert_int_equal(tdi_days_between(20240228, 20240301), 2); /* leap day */
+    assert_int_equal(tdi_days_between(20250228, 20250301), 1);
+    assert_int_equal(tdi_days_between(20231231, 20240101), 1);
+    assert_int_equal(tdi_days_between(20240101, 20250101), 366);
+    assert_int_equal(tdi_days_between(20250101, 20260101), 365);
+    assert_int_equal(tdi_days_between(20240228, 20250301), 367);
+    assert_int_equal(tdi_days_between(19991231, 20000301), 61); /* 2000 is a leap year */
+    assert_int_equal(tdi_days_between(21000228, 21000301), 1);  /* 2100 is not */
+    assert_int_equal(tdi_days_between(20240301, 20240228), -2);
+    assert_int_equal(tdi_days_between(19700101, 20250101), 20089);
+    assert_int_equal(tdi_days_between(101, 10101), 366); /* year 0 is a leap year */
+}
+
 static void utf8(void **state)
 {
     (void)state;
@@ -97,6 +115,7 @@ int main(void)
         cmocka_unit_test(split_errors),
         cmocka_unit_test(dates),
         cmocka_unit_test(ages),
+        cmocka_unit_test(days),
         cmocka_unit_test(utf8),
         cmocka_unit_test(names_and_cleaning),
     };

@@ -264,6 +264,9 @@ static void test_good_row(void **state)
         [TDI_ITEM_HCV_TESTING] = "1",
         [TDI_ITEM_OST] = "3",
         [TDI_ITEM_YEARS_SINCE_FIRST_OST] = "10", /* 2024 - 2014 */
+        [TDI_ITEM_DISCHARGE_REASON] = "-",       /* open: no end date */
+        [TDI_ITEM_AFTERCARE] = "-",
+        [TDI_ITEM_STAY_BAND] = "open",
     };
     tdi_raw_row row = good_row();
     tdi_record rec = accept_row(&row);
@@ -308,6 +311,7 @@ static void test_required_columns_only(void **state)
     row.col[TDI_COL_CLIENT_ID] = full.col[TDI_COL_CLIENT_ID];
     row.col[TDI_COL_CENTRE_ID] = full.col[TDI_COL_CENTRE_ID];
     row.col[TDI_COL_START_DATE] = full.col[TDI_COL_START_DATE];
+    row.no_end_date = 1; /* as extract says of a source without the column */
     rec = accept_row(&row);
     assert_int_equal(rec.age, TDI_AGE_NOT_KNOWN);
     assert_int_equal(rec.first_use_age, TDI_AGE_NOT_KNOWN);
@@ -1169,6 +1173,201 @@ static void test_r016_not_triggered(void **state)
     accept_row(&row);
 }
 
+/* ---- discharges (end_date, discharge_reason, aftercare) and continuing clients ---- */
+
+/* A closed episode: its stay band from the dates (the end date itself is kept in memory only),
+ * its reason and aftercare through the crosswalk, not known when not given. */
+static void test_discharge_closed(void **state)
+{
+    tdi_raw_row row = good_row(); /* starts 2024-03-15 */
+    tdi_record rec;
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_END_DATE] = "2024-04-12"; /* 28 days */
+    row.col[TDI_COL_DISCHARGE_REASON] = "AFGEROND";
+    row.col[TDI_COL_AFTERCARE] = "ZELFHULP";
+    rec = accept_row(&row);
+    assert_int_equal(rec.end_ymd, 20240412);
+    assert_int_equal(rec.continuing, 0);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "8-28");
+    assert_string_equal(code_of(&rec, TDI_ITEM_DISCHARGE_REASON), "completed");
+    assert_string_equal(code_of(&rec, TDI_ITEM_AFTERCARE), "self_help");
+    row.col[TDI_COL_END_DATE] = "2024-04-13"; /* 29 days */
+    row.col[TDI_COL_DISCHARGE_REASON] = NULL;
+    row.col[TDI_COL_AFTERCARE] = " ";
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "29-90");
+    assert_string_equal(code_of(&rec, TDI_ITEM_DISCHARGE_REASON), "not_known");
+    assert_string_equal(code_of(&rec, TDI_ITEM_AFTERCARE), "not_known");
+    row.col[TDI_COL_END_DATE] = "2024-03-15"; /* the same day */
+    assert_code(&row, TDI_ITEM_STAY_BAND, "0-7");
+    row.col[TDI_COL_DISCHARGE_REASON] = "WEG"; /* no crosswalk line */
+    assert_rejected(&row, "R006", "discharge_reason", "local code has no crosswalk entry", "WEG");
+    row.col[TDI_COL_DISCHARGE_REASON] = NULL;
+    row.col[TDI_COL_END_DATE] = "2024-02-30";
+    assert_rejected(&row, "R008", "end_date", "date is not a valid YYYY-MM-DD date", "invalid");
+    text = report_text(); /* no discharge rule raised by the accepted rows */
+    assert_null(strstr(text, "R03"));
+    free(text);
+}
+
+/* A source without an end_date column has no discharge data: the three items are left out,
+ * the records as before 2.4; with the column, no end date is an open stay. */
+static void test_discharge_no_column(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.no_end_date = 1;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "-");
+    assert_string_equal(code_of(&rec, TDI_ITEM_DISCHARGE_REASON), "-");
+    assert_string_equal(code_of(&rec, TDI_ITEM_AFTERCARE), "-");
+    assert_int_equal(rec.end_ymd, 0);
+    row.no_end_date = 0;
+    rec = accept_row(&row);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "open");
+    assert_string_equal(code_of(&rec, TDI_ITEM_DISCHARGE_REASON), "-");
+}
+
+/* An episode started before the reporting year (the continuing clients' window) is a continuing
+ * client: flagged, outside the population the tables and the counting unit follow. */
+static void test_continuing(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2023-12-31";
+    rec = accept_row(&row);
+    assert_int_equal(rec.continuing, 1);
+    assert_int_equal(rec.year, 2023);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "open");
+    assert_true(tdi_in_population(rec.code[TDI_ITEM_PRIMARY_DRUG]));
+    assert_false(tdi_record_in_population(&rec));
+    row.col[TDI_COL_END_DATE] = "2024-01-02"; /* closed in the year: 2 days */
+    rec = accept_row(&row);
+    assert_int_equal(rec.continuing, 1);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "0-7");
+    row.col[TDI_COL_START_DATE] = "2024-01-01";
+    rec = accept_row(&row);
+    assert_int_equal(rec.continuing, 0);
+    assert_true(tdi_record_in_population(&rec));
+}
+
+static void test_r030(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_END_DATE] = "2024-03-14";
+    assert_rejected(&row, "R030", "end_date", "treatment end before its start", "-1 days");
+}
+
+static void test_r030_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+
+    (void)state;
+    row.col[TDI_COL_END_DATE] = "2024-03-15";
+    rec = accept_row(&row);
+    assert_int_equal(tdi_record_stay_days(&rec), 0);
+}
+
+static void test_r031(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_END_DATE] = "2024-06-16"; /* TODAY + 1 */
+    assert_rejected(&row, "R031", "end_date", "treatment end in the future", "2024");
+}
+
+static void test_r031_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+
+    (void)state;
+    row.col[TDI_COL_END_DATE] = "2024-06-15"; /* TODAY */
+    assert_code(&row, TDI_ITEM_STAY_BAND, "91-180");
+}
+
+/* Longer than 5 years: the closed stay to its end, the open one to today; 5 years to the day is
+ * not longer. */
+static void test_r032(void **state)
+{
+    tdi_raw_row row = good_row();
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2019-06-14";
+    accept_row(&row); /* open until today 2024-06-15: 5 years and a day */
+    row.col[TDI_COL_START_DATE] = "2018-03-15";
+    row.col[TDI_COL_END_DATE] = "2024-03-16";
+    assert_code(&row, TDI_ITEM_STAY_BAND, "366+");
+    text = report_text();
+    assert_string_equal(text, "  rule R032 (warn) stay longer than 5 years (open: up to today): "
+                              "kept: 2\n");
+    free(text);
+}
+
+static void test_r032_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_START_DATE] = "2019-06-15";
+    accept_row(&row); /* open: 5 years to the day */
+    row.col[TDI_COL_START_DATE] = "2018-03-15";
+    row.col[TDI_COL_END_DATE] = "2023-03-15";
+    accept_row(&row);
+    row.col[TDI_COL_START_DATE] = "2015-01-01"; /* no end_date column: no open stay either */
+    row.col[TDI_COL_END_DATE] = NULL;
+    row.no_end_date = 1;
+    accept_row(&row);
+    text = report_text();
+    assert_string_equal(text, "");
+    free(text);
+}
+
+static void test_r033_r034(void **state)
+{
+    tdi_raw_row row = good_row();
+    tdi_record rec;
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_DISCHARGE_REASON] = "VERWEZEN";
+    row.col[TDI_COL_AFTERCARE] = "AMB";
+    rec = accept_row(&row); /* kept as given */
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "open");
+    assert_string_equal(code_of(&rec, TDI_ITEM_DISCHARGE_REASON), "referred_on");
+    assert_string_equal(code_of(&rec, TDI_ITEM_AFTERCARE), "outpatient");
+    text = report_text();
+    assert_string_equal(text, "  rule R033 (warn) discharge reason without an end date: kept: 1\n"
+                              "  rule R034 (warn) aftercare without an end date: kept: 1\n");
+    free(text);
+}
+
+static void test_r033_r034_not_triggered(void **state)
+{
+    tdi_raw_row row = good_row();
+    char *text;
+
+    (void)state;
+    row.col[TDI_COL_END_DATE] = "2024-05-01";
+    row.col[TDI_COL_DISCHARGE_REASON] = "VERWEZEN";
+    row.col[TDI_COL_AFTERCARE] = "AMB";
+    accept_row(&row);
+    text = report_text();
+    assert_string_equal(text, "");
+    free(text);
+}
+
 /* ---- R017 (warn) residential attribute outside the residential classes ---- */
 
 static void test_r017(void **state)
@@ -1562,6 +1761,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r015_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r016, begin, end),
         cmocka_unit_test_setup_teardown(test_r016_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_discharge_closed, begin, end),
+        cmocka_unit_test_setup_teardown(test_discharge_no_column, begin, end),
+        cmocka_unit_test_setup_teardown(test_continuing, begin, end),
+        cmocka_unit_test_setup_teardown(test_r030, begin, end),
+        cmocka_unit_test_setup_teardown(test_r030_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r031, begin, end),
+        cmocka_unit_test_setup_teardown(test_r031_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r032, begin, end),
+        cmocka_unit_test_setup_teardown(test_r032_not_triggered, begin, end),
+        cmocka_unit_test_setup_teardown(test_r033_r034, begin, end),
+        cmocka_unit_test_setup_teardown(test_r033_r034_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r017, begin, end),
         cmocka_unit_test_setup_teardown(test_r017_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_r018, begin, end),
