@@ -12,6 +12,7 @@
 
 #include "rpt_file.h"
 #include "rpt_names.h"
+#include "rpt_outcome.h"
 #include "rpt_tables.h"
 #include "rpt_xml.h"
 
@@ -72,6 +73,7 @@ tdi_status report_tables_open(const report_meta *meta, const char *body, int thr
             report_tables_abort(t);
             return st;
         }
+        t->families[t->nfamilies].year = meta->year;
     }
     *out = t;
     return TDI_OK;
@@ -89,11 +91,11 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
             return TDI_ERR_INTERNAL;
         }
     t->records++;
-    if (rec->entrant == TDI_ENTRANT_NO) /* a later start, or outside the TDI population */
-        return TDI_OK;
+    /* each family takes the records of its base: the TDI tables entrants only, not a later
+     * start nor a continuing client (rpt_outcome_counts()) */
     for (size_t f = 0; f < t->nfamilies; f++)
         rpt_family_add(&t->families[f], rec);
-    t->entrants += rpt_tables_population(rec);
+    t->entrants += rpt_tables_population(rec) && rec->entrant != TDI_ENTRANT_NO && !rec->continuing;
     return TDI_OK;
 }
 
@@ -197,6 +199,10 @@ static size_t stats_withheld(const report_tables *t)
         for (size_t i = 0; f->def->measures && i < ncells; i++)
             for (int stat = 0; stat < 2; stat++)
                 n += (size_t)stat_withheld(f, i, stat, t->threshold, &x, &defined);
+        for (size_t v = 0; v < f->def->nvariants; v++)
+            for (size_t r = 0; r < f->rows.n; r++)
+                for (size_t dv = 0; dv < f->def->nderived; dv++)
+                    n += (size_t)rpt_outcome_value(f, v, r, dv, t->threshold, &x, &defined);
     }
     return n;
 }
@@ -240,6 +246,19 @@ static void write_stats(doc *d, const rpt_family *f, size_t v, unsigned long thr
         }
 }
 
+/* An outcome table's row: its rates and median after its counts (rpt_outcome.h). */
+static void write_derived(doc *d, const rpt_family *f, size_t v, size_t r, unsigned long threshold)
+{
+    for (size_t dv = 0; dv < f->def->nderived; dv++) {
+        char value[32];
+        double x;
+        int defined, hidden = rpt_outcome_value(f, v, r, dv, threshold, &x, &defined);
+
+        snprintf(value, sizeof value, "%.2f", x);
+        write_cell(d, f->rows.code[r], f->def->derived[dv].name, hidden, defined ? value : NULL);
+    }
+}
+
 static void write_table(doc *d, const rpt_family *f, size_t v, unsigned long threshold)
 {
     const rpt_variant_def *var = &f->def->variants[v];
@@ -263,6 +282,8 @@ static void write_table(doc *d, const rpt_family *f, size_t v, unsigned long thr
 
             snprintf(value, sizeof value, "%lu", f->value[i]);
             write_cell(d, f->rows.code[r], f->cols.code[c], f->suppressed[i], value);
+            if (c + 1 == f->cols.n)
+                write_derived(d, f, v, r, threshold);
         }
     end(d);
 }

@@ -5,6 +5,8 @@
  */
 #include "rpt_tables.h"
 
+#include "rpt_outcome.h"
+
 #include "../common/tdi_codes.h"
 #include "../common/tdi_log.h"
 
@@ -168,7 +170,8 @@ static const rpt_measure ages[] = {
 
 #define FAMILY_AT(id, first, title, rows, cols, variants, sum)                                     \
     {                                                                                              \
-        id, title, &rows, &cols, variants, COUNT(variants), sum, first, NULL, 0, NULL, 0           \
+        id, title, &rows, &cols, variants, COUNT(variants), sum, first, NULL, 0, NULL, 0,          \
+            RPT_BASE_ENTRANTS, NULL, 0                                                             \
     }
 #define FAMILY(id, title, rows, cols, variants)                                                    \
     FAMILY_AT(id, 1, title, rows, cols, variants, COUNT(variants) > 1)
@@ -181,7 +184,7 @@ const rpt_family_def rpt_families[] = {
     FAMILY("10.1", "Primary drug by sex", drug_rows, sex_dim, by_status),
     {"11.1", "Primary drug by mean age at entering treatment, at first use, and lag to treatment",
      &drug_rows, NULL, by_sex_and_status, COUNT(by_sex_and_status), 0, 1, sex_and_status_sums,
-     COUNT(sex_and_status_sums), ages, COUNT(ages)},
+     COUNT(sex_and_status_sums), ages, COUNT(ages), RPT_BASE_ENTRANTS, NULL, 0},
     FAMILY("12.1", "Primary drug by age at entering treatment", drug_rows, age_dim, by_status),
     FAMILY("13.1", "Primary drug by source of referral", group_rows, referral_dim, by_status),
     FAMILY("14.1", "Primary drug by living status (with whom)", group_rows, living_with_dim,
@@ -211,6 +214,18 @@ const rpt_family_def rpt_families[] = {
     FAMILY("29.1", "Primary drug by OST status", drug_rows, ost_dim, all_only),
     FAMILY_AT("29.1", 2, "Primary drug by years since first OST (persons ever in OST)",
               ost_drug_dim, ost_years_dim, all_only, 0),
+    /* Residential outcomes (rpt_outcome.h): episodes discharged in the year, not entrants. */
+    RPT_OUTCOME("40.1", "Discharged episodes by setting class and completion", rpt_setting_rows,
+                rpt_completion_cols, rpt_discharged_all, rpt_completion_derived),
+    RPT_OUTCOME("40.2", "Discharged episodes by setting class and referral to aftercare",
+                rpt_setting_rows, rpt_aftercare_cols, rpt_discharged_all, rpt_aftercare_derived),
+    RPT_OUTCOME("41.1", "Discharged residential episodes by approach and completion",
+                rpt_approach_rows, rpt_completion_cols, rpt_by_duration, rpt_completion_derived),
+    RPT_OUTCOME("41.2", "Discharged residential episodes by approach and referral to aftercare",
+                rpt_approach_rows, rpt_aftercare_cols, rpt_by_duration, rpt_aftercare_derived),
+    {"42.1", "Discharged residential episodes by planned duration and stay against 28 days",
+     &rpt_duration_rows, &rpt_stay_cols, rpt_detox_only, 1, 0, 1, NULL, 0, NULL, 0,
+     RPT_BASE_DISCHARGED, NULL, 0},
 };
 const size_t rpt_nfamilies = COUNT(rpt_families);
 
@@ -487,7 +502,8 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
         f->sum = calloc(ncells, sizeof *f->sum);
         f->sumsq = calloc(ncells, sizeof *f->sumsq);
     }
-    if (!f->value || !f->suppressed || (def->measures && (!f->sum || !f->sumsq))) {
+    if (!f->value || !f->suppressed || (def->measures && (!f->sum || !f->sumsq)) ||
+        rpt_outcome_init(f) != TDI_OK) {
         tdi_error("table %s: out of memory", def->id);
         rpt_family_free(f);
         return TDI_ERR_INTERNAL;
@@ -512,6 +528,7 @@ void rpt_family_free(rpt_family *f)
     free(f->suppressed);
     free(f->sum);
     free(f->sumsq);
+    rpt_outcome_free(f);
     f->value = NULL;
     f->suppressed = NULL;
     f->sum = f->sumsq = NULL;
@@ -565,8 +582,9 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
     int er = entry_of(&f->rows, rec), ec = f->def->measures ? 0 : entry_of(&f->cols, rec);
 
     /* over several items, a record none of whose codes has a row is in the total row only */
-    if ((er < 0 && !f->rows.def->also) || ec < 0 || !rpt_tables_population(rec))
-        return;
+    if ((er < 0 && !f->rows.def->also) || ec < 0 ||
+        !tdi_in_population(rec->code[TDI_ITEM_PRIMARY_DRUG]) || !rpt_outcome_counts(f, rec))
+        return; /* the drug population for every base; which records: rpt_outcome_counts() */
     for (size_t v = 0; v < f->def->nvariants; v++) {
         const rpt_variant_def *var = &f->def->variants[v];
 
@@ -577,6 +595,7 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
             add_measures(f, v, er, rec);
             continue;
         }
+        rpt_outcome_add(f, v, er, rec);
         /* the cell and every aggregate above it on both axes */
         if (f->rows.def->also) {
             uint64_t rows = categories_of(&f->rows, er, rec);
@@ -597,8 +616,9 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec)
  * a measure's number the measure (all ones: a count of records). Two cells with equal predicates
  * count the same records whatever the data. */
 #define PRED_MEASURE TDI_ITEM_COUNT
+#define PRED_BASE    (TDI_ITEM_COUNT + 1) /* rpt_base; all ones: entrants */
 typedef struct predicate {
-    uint64_t mask[TDI_ITEM_COUNT + 1];
+    uint64_t mask[TDI_ITEM_COUNT + 2];
     size_t cell; /* set number */
 } predicate;
 
@@ -687,6 +707,8 @@ static void predicate_of(const rpt_family *fam, size_t fi, size_t v, size_t r, s
         restrict_item(q, var->item, fam->variant_codes[v]);
     if (var->item2 >= 0)
         restrict_item(q, var->item2, fam->variant_codes2[v]);
+    if (fam->def->base != RPT_BASE_ENTRANTS) /* its cells link among themselves only */
+        q->mask[PRED_BASE] = rpt_outcome_normalise(fam->def->base, q->mask);
 }
 
 /* The counting family with that id (its first table numbered 1), or NULL. */
@@ -770,6 +792,8 @@ tdi_status rpt_tables_link(const rpt_family *fams, size_t n, dc_set *set)
     for (size_t i = 0; i < ncells && st == TDI_OK; i++)
         if (p[i].mask[PRED_MEASURE] != ~UINT64_C(0))
             st = link_measure(fams, n, sorted, ncells, &p[i], set);
+    if (st == TDI_OK)
+        st = rpt_outcome_link(fams, n, set);
     free(p);
     free(sorted);
     return st;

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define RPT_DIM_MAX      48 /* categories of one dimension */
-#define RPT_CODE_MAX     16 /* a category code, e.g. "1.1", "15-19", "total" */
+#define RPT_CODE_MAX     32 /* a category code, e.g. "1.1", "15-19", "residential_community" */
 #define RPT_VARIANTS_MAX 9
 #define RPT_ITEM_CODES   64 /* bound on an item's code list */
 
@@ -85,6 +85,23 @@ typedef struct rpt_measure {
     const char *not_known;               /* records without a value (banded), or NULL */
 } rpt_measure;
 
+/* Which records a family counts (rpt_outcome.h): treatment entrants (the TDI tables), or the
+ * episodes discharged in the reporting year (an end date in it), entrants, later starts and
+ * continuing clients alike; both only in the TDI population. */
+typedef enum rpt_base { RPT_BASE_ENTRANTS, RPT_BASE_DISCHARGED } rpt_base;
+
+/* A value derived from a row's counts, written after them as column NAME (rpt_outcome.h). */
+typedef enum rpt_derived_kind {
+    RPT_DERIVED_RATE,  /* 100 x the count of column numerator / the row's total, two decimals */
+    RPT_DERIVED_MEDIAN /* the median stay in days of the row's total (percentile_cont(0.5)) */
+} rpt_derived_kind;
+
+typedef struct rpt_derived {
+    const char *name;
+    rpt_derived_kind kind;
+    const char *numerator; /* RPT_DERIVED_RATE: a column code */
+} rpt_derived;
+
 typedef struct rpt_family_def {
     const char *id;    /* "9.1": its tables are "9.1.1", "9.1.2", ... in variant order */
     const char *title; /* the workbook's title without the variant */
@@ -97,6 +114,9 @@ typedef struct rpt_family_def {
     size_t nvrel;
     const rpt_measure *measures; /* a statistics table: cols is NULL, a column per measure */
     size_t nmeasures;
+    rpt_base base;
+    const rpt_derived *derived; /* written after each row's counts, or NULL */
+    size_t nderived;
 } rpt_family_def;
 
 /* The families the report stage writes, in output order. */
@@ -126,6 +146,8 @@ typedef struct rpt_family {
     unsigned long *value;                      /* owned; dc_grid layout */
     unsigned char *suppressed;                 /* owned */
     uint64_t *sum, *sumsq; /* owned, statistics tables only: of the values counted in value */
+    uint32_t *stays;       /* owned, with a median only: per variant and row, stays by the day */
+    int year;              /* the reporting year (RPT_BASE_DISCHARGED) */
     dc_grid grid;
 } rpt_family;
 

@@ -18,6 +18,9 @@ it_begin
 SCHEMA=$TDI_ROOT/schemas/tdi-tables.xsd
 OPEN=$IT_TMP/open       # threshold 1
 GUARDED=$IT_TMP/guarded # the default threshold, 5
+# 1 when the clinic fixtures have end dates (issue 17): tables 40-42 then publish something
+ENDS=$(pg_sql clinic_en -At -c "SELECT count(*) FROM information_schema.columns
+          WHERE table_name = 'tdi_episodes' AND column_name = 'end_date'")
 
 # ages_by_key BODY: "KEY AGE FIRST_USE_AGE" for every episode of both sample clinics, KEY its key
 # in BODY's files (openssl), the ages read from the clinic databases ("-" when not known). The
@@ -181,7 +184,7 @@ expected_cells() {
 case_run() {
     run_with_threshold "$OPEN" 1
     run_with_threshold "$GUARDED" 5
-    grep -q '^tables national: 70 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
+    grep -q '^tables national: 79 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$OPEN/run.out")"
 }
 
@@ -198,7 +201,8 @@ case_valid() {
     done
 }
 
-# The shape: 70 tables, each a full grid of the workbook's rows and columns.
+# The shape: 79 tables, each a full grid of its rows and columns (the outcome tables 40-42 also
+# a rate or share and a median per row).
 case_shape() {
     local t
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
@@ -268,6 +272,15 @@ case_shape() {
 28.1.1 64
 29.1.1 165
 29.1.2 105
+40.1.1 60
+40.2.1 50
+41.1.1 42
+41.1.2 42
+41.1.3 42
+41.2.1 35
+41.2.2 35
+41.2.3 35
+42.1.1 16
 8.1.1 32
 8.1.2 32
 8.1.3 32
@@ -287,7 +300,8 @@ case_cells() {
         ages_by_key "$body" >"$CASE_DIR/$body.ages"
         [ "$(wc -l <"$CASE_DIR/$body.ages")" -ge 40 ] || fail "$body: fewer than 40 episodes read from the clinics"
         expected_cells "$gz" "$CASE_DIR/$body.ages" >"$CASE_DIR/$body.want"
-        table_cells "$t" | awk '$4 != "0" && $4 != "E"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
+        # tables 40-42 count discharged episodes, not entrants: test_tables_sql.sh checks them
+        table_cells "$t" | awk '$1 !~ /^4[0-2]\./ && $4 != "0" && $4 != "E"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
         n=$(wc -l <"$CASE_DIR/$body.want")
         [ "$n" -ge 100 ] || fail "$body: only $n non-zero cells expected: the fixture is too small to test"
         for id in 11.1.1 11.1.9 22.1.1 25.1.1 25.1.4 25.1.6 29.1.2; do
@@ -326,7 +340,7 @@ case_suppressed() {
         table_cells "$guarded" >"$CASE_DIR/$body.guarded"
         grep -q ' S$' "$CASE_DIR/$body.guarded" || fail "$body: nothing suppressed at threshold 5"
         table_cells "$open" >"$CASE_DIR/$body.open"
-        paste -d' ' "$CASE_DIR/$body.open" "$CASE_DIR/$body.guarded" | awk -v body="$body" '
+        paste -d' ' "$CASE_DIR/$body.open" "$CASE_DIR/$body.guarded" | awk -v body="$body" -v ends="$ENDS" '
             # a drug group with sub-codes is a subtotal row in the tables of the 33 drug rows
             function tree(t) { return t ~ /^(9|10|11|12|19|20|21|29\.1\.1)/ }
             function aggregate(t, r, c) { return r == "total" || c == "total" || (tree(t) && r ~ /^[1-57]$/) || (t == "25.1.6" && c ~ /^[1-57]$/) }
@@ -337,12 +351,23 @@ case_suppressed() {
             $1 != $5 || $2 != $6 || $3 != $7 { print body ": cell order differs at line " NR; bad = 1; exit }
             $8 != "S" && $8 != $4 { print body ": " $1 " " $2 " " $3 " published as " $8 ", counted " $4; bad = 1 }
             # no count from 1 to 4 anywhere but a grand total (totals and subtotals too)
-            $4 > 0 && $4 < 5 && $8 != "S" && !($2 == "total" && ($3 == "total" || $3 ~ /_n$/)) && $3 !~ /_(mean|sd)$/ { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
+            $4 > 0 && $4 < 5 && $8 != "S" && !($2 == "total" && ($3 == "total" || $3 ~ /_n$/)) && $3 !~ /_(mean|sd)$/ && !derived($3) { print body ": " $1 " " $2 " " $3 " = " $4 " published"; bad = 1 }
+            # tables 40-42: a rate, share or median only where the row total (discharged) is
+            # published and at least 5, a rate also where its numerator is published
+            function derived(c) { return c ~ /^(completion_rate|median_stay|aftercare_share)$/ }
+            $1 ~ /^4[0-2]\./ && $3 == "total" { base[$1 " " $2] = $8 }
+            $1 ~ /^4[0-2]\./ && ($3 == "completed" || $3 == "referred") { num[$1 " " $2] = $8 }
+            derived($3) && $8 != "S" && $8 != "E" {
+                k = $1 " " $2
+                if (base[k] == "S" || base[k] < 5 || ($3 != "median_stay" && num[k] == "S")) { print body ": " k " " $3 " published over " base[k] " / " num[k]; bad = 1 }
+                outcome++
+            }
             # table 11: a mean or SD only where its number is published and at least 5
             $3 ~ /_(mean|sd|n)$/ { m = $3; sub(/_[a-z]+$/, "", m); k = $1 " " $2 " " m }
             $3 ~ /_n$/ { n[k] = $8 }
             $3 ~ /_(mean|sd)$/ && $8 != "S" && $8 != "E" { shown[k] = $3 }
             END {
+                if (ends && !outcome) { print body ": no rate, share or median of tables 40-42 published"; bad = 1 }
                 for (k in shown) if (n[k] == "S" || n[k] < 5) { print body ": " k " " shown[k] " published over " n[k]; bad = 1 }
                 exit bad
             }' >&2 || fail "$body: suppression changed, hid or showed what it must not"
@@ -357,7 +382,7 @@ case_manifest() {
     [ -f "$mf" ] || fail "no manifest $(basename "$mf")"
     [ "$(json_field "$mf" file)" = "$(basename "$t")" ] || fail "manifest file is not $(basename "$t")"
     [ "$(json_field "$mf" sha256)" = "$(sha256sum "$t" | cut -d' ' -f1)" ] || fail "manifest sha256 is not the file's"
-    [ "$(json_field "$mf" tables)" = 70 ] || fail "manifest tables is not 70"
+    [ "$(json_field "$mf" tables)" = 79 ] || fail "manifest tables is not 79"
     [ "$(json_field "$mf" threshold)" = 5 ] || fail "manifest threshold is not 5"
     [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
 }

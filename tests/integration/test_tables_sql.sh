@@ -103,8 +103,10 @@ SELECT j, j->>'episode_id' AS episode_id, j->>'client_id' AS client_id, j->>'cen
        pg_temp.int_in(j->>'first_injection_age', 0, 120) AS first_injection_age,
        pg_temp.int_in(j->>'first_injection_year', 1900, 2999) AS first_injection_year,
        pg_temp.int_in(j->>'first_ost_year', 1900, 2999) AS first_ost_year
-  FROM (SELECT to_jsonb(e) AS j FROM tdi_episodes e
-         WHERE e.start_date IS NULL OR extract(year FROM e.start_date) = 2025) x;
+  FROM (SELECT to_jsonb(e) AS j FROM tdi_episodes e) x
+ WHERE j->>'start_date' IS NULL OR extract(year FROM (j->>'start_date')::date) = 2025
+    -- the continuing window: started before the year, open in it
+    OR ((j->>'start_date')::date < '2025-01-01' AND coalesce((j->>'end_date')::date >= '2025-01-01', true));
 
 CREATE TEMP TABLE coded AS
 SELECT s.*, pg_temp.map('treatment_status', j->>'treatment_status', start) AS status,
@@ -114,13 +116,19 @@ SELECT s.*, pg_temp.map('treatment_status', j->>'treatment_status', start) AS st
        pg_temp.map('age_band', j->>'age_band', start) AS age_band_col,
        pg_temp.map('route', j->>'route', start) AS route, pg_temp.map('injecting', j->>'injecting', start) AS injecting,
        pg_temp.map('ost', j->>'ost', start) AS ost,
+       pg_temp.map('residential_approach', j->>'residential_approach', start) AS approach,
+       pg_temp.map('planned_duration', j->>'planned_duration', start) AS duration,
+       pg_temp.map('detox_phase', j->>'detox_phase', start) AS detox,
+       pg_temp.map('discharge_reason', j->>'discharge_reason', start) AS reason,
+       pg_temp.map('aftercare', j->>'aftercare', start) AS aftercare,
        EXISTS (SELECT 1 FROM jsonb_each_text(j) kv
                 WHERE kv.key IN ('setting', 'residential_approach', 'planned_duration', 'detox_phase', 'sex',
                                  'age_band', 'nationality', 'treatment_status', 'referral_source', 'living_with',
                                  'living_with_children', 'living_where', 'education', 'labour_status',
                                  'primary_drug', 'route', 'frequency', 'first_use_age_band', 'secondary_drug_1',
                                  'secondary_drug_2', 'secondary_drug_3', 'secondary_drug_4', 'polydrug',
-                                 'injecting', 'needle_sharing', 'hiv_testing', 'hcv_testing', 'ost')
+                                 'injecting', 'needle_sharing', 'hiv_testing', 'hcv_testing', 'ost',
+                                 'discharge_reason', 'aftercare')
                   AND pg_temp.map_col(kv.key, kv.value, start) = '?') AS unmapped,
        -1 IN (first_use_age, first_injection_age, first_injection_year, first_ost_year) AS bad_int,
        CASE WHEN nid = '' THEN false WHEN nid !~ '^[0-9]{11}$' THEN true
@@ -155,10 +163,23 @@ SELECT :'source', episode_id,
        coalesce(drug, '99'),
        CASE WHEN age IS NULL THEN coalesce(age_band_col, '99') WHEN age < 15 THEN '0-14' WHEN age >= 65 THEN '65+'
             ELSE (15 + (age - 15) / 5 * 5) || '-' || (19 + (age - 15) / 5 * 5) END,
-       coalesce(living_with, '99')
+       coalesce(living_with, '99'),
+       start < '2025-01-01', (j->>'end_date')::date, coalesce(setting, 'not_known'), coalesce(approach, 'not_known'),
+       coalesce(duration, 'not_known'), coalesce(detox, 'not_known'), coalesce(reason, 'not_known'),
+       coalesce(aftercare, 'not_known')
   FROM coded) TO STDOUT;
 SQL
     } | pg_sql "$2" -v source="$1"
+}
+
+# episodes_table EPISODES: SQL that loads the episode rows (source_episodes) into temp table ep.
+episodes_table() {
+    printf '%s\n' "CREATE TEMP TABLE ep (source text, episode_id text, rule text, person text, centre text," \
+        " start date, status text, sex text, ctype text, drug text, age_band text, living_with text," \
+        " continuing boolean, end_date date, setting text, approach text, duration text, detox text," \
+        " reason text, aftercare text);" "COPY ep FROM STDIN;"
+    cat "$1"
+    printf '%s\n' '\.'
 }
 
 # expected_cells EPISODES: "BODY TABLE ROW COLUMN COUNT" for every non-zero cell of the four
@@ -166,11 +187,7 @@ SQL
 # two first starts of a person on one day, which this route cannot order as tdi does.
 expected_cells() {
     {
-        printf '%s\n' "CREATE TEMP TABLE ep (source text, episode_id text, rule text, person text, centre text," \
-            " start date, status text, sex text, ctype text, drug text, age_band text, living_with text);" \
-            "COPY ep FROM STDIN;"
-        cat "$1"
-        printf '%s\n' '\.'
+        episodes_table "$1"
         cat <<'SQL'
 -- the bodies of examples/tdi.conf.in: which episodes each takes, and its counting level. Only
 -- episodes of the TDI population are ranked (the first start *for a drug*): alcohol and the
@@ -181,7 +198,8 @@ CREATE TEMP TABLE held AS
 SELECT e.*, rank() OVER (PARTITION BY body, person, part ORDER BY start) AS nth
   FROM (SELECT b.name AS body, CASE b.level WHEN 'centre' THEN e.centre ELSE '' END AS part, e.*
           FROM ep e JOIN body b ON b.name = 'national' OR e.source = 'riverside' OR e.centre = 'DB-ANTW'
-         WHERE e.rule IS NULL AND e.drug NOT IN ('8', 'gambling', 'gaming', 'tobacco', 'other_behaviour')) e;
+         WHERE e.rule IS NULL AND NOT e.continuing
+           AND e.drug NOT IN ('8', 'gambling', 'gaming', 'tobacco', 'other_behaviour')) e;
 
 CREATE FUNCTION pg_temp.flat(c text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$ SELECT ARRAY[c, 'total'] $$;
 CREATE FUNCTION pg_temp.tree(c text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
@@ -206,9 +224,73 @@ SQL
     } | pg_sql postgres -F ' ' | LC_ALL=C sort
 }
 
+# outcome_cells EPISODES: "BODY TABLE ROW COLUMN VALUE" for every non-zero cell, rate and median
+# of the residential-outcome tables 40.1.1-42.1.1 (README *Setting typology*), from the episode
+# rows of both sources (source_episodes): every accepted episode of the TDI population with an
+# end date in 2025, entrant, later start or continuing client alike, in each body it goes to.
+outcome_cells() {
+    {
+        episodes_table "$1"
+        cat <<'SQL'
+CREATE TEMP TABLE d AS
+SELECT b.body, e.*, e.end_date - e.start AS days,
+       e.setting IN ('residential_community', 'residential_hospital') AS residential,
+       CASE WHEN e.reason = 'completed' THEN 'completed' WHEN e.reason = 'not_known' THEN 'not_known'
+            ELSE 'not_completed' END AS completion,
+       CASE WHEN e.aftercare IN ('outpatient', 'self_help', 'housing', 'other') THEN 'referred'
+            ELSE e.aftercare END AS referral
+  FROM ep e
+  JOIN (VALUES ('national'), ('antwerp')) b(body)
+    ON b.body = 'national' OR e.source = 'riverside' OR e.centre = 'DB-ANTW'
+ WHERE e.rule IS NULL AND e.drug NOT IN ('8', 'gambling', 'gaming', 'tobacco', 'other_behaviour')
+   AND extract(year FROM e.end_date) = 2025;
+
+-- one row per table cell a discharged episode counts in: (table, row, column, days)
+CREATE TEMP TABLE c AS
+SELECT body, t, r, col, days
+  FROM d,
+       LATERAL (VALUES ('40.1.1', setting, completion, true), ('40.2.1', setting, referral, true),
+                       ('41.1.1', approach, completion, residential), ('41.2.1', approach, referral, residential),
+                       ('41.1.2', approach, completion, residential AND duration = 'short'),
+                       ('41.2.2', approach, referral, residential AND duration = 'short'),
+                       ('41.1.3', approach, completion, residential AND duration = 'long'),
+                       ('41.2.3', approach, referral, residential AND duration = 'long'),
+                       ('42.1.1', duration, CASE WHEN days <= 28 THEN 'within_28' ELSE 'over_28' END,
+                        residential AND detox = 'yes')) x(t, rr, cc, keep),
+       unnest(ARRAY[rr, 'total']) r, unnest(ARRAY[cc, 'total']) col
+ WHERE keep;
+
+SELECT body, t, r, col, count(*) FROM c GROUP BY 1, 2, 3, 4;
+-- per row: the share of completed or referred among the discharged, and the median stay
+SELECT body, t, r, CASE WHEN t LIKE '%.1.%' THEN 'completion_rate' ELSE 'aftercare_share' END,
+       to_char(100.0 * count(*) FILTER (WHERE col IN ('completed', 'referred')) / count(*) FILTER (WHERE col = 'total'), 'FM9990.00')
+  FROM c WHERE t <> '42.1.1' GROUP BY 1, 2, 3;
+SELECT body, t, r, 'median_stay', to_char(percentile_cont(0.5) WITHIN GROUP (ORDER BY days), 'FM99990.00')
+  FROM c WHERE t LIKE '4_.1.%' AND t <> '42.1.1' AND col = 'total' GROUP BY 1, 2, 3;
+SQL
+    } | pg_sql postgres -F ' ' | LC_ALL=C sort
+}
+
+# Every cell, rate and median of tables 40-42 equals the SQL's.
+case_outcome() {
+    local body t
+    [ -s "$IT_TMP/episodes" ] || fail "no episode rows (case rejects failed)"
+    outcome_cells "$IT_TMP/episodes" >"$CASE_DIR/all"
+    for body in "${TDI_BODIES[@]}"; do
+        awk -v body="$body" '$1 == body { $1 = ""; print substr($0, 2) }' "$CASE_DIR/all" >"$CASE_DIR/$body.want"
+        t=$(one_file "$RUN/out/$body/tdi-$body-2025-*.tables.xml")
+        table_cells "$t" | awk '$1 ~ /^4[0-2]\./ && $4 != "0" && $4 != "E"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
+        for id in 40.1.1 40.2.1 41.1.1 41.1.2 41.1.3 41.2.1 42.1.1; do
+            grep -q "^$id " "$CASE_DIR/$body.want" || fail "$body: the fixture has nothing in table $id"
+        done
+        diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2 ||
+            fail "$body: outcome tables differ from the SQL on the clinic databases (- SQL, + tdi)"
+    done
+}
+
 case_run() {
     run_with_threshold "$RUN" 1
-    grep -q '^tables national: 70 tables, 0 cells suppressed -> ' "$RUN/run.out" ||
+    grep -q '^tables national: 79 tables, 0 cells suppressed -> ' "$RUN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$RUN/run.out")"
 }
 
@@ -268,4 +350,11 @@ it_case tables-sql-run case_run
 it_case tables-sql-config case_config
 it_case tables-sql-rejects case_rejects
 it_case tables-sql-cells case_cells
+# The clinic fixtures get their end dates with issue 17's discharge fields; until then this waits.
+if [ "$(pg_sql clinic_en -At -c "SELECT count(*) FROM information_schema.columns
+          WHERE table_name = 'tdi_episodes' AND column_name = 'end_date'")" = 1 ]; then
+    it_case tables-sql-outcome case_outcome
+else
+    it_skip tables-sql-outcome "the clinic fixtures have no end_date column yet (issue 17)"
+fi
 it_end

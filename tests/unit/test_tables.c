@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../report/report.h"
+#include "../../report/rpt_outcome.h"
 #include "../../report/rpt_tables.h"
 #include "test_log.h"
 
@@ -101,6 +102,11 @@ static void dimensions_are_the_workbooks(void **state)
 #define AGES   "0-14 15-19 20-24 25-29 30-34 35-39 40-44 45-49 50-54 55-59 60-64 65+ 99 total"
 #define CENTRE "1 2 3 4 5 6 99 total"
 #define INJ    "1 2 2.1 2.2 2.3 3 99 total"
+#define SETTINGS                                                                                   \
+    "outpatient low_threshold general_practitioner prison residential_community "                  \
+    "residential_hospital inpatient_detox other not_known total"
+#define APPROACHES                                                                                 \
+    "therapeutic_community twelve_step cbt other_psychotherapeutic combined not_known total"
 #define GRID                                                                                       \
     "heroin other_opioids cocaine crack amphetamines cannabis stimulants hypnotics alcohol other " \
     "none 99 total"
@@ -137,6 +143,11 @@ static void dimensions_are_the_workbooks(void **state)
         {"29.1", DRUGS, "1 2 3 99 total", 1, 0, 1},
         {"29.1", "heroin other_opioids cocaine stimulants other 99 total",
          "0 1 2 3 4 5 6 7 8 9 10 11-15 16+ 99 total", 1, 0, 2},
+        {"40.1", SETTINGS, "completed not_completed not_known total", 1, 0, 1},
+        {"40.2", SETTINGS, "referred none not_known total", 1, 0, 1},
+        {"41.1", APPROACHES, "completed not_completed not_known total", 3, 1, 1},
+        {"41.2", APPROACHES, "referred none not_known total", 3, 1, 1},
+        {"42.1", "short long not_known total", "within_28 over_28 not_known total", 1, 0, 1},
     };
     char buf[512];
     size_t tables = 0;
@@ -158,8 +169,8 @@ static void dimensions_are_the_workbooks(void **state)
         tables += want[i].variants;
         rpt_family_free(&f);
     }
-    assert_int_equal(tables, 70);
-    assert_int_equal(report_tables_count(), 70);
+    assert_int_equal(tables, 79);
+    assert_int_equal(report_tables_count(), 79);
 }
 
 static void records_count_in_cells_and_aggregates(void **state)
@@ -264,7 +275,7 @@ static void records_count_in_cells_and_aggregates(void **state)
     assert_int_equal(at(&f, 0, "total", "total"), 2);
     assert_int_equal(at(&f, 1, "total", "2.3"), 1);
     rpt_family_free(&f);
-    assert_int_equal(rpt_family_init(&f, &rpt_families[rpt_nfamilies - 3]), TDI_OK);
+    assert_int_equal(rpt_family_init(&f, &rpt_families[rpt_nfamilies - 8]), TDI_OK);
     assert_int_equal(f.def->first, 6); /* 25.1.6 */
     rpt_family_add(&f, &heroin);
     rpt_family_add(&f, &opioid);
@@ -282,6 +293,92 @@ static void records_count_in_cells_and_aggregates(void **state)
     assert_int_equal(rpt_tables_population(&alcohol), 0);
     set_code(&alcohol, TDI_ITEM_PRIMARY_DRUG, "99");
     assert_int_equal(rpt_tables_population(&alcohol), 1);
+}
+
+/* A discharged episode for the outcome tables: closed on end with reason and aftercare. */
+static tdi_record discharged(const char *setting, int start, int end, const char *reason,
+                             const char *aftercare, const char *band)
+{
+    tdi_record rec = record("1.1", "1", "1", 30);
+
+    set_code(&rec, TDI_ITEM_SETTING, setting);
+    rec.start_ymd = start;
+    rec.end_ymd = end;
+    rec.entrant = TDI_ENTRANT_YES;
+    set_code(&rec, TDI_ITEM_DISCHARGE_REASON, reason);
+    set_code(&rec, TDI_ITEM_AFTERCARE, aftercare);
+    set_code(&rec, TDI_ITEM_STAY_BAND, band);
+    return rec;
+}
+
+static void residential(tdi_record *rec, const char *approach, const char *duration,
+                        const char *detox)
+{
+    set_code(rec, TDI_ITEM_RESIDENTIAL_APPROACH, approach);
+    set_code(rec, TDI_ITEM_PLANNED_DURATION, duration);
+    set_code(rec, TDI_ITEM_DETOX_PHASE, detox);
+}
+
+/* Tables 40-42 count the episodes discharged in the year, entrants, later starts and
+ * continuing clients alike, in the TDI population; the TDI tables none but the entrant. */
+static void outcome_tables_count_discharges(void **state)
+{
+    rpt_family f[6];
+    const char *ids[6] = {"8.1", "40.1", "40.2", "41.1", "42.1", "41.2"};
+    tdi_record rec[5];
+    double x;
+    int defined;
+
+    (void)state;
+    rec[0] =
+        discharged("residential_community", 20250110, 20250205, "completed", "self_help", "8-28");
+    residential(&rec[0], "twelve_step", "short", "yes");
+    rec[1] =
+        discharged("residential_community", 20240601, 20250301, "dropped_out", "none", "181-365");
+    residential(&rec[1], "therapeutic_community", "long", "no");
+    rec[1].continuing = 1;
+    rec[1].entrant = TDI_ENTRANT_NO;
+    rec[2] = discharged("residential_hospital", 20250301, 20260115, "completed", "none", "181-365");
+    residential(&rec[2], "cbt", "long", "yes"); /* discharged after the year */
+    rec[3] = discharged("residential_community", 20250301, 20250401, "completed", "none", "29-90");
+    residential(&rec[3], "cbt", "long", "yes");
+    set_code(&rec[3], TDI_ITEM_PRIMARY_DRUG, "8"); /* alcohol: outside the population */
+    rec[4] = discharged("outpatient", 20250101, 20250111, "completed", "not_known", "8-28");
+    rec[4].entrant = TDI_ENTRANT_NO; /* a later start */
+    for (size_t k = 0; k < 6; k++) {
+        assert_int_equal(rpt_family_init(&f[k], family(ids[k])), TDI_OK);
+        f[k].year = 2025;
+        for (size_t i = 0; i < 5; i++)
+            rpt_family_add(&f[k], &rec[i]);
+    }
+    assert_int_equal(at(&f[0], 0, "total", "total"), 2); /* the entrants 0 and 2 only */
+    assert_int_equal(at(&f[1], 0, "residential_community", "completed"), 1);
+    assert_int_equal(at(&f[1], 0, "residential_community", "not_completed"), 1);
+    assert_int_equal(at(&f[1], 0, "residential_hospital", "total"), 0);
+    assert_int_equal(at(&f[1], 0, "outpatient", "completed"), 1);
+    assert_int_equal(at(&f[1], 0, "total", "total"), 3);
+    assert_int_equal(at(&f[2], 0, "residential_community", "referred"), 1);
+    assert_int_equal(at(&f[2], 0, "total", "not_known"), 1);
+    assert_int_equal(at(&f[3], 0, "therapeutic_community", "not_completed"), 1);
+    assert_int_equal(at(&f[3], 1, "twelve_step", "completed"), 1); /* short */
+    assert_int_equal(at(&f[3], 2, "total", "total"), 1);           /* long */
+    assert_int_equal(at(&f[3], 0, "total", "total"), 2);
+    assert_int_equal(at(&f[4], 0, "short", "within_28"), 1); /* detox phase only */
+    assert_int_equal(at(&f[4], 0, "total", "total"), 1);
+    /* derived, row residential_community (4) and total (9) of 40.1: rate, median of 26, 273 */
+    assert_int_equal(rpt_outcome_value(&f[1], 0, 4, 0, 1, &x, &defined), 0);
+    assert_true(defined && x == 50.0);
+    assert_int_equal(rpt_outcome_value(&f[1], 0, 4, 1, 1, &x, &defined), 0);
+    assert_true(defined && x == 149.5);
+    assert_int_equal(rpt_outcome_value(&f[1], 0, 9, 1, 1, &x, &defined), 0);
+    assert_true(defined && x == 26.0);                                       /* 10, 26, 273 */
+    assert_int_equal(rpt_outcome_value(&f[1], 0, 4, 1, 3, &x, &defined), 1); /* 2 < 3 */
+    assert_int_equal(rpt_outcome_value(&f[1], 0, 5, 1, 1, &x, &defined), 0);
+    assert_false(defined);                             /* none discharged from hospital */
+    f[1].suppressed[dc_cell(&f[1].grid, 0, 4, 0)] = 1; /* completed hidden: so is its rate */
+    assert_int_equal(rpt_outcome_value(&f[1], 0, 4, 0, 1, &x, &defined), 1);
+    for (size_t k = 0; k < 6; k++)
+        rpt_family_free(&f[k]);
 }
 
 /* Suppression never has to hide a grand total within a shipped table: every relation has no or
@@ -691,7 +788,7 @@ static void publish_tables(void **state)
     read_text(pub.manifest, text, sizeof text);
     assert_non_null(strstr(text,
                            "\"records\":9,\"entrants\":7,\"population\":\"entrants (TDI "
-                           "population: first start for a drug)\",\"tables\":70,"
+                           "population: first start for a drug)\",\"tables\":79,"
                            "\"threshold\":5,\"suppressedCells\":0,\"schemaVersion\":\"1.0\","));
     assert_non_null(strstr(text, "\"runId\":\"" RUN_ID "\",\"runNo\":3,"));
 
@@ -725,6 +822,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dimensions_are_the_workbooks),
         cmocka_unit_test(records_count_in_cells_and_aggregates),
+        cmocka_unit_test(outcome_tables_count_discharges),
         cmocka_unit_test(shipped_tables_are_protectable),
         cmocka_unit_test(linked_suppression_property),
         cmocka_unit_test(publish_tables),
