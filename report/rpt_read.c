@@ -566,8 +566,11 @@ static tdi_status add_trend_cell(xmlTextReaderPtr r, const char *id, int suppres
     char *val = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"value");
     tdi_status st = TDI_OK;
 
-    if (!row || !col || (!suppressed && !val) || strlen(row) >= REPORT_CODE_MAX ||
-        strlen(col) >= REPORT_CODE_MAX)
+    /* Only the cells the trends keep must fit a report_cell: other tables have longer codes. */
+    if (!row || !col || (!suppressed && !val))
+        st = TDI_ERR_INVALID;
+    else if (trend_cell(id, row, col) &&
+             (strlen(row) >= REPORT_CODE_MAX || strlen(col) >= REPORT_CODE_MAX))
         st = TDI_ERR_INVALID;
     else if (trend_cell(id, row, col)) {
         if (!grow((void **)out, *n, sizeof **out))
