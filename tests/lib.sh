@@ -202,7 +202,9 @@ state_db_create() {
 
 # The state schema version this tree builds (state/state.h), and the SQL that takes a database
 # of version 5 back to 4 (migration 5: the person years, the bodies' counts), for upgrade tests.
+# shellcheck disable=SC2034 # used by the integration scripts that source this file
 STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
+# shellcheck disable=SC2034
 STATE_UNDO_5="DROP TABLE tdi.person_year; ALTER TABLE tdi.body_sequence DROP COLUMN episodes, DROP COLUMN entrants"
 
 # state_sql NAME SQL: one query on the state database NAME, unaligned, no headers.

@@ -80,14 +80,20 @@ pg_sql postgres -c "CREATE DATABASE $DB TEMPLATE template0 ENCODING 'UTF8' LC_CO
 
 # ---------------------------------------------------------------- measuring
 
+# Waits until every backend of the last step has ended: a loaded server may still be ending the
+# last run's session (and its run lock, and its hold on the state database) after tdi exited.
+settle() {
+    local i
+    for ((i = 0; i < 1000; i++)); do
+        [ "$(pgrep -c -P "$POSTMASTER" || true)" -le "$PG_BACKGROUND" ] && return 0
+        sleep 0.01
+    done
+}
+
 # The server's CPU seconds so far: the postmaster's and its reaped backends' (utime, stime,
 # cutime, cstime), once every backend of the last step has ended.
 srv_cpu() {
-    local i
-    for ((i = 0; i < 500; i++)); do
-        [ "$(pgrep -c -P "$POSTMASTER" || true)" -le "$PG_BACKGROUND" ] && break
-        sleep 0.01
-    done
+    settle
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13 + $14 + $15) / hz }' \
         "/proc/$POSTMASTER/stat"
 }
@@ -213,6 +219,7 @@ for n in "${sizes[@]}"; do
     for ((k = YEARS; k >= 1; k--)); do
         "$TDI_BIN" run --config "$WORK/hist.conf" --year $((YEAR - k)) >"$WORK/hist.out" 2>&1 ||
             { tail -n 20 "$WORK/hist.out" >&2; msg "incremental: the run of $((YEAR - k)) failed"; exit 1; }
+        settle
     done
     timed "$n" full_hist 1 "$WORK/cur.conf"
     keep_as incr_hist

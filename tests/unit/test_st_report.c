@@ -226,12 +226,12 @@ static void query_fails(void **state)
     assert_null(r.files);
 
     logged.text[0] = '\0';
-    hpq_script(ROWS_P("FROM tdi.run WHERE run_id = $1", "20260105T040000Z", 8, 1,
-                      RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
-               NO_ROWS_P("FROM tdi.run_source s", "42|\\N", 11),
-               NO_ROWS_P("FROM tdi.run_file", "42|\\N", 8),
-               NO_ROWS_P("WHERE run_no <= $1", "42|30", 8),
-               HPQ_FAILS("FROM tdi.body_sequence", "57014", "canceling statement due to user request"));
+    hpq_script(
+        ROWS_P("FROM tdi.run WHERE run_id = $1", "20260105T040000Z", 8, 1,
+               RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
+        NO_ROWS_P("FROM tdi.run_source s", "42|\\N", 11),
+        NO_ROWS_P("FROM tdi.run_file", "42|\\N", 8), NO_ROWS_P("WHERE run_no <= $1", "42|30", 8),
+        HPQ_FAILS("FROM tdi.body_sequence", "57014", "canceling statement due to user request"));
     assert_int_equal(state_report_load(st, "20260105T040000Z", NULL, &r), TDI_ERR_STATE);
     assert_string_equal(logged.text, "state database: reading what the bodies hold failed: "
                                      "canceling statement due to user request (SQLSTATE 57014)\n");

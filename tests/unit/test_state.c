@@ -75,9 +75,9 @@ static void open_and_close(void **state)
 }
 
 /* The schema version this tdi knows, as text: the tests follow it. */
-#define VERSION_(v) #v
+#define VERSION_(v)  #v
 #define VERSION_S(v) VERSION_(v)
-#define VERSION VERSION_S(STATE_SCHEMA_VERSION)
+#define VERSION      VERSION_S(STATE_SCHEMA_VERSION)
 
 /* The schema check: missing, older, current, newer. */
 static void check_versions(void **state)
@@ -99,9 +99,11 @@ static void check_versions(void **state)
     assert_string_equal(
         logged.text,
         "state database: no tdi schema in it: run 'tdi init' with this configuration first\n"
-        "state database: schema version 3 is older than this tdi needs (" VERSION "): run 'tdi init' with "
+        "state database: schema version 3 is older than this tdi needs (" VERSION
+        "): run 'tdi init' with "
         "this configuration to upgrade it\n"
-        "state database: schema version 99 is newer than this tdi knows (" VERSION "): use a newer tdi\n"
+        "state database: schema version 99 is newer than this tdi knows (" VERSION
+        "): use a newer tdi\n"
         "state database: reading the schema version failed: permission denied for schema tdi "
         "(SQLSTATE 42501)\n");
     closed(st);
@@ -166,7 +168,8 @@ static void migrate_other_cases(void **state)
     assert_int_equal(to, 2);
     assert_string_equal(
         logged.text,
-        "state database: schema version 99 is newer than this tdi knows (" VERSION "): use a newer tdi\n"
+        "state database: schema version 99 is newer than this tdi knows (" VERSION
+        "): use a newer tdi\n"
         "state database: applying a migration failed: relation \"x\" already exists (SQLSTATE "
         "42P07)\n");
     closed(st);
