@@ -242,7 +242,7 @@ char *st_array_literal(const char *const *items, size_t n)
  * body or source it went to (an earlier alcohol episode does not make a person previously treated:
  * tdi-protocol.md), as tdi.person_year counts them: looked up by index for the run's persons only
  * (LIMIT 1 keeps it a probe per person), so the cost does not grow with the years held (scanning
- * earlier years of tdi.sent: 0.7 -> 1.8 s of server CPU at 200k with two earlier years).
+ * earlier years of tdi.sent: 0.66 -> 1.82 s of statement time at 200k with two earlier years).
  *
  * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
  * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'); was_entrant
