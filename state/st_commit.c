@@ -48,9 +48,22 @@ tdi_status state_commit_begin(state_db *st)
  * place, the appends). An append is new to the body by construction (the run lock keeps other
  * writers out), so a plain INSERT; the primary key would refuse a repeat and the commit with it.
  * In key order: the index then grows at its right edge instead of touching a random page per
- * row (unsorted, the statement takes twice the server CPU at a million episodes). */
+ * row (unsorted, the statement takes twice the server CPU at a million episodes).
+ * The same statement keeps tdi.person_year: the starts for a drug the body no longer holds as
+ * sent (old: read before the statement's changes, as every part of it is) count -1, the ones it
+ * now holds +1, summed per person; a replace of the same person and population counts nothing.
+ * In person order, for the same reason as the appends. */
 static const char sent_sql[] =
-    "WITH gone AS (DELETE FROM tdi.sent s USING run_action a WHERE a.body = $1 AND a.action = 'd' "
+    "WITH old AS (SELECT s.person, -1 AS n FROM tdi.sent s JOIN run_action a ON s.eid = a.eid\n"
+    "    WHERE a.body = $1 AND a.action IN ('d', 'r') AND s.body = $2 AND s.year = $3\n"
+    "      AND s.person IS NOT NULL AND s.drug IS NOT FALSE),\n"
+    "new AS (SELECT r.person, 1 AS n FROM run_action a JOIN run_rec r ON r.pos = a.pos\n"
+    "    WHERE a.body = $1 AND a.action IN ('a', 'r') AND r.drug),\n"
+    "counted AS (INSERT INTO tdi.person_year AS p (person, year, n)\n"
+    "    SELECT person, $3, sum(n) FROM (SELECT * FROM old UNION ALL SELECT * FROM new) c\n"
+    "     GROUP BY person HAVING sum(n) <> 0 ORDER BY person\n"
+    "    ON CONFLICT (person, year) DO UPDATE SET n = p.n + EXCLUDED.n),\n"
+    "gone AS (DELETE FROM tdi.sent s USING run_action a WHERE a.body = $1 AND a.action = 'd' "
     "AND s.body = $2 AND s.year = $3 AND s.eid = a.eid),\n"
     "changed AS (UPDATE tdi.sent s SET (" SENT_COLS ") = (" SENT_VALUES ") " SENT_FROM
     "'r' AND s.body = $2 AND s.year = $3 AND s.eid = a.eid)\n"
@@ -123,14 +136,22 @@ tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t 
                        "VALUES ($1, $2, $3, $4) ON CONFLICT (body, year) DO UPDATE SET "
                        "blanked = EXCLUDED.blanked, run_no = EXCLUDED.run_no",
                        4, (const char *[]){body, ystr, blanked, rstr});
+    /* episodes and entrants: what the body held, moved by this run's actions (the run page's
+     * figures, without counting tdi.sent). */
     if (s == TDI_OK)
         s = st_command(
             st, "recording the sequence number",
-            "INSERT INTO tdi.body_sequence (body, year, sequence, tables_sequence, run_no) "
-            "VALUES ($1, $2, $3, CASE WHEN $5::boolean THEN $3::bigint END, $4) "
+            "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "
+            "episodes, entrants) "
+            "SELECT $1, $2, $3, CASE WHEN $5::boolean THEN $3::bigint END, $4, "
+            "count(*) FILTER (WHERE a.action = 'a') - count(*) FILTER (WHERE a.action = 'd'), "
+            "count(*) FILTER (WHERE a.entrant) - count(*) FILTER (WHERE a.was_entrant) "
+            "FROM run_action a JOIN run_body b ON b.body = a.body "
+            "WHERE b.name = $1 AND a.action IN ('a', 'r', 'd') "
             "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
-            "tables_sequence = coalesce(EXCLUDED.tables_sequence, "
-            "tdi.body_sequence.tables_sequence), run_no = EXCLUDED.run_no",
+            "tables_sequence = coalesce(EXCLUDED.tables_sequence, q.tables_sequence), "
+            "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
+            "entrants = q.entrants + EXCLUDED.entrants",
             5, params);
     return s;
 }

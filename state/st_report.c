@@ -162,9 +162,10 @@ static tdi_status load_years(state_db *st, const char *source, tdi_page *out)
                      "(WHERE entrant) FROM tdi.sent WHERE source = $1 GROUP BY year ORDER BY year",
                      1, params, PGRES_TUPLES_OK, &res);
     else
+        /* Kept by each commit (st_commit.c): counting tdi.sent would read every year held. */
         s = st_query(st, "reading what the bodies hold",
-                     "SELECT body, year, count(*), count(*) FILTER (WHERE entrant) FROM tdi.sent "
-                     "GROUP BY body, year ORDER BY body, year",
+                     "SELECT body, year, episodes, entrants FROM tdi.body_sequence "
+                     "WHERE episodes > 0 ORDER BY body, year",
                      0, NULL, PGRES_TUPLES_OK, &res);
     n = s == TDI_OK ? PQntuples(res) : 0;
     if (n > 0 && !(out->years = calloc((size_t)n, sizeof *out->years)))

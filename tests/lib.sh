@@ -200,6 +200,15 @@ state_db_create() {
         -c "CREATE DATABASE $1 TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
 }
 
+# The state schema version this tree builds (state/state.h), and the SQL that takes a database
+# of a later version back to 4 (5: the run report's tables; 6: the person years, the bodies' counts),
+# for upgrade tests.
+# shellcheck disable=SC2034 # used by the integration scripts that source this file
+STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
+# shellcheck disable=SC2034
+STATE_UNDO_AFTER_4="DROP TABLE tdi.person_year; ALTER TABLE tdi.body_sequence DROP COLUMN episodes, DROP COLUMN entrants;
+  DROP TABLE tdi.run_completeness, tdi.run_body, tdi.run_cell"
+
 # state_sql NAME SQL: one query on the state database NAME, unaligned, no headers.
 state_sql() {
     local db=$1
@@ -560,6 +569,21 @@ same_as_full_run() {
     ledger "$1" "$q" >"$1/sent.delta"
     ledger "$1/fresh" "$q" >"$1/sent.full"
     diff "$1/sent.full" "$1/sent.delta" >&2 || fail "the bodies hold other records after the deltas than after one full run"
+}
+
+# summaries_match DIR: the summaries of DIR's state database equal what its tdi.sent implies,
+# recomputed in SQL: per person and year the rows that are a start for a drug (tdi.person_year),
+# per body and year the rows and entrants held (tdi.body_sequence). Prints the number of person
+# years, for the caller to check too.
+summaries_match() {
+    local implied="SELECT person, year, count(*) AS n FROM tdi.sent WHERE person IS NOT NULL AND drug IS NOT FALSE GROUP BY person, year"
+    local kept="SELECT person, year, n FROM tdi.person_year WHERE n > 0" held d
+    d=$(ledger "$1" "SELECT count(*) FROM (($kept EXCEPT $implied) UNION ALL ($implied EXCEPT $kept)) d")
+    [ "$d" = 0 ] || fail "tdi.person_year differs from what tdi.sent implies in $d rows"
+    held="SELECT body, year, count(*), count(*) FILTER (WHERE entrant) FROM tdi.sent GROUP BY body, year"
+    d=$(ledger "$1" "SELECT count(*) FROM ((SELECT body, year, episodes, entrants FROM tdi.body_sequence WHERE episodes > 0 EXCEPT $held) UNION ALL ($held EXCEPT SELECT body, year, episodes, entrants FROM tdi.body_sequence)) d")
+    [ "$d" = 0 ] || fail "tdi.body_sequence's counts differ from tdi.sent in $d bodies and years"
+    ledger "$1" "SELECT count(*) FROM tdi.person_year WHERE n > 0"
 }
 
 # episode_lines FILE.xml.gz: the <episode .../> elements, one a line, leading blanks removed.

@@ -30,6 +30,7 @@
 #
 # Environment: BENCH_SIZES, BENCH_RUNS, BENCH_REREAD_SIZES, BENCH_OUT (default build/bench), TDI
 # (default ./tdi), BENCH_GZIP_LEVEL (default 1), BENCH_KEEP=1 keeps the work directory.
+# Then tests/bench/incremental.sh (BENCH_INCR_SIZES, BENCH_INCR_CHANGED, BENCH_INCR_YEARS).
 # Output: the table on stdout and in BENCH_OUT/bench-STAMP.txt (also BENCH_OUT/latest.txt), every
 # single measurement in BENCH_OUT/bench-STAMP.tsv.
 set -euo pipefail
@@ -479,3 +480,5 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$HEAD"
 print_table
 # Many clinics at once: tests/bench/parallel.sh (BENCH_PARALLEL_SOURCES=0 skips it).
 TDI=$TDI_BIN BENCH_RUNS=$RUNS BENCH_GZIP_LEVEL=$LEVEL "$BENCH_DIR/parallel.sh" | tee -a "$REPORT" "$OUT/latest.txt"
+# The nightly incremental run, and with earlier years held (BENCH_INCR_SIZES; empty: not run).
+BENCH_OUT=$OUT BENCH_RUNS=$RUNS TDI=$TDI_BIN "$BENCH_DIR/incremental.sh"

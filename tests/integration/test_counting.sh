@@ -167,6 +167,46 @@ case_earlier_year() {
     [ "$first" = 6 ] || fail "$first national episodes of 2025 are of persons treated in 2024, expected 6"
 }
 
+# Migrations 5 and 6 on a database of version 4 that holds two years (case_earlier_year's): the person
+# years and the bodies' counts it builds equal what tdi.sent implies, and the next runs act as on a
+# database that never lacked them (ref), also when a run of the earlier year takes a person's
+# earlier start away (patient 5's 2024 episode 22 goes): her 2025 episodes 5 and 26 are replaced,
+# no longer earlier, episode 5's status "not known" again.
+case_summary_migration() {
+    local conf=$CASE_DIR/tdi.conf ref=$CASE_DIR/ref d f g
+    clinic_copy clinic_mig clinic_en
+    pg_sql clinic_mig -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22"
+    run_setup "$CASE_DIR"
+    run_setup "$ref"
+    for d in "$CASE_DIR" "$ref"; do
+        use_db "$d/tdi.conf" riverside clinic_mig
+        tdi_try "$d/run2024" 0 run --config "$d/tdi.conf" --year 2024
+        tdi_try "$d/run2025" 0 run --config "$d/tdi.conf" --year 2025
+    done
+    # back to version 4, rows kept, then tdi init
+    state_sql "$(cat "$CASE_DIR/state.db")" "$STATE_UNDO_AFTER_4; DELETE FROM tdi.schema_version WHERE version > 4" >/dev/null
+    tdi_try "$CASE_DIR/init5" 0 init --config "$conf"
+    stdout_has "state database: schema version 4 -> $STATE_VERSION"
+    # 2024: 4 persons with a drug start; 2025: 10 at Riverside and De Brug, the shared patient once
+    [ "$(summaries_match "$CASE_DIR")" = "$(summaries_match "$ref")" ] || fail "the migrated summaries differ from ref's"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(year || ':' || c, ' ' ORDER BY year) FROM (SELECT year, count(*) c FROM tdi.person_year WHERE n > 0 GROUP BY year) y")" = "$(ledger "$CASE_DIR" "SELECT string_agg(year || ':' || c, ' ' ORDER BY year) FROM (SELECT year, count(DISTINCT person) c FROM tdi.sent WHERE drug GROUP BY year) y")" ] ||
+        fail "the person years per year are not tdi.sent's distinct persons with a drug start"
+
+    pg_sql clinic_mig -c "DELETE FROM intake WHERE adm_id = 22" -c "DELETE FROM admissions WHERE adm_id = 22" >/dev/null
+    for d in "$CASE_DIR" "$ref"; do
+        tdi_try "$d/again2024" 0 run --config "$d/tdi.conf" --year 2024
+        tdi_try "$d/again2025" 0 run --config "$d/tdi.conf" --year 2025
+        summaries_match "$d" >/dev/null
+    done
+    f=$(nth_submission "$CASE_DIR" national 2)
+    g=$(nth_submission "$ref" national 2)
+    [ "$(episode_lines "$f")" = "$(episode_lines "$g")" ] || fail "the migrated database's 2025 run sent other records than ref's"
+    [ "$(episode_lines "$f" | grep -c ' action="replace" ')" = 2 ] || fail "the 2025 run did not replace exactly patient 5's 2 episodes"
+    [ "$(status_of "$f" national riverside 5)" = 3 ] || fail "episode 5: treatment_status is not 3 without the earlier year"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FILTER (WHERE earlier) FROM tdi.sent WHERE year = 2025 AND body = 'national'")" = 4 ] ||
+        fail "national episodes of 2025 of persons treated in 2024: not 4 (patients 1 and 4)"
+}
+
 # The hard case. Riverside reads incrementally. A backdated episode of patient 2 arrives (RR-NORTH,
 # 2025-01-02): it is the first start now, and episode 2, unchanged and not read, stops being the
 # entrant. The run reads Riverside again in full and each body gets exactly an append of the new
@@ -221,6 +261,7 @@ case_flip() {
     tdi_try "$CASE_DIR/run4" 0 run --config "$conf" --year 2025
     ! grep -q 'reading it in full' "$CASE_DIR/run4.out" || fail "run 4 read riverside again with nothing changed"
     stdout_has "body national: no changes, nothing published"
+    summaries_match "$CASE_DIR" >/dev/null
 
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
@@ -298,6 +339,7 @@ it_case counting-levels case_levels
 it_case counting-shared-centre case_shared_centre
 it_case counting-regional case_regional
 it_case counting-earlier-year case_earlier_year
+it_case counting-summary-migration case_summary_migration
 it_case counting-flip case_flip
 it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol

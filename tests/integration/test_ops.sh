@@ -64,32 +64,31 @@ sigterm_stops() {
 
 # ---------------------------------------------------------------- the state database
 
-# What migration 5 added, undone (the kind check of run_file it widens stays: 5 replaces it).
-UNDO_5="DROP TABLE tdi.run_completeness, tdi.run_body, tdi.run_cell;"
+V=$STATE_VERSION
 
 case_init() {
     local conf=$CASE_DIR/tdi.conf db
     run_setup "$CASE_DIR"
     db=$(cat "$CASE_DIR/state.db")
-    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> 5" ] ||
+    [ "$(cat "$CASE_DIR/init.out")" = "state database: schema version 0 -> $V" ] ||
         fail "first tdi init said: $(cat "$CASE_DIR/init.out")"
     tdi_try "$CASE_DIR/again" 0 init --config "$conf"
-    stdout_has "state database: schema version 5, up to date"
-    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',' ORDER BY version) FROM tdi.schema_version")" = 1,2,3,4,5 ] ||
-        fail "tdi.schema_version does not hold exactly versions 1 to 5"
-    # a database of version 2 gets migrations 3 to 5 (and only them)
-    state_sql "$db" "ALTER TABLE tdi.sent DROP COLUMN qi, DROP COLUMN sens, DROP COLUMN drug; DROP TABLE tdi.body_blanking;
-                     $UNDO_5 DELETE FROM tdi.schema_version WHERE version IN (3, 4, 5)" >/dev/null
+    stdout_has "state database: schema version $V, up to date"
+    [ "$(state_sql "$db" "SELECT string_agg(version::text, ',' ORDER BY version) FROM tdi.schema_version")" = "$(seq -s, 1 "$V")" ] ||
+        fail "tdi.schema_version does not hold exactly versions 1 to $V"
+    # a database of version 2 gets migrations 3 and on (and only them)
+    state_sql "$db" "$STATE_UNDO_AFTER_4; ALTER TABLE tdi.sent DROP COLUMN qi, DROP COLUMN sens, DROP COLUMN drug; DROP TABLE tdi.body_blanking;
+                     DELETE FROM tdi.schema_version WHERE version > 2" >/dev/null
     tdi_try "$CASE_DIR/upgrade" 0 init --config "$conf"
-    stdout_has "state database: schema version 2 -> 5"
+    stdout_has "state database: schema version 2 -> $V"
     [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('qi', 'sens', 'drug')")" = 3 ] ||
         fail "migrations 3 and 4 did not add tdi.sent.qi, .sens and .drug"
     tdi_try "$CASE_DIR/status" 0 status --config "$conf"
     stdout_has "no runs recorded yet"
     # a database at schema version 1 (before the counting unit) is upgraded in place
-    state_sql "$db" "ALTER TABLE tdi.sent DROP COLUMN person, DROP COLUMN centre, DROP COLUMN start_ymd, DROP COLUMN status, DROP COLUMN entrant, DROP COLUMN earlier, DROP COLUMN qi, DROP COLUMN sens, DROP COLUMN drug; DROP TABLE tdi.body_blanking; $UNDO_5 DELETE FROM tdi.schema_version WHERE version IN (2, 3, 4, 5)" >/dev/null
+    state_sql "$db" "$STATE_UNDO_AFTER_4; ALTER TABLE tdi.sent DROP COLUMN person, DROP COLUMN centre, DROP COLUMN start_ymd, DROP COLUMN status, DROP COLUMN entrant, DROP COLUMN earlier, DROP COLUMN qi, DROP COLUMN sens, DROP COLUMN drug; DROP TABLE tdi.body_blanking; DELETE FROM tdi.schema_version WHERE version > 1" >/dev/null
     tdi_try "$CASE_DIR/upgrade" 0 init --config "$conf"
-    [ "$(cat "$CASE_DIR/upgrade.out")" = "state database: schema version 1 -> 5" ] ||
+    [ "$(cat "$CASE_DIR/upgrade.out")" = "state database: schema version 1 -> $V" ] ||
         fail "the upgrade said: $(cat "$CASE_DIR/upgrade.out")"
     [ "$(state_sql "$db" "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tdi' AND table_name = 'sent' AND column_name IN ('person', 'centre', 'start_ymd', 'status', 'entrant', 'earlier')")" = 6 ] ||
         fail "the upgrade did not add the counting unit's columns"
@@ -103,12 +102,12 @@ case_init() {
     tdi_try "$CASE_DIR/init2" 0 init --config "$conf"
     state_sql "$db" "DELETE FROM tdi.schema_version" >/dev/null
     tdi_try "$CASE_DIR/old" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 0 is older than this tdi needs (5): run 'tdi init' with this configuration to upgrade it"
-    state_sql "$db" "INSERT INTO tdi.schema_version VALUES (6, now(), 'test', 'from the future')" >/dev/null
+    stderr_has "state database: schema version 0 is older than this tdi needs ($V): run 'tdi init' with this configuration to upgrade it"
+    state_sql "$db" "INSERT INTO tdi.schema_version VALUES ($((V + 1)), now(), 'test', 'from the future')" >/dev/null
     tdi_try "$CASE_DIR/new" 12 run --config "$conf" --year 2025
-    stderr_has "state database: schema version 6 is newer than this tdi knows (5): use a newer tdi"
+    stderr_has "state database: schema version $((V + 1)) is newer than this tdi knows ($V): use a newer tdi"
     tdi_try "$CASE_DIR/newinit" 12 init --config "$conf"
-    stderr_has "state database: schema version 6 is newer than this tdi knows (5): use a newer tdi"
+    stderr_has "state database: schema version $((V + 1)) is newer than this tdi knows ($V): use a newer tdi"
     # no state key at all
     sed -i '/^state *=/d' "$conf"
     tdi_try "$CASE_DIR/nostate" 3 run --config "$conf" --year 2025

@@ -425,7 +425,7 @@ static void page_figures(void **state)
         P_ROWS("ORDER BY run_no DESC LIMIT $2) r ORDER BY run_no", "42|30", 8, 1,
                "20260104T040000Z", "2025", "full", "TDI_ERR_STATE", "5", "7.25",
                "2026-01-04 04:00:00Z", "41"),
-        P_ROWS("GROUP BY body, year ORDER BY body, year", "", 4, 1, "nl", "2025", "117", "111"),
+        P_ROWS("FROM tdi.body_sequence WHERE episodes > 0", "", 4, 1, "nl", "2025", "117", "111"),
         HPQ_SEND("FROM tdi.run_completeness c"), HPQ_RESULT_ROWS(7, F11, 0, NULL), HPQ_RESULT_NONE,
         P_ROWS("FROM tdi.run_body", "42", 8, 0, NULL),
         P_ROWS("FROM tdi.run_cell", "42", 7, 0, NULL));

@@ -88,7 +88,7 @@ static void whole_run(void **state)
         ROWS_P("ORDER BY run_no DESC LIMIT $2) r ORDER BY run_no", "42|30", 8, 2,
                RUN_ROW("20260104T040000Z", "5", "7.25", "41"),
                RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
-        HPQ_SEND_P("GROUP BY body, year ORDER BY body, year", ""),
+        HPQ_SEND_P("FROM tdi.body_sequence WHERE episodes > 0", ""),
         HPQ_RESULT_ROWS(4, F11, 2, V("nl", "2024", "900", "850", "nl", "2025", "117", "111")),
         HPQ_RESULT_NONE,
         ROWS("FROM tdi.run_completeness c LEFT JOIN LATERAL", 7, 2, "riverside", "sex", "117", "4",
@@ -272,12 +272,12 @@ static void query_fails(void **state)
     assert_null(r.files);
 
     logged.text[0] = '\0';
-    hpq_script(ROWS_P("FROM tdi.run WHERE run_id = $1", "20260105T040000Z", 8, 1,
-                      RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
-               NO_ROWS_P("FROM tdi.run_source s", "42|\\N", 11),
-               NO_ROWS_P("FROM tdi.run_file", "42|\\N", 8),
-               NO_ROWS_P("WHERE run_no <= $1", "42|30", 8),
-               HPQ_FAILS("FROM tdi.sent", "57014", "canceling statement due to user request"));
+    hpq_script(
+        ROWS_P("FROM tdi.run WHERE run_id = $1", "20260105T040000Z", 8, 1,
+               RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
+        NO_ROWS_P("FROM tdi.run_source s", "42|\\N", 11),
+        NO_ROWS_P("FROM tdi.run_file", "42|\\N", 8), NO_ROWS_P("WHERE run_no <= $1", "42|30", 8),
+        HPQ_FAILS("FROM tdi.body_sequence", "57014", "canceling statement due to user request"));
     assert_int_equal(state_report_load(st, "20260105T040000Z", NULL, &r), TDI_ERR_STATE);
     assert_string_equal(logged.text, "state database: reading what the bodies hold failed: "
                                      "canceling statement due to user request (SQLSTATE 57014)\n");
