@@ -10,70 +10,13 @@
 #include "dc_audit.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_signal.h"
 
 #include <glpk.h>
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Every relation of the set as flat lists, as dc_suppress keeps them. */
-typedef struct rels {
-    size_t *cells, ncells, cap;
-    size_t *start, n, start_cap; /* relation k: cells[start[k] .. start[k + 1]), total first */
-    unsigned char *exact;
-    int oom;
-} rels;
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    size_t ncap = *cap ? *cap : 256;
-    void *p;
-
-    while (ncap < need)
-        ncap *= 2;
-    if (ncap == *cap)
-        return 1;
-    p = realloc(*arr, ncap * size);
-    if (!p)
-        return 0;
-    *arr = p;
-    *cap = ncap;
-    return 1;
-}
-
-static void collect(void *ctx, size_t total, const size_t *members, size_t n, int exact)
-{
-    rels *r = ctx;
-    size_t scap = r->start_cap;
-
-    if (r->oom || !grow((void **)&r->cells, &r->cap, r->ncells + n + 1, sizeof *r->cells) ||
-        !grow((void **)&r->start, &r->start_cap, r->n + 2, sizeof *r->start)) {
-        r->oom = 1;
-        return;
-    }
-    if (!r->exact || scap != r->start_cap) {
-        unsigned char *p = realloc(r->exact, r->start_cap);
-        if (!p) {
-            r->oom = 1;
-            return;
-        }
-        r->exact = p;
-    }
-    r->exact[r->n] = (unsigned char)(exact != 0);
-    r->start[r->n++] = r->ncells;
-    r->cells[r->ncells++] = total;
-    memcpy(r->cells + r->ncells, members, n * sizeof *members);
-    r->ncells += n;
-    r->start[r->n] = r->ncells;
-}
-
-static void rels_free(rels *r)
-{
-    free(r->cells);
-    free(r->start);
-    free(r->exact);
-}
 
 /* ---- connected parts (union-find over cells) ---- */
 
@@ -87,7 +30,7 @@ static size_t find(size_t *up, size_t i)
 }
 
 /* up[i]: for a suppressed cell, its part's representative after find(). */
-static void connect(const dc_set *s, const rels *r, const unsigned char *sup, size_t *up)
+static void connect(const dc_set *s, const dc_rels *r, const unsigned char *sup, size_t *up)
 {
     for (size_t i = 0; i < dc_set_ncells(s); i++)
         up[i] = i;
@@ -106,7 +49,7 @@ static void connect(const dc_set *s, const rels *r, const unsigned char *sup, si
 }
 
 /* The part of relation k: its first suppressed cell's, or (size_t)-1 when it has none. */
-static size_t part_of(const rels *r, size_t k, const unsigned char *sup, size_t *up)
+static size_t part_of(const dc_rels *r, size_t k, const unsigned char *sup, size_t *up)
 {
     for (size_t j = r->start[k]; j < r->start[k + 1]; j++)
         if (sup[r->cells[j]])
@@ -118,13 +61,14 @@ static size_t part_of(const rels *r, size_t k, const unsigned char *sup, size_t 
 
 typedef struct audit {
     const dc_set *s;
-    const rels *r;
+    const dc_rels *r;
     const unsigned char *sup;
     int values_known;
     unsigned long protection;
+    const unsigned char *only; /* per cell, or NULL: audit only the parts holding a flagged cell */
     dc_interval_fn each, fail;
     void *ctx;
-    size_t nfail;
+    size_t nfail, nsolves;
     int *col;            /* per cell: its column (1-based) in the current program, 0 for none */
     size_t *eq;          /* union-find: cells an exact relation of two says are equal */
     unsigned long *span; /* per class root: the smallest published grand total over it */
@@ -136,7 +80,7 @@ typedef struct audit {
 static tdi_status spans(audit *a)
 {
     size_t ncells = dc_set_ncells(a->s);
-    const rels *r = a->r;
+    const dc_rels *r = a->r;
 
     a->eq = malloc((ncells ? ncells : 1) * sizeof *a->eq);
     a->span = malloc((ncells ? ncells : 1) * sizeof *a->span);
@@ -170,13 +114,12 @@ static unsigned long need_of(const audit *a, size_t i)
 static int state_row(glp_prob *lp, const audit *a, size_t k, int row, int ne, int *ia, int *ja,
                      double *ar)
 {
-    const rels *r = a->r;
-    double known = 0, residual = 0; /* published total - published members; the residual */
+    const dc_rels *r = a->r;
+    double known = 0; /* published total - published members */
 
     for (size_t j = r->start[k]; j < r->start[k + 1]; j++) {
         size_t c = r->cells[j];
         double sign = j == r->start[k] ? 1.0 : -1.0, v = (double)dc_set_value(a->s, c);
-        residual += sign * v;
         if (a->sup[c]) {
             ne++;
             ia[ne] = row;
@@ -186,11 +129,10 @@ static int state_row(glp_prob *lp, const audit *a, size_t k, int row, int ne, in
             known += sign * v;
         }
     }
-    /* suppressed part + known = residual; exact: residual 0; not known: residual >= 0 */
+    /* suppressed part + known = residual; exact: residual 0; else residual >= 0: no table
+     * publishes it (where one does, a relation links its cells) */
     if (r->exact[k])
         glp_set_row_bnds(lp, row, GLP_FX, -known, -known);
-    else if (a->values_known)
-        glp_set_row_bnds(lp, row, GLP_FX, residual - known, residual - known);
     else
         glp_set_row_bnds(lp, row, GLP_LO, -known, 0);
     return ne;
@@ -202,7 +144,25 @@ static int state_row(glp_prob *lp, const audit *a, size_t k, int row, int ne, in
 typedef struct seen {
     double *lo, *hi;
     size_t n;
+    size_t solves;
+    int stopped; /* a signal asked to stop: no solve was started */
 } seen;
+
+/* One simplex run from the current basis (warm start; presolve is off by default), unless a
+ * signal asked to stop: a part's solves can take long, a stop must not wait for all of them. */
+static int simplex(glp_prob *lp, seen *sn)
+{
+    glp_smcp parm;
+
+    if (tdi_stop_requested()) {
+        sn->stopped = 1;
+        return 0;
+    }
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    sn->solves++;
+    return glp_simplex(lp, &parm) == 0;
+}
 
 static void see(glp_prob *lp, seen *sn)
 {
@@ -218,14 +178,11 @@ static void see(glp_prob *lp, seen *sn)
 /* Optimises column j (dir GLP_MIN or GLP_MAX): *x, INFINITY when unbounded. 0 when GLPK fails. */
 static int optimise(glp_prob *lp, int j, int dir, seen *sn, double *x)
 {
-    glp_smcp parm;
     int ok;
 
-    glp_init_smcp(&parm);
-    parm.msg_lev = GLP_MSG_OFF;
     glp_set_obj_coef(lp, j, 1.0);
     glp_set_obj_dir(lp, dir);
-    ok = glp_simplex(lp, &parm) == 0;
+    ok = simplex(lp, sn);
     if (ok && glp_get_status(lp) == GLP_UNBND && dir == GLP_MAX) {
         *x = INFINITY;
     } else if (ok && glp_get_status(lp) == GLP_OPT) {
@@ -238,26 +195,81 @@ static int optimise(glp_prob *lp, int j, int dir, seen *sn, double *x)
     return ok;
 }
 
-/* Maximises the sum of all columns and notes the solution (also an unbounded ray's last
- * feasible basis). 0 when GLPK fails. */
-static int spread(glp_prob *lp, seen *sn)
+/* The seeds' objectives: seed 0 maximises the sum of all columns (every cell as large as it
+ * gets together), seed 1 minimises it, later seeds maximise a fixed pseudo-random +-1 mix. Their
+ * solutions spread the cells' values: most cells are seen wide enough there and need no solve
+ * of their own. */
+#define DC_SEEDS 6
+
+static unsigned long next_rand(unsigned long *x)
 {
-    glp_smcp parm;
+    *x = *x * 6364136223846793005UL + 1442695040888963407UL;
+    return *x >> 33;
+}
+
+/* Solves seed k and notes the solution (also an unbounded ray's last feasible basis). 0 when
+ * GLPK fails. */
+static int spread(glp_prob *lp, seen *sn, int k)
+{
+    unsigned long x = 20260412UL + (unsigned long)k;
     int ok, status;
 
-    glp_init_smcp(&parm);
-    parm.msg_lev = GLP_MSG_OFF;
-    for (size_t k = 0; k < sn->n; k++)
-        glp_set_obj_coef(lp, (int)k + 1, 1.0);
-    glp_set_obj_dir(lp, GLP_MAX);
-    ok = glp_simplex(lp, &parm) == 0;
+    for (size_t c = 0; c < sn->n; c++)
+        glp_set_obj_coef(lp, (int)c + 1, k < 2 || next_rand(&x) % 2 ? 1.0 : -1.0);
+    glp_set_obj_dir(lp, k == 1 ? GLP_MIN : GLP_MAX);
+    ok = simplex(lp, sn);
     status = glp_get_status(lp);
     if (ok && (status == GLP_OPT || status == GLP_UNBND))
         see(lp, sn);
     else
         ok = 0;
+    for (size_t c = 0; c < sn->n; c++)
+        glp_set_obj_coef(lp, (int)c + 1, 0.0);
+    return ok;
+}
+
+/* Columns not yet seen as wide as they need. */
+static size_t narrow(const audit *a, const seen *sn, const size_t *cells)
+{
+    size_t n = 0;
+
     for (size_t k = 0; k < sn->n; k++)
+        n += sn->hi[k] - sn->lo[k] < (double)need_of(a, cells[k]);
+    return n;
+}
+
+/* With the true values known: pushes every column not yet seen wide enough towards v + need
+ * (dir GLP_MAX) or v - need (GLP_MIN) at once, each held within that bound: a vertex can have
+ * any number of columns at a bound, so one solve shows many columns wide enough (an optimum
+ * without such bounds has few non-zero columns). Repeats while that shows more; the bounds are
+ * undone after. 0 when GLPK fails. */
+static int push(glp_prob *lp, const audit *a, seen *sn, const size_t *cells, int dir)
+{
+    size_t left = narrow(a, sn, cells), was = left + 1;
+    int ok = 1;
+
+    for (int round = 0; ok && left > 0 && left < was && round < 8; round++) {
+        for (size_t k = 0; k < sn->n; k++) {
+            double v = (double)dc_set_value(a->s, cells[k]), need = (double)need_of(a, cells[k]);
+            int wide = sn->hi[k] - sn->lo[k] >= need;
+            int j = (int)k + 1;
+            if (dir == GLP_MAX)
+                glp_set_col_bnds(lp, j, wide ? GLP_LO : GLP_DB, 0, v + need);
+            else
+                glp_set_col_bnds(lp, j, GLP_LO, wide || v < need ? 0 : v - need, 0);
+            glp_set_obj_coef(lp, j, wide || (dir == GLP_MIN && v < need) ? 0.0 : 1.0);
+        }
+        glp_set_obj_dir(lp, dir);
+        ok = simplex(lp, sn) && glp_get_status(lp) == GLP_OPT;
+        if (ok)
+            see(lp, sn);
+        was = left;
+        left = narrow(a, sn, cells);
+    }
+    for (size_t k = 0; k < sn->n; k++) {
+        glp_set_col_bnds(lp, (int)k + 1, GLP_LO, 0, 0);
         glp_set_obj_coef(lp, (int)k + 1, 0.0);
+    }
     return ok;
 }
 
@@ -298,7 +310,8 @@ static void report(audit *a, size_t cell, double lo, double hi)
 
     if (a->each)
         a->each(a->ctx, &iv);
-    if (hi - lo < (double)iv.need) {
+    /* narrow, and not all zero nor all at or above the level: it shows a small count */
+    if (hi - lo < (double)iv.need && hi > 0 && lo < (double)a->protection) {
         a->nfail++;
         if (a->fail)
             a->fail(a->ctx, &iv);
@@ -349,10 +362,13 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     }
     if (!a->values_known && !optimise(lp, 1, GLP_MIN, &sn, &lo))
         st = TDI_ERR_INTERNAL;
-    /* one solve with every cell as large as it gets together: most cells are seen wide enough
-     * there, and need no solve of their own */
-    if (st == TDI_OK && !spread(lp, &sn))
-        st = TDI_ERR_INTERNAL;
+    if (a->values_known && !a->each) {
+        if (!push(lp, a, &sn, cells, GLP_MAX) || !push(lp, a, &sn, cells, GLP_MIN))
+            st = TDI_ERR_INTERNAL;
+    }
+    for (int k = 0; k < DC_SEEDS && st == TDI_OK && (a->each || narrow(a, &sn, cells)); k++)
+        if (!spread(lp, &sn, k))
+            st = TDI_ERR_INTERNAL;
     for (size_t k = 0; k < nc && st == TDI_OK; k++) {
         double v = a->values_known ? (double)dc_set_value(a->s, cells[k]) : NAN;
         if (!bounds(lp, (int)k + 1, &sn, (double)need_of(a, cells[k]), v, a->each != NULL, &lo,
@@ -361,8 +377,11 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
         else
             report(a, cells[k], lo, hi);
     }
-    if (st != TDI_OK)
+    if (st != TDI_OK && sn.stopped)
+        st = TDI_ERR_INTERRUPTED;
+    else if (st != TDI_OK)
         tdi_error("disclosure audit: the linear program of a cell has no solution");
+    a->nsolves += sn.solves;
 done:
     for (size_t k = 0; k < nc; k++)
         a->col[cells[k]] = 0;
@@ -422,9 +441,13 @@ static tdi_status audit_parts(audit *a, size_t *up)
             i2++;
         while (k < nr && rel[k].part < p)
             k++;
+        int wanted = !a->only;
         for (k2 = k; k2 < nr && rel[k2].part == p;)
             k2++;
-        st = solve_part(a, ci + i, i2 - i, ri + k, k2 - k);
+        for (size_t j = i; j < i2 && !wanted; j++)
+            wanted = a->only[ci[j]];
+        if (wanted)
+            st = solve_part(a, ci + i, i2 - i, ri + k, k2 - k);
         i = i2;
         k = k2;
     }
@@ -436,39 +459,40 @@ done:
     return st;
 }
 
-/* The set's relations and suppressed flags; the caller frees both. */
-static tdi_status load(const dc_set *s, rels *r, unsigned char **sup, size_t **up, int **col)
+/* The set's suppressed flags and the audit's work arrays. */
+static tdi_status load(const dc_set *s, audit *a, unsigned char **sup, size_t **up)
 {
     size_t ncells = dc_set_ncells(s);
-    tdi_status st = dc_set_relations(s, collect, r);
 
     *sup = malloc(ncells ? ncells : 1);
     *up = malloc((ncells ? ncells : 1) * sizeof **up);
-    *col = calloc(ncells ? ncells : 1, sizeof **col);
-    if (st == TDI_OK && (r->oom || !*sup || !*up || !*col))
-        st = TDI_ERR_INTERNAL;
-    for (size_t i = 0; st == TDI_OK && i < ncells; i++)
+    a->col = calloc(ncells ? ncells : 1, sizeof *a->col);
+    if (!*sup || !*up || !a->col)
+        return TDI_ERR_INTERNAL;
+    for (size_t i = 0; i < ncells; i++)
         (*sup)[i] = (unsigned char)dc_set_suppressed(s, i);
-    return st;
+    return TDI_OK;
 }
 
-tdi_status dc_audit(const dc_set *s, unsigned long protection, int values_known,
-                    dc_interval_fn each, dc_interval_fn fail, void *ctx, size_t *nfail)
+tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_t *nsolves)
 {
-    rels r = {0};
+    dc_rels r = {0};
     unsigned char *sup = NULL;
     size_t *up = NULL;
     audit a = {.s = s,
                .r = &r,
-               .values_known = values_known,
-               .protection = protection,
-               .each = each,
-               .fail = fail,
-               .ctx = ctx};
+               .values_known = o->values_known,
+               .protection = o->protection,
+               .only = o->only,
+               .each = o->each,
+               .fail = o->fail,
+               .ctx = o->ctx};
     tdi_status st;
 
     glp_term_out(GLP_OFF);
-    st = load(s, &r, &sup, &up, &a.col);
+    st = dc_set_rels(s, &r);
+    if (st == TDI_OK)
+        st = load(s, &a, &sup, &up);
     a.sup = sup;
     if (st == TDI_OK)
         st = spans(&a);
@@ -478,7 +502,8 @@ tdi_status dc_audit(const dc_set *s, unsigned long protection, int values_known,
         tdi_error("disclosure audit: out of memory or the solver failed");
     if (nfail)
         *nfail = a.nfail;
-    rels_free(&r);
+    if (nsolves)
+        *nsolves = a.nsolves;
     free(sup);
     free(up);
     free(a.col);
@@ -487,158 +512,10 @@ tdi_status dc_audit(const dc_set *s, unsigned long protection, int values_known,
     return st;
 }
 
-/* ---- the loop ---- */
-
-typedef struct failing {
-    size_t *cell, n, cap;
-    double *deficit; /* per failing cell: the width it lacks */
-    size_t dcap;
-    int oom;
-} failing;
-
-static void note_fail(void *ctx, const dc_interval *iv)
+tdi_status dc_audit(dc_set *s, unsigned long protection, int values_known, dc_interval_fn each,
+                    dc_interval_fn fail, void *ctx, size_t *nfail)
 {
-    failing *f = ctx;
+    dc_audit_opts o = {protection, values_known, NULL, each, fail, ctx};
 
-    if (!f->oom && (!grow((void **)&f->cell, &f->cap, f->n + 1, sizeof *f->cell) ||
-                    !grow((void **)&f->deficit, &f->dcap, f->n + 1, sizeof *f->deficit)))
-        f->oom = 1;
-    if (f->oom)
-        return;
-    f->deficit[f->n] = (double)iv->need - (iv->hi - iv->lo);
-    f->cell[f->n++] = iv->cell;
-}
-
-/* How good published cell c (value v) is to suppress for a cell lacking deficit: lower is
- * better. A cell at least as large as the deficit widens the interval enough in one step (the
- * smallest such: the least information lost), else the largest smaller one; zero cells widen
- * nothing in the relation but may elsewhere; a grand total last. */
-static double rank_of(const dc_set *s, size_t c, double deficit)
-{
-    double v = (double)dc_set_value(s, c);
-
-    if (dc_set_grand_total(s, c) == c)
-        return 4e18;
-    if (v == 0)
-        return 3e18;
-    return v >= deficit ? v : 1e18 - v;
-}
-
-/* The published cell of relation k of best rank_of(), (size_t)-1 when it has none. */
-static size_t best_of(const dc_set *s, const rels *r, const unsigned char *sup, size_t k,
-                      double deficit)
-{
-    size_t best = (size_t)-1;
-    double best_rank = 0;
-
-    for (size_t j = r->start[k]; j < r->start[k + 1]; j++) {
-        size_t c = r->cells[j];
-        double rank = sup[c] ? 0 : rank_of(s, c, deficit);
-        if (!sup[c] && (best == (size_t)-1 || rank < best_rank)) {
-            best = c;
-            best_rank = rank;
-        }
-    }
-    return best;
-}
-
-/* More cells to suppress for failing cell i into *more: the best cell of every relation holding
- * i (a round widens i along each of its relations at once: fewer rounds), else the best cell of
- * a relation holding a cell of i's part. 0 when there is none (every such relation suppressed
- * throughout); -1 when out of memory. */
-static int widen(const dc_set *s, const rels *r, const unsigned char *sup, size_t *up, size_t i,
-                 double deficit, failing *more)
-{
-    size_t n0 = more->n, best = (size_t)-1;
-    double best_rank = 0;
-
-    for (size_t k = 0; k < r->n; k++) {
-        int in = 0;
-        size_t c;
-        for (size_t j = r->start[k]; j < r->start[k + 1] && !in; j++)
-            in = r->cells[j] == i;
-        if (in && (c = best_of(s, r, sup, k, deficit)) != (size_t)-1) {
-            if (!grow((void **)&more->cell, &more->cap, more->n + 1, sizeof *more->cell))
-                return -1;
-            more->cell[more->n++] = c;
-        }
-    }
-    for (size_t k = 0; more->n == n0 && k < r->n; k++) {
-        int in = 0;
-        size_t c;
-        for (size_t j = r->start[k]; j < r->start[k + 1] && !in; j++)
-            in = sup[r->cells[j]] && find(up, r->cells[j]) == find(up, i);
-        if (in && (c = best_of(s, r, sup, k, deficit)) != (size_t)-1 &&
-            (best == (size_t)-1 || rank_of(s, c, deficit) < best_rank)) {
-            best = c;
-            best_rank = rank_of(s, c, deficit);
-        }
-    }
-    if (more->n == n0 && best != (size_t)-1) {
-        if (!grow((void **)&more->cell, &more->cap, more->n + 1, sizeof *more->cell))
-            return -1;
-        more->cell[more->n++] = best;
-    }
-    return more->n > n0;
-}
-
-/* More cells for every failing cell, then secondary suppression again. */
-static tdi_status widen_all(dc_set *s, const failing *f, size_t *count)
-{
-    rels r = {0};
-    unsigned char *sup = NULL;
-    size_t *up = NULL;
-    failing more = {0};
-    int *col = NULL;
-    tdi_status st = load(s, &r, &sup, &up, &col);
-
-    if (st == TDI_OK)
-        connect(s, &r, sup, up);
-    for (size_t k = 0; st == TDI_OK && k < f->n; k++) {
-        int got = widen(s, &r, sup, up, f->cell[k], f->deficit[k], &more);
-        if (got < 0) {
-            st = TDI_ERR_INTERNAL;
-        } else if (got == 0) {
-            tdi_error("disclosure audit: a suppressed cell cannot be protected: every cell "
-                      "around it is suppressed already");
-            st = TDI_ERR_DISCLOSURE;
-        }
-    }
-    if (st == TDI_OK)
-        st = dc_set_suppress_more(s, more.cell, more.n, count);
-    rels_free(&r);
-    free(sup);
-    free(up);
-    free(col);
-    free(more.cell);
-    return st;
-}
-
-tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long protection,
-                          size_t *count, size_t *rounds)
-{
-    failing f = {0};
-    size_t n = 0, nrounds = 0;
-    tdi_status st = dc_set_suppress(s, threshold, &n);
-
-    if (protection == 0)
-        protection = threshold;
-    while (st == TDI_OK) {
-        f.n = 0;
-        nrounds++;
-        st = dc_audit(s, protection, 1, NULL, note_fail, &f, NULL);
-        if (st == TDI_OK && f.oom)
-            st = TDI_ERR_INTERNAL;
-        if (st != TDI_OK || f.n == 0)
-            break;
-        tdi_debug("disclosure audit: round %zu: %zu cells too narrow", nrounds, f.n);
-        st = widen_all(s, &f, &n);
-    }
-    free(f.cell);
-    free(f.deficit);
-    if (count)
-        *count = n;
-    if (rounds)
-        *rounds = nrounds;
-    return st;
+    return dc_audit_some(s, &o, nfail, NULL);
 }

@@ -4,18 +4,26 @@
  * For every suppressed cell of a set (dc_suppress.h), the smallest and largest value consistent
  * with every published cell, every relation of the set (within and across its grids) and
  * non-negativity: an interval an attacker holding the published tables can compute, whatever
- * they combine. A relation's residual (records counted only in its total) is taken as known
- * when the audit has the true values (the run: it can only over-protect), and as any
- * non-negative number when it has only the published cells (a received file).
+ * they combine. A relation's residual (records counted only in its total) is any non-negative
+ * number, in the run as in a received file: no table publishes it (where one does, a relation
+ * links its cells), and taken as known it pins cells no suppression can free (the status not
+ * known of 8.1 is 9.1's residual per cell), so the run and `tdi audit-tables` judge the same
+ * program; the run only knows one completion more (the true values) to start from.
  *
- * A cell passes when its interval is at least as wide as it needs: the protection level, or
+ * A cell fails when its interval shows a small count: it is narrower than the cell needs, and
+ * neither zero throughout (no one is counted) nor at or above the protection level throughout
+ * (a count that could be published). The width a cell needs: the protection level, or
  * the smallest published grand total of a table that counts the cell (its own, or one of a
  * cell an exact relation of two says is equal) when that is smaller: no count of a table can be
  * told apart more finely than 0..its published grand total, which may be under the threshold.
  *
  * The linear programs are solved per connected part of the suppressed cells (cells sharing a
  * relation), so the cost grows with the number of tables and suppressed cells, not with the
- * number of records counted.
+ * number of records counted. A part's program is built once; its solves only change the
+ * objective and start from the previous basis. Every optimum is a completion, so the audit
+ * first solves a few objectives that spread the cells' values (the sum of all, largest and
+ * smallest, and fixed pseudo-random mixes) and solves for a cell of its own only when the
+ * values seen so far do not already span its need.
  */
 #ifndef DC_AUDIT_H
 #define DC_AUDIT_H
@@ -39,13 +47,19 @@ typedef void (*dc_interval_fn)(void *ctx, const dc_interval *iv);
  * number. values_known: the grids hold the true value of every cell (else only the published
  * ones). protection: the width needed (0: none). TDI_ERR_INTERNAL when out of memory or the
  * solver fails. */
-tdi_status dc_audit(const dc_set *s, unsigned long protection, int values_known,
-                    dc_interval_fn each, dc_interval_fn fail, void *ctx, size_t *nfail);
+tdi_status dc_audit(dc_set *s, unsigned long protection, int values_known, dc_interval_fn each,
+                    dc_interval_fn fail, void *ctx, size_t *nfail);
 
-/* dc_set_suppress(), then audit -> suppress more -> audit until every cell passes. protection
- * 0 means threshold. *count (may be NULL): suppressed cells; *rounds (may be NULL): audits run.
- * TDI_ERR_DISCLOSURE when a failing cell has nothing left to suppress around it. */
-tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long protection,
-                          size_t *count, size_t *rounds);
+/* dc_audit() with its options in one place, and of some parts only. */
+typedef struct dc_audit_opts {
+    unsigned long protection;
+    int values_known;
+    const unsigned char *only; /* per cell, or NULL: only the parts holding a flagged cell */
+    dc_interval_fn each, fail;
+    void *ctx;
+} dc_audit_opts;
+/* *nsolves (may be NULL): the linear programs solved. TDI_ERR_INTERRUPTED when a signal asked
+ * to stop (common/tdi_signal.h; looked at before every solve). */
+tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_t *nsolves);
 
 #endif

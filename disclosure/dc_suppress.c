@@ -402,6 +402,25 @@ static tdi_status prepare(dc_set *s)
     return st;
 }
 
+tdi_status dc_set_rels(dc_set *s, dc_rels *out)
+{
+    tdi_status st = prepare(s);
+
+    memset(out, 0, sizeof *out);
+    if (st != TDI_OK)
+        return st;
+    out->cells = s->all.cells;
+    out->start = s->all.start;
+    out->exact = s->all.exact;
+    out->n = s->all.n;
+    return TDI_OK;
+}
+
+int dc_set_is_grand_total(const dc_set *s, size_t i)
+{
+    return s->gt ? s->gt[i] : 0;
+}
+
 /* Marks cells[0..n) (primary: every small cell but a grand total, when cells is NULL), then
  * secondary suppression. */
 static tdi_status suppress(dc_set *s, unsigned long threshold, const size_t *cells, size_t n,

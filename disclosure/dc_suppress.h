@@ -104,6 +104,19 @@ tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count);
  * suppression again; *count (may be NULL) gets the set's number of suppressed cells. */
 tdi_status dc_set_suppress_more(dc_set *s, const size_t *cells, size_t n, size_t *count);
 
+/* The set's relations as flat lists (listed once, kept by the set): relation k is
+ * cells[start[k] .. start[k + 1]), its total first, exact[k] whether it has no residual. */
+typedef struct dc_rels {
+    const size_t *cells, *start;
+    const unsigned char *exact;
+    size_t n;
+} dc_rels;
+/* Fills *out; valid until s is freed. TDI_ERR_INTERNAL when out of memory. */
+tdi_status dc_set_rels(dc_set *s, dc_rels *out);
+/* 1 when cell i is a grand total, published whatever its value (after dc_set_rels() or a
+ * suppression; 0 before). */
+int dc_set_is_grand_total(const dc_set *s, size_t i);
+
 /* The set's cells, the value and suppressed flag of cell i (its grid's arrays), and the set
  * number of the grand total of i's table. */
 size_t dc_set_ncells(const dc_set *s);

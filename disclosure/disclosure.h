@@ -8,14 +8,16 @@
  *     is taken or why none reaches k_min, and its figures (the grouping is the caller's, the
  *     run has the state database compute it);
  *   - dc_suppress: primary and secondary suppression of the count tables;
- *   - dc_audit: the audit of suppressed tables by linear programming (GLPK), and the loop that
- *     suppresses more until every suppressed cell is wide enough.
+ *   - dc_audit: the audit of suppressed tables by linear programming (GLPK);
+ *   - dc_protect: the loop that suppresses more until every suppressed cell passes the audit,
+ *     in a bounded number of rounds.
  * Depends on common/ only; the stages (the run, report/) call it, it calls none of them.
  */
 #ifndef DISCLOSURE_H
 #define DISCLOSURE_H
 
 #include "dc_audit.h"
+#include "dc_protect.h"
 #include "dc_qi.h"
 #include "dc_reid.h"
 #include "dc_suppress.h"

@@ -11,7 +11,11 @@
 #include <cmocka.h>
 
 #include "../../disclosure/dc_audit.h"
+#include "../../disclosure/dc_protect.h"
+#include "../../common/tdi_signal.h"
 #include "test_log.h"
+
+#include <signal.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -222,6 +226,7 @@ static void two_relations_pin_a_cell(void **state)
     dc_grid *grids[2] = {&a, &b};
     dc_set *set = dc_set_new(grids, 2);
     size_t link[2], n = 0, nfail = 9, z;
+    dc_protect_stats ps;
     seen sn = {NULL, 0};
 
     (void)state;
@@ -241,8 +246,8 @@ static void two_relations_pin_a_cell(void **state)
     assert_int_equal(dc_audit(set, 5, 1, NULL, NULL, NULL, &nfail), TDI_OK);
     assert_int_equal(nfail, 1);
     /* the loop suppresses more until nothing is pinned: T2, the only cell left around z */
-    assert_int_equal(dc_set_protect(set, 5, 0, &n, NULL), TDI_OK);
-    assert_int_equal(n, 6);
+    assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_OK);
+    assert_int_equal(ps.after, 6);
     assert_memory_equal(sb, ((unsigned char[4]){1, 1, 1, 1}), 4);
     assert_true(sb[2]);
     assert_int_equal(dc_audit(set, 5, 0, NULL, NULL, NULL, &nfail), TDI_OK);
@@ -266,18 +271,26 @@ static void note(void *ctx, const dc_interval *iv)
         f->iv[f->n++] = *iv;
 }
 
+/* One row of n - 1 cells (n is 3 or 4) and their exact total. */
+static dc_grid row_grid(size_t n, const unsigned long *v, unsigned char *sup)
+{
+    static const int pr[1] = {-1}, pc[2][4] = {{2, 2, -1, 0}, {3, 3, 3, -1}};
+    static const unsigned char ar[1] = {0}, ac[2][4] = {{0, 0, 1, 0}, {0, 0, 0, 1}};
+    dc_grid g = {.nvariants = 1,
+                 .rows = {1, pr, ar, NULL},
+                 .cols = {n, pc[n - 3], ac[n - 3], ac[n - 3]},
+                 .value = v,
+                 .suppressed = sup};
+
+    return g;
+}
+
 static void width_needed(void **state)
 {
     /* 1 x 2 interior, total column; x = 1, y = 2, total 3 (under the threshold, published) */
-    static const int pr[1] = {-1}, pc[3] = {2, 2, -1};
-    static const unsigned char ar[1] = {0}, ac[3] = {0, 0, 1}, ec[3] = {0, 0, 1};
     static const unsigned long v[3] = {1, 2, 3};
     unsigned char sup[3] = {1, 1, 0};
-    dc_grid g = {.nvariants = 1,
-                 .rows = {1, pr, ar, NULL},
-                 .cols = {3, pc, ac, ec},
-                 .value = v,
-                 .suppressed = sup};
+    dc_grid g = row_grid(3, v, sup);
     dc_grid *gp = &g;
     dc_set *set = dc_set_new(&gp, 1);
     fails f = {0};
@@ -303,12 +316,58 @@ static void width_needed(void **state)
     dc_set_free(set);
 }
 
+/* A suppressed cell pinned at zero counts no one, one pinned at or above the level could be
+ * published: neither fails; one pinned between does. */
+static void pinned_zero_or_safe(void **state)
+{
+    unsigned long v[3] = {0, 9, 9};
+    unsigned char sup[3] = {1, 0, 0};
+    dc_grid g = row_grid(3, v, sup);
+    dc_grid *gp = &g;
+    dc_set *set = dc_set_new(&gp, 1);
+    size_t nfail = 9;
+
+    (void)state;
+    assert_non_null(set);
+    assert_int_equal(dc_audit(set, 5, 1, NULL, NULL, NULL, &nfail), TDI_OK); /* [0, 0] */
+    assert_int_equal(nfail, 0);
+    v[0] = 6;
+    v[2] = 15;
+    assert_int_equal(dc_audit(set, 5, 1, NULL, NULL, NULL, &nfail), TDI_OK); /* [6, 6] */
+    assert_int_equal(nfail, 0);
+    v[0] = 4;
+    v[2] = 13;
+    assert_int_equal(dc_audit(set, 5, 1, NULL, NULL, NULL, &nfail), TDI_OK); /* [4, 4] */
+    assert_int_equal(nfail, 1);
+    dc_set_free(set);
+}
+
+/* A stop asked for by a signal ends the audit before its next solve. Last: the flag stays. */
+static void signal_stops_the_audit(void **state)
+{
+    static const unsigned long v[4] = {2, 3, 9, 14};
+    unsigned char sup[4] = {1, 1, 0, 0};
+    dc_grid g = row_grid(4, v, sup);
+    dc_grid *gp = &g;
+    dc_set *set = dc_set_new(&gp, 1);
+    dc_protect_stats ps;
+
+    (void)state;
+    assert_non_null(set);
+    tdi_signal_setup();
+    assert_int_equal(raise(SIGTERM), 0);
+    assert_int_equal(dc_audit(set, 5, 1, NULL, NULL, NULL, NULL), TDI_ERR_INTERRUPTED);
+    assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_ERR_INTERRUPTED);
+    assert_int_equal(ps.rounds, 1);
+    dc_set_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(lp_equals_enumeration),
-        cmocka_unit_test(two_relations_pin_a_cell),
-        cmocka_unit_test(width_needed),
+        cmocka_unit_test(lp_equals_enumeration),  cmocka_unit_test(two_relations_pin_a_cell),
+        cmocka_unit_test(width_needed),           cmocka_unit_test(pinned_zero_or_safe),
+        cmocka_unit_test(signal_stops_the_audit),
     };
 
     return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
