@@ -3,7 +3,7 @@
  * typology*): which records a family counts (its base: entrants, or episodes discharged in the
  * reporting year), the stays kept for a median, the values derived from the counts (completion
  * rate, share referred to aftercare, median length of stay) and when each is withheld, and the
- * relations between the outcome tables that the cell predicates of rpt_tables_link() cannot see
+ * relations between the outcome tables that the cell predicates of rpt_link_tables() cannot see
  * (the two residential classes add up to the approach tables' total row).
  *
  * The counts are cells like any other (rpt_tables.h) and are suppressed in the body's one linked

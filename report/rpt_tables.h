@@ -164,10 +164,4 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec);
  * definition of the TDI population (common/tdi_codes.h). */
 int rpt_tables_population(const tdi_record *rec);
 
-/* Links the cells of families fams[0..n) (grid k of set is fams[k].grid) that count the same
- * records by definition (e.g. a cell of 8.1.1 and a total of 9.1.2): an exact relation each, so
- * suppression treats them as one. A measure's number is linked to its linked table: total = not
- * known + number (+ the records banded without a value). TDI_ERR_INTERNAL when out of memory. */
-tdi_status rpt_tables_link(const rpt_family *fams, size_t n, dc_set *set);
-
 #endif

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../report/report.h"
+#include "../../report/rpt_link.h"
 #include "../../report/rpt_outcome.h"
 #include "../../report/rpt_tables.h"
 #include "test_log.h"
@@ -625,7 +626,7 @@ static void linked_suppression_property(void **state)
             grids[f] = &ts.f[f].grid;
         set = dc_set_new(grids, rpt_nfamilies);
         assert_non_null(set);
-        assert_int_equal(rpt_tables_link(ts.f, rpt_nfamilies, set), TDI_OK);
+        assert_int_equal(rpt_link_tables(ts.f, rpt_nfamilies, set), TDI_OK);
         assert_int_equal(dc_set_suppress(set, threshold, NULL), TDI_OK);
         sup = calloc(ncells, 1);
         assert_non_null(sup);
