@@ -94,6 +94,7 @@ static void predicate_of(const rpt_family *fam, size_t fi, size_t v, size_t r, s
                          predicate *q)
 {
     const rpt_variant_def *var = &fam->def->variants[v];
+    int flag = !fam->def->measures && fam->cols.def->kind == RPT_DIM_CONTINUING;
 
     memset(q->mask, 0xff, sizeof q->mask);
     restrict_item(q, TDI_ITEM_PRIMARY_DRUG, population_codes());
@@ -103,7 +104,7 @@ static void predicate_of(const rpt_family *fam, size_t fi, size_t v, size_t r, s
         q->mask[PRED_MEASURE] = UINT64_C(1) << 40 | (uint64_t)fi << 8 | r;
     if (fam->def->measures)
         q->mask[PRED_MEASURE] = c;
-    else
+    else if (!flag)
         restrict_item(q, fam->cols.def->item, category_codes(&fam->cols, c));
     if (var->item >= 0)
         restrict_item(q, var->item, fam->variant_codes[v]);
@@ -111,6 +112,8 @@ static void predicate_of(const rpt_family *fam, size_t fi, size_t v, size_t r, s
         restrict_item(q, var->item2, fam->variant_codes2[v]);
     if (fam->def->base != RPT_BASE_ENTRANTS) /* its cells link among themselves only */
         q->mask[PRED_BASE] = rpt_outcome_normalise(fam->def->base, q->mask);
+    if (flag) /* no item tells its columns apart: the column does */
+        q->mask[PRED_BASE] |= (uint64_t)(c + 1) << 8;
 }
 
 /* The counting family with that id (its first table numbered 1), or NULL. */

@@ -226,6 +226,11 @@ const rpt_family_def rpt_families[] = {
     {"42.1", "Discharged residential episodes by planned duration and stay against 28 days",
      &rpt_duration_rows, &rpt_stay_cols, rpt_detox_only, 1, 0, 1, NULL, 0, NULL, 0,
      RPT_BASE_DISCHARGED, NULL, 0},
+    /* Clients in treatment (each person once) and residential entrants (rpt_outcome.h). */
+    {"43.1", "Clients in treatment by type of treatment centre", &rpt_centre_rows, &rpt_client_cols,
+     rpt_clients_all, 1, 0, 1, NULL, 0, NULL, 0, RPT_BASE_CLIENTS, NULL, 0},
+    FAMILY("43.2", "Residential treatment entrants by approach and planned duration",
+           rpt_approach_rows, rpt_duration_rows, rpt_residential_entrants),
 };
 const size_t rpt_nfamilies = COUNT(rpt_families);
 
@@ -379,16 +384,20 @@ static tdi_status build_also(rpt_dim *d, const tdi_item_def *item, int total)
 
 static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
 {
-    const tdi_item_def *item = tdi_item_get((tdi_item)def->item);
-    int total, rc;
+    const tdi_item_def *item =
+        def->kind == RPT_DIM_CONTINUING ? NULL : tdi_item_get((tdi_item)def->item);
+    int total, rc = 0;
 
     memset(d, 0, sizeof *d);
     d->def = def;
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         d->entry[i] = -1;
-    rc = !item || item->ncodes > RPT_ITEM_CODES ? -1
-         : def->kind == RPT_DIM_MAP             ? build_map_dim(d, item)
-                                                : build_item_dim(d, item);
+    for (size_t k = 0; def->kind == RPT_DIM_CONTINUING && k < def->nmap; k++)
+        rc |= add_cat(d, def->map[k].code, -2) < 0 || def->nmap != 2;
+    if (def->kind != RPT_DIM_CONTINUING)
+        rc = !item || item->ncodes > RPT_ITEM_CODES ? -1
+             : def->kind == RPT_DIM_MAP             ? build_map_dim(d, item)
+                                                    : build_item_dim(d, item);
     total = rc == 0 ? add_cat(d, "total", -1) : -1;
     if (total < 0) {
         tdi_error("table dimension %s does not fit its code list", def->name);
@@ -412,6 +421,8 @@ static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
  * not apply to the episode, or a code the dimension skips). */
 static int entry_of(const rpt_dim *d, const tdi_record *rec)
 {
+    if (d->def->kind == RPT_DIM_CONTINUING)
+        return rec->continuing ? 0 : 1;
     if (rec->code[d->def->item] == TDI_CODE_NOT_APPLICABLE)
         return -1;
     return d->entry[rec->code[d->def->item]];

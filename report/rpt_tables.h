@@ -36,6 +36,7 @@ typedef enum rpt_dim_kind {
     RPT_DIM_DRUG_TREE, /* a code without a dot is a subtotal of the codes "X.n" under it */
     RPT_DIM_GROUPS,    /* a category per code without a dot; "X.n" counts in X */
     RPT_DIM_MAP,       /* the categories of rpt_dim_def.map, each a set of the item's codes */
+    RPT_DIM_CONTINUING /* no item: map[0] the continuing clients, map[1] the others (table 43.1) */
 } rpt_dim_kind;
 
 /* A category of an RPT_DIM_MAP dimension: its code and the item codes counted in it, blank-
@@ -85,10 +86,11 @@ typedef struct rpt_measure {
     const char *not_known;               /* records without a value (banded), or NULL */
 } rpt_measure;
 
-/* Which records a family counts (rpt_outcome.h): treatment entrants (the TDI tables), or the
+/* Which records a family counts (rpt_outcome.h): treatment entrants (the TDI tables), the
  * episodes discharged in the reporting year (an end date in it), entrants, later starts and
- * continuing clients alike; both only in the TDI population. */
-typedef enum rpt_base { RPT_BASE_ENTRANTS, RPT_BASE_DISCHARGED } rpt_base;
+ * continuing clients alike, or the clients in treatment (tdi_record.client: each person once at
+ * the counting level); all only in the TDI population. */
+typedef enum rpt_base { RPT_BASE_ENTRANTS, RPT_BASE_DISCHARGED, RPT_BASE_CLIENTS } rpt_base;
 
 /* A value derived from a row's counts, written after them as column NAME (rpt_outcome.h). */
 typedef enum rpt_derived_kind {
