@@ -72,7 +72,7 @@ typedef struct tdi_page_body {
 typedef struct tdi_page_cell {
     char body[TDI_PAGE_NAME_MAX];
     int year;
-    char table[16], row[16], col[16];
+    char table[16], row[32], col[32]; /* a residential approach is up to 23 characters */
     unsigned long value;
     int suppressed;
 } tdi_page_cell;

@@ -149,6 +149,9 @@ typedef struct tdi_record {
     uint8_t continuing; /* 1: started before the reporting year, still open in it (a continuing
                          * client): written continuing="1", never an entrant, never in a TDI
                          * table, never a person's first start */
+    uint8_t client;     /* 1: the person's counted client in treatment at the counting level (table
+                         * 43.1; README.md, "Clients in treatment"), from the state database when
+                         * the tables are counted; not written */
     uint8_t code[TDI_ITEM_COUNT]; /* index into each item's code list, or TDI_CODE_NOT_APPLICABLE */
 } tdi_record;
 

@@ -151,7 +151,10 @@ tdi_status report_workbook_publish(const char *tables, const char *schema_dir,
 /* ---- the run report's trends: published cells of the tables (rpt_read) ---- */
 #define REPORT_TREND_DRUG   "9.1.1" /* entrants by primary drug: its group rows, column total */
 #define REPORT_TREND_CENTRE "8.1.1" /* entrants by type of treatment centre: row total */
-#define REPORT_CODE_MAX     16
+#define REPORT_TREND_RESIDENTIAL                                                                   \
+    "43.2.1" /* residential entrants: by approach (column total), by                               \
+              * planned duration (row total) */
+#define REPORT_CODE_MAX 32
 
 typedef struct report_cell {
     char table[REPORT_CODE_MAX], row[REPORT_CODE_MAX], col[REPORT_CODE_MAX];
@@ -161,7 +164,8 @@ typedef struct report_cell {
 
 /* The cells the run report draws trends from, of the tables file at path, as published (a
  * <suppressed/> cell is marked, its count is not there): REPORT_TREND_DRUG's group rows (codes
- * without a dot) and total in column total, REPORT_TREND_CENTRE's row total. *out (malloc'd, the
+ * without a dot) and total in column total, REPORT_TREND_CENTRE's row total,
+ * REPORT_TREND_RESIDENTIAL's column total and row total. *out (malloc'd, the
  * caller frees it; NULL when none) gets *n cells. TDI_ERR_INVALID when path is no tables file. */
 tdi_status report_trend_cells(const char *path, report_cell **out, size_t *n);
 

@@ -502,6 +502,8 @@ static void years(page *p, const tdi_page *r, const char *source)
 typedef struct trend {
     const char *body, *table;
     int across_rows; /* categories are the table's rows (else its columns) */
+    tdi_item item;   /* whose code list labels the categories */
+    const char *tag; /* in the cells' ids when the table has another trend, else "" */
     int years[TREND_MAX];
     size_t nyears;
     const char *cats[TREND_MAX];
@@ -539,8 +541,7 @@ static size_t year_slot(trend *t, int year)
 /* The label of a category: the code list's, "total", or the code itself. */
 static const char *cat_label(const trend *t, const char *code)
 {
-    const tdi_item_def *d =
-        tdi_item_get(t->across_rows ? TDI_ITEM_PRIMARY_DRUG : TDI_ITEM_CENTRE_TYPE);
+    const tdi_item_def *d = tdi_item_get(t->item);
     int i = tdi_code_index(d, code);
 
     return i >= 0 ? d->codes[i].label : code;
@@ -602,7 +603,7 @@ static void trend_table(page *p, const trend *t)
         w_el(p, "td", NULL, NULL, strcmp(t->cats[c], "total") == 0 ? "total" : id);
         for (size_t y = 0; y < t->nyears; y++) {
             const tdi_page_cell *cell = t->at[c][y];
-            snprintf(id, sizeof id, "trend-%s-%s-%d-%s", t->body, t->table, t->years[y],
+            snprintf(id, sizeof id, "trend-%s-%s-%d-%s%s", t->body, t->table, t->years[y], t->tag,
                      t->cats[c]);
             snprintf(buf, sizeof buf, "%lu", cell ? cell->value : 0);
             w_el(p, "td", id, cell && cell->suppressed ? "c" : "n",
@@ -615,9 +616,11 @@ static void trend_table(page *p, const trend *t)
     w_end(p);
 }
 
-/* The trend of body's table from r's cells (ordered by body, table, year). */
+/* The trend of body's table from r's cells (ordered by body, table, year): its rows in column
+ * total (across_rows), else its columns in row total; a trend with_total 0 leaves the grand
+ * total to the table's other trend, and its cells' ids say "by-" before the category. */
 static void trend_of(page *p, const tdi_page *r, const char *body, const char *table,
-                     const char *title)
+                     int across_rows, int with_total, tdi_item item, const char *title)
 {
     trend *t = calloc(1, sizeof *t);
     char h[256];
@@ -628,12 +631,16 @@ static void trend_of(page *p, const tdi_page *r, const char *body, const char *t
     }
     t->body = body;
     t->table = table;
-    t->across_rows = strcmp(table, REPORT_TREND_DRUG) == 0;
+    t->across_rows = across_rows;
+    t->item = item;
+    t->tag = with_total ? "" : "by-"; /* the table's other trend: ids of their own */
     for (size_t i = 0; i < r->ncells; i++) {
         const tdi_page_cell *c = &r->cells[i];
         size_t ci, yi;
 
-        if (strcmp(c->body, body) != 0 || strcmp(c->table, table) != 0)
+        if (strcmp(c->body, body) != 0 || strcmp(c->table, table) != 0 ||
+            strcmp(across_rows ? c->col : c->row, "total") != 0 ||
+            (!with_total && strcmp(cat_of(t, c), "total") == 0))
             continue;
         ci = slot(t->cats, &t->ncats, cat_of(t, c));
         yi = year_slot(t, c->year);
@@ -655,13 +662,20 @@ static void trends(page *p, const tdi_page *r)
     w_el(p, "p", NULL, NULL,
          "From each body's published tables of each year (the latest run that published them): "
          "a suppressed cell is shown as c, never its count. The type of treatment centre is "
-         "the TDI grouping of the setting class.");
+         "the TDI grouping of the setting class; the residential settings (community and "
+         "hospital) by their approach and planned duration.");
     for (size_t i = 0; i < r->ncells; i++) {
         if (i > 0 && strcmp(r->cells[i].body, r->cells[i - 1].body) == 0)
             continue;
-        trend_of(p, r, r->cells[i].body, REPORT_TREND_DRUG, "entrants by primary drug group");
-        trend_of(p, r, r->cells[i].body, REPORT_TREND_CENTRE,
+        const char *b = r->cells[i].body;
+        trend_of(p, r, b, REPORT_TREND_DRUG, 1, 1, TDI_ITEM_PRIMARY_DRUG,
+                 "entrants by primary drug group");
+        trend_of(p, r, b, REPORT_TREND_CENTRE, 0, 1, TDI_ITEM_CENTRE_TYPE,
                  "entrants by type of treatment centre");
+        trend_of(p, r, b, REPORT_TREND_RESIDENTIAL, 1, 1, TDI_ITEM_RESIDENTIAL_APPROACH,
+                 "residential entrants by approach");
+        trend_of(p, r, b, REPORT_TREND_RESIDENTIAL, 0, 0, TDI_ITEM_PLANNED_DURATION,
+                 "residential entrants by planned duration (total: above)");
     }
 }
 

@@ -1,7 +1,8 @@
 /*
  * rpt_outcome: owns the residential-outcome tables' dimensions and variants (data), their base,
  * the stays kept for medians, the derived values and when they are withheld, and the relations
- * between the outcome tables that cell predicates miss (see rpt_outcome.h).
+ * between the outcome tables that cell predicates miss (see rpt_outcome.h); likewise for the
+ * clients in treatment (43.1) and the residential entrants (43.2).
  */
 #include "rpt_outcome.h"
 
@@ -51,6 +52,21 @@ static const rpt_map_cat stay_28[] = {
 const rpt_dim_def rpt_stay_cols = {"stay_28",      RPT_DIM_MAP, TDI_ITEM_STAY_BAND, "open", stay_28,
                                    COUNT(stay_28), NULL};
 
+/* Table 43.1: type of treatment centre x the clients who continue from an earlier year, those
+ * who entered in it, and the total, each person once (tdi_record.client). */
+const rpt_dim_def rpt_centre_rows = {
+    "centre_type", RPT_DIM_CODES, TDI_ITEM_CENTRE_TYPE, NULL, NULL, 0, NULL};
+static const rpt_map_cat client_status[] = {{"continuing", ""}, {"entrants", ""}};
+const rpt_dim_def rpt_client_cols = {"client_status", RPT_DIM_CONTINUING,   -1,  NULL,
+                                     client_status,   COUNT(client_status), NULL};
+const rpt_variant_def rpt_clients_all[1] = {
+    {"all", "All clients in treatment in the year, each person once", -1, NULL, -1, NULL},
+};
+/* Table 43.2: entrants of the residential settings (the items apply to them only). */
+const rpt_variant_def rpt_residential_entrants[1] = {
+    {"all", "Treatment entrants in residential settings", -1, NULL, -1, NULL},
+};
+
 /* .1 every planned duration = .2 short + .3 long + duration not known. */
 const rpt_variant_def rpt_by_duration[3] = {
     {"all", "All planned durations", -1, NULL, -1, NULL},
@@ -79,6 +95,8 @@ int rpt_outcome_counts(const rpt_family *f, const tdi_record *rec)
 {
     if (f->def->base == RPT_BASE_DISCHARGED)
         return rec->end_ymd != 0 && rec->end_ymd / 10000 == f->year;
+    if (f->def->base == RPT_BASE_CLIENTS)
+        return rec->client;
     return rec->entrant != TDI_ENTRANT_NO && !rec->continuing;
 }
 
@@ -190,10 +208,38 @@ static const rpt_family *find(const rpt_family *fams, size_t n, const rpt_dim_de
     return NULL;
 }
 
+/* 43.1.1's entrants are each person's entrant, counted once: per centre type (and the total)
+ * the cell is 8.1.1's total row (every treatment status) of that centre type. */
+static tdi_status link_clients(const rpt_family *fams, size_t n, dc_set *set)
+{
+    size_t fc = n, fe = n;
+    tdi_status st = TDI_OK;
+
+    for (size_t f = 0; f < n; f++) {
+        if (fams[f].def->base == RPT_BASE_CLIENTS && fams[f].def->cols == &rpt_client_cols)
+            fc = f;
+        if (strcmp(fams[f].def->id, "8.1") == 0 && fams[f].def->first == 1)
+            fe = f;
+    }
+    if (fc == n || fe == n)
+        return TDI_OK;
+    for (size_t r = 0; r < fams[fc].rows.n && st == TDI_OK; r++) {
+        int c = cat_of(&fams[fe].cols, fams[fc].rows.code[r]);
+        size_t pair[2];
+
+        if (c < 0)
+            continue;
+        pair[0] = dc_set_cell(set, fc, dc_cell(&fams[fc].grid, 0, r, 1));
+        pair[1] = dc_set_cell(set, fe, dc_cell(&fams[fe].grid, 0, fams[fe].rows.n - 1, (size_t)c));
+        st = dc_set_relate(set, pair, 2, 1);
+    }
+    return st;
+}
+
 tdi_status rpt_outcome_link(const rpt_family *fams, size_t n, dc_set *set)
 {
     static const rpt_dim_def *const cols[] = {&rpt_completion_cols, &rpt_aftercare_cols};
-    tdi_status st = TDI_OK;
+    tdi_status st = link_clients(fams, n, set);
 
     for (size_t k = 0; k < COUNT(cols) && st == TDI_OK; k++) {
         size_t fs, fa;

@@ -3,7 +3,7 @@
  * typology*): which records a family counts (its base: entrants, or episodes discharged in the
  * reporting year), the stays kept for a median, the values derived from the counts (completion
  * rate, share referred to aftercare, median length of stay) and when each is withheld, and the
- * relations between the outcome tables that the cell predicates of rpt_tables_link() cannot see
+ * relations between the outcome tables that the cell predicates of rpt_link_tables() cannot see
  * (the two residential classes add up to the approach tables' total row).
  *
  * The counts are cells like any other (rpt_tables.h) and are suppressed in the body's one linked
@@ -29,6 +29,8 @@
 /* The dimensions and variants of the outcome tables (rpt_tables.c's family lines). */
 extern const rpt_dim_def rpt_setting_rows, rpt_approach_rows, rpt_duration_rows;
 extern const rpt_dim_def rpt_completion_cols, rpt_aftercare_cols, rpt_stay_cols;
+extern const rpt_dim_def rpt_centre_rows, rpt_client_cols;
+extern const rpt_variant_def rpt_clients_all[1], rpt_residential_entrants[1];
 extern const rpt_variant_def rpt_by_duration[3], rpt_detox_only[1], rpt_discharged_all[1];
 extern const rpt_derived rpt_completion_derived[2], rpt_aftercare_derived[1];
 
@@ -50,7 +52,8 @@ int rpt_outcome_value(const rpt_family *f, size_t v, size_t r, size_t d, unsigne
 
 /* Relations between outcome families of fams[0..n) (grid k is set grid k) that predicates miss:
  * per column, the approach table's total row (all durations) = the two residential classes'
- * rows of the setting table of the same columns. TDI_ERR_INTERNAL when out of memory. */
+ * rows of the setting table of the same columns; per centre type, the entrants of the clients
+ * in treatment (43.1.1) = 8.1.1's total row. TDI_ERR_INTERNAL when out of memory. */
 tdi_status rpt_outcome_link(const rpt_family *fams, size_t n, dc_set *set);
 
 /* A cell predicate's item masks (one per tdi_item, all ones: no restriction) in a family of

@@ -555,6 +555,8 @@ static int trend_cell(const char *id, const char *row, const char *col)
 {
     if (strcmp(id, REPORT_TREND_DRUG) == 0)
         return strcmp(col, "total") == 0 && !strchr(row, '.');
+    if (strcmp(id, REPORT_TREND_RESIDENTIAL) == 0)
+        return strcmp(col, "total") == 0 || strcmp(row, "total") == 0;
     return strcmp(id, REPORT_TREND_CENTRE) == 0 && strcmp(row, "total") == 0;
 }
 

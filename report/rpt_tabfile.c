@@ -11,6 +11,7 @@
 #include "report.h"
 
 #include "rpt_file.h"
+#include "rpt_link.h"
 #include "rpt_names.h"
 #include "rpt_outcome.h"
 #include "rpt_tables.h"
@@ -406,7 +407,7 @@ static tdi_status suppress(report_tables *t, size_t *suppressed)
         tdi_error("tables %s: out of memory", t->body);
         goto done;
     }
-    st = rpt_tables_link(t->families, t->nfamilies, set);
+    st = rpt_link_tables(t->families, t->nfamilies, set);
     if (st != TDI_OK) {
         tdi_error("tables %s: out of memory", t->body);
         goto done;

@@ -36,6 +36,7 @@ typedef enum rpt_dim_kind {
     RPT_DIM_DRUG_TREE, /* a code without a dot is a subtotal of the codes "X.n" under it */
     RPT_DIM_GROUPS,    /* a category per code without a dot; "X.n" counts in X */
     RPT_DIM_MAP,       /* the categories of rpt_dim_def.map, each a set of the item's codes */
+    RPT_DIM_CONTINUING /* no item: map[0] the continuing clients, map[1] the others (table 43.1) */
 } rpt_dim_kind;
 
 /* A category of an RPT_DIM_MAP dimension: its code and the item codes counted in it, blank-
@@ -85,10 +86,11 @@ typedef struct rpt_measure {
     const char *not_known;               /* records without a value (banded), or NULL */
 } rpt_measure;
 
-/* Which records a family counts (rpt_outcome.h): treatment entrants (the TDI tables), or the
+/* Which records a family counts (rpt_outcome.h): treatment entrants (the TDI tables), the
  * episodes discharged in the reporting year (an end date in it), entrants, later starts and
- * continuing clients alike; both only in the TDI population. */
-typedef enum rpt_base { RPT_BASE_ENTRANTS, RPT_BASE_DISCHARGED } rpt_base;
+ * continuing clients alike, or the clients in treatment (tdi_record.client: each person once at
+ * the counting level); all only in the TDI population. */
+typedef enum rpt_base { RPT_BASE_ENTRANTS, RPT_BASE_DISCHARGED, RPT_BASE_CLIENTS } rpt_base;
 
 /* A value derived from a row's counts, written after them as column NAME (rpt_outcome.h). */
 typedef enum rpt_derived_kind {
@@ -163,11 +165,5 @@ void rpt_family_add(rpt_family *f, const tdi_record *rec);
 /* 1 when rec is in the tables' population: tdi_in_population() of its primary drug, the one
  * definition of the TDI population (common/tdi_codes.h). */
 int rpt_tables_population(const tdi_record *rec);
-
-/* Links the cells of families fams[0..n) (grid k of set is fams[k].grid) that count the same
- * records by definition (e.g. a cell of 8.1.1 and a total of 9.1.2): an exact relation each, so
- * suppression treats them as one. A measure's number is linked to its linked table: total = not
- * known + number (+ the records banded without a value). TDI_ERR_INTERNAL when out of memory. */
-tdi_status rpt_tables_link(const rpt_family *fams, size_t n, dc_set *set);
 
 #endif

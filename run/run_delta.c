@@ -85,6 +85,15 @@ static const char *status_code(const tdi_record *rec)
     return i < def->ncodes && !rec->continuing ? def->codes[i].code : "";
 }
 
+/* Whether rec can be an entrant, or is a continuing client who counts among the clients in
+ * treatment: both in the TDI population (tdi_in_population() of the primary drug). */
+static state_drug population(const tdi_record *rec)
+{
+    if (!tdi_in_population(rec->code[TDI_ITEM_PRIMARY_DRUG]))
+        return STATE_DRUG_NONE;
+    return rec->continuing ? STATE_DRUG_CONTINUING : STATE_DRUG_START;
+}
+
 /* The spooled records from position from on into the state database. */
 tdi_status run_load_spool(run_ctx *rc, uint64_t from)
 {
@@ -106,7 +115,7 @@ tdi_status run_load_spool(run_ctx *rc, uint64_t from)
             dc_qi_sensitive_tuple(&e.rec, sens);
             st = state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
                                   e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
-                                  status_code(&e.rec), tdi_record_in_population(&e.rec), qi, sens);
+                                  status_code(&e.rec), population(&e.rec), qi, sens);
         }
     }
     cst = state_copy_end(rc->state, st != TDI_OK);

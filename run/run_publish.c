@@ -43,8 +43,10 @@ static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, s
     st = run_read_entry(rc, a->pos, e);
     if (st == TDI_OK && e->body != b)
         st = TDI_ERR_INTERNAL;
-    if (st == TDI_OK)
+    if (st == TDI_OK) {
         (void)transform_history(&e->rec, a->entrant, !e->rec.continuing && a->earlier);
+        e->rec.client = (uint8_t)a->client;
+    }
     return st;
 }
 

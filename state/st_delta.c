@@ -30,7 +30,7 @@ tdi_status state_delta_begin(state_db *st)
         "body integer NOT NULL, eid text NOT NULL, ekey text NOT NULL, hash bytea NOT "
         "NULL, person text NOT NULL, centre text NOT NULL, start_ymd integer NOT "
         "NULL, status text NOT NULL, drug boolean NOT NULL, qi text NOT NULL, sens text NOT "
-        "NULL);\n"
+        "NULL, cont boolean NOT NULL);\n"
         "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid text NOT NULL);\n"
         "CREATE TEMP TABLE run_present (src integer NOT NULL, eid text NOT NULL);\n"
         "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
@@ -47,7 +47,7 @@ tdi_status state_copy_begin(state_db *st, state_copy table)
     s = st_query(st, "starting a COPY",
                  table == STATE_COPY_RECORDS
                      ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
-                       "status, drug, qi, sens) FROM STDIN"
+                       "status, drug, qi, sens, cont) FROM STDIN"
                  : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
                                             : "COPY run_present (src, eid) FROM STDIN",
                  0, NULL, PGRES_COPY_IN, NULL);
@@ -100,12 +100,14 @@ static tdi_status copy_line(state_db *st, const char *const *fields, int nfields
 
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
-                            const char *centre, int start_ymd, const char *status, int drug,
+                            const char *centre, int start_ymd, const char *status, state_drug drug,
                             const char *qi, const char *sens)
 {
     char p[32], s[16], b[16], h[80], d[16];
-    const char *fields[13] = {p,  s,   b, eid, ekey, h, person, centre, d, status, drug ? "t" : "f",
-                              qi, sens};
+    const char *start = drug == STATE_DRUG_START ? "t" : "f";
+    const char *cont = drug == STATE_DRUG_CONTINUING ? "t" : "f";
+    const char *fields[14] = {p,      s, b,      eid,   ekey, h,    person,
+                              centre, d, status, start, qi,   sens, cont};
 
     if (!st->in_copy || !copy_safe(eid) || !copy_safe(ekey) || !copy_safe(hash) ||
         strlen(hash) > 64 || !copy_safe(person) || !copy_safe(centre) || !copy_safe(status) ||
@@ -119,7 +121,7 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
     /* bytea in hex input form; COPY text wants its backslash doubled. */
     snprintf(h, sizeof h, "\\\\x%s", hash);
     snprintf(d, sizeof d, "%d", start_ymd);
-    return copy_line(st, fields, 13);
+    return copy_line(st, fields, 14);
 }
 
 tdi_status state_put_key(state_db *st, int src, const char *eid)
@@ -324,6 +326,26 @@ static const char action_sql[] =
 static const char r018_sql[] =
     "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN run_rec r ON r.pos = k.pos\n"
     " WHERE k.earlier AND r.status = '1' GROUP BY r.src";
+
+/* What a body holds, for its tables (every source feeding it was read in full, so every held
+ * record is in run_rec): position, entrant, earlier, and the client flag. The clients in treatment
+ * (README.md, "Clients in treatment") are the persons with an entrant or a continuing episode in
+ * the TDI population, each once at the body's counting level, as the entrants are ranked
+ * (rank_sql): the latest start counts, so a person who entered in the year counts at the
+ * entrant's centre type (a continuing episode started before the year); among continuing ones
+ * the latest, ties to the smaller state key. Computed here, not in the pass: only a run that
+ * publishes tables pays for it, and nothing is stored. */
+#define HELD_COPY                                                                                  \
+    "COPY (SELECT k.pos, 'h', k.entrant, k.earlier,\n"                                             \
+    "             (k.entrant OR r.cont) AND row_number() OVER (\n"                                 \
+    "                 PARTITION BY r.person COLLATE \"C\",\n"                                      \
+    "                              CASE b.counting WHEN 'centre' THEN r.centre\n"                  \
+    "                                              WHEN 'regional' THEN rs.region END,\n"          \
+    "                              k.entrant OR r.cont\n"                                          \
+    "                 ORDER BY r.start_ymd DESC, r.eid COLLATE \"C\") = 1\n"                       \
+    "        FROM run_rank k JOIN run_rec r ON r.pos = k.pos JOIN run_body b ON b.body = k.body\n" \
+    "        LEFT JOIN run_src rs ON rs.src = r.src\n"                                             \
+    "       WHERE k.body = %d AND k.pos IS NOT NULL ORDER BY k.pos) TO STDOUT"
 
 /* A boolean array literal {t,f,...}: the int flag at offset in each of n items of size bytes. */
 static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
@@ -534,11 +556,12 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
 
 tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
 {
-    char sql[400];
+    char sql[1200];
     tdi_status s;
     int eof = 0;
 
-    /* Every line: position (or key), action, entrant, earlier; \N where there is none. A body's
+    /* Every line: position (or key), action, entrant, earlier (held: and client); \N where there
+     * is none. A body's
      * episodes go in the order of its episode keys, an HMAC under the body's key: two bodies
      * that get the same records get them in unrelated orders, not in spool order (red team 6). */
     snprintf(sql, sizeof sql,
@@ -549,8 +572,7 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
                  ? "COPY (SELECT a.pos, a.action, a.entrant, a.earlier FROM run_action a JOIN "
                    "run_rec r ON r.pos = a.pos WHERE a.body = %d AND a.action IN ('a', 'r') "
                    "ORDER BY r.ekey COLLATE \"C\") TO STDOUT"
-                 : "COPY (SELECT pos, 'h', entrant, earlier FROM run_rank WHERE body = %d AND "
-                   "pos IS NOT NULL ORDER BY pos) TO STDOUT",
+                 : HELD_COPY,
              body);
     s = st_query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
     while (s == TDI_OK) {
@@ -576,7 +598,7 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
 
 tdi_status state_actions_read(FILE *fp, state_action *a, int *eof)
 {
-    char line[128], *field[4];
+    char line[128], *field[5];
     int nf = 0;
     size_t n;
 
@@ -593,18 +615,21 @@ tdi_status state_actions_read(FILE *fp, state_action *a, int *eof)
     n = strlen(line);
     if (n > 0 && line[n - 1] == '\n')
         line[n - 1] = '\0';
-    for (char *p = line; p && nf < 4; nf++) {
+    for (char *p = line; p && nf < 5; nf++) {
         field[nf] = p;
         p = strchr(p, '\t');
         if (p)
             *p++ = '\0';
     }
-    if (nf == 4 && strlen(field[0]) < sizeof a->ekey && field[1][0]) {
+    /* a fifth field, the client flag, on held lines only */
+    if ((nf == 4 || (nf == 5 && field[1][0] == 'h')) && strlen(field[0]) < sizeof a->ekey &&
+        field[1][0]) {
         a->pos = strtoull(field[0], NULL, 10);
         snprintf(a->ekey, sizeof a->ekey, "%s", field[0]);
         a->replace = field[1][0] == 'r';
         a->entrant = field[2][0] == 't';
         a->earlier = field[3][0] == 't';
+        a->client = nf == 5 && field[4][0] == 't';
         return TDI_OK;
     }
     tdi_error(WHO ": an action line is malformed");

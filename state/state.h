@@ -113,12 +113,18 @@ tdi_status state_copy_begin(state_db *st, state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
  * the body's files, its content hash (hex), for the counting unit its person under the state
  * key (transform_person_state_key(), never a body's pseudonym), centre, start (YYYYMMDD),
- * treatment status code as the source gave it and drug (1: in the TDI population,
- * tdi_in_population() of its primary drug; only such a record can be an entrant), and for the
- * re-identification check its quasi-identifier and sensitive tuples (disclosure/dc_qi.h). */
+ * treatment status code as the source gave it and drug (state_drug: whether it is in the TDI
+ * population), and for the re-identification check its quasi-identifier and sensitive tuples
+ * (disclosure/dc_qi.h). */
+typedef enum state_drug {
+    STATE_DRUG_NONE = 0,      /* outside the TDI population: alcohol, a non-drug problem */
+    STATE_DRUG_START = 1,     /* tdi_record_in_population(): a start that can be an entrant */
+    STATE_DRUG_CONTINUING = 2 /* a continuing client in the TDI population: never an entrant,
+                               * but a client in treatment (STATE_READ_HELD's client flag) */
+} state_drug;
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
-                            const char *centre, int start_ymd, const char *status, int drug,
+                            const char *centre, int start_ymd, const char *status, state_drug drug,
                             const char *qi, const char *sens);
 /* An episode's state key, for SEEN and PRESENT. */
 tdi_status state_put_key(state_db *st, int src, const char *eid);
@@ -165,7 +171,8 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
 typedef enum state_read {
     STATE_READ_EPISODES, /* appends and replaces, in the order of the body's episode keys */
     STATE_READ_DELETES,  /* the keys to delete, in key order */
-    STATE_READ_HELD      /* every record the body holds after this run, in spool order (tables) */
+    STATE_READ_HELD      /* every record the body holds after this run, in spool order (tables),
+                          * with its client flag */
 } state_read;
 
 typedef struct state_action {
@@ -174,6 +181,9 @@ typedef struct state_action {
     int replace;   /* episodes: a replace, not an append */
     int entrant;   /* the person's counted treatment demand */
     int earlier;   /* the person started a treatment in an earlier year */
+    int client;    /* held: the person's counted client in treatment at the counting level (an
+                    * entrant, or else the latest continuing episode; README.md, "Clients in
+                    * treatment") */
 } state_action;
 
 /* Copies the actions of body, what by what, into fp (one line each) and rewinds it: the body's

@@ -11,7 +11,8 @@
 # The sections of issue 14, each against a second route: completeness (each source's "not known"
 # per item) equal to awk over the national body's submission (it gets every record, unblanked:
 # k_min 1) by the episodes' source attribute; each body's k and suppressed cells equal to its
-# summary line and its tables file; the trends (entrants by drug group, by centre type) cell by
+# summary line and its tables file; the trends (entrants by drug group, by centre type, residential
+# entrants by approach and by planned duration) cell by
 # cell equal to the tables XML as published, a suppressed cell shown as "c" and nothing else;
 # the ledger holds each workbook (kind workbook, its SHA-256).
 set -euo pipefail
@@ -144,8 +145,11 @@ case_trends() {
                  v = "c"; if (match($0, /value="[^"]*"/)) v = substr($0, RSTART + 7, RLENGTH - 8)
                  if (t == "9.1.1" && c == "total" && r !~ /\./) print t, r, v
                  if (t == "8.1.1" && r == "total") print t, c, v
+                 if (t == "43.2.1" && c == "total") print t, r, v
+                 if (t == "43.2.1" && r == "total" && c != "total") print t, "by-" c, v
              }' "$tables" >"$CASE_DIR/$b.cells"
         [ "$(wc -l <"$CASE_DIR/$b.cells")" -ge 15 ] || fail "$b: too few trend cells in the tables"
+        [ "$(grep -c '^43\.2\.1 ' "$CASE_DIR/$b.cells")" = 10 ] || fail "$b: not the 10 residential trend cells of 43.2.1 (7 approaches with the total, 3 durations)"
         while read -r t r v; do
             got=$(dom_cell "trend-$b-$t-2025-$r")
             [ "$got" = "$v" ] || fail "$b table $t $r: the page says '$got', the tables '$v'"

@@ -156,6 +156,8 @@ expected_cells() {
         count("27.1", "status", flat(attr("hcv_testing")), flat(attr("injecting")))
         count("28.1", "single", flat(attr("needle_sharing")), flat(attr("injecting")))
         count("29.1", "single", tree(drug), flat(attr("ost")))
+        if (attr("residential_approach") != "")              # residential settings only
+            count("43.2", "single", flat(attr("residential_approach")), flat(attr("planned_duration")))
         # 22: any drug used (alcohol has no row), each once; 25.1.6: the secondary drugs, a first
         # one not known in row 99, by primary drug
         any = drug; n = split(secondary(1), sd, " "); for (i = 1; i <= n; i++) if (sd[i] != "8") any = any " " sd[i]
@@ -181,10 +183,37 @@ expected_cells() {
     }' | LC_ALL=C sort
 }
 
+# client_cells SUBMISSION.xml.gz LEVEL: "43.1.1 ROW COLUMN COUNT" for every non-zero cell of the
+# clients in treatment, from the episode elements alone: the persons (person attribute; at LEVEL
+# centre, with the centre) with an entrant or a continuing episode of the TDI population, each
+# once: at the entrant's centre type in column entrants, else in column continuing at the centre
+# type of the continuing episode of the latest year. "ambiguous" when two continuing episodes of
+# one year put a person at two centre types (the file has no start date to order them by).
+client_cells() {
+    episode_lines "$1" | grep -E ' (entrant="1"|continuing="1") ' | awk -v level="$2" '
+    function attr(name,   m) {
+        if (match($0, " " name "=\"[^\"]*\"")) { m = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", m); sub(/"$/, "", m); return m }
+        return ""
+    }
+    function add(r, c) { cells[r " " c]++; cells[r " total"]++; cells["total " c]++; cells["total total"]++ }
+    attr("primary_drug") ~ /^(8|gambling|gaming|tobacco|other_behaviour)$/ { next }
+    {
+        k = attr("person") (level == "centre" ? " " attr("centre") : ""); ct = attr("centre_type"); y = attr("year") + 0
+        if (attr("entrant") == "1") { if (k in ent) print "ambiguous two entrants"; ent[k] = ct; next }
+        if (!(k in cy) || y > cy[k]) { cy[k] = y; cc[k] = ct; amb[k] = 0 }
+        else if (y == cy[k] && ct != cc[k]) amb[k] = 1
+    }
+    END {
+        for (k in ent) add(ent[k], "entrants")
+        for (k in cy) if (!(k in ent)) { if (amb[k]) print "ambiguous continuing"; add(cc[k], "continuing") }
+        for (c in cells) print "43.1.1", c, cells[c]
+    }' | LC_ALL=C sort
+}
+
 case_run() {
     run_with_threshold "$OPEN" 1
     run_with_threshold "$GUARDED" 5
-    grep -q '^tables national: 79 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
+    grep -q '^tables national: 81 tables, 0 cells suppressed -> ' "$OPEN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$OPEN/run.out")"
 }
 
@@ -201,7 +230,7 @@ case_valid() {
     done
 }
 
-# The shape: 79 tables, each a full grid of its rows and columns (the outcome tables 40-42 also
+# The shape: 81 tables, each a full grid of its rows and columns (the outcome tables 40-42 also
 # a rate or share and a median per row).
 case_shape() {
     local t
@@ -281,6 +310,8 @@ case_shape() {
 41.2.2 35
 41.2.3 35
 42.1.1 16
+43.1.1 24
+43.2.1 28
 8.1.1 32
 8.1.2 32
 8.1.3 32
@@ -300,11 +331,17 @@ case_cells() {
         ages_by_key "$body" >"$CASE_DIR/$body.ages"
         [ "$(wc -l <"$CASE_DIR/$body.ages")" -ge 40 ] || fail "$body: fewer than 40 episodes read from the clinics"
         expected_cells "$gz" "$CASE_DIR/$body.ages" >"$CASE_DIR/$body.want"
+        # 43.1.1 counts persons at the body's counting level (examples/tdi.conf.in)
+        client_cells "$gz" "$([ "$body" = national ] && echo national || echo centre)" >"$CASE_DIR/$body.clients"
+        if grep '^ambiguous' "$CASE_DIR/$body.clients" >&2; then
+            fail "$body: the file cannot tell which episode of a person counts in 43.1.1"
+        fi
+        LC_ALL=C sort -o "$CASE_DIR/$body.want" "$CASE_DIR/$body.want" "$CASE_DIR/$body.clients"
         # tables 40-42 count discharged episodes, not entrants: test_tables_sql.sh checks them
         table_cells "$t" | awk '$1 !~ /^4[0-2]\./ && $4 != "0" && $4 != "E"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
         n=$(wc -l <"$CASE_DIR/$body.want")
         [ "$n" -ge 100 ] || fail "$body: only $n non-zero cells expected: the fixture is too small to test"
-        for id in 11.1.1 11.1.9 22.1.1 25.1.1 25.1.4 25.1.6 29.1.2; do
+        for id in 11.1.1 11.1.9 22.1.1 25.1.1 25.1.4 25.1.6 29.1.2 43.1.1 43.2.1; do
             grep -q "^$id " "$CASE_DIR/$body.want" || fail "$body: the fixture has nothing in table $id"
         done
         if ! diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2; then
@@ -317,6 +354,10 @@ case_cells() {
     gz=$(one_file "$OPEN/out/national/tdi-national-2025-*.xml.gz")
     n=$(episode_lines "$gz" | grep -cF ' entrant="1" ' || true)
     [ "$n" = 18 ] || fail "national: $n entrants, expected 18"
+    # the clients in treatment: every entrant, and the persons continuing without one
+    grep -qx "43.1.1 total entrants $n" "$CASE_DIR/national.got" || fail "43.1.1 entrants total is not the $n entrants"
+    [ "$ENDS" = 0 ] || grep -qE '^43\.1\.1 total continuing [1-9]' "$CASE_DIR/national.got" ||
+        fail "national: no continuing client in 43.1.1: the fixture is too small to test"
     [ "$(episode_lines "$gz" | grep -F ' entrant="1" ' | grep -c ' primary_drug="8" ')" = 0 ] || fail "national: an alcohol episode is an entrant"
     [ "$(episode_lines "$gz" | grep -cF ' entrant="0" ')" = 10 ] || fail "national: not 10 episodes with entrant=\"0\""
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
@@ -382,7 +423,7 @@ case_manifest() {
     [ -f "$mf" ] || fail "no manifest $(basename "$mf")"
     [ "$(json_field "$mf" file)" = "$(basename "$t")" ] || fail "manifest file is not $(basename "$t")"
     [ "$(json_field "$mf" sha256)" = "$(sha256sum "$t" | cut -d' ' -f1)" ] || fail "manifest sha256 is not the file's"
-    [ "$(json_field "$mf" tables)" = 79 ] || fail "manifest tables is not 79"
+    [ "$(json_field "$mf" tables)" = 81 ] || fail "manifest tables is not 81"
     [ "$(json_field "$mf" threshold)" = 5 ] || fail "manifest threshold is not 5"
     [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
 }

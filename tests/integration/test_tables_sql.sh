@@ -34,7 +34,7 @@ set -euo pipefail
 it_begin
 
 RUN=$IT_TMP/run
-TABLES='^(8\.1|10\.1|12\.1|14\.1)\.[0-9]+$'
+TABLES='^(8\.1|10\.1|12\.1|14\.1|43\.2)\.[0-9]+$'
 
 # cw_rows FILE: the crosswalk FILE as COPY text rows: item, local code, TDI code, valid from (\N
 # when none). Blanks separate fields, a field may be in double quotes (\" and \\ inside), # starts
@@ -215,7 +215,11 @@ SELECT body, t.family || '.' || v, r, c, count(*)
        LATERAL (VALUES ('8.1', pg_temp.variants(e.sex), pg_temp.flat(e.status), pg_temp.flat(e.ctype)),
                        ('10.1', pg_temp.variants(e.status), pg_temp.tree(e.drug), pg_temp.flat(e.sex)),
                        ('12.1', pg_temp.variants(e.status), pg_temp.tree(e.drug), pg_temp.flat(e.age_band)),
-                       ('14.1', pg_temp.variants(e.sex), pg_temp.grp(e.drug), pg_temp.flat(e.living_with)))
+                       ('14.1', pg_temp.variants(e.sex), pg_temp.grp(e.drug), pg_temp.flat(e.living_with)),
+                       -- residential entrants only: the approach and duration apply to them alone
+                       ('43.2', ARRAY['1'], CASE WHEN e.setting IN ('residential_community', 'residential_hospital')
+                                                 THEN pg_temp.flat(e.approach) ELSE ARRAY[]::text[] END,
+                        pg_temp.flat(e.duration)))
            AS t(family, vs, rs, cs),
        unnest(t.vs) v, unnest(t.rs) r, unnest(t.cs) c
  WHERE e.nth = 1
@@ -271,6 +275,64 @@ SQL
     } | pg_sql postgres -F ' ' | LC_ALL=C sort
 }
 
+# client_cells EPISODES: "BODY 43.1.1 ROW COLUMN COUNT" for every non-zero cell of the clients in
+# treatment (README "Clients in treatment"), from the episode rows of both sources: per body and
+# counting part, the persons with a first start for a drug in 2025 (column entrants, at its
+# centre type) or else a continuing episode of the TDI population (column continuing, at the
+# centre type of the latest one); "tie" when two latest continuing episodes of a person start on
+# one day at two centre types (tdi breaks it by a key SQL cannot see).
+client_cells() {
+    {
+        episodes_table "$1"
+        cat <<'SQL'
+CREATE TEMP TABLE body (name text, level text);
+INSERT INTO body VALUES ('national', 'national'), ('antwerp', 'centre');
+CREATE TEMP TABLE cl AS
+SELECT b.name AS body, CASE b.level WHEN 'centre' THEN e.centre ELSE '' END AS part, e.*
+  FROM ep e JOIN body b ON b.name = 'national' OR e.source = 'riverside' OR e.centre = 'DB-ANTW'
+ WHERE e.rule IS NULL AND e.drug NOT IN ('8', 'gambling', 'gaming', 'tobacco', 'other_behaviour');
+CREATE TEMP TABLE latest AS
+SELECT body, part, person, ctype, continuing,
+       rank() OVER w AS nth, row_number() OVER w AS rn
+  FROM (SELECT * FROM cl WHERE continuing
+        UNION ALL
+        (SELECT DISTINCT ON (body, part, person) * FROM cl WHERE NOT continuing
+          ORDER BY body, part, person, start)) x
+WINDOW w AS (PARTITION BY body, part, person ORDER BY continuing, start DESC);
+SELECT 'tie', body, count(DISTINCT ctype) FROM latest WHERE nth = 1 GROUP BY body, part, person HAVING count(DISTINCT ctype) > 1;
+SELECT body, '43.1.1', r, c, count(*)
+  FROM latest, unnest(ARRAY[ctype, 'total']) r,
+       unnest(ARRAY[CASE WHEN continuing THEN 'continuing' ELSE 'entrants' END, 'total']) c
+ WHERE rn = 1
+ GROUP BY 1, 2, 3, 4;
+SQL
+    } | pg_sql postgres -F ' ' | LC_ALL=C sort
+}
+
+# want_got ALL BODY TABLE: CASE_DIR/BODY.want, ALL's lines of BODY without it, and BODY.got, the
+# non-zero cells of table TABLE in BODY's tables file.
+want_got() {
+    awk -v body="$2" '$1 == body { $1 = ""; print substr($0, 2) }' "$1" >"$CASE_DIR/$2.want"
+    table_cells "$(one_file "$RUN/out/$2/tdi-$2-2025-*.tables.xml")" |
+        awk -v t="$3" '$1 == t && $4 != "0"' | LC_ALL=C sort >"$CASE_DIR/$2.got"
+}
+
+# Every cell of 43.1.1 (clients in treatment: continuing, entrants, total) equals the SQL's.
+case_clients() {
+    local body
+    [ -s "$IT_TMP/episodes" ] || fail "no episode rows (case rejects failed)"
+    client_cells "$IT_TMP/episodes" >"$CASE_DIR/all"
+    ! grep '^tie ' "$CASE_DIR/all" >&2 ||
+        fail "two latest continuing episodes of a person on one day: the SQL cannot break the tie as tdi does"
+    for body in "${TDI_BODIES[@]}"; do
+        want_got "$CASE_DIR/all" "$body" 43.1.1
+        diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2 ||
+            fail "$body: 43.1.1 differs from the SQL on the clinic databases (- SQL, + tdi)"
+        grep -q '^43\.1\.1 total continuing [1-9]' "$CASE_DIR/$body.want" ||
+            fail "$body: the fixture has no continuing client: too small to test"
+    done
+}
+
 # Every cell, rate and median of tables 40-42 equals the SQL's.
 case_outcome() {
     local body t
@@ -290,7 +352,7 @@ case_outcome() {
 
 case_run() {
     run_with_threshold "$RUN" 1
-    grep -q '^tables national: 79 tables, 0 cells suppressed -> ' "$RUN/run.out" ||
+    grep -q '^tables national: 81 tables, 0 cells suppressed -> ' "$RUN/run.out" ||
         fail "threshold 1 suppressed something: $(grep '^tables' "$RUN/run.out")"
 }
 
@@ -330,7 +392,7 @@ case_cells() {
         t=$(one_file "$RUN/out/$body/tdi-$body-2025-*.tables.xml")
         table_cells "$t" | awk -v re="$TABLES" '$1 ~ re && $4 != "0"' | LC_ALL=C sort >"$CASE_DIR/$body.got"
         [ "$(wc -l <"$CASE_DIR/$body.want")" -ge 100 ] || fail "$body: fewer than 100 non-zero cells expected: the fixture is too small to test"
-        for id in 8.1.1 8.1.2 8.1.3 10.1.1 10.1.2 10.1.3 12.1.1 12.1.2 12.1.3 14.1.1 14.1.2 14.1.3; do
+        for id in 8.1.1 8.1.2 8.1.3 10.1.1 10.1.2 10.1.3 12.1.1 12.1.2 12.1.3 14.1.1 14.1.2 14.1.3 43.2.1; do
             grep -q "^$id " "$CASE_DIR/$body.want" || fail "$body: the fixture has nothing in table $id"
         done
         diff -u "$CASE_DIR/$body.want" "$CASE_DIR/$body.got" >&2 ||
@@ -354,7 +416,9 @@ it_case tables-sql-cells case_cells
 if [ "$(pg_sql clinic_en -At -c "SELECT count(*) FROM information_schema.columns
           WHERE table_name = 'tdi_episodes' AND column_name = 'end_date'")" = 1 ]; then
     it_case tables-sql-outcome case_outcome
+    it_case tables-sql-clients case_clients
 else
     it_skip tables-sql-outcome "the clinic fixtures have no end_date column yet (issue 17)"
+    it_skip tables-sql-clients "the clinic fixtures have no end_date column yet (issue 17)"
 fi
 it_end

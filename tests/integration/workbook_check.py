@@ -88,8 +88,11 @@ def main():
     nnum = nsup = nempty = 0
     for t in root.findall(NS + "table"):
         tid = t.get("id")
-        if re.match(r"4[0-2]\.", tid):
-            continue  # the residential-outcome tables: not in the form, left out
+        if re.match(r"4[0-3]\.", tid):
+            # residential outcomes, clients in treatment: not in the form, left out (their
+            # suppressed cells are in the root's count all the same)
+            nsup += sum(1 for e in t if e.tag == NS + "suppressed")
+            continue
         for e in t:
             kind = e.tag[len(NS):]
             pos = (rows[tid][e.get("row")], cols[tid][e.get("column")])

@@ -346,6 +346,42 @@ static void figures(void **state)
     fx->r.cells = NULL;
 }
 
+/* Issue 14's residential trends from table 43.2.1: its approaches (column total, with the
+ * total) and its planned durations (row total, the total left to the first), labelled from their
+ * code lists; "not_known" of both axes kept apart by the second trend's ids ("by-"). */
+static void residential_trends(void **state)
+{
+    fixture *fx = *state;
+    tdi_page_cell cells[6] = {
+        {"nl", 2025, "43.2.1", "not_known", "total", 6, 0},
+        {"nl", 2025, "43.2.1", "other_psychotherapeutic", "total", 2, 1},
+        {"nl", 2025, "43.2.1", "total", "not_known", 7, 0},
+        {"nl", 2025, "43.2.1", "total", "short", 3, 1},
+        {"nl", 2025, "43.2.1", "total", "total", 31, 0},
+        {"nl", 2025, "43.2.1", "twelve_step", "short", 3, 0}, /* an interior cell: no trend's */
+    };
+
+    fx->r.cells = cells;
+    fx->r.ncells = 6;
+    write_page(fx, NULL);
+    assert_xpath(fx, "//h3",
+                 "nl: residential entrants by approach (table 43.2.1)|nl: residential "
+                 "entrants by planned duration (total: above) (table 43.2.1)");
+    assert_xpath(fx, "//td[@id='trend-nl-43.2.1-2025-not_known']", "6");
+    assert_xpath(fx, "//td[@id='trend-nl-43.2.1-2025-other_psychotherapeutic']", "c");
+    assert_xpath(fx, "//td[@id='trend-nl-43.2.1-2025-other_psychotherapeutic']/../td[1]",
+                 "other_psychotherapeutic Other psychotherapeutic");
+    assert_xpath(fx, "//td[@id='trend-nl-43.2.1-2025-total']", "31");
+    assert_xpath(fx, "//td[@id='trend-nl-43.2.1-2025-by-not_known']", "7");
+    assert_xpath(fx, "//td[@id='trend-nl-43.2.1-2025-by-short']", "c");
+    assert_xpath(fx, "//td[@id='trend-nl-43.2.1-2025-by-short']/../td[1]",
+                 "short Planned stay of 3 months or less");
+    assert_xpath(fx, "//td[starts-with(@id, 'trend-')]", "6|c|31|7|c");
+    assert_self_contained(fx);
+    fx->r.cells = NULL;
+    fx->r.ncells = 0;
+}
+
 /* A run still going (no duration, no exit code), no sources, a quarantine file gone: the page is
  * still whole. */
 static void empty_run(void **state)
@@ -387,6 +423,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(hostile_values, setup, teardown),
         cmocka_unit_test_setup_teardown(per_source, setup, teardown),
         cmocka_unit_test_setup_teardown(figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(residential_trends, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_run, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_output, setup, teardown),
     };

@@ -368,8 +368,9 @@ static void delta_copies(void **state)
     st = opened();
     hpq_script(HPQ_COMMAND("CREATE TEMP TABLE run_rec"), HPQ_SEND("COPY run_rec ("),
                HPQ_RESULT(PGRES_COPY_IN),
-               HPQ_PUT("7\t0\t1\teid1\te1:k1\t\\\\xabcd\tp1\tC1\t20250102\t1\tt\tq|i\ts|e\n"
-                       "8\t0\t1\teid2\te1:k2\t\\\\xef\tp2\tC1\t20250103\t2\tf\tq\ts\n"),
+               HPQ_PUT("7\t0\t1\teid1\te1:k1\t\\\\xabcd\tp1\tC1\t20250102\t1\tt\tq|i\ts|e\tf\n"
+                       "8\t0\t1\teid2\te1:k2\t\\\\xef\tp2\tC1\t20250103\t2\tf\tq\ts\tf\n"
+                       "10\t0\t1\teid4\te1:k4\t\\\\xef\tp2\tC1\t20240103\t\tf\tq\ts\tt\n"),
                HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_SEND("COPY run_seen (src, eid) FROM STDIN"), HPQ_RESULT(PGRES_COPY_IN),
                {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
@@ -384,7 +385,11 @@ static void delta_copies(void **state)
                                       "1", 1, "q|i", "s|e"),
                      TDI_OK);
     assert_int_equal(state_put_record(st, 8, 0, 1, "eid2", "e1:k2", "ef", "p2", "C1", 20250103, "2",
-                                      0, "q", "s"),
+                                      STATE_DRUG_NONE, "q", "s"),
+                     TDI_OK);
+    /* a continuing client in the TDI population: not a start (drug f), a client (cont t) */
+    assert_int_equal(state_put_record(st, 10, 0, 1, "eid4", "e1:k4", "ef", "p2", "C1", 20240103, "",
+                                      STATE_DRUG_CONTINUING, "q", "s"),
                      TDI_OK);
     assert_int_equal(state_put_record(st, 9, 0, 1, "eid\t3", "e1:k3", "ef", "p3", "C1", 20250103,
                                       "2", 0, "q", "s"),
@@ -500,6 +505,21 @@ static void actions(void **state)
     closed(st);
 }
 
+/* The next action of fp is at pos with those flags. */
+static void next_action(FILE *fp, uint64_t pos, int replace, int entrant, int earlier, int client)
+{
+    state_action a;
+    int eof = -1;
+
+    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
+    assert_int_equal(eof, 0);
+    assert_int_equal(a.pos, pos);
+    assert_int_equal(a.replace, replace);
+    assert_int_equal(a.entrant, entrant);
+    assert_int_equal(a.earlier, earlier);
+    assert_int_equal(a.client, client);
+}
+
 /* The actions kept in a file and read back: episodes, deletes, a malformed line. */
 static void actions_save_and_read(void **state)
 {
@@ -514,17 +534,8 @@ static void actions_save_and_read(void **state)
     hpq_script(HPQ_SEND("action IN ('a', 'r') ORDER BY r.ekey"), HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW("12\ta\tt\tf\n"), HPQ_COPY_ROW("13\tr\tf\tt\n"), HPQ_COPY_DONE);
     assert_int_equal(state_actions_save(st, 0, STATE_READ_EPISODES, fp), TDI_OK);
-    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
-    assert_int_equal(eof, 0);
-    assert_int_equal(a.pos, 12);
-    assert_int_equal(a.replace, 0);
-    assert_int_equal(a.entrant, 1);
-    assert_int_equal(a.earlier, 0);
-    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
-    assert_int_equal(a.pos, 13);
-    assert_int_equal(a.replace, 1);
-    assert_int_equal(a.entrant, 0);
-    assert_int_equal(a.earlier, 1);
+    next_action(fp, 12, 0, 1, 0, 0);
+    next_action(fp, 13, 1, 0, 1, 0);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
     assert_int_equal(eof, 1);
     fclose(fp);
@@ -533,8 +544,8 @@ static void actions_save_and_read(void **state)
     assert_non_null(fp);
     hpq_script(HPQ_SEND("action = 'd' ORDER BY ekey"), HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW("e1:abc\td\t\\N\t\\N\n"), HPQ_COPY_ROW("junk\n"), HPQ_COPY_DONE,
-               HPQ_SEND("FROM run_rank WHERE body = 1"), HPQ_RESULT(PGRES_COPY_OUT),
-               HPQ_COPY_RET(-1), HPQ_RESULT_ERROR("57014", "canceled"), HPQ_RESULT_NONE);
+               HPQ_SEND("WHERE k.body = 1"), HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_RET(-1),
+               HPQ_RESULT_ERROR("57014", "canceled"), HPQ_RESULT_NONE);
     assert_int_equal(state_actions_save(st, 1, STATE_READ_DELETES, fp), TDI_OK);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
     assert_string_equal(a.ekey, "e1:abc");
@@ -545,6 +556,18 @@ static void actions_save_and_read(void **state)
     assert_string_equal(logged.text, "state database: an action line is malformed\n"
                                      "state database: reading the actions failed: canceled "
                                      "(SQLSTATE 57014)\n");
+
+    /* what a body holds: a fifth field, the client flag, on held lines only */
+    fp = tmpfile();
+    assert_non_null(fp);
+    hpq_script(HPQ_SEND("WHERE k.body = 2"), HPQ_RESULT(PGRES_COPY_OUT),
+               HPQ_COPY_ROW("5\th\tt\tf\tt\n"), HPQ_COPY_ROW("6\th\tf\tf\tf\n"),
+               HPQ_COPY_ROW("7\ta\tt\tf\tt\n"), HPQ_COPY_DONE);
+    assert_int_equal(state_actions_save(st, 2, STATE_READ_HELD, fp), TDI_OK);
+    next_action(fp, 5, 0, 1, 0, 1);
+    next_action(fp, 6, 0, 0, 0, 0);
+    assert_int_equal(state_actions_read(fp, &a, &eof), TDI_ERR_STATE);
+    fclose(fp);
     closed(st);
 }
 
