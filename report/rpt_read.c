@@ -85,6 +85,7 @@ struct rpt_reader {
     rpt_xml_guard guard;
     int captured;            /* guard holds libxml2's previous handler */
     int failed;              /* an error was said */
+    int year;                /* the header's */
     char values[VALUES_MAX]; /* the current item's attribute values */
 };
 
@@ -214,6 +215,7 @@ static tdi_status read_header(rpt_reader *r, rpt_header *hdr)
 tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
 {
     rpt_reader *r = calloc(1, sizeof *r);
+    tdi_status st;
 
     *out = r;
     if (!r)
@@ -232,7 +234,9 @@ tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
         return TDI_ERR_INTERNAL;
     }
     xmlTextReaderSetStructuredErrorHandler(r->xr, on_error, r);
-    return read_header(r, hdr);
+    st = read_header(r, hdr);
+    r->year = hdr->year;
+    return st;
 }
 
 tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
@@ -240,6 +244,7 @@ tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
     int rc;
 
     memset(item, 0, sizeof *item);
+    item->file_year = r->year;
     *eof = 0;
     while ((rc = next_element(r)) == 1) {
         const char *name = (const char *)xmlTextReaderConstLocalName(r->xr);

@@ -44,7 +44,8 @@ typedef struct rpt_header {
 
 typedef struct rpt_item {
     int is_delete;
-    int replace; /* action="replace" */
+    int replace;   /* action="replace" */
+    int file_year; /* the header's year */
     long line;
     /* NULL: absent (and no default); borrowed until the next rpt_reader_next */
     const char *attr[RPT_NATTRS];

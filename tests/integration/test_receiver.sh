@@ -171,7 +171,7 @@ case_audit_faults() {
 
 # Records built to break each rule once: tdi audit and xmllint's Schematron find the same.
 case_rules_agree() {
-    local f=$CASE_DIR/rules.xml base rc r
+    local f=$CASE_DIR/rules.xml base rc r line
     run_pipeline "$CASE_DIR"
     base=$(episode_lines "$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")" |
         grep ' setting="outpatient"' | grep ' injecting="2.3"' | grep ' ost="2"' | head -n 1)
@@ -204,6 +204,17 @@ case_rules_agree() {
         rec 8 -years_since_first_ost                                 # ost-years
         rec 9 age_band 20-24 first_use_age_band 20-24                # none
         rec 10 ost 1 -years_since_first_ost                          # none
+        # schema 2.4: discharge items only when closed; continuing clients (the file is of 2025)
+        rec 11 +stay_band open +discharge_reason completed           # R033 (open)
+        rec 12 +aftercare none                                       # R034 (no stay band)
+        rec 13 +discharge_reason dropped_out                         # R033 (no stay band)
+        rec 14 +stay_band open +aftercare housing                    # R034 (open)
+        rec 15 -entrant +entrant 1 +continuing 1 year 2024           # continuing-entrant
+        rec 16 -entrant +entrant 0 +continuing 1                     # continuing-year (2025)
+        rec 17 -entrant +entrant 0 +continuing 1 year 2026           # continuing-year (later)
+        rec 18 +stay_band 8-28 +discharge_reason completed +aftercare self_help # none
+        rec 19 +stay_band open                                       # none
+        rec 20 -entrant +entrant 0 +continuing 1 year 2024 +stay_band open # none
         echo '</episodes>'
         echo '</submission>'
     } >"$f"
@@ -215,9 +226,17 @@ case_rules_agree() {
     [ "$rc" = 3 ] || fail "xmllint --schematron exited $rc, expected 3 (fails to validate): $(cat "$CASE_DIR/sch.err")"
     sed -nE 's/^.* line ([0-9]+): ([^:]+):.*/\1 \2/p' "$CASE_DIR/sch.err" | LC_ALL=C sort >"$CASE_DIR/sch.found"
     diff "$CASE_DIR/sch.found" "$CASE_DIR/tdi.found" >&2 || fail "tdi audit and the Schematron disagree"
-    for r in R009 R011 R012 R016 R017 centre-type injection-years ost-years; do
+    for r in R009 R011 R012 R016 R017 centre-type injection-years ost-years R033 R034 \
+        continuing-entrant continuing-year; do
         grep -q " $r\$" "$CASE_DIR/tdi.found" || fail "rule $r was not found: $(cat "$CASE_DIR/tdi.found")"
     done
+    # the records of 2.4: each broken rule on its line, the passing ones (18-20) on none
+    line=$(grep -n ' key="e1:0*b"' "$f" | cut -d: -f1)
+    printf '%s\n' "$line R033" "$((line + 1)) R034" "$((line + 2)) R033" "$((line + 3)) R034" \
+        "$((line + 4)) continuing-entrant" "$((line + 5)) continuing-year" "$((line + 6)) continuing-year" |
+        LC_ALL=C sort >"$CASE_DIR/want24"
+    awk -v from="$line" '$1 >= from' "$CASE_DIR/tdi.found" | LC_ALL=C sort | diff "$CASE_DIR/want24" - >&2 ||
+        fail "the 2.4 records' findings are not the expected ones"
     # the demo's records break none of them, by either check
     tdi_try "$CASE_DIR/clean" 0 audit "$CASE_DIR/out"
     for f in "$CASE_DIR"/out/*/tdi-*.xml.gz; do
@@ -344,7 +363,8 @@ case_load_rerun() {
 # discharges_en DB: riverside's clinic gets discharges (end date, reason, aftercare) and the view
 # tdi_episodes_dis = tdi_episodes + end_date, discharge_reason, aftercare. Closed in 2025: 2 (4
 # days), 9 (15), 6 (156); 20, started 2024-11-30, closed 2025-01-15 (46 days) and 21, started
-# 2024-12-31 and open, are continuing clients; 19 (2024) closed in 2024 is not read.
+# 2024-12-31 and open, are continuing clients; 19 (2024) closed in 2024 is not read; 10 is open
+# with a reason given (R033: kept).
 discharges_en() {
     pg_sql "$1" <<'SQL'
 SET client_min_messages = warning;
@@ -352,7 +372,7 @@ CREATE TABLE discharges (adm_id integer PRIMARY KEY REFERENCES admissions, left_
                          reason text, aftercare text);
 INSERT INTO discharges VALUES (2, '2025-01-10', NULL, 'NONE'), (9, '2025-07-16', 'LEFT', NULL),
     (6, '2025-10-01', 'DONE', 'AA'), (20, '2025-01-15', 'REFERRED', 'OUTPT'),
-    (19, '2024-09-01', 'DONE', 'NONE');
+    (19, '2024-09-01', 'DONE', 'NONE'), (10, NULL, 'DONE', NULL);
 CREATE VIEW tdi_episodes_dis AS
   SELECT v.*, d.left_on AS end_date, d.reason AS discharge_reason, d.aftercare
     FROM tdi_episodes v LEFT JOIN discharges d ON d.adm_id::text = v.episode_id;
@@ -414,6 +434,20 @@ case_load_discharges() {
         [ "$(pg_sql "$db" -c "SELECT count(*) FROM tdi_receiver.episode WHERE body = '$body' AND NOT continuing AND start_year <> 2025")" = 0 ] ||
             fail "$body: an episode not continuing with a start year other than 2025"
     done
+    # tdi audit: tdi's files keep every rule but R033, which the run warned of and kept (10: open
+    # with a reason), once in each body's file; xmllint's Schematron finds the same
+    grep -q 'R033' "$CASE_DIR/run.out" || fail "the run did not warn R033: $(cat "$CASE_DIR/run.out")"
+    tdi_try "$CASE_DIR/audit" 8 audit "$CASE_DIR/out"
+    sed -E 's/^[^:]*:([0-9]+): ([^:]+):.*/\1 \2/' "$CASE_DIR/audit.out" | LC_ALL=C sort >"$CASE_DIR/tdi.found"
+    : >"$CASE_DIR/sch.found"
+    for body in national antwerp; do
+        f=$(one_file "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz")
+        gzip -dc "$f" | grep -n ' discharge_reason="completed"' | grep -F ' stay_band="open"' | cut -d: -f1 | sed 's/$/ R033/' >>"$CASE_DIR/want"
+        xmllint --noout --schematron "$SCH" "$f" 2>&1 | sed -nE 's/^.* line ([0-9]+): ([^:]+):.*/\1 \2/p' >>"$CASE_DIR/sch.found" || true
+    done
+    [ "$(wc -l <"$CASE_DIR/want")" = 2 ] || fail "not one open episode with a reason in each body's file"
+    LC_ALL=C sort "$CASE_DIR/want" | diff - "$CASE_DIR/tdi.found" >&2 || fail "tdi audit found other than R033 on episode 10"
+    LC_ALL=C sort "$CASE_DIR/sch.found" | diff - "$CASE_DIR/tdi.found" >&2 || fail "tdi audit and the Schematron disagree"
 }
 
 it_case receiver-load-series case_load_series
