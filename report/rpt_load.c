@@ -27,7 +27,7 @@
 #define LOCK "SELECT pg_advisory_xact_lock(7627881, 15)" /* one load at a time */
 /* The receiver's schema this tdi needs: SCHEMA_DIR/receiver/001-*.sql to NNN-*.sql, applied in
  * order; a change is a new numbered file and this number (a released file never changes). */
-#define RECEIVER_VERSION 2
+#define RECEIVER_VERSION 3
 #define COPY_BUF         65536
 #define WHERE_BY         " WHERE body = $1 AND year = $2"
 
@@ -434,14 +434,17 @@ static tdi_status apply_stage(loader *l, const rpt_entry *e, const char *const p
     }
     PQclear(res);
     res = NULL;
+    /* the file's year, but a continuing client's: an earlier one (schema 2.4) */
     if (st == TDI_OK)
         st = query(l, "checking the year",
-                   "SELECT min(pos) FROM pg_temp.stage WHERE action <> 'delete' AND year <> $1 "
+                   "SELECT min(pos) FROM pg_temp.stage WHERE action <> 'delete' AND CASE "
+                   "continuing WHEN '1' THEN start_year::int >= $1 ELSE start_year::int <> $1 END "
                    "HAVING count(*) > 0",
                    1, p + 1, PGRES_TUPLES_OK, &res);
     if (st == TDI_OK && PQntuples(res) > 0) {
-        tdi_error("%s:%s: an episode of another year than the file's; not taken", e->path,
-                  PQgetvalue(res, 0, 0));
+        tdi_error("%s:%s: an episode of another year than the file's, or a continuing one not of "
+                  "an earlier year; not taken",
+                  e->path, PQgetvalue(res, 0, 0));
         st = TDI_ERR_INVALID;
     }
     PQclear(res);
@@ -460,26 +463,16 @@ static tdi_status apply_stage(loader *l, const rpt_entry *e, const char *const p
                    "DELETE FROM tdi_receiver.episode e USING pg_temp.stage s WHERE e.body = $1 "
                    "AND e.year = $2 AND e.key = s.key",
                    2, p, PGRES_COMMAND_OK, NULL);
-    /* Every attribute but year (the file's) as its column's type. */
+    /* Every attribute as its column's type (rpt_attrs); the row's year is the file's. */
     for (int i = 0; i < RPT_NATTRS; i++) {
-        const char *c = rpt_attrs[i].column;
-        int num = !strcmp(c, "entrant") || !strcmp(c, "quarter") || !strcmp(c, "age") ||
-                  !strcmp(c, "first_use_age");
-        if (strcmp(c, "year") != 0)
-            n += (size_t)snprintf(sel + n, sizeof sel - n, ", %s%s", c, num ? "::smallint" : "");
+        const char *t = rpt_attrs[i].type;
+        n += (size_t)snprintf(sel + n, sizeof sel - n, ", %s%s%s", rpt_attrs[i].column,
+                              strcmp(t, "text") ? "::" : "", strcmp(t, "text") ? t : "");
     }
-    /* the column list is the select list without the casts */
-    {
-        char cols[2048];
-        size_t m = 0;
-        for (int i = 0; i < RPT_NATTRS; i++)
-            if (strcmp(rpt_attrs[i].column, "year") != 0)
-                m += (size_t)snprintf(cols + m, sizeof cols - m, ", %s", rpt_attrs[i].column);
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO tdi_receiver.episode (body, year%s) SELECT $1, $2::int%s FROM "
-                 "pg_temp.stage WHERE action <> 'delete'",
-                 cols, sel);
-    }
+    snprintf(sql, sizeof sql,
+             "INSERT INTO tdi_receiver.episode (body, year, %s) SELECT $1, $2::int%s FROM "
+             "pg_temp.stage WHERE action <> 'delete'",
+             l->cols, sel);
     if (st == TDI_OK)
         st = query(l, "adding the new rows", sql, 2, p, PGRES_COMMAND_OK, NULL);
     return st;

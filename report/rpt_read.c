@@ -24,49 +24,56 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The one place where an attribute's column, type and default are said: tdi load's staging
+ * table, COPY and casts follow it, and what tdi audit's rules see. */
 const rpt_attr rpt_attrs[RPT_NATTRS] = {
-    {"key", "key"},
-    {"person", "person"},
-    {"personKind", "person_kind"},
-    {"source", "source"},
-    {"centre", "centre"},
-    {"region", "region"},
-    {"year", "year"},
-    {"entrant", "entrant"},
-    {"quarter", "quarter"},
-    {"age", "age"},
-    {"first_use_age", "first_use_age"},
-    {"setting", "setting"},
-    {"centre_type", "centre_type"},
-    {"residential_approach", "residential_approach"},
-    {"planned_duration", "planned_duration"},
-    {"detox_phase", "detox_phase"},
-    {"sex", "sex"},
-    {"age_band", "age_band"},
-    {"nationality", "nationality"},
-    {"treatment_status", "treatment_status"},
-    {"referral_source", "referral_source"},
-    {"living_with", "living_with"},
-    {"living_with_children", "living_with_children"},
-    {"living_where", "living_where"},
-    {"education", "education"},
-    {"labour_status", "labour_status"},
-    {"primary_drug", "primary_drug"},
-    {"route", "route"},
-    {"frequency", "frequency"},
-    {"first_use_age_band", "first_use_age_band"},
-    {"secondary_drug_1", "secondary_drug_1"},
-    {"secondary_drug_2", "secondary_drug_2"},
-    {"secondary_drug_3", "secondary_drug_3"},
-    {"secondary_drug_4", "secondary_drug_4"},
-    {"polydrug", "polydrug"},
-    {"injecting", "injecting"},
-    {"years_since_first_injection", "years_since_first_injection"},
-    {"needle_sharing", "needle_sharing"},
-    {"hiv_testing", "hiv_testing"},
-    {"hcv_testing", "hcv_testing"},
-    {"ost", "ost"},
-    {"years_since_first_ost", "years_since_first_ost"},
+    {"key", "key", "text", NULL},
+    {"person", "person", "text", NULL},
+    {"personKind", "person_kind", "text", NULL},
+    {"source", "source", "text", NULL},
+    {"centre", "centre", "text", NULL},
+    {"region", "region", "text", NULL},
+    {"year", "start_year", "integer", NULL}, /* the file's year is the row's year */
+    {"entrant", "entrant", "smallint", NULL},
+    {"quarter", "quarter", "smallint", NULL},
+    {"age", "age", "smallint", NULL},
+    {"first_use_age", "first_use_age", "smallint", NULL},
+    {"setting", "setting", "text", NULL},
+    {"centre_type", "centre_type", "text", NULL},
+    {"residential_approach", "residential_approach", "text", NULL},
+    {"planned_duration", "planned_duration", "text", NULL},
+    {"detox_phase", "detox_phase", "text", NULL},
+    {"sex", "sex", "text", NULL},
+    {"age_band", "age_band", "text", NULL},
+    {"nationality", "nationality", "text", NULL},
+    {"treatment_status", "treatment_status", "text", NULL},
+    {"referral_source", "referral_source", "text", NULL},
+    {"living_with", "living_with", "text", NULL},
+    {"living_with_children", "living_with_children", "text", NULL},
+    {"living_where", "living_where", "text", NULL},
+    {"education", "education", "text", NULL},
+    {"labour_status", "labour_status", "text", NULL},
+    {"primary_drug", "primary_drug", "text", NULL},
+    {"route", "route", "text", NULL},
+    {"frequency", "frequency", "text", NULL},
+    {"first_use_age_band", "first_use_age_band", "text", NULL},
+    {"secondary_drug_1", "secondary_drug_1", "text", NULL},
+    {"secondary_drug_2", "secondary_drug_2", "text", NULL},
+    {"secondary_drug_3", "secondary_drug_3", "text", NULL},
+    {"secondary_drug_4", "secondary_drug_4", "text", NULL},
+    {"polydrug", "polydrug", "text", NULL},
+    {"injecting", "injecting", "text", NULL},
+    {"years_since_first_injection", "years_since_first_injection", "text", NULL},
+    {"needle_sharing", "needle_sharing", "text", NULL},
+    {"hiv_testing", "hiv_testing", "text", NULL},
+    {"hcv_testing", "hcv_testing", "text", NULL},
+    {"ost", "ost", "text", NULL},
+    {"years_since_first_ost", "years_since_first_ost", "text", NULL},
+    /* 2.4 */
+    {"discharge_reason", "discharge_reason", "text", NULL},
+    {"aftercare", "aftercare", "text", NULL},
+    {"stay_band", "stay_band", "text", NULL},
+    {"continuing", "continuing", "boolean", "0"}, /* left out: not continuing */
 };
 
 #define VALUES_MAX 4096 /* an episode's attribute values, NULs included (about 700 bytes used) */
@@ -78,6 +85,7 @@ struct rpt_reader {
     rpt_xml_guard guard;
     int captured;            /* guard holds libxml2's previous handler */
     int failed;              /* an error was said */
+    int year;                /* the header's */
     char values[VALUES_MAX]; /* the current item's attribute values */
 };
 
@@ -207,6 +215,7 @@ static tdi_status read_header(rpt_reader *r, rpt_header *hdr)
 tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
 {
     rpt_reader *r = calloc(1, sizeof *r);
+    tdi_status st;
 
     *out = r;
     if (!r)
@@ -225,7 +234,9 @@ tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
         return TDI_ERR_INTERNAL;
     }
     xmlTextReaderSetStructuredErrorHandler(r->xr, on_error, r);
-    return read_header(r, hdr);
+    st = read_header(r, hdr);
+    r->year = hdr->year;
+    return st;
 }
 
 tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
@@ -233,6 +244,7 @@ tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
     int rc;
 
     memset(item, 0, sizeof *item);
+    item->file_year = r->year;
     *eof = 0;
     while ((rc = next_element(r)) == 1) {
         const char *name = (const char *)xmlTextReaderConstLocalName(r->xr);
@@ -263,6 +275,9 @@ tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
             used += len;
         }
         xmlTextReaderMoveToElement(r->xr);
+        for (int i = 0; !item->is_delete && i < RPT_NATTRS; i++)
+            if (!item->attr[i])
+                item->attr[i] = rpt_attrs[i].dflt;
         if (!item->attr[0]) {
             tdi_error("%s:%ld: %s without a key", r->path, item->line, name);
             return TDI_ERR_INVALID;

@@ -17,11 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Every attribute an <episode/> can carry but action, in the receiver table's column order. */
-#define RPT_NATTRS 42
+/* Every attribute an <episode/> can carry but action: those of schema 2.0-2.3 in the receiver
+ * table's column order, then those 2.4 added (schemas/receiver/003-discharges.sql). */
+#define RPT_NATTRS 46
 typedef struct rpt_attr {
-    const char *name;   /* the XML attribute */
-    const char *column; /* the receiver table's column (personKind is person_kind) */
+    const char *name; /* the XML attribute */
+    const char
+        *column;      /* the receiver table's column (personKind is person_kind, year start_year) */
+    const char *type; /* the column's SQL type */
+    const char *dflt; /* an <episode/> without the attribute: this value (NULL: none) */
 } rpt_attr;
 extern const rpt_attr rpt_attrs[RPT_NATTRS];
 /* Index in rpt_attrs of the attribute name, or -1. */
@@ -40,9 +44,11 @@ typedef struct rpt_header {
 
 typedef struct rpt_item {
     int is_delete;
-    int replace; /* action="replace" */
+    int replace;   /* action="replace" */
+    int file_year; /* the header's year */
     long line;
-    const char *attr[RPT_NATTRS]; /* NULL: absent; borrowed until the next rpt_reader_next */
+    /* NULL: absent (and no default); borrowed until the next rpt_reader_next */
+    const char *attr[RPT_NATTRS];
 } rpt_item;
 
 typedef struct rpt_reader rpt_reader;

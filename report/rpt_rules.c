@@ -1,7 +1,9 @@
 /*
  * rpt_rules: the cross-field rules of a published episode (rpt_rules.h). Each is a
  * contradiction tdi's own transform never lets out (its rule, or its derivation), so a file
- * from tdi breaks none; a record that does was changed or made elsewhere.
+ * from tdi breaks none; a record that does was changed or made elsewhere. But R033 and R034:
+ * the sender warns of a discharge reason or aftercare without an end date and keeps it as given
+ * (README, Business rules), so a file from tdi breaks them where its run said so.
  */
 #include "rpt_rules.h"
 
@@ -11,7 +13,10 @@
 
 #define A(name) it->attr[attr_##name]
 
+/* Indices in rpt_attrs (rpt_read.c), whose attributes of a new version are appended. */
 enum {
+    attr_year = 6,
+    attr_entrant = 7,
     attr_setting = 11,
     attr_centre_type = 12,
     attr_residential_approach = 13,
@@ -24,6 +29,10 @@ enum {
     attr_years_since_first_injection = 36,
     attr_ost = 40,
     attr_years_since_first_ost = 41,
+    attr_discharge_reason = 42,
+    attr_aftercare = 43,
+    attr_stay_band = 44,
+    attr_continuing = 45,
 };
 
 static int is(const char *v, const char *code)
@@ -111,6 +120,33 @@ static int ost_without_years(const rpt_item *it)
     return (is(A(ost), "2") || is(A(ost), "3")) && !A(years_since_first_ost);
 }
 
+/* An episode with no end date: stay band open, or none (a source without discharge data). */
+static int not_closed(const rpt_item *it)
+{
+    return !A(stay_band) || is(A(stay_band), "open");
+}
+
+static int reason_not_closed(const rpt_item *it)
+{
+    return A(discharge_reason) && not_closed(it);
+}
+
+static int aftercare_not_closed(const rpt_item *it)
+{
+    return A(aftercare) && not_closed(it);
+}
+
+static int continuing_entrant(const rpt_item *it)
+{
+    return is(A(continuing), "1") && !is(A(entrant), "0");
+}
+
+/* A continuing client started before the file's year (the schema checked the year's digits). */
+static int continuing_year(const rpt_item *it)
+{
+    return is(A(continuing), "1") && A(year) && atoi(A(year)) >= it->file_year;
+}
+
 const rpt_rule rpt_rules[] = {
     {"R009", "age group at first use above the age group at treatment start",
      first_use_after_entry},
@@ -122,6 +158,12 @@ const rpt_rule rpt_rules[] = {
     {"injection-years", "an ever-injector without years since first injection",
      injector_without_years},
     {"ost-years", "a person ever in OST without years since first OST", ost_without_years},
+    {"R033", "a discharge reason for an episode without an end date (stay band open or left out)",
+     reason_not_closed},
+    {"R034", "aftercare for an episode without an end date (stay band open or left out)",
+     aftercare_not_closed},
+    {"continuing-entrant", "a continuing client that is not entrant 0", continuing_entrant},
+    {"continuing-year", "a continuing client not of a year before the file's", continuing_year},
 };
 
 const int rpt_nrules = (int)(sizeof rpt_rules / sizeof rpt_rules[0]);

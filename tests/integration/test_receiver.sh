@@ -22,9 +22,11 @@ receiver_db() {
 
 # canon_db DB BODY: what the receiver holds for BODY, one "key name=value ..." line per episode
 # (names sorted, absent attributes left out), sorted.
+# continuing false is the attribute left out; year is the file's, start_year the attribute year.
 canon_db() {
     pg_sql "$1" -c "SELECT (SELECT string_agg(k || '=' || v, ' ' ORDER BY k)
-        FROM jsonb_each_text(jsonb_strip_nulls(to_jsonb(e) - 'body' - 'year')) AS j(k, v))
+        FROM jsonb_each_text(jsonb_strip_nulls(to_jsonb(e) - 'body' - 'year' ||
+            CASE WHEN e.continuing THEN '{}' ELSE '{\"continuing\": null}' END::jsonb)) AS j(k, v))
         FROM tdi_receiver.episode e WHERE body = '$2' ORDER BY 1" | LC_ALL=C sort
 }
 
@@ -36,7 +38,9 @@ canon_xml() {
             kv = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
             k = substr(kv, 1, index(kv, "=") - 1); v = substr(kv, index(kv, "=") + 2); v = substr(v, 1, length(v) - 1)
             if (k == "personKind") k = "person_kind"
-            if (k == "year" || k == "action") continue
+            if (k == "year") k = "start_year"
+            if (k == "continuing" && v == "1") v = "true"
+            if (k == "action") continue
             a[++n] = k "=" v
         }
         for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
@@ -167,7 +171,7 @@ case_audit_faults() {
 
 # Records built to break each rule once: tdi audit and xmllint's Schematron find the same.
 case_rules_agree() {
-    local f=$CASE_DIR/rules.xml base rc r
+    local f=$CASE_DIR/rules.xml base rc r line
     run_pipeline "$CASE_DIR"
     base=$(episode_lines "$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")" |
         grep ' setting="outpatient"' | grep ' injecting="2.3"' | grep ' ost="2"' | head -n 1)
@@ -200,6 +204,17 @@ case_rules_agree() {
         rec 8 -years_since_first_ost                                 # ost-years
         rec 9 age_band 20-24 first_use_age_band 20-24                # none
         rec 10 ost 1 -years_since_first_ost                          # none
+        # schema 2.4: discharge items only when closed; continuing clients (the file is of 2025)
+        rec 11 +stay_band open +discharge_reason completed           # R033 (open)
+        rec 12 +aftercare none                                       # R034 (no stay band)
+        rec 13 +discharge_reason dropped_out                         # R033 (no stay band)
+        rec 14 +stay_band open +aftercare housing                    # R034 (open)
+        rec 15 -entrant +entrant 1 +continuing 1 year 2024           # continuing-entrant
+        rec 16 -entrant +entrant 0 +continuing 1                     # continuing-year (2025)
+        rec 17 -entrant +entrant 0 +continuing 1 year 2026           # continuing-year (later)
+        rec 18 +stay_band 8-28 +discharge_reason completed +aftercare self_help # none
+        rec 19 +stay_band open                                       # none
+        rec 20 -entrant +entrant 0 +continuing 1 year 2024 +stay_band open # none
         echo '</episodes>'
         echo '</submission>'
     } >"$f"
@@ -211,9 +226,17 @@ case_rules_agree() {
     [ "$rc" = 3 ] || fail "xmllint --schematron exited $rc, expected 3 (fails to validate): $(cat "$CASE_DIR/sch.err")"
     sed -nE 's/^.* line ([0-9]+): ([^:]+):.*/\1 \2/p' "$CASE_DIR/sch.err" | LC_ALL=C sort >"$CASE_DIR/sch.found"
     diff "$CASE_DIR/sch.found" "$CASE_DIR/tdi.found" >&2 || fail "tdi audit and the Schematron disagree"
-    for r in R009 R011 R012 R016 R017 centre-type injection-years ost-years; do
+    for r in R009 R011 R012 R016 R017 centre-type injection-years ost-years R033 R034 \
+        continuing-entrant continuing-year; do
         grep -q " $r\$" "$CASE_DIR/tdi.found" || fail "rule $r was not found: $(cat "$CASE_DIR/tdi.found")"
     done
+    # the records of 2.4: each broken rule on its line, the passing ones (18-20) on none
+    line=$(grep -n ' key="e1:0*b"' "$f" | cut -d: -f1)
+    printf '%s\n' "$line R033" "$((line + 1)) R034" "$((line + 2)) R033" "$((line + 3)) R034" \
+        "$((line + 4)) continuing-entrant" "$((line + 5)) continuing-year" "$((line + 6)) continuing-year" |
+        LC_ALL=C sort >"$CASE_DIR/want24"
+    awk -v from="$line" '$1 >= from' "$CASE_DIR/tdi.found" | LC_ALL=C sort | diff "$CASE_DIR/want24" - >&2 ||
+        fail "the 2.4 records' findings are not the expected ones"
     # the demo's records break none of them, by either check
     tdi_try "$CASE_DIR/clean" 0 audit "$CASE_DIR/out"
     for f in "$CASE_DIR"/out/*/tdi-*.xml.gz; do
@@ -297,13 +320,13 @@ case_load_rerun() {
         fail "loading again changed the table"
 
     # A arriving after B and C, in a load of its own: skipped as superseded. The database has
-    # the receiver's schema of version 1 (001 only, no run_no): the load brings it to 2 first.
+    # the receiver's schema of version 1 (001 only, no run_no): the load brings it to 2, then 3, first.
     conn=$(receiver_db "${db}_late")
     pg_sql "${db}_late" -f "$TDI_ROOT/schemas/receiver/001-receiver.sql" >/dev/null
     mapfile -t others < <(printf '%s\n' "${files[@]}" | grep -vxF "$a")
     tdi_try "$CASE_DIR/late1" 0 load --into "$conn" "${others[@]}"
     stderr_has "schema tdi_receiver now version 2 ($TDI_ROOT/schemas/receiver/002-run-no.sql)"
-    [ "$(pg_sql "${db}_late" -c "SELECT version FROM tdi_receiver.version")" = 2 ] || fail "the schema's version is not 2"
+    [ "$(pg_sql "${db}_late" -c "SELECT version FROM tdi_receiver.version")" = 3 ] || fail "the schema's version is not 3"
     tdi_try "$CASE_DIR/late2" 0 load --into "$conn" "$a"
     stdout_has "national 2025 sequence 2 (run $(attr runId "$a"), runNo $(attr runNo "$a")): superseded by the later run $(attr runId "$b"), runNo $(attr runNo "$b") (ordered by runNo), skipped <- $a"
     canon_all "${db}_late" | LC_ALL=C sort | diff "$CASE_DIR/full" - >&2 || fail "A loaded after B: the records differ from the full run's"
@@ -337,10 +360,101 @@ case_load_rerun() {
     stderr_has "differs from the loaded file of the same run"
 }
 
+# discharges_en DB: riverside's clinic gets discharges (end date, reason, aftercare) and the view
+# tdi_episodes_dis = tdi_episodes + end_date, discharge_reason, aftercare. Closed in 2025: 2 (4
+# days), 9 (15), 6 (156); 20, started 2024-11-30, closed 2025-01-15 (46 days) and 21, started
+# 2024-12-31 and open, are continuing clients; 19 (2024) closed in 2024 is not read; 10 is open
+# with a reason given (R033: kept).
+discharges_en() {
+    pg_sql "$1" <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE discharges (adm_id integer PRIMARY KEY REFERENCES admissions, left_on date,
+                         reason text, aftercare text);
+INSERT INTO discharges VALUES (2, '2025-01-10', NULL, 'NONE'), (9, '2025-07-16', 'LEFT', NULL),
+    (6, '2025-10-01', 'DONE', 'AA'), (20, '2025-01-15', 'REFERRED', 'OUTPT'),
+    (19, '2024-09-01', 'DONE', 'NONE'), (10, NULL, 'DONE', NULL);
+CREATE VIEW tdi_episodes_dis AS
+  SELECT v.*, d.left_on AS end_date, d.reason AS discharge_reason, d.aftercare
+    FROM tdi_episodes v LEFT JOIN discharges d ON d.adm_id::text = v.episode_id;
+GRANT SELECT ON tdi_episodes_dis TO tdi_reader;
+SQL
+}
+
+# Schema 2.4's discharge items and continuing clients: each body's loaded rows equal its
+# file's attributes, column for column (a continuing client held under the file's year, its
+# start year in start_year), with exact figures from SQL; a receiver database of version 2 with
+# a row (and its undo) from before gets the columns (NULL, false, start_year = year).
+case_load_discharges() {
+    local conf=$CASE_DIR/tdi.conf db=tdi_receiver_disch conn body f got
+    clinic_copy clinic_rcv_disch clinic_en
+    discharges_en clinic_rcv_disch
+    run_setup "$CASE_DIR"
+    { cat "$TDI_ROOT/examples/crosswalks/en.cw"; printf '%s\n' 'discharge_reason DONE completed' \
+        'discharge_reason LEFT dropped_out' 'discharge_reason REFERRED referred_on' \
+        'aftercare NONE none' 'aftercare AA self_help' 'aftercare OUTPT outpatient'; } >"$CASE_DIR/en.cw"
+    use_db "$conf" riverside clinic_rcv_disch 'SELECT * FROM tdi_episodes_dis'
+    set_source "$conf" riverside crosswalk "$CASE_DIR/en.cw"
+    tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
+    f=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    [ "$(episode_lines "$f" | grep -c ' continuing="1"')" = 2 ] || fail "the national file has not 2 continuing clients"
+    # a database of version 2 that holds a row and its undo from an earlier load
+    conn=$(receiver_db "$db")
+    pg_sql "$db" -f "$TDI_ROOT/schemas/receiver/001-receiver.sql" -f "$TDI_ROOT/schemas/receiver/002-run-no.sql" \
+        -c "UPDATE tdi_receiver.version SET version = 2" \
+        -c "INSERT INTO tdi_receiver.episode (body, year, key, person, source, centre, region, setting, centre_type,
+              sex, age_band, nationality, treatment_status, referral_source, living_with, living_with_children,
+              living_where, education, labour_status, primary_drug, route, frequency, first_use_age_band,
+              secondary_drug_1, secondary_drug_2, secondary_drug_3, secondary_drug_4, polydrug, injecting,
+              needle_sharing, hiv_testing, hcv_testing, ost)
+            SELECT 'old', 2024, 'e1:0', 'p', 's', 'c', 'r', 'outpatient', '1', '1', '99', '99', '3', '99', '99',
+              '99', '99', '99', '99', '99', '99', '99', '99', '0', '0', '0', '0', '99', '99', '99', '99', '99', '99'" \
+        -c "INSERT INTO tdi_receiver.undo SELECT 'old', 2024, 1, key, e FROM tdi_receiver.episode e" >/dev/null
+    tdi_try "$CASE_DIR/load" 0 load --into "$conn" "$CASE_DIR/out"
+    stderr_has "schema tdi_receiver now version 3 ($TDI_ROOT/schemas/receiver/003-discharges.sql)"
+    [ "$(pg_sql "$db" -c "SELECT start_year, continuing, discharge_reason IS NULL, aftercare IS NULL, stay_band IS NULL,
+            (old).start_year, (old).continuing FROM tdi_receiver.episode e JOIN tdi_receiver.undo u USING (body, key)
+          WHERE body = 'old'")" = '2024|f|t|t|t|2024|f' ] || fail "the row from before version 3 did not get start_year 2024, continuing false, NULLs"
+    for body in national antwerp; do
+        f=$(one_file "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz")
+        canon_db "$db" "$body" >"$CASE_DIR/$body.loaded"
+        canon_xml "$f" >"$CASE_DIR/$body.xml"
+        diff "$CASE_DIR/$body.xml" "$CASE_DIR/$body.loaded" >&2 || fail "$body: the loaded rows differ from the file's attributes"
+        # the continuing clients: riverside's 20 and 21, of 2024, never entrants
+        got=$(pg_sql "$db" -c "SELECT string_agg(start_year || ':' || entrant || ':' || stay_band || ':' ||
+                coalesce(discharge_reason, '-') || ':' || coalesce(aftercare, '-'), ' ' ORDER BY stay_band)
+              FROM tdi_receiver.episode WHERE body = '$body' AND year = 2025 AND continuing")
+        [ "$got" = '2024:0:29-90:referred_on:outpatient 2024:0:open:-:-' ] || fail "$body: the continuing clients are not 20 and 21: $got"
+        # closed in 2025, started in it: 2, 9, 6
+        got=$(pg_sql "$db" -c "SELECT string_agg(stay_band || ':' || discharge_reason || ':' || aftercare, ' ' ORDER BY stay_band)
+              FROM tdi_receiver.episode WHERE body = '$body' AND NOT continuing AND stay_band <> 'open'")
+        [ "$got" = '0-7:not_known:none 8-28:dropped_out:not_known 91-180:completed:self_help' ] || fail "$body: the discharged episodes are not 2, 9 and 6: $got"
+        # every riverside episode has a stay band, no De Brug one (no end_date column)
+        [ "$(pg_sql "$db" -c "SELECT count(*) FROM tdi_receiver.episode WHERE body = '$body'
+              AND (source = 'riverside') <> (stay_band IS NOT NULL)")" = 0 ] || fail "$body: stay_band where the source has no end dates, or none where it has"
+        [ "$(pg_sql "$db" -c "SELECT count(*) FROM tdi_receiver.episode WHERE body = '$body' AND NOT continuing AND start_year <> 2025")" = 0 ] ||
+            fail "$body: an episode not continuing with a start year other than 2025"
+    done
+    # tdi audit: tdi's files keep every rule but R033, which the run warned of and kept (10: open
+    # with a reason), once in each body's file; xmllint's Schematron finds the same
+    grep -q 'R033' "$CASE_DIR/run.out" || fail "the run did not warn R033: $(cat "$CASE_DIR/run.out")"
+    tdi_try "$CASE_DIR/audit" 8 audit "$CASE_DIR/out"
+    sed -E 's/^[^:]*:([0-9]+): ([^:]+):.*/\1 \2/' "$CASE_DIR/audit.out" | LC_ALL=C sort >"$CASE_DIR/tdi.found"
+    : >"$CASE_DIR/sch.found"
+    for body in national antwerp; do
+        f=$(one_file "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz")
+        gzip -dc "$f" | grep -n ' discharge_reason="completed"' | grep -F ' stay_band="open"' | cut -d: -f1 | sed 's/$/ R033/' >>"$CASE_DIR/want"
+        xmllint --noout --schematron "$SCH" "$f" 2>&1 | sed -nE 's/^.* line ([0-9]+): ([^:]+):.*/\1 \2/p' >>"$CASE_DIR/sch.found" || true
+    done
+    [ "$(wc -l <"$CASE_DIR/want")" = 2 ] || fail "not one open episode with a reason in each body's file"
+    LC_ALL=C sort "$CASE_DIR/want" | diff - "$CASE_DIR/tdi.found" >&2 || fail "tdi audit found other than R033 on episode 10"
+    LC_ALL=C sort "$CASE_DIR/sch.found" | diff - "$CASE_DIR/tdi.found" >&2 || fail "tdi audit and the Schematron disagree"
+}
+
 it_case receiver-load-series case_load_series
 it_case receiver-load-gap case_load_gap
 it_case receiver-load-tampered case_load_tampered
 it_case receiver-audit-faults case_audit_faults
 it_case receiver-rules-agree case_rules_agree
 it_case receiver-load-rerun case_load_rerun
+it_case receiver-load-discharges case_load_discharges
 it_end

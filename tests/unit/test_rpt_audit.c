@@ -2,6 +2,7 @@
  * fixture, with manifests: clean (a killed run and its rerun, ordered by runNo: only an info
  * line), one runNo twice in a sequence, a gap, a tampered file, a missing manifest, a repeated
  * key, a replace of a key never appended, and a broken cross-field rule; each with file and line.
+ * Schema 2.4's rules (discharge items, continuing clients), each broken once and kept.
  */
 #include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
@@ -71,7 +72,7 @@ static void replace(char *s, size_t len, const char *from, const char *to)
 static void put_file(const fixture *fx, const char *name, int seq, const char *run_id, int run_no,
                      const char *from, const char *ep1, int manifest)
 {
-    char text[8192], head[256], path[256], mf[256], sha[TDI_SHA256_HEX], json[512];
+    char text[16384], head[256], path[256], mf[256], sha[TDI_SHA256_HEX], json[512];
     FILE *fp = fopen(TDI_FIXTURE_DIR "/valid.xml", "r");
     size_t n;
 
@@ -207,12 +208,65 @@ static void order_finding(void **state)
                     "20261123T040000Z, runNo 5 of sequence 1"));
 }
 
+/* Episode 2 of the valid fixture but its key and year: required attributes only. */
+#define EP(k, year, more)                                                                          \
+    "<episode key=\"e1:000000000000000000000000000000" k "\" person=\"v1:"                         \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" source=\"clinic_en\" "     \
+    "centre=\"C01\" region=\"VL\" year=\"" year "\"" more " setting=\"outpatient\" "               \
+    "centre_type=\"1\" sex=\"99\" age_band=\"99\" nationality=\"99\" treatment_status=\"3\" "      \
+    "referral_source=\"99\" living_with=\"99\" living_with_children=\"99\" living_where=\"99\" "   \
+    "education=\"99\" labour_status=\"99\" primary_drug=\"99\" route=\"99\" frequency=\"99\" "     \
+    "first_use_age_band=\"99\" secondary_drug_1=\"99\" secondary_drug_2=\"99\" "                   \
+    "secondary_drug_3=\"99\" secondary_drug_4=\"99\" polydrug=\"99\" injecting=\"99\" "            \
+    "needle_sharing=\"99\" hiv_testing=\"99\" hcv_testing=\"99\" ost=\"99\"/>\n"
+
+/* Schema 2.4's rules: discharge items on an episode not closed (lines 4-7), continuing clients
+ * counted or not of an earlier year (8-10); lines 11-14 keep them; the fixture's own from 15. */
+static void discharge_rules(void **state)
+{
+    static const char *const eps[] = {
+        EP("10", "2025", " stay_band=\"open\" discharge_reason=\"completed\""),
+        EP("11", "2025", " aftercare=\"none\""),
+        EP("12", "2025", " discharge_reason=\"died\""),
+        EP("13", "2025", " stay_band=\"open\" aftercare=\"housing\""),
+        EP("14", "2024", " entrant=\"1\" continuing=\"1\""),
+        EP("15", "2025", " entrant=\"0\" continuing=\"1\""),
+        EP("16", "2026", " entrant=\"0\" continuing=\"1\""),
+        EP("17", "2025", " stay_band=\"366+\" discharge_reason=\"other\" aftercare=\"none\""),
+        EP("18", "2025", " stay_band=\"not_known\" discharge_reason=\"not_known\""),
+        EP("19", "2024", " entrant=\"0\" continuing=\"1\" stay_band=\"open\""),
+        EP("1a", "2025", " stay_band=\"open\""),
+    };
+    static const char *const want[] = {
+        "R033: a discharge reason for an episode without an end date (stay band open or left out)",
+        "R034: aftercare for an episode without an end date (stay band open or left out)",
+        "R033: a discharge reason",
+        "R034: aftercare",
+        "continuing-entrant: a continuing client that is not entrant 0",
+        "continuing-year: a continuing client not of a year before the file's",
+        "continuing-year:",
+    };
+    fixture *fx = *state;
+    unsigned long findings = 0;
+    char items[12288] = "";
+
+    for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++)
+        strcat(items, eps[i]);
+    strcat(items, EP1);
+    put_file(fx, "d1", 1, "20261123T040000Z", 1, NULL, items, 1);
+    assert_int_equal(audit(fx, &findings), TDI_ERR_INVALID);
+    for (int i = 0; i < (int)(sizeof want / sizeof want[0]); i++)
+        assert_true(has(fx, "d1", 4 + i, want[i]));
+    assert_int_equal(findings, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(clean_rerun, setup, teardown),
         cmocka_unit_test_setup_teardown(faults, setup, teardown),
         cmocka_unit_test_setup_teardown(order_finding, setup, teardown),
+        cmocka_unit_test_setup_teardown(discharge_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

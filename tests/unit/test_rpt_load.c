@@ -3,10 +3,11 @@
  * set-based statements, the file's row, the commit), the same file again, gaps, two files of one
  * sequence ordered by runNo (the later applied with an undo of the earlier; the earlier skipped;
  * a second file of one run refused), a late sequence, a runNo filled in for a file loaded before
- * receiver version 2, a manifest's hash that does not match, files not taken (no manifest, a
- * manifest of another file, not schema-valid, a key twice, another year), the schema refused
- * (newer, not installed, a migration failing) and a database error mid-file. Submissions are
- * written by the test (schema 2.3); the COPY rows expected are written out by hand. */
+ * receiver version 2, a 2.4 episode's discharge items and continuing flag in the COPY, a manifest's
+ * hash that does not match, files not taken (no manifest, a manifest of another file, not
+ * schema-valid, a key twice, another year), the schema refused (newer, not installed, a migration
+ * failing) and a database error mid-file. Submissions are written by the test (schema 2.3); the
+ * COPY rows expected are written out by hand. */
 #include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,20 +44,22 @@
 #define DELETE "<delete key=\"" KEY9 "\"/>\n"
 
 /* Their COPY rows (the file's line 4 and 5), columns in the staging table's order: key, person,
- * person_kind, source, centre, region, year, entrant, quarter, age, first_use_age, setting,
- * centre_type, residential_approach, planned_duration, detox_phase, sex, age_band, nationality,
- * treatment_status, referral_source, living_with, living_with_children, living_where, education,
- * labour_status, primary_drug, route, frequency, first_use_age_band, secondary_drug_1 to 4,
- * polydrug, injecting, years_since_first_injection, needle_sharing, hiv_testing, hcv_testing,
- * ost, years_since_first_ost. */
+ * person_kind, source, centre, region, start_year (year), entrant, quarter, age, first_use_age,
+ * setting, centre_type, residential_approach, planned_duration, detox_phase, sex, age_band,
+ * nationality, treatment_status, referral_source, living_with, living_with_children, living_where,
+ * education, labour_status, primary_drug, route, frequency, first_use_age_band, secondary_drug_1 to
+ * 4, polydrug, injecting, years_since_first_injection, needle_sharing, hiv_testing, hcv_testing,
+ * ost, years_since_first_ost, discharge_reason, aftercare, stay_band, continuing ("0" when left
+ * out). */
 #define N "\\N"
 #define EPISODE_ROW                                                                                \
     "4\tappend\t" KEY2 "\tv1:" A64 "\t" N "\tclinic_en\tC01\tVL\t2025\t" N "\t" N "\t" N "\t" N    \
     "\tresidential_hospital\t2\tnot_known\tnot_known\tnot_known\t99\t99\t99\t3\t99\t99\t99\t99\t"  \
-    "99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t" N "\t99\t99\t99\t99\t" N "\n"
-/* a delete: its key, the 41 other columns NULL */
+    "99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t" N "\t99\t99\t99\t99\t" N "\t" N "\t" N      \
+    "\t" N "\t0\n"
+/* a delete: its key, the 45 other columns NULL */
 #define N10        "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N
-#define DELETE_ROW "5\tdelete\t" KEY9 N10 N10 N10 N10 "\t" N "\n"
+#define DELETE_ROW "5\tdelete\t" KEY9 N10 N10 N10 N10 "\t" N "\t" N "\t" N "\t" N "\t" N "\n"
 
 #define RUN1 "20261123T040000Z"
 #define RUN2 "20261124T060000Z" /* the clock ran fast: later than RUN3 by runId */
@@ -68,10 +71,10 @@
     HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, V("a", "b", "c", "d"), r, V(__VA_ARGS__)), HPQ_RESULT_NONE
 #define NO_ROW_P(m, p)  HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(1, V("v"), 0, NULL), HPQ_RESULT_NONE
 #define COMMAND_P(m, p) HPQ_SEND_P(m, p), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
-/* The schema at the version this tdi needs (2). */
+/* The schema at the version this tdi needs (3). */
 #define SCHEMA_CURRENT                                                                             \
     HPQ_VALUE("to_regclass('tdi_receiver.version')", "t"),                                         \
-        HPQ_VALUE("SELECT coalesce(max(version), 0) FROM tdi_receiver.version", "2")
+        HPQ_VALUE("SELECT coalesce(max(version), 0) FROM tdi_receiver.version", "3")
 #define BEGIN_LOCKED                                                                               \
     HPQ_COMMAND("BEGIN"), HPQ_VALUE("SELECT pg_advisory_xact_lock(7627881, 15)", "")
 /* The latest file of flanders 2025: none. */
@@ -83,20 +86,20 @@
     HPQ_COMMAND("CREATE TEMP TABLE stage (pos bigint, action text, key text, person text, "        \
                 "person_kind text, source text"),                                                  \
         HPQ_SEND("COPY pg_temp.stage (pos, action, key, person, person_kind, source, centre, "     \
-                 "region, year, entrant,"),                                                        \
+                 "region, start_year, entrant,"),                                                  \
         HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT(EPISODE_ROW DELETE_ROW), HPQ_PUT_END,                   \
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
 /* apply_stage on sequence seq: no repeated key, every episode of 2025, the old rows kept for an
  * undo, replaced, the new rows added. */
 #define APPLIED(seq)                                                                               \
     NO_ROW_P("GROUP BY key HAVING count(*) > 1", ""),                                              \
-        NO_ROW_P("WHERE action <> 'delete' AND year <> $1", "2025"),                               \
+        NO_ROW_P("continuing WHEN '1' THEN start_year::int >= $1", "2025"),                        \
         COMMAND_P("DELETE FROM tdi_receiver.undo WHERE body = $1 AND year = $2", "flanders|2025"), \
         COMMAND_P("INSERT INTO tdi_receiver.undo SELECT $1, $2::int, $3::bigint",                  \
                   "flanders|2025|" #seq),                                                          \
         COMMAND_P("DELETE FROM tdi_receiver.episode e USING pg_temp.stage s", "flanders|2025"),    \
         COMMAND_P("INSERT INTO tdi_receiver.episode (body, year, key, person, person_kind, "       \
-                  "source, centre, region, entrant, quarter, age, first_use_age, setting",         \
+                  "source, centre, region, start_year, entrant, quarter, age, first_use_age",      \
                   "flanders|2025")
 
 typedef struct fixture {
@@ -176,7 +179,7 @@ static tdi_status load(fixture *fx, const char *schema_dir)
     return st;
 }
 
-/* First use: no schema tdi_receiver, so 001 and 002 are applied, each in its own transaction
+/* First use: no schema tdi_receiver, so 001, 002 and 003 are applied, each in its own transaction
  * under the load lock; then sequence 1 is applied and recorded. */
 static void first_use(void **state)
 {
@@ -197,6 +200,11 @@ static void first_use(void **state)
         HPQ_VALUE("coalesce(max(version), 0)", "1"),
         HPQ_COMMAND("ALTER TABLE tdi_receiver.file ADD COLUMN run_no bigint;"),
         COMMAND_P("UPDATE tdi_receiver.version SET version = $1", "2"), HPQ_COMMAND("COMMIT"),
+        /* 003 */
+        BEGIN_LOCKED, HPQ_VALUE("to_regclass('tdi_receiver.version')", "t"),
+        HPQ_VALUE("coalesce(max(version), 0)", "2"),
+        HPQ_COMMAND("ALTER TABLE tdi_receiver.episode\n    ADD COLUMN discharge_reason text,"),
+        COMMAND_P("UPDATE tdi_receiver.version SET version = $1", "3"), HPQ_COMMAND("COMMIT"),
         /* no file loaded before version 2 names this one */
         NO_ROW_P("AND sequence = $3 AND run_id = $4 AND run_no IS NULL", "flanders|2025|1|" RUN1),
         /* sequence 1 */
@@ -211,8 +219,10 @@ static void first_use(void **state)
     snprintf(expect, sizeof expect,
              "receiver database: created the schema tdi_receiver (%s/receiver/001-receiver.sql)\n"
              "receiver database: schema tdi_receiver now version 2 "
-             "(%s/receiver/002-run-no.sql)\n",
-             TDI_SCHEMA_DIR, TDI_SCHEMA_DIR);
+             "(%s/receiver/002-run-no.sql)\n"
+             "receiver database: schema tdi_receiver now version 3 "
+             "(%s/receiver/003-discharges.sql)\n",
+             TDI_SCHEMA_DIR, TDI_SCHEMA_DIR, TDI_SCHEMA_DIR);
     assert_string_equal(logged.text, expect);
     snprintf(expect, sizeof expect,
              "flanders 2025 sequence 1 (run " RUN1 ", runNo 1): 1 appends, 0 replaces, 1 deletes "
@@ -345,7 +355,8 @@ static void database_error_rolled_back(void **state)
     hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL),
                NO_ROW_P("run_no IS NULL", NULL), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha),
                LATEST_NONE, STAGED, NO_ROW_P("GROUP BY key HAVING count(*) > 1", ""),
-               NO_ROW_P("year <> $1", "2025"), HPQ_COMMAND("DELETE FROM tdi_receiver.undo"),
+               NO_ROW_P("ELSE start_year::int <> $1 END", "2025"),
+               HPQ_COMMAND("DELETE FROM tdi_receiver.undo"),
                HPQ_COMMAND("INSERT INTO tdi_receiver.undo"),
                HPQ_COMMAND("DELETE FROM tdi_receiver.episode e USING pg_temp.stage s"),
                HPQ_FAILS("INSERT INTO tdi_receiver.episode (body", "23502",
@@ -492,11 +503,11 @@ static void schema_refusals(void **state)
 
     put_file(fx, "f1", 1, RUN1, 1, DELETE, NULL, sha);
     hpq_script(HPQ_CONNECT(CONNINFO), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("coalesce(max(version), 0)", "3"), HPQ_FINISH);
+               HPQ_VALUE("coalesce(max(version), 0)", "4"), HPQ_FINISH);
     assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_STATE);
     hpq_done();
-    assert_string_equal(logged.text, "receiver database: schema tdi_receiver version 3 is newer "
-                                     "than this tdi knows (2): use a newer tdi\n");
+    assert_string_equal(logged.text, "receiver database: schema tdi_receiver version 4 is newer "
+                                     "than this tdi knows (3): use a newer tdi\n");
     logged.text[0] = '\0';
     hpq_script(HPQ_CONNECT(CONNINFO), HPQ_VALUE("to_regclass", "f"), HPQ_FINISH);
     assert_int_equal(load(fx, fx->dir), TDI_ERR_STATE);
@@ -577,11 +588,14 @@ static void staged_refusals(void **state)
                HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("\tVL\t2024\t"), HPQ_PUT_END,
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                NO_ROW_P("GROUP BY key HAVING count(*) > 1", ""),
-               ROWS_P("year <> $1", "2025", 1, 1, "4"), HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
+               ROWS_P("ELSE start_year::int <> $1 END", "2025", 1, 1, "4"), HPQ_COMMAND("ROLLBACK"),
+               HPQ_FINISH);
     assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     hpq_done();
     snprintf(expect, sizeof expect,
-             "%s/f1.xml:4: an episode of another year than the file's; not taken\n", fx->dir);
+             "%s/f1.xml:4: an episode of another year than the file's, or a continuing one not "
+             "of an earlier year; not taken\n",
+             fx->dir);
     assert_string_equal(logged.text, expect);
     assert_string_equal(fx->out, "");
 
@@ -611,6 +625,34 @@ static void staged_refusals(void **state)
     assert_string_equal(logged.text, expect);
 }
 
+/* Schema 2.4's items: a continuing client of 2024 discharged in the year, its discharge items
+ * and continuing="1" in their staging columns (their COPY row in full); the file is applied. */
+static void discharge_items(void **state)
+{
+    fixture *fx = *state;
+    char sha[TDI_SHA256_HEX], items[4096], file[256];
+
+    snprintf(items, sizeof items, "%s", EPISODE);
+    replace(items, sizeof items, " year=\"2025\"",
+            " year=\"2024\" entrant=\"0\" continuing=\"1\" stay_band=\"29-90\" "
+            "discharge_reason=\"referred_on\" aftercare=\"housing\"");
+    put_file(fx, "f1", 1, RUN1, 1, items, NULL, sha);
+    snprintf(file, sizeof file, "flanders|2025|1|" RUN1 "|f1.xml|%s|\\N|2.3|1|0|0|1", sha);
+    hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT, NO_ROW_P("run_no IS NULL", NULL),
+               BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha), LATEST_NONE,
+               HPQ_COMMAND("CREATE TEMP TABLE stage"), HPQ_SEND("COPY pg_temp.stage"),
+               HPQ_RESULT(PGRES_COPY_IN),
+               HPQ_PUT("4\tappend\t" KEY2 "\tv1:" A64 "\t" N "\tclinic_en\tC01\tVL\t2024\t0\t" N
+                       "\t" N "\t" N "\tresidential_hospital\t2\tnot_known\tnot_known\tnot_known\t"
+                       "99\t99\t99\t3\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t"
+                       "99\t" N "\t99\t99\t99\t99\t" N "\treferred_on\thousing\t29-90\t1\n"),
+               HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, APPLIED(1),
+               COMMAND_P("INSERT INTO tdi_receiver.file", file), HPQ_COMMAND("COMMIT"), HPQ_FINISH);
+    assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_OK);
+    hpq_done();
+    assert_string_equal(logged.text, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gap_from_nothing_and_orphan, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(staged_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(discharge_items, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
