@@ -10,6 +10,7 @@
 #include "report.h"
 #include "rpt_xml.h"
 
+#include "../common/tdi_codes.h"
 #include "../common/tdi_log.h"
 
 #include <libxml/xmlreader.h>
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+_Static_assert(RPT_ATTR_ITEMS + TDI_ITEM_COUNT == RPT_NATTRS, "the items close rpt_attrs");
 
 const rpt_attr rpt_attrs[RPT_NATTRS] = {
     {"key", "key"},
@@ -227,6 +230,16 @@ tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
     return read_header(r, hdr);
 }
 
+/* An absent coded item is its schema default (schema 2.4 leaves "not known" out): the reader
+ * says so itself, as neither xmlTextReader nor the receiver's validation inserts defaults. A file
+ * before 2.4 has every item, so it reads as it always did. */
+static void put_defaults(rpt_item *item)
+{
+    for (int i = 0; i < TDI_ITEM_COUNT; i++)
+        if (!item->attr[RPT_ATTR_ITEMS + i])
+            item->attr[RPT_ATTR_ITEMS + i] = tdi_item_default((tdi_item)i);
+}
+
 tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
 {
     int rc;
@@ -266,6 +279,8 @@ tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
             tdi_error("%s:%ld: %s without a key", r->path, item->line, name);
             return TDI_ERR_INVALID;
         }
+        if (!item->is_delete)
+            put_defaults(item);
         return TDI_OK;
     }
     if (rc < 0)

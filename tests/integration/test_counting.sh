@@ -31,7 +31,7 @@ expect_entrant() {
 
 # status_of FILE BODY SOURCE EPISODE_ID: its treatment_status.
 status_of() {
-    episode_lines "$1" | grep -F " key=\"$(episode_key "$2" "$3" "$4")\" " |
+    episode_lines_full "$1" | grep -F " key=\"$(episode_key "$2" "$3" "$4")\" " |
         sed -n 's/.* treatment_status="\([0-9]*\)".*/\1/p'
 }
 
@@ -56,8 +56,8 @@ case_levels() {
     tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
     nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     ant=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
-    gzip -dc "$nat" | grep -qE '^<submission .* schemaVersion="2\.3" .* countingLevel="national" ' ||
-        fail "national's header does not say schemaVersion 2.3, countingLevel national"
+    gzip -dc "$nat" | grep -qE '^<submission .* schemaVersion="2\.4" .* countingLevel="national" ' ||
+        fail "national's header does not say schemaVersion 2.4, countingLevel national"
     gzip -dc "$ant" | grep -qE '^<submission .* countingLevel="centre" ' || fail "antwerp's header does not say countingLevel centre"
     # the person in both clinics: once nationally (the first start, at Riverside) ...
     expect_entrant "$nat" national riverside 1 1
