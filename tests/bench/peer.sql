@@ -7,8 +7,9 @@
 -- does not have as "not known", which schema 2.4 leaves out (xmlattributes drops a NULL: each
 -- item's not-known code, the schema's default, is NULL here), and the pseudonyms with pgcrypto's hmac(): HKDF-SHA256 of the
 -- master key into the link and body keys (once per query), then per row the person and episode
--- digests under the link key and the pseudonyms under the body key (README, Pseudonyms). Its
--- lines equal tdi's byte for byte; bench.sh checks that.
+-- digests under the link key and the pseudonyms under the body key (README, Pseudonyms), and
+-- the entrant flag of the counting unit over the TDI population (alcohol and non-drug problems
+-- never entrants). Its lines equal tdi's byte for byte; bench.sh checks that.
 --   psql -v tbl=TABLE -v key=HEX -v source=NAME -v region=CODE -v body=NAME -v year=YYYY -f peer.sql
 COPY (
 WITH prk AS MATERIALIZED (
@@ -44,17 +45,24 @@ WITH prk AS MATERIALIZED (
        AND e.client_id ~ '[A-Za-z0-9]'
        AND e.centre_id ~ E'^[ \t]*[A-Za-z0-9._-]{1,32}[ \t]*$'
        AND (e.birth_date IS NULL OR extract(year FROM age(e.start_date, e.birth_date)) BETWEEN 10 AND 99)
+), p AS (
+    -- The TDI population (tdi_in_population): a start for a drug or not known; alcohol and the
+    -- non-drug problems are never entrants and never hide a start for a drug.
+    SELECT r.*, drug_code NOT IN ('8', 'gambling', 'gaming', 'tobacco', 'other_behaviour') AS in_population
+      FROM r
 ), c AS (
-    -- The counting unit at tdi's default level: the first start of each person at each centre,
-    -- ties to the smaller state key (the episode under the state key, as tdi's state database).
-    SELECT r.*,
-           row_number() OVER (PARTITION BY person_digest, btrim(centre_id, E' \t')
+    -- The counting unit at tdi's default level: the first start for a drug of each person at
+    -- each centre, ties to the smaller state key (the episode under the state key, as tdi's state
+    -- database).
+    SELECT p.*,
+           in_population AND
+           row_number() OVER (PARTITION BY person_digest, btrim(centre_id, E' \t'), in_population
                               ORDER BY start_date,
                                        'e1:' || left(encode(hmac(convert_to('tdi/episode/v1', 'UTF8') ||
                                                                  '\x00'::bytea || episode_digest,
                                                                  state, 'sha256'), 'hex'), 32)) = 1
                AS first_start
-      FROM r
+      FROM p
 )
 SELECT xmlelement(name episode, xmlattributes(
            'e1:' || left(encode(hmac(convert_to('tdi/episode/v1', 'UTF8') || '\x00'::bytea ||
