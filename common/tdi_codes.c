@@ -376,6 +376,13 @@ const tdi_item_def *tdi_item_get(tdi_item item)
     return &items[item];
 }
 
+const char *tdi_item_default(tdi_item item)
+{
+    const tdi_item_def *def = tdi_item_get(item);
+
+    return def && !def->conditional ? def->codes[def->not_known].code : NULL;
+}
+
 const tdi_item_def *tdi_item_by_name(const char *name, tdi_item *item_out)
 {
     for (size_t i = 0; i < TDI_ITEM_COUNT; i++) {

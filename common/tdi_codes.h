@@ -73,6 +73,10 @@ typedef struct tdi_item_def {
 } tdi_item_def;
 
 const tdi_item_def *tdi_item_get(tdi_item item);
+/* The item's attribute default in the submission (schema 2.4 on): its "not known" code, which
+ * the writer leaves out and every reader puts back when absent. NULL for a conditional item
+ * (absent there means "does not apply") and for an item out of range. */
+const char *tdi_item_default(tdi_item item);
 /* The item whose XML attribute is name, or NULL. */
 const tdi_item_def *tdi_item_by_name(const char *name, tdi_item *item_out);
 /* The first item a crosswalk item of that name maps, or NULL: crosswalk entries are kept under

@@ -387,9 +387,11 @@ typedef struct episode_numbers {
 } episode_numbers;
 
 /* The attributes of rec's <episode/> (without action), in the order written, with the numbers in
- * num. Returns how many. */
+ * num. Returns how many. With omit_defaults, a coded item at its schema default (its "not known"
+ * code, tdi_item_default) is left out, as schema 2.4 lets a file do; without, every item is
+ * there (the content hash, which must not change with the schema version). */
 static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS],
-                            episode_numbers *num)
+                            episode_numbers *num, int omit_defaults)
 {
     size_t n = 0;
 
@@ -413,10 +415,12 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     /* Since 2.4: started before the file's year, open in it (never an entrant). */
     if (rec->continuing)
         attrs[n++] = (xml_attr){"continuing", "1"};
-    /* Coded items carry their "not known" code and are left out only where they do not apply. */
+    /* Coded items are left out where they do not apply, and, in the file, where they are not
+     * known: the schema's default says it (half the bytes of a sparse source's records). */
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
         const tdi_item_def *def = tdi_item_get((tdi_item)i);
-        if (rec->code[i] == TDI_CODE_NOT_APPLICABLE)
+        if (rec->code[i] == TDI_CODE_NOT_APPLICABLE ||
+            (omit_defaults && rec->code[i] == def->not_known && !def->conditional))
             continue;
         attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code};
     }
@@ -507,7 +511,7 @@ static tdi_status write_episode(report_writer *w, const tdi_record *rec, report_
     /* An append is the schema's default action: first versions of records look as in 1.0. */
     if (action == REPORT_REPLACE)
         attrs[n++] = (xml_attr){"action", "replace"};
-    n += episode_attrs(rec, attrs + n, &num);
+    n += episode_attrs(rec, attrs + n, &num, 1);
     return put_empty_element(w, "episode", attrs, n);
 }
 
@@ -523,7 +527,7 @@ tdi_status report_record_hash(tdi_hash *h, const tdi_record *rec, char hex[REPOR
     /* The source's content only: the entrant flag is the state database's to compare. The start
      * date is not written but ranks the person's starts: a moved one must reach the state. */
     content.entrant = TDI_ENTRANT_UNRANKED;
-    n = episode_attrs(&content, attrs, &num);
+    n = episode_attrs(&content, attrs, &num, 0);
     snprintf(start, sizeof start, "%d", rec->start_ymd);
     for (size_t i = 0; i < n && st == TDI_OK; i++) {
         st = tdi_hash_field(h, attrs[i].name);

@@ -11,6 +11,7 @@
 #include "report.h"
 #include "rpt_xml.h"
 
+#include "../common/tdi_codes.h"
 #include "../common/tdi_log.h"
 
 #include <libxml/xmlreader.h>
@@ -25,7 +26,11 @@
 #include <sys/stat.h>
 
 /* The one place where an attribute's column, type and default are said: tdi load's staging
- * table, COPY and casts follow it, and what tdi audit's rules see. */
+ * table, COPY and casts follow it, and what tdi audit's rules see. The coded items' defaults are
+ * their schema defaults (tdi_item_default), so their dflt here is NULL. */
+_Static_assert(RPT_ATTR_ITEMS + TDI_ITEM_COUNT + 1 == RPT_NATTRS,
+               "the items, then continuing, close rpt_attrs");
+
 const rpt_attr rpt_attrs[RPT_NATTRS] = {
     {"key", "key", "text", NULL},
     {"person", "person", "text", NULL},
@@ -239,6 +244,16 @@ tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
     return st;
 }
 
+/* An absent attribute's value: a coded item's schema default (schema 2.4 leaves "not known"
+ * out; neither xmlTextReader nor the receiver's validation inserts defaults, so the reader says
+ * so itself; a file before 2.4 has every item and reads as it always did), else rpt_attrs' dflt. */
+static const char *attr_default(int i)
+{
+    if (i >= RPT_ATTR_ITEMS && i < RPT_ATTR_ITEMS + TDI_ITEM_COUNT)
+        return tdi_item_default((tdi_item)(i - RPT_ATTR_ITEMS));
+    return rpt_attrs[i].dflt;
+}
+
 tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
 {
     int rc;
@@ -277,7 +292,7 @@ tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
         xmlTextReaderMoveToElement(r->xr);
         for (int i = 0; !item->is_delete && i < RPT_NATTRS; i++)
             if (!item->attr[i])
-                item->attr[i] = rpt_attrs[i].dflt;
+                item->attr[i] = attr_default(i);
         if (!item->attr[0]) {
             tdi_error("%s:%ld: %s without a key", r->path, item->line, name);
             return TDI_ERR_INVALID;

@@ -28,6 +28,9 @@ typedef struct rpt_attr {
     const char *dflt; /* an <episode/> without the attribute: this value (NULL: none) */
 } rpt_attr;
 extern const rpt_attr rpt_attrs[RPT_NATTRS];
+/* rpt_attrs[RPT_ATTR_ITEMS + i] is the attribute of the coded item i (tdi_item order); the
+ * items are followed by continuing only. */
+#define RPT_ATTR_ITEMS 11
 /* Index in rpt_attrs of the attribute name, or -1. */
 int rpt_attr_index(const char *name);
 
@@ -47,7 +50,9 @@ typedef struct rpt_item {
     int replace;   /* action="replace" */
     int file_year; /* the header's year */
     long line;
-    /* NULL: absent (and no default); borrowed until the next rpt_reader_next */
+    /* NULL: absent and without a default; borrowed until the next rpt_reader_next. An
+     * <episode/>'s coded item that has a schema default (tdi_item_default: its "not known" code,
+     * schema 2.4) is never NULL: absent, it is the default, as the schema says. */
     const char *attr[RPT_NATTRS];
 } rpt_item;
 
@@ -57,8 +62,8 @@ typedef struct rpt_reader rpt_reader;
  * not a submission of schema 2 is TDI_ERR_INVALID (logged as PATH:LINE). *out is freed with
  * rpt_reader_close() (also on failure, when set). */
 tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out);
-/* The next episode or delete into *item, or *eof = 1. Parse errors are logged "PATH:LINE: ..."
- * and returned as TDI_ERR_INVALID. */
+/* The next episode or delete into *item, or *eof = 1, an episode's absent coded items at their
+ * defaults. Parse errors are logged "PATH:LINE: ..." and returned as TDI_ERR_INVALID. */
 tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof);
 void rpt_reader_close(rpt_reader *r);
 

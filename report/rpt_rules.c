@@ -7,33 +7,17 @@
  */
 #include "rpt_rules.h"
 
+#include "../common/tdi_codes.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define A(name) it->attr[attr_##name]
-
-/* Indices in rpt_attrs (rpt_read.c), whose attributes of a new version are appended. */
-enum {
-    attr_year = 6,
-    attr_entrant = 7,
-    attr_setting = 11,
-    attr_centre_type = 12,
-    attr_residential_approach = 13,
-    attr_planned_duration = 14,
-    attr_detox_phase = 15,
-    attr_age_band = 17,
-    attr_route = 27,
-    attr_first_use_age_band = 29,
-    attr_injecting = 35,
-    attr_years_since_first_injection = 36,
-    attr_ost = 40,
-    attr_years_since_first_ost = 41,
-    attr_discharge_reason = 42,
-    attr_aftercare = 43,
-    attr_stay_band = 44,
-    attr_continuing = 45,
-};
+/* An item's value; rpt_reader_next has put an absent item's default (not known) in. */
+#define A(ITEM) it->attr[RPT_ATTR_ITEMS + TDI_ITEM_##ITEM]
+/* The attributes that are no coded item, by their index in rpt_attrs (rpt_read.c). */
+#define F(field) it->attr[attr_##field]
+enum { attr_year = 6, attr_entrant = 7, attr_continuing = RPT_NATTRS - 1 };
 
 static int is(const char *v, const char *code)
 {
@@ -56,22 +40,22 @@ static int band(const char *v, int *lo, int *hi)
 static int first_use_after_entry(const rpt_item *it)
 {
     int alo, ahi, flo, fhi;
-    return band(A(age_band), &alo, &ahi) && band(A(first_use_age_band), &flo, &fhi) && flo > ahi;
+    return band(A(AGE_BAND), &alo, &ahi) && band(A(FIRST_USE_AGE_BAND), &flo, &fhi) && flo > ahi;
 }
 
 static int injection_years_never(const rpt_item *it)
 {
-    return A(years_since_first_injection) && is(A(injecting), "1");
+    return A(YEARS_SINCE_FIRST_INJECTION) && is(A(INJECTING), "1");
 }
 
 static int route_inject_never(const rpt_item *it)
 {
-    return is(A(route), "1") && is(A(injecting), "1");
+    return is(A(ROUTE), "1") && is(A(INJECTING), "1");
 }
 
 static int ost_years_never(const rpt_item *it)
 {
-    return A(years_since_first_ost) && is(A(ost), "1");
+    return A(YEARS_SINCE_FIRST_OST) && is(A(OST), "1");
 }
 
 static int residential(const char *setting)
@@ -81,8 +65,8 @@ static int residential(const char *setting)
 
 static int residential_outside(const rpt_item *it)
 {
-    return (A(residential_approach) || A(planned_duration) || A(detox_phase)) &&
-           !residential(A(setting));
+    return (A(RESIDENTIAL_APPROACH) || A(PLANNED_DURATION) || A(DETOX_PHASE)) &&
+           !residential(A(SETTING));
 }
 
 /* The centre type tdi derives from the setting class (README, Setting typology). */
@@ -100,8 +84,8 @@ static int centre_type_mismatch(const rpt_item *it)
         {"not_known", "99"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (is(A(setting), map[i][0]))
-            return !is(A(centre_type), map[i][1]);
+        if (is(A(SETTING), map[i][0]))
+            return !is(A(CENTRE_TYPE), map[i][1]);
     return 0; /* an unknown class: the schema check says so */
 }
 
@@ -112,39 +96,39 @@ static int ever_injected(const char *v)
 
 static int injector_without_years(const rpt_item *it)
 {
-    return ever_injected(A(injecting)) && !A(years_since_first_injection);
+    return ever_injected(A(INJECTING)) && !A(YEARS_SINCE_FIRST_INJECTION);
 }
 
 static int ost_without_years(const rpt_item *it)
 {
-    return (is(A(ost), "2") || is(A(ost), "3")) && !A(years_since_first_ost);
+    return (is(A(OST), "2") || is(A(OST), "3")) && !A(YEARS_SINCE_FIRST_OST);
 }
 
 /* An episode with no end date: stay band open, or none (a source without discharge data). */
 static int not_closed(const rpt_item *it)
 {
-    return !A(stay_band) || is(A(stay_band), "open");
+    return !A(STAY_BAND) || is(A(STAY_BAND), "open");
 }
 
 static int reason_not_closed(const rpt_item *it)
 {
-    return A(discharge_reason) && not_closed(it);
+    return A(DISCHARGE_REASON) && not_closed(it);
 }
 
 static int aftercare_not_closed(const rpt_item *it)
 {
-    return A(aftercare) && not_closed(it);
+    return A(AFTERCARE) && not_closed(it);
 }
 
 static int continuing_entrant(const rpt_item *it)
 {
-    return is(A(continuing), "1") && !is(A(entrant), "0");
+    return is(F(continuing), "1") && !is(F(entrant), "0");
 }
 
 /* A continuing client started before the file's year (the schema checked the year's digits). */
 static int continuing_year(const rpt_item *it)
 {
-    return is(A(continuing), "1") && A(year) && atoi(A(year)) >= it->file_year;
+    return is(F(continuing), "1") && F(year) && atoi(F(year)) >= it->file_year;
 }
 
 const rpt_rule rpt_rules[] = {

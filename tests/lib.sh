@@ -591,6 +591,54 @@ episode_lines() {
     gzip -dc "$1" | sed -n 's/^[[:space:]]*\(<episode[[:space:]].*\)$/\1/p'
 }
 
+# episode_items: "NAME DEFAULT" for each coded item of an episode (an attribute of a *_code type)
+# in tdi-submission.xsd's order, DEFAULT "-" for an item without one (it applies only to some
+# episodes). Read from the schema itself, not from tdi.
+episode_items() {
+    awk '/<xs:complexType name="episode">/ { on = 1 }
+        on && /<\/xs:complexType>/ { exit }
+        on && match($0, /<xs:attribute name="[a-z_0-9]+" type="tdi:[a-z_]+_code"/) {
+            n = substr($0, RSTART, RLENGTH); sub(/^<xs:attribute name="/, "", n); sub(/".*/, "", n)
+            d = "-"
+            if (match($0, / default="[^"]*"/)) d = substr($0, RSTART + 10, RLENGTH - 11)
+            print n, d
+        }' "$TDI_ROOT/schemas/tdi-submission.xsd"
+}
+
+# spell_defaults: <episode/> lines on stdin with every coded item left out at its schema default
+# (schema 2.4: "not known"; episode_items) spelled out, as files before 2.4 have them: what a
+# reader of the file must see. Attributes that are no coded item keep their place; the items
+# follow them in the schema's order (the writer's).
+spell_defaults() {
+    awk -v items="$(episode_items)" '
+    BEGIN {
+        ni = split(items, lines, "\n")
+        if (ni < 20) { print "spell_defaults: no coded items in the schema" > "/dev/stderr"; exit 1 }
+        for (i = 1; i <= ni; i++) {
+            split(lines[i], w, " "); item[i] = w[1]; is_item[w[1]] = 1
+            if (w[2] != "-") dflt[w[1]] = w[2]
+        }
+    }
+    {
+        s = $0; out = "<episode"; delete val
+        while (match(s, / [a-zA-Z_0-9]+="[^"]*"/)) {
+            kv = substr(s, RSTART + 1, RLENGTH - 1); s = substr(s, RSTART + RLENGTH)
+            k = substr(kv, 1, index(kv, "=") - 1)
+            if (k in is_item) val[k] = kv
+            else out = out " " kv
+        }
+        for (i = 1; i <= ni; i++)
+            if (item[i] in val) out = out " " val[item[i]]
+            else if (item[i] in dflt) out = out " " item[i] "=\"" dflt[item[i]] "\""
+        print out "/>"
+    }'
+}
+
+# episode_lines_full FILE.xml.gz: episode_lines with the defaults spelled out (spell_defaults).
+episode_lines_full() {
+    episode_lines "$1" | spell_defaults
+}
+
 # one_file GLOB: the single file matching GLOB (quoted by the caller), or fail.
 one_file() {
     local -a found=()

@@ -4,10 +4,12 @@
 -- in SQL: the crosswalk (table bench_cw, loaded from the same crosswalk file) by join, the rules
 -- tdi would quarantine by as a filter, the derived items (centre type, age band, the residential
 -- items only for residential settings, injecting from an injected route), the items the source
--- does not have as "not known", and the pseudonyms with pgcrypto's hmac(): HKDF-SHA256 of the
+-- does not have as "not known", which schema 2.4 leaves out (xmlattributes drops a NULL: each
+-- item's not-known code, the schema's default, is NULL here), and the pseudonyms with pgcrypto's hmac(): HKDF-SHA256 of the
 -- master key into the link and body keys (once per query), then per row the person and episode
--- digests under the link key and the pseudonyms under the body key (README, Pseudonyms). Its
--- lines equal tdi's byte for byte; bench.sh checks that.
+-- digests under the link key and the pseudonyms under the body key (README, Pseudonyms), and
+-- the entrant flag of the counting unit over the TDI population (alcohol and non-drug problems
+-- never entrants). Its lines equal tdi's byte for byte; bench.sh checks that.
 --   psql -v tbl=TABLE -v key=HEX -v source=NAME -v region=CODE -v body=NAME -v year=YYYY -f peer.sql
 COPY (
 WITH prk AS MATERIALIZED (
@@ -43,17 +45,24 @@ WITH prk AS MATERIALIZED (
        AND e.client_id ~ '[A-Za-z0-9]'
        AND e.centre_id ~ E'^[ \t]*[A-Za-z0-9._-]{1,32}[ \t]*$'
        AND (e.birth_date IS NULL OR extract(year FROM age(e.start_date, e.birth_date)) BETWEEN 10 AND 99)
+), p AS (
+    -- The TDI population (tdi_in_population): a start for a drug or not known; alcohol and the
+    -- non-drug problems are never entrants and never hide a start for a drug.
+    SELECT r.*, drug_code NOT IN ('8', 'gambling', 'gaming', 'tobacco', 'other_behaviour') AS in_population
+      FROM r
 ), c AS (
-    -- The counting unit at tdi's default level: the first start of each person at each centre,
-    -- ties to the smaller state key (the episode under the state key, as tdi's state database).
-    SELECT r.*,
-           row_number() OVER (PARTITION BY person_digest, btrim(centre_id, E' \t')
+    -- The counting unit at tdi's default level: the first start for a drug of each person at
+    -- each centre, ties to the smaller state key (the episode under the state key, as tdi's state
+    -- database).
+    SELECT p.*,
+           in_population AND
+           row_number() OVER (PARTITION BY person_digest, btrim(centre_id, E' \t'), in_population
                               ORDER BY start_date,
                                        'e1:' || left(encode(hmac(convert_to('tdi/episode/v1', 'UTF8') ||
                                                                  '\x00'::bytea || episode_digest,
                                                                  state, 'sha256'), 'hex'), 32)) = 1
                AS first_start
-      FROM r
+      FROM p
 )
 SELECT xmlelement(name episode, xmlattributes(
            'e1:' || left(encode(hmac(convert_to('tdi/episode/v1', 'UTF8') || '\x00'::bytea ||
@@ -66,32 +75,25 @@ SELECT xmlelement(name episode, xmlattributes(
            :'region' AS region,
            extract(year FROM start_date)::int AS year,
            CASE WHEN first_start THEN '1' ELSE '0' END AS entrant,
-           setting_code AS setting,
+           nullif(setting_code, 'not_known') AS setting,
            CASE setting_code WHEN 'outpatient' THEN '1' WHEN 'residential_community' THEN '2'
                 WHEN 'residential_hospital' THEN '2' WHEN 'inpatient_detox' THEN '2'
                 WHEN 'prison' THEN '3' WHEN 'general_practitioner' THEN '4'
-                WHEN 'low_threshold' THEN '5' WHEN 'other' THEN '6' ELSE '99' END AS centre_type,
+                WHEN 'low_threshold' THEN '5' WHEN 'other' THEN '6' END AS centre_type,
            CASE WHEN setting_code IN ('residential_community', 'residential_hospital')
                 THEN 'not_known' END AS residential_approach,
            CASE WHEN setting_code IN ('residential_community', 'residential_hospital')
                 THEN 'not_known' END AS planned_duration,
            CASE WHEN setting_code IN ('residential_community', 'residential_hospital')
                 THEN 'not_known' END AS detox_phase,
-           sex_code AS sex,
-           CASE WHEN age_years IS NULL THEN '99' WHEN age_years < 15 THEN '0-14'
+           nullif(sex_code, '99') AS sex,
+           CASE WHEN age_years IS NULL THEN NULL WHEN age_years < 15 THEN '0-14'
                 WHEN age_years >= 65 THEN '65+'
                 ELSE (age_years / 5 * 5) || '-' || (age_years / 5 * 5 + 4) END AS age_band,
-           '99' AS nationality,
-           status_code AS treatment_status,
-           '99' AS referral_source, '99' AS living_with, '99' AS living_with_children,
-           '99' AS living_where, '99' AS education, '99' AS labour_status,
-           drug_code AS primary_drug,
-           route_code AS route,
-           '99' AS frequency, '99' AS first_use_age_band,
-           '99' AS secondary_drug_1, '99' AS secondary_drug_2, '99' AS secondary_drug_3,
-           '99' AS secondary_drug_4, '99' AS polydrug,
-           CASE WHEN route_code = '1' THEN '2' ELSE '99' END AS injecting,
-           CASE WHEN route_code = '1' THEN '99' END AS years_since_first_injection,
-           '99' AS needle_sharing, '99' AS hiv_testing, '99' AS hcv_testing, '99' AS ost))
+           nullif(status_code, '3') AS treatment_status,
+           nullif(drug_code, '99') AS primary_drug,
+           nullif(route_code, '99') AS route,
+           CASE WHEN route_code = '1' THEN '2' END AS injecting,
+           CASE WHEN route_code = '1' THEN '99' END AS years_since_first_injection))
   FROM c
 ) TO STDOUT;

@@ -31,7 +31,7 @@ expect_entrant() {
 
 # status_of FILE BODY SOURCE EPISODE_ID: its treatment_status.
 status_of() {
-    episode_lines "$1" | grep -F " key=\"$(episode_key "$2" "$3" "$4")\" " |
+    episode_lines_full "$1" | grep -F " key=\"$(episode_key "$2" "$3" "$4")\" " |
         sed -n 's/.* treatment_status="\([0-9]*\)".*/\1/p'
 }
 

@@ -30,9 +30,10 @@ canon_db() {
         FROM tdi_receiver.episode e WHERE body = '$2' ORDER BY 1" | LC_ALL=C sort
 }
 
-# canon_xml GZ: the same from a full submission's <episode/> lines, independently of tdi.
+# canon_xml GZ: the same from a full submission's <episode/> lines, independently of tdi (an item
+# left out at its schema default is that default: spell_defaults).
 canon_xml() {
-    episode_lines "$1" | awk '{
+    episode_lines_full "$1" | awk '{
         n = 0; s = $0
         while (match(s, /[a-zA-Z_0-9]+="[^"]*"/)) {
             kv = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
@@ -113,6 +114,58 @@ case_load_series() {
     [ ! -s "$CASE_DIR/audit.out" ] || fail "audit of a clean series: $(cat "$CASE_DIR/audit.out")"
 }
 
+# as_2_3 GZ OUTDIR: GZ as a 2.3 file (every coded item spelled out, as tdi wrote before 2.4, the
+# header's schemaVersion 2.3) with its manifest (its own SHA-256), under OUTDIR/BODY/; prints it.
+as_2_3() {
+    local body out first last
+    body=$(basename "$(dirname "$1")")
+    mkdir -p "$2/$body"
+    out=$2/$body/$(basename "$1")
+    gzip -dc "$1" >"$out.xml.tmp"
+    first=$(grep -n -m 1 '^[[:space:]]*<episode ' "$out.xml.tmp" | cut -d: -f1)
+    last=$(grep -n '^[[:space:]]*<episode ' "$out.xml.tmp" | tail -n 1 | cut -d: -f1)
+    { head -n $((first - 1)) "$out.xml.tmp" | sed 's/ schemaVersion="2\.4" / schemaVersion="2.3" /'
+      episode_lines "$1" | spell_defaults
+      tail -n +$((last + 1)) "$out.xml.tmp"; } | gzip -1 >"$out"
+    rm -f "$out.xml.tmp"
+    sed -E "s/\"sha256\":\"[0-9a-f]{64}\"/\"sha256\":\"$(sha256sum "$out" | cut -d' ' -f1)\"/; s/\"schemaVersion\":\"2\.4\"/\"schemaVersion\":\"2.3\"/" \
+        "${1%.xml.gz}.manifest.json" >"${out%.xml.gz}.manifest.json"
+    printf '%s\n' "$out"
+}
+
+# Schema 2.4 leaves a not-known coded item out (the attribute's default). tdi load gives it its
+# default: for each item with a default (read from the schema), the loaded rows at the default are
+# exactly the file's episodes without the attribute, counted with SQL; no row is NULL there. The
+# same episodes as a 2.3 file (every item spelled out) validate too and load to identical rows.
+case_load_defaults() {
+    local f f23 name dflt absent explicit loaded db24=tdi_receiver_v24 db23=tdi_receiver_v23
+    run_pipeline "$CASE_DIR"
+    f=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    gzip -dc "$f" | grep -q '^<submission .* schemaVersion="2\.4" ' || fail "not a 2.4 file"
+    f23=$(as_2_3 "$f" "$CASE_DIR/v23")
+    valid_both "$f"
+    valid_both "$f23"
+    [ "$(episode_lines "$f" | wc -l)" = "$(episode_lines "$f23" | wc -l)" ] || fail "the 2.3 form lost episodes"
+    ! diff -q <(episode_lines "$f") <(episode_lines "$f23") >/dev/null || fail "the 2.4 file leaves nothing out"
+    tdi_try "$CASE_DIR/load24" 0 load --into "$(receiver_db "$db24")" "$f"
+    tdi_try "$CASE_DIR/load23" 0 load --into "$(receiver_db "$db23")" "$f23"
+    while read -r name dflt; do
+        [ "$dflt" != - ] || continue
+        absent=$(episode_lines "$f" | grep -vc " $name=\"" || true)
+        explicit=$(episode_lines "$f" | grep -c " $name=\"$dflt\"" || true)
+        [ "$explicit" = 0 ] || fail "$name: $explicit episodes spell out the default $dflt"
+        loaded=$(pg_sql "$db24" -c "SELECT count(*) FILTER (WHERE $name = '$dflt') || ' ' || count(*) FILTER (WHERE $name IS NULL) FROM tdi_receiver.episode")
+        [ "$loaded" = "$absent 0" ] || fail "$name: loaded '$dflt' / NULL: $loaded, the file leaves it out $absent times"
+    done < <(episode_items)
+    [ "$(pg_sql "$db24" -c "SELECT count(*) FROM tdi_receiver.episode WHERE sex = '99'")" -gt 0 ] ||
+        fail "no episode of unknown sex in the demo: the case shows nothing"
+    diff <(pg_sql "$db23" -c "SELECT body, key, md5(e::text) FROM tdi_receiver.episode e ORDER BY 1, 2") \
+        <(pg_sql "$db24" -c "SELECT body, key, md5(e::text) FROM tdi_receiver.episode e ORDER BY 1, 2") >&2 ||
+        fail "the 2.3 and the 2.4 form of one file load to different rows"
+    [ "$(pg_sql "$db24" -c "SELECT count(*) FROM tdi_receiver.episode")" = "$(episode_lines "$f" | wc -l)" ] ||
+        fail "not every episode was loaded"
+}
+
 # A gap: sequence 2 missing; 1 loads, 3 and 4 are refused with a clear message.
 case_load_gap() {
     local db=tdi_receiver_gap conn files
@@ -169,9 +222,23 @@ case_audit_faults() {
     grep -qF "$f:$rule: R012: route inject for a person who never injected" "$CASE_DIR/audit.out" || fail "no rule finding: $(cat "$CASE_DIR/audit.out")"
 }
 
-# Records built to break each rule once: tdi audit and xmllint's Schematron find the same.
+# rule_findings FILE.xml NAME: tdi audit's and the Schematron's findings on FILE, "LINE RULE"
+# sorted, into NAME.tdi and NAME.sch under CASE_DIR; fails unless xmllint says it fails to validate.
+rule_findings() {
+    local rc=0
+    tdi_exec "$CASE_DIR/$2-audit" audit "$1"
+    grep -vE ': (schema|manifest|sequence|order|unknown-key|duplicate-key): ' "$CASE_DIR/$2-audit.out" |
+        sed -E 's/^[^:]*:([0-9]+): ([^:]+):.*/\1 \2/' | LC_ALL=C sort >"$CASE_DIR/$2.tdi"
+    xmllint --noout --schematron "$SCH" "$1" 2>"$CASE_DIR/$2.err" || rc=$?
+    [ "$rc" = 3 ] || fail "xmllint --schematron exited $rc, expected 3 (fails to validate): $(cat "$CASE_DIR/$2.err")"
+    sed -nE 's/^.* line ([0-9]+): ([^:]+):.*/\1 \2/p' "$CASE_DIR/$2.err" | LC_ALL=C sort >"$CASE_DIR/$2.sch"
+}
+
+# Records built to break each rule once: tdi audit and xmllint's Schematron find the same. Since
+# schema 2.4 a not-known item may be absent: both read it as not known (records 11-16), and the
+# same records with every item spelled out (as a 2.3 file) give both the same findings.
 case_rules_agree() {
-    local f=$CASE_DIR/rules.xml base rc r line
+    local f=$CASE_DIR/rules.xml base r line
     run_pipeline "$CASE_DIR"
     base=$(episode_lines "$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")" |
         grep ' setting="outpatient"' | grep ' injecting="2.3"' | grep ' ost="2"' | head -n 1)
@@ -204,39 +271,53 @@ case_rules_agree() {
         rec 8 -years_since_first_ost                                 # ost-years
         rec 9 age_band 20-24 first_use_age_band 20-24                # none
         rec 10 ost 1 -years_since_first_ost                          # none
+        rec 11 -age_band first_use_age_band 30-34                    # none: age group not known
+        rec 12 -setting -centre_type                                 # none: both not known
+        rec 13 -setting                                              # centre-type (not_known, 1)
+        rec 14 -centre_type                                          # centre-type (outpatient, 99)
+        rec 15 -injecting route 1 -years_since_first_injection       # none: injecting not known
+        rec 16 -ost                                                  # none: OST not known
         # schema 2.4: discharge items only when closed; continuing clients (the file is of 2025)
-        rec 11 +stay_band open +discharge_reason completed           # R033 (open)
-        rec 12 +aftercare none                                       # R034 (no stay band)
-        rec 13 +discharge_reason dropped_out                         # R033 (no stay band)
-        rec 14 +stay_band open +aftercare housing                    # R034 (open)
-        rec 15 -entrant +entrant 1 +continuing 1 year 2024           # continuing-entrant
-        rec 16 -entrant +entrant 0 +continuing 1                     # continuing-year (2025)
-        rec 17 -entrant +entrant 0 +continuing 1 year 2026           # continuing-year (later)
-        rec 18 +stay_band 8-28 +discharge_reason completed +aftercare self_help # none
-        rec 19 +stay_band open                                       # none
-        rec 20 -entrant +entrant 0 +continuing 1 year 2024 +stay_band open # none
+        rec 17 +stay_band open +discharge_reason completed           # R033 (open)
+        rec 18 +aftercare none                                       # R034 (no stay band)
+        rec 19 +discharge_reason dropped_out                         # R033 (no stay band)
+        rec 20 +stay_band open +aftercare housing                    # R034 (open)
+        rec 21 -entrant +entrant 1 +continuing 1 year 2024           # continuing-entrant
+        rec 22 -entrant +entrant 0 +continuing 1                     # continuing-year (2025)
+        rec 23 -entrant +entrant 0 +continuing 1 year 2026           # continuing-year (later)
+        rec 24 +stay_band 8-28 +discharge_reason completed +aftercare self_help # none
+        rec 25 +stay_band open                                       # none
+        rec 26 -entrant +entrant 0 +continuing 1 year 2024 +stay_band open # none
         echo '</episodes>'
         echo '</submission>'
     } >"$f"
-    tdi_exec "$CASE_DIR/audit" audit "$f"
-    grep -vE ': (schema|manifest|sequence|order|unknown-key|duplicate-key): ' "$CASE_DIR/audit.out" |
-        sed -E 's/^[^:]*:([0-9]+): ([^:]+):.*/\1 \2/' | LC_ALL=C sort >"$CASE_DIR/tdi.found"
-    rc=0
-    xmllint --noout --schematron "$SCH" "$f" 2>"$CASE_DIR/sch.err" || rc=$?
-    [ "$rc" = 3 ] || fail "xmllint --schematron exited $rc, expected 3 (fails to validate): $(cat "$CASE_DIR/sch.err")"
-    sed -nE 's/^.* line ([0-9]+): ([^:]+):.*/\1 \2/p' "$CASE_DIR/sch.err" | LC_ALL=C sort >"$CASE_DIR/sch.found"
-    diff "$CASE_DIR/sch.found" "$CASE_DIR/tdi.found" >&2 || fail "tdi audit and the Schematron disagree"
+    rule_findings "$f" v24
+    diff "$CASE_DIR/v24.sch" "$CASE_DIR/v24.tdi" >&2 || fail "tdi audit and the Schematron disagree"
     for r in R009 R011 R012 R016 R017 centre-type injection-years ost-years R033 R034 \
         continuing-entrant continuing-year; do
-        grep -q " $r\$" "$CASE_DIR/tdi.found" || fail "rule $r was not found: $(cat "$CASE_DIR/tdi.found")"
+        grep -q " $r\$" "$CASE_DIR/v24.tdi" || fail "rule $r was not found: $(cat "$CASE_DIR/v24.tdi")"
     done
-    # the records of 2.4: each broken rule on its line, the passing ones (18-20) on none
-    line=$(grep -n ' key="e1:0*b"' "$f" | cut -d: -f1)
+    # records 11-16 are on lines 14-19: only 13 and 14 break a rule
+    [ "$(awk '$1 >= 14 && $1 <= 19' "$CASE_DIR/v24.tdi" | tr '\n' ,)" = "16 centre-type,17 centre-type," ] ||
+        fail "absent items not read as not known: $(cat "$CASE_DIR/v24.tdi")"
+    # the records of 2.4's discharge items (17-26): each broken rule on its line, 24-26 on none
+    line=$(grep -n ' key="e1:0*11"' "$f" | cut -d: -f1)
     printf '%s\n' "$line R033" "$((line + 1)) R034" "$((line + 2)) R033" "$((line + 3)) R034" \
         "$((line + 4)) continuing-entrant" "$((line + 5)) continuing-year" "$((line + 6)) continuing-year" |
         LC_ALL=C sort >"$CASE_DIR/want24"
-    awk -v from="$line" '$1 >= from' "$CASE_DIR/tdi.found" | LC_ALL=C sort | diff "$CASE_DIR/want24" - >&2 ||
+    awk -v from="$line" '$1 >= from' "$CASE_DIR/v24.tdi" | LC_ALL=C sort | diff "$CASE_DIR/want24" - >&2 ||
         fail "the 2.4 records' findings are not the expected ones"
+    # the same records with every item spelled out, as a 2.3 file: the same findings by both
+    { sed -n '1,3p' "$f" | sed 's/ schemaVersion="2\.4" / schemaVersion="2.3" /'
+      grep '^<episode ' "$f" | spell_defaults
+      echo '</episodes>'
+      echo '</submission>'; } >"$CASE_DIR/rules-2.3.xml"
+    grep -q ' schemaVersion="2\.3" ' "$CASE_DIR/rules-2.3.xml" || fail "no 2.3 header"
+    [ "$(grep -c '^<episode .* setting="not_known" centre_type="99" ' "$CASE_DIR/rules-2.3.xml")" = 1 ] ||
+        fail "the 2.3 form does not spell out record 12's setting and centre type"
+    rule_findings "$CASE_DIR/rules-2.3.xml" v23
+    diff "$CASE_DIR/v24.tdi" "$CASE_DIR/v23.tdi" >&2 || fail "tdi audit finds other records in the 2.3 form"
+    diff "$CASE_DIR/v24.sch" "$CASE_DIR/v23.sch" >&2 || fail "the Schematron finds other records in the 2.3 form"
     # the demo's records break none of them, by either check
     tdi_try "$CASE_DIR/clean" 0 audit "$CASE_DIR/out"
     for f in "$CASE_DIR"/out/*/tdi-*.xml.gz; do
@@ -451,6 +532,7 @@ case_load_discharges() {
 }
 
 it_case receiver-load-series case_load_series
+it_case receiver-load-defaults case_load_defaults
 it_case receiver-load-gap case_load_gap
 it_case receiver-load-tampered case_load_tampered
 it_case receiver-audit-faults case_audit_faults

@@ -43,7 +43,7 @@ ages_by_key() {
 # from the episode elements alone: the entrants (entrant="1"), each person once at the counting
 # level; for table 11, the ages in AGES (ages_by_key).
 expected_cells() {
-    episode_lines "$1" | grep -F ' entrant="1" ' | awk -v ages="$2" '
+    episode_lines_full "$1" | grep -F ' entrant="1" ' | awk -v ages="$2" '
     function attr(name,   m) {
         if (match($0, " " name "=\"[^\"]*\"")) { m = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", m); sub(/"$/, "", m); return m }
         return ""

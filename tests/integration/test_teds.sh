@@ -82,7 +82,7 @@ count_csv() {
 # The same figures from the published submission.
 count_xml() {
     local gz=$1
-    episode_lines "$gz" | awk '
+    episode_lines_full "$gz" | awk '
     function attr(name,   m) {
         if (match($0, " " name "=\"[^\"]*\"")) { m = substr($0, RSTART + length(name) + 3, RLENGTH - length(name) - 4); return m }
         return ""

@@ -62,7 +62,10 @@ case_quarantine() {
         fail "no R006 quarantine line for primary_drug HEROIN"
     grep -qP '\tR006\tsecondary_drug_1\tHEROIN\tlocal code has no crosswalk entry$' "$q" ||
         fail "no R006 quarantine line for secondary_drug_1 HEROIN"
-    if gzip -dc "$RUN"/out/*/tdi-*.xml.gz | grep -q 'source="riverside".* primary_drug="99"'; then
+    local f
+    for f in "$RUN"/out/*/tdi-*.xml.gz; do episode_lines_full "$f"; done >"$CASE_DIR/episodes"
+    [ -s "$CASE_DIR/episodes" ] || fail "no episodes published"
+    if grep -q 'source="riverside".* primary_drug="99"' "$CASE_DIR/episodes"; then
         fail "a riverside episode has primary drug 'not known': an unmapped code was turned into it"
     fi
 }

@@ -66,14 +66,26 @@ static xmlNodePtr attribute_type(xmlNodePtr schema, const char *attr)
     xmlChar *qname;
     const char *local;
     xmlNodePtr type;
+    const tdi_item_def *item;
+    tdi_item which;
 
     assert_non_null(episode);
     decl = find_child(episode, "attribute", attr);
     if (!decl)
         fail_msg("episode has no attribute %s", attr);
-    /* An item that does not apply to every episode is left out there, and only such an item. */
-    if (!attr_is(decl, "use", tdi_item_by_name(attr, NULL)->conditional ? "optional" : "required"))
+    /* An item that does not apply to every episode is left out there (use="optional", no
+     * default); every other item has its "not known" code as default (schema 2.4), which is
+     * what the writer leaves out and the readers put back (tdi_item_default). */
+    item = tdi_item_by_name(attr, &which);
+    if (item->conditional ? !attr_is(decl, "use", "optional") || xmlHasProp(decl, XC("default"))
+                          : xmlHasProp(decl, XC("use")) != NULL)
         fail_msg("attribute %s: wrong use", attr);
+    if (!item->conditional && !attr_is(decl, "default", item->codes[item->not_known].code))
+        fail_msg("attribute %s: its default is not its not-known code %s", attr,
+                 item->codes[item->not_known].code);
+    if (item->conditional ? tdi_item_default(which) != NULL
+                          : strcmp(tdi_item_default(which), item->codes[item->not_known].code))
+        fail_msg("attribute %s: tdi_item_default is not the schema's default", attr);
     qname = xmlGetProp(decl, XC("type"));
     assert_non_null(qname);
     local = strchr((const char *)qname, ':');
@@ -491,9 +503,9 @@ static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t l
 }
 
 /* Each schema's version and namespace are its writer's; its schemaVersion attribute accepts
- * the versions since exact ages were withdrawn (2.2; 2.3 added runNo, 2.4 discharges): 2.0 and 2.1,
- * which may hold them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to
- * the writer's). */
+ * the versions since exact ages were withdrawn (2.2; 2.3 added runNo, 2.4 discharges and the
+ * items' defaults, which leave files before it valid as they are): 2.0 and 2.1, which may hold
+ * them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to the writer's). */
 static void schema_version_is_the_writers(void **state)
 {
     static const struct {

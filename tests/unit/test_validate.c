@@ -194,27 +194,50 @@ static void version_1_file(void **state)
     assert_string_equal(fx->log.text, "");
 }
 
+/* The fixture name with its schemaVersion 2.X made 2.minor, written to DIR/as.xml (into path),
+ * then checked. */
+static tdi_status validate_as(const fixture *fx, const char *name, char minor, char *path,
+                              size_t len)
+{
+    char doc[16384], *v;
+    size_t n = read_all(name, doc, sizeof doc - 1);
+
+    doc[n] = '\0';
+    v = strstr(doc, "schemaVersion=\"2.");
+    assert_non_null(v);
+    v[17] = minor;
+    snprintf(path, len, "%s/as.xml", fx->dir);
+    write_all(path, doc, n);
+    return report_validate_file(path, TDI_SCHEMA_DIR);
+}
+
+/* 2.4 leaves a not-known item out (its default): valid-2.4.xml is valid-2.3.xml so written, and
+ * both are valid, as is the same 2.3 file labelled 2.2, so every file tdi wrote stays checkable;
+ * not as a version the schema does not list. */
+static void versions_2_2_to_2_4(void **state)
+{
+    fixture *fx = *state;
+    char path[128];
+
+    assert_int_equal(report_validate_file(FIX("valid-2.4.xml"), TDI_SCHEMA_DIR), TDI_OK);
+    assert_int_equal(report_validate_file(FIX("valid-2.3.xml"), TDI_SCHEMA_DIR), TDI_OK);
+    assert_int_equal(validate_as(fx, FIX("valid-2.3.xml"), '2', path, sizeof path), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(validate_as(fx, FIX("valid-2.4.xml"), '5', path, sizeof path),
+                     TDI_ERR_INVALID);
+}
+
 /* From schemaVersion 2.2 on, ages leave only as bands: exact age and first_use_age are refused by
  * the schema itself (an auditor with xmllint sees it too). The same episodes in a 2.0 or 2.1 file
  * stay valid, checked against the kept 2.1 schema. */
 static void exact_ages_refused_from_2_2(void **state)
 {
     fixture *fx = *state;
-    char doc[16384], path[128], expect[1024], *v;
-    size_t n = read_all(FIX("valid.xml"), doc, sizeof doc - 1);
+    char path[128], expect[1024];
 
-    doc[n] = '\0';
-    v = strstr(doc, "schemaVersion=\"2.0\"");
-    assert_non_null(v);
-    snprintf(path, sizeof path, "%s/ages.xml", fx->dir);
-    v[17] = '1';
-    write_all(path, doc, n);
-    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_OK);
+    assert_int_equal(validate_as(fx, FIX("valid.xml"), '1', path, sizeof path), TDI_OK);
     assert_string_equal(fx->log.text, "");
-
-    v[17] = '2';
-    write_all(path, doc, n);
-    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_int_equal(validate_as(fx, FIX("valid.xml"), '2', path, sizeof path), TDI_ERR_INVALID);
     snprintf(expect, sizeof expect,
              "%1$s:4: Element '{urn:tdi:submission:2}episode', attribute 'age': The attribute "
              "'age' is not allowed.\n"
@@ -624,6 +647,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrong_namespace, setup, teardown),
         cmocka_unit_test_setup_teardown(version_1_file, setup, teardown),
         cmocka_unit_test_setup_teardown(exact_ages_refused_from_2_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(versions_2_2_to_2_4, setup, teardown),
         cmocka_unit_test_setup_teardown(tables_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
