@@ -64,10 +64,11 @@ REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o) $(CLI_SRC:%.c=build/release/%.o)
 ASAN_LIB := $(LIB_SRC:%.c=build/asan/%.o)
 ASAN_OBJ := $(ASAN_LIB) $(CLI_SRC:%.c=build/asan/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
-# The unit tests that run report/'s worker threads (rpt_pipe: deflate and the schema check), again
-# under ThreadSanitizer. Not test_tables: its three publishes are test_report's too, and its
-# single-threaded suppression searches cost 10 s of CPU under TSan.
-TSAN_TESTS := test_pipe test_report test_validate test_code_values
+# The unit tests that run worker threads, report/'s (rpt_pipe: deflate and the schema check) and
+# run/run_pool.c's readers (test_run_pool), again under ThreadSanitizer. Not test_tables: its three
+# publishes are test_report's too, and its single-threaded suppression searches cost 10 s of CPU
+# under TSan.
+TSAN_TESTS := test_pipe test_report test_validate test_code_values test_run_pool
 TSAN_LIB := $(LIB_SRC:%.c=build/tsan/%.o)
 TSAN_BIN := $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
 # tdi itself under ThreadSanitizer: the integration tests that read sources in parallel
@@ -302,7 +303,7 @@ $(addsuffix /state/st_db.o,build/release build/install build/asan build/tsan bui
 
 # ---- the scripted libpq and `make coverage` (tests/unit/harness_pq.h, docs/hacking.md)
 # Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of -lpq.
-HPQ_TESTS   := test_pg test_extract_pq test_state test_run test_rpt_load test_st_report
+HPQ_TESTS   := test_pg test_extract_pq test_state test_run test_run_pool test_rpt_load test_st_report
 LDLIBS_NOPQ := $(filter-out -lpq,$(LDLIBS))
 COV         := -O0 -g --coverage -Werror -DTDI_TEST_HOOKS
 COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)
@@ -321,6 +322,19 @@ $(HPQ_TESTS:%=build/asan/tests/%): build/asan/tests/%: tests/unit/%.c build/asan
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) -Wno-missing-prototypes \
 	  $(DEPFLAGS) -o $@ $< build/asan/tests/harness_pq.o $(ASAN_LIB) $(LDFLAGS) $(LDLIBS_NOPQ) \
+	  -lcmocka
+
+# test_run_pool reads sources on worker threads (run/run_pool.c): under ThreadSanitizer too, with the
+# harness built the same way.
+build/tsan/tests/harness_pq.o: tests/unit/harness_pq.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) $(DEPFLAGS) -c -o $@ $<
+
+$(addprefix build/tsan/tests/,$(filter $(HPQ_TESTS),$(TSAN_TESTS))): build/tsan/tests/%: \
+  tests/unit/%.c build/tsan/tests/harness_pq.o $(TSAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) -Wno-missing-prototypes \
+	  $(DEPFLAGS) -o $@ $< build/tsan/tests/harness_pq.o $(TSAN_LIB) $(LDFLAGS) $(LDLIBS_NOPQ) \
 	  -lcmocka
 
 # Coverage: the unit tests built with gcov instrumentation (-O0, the test hooks on as in the ASan

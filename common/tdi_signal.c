@@ -49,6 +49,14 @@ void tdi_stop_acknowledge(void)
     stop_acknowledged = 1;
 }
 
+#ifdef TDI_TEST_HOOKS
+void tdi_signal_reset(void)
+{
+    atomic_store(&stop_signal, 0);
+    stop_acknowledged = 0;
+}
+#endif
+
 tdi_status tdi_sleep_ms(long ms)
 {
     while (!stop_signal) {

@@ -26,4 +26,10 @@ tdi_status tdi_sleep_ms(long ms);
  * via *ready. */
 tdi_status tdi_wait_fd(int fd, int for_write, int timeout_ms, int *ready);
 
+#ifdef TDI_TEST_HOOKS
+/* Test builds only: forgets a stop and its acknowledgement, as a new process would start (a unit
+ * test binary makes many runs). */
+void tdi_signal_reset(void);
+#endif
+
 #endif

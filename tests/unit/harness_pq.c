@@ -6,6 +6,8 @@
 
 #include "harness_pq.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +16,21 @@
 #include <unistd.h>
 
 #define MAX_LINES 512
+#define MAX_LANES 8 /* lane 0, the main script, and up to 7 hpq_lane() scripts */
 
 const char HPQ_NULL[] = "\\N (harness NULL)";
 
+/* A script of its own: lane 0 is the main one (hpq_script), the others are hpq_lane()'s, each
+ * followed by the connections whose conninfo contains its key. */
+typedef struct lane {
+    const char *key; /* NULL: lane 0 */
+    hpq_line lines[MAX_LINES];
+    int n, pos, busy_served, polls;
+} lane;
+
 struct pg_conn {
     int id;
+    lane *lane;      /* the script its calls follow */
     int bad;         /* broken: PQstatus says CONNECTION_BAD */
     int busy;        /* a statement was sent, PQgetResult has not returned NULL yet */
     int copy;        /* 0, or PGRES_COPY_OUT / PGRES_COPY_IN while a COPY runs */
@@ -31,6 +43,8 @@ struct pg_conn {
     PGEventProc ev;  /* PQregisterEventProc's procedure (one per connection here) */
     void *evdata;    /* and its PQsetInstanceData */
     int raw;         /* client_encoding SQL_ASCII: rows arrive as the bytes they are */
+    int stall;       /* PQsocket: quiet[0], whatever hpq_silent_socket says */
+    int waiting;     /* stalled, and PQisBusy said 1: counted for hpq_raise_when_stalled */
 };
 
 struct pg_result {
@@ -43,8 +57,50 @@ struct pg_cancel {
     PGconn *conn;
 };
 
-static hpq_line script[MAX_LINES];
-static int nlines, pos, busy_served = -1, nconns, open_conns, live_copy, silent;
+static lane lanes[MAX_LANES] = {[0] = {.busy_served = -1}};
+static int nlanes = 1, nconns, open_conns, live_copy, silent;
+static int stall_sig, stall_n, stalled; /* hpq_raise_when_stalled */
+/* Every call that reads or changes the scripts, the live results, the counts: the run's reader
+ * threads call libpq on connections of their own while the test's thread uses the state one. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local int holding; /* this thread holds mu */
+static pthread_t test_thread;     /* the thread cmocka runs the test on */
+static int test_thread_known;
+
+#define LOCK()                                                                                     \
+    do {                                                                                           \
+        (void)pthread_mutex_lock(&mu);                                                             \
+        holding = 1;                                                                               \
+    } while (0)
+#define UNLOCK()                                                                                   \
+    do {                                                                                           \
+        holding = 0;                                                                               \
+        (void)pthread_mutex_unlock(&mu);                                                           \
+    } while (0)
+
+/* Fails the test. cmocka's fail_msg jumps back into the test: only on the test's thread, and
+ * with mu released; another thread (a reader of run_pool.c) cannot jump there, so it prints
+ * the message and aborts the test binary, which fails it as well. */
+static void hpq_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void hpq_fail(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (holding)
+        UNLOCK();
+    if (!test_thread_known || !pthread_equal(pthread_self(), test_thread)) {
+        fprintf(stderr, "%s (on a reader thread)\n", msg);
+        abort();
+    }
+    fail_msg("%s", msg);
+    abort(); /* not reached: fail_msg does not return */
+}
+#undef fail_msg
+#define fail_msg(...) hpq_fail(__VA_ARGS__)
 static const char *server_encoding = "UTF8"; /* PQparameterStatus */
 static struct pg_result *live;
 
@@ -116,12 +172,12 @@ static const char *const *keep_strs(const char *const *v, size_t n)
 
 /* The lines are copied with every string and array they point to: a test may build them in a
  * helper function or in buffers it reuses. */
-void hpq_script_add(const hpq_line *lines)
+static void add_lines(lane *ln, const hpq_line *lines)
 {
     for (; lines->fn != HPQ_FN_END; lines++) {
-        hpq_line *l = &script[nlines];
+        hpq_line *l = &ln->lines[ln->n];
 
-        if (nlines >= MAX_LINES)
+        if (ln->n >= MAX_LINES)
             fail_msg("harness_pq: more than %d script lines", MAX_LINES);
         *l = *lines;
         l->match = keep_str(l->match);
@@ -138,27 +194,77 @@ void hpq_script_add(const hpq_line *lines)
             memcpy(t, l->res.types, (size_t)l->res.nfields * sizeof *t);
             l->res.types = t;
         }
-        nlines++;
+        ln->n++;
     }
 }
 
-/* The next script line, which must be for fn (and conn); the test fails otherwise. */
-static const hpq_line *expect(hpq_fn fn, const PGconn *conn, const char *what)
+static void note_test_thread(void)
 {
-    const hpq_line *l = pos < nlines ? &script[pos] : NULL;
+    test_thread = pthread_self();
+    test_thread_known = 1;
+}
+
+void hpq_script_add(const hpq_line *lines)
+{
+    LOCK();
+    note_test_thread();
+    add_lines(&lanes[0], lines);
+    UNLOCK();
+}
+
+void hpq_lane_add(const char *key, const hpq_line *lines)
+{
+    lane *ln = NULL;
+
+    LOCK();
+    note_test_thread();
+    for (int i = 1; i < nlanes && !ln; i++)
+        if (strcmp(lanes[i].key, key) == 0)
+            ln = &lanes[i];
+    if (!ln) {
+        if (nlanes >= MAX_LANES)
+            fail_msg("harness_pq: more than %d lanes", MAX_LANES - 1);
+        ln = &lanes[nlanes++];
+        ln->key = keep_str(key);
+    }
+    add_lines(ln, lines);
+    UNLOCK();
+}
+
+/* The lane a new connection follows: the first whose key its conninfo contains, else lane 0. */
+static lane *lane_of(const char *conninfo)
+{
+    for (int i = 1; i < nlanes && conninfo; i++)
+        if (strstr(conninfo, lanes[i].key))
+            return &lanes[i];
+    return &lanes[0];
+}
+
+/* The next line of ln, which must be for fn (and conn); the test fails otherwise. */
+static const hpq_line *expect_in(lane *ln, hpq_fn fn, const PGconn *conn, const char *what)
+{
+    const hpq_line *l = ln->pos < ln->n ? &ln->lines[ln->pos] : NULL;
+    const char *in = ln->key ? ln->key : "the script";
 
     if (!l)
-        fail_msg("harness_pq: unexpected call %s(%s) after the end of the script", fn_name(fn),
-                 what ? what : "");
+        fail_msg("harness_pq: unexpected call %s(%s) after the end of %s", fn_name(fn),
+                 what ? what : "", in);
     if (l->fn != fn)
-        fail_msg("harness_pq: call %s(%.200s) where the script (test line %d) expects %s",
-                 fn_name(fn), what ? what : "", l->at, fn_name(l->fn));
+        fail_msg("harness_pq: call %s(%.200s) where %s (test line %d) expects %s", fn_name(fn),
+                 what ? what : "", in, l->at, fn_name(l->fn));
     if (l->conn && conn && l->conn != conn->id)
         fail_msg("harness_pq: %s on connection %d where the script (test line %d) expects "
                  "connection %d",
                  fn_name(fn), conn->id, l->at, l->conn);
-    pos++;
+    ln->pos++;
+    if (l->then)
+        l->then();
     return l;
+}
+
+static const hpq_line *expect(hpq_fn fn, const PGconn *conn, const char *what)
+{
+    return expect_in(conn->lane, fn, conn, what);
 }
 
 static void check_match(const hpq_line *l, const char *text)
@@ -209,7 +315,7 @@ static void free_conn(PGconn *conn)
     open_conns--;
 }
 
-void hpq_reset(void)
+static void reset_all(void)
 {
     while (live) {
         struct pg_result *next = live->next;
@@ -221,25 +327,47 @@ void hpq_reset(void)
         free(kept);
         kept = next;
     }
-    nlines = pos = 0;
-    busy_served = -1;
+    memset(lanes, 0, sizeof lanes);
+    lanes[0].busy_served = -1;
+    nlanes = 1;
     server_encoding = "UTF8";
     nconns = open_conns = live_copy = silent = 0;
+    stall_sig = stall_n = stalled = 0;
+}
+
+void hpq_reset(void)
+{
+    LOCK();
+    reset_all();
+    UNLOCK();
 }
 
 void hpq_done(void)
 {
-    int left = nlines - pos, results = 0, conns = open_conns, rows = live_copy;
+    int results = 0, conns, rows;
 
+    LOCK();
+    conns = open_conns;
+    rows = live_copy;
     for (struct pg_result *r = live; r; r = r->next)
         results++;
-    if (left > 0) {
-        const hpq_line *l = &script[pos];
-        hpq_reset();
-        fail_msg("harness_pq: %d script line(s) not used, the first %s (test line %d)", left,
-                 fn_name(l->fn), l->at);
+    for (int i = 0; i < nlanes; i++) {
+        const lane *ln = &lanes[i];
+        int left = ln->n - ln->pos;
+
+        if (left > 0) {
+            char in[128];
+            hpq_fn fn = ln->lines[ln->pos].fn;
+            int at = ln->lines[ln->pos].at;
+
+            snprintf(in, sizeof in, "%s", ln->key ? ln->key : "the script");
+            reset_all();
+            fail_msg("harness_pq: %d line(s) of %s not used, the first %s (test line %d)", left, in,
+                     fn_name(fn), at);
+        }
     }
-    hpq_reset();
+    reset_all();
+    UNLOCK();
     if (results)
         fail_msg("harness_pq: %d result(s) not cleared (PQclear)", results);
     if (rows)
@@ -255,18 +383,22 @@ PGconn *PQconnectStartParams(const char *const *keywords, const char *const *val
 {
     const char *dbname = NULL;
     const hpq_line *l;
+    lane *ln;
     PGconn *conn;
 
     (void)expand_dbname;
     for (int i = 0; keywords[i]; i++)
         if (strcmp(keywords[i], "dbname") == 0)
             dbname = values[i];
-    l = expect(HPQ_FN_CONNECT, NULL, dbname);
+    LOCK();
+    ln = lane_of(dbname);
+    l = expect_in(ln, HPQ_FN_CONNECT, NULL, dbname);
     check_match(l, dbname);
     conn = calloc(1, sizeof *conn);
     if (!conn || socketpair(AF_UNIX, SOCK_STREAM, 0, conn->sock) != 0 ||
         socketpair(AF_UNIX, SOCK_STREAM, 0, conn->quiet) != 0 || write(conn->sock[1], "x", 1) != 1)
         fail_msg("harness_pq: cannot make the socket");
+    conn->lane = ln;
     conn->id = ++nconns;
     conn->txn = conn->next_txn = PQTRANS_IDLE;
     conn->err = "";
@@ -276,6 +408,8 @@ PGconn *PQconnectStartParams(const char *const *keywords, const char *const *val
     if (l->ret)
         conn->err = l->error ? l->error : "connection refused\n";
     conn->fail_poll = l->ret == 2;
+    conn->stall = l->stall;
+    UNLOCK();
     return conn;
 }
 
@@ -325,7 +459,16 @@ char *PQerrorMessage(const PGconn *conn)
 
 int PQsocket(const PGconn *conn)
 {
-    return !conn || conn->bad ? -1 : silent ? conn->quiet[0] : conn->sock[0];
+    return !conn || conn->bad ? -1 : silent || conn->stall ? conn->quiet[0] : conn->sock[0];
+}
+
+void hpq_raise_when_stalled(int sig, int n)
+{
+    LOCK();
+    stall_sig = sig;
+    stall_n = n;
+    stalled = 0;
+    UNLOCK();
 }
 
 void hpq_silent_socket(int on)
@@ -385,8 +528,10 @@ void PQfinish(PGconn *conn)
 {
     if (!conn)
         return;
+    LOCK();
     expect(HPQ_FN_FINISH, conn, NULL);
     free_conn(conn);
+    UNLOCK();
 }
 
 /* ------------------------------------------------------------------ statements */
@@ -404,7 +549,7 @@ static int txn_after(const PGconn *conn, const char *sql)
     return conn->txn == PQTRANS_INERROR ? PQTRANS_INERROR : conn->txn;
 }
 
-static int send_statement(PGconn *conn, const char *sql, int nparams, const char *const *params)
+static int send_locked(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
     char got[4096] = "";
     size_t used = 0;
@@ -436,6 +581,16 @@ static int send_statement(PGconn *conn, const char *sql, int nparams, const char
     return 1;
 }
 
+static int send_statement(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    int ret;
+
+    LOCK();
+    ret = send_locked(conn, sql, nparams, params);
+    UNLOCK();
+    return ret;
+}
+
 int PQsendQuery(PGconn *conn, const char *query)
 {
     return send_statement(conn, query, 0, NULL);
@@ -458,42 +613,61 @@ PGresult *PQprepare(PGconn *conn, const char *stmtName, const char *query, int n
     (void)stmtName;
     (void)nParams;
     (void)paramTypes;
+    PGresult *res;
+
     check_conn(conn, "PQprepare");
+    LOCK();
     l = expect(HPQ_FN_PREPARE, conn, query);
     check_match(l, query);
     after_call(conn, l);
     if (l->res.status == PGRES_FATAL_ERROR && conn->txn == PQTRANS_INTRANS)
         conn->txn = conn->next_txn = PQTRANS_INERROR;
-    return new_result(&l->res);
+    res = new_result(&l->res);
+    UNLOCK();
+    return res;
 }
 
 PGresult *PQdescribePrepared(PGconn *conn, const char *stmt)
 {
     const hpq_line *l;
+    PGresult *res;
 
     check_conn(conn, "PQdescribePrepared");
+    LOCK();
     l = expect(HPQ_FN_DESCRIBE, conn, stmt);
     after_call(conn, l);
-    return new_result(&l->res);
+    res = new_result(&l->res);
+    UNLOCK();
+    return res;
 }
 
 int PQisBusy(PGconn *conn)
 {
-    static int polls;
-    const hpq_line *l = pos < nlines ? &script[pos] : NULL;
+    const hpq_line *l;
+    lane *ln;
+    int busy = 0;
 
     check_conn(conn, "PQisBusy");
+    LOCK();
+    ln = conn->lane;
+    l = ln->pos < ln->n ? &ln->lines[ln->pos] : NULL;
     /* A result scripted busy is not there until the caller waited and consumed input; while
      * a statement runs and the script has no result next, the server has not answered yet. */
-    if ((l && l->fn == HPQ_FN_RESULT && l->busy && busy_served != pos) ||
+    if ((l && l->fn == HPQ_FN_RESULT && l->busy && ln->busy_served != ln->pos) ||
         (conn->busy && !conn->copy && !conn->bad && (!l || l->fn != HPQ_FN_RESULT))) {
-        if (++polls > 1000)
+        if (++ln->polls > 1000)
             fail_msg("harness_pq: PQisBusy polled 1000 times while the script expects %s next",
                      fn_name(l ? l->fn : HPQ_FN_END));
-        return 1;
-    }
-    polls = 0;
-    return 0;
+        busy = 1;
+        if (conn->stall && !conn->waiting) {
+            conn->waiting = 1;
+            if (stall_sig && ++stalled == stall_n)
+                (void)raise(stall_sig);
+        }
+    } else
+        ln->polls = 0;
+    UNLOCK();
+    return busy;
 }
 
 int PQconsumeInput(PGconn *conn)
@@ -501,11 +675,13 @@ int PQconsumeInput(PGconn *conn)
     check_conn(conn, "PQconsumeInput");
     if (conn->bad)
         return 0;
-    busy_served = pos;
+    LOCK();
+    conn->lane->busy_served = conn->lane->pos;
+    UNLOCK();
     return 1;
 }
 
-PGresult *PQgetResult(PGconn *conn)
+static PGresult *get_result_locked(PGconn *conn)
 {
     const hpq_line *l;
     PGresult *res;
@@ -528,6 +704,16 @@ PGresult *PQgetResult(PGconn *conn)
     if (l->res.status == PGRES_COPY_OUT || l->res.status == PGRES_COPY_IN)
         conn->copy = l->res.status;
     return res;
+}
+
+PGresult *PQgetResult(PGconn *conn)
+{
+    PGresult *ret;
+
+    LOCK();
+    ret = get_result_locked(conn);
+    UNLOCK();
+    return ret;
 }
 
 /* ------------------------------------------------------------------ COPY */
@@ -553,7 +739,7 @@ static int utf8_ok(const char *s, size_t n)
     return 1;
 }
 
-int PQgetCopyData(PGconn *conn, char **buffer, int async)
+static int get_copy_locked(PGconn *conn, char **buffer, int async)
 {
     const hpq_line *l;
     size_t n;
@@ -589,7 +775,17 @@ int PQgetCopyData(PGconn *conn, char **buffer, int async)
     return (int)n;
 }
 
-int PQputCopyData(PGconn *conn, const char *buffer, int nbytes)
+int PQgetCopyData(PGconn *conn, char **buffer, int async)
+{
+    int ret;
+
+    LOCK();
+    ret = get_copy_locked(conn, buffer, async);
+    UNLOCK();
+    return ret;
+}
+
+static int put_copy_locked(PGconn *conn, const char *buffer, int nbytes)
 {
     const hpq_line *l;
     char *text;
@@ -601,6 +797,8 @@ int PQputCopyData(PGconn *conn, const char *buffer, int nbytes)
     if (!text)
         fail_msg("harness_pq: out of memory");
     l = expect(HPQ_FN_COPY_PUT, conn, text);
+    if (l->capture)
+        snprintf(l->capture, HPQ_CAPTURE_MAX, "%.*s", HPQ_CAPTURE_MAX - 1, text);
     if (l->match && !strstr(text, l->match)) {
         char shown[301]; /* what the failure shows (check_match prints 300 bytes) */
         snprintf(shown, sizeof shown, "%s", text);
@@ -612,7 +810,17 @@ int PQputCopyData(PGconn *conn, const char *buffer, int nbytes)
     return l->ret;
 }
 
-int PQputCopyEnd(PGconn *conn, const char *errormsg)
+int PQputCopyData(PGconn *conn, const char *buffer, int nbytes)
+{
+    int ret;
+
+    LOCK();
+    ret = put_copy_locked(conn, buffer, nbytes);
+    UNLOCK();
+    return ret;
+}
+
+static int put_copy_end_locked(PGconn *conn, const char *errormsg)
 {
     const hpq_line *l;
 
@@ -631,10 +839,22 @@ int PQputCopyEnd(PGconn *conn, const char *errormsg)
     return l->ret;
 }
 
+int PQputCopyEnd(PGconn *conn, const char *errormsg)
+{
+    int ret;
+
+    LOCK();
+    ret = put_copy_end_locked(conn, errormsg);
+    UNLOCK();
+    return ret;
+}
+
 void PQfreemem(void *ptr)
 {
+    LOCK();
     if (ptr)
         live_copy--;
+    UNLOCK();
     free(ptr);
 }
 
@@ -651,11 +871,16 @@ PGcancel *PQgetCancel(PGconn *conn)
 
 int PQcancel(PGcancel *cancel, char *errbuf, int errbufsize)
 {
-    const hpq_line *l = expect(HPQ_FN_CANCEL, cancel->conn, NULL);
+    const hpq_line *l;
+    int ok;
 
+    LOCK();
+    l = expect(HPQ_FN_CANCEL, cancel->conn, NULL);
+    ok = l->ret == 0;
+    UNLOCK();
     if (errbufsize > 0)
         errbuf[0] = '\0';
-    return l->ret == 0;
+    return ok;
 }
 
 void PQfreeCancel(PGcancel *cancel)
@@ -757,10 +982,12 @@ void PQclear(PGresult *res)
 
     if (!res)
         return;
+    LOCK();
     while (*p && *p != res)
         p = &(*p)->next;
     if (!*p)
         fail_msg("harness_pq: PQclear of a result that is not live (cleared twice?)");
     *p = res->next;
+    UNLOCK();
     free(res);
 }

@@ -19,6 +19,14 @@
  * that is always readable and writable, so the waits' poll() returns at once; after
  * hpq_silent_socket(1) one that is never readable (a server that sends nothing). Event
  * procedures keep their instance data (one procedure per connection).
+ *
+ * Threads: the harness is locked, so the run's reader threads (run/run_pool.c) may talk to
+ * connections of their own while the test's thread uses another. Their order against each other
+ * is not known, so each such connection follows a script of its own, a lane (hpq_lane): a
+ * connection whose conninfo contains the lane's key takes its calls from that lane, in order;
+ * every other connection from the main script (hpq_script). A harness failure on a thread other
+ * than the test's prints its message and aborts the test binary (cmocka cannot fail a test from
+ * there).
  */
 #ifndef HARNESS_PQ_H
 #define HARNESS_PQ_H
@@ -73,7 +81,13 @@ typedef struct hpq_line {
     int none;           /* RESULT: PQgetResult returns NULL */
     hpq_res res;        /* RESULT, PREPARE, DESCRIBE */
     char *capture;      /* SEND: receives the parameters sent (as params reads them), for
-                         * values a test cannot know before (HPQ_CAPTURE_MAX bytes) */
+                         * values a test cannot know before; COPY_PUT: the bytes sent
+                         * (HPQ_CAPTURE_MAX bytes) */
+    int stall;          /* CONNECT: this connection's socket never becomes readable (as
+                         * hpq_silent_socket, for one connection) */
+    void (*then)(void); /* called once the call is taken, before it answers (under the
+                         * harness's lock: it must not call libpq), e.g. to change the
+                         * files a run is about to use at exactly this point */
     int at;             /* the script's source line, for messages */
 } hpq_line;
 
@@ -81,6 +95,10 @@ typedef struct hpq_line {
  * arrays they point to. */
 void hpq_script_add(const hpq_line *lines);
 #define hpq_script(...) hpq_script_add((const hpq_line[]){__VA_ARGS__, {.fn = HPQ_FN_END}})
+/* Appends lines to the lane of key (made on first use, up to 7): the script of the connections
+ * whose conninfo contains key. hpq_done() checks every lane. */
+void hpq_lane_add(const char *key, const hpq_line *lines);
+#define hpq_lane(key, ...) hpq_lane_add((key), (const hpq_line[]){__VA_ARGS__, {.fn = HPQ_FN_END}})
 /* Fails the test when script lines are left, results or COPY rows not freed, connections not
  * finished; then forgets the script. Call at the end of every test that used the harness. */
 void hpq_done(void);
@@ -92,6 +110,11 @@ void hpq_server_encoding(const char *encoding);
 /* 1: PQsocket answers a socket that never becomes readable, a server that stalls (reset by
  * hpq_reset and hpq_done). */
 void hpq_silent_socket(int on);
+
+/* Raises sig (SIGTERM: a stop) once n connections opened with .stall wait on their server
+ * (PQisBusy said 1): readers of several threads all stopped while they wait (reset by
+ * hpq_reset and hpq_done). */
+void hpq_raise_when_stalled(int sig, int n);
 
 /* ---- script lines. Each notes where in the test it was written. */
 #define HPQ_AT .at = __LINE__

@@ -1,0 +1,203 @@
+/* Shared by the unit tests of run/ (test_run.c, test_run_pool.c): a run's fixture (a temporary
+ * directory with the key, a config, the scripted state database), run_main() with stdout
+ * captured, and the script lines every run sends the state database. */
+#ifndef TEST_RUN_H
+#define TEST_RUN_H
+
+#include "test_fs.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../run/run.h"
+#include "harness_pq.h"
+#include "test_log.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_CONN  "dbname=tdi_state"
+#define CLINIC_CONN "dbname=clinic_en"
+#define V(...)      ((const char *const[]){__VA_ARGS__})
+/* A statement on the state database answering r rows of n columns. */
+#define ROWS(m, n, r, ...)                                                                         \
+    HPQ_SEND(m),                                                                                   \
+        HPQ_RESULT_ROWS(n, V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), r,            \
+                        V(__VA_ARGS__)),                                                           \
+        HPQ_RESULT_NONE
+#define COPY_OUT(m) HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_OUT)
+#define COPY_IN(m)  HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_IN)
+#define COPY_IN_END HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
+
+typedef struct fixture {
+    char dir[64];
+    char config[128];
+    tdi_config *cfg;
+    state_db *state;
+    test_log log;
+    char out[16384]; /* what the run printed */
+    int saved;       /* stdout while run() has it redirected, else -1 */
+} fixture;
+
+static fixture fx;
+static const char *names[TDI_COL_COUNT];
+/* One episode as the clinic's view yields it (columns in contract order, \N not known), with
+ * sex and, when changed is not NULL, the change time after the contract's columns. */
+static const char *episode(char *buf, size_t len, const char *id, const char *sex,
+                           const char *changed)
+{
+    const char *v[TDI_COL_COUNT] = {0};
+    size_t used = 0;
+
+    v[TDI_COL_EPISODE_ID] = id;
+    v[TDI_COL_CLIENT_ID] = id;
+    v[TDI_COL_CENTRE_ID] = "RR-NORTH";
+    v[TDI_COL_START_DATE] = "2025-02-10";
+    v[TDI_COL_BIRTH_DATE] = "1985-07-30";
+    v[TDI_COL_SETTING] = "OUTPT";
+    v[TDI_COL_SEX] = sex;
+    v[TDI_COL_TREATMENT_STATUS] = "Y";
+    v[TDI_COL_PRIMARY_DRUG] = "HEROIN";
+    v[TDI_COL_ROUTE] = "INJ";
+    for (int c = 0; c < TDI_COL_COUNT; c++)
+        used +=
+            (size_t)snprintf(buf + used, len - used, "%s%s", c ? "\t" : "", v[c] ? v[c] : "\\N");
+    if (changed)
+        used += (size_t)snprintf(buf + used, len - used, "\t%s", changed);
+    snprintf(buf + used, len - used, "\n");
+    return buf;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* A fresh directory with the key and a config of the settings top, the [source] sections
+ * sources and one body, loaded; the state database opened (scripted). */
+static int fixture_open(const char *top, const char *sources)
+{
+    char path[256], conf[4096], key[128] = "";
+    FILE *fp;
+
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        names[i] = tdi_columns[i].name;
+    names[TDI_COL_NATIONAL_ID] = "changed_at"; /* the clinic has no national id, no names */
+    hpq_reset();
+    memset(&fx, 0, sizeof fx);
+    fx.saved = -1;
+    snprintf(fx.dir, sizeof fx.dir, "/tmp/tdi-test-run.XXXXXX");
+    assert_non_null(mkdtemp(fx.dir));
+    fp = fopen("tests/fixtures/test.key", "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(key, sizeof key, fp));
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/tdi.key", fx.dir);
+    write_file(path, key, 0600);
+    snprintf(conf, sizeof conf,
+             "output_dir = out\nkey_file = tdi.key\nk_min = 1\nstate = " STATE_CONN "\n"
+             "retry_attempts = 2\nretry_delay = 0.01\n%s\n%s"
+             "[body national]\nregions = *\ncounting = national\n",
+             top, sources);
+    snprintf(fx.config, sizeof fx.config, "%s/tdi.conf", fx.dir);
+    write_file(fx.config, conf, 0644);
+    assert_int_equal(tdi_config_load(fx.config, &fx.cfg), TDI_OK);
+    hpq_script(HPQ_CONNECT(STATE_CONN));
+    assert_int_equal(state_open(STATE_CONN, &fx.state), TDI_OK);
+    test_log_start(&fx.log);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_log_stop();
+    if (fx.saved >= 0) { /* a failure left run() half-way: stdout back, what the run said */
+        char path[128], line[512];
+        FILE *fp;
+
+        fflush(stdout);
+        dup2(fx.saved, 1);
+        close(fx.saved);
+        snprintf(path, sizeof path, "%s/stdout", fx.dir);
+        fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof line, fp))
+            fputs(line, stderr);
+        if (fp)
+            fclose(fp);
+    }
+    tdi_config_free(fx.cfg);
+    test_fs_remove_tree(fx.dir);
+    return 0;
+}
+
+/* Runs run_main() with stdout into fx.out. */
+static tdi_status run(void)
+{
+    run_options opt = {.cfg = fx.cfg, .state = fx.state, .config_path = fx.config, .year = 2025};
+    char path[128];
+    int fd;
+    ssize_t n;
+    tdi_status st;
+
+    snprintf(path, sizeof path, "%s/stdout", fx.dir);
+    fflush(stdout);
+    fx.saved = dup(1);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fx.saved >= 0 && fd >= 0);
+    dup2(fd, 1);
+    st = run_main(&opt);
+    fflush(stdout);
+    dup2(fx.saved, 1);
+    close(fx.saved);
+    fx.saved = -1;
+    n = pread(fd, fx.out, sizeof fx.out - 1, 0);
+    fx.out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return st;
+}
+
+static void finish(void)
+{
+    hpq_script(HPQ_FINISH);
+    state_close(fx.state);
+    hpq_done();
+}
+
+/* The run's start: the lock, the ledger row, the year open, the run's tables. */
+#define RUN_START                                                                                  \
+    HPQ_VALUE("pg_try_advisory_lock", "t"), HPQ_COMMAND("SET status = 'abandoned'"),               \
+        HPQ_VALUE("INSERT INTO tdi.run ", "5"), HPQ_NO_ROW("FROM tdi.closed_year"),                \
+        HPQ_COMMAND("CREATE TEMP TABLE run_rec")
+/* The clinic's side of opening a full read of the view, for a connection whose conninfo has m. */
+#define CLINIC_OPEN(m)                                                                             \
+    HPQ_CONNECT(m), HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ"),                          \
+        {.fn = HPQ_FN_PREPARE,                                                                     \
+         .match = "tdi_episodes",                                                                  \
+         .res = {.status = PGRES_COMMAND_OK},                                                      \
+         HPQ_AT},                                                                                  \
+    {                                                                                              \
+        .fn = HPQ_FN_DESCRIBE,                                                                     \
+        .res = {.status = PGRES_COMMAND_OK, .nfields = TDI_COL_NATIONAL_ID, .fields = names},      \
+        HPQ_AT                                                                                     \
+    }
+/* The action pass, with body 0's counts rows. */
+#define ACTIONS(r, ...)                                                                            \
+    HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
+        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),                     \
+        HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),                \
+        HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
+        ROWS("GROUP BY body, action", 3, r, __VA_ARGS__), ROWS("action = 'f'", 2, 0, NULL),        \
+        ROWS("k.earlier", 2, 0, NULL)
+
+#endif
