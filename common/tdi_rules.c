@@ -47,8 +47,8 @@ static const tdi_rule rules[TDI_RULE_COUNT] = {
     [TDI_R032] = {"R032", TDI_RULE_WARN, "end_date",
                   "stay longer than 5 years (open: up to today): kept"},
     [TDI_R033] = {"R033", TDI_RULE_WARN, "discharge_reason",
-                  "discharge reason without an end date: kept"},
-    [TDI_R034] = {"R034", TDI_RULE_WARN, "aftercare", "aftercare without an end date: kept"},
+                  "discharge reason without an end date: left out"},
+    [TDI_R034] = {"R034", TDI_RULE_WARN, "aftercare", "aftercare without an end date: left out"},
 };
 
 const tdi_rule *tdi_rule_at(tdi_rule_idx idx)

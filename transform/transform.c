@@ -542,7 +542,7 @@ static void discharge_facts(const tdi_raw_row *row, int end_ymd, const tdi_recor
 }
 
 /* README.md, "Discharges and continuing clients": closed, the band, reason and aftercare; open,
- * "open" (a reason or aftercare given is kept: R033, R034); no end_date column, none of them (the
+ * "open" (a reason or aftercare given is left out: R033, R034); no end_date column, none of them (the
  * records stay as they were). A start before the year (the second window) is a continuing one. */
 static void discharge_items(const transform_ctx *tx, const tdi_raw_row *row, int end_ymd,
                             tdi_record *rec)
@@ -555,10 +555,10 @@ static void discharge_items(const transform_ctx *tx, const tdi_raw_row *row, int
     }
     rec->code[TDI_ITEM_STAY_BAND] =
         row->no_end_date ? TDI_CODE_NOT_APPLICABLE : (uint8_t)tdi_stay_band(-1);
-    if (is_missing(row->col[TDI_COL_DISCHARGE_REASON]))
-        rec->code[TDI_ITEM_DISCHARGE_REASON] = TDI_CODE_NOT_APPLICABLE;
-    if (is_missing(row->col[TDI_COL_AFTERCARE]))
-        rec->code[TDI_ITEM_AFTERCARE] = TDI_CODE_NOT_APPLICABLE;
+    /* Without an end date a reason or aftercare cannot be true yet: left out (R033, R034 warn),
+     * so that every file tdi writes meets the receiver's rules of the same ids. */
+    rec->code[TDI_ITEM_DISCHARGE_REASON] = TDI_CODE_NOT_APPLICABLE;
+    rec->code[TDI_ITEM_AFTERCARE] = TDI_CODE_NOT_APPLICABLE;
 }
 
 /* The steps of the file comment. Returns 1 when rejected (rej filled), 0 when rec is complete,

@@ -445,7 +445,7 @@ case_load_rerun() {
 # tdi_episodes_dis = tdi_episodes + end_date, discharge_reason, aftercare. Closed in 2025: 2 (4
 # days), 9 (15), 6 (156); 20, started 2024-11-30, closed 2025-01-15 (46 days) and 21, started
 # 2024-12-31 and open, are continuing clients; 19 (2024) closed in 2024 is not read; 10 is open
-# with a reason given (R033: kept).
+# with a reason given (R033: left out).
 discharges_en() {
     pg_sql "$1" <<'SQL'
 SET client_min_messages = warning;
@@ -515,20 +515,17 @@ case_load_discharges() {
         [ "$(pg_sql "$db" -c "SELECT count(*) FROM tdi_receiver.episode WHERE body = '$body' AND NOT continuing AND start_year <> 2025")" = 0 ] ||
             fail "$body: an episode not continuing with a start year other than 2025"
     done
-    # tdi audit: tdi's files keep every rule but R033, which the run warned of and kept (10: open
-    # with a reason), once in each body's file; xmllint's Schematron finds the same
+    # tdi audit: tdi's files keep every rule, R033 included: the run warned of episode 10's
+    # reason (open) and left it out; xmllint's Schematron finds nothing either
     grep -q 'R033' "$CASE_DIR/run.out" || fail "the run did not warn R033: $(cat "$CASE_DIR/run.out")"
-    tdi_try "$CASE_DIR/audit" 8 audit "$CASE_DIR/out"
-    sed -E 's/^[^:]*:([0-9]+): ([^:]+):.*/\1 \2/' "$CASE_DIR/audit.out" | LC_ALL=C sort >"$CASE_DIR/tdi.found"
-    : >"$CASE_DIR/sch.found"
+    tdi_try "$CASE_DIR/audit" 0 audit "$CASE_DIR/out"
     for body in national antwerp; do
         f=$(one_file "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz")
-        gzip -dc "$f" | grep -n ' discharge_reason="completed"' | grep -F ' stay_band="open"' | cut -d: -f1 | sed 's/$/ R033/' >>"$CASE_DIR/want"
-        xmllint --noout --schematron "$SCH" "$f" 2>&1 | sed -nE 's/^.* line ([0-9]+): ([^:]+):.*/\1 \2/p' >>"$CASE_DIR/sch.found" || true
+        ! gzip -dc "$f" | grep ' stay_band="open"' | grep -qE ' (discharge_reason|aftercare)=' ||
+            fail "$body: an open episode with a discharge reason or aftercare"
+        xmllint --noout --schematron "$SCH" "$f" 2>"$CASE_DIR/sch.err" ||
+            fail "$body: the Schematron refuses tdi's file: $(cat "$CASE_DIR/sch.err")"
     done
-    [ "$(wc -l <"$CASE_DIR/want")" = 2 ] || fail "not one open episode with a reason in each body's file"
-    LC_ALL=C sort "$CASE_DIR/want" | diff - "$CASE_DIR/tdi.found" >&2 || fail "tdi audit found other than R033 on episode 10"
-    LC_ALL=C sort "$CASE_DIR/sch.found" | diff - "$CASE_DIR/tdi.found" >&2 || fail "tdi audit and the Schematron disagree"
 }
 
 it_case receiver-load-series case_load_series

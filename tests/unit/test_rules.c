@@ -54,8 +54,8 @@ static void test_rule_table(void **state)
         {"R030", "reject", "treatment end before its start"},
         {"R031", "reject", "treatment end in the future"},
         {"R032", "warn", "stay longer than 5 years (open: up to today): kept"},
-        {"R033", "warn", "discharge reason without an end date: kept"},
-        {"R034", "warn", "aftercare without an end date: kept"},
+        {"R033", "warn", "discharge reason without an end date: left out"},
+        {"R034", "warn", "aftercare without an end date: left out"},
     };
     tdi_rule_idx idx;
 

@@ -1343,13 +1343,13 @@ static void test_r033_r034(void **state)
     (void)state;
     row.col[TDI_COL_DISCHARGE_REASON] = "VERWEZEN";
     row.col[TDI_COL_AFTERCARE] = "AMB";
-    rec = accept_row(&row); /* kept as given */
+    rec = accept_row(&row); /* left out: not true before a discharge */
     assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "open");
-    assert_string_equal(code_of(&rec, TDI_ITEM_DISCHARGE_REASON), "referred_on");
-    assert_string_equal(code_of(&rec, TDI_ITEM_AFTERCARE), "outpatient");
+    assert_int_equal(rec.code[TDI_ITEM_DISCHARGE_REASON], TDI_CODE_NOT_APPLICABLE);
+    assert_int_equal(rec.code[TDI_ITEM_AFTERCARE], TDI_CODE_NOT_APPLICABLE);
     text = report_text();
-    assert_string_equal(text, "  rule R033 (warn) discharge reason without an end date: kept: 1\n"
-                              "  rule R034 (warn) aftercare without an end date: kept: 1\n");
+    assert_string_equal(text, "  rule R033 (warn) discharge reason without an end date: left out: 1\n"
+                              "  rule R034 (warn) aftercare without an end date: left out: 1\n");
     free(text);
 }
 
