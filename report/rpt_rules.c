@@ -1,9 +1,8 @@
 /*
  * rpt_rules: the cross-field rules of a published episode (rpt_rules.h). Each is a
  * contradiction tdi's own transform never lets out (its rule, or its derivation), so a file
- * from tdi breaks none; a record that does was changed or made elsewhere. But R033 and R034:
- * the sender warns of a discharge reason or aftercare without an end date and keeps it as given
- * (README, Business rules), so a file from tdi breaks them where its run said so.
+ * from tdi breaks none; a record that does was changed or made elsewhere (R033 and R034: the
+ * sender warns of a discharge reason or aftercare without an end date and leaves it out).
  */
 #include "rpt_rules.h"
 
