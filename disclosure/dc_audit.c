@@ -411,6 +411,8 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     else if (st != TDI_OK)
         tdi_error("disclosure audit: the linear program of a cell has no solution");
     a->nsolves += sn.solves;
+    tdi_debug("disclosure audit: part of %zu cells, %zu relations%s: %zu solves", nc, nr,
+              a->fallback ? " (floors)" : "", sn.solves);
 done:
     for (size_t k = 0; k < nc; k++)
         a->col[cells[k]] = 0;
