@@ -1,5 +1,5 @@
 /*
- * dc_audit: owns the linear programs of the audit and the audit -> suppress more loop (see
+ * dc_audit: owns the linear programs of the audit and the width each cell needs (see
  * dc_audit.h). GLPK does the solving; this module only states the programs.
  *
  * One program per connected part of the suppressed cells: a column per suppressed cell (>= 0),
@@ -72,6 +72,10 @@ typedef struct audit {
     int *col;            /* per cell: its column (1-based) in the current program, 0 for none */
     size_t *eq;          /* union-find: cells an exact relation of two says are equal */
     unsigned long *span; /* per class root: the smallest published grand total over it */
+    dc_interval *iv;     /* the intervals found, judged once every need is known */
+    size_t niv;
+    double *floor; /* per cell: its width with every cell but the grand totals suppressed */
+    int fallback;  /* the program solved is that one: only a->floor is written */
 } audit;
 
 /* Classes of cells that count the same records (exact relations of two cells), and for each
@@ -102,12 +106,15 @@ static tdi_status spans(audit *a)
     return TDI_OK;
 }
 
-/* The width cell i needs (dc_audit.h). */
+/* The width cell i needs (dc_audit.h): the floor only once it is known (for failing cells). */
 static unsigned long need_of(const audit *a, size_t i)
 {
-    unsigned long span = a->span[find(a->eq, i)];
+    unsigned long span = a->span[find(a->eq, i)], need;
 
-    return span < a->protection ? span : a->protection;
+    need = span < a->protection ? span : a->protection;
+    if (a->floor && !isnan(a->floor[i]) && a->floor[i] < (double)need)
+        need = (unsigned long)a->floor[i];
+    return need;
 }
 
 /* Row k of the program: its coefficients into ia/ja/ar from ne + 1 on; returns the new ne. */
@@ -304,18 +311,33 @@ static int bounds(glp_prob *lp, int j, seen *sn, double need, double v, int all,
     return ok;
 }
 
+/* Narrow, and not all zero nor all at or above the level: it shows a small count. */
+static int fails(const audit *a, const dc_interval *iv)
+{
+    return iv->hi - iv->lo < (double)need_of(a, iv->cell) && iv->hi > 0 &&
+           iv->lo < (double)a->protection;
+}
+
 static void report(audit *a, size_t cell, double lo, double hi)
 {
-    dc_interval iv = {cell, lo, hi, need_of(a, cell)};
+    a->iv[a->niv++] = (dc_interval){cell, lo, hi, 0};
+}
 
-    if (a->each)
-        a->each(a->ctx, &iv);
-    /* narrow, and not all zero nor all at or above the level: it shows a small count */
-    if (hi - lo < (double)iv.need && hi > 0 && lo < (double)a->protection) {
-        a->nfail++;
-        if (a->fail)
-            a->fail(a->ctx, &iv);
+/* The floor program's part: every cell asked for (a->only) held within v +- protection when
+ * the values are known (wide enough is all it needs to show), else solved to its extremes. */
+static int floor_part(glp_prob *lp, audit *a, seen *sn, const size_t *cells)
+{
+    double lo, hi, need = (double)a->protection;
+
+    for (size_t k = 0; k < sn->n; k++) {
+        double v = a->values_known ? (double)dc_set_value(a->s, cells[k]) : NAN;
+        if (!a->only[cells[k]])
+            continue;
+        if (!bounds(lp, (int)k + 1, sn, need, v, 0, &lo, &hi))
+            return 0;
+        a->floor[cells[k]] = hi - lo;
     }
+    return 1;
 }
 
 /* The program of one part: cells[0..nc), relations rel[0..nr). */
@@ -330,7 +352,10 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
 
     if (nr == 0) { /* nothing relates the cell to anything published */
         for (size_t k = 0; k < nc; k++)
-            report(a, cells[k], 0, INFINITY);
+            if (a->fallback)
+                a->floor[cells[k]] = INFINITY;
+            else
+                report(a, cells[k], 0, INFINITY);
         return TDI_OK;
     }
     for (size_t k = 0; k < nr; k++)
@@ -362,14 +387,18 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     }
     if (!a->values_known && !optimise(lp, 1, GLP_MIN, &sn, &lo))
         st = TDI_ERR_INTERNAL;
-    if (a->values_known && !a->each) {
+    if (a->fallback) {
+        if (st == TDI_OK && !floor_part(lp, a, &sn, cells))
+            st = TDI_ERR_INTERNAL;
+    } else if (a->values_known && !a->each) {
         if (!push(lp, a, &sn, cells, GLP_MAX) || !push(lp, a, &sn, cells, GLP_MIN))
             st = TDI_ERR_INTERNAL;
     }
-    for (int k = 0; k < DC_SEEDS && st == TDI_OK && (a->each || narrow(a, &sn, cells)); k++)
+    for (int k = 0;
+         k < DC_SEEDS && st == TDI_OK && !a->fallback && (a->each || narrow(a, &sn, cells)); k++)
         if (!spread(lp, &sn, k))
             st = TDI_ERR_INTERNAL;
-    for (size_t k = 0; k < nc && st == TDI_OK; k++) {
+    for (size_t k = 0; k < nc && st == TDI_OK && !a->fallback; k++) {
         double v = a->values_known ? (double)dc_set_value(a->s, cells[k]) : NAN;
         if (!bounds(lp, (int)k + 1, &sn, (double)need_of(a, cells[k]), v, a->each != NULL, &lo,
                     &hi))
@@ -382,6 +411,8 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     else if (st != TDI_OK)
         tdi_error("disclosure audit: the linear program of a cell has no solution");
     a->nsolves += sn.solves;
+    tdi_debug("disclosure audit: part of %zu cells, %zu relations%s: %zu solves", nc, nr,
+              a->fallback ? " (floors)" : "", sn.solves);
 done:
     for (size_t k = 0; k < nc; k++)
         a->col[cells[k]] = 0;
@@ -474,11 +505,59 @@ static tdi_status load(const dc_set *s, audit *a, unsigned char **sup, size_t **
     return TDI_OK;
 }
 
+/* The floor of every failing cell whose floor is not known yet: their parts of the program
+ * with every cell but the grand totals suppressed (the last suppression the loop can reach,
+ * dc_protect.h: its intervals are the widest any suppression gives). */
+static tdi_status floors(audit *a, size_t *up)
+{
+    size_t ncells = dc_set_ncells(a->s), nwant = 0;
+    unsigned char *all = malloc(ncells ? ncells : 1), *want = calloc(ncells ? ncells : 1, 1);
+    const unsigned char *sup = a->sup, *only = a->only;
+    tdi_status st = all && want ? TDI_OK : TDI_ERR_INTERNAL;
+
+    for (size_t k = 0; st == TDI_OK && k < a->niv; k++) {
+        size_t c = a->iv[k].cell;
+        if (isnan(a->floor[c]) && fails(a, &a->iv[k]))
+            nwant += want[c] = 1;
+    }
+    if (st == TDI_OK && nwant > 0) {
+        for (size_t i = 0; i < ncells; i++)
+            all[i] = !dc_set_is_grand_total(a->s, i);
+        a->sup = all;
+        a->only = want;
+        a->fallback = 1;
+        st = audit_parts(a, up);
+        a->fallback = 0;
+        a->sup = sup;
+        a->only = only;
+    }
+    free(all);
+    free(want);
+    return st;
+}
+
+/* Every interval to each and, when it fails, to fail. */
+static void judge(audit *a)
+{
+    for (size_t k = 0; k < a->niv; k++) {
+        dc_interval *iv = &a->iv[k];
+        iv->need = need_of(a, iv->cell);
+        if (a->each)
+            a->each(a->ctx, iv);
+        if (fails(a, iv)) {
+            a->nfail++;
+            if (a->fail)
+                a->fail(a->ctx, iv);
+        }
+    }
+}
+
 tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_t *nsolves)
 {
     dc_rels r = {0};
     unsigned char *sup = NULL;
-    size_t *up = NULL;
+    size_t *up = NULL, ncells = dc_set_ncells(s);
+    double *floor = o->floor;
     audit a = {.s = s,
                .r = &r,
                .values_known = o->values_known,
@@ -490,7 +569,12 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
     tdi_status st;
 
     glp_term_out(GLP_OFF);
-    st = dc_set_rels(s, &r);
+    a.iv = malloc((ncells ? ncells : 1) * sizeof *a.iv);
+    if (!floor && (floor = malloc((ncells ? ncells : 1) * sizeof *floor)) != NULL)
+        for (size_t i = 0; i < ncells; i++)
+            floor[i] = NAN;
+    a.floor = floor;
+    st = a.iv && floor ? dc_set_rels(s, &r) : TDI_ERR_INTERNAL;
     if (st == TDI_OK)
         st = load(s, &a, &sup, &up);
     a.sup = sup;
@@ -498,12 +582,19 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
         st = spans(&a);
     if (st == TDI_OK)
         st = audit_parts(&a, up);
+    if (st == TDI_OK)
+        st = floors(&a, up);
+    if (st == TDI_OK)
+        judge(&a);
     if (st == TDI_ERR_INTERNAL)
         tdi_error("disclosure audit: out of memory or the solver failed");
     if (nfail)
         *nfail = a.nfail;
     if (nsolves)
         *nsolves = a.nsolves;
+    if (floor != o->floor)
+        free(floor);
+    free(a.iv);
     free(sup);
     free(up);
     free(a.col);
@@ -515,7 +606,7 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
 tdi_status dc_audit(dc_set *s, unsigned long protection, int values_known, dc_interval_fn each,
                     dc_interval_fn fail, void *ctx, size_t *nfail)
 {
-    dc_audit_opts o = {protection, values_known, NULL, each, fail, ctx};
+    dc_audit_opts o = {protection, values_known, NULL, each, fail, ctx, NULL};
 
     return dc_audit_some(s, &o, nfail, NULL);
 }

@@ -12,10 +12,18 @@
  *
  * A cell fails when its interval shows a small count: it is narrower than the cell needs, and
  * neither zero throughout (no one is counted) nor at or above the protection level throughout
- * (a count that could be published). The width a cell needs: the protection level, or
- * the smallest published grand total of a table that counts the cell (its own, or one of a
- * cell an exact relation of two says is equal) when that is smaller: no count of a table can be
- * told apart more finely than 0..its published grand total, which may be under the threshold.
+ * (a count that could be published). The width a cell needs: the protection level, or its
+ * floor when that is smaller: the width of its interval when every cell but the grand totals
+ * is suppressed. The published grand totals alone can pin a cell narrower than the level
+ * (on the demo, 11.1.4's age of cannabis entrants, value 1: [0, 3] beside a grand total of 6);
+ * no suppression of other cells makes it wider, and with all of them suppressed every cell
+ * has its floor and passes, so the loop (dc_protect.h) always ends with a pass. What the grand
+ * totals give away on their own (a difference of two of them) is accepted: they are published
+ * whatever their value. The floor takes a program over the whole set, so it is solved only for
+ * cells that fail otherwise (dc_audit_opts.floor keeps it across audits); before it the need
+ * is the level or, when smaller, the smallest published grand total of a table that counts the
+ * cell (its own, or one of a cell an exact relation of two says is equal): never below the
+ * floor.
  *
  * The linear programs are solved per connected part of the suppressed cells (cells sharing a
  * relation), so the cost grows with the number of tables and suppressed cells, not with the
@@ -57,6 +65,7 @@ typedef struct dc_audit_opts {
     const unsigned char *only; /* per cell, or NULL: only the parts holding a flagged cell */
     dc_interval_fn each, fail;
     void *ctx;
+    double *floor; /* per cell, or NULL: the floors found (NAN: not yet), kept across calls */
 } dc_audit_opts;
 /* *nsolves (may be NULL): the linear programs solved. TDI_ERR_INTERRUPTED when a signal asked
  * to stop (common/tdi_signal.h; looked at before every solve). */

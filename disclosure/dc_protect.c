@@ -8,6 +8,7 @@
 
 #include "../common/tdi_log.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,23 +106,21 @@ static void add_more(loop *l, size_t c)
     }
 }
 
-/* How good published cell c is to suppress for a cell lacking deficit: lower is better. A
- * cell at least as large as the deficit widens the interval enough in one step (the smallest
- * such: the least information lost), else the largest smaller one; zero cells widen nothing in
- * the relation but may elsewhere; a total heading its table last. */
+/* How good published cell c (not a grand total) is to suppress for a cell lacking deficit:
+ * lower is better. A cell at least as large as the deficit widens the interval enough in one
+ * step (the smallest such: the least information lost), else the largest smaller one; zero
+ * cells widen nothing in the relation but may elsewhere. */
 static double rank_of(const dc_set *s, size_t c, double deficit)
 {
     double v = (double)dc_set_value(s, c);
 
-    if (dc_set_grand_total(s, c) == c)
-        return 4e18;
     if (v == 0)
         return 3e18;
     return v >= deficit ? v : 1e18 - v;
 }
 
-/* For failing cell i: the best published cell of every relation holding it. 0 when there is
- * none (every such relation suppressed throughout). */
+/* For failing cell i: the best published cell of every relation holding it, never a grand
+ * total (published whatever its value). 0 when there is none. */
 static int widen(loop *l, size_t i, double deficit)
 {
     int got = 0;
@@ -131,8 +130,9 @@ static int widen(loop *l, size_t i, double deficit)
         double best_rank = 0;
         for (size_t j = l->r.start[k]; j < l->r.start[k + 1]; j++) {
             size_t c = l->r.cells[j];
-            double rank = l->sup[c] ? 0 : rank_of(l->s, c, deficit);
-            if (!l->sup[c] && (best == (size_t)-1 || rank < best_rank)) {
+            int open = !l->sup[c] && !dc_set_is_grand_total(l->s, c);
+            double rank = open ? rank_of(l->s, c, deficit) : 0;
+            if (open && (best == (size_t)-1 || rank < best_rank)) {
                 best = c;
                 best_rank = rank;
             }
@@ -196,7 +196,12 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
     for (size_t k = 0; st == TDI_OK && k < f->n; k++)
         if (tables || !widen(l, f->cell[k], f->deficit[k]))
             stuck[nstuck++] = f->cell[k];
-    if (st == TDI_OK && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0) {
+    /* the last resort: every table (its floor, dc_audit.h, is what each cell then has) */
+    if (st == TDI_OK && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0)
+        for (size_t c = 0; c < l->ncells; c++)
+            if (!l->sup[c] && !dc_set_is_grand_total(l->s, c))
+                add_more(l, c);
+    if (st == TDI_OK && l->nmore == 0) {
         tdi_error("disclosure audit: a suppressed cell cannot be protected: every cell around "
                   "it is suppressed already");
         st = TDI_ERR_DISCLOSURE;
@@ -221,11 +226,15 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     failing f = {0};
     loop l = {0};
     tdi_status st = dc_set_suppress(s, threshold, &sx.before);
-    dc_audit_opts o = {protection ? protection : threshold, 1, NULL, NULL, note_fail, &f};
+    size_t ncells = dc_set_ncells(s);
+    double *floor = malloc((ncells ? ncells : 1) * sizeof *floor);
+    dc_audit_opts o = {protection ? protection : threshold, 1, NULL, NULL, note_fail, &f, floor};
 
     sx.after = sx.before;
+    for (size_t i = 0; floor && i < ncells; i++)
+        floor[i] = NAN; /* the floors do not change with the suppression: found once */
     if (st == TDI_OK)
-        st = loop_init(&l, s);
+        st = floor ? loop_init(&l, s) : TDI_ERR_INTERNAL;
     while (st == TDI_OK) {
         size_t solves = 0;
         f.n = 0;
@@ -246,6 +255,7 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     }
     free(f.cell);
     free(f.deficit);
+    free(floor);
     loop_free(&l);
     if (stats)
         *stats = sx;
