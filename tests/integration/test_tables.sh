@@ -318,7 +318,11 @@ case_cells() {
     n=$(episode_lines "$gz" | grep -cF ' entrant="1" ' || true)
     [ "$n" = 18 ] || fail "national: $n entrants, expected 18"
     [ "$(episode_lines "$gz" | grep -F ' entrant="1" ' | grep -c ' primary_drug="8" ')" = 0 ] || fail "national: an alcohol episode is an entrant"
-    [ "$(episode_lines "$gz" | grep -cF ' entrant="0" ')" = 10 ] || fail "national: not 10 episodes with entrant=\"0\""
+    [ "$(episode_lines "$gz" | grep -F ' entrant="0" ' | grep -vcF ' continuing="1" ')" = 10 ] ||
+        fail "national: not 10 episodes with entrant=\"0\" that are no continuing client"
+    # and the 34 continuing clients (started before 2025): entrant="0", in no table
+    [ "$(episode_lines "$gz" | grep -F ' continuing="1" ' | grep -cF ' entrant="0" ')" = 34 ] ||
+        fail "national: not 34 continuing clients with entrant=\"0\""
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
     table_cells "$t" >"$CASE_DIR/national.all"
     grep -qx "9.1.1 total total $n" "$CASE_DIR/national.all" || fail "9.1.1 grand total is not the $n entrants"
