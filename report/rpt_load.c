@@ -27,7 +27,7 @@
 #define LOCK "SELECT pg_advisory_xact_lock(7627881, 15)" /* one load at a time */
 /* The receiver's schema this tdi needs: SCHEMA_DIR/receiver/001-*.sql to NNN-*.sql, applied in
  * order; a change is a new numbered file and this number (a released file never changes). */
-#define RECEIVER_VERSION 3
+#define RECEIVER_VERSION 2
 #define COPY_BUF         65536
 #define WHERE_BY         " WHERE body = $1 AND year = $2"
 
@@ -434,11 +434,9 @@ static tdi_status apply_stage(loader *l, const rpt_entry *e, const char *const p
     }
     PQclear(res);
     res = NULL;
-    /* A continuing client carries the year it started, before the file's (schema 2.4). */
     if (st == TDI_OK)
         st = query(l, "checking the year",
                    "SELECT min(pos) FROM pg_temp.stage WHERE action <> 'delete' AND year <> $1 "
-                   "AND NOT (continuing IS NOT DISTINCT FROM '1' AND year < $1) "
                    "HAVING count(*) > 0",
                    1, p + 1, PGRES_TUPLES_OK, &res);
     if (st == TDI_OK && PQntuples(res) > 0) {
@@ -466,7 +464,7 @@ static tdi_status apply_stage(loader *l, const rpt_entry *e, const char *const p
     for (int i = 0; i < RPT_NATTRS; i++) {
         const char *c = rpt_attrs[i].column;
         int num = !strcmp(c, "entrant") || !strcmp(c, "quarter") || !strcmp(c, "age") ||
-                  !strcmp(c, "first_use_age") || !strcmp(c, "continuing");
+                  !strcmp(c, "first_use_age");
         if (strcmp(c, "year") != 0)
             n += (size_t)snprintf(sel + n, sizeof sel - n, ", %s%s", c, num ? "::smallint" : "");
     }

@@ -67,10 +67,6 @@ const rpt_attr rpt_attrs[RPT_NATTRS] = {
     {"hcv_testing", "hcv_testing"},
     {"ost", "ost"},
     {"years_since_first_ost", "years_since_first_ost"},
-    {"continuing", "continuing"},
-    {"discharge_reason", "discharge_reason"},
-    {"aftercare", "aftercare"},
-    {"stay_band", "stay_band"},
 };
 
 #define VALUES_MAX 4096 /* an episode's attribute values, NULs included (about 700 bytes used) */

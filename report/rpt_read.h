@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* Every attribute an <episode/> can carry but action, in the receiver table's column order. */
-#define RPT_NATTRS 46
+#define RPT_NATTRS 42
 typedef struct rpt_attr {
     const char *name;   /* the XML attribute */
     const char *column; /* the receiver table's column (personKind is person_kind) */

@@ -21,7 +21,6 @@ case_prefix() {
     make_install "$CASE_DIR/make.log" PREFIX="$p"
     for f in bin/tdi share/tdi/schemas/tdi-submission.xsd share/tdi/schemas/tdi-submission-1.xsd share/tdi/schemas/tdi-tables.xsd \
         share/tdi/schemas/tdi-rules.sch share/tdi/schemas/receiver/001-receiver.sql share/tdi/schemas/receiver/002-run-no.sql \
-        share/tdi/schemas/receiver/003-discharges.sql \
         share/man/man1/tdi.1 share/doc/tdi/operations.md share/doc/tdi/examples/tdi.service \
         share/doc/tdi/examples/tdi.timer share/doc/tdi/examples/tdi.cron; do
         [ -f "$p/$f" ] || fail "not installed: $f"

@@ -48,16 +48,15 @@
  * treatment_status, referral_source, living_with, living_with_children, living_where, education,
  * labour_status, primary_drug, route, frequency, first_use_age_band, secondary_drug_1 to 4,
  * polydrug, injecting, years_since_first_injection, needle_sharing, hiv_testing, hcv_testing,
- * ost, years_since_first_ost, continuing, discharge_reason, aftercare, stay_band. */
+ * ost, years_since_first_ost. */
 #define N "\\N"
 #define EPISODE_ROW                                                                                \
     "4\tappend\t" KEY2 "\tv1:" A64 "\t" N "\tclinic_en\tC01\tVL\t2025\t" N "\t" N "\t" N "\t" N    \
     "\tresidential_hospital\t2\tnot_known\tnot_known\tnot_known\t99\t99\t99\t3\t99\t99\t99\t99\t"  \
-    "99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t" N "\t99\t99\t99\t99\t" N "\t" N "\t" N      \
-    "\t" N "\t" N "\n"
-/* a delete: its key, the 45 other columns NULL */
+    "99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t99\t" N "\t99\t99\t99\t99\t" N "\n"
+/* a delete: its key, the 41 other columns NULL */
 #define N10        "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N "\t" N
-#define DELETE_ROW "5\tdelete\t" KEY9 N10 N10 N10 N10 "\t" N "\t" N "\t" N "\t" N "\t" N "\n"
+#define DELETE_ROW "5\tdelete\t" KEY9 N10 N10 N10 N10 "\t" N "\n"
 
 #define RUN1 "20261123T040000Z"
 #define RUN2 "20261124T060000Z" /* the clock ran fast: later than RUN3 by runId */
@@ -69,10 +68,10 @@
     HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, V("a", "b", "c", "d"), r, V(__VA_ARGS__)), HPQ_RESULT_NONE
 #define NO_ROW_P(m, p)  HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(1, V("v"), 0, NULL), HPQ_RESULT_NONE
 #define COMMAND_P(m, p) HPQ_SEND_P(m, p), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
-/* The schema at the version this tdi needs (3). */
+/* The schema at the version this tdi needs (2). */
 #define SCHEMA_CURRENT                                                                             \
     HPQ_VALUE("to_regclass('tdi_receiver.version')", "t"),                                         \
-        HPQ_VALUE("SELECT coalesce(max(version), 0) FROM tdi_receiver.version", "3")
+        HPQ_VALUE("SELECT coalesce(max(version), 0) FROM tdi_receiver.version", "2")
 #define BEGIN_LOCKED                                                                               \
     HPQ_COMMAND("BEGIN"), HPQ_VALUE("SELECT pg_advisory_xact_lock(7627881, 15)", "")
 /* The latest file of flanders 2025: none. */
@@ -177,7 +176,7 @@ static tdi_status load(fixture *fx, const char *schema_dir)
     return st;
 }
 
-/* First use: no schema tdi_receiver, so 001 to 003 are applied, each in its own transaction
+/* First use: no schema tdi_receiver, so 001 and 002 are applied, each in its own transaction
  * under the load lock; then sequence 1 is applied and recorded. */
 static void first_use(void **state)
 {
@@ -198,11 +197,6 @@ static void first_use(void **state)
         HPQ_VALUE("coalesce(max(version), 0)", "1"),
         HPQ_COMMAND("ALTER TABLE tdi_receiver.file ADD COLUMN run_no bigint;"),
         COMMAND_P("UPDATE tdi_receiver.version SET version = $1", "2"), HPQ_COMMAND("COMMIT"),
-        /* 003 */
-        BEGIN_LOCKED, HPQ_VALUE("to_regclass('tdi_receiver.version')", "t"),
-        HPQ_VALUE("coalesce(max(version), 0)", "2"),
-        HPQ_COMMAND("ALTER TABLE tdi_receiver.episode ADD COLUMN continuing smallint;"),
-        COMMAND_P("UPDATE tdi_receiver.version SET version = $1", "3"), HPQ_COMMAND("COMMIT"),
         /* no file loaded before version 2 names this one */
         NO_ROW_P("AND sequence = $3 AND run_id = $4 AND run_no IS NULL", "flanders|2025|1|" RUN1),
         /* sequence 1 */
@@ -217,10 +211,8 @@ static void first_use(void **state)
     snprintf(expect, sizeof expect,
              "receiver database: created the schema tdi_receiver (%s/receiver/001-receiver.sql)\n"
              "receiver database: schema tdi_receiver now version 2 "
-             "(%s/receiver/002-run-no.sql)\n"
-             "receiver database: schema tdi_receiver now version 3 "
-             "(%s/receiver/003-discharges.sql)\n",
-             TDI_SCHEMA_DIR, TDI_SCHEMA_DIR, TDI_SCHEMA_DIR);
+             "(%s/receiver/002-run-no.sql)\n",
+             TDI_SCHEMA_DIR, TDI_SCHEMA_DIR);
     assert_string_equal(logged.text, expect);
     snprintf(expect, sizeof expect,
              "flanders 2025 sequence 1 (run " RUN1 ", runNo 1): 1 appends, 0 replaces, 1 deletes "
@@ -500,11 +492,11 @@ static void schema_refusals(void **state)
 
     put_file(fx, "f1", 1, RUN1, 1, DELETE, NULL, sha);
     hpq_script(HPQ_CONNECT(CONNINFO), HPQ_VALUE("to_regclass", "t"),
-               HPQ_VALUE("coalesce(max(version), 0)", "4"), HPQ_FINISH);
+               HPQ_VALUE("coalesce(max(version), 0)", "3"), HPQ_FINISH);
     assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_STATE);
     hpq_done();
-    assert_string_equal(logged.text, "receiver database: schema tdi_receiver version 4 is newer "
-                                     "than this tdi knows (3): use a newer tdi\n");
+    assert_string_equal(logged.text, "receiver database: schema tdi_receiver version 3 is newer "
+                                     "than this tdi knows (2): use a newer tdi\n");
     logged.text[0] = '\0';
     hpq_script(HPQ_CONNECT(CONNINFO), HPQ_VALUE("to_regclass", "f"), HPQ_FINISH);
     assert_int_equal(load(fx, fx->dir), TDI_ERR_STATE);
