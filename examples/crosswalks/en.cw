@@ -64,6 +64,7 @@ route  OTHER  5
 residential_approach  TC      therapeutic_community
 residential_approach  12STEP  twelve_step
 residential_approach  CBT     cbt
+residential_approach  PSYCHO  other_psychotherapeutic
 residential_approach  MIXED   combined
 planned_duration      6W      short
 planned_duration      12W     short
@@ -149,3 +150,19 @@ hcv_testing     12M      2.2
 ost             NEVER    1
 ost             PAST     2
 ost             CURRENT  3
+
+# Discharge (the discharge letter): why the episode ended, and the care that follows it
+discharge_reason  COMPL      completed
+discharge_reason  DROPOUT    dropped_out
+discharge_reason  REFER      referred_on
+discharge_reason  TRANSF     transferred
+discharge_reason  PRISON     incarcerated
+discharge_reason  DIED       died
+discharge_reason  OTHER      other
+discharge_reason  "?"        not_known
+aftercare         NONE       none
+aftercare         OUTPT      outpatient
+aftercare         AA         self_help
+aftercare         SUPPHOUSE  housing
+aftercare         OTHER      other
+aftercare         "?"        not_known

@@ -52,6 +52,7 @@ route  anders    5
 residential_approach  TG          therapeutic_community
 residential_approach  minnesota   twelve_step
 residential_approach  cgt         cbt
+residential_approach  psychodynamisch  other_psychotherapeutic
 residential_approach  eclectisch  combined
 planned_duration      kort        short
 planned_duration      lang        long
@@ -129,3 +130,18 @@ hcv_testing     12m      2.2
 ost             nooit    1
 ost             vroeger  2
 ost             huidig   3
+
+# Ontslag: reden van beëindiging en nazorg
+discharge_reason  afgerond        completed
+discharge_reason  uitval          dropped_out
+discharge_reason  verwezen        referred_on
+discharge_reason  overgeplaatst   transferred
+discharge_reason  detentie        incarcerated
+discharge_reason  overleden       died
+discharge_reason  anders          other
+aftercare         geen            none
+aftercare         ambulant        outpatient
+aftercare         zelfhulp        self_help
+aftercare         beschermd-wonen housing
+aftercare         anders          other
+aftercare         onbekend        not_known

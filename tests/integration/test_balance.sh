@@ -4,7 +4,8 @@
 #   source NAME: extracted N, written W, quarantined Q      (one per source)
 #   body NAME: N records, R replaces, D deletes, sequence S -> PATH   (one per body)
 #   balance: extracted N = written W + quarantined Q        (the last line)
-# and each figure agrees with the clinic databases (rows of 2025 or with no start date, counted
+# and each figure agrees with the clinic databases (rows of 2025 or with no start date, and the
+# continuing clients: started before 2025, no end date or one from 2025 on; counted
 # by psql as tdi_reader), the submission of the body that takes every region (distinct episode
 # keys) and the quarantine files.
 set -euo pipefail
@@ -19,7 +20,9 @@ declare -A SOURCE_DB=([riverside]=clinic_en [debrug]=clinic_nl)
 db_count() {
     pg_reader_sql "$1" -c "SELECT count(*) FROM tdi_episodes
                             WHERE start_date IS NULL
-                               OR (start_date >= DATE '2025-01-01' AND start_date < DATE '2026-01-01')"
+                               OR (start_date >= DATE '2025-01-01' AND start_date < DATE '2026-01-01')
+                               OR (start_date < DATE '2025-01-01'
+                                   AND (end_date IS NULL OR end_date >= DATE '2025-01-01'))"
 }
 
 # distinct episode keys (of source $1 when given) in the submission of body national, which takes
@@ -54,7 +57,7 @@ case_total() {
         want_n=$((want_n + $(db_count "${SOURCE_DB[$src]}")))
         want_q=$((want_q + $(quarantine_lines "$src")))
     done
-    [ "$n" = "$want_n" ] || fail "extracted $n, the clinic databases hold $want_n rows of 2025 or with no start date"
+    [ "$n" = "$want_n" ] || fail "extracted $n, the clinic databases hold $want_n rows of 2025, with no start date or continuing"
     [ "$w" = "$(written_keys)" ] || fail "written $w, the submissions hold $(written_keys) distinct episodes"
     [ "$q" = "$want_q" ] || fail "quarantined $q, the quarantine files hold $want_q rows"
 }

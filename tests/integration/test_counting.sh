@@ -56,9 +56,9 @@ case_levels() {
     tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
     nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     ant=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
-    gzip -dc "$nat" | grep -qE '^<submission .* schemaVersion="2\.4" .* countingLevel="national" ' ||
+    gzip -dc "$nat" | grep -E '^<submission .* schemaVersion="2\.4" .* countingLevel="national" ' >/dev/null ||
         fail "national's header does not say schemaVersion 2.4, countingLevel national"
-    gzip -dc "$ant" | grep -qE '^<submission .* countingLevel="centre" ' || fail "antwerp's header does not say countingLevel centre"
+    gzip -dc "$ant" | grep -E '^<submission .* countingLevel="centre" ' >/dev/null || fail "antwerp's header does not say countingLevel centre"
     # the person in both clinics: once nationally (the first start, at Riverside) ...
     expect_entrant "$nat" national riverside 1 1
     expect_entrant "$nat" national debrug BH-25-0101 0
@@ -80,10 +80,16 @@ case_levels() {
     expect_entrant "$ant" antwerp riverside 3 0
     expect_entrant "$ant" antwerp riverside 17 1
     [ "$(episode_lines "$nat" | grep -c ' entrant="1" ')" = 18 ] || fail "national: not 18 entrants of 28"
-    [ "$(episode_lines "$nat" | grep -c ' entrant="0" ')" = 10 ] || fail "national: not 10 later or non-drug starts"
+    [ "$(episode_lines "$nat" | grep ' entrant="0" ' | grep -vc ' continuing="1" ')" = 10 ] ||
+        fail "national: not 10 later or non-drug starts"
+    # the continuing clients (started before 2025, open in it): sent, never entrants
+    [ "$(episode_lines "$nat" | grep -c ' continuing="1" ')" = 34 ] || fail "national: not 34 continuing clients"
+    [ "$(episode_lines "$nat" | grep ' continuing="1" ' | grep -vc ' entrant="0" ')" = 0 ] ||
+        fail "national: a continuing client is an entrant"
     [ "$(episode_lines "$ant" | grep -c ' entrant="1" ')" = 15 ] || fail "antwerp: not 15 entrants of 19"
-    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT person) FILTER (WHERE drug) || ' ' || count(*) FILTER (WHERE entrant) || ' ' || count(*) FILTER (WHERE NOT drug) FROM tdi.sent WHERE body = 'national'")" = "18 18 2" ] ||
-        fail "national: the state's persons with a drug start, entrants and non-drug episodes are not 18, 18 and 2"
+    # the state counts no continuing client (drug false, as a non-drug episode): 2 + 34 not counted
+    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT person) FILTER (WHERE drug) || ' ' || count(*) FILTER (WHERE entrant) || ' ' || count(*) FILTER (WHERE NOT drug) FROM tdi.sent WHERE body = 'national'")" = "18 18 36" ] ||
+        fail "national: the state's persons with a drug start, entrants and uncounted episodes are not 18, 18 and 36"
     [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT (person, centre)) FILTER (WHERE drug) || ' ' || count(*) FILTER (WHERE entrant) FROM tdi.sent WHERE body = 'antwerp'")" = "15 15" ] ||
         fail "antwerp: the state's persons per centre with a drug start and entrants are not 15 and 15"
     # the person key is the state's: not a pseudonym of any file
@@ -103,7 +109,7 @@ case_shared_centre() {
     set_body "$conf" national counting centre
     tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
     nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
-    gzip -dc "$nat" | grep -qE '^<submission .* countingLevel="centre" ' || fail "national's header does not say countingLevel centre"
+    gzip -dc "$nat" | grep -E '^<submission .* countingLevel="centre" ' >/dev/null || fail "national's header does not say countingLevel centre"
     expect_entrant "$nat" national riverside 1 1
     expect_entrant "$nat" national debrug BH-25-0101 0
     expect_entrant "$nat" national riverside 11 1
@@ -129,7 +135,7 @@ case_regional() {
     set_body "$conf" national counting regional
     tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
     nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
-    gzip -dc "$nat" | grep -qE '^<submission .* countingLevel="regional" ' || fail "national's header does not say countingLevel regional"
+    gzip -dc "$nat" | grep -E '^<submission .* countingLevel="regional" ' >/dev/null || fail "national's header does not say countingLevel regional"
     expect_entrant "$nat" national riverside 1 1
     expect_entrant "$nat" national riverside 11 0
     expect_entrant "$nat" national debrug BH-25-0101 1
@@ -140,14 +146,16 @@ case_regional() {
 # 2025 (episode 4) but started at RR-SOUTH on 2024-12-31: kept, warned as R018. Patient 5's status
 # is "not known" (episode 5) and she started on 2024-05-02 in this copy: previously treated (2).
 case_earlier_year() {
-    local conf=$CASE_DIR/tdi.conf nat first
+    local conf=$CASE_DIR/tdi.conf nat first n
     clinic_copy clinic_earlier clinic_en
     pg_sql clinic_earlier -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22"
     run_setup "$CASE_DIR"
     use_db "$conf" riverside clinic_earlier
     tdi_try "$CASE_DIR/run2024" 0 run --config "$conf" --year 2024
-    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE year = 2024 AND body = 'national'")" = 6 ] ||
-        fail "the 2024 run did not send 6 episodes to national"
+    n=$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE year = 2024 AND body = 'national'")
+    # 6 starts of 2024, and the 34 episodes that started in 2024 (or are open in it: 116, 122-125)
+    # and are continuing clients in 2025 (De Brug's BH-24-0844 ends in the future: R031)
+    [ "$n" = 40 ] || fail "the 2024 run sent $n episodes to national, not 40"
     ! grep -q 'R018' "$CASE_DIR/run2024.out" || fail "R018 in a year without an earlier one"
     tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
     grep -qxF 'source riverside, against earlier years:' "$CASE_DIR/run.out" || fail "no R018 heading for riverside"
@@ -163,8 +171,10 @@ case_earlier_year() {
     tdi_try "$CASE_DIR/again" 0 run --config "$conf" --year 2025
     stdout_has "body national: no changes, nothing published"
     first=$(ledger "$CASE_DIR" "SELECT count(*) FILTER (WHERE earlier) FROM tdi.sent WHERE year = 2025 AND body = 'national'")
-    # patients 1 (episodes 1, 11 and BH-25-0101), 4 (episode 4) and 5 (episodes 5, 26)
-    [ "$first" = 6 ] || fail "$first national episodes of 2025 are of persons treated in 2024, expected 6"
+    # patients 1 (episodes 1, 11 and BH-25-0101), 4 (episode 4) and 5 (episodes 5, 26), and the
+    # 30 continuing clients that started in 2024 (the state knows that start; the five open since
+    # 2020 were continuing clients in 2024 too, no start of it). Their records are unchanged.
+    [ "$first" = 36 ] || fail "$first national episodes of 2025 are of persons treated in 2024, expected 36"
 }
 
 # Migrations 5 and 6 on a database of version 4 that holds two years (case_earlier_year's): the person
@@ -228,9 +238,9 @@ case_flip() {
     grep -qE '^source riverside: extracted 1, written 1, quarantined 0 \(changed since ' "$CASE_DIR/run2.out" ||
         fail "run 2 did not first read riverside incrementally"
     stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
-    grep -qE '^source riverside: extracted 23, written 17, quarantined 6$' "$CASE_DIR/run2.out" ||
+    grep -qE '^source riverside: extracted 48, written 41, quarantined 7$' "$CASE_DIR/run2.out" ||
         fail "run 2 did not read riverside again in full: $(grep '^source riverside' "$CASE_DIR/run2.out")"
-    stdout_has "balance: extracted 42 = written 29 + quarantined 13"
+    stdout_has "balance: extracted 78 = written 63 + quarantined 15"
     [ "$(ledger "$CASE_DIR" "SELECT mode FROM tdi.run_source WHERE source = 'riverside' ORDER BY run_no DESC LIMIT 1")" = full ] ||
         fail "the ledger does not say riverside was read in full"
     for body in national antwerp; do
@@ -285,7 +295,7 @@ population_run() {
     tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
     NAT=$(one_file "$dir/out/national/tdi-national-2025-*.xml.gz")
     ANT=$(one_file "$dir/out/antwerp/tdi-antwerp-2025-*.xml.gz")
-    gzip -dc "$NAT" | grep -qE "^<submission .* countingLevel=\"$1\" " || fail "national does not count at $1"
+    gzip -dc "$NAT" | grep -E "^<submission .* countingLevel=\"$1\" " >/dev/null || fail "national does not count at $1"
 }
 
 # expect_population LEVEL DRUG_EPISODE OTHER_EPISODE OTHER_CODE: the drug episode is the entrant

@@ -137,6 +137,29 @@ case_pseudonyms() {
     [ -z "$(LC_ALL=C comm -12 "$CASE_DIR/a" "$CASE_DIR/b")" ] || fail "pseudonyms do not depend on the key"
 }
 
+# The discharge rules fire on the rows the fixtures plant for them, under their source: R030
+# (riverside 121: ends before it starts) and R031 (De Brug BH-24-0844: ends in 2205) quarantined,
+# R032 (riverside's five OST clients open since 2020), R033 (riverside 117: a reason, no end
+# date) and R034 (De Brug BH-24-0760: aftercare, no end date) counted as warnings.
+case_discharge_rules() {
+    local out=$RUN/run.out
+    sed -n '/^source riverside: /,/^source /p' "$out" | grep '^  rule R03' >"$CASE_DIR/riverside"
+    sed -n '/^source debrug: /,/^source /p' "$out" | grep '^  rule R03' >"$CASE_DIR/debrug"
+    printf '%s\n' '  rule R030 (reject) treatment end before its start: 1' \
+        '  rule R032 (warn) stay longer than 5 years (open: up to today): kept: 5' \
+        '  rule R033 (warn) discharge reason without an end date: left out: 1' >"$CASE_DIR/riverside.want"
+    printf '%s\n' '  rule R031 (reject) treatment end in the future: 1' \
+        '  rule R034 (warn) aftercare without an end date: left out: 1' >"$CASE_DIR/debrug.want"
+    diff -u "$CASE_DIR/riverside.want" "$CASE_DIR/riverside" >&2 || fail "riverside's discharge rules differ (- want, + got)"
+    diff -u "$CASE_DIR/debrug.want" "$CASE_DIR/debrug" >&2 || fail "De Brug's discharge rules differ (- want, + got)"
+    # the warned rows are written open, without the reason given (R033 left it out)
+    episode_lines "$(one_file "$RUN/out/national/tdi-national-2025-*.xml.gz")" |
+        grep -F " key=\"$(episode_key national riverside 117)\" " >"$CASE_DIR/117"
+    grep -F ' stay_band="open"/>' "$CASE_DIR/117" >/dev/null || fail "riverside 117 (R033) is not written open"
+    ! grep -E ' (discharge_reason|aftercare)=' "$CASE_DIR/117" >/dev/null ||
+        fail "riverside 117 (R033) is written with its reason: $(cat "$CASE_DIR/117")"
+}
+
 it_case e2e-run case_run
 it_case e2e-schema case_schema
 it_case e2e-validate case_validate
@@ -145,4 +168,5 @@ it_case e2e-manifest case_manifest
 it_case e2e-quarantine case_quarantine
 it_case e2e-cross-clinic case_cross_clinic
 it_case e2e-pseudonyms case_pseudonyms
+it_case e2e-discharge-rules case_discharge_rules
 it_end

@@ -70,15 +70,16 @@ case_bodies() {
     fi
 }
 
-# What each pseudonym came from: the fixtures plant one person of each fallback.
+# What each pseudonym came from: the fixtures plant one person of each fallback (the national
+# numbers include the 24 + 10 persons of the continuing clients and discharges).
 case_kinds() {
     local gz
     gz=$(one_file "$RUN/out/national/tdi-national-2025-*.xml.gz")
     persons "$gz" | awk '{ print $2, $3 }' | LC_ALL=C sort | uniq -c | awk '{ print $2, $3, $1 }' >"$CASE_DIR/kinds"
     cat >"$CASE_DIR/want" <<'EOF'
 client riverside 1
-nid debrug 11
-nid riverside 13
+nid debrug 21
+nid riverside 37
 slk581 debrug 1
 slk581 riverside 2
 EOF

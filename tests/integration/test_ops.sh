@@ -443,8 +443,8 @@ case_commit_refused() {
     expect_last_run "$CASE_DIR" running -
     state_sql "$db" "DROP TRIGGER test_refuse ON tdi.sent" >/dev/null
     tdi_try "$CASE_DIR/again" 0 run --config "$conf" --year 2025
-    grep -qE '^body national: 28 records, 0 replaces, 0 deletes, sequence 1 -> ' "$CASE_DIR/again.out" ||
-        fail "national did not get its 28 records: $(grep '^body national' "$CASE_DIR/again.out")"
+    grep -qE '^body national: 62 records, 0 replaces, 0 deletes, sequence 1 -> ' "$CASE_DIR/again.out" ||
+        fail "national did not get its 62 records: $(grep '^body national' "$CASE_DIR/again.out")"
     [ "$(ledger "$CASE_DIR" "SELECT string_agg(status, ',' ORDER BY run_no) FROM tdi.run")" = abandoned,ok ] ||
         fail "the ledger is not abandoned,ok"
 }
@@ -480,8 +480,9 @@ case_status() {
     counts=$(sed -n 's/^body national: \([0-9]*\) records, .*/\1/p' "$CASE_DIR/run.out")
     stdout_has "  body national: sequence 1, $counts records (0 replaces), 0 deletes -> $CASE_DIR/out/national/tdi-national-2025-$id.xml.gz"
     # the tables count the entrants: each person's first start for a drug (national counting),
-    # 18 of the 28; status says which population the number is
-    [ "$counts" = 28 ] || fail "national got $counts records, expected 28"
+    # 18 of the 62 (28 starts of 2025 and 34 continuing clients); status says which population
+    # the number is
+    [ "$counts" = 62 ] || fail "national got $counts records, expected 62"
     stdout_has "  tables national: 18 entrants (TDI population: first start for a drug) -> $CASE_DIR/out/national/tdi-national-2025-$id.tables.xml"
     stdout_has "    sha256 $(sha256sum "$CASE_DIR/out/national/tdi-national-2025-$id.xml.gz" | cut -d' ' -f1)"
     stdout_has "  $(grep '^quarantine debrug: ' "$CASE_DIR/run.out")"

@@ -77,14 +77,15 @@ case_same_as_serial() {
         ledger "$CASE_DIR/$n" "SELECT source, mode, attempts, extracted, written, quarantined, status FROM tdi.run_source ORDER BY source" >"$CASE_DIR/$n.ledger"
     done
     diff "$CASE_DIR/serial.out" "$CASE_DIR/parallel.out" >&2 || fail "the parallel run printed other lines than the serial one"
-    # Every row of 2025 (or with a start date the year filter cannot read) of both clinics, three
-    # times, counted by SQL.
+    # Every row of 2025 (or with a start date the year filter cannot read) of both clinics, and
+    # every continuing client (started before 2025, open in it), three times, counted by SQL.
     rows=0
     for db in clinic_en clinic_nl; do
-        rows=$((rows + $(pg_sql "$db" -c "SELECT count(*) FROM tdi_episodes WHERE start_date IS NULL OR start_date::text LIKE '2025%' OR start_date::text !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'")))
+        rows=$((rows + $(pg_sql "$db" -c "SELECT count(*) FROM tdi_episodes WHERE start_date IS NULL OR start_date::text LIKE '2025%' OR start_date::text !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+                                             OR (start_date < '2025-01-01' AND (end_date IS NULL OR end_date >= '2025-01-01'))")))
     done
-    [ "$rows" = 41 ] || fail "the sample clinics changed: $rows rows of 2025, not 41"
-    grep -qx "balance: extracted $((3 * rows)) = written 84 + quarantined 39" "$CASE_DIR/parallel/run.out" ||
+    [ "$rows" = 77 ] || fail "the sample clinics changed: $rows rows of 2025 or continuing, not 77"
+    grep -qx "balance: extracted $((3 * rows)) = written 186 + quarantined 45" "$CASE_DIR/parallel/run.out" ||
         fail "balance: $(grep '^balance' "$CASE_DIR/parallel/run.out")"
     diff "$CASE_DIR/serial.ledger" "$CASE_DIR/parallel.ledger" >&2 || fail "the ledgers count other rows"
     [ "$(wc -l <"$CASE_DIR/parallel.ledger")" = 6 ] || fail "the ledger does not list six sources"

@@ -89,12 +89,13 @@ case_generalised() {
     local national antwerp line
     run_setup "$CASE_DIR"
     # B-2018 (patient 1: episodes 1 and 11) to BE212, B-2060 (patient 2) to BE211; the other
-    # postcodes of riverside's 16 records are not in this map (11 records; patient 12 has none)
+    # postcodes of riverside's 40 records are not in this map (30 records: five continuing
+    # clients live in B-2018 or B-2060 too; patient 12 has none)
     printf '%s\n' '# test map' 'B-2018 BE212' '"b 2060" BE211' >"$CASE_DIR/test.map"
     sed -i "s|^region_map = .*|region_map = $CASE_DIR/test.map|" "$CASE_DIR/tdi.conf"
     body_settings "$CASE_DIR" antwerp 'quarter = yes'
     tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
-    stdout_has '  postcode not in the region map, source region BE211 used: 11'
+    stdout_has '  postcode not in the region map, source region BE211 used: 30'
     national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     antwerp=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
     for id in 1 11; do
@@ -116,7 +117,7 @@ case_generalised() {
         valid "$line"
     done
     # the quasi-identifiers the state keeps: generalised values only
-    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE qi !~ '^(1|2|99)\|[0-9+-]+\|(1|2|3|99)\|(BE21[12]|BE100)\|2025\|[0-9]+\|[0-4]\|[A-Za-z0-9._-]+\$'")" = 0 ] ||
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE qi !~ '^(1|2|99)\|[0-9+-]+\|(1|2|3|99)\|(BE21[12]|BE100)\|(2020|2024|2025)\|[0-9]+\|[0-4]\|[A-Za-z0-9._-]+\$'")" = 0 ] ||
         fail "the state keeps a tuple that is not generalised: $(ledger "$CASE_DIR" "SELECT qi FROM tdi.sent LIMIT 3")"
 }
 
@@ -129,13 +130,14 @@ case_reached() {
     antwerp=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
     stdout_has "$(reid_line national "$DEFAULT_QIS" 1 none "$national")"
     stdout_has "$(reid_line antwerp year 5 none "$antwerp")"
-    # the numbers themselves, for this fixture: 28 records in 26 groups, antwerp's 19 (12 persons) in one
-    want='disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 1), 0 at risk, highest risk 1.0000, average risk 1.0000; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
+    # the numbers themselves, for this fixture: 62 records in 51 groups; antwerp's 44 in three
+    # years (2025, 2024, and the five persons open since 2020: k 5)
+    want='disclosure national: blanked none: 62 records in 51 groups by sex age_band nationality region year centre_type; k 1 (minimum 1), 0 at risk, highest risk 1.0000, average risk 0.8548; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
     stdout_has "$want"
-    stdout_has 'disclosure antwerp: blanked none: 19 records in 1 groups by year; k 12 (minimum 5), 0 at risk, highest risk 0.0833, average risk 0.0833; fewest distinct per group: primary_drug 9, injecting 6, hiv_testing 4, hcv_testing 4'
+    stdout_has 'disclosure antwerp: blanked none: 44 records in 3 groups by year; k 5 (minimum 5), 0 at risk, highest risk 0.2000, average risk 0.0814; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
     ! grep -q 'blanked=' <(gzip -dc "$national") || fail "an unblanked file has a blanked attribute"
-    [ "$(json_field "${antwerp%.xml.gz}.manifest.json" k)" = 12 ] || fail "antwerp manifest: k is not 12"
-    grep -qF '"disclosure":{"quasiIdentifiers":"year","blanked":"","kMin":5,"records":19,"groups":1,"k":12,"recordsAtRisk":0,"highestRisk":0.0833,"averageRisk":0.0833,"fewestDistinct":{"primary_drug":9,"injecting":6,"hiv_testing":4,"hcv_testing":4}}' \
+    [ "$(json_field "${antwerp%.xml.gz}.manifest.json" k)" = 5 ] || fail "antwerp manifest: k is not 5"
+    grep -qF '"disclosure":{"quasiIdentifiers":"year","blanked":"","kMin":5,"records":44,"groups":3,"k":5,"recordsAtRisk":0,"highestRisk":0.2000,"averageRisk":0.0814,"fewestDistinct":{"primary_drug":2,"injecting":1,"hiv_testing":1,"hcv_testing":1}}' \
         "${antwerp%.xml.gz}.manifest.json" || fail "antwerp manifest: $(cat "${antwerp%.xml.gz}.manifest.json")"
     valid "$national"
     valid "$antwerp"
@@ -151,14 +153,14 @@ case_blanked() {
     national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     # first grouped by sex and year (too small), then by year alone
     stdout_has "$(reid_line national "$qis" 5 none "$REACHED")"
-    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 5), 3 at risk, highest risk 0.3333, average risk 0.1409; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stdout_has 'disclosure national: blanked none: 62 records in 6 groups by sex year; k 3 (minimum 5), 3 at risk, highest risk 0.3333, average risk 0.1120; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
     stdout_has "$(reid_line national year 5 sex "$national")"
     stdout_has 'disclosure national: k reached with sex blanked'
     # the published records: sex 99 in every one, nothing else changed
     [ "$(episode_lines_full "$national" | grep -vc ' sex="99" ' || true)" = 0 ] || fail "a published record keeps its sex"
     diff <(episode_lines_full "$REACHED" | sed 's/ sex="[^"]*" / sex="99" /' | sort) \
         <(episode_lines_full "$national" | sort) >&2 || fail "the blanked file differs in more than sex"
-    gzip -dc "$national" | grep -q '^<submission .* blanked="sex">$' || fail "the header does not say blanked=\"sex\""
+    gzip -dc "$national" | grep '^<submission .* blanked="sex">$' >/dev/null || fail "the header does not say blanked=\"sex\""
     grep -qF '"blanked":"sex"' "${national%.xml.gz}.manifest.json" || fail "the manifest does not say blanked sex"
     valid "$national"
     [ "$(ledger "$CASE_DIR" "SELECT blanked FROM tdi.body_blanking WHERE body = 'national' AND year = 2025")" = sex ] ||
@@ -176,7 +178,7 @@ case_unreachable() {
     body_settings "$CASE_DIR" antwerp 'quasi_identifiers = year' 'k_min = 5'
     tdi_try "$CASE_DIR/run" 11 run --config "$CASE_DIR/tdi.conf" --year 2025
     stdout_has "$(reid_line national "$DEFAULT_QIS" 3 none "$REACHED")"
-    stdout_has 'disclosure national: blanked none: 28 records in 26 groups by sex age_band nationality region year centre_type; k 1 (minimum 3), 28 at risk, highest risk 1.0000, average risk 1.0000; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked none: 62 records in 51 groups by sex age_band nationality region year centre_type; k 1 (minimum 3), 53 at risk, highest risk 1.0000, average risk 0.8548; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
     msg='disclosure control not met: groups smaller than k_min 3 remain with every quasi-identifier of blank_order blanked'
     stderr_has "tdi: error: body national: $msg"
     stdout_has "body national: nothing published: $msg"
@@ -203,14 +205,14 @@ case_every_blanking() {
     stdout_has "$(reid_line national "sex year centre_type" 5 "age_band nationality region" "$REACHED")"
     stdout_has "$(reid_line national "year centre_type" 5 "sex age_band nationality region" "$REACHED")"
     [ "$(grep -c '^disclosure national: blanked ' "$CASE_DIR/run.out")" = 5 ] || fail "not five blankings tried"
-    stdout_has 'disclosure national: blanked sex age_band nationality region: 28 records in 5 groups by year centre_type; k 1 (minimum 5), 7 at risk, highest risk 1.0000, average risk 0.2232; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked sex age_band nationality region: 62 records in 8 groups by year centre_type; k 1 (minimum 5), 11 at risk, highest risk 1.0000, average risk 0.1492; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
     stderr_has 'tdi: error: body national: disclosure control not met: groups smaller than k_min 5 remain with every quasi-identifier of blank_order blanked'
     no_submission "$CASE_DIR" national
 }
 
 # Riverside read incrementally: run 1 (its first read is full) needs no blanking at k_min 3;
 # run 2 (incremental) at k_min 4 would need sex blanked, which changes every record: nothing for
-# national, exit 11, "run --full"; run 3 (--full) blanks sex and replaces all 28 records.
+# national, exit 11, "run --full"; run 3 (--full) blanks sex and replaces all 62 records.
 case_incremental() {
     local conf=$CASE_DIR/tdi.conf national
     clinic_copy clinic_reid clinic_en
@@ -231,24 +233,24 @@ SQL
     grep -q 'tdi_episodes_inc' "$conf" || fail "the config does not read the incremental view"
     body_settings "$CASE_DIR" national 'quasi_identifiers = sex year' 'blank_order = sex' 'k_min = 3'
     tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
-    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.1409; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stdout_has 'disclosure national: blanked none: 62 records in 6 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.1120; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
 
     sed -i 's/^k_min = 3$/k_min = 4/' "$conf"
     tdi_try "$CASE_DIR/run2" 11 run --config "$conf" --year 2025
     grep -q '^source riverside: extracted 0, written 0, quarantined 0 (changed since ' "$CASE_DIR/run2.out" ||
         fail "run 2 did not read riverside incrementally"
-    stdout_has 'disclosure national: blanked none: 28 records in 3 groups by sex year; k 3 (minimum 4), 3 at risk, highest risk 0.3333, average risk 0.1409; fewest distinct per group: primary_drug 3, injecting 3, hiv_testing 2, hcv_testing 2'
+    stdout_has 'disclosure national: blanked none: 62 records in 6 groups by sex year; k 3 (minimum 4), 3 at risk, highest risk 0.3333, average risk 0.1120; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
     stderr_has "tdi: error: body national: disclosure control not met at the body's blanking (none): a new blanking changes every record, and source riverside was read incrementally; run 'tdi run --full'"
     [ "$(find "$CASE_DIR/out/national" -name 'tdi-*.xml.gz' | wc -l)" = 1 ] || fail "run 2 published a file for national"
     expect_last_run "$CASE_DIR" disclosure 11
 
     tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025 --full
     stdout_has 'disclosure national: k reached with sex blanked'
-    grep -q '^body national: 28 records, 28 replaces, 0 deletes, sequence 2 -> ' "$CASE_DIR/run3.out" ||
+    grep -q '^body national: 62 records, 62 replaces, 0 deletes, sequence 2 -> ' "$CASE_DIR/run3.out" ||
         fail "run 3: $(grep '^body national' "$CASE_DIR/run3.out")"
     national=$(find "$CASE_DIR/out/national" -name 'tdi-*.xml.gz' -newer "$CASE_DIR/run2.out")
     [ -n "$national" ] || fail "run 3 published no file for national"
-    [ "$(episode_lines_full "$national" | grep -c ' action="replace" .* sex="99" ')" = 28 ] || fail "run 3 did not replace every record with sex blanked"
+    [ "$(episode_lines_full "$national" | grep -c ' action="replace" .* sex="99" ')" = 62 ] || fail "run 3 did not replace every record with sex blanked"
     valid "$national"
 }
 

@@ -359,7 +359,11 @@ case_cells() {
     [ "$ENDS" = 0 ] || grep -qE '^43\.1\.1 total continuing [1-9]' "$CASE_DIR/national.got" ||
         fail "national: no continuing client in 43.1.1: the fixture is too small to test"
     [ "$(episode_lines "$gz" | grep -F ' entrant="1" ' | grep -c ' primary_drug="8" ')" = 0 ] || fail "national: an alcohol episode is an entrant"
-    [ "$(episode_lines "$gz" | grep -cF ' entrant="0" ')" = 10 ] || fail "national: not 10 episodes with entrant=\"0\""
+    [ "$(episode_lines "$gz" | grep -F ' entrant="0" ' | grep -vcF ' continuing="1" ')" = 10 ] ||
+        fail "national: not 10 episodes with entrant=\"0\" that are no continuing client"
+    # and the 34 continuing clients (started before 2025): entrant="0", in no table
+    [ "$(episode_lines "$gz" | grep -F ' continuing="1" ' | grep -cF ' entrant="0" ')" = 34 ] ||
+        fail "national: not 34 continuing clients with entrant=\"0\""
     t=$(one_file "$OPEN/out/national/tdi-national-2025-*.tables.xml")
     table_cells "$t" >"$CASE_DIR/national.all"
     grep -qx "9.1.1 total total $n" "$CASE_DIR/national.all" || fail "9.1.1 grand total is not the $n entrants"
@@ -428,10 +432,59 @@ case_manifest() {
     [ "$(json_field "$mf" suppressedCells)" = "$(grep -c '<suppressed ' "$t")" ] || fail "manifest suppressedCells is not the file's count"
 }
 
+# The continuing clients' window leaves the TDI tables alone: the sample clinics read through
+# views without end_date, discharge_reason and aftercare (no window, no discharge items, no
+# continuing client; nor the row R030 rejects, which would be written there) give the same cells of tables 8-29, suppression included, byte for byte,
+# in every body; only tables 40-42 differ (all zero without end dates).
+case_window() {
+    local db body with without t
+    for db in clinic_en clinic_nl; do
+        clinic_copy "${db}_noend" "$db"
+        pg_sql "${db}_noend" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+DO $$ BEGIN
+    EXECUTE (SELECT 'CREATE VIEW tdi_episodes_noend AS SELECT ' || string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) || ' FROM tdi_episodes'
+               FROM information_schema.columns
+              WHERE table_name = 'tdi_episodes' AND column_name NOT IN ('end_date', 'discharge_reason', 'aftercare'))
+            -- the row R030 rejects with end dates (it ends before it starts) is rejected there
+            || ' WHERE end_date IS NULL OR end_date >= start_date';
+END $$;
+GRANT SELECT ON tdi_episodes_noend TO tdi_reader;
+SQL
+    done
+    run_setup "$CASE_DIR/without"
+    use_db "$CASE_DIR/without/tdi.conf" riverside clinic_en_noend 'SELECT * FROM tdi_episodes_noend'
+    use_db "$CASE_DIR/without/tdi.conf" debrug clinic_nl_noend 'SELECT * FROM tdi_episodes_noend'
+    tdi_try "$CASE_DIR/without/run" 0 run --config "$CASE_DIR/without/tdi.conf" --year 2025
+    grep -qx 'balance: extracted 41 = written 28 + quarantined 13' "$CASE_DIR/without/run.out" ||
+        fail "without end dates: $(grep '^balance' "$CASE_DIR/without/run.out") (not the 2025 starts alone)"
+    run_setup "$CASE_DIR/with"
+    tdi_try "$CASE_DIR/with/run" 0 run --config "$CASE_DIR/with/tdi.conf" --year 2025
+    grep -qx 'balance: extracted 77 = written 62 + quarantined 15' "$CASE_DIR/with/run.out" ||
+        fail "with end dates: $(grep '^balance' "$CASE_DIR/with/run.out") (not with the 34 continuing clients)"
+    for body in "${TDI_BODIES[@]}"; do
+        for t in with without; do
+            table_cells "$(one_file "$CASE_DIR/$t/out/$body/tdi-$body-2025-*.tables.xml")" |
+                awk '$1 !~ /^4[0-2]\./' >"$CASE_DIR/$body.$t"
+        done
+        [ "$(wc -l <"$CASE_DIR/$body.with")" -ge 1000 ] || fail "$body: fewer than 1000 TDI table cells"
+        diff "$CASE_DIR/$body.without" "$CASE_DIR/$body.with" >&2 ||
+            fail "$body: the TDI tables differ with the continuing clients' window (- without, + with)"
+    done
+    with=$(one_file "$CASE_DIR/with/out/national/tdi-national-2025-*.tables.xml")
+    without=$(one_file "$CASE_DIR/without/out/national/tdi-national-2025-*.tables.xml")
+    # the headers' entrants agree too; only the outcome tables see the discharges
+    [ "$(grep -o ' entrants="[0-9]*"' "$with")" = ' entrants="18"' ] || fail "national: not 18 entrants with the window"
+    [ "$(grep -o ' entrants="[0-9]*"' "$without")" = ' entrants="18"' ] || fail "national: not 18 entrants without it"
+    ! table_cells "$without" | awk '$1 ~ /^4[0-2]\./ && $4 != "0" && $4 != "E"' | grep . >&2 ||
+        fail "national: an outcome table is not empty without end dates"
+}
+
 it_case tables-run case_run
 it_case tables-valid case_valid
 it_case tables-shape case_shape
 it_case tables-cells case_cells
 it_case tables-suppressed case_suppressed
 it_case tables-manifest case_manifest
+it_case tables-window case_window
 it_end

@@ -9,7 +9,8 @@
 #   local codes are mapped onto TDI codes by a join, the setting class onto the centre type by
 #   README's typology table, the birth date onto the age at start and its band;
 # - the reject rules are recomputed in SQL (R001, R002, R006 over every coded column, R014,
-#   R020 with the be_rrn check digits, R005, R009-R012, R015, R016, R004; first one wins),
+#   R020 with the be_rrn check digits, R005, R009-R012, R015, R016, R004, R030, R031; first one
+#   wins),
 #   and their counts per source and rule must equal the quarantine files' (the keys there are
 #   pseudonymous, the rules are not), so what the tables leave out is checked too;
 # - the counting unit (README "Counting") per the config template: body national counts a person
@@ -152,6 +153,8 @@ SELECT :'source', episode_id,
             WHEN first_ost_year > extract(year FROM start) THEN 'R015'
             WHEN first_ost_year IS NOT NULL AND ost = '1' THEN 'R016'
             WHEN start > current_date THEN 'R004'
+            WHEN (j->>'end_date')::date < start THEN 'R030'
+            WHEN (j->>'end_date')::date > current_date THEN 'R031'
        END,
        md5(CASE WHEN nid <> '' THEN 'nid:' || nid   -- hashed: no identifier in a test file
                 ELSE :'source' || ':' || upper(regexp_replace(client_id, '[^A-Za-z0-9]', '', 'g')) END),

@@ -115,17 +115,24 @@ case_load() {
                     VALUES ('20179999999.0', 'AK', '7.0', '5.0', '1.0', '-9.0')"
 }
 
-case_run() {
-    local db
-    mkdir -p "$RUN"
-    db=$(state_db_name "$RUN")
+# teds_run DIR [LINE]: a state database, DIR/tdi.conf from the TEDS template (with the top-level
+# setting LINE), the test key, `tdi init` and `tdi run --year 2017`, which must succeed.
+teds_run() {
+    local dir=$1 db
+    mkdir -p "$dir"
+    db=$(state_db_name "$dir")
     state_db_create "$db"
     sed -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" -e "s|@TEDS_DIR@|$TEDS|g" \
-        -e "s|@STATE_DB@|$db|g" "$TEDS/tdi.conf.in" >"$RUN/tdi.conf"
-    cp "$TDI_FIXTURES/test.key" "$RUN/tdi.key"
-    chmod 600 "$RUN/tdi.key"
-    tdi_try "$RUN/init" 0 init --config "$RUN/tdi.conf"
-    tdi_try "$RUN/run" 0 run --config "$RUN/tdi.conf" --year 2017
+        -e "s|@STATE_DB@|$db|g" "$TEDS/tdi.conf.in" >"$dir/tdi.conf"
+    [ -z "${2:-}" ] || top_key "$dir/tdi.conf" "$2"
+    cp "$TDI_FIXTURES/test.key" "$dir/tdi.key"
+    chmod 600 "$dir/tdi.key"
+    tdi_try "$dir/init" 0 init --config "$dir/tdi.conf"
+    tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2017
+}
+
+case_run() {
+    teds_run "$RUN"
 }
 
 case_expected() {
@@ -203,6 +210,27 @@ case_workbook() {
         { cat "$CASE_DIR/check.out" >&2; fail "the TEDS workbook differs from its tables"; }
 }
 
+# TEDS-A has no end_date: the discharge work (tables 40-42, the continuing-clients window) must
+# leave its TDI tables as they were. TEDS_TDI_COUNTS is the SHA-256 of the cells of tables 8-29
+# (table_cells lines, sorted) of a run with suppression_threshold = 1 (every count shown), made
+# by tdi before that work (commit c7f6471, the parent of the merge of h-disch); the same digest
+# came from the merge of h-disch itself (963b958).
+TEDS_TDI_COUNTS=81a79b697bb5f613dc9a766dde0f03ab1929dab6b49038c226d6a37af6a08440
+case_tdi_tables() {
+    local dir=$CASE_DIR/open t got
+    teds_run "$dir" 'suppression_threshold = 1'
+    t=$(one_file "$dir/out/*/tdi-*-2017-*.tables.xml")
+    table_cells "$t" | awk '$1 ~ /^([89]|[12][0-9])\./' | LC_ALL=C sort >"$CASE_DIR/cells"
+    [ -z "${TEDS_DUMP:-}" ] || cp "$CASE_DIR/cells" "$TEDS_DUMP"
+    [ "$(wc -l <"$CASE_DIR/cells")" -ge 1000 ] || fail "fewer than 1000 TDI table cells"
+    ! grep -q ' S$' "$CASE_DIR/cells" || fail "threshold 1 suppressed a cell"
+    got=$(sha256sum <"$CASE_DIR/cells" | cut -d' ' -f1)
+    [ "$got" = "$TEDS_TDI_COUNTS" ] || fail "the TDI tables of the TEDS sample changed: cells digest $got"
+    # and no discharge: the outcome tables are all zero or empty
+    ! table_cells "$t" | awk '$1 ~ /^4[0-2]\./ && $4 != "0" && $4 != "E"' | grep . >&2 ||
+        fail "an outcome table of TEDS-A (no end dates) is not empty"
+}
+
 it_case teds-load case_load
 it_case teds-run case_run
 it_case teds-expected case_expected
@@ -212,4 +240,5 @@ it_case teds-counts case_counts
 it_case teds-valid case_valid
 it_case teds-log case_log
 it_case teds-workbook case_workbook
+it_case teds-tdi-tables case_tdi_tables
 it_end

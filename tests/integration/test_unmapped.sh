@@ -4,10 +4,11 @@
 # succeeds; its summary names the source, the crosswalk item, the local code and how many values
 # had it, on stdout, in the source's block:
 #   source riverside: extracted N, written W, quarantined Q
-#     unmapped primary_drug 'HEROIN': 5
+#     unmapped primary_drug 'HEROIN': 13
 #     unmapped primary_drug 'KRATOM': 1
 #     unmapped secondary_drug 'HEROIN': 2        (secondary drugs fall back on primary_drug)
-# The counts are taken from the clinic database (as tdi_reader, rows of 2025), not from tdi;
+# The counts are taken from the clinic database (as tdi_reader, rows of 2025 and continuing
+# clients), not from tdi;
 # every row with such a code is in quarantine with rule R006, and nothing is turned into
 # "not known".
 set -euo pipefail
@@ -16,7 +17,9 @@ set -euo pipefail
 it_begin
 
 RUN=$IT_TMP/run
-IN_2025="start_date >= DATE '2025-01-01' AND start_date < DATE '2026-01-01'"
+# the rows --year 2025 reads: starts of 2025, and the continuing clients (started before, open in it)
+IN_2025="(start_date >= DATE '2025-01-01' AND start_date < DATE '2026-01-01'
+          OR start_date < DATE '2025-01-01' AND (end_date IS NULL OR end_date >= DATE '2025-01-01'))"
 
 case_run() {
     run_setup "$RUN"

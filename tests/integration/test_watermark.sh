@@ -51,5 +51,63 @@ case_failed_reread() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
+# Continuing clients read incrementally (README.md, "Discharges and continuing clients": the
+# watermark covers both windows). Run 1 reads riverside in full. Then episode 117 (open since
+# 2024-11-05, a continuing client) is discharged in 2025: run 2 reads that one row (changed since
+# the watermark) and each body gets exactly its replace, still continuing="1", entrant="0", now
+# with its stay band and reason. Then episode 115 (since 2024-09-10, closed in 2025) turns out to
+# have ended in 2024: it leaves the window, the incremental read does not see it, the key scan
+# does, and each body gets exactly its delete. Run 4 changes nothing; the state then holds what
+# one full run sends.
+case_continuing() {
+    local conf=$CASE_DIR/tdi.conf body f k117 k115 line
+    clinic_copy clinic_cont clinic_en
+    incremental_en clinic_cont
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_cont 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    grep -qx 'source riverside: extracted 47, written 40, quarantined 7' "$CASE_DIR/run1.out" ||
+        fail "run 1: $(grep '^source riverside' "$CASE_DIR/run1.out")"
+
+    # the discharge letter of 117 arrives; the clinic's admission row records the change
+    pg_sql clinic_cont -c "UPDATE discharges SET discharged_on = '2025-03-14', reason = 'COMPL', aftercare = 'AA' WHERE adm_id = 117" \
+        -c "UPDATE admissions SET changed_at = clock_timestamp() WHERE adm_id = 117" >/dev/null
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 1, written 1, quarantined 0 \(changed since ' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not read the one change incrementally: $(grep '^source riverside' "$CASE_DIR/run2.out")"
+    ! grep -q 'R033' "$CASE_DIR/run2.out" || fail "run 2 still warns R033 for a discharged episode"
+    for body in national antwerp; do
+        f=$(compgen -G "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz" | LC_ALL=C sort | sed -n 2p)
+        [ -n "$f" ] || fail "$body: no file from run 2"
+        k117=$(episode_key "$body" riverside 117)
+        line=$(episode_lines "$f")
+        [ "$(printf '%s\n' "$line" | grep -c .)" = 1 ] || fail "$body: run 2 sent more than one record"
+        printf '%s\n' "$line" | grep -F " action=\"replace\" key=\"$k117\" " | grep -F ' year="2024" entrant="0" continuing="1" ' |
+            grep -F ' discharge_reason="completed" aftercare="self_help" stay_band="91-180"' >/dev/null ||
+            fail "$body: run 2 did not replace 117 as a discharged continuing client: $line"
+        [ -z "$(delete_lines "$f")" ] || fail "$body: run 2 deletes something"
+    done
+
+    # 115 ended in 2024 after all: out of the window, a delete
+    pg_sql clinic_cont -c "UPDATE discharges SET discharged_on = '2024-12-20' WHERE adm_id = 115" \
+        -c "UPDATE admissions SET changed_at = clock_timestamp() WHERE adm_id = 115" >/dev/null
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 0, written 0, quarantined 0 \(changed since ' "$CASE_DIR/run3.out" ||
+        fail "run 3 did not read riverside incrementally: $(grep '^source riverside' "$CASE_DIR/run3.out")"
+    for body in national antwerp; do
+        f=$(compgen -G "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz" | LC_ALL=C sort | sed -n 3p)
+        [ -n "$f" ] || fail "$body: no file from run 3"
+        k115=$(episode_key "$body" riverside 115)
+        [ "$(delete_lines "$f")" = "<delete key=\"$k115\"/>" ] || fail "$body: run 3's deletes are '$(delete_lines "$f")'"
+        [ -z "$(episode_lines "$f")" ] || fail "$body: run 3 sent a record"
+    done
+    tdi_try "$CASE_DIR/run4" 0 run --config "$conf" --year 2025
+    stdout_has "body national: no changes, nothing published"
+    same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
+}
+
 it_case watermark-failed-reread case_failed_reread
+it_case watermark-continuing case_continuing
 it_end
