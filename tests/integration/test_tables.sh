@@ -452,20 +452,25 @@ END $$;
 GRANT SELECT ON tdi_episodes_noend TO tdi_reader;
 SQL
     done
+    # threshold 1 (nothing suppressed): the counts themselves. With a threshold the clients in
+    # treatment (43.1.1, whose entrants are 8.1.1's total row) share the linked set, so which TDI
+    # cells are suppressed may change with the continuing clients (docs/design.md).
     run_setup "$CASE_DIR/without"
+    sed -i 's/^suppression_threshold *=.*/suppression_threshold = 1/' "$CASE_DIR/without/tdi.conf"
     use_db "$CASE_DIR/without/tdi.conf" riverside clinic_en_noend 'SELECT * FROM tdi_episodes_noend'
     use_db "$CASE_DIR/without/tdi.conf" debrug clinic_nl_noend 'SELECT * FROM tdi_episodes_noend'
     tdi_try "$CASE_DIR/without/run" 0 run --config "$CASE_DIR/without/tdi.conf" --year 2025
     grep -qx 'balance: extracted 41 = written 28 + quarantined 13' "$CASE_DIR/without/run.out" ||
         fail "without end dates: $(grep '^balance' "$CASE_DIR/without/run.out") (not the 2025 starts alone)"
     run_setup "$CASE_DIR/with"
+    sed -i 's/^suppression_threshold *=.*/suppression_threshold = 1/' "$CASE_DIR/with/tdi.conf"
     tdi_try "$CASE_DIR/with/run" 0 run --config "$CASE_DIR/with/tdi.conf" --year 2025
     grep -qx 'balance: extracted 77 = written 62 + quarantined 15' "$CASE_DIR/with/run.out" ||
         fail "with end dates: $(grep '^balance' "$CASE_DIR/with/run.out") (not with the 34 continuing clients)"
     for body in "${TDI_BODIES[@]}"; do
         for t in with without; do
             table_cells "$(one_file "$CASE_DIR/$t/out/$body/tdi-$body-2025-*.tables.xml")" |
-                awk '$1 !~ /^4[0-2]\./' >"$CASE_DIR/$body.$t"
+                awk '$1 !~ /^4[0-3]\./' >"$CASE_DIR/$body.$t"
         done
         [ "$(wc -l <"$CASE_DIR/$body.with")" -ge 1000 ] || fail "$body: fewer than 1000 TDI table cells"
         diff "$CASE_DIR/$body.without" "$CASE_DIR/$body.with" >&2 ||

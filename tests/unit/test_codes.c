@@ -505,7 +505,8 @@ static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t l
 /* Each schema's version and namespace are its writer's; its schemaVersion attribute accepts
  * the versions since exact ages were withdrawn (2.2; 2.3 added runNo, 2.4 discharges and the
  * items' defaults, which leave files before it valid as they are): 2.0 and 2.1, which may hold
- * them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to the writer's). */
+ * them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to the writer's).
+ */
 static void schema_version_is_the_writers(void **state)
 {
     static const struct {

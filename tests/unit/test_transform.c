@@ -1348,8 +1348,9 @@ static void test_r033_r034(void **state)
     assert_int_equal(rec.code[TDI_ITEM_DISCHARGE_REASON], TDI_CODE_NOT_APPLICABLE);
     assert_int_equal(rec.code[TDI_ITEM_AFTERCARE], TDI_CODE_NOT_APPLICABLE);
     text = report_text();
-    assert_string_equal(text, "  rule R033 (warn) discharge reason without an end date: left out: 1\n"
-                              "  rule R034 (warn) aftercare without an end date: left out: 1\n");
+    assert_string_equal(text,
+                        "  rule R033 (warn) discharge reason without an end date: left out: 1\n"
+                        "  rule R034 (warn) aftercare without an end date: left out: 1\n");
     free(text);
 }
 
