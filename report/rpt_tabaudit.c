@@ -196,7 +196,8 @@ static tdi_status audit_file(const char *path, const char *schema_dir, unsigned 
     tdi_status st = report_validate_file(path, schema_dir);
 
     if (st != TDI_OK) {
-        tdi_error("%s: not a valid tables file", path);
+        if (st != TDI_ERR_OUTPUT)
+            tdi_error("%s: not a valid tables file", path);
         return st == TDI_ERR_OUTPUT ? st : TDI_ERR_INVALID;
     }
     t.fams = calloc(rpt_nfamilies, sizeof *t.fams);
