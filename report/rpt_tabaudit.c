@@ -15,7 +15,6 @@
 
 #include "../common/tdi_log.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +74,7 @@ static int code_index(const rpt_dim *d, const char *code)
 static int count_column(const rpt_family *f, const char *col)
 {
     const rpt_family_def *d = f->def;
+    int k;
 
     for (size_t m = 0; d->measures && m < d->nmeasures; m++) {
         size_t n = strlen(d->measures[m].name);
@@ -83,10 +83,11 @@ static int count_column(const rpt_family *f, const char *col)
     }
     if (d->measures)
         return -2;
-    for (size_t k = 0; k < d->nderived; k++)
-        if (strcmp(col, d->derived[k].name) == 0)
+    for (size_t dv = 0; dv < d->nderived; dv++)
+        if (strcmp(col, d->derived[dv].name) == 0)
             return -1;
-    return code_index(&f->cols, col);
+    k = code_index(&f->cols, col);
+    return k >= 0 ? k : -2;
 }
 
 static tdi_status on_cell(void *ctx, const char *kind, const char *row, const char *col,
@@ -120,7 +121,6 @@ static void on_fail(void *ctx, const dc_interval *iv)
     ta_file *t = ctx;
     const rpt_family *f;
     size_t i, nrc;
-    char hi[32];
 
     if (!t->audited[iv->cell])
         return;
@@ -128,14 +128,11 @@ static void on_fail(void *ctx, const dc_interval *iv)
     f = &t->fams[t->home[iv->cell]];
     i = t->homecell[iv->cell];
     nrc = f->rows.n * f->cols.n;
-    if (isinf(iv->hi))
-        snprintf(hi, sizeof hi, "inf");
-    else
-        snprintf(hi, sizeof hi, "%.0f", iv->hi);
-    fprintf(t->out, "%s: table %s.%zu row %s column %s%s: value in [%.0f, %s], needs %lu\n",
+    /* a failing interval is narrower than the need: hi is finite */
+    fprintf(t->out, "%s: table %s.%zu row %s column %s%s: value in [%.0f, %.0f], needs %lu\n",
             t->path, f->def->id, i / nrc + (size_t)f->def->first, f->rows.code[i % nrc / f->cols.n],
             f->def->measures ? f->def->measures[i % f->cols.n].name : f->cols.code[i % f->cols.n],
-            f->def->measures ? "_n" : "", iv->lo, hi, iv->need);
+            f->def->measures ? "_n" : "", iv->lo, iv->hi, iv->need);
 }
 
 /* The held families as one set, as the run builds it; unknown what the file does not give. */
