@@ -26,6 +26,8 @@ tdi_status cli_load(int argc, char **argv);
 void cli_load_usage(FILE *fp);
 tdi_status cli_audit(int argc, char **argv);
 void cli_audit_usage(FILE *fp);
+tdi_status cli_audit_tables(int argc, char **argv);
+void cli_audit_tables_usage(FILE *fp);
 tdi_status cli_workbook(int argc, char **argv);
 void cli_workbook_usage(FILE *fp);
 tdi_status cli_report(int argc, char **argv);

@@ -17,6 +17,8 @@ static const cli_command commands[] = {
     {"load", "apply a body's submissions to a receiver's database", cli_load, cli_load_usage},
     {"audit", "check a series of submissions: manifests, sequences, keys, rules", cli_audit,
      cli_audit_usage},
+    {"audit-tables", "audit a tables file's suppression by linear programming", cli_audit_tables,
+     cli_audit_tables_usage},
     {"workbook", "fill the official TDI workbook from a tables file", cli_workbook,
      cli_workbook_usage},
     {"report", "write the HTML report of a run, for all or for one clinic", cli_report,

@@ -521,8 +521,9 @@ static tdi_status floors(audit *a, size_t *up)
             nwant += want[c] = 1;
     }
     if (st == TDI_OK && nwant > 0) {
+        /* a grand total suppressed in a received file has no known value: it stays unknown */
         for (size_t i = 0; i < ncells; i++)
-            all[i] = !dc_set_is_grand_total(a->s, i);
+            all[i] = !dc_set_is_grand_total(a->s, i) || (!a->values_known && sup[i]);
         a->sup = all;
         a->only = want;
         a->fallback = 1;

@@ -212,4 +212,14 @@ tdi_status report_load(const char *conninfo, char *const *paths, int npaths, con
 tdi_status report_audit(char *const *paths, int npaths, const char *schema_dir, FILE *out,
                         unsigned long *findings);
 
+/* `tdi audit-tables`: audits the table protection of each tables file among paths without tdi's
+ * state (rpt_tabaudit.c): every suppressed cell's interval from the published cells and the
+ * relations the run knows (dc_audit, values not known), against protection (0: the file's
+ * threshold). On out, per failing cell "FILE: table T row R column C: value in [LO, HI], needs
+ * N" and per file "FILE: N suppressed cells audited, M fail". *nfail (may be NULL) gets the
+ * failing cells of all files. TDI_ERR_INVALID when one fails or a file is not a valid tables
+ * file (logged), TDI_ERR_INTERNAL when out of memory or the solver fails. */
+tdi_status report_audit_tables(char *const *paths, int npaths, const char *schema_dir,
+                               unsigned long protection, FILE *out, size_t *nfail);
+
 #endif

@@ -9,6 +9,7 @@
 #include "rpt_read.h"
 
 #include "report.h"
+#include "rpt_names.h"
 #include "rpt_xml.h"
 
 #include "../common/tdi_codes.h"
@@ -590,48 +591,116 @@ static int trend_cell(const char *id, const char *row, const char *col)
     return strcmp(id, REPORT_TREND_CENTRE) == 0 && strcmp(row, "total") == 0;
 }
 
-static tdi_status add_trend_cell(xmlTextReaderPtr r, const char *id, int suppressed,
-                                 report_cell **out, size_t *n)
-{
-    char *row = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"row");
-    char *col = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"column");
-    char *val = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"value");
-    tdi_status st = TDI_OK;
+typedef struct trend_ctx {
+    char id[REPORT_CODE_MAX];
+    report_cell *cells;
+    size_t n;
+} trend_ctx;
 
+static tdi_status trend_table(void *ctx, const char *id)
+{
+    snprintf(((trend_ctx *)ctx)->id, REPORT_CODE_MAX, "%s", id ? id : "");
+    return TDI_OK;
+}
+
+static tdi_status add_trend_cell(void *ctx, const char *kind, const char *row, const char *col,
+                                 const char *val)
+{
+    trend_ctx *t = ctx;
+    int suppressed = strcmp(kind, "suppressed") == 0;
+    report_cell *c;
+
+    if (!suppressed && strcmp(kind, "cell") != 0)
+        return TDI_OK;
     /* Only the cells the trends keep must fit a report_cell: other tables have longer codes. */
     if (!row || !col || (!suppressed && !val))
-        st = TDI_ERR_INVALID;
-    else if (trend_cell(id, row, col) &&
-             (strlen(row) >= REPORT_CODE_MAX || strlen(col) >= REPORT_CODE_MAX))
-        st = TDI_ERR_INVALID;
-    else if (trend_cell(id, row, col)) {
-        if (!grow((void **)out, *n, sizeof **out))
-            st = TDI_ERR_INTERNAL;
-        if (st == TDI_OK) {
-            report_cell *c = &(*out)[(*n)++];
-            memset(c, 0, sizeof *c);
-            snprintf(c->table, sizeof c->table, "%s", id);
-            snprintf(c->row, sizeof c->row, "%s", row);
-            snprintf(c->col, sizeof c->col, "%s", col);
-            c->suppressed = suppressed;
-            c->value = suppressed ? 0 : strtoul(val, NULL, 10);
-        }
+        return TDI_ERR_INVALID;
+    if (!trend_cell(t->id, row, col))
+        return TDI_OK;
+    if (strlen(row) >= REPORT_CODE_MAX || strlen(col) >= REPORT_CODE_MAX)
+        return TDI_ERR_INVALID;
+    if (!grow((void **)&t->cells, t->n, sizeof *t->cells))
+        return TDI_ERR_INTERNAL;
+    c = &t->cells[t->n++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->table, sizeof c->table, "%s", t->id);
+    snprintf(c->row, sizeof c->row, "%s", row);
+    snprintf(c->col, sizeof c->col, "%s", col);
+    c->suppressed = suppressed;
+    c->value = suppressed ? 0 : strtoul(val, NULL, 10);
+    return TDI_OK;
+}
+
+tdi_status report_trend_cells(const char *path, report_cell **out, size_t *n)
+{
+    trend_ctx t = {0};
+    rpt_tables_visit v = {.ctx = &t, .table = trend_table, .cell = add_trend_cell};
+    tdi_status st = rpt_tables_read(path, &v);
+
+    if (st == TDI_ERR_INTERNAL)
+        tdi_error("%s: out of memory reading its cells", path);
+    if (st != TDI_OK) {
+        free(t.cells);
+        t.cells = NULL;
+        t.n = 0;
     }
+    *out = t.cells;
+    *n = t.n;
+    return st;
+}
+
+/* ---- a tables file ---- */
+
+static char *xattr(xmlTextReaderPtr r, const char *name)
+{
+    return (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)name);
+}
+
+/* The root element: a <tables> of tdi's namespace with the attributes a reader needs. */
+static tdi_status tables_head(xmlTextReaderPtr r, const rpt_tables_visit *v)
+{
+    const char *name = (const char *)xmlTextReaderConstLocalName(r);
+    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(r);
+    char *body = xattr(r, "body"), *year = xattr(r, "year"), *run = xattr(r, "runId");
+    char *level = xattr(r, "countingLevel"), *thr = xattr(r, "threshold");
+    rpt_tables_head h = {0};
+    tdi_status st = TDI_ERR_INVALID;
+
+    if (name && strcmp(name, "tables") == 0 && ns && strcmp(ns, REPORT_TABLES_NAMESPACE) == 0 &&
+        body && rpt_name_ok(body) && year && run && rpt_run_id_ok(run) && level &&
+        strlen(level) < sizeof h.counting_level && thr) {
+        snprintf(h.body, sizeof h.body, "%s", body);
+        snprintf(h.run_id, sizeof h.run_id, "%s", run);
+        snprintf(h.counting_level, sizeof h.counting_level, "%s", level);
+        h.year = atoi(year);
+        h.threshold = strtoul(thr, NULL, 10);
+        st = v->head ? v->head(v->ctx, &h) : TDI_OK;
+    }
+    xmlFree(body);
+    xmlFree(year);
+    xmlFree(run);
+    xmlFree(level);
+    xmlFree(thr);
+    return st;
+}
+
+static tdi_status tables_cell(xmlTextReaderPtr r, const char *kind, const rpt_tables_visit *v)
+{
+    char *row = xattr(r, "row"), *col = xattr(r, "column"), *val = xattr(r, "value");
+    tdi_status st = v->cell ? v->cell(v->ctx, kind, row, col, val) : TDI_OK;
+
     xmlFree(row);
     xmlFree(col);
     xmlFree(val);
     return st;
 }
 
-tdi_status report_trend_cells(const char *path, report_cell **out, size_t *n)
+tdi_status rpt_tables_read(const char *path, const rpt_tables_visit *v)
 {
     xmlTextReaderPtr r = xmlReaderForFile(path, NULL, XML_PARSE_NONET);
-    char id[REPORT_CODE_MAX] = "";
     tdi_status st = TDI_OK;
-    int ret;
+    int ret, root = 0;
 
-    *out = NULL;
-    *n = 0;
     if (!r) {
         tdi_error("%s: cannot read", path);
         return TDI_ERR_OUTPUT;
@@ -641,25 +710,21 @@ tdi_status report_trend_cells(const char *path, report_cell **out, size_t *n)
 
         if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT || !name)
             continue;
-        if (strcmp(name, "table") == 0) {
-            char *v = (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)"id");
-            snprintf(id, sizeof id, "%s", v ? v : "");
-            xmlFree(v);
-        } else if (strcmp(name, "cell") == 0 || strcmp(name, "suppressed") == 0) {
-            st = add_trend_cell(r, id, name[0] == 's', out, n);
+        if (!root) {
+            root = 1;
+            st = tables_head(r, v);
+        } else if (strcmp(name, "table") == 0) {
+            char *id = xattr(r, "id");
+            st = id ? (v->table ? v->table(v->ctx, id) : TDI_OK) : TDI_ERR_INVALID;
+            xmlFree(id);
+        } else {
+            st = tables_cell(r, name, v);
         }
     }
-    if (st == TDI_OK && ret != 0)
+    if (st == TDI_OK && (ret != 0 || !root))
         st = TDI_ERR_INVALID;
     if (st == TDI_ERR_INVALID)
         tdi_error("%s: not a tables file tdi can read", path);
-    if (st == TDI_ERR_INTERNAL)
-        tdi_error("%s: out of memory reading its cells", path);
     xmlFreeTextReader(r);
-    if (st != TDI_OK) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
     return st;
 }

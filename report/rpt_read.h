@@ -111,4 +111,30 @@ typedef struct rpt_series {
 tdi_status rpt_series_collect(char *const *args, int nargs, rpt_series *out);
 void rpt_series_free(rpt_series *s);
 
+/* ---- a tables file (report_tables_publish wrote it), read as a stream ---- */
+typedef struct rpt_tables_head {
+    char body[33];
+    int year;
+    char run_id[17]; /* rpt_run_id_ok */
+    char counting_level[16];
+    unsigned long threshold;
+} rpt_tables_head;
+
+/* What rpt_tables_read() calls, in file order (each may be NULL): head for the root element,
+ * table for each <table> (its id), cell for each element inside a table: kind is "cell",
+ * "suppressed" or "empty", an absent attribute NULL. A callback's failure stops the read and is
+ * returned. */
+typedef struct rpt_tables_visit {
+    void *ctx;
+    tdi_status (*head)(void *ctx, const rpt_tables_head *h);
+    tdi_status (*table)(void *ctx, const char *id);
+    tdi_status (*cell)(void *ctx, const char *kind, const char *row, const char *col,
+                       const char *value);
+} rpt_tables_visit;
+/* Reads the tables file at path (no network, no DTD): its root must be a <tables> of
+ * REPORT_TABLES_NAMESPACE with body, year, runId, countingLevel and threshold. TDI_ERR_INVALID
+ * (logged "PATH: not a tables file tdi can read") when it is not or does not parse, also when a
+ * callback says so; TDI_ERR_OUTPUT when it cannot be opened. */
+tdi_status rpt_tables_read(const char *path, const rpt_tables_visit *v);
+
 #endif

@@ -5,7 +5,8 @@
  * EMCDDA's 2022 form): every label of the form at its cell, the form row of each table's row
  * codes and the form column of its column codes, and the cells where tdi writes what it knows
  * of the methodology. The workbook is written by libxlsxwriter (one sheet, named as the form's),
- * the tables file read as a stream by libxml2's reader after its schema check. A suppressed cell
+ * the tables file read by rpt_tables_read (rpt_read.h, shared with the trends and
+ * tdi audit-tables) after its schema check. A suppressed cell
  * is the text "c" (confidential, as in Eurostat's flags) on grey; a statistic with no value is
  * left empty. Published atomically (rpt_file) like every other output, with a manifest.
  */
@@ -13,12 +14,12 @@
 
 #include "rpt_file.h"
 #include "rpt_names.h"
+#include "rpt_read.h"
 
 #include "../common/tdi_hash.h"
 #include "../common/tdi_log.h"
 #include "../common/tdi_version.h"
 
-#include <libxml/xmlreader.h>
 #include <xlsxwriter.h>
 
 #include <errno.h>
@@ -53,6 +54,7 @@ typedef struct wb_ctx {
     wb_table *tables; /* owned, WB_MAX_TABLES */
     size_t ntables;
     report_workbook_info *info;
+    const wb_table *cur; /* the table being read, NULL when the form has none */
 } wb_ctx;
 
 /* Undoes the generator's escapes in place (\\ \n \r \t). */
@@ -193,16 +195,13 @@ static tdi_status load_map(wb_ctx *c, char meta[][2][WB_CODE_MAX], size_t *nmeta
     return st;
 }
 
-static char *attr(xmlTextReaderPtr r, const char *name)
+/* One <cell>, <suppressed> or <empty> of the current table, at its form cell. A code the form
+ * has no place for (none today: the generator checks) is skipped. */
+static tdi_status put_cell(void *ctx, const char *kind, const char *row, const char *col,
+                           const char *val)
 {
-    return (char *)xmlTextReaderGetAttribute(r, (const xmlChar *)name);
-}
-
-/* One <cell>, <suppressed> or <empty> of table t, at its form cell. A code the form has no
- * place for (none today: the generator checks) is skipped. */
-static tdi_status put_cell(wb_ctx *c, const wb_table *t, xmlTextReaderPtr r, const char *kind)
-{
-    char *row = attr(r, "row"), *col = attr(r, "column"), *val = attr(r, "value");
+    wb_ctx *c = ctx;
+    const wb_table *t = c->cur;
     int fr = t && row ? find_code(t->rows, t->nrows, row) : -1;
     int fc = t && col ? find_code(t->cols, t->ncols, col) : -1;
     lxw_error e = LXW_NO_ERROR;
@@ -218,69 +217,35 @@ static tdi_status put_cell(wb_ctx *c, const wb_table *t, xmlTextReaderPtr r, con
             c->info->suppressed++;
         }
     }
-    xmlFree(row);
-    xmlFree(col);
-    xmlFree(val);
     return e == LXW_NO_ERROR ? TDI_OK : TDI_ERR_OUTPUT;
 }
 
-/* The root's attributes: what the methodology cells and the file names need. */
-static tdi_status read_root(wb_ctx *c, xmlTextReaderPtr r)
+static tdi_status put_table(void *ctx, const char *id)
 {
-    char *body = attr(r, "body"), *year = attr(r, "year"), *run = attr(r, "runId");
-    char *level = attr(r, "countingLevel"), *thr = attr(r, "threshold");
-    report_workbook_info *in = c->info;
-    tdi_status st = TDI_ERR_INVALID;
+    wb_ctx *c = ctx;
 
-    if (body && rpt_name_ok(body) && year && run && rpt_run_id_ok(run) && level && thr) {
-        snprintf(in->body, sizeof in->body, "%s", body);
-        snprintf(in->run_id, sizeof in->run_id, "%s", run);
-        snprintf(in->counting_level, sizeof in->counting_level, "%s", level);
-        in->year = atoi(year);
-        in->threshold = atoi(thr);
-        st = TDI_OK;
-    }
-    xmlFree(body);
-    xmlFree(year);
-    xmlFree(run);
-    xmlFree(level);
-    xmlFree(thr);
-    return st;
+    c->cur = find_table(c, id, 0);
+    return TDI_OK;
+}
+
+/* The root's attributes: what the methodology cells and the file names need. */
+static tdi_status read_root(void *ctx, const rpt_tables_head *h)
+{
+    report_workbook_info *in = ((wb_ctx *)ctx)->info;
+
+    snprintf(in->body, sizeof in->body, "%s", h->body);
+    snprintf(in->run_id, sizeof in->run_id, "%s", h->run_id);
+    snprintf(in->counting_level, sizeof in->counting_level, "%s", h->counting_level);
+    in->year = h->year;
+    in->threshold = (int)h->threshold;
+    return TDI_OK;
 }
 
 static tdi_status read_tables(wb_ctx *c, const char *path)
 {
-    xmlTextReaderPtr r = xmlReaderForFile(path, NULL, XML_PARSE_NONET);
-    const wb_table *t = NULL;
-    tdi_status st = TDI_OK;
-    int ret, root = 0;
+    rpt_tables_visit v = {.ctx = c, .head = read_root, .table = put_table, .cell = put_cell};
 
-    if (!r) {
-        tdi_error("%s: cannot read", path);
-        return TDI_ERR_OUTPUT;
-    }
-    while (st == TDI_OK && (ret = xmlTextReaderRead(r)) == 1) {
-        const char *name = (const char *)xmlTextReaderConstLocalName(r);
-
-        if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT || !name)
-            continue;
-        if (!root) {
-            root = 1;
-            st = read_root(c, r);
-        } else if (strcmp(name, "table") == 0) {
-            char *id = attr(r, "id");
-            t = id ? find_table(c, id, 0) : NULL;
-            xmlFree(id);
-        } else {
-            st = put_cell(c, t, r, name);
-        }
-    }
-    if (st == TDI_OK && ret != 0)
-        st = TDI_ERR_INVALID;
-    if (st == TDI_ERR_INVALID)
-        tdi_error("%s: not a tables file tdi can read", path);
-    xmlFreeTextReader(r);
-    return st;
+    return rpt_tables_read(path, &v);
 }
 
 /* The methodological cells tdi knows: collection year (the year after the treatment year),

@@ -485,6 +485,33 @@ SQL
         fail "national: an outcome table is not empty without end dates"
 }
 
+# tdi audit-tables on every tables file of both runs: every suppressed count (not a mean, SD,
+# rate or median) is audited. Threshold 1 suppresses nothing. With the default threshold the run
+# applies suppression without the audit loop (report/rpt_tabfile.c: dc_set_protect is not called
+# yet), and today's files FAIL the audit: the counts are the finding, asserted exactly so that a
+# change shows (issue 12).
+case_audit() {
+    local body t want n fails
+    for body in "${TDI_BODIES[@]}"; do
+        t=$(one_file "$OPEN/out/$body/tdi-$body-2025-*.tables.xml")
+        tdi_try "$CASE_DIR/open-$body" 0 audit-tables "$t"
+        [ "$(cat "$CASE_DIR/open-$body.out")" = "$t: 0 suppressed cells audited, 0 fail" ] ||
+            fail "$body, threshold 1: $(cat "$CASE_DIR/open-$body.out")"
+        t=$(one_file "$GUARDED/out/$body/tdi-$body-2025-*.tables.xml")
+        n=$(grep '<suppressed ' "$t" | grep -Evc 'column="[^"]*_(mean|sd)"|column="(completion_rate|median_stay|aftercare_share)"')
+        case $body in
+            national) want="$n 139" ;;
+            antwerp) want="$n 156" ;;
+            *) fail "no audit figures for body $body" ;;
+        esac
+        tdi_try "$CASE_DIR/guarded-$body" 8 audit-tables "$t"
+        [ "$(tail -n 1 "$CASE_DIR/guarded-$body.out")" = "$t: ${want% *} suppressed cells audited, ${want#* } fail" ] ||
+            fail "$body: $(tail -n 1 "$CASE_DIR/guarded-$body.out"), want ${want% *} audited, ${want#* } fail"
+        fails=$(grep -cE "^$t: table [0-9.]+ row [^ ]+ column [^ ]+: value in \[[0-9]+, [0-9]+\], needs [0-9]+\$" "$CASE_DIR/guarded-$body.out")
+        [ "$fails" = "${want#* }" ] || fail "$body: $fails failing cells printed, want ${want#* }"
+    done
+}
+
 it_case tables-run case_run
 it_case tables-valid case_valid
 it_case tables-shape case_shape
@@ -492,4 +519,5 @@ it_case tables-cells case_cells
 it_case tables-suppressed case_suppressed
 it_case tables-manifest case_manifest
 it_case tables-window case_window
+it_case tables-audit case_audit
 it_end

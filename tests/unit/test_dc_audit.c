@@ -380,6 +380,36 @@ static void grand_totals_pin_the_need(void **state)
     dc_set_free(set);
 }
 
+/* What a receiver audits (values not known): a suppressed grand total has no value, and the
+ * floor's program must leave it unknown too. Grid a: x, y and their total T, all suppressed, their
+ * values not known (0 in the grid, as a reader of a file leaves them); grid b: x' + u = T2, all
+ * published (2 + 3 = 5), x' counts what x counts. x is pinned at 2; with every cell but the
+ * grand totals suppressed, x' + u = 5 leaves x in [0, 5], so it needs 5 and fails. (Taking T as
+ * published 0 gave x the floor 0, so it passed.) */
+static void receiver_grand_total_unknown(void **state)
+{
+    static const unsigned long va[3] = {0, 0, 0}, vb[3] = {2, 3, 5};
+    unsigned char sa[3] = {1, 1, 1}, sb[3] = {0, 0, 0};
+    dc_grid a = col_grid(3, va, sa), b = col_grid(3, vb, sb);
+    dc_grid *grids[2] = {&a, &b};
+    dc_set *set = dc_set_new(grids, 2);
+    size_t link[2], nfail = 9;
+    fails f = {0};
+
+    (void)state;
+    assert_non_null(set);
+    link[0] = dc_set_cell(set, 0, 0);
+    link[1] = dc_set_cell(set, 1, 0);
+    assert_int_equal(dc_set_relate(set, link, 2, 1), TDI_OK);
+    assert_int_equal(dc_audit(set, 5, 0, NULL, note, &f, &nfail), TDI_OK);
+    assert_int_equal(nfail, 1);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.iv[0].cell, 0);
+    assert_true(f.iv[0].lo == 2 && f.iv[0].hi == 2);
+    assert_int_equal(f.iv[0].need, 5);
+    dc_set_free(set);
+}
+
 /* A table of L x L counts with a total row and column (index L). */
 #define L  3
 #define LN ((L + 1) * (L + 1))
@@ -472,6 +502,7 @@ int main(void)
         cmocka_unit_test(width_needed),
         cmocka_unit_test(pinned_zero_or_safe),
         cmocka_unit_test(grand_totals_pin_the_need),
+        cmocka_unit_test(receiver_grand_total_unknown),
         cmocka_unit_test(protect_always_passes),
         cmocka_unit_test(signal_stops_the_audit),
     };
