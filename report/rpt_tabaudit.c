@@ -128,11 +128,12 @@ static void on_fail(void *ctx, const dc_interval *iv)
     f = &t->fams[t->home[iv->cell]];
     i = t->homecell[iv->cell];
     nrc = f->rows.n * f->cols.n;
-    /* a failing interval is narrower than the need: hi is finite */
+    /* a failing interval is narrower than the need: hi is finite; the solver's lower bound may
+     * be a hair under 0, which %.0f would print as -0 */
     fprintf(t->out, "%s: table %s.%zu row %s column %s%s: value in [%.0f, %.0f], needs %lu\n",
             t->path, f->def->id, i / nrc + (size_t)f->def->first, f->rows.code[i % nrc / f->cols.n],
             f->def->measures ? f->def->measures[i % f->cols.n].name : f->cols.code[i % f->cols.n],
-            f->def->measures ? "_n" : "", iv->lo, iv->hi, iv->need);
+            f->def->measures ? "_n" : "", iv->lo > 0 ? iv->lo : 0.0, iv->hi, iv->need);
 }
 
 /* The held families as one set, as the run builds it; unknown what the file does not give. */

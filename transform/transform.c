@@ -543,8 +543,7 @@ static void discharge_facts(const tdi_raw_row *row, int end_ymd, const tdi_recor
 
 /* README.md, "Discharges and continuing clients": closed, the band, reason and aftercare; open,
  * "open" (a reason or aftercare given is left out: R033, R034); no end_date column, none of them
- * (the records stay as they were). A start before the year (the second window) is a continuing one.
- */
+ * (records as they were). A start before the year (the second window) is a continuing one. */
 static void discharge_items(const transform_ctx *tx, const tdi_raw_row *row, int end_ymd,
                             tdi_record *rec)
 {

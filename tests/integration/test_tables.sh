@@ -508,7 +508,7 @@ case_audit() {
         [ "$(tail -n 1 "$CASE_DIR/guarded-$body.out")" = "$t: ${want% *} suppressed cells audited, ${want#* } fail" ] ||
             fail "$body: $(tail -n 1 "$CASE_DIR/guarded-$body.out"), want ${want% *} audited, ${want#* } fail"
         fails=$(grep -cE "^$t: table [0-9.]+ row [^ ]+ column [^ ]+: value in \[[0-9]+, [0-9]+\], needs [0-9]+\$" "$CASE_DIR/guarded-$body.out")
-        [ "$fails" = "${want#* }" ] || fail "$body: $fails failing cells printed, want ${want#* }"
+        [ "$fails" = "${want#* }" ] || fail "$body: $fails failing cells printed, want ${want#* }: $(grep -vE "^$t: table [0-9.]+ row [^ ]+ column [^ ]+: value in \[[0-9]+, [0-9]+\], needs [0-9]+\$" "$CASE_DIR/guarded-$body.out" | head -5)"
     done
 }
 
