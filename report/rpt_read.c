@@ -612,11 +612,11 @@ static tdi_status add_trend_cell(void *ctx, const char *kind, const char *row, c
 
     if (!suppressed && strcmp(kind, "cell") != 0)
         return TDI_OK;
-    /* Only the cells the trends keep must fit a report_cell: other tables have longer codes. */
     if (!row || !col || (!suppressed && !val))
         return TDI_ERR_INVALID;
     if (!trend_cell(t->id, row, col))
         return TDI_OK;
+    /* Only the cells the trends keep must fit a report_cell: other tables have longer codes. */
     if (strlen(row) >= REPORT_CODE_MAX || strlen(col) >= REPORT_CODE_MAX)
         return TDI_ERR_INVALID;
     if (!grow((void **)&t->cells, t->n, sizeof *t->cells))
