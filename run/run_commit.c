@@ -18,10 +18,18 @@ static void keep_message(run_ctx *rc, const char *msg)
         snprintf(rc->message, sizeof rc->message, "%.*s", (int)sizeof rc->message - 1, msg);
 }
 
+/* A source that failed on its own (the run went on without it); a source that stopped with the
+ * run (interrupted, disk full) has the run's own status. */
+static int source_failed(const run_source *s)
+{
+    return s->status == TDI_ERR_SOURCE || s->status == TDI_ERR_CROSSWALK;
+}
+
 static tdi_status ledger_status(const run_ctx *rc, tdi_status st)
 {
     for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++)
-        st = run_worse(st, rc->src[si].status);
+        if (source_failed(&rc->src[si]))
+            st = run_worse(st, rc->src[si].status);
     for (size_t b = 0; rc->body && b < rc->cfg->nbodies; b++)
         st = run_worse(st, rc->body[b].disclosure);
     return st;
@@ -31,7 +39,7 @@ static tdi_status ledger_status(const run_ctx *rc, tdi_status st)
 static void ledger_message(run_ctx *rc, tdi_status st)
 {
     for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++)
-        if (rc->src[si].status != TDI_OK) {
+        if (source_failed(&rc->src[si])) {
             char msg[ERROR_MAX + 64];
             snprintf(msg, sizeof msg, "source %s failed", rc->src[si].cfg->name);
             keep_message(rc, msg);

@@ -344,7 +344,7 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
                 return tst;
         }
         if (st != TDI_ERR_SOURCE && st != TDI_ERR_CROSSWALK)
-            return st; /* interrupted, disk full, out of memory: the run stops */
+            break; /* interrupted, disk full, out of memory: the run stops */
         if (!transient || s->attempts >= rc->cfg->retry_attempts)
             break;
         tdi_warn("source %s: attempt %d of %d failed; trying again in %ld ms", s->cfg->name,
@@ -353,13 +353,14 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
         if (st == TDI_OK && atomic_load(&rc->abort))
             st = TDI_ERR_INTERRUPTED;
         if (st != TDI_OK)
-            return st;
+            break;
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
     }
+    /* the ledger records how the source ended, also when the run stops with it */
     s->status = st;
     if (st != TDI_OK)
         s->extracted = s->written = s->quarantined = 0;
-    return TDI_OK;
+    return st == TDI_ERR_SOURCE || st == TDI_ERR_CROSSWALK ? TDI_OK : st;
 }
 
 /* Source si's keys of one kind into the state database. */

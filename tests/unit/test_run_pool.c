@@ -244,12 +244,12 @@ static void parallel_stopped(void **state)
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
     assert_int_equal(run(), TDI_ERR_INTERRUPTED);
     tdi_signal_reset();
-    /* No source's summary: none was merged. The two read are recorded as begun (an attempt,
-     * nothing extracted; the run's status says why), the third as not read. */
+    /* No source's summary: none was merged. The two read are recorded as begun and stopped (an
+     * attempt, nothing extracted), the third as not read. */
     assert_string_equal(strchr(fx.out, '\n'), "\n");
     assert_string_equal(fx.log.text, "stopped by signal 15; nothing of this run was published\n");
-    assert_string_equal(ledger[0], "5|alder|full|\\N|1|0|0|0|ok|\\N|\\N|\\N|\\N");
-    assert_string_equal(ledger[1], "5|birch|full|\\N|1|0|0|0|ok|\\N|\\N|\\N|\\N");
+    assert_string_equal(ledger[0], "5|alder|full|\\N|1|0|0|0|interrupted|\\N|\\N|\\N|\\N");
+    assert_string_equal(ledger[1], "5|birch|full|\\N|1|0|0|0|interrupted|\\N|\\N|\\N|\\N");
     assert_string_equal(ledger[2], "5|cedar|not read|\\N|0|0|0|0|interrupted|\\N|\\N|\\N|\\N");
     finish();
 }
@@ -290,9 +290,9 @@ static void parallel_reader_fails(void **state)
     assert_non_null(strstr(fx.log.text, want));
     assert_non_null(
         strstr(fx.log.text, "\nrun failed (output); nothing of this run was published\n"));
-    snprintf(row, sizeof row, "5|alder|full|\\N|1|0|0|0|ok|%s|\\N|\\N|\\N", want);
+    snprintf(row, sizeof row, "5|alder|full|\\N|1|0|0|0|output|%s|\\N|\\N|\\N", want);
     assert_string_equal(ledger[0], row);
-    snprintf(row, sizeof row, "5|birch|full|\\N|1|0|0|0|ok|%s|\\N|\\N|\\N", want);
+    snprintf(row, sizeof row, "5|birch|full|\\N|1|0|0|0|output|%s|\\N|\\N|\\N", want);
     if (strcmp(ledger[1], row) != 0)
         assert_string_equal(ledger[1], "5|birch|not read|\\N|0|0|0|0|output|\\N|\\N|\\N|\\N");
     assert_string_equal(ledger[2], "5|cedar|not read|\\N|0|0|0|0|output|\\N|\\N|\\N|\\N");
