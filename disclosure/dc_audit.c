@@ -506,8 +506,9 @@ static tdi_status load(const dc_set *s, audit *a, unsigned char **sup, size_t **
 }
 
 /* The floor of every failing cell whose floor is not known yet: their parts of the program
- * with every cell but the grand totals suppressed (the last suppression the loop can reach,
- * dc_protect.h: its intervals are the widest any suppression gives). */
+ * with every cell suppressed but the fixed ones, grand totals and kept published cells
+ * (dc_set_is_fixed; the last suppression the loop can reach, dc_protect.h: its intervals are
+ * the widest any suppression gives). */
 static tdi_status floors(audit *a, size_t *up)
 {
     size_t ncells = dc_set_ncells(a->s), nwant = 0;
@@ -523,7 +524,7 @@ static tdi_status floors(audit *a, size_t *up)
     if (st == TDI_OK && nwant > 0) {
         /* a grand total suppressed in a received file has no known value: it stays unknown */
         for (size_t i = 0; i < ncells; i++)
-            all[i] = !dc_set_is_grand_total(a->s, i) || (!a->values_known && sup[i]);
+            all[i] = !dc_set_is_fixed(a->s, i) || (!a->values_known && sup[i]);
         a->sup = all;
         a->only = want;
         a->fallback = 1;

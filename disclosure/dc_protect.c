@@ -130,7 +130,7 @@ static int widen(loop *l, size_t i, double deficit)
         double best_rank = 0;
         for (size_t j = l->r.start[k]; j < l->r.start[k + 1]; j++) {
             size_t c = l->r.cells[j];
-            int open = !l->sup[c] && !dc_set_is_grand_total(l->s, c);
+            int open = !l->sup[c] && !dc_set_is_fixed(l->s, c);
             double rank = open ? rank_of(l->s, c, deficit) : 0;
             if (open && (best == (size_t)-1 || rank < best_rank)) {
                 best = c;
@@ -153,7 +153,7 @@ static int mark_table(loop *l, unsigned char *tables, size_t t)
     if (tables[t])
         return 1;
     for (size_t c = 0; c < l->ncells && !open; c++)
-        open |= l->table[c] == t && !l->sup[c] && !dc_set_is_grand_total(l->s, c);
+        open |= l->table[c] == t && !l->sup[c] && !dc_set_is_fixed(l->s, c);
     tables[t] = (unsigned char)(tables[t] || open);
     return open;
 }
@@ -175,7 +175,7 @@ static int whole_tables(loop *l, const size_t *cells, size_t n, unsigned char *t
                 any |= mark_table(l, tables, l->table[l->r.cells[j]]);
     }
     for (size_t c = 0; c < l->ncells; c++)
-        if (tables[l->table[c]] && !l->sup[c] && !dc_set_is_grand_total(l->s, c))
+        if (tables[l->table[c]] && !l->sup[c] && !dc_set_is_fixed(l->s, c))
             add_more(l, c);
     return any;
 }
@@ -199,7 +199,7 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
     /* the last resort: every table (its floor, dc_audit.h, is what each cell then has) */
     if (st == TDI_OK && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0)
         for (size_t c = 0; c < l->ncells; c++)
-            if (!l->sup[c] && !dc_set_is_grand_total(l->s, c))
+            if (!l->sup[c] && !dc_set_is_fixed(l->s, c))
                 add_more(l, c);
     if (st == TDI_OK && l->nmore == 0) {
         tdi_error("disclosure audit: a suppressed cell cannot be protected: every cell around "

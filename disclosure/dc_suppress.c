@@ -167,11 +167,15 @@ static void relations_free(relations *rel)
 struct dc_set {
     dc_grid **grids; /* borrowed */
     size_t ngrids;
-    size_t *offset;    /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
-    relations added;   /* dc_set_relate() */
-    relations all;     /* every relation, listed by dc_set_suppress() */
-    unsigned char *gt; /* per cell: 1 for a grand total */
+    size_t *offset;      /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
+    relations added;     /* dc_set_relate() */
+    relations all;       /* every relation, listed by dc_set_suppress() */
+    unsigned char *gt;   /* per cell: 1 for a grand total */
+    unsigned char *keep; /* per cell (NULL: none kept): KEEP_* */
+    size_t blocked;      /* dc_set_blocked() */
 };
+
+enum { KEEP_NONE, KEEP_PUBLISHED, KEEP_SUPPRESSED };
 
 dc_set *dc_set_new(dc_grid *const *grids, size_t n)
 {
@@ -186,6 +190,7 @@ dc_set *dc_set_new(dc_grid *const *grids, size_t n)
         return NULL;
     }
     s->ngrids = n;
+    s->blocked = (size_t)-1;
     s->offset[0] = 0;
     for (size_t g = 0; g < n; g++) {
         s->grids[g] = grids[g];
@@ -201,6 +206,7 @@ void dc_set_free(dc_set *s)
     free(s->grids);
     free(s->offset);
     free(s->gt);
+    free(s->keep);
     relations_free(&s->added);
     relations_free(&s->all);
     free(s);
@@ -301,19 +307,49 @@ size_t dc_set_grand_total(const dc_set *s, size_t i)
     return s->offset[g] + dc_grid_grand_total(s->grids[g], i - s->offset[g]);
 }
 
+tdi_status dc_set_keep(dc_set *s, const size_t *cells, size_t n)
+{
+    size_t ncells = s->offset[s->ngrids];
+
+    if (!s->keep && !(s->keep = calloc(ncells ? ncells : 1, 1)))
+        return TDI_ERR_INTERNAL;
+    for (size_t k = 0; k < n; k++)
+        if (cells[k] < ncells)
+            s->keep[cells[k]] = dc_set_suppressed(s, cells[k]) ? KEEP_SUPPRESSED : KEEP_PUBLISHED;
+    return TDI_OK;
+}
+
+/* May cell i not be newly suppressed (dc_set_is_fixed)? */
+static int fixed(const dc_set *s, size_t i)
+{
+    if (s->keep && s->keep[i] != KEEP_NONE)
+        return s->keep[i] == KEEP_PUBLISHED;
+    return s->gt ? s->gt[i] : 0;
+}
+
+int dc_set_is_fixed(const dc_set *s, size_t i)
+{
+    return fixed(s, i);
+}
+
+size_t dc_set_blocked(const dc_set *s)
+{
+    return s->blocked;
+}
+
 /* Suppresses one more cell of relation [cells, cells + n), which has exactly one suppressed:
- * the smallest non-zero cell that is not a grand total, else a zero one, else a grand total.
- * Returns 1 when done, 0 when every cell is suppressed already. */
-static int protect(const unsigned long *value, const unsigned char *gt, unsigned char *sup,
+ * the smallest non-zero cell that is not fixed, else a zero one, else a grand total that is not
+ * kept. Returns 1 when done, 0 when every cell is suppressed or kept published already. */
+static int protect(const dc_set *s, const unsigned long *value, unsigned char *sup,
                    const size_t *cells, size_t n)
 {
     size_t best = (size_t)-1, zero = (size_t)-1, total = (size_t)-1;
 
     for (size_t k = 0; k < n; k++) {
         size_t i = cells[k];
-        if (sup[i])
+        if (sup[i] || (s->keep && s->keep[i] == KEEP_PUBLISHED))
             continue;
-        if (gt[i]) {
+        if (fixed(s, i)) {
             if (total == (size_t)-1)
                 total = i;
         } else if (value[i] == 0) {
@@ -333,8 +369,23 @@ static int protect(const unsigned long *value, const unsigned char *gt, unsigned
     return 1;
 }
 
+/* The suppressed cell of relation [cells, cells + n) when a kept published cell is in it. */
+static size_t blocked_by_keep(const dc_set *s, const unsigned char *sup, const size_t *cells,
+                              size_t n)
+{
+    size_t hidden = (size_t)-1;
+    int kept = 0;
+
+    for (size_t j = 0; j < n; j++) {
+        kept |= s->keep && s->keep[cells[j]] == KEEP_PUBLISHED;
+        if (sup[cells[j]])
+            hidden = cells[j];
+    }
+    return kept ? hidden : (size_t)-1;
+}
+
 /* Secondary suppression to a fixed point (dc_suppress.h). */
-static tdi_status secondary(const dc_set *s, const unsigned long *value, unsigned char *sup)
+static tdi_status secondary(dc_set *s, const unsigned long *value, unsigned char *sup)
 {
     const relations *rel = &s->all;
     int changed = 1;
@@ -349,7 +400,14 @@ static tdi_status secondary(const dc_set *s, const unsigned long *value, unsigne
                 hidden += sup[cells[j]];
             if (hidden != 1)
                 continue;
-            if (!protect(value, s->gt, sup, cells, n)) {
+            if (!protect(s, value, sup, cells, n)) {
+                s->blocked = blocked_by_keep(s, sup, cells, n);
+                if (s->blocked != (size_t)-1) {
+                    tdi_debug("disclosure control: a relation of set cell %zu has only kept "
+                              "cells left to suppress",
+                              s->blocked);
+                    return TDI_ERR_DISCLOSURE;
+                }
                 tdi_error("disclosure control: a suppressed cell's relation has no other cell "
                           "that may be suppressed");
                 return TDI_ERR_DISCLOSURE;
@@ -421,6 +479,28 @@ int dc_set_is_grand_total(const dc_set *s, size_t i)
     return s->gt ? s->gt[i] : 0;
 }
 
+/* A cell an exact relation of two says equals a kept published cell is kept published too:
+ * it shows nothing that cell does not (dc_set_keep). */
+static void keep_equal(dc_set *s)
+{
+    const relations *rel = &s->all;
+    int changed = 1;
+
+    while (s->keep && changed) {
+        changed = 0;
+        for (size_t k = 0; k < rel->n; k++) {
+            const size_t *c = rel->cells + rel->start[k];
+            if (!rel->exact[k] || rel->start[k + 1] - rel->start[k] != 2 ||
+                (s->keep[c[0]] == KEEP_PUBLISHED) == (s->keep[c[1]] == KEEP_PUBLISHED))
+                continue;
+            if (s->keep[c[0]] == KEEP_NONE || s->keep[c[1]] == KEEP_NONE) {
+                s->keep[c[0]] = s->keep[c[1]] = KEEP_PUBLISHED;
+                changed = 1;
+            }
+        }
+    }
+}
+
 /* Marks cells[0..n) (primary: every small cell but a grand total, when cells is NULL), then
  * secondary suppression. */
 static tdi_status suppress(dc_set *s, unsigned long threshold, const size_t *cells, size_t n,
@@ -431,15 +511,19 @@ static tdi_status suppress(dc_set *s, unsigned long threshold, const size_t *cel
     unsigned char *sup = calloc(ncells ? ncells : 1, 1);
     tdi_status st = value && sup ? prepare(s) : TDI_ERR_INTERNAL;
 
+    s->blocked = (size_t)-1;
     if (st != TDI_OK)
         goto done;
     gather(s, value, sup);
-    if (!cells) {
-        for (size_t i = 0; i < ncells; i++)
+    keep_equal(s);
+    for (size_t i = 0; !cells && i < ncells; i++) {
+        if (s->keep && s->keep[i] != KEEP_NONE)
+            sup[i] = s->keep[i] == KEEP_SUPPRESSED;
+        else
             sup[i] = !s->gt[i] && value[i] > 0 && value[i] < threshold;
     }
     for (size_t k = 0; cells && k < n; k++)
-        if (cells[k] < ncells)
+        if (cells[k] < ncells && !(s->keep && s->keep[cells[k]] == KEEP_PUBLISHED))
             sup[cells[k]] = 1;
     st = secondary(s, value, sup);
     nsup = scatter(s, sup);

@@ -27,6 +27,17 @@
  * else is left. Repeats to a fixed point, so afterwards no single relation yields a suppressed
  * value; several relations together still may: dc_audit checks them all at once and asks for
  * more (dc_set_suppress_more).
+ *
+ * Kept cells (dc_set_keep): a set protected in stages, e.g. the TDI tables first and then the
+ * tables linked to them with the TDI tables' decisions taken as given. A kept cell keeps the
+ * decision it had when kept: suppressed stays suppressed, published is never suppressed, like a
+ * grand total in every choice of a cell to suppress (dc_set_is_fixed: secondary suppression,
+ * dc_protect's widening and whole tables, dc_audit's floor) and not even as the last resort;
+ * so is a cell an exact relation of two says equals a kept published cell (it shows nothing
+ * that cell does not; a 43.1.1 entrants cell beside 8.1.1's total row). A
+ * relation with one suppressed cell and only kept cells to add cannot be protected so: the
+ * suppression stops with TDI_ERR_DISCLOSURE and dc_set_blocked() names the cell, so the caller
+ * can protect the set unstaged instead.
  */
 #ifndef DC_SUPPRESS_H
 #define DC_SUPPRESS_H
@@ -97,11 +108,12 @@ size_t dc_set_cell(const dc_set *s, size_t g, size_t i);
 tdi_status dc_set_relate(dc_set *s, const size_t *cells, size_t n, int exact);
 /* Calls fn for every relation of the set, the grids' and the added ones, in set numbers. */
 tdi_status dc_set_relations(const dc_set *s, dc_relation_fn fn, void *ctx);
-/* dc_suppress() over the whole set: writes every grid's suppressed cells. *count (may be
- * NULL) gets their number. */
+/* dc_suppress() over the whole set, kept cells as kept: writes every grid's suppressed cells.
+ * *count (may be NULL) gets their number. */
 tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count);
-/* After dc_set_suppress(): suppresses cells[0..n) (set numbers) as well, then secondary
- * suppression again; *count (may be NULL) gets the set's number of suppressed cells. */
+/* After dc_set_suppress(): suppresses cells[0..n) (set numbers; a kept published one is left
+ * published) as well, then secondary suppression again; *count (may be NULL) gets the set's number
+ * of suppressed cells. */
 tdi_status dc_set_suppress_more(dc_set *s, const size_t *cells, size_t n, size_t *count);
 
 /* The set's relations as flat lists (listed once, kept by the set): relation k is
@@ -116,6 +128,18 @@ tdi_status dc_set_rels(dc_set *s, dc_rels *out);
 /* 1 when cell i is a grand total, published whatever its value (after dc_set_rels() or a
  * suppression; 0 before). */
 int dc_set_is_grand_total(const dc_set *s, size_t i);
+
+/* Keeps cells[0..n) (set numbers) as they are now (file comment): call after their grids'
+ * suppressed flags hold the first stage's decisions. Cumulative; TDI_ERR_INTERNAL when out of
+ * memory. */
+tdi_status dc_set_keep(dc_set *s, const size_t *cells, size_t n);
+/* 1 when cell i may not be newly suppressed: a kept published cell, or a grand total that is
+ * not kept suppressed (after dc_set_rels() or a suppression for grand totals). The one test
+ * every choice of a cell to suppress goes through. */
+int dc_set_is_fixed(const dc_set *s, size_t i);
+/* After a suppression that returned TDI_ERR_DISCLOSURE: a suppressed cell whose relation only a
+ * kept cell could have protected (set number), or (size_t)-1 when none did. */
+size_t dc_set_blocked(const dc_set *s);
 
 /* The set's cells, the value and suppressed flag of cell i (its grid's arrays), and the set
  * number of the grand total of i's table. */

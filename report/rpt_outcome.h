@@ -66,7 +66,7 @@ uint64_t rpt_outcome_normalise(rpt_base base, uint64_t *mask);
     {                                                                                              \
         id, title, &rows, &cols, variants, sizeof variants / sizeof *variants,                     \
             sizeof variants / sizeof *variants > 1, 1, NULL, 0, NULL, 0, RPT_BASE_DISCHARGED,      \
-            derived, sizeof derived / sizeof *derived                                              \
+            derived, sizeof derived / sizeof *derived, 1                                           \
     }
 
 #endif

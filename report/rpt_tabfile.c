@@ -393,35 +393,115 @@ size_t report_tables_count(void)
     return n;
 }
 
-/* Disclosure control over all the tables at once: their cells are linked across tables. */
-static tdi_status suppress(report_tables *t, size_t *suppressed)
+/* A linked set of the families fams[0..n) (copies of a body's families may be passed: a
+ * family's grid points at its counts); *grids is owned by the caller with the set. */
+static tdi_status linked_set(rpt_family *fams, size_t n, dc_grid ***grids, dc_set **out)
 {
-    dc_grid **grids = calloc(t->nfamilies ? t->nfamilies : 1, sizeof *grids);
-    dc_set *set = NULL;
     tdi_status st = TDI_ERR_INTERNAL;
 
-    for (size_t f = 0; grids && f < t->nfamilies; f++)
-        grids[f] = &t->families[f].grid;
-    set = grids ? dc_set_new(grids, t->nfamilies) : NULL;
-    if (!set) {
-        tdi_error("tables %s: out of memory", t->body);
-        goto done;
+    *out = NULL;
+    *grids = calloc(n ? n : 1, sizeof **grids);
+    for (size_t f = 0; *grids && f < n; f++)
+        (*grids)[f] = &fams[f].grid;
+    *out = *grids ? dc_set_new(*grids, n) : NULL;
+    if (*out)
+        st = rpt_link_tables(fams, n, *out);
+    return st;
+}
+
+/* One stage's protection of set. The audit loop (dc_set_protect) is not called here yet: on a
+ * body's full linked set its linear programs take minutes (one connected part of ~3800 cells);
+ * see dc_audit.c. */
+static tdi_status protect_set(const report_tables *t, dc_set *set, size_t *suppressed)
+{
+    return dc_set_suppress(set, t->threshold, suppressed);
+}
+
+/* Keeps every cell of the TDI tables (rpt_family_def.extra 0) of set, the set of all families. */
+static tdi_status keep_tdi(const report_tables *t, dc_set *set)
+{
+    tdi_status st = TDI_OK;
+
+    for (size_t f = 0; f < t->nfamilies && st == TDI_OK; f++) {
+        const rpt_family *fam = &t->families[f];
+        size_t n = fam->def->nvariants * fam->rows.n * fam->cols.n;
+        for (size_t i = 0; i < n && st == TDI_OK && !fam->def->extra; i++) {
+            size_t c = dc_set_cell(set, f, i);
+            st = dc_set_keep(set, &c, 1);
+        }
     }
-    st = rpt_link_tables(t->families, t->nfamilies, set);
-    if (st != TDI_OK) {
-        tdi_error("tables %s: out of memory", t->body);
-        goto done;
+    return st;
+}
+
+/* Warns that the extra tables could not be protected with the TDI tables' decisions kept,
+ * naming the table of the set's cell i (the set of all families). */
+static void warn_unstaged(const report_tables *t, const dc_set *set, size_t i)
+{
+    for (size_t f = 0; f < t->nfamilies; f++) {
+        const rpt_family *fam = &t->families[f];
+        size_t n = fam->rows.n * fam->cols.n, first = dc_set_cell(set, f, 0);
+        if (i >= first && i < first + fam->def->nvariants * n) {
+            tdi_warn("tables %s: table %s.%zu cannot be protected with the TDI tables' "
+                     "suppression kept; all tables protected as one set, so the TDI tables' "
+                     "suppressed cells may depend on the extra tables",
+                     t->body, fam->def->id, (i - first) / n + (size_t)fam->def->first);
+            return;
+        }
     }
-    /* The audit loop (dc_set_protect) is not called here yet: on a body's full linked set its
-     * linear programs take minutes (one connected part of ~3800 cells); see dc_audit.c. */
-    st = dc_set_suppress(set, t->threshold, suppressed);
+}
+
+/* Disclosure control in two stages (docs/design.md, "Clients in treatment and the TDI tables'
+ * suppression"): the TDI tables alone, then all tables as one linked set with the TDI tables'
+ * decisions kept, so the extra tables never change which TDI cell is suppressed; when that
+ * cannot protect them, all tables as one set (a warning). *suppressed: the set's count. */
+static tdi_status protect_staged(report_tables *t, size_t *suppressed)
+{
+    rpt_family *tdi = malloc((t->nfamilies ? t->nfamilies : 1) * sizeof *tdi);
+    dc_grid **g1 = NULL, **g2 = NULL;
+    dc_set *first = NULL, *all = NULL;
+    size_t ntdi = 0;
+    tdi_status st = tdi ? TDI_OK : TDI_ERR_INTERNAL;
+
+    for (size_t f = 0; tdi && f < t->nfamilies; f++)
+        if (!t->families[f].def->extra)
+            tdi[ntdi++] = t->families[f]; /* a shallow copy: its grid writes the family's flags */
+    if (st == TDI_OK)
+        st = linked_set(tdi, ntdi, &g1, &first);
+    if (st == TDI_OK)
+        st = protect_set(t, first, NULL);
+    if (st == TDI_OK)
+        st = linked_set(t->families, t->nfamilies, &g2, &all);
+    if (st == TDI_OK)
+        st = keep_tdi(t, all);
+    if (st == TDI_OK)
+        st = protect_set(t, all, suppressed);
+    if (st == TDI_ERR_DISCLOSURE && dc_set_blocked(all) != (size_t)-1) {
+        warn_unstaged(t, all, dc_set_blocked(all));
+        dc_set_free(all);
+        free(g2);
+        st = linked_set(t->families, t->nfamilies, &g2, &all);
+        if (st == TDI_OK)
+            st = protect_set(t, all, suppressed);
+    }
+    if (st == TDI_ERR_INTERNAL)
+        tdi_error("tables %s: out of memory", t->body);
+    dc_set_free(first);
+    dc_set_free(all);
+    free(g1);
+    free(g2);
+    free(tdi);
+    return st;
+}
+
+/* Disclosure control over all the tables: their cells are linked across tables. */
+static tdi_status suppress(report_tables *t, size_t *suppressed)
+{
+    tdi_status st = protect_staged(t, suppressed);
+
     if (st == TDI_OK)
         *suppressed += stats_withheld(t);
     if (st == TDI_ERR_DISCLOSURE)
         tdi_error("tables %s: the tables cannot be protected; not published", t->body);
-done:
-    dc_set_free(set);
-    free(grids);
     return st;
 }
 

@@ -168,11 +168,13 @@ static const rpt_measure ages[] = {
     {"lag", lag_value, NULL, NULL},
 };
 
-#define FAMILY_AT(id, first, title, rows, cols, variants, sum)                                     \
+#define FAMILY_OF(id, first, title, rows, cols, variants, sum, extra)                              \
     {                                                                                              \
         id, title, &rows, &cols, variants, COUNT(variants), sum, first, NULL, 0, NULL, 0,          \
-            RPT_BASE_ENTRANTS, NULL, 0                                                             \
+            RPT_BASE_ENTRANTS, NULL, 0, extra                                                      \
     }
+#define FAMILY_AT(id, first, title, rows, cols, variants, sum)                                     \
+    FAMILY_OF(id, first, title, rows, cols, variants, sum, 0)
 #define FAMILY(id, title, rows, cols, variants)                                                    \
     FAMILY_AT(id, 1, title, rows, cols, variants, COUNT(variants) > 1)
 
@@ -184,7 +186,7 @@ const rpt_family_def rpt_families[] = {
     FAMILY("10.1", "Primary drug by sex", drug_rows, sex_dim, by_status),
     {"11.1", "Primary drug by mean age at entering treatment, at first use, and lag to treatment",
      &drug_rows, NULL, by_sex_and_status, COUNT(by_sex_and_status), 0, 1, sex_and_status_sums,
-     COUNT(sex_and_status_sums), ages, COUNT(ages), RPT_BASE_ENTRANTS, NULL, 0},
+     COUNT(sex_and_status_sums), ages, COUNT(ages), RPT_BASE_ENTRANTS, NULL, 0, 0},
     FAMILY("12.1", "Primary drug by age at entering treatment", drug_rows, age_dim, by_status),
     FAMILY("13.1", "Primary drug by source of referral", group_rows, referral_dim, by_status),
     FAMILY("14.1", "Primary drug by living status (with whom)", group_rows, living_with_dim,
@@ -214,7 +216,8 @@ const rpt_family_def rpt_families[] = {
     FAMILY("29.1", "Primary drug by OST status", drug_rows, ost_dim, all_only),
     FAMILY_AT("29.1", 2, "Primary drug by years since first OST (persons ever in OST)",
               ost_drug_dim, ost_years_dim, all_only, 0),
-    /* Residential outcomes (rpt_outcome.h): episodes discharged in the year, not entrants. */
+    /* Residential outcomes (rpt_outcome.h): episodes discharged in the year, not entrants. Extra
+     * tables from here on: protected after the TDI tables (rpt_family_def.extra). */
     RPT_OUTCOME("40.1", "Discharged episodes by setting class and completion", rpt_setting_rows,
                 rpt_completion_cols, rpt_discharged_all, rpt_completion_derived),
     RPT_OUTCOME("40.2", "Discharged episodes by setting class and referral to aftercare",
@@ -225,12 +228,13 @@ const rpt_family_def rpt_families[] = {
                 rpt_approach_rows, rpt_aftercare_cols, rpt_by_duration, rpt_aftercare_derived),
     {"42.1", "Discharged residential episodes by planned duration and stay against 28 days",
      &rpt_duration_rows, &rpt_stay_cols, rpt_detox_only, 1, 0, 1, NULL, 0, NULL, 0,
-     RPT_BASE_DISCHARGED, NULL, 0},
+     RPT_BASE_DISCHARGED, NULL, 0, 1},
     /* Clients in treatment (each person once) and residential entrants (rpt_outcome.h). */
     {"43.1", "Clients in treatment by type of treatment centre", &rpt_centre_rows, &rpt_client_cols,
-     rpt_clients_all, 1, 0, 1, NULL, 0, NULL, 0, RPT_BASE_CLIENTS, NULL, 0},
-    FAMILY("43.2", "Residential treatment entrants by approach and planned duration",
-           rpt_approach_rows, rpt_duration_rows, rpt_residential_entrants),
+     rpt_clients_all, 1, 0, 1, NULL, 0, NULL, 0, RPT_BASE_CLIENTS, NULL, 0, 1},
+    FAMILY_OF("43.2", 1, "Residential treatment entrants by approach and planned duration",
+              rpt_approach_rows, rpt_duration_rows, rpt_residential_entrants,
+              COUNT(rpt_residential_entrants) > 1, 1),
 };
 const size_t rpt_nfamilies = COUNT(rpt_families);
 

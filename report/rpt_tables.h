@@ -119,6 +119,10 @@ typedef struct rpt_family_def {
     rpt_base base;
     const rpt_derived *derived; /* written after each row's counts, or NULL */
     size_t nderived;
+    /* 0: a TDI table; 1: an extra table (outcomes, clients in treatment), protected after the
+     * TDI tables with their decisions kept, so it never changes which TDI cell is suppressed
+     * (report_tables_publish) */
+    int extra;
 } rpt_family_def;
 
 /* The families the report stage writes, in output order. */

@@ -155,6 +155,149 @@ static void linked_grids(void **state)
     }
 }
 
+/* ---- kept cells: protection in stages ---- */
+
+/* Grids a (a TDI table, protected first) and b (an extra table), 2 x 2 interior cells with
+ * totals each; cells numbered 0-8 in a, 9-17 in b:
+ *
+ *   a:  8 20 |  28      b:  2  8 | 10
+ *      30 45 |  75          6  9 | 15
+ *      38 65 | 103          8 17 | 25
+ */
+static const unsigned long keep_va[9] = {8, 20, 28, 30, 45, 75, 38, 65, 103};
+static const unsigned long keep_vb[9] = {2, 8, 10, 6, 9, 15, 8, 17, 25};
+static const int keep_parent[3] = {2, 2, -1};
+static const unsigned char keep_agg[3] = {0, 0, 1}, keep_exact[3] = {0, 0, 1};
+
+static size_t keep_cell(const dc_set *set, size_t k)
+{
+    return k < 9 ? dc_set_cell(set, 0, k) : dc_set_cell(set, 1, k - 9);
+}
+
+/* Stage 1 (a alone, into sa), then the set of a and b with relation x (x[0] = x[1] + x[2] plus
+ * a residual; NULL: none) and the exact pair (NULL: none), a's cells kept when keep is set: the
+ * status of stage 2; *out the set (the caller frees it). */
+static tdi_status two_stages(const size_t *x, const size_t *pair, int keep, unsigned char *sa,
+                             unsigned char *sb, dc_set **out)
+{
+    static dc_grid a, b;
+    dc_grid *grids[2] = {&a, &b};
+    dc_set *first;
+    size_t rel[3], n = 0;
+
+    a = (dc_grid){.nvariants = 1,
+                  .rows = {3, keep_parent, keep_agg, keep_exact},
+                  .cols = {3, keep_parent, keep_agg, keep_exact},
+                  .value = keep_va,
+                  .suppressed = sa};
+    b = a;
+    b.value = keep_vb;
+    b.suppressed = sb;
+    first = dc_set_new(grids, 1);
+    assert_non_null(first);
+    assert_int_equal(dc_set_suppress(first, 5, &n), TDI_OK);
+    assert_int_equal(n, 0); /* nothing in a is below 5 */
+    dc_set_free(first);
+    *out = dc_set_new(grids, 2);
+    assert_non_null(*out);
+    for (int k = 0; x && k < 3; k++)
+        rel[k] = keep_cell(*out, x[k]);
+    if (x)
+        assert_int_equal(dc_set_relate(*out, rel, 3, 0), TDI_OK);
+    for (int k = 0; pair && k < 2; k++)
+        rel[k] = keep_cell(*out, pair[k]);
+    if (pair)
+        assert_int_equal(dc_set_relate(*out, rel, 2, 1), TDI_OK);
+    for (size_t i = 0; keep && i < 9; i++) {
+        size_t c = dc_set_cell(*out, 0, i);
+        assert_int_equal(dc_set_keep(*out, &c, 1), TDI_OK);
+    }
+    return dc_set_suppress(*out, 5, &n);
+}
+
+/* x: b's row total r0 (10) = b's 2 + a's 8. b's 2 is primary; b's row r0 takes 8, its column
+ * c0 6, column c1 9; then x holds only the 2: unstaged, its smallest other cell is a's 8 (and a
+ * then needs 20, 30 and 45); with a kept, b's 10 instead (and b's column c2 then 15). */
+static void kept_cells_never_chosen(void **state)
+{
+    static const size_t x[3] = {9 + 2, 9 + 0, 0};
+    static const unsigned char none[9] = {0};
+    static const unsigned char kept_b[9] = {1, 1, 1, 1, 1, 1, 0, 0, 0};
+    static const unsigned char square[9] = {1, 1, 0, 1, 1, 0, 0, 0, 0};
+    unsigned char sa[9], sb[9];
+    dc_set *set;
+    size_t more, n = 0;
+
+    (void)state;
+    assert_int_equal(two_stages(x, NULL, 1, sa, sb, &set), TDI_OK);
+    assert_memory_equal(sa, none, 9);
+    assert_memory_equal(sb, kept_b, 9);
+    assert_int_equal(dc_set_blocked(set), (size_t)-1);
+    assert_true(dc_set_is_fixed(set, keep_cell(set, 0)));      /* kept published */
+    assert_true(dc_set_is_fixed(set, keep_cell(set, 9 + 8)));  /* b's grand total */
+    assert_false(dc_set_is_fixed(set, keep_cell(set, 9 + 0))); /* b's 2 */
+    assert_false(dc_set_is_fixed(set, keep_cell(set, 9 + 7))); /* b's 17 */
+    /* asked for more, a kept published cell stays published */
+    more = keep_cell(set, 4);
+    assert_int_equal(dc_set_suppress_more(set, &more, 1, &n), TDI_OK);
+    assert_memory_equal(sa, none, 9);
+    assert_int_equal(n, 6);
+    dc_set_free(set);
+
+    assert_int_equal(two_stages(x, NULL, 0, sa, sb, &set), TDI_OK);
+    assert_memory_equal(sa, square, 9);
+    assert_memory_equal(sb, square, 9);
+    assert_false(dc_set_is_fixed(set, keep_cell(set, 0)));
+    dc_set_free(set);
+}
+
+/* x: a's row total r0 (28) = a's 20 + b's 2. Once b's own relations have partners for the 2, x
+ * holds only it and every other cell of x is kept published: stage 2 stops, naming b's 2, and
+ * logs no error (the caller protects unstaged). Unstaged, x takes a's 20 (smaller than 28), and
+ * a then needs its 8, 30 and 45. */
+static void kept_cells_blocked(void **state)
+{
+    static const size_t x[3] = {2, 1, 9 + 0};
+    static const unsigned char square[9] = {1, 1, 0, 1, 1, 0, 0, 0, 0};
+    unsigned char sa[9], sb[9];
+    dc_set *set;
+    test_log tl;
+
+    (void)state;
+    test_log_start(&tl);
+    assert_int_equal(two_stages(x, NULL, 1, sa, sb, &set), TDI_ERR_DISCLOSURE);
+    test_log_stop();
+    assert_int_equal(dc_set_blocked(set), keep_cell(set, 9 + 0));
+    assert_null(strstr(tl.text, "no other cell"));
+    dc_set_free(set);
+
+    assert_int_equal(two_stages(x, NULL, 0, sa, sb, &set), TDI_OK);
+    assert_int_equal(dc_set_blocked(set), (size_t)-1);
+    assert_memory_equal(sa, square, 9);
+    assert_memory_equal(sb, square, 9);
+    dc_set_free(set);
+}
+
+/* An exact pair says b's 8 (r0, c1) counts what a's kept 8 counts (as 43.1.1's entrants count
+ * what 8.1.1's total row does): b's 8 is kept published too, so b's row r0 gives its 2 the row
+ * total 10 (not the 8, which would leave the pair with one suppressed cell and nothing to add),
+ * column c0 the 6, column c2 the 15. */
+static void kept_equal_cells(void **state)
+{
+    static const size_t pair[2] = {9 + 1, 0};
+    static const unsigned char none[9] = {0};
+    static const unsigned char want_b[9] = {1, 0, 1, 1, 0, 1, 0, 0, 0};
+    unsigned char sa[9], sb[9];
+    dc_set *set;
+
+    (void)state;
+    assert_int_equal(two_stages(NULL, pair, 1, sa, sb, &set), TDI_OK);
+    assert_memory_equal(sa, none, 9);
+    assert_memory_equal(sb, want_b, 9);
+    assert_true(dc_set_is_fixed(set, keep_cell(set, 9 + 1)));
+    dc_set_free(set);
+}
+
 /* ---- the property ---- */
 
 static size_t cell(const shape *s, size_t v, size_t r, size_t c)
@@ -341,6 +484,9 @@ int main(void)
         cmocka_unit_test(exact_small_case),
         cmocka_unit_test(single_leaf_subtotal),
         cmocka_unit_test(linked_grids),
+        cmocka_unit_test(kept_cells_never_chosen),
+        cmocka_unit_test(kept_cells_blocked),
+        cmocka_unit_test(kept_equal_cells),
         cmocka_unit_test(secondary_suppression_property),
     };
 
