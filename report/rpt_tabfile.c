@@ -475,7 +475,7 @@ static tdi_status protect_staged(report_tables *t, size_t *suppressed)
         st = keep_tdi(t, all);
     if (st == TDI_OK)
         st = protect_set(t, all, suppressed);
-    if (st == TDI_ERR_DISCLOSURE && dc_set_blocked(all) != (size_t)-1) {
+    if (st == TDI_ERR_DISCLOSURE && all && dc_set_blocked(all) != (size_t)-1) {
         warn_unstaged(t, all, dc_set_blocked(all));
         dc_set_free(all);
         free(g2);
