@@ -412,7 +412,8 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     /* Decided after transform, so never part of the content hash (report_record_hash). */
     if (rec->entrant != TDI_ENTRANT_UNRANKED)
         attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0"};
-    /* Since 2.4: started before the file's year, open in it (never an entrant). */
+    /* Since 2.4: started before the file's year, open in it (never an entrant); since 2.5 its year
+     * is bottom-coded (transform: the file's year minus one, "then or earlier"). */
     if (rec->continuing)
         attrs[n++] = (xml_attr){"continuing", "1"};
     /* Coded items are left out where they do not apply, and, in the file, where they are not

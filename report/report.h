@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define REPORT_SCHEMA_VERSION        "2.4"
+#define REPORT_SCHEMA_VERSION        "2.5"
 #define REPORT_NAMESPACE             "urn:tdi:submission:2"
 #define REPORT_TABLES_SCHEMA_VERSION "1.0"
 #define REPORT_TABLES_NAMESPACE      "urn:tdi:tables:1"

@@ -434,7 +434,8 @@ static tdi_status apply_stage(loader *l, const rpt_entry *e, const char *const p
     }
     PQclear(res);
     res = NULL;
-    /* the file's year, but a continuing client's: an earlier one (schema 2.4) */
+    /* the file's year, but a continuing client's: an earlier one (schema 2.4: the year it started;
+     * 2.5: the year before the file's, bottom-coded) */
     if (st == TDI_OK)
         st = query(l, "checking the year",
                    "SELECT min(pos) FROM pg_temp.stage WHERE action <> 'delete' AND CASE "

@@ -25,7 +25,8 @@
 /* ------------------------------------------------------------------ planning a source */
 
 /* What shapes a source's records besides its rows: when any of it changes, records the rows
- * did not change may change too, so the source is read in full once. */
+ * did not change may change too, so the source is read in full once. The tag changes when tdi
+ * writes unchanged rows differently (4: continuing clients' bottom-coded year, issue 17). */
 static tdi_status fingerprint(run_ctx *rc, run_source *s)
 {
     const tdi_source_config *src = s->cfg;
@@ -35,7 +36,7 @@ static tdi_status fingerprint(run_ctx *rc, run_source *s)
     if (st == TDI_OK)
         st = tdi_hash_begin(rc->hash);
     if (st == TDI_OK) {
-        const char *fields[] = {"tdi-source-fingerprint-3",
+        const char *fields[] = {"tdi-source-fingerprint-4",
                                 TDI_VERSION,
                                 src->query,
                                 src->region,

@@ -542,13 +542,15 @@ static void discharge_facts(const tdi_raw_row *row, int end_ymd, const tdi_recor
 }
 
 /* README.md, "Discharges and continuing clients": closed, the band, reason and aftercare; open,
- * "open" (a reason or aftercare given is left out: R033, R034); no end_date column, none of them
- * (records as they were). A start before the year (the second window) is a continuing one. */
+ * "open" (a reason or aftercare given is left out: R033, R034); no end_date column, none. Started
+ * before the year: continuing, the year bottom-coded to the one before, no quarter (design.md). */
 static void discharge_items(const transform_ctx *tx, const tdi_raw_row *row, int end_ymd,
                             tdi_record *rec)
 {
     rec->end_ymd = end_ymd;
     rec->continuing = rec->start_ymd < tx->year * 10000 + 101;
+    rec->year = rec->continuing ? tx->year - 1 : rec->start_ymd / 10000;
+    rec->quarter = rec->continuing ? 0 : (uint8_t)tx_quarter(rec->start_ymd); /* bodies with it */
     if (end_ymd) {
         rec->code[TDI_ITEM_STAY_BAND] = (uint8_t)tdi_stay_band(tdi_record_stay_days(rec));
         return;
@@ -642,8 +644,6 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     if (tx->map && !region && !is_missing(row->col[TDI_COL_POSTCODE]))
         tx->postcode_miss++; /* a postcode the map does not know: the map needs a line */
     snprintf(rec->region, sizeof rec->region, "%s", region ? region : tx->src->region);
-    rec->year = start_ymd / 10000;
-    rec->quarter = (uint8_t)tx_quarter(start_ymd); /* cli_run keeps it only for bodies with it */
     return 0;
 }
 

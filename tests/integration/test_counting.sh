@@ -56,8 +56,8 @@ case_levels() {
     tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
     nat=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     ant=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
-    gzip -dc "$nat" | grep -E '^<submission .* schemaVersion="2\.4" .* countingLevel="national" ' >/dev/null ||
-        fail "national's header does not say schemaVersion 2.4, countingLevel national"
+    gzip -dc "$nat" | grep -E '^<submission .* schemaVersion="2\.5" .* countingLevel="national" ' >/dev/null ||
+        fail "national's header does not say schemaVersion 2.5, countingLevel national"
     gzip -dc "$ant" | grep -E '^<submission .* countingLevel="centre" ' >/dev/null || fail "antwerp's header does not say countingLevel centre"
     # the person in both clinics: once nationally (the first start, at Riverside) ...
     expect_entrant "$nat" national riverside 1 1

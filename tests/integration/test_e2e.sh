@@ -82,7 +82,7 @@ case_manifest() {
         records=$(json_field "$mf" records)
         lines=$(episode_lines "$gz" | wc -l)
         [ "$records" = "$lines" ] || fail "$body: manifest records=$records, file has $lines episodes"
-        [ "$(json_field "$mf" schemaVersion)" = 2.4 ] || fail "$body: manifest schemaVersion is not 2.4"
+        [ "$(json_field "$mf" schemaVersion)" = 2.5 ] || fail "$body: manifest schemaVersion is not 2.5"
         [ "$(json_field "$mf" sequence)" = 1 ] || fail "$body: manifest sequence is not 1"
         [ "$(json_field "$mf" appends)" = "$records" ] || fail "$body: manifest appends is not $records"
         [ "$(json_field "$mf" deletes)" = 0 ] || fail "$body: manifest deletes is not 0"

@@ -124,11 +124,11 @@ as_2_3() {
     gzip -dc "$1" >"$out.xml.tmp"
     first=$(grep -n -m 1 '^[[:space:]]*<episode ' "$out.xml.tmp" | cut -d: -f1)
     last=$(grep -n '^[[:space:]]*<episode ' "$out.xml.tmp" | tail -n 1 | cut -d: -f1)
-    { head -n $((first - 1)) "$out.xml.tmp" | sed 's/ schemaVersion="2\.4" / schemaVersion="2.3" /'
+    { head -n $((first - 1)) "$out.xml.tmp" | sed 's/ schemaVersion="2\.5" / schemaVersion="2.3" /'
       episode_lines "$1" | spell_defaults
       tail -n +$((last + 1)) "$out.xml.tmp"; } | gzip -1 >"$out"
     rm -f "$out.xml.tmp"
-    sed -E "s/\"sha256\":\"[0-9a-f]{64}\"/\"sha256\":\"$(sha256sum "$out" | cut -d' ' -f1)\"/; s/\"schemaVersion\":\"2\.4\"/\"schemaVersion\":\"2.3\"/" \
+    sed -E "s/\"sha256\":\"[0-9a-f]{64}\"/\"sha256\":\"$(sha256sum "$out" | cut -d' ' -f1)\"/; s/\"schemaVersion\":\"2\.5\"/\"schemaVersion\":\"2.3\"/" \
         "${1%.xml.gz}.manifest.json" >"${out%.xml.gz}.manifest.json"
     printf '%s\n' "$out"
 }
@@ -141,12 +141,12 @@ case_load_defaults() {
     local f f23 name dflt absent explicit loaded db24=tdi_receiver_v24 db23=tdi_receiver_v23
     run_pipeline "$CASE_DIR"
     f=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
-    gzip -dc "$f" | grep -q '^<submission .* schemaVersion="2\.4" ' || fail "not a 2.4 file"
+    gzip -dc "$f" | grep -q '^<submission .* schemaVersion="2\.5" ' || fail "not a 2.5 file"
     f23=$(as_2_3 "$f" "$CASE_DIR/v23")
     valid_both "$f"
     valid_both "$f23"
     [ "$(episode_lines "$f" | wc -l)" = "$(episode_lines "$f23" | wc -l)" ] || fail "the 2.3 form lost episodes"
-    ! diff -q <(episode_lines "$f") <(episode_lines "$f23") >/dev/null || fail "the 2.4 file leaves nothing out"
+    ! diff -q <(episode_lines "$f") <(episode_lines "$f23") >/dev/null || fail "the 2.5 file leaves nothing out"
     tdi_try "$CASE_DIR/load24" 0 load --into "$(receiver_db "$db24")" "$f"
     tdi_try "$CASE_DIR/load23" 0 load --into "$(receiver_db "$db23")" "$f23"
     while read -r name dflt; do
@@ -161,7 +161,7 @@ case_load_defaults() {
         fail "no episode of unknown sex in the demo: the case shows nothing"
     diff <(pg_sql "$db23" -c "SELECT body, key, md5(e::text) FROM tdi_receiver.episode e ORDER BY 1, 2") \
         <(pg_sql "$db24" -c "SELECT body, key, md5(e::text) FROM tdi_receiver.episode e ORDER BY 1, 2") >&2 ||
-        fail "the 2.3 and the 2.4 form of one file load to different rows"
+        fail "the 2.3 and the 2.5 form of one file load to different rows"
     [ "$(pg_sql "$db24" -c "SELECT count(*) FROM tdi_receiver.episode")" = "$(episode_lines "$f" | wc -l)" ] ||
         fail "not every episode was loaded"
 }
@@ -308,7 +308,7 @@ case_rules_agree() {
     awk -v from="$line" '$1 >= from' "$CASE_DIR/v24.tdi" | LC_ALL=C sort | diff "$CASE_DIR/want24" - >&2 ||
         fail "the 2.4 records' findings are not the expected ones"
     # the same records with every item spelled out, as a 2.3 file: the same findings by both
-    { sed -n '1,3p' "$f" | sed 's/ schemaVersion="2\.4" / schemaVersion="2.3" /'
+    { sed -n '1,3p' "$f" | sed 's/ schemaVersion="2\.5" / schemaVersion="2.3" /'
       grep '^<episode ' "$f" | spell_defaults
       echo '</episodes>'
       echo '</submission>'; } >"$CASE_DIR/rules-2.3.xml"

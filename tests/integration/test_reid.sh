@@ -19,7 +19,11 @@
 #   reid-every-blanking  every step of the default blank_order tried, none enough: five lines;
 #   reid-incremental an incremental run that would need a new blanking publishes nothing for the
 #                    body and says to run --full (exit 11); the full run blanks and sends every
-#                    record again as a replace.
+#                    record again as a replace;
+#   reid-continuing  a continuing client open since a year no one else started in (2017) is no
+#                    group of one: its year is bottom-coded to the file's year minus one, so
+#                    antwerp grouped by year reaches k_min 5 (exit 0) and the record reads
+#                    year="2024" continuing="1".
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -108,7 +112,13 @@ case_generalised() {
     # the quarter: antwerp only (episode 1 starts 2025-02-10, episode 11 2025-10-07)
     episode_of antwerp 1 "$antwerp" | grep -q ' year="2025" quarter="1" ' || fail "antwerp: episode 1 is not in quarter 1"
     episode_of antwerp 11 "$antwerp" | grep -q ' year="2025" quarter="4" ' || fail "antwerp: episode 11 is not in quarter 4"
-    [ "$(episode_lines "$antwerp" | grep -vc ' quarter="[1-4]" ' || true)" = 0 ] || fail "antwerp: an episode without its quarter"
+    # a continuing client's start is bottom-coded (year 2024, "then or earlier"): no quarter
+    [ "$(episode_lines "$antwerp" | grep -v ' continuing="1" ' | grep -vc ' quarter="[1-4]" ' || true)" = 0 ] ||
+        fail "antwerp: an episode that started in 2025 without its quarter"
+    # (the fixtures' [continuing] rows: 24 of riverside, 1 of De Brug)
+    [ "$(episode_lines "$antwerp" | grep -c ' continuing="1" ')" = 25 ] || fail "antwerp: not 25 continuing clients"
+    [ "$(episode_lines "$antwerp" | grep -c ' year="2024" entrant="0" continuing="1" ')" = 25 ] ||
+        fail "antwerp: a continuing client not of year 2024, or with a quarter"
     ! episode_lines "$national" | grep -q ' quarter=' || fail "national got quarters"
     # no age in years, no date, in either file
     for line in "$national" "$antwerp"; do
@@ -117,7 +127,7 @@ case_generalised() {
         valid "$line"
     done
     # the quasi-identifiers the state keeps: generalised values only
-    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE qi !~ '^(1|2|99)\|[0-9+-]+\|(1|2|3|99)\|(BE21[12]|BE100)\|(2020|2024|2025)\|[0-9]+\|[0-4]\|[A-Za-z0-9._-]+\$'")" = 0 ] ||
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE qi !~ '^(1|2|99)\|[0-9+-]+\|(1|2|3|99)\|(BE21[12]|BE100)\|(2024|2025)\|[0-9]+\|[0-4]\|[A-Za-z0-9._-]+\$'")" = 0 ] ||
         fail "the state keeps a tuple that is not generalised: $(ledger "$CASE_DIR" "SELECT qi FROM tdi.sent LIMIT 3")"
 }
 
@@ -130,14 +140,14 @@ case_reached() {
     antwerp=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
     stdout_has "$(reid_line national "$DEFAULT_QIS" 1 none "$national")"
     stdout_has "$(reid_line antwerp year 5 none "$antwerp")"
-    # the numbers themselves, for this fixture: 62 records in 51 groups; antwerp's 44 in three
-    # years (2025, 2024, and the five persons open since 2020: k 5)
+    # the numbers themselves, for this fixture: 62 records in 51 groups; antwerp's 44 in two
+    # years (2025, and 2024: every continuing client, also the five open since 2020: k 12)
     want='disclosure national: blanked none: 62 records in 51 groups by sex age_band nationality region year centre_type; k 1 (minimum 1), 0 at risk, highest risk 1.0000, average risk 0.8548; fewest distinct per group: primary_drug 1, injecting 1, hiv_testing 1, hcv_testing 1'
     stdout_has "$want"
-    stdout_has 'disclosure antwerp: blanked none: 44 records in 3 groups by year; k 5 (minimum 5), 0 at risk, highest risk 0.2000, average risk 0.0814; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure antwerp: blanked none: 44 records in 2 groups by year; k 12 (minimum 5), 0 at risk, highest risk 0.0833, average risk 0.0587; fewest distinct per group: primary_drug 8, injecting 2, hiv_testing 1, hcv_testing 1'
     ! grep -q 'blanked=' <(gzip -dc "$national") || fail "an unblanked file has a blanked attribute"
-    [ "$(json_field "${antwerp%.xml.gz}.manifest.json" k)" = 5 ] || fail "antwerp manifest: k is not 5"
-    grep -qF '"disclosure":{"quasiIdentifiers":"year","blanked":"","kMin":5,"records":44,"groups":3,"k":5,"recordsAtRisk":0,"highestRisk":0.2000,"averageRisk":0.0814,"fewestDistinct":{"primary_drug":2,"injecting":1,"hiv_testing":1,"hcv_testing":1}}' \
+    [ "$(json_field "${antwerp%.xml.gz}.manifest.json" k)" = 12 ] || fail "antwerp manifest: k is not 12"
+    grep -qF '"disclosure":{"quasiIdentifiers":"year","blanked":"","kMin":5,"records":44,"groups":2,"k":12,"recordsAtRisk":0,"highestRisk":0.0833,"averageRisk":0.0587,"fewestDistinct":{"primary_drug":8,"injecting":2,"hiv_testing":1,"hcv_testing":1}}' \
         "${antwerp%.xml.gz}.manifest.json" || fail "antwerp manifest: $(cat "${antwerp%.xml.gz}.manifest.json")"
     valid "$national"
     valid "$antwerp"
@@ -153,7 +163,7 @@ case_blanked() {
     national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     # first grouped by sex and year (too small), then by year alone
     stdout_has "$(reid_line national "$qis" 5 none "$REACHED")"
-    stdout_has 'disclosure national: blanked none: 62 records in 6 groups by sex year; k 3 (minimum 5), 3 at risk, highest risk 0.3333, average risk 0.1120; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked none: 62 records in 5 groups by sex year; k 3 (minimum 5), 3 at risk, highest risk 0.3333, average risk 0.0959; fewest distinct per group: primary_drug 3, injecting 1, hiv_testing 1, hcv_testing 1'
     stdout_has "$(reid_line national year 5 sex "$national")"
     stdout_has 'disclosure national: k reached with sex blanked'
     # the published records: sex 99 in every one, nothing else changed
@@ -205,7 +215,7 @@ case_every_blanking() {
     stdout_has "$(reid_line national "sex year centre_type" 5 "age_band nationality region" "$REACHED")"
     stdout_has "$(reid_line national "year centre_type" 5 "sex age_band nationality region" "$REACHED")"
     [ "$(grep -c '^disclosure national: blanked ' "$CASE_DIR/run.out")" = 5 ] || fail "not five blankings tried"
-    stdout_has 'disclosure national: blanked sex age_band nationality region: 62 records in 8 groups by year centre_type; k 1 (minimum 5), 11 at risk, highest risk 1.0000, average risk 0.1492; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked sex age_band nationality region: 62 records in 7 groups by year centre_type; k 1 (minimum 5), 7 at risk, highest risk 1.0000, average risk 0.1331; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
     stderr_has 'tdi: error: body national: disclosure control not met: groups smaller than k_min 5 remain with every quasi-identifier of blank_order blanked'
     no_submission "$CASE_DIR" national
 }
@@ -233,13 +243,13 @@ SQL
     grep -q 'tdi_episodes_inc' "$conf" || fail "the config does not read the incremental view"
     body_settings "$CASE_DIR" national 'quasi_identifiers = sex year' 'blank_order = sex' 'k_min = 3'
     tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
-    stdout_has 'disclosure national: blanked none: 62 records in 6 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.1120; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked none: 62 records in 5 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.0959; fewest distinct per group: primary_drug 3, injecting 1, hiv_testing 1, hcv_testing 1'
 
     sed -i 's/^k_min = 3$/k_min = 4/' "$conf"
     tdi_try "$CASE_DIR/run2" 11 run --config "$conf" --year 2025
     grep -q '^source riverside: extracted 0, written 0, quarantined 0 (changed since ' "$CASE_DIR/run2.out" ||
         fail "run 2 did not read riverside incrementally"
-    stdout_has 'disclosure national: blanked none: 62 records in 6 groups by sex year; k 3 (minimum 4), 3 at risk, highest risk 0.3333, average risk 0.1120; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has 'disclosure national: blanked none: 62 records in 5 groups by sex year; k 3 (minimum 4), 3 at risk, highest risk 0.3333, average risk 0.0959; fewest distinct per group: primary_drug 3, injecting 1, hiv_testing 1, hcv_testing 1'
     stderr_has "tdi: error: body national: disclosure control not met at the body's blanking (none): a new blanking changes every record, and source riverside was read incrementally; run 'tdi run --full'"
     [ "$(find "$CASE_DIR/out/national" -name 'tdi-*.xml.gz' | wc -l)" = 1 ] || fail "run 2 published a file for national"
     expect_last_run "$CASE_DIR" disclosure 11
@@ -254,10 +264,47 @@ SQL
     valid "$national"
 }
 
+# Issue 17: riverside gets one more continuing client, open since 2017 at RR-NORTH, a start year
+# no other client has. Before bottom-coding that was a group of one by year, which year (never
+# blankable) could not grow: exit 11 at k_min 5.
+case_continuing() {
+    local antwerp national line
+    clinic_copy clinic_cont clinic_en
+    pg_sql clinic_cont <<'SQL'
+SET client_min_messages = warning;
+INSERT INTO patients (patient_id, national_no, first_name, last_name, dob, postcode, street)
+  VALUES (39, NULL, 'Invented', 'Person', '1970-04-02', 'B-2060 Antwerpen', 'Nowhere 1');
+INSERT INTO admissions (adm_id, patient_id, site_code, admitted_on, programme, gender, prior_tx,
+                        main_substance, route)
+  VALUES (126, 39, 'RR-NORTH', '2017-06-12', 'OUTPT', 'M', 'Y', 'METHADONE', 'ORAL');
+SQL
+    run_setup "$CASE_DIR"
+    use_db "$CASE_DIR/tdi.conf" riverside clinic_cont
+    body_settings "$CASE_DIR" antwerp 'quasi_identifiers = year' 'k_min = 5'
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    antwerp=$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")
+    national=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    stdout_has "$(reid_line antwerp year 5 none "$antwerp")"
+    # 45 records: 19 of 2025 (12 persons: k 12) and 26 continuing clients (2017, 2020, 2024;
+    # 26 persons) all of year 2024
+    stdout_has 'disclosure antwerp: blanked none: 45 records in 2 groups by year; k 12 (minimum 5), 0 at risk, highest risk 0.0833, average risk 0.0574; fewest distinct per group: primary_drug 8, injecting 2, hiv_testing 1, hcv_testing 1'
+    for body in antwerp national; do
+        [ "$body" = antwerp ] && line=$antwerp || line=$national
+        episode_of "$body" 126 "$line" | grep -q ' year="2024" entrant="0" continuing="1" ' ||
+            fail "$body: episode 126 is not year 2024, continuing: $(episode_of "$body" 126 "$line")"
+        # no continuing client keeps another year, no other record has 2024
+        [ "$(episode_lines "$line" | grep -c ' continuing="1" ')" = \
+            "$(episode_lines "$line" | grep -c ' year="2024" ')" ] || fail "$body: a year 2024 that is not continuing"
+        ! episode_lines "$line" | grep -q ' year="20\(1[0-9]\|2[0-3]\)" ' || fail "$body: a year before 2024"
+        valid "$line"
+    done
+}
+
 it_case generalised case_generalised
 it_case reid-reached case_reached
 it_case reid-blanked case_blanked
 it_case reid-unreachable case_unreachable
 it_case reid-every-blanking case_every_blanking
 it_case reid-incremental case_incremental
+it_case reid-continuing case_continuing
 it_end

@@ -504,7 +504,8 @@ static void enumeration(xmlNodePtr schema, const char *name, char *buf, size_t l
 
 /* Each schema's version and namespace are its writer's; its schemaVersion attribute accepts
  * the versions since exact ages were withdrawn (2.2; 2.3 added runNo, 2.4 discharges and the
- * items' defaults, which leave files before it valid as they are): 2.0 and 2.1, which may hold
+ * items' defaults, which leave files before it valid as they are, 2.5 the continuing clients'
+ * bottom-coded year): 2.0 and 2.1, which may hold
  * them, have the kept schema tdi-submission-2.1.xsd; the tables every version up to the writer's).
  */
 static void schema_version_is_the_writers(void **state)
@@ -513,7 +514,7 @@ static void schema_version_is_the_writers(void **state)
         const char *file, *ns, *version, *root, *accepted;
     } schemas[] = {
         {TDI_SCHEMA_DIR "/tdi-submission.xsd", REPORT_NAMESPACE, REPORT_SCHEMA_VERSION,
-         "submission", "2.2 2.3 2.4"},
+         "submission", "2.2 2.3 2.4 2.5"},
         {TDI_SCHEMA_DIR "/tdi-submission-2.1.xsd", REPORT_NAMESPACE, "2.1", "submission",
          "2.0 2.1"},
         {TDI_SCHEMA_DIR "/tdi-tables.xsd", REPORT_TABLES_NAMESPACE, REPORT_TABLES_SCHEMA_VERSION,

@@ -34,7 +34,7 @@
 
 #define HEADER_START                                                                               \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                                 \
-    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.4\" body=\"flanders\" "          \
+    "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.5\" body=\"flanders\" "          \
     "year=\"2025\" sequence=\"1\" runId=\"" RUN_ID "\" runNo=\"7\" generated=\"" GENERATED         \
     "\" countingLevel=\"none\""
 #define HEADER       HEADER_START ">\n<episodes>\n"
@@ -377,7 +377,7 @@ static void publish_writes_exact_xml_and_manifest(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":3,"
-             "\"schemaVersion\":\"2.4\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.5\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":1,\"appends\":3,\"replaces\":0,\"deletes\":0,\"runId\":\"" RUN_ID
              "\",\"runNo\":7,\"generated\":\"" GENERATED "\",\"keyId\":\"0a1b2c3d\"}\n",
              sha);
@@ -437,7 +437,7 @@ static void publish_delta_with_replace_and_delete(void **state)
     gunzip_all(pub.path, xml, sizeof xml);
     assert_int_equal(split_lines(xml, line, 16), 9);
     assert_string_equal(line[1],
-                        "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.4\" "
+                        "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.5\" "
                         "body=\"flanders\" year=\"2025\" sequence=\"42\" runId=\"" RUN_ID
                         "\" runNo=\"7\" generated=\"" GENERATED "\" countingLevel=\"none\" "
                         "blanked=\"region sex\">");
@@ -453,7 +453,7 @@ static void publish_delta_with_replace_and_delete(void **state)
     read_all(pub.manifest, json, sizeof json);
     snprintf(expect, sizeof expect,
              "{\"file\":\"" DATA_NAME "\",\"sha256\":\"%s\",\"records\":2,"
-             "\"schemaVersion\":\"2.4\",\"body\":\"flanders\",\"year\":2025,"
+             "\"schemaVersion\":\"2.5\",\"body\":\"flanders\",\"year\":2025,"
              "\"sequence\":42,\"appends\":1,\"replaces\":1,\"deletes\":2,\"runId\":\"" RUN_ID
              "\",\"runNo\":7,\"generated\":\"" GENERATED "\",\"disclosure\":{\"k\":5}}\n",
              pub.sha256);

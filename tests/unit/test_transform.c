@@ -1233,17 +1233,32 @@ static void test_discharge_no_column(void **state)
 }
 
 /* An episode started before the reporting year (the continuing clients' window) is a continuing
- * client: flagged, outside the population the tables and the counting unit follow. */
+ * client: flagged, outside the population the tables and the counting unit follow; its year is
+ * bottom-coded to the year before the reporting year ("then or earlier"), without a quarter, and
+ * what is derived from the start (the stay band) comes from the true start. */
 static void test_continuing(void **state)
 {
     tdi_raw_row row = good_row();
     tdi_record rec;
 
     (void)state;
+    row.col[TDI_COL_START_DATE] = "2017-06-12";
+    rec = accept_row(&row);
+    assert_int_equal(rec.continuing, 1);
+    assert_int_equal(rec.year, 2023);
+    assert_int_equal(rec.quarter, 0);
+    assert_int_equal(rec.start_ymd, 20170612);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "open");
+    row.col[TDI_COL_END_DATE] = "2024-01-02"; /* 2395 days from the true start */
+    rec = accept_row(&row);
+    assert_int_equal(rec.year, 2023);
+    assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "366+");
+    row.col[TDI_COL_END_DATE] = NULL;
     row.col[TDI_COL_START_DATE] = "2023-12-31";
     rec = accept_row(&row);
     assert_int_equal(rec.continuing, 1);
     assert_int_equal(rec.year, 2023);
+    assert_int_equal(rec.quarter, 0);
     assert_string_equal(code_of(&rec, TDI_ITEM_STAY_BAND), "open");
     assert_true(tdi_in_population(rec.code[TDI_ITEM_PRIMARY_DRUG]));
     assert_false(tdi_record_in_population(&rec));
@@ -1254,6 +1269,8 @@ static void test_continuing(void **state)
     row.col[TDI_COL_START_DATE] = "2024-01-01";
     rec = accept_row(&row);
     assert_int_equal(rec.continuing, 0);
+    assert_int_equal(rec.year, 2024);
+    assert_int_equal(rec.quarter, 1);
     assert_true(tdi_record_in_population(&rec));
 }
 
