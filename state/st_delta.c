@@ -337,8 +337,8 @@ static const char r018_sql[] =
  * publishes tables pays for it, and nothing is stored.
  * A person has at most one entrant at a level, and it starts after every continuing episode, so
  * without a continuing episode the client is the entrant: the ranking (c) runs only over the
- * persons with one (cp). Over every held record it cost as much as the rest of the read (200k
- * first run: 627 -> 210 ms; docs/benchmark.md). */
+ * persons with one (cp). Over every held record it tripled the read (200k first run, statement
+ * time at load 8-11: 1859 -> 581 ms; docs/benchmark.md). */
 #define HELD_COPY                                                                                  \
     "COPY (WITH me AS (SELECT %d AS body),\n"                                                      \
     "cp AS (SELECT person FROM run_rec WHERE cont AND body = (SELECT body FROM me)),\n"            \
