@@ -482,3 +482,5 @@ print_table
 TDI=$TDI_BIN BENCH_RUNS=$RUNS BENCH_GZIP_LEVEL=$LEVEL "$BENCH_DIR/parallel.sh" | tee -a "$REPORT" "$OUT/latest.txt"
 # The nightly incremental run, and with earlier years held (BENCH_INCR_SIZES; empty: not run).
 BENCH_OUT=$OUT BENCH_RUNS=$RUNS TDI=$TDI_BIN "$BENCH_DIR/incremental.sh"
+# The state database statement by statement (BENCH_STMT_SIZE, e.g. 200000; unset: not run).
+[ -z "${BENCH_STMT_SIZE:-}" ] || BENCH_OUT=$OUT BENCH_RUNS=$RUNS TDI=$TDI_BIN "$BENCH_DIR/statements.sh" | tee -a "$REPORT" "$OUT/latest.txt"

@@ -349,6 +349,38 @@ case_gambling_then_drug() {
     done
 }
 
+# ---- clients in treatment (README.md, "Clients in treatment"): each person once at the counting
+# level, the entrant before a continuing episode. Patient 3's episode 3 moves to 2024 (a heroin
+# start, open in 2025: a continuing client), episode 17 (amphetamines, 2025-07-01) is the entrant;
+# both at RR-DETOX. Table 43.1.1 counts the person once, as an entrant (state/st_delta.c ranks the
+# continuing episodes only of persons who have one). The count is worked out from the episode lines.
+case_clients_entrant_and_continuing() {
+    local dir=$CASE_DIR f want both body
+    clinic_copy clinic_cit clinic_en
+    pg_sql clinic_cit -c "UPDATE admissions SET site_code = 'RR-DETOX', main_substance = CASE adm_id WHEN 3 THEN 'HEROIN' ELSE 'AMPHET' END, admitted_on = CASE adm_id WHEN 3 THEN DATE '2024-11-02' ELSE admitted_on END WHERE adm_id IN (3, 17)" >/dev/null
+    run_setup "$dir"
+    use_db "$dir/tdi.conf" riverside clinic_cit
+    sed -i 's/^suppression_threshold.*/suppression_threshold = 1/' "$dir/tdi.conf"
+    tdi_try "$dir/run" 0 run --config "$dir/tdi.conf" --year 2025
+    for body in national antwerp; do
+        f=$(one_file "$dir/out/$body/tdi-$body-2025-*.xml.gz")
+        # Of the episodes of the TDI population (not alcohol nor a behaviour), the persons (per
+        # centre in antwerp) counted: the entrants, and the continuing ones without an entrant.
+        episode_lines "$f" | grep -vE ' primary_drug="(8|gambling|gaming|tobacco|other_behaviour)"' |
+            awk -v level="$body" '{ p = $0; sub(/.* person="/, "", p); sub(/".*/, "", p)
+                   k = $0; sub(/.* centre="/, "", k); sub(/".*/, "", k)
+                   if (level == "antwerp") p = p " " k # antwerp counts per centre
+                   if ($0 ~ / entrant="1"/) e[p] = 1; else if ($0 ~ / continuing="1"/) c[p] = 1 }
+                 END { n = 0; b = 0; for (p in e) n++; for (p in c) if (p in e) b++; else n++
+                       print n, b }' >"$dir/$body.want"
+        read -r want both <"$dir/$body.want"
+        [ "$body" = antwerp ] || [ "$both" -ge 1 ] ||
+            fail "national: no person with an entrant and a continuing episode: the case tests nothing"
+        [ "$(table_cells "$(one_file "$dir/out/$body/tdi-$body-2025-*.tables.xml")" | grep '^43\.1\.1 total total ')" = "43.1.1 total total $want" ] ||
+            fail "$body: 43.1.1 counts $(table_cells "$(one_file "$dir/out/$body/tdi-$body-2025-*.tables.xml")" | grep '^43\.1\.1 total total ') clients, the episodes $want"
+    done
+}
+
 it_case counting-levels case_levels
 it_case counting-shared-centre case_shared_centre
 it_case counting-regional case_regional
@@ -358,4 +390,5 @@ it_case counting-flip case_flip
 it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol
 it_case counting-gambling-then-drug case_gambling_then_drug
+it_case counting-clients-entrant-and-continuing case_clients_entrant_and_continuing
 it_end
