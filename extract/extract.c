@@ -10,7 +10,8 @@
  * An incremental source adds its change-time column to the select list (as fixed-width UTC
  * text, so the largest value is the largest string) and to the filter; the key scan then reads
  * the episode ids of the whole year in the same snapshot, so deletions are seen whatever the
- * change times say.
+ * change times say. The snapshot can then stay open for one more COPY of chosen episodes
+ * (extract_episodes_begin), their ids a transaction-local setting that a parameter sets.
  */
 #include "extract.h"
 
@@ -24,6 +25,8 @@
 
 #define WHO_MAX     64
 #define CHANGED_LEN 27 /* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+/* The transaction-local setting that carries the episode ids read again. */
+#define EXTRACT_IDS_SETTING "tdi.episode_ids"
 
 struct extract_source {
     PGconn *conn;
@@ -153,8 +156,9 @@ static char *end_copy_sql(char *sql, char *p, size_t cap)
     return sql;
 }
 
-char *extract_copy_sql(const tdi_source_config *src, int year,
-                       const unsigned char present[TDI_COL_COUNT], const char *since)
+/* The rows' COPY (extract_copy_sql), or with episodes the targeted one (extract_episodes_sql). */
+static char *copy_sql(const tdi_source_config *src, int year,
+                      const unsigned char present[TDI_COL_COUNT], const char *since, int episodes)
 {
     const char *col = src->incremental;
     size_t qlen = query_len(src->query), cap;
@@ -190,7 +194,26 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
                       " AND (tdi_src.\"%s\" IS NULL OR tdi_src.\"%s\"::timestamptz > "
                       "TIMESTAMPTZ '%s')",
                       col, col, since);
+    /* The ids come as a transaction-local setting, which a parameter sets (COPY takes none): no
+     * id is in the statement's text, which the server shows in pg_stat_activity and its log. A
+     * semi join reads the setting once; the view is scanned once, as by the key scan. */
+    if (episodes)
+        p += snprintf(p, cap - (size_t)(p - sql),
+                      " AND tdi_src.\"episode_id\"::text IN (SELECT "
+                      "unnest(current_setting('" EXTRACT_IDS_SETTING "')::text[]))");
     return end_copy_sql(sql, p, cap);
+}
+
+char *extract_copy_sql(const tdi_source_config *src, int year,
+                       const unsigned char present[TDI_COL_COUNT], const char *since)
+{
+    return copy_sql(src, year, present, since, 0);
+}
+
+char *extract_episodes_sql(const tdi_source_config *src, int year,
+                           const unsigned char present[TDI_COL_COUNT])
+{
+    return copy_sql(src, year, present, NULL, 1);
 }
 
 char *extract_keys_sql(const tdi_source_config *src, int year,
@@ -622,6 +645,70 @@ tdi_status extract_key_next(extract_source *s, const char **episode_id, int *eof
     }
     *episode_id = cols[0];
     return TDI_OK;
+}
+
+/* ids as one PostgreSQL array literal, {"a","b"}, quotes and backslashes escaped; malloc'd
+ * (*len bytes with the NUL, for the caller's wipe), NULL when out of memory. */
+static char *ids_literal(const char *const *ids, size_t n, size_t *len)
+{
+    size_t cap = 3, used = 0;
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(ids[i]) + 3;
+    out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            out[used++] = ',';
+        out[used++] = '"';
+        for (const char *c = ids[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                out[used++] = '\\';
+            out[used++] = *c;
+        }
+        out[used++] = '"';
+    }
+    out[used++] = '}';
+    out[used] = '\0';
+    *len = cap;
+    return out;
+}
+
+tdi_status extract_episodes_begin(extract_source *s, const char *const *ids, size_t n)
+{
+    char *sql = NULL, *lit;
+    size_t len = 0;
+    tdi_status st;
+
+    if (s->in_copy || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+        tdi_error("%s: episodes read again outside the snapshot", s->who);
+        return TDI_ERR_INTERNAL;
+    }
+    last_transient = 0;
+    lit = ids_literal(ids, n, &len);
+    if (!lit)
+        return TDI_ERR_INTERNAL;
+    /* length(): the answer is a number, not the ids again. */
+    st = tdi_pg_query(s->conn, s->who, "passing the episodes to read again", TDI_ERR_SOURCE,
+                      "SELECT length(set_config('" EXTRACT_IDS_SETTING "', $1, true))", 1,
+                      (const char *const[]){lit}, PGRES_TUPLES_OK, NULL, &last_transient);
+    explicit_bzero(lit, len);
+    free(lit);
+    if (st == TDI_OK) {
+        sql = extract_episodes_sql(s->src, s->year, s->present);
+        st = start_copy(s, sql, "reading episodes again");
+    }
+    free(sql);
+    return st;
+}
+
+int extract_in_snapshot(const extract_source *s)
+{
+    return s && !s->in_copy && PQstatus(s->conn) == CONNECTION_OK &&
+           PQtransactionStatus(s->conn) == PQTRANS_INTRANS;
 }
 
 tdi_status extract_close(extract_source *s)

@@ -9,8 +9,9 @@
  * year filter is applied in the query. An incremental source (src->incremental names its
  * change-time column) reads only the rows changed after a given time, and then, in the same
  * snapshot, the episode ids of the whole year (extract_keys_begin), from which deletions are
- * found. Errors from the server are logged without the values they may quote (they can be
- * identifiers); waits end at once on SIGINT or SIGTERM (TDI_ERR_INTERRUPTED).
+ * found; the snapshot can stay open after that, to read chosen episodes again in it
+ * (extract_episodes_begin). Errors from the server are logged without the values they may quote
+ * (they can be identifiers); waits end at once on SIGINT or SIGTERM (TDI_ERR_INTERRUPTED).
  */
 #ifndef TDI_EXTRACT_H
 #define TDI_EXTRACT_H
@@ -39,6 +40,16 @@ const char *extract_max_changed(const extract_source *s);
  * snapshot), one per extract_key_next() call, *episode_id NULL for a NULL id. */
 tdi_status extract_keys_begin(extract_source *s);
 tdi_status extract_key_next(extract_source *s, const char **episode_id, int *eof);
+
+/* After the key scan, in the same snapshot: starts reading again the rows of the year (as
+ * extract_open reads them, whatever their change time) whose episode id is one of the n ids, as
+ * extract_key_next() gave them; read with extract_next(). The ids travel as a parameter, never in
+ * the statement's text; the copy made for it is wiped. For the episodes whose counting changed
+ * unread (run/run_delta.c). */
+tdi_status extract_episodes_begin(extract_source *s, const char *const *ids, size_t n);
+/* 1 when s is between statements in its open snapshot (the connection alive): another COPY in
+ * the same snapshot can start. */
+int extract_in_snapshot(const extract_source *s);
 
 /* 1 when the calling thread's last failure of extract_open/next/keys could go away on a retry (the
  * connection was refused or lost, the server shut down or ran out of resources); 0 for a wrong
@@ -74,6 +85,9 @@ char *extract_copy_sql(const tdi_source_config *src, int year,
                        const unsigned char present[TDI_COL_COUNT], const char *since);
 /* The key scan: the episode ids under the rows' own filter (the year, and the continuing
  * clients' window of a source with an end_date column). */
+/* The rows' COPY restricted to the episode ids extract_episodes_begin() sets. */
+char *extract_episodes_sql(const tdi_source_config *src, int year,
+                           const unsigned char present[TDI_COL_COUNT]);
 char *extract_keys_sql(const tdi_source_config *src, int year,
                        const unsigned char present[TDI_COL_COUNT]);
 

@@ -11,7 +11,8 @@
  *   bodies whose every source was read are served; the others get nothing this run
  *   spool -> state database: in bulk, what each body holds, the counting unit (entrant flags,
  *       earlier years) and append/replace/delete per body; an incremental source whose unread
- *       episodes changed their counting is read again in full and the pass computed again
+ *       episodes changed their counting has those episodes read again in the snapshot of its
+ *       read (or, where that cannot be done, is read again in full) and the pass computed again
  *   per served body with changes: its actions into a work file; the state database records them
  *       (in the commit's transaction, a statement sent before the file is written and finished
  *       before it is published) while the XML is written from the spool in spool order,
@@ -238,6 +239,7 @@ static void cleanup(run_ctx *rc)
 {
     for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++) {
         report_quarantine_abort(rc->src[si].quarantine);
+        run_snapshot_close(&rc->src[si]);
         run_source_release(&rc->src[si]);
         free(rc->src[si].routed);
     }

@@ -2,7 +2,8 @@
  * run_delta: what each body gets this run. The spool into the state database, sources whose
  * episode ids repeat failed, which bodies are served (every source feeding them was read), the
  * state database's pass (the counting unit, append/replace/delete per body) with the in-run
- * re-read of an incremental source whose unread episodes changed their counting, the
+ * re-read of the episodes of an incremental source whose counting changed unread (in the snapshot
+ * of its read, or else the source in full), the
  * re-identification check's inputs, and, after publishing, which watermarks move.
  */
 #include "run_int.h"
@@ -159,7 +160,8 @@ tdi_status run_check_duplicates(run_ctx *rc)
 
 /* Source si was read incrementally, and an episode of it that the run did not read changed its
  * counting (an earlier start of the person arrived, or the counted one went): its replace needs
- * content the run does not have, so the source is read again, in full, in this run. */
+ * content the run does not have, and reading it again in the snapshot could not be done
+ * (read_unread()), so the source is read again, in full, in this run (a new snapshot). */
 static tdi_status reread_source(run_ctx *rc, size_t si)
 {
     run_source *s = &rc->src[si];
@@ -183,8 +185,61 @@ static tdi_status reread_source(run_ctx *rc, size_t si)
     return st;
 }
 
-/* The state database's pass; again after each source read in full because of it (each source at
- * most once: a full read leaves nothing unread). */
+/* Why source si's episodes whose counting changed unread cannot be read again in its snapshot
+ * (NULL: they can). The test build can make the run read in full as before
+ * (TDI_TEST_REREAD_FULL), to compare the two. */
+static const char *no_refetch(const run_source *s)
+{
+#ifdef TDI_TEST_HOOKS
+    if (getenv("TDI_TEST_REREAD_FULL"))
+        return "TDI_TEST_REREAD_FULL is set";
+#endif
+    if (!extract_in_snapshot(s->snap))
+        return "its snapshot is closed";
+    if (s->refetches >= REFETCH_ROUNDS)
+        return "they were read again already";
+    return NULL;
+}
+
+/* Source si's episodes whose counting changed unread (the pass's 'f' actions): read again in the
+ * snapshot its read left open, which gives their rows as the read would have given them (a
+ * replace is the same record with its flags changed), or else the source read in full.
+ * Which one happened is printed. */
+static tdi_status read_unread(run_ctx *rc, size_t si)
+{
+    run_source *s = &rc->src[si];
+    const char *why = no_refetch(s);
+    char *keys = NULL;
+    size_t n = 0;
+    int done = 0;
+    tdi_status st = TDI_OK;
+
+    if (!why)
+        st = state_unread_keys(rc->state, (int)si, REFETCH_MAX, &keys, &n);
+    if (st == TDI_OK && !why && !keys)
+        why = n > REFETCH_MAX ? "too many" : "none found";
+    if (st == TDI_OK && !why) {
+        printf("source %s: the counting of %zu episode%s not read this run changed: reading %s "
+               "again in the same snapshot\n",
+               s->cfg->name, n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+        s->refetches++;
+        st = run_read_episodes(rc, si, keys, n, &done);
+        if (st == TDI_OK && !done)
+            why = "the source failed";
+    }
+    free(keys);
+    if (st != TDI_OK || done)
+        return st;
+    tdi_info("source %s: episodes whose counting changed cannot be read again in the same "
+             "snapshot (%s)",
+             s->cfg->name, why);
+    run_snapshot_close(s);
+    return reread_source(rc, si);
+}
+
+/* The state database's pass; again after each source whose unread episodes changed their
+ * counting was read again (those episodes, or in full: each source in full at most once, since a
+ * full read leaves nothing unread). The snapshots kept for it are closed at the end. */
 tdi_status run_compute_actions(run_ctx *rc)
 {
     size_t ns = rc->cfg->nsources, nb = rc->cfg->nbodies;
@@ -208,7 +263,7 @@ tdi_status run_compute_actions(run_ctx *rc)
         for (size_t si = 0; si < ns && st == TDI_OK; si++) {
             if (!reread[si] || rc->src[si].status != TDI_OK || rc->src[si].full_read)
                 continue;
-            st = reread_source(rc, si);
+            st = read_unread(rc, si);
             again = 1;
         }
         if (st == TDI_OK && again)
@@ -218,6 +273,8 @@ tdi_status run_compute_actions(run_ctx *rc)
         if (st != TDI_OK)
             break;
     }
+    for (size_t si = 0; si < ns; si++)
+        run_snapshot_close(&rc->src[si]);
     for (size_t b = 0; st == TDI_OK && b < nb; b++)
         rc->body[b].counts = counts[b];
     rc->actions_done = st == TDI_OK;

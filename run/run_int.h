@@ -22,6 +22,7 @@
 #include "../common/tdi_record.h"
 #include "../common/tdi_rules.h"
 #include "../disclosure/disclosure.h"
+#include "../extract/extract.h"
 #include "../report/report.h"
 #include "../state/state.h"
 #include "../transform/transform.h"
@@ -34,6 +35,11 @@
 #define BACKOFF_MAX_MS (10L * 60 * 1000) /* one wait between attempts never exceeds this */
 #define ERROR_MAX      512
 #define PROGRESS_EVERY 4096
+/* Episodes whose counting changed unread are read again in their source's snapshot up to this
+ * many at a time (their keys and ids are held in memory), in at most REFETCH_ROUNDS passes;
+ * beyond either the source is read in full instead. */
+#define REFETCH_MAX    100000
+#define REFETCH_ROUNDS 2
 
 /* One spooled record for one body that takes it, with that body's pseudonyms, its content hash
  * and its state key. Fixed size; the record's source pointer is not kept, it is
@@ -79,7 +85,11 @@ typedef struct run_source {
     /* What a read leaves for its merge (run_merge_source), which the run does in source order. */
     run_spool *seg;       /* parallel reads: its records, until appended to the run's spool */
     FILE *seen, *present; /* incremental reads: the keys for the state database, one a line */
-    char *report;         /* unmapped codes and rule counts (transform_print_source_report) */
+    /* An incremental read's snapshot, left open (idle in its transaction) until the state pass
+     * is done: episodes whose counting changed unread are read again in it. */
+    extract_source *snap;
+    int refetches; /* how many times episodes were read again in snap */
+    char *report;  /* unmapped codes and rule counts (transform_print_source_report) */
     size_t report_len;
 } run_source;
 
@@ -154,6 +164,13 @@ tdi_status run_merge_source(run_ctx *rc, size_t si);
 tdi_status run_read_source(run_ctx *rc, size_t si);
 /* run_read.c: frees what a read left for its merge (after the merge, or when the run stops). */
 void run_source_release(run_source *s);
+/* run_read.c: ends the snapshot an incremental read left open (nothing when there is none). */
+void run_snapshot_close(run_source *s);
+/* run_read.c: source si's episodes of the nkeys state keys (sorted, STATE_KEY_WIDTH bytes apart)
+ * read again in its snapshot into the run's spool and the state database, as its read had read
+ * them; *done = 0 when the snapshot cannot give them (lost, the source fails now): nothing of the
+ * attempt is left in the state database, and the caller reads the source in full. */
+tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nkeys, int *done);
 /* run_pool.c: plans every source, then reads them, max_parallel_sources at a time, each merged in
  * source order. Returns only what stops the run as a whole. */
 tdi_status run_read_sources(run_ctx *rc);

@@ -213,8 +213,11 @@ static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     return st;
 }
 
-/* The key scan of an incremental read (s->present). */
-static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_source *ex)
+/* What a key scan does with each episode id that has a state key. */
+typedef tdi_status (*key_fn)(void *arg, const char *id, const char *key);
+
+/* A key scan in ex's snapshot: fn(arg, id, state key) for every episode of the year with an id. */
+static tdi_status scan_keys(run_ctx *rc, run_reader *rd, extract_source *ex, key_fn fn, void *arg)
 {
     char key[TDI_EPISODE_KEY_MAX + 1];
     const char *id;
@@ -230,9 +233,21 @@ static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_sour
             break;
         st = transform_state_key(rd->tx, id, key, sizeof key, &has_key);
         if (st == TDI_OK && has_key)
-            st = put_key(rc->src[si].present, key);
+            st = fn(arg, id, key);
     }
     return st;
+}
+
+static tdi_status present_key(void *arg, const char *id, const char *key)
+{
+    (void)id;
+    return put_key(arg, key);
+}
+
+/* The key scan of an incremental read (s->present). */
+static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_source *ex)
+{
+    return scan_keys(rc, rd, ex, present_key, rc->src[si].present);
 }
 
 /* The unmapped codes and rule counts of the source just read, kept for its merge. */
@@ -271,6 +286,13 @@ void run_source_release(run_source *s)
     s->report_len = 0;
 }
 
+void run_snapshot_close(run_source *s)
+{
+    /* Read only: how its transaction ends changes nothing; a lost connection is no failure. */
+    (void)extract_close(s->snap);
+    s->snap = NULL;
+}
+
 /* One attempt at a source. What it leaves on failure (spool entries, quarantine rows, keys) the
  * caller drops. */
 static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si)
@@ -302,6 +324,11 @@ static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_
         snprintf(s->max_changed, sizeof s->max_changed, "%s", extract_max_changed(ex));
     if (st == TDI_OK && !s->full_read)
         st = read_keys(rc, rd, si, ex);
+    /* Kept for the episodes whose counting may change unread (run_read_episodes()). */
+    if (st == TDI_OK && !s->full_read) {
+        s->snap = ex;
+        ex = NULL;
+    }
     if (ex) {
         cst = extract_close(ex);
         if (st == TDI_OK)
@@ -318,6 +345,7 @@ static tdi_status drop_attempt(run_source *s, run_spool *spool, uint64_t mark)
     report_quarantine_abort(s->quarantine);
     s->quarantine = NULL;
     close_keys(s);
+    run_snapshot_close(s);
     free(s->report);
     s->report = NULL;
     return run_spool_truncate(spool, mark);
@@ -441,6 +469,120 @@ tdi_status run_merge_source(run_ctx *rc, size_t si)
     }
     run_source_release(s);
     return st;
+}
+
+/* ------------------------------------------------------------------ episodes read again */
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; ids && i < n; i++) {
+        explicit_bzero(ids[i], strlen(ids[i])); /* a clinic's own episode id */
+        free(ids[i]);
+    }
+    free(ids);
+}
+
+/* The ids found so far of the keys wanted (keys: nkeys sorted, STATE_KEY_WIDTH apart). */
+typedef struct wanted {
+    const char *keys;
+    size_t nkeys;
+    char **ids;
+    size_t nids, cap;
+} wanted;
+
+static tdi_status want_key(void *arg, const char *id, const char *key)
+{
+    wanted *w = arg;
+
+    if (!bsearch(key, w->keys, w->nkeys, STATE_KEY_WIDTH, key_cmp))
+        return TDI_OK;
+    if (w->nids == w->cap) { /* an id on two rows: the duplicate check fails the source later */
+        size_t cap = w->cap ? 2 * w->cap : 16;
+        char **more = realloc(w->ids, cap * sizeof *more);
+        if (!more)
+            return TDI_ERR_INTERNAL;
+        w->ids = more;
+        w->cap = cap;
+    }
+    w->ids[w->nids] = strdup(id);
+    return w->ids[w->nids++] ? TDI_OK : TDI_ERR_INTERNAL;
+}
+
+/* The source's episode ids whose state keys are among w's keys: the state database holds only
+ * the keys, so the key scan runs again in the snapshot and each id is keyed as the first read
+ * keyed it. w->ids in memory only (free_ids()): never written, never logged. */
+static tdi_status find_ids(run_ctx *rc, run_reader *rd, extract_source *ex, wanted *w)
+{
+    tdi_status st = scan_keys(rc, rd, ex, want_key, w);
+
+    if (st == TDI_ERR_INTERNAL)
+        tdi_error("out of memory");
+    return st;
+}
+
+/* The rows of the episodes ids into the run's spool, their keys into the rows seen. */
+static tdi_status read_again(run_ctx *rc, run_reader *rd, size_t si, char **ids, size_t nids)
+{
+    run_source *s = &rc->src[si];
+    tdi_status st = run_spool_stream(rc->cfg->work_dir, &s->seen);
+
+    if (st == TDI_OK)
+        st = extract_episodes_begin(s->snap, (const char *const *)ids, nids);
+    if (st == TDI_OK)
+        st = read_rows(rc, rd, rc->spool, si, s->snap);
+    return st;
+}
+
+tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nkeys, int *done)
+{
+    run_source *s = &rc->src[si];
+    run_reader rd = {rc->tx, rc->hash};
+    unsigned long extracted = s->extracted, written = s->written, quarantined = s->quarantined;
+    uint64_t from = run_spool_count(rc->spool);
+    wanted w = {keys, nkeys, NULL, 0, 0};
+    tdi_status st;
+
+    *done = 0;
+    memset(&s->hits, 0, sizeof s->hits);
+    st = transform_begin_source(rc->tx, s->cfg);
+    if (st == TDI_OK)
+        st = find_ids(rc, &rd, s->snap, &w);
+    if (st == TDI_OK && w.nids < nkeys) {
+        tdi_warn("source %s: %zu of the %zu episodes to read again are not in its snapshot",
+                 s->cfg->name, nkeys - w.nids, nkeys);
+        st = TDI_ERR_SOURCE;
+    }
+    if (st == TDI_OK)
+        st = read_again(rc, &rd, si, w.ids, w.nids);
+    free_ids(w.ids, w.nids);
+    if (st == TDI_ERR_SOURCE) { /* the snapshot is lost or the source fails: read it in full */
+        s->extracted = extracted;
+        s->written = written;
+        s->quarantined = quarantined;
+        close_keys(s);
+        return TDI_OK;
+    }
+    if (st == TDI_OK)
+        st = merge_keys(rc, si, s->seen, STATE_COPY_SEEN);
+    close_keys(s);
+    if (st == TDI_OK)
+        st = run_load_spool(rc, from);
+    if (st != TDI_OK)
+        return st;
+    *done = 1;
+    printf("source %s: read again %lu, written %lu, quarantined %lu (the same snapshot)\n",
+           s->cfg->name, s->extracted - extracted, s->written - written,
+           s->quarantined - quarantined);
+    transform_print_source_report(rc->tx, &s->hits, stdout);
+    rc->extracted += s->extracted - extracted;
+    rc->written += s->written - written;
+    rc->quarantined += s->quarantined - quarantined;
+    return TDI_OK;
 }
 
 tdi_status run_read_source(run_ctx *rc, size_t si)

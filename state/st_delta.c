@@ -250,7 +250,8 @@ char *st_array_literal(const char *const *items, size_t n)
  * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'); was_entrant
  * (as sent) lets the commit keep the body's count of entrants without counting tdi.sent. A kept row
  * (not read this run) whose flags changed would need a replace whose content the run does not
- * have: 'f', and the caller reads that source in full and computes the pass again. */
+ * have: 'f', and the caller reads those episodes again (state_unread_keys()) or that source in
+ * full, and computes the pass again. */
 static const char held_sql[] =
     "CREATE TEMP TABLE run_held AS\n"
     "WITH rec AS NOT MATERIALIZED (\n"
@@ -561,6 +562,41 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
     if (s == TDI_ERR_INTERNAL)
         tdi_error(WHO ": out of memory");
     return s;
+}
+
+tdi_status state_unread_keys(state_db *st, int src, size_t max, char **keys, size_t *n)
+{
+    char s[16], m[24];
+    PGresult *res = NULL;
+    tdi_status rc;
+
+    *keys = NULL;
+    *n = 0;
+    snprintf(s, sizeof s, "%d", src);
+    snprintf(m, sizeof m, "%zu", max + 1);
+    /* One row per episode, whatever the number of bodies that hold it; bytewise order, as
+     * strcmp() sorts, for the caller's binary search. At most max + 1 rows are fetched. */
+    rc = st_query(st, "finding the episodes whose counting changed unread",
+                  "SELECT DISTINCT eid COLLATE \"C\" FROM run_action WHERE action = 'f' AND src = "
+                  "$1 ORDER BY 1 LIMIT $2",
+                  2, (const char *[]){s, m}, PGRES_TUPLES_OK, &res);
+    if (rc == TDI_OK) {
+        size_t rows = (size_t)PQntuples(res);
+
+        *n = rows;
+        if (rows > 0 && rows <= max) {
+            *keys = calloc(rows, STATE_KEY_WIDTH);
+            if (!*keys) {
+                tdi_error(WHO ": out of memory");
+                rc = TDI_ERR_INTERNAL;
+            }
+        }
+        for (size_t i = 0; *keys && i < rows; i++)
+            snprintf(*keys + i * STATE_KEY_WIDTH, STATE_KEY_WIDTH, "%s",
+                     PQgetvalue(res, (int)i, 0));
+    }
+    PQclear(res);
+    return rc;
 }
 
 tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)

@@ -161,12 +161,19 @@ typedef struct state_counts {
 /* Computes every action of the run for year in bulk (what each body holds, the counting unit,
  * the actions; see st_delta.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
  * an episode of incremental source s that this run did not read changed its counting (an
- * earlier start arrived, the counted one went): the run reads s in full, then calls this again.
+ * earlier start arrived, the counted one went): the run reads those episodes again
+ * (state_unread_keys()) or s in full, then calls this again.
  * r018[s]: rows of s that give "never previously treated" for a person with a start in an
  * earlier year (rule R018). May be called again: each call starts over. */
 tdi_status state_actions(state_db *st, int year, const state_source_in *sources, size_t nsources,
                          const state_body_in *bodies, size_t nbodies, state_counts *counts,
                          unsigned char *reread, unsigned long *r018);
+
+/* The state keys of source src's episodes that the last state_actions() found changed in their
+ * counting unread (what made reread[src] 1), sorted bytewise, each in STATE_KEY_WIDTH bytes of
+ * *keys (malloc'd, the caller frees it); *n of them. More than max: *n = max + 1 and *keys NULL. */
+#define STATE_KEY_WIDTH 48
+tdi_status state_unread_keys(state_db *st, int src, size_t max, char **keys, size_t *n);
 
 typedef enum state_read {
     STATE_READ_EPISODES, /* appends and replaces, in the order of the body's episode keys */

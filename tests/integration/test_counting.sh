@@ -6,8 +6,9 @@
 # the state database, which
 # links the clinics; treatment status from earlier years (3 -> 2, rule R018); and the hard case
 # of incremental reads: an episode the run does not read changes its entrant flag (a backdated
-# episode arrives, then goes), so the run reads the source again in full and sends exactly the
-# replace that is due.
+# episode arrives, then goes), so the run reads that episode again in the snapshot of its read
+# (or, where that cannot be done, the source again in full) and sends exactly the replace that
+# is due.
 #
 # The sample clinics: patient 1 of Riverside (episodes 1 at RR-NORTH on 2025-02-10, 11 at
 # RR-RESI on 2025-10-07) is BH-25-0101 of De Brug (DB-BRU, 2025-04-15); patient 2 has episodes
@@ -221,32 +222,46 @@ case_summary_migration() {
     [ "$(ledger "$CASE_DIR" "$q")" = 33 ] || fail "national episodes of 2025 of persons treated in 2024: $(ledger "$CASE_DIR" "$q"), not 33"
 }
 
+# flip_setup DIR DB: DIR's state database and config with riverside (DB, a copy of the sample
+# clinic, incremental, overlap 0) and its first run, DIR/run1.
+flip_setup() {
+    local conf=$1/tdi.conf
+    run_setup "$1"
+    use_db "$conf" riverside "$2" 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$1/run1" 0 run --config "$conf" --year 2025
+}
+
+# flip_arrives DB: the backdated episode 27 of patient 2 (RR-NORTH, 2025-01-02) arrives in DB.
+flip_arrives() {
+    pg_sql "$1" -c "INSERT INTO admissions (adm_id, patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) VALUES (27, 2, 'RR-NORTH', '2025-01-02', 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE')" >/dev/null
+}
+
 # The hard case. Riverside reads incrementally. A backdated episode of patient 2 arrives (RR-NORTH,
 # 2025-01-02): it is the first start now, and episode 2, unchanged and not read, stops being the
-# entrant. The run reads Riverside again in full and each body gets exactly an append of the new
-# episode (entrant 1) and a replace of episode 2 (entrant 0). When the new episode goes again,
-# each body gets its delete and a replace of episode 2 (entrant 1). What the bodies hold is then
-# what one full run sends, entrant flags included.
+# entrant. The run reads episode 2 again in the snapshot of its incremental read (one row, not the
+# source in full) and each body gets exactly an append of the new episode (entrant 1) and a
+# replace of episode 2 (entrant 0). When the new episode goes again, each body gets its delete
+# and a replace of episode 2 (entrant 1). What the bodies hold is then what one full run sends,
+# entrant flags included.
 case_flip() {
     local conf=$CASE_DIR/tdi.conf body f new old
     clinic_copy clinic_flip clinic_en
     incremental_en clinic_flip
-    run_setup "$CASE_DIR"
-    use_db "$conf" riverside clinic_flip 'SELECT * FROM tdi_episodes_inc'
-    set_source "$conf" riverside incremental changed_at
-    top_key "$conf" 'incremental_overlap = 0'
-    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    flip_setup "$CASE_DIR" clinic_flip
 
-    pg_sql clinic_flip -c "INSERT INTO admissions (adm_id, patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) VALUES (27, 2, 'RR-NORTH', '2025-01-02', 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE')"
+    flip_arrives clinic_flip
     tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
     grep -qE '^source riverside: extracted 1, written 1, quarantined 0 \(changed since ' "$CASE_DIR/run2.out" ||
         fail "run 2 did not first read riverside incrementally"
-    stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
-    grep -qE '^source riverside: extracted 48, written 41, quarantined 7$' "$CASE_DIR/run2.out" ||
-        fail "run 2 did not read riverside again in full: $(grep '^source riverside' "$CASE_DIR/run2.out")"
-    stdout_has "balance: extracted 78 = written 63 + quarantined 15"
-    [ "$(ledger "$CASE_DIR" "SELECT mode FROM tdi.run_source WHERE source = 'riverside' ORDER BY run_no DESC LIMIT 1")" = full ] ||
-        fail "the ledger does not say riverside was read in full"
+    stdout_has "source riverside: the counting of 1 episode not read this run changed: reading it again in the same snapshot"
+    stdout_has "source riverside: read again 1, written 1, quarantined 0 (the same snapshot)"
+    ! grep -q 'reading it in full' "$CASE_DIR/run2.out" || fail "run 2 read riverside again in full"
+    # debrug 30 = 22 + 8, riverside 1 + 1 read again
+    stdout_has "balance: extracted 32 = written 24 + quarantined 8"
+    [ "$(ledger "$CASE_DIR" "SELECT mode || ' ' || extracted FROM tdi.run_source WHERE source = 'riverside' ORDER BY run_no DESC LIMIT 1")" = "incremental 2" ] ||
+        fail "the ledger does not say riverside was read incrementally, 2 rows"
     for body in national antwerp; do
         new=$(episode_key "$body" riverside 27)
         old=$(episode_key "$body" riverside 2)
@@ -262,7 +277,7 @@ case_flip() {
 
     pg_sql clinic_flip -c "DELETE FROM admissions WHERE adm_id = 27"
     tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
-    stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
+    stdout_has "source riverside: the counting of 1 episode not read this run changed: reading it again in the same snapshot"
     for body in national antwerp; do
         new=$(episode_key "$body" riverside 27)
         old=$(episode_key "$body" riverside 2)
@@ -278,6 +293,79 @@ case_flip() {
     summaries_match "$CASE_DIR" >/dev/null
 
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
+}
+
+# body_file GZ: a submission without what names its run (run id, time): what is left must be
+# the same whichever way the run read its rows.
+body_file() {
+    gzip -dc "$1" | sed -E 's/ (runId|generated)="[^"]*"//g'
+}
+
+# case_flip's runs, once reading episode 2 again in the snapshot and once with the run made to
+# read riverside again in full as before (TDI_TEST_REREAD_FULL, the test build), into two state
+# databases with the same key: every file of each body is the same byte for byte but for the
+# run's id and time, and so is what the bodies hold.
+case_flip_same_as_full() {
+    local d body n
+    local -a a b
+    grep -aq TDI_TEST_REREAD_FULL "$TDI" || fail "$TDI has no TDI_TEST_REREAD_FULL hook: run the test build (make check)"
+    clinic_copy clinic_same clinic_en
+    incremental_en clinic_same
+    for d in snap full; do
+        flip_setup "$CASE_DIR/$d" clinic_same
+    done
+    flip_arrives clinic_same
+    tdi_try "$CASE_DIR/snap/run2" 0 run --config "$CASE_DIR/snap/tdi.conf" --year 2025
+    stdout_has "source riverside: read again 1, written 1, quarantined 0 (the same snapshot)"
+    TDI_TEST_REREAD_FULL=1 tdi_try "$CASE_DIR/full/run2" 0 run --config "$CASE_DIR/full/tdi.conf" --year 2025
+    stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
+    grep -qxF 'tdi: info: source riverside: episodes whose counting changed cannot be read again in the same snapshot (TDI_TEST_REREAD_FULL is set)' "$CASE_DIR/full/run2.err" ||
+        fail "the full re-read does not say why: $(cat "$CASE_DIR/full/run2.err")"
+    pg_sql clinic_same -c "DELETE FROM admissions WHERE adm_id = 27" >/dev/null
+    tdi_try "$CASE_DIR/snap/run3" 0 run --config "$CASE_DIR/snap/tdi.conf" --year 2025
+    TDI_TEST_REREAD_FULL=1 tdi_try "$CASE_DIR/full/run3" 0 run --config "$CASE_DIR/full/tdi.conf" --year 2025
+    for body in national antwerp; do
+        mapfile -t a < <(submissions "$CASE_DIR/snap" "$body")
+        mapfile -t b < <(submissions "$CASE_DIR/full" "$body")
+        [ "${#a[@]}" = 3 ] && [ "${#b[@]}" = 3 ] || fail "$body: ${#a[@]} and ${#b[@]} files, expected 3 each"
+        for n in 0 1 2; do
+            cmp <(body_file "${a[n]}") <(body_file "${b[n]}") >&2 ||
+                fail "$body: file $((n + 1)) differs between reading again in the snapshot and in full"
+        done
+        [ "$(replace_lines "${a[1]}" | wc -l)" = 1 ] || fail "$body: run 2 did not replace exactly one episode"
+    done
+    [ "$(ledger "$CASE_DIR/snap" "SELECT body, ekey, encode(hash, 'hex'), entrant, earlier FROM tdi.sent ORDER BY 1, 2")" = \
+        "$(ledger "$CASE_DIR/full" "SELECT body, ekey, encode(hash, 'hex'), entrant, earlier FROM tdi.sent ORDER BY 1, 2")" ] ||
+        fail "the bodies hold other records after reading again in the snapshot than in full"
+}
+
+# The snapshot of riverside's incremental read is gone when the run wants episode 2 again
+# (debrug, read after it one source at a time, ends riverside's session as it is read): the run
+# says so and reads riverside in full, a new snapshot, and the bodies get what case_flip's get.
+case_flip_snapshot_lost() {
+    local conf=$CASE_DIR/tdi.conf body f
+    clinic_copy clinic_lost clinic_en
+    incremental_en clinic_lost
+    flip_setup "$CASE_DIR" clinic_lost
+    top_key "$conf" 'max_parallel_sources = 1'
+    set_source "$conf" debrug query "SELECT * FROM tdi_episodes WHERE (SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = 'clinic_lost' AND state = 'idle in transaction') >= 0"
+    flip_arrives clinic_lost
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    stdout_has "source riverside: the counting of 1 episode not read this run changed: reading it again in the same snapshot"
+    grep -qxF 'tdi: info: source riverside: episodes whose counting changed cannot be read again in the same snapshot (the source failed)' "$CASE_DIR/run2.err" ||
+        fail "the run does not say why it reads riverside in full: $(cat "$CASE_DIR/run2.err")"
+    stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
+    stdout_has "source riverside: extracted 48, written 41, quarantined 7"
+    stdout_has "balance: extracted 78 = written 63 + quarantined 15"
+    [ "$(ledger "$CASE_DIR" "SELECT mode FROM tdi.run_source WHERE source = 'riverside' ORDER BY run_no DESC LIMIT 1")" = full ] ||
+        fail "the ledger does not say riverside was read in full"
+    for body in national antwerp; do
+        f=$(nth_submission "$CASE_DIR" "$body" 2)
+        printf '%s\n' "<episode action=\"replace\" key=\"$(episode_key "$body" riverside 2)\" entrant=\"0\"" "<episode key=\"$(episode_key "$body" riverside 27)\" entrant=\"1\"" |
+            LC_ALL=C sort >"$CASE_DIR/$body.want"
+        flags_of "$f" | LC_ALL=C sort | diff "$CASE_DIR/$body.want" - >&2 ||
+            fail "$body: run 2 did not send exactly the append of episode 27 and the replace of episode 2"
+    done
 }
 
 # ---- the TDI population (README.md, "Counting"): a treatment entrant is the first start *for a
@@ -387,6 +475,8 @@ it_case counting-regional case_regional
 it_case counting-earlier-year case_earlier_year
 it_case counting-summary-migration case_summary_migration
 it_case counting-flip case_flip
+it_case counting-flip-same-as-full case_flip_same_as_full
+it_case counting-flip-snapshot-lost case_flip_snapshot_lost
 it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol
 it_case counting-gambling-then-drug case_gambling_then_drug

@@ -11,13 +11,16 @@ it_begin
 
 # Two incremental sources: riverside, with 3,000 more episodes than the sample, and second (a copy
 # of the sample clinic in another region). A backdated episode of patient 2 makes the run read
-# riverside again in full (the counting of an unread episode changes); under a file size limit
-# that re-read fails writing the spool (exit 7, nothing published). second had two changes, one
+# riverside again in full (the counting of an unread episode changes: the test build's
+# TDI_TEST_REREAD_FULL makes the run read it in full rather than that one episode in the snapshot of
+# its read); under a file size limit that re-read fails writing the spool (exit 7, nothing
+# published). second had two changes, one
 # after the other. Neither watermark may move: with second's at its later change, the next run
 # (overlap 0) would never read the earlier one again. The next run, without the limit, sends
 # everything, and the bodies then hold what one full run sends.
 case_failed_reread() {
     local conf=$CASE_DIR/tdi.conf wm1 wm2 b1 b2 rc=0
+    grep -aq TDI_TEST_REREAD_FULL "$TDI" || fail "$TDI has no TDI_TEST_REREAD_FULL hook: run the test build (make check)"
     clinic_copy clinic_wm clinic_en
     incremental_en clinic_wm
     clinic_copy clinic_wm_b clinic_en
@@ -38,7 +41,7 @@ case_failed_reread() {
     pg_sql clinic_wm -c "INSERT INTO admissions (patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) VALUES (2, 'RR-NORTH', '2025-01-02', 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE')" >/dev/null
     pg_sql clinic_wm_b -c "UPDATE admissions SET gender = 'F' WHERE adm_id = 2" >/dev/null
     pg_sql clinic_wm_b -c "UPDATE admissions SET gender = 'F' WHERE adm_id = 3" >/dev/null
-    (ulimit -f 1024 && exec "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/run2.out" 2>"$CASE_DIR/run2.err") || rc=$?
+    (ulimit -f 1024 && TDI_TEST_REREAD_FULL=1 exec "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/run2.out" 2>"$CASE_DIR/run2.err") || rc=$?
     [ "$rc" = 7 ] || fail "run 2 under a file size limit exited $rc, expected 7: $(cat "$CASE_DIR/run2.err")"
     grep -q 'reading it in full' "$CASE_DIR/run2.out" || fail "run 2 did not read riverside again in full"
     grep -q 'nothing of this run was published' "$CASE_DIR/run2.err" || fail "run 2 does not say nothing was published"

@@ -327,21 +327,29 @@ static void malformed_row_and_early_close(void **state)
     hpq_done();
 }
 
+/* An incremental source, its open scripted up to the source's clock (2025-06-01T10:00). */
+static tdi_source_config incremental_open(void)
+{
+    tdi_source_config src = source();
+
+    src.incremental = "changed_at";
+    script_open(TDI_COL_COUNT + 1);
+    hpq_script(HPQ_VALUE("SELECT to_char(now()", "2025-06-01T10:00:00.000000Z"));
+    return src;
+}
+
 /* An incremental read: the source's clock, rows changed since, the largest change time (never
  * past the clock), then the key scan of the year in the same snapshot. */
 static void incremental_read_and_key_scan(void **state)
 {
-    tdi_source_config src = source();
+    tdi_source_config src = incremental_open();
     extract_source *s = NULL;
     const char *id = "x";
     tdi_raw_row row;
     int eof = 0;
 
     (void)state;
-    src.incremental = "changed_at";
-    script_open(TDI_COL_COUNT + 1);
-    hpq_script(HPQ_VALUE("SELECT to_char(now()", "2025-06-01T10:00:00.000000Z"),
-               HPQ_SEND("\"changed_at\"::timestamptz > TIMESTAMPTZ '2025-05-01T00:00:00.000000Z'"),
+    hpq_script(HPQ_SEND("\"changed_at\"::timestamptz > TIMESTAMPTZ '2025-05-01T00:00:00.000000Z'"),
                HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW(copy_row(0, NULL, 0, "2025-05-02T00:00:00.000000Z")),
                HPQ_COPY_ROW(copy_row(1, NULL, 0, "\\N")),
@@ -373,20 +381,63 @@ static void incremental_read_and_key_scan(void **state)
     hpq_done();
 }
 
+/* After the key scan, in the same snapshot: chosen episodes read again, their ids a parameter
+ * (an array literal, quotes and backslashes escaped), never in the COPY's text; not while a COPY
+ * runs; the snapshot ends with the source. */
+static void episodes_read_again(void **state)
+{
+    tdi_source_config src = incremental_open();
+    extract_source *s = NULL;
+    const char *ids[] = {"E1", "a\"b\\c"};
+    const char *id = NULL;
+    tdi_raw_row row;
+    int eof = 0;
+
+    (void)state;
+    hpq_script(HPQ_SEND(COPY_SQL), HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_DONE, HPQ_SEND(KEYS_SQL),
+               HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_ROW("E1\n"), HPQ_COPY_DONE);
+    assert_int_equal(extract_open(&src, 2025, "2025-05-01T00:00:00.000000Z", &s), TDI_OK);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(extract_keys_begin(s), TDI_OK);
+    assert_false(extract_in_snapshot(s)); /* in the key scan's COPY */
+    assert_int_equal(extract_episodes_begin(s, ids, 2), TDI_ERR_INTERNAL);
+    assert_int_equal(extract_key_next(s, &id, &eof), TDI_OK);
+    assert_int_equal(extract_key_next(s, &id, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_true(extract_in_snapshot(s));
+
+    hpq_script(
+        HPQ_SEND_P("SELECT length(set_config('tdi.episode_ids', $1, true))",
+                   "{\"E1\",\"a\\\"b\\\\c\"}"),
+        HPQ_RESULT_ROWS(1, ((const char *const[]){"length"}), 1, ((const char *const[]){"15"})),
+        HPQ_RESULT_NONE,
+        HPQ_SEND(" AND tdi_src.\"episode_id\"::text IN (SELECT "
+                 "unnest(current_setting('tdi.episode_ids')::text[]))) TO STDOUT"),
+        HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_ROW(copy_row(1, NULL, 0, "\\N")), HPQ_COPY_DONE,
+        HPQ_COMMAND("COMMIT"), HPQ_FINISH);
+    assert_int_equal(extract_episodes_begin(s, ids, 2), TDI_OK);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 0);
+    assert_string_equal(row.col[TDI_COL_EPISODE_ID], "E1");
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_int_equal(extract_close(s), TDI_OK);
+    assert_string_equal(logged.text,
+                        "source riverside: episodes read again outside the snapshot\n");
+    hpq_done();
+}
+
 /* A change time past the source's clock does not carry the watermark past it; a change time
  * that is not one is an error. */
 static void change_time_checks(void **state)
 {
-    tdi_source_config src = source();
+    tdi_source_config src = incremental_open();
     extract_source *s = NULL;
     tdi_raw_row row;
     int eof = 0;
 
     (void)state;
-    src.incremental = "changed_at";
-    script_open(TDI_COL_COUNT + 1);
-    hpq_script(HPQ_VALUE("SELECT to_char(now()", "2025-06-01T10:00:00.000000Z"), HPQ_SEND(COPY_SQL),
-               HPQ_RESULT(PGRES_COPY_OUT),
+    hpq_script(HPQ_SEND(COPY_SQL), HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW(copy_row(0, NULL, 0, "2031-01-01T00:00:00.000000Z")),
                HPQ_COPY_ROW(copy_row(1, NULL, 0, "yesterday")), HPQ_CANCEL, HPQ_COPY_DONE,
                HPQ_FINISH);
@@ -419,6 +470,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_row_and_early_close, setup, teardown),
         cmocka_unit_test_setup_teardown(incremental_read_and_key_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(change_time_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(episodes_read_again, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
  * year. The run's files are written for real in a temporary directory. */
 #include "test_run.h"
 
+#include "../../transform/transform.h"
+
 static char row1[1024], row2[1024];
 
 static int setup_with(const char *source_extra)
@@ -88,16 +90,14 @@ static void tiny_run(void **state)
          HPQ_AT},                                                                                  \
         HPQ_VALUE("SELECT to_char(now()", "2025-06-01T00:00:00.000000Z")
 
-/* An incremental source: the first run reads it in full (no mark) and records its fingerprint
- * and watermark; the second reads the rows changed since, tells the state database the rows
- * seen and the key scan, sends a replace and a delete, holds one row back in quarantine, and
- * leaves the tables for a full read. */
-static void incremental_runs(void **state)
+/* The first night of an incremental source: read in full (no mark), its fingerprint and
+ * watermark recorded; then a new session of the state database. value receives the mark the next
+ * night starts from (watermark|fingerprint). */
+static void first_night(char *value, size_t len)
 {
-    char mark[HPQ_CAPTURE_MAX], value[HPQ_CAPTURE_MAX];
+    char mark[HPQ_CAPTURE_MAX];
     const char *fp;
 
-    (void)state;
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
                COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
                COPY_IN("COPY run_rec"), COPY_IN_END, ROWS("HAVING count(*) > 1", 3, 0, NULL),
@@ -118,12 +118,23 @@ static void incremental_runs(void **state)
     assert_true(strncmp(mark, "riverside|2025|\\N|", 18) == 0);
     fp = mark + 18;
     assert_int_equal(strlen(fp), 64 + 2);
-    snprintf(value, sizeof value, "2025-05-01T00:00:00.000000Z|%.64s", fp);
+    snprintf(value, len, "2025-05-01T00:00:00.000000Z|%.64s", fp);
     /* The next night: a new session. */
     hpq_script(HPQ_FINISH, HPQ_CONNECT(STATE_CONN));
     state_close(fx.state);
     assert_int_equal(state_open(STATE_CONN, &fx.state), TDI_OK);
+}
 
+/* An incremental source: the first run reads it in full (no mark) and records its fingerprint
+ * and watermark; the second reads the rows changed since, tells the state database the rows
+ * seen and the key scan, sends a replace and a delete, holds one row back in quarantine, and
+ * leaves the tables for a full read. */
+static void incremental_runs(void **state)
+{
+    char value[HPQ_CAPTURE_MAX];
+
+    (void)state;
+    first_night(value, sizeof value);
     hpq_script(
         RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
         HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
@@ -133,14 +144,15 @@ static void incremental_runs(void **state)
         HPQ_COPY_DONE,
         /* the key scan */
         COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
-        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
         /* the source's merge: the rows it read, the episodes it holds */
         COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY run_present"),
         HPQ_PUT("0\t"), COPY_IN_END,
         /* the delta: a replace and a delete */
         COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
         ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
-        HPQ_VALUE("FROM tdi.body_blanking", ""),
+        /* the snapshot, kept for episodes whose counting could have changed unread, ends */
+        HPQ_COMMAND("COMMIT"), HPQ_FINISH, HPQ_VALUE("FROM tdi.body_blanking", ""),
         ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
         HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
         HPQ_COPY_ROW("0\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"),
@@ -174,6 +186,85 @@ static void incremental_runs(void **state)
     assert_non_null(strstr(fx.out, "tables national: not published: source riverside was read "
                                    "incrementally (a full read publishes them)\n"));
     assert_non_null(strstr(fx.out, "quarantine riverside: 1 rows -> "));
+    finish();
+}
+
+/* The state key of episode id of the fixture's source (under the fixture's key). */
+static void state_key_of(const char *id, char *key, size_t len)
+{
+    transform_ctx *tx = NULL;
+    int has = 0;
+
+    assert_int_equal(transform_open(fx.cfg, 2025, 20250601, &tx), TDI_OK);
+    assert_int_equal(transform_begin_source(tx, &fx.cfg->sources[0]), TDI_OK);
+    assert_int_equal(transform_state_key(tx, id, key, len, &has), TDI_OK);
+    assert_int_equal(has, 1);
+    transform_close(tx);
+}
+
+/* The pass after the first (no statistics of tdi.sent), with r counts rows. */
+#define PASS_AGAIN(r, ...)                                                                         \
+    HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),            \
+        HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),                       \
+        HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),                \
+        HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
+        ROWS("GROUP BY body, action", 3, r, __VA_ARGS__), ROWS("action = 'f'", 2, 0, NULL),        \
+        ROWS("k.earlier", 2, 0, NULL)
+
+/* The second night reads episode 1 (changed); the pass finds that episode 2, not read, changed
+ * its counting ('f'): the run asks for its key, runs the key scan again in the snapshot it kept,
+ * finds id 2 under that key and reads that row alone, its id a parameter; the row goes to the
+ * rows seen and the records, the pass runs again and episode 2 is a replace. The snapshot ends
+ * after the pass. */
+static void episodes_read_again(void **state)
+{
+    char value[HPQ_CAPTURE_MAX], key2[64];
+
+    (void)state;
+    first_night(value, sizeof value);
+    state_key_of("2", key2, sizeof key2);
+    hpq_script(
+        RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
+        HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
+        COPY_OUT("> TIMESTAMPTZ"),
+        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
+        HPQ_COPY_DONE, COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
+        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
+        COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY run_rec"),
+        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, ROWS("HAVING count(*) > 1", 3, 0, NULL),
+        HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
+        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),
+        HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),
+        HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
+        ROWS("GROUP BY body, action", 3, 1, "0", "f", "1"), ROWS("action = 'f'", 2, 1, "0", "1"),
+        ROWS("k.earlier", 2, 0, NULL),
+        /* episode 2 again, in the same snapshot */
+        ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2),
+        COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
+        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_SEND_P("set_config", "{\"2\"}"),
+        HPQ_RESULT_ROWS(1, V("length"), 1, V("5")), HPQ_RESULT_NONE, COPY_OUT("current_setting"),
+        HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "M", "2025-01-01T00:00:00.000000Z")),
+        HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
+        COPY_IN("COPY run_rec"), HPQ_PUT("1\t0\t0\t"), COPY_IN_END,
+        ROWS("HAVING count(*) > 1", 3, 0, NULL), PASS_AGAIN(1, "0", "r", "2"),
+        HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        /* the body's file: the replace of episode 2 (position 1), as an entrant */
+        HPQ_VALUE("FROM tdi.body_blanking", ""),
+        ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+        HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
+        HPQ_COPY_ROW("1\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
+        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), HPQ_SEND("INSERT INTO tdi.sent"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
+        HPQ_COMMAND("INSERT INTO tdi.body_sequence"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
+        HPQ_COMMAND("INSERT INTO tdi.run_body"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
+        HPQ_COMMAND("INSERT INTO tdi.source_state"), HPQ_COMMAND("INSERT INTO tdi.route"),
+        HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
+    assert_int_equal(run(), TDI_OK);
+    assert_non_null(strstr(fx.out, "source riverside: the counting of 1 episode not read this run "
+                                   "changed: reading it again in the same snapshot\n"
+                                   "source riverside: read again 1, written 1, quarantined 0 (the "
+                                   "same snapshot)\n"));
+    assert_non_null(strstr(fx.out, "balance: extracted 2 = written 2 + quarantined 0\n"));
     finish();
 }
 
@@ -309,6 +400,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tiny_run, setup, teardown),
         cmocka_unit_test_setup_teardown(incremental_runs, setup_incremental, teardown),
+        cmocka_unit_test_setup_teardown(episodes_read_again, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(source_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(lock_held, setup, teardown),
         cmocka_unit_test_setup_teardown(year_closed, setup, teardown),

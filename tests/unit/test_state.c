@@ -504,6 +504,35 @@ static void actions(void **state)
     closed(st);
 }
 
+/* The keys of a source's episodes whose counting changed unread: one each, sorted, in fixed
+ * widths; more than the caller's maximum: none, and the count says so; a failure. */
+static void unread_keys(void **state)
+{
+    char *keys = NULL;
+    size_t n = 9;
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(ROWS("WHERE action = 'f' AND src = $1 ORDER BY 1 LIMIT $2", 1, 2, "e1:0a", "e1:0b"));
+    assert_int_equal(state_unread_keys(st, 1, 2, &keys, &n), TDI_OK);
+    assert_int_equal(n, 2);
+    assert_non_null(keys);
+    assert_string_equal(keys, "e1:0a");
+    assert_string_equal(keys + STATE_KEY_WIDTH, "e1:0b");
+    free(keys);
+    hpq_script(HPQ_SEND_P("WHERE action = 'f'", "0|2"),
+               HPQ_RESULT_ROWS(1, V("eid"), 2, V("e1:0a", "e1:0b")), HPQ_RESULT_NONE,
+               HPQ_FAILS("WHERE action = 'f'", "57P01", "terminating connection"));
+    assert_int_equal(state_unread_keys(st, 0, 1, &keys, &n), TDI_OK);
+    assert_int_equal(n, 2);
+    assert_null(keys);
+    assert_int_equal(state_unread_keys(st, 0, 1, &keys, &n), TDI_ERR_STATE);
+    assert_int_equal(n, 0);
+    assert_null(keys);
+    closed(st);
+}
+
 /* The next action of fp is at pos with those flags. */
 static void next_action(FILE *fp, uint64_t pos, int replace, int entrant, int earlier, int client)
 {
@@ -798,6 +827,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(delta_copy_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(forget_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(unread_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_save_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(reid_check, setup, teardown),
         cmocka_unit_test_setup_teardown(blanked_and_replace_all, setup, teardown),
