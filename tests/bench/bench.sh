@@ -229,11 +229,12 @@ print_table() {
                 if (cnt["1000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
                     n = 1000000; tw = median(n SUBSEP "tdi_run" SUBSEP "wall")
                     fl = median(n SUBSEP "copy" SUBSEP "wall"); pw = median(n SUBSEP "peer" SUBSEP "wall")
-                    printf "  tdi run at 1M <= 2.5x copy floor:        %.2fx  %s\n", tw / fl, (tw / fl <= 2.5) ? "PASS" : "FAIL"
-                    printf "  tdi run at 1M >= 3x faster than the peer: %.2fx  %s\n", pw / tw, (pw / tw >= 3) ? "PASS" : "FAIL"
                     xw = median(n SUBSEP "xmllint" SUBSEP "wall")
-                    printf "    (like for like: the peer does not check its output against the schema, tdi does;\n"
-                    printf "     peer + xmllint --schema of the same episodes %.2f s = %.2fx tdi run)\n", pw + xw, (pw + xw) / tw
+                    tc = median(n SUBSEP "tdi_run" SUBSEP "cpu") + median(n SUBSEP "tdi_run" SUBSEP "srv")
+                    # issue 16; like for like: the peer does not check its output against the schema, tdi does
+                    printf "  tdi run at 1M <= 10x copy floor:          %.2fx  %s\n", tw / fl, (tw / fl <= 10) ? "PASS" : "FAIL"
+                    printf "  tdi run at 1M >= 2x faster than peer + xmllint --schema: %.2fx (%.2f s)  %s\n", (pw + xw) / tw, pw + xw, ((pw + xw) / tw >= 2) ? "PASS" : "FAIL"
+                    printf "  tdi run at 1M CPU client + server <= 20 s: %.2f s  %s\n", tc, (tc <= 20) ? "PASS" : "FAIL"
                 } else print "  (1M not run: the wall-time targets are not checked)"
                 if (cnt["2000000" SUBSEP "tdi_run" SUBSEP "wall"] > 0 && cnt["10000" SUBSEP "tdi_run" SUBSEP "wall"] > 0) {
                     a = rss["10000" SUBSEP "tdi_run"]; b = rss["2000000" SUBSEP "tdi_run"]
