@@ -137,21 +137,23 @@ tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t 
                        "blanked = EXCLUDED.blanked, run_no = EXCLUDED.run_no",
                        4, (const char *[]){body, ystr, blanked, rstr});
     /* episodes and entrants: what the body held, moved by this run's actions (the run page's
-     * figures, without counting tdi.sent). */
+     * figures, without counting tdi.sent); counting: the level this file was ranked at (the next
+     * run may then rank only the persons it touches: st_delta.c, rank_sql). */
     if (s == TDI_OK)
         s = st_command(
             st, "recording the sequence number",
             "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "
-            "episodes, entrants) "
+            "episodes, entrants, counting) "
             "SELECT $1, $2, $3, CASE WHEN $5::boolean THEN $3::bigint END, $4, "
             "count(*) FILTER (WHERE a.action = 'a') - count(*) FILTER (WHERE a.action = 'd'), "
-            "count(*) FILTER (WHERE a.entrant) - count(*) FILTER (WHERE a.was_entrant) "
+            "count(*) FILTER (WHERE a.entrant) - count(*) FILTER (WHERE a.was_entrant), "
+            "(SELECT counting FROM run_body WHERE name = $1) "
             "FROM run_action a JOIN run_body b ON b.body = a.body "
             "WHERE b.name = $1 AND a.action IN ('a', 'r', 'd') "
             "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
             "tables_sequence = coalesce(EXCLUDED.tables_sequence, q.tables_sequence), "
             "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
-            "entrants = q.entrants + EXCLUDED.entrants",
+            "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting",
             5, params);
     return s;
 }

@@ -23,7 +23,10 @@
 
 tdi_status state_delta_begin(state_db *st)
 {
-    /* Temporary: private to this session, gone with it (also when the run is killed). */
+    /* Temporary: private to this session, gone with it (also when the run is killed). No JIT
+     * for the session's statements: the ranking's estimate passes jit_above_cost at any size,
+     * and compiling it cost 0.55-0.7 s a pass, more than the statement's own work on a nightly
+     * run (200k held, 10k changed: 0.25 s). */
     return st_command(
         st, "creating the run's tables",
         "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
@@ -36,7 +39,8 @@ tdi_status state_delta_begin(state_db *st)
         "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
         "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
         "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
-        "served boolean NOT NULL, counting text NOT NULL)",
+        "served boolean NOT NULL, counting text NOT NULL);\n"
+        "SET jit = off",
         0, NULL);
 }
 
@@ -228,7 +232,8 @@ char *st_array_literal(const char *const *items, size_t n)
  * does not have it (deleted, or out of the year); also when its source is no longer configured.
  * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent.
  * Bodies not served this run are left out entirely. Each row carries its tuple (qi, sens: this
- * run's or as sent) for the re-identification check, which then reads this table alone. rec and
+ * run's or as sent) for the re-identification check, which then reads this table alone, and a
+ * record its person as sent (was_person), for the ranking's touched persons. rec and
  * sent are not materialised: a million-row CTE costs more to write than its table does to read
  * again, and the second branch reads rec only when the body holds something.
  *
@@ -245,6 +250,14 @@ char *st_array_literal(const char *const *items, size_t n)
  * tdi-protocol.md), as tdi.person_year counts them: looked up by index for the run's persons only
  * (LIMIT 1 keeps it a probe per person), so the cost does not grow with the years held (scanning
  * earlier years of tdi.sent: 0.66 -> 1.82 s of statement time at 200k with two earlier years).
+ * A run ranks only the persons it touched (touched: an episode read this run, gone, or whose
+ * person changed): an untouched person's episodes and earlier years are as when last ranked, so
+ * are its flags as sent. Every record a body's tables read is one read this run, so touched too.
+ * Not so, and the whole year is ranked (whole), when a served body's last file of the year was
+ * ranked at another level or before schema 7 (or there is none), or a run of an earlier year came
+ * after that file (it may have changed tdi.person_year); also when every source was read in full
+ * (everyone is touched: the filter would only cost). docs/benchmark.md, 2026-12-05: the nightly
+ * run's rank statement.
  *
  * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
  * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'); was_entrant
@@ -269,7 +282,7 @@ static const char held_sql[] =
     "rec.hash AS "
     "changed,\n"
     "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone, rec.qi,\n"
-    "       rec.sens\n"
+    "       rec.sens, sent.person AS was_person\n"
     "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
     "UNION ALL\n"
     /* Joins, not EXISTS in an OR: PostgreSQL runs such a sublink once per row, a quadratic plan
@@ -282,7 +295,7 @@ static const char held_sql[] =
     "       sent.centre, coalesce(sent.start_ymd, 0), coalesce(sent.drug, true), false, false,\n"
     "       sent.entrant, sent.earlier,\n"
     "       rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL)),\n"
-    "       sent.qi, sent.sens\n"
+    "       sent.qi, sent.sens, NULL\n"
     "  FROM sent\n"
     "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
     "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_seen) x ON x.src = rs.src AND x.eid = "
@@ -293,6 +306,20 @@ static const char held_sql[] =
 
 static const char rank_sql[] =
     "CREATE TEMP TABLE run_rank AS\n"
+    "WITH whole AS MATERIALIZED (\n"
+    "    SELECT NOT EXISTS (SELECT 1 FROM run_src WHERE NOT full_read)\n"
+    "        OR EXISTS (SELECT 1 FROM run_body b LEFT JOIN tdi.body_sequence q\n"
+    "                       ON q.body = b.name AND q.year = $1\n"
+    "                    WHERE b.served AND (q.counting IS DISTINCT FROM b.counting\n"
+    "                       OR EXISTS (SELECT 1 FROM tdi.run r\n"
+    "                                   WHERE r.year < $1 AND r.run_no > q.run_no))) AS v),\n"
+    "touched AS MATERIALIZED (\n"
+    "    SELECT person FROM run_held WHERE pos IS NOT NULL OR gone\n"
+    "    UNION SELECT was_person FROM run_held WHERE was_person IS NOT NULL),\n"
+    "ranked AS NOT MATERIALIZED (\n"
+    "    SELECT * FROM run_held h\n"
+    "     WHERE NOT h.gone\n"
+    "       AND ((SELECT v FROM whole) OR h.person IN (SELECT person FROM touched)))\n"
     "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
     "h.was_earlier,\n"
     "       h.drug AND row_number() OVER (PARTITION BY h.person COLLATE \"C\", h.body,\n"
@@ -301,13 +328,12 @@ static const char rank_sql[] =
     "                                       h.drug\n"
     "                          ORDER BY h.start_ymd, h.eid COLLATE \"C\") = 1 AS entrant,\n"
     "       e.person IS NOT NULL AS earlier\n"
-    "  FROM run_held h JOIN run_body b ON b.body = h.body\n"
+    "  FROM ranked h JOIN run_body b ON b.body = h.body\n"
     "  LEFT JOIN run_src rs ON rs.src = h.src\n"
-    "  LEFT JOIN (SELECT d.person FROM (SELECT DISTINCT person FROM run_held WHERE NOT gone) d\n"
+    "  LEFT JOIN (SELECT d.person FROM (SELECT DISTINCT person FROM ranked) d\n"
     "             CROSS JOIN LATERAL (SELECT 1 FROM tdi.person_year p\n"
     "                 WHERE p.person = d.person AND p.year < $1 AND p.n > 0 LIMIT 1) x) e\n"
-    "         ON e.person = h.person\n"
-    " WHERE NOT h.gone";
+    "         ON e.person = h.person";
 
 static const char action_sql[] =
     "CREATE TEMP TABLE run_action AS\n"

@@ -295,6 +295,63 @@ case_flip() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
+# A nightly run ranks only the persons it touches, unless what the ranking depends on besides the
+# records changed. Riverside reads incrementally; patient 2's episode 13 is at RR-RESI in this
+# copy (episode 2 at RR-NORTH), so with national counting per centre it becomes an entrant too,
+# though no row of patient 2 changed: the run after the level changed ranks the whole year.
+case_level_change() {
+    local conf=$CASE_DIR/tdi.conf f
+    clinic_copy clinic_level clinic_en
+    incremental_en clinic_level
+    pg_sql clinic_level -c "UPDATE admissions SET site_code = 'RR-RESI' WHERE adm_id = 13" >/dev/null
+    flip_setup "$CASE_DIR" clinic_level
+    f=$(nth_submission "$CASE_DIR" national 1)
+    expect_entrant "$f" national riverside 13 0
+    set_body "$conf" national counting centre
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    ! grep -q 'riverside: its crosswalk, query, routing or key changed' "$CASE_DIR/run2.err" ||
+        fail "the level's change made riverside read in full: the case tests nothing"
+    f=$(nth_submission "$CASE_DIR" national 2)
+    expect_entrant "$f" national riverside 13 1
+    [ "$(replace_lines "$f" | grep -cF " key=\"$(episode_key national riverside 13)\" ")" = 1 ] ||
+        fail "episode 13 is not replaced"
+    same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
+}
+
+# The same when a run of an earlier year takes a person's earlier start away after the year's last
+# file: patient 5 (riverside only, episodes 5 and 26 in 2025) started on 2024-05-02 in this copy;
+# that episode goes and 2024 is run again. The next nightly run of 2025 reads no row of patient 5,
+# yet replaces both her episodes, no longer earlier (episode 5's status "not known" again).
+case_earlier_year_nightly() {
+    local conf=$CASE_DIR/tdi.conf f
+    clinic_copy clinic_night clinic_en
+    incremental_en clinic_night
+    pg_sql clinic_night -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22" \
+        -c "INSERT INTO discharges VALUES (22, '2024-06-30', 'COMPL', 'NONE')" >/dev/null
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_night 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run2024" 0 run --config "$conf" --year 2024
+    tdi_try "$CASE_DIR/run2025" 0 run --config "$conf" --year 2025
+    f=$(nth_submission "$CASE_DIR" national 1)
+    [ "$(status_of "$f" national riverside 5)" = 2 ] || fail "episode 5: treatment_status 3 did not become 2"
+    pg_sql clinic_night -c "DELETE FROM intake WHERE adm_id = 22" -c "DELETE FROM discharges WHERE adm_id = 22" \
+        -c "DELETE FROM admissions WHERE adm_id = 22" >/dev/null
+    tdi_try "$CASE_DIR/again2024" 0 run --config "$conf" --year 2024
+    tdi_try "$CASE_DIR/again2025" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 0, ' "$CASE_DIR/again2025.out" ||
+        fail "the 2025 run did not read riverside incrementally, nothing changed"
+    f=$(nth_submission "$CASE_DIR" national 2)
+    [ "$(replace_lines "$f" | wc -l)" = 2 ] || fail "the 2025 run did not replace exactly patient 5's 2 episodes"
+    [ -z "$(delete_lines "$f")" ] || fail "the 2025 run deletes something: patient 5 was touched"
+    [ "$(status_of "$f" national riverside 5)" = 3 ] || fail "episode 5: treatment_status is not 3 without the earlier year"
+    # every row of 2025 earlier exactly when tdi.person_year (checked against tdi.sent) says so
+    summaries_match "$CASE_DIR" >/dev/null
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent s WHERE year = 2025 AND earlier IS DISTINCT FROM EXISTS (SELECT 1 FROM tdi.person_year p WHERE p.person = s.person AND p.year < 2025 AND p.n > 0)")" = 0 ] ||
+        fail "rows of 2025 whose earlier flag is not what the person years say"
+}
+
 # body_file GZ: a submission without what names its run (run id, time): what is left must be
 # the same whichever way the run read its rows.
 body_file() {
@@ -477,6 +534,8 @@ it_case counting-summary-migration case_summary_migration
 it_case counting-flip case_flip
 it_case counting-flip-same-as-full case_flip_same_as_full
 it_case counting-flip-snapshot-lost case_flip_snapshot_lost
+it_case counting-level-change case_level_change
+it_case counting-earlier-year-nightly case_earlier_year_nightly
 it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol
 it_case counting-gambling-then-drug case_gambling_then_drug

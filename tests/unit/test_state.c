@@ -126,7 +126,8 @@ static void migrate_from_nothing(void **state)
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "f"),
                HPQ_COMMAND("CREATE SCHEMA tdi"), HPQ_SEND("INSERT INTO tdi.schema_version"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
-               MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6));
+               MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
+               MIGRATION(6, 7));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -151,6 +152,8 @@ static void migrate_other_cases(void **state)
     assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
     assert_int_equal(to, 99);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", VERSION), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
                HPQ_VALUE("max(version)", VERSION), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
