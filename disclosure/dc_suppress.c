@@ -167,10 +167,11 @@ static void relations_free(relations *rel)
 struct dc_set {
     dc_grid **grids; /* borrowed */
     size_t ngrids;
-    size_t *offset;    /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
-    relations added;   /* dc_set_relate() */
-    relations all;     /* every relation, listed by dc_set_suppress() */
-    unsigned char *gt; /* per cell: 1 for a grand total */
+    size_t *offset;      /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
+    relations added;     /* dc_set_relate() */
+    relations all;       /* every relation, listed by dc_set_suppress() */
+    unsigned char *gt;   /* per cell: 1 for a grand total */
+    unsigned long level; /* the sum rule's level (secondary()), set by dc_set_suppress_level() */
 };
 
 dc_set *dc_set_new(dc_grid *const *grids, size_t n)
@@ -301,11 +302,18 @@ size_t dc_set_grand_total(const dc_set *s, size_t i)
     return s->offset[g] + dc_grid_grand_total(s->grids[g], i - s->offset[g]);
 }
 
-/* Suppresses one more cell of relation [cells, cells + n), which has exactly one suppressed:
- * the smallest non-zero cell that is not a grand total, else a zero one, else a grand total.
- * Returns 1 when done, 0 when every cell is suppressed already. */
-static int protect(const unsigned long *value, const unsigned char *gt, unsigned char *sup,
-                   const size_t *cells, size_t n)
+/* 1 when published cell i may be suppressed to protect another: never a grand total (published
+ * whatever its value). The one place that says so for secondary suppression. */
+static int may_suppress(const dc_set *s, const unsigned char *sup, size_t i)
+{
+    return !sup[i] && !s->gt[i];
+}
+
+/* Relation [cells, cells + n) holds exactly one suppressed cell: suppresses one more, the
+ * smallest non-zero cell that may be, else a zero one, else a grand total. Returns 1 when done,
+ * 0 when every cell is suppressed already. */
+static int pair(const dc_set *s, const unsigned long *value, unsigned char *sup,
+                const size_t *cells, size_t n)
 {
     size_t best = (size_t)-1, zero = (size_t)-1, total = (size_t)-1;
 
@@ -313,7 +321,7 @@ static int protect(const unsigned long *value, const unsigned char *gt, unsigned
         size_t i = cells[k];
         if (sup[i])
             continue;
-        if (gt[i]) {
+        if (!may_suppress(s, sup, i)) {
             if (total == (size_t)-1)
                 total = i;
         } else if (value[i] == 0) {
@@ -327,6 +335,45 @@ static int protect(const unsigned long *value, const unsigned char *gt, unsigned
         best = zero;
     if (best == (size_t)-1)
         best = total;
+    if (best == (size_t)-1)
+        return 0;
+    sup[best] = 1;
+    return 1;
+}
+
+/* The sum rule: a suppressed member of a relation lies in 0 .. the sum of the relation's
+ * suppressed members (what the total and the published members leave), so while a relation
+ * holding a suppressed non-zero cell has its suppressed members summing to less than level,
+ * suppress the smallest member that may be and makes up the rest, else the largest (zeros add
+ * nothing). The total is left out of the sum: when it is suppressed too, its own width is
+ * what the others get, and that is judged in its other relations. Returns 1 when it suppressed
+ * a cell, 0 when the relation has enough or nothing left. */
+static int fill(const dc_set *s, const unsigned long *value, unsigned char *sup,
+                const size_t *cells, size_t n, unsigned long level)
+{
+    unsigned long sum = 0, lack;
+    size_t best = (size_t)-1, large = (size_t)-1;
+    int small = 0;
+
+    for (size_t k = 0; k < n; k++)
+        if (sup[cells[k]]) {
+            small |= value[cells[k]] > 0;
+            sum += k > 0 ? value[cells[k]] : 0;
+        }
+    if (!small || sum >= level)
+        return 0;
+    lack = level - sum;
+    for (size_t k = 1; k < n; k++) {
+        size_t i = cells[k];
+        if (!may_suppress(s, sup, i) || value[i] == 0)
+            continue;
+        if (value[i] >= lack && (best == (size_t)-1 || value[i] < value[best]))
+            best = i;
+        if (large == (size_t)-1 || value[i] > value[large])
+            large = i;
+    }
+    if (best == (size_t)-1)
+        best = large;
     if (best == (size_t)-1)
         return 0;
     sup[best] = 1;
@@ -347,14 +394,18 @@ static tdi_status secondary(const dc_set *s, const unsigned long *value, unsigne
 
             for (size_t j = 0; j < n; j++)
                 hidden += sup[cells[j]];
-            if (hidden != 1)
+            if (hidden == 0)
                 continue;
-            if (!protect(value, s->gt, sup, cells, n)) {
+            while (fill(s, value, sup, cells, n, s->level)) {
+                hidden++;
+                changed = 1;
+            }
+            if (hidden == 1 && !pair(s, value, sup, cells, n)) {
                 tdi_error("disclosure control: a suppressed cell's relation has no other cell "
                           "that may be suppressed");
                 return TDI_ERR_DISCLOSURE;
             }
-            changed = 1;
+            changed |= hidden == 1;
         }
     }
     return TDI_OK;
@@ -455,6 +506,13 @@ done:
 
 tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count)
 {
+    return dc_set_suppress_level(s, threshold, 0, count);
+}
+
+tdi_status dc_set_suppress_level(dc_set *s, unsigned long threshold, unsigned long level,
+                                 size_t *count)
+{
+    s->level = level ? level : threshold;
     return suppress(s, threshold, NULL, 0, count);
 }
 

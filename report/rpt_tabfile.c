@@ -414,7 +414,7 @@ static tdi_status suppress(report_tables *t, size_t *suppressed)
     }
     /* The audit loop (dc_set_protect) is not called here yet: on a body's full linked set its
      * linear programs take minutes (one connected part of ~3800 cells); see dc_audit.c. */
-    st = dc_set_suppress(set, t->threshold, suppressed);
+    st = dc_set_suppress_level(set, t->threshold, t->protection, suppressed);
     if (st == TDI_OK)
         *suppressed += stats_withheld(t);
     if (st == TDI_ERR_DISCLOSURE)
