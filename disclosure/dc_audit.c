@@ -65,7 +65,7 @@ typedef struct audit {
     const unsigned char *sup;
     int values_known;
     unsigned long protection;
-    const unsigned char *only; /* per cell, or NULL: audit only the parts holding a flagged cell */
+    const unsigned char *only; /* per cell, or NULL: audit only the flagged cells (asked()) */
     dc_interval_fn each, fail;
     void *ctx;
     size_t nfail, nsolves;
@@ -74,9 +74,19 @@ typedef struct audit {
     unsigned long *span; /* per class root: the smallest published grand total over it */
     dc_interval *iv;     /* the intervals found, judged once every need is known */
     size_t niv;
-    double *floor; /* per cell: its width with every cell but the grand totals suppressed */
-    int fallback;  /* the program solved is that one: only a->floor is written */
+    double *floor;      /* per cell: its width with every cell but the grand totals suppressed */
+    int fallback;       /* the program solved is that one: only a->floor is written */
+    double *gain;       /* per cell: scratch of release_hint(), 0 between calls */
+    unsigned char *hit; /* per cell: in touched; 0 between calls */
+    size_t *touched;
 } audit;
+
+/* 1 when cell i is to be audited: every cell, or the flagged ones. A cell not flagged passed
+ * before and is taken to pass: more suppression only widens intervals. */
+static int asked(const audit *a, size_t i)
+{
+    return !a->only || a->only[i];
+}
 
 /* Classes of cells that count the same records (exact relations of two cells), and for each
  * the smallest published grand total of a table one of them is in: no cell of the class can be
@@ -241,7 +251,7 @@ static size_t narrow(const audit *a, const seen *sn, const size_t *cells)
     size_t n = 0;
 
     for (size_t k = 0; k < sn->n; k++)
-        n += sn->hi[k] - sn->lo[k] < (double)need_of(a, cells[k]);
+        n += asked(a, cells[k]) && sn->hi[k] - sn->lo[k] < (double)need_of(a, cells[k]);
     return n;
 }
 
@@ -258,7 +268,7 @@ static int push(glp_prob *lp, const audit *a, seen *sn, const size_t *cells, int
     for (int round = 0; ok && left > 0 && left < was && round < 8; round++) {
         for (size_t k = 0; k < sn->n; k++) {
             double v = (double)dc_set_value(a->s, cells[k]), need = (double)need_of(a, cells[k]);
-            int wide = sn->hi[k] - sn->lo[k] >= need;
+            int wide = !asked(a, cells[k]) || sn->hi[k] - sn->lo[k] >= need;
             int j = (int)k + 1;
             if (dir == GLP_MAX)
                 glp_set_col_bnds(lp, j, wide ? GLP_LO : GLP_DB, 0, v + need);
@@ -318,9 +328,62 @@ static int fails(const audit *a, const dc_interval *iv)
            iv->lo < (double)a->protection;
 }
 
-static void report(audit *a, size_t cell, double lo, double hi)
+static void report(audit *a, size_t cell, double lo, double hi, size_t release)
 {
-    a->iv[a->niv++] = (dc_interval){cell, lo, hi, 0};
+    a->iv[a->niv++] = (dc_interval){cell, lo, hi, 0, release};
+}
+
+/* 1 when published cell c may be released (suppressed) to widen another: never a grand total
+ * nor a kept published cell (dc_set_is_fixed). The one place that says so for the audit's
+ * hints. */
+static int may_release(const audit *a, size_t c)
+{
+    return !a->sup[c] && !dc_set_is_fixed(a->s, c);
+}
+
+/* The published cell whose release widens the last solve's bound most, from the rows' duals:
+ * releasing c moves its relations' right-hand sides, so the objective moves by
+ * -delta * sum(dual * coefficient) for a change delta of c; a cell can go up without limit and
+ * down by its value. Its gain is that rate times the step, up to the deficit; of equal gains
+ * the smallest cell (the least information lost). (size_t)-1 when no release helps. */
+static size_t release_hint(glp_prob *lp, audit *a, const size_t *rel, size_t nr, double deficit)
+{
+    int max = glp_get_obj_dir(lp) == GLP_MAX;
+    size_t nt = 0, best = (size_t)-1;
+    double best_gain = 0;
+
+    for (size_t k = 0; k < nr; k++) {
+        double y = glp_get_row_dual(lp, (int)k + 1);
+        if (fabs(y) < 1e-9)
+            continue;
+        for (size_t j = a->r->start[rel[k]]; j < a->r->start[rel[k] + 1]; j++) {
+            size_t c = a->r->cells[j];
+            if (!may_release(a, c))
+                continue;
+            if (!a->hit[c]) {
+                a->hit[c] = 1;
+                a->touched[nt++] = c;
+            }
+            a->gain[c] += j == a->r->start[rel[k]] ? y : -y;
+        }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        size_t c = a->touched[t];
+        double d = a->gain[c], v = (double)dc_set_value(a->s, c);
+        int down = max ? d > 0 : d < 0; /* the useful direction lowers c */
+        double step = down ? v : deficit, gain = fabs(d) * step;
+        a->gain[c] = 0;
+        a->hit[c] = 0;
+        if (fabs(d) < 1e-9 || step <= 0)
+            continue;
+        gain = gain < deficit ? gain : deficit;
+        if (best == (size_t)-1 || gain > best_gain + 1e-9 ||
+            (gain > best_gain - 1e-9 && v < (double)dc_set_value(a->s, best))) {
+            best = c;
+            best_gain = gain;
+        }
+    }
+    return best;
 }
 
 /* The floor program's part: every cell asked for (a->only) held within v +- protection when
@@ -331,7 +394,7 @@ static int floor_part(glp_prob *lp, audit *a, seen *sn, const size_t *cells)
 
     for (size_t k = 0; k < sn->n; k++) {
         double v = a->values_known ? (double)dc_set_value(a->s, cells[k]) : NAN;
-        if (!a->only[cells[k]])
+        if (!asked(a, cells[k]))
             continue;
         if (!bounds(lp, (int)k + 1, sn, need, v, 0, &lo, &hi))
             return 0;
@@ -355,7 +418,7 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
             if (a->fallback)
                 a->floor[cells[k]] = INFINITY;
             else
-                report(a, cells[k], 0, INFINITY);
+                report(a, cells[k], 0, INFINITY, (size_t)-1);
         return TDI_OK;
     }
     for (size_t k = 0; k < nr; k++)
@@ -400,11 +463,14 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
             st = TDI_ERR_INTERNAL;
     for (size_t k = 0; k < nc && st == TDI_OK && !a->fallback; k++) {
         double v = a->values_known ? (double)dc_set_value(a->s, cells[k]) : NAN;
-        if (!bounds(lp, (int)k + 1, &sn, (double)need_of(a, cells[k]), v, a->each != NULL, &lo,
-                    &hi))
+        if (!asked(a, cells[k]))
+            continue;
+        double need = (double)need_of(a, cells[k]);
+        if (!bounds(lp, (int)k + 1, &sn, need, v, a->each != NULL, &lo, &hi))
             st = TDI_ERR_INTERNAL;
         else
-            report(a, cells[k], lo, hi);
+            report(a, cells[k], lo, hi,
+                   hi - lo < need ? release_hint(lp, a, rel, nr, need - (hi - lo)) : (size_t)-1);
     }
     if (st != TDI_OK && sn.stopped)
         st = TDI_ERR_INTERRUPTED;
@@ -476,7 +542,7 @@ static tdi_status audit_parts(audit *a, size_t *up)
         for (k2 = k; k2 < nr && rel[k2].part == p;)
             k2++;
         for (size_t j = i; j < i2 && !wanted; j++)
-            wanted = a->only[ci[j]];
+            wanted = asked(a, ci[j]);
         if (wanted)
             st = solve_part(a, ci + i, i2 - i, ri + k, k2 - k);
         i = i2;
@@ -498,7 +564,10 @@ static tdi_status load(const dc_set *s, audit *a, unsigned char **sup, size_t **
     *sup = malloc(ncells ? ncells : 1);
     *up = malloc((ncells ? ncells : 1) * sizeof **up);
     a->col = calloc(ncells ? ncells : 1, sizeof *a->col);
-    if (!*sup || !*up || !a->col)
+    a->gain = calloc(ncells ? ncells : 1, sizeof *a->gain);
+    a->hit = calloc(ncells ? ncells : 1, 1);
+    a->touched = malloc((ncells ? ncells : 1) * sizeof *a->touched);
+    if (!*sup || !*up || !a->col || !a->gain || !a->hit || !a->touched)
         return TDI_ERR_INTERNAL;
     for (size_t i = 0; i < ncells; i++)
         (*sup)[i] = (unsigned char)dc_set_suppressed(s, i);
@@ -506,9 +575,10 @@ static tdi_status load(const dc_set *s, audit *a, unsigned char **sup, size_t **
 }
 
 /* The floor of every failing cell whose floor is not known yet: their parts of the program
- * with every cell suppressed but the fixed ones, grand totals and kept published cells
- * (dc_set_is_fixed; the last suppression the loop can reach, dc_protect.h: its intervals are
- * the widest any suppression gives). */
+ * with every cell suppressed but the grand totals (the last suppression the loop can reach,
+ * dc_protect.h: its intervals are the widest any suppression gives). Kept cells (dc_set_keep)
+ * do not lower it: `tdi audit-tables` knows none, so a cell that kept published cells pin is
+ * not accepted; the stage fails and its caller protects the set unstaged. */
 static tdi_status floors(audit *a, size_t *up)
 {
     size_t ncells = dc_set_ncells(a->s), nwant = 0;
@@ -524,7 +594,7 @@ static tdi_status floors(audit *a, size_t *up)
     if (st == TDI_OK && nwant > 0) {
         /* a grand total suppressed in a received file has no known value: it stays unknown */
         for (size_t i = 0; i < ncells; i++)
-            all[i] = !dc_set_is_fixed(a->s, i) || (!a->values_known && sup[i]);
+            all[i] = !dc_set_is_grand_total(a->s, i) || (!a->values_known && sup[i]);
         a->sup = all;
         a->only = want;
         a->fallback = 1;
@@ -600,6 +670,9 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
     free(sup);
     free(up);
     free(a.col);
+    free(a.gain);
+    free(a.hit);
+    free(a.touched);
     free(a.eq);
     free(a.span);
     return st;

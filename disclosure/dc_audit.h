@@ -46,6 +46,8 @@ typedef struct dc_interval {
     size_t cell;        /* set number */
     double lo, hi;      /* whole numbers; hi is INFINITY when nothing bounds the cell above */
     unsigned long need; /* the width the cell needs */
+    size_t release;     /* a failing cell: the published cell whose release widens it most,
+                         * from the duals of its last solve; (size_t)-1: none known */
 } dc_interval;
 
 typedef void (*dc_interval_fn)(void *ctx, const dc_interval *iv);
@@ -58,11 +60,13 @@ typedef void (*dc_interval_fn)(void *ctx, const dc_interval *iv);
 tdi_status dc_audit(dc_set *s, unsigned long protection, int values_known, dc_interval_fn each,
                     dc_interval_fn fail, void *ctx, size_t *nfail);
 
-/* dc_audit() with its options in one place, and of some parts only. */
+/* dc_audit() with its options in one place, and of some cells only. */
 typedef struct dc_audit_opts {
     unsigned long protection;
     int values_known;
-    const unsigned char *only; /* per cell, or NULL: only the parts holding a flagged cell */
+    const unsigned char *only; /* per cell, or NULL: solve and judge only the flagged cells; the
+                                * rest are taken as passing (each, fail and nfail never see
+                                * them): suppressing more only widens an interval */
     dc_interval_fn each, fail;
     void *ctx;
     double *floor; /* per cell, or NULL: the floors found (NAN: not yet), kept across calls */

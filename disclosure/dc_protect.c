@@ -14,7 +14,7 @@
 
 /* The cells failing an audit, and per cell the width it lacks. */
 typedef struct failing {
-    size_t *cell, n, cap;
+    size_t *cell, *release, n, cap;
     double *deficit;
     int oom;
 } failing;
@@ -27,11 +27,14 @@ static void note_fail(void *ctx, const dc_interval *iv)
         size_t cap = f->cap ? 2 * f->cap : 256;
         size_t *c = realloc(f->cell, cap * sizeof *c);
         double *d = c ? realloc(f->deficit, cap * sizeof *d) : NULL;
+        size_t *r = d ? realloc(f->release, cap * sizeof *r) : NULL;
         if (c)
             f->cell = c;
         if (d)
             f->deficit = d;
-        if (c && d)
+        if (r)
+            f->release = r;
+        if (c && d && r)
             f->cap = cap;
         else
             f->oom = 1;
@@ -39,6 +42,7 @@ static void note_fail(void *ctx, const dc_interval *iv)
     if (f->oom)
         return;
     f->deficit[f->n] = (double)iv->need - (iv->hi - iv->lo);
+    f->release[f->n] = iv->release;
     f->cell[f->n++] = iv->cell;
 }
 
@@ -52,6 +56,7 @@ typedef struct loop {
     unsigned char *sup;    /* suppressed flags before the round */
     unsigned char *dirty;  /* cells the next audit must look at (dc_audit_opts.only) */
     unsigned char *mark;   /* scratch: tables to suppress throughout, cells to suppress */
+    double *lacked;        /* per cell: the width it lacked in the last audit, 0: it passed */
     size_t *more, nmore;
 } loop;
 
@@ -72,7 +77,9 @@ static tdi_status loop_init(loop *l, dc_set *s)
     l->dirty = calloc(n ? n : 1, 1);
     l->mark = calloc(n ? n : 1, 1);
     l->more = malloc((n ? n : 1) * sizeof *l->more);
-    if (!l->by_start || !l->by || !l->table || !l->sup || !l->dirty || !l->mark || !l->more)
+    l->lacked = calloc(n ? n : 1, sizeof *l->lacked);
+    if (!l->by_start || !l->by || !l->table || !l->sup || !l->dirty || !l->mark || !l->more ||
+        !l->lacked)
         return TDI_ERR_INTERNAL;
     /* counting sort of (cell, relation) pairs by cell */
     for (size_t j = 0; j < m; j++)
@@ -96,6 +103,14 @@ static void loop_free(loop *l)
     free(l->dirty);
     free(l->mark);
     free(l->more);
+    free(l->lacked);
+}
+
+/* 1 when published cell c may be suppressed to widen another: never a grand total nor a kept
+ * published cell (dc_set_is_fixed). The one place that says so for the loop. */
+static int may_suppress(const loop *l, size_t c)
+{
+    return !l->sup[c] && !dc_set_is_fixed(l->s, c);
 }
 
 static void add_more(loop *l, size_t c)
@@ -130,7 +145,7 @@ static int widen(loop *l, size_t i, double deficit)
         double best_rank = 0;
         for (size_t j = l->r.start[k]; j < l->r.start[k + 1]; j++) {
             size_t c = l->r.cells[j];
-            int open = !l->sup[c] && !dc_set_is_fixed(l->s, c);
+            int open = may_suppress(l, c);
             double rank = open ? rank_of(l->s, c, deficit) : 0;
             if (open && (best == (size_t)-1 || rank < best_rank)) {
                 best = c;
@@ -153,7 +168,7 @@ static int mark_table(loop *l, unsigned char *tables, size_t t)
     if (tables[t])
         return 1;
     for (size_t c = 0; c < l->ncells && !open; c++)
-        open |= l->table[c] == t && !l->sup[c] && !dc_set_is_fixed(l->s, c);
+        open |= l->table[c] == t && may_suppress(l, c);
     tables[t] = (unsigned char)(tables[t] || open);
     return open;
 }
@@ -175,7 +190,7 @@ static int whole_tables(loop *l, const size_t *cells, size_t n, unsigned char *t
                 any |= mark_table(l, tables, l->table[l->r.cells[j]]);
     }
     for (size_t c = 0; c < l->ncells; c++)
-        if (tables[l->table[c]] && !l->sup[c] && !dc_set_is_fixed(l->s, c))
+        if (tables[l->table[c]] && may_suppress(l, c))
             add_more(l, c);
     return any;
 }
@@ -193,13 +208,24 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
         l->sup[i] = (unsigned char)dc_set_suppressed(l->s, i);
     /* cell by cell; a cell with nothing left in its relations, or every cell in the late
      * rounds, by whole tables */
-    for (size_t k = 0; st == TDI_OK && k < f->n; k++)
-        if (tables || !widen(l, f->cell[k], f->deficit[k]))
-            stuck[nstuck++] = f->cell[k];
+    for (size_t k = 0; st == TDI_OK && k < f->n; k++) {
+        size_t c = f->release[k], i = f->cell[k];
+        /* the duals' cell, and the cells one step away when that did not help last round (a
+         * degenerate program: the dual promised a gain the next bound took away) */
+        int hinted = !tables && c != (size_t)-1 && may_suppress(l, c), near = 0;
+        if (hinted)
+            add_more(l, c);
+        if (!tables && (!hinted || l->lacked[i] == f->deficit[k]))
+            near = widen(l, i, f->deficit[k]);
+        if (tables || (!hinted && !near))
+            stuck[nstuck++] = i;
+    }
+    for (size_t k = 0; k < f->n; k++)
+        l->lacked[f->cell[k]] = f->deficit[k];
     /* the last resort: every table (its floor, dc_audit.h, is what each cell then has) */
     if (st == TDI_OK && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0)
         for (size_t c = 0; c < l->ncells; c++)
-            if (!l->sup[c] && !dc_set_is_fixed(l->s, c))
+            if (may_suppress(l, c))
                 add_more(l, c);
     if (st == TDI_OK && l->nmore == 0) {
         tdi_error("disclosure audit: a suppressed cell cannot be protected: every cell around "
@@ -210,10 +236,13 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
     free(stuck);
     if (st == TDI_OK)
         st = dc_set_suppress_more(l->s, l->more, l->nmore, count);
-    /* the next audit: the parts holding a new cell or a failing one */
+    /* the next audit: the new cells, the failing ones, and the suppressed zeros: more
+     * suppression only widens an interval, so a cell that passed as wide as it needs stays
+     * passed, but one that passed as zero throughout ([0, 0]) may now show [0, 2] */
     memset(l->dirty, 0, l->ncells);
     for (size_t i = 0; st == TDI_OK && i < l->ncells; i++)
-        l->dirty[i] = (unsigned char)(dc_set_suppressed(l->s, i) && !l->sup[i]);
+        l->dirty[i] = (unsigned char)(dc_set_suppressed(l->s, i) &&
+                                      (!l->sup[i] || dc_set_value(l->s, i) == 0));
     for (size_t k = 0; k < f->n; k++)
         l->dirty[f->cell[k]] = 1;
     return st;
@@ -225,10 +254,10 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     dc_protect_stats sx = {0};
     failing f = {0};
     loop l = {0};
-    tdi_status st = dc_set_suppress(s, threshold, &sx.before);
+    tdi_status st = dc_set_suppress_level(s, threshold, protection, &sx.before);
     size_t ncells = dc_set_ncells(s);
     double *floor = malloc((ncells ? ncells : 1) * sizeof *floor);
-    dc_audit_opts o = {protection ? protection : threshold, 1, NULL, NULL, note_fail, &f, floor};
+    dc_audit_opts o = {protection ? protection : threshold, 0, NULL, NULL, note_fail, &f, floor};
 
     sx.after = sx.before;
     for (size_t i = 0; floor && i < ncells; i++)
@@ -255,6 +284,7 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     }
     free(f.cell);
     free(f.deficit);
+    free(f.release);
     free(floor);
     loop_free(&l);
     if (stats)

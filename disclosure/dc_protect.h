@@ -1,12 +1,17 @@
 /*
- * dc_protect: suppression that passes the audit. dc_set_suppress() (dc_suppress.h), then audit
- * (dc_audit.h) -> suppress more -> audit again, until every suppressed cell is as wide as it
- * needs, in a bounded number of rounds:
- *   - a round audits only the parts of the set that changed since the last (a part no new
- *     cell joined has the same program, and passed);
- *   - for every failing cell at once it suppresses, in each relation holding the cell, the
- *     published cell that widens it best (the smallest at least as large as the width it
- *     lacks, else the largest; zeros and totals last), then secondary suppression again;
+ * dc_protect: suppression that passes the audit. dc_set_suppress_level() (dc_suppress.h: the
+ * sum rule at the protection level), then audit (dc_audit.h, the values not known: the program
+ * `tdi audit-tables` judges) -> suppress more -> audit again, until every suppressed cell is as
+ * wide as it needs, in a bounded number of rounds:
+ *   - a round re-solves only the cells that failed, the cells just suppressed and the
+ *     suppressed zeros (dc_audit_opts.only): more suppression only widens an interval, so a
+ *     cell that passed as wide as it needs stays passed; a zero that passed as zero throughout
+ *     may not;
+ *   - for every failing cell it suppresses the published cell the audit names from the duals
+ *     of the cell's last solve (dc_interval.release), and, when there is none or the cell lacks
+ *     as much as last round, in each relation holding the cell the published cell that widens
+ *     it best (the smallest at least as large as the width it lacks, else the largest; zeros
+ *     and totals last); then secondary suppression again;
  *   - from round DC_PROTECT_WIDEN + 1 on it suppresses every cell but the grand total of each
  *     table a failing cell is in (and, when that table has nothing left, of the tables sharing
  *     a relation with the cell): a table suppressed throughout leaves its cells 0 .. its grand
@@ -24,7 +29,7 @@
 #include <stddef.h>
 
 #ifndef DC_PROTECT_WIDEN
-#define DC_PROTECT_WIDEN 3 /* rounds that suppress cell by cell before whole tables */
+#define DC_PROTECT_WIDEN 12 /* rounds that suppress cell by cell before whole tables */
 #endif
 
 typedef struct dc_protect_stats {

@@ -173,6 +173,7 @@ struct dc_set {
     unsigned char *gt;   /* per cell: 1 for a grand total */
     unsigned char *keep; /* per cell (NULL: none kept): KEEP_* */
     size_t blocked;      /* dc_set_blocked() */
+    unsigned long level; /* the sum rule's level (secondary()), set by dc_set_suppress_level() */
 };
 
 enum { KEEP_NONE, KEEP_PUBLISHED, KEEP_SUPPRESSED };
@@ -337,11 +338,19 @@ size_t dc_set_blocked(const dc_set *s)
     return s->blocked;
 }
 
-/* Suppresses one more cell of relation [cells, cells + n), which has exactly one suppressed:
- * the smallest non-zero cell that is not fixed, else a zero one, else a grand total that is not
- * kept. Returns 1 when done, 0 when every cell is suppressed or kept published already. */
-static int protect(const dc_set *s, const unsigned long *value, unsigned char *sup,
-                   const size_t *cells, size_t n)
+/* 1 when published cell i may be suppressed to protect another: never a grand total (published
+ * whatever its value) nor a kept published cell. The one place that says so for secondary
+ * suppression. */
+static int may_suppress(const dc_set *s, const unsigned char *sup, size_t i)
+{
+    return !sup[i] && !fixed(s, i);
+}
+
+/* Relation [cells, cells + n) holds exactly one suppressed cell: suppresses one more, the
+ * smallest non-zero cell that may be, else a zero one, else a grand total that is not kept.
+ * Returns 1 when done, 0 when every cell is suppressed or kept published already. */
+static int pair(const dc_set *s, const unsigned long *value, unsigned char *sup,
+                const size_t *cells, size_t n)
 {
     size_t best = (size_t)-1, zero = (size_t)-1, total = (size_t)-1;
 
@@ -349,7 +358,7 @@ static int protect(const dc_set *s, const unsigned long *value, unsigned char *s
         size_t i = cells[k];
         if (sup[i] || (s->keep && s->keep[i] == KEEP_PUBLISHED))
             continue;
-        if (fixed(s, i)) {
+        if (!may_suppress(s, sup, i)) {
             if (total == (size_t)-1)
                 total = i;
         } else if (value[i] == 0) {
@@ -384,6 +393,45 @@ static size_t blocked_by_keep(const dc_set *s, const unsigned char *sup, const s
     return kept ? hidden : (size_t)-1;
 }
 
+/* The sum rule: a suppressed member of a relation lies in 0 .. the sum of the relation's
+ * suppressed members (what the total and the published members leave), so while a relation
+ * holding a suppressed non-zero cell has its suppressed members summing to less than level,
+ * suppress the smallest member that may be and makes up the rest, else the largest (zeros add
+ * nothing). The total is left out of the sum: when it is suppressed too, its own width is
+ * what the others get, and that is judged in its other relations. Returns 1 when it suppressed
+ * a cell, 0 when the relation has enough or nothing left. */
+static int fill(const dc_set *s, const unsigned long *value, unsigned char *sup,
+                const size_t *cells, size_t n, unsigned long level)
+{
+    unsigned long sum = 0, lack;
+    size_t best = (size_t)-1, large = (size_t)-1;
+    int small = 0;
+
+    for (size_t k = 0; k < n; k++)
+        if (sup[cells[k]]) {
+            small |= value[cells[k]] > 0;
+            sum += k > 0 ? value[cells[k]] : 0;
+        }
+    if (!small || sum >= level)
+        return 0;
+    lack = level - sum;
+    for (size_t k = 1; k < n; k++) {
+        size_t i = cells[k];
+        if (!may_suppress(s, sup, i) || value[i] == 0)
+            continue;
+        if (value[i] >= lack && (best == (size_t)-1 || value[i] < value[best]))
+            best = i;
+        if (large == (size_t)-1 || value[i] > value[large])
+            large = i;
+    }
+    if (best == (size_t)-1)
+        best = large;
+    if (best == (size_t)-1)
+        return 0;
+    sup[best] = 1;
+    return 1;
+}
+
 /* Secondary suppression to a fixed point (dc_suppress.h). */
 static tdi_status secondary(dc_set *s, const unsigned long *value, unsigned char *sup)
 {
@@ -398,9 +446,13 @@ static tdi_status secondary(dc_set *s, const unsigned long *value, unsigned char
 
             for (size_t j = 0; j < n; j++)
                 hidden += sup[cells[j]];
-            if (hidden != 1)
+            if (hidden == 0)
                 continue;
-            if (!protect(s, value, sup, cells, n)) {
+            while (fill(s, value, sup, cells, n, s->level)) {
+                hidden++;
+                changed = 1;
+            }
+            if (hidden == 1 && !pair(s, value, sup, cells, n)) {
                 s->blocked = blocked_by_keep(s, sup, cells, n);
                 if (s->blocked != (size_t)-1) {
                     tdi_debug("disclosure control: a relation of set cell %zu has only kept "
@@ -412,7 +464,7 @@ static tdi_status secondary(dc_set *s, const unsigned long *value, unsigned char
                           "that may be suppressed");
                 return TDI_ERR_DISCLOSURE;
             }
-            changed = 1;
+            changed |= hidden == 1;
         }
     }
     return TDI_OK;
@@ -539,6 +591,13 @@ done:
 
 tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count)
 {
+    return dc_set_suppress_level(s, threshold, 0, count);
+}
+
+tdi_status dc_set_suppress_level(dc_set *s, unsigned long threshold, unsigned long level,
+                                 size_t *count)
+{
+    s->level = level ? level : threshold;
     return suppress(s, threshold, NULL, 0, count);
 }
 

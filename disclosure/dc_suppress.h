@@ -21,12 +21,18 @@
  * counts the same records as a cell of another.
  *
  * Primary suppression: every cell with 0 < value < threshold but a grand total. Secondary
- * suppression: while some relation holds exactly one suppressed cell (which the published rest
- * would give away), suppress one more of its cells: the smallest non-zero one that is not a
- * grand total (first in cell order on ties), else a zero one, a grand total only when nothing
- * else is left. Repeats to a fixed point, so afterwards no single relation yields a suppressed
- * value; several relations together still may: dc_audit checks them all at once and asks for
- * more (dc_set_suppress_more).
+ * suppression, two rules per relation, repeated to a fixed point:
+ *   - the sum rule: a suppressed member lies in 0 .. the sum of the relation's suppressed
+ *     members, so while a relation holding a suppressed non-zero cell has suppressed members
+ *     summing to less than the protection level, suppress one more member: the smallest non-zero
+ *     one at least as large as what is lacking, else the largest (never a grand total; first in
+ *     cell order on ties), until the sum is reached or nothing is left;
+ *   - while a relation holds exactly one suppressed cell (which the published rest would give
+ *     away), suppress one more of its cells: the smallest non-zero one that is not a grand
+ *     total, else a zero one, a grand total only when nothing else is left.
+ * Afterwards no single relation yields a suppressed value nor pins a small one within less than
+ * the level; several relations together still may: dc_audit checks them all at once and asks
+ * for more (dc_set_suppress_more).
  *
  * Kept cells (dc_set_keep): a set protected in stages, e.g. the TDI tables first and then the
  * tables linked to them with the TDI tables' decisions taken as given. A kept cell keeps the
@@ -109,11 +115,14 @@ tdi_status dc_set_relate(dc_set *s, const size_t *cells, size_t n, int exact);
 /* Calls fn for every relation of the set, the grids' and the added ones, in set numbers. */
 tdi_status dc_set_relations(const dc_set *s, dc_relation_fn fn, void *ctx);
 /* dc_suppress() over the whole set, kept cells as kept: writes every grid's suppressed cells.
- * *count (may be NULL) gets their number. */
+ * *count (may be NULL) gets their number. The sum rule's level is the threshold. */
 tdi_status dc_set_suppress(dc_set *s, unsigned long threshold, size_t *count);
+/* The same with the sum rule's level (0: the threshold), kept for dc_set_suppress_more(). */
+tdi_status dc_set_suppress_level(dc_set *s, unsigned long threshold, unsigned long level,
+                                 size_t *count);
 /* After dc_set_suppress(): suppresses cells[0..n) (set numbers; a kept published one is left
- * published) as well, then secondary suppression again; *count (may be NULL) gets the set's number
- * of suppressed cells. */
+ * published) as well, then secondary suppression again; *count (may be NULL) gets the set's
+ * number of suppressed cells. */
 tdi_status dc_set_suppress_more(dc_set *s, const size_t *cells, size_t n, size_t *count);
 
 /* The set's relations as flat lists (listed once, kept by the set): relation k is

@@ -409,12 +409,12 @@ static tdi_status linked_set(rpt_family *fams, size_t n, dc_grid ***grids, dc_se
     return st;
 }
 
-/* One stage's protection of set. The audit loop (dc_set_protect) is not called here yet: on a
- * body's full linked set its linear programs take minutes (one connected part of ~3800 cells);
- * see dc_audit.c. */
+/* One stage's protection of set: suppression with the sum rule at the protection level. The
+ * audit loop (dc_set_protect) is not called here yet: it does not converge on every body's
+ * linked set (docs/design.md, "Table suppression"). */
 static tdi_status protect_set(const report_tables *t, dc_set *set, size_t *suppressed)
 {
-    return dc_set_suppress(set, t->threshold, suppressed);
+    return dc_set_suppress_level(set, t->threshold, t->protection, suppressed);
 }
 
 /* Keeps every cell of the TDI tables (rpt_family_def.extra 0) of set, the set of all families. */

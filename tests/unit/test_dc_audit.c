@@ -410,6 +410,42 @@ static void receiver_grand_total_unknown(void **state)
     dc_set_free(set);
 }
 
+/* An audit of some cells only (dc_audit_opts.only): x + y = 3 under a published 9 and total 12
+ * pins both to [0, 3], narrower than 5; flagged, only x is solved and judged (y passed before,
+ * and more suppression only widens it). */
+#define SOLVES_ALL 12
+#define SOLVES_ONE 10
+static void audit_flagged_cells_only(void **state)
+{
+    static const unsigned long v[4] = {1, 2, 9, 12};
+    unsigned char sup[4] = {1, 1, 0, 0}, only[4] = {1, 0, 0, 0};
+    dc_grid g = row_grid(4, v, sup);
+    dc_grid *gp = &g;
+    dc_set *set = dc_set_new(&gp, 1);
+    fails f = {0}, all = {0};
+    dc_audit_opts o = {5, 1, NULL, NULL, note, &all, NULL};
+    size_t nfail = 0, solves_all = 0, solves_one = 0;
+
+    (void)state;
+    assert_non_null(set);
+    assert_int_equal(dc_audit_some(set, &o, &nfail, &solves_all), TDI_OK);
+    assert_int_equal(nfail, 2);
+    assert_int_equal(all.n, 2);
+    o.only = only;
+    o.ctx = &f;
+    assert_int_equal(dc_audit_some(set, &o, &nfail, &solves_one), TDI_OK);
+    assert_int_equal(nfail, 1);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.iv[0].cell, 0);
+    assert_true(f.iv[0].lo == 0 && f.iv[0].hi == 3);
+    /* the duals name the published cell whose release widens x: the 9 (not the grand total) */
+    assert_int_equal(f.iv[0].release, 2);
+    print_message("solves: all %zu, x only %zu\n", solves_all, solves_one);
+    assert_int_equal(solves_all, SOLVES_ALL);
+    assert_int_equal(solves_one, SOLVES_ONE);
+    dc_set_free(set);
+}
+
 /* A table of L x L counts with a total row and column (index L). */
 #define L  3
 #define LN ((L + 1) * (L + 1))
@@ -503,6 +539,7 @@ int main(void)
         cmocka_unit_test(pinned_zero_or_safe),
         cmocka_unit_test(grand_totals_pin_the_need),
         cmocka_unit_test(receiver_grand_total_unknown),
+        cmocka_unit_test(audit_flagged_cells_only),
         cmocka_unit_test(protect_always_passes),
         cmocka_unit_test(signal_stops_the_audit),
     };

@@ -109,6 +109,44 @@ static void single_leaf_subtotal(void **state)
     assert_int_equal(n, 6);
 }
 
+/* The sum rule: one row of four counts and its published total (the grand total). A suppressed
+ * count lies in 0 .. the sum of the row's suppressed counts, so 1 and 2 together give [0, 3],
+ * narrower than the level 5; the one more cell must make the sum 5 or more: the smallest such,
+ * 6 (not 20, which would hide more than needed, nor 2, the smallest, which leaves [0, 3]). */
+static void sum_rule(void **state)
+{
+    static const unsigned long v[5] = {1, 2, 6, 20, 29};
+    static const int rparent[1] = {-1}, cparent[5] = {4, 4, 4, 4, -1};
+    static const unsigned char ragg[1] = {0}, cagg[5] = {0, 0, 0, 0, 1};
+    static const unsigned char want5[5] = {1, 1, 1, 0, 0}, want2[5] = {1, 0, 1, 0, 0};
+    unsigned char sup[5];
+    dc_grid g = {.nvariants = 1,
+                 .rows = {1, rparent, ragg, NULL},
+                 .cols = {5, cparent, cagg, NULL},
+                 .value = v,
+                 .suppressed = sup};
+    dc_grid *gp = &g;
+    dc_set *set;
+    size_t n = 0;
+
+    (void)state;
+    /* threshold 5: 1 and 2 are primary and sum to 3: 6 joins */
+    assert_int_equal(dc_suppress(&g, 5, &n), TDI_OK);
+    assert_memory_equal(sup, want5, sizeof want5);
+    assert_int_equal(n, 3);
+    /* threshold 2, level 5: 1 is primary and lacks 4: 6, not the 2 */
+    set = dc_set_new(&gp, 1);
+    assert_non_null(set);
+    assert_int_equal(dc_set_suppress_level(set, 2, 5, &n), TDI_OK);
+    assert_memory_equal(sup, want2, sizeof want2);
+    assert_int_equal(n, 2);
+    /* level 0 is the threshold: 1 lacks 1, and the smallest non-zero is 2 */
+    assert_int_equal(dc_set_suppress_level(set, 2, 0, &n), TDI_OK);
+    assert_int_equal(sup[1], 1);
+    assert_int_equal(n, 2);
+    dc_set_free(set);
+}
+
 /* Two grids of 2 x 2 interior cells with totals; grid a's cell (r0, c0) counts what grid b's
  * total (total, c0) counts. Every small count but the grand totals is suppressed, margins too,
  * and the link holds two suppressed cells:
@@ -483,6 +521,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_small_case),
         cmocka_unit_test(single_leaf_subtotal),
+        cmocka_unit_test(sum_rule),
         cmocka_unit_test(linked_grids),
         cmocka_unit_test(kept_cells_never_chosen),
         cmocka_unit_test(kept_cells_blocked),
