@@ -141,7 +141,7 @@ case_load_defaults() {
     local f f23 name dflt absent explicit loaded db24=tdi_receiver_v24 db23=tdi_receiver_v23
     run_pipeline "$CASE_DIR"
     f=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
-    gzip -dc "$f" | grep -q '^<submission .* schemaVersion="2\.5" ' || fail "not a 2.5 file"
+    [ "$(gzip -dc "$f" | grep -c '^<submission .* schemaVersion="2\.5" ')" = 1 ] || fail "not a 2.5 file"
     f23=$(as_2_3 "$f" "$CASE_DIR/v23")
     valid_both "$f"
     valid_both "$f23"
