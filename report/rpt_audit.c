@@ -238,7 +238,7 @@ static tdi_status check_items(auditor *a, const rpt_entry *e, int superseded)
     set_clear(&a->seen);
     st = rpt_reader_open(e->path, &hdr, &r);
     while (st == TDI_OK && (st = rpt_reader_next(r, &it, &eof)) == TDI_OK && !eof) {
-        const char *key = it.attr[0];
+        const char *key = it.attr[RPT_ATTR_KEY];
         long first = set_get(&a->seen, key), held = set_get(&a->held, key);
 
         if (first)

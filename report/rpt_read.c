@@ -33,17 +33,18 @@ _Static_assert(RPT_ATTR_ITEMS + TDI_ITEM_COUNT + 1 == RPT_NATTRS,
                "the items, then continuing, close rpt_attrs");
 
 const rpt_attr rpt_attrs[RPT_NATTRS] = {
-    {"key", "key", "text", NULL},
-    {"person", "person", "text", NULL},
-    {"personKind", "person_kind", "text", NULL},
-    {"source", "source", "text", NULL},
-    {"centre", "centre", "text", NULL},
-    {"region", "region", "text", NULL},
-    {"year", "start_year", "integer", NULL}, /* the file's year is the row's year */
-    {"entrant", "entrant", "smallint", NULL},
-    {"quarter", "quarter", "smallint", NULL},
-    {"age", "age", "smallint", NULL},
-    {"first_use_age", "first_use_age", "smallint", NULL},
+    [RPT_ATTR_KEY] = {"key", "key", "text", NULL},
+    [RPT_ATTR_PERSON] = {"person", "person", "text", NULL},
+    [RPT_ATTR_PERSON_KIND] = {"personKind", "person_kind", "text", NULL},
+    [RPT_ATTR_SOURCE] = {"source", "source", "text", NULL},
+    [RPT_ATTR_CENTRE] = {"centre", "centre", "text", NULL},
+    [RPT_ATTR_REGION] = {"region", "region", "text", NULL},
+    /* the file's year is the row's year */
+    [RPT_ATTR_YEAR] = {"year", "start_year", "integer", NULL},
+    [RPT_ATTR_ENTRANT] = {"entrant", "entrant", "smallint", NULL},
+    [RPT_ATTR_QUARTER] = {"quarter", "quarter", "smallint", NULL},
+    [RPT_ATTR_AGE] = {"age", "age", "smallint", NULL},
+    [RPT_ATTR_FIRST_USE_AGE] = {"first_use_age", "first_use_age", "smallint", NULL},
     {"setting", "setting", "text", NULL},
     {"centre_type", "centre_type", "text", NULL},
     {"residential_approach", "residential_approach", "text", NULL},
@@ -79,7 +80,8 @@ const rpt_attr rpt_attrs[RPT_NATTRS] = {
     {"discharge_reason", "discharge_reason", "text", NULL},
     {"aftercare", "aftercare", "text", NULL},
     {"stay_band", "stay_band", "text", NULL},
-    {"continuing", "continuing", "boolean", "0"}, /* left out: not continuing */
+    /* left out: not continuing */
+    [RPT_ATTR_CONTINUING] = {"continuing", "continuing", "boolean", "0"},
 };
 
 #define VALUES_MAX 4096 /* an episode's attribute values, NULs included (about 700 bytes used) */
@@ -294,7 +296,7 @@ tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof)
         for (int i = 0; !item->is_delete && i < RPT_NATTRS; i++)
             if (!item->attr[i])
                 item->attr[i] = attr_default(i);
-        if (!item->attr[0]) {
+        if (!item->attr[RPT_ATTR_KEY]) {
             tdi_error("%s:%ld: %s without a key", r->path, item->line, name);
             return TDI_ERR_INVALID;
         }

@@ -28,9 +28,24 @@ typedef struct rpt_attr {
     const char *dflt; /* an <episode/> without the attribute: this value (NULL: none) */
 } rpt_attr;
 extern const rpt_attr rpt_attrs[RPT_NATTRS];
-/* rpt_attrs[RPT_ATTR_ITEMS + i] is the attribute of the coded item i (tdi_item order); the
- * items are followed by continuing only. */
-#define RPT_ATTR_ITEMS 11
+/* The attributes before the coded items, by their index in rpt_attrs; rpt_attrs[RPT_ATTR_ITEMS
+ * + i] is the attribute of the coded item i (tdi_item order); the items are followed by
+ * continuing only (RPT_ATTR_CONTINUING). */
+enum {
+    RPT_ATTR_KEY,
+    RPT_ATTR_PERSON,
+    RPT_ATTR_PERSON_KIND,
+    RPT_ATTR_SOURCE,
+    RPT_ATTR_CENTRE,
+    RPT_ATTR_REGION,
+    RPT_ATTR_YEAR,
+    RPT_ATTR_ENTRANT,
+    RPT_ATTR_QUARTER,
+    RPT_ATTR_AGE,
+    RPT_ATTR_FIRST_USE_AGE,
+    RPT_ATTR_ITEMS,
+    RPT_ATTR_CONTINUING = RPT_NATTRS - 1
+};
 /* Index in rpt_attrs of the attribute name, or -1. */
 int rpt_attr_index(const char *name);
 

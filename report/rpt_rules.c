@@ -14,9 +14,8 @@
 
 /* An item's value; rpt_reader_next has put an absent item's default (not known) in. */
 #define A(ITEM) it->attr[RPT_ATTR_ITEMS + TDI_ITEM_##ITEM]
-/* The attributes that are no coded item, by their index in rpt_attrs (rpt_read.c). */
-#define F(field) it->attr[attr_##field]
-enum { attr_year = 6, attr_entrant = 7, attr_continuing = RPT_NATTRS - 1 };
+/* The attributes that are no coded item, by their index in rpt_attrs (rpt_read.h). */
+#define F(FIELD) it->attr[RPT_ATTR_##FIELD]
 
 static int is(const char *v, const char *code)
 {
@@ -121,13 +120,13 @@ static int aftercare_not_closed(const rpt_item *it)
 
 static int continuing_entrant(const rpt_item *it)
 {
-    return is(F(continuing), "1") && !is(F(entrant), "0");
+    return is(F(CONTINUING), "1") && !is(F(ENTRANT), "0");
 }
 
 /* A continuing client started before the file's year (the schema checked the year's digits). */
 static int continuing_year(const rpt_item *it)
 {
-    return is(F(continuing), "1") && F(year) && atoi(F(year)) >= it->file_year;
+    return is(F(CONTINUING), "1") && F(YEAR) && atoi(F(YEAR)) >= it->file_year;
 }
 
 const rpt_rule rpt_rules[] = {

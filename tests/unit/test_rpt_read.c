@@ -208,9 +208,33 @@ static void test_absent_items_are_not_known(void **state)
     rpt_reader_close(r);
 }
 
+/* The named indexes the receiver's rules use (rpt_rules.c) are those of the attributes' table. */
+static void test_attr_names(void **state)
+{
+    static const struct {
+        int index;
+        const char *name;
+    } want[] = {{RPT_ATTR_KEY, "key"},
+                {RPT_ATTR_PERSON_KIND, "personKind"},
+                {RPT_ATTR_YEAR, "year"},
+                {RPT_ATTR_ENTRANT, "entrant"},
+                {RPT_ATTR_FIRST_USE_AGE, "first_use_age"},
+                {RPT_ATTR_ITEMS, "setting"},
+                {RPT_ATTR_CONTINUING, "continuing"}};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_string_equal(rpt_attrs[want[i].index].name, want[i].name);
+        assert_int_equal(rpt_attr_index(want[i].name), want[i].index);
+    }
+    for (int i = 0; i < RPT_NATTRS; i++)
+        assert_non_null(rpt_attrs[i].name); /* no hole left by the designated initialisers */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attr_names),
         cmocka_unit_test(test_run_cmp),
         cmocka_unit_test_setup_teardown(test_header_run_no, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_run_no, setup, teardown),
