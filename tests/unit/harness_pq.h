@@ -158,6 +158,15 @@ void hpq_raise_when_stalled(int sig, int n);
                 .values = (v)},                                                                    \
         HPQ_AT                                                                                     \
     }
+/* A literal array of strings: a result's column names or its values. */
+#define HPQ_STRINGS(...) ((const char *const[]){__VA_ARGS__})
+/* A statement answering r rows of n columns (at most 11, named a, b, ...: the code reads them
+ * by position), values row by row. */
+#define HPQ_ROWS(m, n, r, ...)                                                                     \
+    HPQ_SEND(m),                                                                                   \
+        HPQ_RESULT_ROWS(n, HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), r,  \
+                        HPQ_STRINGS(__VA_ARGS__)),                                                 \
+        HPQ_RESULT_NONE
 /* A statement that succeeds with no rows (BEGIN, UPDATE, ...). */
 #define HPQ_COMMAND(m) HPQ_SEND(m), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
 /* A statement answering one row of one column, value v (HPQ_NULL for NULL). */

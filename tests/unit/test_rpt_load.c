@@ -24,7 +24,6 @@
 #include <string.h>
 
 #define CONNINFO "dbname=tdi_receiver_test"
-#define V(...)   ((const char *const[]){__VA_ARGS__})
 #define A64      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define KEY2     "e1:00000000000000000000000000000002"
 #define KEY9     "e1:00000000000000000000000000000009"
@@ -68,8 +67,11 @@
 /* ---- script pieces */
 /* A statement answering r rows of n columns, its parameters checked. */
 #define ROWS_P(m, p, n, r, ...)                                                                    \
-    HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, V("a", "b", "c", "d"), r, V(__VA_ARGS__)), HPQ_RESULT_NONE
-#define NO_ROW_P(m, p)  HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(1, V("v"), 0, NULL), HPQ_RESULT_NONE
+    HPQ_SEND_P(m, p),                                                                              \
+        HPQ_RESULT_ROWS(n, HPQ_STRINGS("a", "b", "c", "d"), r, HPQ_STRINGS(__VA_ARGS__)),          \
+        HPQ_RESULT_NONE
+#define NO_ROW_P(m, p)                                                                             \
+    HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(1, HPQ_STRINGS("v"), 0, NULL), HPQ_RESULT_NONE
 #define COMMAND_P(m, p) HPQ_SEND_P(m, p), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
 /* The schema at the version this tdi needs (3). */
 #define SCHEMA_CURRENT                                                                             \
@@ -80,7 +82,7 @@
 /* The latest file of flanders 2025: none. */
 #define LATEST_NONE                                                                                \
     HPQ_SEND_P("superseded_by IS NULL ORDER BY sequence DESC LIMIT 1", "flanders|2025"),           \
-        HPQ_RESULT_ROWS(4, V("a", "b", "c", "d"), 0, NULL), HPQ_RESULT_NONE
+        HPQ_RESULT_ROWS(4, HPQ_STRINGS("a", "b", "c", "d"), 0, NULL), HPQ_RESULT_NONE
 /* The staging table and the COPY of the file's two items. */
 #define STAGED                                                                                     \
     HPQ_COMMAND("CREATE TEMP TABLE stage (pos bigint, action text, key text, person text, "        \
@@ -241,8 +243,8 @@ static void already_loaded(void **state)
     hpq_script(HPQ_CONNECT(CONNINFO), SCHEMA_CURRENT,
                NO_ROW_P("run_no IS NULL", "flanders|2025|1|" RUN1), BEGIN_LOCKED,
                HPQ_SEND_P("SELECT 1 FROM tdi_receiver.file WHERE sha256 = $1", sha),
-               HPQ_RESULT_ROWS(1, V("v"), 1, V("1")), HPQ_RESULT_NONE, HPQ_COMMAND("ROLLBACK"),
-               HPQ_FINISH);
+               HPQ_RESULT_ROWS(1, HPQ_STRINGS("v"), 1, HPQ_STRINGS("1")), HPQ_RESULT_NONE,
+               HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
     assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_OK);
     hpq_done();
     assert_string_equal(logged.text, "");
@@ -420,7 +422,7 @@ static void earlier_sequences(void **state)
                ROWS_P("ORDER BY sequence DESC LIMIT 1", "flanders|2025", 4, 1, "3",
                       "20261126T040000Z", "6", "2.3"),
                HPQ_SEND_P("AND sequence = $3 AND superseded_by IS NULL", "flanders|2025|2"),
-               HPQ_RESULT_ROWS(4, V("a", "b", "c", "d"), 0, NULL), HPQ_RESULT_NONE,
+               HPQ_RESULT_ROWS(4, HPQ_STRINGS("a", "b", "c", "d"), 0, NULL), HPQ_RESULT_NONE,
                HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
     assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     hpq_done();
@@ -453,8 +455,9 @@ static void run_no_filled_in(void **state)
         ROWS_P("run_no IS NULL", "flanders|2025|1|" RUN1, 1, 1, sha),
         COMMAND_P("UPDATE tdi_receiver.file SET run_no = $5", p),
         NO_ROW_P("run_no IS NULL", "flanders|2025|2|" RUN3), BEGIN_LOCKED,
-        HPQ_SEND_P("WHERE sha256 = $1", sha), HPQ_RESULT_ROWS(1, V("v"), 1, V("1")),
-        HPQ_RESULT_NONE, HPQ_COMMAND("ROLLBACK"), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha2),
+        HPQ_SEND_P("WHERE sha256 = $1", sha),
+        HPQ_RESULT_ROWS(1, HPQ_STRINGS("v"), 1, HPQ_STRINGS("1")), HPQ_RESULT_NONE,
+        HPQ_COMMAND("ROLLBACK"), BEGIN_LOCKED, NO_ROW_P("WHERE sha256 = $1", sha2),
         ROWS_P("ORDER BY sequence DESC LIMIT 1", "flanders|2025", 4, 1, "2", RUN2, HPQ_NULL, "2.3"),
         HPQ_COMMAND("ROLLBACK"), HPQ_FINISH);
     assert_int_equal(load(fx, TDI_SCHEMA_DIR), TDI_OK);

@@ -46,10 +46,10 @@ static void tiny_run(void **state)
         HPQ_COMMAND("COMMIT"), HPQ_FINISH,
         /* the delta */
         COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
-        ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "1"),
+        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "1"),
         /* the re-identification check */
         HPQ_NO_ROW("FROM tdi.body_blanking"),
-        ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+        HPQ_ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
         /* the body's file */
         HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
         HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
@@ -100,9 +100,9 @@ static void first_night(char *value, size_t len)
 
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
                COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-               COPY_IN("COPY run_rec"), COPY_IN_END, ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               COPY_IN("COPY run_rec"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
                ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
-               ROWS("GROUPING SETS", 11, 0, NULL), HPQ_VALUE("WHERE qi IS NULL", "0"),
+               HPQ_ROWS("GROUPING SETS", 11, 0, NULL), HPQ_VALUE("WHERE qi IS NULL", "0"),
                HPQ_VALUE("tables_sequence", "f"), HPQ_COMMAND("BEGIN"),
                HPQ_COMMAND("INSERT INTO tdi.run_body"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
                {.fn = HPQ_FN_SEND,
@@ -150,10 +150,10 @@ static void incremental_runs(void **state)
         HPQ_PUT("0\t"), COPY_IN_END,
         /* the delta: a replace and a delete */
         COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
-        ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
+        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
         /* the snapshot, kept for episodes whose counting could have changed unread, ends */
         HPQ_COMMAND("COMMIT"), HPQ_FINISH, HPQ_VALUE("FROM tdi.body_blanking", ""),
-        ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+        HPQ_ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
         HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
         HPQ_COPY_ROW("0\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"),
         HPQ_COPY_ROW("e1:0123456789abcdef0123456789abcdef\td\t\\N\t\\N\n"), HPQ_COPY_DONE,
@@ -208,8 +208,8 @@ static void state_key_of(const char *id, char *key, size_t len)
         HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),                       \
         HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),                \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
-        ROWS("GROUP BY body, action", 3, r, __VA_ARGS__), ROWS("action = 'f'", 2, 0, NULL),        \
-        ROWS("k.earlier", 2, 0, NULL)
+        HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
+        HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
 
 /* The second night reads episode 1 (changed); the pass finds that episode 2, not read, changed
  * its counting ('f'): the run asks for its key, runs the key scan again in the snapshot it kept,
@@ -231,26 +231,27 @@ static void episodes_read_again(void **state)
         HPQ_COPY_DONE, COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
         HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
         COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY run_rec"),
-        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, ROWS("HAVING count(*) > 1", 3, 0, NULL),
+        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),
         HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
-        ROWS("GROUP BY body, action", 3, 1, "0", "f", "1"), ROWS("action = 'f'", 2, 1, "0", "1"),
-        ROWS("k.earlier", 2, 0, NULL),
+        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "f", "1"),
+        HPQ_ROWS("action = 'f'", 2, 1, "0", "1"), HPQ_ROWS("k.earlier", 2, 0, NULL),
         /* episode 2 again, in the same snapshot */
-        ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2),
+        HPQ_ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2),
         COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
         HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_SEND_P("set_config", "{\"2\"}"),
-        HPQ_RESULT_ROWS(1, V("length"), 1, V("5")), HPQ_RESULT_NONE, COPY_OUT("current_setting"),
+        HPQ_RESULT_ROWS(1, HPQ_STRINGS("length"), 1, HPQ_STRINGS("5")), HPQ_RESULT_NONE,
+        COPY_OUT("current_setting"),
         HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "M", "2025-01-01T00:00:00.000000Z")),
         HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
         COPY_IN("COPY run_rec"), HPQ_PUT("1\t0\t0\t"), COPY_IN_END,
-        ROWS("HAVING count(*) > 1", 3, 0, NULL), PASS_AGAIN(1, "0", "r", "2"),
+        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), PASS_AGAIN(1, "0", "r", "2"),
         HPQ_COMMAND("COMMIT"), HPQ_FINISH,
         /* the body's file: the replace of episode 2 (position 1), as an entrant */
         HPQ_VALUE("FROM tdi.body_blanking", ""),
-        ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+        HPQ_ROWS("GROUPING SETS", 11, 1, "0", "1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
         HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
         HPQ_COPY_ROW("1\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
         HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), HPQ_SEND("INSERT INTO tdi.sent"),
@@ -276,7 +277,7 @@ static void source_unreachable(void **state)
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
                HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
                HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
-               COPY_IN("COPY run_rec"), COPY_IN_END, ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               COPY_IN("COPY run_rec"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
                ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"),
                HPQ_SEND_P("INSERT INTO tdi.run_source",
                           "5|riverside|full|\\N|2|0|0|0|source|source riverside: connecting "
@@ -320,9 +321,9 @@ static void year_closed(void **state)
 
 /* The page's figures as the run's page and `tdi report` load them (state_report_load): every
  * field in its place; no such run leaves the page empty. */
-#define F11 V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
+#define F11 HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
 #define P_ROWS(m, p, n, r, ...)                                                                    \
-    HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, V(__VA_ARGS__)), HPQ_RESULT_NONE
+    HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, HPQ_STRINGS(__VA_ARGS__)), HPQ_RESULT_NONE
 
 static void page_figures(void **state)
 {

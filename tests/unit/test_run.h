@@ -24,13 +24,6 @@
 
 #define STATE_CONN  "dbname=tdi_state"
 #define CLINIC_CONN "dbname=clinic_en"
-#define V(...)      ((const char *const[]){__VA_ARGS__})
-/* A statement on the state database answering r rows of n columns. */
-#define ROWS(m, n, r, ...)                                                                         \
-    HPQ_SEND(m),                                                                                   \
-        HPQ_RESULT_ROWS(n, V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), r,            \
-                        V(__VA_ARGS__)),                                                           \
-        HPQ_RESULT_NONE
 #define COPY_OUT(m) HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_OUT)
 #define COPY_IN(m)  HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_IN)
 #define COPY_IN_END HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
@@ -197,7 +190,7 @@ static void finish(void)
         HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),                     \
         HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),                \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
-        ROWS("GROUP BY body, action", 3, r, __VA_ARGS__), ROWS("action = 'f'", 2, 0, NULL),        \
-        ROWS("k.earlier", 2, 0, NULL)
+        HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
+        HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
 
 #endif

@@ -80,9 +80,10 @@ static void three_read(pool_run *r)
         RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
         HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY run_rec"),
         {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec, HPQ_AT}, COPY_IN_END,
-        ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
+        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
         HPQ_NO_ROW("FROM tdi.body_blanking"),
-        ROWS("GROUPING SETS", 11, 1, "0", "3", "1", "3", "0", "1", "1", "1", "1", "0", "0.3333"),
+        HPQ_ROWS("GROUPING SETS", 11, 1, "0", "3", "1", "3", "0", "1", "1", "1", "1", "0",
+                 "0.3333"),
         HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
         HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_ROW("1\ta\tt\tf\n"), HPQ_COPY_ROW("2\ta\tt\tf\n"),
         HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE, HPQ_COMMAND("BEGIN"),
@@ -105,7 +106,7 @@ static void birch_refused(pool_run *r)
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
                HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY run_rec"),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec, HPQ_AT}, COPY_IN_END,
-               ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"));
+               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"));
     ledger_rows(r->ledger, 0);
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|source|5|source birch failed"),

@@ -19,14 +19,11 @@
 #include <string.h>
 
 #define CONNINFO "dbname=tdi_state"
-#define V(...)   ((const char *const[]){__VA_ARGS__})
-#define F11      V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
+#define F11      HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
 /* A statement sent with parameters p answering r rows of n columns. */
 #define ROWS_P(m, p, n, r, ...)                                                                    \
-    HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, V(__VA_ARGS__)), HPQ_RESULT_NONE
+    HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, HPQ_STRINGS(__VA_ARGS__)), HPQ_RESULT_NONE
 #define NO_ROWS_P(m, p, n) HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, 0, NULL), HPQ_RESULT_NONE
-/* The same, its parameters not checked (the completeness query's item list). */
-#define ROWS(m, n, r, ...) HPQ_SEND(m), HPQ_RESULT_ROWS(n, F11, r, V(__VA_ARGS__)), HPQ_RESULT_NONE
 
 /* A run row: run_id, year, mode, status, exit code, seconds, started, run_no. */
 #define RUN_ROW(id, code, secs, no)                                                                \
@@ -75,29 +72,30 @@ static void whole_run(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(
-        ROWS_P("FROM tdi.run WHERE run_id = $1", "20260105T040000Z", 8, 1,
-               RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
-        ROWS_P("FROM tdi.run_source s LEFT JOIN LATERAL", "42|\\N", 11, 2, "northside", "failed",
-               "incremental", "3", "10", "0", "0", "f", "0", "0", "0", "riverside", "ok", "full",
-               "1", "120", "117", "3", "t", "110", "108", "2"),
-        ROWS_P("FROM tdi.run_file WHERE run_no = $1", "42|\\N", 8, 2, "submission", "nl", "4",
-               "117", "5", "2", "/out/nl/tdi-nl-2025-20260105T040000Z.xml.gz", "ab12", "quarantine",
-               "riverside", "-1", "3", "0", "0",
-               "/out/quarantine/quarantine-riverside-2025-20260105T040000Z.tsv", "cd34"),
-        ROWS_P("ORDER BY run_no DESC LIMIT $2) r ORDER BY run_no", "42|30", 8, 2,
-               RUN_ROW("20260104T040000Z", "5", "7.25", "41"),
-               RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
-        HPQ_SEND_P("FROM tdi.body_sequence WHERE episodes > 0", ""),
-        HPQ_RESULT_ROWS(4, F11, 2, V("nl", "2024", "900", "850", "nl", "2025", "117", "111")),
-        HPQ_RESULT_NONE,
-        ROWS("FROM tdi.run_completeness c LEFT JOIN LATERAL", 7, 2, "riverside", "sex", "117", "4",
-             "t", "108", "0", "riverside", "detox_phase", "9", "9", "f", "0", "0"),
-        ROWS_P("FROM tdi.run_body WHERE run_no = $1", "42", 8, 1, "nl", "5", "7", "117", "t",
-               "region sex", "812", "-1"),
-        ROWS_P("FROM tdi.run_cell c WHERE c.run_no = (SELECT max(m.run_no)", "42", 7, 2, "nl",
-               "2024", "9.1.1", "1", "total", "40", "f", "nl", "2025", "9.1.1", "1", "total", "0",
-               "t"));
+    hpq_script(ROWS_P("FROM tdi.run WHERE run_id = $1", "20260105T040000Z", 8, 1,
+                      RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
+               ROWS_P("FROM tdi.run_source s LEFT JOIN LATERAL", "42|\\N", 11, 2, "northside",
+                      "failed", "incremental", "3", "10", "0", "0", "f", "0", "0", "0", "riverside",
+                      "ok", "full", "1", "120", "117", "3", "t", "110", "108", "2"),
+               ROWS_P("FROM tdi.run_file WHERE run_no = $1", "42|\\N", 8, 2, "submission", "nl",
+                      "4", "117", "5", "2", "/out/nl/tdi-nl-2025-20260105T040000Z.xml.gz", "ab12",
+                      "quarantine", "riverside", "-1", "3", "0", "0",
+                      "/out/quarantine/quarantine-riverside-2025-20260105T040000Z.tsv", "cd34"),
+               ROWS_P("ORDER BY run_no DESC LIMIT $2) r ORDER BY run_no", "42|30", 8, 2,
+                      RUN_ROW("20260104T040000Z", "5", "7.25", "41"),
+                      RUN_ROW("20260105T040000Z", "0", "12.5", "42")),
+               HPQ_SEND_P("FROM tdi.body_sequence WHERE episodes > 0", ""),
+               HPQ_RESULT_ROWS(4, F11, 2,
+                               HPQ_STRINGS("nl", "2024", "900", "850", "nl", "2025", "117", "111")),
+               HPQ_RESULT_NONE,
+               HPQ_ROWS("FROM tdi.run_completeness c LEFT JOIN LATERAL", 7, 2, "riverside", "sex",
+                        "117", "4", "t", "108", "0", "riverside", "detox_phase", "9", "9", "f", "0",
+                        "0"),
+               ROWS_P("FROM tdi.run_body WHERE run_no = $1", "42", 8, 1, "nl", "5", "7", "117", "t",
+                      "region sex", "812", "-1"),
+               ROWS_P("FROM tdi.run_cell c WHERE c.run_no = (SELECT max(m.run_no)", "42", 7, 2,
+                      "nl", "2024", "9.1.1", "1", "total", "40", "f", "nl", "2025", "9.1.1", "1",
+                      "total", "0", "t"));
     assert_int_equal(state_report_load(st, "20260105T040000Z", NULL, &r), TDI_OK);
     assert_string_equal(logged.text, "");
 
@@ -210,7 +208,8 @@ static void newest_run_of_one_source(void **state)
         ROWS_P("WHERE run_no <= $1", "43|30", 8, 1, RUN_ROW("20260106T040000Z", "-1", "-1", "43")),
         ROWS_P("FROM tdi.sent WHERE source = $1 GROUP BY year", "riverside", 4, 1, "riverside",
                "2025", "117", "111"),
-        ROWS("FROM tdi.run_completeness c", 7, 1, "riverside", "sex", "117", "4", "f", "0", "0"));
+        HPQ_ROWS("FROM tdi.run_completeness c", 7, 1, "riverside", "sex", "117", "4", "f", "0",
+                 "0"));
     assert_int_equal(state_report_load(st, NULL, "riverside", &r), TDI_OK);
     assert_string_equal(r.run.run_id, "20260106T040000Z");
     assert_int_equal(r.run.exit_code, -1);

@@ -18,13 +18,6 @@
 #include <string.h>
 
 #define CONNINFO "dbname=tdi_state"
-#define V(...)   ((const char *const[]){__VA_ARGS__})
-/* A statement answering r rows of n columns. */
-#define ROWS(m, n, r, ...)                                                                         \
-    HPQ_SEND(m),                                                                                   \
-        HPQ_RESULT_ROWS(n, V("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"), r,            \
-                        V(__VA_ARGS__)),                                                           \
-        HPQ_RESULT_NONE
 
 static test_log logged;
 
@@ -238,18 +231,20 @@ static void print_runs(void **state)
     (void)state;
     assert_non_null(fp);
     st = opened();
-    hpq_script(
-        ROWS("FROM tdi.run ORDER BY run_no DESC", 10, 0, NULL),
-        ROWS("FROM tdi.run ORDER BY run_no DESC", 10, 2, "18", "R18", "2025", "full", "failed", "5",
-             "2025-03-01 02:00:00Z", "2025-03-01 02:00:09Z", "9 s", "source riverside failed", "17",
-             "R17", "2025", "normal", "running", "-", "2025-02-01 02:00:00Z", "-", "-", ""),
-        ROWS("FROM tdi.run_source", 9, 2, "eastside", "ok", "incremental",
-             "2025-02-01T02:00:00.000000Z", "1", "10", "9", "1", "", "riverside", "source", "full",
-             "", "3", "0", "0", "0", "connection refused"),
-        ROWS("FROM tdi.run_file", 8, 3, "submission", "nl", "4", "9", "2", "1", "/out/nl-4.xml.gz",
-             "ab12", "tables", "nl", "", "30", "0", "0", "/out/nl-tables.xml", "cd34", "quarantine",
-             "eastside", "", "1", "0", "0", "/out/q.csv", "ef56"),
-        ROWS("FROM tdi.run_source", 9, 0, NULL), ROWS("FROM tdi.run_file", 8, 0, NULL));
+    hpq_script(HPQ_ROWS("FROM tdi.run ORDER BY run_no DESC", 10, 0, NULL),
+               HPQ_ROWS("FROM tdi.run ORDER BY run_no DESC", 10, 2, "18", "R18", "2025", "full",
+                        "failed", "5", "2025-03-01 02:00:00Z", "2025-03-01 02:00:09Z", "9 s",
+                        "source riverside failed", "17", "R17", "2025", "normal", "running", "-",
+                        "2025-02-01 02:00:00Z", "-", "-", ""),
+               HPQ_ROWS("FROM tdi.run_source", 9, 2, "eastside", "ok", "incremental",
+                        "2025-02-01T02:00:00.000000Z", "1", "10", "9", "1", "", "riverside",
+                        "source", "full", "", "3", "0", "0", "0", "connection refused"),
+               HPQ_ROWS("FROM tdi.run_file", 8, 3, "submission", "nl", "4", "9", "2", "1",
+                        "/out/nl-4.xml.gz", "ab12", "tables", "nl", "", "30", "0", "0",
+                        "/out/nl-tables.xml", "cd34", "quarantine", "eastside", "", "1", "0", "0",
+                        "/out/q.csv", "ef56"),
+               HPQ_ROWS("FROM tdi.run_source", 9, 0, NULL),
+               HPQ_ROWS("FROM tdi.run_file", 8, 0, NULL));
     assert_int_equal(state_print_runs(st, 5, fp), TDI_OK);
     assert_int_equal(state_print_runs(st, 5, fp), TDI_OK);
     fclose(fp);
@@ -288,10 +283,10 @@ static void years(void **state)
     hpq_script(HPQ_VALUE("FROM tdi.closed_year WHERE year", "2026-01-05 10:00:00Z by ops"),
                HPQ_NO_ROW("FROM tdi.closed_year WHERE year"),
                HPQ_SEND_P("INSERT INTO tdi.closed_year", "2025|ops"),
-               HPQ_RESULT_ROWS(1, V("year"), 1, V("2025")), HPQ_RESULT_NONE,
+               HPQ_RESULT_ROWS(1, HPQ_STRINGS("year"), 1, HPQ_STRINGS("2025")), HPQ_RESULT_NONE,
                HPQ_NO_ROW("INSERT INTO tdi.closed_year"),
                HPQ_SEND_P("DELETE FROM tdi.closed_year", "2025|ops"),
-               HPQ_RESULT_ROWS(1, V("year"), 1, V("2025")), HPQ_RESULT_NONE);
+               HPQ_RESULT_ROWS(1, HPQ_STRINGS("year"), 1, HPQ_STRINGS("2025")), HPQ_RESULT_NONE);
     assert_int_equal(state_year_closed(st, 2025, &closed_, since, sizeof since), TDI_OK);
     assert_int_equal(closed_, 1);
     assert_string_equal(since, "2026-01-05 10:00:00Z by ops");
@@ -318,16 +313,17 @@ static void marks_and_lookups(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_SEND_P("FROM tdi.source_state", "riverside|2025"),
-               HPQ_RESULT_ROWS(1, V("v"), 1, V("2025-05-01T00:00:00.000000Z|fp1")), HPQ_RESULT_NONE,
-               HPQ_VALUE("FROM tdi.source_state", "|fp2"), HPQ_NO_ROW("FROM tdi.source_state"),
-               HPQ_SEND_P("make_interval", "2025-05-01T00:00:00.000000Z|600"),
-               HPQ_RESULT_ROWS(1, V("v"), 1, V("2025-04-30T23:50:00.000000Z")), HPQ_RESULT_NONE,
-               HPQ_VALUE("FROM tdi.route", "t"), HPQ_VALUE("FROM tdi.route", "f"),
-               HPQ_VALUE("f.kind = 'quarantine'", "ab12"),
-               HPQ_VALUE("f.kind = 'quarantine'", "cd34"), HPQ_NO_ROW("f.kind = 'quarantine'"),
-               HPQ_VALUE("tables_sequence", "t"), HPQ_NO_ROW("tables_sequence"),
-               HPQ_VALUE("FROM tdi.body_sequence", "5"));
+    hpq_script(
+        HPQ_SEND_P("FROM tdi.source_state", "riverside|2025"),
+        HPQ_RESULT_ROWS(1, HPQ_STRINGS("v"), 1, HPQ_STRINGS("2025-05-01T00:00:00.000000Z|fp1")),
+        HPQ_RESULT_NONE, HPQ_VALUE("FROM tdi.source_state", "|fp2"),
+        HPQ_NO_ROW("FROM tdi.source_state"),
+        HPQ_SEND_P("make_interval", "2025-05-01T00:00:00.000000Z|600"),
+        HPQ_RESULT_ROWS(1, HPQ_STRINGS("v"), 1, HPQ_STRINGS("2025-04-30T23:50:00.000000Z")),
+        HPQ_RESULT_NONE, HPQ_VALUE("FROM tdi.route", "t"), HPQ_VALUE("FROM tdi.route", "f"),
+        HPQ_VALUE("f.kind = 'quarantine'", "ab12"), HPQ_VALUE("f.kind = 'quarantine'", "cd34"),
+        HPQ_NO_ROW("f.kind = 'quarantine'"), HPQ_VALUE("tables_sequence", "t"),
+        HPQ_NO_ROW("tables_sequence"), HPQ_VALUE("FROM tdi.body_sequence", "5"));
     assert_int_equal(state_source_mark(st, "riverside", 2025, &mark), TDI_OK);
     assert_int_equal(mark.known, 1);
     assert_string_equal(mark.watermark, "2025-05-01T00:00:00.000000Z");
@@ -450,7 +446,7 @@ static void forget_and_duplicates(void **state)
                HPQ_RESULT_NONE, HPQ_COMMAND("DELETE FROM run_seen WHERE src"),
                HPQ_COMMAND("DELETE FROM run_present WHERE src"),
                HPQ_FAILS("DELETE FROM run_rec", "57P01", "terminating connection"),
-               ROWS("HAVING count(*) > 1", 3, 2, "1", "2", "eid7", "5", "1", "x"));
+               HPQ_ROWS("HAVING count(*) > 1", 3, 2, "1", "2", "eid7", "5", "1", "x"));
     assert_int_equal(state_forget_source(st, 1), TDI_OK);
     assert_int_equal(state_forget_source(st, 1), TDI_ERR_STATE);
     assert_int_equal(state_duplicates(st, 2, count, example, 16), TDI_OK);
@@ -485,9 +481,9 @@ static void actions(void **state)
         HPQ_COMMAND("ANALYZE run_rec"), HPQ_SEND_P("CREATE TEMP TABLE run_held", "2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_held"),
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
-        ROWS("GROUP BY body, action", 3, 5, "0", "a", "3", "0", "r", "1", "1", "d", "2", "0", "f",
-             "1", "9", "a", "1"),
-        ROWS("action = 'f'", 2, 1, "1", "2"), ROWS("k.earlier", 2, 2, "0", "4", "7", "1"));
+        HPQ_ROWS("GROUP BY body, action", 3, 5, "0", "a", "3", "0", "r", "1", "1", "d", "2", "0",
+                 "f", "1", "9", "a", "1"),
+        HPQ_ROWS("action = 'f'", 2, 1, "1", "2"), HPQ_ROWS("k.earlier", 2, 2, "0", "4", "7", "1"));
     assert_int_equal(state_actions(st, 2025, sources, 2, bodies, 2, counts, reread, r018), TDI_OK);
     assert_int_equal(counts[0].appends, 3);
     assert_int_equal(counts[0].replaces, 1);
@@ -517,7 +513,8 @@ static void unread_keys(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(ROWS("WHERE action = 'f' AND src = $1 ORDER BY 1 LIMIT $2", 1, 2, "e1:0a", "e1:0b"));
+    hpq_script(
+        HPQ_ROWS("WHERE action = 'f' AND src = $1 ORDER BY 1 LIMIT $2", 1, 2, "e1:0a", "e1:0b"));
     assert_int_equal(state_unread_keys(st, 1, 2, &keys, &n), TDI_OK);
     assert_int_equal(n, 2);
     assert_non_null(keys);
@@ -525,8 +522,8 @@ static void unread_keys(void **state)
     assert_string_equal(keys + STATE_KEY_WIDTH, "e1:0b");
     free(keys);
     hpq_script(HPQ_SEND_P("WHERE action = 'f'", "0|2"),
-               HPQ_RESULT_ROWS(1, V("eid"), 2, V("e1:0a", "e1:0b")), HPQ_RESULT_NONE,
-               HPQ_FAILS("WHERE action = 'f'", "57P01", "terminating connection"));
+               HPQ_RESULT_ROWS(1, HPQ_STRINGS("eid"), 2, HPQ_STRINGS("e1:0a", "e1:0b")),
+               HPQ_RESULT_NONE, HPQ_FAILS("WHERE action = 'f'", "57P01", "terminating connection"));
     assert_int_equal(state_unread_keys(st, 0, 1, &keys, &n), TDI_OK);
     assert_int_equal(n, 2);
     assert_null(keys);
@@ -612,8 +609,8 @@ static void reid_check(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "3", "5", "0", "2", "1", "3", "1",
-                    "0", "0.25"));
+    hpq_script(HPQ_ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "3", "5", "0", "2", "1", "3", "1",
+                        "0", "0.25"));
     assert_int_equal(state_reid_check(st, 0, masks, 3, 3, out), TDI_OK);
     assert_int_equal(out[0].records, 10);
     assert_int_equal(out[0].groups, 3);
@@ -625,10 +622,10 @@ static void reid_check(void **state)
     assert_int_equal(out[1].records, 0); /* not grouped */
 
     /* k 2 under 3: the two others, one with no key (every record one group). */
-    hpq_script(ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "6", "2", "3", "1", "1", "1", "1",
-                    "1", "0.5"),
-               ROWS("GROUPING SETS ((k1), ())", 11, 2, "0", "10", "4", "3", "0", "1", "1", "2", "1",
-                    "1", "0.3", "1", "10", "1", "9", "0", "4", "2", "5", "3", "1", "0.1"));
+    hpq_script(HPQ_ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "6", "2", "3", "1", "1", "1", "1",
+                        "1", "0.5"),
+               HPQ_ROWS("GROUPING SETS ((k1), ())", 11, 2, "0", "10", "4", "3", "0", "1", "1", "2",
+                        "1", "1", "0.3", "1", "10", "1", "9", "0", "4", "2", "5", "3", "1", "0.1"));
     assert_int_equal(state_reid_check(st, 0, masks, 3, 3, out), TDI_OK);
     assert_int_equal(out[0].k, 2);
     assert_int_equal(out[0].at_risk, 3);
@@ -639,9 +636,9 @@ static void reid_check(void **state)
     assert_int_equal(out[0].legacy, 1);
     assert_int_equal(out[2].legacy, 1);
 
-    hpq_script(ROWS("GROUPING SETS ((k1))", 11, 0, NULL),
+    hpq_script(HPQ_ROWS("GROUPING SETS ((k1))", 11, 0, NULL),
                HPQ_VALUE("SELECT count(*) FROM hold WHERE qi IS NULL", "4"),
-               ROWS("GROUPING SETS ((k1), ())", 11, 0, NULL),
+               HPQ_ROWS("GROUPING SETS ((k1), ())", 11, 0, NULL),
                HPQ_VALUE("SELECT count(*) FROM hold WHERE qi IS NULL", "4"));
     assert_int_equal(state_reid_check(st, 1, masks, 3, 3, out), TDI_OK);
     assert_int_equal(out[0].records, 0);
@@ -662,7 +659,7 @@ static void blanked_and_replace_all(void **state)
     st = opened();
     hpq_script(HPQ_VALUE("FROM tdi.body_blanking", "age sex"),
                HPQ_SEND_P("INSERT INTO run_action", "1"), HPQ_RESULT(PGRES_COMMAND_OK),
-               HPQ_RESULT_NONE, ROWS("GROUP BY action", 2, 3, "a", "2", "r", "5", "d", "1"));
+               HPQ_RESULT_NONE, HPQ_ROWS("GROUP BY action", 2, 3, "a", "2", "r", "5", "d", "1"));
     assert_int_equal(state_blanked(st, "nl", 2025, blanked, sizeof blanked, &found), TDI_OK);
     assert_int_equal(found, 1);
     assert_string_equal(blanked, "age sex");
