@@ -67,6 +67,11 @@ tdi_status run_worse(tdi_status a, tdi_status b)
     return a != TDI_OK ? a : b;
 }
 
+int run_source_failure(tdi_status st)
+{
+    return st == TDI_ERR_SOURCE || st == TDI_ERR_CROSSWALK;
+}
+
 /* ------------------------------------------------------------------ the run */
 
 /* The clock the run id is taken from. The test build can set it off (TDI_TEST_CLOCK_OFFSET,

@@ -18,17 +18,10 @@ static void keep_message(run_ctx *rc, const char *msg)
         snprintf(rc->message, sizeof rc->message, "%.*s", (int)sizeof rc->message - 1, msg);
 }
 
-/* A source that failed on its own (the run went on without it); a source that stopped with the
- * run (interrupted, disk full) has the run's own status. */
-static int source_failed(const run_source *s)
-{
-    return s->status == TDI_ERR_SOURCE || s->status == TDI_ERR_CROSSWALK;
-}
-
 static tdi_status ledger_status(const run_ctx *rc, tdi_status st)
 {
     for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++)
-        if (source_failed(&rc->src[si]))
+        if (run_source_failure(rc->src[si].status)) /* a stopped source has the run's status */
             st = run_worse(st, rc->src[si].status);
     for (size_t b = 0; rc->body && b < rc->cfg->nbodies; b++)
         st = run_worse(st, rc->body[b].disclosure);
@@ -39,7 +32,7 @@ static tdi_status ledger_status(const run_ctx *rc, tdi_status st)
 static void ledger_message(run_ctx *rc, tdi_status st)
 {
     for (size_t si = 0; rc->src && si < rc->cfg->nsources; si++)
-        if (source_failed(&rc->src[si])) {
+        if (run_source_failure(rc->src[si].status)) {
             char msg[ERROR_MAX + 64];
             snprintf(msg, sizeof msg, "source %s failed", rc->src[si].cfg->name);
             keep_message(rc, msg);

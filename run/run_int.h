@@ -146,6 +146,9 @@ typedef struct run_ctx {
 
 /* run.c: the failure that decides the exit code when several happened. */
 tdi_status run_worse(tdi_status a, tdi_status b);
+/* run.c: 1 when st is a source's own failure (source, crosswalk): the run goes on without the
+ * source; any other failure stops the run. */
+int run_source_failure(tdi_status st);
 /* run.c: seconds since the last call (the phases' times in --verbose). */
 double run_lap(void);
 

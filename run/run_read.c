@@ -372,7 +372,7 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
             if (tst != TDI_OK)
                 return tst;
         }
-        if (st != TDI_ERR_SOURCE && st != TDI_ERR_CROSSWALK)
+        if (!run_source_failure(st))
             break; /* interrupted, disk full, out of memory: the run stops */
         if (!transient || s->attempts >= rc->cfg->retry_attempts)
             break;
@@ -389,7 +389,7 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
     s->status = st;
     if (st != TDI_OK)
         s->extracted = s->written = s->quarantined = 0;
-    return st == TDI_ERR_SOURCE || st == TDI_ERR_CROSSWALK ? TDI_OK : st;
+    return run_source_failure(st) ? TDI_OK : st;
 }
 
 /* Source si's keys of one kind into the state database. */
