@@ -30,12 +30,12 @@ tdi_status state_delta_begin(state_db *st)
     return st_command(
         st, "creating the run's tables",
         "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
-        "body integer NOT NULL, eid text NOT NULL, ekey text NOT NULL, hash bytea NOT "
-        "NULL, person text NOT NULL, centre text NOT NULL, start_ymd integer NOT "
+        "body integer NOT NULL, eid bytea NOT NULL, ekey bytea NOT NULL, hash bytea NOT "
+        "NULL, person bytea NOT NULL, centre text NOT NULL, start_ymd integer NOT "
         "NULL, status text NOT NULL, drug boolean NOT NULL, qi text NOT NULL, sens text NOT "
         "NULL, cont boolean NOT NULL);\n"
-        "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid text NOT NULL);\n"
-        "CREATE TEMP TABLE run_present (src integer NOT NULL, eid text NOT NULL);\n"
+        "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid bytea NOT NULL);\n"
+        "CREATE TEMP TABLE run_present (src integer NOT NULL, eid bytea NOT NULL);\n"
         "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
         "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
         "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
@@ -102,19 +102,31 @@ static tdi_status copy_line(state_db *st, const char *const *fields, int nfields
     return TDI_OK;
 }
 
+/* key ("e1:" or "p1:" + ndigits lowercase hex digits, as transform/ makes them) into out as a
+ * bytea in hex input form without its prefix (tdi.sent keeps the bytes: schema 8); COPY text
+ * wants the backslash doubled. 0 when key is of another form. */
+static int copy_key(char *out, size_t len, const char *key, const char *prefix, size_t ndigits)
+{
+    if (strncmp(key, prefix, 3) != 0 || strlen(key + 3) != ndigits ||
+        strspn(key + 3, "0123456789abcdef") != ndigits || len < ndigits + 4)
+        return 0;
+    snprintf(out, len, "\\\\x%s", key + 3);
+    return 1;
+}
+
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
                             const char *centre, int start_ymd, const char *status, state_drug drug,
                             const char *qi, const char *sens)
 {
-    char p[32], s[16], b[16], h[80], d[16];
+    char p[32], s[16], b[16], h[80], d[16], e[40], k[40], pk[72];
     const char *start = drug == STATE_DRUG_START ? "t" : "f";
     const char *cont = drug == STATE_DRUG_CONTINUING ? "t" : "f";
-    const char *fields[14] = {p,      s, b,      eid,   ekey, h,    person,
-                              centre, d, status, start, qi,   sens, cont};
+    const char *fields[14] = {p, s, b, e, k, h, pk, centre, d, status, start, qi, sens, cont};
 
-    if (!st->in_copy || !copy_safe(eid) || !copy_safe(ekey) || !copy_safe(hash) ||
-        strlen(hash) > 64 || !copy_safe(person) || !copy_safe(centre) || !copy_safe(status) ||
+    if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32) ||
+        !copy_key(k, sizeof k, ekey, "e1:", 32) || !copy_key(pk, sizeof pk, person, "p1:", 64) ||
+        !copy_safe(hash) || strlen(hash) > 64 || !copy_safe(centre) || !copy_safe(status) ||
         !copy_safe(qi) || !copy_safe(sens)) {
         tdi_error(WHO ": a record cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
@@ -130,10 +142,10 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
 
 tdi_status state_put_key(state_db *st, int src, const char *eid)
 {
-    char s[16];
-    const char *fields[2] = {s, eid};
+    char s[16], e[40];
+    const char *fields[2] = {s, e};
 
-    if (!st->in_copy || !copy_safe(eid)) {
+    if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32)) {
         tdi_error(WHO ": an episode key cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }
@@ -188,10 +200,11 @@ tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count,
     for (size_t i = 0; i < nsources; i++)
         example[i * len] = '\0';
     /* Every source in one pass: a pass per source would read all the run's records each time. */
-    rc = st_query(st, "looking for repeated keys",
-                  "SELECT src, count(DISTINCT eid), min(eid) FROM (SELECT src, eid FROM run_rec "
-                  "GROUP BY src, body, eid HAVING count(*) > 1) d GROUP BY src",
-                  0, NULL, PGRES_TUPLES_OK, &res);
+    rc = st_query(
+        st, "looking for repeated keys",
+        "SELECT src, count(DISTINCT eid), 'e1:' || min(encode(eid, 'hex')) FROM (SELECT "
+        "src, eid FROM run_rec GROUP BY src, body, eid HAVING count(*) > 1) d GROUP BY src",
+        0, NULL, PGRES_TUPLES_OK, &res);
     for (int i = 0; rc == TDI_OK && i < PQntuples(res); i++) {
         long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
 
@@ -277,7 +290,7 @@ static const char held_sql[] =
     "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"
     "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
     "     WHERE s.year = $1 AND b.served)\n"
-    "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::text AS ekey, rec.person, rec.centre,\n"
+    "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::bytea AS ekey, rec.person, rec.centre,\n"
     "       rec.start_ymd, rec.drug, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM "
     "rec.hash AS "
     "changed,\n"
@@ -322,11 +335,11 @@ static const char rank_sql[] =
     "       AND ((SELECT v FROM whole) OR h.person IN (SELECT person FROM touched)))\n"
     "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
     "h.was_earlier,\n"
-    "       h.drug AND row_number() OVER (PARTITION BY h.person COLLATE \"C\", h.body,\n"
+    "       h.drug AND row_number() OVER (PARTITION BY h.person, h.body,\n"
     "                                       CASE b.counting WHEN 'centre' THEN h.centre\n"
     "                                                       WHEN 'regional' THEN rs.region END,\n"
     "                                       h.drug\n"
-    "                          ORDER BY h.start_ymd, h.eid COLLATE \"C\") = 1 AS entrant,\n"
+    "                          ORDER BY h.start_ymd, h.eid) = 1 AS entrant,\n"
     "       e.person IS NOT NULL AS earlier\n"
     "  FROM ranked h JOIN run_body b ON b.body = h.body\n"
     "  LEFT JOIN run_src rs ON rs.src = h.src\n"
@@ -371,10 +384,10 @@ static const char r018_sql[] =
     "cp AS (SELECT person FROM run_rec WHERE cont AND body = (SELECT body FROM me)),\n"            \
     "c AS (SELECT pos FROM (\n"                                                                    \
     "    SELECT r.pos, row_number() OVER (\n"                                                      \
-    "               PARTITION BY r.person COLLATE \"C\",\n"                                        \
+    "               PARTITION BY r.person,\n"                                                      \
     "                            CASE b.counting WHEN 'centre' THEN r.centre\n"                    \
     "                                            WHEN 'regional' THEN rs.region END\n"             \
-    "               ORDER BY r.start_ymd DESC, r.eid COLLATE \"C\") AS n\n"                        \
+    "               ORDER BY r.start_ymd DESC, r.eid) AS n\n"                                      \
     "      FROM run_rank k JOIN run_rec r ON r.pos = k.pos JOIN run_body b ON b.body = k.body\n"   \
     "      LEFT JOIN run_src rs ON rs.src = r.src\n"                                               \
     "     WHERE k.body = (SELECT body FROM me) AND (k.entrant OR r.cont)\n"                        \
@@ -603,8 +616,8 @@ tdi_status state_unread_keys(state_db *st, int src, size_t max, char **keys, siz
     /* One row per episode, whatever the number of bodies that hold it; bytewise order, as
      * strcmp() sorts, for the caller's binary search. At most max + 1 rows are fetched. */
     rc = st_query(st, "finding the episodes whose counting changed unread",
-                  "SELECT DISTINCT eid COLLATE \"C\" FROM run_action WHERE action = 'f' AND src = "
-                  "$1 ORDER BY 1 LIMIT $2",
+                  "SELECT 'e1:' || encode(eid, 'hex') FROM (SELECT DISTINCT eid FROM run_action "
+                  "WHERE action = 'f' AND src = $1) k ORDER BY eid LIMIT $2",
                   2, (const char *[]){s, m}, PGRES_TUPLES_OK, &res);
     if (rc == TDI_OK) {
         size_t rows = (size_t)PQntuples(res);
@@ -637,12 +650,12 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
      * that get the same records get them in unrelated orders, not in spool order (red team 6). */
     snprintf(sql, sizeof sql,
              what == STATE_READ_DELETES
-                 ? "COPY (SELECT ekey, action, entrant, earlier FROM run_action WHERE body = %d "
-                   "AND action = 'd' ORDER BY ekey) TO STDOUT"
+                 ? "COPY (SELECT 'e1:' || encode(ekey, 'hex') AS k, action, entrant, earlier FROM "
+                   "run_action WHERE body = %d AND action = 'd' ORDER BY ekey) TO STDOUT"
              : what == STATE_READ_EPISODES
                  ? "COPY (SELECT a.pos, a.action, a.entrant, a.earlier FROM run_action a JOIN "
                    "run_rec r ON r.pos = a.pos WHERE a.body = %d AND a.action IN ('a', 'r') "
-                   "ORDER BY r.ekey COLLATE \"C\") TO STDOUT"
+                   "ORDER BY r.ekey) TO STDOUT"
                  : HELD_COPY,
              body);
     s = st_query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);

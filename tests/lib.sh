@@ -201,13 +201,17 @@ state_db_create() {
 }
 
 # The state schema version this tree builds (state/state.h), and the SQL that takes a database
-# of a later version back to 4 (5: the run report's tables; 6: the person years, the bodies' counts;
-# 7: the bodies' counting level),
-# for upgrade tests.
+# of a later version back to 7 (8: the keys as bytes) and to 4 (5: the run report's tables; 6: the
+# person years, the bodies' counts; 7: the bodies' counting level), rows kept, for upgrade tests.
 # shellcheck disable=SC2034 # used by the integration scripts that source this file
 STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
 # shellcheck disable=SC2034
-STATE_UNDO_AFTER_4="DROP TABLE tdi.person_year; ALTER TABLE tdi.body_sequence DROP COLUMN episodes, DROP COLUMN entrants, DROP COLUMN counting;
+STATE_UNDO_AFTER_7="ALTER TABLE tdi.sent ALTER COLUMN eid TYPE text USING 'e1:' || encode(eid, 'hex'),
+    ALTER COLUMN ekey TYPE text USING 'e1:' || encode(ekey, 'hex'),
+    ALTER COLUMN person TYPE text USING 'p1:' || encode(person, 'hex');
+  ALTER TABLE tdi.person_year ALTER COLUMN person TYPE text COLLATE \"C\" USING 'p1:' || encode(person, 'hex')"
+# shellcheck disable=SC2034
+STATE_UNDO_AFTER_4="$STATE_UNDO_AFTER_7; DROP TABLE tdi.person_year; ALTER TABLE tdi.body_sequence DROP COLUMN episodes, DROP COLUMN entrants, DROP COLUMN counting;
   DROP TABLE tdi.run_completeness, tdi.run_body, tdi.run_cell"
 
 # state_sql NAME SQL: one query on the state database NAME, unaligned, no headers.

@@ -94,8 +94,8 @@ case_levels() {
     [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT (person, centre)) FILTER (WHERE drug) || ' ' || count(*) FILTER (WHERE entrant) FROM tdi.sent WHERE body = 'antwerp'")" = "15 15" ] ||
         fail "antwerp: the state's persons per centre with a drug start and entrants are not 15 and 15"
     # the person key is the state's: not a pseudonym of any file
-    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE person !~ '^p1:[0-9a-f]{64}\$'")" = 0 ] ||
-        fail "a person key in the state is not p1: and 64 hex digits"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE octet_length(person) IS DISTINCT FROM 32")" = 0 ] ||
+        fail "a person key in the state is not the 32 bytes of p1: and 64 hex digits"
 }
 
 # Counting per centre across clinics: De Brug's episode of the shared person moves to a centre
@@ -119,7 +119,7 @@ case_shared_centre() {
     # Both on one day: the smaller state key is the entrant, whatever clinic was read first.
     pg_sql clinic_shared -c "UPDATE behandelingen SET startdatum = '2025-02-10' WHERE behandeling_id = 'BH-25-0101'"
     tdi_try "$CASE_DIR/tie" 0 run --config "$conf" --year 2025
-    ledger "$CASE_DIR" "SELECT eid || ' ' || ekey || ' ' || entrant FROM tdi.sent WHERE body = 'national' AND ekey IN ('$(episode_key national riverside 1)', '$(episode_key national debrug BH-25-0101)')" |
+    ledger "$CASE_DIR" "SELECT encode(eid, 'hex') || ' e1:' || encode(ekey, 'hex') || ' ' || entrant FROM tdi.sent WHERE body = 'national' AND 'e1:' || encode(ekey, 'hex') IN ('$(episode_key national riverside 1)', '$(episode_key national debrug BH-25-0101)')" |
         LC_ALL=C sort >"$CASE_DIR/tie.sent"
     [ "$(wc -l <"$CASE_DIR/tie.sent")" = 2 ] || fail "the two episodes of the tie are not both sent"
     [ "$(cut -d' ' -f3 "$CASE_DIR/tie.sent" | tr '\n' ' ')" = 'true false ' ] ||
@@ -178,6 +178,21 @@ case_earlier_year() {
     [ "$first" = 36 ] || fail "$first national episodes of 2025 are of persons treated in 2024, expected 36"
 }
 
+# two_years DB REF: DB a copy of the sample clinics where patient 5 also started in 2024 (episode
+# 22); CASE_DIR and REF each a state database that ran 2024 and 2025 with riverside on DB.
+two_years() {
+    local d
+    clinic_copy "$1" clinic_en
+    pg_sql "$1" -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22"
+    run_setup "$CASE_DIR"
+    run_setup "$2"
+    for d in "$CASE_DIR" "$2"; do
+        use_db "$d/tdi.conf" riverside "$1"
+        tdi_try "$d/run2024" 0 run --config "$d/tdi.conf" --year 2024
+        tdi_try "$d/run2025" 0 run --config "$d/tdi.conf" --year 2025
+    done
+}
+
 # Migrations 5 and 6 on a database of version 4 that holds two years (case_earlier_year's): the person
 # years and the bodies' counts it builds equal what tdi.sent implies, and the next runs act as on a
 # database that never lacked them (ref), also when a run of the earlier year takes a person's
@@ -185,15 +200,7 @@ case_earlier_year() {
 # no longer earlier, episode 5's status "not known" again.
 case_summary_migration() {
     local conf=$CASE_DIR/tdi.conf ref=$CASE_DIR/ref d f g
-    clinic_copy clinic_mig clinic_en
-    pg_sql clinic_mig -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22"
-    run_setup "$CASE_DIR"
-    run_setup "$ref"
-    for d in "$CASE_DIR" "$ref"; do
-        use_db "$d/tdi.conf" riverside clinic_mig
-        tdi_try "$d/run2024" 0 run --config "$d/tdi.conf" --year 2024
-        tdi_try "$d/run2025" 0 run --config "$d/tdi.conf" --year 2025
-    done
+    two_years clinic_mig "$ref"
     # back to version 4, rows kept, then tdi init
     state_sql "$(cat "$CASE_DIR/state.db")" "$STATE_UNDO_AFTER_4; DELETE FROM tdi.schema_version WHERE version > 4" >/dev/null
     tdi_try "$CASE_DIR/init5" 0 init --config "$conf"
@@ -220,6 +227,50 @@ case_summary_migration() {
     [ "$(ledger "$CASE_DIR" "$q")" = "$(ledger "$ref" "$q")" ] ||
         fail "earlier-year flags of 2025: $(ledger "$CASE_DIR" "$q") migrated, $(ledger "$ref" "$q") never migrated"
     [ "$(ledger "$CASE_DIR" "$q")" = 33 ] || fail "national episodes of 2025 of persons treated in 2024: $(ledger "$CASE_DIR" "$q"), not 33"
+}
+
+# Migration 8 on a database of version 7 that holds two years (case_earlier_year's): the keys of
+# tdi.sent and tdi.person_year become bytes, every row keeps its values (read back in the text
+# form, they equal what version 7 held), a key of another form stops it with nothing changed, and
+# the next runs act as on a database that was never at 7 (ref).
+case_narrow_migration() {
+    local conf=$CASE_DIR/tdi.conf ref=$CASE_DIR/ref d f g before after held
+    local q="SELECT body, year, eid, ekey, person, encode(hash, 'hex'), source, sequence, centre, start_ymd, status, drug, entrant, earlier, qi, sens FROM tdi.sent ORDER BY 1, 2, 3"
+    local q8="SELECT body, year, 'e1:' || encode(eid, 'hex'), 'e1:' || encode(ekey, 'hex'), 'p1:' || encode(person, 'hex'), encode(hash, 'hex'), source, sequence, centre, start_ymd, status, drug, entrant, earlier, qi, sens FROM tdi.sent ORDER BY 1, 2, 3"
+    local types="SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ' ' ORDER BY table_name, column_name) FROM information_schema.columns WHERE table_schema = 'tdi' AND ((table_name = 'sent' AND column_name IN ('eid', 'ekey', 'person')) OR (table_name = 'person_year' AND column_name = 'person'))"
+    two_years clinic_narrow "$ref"
+    state_sql "$(cat "$CASE_DIR/state.db")" "$STATE_UNDO_AFTER_7; DELETE FROM tdi.schema_version WHERE version > 7" >/dev/null
+    before=$(ledger "$CASE_DIR" "$q")
+    # per body and year the rows sent (national 2024: case_earlier_year's 40), and the person years
+    held=$(ledger "$CASE_DIR" "SELECT string_agg(body || ':' || year || ':' || n, ' ' ORDER BY body, year) FROM (SELECT body, year, count(*) n FROM tdi.sent GROUP BY 1, 2) c")
+    held="$held $(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.person_year")"
+    [ "$held" = "antwerp:2024:29 antwerp:2025:45 national:2024:40 national:2025:63 52" ] || fail "version 7 holds other rows than the two years' runs sent: $held"
+    # a key of another form: the migration stops, nothing changed
+    ledger "$CASE_DIR" "UPDATE tdi.sent SET ekey = 'e2:' || substr(ekey, 4) WHERE eid = (SELECT min(eid) FROM tdi.sent)" >/dev/null
+    tdi_try "$CASE_DIR/init8bad" 12 init --config "$conf"
+    stderr_has "tdi.sent or tdi.person_year holds a key that is not e1:/p1: and lowercase hex"
+    [ "$(ledger "$CASE_DIR" "SELECT max(version) FROM tdi.schema_version")" = 7 ] || fail "the refused migration recorded version 8"
+    ledger "$CASE_DIR" "UPDATE tdi.sent SET ekey = 'e1:' || substr(ekey, 4) WHERE ekey LIKE 'e2:%'" >/dev/null
+    tdi_try "$CASE_DIR/init8" 0 init --config "$conf"
+    stdout_has "state database: schema version 7 -> 8"
+    [ "$(ledger "$CASE_DIR" "$types")" = "person_year.person:bytea sent.eid:bytea sent.ekey:bytea sent.person:bytea" ] ||
+        fail "the keys are not bytes after migration 8: $(ledger "$CASE_DIR" "$types")"
+    after=$(ledger "$CASE_DIR" "$q8")
+    [ "$after" = "$before" ] || fail "migration 8 changed what tdi.sent holds"
+    [ "$(ledger "$CASE_DIR" "$q8")" = "$(ledger "$ref" "$q8")" ] || fail "the migrated tdi.sent differs from ref's"
+    [ "$(summaries_match "$CASE_DIR")" = 52 ] || fail "the migrated person years are not 52"
+
+    # the next runs: patient 5's 2024 start goes (2 replaces in 2025), as in ref
+    pg_sql clinic_narrow -c "DELETE FROM intake WHERE adm_id = 22" -c "DELETE FROM admissions WHERE adm_id = 22" >/dev/null
+    for d in "$CASE_DIR" "$ref"; do
+        tdi_try "$d/again2024" 0 run --config "$d/tdi.conf" --year 2024
+        tdi_try "$d/again2025" 0 run --config "$d/tdi.conf" --year 2025
+    done
+    f=$(nth_submission "$CASE_DIR" national 2)
+    g=$(nth_submission "$ref" national 2)
+    [ "$(episode_lines "$f")" = "$(episode_lines "$g")" ] || fail "the migrated database's 2025 run sent other records than ref's"
+    [ "$(episode_lines "$f" | grep -c ' action="replace" ')" = 2 ] || fail "the 2025 run did not replace exactly patient 5's 2 episodes"
+    [ "$(ledger "$CASE_DIR" "$q8")" = "$(ledger "$ref" "$q8")" ] || fail "after the next runs tdi.sent differs from ref's"
 }
 
 # flip_setup DIR DB: DIR's state database and config with riverside (DB, a copy of the sample
@@ -531,6 +582,7 @@ it_case counting-shared-centre case_shared_centre
 it_case counting-regional case_regional
 it_case counting-earlier-year case_earlier_year
 it_case counting-summary-migration case_summary_migration
+it_case counting-narrow-migration case_narrow_migration
 it_case counting-flip case_flip
 it_case counting-flip-same-as-full case_flip_same_as_full
 it_case counting-flip-snapshot-lost case_flip_snapshot_lost

@@ -106,7 +106,7 @@ for ws in wb: print(ws.title, *(c for r in ws.iter_rows(values_only=True) for c 
     [ "$(grep -c '^<workbook' "$CASE_DIR/corpus")" = 2 ] || fail "the output does not hold both workbooks"
     mv "$CASE_DIR/corpus" "$CORPUS"
     # the person keys of the state database (under the state key), without their prefix
-    ledger "$RUN" "SELECT DISTINCT substr(person, 4) FROM tdi.sent" >"$PKEYS"
+    ledger "$RUN" "SELECT DISTINCT encode(person, 'hex') FROM tdi.sent" >"$PKEYS"
 }
 
 case_no_identifier() {

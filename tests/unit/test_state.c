@@ -120,7 +120,7 @@ static void migrate_from_nothing(void **state)
                HPQ_COMMAND("CREATE SCHEMA tdi"), HPQ_SEND("INSERT INTO tdi.schema_version"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
                MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
-               MIGRATION(6, 7));
+               MIGRATION(6, 7), MIGRATION(7, 8));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -145,6 +145,8 @@ static void migrate_other_cases(void **state)
     assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
     assert_int_equal(to, 99);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", VERSION), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
                HPQ_VALUE("max(version)", VERSION), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
@@ -356,8 +358,15 @@ static void marks_and_lookups(void **state)
     closed(st);
 }
 
-/* The run's tables filled by COPY: records, keys; a COPY discarded; refusals of what cannot go
- * into the stream. */
+/* Keys as transform/ makes them (e1: 32, p1: 64 lowercase hex digits), and the bytea each goes
+ * into the COPY stream as (schema 8: tdi.sent keeps the bytes, not the prefix). */
+#define E1(d)  "e1:0000000000000000000000000000000" d
+#define P1(d)  "p1:000000000000000000000000000000000000000000000000000000000000000" d
+#define E1X(d) "\\\\x0000000000000000000000000000000" d
+#define P1X(d) "\\\\x000000000000000000000000000000000000000000000000000000000000000" d
+
+/* The run's tables filled by COPY: records, keys as bytes; a COPY discarded; refusals of what
+ * cannot go into the stream (a control character, a key of another form). */
 static void delta_copies(void **state)
 {
     state_db *st;
@@ -366,43 +375,62 @@ static void delta_copies(void **state)
     st = opened();
     hpq_script(HPQ_COMMAND("CREATE TEMP TABLE run_rec"), HPQ_SEND("COPY run_rec ("),
                HPQ_RESULT(PGRES_COPY_IN),
-               HPQ_PUT("7\t0\t1\teid1\te1:k1\t\\\\xabcd\tp1\tC1\t20250102\t1\tt\tq|i\ts|e\tf\n"
-                       "8\t0\t1\teid2\te1:k2\t\\\\xef\tp2\tC1\t20250103\t2\tf\tq\ts\tf\n"
-                       "10\t0\t1\teid4\te1:k4\t\\\\xef\tp2\tC1\t20240103\t\tf\tq\ts\tt\n"),
+               HPQ_PUT("7\t0\t1\t" E1X("1") "\t" E1X("a") "\t\\\\xabcd\t" P1X(
+                   "1") "\tC1\t20250102\t1"
+                        "\tt\tq|i\ts|e\tf\n"
+                        "8\t0\t1\t" E1X("2") "\t" E1X("b") "\t\\\\xef\t" P1X(
+                            "2") "\tC1\t20250103\t2"
+                                 "\tf\tq\ts\tf\n"
+                                 "10\t0\t1\t" E1X("4") "\t" E1X("d") "\t\\\\xef\t" P1X(
+                                     "2") "\tC1\t20240103\t"
+                                          "\tf\tq\ts\tt\n"),
                HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_SEND("COPY run_seen (src, eid) FROM STDIN"), HPQ_RESULT(PGRES_COPY_IN),
                {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
                HPQ_RESULT_ERROR("57014", "COPY from stdin failed: discarded by tdi"),
                HPQ_RESULT_NONE, HPQ_SEND("COPY run_present (src, eid) FROM STDIN"),
-               HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("2\teid9\n"), HPQ_PUT_END,
+               HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("2\t" E1X("9") "\n"), HPQ_PUT_END,
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE);
     assert_int_equal(state_delta_begin(st), TDI_OK);
-    assert_int_equal(state_put_key(st, 0, "eid0"), TDI_ERR_INTERNAL); /* no COPY open */
+    assert_int_equal(state_put_key(st, 0, E1("0")), TDI_ERR_INTERNAL); /* no COPY open */
     assert_int_equal(state_copy_begin(st, STATE_COPY_RECORDS), TDI_OK);
-    assert_int_equal(state_put_record(st, 7, 0, 1, "eid1", "e1:k1", "abcd", "p1", "C1", 20250102,
-                                      "1", 1, "q|i", "s|e"),
+    assert_int_equal(state_put_record(st, 7, 0, 1, E1("1"), E1("a"), "abcd", P1("1"), "C1",
+                                      20250102, "1", 1, "q|i", "s|e"),
                      TDI_OK);
-    assert_int_equal(state_put_record(st, 8, 0, 1, "eid2", "e1:k2", "ef", "p2", "C1", 20250103, "2",
-                                      STATE_DRUG_NONE, "q", "s"),
+    assert_int_equal(state_put_record(st, 8, 0, 1, E1("2"), E1("b"), "ef", P1("2"), "C1", 20250103,
+                                      "2", STATE_DRUG_NONE, "q", "s"),
                      TDI_OK);
     /* a continuing client in the TDI population: not a start (drug f), a client (cont t) */
-    assert_int_equal(state_put_record(st, 10, 0, 1, "eid4", "e1:k4", "ef", "p2", "C1", 20240103, "",
-                                      STATE_DRUG_CONTINUING, "q", "s"),
+    assert_int_equal(state_put_record(st, 10, 0, 1, E1("4"), E1("d"), "ef", P1("2"), "C1", 20240103,
+                                      "", STATE_DRUG_CONTINUING, "q", "s"),
                      TDI_OK);
-    assert_int_equal(state_put_record(st, 9, 0, 1, "eid\t3", "e1:k3", "ef", "p3", "C1", 20250103,
+    assert_int_equal(state_put_record(st, 9, 0, 1, "eid\t3", E1("c"), "ef", P1("3"), "C1", 20250103,
                                       "2", 0, "q", "s"),
+                     TDI_ERR_INTERNAL);
+    /* uppercase hex, a short person key, another prefix: not a key tdi.sent can keep as bytes */
+    assert_int_equal(state_put_record(st, 9, 0, 1, E1("3"), E1("C"), "ef", P1("3"), "C1", 20250103,
+                                      "2", 0, "q", "s"),
+                     TDI_ERR_INTERNAL);
+    assert_int_equal(state_put_record(st, 9, 0, 1, E1("3"), E1("c"), "ef", "p1:03", "C1", 20250103,
+                                      "2", 0, "q", "s"),
+                     TDI_ERR_INTERNAL);
+    assert_int_equal(state_put_record(st, 9, 0, 1, "e2:00000000000000000000000000000003", E1("c"),
+                                      "ef", P1("3"), "C1", 20250103, "2", 0, "q", "s"),
                      TDI_ERR_INTERNAL);
     assert_int_equal(state_copy_end(st, 0), TDI_OK);
     assert_int_equal(state_copy_end(st, 0), TDI_OK); /* none open: nothing */
     assert_int_equal(state_copy_begin(st, STATE_COPY_SEEN), TDI_OK);
-    assert_int_equal(state_put_key(st, 1, "eid5"), TDI_OK);
+    assert_int_equal(state_put_key(st, 1, E1("5")), TDI_OK);
     assert_int_equal(state_copy_end(st, 1), TDI_OK);
     assert_int_equal(state_copy_begin(st, STATE_COPY_PRESENT), TDI_OK);
     assert_int_equal(state_put_key(st, 2, "eid\n9"), TDI_ERR_INTERNAL);
-    assert_int_equal(state_put_key(st, 2, "eid9"), TDI_OK);
+    assert_int_equal(state_put_key(st, 2, E1("9")), TDI_OK);
     assert_int_equal(state_copy_end(st, 0), TDI_OK);
     assert_string_equal(logged.text, "state database: an episode key cannot go into the COPY "
                                      "stream\n"
+                                     "state database: a record cannot go into the COPY stream\n"
+                                     "state database: a record cannot go into the COPY stream\n"
+                                     "state database: a record cannot go into the COPY stream\n"
                                      "state database: a record cannot go into the COPY stream\n"
                                      "state database: an episode key cannot go into the COPY "
                                      "stream\n");
@@ -413,19 +441,20 @@ static void delta_copies(void **state)
 static void delta_copy_flushes(void **state)
 {
     state_db *st;
-    char eid[32];
+    char eid[40];
     int i;
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_SEND("COPY run_seen"), HPQ_RESULT(PGRES_COPY_IN), HPQ_PUT("0\tk0000000000\n"),
+    hpq_script(HPQ_SEND("COPY run_seen"), HPQ_RESULT(PGRES_COPY_IN),
+               HPQ_PUT("0\t\\\\x00000000000000000000000000000000\n"),
                {.fn = HPQ_FN_COPY_PUT, .ret = -1, .error = "could not send data\n", HPQ_AT},
                {.fn = HPQ_FN_COPY_END, .match = "discarded", .ret = 1, HPQ_AT},
                HPQ_RESULT_ERROR("57014", "COPY from stdin failed"), HPQ_RESULT_NONE);
     assert_int_equal(state_copy_begin(st, STATE_COPY_SEEN), TDI_OK);
-    /* 14 bytes a line: the 64 KiB buffer holds 4681 of them. */
-    for (i = 0; i < 4682; i++) {
-        snprintf(eid, sizeof eid, "k%010d", i);
+    /* 38 bytes a line (\\x and 32 hex digits): the 64 KiB buffer holds 1724 of them. */
+    for (i = 0; i < 1725; i++) {
+        snprintf(eid, sizeof eid, "e1:%032d", i);
         assert_int_equal(state_put_key(st, 0, eid), TDI_OK);
     }
     assert_int_equal(state_copy_end(st, 0), TDI_ERR_STATE);
@@ -513,8 +542,8 @@ static void unread_keys(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(
-        HPQ_ROWS("WHERE action = 'f' AND src = $1 ORDER BY 1 LIMIT $2", 1, 2, "e1:0a", "e1:0b"));
+    hpq_script(HPQ_ROWS("WHERE action = 'f' AND src = $1) k ORDER BY eid LIMIT $2", 1, 2, "e1:0a",
+                        "e1:0b"));
     assert_int_equal(state_unread_keys(st, 1, 2, &keys, &n), TDI_OK);
     assert_int_equal(n, 2);
     assert_non_null(keys);
