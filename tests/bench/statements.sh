@@ -8,7 +8,8 @@
 # state database (`tdi init`, not timed), the statistics reset, one `tdi run`. Per run: client
 # CPU (user+sys), the server's CPU (the postmaster's reaped backends), and every statement of the
 # state database and the source by total_exec_time (server time, waits included: under load only
-# the proportions count). The table gives medians per statement (the first 70
+# the proportions count), and the size of tdi.sent and tdi.person_year after it
+# (pg_total_relation_size). The table gives medians per statement (the first 70
 # characters of its text) and per binary; the binaries' submissions must have the same episode
 # lines (checked).
 #
@@ -113,6 +114,11 @@ one() {
           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
          WHERE d.datname IN ('$STATE_DB', '$DB')
          GROUP BY 5" >>"$RAW"
+    # what the state keeps: tdi.sent and tdi.person_year with their indexes, in MB
+    pg_sql "$STATE_DB" -F $'\t' -c "
+        SELECT '$label', $run, 'size', round(pg_total_relation_size('tdi.' || t) / 1048576.0, 1),
+               'size of tdi.' || t || ', MB with indexes'
+          FROM unnest(ARRAY['sent', 'person_year']) t" >>"$RAW"
     gzip -dc "$WORK/out/national/"*.xml.gz | grep '<episode ' >"$WORK/episodes.$label"
 }
 
