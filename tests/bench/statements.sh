@@ -107,18 +107,20 @@ one() {
     read -r user sys <"$WORK/time.out"
     printf '%s\t%s\tcpu\t%s\t-\n%s\t%s\tsrv\t%s\t-\n' "$label" "$run" "$(echo "$user + $sys" | bc)" \
         "$label" "$run" "$(echo "$s1 - $s0" | bc)" >>"$RAW"
-    pg_sql postgres -F $'\t' -c "
-        SELECT '$label', $run, 'stmt', round(sum(s.total_exec_time))::bigint,
-               CASE d.datname WHEN '$STATE_DB' THEN '' ELSE d.datname || ': ' END ||
-               left(regexp_replace(s.query, '\s+', ' ', 'g'), 70)
-          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-         WHERE d.datname IN ('$STATE_DB', '$DB')
-         GROUP BY 5" >>"$RAW"
-    # what the state keeps: tdi.sent and tdi.person_year with their indexes, in MB
-    pg_sql "$STATE_DB" -F $'\t' -c "
-        SELECT '$label', $run, 'size', round(pg_total_relation_size('tdi.' || t) / 1048576.0, 1),
-               'size of tdi.' || t || ', MB with indexes'
-          FROM unnest(ARRAY['sent', 'person_year']) t" >>"$RAW"
+    {
+        pg_sql postgres -F $'\t' -c "
+            SELECT '$label', $run, 'stmt', round(sum(s.total_exec_time))::bigint,
+                   CASE d.datname WHEN '$STATE_DB' THEN '' ELSE d.datname || ': ' END ||
+                   left(regexp_replace(s.query, '\s+', ' ', 'g'), 70)
+              FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname IN ('$STATE_DB', '$DB')
+             GROUP BY 5"
+        # what the state keeps: tdi.sent and tdi.person_year with their indexes, in MB
+        pg_sql "$STATE_DB" -F $'\t' -c "
+            SELECT '$label', $run, 'size', round(pg_total_relation_size('tdi.' || t) / 1048576.0, 1),
+                   'size of tdi.' || t || ', MB with indexes'
+              FROM unnest(ARRAY['sent', 'person_year']) t"
+    } >>"$RAW"
     gzip -dc "$WORK/out/national/"*.xml.gz | grep '<episode ' >"$WORK/episodes.$label"
 }
 
