@@ -2,12 +2,11 @@
  * st_delta: the delta pass of a run, computed in the state database in bulk.
  *
  * Owns the run's temporary tables (run_rec, run_seen, run_present, run_src, run_body and the
- * pass's run_held, run_rank, run_action), the COPY of the run's records and key sets into them,
- * the repeated keys, the action pass (what each body holds, the TDI counting unit, every
- * action, the unread episodes whose counting changed, and the rows rule R018 is about, with
- * tdi.sent's statistics brought up to date first), and
- * reading a body's actions back in spool order through a work file. Nothing here runs one
- * statement per record.
+ * pass's run_gone, run_touched, run_held, run_rank, run_action), the COPY of the run's records
+ * and key sets into them, the repeated keys, the action pass (what each body holds, the TDI
+ * counting unit, every action, the unread episodes whose counting changed, and the rows rule R018
+ * is about, with tdi.sent's statistics brought up to date first), and reading a body's actions back
+ * in spool order through a work file. Nothing here runs one statement per record.
  */
 #include "st_int.h"
 
@@ -235,7 +234,7 @@ char *st_array_literal(const char *const *items, size_t n)
     return out;
 }
 
-/* The action pass, in three statements over the run's tables.
+/* The action pass, in statements over the run's tables (run_gone and run_touched first).
  *
  * run_held: what each served body holds after this run. Records go to the bodies that take them
  * (one run_rec row each, with the body's pseudonyms); against what each body was sent, by the
@@ -243,11 +242,14 @@ char *st_array_literal(const char *const *items, size_t n)
  * its source was read and the episode is known to be gone from the body: the source was read in
  * full, or the row was read now (it breaks a rule or goes to other bodies now), or the key scan
  * does not have it (deleted, or out of the year); also when its source is no longer configured.
- * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent.
- * Bodies not served this run are left out entirely. Each row carries its tuple (qi, sens: this
- * run's or as sent) for the re-identification check, which then reads this table alone, and a
- * record its person as sent (was_person), for the ranking's touched persons. rec and
- * sent are not materialised: a million-row CTE costs more to write than its table does to read
+ * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent
+ * (run_gone, below). Bodies not served this run are left out entirely. When the pass does not
+ * rank the whole year, run_held lists only the touched persons' episodes (run_touched): the
+ * others' are as sent, and the ranking would not read them (200k held, 10k changed: 0.74 s a pass
+ * to write every held episode, 0.25 s to analyse them). Each row carries its tuple (qi, sens:
+ * this run's or as sent) for the re-identification check, which reads the untouched persons'
+ * tuples from tdi.sent (st_reid.c), and a record its person as sent (was_person). rec and sent
+ * are not materialised: a million-row CTE costs more to write than its table does to read
  * again, and the second branch reads rec only when the body holds something.
  *
  * run_rank: the counting unit over what is held. Per body, the person's first start for a drug
@@ -269,8 +271,9 @@ char *st_array_literal(const char *const *items, size_t n)
  * Not so, and the whole year is ranked (whole), when a served body's last file of the year was
  * ranked at another level or before schema 7 (or there is none), or a run of an earlier year came
  * after that file (it may have changed tdi.person_year); also when every source was read in full
- * (everyone is touched: the filter would only cost). docs/benchmark.md, 2026-12-05: the nightly
- * run's rank statement.
+ * (everyone is touched: the filter would only cost). whole_sql decides it before run_held is
+ * made, which then holds what is ranked. docs/benchmark.md, 2026-12-05: the nightly run's rank
+ * statement.
  *
  * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
  * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'); was_entrant
@@ -278,18 +281,61 @@ char *st_array_literal(const char *const *items, size_t n)
  * (not read this run) whose flags changed would need a replace whose content the run does not
  * have: 'f', and the caller reads those episodes again (state_unread_keys()) or that source in
  * full, and computes the pass again. */
-static const char held_sql[] =
-    "CREATE TEMP TABLE run_held AS\n"
-    "WITH rec AS NOT MATERIALIZED (\n"
-    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd, r.drug,\n"
-    "           r.qi, r.sens\n"
-    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"
-    "     WHERE b.served),\n"
-    "sent AS NOT MATERIALIZED (\n"
-    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"
-    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"
-    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
+/* The run's records for the served bodies, and what those bodies were sent of the year. */
+#define HELD_REC_SENT                                                                              \
+    "WITH rec AS NOT MATERIALIZED (\n"                                                             \
+    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd, r.drug,\n"   \
+    "           r.qi, r.sens\n"                                                                    \
+    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
+    "     WHERE b.served),\n"                                                                      \
+    "sent AS NOT MATERIALIZED (\n"                                                                 \
+    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"       \
+    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"                                      \
+    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"                                   \
     "     WHERE s.year = $1 AND b.served)\n"
+/* run_gone: the episodes a served body was sent and does not get now, that are gone (deleted):
+ * the source is no longer configured or was read in full, or the row was read now (it breaks a
+ * rule or goes to other bodies now: run_seen), or the key scan does not have it (deleted, or out
+ * of the year). Unchanged rows an incremental read skipped are in the key scan: kept. One branch
+ * a reason, each a plain (anti or semi) join: an EXISTS in an OR runs once per row, quadratic at
+ * a million episodes, and the LEFT JOINs to the DISTINCT key sets it replaces cost 0.45 s a pass
+ * at 200k (docs/benchmark.md, 2026-12-05: run_held for the touched persons only). Only the first
+ * branch, which lists a whole source read in full, leaves out the rows read now: in the others
+ * that anti join came after one the planner takes for one row, as a nested loop over the run's
+ * records (4 s at 200k). A row read now in run_gone is harmless: held_sql looks rows not read now
+ * up in it, and its person as sent is touched anyway. */
+/* A branch over the rows sent of an incremental source read now: its condition follows. */
+#define GONE_INCREMENTAL                                                                           \
+    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"                                \
+    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND NOT rs.full_read\n"        \
+    " WHERE "
+static const char gone_sql[] =
+    "CREATE TEMP TABLE run_gone AS\n" HELD_REC_SENT
+    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid) AS person\n"
+    "  FROM sent LEFT JOIN run_src rs ON rs.name = sent.source\n"
+    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
+    "   AND (rs.src IS NULL OR (rs.ok AND rs.full_read))\n"
+    "UNION\n" GONE_INCREMENTAL
+    "EXISTS (SELECT 1 FROM run_seen x WHERE x.src = rs.src AND x.eid = sent.eid)\n"
+    "UNION\n" GONE_INCREMENTAL
+    "NOT EXISTS (SELECT 1 FROM run_present p WHERE p.src = rs.src AND p.eid = sent.eid)";
+
+/* run_touched: the persons this run touches (see run_rank), found before run_held so that it
+ * lists only their episodes: the persons read, their persons as sent, the persons of what is
+ * gone. */
+static const char touched_sql[] =
+    "CREATE TEMP TABLE run_touched AS\n" HELD_REC_SENT "SELECT person FROM rec\n"
+    "UNION SELECT sent.person FROM rec JOIN sent ON sent.body = "
+    "rec.body AND sent.eid = rec.eid WHERE sent.person IS NOT NULL\n"
+    "UNION SELECT person FROM run_gone";
+
+/* The rows sent and not read now: kept as sent, or gone. Whether the body gets the episode now
+ * is a NOT EXISTS on its own, which is a hash anti join (a LEFT JOIN to the DISTINCT records
+ * sorted both sides: 1M held, 7.0 -> 4.8 s of server CPU). A row sent before migration 2 has no
+ * person: it counts as a person of its own until its source is read in full. $2: the whole year
+ * is ranked (every sent row listed), else only the touched persons' rows. */
+static const char held_sql[] =
+    "CREATE TEMP TABLE run_held AS\n" HELD_REC_SENT
     "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::bytea AS ekey, rec.person, rec.centre,\n"
     "       rec.start_ymd, rec.drug, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM "
     "rec.hash AS "
@@ -298,41 +344,27 @@ static const char held_sql[] =
     "       rec.sens, sent.person AS was_person\n"
     "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
     "UNION ALL\n"
-    /* Joins, not EXISTS in an OR: PostgreSQL runs such a sublink once per row, a quadratic plan
-     * at a million episodes; hash joins keep the statement linear. Whether the body gets the
-     * episode now is a NOT EXISTS on its own, which is a hash anti join (a LEFT JOIN to the
-     * DISTINCT records sorted both sides: 1M held, 7.0 -> 4.8 s of server CPU). A row sent before
-     * migration 2 has no person: it counts as a person of its own until its source is read in
-     * full. */
     "SELECT sent.body, NULL, rs.src, sent.eid, sent.ekey, coalesce(sent.person, sent.eid),\n"
     "       sent.centre, coalesce(sent.start_ymd, 0), coalesce(sent.drug, true), false, false,\n"
-    "       sent.entrant, sent.earlier,\n"
-    "       rs.src IS NULL OR (rs.ok AND (rs.full_read OR x.eid IS NOT NULL OR p.eid IS NULL)),\n"
-    "       sent.qi, sent.sens, NULL\n"
+    "       sent.entrant, sent.earlier, g.eid IS NOT NULL, sent.qi, sent.sens, NULL\n"
     "  FROM sent\n"
     "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
-    "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_seen) x ON x.src = rs.src AND x.eid = "
-    "sent.eid\n"
-    "  LEFT JOIN (SELECT DISTINCT src, eid FROM run_present) p ON p.src = rs.src AND p.eid = "
-    "sent.eid\n"
-    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)";
+    "  LEFT JOIN run_gone g ON g.body = sent.body AND g.eid = sent.eid\n"
+    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
+    "   AND ($2 OR coalesce(sent.person, sent.eid) IN (SELECT person FROM run_touched))";
+
+/* Whether the pass ranks the whole year (rank_sql): 't' or 'f'. */
+static const char whole_sql[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM run_src WHERE NOT full_read)\n"
+    "    OR EXISTS (SELECT 1 FROM run_body b LEFT JOIN tdi.body_sequence q\n"
+    "                   ON q.body = b.name AND q.year = $1\n"
+    "                WHERE b.served AND (q.counting IS DISTINCT FROM b.counting\n"
+    "                   OR EXISTS (SELECT 1 FROM tdi.run r\n"
+    "                               WHERE r.year < $1 AND r.run_no > q.run_no)))";
 
 static const char rank_sql[] =
     "CREATE TEMP TABLE run_rank AS\n"
-    "WITH whole AS MATERIALIZED (\n"
-    "    SELECT NOT EXISTS (SELECT 1 FROM run_src WHERE NOT full_read)\n"
-    "        OR EXISTS (SELECT 1 FROM run_body b LEFT JOIN tdi.body_sequence q\n"
-    "                       ON q.body = b.name AND q.year = $1\n"
-    "                    WHERE b.served AND (q.counting IS DISTINCT FROM b.counting\n"
-    "                       OR EXISTS (SELECT 1 FROM tdi.run r\n"
-    "                                   WHERE r.year < $1 AND r.run_no > q.run_no))) AS v),\n"
-    "touched AS MATERIALIZED (\n"
-    "    SELECT person FROM run_held WHERE pos IS NOT NULL OR gone\n"
-    "    UNION SELECT was_person FROM run_held WHERE was_person IS NOT NULL),\n"
-    "ranked AS NOT MATERIALIZED (\n"
-    "    SELECT * FROM run_held h\n"
-    "     WHERE NOT h.gone\n"
-    "       AND ((SELECT v FROM whole) OR h.person IN (SELECT person FROM touched)))\n"
+    "WITH ranked AS NOT MATERIALIZED (SELECT * FROM run_held h WHERE NOT h.gone)\n"
     "SELECT h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, h.was_entrant, "
     "h.was_earlier,\n"
     "       h.drug AND row_number() OVER (PARTITION BY h.person, h.body,\n"
@@ -478,11 +510,13 @@ static tdi_status pass_inputs(state_db *st, const state_source_in *sources, size
     bcounting = st_array_literal(names, nbodies);
     if (!snames || !sregions || !bnames || !bcounting || !sok || !sfull || !bserved)
         goto done;
-    s = !st->passes ? TDI_OK
-                    : st_command(st, "clearing the last pass",
-                                 "DROP TABLE IF EXISTS run_action, run_rank, run_held; "
-                                 "TRUNCATE run_src, run_body",
-                                 0, NULL);
+    s = !st->passes
+            ? TDI_OK
+            : st_command(
+                  st, "clearing the last pass",
+                  "DROP TABLE IF EXISTS run_action, run_rank, run_held, run_touched, run_gone; "
+                  "TRUNCATE run_src, run_body",
+                  0, NULL);
     if (s == TDI_OK)
         s = st_command(st, "recording the run's sources",
                        "INSERT INTO run_src SELECT n - 1, name, region, ok, full_read FROM "
@@ -529,10 +563,11 @@ static tdi_status sent_statistics(state_db *st)
     return s;
 }
 
-/* The pass's three statements (held_sql, rank_sql, action_sql) for year. */
+/* The pass's statements for year (gone_sql, touched_sql unless the whole year is ranked,
+ * held_sql, rank_sql, action_sql); st->year and st->whole for the check. */
 static tdi_status pass_compute(state_db *st, int year)
 {
-    char ystr[16];
+    char ystr[16], whole[8] = "t";
     const char *yp[1] = {ystr};
     tdi_status s = TDI_OK;
 
@@ -546,8 +581,27 @@ static tdi_status pass_compute(state_db *st, int year)
         s = st_command(st, "analysing the run's tables",
                        "ANALYZE run_rec, run_seen, run_present, run_src, run_body", 0, NULL);
     if (s == TDI_OK)
-        s = st_command(st, "computing what the bodies hold", held_sql, 1, yp);
+        s = st_query_value(st, "finding what the ranking covers", whole_sql, 1, yp, whole,
+                           sizeof whole, NULL);
+    if (s == TDI_OK)
+        s = st_command(st, "finding what is gone", gone_sql, 1, yp);
     st->passes += s == TDI_OK;
+    /* Made (empty) on a whole-year pass too: run_held and the check name it. */
+    if (s == TDI_OK)
+        s = st_command(st, "finding the persons the run touches",
+                       strcmp(whole, "t") == 0
+                           ? "CREATE TEMP TABLE run_touched AS SELECT NULL::bytea AS person "
+                             "WHERE false"
+                           : touched_sql,
+                       strcmp(whole, "t") == 0 ? 0 : 1, yp);
+    st->year = year;
+    st->whole = strcmp(whole, "t") == 0;
+    if (s == TDI_OK)
+        s = st_command(st, "analysing the persons the run touches", "ANALYZE run_touched, run_gone",
+                       0, NULL);
+    if (s == TDI_OK)
+        s = st_command(st, "computing what the bodies hold", held_sql, 2,
+                       (const char *[]){ystr, whole});
     if (s == TDI_OK)
         s = st_command(st, "analysing what the bodies hold", "ANALYZE run_held", 0, NULL);
     if (s == TDI_OK)

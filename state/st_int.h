@@ -30,6 +30,8 @@ struct state_db {
     int in_txn;  /* commit_begin ran, commit_end or abort not yet */
     int pending; /* state_commit_send() sent a statement, its result not read yet */
     int passes;  /* state_actions() calls that created the pass's tables */
+    int year;    /* the last pass's year */
+    int whole;   /* the last pass listed every held record in run_held (whole-year ranking) */
     size_t used; /* bytes pending in buf */
     char buf[COPY_BUF];
 };

@@ -15,12 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The records body b ($1) holds after this run (run_held, not gone) with their tuples: this
- * run's, the others as they were sent. Read twice (the records without a tuple are counted
- * apart): a scan of run_held costs less than writing it again as a CTE. */
-#define REID_HOLD                                                                                  \
+/* The records body b (parameter B) holds after this run with their tuples: this run's, the
+ * others as they were sent. run_held lists the touched persons' records (st_delta.c), or every
+ * record when W (the whole year was ranked); the untouched persons' records are then as sent,
+ * read from tdi.sent for year Y. Read twice (the records without a tuple are counted apart): a
+ * scan costs less than writing it again as a CTE. */
+#define REID_HOLD(B, Y, W)                                                                         \
     "WITH hold AS NOT MATERIALIZED (\n"                                                            \
-    "    SELECT person, qi, sens FROM run_held WHERE body = $1 AND NOT gone)\n"
+    "    SELECT person, qi, sens FROM run_held WHERE body = " B " AND NOT gone\n"                  \
+    "    UNION ALL\n"                                                                              \
+    "    SELECT coalesce(s.person, s.eid), s.qi, s.sens\n"                                         \
+    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"                                   \
+    "     WHERE NOT " W " AND b.body = " B " AND s.year = " Y "\n"                                 \
+    "       AND NOT EXISTS (SELECT 1 FROM run_touched t\n"                                         \
+    "                        WHERE t.person = coalesce(s.person, s.eid)))\n"
 
 /* The statement of the check: each grouping (one per blanking to try) in one pass over the
  * body's records. A grouping is by one key, k1..kN (the first %s: the key columns), the fields of
@@ -34,26 +42,31 @@
  * counted: one grouping of a million records 2.3 s against 3.7 s). gs (the second %s) says which
  * grouping a row is of: GROUPING() of the keys, a bit set for each one not grouped by, the first
  * the highest; the third %s: the GROUPING SETS. */
-static const char reid_sql[] = REID_HOLD
-    ", q AS (\n"
-    "    SELECT person%s,\n"
-    "           1::bigint << (array_position($3::text[], split_part(sens, '|', 1)) - 1) AS s1,\n"
-    "           1::bigint << (array_position($4::text[], split_part(sens, '|', 2)) - 1) AS s2,\n"
-    "           1::bigint << (array_position($5::text[], split_part(sens, '|', 3)) - 1) AS s3,\n"
-    "           1::bigint << (array_position($6::text[], split_part(sens, '|', 4)) - 1) AS s4\n"
-    "      FROM hold WHERE qi IS NOT NULL),\n"
-    "g AS (\n"
-    "    SELECT %s AS gs, count(*) AS n, count(DISTINCT person) AS p,\n"
-    "           bit_or(s1) AS b1, bit_or(s2) AS b2, bit_or(s3) AS b3, bit_or(s4) AS b4\n"
-    "      FROM q GROUP BY GROUPING SETS (%s))\n"
-    "SELECT gs, sum(n), count(*), min(p), coalesce(sum(n) FILTER (WHERE p < $2), 0),\n"
-    "       min(length(replace(b1::bit(64)::text, '0', ''))),\n"
-    "       min(length(replace(b2::bit(64)::text, '0', ''))),\n"
-    "       min(length(replace(b3::bit(64)::text, '0', ''))),\n"
-    "       min(length(replace(b4::bit(64)::text, '0', ''))),\n"
-    "       (SELECT count(*) FROM hold WHERE qi IS NULL),\n"
-    "       sum(n::float8 / p) / sum(n)\n"
-    "  FROM g GROUP BY gs";
+static const char reid_sql[] = REID_HOLD(
+    "$1", "$7",
+    "$8") ", q AS (\n"
+          "    SELECT person%s,\n"
+          "           1::bigint << (array_position($3::text[], split_part(sens, '|', 1)) - 1) AS "
+          "s1,\n"
+          "           1::bigint << (array_position($4::text[], split_part(sens, '|', 2)) - 1) AS "
+          "s2,\n"
+          "           1::bigint << (array_position($5::text[], split_part(sens, '|', 3)) - 1) AS "
+          "s3,\n"
+          "           1::bigint << (array_position($6::text[], split_part(sens, '|', 4)) - 1) AS "
+          "s4\n"
+          "      FROM hold WHERE qi IS NOT NULL),\n"
+          "g AS (\n"
+          "    SELECT %s AS gs, count(*) AS n, count(DISTINCT person) AS p,\n"
+          "           bit_or(s1) AS b1, bit_or(s2) AS b2, bit_or(s3) AS b3, bit_or(s4) AS b4\n"
+          "      FROM q GROUP BY GROUPING SETS (%s))\n"
+          "SELECT gs, sum(n), count(*), min(p), coalesce(sum(n) FILTER (WHERE p < $2), 0),\n"
+          "       min(length(replace(b1::bit(64)::text, '0', ''))),\n"
+          "       min(length(replace(b2::bit(64)::text, '0', ''))),\n"
+          "       min(length(replace(b3::bit(64)::text, '0', ''))),\n"
+          "       min(length(replace(b4::bit(64)::text, '0', ''))),\n"
+          "       (SELECT count(*) FROM hold WHERE qi IS NULL),\n"
+          "       sum(n::float8 / p) / sum(n)\n"
+          "  FROM g GROUP BY gs";
 
 #define REID_COLUMNS 8 /* the tuple's fields (tdi_qi order) */
 
@@ -149,8 +162,8 @@ static void reid_figures(const PGresult *res, const unsigned *gs, size_t nmasks,
 static tdi_status reid_groupings(state_db *st, int b, const unsigned *masks, size_t nmasks,
                                  int k_min, state_reid *out, unsigned long *legacy)
 {
-    char sql[sizeof reid_sql + 4096], bstr[16], kstr[16];
-    const char *params[6] = {bstr, kstr, NULL, NULL, NULL, NULL};
+    char sql[sizeof reid_sql + 4096], bstr[16], kstr[16], ystr[16];
+    const char *params[8] = {bstr, kstr, NULL, NULL, NULL, NULL, ystr, st->whole ? "t" : "f"};
     char *codes[DC_QI_NSENSITIVE] = {NULL};
     unsigned gs[TDI_QI_COUNT + 1];
     PGresult *res = NULL;
@@ -174,7 +187,8 @@ static tdi_status reid_groupings(state_db *st, int b, const unsigned *masks, siz
     }
     snprintf(bstr, sizeof bstr, "%d", b);
     snprintf(kstr, sizeof kstr, "%d", k_min);
-    s = st_query(st, "grouping the records by their quasi-identifiers", sql, 6, params,
+    snprintf(ystr, sizeof ystr, "%d", st->year);
+    s = st_query(st, "grouping the records by their quasi-identifiers", sql, 8, params,
                  PGRES_TUPLES_OK, &res);
     if (s == TDI_OK)
         reid_figures(res, gs, nmasks, out, legacy);
@@ -182,13 +196,13 @@ static tdi_status reid_groupings(state_db *st, int b, const unsigned *masks, siz
      * for every grouping; with no row at all, they are counted apart. */
     if (s == TDI_OK && PQntuples(res) == 0) {
         char value[32];
-        const char *p1[1] = {bstr};
+        const char *p1[3] = {bstr, ystr, params[7]};
 
         PQclear(res);
         res = NULL;
         s = st_query_value(st, "counting the records without quasi-identifiers",
-                           REID_HOLD "SELECT count(*) FROM hold WHERE qi IS NULL", 1, p1, value,
-                           sizeof value, NULL);
+                           REID_HOLD("$1", "$2", "$3") "SELECT count(*) FROM hold WHERE qi IS NULL",
+                           3, p1, value, sizeof value, NULL);
         *legacy = s == TDI_OK ? strtoul(value, NULL, 10) : 0;
     }
 done:

@@ -300,6 +300,47 @@ SQL
     done
 }
 
+# Riverside read incrementally, national grouped by sex and year at k_min 3 (blank_order sex):
+# run 1 reaches k 3. The night deletes riverside's episode 8, one of the three persons of the
+# group sex 99 / 2025: k 2, a new blanking, which an incremental run may not make (exit 11). The
+# nightly check (run_held lists only the persons the night touched, the others are read as sent)
+# must give the figures awk computes over run 1's file less that episode, and the very lines of
+# the --full run after it (from scratch: every held record grouped), which then blanks sex.
+case_nightly_delete() {
+    local conf=$CASE_DIR/tdi.conf first key line n=0
+    clinic_copy clinic_reidd clinic_en
+    incremental_en clinic_reidd
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_reidd 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    body_settings "$CASE_DIR" national 'quasi_identifiers = sex year' 'blank_order = sex' 'k_min = 3'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    stdout_has 'disclosure national: blanked none: 62 records in 5 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.0959; fewest distinct per group: primary_drug 3, injecting 1, hiv_testing 1, hcv_testing 1'
+    first=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    key=$(episode_key national riverside 8)
+    [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT person) FROM tdi.sent WHERE body = 'national' AND qi LIKE '99|%|2025|%' AND '$key' IN (SELECT 'e1:' || encode(ekey, 'hex') FROM tdi.sent WHERE body = 'national' AND qi LIKE '99|%|2025|%')")" = 3 ] ||
+        fail "episode 8 is not one of three persons of sex 99 in 2025"
+    pg_sql clinic_reidd -c "DELETE FROM intake WHERE adm_id = 8" -c "DELETE FROM discharges WHERE adm_id = 8" \
+        -c "DELETE FROM admissions WHERE adm_id = 8" >/dev/null
+    episode_lines_full "$first" | grep -vF " key=\"$key\" " | gzip >"$CASE_DIR/less8.xml.gz"
+
+    tdi_try "$CASE_DIR/night" 11 run --config "$conf" --year 2025
+    grep -q '^source riverside: extracted 0, written 0, quarantined 0 (changed since ' "$CASE_DIR/night.out" ||
+        fail "the night did not read riverside incrementally"
+    stdout_has "$(reid_line national "sex year" 3 none "$CASE_DIR/less8.xml.gz")"
+    stdout_has 'disclosure national: blanked none: 61 records in 5 groups by sex year; k 2 (minimum 3), 2 at risk, highest risk 0.5000, average risk 0.0974; fewest distinct per group: primary_drug 2, injecting 1, hiv_testing 1, hcv_testing 1'
+    stderr_has "tdi: error: body national: disclosure control not met at the body's blanking (none): a new blanking changes every record, and source riverside was read incrementally; run 'tdi run --full'"
+
+    tdi_try "$CASE_DIR/full" 0 run --config "$conf" --year 2025 --full
+    while IFS= read -r line; do
+        n=$((n + 1))
+        grep -qxF "$line" "$CASE_DIR/full.out" || fail "the --full run's check differs from the night's: $line"
+    done < <(grep '^disclosure national: blanked ' "$CASE_DIR/night.out")
+    [ "$n" -ge 1 ] || fail "the night printed no check of national"
+    stdout_has 'disclosure national: k reached with sex blanked'
+}
+
 it_case generalised case_generalised
 it_case reid-reached case_reached
 it_case reid-blanked case_blanked
@@ -307,4 +348,5 @@ it_case reid-unreachable case_unreachable
 it_case reid-every-blanking case_every_blanking
 it_case reid-incremental case_incremental
 it_case reid-continuing case_continuing
+it_case reid-nightly-delete case_nightly_delete
 it_end

@@ -184,11 +184,16 @@ static void finish(void)
         .res = {.status = PGRES_COMMAND_OK, .nfields = TDI_COL_NATIONAL_ID, .fields = names},      \
         HPQ_AT                                                                                     \
     }
+/* What the bodies hold: whole ("t" or "f") says whether the whole year is ranked. */
+#define HELD(whole)                                                                                \
+    HPQ_VALUE("FROM run_src WHERE NOT full_read", whole),                                          \
+        HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HPQ_COMMAND("CREATE TEMP TABLE run_touched"),   \
+        HPQ_COMMAND("ANALYZE run_touched"), HPQ_COMMAND("CREATE TEMP TABLE run_held"),             \
+        HPQ_COMMAND("ANALYZE run_held")
 /* The action pass, with body 0's counts rows. */
 #define ACTIONS(r, ...)                                                                            \
     HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
-        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),                     \
-        HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held"),                \
+        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"), HELD("t"),          \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
         HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)

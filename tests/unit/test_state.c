@@ -507,8 +507,12 @@ static void actions(void **state)
         HPQ_SEND_P("INSERT INTO run_body", "{\"nl\",\"be\"}|{t,f}|{\"centre\",\"national\"}"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_VALUE("WHERE relid = 'tdi.sent'::regclass", "t"), HPQ_COMMAND("ANALYZE tdi.sent"),
-        HPQ_COMMAND("ANALYZE run_rec"), HPQ_SEND_P("CREATE TEMP TABLE run_held", "2025"),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_held"),
+        HPQ_COMMAND("ANALYZE run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
+        HPQ_SEND_P("CREATE TEMP TABLE run_gone", "2025"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE, HPQ_SEND_P("CREATE TEMP TABLE run_touched", "2025"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
+        HPQ_SEND_P("CREATE TEMP TABLE run_held", "2025|f"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_held"),
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
         HPQ_ROWS("GROUP BY body, action", 3, 5, "0", "a", "3", "0", "r", "1", "1", "d", "2", "0",
                  "f", "1", "9", "a", "1"),
@@ -525,6 +529,10 @@ static void actions(void **state)
     assert_int_equal(r018[1], 0);
     hpq_script(HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),
                HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),
+               HPQ_VALUE("FROM run_src WHERE NOT full_read", "t"),
+               HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
+               HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
                HPQ_FAILS("CREATE TEMP TABLE run_held", "53100", "could not extend file"));
     assert_int_equal(state_actions(st, 2025, sources, 2, bodies, 2, counts, reread, r018),
                      TDI_ERR_STATE);
