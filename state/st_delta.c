@@ -299,11 +299,12 @@ char *st_array_literal(const char *const *items, size_t n)
  * of the year). Unchanged rows an incremental read skipped are in the key scan: kept. One branch
  * a reason, each a plain (anti or semi) join: an EXISTS in an OR runs once per row, quadratic at
  * a million episodes, and the LEFT JOINs to the DISTINCT key sets it replaces cost 0.45 s a pass
- * at 200k (docs/benchmark.md, 2026-12-05: run_held for the touched persons only). Only the first
- * branch, which lists a whole source read in full, leaves out the rows read now: in the others
- * that anti join came after one the planner takes for one row, as a nested loop over the run's
- * records (4 s at 200k). A row read now in run_gone is harmless: held_sql looks rows not read now
- * up in it, and its person as sent is touched anyway. */
+ * at 200k (docs/benchmark.md, 2026-12-05: run_held for the touched persons only). A source no
+ * longer configured has no row read now; only the branch of the sources read in full, which
+ * would list them whole, leaves out the rows read now: in the others that anti join came after
+ * one the planner takes for one row, as a nested loop over the run's records (4 s at 200k). A
+ * row read now in run_gone is harmless: held_sql looks only rows not read now up in it, and its
+ * person as sent is touched anyway. */
 /* A branch over the rows sent of an incremental source read now: its condition follows. */
 #define GONE_INCREMENTAL                                                                           \
     "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"                                \
@@ -312,9 +313,11 @@ char *st_array_literal(const char *const *items, size_t n)
 static const char gone_sql[] =
     "CREATE TEMP TABLE run_gone AS\n" HELD_REC_SENT
     "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid) AS person\n"
-    "  FROM sent LEFT JOIN run_src rs ON rs.name = sent.source\n"
+    "  FROM sent WHERE sent.source NOT IN (SELECT name FROM run_src)\n"
+    "UNION\n"
+    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"
+    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND rs.full_read\n"
     " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
-    "   AND (rs.src IS NULL OR (rs.ok AND rs.full_read))\n"
     "UNION\n" GONE_INCREMENTAL
     "EXISTS (SELECT 1 FROM run_seen x WHERE x.src = rs.src AND x.eid = sent.eid)\n"
     "UNION\n" GONE_INCREMENTAL

@@ -403,6 +403,31 @@ case_earlier_year_nightly() {
         fail "rows of 2025 whose earlier flag is not what the person years say"
 }
 
+# A source taken out of the config: its episodes are gone from every body at the next run, also
+# a nightly one (riverside read incrementally: the pass lists only the touched persons, here De
+# Brug's, and finds the source's rows by its name missing from the run's sources).
+case_source_removed() {
+    local conf=$CASE_DIR/tdi.conf held
+    clinic_copy clinic_gone clinic_en
+    incremental_en clinic_gone
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_gone 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    held=$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE body = 'national' AND source = 'debrug'")
+    [ "$held" -gt 0 ] || fail "national holds nothing of debrug"
+    awk '/^\[/ { skip = $0 == "[source debrug]" } !skip' "$conf" >"$conf.new"
+    mv "$conf.new" "$conf"
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    grep -q '^source riverside: extracted 0, ' "$CASE_DIR/run2.out" || fail "run 2 did not read riverside incrementally"
+    grep -q "^body national: 0 records, 0 replaces, $held deletes, " "$CASE_DIR/run2.out" ||
+        fail "run 2: $(grep '^body national' "$CASE_DIR/run2.out"), not $held deletes"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE source = 'debrug'")" = 0 ] ||
+        fail "the state database still holds debrug's episodes"
+    summaries_match "$CASE_DIR" >/dev/null
+}
+
 # body_file GZ: a submission without what names its run (run id, time): what is left must be
 # the same whichever way the run read its rows.
 body_file() {
@@ -588,6 +613,7 @@ it_case counting-flip-same-as-full case_flip_same_as_full
 it_case counting-flip-snapshot-lost case_flip_snapshot_lost
 it_case counting-level-change case_level_change
 it_case counting-earlier-year-nightly case_earlier_year_nightly
+it_case counting-source-removed case_source_removed
 it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol
 it_case counting-gambling-then-drug case_gambling_then_drug
