@@ -325,11 +325,12 @@ static const char gone_sql[] =
 
 /* run_touched: the persons this run touches (see run_rank), found before run_held so that it
  * lists only their episodes: the persons read, their persons as sent, the persons of what is
- * gone. */
+ * gone. A row read now that was sent without a person (before migration 2) is its own person
+ * here, as in run_held: the check then leaves its row as sent out. */
 static const char touched_sql[] =
     "CREATE TEMP TABLE run_touched AS\n" HELD_REC_SENT "SELECT person FROM rec\n"
-    "UNION SELECT sent.person FROM rec JOIN sent ON sent.body = "
-    "rec.body AND sent.eid = rec.eid WHERE sent.person IS NOT NULL\n"
+    "UNION SELECT coalesce(sent.person, sent.eid) FROM rec\n"
+    "  JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
     "UNION SELECT person FROM run_gone";
 
 /* The rows sent and not read now: kept as sent, or gone. Whether the body gets the episode now

@@ -23,7 +23,10 @@
 #   reid-continuing  a continuing client open since a year no one else started in (2017) is no
 #                    group of one: its year is bottom-coded to the file's year minus one, so
 #                    antwerp grouped by year reaches k_min 5 (exit 0) and the record reads
-#                    year="2024" continuing="1".
+#                    year="2024" continuing="1";
+#   reid-nightly-delete  a night's delete takes a group under k_min: the nightly check (the
+#                    touched persons from the pass, the others as sent) equals awk and a --full run;
+#   reid-nightly-legacy  a row sent without a person, read again on a night, counts once.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -306,17 +309,25 @@ SQL
 # nightly check (run_held lists only the persons the night touched, the others are read as sent)
 # must give the figures awk computes over run 1's file less that episode, and the very lines of
 # the --full run after it (from scratch: every held record grouped), which then blanks sex.
-case_nightly_delete() {
-    local conf=$CASE_DIR/tdi.conf first key line n=0
-    clinic_copy clinic_reidd clinic_en
-    incremental_en clinic_reidd
+# nightly_first DB: riverside read incrementally from a copy DB of clinic_en, national grouped by
+# sex and year at k_min 3 (blank_order sex), and the first run (riverside read in full).
+nightly_first() {
+    local conf=$CASE_DIR/tdi.conf
+    clinic_copy "$1" clinic_en
+    incremental_en "$1"
     run_setup "$CASE_DIR"
-    use_db "$conf" riverside clinic_reidd 'SELECT * FROM tdi_episodes_inc'
+    use_db "$conf" riverside "$1" 'SELECT * FROM tdi_episodes_inc'
     set_source "$conf" riverside incremental changed_at
     top_key "$conf" 'incremental_overlap = 0'
     body_settings "$CASE_DIR" national 'quasi_identifiers = sex year' 'blank_order = sex' 'k_min = 3'
     tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
-    stdout_has 'disclosure national: blanked none: 62 records in 5 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.0959; fewest distinct per group: primary_drug 3, injecting 1, hiv_testing 1, hcv_testing 1'
+    stdout_has "$NIGHTLY_FIRST"
+}
+NIGHTLY_FIRST='disclosure national: blanked none: 62 records in 5 groups by sex year; k 3 (minimum 3), 0 at risk, highest risk 0.3333, average risk 0.0959; fewest distinct per group: primary_drug 3, injecting 1, hiv_testing 1, hcv_testing 1'
+
+case_nightly_delete() {
+    local conf=$CASE_DIR/tdi.conf first key line n=0
+    nightly_first clinic_reidd
     first=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
     key=$(episode_key national riverside 8)
     [ "$(ledger "$CASE_DIR" "SELECT count(DISTINCT person) FROM tdi.sent WHERE body = 'national' AND qi LIKE '99|%|2025|%' AND '$key' IN (SELECT 'e1:' || encode(ekey, 'hex') FROM tdi.sent WHERE body = 'national' AND qi LIKE '99|%|2025|%')")" = 3 ] ||
@@ -341,6 +352,21 @@ case_nightly_delete() {
     stdout_has 'disclosure national: k reached with sex blanked'
 }
 
+# A row sent before migration 2 has no person; read again on a night (De Brug's BH-25-0101: De
+# Brug is read in full every run), it is one record, not also one as sent: the night's check is
+# run 1's.
+case_nightly_legacy() {
+    local conf=$CASE_DIR/tdi.conf key
+    nightly_first clinic_reidl
+    key=$(episode_key national debrug BH-25-0101)
+    [ "$(ledger "$CASE_DIR" "UPDATE tdi.sent SET person = NULL WHERE body = 'national' AND ekey = decode('${key#e1:}', 'hex') RETURNING 1")" = 1 ] ||
+        fail "national holds no episode BH-25-0101"
+    tdi_try "$CASE_DIR/night" 0 run --config "$conf" --year 2025
+    grep -q '^source riverside: extracted 0, written 0, quarantined 0 (changed since ' "$CASE_DIR/night.out" ||
+        fail "the night did not read riverside incrementally"
+    stdout_has "$NIGHTLY_FIRST"
+}
+
 it_case generalised case_generalised
 it_case reid-reached case_reached
 it_case reid-blanked case_blanked
@@ -349,4 +375,5 @@ it_case reid-every-blanking case_every_blanking
 it_case reid-incremental case_incremental
 it_case reid-continuing case_continuing
 it_case reid-nightly-delete case_nightly_delete
+it_case reid-nightly-legacy case_nightly_legacy
 it_end
