@@ -408,10 +408,10 @@ case_earlier_year_nightly() {
 # Brug's, and finds the source's rows by its name missing from the run's sources).
 case_source_removed() {
     local conf=$CASE_DIR/tdi.conf held
-    clinic_copy clinic_gone clinic_en
-    incremental_en clinic_gone
+    clinic_copy clinic_nodebrug clinic_en
+    incremental_en clinic_nodebrug
     run_setup "$CASE_DIR"
-    use_db "$conf" riverside clinic_gone 'SELECT * FROM tdi_episodes_inc'
+    use_db "$conf" riverside clinic_nodebrug 'SELECT * FROM tdi_episodes_inc'
     set_source "$conf" riverside incremental changed_at
     top_key "$conf" 'incremental_overlap = 0'
     tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
