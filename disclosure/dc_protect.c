@@ -5,6 +5,7 @@
 #include "dc_protect.h"
 
 #include "dc_audit.h"
+#include "dc_widen.h"
 
 #include "../common/tdi_log.h"
 
@@ -14,8 +15,8 @@
 
 /* The cells failing an audit, and per cell the width it lacks. */
 typedef struct failing {
-    size_t *cell, *release, n, cap;
-    double *deficit;
+    size_t *cell, n, cap;
+    double *deficit, *need;
     int oom;
 } failing;
 
@@ -27,14 +28,14 @@ static void note_fail(void *ctx, const dc_interval *iv)
         size_t cap = f->cap ? 2 * f->cap : 256;
         size_t *c = realloc(f->cell, cap * sizeof *c);
         double *d = c ? realloc(f->deficit, cap * sizeof *d) : NULL;
-        size_t *r = d ? realloc(f->release, cap * sizeof *r) : NULL;
+        double *nd = d ? realloc(f->need, cap * sizeof *nd) : NULL;
         if (c)
             f->cell = c;
         if (d)
             f->deficit = d;
-        if (r)
-            f->release = r;
-        if (c && d && r)
+        if (nd)
+            f->need = nd;
+        if (c && d && nd)
             f->cap = cap;
         else
             f->oom = 1;
@@ -42,7 +43,7 @@ static void note_fail(void *ctx, const dc_interval *iv)
     if (f->oom)
         return;
     f->deficit[f->n] = (double)iv->need - (iv->hi - iv->lo);
-    f->release[f->n] = iv->release;
+    f->need[f->n] = (double)iv->need;
     f->cell[f->n++] = iv->cell;
 }
 
@@ -51,44 +52,36 @@ typedef struct loop {
     dc_set *s;
     dc_rels r;
     size_t ncells;
-    size_t *by_start, *by; /* cell i is in relations by[by_start[i] .. by_start[i + 1]) */
-    size_t *table;         /* per cell: its table's grand total (dc_set_grand_total) */
-    unsigned char *sup;    /* suppressed flags before the round */
-    unsigned char *dirty;  /* cells the next audit must look at (dc_audit_opts.only) */
-    unsigned char *mark;   /* scratch: tables to suppress throughout, cells to suppress */
-    double *lacked;        /* per cell: the width it lacked in the last audit, 0: it passed */
+    size_t *table;        /* per cell: its table's grand total (dc_set_grand_total) */
+    unsigned char *sup;   /* suppressed flags before the round */
+    unsigned char *dirty; /* cells the next audit must look at (dc_audit_opts.only) */
+    unsigned char *mark;  /* scratch: tables to suppress throughout, cells to suppress */
+    unsigned char *taken; /* suppressed, or chosen this round */
+    dc_widen *w;
+    double *lacked; /* per cell: the width it lacked in the last audit, 0: it passed */
     size_t *more, nmore;
 } loop;
 
 static tdi_status loop_init(loop *l, dc_set *s)
 {
-    size_t n = dc_set_ncells(s), m;
+    size_t n = dc_set_ncells(s);
     tdi_status st = dc_set_rels(s, &l->r);
 
     l->s = s;
     l->ncells = n;
     if (st != TDI_OK)
         return st;
-    m = l->r.n ? l->r.start[l->r.n] : 0;
-    l->by_start = calloc(n + 2, sizeof *l->by_start);
-    l->by = malloc((m ? m : 1) * sizeof *l->by);
     l->table = malloc((n ? n : 1) * sizeof *l->table);
     l->sup = calloc(n ? n : 1, 1);
     l->dirty = calloc(n ? n : 1, 1);
     l->mark = calloc(n ? n : 1, 1);
+    l->taken = calloc(n ? n : 1, 1);
     l->more = malloc((n ? n : 1) * sizeof *l->more);
     l->lacked = calloc(n ? n : 1, sizeof *l->lacked);
-    if (!l->by_start || !l->by || !l->table || !l->sup || !l->dirty || !l->mark || !l->more ||
-        !l->lacked)
+    l->w = dc_widen_new(s, &l->r);
+    if (!l->table || !l->sup || !l->dirty || !l->mark || !l->more || !l->lacked || !l->taken ||
+        !l->w)
         return TDI_ERR_INTERNAL;
-    /* counting sort of (cell, relation) pairs by cell */
-    for (size_t j = 0; j < m; j++)
-        l->by_start[l->r.cells[j] + 2]++;
-    for (size_t i = 0; i < n; i++)
-        l->by_start[i + 2] += l->by_start[i + 1];
-    for (size_t k = 0; k < l->r.n; k++)
-        for (size_t j = l->r.start[k]; j < l->r.start[k + 1]; j++)
-            l->by[l->by_start[l->r.cells[j] + 1]++] = k;
     for (size_t i = 0; i < n; i++)
         l->table[i] = dc_set_grand_total(s, i);
     return TDI_OK;
@@ -96,12 +89,12 @@ static tdi_status loop_init(loop *l, dc_set *s)
 
 static void loop_free(loop *l)
 {
-    free(l->by_start);
-    free(l->by);
     free(l->table);
     free(l->sup);
     free(l->dirty);
     free(l->mark);
+    free(l->taken);
+    dc_widen_free(l->w);
     free(l->more);
     free(l->lacked);
 }
@@ -117,47 +110,9 @@ static void add_more(loop *l, size_t c)
 {
     if (!l->mark[c]) {
         l->mark[c] = 1;
+        l->taken[c] = 1;
         l->more[l->nmore++] = c;
     }
-}
-
-/* How good published cell c (not a grand total) is to suppress for a cell lacking deficit:
- * lower is better. A cell at least as large as the deficit widens the interval enough in one
- * step (the smallest such: the least information lost), else the largest smaller one; zero
- * cells widen nothing in the relation but may elsewhere. */
-static double rank_of(const dc_set *s, size_t c, double deficit)
-{
-    double v = (double)dc_set_value(s, c);
-
-    if (v == 0)
-        return 3e18;
-    return v >= deficit ? v : 1e18 - v;
-}
-
-/* For failing cell i: the best published cell of every relation holding it, never a grand
- * total (published whatever its value). 0 when there is none. */
-static int widen(loop *l, size_t i, double deficit)
-{
-    int got = 0;
-
-    for (size_t b = l->by_start[i]; b < l->by_start[i + 1]; b++) {
-        size_t k = l->by[b], best = (size_t)-1;
-        double best_rank = 0;
-        for (size_t j = l->r.start[k]; j < l->r.start[k + 1]; j++) {
-            size_t c = l->r.cells[j];
-            int open = may_suppress(l, c);
-            double rank = open ? rank_of(l->s, c, deficit) : 0;
-            if (open && (best == (size_t)-1 || rank < best_rank)) {
-                best = c;
-                best_rank = rank;
-            }
-        }
-        if (best != (size_t)-1) {
-            add_more(l, best);
-            got = 1;
-        }
-    }
-    return got;
 }
 
 /* Marks table t to be suppressed throughout: 1 when it has a published cell that may be. */
@@ -185,8 +140,8 @@ static int whole_tables(loop *l, const size_t *cells, size_t n, unsigned char *t
             any = 1;
             continue;
         }
-        for (size_t b = l->by_start[i]; b < l->by_start[i + 1]; b++)
-            for (size_t j = l->r.start[l->by[b]]; j < l->r.start[l->by[b] + 1]; j++)
+        for (size_t b = l->r.by_start[i]; b < l->r.by_start[i + 1]; b++)
+            for (size_t j = l->r.start[l->r.by[b]]; j < l->r.start[l->r.by[b] + 1]; j++)
                 any |= mark_table(l, tables, l->table[l->r.cells[j]]);
     }
     for (size_t c = 0; c < l->ncells; c++)
@@ -195,45 +150,89 @@ static int whole_tables(loop *l, const size_t *cells, size_t n, unsigned char *t
     return any;
 }
 
+/* Releases for failing cell i by linear programming (dc_widen.h), looking 2, 4, 8, then 16
+ * relations around it (further, the programs cost seconds each and the whole tables of the
+ * last resort are cheaper); a cell that failed before asks for one more (the audit's
+ * intervals are whole numbers, the program's need not be), then, at the widest, for its need.
+ * TDI_ERR_DISCLOSURE when nothing within reach widens it. */
+static tdi_status widen_lp(loop *l, size_t i, double need, size_t *out)
+{
+    static const size_t hops[] = {2, 4, 8, 16};
+    const size_t nh = sizeof hops / sizeof *hops;
+    double target = need + (l->lacked[i] > 0 ? 1 : 0);
+    tdi_status st = TDI_ERR_DISCLOSURE;
+    size_t n = 0;
+
+    for (size_t h = 0; st == TDI_ERR_DISCLOSURE && h < nh; h++)
+        st = dc_widen_cell(l->w, l->taken, i, target, hops[h], out, &n);
+    if (st == TDI_ERR_DISCLOSURE && target > need)
+        st = dc_widen_cell(l->w, l->taken, i, need, hops[nh - 1], out, &n);
+    for (size_t k = 0; st == TDI_OK && k < n; k++)
+        add_more(l, out[k]);
+    return st;
+}
+
+/* 1 when a cell chosen this round is within two relations of cell i: the audit after the round
+ * tells whether that widened i too (most often it does: i's sibling cells fail together), which
+ * is cheaper than a program for i now. */
+static int near_chosen(const loop *l, size_t i)
+{
+    for (size_t b = l->r.by_start[i]; b < l->r.by_start[i + 1]; b++)
+        for (size_t j = l->r.start[l->r.by[b]]; j < l->r.start[l->r.by[b] + 1]; j++) {
+            size_t m = l->r.cells[j];
+            if (l->mark[m])
+                return 1;
+            for (size_t b2 = l->r.by_start[m]; b2 < l->r.by_start[m + 1]; b2++)
+                for (size_t j2 = l->r.start[l->r.by[b2]]; j2 < l->r.start[l->r.by[b2] + 1]; j2++)
+                    if (l->mark[l->r.cells[j2]])
+                        return 1;
+        }
+    return 0;
+}
+
 /* One round's suppression for the cells of f; *count: the set's suppressed cells after. */
 static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *count)
 {
     unsigned char *t = calloc(l->ncells ? l->ncells : 1, 1);
     size_t *stuck = malloc((f->n ? f->n : 1) * sizeof *stuck), nstuck = 0;
-    tdi_status st = t && stuck ? TDI_OK : TDI_ERR_INTERNAL;
+    size_t *out = malloc((l->ncells ? l->ncells : 1) * sizeof *out);
+    tdi_status st = t && stuck && out ? TDI_OK : TDI_ERR_INTERNAL;
 
     l->nmore = 0;
     memset(l->mark, 0, l->ncells);
     for (size_t i = 0; i < l->ncells; i++)
-        l->sup[i] = (unsigned char)dc_set_suppressed(l->s, i);
-    /* cell by cell; a cell with nothing left in its relations, or every cell in the late
-     * rounds, by whole tables */
+        l->taken[i] = l->sup[i] = (unsigned char)dc_set_suppressed(l->s, i);
+    /* cell by cell, each release set proved by a program; a cell nothing widens, or every
+     * cell in the late rounds, by whole tables */
     for (size_t k = 0; st == TDI_OK && k < f->n; k++) {
-        size_t c = f->release[k], i = f->cell[k];
-        /* the duals' cell, and the cells one step away when that did not help last round (a
-         * degenerate program: the dual promised a gain the next bound took away) */
-        int hinted = !tables && c != (size_t)-1 && may_suppress(l, c), near = 0;
-        if (hinted)
-            add_more(l, c);
-        if (!tables && (!hinted || l->lacked[i] == f->deficit[k]))
-            near = widen(l, i, f->deficit[k]);
-        if (tables || (!hinted && !near))
+        size_t i = f->cell[k];
+        if (tables) {
             stuck[nstuck++] = i;
+            continue;
+        }
+        if (near_chosen(l, i))
+            continue;
+        st = widen_lp(l, i, f->need[k], out);
+        if (st == TDI_ERR_DISCLOSURE) {
+            stuck[nstuck++] = i;
+            st = TDI_OK;
+        }
     }
     for (size_t k = 0; k < f->n; k++)
         l->lacked[f->cell[k]] = f->deficit[k];
     /* the last resort: every table (its floor, dc_audit.h, is what each cell then has) */
-    if (st == TDI_OK && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0)
+    if (st == TDI_OK && nstuck && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0)
         for (size_t c = 0; c < l->ncells; c++)
             if (may_suppress(l, c))
                 add_more(l, c);
     if (st == TDI_OK && l->nmore == 0) {
-        tdi_error("disclosure audit: a suppressed cell cannot be protected: every cell around "
+        tdi_debug("disclosure audit: a suppressed cell cannot be protected: every cell around "
                   "it is suppressed already");
         st = TDI_ERR_DISCLOSURE;
     }
     free(t);
     free(stuck);
+    free(out);
     if (st == TDI_OK)
         st = dc_set_suppress_more(l->s, l->more, l->nmore, count);
     /* the next audit: the new cells, the failing ones, and the suppressed zeros: more
@@ -284,7 +283,7 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     }
     free(f.cell);
     free(f.deficit);
-    free(f.release);
+    free(f.need);
     free(floor);
     loop_free(&l);
     if (stats)

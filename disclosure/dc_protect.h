@@ -7,17 +7,17 @@
  *     suppressed zeros (dc_audit_opts.only): more suppression only widens an interval, so a
  *     cell that passed as wide as it needs stays passed; a zero that passed as zero throughout
  *     may not;
- *   - for every failing cell it suppresses the published cell the audit names from the duals
- *     of the cell's last solve (dc_interval.release), and, when there is none or the cell lacks
- *     as much as last round, in each relation holding the cell the published cell that widens
- *     it best (the smallest at least as large as the width it lacks, else the largest; zeros
- *     and totals last); then secondary suppression again;
- *   - from round DC_PROTECT_WIDEN + 1 on it suppresses every cell but the grand total of each
- *     table a failing cell is in (and, when that table has nothing left, of the tables sharing
- *     a relation with the cell): a table suppressed throughout leaves its cells 0 .. its grand
- *     total, which dc_audit's need allows. Every round suppresses at least one more cell or
- *     stops, so the loop ends; a failing cell with nothing left around it is
- *     TDI_ERR_DISCLOSURE.
+ *   - for every failing cell, unless a cell chosen this round is within two relations of it
+ *     (the next audit tells whether that was enough: a cell's siblings fail together), a linear
+ *     program (dc_widen.h) names the published cells whose suppression makes it as wide as it
+ *     needs, looking 2, 4, 8, then 16 relations around it; then secondary
+ *     suppression again;
+ *   - a cell no release widens, or every failing cell from round DC_PROTECT_WIDEN + 1 on, gets
+ *     every cell but the grand total of its table suppressed (and, when that table has nothing
+ *     left, of the tables sharing a relation with the cell): a table suppressed throughout
+ *     leaves its cells 0 .. its grand total, which dc_audit's need allows. Every round
+ *     suppresses at least one more cell or stops, so the loop ends; a failing cell with nothing
+ *     left around it is TDI_ERR_DISCLOSURE.
  */
 #ifndef DC_PROTECT_H
 #define DC_PROTECT_H

@@ -167,9 +167,11 @@ static void relations_free(relations *rel)
 struct dc_set {
     dc_grid **grids; /* borrowed */
     size_t ngrids;
-    size_t *offset;      /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
-    relations added;     /* dc_set_relate() */
-    relations all;       /* every relation, listed by dc_set_suppress() */
+    size_t *offset;   /* offset[g]: set number of grid g's cell 0; offset[ngrids]: cells */
+    relations added;  /* dc_set_relate() */
+    relations all;    /* every relation, listed by dc_set_suppress() */
+    size_t *by_start; /* dc_rels.by_start and by, from dc_set_rels() */
+    size_t *by;
     unsigned char *gt;   /* per cell: 1 for a grand total */
     unsigned char *keep; /* per cell (NULL: none kept): KEEP_* */
     size_t blocked;      /* dc_set_blocked() */
@@ -208,6 +210,8 @@ void dc_set_free(dc_set *s)
     free(s->offset);
     free(s->gt);
     free(s->keep);
+    free(s->by_start);
+    free(s->by);
     relations_free(&s->added);
     relations_free(&s->all);
     free(s);
@@ -512,17 +516,43 @@ static tdi_status prepare(dc_set *s)
     return st;
 }
 
+/* The relations per cell (dc_rels.by_start, by), once: a counting sort of (cell, relation)
+ * pairs by cell. The relations are listed once too (prepare). */
+static tdi_status index_by_cell(dc_set *s)
+{
+    size_t m = s->all.n ? s->all.start[s->all.n] : 0, n = s->offset[s->ngrids];
+
+    if (s->by_start)
+        return TDI_OK;
+    s->by_start = calloc(n + 2, sizeof *s->by_start);
+    s->by = malloc((m ? m : 1) * sizeof *s->by);
+    if (!s->by_start || !s->by)
+        return TDI_ERR_INTERNAL;
+    for (size_t j = 0; j < m; j++)
+        s->by_start[s->all.cells[j] + 2]++;
+    for (size_t i = 0; i < n; i++)
+        s->by_start[i + 2] += s->by_start[i + 1];
+    for (size_t k = 0; k < s->all.n; k++)
+        for (size_t j = s->all.start[k]; j < s->all.start[k + 1]; j++)
+            s->by[s->by_start[s->all.cells[j] + 1]++] = k;
+    return TDI_OK;
+}
+
 tdi_status dc_set_rels(dc_set *s, dc_rels *out)
 {
     tdi_status st = prepare(s);
 
     memset(out, 0, sizeof *out);
+    if (st == TDI_OK)
+        st = index_by_cell(s);
     if (st != TDI_OK)
         return st;
     out->cells = s->all.cells;
     out->start = s->all.start;
     out->exact = s->all.exact;
     out->n = s->all.n;
+    out->by_start = s->by_start;
+    out->by = s->by;
     return TDI_OK;
 }
 

@@ -131,6 +131,7 @@ typedef struct dc_rels {
     const size_t *cells, *start;
     const unsigned char *exact;
     size_t n;
+    const size_t *by_start, *by; /* cell i is in relations by[by_start[i] .. by_start[i + 1]) */
 } dc_rels;
 /* Fills *out; valid until s is freed. TDI_ERR_INTERNAL when out of memory. */
 tdi_status dc_set_rels(dc_set *s, dc_rels *out);

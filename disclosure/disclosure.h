@@ -10,7 +10,9 @@
  *   - dc_suppress: primary and secondary suppression of the count tables;
  *   - dc_audit: the audit of suppressed tables by linear programming (GLPK);
  *   - dc_protect: the loop that suppresses more until every suppressed cell passes the audit,
- *     in a bounded number of rounds.
+ *     in a bounded number of rounds;
+ *   - dc_widen: the linear program that names the cells whose suppression widens a failing
+ *     cell enough (dc_protect's choice).
  * Depends on common/ only; the stages (the run, report/) call it, it calls none of them.
  */
 #ifndef DISCLOSURE_H
@@ -21,5 +23,6 @@
 #include "dc_qi.h"
 #include "dc_reid.h"
 #include "dc_suppress.h"
+#include "dc_widen.h"
 
 #endif

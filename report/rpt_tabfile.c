@@ -410,8 +410,9 @@ static tdi_status linked_set(rpt_family *fams, size_t n, dc_grid ***grids, dc_se
 }
 
 /* One stage's protection of set: suppression with the sum rule at the protection level. The
- * audit loop (dc_set_protect) is not called here yet: it does not converge on every body's
- * linked set (docs/design.md, "Table suppression"). */
+ * audit loop (dc_set_protect) converges on the sample clinics' tables but is not called here
+ * yet: it costs tens of seconds per body and run (docs/design.md, "The loop, and why the run
+ * does not call it yet"). */
 static tdi_status protect_set(const report_tables *t, dc_set *set, size_t *suppressed)
 {
     return dc_set_suppress_level(set, t->threshold, t->protection, suppressed);
@@ -434,10 +435,10 @@ static tdi_status keep_tdi(const report_tables *t, dc_set *set)
 }
 
 /* Warns that the extra tables could not be protected with the TDI tables' decisions kept,
- * naming the table of the set's cell i (the set of all families). */
+ * naming the table of the set's cell i when known ((size_t)-1: not). */
 static void warn_unstaged(const report_tables *t, const dc_set *set, size_t i)
 {
-    for (size_t f = 0; f < t->nfamilies; f++) {
+    for (size_t f = 0; i != (size_t)-1 && f < t->nfamilies; f++) {
         const rpt_family *fam = &t->families[f];
         size_t n = fam->rows.n * fam->cols.n, first = dc_set_cell(set, f, 0);
         if (i >= first && i < first + fam->def->nvariants * n) {
@@ -448,6 +449,10 @@ static void warn_unstaged(const report_tables *t, const dc_set *set, size_t i)
             return;
         }
     }
+    tdi_warn("tables %s: the extra tables cannot be protected with the TDI tables' suppression "
+             "kept; all tables protected as one set, so the TDI tables' suppressed cells may "
+             "depend on the extra tables",
+             t->body);
 }
 
 /* Disclosure control in two stages (docs/design.md, "Clients in treatment and the TDI tables'
@@ -475,7 +480,7 @@ static tdi_status protect_staged(report_tables *t, size_t *suppressed)
         st = keep_tdi(t, all);
     if (st == TDI_OK)
         st = protect_set(t, all, suppressed);
-    if (st == TDI_ERR_DISCLOSURE && all && dc_set_blocked(all) != (size_t)-1) {
+    if (st == TDI_ERR_DISCLOSURE && all) {
         warn_unstaged(t, all, dc_set_blocked(all));
         dc_set_free(all);
         free(g2);

@@ -12,6 +12,7 @@
 
 #include "../../disclosure/dc_audit.h"
 #include "../../disclosure/dc_protect.h"
+#include "../../disclosure/dc_widen.h"
 #include "../../common/tdi_signal.h"
 #include "test_log.h"
 
@@ -459,6 +460,94 @@ static void count_in(unsigned long *v, size_t r, size_t c)
     v[L * (L + 1) + L]++;
 }
 
+/* The width of cell `want` in an audit (values not known), or -1 when it is not suppressed. */
+typedef struct width_of {
+    size_t want;
+    double width;
+} width_of;
+
+static void take_width(void *ctx, const dc_interval *iv)
+{
+    width_of *w = ctx;
+
+    if (iv->cell == w->want)
+        w->width = iv->hi - iv->lo;
+}
+
+/* dc_widen: on random R x C tables suppressed at threshold 3, for every cell the audit fails
+ * at protection 4, the cells the program names make it as wide as it needs once suppressed
+ * (judged by dc_audit, another program; one variant, so the tables' programs have whole-number
+ * optima); and a need wider than the grand total allows is refused. */
+static void widen_makes_wide(void **state)
+{
+    static const int parent_r[NR] = {R, R, -1}, parent_c[NC] = {C, C, C, -1};
+    static const unsigned char agg_r[NR] = {0, 0, 1}, agg_c[NC] = {0, 0, 0, 1};
+    static const unsigned char exact_r[NR] = {0, 0, 1}, exact_c[NC] = {0, 0, 0, 1};
+    size_t widened = 0, refused = 0;
+
+    (void)state;
+    for (int round = 0; round < 300; round++) {
+        unsigned long value[NR * NC] = {0};
+        unsigned char sup[NR * NC], before[NR * NC];
+        dc_grid g = {.nvariants = 1,
+                     .rows = {NR, parent_r, agg_r, exact_r},
+                     .cols = {NC, parent_c, agg_c, exact_c},
+                     .value = value,
+                     .suppressed = sup};
+        dc_grid *gp = &g;
+        dc_set *set = dc_set_new(&gp, 1);
+        dc_rels rels;
+        dc_widen *w;
+        size_t out[NR * NC], nout, gt = at(0, R, C);
+
+        for (unsigned k = 3 + rnd(12); k > 0; k--) {
+            size_t r = rnd(R), c = rnd(C);
+            value[at(0, r, c)]++;
+            value[at(0, r, C)]++;
+            value[at(0, R, c)]++;
+            value[gt]++;
+        }
+        assert_non_null(set);
+        assert_int_equal(dc_set_suppress(set, 3, NULL), TDI_OK);
+        assert_int_equal(dc_set_rels(set, &rels), TDI_OK);
+        w = dc_widen_new(set, &rels);
+        assert_non_null(w);
+        memcpy(before, sup, sizeof sup);
+        for (size_t i = 0; i < NR * NC; i++) {
+            width_of wo = {i, -1};
+            if (!before[i])
+                continue;
+            memcpy(sup, before, sizeof sup);
+            assert_int_equal(dc_audit(set, 4, 0, take_width, NULL, &wo, NULL), TDI_OK);
+            if (wo.width >= 4 || wo.width == 0)
+                continue;
+            if ((double)value[gt] < 4) {
+                assert_int_equal(dc_widen_cell(w, sup, i, 4, (size_t)-1, out, &nout),
+                                 TDI_ERR_DISCLOSURE);
+                refused++;
+                continue;
+            }
+            assert_int_equal(dc_widen_cell(w, sup, i, 4, (size_t)-1, out, &nout), TDI_OK);
+            assert_true(nout > 0);
+            for (size_t k = 0; k < nout; k++) {
+                assert_int_equal(sup[out[k]], 0);
+                assert_true(out[k] != gt);
+                sup[out[k]] = 1;
+            }
+            assert_int_equal(dc_audit(set, 4, 0, take_width, NULL, &wo, NULL), TDI_OK);
+            if (wo.width < 4)
+                fail_msg("round %d cell %zu: width %g after %zu released", round, i, wo.width,
+                         nout);
+            widened++;
+        }
+        dc_widen_free(w);
+        dc_set_free(set);
+    }
+    print_message("%zu cells widened, %zu refused\n", widened, refused);
+    assert_true(widened > 50);
+    assert_true(refused > 0);
+}
+
 /* Two linked L x L tables of random small counts: the loop always ends with a pass, grand
  * totals published, and what it publishes passes the audit from published cells alone. Some
  * sets must need more than suppression gives, some whole tables. */
@@ -540,6 +629,7 @@ int main(void)
         cmocka_unit_test(grand_totals_pin_the_need),
         cmocka_unit_test(receiver_grand_total_unknown),
         cmocka_unit_test(audit_flagged_cells_only),
+        cmocka_unit_test(widen_makes_wide),
         cmocka_unit_test(protect_always_passes),
         cmocka_unit_test(signal_stops_the_audit),
     };
