@@ -5,9 +5,10 @@
  * The program holds two completions x and y of the set (every relation with its residual >= 0,
  * non-negativity) that agree with every published cell except those it releases, and asks
  * x[cell] - y[cell] >= need. A released cell c costs w(c) per unit it moves away from its value
- * in either completion (one deviation d(c) bounds both), so the optimum releases few cells, and
- * large ones first: a large released cell keeps its own interval at or above the protection
- * level, a zero or small one would itself need protecting (dc_audit.h). Any feasible answer is
+ * in each completion (a rise and a fall per completion, the fall at most its value), so the
+ * optimum releases few cells, and large ones first: a large released cell keeps its own
+ * interval at or above the protection level, a zero or small one would itself need protecting
+ * (dc_audit.h). Any feasible answer is
  * a proof: with the released cells suppressed, x and y are completions an attacker cannot tell
  * apart, so the cell's interval is at least need wide (in the linear relaxation the audit
  * judges too). Grand totals and kept cells (dc_set_is_fixed) never move.
