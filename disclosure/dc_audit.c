@@ -74,11 +74,8 @@ typedef struct audit {
     unsigned long *span; /* per class root: the smallest published grand total over it */
     dc_interval *iv;     /* the intervals found, judged once every need is known */
     size_t niv;
-    double *floor;      /* per cell: its width with every cell but the grand totals suppressed */
-    int fallback;       /* the program solved is that one: only a->floor is written */
-    double *gain;       /* per cell: scratch of release_hint(), 0 between calls */
-    unsigned char *hit; /* per cell: in touched; 0 between calls */
-    size_t *touched;
+    double *floor; /* per cell: its width with every cell but the grand totals suppressed */
+    int fallback;  /* the program solved is that one: only a->floor is written */
 } audit;
 
 /* 1 when cell i is to be audited: every cell, or the flagged ones. A cell not flagged passed
@@ -328,62 +325,9 @@ static int fails(const audit *a, const dc_interval *iv)
            iv->lo < (double)a->protection;
 }
 
-static void report(audit *a, size_t cell, double lo, double hi, size_t release)
+static void report(audit *a, size_t cell, double lo, double hi)
 {
-    a->iv[a->niv++] = (dc_interval){cell, lo, hi, 0, release};
-}
-
-/* 1 when published cell c may be released (suppressed) to widen another: never a grand total
- * nor a kept published cell (dc_set_is_fixed). The one place that says so for the audit's
- * hints. */
-static int may_release(const audit *a, size_t c)
-{
-    return !a->sup[c] && !dc_set_is_fixed(a->s, c);
-}
-
-/* The published cell whose release widens the last solve's bound most, from the rows' duals:
- * releasing c moves its relations' right-hand sides, so the objective moves by
- * -delta * sum(dual * coefficient) for a change delta of c; a cell can go up without limit and
- * down by its value. Its gain is that rate times the step, up to the deficit; of equal gains
- * the smallest cell (the least information lost). (size_t)-1 when no release helps. */
-static size_t release_hint(glp_prob *lp, audit *a, const size_t *rel, size_t nr, double deficit)
-{
-    int max = glp_get_obj_dir(lp) == GLP_MAX;
-    size_t nt = 0, best = (size_t)-1;
-    double best_gain = 0;
-
-    for (size_t k = 0; k < nr; k++) {
-        double y = glp_get_row_dual(lp, (int)k + 1);
-        if (fabs(y) < 1e-9)
-            continue;
-        for (size_t j = a->r->start[rel[k]]; j < a->r->start[rel[k] + 1]; j++) {
-            size_t c = a->r->cells[j];
-            if (!may_release(a, c))
-                continue;
-            if (!a->hit[c]) {
-                a->hit[c] = 1;
-                a->touched[nt++] = c;
-            }
-            a->gain[c] += j == a->r->start[rel[k]] ? y : -y;
-        }
-    }
-    for (size_t t = 0; t < nt; t++) {
-        size_t c = a->touched[t];
-        double d = a->gain[c], v = (double)dc_set_value(a->s, c);
-        int down = max ? d > 0 : d < 0; /* the useful direction lowers c */
-        double step = down ? v : deficit, gain = fabs(d) * step;
-        a->gain[c] = 0;
-        a->hit[c] = 0;
-        if (fabs(d) < 1e-9 || step <= 0)
-            continue;
-        gain = gain < deficit ? gain : deficit;
-        if (best == (size_t)-1 || gain > best_gain + 1e-9 ||
-            (gain > best_gain - 1e-9 && v < (double)dc_set_value(a->s, best))) {
-            best = c;
-            best_gain = gain;
-        }
-    }
-    return best;
+    a->iv[a->niv++] = (dc_interval){cell, lo, hi, 0};
 }
 
 /* The floor program's part: every cell asked for (a->only) held within v +- protection when
@@ -418,7 +362,7 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
             if (a->fallback)
                 a->floor[cells[k]] = INFINITY;
             else
-                report(a, cells[k], 0, INFINITY, (size_t)-1);
+                report(a, cells[k], 0, INFINITY);
         return TDI_OK;
     }
     for (size_t k = 0; k < nr; k++)
@@ -469,8 +413,7 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
         if (!bounds(lp, (int)k + 1, &sn, need, v, a->each != NULL, &lo, &hi))
             st = TDI_ERR_INTERNAL;
         else
-            report(a, cells[k], lo, hi,
-                   hi - lo < need ? release_hint(lp, a, rel, nr, need - (hi - lo)) : (size_t)-1);
+            report(a, cells[k], lo, hi);
     }
     if (st != TDI_OK && sn.stopped)
         st = TDI_ERR_INTERRUPTED;
@@ -564,10 +507,7 @@ static tdi_status load(const dc_set *s, audit *a, unsigned char **sup, size_t **
     *sup = malloc(ncells ? ncells : 1);
     *up = malloc((ncells ? ncells : 1) * sizeof **up);
     a->col = calloc(ncells ? ncells : 1, sizeof *a->col);
-    a->gain = calloc(ncells ? ncells : 1, sizeof *a->gain);
-    a->hit = calloc(ncells ? ncells : 1, 1);
-    a->touched = malloc((ncells ? ncells : 1) * sizeof *a->touched);
-    if (!*sup || !*up || !a->col || !a->gain || !a->hit || !a->touched)
+    if (!*sup || !*up || !a->col)
         return TDI_ERR_INTERNAL;
     for (size_t i = 0; i < ncells; i++)
         (*sup)[i] = (unsigned char)dc_set_suppressed(s, i);
@@ -670,9 +610,6 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
     free(sup);
     free(up);
     free(a.col);
-    free(a.gain);
-    free(a.hit);
-    free(a.touched);
     free(a.eq);
     free(a.span);
     return st;

@@ -46,8 +46,6 @@ typedef struct dc_interval {
     size_t cell;        /* set number */
     double lo, hi;      /* whole numbers; hi is INFINITY when nothing bounds the cell above */
     unsigned long need; /* the width the cell needs */
-    size_t release;     /* a failing cell: the published cell whose release widens it most,
-                         * from the duals of its last solve; (size_t)-1: none known */
 } dc_interval;
 
 typedef void (*dc_interval_fn)(void *ctx, const dc_interval *iv);

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The cells failing an audit, and per cell the width it lacks. */
+/* The cells failing an audit, and per cell the width it needs. */
 typedef struct failing {
     size_t *cell, n, cap;
-    double *deficit, *need;
+    double *need;
     int oom;
 } failing;
 
@@ -27,22 +27,18 @@ static void note_fail(void *ctx, const dc_interval *iv)
     if (!f->oom && f->n == f->cap) {
         size_t cap = f->cap ? 2 * f->cap : 256;
         size_t *c = realloc(f->cell, cap * sizeof *c);
-        double *d = c ? realloc(f->deficit, cap * sizeof *d) : NULL;
-        double *nd = d ? realloc(f->need, cap * sizeof *nd) : NULL;
+        double *nd = c ? realloc(f->need, cap * sizeof *nd) : NULL;
         if (c)
             f->cell = c;
-        if (d)
-            f->deficit = d;
         if (nd)
             f->need = nd;
-        if (c && d && nd)
+        if (c && nd)
             f->cap = cap;
         else
             f->oom = 1;
     }
     if (f->oom)
         return;
-    f->deficit[f->n] = (double)iv->need - (iv->hi - iv->lo);
     f->need[f->n] = (double)iv->need;
     f->cell[f->n++] = iv->cell;
 }
@@ -58,7 +54,7 @@ typedef struct loop {
     unsigned char *mark;  /* scratch: tables to suppress throughout, cells to suppress */
     unsigned char *taken; /* suppressed, or chosen this round */
     dc_widen *w;
-    double *lacked; /* per cell: the width it lacked in the last audit, 0: it passed */
+    unsigned char *failed; /* per cell: failed an earlier audit */
     size_t *more, nmore;
 } loop;
 
@@ -77,9 +73,9 @@ static tdi_status loop_init(loop *l, dc_set *s)
     l->mark = calloc(n ? n : 1, 1);
     l->taken = calloc(n ? n : 1, 1);
     l->more = malloc((n ? n : 1) * sizeof *l->more);
-    l->lacked = calloc(n ? n : 1, sizeof *l->lacked);
+    l->failed = calloc(n ? n : 1, 1);
     l->w = dc_widen_new(s, &l->r);
-    if (!l->table || !l->sup || !l->dirty || !l->mark || !l->more || !l->lacked || !l->taken ||
+    if (!l->table || !l->sup || !l->dirty || !l->mark || !l->more || !l->failed || !l->taken ||
         !l->w)
         return TDI_ERR_INTERNAL;
     for (size_t i = 0; i < n; i++)
@@ -96,7 +92,7 @@ static void loop_free(loop *l)
     free(l->taken);
     dc_widen_free(l->w);
     free(l->more);
-    free(l->lacked);
+    free(l->failed);
 }
 
 /* 1 when published cell c may be suppressed to widen another: never a grand total nor a kept
@@ -159,7 +155,7 @@ static tdi_status widen_lp(loop *l, size_t i, double need, size_t *out)
 {
     static const size_t hops[] = {2, 4, 8, 16};
     const size_t nh = sizeof hops / sizeof *hops;
-    double target = need + (l->lacked[i] > 0 ? 1 : 0);
+    double target = need + l->failed[i];
     tdi_status st = TDI_ERR_DISCLOSURE;
     size_t n = 0;
 
@@ -219,7 +215,7 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
         }
     }
     for (size_t k = 0; k < f->n; k++)
-        l->lacked[f->cell[k]] = f->deficit[k];
+        l->failed[f->cell[k]] = 1;
     /* the last resort: every table (its floor, dc_audit.h, is what each cell then has) */
     if (st == TDI_OK && nstuck && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0)
         for (size_t c = 0; c < l->ncells; c++)
@@ -282,7 +278,6 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
         o.only = l.dirty;
     }
     free(f.cell);
-    free(f.deficit);
     free(f.need);
     free(floor);
     loop_free(&l);
