@@ -53,6 +53,9 @@ tdi_status state_commit_begin(state_db *st)
  * sent (old: read before the statement's changes, as every part of it is) count -1, the ones it
  * now holds +1, summed per person; a replace of the same person and population counts nothing.
  * In person order, for the same reason as the appends. */
+#define SENT_APPENDS                                                                               \
+    "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, " SENT_VALUES      \
+    " " SENT_FROM "'a' ORDER BY a.eid"
 static const char sent_sql[] =
     "WITH old AS (SELECT s.person, -1 AS n FROM tdi.sent s JOIN run_action a ON s.eid = a.eid\n"
     "    WHERE a.body = $1 AND a.action IN ('d', 'r') AND s.body = $2 AND s.year = $3\n"
@@ -66,11 +69,22 @@ static const char sent_sql[] =
     "gone AS (DELETE FROM tdi.sent s USING run_action a WHERE a.body = $1 AND a.action = 'd' "
     "AND s.body = $2 AND s.year = $3 AND s.eid = a.eid),\n"
     "changed AS (UPDATE tdi.sent s SET (" SENT_COLS ") = (" SENT_VALUES ") " SENT_FROM
-    "'r' AND s.body = $2 AND s.year = $3 AND s.eid = a.eid)\n"
-    "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, " SENT_VALUES
-    " " SENT_FROM "'a' ORDER BY a.eid";
+    "'r' AND s.body = $2 AND s.year = $3 AND s.eid = a.eid)\n" SENT_APPENDS;
 
-tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq)
+/* The same when the body has appends only (a first submission of the year): the old starts,
+ * the deletes and the replaces would each scan the body's year of tdi.sent for nothing (a
+ * data-modifying CTE runs whatever it finds; 200k: 45 ms, more with earlier years held), and
+ * every person counted is new to the body (the upsert stays: another body may count it). */
+static const char sent_appends_sql[] =
+    "WITH new AS (SELECT r.person, count(*) AS n FROM run_action a JOIN run_rec r ON r.pos = "
+    "a.pos\n"
+    "    WHERE a.body = $1 AND a.action = 'a' AND r.drug GROUP BY r.person),\n"
+    "counted AS (INSERT INTO tdi.person_year AS p (person, year, n)\n"
+    "    SELECT person, $3, n FROM new ORDER BY person\n"
+    "    ON CONFLICT (person, year) DO UPDATE SET n = p.n + EXCLUDED.n)\n" SENT_APPENDS;
+
+tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq,
+                             int appends_only)
 {
     char bstr[16], ystr[16], sstr[32];
     const char *params[4] = {bstr, body, ystr, sstr};
@@ -82,8 +96,8 @@ tdi_status state_commit_send(state_db *st, int year, int b, const char *body, ui
     if (s == TDI_OK)
         s = st_command(st, "marking the body's part of the commit", "SAVEPOINT tdi_body", 0, NULL);
     if (s == TDI_OK)
-        s = tdi_pg_send(st->conn, WHO, "recording what the body was sent", TDI_ERR_STATE, sent_sql,
-                        4, params, NULL);
+        s = tdi_pg_send(st->conn, WHO, "recording what the body was sent", TDI_ERR_STATE,
+                        appends_only ? sent_appends_sql : sent_sql, 4, params, NULL);
     st->pending = s == TDI_OK;
     return s;
 }

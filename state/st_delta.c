@@ -25,7 +25,10 @@ tdi_status state_delta_begin(state_db *st)
     /* Temporary: private to this session, gone with it (also when the run is killed). No JIT
      * for the session's statements: the ranking's estimate passes jit_above_cost at any size,
      * and compiling it cost 0.55-0.7 s a pass, more than the statement's own work on a nightly
-     * run (200k held, 10k changed: 0.25 s). */
+     * run (200k held, 10k changed: 0.25 s). work_mem: at the default 4 MB every sort and hash of
+     * a first run of 200k spilled to disk (the commit's 37 MB, the key order's, the ranking's,
+     * the repeated keys'); 64 MB keeps them in memory up to about 200k records, and bounds what
+     * one sort of a larger run may take (docs/benchmark.md, 2026-12-05: the first run's CPU). */
     return st_command(
         st, "creating the run's tables",
         "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
@@ -39,7 +42,7 @@ tdi_status state_delta_begin(state_db *st)
         "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
         "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
         "served boolean NOT NULL, counting text NOT NULL);\n"
-        "SET jit = off",
+        "SET jit = off; SET work_mem = '64MB'",
         0, NULL);
 }
 
@@ -248,7 +251,8 @@ char *st_array_literal(const char *const *items, size_t n)
  * others' are as sent, and the ranking would not read them (200k held, 10k changed: 0.74 s a pass
  * to write every held episode, 0.25 s to analyse them). Each row carries its tuple (qi, sens:
  * this run's or as sent) for the re-identification check, which reads the untouched persons'
- * tuples from tdi.sent (st_reid.c), and a record its person as sent (was_person). rec and sent
+ * tuples from tdi.sent (st_reid.c), a record its person as sent (was_person), and each row its
+ * episode key (this run's for a record read now), for the order of the body's file. rec and sent
  * are not materialised: a million-row CTE costs more to write than its table does to read
  * again, and the second branch reads rec only when the body holds something.
  *
@@ -284,8 +288,8 @@ char *st_array_literal(const char *const *items, size_t n)
 /* The run's records for the served bodies, and what those bodies were sent of the year. */
 #define HELD_REC_SENT                                                                              \
     "WITH rec AS NOT MATERIALIZED (\n"                                                             \
-    "    SELECT r.body, r.pos, r.src, r.eid, r.hash, r.person, r.centre, r.start_ymd, r.drug,\n"   \
-    "           r.qi, r.sens\n"                                                                    \
+    "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"  \
+    "           r.drug, r.qi, r.sens\n"                                                            \
     "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
     "     WHERE b.served),\n"                                                                      \
     "sent AS NOT MATERIALIZED (\n"                                                                 \
@@ -340,7 +344,7 @@ static const char touched_sql[] =
  * is ranked (every sent row listed), else only the touched persons' rows. */
 static const char held_sql[] =
     "CREATE TEMP TABLE run_held AS\n" HELD_REC_SENT
-    "SELECT rec.body, rec.pos, rec.src, rec.eid, NULL::bytea AS ekey, rec.person, rec.centre,\n"
+    "SELECT rec.body, rec.pos, rec.src, rec.eid, rec.ekey, rec.person, rec.centre,\n"
     "       rec.start_ymd, rec.drug, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM "
     "rec.hash AS "
     "changed,\n"
@@ -580,10 +584,14 @@ static tdi_status pass_compute(state_db *st, int year)
     if (!st->passes)
         s = sent_statistics(st);
     /* Temporary tables are never analysed by autovacuum: without this the planner guesses
-     * their size, badly at a million rows. */
+     * their size, badly at a million rows. Only the columns the pass and the check join, filter
+     * or group on: the size comes with any column, and the statistics of the tuples, hashes and
+     * keys read for output cost as much again (200k: 200 -> 95 ms). */
     if (s == TDI_OK)
         s = st_command(st, "analysing the run's tables",
-                       "ANALYZE run_rec, run_seen, run_present, run_src, run_body", 0, NULL);
+                       "ANALYZE run_rec (pos, src, body, eid, person, drug, cont, status), "
+                       "run_seen, run_present, run_src, run_body",
+                       0, NULL);
     if (s == TDI_OK)
         s = st_query_value(st, "finding what the ranking covers", whole_sql, 1, yp, whole,
                            sizeof whole, NULL);
@@ -607,7 +615,8 @@ static tdi_status pass_compute(state_db *st, int year)
         s = st_command(st, "computing what the bodies hold", held_sql, 2,
                        (const char *[]){ystr, whole});
     if (s == TDI_OK)
-        s = st_command(st, "analysing what the bodies hold", "ANALYZE run_held", 0, NULL);
+        s = st_command(st, "analysing what the bodies hold",
+                       "ANALYZE run_held (body, src, eid, person, gone, qi)", 0, NULL);
     if (s == TDI_OK)
         s = st_command(st, "ranking the treatment demands", rank_sql, 1, yp);
     if (s == TDI_OK)
@@ -705,15 +714,16 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
     /* Every line: position (or key), action, entrant, earlier (held: and client); \N where there
      * is none. A body's
      * episodes go in the order of its episode keys, an HMAC under the body's key: two bodies
-     * that get the same records get them in unrelated orders, not in spool order (red team 6). */
+     * that get the same records get them in unrelated orders, not in spool order (red team 6).
+     * run_action carries the key of a record read now (run_held takes it from run_rec), so the
+     * order needs no join back to run_rec (200k: 370 -> ... ms). */
     snprintf(sql, sizeof sql,
              what == STATE_READ_DELETES
                  ? "COPY (SELECT 'e1:' || encode(ekey, 'hex') AS k, action, entrant, earlier FROM "
                    "run_action WHERE body = %d AND action = 'd' ORDER BY ekey) TO STDOUT"
              : what == STATE_READ_EPISODES
-                 ? "COPY (SELECT a.pos, a.action, a.entrant, a.earlier FROM run_action a JOIN "
-                   "run_rec r ON r.pos = a.pos WHERE a.body = %d AND a.action IN ('a', 'r') "
-                   "ORDER BY r.ekey) TO STDOUT"
+                 ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
+                   "AND action IN ('a', 'r') ORDER BY ekey) TO STDOUT"
                  : HELD_COPY,
              body);
     s = st_query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);

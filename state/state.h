@@ -264,8 +264,10 @@ tdi_status state_commit_begin(state_db *st);
  * is complete (publish the file only when that succeeded), and _undo when the file is not
  * published (also after _wait): the body's part is rolled back, what earlier bodies recorded
  * stays. _undo fails
- * (TDI_ERR_STATE, the transaction aborted) only when the connection is not usable. */
-tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq);
+ * (TDI_ERR_STATE, the transaction aborted) only when the connection is not usable.
+ * appends_only: the body's actions are appends only (its counts have no replace or delete). */
+tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq,
+                             int appends_only);
 tdi_status state_commit_wait(state_db *st);
 tdi_status state_commit_undo(state_db *st);
 /* Body's file with sequence seq is published (its sent rows recorded by _send): its sequence
