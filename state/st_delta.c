@@ -716,7 +716,7 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
      * episodes go in the order of its episode keys, an HMAC under the body's key: two bodies
      * that get the same records get them in unrelated orders, not in spool order (red team 6).
      * run_action carries the key of a record read now (run_held takes it from run_rec), so the
-     * order needs no join back to run_rec (200k: 370 -> ... ms). */
+     * order needs no join back to run_rec (200k, statement time: 534 -> 153 ms). */
     snprintf(sql, sizeof sql,
              what == STATE_READ_DELETES
                  ? "COPY (SELECT 'e1:' || encode(ekey, 'hex') AS k, action, entrant, earlier FROM "
