@@ -44,6 +44,11 @@ tdi_status state_commit_begin(state_db *st)
     "FROM run_action a JOIN run_rec r ON r.pos = a.pos JOIN run_src rs ON rs.src = r.src "         \
     "WHERE a.body = $1 AND a.action = "
 
+/* The appends (the last part of both statements below). */
+#define SENT_APPENDS                                                                               \
+    "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, " SENT_VALUES     \
+    " " SENT_FROM "'a' ORDER BY a.eid"
+
 /* The body's actions become what it was sent, in one statement (the deletes, the replaces in
  * place, the appends). An append is new to the body by construction (the run lock keeps other
  * writers out), so a plain INSERT; the primary key would refuse a repeat and the commit with it.
@@ -53,9 +58,6 @@ tdi_status state_commit_begin(state_db *st)
  * sent (old: read before the statement's changes, as every part of it is) count -1, the ones it
  * now holds +1, summed per person; a replace of the same person and population counts nothing.
  * In person order, for the same reason as the appends. */
-#define SENT_APPENDS                                                                               \
-    "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, " SENT_VALUES      \
-    " " SENT_FROM "'a' ORDER BY a.eid"
 static const char sent_sql[] =
     "WITH old AS (SELECT s.person, -1 AS n FROM tdi.sent s JOIN run_action a ON s.eid = a.eid\n"
     "    WHERE a.body = $1 AND a.action IN ('d', 'r') AND s.body = $2 AND s.year = $3\n"

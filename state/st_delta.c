@@ -288,7 +288,7 @@ char *st_array_literal(const char *const *items, size_t n)
 /* The run's records for the served bodies, and what those bodies were sent of the year. */
 #define HELD_REC_SENT                                                                              \
     "WITH rec AS NOT MATERIALIZED (\n"                                                             \
-    "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"  \
+    "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"   \
     "           r.drug, r.qi, r.sens\n"                                                            \
     "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
     "     WHERE b.served),\n"                                                                      \
