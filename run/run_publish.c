@@ -80,7 +80,8 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     if (st == TDI_OK)
         st = keep_actions(rc, b, STATE_READ_DELETES, &deletes);
     if (st == TDI_OK) {
-        st = state_commit_send(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name, rb->sequence);
+        st = state_commit_send(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name, rb->sequence,
+                               rc->cfg->bodies[b].reid.qi_mask & ~rb->blank_mask);
         sent = st == TDI_OK;
     }
     while (st == TDI_OK) {
