@@ -461,26 +461,36 @@ tdi_status st_reid_commit(state_db *st, int b, const char *body, int year, unsig
                        "v AS (DELETE FROM tdi.reid_sens WHERE body = $1 AND year = $2) "
                        "DELETE FROM tdi.reid_kept WHERE body = $1 AND year = $2",
                        2, params + 1);
+    /* Temporary tables have no statistics unless analysed (autovacuum does not see them). */
+    if (s == TDI_OK && found)
+        s = st_command(st, "analysing the check's groups", "ANALYZE run_reid_g, run_reid_v", 0,
+                       NULL);
     if (s == TDI_OK && found)
         s = st_command(
             st, "keeping the check's groups",
-            "WITH dg AS (DELETE FROM tdi.reid_group s USING run_reid_g r WHERE r.body = $1 "
-            "AND r.n <= 0 AND s.body = $2 AND s.year = $3 AND s.gkey = r.g),\n"
+            "WITH dg AS (DELETE FROM tdi.reid_group s WHERE s.body = $2 AND s.year = $3 AND "
+            "s.gkey IN (SELECT g FROM run_reid_g WHERE body = $1 AND n <= 0)),\n"
             "ug AS (INSERT INTO tdi.reid_group (body, year, gkey, records, persons, d1, d2, d3, "
             "d4) "
             "SELECT $2, $3, g, n, p, d1, d2, d3, d4 FROM run_reid_g WHERE body = $1 AND g IS NOT "
             "NULL AND n > 0 ON CONFLICT (body, year, gkey) DO UPDATE SET records = "
             "EXCLUDED.records, persons = EXCLUDED.persons, d1 = EXCLUDED.d1, d2 = EXCLUDED.d2, "
             "d3 = EXCLUDED.d3, d4 = EXCLUDED.d4),\n"
-            "dv AS (DELETE FROM tdi.reid_sens s USING run_reid_v r WHERE r.body = $1 AND r.n <= 0 "
-            "AND s.body = $2 AND s.year = $3 AND s.gkey = r.g AND s.item = r.item AND s.code = "
-            "r.code),\n"
+            "dv AS (DELETE FROM tdi.reid_sens s WHERE s.body = $2 AND s.year = $3 AND (s.gkey, "
+            "s.item, s.code) IN (SELECT g, item, code FROM run_reid_v WHERE body = $1 AND n <= 0)),"
+            "\n"
             "uv AS (INSERT INTO tdi.reid_sens (body, year, gkey, item, code, n) SELECT $2, $3, g, "
             "item, code, n FROM run_reid_v WHERE body = $1 AND n > 0 ON CONFLICT (body, year, "
             "gkey, item, code) DO UPDATE SET n = EXCLUDED.n)\n"
             "INSERT INTO tdi.reid_kept (body, year, mask) VALUES ($2, $3, $4) ON CONFLICT (body, "
             "year) DO UPDATE SET mask = EXCLUDED.mask",
             4, params);
+    /* Rebuilt (a first run: from none to every group), the kept tables are analysed: with the
+     * statistics of before, the next night's deletes took the year's groups for one row and ran
+     * as nested loops (200k held: 0.73 s). */
+    if (s == TDI_OK && found && rebuild[0] == 't')
+        s = st_command(st, "analysing the check's kept groups",
+                       "ANALYZE tdi.reid_group, tdi.reid_sens", 0, NULL);
     return s;
 }
 

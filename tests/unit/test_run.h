@@ -209,6 +209,7 @@ static void finish(void)
 #define REID_KEEP                                                                                  \
     HPQ_VALUE("SELECT rebuild FROM run_reid_prep", "t"),                                           \
         HPQ_VALUE("SELECT EXISTS (SELECT 1 FROM tdi.sent", "f"),                                   \
-        HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_COMMAND("INSERT INTO tdi.reid_kept")
+        HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_COMMAND("ANALYZE run_reid_g"),               \
+        HPQ_COMMAND("INSERT INTO tdi.reid_kept"), HPQ_COMMAND("ANALYZE tdi.reid_group")
 
 #endif
