@@ -81,7 +81,8 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
         st = keep_actions(rc, b, STATE_READ_DELETES, &deletes);
     if (st == TDI_OK) {
         st = state_commit_send(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name, rb->sequence,
-                               rb->counts.replaces + rb->counts.deletes == 0);
+                               rb->counts.replaces + rb->counts.deletes == 0,
+                               rc->cfg->bodies[b].reid.qi_mask & ~rb->blank_mask);
         sent = st == TDI_OK;
     }
     while (st == TDI_OK) {

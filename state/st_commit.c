@@ -86,7 +86,7 @@ static const char sent_appends_sql[] =
     "    ON CONFLICT (person, year) DO UPDATE SET n = p.n + EXCLUDED.n)\n" SENT_APPENDS;
 
 tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq,
-                             int appends_only)
+                             int appends_only, unsigned reid_mask)
 {
     char bstr[16], ystr[16], sstr[32];
     const char *params[4] = {bstr, body, ystr, sstr};
@@ -97,6 +97,10 @@ tdi_status state_commit_send(state_db *st, int year, int b, const char *body, ui
     snprintf(sstr, sizeof sstr, "%" PRIu64, seq);
     if (s == TDI_OK)
         s = st_command(st, "marking the body's part of the commit", "SAVEPOINT tdi_body", 0, NULL);
+    /* The check's groups first: they read nothing of tdi.sent that the statement below changes
+     * (st_reid.c), and the statement holds the connection until the file is written. */
+    if (s == TDI_OK)
+        s = st_reid_commit(st, b, body, year, reid_mask);
     if (s == TDI_OK)
         s = tdi_pg_send(st->conn, WHO, "recording what the body was sent", TDI_ERR_STATE,
                         appends_only ? sent_appends_sql : sent_sql, 4, params, NULL);

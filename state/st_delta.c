@@ -251,8 +251,9 @@ char *st_array_literal(const char *const *items, size_t n)
  * others' are as sent, and the ranking would not read them (200k held, 10k changed: 0.74 s a pass
  * to write every held episode, 0.25 s to analyse them). Each row carries its tuple (qi, sens:
  * this run's or as sent) for the re-identification check, which reads the untouched persons'
- * tuples from tdi.sent (st_reid.c), a record its person as sent (was_person), and each row its
- * episode key (this run's for a record read now), for the order of the body's file. rec and sent
+ * tuples from tdi.sent (st_reid.c), a record its person and tuples as sent (was_person,
+ * was_qi, was_sens: the check's groups kept in the state database move by them), and each row
+ * its episode key (this run's for a record read now), for the order of the body's file. rec and sent
  * are not materialised: a million-row CTE costs more to write than its table does to read
  * again, and the second branch reads rec only when the body holds something.
  *
@@ -349,12 +350,12 @@ static const char held_sql[] =
     "rec.hash AS "
     "changed,\n"
     "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone, rec.qi,\n"
-    "       rec.sens, sent.person AS was_person\n"
+    "       rec.sens, sent.person AS was_person, sent.qi AS was_qi, sent.sens AS was_sens\n"
     "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
     "UNION ALL\n"
     "SELECT sent.body, NULL, rs.src, sent.eid, sent.ekey, coalesce(sent.person, sent.eid),\n"
     "       sent.centre, coalesce(sent.start_ymd, 0), coalesce(sent.drug, true), false, false,\n"
-    "       sent.entrant, sent.earlier, g.eid IS NOT NULL, sent.qi, sent.sens, NULL\n"
+    "       sent.entrant, sent.earlier, g.eid IS NOT NULL, sent.qi, sent.sens, NULL, NULL, NULL\n"
     "  FROM sent\n"
     "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
     "  LEFT JOIN run_gone g ON g.body = sent.body AND g.eid = sent.eid\n"

@@ -26,13 +26,14 @@
 
 struct state_db {
     PGconn *conn;
-    int in_copy; /* a COPY FROM STDIN is open */
-    int in_txn;  /* commit_begin ran, commit_end or abort not yet */
-    int pending; /* state_commit_send() sent a statement, its result not read yet */
-    int passes;  /* state_actions() calls that created the pass's tables */
-    int year;    /* the last pass's year */
-    int whole;   /* the last pass listed every held record in run_held (whole-year ranking) */
-    size_t used; /* bytes pending in buf */
+    int in_copy;   /* a COPY FROM STDIN is open */
+    int in_txn;    /* commit_begin ran, commit_end or abort not yet */
+    int pending;   /* state_commit_send() sent a statement, its result not read yet */
+    int passes;    /* state_actions() calls that created the pass's tables */
+    int year;      /* the last pass's year */
+    int whole;     /* the last pass listed every held record in run_held (whole-year ranking) */
+    int reid_made; /* the check's temporary tables exist (st_reid.c) */
+    size_t used;   /* bytes pending in buf */
     char buf[COPY_BUF];
 };
 
@@ -58,5 +59,11 @@ tdi_status st_ready(state_db *st);
 char *st_array_literal(const char *const *items, size_t n);
 /* The count of one action ('a', 'r', 'd'; others are not a body's) of run_action into c. */
 void st_set_count(state_counts *c, const char *action, unsigned long n);
+
+/* ---- st_reid.c: the commit of the check's groups ---- */
+/* In the commit's savepoint of body b (named body): the groups kept for year move to what the
+ * check found, when it grouped by mask (the grouping the body's file is blanked at); otherwise
+ * they are dropped (a later run builds them again). */
+tdi_status st_reid_commit(state_db *st, int b, const char *body, int year, unsigned mask);
 
 #endif

@@ -214,19 +214,215 @@ done:
     return s;
 }
 
-/* The first grouping alone, then (only when it falls short) the others in one statement: a
- * run mostly stops at the first, and each grouping costs a sort of the persons in its groups
- * (at a million records, the five of the default blank_order in one statement took 8.8 s of
- * server CPU). */
+/* ---- the groups kept between runs (schema 9) ----
+ *
+ * The first grouping (the blanking the body's files have, or the least) is not grouped from
+ * every record the body holds when the state database keeps its groups (tdi.reid_group, per body
+ * and year, of the grouping tdi.reid_kept names) and the pass listed only the touched persons'
+ * records: the groups those persons' records are in, before and after this run, are moved (their
+ * records, their persons, their sensitive codes), and the figures are taken over the kept groups
+ * with these in their place. A group's size is its persons: every record of a touched person is
+ * in run_held (st_delta.c), as this run leaves it and as sent (was_person, was_qi, was_sens for a
+ * record read now; the row as sent otherwise), so per group and person whether it was there and
+ * whether it is says how the group's persons change. Otherwise (no groups kept, another grouping,
+ * a whole-year pass) the first grouping is made from every record, per group. Either way the
+ * groups found go to run_reid_g (and their codes to run_reid_v), which the commit makes the kept
+ * ones (st_reid_commit()). The figures are those of reid_sql over the same groups. */
+
+/* Per group: its distinct codes of each sensitive item (NULL for none, as reid_sql's bit_or). */
+#define D_COUNTS                                                                                   \
+    "SELECT g, nullif(count(*) FILTER (WHERE item = 1 AND n > 0), 0) AS d1,\n"                     \
+    "       nullif(count(*) FILTER (WHERE item = 2 AND n > 0), 0) AS d2,\n"                        \
+    "       nullif(count(*) FILTER (WHERE item = 3 AND n > 0), 0) AS d3,\n"                        \
+    "       nullif(count(*) FILTER (WHERE item = 4 AND n > 0), 0) AS d4"
+
+/* The codes of c's rows (g, sens, n) per group, item and code. */
+#define CODES_OF_C                                                                                 \
+    "SELECT x.g, i.i AS item, split_part(x.sens, '|', i.i) AS code, x.n\n"                         \
+    "  FROM (SELECT g, sens, sum(n) AS n FROM c WHERE g IS NOT NULL GROUP BY 1, 2) x\n"            \
+    "  CROSS JOIN generate_series(1, 4) i(i)"
+
+/* Every group of body $1 from every record (hold); the records without a tuple as the group of
+ * no key (g NULL). %s: the group key of qi. */
+static const char groups_all_sql[] = REID_HOLD(
+    "$1", "$2",
+    "$3") ", c AS MATERIALIZED (\n"
+          "    SELECT CASE WHEN qi IS NOT NULL THEN %s END AS g, person, sens, count(*) AS n\n"
+          "      FROM hold GROUP BY 1, 2, 3),\n"
+          "v AS (SELECT g, item, code, sum(n) AS n FROM (" CODES_OF_C ") y\n"
+          "       WHERE code <> '' GROUP BY 1, 2, 3),\n"
+          "iv AS (INSERT INTO run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
+          "p AS (SELECT g, sum(n) AS n, count(*) AS p\n"
+          "        FROM (SELECT g, person, sum(n) AS n FROM c GROUP BY 1, 2) x GROUP BY g),\n"
+          "d AS (" D_COUNTS " FROM v GROUP BY g)\n"
+          "INSERT INTO run_reid_g SELECT $1::integer, p.g, p.n, p.p, d.d1, d.d2, d.d3, d.d4\n"
+          "  FROM p LEFT JOIN d ON d.g = p.g";
+
+/* The groups of body $1 the touched persons' records are in, moved from the kept ones (year $2):
+ * each record as this run leaves it +1, as sent -1. %s: the group key of qi. */
+static const char groups_moved_sql[] =
+    "WITH chg AS (\n"
+    "    SELECT person, qi, sens, 1 AS n FROM run_held\n"
+    "     WHERE body = $1 AND NOT gone AND qi IS NOT NULL\n"
+    "    UNION ALL\n"
+    "    SELECT coalesce(was_person, eid), was_qi, was_sens, -1 FROM run_held\n"
+    "     WHERE body = $1 AND pos IS NOT NULL AND NOT fresh AND was_qi IS NOT NULL\n"
+    "    UNION ALL\n"
+    "    SELECT person, qi, sens, -1 FROM run_held WHERE body = $1 AND pos IS NULL AND qi IS NOT "
+    "NULL),\n"
+    "c AS MATERIALIZED (\n"
+    "    SELECT %s AS g, person, sens, sum(n) AS n, count(*) FILTER (WHERE n > 0) AS a,\n"
+    "           count(*) FILTER (WHERE n < 0) AS b\n"
+    "      FROM chg GROUP BY 1, 2, 3),\n"
+    "dg AS (SELECT g, sum(dn) AS dn, sum(dp) AS dp\n"
+    "         FROM (SELECT g, sum(n) AS dn, sign(sum(a)) - sign(sum(b)) AS dp FROM c\n"
+    "                GROUP BY g, person) x GROUP BY g),\n"
+    "kept AS (SELECT s.* FROM tdi.reid_group s JOIN run_body b ON b.name = s.body\n"
+    "          WHERE b.body = $1 AND s.year = $2 AND s.gkey IN (SELECT g FROM dg)),\n"
+    "v AS (SELECT g, item, code, sum(n) AS n FROM (\n"
+    "          SELECT s.gkey AS g, s.item, s.code, s.n\n"
+    "            FROM tdi.reid_sens s JOIN run_body b ON b.name = s.body\n"
+    "           WHERE b.body = $1 AND s.year = $2 AND s.gkey IN (SELECT g FROM dg)\n"
+    "          UNION ALL " CODES_OF_C ") y\n"
+    "        WHERE code <> '' GROUP BY 1, 2, 3),\n"
+    "iv AS (INSERT INTO run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
+    "d AS (" D_COUNTS " FROM v GROUP BY g)\n"
+    "INSERT INTO run_reid_g\n"
+    "SELECT $1::integer, dg.g, coalesce(k.records, 0) + dg.dn, coalesce(k.persons, 0) + dg.dp,\n"
+    "       d.d1, d.d2, d.d3, d.d4\n"
+    "  FROM dg LEFT JOIN kept k ON k.gkey = dg.g LEFT JOIN d ON d.g = dg.g";
+
+/* The figures (as reid_sql's) over the groups found (run_reid_g) and, unless they are all
+ * ($3), the kept groups not among them; the records without a tuple. */
+static const char groups_figures_sql[] =
+    "WITH g AS (\n"
+    "    SELECT n, p, d1, d2, d3, d4 FROM run_reid_g WHERE body = $1 AND g IS NOT NULL AND n > 0\n"
+    "    UNION ALL\n"
+    "    SELECT s.records, s.persons, s.d1, s.d2, s.d3, s.d4\n"
+    "      FROM tdi.reid_group s JOIN run_body b ON b.name = s.body\n"
+    "     WHERE NOT $3 AND b.body = $1 AND s.year = $2\n"
+    "       AND NOT EXISTS (SELECT 1 FROM run_reid_g r WHERE r.body = $1 AND r.g = s.gkey))\n"
+    "SELECT coalesce(sum(n), 0), count(*), coalesce(min(p), 0),\n"
+    "       coalesce(sum(n) FILTER (WHERE p < $4), 0), coalesce(min(d1), 0), coalesce(min(d2), "
+    "0),\n"
+    "       coalesce(min(d3), 0), coalesce(min(d4), 0),\n"
+    "       (SELECT coalesce(sum(n), 0) FROM run_reid_g WHERE body = $1 AND g IS NULL),\n"
+    "       coalesce(sum(n::float8 / nullif(p, 0)) / nullif(sum(n), 0), 0)\n"
+    "  FROM g";
+
+/* The group key of mask over the tuple qi, into out (of len): its fields joined by '|' (as
+ * reid_build's keys). 0 when mask is out of range. */
+static int group_key(unsigned mask, char *out, size_t len)
+{
+    size_t used = 0;
+    int fits = 1;
+
+    if (mask >> REID_COLUMNS)
+        return 0;
+    if (!mask)
+        return append(out, len, &used, "''::text");
+    fits &= append(out, len, &used, "concat_ws('|'");
+    for (int i = 0; i < REID_COLUMNS; i++)
+        if (mask & 1u << i)
+            fits &= append(out, len, &used, ", split_part(qi, '|', %d)", i + 1);
+    return fits && append(out, len, &used, ")");
+}
+
+/* The check's tables for body b emptied, and a note of which grouping they will hold (mask),
+ * all (rebuild) or the moved groups only. */
+static tdi_status groups_start(state_db *st, int b, unsigned mask, int rebuild)
+{
+    char sql[512];
+    tdi_status s = TDI_OK;
+
+    if (!st->reid_made)
+        s = st_command(
+            st, "creating the check's tables",
+            "CREATE TEMP TABLE run_reid_g (body integer NOT NULL, g text, n bigint NOT "
+            "NULL, p bigint NOT NULL, d1 integer, d2 integer, d3 integer, d4 integer);\n"
+            "CREATE TEMP TABLE run_reid_v (body integer NOT NULL, g text NOT NULL, item "
+            "smallint NOT NULL, code text NOT NULL, n bigint NOT NULL);\n"
+            "CREATE TEMP TABLE run_reid_prep (body integer PRIMARY KEY, mask integer NOT "
+            "NULL, rebuild boolean NOT NULL)",
+            0, NULL);
+    st->reid_made |= s == TDI_OK;
+    snprintf(sql, sizeof sql,
+             "DELETE FROM run_reid_g WHERE body = %d; DELETE FROM run_reid_v WHERE body = %d; "
+             "DELETE FROM run_reid_prep WHERE body = %d; "
+             "INSERT INTO run_reid_prep VALUES (%d, %u, %s)",
+             b, b, b, b, mask, rebuild ? "true" : "false");
+    if (s == TDI_OK)
+        s = st_command(st, "starting the check's groups", sql, 0, NULL);
+    return s;
+}
+
+/* The figures of the grouping by mask (the first) into *out, its groups into run_reid_g; *legacy:
+ * the records without a tuple. */
+static tdi_status groups_first(state_db *st, int b, unsigned mask, int k_min, state_reid *out,
+                               unsigned long *legacy)
+{
+    char bstr[16], ystr[16], kstr[16], kept[16] = "", key[512] = "";
+    char sql[sizeof groups_moved_sql + sizeof groups_all_sql + sizeof key];
+    const char *params[4] = {bstr, ystr, NULL, kstr};
+    PGresult *res = NULL;
+    int found = 0, moved;
+    tdi_status s;
+
+    snprintf(bstr, sizeof bstr, "%d", b);
+    snprintf(ystr, sizeof ystr, "%d", st->year);
+    snprintf(kstr, sizeof kstr, "%d", k_min);
+    if (!group_key(mask, key, sizeof key)) {
+        tdi_error(WHO ": the re-identification check cannot be built");
+        return TDI_ERR_INTERNAL;
+    }
+    s = st_query_value(st, "reading the check's kept grouping",
+                       "SELECT k.mask FROM tdi.reid_kept k JOIN run_body b ON b.name = k.body "
+                       "WHERE b.body = $1 AND k.year = $2",
+                       2, params, kept, sizeof kept, &found);
+    moved = s == TDI_OK && !st->whole && found && strtoul(kept, NULL, 10) == mask;
+    if (s == TDI_OK) {
+        tdi_debug(WHO ": body %d grouped %s", b,
+                  moved ? "from its kept groups and the run's changes" : "from every record");
+        s = groups_start(st, b, mask, !moved);
+    }
+    snprintf(sql, sizeof sql, moved ? groups_moved_sql : groups_all_sql, key);
+    params[2] = st->whole ? "t" : "f";
+    if (s == TDI_OK)
+        s = st_command(st, "grouping the records by their quasi-identifiers", sql, moved ? 2 : 3,
+                       params);
+    params[2] = moved ? "f" : "t";
+    if (s == TDI_OK)
+        s = st_query(st, "taking the check's figures", groups_figures_sql, 4, params,
+                     PGRES_TUPLES_OK, &res);
+    if (s == TDI_OK && PQntuples(res) == 1) {
+        unsigned long v[9];
+
+        for (int i = 0; i < 9; i++)
+            v[i] = strtoul(PQgetvalue(res, 0, i), NULL, 10);
+        *out = (state_reid){.records = v[0], .groups = v[1], .k = v[2], .at_risk = v[3]};
+        for (int i = 0; i < STATE_NSENSITIVE; i++)
+            out->l[i] = v[4 + i];
+        *legacy = v[8];
+        out->average = strtod(PQgetvalue(res, 0, 9), NULL);
+    }
+    PQclear(res);
+    return s;
+}
+
+/* The first grouping alone (from the kept groups when it can), then (only when it falls short)
+ * the others in one statement: a run mostly stops at the first, and each grouping costs a sort of
+ * the persons in its groups (at a million records, the five of the default blank_order in one
+ * statement took 8.8 s of server CPU). */
 tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t nmasks, int k_min,
                             state_reid *out)
 {
     unsigned long legacy = 0;
     size_t done = nmasks ? 1 : 0;
-    tdi_status s;
+    tdi_status s = TDI_OK;
 
     memset(out, 0, nmasks * sizeof *out);
-    s = reid_groupings(st, b, masks, done, k_min, out, &legacy);
+    if (nmasks)
+        s = groups_first(st, b, masks[0], k_min, out, &legacy);
     if (s == TDI_OK && nmasks > 1 &&
         ((out[0].k < (unsigned long)k_min && out[0].records) || legacy)) {
         s = reid_groupings(st, b, masks + 1, nmasks - 1, k_min, out + 1, &legacy);
@@ -234,6 +430,67 @@ tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t n
     }
     for (size_t m = 0; m < done; m++)
         out[m].legacy = legacy;
+    return s;
+}
+
+tdi_status st_reid_commit(state_db *st, int b, const char *body, int year, unsigned mask)
+{
+    char bstr[16], ystr[16], mstr[16], rebuild[8] = "", legacy[8] = "f";
+    const char *params[4] = {bstr, body, ystr, mstr};
+    int found = 0;
+    tdi_status s = TDI_OK;
+
+    snprintf(bstr, sizeof bstr, "%d", b);
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(mstr, sizeof mstr, "%u", mask);
+    if (st->reid_made)
+        s = st_query_value(st, "reading the check's groups",
+                           "SELECT rebuild FROM run_reid_prep WHERE body = $1 AND mask = $2", 2,
+                           (const char *[]){bstr, mstr}, rebuild, sizeof rebuild, &found);
+    /* Groups made from what the run holds equal what tdi.sent holds after the commit unless a row
+     * sent before schema 3 (no tuple) or 2 (no person) stays as it was: then none are kept. */
+    if (s == TDI_OK && found && rebuild[0] == 't')
+        s = st_query_value(st, "looking for rows sent without a tuple",
+                           "SELECT EXISTS (SELECT 1 FROM tdi.sent WHERE body = $1 AND year = $2 "
+                           "AND (person IS NULL OR qi IS NULL))",
+                           2, params + 1, legacy, sizeof legacy, NULL);
+    found &= legacy[0] != 't';
+    if (s == TDI_OK && (!found || rebuild[0] == 't'))
+        s = st_command(st, "dropping the check's kept groups",
+                       "WITH g AS (DELETE FROM tdi.reid_group WHERE body = $1 AND year = $2), "
+                       "v AS (DELETE FROM tdi.reid_sens WHERE body = $1 AND year = $2) "
+                       "DELETE FROM tdi.reid_kept WHERE body = $1 AND year = $2",
+                       2, params + 1);
+    /* Temporary tables have no statistics unless analysed (autovacuum does not see them). */
+    if (s == TDI_OK && found)
+        s = st_command(st, "analysing the check's groups", "ANALYZE run_reid_g, run_reid_v", 0,
+                       NULL);
+    if (s == TDI_OK && found)
+        s = st_command(
+            st, "keeping the check's groups",
+            "WITH dg AS (DELETE FROM tdi.reid_group s WHERE s.body = $2 AND s.year = $3 AND "
+            "s.gkey IN (SELECT g FROM run_reid_g WHERE body = $1 AND n <= 0)),\n"
+            "ug AS (INSERT INTO tdi.reid_group (body, year, gkey, records, persons, d1, d2, d3, "
+            "d4) "
+            "SELECT $2, $3, g, n, p, d1, d2, d3, d4 FROM run_reid_g WHERE body = $1 AND g IS NOT "
+            "NULL AND n > 0 ON CONFLICT (body, year, gkey) DO UPDATE SET records = "
+            "EXCLUDED.records, persons = EXCLUDED.persons, d1 = EXCLUDED.d1, d2 = EXCLUDED.d2, "
+            "d3 = EXCLUDED.d3, d4 = EXCLUDED.d4),\n"
+            "dv AS (DELETE FROM tdi.reid_sens s WHERE s.body = $2 AND s.year = $3 AND (s.gkey, "
+            "s.item, s.code) IN (SELECT g, item, code FROM run_reid_v WHERE body = $1 AND n <= 0)),"
+            "\n"
+            "uv AS (INSERT INTO tdi.reid_sens (body, year, gkey, item, code, n) SELECT $2, $3, g, "
+            "item, code, n FROM run_reid_v WHERE body = $1 AND n > 0 ON CONFLICT (body, year, "
+            "gkey, item, code) DO UPDATE SET n = EXCLUDED.n)\n"
+            "INSERT INTO tdi.reid_kept (body, year, mask) VALUES ($2, $3, $4) ON CONFLICT (body, "
+            "year) DO UPDATE SET mask = EXCLUDED.mask",
+            4, params);
+    /* Rebuilt (a first run: from none to every group), the kept tables are analysed: with the
+     * statistics of before, the next night's deletes took the year's groups for one row and ran
+     * as nested loops (200k held: 0.73 s). */
+    if (s == TDI_OK && found && rebuild[0] == 't')
+        s = st_command(st, "analysing the check's kept groups",
+                       "ANALYZE tdi.reid_group, tdi.reid_sens", 0, NULL);
     return s;
 }
 

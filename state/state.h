@@ -39,7 +39,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 8  /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 9  /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;
@@ -265,9 +265,12 @@ tdi_status state_commit_begin(state_db *st);
  * published (also after _wait): the body's part is rolled back, what earlier bodies recorded
  * stays. _undo fails
  * (TDI_ERR_STATE, the transaction aborted) only when the connection is not usable.
- * appends_only: the body's actions are appends only (its counts have no replace or delete). */
+ * appends_only: the body's actions are appends only (its counts have no replace or delete).
+ * reid_mask: the tuple positions the body's file is grouped by in the re-identification check
+ * (its quasi-identifiers less its blanking): the check's groups of it are kept for the next run
+ * when state_reid_check() grouped by it, else dropped. */
 tdi_status state_commit_send(state_db *st, int year, int b, const char *body, uint64_t seq,
-                             int appends_only);
+                             int appends_only, unsigned reid_mask);
 tdi_status state_commit_wait(state_db *st);
 tdi_status state_commit_undo(state_db *st);
 /* Body's file with sequence seq is published (its sent rows recorded by _send): its sequence

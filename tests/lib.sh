@@ -201,12 +201,15 @@ state_db_create() {
 }
 
 # The state schema version this tree builds (state/state.h), and the SQL that takes a database
-# of a later version back to 7 (8: the keys as bytes) and to 4 (5: the run report's tables; 6: the
-# person years, the bodies' counts; 7: the bodies' counting level), rows kept, for upgrade tests.
+# of a later version back to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
+# the run report's tables; 6: the person years, the bodies' counts; 7: the bodies' counting level),
+# rows kept, for upgrade tests.
 # shellcheck disable=SC2034 # used by the integration scripts that source this file
 STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
 # shellcheck disable=SC2034
-STATE_UNDO_AFTER_7="ALTER TABLE tdi.sent ALTER COLUMN eid TYPE text USING 'e1:' || encode(eid, 'hex'),
+STATE_UNDO_AFTER_8="DROP TABLE tdi.reid_kept, tdi.reid_group, tdi.reid_sens"
+# shellcheck disable=SC2034
+STATE_UNDO_AFTER_7="$STATE_UNDO_AFTER_8; ALTER TABLE tdi.sent ALTER COLUMN eid TYPE text USING 'e1:' || encode(eid, 'hex'),
     ALTER COLUMN ekey TYPE text USING 'e1:' || encode(ekey, 'hex'),
     ALTER COLUMN person TYPE text USING 'p1:' || encode(person, 'hex');
   ALTER TABLE tdi.person_year ALTER COLUMN person TYPE text COLLATE \"C\" USING 'p1:' || encode(person, 'hex')"

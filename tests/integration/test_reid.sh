@@ -27,6 +27,11 @@
 #   reid-nightly-delete  a night's delete takes a group under k_min: the nightly check (the
 #                    touched persons from the pass, the others as sent) equals awk and a --full run;
 #   reid-nightly-legacy  a row sent without a person, read again on a night, counts once.
+#   reid-nightly-kept    the check's groups kept in the state database (migration 9), moved by
+#                    several nights (sex changed, episodes deleted, one night under k_min, a new
+#                    blanking by --full): each night's check equals awk over the files sent so
+#                    far, and the kept groups equal SQL over tdi.sent; a database of schema 8
+#                    migrated to 9 builds them with its next file.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -354,17 +359,136 @@ case_nightly_delete() {
 
 # A row sent before migration 2 has no person; read again on a night (De Brug's BH-25-0101: De
 # Brug is read in full every run), it is one record, not also one as sent: the night's check is
-# run 1's.
+# run 1's. A database with such a row was migrated from before 2, so it kept no groups of the check
+# (migration 9): the night groups every record, and keeps no groups while the row stays as sent.
 case_nightly_legacy() {
     local conf=$CASE_DIR/tdi.conf key
     nightly_first clinic_reidl
     key=$(episode_key national debrug BH-25-0101)
-    [ "$(ledger "$CASE_DIR" "UPDATE tdi.sent SET person = NULL WHERE body = 'national' AND ekey = decode('${key#e1:}', 'hex') RETURNING 1")" = 1 ] ||
+    [ "$(ledger "$CASE_DIR" "WITH k AS (DELETE FROM tdi.reid_kept) UPDATE tdi.sent SET person = NULL WHERE body = 'national' AND ekey = decode('${key#e1:}', 'hex') RETURNING 1")" = 1 ] ||
         fail "national holds no episode BH-25-0101"
     tdi_try "$CASE_DIR/night" 0 run --config "$conf" --year 2025
     grep -q '^source riverside: extracted 0, written 0, quarantined 0 (changed since ' "$CASE_DIR/night.out" ||
         fail "the night did not read riverside incrementally"
     stdout_has "$NIGHTLY_FIRST"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.reid_kept")" = 0 ] || fail "groups kept while a row without a person stays"
+}
+
+# held_now BODY OUT.xml.gz: the episodes BODY holds after every file of CASE_DIR so far (each
+# file's appends and replaces by key, its deletes), defaults spelled out, as one file for reid_line.
+held_now() {
+    local f
+    for f in $(submissions "$CASE_DIR" "$1"); do
+        delete_lines "$f" | sed 's/^/D /'
+        episode_lines_full "$f" | sed 's/^/E /'
+    done | awk '
+        { match($0, / key="[^"]*"/); k = substr($0, RSTART, RLENGTH) }
+        $1 == "D" { if (k in line) { delete line[k]; n-- } next }
+        { if (!(k in line)) { order[++m] = k; n++ } line[k] = substr($0, 3) }
+        END { for (i = 1; i <= m; i++) if (order[i] in line) { print line[order[i]]; delete line[order[i]] } }' |
+        gzip >"$2"
+}
+
+# kept_match MASK QIS: the groups kept for national 2025 are those of tdi.sent grouped by QIS
+# (positions of the tuple, SQL), with their records, persons and distinct sensitive codes.
+kept_match() {
+    local key implied kept d i
+    key="concat_ws('|'"
+    for i in $2; do key="$key, split_part(qi, '|', $i)"; done
+    key="$key)"
+    implied="SELECT $key AS g, count(*), count(DISTINCT coalesce(person, eid)),
+        nullif(count(DISTINCT nullif(split_part(sens, '|', 1), '')), 0), nullif(count(DISTINCT nullif(split_part(sens, '|', 2), '')), 0),
+        nullif(count(DISTINCT nullif(split_part(sens, '|', 3), '')), 0), nullif(count(DISTINCT nullif(split_part(sens, '|', 4), '')), 0)
+        FROM tdi.sent WHERE body = 'national' AND year = 2025 GROUP BY 1"
+    kept="SELECT gkey, records, persons, d1, d2, d3, d4 FROM tdi.reid_group WHERE body = 'national' AND year = 2025"
+    [ "$(ledger "$CASE_DIR" "SELECT mask FROM tdi.reid_kept WHERE body = 'national' AND year = 2025")" = "$1" ] ||
+        fail "national: the kept grouping is not $1"
+    d=$(ledger "$CASE_DIR" "SELECT count(*) FROM (($kept EXCEPT $implied) UNION ALL ($implied EXCEPT $kept)) d")
+    [ "$d" = 0 ] || fail "national: $d kept groups differ from tdi.sent"
+    d=$(ledger "$CASE_DIR" "SELECT count(*) FROM ((SELECT gkey, item, code, n FROM tdi.reid_sens WHERE body = 'national' EXCEPT
+        SELECT $key, i, split_part(sens, '|', i), count(*) FROM tdi.sent, generate_series(1, 4) i WHERE body = 'national' AND split_part(sens, '|', i) <> '' GROUP BY 1, 2, 3)
+        UNION ALL (SELECT $key, i, split_part(sens, '|', i), count(*) FROM tdi.sent, generate_series(1, 4) i WHERE body = 'national' AND split_part(sens, '|', i) <> '' GROUP BY 1, 2, 3
+        EXCEPT SELECT gkey, item, code, n FROM tdi.reid_sens WHERE body = 'national')) d")
+    [ "$d" = 0 ] || fail "national: $d kept sensitive codes differ from tdi.sent"
+}
+
+# night NAME RC [FROM]: a night's run (exit RC) reading riverside incrementally that groups
+# national FROM (default: from its kept groups and the run's changes; --verbose says).
+night() {
+    local from="from its kept groups and the run's changes"
+    [ -z "${3:-}" ] || from=$3
+    tdi_try "$CASE_DIR/$1" "$2" run --config "$CASE_DIR/tdi.conf" --year 2025 --verbose
+    grep -q '^source riverside: extracted [0-9]*, written [0-9]*, quarantined [0-9]* (changed since ' "$CASE_DIR/$1.out" ||
+        fail "$1 did not read riverside incrementally"
+    grep -qF "state database: body 0 grouped $from" "$CASE_DIR/$1.err" || fail "$1 did not group national $from"
+}
+
+case_nightly_kept() {
+    local conf=$CASE_DIR/tdi.conf key line n=0
+    nightly_first clinic_reidk
+    kept_match 17 "1 5"
+    # night 1: two episodes change sex (a person of another group; its pseudonym changes too)
+    pg_sql clinic_reidk -c "UPDATE admissions SET gender = CASE gender WHEN 'M' THEN 'F' ELSE 'M' END WHERE adm_id IN (3, 5)" >/dev/null
+    night night1 0
+    grep -q '^body national: ' "$CASE_DIR/night1.out" && ! grep -q '^body national: no changes' "$CASE_DIR/night1.out" ||
+        fail "night 1 sent national nothing"
+    held_now national "$CASE_DIR/held1.xml.gz"
+    stdout_has "$(reid_line national "sex year" 3 none "$CASE_DIR/held1.xml.gz")"
+    kept_match 17 "1 5"
+    # night 2: episode 8 goes, one of the three persons of sex 99 in 2025: k 2, exit 11
+    key=$(episode_key national riverside 8)
+    held_now national "$CASE_DIR/held2.xml.gz"
+    gzip -dc "$CASE_DIR/held2.xml.gz" | grep -vF " key=\"$key\" " | gzip >"$CASE_DIR/less8.xml.gz"
+    pg_sql clinic_reidk -c "DELETE FROM intake WHERE adm_id = 8" -c "DELETE FROM discharges WHERE adm_id = 8" \
+        -c "DELETE FROM admissions WHERE adm_id = 8" >/dev/null
+    night night2 11
+    line=$(reid_line national "sex year" 3 none "$CASE_DIR/less8.xml.gz")
+    stdout_has "$line"
+    case $line in *"; k 2 (minimum 3), "*) ;; *) fail "night 2 did not take a group under k_min: $line" ;; esac
+    kept_match 17 "1 5"
+    # --full: every record grouped; the same first line, then sex blanked and kept so
+    tdi_try "$CASE_DIR/full" 0 run --config "$conf" --year 2025 --full
+    grep -qxF "$line" "$CASE_DIR/full.out" || fail "the --full run's check differs from night 2's"
+    stdout_has 'disclosure national: k reached with sex blanked'
+    # the check grouped by sex and year first: nothing kept of the grouping by year
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.reid_kept WHERE body = 'national'")" = 0 ] || fail "--full kept a grouping it did not make"
+    # night 3: another episode goes; grouped by year alone from every record, then kept
+    pg_sql clinic_reidk -c "CREATE TABLE admissions_gone AS SELECT * FROM admissions WHERE adm_id = 4" \
+        -c "DELETE FROM intake WHERE adm_id = 4" -c "DELETE FROM discharges WHERE adm_id = 4" \
+        -c "DELETE FROM admissions WHERE adm_id = 4" >/dev/null
+    night night3 0 'from every record'
+    held_now national "$CASE_DIR/held3.xml.gz"
+    stdout_has "$(reid_line national year 3 sex "$CASE_DIR/held3.xml.gz")"
+    kept_match 16 5
+    # night 4: episode 4 again, from the groups night 3 kept
+    pg_sql clinic_reidk -c "INSERT INTO admissions SELECT * FROM admissions_gone" \
+        -c "UPDATE admissions SET gender = gender WHERE adm_id = 4" >/dev/null
+    night night4 0
+    held_now national "$CASE_DIR/held4.xml.gz"
+    stdout_has "$(reid_line national year 3 sex "$CASE_DIR/held4.xml.gz")"
+    kept_match 16 5
+}
+
+# A state database of schema 8 (run 1 sent by this tdi, the tables of 9 dropped: what a database of
+# 8 holds) migrated to 9 by tdi init: nothing kept, so the next night groups every record and
+# keeps the groups, which the night after moves.
+case_nightly_migrated() {
+    local conf=$CASE_DIR/tdi.conf
+    nightly_first clinic_reidm
+    ledger "$CASE_DIR" "$STATE_UNDO_AFTER_8; DELETE FROM tdi.schema_version WHERE version = 9" >/dev/null
+    tdi_try "$CASE_DIR/init" 0 init --config "$conf"
+    stdout_has 'state database: schema version 8 -> 9'
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.reid_kept")" = 0 ] || fail "a migrated database keeps groups"
+    pg_sql clinic_reidm -c "UPDATE admissions SET gender = CASE gender WHEN 'M' THEN 'F' ELSE 'M' END WHERE adm_id = 3" >/dev/null
+    night night1 0 'from every record'
+    held_now national "$CASE_DIR/held1.xml.gz"
+    stdout_has "$(reid_line national "sex year" 3 none "$CASE_DIR/held1.xml.gz")"
+    kept_match 17 "1 5"
+    pg_sql clinic_reidm -c "UPDATE admissions SET gender = CASE gender WHEN 'M' THEN 'F' ELSE 'M' END WHERE adm_id = 5" >/dev/null
+    night night2 0
+    held_now national "$CASE_DIR/held2.xml.gz"
+    stdout_has "$(reid_line national "sex year" 3 none "$CASE_DIR/held2.xml.gz")"
+    kept_match 17 "1 5"
 }
 
 it_case generalised case_generalised
@@ -376,4 +500,6 @@ it_case reid-incremental case_incremental
 it_case reid-continuing case_continuing
 it_case reid-nightly-delete case_nightly_delete
 it_case reid-nightly-legacy case_nightly_legacy
+it_case reid-nightly-kept case_nightly_kept
+it_case reid-nightly-migrated case_nightly_migrated
 it_end

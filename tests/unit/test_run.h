@@ -198,4 +198,18 @@ static void finish(void)
         HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
 
+/* The re-identification check's first grouping with no groups kept (state/st_reid.c): the groups
+ * from every record, then its figures (records, groups, k, at risk, the four fewest distinct,
+ * the records without a tuple, the average risk). */
+#define REID_FIRST(...)                                                                            \
+    HPQ_NO_ROW("FROM tdi.reid_kept"), HPQ_COMMAND("CREATE TEMP TABLE run_reid_g"),                 \
+        HPQ_COMMAND("DELETE FROM run_reid_g"), HPQ_COMMAND("INSERT INTO run_reid_g"),              \
+        HPQ_ROWS("FROM run_reid_g WHERE body = $1 AND g IS NULL", 10, 1, __VA_ARGS__)
+/* The commit of a body's groups the check made from every record: kept. */
+#define REID_KEEP                                                                                  \
+    HPQ_VALUE("SELECT rebuild FROM run_reid_prep", "t"),                                           \
+        HPQ_VALUE("SELECT EXISTS (SELECT 1 FROM tdi.sent", "f"),                                   \
+        HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_COMMAND("ANALYZE run_reid_g"),               \
+        HPQ_COMMAND("INSERT INTO tdi.reid_kept"), HPQ_COMMAND("ANALYZE tdi.reid_group")
+
 #endif

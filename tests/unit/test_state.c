@@ -120,7 +120,7 @@ static void migrate_from_nothing(void **state)
                HPQ_COMMAND("CREATE SCHEMA tdi"), HPQ_SEND("INSERT INTO tdi.schema_version"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
                MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
-               MIGRATION(6, 7), MIGRATION(7, 8));
+               MIGRATION(6, 7), MIGRATION(7, 8), MIGRATION(8, 9));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -145,6 +145,8 @@ static void migrate_other_cases(void **state)
     assert_int_equal(state_migrate(st, &from, &to), TDI_ERR_STATE);
     assert_int_equal(to, 99);
     hpq_script(HPQ_VALUE("to_regclass", "t"), HPQ_VALUE("max(version)", "2"), HPQ_COMMAND("BEGIN"),
+               HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
+               HPQ_VALUE("max(version)", VERSION), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
                HPQ_VALUE("max(version)", VERSION), HPQ_COMMAND("COMMIT"), HPQ_COMMAND("BEGIN"),
                HPQ_VALUE("pg_advisory_xact_lock", ""), HPQ_VALUE("to_regclass", "t"),
@@ -636,8 +638,10 @@ static void actions_save_and_read(void **state)
     closed(st);
 }
 
-/* The re-identification check: the first grouping alone when it is enough; the others in a
- * second statement when it falls short; a body that holds nothing. */
+/* The re-identification check: the first grouping alone when it is enough, from every record
+ * when the state database keeps no groups of it, else from the kept groups and the run's changes;
+ * the others in a second statement when it falls short; a body that holds nothing. */
+#define FIGURES(...) HPQ_ROWS("FROM run_reid_g WHERE body = $1 AND g IS NULL", 10, 1, __VA_ARGS__)
 static void reid_check(void **state)
 {
     const unsigned masks[3] = {0x3f, 0x1f, 0};
@@ -646,8 +650,11 @@ static void reid_check(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "3", "5", "0", "2", "1", "3", "1",
-                        "0", "0.25"));
+    hpq_script(HPQ_NO_ROW("FROM tdi.reid_kept"), HPQ_COMMAND("CREATE TEMP TABLE run_reid_g"),
+               HPQ_COMMAND("INSERT INTO run_reid_prep VALUES (0, 63, true)"),
+               HPQ_SEND_P("INSERT INTO run_reid_g SELECT $1::integer, p.g", "0|0|f"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               FIGURES("10", "3", "5", "0", "2", "1", "3", "1", "0", "0.25"));
     assert_int_equal(state_reid_check(st, 0, masks, 3, 3, out), TDI_OK);
     assert_int_equal(out[0].records, 10);
     assert_int_equal(out[0].groups, 3);
@@ -658,9 +665,15 @@ static void reid_check(void **state)
     assert_true(out[0].average > 0.249 && out[0].average < 0.251);
     assert_int_equal(out[1].records, 0); /* not grouped */
 
-    /* k 2 under 3: the two others, one with no key (every record one group). */
-    hpq_script(HPQ_ROWS("GROUPING SETS ((k1))", 11, 1, "0", "10", "6", "2", "3", "1", "1", "1", "1",
-                        "1", "0.5"),
+    /* kept groups of the first grouping: moved; k 2 under 3: the two others, one with no key
+     * (every record one group), from every record. */
+    hpq_script(HPQ_VALUE("FROM tdi.reid_kept", "63"),
+               HPQ_COMMAND("INSERT INTO run_reid_prep VALUES (0, 63, false)"),
+               HPQ_SEND_P("WITH chg AS", "0|0"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_SEND_P("FROM run_reid_g WHERE body = $1 AND g IS NULL", "0|0|f|3"),
+               HPQ_RESULT_ROWS(10, HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"), 1,
+                               HPQ_STRINGS("10", "6", "2", "3", "1", "1", "1", "1", "1", "0.5")),
+               HPQ_RESULT_NONE,
                HPQ_ROWS("GROUPING SETS ((k1), ())", 11, 2, "0", "10", "4", "3", "0", "1", "1", "2",
                         "1", "1", "0.3", "1", "10", "1", "9", "0", "4", "2", "5", "3", "1", "0.1"));
     assert_int_equal(state_reid_check(st, 0, masks, 3, 3, out), TDI_OK);
@@ -673,8 +686,11 @@ static void reid_check(void **state)
     assert_int_equal(out[0].legacy, 1);
     assert_int_equal(out[2].legacy, 1);
 
-    hpq_script(HPQ_ROWS("GROUPING SETS ((k1))", 11, 0, NULL),
-               HPQ_VALUE("SELECT count(*) FROM hold WHERE qi IS NULL", "4"),
+    /* kept groups of another grouping: every record */
+    hpq_script(HPQ_VALUE("FROM tdi.reid_kept", "31"),
+               HPQ_COMMAND("INSERT INTO run_reid_prep VALUES (1, 63, true)"),
+               HPQ_COMMAND("INSERT INTO run_reid_g SELECT $1::integer, p.g"),
+               FIGURES("0", "0", "0", "0", "0", "0", "0", "0", "4", "0"),
                HPQ_ROWS("GROUPING SETS ((k1), ())", 11, 0, NULL),
                HPQ_VALUE("SELECT count(*) FROM hold WHERE qi IS NULL", "4"));
     assert_int_equal(state_reid_check(st, 1, masks, 3, 3, out), TDI_OK);
@@ -757,7 +773,7 @@ static void commit_success(void **state)
     st = opened();
     hpq_script(
         HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
-        HPQ_SEND_P("WITH old AS", "0|nl|2025|4"),
+        HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_SEND_P("WITH old AS", "0|nl|2025|4"),
         {.fn = HPQ_FN_RESULT, .busy = 1, .res = {.status = PGRES_COMMAND_OK}, HPQ_AT},
         HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.body_blanking", "nl|2025|age|17"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
@@ -778,7 +794,7 @@ static void commit_success(void **state)
         HPQ_SEND_P("UPDATE tdi.run SET ended_at", "17|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
     assert_int_equal(state_commit_wait(st), TDI_OK); /* nothing sent: nothing to wait for */
-    assert_int_equal(state_commit_send(st, 2025, 0, "nl", 4, 0), TDI_OK);
+    assert_int_equal(state_commit_send(st, 2025, 0, "nl", 4, 0, 17), TDI_OK);
     assert_int_equal(state_commit_begin(st), TDI_OK); /* begun already */
     assert_int_equal(state_commit_wait(st), TDI_OK);
     assert_int_equal(state_commit_body(st, 2025, "nl", 4, 1, 17, "age"), TDI_OK);
@@ -805,6 +821,7 @@ static void commit_failures(void **state)
     st = opened();
     /* appends only: the statement without the deletes, replaces and old starts */
     hpq_script(HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
+               HPQ_COMMAND("DELETE FROM tdi.reid_kept"),
                HPQ_SEND("WITH new AS (SELECT r.person, count(*) AS n"),
                HPQ_RESULT_ERROR("23505", "duplicate key value violates unique constraint"),
                HPQ_RESULT_NONE, HPQ_COMMAND("ROLLBACK TO SAVEPOINT tdi_body"),
@@ -815,7 +832,7 @@ static void commit_failures(void **state)
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_COMMAND("UPDATE tdi.run SET ended_at"),
                HPQ_FAILS("COMMIT", "40001", "could not serialize access"), HPQ_COMMAND("ROLLBACK"));
-    assert_int_equal(state_commit_send(st, 2025, 1, "nl", 5, 1), TDI_OK);
+    assert_int_equal(state_commit_send(st, 2025, 1, "nl", 5, 1, 17), TDI_OK);
     assert_int_equal(state_commit_wait(st), TDI_ERR_STATE);
     assert_int_equal(state_commit_undo(st), TDI_OK);
     assert_int_equal(state_commit_body(st, 2025, "be", 0, 1, 17, NULL), TDI_OK);
@@ -839,10 +856,11 @@ static void commit_undo_fails(void **state)
     (void)state;
     st = opened();
     hpq_script(HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
-               HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_SEND("INSERT INTO tdi.sent"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_FAILS("ROLLBACK TO SAVEPOINT", "25P02", "current transaction is aborted"),
                HPQ_COMMAND("ROLLBACK"));
-    assert_int_equal(state_commit_send(st, 2025, 0, "nl", 4, 0), TDI_OK);
+    assert_int_equal(state_commit_send(st, 2025, 0, "nl", 4, 0, 17), TDI_OK);
     assert_int_equal(state_commit_wait(st), TDI_OK);
     assert_int_equal(state_commit_undo(st), TDI_ERR_STATE);
     state_commit_abort(NULL);
