@@ -74,8 +74,10 @@ typedef struct audit {
     unsigned long *span; /* per class root: the smallest published grand total over it */
     dc_interval *iv;     /* the intervals found, judged once every need is known */
     size_t niv;
-    double *floor; /* per cell: its width with every cell but the grand totals suppressed */
-    int fallback;  /* the program solved is that one: only a->floor is written */
+    double *floor;      /* per cell: its width with every cell but the grand totals suppressed */
+    double *kept_floor; /* per cell, or NULL: the same with the kept cells kept (dc_audit.h) */
+    double *floor_to;   /* the floor program writes here: floor or kept_floor */
+    int fallback;       /* the program solved is a floor's: only a->floor_to is written */
 } audit;
 
 /* 1 when cell i is to be audited: every cell, or the flagged ones. A cell not flagged passed
@@ -342,7 +344,7 @@ static int floor_part(glp_prob *lp, audit *a, seen *sn, const size_t *cells)
             continue;
         if (!bounds(lp, (int)k + 1, sn, need, v, 0, &lo, &hi))
             return 0;
-        a->floor[cells[k]] = hi - lo;
+        a->floor_to[cells[k]] = hi - lo;
     }
     return 1;
 }
@@ -360,7 +362,7 @@ static tdi_status solve_part(audit *a, const size_t *cells, size_t nc, const siz
     if (nr == 0) { /* nothing relates the cell to anything published */
         for (size_t k = 0; k < nc; k++)
             if (a->fallback)
-                a->floor[cells[k]] = INFINITY;
+                a->floor_to[cells[k]] = INFINITY;
             else
                 report(a, cells[k], 0, INFINITY);
         return TDI_OK;
@@ -518,23 +520,26 @@ static tdi_status load(const dc_set *s, audit *a, unsigned char **sup, size_t **
  * with every cell suppressed but the grand totals (the last suppression the loop can reach,
  * dc_protect.h: its intervals are the widest any suppression gives). Kept cells (dc_set_keep)
  * do not lower it: `tdi audit-tables` knows none, so a cell that kept published cells pin is
- * not accepted; the stage fails and its caller protects the set unstaged. */
-static tdi_status floors(audit *a, size_t *up)
+ * not accepted. kept: the kept floor instead (dc_audit_opts.kept_floor), with the kept published
+ * cells published too. A grand total suppressed stays unknown: a received file gives no value
+ * for it, and the loop never publishes a suppressed cell. */
+static tdi_status floors(audit *a, size_t *up, int kept)
 {
     size_t ncells = dc_set_ncells(a->s), nwant = 0;
     unsigned char *all = malloc(ncells ? ncells : 1), *want = calloc(ncells ? ncells : 1, 1);
     const unsigned char *sup = a->sup, *only = a->only;
     tdi_status st = all && want ? TDI_OK : TDI_ERR_INTERNAL;
 
+    a->floor_to = kept ? a->kept_floor : a->floor;
     for (size_t k = 0; st == TDI_OK && k < a->niv; k++) {
         size_t c = a->iv[k].cell;
-        if (isnan(a->floor[c]) && fails(a, &a->iv[k]))
+        if (isnan(a->floor_to[c]) && fails(a, &a->iv[k]))
             nwant += want[c] = 1;
     }
     if (st == TDI_OK && nwant > 0) {
-        /* a grand total suppressed in a received file has no known value: it stays unknown */
         for (size_t i = 0; i < ncells; i++)
-            all[i] = !dc_set_is_grand_total(a->s, i) || (!a->values_known && sup[i]);
+            all[i] =
+                sup[i] || !(dc_set_is_grand_total(a->s, i) || (kept && dc_set_is_fixed(a->s, i)));
         a->sup = all;
         a->only = want;
         a->fallback = 1;
@@ -577,7 +582,8 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
                .only = o->only,
                .each = o->each,
                .fail = o->fail,
-               .ctx = o->ctx};
+               .ctx = o->ctx,
+               .kept_floor = o->kept_floor};
     tdi_status st;
 
     glp_term_out(GLP_OFF);
@@ -595,7 +601,9 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
     if (st == TDI_OK)
         st = audit_parts(&a, up);
     if (st == TDI_OK)
-        st = floors(&a, up);
+        st = floors(&a, up, 0);
+    if (st == TDI_OK && a.kept_floor)
+        st = floors(&a, up, 1);
     if (st == TDI_OK)
         judge(&a);
     if (st == TDI_ERR_INTERNAL)
@@ -618,7 +626,7 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
 tdi_status dc_audit(dc_set *s, unsigned long protection, int values_known, dc_interval_fn each,
                     dc_interval_fn fail, void *ctx, size_t *nfail)
 {
-    dc_audit_opts o = {protection, values_known, NULL, each, fail, ctx, NULL};
+    dc_audit_opts o = {protection, values_known, NULL, each, fail, ctx, NULL, NULL};
 
     return dc_audit_some(s, &o, nfail, NULL);
 }

@@ -68,6 +68,12 @@ typedef struct dc_audit_opts {
     dc_interval_fn each, fail;
     void *ctx;
     double *floor; /* per cell, or NULL: the floors found (NAN: not yet), kept across calls */
+    /* per cell, or NULL: the width of every failing cell with every cell suppressed but the
+     * grand totals and the kept published ones (dc_set_is_fixed), kept across calls like floor.
+     * Below the need, no suppression that keeps what is kept protects the cell: the caller
+     * protects the set without its keeps (dc_protect.h). It never lowers the need: an auditor
+     * knows nothing of what tdi kept. */
+    double *kept_floor;
 } dc_audit_opts;
 /* *nsolves (may be NULL): the linear programs solved. TDI_ERR_INTERRUPTED when a signal asked
  * to stop (common/tdi_signal.h; looked at before every solve). */

@@ -55,6 +55,7 @@ typedef struct loop {
     unsigned char *taken; /* suppressed, or chosen this round */
     dc_widen *w;
     unsigned char *failed; /* per cell: failed an earlier audit */
+    double *shown;         /* per cell: the width this round's programs show (dc_widen_cell) */
     size_t *more, nmore;
 } loop;
 
@@ -74,9 +75,10 @@ static tdi_status loop_init(loop *l, dc_set *s)
     l->taken = calloc(n ? n : 1, 1);
     l->more = malloc((n ? n : 1) * sizeof *l->more);
     l->failed = calloc(n ? n : 1, 1);
+    l->shown = malloc((n ? n : 1) * sizeof *l->shown);
     l->w = dc_widen_new(s, &l->r);
     if (!l->table || !l->sup || !l->dirty || !l->mark || !l->more || !l->failed || !l->taken ||
-        !l->w)
+        !l->shown || !l->w)
         return TDI_ERR_INTERNAL;
     for (size_t i = 0; i < n; i++)
         l->table[i] = dc_set_grand_total(s, i);
@@ -93,6 +95,7 @@ static void loop_free(loop *l)
     dc_widen_free(l->w);
     free(l->more);
     free(l->failed);
+    free(l->shown);
 }
 
 /* 1 when published cell c may be suppressed to widen another: never a grand total nor a kept
@@ -148,21 +151,27 @@ static int whole_tables(loop *l, const size_t *cells, size_t n, unsigned char *t
 
 /* Releases for failing cell i by linear programming (dc_widen.h), looking 2, 4, 8, then 16
  * relations around it (further, the programs cost seconds each and the whole tables of the
- * last resort are cheaper); a cell that failed before asks for one more (the audit's
- * intervals are whole numbers, the program's need not be), then, at the widest, for its need.
- * TDI_ERR_DISCLOSURE when nothing within reach widens it. */
+ * last resort are cheaper). A cell's first programs are guesses (dc_widen_ask.exact 0: several
+ * times cheaper, right for most cells, and the next audit judges them); a cell that failed
+ * before gets exact ones, asking for one more (the audit's intervals are whole numbers, the
+ * program's need not be), then, at the widest, for its need. TDI_ERR_DISCLOSURE when nothing
+ * within reach widens it. */
 static tdi_status widen_lp(loop *l, size_t i, double need, size_t *out)
 {
     static const size_t hops[] = {2, 4, 8, 16};
     const size_t nh = sizeof hops / sizeof *hops;
-    double target = need + l->failed[i];
+    dc_widen_ask ask = {i, need + l->failed[i], 0, l->failed[i]};
     tdi_status st = TDI_ERR_DISCLOSURE;
     size_t n = 0;
 
-    for (size_t h = 0; st == TDI_ERR_DISCLOSURE && h < nh; h++)
-        st = dc_widen_cell(l->w, l->taken, i, target, hops[h], out, &n);
-    if (st == TDI_ERR_DISCLOSURE && target > need)
-        st = dc_widen_cell(l->w, l->taken, i, need, hops[nh - 1], out, &n);
+    for (size_t h = 0; st == TDI_ERR_DISCLOSURE && h < nh; h++) {
+        ask.hops = hops[h];
+        st = dc_widen_cell(l->w, l->taken, &ask, out, &n, l->shown);
+    }
+    if (st == TDI_ERR_DISCLOSURE && ask.need > need) {
+        ask.need = need;
+        st = dc_widen_cell(l->w, l->taken, &ask, out, &n, l->shown);
+    }
     for (size_t k = 0; st == TDI_OK && k < n; k++)
         add_more(l, out[k]);
     return st;
@@ -196,9 +205,11 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
 
     l->nmore = 0;
     memset(l->mark, 0, l->ncells);
-    for (size_t i = 0; i < l->ncells; i++)
+    for (size_t i = 0; i < l->ncells; i++) {
         l->taken[i] = l->sup[i] = (unsigned char)dc_set_suppressed(l->s, i);
-    /* cell by cell, each release set proved by a program; a cell nothing widens, or every
+        l->shown[i] = 0;
+    }
+    /* cell by cell, each release set named by a program; a cell nothing widens, or every
      * cell in the late rounds, by whole tables */
     for (size_t k = 0; st == TDI_OK && k < f->n; k++) {
         size_t i = f->cell[k];
@@ -206,7 +217,7 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
             stuck[nstuck++] = i;
             continue;
         }
-        if (near_chosen(l, i))
+        if (l->shown[i] >= f->need[k] || near_chosen(l, i))
             continue;
         st = widen_lp(l, i, f->need[k], out);
         if (st == TDI_ERR_DISCLOSURE) {
@@ -243,6 +254,16 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
     return st;
 }
 
+/* A failing cell narrower than it needs even with every cell suppressed but the grand totals
+ * and the kept ones (dc_audit_opts.kept_floor), or (size_t)-1: no round can protect it. */
+static size_t pinned(const failing *f, const double *kept)
+{
+    for (size_t k = 0; k < f->n; k++)
+        if (!isnan(kept[f->cell[k]]) && kept[f->cell[k]] < f->need[k])
+            return f->cell[k];
+    return (size_t)-1;
+}
+
 tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long protection,
                           dc_protect_stats *stats)
 {
@@ -252,13 +273,19 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     tdi_status st = dc_set_suppress_level(s, threshold, protection, &sx.before);
     size_t ncells = dc_set_ncells(s);
     double *floor = malloc((ncells ? ncells : 1) * sizeof *floor);
-    dc_audit_opts o = {protection ? protection : threshold, 0, NULL, NULL, note_fail, &f, floor};
+    double *kept = malloc((ncells ? ncells : 1) * sizeof *kept);
+    dc_audit_opts o = {
+        protection ? protection : threshold, 1, NULL, NULL, note_fail, &f, floor, NULL};
 
     sx.after = sx.before;
-    for (size_t i = 0; floor && i < ncells; i++)
-        floor[i] = NAN; /* the floors do not change with the suppression: found once */
+    sx.blocked = (size_t)-1;
+    for (size_t i = 0; floor && kept && i < ncells; i++) {
+        floor[i] = kept[i] = NAN; /* the floors do not change with the suppression: found once */
+        if (st == TDI_OK && dc_set_is_fixed(s, i) && !dc_set_is_grand_total(s, i))
+            o.kept_floor = kept; /* a stage with cells kept: it may have to give them up */
+    }
     if (st == TDI_OK)
-        st = floor ? loop_init(&l, s) : TDI_ERR_INTERNAL;
+        st = floor && kept ? loop_init(&l, s) : TDI_ERR_INTERNAL;
     while (st == TDI_OK) {
         size_t solves = 0;
         f.n = 0;
@@ -271,6 +298,12 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
             sx.failing = f.n;
         if (st != TDI_OK || f.n == 0)
             break;
+        if (o.kept_floor && (sx.blocked = pinned(&f, kept)) != (size_t)-1) {
+            tdi_debug("disclosure audit: a suppressed cell cannot be protected: what is kept "
+                      "pins it");
+            st = TDI_ERR_DISCLOSURE;
+            break;
+        }
         tdi_debug("disclosure audit: round %zu: %zu cells too narrow, %zu solves", sx.rounds, f.n,
                   solves);
         sx.tables += sx.rounds > DC_PROTECT_WIDEN;
@@ -280,6 +313,7 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     free(f.cell);
     free(f.need);
     free(floor);
+    free(kept);
     loop_free(&l);
     if (stats)
         *stats = sx;

@@ -16,7 +16,8 @@
  * The program covers the cells within `hops` relations of the cell, and every suppressed cell
  * linked to those through relations (they are unknowns whatever their distance); the other
  * published cells are constants. A small neighbourhood keeps the program small; when it is
- * infeasible the caller asks again with more hops.
+ * infeasible the caller asks again with more hops. A guess (dc_widen_ask.exact 0) cuts the
+ * suppressed cells' chain short too.
  */
 #ifndef DC_WIDEN_H
 #define DC_WIDEN_H
@@ -30,6 +31,9 @@
 #ifndef DC_WIDEN_MAX_CELLS
 #define DC_WIDEN_MAX_CELLS 9000 /* cells in a program, at most (dc_widen_cell) */
 #endif
+#ifndef DC_WIDEN_GUESS
+#define DC_WIDEN_GUESS 2 /* a guess's reach beyond hops, in relations (dc_widen_ask) */
+#endif
 
 typedef struct dc_widen dc_widen;
 
@@ -38,14 +42,29 @@ typedef struct dc_widen dc_widen;
 dc_widen *dc_widen_new(const dc_set *s, const dc_rels *r);
 void dc_widen_free(dc_widen *w);
 
+/* What dc_widen_cell() is asked: the width need for cell, looking within hops relations of it
+ * ((size_t)-1: everywhere). exact 0 asks for a guess: the program stops DC_WIDEN_GUESS
+ * relations beyond hops, its outermost suppressed cells unknowns whose other relations are left
+ * out. That is a relaxation, several times smaller on linked tables: its answer is no proof
+ * (the next audit judges it) and shows no width (shown is left alone). */
+typedef struct dc_widen_ask {
+    size_t cell;
+    double need;
+    size_t hops;
+    int exact;
+} dc_widen_ask;
+
 /* The published cells out[0..*nout) to suppress, besides those flagged in sup (per cell: the
- * cells suppressed or already chosen), so that cell's interval is need wide (file comment),
- * looking within hops relations of it ((size_t)-1: everywhere). out has room for every cell.
+ * cells suppressed or already chosen), so that the asked cell's interval is need wide (file
+ * comment). out has room for every cell.
+ * shown (per cell, may be NULL): raised, for every cell of an exact program, to the width its
+ * two completions show it has once out is suppressed (the other failing cells often get as
+ * wide: they need no program of their own).
  * TDI_ERR_DISCLOSURE when no release within hops makes it so or the program would hold more
  * than DC_WIDEN_MAX_CELLS cells (seconds a solve: whole tables are the cheaper last resort),
  * TDI_ERR_INTERRUPTED when a signal asked to stop, TDI_ERR_INTERNAL when out of memory or the
  * solver fails. */
-tdi_status dc_widen_cell(dc_widen *w, const unsigned char *sup, size_t cell, double need,
-                         size_t hops, size_t *out, size_t *nout);
+tdi_status dc_widen_cell(dc_widen *w, const unsigned char *sup, const dc_widen_ask *ask,
+                         size_t *out, size_t *nout, double *shown);
 
 #endif

@@ -411,8 +411,8 @@ static tdi_status linked_set(rpt_family *fams, size_t n, dc_grid ***grids, dc_se
 
 /* One stage's protection of set: suppression with the sum rule at the protection level. The
  * audit loop (dc_set_protect) converges on the sample clinics' tables but is not called here
- * yet: it costs tens of seconds per body and run (docs/design.md, "The loop, and why the run
- * does not call it yet"). */
+ * yet: it costs 5 to 35 s of CPU per body and stage on the sample clinics (docs/design.md, "Why
+ * the run does not call it yet"). */
 static tdi_status protect_set(const report_tables *t, dc_set *set, size_t *suppressed)
 {
     return dc_set_suppress_level(set, t->threshold, t->protection, suppressed);

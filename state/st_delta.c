@@ -253,8 +253,8 @@ char *st_array_literal(const char *const *items, size_t n)
  * this run's or as sent) for the re-identification check, which reads the untouched persons'
  * tuples from tdi.sent (st_reid.c), a record its person and tuples as sent (was_person,
  * was_qi, was_sens: the check's groups kept in the state database move by them), and each row
- * its episode key (this run's for a record read now), for the order of the body's file. rec and sent
- * are not materialised: a million-row CTE costs more to write than its table does to read
+ * its episode key (this run's for a record read now), for the order of the body's file. rec and
+ * sent are not materialised: a million-row CTE costs more to write than its table does to read
  * again, and the second branch reads rec only when the body holds something.
  *
  * run_rank: the counting unit over what is held. Per body, the person's first start for a drug

@@ -286,7 +286,7 @@ it_begin() {
 }
 
 it_cleanup() {
-    [ -z "${IT_TMP:-}" ] || rm -rf -- "$IT_TMP"
+    [ -z "${IT_TMP:-}" ] || [ -n "${IT_KEEP:-}" ] || rm -rf -- "$IT_TMP"
     [ -z "${IT_OWN_CLUSTER:-}" ] || pg_stop "$IT_OWN_CLUSTER"
 }
 

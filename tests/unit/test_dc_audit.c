@@ -381,15 +381,13 @@ static void grand_totals_pin_the_need(void **state)
     dc_set_free(set);
 }
 
-/* What a receiver audits (values not known): a suppressed grand total has no value, and the
- * floor's program must leave it unknown too. Grid a: x, y and their total T, all suppressed, their
- * values not known (0 in the grid, as a reader of a file leaves them); grid b: x' + u = T2, all
- * published (2 + 3 = 5), x' counts what x counts. x is pinned at 2; with every cell but the
- * grand totals suppressed, x' + u = 5 leaves x in [0, 5], so it needs 5 and fails. (Taking T as
- * published 0 gave x the floor 0, so it passed.) */
-static void receiver_grand_total_unknown(void **state)
+/* Grid a: x, y and their total T, all suppressed, values va; grid b: x' + u = T2, all published
+ * (2 + 3 = 5), x' counts what x counts. x is pinned at 2; with every cell but the grand totals
+ * suppressed, x' + u = 5 leaves x in [0, 5], so it needs 5 and fails, whether the values are
+ * known or not: the floor's program leaves the suppressed grand total T unknown either way. */
+static void grand_total_stays_unknown(const unsigned long va[3], int values_known)
 {
-    static const unsigned long va[3] = {0, 0, 0}, vb[3] = {2, 3, 5};
+    static const unsigned long vb[3] = {2, 3, 5};
     unsigned char sa[3] = {1, 1, 1}, sb[3] = {0, 0, 0};
     dc_grid a = col_grid(3, va, sa), b = col_grid(3, vb, sb);
     dc_grid *grids[2] = {&a, &b};
@@ -397,17 +395,73 @@ static void receiver_grand_total_unknown(void **state)
     size_t link[2], nfail = 9;
     fails f = {0};
 
-    (void)state;
     assert_non_null(set);
     link[0] = dc_set_cell(set, 0, 0);
     link[1] = dc_set_cell(set, 1, 0);
     assert_int_equal(dc_set_relate(set, link, 2, 1), TDI_OK);
-    assert_int_equal(dc_audit(set, 5, 0, NULL, note, &f, &nfail), TDI_OK);
+    assert_int_equal(dc_audit(set, 5, values_known, NULL, note, &f, &nfail), TDI_OK);
     assert_int_equal(nfail, 1);
     assert_int_equal(f.n, 1);
     assert_int_equal(f.iv[0].cell, 0);
     assert_true(f.iv[0].lo == 2 && f.iv[0].hi == 2);
     assert_int_equal(f.iv[0].need, 5);
+    dc_set_free(set);
+}
+
+/* What a receiver audits (values not known, 0 in the grid as a reader of a file leaves them).
+ * (Taking T as published 0 gave x the floor 0, so it passed.) */
+static void receiver_grand_total_unknown(void **state)
+{
+    static const unsigned long va[3] = {0, 0, 0};
+
+    (void)state;
+    grand_total_stays_unknown(va, 0);
+}
+
+/* The same with the true values known, as the run audits: x = 2, y = 1, T = 3. (Taking T as
+ * known, 3, gave the need 3: with every cell but the grand totals suppressed, x + y = 3 bounds x
+ * by 3.) */
+static void known_values_same_floor(void **state)
+{
+    static const unsigned long va[3] = {2, 1, 3};
+
+    (void)state;
+    grand_total_stays_unknown(va, 1);
+}
+
+/* A second stage whose kept cells pin a cell: the loop says so after its first audit, before
+ * any program to widen it. Kept from the first stage: a = (x, p | 10) with x = 1 and p
+ * suppressed, e = (A, B, C | 28) = (7, 8, 13) published. The extra table b = (y, z, w | 22) =
+ * (6, 7, 9) and A = x + y, B = x + z, C = y + z: the sum rule suppresses y and z beside x, every
+ * relation then holds two suppressed cells, yet x = (A + B - C) / 2 = 1 whatever b publishes. */
+static void kept_cells_pin(void **state)
+{
+    static const unsigned long va[3] = {1, 9, 10}, ve[4] = {7, 8, 13, 28}, vb[4] = {6, 7, 9, 22};
+    unsigned char sa[3] = {1, 1, 0}, se[4] = {0, 0, 0, 0}, sb[4] = {0, 0, 0, 0};
+    dc_grid a = row_grid(3, va, sa), e = row_grid(4, ve, se), b = row_grid(4, vb, sb);
+    dc_grid *grids[3] = {&a, &e, &b};
+    dc_set *set = dc_set_new(grids, 3);
+    dc_protect_stats ps;
+    size_t x, y, z;
+
+    (void)state;
+    assert_non_null(set);
+    x = dc_set_cell(set, 0, 0);
+    y = dc_set_cell(set, 2, 0);
+    z = dc_set_cell(set, 2, 1);
+    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 0), x, y}, 3, 1), TDI_OK);
+    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 1), x, z}, 3, 1), TDI_OK);
+    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 2), y, z}, 3, 1), TDI_OK);
+    for (size_t g = 0; g < 2; g++)
+        for (size_t i = 0; i < (g ? 4 : 3); i++) {
+            size_t c = dc_set_cell(set, g, i);
+            assert_int_equal(dc_set_keep(set, &c, 1), TDI_OK);
+        }
+    assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_ERR_DISCLOSURE);
+    assert_memory_equal(sb, ((unsigned char[4]){1, 1, 0, 0}), 4);
+    assert_int_equal(ps.rounds, 1);
+    assert_int_equal(ps.failing, 1);
+    assert_int_equal(ps.blocked, x);
     dc_set_free(set);
 }
 
@@ -424,7 +478,7 @@ static void audit_flagged_cells_only(void **state)
     dc_grid *gp = &g;
     dc_set *set = dc_set_new(&gp, 1);
     fails f = {0}, all = {0};
-    dc_audit_opts o = {5, 1, NULL, NULL, note, &all, NULL};
+    dc_audit_opts o = {5, 1, NULL, NULL, note, &all, NULL, NULL};
     size_t nfail = 0, solves_all = 0, solves_one = 0;
 
     (void)state;
@@ -472,16 +526,23 @@ static void take_width(void *ctx, const dc_interval *iv)
         w->width = iv->hi - iv->lo;
 }
 
+/* Every suppressed cell's width into ctx (per cell; others left alone). */
+static void every_width(void *ctx, const dc_interval *iv)
+{
+    ((double *)ctx)[iv->cell] = iv->hi - iv->lo;
+}
+
 /* dc_widen: on random R x C tables suppressed at threshold 3, for every cell the audit fails
  * at protection 4, the cells the program names make it as wide as it needs once suppressed
  * (judged by dc_audit, another program; one variant, so the tables' programs have whole-number
- * optima); and a need wider than the grand total allows is refused. */
+ * optima); every cell the program shows wide (shown) is at least that wide in the audit; and
+ * a need wider than the grand total allows is refused. */
 static void widen_makes_wide(void **state)
 {
     static const int parent_r[NR] = {R, R, -1}, parent_c[NC] = {C, C, C, -1};
     static const unsigned char agg_r[NR] = {0, 0, 1}, agg_c[NC] = {0, 0, 0, 1};
     static const unsigned char exact_r[NR] = {0, 0, 1}, exact_c[NC] = {0, 0, 0, 1};
-    size_t widened = 0, refused = 0;
+    size_t widened = 0, refused = 0, others = 0;
 
     (void)state;
     for (int round = 0; round < 300; round++) {
@@ -513,37 +574,53 @@ static void widen_makes_wide(void **state)
         memcpy(before, sup, sizeof sup);
         for (size_t i = 0; i < NR * NC; i++) {
             width_of wo = {i, -1};
+            dc_widen_ask ask = {i, 4, (size_t)-1, 1};
+            double shown[NR * NC], widths[NR * NC];
             if (!before[i])
                 continue;
             memcpy(sup, before, sizeof sup);
             assert_int_equal(dc_audit(set, 4, 0, take_width, NULL, &wo, NULL), TDI_OK);
             if (wo.width >= 4 || wo.width == 0)
                 continue;
+            for (size_t k = 0; k < NR * NC; k++) {
+                shown[k] = 0;
+                widths[k] = -1; /* not suppressed */
+            }
             if ((double)value[gt] < 4) {
-                assert_int_equal(dc_widen_cell(w, sup, i, 4, (size_t)-1, out, &nout),
+                assert_int_equal(dc_widen_cell(w, sup, &ask, out, &nout, shown),
                                  TDI_ERR_DISCLOSURE);
                 refused++;
                 continue;
             }
-            assert_int_equal(dc_widen_cell(w, sup, i, 4, (size_t)-1, out, &nout), TDI_OK);
+            assert_int_equal(dc_widen_cell(w, sup, &ask, out, &nout, shown), TDI_OK);
             assert_true(nout > 0);
+            assert_true(shown[i] >= 4);
             for (size_t k = 0; k < nout; k++) {
                 assert_int_equal(sup[out[k]], 0);
                 assert_true(out[k] != gt);
                 sup[out[k]] = 1;
             }
-            assert_int_equal(dc_audit(set, 4, 0, take_width, NULL, &wo, NULL), TDI_OK);
-            if (wo.width < 4)
-                fail_msg("round %d cell %zu: width %g after %zu released", round, i, wo.width,
+            assert_int_equal(dc_audit(set, 4, 0, every_width, NULL, widths, NULL), TDI_OK);
+            if (widths[i] < 4)
+                fail_msg("round %d cell %zu: width %g after %zu released", round, i, widths[i],
                          nout);
+            /* what the program shows of every other cell, the audit finds too */
+            for (size_t k = 0; k < NR * NC; k++) {
+                if (shown[k] > 0 && widths[k] < shown[k])
+                    fail_msg("round %d cell %zu: shown %g wide, the audit says %g", round, k,
+                             shown[k], widths[k]);
+                others += k != i && shown[k] >= 4;
+            }
             widened++;
         }
         dc_widen_free(w);
         dc_set_free(set);
     }
-    print_message("%zu cells widened, %zu refused\n", widened, refused);
+    print_message("%zu cells widened, %zu refused, %zu other cells shown wide enough\n", widened,
+                  refused, others);
     assert_true(widened > 50);
     assert_true(refused > 0);
+    assert_true(others > 0);
 }
 
 /* Two linked L x L tables of random small counts: the loop always ends with a pass, grand
@@ -626,6 +703,8 @@ int main(void)
         cmocka_unit_test(pinned_zero_or_safe),
         cmocka_unit_test(grand_totals_pin_the_need),
         cmocka_unit_test(receiver_grand_total_unknown),
+        cmocka_unit_test(known_values_same_floor),
+        cmocka_unit_test(kept_cells_pin),
         cmocka_unit_test(audit_flagged_cells_only),
         cmocka_unit_test(widen_makes_wide),
         cmocka_unit_test(protect_always_passes),
