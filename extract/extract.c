@@ -4,8 +4,10 @@
  * The source query is wrapped, never edited: the wrapper selects the contract columns by name
  * and casts them, so a clinic maps any schema with a view or a SELECT with renames. Which columns
  * the query has is learnt first by preparing it and describing the statement (no row is read):
- * optional columns it lacks become typed NULLs in the wrapper. COPY text format costs the client
- * the least CPU of the ways to read a result, and PQgetCopyData hands over one row at a time.
+ * the wrapper selects only the contract columns it has, and the client fills the others in as
+ * NULL (44 typed NULLs per row cost the server about as much as the rows themselves, and the
+ * client their parsing). COPY text format costs the client the least CPU of the ways to read a
+ * result, and PQgetCopyData hands over one row at a time.
  *
  * An incremental source adds its change-time column to the select list (as fixed-width UTC
  * text, so the largest value is the largest string) and to the filter; the key scan then reads
@@ -163,6 +165,7 @@ static char *copy_sql(const tdi_source_config *src, int year,
     const char *col = src->incremental;
     size_t qlen = query_len(src->query), cap;
     char *sql, *p;
+    int ncol = 0;
 
     if (since && (!col || !changed_ok(since)))
         return NULL;
@@ -176,11 +179,8 @@ static char *copy_sql(const tdi_source_config *src, int year,
         int as_text = tdi_columns[i].kind == TDI_KIND_DATE && present[i] != EXTRACT_DATE_TYPED;
 
         if (present[i])
-            p += snprintf(p, cap - (size_t)(p - sql), "%stdi_src.\"%s\"::%s", i ? ", " : "",
+            p += snprintf(p, cap - (size_t)(p - sql), "%stdi_src.\"%s\"::%s", ncol++ ? ", " : "",
                           tdi_columns[i].name, as_text ? "text" : tdi_columns[i].sql_type);
-        else
-            p += snprintf(p, cap - (size_t)(p - sql), "%sNULL::%s", i ? ", " : "",
-                          tdi_columns[i].sql_type);
     }
     if (col)
         p += snprintf(p, cap - (size_t)(p - sql),
@@ -549,9 +549,30 @@ static tdi_status parse_fields(char *line, size_t len, const char **cols, int nc
     return col == ncols - 1 ? TDI_OK : TDI_ERR_SOURCE;
 }
 
-tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row)
+/* Splits one COPY line of the rows' statement (copy_sql: the columns present marks, in contract
+ * order, then with extra the change time into *extra) into row->col, the absent columns NULL. */
+static tdi_status parse_row(char *line, size_t len, const unsigned char present[TDI_COL_COUNT],
+                            int extra, tdi_raw_row *row, const char **extra_out)
 {
-    return parse_fields(line, len, row->col, TDI_COL_COUNT);
+    const char *cols[TDI_COL_COUNT + 1];
+    int n = 0;
+
+    for (int c = 0; c < TDI_COL_COUNT; c++)
+        n += present[c] != 0;
+    if (parse_fields(line, len, cols, n + extra) != TDI_OK)
+        return TDI_ERR_SOURCE;
+    n = 0;
+    for (int c = 0; c < TDI_COL_COUNT; c++)
+        row->col[c] = present[c] ? cols[n++] : NULL;
+    if (extra)
+        *extra_out = cols[n];
+    return TDI_OK;
+}
+
+tdi_status extract_parse_copy_line(char *line, size_t len,
+                                   const unsigned char present[TDI_COL_COUNT], tdi_raw_row *row)
+{
+    return parse_row(line, len, present, 0, row, NULL);
 }
 
 /* The next line of the current COPY into s->line; *eof after the last. */
@@ -577,29 +598,28 @@ static tdi_status next_line(extract_source *s, const char *what, int *len, int *
 
 tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof)
 {
-    const char *cols[TDI_COL_COUNT + 1];
-    int n = 0, ncols = TDI_COL_COUNT + s->incremental;
+    const char *changed = NULL;
+    int n = 0;
     tdi_status st = next_line(s, "reading the COPY stream", &n, eof);
 
     if (st != TDI_OK || *eof)
         return st;
     s->rows++;
     row->row_number = s->rows;
-    if (parse_fields(s->line, (size_t)n, cols, ncols) != TDI_OK) {
+    if (parse_row(s->line, (size_t)n, s->present, s->incremental, row, &changed) != TDI_OK) {
         tdi_error("%s: row %lu of the COPY stream is malformed", s->who, s->rows);
         last_transient = 0;
         return TDI_ERR_SOURCE;
     }
-    memcpy(row->col, cols, sizeof row->col);
     row->no_end_date = !s->present[TDI_COL_END_DATE];
-    if (s->incremental && cols[TDI_COL_COUNT]) {
-        if (!changed_ok(cols[TDI_COL_COUNT])) {
+    if (changed) {
+        if (!changed_ok(changed)) {
             tdi_error("%s: row %lu: the change time is not a timestamp", s->who, s->rows);
             last_transient = 0;
             return TDI_ERR_SOURCE;
         }
-        if (strcmp(cols[TDI_COL_COUNT], s->max_changed) > 0)
-            memcpy(s->max_changed, cols[TDI_COL_COUNT], sizeof s->max_changed);
+        if (strcmp(changed, s->max_changed) > 0)
+            memcpy(s->max_changed, changed, sizeof s->max_changed);
     }
     return TDI_OK;
 }

@@ -4,9 +4,9 @@
  * One connection per source, one READ ONLY REPEATABLE READ transaction (a consistent snapshot).
  * The source query is first described (prepared, never run) to learn which contract columns it
  * yields: a missing required column is an error naming it, a missing optional one is NULL in every
- * row (logged once, at info level). Then one COPY (SELECT <tdi columns> FROM (<source query>)) TO
- * STDOUT in text format, parsed row by row: memory does not grow with the number of rows. The
- * year filter is applied in the query. An incremental source (src->incremental names its
+ * row (logged once, at info level). Then one COPY (SELECT <the tdi columns it has> FROM (<source
+ * query>)) TO STDOUT in text format, parsed row by row: memory does not grow with the number of
+ * rows. The year filter is applied in the query. An incremental source (src->incremental names its
  * change-time column) reads only the rows changed after a given time, and then, in the same
  * snapshot, the episode ids of the whole year (extract_keys_begin), from which deletions are
  * found; the snapshot can stay open after that, to read chosen episodes again in it
@@ -60,9 +60,12 @@ int extract_failure_transient(void);
  * Returns the first error seen if the stream did not end cleanly. */
 tdi_status extract_close(extract_source *s);
 
-/* Parses one COPY text-format line in place (tabs, \N, backslash escapes) into row->col.
- * Exposed for unit tests. Returns TDI_ERR_SOURCE on a malformed line or wrong column count. */
-tdi_status extract_parse_copy_line(char *line, size_t len, tdi_raw_row *row);
+/* Parses one COPY text-format line in place (tabs, \N, backslash escapes) of the rows' statement
+ * into row->col: the line holds the columns present marks, in contract order; the others are
+ * NULL. Exposed for unit tests. Returns TDI_ERR_SOURCE on a malformed line or wrong column
+ * count. */
+tdi_status extract_parse_copy_line(char *line, size_t len,
+                                   const unsigned char present[TDI_COL_COUNT], tdi_raw_row *row);
 
 /* Which contract columns are among the n column names a source query yields: present[c] = 1 or 0
  * (extract_open then marks typed dates EXTRACT_DATE_TYPED).
@@ -76,11 +79,11 @@ tdi_status extract_match_columns(const char *source, const char *const *names, i
  * so one bad value costs its row, not the source. */
 #define EXTRACT_DATE_TYPED 2
 
-/* The COPY statements for src and year, malloc'd; the caller frees them. A column not present is
- * selected as a typed NULL; no cast that a value can fail: text columns and untyped dates are sent
- * as text, and the year filter on an untyped start_date compares its text (a value that is no
- * YYYY-MM-DD date passes, for R008). since as for extract_open. NULL when out of memory or since
- * is malformed. Exposed for tests. */
+/* The COPY statements for src and year, malloc'd; the caller frees them. Only the columns
+ * present are selected, in contract order (the reader fills in the others as NULL); no cast that a
+ * value can fail: text columns and untyped dates are sent as text, and the year filter on an
+ * untyped start_date compares its text (a value that is no YYYY-MM-DD date passes, for R008). since
+ * as for extract_open. NULL when out of memory or since is malformed. Exposed for tests. */
 char *extract_copy_sql(const tdi_source_config *src, int year,
                        const unsigned char present[TDI_COL_COUNT], const char *since);
 /* The key scan: the episode ids under the rows' own filter (the year, and the continuing

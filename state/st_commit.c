@@ -158,7 +158,7 @@ tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t 
                        4, (const char *[]){body, ystr, blanked, rstr});
     /* episodes and entrants: what the body held, moved by this run's actions (the run page's
      * figures, without counting tdi.sent); counting: the level this file was ranked at (the next
-     * run may then rank only the persons it touches: st_delta.c, rank_sql). */
+     * run may then rank only the persons it touches: st_pass.c, rank_sql). */
     if (s == TDI_OK)
         s = st_command(
             st, "recording the sequence number",

@@ -32,6 +32,7 @@ struct state_db {
     int passes;    /* state_actions() calls that created the pass's tables */
     int year;      /* the last pass's year */
     int whole;     /* the last pass listed every held record in run_held (whole-year ranking) */
+    int first;     /* the last pass was a first submission's: run_held and run_rank are views */
     int reid_made; /* the check's temporary tables exist (st_reid.c) */
     size_t used;   /* bytes pending in buf */
     char buf[COPY_BUF];
@@ -53,11 +54,12 @@ tdi_status st_name_year_value(state_db *st, const char *what, const char *sql, c
 /* After an interrupted call the connection may still be busy: get it idle again. */
 tdi_status st_ready(state_db *st);
 
-/* ---- st_delta.c: shared with the re-identification bookkeeping ---- */
-/* An array literal {"a","b"} of n strings (names: no quote or backslash in them); the caller
- * frees it. NULL when out of memory. */
+/* ---- st_delta.c and st_pass.c: shared with the re-identification bookkeeping ---- */
+/* st_delta.c: an array literal {"a","b"} of n strings (names: no quote or backslash in them); the
+ * caller frees it. NULL when out of memory. */
 char *st_array_literal(const char *const *items, size_t n);
-/* The count of one action ('a', 'r', 'd'; others are not a body's) of run_action into c. */
+/* st_pass.c: the count of one action ('a', 'r', 'd'; others are not a body's) of run_action into c.
+ */
 void st_set_count(state_counts *c, const char *action, unsigned long n);
 
 /* ---- st_reid.c: the commit of the check's groups ---- */

@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* The records body b (parameter B) holds after this run with their tuples: this run's, the
- * others as they were sent. run_held lists the touched persons' records (st_delta.c), or every
+ * others as they were sent. run_held lists the touched persons' records (st_pass.c), or every
  * record when W (the whole year was ranked); the untouched persons' records are then as sent,
  * read from tdi.sent for year Y. Read twice (the records without a tuple are counted apart): a
  * scan costs less than writing it again as a CTE. */

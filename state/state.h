@@ -26,8 +26,9 @@
  * (TDI_ERR_INTERRUPTED when a stop signal ended a wait).
  *
  * Implemented by state/st_db.c (connection, schema, lock), st_ledger.c (ledger, years, what
- * earlier runs left), st_delta.c (the delta pass), st_reid.c (the re-identification grouping,
- * the blanking) and st_commit.c (the commit); st_int.h is what they share.
+ * earlier runs left), st_delta.c (the run's records, the actions read back), st_pass.c (the
+ * action pass), st_reid.c (the re-identification grouping, the blanking) and st_commit.c (the
+ * commit); st_int.h is what they share.
  */
 #ifndef STATE_H
 #define STATE_H
@@ -159,7 +160,7 @@ typedef struct state_counts {
 } state_counts;
 
 /* Computes every action of the run for year in bulk (what each body holds, the counting unit,
- * the actions; see st_delta.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
+ * the actions; see st_pass.c); counts[b] per body (nbodies). reread[s] = 1 (per source) when
  * an episode of incremental source s that this run did not read changed its counting (an
  * earlier start arrived, the counted one went): the run reads those episodes again
  * (state_unread_keys()) or s in full, then calls this again.

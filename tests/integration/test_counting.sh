@@ -602,6 +602,45 @@ case_clients_entrant_and_continuing() {
     done
 }
 
+# A first submission of the year (the served bodies hold nothing of it) takes a pass of its own
+# (state/st_pass.c: run_held and run_rank views of the records, the ranking straight into
+# run_action). national's first file of 2025 is the same byte for byte, but for the run's id and
+# time, and so is what it holds, when the general pass computes it ("general": antwerp alone ran
+# 2025 before, so the bodies hold something of the year); with 2024 held, for the earlier flags.
+case_first_pass_same_as_general() {
+    local d a b q="SELECT ekey, encode(hash, 'hex'), entrant, earlier, qi, sens FROM tdi.sent WHERE body = 'national' AND year = 2025 ORDER BY 1"
+    local first="tdi: debug: delta: a first submission of 2025: the bodies hold nothing of it"
+    clinic_copy clinic_firstpass clinic_en
+    pg_sql clinic_firstpass -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22"
+    for d in first general; do
+        run_setup "$CASE_DIR/$d"
+        use_db "$CASE_DIR/$d/tdi.conf" riverside clinic_firstpass
+        tdi_try "$CASE_DIR/$d/run2024" 0 run --config "$CASE_DIR/$d/tdi.conf" --year 2024
+    done
+    awk '/^\[/ { skip = $0 == "[body national]" } !skip' "$CASE_DIR/general/tdi.conf" >"$CASE_DIR/general/antwerp.conf"
+    tdi_try "$CASE_DIR/general/run1" 0 run --config "$CASE_DIR/general/antwerp.conf" --year 2025 --verbose
+    grep -qxF "$first" "$CASE_DIR/general/run1.err" || fail "antwerp's first run of 2025 did not take the first submission's pass"
+    tdi_try "$CASE_DIR/general/run2" 0 run --config "$CASE_DIR/general/tdi.conf" --year 2025 --verbose
+    ! grep -qF "first submission" "$CASE_DIR/general/run2.err" || fail "the general run took the first submission's pass"
+    tdi_try "$CASE_DIR/first/run" 0 run --config "$CASE_DIR/first/tdi.conf" --year 2025 --verbose
+    grep -qxF "$first" "$CASE_DIR/first/run.err" || fail "the first run of 2025 did not take the first submission's pass"
+    a=$(one_file "$CASE_DIR/first/out/national/tdi-national-2025-*.xml.gz")
+    b=$(one_file "$CASE_DIR/general/out/national/tdi-national-2025-*.xml.gz")
+    [ "$(ledger "$CASE_DIR/first" "SELECT count(*) FILTER (WHERE earlier) FROM tdi.sent WHERE body = 'national' AND year = 2025")" = 36 ] ||
+        fail "national's episodes of 2025 of persons treated in 2024 are not 36 (case_earlier_year's)"
+    # the general side ran once more (antwerp's): its run number is one higher
+    cmp <(body_file "$a") <(body_file "$b" | sed 's/ runNo="3" / runNo="2" /') >&2 ||
+        fail "national's first file differs between the two passes"
+    cmp <(sed -E 's/ (runId|generated)="[^"]*"//g' "$(one_file "$CASE_DIR/first/out/national/tdi-national-2025-*.tables.xml")") \
+        <(sed -E 's/ (runId|generated)="[^"]*"//g' "$(one_file "$CASE_DIR/general/out/national/tdi-national-2025-*.tables.xml")") >&2 ||
+        fail "national's tables differ between the two passes"
+    [ "$(grep -c R018 "$CASE_DIR/first/run.out")" = 1 ] && grep -F R018 "$CASE_DIR/first/run.out" | cmp - <(grep -F R018 "$CASE_DIR/general/run2.out") >&2 ||
+        fail "R018 is not counted alike: $(grep -F R018 "$CASE_DIR/first/run.out" "$CASE_DIR/general/run2.out")"
+    [ "$(ledger "$CASE_DIR/first" "$q")" = "$(ledger "$CASE_DIR/general" "$q")" ] ||
+        fail "national holds other records after the two passes"
+    summaries_match "$CASE_DIR/first" >/dev/null
+}
+
 it_case counting-levels case_levels
 it_case counting-shared-centre case_shared_centre
 it_case counting-regional case_regional
@@ -610,6 +649,7 @@ it_case counting-summary-migration case_summary_migration
 it_case counting-narrow-migration case_narrow_migration
 it_case counting-flip case_flip
 it_case counting-flip-same-as-full case_flip_same_as_full
+it_case counting-first-pass-same-as-general case_first_pass_same_as_general
 it_case counting-flip-snapshot-lost case_flip_snapshot_lost
 it_case counting-level-change case_level_change
 it_case counting-earlier-year-nightly case_earlier_year_nightly

@@ -40,8 +40,9 @@ typedef struct fixture {
 
 static fixture fx;
 static const char *names[TDI_COL_COUNT];
-/* One episode as the clinic's view yields it (columns in contract order, \N not known), with
- * sex and, when changed is not NULL, the change time after the contract's columns. */
+/* One episode as the clinic's COPY yields it (the view's contract columns, those before
+ * national_id, in contract order; \N not known), with sex and, when changed is not NULL, the
+ * change time after them. */
 static const char *episode(char *buf, size_t len, const char *id, const char *sex,
                            const char *changed)
 {
@@ -58,7 +59,7 @@ static const char *episode(char *buf, size_t len, const char *id, const char *se
     v[TDI_COL_TREATMENT_STATUS] = "Y";
     v[TDI_COL_PRIMARY_DRUG] = "HEROIN";
     v[TDI_COL_ROUTE] = "INJ";
-    for (int c = 0; c < TDI_COL_COUNT; c++)
+    for (int c = 0; c < TDI_COL_NATIONAL_ID; c++)
         used +=
             (size_t)snprintf(buf + used, len - used, "%s%s", c ? "\t" : "", v[c] ? v[c] : "\\N");
     if (changed)
@@ -184,9 +185,11 @@ static void finish(void)
         .res = {.status = PGRES_COMMAND_OK, .nfields = TDI_COL_NATIONAL_ID, .fields = names},      \
         HPQ_AT                                                                                     \
     }
-/* What the bodies hold: whole ("t" or "f") says whether the whole year is ranked. */
+/* What the bodies hold: whole ("t" or "f") says whether the whole year is ranked; the bodies
+ * hold something of the year (the general pass, not a first submission's: test_state). */
 #define HELD(whole)                                                                                \
     HPQ_VALUE("FROM run_src WHERE NOT full_read", whole),                                          \
+        HPQ_VALUE("WHERE b.served AND s.year = $1", "f"),                                          \
         HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HPQ_COMMAND("CREATE TEMP TABLE run_touched"),   \
         HPQ_COMMAND("ANALYZE run_touched"), HPQ_COMMAND("CREATE TEMP TABLE run_held"),             \
         HPQ_COMMAND("ANALYZE run_held")

@@ -510,6 +510,7 @@ static void actions(void **state)
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_VALUE("WHERE relid = 'tdi.sent'::regclass", "t"), HPQ_COMMAND("ANALYZE tdi.sent"),
         HPQ_COMMAND("ANALYZE run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
+        HPQ_VALUE("WHERE b.served AND s.year = $1", "f"),
         HPQ_SEND_P("CREATE TEMP TABLE run_gone", "2025"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_SEND_P("CREATE TEMP TABLE run_touched", "2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
@@ -532,6 +533,7 @@ static void actions(void **state)
     hpq_script(HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),
                HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),
                HPQ_VALUE("FROM run_src WHERE NOT full_read", "t"),
+               HPQ_VALUE("WHERE b.served AND s.year = $1", "f"),
                HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
                HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
@@ -539,6 +541,51 @@ static void actions(void **state)
     assert_int_equal(state_actions(st, 2025, sources, 2, bodies, 2, counts, reread, r018),
                      TDI_ERR_STATE);
     assert_int_equal(counts[0].appends, 0);
+    closed(st);
+}
+
+/* A first submission of the year (the served bodies hold nothing of it): run_held is a view of
+ * the records, the ranking goes straight into run_action, run_rank is a view of that; the whole
+ * year is ranked (no touched persons: run_touched empty); a second pass drops the views. */
+static void actions_first_submission(void **state)
+{
+    const state_source_in sources[1] = {{"riverside", "R1", 1, 0}};
+    const state_body_in bodies[1] = {{"nl", 1, "centre"}};
+    state_counts counts[1];
+    unsigned char reread[1];
+    unsigned long r018[1];
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(
+        HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
+        HPQ_VALUE("WHERE relid = 'tdi.sent'::regclass", "f"), HPQ_COMMAND("ANALYZE run_rec"),
+        HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
+        HPQ_VALUE("WHERE b.served AND s.year = $1", "t"), HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
+        HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
+        HPQ_COMMAND("CREATE TEMP VIEW run_held AS\nSELECT r.body, r.pos, r.src, r.eid, "
+                    "r.ekey, r.person, r.centre, r.start_ymd, r.drug,\n       true AS fresh"),
+        HPQ_SEND_P("CREATE TEMP TABLE run_action AS\nWITH ranked AS NOT MATERIALIZED "
+                   "(SELECT * FROM run_held h WHERE NOT h.gone)\nSELECT h.body, h.pos, "
+                   "h.src, h.eid, h.ekey, 'a'::text AS action,",
+                   "2025"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "
+                    "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "
+                    "NULL::boolean AS was_earlier, entrant, earlier\n  FROM run_action"),
+        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("action = 'f'", 2, 0),
+        HPQ_ROWS("k.earlier", 2, 0));
+    assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018), TDI_OK);
+    assert_int_equal(counts[0].appends, 7);
+    assert_int_equal(counts[0].replaces, 0);
+    assert_int_equal(reread[0], 0);
+    hpq_script(HPQ_COMMAND("DROP VIEW IF EXISTS run_rank, run_held; DROP TABLE IF EXISTS "
+                           "run_action, run_touched, run_gone; TRUNCATE run_src, run_body"),
+               HPQ_FAILS("INSERT INTO run_src", "57P01", "terminating connection"));
+    assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018),
+                     TDI_ERR_STATE);
     closed(st);
 }
 
@@ -883,6 +930,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(delta_copy_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(forget_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(actions_first_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(unread_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_save_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(reid_check, setup, teardown),

@@ -1,0 +1,478 @@
+/*
+ * st_pass: the action pass of a run, computed in the state database in bulk.
+ *
+ * Owns the pass's temporary tables (run_gone, run_touched, run_held, run_rank, run_action) and
+ * the statements that make them: what each body holds, the TDI counting unit, every action, the
+ * unread episodes whose counting changed, and the rows rule R018 is about, with tdi.sent's
+ * statistics brought up to date first; a first submission of the year takes a shorter pass
+ * (pass_first). Nothing here runs one statement per record.
+ */
+#include "st_int.h"
+
+#include "../common/tdi_log.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The action pass, in statements over the run's tables (run_gone and run_touched first).
+ *
+ * run_held: what each served body holds after this run. Records go to the bodies that take them
+ * (one run_rec row each, with the body's pseudonyms); against what each body was sent, by the
+ * episode's state key. An episode the body was sent and does not get now is gone (deleted) when
+ * its source was read and the episode is known to be gone from the body: the source was read in
+ * full, or the row was read now (it breaks a rule or goes to other bodies now), or the key scan
+ * does not have it (deleted, or out of the year); also when its source is no longer configured.
+ * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent
+ * (run_gone, below). Bodies not served this run are left out entirely. When the pass does not
+ * rank the whole year, run_held lists only the touched persons' episodes (run_touched): the
+ * others' are as sent, and the ranking would not read them (200k held, 10k changed: 0.74 s a pass
+ * to write every held episode, 0.25 s to analyse them). Each row carries its tuple (qi, sens:
+ * this run's or as sent) for the re-identification check, which reads the untouched persons'
+ * tuples from tdi.sent (st_reid.c), a record its person and tuples as sent (was_person,
+ * was_qi, was_sens: the check's groups kept in the state database move by them), and each row
+ * its episode key (this run's for a record read now), for the order of the body's file. rec and
+ * sent are not materialised: a million-row CTE costs more to write than its table does to read
+ * again, and the second branch reads rec only when the body holds something.
+ *
+ * run_rank: the counting unit over what is held. Per body, the person's first start for a drug
+ * in the year (at each centre, in each source region, or across the body's centres: counting)
+ * is the entrant; only episodes in the TDI population (drug: tdi_in_population(), which the run
+ * passes per record) are ranked for it, so an alcohol, gambling or other non-drug episode is
+ * never an entrant and never hides a later drug start; ties go to the smaller state key (bytewise,
+ * whatever the database's collation), so the choice does not depend on the order rows come in. The
+ * person leads the sort, bytewise: its first bytes then decide most comparisons (1M first run: 2.8
+ * -> 2.2 s of server CPU; on an en_US.UTF-8 database, where text comparisons cost strcoll, 4.3
+ * -> 2.1 s). earlier: the person has a start for a drug in an earlier year in tdi.sent, whatever
+ * body or source it went to (an earlier alcohol episode does not make a person previously treated:
+ * tdi-protocol.md), as tdi.person_year counts them: looked up by index for the run's persons only
+ * (LIMIT 1 keeps it a probe per person), so the cost does not grow with the years held (scanning
+ * earlier years of tdi.sent: 0.66 -> 1.82 s of statement time at 200k with two earlier years).
+ * A run ranks only the persons it touched (touched: an episode read this run, gone, or whose
+ * person changed): an untouched person's episodes and earlier years are as when last ranked, so
+ * are its flags as sent. Every record a body's tables read is one read this run, so touched too.
+ * Not so, and the whole year is ranked (whole), when a served body's last file of the year was
+ * ranked at another level or before schema 7 (or there is none), or a run of an earlier year came
+ * after that file (it may have changed tdi.person_year); also when every source was read in full
+ * (everyone is touched: the filter would only cost). whole_sql decides it before run_held is
+ * made, which then holds what is ranked. docs/benchmark.md, 2026-12-05: the nightly run's rank
+ * statement.
+ *
+ * run_action: a new episode is an append ('a'); a held one is replaced ('r') when its content
+ * hash, its entrant flag or its earlier flag changed; gone ones are deleted ('d'); was_entrant
+ * (as sent) lets the commit keep the body's count of entrants without counting tdi.sent. A kept row
+ * (not read this run) whose flags changed would need a replace whose content the run does not
+ * have: 'f', and the caller reads those episodes again (state_unread_keys()) or that source in
+ * full, and computes the pass again. */
+/* The run's records for the served bodies, and what those bodies were sent of the year. */
+#define HELD_REC_SENT                                                                              \
+    "WITH rec AS NOT MATERIALIZED (\n"                                                             \
+    "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"   \
+    "           r.drug, r.qi, r.sens\n"                                                            \
+    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
+    "     WHERE b.served),\n"                                                                      \
+    "sent AS NOT MATERIALIZED (\n"                                                                 \
+    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"       \
+    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"                                      \
+    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"                                   \
+    "     WHERE s.year = $1 AND b.served)\n"
+/* run_gone: the episodes a served body was sent and does not get now, that are gone (deleted):
+ * the source is no longer configured or was read in full, or the row was read now (it breaks a
+ * rule or goes to other bodies now: run_seen), or the key scan does not have it (deleted, or out
+ * of the year). Unchanged rows an incremental read skipped are in the key scan: kept. One branch
+ * a reason, each a plain (anti or semi) join: an EXISTS in an OR runs once per row, quadratic at
+ * a million episodes, and the LEFT JOINs to the DISTINCT key sets it replaces cost 0.45 s a pass
+ * at 200k (docs/benchmark.md, 2026-12-05: run_held for the touched persons only). A source no
+ * longer configured has no row read now; only the branch of the sources read in full, which
+ * would list them whole, leaves out the rows read now: in the others that anti join came after
+ * one the planner takes for one row, as a nested loop over the run's records (4 s at 200k). A
+ * row read now in run_gone is harmless: held_sql looks only rows not read now up in it, and its
+ * person as sent is touched anyway. */
+/* A branch over the rows sent of an incremental source read now: its condition follows. */
+#define GONE_INCREMENTAL                                                                           \
+    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"                                \
+    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND NOT rs.full_read\n"        \
+    " WHERE "
+static const char gone_sql[] =
+    "CREATE TEMP TABLE run_gone AS\n" HELD_REC_SENT
+    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid) AS person\n"
+    "  FROM sent WHERE sent.source NOT IN (SELECT name FROM run_src)\n"
+    "UNION\n"
+    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"
+    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND rs.full_read\n"
+    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
+    "UNION\n" GONE_INCREMENTAL
+    "EXISTS (SELECT 1 FROM run_seen x WHERE x.src = rs.src AND x.eid = sent.eid)\n"
+    "UNION\n" GONE_INCREMENTAL
+    "NOT EXISTS (SELECT 1 FROM run_present p WHERE p.src = rs.src AND p.eid = sent.eid)";
+
+/* run_touched: the persons this run touches (see run_rank), found before run_held so that it
+ * lists only their episodes: the persons read, their persons as sent, the persons of what is
+ * gone. A row read now that was sent without a person (before migration 2) is its own person
+ * here, as in run_held: the check then leaves its row as sent out. */
+static const char touched_sql[] =
+    "CREATE TEMP TABLE run_touched AS\n" HELD_REC_SENT "SELECT person FROM rec\n"
+    "UNION SELECT coalesce(sent.person, sent.eid) FROM rec\n"
+    "  JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
+    "UNION SELECT person FROM run_gone";
+
+/* The rows sent and not read now: kept as sent, or gone. Whether the body gets the episode now
+ * is a NOT EXISTS on its own, which is a hash anti join (a LEFT JOIN to the DISTINCT records
+ * sorted both sides: 1M held, 7.0 -> 4.8 s of server CPU). A row sent before migration 2 has no
+ * person: it counts as a person of its own until its source is read in full. $2: the whole year
+ * is ranked (every sent row listed), else only the touched persons' rows. */
+static const char held_sql[] =
+    "CREATE TEMP TABLE run_held AS\n" HELD_REC_SENT
+    "SELECT rec.body, rec.pos, rec.src, rec.eid, rec.ekey, rec.person, rec.centre,\n"
+    "       rec.start_ymd, rec.drug, sent.eid IS NULL AS fresh, sent.hash IS DISTINCT FROM "
+    "rec.hash AS "
+    "changed,\n"
+    "       sent.entrant AS was_entrant, sent.earlier AS was_earlier, false AS gone, rec.qi,\n"
+    "       rec.sens, sent.person AS was_person, sent.qi AS was_qi, sent.sens AS was_sens\n"
+    "  FROM rec LEFT JOIN sent ON sent.body = rec.body AND sent.eid = rec.eid\n"
+    "UNION ALL\n"
+    "SELECT sent.body, NULL, rs.src, sent.eid, sent.ekey, coalesce(sent.person, sent.eid),\n"
+    "       sent.centre, coalesce(sent.start_ymd, 0), coalesce(sent.drug, true), false, false,\n"
+    "       sent.entrant, sent.earlier, g.eid IS NOT NULL, sent.qi, sent.sens, NULL, NULL, NULL\n"
+    "  FROM sent\n"
+    "  LEFT JOIN run_src rs ON rs.name = sent.source\n"
+    "  LEFT JOIN run_gone g ON g.body = sent.body AND g.eid = sent.eid\n"
+    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
+    "   AND ($2 OR coalesce(sent.person, sent.eid) IN (SELECT person FROM run_touched))";
+
+/* Whether the served bodies hold nothing of the year: 't' or 'f'. */
+static const char first_sql[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
+    "                    WHERE b.served AND s.year = $1)";
+
+/* Whether the pass ranks the whole year (rank_sql): 't' or 'f'. */
+static const char whole_sql[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM run_src WHERE NOT full_read)\n"
+    "    OR EXISTS (SELECT 1 FROM run_body b LEFT JOIN tdi.body_sequence q\n"
+    "                   ON q.body = b.name AND q.year = $1\n"
+    "                WHERE b.served AND (q.counting IS DISTINCT FROM b.counting\n"
+    "                   OR EXISTS (SELECT 1 FROM tdi.run r\n"
+    "                               WHERE r.year < $1 AND r.run_no > q.run_no)))";
+
+/* The ranking over run_held into TABLE: COLS (h: run_held), entrant, earlier, then TAIL. */
+#define RANK_SQL(TABLE, COLS, TAIL)                                                                \
+    "CREATE TEMP TABLE " TABLE " AS\n"                                                             \
+    "WITH ranked AS NOT MATERIALIZED (SELECT * FROM run_held h WHERE NOT h.gone)\n"                \
+    "SELECT " COLS ",\n"                                                                           \
+    "       h.drug AND row_number() OVER (PARTITION BY h.person, h.body,\n"                        \
+    "                                       CASE b.counting WHEN 'centre' THEN h.centre\n"         \
+    "                                                       WHEN 'regional' THEN rs.region END,\n" \
+    "                                       h.drug\n"                                              \
+    "                          ORDER BY h.start_ymd, h.eid) = 1 AS entrant,\n"                     \
+    "       e.person IS NOT NULL AS earlier" TAIL "\n"                                             \
+    "  FROM ranked h JOIN run_body b ON b.body = h.body\n"                                         \
+    "  LEFT JOIN run_src rs ON rs.src = h.src\n"                                                   \
+    "  LEFT JOIN (SELECT d.person FROM (SELECT DISTINCT person FROM ranked) d\n"                   \
+    "             CROSS JOIN LATERAL (SELECT 1 FROM tdi.person_year p\n"                           \
+    "                 WHERE p.person = d.person AND p.year < $1 AND p.n > 0 LIMIT 1) x) e\n"       \
+    "         ON e.person = h.person"
+
+static const char rank_sql[] = RANK_SQL("run_rank",
+                                        "h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, "
+                                        "h.was_entrant, h.was_earlier",
+                                        "");
+
+/* A first submission of the year (the served bodies hold nothing of it): every record read is
+ * an append. run_held is then run_rec's rows for the served bodies as they are (a view: nothing
+ * to write, nothing to analyse), the ranking goes straight into run_action, and run_rank is a
+ * view over that: two table writes and an ANALYZE less, the same rows in each (200k episodes,
+ * statement time 973 -> 517 ms, the run's server CPU 4.00 -> 3.56 s: docs/benchmark.md). */
+static const char first_held_sql[] =
+    "CREATE TEMP VIEW run_held AS\n"
+    "SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.person, r.centre, r.start_ymd, r.drug,\n"
+    "       true AS fresh, true AS changed, NULL::boolean AS was_entrant,\n"
+    "       NULL::boolean AS was_earlier, false AS gone, r.qi, r.sens, NULL::bytea AS was_person,\n"
+    "       NULL::text AS was_qi, NULL::text AS was_sens\n"
+    "  FROM run_rec r JOIN run_body b ON b.body = r.body WHERE b.served";
+static const char first_action_sql[] = RANK_SQL(
+    "run_action", "h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action", ", h.was_entrant");
+static const char first_rank_sql[] =
+    "CREATE TEMP VIEW run_rank AS\n"
+    "SELECT body, pos, src, eid, ekey, true AS fresh, true AS changed,\n"
+    "       NULL::boolean AS was_entrant, NULL::boolean AS was_earlier, entrant, earlier\n"
+    "  FROM run_action";
+
+static const char action_sql[] =
+    "CREATE TEMP TABLE run_action AS\n"
+    "SELECT body, pos, src, eid, ekey, 'd'::text AS action, NULL::boolean AS entrant,\n"
+    "       NULL::boolean AS earlier, was_entrant\n"
+    "  FROM run_held WHERE gone\n"
+    "UNION ALL\n"
+    "SELECT body, pos, src, eid, ekey,\n"
+    "       CASE WHEN pos IS NULL THEN 'f' WHEN fresh THEN 'a' ELSE 'r' END, entrant, earlier,\n"
+    "       was_entrant\n"
+    "  FROM run_rank\n"
+    " WHERE (pos IS NOT NULL AND (fresh OR changed))\n"
+    "    OR entrant IS DISTINCT FROM was_entrant OR earlier IS DISTINCT FROM was_earlier";
+
+/* R018 per source: rows read that say "never previously treated" of a person with a start in
+ * an earlier year (the rule's other half is transform_history()), from the ranking. */
+static const char r018_sql[] =
+    "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN run_rec r ON r.pos = k.pos\n"
+    " WHERE k.earlier AND r.status = '1' GROUP BY r.src";
+
+/* A boolean array literal {t,f,...}: the int flag at offset in each of n items of size bytes. */
+static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
+{
+    char *out = malloc(2 * n + 3);
+    size_t used = 0;
+
+    if (!out)
+        return NULL;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const int *flag = (const int *)((const char *)items + i * size + offset);
+        if (i)
+            out[used++] = ',';
+        out[used++] = *flag ? 't' : 'f';
+    }
+    out[used++] = '}';
+    out[used] = '\0';
+    return out;
+}
+
+/* Per source from a two-column result (src, number): flags (number > 0) and/or counts. */
+static tdi_status per_source(state_db *st, const char *what, const char *sql, size_t nsources,
+                             unsigned char *flags, unsigned long *counts)
+{
+    PGresult *res = NULL;
+    tdi_status s = st_query(st, what, sql, 0, NULL, PGRES_TUPLES_OK, &res);
+
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        unsigned long n = strtoul(PQgetvalue(res, i, 1), NULL, 10);
+
+        if (src < 0 || (size_t)src >= nsources)
+            continue;
+        if (flags)
+            flags[src] = n > 0;
+        if (counts)
+            counts[src] = n;
+    }
+    PQclear(res);
+    return s;
+}
+
+void st_set_count(state_counts *c, const char *action, unsigned long n)
+{
+    if (*action == 'a')
+        c->appends = n;
+    else if (*action == 'r')
+        c->replaces = n;
+    else if (*action == 'd')
+        c->deletes = n;
+}
+
+/* The pass's run_src and run_body from the config's sources and bodies (by index), after the
+ * last pass's tables are dropped: a second pass (after a source was read again) starts from the
+ * run's tables. TDI_ERR_INTERNAL (not logged) when out of memory. */
+static tdi_status pass_inputs(state_db *st, const state_source_in *sources, size_t nsources,
+                              const state_body_in *bodies, size_t nbodies)
+{
+    const char **names = calloc(nsources + nbodies + 1, sizeof *names);
+    char *snames = NULL, *bnames = NULL, *sok = NULL, *sfull = NULL, *bserved = NULL,
+         *bcounting = NULL, *sregions = NULL;
+    tdi_status s = TDI_ERR_INTERNAL;
+
+    if (!names)
+        goto done;
+    sok = bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, ok));
+    sfull = bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, full_read));
+    bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(state_body_in, served));
+    for (size_t i = 0; i < nsources; i++)
+        names[i] = sources[i].name;
+    snames = st_array_literal(names, nsources);
+    for (size_t i = 0; i < nsources; i++)
+        names[i] = sources[i].region;
+    sregions = st_array_literal(names, nsources);
+    for (size_t i = 0; i < nbodies; i++)
+        names[i] = bodies[i].name;
+    bnames = st_array_literal(names, nbodies);
+    for (size_t i = 0; i < nbodies; i++)
+        names[i] = bodies[i].counting;
+    bcounting = st_array_literal(names, nbodies);
+    if (!snames || !sregions || !bnames || !bcounting || !sok || !sfull || !bserved)
+        goto done;
+    s = !st->passes
+            ? TDI_OK
+            : st_command(
+                  st, "clearing the last pass",
+                  st->first
+                      ? "DROP VIEW IF EXISTS run_rank, run_held; DROP TABLE IF EXISTS run_action, "
+                        "run_touched, run_gone; TRUNCATE run_src, run_body"
+                      : "DROP TABLE IF EXISTS run_action, run_rank, run_held, "
+                        "run_touched, run_gone; TRUNCATE run_src, run_body",
+                  0, NULL);
+    if (s == TDI_OK)
+        s = st_command(st, "recording the run's sources",
+                       "INSERT INTO run_src SELECT n - 1, name, region, ok, full_read FROM "
+                       "unnest($1::text[], $2::text[], $3::boolean[], $4::boolean[]) WITH "
+                       "ORDINALITY AS u(name, region, ok, full_read, n)",
+                       4, (const char *[]){snames, sregions, sok, sfull});
+    if (s == TDI_OK)
+        s = st_command(st, "recording the run's bodies",
+                       "INSERT INTO run_body SELECT n - 1, name, served, counting FROM "
+                       "unnest($1::text[], $2::boolean[], $3::text[]) WITH ORDINALITY AS "
+                       "u(name, served, counting, n)",
+                       3, (const char *[]){bnames, bserved, bcounting});
+done:
+    free(names);
+    free(snames);
+    free(bnames);
+    free(sok);
+    free(sfull);
+    free(bserved);
+    free(bcounting);
+    free(sregions);
+    return s;
+}
+
+/* tdi.sent analysed when it changed since its last analysis (or never had one). Its rows of a
+ * body and year arrive in bulk, one run after another (a first submission, then the next run
+ * minutes later, or the first nights of a year), sooner than autovacuum looks, and without their
+ * statistics the planner takes a body's year for one row: the held statement then runs its
+ * anti join as a nested loop over every record of the run, quadratic when a source is read in
+ * full (a re-read at 20k: 82 s; with the statistics 2.3 s). ANALYZE reads a fixed-size sample,
+ * however many years the table holds. */
+static tdi_status sent_statistics(state_db *st)
+{
+    char stale[8] = "";
+    int found = 0;
+    tdi_status s = st_query_value(
+        st, "looking at the statistics of what was sent",
+        "SELECT (last_analyze IS NULL AND last_autoanalyze IS NULL) OR n_mod_since_analyze > 0 "
+        "FROM pg_stat_user_tables WHERE relid = 'tdi.sent'::regclass",
+        0, NULL, stale, sizeof stale, &found);
+
+    if (s == TDI_OK && (!found || strcmp(stale, "t") == 0))
+        s = st_command(st, "analysing what was sent", "ANALYZE tdi.sent", 0, NULL);
+    return s;
+}
+
+/* The pass of a first submission of the year (first_held_sql). */
+static tdi_status pass_first(state_db *st, const char *const *yp)
+{
+    tdi_status s = st_command(st, "computing what the bodies hold", first_held_sql, 0, NULL);
+
+    if (s == TDI_OK)
+        s = st_command(st, "ranking the treatment demands", first_action_sql, 1, yp);
+    if (s == TDI_OK)
+        s = st_command(st, "computing the actions", first_rank_sql, 0, NULL);
+    return s;
+}
+
+/* The pass's statements for year (gone_sql, touched_sql unless the whole year is ranked,
+ * held_sql, rank_sql, action_sql; pass_first's when the served bodies hold nothing of the year);
+ * st->year, st->whole and st->first for the check and the next pass. */
+static tdi_status pass_compute(state_db *st, int year)
+{
+    char ystr[16], whole[8] = "t", first[8] = "f";
+    const char *yp[1] = {ystr};
+    tdi_status s = TDI_OK;
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    /* What was sent does not change between the passes of a run. */
+    if (!st->passes)
+        s = sent_statistics(st);
+    /* Temporary tables are never analysed by autovacuum: without this the planner guesses
+     * their size, badly at a million rows. Only the columns the pass and the check join, filter
+     * or group on: the size comes with any column, and the statistics of the tuples, hashes and
+     * keys read for output cost as much again (200k: 200 -> 95 ms). */
+    if (s == TDI_OK)
+        s = st_command(st, "analysing the run's tables",
+                       "ANALYZE run_rec (pos, src, body, eid, person, drug, cont, status), "
+                       "run_seen, run_present, run_src, run_body",
+                       0, NULL);
+    if (s == TDI_OK)
+        s = st_query_value(st, "finding what the ranking covers", whole_sql, 1, yp, whole,
+                           sizeof whole, NULL);
+    if (s == TDI_OK)
+        s = st_query_value(st, "finding whether the bodies hold anything of the year", first_sql, 1,
+                           yp, first, sizeof first, NULL);
+    /* Nothing held of the year: every record is an append, the whole year is ranked. */
+    st->first = s == TDI_OK && strcmp(first, "t") == 0;
+    if (st->first) {
+        tdi_debug("delta: a first submission of %d: the bodies hold nothing of it", year);
+        strcpy(whole, "t");
+    }
+    if (s == TDI_OK)
+        s = st_command(st, "finding what is gone", gone_sql, 1, yp);
+    st->passes += s == TDI_OK;
+    /* Made (empty) on a whole-year pass too: run_held and the check name it. */
+    if (s == TDI_OK)
+        s = st_command(st, "finding the persons the run touches",
+                       strcmp(whole, "t") == 0
+                           ? "CREATE TEMP TABLE run_touched AS SELECT NULL::bytea AS person "
+                             "WHERE false"
+                           : touched_sql,
+                       strcmp(whole, "t") == 0 ? 0 : 1, yp);
+    st->year = year;
+    st->whole = strcmp(whole, "t") == 0;
+    if (s == TDI_OK)
+        s = st_command(st, "analysing the persons the run touches", "ANALYZE run_touched, run_gone",
+                       0, NULL);
+    if (s == TDI_OK && st->first)
+        return pass_first(st, yp);
+    if (s == TDI_OK)
+        s = st_command(st, "computing what the bodies hold", held_sql, 2,
+                       (const char *[]){ystr, whole});
+    if (s == TDI_OK)
+        s = st_command(st, "analysing what the bodies hold",
+                       "ANALYZE run_held (body, src, eid, person, gone, qi)", 0, NULL);
+    if (s == TDI_OK)
+        s = st_command(st, "ranking the treatment demands", rank_sql, 1, yp);
+    if (s == TDI_OK)
+        s = st_command(st, "computing the actions", action_sql, 0, NULL);
+    return s;
+}
+
+/* counts[b] (of nbodies) from run_action. */
+static tdi_status count_actions(state_db *st, size_t nbodies, state_counts *counts)
+{
+    PGresult *res = NULL;
+    tdi_status s = st_query(st, "counting the actions",
+                            "SELECT body, action, count(*) FROM run_action GROUP BY body, action",
+                            0, NULL, PGRES_TUPLES_OK, &res);
+
+    for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
+        long b = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        const char *action = PQgetvalue(res, i, 1);
+        unsigned long n = strtoul(PQgetvalue(res, i, 2), NULL, 10);
+
+        if (b < 0 || (size_t)b >= nbodies)
+            continue;
+        st_set_count(&counts[b], action, n);
+    }
+    PQclear(res);
+    return s;
+}
+
+tdi_status state_actions(state_db *st, int year, const state_source_in *sources, size_t nsources,
+                         const state_body_in *bodies, size_t nbodies, state_counts *counts,
+                         unsigned char *reread, unsigned long *r018)
+{
+    tdi_status s;
+
+    memset(counts, 0, nbodies * sizeof *counts);
+    memset(reread, 0, nsources);
+    memset(r018, 0, nsources * sizeof *r018);
+    s = pass_inputs(st, sources, nsources, bodies, nbodies);
+    if (s == TDI_OK)
+        s = pass_compute(st, year);
+    if (s == TDI_OK)
+        s = count_actions(st, nbodies, counts);
+    if (s == TDI_OK)
+        s = per_source(st, "finding episodes whose counting changed unread",
+                       "SELECT src, count(*) FROM run_action WHERE action = 'f' GROUP BY src",
+                       nsources, reread, NULL);
+    if (s == TDI_OK)
+        s = per_source(st, "counting rule R018", r018_sql, nsources, NULL, r018);
+    if (s == TDI_ERR_INTERNAL)
+        tdi_error(WHO ": out of memory");
+    return s;
+}
