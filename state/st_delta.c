@@ -42,6 +42,10 @@ tdi_status state_delta_begin(state_db *st)
         "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
         "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
         "served boolean NOT NULL, counting text NOT NULL);\n"
+        "CREATE TEMP TABLE run_keyset (src integer PRIMARY KEY, name text NOT NULL, "
+        "part boolean NOT NULL, keys bytea NOT NULL);\n"
+        "CREATE TEMP TABLE run_bucket (src integer NOT NULL, lo bytea NOT NULL, hi bytea NOT "
+        "NULL);\n"
         "SET jit = off; SET work_mem = '64MB'",
         0, NULL);
 }
@@ -188,7 +192,9 @@ tdi_status state_forget_source(state_db *st, int src)
                         "DELETE FROM run_seen WHERE src = $1", 1, params);
     if (rc == TDI_OK)
         rc = st_command(st, "dropping a source's key scan to read it again",
-                        "DELETE FROM run_present WHERE src = $1", 1, params);
+                        "WITH k AS (DELETE FROM run_keyset WHERE src = $1), b AS (DELETE FROM "
+                        "run_bucket WHERE src = $1) DELETE FROM run_present WHERE src = $1",
+                        1, params);
     return rc;
 }
 
@@ -253,8 +259,8 @@ char *st_array_literal(const char *const *items, size_t n)
  * this run's or as sent) for the re-identification check, which reads the untouched persons'
  * tuples from tdi.sent (st_reid.c), a record its person and tuples as sent (was_person,
  * was_qi, was_sens: the check's groups kept in the state database move by them), and each row
- * its episode key (this run's for a record read now), for the order of the body's file. rec and sent
- * are not materialised: a million-row CTE costs more to write than its table does to read
+ * its episode key (this run's for a record read now), for the order of the body's file. rec and
+ * sent are not materialised: a million-row CTE costs more to write than its table does to read
  * again, and the second branch reads rec only when the body holds something.
  *
  * run_rank: the counting unit over what is held. Per body, the person's first start for a drug
@@ -286,48 +292,6 @@ char *st_array_literal(const char *const *items, size_t n)
  * (not read this run) whose flags changed would need a replace whose content the run does not
  * have: 'f', and the caller reads those episodes again (state_unread_keys()) or that source in
  * full, and computes the pass again. */
-/* The run's records for the served bodies, and what those bodies were sent of the year. */
-#define HELD_REC_SENT                                                                              \
-    "WITH rec AS NOT MATERIALIZED (\n"                                                             \
-    "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"   \
-    "           r.drug, r.qi, r.sens\n"                                                            \
-    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
-    "     WHERE b.served),\n"                                                                      \
-    "sent AS NOT MATERIALIZED (\n"                                                                 \
-    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"       \
-    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"                                      \
-    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"                                   \
-    "     WHERE s.year = $1 AND b.served)\n"
-/* run_gone: the episodes a served body was sent and does not get now, that are gone (deleted):
- * the source is no longer configured or was read in full, or the row was read now (it breaks a
- * rule or goes to other bodies now: run_seen), or the key scan does not have it (deleted, or out
- * of the year). Unchanged rows an incremental read skipped are in the key scan: kept. One branch
- * a reason, each a plain (anti or semi) join: an EXISTS in an OR runs once per row, quadratic at
- * a million episodes, and the LEFT JOINs to the DISTINCT key sets it replaces cost 0.45 s a pass
- * at 200k (docs/benchmark.md, 2026-12-05: run_held for the touched persons only). A source no
- * longer configured has no row read now; only the branch of the sources read in full, which
- * would list them whole, leaves out the rows read now: in the others that anti join came after
- * one the planner takes for one row, as a nested loop over the run's records (4 s at 200k). A
- * row read now in run_gone is harmless: held_sql looks only rows not read now up in it, and its
- * person as sent is touched anyway. */
-/* A branch over the rows sent of an incremental source read now: its condition follows. */
-#define GONE_INCREMENTAL                                                                           \
-    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"                                \
-    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND NOT rs.full_read\n"        \
-    " WHERE "
-static const char gone_sql[] =
-    "CREATE TEMP TABLE run_gone AS\n" HELD_REC_SENT
-    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid) AS person\n"
-    "  FROM sent WHERE sent.source NOT IN (SELECT name FROM run_src)\n"
-    "UNION\n"
-    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"
-    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND rs.full_read\n"
-    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
-    "UNION\n" GONE_INCREMENTAL
-    "EXISTS (SELECT 1 FROM run_seen x WHERE x.src = rs.src AND x.eid = sent.eid)\n"
-    "UNION\n" GONE_INCREMENTAL
-    "NOT EXISTS (SELECT 1 FROM run_present p WHERE p.src = rs.src AND p.eid = sent.eid)";
-
 /* run_touched: the persons this run touches (see run_rank), found before run_held so that it
  * lists only their episodes: the persons read, their persons as sent, the persons of what is
  * gone. A row read now that was sent without a person (before migration 2) is its own person
@@ -591,13 +555,13 @@ static tdi_status pass_compute(state_db *st, int year)
     if (s == TDI_OK)
         s = st_command(st, "analysing the run's tables",
                        "ANALYZE run_rec (pos, src, body, eid, person, drug, cont, status), "
-                       "run_seen, run_present, run_src, run_body",
+                       "run_seen, run_present, run_src, run_body, run_bucket",
                        0, NULL);
     if (s == TDI_OK)
         s = st_query_value(st, "finding what the ranking covers", whole_sql, 1, yp, whole,
                            sizeof whole, NULL);
     if (s == TDI_OK)
-        s = st_command(st, "finding what is gone", gone_sql, 1, yp);
+        s = st_gone(st, yp);
     st->passes += s == TDI_OK;
     /* Made (empty) on a whole-year pass too: run_held and the check name it. */
     if (s == TDI_OK)
