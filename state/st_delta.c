@@ -514,25 +514,46 @@ done:
     return s;
 }
 
-/* tdi.sent analysed when it changed since its last analysis (or never had one). Its rows of a
+/* tdi.sent analysed when its statistics no longer describe a served body's year. Its rows of a
  * body and year arrive in bulk, one run after another (a first submission, then the next run
  * minutes later, or the first nights of a year), sooner than autovacuum looks, and without their
  * statistics the planner takes a body's year for one row: the held statement then runs its
  * anti join as a nested loop over every record of the run, quadratic when a source is read in
- * full (a re-read at 20k: 82 s; with the statistics 2.3 s). ANALYZE reads a fixed-size sample,
- * however many years the table holds. */
-static tdi_status sent_statistics(state_db *st)
+ * full (a re-read at 20k: 82 s; with the statistics 2.3 s). So per served body holding rows of
+ * the year (body_sequence.episodes, kept by the commit): the rows the planner expects for it
+ * (the table's rows times the shares of its body and its year among the most common values:
+ * none when either is missing, as for a new body's or year's first rows) must be within 10% of
+ * what it holds, and the rows changed since the last analysis under 10% of what it holds; else
+ * ANALYZE (a fixed-size sample, however many years the table holds: 0.2 s a night at 200k held,
+ * docs/benchmark.md). A body's first run of a year holds nothing yet: nothing to estimate. */
+static const char stale_sql[] =
+    "WITH st AS (SELECT attname, most_common_vals::text::text[] AS v, most_common_freqs AS f\n"
+    "              FROM pg_stats WHERE schemaname = 'tdi' AND tablename = 'sent'\n"
+    "               AND attname IN ('body', 'year')),\n"
+    "share AS (SELECT st.attname, u.v, u.f FROM st, unnest(st.v, st.f) u(v, f)),\n"
+    "tab AS (SELECT c.reltuples, coalesce(t.n_mod_since_analyze, 0) AS n_mod\n"
+    "          FROM pg_class c LEFT JOIN pg_stat_user_tables t ON t.relid = c.oid\n"
+    "         WHERE c.oid = 'tdi.sent'::regclass)\n"
+    "SELECT coalesce(bool_or(abs(tab.reltuples * coalesce(fb.f, 0) * coalesce(fy.f, 0) - "
+    "q.episodes)\n"
+    "                        > 0.1 * q.episodes OR tab.n_mod > 0.1 * q.episodes), false)\n"
+    "  FROM run_body b JOIN tdi.body_sequence q ON q.body = b.name AND q.year = $1\n"
+    "  CROSS JOIN tab\n"
+    "  LEFT JOIN share fb ON fb.attname = 'body' AND fb.v = b.name\n"
+    "  LEFT JOIN share fy ON fy.attname = 'year' AND fy.v = $1::text\n"
+    " WHERE b.served AND q.episodes > 0";
+
+static tdi_status sent_statistics(state_db *st, const char *const *yp)
 {
     char stale[8] = "";
-    int found = 0;
-    tdi_status s = st_query_value(
-        st, "looking at the statistics of what was sent",
-        "SELECT (last_analyze IS NULL AND last_autoanalyze IS NULL) OR n_mod_since_analyze > 0 "
-        "FROM pg_stat_user_tables WHERE relid = 'tdi.sent'::regclass",
-        0, NULL, stale, sizeof stale, &found);
+    tdi_status s = st_query_value(st, "looking at the statistics of what was sent", stale_sql, 1,
+                                  yp, stale, sizeof stale, NULL);
 
-    if (s == TDI_OK && (!found || strcmp(stale, "t") == 0))
+    if (s == TDI_OK && strcmp(stale, "t") == 0) {
+        tdi_debug(WHO ": analysing what was sent (a served body's year is not in its statistics)");
         s = st_command(st, "analysing what was sent", "ANALYZE tdi.sent", 0, NULL);
+    } else if (s == TDI_OK)
+        tdi_debug(WHO ": the statistics of what was sent still hold");
     return s;
 }
 
@@ -547,7 +568,7 @@ static tdi_status pass_compute(state_db *st, int year)
     snprintf(ystr, sizeof ystr, "%d", year);
     /* What was sent does not change between the passes of a run. */
     if (!st->passes)
-        s = sent_statistics(st);
+        s = sent_statistics(st, yp);
     /* Temporary tables are never analysed by autovacuum: without this the planner guesses
      * their size, badly at a million rows. Only the columns the pass and the check join, filter
      * or group on: the size comes with any column, and the statistics of the tuples, hashes and
