@@ -6,6 +6,7 @@
  *   run.c          run_main(): lock, ledger row, setup, the steps in order, outcome, cleanup
  *   run_read.c     planning a source (full or incremental), extract -> transform -> spool, retries,
  *                  a read's merge into the run (spool, state database, summary)
+ *   run_keys.c     an incremental read's key scan as a digest, compared with the last one's
  *   run_pool.c     the sources read max_parallel_sources at a time, merged in source order
  *   run_delta.c    spool -> state database, duplicates, in-run re-reads, which bodies are served,
  *                  the re-identification check's inputs, which watermarks move
@@ -85,6 +86,8 @@ typedef struct run_source {
     /* What a read leaves for its merge (run_merge_source), which the run does in source order. */
     run_spool *seg;       /* parallel reads: its records, until appended to the run's spool */
     FILE *seen, *present; /* incremental reads: the keys for the state database, one a line */
+    uint64_t *keysum;     /* the key scan's digest, STATE_KEY_BUCKETS sums (run_keys.c) */
+    unsigned long nkeys;  /* keys in it */
     /* An incremental read's snapshot, left open (idle in its transaction) until the state pass
      * is done: episodes whose counting changed unread are read again in it. */
     extract_source *snap;
@@ -151,6 +154,14 @@ tdi_status run_worse(tdi_status a, tdi_status b);
 int run_source_failure(tdi_status st);
 /* run.c: seconds since the last call (the phases' times in --verbose). */
 double run_lap(void);
+
+/* run_keys.c: an episode state key of the key scan ("e1:" + 32 hex digits) into s's digest
+ * (s->keysum, allocated when NULL). Any thread: the reader's. */
+tdi_status run_keys_add(run_source *s, const char *key);
+/* run_keys.c: source si's key scan (s->present) into the state database: compared with the digest
+ * the last scan left, only the keys of the buckets that changed (all without a digest), and this
+ * scan's digest kept for the commit. The run's thread. */
+tdi_status run_keys_merge(run_ctx *rc, size_t si);
 
 /* run_read.c: full or incremental, and from when (a crosswalk that cannot be read fails the
  * source: TDI_ERR_CROSSWALK). */

@@ -240,14 +240,17 @@ static tdi_status scan_keys(run_ctx *rc, run_reader *rd, extract_source *ex, key
 
 static tdi_status present_key(void *arg, const char *id, const char *key)
 {
+    run_source *s = arg;
+    tdi_status st = put_key(s->present, key);
+
     (void)id;
-    return put_key(arg, key);
+    return st == TDI_OK ? run_keys_add(s, key) : st;
 }
 
-/* The key scan of an incremental read (s->present). */
+/* The key scan of an incremental read (s->present, and its digest). */
 static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_source *ex)
 {
-    return scan_keys(rc, rd, ex, present_key, rc->src[si].present);
+    return scan_keys(rc, rd, ex, present_key, &rc->src[si]);
 }
 
 /* The unmapped codes and rule counts of the source just read, kept for its merge. */
@@ -274,6 +277,9 @@ static void close_keys(run_source *s)
     if (s->present)
         fclose(s->present);
     s->seen = s->present = NULL;
+    free(s->keysum);
+    s->keysum = NULL;
+    s->nkeys = 0;
 }
 
 void run_source_release(run_source *s)
@@ -453,7 +459,7 @@ tdi_status run_merge_source(run_ctx *rc, size_t si)
     if (st == TDI_OK)
         st = merge_keys(rc, si, s->seen, STATE_COPY_SEEN);
     if (st == TDI_OK)
-        st = merge_keys(rc, si, s->present, STATE_COPY_PRESENT);
+        st = run_keys_merge(rc, si);
     if (st == TDI_OK) {
         if (s->full_read)
             printf("source %s: extracted %lu, written %lu, quarantined %lu\n", s->cfg->name,

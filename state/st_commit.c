@@ -243,17 +243,27 @@ tdi_status state_commit_source(state_db *st, int year, int64_t run_no, const sta
     for (int i = 0; i < 3; i++)
         free(arr[i]);
     /* Under an unchanged fingerprint the watermark only moves up; under a new one (a full
-     * read) it is what this read saw. */
+     * read) it is what this read saw. The key scan's digest with it (none after a full read):
+     * every body the source feeds now holds only episodes that scan had. A source read without
+     * the watermark moving may have changed what some of its bodies hold: its digest goes, and
+     * the next incremental read compares every key (st_keys.c). A source that failed changed
+     * nothing: no body it feeds was served. */
     if (s == TDI_OK && src->advance)
         s = st_command(
             st, "recording the source watermark",
-            "INSERT INTO tdi.source_state (source, year, watermark, fingerprint, run_no) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, year) DO UPDATE SET "
+            "INSERT INTO tdi.source_state (source, year, watermark, fingerprint, run_no, keys) "
+            "VALUES ($1, $2, $3, $4, $5, (SELECT keys FROM run_keyset WHERE name = $1)) "
+            "ON CONFLICT (source, year) DO UPDATE SET "
             "watermark = CASE WHEN tdi.source_state.fingerprint = EXCLUDED.fingerprint "
             "THEN greatest(tdi.source_state.watermark, EXCLUDED.watermark) ELSE "
             "EXCLUDED.watermark END, fingerprint = EXCLUDED.fingerprint, run_no = "
-            "EXCLUDED.run_no",
+            "EXCLUDED.run_no, keys = EXCLUDED.keys",
             5, mark_params);
+    else if (s == TDI_OK && src->attempts > 0 && src->status == TDI_OK)
+        s = st_command(st, "forgetting the key scan's digest",
+                       "UPDATE tdi.source_state SET keys = NULL WHERE source = $1 AND year = $2 "
+                       "AND keys IS NOT NULL",
+                       2, mark_params);
     return s;
 }
 

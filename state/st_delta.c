@@ -40,6 +40,10 @@ tdi_status state_delta_begin(state_db *st)
         "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
         "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
         "served boolean NOT NULL, counting text NOT NULL);\n"
+        "CREATE TEMP TABLE run_keyset (src integer PRIMARY KEY, name text NOT NULL, "
+        "part boolean NOT NULL, keys bytea NOT NULL);\n"
+        "CREATE TEMP TABLE run_bucket (src integer NOT NULL, lo bytea NOT NULL, hi bytea NOT "
+        "NULL);\n"
         "SET jit = off; SET work_mem = '64MB'",
         0, NULL);
 }
@@ -186,7 +190,9 @@ tdi_status state_forget_source(state_db *st, int src)
                         "DELETE FROM run_seen WHERE src = $1", 1, params);
     if (rc == TDI_OK)
         rc = st_command(st, "dropping a source's key scan to read it again",
-                        "DELETE FROM run_present WHERE src = $1", 1, params);
+                        "WITH k AS (DELETE FROM run_keyset WHERE src = $1), b AS (DELETE FROM "
+                        "run_bucket WHERE src = $1) DELETE FROM run_present WHERE src = $1",
+                        1, params);
     return rc;
 }
 

@@ -26,15 +26,17 @@
 
 struct state_db {
     PGconn *conn;
-    int in_copy;   /* a COPY FROM STDIN is open */
-    int in_txn;    /* commit_begin ran, commit_end or abort not yet */
-    int pending;   /* state_commit_send() sent a statement, its result not read yet */
-    int passes;    /* state_actions() calls that created the pass's tables */
-    int year;      /* the last pass's year */
-    int whole;     /* the last pass listed every held record in run_held (whole-year ranking) */
-    int first;     /* the last pass was a first submission's: run_held and run_rank are views */
-    int reid_made; /* the check's temporary tables exist (st_reid.c) */
-    size_t used;   /* bytes pending in buf */
+    int in_copy;    /* a COPY FROM STDIN is open */
+    int in_txn;     /* commit_begin ran, commit_end or abort not yet */
+    int pending;    /* state_commit_send() sent a statement, its result not read yet */
+    int passes;     /* state_actions() calls that created the pass's tables */
+    int year;       /* the last pass's year */
+    int whole;      /* the last pass listed every held record in run_held (whole-year ranking) */
+    int first;      /* the last pass was a first submission's: run_held and run_rank are views */
+    int reid_made;  /* the check's temporary tables exist (st_reid.c) */
+    int keys_part;  /* sources whose key scan went to run_present in part (st_keys.c) */
+    int keys_whole; /* incremental sources whose key scan went in full */
+    size_t used;    /* bytes pending in buf */
     char buf[COPY_BUF];
 };
 
@@ -53,6 +55,22 @@ tdi_status st_name_year_value(state_db *st, const char *what, const char *sql, c
                               int year, char *out, size_t len, int *found);
 /* After an interrupted call the connection may still be busy: get it idle again. */
 tdi_status st_ready(state_db *st);
+
+/* ---- the pass (st_pass.c, st_keys.c) ---- */
+/* The run's records for the served bodies, and what those bodies were sent of the year. */
+#define HELD_REC_SENT                                                                              \
+    "WITH rec AS NOT MATERIALIZED (\n"                                                             \
+    "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"   \
+    "           r.drug, r.qi, r.sens\n"                                                            \
+    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
+    "     WHERE b.served),\n"                                                                      \
+    "sent AS NOT MATERIALIZED (\n"                                                                 \
+    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"       \
+    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"                                      \
+    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"                                   \
+    "     WHERE s.year = $1 AND b.served)\n"
+/* run_gone for the year in yp[0] (st_keys.c). */
+tdi_status st_gone(state_db *st, const char *const *yp);
 
 /* ---- st_delta.c and st_pass.c: shared with the re-identification bookkeeping ---- */
 /* st_delta.c: an array literal {"a","b"} of n strings (names: no quote or backslash in them); the

@@ -64,48 +64,6 @@
  * (not read this run) whose flags changed would need a replace whose content the run does not
  * have: 'f', and the caller reads those episodes again (state_unread_keys()) or that source in
  * full, and computes the pass again. */
-/* The run's records for the served bodies, and what those bodies were sent of the year. */
-#define HELD_REC_SENT                                                                              \
-    "WITH rec AS NOT MATERIALIZED (\n"                                                             \
-    "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"   \
-    "           r.drug, r.qi, r.sens\n"                                                            \
-    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
-    "     WHERE b.served),\n"                                                                      \
-    "sent AS NOT MATERIALIZED (\n"                                                                 \
-    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"       \
-    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"                                      \
-    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"                                   \
-    "     WHERE s.year = $1 AND b.served)\n"
-/* run_gone: the episodes a served body was sent and does not get now, that are gone (deleted):
- * the source is no longer configured or was read in full, or the row was read now (it breaks a
- * rule or goes to other bodies now: run_seen), or the key scan does not have it (deleted, or out
- * of the year). Unchanged rows an incremental read skipped are in the key scan: kept. One branch
- * a reason, each a plain (anti or semi) join: an EXISTS in an OR runs once per row, quadratic at
- * a million episodes, and the LEFT JOINs to the DISTINCT key sets it replaces cost 0.45 s a pass
- * at 200k (docs/benchmark.md, 2026-12-05: run_held for the touched persons only). A source no
- * longer configured has no row read now; only the branch of the sources read in full, which
- * would list them whole, leaves out the rows read now: in the others that anti join came after
- * one the planner takes for one row, as a nested loop over the run's records (4 s at 200k). A
- * row read now in run_gone is harmless: held_sql looks only rows not read now up in it, and its
- * person as sent is touched anyway. */
-/* A branch over the rows sent of an incremental source read now: its condition follows. */
-#define GONE_INCREMENTAL                                                                           \
-    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"                                \
-    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND NOT rs.full_read\n"        \
-    " WHERE "
-static const char gone_sql[] =
-    "CREATE TEMP TABLE run_gone AS\n" HELD_REC_SENT
-    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid) AS person\n"
-    "  FROM sent WHERE sent.source NOT IN (SELECT name FROM run_src)\n"
-    "UNION\n"
-    "SELECT sent.body, sent.eid, coalesce(sent.person, sent.eid)\n"
-    "  FROM sent JOIN run_src rs ON rs.name = sent.source AND rs.ok AND rs.full_read\n"
-    " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
-    "UNION\n" GONE_INCREMENTAL
-    "EXISTS (SELECT 1 FROM run_seen x WHERE x.src = rs.src AND x.eid = sent.eid)\n"
-    "UNION\n" GONE_INCREMENTAL
-    "NOT EXISTS (SELECT 1 FROM run_present p WHERE p.src = rs.src AND p.eid = sent.eid)";
-
 /* run_touched: the persons this run touches (see run_rank), found before run_held so that it
  * lists only their episodes: the persons read, their persons as sent, the persons of what is
  * gone. A row read now that was sent without a person (before migration 2) is its own person
@@ -332,25 +290,46 @@ done:
     return s;
 }
 
-/* tdi.sent analysed when it changed since its last analysis (or never had one). Its rows of a
+/* tdi.sent analysed when its statistics no longer describe a served body's year. Its rows of a
  * body and year arrive in bulk, one run after another (a first submission, then the next run
  * minutes later, or the first nights of a year), sooner than autovacuum looks, and without their
  * statistics the planner takes a body's year for one row: the held statement then runs its
  * anti join as a nested loop over every record of the run, quadratic when a source is read in
- * full (a re-read at 20k: 82 s; with the statistics 2.3 s). ANALYZE reads a fixed-size sample,
- * however many years the table holds. */
-static tdi_status sent_statistics(state_db *st)
+ * full (a re-read at 20k: 82 s; with the statistics 2.3 s). So per served body holding rows of
+ * the year (body_sequence.episodes, kept by the commit): the rows the planner expects for it
+ * (the table's rows times the shares of its body and its year among the most common values:
+ * none when either is missing, as for a new body's or year's first rows) must be within 10% of
+ * what it holds, and the rows changed since the last analysis under 10% of what it holds; else
+ * ANALYZE (a fixed-size sample, however many years the table holds: 0.2 s a night at 200k held,
+ * docs/benchmark.md). A body's first run of a year holds nothing yet: nothing to estimate. */
+static const char stale_sql[] =
+    "WITH st AS (SELECT attname, most_common_vals::text::text[] AS v, most_common_freqs AS f\n"
+    "              FROM pg_stats WHERE schemaname = 'tdi' AND tablename = 'sent'\n"
+    "               AND attname IN ('body', 'year')),\n"
+    "share AS (SELECT st.attname, u.v, u.f FROM st, unnest(st.v, st.f) u(v, f)),\n"
+    "tab AS (SELECT c.reltuples, coalesce(t.n_mod_since_analyze, 0) AS n_mod\n"
+    "          FROM pg_class c LEFT JOIN pg_stat_user_tables t ON t.relid = c.oid\n"
+    "         WHERE c.oid = 'tdi.sent'::regclass)\n"
+    "SELECT coalesce(bool_or(abs(tab.reltuples * coalesce(fb.f, 0) * coalesce(fy.f, 0) - "
+    "q.episodes)\n"
+    "                        > 0.1 * q.episodes OR tab.n_mod > 0.1 * q.episodes), false)\n"
+    "  FROM run_body b JOIN tdi.body_sequence q ON q.body = b.name AND q.year = $1\n"
+    "  CROSS JOIN tab\n"
+    "  LEFT JOIN share fb ON fb.attname = 'body' AND fb.v = b.name\n"
+    "  LEFT JOIN share fy ON fy.attname = 'year' AND fy.v = $1::text\n"
+    " WHERE b.served AND q.episodes > 0";
+
+static tdi_status sent_statistics(state_db *st, const char *const *yp)
 {
     char stale[8] = "";
-    int found = 0;
-    tdi_status s = st_query_value(
-        st, "looking at the statistics of what was sent",
-        "SELECT (last_analyze IS NULL AND last_autoanalyze IS NULL) OR n_mod_since_analyze > 0 "
-        "FROM pg_stat_user_tables WHERE relid = 'tdi.sent'::regclass",
-        0, NULL, stale, sizeof stale, &found);
+    tdi_status s = st_query_value(st, "looking at the statistics of what was sent", stale_sql, 1,
+                                  yp, stale, sizeof stale, NULL);
 
-    if (s == TDI_OK && (!found || strcmp(stale, "t") == 0))
+    if (s == TDI_OK && strcmp(stale, "t") == 0) {
+        tdi_debug(WHO ": analysing what was sent (a served body's year is not in its statistics)");
         s = st_command(st, "analysing what was sent", "ANALYZE tdi.sent", 0, NULL);
+    } else if (s == TDI_OK)
+        tdi_debug(WHO ": the statistics of what was sent still hold");
     return s;
 }
 
@@ -366,7 +345,7 @@ static tdi_status pass_first(state_db *st, const char *const *yp)
     return s;
 }
 
-/* The pass's statements for year (gone_sql, touched_sql unless the whole year is ranked,
+/* The pass's statements for year (st_gone(), touched_sql unless the whole year is ranked,
  * held_sql, rank_sql, action_sql; pass_first's when the served bodies hold nothing of the year);
  * st->year, st->whole and st->first for the check and the next pass. */
 static tdi_status pass_compute(state_db *st, int year)
@@ -378,7 +357,7 @@ static tdi_status pass_compute(state_db *st, int year)
     snprintf(ystr, sizeof ystr, "%d", year);
     /* What was sent does not change between the passes of a run. */
     if (!st->passes)
-        s = sent_statistics(st);
+        s = sent_statistics(st, yp);
     /* Temporary tables are never analysed by autovacuum: without this the planner guesses
      * their size, badly at a million rows. Only the columns the pass and the check join, filter
      * or group on: the size comes with any column, and the statistics of the tuples, hashes and
@@ -386,7 +365,7 @@ static tdi_status pass_compute(state_db *st, int year)
     if (s == TDI_OK)
         s = st_command(st, "analysing the run's tables",
                        "ANALYZE run_rec (pos, src, body, eid, person, drug, cont, status), "
-                       "run_seen, run_present, run_src, run_body",
+                       "run_seen, run_present, run_src, run_body, run_bucket",
                        0, NULL);
     if (s == TDI_OK)
         s = st_query_value(st, "finding what the ranking covers", whole_sql, 1, yp, whole,
@@ -401,7 +380,7 @@ static tdi_status pass_compute(state_db *st, int year)
         strcpy(whole, "t");
     }
     if (s == TDI_OK)
-        s = st_command(st, "finding what is gone", gone_sql, 1, yp);
+        s = st_gone(st, yp);
     st->passes += s == TDI_OK;
     /* Made (empty) on a whole-year pass too: run_held and the check name it. */
     if (s == TDI_OK)

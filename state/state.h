@@ -40,7 +40,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 9  /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 10 /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;
@@ -108,7 +108,8 @@ tdi_status state_delta_begin(state_db *st);
 /* COPY into the run's tables. Between begin and end no other call may use the connection.
  *   RECORDS  state_put_record(): what goes to each body
  *   SEEN     state_put_key(): every row an incremental read read (accepted or quarantined)
- *   PRESENT  state_put_key(): every episode of the year an incremental source holds now */
+ *   PRESENT  state_put_key(): the episodes of the year an incremental source holds now (every
+ *            one, or those in the buckets its key digest says changed: state_keys_keep()) */
 typedef enum state_copy { STATE_COPY_RECORDS, STATE_COPY_SEEN, STATE_COPY_PRESENT } state_copy;
 tdi_status state_copy_begin(state_db *st, state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
@@ -129,6 +130,18 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
                             const char *qi, const char *sens);
 /* An episode's state key, for SEEN and PRESENT. */
 tdi_status state_put_key(state_db *st, int src, const char *eid);
+/* The key scan's digest (run/run_keys.c): per bucket of the episode keys' leading 16 bits, folded
+ * to a power of two of buckets, the sum of the keys' last 8 bytes, 8 bytes big-endian a bucket.
+ * state_keys_last(): the digest source name's last key scan of year left under fingerprint
+ * (*out, len bytes, the caller frees; NULL and 0 when there is none). state_keys_keep(): this
+ * run's digest of source src (stored by the commit when the watermark moves) and how its key
+ * scan went to PRESENT: in full (part = 0), or only the keys whose 16-bit prefix lies in one of
+ * the n ranges [lo[i], hi[i]) (hi up to 65536), the only ones where the pass looks for deletes. */
+#define STATE_KEY_BUCKETS 65536
+tdi_status state_keys_last(state_db *st, const char *name, int year, const char *fingerprint,
+                           unsigned char **out, size_t *len);
+tdi_status state_keys_keep(state_db *st, int src, const char *name, const unsigned char *digest,
+                           size_t len, int part, const unsigned *lo, const unsigned *hi, size_t n);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
 tdi_status state_copy_end(state_db *st, int discard);
 /* Drops every row of source src from the run's tables (records, rows seen, key scan): the source

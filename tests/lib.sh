@@ -201,13 +201,15 @@ state_db_create() {
 }
 
 # The state schema version this tree builds (state/state.h), and the SQL that takes a database
-# of a later version back to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
+# of a later version back to 9 (10: the key scan's digest), to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
 # the run report's tables; 6: the person years, the bodies' counts; 7: the bodies' counting level),
 # rows kept, for upgrade tests.
 # shellcheck disable=SC2034 # used by the integration scripts that source this file
 STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
 # shellcheck disable=SC2034
-STATE_UNDO_AFTER_8="DROP TABLE tdi.reid_kept, tdi.reid_group, tdi.reid_sens"
+STATE_UNDO_AFTER_9="ALTER TABLE tdi.source_state DROP COLUMN keys"
+# shellcheck disable=SC2034
+STATE_UNDO_AFTER_8="$STATE_UNDO_AFTER_9; DROP TABLE tdi.reid_kept, tdi.reid_group, tdi.reid_sens"
 # shellcheck disable=SC2034
 STATE_UNDO_AFTER_7="$STATE_UNDO_AFTER_8; ALTER TABLE tdi.sent ALTER COLUMN eid TYPE text USING 'e1:' || encode(eid, 'hex'),
     ALTER COLUMN ekey TYPE text USING 'e1:' || encode(ekey, 'hex'),

@@ -237,6 +237,36 @@ case_routed_away() {
     valid_both "${ant[1]}"
 }
 
+# tdi.sent is analysed before a pass only when its statistics no longer describe a served body's
+# year (state/st_delta.c): a first run of a year holds nothing there yet; the next run finds
+# national's and antwerp's rows missing from the statistics and analyses; a run after it does
+# not; a new body (brussels) and a new year (2024) each get the analysis on the run after their
+# first rows. Autovacuum is off for the table, so every analysis seen is tdi's; --verbose says.
+case_sent_statistics() {
+    local conf=$CASE_DIR/tdi.conf
+    run_setup "$CASE_DIR"
+    ledger "$CASE_DIR" "ALTER TABLE tdi.sent SET (autovacuum_enabled = false)" >/dev/null
+    in_stats() { ledger "$CASE_DIR" "SELECT coalesce(string_agg(v, ' ' ORDER BY v), 'none') FROM pg_stats, unnest(most_common_vals::text::text[]) v WHERE schemaname = 'tdi' AND tablename = 'sent' AND attname = '$1'"; }
+    stats_run() {
+        tdi_try "$CASE_DIR/$1" 0 run --config "$conf" --year "$2" --verbose
+        grep -qxF "tdi: debug: state database: $3" "$CASE_DIR/$1.err" || fail "$1: stderr does not say '$3': $(grep -F 'what was sent' "$CASE_DIR/$1.err")"
+    }
+    stats_run run1 2025 'the statistics of what was sent still hold'
+    [ "$(in_stats body)" = none ] || fail "run 1 analysed tdi.sent: $(in_stats body)"
+    stats_run run2 2025 "analysing what was sent (a served body's year is not in its statistics)"
+    [ "$(in_stats body)" = "antwerp national" ] || fail "after run 2 the statistics hold the bodies '$(in_stats body)'"
+    stats_run run3 2025 'the statistics of what was sent still hold'
+    printf '\n[body brussels]\nregions = BE100\n' >>"$conf"
+    stats_run run4 2025 'the statistics of what was sent still hold'
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) > 0 FROM tdi.sent WHERE body = 'brussels'")" = t ] || fail "brussels got nothing"
+    stats_run run5 2025 "analysing what was sent (a served body's year is not in its statistics)"
+    [ "$(in_stats body)" = "antwerp brussels national" ] || fail "after run 5 the statistics hold the bodies '$(in_stats body)'"
+    stats_run run6 2024 'the statistics of what was sent still hold'
+    [ "$(in_stats year)" = 2025 ] || fail "run 6 analysed tdi.sent: years '$(in_stats year)'"
+    stats_run run7 2024 "analysing what was sent (a served body's year is not in its statistics)"
+    [ "$(in_stats year)" = "2024 2025" ] || fail "after run 7 the statistics hold the years '$(in_stats year)'"
+}
+
 # ---------------------------------------------------------------- closed years
 
 case_closed_year() {
@@ -508,6 +538,7 @@ case_duplicate_ids() {
 it_case ops-init case_init
 it_case ops-delta case_delta
 it_case ops-routed-away case_routed_away
+it_case ops-sent-statistics case_sent_statistics
 it_case ops-closed-year case_closed_year
 it_case ops-concurrent-and-sigterm case_concurrent_and_sigterm
 it_case ops-source-killed case_source_killed

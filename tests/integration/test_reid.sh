@@ -475,9 +475,9 @@ case_nightly_kept() {
 case_nightly_migrated() {
     local conf=$CASE_DIR/tdi.conf
     nightly_first clinic_reidm
-    ledger "$CASE_DIR" "$STATE_UNDO_AFTER_8; DELETE FROM tdi.schema_version WHERE version = 9" >/dev/null
+    ledger "$CASE_DIR" "$STATE_UNDO_AFTER_8; DELETE FROM tdi.schema_version WHERE version > 8" >/dev/null
     tdi_try "$CASE_DIR/init" 0 init --config "$conf"
-    stdout_has 'state database: schema version 8 -> 9'
+    stdout_has "state database: schema version 8 -> $STATE_VERSION"
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.reid_kept")" = 0 ] || fail "a migrated database keeps groups"
     pg_sql clinic_reidm -c "UPDATE admissions SET gender = CASE gender WHEN 'M' THEN 'F' ELSE 'M' END WHERE adm_id = 3" >/dev/null
     night night1 0 'from every record'

@@ -111,6 +111,70 @@ case_continuing() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
+# The key scan's digest (run/run_keys.c): a full read leaves none; the next incremental read
+# compares every key and leaves one (256 buckets of 8 bytes for the sample's ~50 keys); a night
+# whose only change is a delete (the last episode of its person) finds it through the buckets
+# that changed, each body exactly that delete. Then a run whose source `second` (national only)
+# fails reads riverside and appends a new episode to antwerp without moving riverside's watermark:
+# the digest goes (antwerp holds an episode it does not cover), so when that episode is deleted
+# the next night compares every key and antwerp gets its delete. The bodies end where one full
+# run ends.
+case_key_digest() {
+    local conf=$CASE_DIR/tdi.conf body f gone wm added
+    clinic_copy clinic_kd clinic_en
+    incremental_en clinic_kd
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_kd 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    printf '%s\n' '[source second]' "conninfo = host=$PGHOST port=$PGPORT dbname=clinic_en user=tdi_reader" \
+        'query = SELECT * FROM tdi_episodes WHERE false' "crosswalk = $TDI_EXAMPLES/crosswalks/en.cw" \
+        'region = BE100' 'national_id = be_rrn' >>"$conf"
+    top_key "$conf" 'incremental_overlap = 0'
+    digest() { ledger "$CASE_DIR" "SELECT coalesce(octet_length(keys)::text, 'none') FROM tdi.source_state WHERE source = 'riverside'"; }
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    [ "$(digest)" = none ] || fail "a full read left a key digest of $(digest) bytes"
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    [ "$(digest)" = 2048 ] || fail "the first incremental read left a key digest of $(digest) bytes, expected 2048"
+
+    # adm 12: patient 12's only admission
+    [ "$(pg_sql clinic_kd -Atc "SELECT count(*) FROM admissions WHERE patient_id = (SELECT patient_id FROM admissions WHERE adm_id = 12)")" = 1 ] ||
+        fail "the sample changed: adm 12 is not its patient's only admission"
+    pg_sql clinic_kd -c "DELETE FROM intake WHERE adm_id = 12" -c "DELETE FROM admissions WHERE adm_id = 12" >/dev/null
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 0, written 0, quarantined 0 \(changed since ' "$CASE_DIR/run3.out" ||
+        fail "run 3 did not read riverside incrementally: $(grep '^source riverside' "$CASE_DIR/run3.out")"
+    for body in national antwerp; do
+        f=$(submissions "$CASE_DIR" "$body" | sed -n 2p)
+        [ -n "$f" ] || fail "$body: no file from run 3"
+        gone=$(episode_key "$body" riverside 12)
+        [ "$(delete_lines "$f")" = "<delete key=\"$gone\"/>" ] || fail "$body: run 3's deletes are '$(delete_lines "$f")', expected adm 12's"
+        [ -z "$(episode_lines "$f")" ] || fail "$body: run 3 sent a record: $(episode_lines "$f")"
+    done
+    [ "$(digest)" = 2048 ] || fail "run 3 left a key digest of $(digest) bytes"
+
+    wm=$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'riverside'")
+    added=$(pg_sql clinic_kd -Atc "INSERT INTO admissions (patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) VALUES (2, 'RR-NORTH', '2025-06-02', 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE') RETURNING adm_id" | head -n 1)
+    set_source "$conf" second query 'SELECT * FROM no_such_view'
+    tdi_try "$CASE_DIR/run4" 5 run --config "$conf" --year 2025
+    stdout_has "body national: nothing published: source second failed"
+    f=$(submissions "$CASE_DIR" antwerp | sed -n 3p)
+    episode_lines "$f" | grep -F " key=\"$(episode_key antwerp riverside "$added")\" " >/dev/null ||
+        fail "antwerp did not get the new episode $added in run 4"
+    [ "$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'riverside'")" = "$wm" ] ||
+        fail "run 4 moved riverside's watermark with national not served"
+    [ "$(digest)" = none ] || fail "run 4 kept a key digest that does not cover antwerp's new episode"
+
+    set_source "$conf" second query 'SELECT * FROM tdi_episodes WHERE false'
+    pg_sql clinic_kd -c "DELETE FROM admissions WHERE adm_id = $added" >/dev/null
+    tdi_try "$CASE_DIR/run5" 0 run --config "$conf" --year 2025
+    f=$(submissions "$CASE_DIR" antwerp | sed -n 4p)
+    [ "$(delete_lines "$f")" = "<delete key=\"$(episode_key antwerp riverside "$added")\"/>" ] ||
+        fail "antwerp's deletes in run 5 are '$(delete_lines "$f")', expected episode $added's"
+    [ "$(digest)" = 2048 ] || fail "run 5 left a key digest of $(digest) bytes"
+    same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
+}
+
 it_case watermark-failed-reread case_failed_reread
 it_case watermark-continuing case_continuing
+it_case watermark-key-digest case_key_digest
 it_end

@@ -146,8 +146,9 @@ static void incremental_runs(void **state)
         COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
         HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
         /* the source's merge: the rows it read, the episodes it holds */
-        COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY run_present"),
-        HPQ_PUT("0\t"), COPY_IN_END,
+        COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
+        COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_COMMAND("INSERT INTO run_keyset"),
         /* the delta: a replace and a delete */
         COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
         HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
@@ -229,8 +230,9 @@ static void episodes_read_again(void **state)
         HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
         HPQ_COPY_DONE, COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
         HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
-        COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY run_rec"),
-        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+        HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_COMMAND("INSERT INTO run_keyset"), COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"),
+        COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"), HELD("f"),
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),

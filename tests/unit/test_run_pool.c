@@ -58,8 +58,9 @@ typedef struct pool_run {
 } pool_run;
 
 /* Each source's row of the ledger (INSERT INTO tdi.run_source) into ledger[i], with its
- * watermark row after it when advance. */
-static void ledger_rows(char (*ledger)[HPQ_CAPTURE_MAX], int advance)
+ * watermark row after it when advance; a source read (bit i of forget) without the watermark
+ * moving forgets its key scan's digest. */
+static void ledger_rows(char (*ledger)[HPQ_CAPTURE_MAX], int advance, unsigned forget)
 {
     for (int i = 0; i < NSRC; i++) {
         hpq_script({.fn = HPQ_FN_SEND,
@@ -70,6 +71,8 @@ static void ledger_rows(char (*ledger)[HPQ_CAPTURE_MAX], int advance)
                    HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE);
         if (advance)
             hpq_script(HPQ_COMMAND("INSERT INTO tdi.source_state"));
+        else if (forget & 1u << i)
+            hpq_script(HPQ_COMMAND("UPDATE tdi.source_state SET keys = NULL"));
     }
 }
 
@@ -92,7 +95,7 @@ static void three_read(pool_run *r)
         HPQ_COMMAND("INSERT INTO tdi.body_sequence"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
         HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
         HPQ_COMMAND("INSERT INTO tdi.run_body"));
-    ledger_rows(r->ledger, 1);
+    ledger_rows(r->ledger, 1, 0);
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
@@ -106,7 +109,7 @@ static void birch_refused(pool_run *r)
                HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY run_rec"),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec, HPQ_AT}, COPY_IN_END,
                HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"));
-    ledger_rows(r->ledger, 0);
+    ledger_rows(r->ledger, 0, 1u << 0 | 1u << 2); /* alder and cedar were read */
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|source|5|source birch failed"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
@@ -238,7 +241,7 @@ static void parallel_stopped(void **state)
     hpq_raise_when_stalled(SIGTERM, 2);
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
                HPQ_NO_ROW("FROM tdi.source_state"), HPQ_COMMAND("BEGIN"));
-    ledger_rows(ledger, 0);
+    ledger_rows(ledger, 0, 0);
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|interrupted|10|\\N"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
@@ -278,7 +281,7 @@ static void parallel_reader_fails(void **state)
                HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 0, NULL),
                {.fn = HPQ_FN_RESULT, .none = 1, .then = quarantine_blocked, HPQ_AT},
                HPQ_COMMAND("BEGIN"));
-    ledger_rows(ledger, 0);
+    ledger_rows(ledger, 0, 0);
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"), HPQ_SEND("UPDATE tdi.run SET ended_at"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
     assert_int_equal(run(), TDI_ERR_OUTPUT);

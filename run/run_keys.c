@@ -1,0 +1,201 @@
+/*
+ * run_keys: an incremental read's key scan as a digest, and what of it the state database needs.
+ *
+ * Owns the digest of a key scan (every episode state key of the year the source holds): per
+ * bucket of the keys' leading 16 bits the sum, modulo 2^64, of their last 8 bytes. State keys are
+ * HMAC outputs, so the buckets fill evenly and a bucket whose set of keys changed keeps its sum
+ * with a chance of 2^-64. The merge compares this scan's digest with the one the last scan left
+ * (folded to its number of buckets) and sends the state database only the keys of the buckets
+ * that differ, with those buckets' ranges: deletes are looked for only there (state/st_keys.c).
+ * The digest kept is folded to about four keys a bucket (256 to 65536 buckets), so a small
+ * source keeps a small one. Memory: one STATE_KEY_BUCKETS array per source being read.
+ */
+#include "run_int.h"
+
+#include "../common/tdi_log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_HEX    32 /* hex digits of a state key after its "e1:" */
+#define MIN_FOLD   8  /* a kept digest has at least 2^8 buckets */
+#define KEYS_PER_B 4  /* about this many keys a bucket in a kept digest */
+
+/* The 16-bit prefix and the last 8 bytes of key; 0 when it is not a state key. */
+static int key_parts(const char *key, unsigned *prefix, uint64_t *tail)
+{
+    uint64_t v = 0;
+
+    if (strncmp(key, "e1:", 3) != 0 || strlen(key + 3) != KEY_HEX ||
+        strspn(key + 3, "0123456789abcdef") != KEY_HEX)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        v = v << 4 | (uint64_t)(key[3 + i] <= '9' ? key[3 + i] - '0' : key[3 + i] - 'a' + 10);
+    *prefix = (unsigned)v;
+    v = 0;
+    for (int i = KEY_HEX - 16; i < KEY_HEX; i++)
+        v = v << 4 | (uint64_t)(key[3 + i] <= '9' ? key[3 + i] - '0' : key[3 + i] - 'a' + 10);
+    *tail = v;
+    return 1;
+}
+
+tdi_status run_keys_add(run_source *s, const char *key)
+{
+    unsigned prefix;
+    uint64_t tail;
+
+    if (!s->keysum) {
+        s->keysum = calloc(STATE_KEY_BUCKETS, sizeof *s->keysum);
+        if (!s->keysum) {
+            tdi_error("source %s: out of memory", s->cfg->name);
+            return TDI_ERR_INTERNAL;
+        }
+        s->nkeys = 0;
+    }
+    if (!key_parts(key, &prefix, &tail)) {
+        tdi_error("source %s: a state key is malformed", s->cfg->name);
+        return TDI_ERR_INTERNAL;
+    }
+    s->keysum[prefix] += tail;
+    s->nkeys++;
+    return TDI_OK;
+}
+
+/* sum (STATE_KEY_BUCKETS) folded to 2^bits buckets into out, big-endian, 8 bytes a bucket. */
+static void fold(const uint64_t *sum, int bits, unsigned char *out)
+{
+    size_t nb = (size_t)1 << bits;
+
+    memset(out, 0, nb * 8);
+    for (size_t b = 0; b < nb; b++) {
+        uint64_t v = 0;
+        size_t per = STATE_KEY_BUCKETS / nb;
+
+        for (size_t i = 0; i < per; i++)
+            v += sum ? sum[b * per + i] : 0;
+        for (int k = 0; k < 8; k++)
+            out[b * 8 + (size_t)k] = (unsigned char)(v >> (56 - 8 * k));
+    }
+}
+
+/* The number of bits of a digest of len bytes (a power of two of 8-byte buckets, 2^8 to 2^16);
+ * -1 when it is not one. */
+static int digest_bits(size_t len)
+{
+    for (int bits = MIN_FOLD; bits <= 16; bits++)
+        if (len == ((size_t)8 << bits))
+            return bits;
+    return -1;
+}
+
+/* The buckets (of 2^bits) where this scan's digest differs from last (len bytes), as ranges of
+ * 16-bit prefixes [lo, hi) in lo/hi (each of 2^bits / 2 + 1 entries at most), *n of them. */
+static tdi_status changed_ranges(const uint64_t *sum, const unsigned char *last, int bits,
+                                 unsigned *lo, unsigned *hi, size_t *n, unsigned char *now)
+{
+    size_t nb = (size_t)1 << bits;
+    unsigned width = STATE_KEY_BUCKETS >> bits;
+
+    *n = 0;
+    fold(sum, bits, now);
+    for (size_t b = 0; b < nb; b++) {
+        if (memcmp(now + b * 8, last + b * 8, 8) == 0)
+            continue;
+        if (*n > 0 && hi[*n - 1] == b * width)
+            hi[*n - 1] += width; /* adjacent: one range */
+        else {
+            lo[*n] = (unsigned)b * width;
+            hi[*n] = lo[*n] + width;
+            (*n)++;
+        }
+    }
+    return TDI_OK;
+}
+
+/* The keys of fp whose prefix lies in a range (every key when nranges is (size_t)-1) into
+ * PRESENT; ranges are sorted and apart, so a table of the prefixes' buckets finds them. */
+static tdi_status copy_keys(run_ctx *rc, size_t si, FILE *fp, const unsigned *lo,
+                            const unsigned *hi, size_t n, int all)
+{
+    unsigned char *in = all ? NULL : calloc(STATE_KEY_BUCKETS, 1);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    tdi_status st = TDI_OK, cst;
+
+    if (!all && !in) {
+        tdi_error("source %s: out of memory", rc->src[si].cfg->name);
+        return TDI_ERR_INTERNAL;
+    }
+    for (size_t r = 0; in && r < n; r++)
+        memset(in + lo[r], 1, hi[r] - lo[r]);
+    if (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0) {
+        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
+        free(in);
+        return TDI_ERR_OUTPUT;
+    }
+    st = state_copy_begin(rc->state, STATE_COPY_PRESENT);
+    while (st == TDI_OK && (len = getline(&line, &cap, fp)) > 0) {
+        unsigned prefix;
+        uint64_t tail;
+
+        line[len - 1] = '\0';
+        if (all || (key_parts(line, &prefix, &tail) && in[prefix]))
+            st = state_put_key(rc->state, (int)si, line);
+    }
+    if (st == TDI_OK && ferror(fp)) {
+        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
+        st = TDI_ERR_OUTPUT;
+    }
+    free(line);
+    free(in);
+    cst = state_copy_end(rc->state, st != TDI_OK);
+    return st != TDI_OK ? st : cst;
+}
+
+/* The bits of the digest kept for nkeys keys: about KEYS_PER_B keys a bucket. */
+static int keep_bits(unsigned long nkeys)
+{
+    int bits = MIN_FOLD;
+
+    while (bits < 16 && ((unsigned long)1 << bits) * KEYS_PER_B < nkeys)
+        bits++;
+    return bits;
+}
+
+tdi_status run_keys_merge(run_ctx *rc, size_t si)
+{
+    run_source *s = &rc->src[si];
+    unsigned char *last = NULL, *now = NULL;
+    unsigned *lo = NULL, *hi = NULL;
+    size_t len = 0, n = 0;
+    int bits, kbits = keep_bits(s->nkeys);
+    tdi_status st;
+
+    if (!s->present)
+        return TDI_OK;
+    st = state_keys_last(rc->state, s->cfg->name, rc->year, s->fingerprint, &last, &len);
+    bits = st == TDI_OK ? digest_bits(len) : -1;
+    now = malloc((size_t)8 << (bits > kbits ? bits : kbits));
+    lo = calloc(STATE_KEY_BUCKETS / 2 + 1, sizeof *lo);
+    hi = calloc(STATE_KEY_BUCKETS / 2 + 1, sizeof *hi);
+    if (st == TDI_OK && (!now || !lo || !hi)) {
+        tdi_error("source %s: out of memory", s->cfg->name);
+        st = TDI_ERR_INTERNAL;
+    }
+    if (st == TDI_OK && bits >= 0)
+        st = changed_ranges(s->keysum, last, bits, lo, hi, &n, now);
+    if (st == TDI_OK)
+        st = copy_keys(rc, si, s->present, lo, hi, n, bits < 0);
+    if (st == TDI_OK) {
+        fold(s->keysum, kbits, now);
+        st = state_keys_keep(rc->state, (int)si, s->cfg->name, now, (size_t)8 << kbits, bits >= 0,
+                             lo, hi, n);
+    }
+    free(last);
+    free(now);
+    free(lo);
+    free(hi);
+    return st;
+}

@@ -1,0 +1,15 @@
+-- schemas/state/010-key-digest.sql: state database migration 10, applied by `tdi init` in one
+-- transaction (state/st_db.c); embedded into tdi at build time (state/st_embed.sh).
+-- Released: never edit it. A schema change is a new file with the next number.
+--
+-- The last key scan of an incremental source, as a digest: per bucket of the episode keys'
+-- leading bits, the sum (mod 2^64) of the keys' last 8 bytes, 8 bytes a bucket (big-endian),
+-- the buckets in order, a power of two of them (256 to 65536). A nightly run compares its own
+-- key scan bucket by bucket and looks for deleted episodes only in the buckets that differ
+-- (run/run_keys.c, state/st_keys.c; docs/design.md, "Deletions"; issue 16). Written with the
+-- watermark; NULL when the last read was full or a run that read the source did not move the
+-- watermark (a body fed by it may then hold rows the digest does not cover): the next
+-- incremental read then compares every key, as before this migration.
+--
+-- description: the last key scan of an incremental source as a digest per bucket
+ALTER TABLE tdi.source_state ADD COLUMN keys bytea;
