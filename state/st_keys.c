@@ -4,8 +4,9 @@
  * Owns reading the digest an incremental source's last key scan left (tdi.source_state.keys,
  * migration 10) and keeping this run's in the run's tables: run_keyset (the digest, stored by
  * the commit with the watermark, and whether the key scan went to run_present in part) and
- * run_bucket (the key ranges whose buckets changed: the pass looks for deleted episodes only
- * there, st_delta.c). run/run_keys.c computes and compares the digests.
+ * run_bucket (the key ranges whose buckets changed), and run_gone, the episodes gone (st_gone(),
+ * which the pass of st_pass.c calls: it looks for deleted episodes only in those ranges).
+ * run/run_keys.c computes and compares the digests.
  */
 #include "st_int.h"
 

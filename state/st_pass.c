@@ -1,11 +1,11 @@
 /*
  * st_pass: the action pass of a run, computed in the state database in bulk.
  *
- * Owns the pass's temporary tables (run_gone, run_touched, run_held, run_rank, run_action) and
- * the statements that make them: what each body holds, the TDI counting unit, every action, the
- * unread episodes whose counting changed, and the rows rule R018 is about, with tdi.sent's
- * statistics brought up to date first; a first submission of the year takes a shorter pass
- * (pass_first). Nothing here runs one statement per record.
+ * Owns the pass's temporary tables (run_touched, run_held, run_rank, run_action; run_gone is
+ * st_keys.c's st_gone()) and the statements that make them: what each body holds, the TDI counting
+ * unit, every action, the unread episodes whose counting changed, and the rows rule R018 is about,
+ * with tdi.sent's statistics brought up to date first; a first submission of the year takes a
+ * shorter pass (pass_first). Nothing here runs one statement per record.
  */
 #include "st_int.h"
 
@@ -24,10 +24,10 @@
  * full, or the row was read now (it breaks a rule or goes to other bodies now), or the key scan
  * does not have it (deleted, or out of the year); also when its source is no longer configured.
  * Unchanged rows an incremental read skipped are in the key scan: kept, as they were sent
- * (run_gone, below). Bodies not served this run are left out entirely. When the pass does not
- * rank the whole year, run_held lists only the touched persons' episodes (run_touched): the
- * others' are as sent, and the ranking would not read them (200k held, 10k changed: 0.74 s a pass
- * to write every held episode, 0.25 s to analyse them). Each row carries its tuple (qi, sens:
+ * (run_gone: st_gone(), st_keys.c). Bodies not served this run are left out entirely. When the pass
+ * does not rank the whole year, run_held lists only the touched persons' episodes (run_touched):
+ * the others' are as sent, and the ranking would not read them (200k held, 10k changed: 0.74 s a
+ * pass to write every held episode, 0.25 s to analyse them). Each row carries its tuple (qi, sens:
  * this run's or as sent) for the re-identification check, which reads the untouched persons'
  * tuples from tdi.sent (st_reid.c), a record its person and tuples as sent (was_person,
  * was_qi, was_sens: the check's groups kept in the state database move by them), and each row

@@ -222,7 +222,7 @@ done:
  * records: the groups those persons' records are in, before and after this run, are moved (their
  * records, their persons, their sensitive codes), and the figures are taken over the kept groups
  * with these in their place. A group's size is its persons: every record of a touched person is
- * in run_held (st_delta.c), as this run leaves it and as sent (was_person, was_qi, was_sens for a
+ * in run_held (st_pass.c), as this run leaves it and as sent (was_person, was_qi, was_sens for a
  * record read now; the row as sent otherwise), so per group and person whether it was there and
  * whether it is says how the group's persons change. Otherwise (no groups kept, another grouping,
  * a whole-year pass) the first grouping is made from every record, per group. Either way the

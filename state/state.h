@@ -27,8 +27,9 @@
  *
  * Implemented by state/st_db.c (connection, schema, lock), st_ledger.c (ledger, years, what
  * earlier runs left), st_delta.c (the run's records, the actions read back), st_pass.c (the
- * action pass), st_reid.c (the re-identification grouping, the blanking) and st_commit.c (the
- * commit); st_int.h is what they share.
+ * action pass), st_keys.c (the key scan's digest, what is gone), st_reid.c (the
+ * re-identification grouping, the blanking) and st_commit.c (the commit); st_int.h is what they
+ * share.
  */
 #ifndef STATE_H
 #define STATE_H
