@@ -57,6 +57,8 @@ typedef struct loop {
     unsigned char *failed; /* per cell: failed an earlier audit */
     double *shown;         /* per cell: the width this round's programs show (dc_widen_cell) */
     size_t *more, nmore;
+    size_t *empty, nempty; /* this round: failing cells whose exact program asked for none */
+    size_t guessed;        /* this round: failing cells whose guess asked for no release */
 } loop;
 
 static tdi_status loop_init(loop *l, dc_set *s)
@@ -74,11 +76,12 @@ static tdi_status loop_init(loop *l, dc_set *s)
     l->mark = calloc(n ? n : 1, 1);
     l->taken = calloc(n ? n : 1, 1);
     l->more = malloc((n ? n : 1) * sizeof *l->more);
+    l->empty = malloc((n ? n : 1) * sizeof *l->empty);
     l->failed = calloc(n ? n : 1, 1);
     l->shown = malloc((n ? n : 1) * sizeof *l->shown);
     l->w = dc_widen_new(s, &l->r);
     if (!l->table || !l->sup || !l->dirty || !l->mark || !l->more || !l->failed || !l->taken ||
-        !l->shown || !l->w)
+        !l->shown || !l->w || !l->empty)
         return TDI_ERR_INTERNAL;
     for (size_t i = 0; i < n; i++)
         l->table[i] = dc_set_grand_total(s, i);
@@ -94,6 +97,7 @@ static void loop_free(loop *l)
     free(l->taken);
     dc_widen_free(l->w);
     free(l->more);
+    free(l->empty);
     free(l->failed);
     free(l->shown);
 }
@@ -172,6 +176,13 @@ static tdi_status widen_lp(loop *l, size_t i, double need, size_t *out)
         ask.need = need;
         st = dc_widen_cell(l->w, l->taken, &ask, out, &n, l->shown);
     }
+    /* the audit found it narrow, yet no program asks for a release: a guess (its chain cut
+     * short) or a program whose fractional completions are wide enough where the audit's whole
+     * numbers are not. A guess waits for the next round's exact programs, which ask for one
+     * more (l->guessed); an exact one counts as stuck when nothing else is suppressed (l->empty) */
+    if (st == TDI_OK && n == 0 && ask.exact)
+        l->empty[l->nempty++] = i;
+    l->guessed += st == TDI_OK && n == 0 && !ask.exact;
     for (size_t k = 0; st == TDI_OK && k < n; k++)
         add_more(l, out[k]);
     return st;
@@ -203,7 +214,7 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
     size_t *out = malloc((l->ncells ? l->ncells : 1) * sizeof *out);
     tdi_status st = t && stuck && out ? TDI_OK : TDI_ERR_INTERNAL;
 
-    l->nmore = 0;
+    l->nmore = l->nempty = l->guessed = 0;
     memset(l->mark, 0, l->ncells);
     for (size_t i = 0; i < l->ncells; i++) {
         l->taken[i] = l->sup[i] = (unsigned char)dc_set_suppressed(l->s, i);
@@ -227,12 +238,16 @@ static tdi_status suppress_round(loop *l, const failing *f, int tables, size_t *
     }
     for (size_t k = 0; k < f->n; k++)
         l->failed[f->cell[k]] = 1;
+    /* nothing else to suppress: a cell its exact program saw wide enough (l->empty) is pinned
+     * by what lies beyond its reach, or shows fractional widths only */
+    for (size_t k = 0; st == TDI_OK && l->nmore == 0 && k < l->nempty; k++)
+        stuck[nstuck++] = l->empty[k];
     /* the last resort: every table (its floor, dc_audit.h, is what each cell then has) */
     if (st == TDI_OK && nstuck && !whole_tables(l, stuck, nstuck, t) && l->nmore == 0)
         for (size_t c = 0; c < l->ncells; c++)
             if (may_suppress(l, c))
                 add_more(l, c);
-    if (st == TDI_OK && l->nmore == 0) {
+    if (st == TDI_OK && l->nmore == 0 && l->guessed == 0) {
         tdi_debug("disclosure audit: a suppressed cell cannot be protected: every cell around "
                   "it is suppressed already");
         st = TDI_ERR_DISCLOSURE;

@@ -19,9 +19,12 @@
  *   - a cell no release widens, or every failing cell from round DC_PROTECT_WIDEN + 1 on, gets
  *     every cell but the grand total of its table suppressed (and, when that table has nothing
  *     left, of the tables sharing a relation with the cell): a table suppressed throughout
- *     leaves its cells 0 .. its grand total, which dc_audit's need allows. Every round
- *     suppresses at least one more cell or stops, so the loop ends; a failing cell with nothing
- *     left around it is TDI_ERR_DISCLOSURE.
+ *     leaves its cells 0 .. its grand total, which dc_audit's need allows. A failing cell whose
+ *     guess asks for no release waits for the next round's exact program; one whose exact
+ *     program asks for none counts as a cell no release widens when nothing else is suppressed
+ *     that round. Every round suppresses at least one more cell, or turns guesses exact, or
+ *     stops, so the loop ends; a failing cell with nothing left around it is
+ *     TDI_ERR_DISCLOSURE.
  */
 #ifndef DC_PROTECT_H
 #define DC_PROTECT_H

@@ -61,6 +61,7 @@ typedef struct report_published {
     unsigned long records;   /* episodes (appends + replaces), quarantined rows, or the records
                               * tables were made of */
     unsigned long entrants;  /* tables: the entrants they count (the TDI population) */
+    size_t audit_added;      /* tables: suppressed cells the audit loop added (dc_protect.h) */
     unsigned long replaces;  /* of records */
     unsigned long deletes;
     char sha256[65]; /* hex SHA-256 of the published file */

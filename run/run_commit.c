@@ -57,7 +57,7 @@ static tdi_status commit_report(run_ctx *rc, size_t b)
         .met = rb->reid_met,
         .blanked = rb->blanked,
         .suppressed = rb->tables_published ? (long long)rb->suppressed : -1,
-        .audit_added = -1, /* the run does not audit its tables yet (rpt_tabfile.c) */
+        .audit_added = rb->tables_published ? (long long)rb->tables.audit_added : -1,
         .cells = cells,
         .ncells = cells ? rb->ncells : 0,
     };

@@ -183,8 +183,8 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     st = report_trend_cells(rb->tables.path, &rb->cells, &rb->ncells);
     if (st != TDI_OK)
         return st;
-    printf("tables %s: %zu tables, %zu cells suppressed -> %s\n", name, report_tables_count(),
-           hidden, rb->tables.path);
+    printf("tables %s: %zu tables, %zu cells suppressed (%zu of them added by the audit) -> %s\n",
+           name, report_tables_count(), hidden, rb->tables.audit_added, rb->tables.path);
     printf("tables %s: counting %lu " TDI_POPULATION " of %lu records\n", name, rb->tables.entrants,
            rb->tables.records);
     /* The official workbook filled in from them, next to them, with its manifest. */

@@ -79,9 +79,19 @@ tdi_status state_open(const char *conninfo, state_db **out)
 
 void state_close(state_db *st)
 {
+    char done[8];
+
     if (!st)
         return;
-    PQfinish(st->conn); /* ends the session: temporary tables and the run lock go with it */
+    /* The session's end releases the run lock too, but only once the server has seen it: a run
+     * started right after this one could still find the lock held. Released here, it is free
+     * when this returns. */
+    if (st->locked && PQstatus(st->conn) == CONNECTION_OK &&
+        PQtransactionStatus(st->conn) == PQTRANS_IDLE)
+        (void)st_query_value(st, "releasing the run lock",
+                             "SELECT pg_advisory_unlock(" LOCK_KEY1 ", " LOCK_RUN ")", 0, NULL,
+                             done, sizeof done, NULL);
+    PQfinish(st->conn); /* ends the session: temporary tables go with it */
     free(st);
 }
 
@@ -224,8 +234,12 @@ tdi_status state_lock(state_db *st)
     s = st_query_value(st, "taking the run lock",
                        "SELECT pg_try_advisory_lock(" LOCK_KEY1 ", " LOCK_RUN ")", 0, NULL, got,
                        sizeof got, NULL);
-    if (s != TDI_OK || strcmp(got, "t") == 0)
+    if (s != TDI_OK)
         return s;
+    if (strcmp(got, "t") == 0) {
+        st->locked = 1;
+        return TDI_OK;
+    }
     /* Who holds it, for the operator: a server pid leads to pg_stat_activity. */
     s = st_query_value(st, "finding the holder of the run lock",
                        "SELECT string_agg(pid::text, ', ') FROM pg_locks WHERE locktype = "

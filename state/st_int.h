@@ -28,6 +28,7 @@ struct state_db {
     PGconn *conn;
     int in_copy;    /* a COPY FROM STDIN is open */
     int in_txn;     /* commit_begin ran, commit_end or abort not yet */
+    int locked;     /* state_lock took the run lock */
     int pending;    /* state_commit_send() sent a statement, its result not read yet */
     int passes;     /* state_actions() calls that created the pass's tables */
     int year;       /* the last pass's year */

@@ -236,13 +236,16 @@ state_db_name() {
 
 # tdi_write_config DIR [TEMPLATE]: writes DIR/tdi.conf from the template for the cluster in
 # PGHOST/PGPORT, with the sample crosswalks of examples/crosswalks and the state database
-# $TDI_STATE_DB (default tdi_state).
+# $TDI_STATE_DB (default tdi_state), and suppression_threshold = $TDI_TEST_THRESHOLD when set.
 tdi_write_config() {
     local dir=$1 template=${2:-$TDI_CONF_TEMPLATE}
     : "${PGHOST:?no cluster: PGHOST is not set}" "${PGPORT:?no cluster: PGPORT is not set}"
     sed -e "s|@PGHOST@|$PGHOST|g" -e "s|@PGPORT@|$PGPORT|g" \
         -e "s|@STATE_DB@|${TDI_STATE_DB:-tdi_state}|g" \
         -e "s|@CROSSWALK_DIR@|$TDI_EXAMPLES/crosswalks|g" "$template" >"$dir/tdi.conf"
+    if [ -n "${TDI_TEST_THRESHOLD:-}" ]; then
+        sed -i "s/^suppression_threshold *=.*/suppression_threshold = $TDI_TEST_THRESHOLD/" "$dir/tdi.conf"
+    fi
 }
 
 # ---------------------------------------------------------------- integration tests
@@ -266,6 +269,11 @@ it_begin() {
     IT_FAILED=0
     IT_N=0
     IT_OWN_CLUSTER=""
+    # Runs publish tables at threshold 1 (nothing to suppress, so no audit loop: seconds of CPU a
+    # run on the sample clinics) unless the script sets another before it_begin; the scripts
+    # about the tables' protection run at the template's 5. Every run's tables are scanned for
+    # small counts either way (run_tables_scan).
+    : "${TDI_TEST_THRESHOLD=1}"
     : "${TDI:?set TDI to the tdi binary (make check does)}"
     if [ ! -x "$TDI" ]; then
         msg "tdi tests: $TDI is not an executable"
@@ -354,6 +362,43 @@ tdi_exec() {
         cat "$prefix.err" >&2
         fail "sanitizer report from: tdi $*"
     fi
+    [ "${1:-}" != run ] || run_tables_scan "$@"
+}
+
+# small_counts TABLES.xml: "TABLE ROW COLUMN VALUE" for every count the file publishes from 1 to
+# its threshold - 1 outside a grand total (row and column "total", or a statistic's number over
+# all rows); means, SDs, rates, shares and medians are not counts. Nothing: none (issue 12).
+small_counts() {
+    awk '
+    /<tables / { match($0, / threshold="[0-9]*"/); k = substr($0, RSTART + 12, RLENGTH - 13) + 0 }
+    /<table / { match($0, / id="[^"]*"/); t = substr($0, RSTART + 5, RLENGTH - 6) }
+    /<cell / {
+        match($0, / row="[^"]*"/); r = substr($0, RSTART + 6, RLENGTH - 7)
+        match($0, / column="[^"]*"/); c = substr($0, RSTART + 9, RLENGTH - 10)
+        match($0, / value="[^"]*"/); v = substr($0, RSTART + 8, RLENGTH - 9)
+        if (c ~ /_(mean|sd)$/ || c ~ /^(completion_rate|median_stay|aftercare_share)$/) next
+        if (r == "total" && (c == "total" || c ~ /_n$/)) next
+        if (v + 0 > 0 && v + 0 < k) print t, r, c, v
+    }' "$1"
+}
+
+# run_tables_scan ARGS...: after `tdi ARGS` (a run), every tables file under the output directory
+# of its --config holds no small count (small_counts): every test run's tables are checked.
+run_tables_scan() {
+    local conf="" out f
+    while [ $# -gt 0 ]; do
+        [ "$1" != --config ] || conf=${2:-}
+        shift
+    done
+    [ -n "$conf" ] && [ -f "$conf" ] || return 0
+    out=$(sed -n 's/^output_dir *= *//p' "$conf" | tail -n 1)
+    case $out in /*) ;; "") return 0 ;; *) out=$(dirname "$conf")/$out ;; esac
+    [ -d "$out" ] || return 0
+    while IFS= read -r f; do
+        if small_counts "$f" | grep . >&2; then
+            fail "$f publishes a count under its threshold outside a grand total (above)"
+        fi
+    done < <(find "$out" -name '*.tables.xml' -type f)
 }
 
 # expect_rc WANT: fails unless the last tdi_exec exited with WANT; shows its stderr.

@@ -90,11 +90,12 @@ static void three_read(pool_run *r)
         HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_ROW("1\ta\tt\tf\n"), HPQ_COPY_ROW("2\ta\tt\tf\n"),
         HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE, HPQ_COMMAND("BEGIN"),
         HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP, HPQ_COMMAND("INSERT INTO tdi.sent"),
-        COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\n"), HPQ_COPY_ROW("1\th\tt\tf\n"),
-        HPQ_COPY_ROW("2\th\tt\tf\n"), HPQ_COPY_DONE, HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
-        HPQ_COMMAND("INSERT INTO tdi.body_sequence"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
+        /* held: entrants, so each its person's client in treatment (the fifth field) */
+        COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\tt\n"), HPQ_COPY_ROW("1\th\tt\tf\tt\n"),
+        HPQ_COPY_ROW("2\th\tt\tf\tt\n"), HPQ_COPY_DONE,
+        HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
         HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
-        HPQ_COMMAND("INSERT INTO tdi.run_body"));
+        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"));
     ledger_rows(r->ledger, 1, 0);
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"),
