@@ -385,13 +385,13 @@ tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status s
     tdi_status s;
 
     snprintf(ystr, sizeof ystr, "%d", year);
-    /* The routes seen: which bodies depend on which source, for a later run's failures. */
-    s = st_command(
-        st, "recording the routes",
-        "INSERT INTO tdi.route (body, source, year) SELECT DISTINCT b.name, rs.name, $1::integer "
-        "FROM run_rec r JOIN run_src rs ON rs.src = r.src JOIN run_body b ON b.body = r.body "
-        "ON CONFLICT DO NOTHING",
-        1, params);
+    /* The routes seen: which bodies depend on which source, for a later run's failures. The
+     * pairs of numbers first, then their names (a join per record cost 2-3x: 200k, 0.1 s). */
+    s = st_command(st, "recording the routes",
+                   "INSERT INTO tdi.route (body, source, year) SELECT b.name, rs.name, $1::integer "
+                   "FROM (SELECT DISTINCT src, body FROM run_rec) r JOIN run_src rs ON rs.src = "
+                   "r.src JOIN run_body b ON b.body = r.body ON CONFLICT DO NOTHING",
+                   1, params);
     if (s == TDI_OK)
         s = state_run_end(st, run_no, status, message);
     if (s == TDI_OK)
