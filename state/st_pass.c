@@ -145,10 +145,15 @@ static const char first_held_sql[] =
     "SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.person, r.centre, r.start_ymd, r.drug,\n"
     "       true AS fresh, true AS changed, NULL::boolean AS was_entrant,\n"
     "       NULL::boolean AS was_earlier, false AS gone, r.qi, r.sens, NULL::bytea AS was_person,\n"
-    "       NULL::text AS was_qi, NULL::text AS was_sens\n"
+    "       NULL::text AS was_qi, NULL::text AS was_sens, r.hash, r.status\n"
     "  FROM run_rec r JOIN run_body b ON b.body = r.body WHERE b.served";
-static const char first_action_sql[] = RANK_SQL(
-    "run_action", "h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action", ", h.was_entrant");
+/* run_action of a first submission carries what the commit writes to tdi.sent (after
+ * was_entrant), so that the commit reads it alone instead of joining run_rec twice (sent_first_sql,
+ * st_commit.c; docs/benchmark.md, 2026-12-05: the first run's commit). */
+static const char first_action_sql[] =
+    RANK_SQL("run_action", "h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action",
+             ", h.was_entrant, h.hash, h.person, h.centre, h.start_ymd, h.status, h.drug, h.qi, "
+             "h.sens");
 static const char first_rank_sql[] =
     "CREATE TEMP VIEW run_rank AS\n"
     "SELECT body, pos, src, eid, ekey, true AS fresh, true AS changed,\n"

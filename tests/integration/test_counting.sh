@@ -608,7 +608,9 @@ case_clients_entrant_and_continuing() {
 # time, and so is what it holds, when the general pass computes it ("general": antwerp alone ran
 # 2025 before, so the bodies hold something of the year); with 2024 held, for the earlier flags.
 case_first_pass_same_as_general() {
-    local d a b q="SELECT ekey, encode(hash, 'hex'), entrant, earlier, qi, sens FROM tdi.sent WHERE body = 'national' AND year = 2025 ORDER BY 1"
+    # every column of what national was sent but its sequence (a first pass's commit reads the
+    # records from its run_action, the general one from run_rec: st_commit.c)
+    local d a b q="SELECT eid, ekey, source, encode(hash, 'hex'), person, centre, start_ymd, status, drug, entrant, earlier, qi, sens FROM tdi.sent WHERE body = 'national' AND year = 2025 ORDER BY 1"
     local first="tdi: debug: delta: a first submission of 2025: the bodies hold nothing of it"
     clinic_copy clinic_firstpass clinic_en
     pg_sql clinic_firstpass -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22"

@@ -574,6 +574,13 @@ static void actions_first_submission(void **state)
     assert_int_equal(counts[0].appends, 7);
     assert_int_equal(counts[0].replaces, 0);
     assert_int_equal(reread[0], 0);
+    /* its commit reads what it writes from run_action alone (no join with run_rec) */
+    hpq_script(HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
+               HPQ_COMMAND("DELETE FROM tdi.reid_kept"),
+               HPQ_SEND("WITH new AS (SELECT person, count(*) AS n FROM run_action\n"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE);
+    assert_int_equal(state_commit_send(st, 2025, 0, "nl", 1, 1, 17), TDI_OK);
+    assert_int_equal(state_commit_wait(st), TDI_OK);
     hpq_script(HPQ_COMMAND("DROP VIEW IF EXISTS run_rank, run_held; DROP TABLE IF EXISTS "
                            "run_action, run_touched, run_gone; TRUNCATE run_src, run_body"),
                HPQ_FAILS("INSERT INTO run_src", "57P01", "terminating connection"));
