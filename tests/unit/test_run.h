@@ -189,7 +189,7 @@ static void finish(void)
  * hold something of the year (the general pass, not a first submission's: test_state). */
 #define HELD(whole)                                                                                \
     HPQ_VALUE("FROM run_src WHERE NOT full_read", whole),                                          \
-        HPQ_VALUE("WHERE b.served AND s.year = $1", "f"),                                          \
+        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),                                \
         HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HPQ_COMMAND("CREATE TEMP TABLE run_touched"),   \
         HPQ_COMMAND("ANALYZE run_touched"), HPQ_COMMAND("CREATE TEMP TABLE run_held"),             \
         HPQ_COMMAND("ANALYZE run_held")
