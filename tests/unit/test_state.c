@@ -481,8 +481,8 @@ static void forget_and_duplicates(void **state)
 }
 
 /* The action pass: the run's sources and bodies as arrays, the year's table of tdi.sent analysed
- * when its statistics are stale (the first pass only), the statements in order, the counts per
- * body, the sources to read again, R018; a second pass starts over. */
+ * when its statistics are stale ("year"; the first pass only), the statements in order, the counts
+ * per body, the sources to read again, R018; a second pass starts over. */
 static void actions(void **state)
 {
     const state_source_in sources[2] = {{"riverside", "R1", 1, 1}, {"eastside", "R2", 1, 0}};
@@ -501,7 +501,7 @@ static void actions(void **state)
         HPQ_SEND_P("INSERT INTO run_body", "{\"nl\",\"be\"}|{t,f}|{\"centre\",\"national\"}"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("n_mod_since_analyze", "2025|sent_2025"),
-        HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"t"})),
+        HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"year"})),
         HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE tdi.\"sent_2025\""), HPQ_COMMAND("ANALYZE run_rec"),
         HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
         HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),
@@ -538,8 +538,9 @@ static void actions(void **state)
     closed(st);
 }
 
-/* A first submission of the year (the served bodies hold nothing of it): the year's table of
- * tdi.sent is made unless it exists (migration 11), run_held is a view of the records, the ranking
+/* A first submission of the year (the served bodies hold nothing of it): tdi.sent analysed as a
+ * whole when a served body is missing from its statistics ("all"), the year's table of tdi.sent
+ * made unless it exists (migration 11), run_held is a view of the records, the ranking
  * goes straight into run_action, run_rank is a view of that; the whole year is ranked (no touched
  * persons: run_touched empty); a second pass drops the views. */
 static void actions_first_submission(void **state)
@@ -555,8 +556,8 @@ static void actions_first_submission(void **state)
     st = opened();
     hpq_script(
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
-        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),
-        HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
+        HPQ_VALUE("n_mod_since_analyze", "all"), HPQ_COMMAND("ANALYZE tdi.sent"),
+        HPQ_COMMAND("ANALYZE run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
         HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "t"),
         HPQ_COMMAND("IF to_regclass('tdi.\"sent_2025\"') IS NULL THEN CREATE TABLE "
                     "tdi.\"sent_2025\" PARTITION OF tdi.sent FOR VALUES IN (2025); END IF;"),
