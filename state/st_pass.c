@@ -359,16 +359,13 @@ static tdi_status sent_statistics(state_db *st, int year, const char *const *yp)
 /* The year's table of tdi.sent, made when the served bodies hold nothing of the year (its first
  * rows may follow; earlier, nothing of the year is held). In a statement of its own, before the
  * commit: making a partition locks tdi.sent against every reader until its transaction ends. */
-static tdi_status sent_year_table(state_db *st, int year)
+static tdi_status sent_year_table(state_db *st, const char *const *yp)
 {
-    char sql[256];
+    char done[8];
 
-    snprintf(sql, sizeof sql,
-             "DO $$ BEGIN IF to_regclass('tdi.\"" SENT_YEAR_TABLE "\"') IS NULL THEN "
-             "CREATE TABLE tdi.\"" SENT_YEAR_TABLE "\" PARTITION OF tdi.sent FOR VALUES IN (%d); "
-             "END IF; END $$",
-             year, year, year);
-    return st_command(st, "making the year's table of what was sent", sql, 0, NULL);
+    return st_query_value(st, "making the year's table of what was sent",
+                          "SELECT tdi.sent_year_table($1::integer)", 1, yp, done, sizeof done,
+                          NULL);
 }
 
 /* The pass of a first submission of the year (first_held_sql). */
@@ -417,7 +414,7 @@ static tdi_status pass_compute(state_db *st, int year)
         tdi_debug("delta: a first submission of %d: the bodies hold nothing of it", year);
         strcpy(whole, "t");
         if (!st->passes)
-            s = sent_year_table(st, year);
+            s = sent_year_table(st, yp);
     }
     if (s == TDI_OK)
         s = st_gone(st, yp);

@@ -18,16 +18,18 @@ CREATE TABLE tdi.sent (LIKE tdi.sent_unpartitioned INCLUDING DEFAULTS INCLUDING 
                        INCLUDING COMMENTS INCLUDING STORAGE)
     PARTITION BY LIST (year);
 ALTER TABLE tdi.sent ADD PRIMARY KEY (body, year, eid);
-DO $$
-DECLARE
-    y integer;
+-- The year's table, made when missing: by the migration for the years held, by the first run
+-- of a year for its own (state/st_pass.c), in a statement of its own (making a partition locks
+-- tdi.sent against every reader until its transaction ends).
+CREATE FUNCTION tdi.sent_year_table(y integer) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    FOR y IN SELECT DISTINCT year FROM tdi.sent_unpartitioned ORDER BY 1 LOOP
+    IF to_regclass(format('tdi.%I', 'sent_' || y)) IS NULL THEN
         EXECUTE format('CREATE TABLE tdi.%I PARTITION OF tdi.sent FOR VALUES IN (%s)',
                        'sent_' || y, y);
-    END LOOP;
+    END IF;
 END
 $$;
+SELECT tdi.sent_year_table(y) FROM (SELECT DISTINCT year FROM tdi.sent_unpartitioned) s(y);
 INSERT INTO tdi.sent SELECT * FROM tdi.sent_unpartitioned ORDER BY body, year, eid;
 DROP TABLE tdi.sent_unpartitioned;
 ANALYZE tdi.sent;

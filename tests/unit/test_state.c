@@ -559,8 +559,7 @@ static void actions_first_submission(void **state)
         HPQ_VALUE("n_mod_since_analyze", "all"), HPQ_COMMAND("ANALYZE tdi.sent"),
         HPQ_COMMAND("ANALYZE run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
         HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "t"),
-        HPQ_COMMAND("IF to_regclass('tdi.\"sent_2025\"') IS NULL THEN CREATE TABLE "
-                    "tdi.\"sent_2025\" PARTITION OF tdi.sent FOR VALUES IN (2025); END IF;"),
+        HPQ_VALUE("SELECT tdi.sent_year_table($1::integer)", ""),
         HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
         HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
