@@ -4,8 +4,9 @@
  * Owns the pass's temporary tables (run_touched, run_held, run_rank, run_action; run_gone is
  * st_keys.c's st_gone()) and the statements that make them: what each body holds, the TDI counting
  * unit, every action, the unread episodes whose counting changed, and the rows rule R018 is about,
- * with tdi.sent's statistics brought up to date first; a first submission of the year takes a
- * shorter pass (pass_first). Nothing here runs one statement per record.
+ * with the statistics of the year's table of tdi.sent brought up to date first (and that table
+ * made for the year's first rows); a first submission of the year takes a shorter pass
+ * (pass_first). Nothing here runs one statement per record.
  */
 #include "st_int.h"
 
@@ -98,10 +99,14 @@ static const char held_sql[] =
     " WHERE NOT EXISTS (SELECT 1 FROM rec r WHERE r.body = sent.body AND r.eid = sent.eid)\n"
     "   AND ($2 OR coalesce(sent.person, sent.eid) IN (SELECT person FROM run_touched))";
 
-/* Whether the served bodies hold nothing of the year: 't' or 'f'. */
+/* Whether the served bodies hold nothing of the year: 't' or 'f'. Per served body one probe of
+ * tdi.sent's primary key (the order by eid makes it one): a scan for a first row read every
+ * earlier year's rows first (before migration 11), or the whole year when the body held nothing
+ * of it. */
 static const char first_sql[] =
-    "SELECT NOT EXISTS (SELECT 1 FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"
-    "                    WHERE b.served AND s.year = $1)";
+    "SELECT NOT EXISTS (SELECT 1 FROM run_body b\n"
+    "    CROSS JOIN LATERAL (SELECT 1 FROM tdi.sent s WHERE s.body = b.name AND s.year = $1\n"
+    "                         ORDER BY s.eid LIMIT 1) x WHERE b.served)";
 
 /* Whether the pass ranks the whole year (rank_sql): 't' or 'f'. */
 static const char whole_sql[] =
@@ -295,47 +300,77 @@ done:
     return s;
 }
 
-/* tdi.sent analysed when its statistics no longer describe a served body's year. Its rows of a
- * body and year arrive in bulk, one run after another (a first submission, then the next run
- * minutes later, or the first nights of a year), sooner than autovacuum looks, and without their
- * statistics the planner takes a body's year for one row: the held statement then runs its
- * anti join as a nested loop over every record of the run, quadratic when a source is read in
- * full (a re-read at 20k: 82 s; with the statistics 2.3 s). So per served body holding rows of
- * the year (body_sequence.episodes, kept by the commit): the rows the planner expects for it
- * (the table's rows times the shares of its body and its year among the most common values:
- * none when either is missing, as for a new body's or year's first rows) must be within 10% of
- * what it holds, and the rows changed since the last analysis under 10% of what it holds; else
- * ANALYZE (a fixed-size sample, however many years the table holds: 0.2 s a night at 200k held,
- * docs/benchmark.md). A body's first run of a year holds nothing yet: nothing to estimate. */
+/* tdi.sent's table of a year (migration 11: one per year, so that a run reads one year only;
+ * docs/benchmark.md, 2026-12-05: the nightly run independent of history). */
+#define SENT_YEAR_TABLE "sent_%d"
+
+/* The year's table analysed when its statistics no longer describe a served body's rows. Its
+ * rows of a body arrive in bulk, one run after another (a first submission, then the next run
+ * minutes later, or the first nights of a year), sooner than autovacuum looks, and without
+ * their statistics the planner takes a body's year for one row: the held statement then runs
+ * its anti join as a nested loop over every record of the run, quadratic when a source is read
+ * in full (a re-read at 20k: 82 s; with the statistics 2.3 s). So per served body holding rows
+ * of the year (body_sequence.episodes, kept by the commit): the rows the planner expects for it
+ * (the table's rows times the share of its body among the most common values: none when it is
+ * missing, as for a new body's first rows, or the table was never analysed) must be within 10%
+ * of what it holds, and the rows changed since the last analysis under 10% of what it holds;
+ * else ANALYZE of that year's table ('year': a fixed-size sample; earlier years are not read).
+ * The planner estimates a join of tdi.sent (the pass joins it with run_body by the body's name)
+ * by the statistics of all years together, which only ANALYZE tdi.sent makes (autovacuum never
+ * does), sampling every year's table and analysing each again: without them it took the night's
+ * year of 200k for 963 rows and scanned it for a branch that reads nothing (run_gone: 215 -> 338
+ * ms). So when a served body holding rows of the year is not among those statistics' bodies (a
+ * new database's second run, a new body's), 'all'. A body's first run of a year holds nothing
+ * yet: nothing to estimate. $2: the year's table. */
 static const char stale_sql[] =
-    "WITH st AS (SELECT attname, most_common_vals::text::text[] AS v, most_common_freqs AS f\n"
-    "              FROM pg_stats WHERE schemaname = 'tdi' AND tablename = 'sent'\n"
-    "               AND attname IN ('body', 'year')),\n"
-    "share AS (SELECT st.attname, u.v, u.f FROM st, unnest(st.v, st.f) u(v, f)),\n"
+    "WITH share AS (SELECT st.tablename, u.v, u.f FROM pg_stats st,\n"
+    "                 unnest(st.most_common_vals::text::text[], st.most_common_freqs) u(v, f)\n"
+    "               WHERE st.schemaname = 'tdi' AND st.tablename IN ('sent', $2)\n"
+    "                 AND st.attname = 'body'),\n"
     "tab AS (SELECT c.reltuples, coalesce(t.n_mod_since_analyze, 0) AS n_mod\n"
     "          FROM pg_class c LEFT JOIN pg_stat_user_tables t ON t.relid = c.oid\n"
-    "         WHERE c.oid = 'tdi.sent'::regclass)\n"
-    "SELECT coalesce(bool_or(abs(tab.reltuples * coalesce(fb.f, 0) * coalesce(fy.f, 0) - "
-    "q.episodes)\n"
-    "                        > 0.1 * q.episodes OR tab.n_mod > 0.1 * q.episodes), false)\n"
+    "         WHERE c.oid = to_regclass('tdi.' || quote_ident($2)))\n"
+    "SELECT CASE WHEN bool_or(pb.v IS NULL) THEN 'all'\n"
+    "            WHEN bool_or(abs(tab.reltuples * coalesce(fb.f, 0) - q.episodes) > 0.1 * "
+    "q.episodes\n"
+    "                         OR tab.n_mod > 0.1 * q.episodes) THEN 'year' ELSE 'none' END\n"
     "  FROM run_body b JOIN tdi.body_sequence q ON q.body = b.name AND q.year = $1\n"
     "  CROSS JOIN tab\n"
-    "  LEFT JOIN share fb ON fb.attname = 'body' AND fb.v = b.name\n"
-    "  LEFT JOIN share fy ON fy.attname = 'year' AND fy.v = $1::text\n"
+    "  LEFT JOIN share fb ON fb.tablename = $2 AND fb.v = b.name\n"
+    "  LEFT JOIN share pb ON pb.tablename = 'sent' AND pb.v = b.name\n"
     " WHERE b.served AND q.episodes > 0";
 
-static tdi_status sent_statistics(state_db *st, const char *const *yp)
+static tdi_status sent_statistics(state_db *st, int year, const char *const *yp)
 {
-    char stale[8] = "";
-    tdi_status s = st_query_value(st, "looking at the statistics of what was sent", stale_sql, 1,
-                                  yp, stale, sizeof stale, NULL);
+    char stale[8] = "", table[32], sql[64];
+    tdi_status s;
 
-    if (s == TDI_OK && strcmp(stale, "t") == 0) {
-        tdi_debug(WHO ": analysing what was sent (a served body's year is not in its statistics)");
+    snprintf(table, sizeof table, SENT_YEAR_TABLE, year);
+    s = st_query_value(st, "looking at the statistics of what was sent", stale_sql, 2,
+                       (const char *[]){yp[0], table}, stale, sizeof stale, NULL);
+    if (s == TDI_OK && strcmp(stale, "all") == 0) {
+        tdi_debug(WHO ": analysing what was sent (a served body is not in the statistics of all "
+                      "years)");
         s = st_command(st, "analysing what was sent", "ANALYZE tdi.sent", 0, NULL);
+    } else if (s == TDI_OK && strcmp(stale, "year") == 0) {
+        tdi_debug(WHO ": analysing what was sent (a served body's year is not in its statistics)");
+        snprintf(sql, sizeof sql, "ANALYZE tdi.\"" SENT_YEAR_TABLE "\"", year);
+        s = st_command(st, "analysing what was sent", sql, 0, NULL);
     } else if (s == TDI_OK)
         tdi_debug(WHO ": the statistics of what was sent still hold");
     return s;
+}
+
+/* The year's table of tdi.sent, made when the served bodies hold nothing of the year (its first
+ * rows may follow; earlier, nothing of the year is held). In a statement of its own, before the
+ * commit: making a partition locks tdi.sent against every reader until its transaction ends. */
+static tdi_status sent_year_table(state_db *st, const char *const *yp)
+{
+    char done[8];
+
+    return st_query_value(st, "making the year's table of what was sent",
+                          "SELECT tdi.sent_year_table($1::integer)", 1, yp, done, sizeof done,
+                          NULL);
 }
 
 /* The pass of a first submission of the year (first_held_sql). */
@@ -362,7 +397,7 @@ static tdi_status pass_compute(state_db *st, int year)
     snprintf(ystr, sizeof ystr, "%d", year);
     /* What was sent does not change between the passes of a run. */
     if (!st->passes)
-        s = sent_statistics(st, yp);
+        s = sent_statistics(st, year, yp);
     /* Temporary tables are never analysed by autovacuum: without this the planner guesses
      * their size, badly at a million rows. Only the columns the pass and the check join, filter
      * or group on: the size comes with any column, and the statistics of the tuples, hashes and
@@ -383,6 +418,8 @@ static tdi_status pass_compute(state_db *st, int year)
     if (st->first) {
         tdi_debug("delta: a first submission of %d: the bodies hold nothing of it", year);
         strcpy(whole, "t");
+        if (!st->passes)
+            s = sent_year_table(st, yp);
     }
     if (s == TDI_OK)
         s = st_gone(st, yp);

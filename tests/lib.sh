@@ -201,13 +201,17 @@ state_db_create() {
 }
 
 # The state schema version this tree builds (state/state.h), and the SQL that takes a database
-# of a later version back to 9 (10: the key scan's digest), to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
+# of a later version back to 10 (11: tdi.sent one table per year), to 9 (10: the key scan's digest), to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
 # the run report's tables; 6: the person years, the bodies' counts; 7: the bodies' counting level),
 # rows kept, for upgrade tests.
 # shellcheck disable=SC2034 # used by the integration scripts that source this file
 STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
 # shellcheck disable=SC2034
-STATE_UNDO_AFTER_9="ALTER TABLE tdi.source_state DROP COLUMN keys"
+STATE_UNDO_AFTER_10="CREATE TABLE tdi.sent_plain (LIKE tdi.sent INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE);
+  INSERT INTO tdi.sent_plain SELECT * FROM tdi.sent; DROP TABLE tdi.sent; ALTER TABLE tdi.sent_plain RENAME TO sent;
+  ALTER TABLE tdi.sent ADD PRIMARY KEY (body, year, eid)"
+# shellcheck disable=SC2034
+STATE_UNDO_AFTER_9="$STATE_UNDO_AFTER_10; ALTER TABLE tdi.source_state DROP COLUMN keys"
 # shellcheck disable=SC2034
 STATE_UNDO_AFTER_8="$STATE_UNDO_AFTER_9; DROP TABLE tdi.reid_kept, tdi.reid_group, tdi.reid_sens"
 # shellcheck disable=SC2034

@@ -273,6 +273,54 @@ case_narrow_migration() {
     [ "$(ledger "$CASE_DIR" "$q8")" = "$(ledger "$ref" "$q8")" ] || fail "after the next runs tdi.sent differs from ref's"
 }
 
+# Migration 11 on a database of version 10 that holds two years (case_earlier_year's): tdi.sent
+# becomes one table per year, every row as it was, and the next runs act as on a database that
+# was never at 10 (ref). On a night (riverside incremental) patient 5's 2025 episode 5 changes:
+# the night reads that row and the 2025 table only, and the replace keeps her earlier start,
+# whose row is in the 2024 table (treatment_status 2, not 3). A run of 2026 makes its table.
+case_by_year_migration() {
+    local conf=$CASE_DIR/tdi.conf ref=$CASE_DIR/ref d f g before
+    local q="SELECT body, year, eid, ekey, person, encode(hash, 'hex'), source, sequence, centre, start_ymd, status, drug, entrant, earlier, qi, sens FROM tdi.sent ORDER BY 1, 2, 3"
+    local tables="SELECT string_agg(c.relname || ':' || c.relkind::text, ' ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'tdi' AND c.relname LIKE 'sent%' AND c.relkind IN ('r', 'p')"
+    two_years clinic_byyear "$ref"
+    state_sql "$(cat "$CASE_DIR/state.db")" "$STATE_UNDO_AFTER_10; DELETE FROM tdi.schema_version WHERE version > 10" >/dev/null
+    [ "$(ledger "$CASE_DIR" "$tables")" = "sent:r" ] || fail "version 10 has other tables: $(ledger "$CASE_DIR" "$tables")"
+    before=$(ledger "$CASE_DIR" "$q")
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(year || ':' || n, ' ' ORDER BY year) FROM (SELECT year, count(*) n FROM tdi.sent GROUP BY 1) c")" = "2024:69 2025:108" ] ||
+        fail "version 10 holds other rows than the two years' runs sent"
+    tdi_try "$CASE_DIR/init11" 0 init --config "$conf"
+    stdout_has "state database: schema version 10 -> $STATE_VERSION"
+    [ "$(ledger "$CASE_DIR" "$tables")" = "sent:p sent_2024:r sent_2025:r" ] ||
+        fail "tdi.sent is not one table per year after migration 11: $(ledger "$CASE_DIR" "$tables")"
+    [ "$(ledger "$CASE_DIR" "$q")" = "$before" ] || fail "migration 11 changed what tdi.sent holds"
+    [ "$(ledger "$CASE_DIR" "$q")" = "$(ledger "$ref" "$q")" ] || fail "the migrated tdi.sent differs from ref's"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent_2024 WHERE year <> 2024")" = 0 ] || fail "tdi.sent_2024 holds rows of another year"
+
+    incremental_en clinic_byyear
+    for d in "$CASE_DIR" "$ref"; do
+        use_db "$d/tdi.conf" riverside clinic_byyear 'SELECT * FROM tdi_episodes_inc'
+        set_source "$d/tdi.conf" riverside incremental changed_at
+        top_key "$d/tdi.conf" 'incremental_overlap = 0'
+        tdi_try "$d/first" 0 run --config "$d/tdi.conf" --year 2025
+    done
+    pg_sql clinic_byyear -c "UPDATE admissions SET route = CASE route WHEN 'SMOKE' THEN 'ORAL' ELSE 'SMOKE' END WHERE adm_id = 5" >/dev/null
+    for d in "$CASE_DIR" "$ref"; do
+        tdi_try "$d/night" 0 run --config "$d/tdi.conf" --year 2025
+        grep -qE '^source riverside: extracted 1, written 1, quarantined 0 \(changed since ' "$d/night.out" ||
+            fail "the night did not read exactly episode 5 of riverside: $(grep '^source riverside' "$d/night.out")"
+    done
+    f=$(nth_submission "$CASE_DIR" national 2)
+    g=$(nth_submission "$ref" national 2)
+    [ "$(replace_lines "$f" | grep -c .)" = 1 ] && [ "$(episode_lines "$f" | grep -cvF ' action="replace" ')" = 0 ] ||
+        fail "the night did not send exactly one replace"
+    [ "$(status_of "$f" national riverside 5)" = 2 ] || fail "episode 5: treatment_status is not 2 (the 2024 start not found)"
+    [ "$(episode_lines "$f")" = "$(episode_lines "$g")" ] || fail "the migrated database's night sent other records than ref's"
+    [ "$(ledger "$CASE_DIR" "$q")" = "$(ledger "$ref" "$q")" ] || fail "after the night tdi.sent differs from ref's"
+    tdi_try "$CASE_DIR/run2026" 0 run --config "$conf" --year 2026
+    [ "$(ledger "$CASE_DIR" "$tables")" = "sent:p sent_2024:r sent_2025:r sent_2026:r" ] ||
+        fail "the run of 2026 did not make its table: $(ledger "$CASE_DIR" "$tables")"
+}
+
 # flip_setup DIR DB: DIR's state database and config with riverside (DB, a copy of the sample
 # clinic, incremental, overlap 0) and its first run, DIR/run1.
 flip_setup() {
@@ -651,6 +699,7 @@ it_case counting-regional case_regional
 it_case counting-earlier-year case_earlier_year
 it_case counting-summary-migration case_summary_migration
 it_case counting-narrow-migration case_narrow_migration
+it_case counting-by-year-migration case_by_year_migration
 it_case counting-flip case_flip
 it_case counting-flip-same-as-full case_flip_same_as_full
 it_case counting-first-pass-same-as-general case_first_pass_same_as_general

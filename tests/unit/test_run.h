@@ -201,14 +201,14 @@ static void finish(void)
  * hold something of the year (the general pass, not a first submission's: test_state). */
 #define HELD(whole)                                                                                \
     HPQ_VALUE("FROM run_src WHERE NOT full_read", whole),                                          \
-        HPQ_VALUE("WHERE b.served AND s.year = $1", "f"),                                          \
+        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),                                \
         HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HPQ_COMMAND("CREATE TEMP TABLE run_touched"),   \
         HPQ_COMMAND("ANALYZE run_touched"), HPQ_COMMAND("CREATE TEMP TABLE run_held"),             \
         HPQ_COMMAND("ANALYZE run_held")
 /* The action pass, with body 0's counts rows. */
 #define ACTIONS(r, ...)                                                                            \
     HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
-        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"), HELD("t"),          \
+        HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD("t"),       \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
         HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)

@@ -120,7 +120,8 @@ static void migrate_from_nothing(void **state)
                HPQ_COMMAND("CREATE SCHEMA tdi"), HPQ_SEND("INSERT INTO tdi.schema_version"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
                MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
-               MIGRATION(6, 7), MIGRATION(7, 8), MIGRATION(8, 9), MIGRATION(9, 10));
+               MIGRATION(6, 7), MIGRATION(7, 8), MIGRATION(8, 9), MIGRATION(9, 10),
+               MIGRATION(10, 11));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -481,9 +482,9 @@ static void forget_and_duplicates(void **state)
     closed(st);
 }
 
-/* The action pass: the run's sources and bodies as arrays, tdi.sent analysed when its statistics
- * are stale (the first pass only), the statements in order, the counts per body, the sources to
- * read again, R018; a second pass starts over. */
+/* The action pass: the run's sources and bodies as arrays, the year's table of tdi.sent analysed
+ * when its statistics are stale ("year"; the first pass only), the statements in order, the counts
+ * per body, the sources to read again, R018; a second pass starts over. */
 static void actions(void **state)
 {
     const state_source_in sources[2] = {{"riverside", "R1", 1, 1}, {"eastside", "R2", 1, 0}};
@@ -500,10 +501,12 @@ static void actions(void **state)
                    "{\"riverside\",\"eastside\"}|{\"R1\",\"R2\"}|{t,t}|{t,f}"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("INSERT INTO run_body", "{\"nl\",\"be\"}|{t,f}|{\"centre\",\"national\"}"),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_VALUE("n_mod_since_analyze", "t"),
-        HPQ_COMMAND("ANALYZE tdi.sent"), HPQ_COMMAND("ANALYZE run_rec"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("n_mod_since_analyze", "2025|sent_2025"),
+        HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"year"})),
+        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE tdi.\"sent_2025\""), HPQ_COMMAND("ANALYZE run_rec"),
         HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
-        HPQ_VALUE("WHERE b.served AND s.year = $1", "f"),
+        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),
         HPQ_SEND_P("CREATE TEMP TABLE run_gone", "2025"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_SEND_P("CREATE TEMP TABLE run_touched", "2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
@@ -526,7 +529,7 @@ static void actions(void **state)
     hpq_script(HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),
                HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),
                HPQ_VALUE("FROM run_src WHERE NOT full_read", "t"),
-               HPQ_VALUE("WHERE b.served AND s.year = $1", "f"),
+               HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),
                HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
                HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
@@ -537,9 +540,11 @@ static void actions(void **state)
     closed(st);
 }
 
-/* A first submission of the year (the served bodies hold nothing of it): run_held is a view of
- * the records, the ranking goes straight into run_action, run_rank is a view of that; the whole
- * year is ranked (no touched persons: run_touched empty); a second pass drops the views. */
+/* A first submission of the year (the served bodies hold nothing of it): tdi.sent analysed as a
+ * whole when a served body is missing from its statistics ("all"), the year's table of tdi.sent
+ * made unless it exists (migration 11), run_held is a view of the records, the ranking
+ * goes straight into run_action, run_rank is a view of that; the whole year is ranked (no touched
+ * persons: run_touched empty); a second pass drops the views. */
 static void actions_first_submission(void **state)
 {
     const state_source_in sources[1] = {{"riverside", "R1", 1, 0}};
@@ -553,9 +558,11 @@ static void actions_first_submission(void **state)
     st = opened();
     hpq_script(
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
-        HPQ_VALUE("n_mod_since_analyze", "f"), HPQ_COMMAND("ANALYZE run_rec"),
-        HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
-        HPQ_VALUE("WHERE b.served AND s.year = $1", "t"), HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
+        HPQ_VALUE("n_mod_since_analyze", "all"), HPQ_COMMAND("ANALYZE tdi.sent"),
+        HPQ_COMMAND("ANALYZE run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
+        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "t"),
+        HPQ_VALUE("SELECT tdi.sent_year_table($1::integer)", ""),
+        HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
         HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
         HPQ_COMMAND("CREATE TEMP VIEW run_held AS\nSELECT r.body, r.pos, r.src, r.eid, "
