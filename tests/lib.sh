@@ -209,7 +209,7 @@ STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TD
 # shellcheck disable=SC2034
 STATE_UNDO_AFTER_10="CREATE TABLE tdi.sent_plain (LIKE tdi.sent INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE);
   INSERT INTO tdi.sent_plain SELECT * FROM tdi.sent; DROP TABLE tdi.sent; ALTER TABLE tdi.sent_plain RENAME TO sent;
-  ALTER TABLE tdi.sent ADD PRIMARY KEY (body, year, eid)"
+  ALTER TABLE tdi.sent ADD PRIMARY KEY (body, year, eid); DROP FUNCTION tdi.sent_year_table(integer)"
 # shellcheck disable=SC2034
 STATE_UNDO_AFTER_9="$STATE_UNDO_AFTER_10; ALTER TABLE tdi.source_state DROP COLUMN keys"
 # shellcheck disable=SC2034
