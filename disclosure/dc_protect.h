@@ -1,6 +1,9 @@
 /*
  * dc_protect: suppression that passes the audit. dc_set_suppress_level() (dc_suppress.h: the
- * sum rule at the protection level), then audit (dc_audit.h: the program `tdi audit-tables`
+ * sum rule at the protection level); a set without kept cells whose published grand totals are
+ * all below the level (a body with fewer entrants than the threshold) then gets every cell but
+ * the grand totals suppressed, which gives each cell its floor, all it needs (dc_audit.h), with
+ * no audit; else audit (dc_audit.h: the program `tdi audit-tables`
  * judges; the true values only give its solves a start) -> suppress more -> audit again, until
  * every suppressed cell is as wide as it needs, in a bounded number of rounds:
  *   - a round re-solves only the cells that failed, the cells just suppressed and the

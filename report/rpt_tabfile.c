@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define XC(s) ((const xmlChar *)(s))
 
@@ -416,7 +417,12 @@ static tdi_status linked_set(rpt_family *fams, size_t n, dc_grid ***grids, dc_se
 static tdi_status protect_set(report_tables *t, dc_set *set, size_t *suppressed)
 {
     dc_protect_stats ps = {0};
-    tdi_status st = dc_set_protect(set, t->threshold, t->protection, &ps);
+    struct timespec t0, t1;
+    tdi_status st;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    st = dc_set_protect(set, t->threshold, t->protection, &ps);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
 
     if (st == TDI_OK) {
         t->audit_added += ps.after - ps.before;
@@ -424,8 +430,9 @@ static tdi_status protect_set(report_tables *t, dc_set *set, size_t *suppressed)
             *suppressed = ps.after;
     }
     tdi_debug("tables %s: suppressed %zu, %zu after the audit (%zu rounds, %zu programs, %zu "
-              "failing the first audit)",
-              t->body, ps.before, ps.after, ps.rounds, ps.solves, ps.failing);
+              "failing the first audit) in %.2f s",
+              t->body, ps.before, ps.after, ps.rounds, ps.solves, ps.failing,
+              (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return st;
 }
 

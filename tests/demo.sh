@@ -76,6 +76,16 @@ fi
 "$TDI_BIN" validate "${submissions[@]}" "${tables[@]}"
 echo "demo: every submission and tables file is valid against schemas/tdi-submission.xsd and"
 echo "      schemas/tdi-tables.xsd"
+# No count under the threshold outside a grand total, and every suppressed count as wide as the
+# threshold asks (the disclosure audit a receiver runs, without tdi's state).
+for t in "${tables[@]}"; do
+    if small_counts "$t" | grep . >&2; then
+        msg "demo: $t publishes a count under its threshold outside a grand total (above)"
+        exit 1
+    fi
+done
+"$TDI_BIN" audit-tables "${tables[@]}"
+echo "demo: no tables file publishes a count under its threshold outside a grand total"
 echo
 echo "Submissions (gzip XML, one per receiving body):"
 printf '  %s\n' "${submissions[@]}"

@@ -365,11 +365,14 @@ EOF
     # Warm-up run (not timed): fills the page cache, gives the statement and the submission.
     fresh_state "$dir"
     offset=$(stat -c %s "$PG_DIR/server.log")
-    "$TDI_BIN" run --config "$dir/tdi.conf" --year "$YEAR" >"$dir/run.out" 2>"$dir/run.err" || {
+    "$TDI_BIN" run --verbose --config "$dir/tdi.conf" --year "$YEAR" >"$dir/run.out" 2>"$dir/run.err" || {
         cat "$dir/run.err" >&2
         msg "bench: tdi run failed on ep_$n"
         exit 1
     }
+    # the tables' protection: suppressed cells, the audit loop's rounds, programs and seconds
+    grep -h '^tables .* cells suppressed\|after the audit' "$dir/run.out" "$dir/run.err" |
+        sed "s/^/  ep_$n: /" || true
     server_settle
     stmt=$(copy_statement "$offset" "$n")
     [ -n "$stmt" ] || { msg "bench: tdi's COPY statement for ep_$n is not in the server log"; exit 1; }
