@@ -17,11 +17,12 @@
  * is suppressed. The published grand totals alone can pin a cell narrower than the level
  * (on the demo, 11.1.4's age of cannabis entrants, value 1: [0, 3] beside a grand total of 6);
  * no suppression of other cells makes it wider, and with all of them suppressed every cell
- * has its floor and passes, so the loop (dc_protect.h) always ends with a pass. What the grand
- * totals give away on their own (a difference of two of them) is accepted: they are published
- * whatever their value. The floor takes a program over the whole set, so it is solved only for
- * cells that fail otherwise (dc_audit_opts.floor keeps it across audits); before it the need
- * is the level or, when smaller, the smallest published grand total of a table that counts the
+ * has its floor and passes, so the loop (dc_protect.h) always ends with a pass (and such a
+ * set's verdict needs no program: dc_audit_some skips them unless every interval is asked for).
+ * What the grand totals give away on their own (a difference of two of them) is accepted: they are
+ * published whatever their value. The floor takes a program over the whole set, so it is solved
+ * only for cells that fail otherwise (dc_audit_opts.floor keeps it across audits); before it the
+ * need is the level or, when smaller, the smallest published grand total of a table that counts the
  * cell (its own, or one of a cell an exact relation of two says is equal): never below the
  * floor.
  *

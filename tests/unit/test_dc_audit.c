@@ -499,6 +499,35 @@ static void audit_flagged_cells_only(void **state)
     dc_set_free(set);
 }
 
+/* Every cell but the grand total suppressed: each interval is its floor, all it needs, so the
+ * verdict takes no program; asked for every interval (each), the programs run and agree. */
+static void hidden_throughout_passes(void **state)
+{
+    static const unsigned long v[4] = {1, 2, 9, 12};
+    unsigned char sup[4] = {1, 1, 1, 0};
+    dc_grid g = row_grid(4, v, sup);
+    dc_grid *gp = &g;
+    dc_set *set = dc_set_new(&gp, 1);
+    fails f = {0}, all = {0};
+    dc_audit_opts o = {5, 0, NULL, NULL, note, &f, NULL, NULL};
+    size_t nfail = 9, solves = 9;
+
+    (void)state;
+    assert_non_null(set);
+    assert_int_equal(dc_audit_some(set, &o, &nfail, &solves), TDI_OK);
+    assert_int_equal(nfail, 0);
+    assert_int_equal(solves, 0);
+    o.each = note;
+    o.ctx = &all;
+    assert_int_equal(dc_audit_some(set, &o, &nfail, &solves), TDI_OK);
+    assert_int_equal(nfail, 0);
+    assert_true(solves > 0);
+    assert_int_equal(all.n, 3);
+    for (size_t k = 0; k < 3; k++)
+        assert_true(all.iv[k].lo == 0 && all.iv[k].hi == 12);
+    dc_set_free(set);
+}
+
 /* A table of L x L counts with a total row and column (index L). */
 #define L  3
 #define LN ((L + 1) * (L + 1))
@@ -706,6 +735,7 @@ int main(void)
         cmocka_unit_test(known_values_same_floor),
         cmocka_unit_test(kept_cells_pin),
         cmocka_unit_test(audit_flagged_cells_only),
+        cmocka_unit_test(hidden_throughout_passes),
         cmocka_unit_test(widen_makes_wide),
         cmocka_unit_test(protect_always_passes),
         cmocka_unit_test(signal_stops_the_audit),
