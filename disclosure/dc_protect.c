@@ -287,11 +287,16 @@ static size_t pinned(const failing *f, const double *kept)
 static int below_level(dc_set *s, unsigned long level, size_t *count, tdi_status *st)
 {
     size_t ncells = dc_set_ncells(s), n = 0, *all;
+    int any = 0; /* nothing suppressed (no count under the threshold): nothing to protect */
 
-    for (size_t i = 0; i < ncells; i++)
+    for (size_t i = 0; i < ncells; i++) {
         if (dc_set_is_grand_total(s, i) ? !dc_set_suppressed(s, i) && dc_set_value(s, i) >= level
                                         : dc_set_is_fixed(s, i))
             return 0;
+        any |= dc_set_suppressed(s, i);
+    }
+    if (!any)
+        return 0;
     all = malloc((ncells ? ncells : 1) * sizeof *all);
     for (size_t i = 0; all && i < ncells; i++)
         if (!dc_set_suppressed(s, i) && !dc_set_is_fixed(s, i))

@@ -528,6 +528,34 @@ static void hidden_throughout_passes(void **state)
     dc_set_free(set);
 }
 
+/* A body with no one counted (every count 0, grand total 0 below the level): nothing is
+ * suppressed, zeros stay published; with a count under the level, every cell but the grand total
+ * is suppressed at once (dc_protect.h), no round needed. */
+static void below_level_body(void **state)
+{
+    static const unsigned long zero[4] = {0, 0, 0, 0}, few[4] = {0, 3, 0, 3};
+    unsigned char sup[4] = {0};
+    dc_grid g = row_grid(4, zero, sup);
+    dc_grid *gp = &g;
+    dc_set *set = dc_set_new(&gp, 1);
+    dc_protect_stats ps;
+
+    (void)state;
+    assert_non_null(set);
+    assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_OK);
+    assert_int_equal(ps.after, 0);
+    assert_memory_equal(sup, ((unsigned char[4]){0, 0, 0, 0}), 4);
+    dc_set_free(set);
+    g = row_grid(4, few, sup);
+    set = dc_set_new(&gp, 1);
+    assert_non_null(set);
+    assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_OK);
+    assert_int_equal(ps.after, 3);
+    assert_int_equal(ps.rounds, 0);
+    assert_memory_equal(sup, ((unsigned char[4]){1, 1, 1, 0}), 4);
+    dc_set_free(set);
+}
+
 /* A table of L x L counts with a total row and column (index L). */
 #define L  3
 #define LN ((L + 1) * (L + 1))
@@ -736,6 +764,7 @@ int main(void)
         cmocka_unit_test(kept_cells_pin),
         cmocka_unit_test(audit_flagged_cells_only),
         cmocka_unit_test(hidden_throughout_passes),
+        cmocka_unit_test(below_level_body),
         cmocka_unit_test(widen_makes_wide),
         cmocka_unit_test(protect_always_passes),
         cmocka_unit_test(signal_stops_the_audit),
