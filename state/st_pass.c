@@ -204,6 +204,15 @@ static char *bool_array(size_t n, const void *items, size_t size, size_t offset)
     return out;
 }
 
+/* A text array literal (st_array_literal) of the string at offset in each of n items of size
+ * bytes; names: room for n pointers. */
+static char *text_array(const char **names, size_t n, const void *items, size_t size, size_t offset)
+{
+    for (size_t i = 0; i < n; i++)
+        names[i] = *(const char *const *)((const char *)items + i * size + offset);
+    return st_array_literal(names, n);
+}
+
 /* Per source from a two-column result (src, number): flags (number > 0) and/or counts. */
 static tdi_status per_source(state_db *st, const char *what, const char *sql, size_t nsources,
                              unsigned char *flags, unsigned long *counts)
@@ -252,18 +261,12 @@ static tdi_status pass_inputs(state_db *st, const state_source_in *sources, size
     sok = bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, ok));
     sfull = bool_array(nsources, sources, sizeof *sources, offsetof(state_source_in, full_read));
     bserved = bool_array(nbodies, bodies, sizeof *bodies, offsetof(state_body_in, served));
-    for (size_t i = 0; i < nsources; i++)
-        names[i] = sources[i].name;
-    snames = st_array_literal(names, nsources);
-    for (size_t i = 0; i < nsources; i++)
-        names[i] = sources[i].region;
-    sregions = st_array_literal(names, nsources);
-    for (size_t i = 0; i < nbodies; i++)
-        names[i] = bodies[i].name;
-    bnames = st_array_literal(names, nbodies);
-    for (size_t i = 0; i < nbodies; i++)
-        names[i] = bodies[i].counting;
-    bcounting = st_array_literal(names, nbodies);
+    snames = text_array(names, nsources, sources, sizeof *sources, offsetof(state_source_in, name));
+    sregions =
+        text_array(names, nsources, sources, sizeof *sources, offsetof(state_source_in, region));
+    bnames = text_array(names, nbodies, bodies, sizeof *bodies, offsetof(state_body_in, name));
+    bcounting =
+        text_array(names, nbodies, bodies, sizeof *bodies, offsetof(state_body_in, counting));
     if (!snames || !sregions || !bnames || !bcounting || !sok || !sfull || !bserved)
         goto done;
     s = !st->passes
