@@ -9,7 +9,7 @@
 # CPU (user+sys), the server's CPU (the postmaster's reaped backends), and every statement of the
 # state database and the source by total_exec_time (server time, waits included: under load only
 # the proportions count), and the size of tdi.sent and tdi.person_year after it
-# (pg_total_relation_size). The table gives medians per statement (the first 70
+# (pg_total_relation_size, over the partitions). The table gives medians per statement (the first 70
 # characters of its text) and per binary; the binaries' submissions must have the same episode
 # lines (checked).
 #
@@ -115,9 +115,13 @@ one() {
               FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
              WHERE d.datname IN ('$STATE_DB', '$DB')
              GROUP BY 5"
-        # what the state keeps: tdi.sent and tdi.person_year with their indexes, in MB
+        # what the state keeps: tdi.sent (its years' tables: a partitioned table has no size of
+        # its own) and tdi.person_year with their indexes, in MB
         pg_sql "$STATE_DB" -F $'\t' -c "
-            SELECT '$label', $run, 'size', round(pg_total_relation_size('tdi.' || t) / 1048576.0, 1),
+            SELECT '$label', $run, 'size',
+                   round(coalesce((SELECT sum(pg_total_relation_size(p.relid))
+                                     FROM pg_partition_tree(('tdi.' || t)::regclass) p),
+                                  pg_total_relation_size('tdi.' || t)) / 1048576.0, 1),
                    'size of tdi.' || t || ', MB with indexes'
               FROM unnest(ARRAY['sent', 'person_year']) t"
     } >>"$RAW"
