@@ -184,7 +184,10 @@ static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_
         if ((s->extracted + 1) % PROGRESS_EVERY == 0)
             tdi_progress("source %s: %lu rows", s->cfg->name, s->extracted + 1);
         st = transform_row(rd->tx, &row, &rec, &rej, &accepted);
-        if (st == TDI_OK)
+        has_eid = st == TDI_OK && accepted; /* an accepted row has an episode id */
+        if (has_eid)
+            st = transform_episode_state_key(rd->tx, eid, sizeof eid);
+        else if (st == TDI_OK)
             st =
                 transform_state_key(rd->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid, &has_eid);
         if (st == TDI_OK && accepted) {

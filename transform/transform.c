@@ -742,14 +742,30 @@ tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *
     return TDI_OK;
 }
 
+/* A state key from the digests of the row transform_row() last accepted: its episode's (the
+ * digest row_to_record() made of the same source and id: one HMAC fewer a row than
+ * transform_state_key()) or its person's. */
+static tdi_status last_row_state_key(transform_ctx *tx, int episode, char *buf, size_t len)
+{
+    tx_pseudo *state = tx_keys_state(tx->keys);
+
+    if (tx->have_digests &&
+        (episode ? tx_pseudo_episode(state, tx->episode_digest, buf, len)
+                 : tx_pseudo_state_person(state, tx->person_digest, buf, len)) == TDI_OK)
+        return TDI_OK;
+    tdi_error("%s: no accepted row, or the HMAC failed",
+              episode ? "transform_episode_state_key" : "transform_person_state_key");
+    return TDI_ERR_INTERNAL;
+}
+
+tdi_status transform_episode_state_key(transform_ctx *tx, char *buf, size_t len)
+{
+    return last_row_state_key(tx, 1, buf, len);
+}
+
 tdi_status transform_person_state_key(transform_ctx *tx, char *buf, size_t len)
 {
-    if (!tx->have_digests ||
-        tx_pseudo_state_person(tx_keys_state(tx->keys), tx->person_digest, buf, len) != TDI_OK) {
-        tdi_error("transform_person_state_key: no accepted row, or the HMAC failed");
-        return TDI_ERR_INTERNAL;
-    }
-    return TDI_OK;
+    return last_row_state_key(tx, 0, buf, len);
 }
 
 int transform_history(tdi_record *rec, int entrant, int treated_earlier)
