@@ -256,3 +256,33 @@ void tdi_clean_value(char *dst, size_t dstlen, const char *src)
     if (srclen > n && dstlen > 4)
         memcpy(dst + dstlen - 4, "...", 4);
 }
+
+size_t tdi_decimal(char out[TDI_DECIMAL_MAX], long long v)
+{
+    /* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char rev[TDI_DECIMAL_MAX];
+    size_t n = 0, len = 0;
+
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = rev[--n];
+    out[len] = '\0';
+    return len;
+}
+
+size_t tdi_append(char *dst, size_t cap, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n > cap - 1 - len)
+        n = cap - 1 - len;
+    memcpy(dst + len, src, n);
+    dst[len + n] = '\0';
+    return len + n;
+}

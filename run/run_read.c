@@ -14,6 +14,7 @@
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_signal.h"
+#include "../common/tdi_text.h"
 #include "../common/tdi_version.h"
 #include "../extract/extract.h"
 
@@ -127,7 +128,7 @@ static tdi_status spool_record(run_ctx *rc, run_reader *rd, run_spool *spool, si
         e.rec = *rec;
         if (!rc->cfg->bodies[b].quarter)
             e.rec.quarter = 0; /* dates leave as the year only */
-        snprintf(e.eid, sizeof e.eid, "%s", eid);
+        tdi_append(e.eid, sizeof e.eid, 0, eid);
         memcpy(e.pkey, pkey, sizeof e.pkey);
         st = transform_pseudonymise(rd->tx, b, &e.rec);
         if (st == TDI_OK)

@@ -643,7 +643,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     region = tx->map ? tx_region_of(tx->map, row->col[TDI_COL_POSTCODE]) : NULL;
     if (tx->map && !region && !is_missing(row->col[TDI_COL_POSTCODE]))
         tx->postcode_miss++; /* a postcode the map does not know: the map needs a line */
-    snprintf(rec->region, sizeof rec->region, "%s", region ? region : tx->src->region);
+    tdi_append(rec->region, sizeof rec->region, 0, region ? region : tx->src->region);
     return 0;
 }
 
