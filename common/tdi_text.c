@@ -237,6 +237,34 @@ int tdi_utf8_ok(const char *str, size_t len)
     return 1;
 }
 
+int tdi_utf8_str_ok(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    while (*s) {
+        unsigned c = *s++, n, min, cp;
+
+        if (c < 0x80)
+            continue;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, min = 0x80, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, min = 0x800, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return 0;
+        for (; n > 0; n--, s++) {
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*s & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+    }
+    return 1;
+}
+
 void tdi_clean_value(char *dst, size_t dstlen, const char *src)
 {
     size_t n = 0, srclen;

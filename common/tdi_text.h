@@ -46,6 +46,9 @@ long tdi_days_between(int from_ymd, int to_ymd);
 int tdi_name_ok(const char *s, size_t max);
 /* 1 when s[0..len) is valid UTF-8 without NUL or C0 control characters other than tab. */
 int tdi_utf8_ok(const char *s, size_t len);
+/* 1 when the NUL-terminated s is well-formed UTF-8 (RFC 3629: shortest forms, no surrogates, at
+ * most U+10FFFF); control characters pass (a source's values: R019, transform). */
+int tdi_utf8_str_ok(const char *s);
 /* Copies src into dst for a message or quarantine field: printable ASCII kept, anything else
  * replaced by '?', truncated with "..." to fit dstlen. */
 void tdi_clean_value(char *dst, size_t dstlen, const char *src);

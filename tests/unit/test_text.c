@@ -112,6 +112,17 @@ static void names_and_cleaning(void **state)
     assert_string_equal(out, "NULL");
 }
 
+static void utf8_strings(void **state)
+{
+    (void)state;
+    assert_true(tdi_utf8_str_ok("caf\xc3\xa9 \x01\t")); /* controls pass */
+    assert_true(tdi_utf8_str_ok("\xf4\x8f\xbf\xbf"));   /* U+10FFFF */
+    assert_false(tdi_utf8_str_ok("\xc0\x80"));          /* overlong NUL */
+    assert_false(tdi_utf8_str_ok("\xed\xa0\x80"));      /* a surrogate */
+    assert_false(tdi_utf8_str_ok("\xf4\x90\x80\x80"));  /* past U+10FFFF */
+    assert_false(tdi_utf8_str_ok("caf\xc3"));           /* cut short */
+}
+
 /* tdi_decimal() against snprintf's "%lld" at the edges and over a sweep of magnitudes. */
 static void decimals(void **state)
 {
@@ -163,6 +174,7 @@ int main(void)
         cmocka_unit_test(days),
         cmocka_unit_test(utf8),
         cmocka_unit_test(names_and_cleaning),
+        cmocka_unit_test(utf8_strings),
         cmocka_unit_test(decimals),
         cmocka_unit_test(appending),
     };
