@@ -12,10 +12,15 @@
 #include <unistd.h>
 
 #define READ_CHUNK 65536
+/* Small updates (a record's fields) are gathered here and handed to OpenSSL together: one
+ * EVP_DigestUpdate per 80 fields of a record cost more than the hashing (issue 16). */
+#define HASH_BUF 1024
 
 struct tdi_hash {
     EVP_MD_CTX *ctx;
-    const EVP_MD *md; /* EVP_sha256(): static, not owned */
+    EVP_MD *md;  /* owned: fetched once; EVP_sha256() would be fetched again by every init */
+    size_t used; /* bytes waiting in buf */
+    unsigned char buf[HASH_BUF];
 };
 
 tdi_status tdi_hash_new(tdi_hash **out)
@@ -23,12 +28,11 @@ tdi_status tdi_hash_new(tdi_hash **out)
     tdi_hash *h = calloc(1, sizeof *h);
 
     *out = NULL;
-    if (!h || !(h->ctx = EVP_MD_CTX_new())) {
-        free(h);
-        tdi_error("SHA-256: out of memory");
+    if (!h || !(h->ctx = EVP_MD_CTX_new()) || !(h->md = EVP_MD_fetch(NULL, "SHA256", NULL))) {
+        tdi_hash_free(h);
+        tdi_error("SHA-256: out of memory, or unavailable in OpenSSL");
         return TDI_ERR_INTERNAL;
     }
-    h->md = EVP_sha256();
     *out = h;
     return TDI_OK;
 }
@@ -38,6 +42,7 @@ void tdi_hash_free(tdi_hash *h)
     if (!h)
         return;
     EVP_MD_CTX_free(h->ctx);
+    EVP_MD_free(h->md);
     free(h);
 }
 
@@ -49,11 +54,35 @@ static tdi_status failed(const char *what)
 
 tdi_status tdi_hash_begin(tdi_hash *h)
 {
+    h->used = 0;
     return EVP_DigestInit_ex2(h->ctx, h->md, NULL) == 1 ? TDI_OK : failed("init");
+}
+
+static tdi_status flush(tdi_hash *h)
+{
+    size_t n = h->used;
+
+    h->used = 0;
+    return n == 0 || EVP_DigestUpdate(h->ctx, h->buf, n) == 1 ? TDI_OK : failed("update");
 }
 
 tdi_status tdi_hash_update(tdi_hash *h, const void *buf, size_t len)
 {
+    tdi_status st;
+
+    if (len <= HASH_BUF - h->used) {
+        memcpy(h->buf + h->used, buf, len);
+        h->used += len;
+        return TDI_OK;
+    }
+    st = flush(h);
+    if (st != TDI_OK)
+        return st;
+    if (len < HASH_BUF) {
+        memcpy(h->buf, buf, len);
+        h->used = len;
+        return TDI_OK;
+    }
     return EVP_DigestUpdate(h->ctx, buf, len) == 1 ? TDI_OK : failed("update");
 }
 
@@ -68,7 +97,8 @@ tdi_status tdi_hash_end(tdi_hash *h, char *hex, size_t hexlen)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
 
-    if (EVP_DigestFinal_ex(h->ctx, md, &mdlen) != 1 || mdlen != 32 || hexlen > 64 || hexlen % 2)
+    if (flush(h) != TDI_OK || EVP_DigestFinal_ex(h->ctx, md, &mdlen) != 1 || mdlen != 32 ||
+        hexlen > 64 || hexlen % 2)
         return failed("final");
     for (size_t i = 0; i < hexlen / 2; i++) {
         hex[2 * i] = digits[md[i] >> 4];

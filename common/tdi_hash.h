@@ -3,8 +3,9 @@
  * ledger), record contents (what changed since the last submission) and the inputs of a source's
  * transformation (crosswalk, query, routing: a change forces a full read).
  *
- * One context is reused for every digest (EVP_DigestInit_ex2 resets it), so hashing a million
- * records allocates nothing per record.
+ * One context and one fetched SHA-256 are reused for every digest (EVP_DigestInit_ex2 resets
+ * the context); small updates are gathered in the context's buffer and reach OpenSSL together,
+ * so a record's 80-odd fields cost a few EVP calls, not one each. The digest is the same.
  */
 #ifndef TDI_HASH_H
 #define TDI_HASH_H

@@ -237,6 +237,34 @@ int tdi_utf8_ok(const char *str, size_t len)
     return 1;
 }
 
+int tdi_utf8_str_ok(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    while (*s) {
+        unsigned c = *s++, n, min, cp;
+
+        if (c < 0x80)
+            continue;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, min = 0x80, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, min = 0x800, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return 0;
+        for (; n > 0; n--, s++) {
+            if ((*s & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*s & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+    }
+    return 1;
+}
+
 void tdi_clean_value(char *dst, size_t dstlen, const char *src)
 {
     size_t n = 0, srclen;
@@ -255,4 +283,34 @@ void tdi_clean_value(char *dst, size_t dstlen, const char *src)
     dst[n] = '\0';
     if (srclen > n && dstlen > 4)
         memcpy(dst + dstlen - 4, "...", 4);
+}
+
+size_t tdi_decimal(char out[TDI_DECIMAL_MAX], long long v)
+{
+    /* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char rev[TDI_DECIMAL_MAX];
+    size_t n = 0, len = 0;
+
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = rev[--n];
+    out[len] = '\0';
+    return len;
+}
+
+size_t tdi_append(char *dst, size_t cap, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n > cap - 1 - len)
+        n = cap - 1 - len;
+    memcpy(dst + len, src, n);
+    dst[len + n] = '\0';
+    return len + n;
 }

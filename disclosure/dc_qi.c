@@ -1,6 +1,8 @@
 /* dc_qi: quasi-identifier tuples and blanking (see dc_qi.h). */
 #include "dc_qi.h"
 
+#include "../common/tdi_text.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -16,18 +18,44 @@ static const char *code_of(const tdi_record *rec, tdi_item item)
     return c < def->ncodes ? def->codes[c].code : "";
 }
 
+/* parts joined by '|' into out: both tuples are made for every record (issue 16), so appended,
+ * not printed. */
+static void join(char out[DC_QI_TUPLE_MAX], const char *const *part, size_t nparts)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < nparts; i++) {
+        if (i)
+            n = tdi_append(out, DC_QI_TUPLE_MAX, n, "|");
+        n = tdi_append(out, DC_QI_TUPLE_MAX, n, part[i]);
+    }
+}
+
 void dc_qi_tuple(const tdi_record *rec, char out[DC_QI_TUPLE_MAX])
 {
-    snprintf(out, DC_QI_TUPLE_MAX, "%s|%s|%s|%s|%d|%s|%u|%s", code_of(rec, TDI_ITEM_SEX),
-             code_of(rec, TDI_ITEM_AGE_BAND), code_of(rec, TDI_ITEM_NATIONALITY), rec->region,
-             rec->year, code_of(rec, TDI_ITEM_CENTRE_TYPE), (unsigned)rec->quarter, rec->centre);
+    char year[TDI_DECIMAL_MAX], quarter[TDI_DECIMAL_MAX];
+    const char *part[] = {code_of(rec, TDI_ITEM_SEX),
+                          code_of(rec, TDI_ITEM_AGE_BAND),
+                          code_of(rec, TDI_ITEM_NATIONALITY),
+                          rec->region,
+                          year,
+                          code_of(rec, TDI_ITEM_CENTRE_TYPE),
+                          quarter,
+                          rec->centre};
+
+    tdi_decimal(year, rec->year);
+    tdi_decimal(quarter, rec->quarter);
+    join(out, part, sizeof part / sizeof part[0]);
 }
 
 void dc_qi_sensitive_tuple(const tdi_record *rec, char out[DC_QI_TUPLE_MAX])
 {
-    snprintf(out, DC_QI_TUPLE_MAX, "%s|%s|%s|%s", code_of(rec, dc_qi_sensitive[0]),
-             code_of(rec, dc_qi_sensitive[1]), code_of(rec, dc_qi_sensitive[2]),
-             code_of(rec, dc_qi_sensitive[3]));
+    const char *part[DC_QI_NSENSITIVE];
+
+    for (size_t i = 0; i < DC_QI_NSENSITIVE; i++)
+        part[i] = code_of(rec, dc_qi_sensitive[i]);
+    join(out, part, DC_QI_NSENSITIVE);
 }
 
 void dc_qi_blank(tdi_record *rec, tdi_qi qi)

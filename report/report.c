@@ -383,7 +383,7 @@ typedef struct xml_attr {
 
 /* The caller's buffers for the numbers of an episode's attributes. */
 typedef struct episode_numbers {
-    char year[16], quarter[4];
+    char year[TDI_DECIMAL_MAX], quarter[2];
 } episode_numbers;
 
 /* The attributes of rec's <episode/> (without action), in the order written, with the numbers in
@@ -395,8 +395,10 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
 {
     size_t n = 0;
 
-    snprintf(num->year, sizeof num->year, "%d", rec->year);
-    snprintf(num->quarter, sizeof num->quarter, "%u", (unsigned)rec->quarter % 10);
+    /* not printf: twice a record (issue 16) */
+    tdi_decimal(num->year, rec->year);
+    num->quarter[0] = (char)('0' + rec->quarter % 10);
+    num->quarter[1] = '\0';
     attrs[n++] = (xml_attr){"key", rec->episode};
     attrs[n++] = (xml_attr){"person", rec->person};
     attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind]};
@@ -521,7 +523,7 @@ tdi_status report_record_hash(tdi_hash *h, const tdi_record *rec, char hex[REPOR
     xml_attr attrs[EPISODE_ATTRS];
     episode_numbers num;
     tdi_record content = *rec;
-    char start[16];
+    char start[TDI_DECIMAL_MAX];
     size_t n;
     tdi_status st = tdi_hash_begin(h);
 
@@ -529,7 +531,7 @@ tdi_status report_record_hash(tdi_hash *h, const tdi_record *rec, char hex[REPOR
      * date is not written but ranks the person's starts: a moved one must reach the state. */
     content.entrant = TDI_ENTRANT_UNRANKED;
     n = episode_attrs(&content, attrs, &num, 0);
-    snprintf(start, sizeof start, "%d", rec->start_ymd);
+    tdi_decimal(start, rec->start_ymd);
     for (size_t i = 0; i < n && st == TDI_OK; i++) {
         st = tdi_hash_field(h, attrs[i].name);
         if (st == TDI_OK)

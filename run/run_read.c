@@ -14,6 +14,7 @@
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_signal.h"
+#include "../common/tdi_text.h"
 #include "../common/tdi_version.h"
 #include "../extract/extract.h"
 
@@ -127,7 +128,7 @@ static tdi_status spool_record(run_ctx *rc, run_reader *rd, run_spool *spool, si
         e.rec = *rec;
         if (!rc->cfg->bodies[b].quarter)
             e.rec.quarter = 0; /* dates leave as the year only */
-        snprintf(e.eid, sizeof e.eid, "%s", eid);
+        tdi_append(e.eid, sizeof e.eid, 0, eid);
         memcpy(e.pkey, pkey, sizeof e.pkey);
         st = transform_pseudonymise(rd->tx, b, &e.rec);
         if (st == TDI_OK)
@@ -184,7 +185,10 @@ static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_
         if ((s->extracted + 1) % PROGRESS_EVERY == 0)
             tdi_progress("source %s: %lu rows", s->cfg->name, s->extracted + 1);
         st = transform_row(rd->tx, &row, &rec, &rej, &accepted);
-        if (st == TDI_OK)
+        has_eid = st == TDI_OK && accepted; /* an accepted row has an episode id */
+        if (has_eid)
+            st = transform_episode_state_key(rd->tx, eid, sizeof eid);
+        else if (st == TDI_OK)
             st =
                 transform_state_key(rd->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid, &has_eid);
         if (st == TDI_OK && accepted) {

@@ -10,6 +10,7 @@
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_pg.h"
+#include "../common/tdi_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -84,10 +85,12 @@ static int copy_safe(const char *s)
 /* Appends a line of nfields fields, each already COPY-safe ("\\N" passes as it is). */
 static tdi_status copy_line(state_db *st, const char *const *fields, int nfields)
 {
-    size_t need = 1;
+    size_t need = 1, len[16];
 
+    if (nfields > 16)
+        return TDI_ERR_INTERNAL;
     for (int i = 0; i < nfields; i++)
-        need += strlen(fields[i]) + 1;
+        need += (len[i] = strlen(fields[i])) + 1;
     if (need > sizeof st->buf) {
         tdi_error(WHO ": a COPY line of %zu bytes is longer than the buffer", need);
         return TDI_ERR_INTERNAL;
@@ -98,23 +101,31 @@ static tdi_status copy_line(state_db *st, const char *const *fields, int nfields
             return s;
     }
     for (int i = 0; i < nfields; i++) {
-        size_t n = strlen(fields[i]);
-        memcpy(st->buf + st->used, fields[i], n);
-        st->used += n;
+        memcpy(st->buf + st->used, fields[i], len[i]);
+        st->used += len[i];
         st->buf[st->used++] = i + 1 < nfields ? '\t' : '\n';
     }
     return TDI_OK;
 }
 
+/* hex (the 64 digits of a hash, or a key's digits after its prefix) as a bytea in hex input form
+ * into out, which holds it; COPY text wants the backslash doubled. */
+static void copy_hex(char *out, const char *hex, size_t ndigits)
+{
+    memcpy(out, "\\\\x", 3);
+    memcpy(out + 3, hex, ndigits);
+    out[3 + ndigits] = '\0';
+}
+
 /* key ("e1:" or "p1:" + ndigits lowercase hex digits, as transform/ makes them) into out as a
- * bytea in hex input form without its prefix (tdi.sent keeps the bytes: schema 8); COPY text
- * wants the backslash doubled. 0 when key is of another form. */
+ * bytea without its prefix (tdi.sent keeps the bytes: schema 8). 0 when key is of another
+ * form. */
 static int copy_key(char *out, size_t len, const char *key, const char *prefix, size_t ndigits)
 {
     if (strncmp(key, prefix, 3) != 0 || strlen(key + 3) != ndigits ||
         strspn(key + 3, "0123456789abcdef") != ndigits || len < ndigits + 4)
         return 0;
-    snprintf(out, len, "\\\\x%s", key + 3);
+    copy_hex(out, key + 3, ndigits);
     return 1;
 }
 
@@ -123,37 +134,39 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
                             const char *centre, int start_ymd, const char *status, state_drug drug,
                             const char *qi, const char *sens)
 {
-    char p[32], s[16], b[16], h[80], d[16], e[40], k[40], pk[72];
+    char p[TDI_DECIMAL_MAX], s[TDI_DECIMAL_MAX], b[TDI_DECIMAL_MAX], h[80], d[TDI_DECIMAL_MAX];
+    char e[40], k[40], pk[72];
     const char *start = drug == STATE_DRUG_START ? "t" : "f";
     const char *cont = drug == STATE_DRUG_CONTINUING ? "t" : "f";
     const char *fields[14] = {p, s, b, e, k, h, pk, centre, d, status, start, qi, sens, cont};
+    size_t hlen = strlen(hash);
 
     if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32) ||
         !copy_key(k, sizeof k, ekey, "e1:", 32) || !copy_key(pk, sizeof pk, person, "p1:", 64) ||
-        !copy_safe(hash) || strlen(hash) > 64 || !copy_safe(centre) || !copy_safe(status) ||
+        !copy_safe(hash) || hlen > 64 || !copy_safe(centre) || !copy_safe(status) ||
         !copy_safe(qi) || !copy_safe(sens)) {
         tdi_error(WHO ": a record cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }
-    snprintf(p, sizeof p, "%" PRIu64, pos);
-    snprintf(s, sizeof s, "%d", src);
-    snprintf(b, sizeof b, "%d", body);
-    /* bytea in hex input form; COPY text wants its backslash doubled. */
-    snprintf(h, sizeof h, "\\\\x%s", hash);
-    snprintf(d, sizeof d, "%d", start_ymd);
+    /* not printf: this runs for every record (issue 16) */
+    tdi_decimal(p, (long long)pos);
+    tdi_decimal(s, src);
+    tdi_decimal(b, body);
+    copy_hex(h, hash, hlen);
+    tdi_decimal(d, start_ymd);
     return copy_line(st, fields, 14);
 }
 
 tdi_status state_put_key(state_db *st, int src, const char *eid)
 {
-    char s[16], e[40];
+    char s[TDI_DECIMAL_MAX], e[40];
     const char *fields[2] = {s, e};
 
     if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32)) {
         tdi_error(WHO ": an episode key cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }
-    snprintf(s, sizeof s, "%d", src);
+    tdi_decimal(s, src);
     return copy_line(st, fields, 2);
 }
 
@@ -377,7 +390,7 @@ tdi_status state_actions_read(FILE *fp, state_action *a, int *eof)
     if ((nf == 4 || (nf == 5 && field[1][0] == 'h')) && strlen(field[0]) < sizeof a->ekey &&
         field[1][0]) {
         a->pos = strtoull(field[0], NULL, 10);
-        snprintf(a->ekey, sizeof a->ekey, "%s", field[0]);
+        memcpy(a->ekey, field[0], strlen(field[0]) + 1); /* shorter: checked above */
         a->replace = field[1][0] == 'r';
         a->entrant = field[2][0] == 't';
         a->earlier = field[3][0] == 't';

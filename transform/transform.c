@@ -288,33 +288,6 @@ static void count_unmapped(transform_ctx *tx, tdi_item item, const char *code)
     tx->nunmapped++;
 }
 
-/* 1 when s is well-formed UTF-8 (RFC 3629: shortest forms, no surrogates, at most U+10FFFF). */
-static int utf8_valid(const unsigned char *s)
-{
-    while (*s) {
-        unsigned c = *s++, n, min, cp;
-
-        if (c < 0x80)
-            continue;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1, min = 0x80, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, min = 0x800, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, min = 0x10000, cp = c & 0x07;
-        else
-            return 0;
-        for (; n > 0; n--, s++) {
-            if ((*s & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (*s & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-    }
-    return 1;
-}
-
 /* Raises a parse-level rule: counts it and fills the rejection. Returns 1. */
 static int reject(transform_ctx *tx, tdi_rule_idx idx, const char *item, const char *value,
                   tdi_rejection *rej)
@@ -578,7 +551,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     tx_facts facts;
 
     for (int c = 0; c < TDI_COL_COUNT; c++) /* a SQL_ASCII source's bytes are not checked */
-        if (row->col[c] && !utf8_valid((const unsigned char *)row->col[c]))
+        if (row->col[c] && !tdi_utf8_str_ok(row->col[c]))
             return reject(tx, TDI_R019, tdi_columns[c].name, "not UTF-8", rej);
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (is_missing(row->col[required[i]]))
@@ -643,7 +616,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     region = tx->map ? tx_region_of(tx->map, row->col[TDI_COL_POSTCODE]) : NULL;
     if (tx->map && !region && !is_missing(row->col[TDI_COL_POSTCODE]))
         tx->postcode_miss++; /* a postcode the map does not know: the map needs a line */
-    snprintf(rec->region, sizeof rec->region, "%s", region ? region : tx->src->region);
+    tdi_append(rec->region, sizeof rec->region, 0, region ? region : tx->src->region);
     return 0;
 }
 
@@ -742,14 +715,30 @@ tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *
     return TDI_OK;
 }
 
+/* A state key from the digests of the row transform_row() last accepted: its episode's (the
+ * digest row_to_record() made of the same source and id: one HMAC fewer a row than
+ * transform_state_key()) or its person's. */
+static tdi_status last_row_state_key(transform_ctx *tx, int episode, char *buf, size_t len)
+{
+    tx_pseudo *state = tx_keys_state(tx->keys);
+
+    if (tx->have_digests &&
+        (episode ? tx_pseudo_episode(state, tx->episode_digest, buf, len)
+                 : tx_pseudo_state_person(state, tx->person_digest, buf, len)) == TDI_OK)
+        return TDI_OK;
+    tdi_error("%s: no accepted row, or the HMAC failed",
+              episode ? "transform_episode_state_key" : "transform_person_state_key");
+    return TDI_ERR_INTERNAL;
+}
+
+tdi_status transform_episode_state_key(transform_ctx *tx, char *buf, size_t len)
+{
+    return last_row_state_key(tx, 1, buf, len);
+}
+
 tdi_status transform_person_state_key(transform_ctx *tx, char *buf, size_t len)
 {
-    if (!tx->have_digests ||
-        tx_pseudo_state_person(tx_keys_state(tx->keys), tx->person_digest, buf, len) != TDI_OK) {
-        tdi_error("transform_person_state_key: no accepted row, or the HMAC failed");
-        return TDI_ERR_INTERNAL;
-    }
-    return TDI_OK;
+    return last_row_state_key(tx, 0, buf, len);
 }
 
 int transform_history(tdi_record *rec, int entrant, int treated_earlier)

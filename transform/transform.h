@@ -59,6 +59,10 @@ void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *bu
 tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *buf, size_t len,
                                int *has_key);
 
+/* transform_state_key() of the episode id of the row transform_row() last accepted (such a row
+ * always has one), from the digest transform_row() made of it. TDI_ERR_INTERNAL without one. */
+tdi_status transform_episode_state_key(transform_ctx *tx, char *buf, size_t len);
+
 /* The person key of the row transform_row() last accepted, for the state database only
  * ("p1:" + hex, under the state key): the same person, as far as personKind links, gets the same
  * key whatever the source, body or year. Never written to a file or a log. */

@@ -6,6 +6,10 @@
 
 #include "../../common/tdi_text.h"
 
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
 static void split_plain_and_quoted(void **state)
 {
     char line[] = "primary_drug  \"hero\\\"ine x\"\t1.1   # comment";
@@ -108,6 +112,58 @@ static void names_and_cleaning(void **state)
     assert_string_equal(out, "NULL");
 }
 
+static void utf8_strings(void **state)
+{
+    (void)state;
+    assert_true(tdi_utf8_str_ok("caf\xc3\xa9 \x01\t")); /* controls pass */
+    assert_true(tdi_utf8_str_ok("\xf4\x8f\xbf\xbf"));   /* U+10FFFF */
+    assert_false(tdi_utf8_str_ok("\xc0\x80"));          /* overlong NUL */
+    assert_false(tdi_utf8_str_ok("\xed\xa0\x80"));      /* a surrogate */
+    assert_false(tdi_utf8_str_ok("\xf4\x90\x80\x80"));  /* past U+10FFFF */
+    assert_false(tdi_utf8_str_ok("caf\xc3"));           /* cut short */
+}
+
+/* tdi_decimal() against snprintf's "%lld" at the edges and over a sweep of magnitudes. */
+static void decimals(void **state)
+{
+    const long long edge[] = {0,   1,        -1,      9,       10,        -10,       99,
+                              100, 20251231, INT_MAX, INT_MIN, LLONG_MAX, LLONG_MIN, LLONG_MIN + 1};
+    char got[TDI_DECIMAL_MAX], want[TDI_DECIMAL_MAX];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        snprintf(want, sizeof want, "%lld", edge[i]);
+        assert_int_equal(tdi_decimal(got, edge[i]), strlen(want));
+        assert_string_equal(got, want);
+    }
+    for (long long v = 1; v < LLONG_MAX / 3; v = v * 3 + 1)
+        for (int sign = -1; sign <= 1; sign += 2) {
+            snprintf(want, sizeof want, "%lld", sign * v);
+            assert_int_equal(tdi_decimal(got, sign * v), strlen(want));
+            assert_string_equal(got, want);
+        }
+}
+
+/* tdi_append() builds what snprintf("%s%s...") builds, truncation included. */
+static void appending(void **state)
+{
+    char got[8];
+    size_t n;
+
+    (void)state;
+    n = tdi_append(got, sizeof got, 0, "ab");
+    n = tdi_append(got, sizeof got, n, "|");
+    n = tdi_append(got, sizeof got, n, "");
+    assert_int_equal(n, 3);
+    assert_string_equal(got, "ab|");
+    /* 9 bytes: the first 7 kept, as snprintf(got, 8, "%s%s%s", "ab", "|", "cdefgh") keeps them */
+    n = tdi_append(got, sizeof got, n, "cdefgh");
+    assert_int_equal(n, 7);
+    assert_string_equal(got, "ab|cdef");
+    assert_int_equal(tdi_append(got, sizeof got, n, "x"), 7); /* full: nothing more */
+    assert_string_equal(got, "ab|cdef");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +174,9 @@ int main(void)
         cmocka_unit_test(days),
         cmocka_unit_test(utf8),
         cmocka_unit_test(names_and_cleaning),
+        cmocka_unit_test(utf8_strings),
+        cmocka_unit_test(decimals),
+        cmocka_unit_test(appending),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }

@@ -1556,6 +1556,31 @@ static void test_r018_not_triggered(void **state)
     assert_string_equal(code_of(&rec, TDI_ITEM_TREATMENT_STATUS), "2");
 }
 
+/* The episode key of the state database: the HMAC under the state key of the episode digest
+ * (values from Python's hmac, tdi's HKDF derivation done again), from an id or from the row just
+ * accepted, the same; none after a rejected row. */
+static void test_episode_state_key(void **state)
+{
+    tdi_raw_row row = good_row();
+    char key[TDI_EPISODE_KEY_MAX + 1], again[TDI_EPISODE_KEY_MAX + 1];
+    int has = 0;
+
+    (void)state;
+    accept_row(&row);
+    assert_int_equal(transform_state_key(tx, "E1", key, sizeof key, &has), TDI_OK);
+    assert_int_equal(has, 1);
+    assert_string_equal(key, "e1:272bd6738829036a3669fe562ed2efc7");
+    assert_int_equal(transform_episode_state_key(tx, again, sizeof again), TDI_OK);
+    assert_string_equal(again, key);
+    row.col[TDI_COL_EPISODE_ID] = "E2";
+    accept_row(&row);
+    assert_int_equal(transform_episode_state_key(tx, again, sizeof again), TDI_OK);
+    assert_string_equal(again, "e1:e1b5347bc62c73397d9106c8dc9425ef");
+    row.col[TDI_COL_CENTRE_ID] = NULL; /* rejected: no key */
+    assert_rejected(&row, "R001", "centre_id", "required value missing", "missing");
+    assert_int_equal(transform_episode_state_key(tx, again, sizeof again), TDI_ERR_INTERNAL);
+}
+
 /* The person key of the state database: under the state key, the same for the same person from
  * any source, and no body's pseudonym. */
 static void test_person_state_key(void **state)
@@ -1795,6 +1820,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_r018, begin, end),
         cmocka_unit_test_setup_teardown(test_r018_not_triggered, begin, end),
         cmocka_unit_test_setup_teardown(test_person_state_key, begin, end),
+        cmocka_unit_test_setup_teardown(test_episode_state_key, begin, end),
         cmocka_unit_test_setup_teardown(test_rule_order, begin, end),
         cmocka_unit_test_setup_teardown(test_r007_no_body, begin, end),
         cmocka_unit_test_setup_teardown(test_keygen, begin, end),
