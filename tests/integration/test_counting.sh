@@ -417,38 +417,63 @@ case_level_change() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
-# The same when a run of an earlier year takes a person's earlier start away after the year's last
-# file: patient 5 (riverside only, episodes 5 and 26 in 2025) started on 2024-05-02 in this copy;
-# that episode goes and 2024 is run again. The next nightly run of 2025 reads no row of patient 5,
-# yet replaces both her episodes, no longer earlier (episode 5's status "not known" again).
-case_earlier_year_nightly() {
+# earlier_taken_away DB: DIR's (CASE_DIR) runs of 2024 and 2025 with riverside (DB, a copy of the
+# sample clinic, incremental) where patient 5 (riverside only, episodes 5 and 26 in 2025) started
+# on 2024-05-02; then that episode goes and 2024 is run again.
+earlier_taken_away() {
     local conf=$CASE_DIR/tdi.conf f
-    clinic_copy clinic_night clinic_en
-    incremental_en clinic_night
-    pg_sql clinic_night -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22" \
+    clinic_copy "$1" clinic_en
+    incremental_en "$1"
+    pg_sql "$1" -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22" \
         -c "INSERT INTO discharges VALUES (22, '2024-06-30', 'COMPL', 'NONE')" >/dev/null
     run_setup "$CASE_DIR"
-    use_db "$conf" riverside clinic_night 'SELECT * FROM tdi_episodes_inc'
+    use_db "$conf" riverside "$1" 'SELECT * FROM tdi_episodes_inc'
     set_source "$conf" riverside incremental changed_at
     top_key "$conf" 'incremental_overlap = 0'
     tdi_try "$CASE_DIR/run2024" 0 run --config "$conf" --year 2024
     tdi_try "$CASE_DIR/run2025" 0 run --config "$conf" --year 2025
     f=$(nth_submission "$CASE_DIR" national 1)
     [ "$(status_of "$f" national riverside 5)" = 2 ] || fail "episode 5: treatment_status 3 did not become 2"
-    pg_sql clinic_night -c "DELETE FROM intake WHERE adm_id = 22" -c "DELETE FROM discharges WHERE adm_id = 22" \
+    pg_sql "$1" -c "DELETE FROM intake WHERE adm_id = 22" -c "DELETE FROM discharges WHERE adm_id = 22" \
         -c "DELETE FROM admissions WHERE adm_id = 22" >/dev/null
     tdi_try "$CASE_DIR/again2024" 0 run --config "$conf" --year 2024
-    tdi_try "$CASE_DIR/again2025" 0 run --config "$conf" --year 2025
-    grep -qE '^source riverside: extracted 0, ' "$CASE_DIR/again2025.out" ||
-        fail "the 2025 run did not read riverside incrementally, nothing changed"
+}
+
+# no_longer_earlier: after earlier_taken_away, the 2025 run (again2025) replaced patient 5's two
+# episodes, no longer earlier (episode 5's status "not known" again), and every row of 2025 is
+# earlier exactly when tdi.person_year (checked against tdi.sent) says so.
+no_longer_earlier() {
+    local f
     f=$(nth_submission "$CASE_DIR" national 2)
     [ "$(replace_lines "$f" | wc -l)" = 2 ] || fail "the 2025 run did not replace exactly patient 5's 2 episodes"
     [ -z "$(delete_lines "$f")" ] || fail "the 2025 run deletes something: patient 5 was touched"
     [ "$(status_of "$f" national riverside 5)" = 3 ] || fail "episode 5: treatment_status is not 3 without the earlier year"
-    # every row of 2025 earlier exactly when tdi.person_year (checked against tdi.sent) says so
     summaries_match "$CASE_DIR" >/dev/null
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent s WHERE year = 2025 AND earlier IS DISTINCT FROM EXISTS (SELECT 1 FROM tdi.person_year p WHERE p.person = s.person AND p.year < 2025 AND p.n > 0)")" = 0 ] ||
         fail "rows of 2025 whose earlier flag is not what the person years say"
+}
+
+# The same when a run of an earlier year takes a person's earlier start away after the year's last
+# file (earlier_taken_away): the next nightly run of 2025 reads no row of patient 5, yet replaces
+# both her episodes, no longer earlier.
+case_earlier_year_nightly() {
+    earlier_taken_away clinic_night
+    tdi_try "$CASE_DIR/again2025" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    grep -qE '^source riverside: extracted 0, ' "$CASE_DIR/again2025.out" ||
+        fail "the 2025 run did not read riverside incrementally, nothing changed"
+    no_longer_earlier
+}
+
+# The same when the night also reads a row of patient 5 (episode 5's route changes): a touched
+# person's earlier flag as sent (her episode 26, kept, and episode 5's row as sent) is not taken
+# for hers after a run of an earlier year (st_pass.c: EARLIER_AS_SENT).
+case_earlier_year_touched() {
+    earlier_taken_away clinic_touched
+    pg_sql clinic_touched -c "UPDATE admissions SET route = CASE route WHEN 'SMOKE' THEN 'ORAL' ELSE 'SMOKE' END WHERE adm_id = 5" >/dev/null
+    tdi_try "$CASE_DIR/again2025" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    grep -qE '^source riverside: extracted 1, ' "$CASE_DIR/again2025.out" ||
+        fail "the 2025 run did not read riverside incrementally, episode 5 only"
+    no_longer_earlier
 }
 
 # A source taken out of the config: its episodes are gone from every body at the next run, also
@@ -706,6 +731,7 @@ it_case counting-first-pass-same-as-general case_first_pass_same_as_general
 it_case counting-flip-snapshot-lost case_flip_snapshot_lost
 it_case counting-level-change case_level_change
 it_case counting-earlier-year-nightly case_earlier_year_nightly
+it_case counting-earlier-year-touched case_earlier_year_touched
 it_case counting-source-removed case_source_removed
 it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol
