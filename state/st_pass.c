@@ -381,9 +381,10 @@ static tdi_status sent_statistics(state_db *st, int year, const char *const *yp)
     return s;
 }
 
-/* The year's table of tdi.sent, made when the served bodies hold nothing of the year (its first
- * rows may follow; earlier, nothing of the year is held). In a statement of its own, before the
- * commit: making a partition locks tdi.sent against every reader until its transaction ends. */
+/* The year's tables of tdi.sent and tdi.person_year (migration 12), made when the served bodies
+ * hold nothing of the year (its first rows may follow; earlier, nothing of the year is held). In
+ * a statement of its own, before the commit: making a partition locks the table against every
+ * reader until its transaction ends. */
 static tdi_status sent_year_table(state_db *st, const char *const *yp)
 {
     char done[8];

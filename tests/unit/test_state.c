@@ -121,7 +121,7 @@ static void migrate_from_nothing(void **state)
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
                MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
                MIGRATION(6, 7), MIGRATION(7, 8), MIGRATION(8, 9), MIGRATION(9, 10),
-               MIGRATION(10, 11));
+               MIGRATION(10, 11), MIGRATION(11, 12));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
