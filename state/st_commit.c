@@ -57,7 +57,8 @@ tdi_status state_commit_begin(state_db *st)
  * The same statement keeps tdi.person_year: the starts for a drug the body no longer holds as
  * sent (old: read before the statement's changes, as every part of it is) count -1, the ones it
  * now holds +1, summed per person; a replace of the same person and population counts nothing.
- * In person order, for the same reason as the appends. */
+ * In person order, for the same reason as the appends. The rows go to the year's table of
+ * tdi.person_year (migration 12), whose index holds that year's persons only. */
 static const char sent_sql[] =
     "WITH old AS (SELECT s.person, -1 AS n FROM tdi.sent s JOIN run_action a ON s.eid = a.eid\n"
     "    WHERE a.body = $1 AND a.action IN ('d', 'r') AND s.body = $2 AND s.year = $3\n"

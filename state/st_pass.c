@@ -48,7 +48,12 @@
  * body or source it went to (an earlier alcohol episode does not make a person previously treated:
  * tdi-protocol.md), as tdi.person_year counts them: looked up by index for the run's persons only
  * (LIMIT 1 keeps it a probe per person), so the cost does not grow with the years held (scanning
- * earlier years of tdi.sent: 0.66 -> 1.82 s of statement time at 200k with two earlier years).
+ * earlier years of tdi.sent: 0.66 -> 1.82 s of statement time at 200k with two earlier years);
+ * and only for a person no row of the year was sent for under that person key: otherwise the
+ * flag as sent is the person's (EARLIER_AS_SENT), and a night of 10k changes probes almost
+ * nothing (a probe reads a heap page for each person with an earlier year: 200k held, 5 earlier
+ * years, 51k -> 68k blocks; docs/benchmark.md, 2026-12-05: the nightly run flat in the years).
+ * Not a correlated EXISTS: the planner may hash one over every earlier person year instead.
  * A run ranks only the persons it touched (touched: an episode read this run, gone, or whose
  * person changed): an untouched person's episodes and earlier years are as when last ranked, so
  * are its flags as sent. Every record a body's tables read is one read this run, so touched too.
@@ -117,6 +122,13 @@ static const char whole_sql[] =
     "                   OR EXISTS (SELECT 1 FROM tdi.run r\n"
     "                               WHERE r.year < $1 AND r.run_no > q.run_no)))";
 
+/* A row whose earlier flag as sent holds for its person now, unless the whole year is ranked
+ * ($2): a row of the year sent under the same person (any row kept; a row read now whose person
+ * did not change). An earlier flag depends only on the person's earlier years, which only a run
+ * of an earlier year changes, and after one the whole year is ranked (whole_sql). */
+#define EARLIER_AS_SENT                                                                            \
+    "NOT $2::boolean AND was_earlier IS NOT NULL AND (pos IS NULL OR was_person = person)"
+
 /* The ranking over run_held into TABLE: COLS (h: run_held), entrant, earlier, then TAIL. */
 #define RANK_SQL(TABLE, COLS, TAIL)                                                                \
     "CREATE TEMP TABLE " TABLE " AS\n"                                                             \
@@ -130,9 +142,14 @@ static const char whole_sql[] =
     "       e.person IS NOT NULL AS earlier" TAIL "\n"                                             \
     "  FROM ranked h JOIN run_body b ON b.body = h.body\n"                                         \
     "  LEFT JOIN run_src rs ON rs.src = h.src\n"                                                   \
-    "  LEFT JOIN (SELECT d.person FROM (SELECT DISTINCT person FROM ranked) d\n"                   \
-    "             CROSS JOIN LATERAL (SELECT 1 FROM tdi.person_year p\n"                           \
-    "                 WHERE p.person = d.person AND p.year < $1 AND p.n > 0 LIMIT 1) x) e\n"       \
+    "  LEFT JOIN (SELECT d.person FROM (SELECT person,\n"                                          \
+    "                 bool_or(was_earlier) FILTER (WHERE " EARLIER_AS_SENT ") AS t,\n"             \
+    "                 bool_and(was_earlier) FILTER (WHERE " EARLIER_AS_SENT ") AS a\n"             \
+    "               FROM ranked GROUP BY person) d\n"                                              \
+    "             LEFT JOIN LATERAL (SELECT 1 AS found FROM tdi.person_year p\n"                   \
+    "                 WHERE (d.t = d.a) IS NOT TRUE AND p.person = d.person AND p.year < $1\n"     \
+    "                   AND p.n > 0 LIMIT 1) x ON true\n"                                          \
+    "             WHERE CASE WHEN d.t = d.a THEN d.t ELSE x.found IS NOT NULL END) e\n"            \
     "         ON e.person = h.person"
 
 static const char rank_sql[] = RANK_SQL("run_rank",
@@ -364,9 +381,10 @@ static tdi_status sent_statistics(state_db *st, int year, const char *const *yp)
     return s;
 }
 
-/* The year's table of tdi.sent, made when the served bodies hold nothing of the year (its first
- * rows may follow; earlier, nothing of the year is held). In a statement of its own, before the
- * commit: making a partition locks tdi.sent against every reader until its transaction ends. */
+/* The year's tables of tdi.sent and tdi.person_year (migration 12), made when the served bodies
+ * hold nothing of the year (its first rows may follow; earlier, nothing of the year is held). In
+ * a statement of its own, before the commit: making a partition locks the table against every
+ * reader until its transaction ends. */
 static tdi_status sent_year_table(state_db *st, const char *const *yp)
 {
     char done[8];
@@ -382,7 +400,8 @@ static tdi_status pass_first(state_db *st, const char *const *yp)
     tdi_status s = st_command(st, "computing what the bodies hold", first_held_sql, 0, NULL);
 
     if (s == TDI_OK)
-        s = st_command(st, "ranking the treatment demands", first_action_sql, 1, yp);
+        s = st_command(st, "ranking the treatment demands", first_action_sql, 2,
+                       (const char *[]){yp[0], "t"});
     if (s == TDI_OK)
         s = st_command(st, "computing the actions", first_rank_sql, 0, NULL);
     return s;
@@ -449,7 +468,8 @@ static tdi_status pass_compute(state_db *st, int year)
         s = st_command(st, "analysing what the bodies hold",
                        "ANALYZE run_held (body, src, eid, person, gone, qi)", 0, NULL);
     if (s == TDI_OK)
-        s = st_command(st, "ranking the treatment demands", rank_sql, 1, yp);
+        s = st_command(st, "ranking the treatment demands", rank_sql, 2,
+                       (const char *[]){ystr, whole});
     if (s == TDI_OK)
         s = st_command(st, "computing the actions", action_sql, 0, NULL);
     return s;

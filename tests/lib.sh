@@ -201,13 +201,23 @@ state_db_create() {
 }
 
 # The state schema version this tree builds (state/state.h), and the SQL that takes a database
-# of a later version back to 10 (11: tdi.sent one table per year), to 9 (10: the key scan's digest), to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
+# of a later version back to 11 (12: tdi.person_year one table per year), to 10 (11: tdi.sent one
+# table per year), to 9 (10: the key scan's digest), to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
 # the run report's tables; 6: the person years, the bodies' counts; 7: the bodies' counting level),
 # rows kept, for upgrade tests.
 # shellcheck disable=SC2034 # used by the integration scripts that source this file
 STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
 # shellcheck disable=SC2034
-STATE_UNDO_AFTER_10="CREATE TABLE tdi.sent_plain (LIKE tdi.sent INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE);
+STATE_UNDO_AFTER_11="CREATE TABLE tdi.person_year_plain (LIKE tdi.person_year INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE);
+  INSERT INTO tdi.person_year_plain SELECT * FROM tdi.person_year; DROP TABLE tdi.person_year; ALTER TABLE tdi.person_year_plain RENAME TO person_year;
+  ALTER TABLE tdi.person_year ADD PRIMARY KEY (person, year);
+  DROP FUNCTION tdi.sent_year_table(integer);
+  CREATE FUNCTION tdi.sent_year_table(y integer) RETURNS void LANGUAGE plpgsql AS \$\$
+  BEGIN IF to_regclass(format('tdi.%I', 'sent_' || y)) IS NULL THEN
+      EXECUTE format('CREATE TABLE tdi.%I PARTITION OF tdi.sent FOR VALUES IN (%s)', 'sent_' || y, y); END IF; END \$\$;
+  DROP FUNCTION tdi.year_table(text, integer)"
+# shellcheck disable=SC2034
+STATE_UNDO_AFTER_10="$STATE_UNDO_AFTER_11; CREATE TABLE tdi.sent_plain (LIKE tdi.sent INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE);
   INSERT INTO tdi.sent_plain SELECT * FROM tdi.sent; DROP TABLE tdi.sent; ALTER TABLE tdi.sent_plain RENAME TO sent;
   ALTER TABLE tdi.sent ADD PRIMARY KEY (body, year, eid); DROP FUNCTION tdi.sent_year_table(integer)"
 # shellcheck disable=SC2034

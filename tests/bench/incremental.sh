@@ -19,7 +19,9 @@
 # within 10% of nightly.
 #
 # BENCH_INCR_PROFILE=1 also loads pg_stat_statements and writes, per step, the state database's
-# statements by total time (BENCH_OUT/incr-STAMP.profile.txt; docs/benchmark.md).
+# statements by total time, with their shared blocks (hit and read, which a loaded machine does
+# not blur) and of those the ones read (not in shared_buffers) (BENCH_OUT/incr-STAMP.profile.txt;
+# docs/benchmark.md).
 #
 # Environment: BENCH_INCR_SIZES, BENCH_INCR_CHANGED, BENCH_INCR_YEARS, BENCH_RUNS, BENCH_OUT
 # (default build/bench), TDI (default ./tdi), BENCH_KEEP=1 keeps the work directory.
@@ -127,6 +129,7 @@ profile() {
         echo "== $1 $2 run $3"
         pg_sql postgres -F $'\t' -c "
             SELECT round(s.total_exec_time)::bigint AS ms, s.calls, s.rows,
+                   s.shared_blks_hit + s.shared_blks_read AS blocks, s.shared_blks_read AS read,
                    left(regexp_replace(s.query, '\s+', ' ', 'g'), 110)
               FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
              WHERE d.datname = '$STATE_DB' AND s.total_exec_time >= 20

@@ -273,27 +273,39 @@ case_narrow_migration() {
     [ "$(ledger "$CASE_DIR" "$q8")" = "$(ledger "$ref" "$q8")" ] || fail "after the next runs tdi.sent differs from ref's"
 }
 
+# year_tables TABLE: tdi's tables whose name starts with TABLE, each as name:relkind.
+year_tables() {
+    ledger "$CASE_DIR" "SELECT string_agg(c.relname || ':' || c.relkind::text, ' ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'tdi' AND c.relname LIKE '$1%' AND c.relkind IN ('r', 'p')"
+}
+
+# year_tables_migration DB TABLE FROM Q COUNTS: two_years (DB) taken back to schema version FROM,
+# where tdi.TABLE is one table holding COUNTS rows a year ("2024:N 2025:N"), then tdi init:
+# TABLE is one table per year, its rows (Q) as before and as in a database never at FROM (ref).
+year_tables_migration() {
+    local t=$2 from=$3 q=$4 undo=STATE_UNDO_AFTER_$3 before
+    two_years "$1" "$CASE_DIR/ref"
+    state_sql "$(cat "$CASE_DIR/state.db")" "${!undo}; DELETE FROM tdi.schema_version WHERE version > $from" >/dev/null
+    [ "$(year_tables "$t")" = "$t:r" ] || fail "version $from has other tables: $(year_tables "$t")"
+    before=$(ledger "$CASE_DIR" "$q")
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(year || ':' || n, ' ' ORDER BY year) FROM (SELECT year, count(*) n FROM tdi.$t GROUP BY 1) c")" = "$5" ] ||
+        fail "version $from holds other rows of tdi.$t than the two years' runs made"
+    tdi_try "$CASE_DIR/init$((from + 1))" 0 init --config "$CASE_DIR/tdi.conf"
+    stdout_has "state database: schema version $from -> $STATE_VERSION"
+    [ "$(year_tables "$t")" = "$t:p ${t}_2024:r ${t}_2025:r" ] ||
+        fail "tdi.$t is not one table per year after migration $((from + 1)): $(year_tables "$t")"
+    [ "$(ledger "$CASE_DIR" "$q")" = "$before" ] || fail "migration $((from + 1)) changed what tdi.$t holds"
+    [ "$(ledger "$CASE_DIR" "$q")" = "$(ledger "$CASE_DIR/ref" "$q")" ] || fail "the migrated tdi.$t differs from ref's"
+}
+
 # Migration 11 on a database of version 10 that holds two years (case_earlier_year's): tdi.sent
 # becomes one table per year, every row as it was, and the next runs act as on a database that
 # was never at 10 (ref). On a night (riverside incremental) patient 5's 2025 episode 5 changes:
 # the night reads that row and the 2025 table only, and the replace keeps her earlier start,
 # whose row is in the 2024 table (treatment_status 2, not 3). A run of 2026 makes its table.
 case_by_year_migration() {
-    local conf=$CASE_DIR/tdi.conf ref=$CASE_DIR/ref d f g before
+    local conf=$CASE_DIR/tdi.conf ref=$CASE_DIR/ref d f g
     local q="SELECT body, year, eid, ekey, person, encode(hash, 'hex'), source, sequence, centre, start_ymd, status, drug, entrant, earlier, qi, sens FROM tdi.sent ORDER BY 1, 2, 3"
-    local tables="SELECT string_agg(c.relname || ':' || c.relkind::text, ' ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'tdi' AND c.relname LIKE 'sent%' AND c.relkind IN ('r', 'p')"
-    two_years clinic_byyear "$ref"
-    state_sql "$(cat "$CASE_DIR/state.db")" "$STATE_UNDO_AFTER_10; DELETE FROM tdi.schema_version WHERE version > 10" >/dev/null
-    [ "$(ledger "$CASE_DIR" "$tables")" = "sent:r" ] || fail "version 10 has other tables: $(ledger "$CASE_DIR" "$tables")"
-    before=$(ledger "$CASE_DIR" "$q")
-    [ "$(ledger "$CASE_DIR" "SELECT string_agg(year || ':' || n, ' ' ORDER BY year) FROM (SELECT year, count(*) n FROM tdi.sent GROUP BY 1) c")" = "2024:69 2025:108" ] ||
-        fail "version 10 holds other rows than the two years' runs sent"
-    tdi_try "$CASE_DIR/init11" 0 init --config "$conf"
-    stdout_has "state database: schema version 10 -> $STATE_VERSION"
-    [ "$(ledger "$CASE_DIR" "$tables")" = "sent:p sent_2024:r sent_2025:r" ] ||
-        fail "tdi.sent is not one table per year after migration 11: $(ledger "$CASE_DIR" "$tables")"
-    [ "$(ledger "$CASE_DIR" "$q")" = "$before" ] || fail "migration 11 changed what tdi.sent holds"
-    [ "$(ledger "$CASE_DIR" "$q")" = "$(ledger "$ref" "$q")" ] || fail "the migrated tdi.sent differs from ref's"
+    year_tables_migration clinic_byyear sent 10 "$q" "2024:69 2025:108"
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent_2024 WHERE year <> 2024")" = 0 ] || fail "tdi.sent_2024 holds rows of another year"
 
     incremental_en clinic_byyear
@@ -317,8 +329,31 @@ case_by_year_migration() {
     [ "$(episode_lines "$f")" = "$(episode_lines "$g")" ] || fail "the migrated database's night sent other records than ref's"
     [ "$(ledger "$CASE_DIR" "$q")" = "$(ledger "$ref" "$q")" ] || fail "after the night tdi.sent differs from ref's"
     tdi_try "$CASE_DIR/run2026" 0 run --config "$conf" --year 2026
-    [ "$(ledger "$CASE_DIR" "$tables")" = "sent:p sent_2024:r sent_2025:r sent_2026:r" ] ||
-        fail "the run of 2026 did not make its table: $(ledger "$CASE_DIR" "$tables")"
+    [ "$(year_tables sent)" = "sent:p sent_2024:r sent_2025:r sent_2026:r" ] ||
+        fail "the run of 2026 did not make its table: $(year_tables sent)"
+}
+
+# Migration 12 on a database of version 11 that holds two years (case_earlier_year's):
+# tdi.person_year becomes one table per year, every row as it was, as in a database that was never
+# at 11 (ref); a run of 2026 makes its table with tdi.sent's; and a year of tdi.sent dropped as
+# docs/operations.md says (Housekeeping) still counts as treated before: a 2025 run in full
+# after it changes nothing, the same 36 national episodes of 2025 earlier.
+case_person_year_migration() {
+    local conf=$CASE_DIR/tdi.conf
+    local earlier="SELECT count(*) FILTER (WHERE earlier) FROM tdi.sent WHERE year = 2025 AND body = 'national'"
+    year_tables_migration clinic_pyyear person_year 11 "SELECT encode(person, 'hex'), year, n FROM tdi.person_year ORDER BY 1, 2" "2024:34 2025:18"
+    [ "$(summaries_match "$CASE_DIR")" = 52 ] || fail "the migrated person years are not 52"
+    tdi_try "$CASE_DIR/run2026" 0 run --config "$conf" --year 2026
+    [ "$(year_tables person_year)" = "person_year:p person_year_2024:r person_year_2025:r person_year_2026:r" ] ||
+        fail "the run of 2026 did not make its table: $(year_tables person_year)"
+
+    # 36: the national episodes of 2025 whose person has a start for a drug in 2024's tdi.sent
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent s WHERE year = 2025 AND body = 'national' AND EXISTS (SELECT 1 FROM tdi.sent p WHERE p.person = s.person AND p.year = 2024 AND p.drug)")" = 36 ] &&
+        [ "$(ledger "$CASE_DIR" "$earlier")" = 36 ] || fail "national episodes of 2025 of persons treated in 2024: $(ledger "$CASE_DIR" "$earlier"), not 36"
+    ledger "$CASE_DIR" "DROP TABLE tdi.sent_2024" >/dev/null
+    tdi_try "$CASE_DIR/full2025" 0 run --config "$conf" --year 2025 --full
+    stdout_has "body national: no changes, nothing published"
+    [ "$(ledger "$CASE_DIR" "$earlier")" = 36 ] || fail "after 2024 of tdi.sent was dropped, 2025 has $(ledger "$CASE_DIR" "$earlier") national episodes earlier, not 36"
 }
 
 # flip_setup DIR DB: DIR's state database and config with riverside (DB, a copy of the sample
@@ -417,38 +452,63 @@ case_level_change() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
-# The same when a run of an earlier year takes a person's earlier start away after the year's last
-# file: patient 5 (riverside only, episodes 5 and 26 in 2025) started on 2024-05-02 in this copy;
-# that episode goes and 2024 is run again. The next nightly run of 2025 reads no row of patient 5,
-# yet replaces both her episodes, no longer earlier (episode 5's status "not known" again).
-case_earlier_year_nightly() {
+# earlier_taken_away DB: DIR's (CASE_DIR) runs of 2024 and 2025 with riverside (DB, a copy of the
+# sample clinic, incremental) where patient 5 (riverside only, episodes 5 and 26 in 2025) started
+# on 2024-05-02; then that episode goes and 2024 is run again.
+earlier_taken_away() {
     local conf=$CASE_DIR/tdi.conf f
-    clinic_copy clinic_night clinic_en
-    incremental_en clinic_night
-    pg_sql clinic_night -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22" \
+    clinic_copy "$1" clinic_en
+    incremental_en "$1"
+    pg_sql "$1" -c "UPDATE admissions SET admitted_on = '2024-05-02' WHERE adm_id = 22" \
         -c "INSERT INTO discharges VALUES (22, '2024-06-30', 'COMPL', 'NONE')" >/dev/null
     run_setup "$CASE_DIR"
-    use_db "$conf" riverside clinic_night 'SELECT * FROM tdi_episodes_inc'
+    use_db "$conf" riverside "$1" 'SELECT * FROM tdi_episodes_inc'
     set_source "$conf" riverside incremental changed_at
     top_key "$conf" 'incremental_overlap = 0'
     tdi_try "$CASE_DIR/run2024" 0 run --config "$conf" --year 2024
     tdi_try "$CASE_DIR/run2025" 0 run --config "$conf" --year 2025
     f=$(nth_submission "$CASE_DIR" national 1)
     [ "$(status_of "$f" national riverside 5)" = 2 ] || fail "episode 5: treatment_status 3 did not become 2"
-    pg_sql clinic_night -c "DELETE FROM intake WHERE adm_id = 22" -c "DELETE FROM discharges WHERE adm_id = 22" \
+    pg_sql "$1" -c "DELETE FROM intake WHERE adm_id = 22" -c "DELETE FROM discharges WHERE adm_id = 22" \
         -c "DELETE FROM admissions WHERE adm_id = 22" >/dev/null
     tdi_try "$CASE_DIR/again2024" 0 run --config "$conf" --year 2024
-    tdi_try "$CASE_DIR/again2025" 0 run --config "$conf" --year 2025
-    grep -qE '^source riverside: extracted 0, ' "$CASE_DIR/again2025.out" ||
-        fail "the 2025 run did not read riverside incrementally, nothing changed"
+}
+
+# no_longer_earlier: after earlier_taken_away, the 2025 run (again2025) replaced patient 5's two
+# episodes, no longer earlier (episode 5's status "not known" again), and every row of 2025 is
+# earlier exactly when tdi.person_year (checked against tdi.sent) says so.
+no_longer_earlier() {
+    local f
     f=$(nth_submission "$CASE_DIR" national 2)
     [ "$(replace_lines "$f" | wc -l)" = 2 ] || fail "the 2025 run did not replace exactly patient 5's 2 episodes"
     [ -z "$(delete_lines "$f")" ] || fail "the 2025 run deletes something: patient 5 was touched"
     [ "$(status_of "$f" national riverside 5)" = 3 ] || fail "episode 5: treatment_status is not 3 without the earlier year"
-    # every row of 2025 earlier exactly when tdi.person_year (checked against tdi.sent) says so
     summaries_match "$CASE_DIR" >/dev/null
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent s WHERE year = 2025 AND earlier IS DISTINCT FROM EXISTS (SELECT 1 FROM tdi.person_year p WHERE p.person = s.person AND p.year < 2025 AND p.n > 0)")" = 0 ] ||
         fail "rows of 2025 whose earlier flag is not what the person years say"
+}
+
+# The same when a run of an earlier year takes a person's earlier start away after the year's last
+# file (earlier_taken_away): the next nightly run of 2025 reads no row of patient 5, yet replaces
+# both her episodes, no longer earlier.
+case_earlier_year_nightly() {
+    earlier_taken_away clinic_night
+    tdi_try "$CASE_DIR/again2025" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    grep -qE '^source riverside: extracted 0, ' "$CASE_DIR/again2025.out" ||
+        fail "the 2025 run did not read riverside incrementally, nothing changed"
+    no_longer_earlier
+}
+
+# The same when the night also reads a row of patient 5 (episode 5's route changes): a touched
+# person's earlier flag as sent (her episode 26, kept, and episode 5's row as sent) is not taken
+# for hers after a run of an earlier year (st_pass.c: EARLIER_AS_SENT).
+case_earlier_year_touched() {
+    earlier_taken_away clinic_touched
+    pg_sql clinic_touched -c "UPDATE admissions SET route = CASE route WHEN 'SMOKE' THEN 'ORAL' ELSE 'SMOKE' END WHERE adm_id = 5" >/dev/null
+    tdi_try "$CASE_DIR/again2025" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    grep -qE '^source riverside: extracted 1, ' "$CASE_DIR/again2025.out" ||
+        fail "the 2025 run did not read riverside incrementally, episode 5 only"
+    no_longer_earlier
 }
 
 # A source taken out of the config: its episodes are gone from every body at the next run, also
@@ -700,12 +760,14 @@ it_case counting-earlier-year case_earlier_year
 it_case counting-summary-migration case_summary_migration
 it_case counting-narrow-migration case_narrow_migration
 it_case counting-by-year-migration case_by_year_migration
+it_case counting-person-year-migration case_person_year_migration
 it_case counting-flip case_flip
 it_case counting-flip-same-as-full case_flip_same_as_full
 it_case counting-first-pass-same-as-general case_first_pass_same_as_general
 it_case counting-flip-snapshot-lost case_flip_snapshot_lost
 it_case counting-level-change case_level_change
 it_case counting-earlier-year-nightly case_earlier_year_nightly
+it_case counting-earlier-year-touched case_earlier_year_touched
 it_case counting-source-removed case_source_removed
 it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol

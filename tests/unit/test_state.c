@@ -121,7 +121,7 @@ static void migrate_from_nothing(void **state)
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
                MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
                MIGRATION(6, 7), MIGRATION(7, 8), MIGRATION(8, 9), MIGRATION(9, 10),
-               MIGRATION(10, 11));
+               MIGRATION(10, 11), MIGRATION(11, 12));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -511,8 +511,9 @@ static void actions(void **state)
         HPQ_RESULT_NONE, HPQ_SEND_P("CREATE TEMP TABLE run_touched", "2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
         HPQ_SEND_P("CREATE TEMP TABLE run_held", "2025|f"), HPQ_RESULT(PGRES_COMMAND_OK),
-        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_held"), HPQ_COMMAND("CREATE TEMP TABLE run_rank"),
-        HPQ_COMMAND("CREATE TEMP TABLE run_action"),
+        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_held"),
+        HPQ_SEND_P("CREATE TEMP TABLE run_rank", "2025|f"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE, HPQ_COMMAND("CREATE TEMP TABLE run_action"),
         HPQ_ROWS("GROUP BY body, action", 3, 5, "0", "a", "3", "0", "r", "1", "1", "d", "2", "0",
                  "f", "1", "9", "a", "1"),
         HPQ_ROWS("action = 'f'", 2, 1, "1", "2"), HPQ_ROWS("k.earlier", 2, 2, "0", "4", "7", "1"));
@@ -570,7 +571,7 @@ static void actions_first_submission(void **state)
         HPQ_SEND_P("CREATE TEMP TABLE run_action AS\nWITH ranked AS NOT MATERIALIZED "
                    "(SELECT * FROM run_held h WHERE NOT h.gone)\nSELECT h.body, h.pos, "
                    "h.src, h.eid, h.ekey, 'a'::text AS action,",
-                   "2025"),
+                   "2025|t"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "
                     "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "
