@@ -753,6 +753,41 @@ case_first_pass_same_as_general() {
     summaries_match "$CASE_DIR/first" >/dev/null
 }
 
+# A night that reads few records beside what the bodies hold looks the persons the records had as
+# sent up by key (state/st_pass.c, touched_probe_sql; 1000 more Riverside episodes of patients
+# 4-10 make the year large). De Brug, read in full, moves episode BH-25-0101 (here the shared
+# person's first start, 2025-01-05) to client CL-0456-RT: Riverside's episode 1 of that person,
+# not read (Riverside reads incrementally), becomes its entrant, which only BH-25-0101's person as
+# sent tells; BH-25-0101 is CL-0456-RT's first start now, BH-25-0103 no longer.
+case_touched_by_key() {
+    local conf=$CASE_DIR/tdi.conf f
+    clinic_copy clinic_tkey clinic_en
+    incremental_en clinic_tkey
+    pg_sql clinic_tkey -c "INSERT INTO admissions (patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) SELECT 4 + i % 7, 'RR-NORTH', date '2025-03-01' + i % 200, 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE' FROM generate_series(1, 1000) i" >/dev/null
+    clinic_copy clinic_tkey_nl clinic_nl
+    pg_sql clinic_tkey_nl -c "UPDATE behandelingen SET startdatum = '2025-01-05' WHERE behandeling_id = 'BH-25-0101'" >/dev/null
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_tkey 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    use_db "$conf" debrug clinic_tkey_nl
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    f=$(nth_submission "$CASE_DIR" national 1)
+    expect_entrant "$f" national debrug BH-25-0101 1
+    expect_entrant "$f" national riverside 1 0
+    expect_entrant "$f" national debrug BH-25-0103 1
+    pg_sql clinic_tkey_nl -c "UPDATE behandelingen SET client_nr = 'CL-0456-RT' WHERE behandeling_id = 'BH-25-0101'" >/dev/null
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025 --verbose
+    grep -q 'the persons as sent looked up by key' "$CASE_DIR/run2.err" ||
+        fail "run 2 did not look the persons as sent up by key"
+    f=$(nth_submission "$CASE_DIR" national 2)
+    valid_both "$f"
+    expect_entrant "$f" national riverside 1 1
+    expect_entrant "$f" national debrug BH-25-0101 1
+    expect_entrant "$f" national debrug BH-25-0103 0
+    same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
+}
+
 it_case counting-levels case_levels
 it_case counting-shared-centre case_shared_centre
 it_case counting-regional case_regional
@@ -773,4 +808,5 @@ it_case counting-alcohol-then-drug case_alcohol_then_drug
 it_case counting-drug-then-alcohol case_drug_then_alcohol
 it_case counting-gambling-then-drug case_gambling_then_drug
 it_case counting-clients-entrant-and-continuing case_clients_entrant_and_continuing
+it_case counting-touched-by-key case_touched_by_key
 it_end

@@ -207,7 +207,7 @@ static void state_key_of(const char *id, char *key, size_t len)
 /* The pass after the first (no statistics of tdi.sent), with r counts rows. */
 #define PASS_AGAIN(r, ...)                                                                         \
     HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),            \
-        HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"), HELD("f"),            \
+        HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"), HELD_TOUCHED,         \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
         HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
@@ -235,7 +235,7 @@ static void episodes_read_again(void **state)
         HPQ_COMMAND("INSERT INTO run_keyset"), COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"),
         COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
-        HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD("f"),
+        HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD_TOUCHED,
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
         HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "f", "1"),
         HPQ_ROWS("action = 'f'", 2, 1, "0", "1"), HPQ_ROWS("k.earlier", 2, 0, NULL),

@@ -197,18 +197,26 @@ static void finish(void)
         .res = {.status = PGRES_COMMAND_OK, .nfields = TDI_COL_NATIONAL_ID, .fields = names},      \
         HPQ_AT                                                                                     \
     }
-/* What the bodies hold: whole ("t" or "f") says whether the whole year is ranked; the bodies
- * hold something of the year (the general pass, not a first submission's: test_state). */
-#define HELD(whole)                                                                                \
-    HPQ_VALUE("FROM run_src WHERE NOT full_read", whole),                                          \
+/* What the bodies hold when the whole year is ranked; the bodies hold something of the year (the
+ * general pass, not a first submission's: test_state). */
+#define HELD_WHOLE                                                                                 \
+    HPQ_VALUE("FROM run_src WHERE NOT full_read", "t"),                                            \
         HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),                                \
-        HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HPQ_COMMAND("CREATE TEMP TABLE run_touched"),   \
-        HPQ_COMMAND("ANALYZE run_touched"), HPQ_COMMAND("CREATE TEMP TABLE run_held"),             \
-        HPQ_COMMAND("ANALYZE run_held")
+        HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HELD_TAIL
+/* The same when only the touched persons are ranked, the records read not few beside what the
+ * bodies hold (the persons as sent by a join, not by key). */
+#define HELD_TOUCHED                                                                               \
+    HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),                                            \
+        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),                                \
+        HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HPQ_VALUE("WHERE b.served) * 20", "f"),         \
+        HELD_TAIL
+#define HELD_TAIL                                                                                  \
+    HPQ_COMMAND("CREATE TEMP TABLE run_touched"), HPQ_COMMAND("ANALYZE run_touched"),              \
+        HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held")
 /* The action pass, with body 0's counts rows. */
 #define ACTIONS(r, ...)                                                                            \
     HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
-        HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD("t"),       \
+        HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD_WHOLE,      \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
         HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
