@@ -531,7 +531,8 @@ static void actions(void **state)
     /* eastside's episode read again (spool position 17 on) differs from what was sent: nothing
      * patched, nothing else asked; then it is as sent: the 'f' becomes a replace, the counts and
      * R018 are counted again, nothing is left to read again */
-    hpq_script(HPQ_SEND_P("FULL JOIN sent s", "17|2025|f"),
+    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"),
+               HPQ_SEND_P("FULL JOIN sent s", "17|2025|f"),
                HPQ_RESULT_ROWS(1, ((const char *const[]){"n"}), 1, ((const char *const[]){"2"})),
                HPQ_RESULT_NONE);
     assert_int_equal(state_actions_patch(st, 17, 2, 2, counts, reread, r018, &patched, &differ),
@@ -539,7 +540,7 @@ static void actions(void **state)
     assert_int_equal(patched, 0);
     assert_int_equal(differ, 2);
     assert_int_equal(reread[1], 1);
-    hpq_script(HPQ_VALUE("FULL JOIN sent s", "0"),
+    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"), HPQ_VALUE("FULL JOIN sent s", "0"),
                HPQ_SEND_P("UPDATE run_action a SET action = 'r', pos = rr.pos", "17"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_ROWS("GROUP BY body, action", 3, 3, "0", "a", "3", "0", "r", "1", "1", "r", "1"),
@@ -555,6 +556,12 @@ static void actions(void **state)
     assert_int_equal(reread[0] + reread[1], 0);
     assert_int_equal(r018[0], 0);
     assert_int_equal(r018[1], 1);
+    /* the comparison fails: an error, nothing patched */
+    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"),
+               HPQ_FAILS("FULL JOIN sent s", "57P01", "terminating connection"));
+    assert_int_equal(state_actions_patch(st, 17, 2, 2, counts, reread, r018, &patched, &differ),
+                     TDI_ERR_STATE);
+    assert_int_equal(patched, 0);
     hpq_script(HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),
                HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),
                HPQ_VALUE("FROM run_src WHERE NOT full_read", "t"),
