@@ -3,7 +3,7 @@
  * episode ids repeat failed, which bodies are served (every source feeding them was read), the
  * state database's pass (the counting unit, append/replace/delete per body) with the in-run
  * re-read of the episodes of an incremental source whose counting changed unread (in the snapshot
- * of its read, or else the source in full), the
+ * of its read, or else the source in full) and the pass patched or computed again after it, the
  * re-identification check's inputs, and, after publishing, which watermarks move.
  */
 #include "run_int.h"
