@@ -3,7 +3,7 @@
  * episode ids repeat failed, which bodies are served (every source feeding them was read), the
  * state database's pass (the counting unit, append/replace/delete per body) with the in-run
  * re-read of the episodes of an incremental source whose counting changed unread (in the snapshot
- * of its read, or else the source in full), the
+ * of its read, or else the source in full) and the pass patched or computed again after it, the
  * re-identification check's inputs, and, after publishing, which watermarks move.
  */
 #include "run_int.h"
@@ -205,7 +205,7 @@ static const char *no_refetch(const run_source *s)
  * snapshot its read left open, which gives their rows as the read would have given them (a
  * replace is the same record with its flags changed), or else the source read in full.
  * Which one happened is printed. */
-static tdi_status read_unread(run_ctx *rc, size_t si)
+static tdi_status read_unread(run_ctx *rc, size_t si, int *in_snap)
 {
     run_source *s = &rc->src[si];
     const char *why = no_refetch(s);
@@ -228,6 +228,7 @@ static tdi_status read_unread(run_ctx *rc, size_t si)
             why = "the source failed";
     }
     free(keys);
+    *in_snap = done;
     if (st != TDI_OK || done)
         return st;
     tdi_info("source %s: episodes whose counting changed cannot be read again in the same "
@@ -237,9 +238,54 @@ static tdi_status read_unread(run_ctx *rc, size_t si)
     return reread_source(rc, si);
 }
 
-/* The state database's pass; again after each source whose unread episodes changed their
- * counting was read again (those episodes, or in full: each source in full at most once, since a
- * full read leaves nothing unread). The snapshots kept for it are closed at the end. */
+static size_t sources_ok(const run_ctx *rc)
+{
+    size_t n = 0;
+
+    for (size_t si = 0; si < rc->cfg->nsources; si++)
+        n += rc->src[si].status == TDI_OK;
+    return n;
+}
+
+/* After the episodes whose counting changed unread were read again (their records from spool
+ * position from on): the pass patched when each is what the bodies were sent
+ * (state_actions_patch(): the pass computed again would rank the same), else *again, and the
+ * pass is computed again. why: a reason it cannot be patched (a source read in full or failed),
+ * or NULL. --verbose says which. The test build can make the run compute it again as before
+ * (TDI_TEST_SECOND_PASS_FULL), to compare the two. */
+static tdi_status second_pass(run_ctx *rc, uint64_t from, const char *why, state_counts *counts,
+                              unsigned char *reread, unsigned long *r018, int *again)
+{
+    unsigned long differ = 0;
+    int patched = 0;
+    tdi_status st = TDI_OK;
+
+#ifdef TDI_TEST_HOOKS
+    if (!why && getenv("TDI_TEST_SECOND_PASS_FULL"))
+        why = "TDI_TEST_SECOND_PASS_FULL is set";
+#endif
+    if (!why)
+        st = state_actions_patch(rc->state, from, rc->cfg->nsources, rc->cfg->nbodies, counts,
+                                 reread, r018, &patched, &differ);
+    *again = st == TDI_OK && !patched;
+    if (st != TDI_OK)
+        return st;
+    if (patched)
+        tdi_debug("delta: the episodes read again are as the bodies were sent them: the pass "
+                  "patched, not computed again");
+    else if (why)
+        tdi_debug("delta: the pass computed again (%s)", why);
+    else
+        tdi_debug("delta: the pass computed again (%lu record%s read again differ%s from what the "
+                  "bodies were sent)",
+                  differ, differ == 1 ? "" : "s", differ == 1 ? "s" : "");
+    return TDI_OK;
+}
+
+/* The state database's pass; after each source whose unread episodes changed their counting was
+ * read again (those episodes, or in full: each source in full at most once, since a full read
+ * leaves nothing unread), patched or computed again (second_pass()). The snapshots kept for it
+ * are closed at the end. */
 tdi_status run_compute_actions(run_ctx *rc)
 {
     size_t ns = rc->cfg->nsources, nb = rc->cfg->nbodies;
@@ -252,6 +298,10 @@ tdi_status run_compute_actions(run_ctx *rc)
     int again = 1;
 
     while (sin && bin && counts && reread && r018 && again) {
+        uint64_t from = run_spool_count(rc->spool);
+        size_t ok = sources_ok(rc);
+        const char *why = NULL;
+
         again = 0;
         for (size_t si = 0; si < ns; si++)
             sin[si] = (state_source_in){rc->src[si].cfg->name, rc->src[si].cfg->region,
@@ -261,15 +311,24 @@ tdi_status run_compute_actions(run_ctx *rc)
                                      tdi_counting_names[rc->cfg->bodies[b].counting]};
         st = state_actions(rc->state, rc->year, sin, ns, bin, nb, counts, reread, r018);
         for (size_t si = 0; si < ns && st == TDI_OK; si++) {
+            int in_snap = 0;
+
             if (!reread[si] || rc->src[si].status != TDI_OK || rc->src[si].full_read)
                 continue;
-            st = read_unread(rc, si);
+            st = read_unread(rc, si, &in_snap);
+            why = in_snap ? why : "a source was read again in full";
             again = 1;
         }
         if (st == TDI_OK && again)
             st = run_check_duplicates(rc);
         if (st == TDI_OK && again)
             st = run_decide_served(rc);
+        if (st == TDI_OK && again)
+            st = second_pass(rc, from,
+                             why                   ? why
+                             : sources_ok(rc) < ok ? "a source failed"
+                                                   : NULL,
+                             counts, reread, r018, &again);
         if (st != TDI_OK)
             break;
     }

@@ -184,6 +184,19 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
                          const state_body_in *bodies, size_t nbodies, state_counts *counts,
                          unsigned char *reread, unsigned long *r018);
 
+/* After the episodes of the last state_actions()'s reread[] were read again (their records in
+ * the run's records from spool position from on): when each record read again is what the
+ * served bodies hold as sent (the same bodies, content hash, key, person, centre, start, drug
+ * and tuples: what the ranking, the actions and the re-identification check read), the pass
+ * state_actions() would compute again gives the same ranking, so its tables are patched instead:
+ * those records join them as read now, the episodes whose counting changed unread become
+ * replaces with the flags already found; *patched = 1, and counts, reread (all 0) and r018 are
+ * what state_actions() would give. Otherwise *patched = 0, nothing changed, *differ the records
+ * that differ (a changed config, crosswalk or row): the caller calls state_actions() again. */
+tdi_status state_actions_patch(state_db *st, uint64_t from, size_t nsources, size_t nbodies,
+                               state_counts *counts, unsigned char *reread, unsigned long *r018,
+                               int *patched, unsigned long *differ);
+
 /* The state keys of source src's episodes that the last state_actions() found changed in their
  * counting unread (what made reread[src] 1), sorted bytewise, each in STATE_KEY_WIDTH bytes of
  * *keys (malloc'd, the caller frees it); *n of them. More than max: *n = max + 1 and *keys NULL. */

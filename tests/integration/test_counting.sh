@@ -542,6 +542,16 @@ body_file() {
     gzip -dc "$1" | sed -E 's/ (runId|generated)="[^"]*"//g'
 }
 
+# flip_pair HOOK DB A B: the test build's HOOK is there; DB is a copy of the sample clinic read
+# incrementally, and flip_setup of it made CASE_DIR/A and CASE_DIR/B (two state databases, one key).
+flip_pair() {
+    grep -aq "$1" "$TDI" || fail "$TDI has no $1 hook: run the test build (make check)"
+    clinic_copy "$2" clinic_en
+    incremental_en "$2"
+    flip_setup "$CASE_DIR/$3" "$2"
+    flip_setup "$CASE_DIR/$4" "$2"
+}
+
 # case_flip's runs, once reading episode 2 again in the snapshot and once with the run made to
 # read riverside again in full as before (TDI_TEST_REREAD_FULL, the test build), into two state
 # databases with the same key: every file of each body is the same byte for byte but for the
@@ -549,12 +559,7 @@ body_file() {
 case_flip_same_as_full() {
     local d body n
     local -a a b
-    grep -aq TDI_TEST_REREAD_FULL "$TDI" || fail "$TDI has no TDI_TEST_REREAD_FULL hook: run the test build (make check)"
-    clinic_copy clinic_same clinic_en
-    incremental_en clinic_same
-    for d in snap full; do
-        flip_setup "$CASE_DIR/$d" clinic_same
-    done
+    flip_pair TDI_TEST_REREAD_FULL clinic_same snap full
     flip_arrives clinic_same
     tdi_try "$CASE_DIR/snap/run2" 0 run --config "$CASE_DIR/snap/tdi.conf" --year 2025
     stdout_has "source riverside: read again 1, written 1, quarantined 0 (the same snapshot)"
@@ -578,6 +583,90 @@ case_flip_same_as_full() {
     [ "$(ledger "$CASE_DIR/snap" "SELECT body, ekey, encode(hash, 'hex'), entrant, earlier FROM tdi.sent ORDER BY 1, 2")" = \
         "$(ledger "$CASE_DIR/full" "SELECT body, ekey, encode(hash, 'hex'), entrant, earlier FROM tdi.sent ORDER BY 1, 2")" ] ||
         fail "the bodies hold other records after reading again in the snapshot than in full"
+}
+
+# outputs_of DIR [GLOB]: the files DIR's runs published (submissions, manifests, tables,
+# quarantine; GLOB: those whose names match), in the order of their run ids, each as its content
+# (gzip undone) without what names its run: run ids, run numbers (a run id taken in the same
+# second takes the next number), times, the hashes of the files (which hold the run id). The run
+# page and the workbook (made from the tables file) are left out: they hold durations and times.
+outputs_of() {
+    local f mask='s/[0-9]{8}T[0-9]{6}Z/RUN/g; s/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+Z?/TIME/g; s/"sha256":"[0-9a-f]+"/"sha256":"HASH"/g; s/("runNo":|runNo=")[0-9]+/\1N/g'
+    (cd "$1/out" && find . -type f -name "${2:-*}" ! -name '*.html' ! -name '*.xlsx' | LC_ALL=C sort) | while read -r f; do
+        printf '== %s\n' "$f" | sed -E "$mask"
+        case $f in *.gz) gzip -dc "$1/out/$f" ;; *) cat "$1/out/$f" ;; esac | sed -E "$mask"
+    done
+}
+
+# same_outputs A B [GLOB]: A's and B's runs published the same files (outputs_of), and their
+# state databases hold the same rows sent and person years, every column but the file's sequence.
+same_outputs() {
+    local q
+    diff <(outputs_of "$1" "${3:-*}") <(outputs_of "$2" "${3:-*}") >&2 || fail "$(basename "$1") and $(basename "$2") published other files"
+    for q in "SELECT body, year, eid, ekey, source, encode(hash, 'hex'), person, centre, start_ymd, status, drug, entrant, earlier, qi, sens FROM tdi.sent ORDER BY 1, 2, 3" \
+        "SELECT person, year, n FROM tdi.person_year ORDER BY 1, 2"; do
+        [ "$(ledger "$1" "$q" | md5sum)" = "$(ledger "$2" "$q" | md5sum)" ] ||
+            fail "$(basename "$1") and $(basename "$2") differ in: $q"
+    done
+}
+
+# case_flip's nights with episode 2 read again as it was sent: the run patches its first pass
+# (--verbose says so) rather than computing it again; the same nights with the pass computed
+# again (TDI_TEST_SECOND_PASS_FULL, the test build), in a state database with the same key, publish
+# the same files and leave the same rows sent and person years.
+case_flip_patched() {
+    local -a files
+    local d n patched='tdi: debug: delta: the episodes read again are as the bodies were sent them: the pass patched, not computed again'
+    flip_pair TDI_TEST_SECOND_PASS_FULL clinic_patch patch full
+    flip_arrives clinic_patch
+    for n in 2 3; do
+        tdi_try "$CASE_DIR/patch/run$n" 0 run --config "$CASE_DIR/patch/tdi.conf" --year 2025 --verbose
+        stdout_has "source riverside: read again 1, written 1, quarantined 0 (the same snapshot)"
+        grep -qxF "$patched" "$CASE_DIR/patch/run$n.err" || fail "run $n did not patch its pass: $(grep -F 'delta:' "$CASE_DIR/patch/run$n.err")"
+        TDI_TEST_SECOND_PASS_FULL=1 tdi_try "$CASE_DIR/full/run$n" 0 run --config "$CASE_DIR/full/tdi.conf" --year 2025 --verbose
+        stdout_has "source riverside: read again 1, written 1, quarantined 0 (the same snapshot)"
+        grep -qxF 'tdi: debug: delta: the pass computed again (TDI_TEST_SECOND_PASS_FULL is set)' "$CASE_DIR/full/run$n.err" ||
+            fail "run $n did not compute its pass again: $(grep -F 'delta:' "$CASE_DIR/full/run$n.err")"
+        pg_sql clinic_patch -c "DELETE FROM admissions WHERE adm_id = 27" >/dev/null
+    done
+    for d in national antwerp; do
+        mapfile -t files < <(submissions "$CASE_DIR/patch" "$d")
+        [ "${#files[@]}" = 3 ] || fail "$d: ${#files[@]} files, expected 3"
+        [ "$(flags_of "${files[1]}" | LC_ALL=C sort)" = "$(printf '%s\n' "<episode action=\"replace\" key=\"$(episode_key "$d" riverside 2)\" entrant=\"0\"" "<episode key=\"$(episode_key "$d" riverside 27)\" entrant=\"1\"" | LC_ALL=C sort)" ] ||
+            fail "$d: run 2 did not send exactly the append of episode 27 and the replace of episode 2"
+    done
+    same_outputs "$CASE_DIR/patch" "$CASE_DIR/full"
+    summaries_match "$CASE_DIR/patch" >/dev/null
+}
+
+# The episode read again is not what the bodies were sent: episode 2 moved to 2025-01-01, before
+# episode 27's start, without moving the watermark (the trigger off), then episode 27 arrives. The
+# run's first pass takes episode 2 as sent (a later start) and finds its counting changed; read
+# again it differs, so the pass is computed again (--verbose says so) and episode 2 stays the
+# entrant (a replace: its content changed) while episode 27 is appended as not the entrant, as
+# when the run reads riverside in full (TDI_TEST_REREAD_FULL), whose files and rows it equals.
+case_flip_reread_differs() {
+    local d f
+    flip_pair TDI_TEST_REREAD_FULL clinic_differ snap full
+    pg_sql clinic_differ -c "ALTER TABLE admissions DISABLE TRIGGER touch" \
+        -c "UPDATE admissions SET admitted_on = '2025-01-01' WHERE adm_id = 2" \
+        -c "ALTER TABLE admissions ENABLE TRIGGER touch" >/dev/null
+    flip_arrives clinic_differ
+    tdi_try "$CASE_DIR/snap/run2" 0 run --config "$CASE_DIR/snap/tdi.conf" --year 2025 --verbose
+    stdout_has "source riverside: read again 1, written 1, quarantined 0 (the same snapshot)"
+    grep -qxF 'tdi: debug: delta: the pass computed again (2 records read again differ from what the bodies were sent)' "$CASE_DIR/snap/run2.err" ||
+        fail "the pass was not computed again: $(grep -F 'delta:' "$CASE_DIR/snap/run2.err")"
+    TDI_TEST_REREAD_FULL=1 tdi_try "$CASE_DIR/full/run2" 0 run --config "$CASE_DIR/full/tdi.conf" --year 2025
+    stdout_has "source riverside: the counting of episodes not read this run changed: reading it in full"
+    for d in national antwerp; do
+        f=$(nth_submission "$CASE_DIR/snap" "$d" 2)
+        valid_both "$f"
+        [ "$(flags_of "$f" | LC_ALL=C sort)" = "$(printf '%s\n' "<episode action=\"replace\" key=\"$(episode_key "$d" riverside 2)\" entrant=\"1\"" "<episode key=\"$(episode_key "$d" riverside 27)\" entrant=\"0\"" | LC_ALL=C sort)" ] ||
+            fail "$d: run 2 did not send the replace of episode 2 as the entrant and episode 27 as not: $(flags_of "$f")"
+    done
+    # the full read also publishes the tables and another quarantine file: the submissions only
+    same_outputs "$CASE_DIR/snap" "$CASE_DIR/full" 'tdi-*.xml.gz'
+    same_as_full_run "$CASE_DIR/snap" "encode(hash, 'hex'), entrant, earlier"
 }
 
 # The snapshot of riverside's incremental read is gone when the run wants episode 2 again
@@ -800,6 +889,8 @@ it_case counting-flip case_flip
 it_case counting-flip-same-as-full case_flip_same_as_full
 it_case counting-first-pass-same-as-general case_first_pass_same_as_general
 it_case counting-flip-snapshot-lost case_flip_snapshot_lost
+it_case counting-flip-patched case_flip_patched
+it_case counting-flip-reread-differs case_flip_reread_differs
 it_case counting-level-change case_level_change
 it_case counting-earlier-year-nightly case_earlier_year_nightly
 it_case counting-earlier-year-touched case_earlier_year_touched

@@ -212,16 +212,23 @@ static void state_key_of(const char *id, char *key, size_t len)
         HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
 
+/* The comparison of the episodes read again (from spool position 1, year 2025, the touched
+ * persons ranked) with what was sent, their statistics first: d of them differ. */
+#define REREAD_DIFFER(d)                                                                           \
+    HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"), HPQ_SEND_P("FULL JOIN sent s", "1|2025|f"),   \
+        HPQ_RESULT_ROWS(1, ((const char *const[]){"n"}), 1, ((const char *const[]){d})),           \
+        HPQ_RESULT_NONE
+
 /* The second night reads episode 1 (changed); the pass finds that episode 2, not read, changed
  * its counting ('f'): the run asks for its key, runs the key scan again in the snapshot it kept,
  * finds id 2 under that key and reads that row alone, its id a parameter; the row goes to the
- * rows seen and the records, the pass runs again and episode 2 is a replace. The snapshot ends
- * after the pass. */
-static void episodes_read_again(void **state)
+ * rows seen and the records. When it is as sent (differ "0") the pass is patched: episode 2 a
+ * replace with the flags found; else the pass runs again and episode 2 is a replace. The
+ * snapshot ends after the pass. */
+static void night_read_again(const char *differ)
 {
     char value[HPQ_CAPTURE_MAX], key2[64];
 
-    (void)state;
     first_night(value, sizeof value);
     state_key_of("2", key2, sizeof key2);
     hpq_script(
@@ -248,27 +255,51 @@ static void episodes_read_again(void **state)
         HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "M", "2025-01-01T00:00:00.000000Z")),
         HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
         COPY_IN("COPY run_rec"), HPQ_PUT("1\t0\t0\t"), COPY_IN_END,
-        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), PASS_AGAIN(1, "0", "r", "2"),
-        HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-        /* the body's file: the replace of episode 2 (position 1), as an entrant */
-        HPQ_VALUE("FROM tdi.body_blanking", ""),
-        REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
-        HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
-        HPQ_COPY_ROW("1\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
-        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
-        HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
-        HPQ_COMMAND("INSERT INTO tdi.run_source"), HPQ_COMMAND("INSERT INTO tdi.source_state"),
-        HPQ_COMMAND("INSERT INTO tdi.route"), HPQ_COMMAND("UPDATE tdi.run SET ended_at"),
-        HPQ_COMMAND("COMMIT"));
+        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), REREAD_DIFFER(differ));
+    if (strcmp(differ, "0") == 0)
+        hpq_script(HPQ_SEND_P("UPDATE run_action a SET action = 'r', pos = rr.pos", "1"),
+                   HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+                   HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "r", "1"),
+                   HPQ_ROWS("k.earlier", 2, 0, NULL));
+    else
+        hpq_script(PASS_AGAIN(1, "0", "r", "2"));
+    hpq_script(HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+               /* the body's file: the replace of episode 2 (position 1), as an entrant */
+               HPQ_VALUE("FROM tdi.body_blanking", ""),
+               REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+               HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
+               HPQ_COPY_ROW("1\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
+               HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
+               HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
+               HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
+               HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
+               HPQ_COMMAND("INSERT INTO tdi.run_source"),
+               HPQ_COMMAND("INSERT INTO tdi.source_state"), HPQ_COMMAND("INSERT INTO tdi.route"),
+               HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
     assert_int_equal(run(), TDI_OK);
     assert_non_null(strstr(fx.out, "source riverside: the counting of 1 episode not read this run "
                                    "changed: reading it again in the same snapshot\n"
                                    "source riverside: read again 1, written 1, quarantined 0 (the "
                                    "same snapshot)\n"));
     assert_non_null(strstr(fx.out, "balance: extracted 2 = written 2 + quarantined 0\n"));
+    assert_non_null(strstr(fx.out, "body national: 1 records, 1 replaces, 0 deletes, "));
     finish();
+}
+
+/* Episode 2 read again is not what was sent (its row was edited without moving the
+ * watermark): the pass runs again. */
+static void episodes_read_again(void **state)
+{
+    (void)state;
+    night_read_again("1");
+}
+
+/* Episode 2 read again is as sent: the first pass is patched, not run again. */
+static void episodes_read_again_as_sent(void **state)
+{
+    (void)state;
+    night_read_again("0");
 }
 
 /* The clinic refuses the connection twice (a retry after the first): the source fails, the
@@ -404,6 +435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tiny_run, setup, teardown),
         cmocka_unit_test_setup_teardown(incremental_runs, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(episodes_read_again, setup_incremental, teardown),
+        cmocka_unit_test_setup_teardown(episodes_read_again_as_sent, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(source_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(lock_held, setup, teardown),
         cmocka_unit_test_setup_teardown(year_closed, setup, teardown),

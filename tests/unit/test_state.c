@@ -484,14 +484,16 @@ static void forget_and_duplicates(void **state)
 
 /* The action pass: the run's sources and bodies as arrays, the year's table of tdi.sent analysed
  * when its statistics are stale ("year"; the first pass only), the statements in order, the counts
- * per body, the sources to read again, R018; a second pass starts over. */
+ * per body, the sources to read again, R018; its patch after episodes were read again (nothing
+ * when they differ from what was sent); a second pass starts over. */
 static void actions(void **state)
 {
     const state_source_in sources[2] = {{"riverside", "R1", 1, 1}, {"eastside", "R2", 1, 0}};
     const state_body_in bodies[2] = {{"nl", 1, "centre"}, {"be", 0, "national"}};
     state_counts counts[2];
     unsigned char reread[2];
-    unsigned long r018[2];
+    unsigned long r018[2], differ = 0;
+    int patched = 0;
     state_db *st;
 
     (void)state;
@@ -528,6 +530,40 @@ static void actions(void **state)
     assert_int_equal(reread[1], 1);
     assert_int_equal(r018[0], 4);
     assert_int_equal(r018[1], 0);
+    /* eastside's episode read again (spool position 17 on) differs from what was sent: nothing
+     * patched, nothing else asked; then it is as sent: the 'f' becomes a replace, the counts and
+     * R018 are counted again, nothing is left to read again */
+    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"),
+               HPQ_SEND_P("FULL JOIN sent s", "17|2025|f"),
+               HPQ_RESULT_ROWS(1, ((const char *const[]){"n"}), 1, ((const char *const[]){"2"})),
+               HPQ_RESULT_NONE);
+    assert_int_equal(state_actions_patch(st, 17, 2, 2, counts, reread, r018, &patched, &differ),
+                     TDI_OK);
+    assert_int_equal(patched, 0);
+    assert_int_equal(differ, 2);
+    assert_int_equal(reread[1], 1);
+    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"), HPQ_VALUE("FULL JOIN sent s", "0"),
+               HPQ_SEND_P("UPDATE run_action a SET action = 'r', pos = rr.pos", "17"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_ROWS("GROUP BY body, action", 3, 3, "0", "a", "3", "0", "r", "1", "1", "r", "1"),
+               HPQ_ROWS("k.earlier", 2, 1, "1", "1"));
+    assert_int_equal(state_actions_patch(st, 17, 2, 2, counts, reread, r018, &patched, &differ),
+                     TDI_OK);
+    assert_int_equal(patched, 1);
+    assert_int_equal(differ, 0);
+    assert_int_equal(counts[0].appends, 3);
+    assert_int_equal(counts[0].replaces, 1);
+    assert_int_equal(counts[1].replaces, 1);
+    assert_int_equal(counts[1].deletes, 0);
+    assert_int_equal(reread[0] + reread[1], 0);
+    assert_int_equal(r018[0], 0);
+    assert_int_equal(r018[1], 1);
+    /* the comparison fails: an error, nothing patched */
+    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"),
+               HPQ_FAILS("FULL JOIN sent s", "57P01", "terminating connection"));
+    assert_int_equal(state_actions_patch(st, 17, 2, 2, counts, reread, r018, &patched, &differ),
+                     TDI_ERR_STATE);
+    assert_int_equal(patched, 0);
     hpq_script(HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),
                HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),
                HPQ_VALUE("FROM run_src WHERE NOT full_read", "t"),
@@ -553,7 +589,8 @@ static void actions_first_submission(void **state)
     const state_body_in bodies[1] = {{"nl", 1, "centre"}};
     state_counts counts[1];
     unsigned char reread[1];
-    unsigned long r018[1];
+    unsigned long r018[1], differ = 0;
+    int patched = 1;
     state_db *st;
 
     (void)state;
@@ -583,6 +620,11 @@ static void actions_first_submission(void **state)
     assert_int_equal(counts[0].appends, 7);
     assert_int_equal(counts[0].replaces, 0);
     assert_int_equal(reread[0], 0);
+    /* nothing held as sent, nothing to patch: no statement */
+    assert_int_equal(state_actions_patch(st, 7, 1, 1, counts, reread, r018, &patched, &differ),
+                     TDI_OK);
+    assert_int_equal(patched, 0);
+    assert_int_equal(counts[0].appends, 7);
     /* its commit reads what it writes from run_action alone (no join with run_rec) */
     hpq_script(HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
                HPQ_COMMAND("DELETE FROM tdi.reid_kept"),
