@@ -150,8 +150,27 @@ static const char whole_sql[] =
 #define EARLIER_AS_SENT                                                                            \
     "NOT $2::boolean AND was_earlier IS NOT NULL AND (pos IS NULL OR was_person = person)"
 
-/* The ranking over run_held into TABLE: COLS (h: run_held), entrant, earlier, then TAIL. */
-#define RANK_SQL(TABLE, COLS, TAIL)                                                                \
+/* The persons of the ranking with a start for a drug in an earlier year: looked up in
+ * tdi.person_year unless the flag as sent holds (EARLIER_AS_SENT); $2: the whole year is ranked. */
+#define EARLIER_KEPT                                                                               \
+    "(SELECT d.person FROM (SELECT person,\n"                                                      \
+    "                 bool_or(was_earlier) FILTER (WHERE " EARLIER_AS_SENT ") AS t,\n"             \
+    "                 bool_and(was_earlier) FILTER (WHERE " EARLIER_AS_SENT ") AS a\n"             \
+    "               FROM ranked GROUP BY person) d\n"                                              \
+    "             LEFT JOIN LATERAL (SELECT 1 AS found FROM tdi.person_year p\n"                   \
+    "                 WHERE (d.t = d.a) IS NOT TRUE AND p.person = d.person AND p.year < $1\n"     \
+    "                   AND p.n > 0 LIMIT 1) x ON true\n"                                          \
+    "             WHERE CASE WHEN d.t = d.a THEN d.t ELSE x.found IS NOT NULL END)"
+/* The same when nothing was sent of the year (a first submission): every person looked up, one
+ * probe each, without the grouping EARLIER_KEPT needs (200k: the ranking 711 -> 610 ms). */
+#define EARLIER_LOOKED_UP                                                                          \
+    "(SELECT d.person FROM (SELECT DISTINCT person FROM ranked) d\n"                               \
+    "             CROSS JOIN LATERAL (SELECT 1 FROM tdi.person_year p\n"                           \
+    "                 WHERE p.person = d.person AND p.year < $1 AND p.n > 0 LIMIT 1) x)"
+
+/* The ranking over run_held into TABLE: COLS (h: run_held), entrant, earlier (from EARLIER),
+ * then TAIL. */
+#define RANK_SQL(TABLE, COLS, TAIL, EARLIER)                                                       \
     "CREATE TEMP TABLE " TABLE " AS\n"                                                             \
     "WITH ranked AS NOT MATERIALIZED (SELECT * FROM run_held h WHERE NOT h.gone)\n"                \
     "SELECT " COLS ",\n"                                                                           \
@@ -163,20 +182,12 @@ static const char whole_sql[] =
     "       e.person IS NOT NULL AS earlier" TAIL "\n"                                             \
     "  FROM ranked h JOIN run_body b ON b.body = h.body\n"                                         \
     "  LEFT JOIN run_src rs ON rs.src = h.src\n"                                                   \
-    "  LEFT JOIN (SELECT d.person FROM (SELECT person,\n"                                          \
-    "                 bool_or(was_earlier) FILTER (WHERE " EARLIER_AS_SENT ") AS t,\n"             \
-    "                 bool_and(was_earlier) FILTER (WHERE " EARLIER_AS_SENT ") AS a\n"             \
-    "               FROM ranked GROUP BY person) d\n"                                              \
-    "             LEFT JOIN LATERAL (SELECT 1 AS found FROM tdi.person_year p\n"                   \
-    "                 WHERE (d.t = d.a) IS NOT TRUE AND p.person = d.person AND p.year < $1\n"     \
-    "                   AND p.n > 0 LIMIT 1) x ON true\n"                                          \
-    "             WHERE CASE WHEN d.t = d.a THEN d.t ELSE x.found IS NOT NULL END) e\n"            \
-    "         ON e.person = h.person"
+    "  LEFT JOIN " EARLIER " e ON e.person = h.person"
 
 static const char rank_sql[] = RANK_SQL("run_rank",
                                         "h.body, h.pos, h.src, h.eid, h.ekey, h.fresh, h.changed, "
                                         "h.was_entrant, h.was_earlier",
-                                        "");
+                                        "", EARLIER_KEPT);
 
 /* A first submission of the year (the served bodies hold nothing of it): every record read is
  * an append. run_held is then run_rec's rows for the served bodies as they are (a view: nothing
@@ -196,7 +207,8 @@ static const char first_held_sql[] =
 static const char first_action_sql[] =
     RANK_SQL("run_action", "h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action",
              ", h.was_entrant, h.hash, h.person, h.centre, h.start_ymd, h.status, h.drug, h.qi, "
-             "h.sens");
+             "h.sens",
+             EARLIER_LOOKED_UP);
 static const char first_rank_sql[] =
     "CREATE TEMP VIEW run_rank AS\n"
     "SELECT body, pos, src, eid, ekey, true AS fresh, true AS changed,\n"
@@ -465,8 +477,7 @@ static tdi_status pass_first(state_db *st, const char *const *yp)
     tdi_status s = st_command(st, "computing what the bodies hold", first_held_sql, 0, NULL);
 
     if (s == TDI_OK)
-        s = st_command(st, "ranking the treatment demands", first_action_sql, 2,
-                       (const char *[]){yp[0], "t"});
+        s = st_command(st, "ranking the treatment demands", first_action_sql, 1, yp);
     if (s == TDI_OK)
         s = st_command(st, "computing the actions", first_rank_sql, 0, NULL);
     return s;

@@ -609,7 +609,7 @@ static void actions_first_submission(void **state)
         HPQ_SEND_P("CREATE TEMP TABLE run_action AS\nWITH ranked AS NOT MATERIALIZED "
                    "(SELECT * FROM run_held h WHERE NOT h.gone)\nSELECT h.body, h.pos, "
                    "h.src, h.eid, h.ekey, 'a'::text AS action,",
-                   "2025|t"),
+                   "2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "
                     "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "
