@@ -161,12 +161,15 @@ static const char whole_sql[] =
     "                 WHERE (d.t = d.a) IS NOT TRUE AND p.person = d.person AND p.year < $1\n"     \
     "                   AND p.n > 0 LIMIT 1) x ON true\n"                                          \
     "             WHERE CASE WHEN d.t = d.a THEN d.t ELSE x.found IS NOT NULL END)"
-/* The same when nothing was sent of the year (a first submission): every person looked up, one
- * probe each, without the grouping EARLIER_KEPT needs (200k: the ranking 711 -> 610 ms). */
+/* The same when nothing was sent of the year (a first submission): every person of the year is
+ * looked up, so the earlier years' person years are read once and matched by a join rather than
+ * probed a person at a time in each year's table (five earlier years of 200k: the ranking 1139 ->
+ * 1018 ms, its blocks 464k -> 5k; docs/benchmark.md, 2026-12-05 11:50), and without the grouping
+ * EARLIER_KEPT needs (200k: the ranking 711 -> 610 ms). A register's first year has no earlier
+ * table to read. */
 #define EARLIER_LOOKED_UP                                                                          \
-    "(SELECT d.person FROM (SELECT DISTINCT person FROM ranked) d\n"                               \
-    "             CROSS JOIN LATERAL (SELECT 1 FROM tdi.person_year p\n"                           \
-    "                 WHERE p.person = d.person AND p.year < $1 AND p.n > 0 LIMIT 1) x)"
+    "(SELECT DISTINCT p.person FROM tdi.person_year p\n"                                           \
+    "   WHERE p.year < $1 AND p.n > 0 AND p.person IN (SELECT person FROM ranked))"
 
 /* The ranking over run_held into TABLE: COLS (h: run_held), entrant, earlier (from EARLIER),
  * then TAIL. */
