@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 tdi_status tdi_lines_open(tdi_lines *lr, const char *path, tdi_status err_class)
@@ -193,46 +194,51 @@ int tdi_name_ok(const char *s, size_t max)
     return n >= 1 && n <= max;
 }
 
+/* The length of the well-formed UTF-8 sequence that starts with the non-ASCII byte s[0], of at
+ * most left bytes, or 0 when there is none (RFC 3629: shortest forms, no surrogates, at most
+ * U+10FFFF). A NUL ends it as any byte that is not a continuation does. */
+static size_t utf8_sequence(const unsigned char *s, size_t left)
+{
+    unsigned c = s[0], cp;
+    size_t need;
+
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 3, cp = c & 0x07;
+    else
+        return 0;
+    if (need >= left)
+        return 0;
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need + 1;
+}
+
 int tdi_utf8_ok(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
 
     while (i < len) {
-        unsigned char c = s[i];
-        size_t need;
-        unsigned int cp;
+        size_t n = 1;
 
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
+        if (s[i] < 0x80) {
+            if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
                 return 0;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
+        } else if ((n = utf8_sequence(s + i, len - i)) == 0) {
             return 0;
         }
-        if (i + need >= len)
-            return 0;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += need + 1;
+        i += n;
     }
     return 1;
 }
@@ -242,25 +248,11 @@ int tdi_utf8_str_ok(const char *str)
     const unsigned char *s = (const unsigned char *)str;
 
     while (*s) {
-        unsigned c = *s++, n, min, cp;
+        size_t n = *s < 0x80 ? 1 : utf8_sequence(s, SIZE_MAX);
 
-        if (c < 0x80)
-            continue;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1, min = 0x80, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, min = 0x800, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, min = 0x10000, cp = c & 0x07;
-        else
+        if (n == 0)
             return 0;
-        for (; n > 0; n--, s++) {
-            if ((*s & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (*s & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
+        s += n;
     }
     return 1;
 }
