@@ -74,27 +74,29 @@ static const char sent_sql[] =
     "changed AS (UPDATE tdi.sent s SET (" SENT_COLS ") = (" SENT_VALUES ") " SENT_FROM
     "'r' AND s.body = $2 AND s.year = $3 AND s.eid = a.eid)\n" SENT_APPENDS;
 
-/* The same when the body has appends only (a first submission of the year): the old starts,
+/* The upsert of the starts counted in new (person, n: all of them new to the body) into the
+ * year's tdi.person_year, for the appends-only statements below. */
+#define COUNTED_NEW                                                                                \
+    "counted AS (INSERT INTO tdi.person_year AS p (person, year, n)\n"                             \
+    "    SELECT person, $3, n FROM new ORDER BY person\n"                                          \
+    "    ON CONFLICT (person, year) DO UPDATE SET n = p.n + EXCLUDED.n)\n"
+
+/* sent_sql when the body has appends only (a first submission of the year): the old starts,
  * the deletes and the replaces would each scan the body's year of tdi.sent for nothing (a
  * data-modifying CTE runs whatever it finds; 200k: 45 ms, more with earlier years held), and
  * every person counted is new to the body (the upsert stays: another body may count it). */
 static const char sent_appends_sql[] =
     "WITH new AS (SELECT r.person, count(*) AS n FROM run_action a JOIN run_rec r ON r.pos = "
     "a.pos\n"
-    "    WHERE a.body = $1 AND a.action = 'a' AND r.drug GROUP BY r.person),\n"
-    "counted AS (INSERT INTO tdi.person_year AS p (person, year, n)\n"
-    "    SELECT person, $3, n FROM new ORDER BY person\n"
-    "    ON CONFLICT (person, year) DO UPDATE SET n = p.n + EXCLUDED.n)\n" SENT_APPENDS;
+    "    WHERE a.body = $1 AND a.action = 'a' AND r.drug GROUP BY r.person),\n" COUNTED_NEW
+        SENT_APPENDS;
 
 /* The same for a first submission of the year (st->first: the pass's run_action carries each
  * record's columns, st_pass.c): one scan of run_action for each part, no join with run_rec
  * (200k episodes: the two joins were 0.4 of the statement's 1.5 s, docs/benchmark.md). */
 static const char sent_first_sql[] =
     "WITH new AS (SELECT person, count(*) AS n FROM run_action\n"
-    "    WHERE body = $1 AND action = 'a' AND drug GROUP BY person),\n"
-    "counted AS (INSERT INTO tdi.person_year AS p (person, year, n)\n"
-    "    SELECT person, $3, n FROM new ORDER BY person\n"
-    "    ON CONFLICT (person, year) DO UPDATE SET n = p.n + EXCLUDED.n)\n"
+    "    WHERE body = $1 AND action = 'a' AND drug GROUP BY person),\n" COUNTED_NEW
     "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, a.ekey, rs.name, "
     "a.hash, $4::bigint, a.person, a.centre, a.start_ymd, a.status, a.drug, a.entrant, a.earlier, "
     "a.qi, a.sens FROM run_action a JOIN run_src rs ON rs.src = a.src\n"

@@ -522,10 +522,12 @@ static tdi_status pass_compute(state_db *st, int year)
         if (!st->passes)
             s = sent_year_table(st, yp);
     }
+    st->year = year;
+    st->whole = strcmp(whole, "t") == 0;
     if (s == TDI_OK)
         s = st_gone(st, yp);
     st->passes += s == TDI_OK;
-    if (s == TDI_OK && strcmp(whole, "t") != 0)
+    if (s == TDI_OK && !st->whole)
         s = st_query_value(st, "comparing the records read with what is held", few_sql, 1, yp, few,
                            sizeof few, NULL);
     if (s == TDI_OK && strcmp(few, "t") == 0)
@@ -534,14 +536,11 @@ static tdi_status pass_compute(state_db *st, int year)
     /* Made (empty) on a whole-year pass too: run_held and the check name it. */
     if (s == TDI_OK)
         s = st_command(st, "finding the persons the run touches",
-                       strcmp(whole, "t") == 0
-                           ? "CREATE TEMP TABLE run_touched AS SELECT NULL::bytea AS person "
-                             "WHERE false"
+                       st->whole               ? "CREATE TEMP TABLE run_touched AS SELECT "
+                                                 "NULL::bytea AS person WHERE false"
                        : strcmp(few, "t") == 0 ? touched_probe_sql
                                                : touched_sql,
-                       strcmp(whole, "t") == 0 ? 0 : 1, yp);
-    st->year = year;
-    st->whole = strcmp(whole, "t") == 0;
+                       st->whole ? 0 : 1, yp);
     if (s == TDI_OK)
         s = st_command(st, "analysing the persons the run touches", "ANALYZE run_touched, run_gone",
                        0, NULL);
