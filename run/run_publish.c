@@ -62,6 +62,7 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     state_action a;
     tdi_status st;
     int eof = 0, sent = 0;
+    double t0 = run_seconds(), t1 = 0;
 
     st = state_next_sequence(rc->state, rc->cfg->bodies[b].name, rc->year, &rb->sequence);
     if (st != TDI_OK)
@@ -108,8 +109,11 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     }
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
+    t1 = run_seconds();
     if (st == TDI_OK)
         st = state_commit_wait(rc->state);
+    tdi_debug("body %s: file written in %.1f s, the state database's record of it %.1f s later",
+              rc->cfg->bodies[b].name, t1 - t0, run_seconds() - t1);
     if (st == TDI_OK) {
         st = report_publish(w, &rb->pub);
         w = NULL;
@@ -139,7 +143,7 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     state_action a;
     tdi_status st;
     int eof = 0;
-
+    double t0 = run_seconds(), t1;
     size_t partial;
 
     st = run_read_in_full(rc, b, &partial);
@@ -173,7 +177,10 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
         report_tables_abort(t);
         return st;
     }
+    t1 = run_seconds();
     st = report_tables_publish(t, &rb->tables, &hidden);
+    tdi_debug("tables %s: records counted in %.1f s, the tables written in %.1f s", name, t1 - t0,
+              run_seconds() - t1);
     if (st != TDI_OK)
         return st;
     rb->tables_published = 1;
@@ -188,7 +195,9 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     printf("tables %s: counting %lu " TDI_POPULATION " of %lu records\n", name, rb->tables.entrants,
            rb->tables.records);
     /* The official workbook filled in from them, next to them, with its manifest. */
+    t1 = run_seconds();
     st = report_workbook_publish(rb->tables.path, rc->meta.schema_dir, &rb->workbook);
+    tdi_debug("workbook %s: written in %.1f s", name, run_seconds() - t1);
     if (st != TDI_OK)
         return st;
     rb->workbook_published = 1;

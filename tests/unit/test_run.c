@@ -209,7 +209,7 @@ static void state_key_of(const char *id, char *key, size_t len)
     HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),            \
         HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"), HELD_TOUCHED,         \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
-        HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
+        HPQ_COMMAND("ANALYZE run_action"), HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),   \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
 
 /* The comparison of the episodes read again (from spool position 1, year 2025, the touched
@@ -220,10 +220,10 @@ static void state_key_of(const char *id, char *key, size_t len)
         HPQ_RESULT_NONE
 
 /* The second night reads episode 1 (changed); the pass finds that episode 2, not read, changed
- * its counting ('f'): the run asks for its key, runs the key scan again in the snapshot it kept,
- * finds id 2 under that key and reads that row alone, its id a parameter; the row goes to the
- * rows seen and the records. When it is as sent (differ "0") the pass is patched: episode 2 a
- * replace with the flags found; else the pass runs again and episode 2 is a replace. The
+ * its counting ('f'): the run asks for its key, runs the key scan again in the snapshot it
+ * kept, finds id 2 under that key and reads that row alone, its id a parameter; the row goes to
+ * the rows seen and the records. When it is as sent (differ "0") the pass is patched: episode 2
+ * a replace with the flags found; else the pass runs again and episode 2 is a replace. The
  * snapshot ends after the pass. */
 static void night_read_again(const char *differ)
 {
@@ -244,7 +244,7 @@ static void night_read_again(const char *differ)
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD_TOUCHED,
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
-        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "f", "1"),
+        HPQ_COMMAND("ANALYZE run_action"), HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "f", "1"),
         HPQ_ROWS("action = 'f'", 2, 1, "0", "1"), HPQ_ROWS("k.earlier", 2, 0, NULL),
         /* episode 2 again, in the same snapshot */
         HPQ_ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2),

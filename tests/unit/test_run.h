@@ -218,7 +218,7 @@ static void finish(void)
     HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
         HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD_WHOLE,      \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
-        HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),                                      \
+        HPQ_COMMAND("ANALYZE run_action"), HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),   \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
 
 /* The re-identification check's first grouping with no groups kept (state/st_reid.c): the groups

@@ -517,6 +517,7 @@ static void actions(void **state)
         HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_held"),
         HPQ_SEND_P("CREATE TEMP TABLE run_rank", "2025|f"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_COMMAND("CREATE TEMP TABLE run_action"),
+        HPQ_COMMAND("ANALYZE run_action (body, action, src, pos)"),
         HPQ_ROWS("GROUP BY body, action", 3, 5, "0", "a", "3", "0", "r", "1", "1", "d", "2", "0",
                  "f", "1", "9", "a", "1"),
         HPQ_ROWS("action = 'f'", 2, 1, "1", "2"), HPQ_ROWS("k.earlier", 2, 2, "0", "4", "7", "1"));
@@ -614,6 +615,7 @@ static void actions_first_submission(void **state)
         HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "
                     "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "
                     "NULL::boolean AS was_earlier, entrant, earlier\n  FROM run_action"),
+        HPQ_COMMAND("ANALYZE run_action (body, action, src, pos)"),
         HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("action = 'f'", 2, 0),
         HPQ_ROWS("k.earlier", 2, 0));
     assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018), TDI_OK);
