@@ -224,8 +224,6 @@ static tdi_status work(run_ctx *rc)
     if (st == TDI_OK && tdi_stop_requested())
         st = TDI_ERR_INTERRUPTED;
     if (st == TDI_OK)
-        st = run_load_spool(rc, 0);
-    if (st == TDI_OK)
         st = run_check_duplicates(rc);
     if (st == TDI_OK)
         st = run_decide_served(rc);

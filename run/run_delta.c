@@ -95,15 +95,16 @@ static state_drug population(const tdi_record *rec)
     return rec->continuing ? STATE_DRUG_CONTINUING : STATE_DRUG_START;
 }
 
-/* The spooled records from position from on into the state database. */
-tdi_status run_load_spool(run_ctx *rc, uint64_t from)
+tdi_status run_load_spool(run_ctx *rc)
 {
     uint64_t n = run_spool_count(rc->spool);
     spool_entry e;
     tdi_status st, cst;
 
+    if (rc->loaded == n)
+        return TDI_OK;
     st = state_copy_begin(rc->state, STATE_COPY_RECORDS);
-    for (uint64_t pos = from; pos < n && st == TDI_OK; pos++) {
+    for (uint64_t pos = rc->loaded; pos < n && st == TDI_OK; pos++) {
         if (tdi_stop_requested()) {
             st = TDI_ERR_INTERRUPTED;
             break;
@@ -120,6 +121,8 @@ tdi_status run_load_spool(run_ctx *rc, uint64_t from)
         }
     }
     cst = state_copy_end(rc->state, st != TDI_OK);
+    if (st == TDI_OK && cst == TDI_OK)
+        rc->loaded = n;
     return st != TDI_OK ? st : cst;
 }
 
@@ -165,7 +168,6 @@ tdi_status run_check_duplicates(run_ctx *rc)
 static tdi_status reread_source(run_ctx *rc, size_t si)
 {
     run_source *s = &rc->src[si];
-    uint64_t from = run_spool_count(rc->spool);
     tdi_status st;
 
     printf("source %s: the counting of episodes not read this run changed: reading it in full\n",
@@ -179,9 +181,7 @@ static tdi_status reread_source(run_ctx *rc, size_t si)
     s->since[0] = '\0';
     st = state_forget_source(rc->state, (int)si);
     if (st == TDI_OK)
-        st = run_read_source(rc, si);
-    if (st == TDI_OK && s->status == TDI_OK)
-        st = run_load_spool(rc, from);
+        st = run_read_source(rc, si); /* its records go to the state database at its merge */
     return st;
 }
 

@@ -136,6 +136,7 @@ typedef struct run_ctx {
     transform_ctx *tx;
     tdi_hash *hash;
     run_spool *spool;
+    uint64_t loaded; /* the spool's entries before this one are in the state database */
     report_meta meta;
     run_source *src;
     run_body *body;
@@ -196,8 +197,10 @@ tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e);
 tdi_status run_depends(run_ctx *rc, size_t b, size_t si, int *dep);
 /* run_delta.c: *partial = the first source feeding body b read incrementally, or nsources. */
 tdi_status run_read_in_full(run_ctx *rc, size_t b, size_t *partial);
+/* run_delta.c: the spool's entries from rc->loaded on into the state database (each source's at
+ * its merge, so the server copies them while the other sources are read). */
+tdi_status run_load_spool(run_ctx *rc);
 /* run_delta.c: the steps between reading and publishing, in this order. */
-tdi_status run_load_spool(run_ctx *rc, uint64_t from);
 tdi_status run_check_duplicates(run_ctx *rc);
 tdi_status run_decide_served(run_ctx *rc);
 tdi_status run_compute_actions(run_ctx *rc);

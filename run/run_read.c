@@ -461,6 +461,8 @@ tdi_status run_merge_source(run_ctx *rc, size_t si)
     }
     st = merge_segment(rc, s->seg);
     if (st == TDI_OK)
+        st = run_load_spool(rc);
+    if (st == TDI_OK)
         st = merge_keys(rc, si, s->seen, STATE_COPY_SEEN);
     if (st == TDI_OK)
         st = run_keys_merge(rc, si);
@@ -575,13 +577,14 @@ tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nk
         s->written = written;
         s->quarantined = quarantined;
         close_keys(s);
-        return TDI_OK;
+        /* What the attempt spooled is in no table: gone, or the full read's load would take it */
+        return run_spool_truncate(rc->spool, from);
     }
     if (st == TDI_OK)
         st = merge_keys(rc, si, s->seen, STATE_COPY_SEEN);
     close_keys(s);
     if (st == TDI_OK)
-        st = run_load_spool(rc, from);
+        st = run_load_spool(rc);
     if (st != TDI_OK)
         return st;
     *done = 1;

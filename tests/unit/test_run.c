@@ -101,8 +101,8 @@ static void first_night(char *value, size_t len)
 
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
                COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-               COPY_IN("COPY run_rec"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
-               ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
+               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL),
+               HPQ_NO_ROW("FROM tdi.body_blanking"),
                REID_FIRST("0", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
                HPQ_VALUE("tables_sequence", "f"), HPQ_COMMAND("BEGIN"),
                HPQ_COMMAND("INSERT INTO tdi.run_body"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
@@ -146,12 +146,11 @@ static void incremental_runs(void **state)
         /* the key scan */
         COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
         HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
-        /* the source's merge: the rows it read, the episodes it holds */
-        COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
-        COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
-        HPQ_COMMAND("INSERT INTO run_keyset"),
+        /* the source's merge: its records, the rows it read, the episodes it holds */
+        COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"),
+        HPQ_PUT("0\t"), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"),
+        HPQ_PUT("0\t"), COPY_IN_END, HPQ_COMMAND("INSERT INTO run_keyset"),
         /* the delta: a replace and a delete */
-        COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
         HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
         /* the snapshot, kept for episodes whose counting could have changed unread, ends */
         HPQ_COMMAND("COMMIT"), HPQ_FINISH, HPQ_VALUE("FROM tdi.body_blanking", ""),
@@ -237,10 +236,10 @@ static void night_read_again(const char *differ)
         COPY_OUT("> TIMESTAMPTZ"),
         HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
         HPQ_COPY_DONE, COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
-        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"),
+        COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
         HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
-        HPQ_COMMAND("INSERT INTO run_keyset"), COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"),
-        COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+        HPQ_COMMAND("INSERT INTO run_keyset"), HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD_TOUCHED,
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
@@ -310,8 +309,7 @@ static void source_unreachable(void **state)
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
                HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
                HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
-               COPY_IN("COPY run_rec"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
-               ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"),
+               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"),
                HPQ_SEND_P("INSERT INTO tdi.run_source",
                           "5|riverside|full|\\N|2|0|0|0|source|source riverside: connecting "
                           "failed: Connection refused|\\N|\\N|\\N"),
