@@ -7,7 +7,8 @@
 # run` reads them into an empty state database, BENCH_RUNS times each (default 3, medians,
 # round-robin): with max_parallel_sources = 1 (one after the other) and at its default. Prints
 # the two runs in the bench table's format and the target, parallel wall time <= 0.3x serial,
-# with PASS/FAIL. BENCH_PARALLEL_SOURCES=0 skips the scenario.
+# with PASS/FAIL. BENCH_PARALLEL_SOURCES=0 skips the scenario; BENCH_PARALLEL_SETTING=N runs the
+# parallel mode with max_parallel_sources = N instead of the default.
 #
 # Environment: those above, TDI (default ./tdi), BENCH_GZIP_LEVEL (default 1), BENCH_KEEP=1 keeps
 # the work directory (each mode's config, output and --verbose log).
@@ -19,6 +20,7 @@ NSRC=${BENCH_PARALLEL_SOURCES:-100}
 NEP=${BENCH_PARALLEL_EPISODES:-10000}
 DELAY=${BENCH_PARALLEL_DELAY:-0.5}
 RUNS=${BENCH_RUNS:-3}
+SETTING=${BENCH_PARALLEL_SETTING:-} # max_parallel_sources of the parallel mode ("": tdi's default)
 LEVEL=${BENCH_GZIP_LEVEL:-1}
 TDI_BIN=${TDI:-$TDI_ROOT/tdi}
 BENCH_DIR=$TDI_ROOT/tests/bench
@@ -31,6 +33,7 @@ case $TDI_BIN in /*) ;; *) TDI_BIN=$PWD/$TDI_BIN ;; esac
 for v in "$NSRC" "$NEP" "$RUNS"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { msg "bench: BENCH_PARALLEL_SOURCES, BENCH_PARALLEL_EPISODES and BENCH_RUNS want positive numbers"; exit 2; }
 done
+[ -z "$SETTING" ] || [[ $SETTING =~ ^[1-9][0-9]*$ ]] || { msg "bench: BENCH_PARALLEL_SETTING wants a positive number"; exit 2; }
 [[ $DELAY =~ ^[0-9]+(\.[0-9]+)?$ ]] || { msg "bench: BENCH_PARALLEL_DELAY wants seconds, e.g. 0.5"; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tdi-bench-par.XXXXXX")
@@ -94,7 +97,7 @@ one() {
 
 for mode in serial parallel; do
     mkdir -p "$WORK/$mode"
-    if [ "$mode" = serial ]; then config 1; else config ""; fi >"$WORK/$mode/tdi.conf"
+    if [ "$mode" = serial ]; then config 1; else config "$SETTING"; fi >"$WORK/$mode/tdi.conf"
 done
 : >"$WORK/raw"
 for ((r = 1; r <= RUNS; r++)); do
