@@ -256,8 +256,10 @@ static void cleanup(run_ctx *rc)
         free(rc->src[si].routed);
     }
     free(rc->src);
-    for (size_t b = 0; rc->body && b < rc->cfg->nbodies; b++)
+    for (size_t b = 0; rc->body && b < rc->cfg->nbodies; b++) {
         free(rc->body[b].cells);
+        report_tables_abort(rc->body[b].counted);
+    }
     free(rc->body);
     free(rc->takes);
     run_spool_close(rc->spool);

@@ -104,7 +104,9 @@ typedef struct run_body {
     tdi_status status; /* of its publication */
     int published;
     report_published pub;
-    int tables_due; /* no file this run, but its tables are older than its last file */
+    int tables_due;         /* no file this run, but its tables are older than its last file */
+    report_tables *counted; /* a first submission's tables, counted while its file was written
+                             * (state_first()), until the tables step publishes them; owned */
     int tables_published;
     report_published tables;
     report_published workbook; /* the tables in the official form, when workbook_published */
@@ -144,7 +146,8 @@ typedef struct run_ctx {
     int today;        /* YYYYMMDD, for the readers' transform contexts */
     atomic_int abort; /* a reader hit what stops the run: the other readers stop too */
     unsigned long extracted, written, quarantined;
-    int published; /* files published */
+    int published;             /* files published */
+    unsigned long spool_reads; /* records read back from the spool for the files and tables */
     char message[ERROR_MAX];
 } run_ctx;
 

@@ -1,9 +1,10 @@
 /*
  * run_publish: what the run publishes. Per served body with changes, its file: its actions
- * fetched from the state database into a work file, the XML written from the spool in spool
- * order (with the body's blanking), validated and published while the state database records
- * what was sent; its tables when every source feeding it was read in full; then the quarantine
- * files of the sources read.
+ * fetched from the state database into a work file, the XML written from the spool in the order
+ * of its episode keys (with the body's blanking), validated and published while the state database
+ * records what was sent; its tables when every source feeding it was read in full (on a first
+ * submission of the year counted while its file is written, else from what it holds, read again),
+ * published after every body's file; then the quarantine files of the sources read.
  */
 #include "run_int.h"
 
@@ -13,6 +14,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* Body b's actions, what by what, fetched from the state database into an unnamed file in the
  * work directory (*fp, closed by the caller): the connection is then free for the commit's work
@@ -41,6 +43,7 @@ static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, s
     if (st != TDI_OK || *eof)
         return st;
     st = run_read_entry(rc, a->pos, e);
+    rc->spool_reads++;
     if (st == TDI_OK && e->body != b)
         st = TDI_ERR_INTERNAL;
     if (st == TDI_OK) {
@@ -50,18 +53,81 @@ static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, s
     return st;
 }
 
+/* Body b's tables, empty, opened as the tables file's header wants them. */
+static tdi_status open_tables(run_ctx *rc, size_t b, report_tables **t)
+{
+    tdi_status st;
+
+    rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
+    rc->meta.protection_level = rc->cfg->protection_level;
+    st = report_tables_open(&rc->meta, rc->cfg->bodies[b].name, rc->cfg->suppression_threshold, t);
+    rc->meta.counting_level = NULL;
+    return st;
+}
+
+/* *with = 1 when body b's tables are counted while its file is written: on a first submission
+ * of the year every record the body holds is an append of its file (state_first()), so a second
+ * read of the spool for the tables would read the same records again (1M: 1.6-1.8 s); and only
+ * when its tables are published (every source feeding it read in full). The test build can count
+ * them by that second read as before (TDI_TEST_TABLES_REREAD), to compare the two. */
+static tdi_status tables_with_file(run_ctx *rc, size_t b, int *with)
+{
+    size_t partial = 0;
+    tdi_status st;
+
+    *with = 0;
+#ifdef TDI_TEST_HOOKS
+    if (getenv("TDI_TEST_TABLES_REREAD"))
+        return TDI_OK;
+#endif
+    if (!state_first(rc->state))
+        return TDI_OK;
+    st = run_read_in_full(rc, b, &partial);
+    *with = st == TDI_OK && partial == rc->cfg->nsources;
+    return st;
+}
+
+/* Body b's records, from its actions in fp, into w; each counted into t first when t is given:
+ * the tables count the records as they are, the file shows the body's blanking. */
+static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, report_writer *w, report_tables *t)
+{
+    unsigned blank = rc->body[b].blank_mask;
+    spool_entry e;
+    state_action a;
+    tdi_status st = TDI_OK;
+    int eof = 0;
+
+    while (st == TDI_OK) {
+        if (tdi_stop_requested())
+            return TDI_ERR_INTERRUPTED;
+        st = next_record(rc, b, fp, &e, &a, &eof);
+        if (st != TDI_OK || eof)
+            break;
+        if (t)
+            st = report_tables_add(t, &e.rec);
+        for (int q = 0; q < TDI_QI_COUNT; q++)
+            if (blank & 1u << q)
+                dc_qi_blank(&e.rec, (tdi_qi)q);
+        if (st == TDI_OK)
+            st = report_add_action(w, &e.rec, a.replace ? REPORT_REPLACE : REPORT_APPEND);
+    }
+    return st;
+}
+
 /* Writes body b's file from its actions and the spool, and publishes it. The state database
  * records the actions as what the body was sent meanwhile, in the commit's transaction: the file
- * is published only when that succeeded, and the transaction commits after it (at least once). */
+ * is published only when that succeeded, and the transaction commits after it (at least once).
+ * On a first submission its tables are counted meanwhile (tables_with_file()) and kept in
+ * rb->counted for publish_tables(). */
 static tdi_status publish_body(run_ctx *rc, size_t b)
 {
     run_body *rb = &rc->body[b];
     report_writer *w = NULL;
+    report_tables *t = NULL;
     FILE *episodes = NULL, *deletes = NULL;
-    spool_entry e;
     state_action a;
     tdi_status st;
-    int eof = 0, sent = 0;
+    int eof = 0, sent = 0, with = 0;
     double t0 = run_seconds(), t1 = 0;
 
     st = state_next_sequence(rc->state, rc->cfg->bodies[b].name, rc->year, &rb->sequence);
@@ -77,7 +143,11 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     rc->meta.counting_level = NULL;
     rc->meta.blanked = rc->meta.disclosure = NULL;
     if (st == TDI_OK)
-        st = keep_actions(rc, b, STATE_READ_EPISODES, &episodes);
+        st = tables_with_file(rc, b, &with);
+    if (st == TDI_OK && with)
+        st = open_tables(rc, b, &t);
+    if (st == TDI_OK)
+        st = keep_actions(rc, b, t ? STATE_READ_FIRST : STATE_READ_EPISODES, &episodes);
     if (st == TDI_OK)
         st = keep_actions(rc, b, STATE_READ_DELETES, &deletes);
     if (st == TDI_OK) {
@@ -86,21 +156,8 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
                                rc->cfg->bodies[b].reid.qi_mask & ~rb->blank_mask);
         sent = st == TDI_OK;
     }
-    while (st == TDI_OK) {
-        if (tdi_stop_requested()) {
-            st = TDI_ERR_INTERRUPTED;
-            break;
-        }
-        st = next_record(rc, b, episodes, &e, &a, &eof);
-        /* The file shows the body's blanking; its tables count the records as they are. */
-        for (int q = 0; q < TDI_QI_COUNT; q++)
-            if (rb->blank_mask & 1u << q)
-                dc_qi_blank(&e.rec, (tdi_qi)q);
-        if (st == TDI_OK && !eof)
-            st = report_add_action(w, &e.rec, a.replace ? REPORT_REPLACE : REPORT_APPEND);
-        if (eof)
-            break;
-    }
+    if (st == TDI_OK)
+        st = write_records(rc, b, episodes, w, t);
     while (st == TDI_OK) {
         st = state_actions_read(deletes, &a, &eof);
         if (st != TDI_OK || eof)
@@ -112,8 +169,9 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     t1 = run_seconds();
     if (st == TDI_OK)
         st = state_commit_wait(rc->state);
-    tdi_debug("body %s: file written in %.1f s, the state database's record of it %.1f s later",
-              rc->cfg->bodies[b].name, t1 - t0, run_seconds() - t1);
+    tdi_debug("body %s: file written%s in %.1f s, the state database's record of it %.1f s later",
+              rc->cfg->bodies[b].name, t ? " and its tables counted" : "", t1 - t0,
+              run_seconds() - t1);
     if (st == TDI_OK) {
         st = report_publish(w, &rb->pub);
         w = NULL;
@@ -123,64 +181,87 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
         st = run_worse(st, state_commit_undo(rc->state));
     close_actions(episodes);
     close_actions(deletes);
+    if (st == TDI_OK)
+        rb->counted = t;
+    else
+        report_tables_abort(t);
     rb->status = st;
     rb->published = st == TDI_OK;
     rc->published += rb->published;
     return st;
 }
 
-/* The body's standard tables count every record it holds: a snapshot, so they are written only
- * when every source feeding the body was read in full this run (the records of the others are
- * not in this run's spool); the next full read brings them. */
-static tdi_status publish_tables(run_ctx *rc, size_t b)
+/* Body b's tables counted from every record it holds after this run, read again from the spool;
+ * *t stays NULL (TDI_OK) when they are not published: a snapshot, so they are written only when
+ * every source feeding the body was read in full this run (the records of the others are not in
+ * this run's spool); the next full read brings them. */
+static tdi_status count_held(run_ctx *rc, size_t b, report_tables **t)
 {
-    run_body *rb = &rc->body[b];
-    const char *name = rc->cfg->bodies[b].name;
-    report_tables *t = NULL;
     FILE *held = NULL;
-    size_t hidden = 0;
     spool_entry e;
     state_action a;
-    tdi_status st;
     int eof = 0;
-    double t0 = run_seconds(), t1;
     size_t partial;
+    tdi_status st = run_read_in_full(rc, b, &partial);
 
-    st = run_read_in_full(rc, b, &partial);
+    *t = NULL;
     if (st != TDI_OK)
         return st;
     if (partial < rc->cfg->nsources) {
         printf("tables %s: not published: source %s was read incrementally (a full read "
                "publishes them)\n",
-               name, rc->src[partial].cfg->name);
+               rc->cfg->bodies[b].name, rc->src[partial].cfg->name);
         return TDI_OK;
     }
     /* What the body holds, every record of it read this run (its sources were read in full),
      * with the counting unit: only entrants count. */
-    rc->meta.counting_level = tdi_counting_names[rc->cfg->bodies[b].counting];
-    rc->meta.protection_level = rc->cfg->protection_level;
-    st = report_tables_open(&rc->meta, name, rc->cfg->suppression_threshold, &t);
-    rc->meta.counting_level = NULL;
+    st = open_tables(rc, b, t);
     if (st == TDI_OK)
         st = keep_actions(rc, b, STATE_READ_HELD, &held);
     while (st == TDI_OK) {
         st = next_record(rc, b, held, &e, &a, &eof);
         if (st == TDI_OK && !eof)
-            st = report_tables_add(t, &e.rec);
+            st = report_tables_add(*t, &e.rec);
         if (eof)
             break;
     }
     close_actions(held);
-    if (st == TDI_OK && tdi_stop_requested())
-        st = TDI_ERR_INTERRUPTED;
     if (st != TDI_OK) {
+        report_tables_abort(*t);
+        *t = NULL;
+    }
+    return st;
+}
+
+/* The body's standard tables: counted with its file (a first submission) or from what it holds
+ * (count_held()), published, and the official workbook made from them. */
+static tdi_status publish_tables(run_ctx *rc, size_t b)
+{
+    run_body *rb = &rc->body[b];
+    const char *name = rc->cfg->bodies[b].name;
+    report_tables *t = rb->counted;
+    size_t hidden = 0;
+    tdi_status st = TDI_OK;
+    double t0 = run_seconds(), t1;
+    int counted = t != NULL;
+
+    rb->counted = NULL;
+    if (!t)
+        st = count_held(rc, b, &t);
+    if (st == TDI_OK && t && tdi_stop_requested())
+        st = TDI_ERR_INTERRUPTED;
+    if (st != TDI_OK || !t) {
         report_tables_abort(t);
         return st;
     }
     t1 = run_seconds();
     st = report_tables_publish(t, &rb->tables, &hidden);
-    tdi_debug("tables %s: records counted in %.1f s, the tables written in %.1f s", name, t1 - t0,
-              run_seconds() - t1);
+    if (counted)
+        tdi_debug("tables %s: records counted with its file, the tables written in %.1f s", name,
+                  run_seconds() - t1);
+    else
+        tdi_debug("tables %s: records counted in %.1f s, the tables written in %.1f s", name,
+                  t1 - t0, run_seconds() - t1);
     if (st != TDI_OK)
         return st;
     rb->tables_published = 1;
@@ -237,6 +318,8 @@ tdi_status run_publish_bodies(run_ctx *rc)
     for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++)
         if (rc->body[b].published || rc->body[b].tables_due)
             st = publish_tables(rc, b);
+    tdi_debug("bodies: %lu records read back from the spool for the files and tables",
+              rc->spool_reads);
     return st;
 }
 

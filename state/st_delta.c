@@ -265,8 +265,9 @@ char *st_array_literal(const char *const *items, size_t n)
  * A person has at most one entrant at a level, and it starts after every continuing episode, so
  * without a continuing episode the client is the entrant: the ranking (c) runs only over the
  * persons with one (cp). Over every held record it tripled the read (200k first run, statement
- * time at load 8-11: 1859 -> 581 ms; docs/benchmark.md). */
-#define HELD_COPY                                                                                  \
+ * time at load 8-11: 1859 -> 581 ms; docs/benchmark.md). ORDER: spool order (STATE_READ_HELD), or
+ * the file's, by episode key (STATE_READ_FIRST). */
+#define HELD_COPY(ORDER)                                                                           \
     "COPY (WITH me AS (SELECT %d AS body),\n"                                                      \
     "cp AS (SELECT person FROM run_rec WHERE cont AND body = (SELECT body FROM me)),\n"            \
     "c AS (SELECT pos FROM (\n"                                                                    \
@@ -281,7 +282,7 @@ char *st_array_literal(const char *const *items, size_t n)
     "       AND r.person IN (SELECT person FROM cp)) w WHERE n = 1)\n"                             \
     "SELECT k.pos, 'h', k.entrant, k.earlier, k.entrant OR k.pos IN (SELECT pos FROM c)\n"         \
     "  FROM run_rank k WHERE k.body = (SELECT body FROM me) AND k.pos IS NOT NULL\n"               \
-    " ORDER BY k.pos) TO STDOUT"
+    " ORDER BY " ORDER ") TO STDOUT"
 
 tdi_status state_unread_keys(state_db *st, int src, size_t max, char **keys, size_t *n)
 {
@@ -324,6 +325,12 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
     tdi_status s;
     int eof = 0;
 
+    /* On a first submission run_rank is run_action (st_pass.c, first_rank_sql), every record an
+     * append: what the body holds, in key order, is its file. */
+    if (what == STATE_READ_FIRST && !st->first) {
+        tdi_error(WHO ": a first submission's records asked for after another pass");
+        return TDI_ERR_INTERNAL;
+    }
     /* Every line: position (or key), action, entrant, earlier (held: and client); \N where there
      * is none. A body's
      * episodes go in the order of its episode keys, an HMAC under the body's key: two bodies
@@ -337,7 +344,8 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
              : what == STATE_READ_EPISODES
                  ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
                    "AND action IN ('a', 'r') ORDER BY ekey) TO STDOUT"
-                 : HELD_COPY,
+             : what == STATE_READ_HELD ? HELD_COPY("k.pos")
+                                       : HELD_COPY("k.ekey"),
              body);
     s = st_query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
     while (s == TDI_OK) {

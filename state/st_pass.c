@@ -573,6 +573,11 @@ static tdi_status pass_compute(state_db *st, int year)
     return s;
 }
 
+int state_first(const state_db *st)
+{
+    return st && st->passes && st->first;
+}
+
 /* counts[b] (of nbodies) from run_action. */
 static tdi_status count_actions(state_db *st, size_t nbodies, state_counts *counts)
 {

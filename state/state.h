@@ -196,6 +196,9 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
 tdi_status state_actions_patch(state_db *st, uint64_t from, size_t nsources, size_t nbodies,
                                state_counts *counts, unsigned char *reread, unsigned long *r018,
                                int *patched, unsigned long *differ);
+/* 1 when the last state_actions() was a first submission's (the served bodies held nothing of
+ * the year): every record a served body holds is then an append of its file (STATE_READ_FIRST). */
+int state_first(const state_db *st);
 
 /* The state keys of source src's episodes that the last state_actions() found changed in their
  * counting unread (what made reread[src] 1), sorted bytewise, each in STATE_KEY_WIDTH bytes of
@@ -206,8 +209,11 @@ tdi_status state_unread_keys(state_db *st, int src, size_t max, char **keys, siz
 typedef enum state_read {
     STATE_READ_EPISODES, /* appends and replaces, in the order of the body's episode keys */
     STATE_READ_DELETES,  /* the keys to delete, in key order */
-    STATE_READ_HELD      /* every record the body holds after this run, in spool order (tables),
+    STATE_READ_HELD,     /* every record the body holds after this run, in spool order (tables),
                           * with its client flag */
+    STATE_READ_FIRST     /* a first submission's (state_first()): what it holds, each record an
+                          * append, in the order of its episode keys, with the held lines'
+                          * flags: the file and its tables from one read */
 } state_read;
 
 typedef struct state_action {

@@ -26,6 +26,11 @@
 #                    year="2024" continuing="1";
 #   reid-nightly-delete  a night's delete takes a group under k_min: the nightly check (the
 #                    touched persons from the pass, the others as sent) equals awk and a --full run;
+#   reid-blanked-tables  a first submission with sex blanked: its tables are counted while its
+#                    file is written (each record read back from the spool once: --verbose's count
+#                    equals the episodes in the files, twice that with the test build's second
+#                    read, TDI_TEST_TABLES_REREAD), from the records as they are (sex counted,
+#                    the file's sex all 99), and the files and tables equal the second read's;
 #   reid-nightly-legacy  a row sent without a person, read again on a night, counts once.
 #   reid-nightly-kept    the check's groups kept in the state database (migration 9), moved by
 #                    several nights (sex changed, episodes deleted, one night under k_min, a new
@@ -469,6 +474,55 @@ case_nightly_kept() {
     kept_match 16 5
 }
 
+# masked FILE: FILE (a tables file, or a submission when .xml.gz) without its run id and time.
+masked() {
+    case $1 in
+        *.gz) gzip -dc "$1" ;;
+        *) cat "$1" ;;
+    esac | sed -E 's/ (runId|generated)="[^"]*"//g'
+}
+
+case_blanked_tables() {
+    local d n f body spool='tdi: debug: bodies: %s records read back from the spool for the files and tables'
+    grep -aq TDI_TEST_TABLES_REREAD "$TDI" || fail "$TDI has no TDI_TEST_TABLES_REREAD hook: run the test build (make check)"
+    for d in once twice; do
+        run_setup "$CASE_DIR/$d"
+        sed -i 's/^suppression_threshold *=.*/suppression_threshold = 1/' "$CASE_DIR/$d/tdi.conf"
+        body_settings "$CASE_DIR/$d" national 'quasi_identifiers = sex year' 'blank_order = sex' 'k_min = 5'
+    done
+    tdi_try "$CASE_DIR/once/run" 0 run --config "$CASE_DIR/once/tdi.conf" --year 2025 --verbose
+    TDI_TEST_TABLES_REREAD=1 tdi_try "$CASE_DIR/twice/run" 0 run --config "$CASE_DIR/twice/tdi.conf" --year 2025 --verbose
+    for d in once twice; do
+        grep -qxF 'disclosure national: k reached with sex blanked' "$CASE_DIR/$d/run.out" || fail "$d: national's sex not blanked"
+        grep -qxF 'tdi: debug: delta: a first submission of 2025: the bodies hold nothing of it' "$CASE_DIR/$d/run.err" ||
+            fail "$d: not a first submission's pass"
+    done
+    # the episodes of both bodies' files, counted from the files
+    n=$(for f in "$CASE_DIR"/once/out/*/tdi-*-2025-*.xml.gz; do episode_lines "$f"; done | wc -l)
+    [ "$n" -gt 100 ] || fail "only $n episodes published"
+    # shellcheck disable=SC2059 # the line's format
+    grep -qxF "$(printf "$spool" "$n")" "$CASE_DIR/once/run.err" ||
+        fail "the first submission read back other than each of its $n records once: $(grep -F 'read back from the spool' "$CASE_DIR/once/run.err")"
+    # shellcheck disable=SC2059
+    grep -qxF "$(printf "$spool" $((2 * n)))" "$CASE_DIR/twice/run.err" ||
+        fail "the second read did not read back each of the $n records twice: $(grep -F 'read back from the spool' "$CASE_DIR/twice/run.err")"
+    for body in national antwerp; do
+        grep -qF "tdi: debug: body $body: file written and its tables counted in " "$CASE_DIR/once/run.err" ||
+            fail "$body's tables were not counted with its file"
+        for f in xml.gz tables.xml; do
+            cmp <(masked "$(one_file "$CASE_DIR/once/out/$body/tdi-$body-2025-*.$f")") \
+                <(masked "$(one_file "$CASE_DIR/twice/out/$body/tdi-$body-2025-*.$f")") >&2 ||
+                fail "$body's $f differs from the second read's"
+        done
+    done
+    # national's file shows sex blanked, its tables count each sex
+    f=$(one_file "$CASE_DIR/once/out/national/tdi-national-2025-*.xml.gz")
+    [ "$(episode_lines_full "$f" | grep -vc ' sex="99" ' || true)" = 0 ] || fail "a published record keeps its sex"
+    table_cells "$(one_file "$CASE_DIR/once/out/national/tdi-national-2025-*.tables.xml")" >"$CASE_DIR/cells"
+    [ "$(awk '$1 == "10.1.1" && $2 == "total" && ($3 == "1" || $3 == "2") && $4 > 0' "$CASE_DIR/cells" | wc -l)" = 2 ] ||
+        fail "national's table 10.1.1 does not count both sexes: $(grep '^10\.1\.1 total ' "$CASE_DIR/cells")"
+}
+
 # A state database of schema 8 (run 1 sent by this tdi, the tables of 9 dropped: what a database of
 # 8 holds) migrated to 9 by tdi init: nothing kept, so the next night groups every record and
 # keeps the groups, which the night after moves.
@@ -498,6 +552,7 @@ it_case reid-unreachable case_unreachable
 it_case reid-every-blanking case_every_blanking
 it_case reid-incremental case_incremental
 it_case reid-continuing case_continuing
+it_case reid-blanked-tables case_blanked_tables
 it_case reid-nightly-delete case_nightly_delete
 it_case reid-nightly-legacy case_nightly_legacy
 it_case reid-nightly-kept case_nightly_kept

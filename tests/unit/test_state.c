@@ -735,6 +735,18 @@ static void actions_save_and_read(void **state)
     next_action(fp, 6, 0, 0, 0, 0);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_ERR_STATE);
     fclose(fp);
+
+    /* a first submission's records (the file and its tables from one read): only after a first
+     * submission's pass, which this session has not had; nothing is sent */
+    fp = tmpfile();
+    assert_non_null(fp);
+    assert_int_equal(state_first(st), 0);
+    logged.text[0] = '\0';
+    assert_int_equal(state_actions_save(st, 2, STATE_READ_FIRST, fp), TDI_ERR_INTERNAL);
+    assert_string_equal(logged.text,
+                        "state database: a first submission's records asked for after another "
+                        "pass\n");
+    fclose(fp);
     closed(st);
 }
 
