@@ -594,7 +594,7 @@ tdi_status tdi_config_load(const char *path, tdi_config **out)
     p.cfg->retry_delay_ms = 5000;
     p.cfg->incremental_overlap = 3600;
     p.cfg->source_stall_timeout = 300;
-    p.cfg->max_parallel_sources = 8;
+    p.cfg->max_parallel_sources = 16;
     st = tdi_lines_open(&lr, path, TDI_ERR_CONFIG);
     if (st != TDI_OK)
         goto done;

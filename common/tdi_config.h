@@ -108,7 +108,7 @@ typedef struct tdi_config {
     long retry_delay_ms;       /* wait before the second attempt, doubled each time; default 5000 */
     long incremental_overlap;  /* seconds re-read below a source's watermark; default 3600 */
     long source_stall_timeout; /* seconds a source may send nothing; 0: no limit; default 300 */
-    int max_parallel_sources;  /* sources read at once, each on its own connection; default 8 */
+    int max_parallel_sources;  /* sources read at once, each on its own connection; default 16 */
     int syslog;                /* 1: log to syslog too */
     tdi_source_config *sources;
     size_t nsources;

@@ -371,7 +371,7 @@ static void operations_settings(void **state)
     assert_int_equal(cfg->retry_delay_ms, 5000);
     assert_int_equal(cfg->incremental_overlap, 3600);
     assert_int_equal(cfg->source_stall_timeout, 300);
-    assert_int_equal(cfg->max_parallel_sources, 8);
+    assert_int_equal(cfg->max_parallel_sources, 16);
     assert_int_equal(cfg->sources[0].stall_timeout, 300);
     assert_int_equal(cfg->syslog, 0);
     assert_string_equal(cfg->sources[0].incremental, "changed_at");
