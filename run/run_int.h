@@ -163,6 +163,9 @@ double run_seconds(void);
 /* run_keys.c: an episode state key of the key scan ("e1:" + 32 hex digits) into s's digest
  * (s->keysum, allocated when NULL). Any thread: the reader's. */
 tdi_status run_keys_add(run_source *s, const char *key);
+/* run_keys.c: *prefix = the 16-bit bucket of a state key ("e1:" + 32 hex digits); 0 when key is
+ * not one. */
+int run_key_prefix(const char *key, unsigned *prefix);
 /* run_keys.c: source si's key scan (s->present) into the state database: compared with the digest
  * the last scan left, only the keys of the buckets that changed (all without a digest), and this
  * scan's digest kept for the commit. The run's thread. */

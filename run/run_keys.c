@@ -22,22 +22,45 @@
 #define MIN_FOLD   8  /* a kept digest has at least 2^8 buckets */
 #define KEYS_PER_B 4  /* about this many keys a bucket in a kept digest */
 
-/* The 16-bit prefix and the last 8 bytes of key; 0 when it is not a state key. */
+/* The value of a lower-case hex digit, or -1. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The 16-bit prefix and the last 8 bytes of key; 0 when it is not a state key. One pass over
+ * the digits: a nightly key scan parses every key of the year (2M: strlen and strspn first were
+ * 8.5% of the night's client CPU). */
 static int key_parts(const char *key, unsigned *prefix, uint64_t *tail)
 {
-    uint64_t v = 0;
+    uint64_t head = 0, v = 0;
 
-    if (strncmp(key, "e1:", 3) != 0 || strlen(key + 3) != KEY_HEX ||
-        strspn(key + 3, "0123456789abcdef") != KEY_HEX)
+    if (key[0] != 'e' || key[1] != '1' || key[2] != ':')
         return 0;
-    for (int i = 0; i < 4; i++)
-        v = v << 4 | (uint64_t)(key[3 + i] <= '9' ? key[3 + i] - '0' : key[3 + i] - 'a' + 10);
-    *prefix = (unsigned)v;
-    v = 0;
-    for (int i = KEY_HEX - 16; i < KEY_HEX; i++)
-        v = v << 4 | (uint64_t)(key[3 + i] <= '9' ? key[3 + i] - '0' : key[3 + i] - 'a' + 10);
+    for (int i = 0; i < KEY_HEX; i++) {
+        int d = hex_value(key[3 + i]);
+
+        if (d < 0)
+            return 0;
+        if (i < 4)
+            head = head << 4 | (uint64_t)d;
+        if (i >= KEY_HEX - 16)
+            v = v << 4 | (uint64_t)d;
+    }
+    if (key[3 + KEY_HEX] != '\0')
+        return 0;
+    *prefix = (unsigned)head;
     *tail = v;
     return 1;
+}
+
+int run_key_prefix(const char *key, unsigned *prefix)
+{
+    uint64_t tail;
+
+    return key_parts(key, prefix, &tail);
 }
 
 tdi_status run_keys_add(run_source *s, const char *key)

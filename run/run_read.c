@@ -499,19 +499,24 @@ static void free_ids(char **ids, size_t n)
     free(ids);
 }
 
-/* The ids found so far of the keys wanted (keys: nkeys sorted, STATE_KEY_WIDTH apart). */
+/* The ids found so far of the keys wanted (keys: nkeys sorted, STATE_KEY_WIDTH apart). bucket:
+ * a bit for each 16-bit key prefix among them, so the scan's other keys (nearly all: a night
+ * wants a few hundred of 2M) skip the binary search (strcmp was 5% of the night's client CPU). */
 typedef struct wanted {
     const char *keys;
     size_t nkeys;
     char **ids;
     size_t nids, cap;
+    unsigned char bucket[STATE_KEY_BUCKETS / 8];
 } wanted;
 
 static tdi_status want_key(void *arg, const char *id, const char *key)
 {
     wanted *w = arg;
+    unsigned prefix;
 
-    if (!bsearch(key, w->keys, w->nkeys, STATE_KEY_WIDTH, key_cmp))
+    if (!run_key_prefix(key, &prefix) || !(w->bucket[prefix / 8] & 1u << prefix % 8) ||
+        !bsearch(key, w->keys, w->nkeys, STATE_KEY_WIDTH, key_cmp))
         return TDI_OK;
     if (w->nids == w->cap) { /* an id on two rows: the duplicate check fails the source later */
         size_t cap = w->cap ? 2 * w->cap : 16;
@@ -556,11 +561,17 @@ tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nk
     run_reader rd = {rc->tx, rc->hash};
     unsigned long extracted = s->extracted, written = s->written, quarantined = s->quarantined;
     uint64_t from = run_spool_count(rc->spool);
-    wanted w = {keys, nkeys, NULL, 0, 0};
+    wanted w = {.keys = keys, .nkeys = nkeys};
     tdi_status st;
 
     *done = 0;
     memset(&s->hits, 0, sizeof s->hits);
+    for (size_t i = 0; i < nkeys; i++) {
+        unsigned prefix;
+
+        if (run_key_prefix(keys + i * STATE_KEY_WIDTH, &prefix))
+            w.bucket[prefix / 8] |= (unsigned char)(1u << prefix % 8);
+    }
     st = transform_begin_source(rc->tx, s->cfg);
     if (st == TDI_OK)
         st = find_ids(rc, &rd, s->snap, &w);

@@ -1,0 +1,85 @@
+/* Unit tests for run/run_keys.c's parsing of state keys: the bucket a key falls in and the sum of
+ * its last 8 bytes (the key scan's digest), checked against strtoull of the same digits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../run/run_int.h"
+#include "test_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_A "e1:abcd0123456789ab0123456789abcdef"
+#define KEY_B "e1:abcdffffffffffff8000000000000001"
+#define KEY_C "e1:00010000000000000000000000000002"
+
+/* The last 16 hex digits of key as a number, independently of run_keys.c. */
+static uint64_t tail_of(const char *key)
+{
+    return strtoull(key + strlen(key) - 16, NULL, 16);
+}
+
+static void prefix_of_keys(void **state)
+{
+    unsigned prefix = 0;
+
+    (void)state;
+    assert_int_equal(run_key_prefix(KEY_A, &prefix), 1);
+    assert_int_equal(prefix, 0xabcd);
+    assert_int_equal(run_key_prefix(KEY_C, &prefix), 1);
+    assert_int_equal(prefix, 0x0001);
+}
+
+static void not_state_keys(void **state)
+{
+    static const char *const bad[] = {
+        "e2:abcd0123456789ab0123456789abcdef",  /* another version */
+        "e1:ABCD0123456789AB0123456789ABCDEF",  /* upper case: never written so */
+        "e1:abcd0123456789ab0123456789abcde",   /* 31 digits */
+        "e1:abcd0123456789ab0123456789abcdef0", /* 33 digits */
+        "e1:abcd0123456789ab0123456789abcdeg",  /* not hex */
+        "e1:",
+        "",
+    };
+    unsigned prefix = 7;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(run_key_prefix(bad[i], &prefix), 0);
+        assert_int_equal(prefix, 7); /* untouched */
+    }
+}
+
+static void digest_sums_tails(void **state)
+{
+    tdi_source_config cfg = {.name = "riverside"};
+    run_source s = {.cfg = &cfg};
+    test_log tl;
+
+    (void)state;
+    assert_int_equal(run_keys_add(&s, KEY_A), TDI_OK);
+    assert_int_equal(run_keys_add(&s, KEY_B), TDI_OK);
+    assert_int_equal(run_keys_add(&s, KEY_C), TDI_OK);
+    assert_int_equal(s.nkeys, 3);
+    assert_true(s.keysum[0xabcd] == tail_of(KEY_A) + tail_of(KEY_B)); /* modulo 2^64 */
+    assert_true(s.keysum[0x0001] == tail_of(KEY_C));
+    assert_true(s.keysum[0xabce] == 0);
+    test_log_start(&tl);
+    assert_int_equal(run_keys_add(&s, "e1:abcd"), TDI_ERR_INTERNAL);
+    test_log_stop();
+    assert_string_equal(tl.text, "source riverside: a state key is malformed\n");
+    assert_int_equal(s.nkeys, 3);
+    free(s.keysum);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(prefix_of_keys),
+        cmocka_unit_test(not_state_keys),
+        cmocka_unit_test(digest_sums_tails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
