@@ -200,12 +200,9 @@ double run_seconds(void)
 /* Seconds since the last call (the phases' times in --verbose). */
 double run_lap(void)
 {
-    static struct timespec last;
-    struct timespec now;
-    double d;
+    static double last;
+    double now = run_seconds(), d = last > 0 ? now - last : 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    d = last.tv_sec ? (double)(now.tv_sec - last.tv_sec) + (now.tv_nsec - last.tv_nsec) / 1e9 : 0;
     last = now;
     return d;
 }

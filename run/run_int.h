@@ -158,6 +158,7 @@ tdi_status run_worse(tdi_status a, tdi_status b);
 int run_source_failure(tdi_status st);
 /* run.c: seconds since the last call (the phases' times in --verbose). */
 double run_lap(void);
+/* run.c: seconds on the monotonic clock (any thread: the steps' times in --verbose). */
 double run_seconds(void);
 
 /* run_keys.c: an episode state key of the key scan ("e1:" + 32 hex digits) into s's digest

@@ -23,7 +23,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct pool {
     run_ctx *rc;
@@ -41,25 +40,16 @@ typedef struct worker {
     int started;
 } worker;
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* run_read_one between two log lines (--verbose): when each source's read began and ended shows
  * which reads overlapped. */
 static tdi_status read_logged(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool)
 {
-    struct timespec t0;
+    double t0 = run_seconds();
     tdi_status st;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     tdi_debug("source %s: reading", rc->src[si].cfg->name);
     st = run_read_one(rc, rd, si, spool);
-    tdi_debug("source %s: read in %.1f s", rc->src[si].cfg->name, seconds_since(&t0));
+    tdi_debug("source %s: read in %.1f s", rc->src[si].cfg->name, run_seconds() - t0);
     return st;
 }
 
