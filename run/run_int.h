@@ -91,6 +91,10 @@ typedef struct run_source {
     /* An incremental read's snapshot, left open (idle in its transaction) until the state pass
      * is done: episodes whose counting changed unread are read again in it. */
     extract_source *snap;
+    /* With snap: its key scan's (state key, episode id) pairs, "key\0id\0" each, in a sealed
+     * file (run_sealed.h: the ids are the clinic's own), for finding the ids of the episodes
+     * read again without scanning the source again. */
+    FILE *ids;
     int refetches; /* how many times episodes were read again in snap */
     char *report;  /* unmapped codes and rule counts (transform_print_source_report) */
     size_t report_len;

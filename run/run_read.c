@@ -11,6 +11,7 @@
  * run's spool, the state database, stdout and the run's counts.
  */
 #include "run_int.h"
+#include "run_sealed.h"
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_signal.h"
@@ -217,12 +218,25 @@ static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     return st;
 }
 
-/* What a key scan does with each episode id that has a state key. */
-typedef tdi_status (*key_fn)(void *arg, const char *id, const char *key);
-
-/* A key scan in ex's snapshot: fn(arg, id, state key) for every episode of the year with an id. */
-static tdi_status scan_keys(run_ctx *rc, run_reader *rd, extract_source *ex, key_fn fn, void *arg)
+/* One episode of the key scan: its key, and the pair for finding its id again. */
+static tdi_status present_key(run_source *s, const char *id, const char *key)
 {
+    tdi_status st = put_key(s->present, key);
+
+    /* with their \0s: an id from a text COPY has none inside */
+    if (st == TDI_OK && (fwrite(key, strlen(key) + 1, 1, s->ids) != 1 ||
+                         fwrite(id, strlen(id) + 1, 1, s->ids) != 1)) {
+        tdi_error("spool: writing a source's ids failed: %s", strerror(errno));
+        st = TDI_ERR_OUTPUT;
+    }
+    return st == TDI_OK ? run_keys_add(s, key) : st;
+}
+
+/* The key scan of an incremental read in ex's snapshot: every episode of the year with an id
+ * into s->present (its state key), s->ids (the pair) and the scan's digest. */
+static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_source *ex)
+{
+    run_source *s = &rc->src[si];
     char key[TDI_EPISODE_KEY_MAX + 1];
     const char *id;
     tdi_status st;
@@ -237,24 +251,9 @@ static tdi_status scan_keys(run_ctx *rc, run_reader *rd, extract_source *ex, key
             break;
         st = transform_state_key(rd->tx, id, key, sizeof key, &has_key);
         if (st == TDI_OK && has_key)
-            st = fn(arg, id, key);
+            st = present_key(s, id, key);
     }
     return st;
-}
-
-static tdi_status present_key(void *arg, const char *id, const char *key)
-{
-    run_source *s = arg;
-    tdi_status st = put_key(s->present, key);
-
-    (void)id;
-    return st == TDI_OK ? run_keys_add(s, key) : st;
-}
-
-/* The key scan of an incremental read (s->present, and its digest). */
-static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_source *ex)
-{
-    return scan_keys(rc, rd, ex, present_key, &rc->src[si]);
 }
 
 /* The unmapped codes and rule counts of the source just read, kept for its merge. */
@@ -301,6 +300,9 @@ void run_snapshot_close(run_source *s)
     /* Read only: how its transaction ends changes nothing; a lost connection is no failure. */
     (void)extract_close(s->snap);
     s->snap = NULL;
+    if (s->ids)
+        fclose(s->ids); /* sealed and unlinked: nothing to keep */
+    s->ids = NULL;
 }
 
 /* One attempt at a source. What it leaves on failure (spool entries, quarantine rows, keys) the
@@ -326,6 +328,8 @@ static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_
         st = run_spool_stream(rc->cfg->work_dir, &s->seen);
     if (st == TDI_OK && !s->full_read)
         st = run_spool_stream(rc->cfg->work_dir, &s->present);
+    if (st == TDI_OK && !s->full_read)
+        st = run_sealed_open(rc->cfg->work_dir, &s->ids);
     if (st == TDI_OK)
         st = extract_open(s->cfg, rc->year, s->full_read ? NULL : s->since, &ex);
     if (st == TDI_OK)
@@ -510,9 +514,8 @@ typedef struct wanted {
     unsigned char bucket[STATE_KEY_BUCKETS / 8];
 } wanted;
 
-static tdi_status want_key(void *arg, const char *id, const char *key)
+static tdi_status want_key(wanted *w, const char *id, const char *key)
 {
-    wanted *w = arg;
     unsigned prefix;
 
     if (!run_key_prefix(key, &prefix) || !(w->bucket[prefix / 8] & 1u << prefix % 8) ||
@@ -531,14 +534,33 @@ static tdi_status want_key(void *arg, const char *id, const char *key)
 }
 
 /* The source's episode ids whose state keys are among w's keys: the state database holds only
- * the keys, so the key scan runs again in the snapshot and each id is keyed as the first read
- * keyed it. w->ids in memory only (free_ids()): never written, never logged. */
-static tdi_status find_ids(run_ctx *rc, run_reader *rd, extract_source *ex, wanted *w)
+ * the keys, so they are looked up in the pairs the read's key scan kept (s->ids, sealed). w->ids
+ * in memory only (free_ids()): never written in the clear, never logged. */
+static tdi_status find_ids(run_source *s, wanted *w)
 {
-    tdi_status st = scan_keys(rc, rd, ex, want_key, w);
+    char *key = NULL, *id = NULL;
+    size_t kcap = 0, icap = 0;
+    tdi_status st = TDI_OK;
 
-    if (st == TDI_ERR_INTERNAL)
+    errno = 0;
+    if (!s->ids || fseek(s->ids, 0, SEEK_SET) != 0) /* also where a write of it failed */
+        st = TDI_ERR_OUTPUT;
+    while (st == TDI_OK && getdelim(&key, &kcap, '\0', s->ids) > 0) {
+        if (getdelim(&id, &icap, '\0', s->ids) <= 0)
+            st = TDI_ERR_OUTPUT; /* a pair cut short: not what was written */
+        else
+            st = want_key(w, id, key);
+    }
+    if (st == TDI_OK && ferror(s->ids))
+        st = TDI_ERR_OUTPUT;
+    if (st == TDI_ERR_OUTPUT)
+        tdi_error("spool: a source's ids: %s", errno ? strerror(errno) : "cut short");
+    else if (st == TDI_ERR_INTERNAL)
         tdi_error("out of memory");
+    if (id)
+        explicit_bzero(id, icap); /* the last id read: a clinic's own */
+    free(id);
+    free(key);
     return st;
 }
 
@@ -574,7 +596,7 @@ tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nk
     }
     st = transform_begin_source(rc->tx, s->cfg);
     if (st == TDI_OK)
-        st = find_ids(rc, &rd, s->snap, &w);
+        st = find_ids(s, &w);
     if (st == TDI_OK && w.nids < nkeys) {
         tdi_warn("source %s: %zu of the %zu episodes to read again are not in its snapshot",
                  s->cfg->name, nkeys - w.nids, nkeys);

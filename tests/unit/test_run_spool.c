@@ -1,15 +1,22 @@
-/* Unit tests for common/run_spool (and the stop flag of common/tdi_signal it relies on). */
-#define _XOPEN_SOURCE 700
+/* Unit tests for run/run_spool, run/run_sealed (what is written reads back the same from the
+ * start, as often as asked; the bytes on disk, found through /proc/self/fd since the file has no
+ * name, are not the bytes written) and the stop flag of common/tdi_signal the spool relies on. */
+#define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "../../common/tdi_signal.h"
+#include "../../run/run_sealed.h"
 #include "../../run/run_spool.h"
 #include "test_log.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <limits.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +166,7 @@ static void write_failure_is_reported(void **state)
 static void missing_dir(void **state)
 {
     run_spool *sp = (run_spool *)1;
+    FILE *fp = (FILE *)1;
     test_log log;
 
     (void)state;
@@ -166,6 +174,12 @@ static void missing_dir(void **state)
     assert_int_equal(run_spool_open("/nonexistent/dir", 16, &sp), TDI_ERR_OUTPUT);
     test_log_stop();
     assert_null(sp);
+    assert_string_equal(log.text,
+                        "/nonexistent/dir: spool: cannot create: No such file or directory\n");
+    test_log_start(&log);
+    assert_int_equal(run_sealed_open("/nonexistent/dir", &fp), TDI_ERR_OUTPUT);
+    test_log_stop();
+    assert_null(fp);
     assert_string_equal(log.text,
                         "/nonexistent/dir: spool: cannot create: No such file or directory\n");
 }
@@ -188,6 +202,103 @@ static void stop_signal_ends_waits(void **state)
     assert_int_equal(tdi_wait_fd(STDIN_FILENO, 0, 10, &ready), TDI_OK); /* times out or reads */
 }
 
+#define SECRET "episode-4711-of-riverside"
+
+/* A descriptor of this process open on an unnamed file in dir, or -1. */
+static int file_in_dir(void)
+{
+    char link[PATH_MAX], target[PATH_MAX];
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int found = -1;
+
+    while (d && (e = readdir(d)) && found < 0) {
+        ssize_t n;
+
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        n = readlink(link, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (strncmp(target, dir, strlen(dir)) == 0 && target[strlen(dir)] == '/')
+            found = atoi(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* Many records, so the stream crosses its buffers and the cipher's chunks. */
+static void sealed_reads_back_twice(void **state)
+{
+    FILE *fp = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+
+    (void)state;
+    assert_int_equal(run_sealed_open(dir, &fp), TDI_OK);
+    for (int i = 0; i < 5000; i++)
+        assert_true(fprintf(fp, "%s-%d", SECRET, i) > 0 && fputc('\0', fp) == 0);
+    for (int round = 0; round < 2; round++) {
+        int i = 0;
+        ssize_t n;
+        char want[64];
+
+        assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+        while ((n = getdelim(&line, &cap, '\0', fp)) > 0) {
+            snprintf(want, sizeof want, "%s-%d", SECRET, i++);
+            assert_string_equal(line, want);
+        }
+        assert_int_equal(i, 5000);
+        assert_false(ferror(fp));
+    }
+    free(line);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* What reaches the disk is as long as what was written and holds none of it. */
+static void sealed_disk_holds_no_clear_text(void **state)
+{
+    FILE *fp = NULL;
+    char buf[4096];
+    struct stat sb;
+    int fd;
+    ssize_t n;
+
+    (void)state;
+    assert_int_equal(run_sealed_open(dir, &fp), TDI_OK);
+    for (int i = 0; i < 100; i++)
+        assert_true(fputs(SECRET, fp) >= 0);
+    assert_int_equal(fflush(fp), 0);
+    fd = file_in_dir();
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &sb), 0);
+    assert_int_equal(sb.st_size, 100 * (int)strlen(SECRET));
+    n = pread(fd, buf, sizeof buf - 1, 0);
+    assert_int_equal(n, sb.st_size);
+    assert_null(memmem(buf, (size_t)n, SECRET, strlen(SECRET)));
+    assert_null(memmem(buf, (size_t)n, "episode", 7));
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(file_in_dir(), -1); /* gone with the stream */
+}
+
+/* The stream is written once, then read from its start: nothing else. */
+static void sealed_other_uses_refused(void **state)
+{
+    FILE *fp = NULL;
+
+    (void)state;
+    assert_int_equal(run_sealed_open(dir, &fp), TDI_OK);
+    assert_true(fputs(SECRET, fp) >= 0);
+    errno = 0;
+    assert_int_equal(fseek(fp, 0, SEEK_END), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    assert_int_equal(fgetc(fp), 'e');
+    assert_true(fputs(SECRET, fp) < 0 || fflush(fp) != 0);
+    fclose(fp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +306,9 @@ int main(void)
         cmocka_unit_test(write_failure_is_reported),
         cmocka_unit_test(missing_dir),
         cmocka_unit_test(stop_signal_ends_waits),
+        cmocka_unit_test(sealed_reads_back_twice),
+        cmocka_unit_test(sealed_disk_holds_no_clear_text),
+        cmocka_unit_test(sealed_other_uses_refused),
     };
     return cmocka_run_group_tests_name("spool", tests, setup, teardown);
 }
