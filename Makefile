@@ -41,7 +41,11 @@ TDI_CFLAGS   := -std=c11 $(WARN) -fstack-protector-strong -pthread
 SCHEMA_DEF   := -DTDI_SCHEMA_DIR='"$(SCHEMA_DIR)"'
 DEPFLAGS     := -MMD -MP
 CFLAGS   ?= -O2 -g
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lxml2 -lz -lcrypto) -pthread -lm
+# Not libpq: common/tdi_pq.c opens it when a command first connects (dlopen, in libc since glibc
+# 2.34), so the commands that never do start without its 30 libraries (issue 16). Its headers are
+# still needed (PKGS' cflags), and at run time libpq.so.5 (Debian: libpq5).
+LDLIBS   := $(shell pkg-config --libs $(filter-out libpq,$(PKGS)) 2>/dev/null || \
+              echo -lxml2 -lz -lcrypto) -pthread -lm
 # The test builds: sanitizers, -Werror, and the test hooks (docs/hacking.md, "Tests"); the
 # release build never has the hooks.
 ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -302,9 +306,10 @@ $(addsuffix /state/st_db.o,build/release build/install build/asan build/tsan bui
   build/gen/st_migrations.inc
 
 # ---- the scripted libpq and `make coverage` (tests/unit/harness_pq.h, docs/hacking.md)
-# Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of -lpq.
+# Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of
+# common/tdi_pq.c (which opens the real one).
 HPQ_TESTS   := test_pg test_extract_pq test_state test_run test_run_pool test_rpt_load test_st_report
-LDLIBS_NOPQ := $(filter-out -lpq,$(LDLIBS))
+HPQ_OUT     := %/common/tdi_pq.o
 COV         := -O0 -g --coverage -Werror -DTDI_TEST_HOOKS
 COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)
 COV_BIN     := $(UNIT_SRC:tests/unit/%.c=build/cov/tests/%)
@@ -321,8 +326,8 @@ $(HPQ_TESTS:%=build/asan/tests/%): build/asan/tests/%: tests/unit/%.c build/asan
                                   $(ASAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) -Wno-missing-prototypes \
-	  $(DEPFLAGS) -o $@ $< build/asan/tests/harness_pq.o $(ASAN_LIB) $(LDFLAGS) $(LDLIBS_NOPQ) \
-	  -lcmocka
+	  $(DEPFLAGS) -o $@ $< build/asan/tests/harness_pq.o $(filter-out $(HPQ_OUT),$(ASAN_LIB)) \
+	  $(LDFLAGS) $(LDLIBS) -lcmocka
 
 # test_run_pool reads sources on worker threads (run/run_pool.c): under ThreadSanitizer too, with the
 # harness built the same way.
@@ -334,8 +339,8 @@ $(addprefix build/tsan/tests/,$(filter $(HPQ_TESTS),$(TSAN_TESTS))): build/tsan/
   tests/unit/%.c build/tsan/tests/harness_pq.o $(TSAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) -Wno-missing-prototypes \
-	  $(DEPFLAGS) -o $@ $< build/tsan/tests/harness_pq.o $(TSAN_LIB) $(LDFLAGS) $(LDLIBS_NOPQ) \
-	  -lcmocka
+	  $(DEPFLAGS) -o $@ $< build/tsan/tests/harness_pq.o $(filter-out $(HPQ_OUT),$(TSAN_LIB)) \
+	  $(LDFLAGS) $(LDLIBS) -lcmocka
 
 # Coverage: the unit tests built with gcov instrumentation (-O0, the test hooks on as in the ASan
 # build), run, then line coverage per file and folder, checked against tests/coverage-floors.txt.
@@ -356,7 +361,8 @@ $(HPQ_TESTS:%=build/cov/tests/%): build/cov/tests/%: tests/unit/%.c build/cov/te
                                  $(COV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(COV) -Wno-missing-prototypes \
-	  $(DEPFLAGS) -o $@ $< build/cov/tests/harness_pq.o $(COV_LIB) $(LDFLAGS) $(LDLIBS_NOPQ) -lcmocka
+	  $(DEPFLAGS) -o $@ $< build/cov/tests/harness_pq.o $(filter-out $(HPQ_OUT),$(COV_LIB)) \
+	  $(LDFLAGS) $(LDLIBS) -lcmocka
 
 # make check builds them with the rest (a prerequisite list is read where it stands: here, after
 # COV_BIN is set).
@@ -389,7 +395,6 @@ CHECK_DEB_PKGS := python3-openpyxl chromium
 TDI_CPPFLAGS += $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
 XLSX_LIBS    := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -lxlsxwriter -lz)
 LDLIBS       += $(XLSX_LIBS)
-LDLIBS_NOPQ  += $(XLSX_LIBS)
 
 .PHONY: deps-check install-workbook
 deps-check:

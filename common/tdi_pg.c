@@ -3,6 +3,7 @@
 #include "tdi_pg.h"
 
 #include "tdi_log.h"
+#include "tdi_pq.h"
 #include "tdi_signal.h"
 
 #include <libpq-events.h>
@@ -131,6 +132,10 @@ tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char 
 
     *out = NULL;
     set_transient(transient, 0);
+    /* libpq is loaded here, by the first connection (tdi_pq.h); missing, it stays missing. */
+    st = tdi_pq_load(who, err_class);
+    if (st != TDI_OK)
+        return st;
     conn = PQconnectStartParams(keys, vals, 1);
     if (!conn) {
         tdi_error("%s: connecting failed: out of memory", who);

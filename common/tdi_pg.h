@@ -27,7 +27,8 @@ void tdi_pg_log_error(const char *who, const char *what, const PGresult *res, co
 int tdi_pg_transient(const PGresult *res, const PGconn *conn);
 
 /* Connects (connect_timeout 30 and application_name unless conninfo sets them), UTF8 client
- * encoding, ISO dates, UTC. On failure logs, sets *transient and returns err_class. */
+ * encoding, ISO dates, UTC. On failure logs, sets *transient and returns err_class. The first
+ * call loads libpq (tdi_pq.h); when it cannot, that is a failure too, not transient. */
 tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char *who,
                           tdi_status err_class, PGconn **out, int *transient);
 

@@ -2,13 +2,14 @@
  * harness_pq: a scripted libpq for unit tests of the database code, without a server (the idea of
  * pgBackRest's harnessPq).
  *
- * A test binary that uses it is linked with harness_pq.c instead of -lpq: the harness defines
- * every libpq function tdi calls. The test scripts, in order, the calls that talk to the server
- * (connecting, sending a statement, each PQgetResult, each PQgetCopyData, each PQputCopyData and
- * PQputCopyEnd, a cancel, PQfinish), each with its canned answer; the harness fails the test
- * (cmocka) on a call the script does not expect next, on a wrong argument (a statement is matched
- * by a substring the script gives, so reformatting SQL breaks no test), and, in hpq_done(), on
- * script lines left unused, results not cleared and connections not finished.
+ * A test binary that uses it is linked with harness_pq.c instead of common/tdi_pq.c (which opens
+ * libpq): the harness defines every libpq function tdi calls, and tdi_pq_load. The test scripts, in
+ * order, the calls that talk to the server (connecting, sending a statement, each PQgetResult, each
+ * PQgetCopyData, each PQputCopyData and PQputCopyEnd, a cancel, PQfinish), each with its canned
+ * answer; the harness fails the test (cmocka) on a call the script does not expect next, on a wrong
+ * argument (a statement is matched by a substring the script gives, so reformatting SQL breaks no
+ * test), and, in hpq_done(), on script lines left unused, results not cleared and connections not
+ * finished.
  *
  * The calls that only look at a result or at the connection (PQntuples, PQgetvalue, PQstatus,
  * PQisBusy, PQconsumeInput, PQtransactionStatus, ...) are not scripted: they answer from the
