@@ -243,17 +243,21 @@ done:
     "  CROSS JOIN generate_series(1, 4) i(i)"
 
 /* Every group of body $1 from every record (hold); the records without a tuple as the group of
- * no key (g NULL). %s: the group key of qi. */
+ * no key (g NULL). Its persons (p) and its codes (v) are two groupings of hold, not one grouping by
+ * (g, person, sens) grouped again by (g, person): when most persons are in a group once, that
+ * first grouping has about a row a record, and grouping it again costs a second hash of that size
+ * (100 sources of 10k, 947k persons: 4.4 -> 2.4 s, docs/benchmark.md). Both %s: the group key of
+ * qi. */
 static const char groups_all_sql[] = REID_HOLD(
     "$1", "$2",
-    "$3") ", c AS MATERIALIZED (\n"
-          "    SELECT CASE WHEN qi IS NOT NULL THEN %s END AS g, person, sens, count(*) AS n\n"
-          "      FROM hold GROUP BY 1, 2, 3),\n"
+    "$3") ", p AS (SELECT g, sum(n) AS n, count(*) AS p FROM (\n"
+          "        SELECT CASE WHEN qi IS NOT NULL THEN %s END AS g, person, count(*) AS n\n"
+          "          FROM hold GROUP BY 1, 2) x GROUP BY g),\n"
+          "c AS MATERIALIZED (\n"
+          "    SELECT %s AS g, sens, count(*) AS n FROM hold WHERE qi IS NOT NULL GROUP BY 1, 2),\n"
           "v AS (SELECT g, item, code, sum(n) AS n FROM (" CODES_OF_C ") y\n"
           "       WHERE code <> '' GROUP BY 1, 2, 3),\n"
           "iv AS (INSERT INTO run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
-          "p AS (SELECT g, sum(n) AS n, count(*) AS p\n"
-          "        FROM (SELECT g, person, sum(n) AS n FROM c GROUP BY 1, 2) x GROUP BY g),\n"
           "d AS (" D_COUNTS " FROM v GROUP BY g)\n"
           "INSERT INTO run_reid_g SELECT $1::integer, p.g, p.n, p.p, d.d1, d.d2, d.d3, d.d4\n"
           "  FROM p LEFT JOIN d ON d.g = p.g";
@@ -362,7 +366,7 @@ static tdi_status groups_first(state_db *st, int b, unsigned mask, int k_min, st
                                unsigned long *legacy)
 {
     char bstr[16], ystr[16], kstr[16], kept[16] = "", key[512] = "";
-    char sql[sizeof groups_moved_sql + sizeof groups_all_sql + sizeof key];
+    char sql[sizeof groups_moved_sql + sizeof groups_all_sql + 2 * sizeof key];
     const char *params[4] = {bstr, ystr, NULL, kstr};
     PGresult *res = NULL;
     int found = 0, moved;
@@ -385,7 +389,10 @@ static tdi_status groups_first(state_db *st, int b, unsigned mask, int k_min, st
                   moved ? "from its kept groups and the run's changes" : "from every record");
         s = groups_start(st, b, mask, !moved);
     }
-    snprintf(sql, sizeof sql, moved ? groups_moved_sql : groups_all_sql, key);
+    if (moved)
+        snprintf(sql, sizeof sql, groups_moved_sql, key);
+    else
+        snprintf(sql, sizeof sql, groups_all_sql, key, key);
     params[2] = st->whole ? "t" : "f";
     if (s == TDI_OK)
         s = st_command(st, "grouping the records by their quasi-identifiers", sql, moved ? 2 : 3,
