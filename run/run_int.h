@@ -84,16 +84,17 @@ typedef struct run_source {
      * with its "not known" code (the run report; tdi.run_completeness). */
     unsigned long applicable[TDI_ITEM_COUNT], not_known[TDI_ITEM_COUNT];
     /* What a read leaves for its merge (run_merge_source), which the run does in source order. */
-    run_spool *seg;       /* parallel reads: its records, until appended to the run's spool */
-    FILE *seen, *present; /* incremental reads: the keys for the state database, one a line */
-    uint64_t *keysum;     /* the key scan's digest, STATE_KEY_BUCKETS sums (run_keys.c) */
-    unsigned long nkeys;  /* keys in it */
+    run_spool *seg;      /* parallel reads: its records, until appended to the run's spool */
+    FILE *seen;          /* incremental reads: the keys of the rows read, one a line */
+    uint64_t *keysum;    /* the key scan's digest, STATE_KEY_BUCKETS sums (run_keys.c) */
+    unsigned long nkeys; /* keys in it */
     /* An incremental read's snapshot, left open (idle in its transaction) until the state pass
      * is done: episodes whose counting changed unread are read again in it. */
     extract_source *snap;
     /* With snap: its key scan's (state key, episode id) pairs, "key\0id\0" each, in a sealed
-     * file (run_sealed.h: the ids are the clinic's own), for finding the ids of the episodes
-     * read again without scanning the source again. */
+     * file (run_sealed.h: the ids are the clinic's own): the keys the merge sends the state
+     * database (run_keys.c), and the ids of the episodes read again found without scanning the
+     * source again (run_ids_next()). */
     FILE *ids;
     int refetches; /* how many times episodes were read again in snap */
     char *report;  /* unmapped codes and rule counts (transform_print_source_report) */
@@ -171,9 +172,9 @@ tdi_status run_keys_add(run_source *s, const char *key);
 /* run_keys.c: *prefix = the 16-bit bucket of a state key ("e1:" + 32 hex digits); 0 when key is
  * not one. */
 int run_key_prefix(const char *key, unsigned *prefix);
-/* run_keys.c: source si's key scan (s->present) into the state database: compared with the digest
- * the last scan left, only the keys of the buckets that changed (all without a digest), and this
- * scan's digest kept for the commit. The run's thread. */
+/* run_keys.c: source si's key scan (the keys of s->ids) into the state database: compared with the
+ * digest the last scan left, only the keys of the buckets that changed (all without a digest), and
+ * this scan's digest kept for the commit. The run's thread. */
 tdi_status run_keys_merge(run_ctx *rc, size_t si);
 
 /* run_read.c: full or incremental, and from when (a crosswalk that cannot be read fails the
@@ -189,6 +190,10 @@ tdi_status run_merge_source(run_ctx *rc, size_t si);
 /* run_read.c: run_read_one with the run's own reader into the run's spool, then the merge (a
  * source read again in the run). */
 tdi_status run_read_source(run_ctx *rc, size_t si);
+/* run_read.c: the next pair of a key scan's file (s->ids, read from its start): *key and *id
+ * (getdelim buffers, the caller's to free; an id is a clinic's own: wiped before it is freed), or
+ * *eof = 1. A pair cut short or a failed read is logged: TDI_ERR_OUTPUT. */
+tdi_status run_ids_next(FILE *fp, char **key, size_t *kcap, char **id, size_t *icap, int *eof);
 /* run_read.c: frees what a read left for its merge (after the merge, or when the run stops). */
 void run_source_release(run_source *s);
 /* run_read.c: ends the snapshot an incremental read left open (nothing when there is none). */

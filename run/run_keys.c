@@ -139,16 +139,16 @@ static tdi_status changed_ranges(const uint64_t *sum, const unsigned char *last,
     return TDI_OK;
 }
 
-/* The keys of fp whose prefix lies in a range (every key when nranges is (size_t)-1) into
+/* The keys of fp (the pairs of s->ids) whose prefix lies in a range (every key when all) into
  * PRESENT; ranges are sorted and apart, so a table of the prefixes' buckets finds them. */
 static tdi_status copy_keys(run_ctx *rc, size_t si, FILE *fp, const unsigned *lo,
                             const unsigned *hi, size_t n, int all)
 {
     unsigned char *in = all ? NULL : calloc(STATE_KEY_BUCKETS, 1);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    char *key = NULL, *id = NULL;
+    size_t kcap = 0, icap = 0;
     tdi_status st = TDI_OK, cst;
+    int eof = 0;
 
     if (!all && !in) {
         tdi_error("source %s: out of memory", rc->src[si].cfg->name);
@@ -156,25 +156,23 @@ static tdi_status copy_keys(run_ctx *rc, size_t si, FILE *fp, const unsigned *lo
     }
     for (size_t r = 0; in && r < n; r++)
         memset(in + lo[r], 1, hi[r] - lo[r]);
-    if (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0) {
+    if (fseek(fp, 0, SEEK_SET) != 0) { /* also where a write of it failed */
         tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
         free(in);
         return TDI_ERR_OUTPUT;
     }
     st = state_copy_begin(rc->state, STATE_COPY_PRESENT);
-    while (st == TDI_OK && (len = getline(&line, &cap, fp)) > 0) {
+    while (st == TDI_OK && (st = run_ids_next(fp, &key, &kcap, &id, &icap, &eof)) == TDI_OK &&
+           !eof) {
         unsigned prefix;
-        uint64_t tail;
 
-        line[len - 1] = '\0';
-        if (all || (key_parts(line, &prefix, &tail) && in[prefix]))
-            st = state_put_key(rc->state, (int)si, line);
+        if (all || (run_key_prefix(key, &prefix) && in[prefix]))
+            st = state_put_key(rc->state, (int)si, key);
     }
-    if (st == TDI_OK && ferror(fp)) {
-        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
-        st = TDI_ERR_OUTPUT;
-    }
-    free(line);
+    if (id)
+        explicit_bzero(id, icap); /* the last id read: a clinic's own */
+    free(id);
+    free(key);
     free(in);
     cst = state_copy_end(rc->state, st != TDI_OK);
     return st != TDI_OK ? st : cst;
@@ -199,7 +197,7 @@ tdi_status run_keys_merge(run_ctx *rc, size_t si)
     int bits, kbits = keep_bits(s->nkeys);
     tdi_status st;
 
-    if (!s->present)
+    if (!s->ids)
         return TDI_OK;
     st = state_keys_last(rc->state, s->cfg->name, rc->year, s->fingerprint, &last, &len);
     bits = st == TDI_OK ? digest_bits(len) : -1;
@@ -213,7 +211,7 @@ tdi_status run_keys_merge(run_ctx *rc, size_t si)
     if (st == TDI_OK && bits >= 0)
         st = changed_ranges(s->keysum, last, bits, lo, hi, &n, now);
     if (st == TDI_OK)
-        st = copy_keys(rc, si, s->present, lo, hi, n, bits < 0);
+        st = copy_keys(rc, si, s->ids, lo, hi, n, bits < 0);
     if (st == TDI_OK) {
         fold(s->keysum, kbits, now);
         st = state_keys_keep(rc->state, (int)si, s->cfg->name, now, (size_t)8 << kbits, bits >= 0,

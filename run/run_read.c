@@ -218,22 +218,35 @@ static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     return st;
 }
 
-/* One episode of the key scan: its key, and the pair for finding its id again. */
+/* One episode of the key scan: the pair (run_int.h's s->ids), and its key into the digest. */
 static tdi_status present_key(run_source *s, const char *id, const char *key)
 {
-    tdi_status st = put_key(s->present, key);
-
     /* with their \0s: an id from a text COPY has none inside */
-    if (st == TDI_OK && (fwrite(key, strlen(key) + 1, 1, s->ids) != 1 ||
-                         fwrite(id, strlen(id) + 1, 1, s->ids) != 1)) {
-        tdi_error("spool: writing a source's ids failed: %s", strerror(errno));
-        st = TDI_ERR_OUTPUT;
+    if (fwrite(key, strlen(key) + 1, 1, s->ids) != 1 ||
+        fwrite(id, strlen(id) + 1, 1, s->ids) != 1) {
+        tdi_error("spool: writing a source's keys failed: %s", strerror(errno));
+        return TDI_ERR_OUTPUT;
     }
-    return st == TDI_OK ? run_keys_add(s, key) : st;
+    return run_keys_add(s, key);
+}
+
+tdi_status run_ids_next(FILE *fp, char **key, size_t *kcap, char **id, size_t *icap, int *eof)
+{
+    *eof = 0;
+    if (getdelim(key, kcap, '\0', fp) > 0) {
+        if (getdelim(id, icap, '\0', fp) > 0)
+            return TDI_OK;
+        errno = ferror(fp) ? errno : 0; /* else a pair cut short: not what was written */
+    } else if (!ferror(fp)) {
+        *eof = 1;
+        return TDI_OK;
+    }
+    tdi_error("spool: reading a source's keys failed: %s", errno ? strerror(errno) : "cut short");
+    return TDI_ERR_OUTPUT;
 }
 
 /* The key scan of an incremental read in ex's snapshot: every episode of the year with an id
- * into s->present (its state key), s->ids (the pair) and the scan's digest. */
+ * into s->ids (the pair) and the scan's digest. */
 static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_source *ex)
 {
     run_source *s = &rc->src[si];
@@ -277,9 +290,7 @@ static void close_keys(run_source *s)
 {
     if (s->seen)
         fclose(s->seen); /* unlinked temp files: nothing to keep */
-    if (s->present)
-        fclose(s->present);
-    s->seen = s->present = NULL;
+    s->seen = NULL;
     free(s->keysum);
     s->keysum = NULL;
     s->nkeys = 0;
@@ -326,8 +337,6 @@ static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_
      * body holds and does not get any more is deleted there) and every episode of the year. */
     if (st == TDI_OK && !s->full_read)
         st = run_spool_stream(rc->cfg->work_dir, &s->seen);
-    if (st == TDI_OK && !s->full_read)
-        st = run_spool_stream(rc->cfg->work_dir, &s->present);
     if (st == TDI_OK && !s->full_read)
         st = run_sealed_open(rc->cfg->work_dir, &s->ids);
     if (st == TDI_OK)
@@ -541,21 +550,16 @@ static tdi_status find_ids(run_source *s, wanted *w)
     char *key = NULL, *id = NULL;
     size_t kcap = 0, icap = 0;
     tdi_status st = TDI_OK;
+    int eof = 0;
 
-    errno = 0;
-    if (!s->ids || fseek(s->ids, 0, SEEK_SET) != 0) /* also where a write of it failed */
+    if (!s->ids || fseek(s->ids, 0, SEEK_SET) != 0) { /* also where a write of it failed */
+        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
         st = TDI_ERR_OUTPUT;
-    while (st == TDI_OK && getdelim(&key, &kcap, '\0', s->ids) > 0) {
-        if (getdelim(&id, &icap, '\0', s->ids) <= 0)
-            st = TDI_ERR_OUTPUT; /* a pair cut short: not what was written */
-        else
-            st = want_key(w, id, key);
     }
-    if (st == TDI_OK && ferror(s->ids))
-        st = TDI_ERR_OUTPUT;
-    if (st == TDI_ERR_OUTPUT)
-        tdi_error("spool: a source's ids: %s", errno ? strerror(errno) : "cut short");
-    else if (st == TDI_ERR_INTERNAL)
+    while (st == TDI_OK && (st = run_ids_next(s->ids, &key, &kcap, &id, &icap, &eof)) == TDI_OK &&
+           !eof)
+        st = want_key(w, id, key);
+    if (st == TDI_ERR_INTERNAL)
         tdi_error("out of memory");
     if (id)
         explicit_bzero(id, icap); /* the last id read: a clinic's own */
