@@ -91,7 +91,8 @@ typedef struct run_source {
     /* An incremental read's snapshot, left open (idle in its transaction) until the state pass
      * is done: episodes whose counting changed unread are read again in it. */
     extract_source *snap;
-    /* With snap: its key scan's (state key, episode id) pairs, "key\0id\0" each, in a sealed
+    /* With snap: its key scan's (state key, episode id) pairs, the key's RUN_KEY_BYTES bytes then
+     * "id\0" each, in a sealed
      * file (run_sealed.h: the ids are the clinic's own): the keys the merge sends the state
      * database (run_keys.c), and the ids of the episodes read again found without scanning the
      * source again (run_ids_next()). */
@@ -166,8 +167,19 @@ double run_lap(void);
 /* run.c: seconds on the monotonic clock (any thread: the steps' times in --verbose). */
 double run_seconds(void);
 
-/* run_keys.c: an episode state key of the key scan ("e1:" + 32 hex digits) into s's digest
- * (s->keysum, allocated when NULL). Any thread: the reader's. */
+/* An episode state key is "e1:" + 32 hex digits (RUN_KEY_CHARS); packed, its 16 bytes. */
+#define RUN_KEY_BYTES 16
+#define RUN_KEY_CHARS 35
+/* run_keys.c: 1 when key is a state key, its bytes in out; else 0. */
+int run_key_pack(const char *key, unsigned char out[RUN_KEY_BYTES]);
+/* run_keys.c: a packed key as its text. */
+void run_key_unpack(const unsigned char key[RUN_KEY_BYTES], char out[RUN_KEY_CHARS + 1]);
+/* run_keys.c: the 16-bit bucket of a packed key (its first two bytes). */
+unsigned run_key_bucket(const unsigned char key[RUN_KEY_BYTES]);
+/* run_keys.c: a packed episode state key of the key scan into s's digest (s->keysum, allocated
+ * when NULL); run_keys_add the same from its text (malformed: logged, TDI_ERR_INTERNAL). Any
+ * thread: the reader's. */
+tdi_status run_keys_add_packed(run_source *s, const unsigned char key[RUN_KEY_BYTES]);
 tdi_status run_keys_add(run_source *s, const char *key);
 /* run_keys.c: *prefix = the 16-bit bucket of a state key ("e1:" + 32 hex digits); 0 when key is
  * not one. */
@@ -190,10 +202,12 @@ tdi_status run_merge_source(run_ctx *rc, size_t si);
 /* run_read.c: run_read_one with the run's own reader into the run's spool, then the merge (a
  * source read again in the run). */
 tdi_status run_read_source(run_ctx *rc, size_t si);
-/* run_read.c: the next pair of a key scan's file (s->ids, read from its start): *key and *id
- * (getdelim buffers, the caller's to free; an id is a clinic's own: wiped before it is freed), or
- * *eof = 1. A pair cut short or a failed read is logged: TDI_ERR_OUTPUT. */
-tdi_status run_ids_next(FILE *fp, char **key, size_t *kcap, char **id, size_t *icap, int *eof);
+/* run_read.c: the next pair of a key scan's file (s->ids, read from its start): its packed key
+ * into key and its id into *id (a getdelim buffer, the caller's to free; an id is a clinic's own:
+ * wiped before it is freed), or *eof = 1. A pair cut short or a failed read is logged:
+ * TDI_ERR_OUTPUT. */
+tdi_status run_ids_next(FILE *fp, unsigned char key[RUN_KEY_BYTES], char **id, size_t *icap,
+                        int *eof);
 /* run_read.c: frees what a read left for its merge (after the merge, or when the run stops). */
 void run_source_release(run_source *s);
 /* run_read.c: ends the snapshot an incremental read left open (nothing when there is none). */

@@ -221,26 +221,33 @@ static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_
 /* One episode of the key scan: the pair (run_int.h's s->ids), and its key into the digest. */
 static tdi_status present_key(run_source *s, const char *id, const char *key)
 {
-    /* with their \0s: an id from a text COPY has none inside */
-    if (fwrite(key, strlen(key) + 1, 1, s->ids) != 1 ||
-        fwrite(id, strlen(id) + 1, 1, s->ids) != 1) {
+    unsigned char k[RUN_KEY_BYTES];
+
+    if (!run_key_pack(key, k)) {
+        tdi_error("source %s: a state key is malformed", s->cfg->name);
+        return TDI_ERR_INTERNAL;
+    }
+    /* the id with its \0: one from a text COPY has none inside */
+    if (fwrite(k, sizeof k, 1, s->ids) != 1 || fwrite(id, strlen(id) + 1, 1, s->ids) != 1) {
         tdi_error("spool: writing a source's keys failed: %s", strerror(errno));
         return TDI_ERR_OUTPUT;
     }
-    return run_keys_add(s, key);
+    return run_keys_add_packed(s, k);
 }
 
-tdi_status run_ids_next(FILE *fp, char **key, size_t *kcap, char **id, size_t *icap, int *eof)
+tdi_status run_ids_next(FILE *fp, unsigned char key[RUN_KEY_BYTES], char **id, size_t *icap,
+                        int *eof)
 {
+    size_t got = fread(key, 1, RUN_KEY_BYTES, fp);
+
     *eof = 0;
-    if (getdelim(key, kcap, '\0', fp) > 0) {
-        if (getdelim(id, icap, '\0', fp) > 0)
-            return TDI_OK;
-        errno = ferror(fp) ? errno : 0; /* else a pair cut short: not what was written */
-    } else if (!ferror(fp)) {
+    if (got == RUN_KEY_BYTES && getdelim(id, icap, '\0', fp) > 0)
+        return TDI_OK;
+    if (got == 0 && !ferror(fp)) {
         *eof = 1;
         return TDI_OK;
     }
+    errno = ferror(fp) ? errno : 0; /* else a pair cut short: not what was written */
     tdi_error("spool: reading a source's keys failed: %s", errno ? strerror(errno) : "cut short");
     return TDI_ERR_OUTPUT;
 }
@@ -523,12 +530,15 @@ typedef struct wanted {
     unsigned char bucket[STATE_KEY_BUCKETS / 8];
 } wanted;
 
-static tdi_status want_key(wanted *w, const char *id, const char *key)
+static tdi_status want_key(wanted *w, const char *id, const unsigned char key[RUN_KEY_BYTES])
 {
-    unsigned prefix;
+    unsigned prefix = run_key_bucket(key);
+    char hex[RUN_KEY_CHARS + 1];
 
-    if (!run_key_prefix(key, &prefix) || !(w->bucket[prefix / 8] & 1u << prefix % 8) ||
-        !bsearch(key, w->keys, w->nkeys, STATE_KEY_WIDTH, key_cmp))
+    if (!(w->bucket[prefix / 8] & 1u << prefix % 8))
+        return TDI_OK;
+    run_key_unpack(key, hex);
+    if (!bsearch(hex, w->keys, w->nkeys, STATE_KEY_WIDTH, key_cmp))
         return TDI_OK;
     if (w->nids == w->cap) { /* an id on two rows: the duplicate check fails the source later */
         size_t cap = w->cap ? 2 * w->cap : 16;
@@ -547,8 +557,9 @@ static tdi_status want_key(wanted *w, const char *id, const char *key)
  * in memory only (free_ids()): never written in the clear, never logged. */
 static tdi_status find_ids(run_source *s, wanted *w)
 {
-    char *key = NULL, *id = NULL;
-    size_t kcap = 0, icap = 0;
+    unsigned char key[RUN_KEY_BYTES];
+    char *id = NULL;
+    size_t icap = 0;
     tdi_status st = TDI_OK;
     int eof = 0;
 
@@ -556,15 +567,13 @@ static tdi_status find_ids(run_source *s, wanted *w)
         tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
         st = TDI_ERR_OUTPUT;
     }
-    while (st == TDI_OK && (st = run_ids_next(s->ids, &key, &kcap, &id, &icap, &eof)) == TDI_OK &&
-           !eof)
+    while (st == TDI_OK && (st = run_ids_next(s->ids, key, &id, &icap, &eof)) == TDI_OK && !eof)
         st = want_key(w, id, key);
     if (st == TDI_ERR_INTERNAL)
         tdi_error("out of memory");
     if (id)
         explicit_bzero(id, icap); /* the last id read: a clinic's own */
     free(id);
-    free(key);
     return st;
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests for run/run_keys.c's parsing of state keys: the bucket a key falls in and the sum of
- * its last 8 bytes (the key scan's digest), checked against strtoull of the same digits. */
+ * its last 8 bytes (the key scan's digest), checked against strtoull of the same digits; a key
+ * packed into its bytes and back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -74,12 +75,33 @@ static void digest_sums_tails(void **state)
     free(s.keysum);
 }
 
+/* A key packed is its 16 bytes (the digits read two at a time), and unpacked its text again. */
+static void packed_keys(void **state)
+{
+    static const unsigned char a[RUN_KEY_BYTES] = {0xab, 0xcd, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+                                                   0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+    unsigned char k[RUN_KEY_BYTES];
+    char text[RUN_KEY_CHARS + 1];
+
+    (void)state;
+    assert_int_equal(run_key_pack(KEY_A, k), 1);
+    assert_memory_equal(k, a, sizeof a);
+    assert_int_equal(run_key_bucket(k), 0xabcd);
+    run_key_unpack(k, text);
+    assert_string_equal(text, KEY_A);
+    assert_int_equal(run_key_pack(KEY_B, k), 1);
+    run_key_unpack(k, text);
+    assert_string_equal(text, KEY_B);
+    assert_int_equal(run_key_pack("e1:abcd0123456789ab0123456789abcdeg", k), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prefix_of_keys),
         cmocka_unit_test(not_state_keys),
         cmocka_unit_test(digest_sums_tails),
+        cmocka_unit_test(packed_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
