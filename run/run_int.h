@@ -92,10 +92,9 @@ typedef struct run_source {
      * is done: episodes whose counting changed unread are read again in it. */
     extract_source *snap;
     /* With snap: its key scan's (state key, episode id) pairs, the key's RUN_KEY_BYTES bytes then
-     * "id\0" each, in a sealed
-     * file (run_sealed.h: the ids are the clinic's own): the keys the merge sends the state
-     * database (run_keys.c), and the ids of the episodes read again found without scanning the
-     * source again (run_ids_next()). */
+     * "id\0" each, in a sealed file (run_sealed.h: the ids are the clinic's own): the keys the
+     * merge sends the state database (run_keys.c), and the ids of the episodes read again found
+     * without scanning the source again (run_ids_scan()). */
     FILE *ids;
     int refetches; /* how many times episodes were read again in snap */
     char *report;  /* unmapped codes and rule counts (transform_print_source_report) */
@@ -176,11 +175,10 @@ int run_key_pack(const char *key, unsigned char out[RUN_KEY_BYTES]);
 void run_key_unpack(const unsigned char key[RUN_KEY_BYTES], char out[RUN_KEY_CHARS + 1]);
 /* run_keys.c: the 16-bit bucket of a packed key (its first two bytes). */
 unsigned run_key_bucket(const unsigned char key[RUN_KEY_BYTES]);
-/* run_keys.c: a packed episode state key of the key scan into s's digest (s->keysum, allocated
- * when NULL); run_keys_add the same from its text (malformed: logged, TDI_ERR_INTERNAL). Any
- * thread: the reader's. */
-tdi_status run_keys_add_packed(run_source *s, const unsigned char key[RUN_KEY_BYTES]);
-tdi_status run_keys_add(run_source *s, const char *key);
+/* run_keys.c: an episode state key of the key scan into s's digest (s->keysum, allocated when
+ * NULL), its bytes into packed (may be NULL); malformed: logged, TDI_ERR_INTERNAL. Any thread:
+ * the reader's. */
+tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN_KEY_BYTES]);
 /* run_keys.c: *prefix = the 16-bit bucket of a state key ("e1:" + 32 hex digits); 0 when key is
  * not one. */
 int run_key_prefix(const char *key, unsigned *prefix);
@@ -202,12 +200,14 @@ tdi_status run_merge_source(run_ctx *rc, size_t si);
 /* run_read.c: run_read_one with the run's own reader into the run's spool, then the merge (a
  * source read again in the run). */
 tdi_status run_read_source(run_ctx *rc, size_t si);
-/* run_read.c: the next pair of a key scan's file (s->ids, read from its start): its packed key
- * into key and its id into *id (a getdelim buffer, the caller's to free; an id is a clinic's own:
- * wiped before it is freed), or *eof = 1. A pair cut short or a failed read is logged:
- * TDI_ERR_OUTPUT. */
-tdi_status run_ids_next(FILE *fp, unsigned char key[RUN_KEY_BYTES], char **id, size_t *icap,
-                        int *eof);
+/* What a scan of a key scan's pairs does with each: its packed key and its id (a clinic's own:
+ * never kept past the call). */
+typedef tdi_status (*run_pair_fn)(void *arg, const unsigned char key[RUN_KEY_BYTES],
+                                  const char *id);
+/* run_read.c: fn for every pair of a key scan's file (s->ids), from its start; stops at the first
+ * status that is not TDI_OK and returns it. A pair cut short or a failed read is logged:
+ * TDI_ERR_OUTPUT. The id buffer is wiped before it is freed. */
+tdi_status run_ids_scan(FILE *fp, run_pair_fn fn, void *arg);
 /* run_read.c: frees what a read left for its merge (after the merge, or when the run stops). */
 void run_source_release(run_source *s);
 /* run_read.c: ends the snapshot an incremental read left open (nothing when there is none). */

@@ -73,10 +73,15 @@ int run_key_prefix(const char *key, unsigned *prefix)
     return 1;
 }
 
-tdi_status run_keys_add_packed(run_source *s, const unsigned char key[RUN_KEY_BYTES])
+tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN_KEY_BYTES])
 {
+    unsigned char k[RUN_KEY_BYTES];
     uint64_t tail = 0;
 
+    if (!run_key_pack(key, k)) {
+        tdi_error("source %s: a state key is malformed", s->cfg->name);
+        return TDI_ERR_INTERNAL;
+    }
     if (!s->keysum) {
         s->keysum = calloc(STATE_KEY_BUCKETS, sizeof *s->keysum);
         if (!s->keysum) {
@@ -86,21 +91,12 @@ tdi_status run_keys_add_packed(run_source *s, const unsigned char key[RUN_KEY_BY
         s->nkeys = 0;
     }
     for (int i = RUN_KEY_BYTES - 8; i < RUN_KEY_BYTES; i++) /* the last 8 bytes, big-endian */
-        tail = tail << 8 | key[i];
-    s->keysum[run_key_bucket(key)] += tail;
+        tail = tail << 8 | k[i];
+    s->keysum[run_key_bucket(k)] += tail;
     s->nkeys++;
+    if (packed)
+        memcpy(packed, k, sizeof k);
     return TDI_OK;
-}
-
-tdi_status run_keys_add(run_source *s, const char *key)
-{
-    unsigned char k[RUN_KEY_BYTES];
-
-    if (!run_key_pack(key, k)) {
-        tdi_error("source %s: a state key is malformed", s->cfg->name);
-        return TDI_ERR_INTERNAL;
-    }
-    return run_keys_add_packed(s, k);
 }
 
 /* sum (STATE_KEY_BUCKETS) folded to 2^bits buckets into out, big-endian, 8 bytes a bucket. */
@@ -154,16 +150,33 @@ static tdi_status changed_ranges(const uint64_t *sum, const unsigned char *last,
     return TDI_OK;
 }
 
+/* What copy_keys sends: every key, or those whose bucket is marked in `in`. */
+typedef struct key_copy {
+    run_ctx *rc;
+    int si;
+    const unsigned char *in; /* STATE_KEY_BUCKETS flags, or NULL: all */
+} key_copy;
+
+static tdi_status copy_key(void *arg, const unsigned char key[RUN_KEY_BYTES], const char *id)
+{
+    key_copy *kc = arg;
+    char hex[RUN_KEY_CHARS + 1];
+
+    (void)id;
+    if (kc->in && !kc->in[run_key_bucket(key)])
+        return TDI_OK;
+    run_key_unpack(key, hex);
+    return state_put_key(kc->rc->state, kc->si, hex);
+}
+
 /* The keys of fp (the pairs of s->ids) whose prefix lies in a range (every key when all) into
  * PRESENT; ranges are sorted and apart, so a table of the prefixes' buckets finds them. */
 static tdi_status copy_keys(run_ctx *rc, size_t si, FILE *fp, const unsigned *lo,
                             const unsigned *hi, size_t n, int all)
 {
-    unsigned char *in = all ? NULL : calloc(STATE_KEY_BUCKETS, 1), key[RUN_KEY_BYTES];
-    char hex[RUN_KEY_CHARS + 1], *id = NULL;
-    size_t icap = 0;
-    tdi_status st = TDI_OK, cst;
-    int eof = 0;
+    unsigned char *in = all ? NULL : calloc(STATE_KEY_BUCKETS, 1);
+    key_copy kc = {rc, (int)si, in};
+    tdi_status st, cst;
 
     if (!all && !in) {
         tdi_error("source %s: out of memory", rc->src[si].cfg->name);
@@ -171,21 +184,9 @@ static tdi_status copy_keys(run_ctx *rc, size_t si, FILE *fp, const unsigned *lo
     }
     for (size_t r = 0; in && r < n; r++)
         memset(in + lo[r], 1, hi[r] - lo[r]);
-    if (fseek(fp, 0, SEEK_SET) != 0) { /* also where a write of it failed */
-        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
-        free(in);
-        return TDI_ERR_OUTPUT;
-    }
     st = state_copy_begin(rc->state, STATE_COPY_PRESENT);
-    while (st == TDI_OK && (st = run_ids_next(fp, key, &id, &icap, &eof)) == TDI_OK && !eof) {
-        if (all || in[run_key_bucket(key)]) {
-            run_key_unpack(key, hex);
-            st = state_put_key(rc->state, (int)si, hex);
-        }
-    }
-    if (id)
-        explicit_bzero(id, icap); /* the last id read: a clinic's own */
-    free(id);
+    if (st == TDI_OK)
+        st = run_ids_scan(fp, copy_key, &kc);
     free(in);
     cst = state_copy_end(rc->state, st != TDI_OK);
     return st != TDI_OK ? st : cst;

@@ -218,25 +218,24 @@ static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     return st;
 }
 
-/* One episode of the key scan: the pair (run_int.h's s->ids), and its key into the digest. */
+/* One episode of the key scan: its key into the digest, and the pair (run_int.h's s->ids). */
 static tdi_status present_key(run_source *s, const char *id, const char *key)
 {
     unsigned char k[RUN_KEY_BYTES];
+    tdi_status st = run_keys_add(s, key, k);
 
-    if (!run_key_pack(key, k)) {
-        tdi_error("source %s: a state key is malformed", s->cfg->name);
-        return TDI_ERR_INTERNAL;
-    }
     /* the id with its \0: one from a text COPY has none inside */
-    if (fwrite(k, sizeof k, 1, s->ids) != 1 || fwrite(id, strlen(id) + 1, 1, s->ids) != 1) {
+    if (st == TDI_OK &&
+        (fwrite(k, sizeof k, 1, s->ids) != 1 || fwrite(id, strlen(id) + 1, 1, s->ids) != 1)) {
         tdi_error("spool: writing a source's keys failed: %s", strerror(errno));
-        return TDI_ERR_OUTPUT;
+        st = TDI_ERR_OUTPUT;
     }
-    return run_keys_add_packed(s, k);
+    return st;
 }
 
-tdi_status run_ids_next(FILE *fp, unsigned char key[RUN_KEY_BYTES], char **id, size_t *icap,
-                        int *eof)
+/* The next pair of fp into key and *id, or *eof = 1; a pair cut short or a failed read logged. */
+static tdi_status next_pair(FILE *fp, unsigned char key[RUN_KEY_BYTES], char **id, size_t *icap,
+                            int *eof)
 {
     size_t got = fread(key, 1, RUN_KEY_BYTES, fp);
 
@@ -250,6 +249,26 @@ tdi_status run_ids_next(FILE *fp, unsigned char key[RUN_KEY_BYTES], char **id, s
     errno = ferror(fp) ? errno : 0; /* else a pair cut short: not what was written */
     tdi_error("spool: reading a source's keys failed: %s", errno ? strerror(errno) : "cut short");
     return TDI_ERR_OUTPUT;
+}
+
+tdi_status run_ids_scan(FILE *fp, run_pair_fn fn, void *arg)
+{
+    unsigned char key[RUN_KEY_BYTES];
+    char *id = NULL;
+    size_t icap = 0;
+    tdi_status st = TDI_OK;
+    int eof = 0;
+
+    if (!fp || fseek(fp, 0, SEEK_SET) != 0) { /* also where a write of it failed */
+        tdi_error("spool: reading a source's keys failed: %s", fp ? strerror(errno) : "none kept");
+        return TDI_ERR_OUTPUT;
+    }
+    while (st == TDI_OK && (st = next_pair(fp, key, &id, &icap, &eof)) == TDI_OK && !eof)
+        st = fn(arg, key, id);
+    if (id)
+        explicit_bzero(id, icap); /* the last id read: a clinic's own */
+    free(id);
+    return st;
 }
 
 /* The key scan of an incremental read in ex's snapshot: every episode of the year with an id
@@ -530,8 +549,9 @@ typedef struct wanted {
     unsigned char bucket[STATE_KEY_BUCKETS / 8];
 } wanted;
 
-static tdi_status want_key(wanted *w, const char *id, const unsigned char key[RUN_KEY_BYTES])
+static tdi_status want_key(void *arg, const unsigned char key[RUN_KEY_BYTES], const char *id)
 {
+    wanted *w = arg;
     unsigned prefix = run_key_bucket(key);
     char hex[RUN_KEY_CHARS + 1];
 
@@ -557,23 +577,10 @@ static tdi_status want_key(wanted *w, const char *id, const unsigned char key[RU
  * in memory only (free_ids()): never written in the clear, never logged. */
 static tdi_status find_ids(run_source *s, wanted *w)
 {
-    unsigned char key[RUN_KEY_BYTES];
-    char *id = NULL;
-    size_t icap = 0;
-    tdi_status st = TDI_OK;
-    int eof = 0;
+    tdi_status st = run_ids_scan(s->ids, want_key, w);
 
-    if (!s->ids || fseek(s->ids, 0, SEEK_SET) != 0) { /* also where a write of it failed */
-        tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
-        st = TDI_ERR_OUTPUT;
-    }
-    while (st == TDI_OK && (st = run_ids_next(s->ids, key, &id, &icap, &eof)) == TDI_OK && !eof)
-        st = want_key(w, id, key);
     if (st == TDI_ERR_INTERNAL)
         tdi_error("out of memory");
-    if (id)
-        explicit_bzero(id, icap); /* the last id read: a clinic's own */
-    free(id);
     return st;
 }
 

@@ -60,15 +60,15 @@ static void digest_sums_tails(void **state)
     test_log tl;
 
     (void)state;
-    assert_int_equal(run_keys_add(&s, KEY_A), TDI_OK);
-    assert_int_equal(run_keys_add(&s, KEY_B), TDI_OK);
-    assert_int_equal(run_keys_add(&s, KEY_C), TDI_OK);
+    assert_int_equal(run_keys_add(&s, KEY_A, NULL), TDI_OK);
+    assert_int_equal(run_keys_add(&s, KEY_B, NULL), TDI_OK);
+    assert_int_equal(run_keys_add(&s, KEY_C, NULL), TDI_OK);
     assert_int_equal(s.nkeys, 3);
     assert_true(s.keysum[0xabcd] == tail_of(KEY_A) + tail_of(KEY_B)); /* modulo 2^64 */
     assert_true(s.keysum[0x0001] == tail_of(KEY_C));
     assert_true(s.keysum[0xabce] == 0);
     test_log_start(&tl);
-    assert_int_equal(run_keys_add(&s, "e1:abcd"), TDI_ERR_INTERNAL);
+    assert_int_equal(run_keys_add(&s, "e1:abcd", NULL), TDI_ERR_INTERNAL);
     test_log_stop();
     assert_string_equal(tl.text, "source riverside: a state key is malformed\n");
     assert_int_equal(s.nkeys, 3);
