@@ -243,18 +243,24 @@ done:
     "  CROSS JOIN generate_series(1, 4) i(i)"
 
 /* Every group of body $1 from every record (hold); the records without a tuple as the group of
- * no key (g NULL). Its persons (p) and its codes (v) are two groupings of hold, not one grouping by
- * (g, person, sens) grouped again by (g, person): when most persons are in a group once, that
- * first grouping has about a row a record, and grouping it again costs a second hash of that size
- * (100 sources of 10k, 947k persons: 4.4 -> 2.4 s, docs/benchmark.md). Both %s: the group key of
- * qi. */
+ * no key (g NULL). Its persons (p) and its codes (c) are two groupings of one scan of hold, as
+ * grouping sets: (g, person), about a row a record, and (g, sens); the group key (%s, of qi) is
+ * made once a record, not once a grouping (1M first run: the key's split_part()s were 0.4 s of
+ * server CPU each time, the scan 0.1-0.3 s; docs/benchmark.md, 2026-12-06). Grouping (g, person)
+ * then (g, person, sens) again by g would cost a second hash of a row a record (100 sources of
+ * 10k, 947k persons: 4.4 -> 2.4 s); the rows of both sets are grouped once more, by (g, s, sens),
+ * which leaves a row per group (s 1: its records and persons) and per group and codes (s 2). */
 static const char groups_all_sql[] = REID_HOLD(
     "$1", "$2",
-    "$3") ", p AS (SELECT g, sum(n) AS n, count(*) AS p FROM (\n"
-          "        SELECT CASE WHEN qi IS NOT NULL THEN %s END AS g, person, count(*) AS n\n"
-          "          FROM hold GROUP BY 1, 2) x GROUP BY g),\n"
-          "c AS MATERIALIZED (\n"
-          "    SELECT %s AS g, sens, count(*) AS n FROM hold WHERE qi IS NOT NULL GROUP BY 1, 2),\n"
+    "$3") ", gs AS (\n"
+          "    SELECT g, GROUPING(person, sens) AS s, sens, count(*) AS n\n"
+          "      FROM (SELECT CASE WHEN qi IS NOT NULL THEN %s END AS g, person, sens\n"
+          "              FROM hold) h\n"
+          "     GROUP BY GROUPING SETS ((g, person), (g, sens))),\n"
+          "a AS MATERIALIZED (SELECT g, s, sens, sum(n) AS n, count(*) AS p\n"
+          "                     FROM gs GROUP BY 1, 2, 3),\n"
+          "p AS (SELECT g, n, p FROM a WHERE s = 1),\n"
+          "c AS (SELECT g, sens, n FROM a WHERE s = 2 AND g IS NOT NULL),\n"
           "v AS (SELECT g, item, code, sum(n) AS n FROM (" CODES_OF_C ") y\n"
           "       WHERE code <> '' GROUP BY 1, 2, 3),\n"
           "iv AS (INSERT INTO run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
@@ -392,7 +398,7 @@ static tdi_status groups_first(state_db *st, int b, unsigned mask, int k_min, st
     if (moved)
         snprintf(sql, sizeof sql, groups_moved_sql, key);
     else
-        snprintf(sql, sizeof sql, groups_all_sql, key, key);
+        snprintf(sql, sizeof sql, groups_all_sql, key);
     params[2] = st->whole ? "t" : "f";
     if (s == TDI_OK)
         s = st_command(st, "grouping the records by their quasi-identifiers", sql, moved ? 2 : 3,

@@ -764,7 +764,11 @@ static void reid_check(void **state)
     st = opened();
     hpq_script(HPQ_NO_ROW("FROM tdi.reid_kept"), HPQ_COMMAND("CREATE TEMP TABLE run_reid_g"),
                HPQ_COMMAND("INSERT INTO run_reid_prep VALUES (0, 63, true)"),
-               HPQ_SEND_P("INSERT INTO run_reid_g SELECT $1::integer, p.g", "0|0|f"),
+               /* one scan of hold, the key of the six fields made once a record */
+               HPQ_SEND_P("split_part(qi, '|', 6)) END AS g, person, sens\n"
+                          "              FROM hold) h\n"
+                          "     GROUP BY GROUPING SETS ((g, person), (g, sens))",
+                          "0|0|f"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                FIGURES("10", "3", "5", "0", "2", "1", "3", "1", "0", "0.25"));
     assert_int_equal(state_reid_check(st, 0, masks, 3, 3, out), TDI_OK);
