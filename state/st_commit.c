@@ -93,10 +93,25 @@ static const char sent_appends_sql[] =
 
 /* The same for a first submission of the year (st->first: the pass's run_action carries each
  * record's columns, st_pass.c): one scan of run_action for each part, no join with run_rec
- * (200k episodes: the two joins were 0.4 of the statement's 1.5 s, docs/benchmark.md). */
+ * (200k episodes: the two joins were 0.4 of the statement's 1.5 s, docs/benchmark.md).
+ * The persons counted by sorting (the subquery's ORDER BY makes it a GroupAggregate, whose rows
+ * come in the order the upsert wants) rather than hashed and then sorted, and, when the year's
+ * tdi.person_year holds no row yet (the run's first body to commit), a plain INSERT: nothing can
+ * conflict and the upsert's probe per row only costs (1M: the person years 2.2 -> 1.0 s of server
+ * CPU; docs/benchmark.md, 2026-12-06). Whether it holds one is read once (held), before either
+ * inserts: exactly one of the two runs (a gate each, read after the other's rows went in, read
+ * the year's index through them). Under the run lock nothing else writes the table; if something
+ * did, the primary key would refuse the plain INSERT and the commit with it. */
 static const char sent_first_sql[] =
-    "WITH new AS (SELECT person, count(*) AS n FROM run_action\n"
-    "    WHERE body = $1 AND action = 'a' AND drug GROUP BY person),\n" COUNTED_NEW
+    "WITH new AS NOT MATERIALIZED (SELECT person, count(*) AS n FROM (SELECT person FROM "
+    "run_action\n"
+    "    WHERE body = $1 AND action = 'a' AND drug ORDER BY person) s GROUP BY person),\n"
+    "held AS MATERIALIZED (SELECT EXISTS (SELECT FROM tdi.person_year WHERE year = $3) AS y),\n"
+    "counted AS (INSERT INTO tdi.person_year AS p (person, year, n)\n"
+    "    SELECT person, $3, n FROM new WHERE (SELECT y FROM held) ORDER BY person\n"
+    "    ON CONFLICT (person, year) DO UPDATE SET n = p.n + EXCLUDED.n),\n"
+    "fresh AS (INSERT INTO tdi.person_year (person, year, n)\n"
+    "    SELECT person, $3, n FROM new WHERE NOT (SELECT y FROM held) ORDER BY person)\n"
     "INSERT INTO tdi.sent (body, year, eid, " SENT_COLS ") SELECT $2, $3, a.eid, a.ekey, rs.name, "
     "a.hash, $4::bigint, a.person, a.centre, a.start_ymd, a.status, a.drug, a.entrant, a.earlier, "
     "a.qi, a.sens FROM run_action a JOIN run_src rs ON rs.src = a.src\n"
