@@ -218,12 +218,15 @@ tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count,
     memset(count, 0, nsources * sizeof *count);
     for (size_t i = 0; i < nsources; i++)
         example[i * len] = '\0';
-    /* Every source in one pass: a pass per source would read all the run's records each time. */
-    rc = st_query(
-        st, "looking for repeated keys",
-        "SELECT src, count(DISTINCT eid), 'e1:' || min(encode(eid, 'hex')) FROM (SELECT "
-        "src, eid FROM run_rec GROUP BY src, body, eid HAVING count(*) > 1) d GROUP BY src",
-        0, NULL, PGRES_TUPLES_OK, &res);
+    /* Every source in one pass: a pass per source would read all the run's records each time.
+     * Grouped from the records sorted by key (kept apart by OFFSET 0), not hashed: the hash of a
+     * million keys spilled and cost twice the sort (1M first run, 1.16 -> 0.58 s of server CPU;
+     * docs/benchmark.md, 2026-12-06). */
+    rc = st_query(st, "looking for repeated keys",
+                  "SELECT src, count(DISTINCT eid), 'e1:' || min(encode(eid, 'hex')) FROM (SELECT "
+                  "src, eid FROM (SELECT eid, body, src FROM run_rec ORDER BY eid, body, src "
+                  "OFFSET 0) s GROUP BY eid, body, src HAVING count(*) > 1) d GROUP BY src",
+                  0, NULL, PGRES_TUPLES_OK, &res);
     for (int i = 0; rc == TDI_OK && i < PQntuples(res); i++) {
         long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
 

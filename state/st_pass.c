@@ -172,19 +172,28 @@ static const char whole_sql[] =
     "   WHERE p.year < $1 AND p.n > 0 AND p.person IN (SELECT person FROM ranked))"
 
 /* The ranking over run_held into TABLE: COLS (h: run_held), entrant, earlier (from EARLIER),
- * then TAIL. */
+ * then TAIL. The window runs over a narrow projection of the drug rows only (a non-drug row is
+ * never an entrant), and only the rows it does not count (later: a drug start of a unit with an
+ * earlier one, a few thousand at 1M) are joined back, by (body, eid) and pos, which is one row of
+ * run_held: the wide rows are read once and never sorted (1M first run: an external sort of 963k
+ * rows 297 bytes wide, 181 MB, against 886k of about 100; docs/benchmark.md, 2026-12-06). */
 #define RANK_SQL(TABLE, COLS, TAIL, EARLIER)                                                       \
     "CREATE TEMP TABLE " TABLE " AS\n"                                                             \
-    "WITH ranked AS NOT MATERIALIZED (SELECT * FROM run_held h WHERE NOT h.gone)\n"                \
+    "WITH ranked AS NOT MATERIALIZED (SELECT * FROM run_held h WHERE NOT h.gone),\n"               \
+    "later AS (SELECT w.body, w.eid, w.pos FROM (\n"                                               \
+    "    SELECT h.body, h.eid, h.pos,\n"                                                           \
+    "           row_number() OVER (PARTITION BY h.person, h.body,\n"                               \
+    "                                CASE b.counting WHEN 'centre' THEN h.centre\n"                \
+    "                                                WHEN 'regional' THEN rs.region END\n"         \
+    "                              ORDER BY h.start_ymd, h.eid) AS n\n"                            \
+    "      FROM ranked h JOIN run_body b ON b.body = h.body\n"                                     \
+    "      LEFT JOIN run_src rs ON rs.src = h.src WHERE h.drug) w WHERE w.n > 1)\n"                \
     "SELECT " COLS ",\n"                                                                           \
-    "       h.drug AND row_number() OVER (PARTITION BY h.person, h.body,\n"                        \
-    "                                       CASE b.counting WHEN 'centre' THEN h.centre\n"         \
-    "                                                       WHEN 'regional' THEN rs.region END,\n" \
-    "                                       h.drug\n"                                              \
-    "                          ORDER BY h.start_ymd, h.eid) = 1 AS entrant,\n"                     \
+    "       h.drug AND l.eid IS NULL AS entrant,\n"                                                \
     "       e.person IS NOT NULL AS earlier" TAIL "\n"                                             \
-    "  FROM ranked h JOIN run_body b ON b.body = h.body\n"                                         \
-    "  LEFT JOIN run_src rs ON rs.src = h.src\n"                                                   \
+    "  FROM ranked h\n"                                                                            \
+    "  LEFT JOIN later l ON l.body = h.body AND l.eid = h.eid AND l.pos IS NOT DISTINCT FROM "     \
+    "h.pos\n"                                                                                      \
     "  LEFT JOIN " EARLIER " e ON e.person = h.person"
 
 static const char rank_sql[] = RANK_SQL("run_rank",
@@ -566,9 +575,13 @@ static tdi_status pass_compute(state_db *st, int year)
         s = pass_general(st, ystr, whole);
     /* The commit joins run_action with run_src: unanalysed, its rows of a body were guessed at a
      * handful, and with 100 sources the join became a nested loop over all of them (1M records:
-     * 17 s; docs/benchmark.md). */
+     * 17 s; docs/benchmark.md). Its size and these few columns' values need no large sample:
+     * 3,000 rows, not the default 30,000, which read every page of a million (0.15 -> 0.02 s). */
     if (s == TDI_OK)
-        s = st_command(st, "analysing the actions", "ANALYZE run_action (body, action, src, pos)",
+        s = st_command(st, "analysing the actions",
+                       "SET default_statistics_target = 10; "
+                       "ANALYZE run_action (body, action, src, pos); "
+                       "RESET default_statistics_target",
                        0, NULL);
     return s;
 }
