@@ -379,6 +379,10 @@ static tdi_status check_record(const report_writer *w, const tdi_record *rec)
 
 typedef struct xml_attr {
     const char *name, *value;
+    /* 1: every byte of value is plain (plain_byte()) by construction: a pseudonym check_record()
+     * passed, a code of the code lists (test_codes), a number, a fixed word; copied as it is.
+     * 0: a value from the config or the source (centre, region, source), looked at byte by byte. */
+    int plain;
 } xml_attr;
 
 /* The caller's buffers for the numbers of an episode's attributes. */
@@ -399,25 +403,25 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     tdi_decimal(num->year, rec->year);
     num->quarter[0] = (char)('0' + rec->quarter % 10);
     num->quarter[1] = '\0';
-    attrs[n++] = (xml_attr){"key", rec->episode};
-    attrs[n++] = (xml_attr){"person", rec->person};
-    attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind]};
-    attrs[n++] = (xml_attr){"source", rec->source};
-    attrs[n++] = (xml_attr){"centre", rec->centre};
-    attrs[n++] = (xml_attr){"region", rec->region};
-    attrs[n++] = (xml_attr){"year", num->year};
+    attrs[n++] = (xml_attr){"key", rec->episode, 1};
+    attrs[n++] = (xml_attr){"person", rec->person, 1};
+    attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind], 1};
+    attrs[n++] = (xml_attr){"source", rec->source, 0};
+    attrs[n++] = (xml_attr){"centre", rec->centre, 0};
+    attrs[n++] = (xml_attr){"region", rec->region, 0};
+    attrs[n++] = (xml_attr){"year", num->year, 1};
     /* Generalised (README.md, "Generalisation"): the date only as its year, and its quarter for
      * bodies configured to get it; ages only as their bands (age_band, first_use_age_band): the
      * age in years (rec->age, rec->first_use_age) stays in memory, for the tables. */
     if (rec->quarter)
-        attrs[n++] = (xml_attr){"quarter", num->quarter};
+        attrs[n++] = (xml_attr){"quarter", num->quarter, 1};
     /* Decided after transform, so never part of the content hash (report_record_hash). */
     if (rec->entrant != TDI_ENTRANT_UNRANKED)
-        attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0"};
+        attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0", 1};
     /* Since 2.4: started before the file's year, open in it (never an entrant); since 2.5 its year
      * is bottom-coded (transform: the file's year minus one, "then or earlier"). */
     if (rec->continuing)
-        attrs[n++] = (xml_attr){"continuing", "1"};
+        attrs[n++] = (xml_attr){"continuing", "1", 1};
     /* Coded items are left out where they do not apply, and, in the file, where they are not
      * known: the schema's default says it (half the bytes of a sparse source's records). */
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
@@ -425,7 +429,7 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
         if (rec->code[i] == TDI_CODE_NOT_APPLICABLE ||
             (omit_defaults && rec->code[i] == def->not_known && !def->conditional))
             continue;
-        attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code};
+        attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code, 1};
     }
     return n;
 }
@@ -489,6 +493,14 @@ static tdi_status put_empty_element(report_writer *w, const char *name, const xm
         p += len;
         *p++ = '=';
         *p++ = '"';
+        if (attrs[i].plain) { /* most of a record's bytes: one copy, not a test a byte */
+            len = strlen(attrs[i].value);
+            if ((size_t)(end - p) < len)
+                return put_empty_element_escaped(w, name, attrs, n);
+            memcpy(p, v, len);
+            p += len;
+            v += len;
+        }
         for (; *v; v++) {
             if (!plain_byte(*v) || p == end)
                 return put_empty_element_escaped(w, name, attrs, n);
@@ -513,7 +525,7 @@ static tdi_status write_episode(report_writer *w, const tdi_record *rec, report_
 
     /* An append is the schema's default action: first versions of records look as in 1.0. */
     if (action == REPORT_REPLACE)
-        attrs[n++] = (xml_attr){"action", "replace"};
+        attrs[n++] = (xml_attr){"action", "replace", 1};
     n += episode_attrs(rec, attrs + n, &num, 1);
     return put_empty_element(w, "episode", attrs, n);
 }

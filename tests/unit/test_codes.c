@@ -543,6 +543,32 @@ static void schema_version_is_the_writers(void **state)
 }
 
 /* personKind lists tdi_person_kind_names, in order; action and entrant their values. */
+/* 1 when s is written into an attribute as it is: printable ASCII but markup and the quote. */
+static int plain_text(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s >= 0x7f || strchr("&<>\"", *s))
+            return 0;
+    return 1;
+}
+
+/* report.c copies the codes and the person kinds into a record's line without looking at their
+ * bytes (xml_attr.plain): none may need escaping. */
+static void codes_need_no_escaping(void **state)
+{
+    (void)state;
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        for (size_t k = 0; k < def->ncodes; k++)
+            if (!plain_text(def->codes[k].code))
+                fail_msg("%s code %s needs escaping", def->name, def->codes[k].code);
+    }
+    for (int k = 0; k < TDI_PERSON_KIND_COUNT; k++)
+        assert_true(plain_text(tdi_person_kind_names[k]));
+    assert_false(plain_text("a&b"));
+    assert_false(plain_text("caf\xc3\xa9"));
+}
+
 static void person_kinds_match(void **state)
 {
     static const struct {
@@ -587,6 +613,7 @@ int main(void)
         cmocka_unit_test(stay_bands),
         cmocka_unit_test(schema_version_is_the_writers),
         cmocka_unit_test(person_kinds_match),
+        cmocka_unit_test(codes_need_no_escaping),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
