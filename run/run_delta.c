@@ -95,12 +95,56 @@ static state_drug population(const tdi_record *rec)
     return rec->continuing ? STATE_DRUG_CONTINUING : STATE_DRUG_START;
 }
 
+/* One spool entry at pos into the open COPY of run_rec. */
+static tdi_status load_entry(run_ctx *rc, uint64_t pos, const spool_entry *e)
+{
+    char qi[DC_QI_TUPLE_MAX], sens[DC_QI_TUPLE_MAX];
+
+    dc_qi_tuple(&e->rec, qi);
+    dc_qi_sensitive_tuple(&e->rec, sens);
+    return state_put_record(rc->state, pos, (int)e->src, (int)e->body, e->eid, e->rec.episode,
+                            e->hash, e->pkey, e->rec.centre, e->rec.start_ymd, status_code(&e->rec),
+                            population(&e->rec), qi, sens);
+}
+
+tdi_status run_load_spooled(run_ctx *rc, uint64_t pos, const spool_entry *e)
+{
+    tdi_status st;
+
+    if (!rc->loading) {
+        /* opened only where everything spooled before is loaded: the positions stay in order */
+        if (!rc->load_as_read || rc->loaded != pos)
+            return TDI_OK;
+        st = state_copy_begin(rc->state, STATE_COPY_RECORDS);
+        if (st != TDI_OK)
+            return st;
+        rc->loading = 1;
+    }
+    return load_entry(rc, pos, e);
+}
+
+void run_load_discard(run_ctx *rc)
+{
+    if (!rc->loading)
+        return;
+    rc->loading = 0;
+    /* nothing of it reaches run_rec; a lost connection fails the next statement */
+    (void)state_copy_end(rc->state, 1);
+}
+
 tdi_status run_load_spool(run_ctx *rc)
 {
     uint64_t n = run_spool_count(rc->spool);
     spool_entry e;
     tdi_status st, cst;
 
+    if (rc->loading) { /* every entry went in as it was spooled */
+        rc->loading = 0;
+        st = state_copy_end(rc->state, 0);
+        if (st == TDI_OK)
+            rc->loaded = n;
+        return st;
+    }
     if (rc->loaded == n)
         return TDI_OK;
     st = state_copy_begin(rc->state, STATE_COPY_RECORDS);
@@ -109,16 +153,9 @@ tdi_status run_load_spool(run_ctx *rc)
             st = TDI_ERR_INTERRUPTED;
             break;
         }
-        char qi[DC_QI_TUPLE_MAX], sens[DC_QI_TUPLE_MAX];
-
         st = run_read_entry(rc, pos, &e);
-        if (st == TDI_OK) {
-            dc_qi_tuple(&e.rec, qi);
-            dc_qi_sensitive_tuple(&e.rec, sens);
-            st = state_put_record(rc->state, pos, (int)e.src, (int)e.body, e.eid, e.rec.episode,
-                                  e.hash, e.pkey, e.rec.centre, e.rec.start_ymd,
-                                  status_code(&e.rec), population(&e.rec), qi, sens);
-        }
+        if (st == TDI_OK)
+            st = load_entry(rc, pos, &e);
     }
     cst = state_copy_end(rc->state, st != TDI_OK);
     if (st == TDI_OK && cst == TDI_OK)

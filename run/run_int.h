@@ -143,7 +143,10 @@ typedef struct run_ctx {
     transform_ctx *tx;
     tdi_hash *hash;
     run_spool *spool;
-    uint64_t loaded; /* the spool's entries before this one are in the state database */
+    uint64_t loaded;  /* the spool's entries before this one are in the state database */
+    int load_as_read; /* sources read one after another on the run's thread: each source's
+                       * records go to the state database as it is read (run_load_spooled()) */
+    int loading;      /* a COPY of run_rec is open and takes each record as it is spooled */
     report_meta meta;
     run_source *src;
     run_body *body;
@@ -230,6 +233,11 @@ tdi_status run_read_in_full(run_ctx *rc, size_t b, size_t *partial);
 /* run_delta.c: the spool's entries from rc->loaded on into the state database (each source's at
  * its merge, so the server copies them while the other sources are read). */
 tdi_status run_load_spool(run_ctx *rc);
+/* run_delta.c: with rc->load_as_read, the entry just spooled at pos into the state database,
+ * in a COPY opened with the source's first record, so the server copies the records while the
+ * client reads; run_load_spool() ends it, run_load_discard() drops it with a failed attempt. */
+tdi_status run_load_spooled(run_ctx *rc, uint64_t pos, const spool_entry *e);
+void run_load_discard(run_ctx *rc);
 /* run_delta.c: the steps between reading and publishing, in this order. */
 tdi_status run_check_duplicates(run_ctx *rc);
 tdi_status run_decide_served(run_ctx *rc);

@@ -211,6 +211,7 @@ tdi_status run_read_sources(run_ctx *rc)
         nworkers = readable;
     if (nworkers > 1)
         return read_parallel(rc, nworkers);
+    rc->load_as_read = 1; /* the state database is idle while a source is read */
     for (size_t si = 0; si < rc->cfg->nsources && st == TDI_OK; si++) {
         run_reader rd = {rc->tx, rc->hash};
 
@@ -219,5 +220,7 @@ tdi_status run_read_sources(run_ctx *rc)
         if (st == TDI_OK)
             st = run_merge_source(rc, si);
     }
+    rc->load_as_read = 0;
+    run_load_discard(rc); /* a run stopped between a read and its merge */
     return st;
 }

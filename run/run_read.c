@@ -137,6 +137,8 @@ static tdi_status spool_record(run_ctx *rc, run_reader *rd, run_spool *spool, si
         e.rec.source = NULL;
         if (st == TDI_OK)
             st = run_spool_append(spool, &e);
+        if (st == TDI_OK && spool == rc->spool)
+            st = run_load_spooled(rc, run_spool_count(spool) - 1, &e);
         rc->src[si].routed[b] = 1;
         (*taken)++;
     }
@@ -416,6 +418,8 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
             break;
         transient = st == TDI_ERR_SOURCE && extract_failure_transient();
         snprintf(s->error, sizeof s->error, "%s", tdi_log_thread_error());
+        if (spool == rc->spool)
+            run_load_discard(rc);
         {
             tdi_status tst = drop_attempt(s, spool, mark);
             if (tst != TDI_OK)

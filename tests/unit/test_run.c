@@ -42,11 +42,12 @@ static void tiny_run(void **state)
         RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
         /* the clinic */
         CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
-        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)), HPQ_COPY_DONE,
-        HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)),
+        /* its records into the state database from the first as it is read */
+        COPY_IN("COPY run_rec"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
         /* the delta */
-        COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
-        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "1"),
+        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+        ACTIONS(1, "0", "a", "1"),
         /* the re-identification check */
         HPQ_NO_ROW("FROM tdi.body_blanking"),
         REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
@@ -141,15 +142,16 @@ static void incremental_runs(void **state)
         HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
         COPY_OUT("> TIMESTAMPTZ '2025-04-30T23:00:00.000000Z'"),
         HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
+        COPY_IN("COPY run_rec"), /* opened by the first record read */
         HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "Q", "2025-05-11T00:00:00.000000Z")),
         HPQ_COPY_DONE,
         /* the key scan */
         COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
         HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
         /* the source's merge: its records, the rows it read, the episodes it holds */
-        COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"),
-        HPQ_PUT("0\t"), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"),
-        HPQ_PUT("0\t"), COPY_IN_END, HPQ_COMMAND("INSERT INTO run_keyset"),
+        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_COMMAND("INSERT INTO run_keyset"),
         /* the delta: a replace and a delete */
         HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
         /* the snapshot, kept for episodes whose counting could have changed unread, ends */
@@ -236,10 +238,11 @@ static void night_read_again(const char *differ)
         HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
         COPY_OUT("> TIMESTAMPTZ"),
         HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
-        HPQ_COPY_DONE, COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
-        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, COPY_IN("COPY run_rec"), HPQ_PUT("0\t0\t0\t"),
-        COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
-        HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
+        COPY_IN("COPY run_rec"), HPQ_COPY_DONE,
+        COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
+        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
+        COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
+        COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
         HPQ_COMMAND("INSERT INTO run_keyset"), HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD_TOUCHED,
