@@ -8,7 +8,8 @@
  * A read touches only what is its own (its reader, its source's run_source, its spool or
  * segment, its key files, its quarantine file), so reads of several sources run at once
  * (run_pool.c); the merge, on the run's thread and in source order, does what is shared: the
- * run's spool, the state database, stdout and the run's counts.
+ * run's spool, the state database, stdout and the run's counts. A source read on the run's
+ * thread itself sends its records to the state database as it spools them (run_load_spooled()).
  */
 #include "run_int.h"
 #include "run_sealed.h"
