@@ -8,7 +8,7 @@
 
 static char row1[1024], row2[1024];
 
-static int setup_with(const char *source_extra)
+static int setup_with(const char *top, const char *source_extra)
 {
     char sources[1024], cwd[256];
 
@@ -17,20 +17,52 @@ static int setup_with(const char *source_extra)
              "[source riverside]\nconninfo = " CLINIC_CONN "\nquery = SELECT * FROM tdi_episodes\n"
              "crosswalk = %s/examples/crosswalks/en.cw\nregion = BE211\n%s\n",
              cwd, source_extra);
-    return fixture_open("", sources);
+    return fixture_open(top, sources);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    return setup_with("");
+    return setup_with("", "");
+}
+
+static int setup_retry(void **state)
+{
+    (void)state;
+    return setup_with("retry_delay = 0\n", "");
 }
 
 static int setup_incremental(void **state)
 {
     (void)state;
-    return setup_with("incremental = changed_at\n");
+    return setup_with("", "incremental = changed_at\n");
 }
+
+/* After the read of tiny_run's one episode: its merge, the delta, the file, its tables, the
+ * commit (wb: the ledger's workbook line). */
+#define TINY_RUN_REST(wb)                                                                          \
+    /* the delta */                                                                                \
+    HPQ_PUT("0\t0\t0\t"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),                \
+        ACTIONS(1, "0", "a", "1"), /* the re-identification check */                               \
+        HPQ_NO_ROW("FROM tdi.body_blanking"),                                                      \
+        REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"), /* the body's file */        \
+        HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),                \
+        HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,      \
+        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,                        \
+        HPQ_SEND_P("INSERT INTO tdi.sent", "0|national|2025|1"), HPQ_RESULT(PGRES_COMMAND_OK),     \
+        HPQ_RESULT_NONE, /* its tables */                                                          \
+        COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\tt\n"),                                \
+        HPQ_COPY_DONE, /* the commit */                                                            \
+        HPQ_COMMAND("INSERT INTO tdi.body_blanking"),                                              \
+        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "national|2025|1|5|t"),                        \
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_file"),    \
+        HPQ_COMMAND("INSERT INTO tdi.run_file"),                                                   \
+        {.fn = HPQ_FN_SEND, .match = "INSERT INTO tdi.run_file", .ret = 1, .capture = wb, HPQ_AT}, \
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_body"),    \
+        HPQ_COMMAND("INSERT INTO tdi.run_source"), HPQ_COMMAND("INSERT INTO tdi.source_state"),    \
+        HPQ_COMMAND("INSERT INTO tdi.route"),                                                      \
+        HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),     \
+        HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT")
 
 /* A full read of one episode, sent to the body as an append with its tables; the ledger. */
 static void tiny_run(void **state)
@@ -38,38 +70,13 @@ static void tiny_run(void **state)
     char wb[HPQ_CAPTURE_MAX];
 
     (void)state;
-    hpq_script(
-        RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
-        /* the clinic */
-        CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
-        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)),
-        /* its records into the state database from the first as it is read */
-        COPY_IN("COPY run_rec"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-        /* the delta */
-        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
-        ACTIONS(1, "0", "a", "1"),
-        /* the re-identification check */
-        HPQ_NO_ROW("FROM tdi.body_blanking"),
-        REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
-        /* the body's file */
-        HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
-        HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
-        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
-        HPQ_SEND_P("INSERT INTO tdi.sent", "0|national|2025|1"), HPQ_RESULT(PGRES_COMMAND_OK),
-        HPQ_RESULT_NONE,
-        /* its tables */
-        COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\tt\n"), HPQ_COPY_DONE,
-        /* the commit */
-        HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
-        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "national|2025|1|5|t"),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_file"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"),
-        {.fn = HPQ_FN_SEND, .match = "INSERT INTO tdi.run_file", .ret = 1, .capture = wb, HPQ_AT},
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_body"),
-        HPQ_COMMAND("INSERT INTO tdi.run_source"), HPQ_COMMAND("INSERT INTO tdi.source_state"),
-        HPQ_COMMAND("INSERT INTO tdi.route"),
-        HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),
-        HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
+               /* the clinic */
+               CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
+               HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)),
+               /* its records into the state database from the first as it is read */
+               COPY_IN("COPY run_rec"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+               TINY_RUN_REST(wb));
     assert_int_equal(run(), TDI_OK);
     /* the workbook in the ledger: 5|PATH|workbook|national|\N|NUMBERS|0|0|SHA256 */
     assert_non_null(strstr(wb, ".workbook.xlsx|workbook|national|\\N|"));
@@ -80,6 +87,29 @@ static void tiny_run(void **state)
     assert_non_null(strstr(fx.out, "tables national: 81 tables, 11587 cells suppressed (11082 of "
                                    "them added by the audit) -> "));
     assert_non_null(strstr(fx.out, "balance: extracted 1 = written 1 + quarantined 0\n"));
+    finish();
+}
+
+/* The clinic's connection breaks after the first record went to run_rec: that COPY is discarded
+ * (none of the attempt reaches run_rec) and the retry's record goes in again at position 0. */
+static void source_lost_while_loading(void **state)
+{
+    char wb[HPQ_CAPTURE_MAX];
+
+    (void)state;
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN(CLINIC_CONN),
+               COPY_OUT("COPY (SELECT"), HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)),
+               COPY_IN("COPY run_rec"), HPQ_COPY_RET(-2),
+               HPQ_RESULT_ERROR("08006", "connection lost"), HPQ_RESULT_NONE, HPQ_FINISH,
+               {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
+               HPQ_RESULT_ERROR("57014", "COPY from stdin failed: discarded by tdi"),
+               HPQ_RESULT_NONE,
+               /* the second attempt */
+               CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
+               HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)), COPY_IN("COPY run_rec"),
+               HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH, TINY_RUN_REST(wb));
+    assert_int_equal(run(), TDI_OK);
+    assert_non_null(strstr(fx.out, "source riverside: extracted 1, written 1, quarantined 0\n"));
     finish();
 }
 
@@ -434,6 +464,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tiny_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(source_lost_while_loading, setup_retry, teardown),
         cmocka_unit_test_setup_teardown(incremental_runs, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(episodes_read_again, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(episodes_read_again_as_sent, setup_incremental, teardown),
