@@ -18,9 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_HEX    32 /* hex digits of a state key after its "e1:" */
-#define MIN_FOLD   8  /* a kept digest has at least 2^8 buckets */
-#define KEYS_PER_B 4  /* about this many keys a bucket in a kept digest */
+#define MIN_FOLD   8 /* a kept digest has at least 2^8 buckets */
+#define KEYS_PER_B 4 /* about this many keys a bucket in a kept digest */
 
 /* 1 + the value of a lower-case hex digit; 0 for any other byte (NUL included). A table: a
  * night reads its 2M keys' digits, and a digit-by-digit range test was a third of its client
@@ -43,7 +42,7 @@ int run_key_pack(const char *key, unsigned char out[RUN_KEY_BYTES])
             return 0;
         out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
     }
-    return h[KEY_HEX] == '\0';
+    return key[RUN_KEY_CHARS] == '\0';
 }
 
 void run_key_unpack(const unsigned char key[RUN_KEY_BYTES], char out[RUN_KEY_CHARS + 1])
