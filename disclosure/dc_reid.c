@@ -89,6 +89,17 @@ static void failed(const dc_reid_body *body, unsigned held, unsigned long legacy
     tdi_error("body %s: %s", body->name, out->why);
 }
 
+/* The blanking tried first: the held one on a partial read, else none (the least). */
+static unsigned first_blank(const dc_reid_body *body)
+{
+    return body->partial && body->held ? dc_reid_mask_of(body->held) : 0;
+}
+
+unsigned dc_reid_first_mask(const dc_reid_body *body)
+{
+    return body->reid->qi_mask & ~first_blank(body);
+}
+
 tdi_status dc_reid_check(const dc_reid_body *body, dc_reid_group_fn group, void *arg,
                          dc_reid_outcome *out)
 {
@@ -106,7 +117,7 @@ tdi_status dc_reid_check(const dc_reid_body *body, dc_reid_group_fn group, void 
      * the body's own. The least is grouped first, the others only if it falls short. */
     nlevels = body->partial ? 1 : reid->nblank + 1;
     for (size_t n = 0; n < nlevels; n++) {
-        blanks[n] = body->partial ? held : n ? blanks[n - 1] | 1u << reid->blank[n - 1] : 0;
+        blanks[n] = !n ? first_blank(body) : blanks[n - 1] | 1u << reid->blank[n - 1];
         masks[n] = reid->qi_mask & ~blanks[n];
     }
     st = group(arg, masks, nlevels, reid->k_min, figures);

@@ -64,6 +64,8 @@ typedef struct dc_reid_outcome {
  * on stdout; logs a failure and a change. Returns what group returned when it failed. */
 tdi_status dc_reid_check(const dc_reid_body *body, dc_reid_group_fn group, void *arg,
                          dc_reid_outcome *out);
+/* The tuple positions dc_reid_check() groups body by first (the masks[0] its group is given). */
+unsigned dc_reid_first_mask(const dc_reid_body *body);
 
 /* The names of the quasi-identifiers in mask, in tdi_qi order, blank-separated ("" for none). */
 void dc_reid_names(unsigned mask, char *out, size_t len);

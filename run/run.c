@@ -225,6 +225,8 @@ static tdi_status work(run_ctx *rc)
     if (st == TDI_OK)
         st = run_decide_served(rc);
     if (st == TDI_OK)
+        st = run_reid_beside(rc);
+    if (st == TDI_OK)
         st = run_compute_actions(rc);
     tdi_debug("delta: %" PRIu64 " spool entries to the state database, actions computed, in %.1f s",
               run_spool_count(rc->spool), run_lap());

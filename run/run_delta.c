@@ -446,31 +446,62 @@ static tdi_status group_body(void *arg, const unsigned *masks, size_t nmasks, in
     return st;
 }
 
+/* What dc_reid_check() is told of body b: its blanking as stored (into stored, of len) and the
+ * first source feeding it read incrementally. */
+static tdi_status reid_input(run_ctx *rc, size_t b, char *stored, size_t len, dc_reid_body *in)
+{
+    const tdi_body_config *body = &rc->cfg->bodies[b];
+    size_t partial = rc->cfg->nsources;
+    int found = 0;
+    tdi_status st = state_blanked(rc->state, body->name, rc->year, stored, len, &found);
+
+    if (st == TDI_OK)
+        st = run_read_in_full(rc, b, &partial);
+    *in = (dc_reid_body){body->name, &body->reid, found ? stored : NULL,
+                         partial < rc->cfg->nsources ? rc->src[partial].cfg->name : NULL};
+    return st;
+}
+
+/* The first grouping the check of body b will ask for (state_reid_beside()): a served body's. */
+static tdi_status reid_plan(void *arg, int b, unsigned *mask, int *k_min, int *want)
+{
+    run_ctx *rc = arg;
+    char stored[DC_REID_NAMES_MAX] = "";
+    dc_reid_body in;
+    tdi_status st;
+
+    *want = rc->body[b].served;
+    if (!*want)
+        return TDI_OK;
+    st = reid_input(rc, (size_t)b, stored, sizeof stored, &in);
+    *mask = dc_reid_first_mask(&in);
+    *k_min = in.reid->k_min;
+    return st;
+}
+
+tdi_status run_reid_beside(run_ctx *rc)
+{
+    return state_reid_beside(rc->state, reid_plan, rc, rc->cfg->nbodies);
+}
+
 /* The re-identification check of every served body over what it holds after this run
  * (dc_reid_check()). A body that fails it gets nothing this run; the others are served. A new
  * blanking makes every record of the body a replace. */
 tdi_status run_check_disclosure(run_ctx *rc)
 {
     for (size_t b = 0; b < rc->cfg->nbodies; b++) {
-        const tdi_body_config *body = &rc->cfg->bodies[b];
         run_body *rb = &rc->body[b];
         char stored[DC_REID_NAMES_MAX] = "";
         reid_arg ra = {rc, b};
         dc_reid_outcome out;
-        size_t partial;
-        int found = 0;
+        dc_reid_body in;
         tdi_status st;
 
         if (!rb->served)
             continue;
-        st = state_blanked(rc->state, body->name, rc->year, stored, sizeof stored, &found);
+        st = reid_input(rc, b, stored, sizeof stored, &in);
         if (st == TDI_OK)
-            st = run_read_in_full(rc, b, &partial);
-        if (st == TDI_OK) {
-            dc_reid_body in = {body->name, &body->reid, found ? stored : NULL,
-                               partial < rc->cfg->nsources ? rc->src[partial].cfg->name : NULL};
             st = dc_reid_check(&in, group_body, &ra, &out);
-        }
         if (st != TDI_OK)
             return st;
         snprintf(rb->disclosure_json, sizeof rb->disclosure_json, "%s", out.json);

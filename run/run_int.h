@@ -242,6 +242,9 @@ void run_load_discard(run_ctx *rc);
 tdi_status run_check_duplicates(run_ctx *rc);
 tdi_status run_decide_served(run_ctx *rc);
 tdi_status run_compute_actions(run_ctx *rc);
+/* The check's first groupings made beside a first submission's ranking (state_reid_beside()):
+ * before run_compute_actions(). */
+tdi_status run_reid_beside(run_ctx *rc);
 tdi_status run_check_disclosure(run_ctx *rc);
 /* run_delta.c: which sources' watermarks move (s->advance), after publishing. */
 tdi_status run_decide_advance(run_ctx *rc);

@@ -41,7 +41,7 @@ tdi_status state_commit_begin(state_db *st)
     "r.ekey, rs.name, r.hash, $4::bigint, r.person, r.centre, r.start_ymd, r.status, r.drug, "     \
     "a.entrant, a.earlier, r.qi, r.sens"
 #define SENT_FROM                                                                                  \
-    "FROM run_action a JOIN run_rec r ON r.pos = a.pos JOIN run_src rs ON rs.src = r.src "         \
+    "FROM run_action a JOIN tdi.run_rec r ON r.pos = a.pos JOIN run_src rs ON rs.src = r.src "     \
     "WHERE a.body = $1 AND a.action = "
 
 /* The appends (the last part of both statements below). */
@@ -63,7 +63,7 @@ static const char sent_sql[] =
     "WITH old AS (SELECT s.person, -1 AS n FROM tdi.sent s JOIN run_action a ON s.eid = a.eid\n"
     "    WHERE a.body = $1 AND a.action IN ('d', 'r') AND s.body = $2 AND s.year = $3\n"
     "      AND s.person IS NOT NULL AND s.drug IS NOT FALSE),\n"
-    "new AS (SELECT r.person, 1 AS n FROM run_action a JOIN run_rec r ON r.pos = a.pos\n"
+    "new AS (SELECT r.person, 1 AS n FROM run_action a JOIN tdi.run_rec r ON r.pos = a.pos\n"
     "    WHERE a.body = $1 AND a.action IN ('a', 'r') AND r.drug),\n"
     "counted AS (INSERT INTO tdi.person_year AS p (person, year, n)\n"
     "    SELECT person, $3, sum(n) FROM (SELECT * FROM old UNION ALL SELECT * FROM new) c\n"
@@ -86,7 +86,7 @@ static const char sent_sql[] =
  * data-modifying CTE runs whatever it finds; 200k: 45 ms, more with earlier years held), and
  * every person counted is new to the body (the upsert stays: another body may count it). */
 static const char sent_appends_sql[] =
-    "WITH new AS (SELECT r.person, count(*) AS n FROM run_action a JOIN run_rec r ON r.pos = "
+    "WITH new AS (SELECT r.person, count(*) AS n FROM run_action a JOIN tdi.run_rec r ON r.pos = "
     "a.pos\n"
     "    WHERE a.body = $1 AND a.action = 'a' AND r.drug GROUP BY r.person),\n" COUNTED_NEW
         SENT_APPENDS;
@@ -405,11 +405,12 @@ tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status s
     snprintf(ystr, sizeof ystr, "%d", year);
     /* The routes seen: which bodies depend on which source, for a later run's failures. The
      * pairs of numbers first, then their names (a join per record cost 2-3x: 200k, 0.1 s). */
-    s = st_command(st, "recording the routes",
-                   "INSERT INTO tdi.route (body, source, year) SELECT b.name, rs.name, $1::integer "
-                   "FROM (SELECT DISTINCT src, body FROM run_rec) r JOIN run_src rs ON rs.src = "
-                   "r.src JOIN run_body b ON b.body = r.body ON CONFLICT DO NOTHING",
-                   1, params);
+    s = st_command(
+        st, "recording the routes",
+        "INSERT INTO tdi.route (body, source, year) SELECT b.name, rs.name, $1::integer "
+        "FROM (SELECT DISTINCT src, body FROM tdi.run_rec) r JOIN run_src rs ON rs.src = "
+        "r.src JOIN run_body b ON b.body = r.body ON CONFLICT DO NOTHING",
+        1, params);
     if (s == TDI_OK)
         s = state_run_end(st, run_no, status, message);
     if (s == TDI_OK)

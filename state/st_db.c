@@ -68,8 +68,13 @@ tdi_status state_open(const char *conninfo, state_db **out)
         tdi_error(WHO ": out of memory");
         return TDI_ERR_INTERNAL;
     }
-    s = tdi_pg_connect(conninfo, "tdi", WHO, TDI_ERR_STATE, &st->conn, NULL);
+    st->conninfo = strdup(conninfo);
+    s = st->conninfo ? tdi_pg_connect(conninfo, "tdi", WHO, TDI_ERR_STATE, &st->conn, NULL)
+                     : TDI_ERR_INTERNAL;
+    if (s == TDI_ERR_INTERNAL)
+        tdi_error(WHO ": out of memory");
     if (s != TDI_OK) {
+        free(st->conninfo);
         free(st);
         return s;
     }
@@ -92,6 +97,8 @@ void state_close(state_db *st)
                              "SELECT pg_advisory_unlock(" LOCK_KEY1 ", " LOCK_RUN ")", 0, NULL,
                              done, sizeof done, NULL);
     PQfinish(st->conn); /* ends the session: temporary tables go with it */
+    st_beside_free(st);
+    free(st->conninfo);
     free(st);
 }
 

@@ -21,20 +21,13 @@
 
 tdi_status state_delta_begin(state_db *st)
 {
-    /* Temporary: private to this session, gone with it (also when the run is killed). No JIT
-     * for the session's statements: the ranking's estimate passes jit_above_cost at any size,
-     * and compiling it cost 0.55-0.7 s a pass, more than the statement's own work on a nightly
-     * run (200k held, 10k changed: 0.25 s). work_mem: at the default 4 MB every sort and hash of
-     * a first run of 200k spilled to disk (the commit's 37 MB, the key order's, the ranking's,
-     * the repeated keys'); 64 MB keeps them in memory up to about 200k records, and bounds what
-     * one sort of a larger run may take (docs/benchmark.md, 2026-12-05: the first run's CPU). */
+    /* Temporary: private to this session, gone with it (also when the run is killed). The
+     * records and the check's groups are in tdi's unlogged tables instead (migration 13), which
+     * a second connection of the run can read (st_beside.c): emptied here, under the run lock.
+     * The session's settings: ST_SESSION_SETTINGS (st_int.h). */
     return st_command(
         st, "creating the run's tables",
-        "CREATE TEMP TABLE run_rec (pos bigint NOT NULL, src integer NOT NULL, "
-        "body integer NOT NULL, eid bytea NOT NULL, ekey bytea NOT NULL, hash bytea NOT "
-        "NULL, person bytea NOT NULL, centre text NOT NULL, start_ymd integer NOT "
-        "NULL, status text NOT NULL, drug boolean NOT NULL, qi text NOT NULL, sens text NOT "
-        "NULL, cont boolean NOT NULL);\n"
+        "TRUNCATE tdi.run_rec, tdi.run_reid_g, tdi.run_reid_v, tdi.run_reid_prep;\n"
         "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid bytea NOT NULL);\n"
         "CREATE TEMP TABLE run_present (src integer NOT NULL, eid bytea NOT NULL);\n"
         "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
@@ -44,8 +37,7 @@ tdi_status state_delta_begin(state_db *st)
         "CREATE TEMP TABLE run_keyset (src integer PRIMARY KEY, name text NOT NULL, "
         "part boolean NOT NULL, keys bytea NOT NULL);\n"
         "CREATE TEMP TABLE run_bucket (src integer NOT NULL, lo bytea NOT NULL, hi bytea NOT "
-        "NULL);\n"
-        "SET jit = off; SET work_mem = '64MB'",
+        "NULL);\n" ST_SESSION_SETTINGS,
         0, NULL);
 }
 
@@ -53,13 +45,14 @@ tdi_status state_copy_begin(state_db *st, state_copy table)
 {
     tdi_status s;
 
-    s = st_query(st, "starting a COPY",
-                 table == STATE_COPY_RECORDS
-                     ? "COPY run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
-                       "status, drug, qi, sens, cont) FROM STDIN"
-                 : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
-                                            : "COPY run_present (src, eid) FROM STDIN",
-                 0, NULL, PGRES_COPY_IN, NULL);
+    s = st_query(
+        st, "starting a COPY",
+        table == STATE_COPY_RECORDS
+            ? "COPY tdi.run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
+              "status, drug, qi, sens, cont) FROM STDIN"
+        : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN"
+                                   : "COPY run_present (src, eid) FROM STDIN",
+        0, NULL, PGRES_COPY_IN, NULL);
     st->in_copy = s == TDI_OK;
     st->used = 0;
     return s;
@@ -197,7 +190,7 @@ tdi_status state_forget_source(state_db *st, int src)
 
     snprintf(s, sizeof s, "%d", src);
     rc = st_command(st, "dropping a source's records to read it again",
-                    "DELETE FROM run_rec WHERE src = $1", 1, params);
+                    "DELETE FROM tdi.run_rec WHERE src = $1", 1, params);
     if (rc == TDI_OK)
         rc = st_command(st, "dropping a source's rows seen to read it again",
                         "DELETE FROM run_seen WHERE src = $1", 1, params);
@@ -224,7 +217,7 @@ tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count,
      * docs/benchmark.md, 2026-12-06). */
     rc = st_query(st, "looking for repeated keys",
                   "SELECT src, count(DISTINCT eid), 'e1:' || min(encode(eid, 'hex')) FROM (SELECT "
-                  "src, eid FROM (SELECT eid, body, src FROM run_rec ORDER BY eid, body, src "
+                  "src, eid FROM (SELECT eid, body, src FROM tdi.run_rec ORDER BY eid, body, src "
                   "OFFSET 0) s GROUP BY eid, body, src HAVING count(*) > 1) d GROUP BY src",
                   0, NULL, PGRES_TUPLES_OK, &res);
     for (int i = 0; rc == TDI_OK && i < PQntuples(res); i++) {
@@ -272,14 +265,15 @@ char *st_array_literal(const char *const *items, size_t n)
  * the file's, by episode key (STATE_READ_FIRST). */
 #define HELD_COPY(ORDER)                                                                           \
     "COPY (WITH me AS (SELECT %d AS body),\n"                                                      \
-    "cp AS (SELECT person FROM run_rec WHERE cont AND body = (SELECT body FROM me)),\n"            \
+    "cp AS (SELECT person FROM tdi.run_rec WHERE cont AND body = (SELECT body FROM me)),\n"        \
     "c AS (SELECT pos FROM (\n"                                                                    \
     "    SELECT r.pos, row_number() OVER (\n"                                                      \
     "               PARTITION BY r.person,\n"                                                      \
     "                            CASE b.counting WHEN 'centre' THEN r.centre\n"                    \
     "                                            WHEN 'regional' THEN rs.region END\n"             \
     "               ORDER BY r.start_ymd DESC, r.eid) AS n\n"                                      \
-    "      FROM run_rank k JOIN run_rec r ON r.pos = k.pos JOIN run_body b ON b.body = k.body\n"   \
+    "      FROM run_rank k JOIN tdi.run_rec r ON r.pos = k.pos JOIN run_body b ON b.body = "       \
+    "k.body\n"                                                                                     \
     "      LEFT JOIN run_src rs ON rs.src = r.src\n"                                               \
     "     WHERE k.body = (SELECT body FROM me) AND (k.entrant OR r.cont)\n"                        \
     "       AND r.person IN (SELECT person FROM cp)) w WHERE n = 1)\n"                             \

@@ -24,22 +24,35 @@
 #define TIME_FMT  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
 #define SHOW_FMT  "'YYYY-MM-DD HH24:MI:SS\"Z\"'"
 
+typedef struct st_beside st_beside;
+
 struct state_db {
     PGconn *conn;
-    int in_copy;    /* a COPY FROM STDIN is open */
-    int in_txn;     /* commit_begin ran, commit_end or abort not yet */
-    int locked;     /* state_lock took the run lock */
-    int pending;    /* state_commit_send() sent a statement, its result not read yet */
-    int passes;     /* state_actions() calls that created the pass's tables */
-    int year;       /* the last pass's year */
-    int whole;      /* the last pass listed every held record in run_held (whole-year ranking) */
-    int first;      /* the last pass was a first submission's: run_held and run_rank are views */
-    int reid_made;  /* the check's temporary tables exist (st_reid.c) */
-    int keys_part;  /* sources whose key scan went to run_present in part (st_keys.c) */
-    int keys_whole; /* incremental sources whose key scan went in full */
-    size_t used;    /* bytes pending in buf */
+    char *conninfo;    /* as opened: a second connection opens the same (st_beside.c) */
+    st_beside *beside; /* the check's first groupings beside the ranking (st_beside.c) */
+    int in_copy;       /* a COPY FROM STDIN is open */
+    int in_txn;        /* commit_begin ran, commit_end or abort not yet */
+    int locked;        /* state_lock took the run lock */
+    int pending;       /* state_commit_send() sent a statement, its result not read yet */
+    int passes;        /* state_actions() calls that created the pass's tables */
+    int year;          /* the last pass's year */
+    int whole;         /* the last pass listed every held record in run_held (whole-year ranking) */
+    int first;         /* the last pass was a first submission's: run_held and run_rank are views */
+    int reid_made;     /* the check's temporary tables exist (st_reid.c) */
+    int keys_part;     /* sources whose key scan went to run_present in part (st_keys.c) */
+    int keys_whole;    /* incremental sources whose key scan went in full */
+    size_t used;       /* bytes pending in buf */
     char buf[COPY_BUF];
 };
+
+/* The settings of every session a run opens (st_delta.c, st_beside.c). No JIT: the ranking's
+ * estimate passes jit_above_cost at any size, and compiling it cost 0.55-0.7 s a pass, more than
+ * the statement's own work on a nightly run (200k held, 10k changed: 0.25 s). work_mem: at the
+ * default 4 MB every sort and hash of a first run of 200k spilled to disk (the commit's 37 MB, the
+ * key order's, the ranking's, the repeated keys'); 64 MB keeps them in memory up to about 200k
+ * records, and bounds what one sort of a larger run may take (docs/benchmark.md, 2026-12-05: the
+ * first run's CPU). */
+#define ST_SESSION_SETTINGS "SET jit = off; SET work_mem = '64MB'"
 
 /* ---- st_db.c: statements ---- */
 /* One statement; *res (when res is given) is the caller's to PQclear. */
@@ -63,7 +76,7 @@ tdi_status st_ready(state_db *st);
     "WITH rec AS NOT MATERIALIZED (\n"                                                             \
     "    SELECT r.body, r.pos, r.src, r.eid, r.ekey, r.hash, r.person, r.centre, r.start_ymd,\n"   \
     "           r.drug, r.qi, r.sens\n"                                                            \
-    "      FROM run_rec r JOIN run_body b ON b.body = r.body\n"                                    \
+    "      FROM tdi.run_rec r JOIN run_body b ON b.body = r.body\n"                                \
     "     WHERE b.served),\n"                                                                      \
     "sent AS NOT MATERIALIZED (\n"                                                                 \
     "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"       \
@@ -86,5 +99,22 @@ void st_set_count(state_counts *c, const char *action, unsigned long n);
  * check found, when it grouped by mask (the grouping the body's file is blanked at); otherwise
  * they are dropped (a later run builds them again). */
 tdi_status st_reid_commit(state_db *st, int b, const char *body, int year, unsigned mask);
+
+/* The check's first grouping of body b by mask: its groups into run_reid_g and run_reid_v, its
+ * figures into *out (the records without a tuple: *legacy). On st's connection, whichever it is. */
+tdi_status st_reid_first(state_db *st, int b, unsigned mask, int k_min, state_reid *out,
+                         unsigned long *legacy);
+
+/* ---- st_beside.c: the check's first grouping on a second connection ---- */
+/* The ranking (sql) on st's connection, and meanwhile, on a first submission with the bodies
+ * planned (state_reid_beside()), their first groupings on a second connection; else the ranking
+ * alone, as st_command(). */
+tdi_status st_beside_rank(state_db *st, const char *what, const char *sql, int nparams,
+                          const char *const *params);
+/* 1 when body b was grouped by mask beside the ranking: its figures into out[0] and *legacy
+ * (once). */
+int st_beside_take(state_db *st, int b, unsigned mask, state_reid *out, unsigned long *legacy);
+/* state_close()'s: the plans freed. */
+void st_beside_free(state_db *st);
 
 #endif

@@ -96,7 +96,8 @@ static const char touched_probe_sql[] =
  * hold of the year ($1): 't' or 'f'. A probe costs about what scanning twenty rows does
  * (docs/benchmark.md, 2026-12-05: the touched persons by key). */
 static const char few_sql[] =
-    "SELECT (SELECT count(*) FROM run_rec r JOIN run_body b ON b.body = r.body WHERE b.served) * "
+    "SELECT (SELECT count(*) FROM tdi.run_rec r JOIN run_body b ON b.body = r.body WHERE b.served) "
+    "* "
     "20\n"
     "     < (SELECT coalesce(sum(q.episodes), 0) FROM tdi.body_sequence q\n"
     "          JOIN run_body b ON b.name = q.body AND b.served WHERE q.year = $1)";
@@ -212,7 +213,7 @@ static const char first_held_sql[] =
     "       true AS fresh, true AS changed, NULL::boolean AS was_entrant,\n"
     "       NULL::boolean AS was_earlier, false AS gone, r.qi, r.sens, NULL::bytea AS was_person,\n"
     "       NULL::text AS was_qi, NULL::text AS was_sens, r.hash, r.status\n"
-    "  FROM run_rec r JOIN run_body b ON b.body = r.body WHERE b.served";
+    "  FROM tdi.run_rec r JOIN run_body b ON b.body = r.body WHERE b.served";
 /* run_action of a first submission carries what the commit writes to tdi.sent (after
  * was_entrant), so that the commit reads it alone instead of joining run_rec twice (sent_first_sql,
  * st_commit.c; docs/benchmark.md, 2026-12-05: the first run's commit). */
@@ -243,7 +244,7 @@ static const char action_sql[] =
 /* R018 per source: rows read that say "never previously treated" of a person with a start in
  * an earlier year (the rule's other half is transform_history()), from the ranking. */
 static const char r018_sql[] =
-    "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN run_rec r ON r.pos = k.pos\n"
+    "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN tdi.run_rec r ON r.pos = k.pos\n"
     " WHERE k.earlier AND r.status = '1' GROUP BY r.src";
 
 /* The episodes whose counting changed unread ('f') were read again: their records (run_rec from
@@ -257,7 +258,7 @@ static const char r018_sql[] =
  * (body, year, key), tdi.sent's primary key. */
 static const char reread_differ_sql[] =
     "WITH f AS (SELECT DISTINCT src, eid FROM run_action WHERE action = 'f'),\n"
-    "rr AS (SELECT r.* FROM run_rec r JOIN run_body b ON b.body = r.body AND b.served\n"
+    "rr AS (SELECT r.* FROM tdi.run_rec r JOIN run_body b ON b.body = r.body AND b.served\n"
     "        WHERE r.pos >= $1::bigint),\n"
     "sent AS (SELECT b.body, rs.src, s.eid, s.ekey, s.hash, s.person, s.centre, s.start_ymd,\n"
     "                s.drug, s.qi, s.sens\n"
@@ -280,7 +281,7 @@ static const char reread_differ_sql[] =
  * and each 'f' a replace of it, with the flags the pass found. What the pass computed again
  * would hold, row for row. */
 static const char reread_patch_sql[] =
-    "WITH rr AS (SELECT r.body, r.eid, r.pos FROM run_rec r\n"
+    "WITH rr AS (SELECT r.body, r.eid, r.pos FROM tdi.run_rec r\n"
     "             JOIN run_body b ON b.body = r.body AND b.served WHERE r.pos >= $1::bigint),\n"
     "h AS (UPDATE run_held h SET pos = rr.pos, was_person = h.person, was_qi = h.qi,\n"
     "                            was_sens = h.sens\n"
@@ -489,7 +490,7 @@ static tdi_status pass_first(state_db *st, const char *const *yp)
     tdi_status s = st_command(st, "computing what the bodies hold", first_held_sql, 0, NULL);
 
     if (s == TDI_OK)
-        s = st_command(st, "ranking the treatment demands", first_action_sql, 1, yp);
+        s = st_beside_rank(st, "ranking the treatment demands", first_action_sql, 1, yp);
     if (s == TDI_OK)
         s = st_command(st, "computing the actions", first_rank_sql, 0, NULL);
     return s;
@@ -530,7 +531,7 @@ static tdi_status pass_compute(state_db *st, int year)
      * keys read for output cost as much again (200k: 200 -> 95 ms). */
     if (s == TDI_OK)
         s = st_command(st, "analysing the run's tables",
-                       "ANALYZE run_rec (pos, src, body, eid, person, drug, cont, status), "
+                       "ANALYZE tdi.run_rec (pos, src, body, eid, person, drug, cont, status), "
                        "run_seen, run_present, run_src, run_body, run_bucket",
                        0, NULL);
     if (s == TDI_OK)
@@ -655,8 +656,8 @@ tdi_status state_actions_patch(state_db *st, uint64_t from, size_t nsources, siz
     /* The statistics of run_rec are the pass's, from before the records read again: the planner
      * took them for no row and patched run_held row by row for each (200k held, 1,449 read again:
      * 22 s). */
-    s = st_command(st, "analysing the records read again", "ANALYZE run_rec (pos, body, eid)", 0,
-                   NULL);
+    s = st_command(st, "analysing the records read again", "ANALYZE tdi.run_rec (pos, body, eid)",
+                   0, NULL);
     if (s == TDI_OK)
         s = st_query_value(st, "comparing the episodes read again with what was sent",
                            reread_differ_sql, 3, params, n, sizeof n, NULL);

@@ -250,23 +250,29 @@ done:
  * then (g, person, sens) again by g would cost a second hash of a row a record (100 sources of
  * 10k, 947k persons: 4.4 -> 2.4 s); the rows of both sets are grouped once more, by (g, s, sens),
  * which leaves a row per group (s 1: its records and persons) and per group and codes (s 2). */
-static const char groups_all_sql[] = REID_HOLD(
-    "$1", "$2",
-    "$3") ", gs AS (\n"
-          "    SELECT g, GROUPING(person, sens) AS s, sens, count(*) AS n\n"
-          "      FROM (SELECT CASE WHEN qi IS NOT NULL THEN %s END AS g, person, sens\n"
-          "              FROM hold) h\n"
-          "     GROUP BY GROUPING SETS ((g, person), (g, sens))),\n"
-          "a AS MATERIALIZED (SELECT g, s, sens, sum(n) AS n, count(*) AS p\n"
-          "                     FROM gs GROUP BY 1, 2, 3),\n"
-          "p AS (SELECT g, n, p FROM a WHERE s = 1),\n"
-          "c AS (SELECT g, sens, n FROM a WHERE s = 2 AND g IS NOT NULL),\n"
-          "v AS (SELECT g, item, code, sum(n) AS n FROM (" CODES_OF_C ") y\n"
-          "       WHERE code <> '' GROUP BY 1, 2, 3),\n"
-          "iv AS (INSERT INTO run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
-          "d AS (" D_COUNTS " FROM v GROUP BY g)\n"
-          "INSERT INTO run_reid_g SELECT $1::integer, p.g, p.n, p.p, d.d1, d.d2, d.d3, d.d4\n"
-          "  FROM p LEFT JOIN d ON d.g = p.g";
+static const char groups_all_sql[] =
+    "%s, gs AS (\n"
+    "    SELECT g, GROUPING(person, sens) AS s, sens, count(*) AS n\n"
+    "      FROM (SELECT CASE WHEN qi IS NOT NULL THEN %s END AS g, person, sens\n"
+    "              FROM hold) h\n"
+    "     GROUP BY GROUPING SETS ((g, person), (g, sens))),\n"
+    "a AS MATERIALIZED (SELECT g, s, sens, sum(n) AS n, count(*) AS p\n"
+    "                     FROM gs GROUP BY 1, 2, 3),\n"
+    "p AS (SELECT g, n, p FROM a WHERE s = 1),\n"
+    "c AS (SELECT g, sens, n FROM a WHERE s = 2 AND g IS NOT NULL),\n"
+    "v AS (SELECT g, item, code, sum(n) AS n FROM (" CODES_OF_C ") y\n"
+    "       WHERE code <> '' GROUP BY 1, 2, 3),\n"
+    "iv AS (INSERT INTO tdi.run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
+    "d AS (" D_COUNTS " FROM v GROUP BY g)\n"
+    "INSERT INTO tdi.run_reid_g SELECT $1::integer, p.g, p.n, p.p, d.d1, d.d2, d.d3, d.d4\n"
+    "  FROM p LEFT JOIN d ON d.g = p.g";
+
+/* groups_all_sql's hold (its first %s): REID_HOLD, or on a first submission of the year (nothing
+ * sent of it; run_held is then the served bodies' rows of run_rec, st_pass.c) the body's rows of
+ * run_rec themselves, which a second connection can read (st_beside.c): the same records. */
+static const char hold_general[] = REID_HOLD("$1", "$2", "$3");
+static const char hold_first[] =
+    "WITH hold AS NOT MATERIALIZED (SELECT person, qi, sens FROM tdi.run_rec WHERE body = $1)\n";
 
 /* The groups of body $1 the touched persons' records are in, moved from the kept ones (year $2):
  * each record as this run leaves it +1, as sent -1. %s: the group key of qi. */
@@ -295,30 +301,34 @@ static const char groups_moved_sql[] =
     "           WHERE b.body = $1 AND s.year = $2 AND s.gkey IN (SELECT g FROM dg)\n"
     "          UNION ALL " CODES_OF_C ") y\n"
     "        WHERE code <> '' GROUP BY 1, 2, 3),\n"
-    "iv AS (INSERT INTO run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
+    "iv AS (INSERT INTO tdi.run_reid_v SELECT $1::integer, g, item, code, n FROM v),\n"
     "d AS (" D_COUNTS " FROM v GROUP BY g)\n"
-    "INSERT INTO run_reid_g\n"
+    "INSERT INTO tdi.run_reid_g\n"
     "SELECT $1::integer, dg.g, coalesce(k.records, 0) + dg.dn, coalesce(k.persons, 0) + dg.dp,\n"
     "       d.d1, d.d2, d.d3, d.d4\n"
     "  FROM dg LEFT JOIN kept k ON k.gkey = dg.g LEFT JOIN d ON d.g = dg.g";
 
-/* The figures (as reid_sql's) over the groups found (run_reid_g) and, unless they are all
- * ($3), the kept groups not among them; the records without a tuple. */
+/* The figures (as reid_sql's) over the groups found (run_reid_g) and (%s: groups_kept_sql, unless
+ * they are all) the kept groups not among them; the records without a tuple. $2: k_min. */
 static const char groups_figures_sql[] =
     "WITH g AS (\n"
-    "    SELECT n, p, d1, d2, d3, d4 FROM run_reid_g WHERE body = $1 AND g IS NOT NULL AND n > 0\n"
+    "    SELECT n, p, d1, d2, d3, d4 FROM tdi.run_reid_g WHERE body = $1 AND g IS NOT NULL AND n > "
+    "0\n"
+    "%s)\n"
+    "SELECT coalesce(sum(n), 0), count(*), coalesce(min(p), 0),\n"
+    "       coalesce(sum(n) FILTER (WHERE p < $2), 0), coalesce(min(d1), 0), coalesce(min(d2), "
+    "0),\n"
+    "       coalesce(min(d3), 0), coalesce(min(d4), 0),\n"
+    "       (SELECT coalesce(sum(n), 0) FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL),\n"
+    "       coalesce(sum(n::float8 / nullif(p, 0)) / nullif(sum(n), 0), 0)\n"
+    "  FROM g";
+/* The kept groups of year $3 not among those found. */
+static const char groups_kept_sql[] =
     "    UNION ALL\n"
     "    SELECT s.records, s.persons, s.d1, s.d2, s.d3, s.d4\n"
     "      FROM tdi.reid_group s JOIN run_body b ON b.name = s.body\n"
-    "     WHERE NOT $3 AND b.body = $1 AND s.year = $2\n"
-    "       AND NOT EXISTS (SELECT 1 FROM run_reid_g r WHERE r.body = $1 AND r.g = s.gkey))\n"
-    "SELECT coalesce(sum(n), 0), count(*), coalesce(min(p), 0),\n"
-    "       coalesce(sum(n) FILTER (WHERE p < $4), 0), coalesce(min(d1), 0), coalesce(min(d2), "
-    "0),\n"
-    "       coalesce(min(d3), 0), coalesce(min(d4), 0),\n"
-    "       (SELECT coalesce(sum(n), 0) FROM run_reid_g WHERE body = $1 AND g IS NULL),\n"
-    "       coalesce(sum(n::float8 / nullif(p, 0)) / nullif(sum(n), 0), 0)\n"
-    "  FROM g";
+    "     WHERE b.body = $1 AND s.year = $3\n"
+    "       AND NOT EXISTS (SELECT 1 FROM tdi.run_reid_g r WHERE r.body = $1 AND r.g = s.gkey)";
 
 /* The group key of mask over the tuple qi, into out (of len): its fields joined by '|' (as
  * reid_build's keys). 0 when mask is out of range. */
@@ -343,70 +353,34 @@ static int group_key(unsigned mask, char *out, size_t len)
 static tdi_status groups_start(state_db *st, int b, unsigned mask, int rebuild)
 {
     char sql[512];
-    tdi_status s = TDI_OK;
+    tdi_status s;
 
-    if (!st->reid_made)
-        s = st_command(
-            st, "creating the check's tables",
-            "CREATE TEMP TABLE run_reid_g (body integer NOT NULL, g text, n bigint NOT "
-            "NULL, p bigint NOT NULL, d1 integer, d2 integer, d3 integer, d4 integer);\n"
-            "CREATE TEMP TABLE run_reid_v (body integer NOT NULL, g text NOT NULL, item "
-            "smallint NOT NULL, code text NOT NULL, n bigint NOT NULL);\n"
-            "CREATE TEMP TABLE run_reid_prep (body integer PRIMARY KEY, mask integer NOT "
-            "NULL, rebuild boolean NOT NULL)",
-            0, NULL);
+    snprintf(
+        sql, sizeof sql,
+        "DELETE FROM tdi.run_reid_g WHERE body = %d; DELETE FROM tdi.run_reid_v WHERE body = %d; "
+        "DELETE FROM tdi.run_reid_prep WHERE body = %d; "
+        "INSERT INTO tdi.run_reid_prep VALUES (%d, %u, %s)",
+        b, b, b, b, mask, rebuild ? "true" : "false");
+    s = st_command(st, "starting the check's groups", sql, 0, NULL);
     st->reid_made |= s == TDI_OK;
-    snprintf(sql, sizeof sql,
-             "DELETE FROM run_reid_g WHERE body = %d; DELETE FROM run_reid_v WHERE body = %d; "
-             "DELETE FROM run_reid_prep WHERE body = %d; "
-             "INSERT INTO run_reid_prep VALUES (%d, %u, %s)",
-             b, b, b, b, mask, rebuild ? "true" : "false");
-    if (s == TDI_OK)
-        s = st_command(st, "starting the check's groups", sql, 0, NULL);
     return s;
 }
 
-/* The figures of the grouping by mask (the first) into *out, its groups into run_reid_g; *legacy:
- * the records without a tuple. */
-static tdi_status groups_first(state_db *st, int b, unsigned mask, int k_min, state_reid *out,
-                               unsigned long *legacy)
+/* The figures of body b's groups in run_reid_g (with the kept ones unless rebuilt) into *out;
+ * *legacy: the records without a tuple. */
+static tdi_status groups_figures(state_db *st, int b, int k_min, int moved, state_reid *out,
+                                 unsigned long *legacy)
 {
-    char bstr[16], ystr[16], kstr[16], kept[16] = "", key[512] = "";
-    char sql[sizeof groups_moved_sql + sizeof groups_all_sql + 2 * sizeof key];
-    const char *params[4] = {bstr, ystr, NULL, kstr};
+    char bstr[16], kstr[16], ystr[16], sql[sizeof groups_figures_sql + sizeof groups_kept_sql];
     PGresult *res = NULL;
-    int found = 0, moved;
     tdi_status s;
 
     snprintf(bstr, sizeof bstr, "%d", b);
-    snprintf(ystr, sizeof ystr, "%d", st->year);
     snprintf(kstr, sizeof kstr, "%d", k_min);
-    if (!group_key(mask, key, sizeof key)) {
-        tdi_error(WHO ": the re-identification check cannot be built");
-        return TDI_ERR_INTERNAL;
-    }
-    s = st_query_value(st, "reading the check's kept grouping",
-                       "SELECT k.mask FROM tdi.reid_kept k JOIN run_body b ON b.name = k.body "
-                       "WHERE b.body = $1 AND k.year = $2",
-                       2, params, kept, sizeof kept, &found);
-    moved = s == TDI_OK && !st->whole && found && strtoul(kept, NULL, 10) == mask;
-    if (s == TDI_OK) {
-        tdi_debug(WHO ": body %d grouped %s", b,
-                  moved ? "from its kept groups and the run's changes" : "from every record");
-        s = groups_start(st, b, mask, !moved);
-    }
-    if (moved)
-        snprintf(sql, sizeof sql, groups_moved_sql, key);
-    else
-        snprintf(sql, sizeof sql, groups_all_sql, key);
-    params[2] = st->whole ? "t" : "f";
-    if (s == TDI_OK)
-        s = st_command(st, "grouping the records by their quasi-identifiers", sql, moved ? 2 : 3,
-                       params);
-    params[2] = moved ? "f" : "t";
-    if (s == TDI_OK)
-        s = st_query(st, "taking the check's figures", groups_figures_sql, 4, params,
-                     PGRES_TUPLES_OK, &res);
+    snprintf(ystr, sizeof ystr, "%d", st->year);
+    snprintf(sql, sizeof sql, groups_figures_sql, moved ? groups_kept_sql : "");
+    s = st_query(st, "taking the check's figures", sql, moved ? 3 : 2,
+                 (const char *[]){bstr, kstr, ystr}, PGRES_TUPLES_OK, &res);
     if (s == TDI_OK && PQntuples(res) == 1) {
         unsigned long v[9];
 
@@ -419,6 +393,48 @@ static tdi_status groups_first(state_db *st, int b, unsigned mask, int k_min, st
         out->average = strtod(PQgetvalue(res, 0, 9), NULL);
     }
     PQclear(res);
+    return s;
+}
+
+tdi_status st_reid_first(state_db *st, int b, unsigned mask, int k_min, state_reid *out,
+                         unsigned long *legacy)
+{
+    char bstr[16], ystr[16], kept[16] = "", key[512] = "";
+    char sql[sizeof groups_moved_sql + sizeof groups_all_sql + sizeof hold_general + sizeof key];
+    const char *params[3] = {bstr, ystr, st->whole ? "t" : "f"};
+    int found = 0, moved;
+    tdi_status s = TDI_OK;
+
+    snprintf(bstr, sizeof bstr, "%d", b);
+    snprintf(ystr, sizeof ystr, "%d", st->year);
+    if (!group_key(mask, key, sizeof key)) {
+        tdi_error(WHO ": the re-identification check cannot be built");
+        return TDI_ERR_INTERNAL;
+    }
+    /* A whole-year pass groups every record: what is kept does not matter. */
+    if (!st->whole)
+        s = st_query_value(st, "reading the check's kept grouping",
+                           "SELECT k.mask FROM tdi.reid_kept k JOIN run_body b ON b.name = k.body "
+                           "WHERE b.body = $1 AND k.year = $2",
+                           2, params, kept, sizeof kept, &found);
+    moved = s == TDI_OK && !st->whole && found && strtoul(kept, NULL, 10) == mask;
+    if (s == TDI_OK) {
+        tdi_debug(WHO ": body %d grouped %s", b,
+                  moved ? "from its kept groups and the run's changes" : "from every record");
+        s = groups_start(st, b, mask, !moved);
+    }
+    if (moved)
+        snprintf(sql, sizeof sql, groups_moved_sql, key);
+    else
+        snprintf(sql, sizeof sql, groups_all_sql, st->first ? hold_first : hold_general, key);
+    if (s == TDI_OK)
+        s = st_command(st, "grouping the records by their quasi-identifiers", sql,
+                       moved       ? 2
+                       : st->first ? 1
+                                   : 3,
+                       params);
+    if (s == TDI_OK)
+        s = groups_figures(st, b, k_min, moved, out, legacy);
     return s;
 }
 
@@ -435,7 +451,9 @@ tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t n
 
     memset(out, 0, nmasks * sizeof *out);
     if (nmasks)
-        s = groups_first(st, b, masks[0], k_min, out, &legacy);
+        s = st_beside_take(st, b, masks[0], out, &legacy)
+                ? TDI_OK
+                : st_reid_first(st, b, masks[0], k_min, out, &legacy);
     if (s == TDI_OK && nmasks > 1 &&
         ((out[0].k < (unsigned long)k_min && out[0].records) || legacy)) {
         s = reid_groupings(st, b, masks + 1, nmasks - 1, k_min, out + 1, &legacy);
@@ -458,7 +476,7 @@ tdi_status st_reid_commit(state_db *st, int b, const char *body, int year, unsig
     snprintf(mstr, sizeof mstr, "%u", mask);
     if (st->reid_made)
         s = st_query_value(st, "reading the check's groups",
-                           "SELECT rebuild FROM run_reid_prep WHERE body = $1 AND mask = $2", 2,
+                           "SELECT rebuild FROM tdi.run_reid_prep WHERE body = $1 AND mask = $2", 2,
                            (const char *[]){bstr, mstr}, rebuild, sizeof rebuild, &found);
     /* Groups made from what the run holds equal what tdi.sent holds after the commit unless a row
      * sent before schema 3 (no tuple) or 2 (no person) stays as it was: then none are kept. */
@@ -476,24 +494,26 @@ tdi_status st_reid_commit(state_db *st, int b, const char *body, int year, unsig
                        2, params + 1);
     /* Temporary tables have no statistics unless analysed (autovacuum does not see them). */
     if (s == TDI_OK && found)
-        s = st_command(st, "analysing the check's groups", "ANALYZE run_reid_g, run_reid_v", 0,
-                       NULL);
+        s = st_command(st, "analysing the check's groups", "ANALYZE tdi.run_reid_g, tdi.run_reid_v",
+                       0, NULL);
     if (s == TDI_OK && found)
         s = st_command(
             st, "keeping the check's groups",
             "WITH dg AS (DELETE FROM tdi.reid_group s WHERE s.body = $2 AND s.year = $3 AND "
-            "s.gkey IN (SELECT g FROM run_reid_g WHERE body = $1 AND n <= 0)),\n"
+            "s.gkey IN (SELECT g FROM tdi.run_reid_g WHERE body = $1 AND n <= 0)),\n"
             "ug AS (INSERT INTO tdi.reid_group (body, year, gkey, records, persons, d1, d2, d3, "
             "d4) "
-            "SELECT $2, $3, g, n, p, d1, d2, d3, d4 FROM run_reid_g WHERE body = $1 AND g IS NOT "
+            "SELECT $2, $3, g, n, p, d1, d2, d3, d4 FROM tdi.run_reid_g WHERE body = $1 AND g IS "
+            "NOT "
             "NULL AND n > 0 ON CONFLICT (body, year, gkey) DO UPDATE SET records = "
             "EXCLUDED.records, persons = EXCLUDED.persons, d1 = EXCLUDED.d1, d2 = EXCLUDED.d2, "
             "d3 = EXCLUDED.d3, d4 = EXCLUDED.d4),\n"
             "dv AS (DELETE FROM tdi.reid_sens s WHERE s.body = $2 AND s.year = $3 AND (s.gkey, "
-            "s.item, s.code) IN (SELECT g, item, code FROM run_reid_v WHERE body = $1 AND n <= 0)),"
+            "s.item, s.code) IN (SELECT g, item, code FROM tdi.run_reid_v WHERE body = $1 AND n <= "
+            "0)),"
             "\n"
             "uv AS (INSERT INTO tdi.reid_sens (body, year, gkey, item, code, n) SELECT $2, $3, g, "
-            "item, code, n FROM run_reid_v WHERE body = $1 AND n > 0 ON CONFLICT (body, year, "
+            "item, code, n FROM tdi.run_reid_v WHERE body = $1 AND n > 0 ON CONFLICT (body, year, "
             "gkey, item, code) DO UPDATE SET n = EXCLUDED.n)\n"
             "INSERT INTO tdi.reid_kept (body, year, mask) VALUES ($2, $3, $4) ON CONFLICT (body, "
             "year) DO UPDATE SET mask = EXCLUDED.mask",

@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 12 /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 13 /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;
@@ -256,6 +256,14 @@ typedef struct state_reid {
  * after state_actions(). */
 tdi_status state_reid_check(state_db *st, int b, const unsigned *masks, size_t nmasks, int k_min,
                             state_reid *out);
+/* What the check of body b will ask first (masks[0] and k_min of its state_reid_check()); *want 0:
+ * it will not be checked (not served). */
+typedef tdi_status (*state_reid_plan_fn)(void *arg, int b, unsigned *mask, int *k_min, int *want);
+/* On a first submission of the year the pass (state_actions(), bodies 0..nbodies-1) asks plan of
+ * each body before its ranking and makes that first grouping on a second connection to the state
+ * database while the first ranks (st_beside.c); state_reid_check() then takes its figures. Call
+ * before state_actions(); the run's callback, plan and arg, must outlive st's pass. */
+tdi_status state_reid_beside(state_db *st, state_reid_plan_fn plan, void *arg, size_t nbodies);
 /* The quasi-identifiers the body's files of year are blanked at (blank-separated, "" none);
  * *found = 0 when nothing is recorded (then none). */
 tdi_status state_blanked(state_db *st, const char *body, int year, char *out, size_t len,

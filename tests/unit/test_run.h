@@ -184,7 +184,7 @@ static void finish(void)
 #define RUN_START                                                                                  \
     HPQ_VALUE("pg_try_advisory_lock", "t"), HPQ_COMMAND("SET status = 'abandoned'"),               \
         HPQ_VALUE("INSERT INTO tdi.run ", "5"), HPQ_NO_ROW("FROM tdi.closed_year"),                \
-        HPQ_COMMAND("CREATE TEMP TABLE run_rec")
+        HPQ_COMMAND("TRUNCATE tdi.run_rec")
 /* The clinic's side of opening a full read of the view, for a connection whose conninfo has m. */
 #define CLINIC_OPEN(m)                                                                             \
     HPQ_CONNECT(m), HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ"),                          \
@@ -216,7 +216,7 @@ static void finish(void)
 /* The action pass, with body 0's counts rows. */
 #define ACTIONS(r, ...)                                                                            \
     HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
-        HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE run_rec"), HELD_WHOLE,      \
+        HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE tdi.run_rec"), HELD_WHOLE,  \
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),    \
         HPQ_COMMAND("ANALYZE run_action"), HPQ_ROWS("GROUP BY body, action", 3, r, __VA_ARGS__),   \
         HPQ_ROWS("action = 'f'", 2, 0, NULL), HPQ_ROWS("k.earlier", 2, 0, NULL)
@@ -225,14 +225,13 @@ static void finish(void)
  * from every record, then its figures (records, groups, k, at risk, the four fewest distinct,
  * the records without a tuple, the average risk). */
 #define REID_FIRST(...)                                                                            \
-    HPQ_NO_ROW("FROM tdi.reid_kept"), HPQ_COMMAND("CREATE TEMP TABLE run_reid_g"),                 \
-        HPQ_COMMAND("DELETE FROM run_reid_g"), HPQ_COMMAND("INSERT INTO run_reid_g"),              \
-        HPQ_ROWS("FROM run_reid_g WHERE body = $1 AND g IS NULL", 10, 1, __VA_ARGS__)
+    HPQ_COMMAND("DELETE FROM tdi.run_reid_g"), HPQ_COMMAND("INSERT INTO tdi.run_reid_g"),          \
+        HPQ_ROWS("FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL", 10, 1, __VA_ARGS__)
 /* The commit of a body's groups the check made from every record: kept. */
 #define REID_KEEP                                                                                  \
-    HPQ_VALUE("SELECT rebuild FROM run_reid_prep", "t"),                                           \
+    HPQ_VALUE("SELECT rebuild FROM tdi.run_reid_prep", "t"),                                       \
         HPQ_VALUE("SELECT EXISTS (SELECT 1 FROM tdi.sent", "f"),                                   \
-        HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_COMMAND("ANALYZE run_reid_g"),               \
+        HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_COMMAND("ANALYZE tdi.run_reid_g"),           \
         HPQ_COMMAND("INSERT INTO tdi.reid_kept"), HPQ_COMMAND("ANALYZE tdi.reid_group")
 
 #endif

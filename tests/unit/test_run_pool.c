@@ -84,10 +84,11 @@ static void three_read(pool_run *r)
 {
     hpq_script(
         RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
-        HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY run_rec"),
+        HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY tdi.run_rec"),
         {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[0], HPQ_AT}, COPY_IN_END,
-        COPY_IN("COPY run_rec"), {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[1], HPQ_AT},
-        COPY_IN_END, COPY_IN("COPY run_rec"),
+        COPY_IN("COPY tdi.run_rec"),
+        {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[1], HPQ_AT}, COPY_IN_END,
+        COPY_IN("COPY tdi.run_rec"),
         {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[2], HPQ_AT}, COPY_IN_END,
         HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
         HPQ_NO_ROW("FROM tdi.body_blanking"),
@@ -113,9 +114,9 @@ static void three_read(pool_run *r)
 static void birch_refused(pool_run *r)
 {
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
-               HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY run_rec"),
+               HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY tdi.run_rec"),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[0], HPQ_AT}, COPY_IN_END,
-               COPY_IN("COPY run_rec"),
+               COPY_IN("COPY tdi.run_rec"),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[1], HPQ_AT}, COPY_IN_END,
                HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"));
     ledger_rows(r->ledger, 0, 1u << 0 | 1u << 2); /* alder and cedar were read */

@@ -121,7 +121,7 @@ static void migrate_from_nothing(void **state)
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"),
                MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
                MIGRATION(6, 7), MIGRATION(7, 8), MIGRATION(8, 9), MIGRATION(9, 10),
-               MIGRATION(10, 11), MIGRATION(11, 12));
+               MIGRATION(10, 11), MIGRATION(11, 12), MIGRATION(12, 13));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -369,7 +369,7 @@ static void delta_copies(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_COMMAND("CREATE TEMP TABLE run_rec"), HPQ_SEND("COPY run_rec ("),
+    hpq_script(HPQ_COMMAND("TRUNCATE tdi.run_rec"), HPQ_SEND("COPY tdi.run_rec ("),
                HPQ_RESULT(PGRES_COPY_IN),
                HPQ_PUT("7\t0\t1\t" E1X("1") "\t" E1X("a") "\t\\\\xabcd\t" P1X(
                    "1") "\tC1\t20250102\t1"
@@ -468,11 +468,11 @@ static void forget_and_duplicates(void **state)
     (void)state;
     st = opened();
     hpq_script(
-        HPQ_SEND_P("DELETE FROM run_rec WHERE src", "1"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_SEND_P("DELETE FROM tdi.run_rec WHERE src", "1"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_COMMAND("DELETE FROM run_seen WHERE src"),
         HPQ_COMMAND("DELETE FROM run_present WHERE src"),
-        HPQ_FAILS("DELETE FROM run_rec", "57P01", "terminating connection"),
-        HPQ_ROWS("FROM (SELECT eid, body, src FROM run_rec ORDER BY eid, body, src OFFSET 0) s "
+        HPQ_FAILS("DELETE FROM tdi.run_rec", "57P01", "terminating connection"),
+        HPQ_ROWS("FROM (SELECT eid, body, src FROM tdi.run_rec ORDER BY eid, body, src OFFSET 0) s "
                  "GROUP BY eid, body, src HAVING count(*) > 1",
                  3, 2, "1", "2", "eid7", "5", "1", "x"));
     assert_int_equal(state_forget_source(st, 1), TDI_OK);
@@ -509,8 +509,8 @@ static void actions(void **state)
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("n_mod_since_analyze", "2025|sent_2025"),
         HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"year"})),
-        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE tdi.\"sent_2025\""), HPQ_COMMAND("ANALYZE run_rec"),
-        HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
+        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE tdi.\"sent_2025\""),
+        HPQ_COMMAND("ANALYZE tdi.run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
         HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),
         HPQ_SEND_P("CREATE TEMP TABLE run_gone", "2025"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_VALUE("WHERE b.served) * 20", "t"),
@@ -540,7 +540,7 @@ static void actions(void **state)
     /* eastside's episode read again (spool position 17 on) differs from what was sent: nothing
      * patched, nothing else asked; then it is as sent: the 'f' becomes a replace, the counts and
      * R018 are counted again, nothing is left to read again */
-    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"),
+    hpq_script(HPQ_COMMAND("ANALYZE tdi.run_rec (pos, body, eid)"),
                HPQ_SEND_P("FULL JOIN sent s", "17|2025|f"),
                HPQ_RESULT_ROWS(1, ((const char *const[]){"n"}), 1, ((const char *const[]){"2"})),
                HPQ_RESULT_NONE);
@@ -549,7 +549,8 @@ static void actions(void **state)
     assert_int_equal(patched, 0);
     assert_int_equal(differ, 2);
     assert_int_equal(reread[1], 1);
-    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"), HPQ_VALUE("FULL JOIN sent s", "0"),
+    hpq_script(HPQ_COMMAND("ANALYZE tdi.run_rec (pos, body, eid)"),
+               HPQ_VALUE("FULL JOIN sent s", "0"),
                HPQ_SEND_P("UPDATE run_action a SET action = 'r', pos = rr.pos", "17"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_ROWS("GROUP BY body, action", 3, 3, "0", "a", "3", "0", "r", "1", "1", "r", "1"),
@@ -566,13 +567,13 @@ static void actions(void **state)
     assert_int_equal(r018[0], 0);
     assert_int_equal(r018[1], 1);
     /* the comparison fails: an error, nothing patched */
-    hpq_script(HPQ_COMMAND("ANALYZE run_rec (pos, body, eid)"),
+    hpq_script(HPQ_COMMAND("ANALYZE tdi.run_rec (pos, body, eid)"),
                HPQ_FAILS("FULL JOIN sent s", "57P01", "terminating connection"));
     assert_int_equal(state_actions_patch(st, 17, 2, 2, counts, reread, r018, &patched, &differ),
                      TDI_ERR_STATE);
     assert_int_equal(patched, 0);
     hpq_script(HPQ_COMMAND("DROP TABLE IF EXISTS run_action"), HPQ_COMMAND("INSERT INTO run_src"),
-               HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE run_rec"),
+               HPQ_COMMAND("INSERT INTO run_body"), HPQ_COMMAND("ANALYZE tdi.run_rec"),
                HPQ_VALUE("FROM run_src WHERE NOT full_read", "t"),
                HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),
                HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
@@ -605,7 +606,7 @@ static void actions_first_submission(void **state)
     hpq_script(
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "all"), HPQ_COMMAND("ANALYZE tdi.sent"),
-        HPQ_COMMAND("ANALYZE run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
+        HPQ_COMMAND("ANALYZE tdi.run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
         HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "t"),
         HPQ_VALUE("SELECT tdi.sent_year_table($1::integer)", ""),
         HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
@@ -761,7 +762,8 @@ static void actions_save_and_read(void **state)
 /* The re-identification check: the first grouping alone when it is enough, from every record
  * when the state database keeps no groups of it, else from the kept groups and the run's changes;
  * the others in a second statement when it falls short; a body that holds nothing. */
-#define FIGURES(...) HPQ_ROWS("FROM run_reid_g WHERE body = $1 AND g IS NULL", 10, 1, __VA_ARGS__)
+#define FIGURES(...)                                                                               \
+    HPQ_ROWS("FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL", 10, 1, __VA_ARGS__)
 static void reid_check(void **state)
 {
     const unsigned masks[3] = {0x3f, 0x1f, 0};
@@ -770,8 +772,8 @@ static void reid_check(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_NO_ROW("FROM tdi.reid_kept"), HPQ_COMMAND("CREATE TEMP TABLE run_reid_g"),
-               HPQ_COMMAND("INSERT INTO run_reid_prep VALUES (0, 63, true)"),
+    hpq_script(HPQ_NO_ROW("FROM tdi.reid_kept"),
+               HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, true)"),
                /* one scan of hold, the key of the six fields made once a record */
                HPQ_SEND_P("split_part(qi, '|', 6)) END AS g, person, sens\n"
                           "              FROM hold) h\n"
@@ -792,9 +794,9 @@ static void reid_check(void **state)
     /* kept groups of the first grouping: moved; k 2 under 3: the two others, one with no key
      * (every record one group), from every record. */
     hpq_script(HPQ_VALUE("FROM tdi.reid_kept", "63"),
-               HPQ_COMMAND("INSERT INTO run_reid_prep VALUES (0, 63, false)"),
+               HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, false)"),
                HPQ_SEND_P("WITH chg AS", "0|0"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-               HPQ_SEND_P("FROM run_reid_g WHERE body = $1 AND g IS NULL", "0|0|f|3"),
+               HPQ_SEND_P("FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL", "0|3|0"),
                HPQ_RESULT_ROWS(10, HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"), 1,
                                HPQ_STRINGS("10", "6", "2", "3", "1", "1", "1", "1", "1", "0.5")),
                HPQ_RESULT_NONE,
@@ -812,8 +814,8 @@ static void reid_check(void **state)
 
     /* kept groups of another grouping: every record */
     hpq_script(HPQ_VALUE("FROM tdi.reid_kept", "31"),
-               HPQ_COMMAND("INSERT INTO run_reid_prep VALUES (1, 63, true)"),
-               HPQ_COMMAND("INSERT INTO run_reid_g SELECT $1::integer, p.g"),
+               HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (1, 63, true)"),
+               HPQ_COMMAND("INSERT INTO tdi.run_reid_g SELECT $1::integer, p.g"),
                FIGURES("0", "0", "0", "0", "0", "0", "0", "0", "4", "0"),
                HPQ_ROWS("GROUPING SETS ((k1), ())", 11, 0, NULL),
                HPQ_VALUE("SELECT count(*) FROM hold WHERE qi IS NULL", "4"));
