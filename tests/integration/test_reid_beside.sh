@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2317 # cases run indirectly, each in a subshell (it_case)
+# shellcheck disable=SC2317,SC2031 # cases run indirectly, each in a subshell (it_case)
 # The re-identification check's first grouping on a second connection to the state database,
 # beside the ranking of a first submission of the year (state/st_beside.c):
 #   reid-beside-same   a first run of two bodies (national falls short by sex and year and is
