@@ -143,8 +143,12 @@ tdi_status st_beside_rank(state_db *st, const char *what, const char *sql, int n
         return s;
     }
     gs = side_group(st, side);
+    /* The grouping failed (or was interrupted): what the server still does on either connection
+     * is cancelled (a backend left grouping would hold the tables the next run empties), and the
+     * first is idle again. */
+    if (gs != TDI_OK)
+        (void)tdi_pg_recover(side->conn, 5000);
     state_close(side);
-    /* The grouping failed: the ranking is cancelled, the first connection made idle again. */
     if (gs != TDI_OK) {
         (void)st_ready(st);
         return gs;
