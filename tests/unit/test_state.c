@@ -591,6 +591,34 @@ static void actions(void **state)
  * made unless it exists (migration 11), run_held is a view of the records, the ranking
  * goes straight into run_action, run_rank is a view of that; the whole year is ranked (no touched
  * persons: run_touched empty); a second pass drops the views. */
+/* A first submission's pass up to its ranking: what the bodies hold, a view of run_rec. */
+#define FIRST_HELD                                                                                 \
+    HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
+        HPQ_VALUE("n_mod_since_analyze", "all"), HPQ_COMMAND("ANALYZE tdi.sent"),                  \
+        HPQ_COMMAND("ANALYZE tdi.run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),    \
+        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "t"),                                \
+        HPQ_VALUE("SELECT tdi.sent_year_table($1::integer)", ""),                                  \
+        HPQ_COMMAND("CREATE TEMP TABLE run_gone"),                                                 \
+        HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),                     \
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),         \
+        HPQ_COMMAND("CREATE TEMP VIEW run_held AS\nSELECT r.body, r.pos, r.src, r.eid, "           \
+                    "r.ekey, r.person, r.centre, r.start_ymd, r.drug,\n       true AS fresh")
+/* Its ranking sent (the results are the caller's), straight into run_action. */
+#define FIRST_RANK                                                                                 \
+    HPQ_SEND_P("LEFT JOIN run_src rs ON rs.src = h.src WHERE h.drug) w WHERE w.n > 1)\n"           \
+               "SELECT h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action,\n"                \
+               "       h.drug AND l.eid IS NULL AS entrant,",                                      \
+               "2025")
+/* After the ranking: run_rank a view, run_action analysed, 7 appends counted. */
+#define FIRST_TAIL                                                                                 \
+    HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "            \
+                "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "                \
+                "NULL::boolean AS was_earlier, entrant, earlier\n  FROM run_action"),              \
+        HPQ_COMMAND("SET default_statistics_target = 10; ANALYZE run_action (body, action, src, "  \
+                    "pos); RESET default_statistics_target"),                                      \
+        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("action = 'f'", 2, 0),    \
+        HPQ_ROWS("k.earlier", 2, 0)
+
 static void actions_first_submission(void **state)
 {
     const state_source_in sources[1] = {{"riverside", "R1", 1, 0}};
@@ -603,29 +631,7 @@ static void actions_first_submission(void **state)
 
     (void)state;
     st = opened();
-    hpq_script(
-        HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
-        HPQ_VALUE("n_mod_since_analyze", "all"), HPQ_COMMAND("ANALYZE tdi.sent"),
-        HPQ_COMMAND("ANALYZE tdi.run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
-        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "t"),
-        HPQ_VALUE("SELECT tdi.sent_year_table($1::integer)", ""),
-        HPQ_COMMAND("CREATE TEMP TABLE run_gone"),
-        HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
-        HPQ_COMMAND("CREATE TEMP VIEW run_held AS\nSELECT r.body, r.pos, r.src, r.eid, "
-                    "r.ekey, r.person, r.centre, r.start_ymd, r.drug,\n       true AS fresh"),
-        HPQ_SEND_P("LEFT JOIN run_src rs ON rs.src = h.src WHERE h.drug) w WHERE w.n > 1)\n"
-                   "SELECT h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action,\n"
-                   "       h.drug AND l.eid IS NULL AS entrant,",
-                   "2025"),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "
-                    "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "
-                    "NULL::boolean AS was_earlier, entrant, earlier\n  FROM run_action"),
-        HPQ_COMMAND("SET default_statistics_target = 10; ANALYZE run_action (body, action, src, "
-                    "pos); RESET default_statistics_target"),
-        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("action = 'f'", 2, 0),
-        HPQ_ROWS("k.earlier", 2, 0));
+    hpq_script(FIRST_HELD, FIRST_RANK, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, FIRST_TAIL);
     assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018), TDI_OK);
     assert_int_equal(counts[0].appends, 7);
     assert_int_equal(counts[0].replaces, 0);
@@ -826,6 +832,77 @@ static void reid_check(void **state)
     closed(st);
 }
 
+/* The check plans body 0's first grouping (all six fields, k_min 3); no other body. */
+static tdi_status plan_body0(void *arg, int b, unsigned *mask, int *k_min, int *want)
+{
+    (void)arg;
+    *want = b == 0;
+    *mask = 0x3f;
+    *k_min = 3;
+    return TDI_OK;
+}
+
+/* A first submission with the check's first grouping planned (state_reid_beside()): a second
+ * connection opened as the first, with the run's settings; the ranking sent on the first; on the
+ * second the grouping of the body's rows of tdi.run_rec and its figures; the second closed; the
+ * ranking's result read. The check then takes those figures with no statement. A grouping that
+ * fails there fails the pass with its message, and the ranking is cancelled. */
+static void actions_first_beside(void **state)
+{
+    const state_source_in sources[1] = {{"riverside", "R1", 1, 0}};
+    const state_body_in bodies[1] = {{"nl", 1, "centre"}};
+    const unsigned masks[2] = {0x3f, 0x1f};
+    state_counts counts[1];
+    state_reid out[2];
+    unsigned char reread[1];
+    unsigned long r018[1];
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    assert_int_equal(state_reid_beside(st, plan_body0, NULL, 1), TDI_OK);
+    hpq_script(FIRST_HELD, HPQ_CONNECT(CONNINFO), HPQ_COMMAND("SET jit = off; SET work_mem"),
+               FIRST_RANK, HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, true)"),
+               HPQ_SEND_P("WITH hold AS NOT MATERIALIZED (SELECT person, qi, sens FROM "
+                          "tdi.run_rec WHERE body = $1)",
+                          "0"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_SEND_P("FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL", "0|3"),
+               HPQ_RESULT_ROWS(10, HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"), 1,
+                               HPQ_STRINGS("7", "4", "1", "2", "1", "1", "1", "1", "0", "0.6")),
+               HPQ_RESULT_NONE, HPQ_FINISH, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               FIRST_TAIL);
+    assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018), TDI_OK);
+    assert_int_equal(counts[0].appends, 7);
+    /* k 1 under 3: the second grouping on this connection, the first's figures as found there */
+    hpq_script(HPQ_ROWS("GROUPING SETS ((k1))", 11, 1, "0", "7", "2", "3", "0", "1", "1", "1", "1",
+                        "0", "0.3"));
+    assert_int_equal(state_reid_check(st, 0, masks, 2, 3, out), TDI_OK);
+    assert_int_equal(out[0].records, 7);
+    assert_int_equal(out[0].groups, 4);
+    assert_int_equal(out[0].k, 1);
+    assert_int_equal(out[0].at_risk, 2);
+    assert_true(out[0].average > 0.599 && out[0].average < 0.601);
+    assert_int_equal(out[1].k, 3);
+    closed(st);
+
+    st = opened();
+    assert_int_equal(state_reid_beside(st, plan_body0, NULL, 1), TDI_OK);
+    hpq_script(FIRST_HELD, HPQ_CONNECT(CONNINFO), HPQ_COMMAND("SET jit = off; SET work_mem"),
+               FIRST_RANK, HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, true)"),
+               HPQ_FAILS("WITH hold AS NOT MATERIALIZED", "57014",
+                         "canceling statement due to statement timeout"),
+               HPQ_FINISH, HPQ_CANCEL,
+               HPQ_RESULT_ERROR("57014", "canceling statement due to user request"),
+               HPQ_RESULT_NONE);
+    assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018),
+                     TDI_ERR_STATE);
+    assert_non_null(strstr(logged.text, "state database: grouping the records by their "
+                                        "quasi-identifiers failed: "));
+    assert_non_null(strstr(logged.text, "statement timeout"));
+    closed(st);
+}
+
 /* The blanking recorded for a body; every record turned into a replace. */
 static void blanked_and_replace_all(void **state)
 {
@@ -1010,6 +1087,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(forget_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(actions, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_first_submission, setup, teardown),
+        cmocka_unit_test_setup_teardown(actions_first_beside, setup, teardown),
         cmocka_unit_test_setup_teardown(unread_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_save_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(reid_check, setup, teardown),
