@@ -90,12 +90,16 @@ void state_close(state_db *st)
         return;
     /* The session's end releases the run lock too, but only once the server has seen it: a run
      * started right after this one could still find the lock held. Released here, it is free
-     * when this returns. */
+     * when this returns. A run's unlogged tables (st_delta.c) are emptied first, under the lock:
+     * its records do not stay on disk until the next run (1M: about 300 MB). */
     if (st->locked && PQstatus(st->conn) == CONNECTION_OK &&
         PQtransactionStatus(st->conn) == PQTRANS_IDLE)
         (void)st_query_value(st, "releasing the run lock",
-                             "SELECT pg_advisory_unlock(" LOCK_KEY1 ", " LOCK_RUN ")", 0, NULL,
-                             done, sizeof done, NULL);
+                             st->scratch ? "TRUNCATE tdi.run_rec, tdi.run_reid_g, tdi.run_reid_v, "
+                                           "tdi.run_reid_prep; SELECT pg_advisory_unlock(" LOCK_KEY1
+                                           ", " LOCK_RUN ")"
+                                         : "SELECT pg_advisory_unlock(" LOCK_KEY1 ", " LOCK_RUN ")",
+                             0, NULL, done, sizeof done, NULL);
     PQfinish(st->conn); /* ends the session: temporary tables go with it */
     st_beside_free(st);
     free(st->conninfo);

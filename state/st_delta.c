@@ -25,7 +25,7 @@ tdi_status state_delta_begin(state_db *st)
      * records and the check's groups are in tdi's unlogged tables instead (migration 13), which
      * a second connection of the run can read (st_beside.c): emptied here, under the run lock.
      * The session's settings: ST_SESSION_SETTINGS (st_int.h). */
-    return st_command(
+    tdi_status s = st_command(
         st, "creating the run's tables",
         "TRUNCATE tdi.run_rec, tdi.run_reid_g, tdi.run_reid_v, tdi.run_reid_prep;\n"
         "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid bytea NOT NULL);\n"
@@ -39,6 +39,9 @@ tdi_status state_delta_begin(state_db *st)
         "CREATE TEMP TABLE run_bucket (src integer NOT NULL, lo bytea NOT NULL, hi bytea NOT "
         "NULL);\n" ST_SESSION_SETTINGS,
         0, NULL);
+
+    st->scratch = s == TDI_OK;
+    return s;
 }
 
 tdi_status state_copy_begin(state_db *st, state_copy table)

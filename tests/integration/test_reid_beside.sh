@@ -6,7 +6,7 @@
 #                      blanked; antwerp reaches k grouped by year) with the grouping beside the
 #                      ranking, and the same run with it on the first connection (the test build's
 #                      TDI_TEST_BESIDE_OFF): the same summary lines, files, manifests' figures,
-#                      rows sent and groups kept;
+#                      rows sent and groups kept; the run's unlogged tables are empty after it;
 #   reid-beside-fails  the second connection's grouping fails (the test build's
 #                      TDI_TEST_BESIDE_FAIL: its statements time out): the run fails as a failure
 #                      of the state database (exit 12) naming the statement, publishes nothing,
@@ -59,6 +59,8 @@ case_same() {
     [ "$(grep -c '^disclosure ' "$CASE_DIR/a.fp")" = 4 ] || fail "not four check lines: $(cat "$CASE_DIR/a.fp")"
     [ "$(ledger "$CASE_DIR/a" "SELECT count(*) FROM tdi.reid_group")" -gt 0 ] || fail "no groups kept"
     diff "$CASE_DIR/b.fp" "$CASE_DIR/a.fp" >&2 || fail "beside the ranking and on the first connection differ (above)"
+    [ "$(ledger "$CASE_DIR/a" "SELECT (SELECT count(*) FROM tdi.run_rec) + (SELECT count(*) FROM tdi.run_reid_g) + (SELECT count(*) FROM tdi.run_reid_v) + (SELECT count(*) FROM tdi.run_reid_prep)")" = 0 ] ||
+        fail "the run's records or groups stay in the state database after it"
 }
 
 case_fails() {
