@@ -72,7 +72,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 # run/run_pool.c's readers (test_run_pool), again under ThreadSanitizer. Not test_tables: its three
 # publishes are test_report's too, and its single-threaded suppression searches cost 10 s of CPU
 # under TSan.
-TSAN_TESTS := test_pipe test_report test_validate test_code_values test_run_pool
+TSAN_TESTS := test_pipe test_report test_validate test_code_values test_run_pool test_run_queue
 TSAN_LIB := $(LIB_SRC:%.c=build/tsan/%.o)
 TSAN_BIN := $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
 # tdi itself under ThreadSanitizer: the integration tests that read sources in parallel

@@ -67,6 +67,11 @@ void tdi_log_clear_thread_error(void)
     thread_error[0] = '\0';
 }
 
+void tdi_log_set_thread_error(const char *msg)
+{
+    snprintf(thread_error, sizeof thread_error, "%s", msg);
+}
+
 /* tdi_progress_end() with log_lock held. */
 static void progress_end_locked(void)
 {

@@ -36,6 +36,9 @@ void tdi_log_clear_last_error(void);
  * readers of other sources log too (run/, max_parallel_sources). */
 const char *tdi_log_thread_error(void);
 void tdi_log_clear_thread_error(void);
+/* Makes msg the calling thread's last error: one a helper thread logged on its behalf (a
+ * consumer of run/run_queue.c). */
+void tdi_log_set_thread_error(const char *msg);
 
 /* A progress line on stderr, rewritten in place, only when stderr is a terminal and at most a
  * few times a second; tdi_progress_end() clears it. Never part of the log or syslog. Locked like

@@ -6,6 +6,8 @@
  *   run.c          run_main(): lock, ledger row, setup, the steps in order, outcome, cleanup
  *   run_read.c     planning a source (full or incremental), extract -> transform -> spool, retries,
  *                  a read's merge into the run (spool, state database, summary)
+ *   run_rows.c     a source's rows: the row stage and the key stage, on one thread or two
+ *   run_queue.c    the bounded hand-off between them
  *   run_keys.c     an incremental read's key scan as a digest, compared with the last one's
  *   run_pool.c     the sources read max_parallel_sources at a time, merged in source order
  *   run_delta.c    spool -> state database, duplicates, in-run re-reads, which bodies are served,
@@ -193,6 +195,13 @@ tdi_status run_keys_merge(run_ctx *rc, size_t si);
 /* run_read.c: full or incremental, and from when (a crosswalk that cannot be read fails the
  * source: TDI_ERR_CROSSWALK). */
 tdi_status run_plan_source(run_ctx *rc, run_source *s);
+/* run_rows.c: 1 when a reader stops: the run is stopped by a signal or another reader's failure. */
+int run_stopping(run_ctx *rc);
+/* run_rows.c: the rows of ex (a source's COPY) through rd into spool, the source's counts, rule
+ * hits, quarantine file and rows seen (s->seen); two_threads: the key stage (state keys,
+ * pseudonyms, record hash, spool, the run_rec COPY) on a thread of its own. */
+tdi_status run_read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si,
+                         extract_source *ex, int two_threads);
 /* run_read.c: reads source si with rd into spool (the run's, or a segment of its own), retrying a
  * transient failure with backoff; prints nothing (run_merge_source does). Any thread. Returns
  * only what stops the run as a whole; a source failure is left in its status. */

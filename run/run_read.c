@@ -104,123 +104,6 @@ tdi_status run_plan_source(run_ctx *rc, run_source *s)
 
 /* ------------------------------------------------------------------ reading a source */
 
-/* A reader of source si stops when the run is stopped by a signal or another reader's failure. */
-static int stopping(run_ctx *rc)
-{
-    return tdi_stop_requested() || atomic_load(&rc->abort);
-}
-
-/* Hands one accepted record to the spool, once for each body that takes it, with that body's
- * pseudonyms; none takes it: R007. */
-static tdi_status spool_record(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si,
-                               const tdi_record *rec, const char *eid, int *taken)
-{
-    spool_entry e;
-    char pkey[TDI_PSEUDONYM_MAX + 1];
-    tdi_status st = transform_person_state_key(rd->tx, pkey, sizeof pkey);
-
-    *taken = 0;
-    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
-        /* Routed by the centre's region (the source's), not the person's region of residence. */
-        if (!tdi_config_body_takes(&rc->cfg->bodies[b], rc->cfg->sources[si].region, rec->centre))
-            continue;
-        memset(&e, 0, sizeof e);
-        e.src = (uint32_t)si;
-        e.body = (uint32_t)b;
-        e.rec = *rec;
-        if (!rc->cfg->bodies[b].quarter)
-            e.rec.quarter = 0; /* dates leave as the year only */
-        tdi_append(e.eid, sizeof e.eid, 0, eid);
-        memcpy(e.pkey, pkey, sizeof e.pkey);
-        st = transform_pseudonymise(rd->tx, b, &e.rec);
-        if (st == TDI_OK)
-            st = report_record_hash(rd->hash, &e.rec, e.hash);
-        e.rec.source = NULL;
-        if (st == TDI_OK)
-            st = run_spool_append(spool, &e);
-        if (st == TDI_OK && spool == rc->spool)
-            st = run_load_spooled(rc, run_spool_count(spool) - 1, &e);
-        rc->src[si].routed[b] = 1;
-        (*taken)++;
-    }
-    return st;
-}
-
-/* A written record's items into the source's completeness counts: an item that does not apply
- * to the episode counts nowhere. */
-static void count_items(run_source *s, const tdi_record *rec)
-{
-    for (size_t i = 0; i < TDI_ITEM_COUNT; i++) {
-        if (rec->code[i] == TDI_CODE_NOT_APPLICABLE)
-            continue;
-        s->applicable[i]++;
-        s->not_known[i] += rec->code[i] == tdi_item_get((tdi_item)i)->not_known;
-    }
-}
-
-/* One state key a line into fp (a key file the merge copies into the state database). */
-static tdi_status put_key(FILE *fp, const char *key)
-{
-    if (fputs(key, fp) < 0 || putc('\n', fp) == EOF) {
-        tdi_error("spool: writing a source's keys failed: %s", strerror(errno));
-        return TDI_ERR_OUTPUT;
-    }
-    return TDI_OK;
-}
-
-/* rows seen: the state database learns of every row an incremental read read (s->seen). */
-static tdi_status read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si,
-                            extract_source *ex)
-{
-    run_source *s = &rc->src[si];
-    char key[TDI_EPISODE_KEY_MAX + 32], eid[TDI_EPISODE_KEY_MAX + 1];
-    tdi_raw_row row;
-    tdi_record rec;
-    tdi_rejection rej;
-    tdi_status st = TDI_OK;
-    int eof = 0, accepted, taken, has_eid;
-
-    while (st == TDI_OK) {
-        if (stopping(rc))
-            return TDI_ERR_INTERRUPTED;
-        st = extract_next(ex, &row, &eof);
-        if (st != TDI_OK || eof)
-            break;
-        if ((s->extracted + 1) % PROGRESS_EVERY == 0)
-            tdi_progress("source %s: %lu rows", s->cfg->name, s->extracted + 1);
-        st = transform_row(rd->tx, &row, &rec, &rej, &accepted);
-        has_eid = st == TDI_OK && accepted; /* an accepted row has an episode id */
-        if (has_eid)
-            st = transform_episode_state_key(rd->tx, eid, sizeof eid);
-        else if (st == TDI_OK)
-            st =
-                transform_state_key(rd->tx, row.col[TDI_COL_EPISODE_ID], eid, sizeof eid, &has_eid);
-        if (st == TDI_OK && accepted) {
-            st = spool_record(rc, rd, spool, si, &rec, eid, &taken);
-            if (st == TDI_OK && !taken) {
-                /* The centre is the value: centre codes are not personal. */
-                tdi_rule_raise(&s->hits, TDI_R007, NULL, rec.centre, &rej);
-                accepted = 0;
-            }
-        }
-        if (st == TDI_OK && s->seen && has_eid)
-            st = put_key(s->seen, eid);
-        if (st != TDI_OK)
-            break;
-        s->extracted++;
-        if (accepted) {
-            s->written++;
-            count_items(s, &rec);
-            continue;
-        }
-        transform_rejection_key(rd->tx, &row, key, sizeof key);
-        st = report_quarantine_add(s->quarantine, key, &rej);
-        s->quarantined++;
-    }
-    tdi_progress_end();
-    return st;
-}
-
 /* One episode of the key scan: its key into the digest, and the pair (run_int.h's s->ids). */
 static tdi_status present_key(run_source *s, const char *id, const char *key)
 {
@@ -286,7 +169,7 @@ static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_sour
 
     st = extract_keys_begin(ex);
     while (st == TDI_OK) {
-        if (stopping(rc))
+        if (run_stopping(rc))
             return TDI_ERR_INTERRUPTED;
         st = extract_key_next(ex, &id, &eof);
         if (st != TDI_OK || eof)
@@ -371,7 +254,7 @@ static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     if (st == TDI_OK)
         st = extract_open(s->cfg, rc->year, s->full_read ? NULL : s->since, &ex);
     if (st == TDI_OK)
-        st = read_rows(rc, rd, spool, si, ex);
+        st = run_read_rows(rc, rd, spool, si, ex, spool == rc->spool);
     if (st == TDI_OK && s->cfg->incremental)
         snprintf(s->max_changed, sizeof s->max_changed, "%s", extract_max_changed(ex));
     if (st == TDI_OK && !s->full_read)
@@ -598,7 +481,7 @@ static tdi_status read_again(run_ctx *rc, run_reader *rd, size_t si, char **ids,
     if (st == TDI_OK)
         st = extract_episodes_begin(s->snap, (const char *const *)ids, nids);
     if (st == TDI_OK)
-        st = read_rows(rc, rd, rc->spool, si, s->snap);
+        st = run_read_rows(rc, rd, rc->spool, si, s->snap, 0); /* a few rows */
     return st;
 }
 

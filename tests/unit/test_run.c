@@ -70,13 +70,14 @@ static void tiny_run(void **state)
     char wb[HPQ_CAPTURE_MAX];
 
     (void)state;
+    /* the clinic, read on the run's thread (its lane: the records go to the state database on
+     * the spool stage's thread, in no fixed order against the clinic's calls) */
+    hpq_lane(CLINIC_CONN, CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
+             HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)), HPQ_COPY_DONE,
+             HPQ_COMMAND("COMMIT"), HPQ_FINISH);
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
-               /* the clinic */
-               CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
-               HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)),
                /* its records into the state database from the first as it is read */
-               COPY_IN("COPY tdi.run_rec"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-               TINY_RUN_REST(wb));
+               COPY_IN("COPY tdi.run_rec"), TINY_RUN_REST(wb));
     assert_int_equal(run(), TDI_OK);
     /* the workbook in the ledger: 5|PATH|workbook|national|\N|NUMBERS|0|0|SHA256 */
     assert_non_null(strstr(wb, ".workbook.xlsx|workbook|national|\\N|"));
@@ -90,24 +91,23 @@ static void tiny_run(void **state)
     finish();
 }
 
-/* The clinic's connection breaks after the first record went to run_rec: that COPY is discarded
- * (none of the attempt reaches run_rec) and the retry's record goes in again at position 0. */
+/* The clinic's connection breaks after the first record was read: it was still in the hand-off
+ * to the spool stage, so none of the attempt reaches run_rec; the retry's record goes in at
+ * position 0. */
 static void source_lost_while_loading(void **state)
 {
     char wb[HPQ_CAPTURE_MAX];
 
     (void)state;
-    hpq_script(
-        RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN(CLINIC_CONN),
-        COPY_OUT("COPY (SELECT"), HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)),
-        COPY_IN("COPY tdi.run_rec"), HPQ_COPY_RET(-2), HPQ_RESULT_ERROR("08006", "connection lost"),
-        HPQ_RESULT_NONE, HPQ_FINISH,
-        {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
-        HPQ_RESULT_ERROR("57014", "COPY from stdin failed: discarded by tdi"), HPQ_RESULT_NONE,
-        /* the second attempt */
-        CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
-        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)), COPY_IN("COPY tdi.run_rec"),
-        HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH, TINY_RUN_REST(wb));
+    hpq_lane(CLINIC_CONN, CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
+             HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)), HPQ_COPY_RET(-2),
+             HPQ_RESULT_ERROR("08006", "connection lost"), HPQ_RESULT_NONE, HPQ_FINISH,
+             /* the second attempt */
+             CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
+             HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", NULL)), HPQ_COPY_DONE,
+             HPQ_COMMAND("COMMIT"), HPQ_FINISH);
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY tdi.run_rec"),
+               TINY_RUN_REST(wb));
     assert_int_equal(run(), TDI_OK);
     assert_non_null(strstr(fx.out, "source riverside: extracted 1, written 1, quarantined 0\n"));
     finish();
@@ -167,25 +167,27 @@ static void incremental_runs(void **state)
 
     (void)state;
     first_night(value, sizeof value);
+    hpq_lane(CLINIC_CONN, CLINIC_OPEN_INCREMENTAL,
+             COPY_OUT("> TIMESTAMPTZ '2025-04-30T23:00:00.000000Z'"),
+             HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
+             HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "Q", "2025-05-11T00:00:00.000000Z")),
+             HPQ_COPY_DONE,
+             /* the key scan */
+             COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
+             HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
+             /* the snapshot, kept for episodes whose counting could have changed unread, ends */
+             HPQ_COMMAND("COMMIT"), HPQ_FINISH);
     hpq_script(
         RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
-        HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
-        COPY_OUT("> TIMESTAMPTZ '2025-04-30T23:00:00.000000Z'"),
-        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
+        HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"),
         COPY_IN("COPY tdi.run_rec"), /* opened by the first record read */
-        HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "Q", "2025-05-11T00:00:00.000000Z")),
-        HPQ_COPY_DONE,
-        /* the key scan */
-        COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
-        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
         /* the source's merge: its records, the rows it read, the episodes it holds */
         HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
         HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
         HPQ_COMMAND("INSERT INTO run_keyset"),
         /* the delta: a replace and a delete */
         HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
-        /* the snapshot, kept for episodes whose counting could have changed unread, ends */
-        HPQ_COMMAND("COMMIT"), HPQ_FINISH, HPQ_VALUE("FROM tdi.body_blanking", ""),
+        HPQ_VALUE("FROM tdi.body_blanking", ""),
         REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
         HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
         HPQ_COPY_ROW("0\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"),
@@ -264,30 +266,32 @@ static void night_read_again(const char *differ)
 
     first_night(value, sizeof value);
     state_key_of("2", key2, sizeof key2);
+    hpq_lane(CLINIC_CONN, CLINIC_OPEN_INCREMENTAL, COPY_OUT("> TIMESTAMPTZ"),
+             HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
+             HPQ_COPY_DONE, COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"),
+             HPQ_COPY_ROW("1\n"), HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
+             /* episode 2 again, in the same snapshot */
+             HPQ_SEND_P("set_config", "{\"2\"}"),
+             HPQ_RESULT_ROWS(1, HPQ_STRINGS("length"), 1, HPQ_STRINGS("5")), HPQ_RESULT_NONE,
+             COPY_OUT("current_setting"),
+             HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "M", "2025-01-01T00:00:00.000000Z")),
+             HPQ_COPY_DONE,
+             /* the snapshot ends after the pass */
+             HPQ_COMMAND("COMMIT"), HPQ_FINISH);
     hpq_script(
         RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
-        HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), CLINIC_OPEN_INCREMENTAL,
-        COPY_OUT("> TIMESTAMPTZ"),
-        HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "M", "2025-05-10T00:00:00.000000Z")),
-        COPY_IN("COPY tdi.run_rec"), HPQ_COPY_DONE,
-        COPY_OUT("COPY (SELECT tdi_src.\"episode_id\"::text"), HPQ_COPY_ROW("1\n"),
-        HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE, HPQ_PUT("0\t0\t0\t"), COPY_IN_END,
-        COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
-        COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), COPY_IN("COPY tdi.run_rec"),
+        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
         HPQ_COMMAND("INSERT INTO run_keyset"), HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE tdi.run_rec"), HELD_TOUCHED,
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
         HPQ_COMMAND("ANALYZE run_action"), HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "f", "1"),
         HPQ_ROWS("action = 'f'", 2, 1, "0", "1"), HPQ_ROWS("k.earlier", 2, 0, NULL),
-        /* episode 2 again, in the same snapshot */
-        HPQ_ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2),
-        HPQ_SEND_P("set_config", "{\"2\"}"),
-        HPQ_RESULT_ROWS(1, HPQ_STRINGS("length"), 1, HPQ_STRINGS("5")), HPQ_RESULT_NONE,
-        COPY_OUT("current_setting"),
-        HPQ_COPY_ROW(episode(row2, sizeof row2, "2", "M", "2025-01-01T00:00:00.000000Z")),
-        HPQ_COPY_DONE, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
-        COPY_IN("COPY tdi.run_rec"), HPQ_PUT("1\t0\t0\t"), COPY_IN_END,
+        /* episode 2 again, in the same snapshot (the clinic's lane) */
+        HPQ_ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2), COPY_IN("COPY run_seen"),
+        HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY tdi.run_rec"), HPQ_PUT("1\t0\t0\t"), COPY_IN_END,
         HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), REREAD_DIFFER(differ));
     if (strcmp(differ, "0") == 0)
         hpq_script(HPQ_SEND_P("UPDATE run_action a SET action = 'r', pos = rr.pos", "1"),
@@ -296,8 +300,7 @@ static void night_read_again(const char *differ)
                    HPQ_ROWS("k.earlier", 2, 0, NULL));
     else
         hpq_script(PASS_AGAIN(1, "0", "r", "2"));
-    hpq_script(HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-               /* the body's file: the replace of episode 2 (position 1), as an entrant */
+    hpq_script(/* the body's file: the replace of episode 2 (position 1), as an entrant */
                HPQ_VALUE("FROM tdi.body_blanking", ""),
                /* not a whole-year pass: the kept grouping looked up first */
                HPQ_NO_ROW("FROM tdi.reid_kept"),
