@@ -7,6 +7,8 @@
 #                      ranking, and the same run with it on the first connection (the test build's
 #                      TDI_TEST_BESIDE_OFF): the same summary lines, files, manifests' figures,
 #                      rows sent and groups kept; the run's unlogged tables are empty after it;
+#   reid-beside-noconn no second connection (the test build's TDI_TEST_BESIDE_NOCONN): the run
+#                      warns, groups on the first connection after the ranking, and sends the same;
 #   reid-beside-fails  the second connection's grouping fails (the test build's
 #                      TDI_TEST_BESIDE_FAIL: its statements time out): the run fails as a failure
 #                      of the state database (exit 12) naming the statement, publishes nothing,
@@ -76,6 +78,23 @@ case_fails() {
     stdout_has 'disclosure national: k reached with sex blanked'
 }
 
+# No second connection (a role's CONNECTION LIMIT): the run groups after the ranking, warns, and
+# decides and sends what a run with the second connection does.
+case_noconn() {
+    beside_setup "$CASE_DIR/a"
+    tdi_try "$CASE_DIR/a/run" 0 run --config "$CASE_DIR/a/tdi.conf" --year 2025 --verbose
+    beside_setup "$CASE_DIR/b"
+    TDI_TEST_BESIDE_NOCONN=1 tdi_try "$CASE_DIR/b/run" 0 run --config "$CASE_DIR/b/tdi.conf" --year 2025 --verbose
+    grep -qF 'warning: state database: no second connection (above): the check groups after the ranking' "$CASE_DIR/b/run.err" ||
+        fail "no warning of the missing second connection: $(cat "$CASE_DIR/b/run.err")"
+    fingerprint "$CASE_DIR/a" >"$CASE_DIR/a.fp"
+    fingerprint "$CASE_DIR/b" >"$CASE_DIR/b.fp"
+    diff "$CASE_DIR/a.fp" "$CASE_DIR/b.fp" >&2 || fail "without a second connection the run differs (above)"
+    [ "$(ledger "$CASE_DIR/b" "SELECT status FROM tdi.run ORDER BY run_no DESC LIMIT 1")" = ok ] ||
+        fail "the run without a second connection is not ok in the ledger"
+}
+
 it_case reid-beside-same case_same
+it_case reid-beside-noconn case_noconn
 it_case reid-beside-fails case_fails
 it_end
