@@ -148,7 +148,8 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
         st = open_tables(rc, b, &t);
     if (st == TDI_OK)
         st = keep_actions(rc, b, t ? STATE_READ_FIRST : STATE_READ_EPISODES, &episodes);
-    if (st == TDI_OK)
+    /* A first submission deletes nothing: every action is an append (state_first()). */
+    if (st == TDI_OK && !state_first(rc->state))
         st = keep_actions(rc, b, STATE_READ_DELETES, &deletes);
     if (st == TDI_OK) {
         st = state_commit_send(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name, rb->sequence,
@@ -158,7 +159,7 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     }
     if (st == TDI_OK)
         st = write_records(rc, b, episodes, w, t);
-    while (st == TDI_OK) {
+    while (st == TDI_OK && deletes) {
         st = state_actions_read(deletes, &a, &eof);
         if (st != TDI_OK || eof)
             break;

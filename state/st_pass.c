@@ -627,7 +627,8 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
         s = pass_compute(st, year);
     if (s == TDI_OK)
         s = count_actions(st, nbodies, counts);
-    if (s == TDI_OK)
+    /* A first submission's actions are all appends (first_action_sql): no 'f' to look for. */
+    if (s == TDI_OK && !st->first)
         s = per_source(st, "finding episodes whose counting changed unread",
                        "SELECT src, count(*) FROM run_action WHERE action = 'f' GROUP BY src",
                        nsources, reread, NULL);

@@ -609,15 +609,15 @@ static void actions(void **state)
                "SELECT h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action,\n"                \
                "       h.drug AND l.eid IS NULL AS entrant,",                                      \
                "2025")
-/* After the ranking: run_rank a view, run_action analysed, 7 appends counted. */
+/* After the ranking: run_rank a view, run_action analysed, 7 appends counted; no 'f' actions
+ * looked for (a first submission has none). */
 #define FIRST_TAIL                                                                                 \
     HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "            \
                 "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "                \
                 "NULL::boolean AS was_earlier, entrant, earlier\n  FROM run_action"),              \
         HPQ_COMMAND("SET default_statistics_target = 10; ANALYZE run_action (body, action, src, "  \
                     "pos); RESET default_statistics_target"),                                      \
-        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("action = 'f'", 2, 0),    \
-        HPQ_ROWS("k.earlier", 2, 0)
+        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("k.earlier", 2, 0)
 
 static void actions_first_submission(void **state)
 {
