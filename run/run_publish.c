@@ -173,10 +173,16 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     tdi_debug("body %s: file written%s in %.1f s, the state database's record of it %.1f s later",
               rc->cfg->bodies[b].name, t ? " and its tables counted" : "", t1 - t0,
               run_seconds() - t1);
+    /* The body's sequence is recorded while its file is read back (report_publish()). */
+    if (st == TDI_OK)
+        st = state_commit_sequence(rc->state, rc->year, rc->cfg->bodies[b].name, rb->sequence,
+                                   rc->run_no);
     if (st == TDI_OK) {
         st = report_publish(w, &rb->pub);
         w = NULL;
     }
+    if (st == TDI_OK)
+        st = state_commit_wait(rc->state);
     report_abort(w);
     if (st != TDI_OK && sent) /* not published: what was recorded of it goes */
         st = run_worse(st, state_commit_undo(rc->state));

@@ -140,6 +140,7 @@ tdi_status state_commit_send(state_db *st, int year, int b, const char *body, ui
                                        : sent_sql,
                         4, params, NULL);
     st->pending = s == TDI_OK;
+    st->pending_what = "recording what the body was sent";
     return s;
 }
 
@@ -149,8 +150,7 @@ tdi_status state_commit_wait(state_db *st)
 
     if (!st->pending)
         return TDI_OK;
-    s = tdi_pg_result(st->conn, WHO, "recording what the body was sent", TDI_ERR_STATE,
-                      PGRES_COMMAND_OK, NULL, NULL);
+    s = tdi_pg_result(st->conn, WHO, st->pending_what, TDI_ERR_STATE, PGRES_COMMAND_OK, NULL, NULL);
     /* Interrupted, the statement may still run: state_commit_undo() cancels it. The
      * savepoint stays until the commit: publishing the file may still fail. */
     st->pending = s == TDI_ERR_INTERRUPTED;
@@ -170,46 +170,66 @@ tdi_status state_commit_undo(state_db *st)
     return TDI_ERR_STATE;
 }
 
-tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t seq, int tables,
-                             int64_t run_no, const char *blanked)
+/* episodes and entrants: what the body held, moved by this run's actions (the run page's
+ * figures, without counting tdi.sent); counting: the level this file was ranked at (the next run
+ * may then rank only the persons it touches: st_pass.c, rank_sql). tables_sequence: by
+ * state_commit_body(), when the tables are published too. */
+static const char sequence_sql[] =
+    "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "
+    "episodes, entrants, counting) "
+    "SELECT $1, $2, $3, NULL, $4, "
+    "count(*) FILTER (WHERE a.action = 'a') - count(*) FILTER (WHERE a.action = 'd'), "
+    "count(*) FILTER (WHERE a.entrant) - count(*) FILTER (WHERE a.was_entrant), "
+    "(SELECT counting FROM run_body WHERE name = $1) "
+    "FROM run_action a JOIN run_body b ON b.body = a.body "
+    "WHERE b.name = $1 AND a.action IN ('a', 'r', 'd') "
+    "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
+    "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
+    "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting";
+
+/* A scan of the body's actions (1M: 0.3 s) while the client reads its file back. */
+tdi_status state_commit_sequence(state_db *st, int year, const char *body, uint64_t seq,
+                                 int64_t run_no)
 {
     char ystr[16], sstr[32], rstr[32];
-    const char *params[5] = {body, ystr, sstr, rstr, tables ? "t" : "f"};
-    tdi_status s = TDI_OK;
+    const char *params[4] = {body, ystr, sstr, rstr};
+    tdi_status s;
 
+    if (st->pending || !st->in_txn) {
+        tdi_error(WHO ": a body's sequence recorded outside its part of the commit");
+        return TDI_ERR_INTERNAL;
+    }
     snprintf(ystr, sizeof ystr, "%d", year);
     snprintf(sstr, sizeof sstr, "%" PRIu64, seq);
     snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
-    if (!seq) /* no file, only the tables brought up to date */
-        return st_command(st, "recording the tables",
-                          "UPDATE tdi.body_sequence SET tables_sequence = sequence WHERE body = $1 "
-                          "AND year = $2",
-                          2, params);
-    if (blanked)
+    s = tdi_pg_send(st->conn, WHO, "recording the sequence number", TDI_ERR_STATE, sequence_sql, 4,
+                    params, NULL);
+    st->pending = s == TDI_OK;
+    st->pending_what = "recording the sequence number";
+    return s;
+}
+
+tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t seq, int tables,
+                             int64_t run_no, const char *blanked)
+{
+    char ystr[16], rstr[32];
+    const char *params[2] = {body, ystr};
+    tdi_status s = TDI_OK;
+
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
+    if (seq && blanked)
         s = st_command(st, "recording the blanking",
                        "INSERT INTO tdi.body_blanking (body, year, blanked, run_no) "
                        "VALUES ($1, $2, $3, $4) ON CONFLICT (body, year) DO UPDATE SET "
                        "blanked = EXCLUDED.blanked, run_no = EXCLUDED.run_no",
                        4, (const char *[]){body, ystr, blanked, rstr});
-    /* episodes and entrants: what the body held, moved by this run's actions (the run page's
-     * figures, without counting tdi.sent); counting: the level this file was ranked at (the next
-     * run may then rank only the persons it touches: st_pass.c, rank_sql). */
-    if (s == TDI_OK)
-        s = st_command(
-            st, "recording the sequence number",
-            "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "
-            "episodes, entrants, counting) "
-            "SELECT $1, $2, $3, CASE WHEN $5::boolean THEN $3::bigint END, $4, "
-            "count(*) FILTER (WHERE a.action = 'a') - count(*) FILTER (WHERE a.action = 'd'), "
-            "count(*) FILTER (WHERE a.entrant) - count(*) FILTER (WHERE a.was_entrant), "
-            "(SELECT counting FROM run_body WHERE name = $1) "
-            "FROM run_action a JOIN run_body b ON b.body = a.body "
-            "WHERE b.name = $1 AND a.action IN ('a', 'r', 'd') "
-            "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
-            "tables_sequence = coalesce(EXCLUDED.tables_sequence, q.tables_sequence), "
-            "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
-            "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting",
-            5, params);
+    /* The tables are as of the body's latest file (its sequence: state_commit_sequence()). */
+    if (s == TDI_OK && tables)
+        s = st_command(st, "recording the tables",
+                       "UPDATE tdi.body_sequence SET tables_sequence = sequence WHERE body = $1 "
+                       "AND year = $2",
+                       2, params);
     return s;
 }
 

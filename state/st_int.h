@@ -33,10 +33,11 @@ struct state_db {
     int in_copy;       /* a COPY FROM STDIN is open */
     int in_txn;        /* commit_begin ran, commit_end or abort not yet */
     int locked;        /* state_lock took the run lock */
-    int scratch;    /* state_delta_begin emptied the run's unlogged tables (emptied at the close) */
-    int pending;    /* state_commit_send() sent a statement, its result not read yet */
-    int passes;     /* state_actions() calls that created the pass's tables */
-    int year;       /* the last pass's year */
+    int scratch; /* state_delta_begin emptied the run's unlogged tables (emptied at the close) */
+    int pending; /* state_commit_send() or _sequence() sent a statement, its result not read yet */
+    const char *pending_what; /* that statement, for its message (a literal) */
+    int passes;               /* state_actions() calls that created the pass's tables */
+    int year;                 /* the last pass's year */
     int whole;      /* the last pass listed every held record in run_held (whole-year ranking) */
     int first;      /* the last pass was a first submission's: run_held and run_rank are views */
     int reid_made;  /* the check's temporary tables exist (st_reid.c) */

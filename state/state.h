@@ -315,9 +315,15 @@ tdi_status state_commit_send(state_db *st, int year, int b, const char *body, ui
                              int appends_only, unsigned reid_mask);
 tdi_status state_commit_wait(state_db *st);
 tdi_status state_commit_undo(state_db *st);
-/* Body's file with sequence seq is published (its sent rows recorded by _send): its sequence
- * number; tables = 1 when its tables were published with it; blanked (or NULL: unchanged) the
- * quasi-identifiers its file withheld. seq 0: no file, only the tables (brought up to date). */
+/* After _wait, while the body's file is read back and published: its sequence number seq and run
+ * run_no, and the episodes and entrants its actions move, sent and not waited for (the next _wait
+ * reads the result; _undo takes it back with the body's part). */
+tdi_status state_commit_sequence(state_db *st, int year, const char *body, uint64_t seq,
+                                 int64_t run_no);
+/* Body's file with sequence seq is published (its sent rows and its sequence recorded by _send
+ * and _sequence): tables = 1 when its tables were published with it; blanked (or NULL:
+ * unchanged) the quasi-identifiers its file withheld. seq 0: no file, only the tables (brought
+ * up to date). */
 tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t seq, int tables,
                              int64_t run_no, const char *blanked);
 tdi_status state_commit_source(state_db *st, int year, int64_t run_no, const state_source_out *src);

@@ -50,11 +50,13 @@ static int setup_incremental(void **state)
         HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,      \
         HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,                        \
         HPQ_SEND_P("INSERT INTO tdi.sent", "0|national|2025|1"), HPQ_RESULT(PGRES_COMMAND_OK),     \
-        HPQ_RESULT_NONE, /* its tables */                                                          \
+        HPQ_RESULT_NONE, /* its sequence, while the file is read back */                           \
+        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "national|2025|1|5"),                          \
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, /* its tables */                            \
         COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\tt\n"),                                \
         HPQ_COPY_DONE, /* the commit */                                                            \
         HPQ_COMMAND("INSERT INTO tdi.body_blanking"),                                              \
-        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "national|2025|1|5|t"),                        \
+        HPQ_SEND_P("UPDATE tdi.body_sequence SET tables_sequence", "national|2025"),               \
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_file"),    \
         HPQ_COMMAND("INSERT INTO tdi.run_file"),                                                   \
         {.fn = HPQ_FN_SEND, .match = "INSERT INTO tdi.run_file", .ret = 1, .capture = wb, HPQ_AT}, \
@@ -177,36 +179,37 @@ static void incremental_runs(void **state)
              HPQ_COPY_ROW("2\n"), HPQ_COPY_DONE,
              /* the snapshot, kept for episodes whose counting could have changed unread, ends */
              HPQ_COMMAND("COMMIT"), HPQ_FINISH);
-    hpq_script(
-        RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
-        HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"),
-        COPY_IN("COPY tdi.run_rec"), /* opened by the first record read */
-        /* the source's merge: its records, the rows it read, the episodes it holds */
-        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
-        HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
-        HPQ_COMMAND("INSERT INTO run_keyset"),
-        /* the delta: a replace and a delete */
-        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(2, "0", "r", "1", "0", "d", "1"),
-        HPQ_VALUE("FROM tdi.body_blanking", ""),
-        REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
-        HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
-        HPQ_COPY_ROW("0\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"),
-        HPQ_COPY_ROW("e1:0123456789abcdef0123456789abcdef\td\t\\N\t\\N\n"), HPQ_COPY_DONE,
-        HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
-        HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        /* the quarantine file: not the same as the last one */
-        HPQ_NO_ROW("f.kind = 'quarantine'"),
-        /* the commit */
-        HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
-        {.fn = HPQ_FN_SEND,
-         .match = "INSERT INTO tdi.run_source",
-         .ret = 1,
-         .capture = value,
-         HPQ_AT},
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.source_state"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.route"),
-        HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
+    hpq_script(RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
+               HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"),
+               COPY_IN("COPY tdi.run_rec"), /* opened by the first record read */
+               /* the source's merge: its records, the rows it read, the episodes it holds */
+               HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"),
+               COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"),
+               HPQ_PUT("0\t"), COPY_IN_END, HPQ_COMMAND("INSERT INTO run_keyset"),
+               /* the delta: a replace and a delete */
+               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               ACTIONS(2, "0", "r", "1", "0", "d", "1"), HPQ_VALUE("FROM tdi.body_blanking", ""),
+               REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+               HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
+               HPQ_COPY_ROW("0\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"),
+               HPQ_COPY_ROW("e1:0123456789abcdef0123456789abcdef\td\t\\N\t\\N\n"), HPQ_COPY_DONE,
+               HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
+               HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
+               /* the quarantine file: not the same as the last one */
+               HPQ_NO_ROW("f.kind = 'quarantine'"),
+               /* the commit */
+               HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
+               HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
+               {.fn = HPQ_FN_SEND,
+                .match = "INSERT INTO tdi.run_source",
+                .ret = 1,
+                .capture = value,
+                HPQ_AT},
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_COMMAND("INSERT INTO tdi.source_state"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
+               HPQ_COMMAND("INSERT INTO tdi.route"), HPQ_COMMAND("UPDATE tdi.run SET ended_at"),
+               HPQ_COMMAND("COMMIT"));
     assert_int_equal(run(), TDI_OK);
     assert_non_null(strstr(fx.out, "source riverside: extracted 2, written 1, quarantined 1 "
                                    "(changed since 2025-04-30T23:00:00.000000Z)\n"));
@@ -309,8 +312,8 @@ static void night_read_again(const char *differ)
                HPQ_COPY_ROW("1\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
                HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
                HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-               HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
                HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
+               HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
                HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
                HPQ_COMMAND("INSERT INTO tdi.run_source"),
                HPQ_COMMAND("INSERT INTO tdi.source_state"), HPQ_COMMAND("INSERT INTO tdi.route"),

@@ -82,27 +82,28 @@ static void ledger_rows(char (*ledger)[HPQ_CAPTURE_MAX], int advance, unsigned f
 /* The state database's side of a run of the three clinics, all read. */
 static void three_read(pool_run *r)
 {
-    hpq_script(
-        RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
-        HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY tdi.run_rec"),
-        {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[0], HPQ_AT}, COPY_IN_END,
-        COPY_IN("COPY tdi.run_rec"),
-        {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[1], HPQ_AT}, COPY_IN_END,
-        COPY_IN("COPY tdi.run_rec"),
-        {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[2], HPQ_AT}, COPY_IN_END,
-        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
-        HPQ_NO_ROW("FROM tdi.body_blanking"),
-        REID_FIRST("3", "1", "3", "0", "1", "1", "1", "1", "0", "0.3333"),
-        HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
-        HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_ROW("1\ta\tt\tf\n"), HPQ_COPY_ROW("2\ta\tt\tf\n"),
-        HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE, HPQ_COMMAND("BEGIN"),
-        HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP, HPQ_COMMAND("INSERT INTO tdi.sent"),
-        /* held: entrants, so each its person's client in treatment (the fifth field) */
-        COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\tt\n"), HPQ_COPY_ROW("1\th\tt\tf\tt\n"),
-        HPQ_COPY_ROW("2\th\tt\tf\tt\n"), HPQ_COPY_DONE,
-        HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
-        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"));
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
+               HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY tdi.run_rec"),
+               {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[0], HPQ_AT}, COPY_IN_END,
+               COPY_IN("COPY tdi.run_rec"),
+               {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[1], HPQ_AT}, COPY_IN_END,
+               COPY_IN("COPY tdi.run_rec"),
+               {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[2], HPQ_AT}, COPY_IN_END,
+               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
+               HPQ_NO_ROW("FROM tdi.body_blanking"),
+               REID_FIRST("3", "1", "3", "0", "1", "1", "1", "1", "0", "0.3333"),
+               HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
+               HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_ROW("1\ta\tt\tf\n"),
+               HPQ_COPY_ROW("2\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
+               HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
+               HPQ_COMMAND("INSERT INTO tdi.sent"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
+               /* held: entrants, so each its person's client in treatment (the fifth field) */
+               COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\tt\n"),
+               HPQ_COPY_ROW("1\th\tt\tf\tt\n"), HPQ_COPY_ROW("2\th\tt\tf\tt\n"), HPQ_COPY_DONE,
+               HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
+               HPQ_COMMAND("UPDATE tdi.body_sequence SET tables_sequence"),
+               HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
+               HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"));
     ledger_rows(r->ledger, 1, 0);
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"),

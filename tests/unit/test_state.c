@@ -978,11 +978,16 @@ static void commit_success(void **state)
         HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"),
         HPQ_COMMAND("DELETE FROM tdi.reid_kept"), HPQ_SEND_P("WITH old AS", "0|nl|2025|4"),
         {.fn = HPQ_FN_RESULT, .busy = 1, .res = {.status = PGRES_COMMAND_OK}, HPQ_AT},
+        HPQ_RESULT_NONE,
+        /* the sequence, sent while the file is read back */
+        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "nl|2025|4|17"),
+        {.fn = HPQ_FN_RESULT, .busy = 1, .res = {.status = PGRES_COMMAND_OK}, HPQ_AT},
         HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.body_blanking", "nl|2025|age|17"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        HPQ_SEND_P("INSERT INTO tdi.body_sequence", "nl|2025|4|17|t"), HPQ_RESULT(PGRES_COMMAND_OK),
-        HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.run_source", params),
+        HPQ_SEND_P("UPDATE tdi.body_sequence SET tables_sequence = sequence", "nl|2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("INSERT INTO tdi.run_source", params), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE,
         HPQ_SEND_P("INSERT INTO tdi.source_state",
                    "riverside|2025|2025-05-01T00:00:00.000000Z|fp1|17"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
@@ -999,6 +1004,8 @@ static void commit_success(void **state)
     assert_int_equal(state_commit_wait(st), TDI_OK); /* nothing sent: nothing to wait for */
     assert_int_equal(state_commit_send(st, 2025, 0, "nl", 4, 0, 17), TDI_OK);
     assert_int_equal(state_commit_begin(st), TDI_OK); /* begun already */
+    assert_int_equal(state_commit_wait(st), TDI_OK);
+    assert_int_equal(state_commit_sequence(st, 2025, "nl", 4, 17), TDI_OK);
     assert_int_equal(state_commit_wait(st), TDI_OK);
     assert_int_equal(state_commit_body(st, 2025, "nl", 4, 1, 17, "age"), TDI_OK);
     assert_int_equal(state_commit_source(st, 2025, 17, &src), TDI_OK);
