@@ -705,9 +705,10 @@ tdi_status report_publish(report_writer *w, report_published *out)
         if (st == TDI_ERR_INVALID)
             tdi_error("%s: fails schema validation, not published", w->file.path);
     }
-    /* Read back: the manifest's SHA-256, and the file inflated against what was written. */
+    /* Read back (as it was written, on the deflate thread): the manifest's SHA-256, and the file
+     * inflated against what was written. */
     if (st == TDI_OK)
-        st = rpt_gz_check_file(w->file.tmp, w->gz.total_in, sha256);
+        st = rpt_gz_verify(&w->gz, sha256);
     /* Data first, directory synced, then the manifest: a manifest on disk vouches for a
      * durable data file. */
     if (st == TDI_OK)

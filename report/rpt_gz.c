@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* windowBits 15 + 16: the largest window, gzip header and trailer instead of zlib's. */
@@ -21,6 +22,9 @@ static tdi_status zlib_error(const rpt_gz *gz, const char *what, int rc)
 }
 
 static tdi_status pump(rpt_gz *gz, int flush);
+static tdi_status back_begin(rpt_gz_back *b, const char *path);
+static void back_free(rpt_gz_back *b);
+static tdi_status follow(rpt_gz *gz, size_t len);
 
 /* The deflate thread: compresses what arrives on fd, and ends the stream at end of file. */
 static tdi_status consume(int fd, void *arg)
@@ -64,6 +68,16 @@ tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
     if (rc != Z_OK)
         return zlib_error(gz, "deflateInit2 failed", rc);
     gz->live = 1;
+    /* The file read back as it is written, on the same thread (rpt_gz_verify()). */
+    gz->back.zs = (z_stream){.zalloc = Z_NULL, .zfree = Z_NULL, .opaque = Z_NULL};
+    gz->back_fd = open(file->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (gz->back_fd < 0) {
+        tdi_error("%s: cannot open: %s", file->tmp, strerror(errno));
+        return TDI_ERR_OUTPUT;
+    }
+    gz->back_open = 1;
+    if (back_begin(&gz->back, file->tmp) != TDI_OK)
+        return TDI_ERR_INTERNAL;
     return rpt_pipe_start(&gz->pipe, consume, gz, RPT_PIPE_STOP_EARLY);
 }
 
@@ -87,6 +101,8 @@ static tdi_status pump(rpt_gz *gz, int flush)
             return zlib_error(gz, "deflate made no progress", rc);
         if (have > 0) {
             tdi_status st = rpt_file_write(gz->file, gz->out, have);
+            if (st == TDI_OK)
+                st = follow(gz, have);
             if (st != TDI_OK)
                 return st;
         }
@@ -126,19 +142,95 @@ void rpt_gz_discard(rpt_gz *gz)
         /* Z_DATA_ERROR is expected here: the stream is being dropped unfinished. */
         (void)deflateEnd(&gz->zs);
     }
+    if (gz->back_open)
+        (void)close(gz->back_fd); /* read only: nothing to lose */
+    gz->back_open = 0;
+    back_free(&gz->back);
 }
 
-/* The read-back of rpt_gz_check_file: hashes and inflates what fd holds; *why says what is wrong
- * with the file (NULL when it is right). */
-static tdi_status check_fd(int fd, const char *path, tdi_hash *h, z_stream *zs, unsigned char *in,
-                           unsigned char *out, uint64_t want_len, const char **why)
-{
-    uint64_t got = 0;
-    int rc = Z_OK;
+/* ---- read back ---- */
 
-    *why = NULL;
+static tdi_status back_begin(rpt_gz_back *b, const char *path)
+{
+    int rc;
+
+    b->out = malloc(4 * RPT_GZ_CHUNK);
+    if (!b->out) {
+        tdi_error("%s: out of memory", path);
+        return TDI_ERR_INTERNAL;
+    }
+    rc = inflateInit2(&b->zs, GZ_WINDOW_BITS);
+    if (rc != Z_OK) {
+        tdi_error("%s: inflateInit2 failed: zlib error %d", path, rc);
+        return TDI_ERR_INTERNAL;
+    }
+    b->live = 1;
+    b->rc = Z_OK;
+    return tdi_hash_new(&b->h) == TDI_OK ? tdi_hash_begin(b->h) : TDI_ERR_INTERNAL;
+}
+
+static void back_free(rpt_gz_back *b)
+{
+    if (b->live)
+        (void)inflateEnd(&b->zs); /* Z_DATA_ERROR after a stream left unfinished: nothing to do */
+    b->live = 0;
+    tdi_hash_free(b->h);
+    b->h = NULL;
+    free(b->out);
+    b->out = NULL;
+}
+
+/* n more bytes of the file: hashed and inflated; b->why says what is wrong with the file once
+ * something is (NULL while nothing is). */
+static tdi_status back_feed(rpt_gz_back *b, const unsigned char *in, size_t n)
+{
+    tdi_status st = tdi_hash_update(b->h, in, n);
+
+    b->read += n;
+    if (st != TDI_OK || b->why || n == 0)
+        return st;
+    if (b->rc == Z_STREAM_END) { /* bytes after the stream's end */
+        b->why = "data after the end of the gzip stream";
+        return TDI_OK;
+    }
+    b->zs.next_in = in;
+    b->zs.avail_in = (uInt)n;
+    while (b->zs.avail_in > 0 && b->rc != Z_STREAM_END) {
+        b->zs.next_out = b->out;
+        b->zs.avail_out = 4 * RPT_GZ_CHUNK;
+        b->rc = inflate(&b->zs, Z_NO_FLUSH);
+        if (b->rc != Z_OK && b->rc != Z_STREAM_END) {
+            /* Z_DATA_ERROR: corrupt data, or a trailer whose CRC or length does not match. */
+            b->why = b->zs.msg ? b->zs.msg : "the gzip stream is corrupt";
+            return TDI_OK;
+        }
+        b->got += 4 * RPT_GZ_CHUNK - b->zs.avail_out;
+    }
+    if (b->zs.avail_in > 0)
+        b->why = "data after the end of the gzip stream";
+    return TDI_OK;
+}
+
+/* The whole file fed: its verdict against want_len bytes written, and its SHA-256. */
+static tdi_status back_end(rpt_gz_back *b, const char *path, uint64_t want_len,
+                           char sha256[TDI_SHA256_HEX])
+{
+    if (!b->why && b->rc != Z_STREAM_END)
+        b->why = "the gzip stream is cut short";
+    else if (!b->why && b->got != want_len)
+        b->why = "it inflates to another length than was written";
+    if (b->why) {
+        tdi_error("%s: read back, the file is not what was written (%s)", path, b->why);
+        return TDI_ERR_OUTPUT;
+    }
+    return tdi_hash_end(b->h, sha256, 64);
+}
+
+/* fd from offset b->read to its end, into b. */
+static tdi_status back_rest(rpt_gz_back *b, int fd, const char *path, unsigned char *in)
+{
     for (;;) {
-        ssize_t n = read(fd, in, RPT_GZ_CHUNK);
+        ssize_t n = pread(fd, in, RPT_GZ_CHUNK, (off_t)b->read);
         tdi_status st;
 
         if (n < 0 && errno == EINTR)
@@ -147,88 +239,91 @@ static tdi_status check_fd(int fd, const char *path, tdi_hash *h, z_stream *zs, 
             tdi_error("%s: read failed: %s", path, strerror(errno));
             return TDI_ERR_OUTPUT;
         }
-        if (n == 0)
-            break;
-        st = tdi_hash_update(h, in, (size_t)n);
+        if (n == 0 || b->why)
+            return TDI_OK;
+        st = back_feed(b, in, (size_t)n);
         if (st != TDI_OK)
             return st;
-        if (rc == Z_STREAM_END) { /* bytes after the stream's end */
-            *why = "data after the end of the gzip stream";
-            return TDI_OK;
-        }
-        zs->next_in = in;
-        zs->avail_in = (uInt)n;
-        while (zs->avail_in > 0 && rc != Z_STREAM_END) {
-            zs->next_out = out;
-            zs->avail_out = 4 * RPT_GZ_CHUNK;
-            rc = inflate(zs, Z_NO_FLUSH);
-            if (rc != Z_OK && rc != Z_STREAM_END) {
-                /* Z_DATA_ERROR: corrupt data, or a trailer whose CRC or length does not match. */
-                *why = zs->msg ? zs->msg : "the gzip stream is corrupt";
-                return TDI_OK;
-            }
-            got += 4 * RPT_GZ_CHUNK - zs->avail_out;
-        }
-        if (zs->avail_in > 0)
-            *why = "data after the end of the gzip stream";
-        if (*why)
-            return TDI_OK;
     }
-    if (rc != Z_STREAM_END)
-        *why = "the gzip stream is cut short";
-    else if (got != want_len)
-        *why = "it inflates to another length than was written";
+}
+
+/* The deflate thread, after writing len bytes at the end of the file: the same bytes read back
+ * from the file (rpt_gz_verify()). A file shorter than was written is the verdict's, not the
+ * thread's failure. */
+static tdi_status follow(rpt_gz *gz, size_t len)
+{
+    while (len > 0 && !gz->back.why) {
+        ssize_t n = pread(gz->back_fd, gz->back_in, len, (off_t)gz->back.read);
+        tdi_status st;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            tdi_error("%s: read failed: %s", gz->file->tmp, strerror(errno));
+            return TDI_ERR_OUTPUT;
+        }
+        if (n == 0) {
+            gz->back.why = "the file is shorter than was written";
+            break;
+        }
+        st = back_feed(&gz->back, gz->back_in, (size_t)n);
+        if (st != TDI_OK)
+            return st;
+        len -= (size_t)n;
+    }
     return TDI_OK;
+}
+
+tdi_status rpt_gz_verify(rpt_gz *gz, char sha256[TDI_SHA256_HEX])
+{
+    const char *path = gz->file->tmp;
+    struct stat sb;
+    tdi_status st;
+
+    if (!gz->back_open) {
+        tdi_error("%s: read back without a stream", path);
+        return TDI_ERR_INTERNAL;
+    }
+    /* Anything the file holds beyond what the thread read back (a second writer), and its
+     * size: what was read must be the whole file. */
+    st = back_rest(&gz->back, gz->back_fd, path, gz->back_in);
+    if (st == TDI_OK && fstat(gz->back_fd, &sb) != 0) {
+        tdi_error("%s: cannot stat: %s", path, strerror(errno));
+        st = TDI_ERR_OUTPUT;
+    }
+    if (st == TDI_OK && !gz->back.why && (uint64_t)sb.st_size != gz->back.read)
+        gz->back.why = "the file is shorter than was written";
+    if (st == TDI_OK)
+        st = back_end(&gz->back, path, gz->total_in, sha256);
+    return st;
 }
 
 tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX])
 {
-    unsigned char *in = malloc(RPT_GZ_CHUNK), *out = malloc(4 * RPT_GZ_CHUNK);
-    z_stream zs = {.zalloc = Z_NULL, .zfree = Z_NULL, .opaque = Z_NULL};
-    tdi_hash *h = NULL;
-    const char *why = NULL;
-    tdi_status st = TDI_ERR_INTERNAL;
-    int fd = -1, live = 0, rc;
+    rpt_gz_back b = {.zs = {.zalloc = Z_NULL, .zfree = Z_NULL, .opaque = Z_NULL}};
+    unsigned char *in = malloc(RPT_GZ_CHUNK);
+    tdi_status st = in ? back_begin(&b, path) : TDI_ERR_INTERNAL;
+    int fd = -1;
 
-    if (!in || !out) {
+    if (!in)
         tdi_error("%s: out of memory", path);
-        goto done;
-    }
-    rc = inflateInit2(&zs, GZ_WINDOW_BITS);
-    if (rc != Z_OK) {
-        tdi_error("%s: inflateInit2 failed: zlib error %d", path, rc);
-        goto done;
-    }
-    live = 1;
-    st = tdi_hash_new(&h);
-    if (st == TDI_OK)
-        st = tdi_hash_begin(h);
-    if (st != TDI_OK)
-        goto done;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        tdi_error("%s: cannot open: %s", path, strerror(errno));
-        st = TDI_ERR_OUTPUT;
-        goto done;
-    }
-    st = check_fd(fd, path, h, &zs, in, out, want_len, &why);
-    if (st == TDI_OK && why) {
-        tdi_error("%s: read back, the file is not what was written (%s)", path, why);
-        st = TDI_ERR_OUTPUT;
+    if (st == TDI_OK) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            tdi_error("%s: cannot open: %s", path, strerror(errno));
+            st = TDI_ERR_OUTPUT;
+        }
     }
     if (st == TDI_OK)
-        st = tdi_hash_end(h, sha256, 64);
-
-done:
+        st = back_rest(&b, fd, path, in);
+    if (st == TDI_OK)
+        st = back_end(&b, path, want_len, sha256);
     if (fd >= 0 && close(fd) != 0 && st == TDI_OK) {
         tdi_error("%s: close failed: %s", path, strerror(errno));
         st = TDI_ERR_OUTPUT;
     }
-    if (live)
-        (void)inflateEnd(&zs); /* Z_DATA_ERROR after a stream left unfinished: nothing to do */
-    tdi_hash_free(h);
+    back_free(&b);
     free(in);
-    free(out);
     return st;
 }
 

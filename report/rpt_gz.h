@@ -26,6 +26,18 @@
 
 #define RPT_GZ_CHUNK 65536
 
+/* What a read-back has seen of a file: its bytes hashed and inflated as they come. */
+typedef struct rpt_gz_back {
+    z_stream zs;
+    int live;           /* inflateInit2 succeeded and inflateEnd is still due */
+    int rc;             /* inflate's last return */
+    tdi_hash *h;        /* owned */
+    uint64_t read;      /* bytes of the file fed */
+    uint64_t got;       /* bytes they inflated to */
+    const char *why;    /* what is wrong with the file (a literal or zlib's), NULL while nothing */
+    unsigned char *out; /* 4 * RPT_GZ_CHUNK, owned */
+} rpt_gz_back;
+
 typedef struct rpt_gz {
     z_stream zs;
     int live;              /* deflateInit2 succeeded and deflateEnd is still due */
@@ -33,8 +45,13 @@ typedef struct rpt_gz {
     atomic_int discarding; /* the stream is being dropped: no trailer is written */
     uint64_t total_in;     /* after rpt_gz_finish: the bytes the stream was fed */
     rpt_pipe pipe;         /* to the deflate thread */
+    rpt_gz_back back;      /* the file read back as the thread writes it: the thread's, then
+                            * rpt_gz_verify()'s */
+    int back_fd;           /* the file again, read only; open when back_open */
+    int back_open;
     unsigned char in[RPT_GZ_CHUNK];
     unsigned char out[RPT_GZ_CHUNK];
+    unsigned char back_in[RPT_GZ_CHUNK];
 } rpt_gz;
 
 /* level 1..9. gz must be zeroed (calloc'd) before the first call. Starts the deflate thread. */
@@ -53,6 +70,12 @@ void rpt_gz_discard(rpt_gz *gz);
  * must end where the stream does. TDI_ERR_OUTPUT, logged, when it cannot be read or is not what
  * was written. */
 tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX]);
+/* After rpt_gz_finish and rpt_file_close: the verdict of the read-back the deflate thread did
+ * as it wrote (each block read from the file just after writing it: the same checks as
+ * rpt_gz_check_file, without a second pass over the file at the end), then whatever the file
+ * holds beyond that and its size; sha256 (hex) of the file. TDI_ERR_OUTPUT, logged, when the
+ * file is not what was written. */
+tdi_status rpt_gz_verify(rpt_gz *gz, char sha256[TDI_SHA256_HEX]);
 
 /* ---- reading (tdi validate) ---- */
 

@@ -285,6 +285,69 @@ static void read_back_checks_the_file_itself(void **state)
     assert_string_equal(fx->log.text, expect);
 }
 
+/* A stream written through rpt_gz into dir/name, finished and closed, for rpt_gz_verify(). */
+static void gz_stream(rpt_file *f, rpt_gz *gz, const char *dir, const char *text)
+{
+    memset(f, 0, sizeof *f);
+    memset(gz, 0, sizeof *gz);
+    assert_int_equal(rpt_file_create(f, dir, "follow.xml.gz"), TDI_OK);
+    assert_int_equal(rpt_gz_init(gz, f, 1), TDI_OK);
+    assert_int_equal(rpt_gz_write(gz, text, strlen(text)), TDI_OK);
+    assert_int_equal(rpt_gz_finish(gz), TDI_OK);
+    assert_int_equal(rpt_file_close(f), TDI_OK);
+}
+
+/* The read-back the deflate thread does as it writes: the file's SHA-256 as rpt_gz_check_file
+ * reads it, and a file changed behind the writer (bytes added, bytes cut) refused. */
+static void read_back_follows_the_writer(void **state)
+{
+    fixture *fx = *state;
+    const char *text = HEADER FOOTER;
+    char sha[65], want[65], expect[PATH_MAX + 128];
+    rpt_file f;
+    rpt_gz *gz = calloc(1, sizeof *gz);
+    FILE *fp;
+
+    assert_non_null(gz);
+    gz_stream(&f, gz, fx->dir, text);
+    assert_int_equal(rpt_gz_verify(gz, sha), TDI_OK);
+    assert_int_equal(rpt_gz_check_file(f.tmp, strlen(text), want), TDI_OK);
+    assert_string_equal(sha, want);
+    assert_int_equal(fx->log.count, 0);
+    rpt_gz_discard(gz);
+    rpt_file_discard(&f);
+
+    /* Bytes added after the writer's last. */
+    gz_stream(&f, gz, fx->dir, text);
+    fp = fopen(f.tmp, "ab");
+    assert_non_null(fp);
+    assert_int_equal(fputs("junk", fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+    test_log_start(&fx->log);
+    assert_int_equal(rpt_gz_verify(gz, sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect,
+             "%s: read back, the file is not what was written (data after the end of the gzip "
+             "stream)\n",
+             f.tmp);
+    assert_string_equal(fx->log.text, expect);
+    rpt_gz_discard(gz);
+    rpt_file_discard(&f);
+
+    /* Cut short after the writer's last. */
+    gz_stream(&f, gz, fx->dir, text);
+    assert_int_equal(truncate(f.tmp, 10), 0);
+    test_log_start(&fx->log);
+    assert_int_equal(rpt_gz_verify(gz, sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect,
+             "%s: read back, the file is not what was written (the file is shorter than was "
+             "written)\n",
+             f.tmp);
+    assert_string_equal(fx->log.text, expect);
+    rpt_gz_discard(gz);
+    rpt_file_discard(&f);
+    free(gz);
+}
+
 /* ---- submissions ---- */
 
 static void publish_writes_exact_xml_and_manifest(void **state)
@@ -1081,6 +1144,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(publish_writes_exact_xml_and_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(publish_empty_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(read_back_checks_the_file_itself, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_back_follows_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(publish_delta_with_replace_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(delta_order_and_keys_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(record_hash_is_over_the_attributes, setup, teardown),
