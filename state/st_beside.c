@@ -30,6 +30,8 @@ typedef struct st_plan {
     int done;
     state_reid fig;
     unsigned long legacy;
+    int counted; /* appends is the body's count of actions */
+    unsigned long appends;
 } st_plan;
 
 struct st_beside {
@@ -107,18 +109,29 @@ static tdi_status side_open(const state_db *st, state_db **side)
     return s;
 }
 
-/* Every planned body's first grouping on side. */
+/* Every planned (served) body's first grouping on side, then its actions counted: on a first
+ * submission each of its records is an append (st_pass.c, first_action_sql), so the count of its
+ * records is that of its actions, taken here while the first connection still ranks rather than
+ * by a scan of run_action after it (1M: 0.17 s with the client waiting). */
 static tdi_status side_group(state_db *st, state_db *side)
 {
     tdi_status s = TDI_OK;
 
     for (size_t b = 0; b < st->beside->nbodies && s == TDI_OK; b++) {
         st_plan *p = &st->beside->p[b];
+        char bstr[24], n[32] = "";
 
         if (!p->want)
             continue;
         s = st_reid_first(side, (int)b, p->mask, p->k_min, &p->fig, &p->legacy);
         p->done = s == TDI_OK;
+        snprintf(bstr, sizeof bstr, "%zu", b);
+        if (s == TDI_OK)
+            s = st_query_value(side, "counting the actions",
+                               "SELECT count(*) FROM tdi.run_rec WHERE body = $1", 1,
+                               (const char *[]){bstr}, n, sizeof n, NULL);
+        p->counted = s == TDI_OK;
+        p->appends = strtoul(n, NULL, 10);
     }
     st->reid_made |= side->reid_made;
     return s;
@@ -178,5 +191,22 @@ int st_beside_take(state_db *st, int b, unsigned mask, state_reid *out, unsigned
     p->done = 0;
     out[0] = p->fig;
     *legacy = p->legacy;
+    return 1;
+}
+
+int st_beside_counts(state_db *st, size_t nbodies, state_counts *counts)
+{
+    st_beside *bs = st->beside;
+
+    if (!bs || !st->first || bs->nbodies != nbodies)
+        return 0;
+    for (size_t b = 0; b < nbodies; b++)
+        if (bs->p[b].want && !bs->p[b].counted)
+            return 0;
+    for (size_t b = 0; b < nbodies; b++) {
+        if (bs->p[b].want)
+            st_set_count(&counts[b], "a", bs->p[b].appends);
+        bs->p[b].counted = 0;
+    }
     return 1;
 }

@@ -116,6 +116,9 @@ tdi_status st_beside_rank(state_db *st, const char *what, const char *sql, int n
 /* 1 when body b was grouped by mask beside the ranking: its figures into out[0] and *legacy
  * (once). */
 int st_beside_take(state_db *st, int b, unsigned mask, state_reid *out, unsigned long *legacy);
+/* 1 when every served body's actions were counted beside the ranking (a first submission: all
+ * appends): their counts into counts[0..nbodies-1] (once); 0: count them from run_action. */
+int st_beside_counts(state_db *st, size_t nbodies, state_counts *counts);
 /* state_close()'s: the plans freed. */
 void st_beside_free(state_db *st);
 

@@ -625,7 +625,7 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
     s = pass_inputs(st, sources, nsources, bodies, nbodies);
     if (s == TDI_OK)
         s = pass_compute(st, year);
-    if (s == TDI_OK)
+    if (s == TDI_OK && !st_beside_counts(st, nbodies, counts))
         s = count_actions(st, nbodies, counts);
     /* A first submission's actions are all appends (first_action_sql): no 'f' to look for. */
     if (s == TDI_OK && !st->first)
@@ -670,7 +670,7 @@ tdi_status state_actions_patch(state_db *st, uint64_t from, size_t nsources, siz
     memset(counts, 0, nbodies * sizeof *counts);
     memset(reread, 0, nsources);
     memset(r018, 0, nsources * sizeof *r018);
-    if (s == TDI_OK)
+    if (s == TDI_OK && !st_beside_counts(st, nbodies, counts))
         s = count_actions(st, nbodies, counts);
     if (s == TDI_OK)
         s = per_source(st, "counting rule R018", r018_sql, nsources, NULL, r018);

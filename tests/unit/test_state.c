@@ -609,15 +609,16 @@ static void actions(void **state)
                "SELECT h.body, h.pos, h.src, h.eid, h.ekey, 'a'::text AS action,\n"                \
                "       h.drug AND l.eid IS NULL AS entrant,",                                      \
                "2025")
-/* After the ranking: run_rank a view, run_action analysed, 7 appends counted; no 'f' actions
- * looked for (a first submission has none). */
-#define FIRST_TAIL                                                                                 \
+/* After the ranking: run_rank a view, run_action analysed. */
+#define FIRST_VIEWS                                                                                \
     HPQ_COMMAND("CREATE TEMP VIEW run_rank AS\nSELECT body, pos, src, eid, ekey, true "            \
                 "AS fresh, true AS changed,\n       NULL::boolean AS was_entrant, "                \
                 "NULL::boolean AS was_earlier, entrant, earlier\n  FROM run_action"),              \
         HPQ_COMMAND("SET default_statistics_target = 10; ANALYZE run_action (body, action, src, "  \
-                    "pos); RESET default_statistics_target"),                                      \
-        HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("k.earlier", 2, 0)
+                    "pos); RESET default_statistics_target")
+/* Then 7 appends counted; no 'f' actions looked for (a first submission has none). */
+#define FIRST_TAIL                                                                                 \
+    FIRST_VIEWS, HPQ_ROWS("GROUP BY body, action", 3, 1, "0", "a", "7"), HPQ_ROWS("k.earlier", 2, 0)
 
 static void actions_first_submission(void **state)
 {
@@ -870,8 +871,12 @@ static void actions_first_beside(void **state)
                HPQ_SEND_P("FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL", "0|3"),
                HPQ_RESULT_ROWS(10, HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"), 1,
                                HPQ_STRINGS("7", "4", "1", "2", "1", "1", "1", "1", "0", "0.6")),
-               HPQ_RESULT_NONE, HPQ_FINISH, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-               FIRST_TAIL);
+               HPQ_RESULT_NONE,
+               /* its actions counted there too (all appends): none counted after the ranking */
+               HPQ_SEND_P("SELECT count(*) FROM tdi.run_rec WHERE body = $1", "0"),
+               HPQ_RESULT_ROWS(1, HPQ_STRINGS("count"), 1, HPQ_STRINGS("7")), HPQ_RESULT_NONE,
+               HPQ_FINISH, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, FIRST_VIEWS,
+               HPQ_ROWS("k.earlier", 2, 0));
     assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018), TDI_OK);
     assert_int_equal(counts[0].appends, 7);
     /* k 1 under 3: the second grouping on this connection, the first's figures as found there */
