@@ -226,11 +226,15 @@ static tdi_status back_end(rpt_gz_back *b, const char *path, uint64_t want_len,
     return tdi_hash_end(b->h, sha256, 64);
 }
 
-/* fd from offset b->read to its end, into b. */
-static tdi_status back_rest(rpt_gz_back *b, int fd, const char *path, unsigned char *in)
+/* fd from offset b->read into b: max bytes, or to its end when that comes first (*missing: the
+ * bytes of max it did not hold); stops early once b has a verdict. */
+static tdi_status back_read(rpt_gz_back *b, int fd, const char *path, unsigned char *in,
+                            uint64_t max, uint64_t *missing)
 {
-    for (;;) {
-        ssize_t n = pread(fd, in, RPT_GZ_CHUNK, (off_t)b->read);
+    *missing = max;
+    while (*missing > 0 && !b->why) {
+        ssize_t n = pread(fd, in, *missing < RPT_GZ_CHUNK ? (size_t)*missing : RPT_GZ_CHUNK,
+                          (off_t)b->read);
         tdi_status st;
 
         if (n < 0 && errno == EINTR)
@@ -239,12 +243,22 @@ static tdi_status back_rest(rpt_gz_back *b, int fd, const char *path, unsigned c
             tdi_error("%s: read failed: %s", path, strerror(errno));
             return TDI_ERR_OUTPUT;
         }
-        if (n == 0 || b->why)
-            return TDI_OK;
+        if (n == 0)
+            break;
         st = back_feed(b, in, (size_t)n);
         if (st != TDI_OK)
             return st;
+        *missing -= (uint64_t)n;
     }
+    return TDI_OK;
+}
+
+/* fd from offset b->read to its end, into b. */
+static tdi_status back_rest(rpt_gz_back *b, int fd, const char *path, unsigned char *in)
+{
+    uint64_t missing;
+
+    return back_read(b, fd, path, in, UINT64_MAX, &missing);
 }
 
 /* The deflate thread, after writing len bytes at the end of the file: the same bytes read back
@@ -252,26 +266,12 @@ static tdi_status back_rest(rpt_gz_back *b, int fd, const char *path, unsigned c
  * thread's failure. */
 static tdi_status follow(rpt_gz *gz, size_t len)
 {
-    while (len > 0 && !gz->back.why) {
-        ssize_t n = pread(gz->back_fd, gz->back_in, len, (off_t)gz->back.read);
-        tdi_status st;
+    uint64_t missing;
+    tdi_status st = back_read(&gz->back, gz->back_fd, gz->file->tmp, gz->back_in, len, &missing);
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            tdi_error("%s: read failed: %s", gz->file->tmp, strerror(errno));
-            return TDI_ERR_OUTPUT;
-        }
-        if (n == 0) {
-            gz->back.why = "the file is shorter than was written";
-            break;
-        }
-        st = back_feed(&gz->back, gz->back_in, (size_t)n);
-        if (st != TDI_OK)
-            return st;
-        len -= (size_t)n;
-    }
-    return TDI_OK;
+    if (st == TDI_OK && missing > 0 && !gz->back.why)
+        gz->back.why = "the file is shorter than was written";
+    return st;
 }
 
 tdi_status rpt_gz_verify(rpt_gz *gz, char sha256[TDI_SHA256_HEX])
@@ -298,6 +298,7 @@ tdi_status rpt_gz_verify(rpt_gz *gz, char sha256[TDI_SHA256_HEX])
     return st;
 }
 
+#ifdef TDI_TEST_HOOKS
 tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX])
 {
     rpt_gz_back b = {.zs = {.zalloc = Z_NULL, .zfree = Z_NULL, .opaque = Z_NULL}};
@@ -326,6 +327,7 @@ tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TD
     free(in);
     return st;
 }
+#endif
 
 /* ---- reading ---- */
 

@@ -5,8 +5,9 @@
  * the compressed file is ever held in memory. Deflate and the file writes run on a thread of their
  * own (rpt_pipe), so compression, at level 1 about a third of tdi run's work, takes the second
  * core; once rpt_gz_init has returned, gz->zs and gz->file belong to that thread until
- * rpt_gz_finish or rpt_gz_discard has returned. rpt_gz_check_file reads a finished file back:
- * its SHA-256 for the manifest, and an inflate that checks the file against the stream.
+ * rpt_gz_finish or rpt_gz_discard has returned. The thread also reads each block back from the
+ * file as it writes it, and rpt_gz_verify gives the verdict: its SHA-256 for the manifest, and an
+ * inflate that checks the file against the stream.
  * rpt_gz_reader reads a file given to tdi validate, gzip or plain.
  */
 #ifndef RPT_GZ_H
@@ -64,18 +65,18 @@ tdi_status rpt_gz_write(rpt_gz *gz, const void *buf, size_t len);
 tdi_status rpt_gz_finish(rpt_gz *gz);
 /* Stops the thread and releases zlib's state without finishing the stream. */
 void rpt_gz_discard(rpt_gz *gz);
-/* Reads the finished file at path back once: its SHA-256 (hex) into sha256, and inflates it, so
- * that the file itself is checked, not only the stream that fed it: zlib compares the trailer's
- * CRC-32 and length with the data, the data must be want_len bytes (gz->total_in) and the file
- * must end where the stream does. TDI_ERR_OUTPUT, logged, when it cannot be read or is not what
- * was written. */
-tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX]);
 /* After rpt_gz_finish and rpt_file_close: the verdict of the read-back the deflate thread did
- * as it wrote (each block read from the file just after writing it: the same checks as
- * rpt_gz_check_file, without a second pass over the file at the end), then whatever the file
- * holds beyond that and its size; sha256 (hex) of the file. TDI_ERR_OUTPUT, logged, when the
- * file is not what was written. */
+ * as it wrote (each block read from the file just after writing it), then whatever the file
+ * holds beyond that and its size; sha256 (hex) of the file. The file itself is checked, not only
+ * the stream that fed it: zlib compares the trailer's CRC-32 and length with the data, the data
+ * must be gz->total_in bytes and the file must end where the stream does. TDI_ERR_OUTPUT, logged,
+ * when the file is not what was written. */
 tdi_status rpt_gz_verify(rpt_gz *gz, char sha256[TDI_SHA256_HEX]);
+#ifdef TDI_TEST_HOOKS
+/* Test builds only: the same verdict over a whole file at path read in one pass, want_len bytes
+ * written (a crafted file: a bad CRC, a wrong length, cut short, bytes after the stream). */
+tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX]);
+#endif
 
 /* ---- reading (tdi validate) ---- */
 
