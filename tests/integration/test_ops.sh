@@ -383,6 +383,52 @@ case_source_killed() {
         fail "national did not get all $w records on the next run: $(grep '^body national' "$CASE_DIR/again.out")"
 }
 
+# The source's server ends tdi's backend after hundreds of records went on to the state
+# database (read on the run's thread, the spool stage's COPY into run_rec open with their lines):
+# that COPY is discarded, the retry reads every row again, and each body gets each episode once,
+# as a run that was never interrupted gives it. tests/bench/gen.sql's 600 rows: the clinic sleeps
+# before its row 500 until the killer clears the pause, then ends the backend.
+case_source_lost_loading() {
+    local conf=$CASE_DIR/tdi.conf ref=$CASE_DIR/ref killer
+    pg_sql postgres -c "DROP DATABASE IF EXISTS clinic_load" -c "CREATE DATABASE clinic_load"
+    pg_sql clinic_load -v n=600 -v tbl=eps -f "$TDI_ROOT/tests/bench/gen.sql"
+    pg_sql clinic_load <<'SQL'
+CREATE TABLE pause (paused boolean);
+INSERT INTO pause VALUES (true);
+CREATE VIEW eps_slow AS
+  SELECT * FROM eps
+   WHERE CASE WHEN episode_id = 'ADM00000500' AND (SELECT paused FROM pause)
+              THEN (SELECT true FROM pg_sleep(60)) ELSE true END;
+GRANT SELECT ON eps, eps_slow, pause TO tdi_reader;
+SQL
+    for dir in "$ref" "$CASE_DIR"; do
+        run_setup "$dir"
+        top_key "$dir/tdi.conf" 'max_parallel_sources = 1'
+        top_key "$dir/tdi.conf" 'retry_delay = 0.05'
+        use_db "$dir/tdi.conf" riverside clinic_load 'SELECT * FROM eps'
+        set_source "$dir/tdi.conf" riverside crosswalk "$TDI_ROOT/tests/bench/bench.cw"
+        sed -i '/^\[source riverside\]/,/^\[/{/^national_id/d}' "$dir/tdi.conf"
+    done
+    tdi_try "$ref/run" 0 run --config "$ref/tdi.conf" --year 2025
+    set_source "$conf" riverside query 'SELECT * FROM eps_slow'
+    (
+        wait_for_sleep clinic_load || exit 1
+        pg_sql clinic_load -c "UPDATE pause SET paused = false" >/dev/null
+        pg_sql postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'clinic_load' AND wait_event = 'PgSleep'" >/dev/null
+    ) &
+    killer=$!
+    tdi_try "$CASE_DIR/run" 0 run --config "$conf" --year 2025
+    wait "$killer" || fail "the killer did not find tdi sleeping"
+    stderr_has "source riverside: attempt 1 of 2 failed; trying again in 50 ms"
+    grep -qxF "$(grep '^source riverside: extracted ' "$ref/run.out")" "$CASE_DIR/run.out" ||
+        fail "riverside's counts differ from a run never interrupted: $(grep '^source riverside' "$CASE_DIR/run.out")"
+    [ "$(grep -c '^source riverside: extracted 5[0-9][0-9], ' "$CASE_DIR/run.out")" = 1 ] ||
+        fail "riverside did not extract its 500-odd rows of 2025: $(grep '^source riverside' "$CASE_DIR/run.out")"
+    diff <(episode_lines "$(one_file "$ref/out/national/tdi-national-2025-*.xml.gz")" | LC_ALL=C sort) \
+        <(episode_lines "$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")" | LC_ALL=C sort) >&2 ||
+        fail "national's episodes differ from a run never interrupted"
+}
+
 # SIGKILL mid-run: the ledger row stays "running" and a temp file stays; the next run takes the
 # lock, marks the row "abandoned" and sweeps the temp file.
 case_killed_run() {
@@ -551,6 +597,7 @@ it_case ops-sent-statistics case_sent_statistics
 it_case ops-closed-year case_closed_year
 it_case ops-concurrent-and-sigterm case_concurrent_and_sigterm
 it_case ops-source-killed case_source_killed
+it_case ops-source-lost-loading case_source_lost_loading
 it_case ops-killed-run case_killed_run
 it_case ops-disk-full case_disk_full
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4k tdi-probe "$IT_TMP" 2>/dev/null && umount "$IT_TMP"; then
