@@ -109,6 +109,14 @@ server_settle() {
     msg "bench: the server still has connections open; its CPU figure may be short"
 }
 
+# drop_leftover DB: a database a step filled (a state or receiver database, a million rows or
+# more) dropped once the step is measured. Left, it is autovacuumed whenever the launcher next
+# visits it, in a later step's time: a 2M first run after the 1M steps took 6.4 s more server CPU
+# in one bench of two (docs/benchmark.md, 2026-12-06 05:20).
+drop_leftover() {
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1"
+}
+
 # measure SIZE STEP RUN CMD...: runs CMD under /usr/bin/time -v, appends one line to $RAW:
 # size step run wall_s user_s sys_s maxrss_kib server_cpu_s. CMD must succeed; its output goes
 # to $WORK/step.log.
@@ -374,6 +382,7 @@ EOF
     grep -h '^tables .* cells suppressed\|after the audit' "$dir/run.out" "$dir/run.err" |
         sed "s/^/  ep_$n: /" || true
     server_settle
+    drop_leftover "$STATE_DB"
     stmt=$(copy_statement "$offset" "$n")
     [ -n "$stmt" ] || { msg "bench: tdi's COPY statement for ep_$n is not in the server log"; exit 1; }
     query=${stmt#COPY }
@@ -397,6 +406,7 @@ EOF
         fresh_state "$dir"
         measure "$n" tdi_run "$r" sh -c '"$1" run --config "$2" --year "$3" >/dev/null' sh \
             "$TDI_BIN" "$dir/tdi.conf" "$YEAR"
+        drop_leftover "$STATE_DB"
         measure "$n" gzip "$r" sh -c 'gzip -"$1" -c "$2" >/dev/null' sh "$LEVEL" "$dir/sub.xml"
         measure "$n" peer "$r" sh -c '
             { head -n 3 "$1"; "$2" -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$3" -v tbl="$4" \
@@ -410,9 +420,10 @@ EOF
         state_db_create "$RECV_DB" >/dev/null
         measure "$n" tdi_load "$r" "$TDI_BIN" load --schema-dir "$TDI_ROOT/schemas" \
             --into "host=$PGHOST port=$PGPORT dbname=$RECV_DB user=postgres" "$dir/load"
+        loaded=$(pg_sql "$RECV_DB" -c "SELECT count(*) FROM tdi_receiver.episode")
+        [ "$loaded" = "$written" ] || { msg "bench: tdi load holds $loaded episodes, tdi run wrote $written"; exit 1; }
+        drop_leftover "$RECV_DB"
     done
-    loaded=$(pg_sql "$RECV_DB" -c "SELECT count(*) FROM tdi_receiver.episode")
-    [ "$loaded" = "$written" ] || { msg "bench: tdi load holds $loaded episodes, tdi run wrote $written"; exit 1; }
     # The peer must be doing tdi's job: the same episode lines, byte for byte (as sets).
     if cmp -s <(episode_lines "$dir/sub.xml.gz" | sort) <(episode_lines "$dir/peer.xml.gz" | sort); then
         peer_same=yes
