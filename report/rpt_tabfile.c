@@ -540,6 +540,8 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
         memset(out, 0, sizeof *out);
     if (!t)
         return TDI_ERR_INTERNAL;
+    for (size_t f = 0; f < t->nfamilies; f++)
+        rpt_family_sum(&t->families[f]); /* the counts of report_tables_add(), in every cell */
     st = suppress(t, &suppressed);
     snprintf(name, sizeof name, "tdi-%s-%d-%s.tables.xml", t->body, t->meta.year, t->meta.run_id);
     if (st == TDI_OK)
