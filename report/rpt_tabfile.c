@@ -42,6 +42,10 @@ struct report_tables {
     rpt_family *families;     /* owned, rpt_nfamilies */
     size_t nfamilies;         /* initialised so far */
     size_t audit_added;       /* cells the audit loop suppressed beyond the sum rule */
+    /* per item, the codes a record may hold: below the first, or also the second (not
+     * applicable, for a conditional item); looked up once, not per record */
+    size_t ncodes[TDI_ITEM_COUNT];
+    unsigned char other[TDI_ITEM_COUNT];
 };
 
 tdi_status report_tables_open(const report_meta *meta, const char *body, int threshold,
@@ -70,6 +74,11 @@ tdi_status report_tables_open(const report_meta *meta, const char *body, int thr
     snprintf(t->body, sizeof t->body, "%s", body);
     t->threshold = (unsigned long)threshold;
     t->protection = meta->protection_level > 0 ? (unsigned long)meta->protection_level : 0;
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        t->ncodes[i] = def->ncodes;
+        t->other[i] = def->conditional ? TDI_CODE_NOT_APPLICABLE : 0;
+    }
     for (; t->nfamilies < rpt_nfamilies; t->nfamilies++) {
         st = rpt_family_init(&t->families[t->nfamilies], &rpt_families[t->nfamilies]);
         if (st != TDI_OK) {
@@ -87,8 +96,7 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
     if (!t || !rec)
         return TDI_ERR_INTERNAL;
     for (int i = 0; i < TDI_ITEM_COUNT; i++)
-        if (rec->code[i] >= tdi_item_get((tdi_item)i)->ncodes &&
-            !(rec->code[i] == TDI_CODE_NOT_APPLICABLE && tdi_item_get((tdi_item)i)->conditional)) {
+        if (rec->code[i] >= t->ncodes[i] && rec->code[i] != t->other[i]) {
             tdi_error("tables %s: record %s: %s code index out of range", t->body, rec->episode,
                       tdi_item_get((tdi_item)i)->name);
             return TDI_ERR_INTERNAL;
