@@ -32,6 +32,10 @@
 
 #define XC(s) ((const xmlChar *)(s))
 
+/* Records are counted a batch at a time, family by family: a family's lookups and counters stay
+ * in the cache over the batch instead of being fetched again for every record. */
+#define TABLES_BATCH 64
+
 struct report_tables {
     report_meta meta; /* copy; its strings are borrowed */
     char body[RPT_NAME_MAX + 1];
@@ -46,7 +50,18 @@ struct report_tables {
      * applicable, for a conditional item); looked up once, not per record */
     size_t ncodes[TDI_ITEM_COUNT];
     unsigned char other[TDI_ITEM_COUNT];
+    tdi_record batch[TABLES_BATCH]; /* added, not yet counted */
+    size_t nbatch;
 };
+
+/* Counts the batch into every family, and empties it. */
+static void count_batch(report_tables *t)
+{
+    for (size_t f = 0; f < t->nfamilies; f++)
+        for (size_t i = 0; i < t->nbatch; i++)
+            rpt_family_add(&t->families[f], &t->batch[i]);
+    t->nbatch = 0;
+}
 
 tdi_status report_tables_open(const report_meta *meta, const char *body, int threshold,
                               report_tables **out)
@@ -104,8 +119,9 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
     t->records++;
     /* each family takes the records of its base: the TDI tables entrants only, not a later
      * start nor a continuing client (rpt_outcome_counts()) */
-    for (size_t f = 0; f < t->nfamilies; f++)
-        rpt_family_add(&t->families[f], rec);
+    t->batch[t->nbatch++] = *rec;
+    if (t->nbatch == TABLES_BATCH)
+        count_batch(t);
     t->entrants += rpt_tables_population(rec) && rec->entrant != TDI_ENTRANT_NO && !rec->continuing;
     return TDI_OK;
 }
@@ -117,6 +133,7 @@ void report_tables_abort(report_tables *t)
     for (size_t f = 0; f < t->nfamilies; f++)
         rpt_family_free(&t->families[f]);
     free(t->families);
+    explicit_bzero(t->batch, sizeof t->batch); /* pseudonyms, not left in freed memory */
     free(t);
 }
 
@@ -548,6 +565,7 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
         memset(out, 0, sizeof *out);
     if (!t)
         return TDI_ERR_INTERNAL;
+    count_batch(t);
     for (size_t f = 0; f < t->nfamilies; f++)
         rpt_family_sum(&t->families[f]); /* the counts of report_tables_add(), in every cell */
     st = suppress(t, &suppressed);

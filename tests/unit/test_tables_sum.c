@@ -3,19 +3,23 @@
  * record once and rpt_family_sum() spreads it into the variants and aggregates; here every cell
  * of every shipped family is checked against a count made per record the plain way (each
  * variant the record matches, its entry and every aggregate above it on both axes, every row of
- * a dimension over several items), on random records, over two sums in a row.
+ * a dimension over several items), on random records, over two sums in a row; and
+ * report_tables_add(), which counts records a batch at a time, counts every one of them.
  */
+#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../report/report.h"
 #include "../../report/rpt_outcome.h"
 #include "../../report/rpt_tables.h"
 
 #include "../../common/tdi_codes.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,10 +181,57 @@ static void sums_are_every_records_cells(void **state)
     free(e);
 }
 
+/* Two full batches and a part of one, published: table 9.1.1's grand total counts every entrant
+ * of the population (no cell suppressed at threshold 1). */
+static void every_batch_is_counted(void **state)
+{
+    char dir[] = "/tmp/tdi-test-tables-sum-XXXXXX", want[96];
+    static char text[1 << 21];
+    report_meta meta = {.schema_dir = TDI_SCHEMA_DIR,
+                        .run_id = "20261206T050000Z",
+                        .run_no = 1,
+                        .generated = "2026-12-06T05:00:00Z",
+                        .year = 2025,
+                        .gzip_level = 1};
+    report_tables *t = NULL;
+    report_published pub;
+    unsigned long entrants = 0;
+    size_t hidden = 0, n;
+    char *table;
+    FILE *fp;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    meta.output_dir = dir;
+    assert_int_equal(report_tables_open(&meta, "batches", 1, &t), TDI_OK);
+    for (int i = 0; i < 2 * 64 + 37; i++) {
+        tdi_record rec = any_record();
+        entrants += tdi_in_population(rec.code[TDI_ITEM_PRIMARY_DRUG]) &&
+                    rec.entrant != TDI_ENTRANT_NO && !rec.continuing;
+        assert_int_equal(report_tables_add(t, &rec), TDI_OK);
+    }
+    assert_int_equal(report_tables_publish(t, &pub, &hidden), TDI_OK);
+    fp = fopen(pub.path, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    table = strstr(text, "<table id=\"9.1.1\"");
+    assert_non_null(table);
+    assert_non_null(strstr(table, "</table>"));
+    *strstr(table, "</table>") = '\0'; /* this table only */
+    snprintf(want, sizeof want, "<cell row=\"total\" column=\"total\" value=\"%lu\"/>", entrants);
+    assert_non_null(strstr(table, want));
+    assert_true(entrants > 64 && entrants < 2 * 64 + 37);
+    assert_int_equal(pub.entrants, entrants);
+    test_fs_remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sums_are_every_records_cells),
+        cmocka_unit_test(every_batch_is_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
