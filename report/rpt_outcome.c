@@ -91,15 +91,6 @@ const rpt_derived rpt_aftercare_derived[1] = {
 
 /* ---- counting ---- */
 
-int rpt_outcome_counts(const rpt_family *f, const tdi_record *rec)
-{
-    if (f->def->base == RPT_BASE_DISCHARGED)
-        return rec->end_ymd != 0 && rec->end_ymd / 10000 == f->year;
-    if (f->def->base == RPT_BASE_CLIENTS)
-        return rec->client;
-    return rec->entrant != TDI_ENTRANT_NO && !rec->continuing;
-}
-
 static int has_median(const rpt_family_def *def)
 {
     for (size_t d = 0; d < def->nderived; d++)

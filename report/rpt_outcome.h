@@ -34,8 +34,16 @@ extern const rpt_variant_def rpt_clients_all[1], rpt_residential_entrants[1];
 extern const rpt_variant_def rpt_by_duration[3], rpt_detox_only[1], rpt_discharged_all[1];
 extern const rpt_derived rpt_completion_derived[2], rpt_aftercare_derived[1];
 
-/* 1 when rec counts in family f's base (rpt_base); the TDI population is checked by the caller. */
-int rpt_outcome_counts(const rpt_family *f, const tdi_record *rec);
+/* 1 when rec counts in family f's base (rpt_base); the TDI population is checked by the caller.
+ * Inline: asked per record and family. */
+static inline int rpt_outcome_counts(const rpt_family *f, const tdi_record *rec)
+{
+    if (f->def->base == RPT_BASE_DISCHARGED)
+        return rec->end_ymd != 0 && rec->end_ymd / 10000 == f->year;
+    if (f->def->base == RPT_BASE_CLIENTS)
+        return rec->client;
+    return rec->entrant != TDI_ENTRANT_NO && !rec->continuing;
+}
 
 /* The stay histograms of a family with a median (else nothing). TDI_ERR_INTERNAL when out of
  * memory (logged). Released by rpt_outcome_free(). */

@@ -32,6 +32,10 @@
 
 #define XC(s) ((const xmlChar *)(s))
 
+/* Records are counted a batch at a time, family by family: a family's lookups and counters stay
+ * in the cache over the batch instead of being fetched again for every record. */
+#define TABLES_BATCH 64
+
 struct report_tables {
     report_meta meta; /* copy; its strings are borrowed */
     char body[RPT_NAME_MAX + 1];
@@ -42,7 +46,22 @@ struct report_tables {
     rpt_family *families;     /* owned, rpt_nfamilies */
     size_t nfamilies;         /* initialised so far */
     size_t audit_added;       /* cells the audit loop suppressed beyond the sum rule */
+    /* per item, the codes a record may hold: below the first, or also the second (not
+     * applicable, for a conditional item); looked up once, not per record */
+    size_t ncodes[TDI_ITEM_COUNT];
+    unsigned char other[TDI_ITEM_COUNT];
+    tdi_record batch[TABLES_BATCH]; /* added, not yet counted */
+    size_t nbatch;
 };
+
+/* Counts the batch into every family, and empties it. */
+static void count_batch(report_tables *t)
+{
+    for (size_t f = 0; f < t->nfamilies; f++)
+        for (size_t i = 0; i < t->nbatch; i++)
+            rpt_family_add(&t->families[f], &t->batch[i]);
+    t->nbatch = 0;
+}
 
 tdi_status report_tables_open(const report_meta *meta, const char *body, int threshold,
                               report_tables **out)
@@ -70,6 +89,11 @@ tdi_status report_tables_open(const report_meta *meta, const char *body, int thr
     snprintf(t->body, sizeof t->body, "%s", body);
     t->threshold = (unsigned long)threshold;
     t->protection = meta->protection_level > 0 ? (unsigned long)meta->protection_level : 0;
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        t->ncodes[i] = def->ncodes;
+        t->other[i] = def->conditional ? TDI_CODE_NOT_APPLICABLE : 0;
+    }
     for (; t->nfamilies < rpt_nfamilies; t->nfamilies++) {
         st = rpt_family_init(&t->families[t->nfamilies], &rpt_families[t->nfamilies]);
         if (st != TDI_OK) {
@@ -87,8 +111,7 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
     if (!t || !rec)
         return TDI_ERR_INTERNAL;
     for (int i = 0; i < TDI_ITEM_COUNT; i++)
-        if (rec->code[i] >= tdi_item_get((tdi_item)i)->ncodes &&
-            !(rec->code[i] == TDI_CODE_NOT_APPLICABLE && tdi_item_get((tdi_item)i)->conditional)) {
+        if (rec->code[i] >= t->ncodes[i] && rec->code[i] != t->other[i]) {
             tdi_error("tables %s: record %s: %s code index out of range", t->body, rec->episode,
                       tdi_item_get((tdi_item)i)->name);
             return TDI_ERR_INTERNAL;
@@ -96,8 +119,9 @@ tdi_status report_tables_add(report_tables *t, const tdi_record *rec)
     t->records++;
     /* each family takes the records of its base: the TDI tables entrants only, not a later
      * start nor a continuing client (rpt_outcome_counts()) */
-    for (size_t f = 0; f < t->nfamilies; f++)
-        rpt_family_add(&t->families[f], rec);
+    t->batch[t->nbatch++] = *rec;
+    if (t->nbatch == TABLES_BATCH)
+        count_batch(t);
     t->entrants += rpt_tables_population(rec) && rec->entrant != TDI_ENTRANT_NO && !rec->continuing;
     return TDI_OK;
 }
@@ -109,6 +133,7 @@ void report_tables_abort(report_tables *t)
     for (size_t f = 0; f < t->nfamilies; f++)
         rpt_family_free(&t->families[f]);
     free(t->families);
+    explicit_bzero(t->batch, sizeof t->batch); /* pseudonyms, not left in freed memory */
     free(t);
 }
 
@@ -540,6 +565,9 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
         memset(out, 0, sizeof *out);
     if (!t)
         return TDI_ERR_INTERNAL;
+    count_batch(t);
+    for (size_t f = 0; f < t->nfamilies; f++)
+        rpt_family_sum(&t->families[f]); /* the counts of report_tables_add(), in every cell */
     st = suppress(t, &suppressed);
     snprintf(name, sizeof name, "tdi-%s-%d-%s.tables.xml", t->body, t->meta.year, t->meta.run_id);
     if (st == TDI_OK)

@@ -386,6 +386,14 @@ static tdi_status build_also(rpt_dim *d, const tdi_item_def *item, int total)
     return TDI_OK;
 }
 
+/* rpt_dim.up: each category with the aggregates above it. */
+static void set_up(rpt_dim *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        for (int r = (int)i; r >= 0; r = d->parent[r])
+            d->up[i] |= UINT64_C(1) << r;
+}
+
 static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
 {
     const tdi_item_def *item =
@@ -418,6 +426,7 @@ static tdi_status build_dim(rpt_dim *d, const rpt_dim_def *def)
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         if (d->entry[i] >= 0)
             d->exact[d->entry[i]] = 0;
+    set_up(d);
     return build_also(d, item, total);
 }
 
@@ -450,6 +459,7 @@ static tdi_status build_measures(rpt_dim *d, const rpt_family_def *def)
     }
     for (size_t i = 0; i < RPT_ITEM_CODES; i++)
         d->entry[i] = -1;
+    set_up(d);
     return TDI_OK;
 }
 
@@ -477,9 +487,69 @@ static int variants_cover(const rpt_family *f)
     return !idef->conditional;
 }
 
+/* The variants of f that select code c (RPT_ITEM_CODES: not applicable) of item. */
+static uint16_t selecting(const rpt_family *f, int item, size_t c)
+{
+    uint16_t set = 0;
+
+    for (size_t v = 0; v < f->def->nvariants; v++) {
+        const rpt_variant_def *var = &f->def->variants[v];
+        int in1 = c < RPT_ITEM_CODES && (f->variant_codes[v] >> c & 1);
+        int in2 = c < RPT_ITEM_CODES && (f->variant_codes2[v] >> c & 1);
+        if ((var->item != item || in1) && (var->item2 != item || in2))
+            set |= (uint16_t)(1u << v);
+    }
+    return set;
+}
+
+/* rpt_family.sel_item, sel_mask and the classes: the items the variants select on (at most two;
+ * one not needed is the primary drug with every variant in every mask), and the distinct sets
+ * of variants their codes can give. */
+static tdi_status build_classes(rpt_family *f)
+{
+    const rpt_family_def *def = f->def;
+
+    f->sel_item[0] = f->sel_item[1] = -1;
+    for (size_t v = 0; v < def->nvariants; v++) {
+        const int items[2] = {def->variants[v].item, def->variants[v].item2};
+        for (int j = 0; j < 2; j++) {
+            if (items[j] < 0 || items[j] == f->sel_item[0] || items[j] == f->sel_item[1])
+                continue;
+            if (f->sel_item[1] >= 0) {
+                tdi_error("table %s: variants select on more than two items", def->id);
+                return TDI_ERR_INTERNAL;
+            }
+            f->sel_item[f->sel_item[0] >= 0] = items[j];
+        }
+    }
+    for (int j = 0; j < 2; j++) {
+        for (size_t c = 0; c <= RPT_ITEM_CODES; c++)
+            f->sel_mask[j][c] = f->sel_item[j] < 0 ? (uint16_t)((1u << def->nvariants) - 1)
+                                                   : selecting(f, f->sel_item[j], c);
+        if (f->sel_item[j] < 0)
+            f->sel_item[j] = TDI_ITEM_PRIMARY_DRUG;
+    }
+    for (size_t a = 0; a <= RPT_ITEM_CODES; a++)
+        for (size_t b = 0; b <= RPT_ITEM_CODES; b++) {
+            uint16_t set = f->sel_mask[0][a] & f->sel_mask[1][b];
+            size_t k = 0;
+            while (k < f->nclass && f->class_mask[k] != set)
+                k++;
+            if (set == 0 || k < f->nclass)
+                continue;
+            if (k == RPT_CLASS_MAX) {
+                tdi_error("table %s: more than %d sets of variants", def->id, RPT_CLASS_MAX);
+                return TDI_ERR_INTERNAL;
+            }
+            f->class_mask[f->nclass++] = set;
+            f->class_of[set] = (uint8_t)k;
+        }
+    return TDI_OK;
+}
+
 tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
 {
-    size_t ncells;
+    size_t ncells, nleaves;
     tdi_status st;
 
     memset(f, 0, sizeof *f);
@@ -510,14 +580,24 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
                 tdi_error("table %s: a variant sum names no variant", def->id);
                 return TDI_ERR_INTERNAL;
             }
+    st = build_classes(f);
+    if (st != TDI_OK)
+        return st;
+    for (unsigned i = 0; i < RPT_ITEM_CODES; i++)
+        f->drugs |= (uint64_t)(tdi_in_population(i) != 0) << i;
+    nleaves = (f->nclass ? f->nclass : 1) * f->rows.n * f->cols.n;
     ncells = def->nvariants * f->rows.n * f->cols.n;
     f->value = calloc(ncells, sizeof *f->value);
     f->suppressed = calloc(ncells, 1);
+    f->leaf = calloc(nleaves, sizeof *f->leaf);
     if (def->measures) {
         f->sum = calloc(ncells, sizeof *f->sum);
         f->sumsq = calloc(ncells, sizeof *f->sumsq);
+        f->leaf_sum = calloc(nleaves, sizeof *f->leaf_sum);
+        f->leaf_sumsq = calloc(nleaves, sizeof *f->leaf_sumsq);
     }
-    if (!f->value || !f->suppressed || (def->measures && (!f->sum || !f->sumsq)) ||
+    if (!f->value || !f->suppressed || !f->leaf ||
+        (def->measures && (!f->sum || !f->sumsq || !f->leaf_sum || !f->leaf_sumsq)) ||
         rpt_outcome_init(f) != TDI_OK) {
         tdi_error("table %s: out of memory", def->id);
         rpt_family_free(f);
@@ -543,10 +623,15 @@ void rpt_family_free(rpt_family *f)
     free(f->suppressed);
     free(f->sum);
     free(f->sumsq);
+    free(f->leaf);
+    free(f->leaf_sum);
+    free(f->leaf_sumsq);
     rpt_outcome_free(f);
     f->value = NULL;
     f->suppressed = NULL;
     f->sum = f->sumsq = NULL;
+    f->leaf = NULL;
+    f->leaf_sum = f->leaf_sumsq = NULL;
 }
 
 int rpt_tables_population(const tdi_record *rec)
@@ -554,25 +639,26 @@ int rpt_tables_population(const tdi_record *rec)
     return tdi_record_in_population(rec);
 }
 
-static int selects(int item, uint64_t codes, const tdi_record *rec)
+/* The variants rec is counted in (bits): the one lookup per selecting item. */
+static unsigned variants_of(const rpt_family *f, const tdi_record *rec)
 {
-    return item < 0 || (rec->code[item] < RPT_ITEM_CODES && (codes >> rec->code[item] & 1));
+    unsigned a = rec->code[f->sel_item[0]], b = rec->code[f->sel_item[1]];
+
+    return f->sel_mask[0][a < RPT_ITEM_CODES ? a : RPT_ITEM_CODES] &
+           f->sel_mask[1][b < RPT_ITEM_CODES ? b : RPT_ITEM_CODES];
 }
 
-/* A statistics table: per measure with a value, the count, sum and sum of squares, in the row
- * and every aggregate above it. */
-static void add_measures(rpt_family *f, size_t v, int er, const tdi_record *rec)
+/* A statistics table: per measure with a value, the count, sum and sum of squares in the row
+ * the record enters at (rpt_family_sum() adds them to the aggregates above it). */
+static void add_measures(rpt_family *f, size_t leaf, const tdi_record *rec)
 {
     for (size_t m = 0; m < f->def->nmeasures; m++) {
         int x = f->def->measures[m].value(rec);
         if (x < 0)
             continue;
-        for (int r = er; r >= 0; r = f->rows.parent[r]) {
-            size_t i = dc_cell(&f->grid, v, (size_t)r, m);
-            f->value[i]++;
-            f->sum[i] += (uint64_t)x;
-            f->sumsq[i] += (uint64_t)x * (uint64_t)x;
-        }
+        f->leaf[leaf + m]++;
+        f->leaf_sum[leaf + m] += (uint64_t)x;
+        f->leaf_sumsq[leaf + m] += (uint64_t)x * (uint64_t)x;
     }
 }
 
@@ -582,12 +668,13 @@ static uint64_t categories_of(const rpt_dim *d, int entry, const tdi_record *rec
 {
     uint64_t set = UINT64_C(1) << (d->n - 1); /* the total: every record, once */
 
-    for (int r = entry; r >= 0; r = d->parent[r])
-        set |= UINT64_C(1) << r;
+    if (entry >= 0)
+        set |= d->up[entry];
     for (size_t k = 0; d->def->also && k < d->def->also->nitems; k++) {
         unsigned code = rec->code[d->def->also->items[k]];
-        for (int r = code < RPT_ITEM_CODES ? d->also_entry[k][code] : -1; r >= 0; r = d->parent[r])
-            set |= UINT64_C(1) << r;
+        int r = code < RPT_ITEM_CODES ? d->also_entry[k][code] : -1;
+        if (r >= 0)
+            set |= d->up[r];
     }
     return set;
 }
@@ -595,32 +682,60 @@ static uint64_t categories_of(const rpt_dim *d, int entry, const tdi_record *rec
 void rpt_family_add(rpt_family *f, const tdi_record *rec)
 {
     int er = entry_of(&f->rows, rec), ec = f->def->measures ? 0 : entry_of(&f->cols, rec);
+    unsigned set, drug = rec->code[TDI_ITEM_PRIMARY_DRUG];
+    size_t row0;
 
     /* over several items, a record none of whose codes has a row is in the total row only */
-    if ((er < 0 && !f->rows.def->also) || ec < 0 ||
-        !tdi_in_population(rec->code[TDI_ITEM_PRIMARY_DRUG]) || !rpt_outcome_counts(f, rec))
+    if ((er < 0 && !f->rows.def->also) || ec < 0 || drug >= RPT_ITEM_CODES ||
+        !(f->drugs >> drug & 1) || !rpt_outcome_counts(f, rec))
         return; /* the drug population for every base; which records: rpt_outcome_counts() */
-    for (size_t v = 0; v < f->def->nvariants; v++) {
-        const rpt_variant_def *var = &f->def->variants[v];
-
-        if (!selects(var->item, f->variant_codes[v], rec) ||
-            !selects(var->item2, f->variant_codes2[v], rec))
-            continue;
-        if (f->def->measures) {
-            add_measures(f, v, er, rec);
-            continue;
-        }
-        rpt_outcome_add(f, v, er, rec);
-        /* the cell and every aggregate above it on both axes */
-        if (f->rows.def->also) {
-            uint64_t rows = categories_of(&f->rows, er, rec);
-            for (size_t r = 0; r < f->rows.n; r++)
-                for (int c = ec; c >= 0 && (rows >> r & 1); c = f->cols.parent[c])
-                    f->value[dc_cell(&f->grid, v, r, (size_t)c)]++;
-            continue;
-        }
-        for (int r = er; r >= 0; r = f->rows.parent[r])
-            for (int c = ec; c >= 0; c = f->cols.parent[c])
-                f->value[dc_cell(&f->grid, v, (size_t)r, (size_t)c)]++;
+    set = variants_of(f, rec);
+    if (set == 0)
+        return;
+    for (unsigned s = set; f->stays && s; s &= s - 1)
+        rpt_outcome_add(f, (size_t)__builtin_ctz(s), er, rec);
+    row0 = (size_t)f->class_of[set] * f->rows.n;
+    if (f->def->measures) {
+        add_measures(f, (row0 + (size_t)er) * f->cols.n, rec);
+    } else if (f->rows.def->also) {
+        /* every row it counts in here, the columns' aggregates when summed */
+        for (uint64_t rows = categories_of(&f->rows, er, rec); rows; rows &= rows - 1)
+            f->leaf[(row0 + (size_t)__builtin_ctzll(rows)) * f->cols.n + (size_t)ec]++;
+    } else {
+        f->leaf[(row0 + (size_t)er) * f->cols.n + (size_t)ec]++;
     }
+}
+
+/* Leaf i's count (and sums) into variant v's cell (r, c) and every aggregate above it, on the rows
+ * only when the leaf's row is the entry (not already every row, rpt_dim_def.also). */
+static void sum_leaf(rpt_family *f, size_t i, size_t v, size_t r, size_t c)
+{
+    uint64_t rows = f->rows.def->also ? UINT64_C(1) << r : f->rows.up[r];
+
+    for (; rows; rows &= rows - 1)
+        for (uint64_t cols = f->cols.up[c]; cols; cols &= cols - 1) {
+            size_t j =
+                dc_cell(&f->grid, v, (size_t)__builtin_ctzll(rows), (size_t)__builtin_ctzll(cols));
+            f->value[j] += f->leaf[i];
+            if (f->sum) {
+                f->sum[j] += f->leaf_sum[i];
+                f->sumsq[j] += f->leaf_sumsq[i];
+            }
+        }
+}
+
+void rpt_family_sum(rpt_family *f)
+{
+    for (size_t k = 0; k < f->nclass; k++)
+        for (size_t r = 0; r < f->rows.n; r++)
+            for (size_t c = 0; c < f->cols.n; c++) {
+                size_t i = (k * f->rows.n + r) * f->cols.n + c;
+                if (f->leaf[i] == 0)
+                    continue;
+                for (unsigned s = f->class_mask[k]; s; s &= s - 1)
+                    sum_leaf(f, i, (size_t)__builtin_ctz(s), r, c);
+                f->leaf[i] = 0;
+                if (f->sum)
+                    f->leaf_sum[i] = f->leaf_sumsq[i] = 0;
+            }
 }

@@ -9,7 +9,10 @@
  * rpt_tables.c.
  *
  * Counting: a record counts in its category and every aggregate above it, on both axes, in
- * every variant it matches. The population is the TDI's: treatment entrants for drugs, so
+ * every variant it matches. rpt_family_add() counts it once, in the cell it enters at under the
+ * set of variants it matches (a few sets per family); rpt_family_sum() then adds each such count
+ * into every variant and aggregate it stands for: the same additions, once per cell instead of
+ * once per record. The population is the TDI's: treatment entrants for drugs, so
  * records of alcohol and the non-drug problems (kept in the submission) are left out of every
  * table (rpt_tables_population(), which is tdi_in_population()). A statistics table (11) has a
  * column per measure instead: its cells count the records with a value, and keep their sum and sum
@@ -30,6 +33,7 @@
 #define RPT_CODE_MAX     32 /* a category code, e.g. "1.1", "15-19", "residential_community" */
 #define RPT_VARIANTS_MAX 9
 #define RPT_ITEM_CODES   64 /* bound on an item's code list */
+#define RPT_CLASS_MAX    32 /* distinct sets of variants a family's records can match */
 
 typedef enum rpt_dim_kind {
     RPT_DIM_CODES,     /* a category per code of the item, in list order; then the total */
@@ -136,6 +140,7 @@ typedef struct rpt_dim {
     int parent[RPT_DIM_MAX];              /* dc_axis.parent */
     unsigned char aggregate[RPT_DIM_MAX]; /* dc_axis.is_aggregate */
     unsigned char exact[RPT_DIM_MAX];     /* dc_axis.exact: no code enters at the aggregate */
+    uint64_t up[RPT_DIM_MAX];             /* a category and the aggregates above it (bits) */
     int entry[RPT_ITEM_CODES];            /* item code index -> category, -1: not counted */
     int also_entry[4][RPT_ITEM_CODES];    /* idem for rpt_dim_def.also's items */
     /* the axis suppression sees: parent and aggregate, or for a dimension over several items
@@ -153,7 +158,19 @@ typedef struct rpt_family {
     unsigned char *suppressed;                 /* owned */
     uint64_t *sum, *sumsq; /* owned, statistics tables only: of the values counted in value */
     uint32_t *stays;       /* owned, with a median only: per variant and row, stays by the day */
-    int year;              /* the reporting year (RPT_BASE_DISCHARGED) */
+    /* The counts not yet summed (file comment): a record's variants are sel_mask[0][its code of
+     * sel_item[0]] & sel_mask[1][...] (index RPT_ITEM_CODES: not applicable), a set of class
+     * class_of[set]; leaf (and leaf_sum, leaf_sumsq) is [class][row][column], the row already
+     * every category it counts in for a dimension over several items. */
+    uint64_t drugs; /* the primary drugs of the TDI population (bits), tdi_in_population() */
+    int sel_item[2];
+    uint16_t sel_mask[2][RPT_ITEM_CODES + 1];
+    uint8_t class_of[1u << RPT_VARIANTS_MAX];
+    uint16_t class_mask[RPT_CLASS_MAX];
+    size_t nclass;
+    unsigned long *leaf;             /* owned */
+    uint64_t *leaf_sum, *leaf_sumsq; /* owned, statistics tables only */
+    int year;                        /* the reporting year (RPT_BASE_DISCHARGED) */
     dc_grid grid;
 } rpt_family;
 
@@ -163,8 +180,12 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def);
 void rpt_family_free(rpt_family *f);
 
 /* Counts rec in every variant and cell it belongs to (nothing when it is outside the
- * population). */
+ * population); value, sum and sumsq show it after rpt_family_sum(). */
 void rpt_family_add(rpt_family *f, const tdi_record *rec);
+
+/* Adds the records counted since the last call into value, sum and sumsq (file comment): call
+ * it before reading them. */
+void rpt_family_sum(rpt_family *f);
 
 /* 1 when rec is in the tables' population: tdi_in_population() of its primary drug, the one
  * definition of the TDI population (common/tdi_codes.h). */

@@ -79,11 +79,12 @@ static tdi_record record(const char *drug, const char *sex, const char *status, 
     return rec;
 }
 
-/* The count at (variant, row code, column code). */
-static unsigned long at(const rpt_family *f, size_t v, const char *row, const char *col)
+/* The count at (variant, row code, column code), the records added so far summed. */
+static unsigned long at(rpt_family *f, size_t v, const char *row, const char *col)
 {
     size_t r = 0, c = 0;
 
+    rpt_family_sum(f);
     while (r < f->rows.n && strcmp(f->rows.code[r], row) != 0)
         r++;
     while (c < f->cols.n && strcmp(f->cols.code[c], col) != 0)
@@ -517,6 +518,7 @@ static size_t data_equal_pairs(size_t **pairs_out)
             size_t n = ts.off[f + 1] - ts.off[f];
             memcpy(before + ts.off[f], ts.f[f].value, n * sizeof *before);
             rpt_family_add(&ts.f[f], &rec);
+            rpt_family_sum(&ts.f[f]);
             for (size_t i = 0; i < n; i++)
                 if (ts.f[f].value[i] != before[ts.off[f] + i]) {
                     fingerprint *p = &fp[ts.off[f] + i];
@@ -625,8 +627,10 @@ static void linked_suppression_property(void **state)
             for (size_t f = 0; f < rpt_nfamilies; f++)
                 rpt_family_add(&ts.f[f], &rec);
         }
-        for (size_t f = 0; f < rpt_nfamilies; f++)
+        for (size_t f = 0; f < rpt_nfamilies; f++) {
+            rpt_family_sum(&ts.f[f]);
             grids[f] = &ts.f[f].grid;
+        }
         set = dc_set_new(grids, rpt_nfamilies);
         assert_non_null(set);
         assert_int_equal(rpt_link_tables(ts.f, rpt_nfamilies, set), TDI_OK);
