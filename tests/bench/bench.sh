@@ -117,14 +117,22 @@ drop_leftover() {
     pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1"
 }
 
+# Pages of file data the kernel has read again since boot after dropping them from the page cache
+# (workingset_refault_file; workingset_refault before Linux 5.9): a virtual machine whose host
+# reclaims cold guest memory makes a step read its files from disk again, which shows here.
+refaults() {
+    awk '/^workingset_refault(_file)? / { n += $2 } END { print n + 0 }' /proc/vmstat
+}
+
 # measure SIZE STEP RUN CMD...: runs CMD under /usr/bin/time -v, appends one line to $RAW:
-# size step run wall_s user_s sys_s maxrss_kib server_cpu_s. CMD must succeed; its output goes
-# to $WORK/step.log.
+# size step run wall_s user_s sys_s maxrss_kib server_cpu_s refault_pages. CMD must succeed; its
+# output goes to $WORK/step.log.
 measure() {
-    local size=$1 step=$2 run=$3 t0 t1 s0 s1 rc=0
+    local size=$1 step=$2 run=$3 t0 t1 s0 s1 r0 rc=0
     shift 3
     server_settle
     s0=$(server_cpu)
+    r0=$(refaults)
     t0=$EPOCHREALTIME
     /usr/bin/time -v -o "$WORK/time.out" "$@" >"$WORK/step.log" 2>&1 || rc=$?
     t1=$EPOCHREALTIME
@@ -136,12 +144,12 @@ measure() {
     server_settle
     s1=$(server_cpu)
     awk -F': ' -v size="$size" -v step="$step" -v run="$run" -v t0="$t0" -v t1="$t1" \
-        -v s0="$s0" -v s1="$s1" '
+        -v s0="$s0" -v s1="$s1" -v rf="$(($(refaults) - r0))" '
         /User time \(seconds\)/ { user = $2 }
         /System time \(seconds\)/ { sys = $2 }
         /Maximum resident set size/ { rss = $2 }
-        END { printf "%s\t%s\t%s\t%.3f\t%.2f\t%.2f\t%d\t%.2f\n", size, step, run, t1 - t0, user, sys,
-                     rss, s1 - s0 }' "$WORK/time.out" >>"$RAW"
+        END { printf "%s\t%s\t%s\t%.3f\t%.2f\t%.2f\t%d\t%.2f\t%d\n", size, step, run, t1 - t0, user,
+                     sys, rss, s1 - s0, rf }' "$WORK/time.out" >>"$RAW"
 }
 
 # ---------------------------------------------------------------- the machine
@@ -168,7 +176,7 @@ print_table() {
     {
         cat "$HEAD"
         echo
-        awk -F'\t' -v runs="$RUNS" '
+        awk -F'\t' -v runs="$RUNS" -v page="$(getconf PAGESIZE)" '
             function median(key,    n, i, j, t, a) {
                 n = cnt[key]
                 for (i = 1; i <= n; i++) a[i] = val[key, i]
@@ -186,6 +194,7 @@ print_table() {
                 k = $1 SUBSEP $2
                 add(k SUBSEP "wall", $4); add(k SUBSEP "cpu", $5 + $6); add(k SUBSEP "srv", $8)
                 if ($7 > rss[k]) rss[k] = $7
+                if ($9 > refault[k]) refault[k] = $9
             }
             END {
                 split("copy tdi_run gzip peer xmllint tdi_validate tdi_load", steps, " ")
@@ -212,7 +221,12 @@ print_table() {
                         else if (st == "tdi_load") note = sprintf("%.2fx tdi run; %.2fx tdi validate", w / tw, w / median(n SUBSEP "tdi_validate" SUBSEP "wall"))
                         printf "  %-34s %8.2f %10.0f %8.1f %8.2f %8.2f  %s\n", label[st], w, rate(ext[n], w), \
                             mib(rss[k]), median(k SUBSEP "cpu"), median(k SUBSEP "srv"), note
+                        # 10 MiB or more of its files read again: the machine, not the step
+                        if (refault[k] * page >= 10485760)
+                            reread = reread sprintf("%s%s %.0f MiB", reread ? ", " : "", label[st], refault[k] * page / 1048576)
                     }
+                    if (reread) printf "  (page cache dropped by the machine and read again during: %s)\n", reread
+                    reread = ""
                     print ""
                 }
                 for (s = 1; s <= nre; s++) {
@@ -348,7 +362,7 @@ copy_statement() {
 }
 
 : >"$SIZES_TSV"
-printf 'size\tstep\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\tserver_cpu_s\n' >"$RAW"
+printf 'size\tstep\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\tserver_cpu_s\trefault_pages\n' >"$RAW"
 for n in "${sizes[@]}"; do
     dir=$WORK/ep_$n
     mkdir -p "$dir"
