@@ -4,7 +4,7 @@
 #
 # For each size N of BENCH_INCR_SIZES (default 2000000; empty: nothing runs), in a throwaway
 # PostgreSQL (tests/pg.sh), with the synthetic rows of tests/bench/gen.sql as an incremental
-# source (a changed_at column):
+# source (a changed_at column with an index, the episode id its primary key: keyed()):
 #   full          tdi run, the year's first (full) read of N rows into an empty state database
 #   nightly       then BENCH_INCR_CHANGED rows changed (default 10000: a third new rows, a third
 #                 rows changed, a third rows deleted) and the next run, incremental; it follows
@@ -166,6 +166,15 @@ gen() {
     pg_sql "$DB" -c "ALTER TABLE $2 ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now() - interval '2 days'"
 }
 
+# keyed TABLE: the indexes of a clinic set up as docs/clinic-access.md says for incremental reads
+# (one on the change time) and its episodes' primary key: the night's changed rows and the
+# episodes it reads again by id are then found by index, not by scanning 2M rows twice (0.10 and
+# 0.26 s of the clinic's server a night without them; docs/benchmark.md, 2026-12-06 06:20).
+keyed() {
+    pg_sql "$DB" -c "ALTER TABLE $1 ADD PRIMARY KEY (episode_id)" -c "CREATE INDEX ON $1 (changed_at)" \
+        -c "ANALYZE $1"
+}
+
 # The changes of a night: new episodes of known persons, changed and deleted ones, a third each.
 change() {
     local t=$1 third=$((CHANGED / 3))
@@ -214,6 +223,8 @@ for n in "${sizes[@]}"; do
                setting, sex, treatment_status, primary_drug, route, changed_at FROM tmp_$n" -c "DROP TABLE tmp_$n"
     done
     pg_sql "$DB" -c "GRANT SELECT ON hist_$n TO $TDI_READER" -c "VACUUM ANALYZE hist_$n"
+    keyed "src_$n"
+    keyed "hist_$n"
     config "$WORK/cur.conf" "src_$n"
     config "$WORK/hist.conf" "hist_$n"
     msg "incremental: $n rows and $YEARS earlier years generated"
