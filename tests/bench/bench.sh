@@ -111,8 +111,8 @@ server_settle() {
 
 # drop_leftover DB: a database a step filled (a state or receiver database, a million rows or
 # more) dropped once the step is measured. Left, it is autovacuumed whenever the launcher next
-# visits it, in a later step's time: a 2M first run after the 1M steps took 6.4 s more server CPU
-# in one bench of two (docs/benchmark.md, 2026-12-06 05:20).
+# visits it, in a later step's time: `tdi validate` at 1M showed 0.53 s of server CPU
+# (docs/benchmark.md, 2026-12-06 04:43-06:20).
 drop_leftover() {
     pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1"
 }
