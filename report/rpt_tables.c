@@ -583,8 +583,6 @@ tdi_status rpt_family_init(rpt_family *f, const rpt_family_def *def)
     st = build_classes(f);
     if (st != TDI_OK)
         return st;
-    for (unsigned i = 0; i < RPT_ITEM_CODES; i++)
-        f->drugs |= (uint64_t)(tdi_in_population(i) != 0) << i;
     nleaves = (f->nclass ? f->nclass : 1) * f->rows.n * f->cols.n;
     ncells = def->nvariants * f->rows.n * f->cols.n;
     f->value = calloc(ncells, sizeof *f->value);
@@ -682,12 +680,12 @@ static uint64_t categories_of(const rpt_dim *d, int entry, const tdi_record *rec
 void rpt_family_add(rpt_family *f, const tdi_record *rec)
 {
     int er = entry_of(&f->rows, rec), ec = f->def->measures ? 0 : entry_of(&f->cols, rec);
-    unsigned set, drug = rec->code[TDI_ITEM_PRIMARY_DRUG];
+    unsigned set;
     size_t row0;
 
     /* over several items, a record none of whose codes has a row is in the total row only */
-    if ((er < 0 && !f->rows.def->also) || ec < 0 || drug >= RPT_ITEM_CODES ||
-        !(f->drugs >> drug & 1) || !rpt_outcome_counts(f, rec))
+    if ((er < 0 && !f->rows.def->also) || ec < 0 ||
+        !tdi_in_population(rec->code[TDI_ITEM_PRIMARY_DRUG]) || !rpt_outcome_counts(f, rec))
         return; /* the drug population for every base; which records: rpt_outcome_counts() */
     set = variants_of(f, rec);
     if (set == 0)

@@ -162,7 +162,6 @@ typedef struct rpt_family {
      * sel_item[0]] & sel_mask[1][...] (index RPT_ITEM_CODES: not applicable), a set of class
      * class_of[set]; leaf (and leaf_sum, leaf_sumsq) is [class][row][column], the row already
      * every category it counts in for a dimension over several items. */
-    uint64_t drugs; /* the primary drugs of the TDI population (bits), tdi_in_population() */
     int sel_item[2];
     uint16_t sel_mask[2][RPT_ITEM_CODES + 1];
     uint8_t class_of[1u << RPT_VARIANTS_MAX];
