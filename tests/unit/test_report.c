@@ -297,13 +297,28 @@ static void gz_stream(rpt_file *f, rpt_gz *gz, const char *dir, const char *text
     assert_int_equal(rpt_file_close(f), TDI_OK);
 }
 
+/* rpt_gz_verify() refuses the file f that gz wrote and something changed since, saying why;
+ * both are discarded. */
+static void verify_refuses(fixture *fx, rpt_gz *gz, rpt_file *f, const char *why)
+{
+    char sha[65], expect[PATH_MAX + 128];
+
+    test_log_start(&fx->log);
+    assert_int_equal(rpt_gz_verify(gz, sha), TDI_ERR_OUTPUT);
+    snprintf(expect, sizeof expect, "%s: read back, the file is not what was written (%s)\n",
+             f->tmp, why);
+    assert_string_equal(fx->log.text, expect);
+    rpt_gz_discard(gz);
+    rpt_file_discard(f);
+}
+
 /* The read-back the deflate thread does as it writes: the file's SHA-256 as rpt_gz_check_file
  * reads it, and a file changed behind the writer (bytes added, bytes cut) refused. */
 static void read_back_follows_the_writer(void **state)
 {
     fixture *fx = *state;
     const char *text = HEADER FOOTER;
-    char sha[65], want[65], expect[PATH_MAX + 128];
+    char sha[65], want[65];
     rpt_file f;
     rpt_gz *gz = calloc(1, sizeof *gz);
     FILE *fp;
@@ -323,28 +338,12 @@ static void read_back_follows_the_writer(void **state)
     assert_non_null(fp);
     assert_int_equal(fputs("junk", fp) >= 0, 1);
     assert_int_equal(fclose(fp), 0);
-    test_log_start(&fx->log);
-    assert_int_equal(rpt_gz_verify(gz, sha), TDI_ERR_OUTPUT);
-    snprintf(expect, sizeof expect,
-             "%s: read back, the file is not what was written (data after the end of the gzip "
-             "stream)\n",
-             f.tmp);
-    assert_string_equal(fx->log.text, expect);
-    rpt_gz_discard(gz);
-    rpt_file_discard(&f);
+    verify_refuses(fx, gz, &f, "data after the end of the gzip stream");
 
     /* Cut short after the writer's last. */
     gz_stream(&f, gz, fx->dir, text);
     assert_int_equal(truncate(f.tmp, 10), 0);
-    test_log_start(&fx->log);
-    assert_int_equal(rpt_gz_verify(gz, sha), TDI_ERR_OUTPUT);
-    snprintf(expect, sizeof expect,
-             "%s: read back, the file is not what was written (the file is shorter than was "
-             "written)\n",
-             f.tmp);
-    assert_string_equal(fx->log.text, expect);
-    rpt_gz_discard(gz);
-    rpt_file_discard(&f);
+    verify_refuses(fx, gz, &f, "the file is shorter than was written");
     free(gz);
 }
 
