@@ -121,7 +121,7 @@ drop_leftover() {
 # the steps before wrote (a state database of 2M episodes, a receiver's, the peer's output) is
 # written back, and its WAL checkpointed, in the time of whichever step follows: the 2M first
 # run's server CPU went from 22.6 to 33.1 s for the same work, 23.7-24.2 s at rest
-# (docs/benchmark.md, 2026-12-06 07:08-08:14).
+# (docs/benchmark.md, 2026-12-06 07:08-08:40).
 at_rest() {
     pg_sql postgres -c "CHECKPOINT"
     sync

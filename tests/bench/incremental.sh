@@ -105,7 +105,7 @@ srv_cpu() {
 # Every timed run starts at rest: a checkpoint, then the kernel's dirty pages written out, as a
 # real night's state has been all day. A restored copy's gigabytes (3.9 GB with five earlier
 # years at 2M) are not the night's work, and their writeback landed in its time
-# (docs/benchmark.md, 2026-12-06 07:08-08:14).
+# (docs/benchmark.md, 2026-12-06 07:08-08:40).
 at_rest() {
     pg_sql postgres -c "CHECKPOINT"
     sync
