@@ -191,6 +191,14 @@ pg_load() {
     done
 }
 
+# pg_at_rest: the cluster of the last pg_env checkpointed and the kernel's dirty pages written
+# out, so a timed step does not pay for what the steps before it wrote (the benches:
+# docs/benchmark.md, 2026-12-06 07:08-08:40).
+pg_at_rest() {
+    pg_sql postgres -c "CHECKPOINT"
+    sync
+}
+
 # ---------------------------------------------------------------- state database
 
 # state_db_create NAME: an empty database NAME on the cluster of the last pg_env, for tdi's state

@@ -117,16 +117,6 @@ drop_leftover() {
     pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1"
 }
 
-# Every step starts at rest: a checkpoint, then the kernel's dirty pages written out. Else what
-# the steps before wrote (a state database of 2M episodes, a receiver's, the peer's output) is
-# written back, and its WAL checkpointed, in the time of whichever step follows: the 2M first
-# run's server CPU went from 22.6 to 33.1 s for the same work, 23.7-24.2 s at rest
-# (docs/benchmark.md, 2026-12-06 07:08-08:40).
-at_rest() {
-    pg_sql postgres -c "CHECKPOINT"
-    sync
-}
-
 # Pages of file data the kernel has read again since boot after dropping them from the page cache
 # (workingset_refault_file; workingset_refault before Linux 5.9): a virtual machine whose host
 # reclaims cold guest memory makes a step read its files from disk again, which shows here.
@@ -141,7 +131,10 @@ measure() {
     local size=$1 step=$2 run=$3 t0 t1 s0 s1 r0 rc=0
     shift 3
     server_settle
-    at_rest
+    # At rest (pg_at_rest): else what the steps before wrote (a state database of 2M episodes, a
+    # receiver's, the peer's output) is written back and checkpointed in this step's time; the 2M
+    # first run's server CPU went from 22.6 to 33.1 s for the same work, 23.7-24.6 s at rest.
+    pg_at_rest
     s0=$(server_cpu)
     r0=$(refaults)
     t0=$EPOCHREALTIME

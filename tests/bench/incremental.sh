@@ -102,20 +102,14 @@ srv_cpu() {
         "/proc/$POSTMASTER/stat"
 }
 
-# Every timed run starts at rest: a checkpoint, then the kernel's dirty pages written out, as a
-# real night's state has been all day. A restored copy's gigabytes (3.9 GB with five earlier
-# years at 2M) are not the night's work, and their writeback landed in its time
-# (docs/benchmark.md, 2026-12-06 07:08-08:40).
-at_rest() {
-    pg_sql postgres -c "CHECKPOINT"
-    sync
-}
-
 # timed SIZE STEP RUN CONF: one `tdi run`, its figures appended to $RAW (size step run wall user+sys
 # rss_kib server_cpu sys minor_faults), its stdout kept in $WORK/STEP.out.
 timed() {
     local size=$1 step=$2 run=$3 conf=$4 s0 t0 t1 rc=0
-    at_rest
+    # At rest (pg_at_rest), as a real night's state has been all day: a restored copy's gigabytes
+    # (3.9 GB with five earlier years at 2M) are not the night's work, and their writeback landed
+    # in its time.
+    pg_at_rest
     [ "$PROFILE" != 1 ] || pg_sql postgres -c "SELECT pg_stat_statements_reset()" >/dev/null
     s0=$(srv_cpu)
     t0=$EPOCHREALTIME
