@@ -784,7 +784,7 @@ static void reid_check(void **state)
                /* one scan of hold, the key of the six fields made once a record */
                HPQ_SEND_P("split_part(qi, '|', 6)) END AS g, person, sens\n"
                           "              FROM hold) h\n"
-                          "     GROUP BY GROUPING SETS ((g, person), (g, sens))",
+                          "     GROUP BY GROUPING SETS ((person, g), (g, sens))",
                           "0|0|f"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                FIGURES("10", "3", "5", "0", "2", "1", "3", "1", "0", "0.25"));
