@@ -252,7 +252,7 @@ done:
  * which leaves a row per group (s 1: its records and persons) and per group and codes (s 2).
  * The first set is written person first: it is sorted in that order, and a person's 16 bytes
  * tell two records apart at once where the group keys (6000 of them) are mostly equal (2M: the
- * sort 3.0 -> 0.9 s; docs/benchmark.md, 2026-12-06 07:08-08:40). */
+ * sort 3.0 -> 0.9 s; docs/benchmark.md, 2026-12-06 09:00-09:40). */
 static const char groups_all_sql[] =
     "%s, gs AS (\n"
     "    SELECT g, GROUPING(person, sens) AS s, sens, count(*) AS n\n"
