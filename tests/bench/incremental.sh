@@ -7,16 +7,19 @@
 # source (a changed_at column with an index, the episode id its primary key: keyed()):
 #   full          tdi run, the year's first (full) read of N rows into an empty state database
 #   nightly       then BENCH_INCR_CHANGED rows changed (default 10000: a third new rows, a third
-#                 rows changed, a third rows deleted) and the next run, incremental; it follows
-#                 a night with nothing changed (not timed), as nights follow nights: a full
-#                 read leaves no key scan to compare the next one with (run/run_keys.c)
+#                 rows changed, a third rows deleted) and the next run, incremental; the first
+#                 follows a night with nothing changed (not timed), as nights follow nights: a
+#                 full read leaves no key scan to compare the next one with (run/run_keys.c)
 #   nightly_hist  the same nightly run when the state database already holds BENCH_INCR_YEARS
 #                 earlier years (default 5) of N episodes each, of the same persons, sent by
 #                 `tdi run --year Y` (not timed)
-# Each nightly run starts from a copy of the state database the first run left (CREATE DATABASE
-# ... TEMPLATE), so the BENCH_RUNS repetitions (default 3, round robin) do the same work. The two
-# nightly runs must take the same actions (checked). Targets: nightly <= 10% of full; nightly_hist
-# within 10% of nightly.
+# The two state databases are kept side by side, and nights follow nights in both, as in a real
+# register: each of the BENCH_RUNS rounds (default 3) changes the source as above, then runs the
+# night in each (the order alternates by round), so the two nights of a round read the same
+# changes and must take the same actions (checked). No state is copied back between nights: a
+# copy of 0.65 or 3.9 GB before a night put what it left in the kernel's memory into that night's
+# time (docs/benchmark.md, 2026-12-06 10:00). Targets: nightly <= 10% of full; nightly_hist
+# within 10% of nightly (medians).
 #
 # BENCH_INCR_PROFILE=1 also loads pg_stat_statements and writes, per step, the state database's
 # statements by total time, with their shared blocks (hit and read, which a loaded machine does
@@ -40,7 +43,8 @@ OUT=${BENCH_OUT:-$TDI_ROOT/build/bench}
 TDI_BIN=${TDI:-$TDI_ROOT/tdi}
 YEAR=2025
 DB=incr_src
-STATE_DB=incr_state
+STATE_DB=incr_state     # this year only
+HIST_DB=incr_state_hist # the earlier years and this year
 
 [ -n "$SIZES" ] || exit 0
 case $TDI_BIN in /*) ;; *) TDI_BIN=$PWD/$TDI_BIN ;; esac
@@ -105,7 +109,7 @@ srv_cpu() {
 # timed SIZE STEP RUN CONF: one `tdi run`, its figures appended to $RAW (size step run wall user+sys
 # rss_kib server_cpu sys minor_faults), its stdout kept in $WORK/STEP.out.
 timed() {
-    local size=$1 step=$2 run=$3 conf=$4 s0 t0 t1 rc=0
+    local size=$1 step=$2 run=$3 conf=$4 s0 t0 t1 rc=0 db
     # At rest (pg_at_rest), as a real night's state has been all day: a restored copy's gigabytes
     # (3.9 GB with five earlier years at 2M) are not the night's work, and their writeback landed
     # in its time.
@@ -125,10 +129,12 @@ timed() {
     awk -v a="$t0" -v b="$t1" -v u="$user" -v s="$sys" -v m="$rss" -v c0="$s0" -v c1="$(srv_cpu)" \
         -v f="$minflt" -v pre="$size	$step	$run" \
         'BEGIN { printf "%s\t%.3f\t%.2f\t%d\t%.2f\t%.2f\t%d\n", pre, b - a, u + s, m, c1 - c0, s, f }' >>"$RAW"
-    [ "$PROFILE" != 1 ] || profile "$size" "$step" "$run"
+    db=$(sed -n 's/^state .*dbname=\([^ ]*\).*/\1/p' "$conf")
+    [ "$PROFILE" != 1 ] || profile "$size" "$step" "$run" "$db"
 }
 
-# The state database's statements of the last step by total time, into $PROF.
+# profile SIZE STEP RUN DB: the state database DB's statements of the last step by total time,
+# into $PROF.
 profile() {
     {
         echo "== $1 $2 run $3"
@@ -137,19 +143,20 @@ profile() {
                    s.shared_blks_hit + s.shared_blks_read AS blocks, s.shared_blks_read AS read,
                    left(regexp_replace(s.query, '\s+', ' ', 'g'), 110)
               FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-             WHERE d.datname = '$STATE_DB' AND s.total_exec_time >= 20
+             WHERE d.datname = '$4' AND s.total_exec_time >= 20
              ORDER BY s.total_exec_time DESC LIMIT 25"
     } >>"$PROF"
 }
 
 # ---------------------------------------------------------------- the data
 
-# config FILE TABLE: a config reading TABLE incrementally into the state database.
+# config FILE TABLE DB OUT: a config reading TABLE incrementally into the state database DB, its
+# files into OUT.
 config() {
     cat >"$1" <<EOF
-output_dir = $WORK/out
+output_dir = $4
 key_file   = $WORK/tdi.key
-state      = host=$PGHOST port=$PGPORT dbname=$STATE_DB user=postgres
+state      = host=$PGHOST port=$PGPORT dbname=$3 user=postgres
 k_min      = 1
 incremental_overlap = 0
 
@@ -180,11 +187,12 @@ keyed() {
         -c "ANALYZE $1"
 }
 
-# The changes of a night: new episodes of known persons, changed and deleted ones, a third each.
+# change TABLE ROUND: the changes of a night: new episodes of known persons (ids of the round's
+# own), changed and deleted ones, a third each.
 change() {
     local t=$1 third=$((CHANGED / 3))
     pg_sql "$DB" -c "
-        INSERT INTO $t SELECT 'NEW' || episode_id, client_id, centre_id, start_date, birth_date,
+        INSERT INTO $t SELECT 'NEW$2-' || episode_id, client_id, centre_id, start_date, birth_date,
                setting, sex, treatment_status, primary_drug, route, now()
           FROM $t ORDER BY episode_id LIMIT $third;
         UPDATE $t SET route = CASE route WHEN 'ORAL' THEN 'SMOKE' ELSE 'ORAL' END, changed_at = now()
@@ -194,23 +202,19 @@ change() {
                                ORDER BY md5(episode_id) LIMIT $((CHANGED - 2 * third)));"
 }
 
-# quiet_night: an incremental run with nothing changed (not timed), after a first full run.
+# quiet_night CONF: an incremental run with nothing changed (not timed), after a first full run.
 quiet_night() {
-    "$TDI_BIN" run --config "$WORK/cur.conf" --year "$YEAR" >"$WORK/quiet.out" 2>&1 ||
+    "$TDI_BIN" run --config "$1" --year "$YEAR" >"$WORK/quiet.out" 2>&1 ||
         { tail -n 20 "$WORK/quiet.out" >&2; msg "incremental: the quiet night failed"; exit 1; }
     settle
 }
 
-# fresh_state: an empty state database, initialised.
+# fresh_state DB CONF: an empty state database DB, initialised.
 fresh_state() {
-    state_db_create "$STATE_DB" >/dev/null
-    "$TDI_BIN" init --config "$WORK/cur.conf" >"$WORK/init.out" 2>&1 ||
+    state_db_create "$1" >/dev/null
+    "$TDI_BIN" init --config "$2" >"$WORK/init.out" 2>&1 ||
         { cat "$WORK/init.out" >&2; msg "incremental: tdi init failed"; exit 1; }
 }
-
-# keep_as NAME / restore NAME: the state database saved as, or copied back from, database NAME.
-keep_as() { pg_sql postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLATE $STATE_DB"; }
-restore() { pg_sql postgres -c "DROP DATABASE IF EXISTS $STATE_DB" -c "CREATE DATABASE $STATE_DB TEMPLATE $1"; }
 
 # What a run's output says the body got ("N records, N replaces, N deletes"), without the file.
 actions() { sed -n 's/^body national: \(.*\), sequence .*/\1/p' "$1"; }
@@ -230,43 +234,46 @@ for n in "${sizes[@]}"; do
     pg_sql "$DB" -c "GRANT SELECT ON hist_$n TO $TDI_READER" -c "VACUUM ANALYZE hist_$n"
     keyed "src_$n"
     keyed "hist_$n"
-    config "$WORK/cur.conf" "src_$n"
-    config "$WORK/hist.conf" "hist_$n"
+    config "$WORK/cur.conf" "src_$n" "$STATE_DB" "$WORK/out"
+    config "$WORK/hist.conf" "hist_$n" "$HIST_DB" "$WORK/out_hist"
+    config "$WORK/cur_hist.conf" "src_$n" "$HIST_DB" "$WORK/out_hist"
     msg "incremental: $n rows and $YEARS earlier years generated"
 
     # The first full run, timed; the last one's state kept for the nightly runs.
     for ((r = 1; r <= RUNS; r++)); do
         rm -rf -- "$WORK/out"
-        fresh_state
+        fresh_state "$STATE_DB" "$WORK/cur.conf"
         timed "$n" full "$r" "$WORK/cur.conf"
     done
-    quiet_night
-    keep_as incr_none
-    # Earlier years, then the same first run of this year.
-    rm -rf -- "$WORK/out"
-    fresh_state
+    quiet_night "$WORK/cur.conf"
+    # Earlier years, then the same first run of this year, in the other state database.
+    rm -rf -- "$WORK/out_hist"
+    fresh_state "$HIST_DB" "$WORK/hist.conf"
     for ((k = YEARS; k >= 1; k--)); do
         "$TDI_BIN" run --config "$WORK/hist.conf" --year $((YEAR - k)) >"$WORK/hist.out" 2>&1 ||
             { tail -n 20 "$WORK/hist.out" >&2; msg "incremental: the run of $((YEAR - k)) failed"; exit 1; }
         settle
     done
-    timed "$n" full_hist 1 "$WORK/cur.conf"
-    quiet_night
-    keep_as incr_hist
-    held=$(pg_sql "$STATE_DB" -c "SELECT count(*) FROM tdi.sent")
+    timed "$n" full_hist 1 "$WORK/cur_hist.conf"
+    quiet_night "$WORK/cur_hist.conf"
+    held=$(pg_sql "$HIST_DB" -c "SELECT count(*) FROM tdi.sent")
     msg "incremental: $n rows: first runs done ($held rows sent with the earlier years)"
 
-    change "src_$n"
     for ((r = 1; r <= RUNS; r++)); do
-        restore incr_none
-        timed "$n" nightly "$r" "$WORK/cur.conf"
-        restore incr_hist
-        timed "$n" nightly_hist "$r" "$WORK/cur.conf"
+        change "src_$n" "$r"
+        if ((r % 2)); then
+            timed "$n" nightly "$r" "$WORK/cur.conf"
+            timed "$n" nightly_hist "$r" "$WORK/cur_hist.conf"
+        else
+            timed "$n" nightly_hist "$r" "$WORK/cur_hist.conf"
+            timed "$n" nightly "$r" "$WORK/cur.conf"
+        fi
+        a=$(actions "$WORK/nightly.out")
+        b=$(actions "$WORK/nightly_hist.out")
+        [ -n "$a" ] && [ "$a" = "$b" ] ||
+            { msg "incremental: night $r differs: '$a' without history, '$b' with"; exit 1; }
+        msg "incremental: $n, night $r: $a"
     done
-    a=$(actions "$WORK/nightly.out")
-    b=$(actions "$WORK/nightly_hist.out")
-    [ -n "$a" ] && [ "$a" = "$b" ] ||
-        { msg "incremental: the nightly runs differ: '$a' without history, '$b' with"; exit 1; }
     printf '%s\t%s\t%s\n' "$n" "$held" "$a" >>"$WORK/sizes.tsv"
     msg "incremental: $n done: $a"
 done
@@ -304,7 +311,7 @@ done
             label["nightly_hist"] = "  the same, " years " earlier years held"
             for (s = 1; s <= ns; s++) {
                 n = order[s]
-                printf "\nincremental at %d: %d rows sent with %d earlier years; nightly: %s\n", n, held[n], years, act[n]
+                printf "\nincremental at %d: %d rows sent with %d earlier years; the last night: %s\n", n, held[n], years, act[n]
                 printf "  %-40s %8s %8s %8s %8s  %s\n", "step", "wall s", "RSS MiB", "CPU s", "srv s", "ratio"
                 fw = median(n SUBSEP "full" SUBSEP "wall"); nw = median(n SUBSEP "nightly" SUBSEP "wall")
                 for (i = 1; i <= 4; i++) {
