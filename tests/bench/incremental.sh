@@ -110,9 +110,9 @@ srv_cpu() {
 # rss_kib server_cpu sys minor_faults), its stdout kept in $WORK/STEP.out.
 timed() {
     local size=$1 step=$2 run=$3 conf=$4 s0 t0 t1 rc=0 db
-    # At rest (pg_at_rest), as a real night's state has been all day: a restored copy's gigabytes
-    # (3.9 GB with five earlier years at 2M) are not the night's work, and their writeback landed
-    # in its time.
+    # At rest (pg_at_rest), as a real night's state has been all day: what the steps before it
+    # wrote (the rows generated, the earlier years' runs, the other database's night) is not
+    # this step's work, and its writeback would land in its time.
     pg_at_rest
     [ "$PROFILE" != 1 ] || pg_sql postgres -c "SELECT pg_stat_statements_reset()" >/dev/null
     s0=$(srv_cpu)
