@@ -109,7 +109,7 @@ srv_cpu() {
 # timed SIZE STEP RUN CONF: one `tdi run`, its figures appended to $RAW (size step run wall user+sys
 # rss_kib server_cpu sys minor_faults), its stdout kept in $WORK/STEP.out.
 timed() {
-    local size=$1 step=$2 run=$3 conf=$4 s0 t0 t1 rc=0 db
+    local size=$1 step=$2 run=$3 conf=$4 s0 t0 t1 rc=0
     # At rest (pg_at_rest), as a real night's state has been all day: what the steps before it
     # wrote (the rows generated, the earlier years' runs, the other database's night) is not
     # this step's work, and its writeback would land in its time.
@@ -129,8 +129,7 @@ timed() {
     awk -v a="$t0" -v b="$t1" -v u="$user" -v s="$sys" -v m="$rss" -v c0="$s0" -v c1="$(srv_cpu)" \
         -v f="$minflt" -v pre="$size	$step	$run" \
         'BEGIN { printf "%s\t%.3f\t%.2f\t%d\t%.2f\t%.2f\t%d\n", pre, b - a, u + s, m, c1 - c0, s, f }' >>"$RAW"
-    db=$(sed -n 's/^state .*dbname=\([^ ]*\).*/\1/p' "$conf")
-    [ "$PROFILE" != 1 ] || profile "$size" "$step" "$run" "$db"
+    [ "$PROFILE" != 1 ] || profile "$size" "$step" "$run" "$(sed -n 's/^state .*dbname=\([^ ]*\).*/\1/p' "$conf")"
 }
 
 # profile SIZE STEP RUN DB: the state database DB's statements of the last step by total time,
