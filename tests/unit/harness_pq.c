@@ -795,6 +795,47 @@ int PQgetCopyData(PGconn *conn, char **buffer, int async)
     return ret;
 }
 
+/* The printable form of n bytes (see harness_pq.h); the caller frees it. */
+static char *render(const char *bytes, size_t n)
+{
+    char *text = malloc(4 * n + 1), *t = text;
+
+    if (!text)
+        fail_msg("harness_pq: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)bytes[i];
+
+        if ((c >= 0x20 && c < 0x7f && c != '\\') || c == '\t' || c == '\n')
+            *t++ = (char)c;
+        else
+            t += sprintf(t, "\\x%02x", c);
+    }
+    *t = '\0';
+    return text;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+size_t hpq_bytes(const char *text, unsigned char *out, size_t len)
+{
+    size_t n = 0;
+
+    for (; *text; n++) {
+        int hi = 0, lo = 0;
+
+        if (*text == '\\' &&
+            (text[1] != 'x' || (hi = hex_digit(text[2])) < 0 || (lo = hex_digit(text[3])) < 0))
+            return (size_t)-1;
+        if (n < len)
+            out[n] = *text == '\\' ? (unsigned char)(hi << 4 | lo) : (unsigned char)*text;
+        text += *text == '\\' ? 4 : 1;
+    }
+    return n;
+}
+
 static int put_copy_locked(PGconn *conn, const char *buffer, int nbytes)
 {
     const hpq_line *l;
@@ -803,9 +844,7 @@ static int put_copy_locked(PGconn *conn, const char *buffer, int nbytes)
     check_conn(conn, "PQputCopyData");
     if (conn->copy != PGRES_COPY_IN)
         fail_msg("harness_pq: PQputCopyData outside a COPY IN");
-    text = strndup(buffer, (size_t)nbytes);
-    if (!text)
-        fail_msg("harness_pq: out of memory");
+    text = render(buffer, (size_t)nbytes);
     l = expect(HPQ_FN_COPY_PUT, conn, text);
     if (l->capture)
         snprintf(l->capture, HPQ_CAPTURE_MAX, "%.*s", HPQ_CAPTURE_MAX - 1, text);

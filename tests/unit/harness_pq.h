@@ -11,6 +11,12 @@
  * test), and, in hpq_done(), on script lines left unused, results not cleared and connections not
  * finished.
  *
+ * The bytes of PQputCopyData are matched and captured in a printable form, so that a binary COPY
+ * (with NUL bytes) can be matched as a text one is: printable ASCII, tab and newline as they are,
+ * every other byte and the backslash as \xHH (two lowercase hex digits). A text COPY reads as
+ * sent but for its backslashes (\N is \x5cN); a binary one's int32 8 is \x00\x00\x00\x08.
+ * hpq_bytes() turns a capture back into the bytes.
+ *
  * The calls that only look at a result or at the connection (PQntuples, PQgetvalue, PQstatus,
  * PQisBusy, PQconsumeInput, PQtransactionStatus, ...) are not scripted: they answer from the
  * canned results and from a model of the connection (busy until PQgetResult returned NULL, in a
@@ -36,7 +42,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#define HPQ_CAPTURE_MAX 1024
+#define HPQ_CAPTURE_MAX 4096
 
 /* The value of an SQL NULL in hpq_res.values. */
 extern const char HPQ_NULL[];
@@ -49,7 +55,8 @@ typedef enum hpq_fn {
     HPQ_FN_DESCRIBE, /* PQdescribePrepared; returns res */
     HPQ_FN_RESULT,   /* PQgetResult: returns res, or NULL when none */
     HPQ_FN_COPY_GET, /* PQgetCopyData: data (a row), or ret (0, -1, -2) when data is NULL */
-    HPQ_FN_COPY_PUT, /* PQputCopyData: match in the bytes sent; returns ret (default 1) */
+    HPQ_FN_COPY_PUT, /* PQputCopyData: match in the bytes sent, rendered printable (above);
+                      * returns ret (default 1) */
     HPQ_FN_COPY_END, /* PQputCopyEnd: match in the error message (NULL: none expected) */
     HPQ_FN_CANCEL,   /* PQcancel */
     HPQ_FN_FINISH    /* PQfinish */
@@ -82,8 +89,8 @@ typedef struct hpq_line {
     int none;           /* RESULT: PQgetResult returns NULL */
     hpq_res res;        /* RESULT, PREPARE, DESCRIBE */
     char *capture;      /* SEND: receives the parameters sent (as params reads them), for
-                         * values a test cannot know before; COPY_PUT: the bytes sent
-                         * (HPQ_CAPTURE_MAX bytes) */
+                         * values a test cannot know before; COPY_PUT: the bytes sent,
+                         * rendered printable (up to HPQ_CAPTURE_MAX - 1 characters) */
     int stall;          /* CONNECT: this connection's socket never becomes readable (as
                          * hpq_silent_socket, for one connection) */
     void (*then)(void); /* called once the call is taken, before it answers (under the
@@ -100,6 +107,9 @@ void hpq_script_add(const hpq_line *lines);
  * whose conninfo contains key. hpq_done() checks every lane. */
 void hpq_lane_add(const char *key, const hpq_line *lines);
 #define hpq_lane(key, ...) hpq_lane_add((key), (const hpq_line[]){__VA_ARGS__, {.fn = HPQ_FN_END}})
+/* The bytes of text, a COPY_PUT capture (rendered printable), into out (the first len of
+ * them): their count, or (size_t)-1 when text is not such a rendering. */
+size_t hpq_bytes(const char *text, unsigned char *out, size_t len);
 /* Fails the test when script lines are left, results or COPY rows not freed, connections not
  * finished; then forgets the script. Call at the end of every test that used the harness. */
 void hpq_done(void);

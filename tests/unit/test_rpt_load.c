@@ -50,7 +50,7 @@
  * 4, polydrug, injecting, years_since_first_injection, needle_sharing, hiv_testing, hcv_testing,
  * ost, years_since_first_ost, discharge_reason, aftercare, stay_band, continuing ("0" when left
  * out). */
-#define N "\\N"
+#define N "\\x5cN" /* \N, a NULL, with the backslash as the harness renders it (harness_pq.h) */
 #define EPISODE_ROW                                                                                \
     "4\tappend\t" KEY2 "\tv1:" A64 "\t" N "\tclinic_en\tC01\tVL\t2025\t" N "\t" N "\t" N "\t" N    \
     "\tresidential_hospital\t2\tnot_known\tnot_known\tnot_known\t99\t99\t99\t3\t99\t99\t99\t99\t"  \
