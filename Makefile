@@ -308,7 +308,8 @@ $(addsuffix /state/st_db.o,build/release build/install build/asan build/tsan bui
 # ---- the scripted libpq and `make coverage` (tests/unit/harness_pq.h, docs/hacking.md)
 # Unit tests of database code link tests/unit/harness_pq.c, a scripted libpq, instead of
 # common/tdi_pq.c (which opens the real one).
-HPQ_TESTS   := test_pg test_extract_pq test_state test_run test_run_pool test_rpt_load test_st_report
+HPQ_TESTS   := test_pg test_extract_pq test_state test_st_copy test_run test_run_pool test_rpt_load \
+               test_st_report
 HPQ_OUT     := %/common/tdi_pq.o
 COV         := -O0 -g --coverage -Werror -DTDI_TEST_HOOKS
 COV_LIB     := $(LIB_SRC:%.c=build/cov/%.o)

@@ -106,7 +106,8 @@ tdi_status state_next_sequence(state_db *st, const char *body, int year, uint64_
 /* Creates the run's temporary tables (sources and bodies by index, as in the config). */
 tdi_status state_delta_begin(state_db *st);
 
-/* COPY into the run's tables. Between begin and end no other call may use the connection.
+/* COPY into the run's tables, in the binary form (st_delta.c). Between begin and end no other
+ * call may use the connection.
  *   RECORDS  state_put_record(): what goes to each body
  *   SEEN     state_put_key(): every row an incremental read read (accepted or quarantined)
  *   PRESENT  state_put_key(): the episodes of the year an incremental source holds now (every

@@ -42,7 +42,7 @@ static int setup_incremental(void **state)
  * commit (wb: the ledger's workbook line). */
 #define TINY_RUN_REST(wb)                                                                          \
     /* the delta */                                                                                \
-    HPQ_PUT("0\t0\t0\t"), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),                \
+    HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),      \
         ACTIONS(1, "0", "a", "1"), /* the re-identification check */                               \
         HPQ_NO_ROW("FROM tdi.body_blanking"),                                                      \
         REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"), /* the body's file */        \
@@ -183,9 +183,10 @@ static void incremental_runs(void **state)
                HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"),
                COPY_IN("COPY tdi.run_rec"), /* opened by the first record read */
                /* the source's merge: its records, the rows it read, the episodes it holds */
-               HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"),
-               COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"),
-               HPQ_PUT("0\t"), COPY_IN_END, HPQ_COMMAND("INSERT INTO run_keyset"),
+               HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END, COPY_IN("COPY run_seen"),
+               HPQ_PUT(KEY_START(00)), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
+               COPY_IN("COPY run_present"), HPQ_PUT(KEY_START(00)), COPY_IN_END,
+               HPQ_COMMAND("INSERT INTO run_keyset"),
                /* the delta: a replace and a delete */
                HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
                ACTIONS(2, "0", "r", "1", "0", "d", "1"), HPQ_VALUE("FROM tdi.body_blanking", ""),
@@ -284,8 +285,9 @@ static void night_read_again(const char *differ)
     hpq_script(
         RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
         HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"), COPY_IN("COPY tdi.run_rec"),
-        HPQ_PUT("0\t0\t0\t"), COPY_IN_END, COPY_IN("COPY run_seen"), HPQ_PUT("0\t"), COPY_IN_END,
-        HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"), HPQ_PUT("0\t"), COPY_IN_END,
+        HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END, COPY_IN("COPY run_seen"),
+        HPQ_PUT(KEY_START(00)), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
+        COPY_IN("COPY run_present"), HPQ_PUT(KEY_START(00)), COPY_IN_END,
         HPQ_COMMAND("INSERT INTO run_keyset"), HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE tdi.run_rec"), HELD_TOUCHED,
@@ -294,8 +296,9 @@ static void night_read_again(const char *differ)
         HPQ_ROWS("action = 'f'", 2, 1, "0", "1"), HPQ_ROWS("k.earlier", 2, 0, NULL),
         /* episode 2 again, in the same snapshot (the clinic's lane) */
         HPQ_ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2), COPY_IN("COPY run_seen"),
-        HPQ_PUT("0\t"), COPY_IN_END, COPY_IN("COPY tdi.run_rec"), HPQ_PUT("1\t0\t0\t"), COPY_IN_END,
-        HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), REREAD_DIFFER(differ));
+        HPQ_PUT(KEY_START(00)), COPY_IN_END, COPY_IN("COPY tdi.run_rec"),
+        HPQ_PUT(REC_START(01, 00, 00)), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+        REREAD_DIFFER(differ));
     if (strcmp(differ, "0") == 0)
         hpq_script(HPQ_SEND_P("UPDATE run_action a SET action = 'r', pos = rr.pos", "1"),
                    HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,

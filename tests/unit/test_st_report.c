@@ -10,16 +10,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "../../state/state.h"
-#include "harness_pq.h"
-#include "test_log.h"
+#include "test_st.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CONNINFO "dbname=tdi_state"
-#define F11      HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
+#define F11 HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
 /* A statement sent with parameters p answering r rows of n columns. */
 #define ROWS_P(m, p, n, r, ...)                                                                    \
     HPQ_SEND_P(m, p), HPQ_RESULT_ROWS(n, F11, r, HPQ_STRINGS(__VA_ARGS__)), HPQ_RESULT_NONE
@@ -29,40 +26,6 @@
 #define RUN_ROW(id, code, secs, no)                                                                \
     id, "2025", "full", code[0] == '0' ? "ok" : "TDI_ERR_STATE", code, secs,                       \
         "2026-01-05 04:00:00Z", no
-
-static test_log logged;
-
-static int setup(void **state)
-{
-    (void)state;
-    hpq_reset();
-    test_log_start(&logged);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    test_log_stop();
-    return 0;
-}
-
-static state_db *opened(void)
-{
-    state_db *st = NULL;
-
-    hpq_script(HPQ_CONNECT(CONNINFO));
-    assert_int_equal(state_open(CONNINFO, &st), TDI_OK);
-    assert_non_null(st);
-    return st;
-}
-
-static void closed(state_db *st)
-{
-    hpq_script(HPQ_FINISH);
-    state_close(st);
-    hpq_done();
-}
 
 /* The whole report of one run: every query once, in order, each row where it belongs. */
 static void whole_run(void **state)

@@ -1,57 +1,19 @@
 /* Unit tests for state/ (the public state.h only) against the scripted libpq (harness_pq):
  * opening, the schema check and migrations, the run lock, the ledger, the closed years, the
- * source marks and lookups, the delta pass's COPYs and actions, the re-identification check and
- * the commit's paths. Statements are matched by short substrings, so moving the SQL around
- * breaks nothing. */
+ * source marks and lookups, the delta pass's actions (its COPYs: test_st_copy.c), the
+ * re-identification check and the commit's paths. Statements are matched by short substrings, so
+ * moving the SQL around breaks nothing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "../../common/tdi_codes.h"
-#include "../../state/state.h"
-#include "harness_pq.h"
-#include "test_log.h"
+#include "test_st.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CONNINFO "dbname=tdi_state"
-
-static test_log logged;
-
-static int setup(void **state)
-{
-    (void)state;
-    hpq_reset();
-    test_log_start(&logged);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    test_log_stop();
-    return 0;
-}
-
-static state_db *opened(void)
-{
-    state_db *st = NULL;
-
-    hpq_script(HPQ_CONNECT(CONNINFO));
-    assert_int_equal(state_open(CONNINFO, &st), TDI_OK);
-    assert_non_null(st);
-    return st;
-}
-
-static void closed(state_db *st)
-{
-    hpq_script(HPQ_FINISH);
-    state_close(st);
-    hpq_done();
-}
 
 static void open_and_close(void **state)
 {
@@ -351,112 +313,6 @@ static void marks_and_lookups(void **state)
     assert_int_equal(due, 0);
     assert_int_equal(state_next_sequence(st, "nl", 2025, &seq), TDI_OK);
     assert_int_equal(seq, 5);
-    closed(st);
-}
-
-/* Keys as transform/ makes them (e1: 32, p1: 64 lowercase hex digits), and the bytea each goes
- * into the COPY stream as (schema 8: tdi.sent keeps the bytes, not the prefix), its backslashes
- * as the harness renders them (BS). */
-#define BS     "\\x5c"
-#define E1(d)  "e1:0000000000000000000000000000000" d
-#define P1(d)  "p1:000000000000000000000000000000000000000000000000000000000000000" d
-#define E1X(d) BS BS "x0000000000000000000000000000000" d
-#define P1X(d) BS BS "x000000000000000000000000000000000000000000000000000000000000000" d
-
-/* The run's tables filled by COPY: records, keys as bytes; a COPY discarded; refusals of what
- * cannot go into the stream (a control character, a key of another form). */
-static void delta_copies(void **state)
-{
-    state_db *st;
-
-    (void)state;
-    st = opened();
-    hpq_script(
-        HPQ_COMMAND("TRUNCATE tdi.run_rec"), HPQ_SEND("COPY tdi.run_rec ("),
-        HPQ_RESULT(PGRES_COPY_IN),
-        HPQ_PUT("7\t0\t1\t" E1X("1") "\t" E1X("a") "\t" BS BS "xabcd\t" P1X(
-            "1") "\tC1\t20250102\t1"
-                 "\tt\tq|i\ts|e\tf\n"
-                 "8\t0\t1\t" E1X("2") "\t" E1X("b") "\t" BS BS "xef\t" P1X(
-                     "2") "\tC1\t20250103\t2"
-                          "\tf\tq\ts\tf\n"
-                          "10\t0\t1\t" E1X("4") "\t" E1X("d") "\t" BS BS
-                                                              "xef\t" P1X("2") "\tC1\t20240103\t"
-                                                                               "\tf\tq\ts\tt\n"),
-        HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        HPQ_SEND("COPY run_seen (src, eid) FROM STDIN"), HPQ_RESULT(PGRES_COPY_IN),
-        {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
-        HPQ_RESULT_ERROR("57014", "COPY from stdin failed: discarded by tdi"), HPQ_RESULT_NONE,
-        HPQ_SEND("COPY run_present (src, eid) FROM STDIN"), HPQ_RESULT(PGRES_COPY_IN),
-        HPQ_PUT("2\t" E1X("9") "\n"), HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE);
-    assert_int_equal(state_delta_begin(st), TDI_OK);
-    assert_int_equal(state_put_key(st, 0, E1("0")), TDI_ERR_INTERNAL); /* no COPY open */
-    assert_int_equal(state_copy_begin(st, STATE_COPY_RECORDS), TDI_OK);
-    assert_int_equal(state_put_record(st, 7, 0, 1, E1("1"), E1("a"), "abcd", P1("1"), "C1",
-                                      20250102, "1", 1, "q|i", "s|e"),
-                     TDI_OK);
-    assert_int_equal(state_put_record(st, 8, 0, 1, E1("2"), E1("b"), "ef", P1("2"), "C1", 20250103,
-                                      "2", STATE_DRUG_NONE, "q", "s"),
-                     TDI_OK);
-    /* a continuing client in the TDI population: not a start (drug f), a client (cont t) */
-    assert_int_equal(state_put_record(st, 10, 0, 1, E1("4"), E1("d"), "ef", P1("2"), "C1", 20240103,
-                                      "", STATE_DRUG_CONTINUING, "q", "s"),
-                     TDI_OK);
-    assert_int_equal(state_put_record(st, 9, 0, 1, "eid\t3", E1("c"), "ef", P1("3"), "C1", 20250103,
-                                      "2", 0, "q", "s"),
-                     TDI_ERR_INTERNAL);
-    /* uppercase hex, a short person key, another prefix: not a key tdi.sent can keep as bytes */
-    assert_int_equal(state_put_record(st, 9, 0, 1, E1("3"), E1("C"), "ef", P1("3"), "C1", 20250103,
-                                      "2", 0, "q", "s"),
-                     TDI_ERR_INTERNAL);
-    assert_int_equal(state_put_record(st, 9, 0, 1, E1("3"), E1("c"), "ef", "p1:03", "C1", 20250103,
-                                      "2", 0, "q", "s"),
-                     TDI_ERR_INTERNAL);
-    assert_int_equal(state_put_record(st, 9, 0, 1, "e2:00000000000000000000000000000003", E1("c"),
-                                      "ef", P1("3"), "C1", 20250103, "2", 0, "q", "s"),
-                     TDI_ERR_INTERNAL);
-    assert_int_equal(state_copy_end(st, 0), TDI_OK);
-    assert_int_equal(state_copy_end(st, 0), TDI_OK); /* none open: nothing */
-    assert_int_equal(state_copy_begin(st, STATE_COPY_SEEN), TDI_OK);
-    assert_int_equal(state_put_key(st, 1, E1("5")), TDI_OK);
-    assert_int_equal(state_copy_end(st, 1), TDI_OK);
-    assert_int_equal(state_copy_begin(st, STATE_COPY_PRESENT), TDI_OK);
-    assert_int_equal(state_put_key(st, 2, "eid\n9"), TDI_ERR_INTERNAL);
-    assert_int_equal(state_put_key(st, 2, E1("9")), TDI_OK);
-    assert_int_equal(state_copy_end(st, 0), TDI_OK);
-    assert_string_equal(logged.text, "state database: an episode key cannot go into the COPY "
-                                     "stream\n"
-                                     "state database: a record cannot go into the COPY stream\n"
-                                     "state database: a record cannot go into the COPY stream\n"
-                                     "state database: a record cannot go into the COPY stream\n"
-                                     "state database: a record cannot go into the COPY stream\n"
-                                     "state database: an episode key cannot go into the COPY "
-                                     "stream\n");
-    closed(st);
-}
-
-/* Many records: the COPY buffer is sent whenever it is full, a failed send ends the COPY. */
-static void delta_copy_flushes(void **state)
-{
-    state_db *st;
-    char eid[40];
-    int i;
-
-    (void)state;
-    st = opened();
-    hpq_script(HPQ_SEND("COPY run_seen"), HPQ_RESULT(PGRES_COPY_IN),
-               HPQ_PUT("0\t" BS BS "x00000000000000000000000000000000\n"),
-               {.fn = HPQ_FN_COPY_PUT, .ret = -1, .error = "could not send data\n", HPQ_AT},
-               {.fn = HPQ_FN_COPY_END, .match = "discarded", .ret = 1, HPQ_AT},
-               HPQ_RESULT_ERROR("57014", "COPY from stdin failed"), HPQ_RESULT_NONE);
-    assert_int_equal(state_copy_begin(st, STATE_COPY_SEEN), TDI_OK);
-    /* 38 bytes a line (\\x and 32 hex digits): the 64 KiB buffer holds 1724 of them. */
-    for (i = 0; i < 1725; i++) {
-        snprintf(eid, sizeof eid, "e1:%032d", i);
-        assert_int_equal(state_put_key(st, 0, eid), TDI_OK);
-    }
-    assert_int_equal(state_copy_end(st, 0), TDI_ERR_STATE);
-    assert_string_equal(logged.text, "state database: COPY failed: could not send data\n");
     closed(st);
 }
 
@@ -1096,8 +952,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(print_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(years, setup, teardown),
         cmocka_unit_test_setup_teardown(marks_and_lookups, setup, teardown),
-        cmocka_unit_test_setup_teardown(delta_copies, setup, teardown),
-        cmocka_unit_test_setup_teardown(delta_copy_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(forget_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(actions, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_first_submission, setup, teardown),
