@@ -64,19 +64,16 @@ tdi_status run_decide_served(run_ctx *rc)
 
 /* ------------------------------------------------------------------ the delta */
 
-tdi_status run_restore_entry(run_ctx *rc, spool_entry *e)
-{
-    if (e->src >= rc->cfg->nsources || e->body >= rc->cfg->nbodies)
-        return TDI_ERR_INTERNAL;
-    e->rec.source = rc->cfg->sources[e->src].name;
-    return TDI_OK;
-}
-
 tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e)
 {
     tdi_status st = run_spool_read(rc->spool, pos, e);
 
-    return st != TDI_OK ? st : run_restore_entry(rc, e);
+    if (st == TDI_OK && (e->src >= rc->cfg->nsources || e->body >= rc->cfg->nbodies))
+        st = TDI_ERR_INTERNAL;
+    if (st == TDI_OK) {
+        e->rec.source = rc->cfg->sources[e->src].name;
+    }
+    return st;
 }
 
 /* The treatment status code the source gave (before transform_history()). A continuing client's

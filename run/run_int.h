@@ -15,7 +15,6 @@
  *   run_publish.c  bodies' files, their tables, the quarantine files
  *   run_commit.c   what was published, the sources and the ledger into the state database
  *   run_spool.c    the spool file itself
- *   run_order.c    a spool's entries in another order, sorted in bounded memory
  */
 #ifndef RUN_INT_H
 #define RUN_INT_H
@@ -30,7 +29,6 @@
 #include "../report/report.h"
 #include "../state/state.h"
 #include "../transform/transform.h"
-#include "run_order.h"
 #include "run_spool.h"
 
 #include <stdatomic.h>
@@ -237,9 +235,6 @@ tdi_status run_read_sources(run_ctx *rc);
 
 /* run_delta.c: the spool entry at pos, its source restored from the config. */
 tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e);
-/* run_delta.c: an entry read from the spool some other way (run_order.c), checked, its source
- * restored from the config. */
-tdi_status run_restore_entry(run_ctx *rc, spool_entry *e);
 /* run_delta.c: *dep = 1 when body b may receive records of source si. */
 tdi_status run_depends(run_ctx *rc, size_t b, size_t si, int *dep);
 /* run_delta.c: *partial = the first source feeding body b read incrementally, or nsources. */

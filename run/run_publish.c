@@ -15,12 +15,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-
-/* A body's entries are sorted (run_order.c) when its actions are at least 1/ORDER_FRACTION of the
- * spool's entries, with ORDER_MEM bytes for the chunk and the merge's buffers. */
-#define ORDER_FRACTION 4
-#define ORDER_MEM      (2u << 20)
 
 /* Body b's actions, what by what, fetched from the state database into an unnamed file in the
  * work directory (*fp, closed by the caller): the connection is then free for the commit's work
@@ -38,74 +32,17 @@ static void close_actions(FILE *fp)
         (void)fclose(fp); /* read only since the rewind: nothing to lose */
 }
 
-static int entry_key_cmp(const void *a, const void *b)
-{
-    return strcmp(((const spool_entry *)a)->rec.episode, ((const spool_entry *)b)->rec.episode);
-}
-
-static int entry_of_body(const void *entry, void *body)
-{
-    return ((const spool_entry *)entry)->body == *(const size_t *)body;
-}
-
-/* Body b's entries in the order of its episode keys, as its actions come (run_order.c), when the
- * actions are many against the spool (a first submission: all of its entries): the spool read
- * once in sequence and sorted costs less than a read at a random place for each (1M: ~1.9 s of
- * the kernel's CPU). *o stays NULL when they are few (a night's changes): each is read where it
- * is. The keys are "e1:" and lowercase hex of one length (state_put_record() takes no other),
- * so strcmp() sorts them as the state database sorts their bytes. */
-static tdi_status order_entries(run_ctx *rc, size_t b, run_order **o)
-{
-    const run_body *rb = &rc->body[b];
-    uint64_t actions = (uint64_t)rb->counts.appends + rb->counts.replaces;
-    int sort = actions * ORDER_FRACTION >= run_spool_count(rc->spool);
-
-#ifdef TDI_TEST_HOOKS
-    if (getenv("TDI_TEST_SPOOL_ORDER")) /* "sort" or "read": both ways, for the tests */
-        sort = strcmp(getenv("TDI_TEST_SPOOL_ORDER"), "sort") == 0;
-#endif
-    *o = NULL;
-    if (!sort)
-        return TDI_OK;
-    return run_order_open(rc->spool, entry_key_cmp, entry_of_body, &b, rc->cfg->work_dir, ORDER_MEM,
-                          o);
-}
-
-/* The entry at pos: the next one of that position from *o, which the actions follow (entries
- * without an action, a repeated key's, are passed over). Should they not (the state database
- * sorted otherwise), *o has gone past pos: it is dropped with a warning, and this entry and the
- * rest are read where they are; the file is the same, only slower. */
-static tdi_status ordered_entry(run_ctx *rc, run_order **o, uint64_t pos, spool_entry *e)
-{
-    uint64_t at = 0;
-    int end = 0;
-    tdi_status st;
-
-    do
-        st = run_order_next(*o, e, &at, &end);
-    while (st == TDI_OK && !end && at != pos);
-    if (st == TDI_OK && end) {
-        tdi_warn("the state database's actions are not in the spool's key order (entry %" PRIu64
-                 "): the rest is read one record at a time",
-                 pos);
-        run_order_close(*o);
-        *o = NULL;
-        return run_read_entry(rc, pos, e);
-    }
-    return st != TDI_OK ? st : run_restore_entry(rc, e);
-}
-
-/* The next record of body b's actions (keep_actions()) from the spool (through *o when there is
- * one), with what the state database decided of it: its entrant flag, its treatment status from
- * earlier years (R018 is counted in the pass). *eof at the end. */
-static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, run_order **o, spool_entry *e,
-                              state_action *a, int *eof)
+/* The next record of body b's actions (keep_actions()) from the spool, with what the state
+ * database decided of it: its entrant flag, its treatment status from earlier years (R018 is
+ * counted in the pass). *eof at the end. */
+static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, state_action *a,
+                              int *eof)
 {
     tdi_status st = state_actions_read(fp, a, eof);
 
     if (st != TDI_OK || *eof)
         return st;
-    st = o && *o ? ordered_entry(rc, o, a->pos, e) : run_read_entry(rc, a->pos, e);
+    st = run_read_entry(rc, a->pos, e);
     rc->spool_reads++;
     if (st == TDI_OK && e->body != b)
         st = TDI_ERR_INTERNAL;
@@ -152,8 +89,7 @@ static tdi_status tables_with_file(run_ctx *rc, size_t b, int *with)
 
 /* Body b's records, from its actions in fp, into w; each counted into t first when t is given:
  * the tables count the records as they are, the file shows the body's blanking. */
-static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, run_order **o, report_writer *w,
-                                report_tables *t)
+static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, report_writer *w, report_tables *t)
 {
     unsigned blank = rc->body[b].blank_mask;
     spool_entry e;
@@ -164,7 +100,7 @@ static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, run_order **o, 
     while (st == TDI_OK) {
         if (tdi_stop_requested())
             return TDI_ERR_INTERRUPTED;
-        st = next_record(rc, b, fp, o, &e, &a, &eof);
+        st = next_record(rc, b, fp, &e, &a, &eof);
         if (st != TDI_OK || eof)
             break;
         if (t)
@@ -189,7 +125,6 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     report_writer *w = NULL;
     report_tables *t = NULL;
     FILE *episodes = NULL, *deletes = NULL;
-    run_order *order = NULL;
     state_action a;
     tdi_status st;
     int eof = 0, sent = 0, with = 0;
@@ -222,13 +157,8 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
                                rc->cfg->bodies[b].reid.qi_mask & ~rb->blank_mask);
         sent = st == TDI_OK;
     }
-    /* sorted while the server records what the body was sent */
     if (st == TDI_OK)
-        st = order_entries(rc, b, &order);
-    if (st == TDI_OK)
-        st = write_records(rc, b, episodes, &order, w, t);
-    run_order_close(order);
-    order = NULL;
+        st = write_records(rc, b, episodes, w, t);
     while (st == TDI_OK && deletes) {
         st = state_actions_read(deletes, &a, &eof);
         if (st != TDI_OK || eof)
@@ -296,7 +226,7 @@ static tdi_status count_held(run_ctx *rc, size_t b, report_tables **t)
     if (st == TDI_OK)
         st = keep_actions(rc, b, STATE_READ_HELD, &held);
     while (st == TDI_OK) {
-        st = next_record(rc, b, held, NULL, &e, &a, &eof); /* in position order */
+        st = next_record(rc, b, held, &e, &a, &eof);
         if (st == TDI_OK && !eof)
             st = report_tables_add(*t, &e.rec);
         if (eof)

@@ -225,60 +225,8 @@ tdi_status run_spool_truncate(run_spool *sp, uint64_t count)
     return TDI_OK;
 }
 
-/* The file holds every entry from here on: reads may follow (appends end it). */
-static tdi_status start_reading(run_spool *sp)
-{
-    tdi_status st;
-
-    if (sp->reading)
-        return TDI_OK;
-    st = flush(sp);
-    if (st == TDI_OK)
-        sp->reading = 1;
-    return st;
-}
-
-/* len bytes at off into buf; a short file is an error (the entries were counted as written). */
-static tdi_status read_all(run_spool *sp, unsigned char *buf, size_t len, off_t off)
-{
-    size_t got = 0;
-
-    while (got < len) {
-        ssize_t n = pread(sp->fd, buf + got, len - got, off + (off_t)got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return io_error(sp, "read failed", n < 0 ? errno : EIO);
-        got += (size_t)n;
-    }
-    return TDI_OK;
-}
-
-tdi_status run_spool_read_many(run_spool *sp, uint64_t pos, size_t n, void *entries)
-{
-    tdi_status st;
-
-    if (pos > sp->count || n > sp->count - pos) {
-        tdi_error("%s: spool: entries %" PRIu64 "+%zu read, but it holds %" PRIu64, sp->dir, pos, n,
-                  sp->count);
-        return TDI_ERR_INTERNAL;
-    }
-    st = start_reading(sp);
-    if (st == TDI_OK && n > 0)
-        st = read_all(sp, entries, n * sp->size, (off_t)(pos * sp->size));
-    return st;
-}
-
-size_t run_spool_entry_size(const run_spool *sp)
-{
-    return sp->size;
-}
-
 tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry)
 {
-    tdi_status st;
-
     if (pos >= sp->count) {
         tdi_error("%s: spool: entry %" PRIu64 " read, but it holds %" PRIu64, sp->dir, pos,
                   sp->count);
@@ -286,9 +234,12 @@ tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry)
     }
     if (need_buffer(sp) != TDI_OK)
         return TDI_ERR_INTERNAL;
-    st = start_reading(sp);
-    if (st != TDI_OK)
-        return st;
+    if (!sp->reading) {
+        tdi_status st = flush(sp);
+        if (st != TDI_OK)
+            return st;
+        sp->reading = 1;
+    }
     if (pos < sp->first || (pos - sp->first) * sp->size >= sp->used) {
         uint64_t left = (sp->count - pos) * sp->size;
         size_t want = left < sp->cap ? (size_t)left : sp->cap;
@@ -301,10 +252,18 @@ tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry)
 
         sp->first = pos;
         sp->used = 0;
-        st = read_all(sp, sp->buf, want, off);
-        if (st != TDI_OK)
-            return st;
-        sp->used = want;
+        while (sp->used < want) {
+            ssize_t n = pread(sp->fd, sp->buf + sp->used, want - sp->used, off + (off_t)sp->used);
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 || n == 0) {
+                tdi_status st = io_error(sp, "read failed", n < 0 ? errno : EIO);
+                sp->used = 0;
+                return st;
+            }
+            sp->used += (size_t)n;
+        }
     }
     memcpy(entry, sp->buf + (pos - sp->first) * sp->size, sp->size);
     return TDI_OK;

@@ -40,11 +40,5 @@ tdi_status run_spool_rest(run_spool *sp);
 /* Copies the entry at position pos (< count) into entry. Reads ahead, so ascending positions
  * cost one read per buffer. Appends may follow reads (a source read again), and reads appends. */
 tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry);
-/* Copies the n entries from position pos on (pos + n <= count) into entries, which holds n of
- * them, in one read from the file, past the read-ahead buffer: for a caller that keeps its own
- * buffer per region of the file (run_order.c's merge). */
-tdi_status run_spool_read_many(run_spool *sp, uint64_t pos, size_t n, void *entries);
-/* Bytes per entry, as opened. */
-size_t run_spool_entry_size(const run_spool *sp);
 
 #endif

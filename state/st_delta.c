@@ -392,18 +392,16 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
      * episodes go in the order of its episode keys, an HMAC under the body's key: two bodies
      * that get the same records get them in unrelated orders, not in spool order (red team 6).
      * run_action carries the key of a record read now (run_held takes it from run_rec), so the
-     * order needs no join back to run_rec (200k, statement time: 534 -> 153 ms). Ties (none
-     * expected: one key per episode and body) go by position, as run/run_order.c sorts the spool:
-     * the client takes each action's entry from the spool in this same order. */
+     * order needs no join back to run_rec (200k, statement time: 534 -> 153 ms). */
     snprintf(sql, sizeof sql,
              what == STATE_READ_DELETES
                  ? "COPY (SELECT 'e1:' || encode(ekey, 'hex') AS k, action, entrant, earlier FROM "
                    "run_action WHERE body = %d AND action = 'd' ORDER BY ekey) TO STDOUT"
              : what == STATE_READ_EPISODES
                  ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
-                   "AND action IN ('a', 'r') ORDER BY ekey, pos) TO STDOUT"
+                   "AND action IN ('a', 'r') ORDER BY ekey) TO STDOUT"
              : what == STATE_READ_HELD ? HELD_COPY("k.pos")
-                                       : HELD_COPY("k.ekey, k.pos"),
+                                       : HELD_COPY("k.ekey"),
              body);
     s = st_query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
     while (s == TDI_OK) {

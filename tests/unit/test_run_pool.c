@@ -1,23 +1,19 @@
 /* Unit tests for run/run_pool.c: sources read max_parallel_sources at a time by worker threads,
  * through run_main() against the scripted libpq (harness_pq, each clinic's connection on a lane of
  * its own): the same output, records and ledger rows as read one at a time, a source that fails
- * alone, a stop while readers wait, a reader's failure that stops the run; and the body's file in
- * the order of its actions whether or not they follow the spool's keys (run_publish.c). */
+ * alone, a stop while readers wait, a reader's failure that stops the run. */
 #include "test_run.h"
 
 #include "../../common/tdi_signal.h"
 #include "test_copy.h"
 
-#include <glob.h>
 #include <signal.h>
-#include <zlib.h>
 
 /* Three clinics (one episode each, ids 1 to 3), read max_parallel_sources at a time
  * (run/run_pool.c). Each clinic's connection follows a lane of its own (hpq_lane): its calls come
  * from a worker thread, in no known order against the others'; the state database's follow the
  * main script, the same for every setting, since the merge takes the sources in config order. */
-#define NSRC         3
-#define KEY_ATTR_MAX 64
+#define NSRC 3
 static const char *const clinics[NSRC] = {"alder", "birch", "cedar"};
 
 static int setup_sources(int parallel)
@@ -63,34 +59,7 @@ typedef struct pool_run {
     char out[sizeof fx.out];
     char rec[NSRC][HPQ_CAPTURE_MAX];
     char ledger[NSRC][HPQ_CAPTURE_MAX];
-    int warned;                    /* the actions did not follow the spool's key order */
-    char keys[NSRC][KEY_ATTR_MAX]; /* the body's file: each episode line's key, in file order */
 } pool_run;
-
-/* Each episode line's key attribute of the body's published file, in file order, into keys (""
- * where there is none). */
-static void episode_keys(char (*keys)[KEY_ATTR_MAX])
-{
-    char pattern[128], line[4096];
-    glob_t g;
-    gzFile gz;
-    int n = 0;
-
-    memset(keys, 0, NSRC * sizeof *keys);
-    snprintf(pattern, sizeof pattern, "%s/out/national/tdi-national-2025-*.xml.gz", fx.dir);
-    if (glob(pattern, 0, NULL, &g) != 0)
-        return;
-    gz = gzopen(g.gl_pathv[0], "rb");
-    globfree(&g);
-    assert_non_null(gz);
-    while (gzgets(gz, line, sizeof line) && n < NSRC) {
-        const char *k = strstr(line, "<episode key=\"");
-
-        if (k)
-            snprintf(keys[n++], KEY_ATTR_MAX, "%.*s", (int)strcspn(k + 14, "\""), k + 14);
-    }
-    gzclose(gz);
-}
 
 /* Each source's row of the ledger (INSERT INTO tdi.run_source) into ledger[i], with its
  * watermark row after it when advance; a source read (bit i of forget) without the watermark
@@ -111,14 +80,9 @@ static void ledger_rows(char (*ledger)[HPQ_CAPTURE_MAX], int advance, unsigned f
     }
 }
 
-/* The state database's side of a run of the three clinics, all read; the body's actions for the
- * spool positions in order (NULL: 0, 1, 2). */
-static void three_read(pool_run *r, const int *order)
+/* The state database's side of a run of the three clinics, all read. */
+static void three_read(pool_run *r)
 {
-    static const char *const action[NSRC] = {"0\ta\tt\tf\n", "1\ta\tt\tf\n", "2\ta\tt\tf\n"};
-    const char *first = action[order ? order[0] : 0], *mid = action[order ? order[1] : 1],
-               *last = action[order ? order[2] : 2];
-
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), HPQ_NO_ROW("FROM tdi.source_state"),
                HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY tdi.run_rec"),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[0], HPQ_AT}, COPY_IN_END,
@@ -130,10 +94,10 @@ static void three_read(pool_run *r, const int *order)
                HPQ_NO_ROW("FROM tdi.body_blanking"),
                REID_FIRST("3", "1", "3", "0", "1", "1", "1", "1", "0", "0.3333"),
                HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
-               HPQ_COPY_ROW(first), HPQ_COPY_ROW(mid), HPQ_COPY_ROW(last), HPQ_COPY_DONE,
-               COPY_OUT("action = 'd'"), HPQ_COPY_DONE, HPQ_COMMAND("BEGIN"),
-               HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP, HPQ_COMMAND("INSERT INTO tdi.sent"),
-               HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
+               HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_ROW("1\ta\tt\tf\n"),
+               HPQ_COPY_ROW("2\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
+               HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
+               HPQ_COMMAND("INSERT INTO tdi.sent"), HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
                /* held: entrants, so each its person's client in treatment (the fifth field) */
                COPY_OUT("FROM run_rank"), HPQ_COPY_ROW("0\th\tt\tf\tt\n"),
                HPQ_COPY_ROW("1\th\tt\tf\tt\n"), HPQ_COPY_ROW("2\th\tt\tf\tt\n"), HPQ_COPY_DONE,
@@ -208,29 +172,21 @@ static void normalise(char *out)
 }
 
 /* One run of the three clinics with the setting parallel, clinic refused (-1: none) refusing
- * the connection, the body's actions in order (three_read()); what it left into r. */
-static void run_three_in(int parallel, int refused, const int *order, pool_run *r)
+ * the connection; what it left into r. */
+static void run_three(int parallel, int refused, pool_run *r)
 {
     setup_sources(parallel);
     for (int i = 0; i < NSRC; i++)
         clinic_lane(i, i == refused);
     if (refused < 0)
-        three_read(r, order);
+        three_read(r);
     else
         birch_refused(r);
     r->st = run();
     normalise(fx.out);
     memcpy(r->out, fx.out, sizeof r->out);
-    r->warned = strstr(fx.log.text, "the state database's actions are not in the spool's key "
-                                    "order") != NULL;
-    episode_keys(r->keys);
     finish();
     teardown(NULL);
-}
-
-static void run_three(int parallel, int refused, pool_run *r)
-{
-    run_three_in(parallel, refused, NULL, r);
 }
 
 /* Read three at a time, the run gives what one at a time gives: the same lines in the same order,
@@ -261,43 +217,6 @@ static void parallel_same_as_serial(void **state)
         assert_true(strncmp(serial.ledger[i], want, strlen(want)) == 0);
         assert_string_equal(parallel.ledger[i], serial.ledger[i]);
     }
-}
-
-/* The body's file follows the order of its actions, each its own record, whether or not the
- * actions follow the spool's episode keys (run_publish.c sorts the spool by them when they are
- * many): where they do not, the entries are read where they are, with a warning. The keys'
- * order is what the first run's file shows, read in position order. */
-static void actions_in_any_order(void **state)
-{
-    static pool_run fwd, by_key, rev;
-    int order[NSRC] = {0, 1, 2}, reverse[NSRC];
-
-    (void)state;
-    run_three_in(1, -1, NULL, &fwd);
-    assert_int_equal(fwd.st, TDI_OK);
-    for (int i = 0; i < NSRC; i++)
-        assert_int_equal(strlen(fwd.keys[i]), 35); /* "e1:" and 32 hex digits */
-    for (int i = 1; i < NSRC; i++)                 /* positions by their keys: an insertion sort */
-        for (int j = i; j > 0 && strcmp(fwd.keys[order[j - 1]], fwd.keys[order[j]]) > 0; j--) {
-            int t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
-    for (int i = 0; i < NSRC; i++)
-        reverse[i] = order[NSRC - 1 - i];
-    run_three_in(1, -1, order, &by_key);
-    run_three_in(1, -1, reverse, &rev);
-    assert_int_equal(by_key.st, TDI_OK);
-    assert_int_equal(rev.st, TDI_OK);
-    assert_false(by_key.warned);
-    assert_true(rev.warned);
-    assert_int_equal(fwd.warned, order[0] != 0 || order[1] != 1);
-    for (int i = 0; i < NSRC; i++) {
-        assert_string_equal(by_key.keys[i], fwd.keys[order[i]]);
-        assert_string_equal(rev.keys[i], fwd.keys[reverse[i]]);
-    }
-    assert_true(strcmp(by_key.keys[0], by_key.keys[1]) < 0);
-    assert_true(strcmp(by_key.keys[1], by_key.keys[2]) < 0);
 }
 
 /* A source that fails (its connection refused, twice) fails alone when read three at a time as
@@ -415,7 +334,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parallel_same_as_serial),
         cmocka_unit_test(parallel_source_fails),
-        cmocka_unit_test(actions_in_any_order),
         cmocka_unit_test_teardown(parallel_stopped, teardown),
         cmocka_unit_test_teardown(parallel_reader_fails, teardown),
     };

@@ -1,7 +1,6 @@
 /* Unit tests for run/run_spool, run/run_sealed (what is written reads back the same from the
  * start, as often as asked; the bytes on disk, found through /proc/self/fd since the file has no
- * name, are not the bytes written), run/run_order (the spool sorted) and the stop flag of
- * common/tdi_signal the spool relies on. */
+ * name, are not the bytes written) and the stop flag of common/tdi_signal the spool relies on. */
 #define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +8,6 @@
 #include <cmocka.h>
 
 #include "../../common/tdi_signal.h"
-#include "../../run/run_order.h"
 #include "../../run/run_sealed.h"
 #include "../../run/run_spool.h"
 #include "test_log.h"
@@ -301,155 +299,6 @@ static void sealed_other_uses_refused(void **state)
     fclose(fp);
 }
 
-/* ---- run/run_order: a spool's entries sorted in bounded memory come out as qsort() of the same
- * entries orders them, each once, with its position, whatever the number of sorted runs; and
- * run_spool_read_many(), which its merge reads with. */
-
-typedef struct oentry {
-    char key[8]; /* "k" and 3 digits: repeats, so ties go by position */
-    uint32_t body;
-    uint32_t n; /* the entry's position, as written */
-} oentry;
-
-#define N 997 /* a prime: the runs do not divide it evenly */
-
-static int key_cmp(const void *a, const void *b)
-{
-    return strcmp(((const oentry *)a)->key, ((const oentry *)b)->key);
-}
-
-/* The expected order, computed apart: key, then position (n). */
-static int expect_cmp(const void *a, const void *b)
-{
-    const oentry *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-
-    return c ? c : (x->n > y->n) - (x->n < y->n);
-}
-
-static int of_body(const void *e, void *body)
-{
-    return ((const oentry *)e)->body == *(uint32_t *)body;
-}
-
-/* N entries, keys from a multiplicative walk (k000-k499: each about twice), bodies 0 and 1. */
-static run_spool *order_spool(oentry *all)
-{
-    run_spool *sp = NULL;
-
-    assert_int_equal(run_spool_open(dir, sizeof(oentry), &sp), TDI_OK);
-    for (uint32_t i = 0; i < N; i++) {
-        memset(&all[i], 0, sizeof all[i]);
-        snprintf(all[i].key, sizeof all[i].key, "k%03u", (unsigned)(i * 389u % 500u));
-        all[i].body = i % 3 == 0;
-        all[i].n = i;
-        assert_int_equal(run_spool_append(sp, &all[i]), TDI_OK);
-    }
-    return sp;
-}
-
-/* Body 0's entries in order with mem bytes: the same as qsort()'s, each once, with its position. */
-static void check_order(run_spool *sp, const oentry *all, size_t mem)
-{
-    oentry want[N], got;
-    size_t n = 0, k = 0;
-    uint32_t body = 0;
-    run_order *o = NULL;
-    uint64_t pos = 0;
-    int eof = 0;
-
-    for (size_t i = 0; i < N; i++)
-        if (all[i].body == 0)
-            want[n++] = all[i];
-    qsort(want, n, sizeof want[0], expect_cmp);
-    assert_int_equal(run_order_open(sp, key_cmp, of_body, &body, dir, mem, &o), TDI_OK);
-    assert_non_null(o);
-    for (;;) {
-        assert_int_equal(run_order_next(o, &got, &pos, &eof), TDI_OK);
-        if (eof)
-            break;
-        assert_true(k < n);
-        assert_string_equal(got.key, want[k].key);
-        assert_int_equal(got.n, want[k].n);
-        assert_int_equal(pos, want[k].n);
-        k++;
-    }
-    assert_int_equal(k, n);
-    assert_int_equal(run_order_next(o, &got, &pos, &eof), TDI_OK); /* stays at the end */
-    assert_int_equal(eof, 1);
-    assert_dir_empty(); /* the runs' file has no name */
-    run_order_close(o);
-}
-
-static void sorted_whatever_the_runs(void **state)
-{
-    oentry all[N];
-    run_spool *sp = order_spool(all);
-    size_t rec = sizeof(oentry) + sizeof(uint64_t) + sizeof(void *);
-
-    (void)state;
-    check_order(sp, all, 0);           /* one entry a run: N runs, a merge of them all */
-    check_order(sp, all, 7 * rec);     /* 7 a run, 95 runs, one record a merge buffer */
-    check_order(sp, all, 100 * rec);   /* 7 runs, buffers of 14 */
-    check_order(sp, all, 1u << 20);    /* one run: sorted in memory */
-    check_order(sp, all, 2 * N * rec); /* one run with room to spare */
-    run_spool_close(sp);
-}
-
-static void nothing_kept_or_empty(void **state)
-{
-    oentry all[N], got;
-    run_spool *sp = order_spool(all), *empty = NULL;
-    uint32_t body = 7;
-    run_order *o = NULL;
-    uint64_t pos = 0;
-    int eof = 0;
-
-    (void)state;
-    assert_int_equal(run_order_open(sp, key_cmp, of_body, &body, dir, 4096, &o), TDI_OK);
-    assert_int_equal(run_order_next(o, &got, &pos, &eof), TDI_OK);
-    assert_int_equal(eof, 1);
-    run_order_close(o);
-    run_spool_close(sp);
-    assert_int_equal(run_spool_open(dir, sizeof(oentry), &empty), TDI_OK);
-    assert_int_equal(run_order_open(empty, key_cmp, NULL, NULL, dir, 4096, &o), TDI_OK);
-    assert_int_equal(run_order_next(o, &got, &pos, &eof), TDI_OK);
-    assert_int_equal(eof, 1);
-    run_order_close(o);
-    run_order_close(NULL);
-    run_spool_close(empty);
-    assert_dir_empty();
-}
-
-/* Entries still in the write buffer are read; a read past the end is refused. */
-static void read_many(void **state)
-{
-    oentry all[N], got[10];
-    run_spool *sp = order_spool(all);
-    test_log tl;
-
-    (void)state;
-    assert_int_equal(run_spool_entry_size(sp), sizeof(oentry));
-    assert_int_equal(run_spool_read_many(sp, N - 10, 10, got), TDI_OK);
-    for (int i = 0; i < 10; i++)
-        assert_int_equal(got[i].n, N - 10 + i);
-    assert_int_equal(run_spool_read_many(sp, 3, 2, got), TDI_OK);
-    assert_int_equal(got[0].n, 3);
-    assert_int_equal(got[1].n, 4);
-    assert_string_equal(got[1].key, all[4].key);
-    assert_int_equal(run_spool_read_many(sp, N, 0, got), TDI_OK);
-    test_log_start(&tl);
-    assert_int_equal(run_spool_read_many(sp, N - 1, 2, got), TDI_ERR_INTERNAL);
-    test_log_stop();
-    assert_int_equal(tl.count, 1);
-    assert_non_null(strstr(tl.text, ": spool: entries 996+2 read, but it holds 997\n"));
-    /* appends after it are read too */
-    assert_int_equal(run_spool_append(sp, &all[5]), TDI_OK);
-    assert_int_equal(run_spool_read_many(sp, N, 1, got), TDI_OK);
-    assert_int_equal(got[0].n, 5);
-    run_spool_close(sp);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,9 +309,6 @@ int main(void)
         cmocka_unit_test(sealed_reads_back_twice),
         cmocka_unit_test(sealed_disk_holds_no_clear_text),
         cmocka_unit_test(sealed_other_uses_refused),
-        cmocka_unit_test(sorted_whatever_the_runs),
-        cmocka_unit_test(nothing_kept_or_empty),
-        cmocka_unit_test(read_many),
     };
     return cmocka_run_group_tests_name("spool", tests, setup, teardown);
 }
