@@ -136,10 +136,9 @@ static const unsigned char lower_hex[256] = {HEX_DIGITS};
 static const unsigned char any_hex[256] = {
     HEX_DIGITS, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
 
-/* ndigits (even) hex digits at hex as ndigits / 2 bytes into out, by table (lower_hex or
- * any_hex). 0 when one is not a digit there. */
-static int copy_hex(unsigned char *out, const char *hex, size_t ndigits, const unsigned char *table)
+int st_hex_bytes(unsigned char *out, const char *hex, size_t ndigits, int any_case)
 {
+    const unsigned char *table = any_case ? any_hex : lower_hex;
     unsigned bad = 0;
 
     for (size_t i = 0; i + 1 < ndigits; i += 2) {
@@ -159,7 +158,7 @@ static int copy_key(unsigned char *out, size_t len, const char *key, const char 
 {
     if (strncmp(key, prefix, 3) != 0 || strlen(key + 3) != ndigits || len < ndigits / 2)
         return 0;
-    return copy_hex(out, key + 3, ndigits, lower_hex);
+    return st_hex_bytes(out, key + 3, ndigits, 0);
 }
 
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
@@ -189,7 +188,7 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
 
     if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32) ||
         !copy_key(k, sizeof k, ekey, "e1:", 32) || !copy_key(pk, sizeof pk, person, "p1:", 64) ||
-        hlen > 64 || hlen % 2 != 0 || !copy_hex(h, hash, hlen, any_hex)) {
+        hlen > 64 || hlen % 2 != 0 || !st_hex_bytes(h, hash, hlen, 1)) {
         tdi_error(WHO ": a record cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }

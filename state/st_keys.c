@@ -16,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 tdi_status state_keys_last(state_db *st, const char *name, int year, const char *fingerprint,
                            unsigned char **out, size_t *len)
 {
@@ -41,17 +36,12 @@ tdi_status state_keys_last(state_db *st, const char *name, int year, const char 
         const char *hex = PQgetvalue(res, 0, 0);
         size_t n = strlen(hex) / 2;
         unsigned char *buf = n ? malloc(n) : NULL;
-        int ok = buf != NULL;
+        /* not lowercase hex: not tdi's, compare every key */
+        int ok = buf != NULL && st_hex_bytes(buf, hex, 2 * n, 0);
 
         if (n && !buf) {
             tdi_error(WHO ": out of memory");
             s = TDI_ERR_INTERNAL;
-        }
-        for (size_t i = 0; ok && i < n; i++) {
-            int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-            ok = hi >= 0 && lo >= 0; /* not tdi's: compare every key */
-            buf[i] = (unsigned char)(hi << 4 | lo);
         }
         if (ok) {
             *out = buf;
