@@ -102,6 +102,7 @@ void state_close(state_db *st)
                              0, NULL, done, sizeof done, NULL);
     PQfinish(st->conn); /* ends the session: temporary tables go with it */
     st_beside_free(st);
+    free(st->seen);
     free(st->conninfo);
     free(st);
 }

@@ -19,6 +19,43 @@
 
 /* ------------------------------------------------------------------ the delta pass */
 
+/* The filter of the keys put into run_rec this run (a Bloom filter): 2^24 bits, 4 set per
+ * (source, body, key). A record whose 4 bits were all set before may repeat an earlier record's
+ * key and is marked (run_rec.again); one with a bit not set cannot. So the repeated keys are
+ * looked for among the marked records' keys (state_duplicates()), not by sorting every key
+ * (1M first run: 0.55 -> 0.20 s of server CPU; docs/benchmark.md, 2026-12-06: the repeated keys
+ * by a filter). False alarms: about 0.2% of a million records, 2.4% of two, 16% of four (then the
+ * statement costs more, never finds more). Fixed size: memory stays flat as the input grows. */
+#define SEEN_LOG2  24
+#define SEEN_BYTES ((size_t)1 << (SEEN_LOG2 - 3))
+
+/* Marks (src, body, eid) in the filter; 1 when it may have been marked before. A key is the
+ * first 16 bytes of an HMAC, but not always (tests), so its bits are mixed first. */
+static int seen_mark(state_db *st, int src, int body, const unsigned char eid[16])
+{
+    uint64_t h1 = 0, h2 = 0;
+    int before = 1;
+
+    if (!st->seen)
+        return 1;
+    for (int i = 0; i < 8; i++) {
+        h1 = h1 << 8 | eid[i];
+        h2 = h2 << 8 | eid[8 + i];
+    }
+    h1 ^= (uint64_t)(uint32_t)src << 32 | (uint32_t)body;
+    h1 = (h1 ^ h1 >> 31) * UINT64_C(0x9e3779b97f4a7c15);
+    h2 = ((h2 ^ h1) ^ (h2 ^ h1) >> 29) * UINT64_C(0xbf58476d1ce4e5b9);
+    h2 |= 1; /* odd: the 4 places differ */
+    for (uint64_t i = 0; i < 4; i++) {
+        uint64_t bit = (h1 + i * h2) >> (64 - SEEN_LOG2);
+        unsigned char m = (unsigned char)(1u << (bit & 7));
+
+        before &= (st->seen[bit >> 3] & m) != 0;
+        st->seen[bit >> 3] |= m;
+    }
+    return before;
+}
+
 tdi_status state_delta_begin(state_db *st)
 {
     /* Temporary: private to this session, gone with it (also when the run is killed). The
@@ -41,6 +78,11 @@ tdi_status state_delta_begin(state_db *st)
         0, NULL);
 
     st->scratch = s == TDI_OK;
+    /* The keys put so far: none (seen_mark()). Without the memory for it every record is marked. */
+    if (s == TDI_OK && st->seen)
+        memset(st->seen, 0, SEEN_BYTES);
+    else if (s == TDI_OK)
+        st->seen = calloc(1, SEEN_BYTES);
     return s;
 }
 
@@ -59,7 +101,7 @@ tdi_status state_copy_begin(state_db *st, state_copy table)
         st, "starting a COPY",
         table == STATE_COPY_RECORDS
             ? "COPY tdi.run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
-              "status, drug, qi, sens, cont) FROM STDIN (FORMAT binary)"
+              "status, drug, qi, sens, cont, again) FROM STDIN (FORMAT binary)"
         : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN (FORMAT binary)"
                                    : "COPY run_present (src, eid) FROM STDIN (FORMAT binary)",
         0, NULL, PGRES_COPY_IN, NULL);
@@ -167,11 +209,11 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
                             const char *qi, const char *sens)
 {
     unsigned char p[8], s[4], b[4], e[16], k[16], h[32], pk[32], d[4];
-    unsigned char start = drug == STATE_DRUG_START, cont = drug == STATE_DRUG_CONTINUING;
+    unsigned char start = drug == STATE_DRUG_START, cont = drug == STATE_DRUG_CONTINUING, again;
     size_t hlen = strlen(hash);
     /* In the COPY's column order. Text goes as it is: the binary form has no escapes, so no
      * byte of a code can break the stream (the server still checks the encoding). */
-    const copy_field fields[14] = {{p, 8},                   /* pos bigint */
+    const copy_field fields[15] = {{p, 8},                   /* pos bigint */
                                    {s, 4},                   /* src integer */
                                    {b, 4},                   /* body integer */
                                    {e, 16},                  /* eid bytea */
@@ -184,7 +226,8 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
                                    {&start, 1},              /* drug boolean */
                                    {qi, strlen(qi)},         /* qi text */
                                    {sens, strlen(sens)},     /* sens text */
-                                   {&cont, 1}};              /* cont boolean */
+                                   {&cont, 1},               /* cont boolean */
+                                   {&again, 1}};             /* again boolean */
 
     if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32) ||
         !copy_key(k, sizeof k, ekey, "e1:", 32) || !copy_key(pk, sizeof pk, person, "p1:", 64) ||
@@ -197,7 +240,8 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
     put_be(s, (uint32_t)src, 4);
     put_be(b, (uint32_t)body, 4);
     put_be(d, (uint32_t)start_ymd, 4);
-    return copy_tuple(st, fields, 14);
+    again = (unsigned char)seen_mark(st, src, body, e);
+    return copy_tuple(st, fields, 15);
 }
 
 tdi_status state_put_key(state_db *st, int src, const char *eid)
@@ -270,13 +314,14 @@ tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count,
     for (size_t i = 0; i < nsources; i++)
         example[i * len] = '\0';
     /* Every source in one pass: a pass per source would read all the run's records each time.
-     * Grouped from the records sorted by key (kept apart by OFFSET 0), not hashed: the hash of a
-     * million keys spilled and cost twice the sort (1M first run, 1.16 -> 0.58 s of server CPU;
-     * docs/benchmark.md, 2026-12-06). */
+     * A key that repeats is marked at its second sight (seen_mark()): only the records with a
+     * marked record's key are grouped, not every record (sorted, a million keys cost 0.55 s of
+     * server CPU; two scans 0.20 s). */
     rc = st_query(st, "looking for repeated keys",
                   "SELECT src, count(DISTINCT eid), 'e1:' || min(encode(eid, 'hex')) FROM (SELECT "
-                  "src, eid FROM (SELECT eid, body, src FROM tdi.run_rec ORDER BY eid, body, src "
-                  "OFFSET 0) s GROUP BY eid, body, src HAVING count(*) > 1) d GROUP BY src",
+                  "src, eid FROM tdi.run_rec WHERE (eid, body, src) IN (SELECT eid, body, src FROM "
+                  "tdi.run_rec WHERE again) GROUP BY eid, body, src HAVING count(*) > 1) d GROUP "
+                  "BY src",
                   0, NULL, PGRES_TUPLES_OK, &res);
     for (int i = 0; rc == TDI_OK && i < PQntuples(res); i++) {
         long src = strtol(PQgetvalue(res, i, 0), NULL, 10);

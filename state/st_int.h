@@ -43,7 +43,8 @@ struct state_db {
     int reid_made;  /* the check's temporary tables exist (st_reid.c) */
     int keys_part;  /* sources whose key scan went to run_present in part (st_keys.c) */
     int keys_whole; /* incremental sources whose key scan went in full */
-    size_t used;    /* bytes pending in buf */
+    unsigned char *seen; /* the keys put into run_rec this run, a filter (st_delta.c); owned */
+    size_t used;         /* bytes pending in buf */
     char buf[COPY_BUF];
 };
 

@@ -42,7 +42,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#define HPQ_CAPTURE_MAX 4096
+#define HPQ_CAPTURE_MAX 16384
 
 /* The value of an SQL NULL in hpq_res.values. */
 extern const char HPQ_NULL[];

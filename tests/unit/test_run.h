@@ -27,10 +27,10 @@
 #define COPY_OUT(m) HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_OUT)
 #define COPY_IN(m)  HPQ_SEND(m), HPQ_RESULT(PGRES_COPY_IN)
 #define COPY_IN_END HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE
-/* The start of a tuple of the binary COPY of run_rec as the harness renders it (harness_pq.h): 14
+/* The start of a tuple of the binary COPY of run_rec as the harness renders it (harness_pq.h): 15
  * fields, pos (int8), src and body (int4), each a number below 9 as two hex digits. */
 #define REC_START(pos, src, body)                                                                  \
-    "\\x00\\x0e\\x00\\x00\\x00\\x08\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x" #pos                    \
+    "\\x00\\x0f\\x00\\x00\\x00\\x08\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x" #pos                    \
     "\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x" #src "\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x" #body
 /* Likewise a tuple of run_seen or run_present: 2 fields, src (int4, below 9), the key's 16 bytes.
  */

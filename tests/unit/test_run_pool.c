@@ -135,7 +135,7 @@ static void rec_starts(const char *capture, uint64_t pos, int src)
 
     copy_read_open(&c, capture);
     copy_read_header(&c);
-    copy_read_tuple(&c, 14);
+    copy_read_tuple(&c, 15);
     assert_int_equal(copy_read_int(&c, 8), pos);
     assert_int_equal(copy_read_int(&c, 4), src);
     assert_int_equal(copy_read_int(&c, 4), 0);

@@ -31,7 +31,7 @@ typedef struct want_rec {
     const char *status;
     int drug;
     const char *qi, *sens;
-    int cont;
+    int cont, again;
 } want_rec;
 
 /* The next tuple of a run_rec COPY, field by field in the COPY's column order. */
@@ -39,7 +39,7 @@ static void read_rec(copy_read *c, const want_rec *w)
 {
     char f[160];
 
-    copy_read_tuple(c, 14);
+    copy_read_tuple(c, 15);
     assert_int_equal(copy_read_int(c, 8), w->pos);
     assert_int_equal(copy_read_int(c, 4), (uint32_t)w->src);
     assert_int_equal(copy_read_int(c, 4), (uint32_t)w->body);
@@ -54,17 +54,24 @@ static void read_rec(copy_read *c, const want_rec *w)
     assert_string_equal(copy_read_field(c, f, sizeof f, 0), w->qi);
     assert_string_equal(copy_read_field(c, f, sizeof f, 0), w->sens);
     assert_int_equal(copy_read_int(c, 1), w->cont);
+    assert_int_equal(copy_read_int(c, 1), w->again);
 }
 
 /* The run's tables filled by COPY: records, keys as bytes; a COPY discarded; refusals of what
- * cannot go into the stream (a key of another form, a hash that is not whole bytes of hex). */
+ * cannot go into the stream (a key of another form, a hash that is not whole bytes of hex); a
+ * key marked again at its second sight in the run, to the same body from the same source only. */
 static void delta_copies(void **state)
 {
-    static const want_rec want[3] = {
-        {7, 0, 1, E1H("1"), E1H("a"), "abcd", P1H("1"), "C1", 20250102, "1", 1, "q|i", "s|e", 0},
-        {8, 0, 1, E1H("2"), E1H("b"), "ef", P1H("2"), "C1", 20250103, "2", 0, "q", "s", 0},
+    static const want_rec want[7] = {
+        {7, 0, 1, E1H("1"), E1H("a"), "abcd", P1H("1"), "C1", 20250102, "1", 1, "q|i", "s|e", 0, 0},
+        {8, 0, 1, E1H("2"), E1H("b"), "ef", P1H("2"), "C1", 20250103, "2", 0, "q", "s", 0, 0},
         /* a continuing client in the TDI population: not a start (drug f), a client (cont t) */
-        {10, 0, 1, E1H("4"), E1H("d"), "ef", P1H("2"), "C1", 20240103, "", 0, "q", "s", 1}};
+        {10, 0, 1, E1H("4"), E1H("d"), "ef", P1H("2"), "C1", 20240103, "", 0, "q", "s", 1, 0},
+        /* record 7's key again: to another body, from another source, then as record 7 */
+        {11, 0, 2, E1H("1"), E1H("a"), "ab", P1H("1"), "C1", 20250102, "1", 0, "q", "s", 0, 0},
+        {12, 1, 1, E1H("1"), E1H("a"), "ab", P1H("1"), "C1", 20250102, "1", 0, "q", "s", 0, 0},
+        {13, 0, 1, E1H("1"), E1H("e"), "ab", P1H("1"), "C1", 20250102, "1", 0, "q", "s", 0, 1},
+        {14, 1, 1, E1H("1"), E1H("a"), "ab", P1H("1"), "C1", 20250102, "1", 0, "q", "s", 0, 1}};
     char rec[HPQ_CAPTURE_MAX], keys[HPQ_CAPTURE_MAX], f[40];
     copy_read c;
     state_db *st;
@@ -72,7 +79,7 @@ static void delta_copies(void **state)
     (void)state;
     st = opened();
     hpq_script(
-        HPQ_COMMAND("TRUNCATE tdi.run_rec"), HPQ_SEND("sens, cont) FROM STDIN (FORMAT binary)"),
+        HPQ_COMMAND("TRUNCATE tdi.run_rec"), HPQ_SEND("cont, again) FROM STDIN (FORMAT binary)"),
         HPQ_RESULT(PGRES_COPY_IN), {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = rec, HPQ_AT},
         HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND("COPY run_seen (src, eid) FROM STDIN (FORMAT binary)"), HPQ_RESULT(PGRES_COPY_IN),
@@ -92,6 +99,18 @@ static void delta_copies(void **state)
                      TDI_OK);
     assert_int_equal(state_put_record(st, 10, 0, 1, E1("4"), E1("d"), "ef", P1("2"), "C1", 20240103,
                                       "", STATE_DRUG_CONTINUING, "q", "s"),
+                     TDI_OK);
+    assert_int_equal(state_put_record(st, 11, 0, 2, E1("1"), E1("a"), "ab", P1("1"), "C1", 20250102,
+                                      "1", STATE_DRUG_NONE, "q", "s"),
+                     TDI_OK);
+    assert_int_equal(state_put_record(st, 12, 1, 1, E1("1"), E1("a"), "ab", P1("1"), "C1", 20250102,
+                                      "1", STATE_DRUG_NONE, "q", "s"),
+                     TDI_OK);
+    assert_int_equal(state_put_record(st, 13, 0, 1, E1("1"), E1("e"), "ab", P1("1"), "C1", 20250102,
+                                      "1", STATE_DRUG_NONE, "q", "s"),
+                     TDI_OK);
+    assert_int_equal(state_put_record(st, 14, 1, 1, E1("1"), E1("a"), "ab", P1("1"), "C1", 20250102,
+                                      "1", STATE_DRUG_NONE, "q", "s"),
                      TDI_OK);
     assert_int_equal(state_put_record(st, 9, 0, 1, "eid\t3", E1("c"), "ef", P1("3"), "C1", 20250103,
                                       "2", 0, "q", "s"),
@@ -140,7 +159,7 @@ static void delta_copies(void **state)
     /* the records taken, none of those refused */
     copy_read_open(&c, rec);
     copy_read_header(&c);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 7; i++)
         read_rec(&c, &want[i]);
     copy_read_trailer(&c);
     copy_read_open(&c, keys);
@@ -170,17 +189,18 @@ static void delta_copy_binary(void **state)
                                1,
                                "1|2\t3",
                                "s\\e",
-                               0};
+                               0,
+                               1}; /* no state_delta_begin(), no filter: every record marked */
     char rec[HPQ_CAPTURE_MAX];
     copy_read c;
     state_db *st;
 
     (void)state;
     st = opened();
-    hpq_script(HPQ_SEND("sens, cont) FROM STDIN (FORMAT binary)"), HPQ_RESULT(PGRES_COPY_IN),
+    hpq_script(HPQ_SEND("cont, again) FROM STDIN (FORMAT binary)"), HPQ_RESULT(PGRES_COPY_IN),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = rec, HPQ_AT}, HPQ_PUT_END,
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-               HPQ_SEND("sens, cont) FROM STDIN (FORMAT binary)"), HPQ_RESULT(PGRES_COPY_IN),
+               HPQ_SEND("cont, again) FROM STDIN (FORMAT binary)"), HPQ_RESULT(PGRES_COPY_IN),
                {.fn = HPQ_FN_COPY_END, .match = "discarded by tdi", .ret = 1, HPQ_AT},
                HPQ_RESULT_ERROR("57014", "COPY from stdin failed: discarded by tdi"),
                HPQ_RESULT_NONE);
