@@ -1,5 +1,6 @@
 /* tdi_hash: a reusable SHA-256 context; see tdi_hash.h. */
 #include "tdi_hash.h"
+#include "tdi_text.h"
 
 #include "tdi_log.h"
 
@@ -93,18 +94,13 @@ tdi_status tdi_hash_field(tdi_hash *h, const char *s)
 
 tdi_status tdi_hash_end(tdi_hash *h, char *hex, size_t hexlen)
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
 
     if (flush(h) != TDI_OK || EVP_DigestFinal_ex(h->ctx, md, &mdlen) != 1 || mdlen != 32 ||
         hexlen > 64 || hexlen % 2)
         return failed("final");
-    for (size_t i = 0; i < hexlen / 2; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 0x0f];
-    }
-    hex[hexlen] = '\0';
+    tdi_hex_encode(hex, md, hexlen / 2);
     return TDI_OK;
 }
 

@@ -62,4 +62,11 @@ size_t tdi_decimal(char out[TDI_DECIMAL_MAX], long long v);
  * cap - 1 bytes as snprintf truncates; returns the string's new length. len < cap. */
 size_t tdi_append(char *dst, size_t cap, size_t len, const char *src);
 
+/* n bytes as 2n lowercase hex digits, NUL-terminated into out (2n + 1 bytes). */
+void tdi_hex_encode(char *out, const unsigned char *in, size_t n);
+/* ndigits (even) hex digits at hex into ndigits / 2 bytes at out; 1 when every one is a hex
+ * digit: lowercase only (tdi's keys, which tdi.sent compares as bytes), or either case when
+ * any_case. */
+int tdi_hex_decode(unsigned char *out, const char *hex, size_t ndigits, int any_case);
+
 #endif

@@ -13,6 +13,7 @@
 #include "run_int.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,40 +22,18 @@
 #define MIN_FOLD   8 /* a kept digest has at least 2^8 buckets */
 #define KEYS_PER_B 4 /* about this many keys a bucket in a kept digest */
 
-/* 1 + the value of a lower-case hex digit; 0 for any other byte (NUL included). A table: a
- * night reads its 2M keys' digits, and a digit-by-digit range test was a third of its client
- * CPU (three parses then; one now, run_key_pack, the pairs holding the bytes). */
-static const unsigned char hex1[256] = {
-    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
-    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-};
-
 int run_key_pack(const char *key, unsigned char out[RUN_KEY_BYTES])
 {
-    const unsigned char *h = (const unsigned char *)key + 3;
-
-    if (key[0] != 'e' || key[1] != '1' || key[2] != ':')
-        return 0;
-    for (int i = 0; i < RUN_KEY_BYTES; i++) {
-        unsigned hi = hex1[h[2 * i]], lo = hi ? hex1[h[2 * i + 1]] : 0; /* not past a NUL */
-
-        if (!lo)
-            return 0;
-        out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
-    }
-    return key[RUN_KEY_CHARS] == '\0';
+    /* strnlen first: the decoder reads every digit asked for, past a short key's NUL too */
+    return strncmp(key, "e1:", 3) == 0 &&
+           strnlen(key + 3, RUN_KEY_CHARS - 2) == RUN_KEY_CHARS - 3 &&
+           tdi_hex_decode(out, key + 3, RUN_KEY_CHARS - 3, 0);
 }
 
 void run_key_unpack(const unsigned char key[RUN_KEY_BYTES], char out[RUN_KEY_CHARS + 1])
 {
-    static const char digits[] = "0123456789abcdef";
-
     memcpy(out, "e1:", 3);
-    for (int i = 0; i < RUN_KEY_BYTES; i++) {
-        out[3 + 2 * i] = digits[key[i] >> 4];
-        out[4 + 2 * i] = digits[key[i] & 0xf];
-    }
-    out[RUN_KEY_CHARS] = '\0';
+    tdi_hex_encode(out + 3, key, RUN_KEY_BYTES);
 }
 
 unsigned run_key_bucket(const unsigned char key[RUN_KEY_BYTES])

@@ -172,30 +172,6 @@ static tdi_status copy_tuple(state_db *st, const copy_field *f, int n)
     return TDI_OK;
 }
 
-/* A hex digit's value + 1, 0 for any other byte: a table, not a test per byte, since every
- * record passes 144 digits here (issue 16). Keys take lowercase digits only (transform/ writes
- * them so, and tdi.sent compares their bytes), the record's hash either case. */
-#define HEX_DIGITS                                                                                 \
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,        \
-    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16
-static const unsigned char lower_hex[256] = {HEX_DIGITS};
-static const unsigned char any_hex[256] = {
-    HEX_DIGITS, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
-
-int st_hex_bytes(unsigned char *out, const char *hex, size_t ndigits, int any_case)
-{
-    const unsigned char *table = any_case ? any_hex : lower_hex;
-    unsigned bad = 0;
-
-    for (size_t i = 0; i + 1 < ndigits; i += 2) {
-        unsigned hi = table[(unsigned char)hex[i]], lo = table[(unsigned char)hex[i + 1]];
-
-        bad |= (hi == 0) | (lo == 0);
-        out[i / 2] = (unsigned char)((hi - 1) << 4 | ((lo - 1) & 0xf));
-    }
-    return !bad;
-}
-
 /* key ("e1:" or "p1:" + ndigits lowercase hex digits, as transform/ makes them) into out as the
  * bytes of a bytea without its prefix (tdi.sent keeps the bytes: schema 8). 0 when key is of
  * another form. */
@@ -204,7 +180,7 @@ static int copy_key(unsigned char *out, size_t len, const char *key, const char 
 {
     if (strncmp(key, prefix, 3) != 0 || strlen(key + 3) != ndigits || len < ndigits / 2)
         return 0;
-    return st_hex_bytes(out, key + 3, ndigits, 0);
+    return tdi_hex_decode(out, key + 3, ndigits, 0);
 }
 
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
@@ -235,7 +211,7 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
 
     if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32) ||
         !copy_key(k, sizeof k, ekey, "e1:", 32) || !copy_key(pk, sizeof pk, person, "p1:", 64) ||
-        hlen > 64 || hlen % 2 != 0 || !st_hex_bytes(h, hash, hlen, 1)) {
+        hlen > 64 || hlen % 2 != 0 || !tdi_hex_decode(h, hash, hlen, 1)) {
         tdi_error(WHO ": a record cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }

@@ -93,9 +93,6 @@ tdi_status st_gone(state_db *st, const char *const *yp);
 /* st_delta.c: an array literal {"a","b"} of n strings (names: no quote or backslash in them); the
  * caller frees it. NULL when out of memory. */
 char *st_array_literal(const char *const *items, size_t n);
-/* st_delta.c: ndigits (even) hex digits at hex as ndigits / 2 bytes into out; lowercase digits
- * only, or either case (any_case). 0 when one is not such a digit. */
-int st_hex_bytes(unsigned char *out, const char *hex, size_t ndigits, int any_case);
 /* st_pass.c: the count of one action ('a', 'r', 'd'; others are not a body's) of run_action into c.
  */
 void st_set_count(state_counts *c, const char *action, unsigned long n);

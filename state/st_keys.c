@@ -11,6 +11,7 @@
 #include "st_int.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ tdi_status state_keys_last(state_db *st, const char *name, int year, const char 
         size_t n = strlen(hex) / 2;
         unsigned char *buf = n ? malloc(n) : NULL;
         /* not lowercase hex: not tdi's, compare every key */
-        int ok = buf != NULL && st_hex_bytes(buf, hex, 2 * n, 0);
+        int ok = buf != NULL && tdi_hex_decode(buf, hex, 2 * n, 0);
 
         if (n && !buf) {
             tdi_error(WHO ": out of memory");

@@ -9,6 +9,7 @@
 #include "tx_keys.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_text.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -283,7 +284,7 @@ tdi_status tx_keys_keygen(const char *path)
         st = TDI_ERR_INTERNAL;
         goto done;
     }
-    tx_pseudo_hex(key, sizeof key, text);
+    tdi_hex_encode(text, key, sizeof key);
     text[len - 1] = '\n';
     /* O_EXCL: never overwrite a key (a new key gives every person a new pseudonym). */
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -363,7 +364,7 @@ static tdi_status key_id(tx_pseudo *body, char id[TX_KEY_ID_CHARS + 1])
         tdi_error("SHA-256 unavailable in OpenSSL");
         return TDI_ERR_INTERNAL;
     }
-    tx_pseudo_hex(sha, sizeof sha, hex);
+    tdi_hex_encode(hex, sha, sizeof sha);
     memcpy(id, hex, TX_KEY_ID_CHARS);
     id[TX_KEY_ID_CHARS] = '\0';
     return TDI_OK;

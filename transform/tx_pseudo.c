@@ -5,6 +5,7 @@
 #include "tx_pseudo.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_text.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -27,17 +28,6 @@ static const char *const person_digest_domains[TDI_PERSON_KIND_COUNT] = {
     [TDI_PERSON_SLK581] = "tdi/person/slk581/v1",
     [TDI_PERSON_CLIENT] = "tdi/person/client/v1",
 };
-
-void tx_pseudo_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0xf];
-    }
-    out[2 * n] = '\0';
-}
 
 static int is_alnum_ascii(unsigned char c)
 {
@@ -185,7 +175,7 @@ static tdi_status body_pseudonym(tx_pseudo *body, const char *domain, size_t dom
         !mac_add(body, digest, TX_HMAC_BYTES) || !mac_end(body, mac))
         return TDI_ERR_INTERNAL;
     memcpy(out, prefix, plen);
-    tx_pseudo_hex(mac, nbytes, out + plen);
+    tdi_hex_encode(out + plen, mac, nbytes);
     return TDI_OK;
 }
 

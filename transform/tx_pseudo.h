@@ -58,7 +58,4 @@ tdi_status tx_pseudo_episode(tx_pseudo *body, const unsigned char digest[TX_HMAC
 tdi_status tx_pseudo_state_person(tx_pseudo *state, const unsigned char digest[TX_HMAC_BYTES],
                                   char *out, size_t outlen);
 
-/* Lowercase hex of in[0..n) into out (2n + 1 bytes). */
-void tx_pseudo_hex(const unsigned char *in, size_t n, char *out);
-
 #endif

@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../common/tdi_text.h"
 #include "../../transform/tx_keys.h"
 #include "../../transform/tx_pseudo.h"
 #include "test_log.h"
@@ -83,7 +84,7 @@ static void assert_refused(const char *suffix)
 
 static void hex(const unsigned char *in, size_t n, char *out)
 {
-    tx_pseudo_hex(in, n, out);
+    tdi_hex_encode(out, in, n);
 }
 
 /* ---- the primitives ---- */

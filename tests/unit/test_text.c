@@ -164,6 +164,39 @@ static void appending(void **state)
     assert_string_equal(got, "ab|cdef");
 }
 
+/* tdi_hex_encode() of every byte value, against snprintf's "%02x"; tdi_hex_decode() back, and
+ * its refusals: uppercase unless any_case, a byte that is no hex digit on either side. */
+static void hex_both_ways(void **state)
+{
+    unsigned char bytes[256], back[256];
+    char got[513], want[513];
+
+    (void)state;
+    for (int i = 0; i < 256; i++) {
+        bytes[i] = (unsigned char)i;
+        snprintf(want + 2 * i, 3, "%02x", i);
+    }
+    tdi_hex_encode(got, bytes, sizeof bytes);
+    assert_string_equal(got, want);
+    memset(back, 0, sizeof back);
+    assert_int_equal(tdi_hex_decode(back, got, 512, 0), 1);
+    assert_memory_equal(back, bytes, sizeof bytes);
+    assert_int_equal(tdi_hex_decode(back, "0aFf", 4, 0), 0);
+    assert_int_equal(tdi_hex_decode(back, "0aFf", 4, 1), 1);
+    assert_int_equal(back[0], 0x0a);
+    assert_int_equal(back[1], 0xff);
+    assert_int_equal(tdi_hex_decode(back, "0g", 2, 1), 0);
+    assert_int_equal(tdi_hex_decode(back, "/0", 2, 1), 0);
+    assert_int_equal(tdi_hex_decode(back, "0:", 2, 1), 0);
+    assert_int_equal(tdi_hex_decode(back,
+                                    "\xff"
+                                    "0",
+                                    2, 1),
+                     0);
+    tdi_hex_encode(got, bytes, 0);
+    assert_string_equal(got, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +210,7 @@ int main(void)
         cmocka_unit_test(utf8_strings),
         cmocka_unit_test(decimals),
         cmocka_unit_test(appending),
+        cmocka_unit_test(hex_both_ways),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
