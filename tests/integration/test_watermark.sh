@@ -96,9 +96,12 @@ case_continuing() {
     # 115 ended in 2024 after all: out of the window, a delete
     pg_sql clinic_cont -c "UPDATE discharges SET discharged_on = '2024-12-20' WHERE adm_id = 115" \
         -c "UPDATE admissions SET changed_at = clock_timestamp() WHERE adm_id = 115" >/dev/null
-    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025 --verbose
     grep -qE '^source riverside: extracted 0, written 0, quarantined 0 \(changed since ' "$CASE_DIR/run3.out" ||
         fail "run 3 did not read riverside incrementally: $(grep '^source riverside' "$CASE_DIR/run3.out")"
+    # the digest kept, read back, differs from this scan's in the one bucket of adm 12's key only
+    grep -qxF 'tdi: debug: source riverside: key scan: 1 of 256 buckets changed since the digest kept' "$CASE_DIR/run3.err" ||
+        fail "run 3's key scan: $(grep -F 'key scan' "$CASE_DIR/run3.err")"
     for body in national antwerp; do
         f=$(compgen -G "$CASE_DIR/out/$body/tdi-$body-2025-*.xml.gz" | LC_ALL=C sort | sed -n 3p)
         [ -n "$f" ] || fail "$body: no file from run 3"
@@ -140,9 +143,12 @@ case_key_digest() {
     [ "$(pg_sql clinic_kd -Atc "SELECT count(*) FROM admissions WHERE patient_id = (SELECT patient_id FROM admissions WHERE adm_id = 12)")" = 1 ] ||
         fail "the sample changed: adm 12 is not its patient's only admission"
     pg_sql clinic_kd -c "DELETE FROM intake WHERE adm_id = 12" -c "DELETE FROM admissions WHERE adm_id = 12" >/dev/null
-    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025 --verbose
     grep -qE '^source riverside: extracted 0, written 0, quarantined 0 \(changed since ' "$CASE_DIR/run3.out" ||
         fail "run 3 did not read riverside incrementally: $(grep '^source riverside' "$CASE_DIR/run3.out")"
+    # the digest kept, read back, differs from this scan's in the one bucket of adm 12's key only
+    grep -qxF 'tdi: debug: source riverside: key scan: 1 of 256 buckets changed since the digest kept' "$CASE_DIR/run3.err" ||
+        fail "run 3's key scan: $(grep -F 'key scan' "$CASE_DIR/run3.err")"
     for body in national antwerp; do
         f=$(submissions "$CASE_DIR" "$body" | sed -n 2p)
         [ -n "$f" ] || fail "$body: no file from run 3"
@@ -166,7 +172,9 @@ case_key_digest() {
 
     set_source "$conf" second query 'SELECT * FROM tdi_episodes WHERE false'
     pg_sql clinic_kd -c "DELETE FROM admissions WHERE adm_id = $added" >/dev/null
-    tdi_try "$CASE_DIR/run5" 0 run --config "$conf" --year 2025
+    tdi_try "$CASE_DIR/run5" 0 run --config "$conf" --year 2025 --verbose
+    grep -qxF 'tdi: debug: source riverside: key scan: no digest kept to compare with: every key to the state database' "$CASE_DIR/run5.err" ||
+        fail "run 5's key scan: $(grep -F 'key scan' "$CASE_DIR/run5.err")"
     f=$(submissions "$CASE_DIR" antwerp | sed -n 4p)
     [ "$(delete_lines "$f")" = "<delete key=\"$(episode_key antwerp riverside "$added")\"/>" ] ||
         fail "antwerp's deletes in run 5 are '$(delete_lines "$f")', expected episode $added's"
