@@ -1,8 +1,8 @@
 /* tdi_hash: a reusable SHA-256 context; see tdi_hash.h. */
 #include "tdi_hash.h"
-#include "tdi_text.h"
 
 #include "tdi_log.h"
+#include "tdi_text.h"
 
 #include <openssl/evp.h>
 

@@ -319,7 +319,7 @@ void tdi_hex_encode(char *out, const unsigned char *in, size_t n)
 }
 
 /* A hex digit's value + 1, 0 for any other byte: a table, not a test per byte, since every
- * record passes about 150 digits into the state database and 110 into the spool (issue 16). */
+ * record passes about 150 digits into the state database and a night 2M keys' (issue 16). */
 #define HEX_DIGITS                                                                                 \
     ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,        \
     ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16

@@ -3,8 +3,9 @@
  *
  * Owns the run's temporary tables (run_rec, run_seen, run_present, run_src, run_body; the pass's
  * own are st_pass.c's), the COPY of the run's records and key sets into them (binary form), the
- * repeated keys, the unread episodes whose counting changed, and reading a body's actions back in
- * the order of its file through a work file. Nothing here runs one statement per record.
+ * repeated keys (through a filter of the keys put, which marks the records that may repeat one),
+ * the unread episodes whose counting changed, and reading a body's actions back in the order of
+ * its file through a work file. Nothing here runs one statement per record.
  */
 #include "st_int.h"
 
