@@ -340,3 +340,12 @@ int tdi_hex_decode(unsigned char *out, const char *hex, size_t ndigits, int any_
     }
     return !bad;
 }
+
+int tdi_hex_key(unsigned char *out, const char *key, const char *prefix, size_t nbytes)
+{
+    size_t plen = strlen(prefix);
+
+    /* the length first: the decoder reads every digit asked for, past a short key's NUL too */
+    return strncmp(key, prefix, plen) == 0 && strnlen(key + plen, 2 * nbytes + 1) == 2 * nbytes &&
+           tdi_hex_decode(out, key + plen, 2 * nbytes, 0);
+}

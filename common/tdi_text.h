@@ -68,5 +68,8 @@ void tdi_hex_encode(char *out, const unsigned char *in, size_t n);
  * digit: lowercase only (tdi's keys, which tdi.sent compares as bytes), or either case when
  * any_case. */
 int tdi_hex_decode(unsigned char *out, const char *hex, size_t ndigits, int any_case);
+/* key, prefix ("e1:", "p1:", ...) then exactly 2 * nbytes lowercase hex digits (a key as
+ * transform/ makes it), as its nbytes bytes into out; 1 when it is of that form. */
+int tdi_hex_key(unsigned char *out, const char *key, const char *prefix, size_t nbytes);
 
 #endif

@@ -24,10 +24,7 @@
 
 int run_key_pack(const char *key, unsigned char out[RUN_KEY_BYTES])
 {
-    /* strnlen first: the decoder reads every digit asked for, past a short key's NUL too */
-    return strncmp(key, "e1:", 3) == 0 &&
-           strnlen(key + 3, RUN_KEY_CHARS - 2) == RUN_KEY_CHARS - 3 &&
-           tdi_hex_decode(out, key + 3, RUN_KEY_CHARS - 3, 0);
+    return tdi_hex_key(out, key, "e1:", RUN_KEY_BYTES);
 }
 
 void run_key_unpack(const unsigned char key[RUN_KEY_BYTES], char out[RUN_KEY_CHARS + 1])

@@ -173,17 +173,6 @@ static tdi_status copy_tuple(state_db *st, const copy_field *f, int n)
     return TDI_OK;
 }
 
-/* key ("e1:" or "p1:" + ndigits lowercase hex digits, as transform/ makes them) into out as the
- * bytes of a bytea without its prefix (tdi.sent keeps the bytes: schema 8). 0 when key is of
- * another form. */
-static int copy_key(unsigned char *out, size_t len, const char *key, const char *prefix,
-                    size_t ndigits)
-{
-    if (strncmp(key, prefix, 3) != 0 || strlen(key + 3) != ndigits || len < ndigits / 2)
-        return 0;
-    return tdi_hex_decode(out, key + 3, ndigits, 0);
-}
-
 tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const char *eid,
                             const char *ekey, const char *hash, const char *person,
                             const char *centre, int start_ymd, const char *status, state_drug drug,
@@ -210,8 +199,9 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
                                    {&cont, 1},               /* cont boolean */
                                    {&again, 1}};             /* again boolean */
 
-    if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32) ||
-        !copy_key(k, sizeof k, ekey, "e1:", 32) || !copy_key(pk, sizeof pk, person, "p1:", 64) ||
+    /* keys as transform/ makes them, into the bytes tdi.sent keeps (schema 8) */
+    if (!st->in_copy || !tdi_hex_key(e, eid, "e1:", sizeof e) ||
+        !tdi_hex_key(k, ekey, "e1:", sizeof k) || !tdi_hex_key(pk, person, "p1:", sizeof pk) ||
         hlen > 64 || hlen % 2 != 0 || !tdi_hex_decode(h, hash, hlen, 1)) {
         tdi_error(WHO ": a record cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
@@ -230,7 +220,7 @@ tdi_status state_put_key(state_db *st, int src, const char *eid)
     unsigned char s[4], e[16];
     const copy_field fields[2] = {{s, 4}, {e, 16}};
 
-    if (!st->in_copy || !copy_key(e, sizeof e, eid, "e1:", 32)) {
+    if (!st->in_copy || !tdi_hex_key(e, eid, "e1:", sizeof e)) {
         tdi_error(WHO ": an episode key cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }

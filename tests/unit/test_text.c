@@ -197,6 +197,28 @@ static void hex_both_ways(void **state)
     assert_string_equal(got, "");
 }
 
+/* tdi_hex_key(): a key of its prefix and exactly 2n lowercase digits, nothing else. */
+static void hex_keys(void **state)
+{
+    static const char *const bad[] = {
+        "e2:00ff",  /* another prefix */
+        "e1:00f",   /* a digit short */
+        "e1:00ff0", /* a digit more */
+        "e1:00FF",  /* upper case */
+        "e1:00fg",  /* not hex */
+        "e1:",      /* the prefix alone */
+        "",
+    };
+    unsigned char out[2] = {0, 0};
+
+    (void)state;
+    assert_int_equal(tdi_hex_key(out, "e1:00ff", "e1:", 2), 1);
+    assert_int_equal(out[0], 0x00);
+    assert_int_equal(out[1], 0xff);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(tdi_hex_key(out, bad[i], "e1:", 2), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +233,7 @@ int main(void)
         cmocka_unit_test(decimals),
         cmocka_unit_test(appending),
         cmocka_unit_test(hex_both_ways),
+        cmocka_unit_test(hex_keys),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
