@@ -124,6 +124,24 @@ refaults() {
     awk '/^workingset_refault(_file)? / { n += $2 } END { print n + 0 }' /proc/vmstat
 }
 
+# scratch_cache: the bench's own files (the XML decompressed for the gzip floor, the submissions
+# copied for xmllint, validate and load, the peer's output) out of the page cache but for the
+# step's inputs, $STEP_INPUTS, which are read once so that the step starts with them cached, as it
+# would have just after they were written. Left there, the others are cold pages while the step
+# runs, and this machine kind reclaims cold pages as it goes (a DAMON pageout scheme in the guest):
+# the 2M first run took 25.7-27.8 s of server CPU with 800 MB of such pages against 20.4-21.1 s
+# without, on the same cluster, and 19.8 s with them and the reclaim switched off
+# (docs/benchmark.md, 2026-12-06 16:30-17:35). Dirty pages stay: pg_at_rest syncs first.
+scratch_cache() {
+    local f k keep
+    while IFS= read -r -d '' f; do
+        keep=0
+        for k in ${STEP_INPUTS:-}; do [ "$k" = "$f" ] && keep=1; done
+        [ "$keep" = 1 ] || dd if="$f" iflag=nocache count=0 status=none 2>/dev/null || true
+    done < <(find "$WORK" -type f -size +1M -print0)
+    for k in ${STEP_INPUTS:-}; do cat -- "$k" >/dev/null; done
+}
+
 # measure SIZE STEP RUN CMD...: runs CMD under /usr/bin/time -v, appends one line to $RAW:
 # size step run wall_s user_s sys_s maxrss_kib server_cpu_s refault_pages. CMD must succeed; its
 # output goes to $WORK/step.log.
@@ -135,6 +153,7 @@ measure() {
     # receiver's, the peer's output) is written back and checkpointed in this step's time; the 2M
     # first run's server CPU went from 22.6 to 33.1 s for the same work, 23.7-24.6 s at rest.
     pg_at_rest
+    scratch_cache
     s0=$(server_cpu)
     r0=$(refaults)
     t0=$EPOCHREALTIME
@@ -163,6 +182,10 @@ machine() {
     cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "machine: $(nproc) cores ($cpu), $mem RAM, Linux $(uname -r)"
+    # A kernel that reclaims cold pages as it goes slows memory-heavy steps (scratch_cache).
+    if grep -qs '^on$' /sys/kernel/mm/damon/admin/kdamonds/*/state; then
+        echo "cold-page reclaim: DAMON on (kdamond); the bench's own files are kept out of the page cache but a step's inputs"
+    fi
     echo "versions: tdi $(git -C "$TDI_ROOT" describe --always --dirty 2>/dev/null || echo '?')," \
         "$("$CC_VERSION" --version 2>/dev/null | head -n 1 || echo 'cc ?')," \
         "PostgreSQL $(pg_sql postgres -c 'SHOW server_version' | awk '{print $1}')," \
@@ -324,17 +347,14 @@ pg_sql "$DB" -c "CREATE EXTENSION pgcrypto"
 "$TDI_BIN" keygen "$WORK/tdi.key" >/dev/null
 KEY=$(cat "$WORK/tdi.key")
 
-for n in "${sizes[@]}"; do
-    t0=$EPOCHREALTIME
-    pg_sql "$DB" -v n="$n" -v tbl="ep_$n" -f "$BENCH_DIR/gen.sql"
-    msg "bench: generated $n episodes in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
-done
-# The re-read's rows: the same generator, with a change time a day back (a constant default: no
-# table rewrite).
-for n in "${reread_sizes[@]}"; do
-    pg_sql "$DB" -v n="$n" -v tbl="rr_$n" -f "$BENCH_DIR/gen.sql"
-    pg_sql "$DB" -c "ALTER TABLE rr_$n ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now() - interval '1 day'"
-done
+# generate TABLE N: N synthetic episodes into TABLE, made when its size is measured and dropped
+# after it, so that no other size's rows sit in the page cache while a size is timed (the reason
+# of scratch_cache).
+generate() {
+    local t0=$EPOCHREALTIME
+    pg_sql "$DB" -v n="$2" -v tbl="$1" -f "$BENCH_DIR/gen.sql"
+    msg "bench: generated $2 episodes in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+}
 
 {
     machine
@@ -370,6 +390,7 @@ printf 'size\tstep\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\tserver_cpu_s\trefaul
 for n in "${sizes[@]}"; do
     dir=$WORK/ep_$n
     mkdir -p "$dir"
+    generate "ep_$n" "$n"
     cat >"$dir/tdi.conf" <<EOF
 output_dir = out
 key_file   = $WORK/tdi.key
@@ -425,18 +446,18 @@ EOF
         measure "$n" tdi_run "$r" sh -c '"$1" run --config "$2" --year "$3" >/dev/null' sh \
             "$TDI_BIN" "$dir/tdi.conf" "$YEAR"
         drop_leftover "$STATE_DB"
-        measure "$n" gzip "$r" sh -c 'gzip -"$1" -c "$2" >/dev/null' sh "$LEVEL" "$dir/sub.xml"
+        STEP_INPUTS=$dir/sub.xml measure "$n" gzip "$r" sh -c 'gzip -"$1" -c "$2" >/dev/null' sh "$LEVEL" "$dir/sub.xml"
         measure "$n" peer "$r" sh -c '
             { head -n 3 "$1"; "$2" -X -q -A -t -v ON_ERROR_STOP=1 -U postgres -d "$3" -v tbl="$4" \
                 -v key="$5" -v source="$6" -v region="$7" -v year="$8" -v body="${11}" -f "$9";
               printf "</episodes>\n</submission>\n"; } | gzip -"${10}" >"${12}"' sh \
             "$dir/sub.xml" "$TDI_PG_BIN/psql" "$DB" "ep_$n" "$KEY" "$SOURCE" "$REGION" "$YEAR" \
             "$BENCH_DIR/peer.sql" "$LEVEL" "$BODY" "$dir/peer.xml.gz"
-        measure "$n" xmllint "$r" xmllint --sax --noout --schema "$TDI_ROOT/schemas/tdi-submission.xsd" \
+        STEP_INPUTS=$dir/sub.xml.gz measure "$n" xmllint "$r" xmllint --sax --noout --schema "$TDI_ROOT/schemas/tdi-submission.xsd" \
             "$dir/sub.xml.gz"
-        measure "$n" tdi_validate "$r" "$TDI_BIN" validate --schema-dir "$TDI_ROOT/schemas" "$dir/sub.xml.gz"
+        STEP_INPUTS=$dir/sub.xml.gz measure "$n" tdi_validate "$r" "$TDI_BIN" validate --schema-dir "$TDI_ROOT/schemas" "$dir/sub.xml.gz"
         state_db_create "$RECV_DB" >/dev/null
-        measure "$n" tdi_load "$r" "$TDI_BIN" load --schema-dir "$TDI_ROOT/schemas" \
+        STEP_INPUTS=$(echo "$dir"/load/*.xml.gz) measure "$n" tdi_load "$r" "$TDI_BIN" load --schema-dir "$TDI_ROOT/schemas" \
             --into "host=$PGHOST port=$PGPORT dbname=$RECV_DB user=postgres" "$dir/load"
         loaded=$(pg_sql "$RECV_DB" -c "SELECT count(*) FROM tdi_receiver.episode")
         [ "$loaded" = "$written" ] || { msg "bench: tdi load holds $loaded episodes, tdi run wrote $written"; exit 1; }
@@ -453,6 +474,7 @@ EOF
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$extracted" "$written" "$quarantined" \
         "$(stat -c %s "$dir/sub.xml")" "$(stat -c %s "$dir/sub.xml.gz")" "$peer_same" >>"$SIZES_TSV"
     rm -f -- "$dir/sub.xml" "$dir/peer.xml.gz" # large; the rest of the directory is small
+    pg_sql "$DB" -c "DROP TABLE ep_$n" >/dev/null
     msg "bench: $n rows done"
 done
 
@@ -469,6 +491,9 @@ printf 'size\textracted\n' >"$REREAD_TSV"
 for n in "${reread_sizes[@]}"; do
     dir=$WORK/rr_$n
     mkdir -p "$dir"
+    # The same generator, with a change time a day back (a constant default: no table rewrite).
+    generate "rr_$n" "$n"
+    pg_sql "$DB" -c "ALTER TABLE rr_$n ADD COLUMN changed_at timestamptz NOT NULL DEFAULT now() - interval '1 day'"
     cat >"$dir/tdi.conf" <<EOF
 output_dir = out
 key_file   = $WORK/tdi.key
@@ -505,6 +530,7 @@ EOF
         }
     done
     printf '%s\t%s\n' "$n" "$(sed -n 's/^balance: extracted \([0-9]*\) = .*/\1/p' "$dir/first.out")" >>"$REREAD_TSV"
+    pg_sql "$DB" -c "DROP TABLE rr_$n" >/dev/null
     msg "bench: re-read at $n rows done"
 done
 
