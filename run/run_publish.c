@@ -88,8 +88,10 @@ static tdi_status tables_with_file(run_ctx *rc, size_t b, int *with)
 }
 
 /* Body b's records, from its actions in fp, into w; each counted into t first when t is given:
- * the tables count the records as they are, the file shows the body's blanking. */
-static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, report_writer *w, report_tables *t)
+ * the tables count the records as they are, the file shows the body's blanking. *moved: the
+ * appends written and the entrants among them (what a first submission's file moves). */
+static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, report_writer *w, report_tables *t,
+                                state_moved *moved)
 {
     unsigned blank = rc->body[b].blank_mask;
     spool_entry e;
@@ -110,6 +112,8 @@ static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, report_writer *
                 dc_qi_blank(&e.rec, (tdi_qi)q);
         if (st == TDI_OK)
             st = report_add_action(w, &e.rec, a.replace ? REPORT_REPLACE : REPORT_APPEND);
+        moved->episodes += !a.replace;
+        moved->entrants += !a.replace && a.entrant;
     }
     return st;
 }
@@ -125,6 +129,7 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     report_writer *w = NULL;
     report_tables *t = NULL;
     FILE *episodes = NULL, *deletes = NULL;
+    state_moved moved = {0, 0};
     state_action a;
     tdi_status st;
     int eof = 0, sent = 0, with = 0;
@@ -158,7 +163,7 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
         sent = st == TDI_OK;
     }
     if (st == TDI_OK)
-        st = write_records(rc, b, episodes, w, t);
+        st = write_records(rc, b, episodes, w, t, &moved);
     while (st == TDI_OK && deletes) {
         st = state_actions_read(deletes, &a, &eof);
         if (st != TDI_OK || eof)
@@ -176,7 +181,7 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     /* The body's sequence is recorded while its file is read back (report_publish()). */
     if (st == TDI_OK)
         st = state_commit_sequence(rc->state, rc->year, rc->cfg->bodies[b].name, rb->sequence,
-                                   rc->run_no);
+                                   rc->run_no, &moved);
     if (st == TDI_OK) {
         st = report_publish(w, &rb->pub);
         w = NULL;

@@ -187,12 +187,24 @@ static const char sequence_sql[] =
     "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
     "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting";
 
-/* A scan of the body's actions (1M: 0.3 s) while the client reads its file back. */
+/* sequence_sql with the figures a first submission's writer counted ($5, $6): no scan of the
+ * body's actions (1M: 0.18 s of server CPU). */
+static const char sequence_moved_sql[] =
+    "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "
+    "episodes, entrants, counting) "
+    "SELECT $1, $2, $3, NULL, $4, $5, $6, (SELECT counting FROM run_body WHERE name = $1) "
+    "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
+    "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
+    "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting";
+
+/* A scan of the body's actions (1M: 0.3 s) while the client reads its file back, unless a first
+ * submission's writer counted what they move. */
 tdi_status state_commit_sequence(state_db *st, int year, const char *body, uint64_t seq,
-                                 int64_t run_no)
+                                 int64_t run_no, const state_moved *moved)
 {
-    char ystr[16], sstr[32], rstr[32];
-    const char *params[4] = {body, ystr, sstr, rstr};
+    char ystr[16], sstr[32], rstr[32], estr[32], nstr[32];
+    const char *params[6] = {body, ystr, sstr, rstr, estr, nstr};
+    int counted = moved && st->first;
     tdi_status s;
 
     if (st->pending || !st->in_txn) {
@@ -202,8 +214,12 @@ tdi_status state_commit_sequence(state_db *st, int year, const char *body, uint6
     snprintf(ystr, sizeof ystr, "%d", year);
     snprintf(sstr, sizeof sstr, "%" PRIu64, seq);
     snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
-    s = tdi_pg_send(st->conn, WHO, "recording the sequence number", TDI_ERR_STATE, sequence_sql, 4,
-                    params, NULL);
+    if (counted) {
+        snprintf(estr, sizeof estr, "%lu", moved->episodes);
+        snprintf(nstr, sizeof nstr, "%lu", moved->entrants);
+    }
+    s = tdi_pg_send(st->conn, WHO, "recording the sequence number", TDI_ERR_STATE,
+                    counted ? sequence_moved_sql : sequence_sql, counted ? 6 : 4, params, NULL);
     st->pending = s == TDI_OK;
     st->pending_what = "recording the sequence number";
     return s;

@@ -316,11 +316,18 @@ tdi_status state_commit_send(state_db *st, int year, int b, const char *body, ui
                              int appends_only, unsigned reid_mask);
 tdi_status state_commit_wait(state_db *st);
 tdi_status state_commit_undo(state_db *st);
+/* What a first submission's file moves (state_first()): its records, every one an append, and
+ * the entrants among them, counted by the caller as the file is written. */
+typedef struct state_moved {
+    unsigned long episodes, entrants;
+} state_moved;
+
 /* After _wait, while the body's file is read back and published: its sequence number seq and run
  * run_no, and the episodes and entrants its actions move, sent and not waited for (the next _wait
- * reads the result; _undo takes it back with the body's part). */
+ * reads the result; _undo takes it back with the body's part). moved: those figures as counted
+ * by the caller, taken on a first submission (else, or NULL, counted from the body's actions). */
 tdi_status state_commit_sequence(state_db *st, int year, const char *body, uint64_t seq,
-                                 int64_t run_no);
+                                 int64_t run_no, const state_moved *moved);
 /* Body's file with sequence seq is published (its sent rows and its sequence recorded by _send
  * and _sequence): tables = 1 when its tables were published with it; blanked (or NULL:
  * unchanged) the quasi-identifiers its file withheld. seq 0: no file, only the tables (brought
