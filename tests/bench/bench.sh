@@ -348,8 +348,8 @@ pg_sql "$DB" -c "CREATE EXTENSION pgcrypto"
 KEY=$(cat "$WORK/tdi.key")
 
 # generate TABLE N: N synthetic episodes into TABLE, made when its size is measured and dropped
-# after it, so that no other size's rows sit in the page cache while a size is timed (the reason
-# of scratch_cache).
+# after it, so that no other size's rows sit in the page cache while a size is timed (for the
+# reason scratch_cache gives).
 generate() {
     local t0=$EPOCHREALTIME
     pg_sql "$DB" -v n="$2" -v tbl="$1" -f "$BENCH_DIR/gen.sql"
