@@ -129,9 +129,9 @@ refaults() {
 # step's inputs, $STEP_INPUTS, which are read once so that the step starts with them cached, as it
 # would have just after they were written. Left there, the others are cold pages while the step
 # runs, and this machine kind reclaims cold pages as it goes (a DAMON pageout scheme in the guest):
-# the 2M first run took 25.7-27.8 s of server CPU with 800 MB of such pages against 20.4-21.1 s
-# without, on the same cluster, and 19.8 s with them and the reclaim switched off
-# (docs/benchmark.md, 2026-12-06 16:30-18:10). Dirty pages stay: pg_at_rest syncs first.
+# in one quarter hour, the 2M first run took 25.7-27.8 s of server CPU with 800 MB of such pages
+# against 20.4-21.1 s without, on the same cluster, and 19.8 s with them and the reclaim off
+# (docs/benchmark.md, 2026-12-06 16:30-18:20). Dirty pages stay: pg_at_rest syncs first.
 scratch_cache() {
     local f k keep
     while IFS= read -r -d '' f; do
