@@ -173,29 +173,29 @@ tdi_status state_commit_undo(state_db *st)
 /* episodes and entrants: what the body held, moved by this run's actions (the run page's
  * figures, without counting tdi.sent); counting: the level this file was ranked at (the next run
  * may then rank only the persons it touches: st_pass.c, rank_sql). tables_sequence: by
- * state_commit_body(), when the tables are published too. */
-static const char sequence_sql[] =
-    "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "
+ * state_commit_body(), when the tables are published too. The row's columns, then its update when
+ * the body has a row for the year; both statements below write it. */
+#define SEQUENCE_INTO                                                                              \
+    "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "          \
     "episodes, entrants, counting) "
+#define SEQUENCE_UPSERT                                                                            \
+    "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "                        \
+    "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "                        \
+    "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting"
+
+static const char sequence_sql[] = SEQUENCE_INTO
     "SELECT $1, $2, $3, NULL, $4, "
     "count(*) FILTER (WHERE a.action = 'a') - count(*) FILTER (WHERE a.action = 'd'), "
     "count(*) FILTER (WHERE a.entrant) - count(*) FILTER (WHERE a.was_entrant), "
     "(SELECT counting FROM run_body WHERE name = $1) "
     "FROM run_action a JOIN run_body b ON b.body = a.body "
-    "WHERE b.name = $1 AND a.action IN ('a', 'r', 'd') "
-    "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
-    "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
-    "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting";
+    "WHERE b.name = $1 AND a.action IN ('a', 'r', 'd') " SEQUENCE_UPSERT;
 
 /* sequence_sql with the figures a first submission's writer counted ($5, $6): no scan of the
  * body's actions (1M: 0.18 s of server CPU). */
 static const char sequence_moved_sql[] =
-    "INSERT INTO tdi.body_sequence AS q (body, year, sequence, tables_sequence, run_no, "
-    "episodes, entrants, counting) "
-    "SELECT $1, $2, $3, NULL, $4, $5, $6, (SELECT counting FROM run_body WHERE name = $1) "
-    "ON CONFLICT (body, year) DO UPDATE SET sequence = EXCLUDED.sequence, "
-    "run_no = EXCLUDED.run_no, episodes = q.episodes + EXCLUDED.episodes, "
-    "entrants = q.entrants + EXCLUDED.entrants, counting = EXCLUDED.counting";
+    SEQUENCE_INTO "SELECT $1, $2, $3, NULL, $4, $5, $6, (SELECT counting FROM run_body WHERE name "
+                  "= $1) " SEQUENCE_UPSERT;
 
 /* A scan of the body's actions (1M: 0.3 s) while the client reads its file back, unless a first
  * submission's writer counted what they move. */

@@ -191,17 +191,6 @@ tdi_status tx_keys_no_core_dumps(void)
 
 /* ---- the key file ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads and checks the key file into key. Every refusal names the file; none quotes it. */
 static tdi_status read_key_file(const char *path, unsigned char key[TX_KEY_BYTES])
 {
@@ -254,13 +243,8 @@ static tdi_status read_key_file(const char *path, unsigned char key[TX_KEY_BYTES
     }
     if (!(got == 2 * TX_KEY_BYTES || (got == 2 * TX_KEY_BYTES + 1 && buf[got - 1] == '\n')))
         goto bad_content;
-    for (size_t i = 0; i < TX_KEY_BYTES; i++) {
-        int hi = hex_value(buf[2 * i]), lo = hex_value(buf[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            goto bad_content;
-        key[i] = (unsigned char)(hi << 4 | lo);
-    }
+    if (!tdi_hex_decode(key, buf, 2 * TX_KEY_BYTES, 1))
+        goto bad_content;
     st = TDI_OK;
     goto done;
 bad_content:
