@@ -94,7 +94,7 @@ typedef struct tdi_config {
     char *output_dir;          /* absolute */
     char *key_file;            /* absolute */
     char *schema_dir;          /* absolute; defaults to the compiled-in schema directory */
-    int gzip_level;            /* 1..9, default 1 */
+    int gzip_level;            /* 1..9, default 1; igzip has 1..3, above 3 as 3 */
     int suppression_threshold; /* tables: 0..1000, default TDI_SUPPRESSION_DEFAULT */
     int protection_level;      /* tables: the width a suppressed cell's interval needs
                                 * (disclosure/dc_audit.h), 0..1000; 0: the threshold */

@@ -2,7 +2,7 @@
  * report: writes what leaves the building, and checks it.
  *
  *   - one submission per receiving body: gzip-compressed XML, one <episode/> or <delete/> per
- *     line, streamed (xmlTextWriter over a zlib deflate stream, no DOM), validated against
+ *     line, streamed (xmlTextWriter over an igzip deflate stream, no DOM), validated against
  *     schemas/tdi-submission.xsd before it is published (temp file, fsync, rename, fsync dir),
  *     then a manifest (sequence, counts, SHA-256 of the .xml.gz, schema version). A submission
  *     is a delta: each episode is an append or a replace, a delete carries only the key;

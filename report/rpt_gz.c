@@ -1,4 +1,4 @@
-/* rpt_gz: zlib deflate stream with a gzip wrapper onto an rpt_file; see rpt_gz.h. */
+/* rpt_gz: igzip (ISA-L) deflate stream with a gzip wrapper onto an rpt_file; see rpt_gz.h. */
 #include "rpt_gz.h"
 
 #include "../common/tdi_log.h"
@@ -10,18 +10,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* windowBits 15 + 16: the largest window, gzip header and trailer instead of zlib's. */
-#define GZ_WINDOW_BITS (15 + 16)
-#define GZ_MEM_LEVEL   8
-
-static tdi_status zlib_error(const rpt_gz *gz, const char *what, int rc)
+static tdi_status deflate_error(const rpt_gz *gz, const char *what, int rc)
 {
-    tdi_error("%s: %s: zlib error %d (%s)", gz->file->tmp, what, rc,
-              gz->zs.msg ? gz->zs.msg : "no message");
+    tdi_error("%s: %s: igzip error %d", gz->file->tmp, what, rc);
     return TDI_ERR_INTERNAL;
 }
 
-static tdi_status pump(rpt_gz *gz, int flush);
+/* What an inflate return says about the data (ISAL_INCORRECT_CHECKSUM covers the trailer's
+ * length too). */
+static const char *inflate_why(int rc)
+{
+    switch (rc) {
+    case ISAL_INCORRECT_CHECKSUM:
+        return "incorrect data check";
+    case ISAL_INVALID_WRAPPER:
+    case ISAL_UNSUPPORTED_METHOD:
+        return "not a gzip stream";
+    default:
+        return "the gzip stream is corrupt";
+    }
+}
+
+/* A fresh inflate state for one gzip member, or NULL (out of memory). */
+static struct inflate_state *inflate_new(void)
+{
+    struct inflate_state *zs = malloc(sizeof *zs);
+
+    if (zs) {
+        isal_inflate_init(zs);
+        zs->crc_flag = ISAL_GZIP; /* header parsed, trailer's CRC-32 and length checked */
+    }
+    return zs;
+}
+
+static tdi_status pump(rpt_gz *gz, int finish);
 static tdi_status back_begin(rpt_gz_back *b, const char *path);
 static void back_free(rpt_gz_back *b);
 static tdi_status follow(rpt_gz *gz, size_t len);
@@ -44,32 +66,43 @@ static tdi_status consume(int fd, void *arg)
         if (n == 0)
             break;
         gz->zs.next_in = gz->in;
-        gz->zs.avail_in = (uInt)n;
-        st = pump(gz, Z_NO_FLUSH);
+        gz->zs.avail_in = (uint32_t)n;
+        gz->total_in += (uint64_t)n;
+        st = pump(gz, 0);
         if (st != TDI_OK)
             return st;
     }
     if (atomic_load(&gz->discarding))
         return TDI_OK;
-    gz->zs.next_in = Z_NULL;
+    gz->zs.next_in = NULL;
     gz->zs.avail_in = 0;
-    return pump(gz, Z_FINISH);
+    return pump(gz, 1);
+}
+
+/* igzip's working memory for a level (its suggested size; level 0 would need none). */
+static size_t level_buf_size(int level)
+{
+    return level <= 1   ? ISAL_DEF_LVL1_DEFAULT
+           : level == 2 ? ISAL_DEF_LVL2_DEFAULT
+                        : ISAL_DEF_LVL3_DEFAULT;
 }
 
 tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
 {
-    int rc;
+    int lvl = level < 1 ? 1 : level > ISAL_DEF_MAX_LEVEL ? ISAL_DEF_MAX_LEVEL : level;
 
     gz->file = file;
-    gz->zs.zalloc = Z_NULL;
-    gz->zs.zfree = Z_NULL;
-    gz->zs.opaque = Z_NULL;
-    rc = deflateInit2(&gz->zs, level, Z_DEFLATED, GZ_WINDOW_BITS, GZ_MEM_LEVEL, Z_DEFAULT_STRATEGY);
-    if (rc != Z_OK)
-        return zlib_error(gz, "deflateInit2 failed", rc);
-    gz->live = 1;
+    gz->level_buf = malloc(level_buf_size(lvl));
+    if (!gz->level_buf) {
+        tdi_error("%s: out of memory", file->tmp);
+        return TDI_ERR_INTERNAL;
+    }
+    isal_deflate_init(&gz->zs);
+    gz->zs.level = (uint32_t)lvl;
+    gz->zs.level_buf = gz->level_buf;
+    gz->zs.level_buf_size = (uint32_t)level_buf_size(lvl);
+    gz->zs.gzip_flag = IGZIP_GZIP;
     /* The file read back as it is written, on the same thread (rpt_gz_verify()). */
-    gz->back.zs = (z_stream){.zalloc = Z_NULL, .zfree = Z_NULL, .opaque = Z_NULL};
     gz->back_fd = open(file->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (gz->back_fd < 0) {
         tdi_error("%s: cannot open: %s", file->tmp, strerror(errno));
@@ -81,24 +114,21 @@ tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
     return rpt_pipe_start(&gz->pipe, consume, gz, RPT_PIPE_STOP_EARLY);
 }
 
-/* Runs deflate over the pending input with flush and writes out whatever it produces. */
-static tdi_status pump(rpt_gz *gz, int flush)
+/* Runs deflate over the pending input (finish: and ends the stream: trailer with CRC and
+ * length) and writes out whatever it produces. */
+static tdi_status pump(rpt_gz *gz, int finish)
 {
-    int rc;
-
-    do {
+    gz->zs.end_of_stream = finish ? 1 : 0;
+    for (;;) {
         size_t have;
+        int rc;
 
         gz->zs.next_out = gz->out;
         gz->zs.avail_out = sizeof gz->out;
-        rc = deflate(&gz->zs, flush);
-        if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
-            return zlib_error(gz, "deflate failed", rc);
+        rc = isal_deflate(&gz->zs);
+        if (rc != COMP_OK)
+            return deflate_error(gz, "deflate failed", rc);
         have = sizeof gz->out - gz->zs.avail_out;
-        /* Z_BUF_ERROR only means no progress was possible; with output room and Z_FINISH
-         * that cannot last, so treat a stall there as a bug rather than loop forever. */
-        if (rc == Z_BUF_ERROR && have == 0 && flush == Z_FINISH)
-            return zlib_error(gz, "deflate made no progress", rc);
         if (have > 0) {
             tdi_status st = rpt_file_write(gz->file, gz->out, have);
             if (st == TDI_OK)
@@ -106,9 +136,14 @@ static tdi_status pump(rpt_gz *gz, int flush)
             if (st != TDI_OK)
                 return st;
         }
-        if (rc == Z_STREAM_END)
+        if (finish ? gz->zs.internal_state.state == ZSTATE_END
+                   : gz->zs.avail_in == 0 && gz->zs.avail_out > 0)
             break;
-    } while (gz->zs.avail_out == 0 || (flush == Z_FINISH));
+        /* Ending the stream, a call with output room that gives nothing would give nothing
+         * again: a bug rather than a loop forever. */
+        if (have == 0)
+            return deflate_error(gz, "deflate made no progress", rc);
+    }
     return TDI_OK;
 }
 
@@ -119,29 +154,19 @@ tdi_status rpt_gz_write(rpt_gz *gz, const void *buf, size_t len)
 
 tdi_status rpt_gz_finish(rpt_gz *gz)
 {
-    tdi_status st;
-    int rc;
+    tdi_status st = rpt_pipe_close(&gz->pipe);
 
-    st = rpt_pipe_close(&gz->pipe);
-    if (st != TDI_OK)
-        return st;
-    gz->total_in = (uint64_t)gz->zs.total_in;
-    gz->live = 0;
-    rc = deflateEnd(&gz->zs);
-    if (rc != Z_OK)
-        return zlib_error(gz, "deflateEnd failed", rc);
-    return TDI_OK;
+    free(gz->level_buf); /* the stream's state holds nothing else to release */
+    gz->level_buf = NULL;
+    return st;
 }
 
 void rpt_gz_discard(rpt_gz *gz)
 {
     atomic_store(&gz->discarding, 1);
     (void)rpt_pipe_close(&gz->pipe); /* the stream is dropped: its result no longer matters */
-    if (gz->live) {
-        gz->live = 0;
-        /* Z_DATA_ERROR is expected here: the stream is being dropped unfinished. */
-        (void)deflateEnd(&gz->zs);
-    }
+    free(gz->level_buf);
+    gz->level_buf = NULL;
     if (gz->back_open)
         (void)close(gz->back_fd); /* read only: nothing to lose */
     gz->back_open = 0;
@@ -152,28 +177,19 @@ void rpt_gz_discard(rpt_gz *gz)
 
 static tdi_status back_begin(rpt_gz_back *b, const char *path)
 {
-    int rc;
-
     b->out = malloc(4 * RPT_GZ_CHUNK);
-    if (!b->out) {
+    b->zs = inflate_new();
+    if (!b->out || !b->zs) {
         tdi_error("%s: out of memory", path);
         return TDI_ERR_INTERNAL;
     }
-    rc = inflateInit2(&b->zs, GZ_WINDOW_BITS);
-    if (rc != Z_OK) {
-        tdi_error("%s: inflateInit2 failed: zlib error %d", path, rc);
-        return TDI_ERR_INTERNAL;
-    }
-    b->live = 1;
-    b->rc = Z_OK;
     return tdi_hash_new(&b->h) == TDI_OK ? tdi_hash_begin(b->h) : TDI_ERR_INTERNAL;
 }
 
 static void back_free(rpt_gz_back *b)
 {
-    if (b->live)
-        (void)inflateEnd(&b->zs); /* Z_DATA_ERROR after a stream left unfinished: nothing to do */
-    b->live = 0;
+    free(b->zs);
+    b->zs = NULL;
     tdi_hash_free(b->h);
     b->h = NULL;
     free(b->out);
@@ -189,24 +205,27 @@ static tdi_status back_feed(rpt_gz_back *b, const unsigned char *in, size_t n)
     b->read += n;
     if (st != TDI_OK || b->why || n == 0)
         return st;
-    if (b->rc == Z_STREAM_END) { /* bytes after the stream's end */
+    if (b->ended) { /* bytes after the stream's end */
         b->why = "data after the end of the gzip stream";
         return TDI_OK;
     }
-    b->zs.next_in = in;
-    b->zs.avail_in = (uInt)n;
-    while (b->zs.avail_in > 0 && b->rc != Z_STREAM_END) {
-        b->zs.next_out = b->out;
-        b->zs.avail_out = 4 * RPT_GZ_CHUNK;
-        b->rc = inflate(&b->zs, Z_NO_FLUSH);
-        if (b->rc != Z_OK && b->rc != Z_STREAM_END) {
-            /* Z_DATA_ERROR: corrupt data, or a trailer whose CRC or length does not match. */
-            b->why = b->zs.msg ? b->zs.msg : "the gzip stream is corrupt";
+    b->zs->next_in = (uint8_t *)(uintptr_t)in; /* igzip's next_in is not const; never written */
+    b->zs->avail_in = (uint32_t)n;
+    while (b->zs->avail_in > 0 && !b->ended) {
+        int rc;
+
+        b->zs->next_out = b->out;
+        b->zs->avail_out = 4 * RPT_GZ_CHUNK;
+        rc = isal_inflate(b->zs);
+        if (rc != ISAL_DECOMP_OK) {
+            /* Corrupt data, or a trailer whose CRC or length does not match. */
+            b->why = inflate_why(rc);
             return TDI_OK;
         }
-        b->got += 4 * RPT_GZ_CHUNK - b->zs.avail_out;
+        b->got += 4 * RPT_GZ_CHUNK - b->zs->avail_out;
+        b->ended = b->zs->block_state == ISAL_BLOCK_FINISH;
     }
-    if (b->zs.avail_in > 0)
+    if (b->zs->avail_in > 0)
         b->why = "data after the end of the gzip stream";
     return TDI_OK;
 }
@@ -215,7 +234,7 @@ static tdi_status back_feed(rpt_gz_back *b, const unsigned char *in, size_t n)
 static tdi_status back_end(rpt_gz_back *b, const char *path, uint64_t want_len,
                            char sha256[TDI_SHA256_HEX])
 {
-    if (!b->why && b->rc != Z_STREAM_END)
+    if (!b->why && !b->ended)
         b->why = "the gzip stream is cut short";
     else if (!b->why && b->got != want_len)
         b->why = "it inflates to another length than was written";
@@ -301,7 +320,7 @@ tdi_status rpt_gz_verify(rpt_gz *gz, char sha256[TDI_SHA256_HEX])
 #ifdef TDI_TEST_HOOKS
 tdi_status rpt_gz_check_file(const char *path, uint64_t want_len, char sha256[TDI_SHA256_HEX])
 {
-    rpt_gz_back b = {.zs = {.zalloc = Z_NULL, .zfree = Z_NULL, .opaque = Z_NULL}};
+    rpt_gz_back b = {0};
     unsigned char *in = malloc(RPT_GZ_CHUNK);
     tdi_status st = in ? back_begin(&b, path) : TDI_ERR_INTERNAL;
     int fd = -1;
@@ -341,9 +360,26 @@ void rpt_gz_reader_init(rpt_gz_reader *r, int fd, uint64_t max_out)
 
 void rpt_gz_reader_end(rpt_gz_reader *r)
 {
-    if (r->live)
-        (void)inflateEnd(&r->zs); /* a stream left unfinished: nothing to do */
-    r->live = 0;
+    free(r->zs);
+    r->zs = NULL;
+}
+
+const char *rpt_gz_why(int problem)
+{
+    switch (problem) {
+    case RPT_GZ_TRUNCATED:
+        return "gzip data ends early: the file is truncated";
+    case RPT_GZ_CORRUPT:
+        return "gzip data is corrupt";
+    case RPT_GZ_TRAILING:
+        return "trailing data after the gzip stream";
+    case RPT_GZ_TOO_BIG:
+        return "the XML is larger than allowed";
+    case RPT_GZ_NO_MEMORY:
+        return "out of memory";
+    default:
+        return "read failed";
+    }
 }
 
 static ssize_t read_some(int fd, void *buf, size_t len)
@@ -366,7 +402,6 @@ static void gzr_fail(rpt_gz_reader *r, int problem, int detail)
 static void gzr_detect(rpt_gz_reader *r)
 {
     ssize_t n;
-    int rc;
 
     while (r->have < 2) {
         n = read_some(r->fd, r->in + r->have, sizeof r->in - r->have);
@@ -381,14 +416,13 @@ static void gzr_detect(rpt_gz_reader *r)
     r->mode = r->have >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b ? GZR_GZIP : GZR_PLAIN;
     if (r->mode == GZR_PLAIN)
         return;
-    rc = inflateInit2(&r->zs, GZ_WINDOW_BITS);
-    if (rc != Z_OK) {
-        gzr_fail(r, RPT_GZ_ZLIB_ERROR, rc);
+    r->zs = inflate_new();
+    if (!r->zs) {
+        gzr_fail(r, RPT_GZ_NO_MEMORY, 0);
         return;
     }
-    r->live = 1;
-    r->zs.next_in = r->in;
-    r->zs.avail_in = (uInt)r->have;
+    r->zs->next_in = r->in;
+    r->zs->avail_in = (uint32_t)r->have;
 }
 
 static int gzr_plain(rpt_gz_reader *r, unsigned char *buf, unsigned len)
@@ -417,43 +451,42 @@ static void gzr_check_end(rpt_gz_reader *r)
     ssize_t n = 0;
 
     r->ended = 1;
-    if (r->zs.avail_in == 0)
+    if (r->zs->avail_in == 0)
         n = read_some(r->fd, r->in, sizeof r->in);
     if (n < 0)
         gzr_fail(r, RPT_GZ_READ_ERROR, errno);
-    else if (n > 0 || r->zs.avail_in > 0)
+    else if (n > 0 || r->zs->avail_in > 0)
         gzr_fail(r, RPT_GZ_TRAILING, 0);
 }
 
 static int gzr_inflate(rpt_gz_reader *r, unsigned char *buf, unsigned len)
 {
+    struct inflate_state *zs = r->zs;
     ssize_t n;
     int rc;
 
-    r->zs.next_out = buf;
-    r->zs.avail_out = len;
-    while (r->zs.avail_out == len && !r->ended && !r->problem) {
-        if (r->zs.avail_in == 0) {
+    zs->next_out = buf;
+    zs->avail_out = len;
+    while (zs->avail_out == len && !r->ended && !r->problem) {
+        if (zs->avail_in == 0) {
             n = read_some(r->fd, r->in, sizeof r->in);
             if (n <= 0) {
                 gzr_fail(r, n < 0 ? RPT_GZ_READ_ERROR : RPT_GZ_TRUNCATED, n < 0 ? errno : 0);
                 break;
             }
-            r->zs.next_in = r->in;
-            r->zs.avail_in = (uInt)n;
+            zs->next_in = r->in;
+            zs->avail_in = (uint32_t)n;
         }
-        rc = inflate(&r->zs, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END)
-            gzr_check_end(r);
-        else if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT)
+        rc = isal_inflate(zs);
+        if (rc != ISAL_DECOMP_OK)
             gzr_fail(r, RPT_GZ_CORRUPT, rc);
-        else if (rc != Z_OK && rc != Z_BUF_ERROR) /* Z_BUF_ERROR: no progress, more input */
-            gzr_fail(r, RPT_GZ_ZLIB_ERROR, rc);
+        else if (zs->block_state == ISAL_BLOCK_FINISH)
+            gzr_check_end(r);
     }
     /* Bytes inflated by a call that then met bad data are not the document's: dropped. */
-    if (r->problem == RPT_GZ_CORRUPT || r->problem == RPT_GZ_ZLIB_ERROR)
+    if (r->problem == RPT_GZ_CORRUPT)
         return -1;
-    return (int)(len - r->zs.avail_out);
+    return (int)(len - zs->avail_out);
 }
 
 int rpt_gz_read(rpt_gz_reader *r, void *buf, unsigned len, int *problem, int *detail)

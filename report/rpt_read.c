@@ -1,7 +1,8 @@
 /*
  * rpt_read: submissions, manifests and series read back on the receiving side (rpt_read.h).
  *
- * The XML is read with libxml2's xmlTextReader from gzread (gzip or plain by content): one node
+ * The XML is read with libxml2's xmlTextReader from rpt_gz_reader (gzip or plain by content, one
+ * gzip member and nothing after it, as tdi validate reads it): one node
  * at a time, nothing kept, so memory is flat for any size. The parser gets no network and no
  * entity substitution, and a DOCTYPE ends the read, as in the validator. The run report's trend
  * cells are read from a tables file the same way (report_trend_cells).
@@ -9,6 +10,7 @@
 #include "rpt_read.h"
 
 #include "report.h"
+#include "rpt_gz.h"
 #include "rpt_names.h"
 #include "rpt_xml.h"
 
@@ -16,15 +18,16 @@
 #include "../common/tdi_log.h"
 
 #include <libxml/xmlreader.h>
-#include <zlib.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The one place where an attribute's column, type and default are said: tdi load's staging
  * table, COPY and casts follow it, and what tdi audit's rules see. The coded items' defaults are
@@ -88,7 +91,8 @@ const rpt_attr rpt_attrs[RPT_NATTRS] = {
 
 struct rpt_reader {
     const char *path; /* borrowed */
-    gzFile gz;
+    int fd;           /* the file, owned; -1 when not open */
+    rpt_gz_reader gz;
     xmlTextReaderPtr xr;
     rpt_xml_guard guard;
     int captured;            /* guard holds libxml2's previous handler */
@@ -120,20 +124,20 @@ static void on_error(void *ctx, xmlErrorPtr err)
 static int read_gz(void *ctx, char *buf, int len)
 {
     rpt_reader *r = ctx;
-    int n = gzread(r->gz, buf, (unsigned)len), errnum;
+    int problem = RPT_GZ_OK, detail = 0;
+    int n = rpt_gz_read(&r->gz, buf, (unsigned)len, &problem, &detail);
 
     if (n >= 0)
         return n;
-    gzerror(r->gz, &errnum);
     tdi_error("%s: %s", r->path,
-              errnum == Z_ERRNO ? strerror(errno) : "gzip data is corrupt or truncated");
+              problem == RPT_GZ_READ_ERROR ? strerror(detail) : rpt_gz_why(problem));
     r->failed = 1;
     return -1;
 }
 
 static int close_gz(void *ctx)
 {
-    (void)ctx; /* gzclose in rpt_reader_close */
+    (void)ctx; /* closed in rpt_reader_close */
     return 0;
 }
 
@@ -229,11 +233,12 @@ tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out)
     if (!r)
         return TDI_ERR_INTERNAL;
     r->path = path;
-    r->gz = gzopen(path, "rb");
-    if (!r->gz) {
-        tdi_error("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        tdi_error("%s: cannot open: %s", path, strerror(errno));
         return TDI_ERR_OUTPUT;
     }
+    rpt_gz_reader_init(&r->gz, r->fd, 0);
     rpt_xml_capture(&r->guard, on_error, r);
     r->captured = 1;
     r->xr = xmlReaderForIO(read_gz, close_gz, r, path, NULL, XML_PARSE_NONET);
@@ -316,8 +321,9 @@ void rpt_reader_close(rpt_reader *r)
         xmlFreeTextReader(r->xr);
     if (r->captured)
         rpt_xml_restore(&r->guard);
-    if (r->gz)
-        gzclose(r->gz); /* read-only: a close error cannot change what was read */
+    rpt_gz_reader_end(&r->gz);
+    if (r->fd >= 0)
+        (void)close(r->fd); /* read-only: a close error cannot change what was read */
     free(r);
 }
 

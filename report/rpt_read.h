@@ -2,7 +2,7 @@
  * rpt_read: reading what report/ wrote, on the receiving side (tdi load, tdi audit). Private to
  * report/.
  *
- *   - a submission read as a stream (xmlTextReader over gzread: memory flat for any size; no
+ *   - a submission read as a stream (xmlTextReader over rpt_gz_reader: memory flat for any size; no
  *     network, no DTD, no entity expansion): its header, then one item per <episode/> or
  *     <delete/> with its line and every attribute;
  *   - a manifest's top-level fields (the small flat JSON report.c writes);

@@ -1,7 +1,7 @@
 /*
  * report_validate: the streaming schema validator (report_validate_file).
  *
- * The file is read through rpt_gz_reader (zlib's inflate: gzip or plain, by content; one gzip
+ * The file is read through rpt_gz_reader (igzip's inflate: gzip or plain, by content; one gzip
  * member and nothing after it, as gzip -t wants) into a libxml2 parser of
  * our own with the XSD validator plugged into its SAX stream: no tree is built, memory does not
  * grow with the file. The parser gets no network (XML_PARSE_NONET), no entity substitution, no
@@ -57,7 +57,7 @@
 
 /* What the inflating side ran into, for the parsing side to report when its input ends. */
 typedef struct feed_state {
-    int err;            /* errno of RPT_GZ_READ_ERROR, zlib code of RPT_GZ_ZLIB_ERROR */
+    int err;            /* errno of RPT_GZ_READ_ERROR */
     atomic_int problem; /* RPT_GZ_*, stored after err, before the pipe is closed */
 } feed_state;
 
@@ -80,7 +80,7 @@ typedef struct validation {
     int read_errno;           /* reading the file failed: nothing was really checked */
     int gz_broken;            /* the gzip data is truncated or corrupt */
     int parse_broken;         /* a fatal well-formedness error was reported */
-    int internal;             /* out of memory in zlib */
+    int internal;             /* out of memory for the inflate state */
     int probing;              /* first pass: looking for the root element only */
     int root_seen;            /* the first pass met the root element and stopped there */
     const char *schema;       /* file name of the root's schema, once the first pass found it */
@@ -189,8 +189,8 @@ static int locate(void *ctx, const char **file, unsigned long *line)
     return 0;
 }
 
-/* Says why the input ended early (problem: RPT_GZ_*, detail: the errno of RPT_GZ_READ_ERROR or
- * the zlib code of RPT_GZ_ZLIB_ERROR), marks v, and returns -1 for libxml2. */
+/* Says why the input ended early (problem: RPT_GZ_*, detail: the errno of RPT_GZ_READ_ERROR),
+ * marks v, and returns -1 for libxml2. */
 static int input_broken(validation *v, int problem, int detail)
 {
     switch (problem) {
@@ -199,16 +199,10 @@ static int input_broken(validation *v, int problem, int detail)
         tdi_error("%s: read failed: %s", v->path, strerror(v->read_errno));
         break;
     case RPT_GZ_TRUNCATED:
-        v->gz_broken = 1;
-        note(v, TDI_LOG_ERROR, 0, "gzip data ends early: the file is truncated");
-        break;
     case RPT_GZ_CORRUPT:
-        v->gz_broken = 1;
-        note(v, TDI_LOG_ERROR, 0, "gzip data is corrupt");
-        break;
     case RPT_GZ_TRAILING:
         v->gz_broken = 1;
-        note(v, TDI_LOG_ERROR, 0, "trailing data after the gzip stream");
+        note(v, TDI_LOG_ERROR, 0, rpt_gz_why(problem));
         break;
     case RPT_GZ_TOO_BIG: {
         char msg[96];
@@ -220,7 +214,7 @@ static int input_broken(validation *v, int problem, int detail)
     }
     default:
         v->internal = 1;
-        tdi_error("%s: gzip reader failed: zlib error %d", v->path, detail);
+        tdi_error("%s: gzip reader failed: out of memory", v->path);
         break;
     }
     return -1;

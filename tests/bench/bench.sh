@@ -190,7 +190,7 @@ machine() {
         "$("$CC_VERSION" --version 2>/dev/null | head -n 1 || echo 'cc ?')," \
         "PostgreSQL $(pg_sql postgres -c 'SHOW server_version' | awk '{print $1}')," \
         "libxml2 $(xmllint --version 2>&1 | awk '/using libxml version/ { print $NF; exit }')," \
-        "zlib $(dpkg-query -W -f '${Version}' zlib1g 2>/dev/null || echo '?')," \
+        "ISA-L $(dpkg-query -W -f '${Version}' libisal2 2>/dev/null || echo '?')," \
         "OpenSSL $(dpkg-query -W -f '${Version}' libssl3 2>/dev/null || echo '?')," \
         "$(gzip --version | head -n 1)"
 }

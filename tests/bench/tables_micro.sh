@@ -9,5 +9,5 @@ OUT=$TREE/build/release/tables_micro
 objs=$(ls "$TREE"/build/release/report/rpt_{tables,outcome}.o "$TREE"/build/release/{common,disclosure}/*.o)
 # shellcheck disable=SC2086,SC2046 # one word per object and library
 gcc -std=c11 -O2 -g ${MICRO_CFLAGS:-} -I"$TREE" -o "$OUT" "$PWD/tests/bench/tables_micro.c" $objs \
-  $(pkg-config --libs libxml-2.0 zlib libcrypto) -lglpk -pthread -lm
+  $(pkg-config --libs libxml-2.0 zlib libisal libcrypto) -lglpk -pthread -lm
 "$OUT" "$@"

@@ -1,7 +1,8 @@
 /* Unit tests for the receiving side's reading (report/rpt_read): runNo from the header and the
  * manifest, the order of two runs' files of one sequence (rpt_run_cmp: runNo, runId only when
- * neither has one), a series sorted by it whatever the run ids (clock times) say, and an
- * episode's absent coded items read as their schema defaults (2.4). */
+ * neither has one), a series sorted by it whatever the run ids (clock times) say, an
+ * episode's absent coded items read as their schema defaults (2.4), and a gzip file with bytes
+ * after its stream refused, as tdi validate refuses it (gzread would skip them). */
 #include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 
 #include "../../report/rpt_read.h"
 #include "test_log.h"
+
+#include <zlib.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +211,48 @@ static void test_absent_items_are_not_known(void **state)
     rpt_reader_close(r);
 }
 
+/* One episode read from a gzip file with "junk" after its stream: the read fails, naming the
+ * file, whatever the XML said before it. */
+static void test_gzip_trailing_data_refused(void **state)
+{
+    fixture *fx = *state;
+    const char *doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      "<submission xmlns=\"urn:tdi:submission:2\" schemaVersion=\"2.4\" "
+                      "body=\"national\" year=\"2025\" sequence=\"1\" "
+                      "runId=\"20250101T000000Z\" runNo=\"1\">\n<episodes>\n"
+                      "<episode key=\"e1:00000000000000000000000000000001\" sex=\"2\"/>\n"
+                      "</episodes>\n</submission>\n";
+    char path[256], expect[512];
+    rpt_header h;
+    rpt_reader *r = NULL;
+    rpt_item it;
+    int eof = 0, items = 0;
+    tdi_status st = TDI_OK;
+    gzFile gz;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/t.xml.gz", fx->dir);
+    gz = gzopen(path, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzputs(gz, doc), (int)strlen(doc));
+    assert_int_equal(gzclose(gz), Z_OK);
+    fp = fopen(path, "ab");
+    assert_non_null(fp);
+    assert_true(fputs("junk", fp) >= 0);
+    assert_int_equal(fclose(fp), 0);
+
+    st = rpt_reader_open(path, &h, &r);
+    while (st == TDI_OK && !eof) {
+        st = rpt_reader_next(r, &it, &eof);
+        items += st == TDI_OK && !eof;
+    }
+    rpt_reader_close(r);
+    assert_int_not_equal(st, TDI_OK);
+    assert_true(items <= 1);
+    snprintf(expect, sizeof expect, "%s: trailing data after the gzip stream\n", path);
+    assert_non_null(strstr(fx->log.text, expect));
+}
+
 /* The named indexes the receiver's rules use (rpt_rules.c) are those of the attributes' table. */
 static void test_attr_names(void **state)
 {
@@ -240,6 +285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manifest_run_no, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_by_run_no, setup, teardown),
         cmocka_unit_test_setup_teardown(test_absent_items_are_not_known, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_trailing_data_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
