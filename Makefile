@@ -28,7 +28,7 @@ DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev l
 FUZZ_DEB_PKGS := clang libclang-rt-dev
 # make lint: the formatter, the shell and C checkers, per-function line counts.
 LINT_DEB_PKGS := clang-format shellcheck cppcheck pmccabe
-BENCH_DEB_PKGS := time postgresql-contrib
+BENCH_DEB_PKGS := time postgresql-contrib isal
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 SCHEMA_DIR ?= $(CURDIR)/schemas
