@@ -139,8 +139,8 @@ static tdi_status pump(rpt_gz *gz, int finish)
         if (finish ? gz->zs.internal_state.state == ZSTATE_END
                    : gz->zs.avail_in == 0 && gz->zs.avail_out > 0)
             break;
-        /* Ending the stream, a call with output room that gives nothing would give nothing
-         * again: a bug rather than a loop forever. */
+        /* A call with output room that gives nothing, with input left or the stream not
+         * ended, would give nothing again: a bug rather than a loop forever. */
         if (have == 0)
             return deflate_error(gz, "deflate made no progress", rc);
     }
