@@ -90,9 +90,10 @@ static size_t level_buf_size(int level)
 tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
 {
     int lvl = level < 1 ? 1 : level > ISAL_DEF_MAX_LEVEL ? ISAL_DEF_MAX_LEVEL : level;
+    size_t buf_size = level_buf_size(lvl);
 
     gz->file = file;
-    gz->level_buf = malloc(level_buf_size(lvl));
+    gz->level_buf = malloc(buf_size);
     if (!gz->level_buf) {
         tdi_error("%s: out of memory", file->tmp);
         return TDI_ERR_INTERNAL;
@@ -100,7 +101,7 @@ tdi_status rpt_gz_init(rpt_gz *gz, rpt_file *file, int level)
     isal_deflate_init(&gz->zs);
     gz->zs.level = (uint32_t)lvl;
     gz->zs.level_buf = gz->level_buf;
-    gz->zs.level_buf_size = (uint32_t)level_buf_size(lvl);
+    gz->zs.level_buf_size = (uint32_t)buf_size;
     gz->zs.gzip_flag = IGZIP_GZIP;
     /* The file read back as it is written, on the same thread (rpt_gz_verify()). */
     gz->back_fd = open(file->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
