@@ -324,8 +324,9 @@ static int text_ok(const char *s)
 }
 
 /* What xmlTextWriter would not catch (it writes ill-formed XML for bad UTF-8) and what must not
- * reach a file or a log line (anything in the key slot but a pseudonym). The schema checks the
- * rest when the file is published. */
+ * reach a file or a log line (anything in the key slot but a pseudonym). The key and person
+ * checks are the run's check of the schema's patterns for them (rpt_xsd.h); the schema checks
+ * the rest while the file is written. */
 static tdi_status check_record(const report_writer *w, const tdi_record *rec)
 {
     const char *file = w->file.name;

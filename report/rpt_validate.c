@@ -18,7 +18,8 @@
  *
  * The same parser runs inside `tdi run` on a submission's XML stream as it is written
  * (rpt_validate_fd, on the writer's check thread), so a submission is checked while it is
- * produced, not read back afterwards.
+ * produced, not read back afterwards; there the schema's two pseudonym patterns are left to the
+ * writer's own check of each record (rpt_xsd.h).
  */
 #include "report.h"
 
@@ -26,6 +27,7 @@
 #include "rpt_pipe.h"
 #include "rpt_validate.h"
 #include "rpt_xml.h"
+#include "rpt_xsd.h"
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
@@ -388,7 +390,6 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
     xmlStopParser(v->pctxt);
 }
 
-/* Parses schema_dir/FILE into *out. */
 /* tdi_error, unless v is a second check thread of a document (another thread says it). */
 #define SAY(v, ...)                                                                                \
     do {                                                                                           \
@@ -396,8 +397,10 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
             tdi_error(__VA_ARGS__);                                                                \
     } while (0)
 
-static tdi_status load_schema(validation *v, const char *schema_dir, const char *file,
-                              xmlSchemaPtr *out)
+/* Parses schema_dir/FILE into *out; with in_code, tdi run's form of it (rpt_xsd.h) from a tree
+ * kept in *doc, which the caller frees after the schema. */
+static tdi_status load_schema(validation *v, const char *schema_dir, const char *file, int in_code,
+                              xmlSchemaPtr *out, xmlDocPtr *doc)
 {
     xmlSchemaParserCtxtPtr pc = NULL;
     char path[PATH_MAX];
@@ -421,7 +424,19 @@ static tdi_status load_schema(validation *v, const char *schema_dir, const char 
     close(fd); /* only probed */
 
     v->label = path;
-    pc = xmlSchemaNewParserCtxt(path);
+    if (in_code) {
+        char why[256] = "";
+
+        *doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+        st = !*doc ? TDI_ERR_INTERNAL : rpt_xsd_in_code(*doc, why, sizeof why);
+        if (st != TDI_OK) {
+            if (why[0])
+                SAY(v, "%s: %s", path, why);
+            SAY(v, "%s: cannot load schema", path);
+            goto done;
+        }
+    }
+    pc = in_code ? xmlSchemaNewDocParserCtxt(*doc) : xmlSchemaNewParserCtxt(path);
     if (!pc) {
         SAY(v, "%s: cannot create schema parser", path);
         st = TDI_ERR_INTERNAL;
@@ -634,7 +649,7 @@ tdi_status report_validate_file_max(const char *path, const char *schema_dir,
     if (st == TDI_OK)
         st = find_schema(&v);
     if (st == TDI_OK)
-        st = load_schema(&v, schema_dir, v.schema, &v.xsd);
+        st = load_schema(&v, schema_dir, v.schema, 0, &v.xsd, NULL);
     rpt_xml_restore(&guard);
     if (st == TDI_OK) {
         pipe = calloc(1, sizeof *pipe);
@@ -686,17 +701,19 @@ tdi_status rpt_validate_fd(int fd, const char *label, const char *schema_dir,
                     .cancel = cancel,
                     .quiet_lines = quiet_lines,
                     .quiet_schema = quiet_lines > 0};
+    xmlDocPtr xsd_doc = NULL;
     rpt_xml_guard guard;
     tdi_status st;
 
     init_libxml2();
     rpt_xml_capture(&guard, on_xml_error, &v);
-    st = load_schema(&v, schema_dir, SUBMISSION_SCHEMA, &v.xsd);
+    st = load_schema(&v, schema_dir, SUBMISSION_SCHEMA, 1, &v.xsd, &xsd_doc);
     rpt_xml_restore(&guard);
     if (st == TDI_OK)
         st = parse_stream(&v);
     if (v.hidden > 0)
         tdi_error("%s: ... %lu more errors", label, v.hidden);
     xmlSchemaFree(v.xsd);
+    xmlFreeDoc(xsd_doc);
     return st;
 }
