@@ -83,6 +83,16 @@ static tdi_status stand_in(xmlNode *root, const rpt_xsd_stand_in *s, char *why, 
     return TDI_OK;
 }
 
+/* Removes the default of every xs:attribute at or under node. */
+static void no_defaults(xmlNode *node)
+{
+    for (; node; node = node->next) {
+        if (is_xs(node, "attribute"))
+            (void)xmlUnsetProp(node, (const xmlChar *)"default"); /* -1: it had none */
+        no_defaults(node->children);
+    }
+}
+
 tdi_status rpt_xsd_in_code(xmlDocPtr doc, char *why, size_t whylen)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
@@ -94,5 +104,7 @@ tdi_status rpt_xsd_in_code(xmlDocPtr doc, char *why, size_t whylen)
     }
     for (size_t i = 0; i < RPT_XSD_STAND_INS && st == TDI_OK; i++)
         st = stand_in(root, &rpt_xsd_stand_ins[i], why, whylen);
+    if (st == TDI_OK)
+        no_defaults(root->children);
     return st;
 }

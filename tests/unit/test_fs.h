@@ -25,6 +25,20 @@ static inline void test_fs_remove_tree(const char *dir)
     nftw(dir, test_fs_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Reads up to cap bytes of path into buf; returns how many, or (size_t)-1 when it cannot be
+ * opened. */
+static inline size_t test_fs_read(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n;
+
+    if (!fp)
+        return (size_t)-1;
+    n = fread(buf, 1, cap, fp);
+    fclose(fp);
+    return n;
+}
+
 /* Writes text to path (created or truncated); 0 when all of it was written. */
 static inline int test_fs_write(const char *path, const char *text)
 {

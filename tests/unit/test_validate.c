@@ -7,11 +7,7 @@
 #include <cmocka.h>
 
 #include "../../report/report.h"
-#include "../../report/rpt_validate.h"
-#include "../../report/rpt_xsd.h"
 #include "test_log.h"
-
-#include <libxml/xmlregexp.h>
 
 #include <zlib.h>
 
@@ -643,119 +639,6 @@ static void missing_or_broken_schema(void **state)
     assert_string_equal(tail, expect);
 }
 
-/* tdi run's own check (rpt_validate_fd) takes the episode key and person patterns as a length,
- * since the writer checks them in code: each check must accept exactly what libxml2's compiled
- * pattern accepts, of the right values and their near misses. */
-static void stand_ins_match_the_patterns(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < RPT_XSD_STAND_INS; i++) {
-        const rpt_xsd_stand_in *s = &rpt_xsd_stand_ins[i];
-        xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)s->pattern);
-        char good[128], c[12][132];
-        size_t n = 0;
-
-        assert_non_null(re);
-        assert_true(s->length < sizeof good && s->length > 3);
-        memcpy(good, s->pattern, 3); /* "e1:", "v1:" */
-        for (size_t k = 3; k < s->length; k++)
-            good[k] = "0123456789abcdef"[k % 16];
-        good[s->length] = '\0';
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        snprintf(c[n++], sizeof c[0], "%.*s", (int)s->length - 1, good); /* one short */
-        snprintf(c[n++], sizeof c[0], "%s0", good);                      /* one long */
-        snprintf(c[n++], sizeof c[0], "%s ", good);
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][0] = (char)(c[n - 1][0] - 'a' + 'A'); /* E1:, V1: */
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][s->length - 1] = 'F'; /* uppercase hex */
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][s->length - 1] = 'g';
-        snprintf(c[n++], sizeof c[0], "%.*s\xc3\xa9", (int)s->length - 1, good); /* é */
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][0] = s->pattern[0] == 'e' ? 'v' : 'e'; /* the other pseudonym's prefix */
-        snprintf(c[n++], sizeof c[0], "%.3s", good);
-        snprintf(c[n++], sizeof c[0], "%s", good + 3);
-        c[n++][0] = '\0';
-        for (size_t k = 0; k < n; k++) {
-            int by_pattern = xmlRegexpExec(re, (const xmlChar *)c[k]) == 1;
-
-            if (by_pattern != (s->ok(c[k]) != 0))
-                fail_msg("%s: \"%s\": pattern %d, code %d", s->type, c[k], by_pattern, s->ok(c[k]));
-            if (by_pattern)
-                assert_int_equal(strlen(c[k]), s->length);
-        }
-        assert_true(s->ok(good));
-        xmlRegFreeRegexp(re);
-    }
-}
-
-/* rpt_validate_fd on the file at path with the schemas of dir. */
-static tdi_status run_check(const char *path, const char *dir)
-{
-    FILE *fp = fopen(path, "rb");
-    tdi_status st;
-
-    assert_non_null(fp);
-    st = rpt_validate_fd(fileno(fp), "doc", dir, NULL, 0);
-    fclose(fp);
-    return st;
-}
-
-/* valid-2.4.xml with its first key's last digit replaced by with (NUL: the digit dropped). */
-static void key_changed(const fixture *fx, char with, char *path, size_t len)
-{
-    char doc[16384], *k;
-    size_t n = read_all(FIX("valid-2.4.xml"), doc, sizeof doc - 1);
-
-    doc[n] = '\0';
-    k = strstr(doc, "key=\"e1:");
-    assert_non_null(k);
-    k += strlen("key=\"e1:") + 31;
-    if (with)
-        *k = with;
-    else
-        memmove(k, k + 1, strlen(k + 1) + 1);
-    snprintf(path, len, "%s/key.xml", fx->dir);
-    write_all(path, doc, strlen(doc));
-}
-
-/* The run's check takes the key and person as their lengths and everything else as published;
- * it refuses a schema whose pattern is not the one the writer checks in code. */
-static void run_check_in_code(void **state)
-{
-    fixture *fx = *state;
-    char path[128], xsd[128], doc[262144], expect[512], *p;
-    size_t n;
-
-    assert_int_equal(run_check(FIX("valid-2.4.xml"), TDI_SCHEMA_DIR), TDI_OK);
-    assert_int_equal(run_check(FIX("bad-code.xml"), TDI_SCHEMA_DIR), TDI_ERR_INVALID);
-    key_changed(fx, '\0', path, sizeof path); /* 34 characters: its length refuses it */
-    test_log_start(&fx->log);
-    assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
-    assert_non_null(strstr(fx->log.text, "[facet 'length']"));
-    /* Uppercase hex: the published schema refuses it; in a run the writer's check does. */
-    key_changed(fx, 'F', path, sizeof path);
-    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
-    assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_OK);
-
-    n = read_all(TDI_SCHEMA_DIR "/tdi-submission.xsd", doc, sizeof doc - 1);
-    assert_true(n < sizeof doc - 1);
-    doc[n] = '\0';
-    p = strstr(doc, "\"e1:[0-9a-f]{32}\"");
-    assert_non_null(p);
-    p[strlen("\"e1:[0-9a-f]{3")] = '1'; /* {31} */
-    snprintf(xsd, sizeof xsd, "%s/tdi-submission.xsd", fx->dir);
-    write_all(xsd, doc, n);
-    test_log_start(&fx->log);
-    assert_int_equal(run_check(FIX("valid-2.4.xml"), fx->dir), TDI_ERR_INTERNAL);
-    snprintf(expect, sizeof expect,
-             "%1$s: type episodeKey: its pattern is not e1:[0-9a-f]{32}, which tdi run checks "
-             "in code\n%1$s: cannot load schema\n",
-             xsd);
-    assert_string_equal(fx->log.text, expect);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,8 +663,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(pipe_is_read_once, setup, teardown),
         cmocka_unit_test_setup_teardown(unreadable_input, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_or_broken_schema, setup, teardown),
-        cmocka_unit_test(stand_ins_match_the_patterns),
-        cmocka_unit_test_setup_teardown(run_check_in_code, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
