@@ -4,12 +4,12 @@
  * The episode key and the person pseudonym are checked on every record by the writer, in code,
  * before they are written (rpt_episode_key_ok, rpt_person_key_ok: report.c's check_record and
  * report_delete). libxml2 checks the same patterns with its regular expression engine a character
- * at a time: at 1M episodes 1.2 of the check's 5 s of CPU (docs/benchmark.md, 2026-12-06 22:20).
- * The run's check therefore takes the schema with those two xs:pattern facets replaced by the
- * length every value of them has; everything else, and every file given to `tdi validate` or
- * xmllint, is checked against the schema as published. The table below names each stand-in;
- * rpt_xsd_in_code refuses a schema whose pattern is not the one the code checks, so the two
- * cannot drift apart, and test_rpt_xsd.c compares each check with libxml2's compiled pattern.
+ * at a time: at 1M episodes 1.2 of the check's 5 s of CPU (docs/benchmark.md, 2026-12-06
+ * 21:29-22:30). The run's check therefore takes the schema with those two xs:pattern facets
+ * replaced by the length every value of them has; everything else, and every file given to `tdi
+ * validate` or xmllint, is checked against the schema as published. The table below names each
+ * stand-in; rpt_xsd_in_code refuses a schema whose pattern is not the one the code checks, so the
+ * two cannot drift apart, and test_rpt_xsd.c compares each check with libxml2's compiled pattern.
  *
  * The run's form also has no attribute defaults. A default changes no document's validity (it
  * is what a reader assumes for an absent attribute), but libxml2 checks the default value of each
