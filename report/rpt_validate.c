@@ -397,9 +397,9 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
             tdi_error(__VA_ARGS__);                                                                \
     } while (0)
 
-/* Parses schema_dir/FILE into *out; with in_code, tdi run's form of it (rpt_xsd.h) from a tree
- * kept in *doc, which the caller frees after the schema. */
-static tdi_status load_schema(validation *v, const char *schema_dir, const char *file, int in_code,
+/* Parses schema_dir/FILE into *out; with doc, tdi run's form of it (rpt_xsd.h), from a tree kept
+ * in *doc, which the caller frees after the schema. */
+static tdi_status load_schema(validation *v, const char *schema_dir, const char *file,
                               xmlSchemaPtr *out, xmlDocPtr *doc)
 {
     xmlSchemaParserCtxtPtr pc = NULL;
@@ -424,7 +424,7 @@ static tdi_status load_schema(validation *v, const char *schema_dir, const char 
     close(fd); /* only probed */
 
     v->label = path;
-    if (in_code) {
+    if (doc) {
         char why[256] = "";
 
         *doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
@@ -436,7 +436,7 @@ static tdi_status load_schema(validation *v, const char *schema_dir, const char 
             goto done;
         }
     }
-    pc = in_code ? xmlSchemaNewDocParserCtxt(*doc) : xmlSchemaNewParserCtxt(path);
+    pc = doc ? xmlSchemaNewDocParserCtxt(*doc) : xmlSchemaNewParserCtxt(path);
     if (!pc) {
         SAY(v, "%s: cannot create schema parser", path);
         st = TDI_ERR_INTERNAL;
@@ -649,7 +649,7 @@ tdi_status report_validate_file_max(const char *path, const char *schema_dir,
     if (st == TDI_OK)
         st = find_schema(&v);
     if (st == TDI_OK)
-        st = load_schema(&v, schema_dir, v.schema, 0, &v.xsd, NULL);
+        st = load_schema(&v, schema_dir, v.schema, &v.xsd, NULL);
     rpt_xml_restore(&guard);
     if (st == TDI_OK) {
         pipe = calloc(1, sizeof *pipe);
@@ -707,7 +707,7 @@ tdi_status rpt_validate_fd(int fd, const char *label, const char *schema_dir,
 
     init_libxml2();
     rpt_xml_capture(&guard, on_xml_error, &v);
-    st = load_schema(&v, schema_dir, SUBMISSION_SCHEMA, 1, &v.xsd, &xsd_doc);
+    st = load_schema(&v, schema_dir, SUBMISSION_SCHEMA, &v.xsd, &xsd_doc);
     rpt_xml_restore(&guard);
     if (st == TDI_OK)
         st = parse_stream(&v);

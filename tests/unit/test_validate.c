@@ -57,12 +57,9 @@ static int teardown(void **state)
 
 static size_t read_all(const char *path, char *buf, size_t cap)
 {
-    FILE *fp = fopen(path, "rb");
-    size_t n;
+    size_t n = test_fs_read(path, buf, cap);
 
-    assert_non_null(fp);
-    n = fread(buf, 1, cap, fp);
-    fclose(fp);
+    assert_true(n != (size_t)-1);
     return n;
 }
 
