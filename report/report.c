@@ -60,8 +60,7 @@ struct report_writer {
     int split;              /* record lines are being written: each goes to one check thread */
     int owner;              /* the check thread of the current record line */
     atomic_int abandon;     /* the document will not be finished: the checks stop quietly */
-    xmlBufferPtr line;      /* one <episode/> line being built by libxml2's serialiser; reused */
-    char linebuf[4096];     /* one <episode/> line being built, fast path */
+    char linebuf[4096];     /* one <episode/> line being built (put_empty_element) */
     unsigned long records;  /* episodes written */
     unsigned long replaces; /* of records */
     unsigned long deletes;
@@ -221,8 +220,6 @@ static void writer_free(report_writer *w)
         xmlFreeTextWriter(w->xw);
         rpt_xml_restore(&g);
     }
-    if (w->line)
-        xmlBufferFree(w->line);
     rpt_gz_discard(&w->gz);
     atomic_store(&w->abandon, 1);
     for (int c = 0; c < CHECKS; c++)
@@ -283,12 +280,6 @@ tdi_status report_open(const report_meta *meta, const char *body, report_writer 
         st = TDI_ERR_INTERNAL;
         goto done;
     }
-    w->line = xmlBufferCreateSize(1024);
-    if (!w->line) {
-        tdi_error("%s: cannot create XML line buffer", w->file.tmp);
-        st = TDI_ERR_INTERNAL;
-        goto done;
-    }
     w->xw = xmlNewTextWriter(ob);
     if (!w->xw) {
         tdi_error("%s: cannot create XML writer", w->file.tmp);
@@ -315,22 +306,15 @@ done:
     return TDI_OK;
 }
 
-/* 1 when s is text an attribute can carry: valid UTF-8, no control character, tab included. */
-static int text_ok(const char *s)
-{
-    size_t len = strlen(s);
-
-    return tdi_utf8_ok(s, len) && !memchr(s, '\t', len);
-}
-
 /* What xmlTextWriter would not catch (it writes ill-formed XML for bad UTF-8) and what must not
- * reach a file or a log line (anything in the key slot but a pseudonym). The key and person
- * checks are the run's check of the schema's patterns for them (rpt_xsd.h); the schema checks
- * the rest while the file is written. */
+ * reach a file or a log line (anything in the key slot but a pseudonym). The key, person, source,
+ * centre, region and year checks are the run's check of the schema's patterns for them
+ * (rpt_xsd.h); the schema checks the rest while the file is written. */
 static tdi_status check_record(const report_writer *w, const tdi_record *rec)
 {
     const char *file = w->file.name;
     const char *key = rec->episode;
+    char year[TDI_DECIMAL_MAX];
 
     if (!memchr(rec->episode, '\0', sizeof rec->episode) || !rpt_episode_key_ok(rec->episode)) {
         tdi_error("%s: record %lu: key is not an episode pseudonym", file, w->records + 1);
@@ -345,20 +329,23 @@ static tdi_status check_record(const report_writer *w, const tdi_record *rec)
                   (unsigned)rec->person_kind);
         return TDI_ERR_INTERNAL;
     }
-    if (!memchr(rec->centre, '\0', sizeof rec->centre) || !text_ok(rec->centre)) {
-        tdi_error("%s: record %s: centre is not valid UTF-8 or holds a control character", file,
-                  key);
+    if (!memchr(rec->centre, '\0', sizeof rec->centre) || !rpt_local_code_ok(rec->centre)) {
+        tdi_error("%s: record %s: centre is not 1..32 of [A-Za-z0-9._-]", file, key);
         return TDI_ERR_INTERNAL;
     }
-    if (!rec->source || !text_ok(rec->source)) {
+    if (!rpt_name_ok(rec->source)) {
         tdi_error("%s: record %s: source %s", file, key,
-                  rec->source ? "is not valid UTF-8 or holds a control character" : "missing");
+                  rec->source ? "is not 1..32 of [A-Za-z0-9_-]" : "missing");
         return TDI_ERR_INTERNAL;
     }
-    if (!memchr(rec->region, '\0', sizeof rec->region) || !rec->region[0] ||
-        !text_ok(rec->region)) {
+    if (!memchr(rec->region, '\0', sizeof rec->region) || !rpt_local_code_ok(rec->region)) {
         tdi_error("%s: record %s: region %s", file, key,
-                  rec->region[0] ? "is not valid UTF-8 or holds a control character" : "missing");
+                  rec->region[0] ? "is not 1..32 of [A-Za-z0-9._-]" : "missing");
+        return TDI_ERR_INTERNAL;
+    }
+    tdi_decimal(year, rec->year);
+    if (!rpt_year_ok(year)) {
+        tdi_error("%s: record %s: year %s is not four digits", file, key, year);
         return TDI_ERR_INTERNAL;
     }
     if (rec->quarter > 4) {
@@ -378,12 +365,11 @@ static tdi_status check_record(const report_writer *w, const tdi_record *rec)
     return TDI_OK;
 }
 
+/* An attribute of a record's line. Every value is written as it is: a pseudonym, name or code
+ * check_record() passed, a code of the code lists (test_codes), a number, a fixed word; none
+ * holds markup, a quote, white space or a byte beyond ASCII. */
 typedef struct xml_attr {
     const char *name, *value;
-    /* 1: every byte of value is plain (plain_byte()) by construction: a pseudonym check_record()
-     * passed, a code of the code lists (test_codes), a number, a fixed word; copied as it is.
-     * 0: a value from the config or the source (centre, region, source), looked at byte by byte. */
-    int plain;
 } xml_attr;
 
 /* The caller's buffers for the numbers of an episode's attributes. */
@@ -404,25 +390,25 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     tdi_decimal(num->year, rec->year);
     num->quarter[0] = (char)('0' + rec->quarter % 10);
     num->quarter[1] = '\0';
-    attrs[n++] = (xml_attr){"key", rec->episode, 1};
-    attrs[n++] = (xml_attr){"person", rec->person, 1};
-    attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind], 1};
-    attrs[n++] = (xml_attr){"source", rec->source, 0};
-    attrs[n++] = (xml_attr){"centre", rec->centre, 0};
-    attrs[n++] = (xml_attr){"region", rec->region, 0};
-    attrs[n++] = (xml_attr){"year", num->year, 1};
+    attrs[n++] = (xml_attr){"key", rec->episode};
+    attrs[n++] = (xml_attr){"person", rec->person};
+    attrs[n++] = (xml_attr){"personKind", tdi_person_kind_names[rec->person_kind]};
+    attrs[n++] = (xml_attr){"source", rec->source};
+    attrs[n++] = (xml_attr){"centre", rec->centre};
+    attrs[n++] = (xml_attr){"region", rec->region};
+    attrs[n++] = (xml_attr){"year", num->year};
     /* Generalised (README.md, "Generalisation"): the date only as its year, and its quarter for
      * bodies configured to get it; ages only as their bands (age_band, first_use_age_band): the
      * age in years (rec->age, rec->first_use_age) stays in memory, for the tables. */
     if (rec->quarter)
-        attrs[n++] = (xml_attr){"quarter", num->quarter, 1};
+        attrs[n++] = (xml_attr){"quarter", num->quarter};
     /* Decided after transform, so never part of the content hash (report_record_hash). */
     if (rec->entrant != TDI_ENTRANT_UNRANKED)
-        attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0", 1};
+        attrs[n++] = (xml_attr){"entrant", rec->entrant == TDI_ENTRANT_YES ? "1" : "0"};
     /* Since 2.4: started before the file's year, open in it (never an entrant); since 2.5 its year
      * is bottom-coded (transform: the file's year minus one, "then or earlier"). */
     if (rec->continuing)
-        attrs[n++] = (xml_attr){"continuing", "1", 1};
+        attrs[n++] = (xml_attr){"continuing", "1"};
     /* Coded items are left out where they do not apply, and, in the file, where they are not
      * known: the schema's default says it (half the bytes of a sparse source's records). */
     for (int i = 0; i < TDI_ITEM_COUNT; i++) {
@@ -430,48 +416,16 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
         if (rec->code[i] == TDI_CODE_NOT_APPLICABLE ||
             (omit_defaults && rec->code[i] == def->not_known && !def->conditional))
             continue;
-        attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code, 1};
+        attrs[n++] = (xml_attr){def->name, def->codes[rec->code[i]].code};
     }
     return n;
-}
-
-/* 1 for a byte an attribute value carries as it is: printable ASCII but markup and the quote.
- * Anything else (white space XML would normalise, bytes beyond ASCII, which xmlTextWriter writes
- * as character references) is left to libxml2's serialiser. */
-static int plain_byte(unsigned char c)
-{
-    return c >= 0x20 && c < 0x7f && c != '&' && c != '<' && c != '>' && c != '"';
-}
-
-/* The slow path of put_empty_element: every value through libxml2's attribute serialiser, the
- * one xmlTextWriterWriteAttribute uses. */
-static tdi_status put_empty_element_escaped(report_writer *w, const char *name,
-                                            const xml_attr *attrs, size_t n)
-{
-    xmlBufferPtr b = w->line;
-    int rc;
-
-    xmlBufferEmpty(b);
-    rc = xmlBufferCCat(b, "<") | xmlBufferCCat(b, name);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = xmlBufferCCat(b, " ") | xmlBufferCCat(b, attrs[i].name) | xmlBufferCCat(b, "=\"");
-        if (rc == 0)
-            xmlAttrSerializeTxtContent(b, NULL, NULL, XC(attrs[i].value));
-        rc |= xmlBufferCCat(b, "\"");
-    }
-    rc |= xmlBufferCCat(b, "/>\n");
-    if (rc != 0) {
-        tdi_error("%s: out of memory writing a record", w->file.tmp);
-        return TDI_ERR_INTERNAL;
-    }
-    return xml_status(
-        w, xmlTextWriterWriteRawLen(w->xw, xmlBufferContent(b), (int)xmlBufferLength(b)));
 }
 
 /* <NAME a="v" .../> and a newline in one raw write: byte for byte what xmlTextWriter's
  * StartElement, WriteAttribute..., EndElement and a newline write, without the writer's work per
  * attribute (allocations, a list lookup, an output call each), which was a third of the main
- * thread's time. Values that need escaping take the slow path above. */
+ * thread's time. Every value is written as it is (xml_attr). A line longer than the buffer (more
+ * than the items' names and values can make) is refused, never cut. */
 static tdi_status put_empty_element(report_writer *w, const char *name, const xml_attr *attrs,
                                     size_t n)
 {
@@ -479,43 +433,34 @@ static tdi_status put_empty_element(report_writer *w, const char *name, const xm
     size_t len = strlen(name);
 
     if ((size_t)(end - p) < len + 1)
-        return put_empty_element_escaped(w, name, attrs, n);
+        goto too_long;
     *p++ = '<';
     memcpy(p, name, len);
     p += len;
     for (size_t i = 0; i < n; i++) {
-        const unsigned char *v = (const unsigned char *)attrs[i].value;
+        size_t vlen = strlen(attrs[i].value);
 
         len = strlen(attrs[i].name);
-        if ((size_t)(end - p) < len + 3)
-            return put_empty_element_escaped(w, name, attrs, n);
+        if ((size_t)(end - p) < len + vlen + 4)
+            goto too_long;
         *p++ = ' ';
         memcpy(p, attrs[i].name, len);
         p += len;
         *p++ = '=';
         *p++ = '"';
-        if (attrs[i].plain) { /* most of a record's bytes: one copy, not a test a byte */
-            len = strlen(attrs[i].value);
-            if ((size_t)(end - p) < len)
-                return put_empty_element_escaped(w, name, attrs, n);
-            memcpy(p, v, len);
-            p += len;
-            v += len;
-        }
-        for (; *v; v++) {
-            if (!plain_byte(*v) || p == end)
-                return put_empty_element_escaped(w, name, attrs, n);
-            *p++ = (char)*v;
-        }
-        if (p == end)
-            return put_empty_element_escaped(w, name, attrs, n);
+        memcpy(p, attrs[i].value, vlen);
+        p += vlen;
         *p++ = '"';
     }
     if (end - p < 3)
-        return put_empty_element_escaped(w, name, attrs, n);
+        goto too_long;
     memcpy(p, "/>\n", 3);
     p += 3;
     return xml_status(w, xmlTextWriterWriteRawLen(w->xw, XC(w->linebuf), (int)(p - w->linebuf)));
+too_long:
+    tdi_error("%s: record %lu: its line is longer than %zu bytes", w->file.name, w->records + 1,
+              sizeof w->linebuf);
+    return TDI_ERR_INTERNAL;
 }
 
 static tdi_status write_episode(report_writer *w, const tdi_record *rec, report_action action)
@@ -526,7 +471,7 @@ static tdi_status write_episode(report_writer *w, const tdi_record *rec, report_
 
     /* An append is the schema's default action: first versions of records look as in 1.0. */
     if (action == REPORT_REPLACE)
-        attrs[n++] = (xml_attr){"action", "replace", 1};
+        attrs[n++] = (xml_attr){"action", "replace"};
     n += episode_attrs(rec, attrs + n, &num, 1);
     return put_empty_element(w, "episode", attrs, n);
 }

@@ -2,6 +2,7 @@
 #include "rpt_names.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_text.h"
 
 #include <string.h>
 
@@ -66,6 +67,16 @@ int rpt_episode_key_ok(const char *s)
 int rpt_person_key_ok(const char *s)
 {
     return prefixed_hex_ok(s, "v1:", 64);
+}
+
+int rpt_local_code_ok(const char *s)
+{
+    return s && tdi_name_ok(s, RPT_LOCAL_CODE_MAX);
+}
+
+int rpt_year_ok(const char *s)
+{
+    return s && matches_shape(s, "9999");
 }
 
 int rpt_key_id_ok(const char *s)

@@ -10,10 +10,15 @@
 
 #include "report.h"
 
-#define RPT_NAME_MAX 32 /* body and source names: [A-Za-z0-9_-]{1,32} */
+#define RPT_NAME_MAX       32 /* body and source names: [A-Za-z0-9_-]{1,32} */
+#define RPT_LOCAL_CODE_MAX 32 /* centre and region codes: [A-Za-z0-9._-]{1,32} */
 
 /* 1 when s is a body or source name: 1..32 of [A-Za-z0-9_-] (no dot: never "." or ".."). */
 int rpt_name_ok(const char *s);
+/* 1 when s is a centre or region code: 1..32 of [A-Za-z0-9._-]. */
+int rpt_local_code_ok(const char *s);
+/* 1 when s is a year as a file writes it: four ASCII digits. */
+int rpt_year_ok(const char *s);
 /* 1 when s is YYYYMMDDTHHMMSSZ (digits only; the clock is the caller's business). */
 int rpt_run_id_ok(const char *s);
 /* 1 when s is YYYY-MM-DDTHH:MM:SSZ. */

@@ -9,8 +9,11 @@
 #define XS "http://www.w3.org/2001/XMLSchema"
 
 const rpt_xsd_stand_in rpt_xsd_stand_ins[RPT_XSD_STAND_INS] = {
-    {"episodeKey", "e1:[0-9a-f]{32}", 35, rpt_episode_key_ok},
-    {"personKey", "v1:[0-9a-f]{64}", 67, rpt_person_key_ok},
+    {"episodeKey", "e1:[0-9a-f]{32}", 35, 35, rpt_episode_key_ok},
+    {"personKey", "v1:[0-9a-f]{64}", 67, 67, rpt_person_key_ok},
+    {"name", "[A-Za-z0-9_\\-]{1,32}", 1, RPT_NAME_MAX, rpt_name_ok},
+    {"localCode", "[A-Za-z0-9._\\-]{1,32}", 1, RPT_LOCAL_CODE_MAX, rpt_local_code_ok},
+    {"year", "[0-9]{4}", 0, 0, rpt_year_ok},
 };
 
 /* 1 when node is the XML Schema element called name. */
@@ -60,25 +63,46 @@ static xmlNode *the_pattern(xmlNode *root, const char *type)
     return found;
 }
 
+/* A new xs:FACET value="n" element beside pattern (in its document and namespace), or NULL. */
+static xmlNode *length_facet(xmlNode *pattern, const char *facet, size_t n)
+{
+    xmlNode *f = xmlNewDocNode(pattern->doc, pattern->ns, (const xmlChar *)facet, NULL);
+    char v[24];
+
+    snprintf(v, sizeof v, "%zu", n);
+    if (f && !xmlSetProp(f, (const xmlChar *)"value", (const xmlChar *)v)) {
+        xmlFreeNode(f);
+        f = NULL;
+    }
+    return f;
+}
+
 static tdi_status stand_in(xmlNode *root, const rpt_xsd_stand_in *s, char *why, size_t whylen)
 {
     xmlNode *pattern = the_pattern(root, s->type);
-    xmlNode *length;
-    char n[24];
+    xmlNode *f[2] = {NULL, NULL};
 
     if (!pattern || !attr_is(pattern, "value", s->pattern)) {
         snprintf(why, whylen, "type %s: its pattern is not %s, which tdi run checks in code",
                  s->type, s->pattern);
         return TDI_ERR_INTERNAL;
     }
-    snprintf(n, sizeof n, "%zu", s->length);
-    length = xmlNewDocNode(pattern->doc, pattern->ns, (const xmlChar *)"length", NULL);
-    if (!length || !xmlSetProp(length, (const xmlChar *)"value", (const xmlChar *)n)) {
-        xmlFreeNode(length);
+    if (s->max_length && s->min_length == s->max_length) {
+        f[0] = length_facet(pattern, "length", s->max_length);
+    } else if (s->max_length) {
+        f[0] = length_facet(pattern, "minLength", s->min_length);
+        f[1] = length_facet(pattern, "maxLength", s->max_length);
+    }
+    if (s->max_length && (!f[0] || (s->min_length != s->max_length && !f[1]))) {
+        xmlFreeNode(f[0]);
+        xmlFreeNode(f[1]);
         snprintf(why, whylen, "out of memory");
         return TDI_ERR_INTERNAL;
     }
-    xmlReplaceNode(pattern, length);
+    for (int i = 0; i < 2; i++)
+        if (f[i])
+            (void)xmlAddPrevSibling(pattern, f[i]);
+    xmlUnlinkNode(pattern);
     xmlFreeNode(pattern);
     return TDI_OK;
 }

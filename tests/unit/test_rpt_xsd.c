@@ -54,49 +54,69 @@ static int teardown(void **state)
     return 0;
 }
 
-/* tdi run's own check (rpt_validate_fd) takes the episode key and person patterns as a length,
- * since the writer checks them in code: each check must accept exactly what libxml2's compiled
- * pattern accepts, of the right values and their near misses. */
+/* Right values of each stand-in's type (rpt_xsd_stand_ins), longest last. */
+static const char *const right_values[RPT_XSD_STAND_INS][3] = {
+    {"e1:0123456789abcdef0123456789abcdef"},
+    {"v1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+    {"bench", "a", "Bench_2-ABCDEFGHIJKLMNOPQRSTUVWX"},
+    {"CTR-089", "BE1.00", "centre.2_A-BCDEFGHIJKLMNOPQRSTUV"},
+    {"2025", "1900", "0999"},
+};
+
+/* Near misses of good into c (room for 16), as many as made: one short, one long, white space,
+ * case, a character of another class, a non-ASCII one, halves, empty. */
+static size_t near_misses(const char *good, char c[16][132])
+{
+    size_t n = 0, len = strlen(good);
+    const char swaps[] = "Fg._/-:0";
+
+    snprintf(c[n++], sizeof c[0], "%.*s", (int)len - 1, good);
+    snprintf(c[n++], sizeof c[0], "%s0", good);
+    snprintf(c[n++], sizeof c[0], "%s ", good);
+    snprintf(c[n++], sizeof c[0], " %s", good);
+    snprintf(c[n++], sizeof c[0], "%.*s\xc3\xa9", (int)len - 1, good); /* é */
+    for (size_t k = 0; k < sizeof swaps - 1; k++) {
+        snprintf(c[n++], sizeof c[0], "%s", good);
+        c[n - 1][len - 1] = swaps[k];
+    }
+    snprintf(c[n++], sizeof c[0], "%s", good);
+    c[n - 1][0] = c[n - 1][0] == 'e' ? 'v' : c[n - 1][0] == 'v' ? 'e' : 'E'; /* E1:, the other */
+    snprintf(c[n++], sizeof c[0], "%.3s", good);
+    c[n++][0] = '\0';
+    return n;
+}
+
+/* tdi run's own check (rpt_validate_fd) takes the episode key, person, names, local codes and
+ * year without their patterns, since the writer checks them in code: each check must accept
+ * exactly what libxml2's compiled pattern accepts, of the right values and their near misses, and
+ * what it accepts must have the lengths that take the pattern's place. */
 static void stand_ins_match_the_patterns(void **state)
 {
     (void)state;
     for (size_t i = 0; i < RPT_XSD_STAND_INS; i++) {
         const rpt_xsd_stand_in *s = &rpt_xsd_stand_ins[i];
         xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)s->pattern);
-        char good[128], c[12][132];
-        size_t n = 0;
 
         assert_non_null(re);
-        assert_true(s->length < sizeof good && s->length > 3);
-        memcpy(good, s->pattern, 3); /* "e1:", "v1:" */
-        for (size_t k = 3; k < s->length; k++)
-            good[k] = "0123456789abcdef"[k % 16];
-        good[s->length] = '\0';
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        snprintf(c[n++], sizeof c[0], "%.*s", (int)s->length - 1, good); /* one short */
-        snprintf(c[n++], sizeof c[0], "%s0", good);                      /* one long */
-        snprintf(c[n++], sizeof c[0], "%s ", good);
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][0] = (char)(c[n - 1][0] - 'a' + 'A'); /* E1:, V1: */
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][s->length - 1] = 'F'; /* uppercase hex */
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][s->length - 1] = 'g';
-        snprintf(c[n++], sizeof c[0], "%.*s\xc3\xa9", (int)s->length - 1, good); /* é */
-        snprintf(c[n++], sizeof c[0], "%s", good);
-        c[n - 1][0] = s->pattern[0] == 'e' ? 'v' : 'e'; /* the other pseudonym's prefix */
-        snprintf(c[n++], sizeof c[0], "%.3s", good);
-        snprintf(c[n++], sizeof c[0], "%s", good + 3);
-        c[n++][0] = '\0';
-        for (size_t k = 0; k < n; k++) {
-            int by_pattern = xmlRegexpExec(re, (const xmlChar *)c[k]) == 1;
+        for (size_t g = 0; g < 3 && right_values[i][g]; g++) {
+            char c[17][132];
+            size_t n = near_misses(right_values[i][g], c);
 
-            if (by_pattern != (s->ok(c[k]) != 0))
-                fail_msg("%s: \"%s\": pattern %d, code %d", s->type, c[k], by_pattern, s->ok(c[k]));
-            if (by_pattern)
-                assert_int_equal(strlen(c[k]), s->length);
+            snprintf(c[n++], sizeof c[0], "%s", right_values[i][g]);
+            for (size_t k = 0; k < n; k++) {
+                int by_pattern = xmlRegexpExec(re, (const xmlChar *)c[k]) == 1;
+                size_t len = strlen(c[k]);
+
+                if (by_pattern != (s->ok(c[k]) != 0))
+                    fail_msg("%s: \"%s\": pattern %d, code %d", s->type, c[k], by_pattern,
+                             s->ok(c[k]));
+                if (by_pattern && s->max_length)
+                    assert_true(len >= s->min_length && len <= s->max_length);
+            }
+            assert_true(s->ok(right_values[i][g]));
         }
-        assert_true(s->ok(good));
+        if (s->max_length > s->min_length) /* the longest right value is as long as it gets */
+            assert_int_equal(strlen(right_values[i][2]), s->max_length);
         xmlRegFreeRegexp(re);
     }
 }
@@ -113,43 +133,63 @@ static tdi_status run_check(const char *path, const char *dir)
     return st;
 }
 
-/* valid-2.4.xml with its first key's last digit replaced by with (NUL: the digit dropped). */
-static void key_changed(const fixture *fx, char with, char *path, size_t len)
+#define KEY1 "key=\"e1:00000000000000000000000000000001\""
+
+/* valid-2.4.xml with the first from replaced by to, written into fx's directory as path. */
+static void doc_with(const fixture *fx, const char *from, const char *to, char *path, size_t len)
 {
     char doc[16384], *k;
     size_t n = test_fs_read(FIX("valid-2.4.xml"), doc, sizeof doc - 1);
 
     assert_true(n < sizeof doc - 1);
     doc[n] = '\0';
-    k = strstr(doc, "key=\"e1:");
+    k = strstr(doc, from);
     assert_non_null(k);
-    k += strlen("key=\"e1:") + 31;
-    if (with)
-        *k = with;
-    else
-        memmove(k, k + 1, strlen(k + 1) + 1);
-    snprintf(path, len, "%s/key.xml", fx->dir);
+    assert_true(n - strlen(from) + strlen(to) < sizeof doc);
+    memmove(k + strlen(to), k + strlen(from), strlen(k + strlen(from)) + 1);
+    memcpy(k, to, strlen(to));
+    snprintf(path, len, "%s/changed.xml", fx->dir);
     assert_int_equal(test_fs_write(path, doc), 0);
 }
 
-/* The run's check takes the key and person as their lengths and everything else as published;
- * it refuses a schema whose pattern is not the one the writer checks in code. */
+/* The run's check takes the key, person, names, local codes and year without their patterns and
+ * everything else as published; it refuses a schema whose pattern is not the one the writer
+ * checks in code. */
 static void run_check_in_code(void **state)
 {
     fixture *fx = *state;
+    static const char *const writers[][2] = {
+        {KEY1, "key=\"e1:0000000000000000000000000000000F\""},
+        {"centre=\"C01\"", "centre=\"C 1\""},
+        {"source=\"clinic_en\"", "source=\"clinic.en\""},
+        {"year=\"2025\" setting", "year=\"02025\" setting"},
+    };
     char path[128], xsd[128], doc[262144], expect[512], *p;
     size_t n;
 
     assert_int_equal(run_check(FIX("valid-2.4.xml"), TDI_SCHEMA_DIR), TDI_OK);
     assert_int_equal(run_check(FIX("bad-code.xml"), TDI_SCHEMA_DIR), TDI_ERR_INVALID);
-    key_changed(fx, '\0', path, sizeof path); /* 34 characters: its length refuses it */
+    /* 34 characters, an empty centre: their lengths refuse them. */
+    doc_with(fx, KEY1, "key=\"e1:0000000000000000000000000000001\"", path, sizeof path);
     test_log_start(&fx->log);
     assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     assert_non_null(strstr(fx->log.text, "[facet 'length']"));
-    /* Uppercase hex: the published schema refuses it; in a run the writer's check does. */
-    key_changed(fx, 'F', path, sizeof path);
-    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
-    assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_OK);
+    doc_with(fx, "centre=\"C01\"", "centre=\"\"", path, sizeof path);
+    test_log_start(&fx->log);
+    assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_non_null(strstr(fx->log.text, "attribute 'centre': [facet 'minLength']"));
+    /* Uppercase hex, a space in a centre, a dot in a source, a year of five digits: the
+     * published schema refuses each; in a run the writer's check does (test_report.c). */
+    for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
+        doc_with(fx, writers[i][0], writers[i][1], path, sizeof path);
+        assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+        assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_OK);
+    }
+    /* Its range stays the schema's. */
+    doc_with(fx, "year=\"2025\" setting", "year=\"1850\" setting", path, sizeof path);
+    test_log_start(&fx->log);
+    assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_non_null(strstr(fx->log.text, "[facet 'minInclusive']"));
 
     n = test_fs_read(TDI_SCHEMA_DIR "/tdi-submission.xsd", doc, sizeof doc - 1);
     assert_true(n < sizeof doc - 1);
