@@ -6,14 +6,14 @@
  * (rpt_episode_key_ok, rpt_person_key_ok), because a raw id must never reach a file; the source,
  * centre and region (rpt_name_ok, rpt_local_code_ok) and the year (rpt_year_ok). libxml2 checks
  * the same patterns a second time with its regular expression engine, a character at a time: at
- * 1M episodes 1.2 s of CPU for the two pseudonyms (docs/benchmark.md, 2026-12-06 21:29-22:30),
- * 0.6 s for the other four attributes of every record (2026-12-07). The run's check therefore
- * takes the schema with those xs:pattern facets replaced by the lengths their values have (the
- * year, an integer with its range, keeps the range only); everything else, and every file given
- * to `tdi validate` or xmllint, is checked against the schema as published. The table below names
- * each stand-in; rpt_xsd_in_code refuses a schema whose pattern is not the one the code checks,
- * so the two cannot drift apart, and test_rpt_xsd.c compares each check with libxml2's compiled
- * pattern.
+ * 1M episodes 1.2 s of CPU for the two pseudonyms, 0.6 s for the other four attributes of every
+ * record (docs/benchmark.md, 2026-12-06 21:29-22:30 and 2026-12-07 00:00-01:00). The run's check
+ * therefore takes the schema with those xs:pattern facets replaced by the lengths their values
+ * have (the year, an integer with its range, keeps the range only); everything else, and every
+ * file given to `tdi validate` or xmllint, is checked against the schema as published. The table
+ * below names each stand-in; rpt_xsd_in_code refuses a schema whose pattern is not the one the
+ * code checks, so the two cannot drift apart, and test_rpt_xsd.c compares each check with
+ * libxml2's compiled pattern.
  *
  * The run's form also has no attribute defaults. A default changes no document's validity (it
  * is what a reader assumes for an absent attribute), but libxml2 checks the default value of each
