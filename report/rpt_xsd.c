@@ -87,17 +87,17 @@ static tdi_status stand_in(xmlNode *root, const rpt_xsd_stand_in *s, char *why, 
                  s->type, s->pattern);
         return TDI_ERR_INTERNAL;
     }
-    if (s->max_length && s->min_length == s->max_length) {
-        f[0] = length_facet(pattern, "length", s->max_length);
-    } else if (s->max_length) {
-        f[0] = length_facet(pattern, "minLength", s->min_length);
-        f[1] = length_facet(pattern, "maxLength", s->max_length);
-    }
-    if (s->max_length && (!f[0] || (s->min_length != s->max_length && !f[1]))) {
-        xmlFreeNode(f[0]);
-        xmlFreeNode(f[1]);
-        snprintf(why, whylen, "out of memory");
-        return TDI_ERR_INTERNAL;
+    if (s->max_length) {
+        int same = s->min_length == s->max_length;
+
+        f[0] = length_facet(pattern, same ? "length" : "minLength", s->min_length);
+        f[1] = same ? NULL : length_facet(pattern, "maxLength", s->max_length);
+        if (!f[0] || (!same && !f[1])) {
+            xmlFreeNode(f[0]);
+            xmlFreeNode(f[1]);
+            snprintf(why, whylen, "out of memory");
+            return TDI_ERR_INTERNAL;
+        }
     }
     for (int i = 0; i < 2; i++)
         if (f[i])

@@ -65,7 +65,7 @@ static const char *const right_values[RPT_XSD_STAND_INS][3] = {
 
 /* Near misses of good into c (room for 16), as many as made: one short, one long, white space,
  * case, a character of another class, a non-ASCII one, halves, empty. */
-static size_t near_misses(const char *good, char c[16][132])
+static size_t near_misses(const char *good, char c[][132])
 {
     size_t n = 0, len = strlen(good);
     const char swaps[] = "Fg._/-:0";
