@@ -77,7 +77,7 @@ static tdi_status plan_bodies(state_db *st, size_t *n)
     return s;
 }
 
-/* The second connection: as the first was opened, with the run's session settings. The test
+/* The second connection: as the first was opened, with its own session settings. The test
  * build can make its statements time out (TDI_TEST_BESIDE_FAIL: a failure there). */
 static tdi_status side_open(const state_db *st, state_db **side)
 {
@@ -93,7 +93,7 @@ static tdi_status side_open(const state_db *st, state_db **side)
 
     if (s != TDI_OK)
         return s;
-    s = st_command(*side, "setting up the second connection", ST_SESSION_SETTINGS, 0, NULL);
+    s = st_command(*side, "setting up the second connection", ST_BESIDE_SETTINGS, 0, NULL);
 #ifdef TDI_TEST_HOOKS
     if (s == TDI_OK && getenv("TDI_TEST_BESIDE_FAIL"))
         s = st_command(*side, "setting up the second connection", "SET statement_timeout = 1", 0,

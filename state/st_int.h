@@ -56,6 +56,11 @@ struct state_db {
  * records, and bounds what one sort of a larger run may take (docs/benchmark.md, 2026-12-05: the
  * first run's CPU). */
 #define ST_SESSION_SETTINGS "SET jit = off; SET work_mem = '64MB'"
+/* The second connection's (st_beside.c), which runs the check's first grouping only: a hash of
+ * about one group a record, faster in pieces that fit the processor's caches than as one table
+ * of 130 MB (1M, the statement alone: 1.35-1.44 s at 8-32 MB against 1.64-1.70 s at 64-256 MB,
+ * 1.86 s at 4 MB; docs/benchmark.md, 2026-12-07 01:30). */
+#define ST_BESIDE_SETTINGS "SET jit = off; SET work_mem = '16MB'"
 
 /* ---- st_db.c: statements ---- */
 /* One statement; *res (when res is given) is the caller's to PQclear. */

@@ -728,21 +728,21 @@ static void actions_first_beside(void **state)
     (void)state;
     st = opened();
     assert_int_equal(state_reid_beside(st, plan_body0, NULL, 1), TDI_OK);
-    hpq_script(FIRST_HELD, HPQ_CONNECT(CONNINFO), HPQ_COMMAND("SET jit = off; SET work_mem"),
-               FIRST_RANK, HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, true)"),
-               HPQ_SEND_P("WITH hold AS NOT MATERIALIZED (SELECT person, qi, sens FROM "
-                          "tdi.run_rec WHERE body = $1)",
-                          "0"),
-               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-               HPQ_SEND_P("FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL", "0|3"),
-               HPQ_RESULT_ROWS(10, HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"), 1,
-                               HPQ_STRINGS("7", "4", "1", "2", "1", "1", "1", "1", "0", "0.6")),
-               HPQ_RESULT_NONE,
-               /* its actions counted there too (all appends): none counted after the ranking */
-               HPQ_SEND_P("SELECT count(*) FROM tdi.run_rec WHERE body = $1", "0"),
-               HPQ_RESULT_ROWS(1, HPQ_STRINGS("count"), 1, HPQ_STRINGS("7")), HPQ_RESULT_NONE,
-               HPQ_FINISH, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, FIRST_VIEWS,
-               HPQ_ROWS("k.earlier", 2, 0));
+    hpq_script(
+        FIRST_HELD, HPQ_CONNECT(CONNINFO), HPQ_COMMAND("SET jit = off; SET work_mem = '16MB'"),
+        FIRST_RANK, HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, true)"),
+        HPQ_SEND_P("WITH hold AS NOT MATERIALIZED (SELECT person, qi, sens FROM "
+                   "tdi.run_rec WHERE body = $1)",
+                   "0"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("FROM tdi.run_reid_g WHERE body = $1 AND g IS NULL", "0|3"),
+        HPQ_RESULT_ROWS(10, HPQ_STRINGS("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"), 1,
+                        HPQ_STRINGS("7", "4", "1", "2", "1", "1", "1", "1", "0", "0.6")),
+        HPQ_RESULT_NONE,
+        /* its actions counted there too (all appends): none counted after the ranking */
+        HPQ_SEND_P("SELECT count(*) FROM tdi.run_rec WHERE body = $1", "0"),
+        HPQ_RESULT_ROWS(1, HPQ_STRINGS("count"), 1, HPQ_STRINGS("7")), HPQ_RESULT_NONE, HPQ_FINISH,
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, FIRST_VIEWS, HPQ_ROWS("k.earlier", 2, 0));
     assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018), TDI_OK);
     assert_int_equal(counts[0].appends, 7);
     /* k 1 under 3: the second grouping on this connection, the first's figures as found there */
@@ -759,13 +759,13 @@ static void actions_first_beside(void **state)
 
     st = opened();
     assert_int_equal(state_reid_beside(st, plan_body0, NULL, 1), TDI_OK);
-    hpq_script(FIRST_HELD, HPQ_CONNECT(CONNINFO), HPQ_COMMAND("SET jit = off; SET work_mem"),
-               FIRST_RANK, HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, true)"),
-               HPQ_FAILS("WITH hold AS NOT MATERIALIZED", "57014",
-                         "canceling statement due to statement timeout"),
-               HPQ_FINISH, HPQ_CANCEL,
-               HPQ_RESULT_ERROR("57014", "canceling statement due to user request"),
-               HPQ_RESULT_NONE);
+    hpq_script(
+        FIRST_HELD, HPQ_CONNECT(CONNINFO), HPQ_COMMAND("SET jit = off; SET work_mem = '16MB'"),
+        FIRST_RANK, HPQ_COMMAND("INSERT INTO tdi.run_reid_prep VALUES (0, 63, true)"),
+        HPQ_FAILS("WITH hold AS NOT MATERIALIZED", "57014",
+                  "canceling statement due to statement timeout"),
+        HPQ_FINISH, HPQ_CANCEL,
+        HPQ_RESULT_ERROR("57014", "canceling statement due to user request"), HPQ_RESULT_NONE);
     assert_int_equal(state_actions(st, 2025, sources, 1, bodies, 1, counts, reread, r018),
                      TDI_ERR_STATE);
     assert_non_null(strstr(logged.text, "state database: grouping the records by their "
