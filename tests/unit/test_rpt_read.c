@@ -3,7 +3,7 @@
  * neither has one), a series sorted by it whatever the run ids (clock times) say, an
  * episode's absent coded items read as their schema defaults (2.4), and a gzip file with bytes
  * after its stream refused, as tdi validate refuses it (gzread would skip them). */
-#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
+#include "test_scratch.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,35 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct fixture {
-    char dir[64];
-    test_log log;
-} fixture;
+typedef test_scratch fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-
-    if (!fx)
-        return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/tdi-test-rpt-read-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    test_log_start(&fx->log);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-
-    test_log_stop();
-    test_fs_remove_tree(fx->dir);
-    free(fx);
-    return 0;
+    return test_scratch_setup(state, "rpt-read");
 }
 
 /* DIR/NAME: a submission header of sequence seq, run id, and runNo (NULL: none). */
@@ -281,11 +257,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attr_names),
         cmocka_unit_test(test_run_cmp),
-        cmocka_unit_test_setup_teardown(test_header_run_no, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_manifest_run_no, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_series_by_run_no, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_absent_items_are_not_known, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gzip_trailing_data_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_run_no, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_run_no, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_series_by_run_no, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_absent_items_are_not_known, setup,
+                                        test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_trailing_data_refused, setup,
+                                        test_scratch_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

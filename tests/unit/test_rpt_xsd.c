@@ -1,6 +1,6 @@
 /* Unit tests for rpt_xsd: the submission schema in tdi run's form (the pseudonym patterns checked
  * in code, as lengths; no attribute defaults) and tdi run's check with it (rpt_validate_fd). */
-#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
+#include "test_scratch.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,33 +25,11 @@
 
 #define FIX(name) TDI_FIXTURE_DIR "/" name
 
-typedef struct fixture {
-    char dir[64]; /* scratch directory for generated inputs */
-    test_log log;
-} fixture;
+typedef test_scratch fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-
-    if (!fx)
-        return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/tdi-test-xsd-XXXXXX");
-    if (!mkdtemp(fx->dir))
-        return -1;
-    test_log_start(&fx->log);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-
-    test_log_stop();
-    test_fs_remove_tree(fx->dir);
-    free(fx);
-    return 0;
+    return test_scratch_setup(state, "xsd");
 }
 
 /* Right values of each stand-in's type (rpt_xsd_stand_ins), longest last. */
@@ -246,7 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stand_ins_match_the_patterns),
-        cmocka_unit_test_setup_teardown(run_check_in_code, setup, teardown),
+        cmocka_unit_test_setup_teardown(run_check_in_code, setup, test_scratch_teardown),
         cmocka_unit_test(run_form_has_no_defaults),
     };
 

@@ -1,6 +1,6 @@
 /* Unit tests for report_validate_file: valid, invalid, broken, hostile and unreadable inputs, of
  * both kinds (submission and tables: the schema is chosen by the root element's namespace). */
-#include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
+#include "test_scratch.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,33 +26,11 @@
 #define DOCTYPE_REFUSED ":2: DOCTYPE not allowed: a submission has no DTD and no entities\n"
 #define PERSON          "v1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-typedef struct fixture {
-    char dir[64]; /* scratch directory for generated inputs */
-    test_log log;
-} fixture;
+typedef test_scratch fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-
-    if (!fx)
-        return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/tdi-test-validate-XXXXXX");
-    if (!mkdtemp(fx->dir))
-        return -1;
-    test_log_start(&fx->log);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-
-    test_log_stop();
-    test_fs_remove_tree(fx->dir);
-    free(fx);
-    return 0;
+    return test_scratch_setup(state, "validate");
 }
 
 static size_t read_all(const char *path, char *buf, size_t cap)
@@ -639,27 +617,27 @@ static void missing_or_broken_schema(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(valid_plain_and_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(wrong_code_names_the_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(not_well_formed, setup, teardown),
-        cmocka_unit_test_setup_teardown(not_xml_at_all, setup, teardown),
-        cmocka_unit_test_setup_teardown(wrong_namespace, setup, teardown),
-        cmocka_unit_test_setup_teardown(version_1_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(exact_ages_refused_from_2_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(versions_2_2_to_2_5, setup, teardown),
-        cmocka_unit_test_setup_teardown(tables_documents, setup, teardown),
-        cmocka_unit_test_setup_teardown(truncated_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(corrupt_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(trailing_data_after_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(size_cap, setup, teardown),
-        cmocka_unit_test_setup_teardown(xxe_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(many_attributes_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(errors_are_capped_at_100, setup, teardown),
-        cmocka_unit_test_setup_teardown(pipe_is_read_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(unreadable_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(missing_or_broken_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(valid_plain_and_gzip, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(wrong_code_names_the_line, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(not_well_formed, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(not_xml_at_all, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(wrong_namespace, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(version_1_file, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(exact_ages_refused_from_2_2, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(versions_2_2_to_2_5, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(tables_documents, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(truncated_gzip, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(corrupt_gzip, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(trailing_data_after_gzip, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(size_cap, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(xxe_is_refused, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(many_attributes_refused, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(errors_are_capped_at_100, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(pipe_is_read_once, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(unreadable_input, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(missing_or_broken_schema, setup, test_scratch_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
