@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 14 /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 15 /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;

@@ -847,7 +847,8 @@ case_first_pass_same_as_general() {
 }
 
 # A night that reads few records beside what the bodies hold looks the persons the records had as
-# sent up by key (state/st_pass.c, touched_probe_sql; 1000 more Riverside episodes of patients
+# sent up by key (state/st_pass.c, touched_probe_sql), and their other rows by person
+# (held_probe_sql; 1000 more Riverside episodes of patients
 # 4-10 make the year large). De Brug, read in full, moves episode BH-25-0101 (here the shared
 # person's first start, 2025-01-05) to client CL-0456-RT: Riverside's episode 1 of that person,
 # not read (Riverside reads incrementally), becomes its entrant, which only BH-25-0101's person as
@@ -873,6 +874,13 @@ case_touched_by_key() {
     tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025 --verbose
     grep -q 'the persons as sent looked up by key' "$CASE_DIR/run2.err" ||
         fail "run 2 did not look the persons as sent up by key"
+    # their other rows sent by the year's index by person, which the first such night makes
+    # (migration 15; state/st_pass.c, held_probe_sql): riverside's episode 1 is found by it
+    grep -q "the year's rows sent indexed by person" "$CASE_DIR/run2.err" ||
+        fail "run 2 did not index the year's rows sent by person"
+    [ "$(ledger "$CASE_DIR" "SELECT pg_get_indexdef('tdi.sent_2025_person'::regclass)")" = \
+        "CREATE INDEX sent_2025_person ON tdi.sent_2025 USING btree (body, COALESCE(person, eid))" ] ||
+        fail "the year's index by person is not there after run 2"
     f=$(nth_submission "$CASE_DIR" national 2)
     valid_both "$f"
     expect_entrant "$f" national riverside 1 1
