@@ -61,6 +61,10 @@ struct state_db {
  * of 130 MB (1M, the statement alone: 1.35-1.44 s at 8-32 MB against 1.64-1.70 s at 64-256 MB,
  * 1.86 s at 4 MB; docs/benchmark.md, 2026-12-07 01:30). */
 #define ST_BESIDE_SETTINGS "SET jit = off; SET work_mem = '16MB'"
+/* The main connection's from a first submission's pass on (st_pass.c): its ranking and its
+ * commit sort and hash about a record each, and take less CPU in pieces of 16 MB than of 64 MB
+ * (docs/benchmark.md, 2026-12-07). */
+#define ST_FIRST_SETTINGS "SET work_mem = '16MB'"
 
 /* ---- st_db.c: statements ---- */
 /* One statement; *res (when res is given) is the caller's to PQclear. */

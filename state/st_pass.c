@@ -498,10 +498,14 @@ static tdi_status sent_year_table(state_db *st, const char *const *yp)
                           NULL);
 }
 
-/* The pass of a first submission of the year (first_held_sql). */
+/* The pass of a first submission of the year (first_held_sql), at ST_FIRST_SETTINGS from here to
+ * the end of the run (its commit). */
 static tdi_status pass_first(state_db *st, const char *const *yp)
 {
-    tdi_status s = st_command(st, "computing what the bodies hold", first_held_sql, 0, NULL);
+    tdi_status s = st_command(st, "setting up a first submission", ST_FIRST_SETTINGS, 0, NULL);
+
+    if (s == TDI_OK)
+        s = st_command(st, "computing what the bodies hold", first_held_sql, 0, NULL);
 
     if (s == TDI_OK)
         s = st_beside_rank(st, "ranking the treatment demands", first_action_sql, 1, yp);

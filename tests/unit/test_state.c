@@ -451,7 +451,8 @@ static void actions(void **state)
  * made unless it exists (migration 11), run_held is a view of the records, the ranking
  * goes straight into run_action, run_rank is a view of that; the whole year is ranked (no touched
  * persons: run_touched empty); a second pass drops the views. */
-/* A first submission's pass up to its ranking: what the bodies hold, a view of run_rec. */
+/* A first submission's pass up to its ranking: its work_mem (ST_FIRST_SETTINGS), what the bodies
+ * hold, a view of run_rec. */
 #define FIRST_HELD                                                                                 \
     HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),                       \
         HPQ_VALUE("n_mod_since_analyze", "all"), HPQ_COMMAND("ANALYZE tdi.sent"),                  \
@@ -461,6 +462,7 @@ static void actions(void **state)
         HPQ_COMMAND("CREATE TEMP TABLE run_gone"),                                                 \
         HPQ_SEND_P("CREATE TEMP TABLE run_touched AS SELECT NULL::bytea", ""),                     \
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),         \
+        HPQ_COMMAND("SET work_mem = '16MB'"),                                                      \
         HPQ_COMMAND("CREATE TEMP VIEW run_held AS\nSELECT r.body, r.pos, r.src, r.eid, "           \
                     "r.ekey, r.person, r.centre, r.start_ymd, r.drug,\n       true AS fresh")
 /* Its ranking sent (the results are the caller's), straight into run_action. */
