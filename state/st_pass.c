@@ -92,15 +92,18 @@ static const char touched_probe_sql[] =
     "  CROSS JOIN LATERAL (SELECT t.person, t.eid FROM tdi.sent t WHERE t.body = b.name\n"
     "                        AND t.year = $1 AND t.eid = rec.eid OFFSET 0) s\n"
     "UNION SELECT person FROM run_gone";
-/* Whether the records read for the served bodies are fewer than a twentieth of what those bodies
- * hold of the year ($1): 't' or 'f'. A probe costs about what scanning twenty rows does
- * (docs/benchmark.md, 2026-12-05: the touched persons by key). */
+/* How few the records read for the served bodies are beside what those bodies hold of the year
+ * ($1): 'persons' under a two-hundredth, 'keys' under a twentieth, else 'scan'. A probe by key
+ * costs about what scanning twenty rows does (docs/benchmark.md, 2026-12-05: the touched persons
+ * by key); a touched person's probe by the year's index by person about ninety (2M held: 17 us
+ * against 0.19 us a row scanned), and a record read touches about 1.5 persons (docs/benchmark.md,
+ * 2026-12-07). */
 static const char few_sql[] =
-    "SELECT (SELECT count(*) FROM tdi.run_rec r JOIN run_body b ON b.body = r.body WHERE b.served) "
-    "* "
-    "20\n"
-    "     < (SELECT coalesce(sum(q.episodes), 0) FROM tdi.body_sequence q\n"
-    "          JOIN run_body b ON b.name = q.body AND b.served WHERE q.year = $1)";
+    "SELECT CASE WHEN r * 200 < h THEN 'persons' WHEN r * 20 < h THEN 'keys' ELSE 'scan' END\n"
+    "  FROM (SELECT (SELECT count(*) FROM tdi.run_rec r JOIN run_body b ON b.body = r.body\n"
+    "                 WHERE b.served) AS r,\n"
+    "               (SELECT coalesce(sum(q.episodes), 0) FROM tdi.body_sequence q\n"
+    "                  JOIN run_body b ON b.name = q.body AND b.served WHERE q.year = $1) AS h) x";
 
 /* The rows sent and not read now: kept as sent, or gone. Whether the body gets the episode now
  * is a NOT EXISTS on its own, which is a hash anti join (a LEFT JOIN to the DISTINCT records
@@ -128,9 +131,10 @@ static const char held_sql[] = HELD_READ HELD_KEPT
     "  FROM sent\n" HELD_KEPT_JOINS
     "   AND ($2 OR coalesce(sent.person, sent.eid) IN (SELECT person FROM run_touched))";
 
-/* The same when few records were read (few_sql), the touched persons' rows found by the year's
- * index by person (migration 15), a probe per person and body (LATERAL, kept apart by OFFSET 0
- * as in touched_probe_sql), not by scanning the year (2M held, 10k changed: the statement 0.42-0.48
+/* The same when very few records were read (few_sql: 'persons'), the touched persons' rows found by
+ * the year's index by person (migration 15), a probe per person and body (LATERAL, kept apart by
+ * OFFSET 0 as in touched_probe_sql), not by scanning the year (2M held, 10k changed: the statement
+ * 0.42-0.48
  * -> 0.22 s a night; the index made once, 1.8 s at 2M; docs/benchmark.md, 2026-12-07). */
 static const char held_probe_sql[] = HELD_READ HELD_KEPT
     "  FROM run_touched t JOIN run_body b ON b.served\n"
@@ -523,18 +527,18 @@ static tdi_status person_index(state_db *st, const char *const *yp)
                        "SELECT tdi.sent_person_index($1::integer)", 1, yp, made, sizeof made, NULL);
 
     if (s == TDI_OK && strcmp(made, "t") == 0)
-        tdi_debug(WHO ": the year's rows sent indexed by person (its first pass with few "
+        tdi_debug(WHO ": the year's rows sent indexed by person (its first pass with very few "
                       "records)");
     return s;
 }
 
-/* few: the records read are few beside what the bodies hold (few_sql). */
-static tdi_status pass_general(state_db *st, const char *ystr, const char *whole, int few)
+/* persons: the records read are very few beside what the bodies hold (few_sql). */
+static tdi_status pass_general(state_db *st, const char *ystr, const char *whole, int persons)
 {
     const char *yp[1] = {ystr};
-    tdi_status s = few ? person_index(st, yp) : TDI_OK;
+    tdi_status s = persons ? person_index(st, yp) : TDI_OK;
 
-    if (s == TDI_OK && few)
+    if (s == TDI_OK && persons)
         s = st_command(st, "computing what the bodies hold", held_probe_sql, 1, yp);
     else if (s == TDI_OK)
         s = st_command(st, "computing what the bodies hold", held_sql, 2,
@@ -556,7 +560,7 @@ static tdi_status pass_general(state_db *st, const char *ystr, const char *whole
  * st->year, st->whole and st->first for the check and the next pass. */
 static tdi_status pass_compute(state_db *st, int year)
 {
-    char ystr[16], whole[8] = "t", first[8] = "f", few[8] = "f";
+    char ystr[16], whole[8] = "t", first[8] = "f", few[8] = "scan";
     const char *yp[1] = {ystr};
     tdi_status s = TDI_OK;
 
@@ -595,16 +599,16 @@ static tdi_status pass_compute(state_db *st, int year)
     if (s == TDI_OK && !st->whole)
         s = st_query_value(st, "comparing the records read with what is held", few_sql, 1, yp, few,
                            sizeof few, NULL);
-    if (s == TDI_OK && strcmp(few, "t") == 0)
+    if (s == TDI_OK && strcmp(few, "scan") != 0)
         tdi_debug("delta: few records read beside what the bodies hold: the persons as sent "
                   "looked up by key");
     /* Made (empty) on a whole-year pass too: run_held and the check name it. */
     if (s == TDI_OK)
         s = st_command(st, "finding the persons the run touches",
-                       st->whole               ? "CREATE TEMP TABLE run_touched AS SELECT "
-                                                 "NULL::bytea AS person WHERE false"
-                       : strcmp(few, "t") == 0 ? touched_probe_sql
-                                               : touched_sql,
+                       st->whole                  ? "CREATE TEMP TABLE run_touched AS SELECT "
+                                                    "NULL::bytea AS person WHERE false"
+                       : strcmp(few, "scan") != 0 ? touched_probe_sql
+                                                  : touched_sql,
                        st->whole ? 0 : 1, yp);
     if (s == TDI_OK)
         s = st_command(st, "analysing the persons the run touches", "ANALYZE run_touched, run_gone",
@@ -612,7 +616,7 @@ static tdi_status pass_compute(state_db *st, int year)
     if (s == TDI_OK && st->first)
         s = pass_first(st, yp);
     else if (s == TDI_OK)
-        s = pass_general(st, ystr, whole, strcmp(few, "t") == 0);
+        s = pass_general(st, ystr, whole, strcmp(few, "persons") == 0);
     /* The commit joins run_action with run_src: unanalysed, its rows of a body were guessed at a
      * handful, and with 100 sources the join became a nested loop over all of them (1M records:
      * 17 s; docs/benchmark.md). Its size and these few columns' values need no large sample:

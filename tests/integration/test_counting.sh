@@ -848,8 +848,8 @@ case_first_pass_same_as_general() {
 
 # A night that reads few records beside what the bodies hold looks the persons the records had as
 # sent up by key (state/st_pass.c, touched_probe_sql), and their other rows by person
-# (held_probe_sql; 1000 more Riverside episodes of patients
-# 4-10 make the year large). De Brug, read in full, moves episode BH-25-0101 (here the shared
+# (held_probe_sql; 10000 more Riverside episodes of patients 4-10 make the year large: the
+# night's records fewer than a two-hundredth of it). De Brug, read in full, moves episode BH-25-0101 (here the shared
 # person's first start, 2025-01-05) to client CL-0456-RT: Riverside's episode 1 of that person,
 # not read (Riverside reads incrementally), becomes its entrant, which only BH-25-0101's person as
 # sent tells; BH-25-0101 is CL-0456-RT's first start now, BH-25-0103 no longer.
@@ -857,7 +857,7 @@ case_touched_by_key() {
     local conf=$CASE_DIR/tdi.conf f
     clinic_copy clinic_tkey clinic_en
     incremental_en clinic_tkey
-    pg_sql clinic_tkey -c "INSERT INTO admissions (patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) SELECT 4 + i % 7, 'RR-NORTH', date '2025-03-01' + i % 200, 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE' FROM generate_series(1, 1000) i" >/dev/null
+    pg_sql clinic_tkey -c "INSERT INTO admissions (patient_id, site_code, admitted_on, programme, gender, prior_tx, main_substance, route) SELECT 4 + i % 7, 'RR-NORTH', date '2025-03-01' + i % 200, 'OUTPT', 'M', 'N', 'CANNABIS', 'SMOKE' FROM generate_series(1, 10000) i" >/dev/null
     clinic_copy clinic_tkey_nl clinic_nl
     pg_sql clinic_tkey_nl -c "UPDATE behandelingen SET startdatum = '2025-01-05' WHERE behandeling_id = 'BH-25-0101'" >/dev/null
     run_setup "$CASE_DIR"

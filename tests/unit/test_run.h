@@ -217,8 +217,8 @@ static void finish(void)
 #define HELD_TOUCHED                                                                               \
     HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),                                            \
         HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),                                \
-        HPQ_COMMAND("CREATE TEMP TABLE run_gone"), HPQ_VALUE("WHERE b.served) * 20", "f"),         \
-        HELD_TAIL
+        HPQ_COMMAND("CREATE TEMP TABLE run_gone"),                                                 \
+        HPQ_VALUE("WHEN r * 20 < h THEN 'keys'", "scan"), HELD_TAIL
 #define HELD_TAIL                                                                                  \
     HPQ_COMMAND("CREATE TEMP TABLE run_touched"), HPQ_COMMAND("ANALYZE run_touched"),              \
         HPQ_COMMAND("CREATE TEMP TABLE run_held"), HPQ_COMMAND("ANALYZE run_held")

@@ -343,10 +343,26 @@ static void forget_and_duplicates(void **state)
     closed(st);
 }
 
-/* The action pass: the run's sources and bodies as arrays, the year's table of tdi.sent analysed
- * when its statistics are stale ("year"; the first pass only), the statements in order, the counts
- * per body, the sources to read again, R018; its patch after episodes were read again (nothing
- * when they differ from what was sent); a second pass starts over. */
+/* A nightly pass up to how few its records are (few_sql answers few): the run's sources and
+ * bodies as arrays, the year's table of tdi.sent analysed when its statistics are stale ("year";
+ * the first pass only), what is gone. */
+#define NIGHT_HEAD(few)                                                                            \
+    HPQ_SEND_P("INSERT INTO run_src", "{\"riverside\",\"eastside\"}|{\"R1\",\"R2\"}|{t,t}|{t,f}"), \
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,                                             \
+        HPQ_SEND_P("INSERT INTO run_body", "{\"nl\",\"be\"}|{t,f}|{\"centre\",\"national\"}"),     \
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,                                             \
+        HPQ_SEND_P("n_mod_since_analyze", "2025|sent_2025"),                                       \
+        HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"year"})),      \
+        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE tdi.\"sent_2025\""),                                 \
+        HPQ_COMMAND("ANALYZE tdi.run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),    \
+        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),                                \
+        HPQ_SEND_P("CREATE TEMP TABLE run_gone", "2025"), HPQ_RESULT(PGRES_COMMAND_OK),            \
+        HPQ_RESULT_NONE, HPQ_VALUE("WHEN r * 200 < h THEN 'persons' WHEN r * 20 < h THEN", few)
+
+/* The action pass of a night with very few records ('persons'): the statements in order, the
+ * persons as sent by key, their other rows by the year's index by person (made when missing), the
+ * counts per body, the sources to read again, R018; its patch after episodes were read again
+ * (nothing when they differ from what was sent); a second pass starts over. */
 static void actions(void **state)
 {
     const state_source_in sources[2] = {{"riverside", "R1", 1, 1}, {"eastside", "R2", 1, 0}};
@@ -360,18 +376,7 @@ static void actions(void **state)
     (void)state;
     st = opened();
     hpq_script(
-        HPQ_SEND_P("INSERT INTO run_src",
-                   "{\"riverside\",\"eastside\"}|{\"R1\",\"R2\"}|{t,t}|{t,f}"),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        HPQ_SEND_P("INSERT INTO run_body", "{\"nl\",\"be\"}|{t,f}|{\"centre\",\"national\"}"),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        HPQ_SEND_P("n_mod_since_analyze", "2025|sent_2025"),
-        HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"year"})),
-        HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE tdi.\"sent_2025\""),
-        HPQ_COMMAND("ANALYZE tdi.run_rec"), HPQ_VALUE("FROM run_src WHERE NOT full_read", "f"),
-        HPQ_VALUE("ORDER BY s.eid LIMIT 1) x WHERE b.served", "f"),
-        HPQ_SEND_P("CREATE TEMP TABLE run_gone", "2025"), HPQ_RESULT(PGRES_COMMAND_OK),
-        HPQ_RESULT_NONE, HPQ_VALUE("WHERE b.served) * 20", "t"),
+        NIGHT_HEAD("persons"),
         HPQ_SEND_P("CROSS JOIN LATERAL (SELECT t.person, t.eid FROM tdi.sent t", "2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("ANALYZE run_touched"),
         HPQ_SEND_P("SELECT tdi.sent_person_index($1::integer)", "2025"),
@@ -444,6 +449,35 @@ static void actions(void **state)
                      TDI_ERR_STATE);
     assert_int_equal(counts[0].appends, 0);
     closed(st);
+}
+
+/* Fewer records than a twentieth of what is held, not a two-hundredth ('keys'): the persons as sent
+ * by key, their other rows by a scan of the year (no index made); more ('scan'): both by the
+ * year's scan. run_held fails here: the statements up to it are what is checked. */
+static void actions_few_or_many(void **state)
+{
+    const state_source_in sources[2] = {{"riverside", "R1", 1, 1}, {"eastside", "R2", 1, 0}};
+    const state_body_in bodies[2] = {{"nl", 1, "centre"}, {"be", 0, "national"}};
+    static const char *const answers[2] = {"keys", "scan"};
+    static const char *const touched[2] = {"CROSS JOIN LATERAL (SELECT t.person, t.eid",
+                                           "UNION SELECT coalesce(sent.person, sent.eid) FROM rec"};
+    state_counts counts[2];
+    unsigned char reread[2];
+    unsigned long r018[2];
+
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        state_db *st = opened();
+
+        hpq_script(NIGHT_HEAD(answers[i]), HPQ_SEND_P(touched[i], "2025"),
+                   HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+                   HPQ_COMMAND("ANALYZE run_touched"),
+                   HPQ_SEND_P("IN (SELECT person FROM run_touched)", "2025|f"),
+                   HPQ_RESULT_ERROR("53100", "could not extend file"), HPQ_RESULT_NONE);
+        assert_int_equal(state_actions(st, 2025, sources, 2, bodies, 2, counts, reread, r018),
+                         TDI_ERR_STATE);
+        closed(st);
+    }
 }
 
 /* A first submission of the year (the served bodies hold nothing of it): tdi.sent analysed as a
@@ -968,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(marks_and_lookups, setup, teardown),
         cmocka_unit_test_setup_teardown(forget_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(actions_few_or_many, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_first_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_first_beside, setup, teardown),
         cmocka_unit_test_setup_teardown(unread_keys, setup, teardown),
