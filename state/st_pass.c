@@ -601,7 +601,8 @@ static tdi_status pass_compute(state_db *st, int year)
                            sizeof few, NULL);
     if (s == TDI_OK && strcmp(few, "scan") != 0)
         tdi_debug("delta: few records read beside what the bodies hold: the persons as sent "
-                  "looked up by key");
+                  "looked up by key%s",
+                  strcmp(few, "persons") == 0 ? ", their other rows by person" : "");
     /* Made (empty) on a whole-year pass too: run_held and the check name it. */
     if (s == TDI_OK)
         s = st_command(st, "finding the persons the run touches",
