@@ -131,11 +131,11 @@ static const char held_sql[] = HELD_READ HELD_KEPT
     "  FROM sent\n" HELD_KEPT_JOINS
     "   AND ($2 OR coalesce(sent.person, sent.eid) IN (SELECT person FROM run_touched))";
 
-/* The same when very few records were read (few_sql: 'persons'), the touched persons' rows found by
- * the year's index by person (migration 15), a probe per person and body (LATERAL, kept apart by
- * OFFSET 0 as in touched_probe_sql), not by scanning the year (2M held, 10k changed: the statement
- * 0.42-0.48
- * -> 0.22 s a night; the index made once, 1.8 s at 2M; docs/benchmark.md, 2026-12-07). */
+/* The same when very few records were read (few_sql: 'persons'): the touched persons' rows found
+ * by the year's index by person (migration 15), a probe per person and body (LATERAL, kept apart
+ * by OFFSET 0 as in touched_probe_sql), not by scanning the year (2M held, 10k changed: the
+ * statement 0.42-0.48 -> 0.22 s a night; the index made once, 1.8 s at 2M; docs/benchmark.md,
+ * 2026-12-07). */
 static const char held_probe_sql[] = HELD_READ HELD_KEPT
     "  FROM run_touched t JOIN run_body b ON b.served\n"
     "  CROSS JOIN LATERAL (SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre,\n"
