@@ -56,15 +56,15 @@ struct state_db {
  * records, and bounds what one sort of a larger run may take (docs/benchmark.md, 2026-12-05: the
  * first run's CPU). */
 #define ST_SESSION_SETTINGS "SET jit = off; SET work_mem = '64MB'"
+/* The main connection's from a first submission's pass on (st_pass.c): its ranking and its
+ * commit sort and hash about a record each, and take less CPU in pieces of 16 MB than of 64 MB
+ * (docs/benchmark.md, 2026-12-07), as the check's grouping does (below). */
+#define ST_FIRST_SETTINGS "SET work_mem = '16MB'"
 /* The second connection's (st_beside.c), which runs the check's first grouping only: a hash of
  * about one group a record, faster in pieces that fit the processor's caches than as one table
  * of 130 MB (1M, the statement alone: 1.35-1.44 s at 8-32 MB against 1.64-1.70 s at 64-256 MB,
  * 1.86 s at 4 MB; docs/benchmark.md, 2026-12-07 01:30). */
-#define ST_BESIDE_SETTINGS "SET jit = off; SET work_mem = '16MB'"
-/* The main connection's from a first submission's pass on (st_pass.c): its ranking and its
- * commit sort and hash about a record each, and take less CPU in pieces of 16 MB than of 64 MB
- * (docs/benchmark.md, 2026-12-07). */
-#define ST_FIRST_SETTINGS "SET work_mem = '16MB'"
+#define ST_BESIDE_SETTINGS "SET jit = off; " ST_FIRST_SETTINGS
 
 /* ---- st_db.c: statements ---- */
 /* One statement; *res (when res is given) is the caller's to PQclear. */
@@ -83,6 +83,10 @@ tdi_status st_name_year_value(state_db *st, const char *what, const char *sql, c
 tdi_status st_ready(state_db *st);
 
 /* ---- the pass (st_pass.c, st_keys.c) ---- */
+/* The columns of what a served body b was sent (s: tdi.sent), as the pass reads them. */
+#define HELD_SENT_COLS                                                                             \
+    "b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"                  \
+    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"
 /* The run's records for the served bodies, and what those bodies were sent of the year. */
 #define HELD_REC_SENT                                                                              \
     "WITH rec AS NOT MATERIALIZED (\n"                                                             \
@@ -91,9 +95,7 @@ tdi_status st_ready(state_db *st);
     "      FROM tdi.run_rec r JOIN run_body b ON b.body = r.body\n"                                \
     "     WHERE b.served),\n"                                                                      \
     "sent AS NOT MATERIALIZED (\n"                                                                 \
-    "    SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre, s.start_ymd,\n"       \
-    "           s.drug, s.entrant, s.earlier, s.qi, s.sens\n"                                      \
-    "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"                                   \
+    "    SELECT " HELD_SENT_COLS "      FROM tdi.sent s JOIN run_body b ON b.name = s.body\n"      \
     "     WHERE s.year = $1 AND b.served)\n"
 /* run_gone for the year in yp[0] (st_keys.c). */
 tdi_status st_gone(state_db *st, const char *const *yp);

@@ -138,8 +138,7 @@ static const char held_sql[] = HELD_READ HELD_KEPT
  * 2026-12-07). */
 static const char held_probe_sql[] = HELD_READ HELD_KEPT
     "  FROM run_touched t JOIN run_body b ON b.served\n"
-    "  CROSS JOIN LATERAL (SELECT b.body, s.eid, s.ekey, s.hash, s.source, s.person, s.centre,\n"
-    "                             s.start_ymd, s.drug, s.entrant, s.earlier, s.qi, s.sens\n"
+    "  CROSS JOIN LATERAL (SELECT " HELD_SENT_COLS
     "                        FROM tdi.sent s WHERE s.body = b.name AND s.year = $1\n"
     "                         AND coalesce(s.person, s.eid) = t.person OFFSET 0) "
     "sent\n" HELD_KEPT_JOINS;

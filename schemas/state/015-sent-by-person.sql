@@ -5,9 +5,9 @@
 -- A year's rows sent findable by person: the index tdi."sent_YYYY_person" on (body,
 -- coalesce(person, eid)) of the year's table, made by the first pass of the year that looks the
 -- touched persons' rows up (a night of a large year: its records fewer than a two-hundredth of
--- what the bodies hold; state/st_pass.c), not by this migration and not by the year's first submission, whose million
--- appends would each pay an insert into it at a random place (first runs +20% of server CPU at
--- 200k; docs/benchmark.md, 2026-12-05 10:40). Without it a night scans the whole year for the
+-- what the bodies hold; state/st_pass.c), not by this migration and not by the year's first
+-- submission, whose million appends would each pay an insert into it at a random place (first
+-- runs +20% of server CPU at 200k; docs/benchmark.md, 2026-12-05 10:40). Without it a night scans the whole year for the
 -- touched persons' other rows (2M held: 0.36 s a night; docs/benchmark.md, 2026-12-07). A row
 -- sent before migration 2 has no person and is its own person, as in the pass: coalesce. Returns
 -- whether it made the index (false: there, or the year has no table yet).
