@@ -184,6 +184,9 @@ unsigned run_key_bucket(const unsigned char key[RUN_KEY_BYTES]);
  * NULL), its bytes into packed (may be NULL); malformed: logged, TDI_ERR_INTERNAL. Any thread:
  * the reader's. */
 tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN_KEY_BYTES]);
+/* run_keys.c: the last 8 bytes of each of the n keys (STATE_KEY_WIDTH bytes apart) taken from
+ * their buckets' sums in sum (STATE_KEY_BUCKETS of them); 0 when a key is not a state key. */
+int run_keys_leave_out(uint64_t *sum, const char *keys, size_t n);
 /* run_keys.c: *prefix = the 16-bit bucket of a state key ("e1:" + 32 hex digits); 0 when key is
  * not one. */
 int run_key_prefix(const char *key, unsigned *prefix);

@@ -7,6 +7,8 @@
  * with a chance of 2^-64. The merge compares this scan's digest with the one the last scan left
  * (folded to its number of buckets) and sends the state database only the keys of the buckets
  * that differ, with those buckets' ranges: deletes are looked for only there (state/st_keys.c).
+ * The rows read now that no body holds (a night's new episodes) are left out of the comparison:
+ * they change their buckets, but nothing held can be gone there because of them.
  * The digest kept is folded to about four keys a bucket (256 to 65536 buckets), so a small
  * source keeps a small one. Memory: one STATE_KEY_BUCKETS array per source being read.
  */
@@ -19,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_FOLD   8 /* a kept digest has at least 2^8 buckets */
-#define KEYS_PER_B 4 /* about this many keys a bucket in a kept digest */
+#define MIN_FOLD   8     /* a kept digest has at least 2^8 buckets */
+#define KEYS_PER_B 4     /* about this many keys a bucket in a kept digest */
+#define UNHELD_MAX 16384 /* rows read now left out of the comparison at most (768 KiB of keys) */
 
 int run_key_pack(const char *key, unsigned char out[RUN_KEY_BYTES])
 {
@@ -48,10 +51,19 @@ int run_key_prefix(const char *key, unsigned *prefix)
     return 1;
 }
 
+/* A packed key's last 8 bytes, big-endian: what its bucket's sum adds. */
+static uint64_t key_tail(const unsigned char k[RUN_KEY_BYTES])
+{
+    uint64_t tail = 0;
+
+    for (int i = RUN_KEY_BYTES - 8; i < RUN_KEY_BYTES; i++)
+        tail = tail << 8 | k[i];
+    return tail;
+}
+
 tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN_KEY_BYTES])
 {
     unsigned char k[RUN_KEY_BYTES];
-    uint64_t tail = 0;
 
     if (!run_key_pack(key, k)) {
         tdi_error("source %s: a state key is malformed", s->cfg->name);
@@ -65,13 +77,23 @@ tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN
         }
         s->nkeys = 0;
     }
-    for (int i = RUN_KEY_BYTES - 8; i < RUN_KEY_BYTES; i++) /* the last 8 bytes, big-endian */
-        tail = tail << 8 | k[i];
-    s->keysum[run_key_bucket(k)] += tail;
+    s->keysum[run_key_bucket(k)] += key_tail(k);
     s->nkeys++;
     if (packed)
         memcpy(packed, k, sizeof k);
     return TDI_OK;
+}
+
+int run_keys_leave_out(uint64_t *sum, const char *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char k[RUN_KEY_BYTES];
+
+        if (!run_key_pack(keys + i * STATE_KEY_WIDTH, k))
+            return 0;
+        sum[run_key_bucket(k)] -= key_tail(k);
+    }
+    return 1;
 }
 
 /* sum (STATE_KEY_BUCKETS) folded to 2^bits buckets into out, big-endian, 8 bytes a bucket. */
@@ -187,12 +209,53 @@ static int keep_bits(unsigned long nkeys)
     return bits;
 }
 
+/* The buckets that changed (lo, hi, *n of changed_ranges()) again, leaving out of this scan's
+ * sums the rows read now that no body holds (*left_out of them; UNHELD_MAX + 1: more, none left
+ * out). Such a key changes its bucket's sum but nothing held is gone there: left out, a night's
+ * appends no longer make their buckets compared, only its deletes (and a row the bodies were
+ * not sent, read again, as before). Only rows in a bucket that changed are asked about: a key
+ * left out of a bucket that did not would only make it look changed. */
+static tdi_status leave_out_unheld(run_ctx *rc, size_t si, const unsigned char *last, int bits,
+                                   unsigned *lo, unsigned *hi, size_t *n, unsigned char *now,
+                                   size_t *left_out)
+{
+    run_source *s = &rc->src[si];
+    unsigned char in[STATE_KEY_BUCKETS / 8] = {0};
+    unsigned width = STATE_KEY_BUCKETS >> bits;
+    uint64_t *own = NULL;
+    char *keys = NULL;
+    tdi_status st;
+
+    for (size_t r = 0; r < *n; r++)
+        for (unsigned b = lo[r] / width; b < hi[r] / width; b++)
+            in[b / 8] |= (unsigned char)(1u << (b % 8));
+    st = state_keys_unheld(rc->state, (int)si, s->cfg->name, rc->year, in, bits, UNHELD_MAX, &keys,
+                           left_out);
+    if (st == TDI_OK && keys && !(own = malloc(STATE_KEY_BUCKETS * sizeof *own))) {
+        tdi_error("source %s: out of memory", s->cfg->name);
+        st = TDI_ERR_INTERNAL;
+    }
+    if (own && s->keysum)
+        memcpy(own, s->keysum, STATE_KEY_BUCKETS * sizeof *own);
+    else if (own)
+        memset(own, 0, STATE_KEY_BUCKETS * sizeof *own);
+    if (own && !run_keys_leave_out(own, keys, *left_out)) {
+        tdi_error("source %s: a state key is malformed", s->cfg->name);
+        st = TDI_ERR_INTERNAL;
+    }
+    if (st == TDI_OK && own)
+        st = changed_ranges(own, last, bits, lo, hi, n, now);
+    free(own);
+    free(keys);
+    return st;
+}
+
 tdi_status run_keys_merge(run_ctx *rc, size_t si)
 {
     run_source *s = &rc->src[si];
     unsigned char *last = NULL, *now = NULL;
     unsigned *lo = NULL, *hi = NULL;
-    size_t len = 0, n = 0;
+    size_t len = 0, n = 0, out = 0;
     int bits, kbits = keep_bits(s->nkeys);
     tdi_status st;
 
@@ -209,15 +272,23 @@ tdi_status run_keys_merge(run_ctx *rc, size_t si)
     }
     if (st == TDI_OK && bits >= 0)
         st = changed_ranges(s->keysum, last, bits, lo, hi, &n, now);
+    if (st == TDI_OK && bits >= 0 && n > 0)
+        st = leave_out_unheld(rc, si, last, bits, lo, hi, &n, now, &out);
     /* What the digest kept saved: the nights' tests read it (a digest read back wrong costs
      * only time, every bucket then looking changed). */
     if (st == TDI_OK && bits < 0)
         tdi_debug("source %s: key scan: no digest kept to compare with: every key to the state "
                   "database",
                   s->cfg->name);
+    else if (st == TDI_OK && out > UNHELD_MAX)
+        tdi_debug("source %s: key scan: %u of %u buckets changed since the digest kept, "
+                  "leaving out none: more than %d rows read now that no body holds",
+                  s->cfg->name, changed_buckets(lo, hi, n, bits), 1u << bits, UNHELD_MAX);
     else if (st == TDI_OK)
-        tdi_debug("source %s: key scan: %u of %u buckets changed since the digest kept",
-                  s->cfg->name, changed_buckets(lo, hi, n, bits), 1u << bits);
+        tdi_debug("source %s: key scan: %u of %u buckets changed since the digest kept, "
+                  "leaving out the %zu row%s read now that no body holds",
+                  s->cfg->name, changed_buckets(lo, hi, n, bits), 1u << bits, out,
+                  out == 1 ? "" : "s");
     if (st == TDI_OK)
         st = copy_keys(rc, si, s->ids, lo, hi, n, bits < 0);
     if (st == TDI_OK) {

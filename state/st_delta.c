@@ -357,37 +357,15 @@ char *st_array_literal(const char *const *items, size_t n)
 
 tdi_status state_unread_keys(state_db *st, int src, size_t max, char **keys, size_t *n)
 {
-    char s[16], m[24];
-    PGresult *res = NULL;
-    tdi_status rc;
+    char s[16];
 
-    *keys = NULL;
-    *n = 0;
     snprintf(s, sizeof s, "%d", src);
-    snprintf(m, sizeof m, "%zu", max + 1);
     /* One row per episode, whatever the number of bodies that hold it; bytewise order, as
-     * strcmp() sorts, for the caller's binary search. At most max + 1 rows are fetched. */
-    rc = st_query(st, "finding the episodes whose counting changed unread",
-                  "SELECT 'e1:' || encode(eid, 'hex') FROM (SELECT DISTINCT eid FROM run_action "
-                  "WHERE action = 'f' AND src = $1) k ORDER BY eid LIMIT $2",
-                  2, (const char *[]){s, m}, PGRES_TUPLES_OK, &res);
-    if (rc == TDI_OK) {
-        size_t rows = (size_t)PQntuples(res);
-
-        *n = rows;
-        if (rows > 0 && rows <= max) {
-            *keys = calloc(rows, STATE_KEY_WIDTH);
-            if (!*keys) {
-                tdi_error(WHO ": out of memory");
-                rc = TDI_ERR_INTERNAL;
-            }
-        }
-        for (size_t i = 0; *keys && i < rows; i++)
-            snprintf(*keys + i * STATE_KEY_WIDTH, STATE_KEY_WIDTH, "%s",
-                     PQgetvalue(res, (int)i, 0));
-    }
-    PQclear(res);
-    return rc;
+     * strcmp() sorts, for the caller's binary search. */
+    return st_key_list(st, "finding the episodes whose counting changed unread",
+                       "SELECT 'e1:' || encode(eid, 'hex') FROM (SELECT DISTINCT eid FROM "
+                       "run_action WHERE action = 'f' AND src = $1) k ORDER BY eid LIMIT $2",
+                       1, (const char *[]){s}, max, keys, n);
 }
 
 tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)

@@ -99,6 +99,11 @@ tdi_status st_ready(state_db *st);
     "     WHERE s.year = $1 AND b.served)\n"
 /* run_gone for the year in yp[0] (st_keys.c). */
 tdi_status st_gone(state_db *st, const char *const *yp);
+/* st_keys.c: the first column of sql's rows, "e1:" keys, in STATE_KEY_WIDTH bytes each of *keys
+ * (malloc'd, the caller frees it), *n of them; more than max rows: *n = max + 1 and *keys NULL.
+ * sql takes nparams (at most 5) parameters, then the row limit as the last ($nparams+1). */
+tdi_status st_key_list(state_db *st, const char *what, const char *sql, int nparams,
+                       const char *const *params, size_t max, char **keys, size_t *n);
 
 /* ---- st_delta.c and st_pass.c: shared with the re-identification bookkeeping ---- */
 /* st_delta.c: an array literal {"a","b"} of n strings (names: no quote or backslash in them); the

@@ -5,7 +5,9 @@
  * migration 10) and keeping this run's in the run's tables: run_keyset (the digest, stored by
  * the commit with the watermark, and whether the key scan went to run_present in part) and
  * run_bucket (the key ranges whose buckets changed), and run_gone, the episodes gone (st_gone(),
- * which the pass of st_pass.c calls: it looks for deleted episodes only in those ranges).
+ * which the pass of st_pass.c calls: it looks for deleted episodes only in those ranges); the
+ * keys of the rows read now that no body holds, which the comparison leaves out
+ * (state_keys_unheld()); lists of keys fetched (st_key_list()).
  * run/run_keys.c computes and compares the digests.
  */
 #include "st_int.h"
@@ -52,6 +54,73 @@ tdi_status state_keys_last(state_db *st, const char *name, int year, const char 
     }
     PQclear(res);
     return s;
+}
+
+tdi_status st_key_list(state_db *st, const char *what, const char *sql, int nparams,
+                       const char *const *params, size_t max, char **keys, size_t *n)
+{
+    const char *p[6];
+    char m[24];
+    PGresult *res = NULL;
+    tdi_status rc;
+
+    *keys = NULL;
+    *n = 0;
+    if (nparams < 0 || nparams > 5) {
+        tdi_error(WHO ": %s: %d parameters", what, nparams);
+        return TDI_ERR_INTERNAL;
+    }
+    memcpy(p, params, (size_t)nparams * sizeof *p);
+    snprintf(m, sizeof m, "%zu", max + 1); /* at most max + 1 rows fetched */
+    p[nparams] = m;
+    rc = st_query(st, what, sql, nparams + 1, p, PGRES_TUPLES_OK, &res);
+    if (rc == TDI_OK) {
+        size_t rows = (size_t)PQntuples(res);
+
+        *n = rows;
+        if (rows > 0 && rows <= max) {
+            *keys = calloc(rows, STATE_KEY_WIDTH);
+            if (!*keys) {
+                tdi_error(WHO ": out of memory");
+                rc = TDI_ERR_INTERNAL;
+            }
+        }
+        for (size_t i = 0; *keys && i < rows; i++)
+            snprintf(*keys + i * STATE_KEY_WIDTH, STATE_KEY_WIDTH, "%s",
+                     PQgetvalue(res, (int)i, 0));
+    }
+    PQclear(res);
+    return rc;
+}
+
+tdi_status state_keys_unheld(state_db *st, int src, const char *name, int year,
+                             const unsigned char *in, int bits, size_t max, char **keys, size_t *n)
+{
+    char sstr[16], ystr[16], shift[16], flags[2 * STATE_KEY_BUCKETS / 8 + 3];
+
+    if (bits < 0 || bits > 16) {
+        tdi_error(WHO ": %d bits of buckets", bits);
+        return TDI_ERR_INTERNAL;
+    }
+    snprintf(sstr, sizeof sstr, "%d", src);
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(shift, sizeof shift, "%d", 16 - bits);
+    memcpy(flags, "\\x", 2);
+    tdi_hex_encode(flags + 2, in, bits >= 3 ? (size_t)1 << (bits - 3) : 1);
+    /* in as a bytea, whose bits get_bit() numbers from each byte's lowest. What any body holds
+     * of the source's year, whether served now or not: tdi.route names every body it was sent
+     * rows of; a probe of tdi.sent's key per body and row asked about. */
+    return st_key_list(st, "finding the rows read now that no body holds",
+                       "SELECT 'e1:' || encode(x.eid, 'hex') FROM run_seen x\n"
+                       " WHERE x.src = $1\n"
+                       "   AND get_bit($4::bytea, (get_byte(x.eid, 0) * 256 + get_byte(x.eid, 1)) "
+                       ">> $5::integer) = 1\n"
+                       "   AND NOT EXISTS (\n"
+                       "    SELECT 1 FROM tdi.route ro JOIN tdi.sent s ON s.body = ro.body AND "
+                       "s.year = ro.year AND s.eid = x.eid\n"
+                       "     WHERE ro.source = $2 AND ro.year = $3)\n"
+                       " LIMIT $6",
+                       5, (const char *[]){sstr, name, ystr, flags, shift}, max, keys, n);
 }
 
 /* {a,b,...} of n numbers; NULL when out of memory. */

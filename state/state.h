@@ -144,6 +144,14 @@ tdi_status state_keys_last(state_db *st, const char *name, int year, const char 
                            unsigned char **out, size_t *len);
 tdi_status state_keys_keep(state_db *st, int src, const char *name, const unsigned char *digest,
                            size_t len, int part, const unsigned *lo, const unsigned *hi, size_t n);
+/* The keys of the rows of source src read now (SEEN) that no body holds of year (new episodes,
+ * or rows the bodies were not sent) among those in a flagged bucket: of 2^bits buckets of the
+ * keys' leading bits, bucket b is flagged by bit b % 8, from the lowest, of in[b / 8]. The key
+ * scan's digest is compared without them (a new key changes its bucket but is no delete). As
+ * state_unread_keys(): at most max, STATE_KEY_WIDTH bytes each of *keys (the caller frees it),
+ * *n = max + 1 and *keys NULL when there are more. */
+tdi_status state_keys_unheld(state_db *st, int src, const char *name, int year,
+                             const unsigned char *in, int bits, size_t max, char **keys, size_t *n);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
 tdi_status state_copy_end(state_db *st, int discard);
 /* Drops every row of source src from the run's tables (records, rows seen, key scan): the source

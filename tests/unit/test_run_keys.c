@@ -1,6 +1,6 @@
 /* Unit tests for run/run_keys.c's parsing of state keys: the bucket a key falls in and the sum of
- * its last 8 bytes (the key scan's digest), checked against strtoull of the same digits; a key
- * packed into its bytes and back. */
+ * its last 8 bytes (the key scan's digest), checked against strtoull of the same digits; keys
+ * left out of it; a key packed into its bytes and back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -75,6 +75,32 @@ static void digest_sums_tails(void **state)
     free(s.keysum);
 }
 
+/* Leaving a key out takes its tail from its bucket's sum: the sums are those of the other keys,
+ * computed apart; a malformed key is refused. */
+static void digest_leaves_out(void **state)
+{
+    tdi_source_config cfg = {.name = "riverside"};
+    run_source s = {.cfg = &cfg};
+    char keys[3 * STATE_KEY_WIDTH] = {0};
+
+    (void)state;
+    assert_int_equal(run_keys_add(&s, KEY_A, NULL), TDI_OK);
+    assert_int_equal(run_keys_add(&s, KEY_B, NULL), TDI_OK);
+    assert_int_equal(run_keys_add(&s, KEY_C, NULL), TDI_OK);
+    strcpy(keys, KEY_B);
+    strcpy(keys + STATE_KEY_WIDTH, KEY_C);
+    assert_int_equal(run_keys_leave_out(s.keysum, keys, 2), 1);
+    assert_true(s.keysum[0xabcd] == tail_of(KEY_A));
+    assert_true(s.keysum[0x0001] == 0);
+    strcpy(keys, KEY_A); /* left out twice: the sum wraps below zero, modulo 2^64 */
+    strcpy(keys + STATE_KEY_WIDTH, KEY_A);
+    assert_int_equal(run_keys_leave_out(s.keysum, keys, 2), 1);
+    assert_true(s.keysum[0xabcd] == (uint64_t)0 - tail_of(KEY_A));
+    strcpy(keys + 2 * STATE_KEY_WIDTH, "e1:abcd");
+    assert_int_equal(run_keys_leave_out(s.keysum, keys + 2 * STATE_KEY_WIDTH, 1), 0);
+    free(s.keysum);
+}
+
 /* A key packed is its 16 bytes (the digits read two at a time), and unpacked its text again. */
 static void packed_keys(void **state)
 {
@@ -98,9 +124,8 @@ static void packed_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(prefix_of_keys),
-        cmocka_unit_test(not_state_keys),
-        cmocka_unit_test(digest_sums_tails),
+        cmocka_unit_test(prefix_of_keys),    cmocka_unit_test(not_state_keys),
+        cmocka_unit_test(digest_sums_tails), cmocka_unit_test(digest_leaves_out),
         cmocka_unit_test(packed_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
