@@ -593,6 +593,42 @@ static void unread_keys(void **state)
     closed(st);
 }
 
+/* The rows read now that no body holds, asked only in the flagged buckets: the flags go as a
+ * bytea of the digest's 2^bits buckets (bucket b: bit b % 8 of byte b / 8, from the lowest;
+ * here 0, 2 and 255 of 256) with the shift that takes a key's 16-bit prefix to its bucket; one
+ * row, kept; more than the maximum: none; a bucket count past 16 bits: refused, nothing sent. */
+static void unheld_keys(void **state)
+{
+    unsigned char in[STATE_KEY_BUCKETS / 8] = {0x05, [31] = 0x80};
+    char *keys = NULL;
+    size_t n = 9;
+    state_db *st;
+
+    (void)state;
+    st = opened();
+    hpq_script(
+        HPQ_SEND_P(">> $5::integer) = 1",
+                   "1|riverside|2025|"
+                   "\\x0500000000000000000000000000000000000000000000000000000000000080|8|3"),
+        HPQ_RESULT_ROWS(1, HPQ_STRINGS("k"), 1, HPQ_STRINGS("e1:0a")), HPQ_RESULT_NONE,
+        HPQ_SEND_P("NOT EXISTS",
+                   "1|riverside|2025|"
+                   "\\x0500000000000000000000000000000000000000000000000000000000000080|8|2"),
+        HPQ_RESULT_ROWS(1, HPQ_STRINGS("k"), 2, HPQ_STRINGS("e1:0a", "e1:0b")), HPQ_RESULT_NONE);
+    assert_int_equal(state_keys_unheld(st, 1, "riverside", 2025, in, 8, 2, &keys, &n), TDI_OK);
+    assert_int_equal(n, 1);
+    assert_non_null(keys);
+    assert_string_equal(keys, "e1:0a");
+    free(keys);
+    assert_int_equal(state_keys_unheld(st, 1, "riverside", 2025, in, 8, 1, &keys, &n), TDI_OK);
+    assert_int_equal(n, 2);
+    assert_null(keys);
+    assert_int_equal(state_keys_unheld(st, 1, "riverside", 2025, in, 17, 1, &keys, &n),
+                     TDI_ERR_INTERNAL);
+    assert_null(keys);
+    closed(st);
+}
+
 /* The next action of fp is at pos with those flags. */
 static void next_action(FILE *fp, uint64_t pos, int replace, int entrant, int earlier, int client)
 {
@@ -1006,6 +1042,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(actions_first_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_first_beside, setup, teardown),
         cmocka_unit_test_setup_teardown(unread_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(unheld_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(actions_save_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(reid_check, setup, teardown),
         cmocka_unit_test_setup_teardown(blanked_and_replace_all, setup, teardown),
