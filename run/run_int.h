@@ -180,10 +180,9 @@ int run_key_pack(const char *key, unsigned char out[RUN_KEY_BYTES]);
 void run_key_unpack(const unsigned char key[RUN_KEY_BYTES], char out[RUN_KEY_CHARS + 1]);
 /* run_keys.c: the 16-bit bucket of a packed key (its first two bytes). */
 unsigned run_key_bucket(const unsigned char key[RUN_KEY_BYTES]);
-/* run_keys.c: an episode state key of the key scan into s's digest (s->keysum, allocated when
- * NULL), its bytes into packed (may be NULL); malformed: logged, TDI_ERR_INTERNAL. Any thread:
- * the reader's. */
-tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN_KEY_BYTES]);
+/* run_keys.c: an episode state key of the key scan, packed, into s's digest (s->keysum,
+ * allocated when NULL). Any thread: the reader's. */
+tdi_status run_keys_add(run_source *s, const unsigned char key[RUN_KEY_BYTES]);
 /* run_keys.c: the last 8 bytes of each of the n keys (STATE_KEY_WIDTH bytes apart) taken from
  * their buckets' sums in sum (STATE_KEY_BUCKETS of them); 0 when a key is not a state key. */
 int run_keys_leave_out(uint64_t *sum, const char *keys, size_t n);

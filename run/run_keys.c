@@ -61,14 +61,8 @@ static uint64_t key_tail(const unsigned char k[RUN_KEY_BYTES])
     return tail;
 }
 
-tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN_KEY_BYTES])
+tdi_status run_keys_add(run_source *s, const unsigned char key[RUN_KEY_BYTES])
 {
-    unsigned char k[RUN_KEY_BYTES];
-
-    if (!run_key_pack(key, k)) {
-        tdi_error("source %s: a state key is malformed", s->cfg->name);
-        return TDI_ERR_INTERNAL;
-    }
     if (!s->keysum) {
         s->keysum = calloc(STATE_KEY_BUCKETS, sizeof *s->keysum);
         if (!s->keysum) {
@@ -77,10 +71,8 @@ tdi_status run_keys_add(run_source *s, const char *key, unsigned char packed[RUN
         }
         s->nkeys = 0;
     }
-    s->keysum[run_key_bucket(k)] += key_tail(k);
+    s->keysum[run_key_bucket(key)] += key_tail(key);
     s->nkeys++;
-    if (packed)
-        memcpy(packed, k, sizeof k);
     return TDI_OK;
 }
 

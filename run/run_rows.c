@@ -191,6 +191,18 @@ static tdi_status seen_key(sink *o, const char *eid)
     return sink_push(o);
 }
 
+/* The state key's text of a rejected row's episode id (*has_key 0: none), for the rows seen. */
+static tdi_status rejected_key(transform_ctx *tx, const char *id, char eid[RUN_KEY_CHARS + 1],
+                               int *has_key)
+{
+    unsigned char k[RUN_KEY_BYTES];
+    tdi_status st = transform_state_key_bytes(tx, id, k, has_key);
+
+    if (st == TDI_OK && *has_key)
+        run_key_unpack(k, eid);
+    return st;
+}
+
 /* The row stage of one row. */
 static tdi_status row_stage(run_ctx *rc, transform_ctx *tx, sink *o, size_t si,
                             const tdi_raw_row *row)
@@ -206,7 +218,7 @@ static tdi_status row_stage(run_ctx *rc, transform_ctx *tx, sink *o, size_t si,
     if (has_eid)
         st = transform_episode_state_key(tx, eid, sizeof eid);
     else if (st == TDI_OK)
-        st = transform_state_key(tx, row->col[TDI_COL_EPISODE_ID], eid, sizeof eid, &has_eid);
+        st = rejected_key(tx, row->col[TDI_COL_EPISODE_ID], eid, &has_eid);
     if (st == TDI_OK && accepted) {
         st = spool_record(rc, tx, o, si, &rec, eid, &taken);
         if (st == TDI_OK && !taken) {

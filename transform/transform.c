@@ -696,8 +696,8 @@ void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *bu
     snprintf(buf, len, "row:%lu", row->row_number);
 }
 
-tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *buf, size_t len,
-                               int *has_key)
+tdi_status transform_state_key_bytes(transform_ctx *tx, const char *episode_id,
+                                     unsigned char out[TRANSFORM_STATE_KEY_BYTES], int *has_key)
 {
     unsigned char digest[TX_HMAC_BYTES];
 
@@ -709,7 +709,7 @@ tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *
     /* Under the state key: the state database's ids link to no file's pseudonyms by themselves. */
     if (tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, episode_id, digest) !=
             TDI_OK ||
-        tx_pseudo_episode(tx_keys_state(tx->keys), digest, buf, len) != TDI_OK)
+        tx_pseudo_episode_bytes(tx_keys_state(tx->keys), digest, out) != TDI_OK)
         return TDI_ERR_INTERNAL;
     *has_key = 1;
     return TDI_OK;
@@ -717,7 +717,7 @@ tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *
 
 /* A state key from the digests of the row transform_row() last accepted: its episode's (the
  * digest row_to_record() made of the same source and id: one HMAC fewer a row than
- * transform_state_key()) or its person's. */
+ * transform_state_key_bytes()) or its person's. */
 static tdi_status last_row_state_key(transform_ctx *tx, int episode, char *buf, size_t len)
 {
     tx_pseudo *state = tx_keys_state(tx->keys);

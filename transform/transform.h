@@ -52,15 +52,17 @@ const char *transform_body_key_id(const transform_ctx *tx, size_t body);
  * or "row:N". */
 void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *buf, size_t len);
 
-/* The key of an episode id of the current source in the state database ("e1:" + hex, under the
- * state key: body-independent, unlike the pseudonyms in submissions, and unlike the quarantine
- * files' keys). *has_key = 0 when episode_id is missing or blank (such a row never has a key).
- * Only TDI_ERR_INTERNAL fails. */
-tdi_status transform_state_key(transform_ctx *tx, const char *episode_id, char *buf, size_t len,
-                               int *has_key);
+/* The key of an episode id of the current source in the state database, as its 16 bytes ("e1:"
+ * + their hex is its text; under the state key: body-independent, unlike the pseudonyms in
+ * submissions, and unlike the quarantine files' keys). *has_key = 0 when episode_id is missing
+ * or blank (such a row never has a key). Only TDI_ERR_INTERNAL fails. */
+#define TRANSFORM_STATE_KEY_BYTES 16
+tdi_status transform_state_key_bytes(transform_ctx *tx, const char *episode_id,
+                                     unsigned char out[TRANSFORM_STATE_KEY_BYTES], int *has_key);
 
-/* transform_state_key() of the episode id of the row transform_row() last accepted (such a row
- * always has one), from the digest transform_row() made of it. TDI_ERR_INTERNAL without one. */
+/* The state key's text ("e1:" + hex) of the episode id of the row transform_row() last accepted
+ * (such a row always has one), from the digest transform_row() made of it. TDI_ERR_INTERNAL
+ * without one. */
 tdi_status transform_episode_state_key(transform_ctx *tx, char *buf, size_t len);
 
 /* The person key of the row transform_row() last accepted, for the state database only

@@ -163,6 +163,14 @@ tdi_status tx_pseudo_episode_digest(tx_pseudo *link, const char *source, const c
     return TDI_OK;
 }
 
+/* HMAC(body key, domain \0 digest) into mac. */
+static int body_mac(tx_pseudo *body, const char *domain, size_t domain_size,
+                    const unsigned char digest[TX_HMAC_BYTES], unsigned char mac[TX_HMAC_BYTES])
+{
+    return mac_begin(body) && mac_add(body, domain, domain_size) &&
+           mac_add(body, digest, TX_HMAC_BYTES) && mac_end(body, mac);
+}
+
 /* prefix + hex of the first nbytes of HMAC(body key, domain \0 digest). */
 static tdi_status body_pseudonym(tx_pseudo *body, const char *domain, size_t domain_size,
                                  const unsigned char digest[TX_HMAC_BYTES], const char *prefix,
@@ -171,8 +179,7 @@ static tdi_status body_pseudonym(tx_pseudo *body, const char *domain, size_t dom
     unsigned char mac[TX_HMAC_BYTES];
     size_t plen = strlen(prefix);
 
-    if (outlen < plen + 2 * nbytes + 1 || !mac_begin(body) || !mac_add(body, domain, domain_size) ||
-        !mac_add(body, digest, TX_HMAC_BYTES) || !mac_end(body, mac))
+    if (outlen < plen + 2 * nbytes + 1 || !body_mac(body, domain, domain_size, digest, mac))
         return TDI_ERR_INTERNAL;
     memcpy(out, prefix, plen);
     tdi_hex_encode(out + plen, mac, nbytes);
@@ -196,6 +203,17 @@ tdi_status tx_pseudo_state_person(tx_pseudo *state, const unsigned char digest[T
 tdi_status tx_pseudo_episode(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES], char *out,
                              size_t outlen)
 {
-    return body_pseudonym(body, episode_domain, sizeof episode_domain, digest, "e1:", 16, out,
-                          outlen);
+    return body_pseudonym(body, episode_domain, sizeof episode_domain, digest,
+                          "e1:", TX_EPISODE_BYTES, out, outlen);
+}
+
+tdi_status tx_pseudo_episode_bytes(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES],
+                                   unsigned char out[TX_EPISODE_BYTES])
+{
+    unsigned char mac[TX_HMAC_BYTES];
+
+    if (!body_mac(body, episode_domain, sizeof episode_domain, digest, mac))
+        return TDI_ERR_INTERNAL;
+    memcpy(out, mac, TX_EPISODE_BYTES);
+    return TDI_OK;
 }

@@ -52,6 +52,10 @@ tdi_status tx_pseudo_person(tx_pseudo *body, const unsigned char digest[TX_HMAC_
                             size_t outlen);
 tdi_status tx_pseudo_episode(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES], char *out,
                              size_t outlen);
+/* The episode pseudonym's bytes (what tx_pseudo_episode() writes in hex after "e1:"). */
+#define TX_EPISODE_BYTES 16
+tdi_status tx_pseudo_episode_bytes(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES],
+                                   unsigned char out[TX_EPISODE_BYTES]);
 /* The person key of the state database: "p1:" + hex HMAC(state key, "tdi/person/v1" \0 digest),
  * like a body pseudonym under the state key, so it links the person across bodies and years
  * but no file's pseudonym. out must hold 68 bytes. */

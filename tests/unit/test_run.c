@@ -232,12 +232,17 @@ static void incremental_runs(void **state)
 static void state_key_of(const char *id, char *key, size_t len)
 {
     transform_ctx *tx = NULL;
+    unsigned char k[TRANSFORM_STATE_KEY_BYTES];
     int has = 0;
 
+    assert_true(len > 3 + 2 * sizeof k);
     assert_int_equal(transform_open(fx.cfg, 2025, 20250601, &tx), TDI_OK);
     assert_int_equal(transform_begin_source(tx, &fx.cfg->sources[0]), TDI_OK);
-    assert_int_equal(transform_state_key(tx, id, key, len, &has), TDI_OK);
+    assert_int_equal(transform_state_key_bytes(tx, id, k, &has), TDI_OK);
     assert_int_equal(has, 1);
+    memcpy(key, "e1:", 4);
+    for (size_t i = 0; i < sizeof k; i++) /* its text, "e1:" + hex */
+        snprintf(key + 3 + 2 * i, 3, "%02x", k[i]);
     transform_close(tx);
 }
 

@@ -53,25 +53,28 @@ static void not_state_keys(void **state)
     }
 }
 
+/* A key as text into s's digest, packed as the key scan has it. */
+static void add_key(run_source *s, const char *key)
+{
+    unsigned char k[RUN_KEY_BYTES];
+
+    assert_int_equal(run_key_pack(key, k), 1);
+    assert_int_equal(run_keys_add(s, k), TDI_OK);
+}
+
 static void digest_sums_tails(void **state)
 {
     tdi_source_config cfg = {.name = "riverside"};
     run_source s = {.cfg = &cfg};
-    test_log tl;
 
     (void)state;
-    assert_int_equal(run_keys_add(&s, KEY_A, NULL), TDI_OK);
-    assert_int_equal(run_keys_add(&s, KEY_B, NULL), TDI_OK);
-    assert_int_equal(run_keys_add(&s, KEY_C, NULL), TDI_OK);
+    add_key(&s, KEY_A);
+    add_key(&s, KEY_B);
+    add_key(&s, KEY_C);
     assert_int_equal(s.nkeys, 3);
     assert_true(s.keysum[0xabcd] == tail_of(KEY_A) + tail_of(KEY_B)); /* modulo 2^64 */
     assert_true(s.keysum[0x0001] == tail_of(KEY_C));
     assert_true(s.keysum[0xabce] == 0);
-    test_log_start(&tl);
-    assert_int_equal(run_keys_add(&s, "e1:abcd", NULL), TDI_ERR_INTERNAL);
-    test_log_stop();
-    assert_string_equal(tl.text, "source riverside: a state key is malformed\n");
-    assert_int_equal(s.nkeys, 3);
     free(s.keysum);
 }
 
@@ -84,9 +87,9 @@ static void digest_leaves_out(void **state)
     char keys[3 * STATE_KEY_WIDTH] = {0};
 
     (void)state;
-    assert_int_equal(run_keys_add(&s, KEY_A, NULL), TDI_OK);
-    assert_int_equal(run_keys_add(&s, KEY_B, NULL), TDI_OK);
-    assert_int_equal(run_keys_add(&s, KEY_C, NULL), TDI_OK);
+    add_key(&s, KEY_A);
+    add_key(&s, KEY_B);
+    add_key(&s, KEY_C);
     strcpy(keys, KEY_B);
     strcpy(keys + STATE_KEY_WIDTH, KEY_C);
     assert_int_equal(run_keys_leave_out(s.keysum, keys, 2), 1);

@@ -1561,17 +1561,24 @@ static void test_r018_not_triggered(void **state)
  * accepted, the same; none after a rejected row. */
 static void test_episode_state_key(void **state)
 {
+    /* e1:272bd6738829036a3669fe562ed2efc7 */
+    static const unsigned char e1[TRANSFORM_STATE_KEY_BYTES] = {0x27, 0x2b, 0xd6, 0x73, 0x88, 0x29,
+                                                                0x03, 0x6a, 0x36, 0x69, 0xfe, 0x56,
+                                                                0x2e, 0xd2, 0xef, 0xc7};
     tdi_raw_row row = good_row();
-    char key[TDI_EPISODE_KEY_MAX + 1], again[TDI_EPISODE_KEY_MAX + 1];
+    unsigned char bytes[TRANSFORM_STATE_KEY_BYTES];
+    char again[TDI_EPISODE_KEY_MAX + 1];
     int has = 0;
 
     (void)state;
     accept_row(&row);
-    assert_int_equal(transform_state_key(tx, "E1", key, sizeof key, &has), TDI_OK);
+    assert_int_equal(transform_state_key_bytes(tx, "E1", bytes, &has), TDI_OK);
     assert_int_equal(has, 1);
-    assert_string_equal(key, "e1:272bd6738829036a3669fe562ed2efc7");
+    assert_memory_equal(bytes, e1, sizeof e1);
+    assert_int_equal(transform_state_key_bytes(tx, "  ", bytes, &has), TDI_OK);
+    assert_int_equal(has, 0); /* a blank id has no key */
     assert_int_equal(transform_episode_state_key(tx, again, sizeof again), TDI_OK);
-    assert_string_equal(again, key);
+    assert_string_equal(again, "e1:272bd6738829036a3669fe562ed2efc7");
     row.col[TDI_COL_EPISODE_ID] = "E2";
     accept_row(&row);
     assert_int_equal(transform_episode_state_key(tx, again, sizeof again), TDI_OK);
