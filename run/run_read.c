@@ -174,7 +174,7 @@ static tdi_status read_keys(run_ctx *rc, run_reader *rd, size_t si, extract_sour
         st = extract_key_next(ex, &id, &eof);
         if (st != TDI_OK || eof)
             break;
-        /* the key's bytes: 2M ids a night of 2M held, its text made and parsed back 0.07 s */
+        /* as bytes: its text, made and parsed back, cost 0.07 s a night of 2M ids */
         st = transform_state_key_bytes(rd->tx, id, key, &has_key);
         if (st == TDI_OK && has_key)
             st = present_key(s, id, key);

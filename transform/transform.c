@@ -701,6 +701,7 @@ tdi_status transform_state_key_bytes(transform_ctx *tx, const char *episode_id,
 {
     unsigned char digest[TX_HMAC_BYTES];
 
+    _Static_assert(TRANSFORM_STATE_KEY_BYTES == TX_EPISODE_BYTES, "an episode key's bytes");
     *has_key = 0;
     if (!tx->src)
         return TDI_ERR_INTERNAL;
