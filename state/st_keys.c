@@ -151,9 +151,7 @@ tdi_status state_keys_keep(state_db *st, int src, const char *name, const unsign
         tdi_error(WHO ": out of memory");
         goto done;
     }
-    for (size_t i = 0; i < len; i++)
-        sprintf(hex + 2 * i, "%02x", digest[i]);
-    hex[2 * len] = '\0';
+    tdi_hex_encode(hex, digest, len);
     snprintf(sstr, sizeof sstr, "%d", src);
     /* A range's bounds as key prefixes: bytea compares bytewise, a shorter prefix first, so
      * [lo, hi) holds every 16-byte key whose first two bytes are in it; past the last bucket

@@ -850,9 +850,10 @@ case_first_pass_same_as_general() {
 # sent up by key (state/st_pass.c, touched_probe_sql), and their other rows by person
 # (held_probe_sql; 10000 more Riverside episodes of patients 4-10 make the year large: the
 # night's records fewer than a two-hundredth of it). De Brug, read in full, moves episode
-# BH-25-0101 (here the shared person's first start, 2025-01-05) to client CL-0456-RT: Riverside's episode 1 of that person,
-# not read (Riverside reads incrementally), becomes its entrant, which only BH-25-0101's person as
-# sent tells; BH-25-0101 is CL-0456-RT's first start now, BH-25-0103 no longer.
+# BH-25-0101 (here the shared person's first start, 2025-01-05) to client CL-0456-RT:
+# Riverside's episode 1 of that person, not read (Riverside reads incrementally), becomes its
+# entrant, which only BH-25-0101's person as sent tells; BH-25-0101 is CL-0456-RT's first start
+# now, BH-25-0103 no longer.
 case_touched_by_key() {
     local conf=$CASE_DIR/tdi.conf f
     clinic_copy clinic_tkey clinic_en

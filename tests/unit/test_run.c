@@ -4,6 +4,7 @@
  * year. The run's files are written for real in a temporary directory. */
 #include "test_run.h"
 
+#include "../../common/tdi_text.h"
 #include "../../transform/transform.h"
 
 static char row1[1024], row2[1024];
@@ -240,9 +241,8 @@ static void state_key_of(const char *id, char *key, size_t len)
     assert_int_equal(transform_begin_source(tx, &fx.cfg->sources[0]), TDI_OK);
     assert_int_equal(transform_state_key_bytes(tx, id, k, &has), TDI_OK);
     assert_int_equal(has, 1);
-    memcpy(key, "e1:", 4);
-    for (size_t i = 0; i < sizeof k; i++) /* its text, "e1:" + hex */
-        snprintf(key + 3 + 2 * i, 3, "%02x", k[i]);
+    memcpy(key, "e1:", 3); /* its text: "e1:" + hex */
+    tdi_hex_encode(key + 3, k, sizeof k);
     transform_close(tx);
 }
 
