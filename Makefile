@@ -19,11 +19,11 @@ BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share/tdi
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/tdi
-PKGS     := libpq libxml-2.0 zlib libisal libcrypto
+PKGS     := libpq libxml-2.0 zlib libisal libcrypto nettle
 # openssl and groff-base: tests compute pseudonyms independently and check the man page. perl:
 # prove runs the integration suite (TAP).
 DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev libisal-dev libssl-dev \
-            libcmocka-dev postgresql openssl groff-base perl
+            nettle-dev libcmocka-dev postgresql openssl groff-base perl
 # libFuzzer: clang and its compiler-rt runtime (libclang-rt-14-dev on Debian 12).
 FUZZ_DEB_PKGS := clang libclang-rt-dev
 # make lint: the formatter, the shell and C checkers, per-function line counts.
@@ -45,7 +45,7 @@ CFLAGS   ?= -O2 -g
 # 2.34), so the commands that never do start without its 30 libraries (issue 16). Its headers are
 # still needed (PKGS' cflags), and at run time libpq.so.5 (Debian: libpq5).
 LDLIBS   := $(shell pkg-config --libs $(filter-out libpq,$(PKGS)) 2>/dev/null || \
-              echo -lxml2 -lz -lisal -lcrypto) -pthread -lm
+              echo -lxml2 -lz -lisal -lcrypto -lnettle) -pthread -lm
 # The test builds: sanitizers, -Werror, and the test hooks (docs/hacking.md, "Tests"); the
 # release build never has the hooks.
 ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \

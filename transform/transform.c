@@ -608,9 +608,8 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
 
     if (person_digest(tx, row, birth_ymd, rec) != 0)
         return -1;
-    if (tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name,
-                                 row->col[TDI_COL_EPISODE_ID], tx->episode_digest) != TDI_OK)
-        return -1;
+    tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, row->col[TDI_COL_EPISODE_ID],
+                             tx->episode_digest);
     tx->have_digests = 1;
     rec->source = tx->src->name;
     region = tx->map ? tx_region_of(tx->map, row->col[TDI_COL_POSTCODE]) : NULL;
@@ -688,11 +687,11 @@ void transform_rejection_key(transform_ctx *tx, const tdi_raw_row *row, char *bu
     if (len == 0)
         return;
     /* Under the quarantine key: the data manager's file links to no body's submission. */
-    if (tx->src && !is_missing(episode) &&
-        tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, episode, digest) ==
-            TDI_OK &&
-        tx_pseudo_episode(tx_keys_quarantine(tx->keys), digest, buf, len) == TDI_OK)
-        return;
+    if (tx->src && !is_missing(episode)) {
+        tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, episode, digest);
+        if (tx_pseudo_episode(tx_keys_quarantine(tx->keys), digest, buf, len) == TDI_OK)
+            return;
+    }
     snprintf(buf, len, "row:%lu", row->row_number);
 }
 
@@ -708,10 +707,8 @@ tdi_status transform_state_key_bytes(transform_ctx *tx, const char *episode_id,
     if (is_missing(episode_id))
         return TDI_OK;
     /* Under the state key: the state database's ids link to no file's pseudonyms by themselves. */
-    if (tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, episode_id, digest) !=
-            TDI_OK ||
-        tx_pseudo_episode_bytes(tx_keys_state(tx->keys), digest, out) != TDI_OK)
-        return TDI_ERR_INTERNAL;
+    tx_pseudo_episode_digest(tx_keys_link(tx->keys), tx->src->name, episode_id, digest);
+    tx_pseudo_episode_bytes(tx_keys_state(tx->keys), digest, out);
     *has_key = 1;
     return TDI_OK;
 }

@@ -132,8 +132,8 @@ tdi_status tx_keys_run_kats(const tx_hmac_kat *hmac, size_t nhmac, const tx_hkdf
         /* Twice on the same context: the second run checks the key survives a re-init. */
         for (int round = 0; round < 2 && ok; round++) {
             memset(out, 0, sizeof out);
-            ok = tx_pseudo_hmac(p, hmac[i].data, strlen(hmac[i].data), out) == TDI_OK &&
-                 CRYPTO_memcmp(out, hmac[i].mac, TX_HMAC_BYTES) == 0;
+            tx_pseudo_hmac(p, hmac[i].data, strlen(hmac[i].data), out);
+            ok = CRYPTO_memcmp(out, hmac[i].mac, TX_HMAC_BYTES) == 0;
         }
         tx_pseudo_close(p);
         if (!ok)
@@ -343,8 +343,8 @@ static tdi_status key_id(tx_pseudo *body, char id[TX_KEY_ID_CHARS + 1])
     char hex[65];
     unsigned int shalen = 0;
 
-    if (tx_pseudo_hmac(body, key_id_label, sizeof key_id_label - 1, mac) != TDI_OK ||
-        EVP_Digest(mac, sizeof mac, sha, &shalen, EVP_sha256(), NULL) != 1 || shalen != 32) {
+    tx_pseudo_hmac(body, key_id_label, sizeof key_id_label - 1, mac);
+    if (EVP_Digest(mac, sizeof mac, sha, &shalen, EVP_sha256(), NULL) != 1 || shalen != 32) {
         tdi_error("SHA-256 unavailable in OpenSSL");
         return TDI_ERR_INTERNAL;
     }

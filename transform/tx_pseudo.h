@@ -1,5 +1,5 @@
 /*
- * tx_pseudo: keyed digests and pseudonyms (HMAC-SHA256 through OpenSSL 3 EVP_MAC).
+ * tx_pseudo: keyed digests and pseudonyms (HMAC-SHA256, nettle's).
  *
  * Private to transform/. A tx_pseudo is one HMAC context keyed once; every MAC re-initialises
  * it without a key, which reuses it. Pseudonyms are made in two steps (README.md, "Pseudonyms"):
@@ -23,14 +23,14 @@
 
 typedef struct tx_pseudo tx_pseudo;
 
-/* An HMAC-SHA256 context keyed with key (copied by OpenSSL). TDI_ERR_INTERNAL when OpenSSL
- * fails (logged). *out is released with tx_pseudo_close(), which wipes the key it holds. */
+/* An HMAC-SHA256 context keyed with key (its pad states computed from it: the key is not kept).
+ * TDI_ERR_INTERNAL when out of memory (logged). *out is released with tx_pseudo_close(), which
+ * wipes it. */
 tdi_status tx_pseudo_open_key(const unsigned char *key, size_t keylen, tx_pseudo **out);
 void tx_pseudo_close(tx_pseudo *p);
 
-/* HMAC(key, msg) into out. TDI_ERR_INTERNAL when OpenSSL fails. */
-tdi_status tx_pseudo_hmac(tx_pseudo *p, const void *msg, size_t len,
-                          unsigned char out[TX_HMAC_BYTES]);
+/* HMAC(key, msg) into out. */
+void tx_pseudo_hmac(tx_pseudo *p, const void *msg, size_t len, unsigned char out[TX_HMAC_BYTES]);
 
 /* 1 when client_id holds at least one [0-9A-Za-z], i.e. has a non-empty normalised form. */
 int tx_pseudo_client_id_ok(const char *client_id);
@@ -38,14 +38,13 @@ int tx_pseudo_client_id_ok(const char *client_id);
 /* The person digest under the link key. Domains: "tdi/person/nid/v1" (scope: the scheme name,
  * value: the checked digits), "tdi/person/slk581/v1" (no scope, value: the 14-character key),
  * "tdi/person/client/v1" (scope: the source name, value: the client id normalised here to its
- * [0-9A-Za-z], upper-cased). TDI_ERR_INTERNAL on an empty normalised value or an OpenSSL
- * failure. */
+ * [0-9A-Za-z], upper-cased). TDI_ERR_INTERNAL on an empty (normalised) value. */
 tdi_status tx_pseudo_person_digest(tx_pseudo *link, tdi_person_kind kind, const char *scope,
                                    const char *value, unsigned char out[TX_HMAC_BYTES]);
 
 /* HMAC(link key, "tdi/episode/v1" \0 source \0 episode_id), episode_id as given. */
-tdi_status tx_pseudo_episode_digest(tx_pseudo *link, const char *source, const char *episode_id,
-                                    unsigned char out[TX_HMAC_BYTES]);
+void tx_pseudo_episode_digest(tx_pseudo *link, const char *source, const char *episode_id,
+                              unsigned char out[TX_HMAC_BYTES]);
 
 /* The body pseudonyms of a digest. out must hold 68 (person) or 36 (episode) bytes. */
 tdi_status tx_pseudo_person(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES], char *out,
@@ -54,8 +53,8 @@ tdi_status tx_pseudo_episode(tx_pseudo *body, const unsigned char digest[TX_HMAC
                              size_t outlen);
 /* The episode pseudonym's bytes (what tx_pseudo_episode() writes in hex after "e1:"). */
 #define TX_EPISODE_BYTES 16
-tdi_status tx_pseudo_episode_bytes(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES],
-                                   unsigned char out[TX_EPISODE_BYTES]);
+void tx_pseudo_episode_bytes(tx_pseudo *body, const unsigned char digest[TX_HMAC_BYTES],
+                             unsigned char out[TX_EPISODE_BYTES]);
 /* The person key of the state database: "p1:" + hex HMAC(state key, "tdi/person/v1" \0 digest),
  * like a body pseudonym under the state key, so it links the person across bodies and years
  * but no file's pseudonym. out must hold 68 bytes. */
