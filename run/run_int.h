@@ -220,7 +220,7 @@ typedef tdi_status (*run_pair_fn)(void *arg, const unsigned char key[RUN_KEY_BYT
                                   const char *id);
 /* run_read.c: fn for every pair of a key scan's file (s->ids), from its start; stops at the first
  * status that is not TDI_OK and returns it. A pair cut short or a failed read is logged:
- * TDI_ERR_OUTPUT. The id buffer is wiped before it is freed. */
+ * TDI_ERR_OUTPUT; out of memory, TDI_ERR_INTERNAL. The ids' buffer is wiped before it is freed. */
 tdi_status run_ids_scan(FILE *fp, run_pair_fn fn, void *arg);
 /* run_read.c: frees what a read left for its merge (after the merge, or when the run stops). */
 void run_source_release(run_source *s);

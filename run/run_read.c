@@ -21,6 +21,7 @@
 #include "../extract/extract.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,50 +110,77 @@ static tdi_status present_key(run_source *s, const char *id, const unsigned char
 {
     tdi_status st = run_keys_add(s, k);
 
-    /* the id with its \0: one from a text COPY has none inside */
-    if (st == TDI_OK &&
-        (fwrite(k, RUN_KEY_BYTES, 1, s->ids) != 1 || fwrite(id, strlen(id) + 1, 1, s->ids) != 1)) {
+    /* the id with its \0: one from a text COPY has none inside; unlocked: this thread's file */
+    if (st == TDI_OK && (fwrite_unlocked(k, RUN_KEY_BYTES, 1, s->ids) != 1 ||
+                         fwrite_unlocked(id, strlen(id) + 1, 1, s->ids) != 1)) {
         tdi_error("spool: writing a source's keys failed: %s", strerror(errno));
         st = TDI_ERR_OUTPUT;
     }
     return st;
 }
 
-/* The next pair of fp into key and *id, or *eof = 1; a pair cut short or a failed read logged. */
-static tdi_status next_pair(FILE *fp, unsigned char key[RUN_KEY_BYTES], char **id, size_t *icap,
-                            int *eof)
+/* buf (of *cap bytes, len of them read) doubled; the old copy wiped: it holds ids. */
+static tdi_status grow_block(unsigned char **buf, size_t *cap, size_t len)
 {
-    size_t got = fread(key, 1, RUN_KEY_BYTES, fp);
+    unsigned char *more = *cap <= SIZE_MAX / 2 ? malloc(*cap * 2) : NULL;
 
-    *eof = 0;
-    if (got == RUN_KEY_BYTES && getdelim(id, icap, '\0', fp) > 0)
-        return TDI_OK;
-    if (got == 0 && !ferror(fp)) {
-        *eof = 1;
-        return TDI_OK;
+    if (!more) {
+        tdi_error("out of memory");
+        return TDI_ERR_INTERNAL;
     }
-    errno = ferror(fp) ? errno : 0; /* else a pair cut short: not what was written */
-    tdi_error("spool: reading a source's keys failed: %s", errno ? strerror(errno) : "cut short");
-    return TDI_ERR_OUTPUT;
+    memcpy(more, *buf, len);
+    explicit_bzero(*buf, *cap);
+    free(*buf);
+    *buf = more;
+    *cap *= 2;
+    return TDI_OK;
 }
 
+/* A block of pairs at a time, not a pair at a time through stdio: two calls a pair, 4M a night
+ * of 2M ids, cost 0.08 s a scan (docs/benchmark.md, 2026-12-07 07:50). A pair cut by the end of
+ * a block moves to its front, before the next read; a longer id than a block grows it. */
 tdi_status run_ids_scan(FILE *fp, run_pair_fn fn, void *arg)
 {
-    unsigned char key[RUN_KEY_BYTES];
-    char *id = NULL;
-    size_t icap = 0;
+    size_t cap = 65536, len = 0, at = 0, got;
+    unsigned char *buf = NULL, *nul;
     tdi_status st = TDI_OK;
-    int eof = 0;
 
     if (!fp || fseek(fp, 0, SEEK_SET) != 0) { /* also where a write of it failed */
         tdi_error("spool: reading a source's keys failed: %s", fp ? strerror(errno) : "none kept");
         return TDI_ERR_OUTPUT;
     }
-    while (st == TDI_OK && (st = next_pair(fp, key, &id, &icap, &eof)) == TDI_OK && !eof)
-        st = fn(arg, key, id);
-    if (id)
-        explicit_bzero(id, icap); /* the last id read: a clinic's own */
-    free(id);
+    if (!(buf = malloc(cap))) {
+        tdi_error("out of memory");
+        return TDI_ERR_INTERNAL;
+    }
+    while (st == TDI_OK) {
+        /* the key's bytes may hold a \0: the id's end is looked for after them */
+        nul = len - at > RUN_KEY_BYTES
+                  ? memchr(buf + at + RUN_KEY_BYTES, '\0', len - at - RUN_KEY_BYTES)
+                  : NULL;
+        if (nul) {
+            st = fn(arg, buf + at, (const char *)buf + at + RUN_KEY_BYTES);
+            at = (size_t)(nul - buf) + 1;
+            continue;
+        }
+        memmove(buf, buf + at, len - at);
+        len -= at;
+        at = 0;
+        if (len == cap && (st = grow_block(&buf, &cap, len)) != TDI_OK)
+            break;
+        got = fread(buf + len, 1, cap - len, fp);
+        len += got;
+        if (got > 0)
+            continue;
+        if (ferror(fp) || len > 0) { /* else the end; with bytes left, a pair cut short */
+            tdi_error("spool: reading a source's keys failed: %s",
+                      ferror(fp) ? strerror(errno) : "cut short");
+            st = TDI_ERR_OUTPUT;
+        }
+        break;
+    }
+    explicit_bzero(buf, cap); /* the ids read: a clinic's own */
+    free(buf);
     return st;
 }
 
@@ -452,13 +480,19 @@ static tdi_status want_key(void *arg, const unsigned char key[RUN_KEY_BYTES], co
     if (w->nids == w->cap) { /* an id on two rows: the duplicate check fails the source later */
         size_t cap = w->cap ? 2 * w->cap : 16;
         char **more = realloc(w->ids, cap * sizeof *more);
-        if (!more)
+        if (!more) {
+            tdi_error("out of memory");
             return TDI_ERR_INTERNAL;
+        }
         w->ids = more;
         w->cap = cap;
     }
-    w->ids[w->nids] = strdup(id);
-    return w->ids[w->nids++] ? TDI_OK : TDI_ERR_INTERNAL;
+    if (!(w->ids[w->nids] = strdup(id))) {
+        tdi_error("out of memory");
+        return TDI_ERR_INTERNAL;
+    }
+    w->nids++;
+    return TDI_OK;
 }
 
 /* The source's episode ids whose state keys are among w's keys: the state database holds only
@@ -466,11 +500,7 @@ static tdi_status want_key(void *arg, const unsigned char key[RUN_KEY_BYTES], co
  * in memory only (free_ids()): never written in the clear, never logged. */
 static tdi_status find_ids(run_source *s, wanted *w)
 {
-    tdi_status st = run_ids_scan(s->ids, want_key, w);
-
-    if (st == TDI_ERR_INTERNAL)
-        tdi_error("out of memory");
-    return st;
+    return run_ids_scan(s->ids, want_key, w);
 }
 
 /* The rows of the episodes ids into the run's spool, their keys into the rows seen. */

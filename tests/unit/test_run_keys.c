@@ -1,6 +1,7 @@
 /* Unit tests for run/run_keys.c's parsing of state keys: the bucket a key falls in and the sum of
  * its last 8 bytes (the key scan's digest), checked against strtoull of the same digits; keys
- * left out of it; a key packed into its bytes and back. */
+ * left out of it; a key packed into its bytes and back; and run_read.c's scan of a key scan's
+ * (key, id) pairs, which reads them a block at a time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,8 +10,10 @@
 #include "../../run/run_int.h"
 #include "test_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KEY_A "e1:abcd0123456789ab0123456789abcdef"
 #define KEY_B "e1:abcdffffffffffff8000000000000001"
@@ -124,12 +127,82 @@ static void packed_keys(void **state)
     assert_int_equal(run_key_pack("e1:abcd0123456789ab0123456789abcdeg", k), 0);
 }
 
+/* The pairs of pairs_file(): key i's bytes are i's and NULs (a key may hold a \0), id i is
+ * "id-i" but for a few: empty, and one longer than the scan's block. */
+#define PAIRS    20000
+#define LONG_AT  7777
+#define LONG_LEN 150000
+
+static void pair_of(int i, unsigned char key[RUN_KEY_BYTES], char *id, size_t cap)
+{
+    memset(key, 0, RUN_KEY_BYTES);
+    key[3] = (unsigned char)(i >> 8);
+    key[RUN_KEY_BYTES - 1] = (unsigned char)i;
+    if (i % 1000 == 1)
+        id[0] = '\0';
+    else if (i == LONG_AT) {
+        memset(id, 'x', LONG_LEN);
+        id[LONG_LEN] = '\0';
+    } else
+        snprintf(id, cap, "id-%d", i);
+}
+
+typedef struct pairs_seen {
+    int n, wrong;
+    char *id;
+} pairs_seen;
+
+static tdi_status check_pair(void *arg, const unsigned char key[RUN_KEY_BYTES], const char *id)
+{
+    pairs_seen *p = arg;
+    unsigned char want[RUN_KEY_BYTES];
+
+    pair_of(p->n, want, p->id, LONG_LEN + 1);
+    p->wrong += memcmp(key, want, RUN_KEY_BYTES) != 0 || strcmp(id, p->id) != 0;
+    p->n++;
+    return TDI_OK;
+}
+
+/* Every pair back, in order, across the blocks' ends and past a block's length. */
+static void pairs_scanned(void **state)
+{
+    unsigned char key[RUN_KEY_BYTES];
+    pairs_seen seen = {0, 0, malloc(LONG_LEN + 1)};
+    FILE *fp = tmpfile();
+    long size;
+
+    (void)state;
+    assert_non_null(fp);
+    assert_non_null(seen.id);
+    for (int i = 0; i < PAIRS; i++) {
+        pair_of(i, key, seen.id, LONG_LEN + 1);
+        assert_int_equal(fwrite(key, RUN_KEY_BYTES, 1, fp), 1);
+        assert_int_equal(fwrite(seen.id, strlen(seen.id) + 1, 1, fp), 1);
+    }
+    size = ftell(fp);
+    assert_int_equal(run_ids_scan(fp, check_pair, &seen), TDI_OK);
+    assert_int_equal(seen.n, PAIRS);
+    assert_int_equal(seen.wrong, 0);
+    /* again from the start, then cut in its last id: what came whole, and the cut refused */
+    seen.n = 0;
+    assert_int_equal(run_ids_scan(fp, check_pair, &seen), TDI_OK);
+    assert_int_equal(seen.n, PAIRS);
+    assert_int_equal(ftruncate(fileno(fp), size - 2), 0);
+    seen.n = 0;
+    assert_int_equal(run_ids_scan(fp, check_pair, &seen), TDI_ERR_OUTPUT);
+    assert_int_equal(seen.n, PAIRS - 1);
+    assert_int_equal(seen.wrong, 0);
+    assert_int_equal(run_ids_scan(NULL, check_pair, &seen), TDI_ERR_OUTPUT);
+    fclose(fp);
+    free(seen.id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prefix_of_keys),    cmocka_unit_test(not_state_keys),
         cmocka_unit_test(digest_sums_tails), cmocka_unit_test(digest_leaves_out),
-        cmocka_unit_test(packed_keys),
+        cmocka_unit_test(packed_keys),       cmocka_unit_test(pairs_scanned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
