@@ -260,9 +260,15 @@ static const char action_sql[] =
 
 /* R018 per source: rows read that say "never previously treated" of a person with a start in
  * an earlier year (the rule's other half is transform_history()), from the ranking. */
-static const char r018_sql[] =
-    "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN tdi.run_rec r ON r.pos = k.pos\n"
-    " WHERE k.earlier AND r.status = '1' GROUP BY r.src";
+#define R018_SQL(GATE)                                                                             \
+    "SELECT r.src, count(DISTINCT r.eid) FROM run_rank k JOIN tdi.run_rec r ON r.pos = k.pos\n"    \
+    " WHERE k.earlier AND r.status = '1'" GATE " GROUP BY r.src"
+static const char r018_sql[] = R018_SQL("");
+/* The same for a first submission, whose earlier flags come from the person years of earlier
+ * years alone (EARLIER_LOOKED_UP): with none ($1: the year), as in a register's first year,
+ * nobody is earlier and the ranking is not read (1M: 0.12 s of server CPU). */
+static const char r018_first_sql[] =
+    R018_SQL("\n   AND EXISTS (SELECT 1 FROM tdi.person_year p WHERE p.year < $1 AND p.n > 0)");
 
 /* The episodes whose counting changed unread ('f') were read again: their records (run_rec from
  * position $1 on, the served bodies') against what the served bodies were sent of those episodes
@@ -337,12 +343,18 @@ static char *text_array(const char **names, size_t n, const void *items, size_t 
     return st_array_literal(names, n);
 }
 
-/* Per source from a two-column result (src, number): flags (number > 0) and/or counts. */
-static tdi_status per_source(state_db *st, const char *what, const char *sql, size_t nsources,
-                             unsigned char *flags, unsigned long *counts)
+/* Per source from a two-column result (src, number) of sql, which takes the pass's year as $1
+ * when by_year: flags (number > 0) and/or counts. */
+static tdi_status per_source(state_db *st, const char *what, const char *sql, int by_year,
+                             size_t nsources, unsigned char *flags, unsigned long *counts)
 {
+    char ystr[16];
+    const char *yp[1] = {ystr};
     PGresult *res = NULL;
-    tdi_status s = st_query(st, what, sql, 0, NULL, PGRES_TUPLES_OK, &res);
+    tdi_status s;
+
+    snprintf(ystr, sizeof ystr, "%d", st->year);
+    s = st_query(st, what, sql, by_year ? 1 : 0, yp, PGRES_TUPLES_OK, &res);
 
     for (int i = 0; s == TDI_OK && i < PQntuples(res); i++) {
         long src = strtol(PQgetvalue(res, i, 0), NULL, 10);
@@ -673,10 +685,11 @@ tdi_status state_actions(state_db *st, int year, const state_source_in *sources,
     /* A first submission's actions are all appends (first_action_sql): no 'f' to look for. */
     if (s == TDI_OK && !st->first)
         s = per_source(st, "finding episodes whose counting changed unread",
-                       "SELECT src, count(*) FROM run_action WHERE action = 'f' GROUP BY src",
+                       "SELECT src, count(*) FROM run_action WHERE action = 'f' GROUP BY src", 0,
                        nsources, reread, NULL);
     if (s == TDI_OK)
-        s = per_source(st, "counting rule R018", r018_sql, nsources, NULL, r018);
+        s = per_source(st, "counting rule R018", st->first ? r018_first_sql : r018_sql, st->first,
+                       nsources, NULL, r018);
     if (s == TDI_ERR_INTERNAL)
         tdi_error(WHO ": out of memory");
     return s;
@@ -716,7 +729,7 @@ tdi_status state_actions_patch(state_db *st, uint64_t from, size_t nsources, siz
     if (s == TDI_OK && !st_beside_counts(st, nbodies, counts))
         s = count_actions(st, nbodies, counts);
     if (s == TDI_OK)
-        s = per_source(st, "counting rule R018", r018_sql, nsources, NULL, r018);
+        s = per_source(st, "counting rule R018", r018_sql, 0, nsources, NULL, r018);
     *patched = s == TDI_OK;
     return s;
 }
