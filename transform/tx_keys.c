@@ -110,11 +110,11 @@ static const tx_hkdf_kat rfc5869[] = {
      42},
 };
 
-static tdi_status kat_failed(const char *what, const char *name)
+static tdi_status kat_failed(const char *what, const char *name, const char *library)
 {
-    tdi_error("SELF-TEST FAILED: %s (%s) gives a wrong result: OpenSSL's %s is broken; "
+    tdi_error("SELF-TEST FAILED: %s (%s) gives a wrong result: %s's %s is broken; "
               "refusing to run",
-              what, name, what);
+              what, name, library, what);
     return TDI_ERR_KEY;
 }
 
@@ -129,7 +129,7 @@ tdi_status tx_keys_run_kats(const tx_hmac_kat *hmac, size_t nhmac, const tx_hkdf
 
         if (tx_pseudo_open_key(hmac[i].key, hmac[i].keylen, &p) != TDI_OK)
             return TDI_ERR_INTERNAL;
-        /* Twice on the same context: the second run checks the key survives a re-init. */
+        /* Twice on the same context: the second MAC checks it is ready for the next message. */
         for (int round = 0; round < 2 && ok; round++) {
             memset(out, 0, sizeof out);
             tx_pseudo_hmac(p, hmac[i].data, strlen(hmac[i].data), out);
@@ -137,7 +137,7 @@ tdi_status tx_keys_run_kats(const tx_hmac_kat *hmac, size_t nhmac, const tx_hkdf
         }
         tx_pseudo_close(p);
         if (!ok)
-            return kat_failed("HMAC-SHA256", hmac[i].name);
+            return kat_failed("HMAC-SHA256", hmac[i].name, "nettle");
     }
     for (size_t i = 0; i < nhkdf; i++) {
         memset(out, 0, sizeof out);
@@ -146,7 +146,7 @@ tdi_status tx_keys_run_kats(const tx_hmac_kat *hmac, size_t nhmac, const tx_hkdf
         if (tx_keys_hkdf(hkdf[i].ikm, hkdf[i].ikmlen, hkdf[i].salt, hkdf[i].saltlen, hkdf[i].info,
                          hkdf[i].infolen, out, hkdf[i].okmlen) != TDI_OK ||
             CRYPTO_memcmp(out, hkdf[i].okm, hkdf[i].okmlen) != 0)
-            return kat_failed("HKDF-SHA256", hkdf[i].name);
+            return kat_failed("HKDF-SHA256", hkdf[i].name, "OpenSSL");
     }
     return TDI_OK;
 }

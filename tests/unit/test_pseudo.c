@@ -133,7 +133,7 @@ static void test_rfc4231(void **state)
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(tx_pseudo_open_key(hmac_vectors[i].key, hmac_vectors[i].keylen, &p),
                          TDI_OK);
-        for (int round = 0; round < 3; round++) { /* the key survives re-initialisation */
+        for (int round = 0; round < 3; round++) { /* the context is ready for the next MAC */
             memset(out, 0, sizeof out);
             tx_pseudo_hmac(p, hmac_vectors[i].data, strlen(hmac_vectors[i].data), out);
             assert_memory_equal(out, hmac_vectors[i].mac, sizeof out);
@@ -170,9 +170,8 @@ static void test_self_test_fails_loudly(void **state)
     test_log_start(&tl);
     assert_int_equal(tx_keys_run_kats(h, 2, hkdf_vectors, 1), TDI_ERR_KEY);
     test_log_stop();
-    assert_string_equal(tl.text,
-                        "SELF-TEST FAILED: HMAC-SHA256 (RFC 4231 test case 2) gives a "
-                        "wrong result: OpenSSL's HMAC-SHA256 is broken; refusing to run\n");
+    assert_string_equal(tl.text, "SELF-TEST FAILED: HMAC-SHA256 (RFC 4231 test case 2) gives a "
+                                 "wrong result: nettle's HMAC-SHA256 is broken; refusing to run\n");
 
     memcpy(k, hkdf_vectors, sizeof k);
     k[0].okm[0] ^= 1;
