@@ -264,18 +264,15 @@ void tx_rule_echo(tx_pseudo *quarantine_key, const char *cell, char out[TDI_VALU
         return;
     }
     msg = malloc(sizeof domain + len);
-    if (msg) {
-        memcpy(msg, domain, sizeof domain);
-        memcpy(msg + sizeof domain, t, len);
-    }
-    if (msg) {
-        tx_pseudo_hmac(quarantine_key, msg, sizeof domain + len, mac);
-        snprintf(out, TDI_VALUE_MAX, "len=%zu hmac=%02x%02x%02x%02x%02x%02x", len, mac[0], mac[1],
-                 mac[2], mac[3], mac[4], mac[5]);
-    } else {
+    if (!msg) {
         snprintf(out, TDI_VALUE_MAX, "len=%zu", len); /* never the value itself */
+        return;
     }
-    if (msg)
-        OPENSSL_cleanse(msg, sizeof domain + len);
+    memcpy(msg, domain, sizeof domain);
+    memcpy(msg + sizeof domain, t, len);
+    tx_pseudo_hmac(quarantine_key, msg, sizeof domain + len, mac);
+    snprintf(out, TDI_VALUE_MAX, "len=%zu hmac=%02x%02x%02x%02x%02x%02x", len, mac[0], mac[1],
+             mac[2], mac[3], mac[4], mac[5]);
+    OPENSSL_cleanse(msg, sizeof domain + len);
     free(msg);
 }
