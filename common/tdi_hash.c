@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #define READ_CHUNK 65536
-/* Small updates (a record's fields) are gathered here and handed to OpenSSL together: one
- * EVP_DigestUpdate per 80 fields of a record cost more than the hashing (issue 16). */
+/* Small updates (a fingerprint's fields) are gathered here and handed to OpenSSL together: one
+ * EVP_DigestUpdate per field of a record's 80 cost more than the hashing (issue 16). */
 #define HASH_BUF 1024
 
 struct tdi_hash {

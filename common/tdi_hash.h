@@ -5,7 +5,8 @@
  *
  * One context and one fetched SHA-256 are reused for every digest (EVP_DigestInit_ex2 resets
  * the context); small updates are gathered in the context's buffer and reach OpenSSL together,
- * so a record's 80-odd fields cost a few EVP calls, not one each. The digest is the same.
+ * so a fingerprint's many short fields cost a few EVP calls, not one each (a record's content
+ * comes in one update: report_record_hash). The digest is the same.
  */
 #ifndef TDI_HASH_H
 #define TDI_HASH_H
