@@ -412,7 +412,7 @@ static size_t episode_attrs(const tdi_record *rec, xml_attr attrs[EPISODE_ATTRS]
     size_t n = 0;
 
     /* not printf: twice a record (issue 16) */
-    pthread_once(&item_lens_once, count_item_lens);
+    (void)pthread_once(&item_lens_once, count_item_lens); /* fails only on bad arguments */
     tdi_decimal(num->year, rec->year);
     num->quarter[0] = (char)('0' + rec->quarter % 10);
     num->quarter[1] = '\0';
