@@ -55,7 +55,8 @@ TSAN     := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Werror -DTDI_TEST_
 # ---- GLPK: the linear programs of the tables' disclosure audit (disclosure/dc_audit.c). Debian
 # ships no pkg-config file for it.
 DEB_PKGS += libglpk-dev
-LDLIBS   += -lglpk
+# Not linked: disclosure/dc_glpk.c opens libglpk.so.40 when a table is first audited (Debian:
+# libglpk40, which libglpk-dev brings).
 
 # The product, one folder a module, in the order data flows (docs/hacking.md, "Layout").
 LIB_DIRS := common disclosure extract transform state run report
@@ -394,8 +395,8 @@ install-receiver: build/install/tdi
 DEB_PKGS     += libxlsxwriter-dev
 CHECK_DEB_PKGS := python3-openpyxl chromium
 TDI_CPPFLAGS += $(shell pkg-config --cflags xlsxwriter 2>/dev/null)
-XLSX_LIBS    := $(shell pkg-config --libs xlsxwriter 2>/dev/null || echo -lxlsxwriter -lz)
-LDLIBS       += $(XLSX_LIBS)
+# Not linked: report/rpt_xlsx.c opens libxlsxwriter.so.4 when a workbook is first written (Debian:
+# libxlsxwriter4, which libxlsxwriter-dev brings).
 
 .PHONY: deps-check install-workbook
 deps-check:

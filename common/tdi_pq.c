@@ -2,16 +2,11 @@
  * tdi_pq.h. */
 #include "tdi_pq.h"
 
+#include "tdi_dl.h"
 #include "tdi_log.h"
 
-#include <dlfcn.h>
 #include <libpq-events.h>
 #include <libpq-fe.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* The libpq functions tdi calls that return a value: X(type, name, (parameters), (arguments)).
  * A function added to tdi's calls goes here (or in PQ_VOIDS): the link fails until it does. */
@@ -67,90 +62,30 @@
     X(PQfreeCancel, (PGcancel * cancel), (cancel))                                                 \
     X(PQconninfoFree, (PQconninfoOption * opts), (opts))
 
-/* The addresses in libpq, set once by load() before `loaded` says they may be read. */
-#define PQ_POINTER(type, name, params, args) static type(*p_##name) params;
-#define PQ_VOID_POINTER(name, params, args)  static void(*p_##name) params;
-PQ_FUNCS(PQ_POINTER)
-PQ_VOIDS(PQ_VOID_POINTER)
+/* The addresses in libpq, set by tdi_dl_load() before `loaded` says they may be read. */
+PQ_FUNCS(TDI_DL_POINTER)
+PQ_VOIDS(TDI_DL_VOID_POINTER)
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static atomic_int loaded; /* 1 when every p_ is set */
-static char failure[512]; /* why the load failed, for every caller of tdi_pq_load */
-
-static const char *library(void)
-{
-#ifdef TDI_TEST_HOOKS
-    const char *name = getenv("TDI_TEST_LIBPQ");
-
-    if (name && *name)
-        return name;
-#endif
-    return TDI_PQ_LIBRARY;
-}
-
-/* Where each address goes, by name. */
-#define PQ_SLOT(type, name, params, args) {#name, &p_##name},
-#define PQ_VOID_SLOT(name, params, args)  {#name, &p_##name},
-static const struct {
-    const char *name;
-    void *slot; /* a p_ above */
-} slots[] = {PQ_FUNCS(PQ_SLOT) PQ_VOIDS(PQ_VOID_SLOT)};
-
-/* Local, so libpq's symbols never stand in for another library's; kept open to the end. */
-static void load(void)
-{
-    void *lib = dlopen(library(), RTLD_NOW | RTLD_LOCAL);
-    const char *err;
-
-    if (!lib) {
-        err = dlerror();
-        snprintf(failure, sizeof failure, "%s", err ? err : "dlopen failed");
-        return;
-    }
-    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
-        void *sym = dlsym(lib, slots[i].name);
-
-        if (!sym) {
-            snprintf(failure, sizeof failure, "it has no %s", slots[i].name);
-            dlclose(lib);
-            return;
-        }
-        /* POSIX guarantees dlsym's object pointer holds the function's address. */
-        memcpy(slots[i].slot, &sym, sizeof sym);
-    }
-    atomic_store(&loaded, 1);
-}
+static const tdi_dl_slot slots[] = {PQ_FUNCS(TDI_DL_SLOT) PQ_VOIDS(TDI_DL_VOID_SLOT)};
+static tdi_dl libpq = TDI_DL_INIT(TDI_PQ_LIBRARY, "TDI_TEST_LIBPQ", slots);
+#define TDI_DL_SELF libpq
 
 tdi_status tdi_pq_load(const char *who, tdi_status err_class)
 {
-    pthread_once(&once, load);
-    if (atomic_load(&loaded))
+    if (tdi_dl_load(&libpq))
         return TDI_OK;
     tdi_error("%s: connecting failed: the PostgreSQL client library %s cannot be loaded: %s "
               "(Debian: apt-get install libpq5)",
-              who, library(), failure);
+              who, tdi_dl_library(&libpq), libpq.failure);
     return err_class;
 }
 
-/* Only a call without a connection or result gets here before the load: a bug. */
-static void not_loaded(const char *name)
-{
-    fprintf(stderr, "tdi: internal error: %s called before %s was loaded\n", name, library());
-    abort();
-}
-
-#define PQ_FORWARD(type, name, params, args)                                                       \
-    type name params                                                                               \
-    {                                                                                              \
-        if (!atomic_load(&loaded))                                                                 \
-            not_loaded(#name);                                                                     \
-        return p_##name args;                                                                      \
-    }
-#define PQ_VOID_FORWARD(name, params, args)                                                        \
+/* A free before the load has nothing to free (tdi_pq.h). */
+#define PQ_FREE_FORWARD(name, params, args)                                                        \
     void name params                                                                               \
     {                                                                                              \
-        if (atomic_load(&loaded))                                                                  \
+        if (atomic_load(&libpq.loaded))                                                            \
             p_##name args;                                                                         \
     }
-PQ_FUNCS(PQ_FORWARD)
-PQ_VOIDS(PQ_VOID_FORWARD)
+PQ_FUNCS(TDI_DL_FORWARD)
+PQ_VOIDS(PQ_FREE_FORWARD)

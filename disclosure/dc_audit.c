@@ -8,6 +8,7 @@
  * previous basis, so after the first a solve is a few pivots.
  */
 #include "dc_audit.h"
+#include "dc_glpk.h"
 
 #include "../common/tdi_log.h"
 #include "../common/tdi_signal.h"
@@ -595,8 +596,10 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
                .fail = o->fail,
                .ctx = o->ctx,
                .kept_floor = o->kept_floor};
-    tdi_status st;
+    tdi_status st = dc_glpk_load();
 
+    if (st != TDI_OK)
+        return st;
     glp_term_out(GLP_OFF);
     a.iv = malloc((ncells ? ncells : 1) * sizeof *a.iv);
     if (!floor && (floor = malloc((ncells ? ncells : 1) * sizeof *floor)) != NULL)

@@ -4,6 +4,8 @@
  */
 #include "dc_widen.h"
 
+#include "dc_glpk.h"
+
 #include "../common/tdi_signal.h"
 
 #include <glpk.h>
@@ -253,6 +255,8 @@ tdi_status dc_widen_cell(dc_widen *w, const unsigned char *sup, const dc_widen_a
     *nout = 0;
     if (tdi_stop_requested())
         return TDI_ERR_INTERRUPTED;
+    if (dc_glpk_load() != TDI_OK)
+        return TDI_ERR_DISCLOSURE;
     gather(w, sup, ask);
     if (w->ncell > DC_WIDEN_MAX_CELLS) {
         st = TDI_ERR_DISCLOSURE; /* a program this large costs more than whole tables */

@@ -9,6 +9,7 @@
  *     run has the state database compute it);
  *   - dc_suppress: primary and secondary suppression of the count tables;
  *   - dc_audit: the audit of suppressed tables by linear programming (GLPK);
+ *   - dc_glpk: GLPK itself, loaded when a table is first audited;
  *   - dc_protect: the loop that suppresses more until every suppressed cell passes the audit,
  *     in a bounded number of rounds;
  *   - dc_widen: the linear program that names the cells whose suppression widens a failing

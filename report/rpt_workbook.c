@@ -15,6 +15,7 @@
 #include "rpt_file.h"
 #include "rpt_names.h"
 #include "rpt_read.h"
+#include "rpt_xlsx.h"
 
 #include "../common/tdi_hash.h"
 #include "../common/tdi_log.h"
@@ -293,6 +294,9 @@ static tdi_status write_workbook(const char *tables, const char *schema_dir, rpt
     tdi_status st;
     lxw_error e;
 
+    st = rpt_xlsx_load(f->path);
+    if (st != TDI_OK)
+        return st;
     snprintf(map_path, sizeof map_path, "%s/%s", schema_dir, WB_MAP);
     c.map_path = map_path;
     c.tables = calloc(WB_MAX_TABLES, sizeof *c.tables);

@@ -1,0 +1,166 @@
+/* Unit tests for common/tdi_dl.c and the libraries loaded through it when first needed
+ * (disclosure/dc_glpk.c, report/rpt_xlsx.c): neither is mapped before its load, a library that
+ * cannot be loaded or lacks a function is named in the error, and once loaded the calls reach
+ * the real library. The loads happen once a process: the failures are tried in children. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../common/tdi_dl.h"
+#include "../../disclosure/dc_glpk.h"
+#include "../../report/rpt_xlsx.h"
+#include "test_log.h"
+
+#include <glpk.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xlsxwriter.h>
+
+static void none_mapped_at_start(void **state)
+{
+    (void)state;
+    assert_int_equal(dc_glpk_mapped(), 0);
+    assert_int_equal(rpt_xlsx_mapped(), 0);
+}
+
+/* Runs child() in a child process: 0 from it is a pass. */
+static void in_child(int (*child)(void))
+{
+    int status = -1;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int logged_is(const test_log *tl, const char *want)
+{
+    if (strcmp(tl->text, want) == 0)
+        return 1;
+    fprintf(stderr, "got:  %swant: %s", tl->text, want);
+    return 0;
+}
+
+static int glpk_missing_child(void)
+{
+    static test_log logged;
+
+    setenv("TDI_TEST_LIBGLPK", "libglpk-not-installed.so.40", 1);
+    test_log_start(&logged);
+    if (dc_glpk_load() != TDI_ERR_DISCLOSURE || dc_glpk_load() != TDI_ERR_DISCLOSURE)
+        return 1;
+    if (!logged_is(&logged, "disclosure: the linear-programming library "
+                            "libglpk-not-installed.so.40 cannot be loaded: "
+                            "libglpk-not-installed.so.40: cannot open shared object file: No "
+                            "such file or directory (Debian: apt-get install libglpk40)\n"
+                            "disclosure: the linear-programming library "
+                            "libglpk-not-installed.so.40 cannot be loaded: "
+                            "libglpk-not-installed.so.40: cannot open shared object file: No "
+                            "such file or directory (Debian: apt-get install libglpk40)\n"))
+        return 2;
+    return dc_glpk_mapped() ? 3 : 0;
+}
+
+static void glpk_missing(void **state)
+{
+    (void)state;
+    in_child(glpk_missing_child);
+}
+
+static int xlsx_missing_child(void)
+{
+    static test_log logged;
+
+    setenv("TDI_TEST_LIBXLSXWRITER", "libxlsxwriter-not-installed.so.4", 1);
+    test_log_start(&logged);
+    if (rpt_xlsx_load("out/national-2025.workbook.xlsx") != TDI_ERR_OUTPUT)
+        return 1;
+    if (!logged_is(&logged, "out/national-2025.workbook.xlsx: cannot write the workbook: the "
+                            "spreadsheet library libxlsxwriter-not-installed.so.4 cannot be "
+                            "loaded: libxlsxwriter-not-installed.so.4: cannot open shared "
+                            "object file: No such file or directory (Debian: apt-get install "
+                            "libxlsxwriter4)\n"))
+        return 2;
+    return rpt_xlsx_mapped() ? 3 : 0;
+}
+
+static void xlsx_missing(void **state)
+{
+    (void)state;
+    in_child(xlsx_missing_child);
+}
+
+/* A library that is there but lacks a function the list names: not loaded, and said why. */
+static int (*p_no_such_function)(void);
+static void function_missing(void **state)
+{
+    static const tdi_dl_slot slots[] = {{"no_such_function", &p_no_such_function}};
+    static tdi_dl zlib = TDI_DL_INIT("libz.so.1", NULL, slots);
+
+    (void)state;
+    assert_int_equal(tdi_dl_load(&zlib), 0);
+    assert_string_equal(zlib.failure, "it has no no_such_function");
+    assert_null(p_no_such_function);
+    assert_int_equal(tdi_dl_load(&zlib), 0); /* tried once */
+}
+
+/* max x + y with x <= 3, y <= 2, x + y <= 4: 4, through the forwarded functions. */
+static void glpk_loads_and_forwards(void **state)
+{
+    int ia[] = {0, 1, 1}, ja[] = {0, 1, 2};
+    double ar[] = {0, 1, 1};
+    glp_smcp parm;
+    glp_prob *lp;
+
+    (void)state;
+    assert_int_equal(dc_glpk_load(), TDI_OK);
+    assert_int_equal(dc_glpk_mapped(), 1);
+    glp_term_out(GLP_OFF);
+    lp = glp_create_prob();
+    glp_set_obj_dir(lp, GLP_MAX);
+    assert_int_equal(glp_add_rows(lp, 1), 1);
+    assert_int_equal(glp_add_cols(lp, 2), 1);
+    glp_set_row_bnds(lp, 1, GLP_UP, 0, 4);
+    glp_set_col_bnds(lp, 1, GLP_DB, 0, 3);
+    glp_set_col_bnds(lp, 2, GLP_DB, 0, 2);
+    glp_set_obj_coef(lp, 1, 1);
+    glp_set_obj_coef(lp, 2, 1);
+    glp_load_matrix(lp, 2, ia, ja, ar);
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    assert_int_equal(glp_simplex(lp, &parm), 0);
+    assert_int_equal(glp_get_status(lp), GLP_OPT);
+    assert_true(glp_get_obj_val(lp) == 4.0);
+    assert_true(glp_get_col_prim(lp, 1) + glp_get_col_prim(lp, 2) == 4.0);
+    glp_delete_prob(lp);
+}
+
+static void xlsx_loads_and_forwards(void **state)
+{
+    (void)state;
+    assert_int_equal(rpt_xlsx_load("w.xlsx"), TDI_OK);
+    assert_int_equal(rpt_xlsx_mapped(), 1);
+    assert_int_equal(lxw_name_to_col("AB7"), 27);
+    assert_int_equal(lxw_name_to_row("AB7"), 6);
+    assert_string_equal(lxw_strerror(LXW_ERROR_MEMORY_MALLOC_FAILED),
+                        "Memory error, failed to malloc() required memory.");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(none_mapped_at_start),
+        cmocka_unit_test(glpk_missing),
+        cmocka_unit_test(xlsx_missing),
+        cmocka_unit_test(function_missing),
+        cmocka_unit_test(glpk_loads_and_forwards),
+        cmocka_unit_test(xlsx_loads_and_forwards),
+    };
+    return cmocka_run_group_tests_name("dl", tests, NULL, NULL);
+}
