@@ -19,7 +19,10 @@ BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share/tdi
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/tdi
-PKGS     := libpq libxml-2.0 zlib libisal libcrypto nettle
+PKGS     := libpq libxml-2.0 libisal nettle
+# Only the tests link zlib and OpenSSL's libcrypto: they inflate and hash what tdi wrote with
+# libraries other than the ones that wrote it.
+TEST_PKGS := zlib libcrypto
 # openssl and groff-base: tests compute pseudonyms independently and check the man page. perl:
 # prove runs the integration suite (TAP).
 DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev libisal-dev libssl-dev \
@@ -45,7 +48,8 @@ CFLAGS   ?= -O2 -g
 # 2.34), so the commands that never do start without its 30 libraries (issue 16). Its headers are
 # still needed (PKGS' cflags), and at run time libpq.so.5 (Debian: libpq5).
 LDLIBS   := $(shell pkg-config --libs $(filter-out libpq,$(PKGS)) 2>/dev/null || \
-              echo -lxml2 -lz -lisal -lcrypto -lnettle) -pthread -lm
+              echo -lxml2 -lisal -lnettle) -pthread -lm
+TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lz -lcrypto) -lcmocka
 # The test builds: sanitizers, -Werror, and the test hooks (docs/hacking.md, "Tests"); the
 # release build never has the hooks.
 ASAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -183,7 +187,7 @@ build/asan/%.o: %.c Makefile
 build/asan/tests/%: tests/unit/%.c $(ASAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) -Wno-missing-prototypes \
-	  $(DEPFLAGS) -o $@ $< $(ASAN_LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+	  $(DEPFLAGS) -o $@ $< $(ASAN_LIB) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 build/tsan/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
@@ -192,7 +196,7 @@ build/tsan/%.o: %.c Makefile
 build/tsan/tests/%: tests/unit/%.c $(TSAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) -Wno-missing-prototypes \
-	  $(DEPFLAGS) -o $@ $< $(TSAN_LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+	  $(DEPFLAGS) -o $@ $< $(TSAN_LIB) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # ---- tests
 # Everything `make check` runs, built in one (parallel) make.
@@ -329,7 +333,7 @@ $(HPQ_TESTS:%=build/asan/tests/%): build/asan/tests/%: tests/unit/%.c build/asan
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(ASAN) -Wno-missing-prototypes \
 	  $(DEPFLAGS) -o $@ $< build/asan/tests/harness_pq.o $(filter-out $(HPQ_OUT),$(ASAN_LIB)) \
-	  $(LDFLAGS) $(LDLIBS) -lcmocka
+	  $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # test_run_pool reads sources on worker threads (run/run_pool.c): under ThreadSanitizer too, with the
 # harness built the same way.
@@ -342,7 +346,7 @@ $(addprefix build/tsan/tests/,$(filter $(HPQ_TESTS),$(TSAN_TESTS))): build/tsan/
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(TSAN) -Wno-missing-prototypes \
 	  $(DEPFLAGS) -o $@ $< build/tsan/tests/harness_pq.o $(filter-out $(HPQ_OUT),$(TSAN_LIB)) \
-	  $(LDFLAGS) $(LDLIBS) -lcmocka
+	  $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # Coverage: the unit tests built with gcov instrumentation (-O0, the test hooks on as in the ASan
 # build), run, then line coverage per file and folder, checked against tests/coverage-floors.txt.
@@ -357,14 +361,14 @@ build/cov/tests/harness_pq.o: tests/unit/harness_pq.c Makefile
 build/cov/tests/%: tests/unit/%.c $(COV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(COV) -Wno-missing-prototypes \
-	  $(DEPFLAGS) -o $@ $< $(COV_LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+	  $(DEPFLAGS) -o $@ $< $(COV_LIB) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 $(HPQ_TESTS:%=build/cov/tests/%): build/cov/tests/%: tests/unit/%.c build/cov/tests/harness_pq.o \
                                  $(COV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TDI_CPPFLAGS) $(SCHEMA_DEF) $(CPPFLAGS) $(TDI_CFLAGS) $(COV) -Wno-missing-prototypes \
 	  $(DEPFLAGS) -o $@ $< build/cov/tests/harness_pq.o $(filter-out $(HPQ_OUT),$(COV_LIB)) \
-	  $(LDFLAGS) $(LDLIBS) -lcmocka
+	  $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
 # make check builds them with the rest (a prerequisite list is read where it stands: here, after
 # COV_BIN is set).

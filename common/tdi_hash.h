@@ -1,12 +1,12 @@
 /*
- * tdi_hash: SHA-256 (OpenSSL EVP) for what tdi fingerprints: published files (manifests, the
- * ledger), record contents (what changed since the last submission) and the inputs of a source's
+ * tdi_hash: SHA-256 (nettle) for what tdi fingerprints: published files (manifests, the ledger),
+ * record contents (what changed since the last submission) and the inputs of a source's
  * transformation (crosswalk, query, routing: a change forces a full read).
  *
- * One context and one fetched SHA-256 are reused for every digest (EVP_DigestInit_ex2 resets
- * the context); small updates are gathered in the context's buffer and reach OpenSSL together,
- * so a fingerprint's many short fields cost a few EVP calls, not one each (a record's content
- * comes in one update: report_record_hash). The digest is the same.
+ * One context is reused for every digest. Nettle's context is a plain struct that buffers a
+ * block itself, so a fingerprint's many short fields cost a copy each, not a library call
+ * through a provider layer (OpenSSL 3's EVP, before: issue 16). Hashing cannot fail; the
+ * functions keep their status for the file reads and the callers' one error path.
  */
 #ifndef TDI_HASH_H
 #define TDI_HASH_H

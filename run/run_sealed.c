@@ -5,10 +5,10 @@
 #include "run_spool.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_random.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <nettle/aes.h>
+#include <nettle/ctr.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,19 +17,50 @@
 #define SEALED_CHUNK (64 * 1024) /* the stream's buffer; ciphertext is made this much at a time */
 
 typedef struct sealed {
-    FILE *raw;           /* owned: the unnamed file, ciphertext */
-    EVP_CIPHER_CTX *ctx; /* owned: the keystream at the stream's position */
-    unsigned char key[32], iv[16];
+    FILE *raw; /* owned: the unnamed file, ciphertext */
+    struct aes256_ctx aes;
+    unsigned char iv[AES_BLOCK_SIZE];
+    /* The keystream at the stream's position: the next counter block, and what is left of the
+     * block before it (the last ks_left bytes of ks) when the position is inside a block. */
+    unsigned char ctr[AES_BLOCK_SIZE], ks[AES_BLOCK_SIZE];
+    size_t ks_left;
     off64_t pos; /* the stream's position (bytes written, or read since the last rewind) */
     int rewound; /* read mode: a seek to 0 happened, writes are refused */
     unsigned char text[SEALED_CHUNK]; /* ciphertext on its way to or from raw */
 } sealed;
 
-/* The keystream back at the start: CTR makes encryption and decryption the same operation,
- * but OpenSSL wants to be told which. */
-static int keystream_start(sealed *c, int enc)
+static void aes_blocks(const void *aes, size_t len, uint8_t *dst, const uint8_t *src)
 {
-    return EVP_CipherInit_ex(c->ctx, EVP_aes_256_ctr(), NULL, c->key, c->iv, enc) == 1;
+    aes256_encrypt(aes, len, dst, src);
+}
+
+/* The keystream back at the start. */
+static void keystream_start(sealed *c)
+{
+    memcpy(c->ctr, c->iv, sizeof c->ctr);
+    c->ks_left = 0;
+}
+
+/* n bytes of src into dst (in place is fine) under the keystream from the stream's position:
+ * CTR, so encrypting and decrypting are the same. Nettle's ctr_crypt() starts each call at a
+ * block's start, so a call that ends inside a block keeps the rest of its keystream here. */
+static void keystream_xor(sealed *c, unsigned char *dst, const unsigned char *src, size_t n)
+{
+    size_t whole;
+
+    for (; n > 0 && c->ks_left > 0; n--, c->ks_left--)
+        *dst++ = *src++ ^ c->ks[AES_BLOCK_SIZE - c->ks_left];
+    whole = n - n % AES_BLOCK_SIZE;
+    ctr_crypt(&c->aes, aes_blocks, AES_BLOCK_SIZE, c->ctr, whole, dst, src);
+    dst += whole;
+    src += whole;
+    n -= whole;
+    if (n == 0)
+        return;
+    memset(c->ks, 0, sizeof c->ks);
+    ctr_crypt(&c->aes, aes_blocks, AES_BLOCK_SIZE, c->ctr, sizeof c->ks, c->ks, c->ks);
+    for (c->ks_left = AES_BLOCK_SIZE; n > 0; n--, c->ks_left--)
+        *dst++ = *src++ ^ c->ks[AES_BLOCK_SIZE - c->ks_left];
 }
 
 static ssize_t sealed_write(void *cookie, const char *buf, size_t n)
@@ -42,18 +73,13 @@ static ssize_t sealed_write(void *cookie, const char *buf, size_t n)
         return -1;
     }
     while (done < n) {
-        int chunk = (int)(n - done < sizeof c->text ? n - done : sizeof c->text), outl = 0;
+        size_t chunk = n - done < sizeof c->text ? n - done : sizeof c->text;
 
-        if (EVP_EncryptUpdate(c->ctx, c->text, &outl, (const unsigned char *)buf + done, chunk) !=
-                1 ||
-            outl != chunk) {
-            errno = EIO;
-            return -1;
-        }
-        if (fwrite(c->text, 1, (size_t)outl, c->raw) != (size_t)outl)
+        keystream_xor(c, c->text, (const unsigned char *)buf + done, chunk);
+        if (fwrite(c->text, 1, chunk, c->raw) != chunk)
             return -1; /* errno from the write */
-        done += (size_t)chunk;
-        c->pos += chunk;
+        done += chunk;
+        c->pos += (off64_t)chunk;
     }
     return (ssize_t)n;
 }
@@ -61,7 +87,6 @@ static ssize_t sealed_write(void *cookie, const char *buf, size_t n)
 static ssize_t sealed_read(void *cookie, char *buf, size_t n)
 {
     sealed *c = cookie;
-    int inl, outl = 0;
     size_t got;
 
     if (!c->rewound) { /* reading what is being written: not this stream's use */
@@ -71,13 +96,9 @@ static ssize_t sealed_read(void *cookie, char *buf, size_t n)
     got = fread(c->text, 1, n < sizeof c->text ? n : sizeof c->text, c->raw);
     if (got == 0)
         return ferror(c->raw) ? -1 : 0;
-    inl = (int)got;
-    if (EVP_DecryptUpdate(c->ctx, (unsigned char *)buf, &outl, c->text, inl) != 1 || outl != inl) {
-        errno = EIO;
-        return -1;
-    }
-    c->pos += inl;
-    return inl;
+    keystream_xor(c, (unsigned char *)buf, c->text, got);
+    c->pos += (off64_t)got;
+    return (ssize_t)got;
 }
 
 /* Only to the start (and "where am I", which stdio may ask). */
@@ -95,10 +116,7 @@ static int sealed_seek(void *cookie, off64_t *off, int whence)
     }
     if (fseeko(c->raw, 0, SEEK_SET) != 0)
         return -1;
-    if (!keystream_start(c, 0)) {
-        errno = EIO;
-        return -1;
-    }
+    keystream_start(c);
     c->pos = 0;
     c->rewound = 1;
     return 0;
@@ -108,10 +126,9 @@ static void sealed_free(sealed *c)
 {
     if (!c)
         return;
-    EVP_CIPHER_CTX_free(c->ctx); /* wipes the key schedule it holds */
     if (c->raw)
         fclose(c->raw);
-    OPENSSL_cleanse(c, sizeof *c);
+    explicit_bzero(c, sizeof *c); /* the key schedule and the keystream */
     free(c);
 }
 
@@ -127,6 +144,7 @@ tdi_status run_sealed_open(const char *dir, FILE **out)
     static const cookie_io_functions_t io = {
         .read = sealed_read, .write = sealed_write, .seek = sealed_seek, .close = sealed_close};
     sealed *c = calloc(1, sizeof *c);
+    unsigned char key[AES256_KEY_SIZE];
     tdi_status st = TDI_ERR_INTERNAL;
 
     *out = NULL;
@@ -138,12 +156,14 @@ tdi_status run_sealed_open(const char *dir, FILE **out)
     if (st != TDI_OK)
         goto done;
     setvbuf(c->raw, NULL, _IONBF, 0); /* the sealed stream buffers: its fflush reaches the disk */
-    st = TDI_ERR_INTERNAL;
-    if (RAND_bytes(c->key, sizeof c->key) != 1 || RAND_bytes(c->iv, sizeof c->iv) != 1 ||
-        !(c->ctx = EVP_CIPHER_CTX_new()) || !keystream_start(c, 1)) {
-        tdi_error("%s: spool: AES-256-CTR unavailable in OpenSSL", dir);
+    st = tdi_random_bytes(dir, key, sizeof key);
+    if (st == TDI_OK)
+        st = tdi_random_bytes(dir, c->iv, sizeof c->iv);
+    if (st != TDI_OK)
         goto done;
-    }
+    aes256_set_encrypt_key(&c->aes, key);
+    keystream_start(c);
+    st = TDI_ERR_INTERNAL;
     *out = fopencookie(c, "w+", io);
     if (!*out) {
         tdi_error("%s: spool: out of memory", dir);
@@ -153,6 +173,7 @@ tdi_status run_sealed_open(const char *dir, FILE **out)
     c = NULL;                                        /* the stream owns it */
     st = TDI_OK;
 done:
+    explicit_bzero(key, sizeof key);
     sealed_free(c);
     return st;
 }

@@ -2,7 +2,7 @@
  * run_sealed: an unnamed temporary file whose bytes on disk are encrypted, for what a run must
  * keep a while but must never write in the clear (a clinic's own episode ids).
  *
- * The stream is AES-256-CTR (OpenSSL) under a key and counter drawn from RAND_bytes at open,
+ * The stream is AES-256-CTR (nettle) under a key and counter drawn from the kernel at open,
  * held only in this process's memory and wiped at fclose: a killed run leaves an unlinked file
  * no one can read. Plain stdio for the caller (fopencookie): written once from the start, then
  * read from the start (fseek(fp, 0, SEEK_SET), as many times as wanted). A seek that needs the

@@ -25,8 +25,6 @@
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
 
-#include <openssl/crypto.h>
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,8 +199,8 @@ void transform_close(transform_ctx *tx)
     if (!tx)
         return;
     tx_keys_close(tx->keys); /* wipes the keys */
-    OPENSSL_cleanse(tx->person_digest, sizeof tx->person_digest);
-    OPENSSL_cleanse(tx->episode_digest, sizeof tx->episode_digest);
+    explicit_bzero(tx->person_digest, sizeof tx->person_digest);
+    explicit_bzero(tx->episode_digest, sizeof tx->episode_digest);
     tx_crosswalk_free(tx->cw);
     for (size_t i = 0; i < tx->nmaps; i++)
         tx_region_map_free(tx->maps[i]);
@@ -463,7 +461,7 @@ static int check_nid(transform_ctx *tx, const tdi_raw_row *row, tdi_rejection *r
         return 0;
     bad = tx_person_nid(tx->src->national_id, row->col[TDI_COL_NATIONAL_ID], tx->year, digits,
                         &why) != 0;
-    OPENSSL_cleanse(digits, sizeof digits);
+    explicit_bzero(digits, sizeof digits);
     return bad ? reject(tx, TDI_R020, NULL, why, rej) : 0; /* why is static text, no digit */
 }
 
@@ -484,12 +482,12 @@ static int person_digest(transform_ctx *tx, const tdi_raw_row *row, int birth_ym
         rec->person_kind = TDI_PERSON_NID;
         st = tx_pseudo_person_digest(link, TDI_PERSON_NID, tdi_nid_scheme_names[scheme], digits,
                                      tx->person_digest);
-        OPENSSL_cleanse(digits, sizeof digits);
+        explicit_bzero(digits, sizeof digits);
     } else if (tx_person_slk581(row->col[TDI_COL_FAMILY_NAME], row->col[TDI_COL_GIVEN_NAME],
                                 birth_ymd, slk_sex(rec), slk) == 0) {
         rec->person_kind = TDI_PERSON_SLK581;
         st = tx_pseudo_person_digest(link, TDI_PERSON_SLK581, NULL, slk, tx->person_digest);
-        OPENSSL_cleanse(slk, sizeof slk);
+        explicit_bzero(slk, sizeof slk);
     } else {
         rec->person_kind = TDI_PERSON_CLIENT;
         st = tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, tx->src->name,
@@ -627,8 +625,8 @@ tdi_status transform_row(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     *accepted = 0;
     memset(rec, 0, sizeof *rec);
     memset(rej, 0, sizeof *rej);
-    OPENSSL_cleanse(tx->person_digest, sizeof tx->person_digest);
-    OPENSSL_cleanse(tx->episode_digest, sizeof tx->episode_digest);
+    explicit_bzero(tx->person_digest, sizeof tx->person_digest);
+    explicit_bzero(tx->episode_digest, sizeof tx->episode_digest);
     tx->have_digests = 0;
     if (!tx->src || !tx->cw) {
         tdi_error("transform_row called before transform_begin_source");

@@ -7,8 +7,6 @@
 
 #include "../common/tdi_text.h"
 
-#include <openssl/crypto.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +271,6 @@ void tx_rule_echo(tx_pseudo *quarantine_key, const char *cell, char out[TDI_VALU
     tx_pseudo_hmac(quarantine_key, msg, sizeof domain + len, mac);
     snprintf(out, TDI_VALUE_MAX, "len=%zu hmac=%02x%02x%02x%02x%02x%02x", len, mac[0], mac[1],
              mac[2], mac[3], mac[4], mac[5]);
-    OPENSSL_cleanse(msg, sizeof domain + len);
+    explicit_bzero(msg, sizeof domain + len);
     free(msg);
 }

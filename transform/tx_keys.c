@@ -9,14 +9,13 @@
 #include "tx_keys.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_random.h"
 #include "../common/tdi_text.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
-#include <openssl/rand.h>
+#include <nettle/hkdf.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,28 +50,30 @@ struct tx_keyring {
 
 /* ---- HKDF ---- */
 
-tdi_status tx_keys_hkdf(const unsigned char *ikm, size_t ikmlen, const void *salt, size_t saltlen,
-                        const void *info, size_t infolen, unsigned char *out, size_t outlen)
+/* Nettle's HKDF takes the MAC as functions over an untyped context. */
+static void mac_update(void *ctx, size_t len, const uint8_t *data)
 {
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikmlen),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt, saltlen),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info, infolen),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    tdi_status st = TDI_ERR_INTERNAL;
+    hmac_sha256_update(ctx, len, data);
+}
 
-    if (ctx && EVP_KDF_derive(ctx, out, outlen, params) == 1)
-        st = TDI_OK;
-    else
-        tdi_error("HKDF-SHA256 unavailable in OpenSSL");
-    EVP_KDF_CTX_free(ctx); /* wipes the key material it holds */
-    EVP_KDF_free(kdf);
-    return st;
+static void mac_digest(void *ctx, size_t len, uint8_t *dst)
+{
+    hmac_sha256_digest(ctx, len, dst);
+}
+
+void tx_keys_hkdf(const unsigned char *ikm, size_t ikmlen, const void *salt, size_t saltlen,
+                  const void *info, size_t infolen, unsigned char *out, size_t outlen)
+{
+    struct hmac_sha256_ctx mac;
+    unsigned char prk[SHA256_DIGEST_SIZE];
+
+    /* extract: PRK = HMAC(salt, IKM); expand: T(i) = HMAC(PRK, T(i-1) | info | i) */
+    hmac_sha256_set_key(&mac, saltlen, salt);
+    hkdf_extract(&mac, mac_update, mac_digest, SHA256_DIGEST_SIZE, ikmlen, ikm, prk);
+    hmac_sha256_set_key(&mac, sizeof prk, prk);
+    hkdf_expand(&mac, mac_update, mac_digest, SHA256_DIGEST_SIZE, infolen, info, outlen, out);
+    explicit_bzero(prk, sizeof prk);
+    explicit_bzero(&mac, sizeof mac);
 }
 
 /* ---- self-tests ---- */
@@ -133,7 +134,7 @@ tdi_status tx_keys_run_kats(const tx_hmac_kat *hmac, size_t nhmac, const tx_hkdf
         for (int round = 0; round < 2 && ok; round++) {
             memset(out, 0, sizeof out);
             tx_pseudo_hmac(p, hmac[i].data, strlen(hmac[i].data), out);
-            ok = CRYPTO_memcmp(out, hmac[i].mac, TX_HMAC_BYTES) == 0;
+            ok = memeql_sec(out, hmac[i].mac, TX_HMAC_BYTES);
         }
         tx_pseudo_close(p);
         if (!ok)
@@ -143,10 +144,10 @@ tdi_status tx_keys_run_kats(const tx_hmac_kat *hmac, size_t nhmac, const tx_hkdf
         memset(out, 0, sizeof out);
         if (hkdf[i].okmlen > sizeof out)
             return TDI_ERR_INTERNAL;
-        if (tx_keys_hkdf(hkdf[i].ikm, hkdf[i].ikmlen, hkdf[i].salt, hkdf[i].saltlen, hkdf[i].info,
-                         hkdf[i].infolen, out, hkdf[i].okmlen) != TDI_OK ||
-            CRYPTO_memcmp(out, hkdf[i].okm, hkdf[i].okmlen) != 0)
-            return kat_failed("HKDF-SHA256", hkdf[i].name, "OpenSSL");
+        tx_keys_hkdf(hkdf[i].ikm, hkdf[i].ikmlen, hkdf[i].salt, hkdf[i].saltlen, hkdf[i].info,
+                     hkdf[i].infolen, out, hkdf[i].okmlen);
+        if (!memeql_sec(out, hkdf[i].okm, hkdf[i].okmlen))
+            return kat_failed("HKDF-SHA256", hkdf[i].name, "nettle");
     }
     return TDI_OK;
 }
@@ -250,7 +251,7 @@ static tdi_status read_key_file(const char *path, unsigned char key[TX_KEY_BYTES
 bad_content:
     tdi_error("%s: key file must hold 64 hex digits (a 32-byte key) and an optional newline", path);
 done:
-    OPENSSL_cleanse(buf, sizeof buf);
+    explicit_bzero(buf, sizeof buf);
     close(fd);
     return st;
 }
@@ -263,8 +264,7 @@ tdi_status tx_keys_keygen(const char *path)
     size_t len = 2 * TX_KEY_BYTES + 1, done_len = 0;
     int fd = -1, created = 0;
 
-    if (RAND_bytes(key, sizeof key) != 1) {
-        tdi_error("%s: no random bytes from OpenSSL", path);
+    if (tdi_random_bytes(path, key, sizeof key) != TDI_OK) {
         st = TDI_ERR_INTERNAL;
         goto done;
     }
@@ -304,8 +304,8 @@ done:
     }
     if (st != TDI_OK && created)
         unlink(path); /* no half-written key left behind */
-    OPENSSL_cleanse(key, sizeof key);
-    OPENSSL_cleanse(text, sizeof text);
+    explicit_bzero(key, sizeof key);
+    explicit_bzero(text, sizeof text);
     return st;
 }
 
@@ -329,29 +329,26 @@ static tdi_status derive(const unsigned char *master, size_t len, const char *in
         memcpy(buf + info_len, name, nl);
         n += nl;
     }
-    st = tx_keys_hkdf(master, len, TX_HKDF_SALT, sizeof TX_HKDF_SALT - 1, buf, n, key, sizeof key);
-    if (st == TDI_OK)
-        st = tx_pseudo_open_key(key, sizeof key, out);
-    OPENSSL_cleanse(key, sizeof key);
+    tx_keys_hkdf(master, len, TX_HKDF_SALT, sizeof TX_HKDF_SALT - 1, buf, n, key, sizeof key);
+    st = tx_pseudo_open_key(key, sizeof key, out);
+    explicit_bzero(key, sizeof key);
     return st;
 }
 
 /* First 8 hex digits of SHA-256(HMAC(body key, "tdi/key-id/v1")). */
-static tdi_status key_id(tx_pseudo *body, char id[TX_KEY_ID_CHARS + 1])
+static void key_id(tx_pseudo *body, char id[TX_KEY_ID_CHARS + 1])
 {
-    unsigned char mac[TX_HMAC_BYTES], sha[32];
-    char hex[65];
-    unsigned int shalen = 0;
+    unsigned char mac[TX_HMAC_BYTES], sha[SHA256_DIGEST_SIZE];
+    struct sha256_ctx ctx;
+    char hex[2 * SHA256_DIGEST_SIZE + 1];
 
     tx_pseudo_hmac(body, key_id_label, sizeof key_id_label - 1, mac);
-    if (EVP_Digest(mac, sizeof mac, sha, &shalen, EVP_sha256(), NULL) != 1 || shalen != 32) {
-        tdi_error("SHA-256 unavailable in OpenSSL");
-        return TDI_ERR_INTERNAL;
-    }
+    sha256_init(&ctx);
+    sha256_update(&ctx, sizeof mac, mac);
+    sha256_digest(&ctx, sizeof sha, sha);
     tdi_hex_encode(hex, sha, sizeof sha);
     memcpy(id, hex, TX_KEY_ID_CHARS);
     id[TX_KEY_ID_CHARS] = '\0';
-    return TDI_OK;
 }
 
 tdi_status tx_keys_open_master(const unsigned char *master, size_t len, const char *const *bodies,
@@ -376,7 +373,7 @@ tdi_status tx_keys_open_master(const unsigned char *master, size_t len, const ch
     for (size_t b = 0; b < nbodies && st == TDI_OK; b++) {
         st = derive(master, len, body_info, sizeof body_info, bodies[b], &k->bodies[b].mac);
         if (st == TDI_OK)
-            st = key_id(k->bodies[b].mac, k->bodies[b].id);
+            key_id(k->bodies[b].mac, k->bodies[b].id);
     }
     if (st == TDI_OK) {
         *out = k;
@@ -401,7 +398,7 @@ tdi_status tx_keys_open(const char *key_file, const char *const *bodies, size_t 
         st = read_key_file(key_file, master);
     if (st == TDI_OK)
         st = tx_keys_open_master(master, sizeof master, bodies, nbodies, out);
-    OPENSSL_cleanse(master, sizeof master);
+    explicit_bzero(master, sizeof master);
     return st;
 }
 

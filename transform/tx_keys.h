@@ -2,8 +2,8 @@
  * tx_keys: the master key and the keys derived from it.
  *
  * Private to transform/. The key file holds the master key; it is read once, used only as the
- * input of HKDF-SHA256 (RFC 5869, OpenSSL 3 EVP_KDF "HKDF") and wiped. Derived, each into its own
- * HMAC context (tx_pseudo) keyed once and reused:
+ * input of HKDF-SHA256 (RFC 5869, nettle's hkdf_extract and hkdf_expand over its HMAC-SHA256)
+ * and wiped. Derived, each into its own HMAC context (tx_pseudo) keyed once and reused:
  *
  *   link key        info "tdi/link/v1"            per-row digests kept in memory only
  *   quarantine key  info "tdi/quarantine/v1"      episode keys in quarantine files
@@ -34,7 +34,7 @@ typedef struct tx_keyring tx_keyring;
  * reads and checks the key file (regular file, owned by the euid, mode 0600 or 0400, 64 hex
  * digits and an optional newline), derives the keys for the nbodies body names and wipes the
  * master key. Every failure is logged naming the file, never quoting it, and returns
- * TDI_ERR_KEY (TDI_ERR_INTERNAL when OpenSSL itself fails). *out is released with
+ * TDI_ERR_KEY (TDI_ERR_INTERNAL when out of memory). *out is released with
  * tx_keys_close(), which wipes every derived key. */
 tdi_status tx_keys_open(const char *key_file, const char *const *bodies, size_t nbodies,
                         tx_keyring **out);
@@ -51,9 +51,9 @@ tx_pseudo *tx_keys_body(tx_keyring *k, size_t b);
 /* 8 lowercase hex digits, or NULL when b >= nbodies. */
 const char *tx_keys_body_id(const tx_keyring *k, size_t b);
 
-/* HKDF-SHA256 (extract and expand) through EVP_KDF. TDI_ERR_INTERNAL when OpenSSL fails. */
-tdi_status tx_keys_hkdf(const unsigned char *ikm, size_t ikmlen, const void *salt, size_t saltlen,
-                        const void *info, size_t infolen, unsigned char *out, size_t outlen);
+/* HKDF-SHA256 (extract and expand) of ikm into outlen (at most 255 * 32) bytes of out. */
+void tx_keys_hkdf(const unsigned char *ikm, size_t ikmlen, const void *salt, size_t saltlen,
+                  const void *info, size_t infolen, unsigned char *out, size_t outlen);
 
 /* Known-answer vectors, so a test can hand the runner a wrong one. */
 typedef struct tx_hmac_kat {

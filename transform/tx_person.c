@@ -4,7 +4,6 @@
  */
 #include "tx_person.h"
 
-#include <openssl/crypto.h>
 #include <string.h>
 
 /* ---- national ids ---- */
@@ -458,12 +457,12 @@ int tx_person_nid(tdi_nid_scheme scheme, const char *raw, int ref_year, char out
     }
     if (r != NID_OK) {
         *why = why_text[r];
-        OPENSSL_cleanse(buf, sizeof buf);
+        explicit_bzero(buf, sizeof buf);
         return -1;
     }
     memcpy(out, buf, n);
     out[n] = '\0';
-    OPENSSL_cleanse(buf, sizeof buf);
+    explicit_bzero(buf, sizeof buf);
     return 0;
 }
 

@@ -4,8 +4,6 @@
 #include "../common/tdi_log.h"
 #include "../common/tdi_text.h"
 
-#include <openssl/crypto.h>
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +27,7 @@ int tx_postcode_normalise(const char *postcode, char out[TX_POSTCODE_MAX + 1])
         if (*p == ' ' || *p == '\t' || *p == '-' || *p == '.')
             continue;
         if (!isalnum(*p) || *p >= 0x80 || n == TX_POSTCODE_MAX) {
-            OPENSSL_cleanse(out, TX_POSTCODE_MAX + 1);
+            explicit_bzero(out, TX_POSTCODE_MAX + 1);
             return -1;
         }
         out[n++] = (char)toupper(*p);
@@ -148,6 +146,6 @@ const char *tx_region_of(const tx_region_map *m, const char *postcode)
     if (!m || !postcode || tx_postcode_normalise(postcode, key.postcode) != 0)
         return NULL;
     hit = bsearch(&key, m->e, m->n, sizeof *m->e, cmp_entry);
-    OPENSSL_cleanse(key.postcode, sizeof key.postcode);
+    explicit_bzero(key.postcode, sizeof key.postcode);
     return hit ? hit->region : NULL;
 }

@@ -128,7 +128,7 @@ case_self_test() {
         TDI_TEST_BREAK_SELFTEST=$kind tdi_try "$dir/run" 4 run --config "$dir/tdi.conf" --year 2025
         case $kind in
         hmac) want="SELF-TEST FAILED: HMAC-SHA256 (RFC 4231 test case 1) gives a wrong result: nettle's HMAC-SHA256 is broken; refusing to run" ;;
-        hkdf) want="SELF-TEST FAILED: HKDF-SHA256 (RFC 5869 test case 1) gives a wrong result: OpenSSL's HKDF-SHA256 is broken; refusing to run" ;;
+        hkdf) want="SELF-TEST FAILED: HKDF-SHA256 (RFC 5869 test case 1) gives a wrong result: nettle's HKDF-SHA256 is broken; refusing to run" ;;
         esac
         printf 'tdi: error: %s\n' "$want" | diff -u - <(head -n 1 "$dir/run.err") >&2 || fail "$kind: not the message expected"
         nothing_published "$dir"

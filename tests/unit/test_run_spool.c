@@ -256,6 +256,36 @@ static void sealed_reads_back_twice(void **state)
     assert_int_equal(fclose(fp), 0);
 }
 
+/* Unbuffered, so every write and read reaches the cipher as it is: pieces of 1 to 40 bytes
+ * written, read back 7 at a time, cross the cipher's 16-byte blocks at every offset. */
+static void sealed_odd_pieces(void **state)
+{
+    unsigned char text[820], back[820];
+    size_t at = 0;
+    FILE *fp = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (unsigned char)(i * 7 + i / 13);
+    assert_int_equal(run_sealed_open(dir, &fp), TDI_OK);
+    assert_int_equal(setvbuf(fp, NULL, _IONBF, 0), 0);
+    for (size_t len = 1; at < sizeof text; len++) {
+        size_t n = len < sizeof text - at ? len : sizeof text - at;
+
+        assert_int_equal(fwrite(text + at, 1, n, fp), n);
+        at += n;
+    }
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    for (at = 0; at < sizeof back; at += 7) {
+        size_t n = sizeof back - at < 7 ? sizeof back - at : 7;
+
+        assert_int_equal(fread(back + at, 1, n, fp), n);
+    }
+    assert_memory_equal(back, text, sizeof text);
+    assert_int_equal(fgetc(fp), EOF);
+    assert_int_equal(fclose(fp), 0);
+}
+
 /* What reaches the disk is as long as what was written and holds none of it. */
 static void sealed_disk_holds_no_clear_text(void **state)
 {
@@ -307,6 +337,7 @@ int main(void)
         cmocka_unit_test(missing_dir),
         cmocka_unit_test(stop_signal_ends_waits),
         cmocka_unit_test(sealed_reads_back_twice),
+        cmocka_unit_test(sealed_odd_pieces),
         cmocka_unit_test(sealed_disk_holds_no_clear_text),
         cmocka_unit_test(sealed_other_uses_refused),
     };
