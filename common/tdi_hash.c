@@ -36,34 +36,28 @@ void tdi_hash_free(tdi_hash *h)
     free(h);
 }
 
-tdi_status tdi_hash_begin(tdi_hash *h)
+void tdi_hash_begin(tdi_hash *h)
 {
     sha256_init(&h->ctx);
-    return TDI_OK;
 }
 
-tdi_status tdi_hash_update(tdi_hash *h, const void *buf, size_t len)
+void tdi_hash_update(tdi_hash *h, const void *buf, size_t len)
 {
     sha256_update(&h->ctx, len, buf);
-    return TDI_OK;
 }
 
-tdi_status tdi_hash_field(tdi_hash *h, const char *s)
+void tdi_hash_field(tdi_hash *h, const char *s)
 {
-    return tdi_hash_update(h, s, strlen(s) + 1);
+    tdi_hash_update(h, s, strlen(s) + 1);
 }
 
-tdi_status tdi_hash_end(tdi_hash *h, char *hex, size_t hexlen)
+void tdi_hash_end(tdi_hash *h, char *hex, size_t hexlen)
 {
     unsigned char md[SHA256_DIGEST_SIZE];
+    size_t n = hexlen / 2 < sizeof md ? hexlen / 2 : sizeof md;
 
-    if (hexlen > 2 * sizeof md || hexlen % 2) {
-        tdi_error("SHA-256: %zu hex digits asked for", hexlen);
-        return TDI_ERR_INTERNAL;
-    }
     sha256_digest(&h->ctx, sizeof md, md); /* and ready for the next digest */
-    tdi_hex_encode(hex, md, hexlen / 2);
-    return TDI_OK;
+    tdi_hex_encode(hex, md, n);
 }
 
 tdi_status tdi_hash_file_into(tdi_hash *h, const char *path, tdi_status err_class)
@@ -88,9 +82,7 @@ tdi_status tdi_hash_file_into(tdi_hash *h, const char *path, tdi_status err_clas
         }
         if (n == 0)
             break;
-        st = tdi_hash_update(h, buf, (size_t)n);
-        if (st != TDI_OK)
-            break;
+        tdi_hash_update(h, buf, (size_t)n);
     }
     if (close(fd) != 0 && st == TDI_OK) {
         tdi_error("%s: close failed: %s", path, strerror(errno));
@@ -105,11 +97,9 @@ tdi_status tdi_sha256_file(const char *path, char hex[TDI_SHA256_HEX])
     tdi_status st = tdi_hash_new(&h);
 
     if (st == TDI_OK)
-        st = tdi_hash_begin(h);
-    if (st == TDI_OK)
         st = tdi_hash_file_into(h, path, TDI_ERR_OUTPUT);
     if (st == TDI_OK)
-        st = tdi_hash_end(h, hex, 64);
+        tdi_hash_end(h, hex, 64);
     tdi_hash_free(h);
     return st;
 }

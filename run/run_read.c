@@ -34,44 +34,38 @@
 static tdi_status fingerprint(run_ctx *rc, run_source *s)
 {
     const tdi_source_config *src = s->cfg;
-    tdi_status st;
+    const char *fields[] = {"tdi-source-fingerprint-4",
+                            TDI_VERSION,
+                            src->query,
+                            src->region,
+                            src->incremental ? src->incremental : "",
+                            tdi_nid_scheme_names[src->national_id]};
+    tdi_status st = transform_begin_source(rc->tx, src);
 
-    st = transform_begin_source(rc->tx, src);
-    if (st == TDI_OK)
-        st = tdi_hash_begin(rc->hash);
-    if (st == TDI_OK) {
-        const char *fields[] = {"tdi-source-fingerprint-4",
-                                TDI_VERSION,
-                                src->query,
-                                src->region,
-                                src->incremental ? src->incremental : "",
-                                tdi_nid_scheme_names[src->national_id]};
-        for (size_t i = 0; i < sizeof fields / sizeof fields[0] && st == TDI_OK; i++)
-            st = tdi_hash_field(rc->hash, fields[i]);
-    }
+    if (st != TDI_OK)
+        return st;
+    tdi_hash_begin(rc->hash);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        tdi_hash_field(rc->hash, fields[i]);
     /* Each body's routing and key id (a new master key changes every pseudonym). */
-    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
+    for (size_t b = 0; b < rc->cfg->nbodies; b++) {
         const tdi_body_config *body = &rc->cfg->bodies[b];
-        st = tdi_hash_field(rc->hash, body->name);
-        if (st == TDI_OK)
-            st = tdi_hash_field(rc->hash, transform_body_key_id(rc->tx, b));
-        if (st == TDI_OK)
-            st = tdi_hash_field(rc->hash, body->quarter ? "quarter" : "year");
-        for (size_t i = 0; i < body->nregions && st == TDI_OK; i++)
-            st = tdi_hash_field(rc->hash, body->regions[i]);
-        if (st == TDI_OK)
-            st = tdi_hash_field(rc->hash, "");
-        for (size_t i = 0; i < body->ncentres && st == TDI_OK; i++)
-            st = tdi_hash_field(rc->hash, body->centres[i]);
-        if (st == TDI_OK)
-            st = tdi_hash_field(rc->hash, "");
+
+        tdi_hash_field(rc->hash, body->name);
+        tdi_hash_field(rc->hash, transform_body_key_id(rc->tx, b));
+        tdi_hash_field(rc->hash, body->quarter ? "quarter" : "year");
+        for (size_t i = 0; i < body->nregions; i++)
+            tdi_hash_field(rc->hash, body->regions[i]);
+        tdi_hash_field(rc->hash, "");
+        for (size_t i = 0; i < body->ncentres; i++)
+            tdi_hash_field(rc->hash, body->centres[i]);
+        tdi_hash_field(rc->hash, "");
     }
-    if (st == TDI_OK)
-        st = tdi_hash_file_into(rc->hash, src->crosswalk, TDI_ERR_CROSSWALK);
+    st = tdi_hash_file_into(rc->hash, src->crosswalk, TDI_ERR_CROSSWALK);
     if (st == TDI_OK && src->region_map)
         st = tdi_hash_file_into(rc->hash, src->region_map, TDI_ERR_CONFIG);
     if (st == TDI_OK)
-        st = tdi_hash_end(rc->hash, s->fingerprint, 64);
+        tdi_hash_end(rc->hash, s->fingerprint, 64);
     return st;
 }
 
