@@ -825,6 +825,58 @@ static void schema_failure_publishes_nothing(void **state)
                           "allowed ('1900').");
 }
 
+/* Every code of every item, a record each, through the writer: each record's line carries the
+ * item's attribute with that code (but the not-known code the writer leaves out), and the file
+ * is valid against the schema as published. The run's own check has the code patterns as
+ * lengths only (rpt_xsd.h): this is what shows that the line builder pairs an item with its own
+ * list. */
+static void every_code_pairs_with_its_item(void **state)
+{
+    fixture *fx = *state;
+    report_writer *w = NULL;
+    report_published pub;
+    static char xml[1 << 20];
+    char key[48], want[96], *line;
+    unsigned n = 0;
+
+    assert_int_equal(report_open(&fx->meta, "flanders", &w), TDI_OK);
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+
+        for (size_t c = 0; c < def->ncodes; c++) {
+            tdi_record rec;
+
+            snprintf(key, sizeof key, "e1:%032x", ++n);
+            rec = make_record(key, PERSON_A, 30);
+            rec.code[i] = (uint8_t)c;
+            assert_int_equal(report_add(w, &rec), TDI_OK);
+        }
+    }
+    assert_int_equal(report_publish(w, &pub), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    assert_int_equal(report_validate_file(pub.path, TDI_SCHEMA_DIR), TDI_OK);
+    gunzip_all(pub.path, xml, sizeof xml);
+    n = 0;
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+
+        for (size_t c = 0; c < def->ncodes; c++) {
+            char *end;
+
+            snprintf(key, sizeof key, "key=\"e1:%032x\"", ++n);
+            line = strstr(xml, key);
+            assert_non_null(line);
+            end = strchr(line, '\n');
+            assert_non_null(end);
+            *end = '\0';
+            snprintf(want, sizeof want, " %s=\"%s\"", def->name, def->codes[c].code);
+            if ((strstr(line, want) != NULL) != (c != def->not_known || def->conditional))
+                fail_msg("item %s, code %s: line %s", def->name, def->codes[c].code, line);
+            *end = '\n';
+        }
+    }
+}
+
 /* The source, centre, region and year are checked as the schema's patterns have them before a
  * record is written (the run's check leaves those patterns to the writer: rpt_xsd.h): markup,
  * white space, a dot in a source name, a year of three digits, a centre longer than its buffer
@@ -1180,6 +1232,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_record_fields_are_named_not_quoted, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_failure_publishes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(names_checked_before_writing, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_code_pairs_with_its_item, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_schema_publishes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(creates_missing_output_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(body_path_taken_by_a_file, setup, teardown),

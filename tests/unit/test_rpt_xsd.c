@@ -1,11 +1,13 @@
-/* Unit tests for rpt_xsd: the submission schema in tdi run's form (the pseudonym patterns checked
- * in code, as lengths; no attribute defaults) and tdi run's check with it (rpt_validate_fd). */
+/* Unit tests for rpt_xsd: the submission schema in tdi run's form (the pseudonym, name and year
+ * patterns checked in code and the items' code patterns, as lengths; no attribute defaults) and
+ * tdi run's check with it (rpt_validate_fd). */
 #include "test_scratch.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../common/tdi_codes.h"
 #include "../../report/report.h"
 #include "../../report/rpt_validate.h"
 #include "../../report/rpt_xsd.h"
@@ -130,6 +132,31 @@ static void doc_with(const fixture *fx, const char *from, const char *to, char *
     assert_int_equal(test_fs_write(path, doc), 0);
 }
 
+/* The published schema with the first from after after (from the start when NULL) made to, in
+ * fx's directory: the run's check refuses to load it, saying why. */
+static void schema_refused(fixture *fx, const char *after, const char *from, const char *to,
+                           const char *why)
+{
+    static char doc[262144];
+    char xsd[128], expect[512], *p;
+    size_t n = test_fs_read(TDI_SCHEMA_DIR "/tdi-submission.xsd", doc, sizeof doc - 1);
+
+    assert_true(n < sizeof doc - 1);
+    doc[n] = '\0';
+    p = after ? strstr(doc, after) : doc;
+    assert_non_null(p);
+    p = strstr(p, from);
+    assert_non_null(p);
+    assert_int_equal(strlen(from), strlen(to));
+    memcpy(p, to, strlen(to));
+    snprintf(xsd, sizeof xsd, "%s/tdi-submission.xsd", fx->dir);
+    assert_int_equal(test_fs_write(xsd, doc), 0);
+    test_log_start(&fx->log);
+    assert_int_equal(run_check(FIX("valid-2.4.xml"), fx->dir), TDI_ERR_INTERNAL);
+    snprintf(expect, sizeof expect, "%1$s: %2$s\n%1$s: cannot load schema\n", xsd, why);
+    assert_string_equal(fx->log.text, expect);
+}
+
 /* The run's check takes the key, person, names, local codes and year without their patterns and
  * everything else as published; it refuses a schema whose pattern is not the one the writer
  * checks in code. */
@@ -142,8 +169,7 @@ static void run_check_in_code(void **state)
         {"source=\"clinic_en\"", "source=\"clinic.en\""},
         {"year=\"2025\" setting", "year=\"02025\" setting"},
     };
-    char path[128], xsd[128], doc[262144], expect[512], *p;
-    size_t n;
+    char path[128];
 
     assert_int_equal(run_check(FIX("valid-2.4.xml"), TDI_SCHEMA_DIR), TDI_OK);
     assert_int_equal(run_check(FIX("bad-code.xml"), TDI_SCHEMA_DIR), TDI_ERR_INVALID);
@@ -163,27 +189,108 @@ static void run_check_in_code(void **state)
         assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
         assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_OK);
     }
+    /* A code of no list, as long as a code of the item: the writer's check_record refuses it (its
+     * index out of the list); longer than any, the run's check does. */
+    doc_with(fx, "sex=\"2\"", "sex=\"7\"", path, sizeof path);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_OK);
+    doc_with(fx, "sex=\"2\"", "sex=\"299\"", path, sizeof path);
+    test_log_start(&fx->log);
+    assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_non_null(strstr(fx->log.text, "attribute 'sex': [facet 'maxLength']"));
     /* Its range stays the schema's. */
     doc_with(fx, "year=\"2025\" setting", "year=\"1850\" setting", path, sizeof path);
     test_log_start(&fx->log);
     assert_int_equal(run_check(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
     assert_non_null(strstr(fx->log.text, "[facet 'minInclusive']"));
 
-    n = test_fs_read(TDI_SCHEMA_DIR "/tdi-submission.xsd", doc, sizeof doc - 1);
-    assert_true(n < sizeof doc - 1);
-    doc[n] = '\0';
-    p = strstr(doc, "\"e1:[0-9a-f]{32}\"");
-    assert_non_null(p);
-    p[strlen("\"e1:[0-9a-f]{3")] = '1'; /* {31} */
-    snprintf(xsd, sizeof xsd, "%s/tdi-submission.xsd", fx->dir);
-    assert_int_equal(test_fs_write(xsd, doc), 0);
-    test_log_start(&fx->log);
-    assert_int_equal(run_check(FIX("valid-2.4.xml"), fx->dir), TDI_ERR_INTERNAL);
-    snprintf(expect, sizeof expect,
-             "%1$s: type episodeKey: its pattern is not e1:[0-9a-f]{32}, which tdi run checks "
-             "in code\n%1$s: cannot load schema\n",
-             xsd);
-    assert_string_equal(fx->log.text, expect);
+    schema_refused(fx, NULL, "\"e1:[0-9a-f]{32}\"", "\"e1:[0-9a-f]{31}\"",
+                   "type episodeKey: its pattern is not e1:[0-9a-f]{32}, which tdi run checks in "
+                   "code");
+    /* A code pattern that refuses a code the writer writes. */
+    schema_refused(fx, "<xs:simpleType name=\"sex_code\">", "\"[12]|99\"", "\"[11]|99\"",
+                   "type sex_code: its pattern refuses sex's code 2, which tdi run writes");
+}
+
+/* The xs:NAME child of node whose name is value (any when NULL), or NULL. */
+static xmlNode *xs_named(xmlNode *node, const char *name, const char *value)
+{
+    for (xmlNode *c = node ? node->children : NULL; c; c = c->next) {
+        xmlChar *v;
+        int same;
+
+        if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, name) != 0)
+            continue;
+        if (!value)
+            return c;
+        v = xmlGetProp(c, (const xmlChar *)"name");
+        same = v && strcmp((const char *)v, value) == 0;
+        xmlFree(v);
+        if (same)
+            return c;
+    }
+    return NULL;
+}
+
+/* The value of facet (a child of the restriction of type), or -1 when it has none. */
+static long facet(xmlNode *type, const char *facet_name)
+{
+    xmlNode *f = xs_named(xs_named(type, "restriction", NULL), facet_name, NULL);
+    xmlChar *v = f ? xmlGetProp(f, (const xmlChar *)"value") : NULL;
+    long n = v ? strtol((const char *)v, NULL, 10) : -1;
+
+    xmlFree(v);
+    return n;
+}
+
+/* In the run's form each item's code type has no pattern left but the lengths of the codes of
+ * the items of that type (computed here from the lists): xs:length when they are all as long,
+ * else xs:minLength and xs:maxLength. */
+static void run_form_codes_by_length(void **state)
+{
+    xmlDocPtr doc = xmlReadFile(TDI_SCHEMA_DIR "/tdi-submission.xsd", NULL, XML_PARSE_NONET);
+    xmlNode *root, *episode;
+    char why[256] = "";
+
+    (void)state;
+    assert_non_null(doc);
+    assert_int_equal(rpt_xsd_in_code(doc, why, sizeof why), TDI_OK);
+    root = xmlDocGetRootElement(doc);
+    episode = xs_named(root, "complexType", "episode");
+    assert_non_null(episode);
+    for (int i = 0; i < TDI_ITEM_COUNT; i++) {
+        const tdi_item_def *def = tdi_item_get((tdi_item)i);
+        xmlNode *decl = xs_named(episode, "attribute", def->name);
+        xmlChar *qname = decl ? xmlGetProp(decl, (const xmlChar *)"type") : NULL;
+        xmlNode *type;
+        size_t min = 1000, max = 0;
+
+        assert_non_null(qname);
+        assert_true(strncmp((const char *)qname, "tdi:", 4) == 0);
+        type = xs_named(root, "simpleType", (const char *)qname + 4);
+        assert_non_null(type);
+        for (int k = 0; k < TDI_ITEM_COUNT; k++) {
+            const tdi_item_def *other = tdi_item_get((tdi_item)k);
+            xmlNode *d = xs_named(episode, "attribute", other->name);
+            xmlChar *q = xmlGetProp(d, (const xmlChar *)"type");
+
+            if (strcmp((const char *)q, (const char *)qname) == 0)
+                for (size_t c = 0; c < other->ncodes; c++) {
+                    size_t len = strlen(other->codes[c].code);
+                    min = len < min ? len : min;
+                    max = len > max ? len : max;
+                }
+            xmlFree(q);
+        }
+        if (facet(type, "pattern") != -1 ||
+            (min == max
+                 ? facet(type, "length") != (long)min
+                 : facet(type, "minLength") != (long)min || facet(type, "maxLength") != (long)max))
+            fail_msg("%s (%s): a pattern, or not the lengths %zu..%zu", def->name,
+                     (const char *)qname, min, max);
+        xmlFree(qname);
+    }
+    xmlFreeDoc(doc);
 }
 
 /* The xs:attribute elements at or under node with a default. */
@@ -226,6 +333,7 @@ int main(void)
         cmocka_unit_test(stand_ins_match_the_patterns),
         cmocka_unit_test_setup_teardown(run_check_in_code, setup, test_scratch_teardown),
         cmocka_unit_test(run_form_has_no_defaults),
+        cmocka_unit_test(run_form_codes_by_length),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
