@@ -2,12 +2,13 @@
  * tdi_dl: a shared library opened with dlopen() when a command first needs it.
  *
  * Linking a library maps it, and what it needs, into every tdi process at its start, and the
- * dynamic loader resolves its symbols there: `tdi validate` paid for libpq, GLPK, libxlsxwriter
- * and OpenSSL it never calls (issue 16: no slower than xmllint, whose start maps libxml2 alone).
- * So those libraries are not linked. A forwarding file (tdi_pq.c, dc_glpk.c, rpt_xlsx.c,
- * tdi_crypto.c) defines each of the library's functions that tdi calls, under its own name,
- * forwarding to the address looked up here; callers include the library's header and call it as
- * before, after the load function of their module said the library is there.
+ * dynamic loader resolves its symbols there: `tdi validate` paid for libpq, GLPK and libxlsxwriter
+ * (and the OpenSSL they bring), which it never calls (issue 16: no slower than xmllint, whose
+ * start maps libxml2 alone). So those libraries are not linked. A forwarding file (tdi_pq.c,
+ * disclosure/dc_glpk.c, report/rpt_xlsx.c) defines each of the library's functions that tdi
+ * calls, under its own name, forwarding to the address looked up here; callers include the
+ * library's header and call it as before, after the load function of their module said the
+ * library is there.
  *
  * A forwarding file lists the functions with X macros, X(type, name, (parameters), (arguments))
  * and, for those returning nothing, X(name, (parameters), (arguments)); it expands them with
