@@ -599,7 +599,7 @@ tdi_status dc_audit_some(dc_set *s, const dc_audit_opts *o, size_t *nfail, size_
     tdi_status st = dc_glpk_load();
 
     if (st != TDI_OK)
-        return st;
+        goto done;
     glp_term_out(GLP_OFF);
     a.iv = malloc((ncells ? ncells : 1) * sizeof *a.iv);
     if (!floor && (floor = malloc((ncells ? ncells : 1) * sizeof *floor)) != NULL)
