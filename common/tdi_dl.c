@@ -54,16 +54,6 @@ int tdi_dl_load(tdi_dl *dl)
     return atomic_load(&dl->loaded);
 }
 
-int tdi_dl_mapped(const tdi_dl *dl)
-{
-    void *lib = dlopen(tdi_dl_library(dl), RTLD_LAZY | RTLD_NOLOAD);
-
-    if (!lib)
-        return 0;
-    dlclose(lib);
-    return 1;
-}
-
 void tdi_dl_unloaded(const tdi_dl *dl, const char *function)
 {
     fprintf(stderr, "tdi: internal error: %s called before %s was loaded\n", function,

@@ -55,9 +55,6 @@ int tdi_dl_load(tdi_dl *dl);
 /* The library's name as opened: dl->library, or the test build's override. */
 const char *tdi_dl_library(const tdi_dl *dl);
 
-/* 1 when dl's library is mapped into this process, without loading it (the tests). */
-int tdi_dl_mapped(const tdi_dl *dl);
-
 /* A forwarded function called before its library was loaded: a bug; says which and aborts. */
 _Noreturn void tdi_dl_unloaded(const tdi_dl *dl, const char *function);
 

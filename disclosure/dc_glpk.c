@@ -46,10 +46,5 @@ tdi_status dc_glpk_load(void)
     return TDI_ERR_DISCLOSURE;
 }
 
-int dc_glpk_mapped(void)
-{
-    return tdi_dl_mapped(&glpk);
-}
-
 GLP_FUNCS(TDI_DL_FORWARD)
 GLP_VOIDS(TDI_DL_VOID_FORWARD)

@@ -18,7 +18,4 @@
  * when it is set. */
 tdi_status dc_glpk_load(void);
 
-/* 1 when GLPK is mapped into this process, without loading it (the tests). */
-int dc_glpk_mapped(void);
-
 #endif

@@ -54,10 +54,5 @@ tdi_status rpt_xlsx_load(const char *path)
     return TDI_ERR_OUTPUT;
 }
 
-int rpt_xlsx_mapped(void)
-{
-    return tdi_dl_mapped(&xlsx);
-}
-
 XLSX_FUNCS(TDI_DL_FORWARD)
 XLSX_VOIDS(TDI_DL_VOID_FORWARD)

@@ -19,7 +19,4 @@
  * when it is set. */
 tdi_status rpt_xlsx_load(const char *path);
 
-/* 1 when libxlsxwriter is mapped into this process, without loading it (the tests). */
-int rpt_xlsx_mapped(void);
-
 #endif

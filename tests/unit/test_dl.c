@@ -10,33 +10,18 @@
 #include "../../common/tdi_dl.h"
 #include "../../disclosure/dc_glpk.h"
 #include "../../report/rpt_xlsx.h"
+#include "test_child.h"
 #include "test_log.h"
 
 #include <glpk.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <xlsxwriter.h>
 
 static void none_mapped_at_start(void **state)
 {
     (void)state;
-    assert_int_equal(dc_glpk_mapped(), 0);
-    assert_int_equal(rpt_xlsx_mapped(), 0);
-}
-
-/* Runs child() in a child process: 0 from it is a pass. */
-static void in_child(int (*child)(void))
-{
-    int status = -1;
-    pid_t pid = fork();
-
-    assert_true(pid >= 0);
-    if (pid == 0)
-        _exit(child());
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(test_mapped(DC_GLPK_LIBRARY), 0);
+    assert_int_equal(test_mapped(RPT_XLSX_LIBRARY), 0);
 }
 
 static int logged_is(const test_log *tl, const char *want)
@@ -64,13 +49,13 @@ static int glpk_missing_child(void)
                             "libglpk-not-installed.so.40: cannot open shared object file: No "
                             "such file or directory (Debian: apt-get install libglpk40)\n"))
         return 2;
-    return dc_glpk_mapped() ? 3 : 0;
+    return test_mapped(DC_GLPK_LIBRARY) ? 3 : 0;
 }
 
 static void glpk_missing(void **state)
 {
     (void)state;
-    in_child(glpk_missing_child);
+    test_in_child(glpk_missing_child);
 }
 
 static int xlsx_missing_child(void)
@@ -87,13 +72,13 @@ static int xlsx_missing_child(void)
                             "object file: No such file or directory (Debian: apt-get install "
                             "libxlsxwriter4)\n"))
         return 2;
-    return rpt_xlsx_mapped() ? 3 : 0;
+    return test_mapped(RPT_XLSX_LIBRARY) ? 3 : 0;
 }
 
 static void xlsx_missing(void **state)
 {
     (void)state;
-    in_child(xlsx_missing_child);
+    test_in_child(xlsx_missing_child);
 }
 
 /* A library that is there but lacks a function the list names: not loaded, and said why. */
@@ -120,7 +105,7 @@ static void glpk_loads_and_forwards(void **state)
 
     (void)state;
     assert_int_equal(dc_glpk_load(), TDI_OK);
-    assert_int_equal(dc_glpk_mapped(), 1);
+    assert_int_equal(test_mapped(DC_GLPK_LIBRARY), 1);
     glp_term_out(GLP_OFF);
     lp = glp_create_prob();
     glp_set_obj_dir(lp, GLP_MAX);
@@ -145,7 +130,7 @@ static void xlsx_loads_and_forwards(void **state)
 {
     (void)state;
     assert_int_equal(rpt_xlsx_load("w.xlsx"), TDI_OK);
-    assert_int_equal(rpt_xlsx_mapped(), 1);
+    assert_int_equal(test_mapped(RPT_XLSX_LIBRARY), 1);
     assert_int_equal(lxw_name_to_col("AB7"), 27);
     assert_int_equal(lxw_name_to_row("AB7"), 6);
     assert_string_equal(lxw_strerror(LXW_ERROR_MEMORY_MALLOC_FAILED),

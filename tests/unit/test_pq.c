@@ -8,35 +8,22 @@
 #include <cmocka.h>
 
 #include "../../common/tdi_pq.h"
+#include "test_child.h"
 #include "test_log.h"
 
-#include <dlfcn.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-/* 1 when libpq is mapped into this process (without loading it). */
-static int libpq_mapped(void)
-{
-    void *lib = dlopen(TDI_PQ_LIBRARY, RTLD_LAZY | RTLD_NOLOAD);
-
-    if (!lib)
-        return 0;
-    dlclose(lib);
-    return 1;
-}
 
 static void frees_before_the_load(void **state)
 {
     (void)state;
-    assert_int_equal(libpq_mapped(), 0);
+    assert_int_equal(test_mapped(TDI_PQ_LIBRARY), 0);
     PQclear(NULL);
     PQfinish(NULL);
     PQfreemem(NULL);
     PQfreeCancel(NULL);
     PQconninfoFree(NULL);
-    assert_int_equal(libpq_mapped(), 0);
+    assert_int_equal(test_mapped(TDI_PQ_LIBRARY), 0);
 }
 
 #define MISSING "libpq-not-installed.so.5"
@@ -61,22 +48,13 @@ static int missing_child(void)
     /* the second connection is told the same, with its own class */
     if (tdi_pq_load("source riverside", TDI_ERR_SOURCE) != TDI_ERR_SOURCE || logged.count != 2)
         return 3;
-    return libpq_mapped() ? 4 : 0;
+    return test_mapped(TDI_PQ_LIBRARY) ? 4 : 0;
 }
 
 static void missing_library(void **state)
 {
-    pid_t pid;
-    int status = -1;
-
     (void)state;
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0)
-        _exit(missing_child());
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    test_in_child(missing_child);
 }
 
 static void loads_and_forwards(void **state)
@@ -87,7 +65,7 @@ static void loads_and_forwards(void **state)
 
     (void)state;
     assert_int_equal(tdi_pq_load("state database", TDI_ERR_STATE), TDI_OK);
-    assert_int_equal(libpq_mapped(), 1);
+    assert_int_equal(test_mapped(TDI_PQ_LIBRARY), 1);
     assert_int_equal(tdi_pq_load("state database", TDI_ERR_STATE), TDI_OK);
     assert_string_equal(PQresStatus(PGRES_TUPLES_OK), "PGRES_TUPLES_OK");
     /* libpq's own answer, without a server: the option is refused before any connecting */
