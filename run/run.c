@@ -15,10 +15,10 @@
  *       read (or, where that cannot be done, is read again in full) and the pass computed again
  *   per served body with changes: its actions into a work file; the state database records them
  *       (in the commit's transaction, a statement sent before the file is written and finished
- *       before it is published) while the XML is written from the spool in spool order,
- *       validated and published; the tables too when every source feeding the body was read
- *       in full
- *   commit what was published, the watermarks, the ledger      (file first: at least once)
+ *       before it is published) while the XML is written from the spool in the order of the
+ *       body's episode keys (a merge of the spool's sorted runs), validated and published; the
+ * tables too when every source feeding the body was read in full commit what was published, the
+ * watermarks, the ledger      (file first: at least once)
  *
  * A watermark moves only when every body its source feeds got this run's changes: a body left
  * out gets them on the next run, and a body that already has them is not sent them twice,
@@ -160,6 +160,8 @@ static tdi_status setup(run_ctx *rc)
         st = report_ensure_dir(rc->cfg->work_dir);
     if (st == TDI_OK)
         st = run_spool_open(rc->cfg->work_dir, sizeof(spool_entry), &rc->spool);
+    if (st == TDI_OK)
+        st = run_spool_sort(rc);
     if (st == TDI_OK)
         st = state_delta_begin(rc->state);
     if (st != TDI_OK)

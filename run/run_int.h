@@ -156,8 +156,9 @@ typedef struct run_ctx {
     int today;        /* YYYYMMDD, for the readers' transform contexts */
     atomic_int abort; /* a reader hit what stops the run: the other readers stop too */
     unsigned long extracted, written, quarantined;
-    int published;             /* files published */
-    unsigned long spool_reads; /* records read back from the spool for the files and tables */
+    int published;              /* files published */
+    unsigned long spool_reads;  /* records read back from the spool for the files and tables */
+    unsigned long spool_merged; /* of them, the records a merge of its sorted runs gave */
     char message[ERROR_MAX];
 } run_ctx;
 
@@ -237,6 +238,16 @@ tdi_status run_read_sources(run_ctx *rc);
 
 /* run_delta.c: the spool entry at pos, its source restored from the config. */
 tdi_status run_read_entry(run_ctx *rc, uint64_t pos, spool_entry *e);
+/* run_delta.c: the same for an entry read by a merge of the spool's runs (run_spool_merge). */
+tdi_status run_entry_restore(run_ctx *rc, spool_entry *e);
+/* run_delta.c: the run's spool sorted (run_spool_sorted()) by body, then episode key (the order
+ * of a body's file), each entry into the state database as it gets its position
+ * (run_load_spooled()). */
+tdi_status run_spool_sort(run_ctx *rc);
+/* run_delta.c: the sort key of body b's first entry (a merge from there reads its records). */
+void run_body_key(size_t b, unsigned char key[RUN_SPOOL_KEY]);
+/* run_delta.c: a spool entry's sort key (run_spool_sort()). */
+void run_entry_key(const void *entry, unsigned char key[RUN_SPOOL_KEY]);
 /* run_delta.c: *dep = 1 when body b may receive records of source si. */
 tdi_status run_depends(run_ctx *rc, size_t b, size_t si, int *dep);
 /* run_delta.c: *partial = the first source feeding body b read incrementally, or nsources. */

@@ -15,15 +15,16 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Body b's actions, what by what, fetched from the state database into an unnamed file in the
  * work directory (*fp, closed by the caller): the connection is then free for the commit's work
  * while the file is written, and memory stays flat. */
-static tdi_status keep_actions(run_ctx *rc, size_t b, state_read what, FILE **fp)
+static tdi_status keep_actions(run_ctx *rc, size_t b, state_read what, FILE **fp, uint64_t *lines)
 {
     tdi_status st = run_spool_stream(rc->cfg->work_dir, fp);
 
-    return st != TDI_OK ? st : state_actions_save(rc->state, (int)b, what, *fp);
+    return st != TDI_OK ? st : state_actions_save(rc->state, (int)b, what, *fp, lines);
 }
 
 static void close_actions(FILE *fp)
@@ -32,17 +33,70 @@ static void close_actions(FILE *fp)
         (void)fclose(fp); /* read only since the rewind: nothing to lose */
 }
 
-/* The next record of body b's actions (keep_actions()) from the spool, with what the state
- * database decided of it: its entrant flag, its treatment status from earlier years (R018 is
- * counted in the pass). *eof at the end. */
-static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, spool_entry *e, state_action *a,
-                              int *eof)
+/* The buffers of a merge of the spool's runs (run_spool_merge_open()). */
+#define MERGE_BUDGET (2u << 20)
+
+/* Whether body b's file of n records reads the spool by a merge of its sorted runs from the
+ * body's first key rather than an entry a position: when the file takes a sixteenth of the
+ * spool or more (a first submission: all of it). A read per entry costs about what reading 16
+ * entries in order does (1M: 963k reads, 1.3 s of system CPU); a night's few records out of a
+ * source read in full are read by position. */
+static tdi_status open_merge(run_ctx *rc, size_t b, uint64_t n, run_spool_merge **m)
+{
+    unsigned char from[RUN_SPOOL_KEY];
+
+    *m = NULL;
+    if (n * 16 < run_spool_count(rc->spool))
+        return TDI_OK;
+    run_body_key(b, from);
+    return run_spool_merge_open(rc->spool, from, MERGE_BUDGET, m);
+}
+
+/* Whether (key a, position pa) comes before (b, pb) in the merge's order. */
+static int merge_before(const unsigned char *a, uint64_t pa, const unsigned char *b, uint64_t pb)
+{
+    int c = memcmp(a, b, RUN_SPOOL_KEY);
+
+    return c ? c < 0 : pa < pb;
+}
+
+/* The entry at pos, from the merge m when it comes next there (the records of a first
+ * submission, each in turn). Otherwise it is read by its position, and the merge passes what
+ * comes before it in key order: the entries the file does not take (a record not sent again,
+ * another body's). An entry the merge has passed (actions not in key order) is read by position
+ * too: the merge only saves reads, the actions decide the file. */
+static tdi_status merged_entry(run_ctx *rc, run_spool_merge *m, uint64_t pos, spool_entry *e)
+{
+    unsigned char want[RUN_SPOOL_KEY], key[RUN_SPOOL_KEY];
+    uint64_t at = 0;
+    int eof = 0;
+    tdi_status st;
+
+    if (run_spool_merge_peek(m, &at, NULL) && at == pos) {
+        st = run_spool_merge_next(m, &at, e, &eof);
+        rc->spool_merged++;
+        return st != TDI_OK ? st : run_entry_restore(rc, e);
+    }
+    st = run_read_entry(rc, pos, e);
+    if (st != TDI_OK)
+        return st;
+    run_entry_key(e, want);
+    while (st == TDI_OK && run_spool_merge_peek(m, &at, key) && !merge_before(want, pos, key, at))
+        st = run_spool_merge_next(m, &at, NULL, &eof); /* up to and with pos */
+    return st;
+}
+
+/* The next record of body b's actions (keep_actions()) from the spool (by position, or from the
+ * merge m when not NULL), with what the state database decided of it: its entrant flag, its
+ * treatment status from earlier years (R018 is counted in the pass). *eof at the end. */
+static tdi_status next_record(run_ctx *rc, size_t b, FILE *fp, run_spool_merge *m, spool_entry *e,
+                              state_action *a, int *eof)
 {
     tdi_status st = state_actions_read(fp, a, eof);
 
     if (st != TDI_OK || *eof)
         return st;
-    st = run_read_entry(rc, a->pos, e);
+    st = m ? merged_entry(rc, m, a->pos, e) : run_read_entry(rc, a->pos, e);
     rc->spool_reads++;
     if (st == TDI_OK && e->body != b)
         st = TDI_ERR_INTERNAL;
@@ -90,19 +144,22 @@ static tdi_status tables_with_file(run_ctx *rc, size_t b, int *with)
 /* Body b's records, from its actions in fp, into w; each counted into t first when t is given:
  * the tables count the records as they are, the file shows the body's blanking. *moved: the
  * appends written and the entrants among them (what a first submission's file moves). */
-static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, report_writer *w, report_tables *t,
-                                state_moved *moved)
+static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, uint64_t n, report_writer *w,
+                                report_tables *t, state_moved *moved)
 {
     unsigned blank = rc->body[b].blank_mask;
+    run_spool_merge *m = NULL;
     spool_entry e;
     state_action a;
-    tdi_status st = TDI_OK;
+    tdi_status st = open_merge(rc, b, n, &m);
     int eof = 0;
 
     while (st == TDI_OK) {
-        if (tdi_stop_requested())
-            return TDI_ERR_INTERRUPTED;
-        st = next_record(rc, b, fp, &e, &a, &eof);
+        if (tdi_stop_requested()) {
+            st = TDI_ERR_INTERRUPTED;
+            break;
+        }
+        st = next_record(rc, b, fp, m, &e, &a, &eof);
         if (st != TDI_OK || eof)
             break;
         if (t)
@@ -115,6 +172,7 @@ static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, report_writer *
         moved->episodes += !a.replace;
         moved->entrants += !a.replace && a.entrant;
     }
+    run_spool_merge_close(m);
     return st;
 }
 
@@ -129,6 +187,7 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     report_writer *w = NULL;
     report_tables *t = NULL;
     FILE *episodes = NULL, *deletes = NULL;
+    uint64_t n = 0;
     state_moved moved = {0, 0};
     state_action a;
     tdi_status st;
@@ -152,10 +211,10 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
     if (st == TDI_OK && with)
         st = open_tables(rc, b, &t);
     if (st == TDI_OK)
-        st = keep_actions(rc, b, t ? STATE_READ_FIRST : STATE_READ_EPISODES, &episodes);
+        st = keep_actions(rc, b, t ? STATE_READ_FIRST : STATE_READ_EPISODES, &episodes, &n);
     /* A first submission deletes nothing: every action is an append (state_first()). */
     if (st == TDI_OK && !state_first(rc->state))
-        st = keep_actions(rc, b, STATE_READ_DELETES, &deletes);
+        st = keep_actions(rc, b, STATE_READ_DELETES, &deletes, NULL);
     if (st == TDI_OK) {
         st = state_commit_send(rc->state, rc->year, (int)b, rc->cfg->bodies[b].name, rb->sequence,
                                rb->counts.replaces + rb->counts.deletes == 0,
@@ -163,7 +222,7 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
         sent = st == TDI_OK;
     }
     if (st == TDI_OK)
-        st = write_records(rc, b, episodes, w, t, &moved);
+        st = write_records(rc, b, episodes, n, w, t, &moved);
     while (st == TDI_OK && deletes) {
         st = state_actions_read(deletes, &a, &eof);
         if (st != TDI_OK || eof)
@@ -229,9 +288,9 @@ static tdi_status count_held(run_ctx *rc, size_t b, report_tables **t)
      * with the counting unit: only entrants count. */
     st = open_tables(rc, b, t);
     if (st == TDI_OK)
-        st = keep_actions(rc, b, STATE_READ_HELD, &held);
+        st = keep_actions(rc, b, STATE_READ_HELD, &held, NULL);
     while (st == TDI_OK) {
-        st = next_record(rc, b, held, &e, &a, &eof);
+        st = next_record(rc, b, held, NULL, &e, &a, &eof);
         if (st == TDI_OK && !eof)
             st = report_tables_add(*t, &e.rec);
         if (eof)
@@ -330,8 +389,9 @@ tdi_status run_publish_bodies(run_ctx *rc)
     for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++)
         if (rc->body[b].published || rc->body[b].tables_due)
             st = publish_tables(rc, b);
-    tdi_debug("bodies: %lu records read back from the spool for the files and tables",
-              rc->spool_reads);
+    tdi_debug("bodies: %lu records read back from the spool for the files and tables, %lu of them "
+              "in key order from its sorted runs",
+              rc->spool_reads, rc->spool_merged);
     return st;
 }
 

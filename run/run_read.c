@@ -313,9 +313,12 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
 {
     run_source *s = &rc->src[si];
     long delay = rc->cfg->retry_delay_ms;
+    /* the entries before the mark placed: a failed attempt's cut leaves them whole */
+    tdi_status st = run_spool_settle(spool);
     uint64_t mark = run_spool_count(spool);
-    tdi_status st = TDI_OK;
 
+    if (st != TDI_OK)
+        return st;
     for (s->attempts = 1;; s->attempts++) {
         int transient;
 
@@ -515,11 +518,13 @@ tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nk
     run_source *s = &rc->src[si];
     run_reader rd = {rc->tx, rc->hash};
     unsigned long extracted = s->extracted, written = s->written, quarantined = s->quarantined;
+    tdi_status st = run_spool_settle(rc->spool);
     uint64_t from = run_spool_count(rc->spool);
     wanted w = {.keys = keys, .nkeys = nkeys};
-    tdi_status st;
 
     *done = 0;
+    if (st != TDI_OK)
+        return st;
     memset(&s->hits, 0, sizeof s->hits);
     for (size_t i = 0; i < nkeys; i++) {
         unsigned prefix;

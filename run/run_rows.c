@@ -4,8 +4,9 @@
  *   row stage (the run's thread): COPY row -> transform (crosswalks, rules, digests) -> state
  *     keys -> which bodies take it (R007) and each one's pseudonyms: a spool entry per body;
  *     the source's counts, rule hits and quarantine file
- *   spool stage: each entry's record hash -> the spool -> its run_rec COPY line
- *     (run_load_spooled); the rows seen (an incremental read's key file)
+ *   spool stage: each entry's record hash -> the spool, which gives each entry its run_rec COPY
+ *     line as a sorted run of entries takes its positions (run_spool_sort(),
+ *     run_load_spooled()); the rows seen (an incremental read's key file)
  *
  * A source read on the run's thread runs the spool stage on a thread of its own (run_queue.h),
  * so both cores work on one source: the row stage owns the transform context (every key, every
@@ -37,7 +38,6 @@ typedef struct row_item {
 
 /* What the spool stage owns while a source is read. */
 typedef struct spool_stage {
-    run_ctx *rc;
     tdi_hash *hash;
     run_spool *spool;
     FILE *seen;
@@ -78,17 +78,15 @@ static tdi_status put_key(FILE *fp, const char *key)
 /* The spool stage of one item. */
 static tdi_status spool_item(spool_stage *ss, row_item *it)
 {
-    run_ctx *rc = ss->rc;
     tdi_status st;
 
     if (!it->spool)
         return put_key(ss->seen, it->e.eid);
     st = report_record_hash(ss->hash, &it->e.rec, it->e.hash);
     it->e.rec.source = NULL; /* restored from the config on reading */
+    /* the run's spool gives the entry to run_load_spooled() once placed (run_spool_sort()) */
     if (st == TDI_OK)
         st = run_spool_append(ss->spool, &it->e);
-    if (st == TDI_OK && ss->spool == rc->spool)
-        st = run_load_spooled(rc, run_spool_count(ss->spool) - 1, &it->e);
     return st;
 }
 
@@ -246,7 +244,7 @@ tdi_status run_read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_t s
                          extract_source *ex, int two_threads)
 {
     run_source *s = &rc->src[si];
-    spool_stage ss = {.rc = rc, .hash = rd->hash, .spool = spool, .seen = s->seen};
+    spool_stage ss = {.hash = rd->hash, .spool = spool, .seen = s->seen};
     sink o = {.ss = &ss};
     tdi_raw_row row;
     double cpu = thread_cpu();

@@ -368,7 +368,7 @@ tdi_status state_unread_keys(state_db *st, int src, size_t max, char **keys, siz
                        1, (const char *[]){s}, max, keys, n);
 }
 
-tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
+tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp, uint64_t *lines)
 {
     char sql[1600];
     tdi_status s;
@@ -392,10 +392,12 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
                    "run_action WHERE body = %d AND action = 'd' ORDER BY ekey) TO STDOUT"
              : what == STATE_READ_EPISODES
                  ? "COPY (SELECT pos, action, entrant, earlier FROM run_action WHERE body = %d "
-                   "AND action IN ('a', 'r') ORDER BY ekey) TO STDOUT"
+                   "AND action IN ('a', 'r') ORDER BY ekey, pos) TO STDOUT"
              : what == STATE_READ_HELD ? HELD_COPY("k.pos")
-                                       : HELD_COPY("k.ekey"),
+                                       : HELD_COPY("k.ekey, k.pos"),
              body);
+    if (lines)
+        *lines = 0;
     s = st_query(st, "reading the actions", sql, 0, NULL, PGRES_COPY_OUT, NULL);
     while (s == TDI_OK) {
         char *line = NULL;
@@ -405,6 +407,8 @@ tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp)
                             NULL);
         if (s != TDI_OK || eof)
             break;
+        if (lines)
+            ++*lines;
         if (fwrite(line, 1, (size_t)n, fp) != (size_t)n) {
             tdi_error(WHO ": keeping the actions failed: %s", strerror(errno));
             s = TDI_ERR_OUTPUT;

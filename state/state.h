@@ -238,8 +238,10 @@ typedef struct state_action {
 
 /* Copies the actions of body, what by what, into fp (one line each) and rewinds it: the body's
  * file is then written from fp while the connection does the commit's work (the COPY would hold
- * it otherwise). TDI_ERR_OUTPUT when fp cannot be written. */
-tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp);
+ * it otherwise). *lines (unless NULL): how many. The episodes (STATE_READ_EPISODES,
+ * STATE_READ_FIRST) come by episode key, then position (the order of the run's sorted spool).
+ * TDI_ERR_OUTPUT when fp cannot be written. */
+tdi_status state_actions_save(state_db *st, int body, state_read what, FILE *fp, uint64_t *lines);
 /* The next action from a file state_actions_save() filled, or *eof. */
 tdi_status state_actions_read(FILE *fp, state_action *a, int *eof);
 

@@ -133,6 +133,235 @@ static void append_truncate_read(void **state)
     assert_dir_empty();
 }
 
+/* ---- sorted runs ---- */
+
+/* The key of entry n: its part (n / 2 % 3, big-endian, as a body), a byte of few values (so the
+ * first 8 bytes often tie), then 8 bytes that scatter the entries; the same for n and n + 1 when n
+ * is even (ties, kept in the order appended). */
+static void test_key(const void *ent, unsigned char key[RUN_SPOOL_KEY])
+{
+    uint64_t n = ((const entry *)ent)->n, h = (n / 2) * 0x9E3779B97F4A7C15u;
+
+    memset(key, 0, RUN_SPOOL_KEY);
+    key[3] = (unsigned char)(n / 2 % 3);
+    key[4] = (unsigned char)(n / 2 % 5);
+    for (int i = 0; i < 8; i++)
+        key[8 + i] = (unsigned char)(h >> (56 - 8 * i));
+}
+
+/* What the sink saw: each placed entry's n by position; fail_at: the sink's failure. */
+typedef struct placed {
+    uint64_t n[2000];
+    uint64_t count;
+    uint64_t fail_at;
+} placed;
+
+static tdi_status test_sink(void *arg, uint64_t pos, const void *e)
+{
+    placed *p = arg;
+
+    if (pos != p->count || pos >= 2000)
+        return TDI_ERR_INTERNAL; /* positions come in order, each once */
+    if (p->fail_at && pos == p->fail_at)
+        return TDI_ERR_STATE;
+    p->n[p->count++] = ((const entry *)e)->n;
+    return TDI_OK;
+}
+
+/* The expected merge from part: every placed entry of that part or a later one, by key then
+ * position, by a plain insertion sort over what the sink saw. */
+static size_t expected_order(const placed *p, unsigned part, uint64_t *pos)
+{
+    size_t k = 0;
+
+    for (uint64_t i = 0; i < p->count; i++) {
+        entry e = make(p->n[i]);
+        unsigned char key[RUN_SPOOL_KEY], other[RUN_SPOOL_KEY];
+        size_t j = k;
+
+        test_key(&e, key);
+        if (key[3] < part)
+            continue;
+        while (j > 0) {
+            entry f = make(p->n[pos[j - 1]]);
+
+            test_key(&f, other);
+            if (memcmp(other, key, RUN_SPOOL_KEY) <= 0)
+                break;
+            pos[j] = pos[j - 1];
+            j--;
+        }
+        pos[j] = i;
+        k++;
+    }
+    return k;
+}
+
+static void merge_matches(run_spool *sp, const placed *p, unsigned part, size_t budget)
+{
+    static uint64_t want[2000];
+    unsigned char from[RUN_SPOOL_KEY] = {0};
+    run_spool_merge *m = NULL;
+    uint64_t pos = 0;
+    entry e;
+    size_t n;
+    int eof = 0;
+
+    from[3] = (unsigned char)part;
+    assert_int_equal(run_spool_merge_open(sp, from, budget, &m), TDI_OK);
+    n = expected_order(p, part, want); /* the open placed what was pending */
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(run_spool_merge_next(m, &pos, &e, &eof), TDI_OK);
+        assert_int_equal(eof, 0);
+        assert_int_equal(pos, want[i]);
+        assert_int_equal(e.n, p->n[pos]);
+        assert_string_equal(e.pad, make(e.n).pad);
+    }
+    assert_int_equal(run_spool_merge_next(m, &pos, &e, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_int_equal(run_spool_merge_next(m, &pos, &e, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    run_spool_merge_close(m);
+}
+
+/* An empty spool sorted in runs of 7, its sink p (emptied; its failure at fail_at, 0: none). */
+static run_spool *sorted_spool(placed *p, uint64_t fail_at)
+{
+    run_spool *sp = NULL;
+
+    memset(p, 0, sizeof *p);
+    p->fail_at = fail_at;
+    assert_int_equal(run_spool_open(dir, sizeof(entry), &sp), TDI_OK);
+    assert_int_equal(run_spool_sorted(sp, 7, test_key, test_sink, p), TDI_OK);
+    return sp;
+}
+
+/* Entries from..to-1 (each n plus add) appended to sp. */
+static void append_range(run_spool *sp, uint64_t from, uint64_t to, uint64_t add)
+{
+    for (uint64_t i = from; i < to; i++) {
+        entry e = make(i + add);
+        assert_int_equal(run_spool_append(sp, &e), TDI_OK);
+    }
+}
+
+/* Runs of 7: the sink sees every entry once, in position order, each run by key; a merge from
+ * any part gives what a sort of everything placed gives, whatever its buffers hold; reads by
+ * position agree; appends after a merge make new runs. */
+static void sorted_runs_merge(void **state)
+{
+    static placed p;
+    run_spool *sp = sorted_spool(&p, 0);
+    entry e;
+
+    (void)state;
+    append_range(sp, 0, 300, 0);
+    assert_int_equal(run_spool_count(sp), 300);
+    assert_int_equal(p.count, 294); /* 42 runs placed, 6 pending */
+    assert_int_equal(run_spool_settle(sp), TDI_OK);
+    assert_int_equal(p.count, 300);
+    /* run k holds the entries appended 7k..7k+6, by key, ties in the order appended */
+    for (uint64_t pos = 0; pos < 300; pos++) {
+        entry x = make(p.n[pos]), y = make(pos % 7 ? p.n[pos - 1] : 0);
+        unsigned char a[RUN_SPOOL_KEY], b[RUN_SPOOL_KEY];
+        int c;
+
+        assert_int_equal(p.n[pos] / 7, pos / 7);
+        test_key(&x, a);
+        test_key(&y, b);
+        c = memcmp(b, a, RUN_SPOOL_KEY);
+        if (pos % 7)
+            assert_true(c < 0 || (c == 0 && y.n < x.n));
+    }
+    for (unsigned part = 0; part < 4; part++) {
+        merge_matches(sp, &p, part, 1 << 20); /* a buffer holds a whole run */
+        merge_matches(sp, &p, part, 1);       /* an entry a read */
+        merge_matches(sp, &p, part, 3 * sizeof(entry) * 43);
+    }
+    for (uint64_t pos = 0; pos < 300; pos += 37) {
+        assert_int_equal(run_spool_read(sp, pos, &e), TDI_OK);
+        assert_int_equal(e.n, p.n[pos]);
+    }
+    append_range(sp, 300, 320, 0);
+    merge_matches(sp, &p, 0, 4096);
+    assert_int_equal(p.count, 320);
+    run_spool_close(sp);
+    assert_dir_empty();
+}
+
+/* A cut drops placed runs past it and what is pending; it cannot split the pending run, whose
+ * order is not made yet. A spool already written cannot be made sorted. */
+static void sorted_truncate(void **state)
+{
+    static placed p;
+    run_spool *sp = sorted_spool(&p, 0);
+    test_log tl;
+    entry e;
+
+    (void)state;
+    append_range(sp, 0, 5, 0);
+    test_log_start(&tl);
+    assert_int_equal(run_spool_truncate(sp, 3), TDI_ERR_INTERNAL);
+    test_log_stop();
+    assert_non_null(strstr(tl.text, "spool: cut to 3 entries, inside the run not yet placed\n"));
+    assert_int_equal(run_spool_truncate(sp, 5), TDI_OK);
+    assert_int_equal(run_spool_settle(sp), TDI_OK);
+    assert_int_equal(p.count, 5);
+    append_range(sp, 5, 15, 1000); /* a failed attempt: one run placed, three pending */
+    assert_int_equal(p.count, 12);
+    assert_int_equal(run_spool_truncate(sp, 5), TDI_OK);
+    assert_int_equal(run_spool_count(sp), 5);
+    p.count = 5; /* the sink's COPY of the attempt is dropped with it */
+    append_range(sp, 5, 9, 0);
+    merge_matches(sp, &p, 0, 1 << 20);
+    assert_int_equal(p.count, 9);
+    for (uint64_t pos = 0; pos < 9; pos++) {
+        assert_int_equal(run_spool_read(sp, pos, &e), TDI_OK);
+        assert_true(e.n < 9);
+    }
+    run_spool_close(sp);
+
+    assert_int_equal(run_spool_open(dir, sizeof(entry), &sp), TDI_OK);
+    e = make(1);
+    assert_int_equal(run_spool_append(sp, &e), TDI_OK);
+    test_log_start(&tl);
+    assert_int_equal(run_spool_sorted(sp, 7, test_key, NULL, NULL), TDI_ERR_INTERNAL);
+    {
+        unsigned char from[RUN_SPOOL_KEY] = {0};
+        run_spool_merge *m = NULL;
+
+        assert_int_equal(run_spool_merge_open(sp, from, 4096, &m), TDI_ERR_INTERNAL);
+        assert_null(m);
+    }
+    test_log_stop();
+    assert_non_null(strstr(tl.text, "spool: cannot sort runs of 7 entries here\n"));
+    assert_non_null(strstr(tl.text, "spool: merged, but its runs are not sorted\n"));
+    run_spool_close(sp);
+    assert_dir_empty();
+}
+
+/* The sink's failure fails the append that placed the run, and a settle. */
+static void sorted_sink_failure(void **state)
+{
+    static placed p;
+    run_spool *sp = sorted_spool(&p, 9);
+    entry e = make(14);
+
+    (void)state;
+    append_range(sp, 0, 14, 0);
+    assert_int_equal(p.count, 7);
+    assert_int_equal(run_spool_append(sp, &e), TDI_ERR_STATE); /* places 7..13 */
+    assert_int_equal(p.count, 9);
+    run_spool_close(sp);
+
+    sp = sorted_spool(&p, 2);
+    append_range(sp, 0, 5, 0);
+    assert_int_equal(run_spool_settle(sp), TDI_ERR_STATE);
+    assert_int_equal(p.count, 2);
+    run_spool_close(sp);
+    assert_dir_empty();
+}
+
 /* A file size limit (the way tests make a disk full): the write fails with EFBIG, reported. */
 static void write_failure_is_reported(void **state)
 {
@@ -333,6 +562,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(append_truncate_read),
+        cmocka_unit_test(sorted_runs_merge),
+        cmocka_unit_test(sorted_truncate),
+        cmocka_unit_test(sorted_sink_failure),
         cmocka_unit_test(write_failure_is_reported),
         cmocka_unit_test(missing_dir),
         cmocka_unit_test(stop_signal_ends_waits),

@@ -650,14 +650,17 @@ static void actions_save_and_read(void **state)
     FILE *fp = tmpfile();
     state_action a;
     state_db *st;
+    uint64_t lines = 99;
     int eof = -1;
 
     (void)state;
     assert_non_null(fp);
     st = opened();
-    hpq_script(HPQ_SEND("action IN ('a', 'r') ORDER BY ekey"), HPQ_RESULT(PGRES_COPY_OUT),
+    /* by key, then position: the order of the run's sorted spool (run_spool_sort()) */
+    hpq_script(HPQ_SEND("action IN ('a', 'r') ORDER BY ekey, pos)"), HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW("12\ta\tt\tf\n"), HPQ_COPY_ROW("13\tr\tf\tt\n"), HPQ_COPY_DONE);
-    assert_int_equal(state_actions_save(st, 0, STATE_READ_EPISODES, fp), TDI_OK);
+    assert_int_equal(state_actions_save(st, 0, STATE_READ_EPISODES, fp, &lines), TDI_OK);
+    assert_int_equal(lines, 2);
     next_action(fp, 12, 0, 1, 0, 0);
     next_action(fp, 13, 1, 0, 1, 0);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
@@ -670,12 +673,12 @@ static void actions_save_and_read(void **state)
                HPQ_COPY_ROW("e1:abc\td\t\\N\t\\N\n"), HPQ_COPY_ROW("junk\n"), HPQ_COPY_DONE,
                HPQ_SEND("(SELECT 1 AS body)"), HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_RET(-1),
                HPQ_RESULT_ERROR("57014", "canceled"), HPQ_RESULT_NONE);
-    assert_int_equal(state_actions_save(st, 1, STATE_READ_DELETES, fp), TDI_OK);
+    assert_int_equal(state_actions_save(st, 1, STATE_READ_DELETES, fp, NULL), TDI_OK);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_OK);
     assert_string_equal(a.ekey, "e1:abc");
     assert_int_equal(a.entrant, 0);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_ERR_STATE);
-    assert_int_equal(state_actions_save(st, 1, STATE_READ_HELD, fp), TDI_ERR_STATE);
+    assert_int_equal(state_actions_save(st, 1, STATE_READ_HELD, fp, NULL), TDI_ERR_STATE);
     fclose(fp);
     assert_string_equal(logged.text, "state database: an action line is malformed\n"
                                      "state database: reading the actions failed: canceled "
@@ -687,7 +690,7 @@ static void actions_save_and_read(void **state)
     hpq_script(HPQ_SEND("(SELECT 2 AS body)"), HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW("5\th\tt\tf\tt\n"), HPQ_COPY_ROW("6\th\tf\tf\tf\n"),
                HPQ_COPY_ROW("7\ta\tt\tf\tt\n"), HPQ_COPY_DONE);
-    assert_int_equal(state_actions_save(st, 2, STATE_READ_HELD, fp), TDI_OK);
+    assert_int_equal(state_actions_save(st, 2, STATE_READ_HELD, fp, NULL), TDI_OK);
     next_action(fp, 5, 0, 1, 0, 1);
     next_action(fp, 6, 0, 0, 0, 0);
     assert_int_equal(state_actions_read(fp, &a, &eof), TDI_ERR_STATE);
@@ -699,7 +702,7 @@ static void actions_save_and_read(void **state)
     assert_non_null(fp);
     assert_int_equal(state_first(st), 0);
     logged.text[0] = '\0';
-    assert_int_equal(state_actions_save(st, 2, STATE_READ_FIRST, fp), TDI_ERR_INTERNAL);
+    assert_int_equal(state_actions_save(st, 2, STATE_READ_FIRST, fp, NULL), TDI_ERR_INTERNAL);
     assert_string_equal(logged.text,
                         "state database: a first submission's records asked for after another "
                         "pass\n");
