@@ -16,9 +16,9 @@
  *   per served body with changes: its actions into a work file; the state database records them
  *       (in the commit's transaction, a statement sent before the file is written and finished
  *       before it is published) while the XML is written from the spool in the order of the
- *       body's episode keys (a merge of the spool's sorted runs), validated and published; the
- * tables too when every source feeding the body was read in full commit what was published, the
- * watermarks, the ledger      (file first: at least once)
+ *       body's episode keys (a merge of the spool's sorted runs), validated and published;
+ *       the tables too when every source feeding the body was read in full
+ *   commit what was published, the watermarks, the ledger      (file first: at least once)
  *
  * A watermark moves only when every body its source feeds got this run's changes: a body left
  * out gets them on the next run, and a body that already has them is not sent them twice,

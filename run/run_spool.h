@@ -46,8 +46,8 @@ tdi_status run_spool_read(run_spool *sp, uint64_t pos, void *entry);
  * positions in the order of their keys (ties: in the order appended) and writes them as a sorted
  * run. Reading every entry in key order is then a merge of the runs, each read a buffer at a
  * time, where reading them by position in that order costs a read per entry (a body's file, in
- * the order of its episode keys: 1M entries, 1.3 s of system CPU). Memory stays flat: the
- * pending entries, and a merge's buffers share a fixed budget however many runs there are. */
+ * the order of its episode keys: 1M entries, 1.3 s of system CPU). Memory stays flat: one run
+ * of pending entries, and a merge's buffers within a fixed budget however many runs there are. */
 #define RUN_SPOOL_KEY 20 /* bytes of an entry's sort key, compared as memcmp() does */
 
 /* An entry's sort key, into key. */
