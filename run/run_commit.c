@@ -142,6 +142,25 @@ static tdi_status commit_files(run_ctx *rc, tdi_status run_st)
     return st;
 }
 
+/* The routes this run saw (a source read whose records went to a body: what run_rec holds),
+ * the ledger row's end and the COMMIT. */
+static tdi_status commit_end(run_ctx *rc, tdi_status st)
+{
+    state_route *routes = calloc(rc->cfg->nsources * rc->cfg->nbodies + 1, sizeof *routes);
+    size_t n = 0;
+    tdi_status cst;
+
+    if (!routes)
+        return TDI_ERR_INTERNAL;
+    for (size_t si = 0; si < rc->cfg->nsources; si++)
+        for (size_t b = 0; b < rc->cfg->nbodies && rc->src[si].status == TDI_OK; b++)
+            if (rc->src[si].routed[b])
+                routes[n++] = (state_route){rc->cfg->bodies[b].name, rc->cfg->sources[si].name};
+    cst = state_commit_end(rc->state, rc->year, rc->run_no, routes, n, st, rc->message);
+    free(routes);
+    return cst;
+}
+
 tdi_status run_commit(run_ctx *rc, tdi_status st)
 {
     if (rc->delta_ready && st != TDI_ERR_STATE) {
@@ -152,7 +171,7 @@ tdi_status run_commit(run_ctx *rc, tdi_status st)
         if (cst == TDI_OK)
             cst = commit_files(rc, st);
         if (cst == TDI_OK)
-            cst = state_commit_end(rc->state, rc->year, rc->run_no, st, rc->message);
+            cst = commit_end(rc, st);
         tdi_debug("commit: the state database brought up to date in %.1f s", run_lap());
         if (cst != TDI_OK) {
             state_commit_abort(rc->state);

@@ -368,10 +368,16 @@ typedef struct state_body_out {
 } state_body_out;
 
 tdi_status state_commit_report(state_db *st, int year, int64_t run_no, const state_body_out *b);
-/* Records the routes of this run, ends the ledger row and commits. On any failure of the
- * commit_* calls nothing of them is kept. */
-tdi_status state_commit_end(state_db *st, int year, int64_t run_no, tdi_status status,
-                            const char *message);
+/* A route seen this run: records of source went to body. */
+typedef struct state_route {
+    const char *body;
+    const char *source;
+} state_route;
+
+/* Records the routes of this run (nroutes of routes), ends the ledger row and commits. On any
+ * failure of the commit_* calls nothing of them is kept. */
+tdi_status state_commit_end(state_db *st, int year, int64_t run_no, const state_route *routes,
+                            size_t nroutes, tdi_status status, const char *message);
 void state_commit_abort(state_db *st);
 
 /* ---- the run report's queries (st_report.c; read only) ---- */

@@ -217,6 +217,11 @@ case_routed_away() {
     run_setup "$CASE_DIR"
     use_db "$conf" debrug clinic_moved
     tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    # the routes the run records (which body depends on which source) are the pairs it sent
+    [ "$(ledger "$CASE_DIR" "SELECT body || ' ' || source FROM tdi.route WHERE year = 2025 ORDER BY 1")" = \
+        "$(ledger "$CASE_DIR" "SELECT DISTINCT body || ' ' || source FROM tdi.sent WHERE year = 2025 ORDER BY 1")" ] ||
+        fail "the routes recorded are not the bodies and sources of what was sent: $(ledger "$CASE_DIR" "SELECT body || ' ' || source FROM tdi.route ORDER BY 1" | tr '\n' ,)"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.route WHERE year = 2025")" -ge 3 ] || fail "fewer than 3 routes recorded"
     moved=$(episode_key antwerp debrug BH-25-0112)
     episode_lines "$(one_file "$CASE_DIR/out/antwerp/tdi-antwerp-2025-*.xml.gz")" | grep -F " key=\"$moved\" " >/dev/null ||
         fail "BH-25-0112 (DB-ANTW) did not go to antwerp"

@@ -946,7 +946,8 @@ static void commit_success(void **state)
         HPQ_SEND_P("INSERT INTO tdi.run_body",
                    "17|nl|2025|5|7|9|t|age|812|\\N|{\"9.1.1\",\"8.1.1\"}|{\"1\",\"total\"}|"
                    "{\"total\",\"2\"}|{\"40\",\"0\"}|{\"f\",\"t\"}"),
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.route", "2025"),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND_P("INSERT INTO tdi.route", "2025|{\"nl\",\"be\"}|{\"riverside\",\"riverside\"}"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("UPDATE tdi.run SET ended_at", "17|ok|0|\\N"), HPQ_RESULT(PGRES_COMMAND_OK),
         HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
@@ -961,7 +962,10 @@ static void commit_success(void **state)
     assert_int_equal(state_commit_source(st, 2025, 17, &src), TDI_OK);
     assert_int_equal(state_commit_file(st, 17, &file), TDI_OK);
     assert_int_equal(state_commit_report(st, 2025, 17, &body), TDI_OK);
-    assert_int_equal(state_commit_end(st, 2025, 17, TDI_OK, NULL), TDI_OK);
+    assert_int_equal(state_commit_end(st, 2025, 17,
+                                      (state_route[]){{"nl", "riverside"}, {"be", "riverside"}}, 2,
+                                      TDI_OK, NULL),
+                     TDI_OK);
     state_commit_abort(st); /* after the end: nothing */
     assert_string_equal(logged.text, "");
     closed(st);
@@ -997,7 +1001,7 @@ static void commit_failures(void **state)
     assert_int_equal(state_commit_undo(st), TDI_OK);
     assert_int_equal(state_commit_body(st, 2025, "be", 0, 1, 17, NULL), TDI_OK);
     assert_int_equal(state_commit_source(st, 2025, 17, &src), TDI_OK);
-    assert_int_equal(state_commit_end(st, 2025, 17, TDI_ERR_SOURCE, "a source failed"),
+    assert_int_equal(state_commit_end(st, 2025, 17, NULL, 0, TDI_ERR_SOURCE, "a source failed"),
                      TDI_ERR_STATE);
     assert_int_equal(state_commit_undo(st), TDI_OK); /* no transaction: nothing */
     assert_string_equal(logged.text,
