@@ -141,9 +141,10 @@ static tdi_status tables_with_file(run_ctx *rc, size_t b, int *with)
     return st;
 }
 
-/* Body b's records, from its actions in fp, into w; each counted into t first when t is given:
- * the tables count the records as they are, the file shows the body's blanking. *moved: the
- * appends written and the entrants among them (what a first submission's file moves). */
+/* Body b's records, from its n actions in fp (open_merge() decides how the spool is read), into
+ * w; each counted into t first when t is given: the tables count the records as they are, the
+ * file shows the body's blanking. *moved: the appends written and the entrants among them (what
+ * a first submission's file moves). */
 static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, uint64_t n, report_writer *w,
                                 report_tables *t, state_moved *moved)
 {
