@@ -174,11 +174,10 @@ tdi_status run_load_spool(run_ctx *rc)
 {
     uint64_t n;
     spool_entry e;
-    tdi_status st = run_spool_settle(rc->spool), cst;
+    tdi_status st = run_spool_mark(rc->spool, &n), cst;
 
     if (st != TDI_OK)
         return st;
-    n = run_spool_count(rc->spool);
     if (rc->loading) { /* every entry went in as it was spooled */
         rc->loading = 0;
         st = state_copy_end(rc->state, 0);

@@ -313,9 +313,9 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
 {
     run_source *s = &rc->src[si];
     long delay = rc->cfg->retry_delay_ms;
+    uint64_t mark;
     /* the entries before the mark placed: a failed attempt's cut leaves them whole */
-    tdi_status st = run_spool_settle(spool);
-    uint64_t mark = run_spool_count(spool);
+    tdi_status st = run_spool_mark(spool, &mark);
 
     if (st != TDI_OK)
         return st;
@@ -518,8 +518,8 @@ tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nk
     run_source *s = &rc->src[si];
     run_reader rd = {rc->tx, rc->hash};
     unsigned long extracted = s->extracted, written = s->written, quarantined = s->quarantined;
-    tdi_status st = run_spool_settle(rc->spool);
-    uint64_t from = run_spool_count(rc->spool);
+    uint64_t from;
+    tdi_status st = run_spool_mark(rc->spool, &from);
     wanted w = {.keys = keys, .nkeys = nkeys};
 
     *done = 0;

@@ -339,6 +339,14 @@ tdi_status run_spool_settle(run_spool *sp)
     return st;
 }
 
+tdi_status run_spool_mark(run_spool *sp, uint64_t *mark)
+{
+    tdi_status st = run_spool_settle(sp);
+
+    *mark = run_spool_count(sp);
+    return st;
+}
+
 tdi_status run_spool_rest(run_spool *sp)
 {
     tdi_status st = run_spool_settle(sp);
@@ -364,7 +372,7 @@ tdi_status run_spool_truncate(run_spool *sp, uint64_t count)
         return TDI_ERR_INTERNAL;
     }
     if (count > sp->count && count < sp->count + sp->npend) {
-        /* the pending entries are one run: marks are taken settled (run_spool_settle()) */
+        /* the pending entries are one run: marks are taken settled (run_spool_mark()) */
         tdi_error("%s: spool: cut to %" PRIu64 " entries, inside the run not yet placed", sp->dir,
                   count);
         return TDI_ERR_INTERNAL;

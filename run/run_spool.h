@@ -63,6 +63,9 @@ tdi_status run_spool_sorted(run_spool *sp, size_t run_entries, run_spool_key_fn 
  * run_spool_count() later drops only what was appended after (a source's attempt). A read or a
  * merge settles first. */
 tdi_status run_spool_settle(run_spool *sp);
+/* run_spool_settle(), then *mark = run_spool_count(): a mark a later cut can go back to (the
+ * start of a source's attempt), or the entries there are to read. */
+tdi_status run_spool_mark(run_spool *sp, uint64_t *mark);
 
 typedef struct run_spool_merge run_spool_merge;
 

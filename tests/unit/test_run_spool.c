@@ -307,6 +307,16 @@ static void sorted_truncate(void **state)
     assert_int_equal(run_spool_truncate(sp, 5), TDI_OK);
     assert_int_equal(run_spool_settle(sp), TDI_OK);
     assert_int_equal(p.count, 5);
+    {
+        uint64_t mark = 0;
+
+        append_range(sp, 5, 7, 0); /* a mark places what is pending and gives the count */
+        assert_int_equal(run_spool_mark(sp, &mark), TDI_OK);
+        assert_int_equal(mark, 7);
+        assert_int_equal(p.count, 7);
+        assert_int_equal(run_spool_truncate(sp, 5), TDI_OK);
+        p.count = 5;
+    }
     append_range(sp, 5, 15, 1000); /* a failed attempt: one run placed, three pending */
     assert_int_equal(p.count, 12);
     assert_int_equal(run_spool_truncate(sp, 5), TDI_OK);
