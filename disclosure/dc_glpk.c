@@ -16,7 +16,9 @@
     X(int, glp_get_status, (glp_prob * P), (P))                                                    \
     X(double, glp_get_obj_val, (glp_prob * P), (P))                                                \
     X(double, glp_get_col_prim, (glp_prob * P, int j), (P, j))                                     \
-    X(int, glp_term_out, (int flag), (flag))
+    X(int, glp_term_out, (int flag), (flag))                                                       \
+    X(const char *, glp_config, (const char *option), (option))                                    \
+    X(int, glp_free_env, (void), ())
 #define GLP_VOIDS(X)                                                                               \
     X(glp_set_obj_dir, (glp_prob * P, int dir), (P, dir))                                          \
     X(glp_set_row_bnds, (glp_prob * P, int i, int type, double lb, double ub),                     \
@@ -44,6 +46,25 @@ tdi_status dc_glpk_load(void)
               "apt-get install libglpk40)",
               tdi_dl_library(&glpk), glpk.failure);
     return TDI_ERR_DISCLOSURE;
+}
+
+/* GLPK's state is per thread when it was built re-entrant (4.61 on, with thread-local storage:
+ * glp_config("TLS") names the storage class then, NULL otherwise); else one state serves every
+ * thread and two threads solving at once would corrupt it. */
+int dc_glpk_threads(void)
+{
+    const char *tls;
+
+    if (!tdi_dl_load(&glpk))
+        return 0;
+    tls = glp_config("TLS");
+    return tls != NULL && tls[0] != '\0';
+}
+
+void dc_glpk_release(void)
+{
+    if (atomic_load(&glpk.loaded))
+        (void)glp_free_env(); /* 0, or 1 when the thread had no state: both are fine */
 }
 
 GLP_FUNCS(TDI_DL_FORWARD)

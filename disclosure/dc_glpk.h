@@ -17,5 +17,13 @@
  * TDI_ERR_DISCLOSURE: no table can be protected. The test build opens $TDI_TEST_LIBGLPK instead
  * when it is set. */
 tdi_status dc_glpk_load(void);
+/* 1 when sets may be audited and protected on several threads at once, each thread with sets of
+ * its own: GLPK keeps its state per thread (a re-entrant build, as Debian's); 0 when it does not,
+ * or cannot be loaded (dc_glpk_load() then says why). */
+int dc_glpk_threads(void);
+/* Frees the calling thread's GLPK state, which GLPK keeps until then: a thread that audited or
+ * protected a set calls it before it ends, once every program of it is deleted (dc_audit and
+ * dc_widen delete theirs before they return). Nothing to do when GLPK was never loaded. */
+void dc_glpk_release(void);
 
 #endif

@@ -20,6 +20,7 @@
 #define DISCLOSURE_H
 
 #include "dc_audit.h"
+#include "dc_glpk.h"
 #include "dc_protect.h"
 #include "dc_qi.h"
 #include "dc_reid.h"

@@ -118,7 +118,14 @@ tdi_status report_tables_open(const report_meta *meta, const char *body, int thr
 /* Counts rec (with the body's pseudonyms; only its codes and age are used), unless it is not
  * an entrant (TDI_ENTRANT_NO): the tables count each person once at the counting level. */
 tdi_status report_tables_add(report_tables *t, const tdi_record *rec);
-/* Applies disclosure control, writes OUTPUT_DIR/BODY/tdi-BODY-YEAR-RUNID.tables.xml, validates
+/* Applies disclosure control to t (the linear programs of disclosure/: the dearest part of
+ * publishing tables), unless done already, and returns its verdict (TDI_ERR_DISCLOSURE when a
+ * table cannot be protected), which report_tables_publish() then keeps. Tables of different
+ * bodies may be protected on different threads at once when dc_glpk_threads() says so; each such
+ * thread calls dc_glpk_release() before it ends. */
+tdi_status report_tables_protect(report_tables *t);
+/* Applies disclosure control (report_tables_protect(), unless done), writes
+ * OUTPUT_DIR/BODY/tdi-BODY-YEAR-RUNID.tables.xml, validates
  * it against schema_dir/tdi-tables.xsd, publishes it and tdi-BODY-YEAR-RUNID.tables.manifest.json,
  * and frees t. out->records is the number of records counted; *suppressed (may be NULL) the
  * number of suppressed cells. TDI_ERR_DISCLOSURE when a table cannot be protected; on any

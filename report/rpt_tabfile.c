@@ -52,6 +52,9 @@ struct report_tables {
     unsigned char other[TDI_ITEM_COUNT];
     tdi_record batch[TABLES_BATCH]; /* added, not yet counted */
     size_t nbatch;
+    int is_protected;      /* report_tables_protect() ran: its verdict below */
+    tdi_status protect_st; /* TDI_OK, TDI_ERR_DISCLOSURE, ... */
+    size_t suppressed;     /* the cells withheld (suppress()) */
 };
 
 /* Counts the batch into every family, and empties it. */
@@ -554,6 +557,20 @@ static tdi_status suppress(report_tables *t, size_t *suppressed)
     return st;
 }
 
+tdi_status report_tables_protect(report_tables *t)
+{
+    if (!t)
+        return TDI_ERR_INTERNAL;
+    if (!t->is_protected) {
+        count_batch(t);
+        for (size_t f = 0; f < t->nfamilies; f++)
+            rpt_family_sum(&t->families[f]); /* the counts of report_tables_add(), in every cell */
+        t->protect_st = suppress(t, &t->suppressed);
+        t->is_protected = 1;
+    }
+    return t->protect_st;
+}
+
 tdi_status report_tables_publish(report_tables *t, report_published *out, size_t *suppressed_out)
 {
     rpt_file file = {.fd = -1}, manifest = {.fd = -1};
@@ -565,10 +582,8 @@ tdi_status report_tables_publish(report_tables *t, report_published *out, size_t
         memset(out, 0, sizeof *out);
     if (!t)
         return TDI_ERR_INTERNAL;
-    count_batch(t);
-    for (size_t f = 0; f < t->nfamilies; f++)
-        rpt_family_sum(&t->families[f]); /* the counts of report_tables_add(), in every cell */
-    st = suppress(t, &suppressed);
+    st = report_tables_protect(t);
+    suppressed = t->suppressed;
     snprintf(name, sizeof name, "tdi-%s-%d-%s.tables.xml", t->body, t->meta.year, t->meta.run_id);
     if (st == TDI_OK)
         st = rpt_file_create_under(&file, t->meta.output_dir, t->body, name);

@@ -4,8 +4,10 @@
  * of its episode keys (with the body's blanking), validated and published while the state database
  * records what was sent; its tables when every source feeding it was read in full (on a first
  * submission of the year counted while its file is written, else from what it holds, read again),
- * published after every body's file; then the quarantine files of the sources read.
+ * protected several bodies at once and published after every body's file; then the quarantine
+ * files of the sources read.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "run_int.h"
 
 #include "../common/tdi_log.h"
@@ -13,6 +15,10 @@
 #include "../disclosure/disclosure.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +187,7 @@ static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, uint64_t n, rep
  * records the actions as what the body was sent meanwhile, in the commit's transaction: the file
  * is published only when that succeeded, and the transaction commits after it (at least once).
  * On a first submission its tables are counted meanwhile (tables_with_file()) and kept in
- * rb->counted for publish_tables(). */
+ * rb->counted for tables_of(). */
 static tdi_status publish_body(run_ctx *rc, size_t b)
 {
     run_body *rb = &rc->body[b];
@@ -305,35 +311,47 @@ static tdi_status count_held(run_ctx *rc, size_t b, report_tables **t)
     return st;
 }
 
-/* The body's standard tables: counted with its file (a first submission) or from what it holds
- * (count_held()), published, and the official workbook made from them. */
-static tdi_status publish_tables(run_ctx *rc, size_t b)
+/* Body b's tables to publish into *t: counted with its file (a first submission) or now from
+ * what it holds (count_held()); *t stays NULL when they are not published. */
+static tdi_status tables_of(run_ctx *rc, size_t b, report_tables **t)
+{
+    run_body *rb = &rc->body[b];
+    double t0 = run_seconds();
+    tdi_status st = TDI_OK;
+
+    *t = rb->counted;
+    rb->counted = NULL;
+    if (!*t) {
+        st = count_held(rc, b, t);
+        if (st == TDI_OK && *t)
+            tdi_debug("tables %s: records counted in %.1f s", rc->cfg->bodies[b].name,
+                      run_seconds() - t0);
+    }
+    if (st == TDI_OK && *t && tdi_stop_requested())
+        st = TDI_ERR_INTERRUPTED;
+    if (st != TDI_OK) {
+        report_tables_abort(*t);
+        *t = NULL;
+    }
+    return st;
+}
+
+/* Body b's tables t, protected (report_tables_protect()) with verdict pst: published, and the
+ * official workbook made from them. Frees t. */
+static tdi_status publish_protected(run_ctx *rc, size_t b, report_tables *t, tdi_status pst)
 {
     run_body *rb = &rc->body[b];
     const char *name = rc->cfg->bodies[b].name;
-    report_tables *t = rb->counted;
     size_t hidden = 0;
-    tdi_status st = TDI_OK;
-    double t0 = run_seconds(), t1;
-    int counted = t != NULL;
+    tdi_status st;
+    double t1 = run_seconds();
 
-    rb->counted = NULL;
-    if (!t)
-        st = count_held(rc, b, &t);
-    if (st == TDI_OK && t && tdi_stop_requested())
-        st = TDI_ERR_INTERRUPTED;
-    if (st != TDI_OK || !t) {
+    if (pst != TDI_OK) {
         report_tables_abort(t);
-        return st;
+        return pst;
     }
-    t1 = run_seconds();
     st = report_tables_publish(t, &rb->tables, &hidden);
-    if (counted)
-        tdi_debug("tables %s: records counted with its file, the tables written in %.1f s", name,
-                  run_seconds() - t1);
-    else
-        tdi_debug("tables %s: records counted in %.1f s, the tables written in %.1f s", name,
-                  t1 - t0, run_seconds() - t1);
+    tdi_debug("tables %s: written in %.1f s", name, run_seconds() - t1);
     if (st != TDI_OK)
         return st;
     rb->tables_published = 1;
@@ -357,6 +375,124 @@ static tdi_status publish_tables(run_ctx *rc, size_t b)
     rc->published++;
     printf("workbook %s: %lu numbers -> %s\n", name, rb->workbook.records, rb->workbook.path);
     return TDI_OK;
+}
+
+/* ---- the bodies' tables protected at once ----
+ * Protecting a body's tables (disclosure/: rounds of linear programs) is the dearest step of a
+ * run whose bodies count few persons: on the sample clinics, a minute for one body whose tables
+ * are protected as one set. The bodies' tables share nothing, so up to TABLES_THREADS of them
+ * are protected at once, one a processor; they are counted before (the spool and the state
+ * database are the run's thread's) and published after, in the configured order, so the files,
+ * stdout and the run's verdict are what one after another gives. */
+#define TABLES_THREADS 8 /* bodies protected at once, at most */
+
+typedef struct tables_job {
+    report_tables *t;
+    size_t body;
+    tdi_status st; /* report_tables_protect()'s verdict */
+} tables_job;
+
+typedef struct tables_group {
+    tables_job *job;
+    size_t n;
+    atomic_size_t next; /* the next job to take */
+    const run_ctx *rc;
+} tables_group;
+
+/* Takes the group's jobs until none is left. */
+static void protect_jobs(tables_group *g)
+{
+    size_t k;
+
+    while ((k = atomic_fetch_add(&g->next, 1)) < g->n) {
+        double t0 = run_seconds();
+        g->job[k].st = report_tables_protect(g->job[k].t);
+        tdi_debug("tables %s: protected in %.1f s", g->rc->cfg->bodies[g->job[k].body].name,
+                  run_seconds() - t0);
+    }
+}
+
+static void *protect_thread(void *arg)
+{
+    protect_jobs(arg);
+    dc_glpk_release(); /* GLPK keeps a thread's state until it is freed */
+    return NULL;
+}
+
+/* Protects the group's jobs on up to nthreads threads, this one among them; returns how many
+ * took part. */
+static size_t protect_group(tables_group *g, size_t nthreads)
+{
+    pthread_t th[TABLES_THREADS];
+    size_t started = 0;
+    sigset_t block, old;
+
+    /* SIGINT and SIGTERM stay with this thread (inherited masks); a thread that cannot start
+     * leaves its share to the others. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &block, &old) == 0) {
+        while (started + 1 < nthreads && started + 1 < g->n &&
+               pthread_create(&th[started], NULL, protect_thread, g) == 0)
+            started++;
+        (void)pthread_sigmask(SIG_SETMASK, &old, NULL); /* cannot fail: old came from the call */
+    }
+    protect_jobs(g);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    return started + 1;
+}
+
+/* How many bodies' tables to protect at once: one a processor the run may use (its affinity:
+ * taskset, a container's cpuset), when GLPK is re-entrant. */
+static size_t tables_threads(void)
+{
+    cpu_set_t set;
+    int cpus;
+
+    if (sched_getaffinity(0, sizeof set, &set) != 0 || (cpus = CPU_COUNT(&set)) <= 1 ||
+        !dc_glpk_threads())
+        return 1;
+    return cpus < TABLES_THREADS ? (size_t)cpus : TABLES_THREADS;
+}
+
+/* The tables of every body that published a file or has tables due, a group at a time. The
+ * first failure in body order is returned; no body after it publishes tables, as before. */
+static tdi_status publish_all_tables(run_ctx *rc)
+{
+    size_t nthreads = 0, b = 0;
+    tables_job job[TABLES_THREADS];
+    tdi_status st = TDI_OK;
+
+    while (st == TDI_OK && b < rc->cfg->nbodies) {
+        tables_group g = {job, 0, 0, rc};
+        tdi_status cst = TDI_OK;
+
+        for (; cst == TDI_OK && b < rc->cfg->nbodies && (!nthreads || g.n < nthreads); b++) {
+            report_tables *t = NULL;
+            if (!rc->body[b].published && !rc->body[b].tables_due)
+                continue;
+            if (!nthreads) /* asked once there are tables to protect (it loads GLPK) */
+                nthreads = tables_threads();
+            cst = tables_of(rc, b, &t);
+            if (cst == TDI_OK && t)
+                job[g.n++] = (tables_job){t, b, TDI_OK};
+        }
+        if (g.n > 0) {
+            size_t used = protect_group(&g, nthreads);
+            tdi_debug("tables of %zu %s protected on %zu %s", g.n, g.n == 1 ? "body" : "bodies",
+                      used, used == 1 ? "thread" : "threads");
+        }
+        for (size_t k = 0; k < g.n; k++)
+            if (st == TDI_OK)
+                st = publish_protected(rc, job[k].body, job[k].t, job[k].st);
+            else
+                report_tables_abort(job[k].t);
+        if (st == TDI_OK)
+            st = cst;
+    }
+    return st;
 }
 
 tdi_status run_publish_bodies(run_ctx *rc)
@@ -387,9 +523,8 @@ tdi_status run_publish_bodies(run_ctx *rc)
                    rb->pub.path);
     }
     /* Tables after every submission: a tables failure (disclosure) keeps no body waiting. */
-    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++)
-        if (rc->body[b].published || rc->body[b].tables_due)
-            st = publish_tables(rc, b);
+    if (st == TDI_OK)
+        st = publish_all_tables(rc);
     tdi_debug("bodies: %lu records read back from the spool for the files and tables, %lu of them "
               "in key order from its sorted runs",
               rc->spool_reads, rc->spool_merged);

@@ -48,9 +48,10 @@ normalised() {
 # Six sources (the two sample clinics, each three times under other names), read one at a time
 # and four at a time into state databases of their own: the same submissions, tables, quarantine
 # files and manifests (run id and time aside), the same summary lines in the same order, the same
-# counts in the ledger.
+# counts in the ledger. The two bodies' tables are protected one after the other in the first
+# run (held to one processor) and at once in the second: the same tables files.
 case_same_as_serial() {
-    local n db rows
+    local n db rows threads
     for n in serial parallel; do
         run_setup "$CASE_DIR/$n"
         dup_source "$CASE_DIR/$n/tdi.conf" riverside riverside_b
@@ -60,8 +61,20 @@ case_same_as_serial() {
     done
     top_key "$CASE_DIR/serial/tdi.conf" 'max_parallel_sources = 1'
     top_key "$CASE_DIR/parallel/tdi.conf" 'max_parallel_sources = 4'
-    tdi_try "$CASE_DIR/serial/run" 0 run --config "$CASE_DIR/serial/tdi.conf" --year 2025 --verbose
+    # The serial run held to one processor: its two bodies' tables are protected one after the
+    # other; the parallel run protects them at once, one a processor (run/run_publish.c).
+    printf '#!/bin/sh\nexec taskset -c 0 %s "$@"\n' "$TDI" >"$CASE_DIR/tdi-one-cpu"
+    chmod +x "$CASE_DIR/tdi-one-cpu"
+    TDI=$CASE_DIR/tdi-one-cpu tdi_try "$CASE_DIR/serial/run" 0 run --config "$CASE_DIR/serial/tdi.conf" --year 2025 --verbose
     parallel "$CASE_DIR/parallel/run" 0 run --config "$CASE_DIR/parallel/tdi.conf" --year 2025 --verbose
+    grep -F 'tdi: debug: tables of ' "$CASE_DIR/serial/run.err" >"$CASE_DIR/serial.tables"
+    printf 'tdi: debug: tables of 1 body protected on 1 thread\n%.0s' 1 2 >"$CASE_DIR/serial.tables.want"
+    diff "$CASE_DIR/serial.tables.want" "$CASE_DIR/serial.tables" >&2 ||
+        fail "the run held to one processor did not protect the bodies' tables one after the other"
+    threads="2 bodies protected on 2 threads"
+    [ "$(nproc)" -ge 2 ] || threads="1 body protected on 1 thread"
+    grep -qx "tdi: debug: tables of $threads" "$CASE_DIR/parallel/run.err" ||
+        fail "$(nproc) processors, want the tables of $threads: $(grep -F 'tdi: debug: tables of ' "$CASE_DIR/parallel/run.err")"
     # One at a time: each source's read ends before the next begins.
     grep -oE 'source [a-z_]+: (reading|read in)' "$CASE_DIR/serial/run.err" | sed 's/ in$//' >"$CASE_DIR/serial.order"
     printf 'source %s: reading\nsource %s: read\n' riverside riverside debrug debrug riverside_b \
