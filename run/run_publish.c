@@ -272,25 +272,19 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
 /* Body b's tables counted from every record it holds after this run, read again from the spool;
  * *t stays NULL (TDI_OK) when they are not published: a snapshot, so they are written only when
  * every source feeding the body was read in full this run (the records of the others are not in
- * this run's spool); the next full read brings them. */
-static tdi_status count_held(run_ctx *rc, size_t b, report_tables **t)
+ * this run's spool); the next full read brings them. *partial: the first source that was not,
+ * else nsources. */
+static tdi_status count_held(run_ctx *rc, size_t b, report_tables **t, size_t *partial)
 {
     FILE *held = NULL;
     spool_entry e;
     state_action a;
     int eof = 0;
-    size_t partial;
-    tdi_status st = run_read_in_full(rc, b, &partial);
+    tdi_status st = run_read_in_full(rc, b, partial);
 
     *t = NULL;
-    if (st != TDI_OK)
+    if (st != TDI_OK || *partial < rc->cfg->nsources)
         return st;
-    if (partial < rc->cfg->nsources) {
-        printf("tables %s: not published: source %s was read incrementally (a full read "
-               "publishes them)\n",
-               rc->cfg->bodies[b].name, rc->src[partial].cfg->name);
-        return TDI_OK;
-    }
     /* What the body holds, every record of it read this run (its sources were read in full),
      * with the counting unit: only entrants count. */
     st = open_tables(rc, b, t);
@@ -312,17 +306,19 @@ static tdi_status count_held(run_ctx *rc, size_t b, report_tables **t)
 }
 
 /* Body b's tables to publish into *t: counted with its file (a first submission) or now from
- * what it holds (count_held()); *t stays NULL when they are not published. */
-static tdi_status tables_of(run_ctx *rc, size_t b, report_tables **t)
+ * what it holds (count_held()); *t stays NULL when they are not published (*partial: the source
+ * read incrementally, else nsources). */
+static tdi_status tables_of(run_ctx *rc, size_t b, report_tables **t, size_t *partial)
 {
     run_body *rb = &rc->body[b];
     double t0 = run_seconds();
     tdi_status st = TDI_OK;
 
+    *partial = rc->cfg->nsources;
     *t = rb->counted;
     rb->counted = NULL;
     if (!*t) {
-        st = count_held(rc, b, t);
+        st = count_held(rc, b, t, partial);
         if (st == TDI_OK && *t)
             tdi_debug("tables %s: records counted in %.1f s", rc->cfg->bodies[b].name,
                       run_seconds() - t0);
@@ -387,9 +383,10 @@ static tdi_status publish_protected(run_ctx *rc, size_t b, report_tables *t, tdi
 #define TABLES_THREADS 8 /* bodies protected at once, at most */
 
 typedef struct tables_job {
-    report_tables *t;
+    report_tables *t; /* NULL: not published (partial) */
     size_t body;
-    tdi_status st; /* report_tables_protect()'s verdict */
+    size_t partial; /* tables_of() */
+    tdi_status st;  /* report_tables_protect()'s verdict */
 } tables_job;
 
 typedef struct tables_group {
@@ -406,6 +403,8 @@ static void protect_jobs(tables_group *g)
 
     while ((k = atomic_fetch_add(&g->next, 1)) < g->n) {
         double t0 = run_seconds();
+        if (!g->job[k].t)
+            continue;
         g->job[k].st = report_tables_protect(g->job[k].t);
         tdi_debug("tables %s: protected in %.1f s", g->rc->cfg->bodies[g->job[k].body].name,
                   run_seconds() - t0);
@@ -419,8 +418,8 @@ static void *protect_thread(void *arg)
     return NULL;
 }
 
-/* Protects the group's jobs on up to nthreads threads, this one among them; returns how many
- * took part. */
+/* Protects the group's jobs on nthreads threads, this one among them; returns how many took
+ * part (fewer when a thread cannot start). */
 static size_t protect_group(tables_group *g, size_t nthreads)
 {
     pthread_t th[TABLES_THREADS];
@@ -433,8 +432,7 @@ static size_t protect_group(tables_group *g, size_t nthreads)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     if (pthread_sigmask(SIG_BLOCK, &block, &old) == 0) {
-        while (started + 1 < nthreads && started + 1 < g->n &&
-               pthread_create(&th[started], NULL, protect_thread, g) == 0)
+        while (started + 1 < nthreads && pthread_create(&th[started], NULL, protect_thread, g) == 0)
             started++;
         (void)pthread_sigmask(SIG_SETMASK, &old, NULL); /* cannot fail: old came from the call */
     }
@@ -468,24 +466,35 @@ static tdi_status publish_all_tables(run_ctx *rc)
     while (st == TDI_OK && b < rc->cfg->nbodies) {
         tables_group g = {job, 0, 0, rc};
         tdi_status cst = TDI_OK;
+        size_t ntables = 0;
 
-        for (; cst == TDI_OK && b < rc->cfg->nbodies && (!nthreads || g.n < nthreads); b++) {
+        for (; cst == TDI_OK && b < rc->cfg->nbodies && g.n < TABLES_THREADS &&
+               (!nthreads || ntables < nthreads);
+             b++) {
             report_tables *t = NULL;
+            size_t partial;
             if (!rc->body[b].published && !rc->body[b].tables_due)
                 continue;
             if (!nthreads) /* asked once there are tables to protect (it loads GLPK) */
                 nthreads = tables_threads();
-            cst = tables_of(rc, b, &t);
-            if (cst == TDI_OK && t)
-                job[g.n++] = (tables_job){t, b, TDI_OK};
+            cst = tables_of(rc, b, &t, &partial);
+            if (cst == TDI_OK) {
+                job[g.n++] = (tables_job){t, b, partial, TDI_OK};
+                ntables += t != NULL;
+            }
         }
-        if (g.n > 0) {
-            size_t used = protect_group(&g, nthreads);
-            tdi_debug("tables of %zu %s protected on %zu %s", g.n, g.n == 1 ? "body" : "bodies",
-                      used, used == 1 ? "thread" : "threads");
+        if (ntables > 0) {
+            size_t used = protect_group(&g, nthreads < ntables ? nthreads : ntables);
+            tdi_debug("tables of %zu %s protected on %zu %s", ntables,
+                      ntables == 1 ? "body" : "bodies", used, used == 1 ? "thread" : "threads");
         }
+        /* in config order, as one body after the other would say it */
         for (size_t k = 0; k < g.n; k++)
-            if (st == TDI_OK)
+            if (st == TDI_OK && !job[k].t)
+                printf("tables %s: not published: source %s was read incrementally (a full "
+                       "read publishes them)\n",
+                       rc->cfg->bodies[job[k].body].name, rc->src[job[k].partial].cfg->name);
+            else if (st == TDI_OK)
                 st = publish_protected(rc, job[k].body, job[k].t, job[k].st);
             else
                 report_tables_abort(job[k].t);
