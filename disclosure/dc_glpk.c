@@ -61,10 +61,10 @@ int dc_glpk_threads(void)
     return tls != NULL && tls[0] != '\0';
 }
 
-void dc_glpk_release(void)
+int dc_glpk_release(void)
 {
-    if (atomic_load(&glpk.loaded))
-        (void)glp_free_env(); /* 0, or 1 when the thread had no state: both are fine */
+    /* glp_free_env(): 0 when it freed the thread's state, 1 when there was none */
+    return atomic_load(&glpk.loaded) && glp_free_env() == 0;
 }
 
 GLP_FUNCS(TDI_DL_FORWARD)

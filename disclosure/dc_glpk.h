@@ -23,7 +23,8 @@ tdi_status dc_glpk_load(void);
 int dc_glpk_threads(void);
 /* Frees the calling thread's GLPK state, which GLPK keeps until then: a thread that audited or
  * protected a set calls it before it ends, once every program of it is deleted (dc_audit and
- * dc_widen delete theirs before they return). Nothing to do when GLPK was never loaded. */
-void dc_glpk_release(void);
+ * dc_widen delete theirs before they return). 1 when there was state to free, 0 when there was
+ * none (GLPK never loaded, or nothing solved on this thread since). */
+int dc_glpk_release(void);
 
 #endif

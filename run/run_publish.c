@@ -414,7 +414,7 @@ static void protect_jobs(tables_group *g)
 static void *protect_thread(void *arg)
 {
     protect_jobs(arg);
-    dc_glpk_release(); /* GLPK keeps a thread's state until it is freed */
+    (void)dc_glpk_release(); /* GLPK keeps a thread's state until it is freed */
     return NULL;
 }
 
