@@ -51,7 +51,7 @@ normalised() {
 # counts in the ledger. The two bodies' tables are protected one after the other in the first
 # run (held to one processor) and at once in the second: the same tables files.
 case_same_as_serial() {
-    local n db rows threads
+    local n db rows threads cpu
     for n in serial parallel; do
         run_setup "$CASE_DIR/$n"
         dup_source "$CASE_DIR/$n/tdi.conf" riverside riverside_b
@@ -63,7 +63,8 @@ case_same_as_serial() {
     top_key "$CASE_DIR/parallel/tdi.conf" 'max_parallel_sources = 4'
     # The serial run held to one processor: its two bodies' tables are protected one after the
     # other; the parallel run protects them at once, one a processor (run/run_publish.c).
-    printf '#!/bin/sh\nexec taskset -c 0 %s "$@"\n' "$TDI" >"$CASE_DIR/tdi-one-cpu"
+    cpu=$(taskset -pc $$ | awk -F': ' '{print $2}' | cut -d, -f1 | cut -d- -f1) # the first one allowed
+    printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$cpu" "$TDI" >"$CASE_DIR/tdi-one-cpu"
     chmod +x "$CASE_DIR/tdi-one-cpu"
     TDI=$CASE_DIR/tdi-one-cpu tdi_try "$CASE_DIR/serial/run" 0 run --config "$CASE_DIR/serial/tdi.conf" --year 2025 --verbose
     parallel "$CASE_DIR/parallel/run" 0 run --config "$CASE_DIR/parallel/tdi.conf" --year 2025 --verbose
