@@ -287,14 +287,18 @@ static inline uint64_t key_head(const unsigned char *k)
            (uint64_t)k[6] << 8 | (uint64_t)k[7];
 }
 
+/* Two keys as memcmp() orders them, their heads (key_head()) given: the merge keeps each run's. */
+static inline int head_cmp(uint64_t ha, const unsigned char *a, uint64_t hb, const unsigned char *b)
+{
+    if (ha != hb)
+        return ha < hb ? -1 : 1;
+    return memcmp(a + 8, b + 8, RUN_SPOOL_KEY - 8);
+}
+
 /* Two keys as memcmp() orders them. */
 static inline int key_cmp(const unsigned char *a, const unsigned char *b)
 {
-    uint64_t x = key_head(a), y = key_head(b);
-
-    if (x != y)
-        return x < y ? -1 : 1;
-    return memcmp(a + 8, b + 8, RUN_SPOOL_KEY - 8);
+    return head_cmp(key_head(a), a, key_head(b), b);
 }
 
 /* Two pending entries by key, then in the order appended (arg: the keys). */
@@ -527,8 +531,7 @@ static tdi_status run_seek(run_spool_merge *m, merge_run *r, const unsigned char
 static int heap_less(const run_spool_merge *m, size_t a, size_t b)
 {
     const merge_run *x = &m->r[m->heap[a]], *y = &m->r[m->heap[b]];
-    int c = x->head != y->head ? (x->head < y->head ? -1 : 1)
-                               : memcmp(x->key + 8, y->key + 8, RUN_SPOOL_KEY - 8);
+    int c = head_cmp(x->head, x->key, y->head, y->key);
 
     return c ? c < 0 : x->next < y->next;
 }
