@@ -464,8 +464,13 @@ static tdi_status protect_set(report_tables *t, dc_set *set, size_t *suppressed)
     return st;
 }
 
-/* Keeps every cell of the TDI tables (rpt_family_def.extra 0) of set, the set of all families. */
-static tdi_status keep_tdi(const report_tables *t, dc_set *set)
+/* Keeps the cells of the TDI tables (rpt_family_def.extra 0) of set, the set of all families:
+ * every one (the second stage), or (only_suppressed) the suppressed ones, their published ones
+ * left free: the unstaged protection then starts from what the TDI tables alone needed (the
+ * first stage) and adds to it. On the sample clinics read without end dates that suppresses
+ * fewer cells than starting from the primary suppression, in less time (docs/benchmark.md,
+ * 2026-12-07 16:50). */
+static tdi_status keep_tdi(const report_tables *t, dc_set *set, int only_suppressed)
 {
     tdi_status st = TDI_OK;
 
@@ -474,7 +479,8 @@ static tdi_status keep_tdi(const report_tables *t, dc_set *set)
         size_t n = fam->def->nvariants * fam->rows.n * fam->cols.n;
         for (size_t i = 0; i < n && st == TDI_OK && !fam->def->extra; i++) {
             size_t c = dc_set_cell(set, f, i);
-            st = dc_set_keep(set, &c, 1);
+            if (!only_suppressed || dc_set_suppressed(set, c))
+                st = dc_set_keep(set, &c, 1);
         }
     }
     return st;
@@ -489,22 +495,24 @@ static void warn_unstaged(const report_tables *t, const dc_set *set, size_t i)
         size_t n = fam->rows.n * fam->cols.n, first = dc_set_cell(set, f, 0);
         if (i >= first && i < first + fam->def->nvariants * n) {
             tdi_warn("tables %s: table %s.%zu cannot be protected with the TDI tables' "
-                     "suppression kept; all tables protected as one set, so the TDI tables' "
-                     "suppressed cells may depend on the extra tables",
+                     "suppression kept; all tables protected as one set from it: every TDI cell "
+                     "the TDI tables suppress on their own stays suppressed, and more may be for "
+                     "the extra tables",
                      t->body, fam->def->id, (i - first) / n + (size_t)fam->def->first);
             return;
         }
     }
     tdi_warn("tables %s: the extra tables cannot be protected with the TDI tables' suppression "
-             "kept; all tables protected as one set, so the TDI tables' suppressed cells may "
-             "depend on the extra tables",
+             "kept; all tables protected as one set from it: every TDI cell the TDI tables "
+             "suppress on their own stays suppressed, and more may be for the extra tables",
              t->body);
 }
 
 /* Disclosure control in two stages (docs/design.md, "Clients in treatment and the TDI tables'
  * suppression"): the TDI tables alone, then all tables as one linked set with the TDI tables'
  * decisions kept, so the extra tables never change which TDI cell is suppressed; when that
- * cannot protect them, all tables as one set (a warning). *suppressed: the set's count. */
+ * cannot protect them, all tables as one set from the first stage's suppression (a warning).
+ * *suppressed: the set's count. */
 static tdi_status protect_staged(report_tables *t, size_t *suppressed)
 {
     rpt_family *tdi = malloc((t->nfamilies ? t->nfamilies : 1) * sizeof *tdi);
@@ -523,15 +531,17 @@ static tdi_status protect_staged(report_tables *t, size_t *suppressed)
     if (st == TDI_OK)
         st = linked_set(t->families, t->nfamilies, &g2, &all);
     if (st == TDI_OK)
-        st = keep_tdi(t, all);
+        st = keep_tdi(t, all, 0);
     if (st == TDI_OK)
         st = protect_set(t, all, suppressed);
     if (st == TDI_ERR_DISCLOSURE && all) {
         warn_unstaged(t, all, dc_set_blocked(all));
         dc_set_free(all);
         free(g2);
-        t->audit_added = 0; /* the first stage's additions are not kept either */
+        /* the first stage's additions stay (kept suppressed), the second's were not counted */
         st = linked_set(t->families, t->nfamilies, &g2, &all);
+        if (st == TDI_OK)
+            st = keep_tdi(t, all, 1);
         if (st == TDI_OK)
             st = protect_set(t, all, suppressed);
     }
