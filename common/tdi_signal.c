@@ -101,3 +101,19 @@ tdi_status tdi_wait_fd(int fd, int for_write, int timeout_ms, int *ready)
         }
     }
 }
+
+int tdi_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+    sigset_t block, old;
+    int err;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    err = pthread_sigmask(SIG_BLOCK, &block, &old); /* inherited by the new thread */
+    if (err == 0) {
+        err = pthread_create(thread, NULL, fn, arg);
+        (void)pthread_sigmask(SIG_SETMASK, &old, NULL); /* cannot fail: old came from the call */
+    }
+    return err;
+}

@@ -12,6 +12,8 @@
 
 #include "tdi_status.h"
 
+#include <pthread.h>
+
 /* Installs the handlers (SIGINT, SIGTERM) and ignores SIGXFSZ and SIGPIPE. */
 void tdi_signal_setup(void);
 /* The signal that asked to stop, or 0. */
@@ -19,6 +21,10 @@ int tdi_stop_requested(void);
 /* The stop was seen and the caller now winds down (bounded work: removing temp files, writing
  * the ledger): from here waits no longer end early because of it. */
 void tdi_stop_acknowledge(void);
+/* Starts a worker thread running fn(arg) with SIGINT and SIGTERM blocked, so that they reach
+ * the thread that started it (a worker learns of a stop from tdi_stop_requested()). 0, or
+ * pthread_create()'s error number. */
+int tdi_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 /* Sleeps ms milliseconds; TDI_ERR_INTERRUPTED as soon as a stop is requested. */
 tdi_status tdi_sleep_ms(long ms);
 /* Waits until fd is readable (or writable when for_write), a stop is requested and not yet

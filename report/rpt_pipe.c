@@ -3,10 +3,10 @@
 #include "rpt_pipe.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_signal.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,7 +28,6 @@ static void *consume(void *arg)
 
 tdi_status rpt_pipe_start(rpt_pipe *p, rpt_pipe_fn fn, void *arg, int flags)
 {
-    sigset_t block, old;
     int fds[2], rc;
 
     p->fn = fn;
@@ -43,14 +42,7 @@ tdi_status rpt_pipe_start(rpt_pipe *p, rpt_pipe_fn fn, void *arg, int flags)
     p->wfd = fds[1];
     (void)fcntl(p->wfd, F_SETPIPE_SZ, PIPE_BYTES); /* a hint: the default 64 KiB works too */
 
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    rc = pthread_sigmask(SIG_BLOCK, &block, &old); /* inherited by the new thread */
-    if (rc == 0) {
-        rc = pthread_create(&p->thread, NULL, consume, p);
-        (void)pthread_sigmask(SIG_SETMASK, &old, NULL); /* cannot fail: old came from the call */
-    }
+    rc = tdi_thread_start(&p->thread, consume, p);
     if (rc != 0) {
         tdi_error("cannot start a worker thread: %s", strerror(rc));
         (void)close(p->rfd); /* nothing was written: nothing to lose */

@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,18 +423,11 @@ static size_t protect_group(tables_group *g, size_t nthreads)
 {
     pthread_t th[TABLES_THREADS];
     size_t started = 0;
-    sigset_t block, old;
 
-    /* SIGINT and SIGTERM stay with this thread (inherited masks); a thread that cannot start
-     * leaves its share to the others. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    if (pthread_sigmask(SIG_BLOCK, &block, &old) == 0) {
-        while (started + 1 < nthreads && pthread_create(&th[started], NULL, protect_thread, g) == 0)
-            started++;
-        (void)pthread_sigmask(SIG_SETMASK, &old, NULL); /* cannot fail: old came from the call */
-    }
+    /* SIGINT and SIGTERM stay with this thread; a thread that cannot start leaves its share to
+     * the others. */
+    while (started + 1 < nthreads && tdi_thread_start(&th[started], protect_thread, g) == 0)
+        started++;
     protect_jobs(g);
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);

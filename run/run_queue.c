@@ -6,9 +6,9 @@
 #include "run_queue.h"
 
 #include "../common/tdi_log.h"
+#include "../common/tdi_signal.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,17 +75,8 @@ static void queue_free(run_queue *q)
 /* The consumer thread, with SIGINT and SIGTERM blocked (inherited from this thread's mask). */
 static tdi_status start_thread(run_queue *q)
 {
-    sigset_t block, old;
-    int err;
+    int err = tdi_thread_start(&q->thread, consume, q);
 
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    err = pthread_sigmask(SIG_BLOCK, &block, &old);
-    if (err == 0) {
-        err = pthread_create(&q->thread, NULL, consume, q);
-        (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
     if (err != 0) {
         tdi_error("cannot start a worker thread: %s", strerror(err));
         return TDI_ERR_INTERNAL;

@@ -1,13 +1,16 @@
 /* Unit tests for rpt_pipe: the stream reaches the consumer thread whole and in order, and a
- * consumer that gives up early neither blocks the producer nor loses its verdict. */
+ * consumer that gives up early neither blocks the producer nor loses its verdict; worker threads
+ * (tdi_thread_start) leave the stop signals to the thread that starts them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "../../report/rpt_pipe.h"
+#include "../../common/tdi_signal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -130,6 +133,37 @@ static void unstarted_pipe(void **state)
     free(p);
 }
 
+/* Which of SIGINT and SIGTERM the calling thread blocks: bit 0 and bit 1. */
+static int stop_signals_blocked(void)
+{
+    sigset_t cur;
+
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+    return sigismember(&cur, SIGINT) | sigismember(&cur, SIGTERM) << 1;
+}
+
+static void *note_mask(void *arg)
+{
+    *(int *)arg = stop_signals_blocked();
+    return NULL;
+}
+
+/* tdi_thread_start(), which the pipe, the run's queue and the tables' threads start workers
+ * with: the worker blocks both stop signals, so they reach the run's thread; the starter's own
+ * mask is as it was. */
+static void workers_leave_stop_signals_to_their_starter(void **state)
+{
+    pthread_t th;
+    int in_worker = -1;
+
+    (void)state;
+    assert_int_equal(stop_signals_blocked(), 0);
+    assert_int_equal(tdi_thread_start(&th, note_mask, &in_worker), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(in_worker, 3);
+    assert_int_equal(stop_signals_blocked(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +171,7 @@ int main(void)
         cmocka_unit_test(early_consumer_does_not_block_producer),
         cmocka_unit_test(stop_early_fails_a_later_write),
         cmocka_unit_test(unstarted_pipe),
+        cmocka_unit_test(workers_leave_stop_signals_to_their_starter),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
