@@ -59,6 +59,7 @@ typedef struct loop {
     size_t *more, nmore;
     size_t *empty, nempty; /* this round: failing cells whose exact program asked for none */
     size_t guessed;        /* this round: failing cells whose guess asked for no release */
+    size_t exact;          /* exact programs solved (dc_protect_stats.exact) */
 } loop;
 
 static tdi_status loop_init(loop *l, dc_set *s)
@@ -85,6 +86,9 @@ static tdi_status loop_init(loop *l, dc_set *s)
         return TDI_ERR_INTERNAL;
     for (size_t i = 0; i < n; i++)
         l->table[i] = dc_set_grand_total(s, i);
+    /* cells an audit of these same cells found too narrow start as failed: exact programs */
+    for (size_t k = 0, m = dc_set_narrow(s, l->more); k < m; k++)
+        l->failed[l->more[k]] = 1;
     return TDI_OK;
 }
 
@@ -171,10 +175,12 @@ static tdi_status widen_lp(loop *l, size_t i, double need, size_t *out)
     for (size_t h = 0; st == TDI_ERR_DISCLOSURE && h < nh; h++) {
         ask.hops = hops[h];
         st = dc_widen_cell(l->w, l->taken, &ask, out, &n, l->shown);
+        l->exact += (size_t)ask.exact;
     }
     if (st == TDI_ERR_DISCLOSURE && ask.need > need) {
         ask.need = need;
         st = dc_widen_cell(l->w, l->taken, &ask, out, &n, l->shown);
+        l->exact++;
     }
     /* the audit found it narrow, yet no program asks for a release: a guess (its chain cut
      * short) or a program whose fractional completions are wide enough where the audit's whole
@@ -338,8 +344,10 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
         sx.solves += solves;
         if (st == TDI_OK && f.oom)
             st = TDI_ERR_INTERNAL;
-        if (sx.rounds == 1)
+        if (st == TDI_OK && sx.rounds == 1) {
             sx.failing = f.n;
+            st = dc_set_mark_narrow(s, f.cell, f.n);
+        }
         if (st != TDI_OK || f.n == 0)
             break;
         if (o.kept_floor && (sx.blocked = pinned(&f, kept)) != (size_t)-1) {
@@ -358,6 +366,7 @@ tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long prot
     free(f.need);
     free(floor);
     free(kept);
+    sx.exact = l.exact;
     loop_free(&l);
     if (stats)
         *stats = sx;

@@ -14,7 +14,9 @@
  *     (the next audit tells whether that was enough: a cell's siblings fail together) or an
  *     exact program of this round showed it wide enough, a linear program (dc_widen.h) names
  *     the published cells whose suppression makes it as wide as it needs, looking 2, 4, 8,
- *     then 16 relations around it: a guess the first time, exact once it failed again; then
+ *     then 16 relations around it: a guess the first time, exact once it failed again or
+ *     when the set marks it too narrow (dc_set_mark_narrow: an earlier audit of the same cells
+ *     found it so, such as a blocked second stage's; a guess then rarely widens it); then
  *     secondary suppression again;
  *   - with cells kept (a second stage), a failing cell that the kept cells pin narrower than
  *     it needs whatever else is suppressed (dc_audit_opts.kept_floor) ends the loop after the
@@ -50,14 +52,17 @@ typedef struct dc_protect_stats {
     size_t failing; /* cells failing the first audit */
     size_t tables;  /* rounds that suppressed whole tables */
     size_t blocked; /* a failing cell what is kept pins, or (size_t)-1 */
+    size_t exact;   /* programs asked exact (dc_widen_ask.exact): for cells that failed before */
 } dc_protect_stats;
 
 /* The loop (file comment). protection 0 means threshold. *stats (may be NULL) gets the figures,
- * also on failure. TDI_ERR_DISCLOSURE when a failing cell has nothing left to suppress around
- * it, or when the kept cells (dc_set_keep) pin one narrower than it needs whatever else is
- * suppressed (stats->blocked: found after the first audit, before any program to widen it:
- * the caller then protects the set without its keeps), TDI_ERR_INTERRUPTED when a signal asked to
- * stop, TDI_ERR_INTERNAL when out of memory or the solver fails. */
+ * also on failure. The cells the first audit finds too narrow are marked so in s
+ * (dc_set_mark_narrow), for a later protection of the same cells to start from. TDI_ERR_DISCLOSURE
+ * when a failing cell has nothing left to suppress around it, or when the kept cells (dc_set_keep)
+ * pin one narrower than it needs whatever else is suppressed (stats->blocked: found after the first
+ * audit, before any program to widen it: the caller then protects the set without its keeps),
+ * TDI_ERR_INTERRUPTED when a signal asked to stop, TDI_ERR_INTERNAL when out of memory or the
+ * solver fails. */
 tdi_status dc_set_protect(dc_set *s, unsigned long threshold, unsigned long protection,
                           dc_protect_stats *stats);
 

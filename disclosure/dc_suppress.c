@@ -172,10 +172,11 @@ struct dc_set {
     relations all;    /* every relation, listed by dc_set_suppress() */
     size_t *by_start; /* dc_rels.by_start and by, from dc_set_rels() */
     size_t *by;
-    unsigned char *gt;   /* per cell: 1 for a grand total */
-    unsigned char *keep; /* per cell (NULL: none kept): KEEP_* */
-    size_t blocked;      /* dc_set_blocked() */
-    unsigned long level; /* the sum rule's level (secondary()), set by dc_set_suppress_level() */
+    unsigned char *gt;     /* per cell: 1 for a grand total */
+    unsigned char *keep;   /* per cell (NULL: none kept): KEEP_* */
+    size_t blocked;        /* dc_set_blocked() */
+    unsigned char *narrow; /* per cell (NULL: none marked): dc_set_mark_narrow() */
+    unsigned long level;   /* the sum rule's level (secondary()), set by dc_set_suppress_level() */
 };
 
 enum { KEEP_NONE, KEEP_PUBLISHED, KEEP_SUPPRESSED };
@@ -210,6 +211,7 @@ void dc_set_free(dc_set *s)
     free(s->offset);
     free(s->gt);
     free(s->keep);
+    free(s->narrow);
     free(s->by_start);
     free(s->by);
     relations_free(&s->added);
@@ -340,6 +342,28 @@ int dc_set_is_fixed(const dc_set *s, size_t i)
 size_t dc_set_blocked(const dc_set *s)
 {
     return s->blocked;
+}
+
+tdi_status dc_set_mark_narrow(dc_set *s, const size_t *cells, size_t n)
+{
+    size_t ncells = s->offset[s->ngrids];
+
+    if (!s->narrow && !(s->narrow = calloc(ncells ? ncells : 1, 1)))
+        return TDI_ERR_INTERNAL;
+    for (size_t k = 0; k < n; k++)
+        if (cells[k] < ncells)
+            s->narrow[cells[k]] = 1;
+    return TDI_OK;
+}
+
+size_t dc_set_narrow(const dc_set *s, size_t *cells)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; s->narrow && i < s->offset[s->ngrids]; i++)
+        if (s->narrow[i])
+            cells[n++] = i;
+    return n;
 }
 
 /* 1 when published cell i may be suppressed to protect another: never a grand total (published

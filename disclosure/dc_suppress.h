@@ -150,6 +150,14 @@ int dc_set_is_fixed(const dc_set *s, size_t i);
 /* After a suppression that returned TDI_ERR_DISCLOSURE: a suppressed cell whose relation only a
  * kept cell could have protected (set number), or (size_t)-1 when none did. */
 size_t dc_set_blocked(const dc_set *s);
+/* Marks cells[0..n) (set numbers) too narrow: an audit of these same cells found them so, in
+ * this set (dc_set_protect marks the cells its first audit fails) or in an earlier set of the
+ * same grids (the caller carries them over). dc_set_protect starts a marked cell on exact
+ * programs, as a cell that failed an earlier round (dc_protect.h). Cumulative;
+ * TDI_ERR_INTERNAL when out of memory. */
+tdi_status dc_set_mark_narrow(dc_set *s, const size_t *cells, size_t n);
+/* The marked cells into cells (room for dc_set_ncells()), in set order; their number. */
+size_t dc_set_narrow(const dc_set *s, size_t *cells);
 
 /* The set's cells, the value and suppressed flag of cell i (its grid's arrays), and the set
  * number of the grand total of i's table. */

@@ -518,7 +518,7 @@ static tdi_status protect_staged(report_tables *t, size_t *suppressed)
     rpt_family *tdi = malloc((t->nfamilies ? t->nfamilies : 1) * sizeof *tdi);
     dc_grid **g1 = NULL, **g2 = NULL;
     dc_set *first = NULL, *all = NULL;
-    size_t ntdi = 0;
+    size_t ntdi = 0, *narrow = NULL;
     tdi_status st = tdi ? TDI_OK : TDI_ERR_INTERNAL;
 
     for (size_t f = 0; tdi && f < t->nfamilies; f++)
@@ -535,13 +535,22 @@ static tdi_status protect_staged(report_tables *t, size_t *suppressed)
     if (st == TDI_OK)
         st = protect_set(t, all, suppressed);
     if (st == TDI_ERR_DISCLOSURE && all) {
+        size_t nnarrow;
         warn_unstaged(t, all, dc_set_blocked(all));
+        /* the cells the second stage's audit found too narrow, the same cells of the set
+         * rebuilt: they start on exact programs there (dc_set_mark_narrow) */
+        narrow = malloc((dc_set_ncells(all) ? dc_set_ncells(all) : 1) * sizeof *narrow);
+        nnarrow = narrow ? dc_set_narrow(all, narrow) : 0;
         dc_set_free(all);
         free(g2);
+        all = NULL;
+        g2 = NULL;
         /* the first stage's additions stay (kept suppressed), the second's were not counted */
-        st = linked_set(t->families, t->nfamilies, &g2, &all);
+        st = narrow ? linked_set(t->families, t->nfamilies, &g2, &all) : TDI_ERR_INTERNAL;
         if (st == TDI_OK)
             st = keep_tdi(t, all, 1);
+        if (st == TDI_OK)
+            st = dc_set_mark_narrow(all, narrow, nnarrow);
         if (st == TDI_OK)
             st = protect_set(t, all, suppressed);
     }
@@ -551,6 +560,7 @@ static tdi_status protect_staged(report_tables *t, size_t *suppressed)
     dc_set_free(all);
     free(g1);
     free(g2);
+    free(narrow);
     free(tdi);
     return st;
 }

@@ -462,6 +462,12 @@ static void kept_cells_pin(void **state)
     assert_int_equal(ps.rounds, 1);
     assert_int_equal(ps.failing, 1);
     assert_int_equal(ps.blocked, x);
+    /* the first audit's failing cell is marked, for the set protected without its keeps */
+    {
+        size_t marked[11] = {0};
+        assert_int_equal(dc_set_narrow(set, marked), 1);
+        assert_int_equal(marked[0], x);
+    }
     dc_set_free(set);
 }
 
@@ -680,14 +686,51 @@ static void widen_makes_wide(void **state)
     assert_true(others > 0);
 }
 
+/* The set of grids a and b, linked by their row totals (protect_always_passes). */
+static dc_set *linked_rows(dc_grid *a, dc_grid *b)
+{
+    dc_grid *grids[2] = {a, b};
+    dc_set *set = dc_set_new(grids, 2);
+
+    assert_non_null(set);
+    for (size_t r = 0; r <= L; r++) {
+        size_t link[2] = {dc_set_cell(set, 0, r * (L + 1) + L),
+                          dc_set_cell(set, 1, r * (L + 1) + L)};
+        assert_int_equal(dc_set_relate(set, link, 2, 1), TDI_OK);
+    }
+    return set;
+}
+
+/* The same cells protected again from scratch, their first audit's failing cells marked narrow
+ * beforehand (dc_set_mark_narrow, as a blocked second stage hands them on): still a pass that
+ * the audit confirms; the marked cells' programs are exact from the first round. *exact: the
+ * exact programs solved. */
+static void protect_marked(dc_grid *a, dc_grid *b, const size_t *narrow, size_t n, size_t *exact)
+{
+    dc_set *set = linked_rows(a, b);
+    dc_protect_stats ps;
+    size_t nfail = 9;
+
+    memset(a->suppressed, 0, LN);
+    memset(b->suppressed, 0, LN);
+    assert_int_equal(dc_set_mark_narrow(set, narrow, n), TDI_OK);
+    assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_OK);
+    assert_int_equal(dc_audit(set, 5, 0, NULL, NULL, NULL, &nfail), TDI_OK);
+    assert_int_equal(nfail, 0);
+    *exact += ps.exact;
+    dc_set_free(set);
+}
+
 /* Two linked L x L tables of random small counts: the loop always ends with a pass, grand
  * totals published, and what it publishes passes the audit from published cells alone. Some
- * sets must need more than suppression gives, some whole tables. */
+ * sets must need more than suppression gives, some whole tables. The first audit's failing
+ * cells are marked narrow; protected again with those marks, the sets pass too and ask for
+ * more exact programs in all than without them. */
 static void protect_always_passes(void **state)
 {
     static const int p[L + 1] = {L, L, L, -1};
     static const unsigned char ag[L + 1] = {0, 0, 0, 1}, ex[L + 1] = {0, 0, 0, 1};
-    size_t whole = 0, widened = 0;
+    size_t whole = 0, widened = 0, exact = 0, exact_marked = 0;
 
     (void)state;
     for (int round = 0; round < 300; round++) {
@@ -699,10 +742,9 @@ static void protect_always_passes(void **state)
                      .value = va,
                      .suppressed = sa};
         dc_grid b = a;
-        dc_grid *grids[2] = {&a, &b};
         dc_set *set;
         dc_protect_stats ps;
-        size_t nfail = 9;
+        size_t nfail = 9, narrow[2 * LN], nnarrow;
 
         b.value = vb;
         b.suppressed = sb;
@@ -712,23 +754,24 @@ static void protect_always_passes(void **state)
             count_in(va, r, rnd(L));
             count_in(vb, r, rnd(L));
         }
-        set = dc_set_new(grids, 2);
-        assert_non_null(set);
-        for (size_t r = 0; r <= L; r++) {
-            size_t link[2] = {dc_set_cell(set, 0, r * (L + 1) + L),
-                              dc_set_cell(set, 1, r * (L + 1) + L)};
-            assert_int_equal(dc_set_relate(set, link, 2, 1), TDI_OK);
-        }
+        set = linked_rows(&a, &b);
         assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_OK);
         assert_int_equal(sa[LN - 1] | sb[LN - 1], 0);
         assert_int_equal(dc_audit(set, 5, 0, NULL, NULL, NULL, &nfail), TDI_OK);
         assert_int_equal(nfail, 0);
         whole += ps.tables > 0;
         widened += ps.rounds > 1;
+        exact += ps.exact;
+        nnarrow = dc_set_narrow(set, narrow);
+        assert_int_equal(nnarrow, ps.failing);
         dc_set_free(set);
+        protect_marked(&a, &b, narrow, nnarrow, &exact_marked);
     }
-    print_message("%zu of 300 widened, %zu by whole tables\n", widened, whole);
+    print_message("%zu of 300 widened, %zu by whole tables; %zu exact programs, %zu with the "
+                  "first audit's cells marked\n",
+                  widened, whole, exact, exact_marked);
     assert_true(widened > 0);
+    assert_true(exact_marked > exact);
 }
 
 /* A stop asked for by a signal ends the audit before its next solve. Last: the flag stays. */
