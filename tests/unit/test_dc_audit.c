@@ -429,6 +429,18 @@ static void known_values_same_floor(void **state)
     grand_total_stays_unknown(va, 1);
 }
 
+/* kept_cells_pin's relations on the set of grids a, e, b: A = x + y, B = x + z, C = y + z (A, B,
+ * C in e; x in a; y, z in b). Returns x. */
+static size_t pin_relations(dc_set *set)
+{
+    size_t x = dc_set_cell(set, 0, 0), y = dc_set_cell(set, 2, 0), z = dc_set_cell(set, 2, 1);
+
+    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 0), x, y}, 3, 1), TDI_OK);
+    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 1), x, z}, 3, 1), TDI_OK);
+    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 2), y, z}, 3, 1), TDI_OK);
+    return x;
+}
+
 /* A second stage whose kept cells pin a cell: the loop says so after its first audit, before
  * any program to widen it. Kept from the first stage: a = (x, p | 10) with x = 1 and p
  * suppressed, e = (A, B, C | 28) = (7, 8, 13) published. The extra table b = (y, z, w | 22) =
@@ -442,16 +454,11 @@ static void kept_cells_pin(void **state)
     dc_grid *grids[3] = {&a, &e, &b};
     dc_set *set = dc_set_new(grids, 3);
     dc_protect_stats ps;
-    size_t x, y, z;
+    size_t x;
 
     (void)state;
     assert_non_null(set);
-    x = dc_set_cell(set, 0, 0);
-    y = dc_set_cell(set, 2, 0);
-    z = dc_set_cell(set, 2, 1);
-    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 0), x, y}, 3, 1), TDI_OK);
-    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 1), x, z}, 3, 1), TDI_OK);
-    assert_int_equal(dc_set_relate(set, (size_t[3]){dc_set_cell(set, 1, 2), y, z}, 3, 1), TDI_OK);
+    x = pin_relations(set);
     for (size_t g = 0; g < 2; g++)
         for (size_t i = 0; i < (g ? 4 : 3); i++) {
             size_t c = dc_set_cell(set, g, i);
@@ -469,6 +476,44 @@ static void kept_cells_pin(void **state)
         assert_int_equal(marked[0], x);
     }
     dc_set_free(set);
+}
+
+/* kept_cells_pin's cells protected without keeps, as the set built again after a blocked
+ * stage is: x still fails its first audit (A + B - C pins it), and a program releases what widens
+ * it. Its first program is a guess; with x marked narrow (the blocked stage's marks handed on)
+ * an exact one. Both pass the audit, in two rounds. *exact: the exact programs solved. */
+static void unkept_pin(int mark, size_t *exact)
+{
+    static const unsigned long va[3] = {1, 9, 10}, ve[4] = {7, 8, 13, 28}, vb[4] = {6, 7, 9, 22};
+    unsigned char sa[3] = {0}, se[4] = {0}, sb[4] = {0};
+    dc_grid a = row_grid(3, va, sa), e = row_grid(4, ve, se), b = row_grid(4, vb, sb);
+    dc_grid *grids[3] = {&a, &e, &b};
+    dc_set *set = dc_set_new(grids, 3);
+    dc_protect_stats ps;
+    size_t x, nfail = 9;
+
+    assert_non_null(set);
+    x = pin_relations(set);
+    if (mark)
+        assert_int_equal(dc_set_mark_narrow(set, &x, 1), TDI_OK);
+    assert_int_equal(dc_set_protect(set, 5, 0, &ps), TDI_OK);
+    assert_int_equal(dc_audit(set, 5, 0, NULL, NULL, NULL, &nfail), TDI_OK);
+    assert_int_equal(nfail, 0);
+    assert_int_equal(ps.failing, 1);
+    assert_int_equal(ps.rounds, 2);
+    *exact = ps.exact;
+    dc_set_free(set);
+}
+
+static void marked_cells_start_exact(void **state)
+{
+    size_t exact;
+
+    (void)state;
+    unkept_pin(0, &exact);
+    assert_int_equal(exact, 0); /* a guess widened x */
+    unkept_pin(1, &exact);
+    assert_int_equal(exact, 1);
 }
 
 /* An audit of some cells only (dc_audit_opts.only): x + y = 3 under a published 9 and total 12
@@ -805,6 +850,7 @@ int main(void)
         cmocka_unit_test(receiver_grand_total_unknown),
         cmocka_unit_test(known_values_same_floor),
         cmocka_unit_test(kept_cells_pin),
+        cmocka_unit_test(marked_cells_start_exact),
         cmocka_unit_test(audit_flagged_cells_only),
         cmocka_unit_test(hidden_throughout_passes),
         cmocka_unit_test(below_level_body),
