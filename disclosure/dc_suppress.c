@@ -348,6 +348,8 @@ tdi_status dc_set_mark_narrow(dc_set *s, const size_t *cells, size_t n)
 {
     size_t ncells = s->offset[s->ngrids];
 
+    if (n == 0)
+        return TDI_OK; /* nothing to mark: no array (a set that passes its first audit) */
     if (!s->narrow && !(s->narrow = calloc(ncells ? ncells : 1, 1)))
         return TDI_ERR_INTERNAL;
     for (size_t k = 0; k < n; k++)
