@@ -490,22 +490,21 @@ static tdi_status keep_tdi(const report_tables *t, dc_set *set, int only_suppres
  * naming the table of the set's cell i when known ((size_t)-1: not). */
 static void warn_unstaged(const report_tables *t, const dc_set *set, size_t i)
 {
+    char what[96] = "the extra tables"; /* table IDs are short: a longer one is cut, not lost */
+
     for (size_t f = 0; i != (size_t)-1 && f < t->nfamilies; f++) {
         const rpt_family *fam = &t->families[f];
         size_t n = fam->rows.n * fam->cols.n, first = dc_set_cell(set, f, 0);
         if (i >= first && i < first + fam->def->nvariants * n) {
-            tdi_warn("tables %s: table %s.%zu cannot be protected with the TDI tables' "
-                     "suppression kept; all tables protected as one set from it: every TDI cell "
-                     "the TDI tables suppress on their own stays suppressed, and more may be for "
-                     "the extra tables",
-                     t->body, fam->def->id, (i - first) / n + (size_t)fam->def->first);
-            return;
+            snprintf(what, sizeof what, "table %s.%zu", fam->def->id,
+                     (i - first) / n + (size_t)fam->def->first);
+            break;
         }
     }
-    tdi_warn("tables %s: the extra tables cannot be protected with the TDI tables' suppression "
-             "kept; all tables protected as one set from it: every TDI cell the TDI tables "
-             "suppress on their own stays suppressed, and more may be for the extra tables",
-             t->body);
+    tdi_warn("tables %s: %s cannot be protected with the TDI tables' suppression kept; all "
+             "tables protected as one set from it: every TDI cell the TDI tables suppress on "
+             "their own stays suppressed, and more may be for the extra tables",
+             t->body, what);
 }
 
 /* Disclosure control in two stages (docs/design.md, "Clients in treatment and the TDI tables'
