@@ -16,10 +16,14 @@
  * thread and handed through a pipe (rpt_pipe) to the validating parser on a second thread, so
  * inflating adds nothing to the time of the check, which takes the other core.
  *
+ * A submission of the current schema is checked against tdi validate's form of it (rpt_xsd.h):
+ * the key, person, name and local code patterns are checked in code by check_attributes(), the
+ * rest by libxml2; a schema that form does not fit is checked as published.
+ *
  * The same parser runs inside `tdi run` on a submission's XML stream as it is written
  * (rpt_validate_fd, on the writer's check thread), so a submission is checked while it is
- * produced, not read back afterwards; there the schema's two pseudonym patterns are left to the
- * writer's own check of each record (rpt_xsd.h).
+ * produced, not read back afterwards; there the schema's patterns are left to the writer's own
+ * check of each record (the run's form, rpt_xsd.h).
  */
 #include "report.h"
 
@@ -92,7 +96,15 @@ typedef struct validation {
     int quiet_schema;         /* nothing is said about loading the schema (another thread does) */
     int loading;              /* the schema is being loaded */
     int limit_hit;            /* an element had too many attributes: the parse was stopped */
+    rpt_xsd_attrs attrs;      /* tdi validate's form: the attributes checked in code (rpt_xsd.h) */
 } validation;
+
+/* The forms of a schema load_schema() makes (rpt_xsd.h). */
+typedef enum schema_form {
+    FORM_PUBLISHED, /* as the file has it */
+    FORM_RUN,       /* tdi run's check of what it writes */
+    FORM_VALIDATE,  /* a submission checked by tdi validate: v->attrs in code; else as published */
+} schema_form;
 
 /* The document kinds and their schemas, by the root element's namespace. */
 static const struct {
@@ -397,10 +409,38 @@ static void on_root(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
             tdi_error(__VA_ARGS__);                                                                \
     } while (0)
 
-/* Parses schema_dir/FILE into *out; with doc, tdi run's form of it (rpt_xsd.h), from a tree kept
- * in *doc, which the caller frees after the schema. */
+/* schema_dir/FILE (path) as a tree in *doc in the given form, or NULL in *doc for the schema as
+ * published: a submission schema that tdi validate's form does not fit is checked as it is. */
+static tdi_status schema_tree(validation *v, const char *path, schema_form form, xmlDocPtr *doc)
+{
+    char why[256] = "";
+    tdi_status st;
+
+    *doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+    if (!*doc) {
+        SAY(v, "%s: cannot load schema", path);
+        return TDI_ERR_INTERNAL;
+    }
+    st = form == FORM_RUN ? rpt_xsd_in_code(*doc, why, sizeof why)
+                          : rpt_xsd_for_validate(*doc, &v->attrs, why, sizeof why);
+    if (st == TDI_OK)
+        return TDI_OK;
+    xmlFreeDoc(*doc);
+    *doc = NULL;
+    if (form == FORM_VALIDATE) {
+        tdi_debug("%s: checked as published: %s", path, why);
+        return TDI_OK;
+    }
+    if (why[0])
+        SAY(v, "%s: %s", path, why);
+    SAY(v, "%s: cannot load schema", path);
+    return st;
+}
+
+/* Parses schema_dir/FILE into *out, in the given form (rpt_xsd.h), from a tree kept in *doc,
+ * which the caller frees after the schema (NULL: the file as published). */
 static tdi_status load_schema(validation *v, const char *schema_dir, const char *file,
-                              xmlSchemaPtr *out, xmlDocPtr *doc)
+                              schema_form form, xmlSchemaPtr *out, xmlDocPtr *doc)
 {
     xmlSchemaParserCtxtPtr pc = NULL;
     char path[PATH_MAX];
@@ -424,19 +464,12 @@ static tdi_status load_schema(validation *v, const char *schema_dir, const char 
     close(fd); /* only probed */
 
     v->label = path;
-    if (doc) {
-        char why[256] = "";
-
-        *doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
-        st = !*doc ? TDI_ERR_INTERNAL : rpt_xsd_in_code(*doc, why, sizeof why);
-        if (st != TDI_OK) {
-            if (why[0])
-                SAY(v, "%s: %s", path, why);
-            SAY(v, "%s: cannot load schema", path);
-            goto done;
-        }
-    }
-    pc = doc ? xmlSchemaNewDocParserCtxt(*doc) : xmlSchemaNewParserCtxt(path);
+    *doc = NULL;
+    if (form != FORM_PUBLISHED)
+        st = schema_tree(v, path, form, doc);
+    if (st != TDI_OK)
+        goto done;
+    pc = *doc ? xmlSchemaNewDocParserCtxt(*doc) : xmlSchemaNewParserCtxt(path);
     if (!pc) {
         SAY(v, "%s: cannot create schema parser", path);
         st = TDI_ERR_INTERNAL;
@@ -526,6 +559,39 @@ static tdi_status find_schema(validation *v)
     return st;
 }
 
+/* SAX startElementNs of tdi validate's form, called before libxml2's validator sees the element:
+ * the attributes the form leaves to code (rpt_xsd.h), each checked as the pattern it stands for,
+ * and said as libxml2 says a value its pattern refuses. */
+static void check_attributes(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                             const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                             int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    validation *v = ctx;
+    char raw[1400], msg[1024];
+
+    (void)prefix;
+    (void)nb_namespaces;
+    (void)namespaces;
+    (void)nb_defaulted;
+    for (int i = 0; i < nb_attributes; i++) {
+        const xmlChar **a = attributes + 5 * i; /* local name, prefix, URI, value, its end */
+        const rpt_xsd_stand_in *type = a[2] ? NULL : rpt_xsd_attr_type(&v->attrs, a[0]);
+
+        if (!type || rpt_xsd_attr_check(type, localname, uri, a[0], a[3], (size_t)(a[4] - a[3]),
+                                        raw, sizeof raw))
+            continue;
+        /* As on_xml_error() takes the validator's messages. */
+        if (v->limit_hit)
+            return;
+        if (v->gz_broken || v->parse_broken) {
+            v->errors++;
+            continue;
+        }
+        tdi_clean_value(msg, sizeof msg, raw);
+        note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt), msg);
+    }
+}
+
 /* The parse and the check of the document on v->fd against v->xsd, on the thread that reads
  * v->fd. Says every error; returns the verdict. */
 static tdi_status parse_stream(validation *v)
@@ -560,6 +626,9 @@ static tdi_status parse_stream(validation *v)
     memset(&sax, 0, sizeof sax);
     sax.initialized = XML_SAX2_MAGIC;
     sax.internalSubset = on_doctype;
+    /* The schema plug calls it before its own handler, with v. */
+    if (v->attrs.n > 0)
+        sax.startElementNs = check_attributes;
     v->pctxt = xmlCreateIOParserCtxt(&sax, v, read_input, NULL, v, XML_CHAR_ENCODING_NONE);
     if (!v->pctxt) {
         tdi_error("%s: cannot create XML parser", path);
@@ -637,6 +706,7 @@ tdi_status report_validate_file_max(const char *path, const char *schema_dir,
                                     unsigned long long max_bytes)
 {
     validation v = {.path = path, .label = path, .fd = -1, .max_bytes = max_bytes};
+    xmlDocPtr xsd_doc = NULL;
     feed_state feed = {0};
     rpt_pipe *pipe = NULL;
     unsigned char *buf = NULL;
@@ -649,7 +719,9 @@ tdi_status report_validate_file_max(const char *path, const char *schema_dir,
     if (st == TDI_OK)
         st = find_schema(&v);
     if (st == TDI_OK)
-        st = load_schema(&v, schema_dir, v.schema, &v.xsd, NULL);
+        st = load_schema(&v, schema_dir, v.schema,
+                         strcmp(v.schema, SUBMISSION_SCHEMA) == 0 ? FORM_VALIDATE : FORM_PUBLISHED,
+                         &v.xsd, &xsd_doc);
     rpt_xml_restore(&guard);
     if (st == TDI_OK) {
         pipe = calloc(1, sizeof *pipe);
@@ -684,6 +756,7 @@ done:
     free(pipe);
     free(v.probed);
     xmlSchemaFree(v.xsd);
+    xmlFreeDoc(xsd_doc);
     if (v.gz) {
         rpt_gz_reader_end(v.gz);
         close(v.gz->fd); /* read-only: a close error cannot change what was read */
@@ -707,7 +780,7 @@ tdi_status rpt_validate_fd(int fd, const char *label, const char *schema_dir,
 
     init_libxml2();
     rpt_xml_capture(&guard, on_xml_error, &v);
-    st = load_schema(&v, schema_dir, SUBMISSION_SCHEMA, &v.xsd, &xsd_doc);
+    st = load_schema(&v, schema_dir, SUBMISSION_SCHEMA, FORM_RUN, &v.xsd, &xsd_doc);
     rpt_xml_restore(&guard);
     if (st == TDI_OK)
         st = parse_stream(&v);

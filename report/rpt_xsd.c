@@ -1,4 +1,4 @@
-/* rpt_xsd: the submission schema for tdi run's own check; see rpt_xsd.h. */
+/* rpt_xsd: the submission schema for tdi run's own check and for tdi validate; see rpt_xsd.h. */
 #include "rpt_xsd.h"
 
 #include "rpt_names.h"
@@ -243,4 +243,250 @@ tdi_status rpt_xsd_in_code(xmlDocPtr doc, char *why, size_t whylen)
     if (st == TDI_OK)
         no_defaults(root->children);
     return st;
+}
+
+/* ---- tdi validate's form (rpt_xsd.h) ---- */
+
+/* The XML Schema elements that would let an attribute through unchecked, or bring in
+ * declarations this file does not show. */
+static const char *const unsafe_elements[] = {"any",    "anyAttribute", "include",
+                                              "import", "redefine",     "override"};
+/* The attributes of schema elements whose values name types (QNames, or lists of them). */
+static const char *const qname_attributes[] = {"type",     "ref",         "base",
+                                               "itemType", "memberTypes", "substitutionGroup"};
+
+/* Every attribute name declared in the schema with its type: the stand-in's index, or -1. */
+#define DECLARED_MAX 128
+
+typedef struct validate_form {
+    xmlNode *root;
+    xmlChar *tns;                     /* the schema's targetNamespace */
+    int candidate[RPT_XSD_STAND_INS]; /* the stand-ins this form checks in code */
+    size_t ndeclared;
+    xmlChar *declared[DECLARED_MAX];
+    int declared_type[DECLARED_MAX];
+    char *why;
+    size_t whylen;
+} validate_form;
+
+/* The namespace of qname's prefix at node (a QName value), or NULL: none in scope. */
+static const xmlChar *qname_ns(xmlNode *node, const xmlChar *qname, const xmlChar **local)
+{
+    const xmlChar *colon = xmlStrchr(qname, ':');
+    xmlChar *prefix = colon ? xmlStrndup(qname, (int)(colon - qname)) : NULL;
+    xmlNs *ns = (colon && !prefix) ? NULL : xmlSearchNs(node->doc, node, prefix);
+
+    *local = colon ? colon + 1 : qname;
+    xmlFree(prefix);
+    return ns ? ns->href : NULL;
+}
+
+/* A top-level xs:simpleType named s->type restricting xs:string by s->pattern and nothing else:
+ * libxml2 then matches the pattern against the value as the parser gives it. */
+static int string_by_pattern(validate_form *f, const rpt_xsd_stand_in *s)
+{
+    xmlNode *restriction = NULL, *only = NULL;
+    xmlChar *base = NULL;
+    const xmlChar *ns, *local;
+    int ok = 0;
+
+    for (xmlNode *t = f->root->children; t && !restriction; t = t->next)
+        if (is_xs(t, "simpleType") && attr_is(t, "name", s->type))
+            restriction = xs_child(t, "restriction");
+    base = restriction ? xmlGetProp(restriction, (const xmlChar *)"base") : NULL;
+    ns = base ? qname_ns(restriction, base, &local) : NULL;
+    if (!ns || !xmlStrEqual(ns, (const xmlChar *)XS) ||
+        !xmlStrEqual(local, (const xmlChar *)"string"))
+        goto done;
+    for (xmlNode *c = restriction->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || is_xs(c, "annotation"))
+            continue;
+        if (only)
+            goto done;
+        only = c;
+    }
+    ok = only && is_xs(only, "pattern") && attr_is(only, "value", s->pattern);
+done:
+    xmlFree(base);
+    return ok;
+}
+
+/* TDI_ERR_INTERNAL, with why ("... %s ...", what) in f->why. */
+static tdi_status refuse(validate_form *f, const char *why, const char *what)
+{
+    snprintf(f->why, f->whylen, "%s%s", why, what);
+    return TDI_ERR_INTERNAL;
+}
+
+/* The candidate stand-in a QName names: its index, -1 for another type, -2 (said why) when it
+ * names a candidate's local name in another namespace. */
+static int named_candidate(validate_form *f, xmlNode *node, const xmlChar *qname)
+{
+    const xmlChar *local, *ns = qname_ns(node, qname, &local);
+
+    for (int i = 0; i < RPT_XSD_STAND_INS; i++) {
+        if (!f->candidate[i] || !xmlStrEqual(local, (const xmlChar *)rpt_xsd_stand_ins[i].type))
+            continue;
+        if (ns && f->tns && xmlStrEqual(ns, f->tns))
+            return i;
+        refuse(f,
+               "a type of another namespace with a stand-in's name: ", rpt_xsd_stand_ins[i].type);
+        return -2;
+    }
+    return -1;
+}
+
+/* Records the xs:attribute node's name with its type; refuses a name declared with two types. */
+static tdi_status declare(validate_form *f, xmlNode *node)
+{
+    xmlChar *name = xmlGetProp(node, (const xmlChar *)"name");
+    xmlChar *type = xmlGetProp(node, (const xmlChar *)"type");
+    int t = type ? named_candidate(f, node, type) : -1;
+    tdi_status st = TDI_OK;
+    size_t i;
+
+    xmlFree(type);
+    if (t == -2 || !name) {
+        xmlFree(name);
+        return t == -2 ? TDI_ERR_INTERNAL : refuse(f, "an xs:attribute without a name", "");
+    }
+    for (i = 0; i < f->ndeclared && !xmlStrEqual(f->declared[i], name); i++)
+        ;
+    if (i < f->ndeclared) {
+        if (f->declared_type[i] != t && (f->declared_type[i] >= 0 || t >= 0))
+            st = refuse(f, "an attribute declared with two types: ", (const char *)name);
+        xmlFree(name);
+        return st;
+    }
+    if (f->ndeclared == DECLARED_MAX) {
+        xmlFree(name);
+        return refuse(f, "too many attribute names", "");
+    }
+    f->declared[f->ndeclared] = name;
+    f->declared_type[f->ndeclared++] = t;
+    return TDI_OK;
+}
+
+/* Refuses a type reference to a candidate anywhere but xs:attribute/@type. */
+static tdi_status no_other_use(validate_form *f, xmlNode *node)
+{
+    for (size_t k = 0; k < sizeof qname_attributes / sizeof qname_attributes[0]; k++) {
+        xmlChar *v = xmlGetProp(node, (const xmlChar *)qname_attributes[k]);
+        const char *sep = " \t\r\n";
+        char *save = NULL;
+        int bad = 0;
+
+        if (!v)
+            continue;
+        if (!(is_xs(node, "attribute") && k == 0))
+            for (char *tok = strtok_r((char *)v, sep, &save); tok && !bad;
+                 tok = strtok_r(NULL, sep, &save))
+                bad = named_candidate(f, node, (const xmlChar *)tok) != -1;
+        xmlFree(v);
+        if (bad)
+            return refuse(f, "a stand-in type used other than as an attribute's type", "");
+    }
+    return TDI_OK;
+}
+
+/* Checks every element at or under node (siblings included) for validate_form's conditions. */
+static tdi_status walk(validate_form *f, xmlNode *node)
+{
+    tdi_status st = TDI_OK;
+
+    for (; node && st == TDI_OK; node = node->next) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        for (size_t k = 0; k < sizeof unsafe_elements / sizeof unsafe_elements[0]; k++)
+            if (is_xs(node, unsafe_elements[k]))
+                return refuse(f, "the schema has an xs:", unsafe_elements[k]);
+        if (is_xs(node, "attribute")) {
+            if (xmlHasProp(node, (const xmlChar *)"ref") ||
+                xmlHasProp(node, (const xmlChar *)"form"))
+                return refuse(f, "an xs:attribute with a ref or a form", "");
+            st = declare(f, node);
+        }
+        if (st == TDI_OK)
+            st = no_other_use(f, node);
+        if (st == TDI_OK)
+            st = walk(f, node->children);
+    }
+    return st;
+}
+
+tdi_status rpt_xsd_for_validate(xmlDocPtr doc, rpt_xsd_attrs *attrs, char *why, size_t whylen)
+{
+    validate_form f = {.root = xmlDocGetRootElement(doc), .why = why, .whylen = whylen};
+    tdi_status st = TDI_OK;
+
+    memset(attrs, 0, sizeof *attrs);
+    if (!f.root || !is_xs(f.root, "schema"))
+        return refuse(&f, "not an XML Schema", "");
+    if (attr_is(f.root, "attributeFormDefault", "qualified"))
+        return refuse(&f, "attributes are qualified", "");
+    f.tns = xmlGetProp(f.root, (const xmlChar *)"targetNamespace");
+    for (int i = 0; i < RPT_XSD_STAND_INS; i++)
+        f.candidate[i] = string_by_pattern(&f, &rpt_xsd_stand_ins[i]);
+    st = walk(&f, f.root);
+    for (size_t i = 0; i < f.ndeclared && st == TDI_OK; i++) {
+        if (f.declared_type[i] < 0)
+            continue;
+        if (attrs->n == RPT_XSD_ATTRS_MAX ||
+            (size_t)xmlStrlen(f.declared[i]) >= sizeof attrs->name[0]) {
+            st = refuse(&f, "too many or too long attribute names", "");
+            break;
+        }
+        snprintf(attrs->name[attrs->n], sizeof attrs->name[0], "%s", (const char *)f.declared[i]);
+        attrs->type[attrs->n++] = &rpt_xsd_stand_ins[f.declared_type[i]];
+    }
+    /* The patterns go without length facets: the check in code stands for the whole pattern. */
+    for (int i = 0; i < RPT_XSD_STAND_INS && st == TDI_OK; i++)
+        if (f.candidate[i])
+            st = by_lengths(the_pattern(f.root, rpt_xsd_stand_ins[i].type), 0, 0, why, whylen);
+    if (st == TDI_OK)
+        no_defaults(f.root->children);
+    for (size_t i = 0; i < f.ndeclared; i++)
+        xmlFree(f.declared[i]);
+    xmlFree(f.tns);
+    if (st != TDI_OK)
+        memset(attrs, 0, sizeof *attrs);
+    return st;
+}
+
+const rpt_xsd_stand_in *rpt_xsd_attr_type(const rpt_xsd_attrs *attrs, const xmlChar *name)
+{
+    for (size_t i = 0; i < attrs->n; i++)
+        if (attrs->name[i][0] == (char)name[0] && strcmp(attrs->name[i], (const char *)name) == 0)
+            return attrs->type[i];
+    return NULL;
+}
+
+int rpt_xsd_attr_check(const rpt_xsd_stand_in *type, const xmlChar *element, const xmlChar *ns,
+                       const xmlChar *attr, const xmlChar *value, size_t len, char *msg,
+                       size_t msglen)
+{
+    char v[1024];
+    size_t n = 0, i = 0;
+    int whole;
+
+    /* What libxml2's validator does first (xmlSchemaSAXHandleStartElementNs): "&#38;" back to
+     * the ampersand it stands for. */
+    while (i < len && n < sizeof v - 1) {
+        if (value[i] == '&' && len - i >= 5 && memcmp(value + i, "&#38;", 5) == 0) {
+            v[n++] = '&';
+            i += 5;
+        } else {
+            v[n++] = (char)value[i++];
+        }
+    }
+    whole = i == len;
+    v[n] = '\0';
+    if (whole && type->ok(v))
+        return 1;
+    snprintf(msg, msglen,
+             "Element '%s%s%s%s', attribute '%s': [facet 'pattern'] The value '%s' is not "
+             "accepted by the pattern '%s'.",
+             ns ? "{" : "", ns ? (const char *)ns : "", ns ? "}" : "", (const char *)element,
+             (const char *)attr, v, type->pattern);
+    return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * rpt_xsd: the submission schema as tdi run's own check of its files loads it.
+ * rpt_xsd: the submission schema as tdi run's own check of its files loads it, and as tdi validate
+ * loads it (below).
  *
  * The writer checks some of the schema's patterns on every record, in code, before it writes it
  * (report.c's check_record, report_delete): the episode key and the person pseudonym
@@ -54,5 +55,48 @@ extern const rpt_xsd_stand_in rpt_xsd_stand_ins[RPT_XSD_STAND_INS];
  * TDI_ERR_INTERNAL with why (a sentence, not logged: the caller says it) when a type is missing,
  * its pattern is not the expected one, or memory runs out. */
 tdi_status rpt_xsd_in_code(xmlDocPtr doc, char *why, size_t whylen);
+
+/* ---- tdi validate's form ----
+ * `tdi validate` (and tdi load, tdi audit) checks any file, not one tdi just wrote, so nothing
+ * was checked before it. Its form of the schema leaves out the patterns of the stand-ins whose
+ * type restricts xs:string by that pattern alone (the episode key, the person pseudonym, the
+ * names and local codes: whiteSpace preserve, so libxml2 matches the pattern against the value
+ * exactly as the parser hands it to the SAX callbacks), and every attribute default; the caller
+ * checks each attribute of those types in its own SAX callback, before libxml2's validator sees
+ * the element (rpt_xsd_attr_type, rpt_xsd_attr_check). The year (an xs:integer, whose white space
+ * is collapsed first) and the items' codes keep their patterns. At 1M episodes tdi validate takes
+ * 5.5 -> 3.6 s (docs/benchmark.md, 2026-12-07 20:13). The verdict is the published schema's:
+ * - a stand-in's check in code accepts exactly the strings its pattern does (test_rpt_xsd.c
+ *   compares the two on random strings and near misses);
+ * - every attribute of a given name has one type in the schema, so checking by name checks every
+ *   place the schema would; only unqualified attributes are declared (no form="qualified", no
+ *   ref), and no wildcard (xs:any, xs:anyAttribute) lets an undeclared one through unchecked;
+ * - the stand-in types are used by xs:attribute/@type alone (no element, base, list or union
+ *   refers to them), and the schema includes, imports and redefines nothing;
+ * - a default changes no document's validity.
+ * A schema for which any of this does not hold is refused: the caller then checks against the
+ * schema as published. */
+#define RPT_XSD_ATTRS_MAX 16
+
+typedef struct rpt_xsd_attrs {
+    size_t n;
+    char name[RPT_XSD_ATTRS_MAX][64];                /* attribute names, unqualified */
+    const rpt_xsd_stand_in *type[RPT_XSD_ATTRS_MAX]; /* each one's type */
+} rpt_xsd_attrs;
+
+/* Makes doc, a submission schema, tdi validate's form and fills *attrs with the attributes the
+ * caller checks. TDI_ERR_INTERNAL with why when the schema is not one this form is sound for
+ * (above) or memory runs out; doc is then half changed: free it. */
+tdi_status rpt_xsd_for_validate(xmlDocPtr doc, rpt_xsd_attrs *attrs, char *why, size_t whylen);
+
+/* The type of the unqualified attribute name when the caller checks it, else NULL. */
+const rpt_xsd_stand_in *rpt_xsd_attr_type(const rpt_xsd_attrs *attrs, const xmlChar *name);
+
+/* 1 when value (len bytes, as a SAX2 callback hands it: "&#38;" for an ampersand) is one of
+ * type's pattern; else 0, with what libxml2 would say of it in msg ("Element '{NS}NAME',
+ * attribute 'ATTR': [facet 'pattern'] The value '...' is not accepted by the pattern '...'."). */
+int rpt_xsd_attr_check(const rpt_xsd_stand_in *type, const xmlChar *element, const xmlChar *ns,
+                       const xmlChar *attr, const xmlChar *value, size_t len, char *msg,
+                       size_t msglen);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/xmlregexp.h>
+#include <libxml/xmlschemas.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,14 +133,13 @@ static void doc_with(const fixture *fx, const char *from, const char *to, char *
     assert_int_equal(test_fs_write(path, doc), 0);
 }
 
-/* The published schema with the first from after after (from the start when NULL) made to, in
- * fx's directory: the run's check refuses to load it, saying why. */
-static void schema_refused(fixture *fx, const char *after, const char *from, const char *to,
-                           const char *why)
+/* The published schema's text with the first from after after (from the start when NULL) made
+ * to; the text is static, until the next call. */
+static const char *schema_text(const char *after, const char *from, const char *to)
 {
-    static char doc[262144];
-    char xsd[128], expect[512], *p;
+    static char doc[262144], out[262144 + 1024];
     size_t n = test_fs_read(TDI_SCHEMA_DIR "/tdi-submission.xsd", doc, sizeof doc - 1);
+    char *p;
 
     assert_true(n < sizeof doc - 1);
     doc[n] = '\0';
@@ -147,10 +147,19 @@ static void schema_refused(fixture *fx, const char *after, const char *from, con
     assert_non_null(p);
     p = strstr(p, from);
     assert_non_null(p);
-    assert_int_equal(strlen(from), strlen(to));
-    memcpy(p, to, strlen(to));
+    assert_true(n + strlen(to) < sizeof out);
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(p - doc), doc, to, p + strlen(from));
+    return out;
+}
+
+/* schema_text() in fx's directory: the run's check refuses to load it, saying why. */
+static void schema_refused(fixture *fx, const char *after, const char *from, const char *to,
+                           const char *why)
+{
+    char xsd[128], expect[512];
+
     snprintf(xsd, sizeof xsd, "%s/tdi-submission.xsd", fx->dir);
-    assert_int_equal(test_fs_write(xsd, doc), 0);
+    assert_int_equal(test_fs_write(xsd, schema_text(after, from, to)), 0);
     test_log_start(&fx->log);
     assert_int_equal(run_check(FIX("valid-2.4.xml"), fx->dir), TDI_ERR_INTERNAL);
     snprintf(expect, sizeof expect, "%1$s: %2$s\n%1$s: cannot load schema\n", xsd, why);
@@ -327,6 +336,254 @@ static void run_form_has_no_defaults(void **state)
     xmlFreeDoc(doc);
 }
 
+/* ---- tdi validate's form ---- */
+
+#define NS "urn:tdi:submission:2"
+
+/* schema_text(), parsed. */
+static xmlDocPtr schema_changed(const char *after, const char *from, const char *to)
+{
+    const char *text = schema_text(after, from, to);
+
+    return xmlReadMemory(text, (int)strlen(text), "changed.xsd", NULL, XML_PARSE_NONET);
+}
+
+/* tdi validate's form of the published schema: the key, person, body, source, centre and region
+ * checked in code by their types, those types without a pattern or anything in its place, the
+ * year and the items' codes with theirs, no defaults. */
+static void validate_form_of_the_schema(void **state)
+{
+    static const char *const by_code[][2] = {
+        {"body", "name"},   {"key", "episodeKey"},   {"person", "personKey"},
+        {"source", "name"}, {"centre", "localCode"}, {"region", "localCode"},
+    };
+    xmlDocPtr doc = xmlReadFile(TDI_SCHEMA_DIR "/tdi-submission.xsd", NULL, XML_PARSE_NONET);
+    rpt_xsd_attrs attrs;
+    xmlNode *root;
+    char why[256] = "";
+
+    (void)state;
+    assert_non_null(doc);
+    assert_int_equal(rpt_xsd_for_validate(doc, &attrs, why, sizeof why), TDI_OK);
+    assert_string_equal(why, "");
+    assert_int_equal(attrs.n, sizeof by_code / sizeof by_code[0]);
+    for (size_t i = 0; i < sizeof by_code / sizeof by_code[0]; i++) {
+        const rpt_xsd_stand_in *t = rpt_xsd_attr_type(&attrs, (const xmlChar *)by_code[i][0]);
+
+        assert_non_null(t);
+        assert_string_equal(t->type, by_code[i][1]);
+    }
+    assert_null(rpt_xsd_attr_type(&attrs, (const xmlChar *)"year"));
+    assert_null(rpt_xsd_attr_type(&attrs, (const xmlChar *)"sex"));
+    assert_null(rpt_xsd_attr_type(&attrs, (const xmlChar *)"keyId"));
+    root = xmlDocGetRootElement(doc);
+    for (size_t i = 0; i < 4; i++) {
+        xmlNode *type = xs_named(root, "simpleType", rpt_xsd_stand_ins[i].type);
+
+        assert_non_null(type);
+        assert_int_equal(facet(type, "pattern"), -1);
+        assert_int_equal(facet(type, "length"), -1);
+        assert_int_equal(facet(type, "minLength"), -1);
+        assert_null(xs_named(xs_named(type, "restriction", NULL), "maxLength", NULL));
+    }
+    assert_non_null(xs_named(xs_named(xs_named(root, "simpleType", "year"), "restriction", NULL),
+                             "pattern", NULL));
+    assert_non_null(xs_named(
+        xs_named(xs_named(root, "simpleType", "sex_code"), "restriction", NULL), "pattern", NULL));
+    assert_int_equal(defaults_in(root), 0);
+    xmlFreeDoc(doc);
+}
+
+/* A character of the values the random strings are made of: the patterns' classes, their
+ * neighbours, white space, non-ASCII (é), markup's. */
+static const char *const pieces[] = {"0",  "9",        "a", "f",   "g",   "z", "A", "F", "Z",
+                                     "_",  "-",        ".", ":",   "e",   "v", "1", "2", " ",
+                                     "\t", "\xc3\xa9", "/", "e1:", "v1:", ";", "#"};
+
+/* Each type tdi validate checks in code, on right values, their near misses and random strings:
+ * the check accepts exactly what libxml2's compiled pattern accepts, and says what libxml2 says
+ * of a value it refuses. An ampersand comes as "&#38;" (libxml2's SAX2) and is refused. */
+static void validate_checks_are_the_patterns(void **state)
+{
+    char msg[1400], expect[1400];
+
+    (void)state;
+    srand(20261207);
+    for (size_t i = 0; i < 4; i++) {
+        const rpt_xsd_stand_in *s = &rpt_xsd_stand_ins[i];
+        xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)s->pattern);
+
+        assert_non_null(re);
+        for (int k = 0; k < 20000; k++) {
+            char v[300] = "";
+            size_t len = 0;
+            int accepted, by_pattern;
+
+            if (k < 3 * 17) { /* the near misses first */
+                char c[17][132];
+                const char *good =
+                    right_values[i][k / 17 % 3] ? right_values[i][k / 17 % 3] : right_values[i][0];
+                size_t n = near_misses(good, c);
+
+                snprintf(v, sizeof v, "%s", (size_t)(k % 17) < n ? c[k % 17] : good);
+            } else {
+                /* A right value cut at a random place and continued at random, or all random. */
+                int parts = rand() % 70;
+
+                if (k % 2)
+                    snprintf(v, sizeof v, "%.*s", rand() % 68, right_values[i][k % 3 == 1 ? 0 : 0]);
+                for (int p = 0; p < parts && strlen(v) < 200; p++)
+                    strcat(v, pieces[rand() % (int)(sizeof pieces / sizeof pieces[0])]);
+            }
+            len = strlen(v);
+            by_pattern = xmlRegexpExec(re, (const xmlChar *)v) == 1;
+            accepted =
+                rpt_xsd_attr_check(s, (const xmlChar *)"episode", (const xmlChar *)NS,
+                                   (const xmlChar *)"a", (const xmlChar *)v, len, msg, sizeof msg);
+            if (accepted != by_pattern)
+                fail_msg("%s: \"%s\": pattern %d, code %d", s->type, v, by_pattern, accepted);
+            if (!accepted) {
+                snprintf(expect, sizeof expect,
+                         "Element '{" NS "}episode', attribute 'a': [facet 'pattern'] The value "
+                         "'%s' is not accepted by the pattern '%s'.",
+                         v, s->pattern);
+                assert_string_equal(msg, expect);
+            }
+        }
+        xmlRegFreeRegexp(re);
+    }
+    assert_int_equal(rpt_xsd_attr_check(&rpt_xsd_stand_ins[2], (const xmlChar *)"submission", NULL,
+                                        (const xmlChar *)"body", (const xmlChar *)"a&#38;b", 7, msg,
+                                        sizeof msg),
+                     0);
+    assert_string_equal(msg, "Element 'submission', attribute 'body': [facet 'pattern'] The "
+                             "value 'a&b' is not accepted by the pattern '[A-Za-z0-9_\\-]{1,32}'.");
+}
+
+/* A schema tdi validate's form is not sound for is refused, saying why; a type with more than its
+ * pattern is left to libxml2. */
+static void validate_form_refuses(void **state)
+{
+    static const char *const cases[][4] = {
+        {"<xs:complexType name=\"delete\">", "type=\"tdi:episodeKey\"", "type=\"tdi:name\"",
+         "an attribute declared with two types: key"},
+        {"<xs:complexType name=\"episode\">", "<xs:attribute ",
+         "<xs:anyAttribute processContents=\"skip\"/><xs:attribute ",
+         "the schema has an xs:anyAttribute"},
+        {NULL, "attributeFormDefault=\"unqualified\"", "attributeFormDefault=\"qualified\"",
+         "attributes are qualified"},
+        {NULL, "<xs:simpleType name=\"localCode\">",
+         "<xs:simpleType name=\"codes\"><xs:list itemType=\"tdi:localCode\"/></xs:simpleType>"
+         "<xs:simpleType name=\"localCode\">",
+         "a stand-in type used other than as an attribute's type"},
+        {"<xs:complexType name=\"episode\">", "<xs:attribute name=\"centre\"",
+         "<xs:attribute form=\"unqualified\" name=\"centre\"",
+         "an xs:attribute with a ref or a form"},
+    };
+    rpt_xsd_attrs attrs;
+    char why[256];
+    xmlDocPtr doc;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        doc = schema_changed(cases[i][0], cases[i][1], cases[i][2]);
+        assert_non_null(doc);
+        why[0] = '\0';
+        assert_int_equal(rpt_xsd_for_validate(doc, &attrs, why, sizeof why), TDI_ERR_INTERNAL);
+        assert_string_equal(why, cases[i][3]);
+        assert_int_equal(attrs.n, 0);
+        xmlFreeDoc(doc);
+    }
+    /* The key's type restricts by a length too: libxml2 checks it, pattern and all. */
+    doc = schema_changed("<xs:simpleType name=\"episodeKey\">", "<xs:pattern ",
+                         "<xs:maxLength value=\"35\"/><xs:pattern ");
+    assert_non_null(doc);
+    assert_int_equal(rpt_xsd_for_validate(doc, &attrs, why, sizeof why), TDI_OK);
+    assert_int_equal(attrs.n, 5);
+    assert_null(rpt_xsd_attr_type(&attrs, (const xmlChar *)"key"));
+    assert_non_null(
+        xs_named(xs_named(xs_named(xmlDocGetRootElement(doc), "simpleType", "episodeKey"),
+                          "restriction", NULL),
+                 "pattern", NULL));
+    xmlFreeDoc(doc);
+}
+
+static void quiet(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx;
+    (void)err;
+}
+
+/* The published schema's verdict on path, by libxml2 alone. */
+static tdi_status as_published(const char *path)
+{
+    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(TDI_SCHEMA_DIR "/tdi-submission.xsd");
+    xmlSchemaPtr xsd = pc ? xmlSchemaParse(pc) : NULL;
+    xmlSchemaValidCtxtPtr vc = xsd ? xmlSchemaNewValidCtxt(xsd) : NULL;
+    int rc;
+
+    assert_non_null(vc);
+    xmlSchemaSetValidStructuredErrors(vc, quiet, NULL);
+    rc = xmlSchemaValidateFile(vc, path, 0);
+    xmlSchemaFreeValidCtxt(vc);
+    xmlSchemaFree(xsd);
+    xmlSchemaFreeParserCtxt(pc);
+    return rc == 0 ? TDI_OK : TDI_ERR_INVALID;
+}
+
+/* tdi validate gives the published schema's verdict on each attribute it checks in code, right or
+ * one of its near misses, in the header, an episode and a delete; and says what libxml2 says. A
+ * schema it cannot take its form of is checked as published. */
+static void validate_verdicts_as_published(void **state)
+{
+    fixture *fx = *state;
+#define PERSON_A "v1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    /* The text replaced, what replaces it around the value, the right value it had. */
+    static const char *const places[][4] = {
+        {"body=\"flanders\"", "body=\"", "\"", "flanders"},
+        {KEY1, "key=\"", "\"", "e1:00000000000000000000000000000001"},
+        {"person=\"" PERSON_A "\"", "person=\"", "\"", PERSON_A},
+        {"source=\"clinic_en\"", "source=\"", "\"", "clinic_en"},
+        {"centre=\"C01\"", "centre=\"", "\"", "C01"},
+        {"region=\"VL\"", "region=\"", "\"", "VL"},
+        {"</episodes>", "<delete key=\"", "\"/>\n</episodes>",
+         "e1:00000000000000000000000000000009"},
+    };
+    static const size_t type_of[] = {2, 0, 1, 2, 3, 3, 0};
+    char path[128], to[512], c[19][132];
+    size_t valid = 0, invalid = 0;
+
+    for (size_t p = 0; p < sizeof places / sizeof places[0]; p++) {
+        size_t n = near_misses(places[p][3], c);
+
+        snprintf(c[n++], sizeof c[0], "%s", places[p][3]);
+        snprintf(c[n++], sizeof c[0], "%s", right_values[type_of[p]][0]);
+        for (size_t k = 0; k < n; k++) {
+            tdi_status want;
+
+            snprintf(to, sizeof to, "%s%s%s", places[p][1], c[k], places[p][2]);
+            doc_with(fx, places[p][0], to, path, sizeof path);
+            want = as_published(path);
+            test_log_start(&fx->log);
+            if (report_validate_file(path, TDI_SCHEMA_DIR) != want)
+                fail_msg("%s: verdict differs from the published schema's", to);
+            valid += want == TDI_OK;
+            invalid += want != TDI_OK;
+            if (want != TDI_OK && !strstr(fx->log.text, "[facet 'pattern'] The value '"))
+                fail_msg("%s: %s", to, fx->log.text);
+        }
+    }
+    assert_true(valid >= 12 && invalid >= 60);
+    /* An ampersand in a source, as libxml2 says it. */
+    doc_with(fx, "source=\"clinic_en\"", "source=\"clinic&amp;en\"", path, sizeof path);
+    test_log_start(&fx->log);
+    assert_int_equal(report_validate_file(path, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    assert_non_null(strstr(fx->log.text,
+                           ":4: Element '{" NS "}episode', attribute 'source': [facet 'pattern'] "
+                           "The value 'clinic&en' is not accepted by the pattern "
+                           "'[A-Za-z0-9_\\-]{1,32}'.\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +591,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(run_check_in_code, setup, test_scratch_teardown),
         cmocka_unit_test(run_form_has_no_defaults),
         cmocka_unit_test(run_form_codes_by_length),
+        cmocka_unit_test(validate_form_of_the_schema),
+        cmocka_unit_test(validate_checks_are_the_patterns),
+        cmocka_unit_test(validate_form_refuses),
+        cmocka_unit_test_setup_teardown(validate_verdicts_as_published, setup,
+                                        test_scratch_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
