@@ -311,7 +311,7 @@ done:
     return ok;
 }
 
-/* TDI_ERR_INTERNAL, with why ("... %s ...", what) in f->why. */
+/* TDI_ERR_INTERNAL, with why and then what in f->why. */
 static tdi_status refuse(validate_form *f, const char *why, const char *what)
 {
     snprintf(f->why, f->whylen, "%s%s", why, what);
