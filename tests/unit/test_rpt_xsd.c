@@ -427,13 +427,19 @@ static void validate_checks_are_the_patterns(void **state)
 
                 snprintf(v, sizeof v, "%s", (size_t)(k % 17) < n ? c[k % 17] : good);
             } else {
-                /* A right value cut at a random place and continued at random, or all random. */
-                int parts = rand() % 70;
+                /* A right value cut at a random place, then: its own characters at random up to
+                 * its length (often right again), or random pieces. */
+                const char *right =
+                    right_values[i][k % 3] ? right_values[i][k % 3] : right_values[i][0];
+                size_t rlen = strlen(right);
 
+                snprintf(v, sizeof v, "%.*s", rand() % (int)(rlen + 1), right);
                 if (k % 2)
-                    snprintf(v, sizeof v, "%.*s", rand() % 68, right_values[i][k % 3 == 1 ? 0 : 0]);
-                for (int p = 0; p < parts && strlen(v) < 200; p++)
-                    strcat(v, pieces[rand() % (int)(sizeof pieces / sizeof pieces[0])]);
+                    while (strlen(v) < rlen)
+                        strncat(v, right + rand() % (int)rlen, 1);
+                else
+                    for (int p = rand() % 70; p > 0 && strlen(v) < 200; p--)
+                        strcat(v, pieces[rand() % (int)(sizeof pieces / sizeof pieces[0])]);
             }
             len = strlen(v);
             by_pattern = xmlRegexpExec(re, (const xmlChar *)v) == 1;
