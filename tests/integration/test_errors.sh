@@ -171,6 +171,40 @@ case_validate_invalid() {
         fail "xmllint accepts an exact age in a 2.2 file"
 }
 
+# The attributes tdi validate matches against their patterns in its own code (the key, person,
+# source, centre, region and the header's body: report/rpt_xsd.h), each made a near miss in a
+# run's file: tdi validate refuses it at its line in libxml2's words, and xmllint, which checks
+# the schema as published, refuses it too. Each changed file, the change undone, is valid again.
+case_validate_patterns() {
+    local gz good=$CASE_DIR/good.xml bad=$CASE_DIR/bad.xml line l attr from to n=0
+    run_pipeline "$CASE_DIR"
+    gz=$(one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz")
+    gzip -dc "$gz" >"$good"
+    line=$(grep -n -m 1 '<episode ' "$good" | cut -d: -f1)
+    while read -r attr from to; do
+        cp "$good" "$bad"
+        l=$line
+        if [ "$attr" = body ]; then l=2; fi # the header
+        sed -i -E "${l}s/ $attr=\"$from/ $attr=\"$to/" "$bad"
+        ! cmp -s "$good" "$bad" || fail "$attr: nothing changed"
+        tdi_try "$CASE_DIR/validate-$attr" 8 validate "$bad"
+        stderr_has "$bad:$l: Element '{urn:tdi:submission:2}"
+        stderr_has "attribute '$attr': [facet 'pattern'] The value '"
+        ! xmllint --noout --nonet --schema "$TDI_ROOT/schemas/tdi-submission.xsd" "$bad" \
+            2>/dev/null || fail "$attr: xmllint accepts what tdi validate refuses"
+        n=$((n + 1))
+    done <<'EOF_CHANGES'
+key e1:([0-9a-f]) e1:F
+person v1:([0-9a-f]) v1:g
+source ([A-Za-z0-9_-]+) \1.x
+centre ([A-Za-z0-9._-]+) \1 x
+region ([A-Za-z0-9._-]+) \1\&amp;
+body ([A-Za-z0-9_-]+) \1:
+EOF_CHANGES
+    [ "$n" = 6 ] || fail "$n changes made, not 6"
+    tdi_try "$CASE_DIR/validate-good" 0 validate "$good"
+}
+
 # One bad cell costs one row, not the source: in a SQL_ASCII clinic database (no encoding check
 # on the server), a text birth date that is no date, a start date that is no date and a byte that
 # is no UTF-8 each send their row to the quarantine with its rule; the rest is published.
@@ -213,4 +247,5 @@ it_case errors-crosswalk-bad-code case_crosswalk_bad_code
 it_case errors-crosswalk-corrupt case_crosswalk_corrupt
 it_case errors-validate-hostile case_validate_hostile
 it_case errors-validate-invalid case_validate_invalid
+it_case errors-validate-patterns case_validate_patterns
 it_end
