@@ -65,7 +65,7 @@ tdi_status rpt_xsd_in_code(xmlDocPtr doc, char *why, size_t whylen);
  * checks each attribute of those types in its own SAX callback, before libxml2's validator sees
  * the element (rpt_xsd_attr_type, rpt_xsd_attr_check). The year (an xs:integer, whose white space
  * is collapsed first) and the items' codes keep their patterns. At 1M episodes tdi validate takes
- * 5.5 -> 3.6 s (docs/benchmark.md, 2026-12-07 20:13). The verdict is the published schema's:
+ * 5.5 -> 3.6 s (docs/benchmark.md, 2026-12-07 20:00-20:15). The verdict is the published schema's:
  * - a stand-in's check in code accepts exactly the strings its pattern does (test_rpt_xsd.c
  *   compares the two on random strings and near misses);
  * - every attribute of a given name has one type in the schema, so checking by name checks every
