@@ -155,6 +155,16 @@ static void note(validation *v, tdi_log_level level, long line, const char *msg)
         tdi_log(level, "%s: %s", v->label, msg);
 }
 
+/* 1 (counted, not said) for a validity error once the input is broken: the validator then only
+ * complains about the consequences. For libxml2's validator and check_attributes() alike. */
+static int after_broken_input(validation *v)
+{
+    if (!v->gz_broken && !v->parse_broken)
+        return 0;
+    v->errors++;
+    return 1;
+}
+
 /* Parser, schema parser and validator messages all arrive here. */
 static void on_xml_error(void *ctx, xmlErrorPtr err)
 {
@@ -167,11 +177,8 @@ static void on_xml_error(void *ctx, xmlErrorPtr err)
      * nothing. */
     if (err->domain == XML_FROM_IO && (v->gz_broken || v->read_errno))
         return;
-    /* Once the input is broken, the validator only complains about the consequences. */
-    if (err->domain == XML_FROM_SCHEMASV && (v->gz_broken || v->parse_broken)) {
-        v->errors++;
+    if (err->domain == XML_FROM_SCHEMASV && after_broken_input(v))
         return;
-    }
     if (err->domain == XML_FROM_PARSER && err->level == XML_ERR_FATAL)
         v->parse_broken = 1;
     rpt_xml_message(msg, sizeof msg, err);
@@ -580,13 +587,10 @@ static void check_attributes(void *ctx, const xmlChar *localname, const xmlChar 
         if (!type || rpt_xsd_attr_check(type, localname, uri, a[0], a[3], (size_t)(a[4] - a[3]),
                                         raw, sizeof raw))
             continue;
-        /* As on_xml_error() takes the validator's messages. */
-        if (v->limit_hit)
+        if (v->limit_hit) /* as on_xml_error() takes the validator's messages */
             return;
-        if (v->gz_broken || v->parse_broken) {
-            v->errors++;
+        if (after_broken_input(v))
             continue;
-        }
         tdi_clean_value(msg, sizeof msg, raw);
         note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt), msg);
     }

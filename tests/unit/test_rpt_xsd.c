@@ -116,29 +116,12 @@ static tdi_status run_check(const char *path, const char *dir)
 
 #define KEY1 "key=\"e1:00000000000000000000000000000001\""
 
-/* valid-2.4.xml with the first from replaced by to, written into fx's directory as path. */
-static void doc_with(const fixture *fx, const char *from, const char *to, char *path, size_t len)
-{
-    char doc[16384], *k;
-    size_t n = test_fs_read(FIX("valid-2.4.xml"), doc, sizeof doc - 1);
-
-    assert_true(n < sizeof doc - 1);
-    doc[n] = '\0';
-    k = strstr(doc, from);
-    assert_non_null(k);
-    assert_true(n - strlen(from) + strlen(to) < sizeof doc);
-    memmove(k + strlen(to), k + strlen(from), strlen(k + strlen(from)) + 1);
-    memcpy(k, to, strlen(to));
-    snprintf(path, len, "%s/changed.xml", fx->dir);
-    assert_int_equal(test_fs_write(path, doc), 0);
-}
-
-/* The published schema's text with the first from after after (from the start when NULL) made
+/* The text of the file at path with the first from after after (from the start when NULL) made
  * to; the text is static, until the next call. */
-static const char *schema_text(const char *after, const char *from, const char *to)
+static const char *text_with(const char *path, const char *after, const char *from, const char *to)
 {
     static char doc[262144], out[262144 + 1024];
-    size_t n = test_fs_read(TDI_SCHEMA_DIR "/tdi-submission.xsd", doc, sizeof doc - 1);
+    size_t n = test_fs_read(path, doc, sizeof doc - 1);
     char *p;
 
     assert_true(n < sizeof doc - 1);
@@ -150,6 +133,19 @@ static const char *schema_text(const char *after, const char *from, const char *
     assert_true(n + strlen(to) < sizeof out);
     snprintf(out, sizeof out, "%.*s%s%s", (int)(p - doc), doc, to, p + strlen(from));
     return out;
+}
+
+/* valid-2.4.xml with the first from replaced by to, written into fx's directory as path. */
+static void doc_with(const fixture *fx, const char *from, const char *to, char *path, size_t len)
+{
+    snprintf(path, len, "%s/changed.xml", fx->dir);
+    assert_int_equal(test_fs_write(path, text_with(FIX("valid-2.4.xml"), NULL, from, to)), 0);
+}
+
+/* The published schema's text with the first from after after made to (text_with). */
+static const char *schema_text(const char *after, const char *from, const char *to)
+{
+    return text_with(TDI_SCHEMA_DIR "/tdi-submission.xsd", after, from, to);
 }
 
 /* schema_text() in fx's directory: the run's check refuses to load it, saying why. */
