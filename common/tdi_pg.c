@@ -16,19 +16,50 @@
 
 #define DEFAULT_CONNECT_TIMEOUT "30"
 
+/* The SQLSTATE classes whose primary message names objects, settings or the server's own state,
+ * never a value of a row: connection (08), feature (0A), invalid role (0P), transaction state
+ * (25), authorization (28), catalog and schema names (3D, 3F), rollback (40), syntax and access
+ * (42), resources and limits (53, 54), object state (55), operator intervention (57), system and
+ * internal errors (58, XX). Any other class may carry a value: data (22), integrity (23), a
+ * function's RAISE (P0), external routines (38, 39), foreign data (HV), a clinic's own codes. */
+static int class_names_no_value(const char *state)
+{
+    static const char *const classes[] = {"08", "0A", "0P", "25", "28", "3D", "3F", "40",
+                                          "42", "53", "54", "55", "57", "58", "XX"};
+
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+        if (strncmp(state, classes[i], 2) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether the server's message about res may be shown for who. The state database and a
+ * receiver's hold pseudonyms only; a source's rows are personal data, so its message is shown
+ * only for a class that names no value, and not when it comes from a query inside the source's
+ * own functions (an internal query: dynamic SQL may be built from a row). */
+static int message_shown(const char *who, const PGresult *res, const char *state)
+{
+    if (strncmp(who, "source ", 7) != 0)
+        return 1;
+    return state && class_names_no_value(state) && !PQresultErrorField(res, PG_DIAG_INTERNAL_QUERY);
+}
+
 void tdi_pg_log_error(const char *who, const char *what, const PGresult *res, const PGconn *conn)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char msg[512];
 
-    /* Only a source's rows are personal data: the state database holds pseudonyms. */
-    if (state && strncmp(who, "source ", 7) == 0 &&
-        (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)) {
-        tdi_error("%s: %s failed: SQLSTATE %s, a value of the source query does not fit "
-                  "the column contract (the server's message is not shown: it may quote "
-                  "personal data)",
-                  who, what, state);
+    if (state && !message_shown(who, res, state)) {
+        if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
+            tdi_error("%s: %s failed: SQLSTATE %s, a value of the source query does not fit "
+                      "the column contract (the server's message is not shown: it may quote "
+                      "personal data)",
+                      who, what, state);
+        else
+            tdi_error("%s: %s failed: SQLSTATE %s (the server's message is not shown: it may "
+                      "quote personal data)",
+                      who, what, state);
         return;
     }
     if (primary) {
@@ -42,6 +73,27 @@ void tdi_pg_log_error(const char *who, const char *what, const PGresult *res, co
                                                : "no connection");
     msg[strcspn(msg, "\n")] = '\0';
     tdi_error("%s: %s failed: %s", who, what, *msg ? msg : "connection lost");
+}
+
+/* libpq's default prints a server's notice (a view's RAISE NOTICE, a LOG line under the role's
+ * client_min_messages) to stderr word for word, past tdi's log. Here it goes to the debug log,
+ * and a source's without its text, which may quote a row (message_shown). who (arg) is the
+ * caller's and outlives the connection (tdi_pg_connect). */
+static void on_notice(void *arg, const PGresult *res)
+{
+    const char *who = arg;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+    if (!severity)
+        severity = "NOTICE";
+    if (state && primary && message_shown(who, res, state))
+        tdi_debug("%s: the server says (%s, SQLSTATE %s): %s", who, severity, state, primary);
+    else
+        tdi_debug("%s: the server sent a %s (SQLSTATE %s; its text is not shown: it may quote "
+                  "personal data)",
+                  who, severity, state ? state : "?");
 }
 
 int tdi_pg_transient(const PGresult *res, const PGconn *conn)
@@ -156,6 +208,7 @@ tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char 
         st = err_class;
         goto done;
     }
+    PQsetNoticeReceiver(conn, on_notice, (void *)(uintptr_t)who); /* only read */
     if (PQsetClientEncoding(conn, "UTF8") != 0) {
         tdi_pg_log_error(who, "setting client_encoding UTF8", NULL, conn);
         set_transient(transient, tdi_pg_transient(NULL, conn));

@@ -21,13 +21,16 @@
 
 #include <libpq-fe.h>
 
-/* Logs "WHO: WHAT failed: ..." for res (or, without a result, the connection's message). */
+/* Logs "WHO: WHAT failed: ..." for res (or, without a result, the connection's message). For a
+ * source ("source ..."), the server's message only when its class names no value. */
 void tdi_pg_log_error(const char *who, const char *what, const PGresult *res, const PGconn *conn);
 /* 1 when the failure behind res (or the connection's state) may go away on a retry. */
 int tdi_pg_transient(const PGresult *res, const PGconn *conn);
 
 /* Connects (connect_timeout 30 and application_name unless conninfo sets them), UTF8 client
- * encoding, ISO dates, UTC. On failure logs, sets *transient and returns err_class. The first
+ * encoding, ISO dates, UTC; the server's notices go to the debug log, a source's without their
+ * text. who must outlive the connection (the notices name it). On failure logs, sets *transient
+ * and returns err_class. The first
  * call loads libpq (tdi_pq.h); when it cannot, that is a failure too, not transient. */
 tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char *who,
                           tdi_status err_class, PGconn **out, int *transient);

@@ -52,7 +52,9 @@
     X(int, PQregisterEventProc, (PGconn * conn, PGEventProc proc, const char *name, void *pass),   \
       (conn, proc, name, pass))                                                                    \
     X(int, PQsetInstanceData, (PGconn * conn, PGEventProc proc, void *data), (conn, proc, data))   \
-    X(void *, PQinstanceData, (const PGconn *conn, PGEventProc proc), (conn, proc))
+    X(void *, PQinstanceData, (const PGconn *conn, PGEventProc proc), (conn, proc))                \
+    X(PQnoticeReceiver, PQsetNoticeReceiver, (PGconn * conn, PQnoticeReceiver proc, void *arg),    \
+      (conn, proc, arg))
 
 /* The ones that free: without libpq there is nothing to free (tdi_pq.h). */
 #define PQ_VOIDS(X)                                                                                \

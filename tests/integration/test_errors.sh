@@ -234,6 +234,39 @@ case_source_bad_cells() {
     pg_sql postgres -c "DROP DATABASE $db"
 }
 
+# A clinic's own function says a patient's name: as a warning while the rows are read, then as
+# the error that ends the read. Neither reaches tdi's output, the ledger or `tdi status`: only
+# the severity and SQLSTATE do (libpq printed notices to stderr word for word; every class but
+# 22 and 23 was shown).
+case_source_says_names() {
+    local db=clinic_says name='Snarfbottom Yolanthe' e
+    run_setup "$CASE_DIR"
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" \
+        -c "CREATE DATABASE $db"
+    pg_sql "$db" -f "$TDI_FIXTURES/clinic_en.sql" >/dev/null
+    pg_sql "$db" -c "CREATE FUNCTION says(e text, fail boolean) RETURNS text LANGUAGE plpgsql AS \$\$
+        BEGIN
+            RAISE WARNING 'patient $name of episode %', e;
+            IF fail THEN RAISE EXCEPTION 'patient $name is malformed'; END IF;
+            RETURN e;
+        END \$\$"
+    e=$(pg_sql "$db" -c "SELECT min(episode_id::text) FROM tdi_episodes")
+    use_db "$CASE_DIR/tdi.conf" riverside "$db" \
+        "SELECT * FROM tdi_episodes WHERE says(episode_id::text, false) IS NOT NULL"
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025 --verbose
+    stderr_has "source riverside: the server sent a WARNING (SQLSTATE 01000; its text is not shown"
+    use_db "$CASE_DIR/tdi.conf" riverside "$db" \
+        "SELECT * FROM tdi_episodes WHERE says(episode_id::text, episode_id::text = '$e') IS NOT NULL"
+    tdi_try "$CASE_DIR/again" 5 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stderr_has "failed: SQLSTATE P0001 (the server's message is not shown: it may quote personal data)"
+    "$TDI" status --config "$CASE_DIR/tdi.conf" >"$CASE_DIR/status.out" 2>&1
+    ledger "$CASE_DIR" "SELECT coalesce(error, '') FROM tdi.run_source" >"$CASE_DIR/ledger.out"
+    grep -q 'SQLSTATE P0001' "$CASE_DIR/ledger.out" || fail "the ledger does not hold the failure"
+    ! grep -lF Snarfbottom "$CASE_DIR"/run.* "$CASE_DIR"/again.* "$CASE_DIR/status.out" \
+        "$CASE_DIR/ledger.out" || fail "the name is in the files above"
+    pg_sql postgres -c "DROP DATABASE $db"
+}
+
 it_case errors-config-typo case_config_typo
 it_case errors-config-corrupt case_config_corrupt
 it_case errors-config-missing case_config_missing
@@ -243,6 +276,7 @@ it_case errors-source-down case_source_down
 it_case errors-source-bad-db case_source_bad_db
 it_case errors-source-required-column case_source_required_column
 it_case errors-source-bad-cells case_source_bad_cells
+it_case errors-source-says-names case_source_says_names
 it_case errors-crosswalk-bad-code case_crosswalk_bad_code
 it_case errors-crosswalk-corrupt case_crosswalk_corrupt
 it_case errors-validate-hostile case_validate_hostile

@@ -44,9 +44,11 @@ struct pg_conn {
     int quiet[2];    /* PQsocket under hpq_silent_socket(1): quiet[0], never readable */
     PGEventProc ev;  /* PQregisterEventProc's procedure (one per connection here) */
     void *evdata;    /* and its PQsetInstanceData */
-    int raw;         /* client_encoding SQL_ASCII: rows arrive as the bytes they are */
-    int stall;       /* PQsocket: quiet[0], whatever hpq_silent_socket says */
-    int waiting;     /* stalled, and PQisBusy said 1: counted for hpq_raise_when_stalled */
+    PQnoticeReceiver notice; /* PQsetNoticeReceiver's, and its argument: hpq_notice */
+    void *notice_arg;
+    int raw;     /* client_encoding SQL_ASCII: rows arrive as the bytes they are */
+    int stall;   /* PQsocket: quiet[0], whatever hpq_silent_socket says */
+    int waiting; /* stalled, and PQisBusy said 1: counted for hpq_raise_when_stalled */
 };
 
 struct pg_result {
@@ -188,6 +190,8 @@ static void add_lines(lane *ln, const hpq_line *lines)
         l->error = keep_str(l->error);
         l->res.sqlstate = keep_str(l->res.sqlstate);
         l->res.message = keep_str(l->res.message);
+        l->res.severity = keep_str(l->res.severity);
+        l->res.internal = keep_str(l->res.internal);
         l->res.fields = keep_strs(l->res.fields, (size_t)l->res.nfields);
         l->res.values = keep_strs(l->res.values, (size_t)l->res.nfields * (size_t)l->res.ntuples);
         if (l->res.types) {
@@ -510,6 +514,37 @@ int PQsetInstanceData(PGconn *conn, PGEventProc proc, void *data)
 void *PQinstanceData(const PGconn *conn, PGEventProc proc)
 {
     return conn && proc && proc == conn->ev ? conn->evdata : NULL;
+}
+
+PQnoticeReceiver PQsetNoticeReceiver(PGconn *conn, PQnoticeReceiver proc, void *arg)
+{
+    PQnoticeReceiver old;
+
+    check_conn(conn, "PQsetNoticeReceiver");
+    old = conn->notice;
+    conn->notice = proc;
+    conn->notice_arg = arg;
+    return old;
+}
+
+PGresult *hpq_result(const hpq_res *r)
+{
+    PGresult *res;
+
+    LOCK();
+    res = new_result(r);
+    UNLOCK();
+    return res;
+}
+
+void hpq_notice(PGconn *conn, const hpq_res *notice)
+{
+    struct pg_result res = {.r = *notice};
+
+    check_conn(conn, "hpq_notice");
+    res.r.status = PGRES_NONFATAL_ERROR;
+    if (conn->notice)
+        conn->notice(conn->notice_arg, &res);
 }
 
 void hpq_server_encoding(const char *encoding)
@@ -974,6 +1009,10 @@ char *PQresultErrorField(const PGresult *res, int fieldcode)
         return unconst(res->r.sqlstate);
     if (fieldcode == PG_DIAG_MESSAGE_PRIMARY)
         return unconst(res->r.message);
+    if (fieldcode == PG_DIAG_SEVERITY_NONLOCALIZED)
+        return unconst(res->r.severity);
+    if (fieldcode == PG_DIAG_INTERNAL_QUERY)
+        return unconst(res->r.internal);
     return NULL;
 }
 

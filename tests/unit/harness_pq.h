@@ -67,6 +67,8 @@ typedef struct hpq_res {
     ExecStatusType status;
     const char *sqlstate; /* error results: PG_DIAG_SQLSTATE */
     const char *message;  /* error results: PG_DIAG_MESSAGE_PRIMARY */
+    const char *severity; /* PG_DIAG_SEVERITY_NONLOCALIZED (a notice's NOTICE, WARNING, ...) */
+    const char *internal; /* PG_DIAG_INTERNAL_QUERY: the error came from a function's query */
     int nfields;
     const char *const *fields; /* the column names */
     int ntuples;
@@ -115,6 +117,11 @@ size_t hpq_bytes(const char *text, unsigned char *out, size_t len);
 void hpq_done(void);
 /* Forgets the script and everything left (after a test failed half-way). */
 void hpq_reset(void);
+/* A result as libpq would make it from r; PQclear frees it (or hpq_reset). */
+PGresult *hpq_result(const hpq_res *r);
+/* The server sends notice (its sqlstate, severity, message, internal) on conn now: the notice
+ * receiver set with PQsetNoticeReceiver gets it (none set: dropped). */
+void hpq_notice(PGconn *conn, const hpq_res *notice);
 /* What PQparameterStatus(conn, "server_encoding") answers from now on (default "UTF8"; reset by
  * hpq_reset and hpq_done). */
 void hpq_server_encoding(const char *encoding);

@@ -159,6 +159,83 @@ static void query_error_classes(void **state)
     hpq_done();
 }
 
+/* A source's server message is shown only for a class that names objects, never a value, and not
+ * when it comes from a query inside the source's own functions; the state database's always. */
+static void source_messages_by_class(void **state)
+{
+    static const struct {
+        const char *who, *sqlstate, *internal;
+    } cases[] = {
+        {"source a", "42P01", NULL}, {"source a", "08006", NULL},
+        {"source a", "57014", NULL}, {"source a", "P0001", NULL},
+        {"source a", "38000", NULL}, {"source a", "HV000", NULL},
+        {"source a", "ZZ001", NULL}, {"source a", "42601", "SELECT 'Vandersloot'"},
+        {"source a", "22007", NULL}, {"state database", "P0001", NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hpq_res r = {.status = PGRES_FATAL_ERROR,
+                     .sqlstate = cases[i].sqlstate,
+                     .message = "patient Vandersloot",
+                     .internal = cases[i].internal};
+
+        PGresult *res = hpq_result(&r);
+
+        tdi_pg_log_error(cases[i].who, "reading", res, NULL);
+        PQclear(res);
+    }
+    assert_string_equal(
+        logged.text,
+        "source a: reading failed: patient Vandersloot (SQLSTATE 42P01)\n"
+        "source a: reading failed: patient Vandersloot (SQLSTATE 08006)\n"
+        "source a: reading failed: patient Vandersloot (SQLSTATE 57014)\n"
+        "source a: reading failed: SQLSTATE P0001 (the server's message is not shown: it may "
+        "quote personal data)\n"
+        "source a: reading failed: SQLSTATE 38000 (the server's message is not shown: it may "
+        "quote personal data)\n"
+        "source a: reading failed: SQLSTATE HV000 (the server's message is not shown: it may "
+        "quote personal data)\n"
+        "source a: reading failed: SQLSTATE ZZ001 (the server's message is not shown: it may "
+        "quote personal data)\n"
+        "source a: reading failed: SQLSTATE 42601 (the server's message is not shown: it may "
+        "quote personal data)\n"
+        "source a: reading failed: SQLSTATE 22007, a value of the source query does not fit the "
+        "column contract (the server's message is not shown: it may quote personal data)\n"
+        "state database: reading failed: patient Vandersloot (SQLSTATE P0001)\n");
+}
+
+/* A server's notice goes to the debug log, not to stderr by libpq; a source's without its text. */
+static void notices_to_the_log(void **state)
+{
+    const hpq_res raise = {.sqlstate = "00000", .severity = "WARNING", .message = "Vandersloot"};
+    const hpq_res named = {.sqlstate = "42P07", .severity = "NOTICE", .message = "t exists"};
+    PGconn *src = NULL, *conn;
+    int transient = -1;
+
+    (void)state;
+    tdi_log_set_level(TDI_LOG_DEBUG);
+    conn = connected();
+    hpq_script(HPQ_CONNECT("dbname=clinic"));
+    assert_int_equal(
+        tdi_pg_connect("dbname=clinic", "tdi", "source a", TDI_ERR_SOURCE, &src, &transient),
+        TDI_OK);
+    hpq_notice(src, &raise);
+    hpq_notice(src, &named);
+    hpq_notice(conn, &raise);
+    tdi_log_set_level(TDI_LOG_INFO);
+    hpq_notice(conn, &named); /* debug only */
+    assert_string_equal(logged.text,
+                        "source a: the server sent a WARNING (SQLSTATE 00000; its text is not "
+                        "shown: it may quote personal data)\n"
+                        "source a: the server says (NOTICE, SQLSTATE 42P07): t exists\n"
+                        "state database: the server says (WARNING, SQLSTATE 00000): Vandersloot\n");
+    hpq_script(HPQ_FINISH, HPQ_FINISH);
+    PQfinish(src);
+    PQfinish(conn);
+    hpq_done();
+}
+
 /* Parameters go as text, NULL as SQL NULL; the result is the caller's; a wait for a result
  * that is not there yet polls the socket. */
 static void query_params_rows_and_wait(void **state)
@@ -521,6 +598,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(connect_bad_option_is_permanent, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_settings_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(query_error_classes, setup, teardown),
+        cmocka_unit_test_setup_teardown(source_messages_by_class, setup, teardown),
+        cmocka_unit_test_setup_teardown(notices_to_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(query_params_rows_and_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(query_unexpected_results, setup, teardown),
         cmocka_unit_test_setup_teardown(send_on_lost_connection, setup, teardown),
