@@ -182,6 +182,20 @@ static tdi_status write_records(run_ctx *rc, size_t b, FILE *fp, uint64_t n, rep
     return st;
 }
 
+/* The body's file is published: the state database's record of it (the sequence, sent while the
+ * file was read back) must go in with it. A stop now waits for that one statement's answer
+ * rather than undo a record whose file is out (the run then stops before the next body). */
+static tdi_status wait_published(run_ctx *rc)
+{
+    tdi_status st = state_commit_wait(rc->state);
+
+    if (st == TDI_ERR_INTERRUPTED) {
+        tdi_stop_acknowledge();
+        st = state_commit_wait(rc->state);
+    }
+    return st;
+}
+
 /* Writes body b's file from its actions and the spool, and publishes it. The state database
  * records the actions as what the body was sent meanwhile, in the commit's transaction: the file
  * is published only when that succeeded, and the transaction commits after it (at least once).
@@ -252,9 +266,13 @@ static tdi_status publish_body(run_ctx *rc, size_t b)
         w = NULL;
     }
     if (st == TDI_OK)
-        st = state_commit_wait(rc->state);
+        st = wait_published(rc);
     report_abort(w);
-    if (st != TDI_OK && sent) /* not published: what was recorded of it goes */
+    /* Not published: what was recorded of it goes. Stopped, the undo is the winding down (one
+     * statement): a wait it broke off would roll back the bodies published before this one. */
+    if (st == TDI_ERR_INTERRUPTED)
+        tdi_stop_acknowledge();
+    if (st != TDI_OK && sent)
         st = run_worse(st, state_commit_undo(rc->state));
     close_actions(episodes);
     close_actions(deletes);

@@ -24,6 +24,12 @@ tdi_status state_commit_begin(state_db *st)
 
     if (st->in_txn) /* begun before the files were written (state_commit_send) */
         return TDI_OK;
+    /* A new transaction would record the files without what their bodies were sent. */
+    if (st->lost) {
+        tdi_error(WHO ": the record of this run's published files was lost with its transaction; "
+                      "the next run sends their changes again");
+        return TDI_ERR_STATE;
+    }
     s = st_ready(st);
     if (s == TDI_OK)
         s = st_command(st, "starting the commit", "BEGIN", 0, NULL);
@@ -140,6 +146,8 @@ tdi_status state_commit_send(state_db *st, int year, int b, const char *body, ui
                                        : sent_sql,
                         4, params, NULL);
     st->pending = s == TDI_OK;
+    st->kept += st->part; /* the body before this one stayed */
+    st->part = s == TDI_OK;
     st->pending_what = "recording what the body was sent";
     return s;
 }
@@ -160,6 +168,7 @@ tdi_status state_commit_wait(state_db *st)
 tdi_status state_commit_undo(state_db *st)
 {
     st->pending = 0;
+    st->part = 0;
     if (!st->in_txn)
         return TDI_OK;
     if (st_ready(st) == TDI_OK &&
@@ -470,6 +479,7 @@ tdi_status state_commit_end(state_db *st, int year, int64_t run_no, const state_
         return s;
     }
     st->in_txn = 0;
+    st->part = st->kept = 0;
     return TDI_OK;
 }
 
@@ -479,6 +489,8 @@ void state_commit_abort(state_db *st)
         return;
     st->in_txn = 0;
     st->pending = 0;
+    st->lost = st->part || st->kept > 0;
+    st->part = st->kept = 0;
     if (tdi_pg_recover(st->conn, 5000))
         (void)st_command(st, "rolling back", "ROLLBACK", 0, NULL);
 }

@@ -32,6 +32,10 @@ struct state_db {
     st_beside *beside; /* the check's first groupings beside the ranking (st_beside.c) */
     int in_copy;       /* a COPY FROM STDIN is open */
     int in_txn;        /* commit_begin ran, commit_end or abort not yet */
+    int part;          /* a body's part is open: sent, neither undone nor followed by another */
+    int kept;          /* bodies' parts the transaction holds besides the open one */
+    int lost;          /* aborted while holding a part not undone: its file is out, its record
+                        * gone */
     int locked;        /* state_lock took the run lock */
     int scratch; /* state_delta_begin emptied the run's unlogged tables (emptied at the close) */
     int pending; /* state_commit_send() or _sequence() sent a statement, its result not read yet */

@@ -541,17 +541,56 @@ case_commit_refused() {
 
 # SIGTERM while the run waits for the state database to record what a body was sent (a slow
 # trigger): the statement is cancelled, the file is not published, exit 10, ledger interrupted.
-case_commit_sigterm() {
-    local conf=$CASE_DIR/tdi.conf db pid
+# run_slow_sent TRIGGER: a fresh state database whose tdi.sent runs TRIGGER (plpgsql) before
+# each insert, and a run in the background (its stdout and stderr CASE_DIR/run.*) waiting in
+# the trigger's pg_sleep: the caller's db and pid.
+run_slow_sent() {
     run_setup "$CASE_DIR"
     db=$(cat "$CASE_DIR/state.db")
-    refuse_sent "$db" "PERFORM pg_sleep(60)"
-    "$TDI" run --config "$conf" --year 2025 >"$CASE_DIR/run.out" 2>"$CASE_DIR/run.err" &
+    refuse_sent "$db" "$1"
+    "$TDI" run --config "$CASE_DIR/tdi.conf" --year 2025 >"$CASE_DIR/run.out" 2>"$CASE_DIR/run.err" &
     pid=$!
     trap 'kill "$pid" 2>/dev/null || true' EXIT
     wait_for_sleep "$db" || fail "the run never reached the slow insert"
+}
+
+case_commit_sigterm() {
+    local db pid
+    run_slow_sent "PERFORM pg_sleep(60)"
     sigterm_stops "$pid" "$CASE_DIR/run.err"
     [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent")" = 0 ] || fail "the interrupted run recorded what it did not publish"
+}
+
+# SIGTERM while the second body's part of the commit waits (a slow trigger that lets the first
+# body's rows through): the first body's file is published and stays recorded with what it was
+# sent, in the one transaction; the second's is not published and its part is undone; exit 10.
+# (Before, the undo's wait broke off on the stop and rolled the whole transaction back, and a new
+# one recorded the first body's file and blanking without what it was sent.)
+case_sigterm_second_body() {
+    local conf=$CASE_DIR/tdi.conf db pid rc=0 n
+    run_slow_sent "IF EXISTS (SELECT 1 FROM tdi.sent) THEN PERFORM pg_sleep(60); END IF"
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    trap - EXIT
+    [ "$rc" = 10 ] || { cat "$CASE_DIR/run.err" >&2; fail "SIGTERM: exit $rc, expected 10"; }
+    grep -qF 'tdi: error: stopped by signal 15; the files listed above are published and recorded' \
+        "$CASE_DIR/run.err" || { cat "$CASE_DIR/run.err" >&2; fail "no 'published and recorded' message"; }
+    n=$(sed -n 's/^body national: \([0-9]*\) records, .*sequence 1 -> .*/\1/p' "$CASE_DIR/run.out")
+    [ -n "$n" ] || fail "national's file is not in the summary"
+    one_file "$CASE_DIR/out/national/tdi-national-2025-*.xml.gz" >/dev/null
+    no_submission "$CASE_DIR" antwerp
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(body || ' ' || n, ',') FROM (SELECT body, count(*) AS n FROM tdi.sent GROUP BY body) s")" = "national $n" ] ||
+        fail "tdi.sent does not hold national's $n records alone"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(body || ' ' || sequence, ',') FROM tdi.body_sequence")" = "national 1" ] ||
+        fail "the sequences recorded are not national's 1 alone"
+    [ "$(ledger "$CASE_DIR" "SELECT string_agg(owner, ',') FROM tdi.run_file WHERE kind = 'submission'")" = national ] ||
+        fail "the ledger's submission files are not national's alone"
+    expect_last_run "$CASE_DIR" interrupted 10
+    state_sql "$db" "DROP TRIGGER test_refuse ON tdi.sent" >/dev/null
+    tdi_try "$CASE_DIR/again" 0 run --config "$conf" --year 2025
+    grep -qE '^body antwerp: [0-9]+ records, 0 replaces, 0 deletes, sequence 1 -> ' "$CASE_DIR/again.out" ||
+        fail "antwerp did not get its first file: $(grep '^body antwerp' "$CASE_DIR/again.out")"
+    stdout_has "body national: no changes, nothing published"
 }
 
 case_status() {
@@ -612,6 +651,7 @@ else
 fi
 it_case ops-commit-refused case_commit_refused
 it_case ops-commit-sigterm case_commit_sigterm
+it_case ops-sigterm-second-body case_sigterm_second_body
 it_case ops-status case_status
 it_case ops-duplicate-ids case_duplicate_ids
 it_end
