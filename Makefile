@@ -26,7 +26,7 @@ TEST_PKGS := zlib libcrypto
 # openssl and groff-base: tests compute pseudonyms independently and check the man page. perl:
 # prove runs the integration suite (TAP).
 DEB_PKGS := gcc make pkg-config libpq-dev libxml2-dev libxml2-utils zlib1g-dev libisal-dev libssl-dev \
-            nettle-dev libcmocka-dev postgresql openssl groff-base perl
+            nettle-dev libunistring-dev libcmocka-dev postgresql openssl groff-base perl
 # libFuzzer: clang and its compiler-rt runtime (libclang-rt-14-dev on Debian 12).
 FUZZ_DEB_PKGS := clang libclang-rt-dev
 # make lint: the formatter, the shell and C checkers, per-function line counts.
@@ -47,8 +47,10 @@ CFLAGS   ?= -O2 -g
 # Not libpq: common/tdi_pq.c opens it when a command first connects (dlopen, in libc since glibc
 # 2.34), so the commands that never do start without its 30 libraries (issue 16). Its headers are
 # still needed (PKGS' cflags), and at run time libpq.so.5 (Debian: libpq5).
+# libunistring (client ids' letters and digits of any script: transform/tx_pseudo.c) has no
+# pkg-config file on Debian 12.
 LDLIBS   := $(shell pkg-config --libs $(filter-out libpq,$(PKGS)) 2>/dev/null || \
-              echo -lxml2 -lisal -lnettle) -pthread -lm
+              echo -lxml2 -lisal -lnettle) -lunistring -pthread -lm
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lz -lcrypto) -lcmocka
 # The test builds: sanitizers, -Werror, and the test hooks (docs/hacking.md, "Tests"); the
 # release build never has the hooks.

@@ -542,7 +542,7 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     static const tdi_column required[] = {TDI_COL_EPISODE_ID, TDI_COL_CLIENT_ID, TDI_COL_CENTRE_ID,
                                           TDI_COL_START_DATE};
     const char *centre, *region, *birth = row->col[TDI_COL_BIRTH_DATE];
-    int start_ymd = 0, birth_ymd = 0, end_ymd = 0, age_known, age;
+    int start_ymd = 0, birth_ymd = 0, end_ymd = 0, age_known, age, client_ok;
     int num[TDI_COL_COUNT];
     size_t len;
     tx_numbers n;
@@ -554,7 +554,10 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (is_missing(row->col[required[i]]))
             return reject(tx, TDI_R001, tdi_columns[required[i]].name, "missing", rej);
-    if (!tx_pseudo_client_id_ok(row->col[TDI_COL_CLIENT_ID])) /* no letter or digit in it */
+    client_ok = tx_pseudo_client_id_ok(row->col[TDI_COL_CLIENT_ID]);
+    if (client_ok < 0)
+        return -1;
+    if (!client_ok) /* no letter or digit in it */
         return reject(tx, TDI_R001, tdi_columns[TDI_COL_CLIENT_ID].name, "missing", rej);
 
     centre = trimmed(row->col[TDI_COL_CENTRE_ID], &len);

@@ -8,6 +8,10 @@
 #include "../common/tdi_text.h"
 
 #include <nettle/hmac.h>
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +33,6 @@ static const char *const person_digest_domains[TDI_PERSON_KIND_COUNT] = {
     [TDI_PERSON_SLK581] = "tdi/person/slk581/v1",
     [TDI_PERSON_CLIENT] = "tdi/person/client/v1",
 };
-
-static int is_alnum_ascii(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
 
 tdi_status tx_pseudo_open_key(const unsigned char *key, size_t keylen, tx_pseudo **out)
 {
@@ -76,49 +75,149 @@ void tx_pseudo_hmac(tx_pseudo *p, const void *msg, size_t len, unsigned char out
     mac_end(p, out);
 }
 
-int tx_pseudo_client_id_ok(const char *client_id)
+/* A client id before its other characters are dropped: NFKC (full-width digits, ligatures and
+ * composed or decomposed accents each one way), upper-cased (full mapping: ß -> SS), NFKC again
+ * (upper-casing can undo it). An ASCII id is used as it is and upper-cased by add_kept(): both
+ * steps leave ASCII ASCII, and libunistring's take about 0.8 us an id. */
+typedef struct {
+    const uint8_t *s;
+    size_t len;
+    uint8_t *heap;    /* libunistring's result when it did not fit buf, else NULL */
+    uint8_t buf[128]; /* the result when it fits */
+} client_form;
+
+/* Wipes and frees a libunistring result r (of len bytes) unless it is buf. */
+static void wipe_result(uint8_t *r, size_t len, const uint8_t *buf)
 {
-    for (const unsigned char *s = (const unsigned char *)client_id; *s; s++)
-        if (is_alnum_ascii(*s))
-            return 1;
+    explicit_bzero(r, len);
+    if (r != buf)
+        free(r);
+}
+
+/* 0 with f filled, 1 when id is no UTF-8 (refused, not guessed at: libunistring would read a bad
+ * byte as U+FFFD and merge ids), -1 out of memory (logged). form_free(f) in every case. */
+static int form_make(const char *id, client_form *f)
+{
+    uint8_t nfkc[128], *r, *u = NULL;
+    size_t n = 0, nlen = sizeof nfkc;
+    int ascii = 1;
+
+    f->heap = NULL;
+    f->len = 0;
+    for (; id[n]; n++)
+        ascii &= (unsigned char)id[n] < 0x80;
+    f->s = (const uint8_t *)id;
+    if (ascii) {
+        f->len = n;
+        return 0;
+    }
+    f->s = f->buf;
+    if (!tdi_utf8_str_ok(id))
+        return 1;
+    r = u8_normalize(UNINORM_NFKC, (const uint8_t *)id, n, nfkc, &nlen);
+    if (r) {
+        f->len = sizeof f->buf;
+        u = u8_toupper(r, nlen, NULL, UNINORM_NFKC, f->buf, &f->len);
+        wipe_result(r, nlen, nfkc);
+    }
+    explicit_bzero(nfkc, sizeof nfkc); /* even when the result did not fit it */
+    if (!u) {
+        f->len = 0;
+        tdi_error("out of memory normalising a client id");
+        return -1;
+    }
+    f->s = u;
+    f->heap = u == f->buf ? NULL : u;
     return 0;
 }
 
-/* Feeds the [0-9A-Za-z] of s, upper-cased, a chunk at a time (ids have no length bound). */
-static void add_normalised(tx_pseudo *p, const char *s)
+static void form_free(client_form *f)
+{
+    if (f->heap)
+        wipe_result(f->heap, f->len, f->buf);
+    explicit_bzero(f->buf, sizeof f->buf);
+}
+
+/* Feeds the letters and digits of any script in f (uc_is_alnum) to p a chunk at a time (ids have
+ * no length bound), or only counts them when p is NULL. Returns how many were kept. */
+static size_t add_kept(tx_pseudo *p, const client_form *f)
 {
     unsigned char chunk[64];
-    size_t n = 0;
+    size_t n = 0, kept = 0;
+    ucs4_t uc;
 
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (!is_alnum_ascii(*c))
+    for (size_t i = 0, k; i < f->len; i += k) {
+        k = (size_t)u8_mbtouc(&uc, f->s + i, f->len - i);
+        if (!uc_is_alnum(uc))
             continue;
-        chunk[n++] = (unsigned char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
-        if (n == sizeof chunk) {
+        kept++;
+        if (!p)
+            continue;
+        if (n + k > sizeof chunk) {
             mac_add(p, chunk, n);
             n = 0;
         }
+        memcpy(chunk + n, f->s + i, k);
+        if (uc >= 'a' && uc <= 'z')
+            chunk[n] = (unsigned char)(uc - 'a' + 'A');
+        n += k;
     }
-    mac_add(p, chunk, n);
+    if (p)
+        mac_add(p, chunk, n);
     explicit_bzero(chunk, sizeof chunk);
+    return kept;
+}
+
+int tx_pseudo_client_id_ok(const char *client_id)
+{
+    client_form f;
+    int r = form_make(client_id, &f);
+
+    if (r == 0)
+        r = add_kept(NULL, &f) > 0;
+    else if (r == 1)
+        r = 0;
+    form_free(&f);
+    return r;
+}
+
+/* domain \0 [scope \0]: what a person digest's input starts with. */
+static void person_begin(tx_pseudo *link, tdi_person_kind kind, const char *scope)
+{
+    const char *domain = person_digest_domains[kind];
+
+    mac_add(link, domain, strlen(domain) + 1);
+    if (scope)
+        mac_add(link, scope, strlen(scope) + 1);
+}
+
+/* The client kind's digest: its MAC begins once the id is known to be usable, so it always ends. */
+static tdi_status client_digest(tx_pseudo *link, const char *scope, const char *id,
+                                unsigned char out[TX_HMAC_BYTES])
+{
+    client_form f;
+    tdi_status st = TDI_ERR_INTERNAL;
+
+    if (form_make(id, &f) != 0 || add_kept(NULL, &f) == 0)
+        goto done;
+    person_begin(link, TDI_PERSON_CLIENT, scope);
+    add_kept(link, &f);
+    mac_end(link, out);
+    st = TDI_OK;
+done:
+    form_free(&f);
+    return st;
 }
 
 tdi_status tx_pseudo_person_digest(tx_pseudo *link, tdi_person_kind kind, const char *scope,
                                    const char *value, unsigned char out[TX_HMAC_BYTES])
 {
-    const char *domain;
-
-    if ((unsigned)kind >= TDI_PERSON_KIND_COUNT || !value || !*value ||
-        (kind == TDI_PERSON_CLIENT && !tx_pseudo_client_id_ok(value)))
+    if ((unsigned)kind >= TDI_PERSON_KIND_COUNT || !value || !*value)
         return TDI_ERR_INTERNAL;
-    domain = person_digest_domains[kind];
-    mac_add(link, domain, strlen(domain) + 1);
-    if (scope)
-        mac_add(link, scope, strlen(scope) + 1);
     if (kind == TDI_PERSON_CLIENT)
-        add_normalised(link, value);
-    else
-        mac_add(link, value, strlen(value));
+        return client_digest(link, scope, value, out);
+    person_begin(link, kind, scope);
+    mac_add(link, value, strlen(value));
     mac_end(link, out);
     return TDI_OK;
 }

@@ -32,13 +32,16 @@ void tx_pseudo_close(tx_pseudo *p);
 /* HMAC(key, msg) into out. */
 void tx_pseudo_hmac(tx_pseudo *p, const void *msg, size_t len, unsigned char out[TX_HMAC_BYTES]);
 
-/* 1 when client_id holds at least one [0-9A-Za-z], i.e. has a non-empty normalised form. */
+/* 1 when client_id is UTF-8 and has a non-empty normalised form (a letter or digit of any
+ * script: tx_pseudo_person_digest()), 0 when not, -1 out of memory (logged). */
 int tx_pseudo_client_id_ok(const char *client_id);
 
 /* The person digest under the link key. Domains: "tdi/person/nid/v1" (scope: the scheme name,
  * value: the checked digits), "tdi/person/slk581/v1" (no scope, value: the 14-character key),
- * "tdi/person/client/v1" (scope: the source name, value: the client id normalised here to its
- * [0-9A-Za-z], upper-cased). TDI_ERR_INTERNAL on an empty (normalised) value. */
+ * "tdi/person/client/v1" (scope: the source name, value: the client id normalised here: NFKC,
+ * upper-cased, NFKC, then only its letters and digits of any script, uc_is_alnum(); an ASCII id
+ * keeps its [0-9A-Za-z], upper-cased). TDI_ERR_INTERNAL on an empty (normalised) value, a client
+ * id that is no UTF-8, or out of memory. */
 tdi_status tx_pseudo_person_digest(tx_pseudo *link, tdi_person_kind kind, const char *scope,
                                    const char *value, unsigned char out[TX_HMAC_BYTES]);
 

@@ -296,7 +296,100 @@ static void test_client_id_ok(void **state)
     assert_int_equal(tx_pseudo_client_id_ok("x"), 1);
     assert_int_equal(tx_pseudo_client_id_ok(""), 0);
     assert_int_equal(tx_pseudo_client_id_ok(" .-/ "), 0);
-    assert_int_equal(tx_pseudo_client_id_ok("\xc3\xa9"), 0); /* é: not [0-9A-Za-z] */
+}
+
+/* A client id keeps its letters and digits of any script, after NFKC and upper-casing. Each
+ * digest is HMAC(link key, "tdi/person/client/v1\0clinic_a\0" KEPT) by the openssl line of the
+ * file comment (link key 00e64b43126cf69d488ebecc803aeb0e6d019c819564f35e9b54ca9fa92edb83), KEPT
+ * the UTF-8 of the id's kept form (in the comment). The ASCII ids' digests are those of tdi 0.x
+ * before non-ASCII letters were kept: they must never change. */
+static const struct {
+    const char *id, *hex;
+} client_digests[] = {
+    /* CL7781XQ */
+    {"cl-7781.xq", "d66ae23c4fb301a4896abf7abc673737dec7f5d45e16bdbaf2e3fea7efa826e2"},
+    {"CL7781XQ", "d66ae23c4fb301a4896abf7abc673737dec7f5d45e16bdbaf2e3fea7efa826e2"},
+    /* 1234 */
+    {"  12 34 ", "ebd2aa1fbf1f05f9f7758d881fb75fdd337520a9fa4778dc8af664f3dae3d74f"},
+    /* C1001 */
+    {" c-10.01 ", "1f134725e8442cb10024058006f1b70b9a5639d44b3b3ed7df2ab3b098f8831a"},
+    /* ΑΒ100, ΓΔ100: Greek letters are no longer dropped (they made both "100") */
+    {"ΑΒ-100", "5bfb4e72eb6b7e454f5eb496752d6cfa1cf5b83f03d8e05cb48b6bef516187e5"},
+    {"ΓΔ-100", "b58f573407d820a8be67232fb0dea26bd606ee2e58c306e0d77cfcb3b56aa154"},
+    /* КЛ7, МН7 (Cyrillic) */
+    {"КЛ-7", "87a86b419e9858bb2536252f32d2f426c286502f3739a698a7916bb9f888801f"},
+    {"МН-7", "c3e7b882848514d011be16ea4574f318d364b96132815287f2c957403d912e89"},
+    /* ΩΜΈΓΑ (U+0388), upper-cased */
+    {"ωμέγα", "68c5bf2493502304dc1be1b15750d4d330934ccdeda707eca5f597762f394eda"},
+    {"ΩΜΈΓΑ", "68c5bf2493502304dc1be1b15750d4d330934ccdeda707eca5f597762f394eda"},
+    {"Ωμέγα", "68c5bf2493502304dc1be1b15750d4d330934ccdeda707eca5f597762f394eda"},
+    /* É1: U+00E9 and e + U+0301 are one letter after NFKC */
+    {"\xc3\xa9-1", "3a596423e8b72f6c76529c08a9dc1cc73c96eca4e0ce3e781bf81ad63122ccbe"},
+    {"e\xcc\x81-1", "3a596423e8b72f6c76529c08a9dc1cc73c96eca4e0ce3e781bf81ad63122ccbe"},
+    /* 123: full-width digits are digits after NFKC */
+    {"\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93",
+     "3ece8d20c450715dadc21ef34375a184561fb1ea742e53429cc4b85803de337b"},
+    {"123", "3ece8d20c450715dadc21ef34375a184561fb1ea742e53429cc4b85803de337b"},
+    /* STRASSE: the full upper case of ß */
+    {"straße", "e68ee91f305d332708cd6f12bdf7a8757cf0413d1dc92518982813325b0a3ed9"},
+};
+
+static void test_client_digests(void **state)
+{
+    unsigned char d[TX_HMAC_BYTES];
+    char h[65], id[301];
+    tx_keyring *k = NULL;
+    tx_pseudo *link;
+
+    (void)state;
+    assert_int_equal(tx_keys_open_master(master, sizeof master, bodies, 2, &k), TDI_OK);
+    link = tx_keys_link(k);
+    for (size_t i = 0; i < sizeof client_digests / sizeof client_digests[0]; i++) {
+        assert_int_equal(tx_pseudo_client_id_ok(client_digests[i].id), 1);
+        assert_int_equal(
+            tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", client_digests[i].id, d),
+            TDI_OK);
+        hex(d, sizeof d, h);
+        assert_string_equal(h, client_digests[i].hex);
+    }
+    /* Longer than any buffer of the normalisation: 100 x "ω-" -> 100 x "Ω" (200 bytes) */
+    for (int i = 0; i < 100; i++)
+        memcpy(id + 3 * i, "\xcf\x89-", 3);
+    id[300] = '\0';
+    assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", id, d), TDI_OK);
+    hex(d, sizeof d, h);
+    assert_string_equal(h, "fe68e86bac0db365ce998e691322617e05300591e0a1aa95c6c76412a5c85691");
+    tx_keys_close(k);
+}
+
+/* No letter or digit of any script (a dash, an em dash, a no-break space, a combining accent
+ * alone), or no UTF-8 (a SQL_ASCII source's bytes; transform raises R019 first): refused, never
+ * guessed at, so that "12\xff" and "12" are not one person. */
+static void test_client_ids_refused(void **state)
+{
+    static const char *const refused[] = {
+        "--",
+        "\xe2\x80\x94",
+        "\xc2\xa0",
+        " \xcc\x81 ",
+        "12\xff",
+        "\xc3",
+        "AB\xc3",
+        "\xc0\xb1",      /* overlong "1" */
+        "\xed\xa0\x80x", /* a surrogate */
+    };
+    unsigned char d[TX_HMAC_BYTES];
+    tx_keyring *k = NULL;
+
+    (void)state;
+    assert_int_equal(tx_keys_open_master(master, sizeof master, bodies, 2, &k), TDI_OK);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(tx_pseudo_client_id_ok(refused[i]), 0);
+        assert_int_equal(
+            tx_pseudo_person_digest(tx_keys_link(k), TDI_PERSON_CLIENT, "clinic_a", refused[i], d),
+            TDI_ERR_INTERNAL);
+    }
+    tx_keys_close(k);
 }
 
 /* ---- the key file ---- */
@@ -476,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_key_ids),
         cmocka_unit_test(test_pseudonyms_exact),
         cmocka_unit_test(test_client_id_ok),
+        cmocka_unit_test(test_client_digests),
+        cmocka_unit_test(test_client_ids_refused),
         cmocka_unit_test(test_key_file),
         cmocka_unit_test(test_key_too_open),
         cmocka_unit_test(test_key_odd_mode),

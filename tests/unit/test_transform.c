@@ -524,6 +524,8 @@ static void test_r001(void **state)
     tdi_raw_row row = good_row();
     row.col[TDI_COL_CLIENT_ID] = "-- / --";
     assert_rejected(&row, "R001", "client_id", msg, "missing");
+    row.col[TDI_COL_CLIENT_ID] = "\xe2\x80\x94\xc2\xa0"; /* an em dash, a no-break space */
+    assert_rejected(&row, "R001", "client_id", msg, "missing");
 }
 
 static void test_r001_not_triggered(void **state)
@@ -535,6 +537,9 @@ static void test_r001_not_triggered(void **state)
     row.col[TDI_COL_CLIENT_ID] = "x";     /* one letter is enough */
     row.col[TDI_COL_EPISODE_ID] = " E1 "; /* blanks around a value are not "missing" */
     row.col[TDI_COL_BIRTH_DATE] = NULL;   /* not required */
+    rec = accept_row(&row);
+    assert_string_equal(rec.centre, "GENT-01");
+    row.col[TDI_COL_CLIENT_ID] = "\xce\xa9\xce\xbc\xce\xad\xce\xb3\xce\xb1"; /* Ωμέγα: letters */
     rec = accept_row(&row);
     assert_string_equal(rec.centre, "GENT-01");
 }
