@@ -138,8 +138,10 @@ static void form_free(client_form *f)
     explicit_bzero(f->buf, sizeof f->buf);
 }
 
-/* Feeds the letters and digits of any script in f (uc_is_alnum) to p a chunk at a time (ids have
- * no length bound), or only counts them when p is NULL. Returns how many were kept. */
+/* Feeds the letters and digits of any script in f (uc_is_alnum) and the marks that go with them
+ * (category M: a Devanagari vowel sign is no letter, yet कि and क are two ids) to p a chunk at a
+ * time (ids have no length bound), or only counts them when p is NULL. Returns how many letters
+ * and digits were kept: marks alone make no id. */
 static size_t add_kept(tx_pseudo *p, const client_form *f)
 {
     unsigned char chunk[64];
@@ -148,9 +150,10 @@ static size_t add_kept(tx_pseudo *p, const client_form *f)
 
     for (size_t i = 0, k; i < f->len; i += k) {
         k = (size_t)u8_mbtouc(&uc, f->s + i, f->len - i);
-        if (!uc_is_alnum(uc))
+        if (uc_is_alnum(uc))
+            kept++;
+        else if (!uc_is_general_category(uc, UC_CATEGORY_M))
             continue;
-        kept++;
         if (!p)
             continue;
         if (n + k > sizeof chunk) {

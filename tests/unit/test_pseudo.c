@@ -359,6 +359,24 @@ static void test_client_digests(void **state)
     assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", id, d), TDI_OK);
     hex(d, sizeof d, h);
     assert_string_equal(h, "fe68e86bac0db365ce998e691322617e05300591e0a1aa95c6c76412a5c85691");
+    /* A vowel sign is a mark, no letter: कि and क are two ids; कि-1 and कि1 one. */
+    {
+        unsigned char ki[TX_HMAC_BYTES], ka[TX_HMAC_BYTES], ki1[TX_HMAC_BYTES];
+
+        assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a",
+                                                 "\xe0\xa4\x95\xe0\xa4\xbf-1", ki),
+                         TDI_OK);
+        assert_int_equal(
+            tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a", "\xe0\xa4\x95-1", ka),
+            TDI_OK);
+        assert_int_equal(tx_pseudo_person_digest(link, TDI_PERSON_CLIENT, "clinic_a",
+                                                 "\xe0\xa4\x95\xe0\xa4\xbf"
+                                                 "1",
+                                                 ki1),
+                         TDI_OK);
+        assert_memory_not_equal(ki, ka, sizeof ki);
+        assert_memory_equal(ki, ki1, sizeof ki);
+    }
     tx_keys_close(k);
 }
 
