@@ -514,10 +514,49 @@ static tdi_status publish_all_tables(run_ctx *rc)
     return st;
 }
 
+/* What body b publishes this run: a file when it has changes, or when an earlier run may have
+ * published one it did not record (its sequence comes again, empty if need be: a receiver keeps
+ * the file of the larger runNo); else maybe its tables (rb->tables_due). Then marks what it is
+ * about to publish, committed before any rename, so that a run that dies between a rename and
+ * its commit leaves the mark to the next (docs/operations.md, "Publishing: at least once"). */
+static tdi_status plan_body(run_ctx *rc, size_t b, int *publish)
+{
+    run_body *rb = &rc->body[b];
+    const char *name = rc->cfg->bodies[b].name;
+    int file = 0, tables = 0, due = 0;
+    tdi_status st = state_publishing_left(rc->state, name, rc->year, &file, &tables);
+
+    *publish = rb->counts.appends + rb->counts.replaces + rb->counts.deletes > 0 || file;
+    if (st == TDI_OK && !*publish)
+        st = state_tables_due(rc->state, name, rc->year, &due);
+    rb->tables_due = !*publish && (due || tables);
+    /* Its tables, whether or not this run can publish them (a full read): marked, they are due
+     * to the next full read, as they are after any file. */
+    if (st == TDI_OK && (*publish || rb->tables_due))
+        st = state_publishing_mark(rc->state, name, rc->year, rc->run_no, *publish, 1);
+    if (st == TDI_OK && file)
+        printf("body %s: an earlier run may have published a file it did not record: its "
+               "sequence number is published again\n",
+               name);
+    return st;
+}
+
 tdi_status run_publish_bodies(run_ctx *rc)
 {
     tdi_status st = TDI_OK;
+    unsigned char *publish = calloc(rc->cfg->nbodies + 1, 1);
 
+    if (!publish) {
+        tdi_error("out of memory planning the bodies' files");
+        return TDI_ERR_INTERNAL;
+    }
+    /* Every mark before the first body's part of the commit begins its transaction. */
+    for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
+        int p = 0;
+        if (rc->body[b].served)
+            st = plan_body(rc, b, &p);
+        publish[b] = (unsigned char)p;
+    }
     for (size_t b = 0; b < rc->cfg->nbodies && st == TDI_OK; b++) {
         run_body *rb = &rc->body[b];
         const char *name = rc->cfg->bodies[b].name;
@@ -526,13 +565,8 @@ tdi_status run_publish_bodies(run_ctx *rc)
             printf("body %s: nothing published: %s\n", name, rb->why);
             continue;
         }
-        if (rb->counts.appends + rb->counts.replaces + rb->counts.deletes == 0) {
-            int due = 0;
+        if (!publish[b]) {
             printf("body %s: no changes, nothing published\n", name);
-            /* Tables an incremental run left behind: this (full) run can bring them. */
-            st = state_tables_due(rc->state, name, rc->year, &due);
-            if (st == TDI_OK && due)
-                rb->tables_due = 1;
             continue;
         }
         st = publish_body(rc, b);
@@ -541,6 +575,7 @@ tdi_status run_publish_bodies(run_ctx *rc)
                    name, rb->pub.records, rb->pub.replaces, rb->pub.deletes, rb->sequence,
                    rb->pub.path);
     }
+    free(publish);
     /* Tables after every submission: a tables failure (disclosure) keeps no body waiting. */
     if (st == TDI_OK)
         st = publish_all_tables(rc);

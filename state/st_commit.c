@@ -255,6 +255,12 @@ tdi_status state_commit_body(state_db *st, int year, const char *body, uint64_t 
                        "UPDATE tdi.body_sequence SET tables_sequence = sequence WHERE body = $1 "
                        "AND year = $2",
                        2, params);
+    /* What is recorded is no longer possibly out unrecorded (state_publishing_mark()). */
+    if (s == TDI_OK)
+        s = st_command(st, "recording what was published",
+                       "UPDATE tdi.publishing SET file = file AND NOT $3, tables = tables AND NOT "
+                       "$4 WHERE body = $1 AND year = $2",
+                       4, (const char *[]){body, ystr, seq ? "t" : "f", tables ? "t" : "f"});
     return s;
 }
 

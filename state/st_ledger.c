@@ -269,6 +269,41 @@ tdi_status state_tables_due(state_db *st, const char *body, int year, int *due)
     return s;
 }
 
+tdi_status state_publishing_left(state_db *st, const char *body, int year, int *file, int *tables)
+{
+    char value[8] = "";
+    int found = 0;
+    tdi_status s = st_name_year_value(
+        st, "reading what an earlier run may have published",
+        "SELECT file::int + 2 * tables::int FROM tdi.publishing WHERE body = $1 AND year = $2",
+        body, year, value, sizeof value, &found);
+    int v = s == TDI_OK && found ? atoi(value) : 0;
+
+    *file = v & 1;
+    *tables = (v & 2) != 0;
+    return s;
+}
+
+tdi_status state_publishing_mark(state_db *st, const char *body, int year, int64_t run_no, int file,
+                                 int tables)
+{
+    char ystr[16], rstr[32];
+
+    /* Committed before the first rename, so never inside the commit's transaction. */
+    if (st->in_txn) {
+        tdi_error(WHO ": a body marked as publishing inside the commit");
+        return TDI_ERR_INTERNAL;
+    }
+    snprintf(ystr, sizeof ystr, "%d", year);
+    snprintf(rstr, sizeof rstr, "%" PRId64, run_no);
+    return st_command(st, "marking a body as publishing",
+                      "INSERT INTO tdi.publishing AS p (body, year, run_no, file, tables) "
+                      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (body, year) DO UPDATE SET "
+                      "run_no = EXCLUDED.run_no, file = p.file OR EXCLUDED.file, "
+                      "tables = p.tables OR EXCLUDED.tables",
+                      5, (const char *[]){body, ystr, rstr, file ? "t" : "f", tables ? "t" : "f"});
+}
+
 tdi_status state_next_sequence(state_db *st, const char *body, int year, uint64_t *seq)
 {
     char value[32];

@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_SCHEMA_VERSION 15 /* the migrations state_migrate() knows */
+#define STATE_SCHEMA_VERSION 16 /* the migrations state_migrate() knows */
 #define STATE_TIME_MAX       32 /* YYYY-MM-DDTHH:MM:SS.ffffffZ and a NUL, with room */
 
 typedef struct state_db state_db;
@@ -99,6 +99,14 @@ tdi_status state_quarantine_same(state_db *st, const char *source, int year, con
 /* *due = 1 when the body's tables are older than its last file for year (a run read a source
  * incrementally and left them for a full read). */
 tdi_status state_tables_due(state_db *st, const char *body, int year, int *due);
+/* What an earlier run marked as publishing for body and year and never recorded: *file (a
+ * submission) and *tables, 1 or 0 (tdi.publishing, migration 16). */
+tdi_status state_publishing_left(state_db *st, const char *body, int year, int *file, int *tables);
+/* Marks body's file and/or tables for year as about to be published by run run_no, committed at
+ * once (outside the commit's transaction: TDI_ERR_INTERNAL inside it); what an earlier run left
+ * stays marked. state_commit_body() clears what it records. */
+tdi_status state_publishing_mark(state_db *st, const char *body, int year, int64_t run_no, int file,
+                                 int tables);
 /* The sequence number the body's next file for year gets (1 for the first). */
 tdi_status state_next_sequence(state_db *st, const char *body, int year, uint64_t *seq);
 

@@ -210,14 +210,14 @@ state_db_create() {
 
 # The state schema version this tree builds (state/state.h), and the SQL that takes a database
 # of a later version back to 12 (13: the run's unlogged tables; 14: their marks; 15: the
-# year's index by person, made by a night), to 11 (12: tdi.person_year one
+# year's index by person, made by a night; 16: the bodies being published), to 11 (12: tdi.person_year one
 # table per year), to 10 (11: tdi.sent one table per year), to 9 (10: the key scan's digest), to 8 (9: the check's kept groups), to 7 (8: the keys as bytes) and to 4 (5:
 # the run report's tables; 6: the person years, the bodies' counts; 7: the bodies' counting level),
 # rows kept, for upgrade tests.
 # shellcheck disable=SC2034 # used by the integration scripts that source this file
 STATE_VERSION=$(sed -n 's/^#define STATE_SCHEMA_VERSION *\([0-9]*\).*/\1/p' "$TDI_ROOT/state/state.h")
 # shellcheck disable=SC2034
-STATE_UNDO_AFTER_12="DROP FUNCTION IF EXISTS tdi.sent_person_index(integer); DROP TABLE tdi.run_rec, tdi.run_reid_g, tdi.run_reid_v, tdi.run_reid_prep"
+STATE_UNDO_AFTER_12="DROP TABLE IF EXISTS tdi.publishing; DROP FUNCTION IF EXISTS tdi.sent_person_index(integer); DROP TABLE tdi.run_rec, tdi.run_reid_g, tdi.run_reid_v, tdi.run_reid_prep"
 # shellcheck disable=SC2034
 STATE_UNDO_AFTER_11="$STATE_UNDO_AFTER_12; CREATE TABLE tdi.person_year_plain (LIKE tdi.person_year INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE);
   INSERT INTO tdi.person_year_plain SELECT * FROM tdi.person_year; DROP TABLE tdi.person_year; ALTER TABLE tdi.person_year_plain RENAME TO person_year;

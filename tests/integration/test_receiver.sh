@@ -441,6 +441,41 @@ case_load_rerun() {
     stderr_has "differs from the loaded file of the same run"
 }
 
+# A run publishes sequence 2 and loses its commit (the state database refuses its files), and the
+# clinic then takes its change back. Against the state as recorded the next run has no change,
+# yet it publishes sequence 2 again (empty, the larger runNo): a receiver that took the first
+# undoes it and holds what one full run sends. (Before, it published nothing: the receiver kept
+# the change for good.) The run after has nothing left to publish.
+case_load_unrecorded() {
+    local conf=$CASE_DIR/tdi.conf db=tdi_receiver_unrec state
+    local -a files
+    clinic_copy clinic_rcv_unrec clinic_en
+    run_setup "$CASE_DIR"
+    state=$(cat "$CASE_DIR/state.db")
+    use_db "$conf" riverside clinic_rcv_unrec
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    pg_sql clinic_rcv_unrec -c "CREATE TABLE kept AS SELECT adm_id, route FROM admissions WHERE adm_id = 3" \
+        -c "UPDATE admissions SET route = 'SNIFF' WHERE adm_id = 3" >/dev/null
+    state_sql "$state" "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RAISE EXCEPTION 'refused by the test'; END\$\$" >/dev/null
+    state_sql "$state" "CREATE TRIGGER test_refuse BEFORE INSERT ON tdi.run_file FOR EACH STATEMENT EXECUTE FUNCTION test_refuse()" >/dev/null
+    tdi_try "$CASE_DIR/runA" 12 run --config "$conf" --year 2025
+    grep -qE '^body national: 1 records, 1 replaces, 0 deletes, sequence 2 -> ' "$CASE_DIR/runA.out" ||
+        fail "run A did not publish national's replace: $(grep '^body national' "$CASE_DIR/runA.out")"
+    state_sql "$state" "DROP TRIGGER test_refuse ON tdi.run_file" >/dev/null
+    pg_sql clinic_rcv_unrec -c "UPDATE admissions a SET route = k.route FROM kept k WHERE a.adm_id = k.adm_id" >/dev/null
+    tdi_try "$CASE_DIR/runB" 0 run --config "$conf" --year 2025
+    stdout_has "body national: an earlier run may have published a file it did not record: its sequence number is published again"
+    stdout_has "body national: 0 records, 0 replaces, 0 deletes, sequence 2 -> $(sed -n 's/^body national: .*sequence 2 -> //p' "$CASE_DIR/runB.out")"
+    tdi_try "$CASE_DIR/runC" 0 run --config "$conf" --year 2025
+    stdout_has "body national: no changes, nothing published"
+    full_run
+    full_all "$CASE_DIR/fresh" | LC_ALL=C sort >"$CASE_DIR/full"
+    mapfile -t files < <(compgen -G "$CASE_DIR/out/*/tdi-*-2025-*.xml.gz" | grep -v '\.tables\.' | LC_ALL=C sort)
+    tdi_try "$CASE_DIR/load" 0 load --into "$(receiver_db "$db")" "${files[@]}"
+    canon_all "$db" | LC_ALL=C sort | diff "$CASE_DIR/full" - >&2 ||
+        fail "the receiver's records differ from the full run's"
+}
+
 # discharges_en DB: riverside's clinic gets discharges (end date, reason, aftercare) and the view
 # tdi_episodes_dis = tdi_episodes + end_date, discharge_reason, aftercare. Closed in 2025: 2 (4
 # days), 9 (15), 6 (156); 20, started 2024-11-30, closed 2025-01-15 (46 days) and 21, started
@@ -533,5 +568,6 @@ it_case receiver-load-tampered case_load_tampered
 it_case receiver-audit-faults case_audit_faults
 it_case receiver-rules-agree case_rules_agree
 it_case receiver-load-rerun case_load_rerun
+it_case receiver-load-unrecorded case_load_unrecorded
 it_case receiver-load-discharges case_load_discharges
 it_end

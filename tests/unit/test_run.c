@@ -47,6 +47,7 @@ static int setup_incremental(void **state)
         ACTIONS(1, "0", "a", "1"), /* the re-identification check */                               \
         HPQ_NO_ROW("FROM tdi.body_blanking"),                                                      \
         REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"), /* the body's file */        \
+        HPQ_NO_ROW("FROM tdi.publishing"), HPQ_COMMAND("INSERT INTO tdi.publishing"),              \
         HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),                \
         HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,      \
         HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,                        \
@@ -58,8 +59,8 @@ static int setup_incremental(void **state)
         HPQ_COPY_DONE, /* the commit */                                                            \
         HPQ_COMMAND("INSERT INTO tdi.body_blanking"),                                              \
         HPQ_SEND_P("UPDATE tdi.body_sequence SET tables_sequence", "national|2025"),               \
-        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_file"),    \
-        HPQ_COMMAND("INSERT INTO tdi.run_file"),                                                   \
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("UPDATE tdi.publishing"),       \
+        HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_file"),          \
         {.fn = HPQ_FN_SEND, .match = "INSERT INTO tdi.run_file", .ret = 1, .capture = wb, HPQ_AT}, \
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.run_body"),    \
         HPQ_COMMAND("INSERT INTO tdi.run_source"), HPQ_COMMAND("INSERT INTO tdi.source_state"),    \
@@ -138,8 +139,9 @@ static void first_night(char *value, size_t len)
                HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL),
                HPQ_NO_ROW("FROM tdi.body_blanking"),
                REID_FIRST("0", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
-               HPQ_VALUE("tables_sequence", "f"), HPQ_COMMAND("BEGIN"),
-               HPQ_COMMAND("INSERT INTO tdi.run_body"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
+               HPQ_NO_ROW("FROM tdi.publishing"), HPQ_VALUE("tables_sequence", "f"),
+               HPQ_COMMAND("BEGIN"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
+               HPQ_COMMAND("INSERT INTO tdi.run_source"),
                {.fn = HPQ_FN_SEND,
                 .match = "INSERT INTO tdi.source_state",
                 .ret = 1,
@@ -192,6 +194,7 @@ static void incremental_runs(void **state)
                HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
                ACTIONS(2, "0", "r", "1", "0", "d", "1"), HPQ_VALUE("FROM tdi.body_blanking", ""),
                REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+               HPQ_NO_ROW("FROM tdi.publishing"), HPQ_COMMAND("INSERT INTO tdi.publishing"),
                HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
                HPQ_COPY_ROW("0\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"),
                HPQ_COPY_ROW("e1:0123456789abcdef0123456789abcdef\td\t\\N\t\\N\n"), HPQ_COPY_DONE,
@@ -201,7 +204,7 @@ static void incremental_runs(void **state)
                /* the quarantine file: not the same as the last one */
                HPQ_NO_ROW("f.kind = 'quarantine'"),
                /* the commit */
-               HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
+               HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("UPDATE tdi.publishing"),
                HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
                {.fn = HPQ_FN_SEND,
                 .match = "INSERT INTO tdi.run_source",
@@ -316,12 +319,13 @@ static void night_read_again(const char *differ)
                /* not a whole-year pass: the kept grouping looked up first */
                HPQ_NO_ROW("FROM tdi.reid_kept"),
                REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
+               HPQ_NO_ROW("FROM tdi.publishing"), HPQ_COMMAND("INSERT INTO tdi.publishing"),
                HPQ_VALUE("FROM tdi.body_sequence", "2"), COPY_OUT("action IN ('a', 'r')"),
                HPQ_COPY_ROW("1\tr\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
                HPQ_COMMAND("BEGIN"), HPQ_COMMAND("SAVEPOINT tdi_body"), REID_KEEP,
                HPQ_SEND("INSERT INTO tdi.sent"), HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
                HPQ_COMMAND("INSERT INTO tdi.body_sequence"),
-               HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
+               HPQ_COMMAND("INSERT INTO tdi.body_blanking"), HPQ_COMMAND("UPDATE tdi.publishing"),
                HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
                HPQ_COMMAND("INSERT INTO tdi.run_source"),
                HPQ_COMMAND("INSERT INTO tdi.source_state"), HPQ_COMMAND("INSERT INTO tdi.route"),

@@ -93,6 +93,7 @@ static void three_read(pool_run *r)
                HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
                HPQ_NO_ROW("FROM tdi.body_blanking"),
                REID_FIRST("3", "1", "3", "0", "1", "1", "1", "1", "0", "0.3333"),
+               HPQ_NO_ROW("FROM tdi.publishing"), HPQ_COMMAND("INSERT INTO tdi.publishing"),
                HPQ_VALUE("FROM tdi.body_sequence", "1"), COPY_OUT("action IN ('a', 'r')"),
                HPQ_COPY_ROW("0\ta\tt\tf\n"), HPQ_COPY_ROW("1\ta\tt\tf\n"),
                HPQ_COPY_ROW("2\ta\tt\tf\n"), HPQ_COPY_DONE, COPY_OUT("action = 'd'"), HPQ_COPY_DONE,
@@ -103,8 +104,9 @@ static void three_read(pool_run *r)
                HPQ_COPY_ROW("1\th\tt\tf\tt\n"), HPQ_COPY_ROW("2\th\tt\tf\tt\n"), HPQ_COPY_DONE,
                HPQ_COMMAND("INSERT INTO tdi.body_blanking"),
                HPQ_COMMAND("UPDATE tdi.body_sequence SET tables_sequence"),
+               HPQ_COMMAND("UPDATE tdi.publishing"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
                HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_file"),
-               HPQ_COMMAND("INSERT INTO tdi.run_file"), HPQ_COMMAND("INSERT INTO tdi.run_body"));
+               HPQ_COMMAND("INSERT INTO tdi.run_body"));
     ledger_rows(r->ledger, 1, 0);
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|ok|0|\\N"),

@@ -84,7 +84,7 @@ static void migrate_from_nothing(void **state)
                MIGRATION(1, 2), MIGRATION(2, 3), MIGRATION(3, 4), MIGRATION(4, 5), MIGRATION(5, 6),
                MIGRATION(6, 7), MIGRATION(7, 8), MIGRATION(8, 9), MIGRATION(9, 10),
                MIGRATION(10, 11), MIGRATION(11, 12), MIGRATION(12, 13), MIGRATION(13, 14),
-               MIGRATION(14, 15));
+               MIGRATION(14, 15), MIGRATION(15, 16));
     assert_int_equal(state_migrate(st, &from, &to), TDI_OK);
     assert_int_equal(from, 0);
     assert_int_equal(to, STATE_SCHEMA_VERSION);
@@ -935,8 +935,9 @@ static void commit_success(void **state)
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("UPDATE tdi.body_sequence SET tables_sequence = sequence", "nl|2025"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
-        HPQ_SEND_P("INSERT INTO tdi.run_source", params), HPQ_RESULT(PGRES_COMMAND_OK),
-        HPQ_RESULT_NONE,
+        HPQ_SEND_P("UPDATE tdi.publishing", "nl|2025|t|t"), HPQ_RESULT(PGRES_COMMAND_OK),
+        HPQ_RESULT_NONE, HPQ_SEND_P("INSERT INTO tdi.run_source", params),
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
         HPQ_SEND_P("INSERT INTO tdi.source_state",
                    "riverside|2025|2025-05-01T00:00:00.000000Z|fp1|17"),
         HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
@@ -991,6 +992,8 @@ static void commit_failures(void **state)
                HPQ_RESULT_NONE, HPQ_COMMAND("ROLLBACK TO SAVEPOINT tdi_body"),
                HPQ_SEND_P("SET tables_sequence = sequence", "be|2025"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               HPQ_SEND_P("UPDATE tdi.publishing", "be|2025|f|t"), HPQ_RESULT(PGRES_COMMAND_OK),
+               HPQ_RESULT_NONE,
                HPQ_SEND_P("INSERT INTO tdi.run_source", "17|eastside|not read|\\N|0|0|0|0|source|"
                                                         "connection refused|\\N|\\N|\\N"),
                HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
