@@ -172,7 +172,7 @@ static tdi_status connect_poll(PGconn *conn, int *timed_out)
 }
 
 tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char *who,
-                          tdi_status err_class, PGconn **out, int *transient)
+                          tdi_status err_class, tdi_pg_zone zone, PGconn **out, int *transient)
 {
     /* Later keywords override earlier ones, and the conninfo expands in place of dbname: our
      * defaults go first so the connection's own settings win. */
@@ -215,10 +215,15 @@ tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char 
         st = err_class;
         goto done;
     }
-    /* ISO dates whatever the server's default; UTC so timestamps read the same everywhere. */
-    st = tdi_pg_query(conn, who, "setting DateStyle and TimeZone", err_class,
-                      "SET DateStyle = ISO; SET TimeZone = 'UTC'", 0, NULL, PGRES_COMMAND_OK, NULL,
-                      transient);
+    /* ISO dates whatever the server's default. A source keeps its own TimeZone: a view's
+     * admitted_at::date must be the date clinic IT sees in psql, not UTC's. */
+    if (zone == TDI_PG_ZONE_SOURCE)
+        st = tdi_pg_query(conn, who, "setting DateStyle", err_class, "SET DateStyle = ISO", 0, NULL,
+                          PGRES_COMMAND_OK, NULL, transient);
+    else
+        st = tdi_pg_query(conn, who, "setting DateStyle and TimeZone", err_class,
+                          "SET DateStyle = ISO; SET TimeZone = 'UTC'", 0, NULL, PGRES_COMMAND_OK,
+                          NULL, transient);
 
 done:
     if (st == TDI_OK)

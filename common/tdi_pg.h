@@ -27,13 +27,18 @@ void tdi_pg_log_error(const char *who, const char *what, const PGresult *res, co
 /* 1 when the failure behind res (or the connection's state) may go away on a retry. */
 int tdi_pg_transient(const PGresult *res, const PGconn *conn);
 
+/* The session's TimeZone. A source's stays the one its server, database or role sets (what
+ * clinic IT sees in psql: a view's admitted_at::date, tdi's ::date of a timestamptz); tdi's own
+ * databases (state, a receiver's) are read in UTC. */
+typedef enum tdi_pg_zone { TDI_PG_ZONE_UTC, TDI_PG_ZONE_SOURCE } tdi_pg_zone;
+
 /* Connects (connect_timeout 30 and application_name unless conninfo sets them), UTF8 client
- * encoding, ISO dates, UTC; the server's notices go to the debug log, a source's without their
- * text. who must outlive the connection (the notices name it). On failure logs, sets *transient
- * and returns err_class. The first
- * call loads libpq (tdi_pq.h); when it cannot, that is a failure too, not transient. */
+ * encoding, ISO dates, the TimeZone of zone; the server's notices go to the debug log, a source's
+ * without their text. who must outlive the connection (the notices name it). On failure logs, sets
+ * *transient and returns err_class. The first call loads libpq (tdi_pq.h); when it cannot, that is
+ * a failure too, not transient. */
 tdi_status tdi_pg_connect(const char *conninfo, const char *appname, const char *who,
-                          tdi_status err_class, PGconn **out, int *transient);
+                          tdi_status err_class, tdi_pg_zone zone, PGconn **out, int *transient);
 
 /* From now on a wait on conn that hears nothing from the server for ms milliseconds (no result,
  * no COPY data) gives up: the statement is cancelled (PQcancel), "WHO: sent nothing for N s:

@@ -10,7 +10,8 @@
  * result, and PQgetCopyData hands over one row at a time.
  *
  * An incremental source adds its change-time column to the select list (as fixed-width UTC
- * text, so the largest value is the largest string) and to the filter; the key scan then reads
+ * text, so the largest value is the largest string) and to the filter, typed so that neither
+ * depends on the session's TimeZone (put_changed); the key scan then reads
  * the episode ids of the whole year in the same snapshot, so deletions are seen whatever the
  * change times say. The snapshot can then stay open for one more COPY of chosen episodes
  * (extract_episodes_begin), their ids a transaction-local setting that a parameter sets.
@@ -37,8 +38,9 @@ struct extract_source {
     char who[WHO_MAX]; /* "source NAME", for messages */
     char *line;        /* current COPY row, owned by libpq (PQfreemem) */
     unsigned long rows;
-    int in_copy;     /* 1 while a COPY has not ended */
-    int incremental; /* the rows carry the change-time column after the contract columns */
+    int in_copy;           /* 1 while a COPY has not ended */
+    int incremental;       /* the rows carry the change-time column after the contract columns */
+    unsigned changed_type; /* its pg_type OID (EXTRACT_OID_*) */
     unsigned char present[TDI_COL_COUNT]; /* the contract columns the query has (the filters) */
     char max_changed[CHANGED_LEN + 1];    /* largest change time seen, "" for none */
     char snapshot_at[CHANGED_LEN + 1];    /* the source's clock when the snapshot was taken */
@@ -158,9 +160,27 @@ static char *end_copy_sql(char *sql, char *p, size_t cap)
     return sql;
 }
 
+/* The change-time column col of pg_type type as a timestamptz that means the same whatever the
+ * session's TimeZone (a source's is its own): a timestamp or a date is taken as UTC, as tdi took
+ * it when every session was in UTC, so a watermark saved then still means the same instant. */
+static int put_changed(char *p, size_t cap, const char *col, unsigned type)
+{
+    const char *pre = "", *post = "::timestamptz";
+
+    if (type == EXTRACT_OID_TIMESTAMPTZ)
+        post = "";
+    else if (type == EXTRACT_OID_TIMESTAMP || type == EXTRACT_OID_DATE) {
+        pre = "(";
+        post =
+            type == EXTRACT_OID_DATE ? "::timestamp AT TIME ZONE 'UTC')" : " AT TIME ZONE 'UTC')";
+    }
+    return snprintf(p, cap, "%stdi_src.\"%s\"%s", pre, col, post);
+}
+
 /* The rows' COPY (extract_copy_sql), or with episodes the targeted one (extract_episodes_sql). */
 static char *copy_sql(const tdi_source_config *src, int year,
-                      const unsigned char present[TDI_COL_COUNT], const char *since, int episodes)
+                      const unsigned char present[TDI_COL_COUNT], unsigned changed_type,
+                      const char *since, int episodes)
 {
     const char *col = src->incremental;
     size_t qlen = query_len(src->query), cap;
@@ -182,18 +202,19 @@ static char *copy_sql(const tdi_source_config *src, int year,
             p += snprintf(p, cap - (size_t)(p - sql), "%stdi_src.\"%s\"::%s", ncol++ ? ", " : "",
                           tdi_columns[i].name, as_text ? "text" : tdi_columns[i].sql_type);
     }
-    if (col)
+    if (col) {
+        p += snprintf(p, cap - (size_t)(p - sql), ", to_char(");
+        p += put_changed(p, cap - (size_t)(p - sql), col, changed_type);
         p += snprintf(p, cap - (size_t)(p - sql),
-                      ", to_char(tdi_src.\"%s\"::timestamptz AT TIME ZONE 'UTC', "
-                      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-                      col);
+                      " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    }
     p += put_from_where(p, cap - (size_t)(p - sql), src->query, qlen, year, present);
     /* A NULL change time cannot be compared: such a row is read every time, never missed. */
-    if (since)
-        p += snprintf(p, cap - (size_t)(p - sql),
-                      " AND (tdi_src.\"%s\" IS NULL OR tdi_src.\"%s\"::timestamptz > "
-                      "TIMESTAMPTZ '%s')",
-                      col, col, since);
+    if (since) {
+        p += snprintf(p, cap - (size_t)(p - sql), " AND (tdi_src.\"%s\" IS NULL OR ", col);
+        p += put_changed(p, cap - (size_t)(p - sql), col, changed_type);
+        p += snprintf(p, cap - (size_t)(p - sql), " > TIMESTAMPTZ '%s')", since);
+    }
     /* The ids come as a transaction-local setting, which a parameter sets (COPY takes none): no
      * id is in the statement's text, which the server shows in pg_stat_activity and its log. A
      * semi join reads the setting once; the view is scanned once, as by the key scan. */
@@ -205,15 +226,16 @@ static char *copy_sql(const tdi_source_config *src, int year,
 }
 
 char *extract_copy_sql(const tdi_source_config *src, int year,
-                       const unsigned char present[TDI_COL_COUNT], const char *since)
+                       const unsigned char present[TDI_COL_COUNT], unsigned changed_type,
+                       const char *since)
 {
-    return copy_sql(src, year, present, since, 0);
+    return copy_sql(src, year, present, changed_type, since, 0);
 }
 
 char *extract_episodes_sql(const tdi_source_config *src, int year,
-                           const unsigned char present[TDI_COL_COUNT])
+                           const unsigned char present[TDI_COL_COUNT], unsigned changed_type)
 {
-    return copy_sql(src, year, present, NULL, 1);
+    return copy_sql(src, year, present, changed_type, NULL, 1);
 }
 
 char *extract_keys_sql(const tdi_source_config *src, int year,
@@ -289,14 +311,17 @@ static tdi_status check_national_id(const tdi_source_config *src,
 }
 
 /* The change-time column an incremental source names must be there: without it every read
- * would fail on it anyway; say which column, once. */
-static tdi_status check_incremental(const tdi_source_config *src, const char *const *names, int n)
+ * would fail on it anyway; say which column, once. Its type goes to s->changed_type. */
+static tdi_status check_incremental(extract_source *s, const tdi_source_config *src,
+                                    const PGresult *res, const char *const *names, int n)
 {
     if (!src->incremental)
         return TDI_OK;
     for (int i = 0; i < n; i++)
-        if (names[i] && strcmp(names[i], src->incremental) == 0)
+        if (names[i] && strcmp(names[i], src->incremental) == 0) {
+            s->changed_type = PQftype(res, i);
             return TDI_OK;
+        }
     tdi_error("source %s: incremental = %s in the config, but the source query yields no %s "
               "column",
               src->name, src->incremental, src->incremental);
@@ -312,7 +337,8 @@ static void mark_typed_dates(const PGresult *res, const char *const *names, int 
         int c = names[i] ? tdi_column_by_name(names[i]) : -1;
         Oid t = PQftype(res, i);
 
-        if (c >= 0 && tdi_columns[c].kind == TDI_KIND_DATE && (t == 1082 || t == 1114 || t == 1184))
+        if (c >= 0 && tdi_columns[c].kind == TDI_KIND_DATE &&
+            (t == EXTRACT_OID_DATE || t == EXTRACT_OID_TIMESTAMP || t == EXTRACT_OID_TIMESTAMPTZ))
             present[c] = EXTRACT_DATE_TYPED;
     }
 }
@@ -379,7 +405,7 @@ static tdi_status describe_query(extract_source *s, const tdi_source_config *src
     if (st == TDI_OK)
         st = check_national_id(src, present);
     if (st == TDI_OK)
-        st = check_incremental(src, names, n);
+        st = check_incremental(s, src, res, names, n);
 done:
     free(names);
     PQclear(res);
@@ -442,7 +468,8 @@ tdi_status extract_open(const tdi_source_config *src, int year, const char *sinc
     s->year = year;
     s->incremental = src->incremental != NULL;
     snprintf(s->who, sizeof s->who, "source %s", src->name);
-    st = tdi_pg_connect(src->conninfo, "tdi", s->who, TDI_ERR_SOURCE, &s->conn, &last_transient);
+    st = tdi_pg_connect(src->conninfo, "tdi", s->who, TDI_ERR_SOURCE, TDI_PG_ZONE_SOURCE, &s->conn,
+                        &last_transient);
     /* A clinic server that stalls must not hold the night's run (README: source_stall_timeout). */
     if (st == TDI_OK)
         st = tdi_pg_set_stall_timeout(s->conn, s->who, src->stall_timeout * 1000);
@@ -457,7 +484,7 @@ tdi_status extract_open(const tdi_source_config *src, int year, const char *sinc
     if (st == TDI_OK && s->incremental)
         st = read_snapshot_time(s);
     if (st == TDI_OK) {
-        sql = extract_copy_sql(src, year, present, since);
+        sql = extract_copy_sql(src, year, present, s->changed_type, since);
         st = start_copy(s, sql, "the source query");
     }
     free(sql);
@@ -718,7 +745,7 @@ tdi_status extract_episodes_begin(extract_source *s, const char *const *ids, siz
     explicit_bzero(lit, len);
     free(lit);
     if (st == TDI_OK) {
-        sql = extract_episodes_sql(s->src, s->year, s->present);
+        sql = extract_episodes_sql(s->src, s->year, s->present, s->changed_type);
         st = start_copy(s, sql, "reading episodes again");
     }
     free(sql);

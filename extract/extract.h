@@ -79,18 +79,28 @@ tdi_status extract_match_columns(const char *source, const char *const *names, i
  * so one bad value costs its row, not the source. */
 #define EXTRACT_DATE_TYPED 2
 
+/* The pg_type OIDs of date, timestamp and timestamptz (the typed dates; the types a change-time
+ * column may have). */
+#define EXTRACT_OID_DATE        1082
+#define EXTRACT_OID_TIMESTAMP   1114
+#define EXTRACT_OID_TIMESTAMPTZ 1184
+
 /* The COPY statements for src and year, malloc'd; the caller frees them. Only the columns
  * present are selected, in contract order (the reader fills in the others as NULL); no cast that a
  * value can fail: text columns and untyped dates are sent as text, and the year filter on an
  * untyped start_date compares its text (a value that is no YYYY-MM-DD date passes, for R008). since
- * as for extract_open. NULL when out of memory or since is malformed. Exposed for tests. */
+ * as for extract_open. changed_type: the pg_type OID of an incremental source's change-time
+ * column (EXTRACT_OID_*): a timestamp or date is taken as UTC, so the change time and the filter
+ * mean the same in any session TimeZone. NULL when out of memory or since is malformed. Exposed
+ * for tests. */
 char *extract_copy_sql(const tdi_source_config *src, int year,
-                       const unsigned char present[TDI_COL_COUNT], const char *since);
+                       const unsigned char present[TDI_COL_COUNT], unsigned changed_type,
+                       const char *since);
 /* The key scan: the episode ids under the rows' own filter (the year, and the continuing
  * clients' window of a source with an end_date column). */
 /* The rows' COPY restricted to the episode ids extract_episodes_begin() sets. */
 char *extract_episodes_sql(const tdi_source_config *src, int year,
-                           const unsigned char present[TDI_COL_COUNT]);
+                           const unsigned char present[TDI_COL_COUNT], unsigned changed_type);
 char *extract_keys_sql(const tdi_source_config *src, int year,
                        const unsigned char present[TDI_COL_COUNT]);
 

@@ -654,7 +654,8 @@ tdi_status report_load(const char *conninfo, char *const *paths, int npaths, con
         worst = TDI_ERR_INTERNAL;
         goto done;
     }
-    st = tdi_pg_connect(conninfo, "tdi load", WHO, TDI_ERR_STATE, &l.conn, &transient);
+    st = tdi_pg_connect(conninfo, "tdi load", WHO, TDI_ERR_STATE, TDI_PG_ZONE_UTC, &l.conn,
+                        &transient);
     if (st == TDI_OK)
         st = migrate(&l);
     if (st != TDI_OK) {

@@ -69,8 +69,9 @@ tdi_status state_open(const char *conninfo, state_db **out)
         return TDI_ERR_INTERNAL;
     }
     st->conninfo = strdup(conninfo);
-    s = st->conninfo ? tdi_pg_connect(conninfo, "tdi", WHO, TDI_ERR_STATE, &st->conn, NULL)
-                     : TDI_ERR_INTERNAL;
+    s = st->conninfo
+            ? tdi_pg_connect(conninfo, "tdi", WHO, TDI_ERR_STATE, TDI_PG_ZONE_UTC, &st->conn, NULL)
+            : TDI_ERR_INTERNAL;
     if (s == TDI_ERR_INTERNAL)
         tdi_error(WHO ": out of memory");
     if (s != TDI_OK) {

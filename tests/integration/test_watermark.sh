@@ -206,7 +206,63 @@ case_key_digest() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
+# A clinic whose database runs in Europe/Brussels keeps admission moments as timestamptz and its
+# view derives the dates (admitted_at::date); the change time is a timestamp without time zone.
+# tdi reads in the clinic's own TimeZone: 2025-01-01 00:00 local is 2025 Q1 (in UTC it was
+# 2024-12-31, lost), 2025-04-01 00:30 Q2 (not Q1), 2026-01-01 00:15 not 2025 (not Q4); the same
+# with tdi's own ::date of the timestamptz (query tz2). The change time is taken as UTC, as before
+# (the watermark then is the largest changed_at + Z): a watermark saved by an earlier version
+# still skips nothing, and a change 30 minutes after it is read.
+tz_clinic() {
+    pg_sql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS clinic_tz" \
+        -c "CREATE DATABASE clinic_tz" -c "ALTER DATABASE clinic_tz SET timezone = 'Europe/Brussels'" >/dev/null
+    pg_sql clinic_tz <<'SQL' >/dev/null
+SET client_min_messages = warning;
+SET TimeZone = 'Europe/Brussels';
+CREATE TABLE adm (adm_id text, patient text, site text, admitted_at timestamptz, sex text,
+  drug text, programme text, changed_at timestamp);
+INSERT INTO adm VALUES
+ ('T1', 'ZZCLIENT401', 'C1', '2025-01-01 00:00', 'M', 'HEROIN', 'OUTPT', '2025-03-01 10:00'),
+ ('T2', 'ZZCLIENT402', 'C1', '2025-04-01 00:30', 'F', 'HEROIN', 'OUTPT', '2025-03-01 10:00'),
+ ('T3', 'ZZCLIENT403', 'C1', '2025-06-15 10:00', 'M', 'CANNABIS', 'OUTPT', '2025-03-02 10:00'),
+ ('T4', 'ZZCLIENT404', 'C1', '2026-01-01 00:15', 'M', 'HEROIN', 'OUTPT', '2025-03-01 10:00');
+CREATE VIEW tdi_episodes AS SELECT adm_id AS episode_id, patient AS client_id, site AS centre_id,
+  admitted_at::date AS start_date, sex, drug AS primary_drug, programme AS setting, changed_at FROM adm;
+GRANT SELECT ON adm, tdi_episodes TO tdi_reader;
+SQL
+}
+
+case_source_timezone() {
+    local conf=$CASE_DIR/tdi.conf f body quarters
+    tz_clinic
+    run_setup "$CASE_DIR"
+    printf '%s\n' 'output_dir = out' 'key_file = tdi.key' 'suppression_threshold = 1' 'k_min = 1' \
+        "state = host=$PGHOST port=$PGPORT dbname=$(cat "$CASE_DIR/state.db") user=postgres" \
+        'incremental_overlap = 0' '[source tz]' "conninfo = host=$PGHOST port=$PGPORT dbname=clinic_tz user=tdi_reader" \
+        'query = SELECT * FROM tdi_episodes' "crosswalk = $TDI_EXAMPLES/crosswalks/en.cw" 'region = BE211' \
+        'national_id = none' 'incremental = changed_at' '[source tz2]' \
+        "conninfo = host=$PGHOST port=$PGPORT dbname=clinic_tz user=tdi_reader" \
+        'query = SELECT adm_id AS episode_id, patient AS client_id, site AS centre_id, admitted_at AS start_date, sex, drug AS primary_drug, programme AS setting FROM adm' \
+        "crosswalk = $TDI_EXAMPLES/crosswalks/en.cw" 'region = BE100' 'national_id = none' \
+        '[body tz]' 'regions = BE211' 'quarter = yes' '[body tz2]' 'regions = BE100' 'quarter = yes' >"$conf"
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    for body in tz tz2; do
+        f=$(submissions "$CASE_DIR" "$body" | head -n 1)
+        [ -n "$f" ] || fail "$body: no file from run 1"
+        quarters=$(episode_lines "$f" | grep -o 'year="[0-9]*" quarter="[0-9]"' | LC_ALL=C sort | tr '\n' ' ')
+        [ "$quarters" = 'year="2025" quarter="1" year="2025" quarter="2" year="2025" quarter="2" ' ] ||
+            fail "$body: the episodes' quarters are $quarters, expected Q1, Q2, Q2 (T1, T2, T3 in the clinic's own time zone)"
+    done
+    [ "$(ledger "$CASE_DIR" "SELECT to_char(watermark AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM tdi.source_state WHERE source = 'tz'")" = '2025-03-02 10:00' ] ||
+        fail "the watermark is not the largest changed_at taken as UTC: $(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'tz'")"
+    pg_sql clinic_tz -c "UPDATE adm SET sex = 'F', changed_at = '2025-03-02 10:30' WHERE adm_id = 'T1'" >/dev/null
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    grep -qE '^source tz: extracted 1, written 1, quarantined 0 \(changed since ' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not read the change 30 minutes after the watermark: $(grep '^source tz:' "$CASE_DIR/run2.out")"
+}
+
 it_case watermark-failed-reread case_failed_reread
 it_case watermark-continuing case_continuing
 it_case watermark-key-digest case_key_digest
+it_case watermark-source-timezone case_source_timezone
 it_end

@@ -275,9 +275,10 @@ static const hpq_line *expect(hpq_fn fn, const PGconn *conn, const char *what)
 
 static void check_match(const hpq_line *l, const char *text)
 {
-    if (l->match && (!text || !strstr(text, l->match)))
-        fail_msg("harness_pq: %s got \"%.300s\", which does not contain \"%s\" (test line %d)",
-                 fn_name(l->fn), text ? text : "(null)", l->match, l->at);
+    if (l->match && (!text || !(l->exact ? strcmp(text, l->match) == 0 : !!strstr(text, l->match))))
+        fail_msg("harness_pq: %s got \"%.300s\", which does not %s \"%s\" (test line %d)",
+                 fn_name(l->fn), text ? text : "(null)", l->exact ? "equal" : "contain", l->match,
+                 l->at);
 }
 
 static void after_call(PGconn *conn, const hpq_line *l)

@@ -80,6 +80,7 @@ typedef struct hpq_line {
     hpq_fn fn;
     int conn;           /* 1 for the first connection opened, ...; 0: any */
     const char *match;  /* substring of the SQL, conninfo, COPY data or COPY error */
+    int exact;          /* match is the whole text, not a substring of it */
     const char *params; /* SEND: the parameters joined by '|', NULL ones as \N ("" none);
                          * NULL: not checked */
     int ret;            /* what the call returns (see hpq_fn); CONNECT: 1 fails at once, 2

@@ -118,8 +118,7 @@ static void parse_line_wrong_column_count(void **state)
 }
 
 #define CHANGED                                                                                    \
-    ", to_char(tdi_src.\"changed_at\"::timestamptz AT TIME ZONE 'UTC', "                           \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    ", to_char(tdi_src.\"changed_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define YEAR_2025                                                                                  \
     "WHERE (tdi_src.\"start_date\" IS NULL OR (tdi_src.\"start_date\"::date >= DATE "              \
     "'2025-01-01' AND tdi_src.\"start_date\"::date < DATE '2026-01-01'))"
@@ -154,7 +153,7 @@ static void copy_sql_wraps_query(void **state)
     present[TDI_COL_EPISODE_ID] = present[TDI_COL_CLIENT_ID] = 1;
     present[TDI_COL_CENTRE_ID] = present[TDI_COL_SETTING] = 1;
     present[TDI_COL_START_DATE] = EXTRACT_DATE_TYPED; /* a date column: the cast cannot fail */
-    sql = extract_copy_sql(&src, 2025, present, NULL);
+    sql = extract_copy_sql(&src, 2025, present, 0, NULL);
     assert_non_null(sql);
     assert_string_equal(sql,
                         "COPY (SELECT tdi_src.\"episode_id\"::text, tdi_src.\"client_id\"::text, "
@@ -167,7 +166,7 @@ static void copy_sql_wraps_query(void **state)
      * the dates sent as text for tdi to parse (R008), the year filter on the text. */
     memset(present, 1, sizeof present);
     present[TDI_COL_END_DATE] = 0; /* the continuing clients' window: copy_sql_continuing */
-    sql = extract_copy_sql(&src, 2025, present, NULL);
+    sql = extract_copy_sql(&src, 2025, present, 0, NULL);
     assert_non_null(sql);
     assert_non_null(strstr(sql, ", tdi_src.\"start_date\"::text, tdi_src.\"birth_date\"::text, "
                                 "tdi_src.\"setting\"::text, "));
@@ -203,24 +202,71 @@ static void copy_sql_incremental(void **state)
     memset(present, 1, sizeof present);
     present[TDI_COL_START_DATE] = EXTRACT_DATE_TYPED;
     present[TDI_COL_END_DATE] = 0;
-    full = extract_copy_sql(&src, 2025, present, NULL);
-    since = extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z");
+    full = extract_copy_sql(&src, 2025, present, EXTRACT_OID_TIMESTAMPTZ, NULL);
+    since = extract_copy_sql(&src, 2025, present, EXTRACT_OID_TIMESTAMPTZ,
+                             "2025-03-01T10:00:00.000000Z");
     assert_non_null(full);
     assert_non_null(since);
     assert_copy_tail(full, "tdi_src.\"aftercare\"::text" CHANGED
                            " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025 ") TO STDOUT");
     assert_copy_tail(since, "tdi_src.\"aftercare\"::text" CHANGED
                             " FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025
-                            " AND (tdi_src.\"changed_at\" IS NULL OR tdi_src.\"changed_at\""
-                            "::timestamptz > TIMESTAMPTZ '2025-03-01T10:00:00.000000Z')) TO "
-                            "STDOUT");
+                            " AND (tdi_src.\"changed_at\" IS NULL OR tdi_src.\"changed_at\" > "
+                            "TIMESTAMPTZ '2025-03-01T10:00:00.000000Z')) TO STDOUT");
     free(full);
     free(since);
     /* The bound is spliced into SQL: anything but the exact shape is refused. */
-    assert_null(extract_copy_sql(&src, 2025, present, "2025-03-01' OR true --"));
-    assert_null(extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00Z"));
+    assert_null(
+        extract_copy_sql(&src, 2025, present, EXTRACT_OID_TIMESTAMPTZ, "2025-03-01' OR true --"));
+    assert_null(
+        extract_copy_sql(&src, 2025, present, EXTRACT_OID_TIMESTAMPTZ, "2025-03-01T10:00:00Z"));
     src.incremental = NULL;
-    assert_null(extract_copy_sql(&src, 2025, present, "2025-03-01T10:00:00.000000Z"));
+    assert_null(extract_copy_sql(&src, 2025, present, EXTRACT_OID_TIMESTAMPTZ,
+                                 "2025-03-01T10:00:00.000000Z"));
+}
+
+/* A change time of type timestamp or date is taken as UTC (what tdi did when every session was
+ * in UTC): the change time sent and the filter mean the same in the source's own TimeZone, so a
+ * watermark saved before still skips nothing. */
+static void copy_sql_changed_typed(void **state)
+{
+    tdi_source_config src = {.name = "x", .query = "SELECT * FROM v", .incremental = "changed_at"};
+    unsigned char present[TDI_COL_COUNT] = {0};
+    char *ts, *date, *episodes;
+
+    (void)state;
+    present[TDI_COL_EPISODE_ID] = 1;
+    present[TDI_COL_START_DATE] = EXTRACT_DATE_TYPED;
+    ts =
+        extract_copy_sql(&src, 2025, present, EXTRACT_OID_TIMESTAMP, "2025-03-01T10:00:00.000000Z");
+    date = extract_copy_sql(&src, 2025, present, EXTRACT_OID_DATE, "2025-03-01T10:00:00.000000Z");
+    episodes = extract_episodes_sql(&src, 2025, present, EXTRACT_OID_TIMESTAMP);
+    assert_non_null(ts);
+    assert_non_null(date);
+    assert_non_null(episodes);
+    assert_string_equal(
+        ts, "COPY (SELECT tdi_src.\"episode_id\"::text, tdi_src.\"start_date\"::date, "
+            "to_char((tdi_src.\"changed_at\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025
+            " AND (tdi_src.\"changed_at\" IS NULL OR (tdi_src.\"changed_at\" AT TIME ZONE 'UTC') > "
+            "TIMESTAMPTZ '2025-03-01T10:00:00.000000Z')) TO STDOUT");
+    assert_string_equal(
+        date, "COPY (SELECT tdi_src.\"episode_id\"::text, tdi_src.\"start_date\"::date, "
+              "to_char((tdi_src.\"changed_at\"::timestamp AT TIME ZONE 'UTC') AT TIME ZONE "
+              "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM (\nSELECT * FROM v\n) AS "
+              "tdi_src " YEAR_2025 " AND (tdi_src.\"changed_at\" IS NULL OR "
+              "(tdi_src.\"changed_at\"::timestamp AT TIME ZONE 'UTC') > TIMESTAMPTZ "
+              "'2025-03-01T10:00:00.000000Z')) TO STDOUT");
+    assert_string_equal(
+        episodes,
+        "COPY (SELECT tdi_src.\"episode_id\"::text, tdi_src.\"start_date\"::date, "
+        "to_char((tdi_src.\"changed_at\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM (\nSELECT * FROM v\n) AS tdi_src " YEAR_2025
+        " AND tdi_src.\"episode_id\"::text IN (SELECT "
+        "unnest(current_setting('tdi.episode_ids')::text[]))) TO STDOUT");
+    free(ts);
+    free(date);
+    free(episodes);
 }
 
 /* A source with an end_date column: the year's starts, or (the continuing clients' window) a
@@ -235,7 +281,7 @@ static void copy_sql_continuing(void **state)
     (void)state;
     present[TDI_COL_EPISODE_ID] = present[TDI_COL_CLIENT_ID] = present[TDI_COL_CENTRE_ID] = 1;
     present[TDI_COL_START_DATE] = present[TDI_COL_END_DATE] = EXTRACT_DATE_TYPED;
-    sql = extract_copy_sql(&src, 2025, present, NULL);
+    sql = extract_copy_sql(&src, 2025, present, 0, NULL);
     assert_non_null(sql);
     assert_copy_tail(sql, "tdi_src.\"start_date\"::date, tdi_src.\"end_date\"::date FROM (\nSELECT "
                           "* FROM v\n) AS tdi_src " CONT_2025 ") TO STDOUT");
@@ -246,7 +292,7 @@ static void copy_sql_continuing(void **state)
                              "\n) AS tdi_src " CONT_2025 ") TO STDOUT");
     free(sql);
     present[TDI_COL_START_DATE] = present[TDI_COL_END_DATE] = 1; /* text */
-    sql = extract_copy_sql(&src, 2025, present, NULL);
+    sql = extract_copy_sql(&src, 2025, present, 0, NULL);
     assert_non_null(sql);
     assert_copy_tail(sql, "tdi_src.\"start_date\"::text, tdi_src.\"end_date\"::text FROM (\nSELECT "
                           "* FROM v\n) AS tdi_src" CONT_2025_TEXT ") TO STDOUT");
@@ -345,6 +391,7 @@ int main(void)
         cmocka_unit_test(columns_optional_missing),
         cmocka_unit_test(columns_required_missing),
         cmocka_unit_test(copy_sql_incremental),
+        cmocka_unit_test(copy_sql_changed_typed),
         cmocka_unit_test(copy_sql_continuing),
         cmocka_unit_test(keys_sql),
     };

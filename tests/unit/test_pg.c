@@ -38,9 +38,9 @@ static PGconn *connected(void)
     int transient = -1;
 
     hpq_script(HPQ_CONNECT("dbname=x"));
-    assert_int_equal(
-        tdi_pg_connect("dbname=x", "tdi", "state database", TDI_ERR_STATE, &conn, &transient),
-        TDI_OK);
+    assert_int_equal(tdi_pg_connect("dbname=x", "tdi", "state database", TDI_ERR_STATE,
+                                    TDI_PG_ZONE_UTC, &conn, &transient),
+                     TDI_OK);
     assert_non_null(conn);
     assert_int_equal(transient, 0);
     return conn;
@@ -67,9 +67,9 @@ static void connect_refused_is_transient(void **state)
     hpq_script(HPQ_CONNECT_FAIL("host=clinic", 2,
                                 "connection to server failed: Connection refused\nmore\n"),
                HPQ_FINISH);
-    assert_int_equal(
-        tdi_pg_connect("host=clinic", "tdi", "source a", TDI_ERR_SOURCE, &conn, &transient),
-        TDI_ERR_SOURCE);
+    assert_int_equal(tdi_pg_connect("host=clinic", "tdi", "source a", TDI_ERR_SOURCE,
+                                    TDI_PG_ZONE_SOURCE, &conn, &transient),
+                     TDI_ERR_SOURCE);
     assert_null(conn);
     assert_int_equal(transient, 1);
     assert_string_equal(logged.text,
@@ -85,13 +85,43 @@ static void connect_bad_option_is_permanent(void **state)
 
     (void)state;
     hpq_script(HPQ_CONNECT_FAIL("hots=", 1, "invalid connection option \"hots\"\n"), HPQ_FINISH);
-    assert_int_equal(
-        tdi_pg_connect("hots=clinic", "tdi", "source a", TDI_ERR_SOURCE, &conn, &transient),
-        TDI_ERR_SOURCE);
+    assert_int_equal(tdi_pg_connect("hots=clinic", "tdi", "source a", TDI_ERR_SOURCE,
+                                    TDI_PG_ZONE_SOURCE, &conn, &transient),
+                     TDI_ERR_SOURCE);
     assert_int_equal(transient, 0);
     assert_string_equal(logged.text,
                         "source a: connecting failed: invalid connection option \"hots\"\n");
     hpq_done();
+}
+
+/* A source's session keeps the TimeZone its server, database or role sets (a view's
+ * admitted_at::date is then the date clinic IT sees); the state database's is UTC. */
+static void connect_zone(void **state)
+{
+    PGconn *src = NULL, *conn = NULL;
+    int transient = -1;
+
+    (void)state;
+    hpq_script({.fn = HPQ_FN_CONNECT, .match = "dbname=clinic", HPQ_AT},
+               {.fn = HPQ_FN_SEND, .match = "SET DateStyle = ISO", .exact = 1, .ret = 1, HPQ_AT},
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+               {.fn = HPQ_FN_CONNECT, .match = "dbname=x", HPQ_AT},
+               {.fn = HPQ_FN_SEND,
+                .match = "SET DateStyle = ISO; SET TimeZone = 'UTC'",
+                .exact = 1,
+                .ret = 1,
+                HPQ_AT},
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_FINISH, HPQ_FINISH);
+    assert_int_equal(tdi_pg_connect("dbname=clinic", "tdi", "source a", TDI_ERR_SOURCE,
+                                    TDI_PG_ZONE_SOURCE, &src, &transient),
+                     TDI_OK);
+    assert_int_equal(tdi_pg_connect("dbname=x", "tdi", "state database", TDI_ERR_STATE,
+                                    TDI_PG_ZONE_UTC, &conn, &transient),
+                     TDI_OK);
+    PQfinish(src);
+    PQfinish(conn);
+    hpq_done();
+    assert_string_equal(logged.text, "");
 }
 
 /* The session settings refused: a source's message quotes no value (class 22), the state
@@ -107,15 +137,15 @@ static void connect_settings_refused(void **state)
                HPQ_FINISH, {.fn = HPQ_FN_CONNECT, .match = "dbname=x", HPQ_AT},
                HPQ_FAILS("SET DateStyle", "22023", "invalid value for parameter: \"x\""),
                HPQ_FINISH);
-    assert_int_equal(
-        tdi_pg_connect("dbname=x", "tdi", "source a", TDI_ERR_SOURCE, &conn, &transient),
-        TDI_ERR_SOURCE);
+    assert_int_equal(tdi_pg_connect("dbname=x", "tdi", "source a", TDI_ERR_SOURCE,
+                                    TDI_PG_ZONE_SOURCE, &conn, &transient),
+                     TDI_ERR_SOURCE);
     assert_int_equal(transient, 0);
-    assert_int_equal(
-        tdi_pg_connect("dbname=x", "tdi", "state database", TDI_ERR_STATE, &conn, &transient),
-        TDI_ERR_STATE);
+    assert_int_equal(tdi_pg_connect("dbname=x", "tdi", "state database", TDI_ERR_STATE,
+                                    TDI_PG_ZONE_UTC, &conn, &transient),
+                     TDI_ERR_STATE);
     assert_string_equal(logged.text,
-                        "source a: setting DateStyle and TimeZone failed: SQLSTATE 22023, a value "
+                        "source a: setting DateStyle failed: SQLSTATE 22023, a value "
                         "of the source query does not fit the column contract (the server's "
                         "message is not shown: it may quote personal data)\n"
                         "state database: setting DateStyle and TimeZone failed: invalid value for "
@@ -217,9 +247,9 @@ static void notices_to_the_log(void **state)
     tdi_log_set_level(TDI_LOG_DEBUG);
     conn = connected();
     hpq_script(HPQ_CONNECT("dbname=clinic"));
-    assert_int_equal(
-        tdi_pg_connect("dbname=clinic", "tdi", "source a", TDI_ERR_SOURCE, &src, &transient),
-        TDI_OK);
+    assert_int_equal(tdi_pg_connect("dbname=clinic", "tdi", "source a", TDI_ERR_SOURCE,
+                                    TDI_PG_ZONE_SOURCE, &src, &transient),
+                     TDI_OK);
     hpq_notice(src, &raise);
     hpq_notice(src, &named);
     hpq_notice(conn, &raise);
@@ -596,6 +626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(connect_and_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_refused_is_transient, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_bad_option_is_permanent, setup, teardown),
+        cmocka_unit_test_setup_teardown(connect_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_settings_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(query_error_classes, setup, teardown),
         cmocka_unit_test_setup_teardown(source_messages_by_class, setup, teardown),
