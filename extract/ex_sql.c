@@ -2,6 +2,8 @@
  * learnt (see ex_sql.h); no connection here. */
 #include "ex_sql.h"
 
+#include "../common/tdi_log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,16 +110,57 @@ static char *end_copy_sql(char *sql, char *p, size_t cap)
  * it when every session was in UTC, so a watermark saved then still means the same instant. */
 static int put_changed(char *p, size_t cap, const char *col, unsigned type)
 {
-    const char *pre = "", *post = "::timestamptz";
-
     if (type == EXTRACT_OID_TIMESTAMPTZ)
-        post = "";
-    else if (type == EXTRACT_OID_TIMESTAMP || type == EXTRACT_OID_DATE) {
-        pre = "(";
-        post =
-            type == EXTRACT_OID_DATE ? "::timestamp AT TIME ZONE 'UTC')" : " AT TIME ZONE 'UTC')";
-    }
-    return snprintf(p, cap, "%stdi_src.\"%s\"%s", pre, col, post);
+        return snprintf(p, cap, "tdi_src.\"%s\"", col);
+    return snprintf(p, cap, "(tdi_src.\"%s\"%s AT TIME ZONE 'UTC')", col,
+                    type == EXTRACT_OID_DATE ? "::timestamp" : "");
+}
+
+static int changed_type_ok(unsigned type)
+{
+    return type == EXTRACT_OID_TIMESTAMPTZ || type == EXTRACT_OID_TIMESTAMP ||
+           type == EXTRACT_OID_DATE;
+}
+
+/* The SQL name of the built-in types a change column is likely to have by mistake. */
+static const char *type_name(unsigned type)
+{
+    static const struct {
+        unsigned oid;
+        const char *name;
+    } names[] = {{16, "boolean"},
+                 {20, "bigint"},
+                 {21, "smallint"},
+                 {23, "integer"},
+                 {25, "text"},
+                 {700, "real"},
+                 {701, "double precision"},
+                 {1042, "character"},
+                 {1043, "character varying"},
+                 {1083, "time"},
+                 {1266, "time with time zone"},
+                 {1700, "numeric"}};
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].oid == type)
+            return names[i].name;
+    return NULL;
+}
+
+tdi_status extract_check_changed_type(const char *source, const char *column, unsigned type)
+{
+    const char *name = type_name(type);
+    char oid[32];
+
+    if (changed_type_ok(type))
+        return TDI_OK;
+    snprintf(oid, sizeof oid, "OID %u", type);
+    tdi_error("source %s: incremental = %s: the column is of type %s; a change time must be "
+              "timestamptz, timestamp or date. Cast it in the source query (%s::timestamptz AS "
+              "%s: a value that is no time then fails there) or remove incremental from the "
+              "config",
+              source, column, name ? name : oid, column, column);
+    return TDI_ERR_SOURCE;
 }
 
 /* The rows' COPY (extract_copy_sql), or with episodes the targeted one (extract_episodes_sql). */
@@ -130,7 +173,7 @@ static char *copy_sql(const tdi_source_config *src, int year,
     char *sql, *p;
     int ncol = 0;
 
-    if (since && (!col || !ex_changed_ok(since)))
+    if ((since && (!col || !ex_changed_ok(since))) || (col && !changed_type_ok(changed_type)))
         return NULL;
     cap = qlen + 1024 + 80 * TDI_COL_COUNT + (col ? 4 * strlen(col) + 256 : 0);
     sql = malloc(cap);

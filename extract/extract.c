@@ -118,8 +118,9 @@ static tdi_status check_national_id(const tdi_source_config *src,
     return TDI_OK;
 }
 
-/* The change-time column an incremental source names must be there: without it every read
- * would fail on it anyway; say which column, once. Its type goes to s->changed_type. */
+/* The change-time column an incremental source names must be there, of a time type: without
+ * it every read would fail on it anyway; say which column, once. Its type goes to
+ * s->changed_type. */
 static tdi_status check_incremental(extract_source *s, const tdi_source_config *src,
                                     const PGresult *res, const char *const *names, int n)
 {
@@ -128,7 +129,7 @@ static tdi_status check_incremental(extract_source *s, const tdi_source_config *
     for (int i = 0; i < n; i++)
         if (names[i] && strcmp(names[i], src->incremental) == 0) {
             s->changed_type = PQftype(res, i);
-            return TDI_OK;
+            return extract_check_changed_type(src->name, src->incremental, s->changed_type);
         }
     tdi_error("source %s: incremental = %s in the config, but the source query yields no %s "
               "column",

@@ -85,14 +85,20 @@ tdi_status extract_match_columns(const char *source, const char *const *names, i
 #define EXTRACT_OID_TIMESTAMP   1114
 #define EXTRACT_OID_TIMESTAMPTZ 1184
 
+/* An incremental source's change-time column must be of type timestamptz, timestamp or date
+ * (EXTRACT_OID_*): text has no time zone tdi could know, and one value that is no time would
+ * fail every read, naming neither the column nor the row. Any other type is logged as an error
+ * naming source, column and type, and what the data manager can do; TDI_ERR_SOURCE. */
+tdi_status extract_check_changed_type(const char *source, const char *column, unsigned type);
+
 /* The COPY statements for src and year, malloc'd; the caller frees them. Only the columns
  * present are selected, in contract order (the reader fills in the others as NULL); no cast that a
  * value can fail: text columns and untyped dates are sent as text, and the year filter on an
  * untyped start_date compares its text (a value that is no YYYY-MM-DD date passes, for R008). since
  * as for extract_open. changed_type: the pg_type OID of an incremental source's change-time
  * column (EXTRACT_OID_*): a timestamp or date is taken as UTC, so the change time and the filter
- * mean the same in any session TimeZone. NULL when out of memory or since is malformed. Exposed
- * for tests. */
+ * mean the same in any session TimeZone. NULL when out of memory, since is malformed or
+ * changed_type is none of the three (extract_check_changed_type). Exposed for tests. */
 char *extract_copy_sql(const tdi_source_config *src, int year,
                        const unsigned char present[TDI_COL_COUNT], unsigned changed_type,
                        const char *since);

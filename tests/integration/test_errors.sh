@@ -98,6 +98,21 @@ case_source_required_column() {
     expect_last_run "$CASE_DIR" source 5
 }
 
+# An incremental column of no time type (text): refused at the describe step, before any COPY,
+# naming the source, the column and its type and what to do; not a 22007 from the first value
+# that is no time ('not a time' here), which named neither the column nor the row.
+case_source_incremental_text() {
+    run_setup "$CASE_DIR"
+    break_line "$CASE_DIR/tdi.conf" '^query +=.*' \
+        "query     = SELECT t.*, CASE WHEN t.episode_id = (SELECT min(episode_id) FROM tdi_episodes) THEN 'not a time' ELSE '2025-03-01 10:00:00+00' END AS changed_at FROM tdi_episodes t" >/dev/null
+    set_source "$CASE_DIR/tdi.conf" riverside incremental changed_at
+    tdi_try "$CASE_DIR/run" 5 run --config "$CASE_DIR/tdi.conf" --year 2025 --verbose
+    stderr_has 'tdi: error: source riverside: incremental = changed_at: the column is of type text; a change time must be timestamptz, timestamp or date. Cast it in the source query (changed_at::timestamptz AS changed_at: a value that is no time then fails there) or remove incremental from the config'
+    ! grep -q 'SQLSTATE' "$CASE_DIR/run.err" || fail "the run still failed on a value: $(grep SQLSTATE "$CASE_DIR/run.err")"
+    no_submission "$CASE_DIR"
+    expect_last_run "$CASE_DIR" source 5
+}
+
 # A crosswalk line naming a code TDI does not have.
 case_crosswalk_bad_code() {
     local cw=$CASE_DIR/en.cw line
@@ -275,6 +290,7 @@ it_case errors-key-missing case_key_missing
 it_case errors-source-down case_source_down
 it_case errors-source-bad-db case_source_bad_db
 it_case errors-source-required-column case_source_required_column
+it_case errors-source-incremental-text case_source_incremental_text
 it_case errors-source-bad-cells case_source_bad_cells
 it_case errors-source-says-names case_source_says_names
 it_case errors-crosswalk-bad-code case_crosswalk_bad_code

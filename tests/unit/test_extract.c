@@ -380,6 +380,36 @@ static void columns_required_missing(void **state)
                                  "(required; see README.md, \"Source query\")\n");
 }
 
+/* A change time of any other type than timestamptz, timestamp or date is refused, naming the
+ * source, the column, its type and what to do; no statement is built for one. */
+static void changed_type_refused(void **state)
+{
+    tdi_source_config src = {.name = "x", .query = "SELECT * FROM v", .incremental = "changed_at"};
+    unsigned char present[TDI_COL_COUNT] = {0};
+    const unsigned ok[] = {EXTRACT_OID_TIMESTAMPTZ, EXTRACT_OID_TIMESTAMP, EXTRACT_OID_DATE};
+    test_log tl;
+
+    (void)state;
+    present[TDI_COL_EPISODE_ID] = 1;
+    test_log_start(&tl);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(extract_check_changed_type("riverside", "changed_at", ok[i]), TDI_OK);
+    assert_int_equal(extract_check_changed_type("riverside", "changed_at", 25), TDI_ERR_SOURCE);
+    assert_int_equal(extract_check_changed_type("debrug", "upd", 3802), TDI_ERR_SOURCE);
+    test_log_stop();
+    assert_string_equal(
+        tl.text, "source riverside: incremental = changed_at: the column is of type text; a "
+                 "change time must be timestamptz, timestamp or date. Cast it in the source query "
+                 "(changed_at::timestamptz AS changed_at: a value that is no time then fails "
+                 "there) or remove incremental from the config\n"
+                 "source debrug: incremental = upd: the column is of type OID 3802; a change time "
+                 "must be timestamptz, timestamp or date. Cast it in the source query "
+                 "(upd::timestamptz AS upd: a value that is no time then fails there) or remove "
+                 "incremental from the config\n");
+    assert_null(extract_copy_sql(&src, 2025, present, 25, NULL));
+    assert_null(extract_episodes_sql(&src, 2025, present, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +422,7 @@ int main(void)
         cmocka_unit_test(columns_required_missing),
         cmocka_unit_test(copy_sql_incremental),
         cmocka_unit_test(copy_sql_changed_typed),
+        cmocka_unit_test(changed_type_refused),
         cmocka_unit_test(copy_sql_continuing),
         cmocka_unit_test(keys_sql),
     };

@@ -19,6 +19,7 @@
 static test_log logged;
 static const char *names[TDI_COL_COUNT + 1]; /* the contract's columns, then "changed_at" */
 static char rows[4][2048];                   /* COPY lines scripted by copy_row() */
+static Oid col_types[TDI_COL_COUNT + 1];     /* their types: text, changed_at timestamptz */
 
 static int setup(void **state)
 {
@@ -26,6 +27,9 @@ static int setup(void **state)
     for (int i = 0; i < TDI_COL_COUNT; i++)
         names[i] = tdi_columns[i].name;
     names[TDI_COL_COUNT] = "changed_at";
+    for (int i = 0; i < TDI_COL_COUNT; i++)
+        col_types[i] = 25;
+    col_types[TDI_COL_COUNT] = 1184;
     hpq_reset();
     test_log_start(&logged);
     return 0;
@@ -81,7 +85,10 @@ static void script_open(int nfields)
                 .res = {.status = PGRES_COMMAND_OK},
                 HPQ_AT},
                {.fn = HPQ_FN_DESCRIBE,
-                .res = {.status = PGRES_COMMAND_OK, .nfields = nfields, .fields = names},
+                .res = {.status = PGRES_COMMAND_OK,
+                        .nfields = nfields,
+                        .fields = names,
+                        .types = col_types},
                 HPQ_AT});
 }
 
@@ -222,6 +229,13 @@ static void describe_refuses(void **state)
     script_open(TDI_COL_COUNT);
     hpq_script(HPQ_COMMAND("COMMIT"), HPQ_FINISH);
     assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_ERR_SOURCE);
+
+    /* A change time in text: refused at the describe step, no COPY sent. */
+    src.incremental = "changed_at";
+    col_types[TDI_COL_COUNT] = 25;
+    script_open(TDI_COL_COUNT + 1);
+    hpq_script(HPQ_COMMAND("COMMIT"), HPQ_FINISH);
+    assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_ERR_SOURCE);
     assert_string_equal(
         logged.text,
         "source riverside: the source query has no column client_id (required; see README.md, "
@@ -231,7 +245,11 @@ static void describe_refuses(void **state)
         "source riverside: national_id = be_rrn in the config, but the source query yields no "
         "national_id column\n"
         "source riverside: incremental = updated_at in the config, but the source query yields "
-        "no updated_at column\n");
+        "no updated_at column\n"
+        "source riverside: incremental = changed_at: the column is of type text; a change time "
+        "must be timestamptz, timestamp or date. Cast it in the source query "
+        "(changed_at::timestamptz AS changed_at: a value that is no time then fails there) or "
+        "remove incremental from the config\n");
     hpq_done();
 }
 
@@ -358,7 +376,7 @@ static void incremental_read_and_key_scan(void **state)
     int eof = 0;
 
     (void)state;
-    hpq_script(HPQ_SEND("\"changed_at\"::timestamptz > TIMESTAMPTZ '2025-05-01T00:00:00.000000Z'"),
+    hpq_script(HPQ_SEND("tdi_src.\"changed_at\" > TIMESTAMPTZ '2025-05-01T00:00:00.000000Z'"),
                HPQ_RESULT(PGRES_COPY_OUT),
                HPQ_COPY_ROW(copy_row(0, NULL, 0, "2025-05-02T00:00:00.000000Z")),
                HPQ_COPY_ROW(copy_row(1, NULL, 0, "\\N")),

@@ -117,12 +117,18 @@ static void source_lost_while_loading(void **state)
     finish();
 }
 
+/* The types of the incremental view's columns: the change time a timestamptz (1184). */
+static const Oid incremental_types[TDI_COL_NATIONAL_ID + 1] = {[TDI_COL_NATIONAL_ID] = 1184};
+
 /* The clinic's side of opening an incremental read (the describe has the change-time column). */
 #define CLINIC_OPEN_INCREMENTAL                                                                    \
     HPQ_CONNECT(CLINIC_CONN), HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ"),                \
         {.fn = HPQ_FN_PREPARE, .res = {.status = PGRES_COMMAND_OK}, HPQ_AT},                       \
         {.fn = HPQ_FN_DESCRIBE,                                                                    \
-         .res = {.status = PGRES_COMMAND_OK, .nfields = TDI_COL_NATIONAL_ID + 1, .fields = names}, \
+         .res = {.status = PGRES_COMMAND_OK,                                                       \
+                 .nfields = TDI_COL_NATIONAL_ID + 1,                                               \
+                 .fields = names,                                                                  \
+                 .types = incremental_types},                                                      \
          HPQ_AT},                                                                                  \
         HPQ_VALUE("SELECT to_char(now()", "2025-06-01T00:00:00.000000Z")
 
