@@ -40,6 +40,7 @@ struct extract_source {
     int in_copy;           /* 1 while a COPY has not ended */
     int incremental;       /* the rows carry the change-time column after the contract columns */
     unsigned changed_type; /* its pg_type OID (EXTRACT_OID_*) */
+    PGresult *desc;        /* the source query described: its columns (extract_column) */
     unsigned char present[TDI_COL_COUNT]; /* the contract columns the query has (the filters) */
     char max_changed[CHANGED_LEN + 1];    /* largest change time seen, "" for none */
     char snapshot_at[CHANGED_LEN + 1];    /* the source's clock when the snapshot was taken */
@@ -215,6 +216,9 @@ static tdi_status describe_query(extract_source *s, const tdi_source_config *src
         st = check_national_id(src, present);
     if (st == TDI_OK)
         st = check_incremental(s, src, res, names, n);
+    /* Kept: its columns' names and types are part of the source's fingerprint. */
+    s->desc = res;
+    res = NULL;
 done:
     free(names);
     PQclear(res);
@@ -260,12 +264,10 @@ static tdi_status read_snapshot_time(extract_source *s)
     return st;
 }
 
-tdi_status extract_open(const tdi_source_config *src, int year, const char *since,
-                        extract_source **out)
+tdi_status extract_connect(const tdi_source_config *src, int year, extract_source **out)
 {
     unsigned char present[TDI_COL_COUNT];
     extract_source *s;
-    char *sql = NULL;
     tdi_status st;
 
     *out = NULL;
@@ -292,15 +294,42 @@ tdi_status extract_open(const tdi_source_config *src, int year, const char *sinc
         st = describe_query(s, src, present);
     if (st == TDI_OK && s->incremental)
         st = read_snapshot_time(s);
-    if (st == TDI_OK) {
-        sql = extract_copy_sql(src, year, present, s->changed_type, since);
-        st = start_copy(s, sql, "the source query");
-    }
-    free(sql);
     if (st == TDI_OK)
         *out = s;
     else
         extract_close(s);
+    return st;
+}
+
+int extract_ncolumns(const extract_source *s)
+{
+    return s->desc ? PQnfields(s->desc) : 0;
+}
+
+const char *extract_column(const extract_source *s, int i, unsigned *type)
+{
+    *type = PQftype(s->desc, i);
+    return PQfname(s->desc, i);
+}
+
+tdi_status extract_rows_begin(extract_source *s, const char *since)
+{
+    char *sql = extract_copy_sql(s->src, s->year, s->present, s->changed_type, since);
+    tdi_status st = start_copy(s, sql, "the source query");
+
+    free(sql);
+    return st;
+}
+
+tdi_status extract_open(const tdi_source_config *src, int year, const char *since,
+                        extract_source **out)
+{
+    tdi_status st = extract_connect(src, year, out);
+
+    if (st == TDI_OK && (st = extract_rows_begin(*out, since)) != TDI_OK) {
+        extract_close(*out);
+        *out = NULL;
+    }
     return st;
 }
 
@@ -586,6 +615,7 @@ tdi_status extract_close(extract_source *s)
         }
     }
     PQfinish(s->conn);
+    PQclear(s->desc);
     free(s);
     return st;
 }

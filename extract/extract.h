@@ -28,6 +28,15 @@ typedef struct extract_source extract_source;
  * it; release it with extract_close(). */
 tdi_status extract_open(const tdi_source_config *src, int year, const char *since,
                         extract_source **out);
+/* extract_open in two steps: _connect connects, opens the snapshot and describes the query (the
+ * columns are then known: extract_column); _rows_begin starts the rows' COPY. On failure of
+ * _rows_begin the caller closes s. */
+tdi_status extract_connect(const tdi_source_config *src, int year, extract_source **out);
+tdi_status extract_rows_begin(extract_source *s, const char *since);
+/* The columns the source query yields, as described: their number, and column i's name (valid
+ * until extract_close) and pg_type OID into *type. */
+int extract_ncolumns(const extract_source *s);
+const char *extract_column(const extract_source *s, int i, unsigned *type);
 
 /* Fills row with the next row, or sets *eof. Row strings stay valid until the next call. */
 tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof);

@@ -67,9 +67,10 @@ typedef struct run_reader {
 typedef struct run_source {
     const tdi_source_config *cfg;
     state_mark mark;
-    char fingerprint[TDI_SHA256_HEX];
-    int full_read;              /* every row of the year is read */
-    char since[STATE_TIME_MAX]; /* incremental lower bound, "" for a full read */
+    char config_fp[TDI_SHA256_HEX];   /* the fingerprint's config part (run_plan_source) */
+    char fingerprint[TDI_SHA256_HEX]; /* it and the columns the query yields (read_once) */
+    int full_read;                    /* every row of the year is read */
+    char since[STATE_TIME_MAX];       /* incremental lower bound, "" for a full read */
     int attempts;
     int unread;        /* planning failed it (its crosswalk): never read */
     tdi_status status; /* TDI_OK, or why the source failed */

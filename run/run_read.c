@@ -29,12 +29,14 @@
 /* ------------------------------------------------------------------ planning a source */
 
 /* What shapes a source's records besides its rows: when any of it changes, records the rows
- * did not change may change too, so the source is read in full once. The tag changes when tdi
- * writes unchanged rows differently (4: continuing clients' bottom-coded year, issue 17). */
+ * did not change may change too, so the source is read in full once. This is the config's part
+ * (s->config_fp); the columns the query yields are added when it is described (read_once). The
+ * tag changes when tdi writes unchanged rows differently (4: continuing clients' bottom-coded
+ * year, issue 17) or the fingerprint covers more (5: the columns). */
 static tdi_status fingerprint(run_ctx *rc, run_source *s)
 {
     const tdi_source_config *src = s->cfg;
-    const char *fields[] = {"tdi-source-fingerprint-4",
+    const char *fields[] = {"tdi-source-fingerprint-5",
                             TDI_VERSION,
                             src->query,
                             src->region,
@@ -65,7 +67,7 @@ static tdi_status fingerprint(run_ctx *rc, run_source *s)
     if (st == TDI_OK && src->region_map)
         st = tdi_hash_file_into(rc->hash, src->region_map, TDI_ERR_CONFIG);
     if (st == TDI_OK)
-        tdi_hash_end(rc->hash, s->fingerprint, 64);
+        tdi_hash_end(rc->hash, s->config_fp, 64);
     return st;
 }
 
@@ -84,12 +86,7 @@ tdi_status run_plan_source(run_ctx *rc, run_source *s)
         return st;
     if (!s->cfg->incremental || rc->full || !s->mark.known || !s->mark.watermark[0])
         return TDI_OK;
-    if (strcmp(s->mark.fingerprint, s->fingerprint) != 0) {
-        tdi_info("source %s: its crosswalk, query, routing or key changed since the last run: "
-                 "reading it in full",
-                 s->cfg->name);
-        return TDI_OK;
-    }
+    /* Incremental unless the fingerprint changed, which read_once knows once it has the columns. */
     st = state_time_minus(rc->state, s->mark.watermark, rc->cfg->incremental_overlap, s->since,
                           sizeof s->since);
     if (st == TDI_OK)
@@ -251,6 +248,33 @@ void run_snapshot_close(run_source *s)
     s->ids = NULL;
 }
 
+/* s->fingerprint: the config's part and the columns ex's query yields, names and types in
+ * order (a new column changes the records of rows that did not change). One that differs from
+ * the last run's makes an incremental read a full one: a full read replaces, nothing is lost. A
+ * fingerprint kept by an earlier tdi (without the columns) differs too: one full read. */
+static void columns_fingerprint(run_reader *rd, run_source *s, const extract_source *ex)
+{
+    char type[16];
+
+    tdi_hash_begin(rd->hash);
+    tdi_hash_field(rd->hash, s->config_fp);
+    for (int i = 0; i < extract_ncolumns(ex); i++) {
+        unsigned oid;
+
+        tdi_hash_field(rd->hash, extract_column(ex, i, &oid));
+        snprintf(type, sizeof type, "%u", oid);
+        tdi_hash_field(rd->hash, type);
+    }
+    tdi_hash_end(rd->hash, s->fingerprint, 64);
+    if (!s->full_read && strcmp(s->mark.fingerprint, s->fingerprint) != 0) {
+        tdi_info("source %s: its crosswalk, query, the columns the query yields, routing or key "
+                 "changed since the last run: reading it in full",
+                 s->cfg->name);
+        s->full_read = 1;
+        s->since[0] = '\0';
+    }
+}
+
 /* One attempt at a source. What it leaves on failure (spool entries, quarantine rows, keys) the
  * caller drops. */
 static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_t si)
@@ -268,6 +292,10 @@ static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     st = transform_begin_source(rd->tx, s->cfg);
     if (st == TDI_OK)
         st = report_quarantine_open(&rc->meta, s->cfg->name, &s->quarantine);
+    if (st == TDI_OK)
+        st = extract_connect(s->cfg, rc->year, &ex);
+    if (st == TDI_OK)
+        columns_fingerprint(rd, s, ex);
     /* An incremental read tells the state database every row it read (a row read now that a
      * body holds and does not get any more is deleted there) and every episode of the year. */
     if (st == TDI_OK && !s->full_read)
@@ -275,7 +303,7 @@ static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     if (st == TDI_OK && !s->full_read)
         st = run_sealed_open(rc->cfg->work_dir, &s->ids);
     if (st == TDI_OK)
-        st = extract_open(s->cfg, rc->year, s->full_read ? NULL : s->since, &ex);
+        st = extract_rows_begin(ex, s->full_read ? NULL : s->since);
     if (st == TDI_OK)
         st = run_read_rows(rc, rd, spool, si, ex, spool == rc->spool);
     if (st == TDI_OK && s->cfg->incremental)

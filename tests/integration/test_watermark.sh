@@ -261,8 +261,47 @@ case_source_timezone() {
         fail "run 2 did not read the change 30 minutes after the watermark: $(grep '^source tz:' "$CASE_DIR/run2.out")"
 }
 
+# Clinic IT adds sex to the view; no row changes. What the query yields is part of the source's
+# fingerprint: the next run reads riverside in full and each body gets a replace of each of the
+# 40 riverside episodes it holds whose sex is known (38: one is NULL, one U, records unchanged), as
+# --full would send; the state then holds what one full run sends.
+case_view_columns() {
+    local conf=$CASE_DIR/tdi.conf cols body f1 f2
+    clinic_copy clinic_cols clinic_en
+    incremental_en clinic_cols
+    cols=$(pg_sql clinic_cols -Atc "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'tdi_episodes_inc' AND column_name <> 'sex'")
+    pg_sql clinic_cols -c "CREATE VIEW tdi_cols AS SELECT $cols FROM tdi_episodes_inc" -c "GRANT SELECT ON tdi_cols TO tdi_reader" >/dev/null
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_cols 'SELECT * FROM tdi_cols'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    pg_sql clinic_cols -c "CREATE OR REPLACE VIEW tdi_cols AS SELECT $cols, sex FROM tdi_episodes_inc" >/dev/null
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    grep -qx 'source riverside: extracted 47, written 40, quarantined 7' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not read riverside in full: $(grep '^source riverside' "$CASE_DIR/run2.out")"
+    grep -qF 'tdi: info: source riverside: its crosswalk, query, the columns the query yields, routing or key changed since the last run: reading it in full' "$CASE_DIR/run2.err" ||
+        fail "run 2 does not say why it read riverside in full"
+    for body in national antwerp; do
+        f1=$(submissions "$CASE_DIR" "$body" | sed -n 1p)
+        f2=$(submissions "$CASE_DIR" "$body" | sed -n 2p)
+        [ -n "$f2" ] || fail "$body: no file from run 2"
+        [ "$(episode_lines "$f1" | grep -c ' source="riverside" ')" = 40 ] || fail "$body: run 1 did not send the 40 riverside episodes"
+        [ "$(replace_lines "$f2" | grep ' source="riverside" ' | grep -c ' sex="[12]" ')" = 38 ] ||
+            fail "$body: run 2 replaced $(replace_lines "$f2" | grep -c ' sex="[12]" ') riverside episodes with their sex, expected 38"
+        [ "$(episode_lines "$f2" | grep -c .)" = 38 ] || fail "$body: run 2 sent $(episode_lines "$f2" | grep -c .) records, expected 38"
+        [ -z "$(delete_lines "$f2")" ] || fail "$body: run 2 deletes something"
+    done
+    # once: the new fingerprint is kept, the next night reads incrementally again
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 0, written 0, quarantined 0 \(changed since ' "$CASE_DIR/run3.out" ||
+        fail "run 3 did not read riverside incrementally: $(grep '^source riverside' "$CASE_DIR/run3.out")"
+    same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
+}
+
 it_case watermark-failed-reread case_failed_reread
 it_case watermark-continuing case_continuing
 it_case watermark-key-digest case_key_digest
 it_case watermark-source-timezone case_source_timezone
+it_case watermark-view-columns case_view_columns
 it_end
