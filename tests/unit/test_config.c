@@ -305,6 +305,31 @@ static void missing_file(void **state)
     assert_string_equal(tl.text, "/nonexistent/tdi.conf: cannot open: No such file or directory\n");
 }
 
+/* A query_file saved with a UTF-8 byte order mark: the server would read the BOM as part of the
+ * query (syntax error at or near "FROM", naming neither file nor BOM). Refused here, as a
+ * crosswalk's first line with one is: the file, its line 1 and the reason. */
+static void query_file_with_bom(void **state)
+{
+    tdi_config *cfg = NULL;
+    test_log tl;
+    char want[1024], sql[300];
+
+    (void)state;
+    snprintf(sql, sizeof sql, "%s/q.sql", dir);
+    assert_int_equal(test_fs_write(sql, "\xef\xbb\xbfSELECT * FROM tdi_episodes\n"), 0);
+    write_conf("output_dir = o\nkey_file = k\n"
+               "[source a]\nconninfo = x\nquery_file = q.sql\ncrosswalk = c\nregion = R1\n"
+               "[body b]\nregions = R1\n");
+    test_log_start(&tl);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
+    test_log_stop();
+    snprintf(want, sizeof want,
+             "%s:5: query_file %s:1: the file starts with a UTF-8 byte order mark (BOM), which "
+             "the server would read as part of the query: save it as UTF-8 without BOM\n",
+             path, sql);
+    assert_string_equal(tl.text, want);
+}
+
 static void uncovered_source_and_duplicates(void **state)
 {
     tdi_config *cfg = NULL;
@@ -435,9 +460,13 @@ static void operations_settings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loads_good_file),       cmocka_unit_test(reports_every_error_with_line),
-        cmocka_unit_test(missing_file),          cmocka_unit_test(uncovered_source_and_duplicates),
-        cmocka_unit_test(reserved_body_name),    cmocka_unit_test(operations_settings),
+        cmocka_unit_test(loads_good_file),
+        cmocka_unit_test(reports_every_error_with_line),
+        cmocka_unit_test(missing_file),
+        cmocka_unit_test(query_file_with_bom),
+        cmocka_unit_test(uncovered_source_and_duplicates),
+        cmocka_unit_test(reserved_body_name),
+        cmocka_unit_test(operations_settings),
         cmocka_unit_test(reid_settings_resolve),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
