@@ -289,8 +289,8 @@ tdi_status state_publishing_mark(state_db *st, const char *body, int year, int64
 {
     char ystr[16], rstr[32];
 
-    /* Committed before the first rename, so never inside the commit's transaction. */
-    if (st->in_txn) {
+    /* Committed before the first rename, so never inside a transaction. */
+    if (st->in_txn || PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
         tdi_error(WHO ": a body marked as publishing inside the commit");
         return TDI_ERR_INTERNAL;
     }
