@@ -365,6 +365,48 @@ void rpt_gz_reader_end(rpt_gz_reader *r)
     r->zs = NULL;
 }
 
+tdi_status rpt_gz_open(const char *path, uint64_t max_out, rpt_gz_reader **out)
+{
+    struct stat sb;
+    int fd, err = 0;
+
+    *out = NULL;
+    if (strcmp(path, "-") == 0)
+        fd = fcntl(0, F_DUPFD_CLOEXEC, 3); /* closed at the end, not stdin */
+    else
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        tdi_error("%s: cannot open: %s", path, strerror(errno));
+        return TDI_ERR_OUTPUT;
+    }
+    if (fstat(fd, &sb) != 0)
+        err = errno;
+    else if (S_ISDIR(sb.st_mode))
+        err = EISDIR; /* open() accepts a directory; read() would fail later, less clearly */
+    if (err) {
+        close(fd);
+        tdi_error("%s: cannot open: %s", path, strerror(err));
+        return TDI_ERR_OUTPUT;
+    }
+    *out = calloc(1, sizeof **out);
+    if (!*out) {
+        close(fd);
+        tdi_error("%s: out of memory", path);
+        return TDI_ERR_INTERNAL;
+    }
+    rpt_gz_reader_init(*out, fd, max_out); /* *out owns fd from here */
+    return TDI_OK;
+}
+
+void rpt_gz_close(rpt_gz_reader *r)
+{
+    if (!r)
+        return;
+    rpt_gz_reader_end(r);
+    close(r->fd); /* read-only: a close error cannot change what was read */
+    free(r);
+}
+
 const char *rpt_gz_why(int problem)
 {
     switch (problem) {

@@ -113,5 +113,11 @@ int rpt_gz_read(rpt_gz_reader *r, void *buf, unsigned len, int *problem, int *de
 const char *rpt_gz_why(int problem);
 /* Releases the inflate state (not fd). */
 void rpt_gz_reader_end(rpt_gz_reader *r);
+/* Opens path ("-": a copy of standard input) into a new reader in *out that owns its fd: regular
+ * gzip or plain files, pipes and anything else read(2) can read to its end; not directories.
+ * TDI_ERR_OUTPUT (said, as "PATH: cannot open: why") when it cannot be opened. */
+tdi_status rpt_gz_open(const char *path, uint64_t max_out, rpt_gz_reader **out);
+/* Ends, closes and frees a reader of rpt_gz_open() (NULL: nothing). */
+void rpt_gz_close(rpt_gz_reader *r);
 
 #endif

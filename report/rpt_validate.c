@@ -46,14 +46,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SHOWN         100
 #define SUBMISSION_SCHEMA "tdi-submission.xsd"
 #define IN_BUFFER         65536 /* libxml2 asks for 4000 bytes a call: one read(2) per call is slow */
 #define PROBE_MAX         (1024 * 1024) /* a prolog longer than this is refused */
-#define STDIN_PATH        "-"
 /* The most attributes and namespace declarations one element may have: a TDI element has at most
  * 43 attributes (an episode) and declares one namespace; the rest is margin. */
 #define MAX_ATTRIBUTES 100
@@ -78,7 +76,8 @@ typedef struct validation {
     feed_state *feed;  /* how the producer of fd ended, or NULL */
     unsigned char *in; /* IN_BUFFER bytes read from fd ahead of the parser */
     size_t in_used, in_have;
-    xmlSchemaPtr xsd; /* the loaded schema */
+    unsigned long long delivered; /* bytes read_input gave the parser */
+    xmlSchemaPtr xsd;             /* the loaded schema */
     xmlParserCtxtPtr pctxt;
     unsigned long errors;     /* error-level messages, shown or not */
     unsigned long shown;      /* messages logged */
@@ -347,6 +346,7 @@ static int read_input(void *ctx, char *buf, int len)
             k = (size_t)len;
         memcpy(buf, v->in + v->in_used, k);
         v->in_used += k;
+        v->delivered += k;
         return (int)k;
     }
     if (n < 0) {
@@ -497,40 +497,6 @@ done:
     return st;
 }
 
-/* Opens path ("-": a copy of standard input) for rpt_gz_reader: regular gzip or plain files, pipes
- * and anything else read(2) can read to its end; not directories. */
-static tdi_status open_input(validation *v)
-{
-    struct stat sb;
-    int fd, err = 0;
-
-    if (strcmp(v->path, STDIN_PATH) == 0)
-        fd = fcntl(0, F_DUPFD_CLOEXEC, 3); /* closed at the end, not stdin */
-    else
-        fd = open(v->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        tdi_error("%s: cannot open: %s", v->path, strerror(errno));
-        return TDI_ERR_OUTPUT;
-    }
-    if (fstat(fd, &sb) != 0)
-        err = errno;
-    else if (S_ISDIR(sb.st_mode))
-        err = EISDIR; /* open() accepts a directory; read() would fail later, less clearly */
-    if (err) {
-        close(fd);
-        tdi_error("%s: cannot open: %s", v->path, strerror(err));
-        return TDI_ERR_OUTPUT;
-    }
-    v->gz = calloc(1, sizeof *v->gz);
-    if (!v->gz) {
-        close(fd);
-        tdi_error("%s: out of memory", v->path);
-        return TDI_ERR_INTERNAL;
-    }
-    rpt_gz_reader_init(v->gz, fd, v->max_bytes); /* v owns fd from here */
-    return TDI_OK;
-}
-
 /* The first parser: reads v->gz up to its root element, keeping what it read in v->probed, and sets
  * v->schema. TDI_ERR_INVALID (said why) when there is no root element, its namespace is not a TDI
  * one, or the input broke before it. */
@@ -596,6 +562,24 @@ static void check_attributes(void *ctx, const xmlChar *localname, const xmlChar 
     }
 }
 
+/* After a parse that ended well, reads the rest of v->fd: libxml2 takes a NUL byte for the end of
+ * its input, so a document, a NUL and anything after it would pass. Every byte delivered must have
+ * been parsed (xmlByteConsumed counts the input's bytes, in its encoding, e.g. UTF-16). */
+static void check_all_parsed(validation *v)
+{
+    long consumed = xmlByteConsumed(v->pctxt);
+    char rest[4096], msg[160];
+    int n;
+
+    while ((n = read_input(v, rest, sizeof rest)) > 0)
+        ;
+    if (n < 0 || (consumed >= 0 && (unsigned long long)consumed == v->delivered))
+        return; /* said why, or all parsed */
+    snprintf(msg, sizeof msg, "Extra content at the end of the document: from byte %ld on, of %llu",
+             consumed, v->delivered);
+    note(v, TDI_LOG_ERROR, xmlSAX2GetLineNumber(v->pctxt), msg);
+}
+
 /* The parse and the check of the document on v->fd against v->xsd, on the thread that reads
  * v->fd. Says every error; returns the verdict. */
 static tdi_status parse_stream(validation *v)
@@ -653,6 +637,8 @@ static tdi_status parse_stream(validation *v)
     }
 
     rc = xmlParseDocument(v->pctxt);
+    if (rc == 0 && v->pctxt->wellFormed && !v->pctxt->disableSAX) /* not stopped */
+        check_all_parsed(v);
     /* Ask before unplugging: unplugging ends the validation run. */
     valid = xmlSchemaIsValid(vctxt) == 1;
     if (xmlSchemaSAXUnplug(plug) != 0) {
@@ -719,7 +705,7 @@ tdi_status report_validate_file_max(const char *path, const char *schema_dir,
 
     init_libxml2();
     rpt_xml_capture(&guard, on_xml_error, &v);
-    st = open_input(&v);
+    st = rpt_gz_open(path, max_bytes, &v.gz);
     if (st == TDI_OK)
         st = find_schema(&v);
     if (st == TDI_OK)
@@ -761,11 +747,7 @@ done:
     free(v.probed);
     xmlSchemaFree(v.xsd);
     xmlFreeDoc(xsd_doc);
-    if (v.gz) {
-        rpt_gz_reader_end(v.gz);
-        close(v.gz->fd); /* read-only: a close error cannot change what was read */
-        free(v.gz);
-    }
+    rpt_gz_close(v.gz);
     return st;
 }
 

@@ -570,6 +570,77 @@ static void pipe_is_read_once(void **state)
     assert_string_equal(fx->log.text, expect);
 }
 
+/* valid.xml (ASCII, 2406 bytes, 8 lines) as UTF-16LE with a byte order mark, declared so, into
+ * dst; returns its length. */
+static size_t utf16_of_valid(char *dst, size_t cap)
+{
+    char ascii[4096];
+    size_t n = read_all(FIX("valid.xml"), ascii, sizeof ascii), len = 0;
+    char *decl = strstr(ascii, "UTF-8");
+
+    assert_non_null(decl);
+    memmove(decl + 6, decl + 5, n - (size_t)(decl + 5 - ascii)); /* UTF-8 -> UTF-16 */
+    memcpy(decl, "UTF-16", 6);
+    n++;
+    assert_true(2 + 2 * n <= cap);
+    dst[len++] = '\xff';
+    dst[len++] = '\xfe';
+    for (size_t i = 0; i < n; i++) {
+        dst[len++] = ascii[i];
+        dst[len++] = '\0';
+    }
+    return len;
+}
+
+/* A document followed by a NUL byte and anything: libxml2 takes the NUL for the end of its input,
+ * so the bytes after it were never parsed. Refused, plain, gzip and piped, saying where; a UTF-16
+ * document, whose every other byte is NUL, is valid as before. */
+static void nul_then_garbage(void **state)
+{
+    fixture *fx = *state;
+    static const char tail[] =
+        "\0<delete key=\"e1:00000000000000000000000000000000\"/> junk <<<&&&\n";
+    char nul[128], gz[128], buf[16384], expect[512];
+    size_t n = read_all(FIX("valid.xml"), buf, sizeof buf);
+
+    snprintf(nul, sizeof nul, "%s/nul.xml", fx->dir);
+    snprintf(gz, sizeof gz, "%s/nul.xml.gz", fx->dir);
+    memcpy(buf + n, tail, sizeof tail - 1);
+    write_all(nul, buf, n + sizeof tail - 1);
+    assert_int_equal(report_validate_file(nul, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s:9: Extra content at the end of the document: from byte 2406 on, of 2471\n", nul);
+    assert_string_equal(fx->log.text, expect);
+
+    test_log_start(&fx->log);
+    gzip_file(nul, gz);
+    assert_int_equal(report_validate_file(gz, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s:9: Extra content at the end of the document: from byte 2406 on, of 2471\n", gz);
+    assert_string_equal(fx->log.text, expect);
+
+    test_log_start(&fx->log);
+    assert_int_equal(validate_piped(gz, NULL, 1), TDI_ERR_INVALID);
+    assert_string_equal(
+        fx->log.text,
+        "-:9: Extra content at the end of the document: from byte 2406 on, of 2471\n");
+
+    /* UTF-16: valid; with a NUL character and more after it, refused. */
+    test_log_start(&fx->log);
+    n = utf16_of_valid(buf, sizeof buf);
+    write_all(nul, buf, n);
+    assert_int_equal(report_validate_file(nul, TDI_SCHEMA_DIR), TDI_OK);
+    gzip_file(nul, gz);
+    assert_int_equal(report_validate_file(gz, TDI_SCHEMA_DIR), TDI_OK);
+    assert_string_equal(fx->log.text, "");
+    memcpy(buf + n, "\0\0<\0a\0/\0>\0", 10);
+    write_all(nul, buf, n + 10);
+    assert_int_equal(report_validate_file(nul, TDI_SCHEMA_DIR), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s:9: Extra content at the end of the document: from byte 4816 on, of 4826\n", nul);
+    assert_string_equal(fx->log.text, expect);
+}
+
 /* ---- unreadable ---- */
 
 static void unreadable_input(void **state)
@@ -630,6 +701,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupt_gzip, setup, test_scratch_teardown),
         cmocka_unit_test_setup_teardown(trailing_data_after_gzip, setup, test_scratch_teardown),
         cmocka_unit_test_setup_teardown(size_cap, setup, test_scratch_teardown),
+        cmocka_unit_test_setup_teardown(nul_then_garbage, setup, test_scratch_teardown),
         cmocka_unit_test_setup_teardown(xxe_is_refused, setup, test_scratch_teardown),
         cmocka_unit_test_setup_teardown(billion_laughs_is_refused, setup, test_scratch_teardown),
         cmocka_unit_test_setup_teardown(external_dtd_is_refused, setup, test_scratch_teardown),
