@@ -1,9 +1,9 @@
 /*
  * rpt_audit: `tdi audit`, a series of submissions checked without tdi's state (report_audit).
  *
- * Per file: its manifest (there, naming the file, SHA-256 equal), the schema (the validator's
- * messages become findings), then one streaming pass over its items: keys repeated in the file,
- * replaces and deletes of keys the body does not hold after the earlier files, and the
+ * Per file: its manifest (there, naming the file, SHA-256 and counts equal), the schema (the
+ * validator's messages become findings), then one streaming pass over its items: keys repeated in
+ * the file, replaces and deletes of keys the body does not hold after the earlier files, and the
  * cross-field rules (rpt_rules). Per body and year: sequences from 1 without a gap, runs growing
  * with the sequence; a repeated sequence from a later run takes the earlier one's place
  * (delivery is at least once), from the same run it is a finding. Runs are ordered by runNo, by
@@ -164,29 +164,41 @@ static void on_log(void *ctx, tdi_log_level level, const char *msg)
     finding(a, a->path, line, "schema", "%s", msg);
 }
 
-static void check_manifest(auditor *a, const rpt_entry *e)
+/* e's manifest, read into *m at mf (mf_len bytes); 0 when there is none or it does not fit e
+ * (a finding), so that its counts are not compared. */
+static int check_manifest(auditor *a, const rpt_entry *e, char *mf, size_t mf_len, rpt_manifest *m)
 {
-    char mf[4096], sha[TDI_SHA256_HEX];
-    rpt_manifest m;
+    char sha[TDI_SHA256_HEX];
     tdi_status st;
 
-    if (!rpt_manifest_path(e->path, mf, sizeof mf) ||
-        (st = rpt_manifest_read(mf, &m)) == TDI_ERR_OUTPUT) {
+    if (!rpt_manifest_path(e->path, mf, mf_len) ||
+        (st = rpt_manifest_read(mf, m)) == TDI_ERR_OUTPUT) {
         finding(a, e->path, 1, "manifest", "no manifest (a file is complete once it has one)");
-        return;
+        return 0;
     }
-    if (st != TDI_OK || strcmp(m.body, e->hdr.body) != 0 || m.year != e->hdr.year ||
-        m.sequence != e->hdr.sequence || strcmp(m.run_id, e->hdr.run_id) != 0 ||
-        m.run_no != e->hdr.run_no) {
+    if (st != TDI_OK || strcmp(m->body, e->hdr.body) != 0 || m->year != e->hdr.year ||
+        m->sequence != e->hdr.sequence || strcmp(m->run_id, e->hdr.run_id) != 0 ||
+        m->run_no != e->hdr.run_no) {
         finding(a, mf, 1, "manifest",
                 "malformed, or names another body, year, sequence or run (runId, runNo)");
-        return;
+        return 0;
     }
     if (tdi_sha256_file(e->path, sha) != TDI_OK)
         finding(a, e->path, 1, "manifest", "cannot be read to compute its SHA-256");
-    else if (strcmp(sha, m.sha256) != 0)
+    else if (strcmp(sha, m->sha256) != 0)
         finding(a, e->path, 1, "manifest", "SHA-256 %s, its manifest says %s: changed or damaged",
-                sha, m.sha256);
+                sha, m->sha256);
+    return 1;
+}
+
+/* Each count the manifest at mf states that is not the file's (got, read to its end). */
+static void check_counts(auditor *a, const char *mf, const rpt_manifest *m,
+                         const int64_t got[RPT_NCOUNTS])
+{
+    for (int i = 0; i < RPT_NCOUNTS; i++)
+        if (m->count[i] >= 0 && m->count[i] != got[i])
+            finding(a, mf, 1, "manifest", "%s %" PRId64 ", the file has %" PRId64,
+                    rpt_count_names[i], m->count[i], got[i]);
 }
 
 /* Sequence and order of e after prev (NULL: the first file of its body and year). */
@@ -226,9 +238,12 @@ static void check_series(auditor *a, const rpt_entry *e, const rpt_entry *prev)
 }
 
 /* One pass over the items of e. superseded: a later run's file of the same sequence follows,
- * so this one does not change what the body holds. */
-static tdi_status check_items(auditor *a, const rpt_entry *e, int superseded)
+ * so this one does not change what the body holds. m: e's manifest at mf, whose counts are
+ * compared once the file is read to its end (NULL: none to compare). */
+static tdi_status check_items(auditor *a, const rpt_entry *e, int superseded, const char *mf,
+                              const rpt_manifest *m)
 {
+    int64_t got[RPT_NCOUNTS] = {0};
     rpt_reader *r = NULL;
     rpt_header hdr;
     rpt_item it;
@@ -240,6 +255,9 @@ static tdi_status check_items(auditor *a, const rpt_entry *e, int superseded)
     while (st == TDI_OK && (st = rpt_reader_next(r, &it, &eof)) == TDI_OK && !eof) {
         const char *key = it.attr[RPT_ATTR_KEY];
         long first = set_get(&a->seen, key), held = set_get(&a->held, key);
+
+        got[RPT_RECORDS] += !it.is_delete;
+        got[it.is_delete ? RPT_DELETES : it.replace ? RPT_REPLACES : RPT_APPENDS]++;
 
         if (first)
             finding(a, e->path, it.line, "duplicate-key", "key also on line %ld", first);
@@ -255,6 +273,8 @@ static tdi_status check_items(auditor *a, const rpt_entry *e, int superseded)
             break;
     }
     rpt_reader_close(r);
+    if (st == TDI_OK && eof && m)
+        check_counts(a, mf, m, got);
     if (st == TDI_ERR_INVALID)
         st = TDI_OK; /* a parse error was a schema finding already */
     return st;
@@ -280,8 +300,11 @@ tdi_status report_audit(char *const *paths, int npaths, const char *schema_dir, 
         finding(&a, s.orphans[i], 1, "missing", "a manifest without its submission");
     for (size_t i = 0; i < s.n && worst != TDI_ERR_INTERNAL; i++) {
         const rpt_entry *e = &s.e[i];
-        int superseded = i + 1 < s.n && !s.e[i + 1].bad && same_series(e, &s.e[i + 1]) &&
-                         s.e[i + 1].hdr.sequence == e->hdr.sequence;
+        char mf[4096];
+        rpt_manifest m;
+        int has_manifest, superseded = i + 1 < s.n && !s.e[i + 1].bad &&
+                                       same_series(e, &s.e[i + 1]) &&
+                                       s.e[i + 1].hdr.sequence == e->hdr.sequence;
 
         a.path = e->path;
         tdi_log_set_sink(on_log, &a);
@@ -295,10 +318,10 @@ tdi_status report_audit(char *const *paths, int npaths, const char *schema_dir, 
             set_clear(&a.held);
             prev = NULL;
         }
-        check_manifest(&a, e);
+        has_manifest = check_manifest(&a, e, mf, sizeof mf, &m);
         check_series(&a, e, prev);
         if (st == TDI_OK || st == TDI_ERR_INVALID)
-            st = check_items(&a, e, superseded);
+            st = check_items(&a, e, superseded, mf, has_manifest ? &m : NULL);
         tdi_log_set_sink(NULL, NULL);
         if (st != TDI_OK && st != TDI_ERR_INVALID)
             worst = st;

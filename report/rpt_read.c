@@ -381,6 +381,25 @@ static int json_scalar(const char *json, const char *name, char *dst, size_t len
     return 0;
 }
 
+const char *const rpt_count_names[RPT_NCOUNTS] = {"records", "appends", "replaces", "deletes"};
+
+/* The counts buf states into m->count (-1: not stated); 0 when one is not a number. */
+static int manifest_counts(const char *buf, rpt_manifest *m)
+{
+    char num[32], *end;
+
+    for (int i = 0; i < RPT_NCOUNTS; i++) {
+        m->count[i] = -1;
+        if (!json_scalar(buf, rpt_count_names[i], num, sizeof num))
+            continue;
+        errno = 0;
+        m->count[i] = strtoll(num, &end, 10);
+        if (*end || errno || num[0] < '0' || num[0] > '9')
+            return 0;
+    }
+    return 1;
+}
+
 tdi_status rpt_manifest_read(const char *path, rpt_manifest *m)
 {
     char buf[16384], year[16], seq[32], run_no[32], *end;
@@ -393,6 +412,8 @@ tdi_status rpt_manifest_read(const char *path, rpt_manifest *m)
     n = fread(buf, 1, sizeof buf - 1, fp);
     fclose(fp);
     buf[n] = '\0';
+    if (!manifest_counts(buf, m))
+        return TDI_ERR_INVALID;
     if (!json_scalar(buf, "sha256", m->sha256, sizeof m->sha256) || strlen(m->sha256) != 64 ||
         !json_scalar(buf, "body", m->body, sizeof m->body) ||
         !json_scalar(buf, "runId", m->run_id, sizeof m->run_id) ||

@@ -82,13 +82,19 @@ tdi_status rpt_reader_open(const char *path, rpt_header *hdr, rpt_reader **out);
 tdi_status rpt_reader_next(rpt_reader *r, rpt_item *item, int *eof);
 void rpt_reader_close(rpt_reader *r);
 
+/* The counts a submission's manifest states, in the order of rpt_count_names. */
+enum { RPT_RECORDS, RPT_APPENDS, RPT_REPLACES, RPT_DELETES, RPT_NCOUNTS };
+/* Their names in the manifest: "records" (its <episode/> elements), "appends", ... */
+extern const char *const rpt_count_names[RPT_NCOUNTS];
+
 typedef struct rpt_manifest {
     char sha256[65];
     char body[33];
     int year;
     uint64_t sequence;
     char run_id[32];
-    int64_t run_no; /* 0: none (manifests before schema 2.3) */
+    int64_t run_no;             /* 0: none (manifests before schema 2.3) */
+    int64_t count[RPT_NCOUNTS]; /* -1: not in the manifest */
 } rpt_manifest;
 
 /* The manifest path of a submission: tdi-B-Y-R.xml.gz -> tdi-B-Y-R.manifest.json. 0 when path

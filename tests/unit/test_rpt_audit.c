@@ -1,7 +1,8 @@
 /* Unit tests for `tdi audit` (report_audit, report/rpt_audit): a series built from the valid
  * fixture, with manifests: clean (a killed run and its rerun, ordered by runNo: only an info
  * line), one runNo twice in a sequence, a gap, a tampered file, a missing manifest, a repeated
- * key, a replace of a key never appended, and a broken cross-field rule; each with file and line.
+ * key, a replace of a key never appended, and a broken cross-field rule; each with file and line;
+ * a manifest's counts that are not the file's.
  * Schema 2.4's rules (discharge items, continuing clients), each broken once and kept.
  */
 #include "test_fs.h" /* first: it sets _XOPEN_SOURCE */
@@ -208,6 +209,43 @@ static void order_finding(void **state)
                     "20261123T040000Z, runNo 5 of sequence 1"));
 }
 
+/* Adds the counts (records, appends, replaces, deletes) to DIR/NAME.manifest.json. */
+static void put_counts(const fixture *fx, const char *name, const char *counts)
+{
+    char mf[256], json[1024];
+    size_t n;
+
+    snprintf(mf, sizeof mf, "%s/%s.manifest.json", fx->dir, name);
+    n = test_fs_read(mf, json, sizeof json - 1);
+    assert_true(n != (size_t)-1);
+    json[n] = '\0';
+    replace(json, sizeof json, "}\n", counts);
+    assert_int_equal(test_fs_write(mf, json), 0);
+}
+
+/* A manifest's counts are compared with the file's: e1 (3 appends) states them right; e2 (1
+ * replace, 2 appends, no delete) states its replaces right and the rest wrong. */
+static void manifest_counts(void **state)
+{
+    fixture *fx = *state;
+    unsigned long findings = 0;
+    char expect[1024];
+
+    put_file(fx, "e1", 1, "20261123T040000Z", 1, NULL, NULL, 1);
+    put_counts(fx, "e1", ",\"records\":3,\"appends\":3,\"replaces\":0,\"deletes\":0}\n");
+    put_file(fx, "e2", 2, "20261124T040000Z", 2, NULL,
+             "<episode action=\"replace\" key=\"e1:00000000000000000000000000000001\"", 1);
+    put_counts(fx, "e2", ",\"records\":999999,\"appends\":5,\"replaces\":1,\"deletes\":9}\n");
+    assert_int_equal(audit(fx, &findings), TDI_ERR_INVALID);
+    snprintf(expect, sizeof expect,
+             "%s/e2.manifest.json:1: manifest: records 999999, the file has 3\n"
+             "%s/e2.manifest.json:1: manifest: appends 5, the file has 2\n"
+             "%s/e2.manifest.json:1: manifest: deletes 9, the file has 0\n",
+             fx->dir, fx->dir, fx->dir);
+    assert_string_equal(fx->out, expect);
+    assert_int_equal(findings, 3);
+}
+
 /* Episode 2 of the valid fixture but its key and year: required attributes only. */
 #define EP(k, year, more)                                                                          \
     "<episode key=\"e1:000000000000000000000000000000" k "\" person=\"v1:"                         \
@@ -266,6 +304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(clean_rerun, setup, teardown),
         cmocka_unit_test_setup_teardown(faults, setup, teardown),
         cmocka_unit_test_setup_teardown(order_finding, setup, teardown),
+        cmocka_unit_test_setup_teardown(manifest_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(discharge_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
