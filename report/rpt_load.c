@@ -127,45 +127,51 @@ static tdi_status schema_version(loader *l, int *version)
 }
 
 /* Brings the schema to RECEIVER_VERSION: each missing NNN-*.sql in order, each in one
- * transaction under the load lock (two loads starting at once apply it once). */
+ * transaction that takes the load lock before it looks for the schema, so of two loads starting
+ * at once the second waits, then finds it made. Looked for before the lock, a schema made
+ * meanwhile can stay unseen in the transaction (the server's cached "no such schema"), and the
+ * second load failed creating it. */
 static tdi_status migrate(loader *l)
 {
-    char path[4096], to[16];
+    char path[4096] = "", to[16];
     char *sql = NULL;
-    int version = 0;
-    tdi_status st = schema_version(l, &version);
+    tdi_status st = TDI_OK;
+    int version = 0, n;
 
-    if (st == TDI_OK && version > RECEIVER_VERSION) {
-        tdi_error("%s: schema tdi_receiver version %d is newer than this tdi knows (%d): use a "
-                  "newer tdi",
-                  WHO, version, RECEIVER_VERSION);
-        st = TDI_ERR_STATE;
-    }
-    for (int n = version + 1; st == TDI_OK && n <= RECEIVER_VERSION; n++) {
+    while (st == TDI_OK) {
         const char *p[1] = {to};
-        free(sql);
-        snprintf(to, sizeof to, "%d", n);
-        if ((st = read_migration(l->schema_dir, n, path, sizeof path, &sql)) != TDI_OK)
-            break;
+
         st = command(l, "starting", "BEGIN");
         if (st == TDI_OK)
             st = query(l, "taking the load lock", LOCK, 0, NULL, PGRES_TUPLES_OK, NULL);
         if (st == TDI_OK)
             st = schema_version(l, &version);
-        if (st == TDI_OK && version < n) {
-            st = command(l, "updating the schema tdi_receiver", sql);
-            if (st == TDI_OK)
-                st = query(l, "recording the schema's version",
-                           "UPDATE tdi_receiver.version SET version = $1", 1, p, PGRES_COMMAND_OK,
-                           NULL);
+        if (st == TDI_OK && version > RECEIVER_VERSION) {
+            tdi_error("%s: schema tdi_receiver version %d is newer than this tdi knows (%d): use "
+                      "a newer tdi",
+                      WHO, version, RECEIVER_VERSION);
+            st = TDI_ERR_STATE;
         }
+        n = version + 1;
+        snprintf(to, sizeof to, "%d", n);
+        free(sql);
+        sql = NULL;
+        if (st == TDI_OK && n <= RECEIVER_VERSION &&
+            (st = read_migration(l->schema_dir, n, path, sizeof path, &sql)) == TDI_OK)
+            st = command(l, "updating the schema tdi_receiver", sql);
+        if (st == TDI_OK && n <= RECEIVER_VERSION)
+            st =
+                query(l, "recording the schema's version",
+                      "UPDATE tdi_receiver.version SET version = $1", 1, p, PGRES_COMMAND_OK, NULL);
         if (st == TDI_OK)
             st = command(l, "committing the schema", "COMMIT");
         if (st != TDI_OK)
             (void)command(l, "rolling back", "ROLLBACK");
-        else if (version < n && n == 1)
+        else if (n > RECEIVER_VERSION)
+            break; /* up to date */
+        else if (n == 1)
             tdi_info("%s: created the schema tdi_receiver (%s)", WHO, path);
-        else if (version < n)
+        else
             tdi_info("%s: schema tdi_receiver now version %d (%s)", WHO, n, path);
     }
     free(sql);

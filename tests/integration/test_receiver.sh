@@ -6,7 +6,8 @@
 # state database sends; loading everything again changes nothing; a gap is refused. `tdi audit`
 # finds a missing file, a tampered file, a repeated key and a rule-breaking record with file and
 # line, and nothing in a clean series; its rules and xmllint's Schematron agree. A killed run and
-# its rerun: two files of one sequence, ordered by runNo, never by the runId (clock) order.
+# its rerun: two files of one sequence, ordered by runNo, never by the runId (clock) order. Two
+# first loads at once into a new database both succeed, the schema made and the files applied once.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -180,6 +181,37 @@ case_load_gap() {
     tdi_try "$CASE_DIR/load2" 0 load --into "$conn" "${files[@]}"
     [ "$(pg_sql "$db" -c "SELECT string_agg(sequence::text, ' ' ORDER BY sequence) FROM tdi_receiver.file")" = "1 2 3 4" ] ||
         fail "the series was not completed"
+}
+
+# Two first loads into one new receiver database at once: the migration takes the load lock
+# before it looks for the schema, so the second waits for the first's schema and finds it made.
+# The lock is held here until both loads wait for it, so that both start before any schema exists.
+case_load_first_use() {
+    local db=tdi_receiver_first conn n x lock="classid = 7627881 AND objid = 15 AND locktype = 'advisory'"
+    run_pipeline "$CASE_DIR"
+    n=$(find "$CASE_DIR/out" -name 'tdi-*.xml.gz' | wc -l)
+    conn=$(receiver_db "$db")
+    pg_sql "$db" -c "BEGIN" -c "SELECT pg_advisory_xact_lock(7627881, 15)" -c "DO \$\$ BEGIN
+        FOR i IN 1..600 LOOP
+            EXIT WHEN (SELECT count(*) FROM pg_locks WHERE $lock AND NOT granted) >= 2;
+            PERFORM pg_sleep(0.05);
+        END LOOP; END \$\$" -c "COMMIT" >/dev/null &
+    for _ in $(seq 100); do
+        [ "$(pg_sql "$db" -c "SELECT count(*) FROM pg_locks WHERE $lock AND granted")" = 1 ] && break
+        sleep 0.05
+    done
+    for x in a b; do
+        (tdi_exec "$CASE_DIR/load-$x" load --into "$conn" "$CASE_DIR/out"; echo "$TDI_RC" >"$CASE_DIR/load-$x.rc") &
+    done
+    wait
+    for x in a b; do
+        [ "$(cat "$CASE_DIR/load-$x.rc")" = 0 ] || { sed 's/^/  | /' "$CASE_DIR/load-$x.err" >&2; fail "load $x exited $(cat "$CASE_DIR/load-$x.rc")"; }
+    done
+    [ "$(cat "$CASE_DIR"/load-[ab].err | grep -c 'created the schema tdi_receiver')" = 1 ] || fail "the schema was not created once"
+    [ "$(cat "$CASE_DIR"/load-[ab].out | grep -c 'appends')" = "$n" ] || fail "the $n files were not applied once"
+    [ "$(cat "$CASE_DIR"/load-[ab].out | grep -c 'already loaded, nothing changed')" = "$n" ] || fail "the second load did not skip the $n files"
+    [ "$(pg_sql "$db" -c "SELECT count(*) || ' ' || count(DISTINCT sha256) FROM tdi_receiver.file")" = "$n $n" ] ||
+        fail "tdi_receiver.file does not hold the $n files once each"
 }
 
 # A tampered file is refused before anything is applied.
@@ -565,6 +597,7 @@ it_case receiver-load-series case_load_series
 it_case receiver-load-defaults case_load_defaults
 it_case receiver-load-gap case_load_gap
 it_case receiver-load-tampered case_load_tampered
+it_case receiver-load-first-use case_load_first_use
 it_case receiver-audit-faults case_audit_faults
 it_case receiver-rules-agree case_rules_agree
 it_case receiver-load-rerun case_load_rerun
