@@ -186,11 +186,18 @@ tdi_status report_html_write(const tdi_page *r, const char *source, const char *
 /* Creates dir and its missing parents (mode 0750) when missing; TDI_ERR_OUTPUT when dir is a
  * symbolic link, not owned by the running user, or writable by group or others. */
 tdi_status report_ensure_dir(const char *dir);
-/* Removes from dir the temp files a killed run left: .tdi-*.tmp (submissions, manifests, spools)
- * and .quarantine-*.tmp, regular files and links planted at those names (the link, never its
- * target). *removed counts them. A missing dir is fine; an untrusted one (report_ensure_dir) is
- * refused. Only safe while no other run can be writing there (under the run lock). */
+/* Removes from dir the temp files a killed run left: .tdi-*.tmp (submissions, manifests, spools),
+ * .quarantine-*.tmp and .report-*.tmp (the run's page), regular files and links planted at those
+ * names (the link, never its target). *removed counts them. A missing dir is fine; an untrusted one
+ * (report_ensure_dir) is refused. Only safe while no other run can be writing there (under the run
+ * lock). */
 tdi_status report_sweep_temp(const char *dir, unsigned long *removed);
+/* Removes from a body's folder dir each data file of a publication a killed run left without its
+ * manifest (the manifest, written after the file, is what makes it published): tdi-*.xml.gz,
+ * tdi-*.tables.xml and tdi-*.workbook.xlsx whose manifest is not there, each said in an info line
+ * (the file's name). A missing dir is fine; an untrusted one is refused. Only under the run lock:
+ * a run publishing at the same time is between the two renames. */
+tdi_status report_sweep_unmanifested(const char *dir);
 
 /* ---- validation ---- */
 /* Validates path (.xml or .xml.gz, by content; "-" is standard input; a pipe works, it is read

@@ -9,7 +9,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -228,6 +232,14 @@ tdi_status rpt_file_publish(rpt_file *f)
     tdi_status st;
     int dfd;
 
+#ifdef TDI_TEST_HOOKS
+    /* A kill at an exact point of publishing: before the rename of the first file whose name
+     * matches the pattern (fnmatch), as power loss would stop the run there. */
+    const char *kill_at = getenv("TDI_TEST_KILL_BEFORE_RENAME");
+
+    if (kill_at && fnmatch(kill_at, f->name, 0) == 0)
+        raise(SIGKILL);
+#endif
     if (trusted_dir(f->dir, &dfd, NULL) != TDI_OK)
         return TDI_ERR_OUTPUT;
     if (renameat(dfd, temp_base(f), dfd, f->name) != 0) {
@@ -288,20 +300,69 @@ tdi_status report_ensure_dir(const char *dir)
     return st;
 }
 
-/* 1 when name is one of ours: .tdi-*.tmp or .quarantine-*.tmp (rpt_file_create's temp names). */
+/* 1 when name is one of ours: .tdi-*.tmp, .quarantine-*.tmp or a run page's .report-*.tmp
+ * (rpt_file_create's temp names). */
 static int temp_name(const char *name)
 {
     size_t n = strlen(name);
 
     if (n < 5 || strcmp(name + n - 4, ".tmp") != 0)
         return 0;
-    return strncmp(name, ".tdi-", 5) == 0 || strncmp(name, ".quarantine-", 12) == 0;
+    return strncmp(name, ".tdi-", 5) == 0 || strncmp(name, ".quarantine-", 12) == 0 ||
+           strncmp(name, ".report-", 8) == 0;
 }
 
-tdi_status report_sweep_temp(const char *dir, unsigned long *removed)
+/* The data files a run publishes in a body's folder, each with the manifest written after it. */
+static const struct {
+    const char *data, *manifest;
+} published[] = {
+    {".tables.xml", ".tables.manifest.json"},
+    {".workbook.xlsx", ".workbook.manifest.json"},
+    {".xml.gz", ".manifest.json"},
+};
+
+/* 1 when name is a data file of ours (tdi-*, published[]) and its manifest's name fits mf. */
+static int data_name(const char *name, char *mf, size_t len)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(name, "tdi-", 4) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof published / sizeof published[0]; i++) {
+        size_t k = strlen(published[i].data);
+
+        if (n > k && strcmp(name + n - k, published[i].data) == 0)
+            return snprintf(mf, len, "%.*s%s", (int)(n - k), name, published[i].manifest) <
+                   (int)len;
+    }
+    return 0;
+}
+
+/* 1 when name in dfd is a data file of ours whose manifest is surely not there (ENOENT). */
+static int unmanifested(int dfd, const char *name)
+{
+    char mf[NAME_MAX + 64];
+    struct stat sb;
+
+    return data_name(name, mf, sizeof mf) && fstatat(dfd, mf, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
+           errno == ENOENT;
+}
+
+static int temp_file(int dfd, const char *name)
+{
+    (void)dfd;
+    return temp_name(name);
+}
+
+/* Removes from dir what pick(dir's fd, name) chooses, when a plain file, or a link planted at one
+ * of our names (which would block the name): unlinkat removes the link itself, never what it
+ * points to. Nothing else is touched. *removed counts them; said: each in an info line. */
+static tdi_status sweep(const char *dir, int (*pick)(int, const char *), int said,
+                        unsigned long *removed)
 {
     tdi_status st = TDI_OK;
     struct dirent *de;
+    unsigned long n = 0;
     DIR *d;
     int fd, err = 0;
 
@@ -318,24 +379,43 @@ tdi_status report_sweep_temp(const char *dir, unsigned long *removed)
     while ((de = readdir(d)) != NULL) {
         struct stat sb;
 
-        if (!temp_name(de->d_name))
+        if (!pick(dirfd(d), de->d_name) ||
+            fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !(S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode))) {
+            errno = 0; /* a failed look is not readdir's error */
             continue;
-        /* A plain file, or a link planted at one of our names (which would block the name):
-         * unlinkat removes the link itself, never what it points to. Nothing else is touched. */
-        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !(S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)))
-            continue;
+        }
         if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
-            st = io_error(dir, "cannot remove a temp file", errno);
+            st = io_error(dir,
+                          said ? "cannot remove a file without its manifest"
+                               : "cannot remove a temp file",
+                          errno);
             break;
         }
-        (*removed)++;
+        if (said)
+            tdi_info("removed %s: an interrupted run left it without its manifest (not "
+                     "published)",
+                     de->d_name);
+        n++;
         errno = 0;
     }
     if (st == TDI_OK && errno != 0)
         st = io_error(dir, "cannot read directory", errno);
-    if (st == TDI_OK && *removed > 0)
+    if (st == TDI_OK && n > 0)
         st = fsync_fd(dirfd(d), dir);
     closedir(d);
+    *removed += n;
     return st;
+}
+
+tdi_status report_sweep_unmanifested(const char *dir)
+{
+    unsigned long removed = 0;
+
+    return sweep(dir, unmanifested, 1, &removed);
+}
+
+tdi_status report_sweep_temp(const char *dir, unsigned long *removed)
+{
+    return sweep(dir, temp_file, 0, removed);
 }

@@ -472,8 +472,10 @@ static int grow(void **arr, size_t n, size_t size)
     return 1;
 }
 
-static tdi_status add_path(rpt_series *s, const char *path)
+static tdi_status add_path(rpt_series *s, const char *path, int named)
 {
+    char mf[4096];
+    struct stat sb;
     rpt_reader *r = NULL;
     rpt_entry *e;
     tdi_status st;
@@ -484,6 +486,14 @@ static tdi_status add_path(rpt_series *s, const char *path)
             !(s->orphans[s->norphans] = strdup(path)))
             return TDI_ERR_INTERNAL;
         s->norphans++; /* kept below when its submission is there */
+        return TDI_OK;
+    }
+    /* The manifest is written after its file: without it, a file found is not published. One
+     * named is taken as asked (refused by tdi load; a finding, and checked, by tdi audit). */
+    if (!named && rpt_manifest_path(path, mf, sizeof mf) && stat(mf, &sb) != 0 && errno == ENOENT) {
+        tdi_warn("%s: no manifest, so not published (its run is publishing it or was "
+                 "interrupted): skipped",
+                 path);
         return TDI_OK;
     }
     if (!grow((void **)&s->e, s->n, sizeof *s->e))
@@ -516,7 +526,7 @@ static tdi_status walk(rpt_series *s, const char *path, int named)
               ends_with(path, ".manifest.json")) &&
              !ends_with(path, ".tables.xml") && !ends_with(path, ".tables.manifest.json") &&
              !ends_with(path, ".workbook.manifest.json")))
-            return add_path(s, path);
+            return add_path(s, path, named);
         return TDI_OK;
     }
     if (!(d = opendir(path))) {

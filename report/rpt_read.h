@@ -126,7 +126,9 @@ typedef struct rpt_series {
 } rpt_series;
 
 /* The submissions among args (files, or directories searched to any depth for *.xml.gz and
- * *.xml but tables files), sorted by body, year, sequence, run (rpt_run_cmp), path. A file whose
+ * *.xml but tables files), sorted by body, year, sequence, run (rpt_run_cmp), path. A submission
+ * found in a directory whose manifest is not there is not published: left out, with a warning (a
+ * gap it leaves among the others is still one); one named in args is kept. A file whose
  * header cannot be read is kept with bad set (first) and makes the result TDI_ERR_INVALID; a path
  * that cannot be read is TDI_ERR_OUTPUT. Everything found is in *out either way. */
 tdi_status rpt_series_collect(char *const *args, int nargs, rpt_series *out);

@@ -4,7 +4,8 @@
  * every extracted row is counted as written or quarantined and the balance is printed and checked.
  *
  *   lock the state database, record the run   (a second run stops here: exit 9)
- *   sweep temp files a killed run left, refuse a closed year
+ *   sweep temp files (and data files without their manifest) a killed run left, refuse a
+ *   closed year
  *   per source, retried with backoff:  extract -> transform -> spool, one entry per record and
  *       body that takes it, with that body's pseudonyms (+ quarantine, + rows seen, + key scan);
  *       max_parallel_sources at a time, merged in the configured order (run_pool.c)
@@ -123,6 +124,8 @@ static tdi_status sweep(run_ctx *rc)
         snprintf(dir, sizeof dir, "%s/%s", rc->cfg->output_dir,
                  b < rc->cfg->nbodies ? rc->cfg->bodies[b].name : "quarantine");
         st = report_sweep_temp(dir, &removed);
+        if (st == TDI_OK && b < rc->cfg->nbodies)
+            st = report_sweep_unmanifested(dir);
     }
     if (st == TDI_OK && removed > 0)
         tdi_info("removed %lu temp file%s left by an interrupted run", removed,

@@ -464,6 +464,62 @@ case_killed_run() {
         fail "the ledger is not abandoned,ok"
 }
 
+# SIGKILL between a submission's rename and its manifest's: the manifest is the commit marker,
+# so the data file left without one is not published. tdi load and tdi audit skip it with a
+# warning (a receiver may have fetched it); the next run removes it, one info line, and publishes
+# the change again under the same sequence. A run killed before its page is renamed leaves the
+# page's temp file, which the run after removes.
+case_killed_publish() {
+    local conf=$CASE_DIR/tdi.conf db=tdi_receiver_killpub db2=tdi_receiver_fetched conn conn2 f orphan=""
+    clinic_copy clinic_killpub clinic_en
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_killpub
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    pg_sql clinic_killpub -c "UPDATE admissions SET route = 'SMOKE' WHERE adm_id = 3"
+    TDI_TEST_KILL_BEFORE_RENAME='tdi-national-*Z.manifest.json' tdi_exec "$CASE_DIR/run2" run --config "$conf" --year 2025
+    expect_rc 137
+    [ "$(submissions "$CASE_DIR" national | wc -l)" = 2 ] || fail "national does not have run 1's and run 2's submission"
+    for f in $(submissions "$CASE_DIR" national); do
+        [ -e "${f%.xml.gz}.manifest.json" ] || orphan=$f
+    done
+    [ -n "$orphan" ] || fail "the killed run left no submission without its manifest"
+    cp "$orphan" "$CASE_DIR/orphan.xml.gz"
+    state_db_create "$db" >/dev/null
+    conn="host=$PGHOST port=$PGPORT dbname=$db user=postgres"
+    tdi_try "$CASE_DIR/load1" 0 load --into "$conn" "$CASE_DIR/out/national"
+    stderr_has "tdi: warning: $orphan: no manifest, so not published (its run is publishing it or was interrupted): skipped"
+    [ "$(grep -c ' appends, ' "$CASE_DIR/load1.out")" = 1 ] || fail "the first load did not apply sequence 1 alone: $(cat "$CASE_DIR/load1.out")"
+    tdi_try "$CASE_DIR/audit1" 0 audit "$CASE_DIR/out/national"
+    [ ! -s "$CASE_DIR/audit1.out" ] || fail "audit with the unmanifested file: $(cat "$CASE_DIR/audit1.out")"
+
+    TDI_TEST_KILL_BEFORE_RENAME='report-*.html' tdi_exec "$CASE_DIR/run3" run --config "$conf" --year 2025
+    expect_rc 137
+    stderr_has "tdi: info: removed $(basename "$orphan"): an interrupted run left it without its manifest (not published)"
+    [ ! -e "$orphan" ] || fail "the next run did not remove the submission without its manifest"
+    [ "$(find "$CASE_DIR/out" -maxdepth 1 -name '.report-*.html.tmp' | wc -l)" = 1 ] || fail "the run killed at its page left no page temp file"
+    tdi_try "$CASE_DIR/run4" 0 run --config "$conf" --year 2025
+    stderr_has "tdi: info: removed 1 temp file left by an interrupted run"
+    no_temp_files "$CASE_DIR"
+
+    tdi_try "$CASE_DIR/load2" 0 load --into "$conn" "$CASE_DIR/out/national"
+    [ "$(pg_sql "$db" -c "SELECT string_agg(sequence::text, ' ' ORDER BY sequence) FROM tdi_receiver.file")" = "1 2" ] ||
+        fail "the receiver does not hold sequences 1 and 2"
+    tdi_try "$CASE_DIR/audit2" 0 audit "$CASE_DIR/out/national"
+    [ ! -s "$CASE_DIR/audit2.out" ] || fail "audit after the sweep: $(cat "$CASE_DIR/audit2.out")"
+    # a receiver that fetched the unmanifested file before the sweep: the series still loads
+    mkdir "$CASE_DIR/fetched"
+    cp "$CASE_DIR"/out/national/tdi-* "$CASE_DIR/orphan.xml.gz" "$CASE_DIR/fetched/"
+    mv "$CASE_DIR/fetched/orphan.xml.gz" "$CASE_DIR/fetched/$(basename "$orphan")"
+    state_db_create "$db2" >/dev/null
+    conn2="host=$PGHOST port=$PGPORT dbname=$db2 user=postgres"
+    tdi_try "$CASE_DIR/load3" 0 load --into "$conn2" "$CASE_DIR/fetched"
+    stderr_has "$(basename "$orphan"): no manifest, so not published"
+    [ "$(pg_sql "$db2" -c "SELECT string_agg(sequence::text, ' ' ORDER BY sequence) FROM tdi_receiver.file")" = "1 2" ] ||
+        fail "the receiver of the fetched files does not hold sequences 1 and 2"
+    tdi_try "$CASE_DIR/audit3" 0 audit "$CASE_DIR/fetched"
+    [ ! -s "$CASE_DIR/audit3.out" ] || fail "audit of the fetched files: $(cat "$CASE_DIR/audit3.out")"
+}
+
 # Disk full while writing (a file size limit: write() fails with EFBIG, SIGXFSZ is ignored).
 case_disk_full() {
     local conf=$CASE_DIR/tdi.conf rc=0
@@ -643,6 +699,7 @@ it_case ops-concurrent-and-sigterm case_concurrent_and_sigterm
 it_case ops-source-killed case_source_killed
 it_case ops-source-lost-loading case_source_lost_loading
 it_case ops-killed-run case_killed_run
+it_case ops-killed-publish case_killed_publish
 it_case ops-disk-full case_disk_full
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4k tdi-probe "$IT_TMP" 2>/dev/null && umount "$IT_TMP"; then
     it_case ops-disk-full-tmpfs case_disk_full_tmpfs

@@ -660,39 +660,94 @@ static void record_hash_is_over_the_attributes(void **state)
     tdi_hash_free(h);
 }
 
-/* The sweep removes tdi's temp files (.tdi-*.tmp, .quarantine-*.tmp), nothing else; a link
- * planted at such a name is removed itself, never what it points to (red team 7: kept, it blocked
- * the name for good). */
+/* dir, made, holding an empty file of each name. */
+static void empty_files(const char *dir, const char *const *names, size_t n)
+{
+    char path[256];
+
+    assert_int_equal(mkdir(dir, 0700), 0);
+    for (size_t i = 0; i < n; i++) {
+        FILE *fp;
+        path_in(path, sizeof path, dir, names[i]);
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+}
+
+/* The sweep removes tdi's temp files (.tdi-*.tmp, .quarantine-*.tmp, the run page's
+ * .report-*.tmp), nothing else; a link planted at such a name is removed itself, never what it
+ * points to (red team 7: kept, it blocked the name for good). */
 static void sweep_removes_only_temp_files(void **state)
 {
     fixture *fx = *state;
     static const char *const files[] = {".tdi-flanders-2025-x.xml.gz.tmp",
                                         ".quarantine-s-2025-x.tsv.tmp",
                                         ".tdi-spool-abc.tmp",
+                                        ".report-20251201T020000Z.html.tmp",
                                         ".keep",
                                         "tdi-flanders-2025-x.xml.gz",
                                         ".tdi-x.tmpx"};
     char path[256], listing[512];
     unsigned long removed = 0;
 
-    assert_int_equal(mkdir(fx->body_dir, 0700), 0);
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        FILE *fp;
-        path_in(path, sizeof path, fx->body_dir, files[i]);
-        fp = fopen(path, "w");
-        assert_non_null(fp);
-        fclose(fp);
-    }
+    empty_files(fx->body_dir, files, sizeof files / sizeof files[0]);
     path_in(path, sizeof path, fx->body_dir, ".tdi-link.tmp");
     assert_int_equal(symlink("/etc/hostname", path), 0);
     assert_int_equal(report_sweep_temp(fx->body_dir, &removed), TDI_OK);
-    assert_int_equal(removed, 4);
+    assert_int_equal(removed, 5);
     list_dir(fx->body_dir, listing, sizeof listing);
     assert_string_equal(listing, ".keep\n.tdi-x.tmpx\ntdi-flanders-2025-x.xml.gz\n");
     assert_int_equal(access("/etc/hostname", F_OK), 0);
     removed = 0;
     assert_int_equal(report_sweep_temp("/nonexistent/dir", &removed), TDI_OK);
     assert_int_equal(removed, 0);
+}
+
+/* A killed run's data files without their manifest (a submission, tables, a workbook) are removed
+ * from a body's folder, one info line each; a published file (its manifest there), a manifest, a
+ * file not named as tdi names its files, and a directory stay. */
+static void sweep_removes_unmanifested(void **state)
+{
+    fixture *fx = *state;
+    static const char *const files[] = {
+        "tdi-flanders-2025-20251201T020000Z.xml.gz",
+        "tdi-flanders-2025-20251201T020000Z.manifest.json",
+        "tdi-flanders-2025-20251202T020000Z.xml.gz",
+        "tdi-flanders-2025-20251202T020000Z.tables.xml",
+        "tdi-flanders-2025-20251202T020000Z.workbook.xlsx",
+        "tdi-flanders-2025-20251203T020000Z.tables.xml",
+        "tdi-flanders-2025-20251203T020000Z.tables.manifest.json",
+        "tdi-flanders-2025-20251204T020000Z.manifest.json",
+        "national.xml.gz",
+    };
+    char path[256], listing[1024];
+
+    empty_files(fx->body_dir, files, sizeof files / sizeof files[0]);
+    path_in(path, sizeof path, fx->body_dir, "tdi-dir.xml.gz");
+    assert_int_equal(mkdir(path, 0700), 0);
+    test_log_start(&fx->log);
+    assert_int_equal(report_sweep_unmanifested(fx->body_dir), TDI_OK);
+    list_dir(fx->body_dir, listing, sizeof listing);
+    assert_string_equal(listing, "national.xml.gz\n"
+                                 "tdi-dir.xml.gz\n"
+                                 "tdi-flanders-2025-20251201T020000Z.manifest.json\n"
+                                 "tdi-flanders-2025-20251201T020000Z.xml.gz\n"
+                                 "tdi-flanders-2025-20251203T020000Z.tables.manifest.json\n"
+                                 "tdi-flanders-2025-20251203T020000Z.tables.xml\n"
+                                 "tdi-flanders-2025-20251204T020000Z.manifest.json\n");
+    /* in readdir's order: each line once */
+    assert_non_null(strstr(fx->log.text, "removed tdi-flanders-2025-20251202T020000Z.xml.gz: an "
+                                         "interrupted run left it without its manifest (not "
+                                         "published)\n"));
+    assert_non_null(strstr(fx->log.text, "removed tdi-flanders-2025-20251202T020000Z.tables.xml: "
+                                         "an interrupted run left it without its manifest (not "
+                                         "published)\n"));
+    assert_non_null(strstr(fx->log.text, "removed tdi-flanders-2025-20251202T020000Z.workbook.xlsx:"
+                                         " an interrupted run left it without its manifest (not "
+                                         "published)\n"));
+    assert_int_equal(fx->log.count, 3);
+    assert_int_equal(report_sweep_unmanifested("/nonexistent/dir"), TDI_OK);
 }
 
 static void publish_empty_submission(void **state)
@@ -1228,6 +1283,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(delta_order_and_keys_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(record_hash_is_over_the_attributes, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_removes_only_temp_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(sweep_removes_unmanifested, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_utf8_centre_aborts_and_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_record_fields_are_named_not_quoted, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_failure_publishes_nothing, setup, teardown),

@@ -1,7 +1,8 @@
 /* Unit tests for the receiving side's reading (report/rpt_read): runNo from the header and the
  * manifest, the order of two runs' files of one sequence (rpt_run_cmp: runNo, runId only when
  * neither has one), a series sorted by it whatever the run ids (clock times) say, an
- * episode's absent coded items read as their schema defaults (2.4), and a gzip file with bytes
+ * episode's absent coded items read as their schema defaults (2.4), a file without its manifest
+ * left out of a series, and a gzip file with bytes
  * after its stream refused, as tdi validate refuses it (gzread would skip them). */
 #include "test_scratch.h" /* first: it sets _XOPEN_SOURCE */
 #include <stdarg.h>
@@ -108,25 +109,51 @@ static void test_manifest_run_no(void **state)
     assert_int_equal(rpt_manifest_read(path, &m), TDI_ERR_INVALID);
 }
 
+/* DIR/NAME.xml as write_sub, and a manifest next to it (its content is not read here). */
+static void write_published(const fixture *fx, const char *name, int seq, const char *run_id,
+                            const char *run_no)
+{
+    char path[256], file[64];
+
+    snprintf(path, sizeof path, "%s/%s.manifest.json", fx->dir, name);
+    assert_int_equal(test_fs_write(path, "{}\n"), 0);
+    snprintf(file, sizeof file, "%s.xml", name);
+    write_sub(fx, file, seq, run_id, run_no, path, sizeof path);
+}
+
 /* Three files of sequence 2 whose run ids go the other way from their runNo, and sequence 1:
- * sorted by sequence, then runNo. */
+ * sorted by sequence, then runNo. A file without its manifest (a killed run's) found in the
+ * directory is not published: left out, with a warning; named, it is kept. */
 static void test_series_by_run_no(void **state)
 {
     fixture *fx = *state;
-    char path[256], *args[1] = {fx->dir};
+    char path[256], expect[1024], *args[1] = {fx->dir};
     rpt_series s;
 
-    write_sub(fx, "s2-fast.xml", 2, "20250101T090000Z", "2", path, sizeof path);
-    write_sub(fx, "s2-rerun.xml", 2, "20250101T010000Z", "4", path, sizeof path);
-    write_sub(fx, "s2-mid.xml", 2, "20250101T050000Z", "3", path, sizeof path);
-    write_sub(fx, "s1.xml", 1, "20250101T080000Z", "1", path, sizeof path);
+    write_published(fx, "s2-fast", 2, "20250101T090000Z", "2");
+    write_published(fx, "s2-rerun", 2, "20250101T010000Z", "4");
+    write_published(fx, "s2-mid", 2, "20250101T050000Z", "3");
+    write_published(fx, "s1", 1, "20250101T080000Z", "1");
+    write_sub(fx, "s2-killed.xml", 2, "20250101T070000Z", "5", path, sizeof path);
     assert_int_equal(rpt_series_collect(args, 1, &s), TDI_OK);
+    snprintf(expect, sizeof expect,
+             "%s: no manifest, so not published (its run is publishing it or was interrupted): "
+             "skipped\n",
+             path);
+    assert_string_equal(fx->log.text, expect);
     assert_int_equal(s.n, 4);
     assert_int_equal(s.e[0].hdr.run_no, 1);
     assert_int_equal(s.e[1].hdr.run_no, 2);
     assert_int_equal(s.e[2].hdr.run_no, 3);
     assert_int_equal(s.e[3].hdr.run_no, 4);
     assert_non_null(strstr(s.e[3].path, "s2-rerun.xml"));
+    rpt_series_free(&s);
+    /* named: kept, as asked (tdi load refuses it, tdi audit checks it and has a finding) */
+    args[0] = path;
+    assert_int_equal(rpt_series_collect(args, 1, &s), TDI_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.e[0].hdr.run_no, 5);
+    assert_string_equal(fx->log.text, expect);
     rpt_series_free(&s);
 }
 
