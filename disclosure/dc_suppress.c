@@ -173,6 +173,7 @@ struct dc_set {
     size_t *by_start; /* dc_rels.by_start and by, from dc_set_rels() */
     size_t *by;
     unsigned char *gt;     /* per cell: 1 for a grand total */
+    unsigned char *role;   /* per cell (NULL: none marked): DC_TOTAL_* (dc_set_mark_totals) */
     unsigned char *keep;   /* per cell (NULL: none kept): KEEP_* */
     size_t blocked;        /* dc_set_blocked() */
     unsigned char *narrow; /* per cell (NULL: none marked): dc_set_mark_narrow() */
@@ -210,6 +211,7 @@ void dc_set_free(dc_set *s)
     free(s->grids);
     free(s->offset);
     free(s->gt);
+    free(s->role);
     free(s->keep);
     free(s->narrow);
     free(s->by_start);
@@ -326,9 +328,50 @@ tdi_status dc_set_keep(dc_set *s, const size_t *cells, size_t n)
     return TDI_OK;
 }
 
+/* Is cell i public (dc_set_mark_totals)? */
+static int public_cell(const dc_set *s, size_t i)
+{
+    return s->role && s->role[i] == DC_TOTAL_PUBLIC;
+}
+
+/* Whether cell i is published whatever its value: its grid's grand total unless marked a part,
+ * or marked public. */
+static unsigned char exempt(const dc_set *s, size_t g, size_t i)
+{
+    unsigned char role = s->role ? s->role[s->offset[g] + i] : 0;
+
+    if (role)
+        return role == DC_TOTAL_PUBLIC;
+    return (unsigned char)grand_total(s->grids[g], i);
+}
+
+tdi_status dc_set_mark_totals(dc_set *s, const size_t *cells, size_t n, dc_total role)
+{
+    size_t ncells = s->offset[s->ngrids];
+
+    if (n == 0)
+        return TDI_OK;
+    if (!s->role && !(s->role = calloc(ncells ? ncells : 1, 1)))
+        return TDI_ERR_INTERNAL;
+    for (size_t k = 0; k < n; k++)
+        if (cells[k] < ncells) {
+            s->role[cells[k]] = (unsigned char)role;
+            if (s->gt) /* marked after a suppression listed them */
+                s->gt[cells[k]] = role == DC_TOTAL_PUBLIC;
+        }
+    return TDI_OK;
+}
+
+int dc_set_is_public(const dc_set *s, size_t i)
+{
+    return public_cell(s, i);
+}
+
 /* May cell i not be newly suppressed (dc_set_is_fixed)? */
 static int fixed(const dc_set *s, size_t i)
 {
+    if (public_cell(s, i))
+        return 1;
     if (s->keep && s->keep[i] != KEEP_NONE)
         return s->keep[i] == KEEP_PUBLISHED;
     return s->gt ? s->gt[i] : 0;
@@ -377,8 +420,9 @@ static int may_suppress(const dc_set *s, const unsigned char *sup, size_t i)
 }
 
 /* Relation [cells, cells + n) holds exactly one suppressed cell: suppresses one more, the
- * smallest non-zero cell that may be, else a zero one, else a grand total that is not kept.
- * Returns 1 when done, 0 when every cell is suppressed or kept published already. */
+ * smallest non-zero cell that may be, else a zero one, else a grand total that is neither kept
+ * nor public (dc_set_mark_totals: never, as a receiver knows its value). Returns 1 when done, 0
+ * when every cell is suppressed, kept published or public already. */
 static int pair(const dc_set *s, const unsigned long *value, unsigned char *sup,
                 const size_t *cells, size_t n)
 {
@@ -386,7 +430,7 @@ static int pair(const dc_set *s, const unsigned long *value, unsigned char *sup,
 
     for (size_t k = 0; k < n; k++) {
         size_t i = cells[k];
-        if (sup[i] || (s->keep && s->keep[i] == KEEP_PUBLISHED))
+        if (sup[i] || (s->keep && s->keep[i] == KEEP_PUBLISHED) || public_cell(s, i))
             continue;
         if (!may_suppress(s, sup, i)) {
             if (total == (size_t)-1)
@@ -421,6 +465,18 @@ static size_t blocked_by_keep(const dc_set *s, const unsigned char *sup, const s
             hidden = cells[j];
     }
     return kept ? hidden : (size_t)-1;
+}
+
+/* 1 when every cell of relation [cells, cells + n) but the suppressed ones is public
+ * (dc_set_mark_totals): nothing in it may be suppressed, but a residual (records counted in
+ * the total only) is unknown, so the published cells do not give the suppressed one away; the
+ * audit by linear programming judges it with every relation (dc_protect). */
+static int public_rest(const dc_set *s, const unsigned char *sup, const size_t *cells, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (!sup[cells[j]] && !public_cell(s, cells[j]))
+            return 0;
+    return 1;
 }
 
 /* The sum rule: a suppressed member of a relation lies in 0 .. the sum of the relation's
@@ -483,6 +539,8 @@ static tdi_status secondary(dc_set *s, const unsigned long *value, unsigned char
                 changed = 1;
             }
             if (hidden == 1 && !pair(s, value, sup, cells, n)) {
+                if (!rel->exact[k] && public_rest(s, sup, cells, n))
+                    continue; /* a residual hides it from the public cells: the audit judges */
                 s->blocked = blocked_by_keep(s, sup, cells, n);
                 if (s->blocked != (size_t)-1) {
                     tdi_debug("disclosure control: a relation of set cell %zu has only kept "
@@ -522,6 +580,34 @@ static size_t scatter(const dc_set *s, const unsigned char *sup)
     return nsup;
 }
 
+/* Spreads a mark along the exact relations of two cells: step(s, a, b) for each such relation
+ * until no step changes anything. */
+static void along_equal(dc_set *s, int (*step)(dc_set *s, size_t a, size_t b))
+{
+    const relations *rel = &s->all;
+    int changed = 1;
+
+    while (changed) {
+        changed = 0;
+        for (size_t k = 0; k < rel->n; k++) {
+            const size_t *c = rel->cells + rel->start[k];
+            if (rel->exact[k] && rel->start[k + 1] - rel->start[k] == 2)
+                changed |= step(s, c[0], c[1]);
+        }
+    }
+}
+
+/* A cell an exact relation of two says equals a public cell is public too (43.1.1's entrants
+ * of all centre types beside 8.1.1's grand total): a receiver knows it as well. */
+static int public_step(dc_set *s, size_t a, size_t b)
+{
+    if (public_cell(s, a) == public_cell(s, b))
+        return 0;
+    s->role[a] = s->role[b] = DC_TOTAL_PUBLIC;
+    s->gt[a] = s->gt[b] = 1;
+    return 1;
+}
+
 /* Lists every relation and marks the grand totals, once. */
 static tdi_status prepare(dc_set *s)
 {
@@ -535,10 +621,12 @@ static tdi_status prepare(dc_set *s)
         return TDI_ERR_INTERNAL;
     for (size_t g = 0; g < s->ngrids; g++)
         for (size_t i = 0; i < s->offset[g + 1] - s->offset[g]; i++)
-            s->gt[s->offset[g] + i] = (unsigned char)grand_total(s->grids[g], i);
+            s->gt[s->offset[g] + i] = exempt(s, g, i);
     st = dc_set_relations(s, collect, &s->all);
     if (st == TDI_OK && s->all.oom)
         st = TDI_ERR_INTERNAL;
+    if (st == TDI_OK && s->role)
+        along_equal(s, public_step);
     return st;
 }
 
@@ -589,24 +677,13 @@ int dc_set_is_grand_total(const dc_set *s, size_t i)
 
 /* A cell an exact relation of two says equals a kept published cell is kept published too:
  * it shows nothing that cell does not (dc_set_keep). */
-static void keep_equal(dc_set *s)
+static int keep_step(dc_set *s, size_t a, size_t b)
 {
-    const relations *rel = &s->all;
-    int changed = 1;
-
-    while (s->keep && changed) {
-        changed = 0;
-        for (size_t k = 0; k < rel->n; k++) {
-            const size_t *c = rel->cells + rel->start[k];
-            if (!rel->exact[k] || rel->start[k + 1] - rel->start[k] != 2 ||
-                (s->keep[c[0]] == KEEP_PUBLISHED) == (s->keep[c[1]] == KEEP_PUBLISHED))
-                continue;
-            if (s->keep[c[0]] == KEEP_NONE || s->keep[c[1]] == KEEP_NONE) {
-                s->keep[c[0]] = s->keep[c[1]] = KEEP_PUBLISHED;
-                changed = 1;
-            }
-        }
-    }
+    if ((s->keep[a] == KEEP_PUBLISHED) == (s->keep[b] == KEEP_PUBLISHED) ||
+        (s->keep[a] != KEEP_NONE && s->keep[b] != KEEP_NONE))
+        return 0;
+    s->keep[a] = s->keep[b] = KEEP_PUBLISHED;
+    return 1;
 }
 
 /* Marks cells[0..n) (primary: every small cell but a grand total, when cells is NULL), then
@@ -623,7 +700,8 @@ static tdi_status suppress(dc_set *s, unsigned long threshold, const size_t *cel
     if (st != TDI_OK)
         goto done;
     gather(s, value, sup);
-    keep_equal(s);
+    if (s->keep)
+        along_equal(s, keep_step);
     for (size_t i = 0; !cells && i < ncells; i++) {
         if (s->keep && s->keep[i] != KEEP_NONE)
             sup[i] = s->keep[i] == KEEP_SUPPRESSED;
@@ -631,7 +709,8 @@ static tdi_status suppress(dc_set *s, unsigned long threshold, const size_t *cel
             sup[i] = !s->gt[i] && value[i] > 0 && value[i] < threshold;
     }
     for (size_t k = 0; cells && k < n; k++)
-        if (cells[k] < ncells && !(s->keep && s->keep[cells[k]] == KEEP_PUBLISHED))
+        if (cells[k] < ncells && !(s->keep && s->keep[cells[k]] == KEEP_PUBLISHED) &&
+            !public_cell(s, cells[k]))
             sup[cells[k]] = 1;
     st = secondary(s, value, sup);
     nsup = scatter(s, sup);

@@ -6,7 +6,8 @@
  * category is either a leaf or an aggregate (a subtotal or the total) and has a parent: the
  * aggregate it sums into. Every cell may be suppressed, totals and subtotals included: only a
  * table's grand total (its total row and total column; on an axis without an aggregate, such as
- * table 11's measures, every category is its own total) is published whatever its value.
+ * table 11's measures, every category is its own total) is published whatever its value, unless
+ * the caller marks it a part (dc_set_mark_totals).
  *
  * Relations (a total and the cells that sum to it, plus perhaps records counted only in the
  * total, such as a drug coded only as its group; such a residual is taken as known to an
@@ -29,7 +30,8 @@
  *     cell order on ties), until the sum is reached or nothing is left;
  *   - while a relation holds exactly one suppressed cell (which the published rest would give
  *     away), suppress one more of its cells: the smallest non-zero one that is not a grand
- *     total, else a zero one, a grand total only when nothing else is left.
+ *     total, else a zero one, a grand total only when nothing else is left (never a public
+ *     one, dc_set_mark_totals).
  * Afterwards no single relation yields a suppressed value nor pins a small one within less than
  * the level; several relations together still may: dc_audit checks them all at once and asks
  * for more (dc_set_suppress_more).
@@ -138,6 +140,20 @@ tdi_status dc_set_rels(dc_set *s, dc_rels *out);
 /* 1 when cell i is a grand total, published whatever its value (after dc_set_rels() or a
  * suppression; 0 before). */
 int dc_set_is_grand_total(const dc_set *s, size_t i);
+
+/* What a caller knows about a table's total that its grid does not (dc_set_mark_totals):
+ *   - DC_TOTAL_PART: a grand total of its grid that counts a part of what the set's tables count
+ *     (25.1.5: entrants of some primary drugs), a cell like any other: suppressed when small,
+ *     suppressible as a complement, unknown in dc_audit's floor;
+ *   - DC_TOTAL_PUBLIC: a cell a receiver knows whatever is suppressed (every all-entrants
+ *     table's grand total: the header's entrants): a grand total that is never suppressed, not
+ *     even as the last resort of pair or whole tables, and known in every audit. */
+typedef enum dc_total { DC_TOTAL_PART = 1, DC_TOTAL_PUBLIC = 2 } dc_total;
+/* Marks cells[0..n) (set numbers) so; call before the first suppression or dc_set_rels().
+ * TDI_ERR_INTERNAL when out of memory. */
+tdi_status dc_set_mark_totals(dc_set *s, const size_t *cells, size_t n, dc_total role);
+/* 1 when cell i is marked DC_TOTAL_PUBLIC. */
+int dc_set_is_public(const dc_set *s, size_t i);
 
 /* Keeps cells[0..n) (set numbers) as they are now (file comment): call after their grids'
  * suppressed flags hold the first stage's decisions. Cumulative; TDI_ERR_INTERNAL when out of

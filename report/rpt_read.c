@@ -702,6 +702,7 @@ static tdi_status tables_head(xmlTextReaderPtr r, const rpt_tables_visit *v)
     const char *ns = (const char *)xmlTextReaderConstNamespaceUri(r);
     char *body = xattr(r, "body"), *year = xattr(r, "year"), *run = xattr(r, "runId");
     char *level = xattr(r, "countingLevel"), *thr = xattr(r, "threshold");
+    char *entrants = xattr(r, "entrants");
     rpt_tables_head h = {0};
     tdi_status st = TDI_ERR_INVALID;
 
@@ -713,6 +714,8 @@ static tdi_status tables_head(xmlTextReaderPtr r, const rpt_tables_visit *v)
         snprintf(h.counting_level, sizeof h.counting_level, "%s", level);
         h.year = atoi(year);
         h.threshold = strtoul(thr, NULL, 10);
+        h.has_entrants = entrants != NULL;
+        h.entrants = entrants ? strtoul(entrants, NULL, 10) : 0;
         st = v->head ? v->head(v->ctx, &h) : TDI_OK;
     }
     xmlFree(body);
@@ -720,6 +723,7 @@ static tdi_status tables_head(xmlTextReaderPtr r, const rpt_tables_visit *v)
     xmlFree(run);
     xmlFree(level);
     xmlFree(thr);
+    xmlFree(entrants);
     return st;
 }
 

@@ -141,6 +141,8 @@ typedef struct rpt_tables_head {
     char run_id[17]; /* rpt_run_id_ok */
     char counting_level[16];
     unsigned long threshold;
+    unsigned long entrants; /* the header's entrants (every all-entrants grand total) */
+    int has_entrants;       /* 0: the file does not say (it is optional) */
 } rpt_tables_head;
 
 /* What rpt_tables_read() calls, in file order (each may be NULL): head for the root element,

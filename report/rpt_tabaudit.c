@@ -3,7 +3,8 @@
  * tables file checked without tdi's state. The file's tables are read back into the run's table
  * families (rpt_tables_read; a published cell with its value, a suppressed one unknown), linked
  * as the run links them (rpt_link_tables) and audited by linear programming (dc_audit, values
- * not known), so the auditor judges the program the run judged. A family none of whose tables
+ * not known), so the auditor judges the program the run judged; every all-entrants grand total
+ * is the header's entrants (header_totals), as a receiver reads it. A family none of whose tables
  * the file holds is left out with its relations; a cell of a held family that the file does not
  * give is an unknown like a suppressed one, but not audited.
  */
@@ -25,7 +26,9 @@ typedef struct ta_file {
     unsigned char **given;   /* per family and cell: the file gives it */
     unsigned char *held;     /* per family: the file holds one of its tables */
     unsigned long threshold; /* the file's */
-    rpt_family *cur;         /* the table being read, NULL: none */
+    unsigned long entrants;  /* the file's header entrants, when has_entrants */
+    int has_entrants;
+    rpt_family *cur; /* the table being read, NULL: none */
     size_t var;
     size_t *home; /* per set cell: its family (index in fams) and cell, for printing */
     size_t *homecell;
@@ -35,7 +38,11 @@ typedef struct ta_file {
 
 static tdi_status on_head(void *ctx, const rpt_tables_head *h)
 {
-    ((ta_file *)ctx)->threshold = h->threshold;
+    ta_file *t = ctx;
+
+    t->threshold = h->threshold;
+    t->entrants = h->entrants;
+    t->has_entrants = h->has_entrants;
     return TDI_OK;
 }
 
@@ -136,6 +143,21 @@ static void on_fail(void *ctx, const dc_interval *iv)
             f->def->measures ? "_n" : "", iv->lo > 0 ? iv->lo : 0.0, iv->hi, iv->need);
 }
 
+/* Every all-entrants grand total (dc_set_is_public) is the header's entrants, which a receiver
+ * reads there whatever the table says: known, not audited. */
+static void header_totals(ta_file *t, const dc_set *set)
+{
+    for (size_t c = 0; t->has_entrants && c < dc_set_ncells(set); c++) {
+        rpt_family *f = &t->fams[t->home[c]];
+        if (!dc_set_is_public(set, c))
+            continue;
+        t->naudited -= t->audited[c];
+        t->audited[c] = 0;
+        f->suppressed[t->homecell[c]] = 0;
+        f->value[t->homecell[c]] = t->entrants;
+    }
+}
+
 /* The held families as one set, as the run builds it; unknown what the file does not give. */
 static tdi_status audit_set(ta_file *t, unsigned long protection)
 {
@@ -174,8 +196,10 @@ static tdi_status audit_set(ta_file *t, unsigned long protection)
         k += t->held[f];
     }
     st = rpt_link_tables(held, n, set);
-    if (st == TDI_OK)
+    if (st == TDI_OK) {
+        header_totals(t, set);
         st = dc_audit(set, protection ? protection : t->threshold, 0, NULL, on_fail, t, NULL);
+    }
 done:
     if (st == TDI_ERR_INTERNAL)
         tdi_error("%s: out of memory or the solver failed", t->path);
