@@ -86,6 +86,11 @@ typedef struct {
     uint8_t buf[128]; /* the result when it fits */
 } client_form;
 
+static int ascii_alnum(ucs4_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
 /* Wipes and frees a libunistring result r (of len bytes) unless it is buf. */
 static void wipe_result(uint8_t *r, size_t len, const uint8_t *buf)
 {
@@ -150,9 +155,11 @@ static size_t add_kept(tx_pseudo *p, const client_form *f)
 
     for (size_t i = 0, k; i < f->len; i += k) {
         k = (size_t)u8_mbtouc(&uc, f->s + i, f->len - i);
-        if (uc_is_alnum(uc))
+        /* ASCII tested as such (no ASCII character is a mark): the same answer as libunistring's
+         * calls, which were 1% of a 1M run's client CPU for ids that are all ASCII. */
+        if (uc < 0x80 ? ascii_alnum(uc) : uc_is_alnum(uc))
             kept++;
-        else if (!uc_is_general_category(uc, UC_CATEGORY_M))
+        else if (uc < 0x80 || !uc_is_general_category(uc, UC_CATEGORY_M))
             continue;
         if (!p)
             continue;
