@@ -135,14 +135,10 @@ static char *read_small_file(parser *p, unsigned long line, const char *path)
         tdi_cfg_perr(p, line, "cannot read query_file %s", path);
         goto fail;
     }
-    /* Refused like a crosswalk's: the server would take the BOM as part of the query's first
-     * word, and its syntax error names neither the file nor the BOM. */
-    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
-        tdi_cfg_perr(p, line,
-                     "query_file %s:1: the file starts with a UTF-8 byte order mark (BOM), which "
-                     "the server would read as part of the query: save it as UTF-8 without BOM",
-                     path);
-        goto fail;
+    /* The server would read a byte order mark as part of the query's first word. */
+    if (len >= 3 && memcmp(buf, TDI_UTF8_BOM, 3) == 0) {
+        len -= 3;
+        memmove(buf, buf + 3, len);
     }
     buf[len] = '\0';
     fclose(fp);

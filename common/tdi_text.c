@@ -35,6 +35,11 @@ int tdi_lines_next(tdi_lines *lr, char **line)
         return 0;
     }
     lr->lineno++;
+    /* A byte order mark, as Windows editors save UTF-8, is no part of the first line. */
+    if (lr->lineno == 1 && n >= 3 && memcmp(lr->buf, TDI_UTF8_BOM, 3) == 0) {
+        n -= 3;
+        memmove(lr->buf, lr->buf + 3, (size_t)n + 1);
+    }
     if (n > 0 && lr->buf[n - 1] == '\n')
         lr->buf[--n] = '\0';
     if (n > 0 && lr->buf[n - 1] == '\r')

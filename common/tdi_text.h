@@ -20,7 +20,11 @@ typedef struct tdi_lines {
 
 /* Opens path; logs "PATH: cannot open: REASON" and returns err_class on failure. */
 tdi_status tdi_lines_open(tdi_lines *lr, const char *path, tdi_status err_class);
-/* *line points at the next line without its \n or \r\n, valid until the next call.
+/* The UTF-8 byte order mark some editors write at the start of a text file. */
+#define TDI_UTF8_BOM "\xef\xbb\xbf"
+
+/* *line points at the next line without its \n or \r\n (nor, on line 1, a UTF-8 byte order
+ * mark), valid until the next call.
  * Returns 1 for a line, 0 at end of file, -1 on a read error or a line that is not valid UTF-8
  * or holds a NUL byte (logged as "PATH:LINE: ..."). */
 int tdi_lines_next(tdi_lines *lr, char **line);

@@ -308,26 +308,27 @@ static void missing_file(void **state)
 /* A query_file saved with a UTF-8 byte order mark: the server would read the BOM as part of the
  * query (syntax error at or near "FROM", naming neither file nor BOM). Refused here, as a
  * crosswalk's first line with one is: the file, its line 1 and the reason. */
-static void query_file_with_bom(void **state)
+/* Files saved with a UTF-8 byte order mark, as Windows editors write them: the BOM is no part of
+ * the config's first setting nor of the query (the server would read it as part of the query's
+ * first word). */
+static void files_with_bom(void **state)
 {
     tdi_config *cfg = NULL;
     test_log tl;
-    char want[1024], sql[300];
+    char sql[300];
 
     (void)state;
     snprintf(sql, sizeof sql, "%s/q.sql", dir);
     assert_int_equal(test_fs_write(sql, "\xef\xbb\xbfSELECT * FROM tdi_episodes\n"), 0);
-    write_conf("output_dir = o\nkey_file = k\n"
+    write_conf("\xef\xbb\xbfoutput_dir = o\r\nkey_file = k\n"
                "[source a]\nconninfo = x\nquery_file = q.sql\ncrosswalk = c\nregion = R1\n"
                "[body b]\nregions = R1\n");
     test_log_start(&tl);
-    assert_int_equal(tdi_config_load(path, &cfg), TDI_ERR_CONFIG);
+    assert_int_equal(tdi_config_load(path, &cfg), TDI_OK);
     test_log_stop();
-    snprintf(want, sizeof want,
-             "%s:5: query_file %s:1: the file starts with a UTF-8 byte order mark (BOM), which "
-             "the server would read as part of the query: save it as UTF-8 without BOM\n",
-             path, sql);
-    assert_string_equal(tl.text, want);
+    assert_string_equal(tl.text, "");
+    assert_string_equal(cfg->sources[0].query, "SELECT * FROM tdi_episodes\n");
+    tdi_config_free(cfg);
 }
 
 static void uncovered_source_and_duplicates(void **state)
@@ -463,7 +464,7 @@ int main(void)
         cmocka_unit_test(loads_good_file),
         cmocka_unit_test(reports_every_error_with_line),
         cmocka_unit_test(missing_file),
-        cmocka_unit_test(query_file_with_bom),
+        cmocka_unit_test(files_with_bom),
         cmocka_unit_test(uncovered_source_and_duplicates),
         cmocka_unit_test(reserved_body_name),
         cmocka_unit_test(operations_settings),

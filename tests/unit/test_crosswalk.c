@@ -121,6 +121,19 @@ static void test_quoted_utf8(void **state)
     tx_crosswalk_free(cw);
 }
 
+/* A file saved with a UTF-8 byte order mark (and CRLF), as Windows editors write it: the BOM is
+ * no part of the first line. */
+static void test_bom(void **state)
+{
+    tx_crosswalk *cw = load_ok("bom.cw");
+
+    (void)state;
+    assert_int_equal(tx_crosswalk_size(cw), 2);
+    assert_string_equal(lookup(cw, TDI_ITEM_SEX, "V", 20240101), "2");
+    assert_string_equal(lookup(cw, TDI_ITEM_SEX, "M", 20240101), "1");
+    tx_crosswalk_free(cw);
+}
+
 static void test_effective_dates(void **state)
 {
     tx_crosswalk *cw = load_ok("ok.cw");
@@ -266,7 +279,7 @@ int main(void)
         cmocka_unit_test(test_quoted_utf8),  cmocka_unit_test(test_effective_dates),
         cmocka_unit_test(test_dated_only),   cmocka_unit_test(test_empty_files),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_unterminated_only),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_file), cmocka_unit_test(test_bom),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
