@@ -10,10 +10,12 @@
 
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 void cli_run_usage(FILE *fp)
 {
-    fprintf(fp, "Usage: tdi run --config FILE [--year YYYY] [--full] [--syslog] [--verbose]\n\n"
+    fprintf(fp, "Usage: tdi run --config FILE [--year YYYY] [--full] [--allow-empty SOURCE[,...]]\n"
+                "               [--syslog] [--verbose]\n\n"
                 "Reads every source of FILE (incrementally where configured), maps and checks its\n"
                 "rows, and publishes per receiving body one validated .xml.gz delta submission\n"
                 "(appends, replaces, deletes since the body's last file) with a manifest, and per\n"
@@ -22,23 +24,41 @@ void cli_run_usage(FILE *fp)
                 "  -c, --config FILE  configuration file (see README.md)\n"
                 "  -y, --year YYYY    reporting year (default: the current year)\n"
                 "  -f, --full         read every source in full, ignoring the watermarks\n"
+                "      --allow-empty SOURCE[,SOURCE...]\n"
+                "                     a read of SOURCE that gives no records deletes its episodes\n"
+                "                     of the year from every body; without it that read fails the\n"
+                "                     source (repeatable)\n"
                 "      --syslog       log to syslog too\n"
                 "  -v, --verbose      more log lines on stderr\n"
                 "  -h, --help         this text\n\n");
     cli_print_exit_codes(fp);
 }
 
-static tdi_status parse_args(int argc, char **argv, const char **config, int *year, int *full,
-                             int *use_syslog)
+/* --allow-empty's names, comma-separated, appended to opt's list (room for every argument's
+ * worth: at most one name a character). */
+static tdi_status add_allowed(run_options *opt, char *names, char **list)
+{
+    char *save = NULL, *name;
+
+    if (!*names || names[0] == ',' || names[strlen(names) - 1] == ',' || strstr(names, ",,")) {
+        fprintf(stderr,
+                "tdi run: --allow-empty wants source names, as in "
+                "--allow-empty=riverside,debrug, not '%s'\n",
+                names);
+        return TDI_ERR_USAGE;
+    }
+    for (name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save))
+        list[opt->nallow_empty++] = name;
+    return TDI_OK;
+}
+
+static tdi_status parse_args(int argc, char **argv, run_options *opt, char **allow, int *use_syslog)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"year", required_argument, NULL, 'y'},
-        {"full", no_argument, NULL, 'f'},
-        {"syslog", no_argument, NULL, 's'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"year", required_argument, NULL, 'y'},
+        {"full", no_argument, NULL, 'f'},         {"allow-empty", required_argument, NULL, 'e'},
+        {"syslog", no_argument, NULL, 's'},       {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     char *end;
     long y;
@@ -48,7 +68,7 @@ static tdi_status parse_args(int argc, char **argv, const char **config, int *ye
     while ((c = getopt_long(argc, argv, "c:y:fvh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            *config = optarg;
+            opt->config_path = optarg;
             break;
         case 'y':
             y = strtol(optarg, &end, 10);
@@ -56,10 +76,14 @@ static tdi_status parse_args(int argc, char **argv, const char **config, int *ye
                 fprintf(stderr, "tdi run: --year wants a year such as 2025, not '%s'\n", optarg);
                 return TDI_ERR_USAGE;
             }
-            *year = (int)y;
+            opt->year = (int)y;
             break;
         case 'f':
-            *full = 1;
+            opt->full = 1;
+            break;
+        case 'e':
+            if (add_allowed(opt, optarg, allow) != TDI_OK)
+                return TDI_ERR_USAGE;
             break;
         case 's':
             *use_syslog = 1;
@@ -79,9 +103,27 @@ static tdi_status parse_args(int argc, char **argv, const char **config, int *ye
         fprintf(stderr, "tdi run: unexpected argument '%s'\n", argv[optind]);
         return TDI_ERR_USAGE;
     }
-    if (!*config) {
+    if (!opt->config_path) {
         fprintf(stderr, "tdi run: --config FILE is required\n");
         return TDI_ERR_USAGE;
+    }
+    return TDI_OK;
+}
+
+/* A name --allow-empty gives that is no source of the config is a typo that would let nothing
+ * through: refused. */
+static tdi_status check_allowed(const run_options *opt)
+{
+    for (size_t i = 0; i < opt->nallow_empty; i++) {
+        size_t si = 0;
+
+        while (si < opt->cfg->nsources && strcmp(opt->cfg->sources[si].name, opt->allow_empty[i]))
+            si++;
+        if (si == opt->cfg->nsources) {
+            fprintf(stderr, "tdi run: --allow-empty: %s has no source '%s'\n", opt->config_path,
+                    opt->allow_empty[i]);
+            return TDI_ERR_USAGE;
+        }
     }
     return TDI_OK;
 }
@@ -90,16 +132,31 @@ tdi_status cli_run(int argc, char **argv)
 {
     run_options opt = {0};
     int use_syslog = 0;
+    size_t room = 1;
+    char **allow;
     tdi_status st;
 
-    st = parse_args(argc, argv, &opt.config_path, &opt.year, &opt.full, &use_syslog);
+    /* --allow-empty's names point into argv (cut at the commas): one a character at most */
+    for (int i = 1; i < argc; i++)
+        room += strlen(argv[i]);
+    allow = calloc(room, sizeof *allow);
+    if (!allow) {
+        fprintf(stderr, "tdi run: out of memory\n");
+        return TDI_ERR_INTERNAL;
+    }
+    opt.allow_empty = allow;
+    st = parse_args(argc, argv, &opt, allow, &use_syslog);
     if (st != TDI_OK)
-        return st;
+        goto done;
     st = cli_open_state(opt.config_path, use_syslog, 1, &opt.cfg, &opt.state);
+    if (st == TDI_OK)
+        st = check_allowed(&opt);
     opt.page = 1;
     if (st == TDI_OK)
         st = run_main(&opt);
     state_close(opt.state);
     tdi_config_free(opt.cfg);
+done:
+    free(allow);
     return st;
 }

@@ -177,6 +177,9 @@ static tdi_status setup(run_ctx *rc)
         return TDI_ERR_INTERNAL;
     for (size_t si = 0; si < rc->cfg->nsources; si++) {
         rc->src[si].cfg = &rc->cfg->sources[si];
+        for (size_t i = 0; i < rc->nallow_empty; i++)
+            if (strcmp(rc->allow_empty[i], rc->src[si].cfg->name) == 0)
+                rc->src[si].allow_empty = 1;
         rc->src[si].routed = calloc(rc->cfg->nbodies, 1);
         if (!rc->src[si].routed)
             return TDI_ERR_INTERNAL;
@@ -306,6 +309,8 @@ tdi_status run_main(const run_options *opt)
     rc.config_path = opt->config_path;
     rc.year = opt->year;
     rc.full = opt->full;
+    rc.allow_empty = opt->allow_empty;
+    rc.nallow_empty = opt->nallow_empty;
     if (!rc.year)
         rc.year = today_ymd(time(NULL)) / 10000;
     st = state_lock(rc.state);

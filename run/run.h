@@ -19,6 +19,10 @@ typedef struct run_options {
     int year;                /* reporting year; 0: the current year */
     int full;                /* read every source in full */
     int page;                /* write OUTPUT_DIR/report-RUNID.html once the run is recorded */
+    /* Sources whose read may give no records although the bodies hold some of theirs: the
+     * clinic really has no episodes of the year now, and every one is deleted (--allow-empty). */
+    char *const *allow_empty;
+    size_t nallow_empty;
 } run_options;
 
 /* Runs once: takes the run lock, records the run in the ledger, and from then on writes every

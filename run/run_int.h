@@ -82,7 +82,8 @@ typedef struct run_source {
     report_quarantine *quarantine; /* open until published or aborted */
     report_published qpub;         /* its published quarantine file, when qpublished */
     int qpublished;
-    int advance; /* store the watermark and fingerprint */
+    int advance;     /* store the watermark and fingerprint */
+    int allow_empty; /* --allow-empty: a read giving no records deletes what the bodies hold */
     /* Completeness of the records written, per tdi_item: those the item applies to, those
      * with its "not known" code (the run report; tdi.run_completeness). */
     unsigned long applicable[TDI_ITEM_COUNT], not_known[TDI_ITEM_COUNT];
@@ -137,6 +138,8 @@ typedef struct run_ctx {
     tdi_config *cfg;
     const char *config_path;
     int year, full;
+    char *const *allow_empty; /* the sources named by --allow-empty (run_options) */
+    size_t nallow_empty;
     char run_id[32], generated[32];
     state_db *state;
     int64_t run_no;

@@ -426,11 +426,60 @@ static tdi_status merge_segment(run_ctx *rc, run_spool *seg)
     return st;
 }
 
+/* A source that gave no records, while the bodies hold episodes of the year from it, has more
+ * likely lost them to a broken view (a wrong WHERE, a truncated table) than the clinic all its
+ * clients: publishing would delete every one from every body. It fails like a source that could
+ * not be read, unless --allow-empty names it. Empty is no record written: a full read deletes
+ * what its quarantined rows held (st_gone()), and an incremental read with no episode of the year
+ * in its key scan deletes everything too; one that only found nothing changed is not empty.
+ * Asked only of a read that gave nothing, so a night pays nothing for it. */
+static tdi_status check_empty(run_ctx *rc, run_source *s)
+{
+    unsigned long held = 0;
+    char what[96];
+    tdi_status st;
+
+    if (s->written > 0 || (!s->full_read && s->nkeys > 0))
+        return TDI_OK;
+    st = state_source_held(rc->state, s->cfg->name, rc->year, &held);
+    if (st != TDI_OK || held == 0)
+        return st;
+    if (!s->full_read)
+        snprintf(what, sizeof what, "its key scan found no episode of %d", rc->year);
+    else if (s->extracted == 0)
+        snprintf(what, sizeof what, "a full read gave no rows");
+    else
+        snprintf(what, sizeof what, "a full read gave no records (all %lu rows quarantined)",
+                 s->extracted);
+    if (s->allow_empty) {
+        tdi_warn(
+            "source %s: %s: its %lu episodes of %d are deleted from every body (--allow-empty)",
+            s->cfg->name, what, held, rc->year);
+        return TDI_OK;
+    }
+    tdi_log_clear_last_error();
+    tdi_error("source %s: %s, while the bodies hold %lu of its episodes of %d: nothing of it is "
+              "published. Check the source query and the tables behind it; if the clinic really "
+              "has no episodes of %d, run with --allow-empty=%s to delete them",
+              s->cfg->name, what, held, rc->year, rc->year, s->cfg->name);
+    snprintf(s->error, sizeof s->error, "%s", tdi_log_last_error());
+    s->status = TDI_ERR_SOURCE;
+    s->extracted = s->written = s->quarantined = 0;
+    report_quarantine_abort(s->quarantine);
+    s->quarantine = NULL;
+    run_snapshot_close(s);
+    return TDI_OK;
+}
+
 tdi_status run_merge_source(run_ctx *rc, size_t si)
 {
     run_source *s = &rc->src[si];
     tdi_status st = TDI_OK;
 
+    if (s->status == TDI_OK && (st = check_empty(rc, s)) != TDI_OK) {
+        run_source_release(s);
+        return st;
+    }
     if (s->status != TDI_OK && s->unread) /* planning failed it */
         printf("source %s: FAILED: %s\n", s->cfg->name, s->error);
     else if (s->status != TDI_OK)

@@ -213,6 +213,21 @@ tdi_status state_source_mark(state_db *st, const char *source, int year, state_m
     return s;
 }
 
+/* Asked only of a read that gave no records (run_read.c), so it costs a night nothing: a scan of
+ * the year's table of tdi.sent, which has no index by source. */
+tdi_status state_source_held(state_db *st, const char *source, int year, unsigned long *held)
+{
+    char value[32];
+    int found = 0;
+    tdi_status s = st_name_year_value(st, "counting a source's episodes",
+                                      "SELECT count(DISTINCT eid) FROM tdi.sent WHERE source = $1 "
+                                      "AND year = $2::integer",
+                                      source, year, value, sizeof value, &found);
+
+    *held = s == TDI_OK && found ? strtoul(value, NULL, 10) : 0;
+    return s;
+}
+
 tdi_status state_time_minus(state_db *st, const char *watermark, long seconds, char *out,
                             size_t len)
 {

@@ -87,6 +87,9 @@ typedef struct state_mark {
 } state_mark;
 
 tdi_status state_source_mark(state_db *st, const char *source, int year, state_mark *out);
+/* *held = the episodes of year that source's records left in what the bodies hold (tdi.sent):
+ * what a full read giving no records would delete. */
+tdi_status state_source_held(state_db *st, const char *source, int year, unsigned long *held);
 /* watermark minus seconds, in the same format (the lower bound of an incremental read). */
 tdi_status state_time_minus(state_db *st, const char *watermark, long seconds, char *out,
                             size_t len);

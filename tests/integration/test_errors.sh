@@ -282,6 +282,122 @@ case_source_says_names() {
     pg_sql postgres -c "DROP DATABASE $db"
 }
 
+# The message a source that suddenly reads nothing fails with (check_empty, run/run_read.c).
+empty_msg() {
+    printf 'source %s: %s, while the bodies hold %s of its episodes of 2025: nothing of it is published. Check the source query and the tables behind it; if the clinic really has no episodes of 2025, run with --allow-empty=%s to delete them' "$1" "$2" "$3" "$1"
+}
+
+# riverside's view suddenly gives no rows (a year filter gone wrong) while the bodies hold its 40
+# episodes of 2025 (red team, "A view that suddenly returns no rows": every one was deleted from
+# every body, exit 0). It fails like a source that cannot be read: exit 5, the count and the way
+# out in stderr, the summary, the ledger and `tdi status`; national and antwerp, which it feeds,
+# get nothing and keep its episodes, while brussels, fed by debrug alone, gets debrug's one
+# change. --allow-empty=riverside then deletes exactly what each body held of riverside, and the
+# next run, the bodies holding nothing of it now, reads the empty source without complaint.
+case_source_empty() {
+    local conf=$CASE_DIR/tdi.conf msg body f k want
+    clinic_copy clinic_empty_nl clinic_nl
+    run_setup "$CASE_DIR"
+    use_db "$conf" debrug clinic_empty_nl
+    printf '%s\n' '[body brussels]' 'regions = BE100' >>"$conf"
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    for body in national antwerp; do
+        f=$(submissions "$CASE_DIR" "$body")
+        episode_lines "$f" | grep -F ' source="riverside" ' | sed 's/.* key="\([^"]*\)".*/<delete key="\1"\/>/' |
+            LC_ALL=C sort >"$CASE_DIR/$body.held"
+    done
+    [ "$(wc -l <"$CASE_DIR/national.held")" = 40 ] || fail "national holds $(wc -l <"$CASE_DIR/national.held") riverside episodes, not 40"
+
+    pg_sql clinic_empty_nl -c "UPDATE behandelingen SET geslacht = 'man' WHERE behandeling_id = 'BH-25-0102'" >/dev/null
+    set_source "$conf" riverside query "SELECT * FROM tdi_episodes WHERE start_date >= '2099-01-01'"
+    tdi_try "$CASE_DIR/run2" 5 run --config "$conf" --year 2025
+    msg=$(empty_msg riverside 'a full read gave no rows' 40)
+    stderr_has "tdi: error: $msg"
+    stdout_has "source riverside: FAILED after 1 attempt: $msg"
+    stdout_has "body national: nothing published: source riverside failed"
+    stdout_has "body antwerp: nothing published: source riverside failed"
+    for body in national antwerp; do
+        [ "$(submissions "$CASE_DIR" "$body" | wc -l)" = 1 ] || fail "$body: run 2 published a file"
+    done
+    f=$(submissions "$CASE_DIR" brussels | sed -n 2p)
+    [ -n "$f" ] || fail "brussels: no file from run 2"
+    k=$(episode_key brussels debrug BH-25-0102)
+    [ "$(episode_lines "$f" | grep -c .)" = 1 ] && episode_lines "$f" | grep -qF " action=\"replace\" key=\"$k\" " ||
+        fail "brussels: run 2 did not send exactly debrug's replace: $(episode_lines "$f")"
+    [ -z "$(delete_lines "$f")" ] || fail "brussels: run 2 deletes something"
+    expect_last_run "$CASE_DIR" source 5
+    [ "$(ledger "$CASE_DIR" "SELECT status || '|' || error FROM tdi.run_source WHERE source = 'riverside' AND run_no = (SELECT max(run_no) FROM tdi.run)")" = "source|$msg" ] ||
+        fail "the ledger does not hold riverside's failure"
+    "$TDI" status --config "$conf" >"$CASE_DIR/status.out" 2>&1
+    grep -qxF "    error: $msg" "$CASE_DIR/status.out" || fail "tdi status does not say why: $(cat "$CASE_DIR/status.out")"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE source = 'riverside' AND body = 'national'")" = 40 ] ||
+        fail "national no longer holds riverside's 40 episodes"
+
+    tdi_try "$CASE_DIR/run3" 0 run --config "$conf" --year 2025 --allow-empty=riverside
+    stderr_has "source riverside: a full read gave no rows: its 40 episodes of 2025 are deleted from every body (--allow-empty)"
+    for body in national antwerp; do
+        f=$(submissions "$CASE_DIR" "$body" | sed -n 2p)
+        [ -n "$f" ] || fail "$body: no file from run 3"
+        delete_lines "$f" | LC_ALL=C sort >"$CASE_DIR/$body.deleted"
+        want=$(wc -l <"$CASE_DIR/$body.held")
+        cmp -s "$CASE_DIR/$body.held" "$CASE_DIR/$body.deleted" ||
+            fail "$body: run 3 deleted $(wc -l <"$CASE_DIR/$body.deleted") episodes, not the $want riverside ones it held"
+        [ "$(episode_lines "$f" | grep -vcF ' action="replace" ')" = 0 ] || fail "$body: run 3 appended a record"
+    done
+    # national's replaces: debrug's change it was not sent in run 2, and the person riverside
+    # shared with debrug, whose debrug episode now counts as the entrant
+    [ "$(replace_lines "$(submissions "$CASE_DIR" national | sed -n 2p)" | grep -c .)" = 2 ] ||
+        fail "national: run 3 did not send 2 replaces"
+    [ "$(ledger "$CASE_DIR" "SELECT count(*) FROM tdi.sent WHERE source = 'riverside'")" = 0 ] ||
+        fail "the bodies still hold riverside's episodes"
+
+    tdi_try "$CASE_DIR/run4" 0 run --config "$conf" --year 2025
+    stdout_has "source riverside: extracted 0, written 0, quarantined 0"
+    pg_sql postgres -c "DROP DATABASE clinic_empty_nl"
+}
+
+# A full read whose every row is quarantined deletes what the bodies hold as surely as one that
+# reads nothing (a held episode whose row breaks a rule now is deleted): a centre_id column gone
+# NULL (R001 for all 47 rows) fails riverside too, and no quarantine file of it is published.
+case_source_empty_quarantined() {
+    local conf=$CASE_DIR/tdi.conf msg body
+    run_setup "$CASE_DIR"
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    set_source "$conf" riverside query "SELECT episode_id, client_id, national_id, NULL::text AS centre_id, start_date, end_date FROM tdi_episodes"
+    tdi_try "$CASE_DIR/run2" 5 run --config "$conf" --year 2025
+    msg=$(empty_msg riverside 'a full read gave no records (all 47 rows quarantined)' 40)
+    stderr_has "tdi: error: $msg"
+    stdout_has "source riverside: FAILED after 1 attempt: $msg"
+    for body in national antwerp; do
+        [ "$(submissions "$CASE_DIR" "$body" | wc -l)" = 1 ] || fail "$body: run 2 published a file"
+    done
+    [ "$(compgen -G "$CASE_DIR/out/quarantine/quarantine-riverside-2025-*.tsv" | wc -l)" = 1 ] ||
+        fail "run 2 published a quarantine file of riverside"
+    expect_last_run "$CASE_DIR" source 5
+}
+
+# A new source (the bodies hold nothing of it) that reads no rows is no error.
+case_source_empty_new() {
+    run_setup "$CASE_DIR"
+    set_source "$CASE_DIR/tdi.conf" riverside query 'SELECT * FROM tdi_episodes WHERE false'
+    tdi_try "$CASE_DIR/run" 0 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stdout_has "source riverside: extracted 0, written 0, quarantined 0"
+    ! grep -q 'allow-empty' "$CASE_DIR/run.err" || fail "a new empty source was warned about"
+}
+
+# --allow-empty names sources of the config: a name that is none is a typo, refused before the
+# run (exit 2, no ledger row); a comma list and the option given twice are both taken.
+case_source_empty_option() {
+    run_setup "$CASE_DIR"
+    tdi_try "$CASE_DIR/typo" 2 run --config "$CASE_DIR/tdi.conf" --year 2025 --allow-empty=rivrside
+    stderr_has "tdi run: --allow-empty: $CASE_DIR/tdi.conf has no source 'rivrside'"
+    tdi_try "$CASE_DIR/blank" 2 run --config "$CASE_DIR/tdi.conf" --year 2025 --allow-empty=riverside,
+    stderr_has "tdi run: --allow-empty wants source names, as in --allow-empty=riverside,debrug, not 'riverside,'"
+    [ "$(run_count "$CASE_DIR")" = 0 ] || fail "a refused option left a ledger row"
+    tdi_try "$CASE_DIR/list" 0 run --config "$CASE_DIR/tdi.conf" --year 2025 --allow-empty=riverside,debrug
+    tdi_try "$CASE_DIR/twice" 0 run --config "$CASE_DIR/tdi.conf" --year 2025 --allow-empty riverside --allow-empty=debrug
+}
+
 it_case errors-config-typo case_config_typo
 it_case errors-config-corrupt case_config_corrupt
 it_case errors-config-missing case_config_missing
@@ -293,6 +409,10 @@ it_case errors-source-required-column case_source_required_column
 it_case errors-source-incremental-text case_source_incremental_text
 it_case errors-source-bad-cells case_source_bad_cells
 it_case errors-source-says-names case_source_says_names
+it_case errors-source-empty case_source_empty
+it_case errors-source-empty-quarantined case_source_empty_quarantined
+it_case errors-source-empty-new case_source_empty_new
+it_case errors-source-empty-option case_source_empty_option
 it_case errors-crosswalk-bad-code case_crosswalk_bad_code
 it_case errors-crosswalk-corrupt case_crosswalk_corrupt
 it_case errors-validate-hostile case_validate_hostile

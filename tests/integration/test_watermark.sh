@@ -299,9 +299,52 @@ case_view_columns() {
     same_as_full_run "$CASE_DIR" "encode(hash, 'hex'), entrant, earlier"
 }
 
+# An incremental source (red team, "A view that suddenly returns no rows"): a night with no
+# change reads no rows and is no error; once the clinic's table is truncated, the read finds
+# nothing changed and its key scan no episode of 2025, which deleted all 40 of riverside's from
+# every body. Now the source fails (exit 5, the message), nothing is published and its watermark
+# stays; --allow-empty=riverside then deletes them.
+case_empty_incremental() {
+    local conf=$CASE_DIR/tdi.conf wm body f msg
+    clinic_copy clinic_wm_empty clinic_en
+    incremental_en clinic_wm_empty
+    run_setup "$CASE_DIR"
+    use_db "$conf" riverside clinic_wm_empty 'SELECT * FROM tdi_episodes_inc'
+    set_source "$conf" riverside incremental changed_at
+    top_key "$conf" 'incremental_overlap = 0'
+    tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
+    tdi_try "$CASE_DIR/run2" 0 run --config "$conf" --year 2025
+    grep -qE '^source riverside: extracted 0, written 0, quarantined 0 \(changed since ' "$CASE_DIR/run2.out" ||
+        fail "run 2 did not read riverside incrementally: $(grep '^source riverside' "$CASE_DIR/run2.out")"
+    stdout_has "body national: no changes, nothing published"
+    wm=$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'riverside'")
+
+    pg_sql clinic_wm_empty -c "SET client_min_messages = warning" -c "TRUNCATE admissions CASCADE" >/dev/null
+    tdi_try "$CASE_DIR/run3" 5 run --config "$conf" --year 2025
+    msg="source riverside: its key scan found no episode of 2025, while the bodies hold 40 of its episodes of 2025: nothing of it is published. Check the source query and the tables behind it; if the clinic really has no episodes of 2025, run with --allow-empty=riverside to delete them"
+    stderr_has "tdi: error: $msg"
+    stdout_has "source riverside: FAILED after 1 attempt: $msg"
+    for body in national antwerp; do
+        [ "$(submissions "$CASE_DIR" "$body" | wc -l)" = 1 ] || fail "$body: run 3 published a file"
+    done
+    [ "$(ledger "$CASE_DIR" "SELECT watermark FROM tdi.source_state WHERE source = 'riverside'")" = "$wm" ] ||
+        fail "run 3 moved riverside's watermark"
+    expect_last_run "$CASE_DIR" source 5
+
+    tdi_try "$CASE_DIR/run4" 0 run --config "$conf" --year 2025 --allow-empty riverside
+    stderr_has "source riverside: its key scan found no episode of 2025: its 40 episodes of 2025 are deleted from every body (--allow-empty)"
+    for body in national antwerp; do
+        f=$(submissions "$CASE_DIR" "$body" | sed -n 2p)
+        [ -n "$f" ] || fail "$body: no file from run 4"
+        [ "$(delete_lines "$f" | wc -l)" = 40 ] || fail "$body: run 4 deleted $(delete_lines "$f" | wc -l) episodes, not 40"
+    done
+    pg_sql postgres -c "DROP DATABASE clinic_wm_empty"
+}
+
 it_case watermark-failed-reread case_failed_reread
 it_case watermark-continuing case_continuing
 it_case watermark-key-digest case_key_digest
 it_case watermark-source-timezone case_source_timezone
 it_case watermark-view-columns case_view_columns
+it_case watermark-empty-incremental case_empty_incremental
 it_end

@@ -144,8 +144,9 @@ static void first_night(char *value, size_t len)
 
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
                COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL),
-               HPQ_NO_ROW("FROM tdi.body_blanking"),
+               /* no row: what the bodies hold of it (nothing, a new source) */
+               HPQ_VALUE("count(DISTINCT eid)", "0"), HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
                REID_FIRST("0", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
                HPQ_NO_ROW("FROM tdi.publishing"), HPQ_VALUE("tables_sequence", "f"),
                HPQ_COMMAND("BEGIN"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
@@ -385,6 +386,34 @@ static void source_unreachable(void **state)
     finish();
 }
 
+/* A full read that gives no rows while the bodies hold 40 episodes of the source: the source
+ * fails as one that cannot be read (its records would all be deleted), the body gets nothing, the
+ * ledger says why and how to go on; exit 5. */
+#define EMPTY_MSG                                                                                  \
+    "source riverside: a full read gave no rows, while the bodies hold 40 of its episodes of "     \
+    "2025: nothing of it is published. Check the source query and the tables behind it; if the "   \
+    "clinic really has no episodes of 2025, run with --allow-empty=riverside to delete them"
+static void empty_read_fails_source(void **state)
+{
+    (void)state;
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN(CLINIC_CONN),
+               COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+               HPQ_SEND_P("count(DISTINCT eid)", "riverside|2025"),
+               HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"40"})),
+               HPQ_RESULT_NONE, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL),
+               HPQ_COMMAND("BEGIN"),
+               HPQ_SEND_P("INSERT INTO tdi.run_source",
+                          "5|riverside|full|\\N|1|0|0|0|source|" EMPTY_MSG "|\\N|\\N|\\N"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
+               HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|source|5|source riverside failed"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
+    assert_int_equal(run(), TDI_ERR_SOURCE);
+    assert_non_null(strstr(fx.out, "source riverside: FAILED after 1 attempt: " EMPTY_MSG "\n"));
+    assert_non_null(strstr(fx.out, "body national: nothing published: source riverside failed\n"));
+    assert_non_null(strstr(fx.log.text, EMPTY_MSG));
+    finish();
+}
+
 /* Another run holds the lock: nothing is recorded. */
 static void lock_held(void **state)
 {
@@ -498,6 +527,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(episodes_read_again, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(episodes_read_again_as_sent, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(source_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(empty_read_fails_source, setup, teardown),
         cmocka_unit_test_setup_teardown(lock_held, setup, teardown),
         cmocka_unit_test_setup_teardown(year_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(page_figures, setup, teardown),
