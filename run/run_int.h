@@ -79,6 +79,7 @@ typedef struct run_source {
     char max_changed[STATE_TIME_MAX];
     unsigned char *routed;         /* per body: records went there this run */
     tdi_rule_hits hits;            /* the rules the run raised for it (R007) */
+    tdi_rule_hits read_hits;       /* every rule raised by its read (keep_report()) */
     report_quarantine *quarantine; /* open until published or aborted */
     report_published qpub;         /* its published quarantine file, when qpublished */
     int qpublished;

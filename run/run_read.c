@@ -211,6 +211,8 @@ static tdi_status keep_report(run_reader *rd, run_source *s)
         return TDI_ERR_INTERNAL;
     }
     transform_print_source_report(rd->tx, &s->hits, fp);
+    transform_rule_hits(rd->tx, &s->read_hits);
+    tdi_rule_hits_add(&s->read_hits, &s->hits);
     if (fclose(fp) != 0) {
         tdi_error("source %s: out of memory", s->cfg->name);
         return TDI_ERR_INTERNAL;
@@ -433,10 +435,21 @@ static tdi_status merge_segment(run_ctx *rc, run_spool *seg)
  * what its quarantined rows held (st_gone()), and an incremental read with no episode of the year
  * in its key scan deletes everything too; one that only found nothing changed is not empty.
  * Asked only of a read that gave nothing, so a night pays nothing for it. */
+/* The rule raised most often (the first in table order of equals). */
+static tdi_rule_idx top_rule(const tdi_rule_hits *hits)
+{
+    int top = 0;
+
+    for (int i = 1; i < TDI_RULE_COUNT; i++)
+        if (hits->n[i] > hits->n[top])
+            top = i;
+    return (tdi_rule_idx)top;
+}
+
 static tdi_status check_empty(run_ctx *rc, run_source *s)
 {
     unsigned long held = 0;
-    char what[96];
+    char what[128];
     tdi_status st;
 
     if (s->written > 0 || (!s->full_read && s->nkeys > 0))
@@ -448,9 +461,11 @@ static tdi_status check_empty(run_ctx *rc, run_source *s)
         snprintf(what, sizeof what, "its key scan found no episode of %d", rc->year);
     else if (s->extracted == 0)
         snprintf(what, sizeof what, "a full read gave no rows");
-    else
-        snprintf(what, sizeof what, "a full read gave no records (all %lu rows quarantined)",
-                 s->extracted);
+    else /* the quarantine file is not published: its most frequent rule says why */
+        snprintf(what, sizeof what,
+                 "a full read gave no records (all %lu rows quarantined, most by %s: %lu)",
+                 s->extracted, tdi_rule_at(top_rule(&s->read_hits))->id,
+                 s->read_hits.n[top_rule(&s->read_hits)]);
     if (s->allow_empty) {
         tdi_warn(
             "source %s: %s: its %lu episodes of %d are deleted from every body (--allow-empty)",

@@ -750,6 +750,11 @@ const transform_stats *transform_source_stats(const transform_ctx *tx)
     return &tx->stats;
 }
 
+void transform_rule_hits(const transform_ctx *tx, tdi_rule_hits *out)
+{
+    *out = tx->hits;
+}
+
 void transform_print_source_report(const transform_ctx *tx, const tdi_rule_hits *more, FILE *fp)
 {
     tdi_rule_hits hits = tx->hits;

@@ -85,5 +85,7 @@ const transform_stats *transform_source_stats(const transform_ctx *tx);
 /* Prints, for the current source, unmapped local codes by item with counts, and rule counts:
  * transform's own plus more (may be NULL), the rules the caller raised for the source (R007). */
 void transform_print_source_report(const transform_ctx *tx, const tdi_rule_hits *more, FILE *fp);
+/* The rules raised for the source being read so far (those transform raises). */
+void transform_rule_hits(const transform_ctx *tx, tdi_rule_hits *out);
 
 #endif

@@ -358,14 +358,15 @@ case_source_empty() {
 
 # A full read whose every row is quarantined deletes what the bodies hold as surely as one that
 # reads nothing (a held episode whose row breaks a rule now is deleted): a centre_id column gone
-# NULL (R001 for all 47 rows) fails riverside too, and no quarantine file of it is published.
+# NULL (R001 for all 47 rows) fails riverside too, and no quarantine file of it is published: the
+# message names the rule that quarantined most.
 case_source_empty_quarantined() {
     local conf=$CASE_DIR/tdi.conf msg body
     run_setup "$CASE_DIR"
     tdi_try "$CASE_DIR/run1" 0 run --config "$conf" --year 2025
     set_source "$conf" riverside query "SELECT episode_id, client_id, national_id, NULL::text AS centre_id, start_date, end_date FROM tdi_episodes"
     tdi_try "$CASE_DIR/run2" 5 run --config "$conf" --year 2025
-    msg=$(empty_msg riverside 'a full read gave no records (all 47 rows quarantined)' 40)
+    msg=$(empty_msg riverside 'a full read gave no records (all 47 rows quarantined, most by R001: 47)' 40)
     stderr_has "tdi: error: $msg"
     stdout_has "source riverside: FAILED after 1 attempt: $msg"
     for body in national antwerp; do
