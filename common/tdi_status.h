@@ -14,7 +14,7 @@ typedef enum tdi_status {
     TDI_ERR_USAGE = 2,        /* bad command line */
     TDI_ERR_CONFIG = 3,       /* configuration file wrong or unreadable */
     TDI_ERR_KEY = 4,          /* pseudonymisation key missing, unreadable, too open, or self-test */
-    TDI_ERR_SOURCE = 5,       /* a clinic database could not be read */
+    TDI_ERR_SOURCE = 5,       /* a source failed: unreadable, repeated ids, empty */
     TDI_ERR_CROSSWALK = 6,    /* a crosswalk file is wrong or unreadable */
     TDI_ERR_OUTPUT = 7,       /* an output file could not be written or published */
     TDI_ERR_INVALID = 8,      /* a file failed schema validation */
