@@ -96,7 +96,10 @@ typedef struct tdi_raw_row {
     unsigned long row_number;  /* 1-based position in the source's COPY stream */
     unsigned char no_end_date; /* 1: the source has no end_date column (no discharge data: the
                                 * discharge items are left out); 0: a NULL end date is open */
+    uint64_t unconverted;      /* bit c: column c has a byte its database's encoding cannot convert
+                                * to UTF-8 (extract converts on the client; R019) */
 } tdi_raw_row;
+_Static_assert(TDI_COL_COUNT <= 64, "a bit of tdi_raw_row.unconverted a column");
 
 #define TDI_PSEUDONYM_MAX   80 /* "v1:" + 64 hex digits */
 #define TDI_EPISODE_KEY_MAX 40 /* "e1:" + 32 hex digits */

@@ -37,7 +37,8 @@ static const tdi_rule rules[TDI_RULE_COUNT] = {
     [TDI_R018] = {"R018", TDI_RULE_WARN, "treatment_status",
                   "never previously treated, but the person started a treatment in an earlier "
                   "year: kept as given"},
-    [TDI_R019] = {"R019", TDI_RULE_REJECT, NULL, "text is not valid UTF-8"},
+    [TDI_R019] = {"R019", TDI_RULE_REJECT, NULL,
+                  "text is not valid UTF-8, or not convertible to it"},
     /* R020-R029 are pseudonymisation's. */
     [TDI_R020] = {"R020", TDI_RULE_REJECT, "national_id",
                   "national id fails the length or check digits of its scheme"},

@@ -18,6 +18,7 @@
  */
 #include "extract.h"
 
+#include "ex_conv.h"
 #include "ex_sql.h"
 
 #include "../common/tdi_log.h"
@@ -41,6 +42,7 @@ struct extract_source {
     int incremental;       /* the rows carry the change-time column after the contract columns */
     unsigned changed_type; /* its pg_type OID (EXTRACT_OID_*) */
     PGresult *desc;        /* the source query described: its columns (extract_column) */
+    ex_conv *conv;         /* NULL: the server sends UTF-8 (or a SQL_ASCII source's bytes) */
     unsigned char present[TDI_COL_COUNT]; /* the contract columns the query has (the filters) */
     char max_changed[CHANGED_LEN + 1];    /* largest change time seen, "" for none */
     char snapshot_at[CHANGED_LEN + 1];    /* the source's clock when the snapshot was taken */
@@ -153,21 +155,55 @@ static void mark_typed_dates(const PGresult *res, const char *const *names, int 
     }
 }
 
-/* A SQL_ASCII database checks no encoding: its text is bytes, and with client_encoding UTF8 the
- * server refuses to send a row whose bytes are no UTF-8 (22021), which fails the whole COPY. Such
- * a source is read as the bytes it holds; tdi checks every cell (R019), so the row goes to
- * quarantine, not the source. Other server encodings are converted by the server as before. */
-static tdi_status read_raw_if_sql_ascii(extract_source *s)
+/* How the source's text reaches tdi. A SQL_ASCII database checks no encoding: its text is bytes,
+ * and with client_encoding UTF8 the server refuses to send a row whose bytes are no UTF-8 (22021),
+ * which fails the whole COPY; it is read as the bytes it holds and tdi checks every cell (R019).
+ * Another encoding's conversion fails the whole COPY too at a byte it cannot convert (22P05): a
+ * source in one ex_conv converts is read as stored and converted a cell at a time, so that the row
+ * goes to quarantine, not the source. The others are converted by the server. */
+static tdi_status choose_encoding(extract_source *s)
 {
     const char *enc = PQparameterStatus(s->conn, "server_encoding");
+    tdi_status st;
 
-    if (!enc || strcmp(enc, "SQL_ASCII") != 0)
+    if (enc && strcmp(enc, "SQL_ASCII") == 0) {
+        if (PQsetClientEncoding(s->conn, "SQL_ASCII") != 0) {
+            tdi_pg_log_error(s->who, "setting client_encoding SQL_ASCII", NULL, s->conn);
+            return TDI_ERR_SOURCE;
+        }
         return TDI_OK;
-    if (PQsetClientEncoding(s->conn, "SQL_ASCII") != 0) {
-        tdi_pg_log_error(s->who, "setting client_encoding SQL_ASCII", NULL, s->conn);
+    }
+    if (!enc || strcmp(enc, "UTF8") == 0)
+        return TDI_OK;
+    if ((st = ex_conv_open(s->who, enc, &s->conv)) != TDI_OK || !s->conv)
+        return st;
+    if (PQsetClientEncoding(s->conn, enc) != 0) {
+        tdi_pg_log_error(s->who, "setting client_encoding to the server's", NULL, s->conn);
+        last_transient = tdi_pg_transient(NULL, s->conn);
         return TDI_ERR_SOURCE;
     }
     return TDI_OK;
+}
+
+/* sql as the source reads it: *conv NULL when sql goes as it is (UTF-8 to a server that converts,
+ * or ASCII), else sql converted (malloc'd, *conv_len bytes); what has a character the source's
+ * encoding has not is an error naming what and the encoding. */
+static tdi_status to_source(extract_source *s, const char *sql, const char *what, char **conv,
+                            size_t *conv_len)
+{
+    tdi_status st;
+
+    *conv = NULL;
+    if (!s->conv || !ex_conv_needed(sql, strlen(sql)))
+        return TDI_OK;
+    st = ex_conv_to_source(s->conv, sql, conv, conv_len);
+    if (st == TDI_ERR_SOURCE)
+        tdi_error("%s: %s has a character the database's encoding %s cannot hold", s->who, what,
+                  PQparameterStatus(s->conn, "server_encoding"));
+    else if (st != TDI_OK)
+        tdi_error("%s: %s: converting to the database's encoding failed", s->who, what);
+    last_transient = 0;
+    return st;
 }
 
 /* Prepares the source query (unnamed statement) and describes it: the names of its columns,
@@ -175,18 +211,20 @@ static tdi_status read_raw_if_sql_ascii(extract_source *s)
 static tdi_status describe_query(extract_source *s, const tdi_source_config *src,
                                  unsigned char present[TDI_COL_COUNT])
 {
-    size_t qlen = ex_query_len(src->query), cap = qlen + 64;
+    size_t qlen = ex_query_len(src->query), cap = qlen + 64, conv_len = 0;
     const char **names = NULL;
     PGresult *res = NULL;
-    char *sql = malloc(cap);
+    char *sql = malloc(cap), *conv = NULL;
     tdi_status st = TDI_OK;
     int n;
 
     if (!sql)
         return TDI_ERR_INTERNAL;
     snprintf(sql, cap, "SELECT * FROM (\n%.*s\n) AS tdi_src", (int)qlen, src->query);
+    if ((st = to_source(s, sql, "the source query", &conv, &conv_len)) != TDI_OK)
+        goto done;
     /* Metadata only, no row is read: these short synchronous calls keep no stop waiting. */
-    res = PQprepare(s->conn, "", sql, 0, NULL);
+    res = PQprepare(s->conn, "", conv ? conv : sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         tdi_pg_log_error(s->who, "the source query", res, s->conn);
         last_transient = tdi_pg_transient(res, s->conn);
@@ -223,20 +261,26 @@ done:
     free(names);
     PQclear(res);
     free(sql);
+    free(conv);
     return st;
 }
 
 /* Starts sql, a COPY ... TO STDOUT, on the connection. */
 static tdi_status start_copy(extract_source *s, const char *sql, const char *what)
 {
+    char *conv = NULL;
+    size_t conv_len = 0;
     tdi_status st;
 
     if (!sql) {
         tdi_error("%s: %s: cannot build the statement", s->who, what);
         return TDI_ERR_INTERNAL;
     }
-    st = tdi_pg_query(s->conn, s->who, what, TDI_ERR_SOURCE, sql, 0, NULL, PGRES_COPY_OUT, NULL,
-                      &last_transient);
+    if ((st = to_source(s, sql, what, &conv, &conv_len)) != TDI_OK)
+        return st;
+    st = tdi_pg_query(s->conn, s->who, what, TDI_ERR_SOURCE, conv ? conv : sql, 0, NULL,
+                      PGRES_COPY_OUT, NULL, &last_transient);
+    free(conv);
     if (st == TDI_OK) {
         s->in_copy = 1;
         s->rows = 0;
@@ -285,7 +329,7 @@ tdi_status extract_connect(const tdi_source_config *src, int year, extract_sourc
     if (st == TDI_OK)
         st = tdi_pg_set_stall_timeout(s->conn, s->who, src->stall_timeout * 1000);
     if (st == TDI_OK)
-        st = read_raw_if_sql_ascii(s);
+        st = choose_encoding(s);
     /* One snapshot for the rows and the key scan. */
     if (st == TDI_OK)
         st = run_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -461,6 +505,30 @@ static tdi_status next_line(extract_source *s, const char *what, int *len, int *
     return st;
 }
 
+/* The cells of a row of len bytes to UTF-8 (ex_conv), a cell that does not convert marked in
+ * row->unconverted for R019. A line without a byte >= 0x80 (the common case) costs one scan. */
+static tdi_status convert_row(extract_source *s, size_t len, tdi_raw_row *row)
+{
+    row->unconverted = 0;
+    if (!s->conv || !ex_conv_needed(s->line, len))
+        return TDI_OK;
+    if (ex_conv_row(s->conv, len) != TDI_OK) {
+        tdi_error("%s: out of memory", s->who);
+        return TDI_ERR_INTERNAL;
+    }
+    for (int c = 0; c < TDI_COL_COUNT; c++) {
+        int r = row->col[c] ? ex_conv_cell(s->conv, row->col[c], &row->col[c]) : 0;
+
+        if (r < 0) {
+            tdi_error("%s: row %lu: converting to UTF-8 failed", s->who, s->rows);
+            return TDI_ERR_INTERNAL;
+        }
+        if (r)
+            row->unconverted |= (uint64_t)1 << c;
+    }
+    return TDI_OK;
+}
+
 tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof)
 {
     const char *changed = NULL;
@@ -477,6 +545,8 @@ tdi_status extract_next(extract_source *s, tdi_raw_row *row, int *eof)
         return TDI_ERR_SOURCE;
     }
     row->no_end_date = !s->present[TDI_COL_END_DATE];
+    if ((st = convert_row(s, (size_t)n, row)) != TDI_OK)
+        return st;
     if (changed) {
         if (!ex_changed_ok(changed)) {
             tdi_error("%s: row %lu: the change time is not a timestamp", s->who, s->rows);
@@ -529,6 +599,13 @@ tdi_status extract_key_next(extract_source *s, const char **episode_id, int *eof
         return TDI_ERR_SOURCE;
     }
     *episode_id = cols[0];
+    /* As the rows' episode ids, so that both give the same keys. */
+    if (s->conv && cols[0] && ex_conv_needed(s->line, (size_t)n) &&
+        (ex_conv_row(s->conv, (size_t)n) != TDI_OK ||
+         ex_conv_cell(s->conv, cols[0], episode_id) < 0)) {
+        tdi_error("%s: row %lu of the key scan: converting to UTF-8 failed", s->who, s->rows);
+        return TDI_ERR_INTERNAL;
+    }
     return TDI_OK;
 }
 
@@ -564,8 +641,8 @@ static char *ids_literal(const char *const *ids, size_t n, size_t *len)
 
 tdi_status extract_episodes_begin(extract_source *s, const char *const *ids, size_t n)
 {
-    char *sql = NULL, *lit;
-    size_t len = 0;
+    char *sql = NULL, *lit, *conv = NULL;
+    size_t len = 0, conv_len = 0;
     tdi_status st;
 
     if (s->in_copy || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
@@ -576,12 +653,19 @@ tdi_status extract_episodes_begin(extract_source *s, const char *const *ids, siz
     lit = ids_literal(ids, n, &len);
     if (!lit)
         return TDI_ERR_INTERNAL;
+    /* In the source's encoding, as the key scan read them. */
+    st = to_source(s, lit, "an episode id read again", &conv, &conv_len);
     /* length(): the answer is a number, not the ids again. */
-    st = tdi_pg_query(s->conn, s->who, "passing the episodes to read again", TDI_ERR_SOURCE,
-                      "SELECT length(set_config('" EXTRACT_IDS_SETTING "', $1, true))", 1,
-                      (const char *const[]){lit}, PGRES_TUPLES_OK, NULL, &last_transient);
+    if (st == TDI_OK)
+        st = tdi_pg_query(s->conn, s->who, "passing the episodes to read again", TDI_ERR_SOURCE,
+                          "SELECT length(set_config('" EXTRACT_IDS_SETTING "', $1, true))", 1,
+                          (const char *const[]){conv ? conv : lit}, PGRES_TUPLES_OK, NULL,
+                          &last_transient);
     explicit_bzero(lit, len);
     free(lit);
+    if (conv)
+        explicit_bzero(conv, conv_len);
+    free(conv);
     if (st == TDI_OK) {
         sql = extract_episodes_sql(s->src, s->year, s->present, s->changed_type);
         st = start_copy(s, sql, "reading episodes again");
@@ -616,6 +700,7 @@ tdi_status extract_close(extract_source *s)
     }
     PQfinish(s->conn);
     PQclear(s->desc);
+    ex_conv_close(s->conv);
     free(s);
     return st;
 }

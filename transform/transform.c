@@ -548,9 +548,12 @@ static int row_to_record(transform_ctx *tx, const tdi_raw_row *row, tdi_record *
     tx_numbers n;
     tx_facts facts;
 
-    for (int c = 0; c < TDI_COL_COUNT; c++) /* a SQL_ASCII source's bytes are not checked */
+    for (int c = 0; c < TDI_COL_COUNT; c++) { /* a SQL_ASCII source's bytes are not checked */
+        if (row->col[c] && row->unconverted >> c & 1) /* nor could another's be converted */
+            return reject(tx, TDI_R019, tdi_columns[c].name, "not convertible", rej);
         if (row->col[c] && !tdi_utf8_str_ok(row->col[c]))
             return reject(tx, TDI_R019, tdi_columns[c].name, "not UTF-8", rej);
+    }
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (is_missing(row->col[required[i]]))
             return reject(tx, TDI_R001, tdi_columns[required[i]].name, "missing", rej);

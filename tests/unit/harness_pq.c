@@ -46,7 +46,7 @@ struct pg_conn {
     void *evdata;    /* and its PQsetInstanceData */
     PQnoticeReceiver notice; /* PQsetNoticeReceiver's, and its argument: hpq_notice */
     void *notice_arg;
-    int raw;     /* client_encoding SQL_ASCII: rows arrive as the bytes they are */
+    int raw;     /* client_encoding the server's: rows arrive as the bytes they are */
     int stall;   /* PQsocket: quiet[0], whatever hpq_silent_socket says */
     int waiting; /* stalled, and PQisBusy said 1: counted for hpq_raise_when_stalled */
 };
@@ -559,14 +559,14 @@ const char *PQparameterStatus(const PGconn *conn, const char *paramName)
     return strcmp(paramName, "server_encoding") == 0 ? server_encoding : NULL;
 }
 
-/* UTF8, or SQL_ASCII for a SQL_ASCII server (read as the bytes it holds). */
+/* UTF8, or the server's own encoding (read as the bytes it holds: SQL_ASCII, or one tdi converts
+ * itself). */
 int PQsetClientEncoding(PGconn *conn, const char *encoding)
 {
     check_conn(conn, "PQsetClientEncoding");
-    if (strcmp(encoding, "UTF8") != 0 &&
-        !(strcmp(encoding, "SQL_ASCII") == 0 && strcmp(server_encoding, "SQL_ASCII") == 0))
+    if (strcmp(encoding, "UTF8") != 0 && strcmp(encoding, server_encoding) != 0)
         fail_msg("harness_pq: client encoding %s on a %s server", encoding, server_encoding);
-    conn->raw = strcmp(encoding, "SQL_ASCII") == 0;
+    conn->raw = strcmp(encoding, "UTF8") != 0;
     return conn->bad ? -1 : 0;
 }
 

@@ -75,21 +75,23 @@ static const char *copy_row(int i, const int *nulls, size_t nnulls, const char *
     return rows[i];
 }
 
-/* Connecting, the snapshot, the prepare and the describe (nfields of names). */
+/* Connecting, the snapshot, the prepare of a statement with query in it and the describe (nfields
+ * of names, of types). */
+static void script_open_query(const char *query, int nfields, const Oid *types)
+{
+    hpq_script(
+        HPQ_CONNECT("host=clinic dbname=ehr"),
+        HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        {.fn = HPQ_FN_PREPARE, .match = query, .res = {.status = PGRES_COMMAND_OK}, HPQ_AT},
+        {.fn = HPQ_FN_DESCRIBE,
+         .res = {.status = PGRES_COMMAND_OK, .nfields = nfields, .fields = names, .types = types},
+         HPQ_AT});
+}
+
+/* The same for the query SELECT * FROM tdi_episodes, its columns text. */
 static void script_open(int nfields)
 {
-    hpq_script(HPQ_CONNECT("host=clinic dbname=ehr"),
-               HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
-               {.fn = HPQ_FN_PREPARE,
-                .match = "SELECT * FROM tdi_episodes\n)",
-                .res = {.status = PGRES_COMMAND_OK},
-                HPQ_AT},
-               {.fn = HPQ_FN_DESCRIBE,
-                .res = {.status = PGRES_COMMAND_OK,
-                        .nfields = nfields,
-                        .fields = names,
-                        .types = col_types},
-                HPQ_AT});
+    script_open_query("SELECT * FROM tdi_episodes\n)", nfields, col_types);
 }
 
 /* The whole source read: rows, a NULL, the end of the COPY, the snapshot ended. */
@@ -150,19 +152,8 @@ static void typed_dates_and_sql_ascii(void **state)
     cell[0] = (char)0xEF;
     memmove(cell + 1, cell + 2, strlen(cell + 2) + 1);
     hpq_server_encoding("SQL_ASCII");
-    hpq_script(HPQ_CONNECT("host=clinic dbname=ehr"),
-               HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
-               {.fn = HPQ_FN_PREPARE,
-                .match = "SELECT * FROM tdi_episodes\n)",
-                .res = {.status = PGRES_COMMAND_OK},
-                HPQ_AT},
-               {.fn = HPQ_FN_DESCRIBE,
-                .res = {.status = PGRES_COMMAND_OK,
-                        .nfields = TDI_COL_COUNT,
-                        .fields = names,
-                        .types = types},
-                HPQ_AT},
-               HPQ_SEND("tdi_src.\"start_date\"::date >= DATE '2025-01-01' AND "
+    script_open_query("SELECT * FROM tdi_episodes\n)", TDI_COL_COUNT, types);
+    hpq_script(HPQ_SEND("tdi_src.\"start_date\"::date >= DATE '2025-01-01' AND "
                         "tdi_src.\"start_date\"::date < DATE '2026-01-01'"),
                HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_ROW(bad), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"),
                HPQ_FINISH);
@@ -173,6 +164,116 @@ static void typed_dates_and_sql_ascii(void **state)
     assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
     assert_int_equal(eof, 1);
     assert_int_equal(extract_close(s), TDI_OK);
+    hpq_done();
+}
+
+/* The field "\t<from>\t" of line replaced by to. */
+static void set_field(char *line, const char *from, const char *to)
+{
+    char rest[2048], want[16], *at;
+
+    snprintf(want, sizeof want, "\t%s\t", from);
+    at = strstr(line, want);
+    assert_non_null(at);
+    snprintf(rest, sizeof rest, "%s", at + strlen(want) - 1);
+    snprintf(at + 1, 2048 - (size_t)(at + 1 - line), "%s%s", to, rest);
+}
+
+/* A WIN1252 server is read as stored (client_encoding WIN1252) and converted by tdi: the query's
+ * è goes as 0xE8, a client id's 0xE9 arrives as é, a cell with 0x81 (no character in WIN1252)
+ * is marked for R019 without costing the read; the key scan's ids are converted as the rows'
+ * are, and go back as the server holds them. (The server's conversion failed the whole COPY at
+ * 0x81, SQLSTATE 22P05.) */
+static void win1252_converted_by_tdi(void **state)
+{
+    tdi_source_config src = source();
+    extract_source *s = NULL;
+    const char *id = NULL, *ids[] = {"Cl\xc3\xa9-1", "E\xff\x81"};
+    char plain[2048], accented[2048];
+    tdi_raw_row row;
+    int eof = 1;
+
+    (void)state;
+    src.query = "SELECT * FROM tdi_episodes WHERE centre_id <> 'Gen\xc3\xa8ve'";
+    snprintf(plain, sizeof plain, "%s", copy_row(0, NULL, 0, NULL));
+    snprintf(accented, sizeof accented, "%s", copy_row(1, NULL, 0, NULL));
+    set_field(accented, "c1", "Cl\xe9-1"); /* the client id */
+    set_field(accented, "c9", "\x81\x80"); /* sex: 0x81, then a euro sign */
+    hpq_server_encoding("WIN1252");
+    script_open_query("WHERE centre_id <> 'Gen\xe8ve'\n)", TDI_COL_COUNT, col_types);
+    hpq_script(
+        HPQ_SEND("WHERE centre_id <> 'Gen\xe8ve'\n) AS tdi_src"), HPQ_RESULT(PGRES_COPY_OUT),
+        HPQ_COPY_ROW(plain), HPQ_COPY_ROW(accented), HPQ_COPY_DONE, HPQ_SEND(KEYS_SQL),
+        HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_ROW("Cl\xe9-1\n"), HPQ_COPY_ROW("E\x81\n"),
+        HPQ_COPY_DONE,
+        HPQ_SEND_P("SELECT length(set_config('tdi.episode_ids', $1, true))",
+                   "{\"Cl\xe9-1\",\"E\x81\"}"),
+        HPQ_RESULT_ROWS(1, ((const char *const[]){"length"}), 1, ((const char *const[]){"15"})),
+        HPQ_RESULT_NONE, HPQ_SEND("unnest(current_setting('tdi.episode_ids')::text[])"),
+        HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH);
+    assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_OK);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 0);
+    assert_string_equal(row.col[TDI_COL_CLIENT_ID], "c1");
+    assert_true(row.unconverted == 0);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_string_equal(row.col[TDI_COL_EPISODE_ID], "E1");
+    assert_string_equal(row.col[TDI_COL_CLIENT_ID], "Cl\xc3\xa9-1");
+    assert_string_equal(row.col[TDI_COL_SEX], "\xff\x81\xe2\x82\xac");
+    assert_string_equal(row.col[TDI_COL_AFTERCARE], "c43");
+    assert_true(row.unconverted == (uint64_t)1 << TDI_COL_SEX);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_int_equal(extract_keys_begin(s), TDI_OK);
+    assert_int_equal(extract_key_next(s, &id, &eof), TDI_OK);
+    assert_string_equal(id, "Cl\xc3\xa9-1");
+    assert_int_equal(extract_key_next(s, &id, &eof), TDI_OK);
+    assert_string_equal(id, "E\xff\x81");
+    assert_int_equal(extract_key_next(s, &id, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_int_equal(extract_episodes_begin(s, ids, 2), TDI_OK);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_int_equal(extract_close(s), TDI_OK);
+    assert_string_equal(logged.text, "");
+    hpq_done();
+}
+
+/* A query with a character the source's encoding has not: refused before it is sent, naming the
+ * source and the encoding (the server would say 22P05 of the statement). An encoding tdi leaves
+ * to the server keeps client_encoding UTF8. */
+static void win1252_query_refused_mule_left(void **state)
+{
+    tdi_source_config src = source();
+    extract_source *s = NULL;
+    tdi_raw_row row;
+    int eof = 0;
+
+    (void)state;
+    src.query = "SELECT * FROM tdi_episodes WHERE centre_id <> '\xce\xa9'";
+    hpq_server_encoding("WIN1252");
+    hpq_script(HPQ_CONNECT("host=clinic dbname=ehr"),
+               HPQ_COMMAND("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+               HPQ_COMMAND("COMMIT"), HPQ_FINISH);
+    assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_ERR_SOURCE);
+    assert_false(extract_failure_transient());
+    assert_string_equal(logged.text, "source riverside: the source query has a character the "
+                                     "database's encoding WIN1252 cannot hold\n");
+    hpq_done();
+    src = source();
+    hpq_server_encoding("MULE_INTERNAL");
+    script_open(TDI_COL_COUNT);
+    hpq_script(HPQ_SEND(COPY_SQL), HPQ_RESULT(PGRES_COPY_OUT), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"),
+               HPQ_FINISH);
+    logged.text[0] = '\0';
+    tdi_log_set_level(TDI_LOG_DEBUG);
+    assert_int_equal(extract_open(&src, 2025, NULL, &s), TDI_OK);
+    tdi_log_set_level(TDI_LOG_INFO);
+    assert_int_equal(extract_next(s, &row, &eof), TDI_OK);
+    assert_int_equal(eof, 1);
+    assert_int_equal(extract_close(s), TDI_OK);
+    assert_string_equal(logged.text, "source riverside: server encoding MULE_INTERNAL: converted "
+                                     "to UTF-8 by the server\n");
     hpq_done();
 }
 
@@ -490,6 +591,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_all_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(optional_columns_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(typed_dates_and_sql_ascii, setup, teardown),
+        cmocka_unit_test_setup_teardown(win1252_converted_by_tdi, setup, teardown),
+        cmocka_unit_test_setup_teardown(win1252_query_refused_mule_left, setup, teardown),
         cmocka_unit_test_setup_teardown(describe_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(prepare_fails_and_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_breaks_off, setup, teardown),

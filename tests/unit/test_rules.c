@@ -49,7 +49,7 @@ static void test_rule_table(void **state)
         {"R018", "warn",
          "never previously treated, but the person started a treatment in an earlier year: kept "
          "as given"},
-        {"R019", "reject", "text is not valid UTF-8"},
+        {"R019", "reject", "text is not valid UTF-8, or not convertible to it"},
         {"R020", "reject", "national id fails the length or check digits of its scheme"},
         {"R030", "reject", "treatment end before its start"},
         {"R031", "reject", "treatment end in the future"},

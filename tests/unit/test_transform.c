@@ -689,11 +689,12 @@ static void test_values_echoed_only_as_codes(void **state)
     free(text);
 }
 
-/* A cell that is no UTF-8 (a SQL_ASCII source sends its bytes as they are): R019 before any
- * other rule, naming the column, never the bytes. */
+/* A cell that is no UTF-8 (a SQL_ASCII source sends its bytes as they are), or that extract
+ * could not convert to it (a byte a WIN1252 source's encoding has no character for): R019 before
+ * any other rule, naming the column, never the bytes. */
 static void test_r019(void **state)
 {
-    const char *msg = "text is not valid UTF-8";
+    const char *msg = "text is not valid UTF-8, or not convertible to it";
     tdi_raw_row row = good_row();
 
     (void)state;
@@ -710,6 +711,20 @@ static void test_r019(void **state)
     assert_rejected(&row, "R019", "family_name", msg, "not UTF-8");
     row.col[TDI_COL_FAMILY_NAME] = "Fran\xc3\xa7ois \xf0\x9f\x98\x80"; /* fine */
     accept_row(&row);
+    row = good_row();
+    row.col[TDI_COL_SEX] = "\xff\x81"; /* 0x81 of WIN1252, as extract leaves it */
+    row.unconverted = (uint64_t)1 << TDI_COL_SEX;
+    assert_rejected(&row, "R019", "sex", msg, "not convertible");
+    row.col[TDI_COL_CLIENT_ID] = NULL; /* before R001 too */
+    assert_rejected(&row, "R019", "sex", msg, "not convertible");
+    row = good_row();
+    row.col[TDI_COL_SETTING] = "AMB\xe7";
+    row.col[TDI_COL_SEX] = "\xff\x81";
+    row.unconverted = (uint64_t)1 << TDI_COL_SEX;
+    assert_rejected(&row, "R019", "setting", msg, "not UTF-8"); /* the first column's */
+    row.col[TDI_COL_SETTING] = NULL; /* a mark of a NULL is not looked at */
+    row.unconverted |= (uint64_t)1 << TDI_COL_SETTING;
+    assert_rejected(&row, "R019", "sex", msg, "not convertible");
 }
 
 static void test_r006_not_triggered(void **state)
