@@ -36,6 +36,26 @@ static void names(void **state)
     assert_null(ex_conv_iconv_name(NULL));
 }
 
+/* A byte >= 0x80 anywhere: in a word of eight, in the tail; not past len. */
+static void needed(void **state)
+{
+    char s[21];
+
+    (void)state;
+    memset(s, 'a', sizeof s);
+    assert_int_equal(ex_conv_needed(s, sizeof s), 0);
+    assert_int_equal(ex_conv_needed(s, 0), 0);
+    for (size_t i = 0; i < sizeof s; i++) {
+        s[i] = (char)0x80;
+        assert_int_equal(ex_conv_needed(s, sizeof s), 1);
+        assert_int_equal(ex_conv_needed(s, i), 0);
+        assert_int_equal(ex_conv_needed(s, i + 1), 1);
+        s[i] = 0x7F;
+        assert_int_equal(ex_conv_needed(s, sizeof s), 0);
+        s[i] = 'a';
+    }
+}
+
 static void left_to_the_server(void **state)
 {
     ex_conv *cv = (ex_conv *)1;
@@ -171,9 +191,13 @@ static void to_source(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(names),         cmocka_unit_test(left_to_the_server),
-        cmocka_unit_test(win1252_cells), cmocka_unit_test(room_for_a_line),
-        cmocka_unit_test(euc_jp_cells),  cmocka_unit_test(to_source),
+        cmocka_unit_test(names),
+        cmocka_unit_test(needed),
+        cmocka_unit_test(left_to_the_server),
+        cmocka_unit_test(win1252_cells),
+        cmocka_unit_test(room_for_a_line),
+        cmocka_unit_test(euc_jp_cells),
+        cmocka_unit_test(to_source),
     };
     return cmocka_run_group_tests_name("ex_conv", tests, NULL, NULL);
 }
