@@ -1,6 +1,8 @@
 /* tdi_log: level filter, sink, syslog, last error and the terminal progress line; see tdi_log.h. */
 #include "tdi_log.h"
 
+#include "tdi_text.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,6 +92,9 @@ void tdi_log(tdi_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* A server may answer in its database's encoding and vsnprintf may cut a character: the
+     * ledger (a UTF8 database) would refuse the line, and with it the run's record. */
+    tdi_utf8_repair(msg);
     (void)pthread_mutex_lock(&log_lock); /* a static default mutex: cannot fail */
     /* Kept whatever the level filter: the ledger wants the reason even from a quiet run. */
     if (level == TDI_LOG_ERROR) {

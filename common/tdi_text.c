@@ -262,6 +262,21 @@ int tdi_utf8_str_ok(const char *str)
     return 1;
 }
 
+void tdi_utf8_repair(char *str)
+{
+    unsigned char *s = (unsigned char *)str;
+
+    while (*s) {
+        size_t n = *s < 0x80 ? 1 : utf8_sequence(s, SIZE_MAX);
+
+        if (n == 0) {
+            *s = '?';
+            n = 1;
+        }
+        s += n;
+    }
+}
+
 void tdi_clean_value(char *dst, size_t dstlen, const char *src)
 {
     size_t n = 0, srclen;

@@ -53,6 +53,9 @@ int tdi_utf8_ok(const char *s, size_t len);
 /* 1 when the NUL-terminated s is well-formed UTF-8 (RFC 3629: shortest forms, no surrogates, at
  * most U+10FFFF); control characters pass (a source's values: R019, transform). */
 int tdi_utf8_str_ok(const char *s);
+/* Makes the NUL-terminated s well-formed UTF-8 in place: each byte that starts no well-formed
+ * sequence (a stray byte of another encoding, a character cut short) becomes '?'. */
+void tdi_utf8_repair(char *s);
 /* Copies src into dst for a message or quarantine field: printable ASCII kept, anything else
  * replaced by '?', truncated with "..." to fit dstlen. */
 void tdi_clean_value(char *dst, size_t dstlen, const char *src);

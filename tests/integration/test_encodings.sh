@@ -160,7 +160,27 @@ SQL
     pg_sql postgres -c "DROP DATABASE $db"
 }
 
+# The server's own message comes in the source's encoding once tdi reads as stored: a query naming
+# a table "tdi_épisodes" that does not exist (42P01, a class whose message tdi shows) gives é as
+# the byte 0xE9. Every log line, the ledger's error and tdi status are still UTF-8 (a byte that is
+# not becomes '?'), and the run records the failed source (exit 5), not a failed ledger write.
+case_server_message() {
+    local db=clinic_win1252_msg
+    ENC_ID='12'
+    enc_clinic "$db" WIN1252
+    run_setup "$CASE_DIR"
+    use_db "$CASE_DIR/tdi.conf" riverside "$db" 'SELECT * FROM "tdi_épisodes"'
+    tdi_try "$CASE_DIR/run" 5 run --config "$CASE_DIR/tdi.conf" --year 2025
+    iconv -f UTF-8 -t UTF-8 "$CASE_DIR/run.err" >/dev/null || fail "stderr is not UTF-8: $(cat -v "$CASE_DIR/run.err")"
+    stderr_has 'relation "tdi_?pisodes" does not exist'
+    [ "$(ledger "$CASE_DIR" "SELECT status, error LIKE '%relation \"tdi_?pisodes\" does not exist%' FROM tdi.run_source WHERE source = 'riverside'")" = "source|t" ] ||
+        fail "the ledger does not hold riverside's failure: $(ledger "$CASE_DIR" "SELECT status, error FROM tdi.run_source")"
+    expect_last_run "$CASE_DIR" source 5
+    pg_sql postgres -c "DROP DATABASE $db"
+}
+
 it_case encodings-iconv-agrees case_iconv_agrees
 it_case encodings-win1252 case_win1252
 it_case encodings-euc-jp case_euc_jp
+it_case encodings-server-message case_server_message
 it_end

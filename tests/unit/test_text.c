@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "../../common/tdi_text.h"
+#include "test_log.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -124,6 +125,40 @@ static void utf8_strings(void **state)
 }
 
 /* tdi_decimal() against snprintf's "%lld" at the edges and over a sweep of magnitudes. */
+/* Log lines and the ledger's errors are UTF-8 whatever a server or a path put in them: a byte
+ * that starts no well-formed sequence becomes '?'; a message cut inside a character too. */
+static void utf8_repaired(void **state)
+{
+    char s1[] = "relation \"tdi_\xe9pisodes\"", s2[] = "caf\xc3\xa9 \xe2\x82\xac",
+         s3[] = "\xc0\xaf-\xed\xa0\x80", s4[] = "cut \xe2\x82", msg[3000];
+    test_log tl;
+
+    (void)state;
+    tdi_utf8_repair(s1);
+    assert_string_equal(s1, "relation \"tdi_?pisodes\"");
+    tdi_utf8_repair(s2);
+    assert_string_equal(s2, "caf\xc3\xa9 \xe2\x82\xac"); /* well-formed: untouched */
+    tdi_utf8_repair(s3);
+    assert_string_equal(s3, "??"
+                            "-"
+                            "???"); /* overlong, surrogate */
+    tdi_utf8_repair(s4);
+    assert_string_equal(s4, "cut ??");
+    test_log_start(&tl);
+    tdi_error("a\xe9"
+              "b");
+    assert_string_equal(tdi_log_last_error(), "a?b");
+    /* cut at the log's limit inside a euro sign: what is left of it goes too */
+    memset(msg, 'x', sizeof msg);
+    for (size_t i = 0; i + 3 < sizeof msg; i += 3)
+        memcpy(msg + i, "\xe2\x82\xac", 3);
+    msg[sizeof msg - 1] = '\0';
+    tdi_error("%s", msg);
+    test_log_stop();
+    assert_true(tdi_utf8_str_ok(tdi_log_last_error()));
+    assert_true(tdi_utf8_str_ok(tl.text));
+}
+
 static void decimals(void **state)
 {
     const long long edge[] = {0,   1,        -1,      9,       10,        -10,       99,
@@ -230,6 +265,7 @@ int main(void)
         cmocka_unit_test(utf8),
         cmocka_unit_test(names_and_cleaning),
         cmocka_unit_test(utf8_strings),
+        cmocka_unit_test(utf8_repaired),
         cmocka_unit_test(decimals),
         cmocka_unit_test(appending),
         cmocka_unit_test(hex_both_ways),
