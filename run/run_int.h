@@ -91,6 +91,7 @@ typedef struct run_source {
     /* What a read leaves for its merge (run_merge_source), which the run does in source order. */
     run_spool *seg;      /* parallel reads: its records, until appended to the run's spool */
     FILE *seen;          /* incremental reads: the keys of the rows read, one a line */
+    FILE *rejected;      /* the keys of the rows quarantined (those with an episode id), likewise */
     uint64_t *keysum;    /* the key scan's digest, STATE_KEY_BUCKETS sums (run_keys.c) */
     unsigned long nkeys; /* keys in it */
     /* An incremental read's snapshot, left open (idle in its transaction) until the state pass

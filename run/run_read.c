@@ -1,9 +1,9 @@
 /*
  * run_read: reading the sources. Plans each source (full, or incremental from its watermark less
  * the overlap, by its fingerprint), then streams it extract -> transform -> spool, one spool
- * entry per record and body that takes it, with that body's pseudonyms; quarantine rows, the
- * rows seen and the key scan of an incremental read go along. A transient failure is retried
- * with backoff; nothing of a failed attempt stays.
+ * entry per record and body that takes it, with that body's pseudonyms; quarantine rows and their
+ * keys, the rows seen and the key scan of an incremental read go along. A transient failure is
+ * retried with backoff; nothing of a failed attempt stays.
  *
  * A read touches only what is its own (its reader, its source's run_source, its spool or
  * segment, its key files, its quarantine file), so reads of several sources run at once
@@ -225,6 +225,9 @@ static void close_keys(run_source *s)
     if (s->seen)
         fclose(s->seen); /* unlinked temp files: nothing to keep */
     s->seen = NULL;
+    if (s->rejected)
+        fclose(s->rejected);
+    s->rejected = NULL;
     free(s->keysum);
     s->keysum = NULL;
     s->nkeys = 0;
@@ -294,6 +297,8 @@ static tdi_status read_once(run_ctx *rc, run_reader *rd, run_spool *spool, size_
     st = transform_begin_source(rd->tx, s->cfg);
     if (st == TDI_OK)
         st = report_quarantine_open(&rc->meta, s->cfg->name, &s->quarantine);
+    if (st == TDI_OK) /* the quarantined rows' keys, for the duplicate check */
+        st = run_spool_stream(rc->cfg->work_dir, &s->rejected);
     if (st == TDI_OK)
         st = extract_connect(s->cfg, rc->year, &ex);
     if (st == TDI_OK)
@@ -385,7 +390,8 @@ tdi_status run_read_one(run_ctx *rc, run_reader *rd, size_t si, run_spool *spool
     return run_source_failure(st) ? TDI_OK : st;
 }
 
-/* Source si's keys of one kind into the state database. */
+/* Source si's keys of one kind into the state database. The rows quarantined only when there are
+ * some: a read whose rows all pass costs the state database nothing more. */
 static tdi_status merge_keys(run_ctx *rc, size_t si, FILE *fp, state_copy table)
 {
     char *line = NULL;
@@ -393,7 +399,7 @@ static tdi_status merge_keys(run_ctx *rc, size_t si, FILE *fp, state_copy table)
     ssize_t n;
     tdi_status st, cst;
 
-    if (!fp)
+    if (!fp || (table == STATE_COPY_REJECTED && ftello(fp) == 0))
         return TDI_OK;
     if (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0) {
         tdi_error("spool: reading a source's keys failed: %s", strerror(errno));
@@ -509,6 +515,9 @@ tdi_status run_merge_source(run_ctx *rc, size_t si)
         st = run_load_spool(rc);
     if (st == TDI_OK)
         st = merge_keys(rc, si, s->seen, STATE_COPY_SEEN);
+    /* after every record of the source: state_put_key() looks for each key among them */
+    if (st == TDI_OK)
+        st = merge_keys(rc, si, s->rejected, STATE_COPY_REJECTED);
     if (st == TDI_OK)
         st = run_keys_merge(rc, si);
     if (st == TDI_OK) {
@@ -592,12 +601,15 @@ static tdi_status find_ids(run_source *s, wanted *w)
     return run_ids_scan(s->ids, want_key, w);
 }
 
-/* The rows of the episodes ids into the run's spool, their keys into the rows seen. */
+/* The rows of the episodes ids into the run's spool, their keys into the rows seen (and the rows
+ * quarantined). */
 static tdi_status read_again(run_ctx *rc, run_reader *rd, size_t si, char **ids, size_t nids)
 {
     run_source *s = &rc->src[si];
     tdi_status st = run_spool_stream(rc->cfg->work_dir, &s->seen);
 
+    if (st == TDI_OK)
+        st = run_spool_stream(rc->cfg->work_dir, &s->rejected);
     if (st == TDI_OK)
         st = extract_episodes_begin(s->snap, (const char *const *)ids, nids);
     if (st == TDI_OK)
@@ -645,9 +657,11 @@ tdi_status run_read_episodes(run_ctx *rc, size_t si, const char *keys, size_t nk
     }
     if (st == TDI_OK)
         st = merge_keys(rc, si, s->seen, STATE_COPY_SEEN);
-    close_keys(s);
     if (st == TDI_OK)
         st = run_load_spool(rc);
+    if (st == TDI_OK) /* after the records, as in run_merge_source() (state_put_key()) */
+        st = merge_keys(rc, si, s->rejected, STATE_COPY_REJECTED);
+    close_keys(s);
     if (st != TDI_OK)
         return st;
     *done = 1;

@@ -6,7 +6,8 @@
  *     the source's counts, rule hits and quarantine file
  *   spool stage: each entry's record hash -> the spool, which gives each entry its run_rec COPY
  *     line as a sorted run of entries takes its positions (run_spool_sort(),
- *     run_load_spooled()); the rows seen (an incremental read's key file)
+ *     run_load_spooled()); the rows seen (an incremental read's key file) and the rows quarantined
+ *     (their keys: an episode id repeated in a quarantined row is one too, state_duplicates())
  *
  * A source read on the run's thread runs the spool stage on a thread of its own (run_queue.h),
  * so both cores work on one source: the row stage owns the transform context (every key, every
@@ -30,17 +31,20 @@
 #define ITEM_BATCH   256 /* items handed over at a time */
 #define ITEM_BATCHES 8   /* batches in flight: at most 2048 entries in memory */
 
-/* One item of the row stage for the spool stage: a spool entry, or a line of the rows seen. */
+/* What an item of the row stage is for the spool stage: a spool entry, or a key (its e.eid) for
+ * the rows seen, the rows quarantined, or both. */
+enum { ITEM_SPOOL = 1, ITEM_SEEN = 2, ITEM_REJECTED = 4 };
+
 typedef struct row_item {
-    spool_entry e;       /* its eid only, for a line of the rows seen */
-    unsigned char spool; /* e goes into the spool */
+    spool_entry e;
+    unsigned char kind; /* ITEM_SPOOL, or ITEM_SEEN and/or ITEM_REJECTED */
 } row_item;
 
 /* What the spool stage owns while a source is read. */
 typedef struct spool_stage {
     tdi_hash *hash;
     run_spool *spool;
-    FILE *seen;
+    FILE *seen, *rejected;
     double cpu; /* seconds of CPU its thread used (--verbose) */
 } spool_stage;
 
@@ -80,8 +84,12 @@ static tdi_status spool_item(spool_stage *ss, row_item *it)
 {
     tdi_status st;
 
-    if (!it->spool)
-        return put_key(ss->seen, it->e.eid);
+    if (it->kind != ITEM_SPOOL) {
+        st = (it->kind & ITEM_SEEN) ? put_key(ss->seen, it->e.eid) : TDI_OK;
+        if (st == TDI_OK && (it->kind & ITEM_REJECTED))
+            st = put_key(ss->rejected, it->e.eid);
+        return st;
+    }
     st = report_record_hash(ss->hash, &it->e.rec, it->e.hash);
     it->e.rec.source = NULL; /* restored from the config on reading */
     /* the run's spool gives the entry to run_load_spooled() once placed (run_spool_sort()) */
@@ -147,7 +155,7 @@ static tdi_status spool_record(run_ctx *rc, transform_ctx *tx, sink *o, size_t s
         st = sink_slot(o, &it);
         if (st != TDI_OK)
             break;
-        it->spool = 1;
+        it->kind = ITEM_SPOOL;
         it->e.src = (uint32_t)si;
         it->e.body = (uint32_t)b;
         it->e.rec = *rec;
@@ -176,20 +184,22 @@ static void count_items(run_source *s, const tdi_record *rec)
     }
 }
 
-/* A line of the rows seen (s->seen: the state database learns of every row an incremental read
- * read). */
-static tdi_status seen_key(sink *o, const char *eid)
+/* A row's key for the rows seen (s->seen: the state database learns of every row an incremental
+ * read read) and/or the rows quarantined (kind). */
+static tdi_status key_item(sink *o, const char *eid, unsigned char kind)
 {
     row_item *it;
     tdi_status st = sink_slot(o, &it);
 
     if (st != TDI_OK)
         return st;
+    it->kind = kind;
     tdi_append(it->e.eid, sizeof it->e.eid, 0, eid);
     return sink_push(o);
 }
 
-/* The state key's text of a rejected row's episode id (*has_key 0: none), for the rows seen. */
+/* The state key's text of a rejected row's episode id (*has_key 0: none), for the rows seen and
+ * the rows quarantined. */
 static tdi_status rejected_key(transform_ctx *tx, const char *id, char eid[RUN_KEY_CHARS + 1],
                                int *has_key)
 {
@@ -225,8 +235,9 @@ static tdi_status row_stage(run_ctx *rc, transform_ctx *tx, sink *o, size_t si,
             accepted = 0;
         }
     }
-    if (st == TDI_OK && s->seen && has_eid)
-        st = seen_key(o, eid);
+    /* A quarantined row's id (R007's too) counts for the duplicate check as a record's does. */
+    if (st == TDI_OK && has_eid && (s->seen || !accepted))
+        st = key_item(o, eid, (s->seen ? ITEM_SEEN : 0) | (accepted ? 0 : ITEM_REJECTED));
     if (st != TDI_OK)
         return st;
     s->extracted++;
@@ -244,7 +255,7 @@ tdi_status run_read_rows(run_ctx *rc, run_reader *rd, run_spool *spool, size_t s
                          extract_source *ex, int two_threads)
 {
     run_source *s = &rc->src[si];
-    spool_stage ss = {.hash = rd->hash, .spool = spool, .seen = s->seen};
+    spool_stage ss = {.hash = rd->hash, .spool = spool, .seen = s->seen, .rejected = s->rejected};
     sink o = {.ss = &ss};
     tdi_raw_row row;
     double cpu = thread_cpu();

@@ -1,9 +1,10 @@
 /*
  * st_delta: the run's records in the state database, and a body's actions read back.
  *
- * Owns the run's temporary tables (run_rec, run_seen, run_present, run_src, run_body; the pass's
- * own are st_pass.c's), the COPY of the run's records and key sets into them (binary form), the
- * repeated keys (through a filter of the keys put, which marks the records that may repeat one),
+ * Owns the run's temporary tables (run_rec, run_seen, run_present, run_rej, run_src, run_body; the
+ * pass's own are st_pass.c's), the COPY of the run's records and key sets into them (binary form),
+ * the repeated keys (through a filter of the keys put, which marks the records that may repeat one,
+ * and the quarantined rows' keys),
  * the unread episodes whose counting changed, and reading a body's actions back in the order of
  * its file through a work file. Nothing here runs one statement per record.
  */
@@ -33,9 +34,10 @@
 #define SEEN_BYTES ((size_t)1 << (SEEN_LOG2 - 3))
 #define SEEN_LINE  64 /* bytes: 512 bits, 9 bits a place */
 
-/* Marks (src, body, eid) in the filter; 1 when it may have been marked before. A key is the
- * first 16 bytes of an HMAC, but not always (tests), so its bits are mixed first. */
-static int seen_mark(state_db *st, int src, int body, const unsigned char eid[16])
+/* Whether (src, body, eid) may have been marked in the filter before (1) or not; marks it when
+ * mark. A key is the first 16 bytes of an HMAC, but not always (tests), so its bits are mixed
+ * first. */
+static int seen_mark(state_db *st, int src, int body, const unsigned char eid[16], int mark)
 {
     uint64_t h1 = 0, h2 = 0;
     unsigned char *line;
@@ -56,7 +58,8 @@ static int seen_mark(state_db *st, int src, int body, const unsigned char eid[16
         unsigned char m = (unsigned char)(1u << (bit & 7));
 
         before &= (line[bit >> 3] & m) != 0;
-        line[bit >> 3] |= m;
+        if (mark)
+            line[bit >> 3] |= m;
     }
     return before;
 }
@@ -72,6 +75,8 @@ tdi_status state_delta_begin(state_db *st)
         "TRUNCATE tdi.run_rec, tdi.run_reid_g, tdi.run_reid_v, tdi.run_reid_prep;\n"
         "CREATE TEMP TABLE run_seen (src integer NOT NULL, eid bytea NOT NULL);\n"
         "CREATE TEMP TABLE run_present (src integer NOT NULL, eid bytea NOT NULL);\n"
+        "CREATE TEMP TABLE run_rej (src integer NOT NULL, eid bytea NOT NULL, probe boolean NOT "
+        "NULL);\n"
         "CREATE TEMP TABLE run_src (src integer PRIMARY KEY, name text NOT NULL, "
         "region text NOT NULL, ok boolean NOT NULL, full_read boolean NOT NULL);\n"
         "CREATE TEMP TABLE run_body (body integer PRIMARY KEY, name text NOT NULL, "
@@ -83,6 +88,7 @@ tdi_status state_delta_begin(state_db *st)
         0, NULL);
 
     st->scratch = s == TDI_OK;
+    st->bodies = 0;
     /* The keys put so far: none (seen_mark()). Without the memory for it every record is marked. */
     if (s == TDI_OK && st->seen)
         memset(st->seen, 0, SEEN_BYTES);
@@ -107,10 +113,12 @@ tdi_status state_copy_begin(state_db *st, state_copy table)
         table == STATE_COPY_RECORDS
             ? "COPY tdi.run_rec (pos, src, body, eid, ekey, hash, person, centre, start_ymd, "
               "status, drug, qi, sens, cont, again) FROM STDIN (FORMAT binary)"
-        : table == STATE_COPY_SEEN ? "COPY run_seen (src, eid) FROM STDIN (FORMAT binary)"
-                                   : "COPY run_present (src, eid) FROM STDIN (FORMAT binary)",
+        : table == STATE_COPY_SEEN     ? "COPY run_seen (src, eid) FROM STDIN (FORMAT binary)"
+        : table == STATE_COPY_REJECTED ? "COPY run_rej (src, eid, probe) FROM STDIN (FORMAT binary)"
+                                       : "COPY run_present (src, eid) FROM STDIN (FORMAT binary)",
         0, NULL, PGRES_COPY_IN, NULL);
     st->in_copy = s == TDI_OK;
+    st->copy_table = table;
     st->used = 0;
     if (st->in_copy) { /* sent with the first flush */
         memcpy(st->buf, copy_header, sizeof copy_header);
@@ -211,21 +219,28 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
     put_be(s, (uint32_t)src, 4);
     put_be(b, (uint32_t)body, 4);
     put_be(d, (uint32_t)start_ymd, 4);
-    again = (unsigned char)seen_mark(st, src, body, e);
+    again = (unsigned char)seen_mark(st, src, body, e, 1);
+    st->bodies = body >= st->bodies ? body + 1 : st->bodies;
     return copy_tuple(st, fields, 15);
 }
 
 tdi_status state_put_key(state_db *st, int src, const char *eid)
 {
-    unsigned char s[4], e[16];
-    const copy_field fields[2] = {{s, 4}, {e, 16}};
+    unsigned char s[4], e[16], probe = 0;
+    const copy_field fields[3] = {{s, 4}, {e, 16}, {&probe, 1}};
+    int rejected = st->copy_table == STATE_COPY_REJECTED;
 
     if (!st->in_copy || !tdi_hex_key(e, eid, "e1:", sizeof e)) {
         tdi_error(WHO ": an episode key cannot go into the COPY stream");
         return TDI_ERR_INTERNAL;
     }
     put_be(s, (uint32_t)src, 4);
-    return copy_tuple(st, fields, 2);
+    /* A quarantined row's key is looked for among the records (state_duplicates()) only when the
+     * filter says a record may have it: the source's records are put before its quarantined rows'
+     * keys (run/run_read.c). */
+    for (int b = 0; rejected && !probe && b < st->bodies; b++)
+        probe = (unsigned char)seen_mark(st, src, b, e, 0);
+    return copy_tuple(st, fields, rejected ? 3 : 2);
 }
 
 tdi_status state_copy_end(state_db *st, int discard)
@@ -270,7 +285,8 @@ tdi_status state_forget_source(state_db *st, int src)
     if (rc == TDI_OK)
         rc = st_command(st, "dropping a source's key scan to read it again",
                         "WITH k AS (DELETE FROM run_keyset WHERE src = $1), b AS (DELETE FROM "
-                        "run_bucket WHERE src = $1) DELETE FROM run_present WHERE src = $1",
+                        "run_bucket WHERE src = $1), r AS (DELETE FROM run_rej WHERE src = $1) "
+                        "DELETE FROM run_present WHERE src = $1",
                         1, params);
     return rc;
 }
@@ -285,14 +301,19 @@ tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count,
     for (size_t i = 0; i < nsources; i++)
         example[i * len] = '\0';
     /* Every source in one pass: a pass per source would read all the run's records each time.
-     * A key that repeats is marked at its second sight (seen_mark()): only the records with a
-     * marked record's key are grouped, not every record (sorted, a million keys cost 0.55 s of
-     * server CPU; two scans 0.20 s). */
+     * A key that repeats among the records is marked at its second sight (seen_mark()), and a
+     * quarantined row's key (run_rej) is a probe when the filter has it (state_put_key()): only
+     * the records with such a key are taken, with the quarantined rows as body -1, and grouped by
+     * key. A key repeats when a body (or the quarantine) has it twice, or the quarantine and a
+     * body have it. One scan of the records against a hash of the few candidates, never a sort
+     * or hash of every record (1M records, 27k quarantined: see docs/benchmark.md, 2026-12-08). */
     rc = st_query(st, "looking for repeated keys",
-                  "SELECT src, count(DISTINCT eid), 'e1:' || min(encode(eid, 'hex')) FROM (SELECT "
-                  "src, eid FROM tdi.run_rec WHERE (eid, body, src) IN (SELECT eid, body, src FROM "
-                  "tdi.run_rec WHERE again) GROUP BY eid, body, src HAVING count(*) > 1) d GROUP "
-                  "BY src",
+                  "SELECT src, count(*), 'e1:' || min(encode(eid, 'hex')) FROM (SELECT src, eid "
+                  "FROM (SELECT src, eid, body FROM tdi.run_rec WHERE (eid, src) IN (SELECT eid, "
+                  "src FROM tdi.run_rec WHERE again UNION ALL SELECT eid, src FROM run_rej WHERE "
+                  "probe) UNION ALL SELECT src, eid, -1 FROM run_rej) c GROUP BY src, eid HAVING "
+                  "count(*) > count(DISTINCT body) OR min(body) < 0 AND count(*) > 1) d GROUP BY "
+                  "src",
                   0, NULL, PGRES_TUPLES_OK, &res);
     for (int i = 0; rc == TDI_OK && i < PQntuples(res); i++) {
         long src = strtol(PQgetvalue(res, i, 0), NULL, 10);

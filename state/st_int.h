@@ -48,6 +48,8 @@ struct state_db {
     int keys_part;  /* sources whose key scan went to run_present in part (st_keys.c) */
     int keys_whole; /* incremental sources whose key scan went in full */
     unsigned char *seen; /* the keys put into run_rec this run, a filter (st_delta.c); owned */
+    int bodies;          /* 1 + the highest body put into run_rec this run */
+    int copy_table;      /* the state_copy of the open COPY */
     size_t used;         /* bytes pending in buf */
     char buf[COPY_BUF];
 };

@@ -122,8 +122,16 @@ tdi_status state_delta_begin(state_db *st);
  *   RECORDS  state_put_record(): what goes to each body
  *   SEEN     state_put_key(): every row an incremental read read (accepted or quarantined)
  *   PRESENT  state_put_key(): the episodes of the year an incremental source holds now (every
- *            one, or those in the buckets its key digest says changed: state_keys_keep()) */
-typedef enum state_copy { STATE_COPY_RECORDS, STATE_COPY_SEEN, STATE_COPY_PRESENT } state_copy;
+ *            one, or those in the buckets its key digest says changed: state_keys_keep())
+ *   REJECTED state_put_key(): the rows a read quarantined that have an episode id (for
+ *            state_duplicates()), each after every record of its source: whether a record may
+ *            have its key is asked of the filter of the records put */
+typedef enum state_copy {
+    STATE_COPY_RECORDS,
+    STATE_COPY_SEEN,
+    STATE_COPY_PRESENT,
+    STATE_COPY_REJECTED
+} state_copy;
 tdi_status state_copy_begin(state_db *st, state_copy table);
 /* The record at spool position pos of source src for body: its state key eid, its key ekey in
  * the body's files, its content hash (hex), for the counting unit its person under the state
@@ -141,7 +149,7 @@ tdi_status state_put_record(state_db *st, uint64_t pos, int src, int body, const
                             const char *ekey, const char *hash, const char *person,
                             const char *centre, int start_ymd, const char *status, state_drug drug,
                             const char *qi, const char *sens);
-/* An episode's state key, for SEEN and PRESENT. */
+/* An episode's state key, for SEEN, PRESENT and REJECTED. */
 tdi_status state_put_key(state_db *st, int src, const char *eid);
 /* The key scan's digest (run/run_keys.c): per bucket of the episode keys' leading 16 bits, folded
  * to a power of two of buckets, the sum of the keys' last 8 bytes, 8 bytes big-endian a bucket.
@@ -165,13 +173,14 @@ tdi_status state_keys_unheld(state_db *st, int src, const char *name, int year,
                              const unsigned char *in, int bits, size_t max, char **keys, size_t *n);
 /* Ends the COPY; discard = 1 drops every row of this COPY (a failed attempt). */
 tdi_status state_copy_end(state_db *st, int discard);
-/* Drops every row of source src from the run's tables (records, rows seen, key scan): the source
- * is read again. */
+/* Drops every row of source src from the run's tables (records, rows seen, rows quarantined, key
+ * scan): the source is read again. */
 tdi_status state_forget_source(state_db *st, int src);
 
-/* Episodes that a source yields more than once (to one body), for the nsources sources at once:
- * count[src] of them and one's state key in example + src * len (example holds nsources strings
- * of len bytes). */
+/* Episodes that a source yields more than once, whatever became of each row (two records to one
+ * body, a record and a quarantined row, two quarantined rows: REJECTED), for the nsources sources
+ * at once: count[src] of them and one's state key in example + src * len (example holds nsources
+ * strings of len bytes). */
 tdi_status state_duplicates(state_db *st, size_t nsources, unsigned long *count, char *example,
                             size_t len);
 

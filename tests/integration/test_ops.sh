@@ -676,18 +676,45 @@ case_status() {
 }
 
 # A source whose episode ids repeat breaks the contract: it fails like an unreadable source.
-case_duplicate_ids() {
-    local conf=$CASE_DIR/tdi.conf
-    run_setup "$CASE_DIR"
-    set_source "$conf" riverside query "SELECT * FROM tdi_episodes UNION ALL SELECT * FROM tdi_episodes WHERE episode_id IN ('1', '2')"
-    tdi_try "$CASE_DIR/run" 5 run --config "$conf" --year 2025
-    stderr_has "source riverside: 2 episode ids appear more than once (one of them has the state key e1:"
-    stdout_has "source riverside: FAILED: 2 episode ids are not unique"
+# expect_repeated N: the run of riverside's query failed riverside alone, for N repeated ids.
+expect_repeated() {
+    tdi_try "$CASE_DIR/run" 5 run --config "$CASE_DIR/tdi.conf" --year 2025
+    stderr_has "source riverside: $1 episode ids appear more than once (one of them has the state key e1:"
+    stdout_has "source riverside: FAILED: $1 episode ids are not unique"
     # the sources are checked in one pass: the other one is not blamed
     [ "$(grep -c 'episode ids are not unique' "$CASE_DIR/run.out")" = 1 ] ||
         fail "a source other than riverside was failed for repeated ids"
     no_submission "$CASE_DIR"
     expect_last_run "$CASE_DIR" source 5
+}
+
+case_duplicate_ids() {
+    run_setup "$CASE_DIR"
+    set_source "$CASE_DIR/tdi.conf" riverside query "SELECT * FROM tdi_episodes UNION ALL SELECT * FROM tdi_episodes WHERE episode_id IN ('1', '2')"
+    expect_repeated 2
+}
+
+# quarantined IDS [FIELDS]: a query of copies of riverside's episodes IDS that end before they
+# start (R030: quarantined), with other fields as FIELDS (JSON members) say.
+quarantined() {
+    printf "SELECT (jsonb_populate_record(e, '{\"end_date\": \"2000-01-01\"%s}')).* FROM tdi_episodes e WHERE episode_id IN (%s)" "${2:+, $2}" "$1"
+}
+
+# The copy of a repeated id that is quarantined counts, also when it comes first (sources read at
+# once) ...
+case_duplicate_ids_quarantined_first() {
+    run_setup "$CASE_DIR"
+    set_source "$CASE_DIR/tdi.conf" riverside query "$(quarantined "'1'") UNION ALL SELECT * FROM tdi_episodes"
+    expect_repeated 1
+}
+
+# ... or last (one source at a time: the spool stage on a thread of its own); two quarantined
+# copies of one id count; two rows without an id (R001) have no key and do not.
+case_duplicate_ids_quarantined_last() {
+    run_setup "$CASE_DIR"
+    top_key "$CASE_DIR/tdi.conf" 'max_parallel_sources = 1'
+    set_source "$CASE_DIR/tdi.conf" riverside query "SELECT * FROM tdi_episodes UNION ALL $(quarantined "'1'") UNION ALL $(quarantined "'3', '4'" '"episode_id": "twice"') UNION ALL $(quarantined "'5', '6'" '"episode_id": null')"
+    expect_repeated 2
 }
 
 it_case ops-init case_init
@@ -711,4 +738,6 @@ it_case ops-commit-sigterm case_commit_sigterm
 it_case ops-sigterm-second-body case_sigterm_second_body
 it_case ops-status case_status
 it_case ops-duplicate-ids case_duplicate_ids
+it_case ops-duplicate-ids-quarantined-first case_duplicate_ids_quarantined_first
+it_case ops-duplicate-ids-quarantined-last case_duplicate_ids_quarantined_last
 it_end

@@ -4,6 +4,8 @@
  * year. The run's files are written for real in a temporary directory. */
 #include "test_run.h"
 
+#include "test_copy.h"
+
 #include "../../common/tdi_text.h"
 #include "../../transform/transform.h"
 
@@ -43,7 +45,7 @@ static int setup_incremental(void **state)
  * commit (wb: the ledger's workbook line). */
 #define TINY_RUN_REST(wb)                                                                          \
     /* the delta */                                                                                \
-    HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),      \
+    HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END, HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL), \
         ACTIONS(1, "0", "a", "1"), /* the re-identification check */                               \
         HPQ_NO_ROW("FROM tdi.body_blanking"),                                                      \
         REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"), /* the body's file */        \
@@ -145,7 +147,7 @@ static void first_night(char *value, size_t len)
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
                COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
                /* no row: what the bodies hold of it (nothing, a new source) */
-               HPQ_VALUE("count(DISTINCT eid)", "0"), HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               HPQ_VALUE("count(DISTINCT eid)", "0"), HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL),
                ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
                REID_FIRST("0", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
                HPQ_NO_ROW("FROM tdi.publishing"), HPQ_VALUE("tables_sequence", "f"),
@@ -194,13 +196,14 @@ static void incremental_runs(void **state)
     hpq_script(RUN_START, HPQ_VALUE("FROM tdi.source_state", value),
                HPQ_VALUE("make_interval", "2025-04-30T23:00:00.000000Z"),
                COPY_IN("COPY tdi.run_rec"), /* opened by the first record read */
-               /* the source's merge: its records, the rows it read, the episodes it holds */
+               /* the source's merge: its records, the rows it read, the row it quarantined,
+                * the episodes it holds */
                HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END, COPY_IN("COPY run_seen"),
-               HPQ_PUT(KEY_START(00)), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
-               COPY_IN("COPY run_present"), HPQ_PUT(KEY_START(00)), COPY_IN_END,
-               HPQ_COMMAND("INSERT INTO run_keyset"),
+               HPQ_PUT(KEY_START(00)), COPY_IN_END, COPY_IN("COPY run_rej"), HPQ_PUT(REJ_START(00)),
+               COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"), COPY_IN("COPY run_present"),
+               HPQ_PUT(KEY_START(00)), COPY_IN_END, HPQ_COMMAND("INSERT INTO run_keyset"),
                /* the delta: a replace and a delete */
-               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+               HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL),
                ACTIONS(2, "0", "r", "1", "0", "d", "1"), HPQ_VALUE("FROM tdi.body_blanking", ""),
                REID_FIRST("1", "1", "1", "0", "1", "1", "1", "1", "0", "1"),
                HPQ_NO_ROW("FROM tdi.publishing"), HPQ_COMMAND("INSERT INTO tdi.publishing"),
@@ -305,7 +308,7 @@ static void night_read_again(const char *differ)
         HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END, COPY_IN("COPY run_seen"),
         HPQ_PUT(KEY_START(00)), COPY_IN_END, HPQ_NO_ROW("encode(keys, 'hex')"),
         COPY_IN("COPY run_present"), HPQ_PUT(KEY_START(00)), COPY_IN_END,
-        HPQ_COMMAND("INSERT INTO run_keyset"), HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
+        HPQ_COMMAND("INSERT INTO run_keyset"), HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL),
         HPQ_COMMAND("INSERT INTO run_src"), HPQ_COMMAND("INSERT INTO run_body"),
         HPQ_VALUE("n_mod_since_analyze", "none"), HPQ_COMMAND("ANALYZE tdi.run_rec"), HELD_TOUCHED,
         HPQ_COMMAND("CREATE TEMP TABLE run_rank"), HPQ_COMMAND("CREATE TEMP TABLE run_action"),
@@ -314,8 +317,8 @@ static void night_read_again(const char *differ)
         /* episode 2 again, in the same snapshot (the clinic's lane) */
         HPQ_ROWS("WHERE action = 'f' AND src = $1", 1, 1, key2), COPY_IN("COPY run_seen"),
         HPQ_PUT(KEY_START(00)), COPY_IN_END, COPY_IN("COPY tdi.run_rec"),
-        HPQ_PUT(REC_START(01, 00, 00)), COPY_IN_END, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL),
-        REREAD_DIFFER(differ));
+        HPQ_PUT(REC_START(01, 00, 00)), COPY_IN_END,
+        HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL), REREAD_DIFFER(differ));
     if (strcmp(differ, "0") == 0)
         hpq_script(HPQ_SEND_P("UPDATE run_action a SET action = 'r', pos = rr.pos", "1"),
                    HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
@@ -372,7 +375,8 @@ static void source_unreachable(void **state)
     hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"),
                HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
                HPQ_CONNECT_FAIL(CLINIC_CONN, 2, "Connection refused\n"), HPQ_FINISH,
-               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"),
+               HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL), ACTIONS(0, NULL),
+               HPQ_COMMAND("BEGIN"),
                HPQ_SEND_P("INSERT INTO tdi.run_source",
                           "5|riverside|full|\\N|2|0|0|0|source|source riverside: connecting "
                           "failed: Connection refused|\\N|\\N|\\N"),
@@ -400,7 +404,7 @@ static void empty_read_fails_source(void **state)
                COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
                HPQ_SEND_P("count(DISTINCT eid)", "riverside|2025"),
                HPQ_RESULT_ROWS(1, ((const char *const[]){"v"}), 1, ((const char *const[]){"40"})),
-               HPQ_RESULT_NONE, HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL),
+               HPQ_RESULT_NONE, HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL), ACTIONS(0, NULL),
                HPQ_COMMAND("BEGIN"),
                HPQ_SEND_P("INSERT INTO tdi.run_source",
                           "5|riverside|full|\\N|1|0|0|0|source|" EMPTY_MSG "|\\N|\\N|\\N"),
@@ -411,6 +415,52 @@ static void empty_read_fails_source(void **state)
     assert_non_null(strstr(fx.out, "source riverside: FAILED after 1 attempt: " EMPTY_MSG "\n"));
     assert_non_null(strstr(fx.out, "body national: nothing published: source riverside failed\n"));
     assert_non_null(strstr(fx.log.text, EMPTY_MSG));
+    finish();
+}
+
+/* One episode id on two rows of a read, the first quarantined (sex Q has no crosswalk entry:
+ * R006), the second written: the quarantined row's state key goes to the state database
+ * (run_rej) after the source's records, the duplicate check finds the id there, and the source
+ * fails as for two records of one id (exit 5; nothing published). */
+static void repeated_id_quarantined(void **state)
+{
+    char rej[HPQ_CAPTURE_MAX], key1[64], f[40], ledger[256];
+    copy_read c;
+
+    (void)state;
+    state_key_of("1", key1, sizeof key1);
+    snprintf(ledger, sizeof ledger,
+             "5|riverside|full|\\N|1|0|0|0|source|source riverside: 1 episode ids appear more "
+             "than once (one of them has the state key %s): episode_id must be unique within a "
+             "source|\\N|\\N|\\N",
+             key1);
+    hpq_lane(CLINIC_CONN, CLINIC_OPEN(CLINIC_CONN), COPY_OUT("COPY (SELECT"),
+             HPQ_COPY_ROW(episode(row1, sizeof row1, "1", "Q", NULL)),
+             HPQ_COPY_ROW(episode(row2, sizeof row2, "1", "M", NULL)), HPQ_COPY_DONE,
+             HPQ_COMMAND("COMMIT"), HPQ_FINISH);
+    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), COPY_IN("COPY tdi.run_rec"),
+               HPQ_PUT(REC_START(00, 00, 00)), COPY_IN_END,
+               COPY_IN("COPY run_rej (src, eid, probe)"),
+               {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = rej, HPQ_AT}, COPY_IN_END,
+               HPQ_ROWS("GROUP BY src, eid HAVING", 3, 1, "0", "1", key1), ACTIONS(0, NULL),
+               HPQ_COMMAND("BEGIN"), HPQ_SEND_P("INSERT INTO tdi.run_source", ledger),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
+               HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|source|5|source riverside failed"),
+               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("COMMIT"));
+    assert_int_equal(run(), TDI_ERR_SOURCE);
+    assert_non_null(strstr(fx.log.text, "source riverside: 1 episode ids appear more than once "
+                                        "(one of them has the state key e1:"));
+    assert_non_null(strstr(fx.out, "source riverside: FAILED: 1 episode ids are not unique\n"));
+    assert_non_null(strstr(fx.out, "body national: nothing published: source riverside failed\n"));
+    /* the quarantined row's key, once: source 0, the key's 16 bytes, a probe (the record with
+     * its key was put before it) */
+    copy_read_open(&c, rej);
+    copy_read_header(&c);
+    copy_read_tuple(&c, 3);
+    assert_int_equal(copy_read_int(&c, 4), 0);
+    assert_string_equal(copy_read_field(&c, f, sizeof f, 1), key1 + 3);
+    assert_int_equal(copy_read_int(&c, 1), 1);
+    copy_read_trailer(&c);
     finish();
 }
 
@@ -528,6 +578,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(episodes_read_again_as_sent, setup_incremental, teardown),
         cmocka_unit_test_setup_teardown(source_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_read_fails_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(repeated_id_quarantined, setup, teardown),
         cmocka_unit_test_setup_teardown(lock_held, setup, teardown),
         cmocka_unit_test_setup_teardown(year_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(page_figures, setup, teardown),

@@ -36,6 +36,9 @@
  */
 #define KEY_START(src)                                                                             \
     "\\x00\\x02\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x" #src "\\x00\\x00\\x00\\x10"
+/* A tuple of run_rej: the same with a third field, the probe (a boolean). */
+#define REJ_START(src)                                                                             \
+    "\\x00\\x03\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x" #src "\\x00\\x00\\x00\\x10"
 
 typedef struct fixture {
     char dir[64];

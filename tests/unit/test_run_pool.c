@@ -90,7 +90,7 @@ static void three_read(pool_run *r)
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[1], HPQ_AT}, COPY_IN_END,
                COPY_IN("COPY tdi.run_rec"),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[2], HPQ_AT}, COPY_IN_END,
-               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
+               HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL), ACTIONS(1, "0", "a", "3"),
                HPQ_NO_ROW("FROM tdi.body_blanking"),
                REID_FIRST("3", "1", "3", "0", "1", "1", "1", "1", "0", "0.3333"),
                HPQ_NO_ROW("FROM tdi.publishing"), HPQ_COMMAND("INSERT INTO tdi.publishing"),
@@ -122,7 +122,8 @@ static void birch_refused(pool_run *r)
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[0], HPQ_AT}, COPY_IN_END,
                COPY_IN("COPY tdi.run_rec"),
                {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = r->rec[1], HPQ_AT}, COPY_IN_END,
-               HPQ_ROWS("HAVING count(*) > 1", 3, 0, NULL), ACTIONS(0, NULL), HPQ_COMMAND("BEGIN"));
+               HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL), ACTIONS(0, NULL),
+               HPQ_COMMAND("BEGIN"));
     ledger_rows(r->ledger, 0, 1u << 0 | 1u << 2); /* alder and cedar were read */
     hpq_script(HPQ_COMMAND("INSERT INTO tdi.route"),
                HPQ_SEND_P("UPDATE tdi.run SET ended_at", "5|source|5|source birch failed"),

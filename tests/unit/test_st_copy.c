@@ -73,9 +73,10 @@ static tdi_status put_want(state_db *st, const want_rec *w)
                             w->qi, w->sens);
 }
 
-/* The run's tables filled by COPY: records, keys as bytes; a COPY discarded; refusals of what
- * cannot go into the stream (a key of another form, a hash that is not whole bytes of hex); a
- * key marked again at its second sight in the run, to the same body from the same source only. */
+/* The run's tables filled by COPY: records, keys (rows seen, present, quarantined) as bytes; a
+ * COPY discarded; refusals of what cannot go into the stream (a key of another form, a hash that
+ * is not whole bytes of hex); a key marked again at its second sight in the run, to the same body
+ * from the same source only. */
 static void delta_copies(void **state)
 {
     static const want_rec want[7] = {
@@ -88,7 +89,7 @@ static void delta_copies(void **state)
         {12, 1, 1, E1H("1"), E1H("a"), "ab", P1H("1"), "C1", 20250102, "1", 0, "q", "s", 0, 0},
         {13, 0, 1, E1H("1"), E1H("e"), "ab", P1H("1"), "C1", 20250102, "1", 0, "q", "s", 0, 1},
         {14, 1, 1, E1H("1"), E1H("a"), "ab", P1H("1"), "C1", 20250102, "1", 0, "q", "s", 0, 1}};
-    char rec[HPQ_CAPTURE_MAX], keys[HPQ_CAPTURE_MAX], f[40];
+    char rec[HPQ_CAPTURE_MAX], keys[HPQ_CAPTURE_MAX], rej[HPQ_CAPTURE_MAX], f[40];
     copy_read c;
     state_db *st;
 
@@ -103,6 +104,9 @@ static void delta_copies(void **state)
         HPQ_RESULT_ERROR("57014", "COPY from stdin failed: discarded by tdi"), HPQ_RESULT_NONE,
         HPQ_SEND("COPY run_present (src, eid) FROM STDIN (FORMAT binary)"),
         HPQ_RESULT(PGRES_COPY_IN), {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = keys, HPQ_AT},
+        HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE,
+        HPQ_SEND("COPY run_rej (src, eid, probe) FROM STDIN (FORMAT binary)"),
+        HPQ_RESULT(PGRES_COPY_IN), {.fn = HPQ_FN_COPY_PUT, .ret = 1, .capture = rej, HPQ_AT},
         HPQ_PUT_END, HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE);
     assert_int_equal(state_delta_begin(st), TDI_OK);
     assert_int_equal(state_put_key(st, 0, E1("0")), TDI_ERR_INTERNAL); /* no COPY open */
@@ -141,6 +145,10 @@ static void delta_copies(void **state)
     assert_int_equal(state_put_key(st, 2, "eid\n9"), TDI_ERR_INTERNAL);
     assert_int_equal(state_put_key(st, 2, E1("9")), TDI_OK);
     assert_int_equal(state_copy_end(st, 0), TDI_OK);
+    assert_int_equal(state_copy_begin(st, STATE_COPY_REJECTED), TDI_OK);
+    assert_int_equal(state_put_key(st, 0, E1("1")), TDI_OK);
+    assert_int_equal(state_put_key(st, 3, E1("b")), TDI_OK);
+    assert_int_equal(state_copy_end(st, 0), TDI_OK);
     assert_string_equal(logged.text, "state database: an episode key cannot go into the COPY "
                                      "stream\n"
                                      "state database: a record cannot go into the COPY stream\n"
@@ -164,6 +172,19 @@ static void delta_copies(void **state)
     copy_read_tuple(&c, 2);
     assert_int_equal(copy_read_int(&c, 4), 2);
     assert_string_equal(copy_read_field(&c, f, sizeof f, 1), E1H("9"));
+    copy_read_trailer(&c);
+    /* the rows quarantined: keys as those of the rows seen, each with whether a record put may
+     * have it (source 0's key 1 went to bodies 1 and 2; source 3 put none) */
+    copy_read_open(&c, rej);
+    copy_read_header(&c);
+    copy_read_tuple(&c, 3);
+    assert_int_equal(copy_read_int(&c, 4), 0);
+    assert_string_equal(copy_read_field(&c, f, sizeof f, 1), E1H("1"));
+    assert_int_equal(copy_read_int(&c, 1), 1);
+    copy_read_tuple(&c, 3);
+    assert_int_equal(copy_read_int(&c, 4), 3);
+    assert_string_equal(copy_read_field(&c, f, sizeof f, 1), E1H("b"));
+    assert_int_equal(copy_read_int(&c, 1), 0);
     copy_read_trailer(&c);
 }
 

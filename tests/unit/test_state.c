@@ -317,7 +317,8 @@ static void marks_and_lookups(void **state)
     closed(st);
 }
 
-/* A source read again: its rows dropped; the repeated keys found per source. */
+/* A source read again: its rows dropped (records, rows seen and quarantined, key scan); the
+ * repeated keys found per source, among the records and the quarantined rows. */
 static void forget_and_duplicates(void **state)
 {
     char example[2 * 16];
@@ -328,10 +329,14 @@ static void forget_and_duplicates(void **state)
     st = opened();
     hpq_script(HPQ_SEND_P("DELETE FROM tdi.run_rec WHERE src", "1"), HPQ_RESULT(PGRES_COMMAND_OK),
                HPQ_RESULT_NONE, HPQ_COMMAND("DELETE FROM run_seen WHERE src"),
-               HPQ_COMMAND("DELETE FROM run_present WHERE src"),
+               HPQ_COMMAND("DELETE FROM run_rej WHERE src = $1) DELETE FROM run_present WHERE src"),
                HPQ_FAILS("DELETE FROM tdi.run_rec", "57P01", "terminating connection"),
-               HPQ_ROWS("FROM tdi.run_rec WHERE (eid, body, src) IN (SELECT eid, body, src FROM "
-                        "tdi.run_rec WHERE again) GROUP BY eid, body, src HAVING count(*) > 1",
+               /* the records whose key a marked record or a quarantined row that is a probe has,
+                * grouped with the quarantined rows (body -1) */
+               HPQ_ROWS("FROM tdi.run_rec WHERE (eid, src) IN (SELECT eid, src FROM tdi.run_rec "
+                        "WHERE again UNION ALL SELECT eid, src FROM run_rej WHERE probe) UNION ALL "
+                        "SELECT src, eid, -1 FROM run_rej) c GROUP BY src, eid HAVING count(*) > "
+                        "count(DISTINCT body) OR min(body) < 0 AND count(*) > 1",
                         3, 2, "1", "2", "eid7", "5", "1", "x"));
     assert_int_equal(state_forget_source(st, 1), TDI_OK);
     assert_int_equal(state_forget_source(st, 1), TDI_ERR_STATE);
