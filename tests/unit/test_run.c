@@ -144,22 +144,22 @@ static void first_night(char *value, size_t len)
     char mark[HPQ_CAPTURE_MAX];
     const char *fp;
 
-    hpq_script(RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
-               COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
-               /* no row: what the bodies hold of it (nothing, a new source) */
-               HPQ_VALUE("count(DISTINCT eid)", "0"), HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL),
-               ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
-               REID_FIRST("0", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
-               HPQ_NO_ROW("FROM tdi.publishing"), HPQ_VALUE("tables_sequence", "f"),
-               HPQ_COMMAND("BEGIN"), HPQ_COMMAND("INSERT INTO tdi.run_body"),
-               HPQ_COMMAND("INSERT INTO tdi.run_source"),
-               {.fn = HPQ_FN_SEND,
-                .match = "INSERT INTO tdi.source_state",
-                .ret = 1,
-                .capture = mark,
-                HPQ_AT},
-               HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
-               HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
+    hpq_script(
+        RUN_START, HPQ_NO_ROW("FROM tdi.source_state"), CLINIC_OPEN_INCREMENTAL,
+        COPY_OUT("COPY (SELECT"), HPQ_COPY_DONE, HPQ_COMMAND("COMMIT"), HPQ_FINISH,
+        /* no row: what the bodies hold of it (nothing, a new source) */
+        HPQ_VALUE("count(DISTINCT eid)", "0"), HPQ_ROWS("GROUP BY src, eid HAVING", 3, 0, NULL),
+        ACTIONS(0, NULL), HPQ_NO_ROW("FROM tdi.body_blanking"),
+        REID_FIRST("0", "0", "0", "0", "0", "0", "0", "0", "0", "0"),
+        HPQ_NO_ROW("FROM tdi.publishing"), HPQ_VALUE("tables_sequence", "f"), HPQ_COMMAND("BEGIN"),
+        HPQ_COMMAND("INSERT INTO tdi.run_body"), HPQ_COMMAND("INSERT INTO tdi.run_source"),
+        {.fn = HPQ_FN_SEND,
+         .match = "INSERT INTO tdi.source_state",
+         .ret = 1,
+         .capture = mark,
+         HPQ_AT},
+        HPQ_RESULT(PGRES_COMMAND_OK), HPQ_RESULT_NONE, HPQ_COMMAND("INSERT INTO tdi.route"),
+        HPQ_COMMAND("UPDATE tdi.run SET ended_at"), HPQ_COMMAND("COMMIT"));
     assert_int_equal(run(), TDI_OK);
     assert_non_null(strstr(fx.out, "body national: no changes, nothing published\n"));
     /* riverside|2025|\N (no row, no change time)|FINGERPRINT|5 */
