@@ -434,13 +434,6 @@ static tdi_status merge_segment(run_ctx *rc, run_spool *seg)
     return st;
 }
 
-/* A source that gave no records, while the bodies hold episodes of the year from it, has more
- * likely lost them to a broken view (a wrong WHERE, a truncated table) than the clinic all its
- * clients: publishing would delete every one from every body. It fails like a source that could
- * not be read, unless --allow-empty names it. Empty is no record written: a full read deletes
- * what its quarantined rows held (st_gone()), and an incremental read with no episode of the year
- * in its key scan deletes everything too; one that only found nothing changed is not empty.
- * Asked only of a read that gave nothing, so a night pays nothing for it. */
 /* The rule raised most often (the first in table order of equals). */
 static tdi_rule_idx top_rule(const tdi_rule_hits *hits)
 {
@@ -452,6 +445,13 @@ static tdi_rule_idx top_rule(const tdi_rule_hits *hits)
     return (tdi_rule_idx)top;
 }
 
+/* A source that gave no records, while the bodies hold episodes of the year from it, has more
+ * likely lost them to a broken view (a wrong WHERE, a truncated table) than the clinic all its
+ * clients: publishing would delete every one from every body. It fails like a source that could
+ * not be read, unless --allow-empty names it. Empty is no record written: a full read deletes
+ * what its quarantined rows held (st_gone()), and an incremental read with no episode of the year
+ * in its key scan deletes everything too; one that only found nothing changed is not empty.
+ * Asked only of a read that gave nothing, so a night pays nothing for it. */
 static tdi_status check_empty(run_ctx *rc, run_source *s)
 {
     unsigned long held = 0;
