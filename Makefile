@@ -229,8 +229,8 @@ check:
 	@case " $(MAKEFLAGS) " in *" -j"*|*jobserver*) jobs= ;; \
 	  *) jobs=-j$$(nproc 2>/dev/null || echo 2) ;; esac; \
 	  $(MAKE) --no-print-directory $$jobs check-build
-	@$(MAKE) --no-print-directory check-cov
-	@TDI=$(CURDIR)/build/asan/tdi TDI_TSAN=$(CURDIR)/build/tsan/tdi TDI_FUZZ_DIR=$(CURDIR)/build/fuzz \
+	@TDI_CHECK_COV='$(MAKE) --no-print-directory check-cov' \
+	  TDI=$(CURDIR)/build/asan/tdi TDI_TSAN=$(CURDIR)/build/tsan/tdi TDI_FUZZ_DIR=$(CURDIR)/build/fuzz \
 	  TDI_FUZZ_RUNS=$(FUZZ_SMOKE) \
 	  $(LINT_ENV) tests/run-all.sh $(UNIT_BIN) $(TSAN_BIN)
 
