@@ -467,11 +467,13 @@ static tdi_status check_empty(run_ctx *rc, run_source *s)
         snprintf(what, sizeof what, "its key scan found no episode of %d", rc->year);
     else if (s->extracted == 0)
         snprintf(what, sizeof what, "a full read gave no rows");
-    else /* the quarantine file is not published: its most frequent rule says why */
+    else { /* the quarantine file is not published: its most frequent rule says why */
+        tdi_rule_idx top = top_rule(&s->read_hits);
+
         snprintf(what, sizeof what,
                  "a full read gave no records (all %lu rows quarantined, most by %s: %lu)",
-                 s->extracted, tdi_rule_at(top_rule(&s->read_hits))->id,
-                 s->read_hits.n[top_rule(&s->read_hits)]);
+                 s->extracted, tdi_rule_at(top)->id, s->read_hits.n[top]);
+    }
     if (s->allow_empty) {
         tdi_warn(
             "source %s: %s: its %lu episodes of %d are deleted from every body (--allow-empty)",
